@@ -1,0 +1,62 @@
+import type { PartyRef } from './party.js';
+
+/** The four collaboration profiles of the e-Gov busta, with the wire value of each. */
+export const PROFILO_COLLABORAZIONE = {
+  oneway: 'EGOV_IT_MessaggioSingoloOneWay',
+  sincrono: 'EGOV_IT_ServizioSincrono',
+  asincronoSimmetrico: 'EGOV_IT_ServizioAsincronoSimmetrico',
+  asincronoAsimmetrico: 'EGOV_IT_ServizioAsincronoAsimmetrico',
+} as const;
+export type CollaborationProfile = keyof typeof PROFILO_COLLABORAZIONE;
+
+export type Inoltro = 'EGOV_IT_ALPIUUNAVOLTA' | 'EGOV_IT_PIUDIUNAVOLTA';
+export type Tempo = 'EGOV_IT_Locale' | 'EGOV_IT_SPC';
+
+export interface OraRegistrazione {
+  /** xsd:dateTime exactly as on the wire. */
+  readonly value: string;
+  readonly tempo: Tempo;
+}
+
+export interface Riscontro {
+  readonly identificatore: string;
+  readonly oraRegistrazione: OraRegistrazione;
+}
+
+export interface Trasmissione {
+  readonly origine: PartyRef;
+  readonly destinazione: PartyRef;
+  readonly oraRegistrazione: OraRegistrazione;
+}
+
+export interface Eccezione {
+  readonly contestoCodifica: string;
+  readonly codiceEccezione: string;
+  readonly rilevanza: 'INFO' | 'LIEVE' | 'GRAVE';
+  readonly posizione: string;
+}
+
+/** eGov_IT:Intestazione, typed: every field of busta 1.1 (Busta.xsd), in schema order. */
+export interface EgovHeader {
+  readonly mittente: readonly PartyRef[];
+  readonly destinatario: PartyRef;
+  readonly profiloCollaborazione?: {
+    readonly profile: CollaborationProfile;
+    readonly servizioCorrelato?: string;
+    readonly tipo?: string;
+  };
+  readonly collaborazione?: string;
+  readonly servizio?: { readonly tipo: string; readonly nome: string };
+  readonly azione?: string;
+  readonly messaggio: {
+    readonly identificatore: string;
+    readonly oraRegistrazione: OraRegistrazione;
+    readonly riferimentoMessaggio?: string;
+    readonly scadenza?: string;
+  };
+  readonly profiloTrasmissione?: { readonly inoltro: Inoltro; readonly confermaRicezione: boolean };
+  readonly sequenza?: number;
+  readonly riscontri: readonly Riscontro[];
+  readonly trasmissioni: readonly Trasmissione[];
+  readonly eccezioni: readonly Eccezione[];
+}

@@ -1,0 +1,80 @@
+/**
+ * The one registry of error codes the bus emits. EGOV_IT_* are the protocol's own codes (Busta.xsd,
+ * codiceEccezioneType) with their official descriptions; TRAMITE_ERR_* are the bus's own.
+ * docs/errors.md is checked against this file by a test, so the two cannot drift apart.
+ */
+export const EGOV_CODES = {
+  EGOV_IT_001: 'Formato Busta non corretto',
+  EGOV_IT_002: 'Formato Intestazione non corretto',
+  EGOV_IT_003: 'Formato Corpo non corretto',
+  EGOV_IT_100: 'Errore nel contenuto della Intestazione della busta',
+  EGOV_IT_101: 'Identificativo della parte Mittente sconosciuto',
+  EGOV_IT_102: 'Identificativo della parte Destinatario sconosciuto',
+  EGOV_IT_103: 'Profilo di Collaborazione non valido',
+  EGOV_IT_104: 'Identificativo di Collaborazione non valido',
+  EGOV_IT_105: 'Servizio sconosciuto',
+  EGOV_IT_106: 'Azione sconosciuta',
+  EGOV_IT_107: 'Identificatore messaggio non definito',
+  EGOV_IT_108: 'OraRegistrazione messaggio non valida',
+  EGOV_IT_109: 'Riferimento messaggio non definito',
+  EGOV_IT_110: 'Identificatore messaggio non valido',
+  EGOV_IT_111: 'RiferimentoMessaggio non valido',
+  EGOV_IT_112: 'Scadenza messaggio non valida',
+  EGOV_IT_113: 'Profilo di Trasmissione non valido',
+  EGOV_IT_114: 'Sequenza non valida',
+  EGOV_IT_115: 'ListaRiscontri non valida',
+  EGOV_IT_116: 'ListaTrasmissioni non valida',
+  EGOV_IT_117: 'Firma non valida',
+  EGOV_IT_118: "Riferimento all'allegato non valido",
+  EGOV_IT_119: 'Allegato non presente',
+  EGOV_IT_120: 'Allegato non definito',
+  EGOV_IT_200: 'Errore nelle politiche di sicurezza del Servizio',
+  EGOV_IT_201: 'Mittente non Autorizzato',
+  EGOV_IT_202: 'Firma XML non valida',
+  EGOV_IT_203: 'Firma PKCS#7 non valida',
+  EGOV_IT_300: 'Errore nel processamento del messaggio',
+  EGOV_IT_301: 'Messaggio scaduto',
+  EGOV_IT_400: 'Errore nella gestione della trasparenza temporale',
+  EGOV_IT_401: 'Trasparenza temporale non supportata',
+  EGOV_IT_402: 'Trasparenza temporale non gestibile: attributi del Profilo di trasmissione non validi',
+} as const;
+
+export const TRAMITE_CODES = {
+  TRAMITE_ERR_CONFIG_INVALID: 'The configuration file does not match schemas/config.schema.json',
+  TRAMITE_ERR_CONFIG_UNREADABLE: 'The configuration file or a file it names cannot be read',
+  TRAMITE_ERR_KEY_INVALID: 'A private key or certificate file cannot be parsed, or key and certificate do not match',
+  TRAMITE_ERR_PKI_EXISTS: 'tramite init refused to overwrite an existing file',
+  TRAMITE_ERR_XML_LIMIT: 'An XML document exceeds the size, depth or node limits',
+  TRAMITE_ERR_CERT_UNTRUSTED: 'The signer certificate does not chain to the configured trust store',
+  TRAMITE_ERR_CERT_EXPIRED: 'The signer certificate (or a CA in its chain) is outside its validity dates',
+  TRAMITE_ERR_CERT_USAGE: 'The signer certificate does not allow digital signatures (keyUsage)',
+  TRAMITE_ERR_SIG_MISSING: 'The envelope carries no WS-Security signature',
+  TRAMITE_ERR_SIG_STRUCTURE: 'The WS-Security header or the Signature element is malformed',
+  TRAMITE_ERR_SIG_ALGORITHM: 'The signature uses an algorithm or transform the node does not accept',
+  TRAMITE_ERR_SIG_WRAPPING: 'A signature reference does not resolve to exactly the element the node reads',
+  TRAMITE_ERR_SIG_COVERAGE: 'An element that must be signed (Body, header, Timestamp) is not signed',
+  TRAMITE_ERR_SIG_DIGEST: 'A signed element was altered after signing (digest mismatch)',
+  TRAMITE_ERR_SIG_VALUE: 'The SignatureValue does not verify with the signer certificate',
+  TRAMITE_ERR_TIMESTAMP: 'The WS-Security Timestamp is missing, malformed, stale, in the future or expired',
+  TRAMITE_ERR_UNAUTHENTICATED: 'The back-office caller presented no valid token',
+  TRAMITE_ERR_FORBIDDEN: 'The back-office caller may not act for that party',
+  TRAMITE_ERR_NOT_FOUND: 'No such message',
+  TRAMITE_ERR_BAD_REQUEST: 'The request body does not match the API schema',
+  TRAMITE_ERR_NO_ROUTE: 'No peer hosts the destination party, or no service matches',
+  TRAMITE_ERR_PEER_UNREACHABLE: 'The peer node could not be reached or answered with a transport error',
+  TRAMITE_ERR_PEER_REFUSED: 'The peer node refused the envelope (it answered with a SOAP Fault or ListaEccezioni)',
+  TRAMITE_ERR_RECEIPT_INVALID: 'The reply or riscontro from the peer failed verification',
+  TRAMITE_ERR_ID_EXHAUSTED: 'No message serial is left for this minute and process slot',
+} as const;
+
+export type EgovCode = keyof typeof EGOV_CODES;
+export type TramiteCode = keyof typeof TRAMITE_CODES;
+export type ErrorCode = EgovCode | TramiteCode;
+
+export function describeCode(code: ErrorCode): string {
+  return (EGOV_CODES as Record<string, string>)[code] ?? (TRAMITE_CODES as Record<string, string>)[code] ?? code;
+}
+
+export function isEgovCode(code: string): code is EgovCode {
+  return Object.hasOwn(EGOV_CODES, code);
+}

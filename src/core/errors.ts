@@ -1,0 +1,94 @@
+import { type EgovCode, type ErrorCode, type TramiteCode, describeCode } from './error-codes.js';
+
+export type Rilevanza = 'INFO' | 'LIEVE' | 'GRAVE';
+
+/** Base of every error the bus throws on purpose: a stable code, a message, an optional cause. */
+export class TramiteError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? describeCode(code), options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A malformed or unacceptable envelope: carries the EGOV_IT code and the position (posizione) the
+ * protocol puts in an Eccezione, so the reply can name exactly what was wrong.
+ */
+export class EnvelopeError extends TramiteError {
+  declare readonly code: EgovCode;
+  readonly posizione: string;
+  readonly rilevanza: Rilevanza;
+  readonly contestoCodifica: string;
+  constructor(
+    code: EgovCode,
+    posizione: string,
+    message?: string,
+    options?: { cause?: unknown; rilevanza?: Rilevanza; contesto?: 'intestazione' | 'processamento' },
+  ) {
+    super(code, message ?? `${code} - ${describeCode(code)} (${posizione})`, options);
+    this.posizione = posizione;
+    this.rilevanza = options?.rilevanza ?? 'GRAVE';
+    this.contestoCodifica =
+      (options?.contesto ?? (code >= 'EGOV_IT_300' ? 'processamento' : 'intestazione')) === 'processamento'
+        ? 'ErroreProcessamentoMessaggioSPCoop'
+        : 'ErroreIntestazioneMessaggioSPCoop';
+  }
+}
+
+/**
+ * A signature, certificate or timestamp failure. `code` is the protocol code that travels on the wire
+ * (EGOV_IT_202 for the signature itself, EGOV_IT_200 for certificate trust/validity); `reason` is the
+ * bus's precise cause, for logs and for `tramite envelope verify`.
+ */
+export class SecurityError extends TramiteError {
+  declare readonly code: EgovCode;
+  readonly reason: TramiteCode;
+  readonly posizione: string;
+  constructor(reason: TramiteCode, message: string, options?: { cause?: unknown; posizione?: string }) {
+    const wire: EgovCode =
+      reason === 'TRAMITE_ERR_CERT_UNTRUSTED' || reason === 'TRAMITE_ERR_CERT_EXPIRED' || reason === 'TRAMITE_ERR_CERT_USAGE'
+        ? 'EGOV_IT_200'
+        : 'EGOV_IT_202';
+    super(wire, message, options);
+    this.reason = reason;
+    this.posizione = options?.posizione ?? 'Header/Security';
+  }
+}
+
+/** Configuration and key material: refused at start with the field and the fix. */
+export class ConfigError extends TramiteError {
+  readonly field: string | undefined;
+  constructor(code: TramiteCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(code, message, options);
+    this.field = options?.field;
+  }
+}
+
+/** Back-office API errors, each mapped to one HTTP status. */
+export class ApiError extends TramiteError {
+  readonly status: number;
+  constructor(code: TramiteCode, status: number, message?: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+  }
+}
+
+/**
+ * Delivery to a peer failed. `retriable` says whether a later attempt may succeed (network, 5xx)
+ * or whether the failure is final (the peer refused the envelope) — the "fail now" class.
+ */
+export class DeliveryError extends TramiteError {
+  readonly retriable: boolean;
+  readonly eccezioni: ReadonlyArray<{ codiceEccezione: string; posizione: string }>;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retriable: boolean; cause?: unknown; eccezioni?: ReadonlyArray<{ codiceEccezione: string; posizione: string }> },
+  ) {
+    super(code, message, options);
+    this.retriable = options.retriable;
+    this.eccezioni = options.eccezioni ?? [];
+  }
+}
