@@ -1,0 +1,82 @@
+import { EnvelopeError } from '../../src/core/errors.js';
+import { NS } from '../../src/core/namespaces.js';
+import { childElements, isElement } from '../../src/crypto/dom-navigation.js';
+
+/** The parts of a SOAP 1.1 envelope, located once; everything downstream reads from these nodes. */
+export interface SoapParts {
+  readonly envelope: Element;
+  readonly header: Element | undefined;
+  readonly body: Element;
+  /** Direct children of soap:Header, in document order. */
+  readonly headerBlocks: readonly Element[];
+}
+
+/**
+ * Locates Envelope, Header and Body and refuses any shape a signature-wrapping attack would need:
+ * a root other than soap:Envelope, a second Header or Body, Header after Body, or any other element
+ * beside them. Errors are EGOV_IT_001 (busta format) with the position.
+ */
+export function locateSoapParts(doc: Document): SoapParts {
+  const envelope = doc.documentElement;
+  if (!isElement(envelope, NS.soap11, 'Envelope')) {
+    const got = envelope ? `{${envelope.namespaceURI ?? ''}}${envelope.localName}` : 'nothing';
+    throw new EnvelopeError('EGOV_IT_001', 'Envelope', `EGOV_IT_001 - root element must be SOAP 1.1 Envelope, found ${got}`);
+  }
+  let header: Element | undefined;
+  let body: Element | undefined;
+  for (const child of childElements(envelope)) {
+    if (isElement(child, NS.soap11, 'Header')) {
+      if (header) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Header', 'EGOV_IT_001 - more than one soap:Header');
+      if (body) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Header', 'EGOV_IT_001 - soap:Header after soap:Body');
+      header = child;
+    } else if (isElement(child, NS.soap11, 'Body')) {
+      if (body) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Body', 'EGOV_IT_001 - more than one soap:Body');
+      body = child;
+    } else {
+      throw new EnvelopeError('EGOV_IT_001', `Envelope/${child.nodeName}`, `EGOV_IT_001 - unexpected element ${child.nodeName} in soap:Envelope`);
+    }
+  }
+  if (!body) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Body', 'EGOV_IT_001 - soap:Body missing');
+  return { envelope, header, body, headerBlocks: header ? childElements(header) : [] };
+}
+
+/** A SOAP 1.1 Fault as a complete envelope. `detailXml` must already be well-formed XML. */
+export function buildSoapFault(fault: { code: 'Client' | 'Server'; string: string; actor?: string; detailXml?: string; headerXml?: string }): string {
+  return (
+    `<SOAP_ENV:Envelope xmlns:SOAP_ENV="${NS.soap11}">` +
+    (fault.headerXml ? `<SOAP_ENV:Header>${fault.headerXml}</SOAP_ENV:Header>` : '') +
+    `<SOAP_ENV:Body><SOAP_ENV:Fault><faultcode>SOAP_ENV:${fault.code}</faultcode>` +
+    `<faultstring>${escapeXmlText(fault.string)}</faultstring>` +
+    (fault.actor ? `<faultactor>${escapeXmlText(fault.actor)}</faultactor>` : '') +
+    (fault.detailXml ? `<detail>${fault.detailXml}</detail>` : '') +
+    `</SOAP_ENV:Fault></SOAP_ENV:Body></SOAP_ENV:Envelope>`
+  );
+}
+
+export interface SoapFault {
+  readonly code: string;
+  readonly string: string;
+  readonly detail?: Element;
+}
+
+/** Reads a Fault out of a Body, if the Body is one. */
+export function readSoapFault(body: Element): SoapFault | undefined {
+  const [first] = childElements(body);
+  if (!isElement(first, NS.soap11, 'Fault')) return undefined;
+  let code = '';
+  let str = '';
+  let detail: Element | undefined;
+  for (const c of childElements(first)) {
+    if (c.localName === 'faultcode') code = (c.textContent ?? '').trim();
+    else if (c.localName === 'faultstring') str = (c.textContent ?? '').trim();
+    else if (c.localName === 'detail') detail = c;
+  }
+  return { code, string: str, ...(detail ? { detail } : {}) };
+}
+
+const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text and attribute values for XML we write ourselves. */
+export function escapeXmlText(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => TEXT_ESCAPES[c]!);
+}

@@ -1,0 +1,22 @@
+/** xsd:dateTime, as the busta carries it (OraRegistrazione, Scadenza, wsu:Created). */
+const XSD_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * Parses an xsd:dateTime into an instant. A value without a zone is read as UTC: the e-Gov samples
+ * omit the zone, and reading them as the machine's local time would make a verdict depend on
+ * where the node runs.
+ */
+export function parseXsdDateTime(value: string): Date | undefined {
+  const m = XSD_DATETIME.exec(value);
+  if (!m) return undefined;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return undefined;
+  const d = new Date(m[8] ? value : `${value}Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** The form the bus writes: UTC, millisecond precision, `Z`. */
+export function formatXsdDateTime(at: Date): string {
+  return at.toISOString();
+}
