@@ -62,6 +62,15 @@ export function readEnvelope(input: string | Uint8Array, limits: XmlLimits = DEF
   throw new EnvelopeError('EGOV_IT_002', 'Header', 'EGOV_IT_002 - the envelope carries neither eGov_IT:Intestazione nor WS-Addressing headers');
 }
 
+/**
+ * Reads a reply that may be a bare SOAP Fault (a refusal made before the request could be trusted
+ * carries no busta): the Fault if the Body is one, undefined otherwise.
+ */
+export function readPlainFault(input: string | Uint8Array, limits: XmlLimits = DEFAULT_XML_LIMITS): SoapFault | undefined {
+  const { doc } = parseUntrustedXml(input, limits);
+  return readSoapFault(locateSoapParts(doc).body);
+}
+
 /** The Body holds elements only: stray text means a malformed body (EGOV_IT_003). */
 function checkBody(body: Element): void {
   for (let n = body.firstChild; n; n = n.nextSibling) {

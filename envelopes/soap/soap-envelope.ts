@@ -40,19 +40,6 @@ export function locateSoapParts(doc: Document): SoapParts {
   return { envelope, header, body, headerBlocks: header ? childElements(header) : [] };
 }
 
-/** A SOAP 1.1 Fault as a complete envelope. `detailXml` must already be well-formed XML. */
-export function buildSoapFault(fault: { code: 'Client' | 'Server'; string: string; actor?: string; detailXml?: string; headerXml?: string }): string {
-  return (
-    `<SOAP_ENV:Envelope xmlns:SOAP_ENV="${NS.soap11}">` +
-    (fault.headerXml ? `<SOAP_ENV:Header>${fault.headerXml}</SOAP_ENV:Header>` : '') +
-    `<SOAP_ENV:Body><SOAP_ENV:Fault><faultcode>SOAP_ENV:${fault.code}</faultcode>` +
-    `<faultstring>${escapeXmlText(fault.string)}</faultstring>` +
-    (fault.actor ? `<faultactor>${escapeXmlText(fault.actor)}</faultactor>` : '') +
-    (fault.detailXml ? `<detail>${fault.detailXml}</detail>` : '') +
-    `</SOAP_ENV:Fault></SOAP_ENV:Body></SOAP_ENV:Envelope>`
-  );
-}
-
 export interface SoapFault {
   readonly code: string;
   readonly string: string;

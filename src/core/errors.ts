@@ -46,7 +46,9 @@ export class SecurityError extends TramiteError {
   declare readonly code: EgovCode;
   readonly reason: TramiteCode;
   readonly posizione: string;
-  constructor(reason: TramiteCode, message: string, options?: { cause?: unknown; posizione?: string }) {
+  /** Subject of the signer certificate, when the failure came after it was read. */
+  readonly signer: string | undefined;
+  constructor(reason: TramiteCode, message: string, options?: { cause?: unknown; posizione?: string; signer?: string }) {
     const wire: EgovCode =
       reason === 'TRAMITE_ERR_CERT_UNTRUSTED' || reason === 'TRAMITE_ERR_CERT_EXPIRED' || reason === 'TRAMITE_ERR_CERT_USAGE'
         ? 'EGOV_IT_200'
@@ -54,6 +56,7 @@ export class SecurityError extends TramiteError {
     super(wire, message, options);
     this.reason = reason;
     this.posizione = options?.posizione ?? 'Header/Security';
+    this.signer = options?.signer;
   }
 }
 

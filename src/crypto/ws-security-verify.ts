@@ -7,7 +7,7 @@ import type { SecurityTimestamp } from '../core/modi-header.js';
 import { parseXsdDateTime } from '../core/xsd-datetime.js';
 import { ACCEPTED_C14N, ACCEPTED_DIGEST, ACCEPTED_SIGNATURE, ACCEPTED_TRANSFORMS } from './ws-security-algorithms.js';
 import { childElements, idAttributesOf, isElement, textOf, walkElements } from './dom-navigation.js';
-import type { TrustStore } from './trust-store.js';
+import { describeCertificate, type TrustStore } from './trust-store.js';
 
 /**
  * What the caller (an envelope profile) expects: the one Security header it located, the elements
@@ -88,10 +88,18 @@ export function verifySoapSignature(doc: Document, text: string, expect: Signatu
   }
 
   const signer = resolveSigner(sec, byId);
-  checkSignatureValue(sec.signature, text, signer, covered);
-  const timestamp = checkTimestamp(sec.timestamp, policy);
-  const chain = policy.trust.validateSigner(signer, policy.at);
-  return { signer, chain, timestamp, signed: [...covered.values()] };
+  try {
+    checkSignatureValue(sec.signature, text, signer, covered);
+    const timestamp = checkTimestamp(sec.timestamp, policy);
+    const chain = policy.trust.validateSigner(signer, policy.at);
+    return { signer, chain, timestamp, signed: [...covered.values()] };
+  } catch (err) {
+    // Once the certificate is read, every verdict names who signed.
+    if (err instanceof SecurityError && err.signer === undefined) {
+      throw new SecurityError(err.reason, err.message, { cause: err.cause, posizione: err.posizione, signer: describeCertificate(signer) });
+    }
+    throw err;
+  }
 }
 
 interface SecurityParts {

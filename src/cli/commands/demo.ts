@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { runDemoOnce, startDemo } from '../../demo/run-demo.js';
+import { printJson, reportError } from '../cli-output.js';
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('start a local federation (a CST node hosting two Comuni, a Regione node) as child processes on 127.0.0.1 and exchange signed messages between them')
+    .option('--once', 'run every scenario once, print a summary and stop; exit 0 only if every scenario ended as expected')
+    .option('--json', 'print the summary as JSON')
+    .option('--dir <dir>', 'where to write the nodes (keys, configs, logs); default: a new temporary folder')
+    .action(async (opts: { once?: boolean; json?: boolean; dir?: string }) => {
+      try {
+        if (opts.once) {
+          const summary = await runDemoOnce(opts.dir);
+          if (opts.json) printJson(summary);
+          else {
+            for (const e of summary.exchanges) process.stdout.write(`${e.ok ? 'ok  ' : 'FAIL'} ${e.scenario}: ${e.status} (expected ${e.expected})${e.detail ? ` — ${e.detail}` : ''}\n`);
+            process.stdout.write(`logs: ${summary.logs.join(', ')}\n`);
+          }
+          process.exitCode = summary.exchanges.every((e) => e.ok) ? 0 : 1;
+          return;
+        }
+        const demo = await startDemo(opts.dir);
+        const info = {
+          dir: demo.dir,
+          nodes: [demo.nodes.cst, demo.nodes.regione].map((n) => ({ name: n.name, url: n.baseUrl, api: `${n.baseUrl}/api/v1/messages`, config: n.configFile, log: n.logFile, tokens: n.tokens })),
+        };
+        if (opts.json) printJson(info);
+        else {
+          process.stdout.write(`demo federation running in ${demo.dir} (Ctrl-C to stop)\n`);
+          for (const n of info.nodes) process.stdout.write(`  ${n.name}: ${n.url}  (API ${n.api}, log ${n.log})\n${Object.entries(n.tokens).map(([p, t]) => `    token ${p}: ${t}\n`).join('')}`);
+        }
+        const shutdown = () => void demo.stop().then(() => process.exit(0));
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+}

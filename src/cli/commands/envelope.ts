@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import type { Command } from 'commander';
+import { EnvelopeError, SecurityError, TramiteError } from '../../core/errors.js';
+import { loadConfig } from '../../config/load-config.js';
+import { DEFAULT_XML_LIMITS } from '../../crypto/hardened-xml.js';
+import { TrustStore, describeCertificate } from '../../crypto/trust-store.js';
+import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type ReadEnvelope } from '../../../envelopes/envelope.js';
+import { printJson, reportError } from '../cli-output.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerEnvelopeCommand(program: Command): void {
+  const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
+
+  envelope
+    .command('inspect')
+    .description('parse an envelope and print its header as JSON (exit 0), or its EGOV_IT code and position (exit 1); signatures are not checked')
+    .argument('<file>', 'the envelope (XML)')
+    .action((file: string) => {
+      try {
+        const env = readEnvelope(readFileSync(file), DEFAULT_XML_LIMITS);
+        printJson(describeEnvelope(env));
+      } catch (err) {
+        printRefusal(err);
+      }
+    });
+
+  envelope
+    .command('verify')
+    .description('verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} and exits 0 only when valid')
+    .argument('<file>', 'the envelope (XML)')
+    .option('--trust <ca.pem>', 'a trusted CA certificate (PEM; repeatable)', collect, [])
+    .option('--config <tramite.json>', "use a node configuration's trust store")
+    .option('--at <date-time>', 'judge validity as of this instant (ISO 8601) instead of now')
+    .option('--max-age <seconds>', 'also refuse a wsu:Created older than this (live traffic uses 300); off by default, since stored envelopes are verified long after they were sent')
+    .option('--skew <seconds>', 'tolerated clock difference for Created in the future and Expires', '5')
+    .action((file: string, opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string }) => {
+      let trust: TrustStore;
+      let at: Date;
+      try {
+        const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
+        trust = TrustStore.fromPem(pems);
+        if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
+        if (trust.anchors.length === 0) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', 'no trust anchors: pass --trust CA.pem (repeatable) or --config tramite.json');
+        at = opts.at ? new Date(opts.at) : new Date();
+        if (Number.isNaN(at.getTime())) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`);
+      } catch (err) {
+        reportError(err, 2);
+        return;
+      }
+      let env: ReadEnvelope | undefined;
+      try {
+        env = readEnvelope(readFileSync(file), DEFAULT_XML_LIMITS);
+        const opened = verifyEnvelope(env, {
+          trust,
+          at,
+          skewSeconds: Number(opts.skew),
+          ...(opts.maxAge !== undefined ? { maxAgeSeconds: Number(opts.maxAge) } : {}),
+        });
+        printJson({ valid: true, profile: opened.profile, signer: describeCertificate(opened.signature.signer), signed: opened.signature.signed, timestamp: opened.signature.timestamp });
+      } catch (err) {
+        if (!(err instanceof TramiteError)) {
+          reportError(err, 2);
+          return;
+        }
+        const reason = err instanceof SecurityError ? `${err.reason}: ${err.message}` : err.message;
+        printJson({
+          valid: false,
+          ...(env ? { profile: env.profile } : {}),
+          ...(err instanceof SecurityError && err.signer ? { signer: err.signer } : {}),
+          code: err.code,
+          reason,
+          ...(err instanceof EnvelopeError || err instanceof SecurityError ? { posizione: err.posizione } : {}),
+        });
+        process.exitCode = 1;
+      }
+    });
+
+  envelope
+    .command('seal')
+    .description("add a profile's security headers to an existing SOAP envelope, sign it, and write it to stdout")
+    .argument('<file>', 'the unsigned SOAP 1.1 envelope (egov: it must already carry eGov_IT:Intestazione)')
+    .requiredOption('--profile <egov|modi>', 'egov (busta e-Gov + WS-Security) or modi (WS-Addressing + WS-Security)')
+    .requiredOption('--key <key.pem>', 'the signer private key (PEM)')
+    .requiredOption('--cert <cert.pem>', 'the signer certificate (PEM); it travels in a BinarySecurityToken')
+    .option('--to <audience>', 'modi: wsa:To, when the envelope has none')
+    .option('--from <client>', 'modi: wsa:From/Address, when the envelope has none')
+    .option('--action <action>', 'modi: wsa:Action, when the envelope has none')
+    .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
+    .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; ttl: string }) => {
+      try {
+        if (opts.profile !== 'egov' && opts.profile !== 'modi') throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
+        const signed = sealEnvelope(
+          readFileSync(file, 'utf8'),
+          opts.profile as EnvelopeProfile,
+          { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
+          {
+            now: new Date(),
+            ttlSeconds: Number(opts.ttl),
+            addressing: { ...(opts.to ? { to: opts.to } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.action ? { action: opts.action } : {}) },
+          },
+        );
+        process.stdout.write(signed.endsWith('\n') ? signed : `${signed}\n`);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+}
+
+function describeEnvelope(env: ReadEnvelope): Record<string, unknown> {
+  return {
+    profile: env.profile,
+    ...(env.egov ? { header: env.egov } : {}),
+    ...(env.addressing ? { addressing: env.addressing } : {}),
+    signed: env.security !== undefined,
+    ...(env.fault ? { fault: { code: env.fault.code, string: env.fault.string } } : {}),
+  };
+}
+
+function printRefusal(err: unknown): void {
+  if (err instanceof EnvelopeError || err instanceof SecurityError) {
+    printJson({ code: err.code, posizione: err.posizione, message: err.message, ...(err instanceof SecurityError ? { reason: err.reason } : {}) });
+    process.exitCode = 1;
+    return;
+  }
+  reportError(err, err instanceof TramiteError ? 1 : 2);
+}

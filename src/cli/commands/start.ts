@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { initNode } from '../../config/init-node.js';
+import { serveNode } from '../../http/serve-node.js';
+import { reportError } from '../cli-output.js';
+
+export const DEFAULT_HOME = '.tramite';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description(`run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, one party, token)`)
+    .option('--config <tramite.json>', 'the node configuration (env TRAMITE_CONFIG)')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (opts: { config?: string; logLevel: string }) => {
+      try {
+        const explicit = opts.config ?? process.env['TRAMITE_CONFIG'];
+        const path = resolve(explicit ?? `${DEFAULT_HOME}/tramite.json`);
+        if (!explicit && !existsSync(path)) {
+          const report = initNode({ dir: resolve(DEFAULT_HOME) });
+          process.stderr.write(`first run: created a development identity in ${DEFAULT_HOME}/\n`);
+          for (const p of report.parties) if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
+        }
+        const running = await serveNode(loadConfig(path), { logToStdout: true, logLevel: opts.logLevel });
+        process.stderr.write(
+          `tramite node "${running.node.config.node.name}" listening\n  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
+        );
+        const shutdown = () => {
+          void running.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+}

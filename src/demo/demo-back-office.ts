@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BackOfficeDelivery } from '../node/back-office-client.js';
+
+/**
+ * The back offices of the demo's parties, as one real HTTP server: it records what each party
+ * received, and answers the sincrono services the way a registry or protocol system would.
+ */
+export class DemoBackOffice {
+  readonly received: Array<BackOfficeDelivery & { party: string }> = [];
+  private server: Server | undefined;
+  private port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const party = decodeURIComponent((req.url ?? '').replace(/^\/inbox\//, ''));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let msg: BackOfficeDelivery;
+        try {
+          msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackOfficeDelivery;
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        this.received.push({ ...msg, party });
+        if (msg.profile !== 'sincrono') {
+          res.writeHead(204).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/xml' }).end(answer(msg));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  urlFor(party: string): string {
+    return `http://127.0.0.1:${this.port}/inbox/${encodeURIComponent(party)}`;
+  }
+
+  receivedBy(party: string, id: string): boolean {
+    return this.received.some((m) => m.party === party && m.id === id);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** A registry's answer: echoes the codice fiscale asked about, so the reply is tied to the request. */
+function answer(msg: BackOfficeDelivery): string {
+  const cf = /<[^>]*codiceFiscale[^>]*>([^<]*)</.exec(msg.payload)?.[1] ?? '';
+  return `<ana:Esito xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>${cf}</ana:codiceFiscale><ana:residente>true</ana:residente><ana:servizio>${msg.service}</ana:servizio></ana:Esito>`;
+}

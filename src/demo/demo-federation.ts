@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
+import { createDevPki } from '../crypto/dev-pki.js';
+
+/** One node of the demo federation, as written to disk. */
+export interface DemoNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly configFile: string;
+  readonly baseUrl: string;
+  readonly logFile: string;
+  /** Back-office token of each hosted party (plain: the demo is their back office). */
+  readonly tokens: Readonly<Record<string, string>>;
+}
+
+export const CST = { name: 'cst-chieti', soggetto: 'CSTChieti', parties: ['SPC/ComuneFrancavillaAlMare', 'SPC/ComuneOrtona'] } as const;
+export const REGIONE = { name: 'regione-abruzzo', soggetto: 'RegioneAbruzzo', parties: ['SPC/RegioneAbruzzo'] } as const;
+
+const COMUNI = [...CST.parties];
+
+/** The services of the federation. `cstOnly` ones are in the CST's registry but no longer offered. */
+const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
+  { provider: 'SPC/RegioneAbruzzo', name: 'ComunicazioneVariazione', tipo: 'SPC', actions: ['Notifica'], profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', expirySeconds: 86400, consumers: COMUNI },
+  { provider: 'SPC/RegioneAbruzzo', name: 'VerificaResidenza', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  { provider: 'SPC/RegioneAbruzzo', name: 'ConsultaAnagrafe', tipo: 'SPC', profile: 'sincrono', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  { provider: 'SPC/ComuneFrancavillaAlMare', name: 'AvvisoScadenza', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA' },
+  { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
+];
+
+/** A free loopback port (the node configs name each other's URLs, so ports are chosen up front). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Writes a two-node federation under `root`: a CST node hosting two Comuni and a Regione node,
+ * each with its own dev CA, trusting the other's CA for the other's parties only, and back
+ * offices at `backOfficeUrl(party)`.
+ */
+export async function writeDemoFederation(root: string, backOfficeUrl: (party: string) => string): Promise<{ cst: DemoNode; regione: DemoNode }> {
+  const [cstPort, regPort] = [await freePort(), await freePort()];
+  const spec = [
+    { ...CST, port: cstPort, peer: { ...REGIONE, port: regPort } },
+    { ...REGIONE, port: regPort, peer: { ...CST, port: cstPort } },
+  ];
+  for (const s of spec) createDevPki({ dir: join(root, s.name, 'pki'), parties: [...s.parties] });
+  const nodes = spec.map((s) => {
+    const dir = join(root, s.name);
+    mkdirSync(dir, { recursive: true });
+    const tokens: Record<string, string> = {};
+    const config: ConfigFile = {
+      node: {
+        name: s.name,
+        soggetto: s.soggetto,
+        pdd: `${s.soggetto}SPCoopIT`,
+        dataDir: 'data',
+        listen: { host: '127.0.0.1', port: s.port },
+        limits: { maxEnvelopeBytes: 5 * 1024 * 1024, maxDepth: 64 },
+        clockSkewSeconds: 5,
+        timestampMaxAgeSeconds: 300,
+      },
+      trust: { caFiles: ['pki/ca.cert.pem'] },
+      parties: s.parties.map((code) => {
+        const token = randomBytes(24).toString('base64url');
+        tokens[code] = token;
+        const nome = code.split('/')[1]!;
+        return {
+          code,
+          keyFile: `pki/${nome}.key.pem`,
+          certFile: `pki/${nome}.cert.pem`,
+          apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`],
+          backOffice: { url: backOfficeUrl(code) },
+        };
+      }),
+      peers: [
+        {
+          name: s.peer.name,
+          url: `http://127.0.0.1:${s.peer.port}/tramite/envelope`,
+          parties: [...s.peer.parties],
+          caFile: relative(dir, join(root, s.peer.name, 'pki', 'ca.cert.pem')),
+        },
+      ],
+      services: SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
+    };
+    const configFile = join(dir, 'tramite.json');
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    return { name: s.name, dir, configFile, baseUrl: `http://127.0.0.1:${s.port}`, logFile: join(dir, 'data', 'tramite.log'), tokens };
+  });
+  return { cst: nodes[0]!, regione: nodes[1]! };
+}

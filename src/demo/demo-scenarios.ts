@@ -1,0 +1,123 @@
+import { request } from 'undici';
+import type { DemoBackOffice } from './demo-back-office.js';
+import type { DemoNode } from './demo-federation.js';
+
+/** One exchange of the demo as reported: what happened, what was expected, and whether they agree. */
+export interface ExchangeReport {
+  readonly scenario: string;
+  readonly id: string | null;
+  readonly status: string;
+  readonly expected: string;
+  readonly ok: boolean;
+  readonly receipt: boolean;
+  readonly attempts: number;
+  readonly code?: string;
+  readonly detail?: string;
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly node: 'cst' | 'regione';
+  readonly body: { from: string; to: string; service: string; action?: string; payload: string };
+  readonly expected: 'DELIVERED' | 'FAILED';
+  /** For a refusal: the EGOV_IT code the peer must give. */
+  readonly expectedCode?: string;
+  /** Whether a signed receipt (riscontro / signed answer) must come back. */
+  readonly receipt: boolean;
+  /** For a sincrono call: text the answer must contain. */
+  readonly replyContains?: string;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'oneway-conferma-ricezione',
+    node: 'cst',
+    body: { from: 'SPC/ComuneFrancavillaAlMare', to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>cambio-indirizzo</var:tipo><var:codiceFiscale>RSSMRA85T10A562S</var:codiceFiscale></var:Variazione>' },
+    expected: 'DELIVERED',
+    receipt: true,
+  },
+  {
+    name: 'sincrono-egov',
+    node: 'cst',
+    body: { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'VerificaResidenza', payload: '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>BNCLRA70A41G482X</ana:codiceFiscale></ana:Richiesta>' },
+    expected: 'DELIVERED',
+    receipt: true,
+    replyContains: 'BNCLRA70A41G482X',
+  },
+  {
+    name: 'sincrono-modi',
+    node: 'cst',
+    body: { from: 'SPC/ComuneFrancavillaAlMare', to: 'SPC/RegioneAbruzzo', service: 'ConsultaAnagrafe', payload: '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>VRDGPP60C12H501Y</ana:codiceFiscale></ana:Richiesta>' },
+    expected: 'DELIVERED',
+    receipt: true,
+    replyContains: 'VRDGPP60C12H501Y',
+  },
+  {
+    name: 'oneway-regione-to-comune',
+    node: 'regione',
+    body: { from: 'SPC/RegioneAbruzzo', to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza', payload: '<avv:Avviso xmlns:avv="urn:tramite:demo:tributi"><avv:scadenza>2026-12-16</avv:scadenza></avv:Avviso>' },
+    expected: 'DELIVERED',
+    receipt: false,
+  },
+  {
+    name: 'unknown-service-refused',
+    node: 'cst',
+    body: { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'ServizioDismesso', payload: '<x:Vuoto xmlns:x="urn:tramite:demo"/>' },
+    expected: 'FAILED',
+    expectedCode: 'EGOV_IT_105',
+    receipt: false,
+  },
+];
+
+/** Runs every scenario through the nodes' real back-office API and checks each end state. */
+export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport[]> {
+  const reports: ExchangeReport[] = [];
+  for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
+  return reports;
+}
+
+async function runOne(s: Scenario, node: DemoNode, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const res = await request(`${node.baseUrl}/api/v1/messages?wait=30`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${node.tokens[s.body.from]}`, 'content-type': 'application/json' },
+    body: JSON.stringify(s.body),
+  });
+  const view = (await res.body.json()) as {
+    id?: string;
+    status?: string;
+    attempts?: number;
+    receipt?: unknown;
+    reply?: string | null;
+    error?: { code: string; message: string } | null;
+  };
+  const expected = s.expectedCode ? `${s.expected} (${s.expectedCode})` : s.expected;
+  const status = view.status ?? `HTTP ${res.statusCode}`;
+  const receipt = view.receipt !== null && view.receipt !== undefined;
+  const problems: string[] = [];
+  if (status !== s.expected) problems.push(`status ${status}`);
+  if (s.expectedCode && view.error?.code !== s.expectedCode) problems.push(`code ${view.error?.code ?? 'none'}`);
+  if (receipt !== s.receipt) problems.push(s.receipt ? 'no signed receipt' : 'unexpected receipt');
+  if (s.replyContains && !(view.reply ?? '').includes(s.replyContains)) problems.push('answer does not match the request');
+  if (s.expected === 'DELIVERED' && view.id && !(await eventually(() => backOffice.receivedBy(s.body.to, view.id!)))) problems.push('back office did not receive it');
+  return {
+    scenario: s.name,
+    id: view.id ?? null,
+    status,
+    expected,
+    ok: problems.length === 0,
+    receipt,
+    attempts: view.attempts ?? 0,
+    ...(view.error ? { code: view.error.code } : {}),
+    ...(problems.length > 0 ? { detail: problems.join('; ') } : {}),
+  };
+}
+
+/** Oneway dispatch to the back office happens just after the riscontro: give it a moment. */
+async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { DemoBackOffice } from './demo-back-office.js';
+import { writeDemoFederation, type DemoNode } from './demo-federation.js';
+import { runScenarios, type ExchangeReport } from './demo-scenarios.js';
+
+export interface DemoSummary {
+  readonly exchanges: ExchangeReport[];
+  readonly logs: string[];
+}
+
+export interface RunningDemo {
+  readonly dir: string;
+  readonly nodes: { cst: DemoNode; regione: DemoNode };
+  readonly backOffice: DemoBackOffice;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the demo federation as a process tree: each node is a child `tramite start` process on
+ * 127.0.0.1, and this process hosts the parties' back offices.
+ */
+export async function startDemo(dir?: string): Promise<RunningDemo> {
+  const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
+  const backOffice = new DemoBackOffice();
+  await backOffice.start();
+  const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
+  const children = [nodes.cst, nodes.regione].map((n) => startNodeProcess(n));
+  const stop = async () => {
+    await Promise.all(children.map(stopChild));
+    await backOffice.stop();
+  };
+  try {
+    await Promise.all([nodes.cst, nodes.regione].map((n, i) => waitHealthy(n, children[i]!)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir: root, nodes, backOffice, stop };
+}
+
+export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
+  const demo = await startDemo(dir);
+  try {
+    const exchanges = await runScenarios(demo.nodes, demo.backOffice);
+    return { exchanges, logs: [demo.nodes.cst.logFile, demo.nodes.regione.logFile] };
+  } finally {
+    await demo.stop();
+  }
+}
+
+function startNodeProcess(n: DemoNode): ChildProcess {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const out = openSync(join(n.dir, 'stdout.log'), 'a');
+  return spawn(process.execPath, [cli, 'start', '--config', n.configFile], { stdio: ['ignore', out, out], env: { ...process.env } });
+}
+
+async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
+    try {
+      const res = await request(`${n.baseUrl}/health`);
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 20 s; see ${join(n.dir, 'stdout.log')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolveStop) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,26 @@
+import type { MessageRecord } from '../node/message-record.js';
+
+/** The JSON a back office sees of a message: facts and progress, not the raw envelopes. */
+export function messageView(r: MessageRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    status: r.status,
+    direction: r.direction,
+    from: r.from,
+    to: r.to,
+    service: r.service,
+    action: r.action ?? null,
+    profile: r.collaboration,
+    envelope: r.envelopeProfile,
+    refId: r.refId ?? null,
+    conversationId: r.conversationId ?? null,
+    expiresAt: r.expiresAt ?? null,
+    attempts: r.attempts,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    payload: r.payload,
+    receipt: r.receipt ?? null,
+    reply: r.replyPayload ?? null,
+    error: r.error ?? null,
+  };
+}

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { NodeConfig } from '../config/config-types.js';
+import { TramiteNode, type NodeOptions } from '../node/tramite-node.js';
+import { buildHttpServer } from './http-server.js';
+
+export interface RunningNode {
+  readonly node: TramiteNode;
+  readonly app: FastifyInstance;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080 */
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts a node and its HTTP server on the configured address (port 0 = any free port). */
+export async function serveNode(config: NodeConfig, opts: NodeOptions = {}): Promise<RunningNode> {
+  const node = new TramiteNode(config, opts);
+  const app = buildHttpServer(node);
+  try {
+    await app.listen({ host: config.node.listen.host, port: config.node.listen.port });
+  } catch (err) {
+    await node.stop();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.node.listen.port;
+  const host = config.node.listen.host.includes(':') ? `[${config.node.listen.host}]` : config.node.listen.host;
+  const baseUrl = `http://${host}:${port}`;
+  node.bindAddress(baseUrl);
+  node.log.info({ baseUrl, envelopeUrl: node.envelopeUrl, parties: config.parties.map((p) => p.code) }, 'node listening');
+  return {
+    node,
+    app,
+    baseUrl,
+    async close() {
+      await app.close();
+      await node.stop();
+    },
+  };
+}

@@ -1,0 +1,289 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { EnvelopeError, SecurityError, TramiteError } from '../core/errors.js';
+import type { CollaborationProfile } from '../core/egov-header.js';
+import { partyCode } from '../core/party.js';
+import { parseXsdDateTime } from '../core/xsd-datetime.js';
+import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
+import { describeCertificate } from '../crypto/trust-store.js';
+import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import { parseModiAction } from '../../envelopes/modi/modi-action.js';
+import { deliverToBackOffice } from './back-office-client.js';
+import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
+import type { MessageIdAllocator } from './message-id-allocator.js';
+import type { MessageRecord, MessageStore } from './message-record.js';
+import type { HostedParty, Registry, ServiceDef } from './registry.js';
+
+export interface InboundReply {
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface InboundDeps {
+  readonly registry: Registry;
+  readonly store: MessageStore;
+  readonly ids: MessageIdAllocator;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits: XmlLimits;
+  readonly timestampMaxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly backOfficeTimeoutMs: number;
+  /** Identifies this node in fault details (IdentificativoPorta). */
+  readonly porta: string;
+}
+
+/** A request that passed verification and authorisation: who, to whom, what, and how. */
+interface AcceptedRequest {
+  readonly env: OpenedEnvelope;
+  readonly id: string;
+  readonly from: string;
+  readonly to: HostedParty;
+  readonly service: ServiceDef;
+  readonly action?: string;
+  readonly profile: CollaborationProfile;
+  readonly confermaRicezione: boolean;
+  readonly refId?: string;
+  readonly conversationId?: string;
+  readonly expiresAt?: string;
+}
+
+/**
+ * The receiving side of a node, as its stages:
+ * guard/parse → verify (signature, certificate, Timestamp) → authorise (route to a hosted party,
+ * known sender bound to the signer, service, action, profile) → expiry → duplicate filter →
+ * record → dispatch to the back office → signed reply (riscontro / answer) in the HTTP response.
+ * One error handler turns any refusal into the protocol's fault.
+ */
+export class InboundPipeline {
+  constructor(private readonly deps: InboundDeps) {}
+
+  async process(bytes: Uint8Array): Promise<InboundReply> {
+    let read: ReadEnvelope | undefined;
+    let opened: OpenedEnvelope | undefined;
+    let accepted: AcceptedRequest | undefined;
+    try {
+      read = readEnvelope(bytes, this.deps.limits);
+      opened = this.verify(read);
+      accepted = this.authorise(opened);
+      const duplicate = this.deps.store.get(accepted.id, 'in');
+      if (duplicate?.replyEnvelope !== undefined) {
+        this.deps.log.info({ id: accepted.id, from: accepted.from }, 'duplicate envelope answered with its original reply');
+        return { status: duplicate.replyEnvelope ? 200 : 202, body: duplicate.replyEnvelope };
+      }
+      this.checkExpiry(accepted);
+      return await this.receive(accepted, bytes);
+    } catch (err) {
+      return this.refuse(err, read, opened, accepted);
+    }
+  }
+
+  private verify(read: ReadEnvelope): OpenedEnvelope {
+    const sender = read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : read.addressing!.from ?? '';
+    return verifyEnvelope(read, {
+      trust: this.deps.registry.trustForParty(sender),
+      at: this.deps.clock.now(),
+      maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
+      skewSeconds: this.deps.clockSkewSeconds,
+    });
+  }
+
+  private authorise(env: OpenedEnvelope): AcceptedRequest {
+    const reg = this.deps.registry;
+    let id: string, from: string, to: string, tipo: string, servizio: string;
+    let action: string | undefined, profile: CollaborationProfile | undefined, refId: string | undefined, conversationId: string | undefined;
+    let confermaRicezione = false;
+    let expiresAt: string | undefined;
+    if (env.profile === 'egov') {
+      const h = env.egov!;
+      if (h.mittente.length !== 1) throw new EnvelopeError('EGOV_IT_101', 'IntestazioneMessaggio/Mittente', 'EGOV_IT_101 - exactly one Mittente is supported');
+      ({ identificatore: id } = h.messaggio);
+      from = partyCode(h.mittente[0]!);
+      to = partyCode(h.destinatario);
+      if (!h.servizio) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', 'EGOV_IT_105 - a busta without Servizio (busta di servizio) is not routed to a back office');
+      ({ tipo, nome: servizio } = h.servizio);
+      action = h.azione;
+      profile = h.profiloCollaborazione?.profile;
+      refId = h.messaggio.riferimentoMessaggio;
+      conversationId = h.collaborazione;
+      confermaRicezione = h.profiloTrasmissione?.confermaRicezione ?? false;
+      expiresAt = h.messaggio.scadenza;
+    } else {
+      const a = env.addressing!;
+      id = a.messageId!;
+      from = a.from ?? '';
+      to = a.to ?? '';
+      const svc = parseModiAction(a.action ?? '');
+      if (!svc) throw new EnvelopeError('EGOV_IT_105', 'Header/Action', `EGOV_IT_105 - wsa:Action "${a.action ?? ''}" names no bus service`);
+      ({ tipo, servizio, azione: action } = svc);
+      refId = a.relatesTo;
+    }
+    const hosted = reg.hostedParty(to);
+    if (!hosted) throw new EnvelopeError('EGOV_IT_102', env.profile === 'egov' ? 'IntestazioneMessaggio/Destinatario' : 'Header/To', `EGOV_IT_102 - party ${to} is not hosted by this node`);
+    if (!reg.isKnownParty(from)) throw new EnvelopeError('EGOV_IT_101', env.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${from} is unknown to this node`);
+    const signerCn = commonName(env.signature.signer.subject);
+    if (signerCn !== from.split('/')[1]) {
+      throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(env.signature.signer)}, not by ${from}`);
+    }
+    const service = reg.service(to, servizio, tipo);
+    if (!service) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);
+    if (action !== undefined && service.actions && !service.actions.includes(action)) {
+      throw new EnvelopeError('EGOV_IT_106', 'IntestazioneMessaggio/Azione', `EGOV_IT_106 - service ${servizio} has no action ${action}`);
+    }
+    if (service.consumers && !service.consumers.includes(from)) {
+      throw new EnvelopeError('EGOV_IT_201', 'IntestazioneMessaggio/Mittente', `EGOV_IT_201 - ${from} may not use service ${servizio}`);
+    }
+    if (env.profile === 'modi') {
+      profile = service.profile;
+      confermaRicezione = service.confermaRicezione;
+    } else if (profile !== service.profile) {
+      throw new EnvelopeError('EGOV_IT_103', 'IntestazioneMessaggio/ProfiloCollaborazione', `EGOV_IT_103 - service ${servizio} is ${service.profile}, the busta says ${profile ?? 'nothing'}`);
+    }
+    return {
+      env,
+      id,
+      from,
+      to: hosted,
+      service,
+      profile: profile!,
+      confermaRicezione,
+      ...(action !== undefined ? { action } : {}),
+      ...(refId !== undefined ? { refId } : {}),
+      ...(conversationId !== undefined ? { conversationId } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    };
+  }
+
+  private checkExpiry(req: AcceptedRequest): void {
+    if (req.expiresAt === undefined) return;
+    const at = parseXsdDateTime(req.expiresAt)!;
+    if (at.getTime() < this.deps.clock.now().getTime()) {
+      throw new EnvelopeError('EGOV_IT_301', 'IntestazioneMessaggio/Messaggio/Scadenza', `EGOV_IT_301 - the message expired at ${req.expiresAt}`, { contesto: 'processamento' });
+    }
+  }
+
+  private async receive(req: AcceptedRequest, bytes: Uint8Array): Promise<InboundReply> {
+    const now = this.deps.clock.now();
+    const payload = bodyContent(req.env);
+    const record: MessageRecord = {
+      id: req.id,
+      direction: 'in',
+      envelopeProfile: req.env.profile,
+      collaboration: req.profile,
+      from: req.from,
+      to: req.to.code,
+      service: req.service.name,
+      ...(req.action !== undefined ? { action: req.action } : {}),
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      ...(req.expiresAt !== undefined ? { expiresAt: req.expiresAt } : {}),
+      confermaRicezione: req.confermaRicezione,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      status: 'RECEIVED',
+      attempts: 1,
+      envelope: Buffer.from(bytes).toString('utf8'),
+      payload,
+      receipt: { at: now.toISOString(), signer: describeCertificate(req.env.signature.signer) },
+    };
+    this.deps.store.insert(record);
+    this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
+
+    let reply: InboundReply;
+    if (req.profile === 'sincrono') {
+      const answer = await this.dispatch(req, payload);
+      if (answer === undefined || !isWellFormedContent(answer, this.deps.limits)) {
+        throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
+      }
+      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
+      this.deps.store.update(req.id, 'in', { status: 'DISPATCHED', replyEnvelope: reply.body, replyPayload: answer });
+    } else {
+      // A riscontro / ricevuta acknowledges receipt by the node: it is signed once the message is kept,
+      // and the back office gets the message right after.
+      const wantsAck = req.confermaRicezione || req.profile !== 'oneway';
+      reply = wantsAck
+        ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity) }
+        : { status: 202, body: '' };
+      this.deps.store.update(req.id, 'in', { replyEnvelope: reply.body });
+      void this.dispatch(req, payload).then(
+        () => this.deps.store.update(req.id, 'in', { status: req.to.backOffice ? 'DISPATCHED' : 'RECEIVED' }),
+        (err: unknown) => {
+          this.deps.log.warn({ id: req.id, err: (err as Error).message }, 'back office dispatch failed; the message stays RECEIVED');
+          this.deps.store.update(req.id, 'in', { error: { code: (err as TramiteError).code ?? 'EGOV_IT_300', message: (err as Error).message } });
+        },
+      );
+    }
+    return reply;
+  }
+
+  /** Hands the message to the party's back office, if it has one; parties without one poll the API. */
+  private async dispatch(req: AcceptedRequest, payload: string): Promise<string | undefined> {
+    const url = req.to.backOffice?.url;
+    if (!url) {
+      if (req.profile === 'sincrono') throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
+      return undefined;
+    }
+    return deliverToBackOffice(
+      url,
+      {
+        id: req.id,
+        from: req.from,
+        to: req.to.code,
+        service: req.service.name,
+        profile: req.profile,
+        payload,
+        ...(req.action !== undefined ? { action: req.action } : {}),
+        ...(req.refId !== undefined ? { refId: req.refId } : {}),
+        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      },
+      this.deps.backOfficeTimeoutMs,
+    );
+  }
+
+  /** A reply's own id: a new UUID for modi, an e-Gov id of the replying party for egov. */
+  private replyId(profile: 'egov' | 'modi', replier: string): Promise<string> {
+    return profile === 'modi' ? Promise.resolve(newModiMessageId()) : this.deps.ids.next(replier.split('/')[1]!);
+  }
+
+  /**
+   * Turns a refusal into the protocol's answer. Before the request is trusted: a plain SOAP Fault.
+   * After (the sender is verified and the recipient is hosted here): the Fault travels in a reply
+   * busta signed by the recipient, with the same code in ListaEccezioni.
+   */
+  private async refuse(err: unknown, read: ReadEnvelope | undefined, opened: OpenedEnvelope | undefined, accepted: AcceptedRequest | undefined): Promise<InboundReply> {
+    const ecc = toEccezione(err);
+    const now = this.deps.clock.now();
+    const level = err instanceof EnvelopeError || err instanceof SecurityError ? 'warn' : 'error';
+    this.deps.log[level](
+      { code: ecc.codiceEccezione, reason: ecc.reason, posizione: ecc.posizione, id: accepted?.id ?? read?.egov?.messaggio.identificatore ?? read?.addressing?.messageId, err: (err as Error).message },
+      'envelope refused',
+    );
+    const fault = faultElement(ecc, { now, porta: this.deps.porta });
+    const recipient = opened && this.deps.registry.hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : opened.addressing!.to ?? '');
+    if (opened && recipient) {
+      try {
+        const replyId = await this.replyId(opened.profile, recipient.code);
+        const body = sealReply(opened, { id: replyId, now, eccezioni: [ecc] }, recipient.identity, fault);
+        if (accepted && this.deps.store.get(accepted.id, 'in')) this.deps.store.update(accepted.id, 'in', { status: 'FAILED', replyEnvelope: body, error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } });
+        return { status: 500, body };
+      } catch (signErr) {
+        this.deps.log.error({ err: (signErr as Error).message }, 'could not sign the error reply; answering with a plain fault');
+      }
+    }
+    return { status: 500, body: buildFaultEnvelope(fault) };
+  }
+}
+
+function commonName(subject: string): string | undefined {
+  return /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(subject)?.[1]?.trim();
+}
+
+/** The back office's answer becomes a signed Body: it must be well-formed XML content. */
+function isWellFormedContent(xml: string, limits: XmlLimits): boolean {
+  try {
+    parseUntrustedXml(`<answer>${xml}</answer>`, limits);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { request } from 'undici';
+import type { Clock } from '../core/clock.js';
+import { ApiError, DeliveryError, TramiteError } from '../core/errors.js';
+import { isEgovCode } from '../core/error-codes.js';
+import { NS } from '../core/namespaces.js';
+import { partyCode } from '../core/party.js';
+import { walkElements } from '../crypto/dom-navigation.js';
+import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
+import { describeCertificate } from '../crypto/trust-store.js';
+import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
+import { sealRequest } from './bus-envelopes.js';
+import type { MessageIdAllocator } from './message-id-allocator.js';
+import type { MessageRecord, MessageStore } from './message-record.js';
+import type { Registry, ServiceDef } from './registry.js';
+
+/** What a back office asks the node to send (the validated body of POST /api/v1/messages). */
+export interface SendRequest {
+  readonly from: string;
+  readonly to: string;
+  readonly service: string;
+  readonly serviceTipo?: string;
+  readonly action?: string;
+  /** Body content: well-formed XML (elements), possibly empty. */
+  readonly payload: string;
+  readonly refId?: string;
+  readonly conversationId?: string;
+  readonly expiresAt?: string;
+}
+
+export interface OutboundDeps {
+  readonly registry: Registry;
+  readonly store: MessageStore;
+  readonly ids: MessageIdAllocator;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits: XmlLimits;
+  readonly clockSkewSeconds: number;
+  readonly timestampMaxAgeSeconds: number;
+  /** This node's own envelope endpoint, for messages between two parties it hosts. */
+  readonly selfUrl: () => string;
+  readonly httpTimeoutMs: number;
+}
+
+/**
+ * The sending side, as its stages: validate (caller owns the sender, route and service exist, the
+ * caller may use it, payload is XML) → envelope → sign → record ACCEPTED; then deliver: POST to
+ * the peer → verify the signed reply (riscontro, ricevuta or sincrono answer) → DELIVERED, or
+ * FAILED with the peer's EGOV_IT code.
+ */
+export class OutboundPipeline {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: OutboundDeps) {}
+
+  async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
+    const { service, url } = this.validate(req, callerParties);
+    const hosted = this.deps.registry.hostedParty(req.from)!;
+    const now = this.deps.clock.now();
+    const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
+    const expiresAt = req.expiresAt ? new Date(req.expiresAt) : service.expirySeconds ? new Date(now.getTime() + service.expirySeconds * 1000) : undefined;
+    const envelope = sealRequest(
+      {
+        id,
+        now,
+        from: req.from,
+        to: req.to,
+        service,
+        payload: req.payload,
+        ...(req.action !== undefined ? { action: req.action } : {}),
+        ...(req.refId !== undefined ? { refId: req.refId } : {}),
+        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+      },
+      hosted.identity,
+    );
+    const record: MessageRecord = {
+      id,
+      direction: 'out',
+      envelopeProfile: service.envelope,
+      collaboration: service.profile,
+      from: req.from,
+      to: req.to,
+      service: service.name,
+      ...(req.action !== undefined ? { action: req.action } : {}),
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+      confermaRicezione: service.confermaRicezione,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      status: 'ACCEPTED',
+      attempts: 0,
+      envelope,
+      payload: req.payload,
+    };
+    this.deps.store.insert(record);
+    this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
+    const job = this.deliver(id, url).finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+    return record;
+  }
+
+  /** Waits for every delivery under way (used at shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef; url: string } {
+    const reg = this.deps.registry;
+    if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
+    if (!reg.hostedParty(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} is not hosted by this node`);
+    const peer = reg.peerFor(req.to);
+    const url = peer?.url ?? (reg.hostedParty(req.to) ? this.deps.selfUrl() : undefined);
+    if (!url) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `no peer hosts ${req.to}`);
+    const service = reg.service(req.to, req.service, req.serviceTipo);
+    if (!service) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `${req.to} offers no service ${req.service} in the configuration`);
+    if (req.action !== undefined && service.actions && !service.actions.includes(req.action)) {
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `service ${service.name} has no action ${req.action}; allowed: ${service.actions.join(', ')}`);
+    }
+    if (service.consumers && !service.consumers.includes(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} may not use service ${service.name}`);
+    if (req.expiresAt !== undefined && Number.isNaN(Date.parse(req.expiresAt))) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt is not a date-time');
+    try {
+      parseUntrustedXml(`<payload>${req.payload}</payload>`, this.deps.limits);
+    } catch (cause) {
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `payload is not well-formed XML content: ${(cause as Error).message}`, { cause });
+    }
+    return { service, url };
+  }
+
+  private async deliver(id: string, url: string): Promise<void> {
+    const rec = this.deps.store.update(id, 'out', { status: 'SENDING', attempts: 1 });
+    try {
+      const outcome = await this.exchange(rec, url);
+      this.deps.store.update(id, 'out', { status: 'DELIVERED', ...outcome });
+      this.deps.log.info({ id, to: rec.to, receipt: outcome.receipt !== undefined }, 'message delivered');
+    } catch (err) {
+      const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
+      const eccezione = err instanceof DeliveryError ? err.eccezioni[0] : undefined;
+      this.deps.store.update(id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
+      this.deps.log.warn({ id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
+    }
+  }
+
+  private async exchange(rec: MessageRecord, url: string): Promise<Pick<MessageRecord, 'replyEnvelope' | 'replyPayload' | 'receipt'>> {
+    let status: number;
+    let text: string;
+    try {
+      const res = await request(url, {
+        method: 'POST',
+        body: rec.envelope,
+        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${rec.service}"` },
+        headersTimeout: this.deps.httpTimeoutMs,
+        bodyTimeout: this.deps.httpTimeoutMs,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (cause) {
+      throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, { retriable: true, cause });
+    }
+    const wantsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';
+    if (!text.trim()) {
+      if (status >= 200 && status < 300 && !wantsReply) return {};
+      throw new DeliveryError(status >= 500 ? 'TRAMITE_ERR_PEER_UNREACHABLE' : 'TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} without the ${wantsReply ? 'signed reply' : 'envelope'} expected`, { retriable: status >= 500 });
+    }
+    let reply: ReadEnvelope;
+    try {
+      reply = readEnvelope(text, this.deps.limits);
+    } catch (cause) {
+      const fault = plainFault(text, this.deps.limits);
+      if (fault) throw refusalFrom({ fault }, status);
+      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} with no readable envelope: ${(cause as Error).message}`, { retriable: status >= 500, cause });
+    }
+    if (reply.fault) throw refusalFrom(reply, status);
+    if (status < 200 || status >= 300) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
+    const opened = this.verifyReply(reply, rec);
+    const eccezioni = opened.egov?.eccezioni ?? [];
+    if (eccezioni.some((e) => e.rilevanza === 'GRAVE')) throw refusalFrom(opened, status);
+    const at = this.deps.clock.now().toISOString();
+    return {
+      replyEnvelope: text,
+      receipt: { at, signer: describeCertificate(opened.signature.signer) },
+      ...(rec.collaboration === 'sincrono' ? { replyPayload: bodyContent(opened) } : {}),
+    };
+  }
+
+  /** The reply must be signed by the party the message went to, and must answer this very message. */
+  private verifyReply(reply: ReadEnvelope, rec: MessageRecord): OpenedEnvelope {
+    let opened: OpenedEnvelope;
+    try {
+      opened = verifyEnvelope(reply, {
+        trust: this.deps.registry.trustForParty(rec.to),
+        at: this.deps.clock.now(),
+        maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
+        skewSeconds: this.deps.clockSkewSeconds,
+      });
+    } catch (cause) {
+      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${(cause as Error).message}`, { retriable: false, cause });
+    }
+    const bad = (why: string): never => {
+      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
+    };
+    const signerCn = /CN=([^\n,]+)/.exec(opened.signature.signer.subject)?.[1];
+    if (signerCn !== rec.to.split('/')[1]) bad(`is signed by ${describeCertificate(opened.signature.signer)}, not by ${rec.to}`);
+    if (opened.profile === 'egov') {
+      const h = opened.egov!;
+      if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from) bad('has Mittente/Destinatario that do not mirror the request');
+      if (h.messaggio.riferimentoMessaggio !== rec.id) bad(`refers to ${h.messaggio.riferimentoMessaggio ?? 'no message'}, not to ${rec.id}`);
+      if (rec.confermaRicezione && rec.collaboration === 'oneway' && !h.riscontri.some((r) => r.identificatore === rec.id)) bad(`carries no riscontro for ${rec.id}`);
+    } else if (opened.addressing!.relatesTo !== rec.id) {
+      bad(`relates to ${opened.addressing!.relatesTo ?? 'no message'}, not to ${rec.id}`);
+    }
+    return opened;
+  }
+}
+
+function plainFault(text: string, limits: XmlLimits): SoapFault | undefined {
+  try {
+    return readPlainFault(text, limits);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A refusal from the peer: the precise EGOV_IT code from ListaEccezioni or the Fault detail. Final. */
+function refusalFrom(reply: Pick<ReadEnvelope, 'egov' | 'fault'>, status: number): DeliveryError {
+  const fromList = reply.egov?.eccezioni.find((e) => e.rilevanza === 'GRAVE') ?? reply.egov?.eccezioni[0];
+  let code = fromList?.codiceEccezione;
+  const posizione = fromList?.posizione ?? '';
+  let description = reply.fault?.string ?? '';
+  const detail = reply.fault?.detail;
+  if (detail) {
+    for (const el of walkElements(detail)) {
+      if (el.namespaceURI === NS.egovException && (el.localName === 'EccezioneBusta' || el.localName === 'EccezioneProcessamento')) {
+        code ??= el.getAttribute('codiceEccezione') ?? undefined;
+        description = el.getAttribute('descrizioneEccezione') ?? description;
+      }
+    }
+  }
+  code ??= /^(EGOV_IT_\d{3})/.exec(reply.fault?.string ?? '')?.[1];
+  const finalCode = code && isEgovCode(code) ? code : 'TRAMITE_ERR_PEER_REFUSED';
+  return new DeliveryError(finalCode, `peer refused the message (HTTP ${status}): ${description || finalCode}`, {
+    retriable: false,
+    eccezioni: [{ codiceEccezione: finalCode, posizione }],
+  });
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { NodeConfig } from '../config/config-types.js';
+import { TrustStore } from '../crypto/trust-store.js';
+
+export type HostedParty = NodeConfig['parties'][number];
+export type PeerNode = NodeConfig['peers'][number];
+export type ServiceDef = NodeConfig['services'][number];
+
+/**
+ * Read-only lookups over the configuration: who is hosted here, which peer hosts a party, which
+ * services exist, which parties a back-office token may act for, which trust store applies.
+ */
+export class Registry {
+  private readonly hosted = new Map<string, HostedParty>();
+  private readonly peerByParty = new Map<string, PeerNode>();
+  private readonly partiesByTokenHash = new Map<string, Set<string>>();
+  private readonly trustByPeer = new Map<string, TrustStore>();
+  readonly trust: TrustStore;
+
+  constructor(readonly config: NodeConfig) {
+    this.trust = TrustStore.fromCertificates([...config.trust.anchors]);
+    for (const p of config.parties) {
+      this.hosted.set(p.code, p);
+      for (const t of p.apiTokens) {
+        const hash = t.replace(/^sha256:/, '').toLowerCase();
+        const set = this.partiesByTokenHash.get(hash) ?? new Set<string>();
+        set.add(p.code);
+        this.partiesByTokenHash.set(hash, set);
+      }
+    }
+    for (const peer of config.peers) {
+      for (const code of peer.parties) this.peerByParty.set(code, peer);
+      this.trustByPeer.set(peer.name, peer.caCertificates.length > 0 ? this.trust.withExtra([...peer.caCertificates]) : this.trust);
+    }
+  }
+
+  hostedParty(code: string): HostedParty | undefined {
+    return this.hosted.get(code);
+  }
+
+  peerFor(partyCode: string): PeerNode | undefined {
+    return this.peerByParty.get(partyCode);
+  }
+
+  isKnownParty(code: string): boolean {
+    return this.hosted.has(code) || this.peerByParty.has(code);
+  }
+
+  /** The trust store for signatures made by a party: the node's anchors, plus its peer's CA. */
+  trustForParty(code: string): TrustStore {
+    const peer = this.peerByParty.get(code);
+    return (peer && this.trustByPeer.get(peer.name)) ?? this.trust;
+  }
+
+  service(provider: string, name: string, tipo?: string): ServiceDef | undefined {
+    return this.config.services.find((s) => s.provider === provider && s.name === name && (tipo === undefined || s.tipo === tipo));
+  }
+
+  /** Parties a presented back-office token may act for (empty when the token is unknown). */
+  partiesForToken(token: string): ReadonlySet<string> {
+    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
+    return this.partiesByTokenHash.get(hash) ?? new Set();
+  }
+}
