@@ -121,7 +121,7 @@ export class OutboundPipeline {
       throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `service ${service.name} has no action ${req.action}; allowed: ${service.actions.join(', ')}`);
     }
     if (service.consumers && !service.consumers.includes(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} may not use service ${service.name}`);
-    if (req.expiresAt !== undefined && Number.isNaN(Date.parse(req.expiresAt))) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt is not a date-time');
+    if (req.expiresAt !== undefined && !(Date.parse(req.expiresAt) > this.deps.clock.now().getTime())) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt must be a date-time in the future');
     try {
       parseUntrustedXml(`<payload>${req.payload}</payload>`, this.deps.limits);
     } catch (cause) {

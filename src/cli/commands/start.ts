@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { initNode } from '../../config/init-node.js';
 import { serveNode } from '../../http/serve-node.js';
 import { reportError } from '../cli-output.js';
+import { ConfigError } from '../../core/errors.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -13,8 +14,9 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description(`run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, one party, token)`)
     .option('--config <tramite.json>', 'the node configuration (env TRAMITE_CONFIG)')
+    .option('--port <port>', 'listen on this port instead of the configured one (0 = any free port)')
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (opts: { config?: string; logLevel: string }) => {
+    .action(async (opts: { config?: string; port?: string; logLevel: string }) => {
       try {
         const explicit = opts.config ?? process.env['TRAMITE_CONFIG'];
         const path = resolve(explicit ?? `${DEFAULT_HOME}/tramite.json`);
@@ -23,7 +25,10 @@ export function registerStartCommand(program: Command): void {
           process.stderr.write(`first run: created a development identity in ${DEFAULT_HOME}/\n`);
           for (const p of report.parties) if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
         }
-        const running = await serveNode(loadConfig(path), { logToStdout: true, logLevel: opts.logLevel });
+        const config = loadConfig(path);
+        const port = opts.port === undefined ? undefined : Number(opts.port);
+        if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${opts.port}: expected a port number 0..65535`);
+        const running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel });
         process.stderr.write(
           `tramite node "${running.node.config.node.name}" listening\n  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
         );

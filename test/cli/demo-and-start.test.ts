@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli } from './run-cli.js';
+
+describe('tramite demo --once --json', () => {
+  it('runs every scenario of the local federation to its expected end and names each node log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramite-demo-test-'));
+    const r = await runCli(['demo', '--once', '--json', '--dir', dir], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { exchanges: Array<Record<string, unknown>>; logs: string[] };
+    expect(summary.exchanges.map((e) => e['scenario'])).toEqual(
+      expect.arrayContaining(['oneway-conferma-ricezione', 'sincrono-egov', 'sincrono-modi', 'oneway-regione-to-comune', 'unknown-service-refused']),
+    );
+    for (const e of summary.exchanges) {
+      expect(e, JSON.stringify(e)).toMatchObject({ ok: true });
+      expect(Object.keys(e)).toEqual(expect.arrayContaining(['scenario', 'id', 'status', 'expected', 'ok', 'receipt', 'attempts']));
+    }
+    const oneway = summary.exchanges.find((e) => e['scenario'] === 'oneway-conferma-ricezione')!;
+    expect(oneway).toMatchObject({ status: 'DELIVERED', receipt: true, attempts: 1 });
+    expect(summary.exchanges.find((e) => e['scenario'] === 'unknown-service-refused')).toMatchObject({ status: 'FAILED', code: 'EGOV_IT_105' });
+    expect(summary.logs).toHaveLength(2);
+    for (const log of summary.logs) {
+      expect(existsSync(log), log).toBe(true);
+      expect(readFileSync(log, 'utf8')).toContain('"msg":"node listening"');
+    }
+  }, 150_000);
+});
+
+describe('tramite start on embedded defaults', () => {
+  it('creates a development identity on first run, serves, and keeps it on the next run', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tramite-start-'));
+    const first = await startUntilListening(cwd);
+    try {
+      expect(first.stderr).toMatch(/first run: created a development identity/);
+      expect(first.stderr).toMatch(/SPC\/ComuneDemo: back-office token \S+/);
+      const health = await request(`${first.baseUrl}/health`);
+      expect(await health.body.json()).toMatchObject({ status: 'ok', parties: ['SPC/ComuneDemo'] });
+    } finally {
+      first.child.kill('SIGTERM');
+      await new Promise((r) => first.child.once('exit', r));
+    }
+    const config = readFileSync(join(cwd, '.tramite', 'tramite.json'), 'utf8');
+    const second = await startUntilListening(cwd);
+    try {
+      expect(second.stderr).not.toMatch(/first run/);
+      expect(readFileSync(join(cwd, '.tramite', 'tramite.json'), 'utf8')).toBe(config);
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+  }, 60_000);
+});
+
+/** Starts `tramite start --port 0` in `cwd` and resolves once it prints where it listens. */
+function startUntilListening(cwd: string): Promise<{ child: ReturnType<typeof spawn>; stderr: string; baseUrl: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'start', '--port', '0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tramite start did not listen within 30 s: ${stderr}`));
+    }, 30_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /health:\s+(http:\/\/\S+)\/health/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, stderr, baseUrl: m[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`tramite start exited with ${code}: ${stderr}`)));
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * Two real nodes (CST hosting two Comuni, Regione) on 127.0.0.1, with real HTTP between them and a
+ * real back-office HTTP server: the signed exchange end to end, and the refusals a peer must make.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
+import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { readEnvelope } from '../../envelopes/envelope.js';
+
+let backOffice: DemoBackOffice;
+let nodes: { cst: DemoNode; regione: DemoNode };
+let cst: RunningNode;
+let regione: RunningNode;
+
+const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
+const ORTONA = 'SPC/ComuneOrtona';
+const REGIONE = 'SPC/RegioneAbruzzo';
+
+beforeAll(async () => {
+  const root = mkdtempSync(join(tmpdir(), 'tramite-it-'));
+  backOffice = new DemoBackOffice();
+  await backOffice.start();
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  cst = await serveNode(loadConfig(nodes.cst.configFile));
+  regione = await serveNode(loadConfig(nodes.regione.configFile));
+});
+
+afterAll(async () => {
+  await cst?.close();
+  await regione?.close();
+  await backOffice?.stop();
+});
+
+async function api(node: DemoNode, method: 'GET' | 'POST', path: string, opts: { token?: string; body?: unknown } = {}) {
+  const res = await request(`${node.baseUrl}${path}`, {
+    method,
+    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': 'application/json' } : {}) },
+    ...(opts.body ? { body: JSON.stringify(opts.body) } : {}),
+  });
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+}
+
+async function postEnvelope(node: RunningNode, xml: string | Buffer) {
+  const res = await request(`${node.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** A request envelope signed by `signerNome` of the CST, as the CST node would send it. */
+function cstEnvelope(opts: { from?: string; service?: string; signerNome?: string; expiresAt?: Date; id?: string; payload?: string } = {}): string {
+  const config = loadConfig(nodes.cst.configFile);
+  const reg = loadConfig(nodes.cst.configFile).services.find((s) => s.name === (opts.service ?? 'ComunicazioneVariazione'))!;
+  const nome = opts.signerNome ?? 'ComuneFrancavillaAlMare';
+  const party = config.parties.find((p) => p.code === `SPC/${nome}`)!;
+  return sealRequest(
+    {
+      id: opts.id ?? `ComuneFrancavillaAlMare_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
+      now: new Date(),
+      from: opts.from ?? FRANCAVILLA,
+      to: REGIONE,
+      service: reg,
+      action: 'Notifica',
+      payload: opts.payload ?? '<v:Variazione xmlns:v="urn:test">uno</v:Variazione>',
+      ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
+    },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+  );
+}
+
+describe('two nodes exchanging signed envelopes over HTTP', () => {
+  it('delivers a oneway message with confermaRicezione and keeps the signed riscontro', async () => {
+    const payload = '<v:Variazione xmlns:v="urn:tramite:test"><v:tipo>residenza</v:tipo></v:Variazione>';
+    const sent = await api(nodes.cst, 'POST', '/api/v1/messages?wait=20', {
+      token: nodes.cst.tokens[FRANCAVILLA],
+      body: { from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload },
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.json.status).toBe('DELIVERED');
+    expect(sent.json.receipt.signer).toContain('CN=RegioneAbruzzo');
+    expect(sent.json.id).toMatch(/^ComuneFrancavillaAlMare_CSTChietiSPCoopIT_\d{7}_\d{4}-\d{2}-\d{2}_\d{2}:\d{2}$/);
+
+    const rec = cst.node.store.get(sent.json.id, 'out')!;
+    const riscontro = readEnvelope(rec.replyEnvelope!);
+    expect(riscontro.egov!.riscontri.map((r) => r.identificatore)).toEqual([sent.json.id]);
+    expect(riscontro.egov!.messaggio.riferimentoMessaggio).toBe(sent.json.id);
+
+    await expect.poll(() => backOffice.received.find((m) => m.id === sent.json.id)?.payload).toBe(payload);
+    const inbound = await api(nodes.regione, 'GET', `/api/v1/messages/${encodeURIComponent(sent.json.id)}`, { token: nodes.regione.tokens[REGIONE] });
+    expect(inbound.json).toMatchObject({ direction: 'in', from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica' });
+  });
+
+  it('answers a sincrono request in the same exchange, e-Gov and ModI alike', async () => {
+    for (const service of ['VerificaResidenza', 'ConsultaAnagrafe']) {
+      const sent = await api(nodes.cst, 'POST', '/api/v1/messages?wait=20', {
+        token: nodes.cst.tokens[ORTONA],
+        body: { from: ORTONA, to: REGIONE, service, payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>' },
+      });
+      expect(sent.json.status, service).toBe('DELIVERED');
+      expect(sent.json.reply, service).toContain('RSSMRA85T10A562S');
+      expect(sent.json.envelope).toBe(service === 'ConsultaAnagrafe' ? 'modi' : 'egov');
+    }
+  });
+
+  it('reports the peer refusal with its EGOV_IT code when the service is unknown there', async () => {
+    const sent = await api(nodes.cst, 'POST', '/api/v1/messages?wait=20', {
+      token: nodes.cst.tokens[ORTONA],
+      body: { from: ORTONA, to: REGIONE, service: 'ServizioDismesso', payload: '' },
+    });
+    expect(sent.json.status).toBe('FAILED');
+    expect(sent.json.error.code).toBe('EGOV_IT_105');
+  });
+});
+
+describe('back-office API authentication', () => {
+  it('refuses a caller without a token, and a caller sending as a party it does not own', async () => {
+    const body = { from: FRANCAVILLA, to: REGIONE, service: 'VerificaResidenza', payload: '' };
+    const anonymous = await api(nodes.cst, 'POST', '/api/v1/messages', { body });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json.error.code).toBe('TRAMITE_ERR_UNAUTHENTICATED');
+    const wrongParty = await api(nodes.cst, 'POST', '/api/v1/messages', { token: nodes.cst.tokens[ORTONA], body });
+    expect(wrongParty.status).toBe(403);
+    expect(wrongParty.json.error.code).toBe('TRAMITE_ERR_FORBIDDEN');
+    const badToken = await api(nodes.cst, 'POST', '/api/v1/messages', { token: 'not-a-token', body });
+    expect(badToken.status).toBe(401);
+  });
+
+  it('hides a message from a party that neither sent nor received it', async () => {
+    const sent = await api(nodes.cst, 'POST', '/api/v1/messages?wait=20', {
+      token: nodes.cst.tokens[FRANCAVILLA],
+      body: { from: FRANCAVILLA, to: REGIONE, service: 'VerificaResidenza', payload: '<a:R xmlns:a="urn:t"/>' },
+    });
+    const other = await api(nodes.cst, 'GET', `/api/v1/messages/${encodeURIComponent(sent.json.id)}`, { token: nodes.cst.tokens[ORTONA] });
+    expect(other.status).toBe(404);
+  });
+
+  it('refuses a body that does not match the API schema, or a payload that is not XML', async () => {
+    const typo = await api(nodes.cst, 'POST', '/api/v1/messages', { token: nodes.cst.tokens[ORTONA], body: { from: ORTONA, to: REGIONE, servizio: 'X' } });
+    expect(typo.status).toBe(400);
+    expect(typo.json.error.code).toBe('TRAMITE_ERR_BAD_REQUEST');
+    const doctype = await api(nodes.cst, 'POST', '/api/v1/messages', {
+      token: nodes.cst.tokens[ORTONA],
+      body: { from: ORTONA, to: REGIONE, service: 'VerificaResidenza', payload: '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' },
+    });
+    expect(doctype.status).toBe(400);
+  });
+});
+
+describe('the envelope endpoint refuses what it must', () => {
+  it('refuses a tampered Body with EGOV_IT_202 and delivers nothing', async () => {
+    const before = backOffice.received.length;
+    const res = await postEnvelope(regione, cstEnvelope({ payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' }).replace('100 euro', '900 euro'));
+    expect(res.status).toBe(500);
+    expect(res.text).toContain('EGOV_IT_202');
+    expect(res.text).toContain('TRAMITE_ERR_SIG_DIGEST');
+    expect(backOffice.received.length).toBe(before);
+  });
+
+  it('refuses a DOCTYPE with EGOV_IT_001', async () => {
+    const res = await postEnvelope(regione, `<!DOCTYPE e [<!ENTITY x "y">]>${cstEnvelope()}`);
+    expect(res.status).toBe(500);
+    expect(res.text).toContain('EGOV_IT_001');
+  });
+
+  it('refuses an envelope over the size limit with EGOV_IT_001 and HTTP 413', async () => {
+    const huge = `${cstEnvelope()}${' '.repeat(6 * 1024 * 1024)}`;
+    const res = await postEnvelope(regione, huge);
+    expect(res.status).toBe(413);
+    expect(res.text).toContain('EGOV_IT_001');
+  });
+
+  it('refuses a busta whose Mittente is not the signer with EGOV_IT_201, in a reply busta signed by the recipient', async () => {
+    const res = await postEnvelope(regione, cstEnvelope({ from: FRANCAVILLA, signerNome: 'ComuneOrtona' }));
+    expect(res.status).toBe(500);
+    const reply = readEnvelope(res.text);
+    expect(reply.egov!.eccezioni[0]!.codiceEccezione).toBe('EGOV_IT_201');
+    expect(reply.egov!.mittente[0]!.nome).toBe('RegioneAbruzzo');
+    expect(reply.security).toBeDefined();
+  });
+
+  it('refuses an expired message with EGOV_IT_301', async () => {
+    const res = await postEnvelope(regione, cstEnvelope({ expiresAt: new Date(Date.now() - 60_000) }));
+    expect(res.status).toBe(500);
+    expect(readEnvelope(res.text).egov!.eccezioni[0]!.codiceEccezione).toBe('EGOV_IT_301');
+  });
+
+  it('answers the same envelope sent twice with its original riscontro, and dispatches it once', async () => {
+    const xml = cstEnvelope();
+    const id = readEnvelope(xml).egov!.messaggio.identificatore;
+    const first = await postEnvelope(regione, xml);
+    const second = await postEnvelope(regione, xml);
+    expect(first.status).toBe(200);
+    expect(second.text).toBe(first.text);
+    await expect.poll(() => backOffice.received.filter((m) => m.id === id).length).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(backOffice.received.filter((m) => m.id === id).length).toBe(1);
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/scratch/**', 'node_modules/**', 'dist/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration suites start real servers and child processes; two workers suit a 2-core machine.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
