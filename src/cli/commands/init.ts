@@ -1,0 +1,73 @@
+import { join, relative } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_INIT_PARTIES, type InitNodeReport, initNode } from '../../config/init-node.js';
+import { printJson, reportError } from '../cli-output.js';
+
+const DEFAULT_DIR = '.tramite';
+
+export function registerInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description(
+      'create a development node: a dev CA and one signing certificate per party (DIR/pki), a back-office token per party ' +
+        '(shown once, kept in DIR/pki/<nome>.token) and DIR/tramite.json. Never overwrites a file: run it again with more ' +
+        '--parties to add parties signed by the same CA.',
+    )
+    .option('--dir <DIR>', 'folder for the node files', DEFAULT_DIR)
+    .option('--parties <codes>', `comma-separated party codes tipo/nome (a bare nome means SPC/nome)`, DEFAULT_INIT_PARTIES.join(','))
+    .option('--port <N>', 'TCP port the node will listen on, 127.0.0.1 only (0 = any free port)', '8080')
+    .option('--json', 'print the report as JSON (tokens included only when created now)')
+    .addHelpText('after', '\nExample:\n  tramite init --dir .tramite --parties SPC/ComuneA,SPC/Regione --port 8080\n  tramite start --config .tramite/tramite.json\n')
+    .action((opts: { dir: string; parties: string; port: string; json?: boolean }) => {
+      try {
+        const report = initNode({ dir: opts.dir, parties: splitList(opts.parties), port: parsePort(opts.port) });
+        const nextStep = `tramite start --config ${join(opts.dir, 'tramite.json')}`;
+        if (opts.json) printJson({ ...report, nextStep });
+        else process.stdout.write(describeReport(report, nextStep));
+      } catch (err) {
+        reportError(err);
+      }
+    });
+}
+
+function splitList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', '--parties lists no party — fix: name at least one, e.g. --parties SPC/ComuneA', { field: 'parties' });
+  }
+  return items;
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${value} is not a TCP port — fix: use a whole number from 0 to 65535`, { field: 'port' });
+  }
+  return Number(value);
+}
+
+/** Human report: what was created, what was kept, the tokens (once) and what to run next. */
+function describeReport(report: InitNodeReport, nextStep: string): string {
+  const show = (file: string): string => relative(process.cwd(), file) || file;
+  const row = (created: boolean, what: string, file: string): string =>
+    `  ${(created ? 'created' : 'kept').padEnd(7)} ${what.padEnd(20)} ${show(file)}`;
+  const lines = [`tramite init in ${show(report.dir)}`];
+  lines.push(row(report.ca.created, 'dev CA', report.ca.certFile));
+  for (const p of report.parties) lines.push(row(p.created, p.code, p.certFile));
+  lines.push(row(report.configCreated, 'config', report.configFile));
+
+  const tokens = report.parties.filter((p) => p.token !== undefined);
+  if (tokens.length > 0) {
+    lines.push('', 'Back-office tokens (shown only now; each is also in its .token file, readable by you only):');
+    for (const p of tokens) lines.push(`  ${p.code}: ${p.token}   (${show(p.tokenFile)})`);
+  }
+
+  const missing = report.parties.filter((p) => p.configEntry !== undefined);
+  if (missing.length > 0) {
+    lines.push('', `${show(report.configFile)} was kept and does not list ${missing.map((p) => p.code).join(', ')}; add to its "parties":`);
+    for (const p of missing) lines.push(`  ${JSON.stringify(p.configEntry)}`);
+  }
+
+  lines.push('', `Next: ${nextStep}`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,106 @@
+import type { X509Certificate } from 'node:crypto';
+import type { CollaborationProfile, Inoltro } from '../core/egov-header.js';
+import type { PartyIdentity } from '../crypto/party-identity.js';
+
+/*
+ * Two shapes of the one config file. `ConfigFile*` is the JSON as schemas/config.schema.json describes
+ * it, after validation filled in the defaults (kept in step with the schema by hand; a test compares
+ * them). `NodeConfig` is what the node runs on: absolute paths, key material loaded, deeply frozen.
+ */
+
+export type EnvelopeFormat = 'egov' | 'modi';
+
+export interface ConfigFileLimits {
+  maxEnvelopeBytes: number;
+  maxDepth: number;
+}
+
+export interface ConfigFileNode {
+  name: string;
+  soggetto: string;
+  pdd: string;
+  dataDir: string;
+  listen: { host: string; port: number };
+  publicUrl?: string;
+  limits: ConfigFileLimits;
+  clockSkewSeconds: number;
+  timestampMaxAgeSeconds: number;
+}
+
+export interface ConfigFileParty {
+  code: string;
+  keyFile: string;
+  certFile: string;
+  /** `sha256:<64 lowercase hex>` of each token. */
+  apiTokens: string[];
+  backOffice?: { url: string };
+}
+
+export interface ConfigFilePeer {
+  name: string;
+  url: string;
+  parties: string[];
+  caFile?: string;
+}
+
+export interface ConfigFileService {
+  provider: string;
+  name: string;
+  tipo: string;
+  actions?: string[];
+  profile: CollaborationProfile;
+  envelope: EnvelopeFormat;
+  confermaRicezione: boolean;
+  inoltro: Inoltro;
+  expirySeconds?: number;
+  consumers?: string[];
+}
+
+export interface ConfigFile {
+  $schema?: string;
+  node: ConfigFileNode;
+  trust: { caFiles: string[] };
+  parties: ConfigFileParty[];
+  peers: ConfigFilePeer[];
+  services: ConfigFileService[];
+}
+
+/** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
+type Frozen<T> = T extends X509Certificate | PartyIdentity | ((...args: never[]) => unknown)
+  ? T
+  : T extends ReadonlyArray<infer U>
+    ? ReadonlyArray<Frozen<U>>
+    : T extends object
+      ? { readonly [K in keyof T]: Frozen<T[K]> }
+      : T;
+
+/** `dataDir` is absolute. */
+export type NodeSettings = Frozen<ConfigFileNode>;
+
+/** `keyFile` and `certFile` are absolute; `identity` is the loaded key and certificate. */
+export type HostedPartyConfig = Frozen<ConfigFileParty & { identity: PartyIdentity }>;
+
+/**
+ * `caFile` is absolute when given; `caCertificates` are its certificates, trusted only for this peer's
+ * signers (empty without `caFile`).
+ */
+export type PeerConfig = Frozen<ConfigFilePeer & { caCertificates: X509Certificate[] }>;
+
+export type ServiceConfig = Frozen<ConfigFileService>;
+
+export interface NodeConfig {
+  /** The file it was loaded from; undefined when built from an object by validateConfig. */
+  readonly configPath: string | undefined;
+  /** Folder against which the file's relative paths were resolved (absolute). */
+  readonly baseDir: string;
+  readonly node: NodeSettings;
+  readonly trust: {
+    /** Absolute paths. */
+    readonly caFiles: readonly string[];
+    /** Every certificate in `caFiles`, bundles split. */
+    readonly anchors: readonly X509Certificate[];
+  };
+  readonly parties: readonly HostedPartyConfig[];
+  readonly peers: readonly PeerConfig[];
+  readonly services: readonly ServiceConfig[];
+}

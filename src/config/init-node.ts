@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { type PkiFileReport, createDevPki, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
+import type { ConfigFile, ConfigFileParty } from './config-types.js';
+import { validateConfig } from './load-config.js';
+
+/**
+ * `tramite init`: a ready-to-run development node in one folder — a dev PKI in DIR/pki, one back-office
+ * token per party and DIR/tramite.json. Safe to run again: it never overwrites a file, it only adds
+ * what is missing (e.g. a party named for the first time).
+ */
+
+export interface InitNodeOptions {
+  readonly dir: string;
+  /** Party codes `tipo/nome` (a bare `nome` means `SPC/nome`); default `SPC/ComuneDemo`. */
+  readonly parties?: readonly string[];
+  readonly port?: number;
+  readonly now?: Date;
+}
+
+export interface InitPartyReport extends PkiFileReport {
+  readonly code: string;
+  /** DIR/pki/<nome>.token: the plain token, readable by its owner only. */
+  readonly tokenFile: string;
+  readonly tokenCreated: boolean;
+  /** The plain token, only when created by this run: show it once. */
+  readonly token?: string;
+  /**
+   * Set when tramite.json was kept and does not list this party yet: the entry to add to its
+   * "parties" (the node does not edit an existing config).
+   */
+  readonly configEntry?: ConfigFileParty;
+}
+
+export interface InitNodeReport {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly configCreated: boolean;
+  readonly ca: PkiFileReport;
+  readonly parties: readonly InitPartyReport[];
+}
+
+export const DEFAULT_INIT_PARTIES: readonly string[] = ['SPC/ComuneDemo'];
+const CONFIG_FILE_NAME = 'tramite.json';
+const PKI_DIR_NAME = 'pki';
+const TOKEN_BYTES = 32;
+const TOKEN_FILE_MODE = 0o600;
+const CONFIG_FILE_MODE = 0o644;
+
+export function initNode(opts: InitNodeOptions): InitNodeReport {
+  const dir = resolve(opts.dir);
+  const port = opts.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `port ${port} is not a TCP port — fix: use a whole number from 0 to 65535 (0 = any free port)`, { field: 'port' });
+  }
+  const configFile = join(dir, CONFIG_FILE_NAME);
+  const configExists = existsSync(configFile);
+  const listed = configExists ? partiesListedIn(configFile) : new Set<string>();
+
+  const pki = createDevPki({ dir: join(dir, PKI_DIR_NAME), parties: opts.parties ?? DEFAULT_INIT_PARTIES, ...(opts.now ? { now: opts.now } : {}) });
+
+  const planned = pki.parties.map((party): { report: InitPartyReport; entry?: ConfigFileParty } => {
+    const tokenFile = join(pki.dir, `${devPartyRef(party.code).nome}.token`);
+    if (listed.has(party.code)) {
+      // Already in the kept config, with whatever tokens it lists: nothing to add.
+      return { report: { ...party, tokenFile, tokenCreated: false } };
+    }
+    // A token file left by an earlier run is reused (its hash goes in the config), never replaced.
+    const token = existsSync(tokenFile) ? undefined : randomBytes(TOKEN_BYTES).toString('base64url');
+    if (token !== undefined) writeNewFile(tokenFile, `${token}\n`, TOKEN_FILE_MODE);
+    const entry = configEntryFor(party, dir, token ?? readFileSync(tokenFile, 'utf8').trim());
+    const report: InitPartyReport = {
+      ...party,
+      tokenFile,
+      tokenCreated: token !== undefined,
+      ...(token !== undefined ? { token } : {}),
+      ...(configExists ? { configEntry: entry } : {}),
+    };
+    return { report, entry };
+  });
+
+  if (!configExists) {
+    const config = devConfig(
+      port,
+      relativePath(dir, pki.ca.certFile),
+      planned.flatMap((p) => (p.entry ? [p.entry] : [])),
+    );
+    // Refuse to write a config the node would refuse to start with.
+    validateConfig(config, dir, configFile);
+    writeNewFile(configFile, `${JSON.stringify(config, null, 2)}\n`, CONFIG_FILE_MODE);
+  }
+
+  return { dir, configFile, configCreated: !configExists, ca: pki.ca, parties: planned.map((p) => p.report) };
+}
+
+function configEntryFor(party: PkiFileReport & { code: string }, dir: string, token: string): ConfigFileParty {
+  return {
+    code: party.code,
+    keyFile: relativePath(dir, party.keyFile),
+    certFile: relativePath(dir, party.certFile),
+    apiTokens: [`sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`],
+  };
+}
+
+function devConfig(port: number, caFile: string, parties: ConfigFileParty[]): ConfigFile {
+  return {
+    node: {
+      name: 'tramite-dev',
+      soggetto: 'Tramite',
+      pdd: 'TramiteSPCoopIT',
+      dataDir: 'data',
+      listen: { host: '127.0.0.1', port },
+    } as ConfigFile['node'], // the loader fills in the optional settings' defaults
+    trust: { caFiles: [caFile] },
+    parties,
+    peers: [],
+    services: [],
+  };
+}
+
+/** Paths in the config are relative to its folder, written with `/` so the file reads the same everywhere. */
+function relativePath(dir: string, file: string): string {
+  return relative(dir, file).split(sep).join('/');
+}
+
+/** Party codes an existing config lists; a config that cannot be parsed lists none (it is kept as is). */
+function partiesListedIn(configFile: string): Set<string> {
+  try {
+    const raw = JSON.parse(readFileSync(configFile, 'utf8').replace(/^\uFEFF/, '')) as { parties?: Array<{ code?: unknown }> };
+    return new Set((raw.parties ?? []).map((p) => p.code).filter((c): c is string => typeof c === 'string'));
+  } catch {
+    return new Set();
+  }
+}

@@ -1,0 +1,432 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { X509Certificate } from 'node:crypto';
+import { Ajv2020, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { ConfigError, TramiteError } from '../core/errors.js';
+import { loadPartyIdentity } from '../crypto/party-identity.js';
+import { certificatesFromPem } from '../crypto/trust-store.js';
+import type { ConfigFile, NodeConfig } from './config-types.js';
+import { readPackageJson } from './package-root.js';
+
+/**
+ * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
+ * wrong with it and how to fix it, and lists all problems at once, so one edit can fix them all.
+ */
+
+export function loadConfig(path: string): NodeConfig {
+  const configPath = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code ?? String(cause)})`;
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_UNREADABLE',
+      `config file ${configPath} ${why} — fix: pass the path of an existing tramite.json with --config, or create one with tramite init`,
+      { cause },
+    );
+  }
+  return validateConfig(parseJson(text.replace(/^\uFEFF/, ''), configPath), dirname(configPath), configPath);
+}
+
+/**
+ * Validates `raw` (the parsed JSON; it is not modified) and loads what it names. Relative paths are
+ * resolved against `baseDir`. Throws ConfigError: TRAMITE_ERR_CONFIG_INVALID for problems in the content,
+ * TRAMITE_ERR_CONFIG_UNREADABLE / TRAMITE_ERR_KEY_INVALID for files that cannot be read or parsed.
+ */
+export function validateConfig(raw: unknown, baseDir: string, configPath?: string): NodeConfig {
+  const base = resolve(baseDir);
+  const data: unknown = structuredClone(raw); // ajv's useDefaults writes into the object it checks
+  const validate = configValidator();
+  if (!validate(data)) {
+    throw invalid(configPath, (validate.errors ?? []).map(schemaProblem));
+  }
+  const problems = [...semanticProblems(data), ...missingFileProblems(data, base)];
+  if (problems.length > 0) throw invalid(configPath, problems);
+  return deepFreeze(loadMaterial(data, base, configPath));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+function parseJson(text: string, configPath: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const message = (cause as Error).message;
+    const offset = jsonErrorOffset(text, message);
+    const { line, column } = lineAndColumn(text, offset);
+    // V8 appends a copy of the input to some messages; the position says more.
+    const what = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '').replace(/ (?:in JSON )?at position \d+.*$/s, '');
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_UNREADABLE',
+      `config file ${configPath} is not valid JSON at line ${line}, column ${column}: ${what} — fix: correct the JSON there (comments, single quotes and trailing commas are not allowed)`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Offset of a JSON syntax error. V8 states it in most messages; when it does not, the shortest prefix
+ * that JSON.parse refuses for a reason other than "input ended too soon" ends at the bad character.
+ */
+function jsonErrorOffset(text: string, message: string): number {
+  const stated = /at position (\d+)/.exec(message);
+  if (stated) return Number(stated[1]);
+  const failsBeforeEnd = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (err) {
+      const m = (err as Error).message;
+      if (/end of JSON input|Unterminated/.test(m)) return false;
+      const at = /at position (\d+)/.exec(m);
+      return !at || Number(at[1]) < length;
+    }
+  };
+  let lo = 1;
+  let hi = text.length;
+  if (!failsBeforeEnd(hi)) return text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (failsBeforeEnd(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo - 1;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Schema validation
+
+let compiled: ValidateFunction<ConfigFile> | undefined;
+
+/** Compiled once per process: compiling costs far more than validating. */
+function configValidator(): ValidateFunction<ConfigFile> {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true });
+    addFormats.default(ajv, ['uri']);
+    // Read from the package's schemas/ folder, the same file users and editors see.
+    compiled = ajv.compile<ConfigFile>(readPackageJson<AnySchemaObject>('schemas', 'config.schema.json'));
+  }
+  return compiled;
+}
+
+interface Problem {
+  readonly path: string;
+  readonly what: string;
+  readonly fix: string;
+  /** For an unknown property: the path of the known property it most likely misspells. */
+  readonly meant?: string;
+}
+
+function schemaProblem(e: ErrorObject): Problem {
+  const at = pointerToPath(e.instancePath);
+  const parent = (e.parentSchema ?? {}) as AnySchemaObject;
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required': {
+      const name = String(params['missingProperty']);
+      const prop = (parent['properties'] as Record<string, AnySchemaObject> | undefined)?.[name];
+      return {
+        path: joinPath(at, name),
+        what: 'is missing',
+        fix: `add "${name}"${exampleOf(prop) ?? ''}${prop?.['description'] ? ` (${prop['description']})` : ''}`,
+      };
+    }
+    case 'additionalProperties': {
+      const name = String(params['additionalProperty']);
+      const allowed = Object.keys((parent['properties'] as Record<string, unknown> | undefined) ?? {});
+      const guess = closest(name, allowed);
+      return {
+        path: joinPath(at, name),
+        what: 'is not a known property',
+        fix: `${guess ? `did you mean "${guess}"? ` : ''}remove it or use one of: ${allowed.join(', ')}`,
+        ...(guess ? { meant: joinPath(at, guess) } : {}),
+      };
+    }
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v));
+      const guess = typeof e.data === 'string' ? closest(e.data, (params['allowedValues'] as unknown[]).map(String)) : undefined;
+      return { path: at, what: `${show(e.data)} is not an allowed value`, fix: `${guess ? `did you mean "${guess}"? ` : ''}use one of ${allowed.join(', ')}` };
+    }
+    case 'pattern':
+      return {
+        path: at,
+        what: `${show(e.data)} does not have the expected form ${String(params['pattern'])}`,
+        fix: `write it${exampleOf(parent, 'like') ?? ' to match that pattern'}${parent['description'] ? ` (${parent['description']})` : ''}`,
+      };
+    case 'format':
+      return {
+        path: at,
+        what: `${show(e.data)} is not a valid ${String(params['format'])}`,
+        fix: `write an absolute http(s) URL${exampleOf(parent, 'like') ?? ''}`,
+      };
+    case 'type':
+      return {
+        path: at,
+        what: `must be ${article(String(params['type']))}, not ${jsonType(e.data)}`,
+        fix: `write ${article(String(params['type']))}${exampleOf(parent) ?? ''}`,
+      };
+    case 'minimum':
+    case 'maximum':
+      return { path: at, what: `${show(e.data)} is out of range`, fix: `use a number ${rangeOf(parent)}` };
+    case 'minItems':
+      return {
+        path: at,
+        what: `must list at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`,
+        fix: `list ${params['limit'] === 1 ? 'one' : String(params['limit'])}${exampleOf(parent) ?? ''}${parent['description'] ? ` (${parent['description']})` : ''}`,
+      };
+    case 'minLength':
+      return { path: at, what: 'must not be empty', fix: `write a value${exampleOf(parent) ?? ''}` };
+    case 'uniqueItems':
+      return {
+        path: at,
+        what: `items ${String(params['j'])} and ${String(params['i'])} are the same`,
+        fix: 'remove the duplicate',
+      };
+    default:
+      return { path: at, what: e.message ?? `fails "${e.keyword}"`, fix: 'see the description in schemas/config.schema.json' };
+  }
+}
+
+/** The schema's first example as a phrase to append: `, e.g. "x"` or ` like "x"`. */
+function exampleOf(schema: AnySchemaObject | undefined, style: 'e.g.' | 'like' = 'e.g.'): string | undefined {
+  const examples = schema?.['examples'] as unknown[] | undefined;
+  if (!examples || examples.length === 0) return undefined;
+  const example = JSON.stringify(examples[0]);
+  return style === 'like' ? ` like ${example}` : `, e.g. ${example}`;
+}
+
+function rangeOf(schema: AnySchemaObject): string {
+  const min = schema['minimum'] as number | undefined;
+  const max = schema['maximum'] as number | undefined;
+  if (min !== undefined && max !== undefined) return `from ${min} to ${max}`;
+  return min !== undefined ? `of at least ${min}` : `of at most ${String(max)}`;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return `the number ${value}`;
+  return typeof value === 'string' ? `the string ${show(value)}` : article(typeof value);
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** `/parties/0/certFile` → `parties[0].certFile`, the way a reader points at a field. */
+function pointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce(joinPath, '');
+}
+
+function joinPath(path: string, segment: string): string {
+  if (/^\d+$/.test(segment)) return `${path}[${segment}]`;
+  const key = /^[A-Za-z_$][\w$]*$/.test(segment) ? segment : JSON.stringify(segment);
+  return path ? (key.startsWith('"') ? `${path}[${key}]` : `${path}.${key}`) : key;
+}
+
+/** The candidate a typo most likely meant: same letters ignoring case, or at most two edits away. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function invalid(configPath: string | undefined, problems: readonly Problem[]): ConfigError {
+  // One problem per field: a bad value often fails several keywords (pattern and format) at once, and
+  // a misspelt required property is reported once, as the misspelling, not also as missing.
+  const misspelt = new Set(problems.flatMap((p) => (p.meant ? [p.meant] : [])));
+  const byPath = new Map<string, Problem>();
+  for (const p of problems) if (!byPath.has(p.path) && !misspelt.has(p.path)) byPath.set(p.path, p);
+  const lines = [...byPath.values()].map((p) => `config ${p.path || '(top level)'}: ${p.what} — fix: ${p.fix}`);
+  const source = configPath ?? 'the configuration';
+  return new ConfigError(
+    'TRAMITE_ERR_CONFIG_INVALID',
+    `${source} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    { field: byPath.values().next().value?.path },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Checks across fields, which a schema cannot express
+
+function semanticProblems(config: ConfigFile): Problem[] {
+  const problems: Problem[] = [];
+
+  const hostedAt = new Map<string, number>();
+  config.parties.forEach((party, i) => {
+    const first = hostedAt.get(party.code);
+    if (first === undefined) hostedAt.set(party.code, i);
+    else problems.push({ path: `parties[${i}].code`, what: `"${party.code}" is already hosted by parties[${first}]`, fix: 'give each hosted party its own code, or merge the two entries' });
+  });
+
+  const peerAt = new Map<string, number>();
+  const peerOfParty = new Map<string, string>();
+  config.peers.forEach((peer, i) => {
+    const first = peerAt.get(peer.name);
+    if (first === undefined) peerAt.set(peer.name, i);
+    else problems.push({ path: `peers[${i}].name`, what: `"${peer.name}" is already the name of peers[${first}]`, fix: 'give each peer its own name' });
+    peer.parties.forEach((code, j) => {
+      const path = `peers[${i}].parties[${j}]`;
+      const hosted = hostedAt.get(code);
+      if (hosted !== undefined) {
+        problems.push({ path, what: `"${code}" is hosted by this node (parties[${hosted}])`, fix: `remove it from peer "${peer.name}", or stop hosting it here` });
+        return;
+      }
+      const other = peerOfParty.get(code);
+      if (other !== undefined) {
+        problems.push({ path, what: `"${code}" is also listed by peer "${other}", so its envelopes could go to either`, fix: 'list each party under one peer only' });
+        return;
+      }
+      peerOfParty.set(code, peer.name);
+    });
+  });
+
+  const known = [...hostedAt.keys(), ...peerOfParty.keys()];
+  const unknownParty = (path: string, code: string, role: string): void => {
+    if (hostedAt.has(code) || peerOfParty.has(code)) return;
+    const guess = closest(code, known);
+    problems.push({
+      path,
+      what: `${role} "${code}" is neither hosted here nor listed by any peer`,
+      fix: `${guess ? `did you mean "${guess}"? ` : ''}add it to "parties" (hosted here) or to the "parties" of the peer that hosts it`,
+    });
+  };
+  const serviceAt = new Map<string, number>();
+  config.services.forEach((service, i) => {
+    unknownParty(`services[${i}].provider`, service.provider, 'provider');
+    service.consumers?.forEach((code, j) => unknownParty(`services[${i}].consumers[${j}]`, code, 'consumer'));
+    const key = `${service.provider} ${service.tipo}/${service.name}`;
+    const first = serviceAt.get(key);
+    if (first === undefined) serviceAt.set(key, i);
+    else problems.push({ path: `services[${i}]`, what: `service ${service.tipo}/${service.name} of ${service.provider} is already defined by services[${first}]`, fix: 'merge the two entries' });
+  });
+
+  return problems;
+}
+
+/** Every file the config names, with the field that names it. */
+function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
+  return [
+    ...config.trust.caFiles.map((file, i) => ({ path: `trust.caFiles[${i}]`, file })),
+    ...config.parties.flatMap((p, i) => [
+      { path: `parties[${i}].keyFile`, file: p.keyFile },
+      { path: `parties[${i}].certFile`, file: p.certFile },
+    ]),
+    ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
+  ];
+}
+
+function missingFileProblems(config: ConfigFile, baseDir: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const { path, file } of namedFiles(config)) {
+    const absolute = resolve(baseDir, file);
+    const relativeHint = isAbsolute(file) ? '' : ` (relative paths start from ${baseDir})`;
+    let isFile: boolean;
+    try {
+      isFile = statSync(absolute).isFile();
+    } catch {
+      problems.push({ path, what: `file ${absolute} does not exist`, fix: `correct the path${relativeHint}, or create the file (tramite init makes a development PKI)` });
+      continue;
+    }
+    if (!isFile) problems.push({ path, what: `${absolute} is not a file`, fix: `name a PEM file${relativeHint}` });
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loading
+
+function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | undefined): NodeConfig {
+  const abs = (file: string): string => resolve(baseDir, file);
+  const caFiles = config.trust.caFiles.map(abs);
+  return {
+    configPath,
+    baseDir,
+    node: { ...config.node, dataDir: abs(config.node.dataDir) },
+    trust: {
+      caFiles,
+      anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
+    },
+    parties: config.parties.map((party, i) => {
+      const keyFile = abs(party.keyFile);
+      const certFile = abs(party.certFile);
+      const identity = withField(`parties[${i}]`, () => loadPartyIdentity(party.code, keyFile, certFile));
+      return { ...party, keyFile, certFile, identity };
+    }),
+    peers: config.peers.map((peer, i) => {
+      const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
+      const caCertificates = caFile === undefined ? [] : withField(`peers[${i}].caFile`, () => readCertificates(caFile));
+      return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
+    }),
+    services: config.services,
+  };
+}
+
+function readCertificates(file: string): X509Certificate[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+  }
+  return certificatesFromPem(text, file);
+}
+
+/** Re-throws a loading error with the config field in front, keeping its code. */
+function withField<T>(field: string, load: () => T): T {
+  try {
+    return load();
+  } catch (cause) {
+    if (cause instanceof TramiteError && (cause.code === 'TRAMITE_ERR_CONFIG_UNREADABLE' || cause.code === 'TRAMITE_ERR_KEY_INVALID')) {
+      throw new ConfigError(cause.code, `config ${field}: ${cause.message}`, { cause, field });
+    }
+    throw cause;
+  }
+}
+
+/** Freezes plain objects and arrays all the way down; certificates and keys are immutable already. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (Array.isArray(value) || proto === Object.prototype || proto === null) {
+      Object.freeze(value);
+      for (const child of Object.values(value as object)) deepFreeze(child);
+    }
+  }
+  return value;
+}

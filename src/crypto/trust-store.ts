@@ -1,0 +1,197 @@
+import { X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+import { ConfigError, SecurityError } from '../core/errors.js';
+
+/** Longest accepted path leaf → anchor, counting both ends; also bounds the search against loops. */
+const MAX_PATH_LENGTH = 8;
+/** How many alternative paths (cross-signed or renewed CAs) are tried before giving up. */
+const MAX_PATHS = 8;
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * The CA certificates a node trusts for envelope signers. Immutable: `withExtra` returns a new store,
+ * so a peer-specific CA never leaks into the trust used for other peers.
+ */
+export class TrustStore {
+  readonly anchors: readonly X509Certificate[];
+  readonly #fingerprints: ReadonlySet<string>;
+
+  private constructor(anchors: readonly X509Certificate[]) {
+    const byFingerprint = new Map<string, X509Certificate>();
+    for (const cert of anchors) byFingerprint.set(cert.fingerprint256, cert);
+    this.anchors = Object.freeze([...byFingerprint.values()]);
+    this.#fingerprints = new Set(byFingerprint.keys());
+  }
+
+  /** From PEM text (one or several texts, each possibly a bundle of certificates). */
+  static fromPem(pem: string | readonly string[]): TrustStore {
+    const texts = typeof pem === 'string' ? [pem] : pem;
+    return new TrustStore(texts.flatMap((text) => certificatesFromPem(text)));
+  }
+
+  static fromCertificates(certs: readonly X509Certificate[]): TrustStore {
+    return new TrustStore(certs);
+  }
+
+  withExtra(certs: readonly X509Certificate[]): TrustStore {
+    return new TrustStore([...this.anchors, ...certs]);
+  }
+
+  isAnchor(cert: X509Certificate): boolean {
+    return this.#fingerprints.has(cert.fingerprint256);
+  }
+
+  /**
+   * Accepts `leaf` as a signer at instant `at` and returns its chain (leaf first, anchor last), or throws
+   * SecurityError with TRAMITE_ERR_CERT_UNTRUSTED, TRAMITE_ERR_CERT_EXPIRED or TRAMITE_ERR_CERT_USAGE.
+   * `intermediates` are untrusted helpers (e.g. sent along in the envelope): only anchors confer trust.
+   */
+  validateSigner(leaf: X509Certificate, at: Date, intermediates: readonly X509Certificate[] = []): X509Certificate[] {
+    const candidates = [...intermediates, ...this.anchors];
+    const paths = this.#findPaths(leaf, candidates);
+    if (paths.length === 0) {
+      throw new SecurityError(
+        'TRAMITE_ERR_CERT_UNTRUSTED',
+        `signer "${describeCertificate(leaf)}" (issued by "${describeIssuer(leaf)}") does not chain to a trusted CA`,
+      );
+    }
+    // Several paths only exist with cross-signed or renewed CAs: any acceptable one will do, and the
+    // first path's problem is the one reported.
+    let firstProblem: SecurityError | undefined;
+    for (const path of paths) {
+      const problem = checkPath(path, at);
+      if (!problem) return path;
+      firstProblem ??= problem;
+    }
+    throw firstProblem!;
+  }
+
+  /** Depth-first search for issuer paths that end in an anchor; a signature check decides each link. */
+  #findPaths(leaf: X509Certificate, candidates: readonly X509Certificate[]): X509Certificate[][] {
+    const found: X509Certificate[][] = [];
+    const walk = (path: X509Certificate[]): void => {
+      if (found.length >= MAX_PATHS) return;
+      const last = path[path.length - 1]!;
+      if (this.isAnchor(last)) {
+        found.push(path);
+        return;
+      }
+      if (path.length >= MAX_PATH_LENGTH) return;
+      for (const issuer of candidates) {
+        if (path.some((c) => c.fingerprint256 === issuer.fingerprint256)) continue;
+        // `a.checkIssued(b)` asks whether a was issued by b (names, key identifiers, issuer keyUsage).
+        if (last.checkIssued(issuer) && last.verify(issuer.publicKey)) walk([...path, issuer]);
+      }
+    };
+    walk([leaf]);
+    return found;
+  }
+}
+
+/** Structural and date checks of one leaf → anchor path; returns the first problem, if any. */
+function checkPath(path: readonly X509Certificate[], at: Date): SecurityError | undefined {
+  for (let i = 1; i < path.length; i++) {
+    const issuer = path[i]!;
+    if (!issuer.ca) {
+      return new SecurityError(
+        'TRAMITE_ERR_CERT_UNTRUSTED',
+        `"${describeCertificate(issuer)}", issuer of "${describeCertificate(path[i - 1]!)}", is not a CA certificate (basicConstraints cA is not true)`,
+      );
+    }
+  }
+  for (let i = 0; i < path.length; i++) {
+    const cert = path[i]!;
+    const notBefore = new Date(cert.validFrom);
+    const notAfter = new Date(cert.validTo);
+    if (at < notBefore || at > notAfter) {
+      const role = i === 0 ? 'signer certificate' : 'CA certificate';
+      const state = at < notBefore ? 'is not yet valid' : 'has expired';
+      return new SecurityError(
+        'TRAMITE_ERR_CERT_EXPIRED',
+        `${role} "${describeCertificate(cert)}" ${state} at ${at.toISOString()} (not before ${notBefore.toISOString()}, not after ${notAfter.toISOString()})`,
+      );
+    }
+  }
+  const usage = readKeyUsage(path[0]!);
+  if (usage && !usage.digitalSignature && !usage.nonRepudiation) {
+    return new SecurityError(
+      'TRAMITE_ERR_CERT_USAGE',
+      `signer "${describeCertificate(path[0]!)}" has keyUsage ${usage.names.join(', ') || '(none)'}, which allows neither digitalSignature nor nonRepudiation`,
+    );
+  }
+  return undefined;
+}
+
+/** The keyUsage flags that decide whether a certificate may sign, plus all set names for messages. */
+interface KeyUsage {
+  readonly digitalSignature: boolean;
+  readonly nonRepudiation: boolean;
+  readonly names: readonly string[];
+}
+
+const KEY_USAGE_NAMES = [
+  'digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment',
+  'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly',
+] as const;
+
+/** node-forge's extension decoder; present at runtime, missing from @types/node-forge. */
+type ExtensionDecoder = (ext: forge.asn1.Asn1) => { name?: string } & Record<string, unknown>;
+
+/**
+ * The keyUsage extension, or undefined when the certificate has none. The extensions are read from the
+ * DER with node-forge's ASN.1 decoder rather than forge.pki.certificateFromPem, which refuses any
+ * certificate whose key is not RSA.
+ */
+export function readKeyUsage(cert: X509Certificate): KeyUsage | undefined {
+  const decode = (forge.pki as unknown as { certificateExtensionFromAsn1: ExtensionDecoder }).certificateExtensionFromAsn1;
+  const root = forge.asn1.fromDer(cert.raw.toString('binary'));
+  const tbs = (root.value as forge.asn1.Asn1[])[0];
+  const explicit = (tbs?.value as forge.asn1.Asn1[] | undefined)?.find(
+    (node) => node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && node.type === 3,
+  );
+  const extensions = ((explicit?.value as forge.asn1.Asn1[] | undefined)?.[0]?.value ?? []) as forge.asn1.Asn1[];
+  for (const ext of extensions) {
+    const decoded = decode(ext);
+    if (decoded.name !== 'keyUsage') continue;
+    return {
+      digitalSignature: decoded['digitalSignature'] === true,
+      nonRepudiation: decoded['nonRepudiation'] === true,
+      names: KEY_USAGE_NAMES.filter((name) => decoded[name] === true),
+    };
+  }
+  return undefined;
+}
+
+/** Every certificate in a PEM text (a single certificate or a bundle). */
+export function certificatesFromPem(pem: string, source = 'PEM text'): X509Certificate[] {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch (cause) {
+      throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `${source}: certificate #${i + 1} cannot be parsed`, { cause });
+    }
+  });
+}
+
+/** Subject DN on one line, most specific first (RFC 4514 order), e.g. `CN=ComuneA, O=SPC, C=IT`. */
+export function describeCertificate(cert: X509Certificate): string {
+  return oneLineDn(cert.subject);
+}
+
+function describeIssuer(cert: X509Certificate): string {
+  return oneLineDn(cert.issuer);
+}
+
+/** node prints a DN one RDN per line, in certificate order (C first); users read it reversed, on one line. */
+function oneLineDn(multiline: string): string {
+  return multiline
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .reverse()
+    .join(', ');
+}
