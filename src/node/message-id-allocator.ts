@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TramiteError } from '../core/errors.js';
 import { formatMessageId } from '../core/message-id.js';
@@ -7,6 +7,8 @@ import type { Clock } from '../core/clock.js';
 /** Serials per minute a process may issue: the 7-digit serial is slot (2 digits) ‖ counter (5 digits). */
 const PER_SLOT = 100_000;
 const SLOTS = 100;
+/** Serials reserved on disk at a time, so a slot reused within the same minute never repeats one. */
+const BLOCK = 1_000;
 
 /**
  * Issues e-Gov message ids that stay unique when several node processes share a data directory.
@@ -14,16 +16,27 @@ const SLOTS = 100;
  * gone is taken over) and numbers its messages inside that slot, restarting every minute because
  * the minute is part of the id. 100 000 ids per minute per process; past that, `next()` waits for
  * the next minute rather than reuse a serial.
+ *
+ * A slot released (or left by a crash) and leased again within the same minute must not start over:
+ * serials are reserved in blocks in `slot-NN.state` ("<minute> <reserved up to>") before they are
+ * used, so the next holder continues past anything its predecessor may have issued.
  */
 export class MessageIdAllocator {
   private minuteKey = '';
   private counter = 0;
+  private reserved = 0;
+  private readonly stateFile: string;
   private constructor(
     readonly slot: number,
     private readonly lockFile: string,
     private readonly pdd: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.stateFile = lockFile.replace(/\.lock$/, '.state');
+    const [minute, upTo] = readState(this.stateFile);
+    this.minuteKey = minute;
+    this.counter = this.reserved = upTo;
+  }
 
   static lease(dataDir: string, pdd: string, clock: Clock): MessageIdAllocator {
     const dir = join(dataDir, 'id-slots');
@@ -42,7 +55,11 @@ export class MessageIdAllocator {
       const key = now.toISOString().slice(0, 16);
       if (key !== this.minuteKey) {
         this.minuteKey = key;
-        this.counter = 0;
+        this.counter = this.reserved = 0;
+      }
+      if (this.counter >= this.reserved && this.counter < PER_SLOT) {
+        this.reserved = Math.min(this.counter + BLOCK, PER_SLOT);
+        writeFileSync(this.stateFile, `${key} ${this.reserved}`);
       }
       if (this.counter < PER_SLOT) {
         const serial = this.slot * PER_SLOT + this.counter;
@@ -55,6 +72,16 @@ export class MessageIdAllocator {
 
   release(): void {
     rmSync(this.lockFile, { force: true });
+  }
+}
+
+function readState(file: string): [string, number] {
+  try {
+    const [minute, upTo] = readFileSync(file, 'utf8').trim().split(' ');
+    const n = Number(upTo);
+    return minute && Number.isInteger(n) && n >= 0 && n <= PER_SLOT ? [minute, n] : ['', 0];
+  } catch {
+    return ['', 0];
   }
 }
 
