@@ -179,6 +179,10 @@ function resolveSigner(sec: SecurityParts, byId: Map<string, Element>): X509Cert
 function checkSignatureValue(signature: Element, text: string, signer: X509Certificate, covered: Map<Element, string>): void {
   const certPem = signer.toString();
   const sig = new SignedXml({ publicCert: certPem, getCertFromKeyInfo: () => certPem });
+  // WS-Security and XML-DSig name identifiers `Id` (wsu:Id, ds:Id). xml-crypto scans the whole document
+  // once per listed attribute name for every Reference; listing only `Id` makes a Reference to an `ID`
+  // or `id` attribute fail closed here (indexIds has already refused any such value twice).
+  sig.idAttributes = ['Id'];
   sig.loadSignature(signature);
   let ok: boolean;
   try {
