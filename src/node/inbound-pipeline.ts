@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
 import { EnvelopeError, SecurityError, TramiteError } from '../core/errors.js';
 import type { CollaborationProfile } from '../core/egov-header.js';
 import { partyCode } from '../core/party.js';
@@ -10,24 +8,16 @@ import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type Re
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
 import { deliverToBackOffice } from './back-office-client.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
-import type { MessageIdAllocator } from './message-id-allocator.js';
-import type { MessageRecord, MessageStore } from './message-record.js';
-import type { HostedParty, Registry, ServiceDef } from './registry.js';
+import type { MessageRecord } from './message-record.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import type { HostedParty, ServiceDef } from './registry.js';
 
 export interface InboundReply {
   readonly status: number;
   readonly body: string;
 }
 
-export interface InboundDeps {
-  readonly registry: Registry;
-  readonly store: MessageStore;
-  readonly ids: MessageIdAllocator;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly limits: XmlLimits;
-  readonly timestampMaxAgeSeconds: number;
-  readonly clockSkewSeconds: number;
+export interface InboundDeps extends PipelineDeps {
   readonly backOfficeTimeoutMs: number;
   /** Identifies this node in fault details (IdentificativoPorta). */
   readonly porta: string;

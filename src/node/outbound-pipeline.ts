@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { request } from 'undici';
-import type { Clock } from '../core/clock.js';
 import { ApiError, DeliveryError, TramiteError } from '../core/errors.js';
 import { isEgovCode } from '../core/error-codes.js';
 import { NS } from '../core/namespaces.js';
@@ -12,9 +10,9 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
-import type { MessageIdAllocator } from './message-id-allocator.js';
-import type { MessageRecord, MessageStore } from './message-record.js';
-import type { Registry, ServiceDef } from './registry.js';
+import type { MessageRecord } from './message-record.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import type { ServiceDef } from './registry.js';
 
 /** What a back office asks the node to send (the validated body of POST /api/v1/messages). */
 export interface SendRequest {
@@ -30,15 +28,7 @@ export interface SendRequest {
   readonly expiresAt?: string;
 }
 
-export interface OutboundDeps {
-  readonly registry: Registry;
-  readonly store: MessageStore;
-  readonly ids: MessageIdAllocator;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly limits: XmlLimits;
-  readonly clockSkewSeconds: number;
-  readonly timestampMaxAgeSeconds: number;
+export interface OutboundDeps extends PipelineDeps {
   /** This node's own envelope endpoint, for messages between two parties it hosts. */
   readonly selfUrl: () => string;
   readonly httpTimeoutMs: number;

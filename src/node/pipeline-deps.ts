@@ -1,0 +1,18 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { XmlLimits } from '../crypto/hardened-xml.js';
+import type { MessageIdAllocator } from './message-id-allocator.js';
+import type { MessageStore } from './message-record.js';
+import type { Registry } from './registry.js';
+
+/** What both pipelines share: lookups, storage, ids, time, logging, and the verification policy. */
+export interface PipelineDeps {
+  readonly registry: Registry;
+  readonly store: MessageStore;
+  readonly ids: MessageIdAllocator;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits: XmlLimits;
+  readonly timestampMaxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
