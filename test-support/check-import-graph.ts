@@ -15,7 +15,7 @@ const RULES: Array<{ layer: string; match: RegExp; may: string[] }> = [
   { layer: 'crypto', match: /^src\/crypto\//, may: ['core', 'crypto'] },
   { layer: 'envelopes', match: /^envelopes\//, may: ['core', 'crypto', 'envelopes'] },
   { layer: 'config', match: /^src\/config\//, may: ['core', 'crypto', 'config'] },
-  { layer: 'log', match: /^src\/log\//, may: ['core', 'crypto', 'log'] },
+  { layer: 'log', match: /^src\/log\//, may: ['core', 'crypto', 'config', 'log'] },
   { layer: 'queue', match: /^src\/queue\//, may: ['core', 'queue'] },
   { layer: 'adapter-sdk', match: /^adapters\/sdk\//, may: ['core', 'adapter-sdk'] },
   { layer: 'adapters', match: /^adapters\//, may: ['core', 'adapter-sdk', 'adapters'] },

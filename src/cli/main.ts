@@ -4,7 +4,14 @@ import { readPackageJson } from '../config/package-root.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerLogCommand } from './commands/log.js';
 import { registerStartCommand } from './commands/start.js';
+
+// `tramite log search | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 const program = new Command()
   .name('tramite')
@@ -16,5 +23,6 @@ registerInitCommand(program);
 registerStartCommand(program);
 registerEnvelopeCommand(program);
 registerDemoCommand(program);
+registerLogCommand(program);
 
 await program.parseAsync(process.argv);

@@ -56,6 +56,18 @@ export interface ConfigFileService {
   consumers?: string[];
 }
 
+export interface ConfigFileLog {
+  store: 'sqlite' | 'postgres';
+  sqliteFile: string;
+  postgresUrl?: string;
+  checkpointEveryRecords: number;
+  checkpointEverySeconds: number;
+  signer?: string;
+  tsa?: { url: string; timeoutMs: number };
+  retentionDays?: number;
+  auditorTokens: string[];
+}
+
 export interface ConfigFile {
   $schema?: string;
   node: ConfigFileNode;
@@ -63,6 +75,7 @@ export interface ConfigFile {
   parties: ConfigFileParty[];
   peers: ConfigFilePeer[];
   services: ConfigFileService[];
+  log: ConfigFileLog;
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
@@ -103,4 +116,6 @@ export interface NodeConfig {
   readonly parties: readonly HostedPartyConfig[];
   readonly peers: readonly PeerConfig[];
   readonly services: readonly ServiceConfig[];
+  /** sqliteFile made absolute (under dataDir). */
+  readonly log: Frozen<ConfigFileLog>;
 }

@@ -40,6 +40,10 @@ export interface InitNodeReport {
   readonly configCreated: boolean;
   readonly ca: PkiFileReport;
   readonly parties: readonly InitPartyReport[];
+  /** DIR/pki/auditor.token: the read-only auditor API token. */
+  readonly auditorTokenFile: string;
+  /** The plain auditor token, only when created by this run. */
+  readonly auditorToken?: string;
 }
 
 export const DEFAULT_INIT_PARTIES: readonly string[] = ['SPC/ComuneDemo'];
@@ -81,18 +85,32 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     return { report, entry };
   });
 
+  // The auditors' read-only token, made like the parties' ones: shown once, kept in a 0600 file.
+  const auditorTokenFile = join(pki.dir, 'auditor.token');
+  const auditorToken = existsSync(auditorTokenFile) ? undefined : randomBytes(TOKEN_BYTES).toString('base64url');
+  if (auditorToken !== undefined && !configExists) writeNewFile(auditorTokenFile, `${auditorToken}\n`, TOKEN_FILE_MODE);
+
   if (!configExists) {
     const config = devConfig(
       port,
       relativePath(dir, pki.ca.certFile),
       planned.flatMap((p) => (p.entry ? [p.entry] : [])),
+      sha256Token(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
     );
     // Refuse to write a config the node would refuse to start with.
     validateConfig(config, dir, configFile);
     writeNewFile(configFile, `${JSON.stringify(config, null, 2)}\n`, CONFIG_FILE_MODE);
   }
 
-  return { dir, configFile, configCreated: !configExists, ca: pki.ca, parties: planned.map((p) => p.report) };
+  return {
+    dir,
+    configFile,
+    configCreated: !configExists,
+    ca: pki.ca,
+    parties: planned.map((p) => p.report),
+    auditorTokenFile,
+    ...(auditorToken !== undefined && !configExists ? { auditorToken } : {}),
+  };
 }
 
 function configEntryFor(party: PkiFileReport & { code: string }, dir: string, token: string): ConfigFileParty {
@@ -100,11 +118,15 @@ function configEntryFor(party: PkiFileReport & { code: string }, dir: string, to
     code: party.code,
     keyFile: relativePath(dir, party.keyFile),
     certFile: relativePath(dir, party.certFile),
-    apiTokens: [`sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`],
+    apiTokens: [sha256Token(token)],
   };
 }
 
-function devConfig(port: number, caFile: string, parties: ConfigFileParty[]): ConfigFile {
+function sha256Token(token: string): string {
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
+}
+
+function devConfig(port: number, caFile: string, parties: ConfigFileParty[], auditorToken: string): ConfigFile {
   return {
     node: {
       name: 'tramite-dev',
@@ -117,6 +139,7 @@ function devConfig(port: number, caFile: string, parties: ConfigFileParty[]): Co
     parties,
     peers: [],
     services: [],
+    log: { auditorTokens: [auditorToken] } as unknown as ConfigFile['log'], // defaults filled in by the loader
   };
 }
 

@@ -336,6 +336,13 @@ function semanticProblems(config: ConfigFile): Problem[] {
     else problems.push({ path: `services[${i}]`, what: `service ${service.tipo}/${service.name} of ${service.provider} is already defined by services[${first}]`, fix: 'merge the two entries' });
   });
 
+  if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
+    problems.push({ path: 'log.signer', what: `"${config.log.signer}" is not a hosted party`, fix: `name one of: ${[...hostedAt.keys()].join(', ')}` });
+  }
+  if (config.log.store === 'postgres' && config.log.postgresUrl === undefined && !process.env['TRAMITE_LOG_POSTGRES_URL']) {
+    problems.push({ path: 'log.postgresUrl', what: 'store "postgres" needs a database', fix: 'set log.postgresUrl, or the environment variable TRAMITE_LOG_POSTGRES_URL' });
+  }
+
   return problems;
 }
 
@@ -394,6 +401,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
     }),
     services: config.services,
+    log: { ...config.log, sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile) },
   };
 }
 

@@ -65,6 +65,10 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_PEER_REFUSED: 'The peer node refused the envelope (it answered with a SOAP Fault or ListaEccezioni)',
   TRAMITE_ERR_RECEIPT_INVALID: 'The reply or riscontro from the peer failed verification',
   TRAMITE_ERR_ID_EXHAUSTED: 'No message serial is left for this minute and process slot',
+  TRAMITE_ERR_LOG_UNAVAILABLE: 'The message log cannot be opened or written (file, database or connection)',
+  TRAMITE_ERR_LOG_TAMPERED: 'The message log or an export bundle failed verification (chain, checkpoint, digest or signature)',
+  TRAMITE_ERR_TSA: 'The time-stamping authority could not be reached or gave an invalid RFC 3161 token',
+  TRAMITE_ERR_AUDITOR_ONLY: 'The auditor API needs the auditor token',
 } as const;
 
 export type EgovCode = keyof typeof EGOV_CODES;

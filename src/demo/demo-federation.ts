@@ -12,8 +12,12 @@ export interface DemoNode {
   readonly configFile: string;
   readonly baseUrl: string;
   readonly logFile: string;
+  /** The node's message log (SQLite). */
+  readonly messageLog: string;
   /** Back-office token of each hosted party (plain: the demo is their back office). */
   readonly tokens: Readonly<Record<string, string>>;
+  /** The auditor API token. */
+  readonly auditorToken: string;
 }
 
 export const CST = { name: 'cst-chieti', soggetto: 'CSTChieti', parties: ['SPC/ComuneFrancavillaAlMare', 'SPC/ComuneOrtona'] } as const;
@@ -58,6 +62,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
     const dir = join(root, s.name);
     mkdirSync(dir, { recursive: true });
     const tokens: Record<string, string> = {};
+    const auditorToken = randomBytes(24).toString('base64url');
     const config: ConfigFile = {
       node: {
         name: s.name,
@@ -90,11 +95,27 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
           caFile: relative(dir, join(root, s.peer.name, 'pki', 'ca.cert.pem')),
         },
       ],
+      log: {
+        store: 'sqlite',
+        sqliteFile: 'message-log.sqlite',
+        checkpointEveryRecords: 100,
+        checkpointEverySeconds: 60,
+        auditorTokens: [`sha256:${createHash('sha256').update(auditorToken).digest('hex')}`],
+      },
       services: SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
     };
     const configFile = join(dir, 'tramite.json');
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-    return { name: s.name, dir, configFile, baseUrl: `http://127.0.0.1:${s.port}`, logFile: join(dir, 'data', 'tramite.log'), tokens };
+    return {
+      name: s.name,
+      dir,
+      configFile,
+      baseUrl: `http://127.0.0.1:${s.port}`,
+      logFile: join(dir, 'data', 'tramite.log'),
+      messageLog: join(dir, 'data', 'message-log.sqlite'),
+      tokens,
+      auditorToken,
+    };
   });
   return { cst: nodes[0]!, regione: nodes[1]! };
 }

@@ -10,6 +10,7 @@ import { runScenarios, type ExchangeReport } from './demo-scenarios.js';
 
 export interface DemoSummary {
   readonly exchanges: ExchangeReport[];
+  /** Each node's message log (SQLite): `tramite log verify --db PATH` checks it. */
   readonly logs: string[];
 }
 
@@ -47,7 +48,7 @@ export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
   const demo = await startDemo(dir);
   try {
     const exchanges = await runScenarios(demo.nodes, demo.backOffice);
-    return { exchanges, logs: [demo.nodes.cst.logFile, demo.nodes.regione.logFile] };
+    return { exchanges, logs: [demo.nodes.cst.messageLog, demo.nodes.regione.messageLog] };
   } finally {
     await demo.stop();
   }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApiError, EnvelopeError, TramiteError } from '../core/errors.js';
 import { readPackageJson } from '../config/package-root.js';
 import { buildFaultEnvelope, faultElement } from '../node/bus-envelopes.js';
-import type { MessageRecord } from '../node/message-record.js';
+import type { MessageRecord } from '../core/message-record.js';
 import type { SendRequest } from '../node/outbound-pipeline.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { messageView } from './message-view.js';
@@ -73,7 +73,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
       );
 
       api.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
-        const rec = findOwned(node, req.params.id, req.callerParties);
+        const rec = await findOwned(node, req.params.id, req.callerParties);
         return messageView(rec);
       });
 
@@ -93,9 +93,10 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
           },
         },
         async (req) => ({
-          messages: node.store
-            .list({ parties: req.callerParties, ...(req.query.direction ? { direction: req.query.direction } : {}), ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) })
-            .map(messageView),
+          messages: (
+            await node.store.list({ parties: req.callerParties, ...(req.query.direction ? { direction: req.query.direction } : {}), ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) })
+            
+          ).map(messageView),
         }),
       );
     },
@@ -105,10 +106,10 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
 }
 
 /** A message the caller may see: it sent it (outbound from its party) or received it (inbound to its party). */
-function findOwned(node: TramiteNode, id: string, parties: ReadonlySet<string>): MessageRecord {
-  const out = node.store.get(id, 'out');
+async function findOwned(node: TramiteNode, id: string, parties: ReadonlySet<string>): Promise<MessageRecord> {
+  const out = await node.store.get(id, 'out');
   if (out && parties.has(out.from)) return out;
-  const inbound = node.store.get(id, 'in');
+  const inbound = await node.store.get(id, 'in');
   if (inbound && parties.has(inbound.to)) return inbound;
   throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no message ${id} visible to this token`);
 }
@@ -116,7 +117,7 @@ function findOwned(node: TramiteNode, id: string, parties: ReadonlySet<string>):
 async function waitForFinal(node: TramiteNode, id: string, direction: 'in' | 'out', ms: number): Promise<MessageRecord> {
   const until = Date.now() + ms;
   for (;;) {
-    const rec = node.store.get(id, direction)!;
+    const rec = (await node.store.get(id, direction))!;
     if (FINAL.has(rec.status) || Date.now() >= until) return rec;
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,4 +1,4 @@
-import type { MessageRecord } from '../node/message-record.js';
+import type { MessageRecord } from '../core/message-record.js';
 
 /** The JSON a back office sees of a message: facts and progress, not the raw envelopes. */
 export function messageView(r: MessageRecord): Record<string, unknown> {

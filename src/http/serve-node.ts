@@ -13,7 +13,7 @@ export interface RunningNode {
 
 /** Starts a node and its HTTP server on the configured address (port 0 = any free port). */
 export async function serveNode(config: NodeConfig, opts: NodeOptions = {}): Promise<RunningNode> {
-  const node = new TramiteNode(config, opts);
+  const node = await TramiteNode.open(config, opts);
   const app = buildHttpServer(node);
   try {
     await app.listen({ host: config.node.listen.host, port: config.node.listen.port });

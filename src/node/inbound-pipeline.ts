@@ -8,7 +8,7 @@ import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type Re
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
 import { deliverToBackOffice } from './back-office-client.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
-import type { MessageRecord } from './message-record.js';
+import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HostedParty, ServiceDef } from './registry.js';
 
@@ -46,7 +46,14 @@ interface AcceptedRequest {
  * One error handler turns any refusal into the protocol's fault.
  */
 export class InboundPipeline {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(private readonly deps: InboundDeps) {}
+
+  /** Waits for every back-office dispatch under way (used at shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
 
   async process(bytes: Uint8Array): Promise<InboundReply> {
     let read: ReadEnvelope | undefined;
@@ -56,10 +63,12 @@ export class InboundPipeline {
       read = readEnvelope(bytes, this.deps.limits);
       opened = this.verify(read);
       accepted = this.authorise(opened);
-      const duplicate = this.deps.store.get(accepted.id, 'in');
-      if (duplicate?.replyEnvelope !== undefined) {
+      const duplicate = await this.deps.store.get(accepted.id, 'in');
+      if (duplicate) {
+        // At most once: the message was taken already; answer as the first time, deliver nothing new.
+        const original = await this.deps.store.replyEnvelopeOf(accepted.id, 'in');
         this.deps.log.info({ id: accepted.id, from: accepted.from }, 'duplicate envelope answered with its original reply');
-        return { status: duplicate.replyEnvelope ? 200 : 202, body: duplicate.replyEnvelope };
+        return original ? { status: duplicate.status === 'FAILED' ? 500 : 200, body: original } : { status: 202, body: '' };
       }
       this.checkExpiry(accepted);
       return await this.receive(accepted, bytes);
@@ -172,11 +181,10 @@ export class InboundPipeline {
       updatedAt: now.toISOString(),
       status: 'RECEIVED',
       attempts: 1,
-      envelope: Buffer.from(bytes).toString('utf8'),
       payload,
       receipt: { at: now.toISOString(), signer: describeCertificate(req.env.signature.signer) },
     };
-    this.deps.store.insert(record);
+    await this.deps.store.create(record, Buffer.from(bytes).toString('utf8'));
     this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
 
     let reply: InboundReply;
@@ -186,7 +194,7 @@ export class InboundPipeline {
         throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
       }
       reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
-      this.deps.store.update(req.id, 'in', { status: 'DISPATCHED', replyEnvelope: reply.body, replyPayload: answer });
+      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else {
       // A riscontro / ricevuta acknowledges receipt by the node: it is signed once the message is kept,
       // and the back office gets the message right after.
@@ -194,16 +202,25 @@ export class InboundPipeline {
       reply = wantsAck
         ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity) }
         : { status: 202, body: '' };
-      this.deps.store.update(req.id, 'in', { replyEnvelope: reply.body });
-      void this.dispatch(req, payload).then(
-        () => this.deps.store.update(req.id, 'in', { status: req.to.backOffice ? 'DISPATCHED' : 'RECEIVED' }),
-        (err: unknown) => {
-          this.deps.log.warn({ id: req.id, err: (err as Error).message }, 'back office dispatch failed; the message stays RECEIVED');
-          this.deps.store.update(req.id, 'in', { error: { code: (err as TramiteError).code ?? 'EGOV_IT_300', message: (err as Error).message } });
-        },
-      );
+      if (reply.body) await this.deps.store.transition(req.id, 'in', {}, reply.body);
+      const job = this.dispatchAfterReply(req, payload).finally(() => this.inFlight.delete(job));
+      this.inFlight.add(job);
     }
     return reply;
+  }
+
+  /** Oneway and asynchronous requests reach the back office after the riscontro went out. */
+  private async dispatchAfterReply(req: AcceptedRequest, payload: string): Promise<void> {
+    if (!req.to.backOffice) return; // the back office polls the API
+    try {
+      await this.dispatch(req, payload);
+      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED' });
+    } catch (err) {
+      this.deps.log.warn({ id: req.id, err: (err as Error).message }, 'back office dispatch failed; the message stays RECEIVED');
+      await this.deps.store
+        .transition(req.id, 'in', { error: { code: err instanceof TramiteError ? err.code : 'EGOV_IT_300', message: (err as Error).message } })
+        .catch((logErr: unknown) => this.deps.log.error({ id: req.id, err: (logErr as Error).message }, 'could not record the dispatch failure'));
+    }
   }
 
   /** Hands the message to the party's back office, if it has one; parties without one poll the API. */
@@ -254,7 +271,9 @@ export class InboundPipeline {
       try {
         const replyId = await this.replyId(opened.profile, recipient.code);
         const body = sealReply(opened, { id: replyId, now, eccezioni: [ecc] }, recipient.identity, fault);
-        if (accepted && this.deps.store.get(accepted.id, 'in')) this.deps.store.update(accepted.id, 'in', { status: 'FAILED', replyEnvelope: body, error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } });
+        if (accepted && (await this.deps.store.get(accepted.id, 'in'))) {
+          await this.deps.store.transition(accepted.id, 'in', { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } }, body);
+        }
         return { status: 500, body };
       } catch (signErr) {
         this.deps.log.error({ err: (signErr as Error).message }, 'could not sign the error reply; answering with a plain fault');

@@ -10,7 +10,7 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
-import type { MessageRecord } from './message-record.js';
+import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { ServiceDef } from './registry.js';
 
@@ -83,12 +83,12 @@ export class OutboundPipeline {
       updatedAt: now.toISOString(),
       status: 'ACCEPTED',
       attempts: 0,
-      envelope,
       payload: req.payload,
     };
-    this.deps.store.insert(record);
+    // Accepted only once durably logged: the log is the outbox.
+    await this.deps.store.create(record, envelope);
     this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
-    const job = this.deliver(id, url).finally(() => this.inFlight.delete(job));
+    const job = this.deliver(record, envelope, url).finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
     return record;
   }
@@ -120,27 +120,30 @@ export class OutboundPipeline {
     return { service, url };
   }
 
-  private async deliver(id: string, url: string): Promise<void> {
-    const rec = this.deps.store.update(id, 'out', { status: 'SENDING', attempts: 1 });
+  private async deliver(rec: MessageRecord, envelope: string, url: string): Promise<void> {
+    const id = rec.id;
     try {
-      const outcome = await this.exchange(rec, url);
-      this.deps.store.update(id, 'out', { status: 'DELIVERED', ...outcome });
+      await this.deps.store.transition(id, 'out', { status: 'SENDING', attempts: rec.attempts + 1 });
+      const { replyEnvelope, ...outcome } = await this.exchange(rec, envelope, url);
+      await this.deps.store.transition(id, 'out', { status: 'DELIVERED', ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, receipt: outcome.receipt !== undefined }, 'message delivered');
     } catch (err) {
       const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
       const eccezione = err instanceof DeliveryError ? err.eccezioni[0] : undefined;
-      this.deps.store.update(id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
       this.deps.log.warn({ id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
+      await this.deps.store
+        .transition(id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } })
+        .catch((logErr: unknown) => this.deps.log.error({ id, err: (logErr as Error).message }, 'could not record the delivery failure'));
     }
   }
 
-  private async exchange(rec: MessageRecord, url: string): Promise<Pick<MessageRecord, 'replyEnvelope' | 'replyPayload' | 'receipt'>> {
+  private async exchange(rec: MessageRecord, envelope: string, url: string): Promise<Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelope?: string }> {
     let status: number;
     let text: string;
     try {
       const res = await request(url, {
         method: 'POST',
-        body: rec.envelope,
+        body: envelope,
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${rec.service}"` },
         headersTimeout: this.deps.httpTimeoutMs,
         bodyTimeout: this.deps.httpTimeoutMs,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { XmlLimits } from '../crypto/hardened-xml.js';
 import type { MessageIdAllocator } from './message-id-allocator.js';
-import type { MessageStore } from './message-record.js';
+import type { MessageStore } from '../core/message-record.js';
 import type { Registry } from './registry.js';
 
 /** What both pipelines share: lookups, storage, ids, time, logging, and the verification policy. */

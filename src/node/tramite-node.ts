@@ -4,10 +4,11 @@ import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { NodeConfig } from '../config/config-types.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
+import { MessageLog } from '../log/message-log.js';
+import { openLogStore } from '../log/open-log-store.js';
+import { requestTimestamp } from '../log/tsa-client.js';
 import { InboundPipeline } from './inbound-pipeline.js';
-import { InMemoryMessageStore } from './in-memory-message-store.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
-import type { MessageStore } from './message-record.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
 import { Registry } from './registry.js';
 
@@ -20,44 +21,66 @@ export interface NodeOptions {
 }
 
 /**
- * The composition root: one node = registry + store + id allocator + the two pipelines, sharing one
- * clock and one logger. HTTP is a thin shell over it (src/http), so tests can drive it either way.
+ * The composition root: one node = registry + message log + id allocator + the two pipelines,
+ * sharing one clock and one logger. HTTP is a thin shell over it (src/http), so tests can drive it
+ * either way.
  */
 export class TramiteNode {
-  readonly registry: Registry;
-  readonly store: MessageStore;
   readonly outbound: OutboundPipeline;
   readonly inbound: InboundPipeline;
-  readonly log: Logger;
-  readonly logFile: string;
   readonly limits: XmlLimits;
-  private readonly ids: MessageIdAllocator;
   private publicUrl: string;
 
-  constructor(readonly config: NodeConfig, opts: NodeOptions = {}) {
-    const clock = opts.clock ?? systemClock;
-    mkdirSync(config.node.dataDir, { recursive: true });
-    this.logFile = join(config.node.dataDir, 'tramite.log');
-    const streams: pino.StreamEntry[] = [{ stream: pino.destination({ dest: this.logFile, sync: true, mkdir: true }) }];
-    if (opts.logToStdout) streams.push({ stream: process.stdout });
-    this.log = pino({ level: opts.logLevel ?? 'info', base: { node: config.node.name } }, pino.multistream(streams));
-    this.registry = new Registry(config);
-    this.store = new InMemoryMessageStore();
-    this.ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+  private constructor(
+    readonly config: NodeConfig,
+    readonly registry: Registry,
+    readonly store: MessageLog,
+    private readonly ids: MessageIdAllocator,
+    readonly log: Logger,
+    readonly logFile: string,
+    clock: Clock,
+  ) {
     this.limits = { ...DEFAULT_XML_LIMITS, maxBytes: config.node.limits.maxEnvelopeBytes, maxDepth: config.node.limits.maxDepth };
     this.publicUrl = config.node.publicUrl ?? '';
     const common = {
-      registry: this.registry,
-      store: this.store,
-      ids: this.ids,
+      registry,
+      store,
+      ids,
       clock,
-      log: this.log,
+      log,
       limits: this.limits,
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
     this.inbound = new InboundPipeline({ ...common, backOfficeTimeoutMs: 10_000, porta: config.node.pdd });
     this.outbound = new OutboundPipeline({ ...common, selfUrl: () => this.envelopeUrl, httpTimeoutMs: 30_000 });
+  }
+
+  static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
+    const clock = opts.clock ?? systemClock;
+    mkdirSync(config.node.dataDir, { recursive: true });
+    const logFile = join(config.node.dataDir, 'tramite.log');
+    const streams: pino.StreamEntry[] = [{ stream: pino.destination({ dest: logFile, sync: true, mkdir: true }) }];
+    if (opts.logToStdout) streams.push({ stream: process.stdout });
+    const log = pino({ level: opts.logLevel ?? 'info', base: { node: config.node.name } }, pino.multistream(streams));
+    const registry = new Registry(config);
+    const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
+    const tsa = config.log.tsa;
+    const messageLog = new MessageLog({
+      store: await openLogStore(config.log),
+      node: config.node.pdd,
+      clock,
+      logger: log,
+      checkpoints: {
+        signer: { privateKey: signerParty.identity.privateKey, certPem: signerParty.identity.certPem },
+        everyRecords: config.log.checkpointEveryRecords,
+        everySeconds: config.log.checkpointEverySeconds,
+        ...(tsa ? { timestamp: (statement: Uint8Array) => requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs }) } : {}),
+      },
+    });
+    messageLog.start();
+    const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    return new TramiteNode(config, registry, messageLog, ids, log, logFile, clock);
   }
 
   /** Where peers (and the node itself, for local parties) post envelopes. */
@@ -72,6 +95,8 @@ export class TramiteNode {
 
   async stop(): Promise<void> {
     await this.outbound.drain();
+    await this.inbound.drain();
+    await this.store.close();
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();

@@ -25,7 +25,10 @@ describe('tramite demo --once --json', () => {
     expect(summary.logs).toHaveLength(2);
     for (const log of summary.logs) {
       expect(existsSync(log), log).toBe(true);
-      expect(readFileSync(log, 'utf8')).toContain('"msg":"node listening"');
+      const verified = await runCli(['log', 'verify', '--db', log, '--json']);
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, firstBad: null });
+      expect(JSON.parse(verified.stdout).records).toBeGreaterThan(5);
     }
   }, 150_000);
 });

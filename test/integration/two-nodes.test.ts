@@ -86,8 +86,7 @@ describe('two nodes exchanging signed envelopes over HTTP', () => {
     expect(sent.json.receipt.signer).toContain('CN=RegioneAbruzzo');
     expect(sent.json.id).toMatch(/^ComuneFrancavillaAlMare_CSTChietiSPCoopIT_\d{7}_\d{4}-\d{2}-\d{2}_\d{2}:\d{2}$/);
 
-    const rec = cst.node.store.get(sent.json.id, 'out')!;
-    const riscontro = readEnvelope(rec.replyEnvelope!);
+    const riscontro = readEnvelope((await cst.node.store.replyEnvelopeOf(sent.json.id, 'out'))!);
     expect(riscontro.egov!.riscontri.map((r) => r.identificatore)).toEqual([sent.json.id]);
     expect(riscontro.egov!.messaggio.riferimentoMessaggio).toBe(sent.json.id);
 

@@ -16,7 +16,7 @@ export function registerDemoCommand(program: Command): void {
           if (opts.json) printJson(summary);
           else {
             for (const e of summary.exchanges) process.stdout.write(`${e.ok ? 'ok  ' : 'FAIL'} ${e.scenario}: ${e.status} (expected ${e.expected})${e.detail ? ` — ${e.detail}` : ''}\n`);
-            process.stdout.write(`logs: ${summary.logs.join(', ')}\n`);
+            process.stdout.write(`message logs (check with tramite log verify --db PATH): ${summary.logs.join(', ')}\n`);
           }
           process.exitCode = summary.exchanges.every((e) => e.ok) ? 0 : 1;
           return;
@@ -24,7 +24,7 @@ export function registerDemoCommand(program: Command): void {
         const demo = await startDemo(opts.dir);
         const info = {
           dir: demo.dir,
-          nodes: [demo.nodes.cst, demo.nodes.regione].map((n) => ({ name: n.name, url: n.baseUrl, api: `${n.baseUrl}/api/v1/messages`, config: n.configFile, log: n.logFile, tokens: n.tokens })),
+          nodes: [demo.nodes.cst, demo.nodes.regione].map((n) => ({ name: n.name, url: n.baseUrl, api: `${n.baseUrl}/api/v1/messages`, config: n.configFile, log: n.logFile, messageLog: n.messageLog, tokens: n.tokens, auditorToken: n.auditorToken })),
         };
         if (opts.json) printJson(info);
         else {

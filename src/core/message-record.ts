@@ -1,0 +1,66 @@
+import type { CollaborationProfile } from './egov-header.js';
+
+export type EnvelopeProfileName = 'egov' | 'modi';
+
+/**
+ * Where a message stands. Outbound: ACCEPTED → SENDING → DELIVERED | FAILED.
+ * Inbound: RECEIVED → DISPATCHED (the back office has it) | FAILED (refused or not dispatchable).
+ */
+export type MessageStatus = 'ACCEPTED' | 'SENDING' | 'DELIVERED' | 'FAILED' | 'RECEIVED' | 'DISPATCHED';
+
+export interface MessageError {
+  readonly code: string;
+  readonly message: string;
+  readonly posizione?: string;
+}
+
+/** What the node knows of one message: header facts and progress. The envelopes live in the log. */
+export interface MessageRecord {
+  readonly id: string;
+  readonly direction: 'out' | 'in';
+  readonly envelopeProfile: EnvelopeProfileName;
+  readonly collaboration: CollaborationProfile;
+  readonly from: string;
+  readonly to: string;
+  readonly service: string;
+  readonly action?: string;
+  readonly refId?: string;
+  readonly conversationId?: string;
+  readonly expiresAt?: string;
+  readonly confermaRicezione: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly status: MessageStatus;
+  readonly attempts: number;
+  /** The request body content (XML); dropped by retention, like the envelope bytes. */
+  readonly payload?: string;
+  /** Sincrono: the body content of the answer. */
+  readonly replyPayload?: string;
+  readonly receipt?: { readonly at: string; readonly signer: string };
+  readonly error?: MessageError;
+}
+
+/** A change of a message's state; the status stays as it is when not given. */
+export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'error'>>;
+
+export interface MessageListQuery {
+  readonly direction?: 'out' | 'in';
+  readonly parties?: ReadonlySet<string>;
+  readonly status?: MessageStatus;
+  readonly limit?: number;
+}
+
+/**
+ * Where the node keeps its messages: the message log. Each call resolves once the change is durably
+ * recorded — an outbound message is answered 202 only after `create` resolved.
+ */
+export interface MessageStore {
+  /** A new message with its signed envelope, byte for byte. */
+  create(rec: MessageRecord, envelope: string): Promise<void>;
+  /** A change of state; `replyEnvelope` is the riscontro/answer received (out) or sent (in). */
+  transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord>;
+  get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined>;
+  envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;
+  replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;
+  list(q: MessageListQuery): Promise<MessageRecord[]>;
+}

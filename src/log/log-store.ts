@@ -1,0 +1,88 @@
+import type { LogEntryInput, LogRecord } from './log-entry.js';
+
+/** A signed statement of the chain head: makes truncation and rewriting of the log detectable. */
+export interface Checkpoint {
+  readonly seq: number;
+  readonly headHash: string;
+  readonly time: string;
+  /** Identifies the node that signed (its PdD code). */
+  readonly node: string;
+  /** The signer's certificate, PEM. */
+  readonly signerCert: string;
+  /** RSA-SHA256 signature (base64) over the canonical checkpoint statement. */
+  readonly signature: string;
+  /** RFC 3161 TimeStampToken (DER) over the same statement, when a TSA is configured. */
+  readonly tsaToken?: Uint8Array;
+}
+
+/** The current state of one message, as the projection keeps it (one row per id and direction). */
+export interface MessageRow {
+  readonly id: string;
+  readonly direction: 'in' | 'out';
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly envelopeSeq: number | null;
+  readonly replySeq: number | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly state: string;
+}
+
+export interface RecordQuery {
+  readonly from?: string;
+  readonly to?: string;
+  readonly party?: string;
+  readonly service?: string;
+  readonly state?: string;
+  readonly messageId?: string;
+  readonly direction?: 'in' | 'out';
+  readonly limit?: number;
+}
+
+export interface MessageQuery {
+  readonly direction?: 'in' | 'out';
+  readonly parties?: readonly string[];
+  readonly state?: string;
+  readonly service?: string;
+  readonly messageId?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly limit?: number;
+}
+
+/**
+ * Where the message log lives. Two implementations behind this one interface: SQLite (embedded
+ * default) and PostgreSQL (shared by several node processes). `append` is atomic: the records take
+ * the next sequence numbers and continue the hash chain from the stored head, and the projection is
+ * updated in the same transaction — so a record is either wholly in the log or not at all.
+ */
+export interface LogStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Human-readable location (file path, or the database URL without password). */
+  readonly location: string;
+  append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]>;
+  head(): Promise<{ seq: number; hash: string }>;
+  /** Records with from ≤ seq ≤ to, in order, in pages. */
+  range(from: number, to: number, pageSize?: number): AsyncIterable<LogRecord>;
+  record(seq: number): Promise<LogRecord | undefined>;
+  recordsOf(messageId: string): Promise<LogRecord[]>;
+  searchRecords(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<LogRecord[]>;
+  seqRangeForTime(fromTime: string, toTime: string): Promise<{ first: number; last: number } | undefined>;
+  message(id: string, direction: 'in' | 'out'): Promise<MessageRow | undefined>;
+  messages(q: MessageQuery): Promise<MessageRow[]>;
+  /** Messages in a given state (for start-up reconciliation). */
+  messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]>;
+  addCheckpoint(cp: Checkpoint): Promise<void>;
+  checkpoints(from?: number, to?: number): Promise<Checkpoint[]>;
+  /** Drops envelope bytes (and projected payloads) of records older than `before`; digests stay. */
+  purgePayloads(before: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * How an append changes the projection: insert a message row, or update one (fields merged), with
+ * the seq of the appended record that holds its envelope or its reply, when it does.
+ */
+export type ProjectionChange =
+  | { readonly op: 'insert'; readonly id: string; readonly direction: 'in' | 'out'; readonly fields: Readonly<Record<string, unknown>>; readonly envelopeFromEntry?: number }
+  | { readonly op: 'update'; readonly id: string; readonly direction: 'in' | 'out'; readonly fields: Readonly<Record<string, unknown>>; readonly replyFromEntry?: number }
+  | { readonly op: 'none' };

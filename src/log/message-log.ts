@@ -1,0 +1,197 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { TramiteError } from '../core/errors.js';
+import type { MessageListQuery, MessageRecord, MessageStore, StateChange } from '../core/message-record.js';
+import { signCheckpoint, checkpointStatement, type CheckpointSigner } from './checkpoint.js';
+import { verifyChain, type ChainVerifyOptions, type ChainVerifyReport } from './chain-verifier.js';
+import type { LogEntryInput } from './log-entry.js';
+import type { Checkpoint, LogStore, MessageRow } from './log-store.js';
+
+export interface CheckpointPolicy {
+  readonly signer: CheckpointSigner;
+  /** Sign the chain head after this many new records… */
+  readonly everyRecords: number;
+  /** …or after this many seconds, whichever comes first (when there is anything new). */
+  readonly everySeconds: number;
+  /** Obtains an RFC 3161 token over the checkpoint statement, when a TSA is configured. */
+  readonly timestamp?: (statement: Uint8Array) => Promise<Uint8Array>;
+}
+
+export interface MessageLogOptions {
+  readonly store: LogStore;
+  /** The node's PdD code: names the signer of checkpoints. */
+  readonly node: string;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  readonly checkpoints?: CheckpointPolicy;
+}
+
+/** Facts that go into the hash-chained record; payloads stay out (they are in the envelope bytes). */
+function chainDetail(fields: Partial<MessageRecord>): Record<string, unknown> {
+  const { payload: _p, replyPayload: _r, id: _i, direction: _d, from: _f, to: _t, service: _s, action: _a, refId: _ref, conversationId: _c, ...detail } = fields;
+  return JSON.parse(JSON.stringify(detail)) as Record<string, unknown>;
+}
+
+/**
+ * The message log: the node's durable outbox and the auditors' tamper-evident record. Every envelope
+ * sent or received, every receipt and every change of state is one hash-chained record; a projection
+ * keeps each message's current state for queries; signed checkpoints of the chain head (optionally
+ * time-stamped by a TSA) make rewriting and truncation detectable.
+ */
+export class MessageLog implements MessageStore {
+  private sinceCheckpoint = 0;
+  private checkpointRun: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: MessageLogOptions) {}
+
+  get store(): LogStore {
+    return this.opts.store;
+  }
+
+  /** Starts the time-based checkpoints. */
+  start(): void {
+    const cp = this.opts.checkpoints;
+    if (!cp || this.timer) return;
+    this.timer = setInterval(() => void this.checkpointIfNew(), cp.everySeconds * 1000);
+    this.timer.unref();
+  }
+
+  async create(rec: MessageRecord, envelope: string): Promise<void> {
+    const entry: LogEntryInput = {
+      ...this.entryBase(rec),
+      time: rec.createdAt,
+      kind: 'envelope',
+      state: rec.status,
+      detail: chainDetail(rec),
+      envelope: Buffer.from(envelope, 'utf8'),
+    };
+    await this.append([entry], { op: 'insert', id: rec.id, direction: rec.direction, fields: rec as unknown as Record<string, unknown>, envelopeFromEntry: 0 });
+  }
+
+  async transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    const current = await this.get(id, direction);
+    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${direction}bound message ${id} in the log`);
+    const time = this.opts.clock.now().toISOString();
+    const next: MessageRecord = { ...current, ...change, updatedAt: time };
+    const entry: LogEntryInput = {
+      ...this.entryBase(current),
+      time,
+      kind: replyEnvelope !== undefined ? 'receipt' : 'state',
+      state: next.status,
+      detail: chainDetail(change),
+      ...(replyEnvelope !== undefined ? { envelope: Buffer.from(replyEnvelope, 'utf8') } : {}),
+    };
+    await this.append([entry], { op: 'update', id, direction, fields: { ...change, updatedAt: time }, ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}) });
+    return next;
+  }
+
+  async get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined> {
+    const row = await this.opts.store.message(id, direction);
+    return row ? toMessageRecord(row) : undefined;
+  }
+
+  async envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
+    const row = await this.opts.store.message(id, direction);
+    return row?.envelopeSeq ? this.envelopeText(row.envelopeSeq) : undefined;
+  }
+
+  async replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
+    const row = await this.opts.store.message(id, direction);
+    return row?.replySeq ? this.envelopeText(row.replySeq) : undefined;
+  }
+
+  async list(q: MessageListQuery): Promise<MessageRecord[]> {
+    const rows = await this.opts.store.messages({
+      ...(q.direction ? { direction: q.direction } : {}),
+      ...(q.status ? { state: q.status } : {}),
+      ...(q.parties ? { parties: [...q.parties] } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+    });
+    return rows.map(toMessageRecord);
+  }
+
+  /** Signs the current chain head now (if it moved since the last checkpoint). */
+  async checkpointNow(): Promise<Checkpoint | undefined> {
+    const run = this.checkpointRun.then(() => this.writeCheckpoint());
+    this.checkpointRun = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Verifies the whole log: chain, checkpoints, and (with `checkEnvelope`) every kept envelope. */
+  async verify(opts: ChainVerifyOptions = {}): Promise<ChainVerifyReport> {
+    const head = await this.opts.store.head();
+    return verifyChain(this.opts.store.range(1, head.seq), await this.opts.store.checkpoints(), opts);
+  }
+
+  /** Stops the timer and seals the tail with a last checkpoint. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.opts.checkpoints) await this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'final checkpoint failed'));
+    await this.checkpointRun;
+    await this.opts.store.close();
+  }
+
+  private entryBase(rec: Pick<MessageRecord, 'id' | 'direction' | 'from' | 'to' | 'service' | 'action' | 'refId' | 'conversationId'>) {
+    return {
+      messageId: rec.id,
+      direction: rec.direction,
+      from: rec.from,
+      to: rec.to,
+      service: rec.service,
+      ...(rec.action !== undefined ? { action: rec.action } : {}),
+      ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+      ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+    };
+  }
+
+  private async append(entries: LogEntryInput[], projection: Parameters<LogStore['append']>[1]): Promise<void> {
+    try {
+      await this.opts.store.append(entries, projection);
+    } catch (cause) {
+      if (cause instanceof TramiteError) throw cause;
+      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log (${this.opts.store.location}) refused the write: ${(cause as Error).message}`, { cause });
+    }
+    const cp = this.opts.checkpoints;
+    if (!cp) return;
+    this.sinceCheckpoint += entries.length;
+    if (this.sinceCheckpoint >= cp.everyRecords) void this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
+  }
+
+  private async checkpointIfNew(): Promise<void> {
+    await this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
+  }
+
+  private async writeCheckpoint(): Promise<Checkpoint | undefined> {
+    const policy = this.opts.checkpoints;
+    if (!policy) return undefined;
+    const head = await this.opts.store.head();
+    const [last] = (await this.opts.store.checkpoints(head.seq, head.seq)).slice(-1);
+    this.sinceCheckpoint = 0;
+    if (head.seq === 0 || last) return last;
+    const signed = signCheckpoint(head, this.opts.node, this.opts.clock.now(), policy.signer);
+    let tsaToken: Uint8Array | undefined;
+    if (policy.timestamp) {
+      try {
+        tsaToken = await policy.timestamp(checkpointStatement(signed));
+      } catch (err) {
+        // The signed checkpoint still protects the chain; the missing time-stamp is reported.
+        this.opts.logger?.warn({ code: 'TRAMITE_ERR_TSA', err: (err as Error).message, seq: head.seq }, 'checkpoint kept without a TSA time-stamp');
+      }
+    }
+    const cp: Checkpoint = { ...signed, ...(tsaToken ? { tsaToken } : {}) };
+    await this.opts.store.addCheckpoint(cp);
+    this.opts.logger?.info({ seq: cp.seq, headHash: cp.headHash, tsa: tsaToken !== undefined }, 'log checkpoint signed');
+    return cp;
+  }
+
+  private async envelopeText(seq: number): Promise<string | undefined> {
+    const r = await this.opts.store.record(seq);
+    return r?.envelope ? Buffer.from(r.envelope).toString('utf8') : undefined;
+  }
+}
+
+function toMessageRecord(row: MessageRow): MessageRecord {
+  return { ...(row.fields as unknown as MessageRecord), status: row.state as MessageRecord['status'], updatedAt: row.updatedAt };
+}

@@ -1,0 +1,239 @@
+import pg from 'pg';
+import { TramiteError } from '../core/errors.js';
+import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
+import { messageFromRow, messageWhere, recordFromRow, recordToParams, recordWhere } from './sqlite-log-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log_records (
+  seq BIGINT PRIMARY KEY,
+  time TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  ref_id TEXT,
+  conversation_id TEXT,
+  from_party TEXT NOT NULL,
+  to_party TEXT NOT NULL,
+  service TEXT NOT NULL,
+  action TEXT,
+  state TEXT NOT NULL,
+  detail TEXT,
+  envelope BYTEA,
+  envelope_digest TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_records_message ON log_records (message_id);
+CREATE INDEX IF NOT EXISTS log_records_time ON log_records (time);
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  state TEXT NOT NULL,
+  from_party TEXT NOT NULL,
+  to_party TEXT NOT NULL,
+  service TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  envelope_seq BIGINT,
+  reply_seq BIGINT,
+  fields TEXT NOT NULL,
+  PRIMARY KEY (id, direction)
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (direction, state);
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  seq BIGINT PRIMARY KEY,
+  head_hash TEXT NOT NULL,
+  time TEXT NOT NULL,
+  node TEXT NOT NULL,
+  signer_cert TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  tsa_token BYTEA
+);
+`;
+
+/** Serialises appends across every process that shares the database: one chain, one head. */
+const CHAIN_LOCK = 0x7472616d; // "tram"
+
+const dollar = (i: number) => `$${i}`;
+
+/**
+ * The shared message log: several node processes append to one chain. Each append takes a
+ * transaction-scoped advisory lock before reading the head, so the chain never forks.
+ */
+export class PostgresLogStore implements LogStore {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+
+  private constructor(private readonly pool: pg.Pool, url: string) {
+    this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  }
+
+  static async open(url: string): Promise<PostgresLogStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    pool.on('error', () => undefined); // idle-client errors surface on the next query instead
+    const store = new PostgresLogStore(pool, url);
+    try {
+      await pool.query(SCHEMA);
+    } catch (cause) {
+      await pool.end().catch(() => undefined);
+      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log at ${store.location}: ${(cause as Error).message}`, { cause });
+    }
+    return store;
+  }
+
+  async append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+      const head = await this.headWith(client);
+      const records = chainRecords(entries, head);
+      for (const r of records) {
+        await client.query(
+          `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+          recordToParams(r),
+        );
+      }
+      await this.applyProjection(client, projection, records);
+      await client.query('COMMIT');
+      return records;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async headWith(q: pg.Pool | pg.PoolClient): Promise<{ seq: number; hash: string }> {
+    const { rows } = await q.query<{ seq: string; hash: string }>('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1');
+    return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private async applyProjection(client: pg.PoolClient, p: ProjectionChange, records: readonly LogRecord[]): Promise<void> {
+    if (p.op === 'none') return;
+    const last = records[records.length - 1]!;
+    if (p.op === 'insert') {
+      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
+      await client.query(
+        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)`,
+        [p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields)],
+      );
+      return;
+    }
+    const { rows } = await client.query<{ fields: string; reply_seq: string | null }>('SELECT fields, reply_seq FROM messages WHERE id = $1 AND direction = $2 FOR UPDATE', [p.id, p.direction]);
+    if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
+    const fields = { ...(JSON.parse(rows[0].fields) as Record<string, unknown>), ...p.fields };
+    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : rows[0].reply_seq;
+    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, fields = $4 WHERE id = $5 AND direction = $6', [
+      last.state,
+      last.time,
+      replySeq,
+      JSON.stringify(fields),
+      p.id,
+      p.direction,
+    ]);
+  }
+
+  async head(): Promise<{ seq: number; hash: string }> {
+    return this.headWith(this.pool);
+  }
+
+  async *range(from: number, to: number, pageSize = 1000): AsyncIterable<LogRecord> {
+    let next = from;
+    for (;;) {
+      const { rows } = await this.pool.query('SELECT * FROM log_records WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3', [next, to, pageSize]);
+      for (const r of rows) yield recordFromRow(r);
+      if (rows.length < pageSize) return;
+      next = Number(rows[rows.length - 1].seq) + 1;
+    }
+  }
+
+  async record(seq: number): Promise<LogRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM log_records WHERE seq = $1', [seq]);
+    return rows[0] ? recordFromRow(rows[0]) : undefined;
+  }
+
+  async recordsOf(messageId: string): Promise<LogRecord[]> {
+    const { rows } = await this.pool.query('SELECT * FROM log_records WHERE message_id = $1 ORDER BY seq', [messageId]);
+    return rows.map(recordFromRow);
+  }
+
+  async searchRecords(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<LogRecord[]> {
+    const { sql, params } = recordWhere(q, dollar);
+    const { rows } = await this.pool.query(`SELECT * FROM log_records ${sql} ORDER BY seq LIMIT $${params.length + 1}`, [...params, q.limit ?? 1000]);
+    return rows.map(recordFromRow);
+  }
+
+  async seqRangeForTime(fromTime: string, toTime: string): Promise<{ first: number; last: number } | undefined> {
+    const { rows } = await this.pool.query<{ first: string | null; last: string | null }>('SELECT MIN(seq) AS first, MAX(seq) AS last FROM log_records WHERE time >= $1 AND time <= $2', [fromTime, toTime]);
+    const r = rows[0]!;
+    return r.first === null || r.last === null ? undefined : { first: Number(r.first), last: Number(r.last) };
+  }
+
+  async message(id: string, direction: 'in' | 'out'): Promise<MessageRow | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM messages WHERE id = $1 AND direction = $2', [id, direction]);
+    return rows[0] ? messageFromRow(rows[0]) : undefined;
+  }
+
+  async messages(q: MessageQuery): Promise<MessageRow[]> {
+    const { sql, params } = messageWhere(q, dollar);
+    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT $${params.length + 1}`, [...params, q.limit ?? 100]);
+    return rows.map(messageFromRow);
+  }
+
+  async messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]> {
+    const { rows } = await this.pool.query('SELECT * FROM messages WHERE direction = $1 AND state = ANY($2) ORDER BY created_at', [direction, [...states]]);
+    return rows.map(messageFromRow);
+  }
+
+  async addCheckpoint(cp: Checkpoint): Promise<void> {
+    // Several processes may checkpoint the same head: the first one written stands.
+    await this.pool.query(
+      'INSERT INTO checkpoints (seq, head_hash, time, node, signer_cert, signature, tsa_token) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING',
+      [cp.seq, cp.headHash, cp.time, cp.node, cp.signerCert, cp.signature, cp.tsaToken ? Buffer.from(cp.tsaToken) : null],
+    );
+  }
+
+  async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {
+    const { rows } = await this.pool.query('SELECT * FROM checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq', [from, to]);
+    return rows.map((r: { seq: string; head_hash: string; time: string; node: string; signer_cert: string; signature: string; tsa_token: Buffer | null }) => ({
+      seq: Number(r.seq),
+      headHash: r.head_hash,
+      time: r.time,
+      node: r.node,
+      signerCert: r.signer_cert,
+      signature: r.signature,
+      ...(r.tsa_token ? { tsaToken: new Uint8Array(r.tsa_token) } : {}),
+    }));
+  }
+
+  async purgePayloads(before: string): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
+      await client.query(`UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text WHERE updated_at < $1`, [before]);
+      await client.query('COMMIT');
+      return res.rowCount ?? 0;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** For tests and benchmarks that need to reach below the interface. */
+  query(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    return this.pool.query(sql, params);
+  }
+}

@@ -1,0 +1,189 @@
+import { X509Certificate } from 'node:crypto';
+import { TramiteError } from '../core/errors.js';
+import { describeCertificate, TrustStore } from '../crypto/trust-store.js';
+import { verifyChain, type ChainVerifyReport } from '../log/chain-verifier.js';
+import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle.js';
+import type { LogRecord } from '../log/log-entry.js';
+import type { LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
+import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
+
+/** A record as an auditor lists it: the facts, without the envelope bytes. */
+export interface RecordSummary {
+  readonly seq: number;
+  readonly time: string;
+  readonly kind: string;
+  readonly messageId: string;
+  readonly direction: string;
+  readonly from: string;
+  readonly to: string;
+  readonly service: string;
+  readonly action?: string;
+  readonly state: string;
+  readonly refId?: string;
+  readonly conversationId?: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+  readonly envelope: 'kept' | 'purged' | 'none';
+  readonly hash: string;
+}
+
+export interface EnvelopeStatus {
+  readonly seq: number;
+  readonly kind: string;
+  readonly valid: boolean;
+  readonly signer?: string;
+  readonly code?: string;
+  readonly reason?: string;
+  readonly xml?: string;
+}
+
+export interface AuditReport extends ChainVerifyReport {
+  /** Records after the last checkpoint: consistent with the chain, but vouched for by no signature yet. */
+  readonly uncheckpointed: number;
+  readonly signaturesChecked: boolean;
+  /** Bundle only: files missing or not matching the manifest. */
+  readonly fileProblems?: readonly string[];
+}
+
+export function summarise(r: LogRecord): RecordSummary {
+  return {
+    seq: r.seq,
+    time: r.time,
+    kind: r.kind,
+    messageId: r.messageId,
+    direction: r.direction,
+    from: r.from,
+    to: r.to,
+    service: r.service,
+    ...(r.action !== undefined ? { action: r.action } : {}),
+    state: r.state,
+    ...(r.refId !== undefined ? { refId: r.refId } : {}),
+    ...(r.conversationId !== undefined ? { conversationId: r.conversationId } : {}),
+    ...(r.detail !== undefined ? { detail: r.detail } : {}),
+    envelope: r.envelope ? 'kept' : r.envelopeDigest ? 'purged' : 'none',
+    hash: r.hash,
+  };
+}
+
+/**
+ * Re-verifies a logged envelope's signature as of the time it was logged: the certificate must have
+ * been valid then and chain to the given trust anchors; the Timestamp's freshness is not re-judged.
+ */
+export function envelopeSignatureProblem(r: LogRecord, trust: TrustStore): { valid: boolean; signer?: string; code?: string; reason?: string } {
+  if (!r.envelope) return { valid: false, reason: 'envelope purged by retention' };
+  try {
+    const opened = verifyEnvelope(readEnvelope(r.envelope), { trust, at: new Date(r.time), skewSeconds: 300 });
+    return { valid: true, signer: describeCertificate(opened.signature.signer) };
+  } catch (err) {
+    const e = err as TramiteError & { reason?: string; signer?: string };
+    return { valid: false, ...(e.signer ? { signer: e.signer } : {}), code: e.code ?? 'ERROR', reason: e.reason ? `${e.reason}: ${e.message}` : e.message };
+  }
+}
+
+function checkpointSignerCheck(trust: TrustStore | undefined) {
+  if (!trust) return undefined;
+  return (pem: string, at: Date): string | undefined => {
+    try {
+      trust.validateSigner(new X509Certificate(pem), at);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+}
+
+function withTail(report: ChainVerifyReport, checkpointSeqs: readonly number[], signaturesChecked: boolean, fileProblems?: readonly string[]): AuditReport {
+  const lastCp = checkpointSeqs.length ? Math.max(...checkpointSeqs) : 0;
+  const uncheckpointed = report.lastSeq === null ? 0 : Math.max(0, report.lastSeq - Math.max(lastCp, (report.firstSeq ?? 1) - 1));
+  const problems = fileProblems ?? [];
+  return {
+    ...report,
+    ok: report.ok && problems.length === 0,
+    uncheckpointed,
+    signaturesChecked,
+    ...(fileProblems ? { fileProblems } : {}),
+  };
+}
+
+/** What auditors do with a node's log: search, show, verify, export — read-only. */
+export class LogAuditor {
+  constructor(
+    private readonly store: LogStore,
+    private readonly node: string,
+    private readonly trust: TrustStore | undefined,
+  ) {}
+
+  async search(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<RecordSummary[]> {
+    return (await this.store.searchRecords(q)).map(summarise);
+  }
+
+  async show(id: string): Promise<{ messages: MessageRow[]; history: RecordSummary[]; envelopes: EnvelopeStatus[] } | undefined> {
+    const history = await this.store.recordsOf(id);
+    if (history.length === 0) return undefined;
+    const messages = (await Promise.all([this.store.message(id, 'out'), this.store.message(id, 'in')])).filter((m): m is MessageRow => m !== undefined);
+    const envelopes = history
+      .filter((r) => r.envelope || r.envelopeDigest)
+      .map((r): EnvelopeStatus => {
+        const xml = r.envelope ? Buffer.from(r.envelope).toString('utf8') : undefined;
+        const sig = this.trust ? envelopeSignatureProblem(r, this.trust) : { valid: false, reason: 'not checked: no trust anchors given' };
+        return { seq: r.seq, kind: r.kind, ...sig, ...(xml ? { xml } : {}) };
+      });
+    return { messages, history: history.map(summarise), envelopes };
+  }
+
+  /** Chain, checkpoints and — with trust anchors — every kept envelope's signature. */
+  async verify(opts: { signatures?: boolean; onRecord?: (seq: number) => void } = {}): Promise<AuditReport> {
+    const head = await this.store.head();
+    const checkpoints = await this.store.checkpoints();
+    const trust = this.trust;
+    const checkSigs = (opts.signatures ?? true) && trust !== undefined;
+    const signerCheck = checkpointSignerCheck(trust);
+    const report = await verifyChain(this.store.range(1, head.seq), checkpoints, {
+      ...(checkSigs ? { checkEnvelope: (r: LogRecord) => envelopeSignatureProblem(r, trust!).reason } : {}),
+      ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
+      ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
+    });
+    return withTail(report, checkpoints.map((c) => c.seq), checkSigs);
+  }
+
+  async headSeq(): Promise<number> {
+    return (await this.store.head()).seq;
+  }
+
+  async exportBundle(from: string, to: string, now: Date): Promise<BundleContent> {
+    const trustPem = this.trust ? this.trust.anchors.map((c) => c.toString()).join('') : '';
+    return collectBundle(this.store, { from, to, node: this.node, trustPem, now });
+  }
+}
+
+/**
+ * Verifies an export bundle offline: its files against the manifest, its segment of the chain, the
+ * checkpoints inside it (signature, and signer against the bundle's own trust anchors or `extraTrust`),
+ * and each envelope's signature as of its logging time.
+ */
+export async function verifyBundle(path: string, opts: { signatures?: boolean; extraTrustPem?: readonly string[]; onRecord?: (seq: number) => void } = {}): Promise<AuditReport & { manifest: BundleContent['manifest'] }> {
+  const { content, fileProblems } = readBundle(path);
+  const pems = [content.trustPem, ...(opts.extraTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE'));
+  const trust = pems.length ? TrustStore.fromPem(pems) : undefined;
+  const checkSigs = (opts.signatures ?? true) && trust !== undefined;
+  const signerCheck = checkpointSignerCheck(trust);
+  async function* records() {
+    yield* content.records;
+  }
+  const report = await verifyChain(records(), content.checkpoints, {
+    startSeq: content.manifest.firstSeq,
+    startPrevHash: content.manifest.startPrevHash,
+    ...(checkSigs ? { checkEnvelope: (r: LogRecord) => envelopeSignatureProblem(r, trust!).reason } : {}),
+    ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
+    ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
+  });
+  const issues = [...report.issues];
+  if (report.lastSeq !== content.manifest.lastSeq || report.records !== content.manifest.recordCount) {
+    issues.push({ seq: report.lastSeq ?? content.manifest.firstSeq, kind: 'truncated', reason: `the manifest lists records ${content.manifest.firstSeq}–${content.manifest.lastSeq} (${content.manifest.recordCount}), the bundle holds ${report.records} ending at ${report.lastSeq ?? 'nothing'}` });
+  }
+  if (report.headHash !== null && report.headHash !== content.manifest.headHash) {
+    issues.push({ seq: report.lastSeq!, kind: 'chain', reason: 'the last record does not end with the head hash the manifest names' });
+  }
+  issues.sort((a, b) => a.seq - b.seq);
+  const merged = { ...report, issues, firstBad: issues[0] ?? null, ok: issues.length === 0 };
+  return { ...withTail(merged, content.checkpoints.map((c) => c.seq), checkSigs, fileProblems), manifest: content.manifest };
+}
