@@ -97,12 +97,26 @@ export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, l
   return verifyEnvelope(readEnvelope(input, limits), policy);
 }
 
-/** The Body's content as XML text (each child serialised with the namespaces it uses). */
+/**
+ * The Body's content as XML text (each child serialised with the namespaces it uses), without
+ * comments: canonicalisation leaves comments out of the signature, so a comment in the Body may have
+ * been added after signing (`1<!---->000`) and must not reach the back office.
+ */
 export function bodyContent(env: ReadEnvelope): string {
   const s = new XMLSerializer();
   return childElements(env.parts.body)
-    .map((c) => s.serializeToString(c))
+    .map((c) => s.serializeToString(withoutComments(c.cloneNode(true))))
     .join('');
+}
+
+function withoutComments<T extends Node>(node: T): T {
+  for (let n = node.firstChild; n; ) {
+    const next = n.nextSibling;
+    if (n.nodeType === 8) node.removeChild(n);
+    else withoutComments(n);
+    n = next;
+  }
+  return node;
 }
 
 /** An unsigned e-Gov envelope: the Intestazione, and `bodyXml` (well-formed XML, or empty) as Body. */

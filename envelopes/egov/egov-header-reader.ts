@@ -40,7 +40,14 @@ function readSequence(parent: Element, path: string, slots: readonly Slot[]): Ma
       i += 1;
       if (slot.max === 1) break;
     }
-    if (got.length < slot.min) throw new EnvelopeError('EGOV_IT_002', `${path}/${slot.name}`, `EGOV_IT_002 - ${path}/${slot.name} missing`);
+    if (got.length < slot.min) {
+      // A stray or misplaced element in front of a required one is the problem to name, not the absence.
+      const stray = children[i];
+      if (stray && !slots.some((s) => s.name === stray.localName && stray.namespaceURI === NS.egov && s !== slot && slots.indexOf(s) > slots.indexOf(slot))) {
+        throw new EnvelopeError('EGOV_IT_002', `${path}/${stray.localName}`, `EGOV_IT_002 - unexpected or out-of-order element ${stray.nodeName} in ${path}`);
+      }
+      throw new EnvelopeError('EGOV_IT_002', `${path}/${slot.name}`, `EGOV_IT_002 - ${path}/${slot.name} missing`);
+    }
     found.set(slot.name, got);
   }
   if (i < children.length) {
@@ -48,7 +55,7 @@ function readSequence(parent: Element, path: string, slots: readonly Slot[]): Ma
     throw new EnvelopeError('EGOV_IT_002', `${path}/${c.localName}`, `EGOV_IT_002 - unexpected or out-of-order element ${c.nodeName} in ${path}`);
   }
   for (let n = parent.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 3 && (n.nodeValue ?? '').trim() !== '') {
+    if ((n.nodeType === 3 || n.nodeType === 4) && (n.nodeValue ?? '').trim() !== '') {
       throw new EnvelopeError('EGOV_IT_002', path, `EGOV_IT_002 - text not allowed in ${path}`);
     }
   }

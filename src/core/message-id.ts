@@ -22,7 +22,8 @@ export function parseMessageId(id: string): MessageIdParts | undefined {
   const m = MESSAGE_ID_PATTERN.exec(id);
   if (!m) return undefined;
   const minute = new Date(`${m[4]}T${m[5]}:00Z`);
-  if (Number.isNaN(minute.getTime())) return undefined;
+  // The written date and time must exist (no 30 February, no 24:00): compare after the round trip.
+  if (Number.isNaN(minute.getTime()) || minute.toISOString().slice(0, 16) !== `${m[4]}T${m[5]}`) return undefined;
   return { soggetto: m[1]!, pdd: m[2]!, serial: Number(m[3]), minute };
 }
 

@@ -13,7 +13,10 @@ export function parseXsdDateTime(value: string): Date | undefined {
   const day = Number(m[3]);
   if (month < 1 || month > 12 || day < 1 || day > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return undefined;
   const d = new Date(m[8] ? value : `${value}Z`);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  if (Number.isNaN(d.getTime())) return undefined;
+  // Date rolls 30 February over to 2 March; the calendar day written must exist.
+  const day0 = new Date(Date.UTC(Number(m[1]), month - 1, day));
+  return day0.getUTCMonth() === month - 1 && day0.getUTCDate() === day ? d : undefined;
 }
 
 /** The form the bus writes: UTC, millisecond precision, `Z`. */

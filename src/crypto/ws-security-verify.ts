@@ -1,11 +1,11 @@
-import { X509Certificate } from 'node:crypto';
+import { verify as rsaVerify, X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { SecurityError } from '../core/errors.js';
 import type { TramiteCode } from '../core/error-codes.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../core/namespaces.js';
 import type { SecurityTimestamp } from '../core/modi-header.js';
 import { parseXsdDateTime } from '../core/xsd-datetime.js';
-import { ACCEPTED_C14N, ACCEPTED_DIGEST, ACCEPTED_SIGNATURE, ACCEPTED_TRANSFORMS } from './ws-security-algorithms.js';
+import { ACCEPTED_C14N, ACCEPTED_DIGEST, ACCEPTED_SIGNATURE, ACCEPTED_TRANSFORMS, MAX_REFERENCES, SIGNATURE_DIGEST } from './ws-security-algorithms.js';
 import { childElements, idAttributesOf, isElement, textOf, walkElements } from './dom-navigation.js';
 import { describeCertificate, type TrustStore } from './trust-store.js';
 
@@ -48,21 +48,25 @@ const fail = (reason: TramiteCode, message: string, posizione?: string): never =
  * to be unique first, its Reference resolution lands on the same elements this function checked.
  *
  * Order: structure and algorithm lists, Id uniqueness, Reference → expected element mapping and
- * coverage, then digests and SignatureValue (xml-crypto), then Timestamp window, then the signer's
- * certificate against the trust store at `policy.at`.
+ * coverage, then the SignatureValue over SignedInfo (before any digest: digests need no key, the
+ * SignatureValue does), then the digests (xml-crypto, with its algorithm tables cut down to the
+ * accepted ones), then the Timestamp window, then the signer's certificate against the trust store.
  */
 export function verifySoapSignature(doc: Document, text: string, expect: SignatureExpectation, policy: VerifyPolicy): VerifiedSignature {
   const sec = readSecurityHeader(expect.security);
   const byId = indexIds(doc.documentElement!);
 
+  checkSignatureShape(sec.signature);
   const signedInfo = single(childrenDs(sec.signature, 'SignedInfo'), 'Signature/SignedInfo');
+  const references = childrenDs(signedInfo, 'Reference');
+  if (references.length > MAX_REFERENCES) fail('TRAMITE_ERR_SIG_STRUCTURE', `the signature carries ${references.length} References; at most ${MAX_REFERENCES} are accepted`);
   const c14n = single(childrenDs(signedInfo, 'CanonicalizationMethod'), 'SignedInfo/CanonicalizationMethod').getAttribute('Algorithm') ?? '';
   if (!ACCEPTED_C14N.has(c14n)) fail('TRAMITE_ERR_SIG_ALGORITHM', `canonicalization ${c14n || '(none)'} is not accepted`);
   const sigAlg = single(childrenDs(signedInfo, 'SignatureMethod'), 'SignedInfo/SignatureMethod').getAttribute('Algorithm') ?? '';
   if (!ACCEPTED_SIGNATURE.has(sigAlg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256 or SHA-512 only)`);
 
   const covered = new Map<Element, string>();
-  for (const ref of childrenDs(signedInfo, 'Reference')) {
+  for (const ref of references) {
     const uri = ref.getAttribute('URI') ?? '';
     const m = /^#([A-Za-z_][\w.-]*)$/.exec(uri);
     if (!m) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference URI "${uri}" is not a same-document #Id reference`);
@@ -176,14 +180,62 @@ function resolveSigner(sec: SecurityParts, byId: Map<string, Element>): X509Cert
   }
 }
 
+/**
+ * The Signature must have exactly the shape XML-DSig gives it — no foreign or repeated children
+ * anywhere. xml-crypto reads the first element of a given local name under Signature, in any
+ * namespace; with nothing else there, that element is the one this module checked.
+ */
+function checkSignatureShape(signature: Element): void {
+  const only = (parent: Element, allowed: Record<string, 'one' | 'optional' | 'many'>, where: string): void => {
+    const seen = new Map<string, number>();
+    for (const c of childElements(parent)) {
+      const local = c.localName ?? '';
+      if (c.namespaceURI !== NS.ds || !(local in allowed)) fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${c.nodeName}> in ${where}`);
+      seen.set(local, (seen.get(local) ?? 0) + 1);
+    }
+    for (const [local, rule] of Object.entries(allowed)) {
+      const n = seen.get(local) ?? 0;
+      if ((rule === 'one' && n !== 1) || (rule === 'optional' && n > 1) || (rule === 'many' && n < 1)) {
+        fail('TRAMITE_ERR_SIG_STRUCTURE', `${where} must hold ${rule === 'one' ? 'exactly one' : rule === 'optional' ? 'at most one' : 'at least one'} ds:${local} (found ${n})`);
+      }
+    }
+  };
+  only(signature, { SignedInfo: 'one', SignatureValue: 'one', KeyInfo: 'one' }, 'ds:Signature');
+  const signedInfo = childElements(signature).find((e) => e.localName === 'SignedInfo')!;
+  only(signedInfo, { CanonicalizationMethod: 'one', SignatureMethod: 'one', Reference: 'many' }, 'ds:SignedInfo');
+  for (const ref of childElements(signedInfo).filter((e) => e.localName === 'Reference')) {
+    only(ref, { Transforms: 'optional', DigestMethod: 'one', DigestValue: 'one' }, 'ds:Reference');
+    for (const transforms of childElements(ref).filter((e) => e.localName === 'Transforms')) only(transforms, { Transform: 'many' }, 'ds:Transforms');
+  }
+}
+
+/** xml-crypto with its algorithm tables cut down to what the node accepts: nothing else can run. */
+function restrictedSignedXml(certPem: string): SignedXml {
+  const sig = new SignedXml({ publicCert: certPem, getCertFromKeyInfo: () => certPem });
+  const pick = <T>(table: Record<string, T>, allowed: ReadonlySet<string>): Record<string, T> =>
+    Object.fromEntries(Object.entries(table).filter(([uri]) => allowed.has(uri))) as Record<string, T>;
+  sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, ACCEPTED_SIGNATURE) as typeof sig.SignatureAlgorithms;
+  sig.HashAlgorithms = pick(sig.HashAlgorithms, ACCEPTED_DIGEST) as typeof sig.HashAlgorithms;
+  sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, new Set([...ACCEPTED_C14N, ...ACCEPTED_TRANSFORMS])) as typeof sig.CanonicalizationAlgorithms;
+  return sig;
+}
+
 function checkSignatureValue(signature: Element, text: string, signer: X509Certificate, covered: Map<Element, string>): void {
   const certPem = signer.toString();
-  const sig = new SignedXml({ publicCert: certPem, getCertFromKeyInfo: () => certPem });
+  const sig = restrictedSignedXml(certPem);
   // WS-Security and XML-DSig name identifiers `Id` (wsu:Id, ds:Id). xml-crypto scans the whole document
   // once per listed attribute name for every Reference; listing only `Id` makes a Reference to an `ID`
   // or `id` attribute fail closed here (indexIds has already refused any such value twice).
   sig.idAttributes = ['Id'];
   sig.loadSignature(signature);
+  // The SignatureValue first, over SignedInfo canonicalised by xml-crypto itself: an envelope nobody
+  // with the key signed is refused before any Reference is resolved or digested.
+  const signedInfoCanon = (sig as unknown as { getCanonSignedInfoXml(doc: Document): string }).getCanonSignedInfoXml(signature.ownerDocument!);
+  const sigAlg = childElements(childElements(signature)[0]!).find((e) => e.localName === 'SignatureMethod')!.getAttribute('Algorithm')!;
+  const value = Buffer.from(textOf(childElements(signature).find((e) => e.localName === 'SignatureValue')!).replace(/\s+/g, ''), 'base64');
+  if (!rsaVerify(SIGNATURE_DIGEST[sigAlg]!, Buffer.from(signedInfoCanon, 'utf8'), signer.publicKey, value)) {
+    fail('TRAMITE_ERR_SIG_VALUE', 'the SignatureValue does not verify with the signer certificate');
+  }
   let ok: boolean;
   try {
     ok = sig.checkSignature(text);
