@@ -5,6 +5,7 @@ import { buildFaultEnvelope, faultElement } from '../node/bus-envelopes.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { SendRequest } from '../node/outbound-pipeline.js';
 import type { TramiteNode } from '../node/tramite-node.js';
+import { registerAuditorRoutes } from './auditor-routes.js';
 import { messageView } from './message-view.js';
 
 declare module 'fastify' {
@@ -102,6 +103,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
     },
     { prefix: '/api/v1' },
   );
+  registerAuditorRoutes(app, node);
   return app;
 }
 

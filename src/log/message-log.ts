@@ -24,7 +24,11 @@ export interface MessageLogOptions {
   readonly clock: Clock;
   readonly logger?: Logger;
   readonly checkpoints?: CheckpointPolicy;
+  /** Drop envelope bytes and payloads older than this many days (digests stay); checked hourly. */
+  readonly retentionDays?: number;
 }
+
+const RETENTION_INTERVAL_MS = 3_600_000;
 
 /** Facts that go into the hash-chained record; payloads stay out (they are in the envelope bytes). */
 function chainDetail(fields: Partial<MessageRecord>): Record<string, unknown> {
@@ -42,6 +46,7 @@ export class MessageLog implements MessageStore {
   private sinceCheckpoint = 0;
   private checkpointRun: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: MessageLogOptions) {}
 
@@ -49,12 +54,32 @@ export class MessageLog implements MessageStore {
     return this.opts.store;
   }
 
-  /** Starts the time-based checkpoints. */
+  /** Starts the time-based checkpoints and the retention sweep. */
   start(): void {
     const cp = this.opts.checkpoints;
-    if (!cp || this.timer) return;
-    this.timer = setInterval(() => void this.checkpointIfNew(), cp.everySeconds * 1000);
-    this.timer.unref();
+    if (cp && !this.timer) {
+      this.timer = setInterval(() => void this.checkpointIfNew(), cp.everySeconds * 1000);
+      this.timer.unref();
+    }
+    if (this.opts.retentionDays !== undefined && !this.retentionTimer) {
+      void this.applyRetention();
+      this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_INTERVAL_MS);
+      this.retentionTimer.unref();
+    }
+  }
+
+  /** Drops payloads past the retention period; the chain keeps their digests and still verifies. */
+  async applyRetention(): Promise<number> {
+    if (this.opts.retentionDays === undefined) return 0;
+    const before = new Date(this.opts.clock.now().getTime() - this.opts.retentionDays * 86_400_000).toISOString();
+    try {
+      const n = await this.opts.store.purgePayloads(before);
+      if (n > 0) this.opts.logger?.info({ purged: n, before }, 'retention: envelope payloads dropped, digests kept');
+      return n;
+    } catch (err) {
+      this.opts.logger?.error({ err: (err as Error).message }, 'retention sweep failed');
+      return 0;
+    }
   }
 
   async create(rec: MessageRecord, envelope: string): Promise<void> {
@@ -127,7 +152,8 @@ export class MessageLog implements MessageStore {
   /** Stops the timer and seals the tail with a last checkpoint. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.timer = this.retentionTimer = undefined;
     if (this.opts.checkpoints) await this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'final checkpoint failed'));
     await this.checkpointRun;
     await this.opts.store.close();

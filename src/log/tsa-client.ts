@@ -92,6 +92,16 @@ function tsaError(message: string, cause?: unknown): TramiteError {
   return new TramiteError('TRAMITE_ERR_TSA', message, cause === undefined ? undefined : { cause });
 }
 
+/** Runs `fn`; anything it throws that is not already a TramiteError becomes TRAMITE_ERR_TSA. */
+async function asTsaError<T>(fn: () => Promise<T>, context: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TramiteError && err.code === 'TRAMITE_ERR_TSA') throw err;
+    throw tsaError(`${context}: ${errorText(err)}`, err);
+  }
+}
+
 let engine: pkijs.ICryptoEngine | undefined;
 
 /**
@@ -124,6 +134,10 @@ function cryptoEngine(): pkijs.ICryptoEngine {
  * `verifyTimestampToken`'s job, with the trust anchors the caller configures.
  */
 export async function requestTimestamp(url: string, data: Uint8Array, opts: RequestTimestampOptions = {}): Promise<Uint8Array> {
+  return asTsaError(() => requestTimestampUnguarded(url, data, opts), `time-stamp request to ${url} failed`);
+}
+
+async function requestTimestampUnguarded(url: string, data: Uint8Array, opts: RequestTimestampOptions): Promise<Uint8Array> {
   const hashAlgorithm = opts.hashAlgorithm ?? 'SHA-256';
   if (hashAlgorithm !== 'SHA-256') throw tsaError(`unsupported TSA hash algorithm "${String(hashAlgorithm)}": only SHA-256 is supported`);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -265,6 +279,10 @@ function randomNonce(): asn1js.Integer {
  * is not checked.
  */
 export async function verifyTimestampToken(token: Uint8Array, data: Uint8Array, opts: VerifyTimestampOptions): Promise<VerifiedTimestamp> {
+  return asTsaError(() => verifyUnguarded(token, data, opts), 'time-stamp token verification failed');
+}
+
+async function verifyUnguarded(token: Uint8Array, data: Uint8Array, opts: VerifyTimestampOptions): Promise<VerifiedTimestamp> {
   const crypto = cryptoEngine();
   const anchors = trustAnchors(opts.trustedCerts);
   if (opts.at !== undefined && Number.isNaN(opts.at.getTime())) throw tsaError('verification instant "at" is an invalid Date');
@@ -319,6 +337,12 @@ export async function verifyTimestampToken(token: Uint8Array, data: Uint8Array, 
 
   checkSigningCertificateAttribute(signedData.signerInfos[0]!, signerDer, tsa);
   checkTimeStampingUsage(signer, tsa);
+  // RFC 3161 §2.4.2: the optional TSTInfo tsa name, when a directoryName, must be the signer's subject.
+  if (tstInfo.tsa && tstInfo.tsa.type === 4 && tstInfo.tsa.value instanceof pkijs.RelativeDistinguishedNames) {
+    if (!tstInfo.tsa.value.isEqual(signer.subject)) {
+      throw tsaError(`time-stamp token names its TSA "${rdnText(tstInfo.tsa.value)}" but is signed by "${tsa}"`);
+    }
+  }
 
   if (opts.at !== undefined) {
     const chain = new pkijs.CertificateChainValidationEngine({
@@ -520,6 +544,19 @@ function pkijsSubject(cert: pkijs.Certificate): string {
   } catch {
     return 'unknown subject';
   }
+}
+
+const DN_NAMES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN', '2.5.4.5': 'serialNumber', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST',
+  '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.97': 'organizationIdentifier',
+};
+
+/** A DN from pkijs, one line, most specific first (as describeCertificate prints node's). */
+function rdnText(name: pkijs.RelativeDistinguishedNames): string {
+  return name.typesAndValues
+    .map((tv) => `${DN_NAMES[tv.type] ?? tv.type}=${String((tv.value as { valueBlock?: { value?: unknown } }).valueBlock?.value ?? '?')}`)
+    .reverse()
+    .join(', ');
 }
 
 function chainErrorText(cause: unknown): string {

@@ -46,6 +46,17 @@ export class Registry {
     return this.hosted.has(code) || this.peerByParty.has(code);
   }
 
+  /** Every anchor the node trusts for anyone (its own and its peers' CAs): what auditors re-verify with. */
+  auditTrust(): TrustStore {
+    return this.trust.withExtra(this.config.peers.flatMap((p) => [...p.caCertificates]));
+  }
+
+  /** Whether a presented token is an auditor token (read-only access to the message log). */
+  isAuditorToken(token: string): boolean {
+    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
+    return this.config.log.auditorTokens.some((t) => t.replace(/^sha256:/, '').toLowerCase() === hash);
+  }
+
   /** The trust store for signatures made by a party: the node's anchors, plus its peer's CA. */
   trustForParty(code: string): TrustStore {
     const peer = this.peerByParty.get(code);

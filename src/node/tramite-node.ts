@@ -10,6 +10,7 @@ import { requestTimestamp } from '../log/tsa-client.js';
 import { InboundPipeline } from './inbound-pipeline.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
+import { LogAuditor } from './log-auditor.js';
 import { Registry } from './registry.js';
 
 export interface NodeOptions {
@@ -71,6 +72,7 @@ export class TramiteNode {
       node: config.node.pdd,
       clock,
       logger: log,
+      ...(config.log.retentionDays !== undefined ? { retentionDays: config.log.retentionDays } : {}),
       checkpoints: {
         signer: { privateKey: signerParty.identity.privateKey, certPem: signerParty.identity.certPem },
         everyRecords: config.log.checkpointEveryRecords,
@@ -81,6 +83,11 @@ export class TramiteNode {
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
     return new TramiteNode(config, registry, messageLog, ids, log, logFile, clock);
+  }
+
+  /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
+  auditor(): LogAuditor {
+    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust());
   }
 
   /** Where peers (and the node itself, for local parties) post envelopes. */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the real servers the integration tests run (PostgreSQL for the shared message log, the
+# openssl CLI for the RFC 3161 TSA), from Debian's packages, when they are missing.
+# Runs before `npm test`; as root it installs, otherwise it says exactly what to run.
+set -euo pipefail
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "the tests need: ${need[*]} — install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "installing test services: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
