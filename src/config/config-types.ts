@@ -63,7 +63,7 @@ export interface ConfigFileLog {
   checkpointEveryRecords: number;
   checkpointEverySeconds: number;
   signer?: string;
-  tsa?: { url: string; timeoutMs: number };
+  tsa?: { url: string; timeoutMs: number; caFile?: string };
   retentionDays?: number;
   auditorTokens: string[];
 }

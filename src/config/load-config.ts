@@ -355,6 +355,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
       { path: `parties[${i}].certFile`, file: p.certFile },
     ]),
     ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
+    ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
   ];
 }
 
@@ -401,7 +402,11 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
     }),
     services: config.services,
-    log: { ...config.log, sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile) },
+    log: {
+      ...config.log,
+      sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),
+      ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
+    },
   };
 }
 

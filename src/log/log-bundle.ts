@@ -31,10 +31,12 @@ export interface BundleContent {
   readonly checkpoints: readonly Checkpoint[];
   /** Trust anchors (PEM) the auditor may use to check envelope and checkpoint signers. */
   readonly trustPem: string;
+  /** The TSA's trust anchors (PEM), when checkpoints carry time-stamps; may be empty. */
+  readonly tsaTrustPem: string;
 }
 
 /** Collects the records whose time falls in [from, to] and the checkpoints inside that segment. */
-export async function collectBundle(store: LogStore, opts: { from: string; to: string; node: string; trustPem: string; now: Date }): Promise<BundleContent> {
+export async function collectBundle(store: LogStore, opts: { from: string; to: string; node: string; trustPem: string; tsaTrustPem: string; now: Date }): Promise<BundleContent> {
   const range = await store.seqRangeForTime(opts.from, opts.to);
   if (!range) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no record between ${opts.from} and ${opts.to}`);
   const records: LogRecord[] = [];
@@ -55,7 +57,7 @@ export async function collectBundle(store: LogStore, opts: { from: string; to: s
     checkpointCount: checkpoints.length,
     files: {},
   };
-  return { manifest, records, checkpoints, trustPem: opts.trustPem };
+  return { manifest, records, checkpoints, trustPem: opts.trustPem, tsaTrustPem: opts.tsaTrustPem };
 }
 
 const recordLine = (r: LogRecord) => JSON.stringify({ ...r, envelope: undefined, envelopeFile: r.envelope ? `envelopes/${r.seq}.xml` : undefined });
@@ -81,6 +83,7 @@ export function writeBundleDir(dir: string, b: BundleContent): BundleManifest {
   put('records.jsonl', b.records.map(recordLine).join('\n') + '\n');
   put('checkpoints.jsonl', b.checkpoints.map(checkpointLine).join('\n') + (b.checkpoints.length ? '\n' : ''));
   put('certificates/trust.pem', b.trustPem);
+  if (b.tsaTrustPem) put('certificates/tsa.pem', b.tsaTrustPem);
   const manifest = { ...b.manifest, files };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
@@ -93,6 +96,7 @@ export function bundleToJson(b: BundleContent): string {
     records: b.records.map((r) => ({ ...r, envelope: r.envelope ? Buffer.from(r.envelope).toString('base64') : undefined })),
     checkpoints: b.checkpoints.map((c) => JSON.parse(checkpointLine(c)) as unknown),
     trustPem: b.trustPem,
+    tsaTrustPem: b.tsaTrustPem,
   });
 }
 
@@ -114,6 +118,7 @@ export function readBundle(path: string): BundleRead {
       records: Array<LogRecord & { envelope?: string }>;
       checkpoints: Array<Checkpoint & { tsaToken?: string }>;
       trustPem: string;
+      tsaTrustPem?: string;
     };
     if (doc.manifest?.format !== BUNDLE_FORMAT) fail(`not a ${BUNDLE_FORMAT}`);
     return {
@@ -122,6 +127,7 @@ export function readBundle(path: string): BundleRead {
         records: doc.records.map((r) => ({ ...r, ...(r.envelope ? { envelope: new Uint8Array(Buffer.from(r.envelope, 'base64')) } : {}) }) as LogRecord),
         checkpoints: doc.checkpoints.map(reviveCheckpoint),
         trustPem: doc.trustPem,
+        tsaTrustPem: doc.tsaTrustPem ?? '',
       },
       fileProblems: [],
     };
@@ -144,7 +150,8 @@ export function readBundle(path: string): BundleRead {
   });
   const checkpoints = lines(read('checkpoints.jsonl')).map((line) => reviveCheckpoint(parseJson(line, 'checkpoints.jsonl') as Checkpoint & { tsaToken?: string }));
   const trustPem = read('certificates/trust.pem')?.toString('utf8') ?? '';
-  return { content: { manifest, records, checkpoints, trustPem }, fileProblems };
+  const tsaTrustPem = read('certificates/tsa.pem')?.toString('utf8') ?? '';
+  return { content: { manifest, records, checkpoints, trustPem, tsaTrustPem }, fileProblems };
 }
 
 function reviveCheckpoint(c: Omit<Checkpoint, 'tsaToken'> & { tsaToken?: string }): Checkpoint {

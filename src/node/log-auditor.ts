@@ -1,10 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { TramiteError } from '../core/errors.js';
 import { describeCertificate, TrustStore } from '../crypto/trust-store.js';
-import { verifyChain, type ChainVerifyReport } from '../log/chain-verifier.js';
+import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../log/chain-verifier.js';
+import { checkpointStatement } from '../log/checkpoint.js';
+import { verifyTimestampToken } from '../log/tsa-client.js';
 import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle.js';
 import type { LogRecord } from '../log/log-entry.js';
-import type { LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
+import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
 import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
 
 /** A record as an auditor lists it: the facts, without the envelope bytes. */
@@ -40,6 +42,8 @@ export interface AuditReport extends ChainVerifyReport {
   /** Records after the last checkpoint: consistent with the chain, but vouched for by no signature yet. */
   readonly uncheckpointed: number;
   readonly signaturesChecked: boolean;
+  /** Checkpoints whose RFC 3161 time-stamp was verified against the TSA trust given. */
+  readonly timestampsVerified: number;
   /** Bundle only: files missing or not matching the manifest. */
   readonly fileProblems?: readonly string[];
 }
@@ -91,7 +95,35 @@ function checkpointSignerCheck(trust: TrustStore | undefined) {
   };
 }
 
-function withTail(report: ChainVerifyReport, checkpointSeqs: readonly number[], signaturesChecked: boolean, fileProblems?: readonly string[]): AuditReport {
+/**
+ * Verifies the RFC 3161 token of each checkpoint that has one, against the TSA trust anchors;
+ * a checkpoint without a token is not an issue (the TSA is optional), a bad token is.
+ */
+async function checkTimestamps(checkpoints: readonly Checkpoint[], tsaTrust: readonly string[] | undefined): Promise<{ verified: number; issues: VerifyIssue[] }> {
+  const issues: VerifyIssue[] = [];
+  let verified = 0;
+  if (!tsaTrust?.length) return { verified, issues };
+  for (const cp of checkpoints) {
+    if (!cp.tsaToken) continue;
+    try {
+      const ts = await verifyTimestampToken(cp.tsaToken, checkpointStatement(cp), { trustedCerts: [...tsaTrust] });
+      // The token must not predate the statement it stamps (minus a little clock skew).
+      if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime()) throw new Error(`time-stamped at ${ts.genTime.toISOString()}, before the checkpoint's own time ${cp.time}`);
+      verified += 1;
+    } catch (err) {
+      issues.push({ seq: cp.seq, kind: 'checkpoint', reason: `the time-stamp of checkpoint ${cp.seq} does not verify: ${(err as Error).message}` });
+    }
+  }
+  return { verified, issues };
+}
+
+function mergeIssues(report: ChainVerifyReport, extra: readonly VerifyIssue[]): ChainVerifyReport {
+  if (extra.length === 0) return report;
+  const issues = [...report.issues, ...extra].sort((a, b) => a.seq - b.seq);
+  return { ...report, issues, firstBad: issues[0] ?? null, ok: false };
+}
+
+function withTail(report: ChainVerifyReport, checkpointSeqs: readonly number[], signaturesChecked: boolean, timestampsVerified: number, fileProblems?: readonly string[]): AuditReport {
   const lastCp = checkpointSeqs.length ? Math.max(...checkpointSeqs) : 0;
   const uncheckpointed = report.lastSeq === null ? 0 : Math.max(0, report.lastSeq - Math.max(lastCp, (report.firstSeq ?? 1) - 1));
   const problems = fileProblems ?? [];
@@ -100,6 +132,7 @@ function withTail(report: ChainVerifyReport, checkpointSeqs: readonly number[], 
     ok: report.ok && problems.length === 0,
     uncheckpointed,
     signaturesChecked,
+    timestampsVerified,
     ...(fileProblems ? { fileProblems } : {}),
   };
 }
@@ -110,6 +143,8 @@ export class LogAuditor {
     private readonly store: LogStore,
     private readonly node: string,
     private readonly trust: TrustStore | undefined,
+    /** PEM texts the auditor trusts for checkpoint time-stamps (the TSA's CA). */
+    private readonly tsaTrust?: readonly string[],
   ) {}
 
   async search(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<RecordSummary[]> {
@@ -142,7 +177,8 @@ export class LogAuditor {
       ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
       ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
     });
-    return withTail(report, checkpoints.map((c) => c.seq), checkSigs);
+    const ts = await checkTimestamps(checkpoints, this.tsaTrust);
+    return withTail(mergeIssues(report, ts.issues), checkpoints.map((c) => c.seq), checkSigs, ts.verified);
   }
 
   async headSeq(): Promise<number> {
@@ -151,7 +187,7 @@ export class LogAuditor {
 
   async exportBundle(from: string, to: string, now: Date): Promise<BundleContent> {
     const trustPem = this.trust ? this.trust.anchors.map((c) => c.toString()).join('') : '';
-    return collectBundle(this.store, { from, to, node: this.node, trustPem, now });
+    return collectBundle(this.store, { from, to, node: this.node, trustPem, tsaTrustPem: (this.tsaTrust ?? []).join(''), now });
   }
 }
 
@@ -160,7 +196,10 @@ export class LogAuditor {
  * checkpoints inside it (signature, and signer against the bundle's own trust anchors or `extraTrust`),
  * and each envelope's signature as of its logging time.
  */
-export async function verifyBundle(path: string, opts: { signatures?: boolean; extraTrustPem?: readonly string[]; onRecord?: (seq: number) => void } = {}): Promise<AuditReport & { manifest: BundleContent['manifest'] }> {
+export async function verifyBundle(
+  path: string,
+  opts: { signatures?: boolean; extraTrustPem?: readonly string[]; extraTsaTrustPem?: readonly string[]; onRecord?: (seq: number) => void } = {},
+): Promise<AuditReport & { manifest: BundleContent['manifest'] }> {
   const { content, fileProblems } = readBundle(path);
   const pems = [content.trustPem, ...(opts.extraTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE'));
   const trust = pems.length ? TrustStore.fromPem(pems) : undefined;
@@ -184,6 +223,7 @@ export async function verifyBundle(path: string, opts: { signatures?: boolean; e
     issues.push({ seq: report.lastSeq!, kind: 'chain', reason: 'the last record does not end with the head hash the manifest names' });
   }
   issues.sort((a, b) => a.seq - b.seq);
-  const merged = { ...report, issues, firstBad: issues[0] ?? null, ok: issues.length === 0 };
-  return { ...withTail(merged, content.checkpoints.map((c) => c.seq), checkSigs, fileProblems), manifest: content.manifest };
+  const ts = await checkTimestamps(content.checkpoints, [content.tsaTrustPem, ...(opts.extraTsaTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE')));
+  const merged = mergeIssues({ ...report, issues, firstBad: issues[0] ?? null, ok: issues.length === 0 }, ts.issues);
+  return { ...withTail(merged, content.checkpoints.map((c) => c.seq), checkSigs, ts.verified, fileProblems), manifest: content.manifest };
 }

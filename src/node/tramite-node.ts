@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -85,9 +85,14 @@ export class TramiteNode {
     return new TramiteNode(config, registry, messageLog, ids, log, logFile, clock);
   }
 
+  private get tsaTrust(): string[] {
+    const caFile = this.config.log.tsa?.caFile;
+    return caFile ? [readFileSync(caFile, 'utf8')] : [];
+  }
+
   /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
   auditor(): LogAuditor {
-    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust());
+    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust);
   }
 
   /** Where peers (and the node itself, for local parties) post envelopes. */

@@ -17,6 +17,7 @@ interface SourceOptions {
   config?: string;
   db?: string;
   trust: string[];
+  tsaTrust?: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -41,14 +42,16 @@ async function openAuditor(opts: SourceOptions, readonly = true): Promise<{ audi
   const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
   const anchors = [...(config?.trust.anchors ?? []), ...(config?.peers.flatMap((p) => p.caCertificates) ?? [])];
   const trust = pems.length || anchors.length ? TrustStore.fromPem(pems).withExtra(anchors) : undefined;
-  return { auditor: new LogAuditor(store, config?.node.pdd ?? 'unknown', trust), store, ...(config ? { config } : {}) };
+  const tsaTrust = [...(opts.tsaTrust ?? []), ...(config?.log.tsa?.caFile ? [config.log.tsa.caFile] : [])].map((f) => readFileSync(f, 'utf8'));
+  return { auditor: new LogAuditor(store, config?.node.pdd ?? 'unknown', trust, tsaTrust), store, ...(config ? { config } : {}) };
 }
 
 function sourceOptions(cmd: Command): Command {
   return cmd
     .option('--config <tramite.json>', `the node configuration: where its log is, and its trust anchors (default ${DEFAULT_HOME}/tramite.json when present)`)
     .option('--db <path|url>', 'the message log itself: a SQLite file, or a postgres:// URL')
-    .option('--trust <ca.pem>', 'a trusted CA for envelope and checkpoint signers (repeatable)', collect, []);
+    .option('--trust <ca.pem>', 'a trusted CA for envelope and checkpoint signers (repeatable)', collect, [])
+    .option('--tsa-trust <ca.pem>', "the TSA's CA, to verify checkpoint time-stamps (repeatable; log.tsa.caFile of the config counts too)", collect, []);
 }
 
 export function registerLogCommand(program: Command): void {
@@ -113,7 +116,8 @@ export function registerLogCommand(program: Command): void {
         if (opts.bundle) {
           const bar = progressBar(opts.json);
           const extra = opts.trust.map((f) => readFileSync(f, 'utf8'));
-          report = await verifyBundle(opts.bundle, { signatures: opts.signatures, extraTrustPem: extra, ...(bar ? { onRecord: bar.tick } : {}) });
+          const extraTsa = (opts.tsaTrust ?? []).map((f) => readFileSync(f, 'utf8'));
+          report = await verifyBundle(opts.bundle, { signatures: opts.signatures, extraTrustPem: extra, extraTsaTrustPem: extraTsa, ...(bar ? { onRecord: bar.tick } : {}) });
           bar?.stop();
         } else {
           const { auditor, store } = await openAuditor(opts);
@@ -192,7 +196,7 @@ function printReport(r: AuditReport, json: boolean | undefined): void {
   }
   const out = process.stdout;
   if (r.ok) {
-    out.write(`intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}\n`);
+    out.write(`intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`);
     if (r.uncheckpointed) out.write(`note: the last ${r.uncheckpointed} records are not yet covered by a checkpoint\n`);
     return;
   }
