@@ -79,8 +79,27 @@ export function measure(op: () => unknown, opts: MeasureOptions): Measurement {
     t = now();
     samples.push(Number(t - t0));
   } while (t < end);
-  const elapsedNs = Number(t - start);
+  return summarise(samples, Number(t - start));
+}
 
+/** `measure` for an asynchronous operation: each call is awaited before the next starts. */
+export async function measureAsync(op: () => Promise<unknown>, opts: MeasureOptions): Promise<Measurement> {
+  const warmupEnd = now() + BigInt(Math.round(opts.warmupSeconds * NS_PER_S));
+  while (now() < warmupEnd) sink = await op();
+  const samples = new Samples();
+  const start = now();
+  const end = start + BigInt(Math.round(opts.seconds * NS_PER_S));
+  let t = start;
+  do {
+    const t0 = t;
+    sink = await op();
+    t = now();
+    samples.push(Number(t - t0));
+  } while (t < end);
+  return summarise(samples, Number(t - start));
+}
+
+function summarise(samples: Samples, elapsedNs: number): Measurement {
   const sorted = samples.sorted();
   let total = 0;
   for (const ns of sorted) total += ns;
