@@ -9,5 +9,7 @@ export default defineConfig({
     // Integration suites start real servers and child processes; two workers suit a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    // One throwaway PostgreSQL server for the run (or TRAMITE_TEST_POSTGRES_URL); see the file.
+    globalSetup: ['test-support/vitest-global-setup.ts'],
   },
 });

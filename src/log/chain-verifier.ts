@@ -95,9 +95,17 @@ export async function verifyChain(records: AsyncIterable<LogRecord>, checkpoints
       const distrust = opts.trustCheckpointSigner?.(cp.signerCert, new Date(cp.time));
       if (distrust) report({ seq: cp.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} is signed by a certificate the auditor does not trust: ${distrust}` });
     }
-    if (lastSeq === null || cp.seq > lastSeq) {
-      report({ seq: cp.seq, kind: 'truncated', reason: `checkpoint ${cp.seq} of ${cp.time} vouches for records up to ${cp.seq}, but the log ends at ${lastSeq ?? 'nothing'}: records were removed from the tail` });
-    }
+  }
+  // Truncation is located at the first record that is gone, vouched for by the latest checkpoint.
+  const beyond = checkpoints.filter((cp) => lastSeq === null || cp.seq > lastSeq);
+  if (beyond.length > 0) {
+    const latest = beyond.reduce((a, b) => (b.seq > a.seq ? b : a));
+    const firstMissing = (lastSeq ?? (opts.startSeq ?? 1) - 1) + 1;
+    report({
+      seq: firstMissing,
+      kind: 'truncated',
+      reason: `records ${firstMissing}–${latest.seq} are missing from the tail: checkpoint ${latest.seq} of ${latest.time} vouches for records up to ${latest.seq}, but the log ends at ${lastSeq ?? 'nothing'}`,
+    });
   }
 
   issues.sort((a, b) => a.seq - b.seq);

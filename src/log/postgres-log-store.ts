@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 
 /** Serialises appends across every process that shares the database: one chain, one head. */
 const CHAIN_LOCK = 0x7472616d; // "tram"
+/** Serialises schema creation: concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL. */
+const SCHEMA_LOCK = 0x7472616e;
 
 const dollar = (i: number) => `$${i}`;
 
@@ -75,7 +77,8 @@ export class PostgresLogStore implements LogStore {
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead
     const store = new PostgresLogStore(pool, url);
     try {
-      await pool.query(SCHEMA);
+      // One multi-statement query runs as one transaction, so the lock covers the whole schema.
+      await pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${SCHEMA}`);
     } catch (cause) {
       await pool.end().catch(() => undefined);
       throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log at ${store.location}: ${(cause as Error).message}`, { cause });

@@ -74,6 +74,18 @@ interface RecordRow {
   hash: string;
 }
 
+/**
+ * A detail column that is no longer JSON was tampered with: keep its text so the record still loads
+ * and its recomputed hash exposes it, instead of failing the whole verification.
+ */
+function parseDetail(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { unparseableDetail: text };
+  }
+}
+
 export function recordFromRow(r: RecordRow): LogRecord {
   return {
     seq: Number(r.seq),
@@ -88,7 +100,7 @@ export function recordFromRow(r: RecordRow): LogRecord {
     service: r.service,
     ...(r.action !== null ? { action: r.action } : {}),
     state: r.state,
-    ...(r.detail !== null ? { detail: JSON.parse(r.detail) as Record<string, unknown> } : {}),
+    ...(r.detail !== null ? { detail: parseDetail(r.detail) } : {}),
     ...(r.envelope_digest !== null ? { envelopeDigest: r.envelope_digest } : {}),
     ...(r.envelope !== null ? { envelope: new Uint8Array(r.envelope) } : {}),
     prevHash: r.prev_hash,

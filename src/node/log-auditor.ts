@@ -217,9 +217,8 @@ export async function verifyBundle(
   });
   const issues = [...report.issues];
   if (report.lastSeq !== content.manifest.lastSeq || report.records !== content.manifest.recordCount) {
-    issues.push({ seq: report.lastSeq ?? content.manifest.firstSeq, kind: 'truncated', reason: `the manifest lists records ${content.manifest.firstSeq}–${content.manifest.lastSeq} (${content.manifest.recordCount}), the bundle holds ${report.records} ending at ${report.lastSeq ?? 'nothing'}` });
-  }
-  if (report.headHash !== null && report.headHash !== content.manifest.headHash) {
+    issues.push({ seq: (report.lastSeq ?? content.manifest.firstSeq - 1) + 1, kind: 'truncated', reason: `the manifest lists records ${content.manifest.firstSeq}–${content.manifest.lastSeq} (${content.manifest.recordCount}), the bundle holds ${report.records} ending at ${report.lastSeq ?? 'nothing'}` });
+  } else if (report.headHash !== null && report.headHash !== content.manifest.headHash) {
     issues.push({ seq: report.lastSeq!, kind: 'chain', reason: 'the last record does not end with the head hash the manifest names' });
   }
   issues.sort((a, b) => a.seq - b.seq);
