@@ -141,6 +141,10 @@ async function benchStore(kind: 'sqlite' | 'postgres', open: () => Promise<LogSt
       // Steady state: the bulk fill's write-ahead log is folded into the database first, as a running
       // node's periodic checkpoints would have done, so the timing is of appends, not of that backlog.
       if (store instanceof SqliteLogStore) store.database.pragma('wal_checkpoint(TRUNCATE)');
+      if (store instanceof PostgresLogStore) {
+        await store.query('CHECKPOINT');
+        await store.query('VACUUM ANALYZE log_records');
+      }
       const append = await measureAsync(() => appendOne(store), { seconds: args.seconds, warmupSeconds: 0.3 });
       bySize.push({ records: size, append, ratioToEmpty: append.meanUs / appendEmpty.meanUs });
     }

@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLogCommand } from './commands/log.js';
+import { registerMessagesCommand } from './commands/messages.js';
 import { registerStartCommand } from './commands/start.js';
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.
@@ -24,5 +25,6 @@ registerStartCommand(program);
 registerEnvelopeCommand(program);
 registerDemoCommand(program);
 registerLogCommand(program);
+registerMessagesCommand(program);
 
 await program.parseAsync(process.argv);

@@ -54,6 +54,20 @@ export interface ConfigFileService {
   inoltro: Inoltro;
   expirySeconds?: number;
   consumers?: string[];
+  retry?: Partial<ConfigFileRetry>;
+}
+
+export interface ConfigFileRetry {
+  initialDelayMs: number;
+  factor: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+}
+
+export interface ConfigFileQueue {
+  redisUrl?: string;
+  concurrency: number;
+  retry: ConfigFileRetry;
 }
 
 export interface ConfigFileLog {
@@ -76,6 +90,7 @@ export interface ConfigFile {
   peers: ConfigFilePeer[];
   services: ConfigFileService[];
   log: ConfigFileLog;
+  queue: ConfigFileQueue;
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
@@ -118,4 +133,5 @@ export interface NodeConfig {
   readonly services: readonly ServiceConfig[];
   /** sqliteFile made absolute (under dataDir). */
   readonly log: Frozen<ConfigFileLog>;
+  readonly queue: Frozen<ConfigFileQueue>;
 }

@@ -140,6 +140,7 @@ function devConfig(port: number, caFile: string, parties: ConfigFileParty[], aud
     peers: [],
     services: [],
     log: { auditorTokens: [auditorToken] } as unknown as ConfigFile['log'], // defaults filled in by the loader
+    queue: {} as ConfigFile['queue'],
   };
 }
 

@@ -402,6 +402,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
     }),
     services: config.services,
+    queue: config.queue,
     log: {
       ...config.log,
       sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),

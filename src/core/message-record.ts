@@ -59,6 +59,8 @@ export interface MessageStore {
   create(rec: MessageRecord, envelope: string): Promise<void>;
   /** A change of state; `replyEnvelope` is the riscontro/answer received (out) or sent (in). */
   transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord>;
+  /** A request envelope signed again (same id, fresh Timestamp) for a retry: logged whole, as sent. */
+  resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord>;
   get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined>;
   envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;
   replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;

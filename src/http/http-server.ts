@@ -73,6 +73,11 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         },
       );
 
+      api.post<{ Params: { id: string } }>('/messages/:id/resend', async (req, reply) => {
+        const rec = await node.outbound.resend(req.params.id, req.callerParties);
+        return reply.code(202).send({ id: rec.id, status: rec.status });
+      });
+
       api.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
         const rec = await findOwned(node, req.params.id, req.callerParties);
         return messageView(rec);

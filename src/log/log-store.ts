@@ -84,5 +84,13 @@ export interface LogStore {
  */
 export type ProjectionChange =
   | { readonly op: 'insert'; readonly id: string; readonly direction: 'in' | 'out'; readonly fields: Readonly<Record<string, unknown>>; readonly envelopeFromEntry?: number }
-  | { readonly op: 'update'; readonly id: string; readonly direction: 'in' | 'out'; readonly fields: Readonly<Record<string, unknown>>; readonly replyFromEntry?: number }
+  | {
+      readonly op: 'update';
+      readonly id: string;
+      readonly direction: 'in' | 'out';
+      readonly fields: Readonly<Record<string, unknown>>;
+      readonly replyFromEntry?: number;
+      /** A re-sealed request envelope (fresh Timestamp for a retry) becomes the message's envelope. */
+      readonly envelopeFromEntry?: number;
+    }
   | { readonly op: 'none' };

@@ -111,6 +111,16 @@ export class MessageLog implements MessageStore {
     return next;
   }
 
+  async resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
+    const current = await this.get(id, 'out');
+    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no outbound message ${id} in the log`);
+    const time = this.opts.clock.now().toISOString();
+    const next: MessageRecord = { ...current, ...change, updatedAt: time };
+    const entry: LogEntryInput = { ...this.entryBase(current), time, kind: 'envelope', state: next.status, detail: { ...chainDetail(change), resealed: true }, envelope: Buffer.from(envelope, 'utf8') };
+    await this.append([entry], { op: 'update', id, direction: 'out', fields: { ...change, updatedAt: time }, envelopeFromEntry: 0 });
+    return next;
+  }
+
   async get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined> {
     const row = await this.opts.store.message(id, direction);
     return row ? toMessageRecord(row) : undefined;

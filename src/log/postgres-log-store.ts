@@ -128,14 +128,19 @@ export class PostgresLogStore implements LogStore {
       );
       return;
     }
-    const { rows } = await client.query<{ fields: string; reply_seq: string | null }>('SELECT fields, reply_seq FROM messages WHERE id = $1 AND direction = $2 FOR UPDATE', [p.id, p.direction]);
+    const { rows } = await client.query<{ fields: string; reply_seq: string | null; envelope_seq: string | null }>(
+      'SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 FOR UPDATE',
+      [p.id, p.direction],
+    );
     if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     const fields = { ...(JSON.parse(rows[0].fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : rows[0].reply_seq;
-    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, fields = $4 WHERE id = $5 AND direction = $6', [
+    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : rows[0].envelope_seq;
+    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7', [
       last.state,
       last.time,
       replySeq,
+      envelopeSeq,
       JSON.stringify(fields),
       p.id,
       p.direction,

@@ -213,13 +213,16 @@ export class SqliteLogStore implements LogStore {
         .run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
       return;
     }
-    const current = this.db.prepare('SELECT fields, reply_seq FROM messages WHERE id = ? AND direction = ?').get(p.id, p.direction) as { fields: string; reply_seq: number | null } | undefined;
+    const current = this.db.prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ?').get(p.id, p.direction) as
+      | { fields: string; reply_seq: number | null; envelope_seq: number | null }
+      | undefined;
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
+    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
     this.db
-      .prepare('UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, fields = ? WHERE id = ? AND direction = ?')
-      .run(last.state, last.time, replySeq, JSON.stringify(fields), p.id, p.direction);
+      .prepare('UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ?')
+      .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction);
   }
 
   async head(): Promise<{ seq: number; hash: string }> {

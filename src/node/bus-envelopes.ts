@@ -16,7 +16,10 @@ const TIMESTAMP_TTL_SECONDS = 300;
 
 export interface OutboundRequest {
   readonly id: string;
+  /** OraRegistrazione: when the message was registered (stays the same on every retry). */
   readonly now: Date;
+  /** When this copy is signed (wsu:Timestamp); defaults to `now`. A retry signs again, later. */
+  readonly sealedAt?: Date;
   readonly from: string;
   readonly to: string;
   readonly service: ServiceDef;
@@ -69,7 +72,7 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     };
     xml = buildEgovEnvelope(header, req.payload);
   }
-  return sealEnvelope(xml, s.envelope, signer, { now: req.now, ttlSeconds: TIMESTAMP_TTL_SECONDS });
+  return sealEnvelope(xml, s.envelope, signer, { now: req.sealedAt ?? req.now, ttlSeconds: TIMESTAMP_TTL_SECONDS });
 }
 
 export interface ReplyParts {

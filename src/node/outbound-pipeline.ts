@@ -10,6 +10,8 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
+import type { AttemptOutcome, DeliverJobData } from '../queue/delivery-queue.js';
+import type { RetryPolicy } from '../queue/retry-policy.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { ServiceDef } from './registry.js';
@@ -28,7 +30,14 @@ export interface SendRequest {
   readonly expiresAt?: string;
 }
 
+/** A retry re-signs the envelope when its Timestamp is older than this (peers refuse past 5 minutes). */
+const RESEAL_AFTER_MS = 240_000;
+
 export interface OutboundDeps extends PipelineDeps {
+  /** Where delivery attempts are scheduled (the BullMQ deliver queue). */
+  readonly deliveries: { enqueue(data: DeliverJobData): Promise<void> };
+  /** The node-wide retry policy; a service's own `retry` fields override it. */
+  readonly retry: RetryPolicy;
   /** This node's own envelope endpoint, for messages between two parties it hosts. */
   readonly selfUrl: () => string;
   readonly httpTimeoutMs: number;
@@ -41,31 +50,14 @@ export interface OutboundDeps extends PipelineDeps {
  * FAILED with the peer's EGOV_IT code.
  */
 export class OutboundPipeline {
-  private readonly inFlight = new Set<Promise<unknown>>();
-
   constructor(private readonly deps: OutboundDeps) {}
 
   async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
-    const { service, url } = this.validate(req, callerParties);
+    const { service } = this.validate(req, callerParties);
     const hosted = this.deps.registry.hostedParty(req.from)!;
     const now = this.deps.clock.now();
     const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
     const expiresAt = req.expiresAt ? new Date(req.expiresAt) : service.expirySeconds ? new Date(now.getTime() + service.expirySeconds * 1000) : undefined;
-    const envelope = sealRequest(
-      {
-        id,
-        now,
-        from: req.from,
-        to: req.to,
-        service,
-        payload: req.payload,
-        ...(req.action !== undefined ? { action: req.action } : {}),
-        ...(req.refId !== undefined ? { refId: req.refId } : {}),
-        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-        ...(expiresAt ? { expiresAt } : {}),
-      },
-      hosted.identity,
-    );
     const record: MessageRecord = {
       id,
       direction: 'out',
@@ -85,26 +77,145 @@ export class OutboundPipeline {
       attempts: 0,
       payload: req.payload,
     };
-    // Accepted only once durably logged: the log is the outbox.
-    await this.deps.store.create(record, envelope);
+    // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
+    await this.deps.store.create(record, this.seal(record, service, now));
     this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
-    const job = this.deliver(record, envelope, url).finally(() => this.inFlight.delete(job));
-    this.inFlight.add(job);
+    await this.schedule(record);
     return record;
   }
 
-  /** Waits for every delivery under way (used at shutdown). */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+  /**
+   * Start-up reconciliation: every message the log holds as accepted but not yet delivered is
+   * scheduled again. Job id = message id, so one already queued is not doubled.
+   */
+  async reconcile(): Promise<number> {
+    const pending = await this.deps.store.list({ direction: 'out', status: 'ACCEPTED', limit: 100_000 });
+    const sending = await this.deps.store.list({ direction: 'out', status: 'SENDING', limit: 100_000 });
+    for (const rec of [...pending, ...sending]) await this.schedule(rec);
+    if (pending.length + sending.length > 0) this.deps.log.info({ messages: pending.length + sending.length }, 'start-up: undelivered messages scheduled again');
+    return pending.length + sending.length;
   }
 
-  private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef; url: string } {
+  /** An operator's resend of a FAILED message: a new attempt, same id. */
+  async resend(id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
+    const rec = await this.deps.store.get(id, 'out');
+    if (!rec || (callerParties && !callerParties.has(rec.from))) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${id} visible to this caller`);
+    if (rec.status !== 'FAILED') throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
+    const next = await this.deps.store.transition(id, 'out', { status: 'ACCEPTED', error: undefined });
+    this.deps.log.info({ id }, 'message resent by an operator');
+    await this.schedule(next);
+    return next;
+  }
+
+  /** One delivery attempt, as the deliver queue runs it. */
+  async attempt(data: DeliverJobData, attemptNo: number): Promise<AttemptOutcome> {
+    const id = data.messageId;
+    const rec = await this.deps.store.get(id, 'out');
+    if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
+    const now = this.deps.clock.now();
+    if (rec.expiresAt && Date.parse(rec.expiresAt) <= now.getTime()) {
+      await this.fail(rec, new DeliveryError('TRAMITE_ERR_EXPIRED', `the message expired at ${rec.expiresAt} before the peer confirmed it (${rec.attempts} attempts)`, { retriable: false }));
+      return { kind: 'done' };
+    }
+    const route = this.routeOf(rec.to);
+    const service = this.deps.registry.service(rec.to, rec.service);
+    if (!route || !service) {
+      await this.fail(rec, new DeliveryError('TRAMITE_ERR_NO_ROUTE', `no route or service for ${rec.to}/${rec.service} in the configuration any more`, { retriable: false }));
+      return { kind: 'done' };
+    }
+    try {
+      const envelope = await this.envelopeForAttempt(rec, service, now);
+      await this.deps.store.transition(id, 'out', { status: 'SENDING', attempts: rec.attempts + 1 });
+      const { replyEnvelope, ...outcome } = await this.exchange(rec, envelope, route);
+      await this.deps.store.transition(id, 'out', { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
+      this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
+      return { kind: 'done' };
+    } catch (err) {
+      const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
+      if (e instanceof DeliveryError && e.retriable) {
+        this.deps.log.warn({ id, to: rec.to, attempt: attemptNo, code: e.code, err: e.message }, 'delivery attempt failed; will retry');
+        await this.deps.store.transition(id, 'out', { status: 'SENDING', error: { code: e.code, message: e.message } });
+        return { kind: 'retry', error: e };
+      }
+      await this.fail(rec, e);
+      return { kind: 'done' };
+    }
+  }
+
+  /** The queue gave up: attempts exhausted (or the Scadenza came first). */
+  async exhausted(data: DeliverJobData, attempts: number, lastError: Error): Promise<void> {
+    const rec = await this.deps.store.get(data.messageId, 'out');
+    if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return;
+    const expired = rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime();
+    await this.fail(
+      rec,
+      new DeliveryError(expired ? 'TRAMITE_ERR_EXPIRED' : 'TRAMITE_ERR_RETRIES_EXHAUSTED', `not delivered after ${attempts} attempts: ${lastError.message}`, { retriable: false }),
+    );
+  }
+
+  private async fail(rec: MessageRecord, e: TramiteError): Promise<void> {
+    const eccezione = e instanceof DeliveryError ? e.eccezioni[0] : undefined;
+    this.deps.log.warn({ id: rec.id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
+    await this.deps.store.transition(rec.id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
+  }
+
+  private async schedule(rec: MessageRecord): Promise<void> {
+    const service = this.deps.registry.service(rec.to, rec.service);
+    const retry = { ...this.deps.retry, ...(service?.retry ?? {}) };
+    try {
+      await this.deps.deliveries.enqueue({ messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
+    } catch (err) {
+      // The message is safe in the log as ACCEPTED; the next start-up reconciliation schedules it.
+      this.deps.log.error({ id: rec.id, err: (err as Error).message }, 'could not queue the message; it stays ACCEPTED in the log');
+    }
+  }
+
+  /**
+   * The envelope to send now: the logged one while its Timestamp is fresh enough for the peer
+   * (which refuses a Created older than 5 minutes); otherwise the same message signed again and
+   * logged whole, so the log always holds what went on the wire.
+   */
+  private async envelopeForAttempt(rec: MessageRecord, service: ServiceDef, now: Date): Promise<string> {
+    const logged = await this.deps.store.envelopeOf(rec.id, 'out');
+    const created = logged ? /<wsu:Created>([^<]+)<\/wsu:Created>/.exec(logged)?.[1] : undefined;
+    if (logged && created && now.getTime() - Date.parse(created) < RESEAL_AFTER_MS) return logged;
+    if (rec.payload === undefined) throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', { retriable: false });
+    const envelope = this.seal(rec, service, now);
+    await this.deps.store.resealed(rec.id, envelope, {});
+    return envelope;
+  }
+
+  private seal(rec: MessageRecord, service: ServiceDef, sealedAt: Date): string {
+    const hosted = this.deps.registry.hostedParty(rec.from);
+    if (!hosted) throw new DeliveryError('TRAMITE_ERR_NO_ROUTE', `${rec.from} is no longer hosted by this node`, { retriable: false });
+    return sealRequest(
+      {
+        id: rec.id,
+        now: new Date(rec.createdAt),
+        sealedAt,
+        from: rec.from,
+        to: rec.to,
+        service,
+        payload: rec.payload ?? '',
+        ...(rec.action !== undefined ? { action: rec.action } : {}),
+        ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+        ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+        ...(rec.expiresAt ? { expiresAt: new Date(rec.expiresAt) } : {}),
+      },
+      hosted.identity,
+    );
+  }
+
+  private routeOf(to: string): string | undefined {
+    const reg = this.deps.registry;
+    return reg.peerFor(to)?.url ?? (reg.hostedParty(to) ? this.deps.selfUrl() : undefined);
+  }
+
+  private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {
     const reg = this.deps.registry;
     if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
     if (!reg.hostedParty(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} is not hosted by this node`);
-    const peer = reg.peerFor(req.to);
-    const url = peer?.url ?? (reg.hostedParty(req.to) ? this.deps.selfUrl() : undefined);
-    if (!url) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `no peer hosts ${req.to}`);
+    if (!this.routeOf(req.to)) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `no peer hosts ${req.to}`);
     const service = reg.service(req.to, req.service, req.serviceTipo);
     if (!service) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `${req.to} offers no service ${req.service} in the configuration`);
     if (req.action !== undefined && service.actions && !service.actions.includes(req.action)) {
@@ -117,7 +228,7 @@ export class OutboundPipeline {
     } catch (cause) {
       throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `payload is not well-formed XML content: ${(cause as Error).message}`, { cause });
     }
-    return { service, url };
+    return { service };
   }
 
   private async deliver(rec: MessageRecord, envelope: string, url: string): Promise<void> {

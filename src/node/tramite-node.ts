@@ -7,6 +7,8 @@ import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
+import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { InboundPipeline } from './inbound-pipeline.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
@@ -32,11 +34,14 @@ export class TramiteNode {
   readonly limits: XmlLimits;
   private publicUrl: string;
 
+  private readonly deliveryQueue: DeliveryQueue;
+
   private constructor(
     readonly config: NodeConfig,
     readonly registry: Registry,
     readonly store: MessageLog,
     private readonly ids: MessageIdAllocator,
+    private readonly redis: RedisHandle,
     readonly log: Logger,
     readonly logFile: string,
     clock: Clock,
@@ -54,7 +59,21 @@ export class TramiteNode {
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
     this.inbound = new InboundPipeline({ ...common, backOfficeTimeoutMs: 10_000, porta: config.node.pdd });
-    this.outbound = new OutboundPipeline({ ...common, selfUrl: () => this.envelopeUrl, httpTimeoutMs: 30_000 });
+    this.outbound = new OutboundPipeline({
+      ...common,
+      selfUrl: () => this.envelopeUrl,
+      httpTimeoutMs: 30_000,
+      retry: config.queue.retry,
+      deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
+    });
+    this.deliveryQueue = new DeliveryQueue({
+      connection: redis.connection,
+      prefix: `tramite:${config.node.pdd}`,
+      concurrency: config.queue.concurrency,
+      attempt: (data, n) => this.outbound.attempt(data, n),
+      exhausted: (data, n, err) => this.outbound.exhausted(data, n, err),
+      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'delivery queue error'),
+    });
   }
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
@@ -82,7 +101,18 @@ export class TramiteNode {
     });
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
-    return new TramiteNode(config, registry, messageLog, ids, log, logFile, clock);
+    let redis: RedisHandle;
+    try {
+      redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+    } catch (err) {
+      ids.release();
+      await messageLog.close();
+      throw err;
+    }
+    log.info({ redis: redis.where }, 'delivery queue connected');
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock);
+    await node.outbound.reconcile();
+    return node;
   }
 
   private get tsaTrust(): string[] {
@@ -105,10 +135,12 @@ export class TramiteNode {
     if (!this.config.node.publicUrl) this.publicUrl = `${baseUrl}/tramite/envelope`;
   }
 
+  /** Stops in reverse order of start: the queue (letting attempts in flight finish), dispatches, the log, Redis. */
   async stop(): Promise<void> {
-    await this.outbound.drain();
+    await this.deliveryQueue.close();
     await this.inbound.drain();
     await this.store.close();
+    await this.redis.close();
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();

@@ -40,8 +40,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await cstA?.close();
+  // B shares the Redis that A started in their common data dir: B goes first, A stops Redis.
   await cstB?.close();
+  await cstA?.close();
   await regione?.close();
   await backOffice?.stop();
   if (dbUrl) await dropDatabase(dbUrl);

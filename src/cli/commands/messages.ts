@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { TramiteError } from '../../core/errors.js';
+import { loadConfig } from '../../config/load-config.js';
+import { MessageLog } from '../../log/message-log.js';
+import { openLogStore } from '../../log/open-log-store.js';
+import { DeliveryProducer } from '../../queue/delivery-queue.js';
+import { attachRedis } from '../../queue/redis-connection.js';
+import { systemClock } from '../../core/clock.js';
+import { printJson, reportError } from '../cli-output.js';
+import { DEFAULT_HOME } from './start.js';
+
+export function registerMessagesCommand(program: Command): void {
+  const messages = program.command('messages').description("operators' tools for a node's messages");
+  messages
+    .command('resend')
+    .description('send a FAILED outbound message again: a new attempt with the same id (the node picks it up from its queue, or at its next start)')
+    .argument('<id>', 'message id')
+    .option('--config <tramite.json>', 'the node configuration', `${DEFAULT_HOME}/tramite.json`)
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { config: string; json?: boolean }) => {
+      let log: MessageLog | undefined;
+      let producer: DeliveryProducer | undefined;
+      let redis: Awaited<ReturnType<typeof attachRedis>>;
+      try {
+        const config = loadConfig(resolve(opts.config));
+        log = new MessageLog({ store: await openLogStore(config.log), node: config.node.pdd, clock: systemClock });
+        const rec = await log.get(id, 'out');
+        if (!rec) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no outbound message ${id}`);
+        if (rec.status !== 'FAILED') throw new TramiteError('TRAMITE_ERR_NOT_RESENDABLE', `message ${id} is ${rec.status}; only a FAILED message can be resent`);
+        // The log first: even if the queue cannot be reached now, the node's start-up reconciliation sends it.
+        const next = await log.transition(id, 'out', { status: 'ACCEPTED', error: undefined });
+        redis = await attachRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+        if (redis) {
+          producer = new DeliveryProducer(redis.connection, `tramite:${config.node.pdd}`);
+          const service = config.services.find((s) => s.provider === rec.to && s.name === rec.service);
+          await producer.enqueue({ messageId: id, retry: { ...config.queue.retry, ...(service?.retry ?? {}) }, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
+        }
+        const queued = redis !== undefined;
+        if (opts.json) printJson({ id, status: next.status, queued });
+        else process.stdout.write(`message ${id} is ACCEPTED again; ${queued ? 'queued for delivery' : 'the node sends it when it next starts'}\n`);
+      } catch (err) {
+        reportError(err);
+      } finally {
+        await producer?.close();
+        await log?.close();
+        await redis?.close();
+      }
+    });
+}

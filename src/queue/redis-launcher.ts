@@ -1,0 +1,131 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ConfigError } from '../core/errors.js';
+
+const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server'];
+
+/** The redis-server binary, installing Debian's package when it is missing and we may; else how to get it. */
+export function findRedisServer(opts: { install?: boolean } = {}): string {
+  const onPath = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+  const found = onPath || CANDIDATES.find((p) => existsSync(p));
+  if (found) return found;
+  const canInstall = opts.install !== false && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+  if (canInstall) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'ignore', env });
+    const after = CANDIDATES.find((p) => existsSync(p));
+    if (r.status === 0 && after) return after;
+  }
+  throw new ConfigError(
+    'TRAMITE_ERR_QUEUE_UNAVAILABLE',
+    'redis-server is not installed — fix: run `sudo apt-get install -y redis-server`, or point the node at a Redis ≥ 6.2 with TRAMITE_REDIS_URL (or queue.redisUrl)',
+  );
+}
+
+/**
+ * The node's private Redis, when no TRAMITE_REDIS_URL is given: a redis-server child listening only
+ * on a unix socket in the data dir (no TCP port), with an append-only file there, so queued work
+ * survives a restart. If a Redis from an earlier run still answers on that socket (the node was
+ * killed), it is adopted rather than doubled.
+ */
+export class EmbeddedRedis {
+  private constructor(
+    readonly socket: string,
+    private readonly child: ChildProcess | undefined,
+    private readonly pid: number,
+  ) {}
+
+  /** The socket a node's private Redis listens on. */
+  static socketOf(dataDir: string): string {
+    return join(dataDir, 'redis', 'redis.sock');
+  }
+
+  /** Whether a node's private Redis is running now (pid, or 0). */
+  static running(dataDir: string): Promise<number> {
+    return ping(EmbeddedRedis.socketOf(dataDir));
+  }
+
+  static async start(dataDir: string): Promise<EmbeddedRedis> {
+    const dir = join(dataDir, 'redis');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const socket = EmbeddedRedis.socketOf(dataDir);
+    const adopted = await ping(socket);
+    if (adopted) {
+      // Another live process of this node started it: share it, leave stopping it to that process.
+      // Its starter is gone (killed): take it over, and stop it on exit as if we had started it.
+      const owner = join(dir, 'owner.pid');
+      const ownerPid = existsSync(owner) ? Number(readFileSync(owner, 'utf8').trim()) : 0;
+      if (ownerPid && ownerPid !== process.pid && alive(ownerPid)) return new EmbeddedRedis(socket, undefined, 0);
+      writeFileSync(owner, String(process.pid));
+      return new EmbeddedRedis(socket, undefined, adopted);
+    }
+    rmSync(socket, { force: true });
+    const binary = findRedisServer();
+    const child = spawn(
+      binary,
+      ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', join(dir, 'redis.log')],
+      { stdio: 'ignore', detached: false },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 200; i++) {
+      const pid = await ping(socket);
+      if (pid) {
+        writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+        return new EmbeddedRedis(socket, child, pid);
+      }
+      const done = await Promise.race([exited, new Promise<'wait'>((r) => setTimeout(() => r('wait'), 25))]);
+      if (done !== 'wait') throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `redis-server exited with code ${done}; see ${join(dir, 'redis.log')}`);
+    }
+    child.kill('SIGKILL');
+    throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `redis-server did not answer on ${socket} within 5 s; see ${join(dir, 'redis.log')}`);
+  }
+
+  get url(): string {
+    return `redis+unix://${this.socket}`;
+  }
+
+  /** Stops the server (it flushes its append-only file on SIGTERM) and waits for it to exit. */
+  async stop(): Promise<void> {
+    if (this.child) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+      const gone = new Promise<void>((resolve) => this.child!.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      return;
+    }
+    if (!this.pid) return; // shared with the live process that started it
+    try {
+      process.kill(this.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** PINGs a unix socket; resolves to the server's pid, or 0 when nothing answers. */
+async function ping(socket: string): Promise<number> {
+  if (!existsSync(socket)) return 0;
+  const client = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    return Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0);
+  } catch {
+    return 0;
+  } finally {
+    client.disconnect();
+  }
+}
