@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests run (PostgreSQL for the shared message log, the
-# openssl CLI for the RFC 3161 TSA), from Debian's packages, when they are missing.
+# Installs the real servers the integration tests run (PostgreSQL for the shared message log, Redis for
+# the delivery queue, the openssl CLI for the RFC 3161 TSA), from Debian's packages, when missing.
 # Runs before `npm test`; as root it installs, otherwise it says exactly what to run.
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "the tests need: ${need[*]} — install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -1,0 +1,138 @@
+/**
+ * Delivery through the BullMQ queue on real Redis between real nodes: a peer that is down at first,
+ * a Scadenza that runs out, a restart that finds undelivered messages in the log, an operator resend.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
+import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { runCli } from '../cli/run-cli.js';
+
+const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
+const REGIONE = 'SPC/RegioneAbruzzo';
+
+let backOffice: DemoBackOffice;
+let nodes: { cst: DemoNode; regione: DemoNode };
+const running: RunningNode[] = [];
+
+beforeEach(async () => {
+  backOffice = new DemoBackOffice();
+  await backOffice.start();
+  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-reliable-')), (p) => backOffice.urlFor(p));
+});
+
+afterEach(async () => {
+  for (const n of running.splice(0).reverse()) await n.close();
+  await backOffice.stop();
+});
+
+async function start(node: DemoNode, patch?: (raw: Record<string, any>) => void): Promise<RunningNode> {
+  if (patch) {
+    const raw = JSON.parse(readFileSync(node.configFile, 'utf8'));
+    patch(raw);
+    writeFileSync(node.configFile, JSON.stringify(raw, null, 2));
+  }
+  const r = await serveNode(loadConfig(node.configFile));
+  running.push(r);
+  return r;
+}
+
+async function stop(r: RunningNode): Promise<void> {
+  running.splice(running.indexOf(r), 1);
+  await r.close();
+}
+
+async function send(body: Record<string, unknown> = {}): Promise<string> {
+  const res = await request(`${nodes.cst.baseUrl}/api/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<v:N xmlns:v="urn:t">1</v:N>', ...body }),
+  });
+  expect(res.statusCode).toBe(202);
+  return ((await res.body.json()) as { id: string }).id;
+}
+
+async function status(id: string): Promise<{ status: string; attempts: number; error: { code: string } | null }> {
+  const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+  return (await res.body.json()) as { status: string; attempts: number; error: { code: string } | null };
+}
+
+async function until(id: string, wanted: string, ms = 20_000) {
+  await expect.poll(async () => (await status(id)).status, { timeout: ms, interval: 100 }).toBe(wanted);
+  return status(id);
+}
+
+describe('the deliver queue', () => {
+  it('keeps retrying while the peer is down and delivers once it is back', async () => {
+    await start(nodes.cst);
+    const id = await send();
+    await expect.poll(async () => (await status(id)).attempts, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(2);
+    expect((await status(id)).error?.code).toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await start(nodes.regione);
+    const done = await until(id, 'DELIVERED');
+    expect(done.attempts).toBeGreaterThan(1);
+    expect(done.error).toBeNull();
+    await expect.poll(() => backOffice.received.filter((m) => m.id === id).length).toBe(1);
+  });
+
+  it('gives up at the Scadenza with TRAMITE_ERR_EXPIRED', async () => {
+    await start(nodes.cst);
+    const id = await send({ expiresAt: new Date(Date.now() + 1500).toISOString() });
+    const failed = await until(id, 'FAILED');
+    expect(failed.error?.code).toBe('TRAMITE_ERR_EXPIRED');
+    expect(failed.attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stops after the service maxAttempts, and an operator resend then delivers the same id', async () => {
+    const cst = await start(nodes.cst, (raw) => (raw['queue'].retry.maxAttempts = 2));
+    const id = await send();
+    const failed = await until(id, 'FAILED');
+    expect(failed).toMatchObject({ attempts: 2, error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED' } });
+    await start(nodes.regione);
+    const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, { method: 'POST', headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+    expect(res.statusCode).toBe(202);
+    const done = await until(id, 'DELIVERED');
+    expect(done.attempts).toBe(3);
+    const again = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, { method: 'POST', headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+    expect(again.statusCode).toBe(409);
+    expect(((await again.body.json()) as { error: { code: string } }).error.code).toBe('TRAMITE_ERR_NOT_RESENDABLE');
+    expect((await cst.node.auditor().verify()).ok).toBe(true);
+  });
+
+  it('does not retry a refusal: the peer answered with its EGOV_IT code', async () => {
+    await start(nodes.regione);
+    await start(nodes.cst);
+    const id = await send({ service: 'ServizioDismesso', action: undefined });
+    const failed = await until(id, 'FAILED');
+    expect(failed).toMatchObject({ attempts: 1, error: { code: 'EGOV_IT_105' } });
+  });
+
+  it('after a restart with its queue lost, sends what the log holds as undelivered', async () => {
+    const first = await start(nodes.cst);
+    const id = await send();
+    await expect.poll(async () => (await status(id)).attempts, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(1);
+    await stop(first);
+    // Only the log remembers the message now.
+    rmSync(join(nodes.cst.dir, 'data', 'redis'), { recursive: true, force: true });
+    await start(nodes.regione);
+    await start(nodes.cst);
+    const done = await until(id, 'DELIVERED');
+    expect(done.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('tramite messages resend requeues a FAILED message through the running node', async () => {
+    await start(nodes.cst, (raw) => (raw['queue'].retry.maxAttempts = 1));
+    const id = await send();
+    await until(id, 'FAILED');
+    await start(nodes.regione);
+    const r = await runCli(['messages', 'resend', id, '--config', nodes.cst.configFile, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ id, status: 'ACCEPTED', queued: true });
+    await until(id, 'DELIVERED');
+  });
+});
