@@ -2,6 +2,12 @@ import { request } from 'undici';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 
+/** Stops one node's process (as an outage would) and starts it again. */
+export interface NodeControl {
+  stopNode(name: 'cst' | 'regione'): Promise<void>;
+  startNode(name: 'cst' | 'regione'): Promise<void>;
+}
+
 /** One exchange of the demo as reported: what happened, what was expected, and whether they agree. */
 export interface ExchangeReport {
   readonly scenario: string;
@@ -70,10 +76,57 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Runs every scenario through the nodes' real back-office API and checks each end state. */
-export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport[]> {
+export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice, control: NodeControl): Promise<ExchangeReport[]> {
   const reports: ExchangeReport[] = [];
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
+  reports.push(await regioneDownAtFirst(nodes, backOffice, control));
   return reports;
+}
+
+/**
+ * The Regione node is down when a Comune sends; the CST keeps the message and retries; the Regione
+ * comes back and the message ends DELIVERED after more than one attempt.
+ */
+async function regioneDownAtFirst(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice, control: NodeControl): Promise<ExchangeReport> {
+  const scenario = 'regione-down-then-back';
+  const expected = 'DELIVERED (attempts > 1)';
+  await control.stopNode('regione');
+  const from = 'SPC/ComuneOrtona';
+  const token = nodes.cst.tokens[from];
+  const res = await request(`${nodes.cst.baseUrl}/api/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from, to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>emigrazione</var:tipo></var:Variazione>' }),
+  });
+  const { id } = (await res.body.json()) as { id: string };
+  const view = async () => {
+    const r = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } });
+    return (await r.body.json()) as { status: string; attempts: number; receipt: unknown; error: { code: string } | null };
+  };
+  const until = async (check: (v: Awaited<ReturnType<typeof view>>) => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await view();
+      if (check(v) || Date.now() > end) return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await until((v) => v.attempts >= 2, 15_000);
+  await control.startNode('regione');
+  const final = await until((v) => v.status === 'DELIVERED' || v.status === 'FAILED', 30_000);
+  const delivered = final.status === 'DELIVERED' && (await eventually(() => backOffice.receivedBy('SPC/RegioneAbruzzo', id)));
+  const ok = final.status === 'DELIVERED' && final.attempts > 1 && delivered;
+  return {
+    scenario,
+    id,
+    status: final.status,
+    expected,
+    ok,
+    receipt: final.receipt !== null && final.receipt !== undefined,
+    attempts: final.attempts,
+    ...(final.error ? { code: final.error.code } : {}),
+    ...(ok ? {} : { detail: `ended ${final.status} after ${final.attempts} attempts${delivered ? '' : '; back office did not receive it'}` }),
+  };
 }
 
 async function runOne(s: Scenario, node: DemoNode, backOffice: DemoBackOffice): Promise<ExchangeReport> {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
-import { runScenarios, type ExchangeReport } from './demo-scenarios.js';
+import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
 
 export interface DemoSummary {
   readonly exchanges: ExchangeReport[];
@@ -18,8 +18,11 @@ export interface RunningDemo {
   readonly dir: string;
   readonly nodes: { cst: DemoNode; regione: DemoNode };
   readonly backOffice: DemoBackOffice;
+  /** Stops one node's process (as an outage would) and starts it again. */
+  readonly control: NodeControl;
   stop(): Promise<void>;
 }
+
 
 /**
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
@@ -30,24 +33,31 @@ export async function startDemo(dir?: string): Promise<RunningDemo> {
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
-  const children = [nodes.cst, nodes.regione].map((n) => startNodeProcess(n));
+  const children: Record<'cst' | 'regione', ChildProcess> = { cst: startNodeProcess(nodes.cst), regione: startNodeProcess(nodes.regione) };
   const stop = async () => {
-    await Promise.all(children.map(stopChild));
+    await Promise.all(Object.values(children).map(stopChild));
     await backOffice.stop();
   };
+  const control: NodeControl = {
+    stopNode: (name) => stopChild(children[name]),
+    startNode: async (name) => {
+      children[name] = startNodeProcess(nodes[name]);
+      await waitHealthy(nodes[name], children[name]);
+    },
+  };
   try {
-    await Promise.all([nodes.cst, nodes.regione].map((n, i) => waitHealthy(n, children[i]!)));
+    await Promise.all((['cst', 'regione'] as const).map((name) => waitHealthy(nodes[name], children[name])));
   } catch (err) {
     await stop();
     throw err;
   }
-  return { dir: root, nodes, backOffice, stop };
+  return { dir: root, nodes, backOffice, control, stop };
 }
 
 export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
   const demo = await startDemo(dir);
   try {
-    const exchanges = await runScenarios(demo.nodes, demo.backOffice);
+    const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control);
     return { exchanges, logs: [demo.nodes.cst.messageLog, demo.nodes.regione.messageLog] };
   } finally {
     await demo.stop();

@@ -13,7 +13,7 @@ describe('tramite demo --once --json', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { exchanges: Array<Record<string, unknown>>; logs: string[] };
     expect(summary.exchanges.map((e) => e['scenario'])).toEqual(
-      expect.arrayContaining(['oneway-conferma-ricezione', 'sincrono-egov', 'sincrono-modi', 'oneway-regione-to-comune', 'unknown-service-refused']),
+      expect.arrayContaining(['oneway-conferma-ricezione', 'sincrono-egov', 'sincrono-modi', 'oneway-regione-to-comune', 'unknown-service-refused', 'regione-down-then-back']),
     );
     for (const e of summary.exchanges) {
       expect(e, JSON.stringify(e)).toMatchObject({ ok: true });
@@ -22,6 +22,9 @@ describe('tramite demo --once --json', () => {
     const oneway = summary.exchanges.find((e) => e['scenario'] === 'oneway-conferma-ricezione')!;
     expect(oneway).toMatchObject({ status: 'DELIVERED', receipt: true, attempts: 1 });
     expect(summary.exchanges.find((e) => e['scenario'] === 'unknown-service-refused')).toMatchObject({ status: 'FAILED', code: 'EGOV_IT_105' });
+    const comeback = summary.exchanges.find((e) => e['scenario'] === 'regione-down-then-back')!;
+    expect(comeback).toMatchObject({ status: 'DELIVERED', ok: true });
+    expect(comeback['attempts']).toBeGreaterThan(1);
     expect(summary.logs).toHaveLength(2);
     for (const log of summary.logs) {
       expect(existsSync(log), log).toBe(true);
