@@ -11,7 +11,8 @@ export class DemoBackOffice {
   private server: Server | undefined;
   private port = 0;
 
-  async start(): Promise<void> {
+  /** Listens on 127.0.0.1, on `port` when given (a back office that comes up later), else any free port. */
+  async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
       const party = decodeURIComponent((req.url ?? '').replace(/^\/inbox\//, ''));
       const chunks: Buffer[] = [];
@@ -32,7 +33,7 @@ export class DemoBackOffice {
         res.writeHead(200, { 'content-type': 'application/xml' }).end(answer(msg));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server!.address() as AddressInfo).port;
   }
 

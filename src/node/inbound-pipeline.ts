@@ -7,6 +7,8 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
 import { deliverToBackOffice } from './back-office-client.js';
+import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
+import type { RetryPolicy } from '../queue/retry-policy.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -18,6 +20,10 @@ export interface InboundReply {
 }
 
 export interface InboundDeps extends PipelineDeps {
+  /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
+  readonly dispatches: { enqueue(item: WorkItem): Promise<void> };
+  /** Retry policy of back-office hand-overs. */
+  readonly retry: RetryPolicy;
   readonly backOfficeTimeoutMs: number;
   /** Identifies this node in fault details (IdentificativoPorta). */
   readonly porta: string;
@@ -46,14 +52,7 @@ interface AcceptedRequest {
  * One error handler turns any refusal into the protocol's fault.
  */
 export class InboundPipeline {
-  private readonly inFlight = new Set<Promise<unknown>>();
-
   constructor(private readonly deps: InboundDeps) {}
-
-  /** Waits for every back-office dispatch under way (used at shutdown). */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
-  }
 
   async process(bytes: Uint8Array): Promise<InboundReply> {
     let read: ReadEnvelope | undefined;
@@ -63,18 +62,26 @@ export class InboundPipeline {
       read = readEnvelope(bytes, this.deps.limits);
       opened = this.verify(read);
       accepted = this.authorise(opened);
-      const duplicate = await this.deps.store.get(accepted.id, 'in');
-      if (duplicate) {
-        // At most once: the message was taken already; answer as the first time, deliver nothing new.
-        const original = await this.deps.store.replyEnvelopeOf(accepted.id, 'in');
-        this.deps.log.info({ id: accepted.id, from: accepted.from }, 'duplicate envelope answered with its original reply');
-        return original ? { status: duplicate.status === 'FAILED' ? 500 : 200, body: original } : { status: 202, body: '' };
-      }
+      const duplicate = await this.answerDuplicate(accepted);
+      if (duplicate) return duplicate;
       this.checkExpiry(accepted);
       return await this.receive(accepted, bytes);
     } catch (err) {
       return this.refuse(err, read, opened, accepted);
     }
+  }
+
+  /**
+   * At most once: a message taken already is answered as the first time (its original riscontro or
+   * answer), and nothing new reaches the back office. While the first copy is still being processed
+   * there is no reply yet: 202, and the sender's next retry gets the original.
+   */
+  private async answerDuplicate(req: AcceptedRequest): Promise<InboundReply | undefined> {
+    const first = await this.deps.store.get(req.id, 'in');
+    if (!first) return undefined;
+    const original = await this.deps.store.replyEnvelopeOf(req.id, 'in');
+    this.deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
+    return original ? { status: first.status === 'FAILED' ? 500 : 200, body: original } : { status: 202, body: '' };
   }
 
   private verify(read: ReadEnvelope): OpenedEnvelope {
@@ -184,7 +191,14 @@ export class InboundPipeline {
       payload,
       receipt: { at: now.toISOString(), signer: describeCertificate(req.env.signature.signer) },
     };
-    await this.deps.store.create(record, Buffer.from(bytes).toString('utf8'));
+    try {
+      await this.deps.store.create(record, Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      // Two copies raced past the duplicate check: the one logged first wins, this one is a duplicate.
+      const duplicate = await this.answerDuplicate(req);
+      if (duplicate) return duplicate;
+      throw err;
+    }
     this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
 
     let reply: InboundReply;
@@ -203,24 +217,74 @@ export class InboundPipeline {
         ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity) }
         : { status: 202, body: '' };
       if (reply.body) await this.deps.store.transition(req.id, 'in', {}, reply.body);
-      const job = this.dispatchAfterReply(req, payload).finally(() => this.inFlight.delete(job));
-      this.inFlight.add(job);
+      if (req.to.backOffice) await this.scheduleDispatch(req.id); // otherwise the back office polls the API
     }
     return reply;
   }
 
-  /** Oneway and asynchronous requests reach the back office after the riscontro went out. */
-  private async dispatchAfterReply(req: AcceptedRequest, payload: string): Promise<void> {
-    if (!req.to.backOffice) return; // the back office polls the API
+  /** Oneway and asynchronous requests reach the back office through the dispatch queue, after the riscontro. */
+  private async scheduleDispatch(id: string): Promise<void> {
     try {
-      await this.dispatch(req, payload);
-      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED' });
+      await this.deps.dispatches.enqueue({ key: id, messageId: id, retry: this.deps.retry });
     } catch (err) {
-      this.deps.log.warn({ id: req.id, err: (err as Error).message }, 'back office dispatch failed; the message stays RECEIVED');
-      await this.deps.store
-        .transition(req.id, 'in', { error: { code: err instanceof TramiteError ? err.code : 'EGOV_IT_300', message: (err as Error).message } })
-        .catch((logErr: unknown) => this.deps.log.error({ id: req.id, err: (logErr as Error).message }, 'could not record the dispatch failure'));
+      // Kept in the log as RECEIVED: the next start-up reconciliation schedules it.
+      this.deps.log.error({ id, err: (err as Error).message }, 'could not queue the dispatch; the message stays RECEIVED in the log');
     }
+  }
+
+  /** One hand-over to the back office, as the dispatch queue runs it. */
+  async dispatchAttempt(item: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
+    const rec = await this.deps.store.get(item.messageId, 'in');
+    if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
+    const party = this.deps.registry.hostedParty(rec.to);
+    if (!party?.backOffice) return { kind: 'done' }; // its back office polls the API
+    try {
+      const payload = rec.payload ?? (await this.payloadFromEnvelope(rec.id));
+      await deliverToBackOffice(
+        party.backOffice.url,
+        {
+          id: rec.id,
+          from: rec.from,
+          to: rec.to,
+          service: rec.service,
+          profile: rec.collaboration,
+          payload,
+          ...(rec.action !== undefined ? { action: rec.action } : {}),
+          ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+          ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+        },
+        this.deps.backOfficeTimeoutMs,
+      );
+      await this.deps.store.transition(rec.id, 'in', { status: 'DISPATCHED', error: undefined });
+      return { kind: 'done' };
+    } catch (err) {
+      const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
+      this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
+      await this.deps.store.transition(rec.id, 'in', { error: { code, message: (err as Error).message } });
+      return { kind: 'retry', error: err as Error };
+    }
+  }
+
+  /** The back office never took the message within the attempts: FAILED, kept in the log. */
+  async dispatchExhausted(item: WorkItem, attempts: number, lastError: Error): Promise<void> {
+    const rec = await this.deps.store.get(item.messageId, 'in');
+    if (!rec || rec.status !== 'RECEIVED') return;
+    await this.deps.store.transition(rec.id, 'in', { status: 'FAILED', error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: `the back office did not take it after ${attempts} attempts: ${lastError.message}` } });
+  }
+
+  /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
+  async reconcile(): Promise<number> {
+    const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter((r) => this.deps.registry.hostedParty(r.to)?.backOffice);
+    for (const r of pending) await this.scheduleDispatch(r.id);
+    if (pending.length > 0) this.deps.log.info({ messages: pending.length }, 'start-up: undispatched messages scheduled again');
+    return pending.length;
+  }
+
+  /** Retention dropped the projected payload: the Body of the logged envelope still has it. */
+  private async payloadFromEnvelope(id: string): Promise<string> {
+    const xml = await this.deps.store.envelopeOf(id, 'in');
+    if (!xml) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${id}: payload and envelope are gone (retention)`);
+    return bodyContent(readEnvelope(xml, this.deps.limits));
   }
 
   /** Hands the message to the party's back office, if it has one; parties without one poll the API. */

@@ -10,7 +10,7 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
-import type { AttemptOutcome, DeliverJobData } from '../queue/delivery-queue.js';
+import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -35,7 +35,7 @@ const RESEAL_AFTER_MS = 240_000;
 
 export interface OutboundDeps extends PipelineDeps {
   /** Where delivery attempts are scheduled (the BullMQ deliver queue). */
-  readonly deliveries: { enqueue(data: DeliverJobData): Promise<void> };
+  readonly deliveries: { enqueue(data: WorkItem): Promise<void> };
   /** The node-wide retry policy; a service's own `retry` fields override it. */
   readonly retry: RetryPolicy;
   /** This node's own envelope endpoint, for messages between two parties it hosts. */
@@ -108,7 +108,7 @@ export class OutboundPipeline {
   }
 
   /** One delivery attempt, as the deliver queue runs it. */
-  async attempt(data: DeliverJobData, attemptNo: number): Promise<AttemptOutcome> {
+  async attempt(data: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
     const id = data.messageId;
     const rec = await this.deps.store.get(id, 'out');
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
@@ -143,7 +143,7 @@ export class OutboundPipeline {
   }
 
   /** The queue gave up: attempts exhausted (or the Scadenza came first). */
-  async exhausted(data: DeliverJobData, attempts: number, lastError: Error): Promise<void> {
+  async exhausted(data: WorkItem, attempts: number, lastError: Error): Promise<void> {
     const rec = await this.deps.store.get(data.messageId, 'out');
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return;
     const expired = rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime();
@@ -163,7 +163,7 @@ export class OutboundPipeline {
     const service = this.deps.registry.service(rec.to, rec.service);
     const retry = { ...this.deps.retry, ...(service?.retry ?? {}) };
     try {
-      await this.deps.deliveries.enqueue({ messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
+      await this.deps.deliveries.enqueue({ key: rec.id, messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
     } catch (err) {
       // The message is safe in the log as ACCEPTED; the next start-up reconciliation schedules it.
       this.deps.log.error({ id: rec.id, err: (err as Error).message }, 'could not queue the message; it stays ACCEPTED in the log');

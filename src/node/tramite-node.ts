@@ -7,7 +7,7 @@ import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
-import { DeliveryQueue } from '../queue/delivery-queue.js';
+import { WorkQueue, type WorkItem } from '../queue/work-queue.js';
 import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { InboundPipeline } from './inbound-pipeline.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
@@ -34,7 +34,8 @@ export class TramiteNode {
   readonly limits: XmlLimits;
   private publicUrl: string;
 
-  private readonly deliveryQueue: DeliveryQueue;
+  private readonly deliveryQueue: WorkQueue<WorkItem>;
+  private readonly dispatchQueue: WorkQueue<WorkItem>;
 
   private constructor(
     readonly config: NodeConfig,
@@ -58,7 +59,13 @@ export class TramiteNode {
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
-    this.inbound = new InboundPipeline({ ...common, backOfficeTimeoutMs: 10_000, porta: config.node.pdd });
+    this.inbound = new InboundPipeline({
+      ...common,
+      backOfficeTimeoutMs: 10_000,
+      porta: config.node.pdd,
+      retry: config.queue.retry,
+      dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
+    });
     this.outbound = new OutboundPipeline({
       ...common,
       selfUrl: () => this.envelopeUrl,
@@ -66,13 +73,23 @@ export class TramiteNode {
       retry: config.queue.retry,
       deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
     });
-    this.deliveryQueue = new DeliveryQueue({
+    this.deliveryQueue = new WorkQueue<WorkItem>({
+      name: 'deliver',
       connection: redis.connection,
       prefix: `tramite:${config.node.pdd}`,
       concurrency: config.queue.concurrency,
       attempt: (data, n) => this.outbound.attempt(data, n),
       exhausted: (data, n, err) => this.outbound.exhausted(data, n, err),
       onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'delivery queue error'),
+    });
+    this.dispatchQueue = new WorkQueue<WorkItem>({
+      name: 'dispatch',
+      connection: redis.connection,
+      prefix: `tramite:${config.node.pdd}`,
+      concurrency: config.queue.concurrency,
+      attempt: (item, n) => this.inbound.dispatchAttempt(item, n),
+      exhausted: (item, n, err) => this.inbound.dispatchExhausted(item, n, err),
+      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'dispatch queue error'),
     });
   }
 
@@ -112,6 +129,7 @@ export class TramiteNode {
     log.info({ redis: redis.where }, 'delivery queue connected');
     const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock);
     await node.outbound.reconcile();
+    await node.inbound.reconcile();
     return node;
   }
 
@@ -138,7 +156,7 @@ export class TramiteNode {
   /** Stops in reverse order of start: the queue (letting attempts in flight finish), dispatches, the log, Redis. */
   async stop(): Promise<void> {
     await this.deliveryQueue.close();
-    await this.inbound.drain();
+    await this.dispatchQueue.close();
     await this.store.close();
     await this.redis.close();
     this.ids.release();

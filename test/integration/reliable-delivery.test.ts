@@ -9,8 +9,9 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
-import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
+import { freePort, writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { sealRequest } from '../../src/node/bus-envelopes.js';
 import { runCli } from '../cli/run-cli.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
@@ -134,5 +135,51 @@ describe('the deliver queue', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ id, status: 'ACCEPTED', queued: true });
     await until(id, 'DELIVERED');
+  });
+
+  it('hands an inbound message to a back office that is down at first, once, when it comes back', async () => {
+    const port = await freePort();
+    const late = new DemoBackOffice();
+    const raw = JSON.parse(readFileSync(nodes.regione.configFile, 'utf8'));
+    raw.parties[0].backOffice.url = `http://127.0.0.1:${port}/inbox/SPC%2FRegioneAbruzzo`;
+    writeFileSync(nodes.regione.configFile, JSON.stringify(raw, null, 2));
+    const regione = await start(nodes.regione);
+    await start(nodes.cst);
+    const id = await send();
+    const delivered = await until(id, 'DELIVERED');
+    expect(delivered.attempts).toBe(1); // the riscontro came from the node, the back office was down
+    await expect.poll(async () => (await regione.node.store.get(id, 'in'))?.error?.code, { timeout: 10_000, interval: 100 }).toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await late.start(port);
+    try {
+      await expect.poll(async () => (await regione.node.store.get(id, 'in'))?.status, { timeout: 15_000, interval: 100 }).toBe('DISPATCHED');
+      expect(late.received.filter((m) => m.id === id)).toHaveLength(1);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('answers concurrent copies of a fresh envelope once: one record, one hand-over', async () => {
+    const regione = await start(nodes.regione);
+    const config = loadConfig(nodes.cst.configFile);
+    const party = config.parties.find((p) => p.code === FRANCAVILLA)!;
+    const id = 'ComuneFrancavillaAlMare_CSTChietiSPCoopIT_0777777_2026-11-23_10:00';
+    const envelope = sealRequest(
+      { id, now: new Date(), from: FRANCAVILLA, to: REGIONE, service: config.services.find((s) => s.name === 'ComunicazioneVariazione')!, action: 'Notifica', payload: '<v:N xmlns:v="urn:t">7</v:N>' },
+      { privateKey: party.identity.privateKey, certPem: party.identity.certPem },
+    );
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const r = await request(`${nodes.regione.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: envelope });
+        return { status: r.statusCode, text: await r.body.text() };
+      }),
+    );
+    const original = (await regione.node.store.replyEnvelopeOf(id, 'in'))!;
+    // Each copy gets the signed riscontro, or — while the first is still being logged — an empty 202.
+    for (const r of replies) expect(r.status === 200 ? r.text : r.status).toBe(r.status === 200 ? original : 202);
+    expect(replies.some((r) => r.status === 200)).toBe(true);
+    await expect.poll(() => backOffice.received.filter((m) => m.id === id).length).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(backOffice.received.filter((m) => m.id === id)).toHaveLength(1);
+    expect((await regione.node.auditor().search({ messageId: id })).filter((r) => r.kind === 'envelope')).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import { TramiteError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load-config.js';
 import { MessageLog } from '../../log/message-log.js';
 import { openLogStore } from '../../log/open-log-store.js';
-import { DeliveryProducer } from '../../queue/delivery-queue.js';
+import { QueueProducer, type WorkItem } from '../../queue/work-queue.js';
 import { attachRedis } from '../../queue/redis-connection.js';
 import { systemClock } from '../../core/clock.js';
 import { printJson, reportError } from '../cli-output.js';
@@ -20,7 +20,7 @@ export function registerMessagesCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { config: string; json?: boolean }) => {
       let log: MessageLog | undefined;
-      let producer: DeliveryProducer | undefined;
+      let producer: QueueProducer<WorkItem> | undefined;
       let redis: Awaited<ReturnType<typeof attachRedis>>;
       try {
         const config = loadConfig(resolve(opts.config));
@@ -32,9 +32,9 @@ export function registerMessagesCommand(program: Command): void {
         const next = await log.transition(id, 'out', { status: 'ACCEPTED', error: undefined });
         redis = await attachRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
         if (redis) {
-          producer = new DeliveryProducer(redis.connection, `tramite:${config.node.pdd}`);
+          producer = new QueueProducer<WorkItem>('deliver', redis.connection, `tramite:${config.node.pdd}`);
           const service = config.services.find((s) => s.provider === rec.to && s.name === rec.service);
-          await producer.enqueue({ messageId: id, retry: { ...config.queue.retry, ...(service?.retry ?? {}) }, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
+          await producer.enqueue({ key: id, messageId: id, retry: { ...config.queue.retry, ...(service?.retry ?? {}) }, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
         }
         const queued = redis !== undefined;
         if (opts.json) printJson({ id, status: next.status, queued });
