@@ -34,6 +34,7 @@ export interface ConfigFileParty {
   /** `sha256:<64 lowercase hex>` of each token. */
   apiTokens: string[];
   backOffice?: { url: string };
+  notify?: { url: string; secretFile: string };
 }
 
 export interface ConfigFilePeer {
@@ -106,7 +107,8 @@ type Frozen<T> = T extends X509Certificate | PartyIdentity | ((...args: never[])
 export type NodeSettings = Frozen<ConfigFileNode>;
 
 /** `keyFile` and `certFile` are absolute; `identity` is the loaded key and certificate. */
-export type HostedPartyConfig = Frozen<ConfigFileParty & { identity: PartyIdentity }>;
+/** `notify.secretFile` is absolute and `notify.secret` holds the webhook secret read from it. */
+export type HostedPartyConfig = Frozen<Omit<ConfigFileParty, 'notify'> & { identity: PartyIdentity; notify?: { url: string; secretFile: string; secret: string } }>;
 
 /**
  * `caFile` is absolute when given; `caCertificates` are its certificates, trusted only for this peer's

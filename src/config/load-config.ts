@@ -356,6 +356,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
     ]),
     ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
     ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
+    ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
   ];
 }
 
@@ -394,7 +395,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       const keyFile = abs(party.keyFile);
       const certFile = abs(party.certFile);
       const identity = withField(`parties[${i}]`, () => loadPartyIdentity(party.code, keyFile, certFile));
-      return { ...party, keyFile, certFile, identity };
+      const { notify: notifyFile, ...rest } = party;
+      const notify = notifyFile ? loadNotify(notifyFile, abs, i) : undefined;
+      return { ...rest, keyFile, certFile, identity, ...(notify ? { notify } : {}) };
     }),
     peers: config.peers.map((peer, i) => {
       const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
@@ -409,6 +412,21 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
     },
   };
+}
+
+/** Reads a webhook secret from its file: the secret lives there, never in the config or the logs. */
+function loadNotify(n: { url: string; secretFile: string }, abs: (f: string) => string, i: number): { url: string; secretFile: string; secret: string } {
+  const secretFile = abs(n.secretFile);
+  let secret: string;
+  try {
+    secret = readFileSync(secretFile, 'utf8').trim();
+  } catch (cause) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `config parties[${i}].notify.secretFile: cannot read ${secretFile}`, { cause, field: `parties[${i}].notify.secretFile` });
+  }
+  if (secret.length < 16) {
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `config parties[${i}].notify.secretFile: the secret is shorter than 16 characters — fix: put a long random secret there (e.g. openssl rand -hex 32)`, { field: `parties[${i}].notify.secretFile` });
+  }
+  return { url: n.url, secretFile, secret };
 }
 
 function readCertificates(file: string): X509Certificate[] {

@@ -10,6 +10,7 @@ import { requestTimestamp } from '../log/tsa-client.js';
 import { WorkQueue, type WorkItem } from '../queue/work-queue.js';
 import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { InboundPipeline } from './inbound-pipeline.js';
+import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
 import { LogAuditor } from './log-auditor.js';
@@ -36,6 +37,7 @@ export class TramiteNode {
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
   private readonly dispatchQueue: WorkQueue<WorkItem>;
+  private readonly notifyQueue: WorkQueue<NotifyItem>;
 
   private constructor(
     readonly config: NodeConfig,
@@ -49,9 +51,10 @@ export class TramiteNode {
   ) {
     this.limits = { ...DEFAULT_XML_LIMITS, maxBytes: config.node.limits.maxEnvelopeBytes, maxDepth: config.node.limits.maxDepth };
     this.publicUrl = config.node.publicUrl ?? '';
+    const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
     const common = {
       registry,
-      store,
+      store: new NotifyingStore(store, notifier),
       ids,
       clock,
       log,
@@ -90,6 +93,15 @@ export class TramiteNode {
       attempt: (item, n) => this.inbound.dispatchAttempt(item, n),
       exhausted: (item, n, err) => this.inbound.dispatchExhausted(item, n, err),
       onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'dispatch queue error'),
+    });
+    this.notifyQueue = new WorkQueue<NotifyItem>({
+      name: 'notify',
+      connection: redis.connection,
+      prefix: `tramite:${config.node.pdd}`,
+      concurrency: config.queue.concurrency,
+      attempt: (item, n) => notifier.attempt(item, n),
+      exhausted: (item, n, err) => notifier.exhausted(item, n, err),
+      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'notify queue error'),
     });
   }
 
@@ -157,6 +169,7 @@ export class TramiteNode {
   async stop(): Promise<void> {
     await this.deliveryQueue.close();
     await this.dispatchQueue.close();
+    await this.notifyQueue.close();
     await this.store.close();
     await this.redis.close();
     this.ids.release();

@@ -2,7 +2,9 @@
  * Delivery through the BullMQ queue on real Redis between real nodes: a peer that is down at first,
  * a Scadenza that runs out, a restart that finds undelivered messages in the log, an operator resend.
  */
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -181,5 +183,41 @@ describe('the deliver queue', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(backOffice.received.filter((m) => m.id === id)).toHaveLength(1);
     expect((await regione.node.auditor().search({ messageId: id })).filter((r) => r.kind === 'envelope')).toHaveLength(1);
+  });
+
+  it('notifies the back office of each change of state by HMAC-signed webhook, retried until taken', async () => {
+    const secret = 'webhook-secret-0123456789abcdef';
+    writeFileSync(join(nodes.cst.dir, 'notify.secret'), secret, { mode: 0o600 });
+    const port = await freePort();
+    const events: Array<{ status: string; previousStatus: string | null; id: string }> = [];
+    let refuseFirst = true;
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const ts = String(req.headers['x-tramite-timestamp']);
+        const expected = `sha256=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`;
+        if (req.headers['x-tramite-signature'] !== expected) return void res.writeHead(401).end();
+        if (refuseFirst) {
+          refuseFirst = false; // the back office hiccups once: the notification must come again
+          return void res.writeHead(503).end();
+        }
+        events.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(port, '127.0.0.1', r));
+    try {
+      await start(nodes.regione);
+      await start(nodes.cst, (raw) => (raw['parties'][0].notify = { url: `http://127.0.0.1:${port}/hook`, secretFile: 'notify.secret' }));
+      const id = await send();
+      await until(id, 'DELIVERED');
+      await expect.poll(() => events.filter((e) => e.id === id).map((e) => e.status).sort(), { timeout: 15_000, interval: 100 }).toEqual(['ACCEPTED', 'DELIVERED', 'SENDING']);
+      const delivered = events.find((e) => e.id === id && e.status === 'DELIVERED')!;
+      expect(delivered).toMatchObject({ previousStatus: 'SENDING', direction: 'out', from: FRANCAVILLA, to: REGIONE });
+      expect(readFileSync(join(nodes.cst.dir, 'data', 'tramite.log'), 'utf8')).not.toContain(secret);
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
   });
 });
