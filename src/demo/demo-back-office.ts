@@ -8,6 +8,8 @@ import type { BackOfficeDelivery } from '../node/back-office-client.js';
  */
 export class DemoBackOffice {
   readonly received: Array<BackOfficeDelivery & { party: string }> = [];
+  /** While true, every delivery is refused with HTTP 503 (a back office under maintenance). */
+  unavailable = false;
   private server: Server | undefined;
   private port = 0;
 
@@ -18,6 +20,10 @@ export class DemoBackOffice {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        if (this.unavailable) {
+          res.writeHead(503).end();
+          return;
+        }
         let msg: BackOfficeDelivery;
         try {
           msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackOfficeDelivery;

@@ -4,7 +4,8 @@ import type { DemoNode } from './demo-federation.js';
 
 /** Stops one node's process (as an outage would) and starts it again. */
 export interface NodeControl {
-  stopNode(name: 'cst' | 'regione'): Promise<void>;
+  /** SIGTERM (a clean stop), or SIGKILL to simulate a crash. */
+  stopNode(name: 'cst' | 'regione', signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   startNode(name: 'cst' | 'regione'): Promise<void>;
 }
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { packageRoot } from '../config/package-root.js';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
@@ -35,11 +35,11 @@ export async function startDemo(dir?: string): Promise<RunningDemo> {
   const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
   const children: Record<'cst' | 'regione', ChildProcess> = { cst: startNodeProcess(nodes.cst), regione: startNodeProcess(nodes.regione) };
   const stop = async () => {
-    await Promise.all(Object.values(children).map(stopChild));
+    await Promise.all(Object.values(children).map((c) => stopChild(c)));
     await backOffice.stop();
   };
   const control: NodeControl = {
-    stopNode: (name) => stopChild(children[name]),
+    stopNode: (name, signal = 'SIGTERM') => stopChild(children[name], signal),
     startNode: async (name) => {
       children[name] = startNodeProcess(nodes[name]);
       await waitHealthy(nodes[name], children[name]);
@@ -65,7 +65,8 @@ export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
 }
 
 function startNodeProcess(n: DemoNode): ChildProcess {
-  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  // The compiled CLI, also when this module runs from its TypeScript source (tests).
+  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const out = openSync(join(n.dir, 'stdout.log'), 'a');
   return spawn(process.execPath, [cli, 'start', '--config', n.configFile], { stdio: ['ignore', out, out], env: { ...process.env } });
 }
@@ -86,7 +87,7 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolveStop) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -94,6 +95,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(timer);
       resolveStop();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
