@@ -68,6 +68,11 @@ export class WorkQueue<T extends WorkItem> {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
+      // A job held by a process that was killed is taken up again once its lock lapses: 10 s locks
+      // (renewed while an attempt runs), checked every 5 s; a crash is no reason to give a job up.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      maxStalledCount: 100,
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => {
           const item = job?.data as WorkItem | undefined;

@@ -52,7 +52,8 @@ describe('fault tests', () => {
     await d.control.stopNode('cst', 'SIGKILL');
     await d.control.startNode('regione');
     await d.control.startNode('cst');
-    for (const id of ids) await expect.poll(async () => (await statusOf(d, id)).status, { timeout: 30_000, interval: 200 }).toBe('DELIVERED');
+    // A job the killed process held is taken up again when its 10 s lock lapses.
+    for (const id of ids) await expect.poll(async () => (await statusOf(d, id)).status, { timeout: 60_000, interval: 200 }).toBe('DELIVERED');
     await expect.poll(() => ids.every((id) => d.backOffice.receivedBy(TO, id)), { timeout: 10_000 }).toBe(true);
     for (const id of ids) expect(d.backOffice.received.filter((m) => m.id === id), id).toHaveLength(1);
     await d.stop();
