@@ -7,7 +7,7 @@ import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
-import { WorkQueue, type WorkItem } from '../queue/work-queue.js';
+import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { InboundPipeline } from './inbound-pipeline.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
@@ -76,33 +76,18 @@ export class TramiteNode {
       retry: config.queue.retry,
       deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
     });
-    this.deliveryQueue = new WorkQueue<WorkItem>({
-      name: 'deliver',
-      connection: redis.connection,
-      prefix: `tramite:${config.node.pdd}`,
-      concurrency: config.queue.concurrency,
-      attempt: (data, n) => this.outbound.attempt(data, n),
-      exhausted: (data, n, err) => this.outbound.exhausted(data, n, err),
-      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'delivery queue error'),
-    });
-    this.dispatchQueue = new WorkQueue<WorkItem>({
-      name: 'dispatch',
-      connection: redis.connection,
-      prefix: `tramite:${config.node.pdd}`,
-      concurrency: config.queue.concurrency,
-      attempt: (item, n) => this.inbound.dispatchAttempt(item, n),
-      exhausted: (item, n, err) => this.inbound.dispatchExhausted(item, n, err),
-      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'dispatch queue error'),
-    });
-    this.notifyQueue = new WorkQueue<NotifyItem>({
-      name: 'notify',
-      connection: redis.connection,
-      prefix: `tramite:${config.node.pdd}`,
-      concurrency: config.queue.concurrency,
-      attempt: (item, n) => notifier.attempt(item, n),
-      exhausted: (item, n, err) => notifier.exhausted(item, n, err),
-      onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: err.message }, 'notify queue error'),
-    });
+    const queue = <T extends WorkItem>(name: QueueName, handler: Pick<WorkQueueOptions<T>, 'attempt' | 'exhausted'>): WorkQueue<T> =>
+      new WorkQueue<T>({
+        name,
+        connection: redis.connection,
+        prefix: `tramite:${config.node.pdd}`,
+        concurrency: config.queue.concurrency,
+        ...handler,
+        onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error'),
+      });
+    this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.outbound.attempt(d, n), exhausted: (d, n, e) => this.outbound.exhausted(d, n, e) });
+    this.dispatchQueue = queue<WorkItem>('dispatch', { attempt: (d, n) => this.inbound.dispatchAttempt(d, n), exhausted: (d, n, e) => this.inbound.dispatchExhausted(d, n, e) });
+    this.notifyQueue = queue<NotifyItem>('notify', { attempt: (d, n) => notifier.attempt(d, n), exhausted: (d, n, e) => notifier.exhausted(d, n, e) });
   }
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {

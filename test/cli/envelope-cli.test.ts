@@ -141,7 +141,7 @@ describe('tramite envelope inspect', () => {
 });
 
 describe('--help', () => {
-  it.each([[[]], [['init']], [['start']], [['demo']], [['envelope']], [['envelope', 'inspect']], [['envelope', 'verify']], [['envelope', 'seal']]])('tramite %j --help explains itself', async (cmd) => {
+  it.each([[[]], [['init']], [['start']], [['demo']], [['envelope']], [['envelope', 'inspect']], [['envelope', 'verify']], [['envelope', 'seal']], [['log']], [['log', 'verify']], [['log', 'export']], [['messages', 'resend']]])('tramite %j --help explains itself', async (cmd) => {
     const r = await runCli([...cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: tramite/m);
