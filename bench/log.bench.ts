@@ -23,6 +23,7 @@ import { SqliteLogStore } from '../src/log/sqlite-log-store.js';
 import { measureAsync, type Measurement } from './bench-stats.js';
 
 interface Args {
+  stores: Array<'sqlite' | 'postgres'>;
   seconds: number;
   sizes: number[];
   json: boolean;
@@ -30,7 +31,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 2, sizes: [10_000, 100_000, 1_000_000], json: false };
+  const args: Args = { stores: ['sqlite', 'postgres'], seconds: 2, sizes: [10_000, 100_000, 1_000_000], json: false };
   const pg = process.env['TRAMITE_BENCH_POSTGRES_URL'];
   if (pg) args.postgres = pg;
   for (let i = 0; i < argv.length; i++) {
@@ -39,8 +40,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--seconds') args.seconds = Number(argv[++i]);
     else if (a === '--sizes') args.sizes = argv[++i]!.split(',').map(Number);
     else if (a === '--postgres') args.postgres = argv[++i]!;
+    else if (a === '--stores') args.stores = argv[++i]!.split(',') as Args['stores'];
     else {
-      process.stderr.write(`unknown argument ${a}\nusage: log.bench.js [--seconds N] [--sizes 10000,100000,1000000] [--postgres URL] [--json]\n`);
+      process.stderr.write(`unknown argument ${a}\nusage: log.bench.js [--seconds N] [--sizes 10000,100000,1000000] [--stores sqlite,postgres] [--postgres URL] [--json]\n`);
       process.exit(2);
     }
   }
@@ -165,8 +167,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tramite-log-bench-'));
   const results: StoreResult[] = [];
   try {
-    results.push(await benchStore('sqlite', async () => new SqliteLogStore(join(dir, 'log.sqlite')), join(dir, 'raw.sqlite'), args, progress));
-    if (args.postgres) {
+    if (args.stores.includes('sqlite')) results.push(await benchStore('sqlite', async () => new SqliteLogStore(join(dir, 'log.sqlite')), join(dir, 'raw.sqlite'), args, progress));
+    if (!args.stores.includes('postgres')) {
+      // not asked for
+    } else if (args.postgres) {
       const url = args.postgres;
       results.push(await benchStore('postgres', () => PostgresLogStore.open(url), url, args, progress));
     } else {
