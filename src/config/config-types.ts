@@ -68,6 +68,7 @@ export interface ConfigFileRetry {
 export interface ConfigFileQueue {
   redisUrl?: string;
   concurrency: number;
+  reconcileEverySeconds: number;
   retry: ConfigFileRetry;
 }
 

@@ -103,7 +103,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         auditorTokens: [`sha256:${createHash('sha256').update(auditorToken).digest('hex')}`],
       },
       // Short retries: the demo shows a peer coming back within seconds, not minutes.
-      queue: { concurrency: 8, retry: { initialDelayMs: 250, factor: 2, maxDelayMs: 2000, maxAttempts: 40 } },
+      queue: { concurrency: 8, reconcileEverySeconds: 60, retry: { initialDelayMs: 250, factor: 2, maxDelayMs: 2000, maxAttempts: 40 } },
       services: SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
     };
     const configFile = join(dir, 'tramite.json');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -28,11 +28,18 @@ export interface RunningDemo {
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
  * 127.0.0.1, and this process hosts the parties' back offices.
  */
-export async function startDemo(dir?: string): Promise<RunningDemo> {
+export async function startDemo(dir?: string, patchConfig?: (raw: Record<string, any>) => void): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
+  if (patchConfig) {
+    for (const n of [nodes.cst, nodes.regione]) {
+      const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as Record<string, any>;
+      patchConfig(raw);
+      writeFileSync(n.configFile, JSON.stringify(raw, null, 2));
+    }
+  }
   const children: Record<'cst' | 'regione', ChildProcess> = { cst: startNodeProcess(nodes.cst), regione: startNodeProcess(nodes.regione) };
   const stop = async () => {
     await Promise.all(Object.values(children).map((c) => stopChild(c)));

@@ -276,7 +276,7 @@ export class InboundPipeline {
   async reconcile(): Promise<number> {
     const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter((r) => this.deps.registry.hostedParty(r.to)?.backOffice);
     for (const r of pending) await this.scheduleDispatch(r.id);
-    if (pending.length > 0) this.deps.log.info({ messages: pending.length }, 'start-up: undispatched messages scheduled again');
+    if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
     return pending.length;
   }
 

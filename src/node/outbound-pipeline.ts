@@ -92,7 +92,7 @@ export class OutboundPipeline {
     const pending = await this.deps.store.list({ direction: 'out', status: 'ACCEPTED', limit: 100_000 });
     const sending = await this.deps.store.list({ direction: 'out', status: 'SENDING', limit: 100_000 });
     for (const rec of [...pending, ...sending]) await this.schedule(rec);
-    if (pending.length + sending.length > 0) this.deps.log.info({ messages: pending.length + sending.length }, 'start-up: undelivered messages scheduled again');
+    if (pending.length + sending.length > 0) this.deps.log.debug({ messages: pending.length + sending.length }, 'undelivered messages scheduled (again)');
     return pending.length + sending.length;
   }
 

@@ -125,8 +125,9 @@ export class TramiteNode {
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
     const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock);
-    await node.outbound.reconcile();
-    await node.inbound.reconcile();
+    await node.reconcile();
+    node.reconcileTimer = setInterval(() => void node.reconcile(), config.queue.reconcileEverySeconds * 1000);
+    node.reconcileTimer.unref();
     return node;
   }
 
@@ -138,6 +139,22 @@ export class TramiteNode {
   /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
   auditor(): LogAuditor {
     return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust);
+  }
+
+  private reconcileTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Compares the log with the queues: every accepted-but-undelivered and received-but-undispatched
+   * message is scheduled (again). Job ids make this idempotent, so it runs at start-up and then
+   * periodically — a Redis that lost jobs (restarted without its file, failed over) loses no message.
+   */
+  async reconcile(): Promise<void> {
+    try {
+      await this.outbound.reconcile();
+      await this.inbound.reconcile();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'reconciliation of the log with the queues failed; it will run again');
+    }
   }
 
   /** Where peers (and the node itself, for local parties) post envelopes. */
@@ -152,6 +169,7 @@ export class TramiteNode {
 
   /** Stops in reverse order of start: the queue (letting attempts in flight finish), dispatches, the log, Redis. */
   async stop(): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.deliveryQueue.close();
     await this.dispatchQueue.close();
     await this.notifyQueue.close();

@@ -3,12 +3,16 @@
  * every accepted message reaches the destination back office exactly once, nothing is lost, and
  * both nodes' logs verify afterwards.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/demo/demo-federation.js';
 import { startDemo, type RunningDemo } from '../../src/demo/run-demo.js';
+import { findRedisServer } from '../../src/queue/redis-launcher.js';
 import { runCli } from '../cli/run-cli.js';
 
 const FROM = 'SPC/ComuneOrtona';
@@ -78,4 +82,53 @@ describe('fault tests', () => {
     demo = undefined;
     await logsVerify(d);
   }, 120_000);
+
+  it('Redis killed and restarted under load (losing what it had not written): every message still arrives once', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tramite-fault-redis-'));
+    const port = await freePort();
+    const redisDir = join(root, 'redis');
+    mkdirSync(redisDir);
+    const startRedis = () =>
+      spawn(findRedisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore' });
+    let redis = startRedis();
+    await waitForPort(port);
+    try {
+      demo = await startDemo(root, (raw) => {
+        raw['queue'] = { ...raw['queue'], redisUrl: `redis://127.0.0.1:${port}`, reconcileEverySeconds: 2 };
+      });
+      const d = demo;
+      await d.control.stopNode('regione');
+      const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => send(d, i)));
+      await expect.poll(async () => (await statusOf(d, ids[0]!)).attempts, { timeout: 15_000, interval: 100 }).toBeGreaterThanOrEqual(1);
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      rmSync(join(redisDir, 'appendonlydir'), { recursive: true, force: true }); // the worst case: every queued job gone
+      redis = startRedis();
+      await waitForPort(port);
+      await d.control.startNode('regione');
+      for (const id of ids) await expect.poll(async () => (await statusOf(d, id)).status, { timeout: 60_000, interval: 200 }).toBe('DELIVERED');
+      await expect.poll(() => ids.every((id) => d.backOffice.receivedBy(TO, id)), { timeout: 10_000 }).toBe(true);
+      for (const id of ids) expect(d.backOffice.received.filter((m) => m.id === id), id).toHaveLength(1);
+      await d.stop();
+      demo = undefined;
+      await logsVerify(d);
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  }, 150_000);
 });
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
