@@ -3,7 +3,7 @@ import { TramiteError } from '../core/errors.js';
 import { logSchema } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
-import { messageFromRow, messageWhere, recordFromRow, recordToParams, recordWhere } from './sqlite-log-store.js';
+import { checkpointFromRow, messageFromRow, messageWhere, recordFromRow, recordToParams, recordWhere, type CheckpointRow } from './sqlite-log-store.js';
 
 const SCHEMA = logSchema('postgres');
 
@@ -162,16 +162,8 @@ export class PostgresLogStore implements LogStore {
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {
-    const { rows } = await this.pool.query('SELECT * FROM checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq', [from, to]);
-    return rows.map((r: { seq: string; head_hash: string; time: string; node: string; signer_cert: string; signature: string; tsa_token: Buffer | null }) => ({
-      seq: Number(r.seq),
-      headHash: r.head_hash,
-      time: r.time,
-      node: r.node,
-      signerCert: r.signer_cert,
-      signature: r.signature,
-      ...(r.tsa_token ? { tsaToken: new Uint8Array(r.tsa_token) } : {}),
-    }));
+    const { rows } = await this.pool.query<CheckpointRow>('SELECT * FROM checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq', [from, to]);
+    return rows.map(checkpointFromRow);
   }
 
   async purgePayloads(before: string): Promise<number> {

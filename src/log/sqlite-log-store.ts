@@ -84,6 +84,28 @@ export function recordToParams(r: LogRecord): unknown[] {
   ];
 }
 
+export interface CheckpointRow {
+  seq: number | string;
+  head_hash: string;
+  time: string;
+  node: string;
+  signer_cert: string;
+  signature: string;
+  tsa_token: Buffer | null;
+}
+
+export function checkpointFromRow(r: CheckpointRow): Checkpoint {
+  return {
+    seq: Number(r.seq),
+    headHash: r.head_hash,
+    time: r.time,
+    node: r.node,
+    signerCert: r.signer_cert,
+    signature: r.signature,
+    ...(r.tsa_token ? { tsaToken: new Uint8Array(r.tsa_token) } : {}),
+  };
+}
+
 interface MessageRowDb {
   id: string;
   direction: string;
@@ -237,24 +259,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {
-    const rows = this.db.prepare('SELECT * FROM checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq').all(from, to) as Array<{
-      seq: number;
-      head_hash: string;
-      time: string;
-      node: string;
-      signer_cert: string;
-      signature: string;
-      tsa_token: Buffer | null;
-    }>;
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      headHash: r.head_hash,
-      time: r.time,
-      node: r.node,
-      signerCert: r.signer_cert,
-      signature: r.signature,
-      ...(r.tsa_token ? { tsaToken: new Uint8Array(r.tsa_token) } : {}),
-    }));
+    return (this.db.prepare('SELECT * FROM checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq').all(from, to) as CheckpointRow[]).map(checkpointFromRow);
   }
 
   async purgePayloads(before: string): Promise<number> {
