@@ -91,9 +91,14 @@ export class EmbeddedRedis {
   async stop(): Promise<void> {
     if (this.child) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-      const gone = new Promise<void>((resolve) => this.child!.once('exit', () => resolve()));
+      const gone = new Promise<boolean>((resolve) => this.child!.once('exit', () => resolve(true)));
       this.child.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      const exited = await Promise.race([gone, new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+      if (!exited) {
+        // Its append-only file is fsynced every second: a Redis that will not stop loses at most that.
+        this.child.kill('SIGKILL');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 1000).unref())]);
+      }
       return;
     }
     if (!this.pid) return; // shared with the live process that started it

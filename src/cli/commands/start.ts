@@ -24,19 +24,29 @@ export function registerStartCommand(program: Command): void {
           const report = initNode({ dir: resolve(DEFAULT_HOME) });
           process.stderr.write(`first run: created a development identity in ${DEFAULT_HOME}/\n`);
           for (const p of report.parties) if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
+          if (report.auditorToken) process.stderr.write(`  auditors: token ${report.auditorToken} (also in ${report.auditorTokenFile})\n`);
         }
         const config = loadConfig(path);
         const port = opts.port === undefined ? undefined : Number(opts.port);
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${opts.port}: expected a port number 0..65535`);
-        const running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel });
-        process.stderr.write(
-          `tramite node "${running.node.config.node.name}" listening\n  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
-        );
+        // Signals are handled from before start-up: a stop requested while the node is starting (its
+        // Redis already running) waits for the start to finish, then stops everything in order.
+        let stopRequested = false;
+        let running: Awaited<ReturnType<typeof serveNode>> | undefined;
         const shutdown = () => {
-          void running.close().then(() => process.exit(0));
+          stopRequested = true;
+          if (running) void running.close().then(() => process.exit(0));
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
+        running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel });
+        if (stopRequested) {
+          await running.close();
+          process.exit(0);
+        }
+        process.stderr.write(
+          `tramite node "${running.node.config.node.name}" listening\n  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
+        );
       } catch (err) {
         reportError(err);
       }
