@@ -280,17 +280,17 @@ function readListOr(list: Element, path: string, item: string, code: EgovCode): 
 }
 
 function readSequenceAs(parent: Element, path: string, slots: readonly Slot[], code: EgovCode): Map<string, Element[]> {
-  try {
-    return readSequence(parent, path, slots);
-  } catch (err) {
-    if (err instanceof EnvelopeError && err.code === 'EGOV_IT_002') throw new EnvelopeError(code, err.posizione, err.message.replace('EGOV_IT_002', code), { cause: err });
-    throw err;
-  }
+  return withCode(code, () => readSequence(parent, path, slots));
 }
 
 function readPartyAs(el: Element, path: string, code: EgovCode): PartyRef {
+  return withCode(code, () => readParty(el, path, code));
+}
+
+/** Inside a list, a structural error (EGOV_IT_002) is reported with the list's own code. */
+function withCode<T>(code: EgovCode, read: () => T): T {
   try {
-    return readParty(el, path, code);
+    return read();
   } catch (err) {
     if (err instanceof EnvelopeError && err.code === 'EGOV_IT_002') throw new EnvelopeError(code, err.posizione, err.message.replace('EGOV_IT_002', code), { cause: err });
     throw err;

@@ -127,8 +127,7 @@ export class InboundPipeline {
     const hosted = reg.hostedParty(to);
     if (!hosted) throw new EnvelopeError('EGOV_IT_102', env.profile === 'egov' ? 'IntestazioneMessaggio/Destinatario' : 'Header/To', `EGOV_IT_102 - party ${to} is not hosted by this node`);
     if (!reg.isKnownParty(from)) throw new EnvelopeError('EGOV_IT_101', env.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${from} is unknown to this node`);
-    const signerCn = commonName(env.signature.signer.subject);
-    if (signerCn !== from.split('/')[1]) {
+    if (!reg.signerIsParty(env.signature.signer, from)) {
       throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(env.signature.signer)}, not by ${from}`);
     }
     const service = reg.service(to, servizio, tipo);
@@ -345,10 +344,6 @@ export class InboundPipeline {
     }
     return { status: 500, body: buildFaultEnvelope(fault) };
   }
-}
-
-function commonName(subject: string): string | undefined {
-  return /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(subject)?.[1]?.trim();
 }
 
 /** The back office's answer becomes a signed Body: it must be well-formed XML content. */

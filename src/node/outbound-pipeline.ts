@@ -11,7 +11,7 @@ import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedE
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
-import type { RetryPolicy } from '../queue/retry-policy.js';
+import { servicePolicy, type RetryPolicy } from '../queue/retry-policy.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { ServiceDef } from './registry.js';
@@ -161,7 +161,7 @@ export class OutboundPipeline {
 
   private async schedule(rec: MessageRecord): Promise<void> {
     const service = this.deps.registry.service(rec.to, rec.service);
-    const retry = { ...this.deps.retry, ...(service?.retry ?? {}) };
+    const retry = servicePolicy(this.deps.retry, service?.retry);
     try {
       await this.deps.deliveries.enqueue({ key: rec.id, messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
     } catch (err) {
@@ -306,8 +306,7 @@ export class OutboundPipeline {
     const bad = (why: string): never => {
       throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
     };
-    const signerCn = /CN=([^\n,]+)/.exec(opened.signature.signer.subject)?.[1];
-    if (signerCn !== rec.to.split('/')[1]) bad(`is signed by ${describeCertificate(opened.signature.signer)}, not by ${rec.to}`);
+    if (!this.deps.registry.signerIsParty(opened.signature.signer, rec.to)) bad(`is signed by ${describeCertificate(opened.signature.signer)}, not by ${rec.to}`);
     if (opened.profile === 'egov') {
       const h = opened.egov!;
       if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from) bad('has Mittente/Destinatario that do not mirror the request');

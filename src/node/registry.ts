@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { NodeConfig } from '../config/config-types.js';
 import { TrustStore } from '../crypto/trust-store.js';
 
@@ -49,6 +49,15 @@ export class Registry {
   /** Every anchor the node trusts for anyone (its own and its peers' CAs): what auditors re-verify with. */
   auditTrust(): TrustStore {
     return this.trust.withExtra(this.config.peers.flatMap((p) => [...p.caCertificates]));
+  }
+
+  /**
+   * Whether `cert` may sign for `partyCode`: its subject CN is the party's name (`CN=ComuneOrtona`
+   * signs for `SPC/ComuneOrtona`). The one place this binding is decided, for requests and replies.
+   */
+  signerIsParty(cert: X509Certificate, partyCode: string): boolean {
+    const cn = /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(cert.subject)?.[1]?.trim();
+    return cn !== undefined && cn === partyCode.split('/')[1];
   }
 
   /** Whether a presented token is an auditor token (read-only access to the message log). */

@@ -33,13 +33,18 @@ export function connectionFromUrl(url: string): ConnectionOptions {
   };
 }
 
+/** A Redis the node does not own: connect to it, never stop it; the password stays out of logs. */
+function externalRedis(url: string): RedisHandle {
+  return { connection: connectionFromUrl(url), where: url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'), close: async () => undefined };
+}
+
 /**
  * The Redis a tool beside a node should use: the configured one, or the node's private Redis if it is
  * running — never one started (or stopped) by the tool. Undefined when the node is not running.
  */
 export async function attachRedis(opts: { url?: string; dataDir: string }): Promise<RedisHandle | undefined> {
   const url = process.env['TRAMITE_REDIS_URL'] || opts.url;
-  if (url) return { connection: connectionFromUrl(url), where: url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'), close: async () => undefined };
+  if (url) return externalRedis(url);
   if (!(await EmbeddedRedis.running(opts.dataDir))) return undefined;
   const socket = EmbeddedRedis.socketOf(opts.dataDir);
   return { connection: connectionFromUrl(`redis+unix://${socket}`), where: `the node's redis-server at ${socket}`, close: async () => undefined };
@@ -51,7 +56,7 @@ export async function attachRedis(opts: { url?: string; dataDir: string }): Prom
  */
 export async function openRedis(opts: { url?: string; dataDir: string }): Promise<RedisHandle> {
   const url = process.env['TRAMITE_REDIS_URL'] || opts.url;
-  if (url) return { connection: connectionFromUrl(url), where: url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'), close: async () => undefined };
+  if (url) return externalRedis(url);
   const embedded = await EmbeddedRedis.start(opts.dataDir);
   return { connection: connectionFromUrl(embedded.url), where: `embedded redis-server at ${embedded.socket}`, close: () => embedded.stop() };
 }

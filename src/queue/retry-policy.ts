@@ -23,3 +23,8 @@ export function retryDelayMs(attemptsMade: number, policy: RetryPolicy, opts: { 
   const delay = Math.round(ceiling * (0.1 + 0.9 * random()));
   return opts.msUntilExpiry === undefined ? delay : Math.max(0, Math.min(delay, opts.msUntilExpiry));
 }
+
+/** A service's policy: the node-wide one, with the fields the service sets overriding it. */
+export function servicePolicy(base: RetryPolicy, service?: Partial<RetryPolicy>): RetryPolicy {
+  return { ...base, ...(service ?? {}) };
+}

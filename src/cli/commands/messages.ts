@@ -6,6 +6,7 @@ import { MessageLog } from '../../log/message-log.js';
 import { openLogStore } from '../../log/open-log-store.js';
 import { QueueProducer, type WorkItem } from '../../queue/work-queue.js';
 import { attachRedis } from '../../queue/redis-connection.js';
+import { servicePolicy } from '../../queue/retry-policy.js';
 import { systemClock } from '../../core/clock.js';
 import { printJson, reportError } from '../cli-output.js';
 import { DEFAULT_HOME } from './start.js';
@@ -34,7 +35,7 @@ export function registerMessagesCommand(program: Command): void {
         if (redis) {
           producer = new QueueProducer<WorkItem>('deliver', redis.connection, `tramite:${config.node.pdd}`);
           const service = config.services.find((s) => s.provider === rec.to && s.name === rec.service);
-          await producer.enqueue({ key: id, messageId: id, retry: { ...config.queue.retry, ...(service?.retry ?? {}) }, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
+          await producer.enqueue({ key: id, messageId: id, retry: servicePolicy(config.queue.retry, service?.retry), ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
         }
         const queued = redis !== undefined;
         if (opts.json) printJson({ id, status: next.status, queued });
