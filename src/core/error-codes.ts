@@ -75,12 +75,37 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_NOT_RESENDABLE: 'Only a FAILED outbound message can be resent',
 } as const;
 
+/**
+ * Anomaly codes of the protocollo informatico interoperabile (AgID Linee guida 2021, Allegato 6):
+ * what a receiving AOO puts in NotificaEccezione/Motivo. Spelled as the guideline spells them (sic).
+ */
+export const PROTOCOLLO_CODES = {
+  '000_Irricevibile': 'Messaggio irricevibile: Segnatura mancante, non valida rispetto allo schema o non leggibile',
+  '001_ValidazioneFirma': 'Firma (sigillo) della Segnatura non valida',
+  '002_AnomaliaImpronta': "L'impronta di un documento non corrisponde a quella dichiarata nella Segnatura",
+  '003_DocumentoAllegatiNonLeggibili': 'Documento primario o allegati mancanti o non leggibili',
+  '004_DocumentoAllegatiErrorreValidazioneFirma': 'Firma di un documento o allegato non valida',
+  '005_DocumentoAllegatiErroreValidazioneMarcaTemporale': 'Marca temporale di un documento o allegato non valida',
+  '006_DocumentoAllegatiErroreValidazioneSigillo': 'Sigillo di un documento o allegato non valido',
+  '007_ErroreIdentificatoreNonTrovato': 'Identificatore di protocollo non trovato',
+} as const;
+
 export type EgovCode = keyof typeof EGOV_CODES;
 export type TramiteCode = keyof typeof TRAMITE_CODES;
-export type ErrorCode = EgovCode | TramiteCode;
+export type ProtocolloCode = keyof typeof PROTOCOLLO_CODES;
+export type ErrorCode = EgovCode | TramiteCode | ProtocolloCode;
 
 export function describeCode(code: ErrorCode): string {
-  return (EGOV_CODES as Record<string, string>)[code] ?? (TRAMITE_CODES as Record<string, string>)[code] ?? code;
+  return (
+    (EGOV_CODES as Record<string, string>)[code] ??
+    (TRAMITE_CODES as Record<string, string>)[code] ??
+    (PROTOCOLLO_CODES as Record<string, string>)[code] ??
+    code
+  );
+}
+
+export function isProtocolloCode(code: string): code is ProtocolloCode {
+  return Object.hasOwn(PROTOCOLLO_CODES, code);
 }
 
 export function isEgovCode(code: string): code is EgovCode {

@@ -1,4 +1,4 @@
-import { type EgovCode, type ErrorCode, type TramiteCode, describeCode } from './error-codes.js';
+import { type EgovCode, type ErrorCode, type ProtocolloCode, type TramiteCode, describeCode } from './error-codes.js';
 
 export type Rilevanza = 'INFO' | 'LIEVE' | 'GRAVE';
 
@@ -93,5 +93,18 @@ export class DeliveryError extends TramiteError {
     super(code, message, options);
     this.retriable = options.retriable;
     this.eccezioni = options.eccezioni ?? [];
+  }
+}
+
+/**
+ * A protocollo interoperabile anomaly (Segnatura invalid, signature, Impronta, unknown identifier): the
+ * code is the one NotificaEccezione carries back to the sending AOO; `where` names the element or file.
+ */
+export class ProtocolloError extends TramiteError {
+  declare readonly code: ProtocolloCode;
+  readonly where: string | undefined;
+  constructor(code: ProtocolloCode, message: string, options?: { cause?: unknown; where?: string }) {
+    super(code, message, options);
+    this.where = options?.where;
   }
 }

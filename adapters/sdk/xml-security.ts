@@ -1,0 +1,10 @@
+/**
+ * The security primitives the node itself uses, offered to adapters so that no adapter parses XML or
+ * checks a certificate its own way: hardened parsing (no DOCTYPE, no PIs, size and depth limits),
+ * DOM navigation by namespace, and the trust store with chain and validity checks.
+ * Adapters import these from the SDK, never from src/crypto.
+ */
+export { parseUntrustedXml, DEFAULT_XML_LIMITS, type XmlLimits } from '../../src/crypto/hardened-xml.js';
+export { childElements, childrenNamed, isElement, textOf, walkElements } from '../../src/crypto/dom-navigation.js';
+export { TrustStore, certificatesFromPem, describeCertificate } from '../../src/crypto/trust-store.js';
+export { loadCertifiedKey, keyMatchesCertificate, type CertifiedKey } from '../../src/crypto/party-identity.js';
