@@ -50,6 +50,8 @@ export interface ConfigFileService {
   tipo: string;
   actions?: string[];
   profile: CollaborationProfile;
+  /** asincronoSimmetrico: the consumer's service that receives the answer (servizioCorrelato). */
+  correlatedService?: string;
   envelope: EnvelopeFormat;
   confermaRicezione: boolean;
   inoltro: Inoltro;

@@ -336,6 +336,8 @@ function semanticProblems(config: ConfigFile): Problem[] {
     else problems.push({ path: `services[${i}]`, what: `service ${service.tipo}/${service.name} of ${service.provider} is already defined by services[${first}]`, fix: 'merge the two entries' });
   });
 
+  problems.push(...correlationProblems(config.services));
+
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
     problems.push({ path: 'log.signer', what: `"${config.log.signer}" is not a hosted party`, fix: `name one of: ${[...hostedAt.keys()].join(', ')}` });
   }
@@ -343,6 +345,39 @@ function semanticProblems(config: ConfigFile): Problem[] {
     problems.push({ path: 'log.postgresUrl', what: 'store "postgres" needs a database', fix: 'set log.postgresUrl, or the environment variable TRAMITE_LOG_POSTGRES_URL' });
   }
 
+  return problems;
+}
+
+/**
+ * Asincrono simmetrico needs two services: the request service names, in correlatedService, the
+ * service each consumer offers for the answer. Every simmetrico service is one of the two.
+ */
+function correlationProblems(services: readonly ConfigFile['services'][number][]): Problem[] {
+  const problems: Problem[] = [];
+  const answerServices = new Set<string>();
+  services.forEach((s, i) => {
+    if (s.correlatedService === undefined) return;
+    if (s.profile !== 'asincronoSimmetrico') {
+      problems.push({ path: `services[${i}].correlatedService`, what: `a ${s.profile} service has no correlated answer`, fix: 'remove correlatedService, or set profile to asincronoSimmetrico' });
+      return;
+    }
+    answerServices.add(s.correlatedService);
+    for (const consumer of s.consumers ?? []) {
+      const answer = services.find((a) => a.provider === consumer && a.name === s.correlatedService);
+      if (!answer || answer.profile !== 'asincronoSimmetrico') {
+        problems.push({
+          path: `services[${i}].correlatedService`,
+          what: `consumer ${consumer} offers no asincronoSimmetrico service "${s.correlatedService}" to receive the answer`,
+          fix: `add a service { "provider": "${consumer}", "name": "${s.correlatedService}", "profile": "asincronoSimmetrico" }`,
+        });
+      }
+    }
+  });
+  services.forEach((s, i) => {
+    if (s.profile === 'asincronoSimmetrico' && s.correlatedService === undefined && !answerServices.has(s.name)) {
+      problems.push({ path: `services[${i}]`, what: `asincronoSimmetrico service ${s.name} neither names its correlatedService nor is named as one`, fix: 'set correlatedService to the service the consumers offer for the answer' });
+    }
+  });
   return problems;
 }
 

@@ -73,6 +73,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_EXPIRED: 'The message expired (Scadenza) before the peer confirmed it',
   TRAMITE_ERR_RETRIES_EXHAUSTED: "The message was not delivered within the service's maximum number of attempts",
   TRAMITE_ERR_NOT_RESENDABLE: 'Only a FAILED outbound message can be resent',
+  TRAMITE_ERR_ALREADY_ANSWERED: 'The asynchronous request already has its answer',
 } as const;
 
 /**

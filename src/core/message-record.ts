@@ -37,11 +37,18 @@ export interface MessageRecord {
   /** Sincrono: the body content of the answer. */
   readonly replyPayload?: string;
   readonly receipt?: { readonly at: string; readonly signer: string };
+  /**
+   * Asynchronous profiles: the answer to this request. Outbound request: the correlated answer
+   * received (simmetrico) or the result a richiesta stato brought back (asimmetrico), its body in
+   * `replyPayload`. Inbound request: the answer the back office gave (simmetrico: `id` is the message
+   * that carries it back; asimmetrico: kept in `replyPayload` for the consumer's polls).
+   */
+  readonly answer?: { readonly at: string; readonly id?: string };
   readonly error?: MessageError;
 }
 
 /** A change of a message's state; the status stays as it is when not given. */
-export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'error'>>;
+export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'answer' | 'error'>>;
 
 export interface MessageListQuery {
   readonly direction?: 'out' | 'in';

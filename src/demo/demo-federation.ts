@@ -31,6 +31,12 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
   { provider: 'SPC/RegioneAbruzzo', name: 'VerificaResidenza', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   { provider: 'SPC/RegioneAbruzzo', name: 'ConsultaAnagrafe', tipo: 'SPC', profile: 'sincrono', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   { provider: 'SPC/ComuneFrancavillaAlMare', name: 'AvvisoScadenza', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA' },
+  // Asincrono simmetrico: the Regione answers a Comune's request later, on the Comune's EsitoPratica.
+  { provider: 'SPC/RegioneAbruzzo', name: 'RichiestaContributo', tipo: 'SPC', profile: 'asincronoSimmetrico', correlatedService: 'EsitoPratica', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  ...COMUNI.map((c): ConfigFileService => ({ provider: c, name: 'EsitoPratica', tipo: 'SPC', profile: 'asincronoSimmetrico', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: ['SPC/RegioneAbruzzo'] })),
+  // Asincrono asimmetrico: the Comune asks, then polls (richiesta stato) until the result is there.
+  { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStorico', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStoricoModI', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
 ];
 

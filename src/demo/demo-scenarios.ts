@@ -80,8 +80,85 @@ const SCENARIOS: readonly Scenario[] = [
 export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice, control: NodeControl): Promise<ExchangeReport[]> {
   const reports: ExchangeReport[] = [];
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
+  reports.push(await asincronoSimmetrico(nodes, backOffice));
+  reports.push(await asincronoAsimmetrico(nodes, backOffice));
   reports.push(await regioneDownAtFirst(nodes, backOffice, control));
   return reports;
+}
+
+type MessageView = { id: string; status: string; attempts: number; receipt: unknown; reply: string | null; answer: { id?: string } | null; error: { code: string } | null };
+
+/** One call of a node's back-office API as `party`. */
+async function callApi(node: DemoNode, party: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: MessageView }> {
+  const res = await request(`${node.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${node.tokens[party]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.statusCode, json: (await res.body.json()) as MessageView };
+}
+
+function report(scenario: string, expected: string, view: Partial<MessageView>, problems: string[]): ExchangeReport {
+  return {
+    scenario,
+    id: view.id ?? null,
+    status: view.status ?? 'none',
+    expected,
+    ok: problems.length === 0,
+    receipt: view.receipt !== null && view.receipt !== undefined,
+    attempts: view.attempts ?? 0,
+    ...(view.error ? { code: view.error.code } : {}),
+    ...(problems.length > 0 ? { detail: problems.join('; ') } : {}),
+  };
+}
+
+/**
+ * Asincrono simmetrico: a Comune asks the Regione for a contribution and gets a ricevuta; the
+ * Regione's back office answers later; the answer reaches the Comune on its EsitoPratica service,
+ * tied to the request by RiferimentoMessaggio.
+ */
+async function asincronoSimmetrico(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const comune = 'SPC/ComuneFrancavillaAlMare';
+  const regione = 'SPC/RegioneAbruzzo';
+  const problems: string[] = [];
+  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', { from: comune, to: regione, service: 'RichiestaContributo', payload: '<ctr:Domanda xmlns:ctr="urn:tramite:demo:contributi"><ctr:importo>1500</ctr:importo></ctr:Domanda>' });
+  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt) problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
+  const id = sent.json.id;
+  if (id && (await eventually(() => backOffice.receivedBy(regione, id)))) {
+    const esito = '<ctr:Esito xmlns:ctr="urn:tramite:demo:contributi"><ctr:concesso>true</ctr:concesso></ctr:Esito>';
+    const answered = await callApi(nodes.regione, regione, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/answer`, { payload: esito });
+    if (answered.status !== 202) problems.push(`answer refused: HTTP ${answered.status}`);
+    const arrived = await eventually(() => backOffice.received.some((m) => m.party === comune && m.service === 'EsitoPratica' && m.refId === id), 20_000);
+    if (!arrived) problems.push('the answer did not reach the Comune back office');
+  } else problems.push('the Regione back office did not receive the request');
+  const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
+  if (!final.answer?.id) problems.push('the request shows no answer');
+  return report('asincrono-simmetrico', 'DELIVERED, then answered on EsitoPratica', final, problems);
+}
+
+/**
+ * Asincrono asimmetrico: a Comune asks for a historical certificate and gets a ricevuta; its first
+ * richiesta stato finds it in progress; once the Regione's back office has the result, the next
+ * richiesta stato brings it back.
+ */
+async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const comune = 'SPC/ComuneOrtona';
+  const regione = 'SPC/RegioneAbruzzo';
+  const problems: string[] = [];
+  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', { from: comune, to: regione, service: 'CertificatoStorico', payload: '<crt:Richiesta xmlns:crt="urn:tramite:demo:certificati"><crt:anno>1961</crt:anno></crt:Richiesta>' });
+  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt) problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
+  const id = sent.json.id;
+  if (id && (await eventually(() => backOffice.receivedBy(regione, id)))) {
+    const early = await callApi(nodes.cst, comune, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/poll?wait=30`);
+    if (!early.json.reply?.includes('IN_ELABORAZIONE')) problems.push('the first richiesta stato did not say "in progress"');
+    const certificato = '<crt:Certificato xmlns:crt="urn:tramite:demo:certificati"><crt:esito>rilasciato</crt:esito></crt:Certificato>';
+    await callApi(nodes.regione, regione, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/answer`, { payload: certificato });
+    const late = await callApi(nodes.cst, comune, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/poll?wait=30`);
+    if (late.json.reply !== certificato) problems.push('the second richiesta stato did not bring the result');
+  } else problems.push('the Regione back office did not receive the request');
+  const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
+  if (!final.answer?.id) problems.push('the request shows no answer');
+  return report('asincrono-asimmetrico', 'DELIVERED, in progress, then the result by richiesta stato', final, problems);
 }
 
 /**

@@ -23,6 +23,8 @@ const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']
 export function buildHttpServer(node: TramiteNode): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: node.limits.maxBytes });
   const sendSchema = readPackageJson<object>('schemas', 'api-send-message.schema.json');
+  const answerSchema = readPackageJson<object>('schemas', 'api-answer-message.schema.json');
+  const waitQuery = { type: 'object', additionalProperties: false, properties: { wait: { type: 'number', minimum: 0, maximum: 120 } } };
 
   // Envelopes are read as raw bytes: the signature is checked over exactly what arrived.
   app.addContentTypeParser(['text/xml', 'application/soap+xml', 'application/xml'], { parseAs: 'buffer', bodyLimit: node.limits.maxBytes }, (_req, body, done) => done(null, body));
@@ -65,9 +67,28 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
 
       api.post<{ Body: SendRequest; Querystring: { wait?: number } }>(
         '/messages',
-        { schema: { body: sendSchema, querystring: { type: 'object', additionalProperties: false, properties: { wait: { type: 'number', minimum: 0, maximum: 120 } } } } },
+        { schema: { body: sendSchema, querystring: waitQuery } },
         async (req, reply) => {
           const rec = await node.outbound.submit(req.body, req.callerParties);
+          const waited = req.query.wait ? await waitForFinal(node, rec.id, 'out', req.query.wait * 1000) : rec;
+          return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
+        },
+      );
+
+      api.post<{ Params: { id: string }; Body: { payload: string; action?: string } }>(
+        '/messages/:id/answer',
+        { schema: { body: answerSchema } },
+        async (req, reply) => {
+          const { message, sent } = await node.outbound.answer(req.params.id, req.body, req.callerParties);
+          return sent ? reply.code(202).send({ id: message.id, status: message.status }) : reply.code(200).send(messageView(message));
+        },
+      );
+
+      api.post<{ Params: { id: string }; Querystring: { wait?: number } }>(
+        '/messages/:id/poll',
+        { schema: { querystring: waitQuery } },
+        async (req, reply) => {
+          const rec = await node.outbound.poll(req.params.id, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, 'out', req.query.wait * 1000) : rec;
           return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },

@@ -21,6 +21,7 @@ export function messageView(r: MessageRecord): Record<string, unknown> {
     payload: r.payload,
     receipt: r.receipt ?? null,
     reply: r.replyPayload ?? null,
+    answer: r.answer ?? null,
     error: r.error ?? null,
   };
 }

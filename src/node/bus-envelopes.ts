@@ -55,7 +55,7 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     const header: EgovHeader = {
       mittente: [party(req.from)],
       destinatario: party(req.to),
-      profiloCollaborazione: { profile: s.profile },
+      profiloCollaborazione: { profile: s.profile, ...(s.correlatedService !== undefined ? { servizioCorrelato: s.correlatedService } : {}) },
       ...(req.conversationId ? { collaborazione: req.conversationId } : {}),
       servizio: { tipo: s.tipo, nome: s.name },
       ...(req.action ? { azione: req.action } : {}),

@@ -10,6 +10,7 @@ import { deliverToBackOffice } from './back-office-client.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
+import { AsyncCorrelation, pendingAnswer, type Correlation } from './async-correlation.js';
 import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HostedParty, ServiceDef } from './registry.js';
@@ -52,7 +53,11 @@ interface AcceptedRequest {
  * One error handler turns any refusal into the protocol's fault.
  */
 export class InboundPipeline {
-  constructor(private readonly deps: InboundDeps) {}
+  private readonly correlation: AsyncCorrelation;
+
+  constructor(private readonly deps: InboundDeps) {
+    this.correlation = new AsyncCorrelation(deps.store, deps.registry);
+  }
 
   async process(bytes: Uint8Array): Promise<InboundReply> {
     let read: ReadEnvelope | undefined;
@@ -65,7 +70,15 @@ export class InboundPipeline {
       const duplicate = await this.answerDuplicate(accepted);
       if (duplicate) return duplicate;
       this.checkExpiry(accepted);
-      return await this.receive(accepted, bytes);
+      const correlation = await this.correlation.inbound({
+        id: accepted.id,
+        from: accepted.from,
+        to: accepted.to.code,
+        service: accepted.service,
+        ...(accepted.refId !== undefined ? { refId: accepted.refId } : {}),
+        ...(accepted.conversationId !== undefined ? { conversationId: accepted.conversationId } : {}),
+      });
+      return await this.receive(accepted, bytes, correlation);
     } catch (err) {
       return this.refuse(err, read, opened, accepted);
     }
@@ -143,6 +156,11 @@ export class InboundPipeline {
       confermaRicezione = service.confermaRicezione;
     } else if (profile !== service.profile) {
       throw new EnvelopeError('EGOV_IT_103', 'IntestazioneMessaggio/ProfiloCollaborazione', `EGOV_IT_103 - service ${servizio} is ${service.profile}, the busta says ${profile ?? 'nothing'}`);
+    } else {
+      const correlato = env.egov!.profiloCollaborazione?.servizioCorrelato;
+      if (correlato !== undefined && correlato !== service.correlatedService) {
+        throw new EnvelopeError('EGOV_IT_103', 'IntestazioneMessaggio/ProfiloCollaborazione', `EGOV_IT_103 - servizioCorrelato "${correlato}" is not the correlated service of ${servizio} (${service.correlatedService ?? 'none'})`);
+      }
     }
     return {
       env,
@@ -167,7 +185,7 @@ export class InboundPipeline {
     }
   }
 
-  private async receive(req: AcceptedRequest, bytes: Uint8Array): Promise<InboundReply> {
+  private async receive(req: AcceptedRequest, bytes: Uint8Array, correlation: Correlation): Promise<InboundReply> {
     const now = this.deps.clock.now();
     const payload = bodyContent(req.env);
     const record: MessageRecord = {
@@ -201,7 +219,13 @@ export class InboundPipeline {
     this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
 
     let reply: InboundReply;
-    if (req.profile === 'sincrono') {
+    if (correlation.kind === 'poll') {
+      // Richiesta stato: the node answers from its log, with the result the back office recorded or "not yet".
+      const original = (await this.deps.store.get(correlation.original.id, 'in')) ?? correlation.original;
+      const answer = original.answer !== undefined && original.replyPayload !== undefined ? original.replyPayload : pendingAnswer(original.id);
+      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
+      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
+    } else if (req.profile === 'sincrono') {
       const answer = await this.dispatch(req, payload);
       if (answer === undefined || !isWellFormedContent(answer, this.deps.limits)) {
         throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
@@ -216,6 +240,10 @@ export class InboundPipeline {
         ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity) }
         : { status: 202, body: '' };
       if (reply.body) await this.deps.store.transition(req.id, 'in', {}, reply.body);
+      if (correlation.kind === 'answer') {
+        // The consumer's own request now shows its answer (GET /api/v1/messages/{request id}).
+        await this.deps.store.transition(correlation.original.id, 'out', { answer: { at: this.deps.clock.now().toISOString(), id: req.id }, replyPayload: payload });
+      }
       if (req.to.backOffice) await this.scheduleDispatch(req.id); // otherwise the back office polls the API
     }
     return reply;

@@ -10,6 +10,7 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
+import { AsyncCorrelation, isPendingAnswer } from './async-correlation.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import { servicePolicy, type RetryPolicy } from '../queue/retry-policy.js';
 import type { MessageRecord } from '../core/message-record.js';
@@ -50,13 +51,29 @@ export interface OutboundDeps extends PipelineDeps {
  * FAILED with the peer's EGOV_IT code.
  */
 export class OutboundPipeline {
-  constructor(private readonly deps: OutboundDeps) {}
+  private readonly correlation: AsyncCorrelation;
+  /** Inbound requests whose answer is being sent right now: a second answer meanwhile is refused. */
+  private readonly answering = new Set<string>();
+
+  constructor(private readonly deps: OutboundDeps) {
+    this.correlation = new AsyncCorrelation(deps.store, deps.registry);
+  }
 
   async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
     const { service } = this.validate(req, callerParties);
+    const { correlation, conversationId: conversation } = await this.correlation.outbound({
+      from: req.from,
+      to: req.to,
+      service,
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+    });
     const hosted = this.deps.registry.hostedParty(req.from)!;
     const now = this.deps.clock.now();
     const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
+    // A new asynchronous request opens its conversation: Collaborazione = its own id (e-Gov only).
+    const startsConversation = service.envelope === 'egov' && service.profile.startsWith('asincrono') && correlation.kind === 'plain' && req.refId === undefined;
+    const conversationId = conversation ?? (startsConversation ? id : undefined);
     const expiresAt = req.expiresAt ? new Date(req.expiresAt) : service.expirySeconds ? new Date(now.getTime() + service.expirySeconds * 1000) : undefined;
     const record: MessageRecord = {
       id,
@@ -68,7 +85,7 @@ export class OutboundPipeline {
       service: service.name,
       ...(req.action !== undefined ? { action: req.action } : {}),
       ...(req.refId !== undefined ? { refId: req.refId } : {}),
-      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      ...(conversationId !== undefined ? { conversationId } : {}),
       ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
       confermaRicezione: service.confermaRicezione,
       createdAt: now.toISOString(),
@@ -80,8 +97,53 @@ export class OutboundPipeline {
     // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
     await this.deps.store.create(record, this.seal(record, service, now));
     this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
+    if (correlation.kind === 'answer') {
+      await this.deps.store.transition(correlation.original.id, 'in', { answer: { at: now.toISOString(), id } });
+    }
     await this.schedule(record);
     return record;
+  }
+
+  /**
+   * A back office answers an asynchronous request it received. Simmetrico: the answer travels as a
+   * new message to the consumer's correlated service (returned). Asimmetrico: the node keeps it and
+   * hands it to the consumer's next richiesta stato (the request itself is returned).
+   */
+  async answer(requestId: string, body: { payload: string; action?: string }, callerParties: ReadonlySet<string>): Promise<{ message: MessageRecord; sent: boolean }> {
+    const request = await this.deps.store.get(requestId, 'in');
+    if (!request || !callerParties.has(request.to)) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
+    const service = this.deps.registry.service(request.to, request.service);
+    const isRequest = request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
+    if (!service || !isRequest) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asynchronous request (service ${request.service}, ${request.collaboration}); only those take an answer`);
+    if (request.answer !== undefined || this.answering.has(requestId)) {
+      throw new ApiError('TRAMITE_ERR_ALREADY_ANSWERED', 409, `request ${requestId} was already answered${request.answer?.id ? ` by ${request.answer.id}` : ''}`);
+    }
+    this.answering.add(requestId);
+    try {
+      if (service.correlatedService !== undefined) {
+        const message = await this.submit(
+          { from: request.to, to: request.from, service: service.correlatedService, payload: body.payload, refId: requestId, ...(body.action !== undefined ? { action: body.action } : {}) },
+          callerParties,
+        );
+        return { message, sent: true };
+      }
+      this.checkPayload(body.payload);
+      const message = await this.deps.store.transition(requestId, 'in', { answer: { at: this.deps.clock.now().toISOString() }, replyPayload: body.payload });
+      this.deps.log.info({ id: requestId }, 'answer recorded for the consumer\'s richiesta stato');
+      return { message, sent: false };
+    } finally {
+      this.answering.delete(requestId);
+    }
+  }
+
+  /** Asincrono asimmetrico: a richiesta stato about a request this party sent (answered synchronously by the provider). */
+  async poll(requestId: string, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
+    const request = await this.deps.store.get(requestId, 'out');
+    if (!request || !callerParties.has(request.from)) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${requestId} visible to this caller`);
+    if (request.collaboration !== 'asincronoAsimmetrico' || request.refId !== undefined) {
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asincronoAsimmetrico request; only those are polled`);
+    }
+    return this.submit({ from: request.from, to: request.to, service: request.service, payload: '', refId: requestId }, callerParties);
   }
 
   /**
@@ -129,6 +191,7 @@ export class OutboundPipeline {
       const { replyEnvelope, ...outcome } = await this.exchange(rec, envelope, route);
       await this.deps.store.transition(id, 'out', { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
+      if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       return { kind: 'done' };
     } catch (err) {
       const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
@@ -140,6 +203,14 @@ export class OutboundPipeline {
       await this.fail(rec, e);
       return { kind: 'done' };
     }
+  }
+
+  /** A richiesta stato brought the result back: the polled request shows it from now on. */
+  private async recordPolledAnswer(poll: MessageRecord, body: string): Promise<void> {
+    if (isPendingAnswer(body)) return;
+    const original = await this.deps.store.get(poll.refId!, 'out');
+    if (!original || original.answer !== undefined) return;
+    await this.deps.store.transition(original.id, 'out', { answer: { at: this.deps.clock.now().toISOString(), id: poll.id }, replyPayload: body });
   }
 
   /** The queue gave up: attempts exhausted (or the Scadenza came first). */
@@ -223,28 +294,15 @@ export class OutboundPipeline {
     }
     if (service.consumers && !service.consumers.includes(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} may not use service ${service.name}`);
     if (req.expiresAt !== undefined && !(Date.parse(req.expiresAt) > this.deps.clock.now().getTime())) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt must be a date-time in the future');
-    try {
-      parseUntrustedXml(`<payload>${req.payload}</payload>`, this.deps.limits);
-    } catch (cause) {
-      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `payload is not well-formed XML content: ${(cause as Error).message}`, { cause });
-    }
+    this.checkPayload(req.payload);
     return { service };
   }
 
-  private async deliver(rec: MessageRecord, envelope: string, url: string): Promise<void> {
-    const id = rec.id;
+  private checkPayload(payload: string): void {
     try {
-      await this.deps.store.transition(id, 'out', { status: 'SENDING', attempts: rec.attempts + 1 });
-      const { replyEnvelope, ...outcome } = await this.exchange(rec, envelope, url);
-      await this.deps.store.transition(id, 'out', { status: 'DELIVERED', ...outcome }, replyEnvelope);
-      this.deps.log.info({ id, to: rec.to, receipt: outcome.receipt !== undefined }, 'message delivered');
-    } catch (err) {
-      const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
-      const eccezione = err instanceof DeliveryError ? err.eccezioni[0] : undefined;
-      this.deps.log.warn({ id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
-      await this.deps.store
-        .transition(id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } })
-        .catch((logErr: unknown) => this.deps.log.error({ id, err: (logErr as Error).message }, 'could not record the delivery failure'));
+      parseUntrustedXml(`<payload>${payload}</payload>`, this.deps.limits);
+    } catch (cause) {
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `payload is not well-formed XML content: ${(cause as Error).message}`, { cause });
     }
   }
 
@@ -286,7 +344,7 @@ export class OutboundPipeline {
     return {
       replyEnvelope: text,
       receipt: { at, signer: describeCertificate(opened.signature.signer) },
-      ...(rec.collaboration === 'sincrono' ? { replyPayload: bodyContent(opened) } : {}),
+      ...(rec.collaboration === 'sincrono' || isPoll(rec) ? { replyPayload: bodyContent(opened) } : {}),
     };
   }
 
@@ -317,6 +375,11 @@ export class OutboundPipeline {
     }
     return opened;
   }
+}
+
+/** A richiesta stato (asincrono asimmetrico): it refers to the request it asks about, and is answered synchronously. */
+function isPoll(rec: MessageRecord): boolean {
+  return rec.collaboration === 'asincronoAsimmetrico' && rec.refId !== undefined;
 }
 
 function plainFault(text: string, limits: XmlLimits): SoapFault | undefined {

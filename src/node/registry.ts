@@ -76,6 +76,17 @@ export class Registry {
     return this.config.services.find((s) => s.provider === provider && s.name === name && (tipo === undefined || s.tipo === tipo));
   }
 
+  /**
+   * Asincrono simmetrico: when `answer` is the service a consumer offers for answers, the request
+   * service of `provider` whose correlated answer it receives; undefined for any other service.
+   */
+  requestServiceAnsweredBy(answer: ServiceDef, provider: string): ServiceDef | undefined {
+    if (answer.profile !== 'asincronoSimmetrico' || answer.correlatedService !== undefined) return undefined;
+    return this.config.services.find(
+      (s) => s.provider === provider && s.profile === 'asincronoSimmetrico' && s.correlatedService === answer.name && (!s.consumers || s.consumers.includes(answer.provider)),
+    );
+  }
+
   /** Parties a presented back-office token may act for (empty when the token is unknown). */
   partiesForToken(token: string): ReadonlySet<string> {
     const hash = createHash('sha256').update(token, 'utf8').digest('hex');

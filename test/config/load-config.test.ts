@@ -163,6 +163,23 @@ describe('loadConfig refusals name the field and the fix', () => {
     expect(line).toContain('did you mean "SPC/Regione"?');
   });
 
+  it('asincrono simmetrico: the correlated service must exist at each consumer, and belongs to that profile only', () => {
+    const err = refusal(configWith((c) => {
+      c.services = [
+        { provider: 'SPC/Regione', name: 'Contributo', profile: 'asincronoSimmetrico', correlatedService: 'Esito', consumers: ['SPC/ComuneA', 'SPC/ComuneB'] },
+        { provider: 'SPC/ComuneA', name: 'Esito', profile: 'asincronoSimmetrico', consumers: ['SPC/Regione'] },
+        { provider: 'SPC/Regione', name: 'Avviso', profile: 'oneway', correlatedService: 'Esito' },
+        { provider: 'SPC/Regione', name: 'Orfano', profile: 'asincronoSimmetrico' },
+      ];
+    }));
+    const missing = problemAbout(err, 'services[0].correlatedService');
+    expect(missing).toContain('consumer SPC/ComuneB offers no asincronoSimmetrico service "Esito"');
+    expect(missing).toContain('"provider": "SPC/ComuneB", "name": "Esito"');
+    expect(problemAbout(err, 'services[2].correlatedService')).toContain('a oneway service has no correlated answer');
+    expect(problemAbout(err, 'services[3]')).toContain('neither names its correlatedService nor is named as one');
+    expect(err.message).not.toContain('services[1]');
+  });
+
   it('a peer that lists a party hosted here, and a party on two peers', () => {
     const err = refusal(configWith((c) => {
       c.peers[0].parties.push('SPC/ComuneB');
