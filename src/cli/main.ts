@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readPackageJson } from '../config/package-root.js';
+import { registerCfCommand } from './commands/cf.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
@@ -26,5 +27,6 @@ registerEnvelopeCommand(program);
 registerDemoCommand(program);
 registerLogCommand(program);
 registerMessagesCommand(program);
+registerCfCommand(program);
 
 await program.parseAsync(process.argv);
