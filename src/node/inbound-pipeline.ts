@@ -54,6 +54,8 @@ interface AcceptedRequest {
  */
 export class InboundPipeline {
   private readonly correlation: AsyncCorrelation;
+  /** Ids this process is receiving right now (logged, reply not yet signed). */
+  private readonly receiving = new Set<string>();
 
   constructor(private readonly deps: InboundDeps) {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
@@ -93,8 +95,29 @@ export class InboundPipeline {
     const first = await this.deps.store.get(req.id, 'in');
     if (!first) return undefined;
     const original = await this.deps.store.replyEnvelopeOf(req.id, 'in');
-    this.deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
-    return original ? { status: first.status === 'FAILED' ? 500 : 200, body: original } : { status: 202, body: '' };
+    if (original) {
+      this.deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
+      return { status: first.status === 'FAILED' ? 500 : 200, body: original };
+    }
+    if (!this.receiving.has(req.id) && first.status === 'RECEIVED') return this.completeInterruptedReceipt(req, first);
+    return { status: 202, body: '' };
+  }
+
+  /**
+   * The first copy was logged but its process died before signing the riscontro: nobody else will
+   * sign it, so the node does now, for the retry (else every retry would get "in progress" forever).
+   * Sincrono answers and richieste stato are not re-created here: the sender's retry stays pending.
+   */
+  private async completeInterruptedReceipt(req: AcceptedRequest, first: MessageRecord): Promise<InboundReply> {
+    const isPoll = first.collaboration === 'asincronoAsimmetrico' && first.refId !== undefined;
+    if (first.collaboration === 'sincrono' || isPoll) return { status: 202, body: '' };
+    const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
+    if (!wantsAck) return { status: 202, body: '' };
+    const body = sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity);
+    await this.deps.store.transition(req.id, 'in', {}, body);
+    this.deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
+    if (req.to.backOffice) await this.scheduleDispatch(req.id);
+    return { status: 200, body };
   }
 
   private verify(read: ReadEnvelope): OpenedEnvelope {
@@ -216,6 +239,16 @@ export class InboundPipeline {
       if (duplicate) return duplicate;
       throw err;
     }
+    this.receiving.add(req.id);
+    try {
+      return await this.reply(req, correlation, payload);
+    } finally {
+      this.receiving.delete(req.id);
+    }
+  }
+
+  /** The signed reply to a request just logged (riscontro, ricevuta, sincrono answer, stato), and its hand-over. */
+  private async reply(req: AcceptedRequest, correlation: Correlation, payload: string): Promise<InboundReply> {
     this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
 
     let reply: InboundReply;
@@ -301,7 +334,10 @@ export class InboundPipeline {
 
   /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
   async reconcile(): Promise<number> {
-    const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter((r) => this.deps.registry.hostedParty(r.to)?.backOffice);
+    // Richieste stato are answered by the node itself, never handed to a back office.
+    const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter(
+      (r) => this.deps.registry.hostedParty(r.to)?.backOffice && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
+    );
     for (const r of pending) await this.scheduleDispatch(r.id);
     if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
     return pending.length;

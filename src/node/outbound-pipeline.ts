@@ -325,7 +325,10 @@ export class OutboundPipeline {
     const wantsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';
     if (!text.trim()) {
       if (status >= 200 && status < 300 && !wantsReply) return {};
-      throw new DeliveryError(status >= 500 ? 'TRAMITE_ERR_PEER_UNREACHABLE' : 'TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} without the ${wantsReply ? 'signed reply' : 'envelope'} expected`, { retriable: status >= 500 });
+      // 202 without a body: the peer has the message but its reply is not signed yet (another copy is
+      // being processed, or its process died mid-way): the next attempt gets the reply.
+      const pending = status === 202;
+      throw new DeliveryError(status >= 500 || pending ? 'TRAMITE_ERR_PEER_UNREACHABLE' : 'TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} without the ${wantsReply ? 'signed reply' : 'envelope'} expected${pending ? ' (reply pending)' : ''}`, { retriable: status >= 500 || pending });
     }
     let reply: ReadEnvelope;
     try {

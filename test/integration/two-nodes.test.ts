@@ -200,4 +200,21 @@ describe('the envelope endpoint refuses what it must', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(backOffice.received.filter((m) => m.id === id).length).toBe(1);
   });
+
+  it('signs the riscontro for a retry when the first copy was logged but its process died before replying', async () => {
+    const xml = cstEnvelope();
+    const id = readEnvelope(xml).egov!.messaggio.identificatore;
+    const now = new Date().toISOString();
+    // What a receiver killed between logging and signing leaves behind: RECEIVED, no reply.
+    await regione.node.store.create(
+      { id, direction: 'in', envelopeProfile: 'egov', collaboration: 'oneway', from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', confermaRicezione: true, createdAt: now, updatedAt: now, status: 'RECEIVED', attempts: 1 },
+      xml,
+    );
+    const retry = await postEnvelope(regione, xml);
+    expect(retry.status).toBe(200);
+    expect(readEnvelope(retry.text).egov!.riscontri.map((r) => r.identificatore)).toEqual([id]);
+    // The next copy gets that same riscontro, and the back office gets the message once.
+    expect((await postEnvelope(regione, xml)).text).toBe(retry.text);
+    await expect.poll(() => backOffice.received.filter((m) => m.id === id).length).toBe(1);
+  });
 });
