@@ -1,0 +1,158 @@
+import Database from 'better-sqlite3';
+import { ProtocolloError } from '../../../src/core/errors.js';
+import type { Identificatore } from '../segnatura/segnatura-model.js';
+
+/** The AOO and register a party numbers its documents in. */
+export interface RegisterIdentity {
+  readonly codiceAmministrazione: string;
+  readonly codiceAOO: string;
+  readonly codiceRegistro: string;
+}
+
+export type RegistrationState = 'REGISTRATA' | 'INVIATA' | 'CONSEGNATA' | 'CONFERMATA' | 'ECCEZIONE' | 'ANNULLATA';
+
+/** One entry of the register. */
+export interface Registration {
+  readonly identificatore: Identificatore;
+  readonly direction: 'out' | 'in';
+  readonly oggetto: string;
+  readonly state: RegistrationState;
+  /** The bus message that carried it (out: sent; in: received). */
+  readonly messageId?: string;
+  /** The counterpart's registration (in: the sender's; out: the receiver's, from its ConfermaRicezione). */
+  readonly counterpart?: Identificatore;
+  /** The anomaly code and text of a NotificaEccezione, sent (in) or received (out). */
+  readonly anomalia?: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * The registro di protocollo of one AOO register: progressive numbers per register and calendar year
+ * (Europe/Rome), zero-padded to 7 digits, never reused — even across restarts, concurrent requests and
+ * several processes sharing the file (SQLite: numbering runs in an immediate transaction). Registering a number,
+ * building the document that carries it and signing it are one step: `register` runs `build` inside the
+ * transaction that takes the number, and a number whose document could not be built is never issued.
+ */
+export class ProtocolRegister {
+  private readonly db: Database.Database;
+
+  private constructor(
+    file: string,
+    readonly aoo: RegisterIdentity,
+    private readonly clock: { now(): Date },
+  ) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS registrations (
+      registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
+      direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
+      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, updated_at TEXT NOT NULL,
+      PRIMARY KEY (registro, anno, numero))`);
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS registrations_in_message ON registrations (direction, message_id) WHERE message_id IS NOT NULL');
+  }
+
+  static open(file: string, aoo: RegisterIdentity, clock: { now(): Date } = { now: () => new Date() }): ProtocolRegister {
+    return new ProtocolRegister(file, aoo, clock);
+  }
+
+  /**
+   * Takes the next number and runs `build` with the Identificatore; the number is committed only if
+   * `build` returns. `build` is synchronous on purpose: the write lock is held only for the instant of
+   * numbering, building and signing, never across I/O (validate the document's shape beforehand).
+   */
+  register<T>(entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore }, build: (id: Identificatore) => T): { registration: Registration; result: T } {
+    return this.db.transaction(() => {
+      const { data, ora, anno } = romeDateTime(this.clock.now());
+      const row = this.db.prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?').get(this.aoo.codiceRegistro, anno) as { next: number };
+      const identificatore: Identificatore = {
+        codiceAmministrazione: this.aoo.codiceAmministrazione,
+        codiceAOO: this.aoo.codiceAOO,
+        codiceRegistro: this.aoo.codiceRegistro,
+        numeroRegistrazione: String(row.next).padStart(7, '0'),
+        dataRegistrazione: data,
+        oraRegistrazione: ora,
+      };
+      const result = build(identificatore);
+      this.db
+        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)')
+        .run(this.aoo.codiceRegistro, anno, row.next, entry.direction, data, ora, entry.oggetto, 'REGISTRATA', entry.messageId ?? null, entry.counterpart ? JSON.stringify(entry.counterpart) : null, this.clock.now().toISOString());
+      return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
+    }).immediate();
+  }
+
+  /** The registration of a received bus message, if it was registered already (retries register once). */
+  byMessage(direction: 'out' | 'in', messageId: string): Registration | undefined {
+    const row = this.db.prepare('SELECT * FROM registrations WHERE direction = ? AND message_id = ?').get(direction, messageId) as Row | undefined;
+    return row ? this.toRegistration(row) : undefined;
+  }
+
+  byNumber(anno: string, numero: string): Registration | undefined {
+    const row = this.db.prepare('SELECT * FROM registrations WHERE registro = ? AND anno = ? AND numero = ?').get(this.aoo.codiceRegistro, Number(anno), Number(numero)) as Row | undefined;
+    return row ? this.toRegistration(row) : undefined;
+  }
+
+  /** Records what became of a registration (sent, confirmed, refused, cancelled). */
+  update(id: Pick<Identificatore, 'dataRegistrazione' | 'numeroRegistrazione'>, change: { state: RegistrationState; messageId?: string; counterpart?: Identificatore; anomalia?: string }): Registration {
+    const anno = Number(id.dataRegistrazione.slice(0, 4));
+    const res = this.db
+      .prepare('UPDATE registrations SET state = ?, message_id = COALESCE(?, message_id), counterpart = COALESCE(?, counterpart), anomalia = COALESCE(?, anomalia), updated_at = ? WHERE registro = ? AND anno = ? AND numero = ?')
+      .run(change.state, change.messageId ?? null, change.counterpart ? JSON.stringify(change.counterpart) : null, change.anomalia ?? null, this.clock.now().toISOString(), this.aoo.codiceRegistro, anno, Number(id.numeroRegistrazione));
+    if (res.changes === 0) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${id.numeroRegistrazione} of ${anno} in register ${this.aoo.codiceRegistro}`);
+    return this.byNumber(String(anno), id.numeroRegistrazione)!;
+  }
+
+  list(limit = 100): Registration[] {
+    return (this.db.prepare('SELECT * FROM registrations WHERE registro = ? ORDER BY anno DESC, numero DESC LIMIT ?').all(this.aoo.codiceRegistro, limit) as Row[]).map((r) => this.toRegistration(r));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private toRegistration(r: Row): Registration {
+    return {
+      identificatore: {
+        codiceAmministrazione: this.aoo.codiceAmministrazione,
+        codiceAOO: this.aoo.codiceAOO,
+        codiceRegistro: r.registro,
+        numeroRegistrazione: String(r.numero).padStart(7, '0'),
+        dataRegistrazione: r.data,
+        oraRegistrazione: r.ora,
+      },
+      direction: r.direction as 'out' | 'in',
+      oggetto: r.oggetto,
+      state: r.state as RegistrationState,
+      ...(r.message_id ? { messageId: r.message_id } : {}),
+      ...(r.counterpart ? { counterpart: JSON.parse(r.counterpart) as Identificatore } : {}),
+      ...(r.anomalia ? { anomalia: r.anomalia } : {}),
+      updatedAt: r.updated_at,
+    };
+  }
+}
+
+interface Row {
+  registro: string;
+  anno: number;
+  numero: number;
+  direction: string;
+  data: string;
+  ora: string;
+  oggetto: string;
+  state: string;
+  message_id: string | null;
+  counterpart: string | null;
+  anomalia: string | null;
+  updated_at: string;
+}
+
+/** The register's calendar is Italy's: a document registered at 00:30 on 1 January in Rome belongs to the new year. */
+function romeDateTime(at: Date): { data: string; ora: string; anno: number } {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  return { data: `${parts['year']}-${parts['month']}-${parts['day']}`, ora: `${parts['hour']}:${parts['minute']}:${parts['second']}`, anno: Number(parts['year']) };
+}

@@ -1,0 +1,167 @@
+/**
+ * XSD validation of protocollo documents with a real schema validator (libxml2's, via xmllint-wasm)
+ * against the official AgID schemas shipped in schemas/protocollo/ — byte-identical copies, found at run
+ * time from the package root, so the same code works from sources (vitest) and compiled (dist/).
+ *
+ * The schema is chosen by the root element's namespace:
+ *   2021 SegnaturaInformatica (prot)         → segnatura_protocollo.xsd (+ xmldsig-core-schema.xsd)
+ *   2021 pec elements (SegnaturaInformatica,
+ *        ConfermaRicezione, NotificaEccezione…) → pec_message.xsd (+ the two above)
+ *   2013 (digitPa)                           → previous_schemas/segnatura_circolare_60_2013.xsd
+ * The 2001 form has no XML Schema (it was defined by a DTD, which the bus refuses to process): it is
+ * reported as not validatable, and a caller that accepts it relies on readSegnatura's checks alone.
+ *
+ * Callers map `{ valid: false }` to 000_Irricevibile; the errors carry line numbers and element names.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { memoryPages, validateXML, type XMLFileInfo, type XMLValidationError } from 'xmllint-wasm';
+import { ProtocolloError } from '../../../src/core/errors.js';
+import { PROTOCOLLO_NS, describeElement, parseProtocolloXml } from './segnatura-reader.js';
+
+export type SchemaValidation = { valid: true } | { valid: false; errors: string[] };
+
+/** The official files, by their path under schemas/protocollo/ (imports resolve against these paths). */
+const SCHEMA_FILES = {
+  segnatura: 'segnatura_protocollo.xsd',
+  pec: 'pec_message.xsd',
+  xmldsig: 'import_schemas/xmldsig-core-schema.xsd',
+  circolare2013: 'previous_schemas/segnatura_circolare_60_2013.xsd',
+} as const;
+
+type SchemaFile = keyof typeof SCHEMA_FILES;
+
+/** Main schema first, then what it imports (xmllint-wasm loads imports only from preloaded files). */
+const SCHEMA_SETS: Record<string, readonly SchemaFile[]> = {
+  [PROTOCOLLO_NS.segnatura]: ['segnatura', 'xmldsig'],
+  [PROTOCOLLO_NS.pec]: ['pec', 'segnatura', 'xmldsig'],
+  [PROTOCOLLO_NS.circolare2013]: ['circolare2013'],
+};
+
+const SEGNATURA_ROOTS = new Set([
+  `{${PROTOCOLLO_NS.segnatura}}SegnaturaInformatica`,
+  `{${PROTOCOLLO_NS.pec}}SegnaturaInformatica`,
+  `{${PROTOCOLLO_NS.circolare2013}}Segnatura`,
+]);
+
+const MESSAGE_ROOTS = new Set(
+  [PROTOCOLLO_NS.pec, PROTOCOLLO_NS.circolare2013].flatMap((ns) =>
+    ['ConfermaRicezione', 'AggiornamentoConferma', 'NotificaEccezione', 'AnnullamentoProtocollazione'].map((name) => `{${ns}}${name}`),
+  ),
+);
+
+/** Prefixes for the namespaces in libxml2's `{uri}Name` notation, so errors read like the documents. */
+const PREFIXES: Record<string, string> = {
+  [PROTOCOLLO_NS.segnatura]: 'prot',
+  [PROTOCOLLO_NS.pec]: 'pec',
+  [PROTOCOLLO_NS.circolare2013]: '',
+  'http://www.w3.org/2000/09/xmldsig#': 'ds',
+};
+
+/** Room for a Segnatura at the hardened parser's 5 MB limit (xmllint-wasm's default is 32 MiB). */
+const MAX_MEMORY_PAGES = 256 * memoryPages.MiB;
+
+/** Validates a Segnatura (2021 form in either namespace, or 2013 form). */
+export function validateSegnaturaSchema(xml: string): Promise<SchemaValidation> {
+  return validateRoot(xml, SEGNATURA_ROOTS, 'a Segnatura (SegnaturaInformatica, or the 2013 Segnatura)');
+}
+
+/** Validates ConfermaRicezione, AggiornamentoConferma, NotificaEccezione or AnnullamentoProtocollazione. */
+export function validateProtocolloMessageSchema(xml: string): Promise<SchemaValidation> {
+  return validateRoot(xml, MESSAGE_ROOTS, 'ConfermaRicezione, AggiornamentoConferma, NotificaEccezione or AnnullamentoProtocollazione');
+}
+
+async function validateRoot(xml: string, accepted: ReadonlySet<string>, expected: string): Promise<SchemaValidation> {
+  // The hardened parse runs first: xmllint never sees a DOCTYPE, and the root tells which schema applies.
+  let root: Element;
+  try {
+    root = parseProtocolloXml(xml, 'document').root;
+  } catch (err) {
+    if (err instanceof ProtocolloError) return { valid: false, errors: [err.message] };
+    throw err;
+  }
+  const ns = root.namespaceURI ?? '';
+  const key = `{${ns}}${root.localName}`;
+  if (!accepted.has(key)) {
+    const why = ns === '' ? ' — the 2001 form (no namespace) has no XML Schema to validate against' : '';
+    return { valid: false, errors: [`line 1: the root element is ${describeElement(root)}, expected ${expected}${why}`] };
+  }
+  const [main, ...imports] = (SCHEMA_SETS[ns] ?? []).map((file) => SCHEMA_FILES[file]);
+  if (!main) throw new Error(`no schema configured for namespace ${ns}`);
+  const files = await loadSchemas();
+  const result = await validateXML({
+    xml: [{ fileName: 'instance.xml', contents: xml }],
+    schema: [files(main)],
+    preload: imports.map(files),
+    maxMemoryPages: MAX_MEMORY_PAGES,
+  });
+  return result.valid ? { valid: true } : { valid: false, errors: result.errors.map(describeError) };
+}
+
+function describeError(e: XMLValidationError): string {
+  const message = e.message
+    .replace(/^.*?Schemas validity error : /, '')
+    .replace(/\{([^}]*)\}(?=\w)/g, (whole, uri: string) => {
+      const prefix = PREFIXES[uri];
+      return prefix === undefined ? whole : prefix ? `${prefix}:` : '';
+    });
+  return e.loc ? `line ${e.loc.lineNumber}: ${message}` : message;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loading, once per process
+
+/**
+ * The official CAPType is `[0-9]{6}`, but an Italian postal code (CAP) has five digits: as published,
+ * the 2021 schema refuses every real postal address. The shipped file stays byte-identical to AgID's, and
+ * the pattern is corrected here, in memory, inside CAPType only (CodiceISTATComune6Type shares the
+ * six-digit pattern and is right). If AgID fixes or reshapes CAPType, loading fails loudly so the patch is
+ * reviewed rather than silently skipped.
+ */
+export function patchCapType(xsd: string): string {
+  const capPattern = /(<xs:simpleType\s+name="CAPType"(?:(?!<\/xs:simpleType>)[\s\S])*?<xs:pattern\s+value=")\[0-9\]\{6\}("\s*\/>)/;
+  if (!capPattern.test(xsd)) {
+    throw new Error(`${SCHEMA_FILES.segnatura}: CAPType no longer has the pattern [0-9]{6}; review the CAP patch in segnatura-schema.ts`);
+  }
+  return xsd.replace(capPattern, '$1[0-9]{5}$2');
+}
+
+let loading: Promise<(path: string) => XMLFileInfo> | undefined;
+
+/**
+ * The schema texts, read and patched once. (xmllint-wasm runs each validation in a fresh worker and
+ * compiles the schema there, so the texts are what can be cached.)
+ */
+function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
+  loading ??= (async () => {
+    const dir = join(packageRoot(), 'schemas', 'protocollo');
+    const entries = await Promise.all(
+      Object.values(SCHEMA_FILES).map(async (path) => {
+        const text = await readFile(join(dir, path), 'utf8');
+        return [path, path === SCHEMA_FILES.segnatura ? patchCapType(text) : text] as const;
+      }),
+    );
+    const byPath = new Map<string, string>(entries);
+    return (path: string): XMLFileInfo => {
+      const contents = byPath.get(path);
+      if (contents === undefined) throw new Error(`schema ${path} is not loaded`);
+      return { fileName: path, contents };
+    };
+  })();
+  loading.catch(() => {
+    loading = undefined; // a failed read (e.g. a missing file) is retried by the next call
+  });
+  return loading;
+}
+
+/** The folder of Tramite's package.json, walking up from this module (src or dist alike). */
+function packageRoot(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
+  }
+}
