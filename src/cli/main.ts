@@ -7,6 +7,7 @@ import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerMessagesCommand } from './commands/messages.js';
+import { registerProtocolloCommand } from './commands/protocollo.js';
 import { registerStartCommand } from './commands/start.js';
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.
@@ -28,5 +29,6 @@ registerDemoCommand(program);
 registerLogCommand(program);
 registerMessagesCommand(program);
 registerCfCommand(program);
+registerProtocolloCommand(program);
 
 await program.parseAsync(process.argv);

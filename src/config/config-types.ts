@@ -35,6 +35,15 @@ export interface ConfigFileParty {
   apiTokens: string[];
   backOffice?: { url: string };
   notify?: { url: string; secretFile: string };
+  /** Filled with [] by the schema default when absent. */
+  adapters?: ConfigFileAdapter[];
+}
+
+export interface ConfigFileAdapter {
+  /** A built-in id, a module path (relative to the config file) or a package name. */
+  use: string;
+  options: Record<string, unknown>;
+  services?: string[];
 }
 
 export interface ConfigFilePeer {

@@ -8,6 +8,8 @@ import type { BackOfficeDelivery } from '../node/back-office-client.js';
  */
 export class DemoBackOffice {
   readonly received: Array<BackOfficeDelivery & { party: string }> = [];
+  /** Events the parties' protocollo adapters POSTed (protocollato, conferma, eccezione, annullamento). */
+  readonly protocollo: Array<{ party: string; evento: string; anomalia?: string; registrazione?: { identificatore: { numeroRegistrazione: string }; state: string }; controparte?: { numeroRegistrazione: string }; files?: Array<{ nomeFile: string }> }> = [];
   /** While true, every delivery is refused with HTTP 503 (a back office under maintenance). */
   unavailable = false;
   private server: Server | undefined;
@@ -16,7 +18,8 @@ export class DemoBackOffice {
   /** Listens on 127.0.0.1, on `port` when given (a back office that comes up later), else any free port. */
   async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
-      const party = decodeURIComponent((req.url ?? '').replace(/^\/inbox\//, ''));
+      const isProtocollo = (req.url ?? '').startsWith('/protocollo/');
+      const party = decodeURIComponent((req.url ?? '').replace(/^\/(inbox|protocollo)\//, ''));
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -29,6 +32,11 @@ export class DemoBackOffice {
           msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackOfficeDelivery;
         } catch {
           res.writeHead(400).end();
+          return;
+        }
+        if (isProtocollo) {
+          this.protocollo.push({ ...(msg as unknown as { evento: string }), party });
+          res.writeHead(204).end();
           return;
         }
         this.received.push({ ...msg, party });

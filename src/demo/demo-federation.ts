@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
+import { request } from 'undici';
 import { createDevPki } from '../crypto/dev-pki.js';
 
 /** One node of the demo federation, as written to disk. */
@@ -19,6 +20,24 @@ export interface DemoNode {
   /** The auditor API token. */
   readonly auditorToken: string;
 }
+
+/**
+ * Where a party's protocollo adapter serves its back-office API: it listens on any free port (no port
+ * chosen in advance can be taken meanwhile by another socket), and /health tells which.
+ */
+export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: string): Promise<string> {
+  const res = await request(`${node.baseUrl}/health`);
+  const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
+  const url = health.adapters?.find((a) => a.party === party && a.adapter === 'protocollo')?.detail;
+  if (!url) throw new Error(`${party} runs no protocollo adapter at ${node.baseUrl}`);
+  return url;
+}
+
+/** The AOO of each party that runs the protocollo adapter in the demo (IPA-style codes, invented). */
+export const DEMO_AOO: Readonly<Record<string, { codiceAmministrazione: string; codiceAOO: string; codiceRegistro: string; denominazione: string }>> = {
+  'SPC/ComuneFrancavillaAlMare': { codiceAmministrazione: 'c_d763', codiceAOO: 'AOO_FRANCAVILLA', codiceRegistro: 'PROT', denominazione: 'Comune di Francavilla al Mare' },
+  'SPC/RegioneAbruzzo': { codiceAmministrazione: 'r_abruzz', codiceAOO: 'AOO_GIUNTA', codiceRegistro: 'RG', denominazione: 'Regione Abruzzo' },
+};
 
 export const CST = { name: 'cst-chieti', soggetto: 'CSTChieti', parties: ['SPC/ComuneFrancavillaAlMare', 'SPC/ComuneOrtona'] } as const;
 export const REGIONE = { name: 'regione-abruzzo', soggetto: 'RegioneAbruzzo', parties: ['SPC/RegioneAbruzzo'] } as const;
@@ -37,6 +56,8 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
   // Asincrono asimmetrico: the Comune asks, then polls (richiesta stato) until the result is there.
   { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStorico', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStoricoModI', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  // Protocollo interoperabile between the two AOO: each provides the service (inoltro one way, answers the other).
+  ...Object.keys(DEMO_AOO).map((p): ConfigFileService => ({ provider: p, name: 'ProtocolloInteroperabile', tipo: 'SPC', actions: ['MessaggioInoltro', 'ConfermaRicezione', 'NotificaEccezione', 'AnnullamentoProtocollazione'], profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', consumers: Object.keys(DEMO_AOO).filter((o) => o !== p) })),
   { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
 ];
 
@@ -91,6 +112,9 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
           certFile: `pki/${nome}.cert.pem`,
           apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`],
           backOffice: { url: backOfficeUrl(code) },
+          ...(DEMO_AOO[code]
+            ? { adapters: [{ use: 'protocollo', options: { aoo: DEMO_AOO[code], listen: { host: '127.0.0.1', port: 0 }, backOffice: { url: backOfficeUrl(code).replace('/inbox/', '/protocollo/') } } }] }
+            : {}),
         };
       }),
       peers: [

@@ -45,7 +45,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
     return reply.code(500).send({ error: { code: 'EGOV_IT_300', message: 'internal error' } });
   });
 
-  app.get('/health', async () => ({ status: 'ok', node: node.config.node.name, parties: node.config.parties.map((p) => p.code) }));
+  app.get('/health', async () => ({ status: 'ok', node: node.config.node.name, parties: node.config.parties.map((p) => p.code), adapters: await node.adapters.health() }));
 
   app.post('/tramite/envelope', async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) {

@@ -6,7 +6,8 @@ import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
 import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
-import { deliverToBackOffice } from './back-office-client.js';
+import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
+import { AdapterError, type AdapterInstance } from '../../adapters/sdk/adapter.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
@@ -28,6 +29,8 @@ export interface InboundDeps extends PipelineDeps {
   readonly backOfficeTimeoutMs: number;
   /** Identifies this node in fault details (IdentificativoPorta). */
   readonly porta: string;
+  /** The adapters that take a party's messages on the services they serve (before its backOffice URL). */
+  readonly adapters: { serving(party: string, service: string): { readonly instance: Pick<AdapterInstance, 'egress'> } | undefined };
 }
 
 /** A request that passed verification and authorisation: who, to whom, what, and how. */
@@ -116,7 +119,7 @@ export class InboundPipeline {
     const body = sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity);
     await this.deps.store.transition(req.id, 'in', {}, body);
     this.deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
-    if (req.to.backOffice) await this.scheduleDispatch(req.id);
+    if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req.id);
     return { status: 200, body };
   }
 
@@ -277,7 +280,7 @@ export class InboundPipeline {
         // The consumer's own request now shows its answer (GET /api/v1/messages/{request id}).
         await this.deps.store.transition(correlation.original.id, 'out', { answer: { at: this.deps.clock.now().toISOString(), id: req.id }, replyPayload: payload });
       }
-      if (req.to.backOffice) await this.scheduleDispatch(req.id); // otherwise the back office polls the API
+      if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req.id); // otherwise the back office polls the API
     }
     return reply;
   }
@@ -292,37 +295,54 @@ export class InboundPipeline {
     }
   }
 
-  /** One hand-over to the back office, as the dispatch queue runs it. */
+  /** One hand-over to the back office (its adapter or its URL), as the dispatch queue runs it. */
   async dispatchAttempt(item: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
     const rec = await this.deps.store.get(item.messageId, 'in');
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
-    const party = this.deps.registry.hostedParty(rec.to);
-    if (!party?.backOffice) return { kind: 'done' }; // its back office polls the API
+    if (!this.hasReceiver(rec.to, rec.service)) return { kind: 'done' }; // its back office polls the API
     try {
       const payload = rec.payload ?? (await this.payloadFromEnvelope(rec.id));
-      await deliverToBackOffice(
-        party.backOffice.url,
-        {
-          id: rec.id,
-          from: rec.from,
-          to: rec.to,
-          service: rec.service,
-          profile: rec.collaboration,
-          payload,
-          ...(rec.action !== undefined ? { action: rec.action } : {}),
-          ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
-          ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
-        },
-        this.deps.backOfficeTimeoutMs,
-      );
+      await this.handOver({
+        id: rec.id,
+        from: rec.from,
+        to: rec.to,
+        service: rec.service,
+        profile: rec.collaboration,
+        payload,
+        ...(rec.action !== undefined ? { action: rec.action } : {}),
+        ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+        ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+      });
       await this.deps.store.transition(rec.id, 'in', { status: 'DISPATCHED', error: undefined });
       return { kind: 'done' };
     } catch (err) {
       const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
+      if (err instanceof AdapterError && !err.retriable) {
+        this.deps.log.warn({ id: rec.id, code, err: err.message }, 'the adapter refused the message for good');
+        await this.deps.store.transition(rec.id, 'in', { status: 'FAILED', error: { code, message: err.message } });
+        return { kind: 'done' };
+      }
       this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
       await this.deps.store.transition(rec.id, 'in', { error: { code, message: (err as Error).message } });
       return { kind: 'retry', error: err as Error };
     }
+  }
+
+  /** Whether anything takes `party`'s messages on `service` (an adapter, or a backOffice URL); else they wait for the API. */
+  private hasReceiver(party: string, service: string): boolean {
+    return this.deps.adapters.serving(party, service) !== undefined || this.deps.registry.hostedParty(party)?.backOffice !== undefined;
+  }
+
+  /** Hands a message over: to the adapter serving its service, else to the party's backOffice URL. Returns a sincrono reply. */
+  private async handOver(msg: BackOfficeDelivery): Promise<string | undefined> {
+    const adapter = this.deps.adapters.serving(msg.to, msg.service);
+    if (adapter) {
+      const outcome = await adapter.instance.egress({ ...msg, profile: msg.profile as MessageRecord['collaboration'] }, AbortSignal.timeout(this.deps.backOfficeTimeoutMs));
+      return outcome.kind === 'reply' ? outcome.payload : undefined;
+    }
+    const url = this.deps.registry.hostedParty(msg.to)?.backOffice?.url;
+    if (!url) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${msg.to} has no adapter for ${msg.service} and no back office`);
+    return deliverToBackOffice(url, msg, this.deps.backOfficeTimeoutMs);
   }
 
   /** The back office never took the message within the attempts: FAILED, kept in the log. */
@@ -336,7 +356,7 @@ export class InboundPipeline {
   async reconcile(): Promise<number> {
     // Richieste stato are answered by the node itself, never handed to a back office.
     const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter(
-      (r) => this.deps.registry.hostedParty(r.to)?.backOffice && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
+      (r) => this.hasReceiver(r.to, r.service) && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
     );
     for (const r of pending) await this.scheduleDispatch(r.id);
     if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
@@ -350,28 +370,20 @@ export class InboundPipeline {
     return bodyContent(readEnvelope(xml, this.deps.limits));
   }
 
-  /** Hands the message to the party's back office, if it has one; parties without one poll the API. */
+  /** A sincrono request goes to the back office inline: its answer is the reply. */
   private async dispatch(req: AcceptedRequest, payload: string): Promise<string | undefined> {
-    const url = req.to.backOffice?.url;
-    if (!url) {
-      if (req.profile === 'sincrono') throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
-      return undefined;
-    }
-    return deliverToBackOffice(
-      url,
-      {
-        id: req.id,
-        from: req.from,
-        to: req.to.code,
-        service: req.service.name,
-        profile: req.profile,
-        payload,
-        ...(req.action !== undefined ? { action: req.action } : {}),
-        ...(req.refId !== undefined ? { refId: req.refId } : {}),
-        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-      },
-      this.deps.backOfficeTimeoutMs,
-    );
+    if (!this.hasReceiver(req.to.code, req.service.name)) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
+    return this.handOver({
+      id: req.id,
+      from: req.from,
+      to: req.to.code,
+      service: req.service.name,
+      profile: req.profile,
+      payload,
+      ...(req.action !== undefined ? { action: req.action } : {}),
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+    });
   }
 
   /** A reply's own id: a new UUID for modi, an e-Gov id of the replying party for egov. */

@@ -15,6 +15,8 @@ import { MessageIdAllocator } from './message-id-allocator.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
 import { LogAuditor } from './log-auditor.js';
 import { Registry } from './registry.js';
+import { AdapterHost } from './adapter-host.js';
+import { busClientFor } from './adapter-bus-client.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -48,6 +50,7 @@ export class TramiteNode {
     readonly log: Logger,
     readonly logFile: string,
     clock: Clock,
+    readonly adapters: AdapterHost,
   ) {
     this.limits = { ...DEFAULT_XML_LIMITS, maxBytes: config.node.limits.maxEnvelopeBytes, maxDepth: config.node.limits.maxDepth };
     this.publicUrl = config.node.publicUrl ?? '';
@@ -66,6 +69,7 @@ export class TramiteNode {
       ...common,
       backOfficeTimeoutMs: 10_000,
       porta: config.node.pdd,
+      adapters,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
     });
@@ -98,6 +102,18 @@ export class TramiteNode {
     if (opts.logToStdout) streams.push({ stream: process.stdout });
     const log = pino({ level: opts.logLevel ?? 'info', base: { node: config.node.name } }, pino.multistream(streams));
     const registry = new Registry(config);
+    // Adapters are loaded (and their options checked) before anything is opened: a bad one stops the
+    // start here. Their bus client reaches the node once it exists.
+    let self: TramiteNode | undefined;
+    const notYet = (): never => {
+      throw new Error('the node is still starting');
+    };
+    const adapters = await AdapterHost.load(config, {
+      log,
+      trust: registry.auditTrust(),
+      clock,
+      bus: (party) => busClientFor(party, () => self?.outbound ?? notYet(), () => self?.store ?? notYet()),
+    });
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
     const messageLog = new MessageLog({
@@ -124,7 +140,14 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters);
+    self = node;
+    try {
+      await adapters.start();
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
     await node.reconcile();
     node.reconcileTimer = setInterval(() => void node.reconcile(), config.queue.reconcileEverySeconds * 1000);
     node.reconcileTimer.unref();
@@ -170,8 +193,10 @@ export class TramiteNode {
   /** Stops in reverse order of start: the queue (letting attempts in flight finish), dispatches, the log, Redis. */
   async stop(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    await this.deliveryQueue.close();
+    // Hand-overs in flight finish before the adapters that take them stop.
     await this.dispatchQueue.close();
+    await this.adapters.stop();
+    await this.deliveryQueue.close();
     await this.notifyQueue.close();
     await this.store.close();
     await this.redis.close();

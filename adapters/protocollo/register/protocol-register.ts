@@ -23,6 +23,8 @@ export interface Registration {
   readonly counterpart?: Identificatore;
   /** The anomaly code and text of a NotificaEccezione, sent (in) or received (out). */
   readonly anomalia?: string;
+  /** The bus party of the other AOO (where confirmations and cancellations go). */
+  readonly party?: string;
   readonly updatedAt: string;
 }
 
@@ -48,7 +50,7 @@ export class ProtocolRegister {
     this.db.exec(`CREATE TABLE IF NOT EXISTS registrations (
       registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
       direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
-      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, updated_at TEXT NOT NULL,
+      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, updated_at TEXT NOT NULL,
       PRIMARY KEY (registro, anno, numero))`);
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS registrations_in_message ON registrations (direction, message_id) WHERE message_id IS NOT NULL');
   }
@@ -62,7 +64,7 @@ export class ProtocolRegister {
    * `build` returns. `build` is synchronous on purpose: the write lock is held only for the instant of
    * numbering, building and signing, never across I/O (validate the document's shape beforehand).
    */
-  register<T>(entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore }, build: (id: Identificatore) => T): { registration: Registration; result: T } {
+  register<T>(entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore; party?: string }, build: (id: Identificatore) => T): { registration: Registration; result: T } {
     return this.db.transaction(() => {
       const { data, ora, anno } = romeDateTime(this.clock.now());
       const row = this.db.prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?').get(this.aoo.codiceRegistro, anno) as { next: number };
@@ -76,8 +78,8 @@ export class ProtocolRegister {
       };
       const result = build(identificatore);
       this.db
-        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)')
-        .run(this.aoo.codiceRegistro, anno, row.next, entry.direction, data, ora, entry.oggetto, 'REGISTRATA', entry.messageId ?? null, entry.counterpart ? JSON.stringify(entry.counterpart) : null, this.clock.now().toISOString());
+        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)')
+        .run(this.aoo.codiceRegistro, anno, row.next, entry.direction, data, ora, entry.oggetto, 'REGISTRATA', entry.messageId ?? null, entry.counterpart ? JSON.stringify(entry.counterpart) : null, entry.party ?? null, this.clock.now().toISOString());
       return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
     }).immediate();
   }
@@ -101,6 +103,14 @@ export class ProtocolRegister {
       .run(change.state, change.messageId ?? null, change.counterpart ? JSON.stringify(change.counterpart) : null, change.anomalia ?? null, this.clock.now().toISOString(), this.aoo.codiceRegistro, anno, Number(id.numeroRegistrazione));
     if (res.changes === 0) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${id.numeroRegistrazione} of ${anno} in register ${this.aoo.codiceRegistro}`);
     return this.byNumber(String(anno), id.numeroRegistrazione)!;
+  }
+
+  /** Our incoming registration of the counterpart's `identificatore` (to apply its cancellation). */
+  byCounterpart(identificatore: Identificatore): Registration | undefined {
+    const rows = this.db.prepare("SELECT * FROM registrations WHERE direction = 'in' AND counterpart IS NOT NULL ORDER BY anno DESC, numero DESC").all() as Row[];
+    const key = (i: Identificatore) => [i.codiceAmministrazione, i.codiceAOO, i.codiceRegistro, i.numeroRegistrazione, i.dataRegistrazione].join('|');
+    const row = rows.find((r) => key(JSON.parse(r.counterpart!) as Identificatore) === key(identificatore));
+    return row ? this.toRegistration(row) : undefined;
   }
 
   list(limit = 100): Registration[] {
@@ -127,6 +137,7 @@ export class ProtocolRegister {
       ...(r.message_id ? { messageId: r.message_id } : {}),
       ...(r.counterpart ? { counterpart: JSON.parse(r.counterpart) as Identificatore } : {}),
       ...(r.anomalia ? { anomalia: r.anomalia } : {}),
+      ...(r.party ? { party: r.party } : {}),
       updatedAt: r.updated_at,
     };
   }
@@ -144,6 +155,7 @@ interface Row {
   message_id: string | null;
   counterpart: string | null;
   anomalia: string | null;
+  party: string | null;
   updated_at: string;
 }
 

@@ -1,0 +1,74 @@
+import { AdapterError, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import { ProtocolloError } from '../../src/core/errors.js';
+import { ProtocolloAoo } from './protocollo-aoo.js';
+import { ProtocolloHttpApi } from './protocollo-http-api.js';
+import { protocolloOptionsSchema, type ProtocolloOptions } from './protocollo-options.js';
+
+/**
+ * The protocollo informatico interoperabile adapter (AgID Linee guida 2021, Allegato 6): each hosted
+ * party it serves is an AOO with its own register. Its back office registers and sends documents
+ * through the adapter's API; documents from other AOO are checked, registered, handed over and
+ * answered with ConfermaRicezione or NotificaEccezione.
+ */
+export default defineAdapter<ProtocolloOptions>({
+  id: 'protocollo',
+  version: '1.0.0',
+  description: 'Protocollo informatico interoperabile: Segnatura 3.0.0 sealed with XAdES, register, ConfermaRicezione / NotificaEccezione / AnnullamentoProtocollazione',
+  optionsSchema: protocolloOptionsSchema,
+  services: ['ProtocolloInteroperabile'],
+  setup: (ctx) => new ProtocolloAdapter(ctx),
+});
+
+class ProtocolloAdapter implements AdapterInstance {
+  private aoo: ProtocolloAoo | undefined;
+  private api: ProtocolloHttpApi | undefined;
+
+  constructor(private readonly ctx: AdapterContext<ProtocolloOptions>) {}
+
+  async start(): Promise<void> {
+    if (this.aoo) return;
+    const aoo = new ProtocolloAoo(this.ctx);
+    const listen = this.ctx.options.listen;
+    if (listen) {
+      const api = new ProtocolloHttpApi(aoo, this.ctx.log);
+      try {
+        await api.listen(listen.host, listen.port);
+      } catch (err) {
+        aoo.close();
+        throw err;
+      }
+      this.api = api;
+      this.ctx.log.info({ url: api.address }, 'protocollo back-office API listening');
+    }
+    this.aoo = aoo;
+  }
+
+  async stop(): Promise<void> {
+    await this.api?.close();
+    this.aoo?.close();
+    this.api = this.aoo = undefined;
+  }
+
+  async health() {
+    if (!this.aoo) return { status: 'down' as const, detail: 'not started' };
+    return { status: 'up' as const, ...(this.api?.address ? { detail: this.api.address } : {}) };
+  }
+
+  /** Where the back-office API listens, once started (for tests and the demo). */
+  get apiAddress(): string | undefined {
+    return this.api?.address;
+  }
+
+  async egress(message: BusMessage): Promise<{ kind: 'accepted' }> {
+    if (!this.aoo) throw AdapterError.unavailable('the protocollo adapter is not started');
+    if (message.profile === 'sincrono') throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'protocollo messages are oneway');
+    try {
+      await this.aoo.receive(message);
+    } catch (err) {
+      if (err instanceof AdapterError) throw err;
+      if (err instanceof ProtocolloError) throw AdapterError.refused(err.code, err.message, err);
+      throw AdapterError.unavailable((err as Error).message, err);
+    }
+    return { kind: 'accepted' };
+  }
+}

@@ -1,0 +1,270 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { ProtocolloError } from '../../src/core/errors.js';
+import { AdapterError, describeCertificate, type AdapterContext, type BusMessage } from '../sdk/index.js';
+import { checkImpronte, improntaOf } from './impronta.js';
+import type { AnnullamentoRequest, InoltroRequest, ProtocolloOptions } from './protocollo-options.js';
+import { ProtocolRegister, type Registration } from './register/protocol-register.js';
+import type { Amministrazione, Identificatore, Segnatura } from './segnatura/segnatura-model.js';
+import { readSegnatura } from './segnatura/segnatura-reader.js';
+import { validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
+import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
+import { buildAnnullamentoProtocollazioneXml, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo, readProtocolloMessage } from './segnatura/protocollo-messages.js';
+import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
+import { signXades } from './xades/xades-sign.js';
+import { verifyXades } from './xades/xades-verify.js';
+
+/** Bus actions of the protocollo service, one per message of the guideline. */
+export const ACTIONS = { inoltro: 'MessaggioInoltro', conferma: 'ConfermaRicezione', eccezione: 'NotificaEccezione', annullamento: 'AnnullamentoProtocollazione' } as const;
+
+/** What the back office is told (POSTed as JSON to backOffice.url). */
+export interface ProtocolloEvent {
+  readonly evento: 'protocollato' | 'conferma' | 'eccezione' | 'annullamento';
+  readonly registrazione?: Registration;
+  /** The other AOO's identifier (the sender's registration, or the receiver's in a conferma). */
+  readonly controparte?: Identificatore;
+  readonly anomalia?: string;
+  readonly segnatura?: Segnatura;
+  readonly files?: ReadonlyArray<{ nomeFile: string; mimeType: string; contenuto: string }>;
+  readonly messageId: string;
+}
+
+/**
+ * One AOO on the bus: registers and seals what it sends (MessaggioInoltro), and checks, registers and
+ * answers what it receives (ConfermaRicezione or NotificaEccezione with the anomaly code), keeping its
+ * register in step with the other AOO's answers and cancellations.
+ */
+export class ProtocolloAoo {
+  readonly register: ProtocolRegister;
+
+  constructor(private readonly ctx: AdapterContext<ProtocolloOptions>) {
+    this.register = ProtocolRegister.open(join(ctx.dataDir, 'registro.sqlite'), ctx.options.aoo, ctx.clock);
+  }
+
+  close(): void {
+    this.register.close();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Registers a document, builds and seals its Segnatura (number, Segnatura and seal in one step), and
+   * sends it with the documents. The document's shape is validated against the XSD first, with a
+   * placeholder number, so a number is only issued for a Segnatura that will validate.
+   */
+  async inoltra(req: InoltroRequest): Promise<{ registrazione: Registration; messageId: string }> {
+    const files = [req.documentoPrimario, ...req.allegati].map((d) => ({ nomeFile: d.nomeFile, mimeType: d.mimeType, content: Buffer.from(d.contenuto, 'base64') }));
+    const names = new Set(files.map((f) => f.nomeFile));
+    if (names.size !== files.length || names.has(FILE_NAMES.segnatura)) throw new ProtocolloError('000_Irricevibile', `document names must be distinct and not ${FILE_NAMES.segnatura}`);
+    const build = (identificatore: Identificatore) => this.seal(this.segnaturaFor(req, identificatore, files));
+    const probe = await validateSegnaturaSchema(build({ ...this.ctx.options.aoo, numeroRegistrazione: '0000000', dataRegistrazione: '2000-01-01', oraRegistrazione: '00:00:00' }));
+    if (!probe.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura would not validate: ${probe.errors.join('; ')}`);
+    const { registration, result: segnatura } = this.register.register({ direction: 'out', oggetto: req.oggetto, party: req.to }, build);
+    const sent = await this.ctx.bus.send({
+      to: req.to,
+      service: this.ctx.options.service,
+      action: ACTIONS.inoltro,
+      payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: Buffer.from(segnatura, 'utf8') }, ...files]),
+    });
+    const registrazione = this.register.update(registration.identificatore, { state: 'INVIATA', messageId: sent.id });
+    this.ctx.log.info({ numero: registrazione.identificatore.numeroRegistrazione, to: req.to, id: sent.id }, 'document registered and sent');
+    return { registrazione, messageId: sent.id };
+  }
+
+  /** Cancels one of our registrations and tells the other AOO. */
+  async annulla(req: AnnullamentoRequest): Promise<Registration> {
+    const reg = this.register.byNumber(req.anno, req.numero);
+    if (!reg) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${req.numero} of ${req.anno}`);
+    if (reg.party) {
+      const xml = buildAnnullamentoProtocollazioneXml({ form: '2021', identificatore: reg.identificatore, motivo: req.motivo, provvedimento: req.provvedimento });
+      await this.ctx.bus.send({ to: reg.party, service: this.ctx.options.service, action: ACTIONS.annullamento, payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]) });
+    }
+    return this.register.update(reg.identificatore, { state: 'ANNULLATA' });
+  }
+
+  private segnaturaFor(req: InoltroRequest, identificatore: Identificatore, files: readonly ProtocolloFile[]): Segnatura {
+    const aoo = this.ctx.options.aoo;
+    const [primario, ...allegati] = files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, impronta: improntaOf(f.content) }));
+    const mittente: Amministrazione = { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] };
+    const destinatario: Amministrazione = {
+      tipo: 'Amministrazione',
+      denominazioneAmministrazione: req.destinatario.denominazione,
+      codiceIPAAmministrazione: { codice: req.destinatario.codiceAmministrazione },
+      codiceIPAAOO: { codice: req.destinatario.codiceAOO },
+      personeFisiche: [],
+    };
+    return {
+      form: '2021',
+      identificatore,
+      oggetto: req.oggetto,
+      classifica: { denominazione: req.classifica.denominazione, codice: { kind: 'flat', codice: req.classifica.codice } },
+      mittente,
+      destinatari: [{ soggetto: destinatario, confermaRicezione: req.confermaRicezione, perConoscenza: false }],
+      documentoPrimario: primario!,
+      allegati,
+    };
+  }
+
+  private seal(s: Segnatura): string {
+    return signXades(buildSegnaturaXml(s), this.ctx.identity);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Receiving
+
+  /** A protocollo bus message for this AOO. */
+  async receive(message: BusMessage): Promise<void> {
+    switch (message.action) {
+      case ACTIONS.inoltro:
+        return this.receiveInoltro(message);
+      case ACTIONS.conferma:
+      case ACTIONS.eccezione:
+      case ACTIONS.annullamento:
+        return this.receiveAnswer(message);
+      default:
+        throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocollo action ${message.action ?? '(none)'} is not one of ${Object.values(ACTIONS).join(', ')}`);
+    }
+  }
+
+  /**
+   * MessaggioInoltro: Segnatura valid (XSD) and sealed by the sending party, every Impronta right, sent
+   * to this AOO → registered, handed to the back office, confirmed if asked; else NotificaEccezione.
+   * A retry of the same bus message never registers it twice.
+   */
+  private async receiveInoltro(message: BusMessage): Promise<void> {
+    const already = this.register.byMessage('in', message.id);
+    if (already) return this.deliverReceived(message, already);
+    let segnatura: Segnatura | undefined;
+    try {
+      const files = readProtocolloFiles(message.payload);
+      const file = files.find((f) => f.nomeFile === FILE_NAMES.segnatura);
+      if (!file) throw new ProtocolloError('000_Irricevibile', `the message carries no ${FILE_NAMES.segnatura}`);
+      segnatura = readSegnatura(file.content).segnatura;
+      await this.checkSegnatura(file.content, segnatura, message.from);
+      checkImpronte(segnatura, files);
+      if (!this.addressedToUs(segnatura)) throw new ProtocolloError('000_Irricevibile', `the Segnatura names no Destinatario with AOO ${this.ctx.options.aoo.codiceAOO}`);
+      const registration = this.register.register({ direction: 'in', oggetto: segnatura.oggetto, messageId: message.id, counterpart: segnatura.identificatore, party: message.from }, () => undefined).registration;
+      await this.archive(registration, files);
+      this.ctx.log.info({ numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id }, 'document received and registered');
+      return this.deliverReceived(message, registration, segnatura, files);
+    } catch (err) {
+      if (!(err instanceof ProtocolloError)) throw err;
+      this.ctx.log.warn({ id: message.id, from: message.from, code: err.code, err: err.message }, 'document refused: NotificaEccezione sent');
+      const xml = buildNotificaEccezioneXml({
+        form: '2021',
+        messaggioRicevuto: segnatura ? { kind: 'identificatore', identificatore: segnatura.identificatore } : { kind: 'descrizione', descrizioneMessaggio: `messaggio ${message.id}` },
+        motivo: formatMotivo(err.code, err.message),
+      });
+      await this.reply(message, ACTIONS.eccezione, FILE_NAMES.eccezione, xml);
+    }
+  }
+
+  private async checkSegnatura(bytes: Buffer, segnatura: Segnatura, sender: string): Promise<void> {
+    if (segnatura.form === '2001') return; // no XML Schema exists for it; the reader's checks and the bus signature stand
+    const text = bytes.toString('utf8');
+    const schema = await validateSegnaturaSchema(text);
+    if (!schema.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura does not match the official schema: ${schema.errors.slice(0, 3).join('; ')}`);
+    if (segnatura.form !== '2021') return; // the 2013 form carries no seal of its own
+    let signer;
+    try {
+      signer = verifyXades(bytes, { trust: this.ctx.trust, at: this.ctx.clock.now() }).signer;
+    } catch (err) {
+      if (err instanceof ProtocolloError) throw err;
+      throw new ProtocolloError('001_ValidazioneFirma', (err as Error).message, { cause: err });
+    }
+    // The seal must be the sending party's own, as the bus envelope's signature is.
+    const cn = /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(signer.subject)?.[1]?.trim();
+    if (cn !== sender.split('/')[1]) throw new ProtocolloError('001_ValidazioneFirma', `the Segnatura is sealed by ${describeCertificate(signer)}, not by ${sender}`);
+  }
+
+  private addressedToUs(s: Segnatura): boolean {
+    const aoo = this.ctx.options.aoo;
+    return s.destinatari.some((d) => d.soggetto.tipo === 'Amministrazione' && d.soggetto.codiceIPAAmministrazione.codice === aoo.codiceAmministrazione && (!d.soggetto.codiceIPAAOO || d.soggetto.codiceIPAAOO.codice === aoo.codiceAOO));
+  }
+
+  /** Hands a registered document to the back office (again, on a retry), then confirms it if the sender asked. */
+  private async deliverReceived(message: BusMessage, registration: Registration, segnatura?: Segnatura, files?: readonly ProtocolloFile[]): Promise<void> {
+    const read = segnatura && files ? { segnatura, files } : this.reread(message);
+    await this.notifyBackOffice({
+      evento: 'protocollato',
+      registrazione: registration,
+      ...(registration.counterpart ? { controparte: registration.counterpart } : {}),
+      segnatura: read.segnatura,
+      files: read.files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura).map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })),
+      messageId: message.id,
+    });
+    const ours = read.segnatura.destinatari.find((d) => d.soggetto.tipo === 'Amministrazione' && d.soggetto.codiceIPAAmministrazione.codice === this.ctx.options.aoo.codiceAmministrazione);
+    if (ours?.confermaRicezione && registration.state === 'REGISTRATA') {
+      const xml = buildConfermaRicezioneXml({ form: '2021', identificatore: registration.identificatore, messaggioRicevuto: { kind: 'identificatore', identificatore: read.segnatura.identificatore } });
+      await this.reply(message, ACTIONS.conferma, FILE_NAMES.conferma, xml);
+      this.register.update(registration.identificatore, { state: 'CONFERMATA' });
+    }
+  }
+
+  private reread(message: BusMessage): { segnatura: Segnatura; files: ProtocolloFile[] } {
+    const files = readProtocolloFiles(message.payload);
+    return { segnatura: readSegnatura(files.find((f) => f.nomeFile === FILE_NAMES.segnatura)!.content).segnatura, files };
+  }
+
+  /** ConfermaRicezione, NotificaEccezione, AnnullamentoProtocollazione from the other AOO. */
+  private async receiveAnswer(message: BusMessage): Promise<void> {
+    const files = readProtocolloFiles(message.payload);
+    const file = files.find((f) => ([FILE_NAMES.conferma, FILE_NAMES.eccezione, FILE_NAMES.annullamento] as string[]).includes(f.nomeFile));
+    if (!file) throw AdapterError.refused('000_Irricevibile', `a ${message.action ?? ''} message must carry ${FILE_NAMES.conferma}, ${FILE_NAMES.eccezione} or ${FILE_NAMES.annullamento}`);
+    let read;
+    try {
+      read = readProtocolloMessage(file.content);
+    } catch (err) {
+      throw AdapterError.refused(err instanceof ProtocolloError ? err.code : '000_Irricevibile', (err as Error).message, err);
+    }
+    const ours = (id: Identificatore | undefined) => (id && id.codiceAOO === this.ctx.options.aoo.codiceAOO ? this.register.byNumber(id.dataRegistrazione.slice(0, 4), id.numeroRegistrazione) : undefined);
+    let event: ProtocolloEvent;
+    if (read.kind === 'conferma') {
+      const ricevuto = read.conferma.messaggioRicevuto;
+      const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
+      const updated = reg ? this.register.update(reg.identificatore, { state: 'CONFERMATA', counterpart: read.conferma.identificatore }) : undefined;
+      event = { evento: 'conferma', controparte: read.conferma.identificatore, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+    } else if (read.kind === 'eccezione') {
+      const ricevuto = read.eccezione.messaggioRicevuto;
+      const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
+      const updated = reg ? this.register.update(reg.identificatore, { state: 'ECCEZIONE', anomalia: read.eccezione.motivo }) : undefined;
+      event = { evento: 'eccezione', anomalia: read.eccezione.motivo, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+    } else if (read.kind === 'annullamento') {
+      const reg = this.register.byCounterpart(read.annullamento.identificatore);
+      const updated = reg ? this.register.update(reg.identificatore, { state: 'ANNULLATA' }) : undefined;
+      event = { evento: 'annullamento', controparte: read.annullamento.identificatore, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+    } else {
+      throw AdapterError.refused('000_Irricevibile', `${file.nomeFile} holds a ${read.kind}, not a ${message.action ?? ''}`);
+    }
+    if (!event.registrazione) this.ctx.log.warn({ id: message.id, evento: event.evento }, 'protocol answer about no registration of this AOO');
+    await this.notifyBackOffice(event);
+  }
+
+  private async reply(to: BusMessage, action: string, nomeFile: string, xml: string): Promise<void> {
+    await this.ctx.bus.send({ to: to.from, service: this.ctx.options.service, action, refId: to.id, payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]) });
+  }
+
+  /** Received documents are kept in the adapter's archive folder, by year and number. */
+  private async archive(reg: Registration, files: readonly ProtocolloFile[]): Promise<void> {
+    const dir = join(this.ctx.dataDir, 'archivio', reg.identificatore.dataRegistrazione.slice(0, 4), reg.identificatore.numeroRegistrazione);
+    await mkdir(dir, { recursive: true });
+    for (const f of files) await writeFile(join(dir, f.nomeFile.replace(/[/\\]/g, '_')), f.content);
+  }
+
+  private async notifyBackOffice(event: ProtocolloEvent): Promise<void> {
+    const url = this.ctx.options.backOffice?.url;
+    if (!url) return;
+    let status: number;
+    try {
+      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), headersTimeout: 10_000, bodyTimeout: 10_000 });
+      status = res.statusCode;
+      await res.body.dump();
+    } catch (cause) {
+      throw AdapterError.unavailable(`protocol back office at ${url} could not be reached: ${(cause as Error).message}`, cause);
+    }
+    if (status >= 500 || status === 429) throw AdapterError.unavailable(`protocol back office answered HTTP ${status}`);
+    if (status >= 400) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocol back office refused the ${event.evento} event: HTTP ${status}`);
+  }
+}

@@ -1,0 +1,121 @@
+/** The protocollo adapter's options, as configured for one hosted party (one AOO). */
+export interface ProtocolloOptions {
+  readonly aoo: {
+    readonly codiceAmministrazione: string;
+    readonly codiceAOO: string;
+    readonly codiceRegistro: string;
+    readonly denominazione: string;
+  };
+  /** The bus service protocollo messages travel on (each AOO party provides it). */
+  readonly service: string;
+  /** The back-office API of the adapter (loopback by default): protocol requests come in here. */
+  readonly listen?: { readonly host: string; readonly port: number };
+  /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
+  readonly backOffice?: { readonly url: string };
+}
+
+export const protocolloOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['aoo'],
+  properties: {
+    aoo: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['codiceAmministrazione', 'codiceAOO', 'codiceRegistro', 'denominazione'],
+      description: 'The AOO this party registers documents for, with its IPA codes.',
+      properties: {
+        codiceAmministrazione: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'IPA code of the administration, e.g. c_g141.' },
+        codiceAOO: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'IPA code of the AOO.' },
+        codiceRegistro: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,16}$', description: 'Code of the protocol register (CodiceRegistro: letters, digits, _ . -, up to 16).' },
+        denominazione: { type: 'string', minLength: 1, description: 'Name of the administration, as the Segnatura shows it.' },
+      },
+    },
+    service: { type: 'string', pattern: '^[A-Za-z0-9_]+$', default: 'ProtocolloInteroperabile', description: 'Bus service of protocollo messages.' },
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      description: 'Where the adapter listens for its back office (POST /protocollo/inoltri, …).',
+      properties: {
+        host: { type: 'string', default: '127.0.0.1', description: 'Interface; loopback unless the back office is elsewhere.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0: any free port).' },
+      },
+    },
+    backOffice: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: { url: { type: 'string', format: 'uri', pattern: '^https?://', description: 'URL receiving protocol events as JSON.' } },
+    },
+  },
+} as const;
+
+/** The body of POST /protocollo/inoltri: a document to register and send to another AOO. */
+export interface InoltroRequest {
+  readonly to: string;
+  readonly destinatario: { readonly codiceAmministrazione: string; readonly codiceAOO: string; readonly denominazione: string };
+  readonly oggetto: string;
+  readonly classifica: { readonly denominazione: string; readonly codice: string };
+  readonly confermaRicezione: boolean;
+  readonly documentoPrimario: DocumentoRequest;
+  readonly allegati: readonly DocumentoRequest[];
+}
+
+export interface DocumentoRequest {
+  readonly nomeFile: string;
+  readonly mimeType: string;
+  /** Base64. */
+  readonly contenuto: string;
+}
+
+const documento = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nomeFile', 'mimeType', 'contenuto'],
+  properties: {
+    nomeFile: { type: 'string', pattern: '^[^/\\\\]{1,200}$' },
+    mimeType: { type: 'string', pattern: '^[\\w.+-]+/[\\w.+-]+$' },
+    contenuto: { type: 'string', pattern: '^[A-Za-z0-9+/\\s]*={0,2}\\s*$' },
+  },
+} as const;
+
+export const inoltroRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to', 'destinatario', 'oggetto', 'classifica', 'documentoPrimario'],
+  properties: {
+    to: { type: 'string', pattern: '^[A-Za-z0-9]+/[A-Za-z0-9_]+$' },
+    destinatario: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['codiceAmministrazione', 'codiceAOO', 'denominazione'],
+      properties: { codiceAmministrazione: { type: 'string', minLength: 1 }, codiceAOO: { type: 'string', minLength: 1 }, denominazione: { type: 'string', minLength: 1 } },
+    },
+    oggetto: { type: 'string', minLength: 1, maxLength: 2000 },
+    classifica: { type: 'object', additionalProperties: false, required: ['denominazione', 'codice'], properties: { denominazione: { type: 'string', minLength: 1 }, codice: { type: 'string', minLength: 1 } } },
+    confermaRicezione: { type: 'boolean', default: true },
+    documentoPrimario: documento,
+    allegati: { type: 'array', items: documento, default: [] },
+  },
+} as const;
+
+/** The body of POST /protocollo/annullamenti: cancel one of our registrations, telling the other AOO. */
+export interface AnnullamentoRequest {
+  readonly anno: string;
+  readonly numero: string;
+  readonly motivo: string;
+  readonly provvedimento: string;
+}
+
+export const annullamentoRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['anno', 'numero', 'motivo', 'provvedimento'],
+  properties: {
+    anno: { type: 'string', pattern: '^\\d{4}$' },
+    numero: { type: 'string', pattern: '^\\d{7,}$' },
+    motivo: { type: 'string', minLength: 1 },
+    provvedimento: { type: 'string', minLength: 1 },
+  },
+} as const;

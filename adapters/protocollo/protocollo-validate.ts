@@ -1,0 +1,39 @@
+import { ProtocolloError } from '../../src/core/errors.js';
+import type { TrustStore } from '../sdk/index.js';
+import type { ProtocolloMessage } from './segnatura/segnatura-model.js';
+import { readProtocolloMessage } from './segnatura/protocollo-messages.js';
+import { validateProtocolloMessageSchema, validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
+import { verifyXades } from './xades/xades-verify.js';
+
+export type ProtocolloValidation =
+  | { readonly valid: true; readonly kind: ProtocolloMessage['kind']; readonly form: string; readonly model: unknown; readonly signer?: string; readonly notes: readonly string[] }
+  | { readonly valid: false; readonly code: string; readonly reason: string };
+
+/**
+ * What `tramite protocollo validate` checks of one document: it reads (any form, any message of the
+ * vocabulary), it matches the official XSD (2021, 2013), and — given a trust store — a 2021 Segnatura's
+ * XAdES seal verifies. The first failure is reported with its anomaly code.
+ */
+export async function validateProtocolloDocument(bytes: Buffer, opts: { trust?: TrustStore; at?: Date } = {}): Promise<ProtocolloValidation> {
+  try {
+    const read = readProtocolloMessage(bytes);
+    const { doc: _doc, root: _root, kind, ...rest } = read;
+    const model = Object.values(rest)[0] as { form: string };
+    const notes: string[] = [];
+    if (model.form === '2001') notes.push('the 2001 form has no XML Schema (only a DTD, which is refused): checked by the reader only');
+    else {
+      const text = bytes.toString('utf8');
+      const schema = kind === 'segnatura' ? await validateSegnaturaSchema(text) : await validateProtocolloMessageSchema(text);
+      if (!schema.valid) return { valid: false, code: '000_Irricevibile', reason: `not valid against the official schema: ${schema.errors.join('; ')}` };
+    }
+    let signer: string | undefined;
+    if (kind === 'segnatura' && model.form === '2021') {
+      if (opts.trust) signer = verifyXades(bytes, { trust: opts.trust, ...(opts.at ? { at: opts.at } : {}) }).signer.subject.replace(/\n/g, ', ');
+      else notes.push('seal not verified: pass --trust CA.pem');
+    }
+    return { valid: true, kind, form: model.form, model, ...(signer ? { signer } : {}), notes };
+  } catch (err) {
+    if (err instanceof ProtocolloError) return { valid: false, code: err.code, reason: err.message };
+    throw err;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The adapter SDK: everything an adapter may use. Adapters import from here (and core types), never
+ * from the node's internals — `npm test` enforces it.
+ */
+export {
+  AdapterError,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterDefinition,
+  type AdapterHealth,
+  type AdapterInstance,
+  type AdapterLogger,
+  type BusClient,
+  type BusMessage,
+  type EgressOutcome,
+  type MessageState,
+  type OutgoingMessage,
+} from './adapter.js';
+export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
+export * from './xml-security.js';

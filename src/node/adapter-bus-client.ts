@@ -1,0 +1,30 @@
+import type { MessageRecord, MessageStore } from '../core/message-record.js';
+import type { BusClient, MessageState } from '../../adapters/sdk/adapter.js';
+import type { OutboundPipeline } from './outbound-pipeline.js';
+
+/**
+ * The bus as one party's adapter sees it: the same outbound pipeline the REST API uses (so the same
+ * validation, logging and delivery), acting for that party only.
+ */
+export function busClientFor(party: string, outbound: () => OutboundPipeline, store: () => MessageStore): BusClient {
+  const caller: ReadonlySet<string> = new Set([party]);
+  return {
+    send: async (m) => stateOf(await outbound().submit({ ...m, from: party, payload: m.payload }, caller)),
+    answer: async (requestId, payload) => stateOf((await outbound().answer(requestId, { payload }, caller)).message),
+    state: async (id, direction) => {
+      const rec = await store().get(id, direction);
+      return rec && (direction === 'out' ? rec.from : rec.to) === party ? stateOf(rec) : undefined;
+    },
+  };
+}
+
+function stateOf(r: MessageRecord): MessageState {
+  return {
+    id: r.id,
+    direction: r.direction,
+    status: r.status,
+    attempts: r.attempts,
+    ...(r.replyPayload !== undefined ? { reply: r.replyPayload } : {}),
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+  };
+}

@@ -1,0 +1,185 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { ConfigError, TramiteError } from '../core/errors.js';
+import type { NodeConfig } from '../config/config-types.js';
+import { invalidConfig, schemaProblem } from '../config/schema-problems.js';
+import type { TrustStore } from '../crypto/trust-store.js';
+import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../adapters/sdk/adapter.js';
+
+/**
+ * The adapters shipped with Tramite, by id. They are loaded exactly like a third-party adapter — the
+ * node knows them only through the SDK contract — and lazily, so a node without them never loads them.
+ */
+const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
+  protocollo: () => import('../../adapters/protocollo/protocollo-adapter.js'),
+};
+
+/** One adapter instance serving one party. */
+export interface HostedAdapter {
+  readonly party: string;
+  readonly id: string;
+  readonly version: string;
+  readonly services: ReadonlySet<string>;
+  readonly instance: AdapterInstance;
+  /** `parties[i].adapters[j]`: where the configuration declares it. */
+  readonly field: string;
+}
+
+export interface AdapterHostDeps {
+  readonly log: Logger;
+  /** The bus as the party's adapters see it. */
+  readonly bus: (party: string) => BusClient;
+  readonly trust: TrustStore;
+  readonly clock: Clock;
+}
+
+/**
+ * Loads the adapters the configuration declares (built-in id, module path or package), checks each
+ * against the contract and its options against the adapter's own JSON Schema (refusals name the
+ * field), sets them up, and runs their lifecycle with the node's.
+ */
+export class AdapterHost {
+  private started = false;
+
+  private constructor(
+    private readonly adapters: readonly HostedAdapter[],
+    private readonly log: Logger,
+  ) {}
+
+  static async load(config: NodeConfig, deps: AdapterHostDeps): Promise<AdapterHost> {
+    const configDir = config.baseDir;
+    const hosted: HostedAdapter[] = [];
+    for (const [i, party] of config.parties.entries()) {
+      for (const [j, declared] of (party.adapters ?? []).entries()) {
+        const field = `parties[${i}].adapters[${j}]`;
+        const definition = await importDefinition(declared.use, configDir, field);
+        const options = validateOptions(definition, structuredClone(declared.options ?? {}) as Record<string, unknown>, `${field}.options`, config.configPath);
+        const nome = party.code.split('/')[1]!;
+        const dataDir = join(config.node.dataDir, 'adapters', nome, definition.id);
+        mkdirSync(dataDir, { recursive: true });
+        const offered = new Set(config.services.filter((s) => s.provider === party.code).map((s) => s.name));
+        const services = new Set((declared.services ?? definition.services ?? []).filter((s) => offered.has(s)));
+        const log = deps.log.child({ adapter: definition.id, party: party.code });
+        let instance: AdapterInstance;
+        try {
+          instance = await definition.setup({
+            party: party.code,
+            options,
+            dataDir,
+            log,
+            bus: deps.bus(party.code),
+            identity: party.identity,
+            trust: deps.trust,
+            clock: deps.clock,
+          });
+        } catch (cause) {
+          throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${definition.id} refused to set up: ${(cause as Error).message}`, { cause, field });
+        }
+        hosted.push({ party: party.code, id: definition.id, version: definition.version, services, instance, field });
+        log.info({ version: definition.version, services: [...services] }, 'adapter loaded');
+      }
+    }
+    return new AdapterHost(hosted, deps.log);
+  }
+
+  /** The adapter that takes `party`'s inbound messages on `service`, if one does. */
+  serving(party: string, service: string): HostedAdapter | undefined {
+    return this.adapters.find((a) => a.party === party && a.services.has(service));
+  }
+
+  /** Starts every adapter; if one cannot start, the ones started are stopped and the node does not start. */
+  async start(): Promise<void> {
+    const started: HostedAdapter[] = [];
+    for (const a of this.adapters) {
+      try {
+        await a.instance.start();
+        started.push(a);
+      } catch (cause) {
+        for (const s of started.reverse()) await s.instance.stop().catch(() => undefined);
+        throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `adapter ${a.id} of ${a.party} (${a.field}) could not start: ${(cause as Error).message}`, { cause });
+      }
+    }
+    this.started = true;
+  }
+
+  /** Stops every adapter, in reverse order; a failing stop is logged, the others still stop. */
+  async stop(): Promise<void> {
+    for (const a of [...this.adapters].reverse()) {
+      await a.instance.stop().catch((err: unknown) => this.log.error({ adapter: a.id, party: a.party, err: (err as Error).message }, 'adapter did not stop cleanly'));
+    }
+    this.started = false;
+  }
+
+  async health(): Promise<Array<{ party: string; adapter: string; version: string } & AdapterHealth>> {
+    return Promise.all(
+      this.adapters.map(async (a) => {
+        const h = this.started ? await a.instance.health().catch((err: unknown): AdapterHealth => ({ status: 'down', detail: (err as Error).message })) : { status: 'down' as const, detail: 'not started' };
+        return { party: a.party, adapter: a.id, version: a.version, ...h };
+      }),
+    );
+  }
+}
+
+async function importDefinition(use: string, configDir: string, field: string): Promise<AdapterDefinition> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await (BUILT_IN[use]?.() ?? import(moduleUrl(use, configDir)))) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_INVALID',
+      `config ${field}.use: adapter "${use}" cannot be loaded (${(cause as Error).message}) — fix: name a built-in adapter (${Object.keys(BUILT_IN).join(', ')}), a module path relative to the config file (./my-adapter.js) or an installed package`,
+      { cause, field: `${field}.use` },
+    );
+  }
+  const def = (mod['default'] ?? mod['adapter']) as Partial<AdapterDefinition> | undefined;
+  const problems: string[] = [];
+  if (!def || typeof def !== 'object') problems.push('the module exports no adapter (export default defineAdapter({…}))');
+  else {
+    if (typeof def.id !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(def.id)) problems.push('id must be lower-case letters, digits and "-"');
+    if (typeof def.version !== 'string' || !/^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/.test(def.version)) problems.push('version must be a semantic version (1.2.3)');
+    if (!def.optionsSchema || typeof def.optionsSchema !== 'object') problems.push('optionsSchema must be a JSON Schema object');
+    if (typeof def.setup !== 'function') problems.push('setup must be a function');
+    if (def.services !== undefined && !(Array.isArray(def.services) && def.services.every((s) => typeof s === 'string'))) problems.push('services must be a list of service names');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}.use: "${use}" is not a Tramite adapter: ${problems.join('; ')} — fix: see docs/writing-an-adapter.md`, { field: `${field}.use` });
+  }
+  return def as AdapterDefinition;
+}
+
+/** A module path (relative to the config file, or absolute) or a package name, as an import specifier. */
+function moduleUrl(use: string, configDir: string): string {
+  if (use.startsWith('.') || isAbsolute(use)) return pathToFileURL(resolve(configDir, use)).href;
+  try {
+    // A package installed beside the configuration (or anywhere Node would look from there).
+    return pathToFileURL(createRequire(join(configDir, 'noop.js')).resolve(use)).href;
+  } catch {
+    return use; // ESM-only packages without a require condition: let import() resolve it from here
+  }
+}
+
+const validators = new WeakMap<object, ValidateFunction>();
+
+function validateOptions(def: AdapterDefinition, options: Record<string, unknown>, field: string, configPath: string | undefined): Record<string, unknown> {
+  let validate = validators.get(def.optionsSchema);
+  if (!validate) {
+    const is2020 = String(def.optionsSchema['$schema'] ?? '').includes('2020-12');
+    const ajv = is2020 ? new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true }) : new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
+    addFormats.default(ajv);
+    try {
+      validate = ajv.compile(def.optionsSchema);
+    } catch (cause) {
+      throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${def.id} has an invalid optionsSchema: ${(cause as Error).message}`, { cause, field });
+    }
+    validators.set(def.optionsSchema, validate);
+  }
+  if (!validate(options)) throw invalidConfig(configPath, (validate.errors ?? []).map((e) => schemaProblem(e, field)));
+  return options;
+}
