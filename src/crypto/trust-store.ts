@@ -6,6 +6,11 @@ import { ConfigError, SecurityError } from '../core/errors.js';
 const MAX_PATH_LENGTH = 8;
 /** How many alternative paths (cross-signed or renewed CAs) are tried before giving up. */
 const MAX_PATHS = 8;
+/**
+ * Most issuer signatures checked for one signer. Untrusted intermediates come with the signed message:
+ * many certificates sharing one name and key would otherwise make the search factorial.
+ */
+const MAX_LINK_CHECKS = 64;
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -70,8 +75,9 @@ export class TrustStore {
   /** Depth-first search for issuer paths that end in an anchor; a signature check decides each link. */
   #findPaths(leaf: X509Certificate, candidates: readonly X509Certificate[]): X509Certificate[][] {
     const found: X509Certificate[][] = [];
+    let checks = 0;
     const walk = (path: X509Certificate[]): void => {
-      if (found.length >= MAX_PATHS) return;
+      if (found.length >= MAX_PATHS || checks >= MAX_LINK_CHECKS) return;
       const last = path[path.length - 1]!;
       if (this.isAnchor(last)) {
         found.push(path);
@@ -81,7 +87,9 @@ export class TrustStore {
       for (const issuer of candidates) {
         if (path.some((c) => c.fingerprint256 === issuer.fingerprint256)) continue;
         // `a.checkIssued(b)` asks whether a was issued by b (names, key identifiers, issuer keyUsage).
-        if (last.checkIssued(issuer) && last.verify(issuer.publicKey)) walk([...path, issuer]);
+        if (!last.checkIssued(issuer)) continue;
+        if (++checks > MAX_LINK_CHECKS) return;
+        if (last.verify(issuer.publicKey)) walk([...path, issuer]);
       }
     };
     walk([leaf]);

@@ -1,4 +1,12 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
+import { improntaOf } from '../../adapters/protocollo/impronta.js';
+import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
+import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
+import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
+import { DEMO_AOO, protocolloUrlOf } from './demo-federation.js';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 
@@ -82,6 +90,8 @@ export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, 
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
   reports.push(await asincronoSimmetrico(nodes, backOffice));
   reports.push(await asincronoAsimmetrico(nodes, backOffice));
+  reports.push(await protocolloConConferma(nodes, backOffice));
+  reports.push(await protocolloImprontaErrata(nodes, backOffice));
   reports.push(await regioneDownAtFirst(nodes, backOffice, control));
   return reports;
 }
@@ -159,6 +169,86 @@ async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode },
   const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
   if (!final.answer?.id) problems.push('the request shows no answer');
   return report('asincrono-asimmetrico', 'DELIVERED, in progress, then the result by richiesta stato', final, problems);
+}
+
+const COMUNE_AOO = 'SPC/ComuneFrancavillaAlMare';
+const REGIONE_AOO = 'SPC/RegioneAbruzzo';
+
+/**
+ * Protocollo interoperabile: the Comune's AOO registers, seals and sends a deliberation to the
+ * Regione's AOO, which registers it in its own register and returns ConfermaRicezione.
+ */
+async function protocolloConConferma(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const problems: string[] = [];
+  const api = await protocolloUrlOf(nodes.cst, COMUNE_AOO);
+  const res = await request(`${api}/protocollo/inoltri`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      to: REGIONE_AOO,
+      destinatario: { codiceAmministrazione: DEMO_AOO[REGIONE_AOO]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE_AOO]!.codiceAOO, denominazione: DEMO_AOO[REGIONE_AOO]!.denominazione },
+      oggetto: 'Delibera di giunta n. 12: piano spiagge',
+      classifica: { denominazione: 'Demanio marittimo', codice: 'VI.4' },
+      documentoPrimario: { nomeFile: 'delibera.pdf', mimeType: 'application/pdf', contenuto: Buffer.from('%PDF-1.4 delibera n. 12').toString('base64') },
+    }),
+  });
+  const sent = (await res.body.json()) as { identificatore?: { numeroRegistrazione: string; dataRegistrazione: string }; messageId?: string; error?: { code: string } };
+  if (res.statusCode !== 202 || !sent.identificatore) return report('protocollo-conferma-ricezione', 'CONFERMATA', {}, [`inoltro refused: ${sent.error?.code ?? res.statusCode}`]);
+  const { numeroRegistrazione: numero, dataRegistrazione } = sent.identificatore;
+  const registered = await eventually(() => backOffice.protocollo.some((e) => e.party === REGIONE_AOO && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero), 20_000);
+  if (!registered) problems.push('the Regione AOO did not register it');
+  let state = '';
+  const until = Date.now() + 20_000;
+  while (state !== 'CONFERMATA' && Date.now() < until) {
+    const r = await request(`${api}/protocollo/registrazioni/${dataRegistrazione.slice(0, 4)}/${numero}`);
+    state = ((await r.body.json()) as { state?: string }).state ?? '';
+    if (state !== 'CONFERMATA') await new Promise((r2) => setTimeout(r2, 100));
+  }
+  if (state !== 'CONFERMATA') problems.push(`registration ${numero} ended ${state || 'unknown'}, not CONFERMATA`);
+  return { scenario: 'protocollo-conferma-ricezione', id: sent.messageId ?? null, status: state || 'none', expected: 'CONFERMATA', ok: problems.length === 0, receipt: registered, attempts: 1, ...(problems.length ? { detail: problems.join('; ') } : {}) };
+}
+
+/**
+ * A protocol system of the Comune sends, through the bus API, a Segnatura whose Impronta does not match
+ * the document: the Regione's AOO registers nothing and answers NotificaEccezione 002.
+ */
+async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const aoo = DEMO_AOO[COMUNE_AOO]!;
+  const regione = DEMO_AOO[REGIONE_AOO]!;
+  const nome = COMUNE_AOO.split('/')[1]!;
+  const certPem = readFileSync(join(nodes.cst.dir, 'pki', `${nome}.cert.pem`), 'utf8');
+  const seal = { privateKey: createPrivateKey(readFileSync(join(nodes.cst.dir, 'pki', `${nome}.key.pem`))), certificate: new X509Certificate(certPem), certPem };
+  const numero = '0999001';
+  const documento = Buffer.from('%PDF-1.4 determina n. 7');
+  const segnatura = signXades(
+    buildSegnaturaXml({
+      form: '2021',
+      identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: new Date().toISOString().slice(0, 10) },
+      oggetto: 'Determina n. 7 (impronta calcolata su un altro file)',
+      classifica: { denominazione: 'Affari generali', codice: { kind: 'flat', codice: 'I.1' } },
+      mittente: { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] },
+      destinatari: [{ soggetto: { tipo: 'Amministrazione', denominazioneAmministrazione: regione.denominazione, codiceIPAAmministrazione: { codice: regione.codiceAmministrazione }, codiceIPAAOO: { codice: regione.codiceAOO }, personeFisiche: [] }, confermaRicezione: true, perConoscenza: false }],
+      documentoPrimario: { nomeFile: 'determina.pdf', mimeType: 'application/pdf', impronta: improntaOf(Buffer.from('un altro file')) },
+      allegati: [],
+    }),
+    seal,
+  );
+  const sent = await callApi(nodes.cst, COMUNE_AOO, 'POST', '/api/v1/messages?wait=30', {
+    from: COMUNE_AOO,
+    to: REGIONE_AOO,
+    service: 'ProtocolloInteroperabile',
+    action: 'MessaggioInoltro',
+    payload: writeProtocolloFiles([
+      { nomeFile: 'Segnatura.xml', mimeType: 'application/xml', content: Buffer.from(segnatura) },
+      { nomeFile: 'determina.pdf', mimeType: 'application/pdf', content: documento },
+    ]),
+  });
+  const problems: string[] = [];
+  if (sent.json.status !== 'DELIVERED') problems.push(`the bus message ended ${sent.json.status ?? `HTTP ${sent.status}`}`);
+  const eccezione = await eventually(() => backOffice.protocollo.some((e) => e.party === COMUNE_AOO && e.evento === 'eccezione' && (e.anomalia ?? '').startsWith('002_AnomaliaImpronta')), 20_000);
+  if (!eccezione) problems.push('no NotificaEccezione 002 came back');
+  if (backOffice.protocollo.some((e) => e.party === REGIONE_AOO && e.controparte?.numeroRegistrazione === numero)) problems.push('the Regione registered it all the same');
+  return { scenario: 'protocollo-impronta-errata', id: sent.json.id ?? null, status: eccezione ? 'NotificaEccezione 002_AnomaliaImpronta' : 'none', expected: 'NotificaEccezione 002_AnomaliaImpronta', ok: problems.length === 0, receipt: eccezione, attempts: sent.json.attempts ?? 0, ...(problems.length ? { detail: problems.join('; ') } : {}) };
 }
 
 /**

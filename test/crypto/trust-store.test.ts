@@ -120,6 +120,14 @@ describe('TrustStore.validateSigner', () => {
     expect(refusal(() => store.validateSigner(x509(leaf), NOW)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
   });
 
+  it('refuses, without an endless search, a signer sent with many look-alike CAs that all issue each other', () => {
+    // One name and one key: every certificate verifies as the issuer of every other one. Unbounded,
+    // the path search would try about 12!/4! orderings; the budget of signature checks ends it.
+    const loop = Array.from({ length: 12 }, () => x509(cert({ subject: { CN: 'Loop CA', O: 'X', C: 'IT' }, issuer: 'self', ca: true })));
+    const leaf = x509(cert({ subject: { CN: 'Loop CA', O: 'X', C: 'IT' }, issuer: 'self', ca: true }));
+    expect(refusal(() => store.validateSigner(leaf, NOW, loop)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
+  });
+
   it('checks the dates of the CAs in the chain too', () => {
     const oldSub = cert({ subject: { CN: 'Old Sub CA' }, issuer: ca, ca: true, notBefore: inDays(-60), notAfter: inDays(-2) });
     const leaf = cert({ subject: { CN: 'Leaf' }, issuer: oldSub });
