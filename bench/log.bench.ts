@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chainRecords, type LogEntryInput } from '../src/log/log-entry.js';
+import type { LogEntryInput } from '../src/log/log-entry.js';
 import type { LogStore } from '../src/log/log-store.js';
 import { verifyChain } from '../src/log/chain-verifier.js';
 import { PostgresLogStore } from '../src/log/postgres-log-store.js';

@@ -10,6 +10,7 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
+import type { OutgoingMessage } from '../../adapters/sdk/adapter.js';
 import { AsyncCorrelation, isPendingAnswer } from './async-correlation.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import { servicePolicy, type RetryPolicy } from '../queue/retry-policy.js';
@@ -17,18 +18,12 @@ import type { MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { ServiceDef } from './registry.js';
 
-/** What a back office asks the node to send (the validated body of POST /api/v1/messages). */
-export interface SendRequest {
+/**
+ * What a back office asks the node to send (the validated body of POST /api/v1/messages): the same
+ * message an adapter sends on the bus, plus the sending party.
+ */
+export interface SendRequest extends OutgoingMessage {
   readonly from: string;
-  readonly to: string;
-  readonly service: string;
-  readonly serviceTipo?: string;
-  readonly action?: string;
-  /** Body content: well-formed XML (elements), possibly empty. */
-  readonly payload: string;
-  readonly refId?: string;
-  readonly conversationId?: string;
-  readonly expiresAt?: string;
 }
 
 /** A retry re-signs the envelope when its Timestamp is older than this (peers refuse past 5 minutes). */

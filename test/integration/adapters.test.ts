@@ -11,46 +11,35 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
-import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import type { RunningNode } from '../../src/http/serve-node.js';
+import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { TramiteNode } from '../../src/node/tramite-node.js';
 
 const CARTELLA = fileURLToPath(new URL('../../adapters/examples/cartella/cartella-adapter.ts', import.meta.url));
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';
 
+let federation: InProcessFederation;
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
-let cst: RunningNode;
 let regione: RunningNode;
 let folder: string;
-
-/** Rewrites a node's config file with `edit` applied. */
-function patch(node: DemoNode, edit: (raw: any) => void): void {
-  const raw = JSON.parse(readFileSync(node.configFile, 'utf8'));
-  edit(raw);
-  writeFileSync(node.configFile, JSON.stringify(raw, null, 2));
-}
+const patch = patchConfig;
 
 beforeAll(async () => {
-  backOffice = new DemoBackOffice();
-  await backOffice.start();
-  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-adapters-')), (p) => backOffice.urlFor(p));
   folder = mkdtempSync(join(tmpdir(), 'tramite-cartella-'));
-  patch(nodes.regione, (raw) => {
-    const party = raw.parties.find((p: { code: string }) => p.code === REGIONE);
-    party.adapters.push({ use: CARTELLA, options: { inbox: join(folder, 'in'), outbox: join(folder, 'out'), pollMs: 100 }, services: ['ComunicazioneVariazione'] });
-  });
-  cst = await serveNode(loadConfig(nodes.cst.configFile));
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  federation = await startFederation('adapters', (fed) =>
+    patch(fed.regione, (raw) => {
+      const party = raw.parties.find((p: { code: string }) => p.code === REGIONE);
+      party.adapters.push({ use: CARTELLA, options: { inbox: join(folder, 'in'), outbox: join(folder, 'out'), pollMs: 100 }, services: ['ComunicazioneVariazione'] });
+    }),
+  );
+  ({ backOffice, nodes, regione } = federation);
 });
 
-afterAll(async () => {
-  await cst?.close();
-  await regione?.close();
-  await backOffice?.stop();
-});
+afterAll(() => federation?.close());
 
 describe('an adapter loaded from a module path', () => {
   it('takes the inbound messages of the services it serves, instead of the back-office URL', async () => {

@@ -5,15 +5,14 @@
  * against each node's own log (EGOV_IT_109 / 111 / 104).
  */
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
-import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
-import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import type { DemoNode } from '../../src/demo/demo-federation.js';
+import type { RunningNode } from '../../src/http/serve-node.js';
+import { callApi, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { sealRequest } from '../../src/node/bus-envelopes.js';
 import { readEnvelope } from '../../envelopes/envelope.js';
 
@@ -21,33 +20,20 @@ const ORTONA = 'SPC/ComuneOrtona';
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';
 
+let federation: InProcessFederation;
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
 let cst: RunningNode;
 let regione: RunningNode;
 
 beforeAll(async () => {
-  backOffice = new DemoBackOffice();
-  await backOffice.start();
-  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-async-')), (p) => backOffice.urlFor(p));
-  cst = await serveNode(loadConfig(nodes.cst.configFile));
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  federation = await startFederation('async');
+  ({ backOffice, nodes, cst, regione } = federation);
 });
 
-afterAll(async () => {
-  await cst?.close();
-  await regione?.close();
-  await backOffice?.stop();
-});
+afterAll(() => federation?.close());
 
-async function api(node: DemoNode, party: string, method: 'GET' | 'POST', path: string, body?: unknown) {
-  const res = await request(`${node.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${node.tokens[party]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
-}
+const api = callApi;
 
 const getMessage = (node: DemoNode, party: string, id: string) => api(node, party, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`);
 

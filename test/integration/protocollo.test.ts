@@ -4,15 +4,13 @@
  * to its back office and confirms it; anomalies come back as NotificaEccezione with their code.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
-import { DEMO_AOO, protocolloUrlOf, writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
-import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import { DEMO_AOO, protocolloUrlOf, type DemoNode } from '../../src/demo/demo-federation.js';
+import { startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
@@ -21,29 +19,21 @@ import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';
 
+let federation: InProcessFederation;
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
-let cst: RunningNode;
-let regione: RunningNode;
 /** The protocollo back-office APIs of the two AOO. */
 let francavillaApi: string;
 let regioneApi: string;
 
 beforeAll(async () => {
-  backOffice = new DemoBackOffice();
-  await backOffice.start();
-  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-prot-')), (p) => backOffice.urlFor(p));
-  cst = await serveNode(loadConfig(nodes.cst.configFile));
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  federation = await startFederation('prot');
+  ({ backOffice, nodes } = federation);
   francavillaApi = await protocolloUrlOf(nodes.cst, FRANCAVILLA);
   regioneApi = await protocolloUrlOf(nodes.regione, REGIONE);
 });
 
-afterAll(async () => {
-  await cst?.close();
-  await regione?.close();
-  await backOffice?.stop();
-});
+afterAll(() => federation?.close());
 
 async function call(url: string, method: 'GET' | 'POST', body?: unknown) {
   const res = await request(url, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
