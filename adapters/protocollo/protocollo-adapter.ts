@@ -30,7 +30,7 @@ class ProtocolloAdapter implements AdapterInstance {
     const aoo = new ProtocolloAoo(this.ctx);
     const listen = this.ctx.options.listen;
     if (listen) {
-      const api = new ProtocolloHttpApi(aoo, this.ctx.log);
+      const api = new ProtocolloHttpApi(aoo, this.ctx.log, listen.apiTokens ?? []);
       try {
         await api.listen(listen.host, listen.port);
       } catch (err) {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -22,6 +23,8 @@ export class ProtocolloHttpApi {
   constructor(
     private readonly aoo: ProtocolloAoo,
     private readonly log: AdapterLogger,
+    /** SHA-256 digests of the accepted bearer tokens; none: no authentication (loopback use). */
+    private readonly tokenHashes: readonly string[] = [],
   ) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
     this.validateInoltro = ajv.compile<InoltroRequest>(inoltroRequestSchema);
@@ -54,6 +57,10 @@ export class ProtocolloHttpApi {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     try {
+      if (!this.authorised(req)) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: { code: 'TRAMITE_ERR_UNAUTHENTICATED', message: 'present a back-office token as "Authorization: Bearer <token>"' } }));
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method === 'POST' && url.pathname === '/protocollo/inoltri') {
         const body = await this.body(req, this.validateInoltro);
@@ -81,6 +88,14 @@ export class ProtocolloHttpApi {
       this.log.error({ err: (err as Error).message }, 'protocol request failed');
       return send(500, { error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: 'internal error' } });
     }
+  }
+
+  private authorised(req: IncomingMessage): boolean {
+    if (this.tokenHashes.length === 0) return true;
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) return false;
+    const digest = createHash('sha256').update(token, 'utf8').digest();
+    return this.tokenHashes.some((h) => timingSafeEqual(Buffer.from(h.replace(/^sha256:/, ''), 'hex'), digest));
   }
 
   private async body<T>(req: IncomingMessage, validate: ValidateFunction<T>): Promise<T> {

@@ -9,7 +9,7 @@ export interface ProtocolloOptions {
   /** The bus service protocollo messages travel on (each AOO party provides it). */
   readonly service: string;
   /** The back-office API of the adapter (loopback by default): protocol requests come in here. */
-  readonly listen?: { readonly host: string; readonly port: number };
+  readonly listen?: { readonly host: string; readonly port: number; readonly apiTokens?: readonly string[] };
   /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
   readonly backOffice?: { readonly url: string };
 }
@@ -40,6 +40,12 @@ export const protocolloOptionsSchema = {
       properties: {
         host: { type: 'string', default: '127.0.0.1', description: 'Interface; loopback unless the back office is elsewhere.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0: any free port).' },
+        apiTokens: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+          description: 'SHA-256 of the tokens the back office presents as "Authorization: Bearer <token>" (sha256:<hex>). Without it the API trusts whoever reaches the listening address: keep it on loopback.',
+        },
       },
     },
     backOffice: {
