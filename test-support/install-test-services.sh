@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests run (PostgreSQL for the shared message log, Redis for
-# the delivery queue, the openssl CLI for the RFC 3161 TSA), from Debian's packages, when missing.
-# Runs before `npm test`; as root it installs, otherwise it says exactly what to run.
+# the delivery queue, the openssl CLI for the RFC 3161 TSA, Dovecot's IMAP server for the PEC mailboxes),
+# from Debian's packages, when missing. Runs before `npm test`; as root it installs, otherwise it says
+# exactly what to run.
+# Dovecot: dovecot-core ships /usr/sbin/dovecot but no IMAP service; dovecot-imapd (which depends on
+# dovecot-core) adds /usr/lib/dovecot/imap and imap-login. The tests start their own instance on free
+# loopback ports (test-support/dovecot-server.ts); a system dovecot the package may start is not used.
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+{ [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/imap-login ]; } || need+=(dovecot-imapd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "the tests need: ${need[*]} — install them with: sudo apt-get install -y ${need[*]}" >&2
