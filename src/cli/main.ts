@@ -7,6 +7,7 @@ import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerMessagesCommand } from './commands/messages.js';
+import { registerPecCommand } from './commands/pec.js';
 import { registerProtocolloCommand } from './commands/protocollo.js';
 import { registerStartCommand } from './commands/start.js';
 
@@ -30,5 +31,6 @@ registerLogCommand(program);
 registerMessagesCommand(program);
 registerCfCommand(program);
 registerProtocolloCommand(program);
+registerPecCommand(program);
 
 await program.parseAsync(process.argv);

@@ -77,6 +77,10 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ADAPTER_INVALID: 'An adapter named in the configuration cannot be loaded or does not fulfil the adapter contract',
   TRAMITE_ERR_ADAPTER_UNAVAILABLE: "An adapter's external system could not be reached or was busy (retried)",
   TRAMITE_ERR_ADAPTER_REFUSED: "An adapter's external system refused the message for good",
+  TRAMITE_ERR_PEC_NOT_PEC: 'The message is not from a PEC provider (no X-Trasporto or X-Ricevuta header, or an unknown value)',
+  TRAMITE_ERR_PEC_MALFORMED: 'A PEC provider message, or its daticert.xml, does not have the structure the PEC rules give it',
+  TRAMITE_ERR_PEC_UNSIGNED: 'A PEC provider message carries no S/MIME signature',
+  TRAMITE_ERR_PEC_BAD_SIGNATURE: "The provider's S/MIME signature is unreadable or does not verify over the signed part",
 } as const;
 
 /**
