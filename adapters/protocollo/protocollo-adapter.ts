@@ -29,29 +29,32 @@ class ProtocolloAdapter implements AdapterInstance {
     if (this.aoo) return;
     const aoo = new ProtocolloAoo(this.ctx);
     const listen = this.ctx.options.listen;
-    if (listen) {
-      const api = new ProtocolloHttpApi(aoo, this.ctx.log, listen.apiTokens ?? []);
-      try {
+    try {
+      await aoo.start();
+      if (listen) {
+        const api = new ProtocolloHttpApi(aoo, this.ctx.log, listen.apiTokens ?? []);
         await api.listen(listen.host, listen.port);
-      } catch (err) {
-        aoo.close();
-        throw err;
+        this.api = api;
+        this.ctx.log.info({ url: api.address }, 'protocollo back-office API listening');
       }
-      this.api = api;
-      this.ctx.log.info({ url: api.address }, 'protocollo back-office API listening');
+    } catch (err) {
+      await aoo.close();
+      throw err;
     }
     this.aoo = aoo;
   }
 
   async stop(): Promise<void> {
     await this.api?.close();
-    this.aoo?.close();
+    await this.aoo?.close();
     this.api = this.aoo = undefined;
   }
 
   async health() {
     if (!this.aoo) return { status: 'down' as const, detail: 'not started' };
-    return { status: 'up' as const, ...(this.api?.address ? { detail: this.api.address } : {}) };
+    // The back-office API first (tools find it there), then the SOAP interfaces, if any.
+    const where = [this.api?.address, this.aoo.relay?.endpoints?.destinatario, this.aoo.relay?.endpoints?.mittente].filter((x): x is string => x !== undefined);
+    return { status: 'up' as const, ...(where.length > 0 ? { detail: where.join(' ') } : {}) };
   }
 
   /** Where the back-office API listens, once started (for tests and the demo). */

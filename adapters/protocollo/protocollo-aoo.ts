@@ -13,6 +13,7 @@ import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
 import { buildAnnullamentoProtocollazioneXml, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo, readProtocolloMessage } from './segnatura/protocollo-messages.js';
 import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
 import { signXades } from './xades/xades-sign.js';
+import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-relay.js';
 import { verifyXades } from './xades/xades-verify.js';
 
 /** Bus actions of the protocollo service, one per message of the guideline. */
@@ -35,14 +36,22 @@ export interface ProtocolloEvent {
  * answers what it receives (ConfermaRicezione or NotificaEccezione with the anomaly code), keeping its
  * register in step with the other AOO's answers and cancellations.
  */
-export class ProtocolloAoo {
+export class ProtocolloAoo implements SegnaturaChecks {
   readonly register: ProtocolRegister;
+  /** Present when the AOO's own protocol system speaks the AgID SOAP interfaces. */
+  readonly relay: ProtocolloSoapRelay | undefined;
 
   constructor(private readonly ctx: AdapterContext<ProtocolloOptions>) {
     this.register = ProtocolRegister.open(join(ctx.dataDir, 'registro.sqlite'), ctx.options.aoo, ctx.clock);
+    this.relay = ctx.options.soap ? new ProtocolloSoapRelay(ctx, ctx.options.soap, this) : undefined;
   }
 
-  close(): void {
+  async start(): Promise<void> {
+    await this.relay?.start();
+  }
+
+  async close(): Promise<void> {
+    await this.relay?.stop();
     this.register.close();
   }
 
@@ -145,6 +154,12 @@ export class ProtocolloAoo {
       await this.checkSegnatura(file.content, segnatura, message.from);
       checkImpronte(segnatura, files);
       if (!this.addressedToUs(segnatura)) throw new ProtocolloError('000_Irricevibile', `the Segnatura names no Destinatario with AOO ${this.ctx.options.aoo.codiceAOO}`);
+      if (this.relay?.deliversInbound) {
+        // The AOO's protocol system registers it; its ConfermaMessaggioInoltro comes back through the relay.
+        const anomalia = await this.relay.deliverInoltro(message, file.content, segnatura, files);
+        if (anomalia) throw anomalia;
+        return;
+      }
       const registration = this.register.register({ direction: 'in', oggetto: segnatura.oggetto, messageId: message.id, counterpart: segnatura.identificatore, party: message.from }, () => undefined).registration;
       await this.archive(registration, files);
       this.ctx.log.info({ numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id }, 'document received and registered');
@@ -161,7 +176,8 @@ export class ProtocolloAoo {
     }
   }
 
-  private async checkSegnatura(bytes: Buffer, segnatura: Segnatura, sender: string): Promise<void> {
+  /** XSD (2021, 2013), the seal (2021) and that it is `sender`'s own: 000 or 001 otherwise. */
+  async checkSegnatura(bytes: Buffer, segnatura: Segnatura, sender: string): Promise<void> {
     if (segnatura.form === '2001') return; // no XML Schema exists for it; the reader's checks and the bus signature stand
     const text = bytes.toString('utf8');
     const schema = await validateSegnaturaSchema(text);
@@ -238,7 +254,8 @@ export class ProtocolloAoo {
     } else {
       throw AdapterError.refused('000_Irricevibile', `${file.nomeFile} holds a ${read.kind}, not a ${message.action ?? ''}`);
     }
-    if (!event.registrazione) this.ctx.log.warn({ id: message.id, evento: event.evento }, 'protocol answer about no registration of this AOO');
+    const relayed = read.kind === 'conferma' || read.kind === 'eccezione' ? await this.relay?.forwardAnswer(read.kind === 'conferma' ? { kind: 'conferma', conferma: read.conferma } : { kind: 'eccezione', eccezione: read.eccezione }) : false;
+    if (!event.registrazione && !relayed) this.ctx.log.warn({ id: message.id, evento: event.evento }, 'protocol answer about no registration of this AOO');
     await this.notifyBackOffice(event);
   }
 

@@ -12,6 +12,17 @@ export interface ProtocolloOptions {
   readonly listen?: { readonly host: string; readonly port: number; readonly apiTokens?: readonly string[] };
   /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
   readonly backOffice?: { readonly url: string };
+  /** The AOO's own protocol system, speaking the AgID SOAP interfaces (it keeps the register). */
+  readonly soap?: {
+    /** Where the adapter serves the destinatario and mittente interfaces to the protocol system. */
+    readonly listen?: { readonly host: string; readonly port: number };
+    /** The protocol system's destinatario endpoint: documents from the bus are handed to it. */
+    readonly destinatarioUrl?: string;
+    /** The protocol system's mittente endpoint: confirmations of the documents it sent go to it. */
+    readonly mittenteUrl?: string;
+    /** Which bus party each receiving AOO is. */
+    readonly directory: ReadonlyArray<{ readonly codiceAmministrazione: string; readonly codiceAOO: string; readonly party: string }>;
+  };
 }
 
 export const protocolloOptionsSchema = {
@@ -53,6 +64,33 @@ export const protocolloOptionsSchema = {
       additionalProperties: false,
       required: ['url'],
       properties: { url: { type: 'string', format: 'uri', pattern: '^https?://', description: 'URL receiving protocol events as JSON.' } },
+    },
+    soap: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The AOO protocol system speaking the AgID SOAP interfaces (protocollo-destinatario.wsdl, protocollo-mittente.wsdl).',
+      properties: {
+        listen: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+          description: 'Where the adapter serves both interfaces (paths /protocollo/destinatario and /protocollo/mittente).',
+        },
+        destinatarioUrl: { type: 'string', format: 'uri', pattern: '^https?://', description: "The protocol system's destinatario endpoint (MessaggioInoltro)." },
+        mittenteUrl: { type: 'string', format: 'uri', pattern: '^https?://', description: "The protocol system's mittente endpoint (ConfermaMessaggioInoltro)." },
+        directory: {
+          type: 'array',
+          default: [],
+          description: 'The bus party of each AOO the protocol system sends to.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['codiceAmministrazione', 'codiceAOO', 'party'],
+            properties: { codiceAmministrazione: { type: 'string', minLength: 1 }, codiceAOO: { type: 'string', minLength: 1 }, party: { type: 'string', pattern: '^[A-Za-z0-9]+/[A-Za-z0-9_]+$' } },
+          },
+        },
+      },
     },
   },
 } as const;

@@ -28,7 +28,8 @@ export interface DemoNode {
 export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: string): Promise<string> {
   const res = await request(`${node.baseUrl}/health`);
   const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
-  const url = health.adapters?.find((a) => a.party === party && a.adapter === 'protocollo')?.detail;
+  // The detail lists the back-office API first, then the SOAP interfaces when the AOO has them.
+  const url = health.adapters?.find((a) => a.party === party && a.adapter === 'protocollo')?.detail?.split(' ')[0];
   if (!url) throw new Error(`${party} runs no protocollo adapter at ${node.baseUrl}`);
   return url;
 }
