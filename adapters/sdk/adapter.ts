@@ -93,6 +93,11 @@ export interface MessageState {
 export interface BusClient {
   /** Sends (accepted once logged; delivered reliably). */
   send(message: OutgoingMessage): Promise<MessageState>;
+  /**
+   * Sends and waits for the outcome: DELIVERED (with `reply` for a sincrono service) or FAILED (with
+   * `error`); after `timeoutMs` the state as it is then (the message still goes on being delivered).
+   */
+  sendAndWait(message: OutgoingMessage, opts: { timeoutMs: number }): Promise<MessageState>;
   /** Answers an asynchronous request the party received. */
   answer(requestId: string, payload: string): Promise<MessageState>;
   /** The state of one of the party's messages. */

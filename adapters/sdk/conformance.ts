@@ -28,6 +28,8 @@ export interface ConformanceFixture<Options> {
   readonly refused?: ReadonlyArray<{ readonly message: BusMessage; readonly retriable: boolean; readonly code?: string }>;
   /** Ingress: makes the external system produce traffic; the adapter must then send `expect` messages on the bus within `withinMs`. */
   readonly ingress?: { trigger(ctx: AdapterContext<Options>): Promise<void>; readonly expect: number; readonly withinMs?: number };
+  /** What the recording bus answers to `sendAndWait` (a sincrono reply), when the adapter asks; default none. */
+  readonly reply?: (message: OutgoingMessage) => string | undefined;
   /** The party the instance serves (default `SPC/EnteDiProva`). */
   readonly party?: string;
   /** Longest a lifecycle hook or an egress may take (default 5000 ms). */
@@ -55,7 +57,7 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
   process.on('unhandledRejection', onRejection);
   const dataDir = mkdtempSync(join(tmpdir(), `tramite-conformance-${adapter.id}-`));
   const timeoutMs = fixture.timeoutMs ?? 5000;
-  const bus = new RecordingBus();
+  const bus = new RecordingBus(fixture.reply);
   try {
     const definitionProblems = definitionErrors(adapter);
     check('definition: id, version, description, optionsSchema, setup, services', definitionProblems.length === 0, definitionProblems.join('; '));
@@ -132,6 +134,16 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
 class RecordingBus implements BusClient {
   readonly sent: OutgoingMessage[] = [];
   private readonly states = new Map<string, MessageState>();
+
+  constructor(private readonly reply?: (message: OutgoingMessage) => string | undefined) {}
+
+  async sendAndWait(message: OutgoingMessage): Promise<MessageState> {
+    const sent = await this.send(message);
+    const reply = this.reply?.(message);
+    const state: MessageState = { ...sent, status: 'DELIVERED', attempts: 1, ...(reply !== undefined ? { reply } : {}) };
+    this.states.set(state.id, state);
+    return state;
+  }
 
   async send(message: OutgoingMessage): Promise<MessageState> {
     this.sent.push(message);

@@ -10,6 +10,15 @@ export function busClientFor(party: string, outbound: () => OutboundPipeline, st
   const caller: ReadonlySet<string> = new Set([party]);
   return {
     send: async (m) => stateOf(await outbound().submit({ ...m, from: party, payload: m.payload }, caller)),
+    sendAndWait: async (m, { timeoutMs }) => {
+      const sent = await outbound().submit({ ...m, from: party, payload: m.payload }, caller);
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const rec = (await store().get(sent.id, 'out')) ?? sent;
+        if (rec.status === 'DELIVERED' || rec.status === 'FAILED' || Date.now() >= until) return stateOf(rec);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     answer: async (requestId, payload) => stateOf((await outbound().answer(requestId, { payload }, caller)).message),
     state: async (id, direction) => {
       const rec = await store().get(id, direction);

@@ -16,6 +16,7 @@ import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federati
 import type { RunningNode } from '../../src/http/serve-node.js';
 import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { TramiteNode } from '../../src/node/tramite-node.js';
+import { busClientFor } from '../../src/node/adapter-bus-client.js';
 
 const CARTELLA = fileURLToPath(new URL('../../adapters/examples/cartella/cartella-adapter.ts', import.meta.url));
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
@@ -66,6 +67,14 @@ describe('an adapter loaded from a module path', () => {
     await expect.poll(() => existsSync(join(folder, 'in', 'rejected', 'rotto.error.txt')), { timeout: 20_000 }).toBe(true);
     expect(readFileSync(join(folder, 'in', 'rejected', 'rotto.error.txt'), 'utf8')).toContain('NessunServizio');
     expect(readdirSync(join(folder, 'in')).filter((n) => n.endsWith('.json'))).toEqual([]);
+  });
+
+  it("gives adapters a sincrono call through the bus: sendAndWait resolves with the provider's answer", async () => {
+    const bus = busClientFor('SPC/ComuneOrtona', () => federation.cst.node.outbound, () => federation.cst.node.store);
+    const state = await bus.sendAndWait({ to: REGIONE, service: 'VerificaResidenza', payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>' }, { timeoutMs: 20_000 });
+    expect(state).toMatchObject({ status: 'DELIVERED', reply: expect.stringContaining('RSSMRA85T10A562S') });
+    const refused = await bus.sendAndWait({ to: REGIONE, service: 'ServizioDismesso', payload: '' }, { timeoutMs: 20_000 });
+    expect(refused).toMatchObject({ status: 'FAILED', error: { code: 'EGOV_IT_105' } });
   });
 
   it('reports its health beside the built-in ones', async () => {

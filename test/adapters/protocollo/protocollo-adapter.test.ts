@@ -36,7 +36,7 @@ describe('the protocollo adapter', () => {
       options: { aoo: AOO, service: 'ProtocolloInteroperabile', listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } },
       dataDir: mkdtempSync(join(tmpdir(), 'tramite-prot-api-')),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      bus: { send: async () => Promise.reject(new Error('unused')), answer: async () => Promise.reject(new Error('unused')), state: async () => undefined },
+      bus: { send: async () => Promise.reject(new Error('unused')), sendAndWait: async () => Promise.reject(new Error('unused')), answer: async () => Promise.reject(new Error('unused')), state: async () => undefined },
       identity: undefined as never,
       trust: undefined as never,
       clock: { now: () => new Date() },

@@ -54,7 +54,7 @@ describe('the example adapter (cartella)', () => {
       options: { inbox: 'in', outbox: 'out', pollMs: 1000 },
       dataDir: dir,
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      bus: { send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }), answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }), state: async () => undefined },
+      bus: { send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }), sendAndWait: async () => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1 }), answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }), state: async () => undefined },
       identity: undefined as never,
       trust: undefined as never,
       clock: { now: () => new Date() },
