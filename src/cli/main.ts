@@ -8,6 +8,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerPecCommand } from './commands/pec.js';
+import { registerPecProviderCommand } from './commands/pec-provider.js';
 import { registerProtocolloCommand } from './commands/protocollo.js';
 import { registerStartCommand } from './commands/start.js';
 
@@ -32,5 +33,6 @@ registerMessagesCommand(program);
 registerCfCommand(program);
 registerProtocolloCommand(program);
 registerPecCommand(program);
+registerPecProviderCommand(program);
 
 await program.parseAsync(process.argv);
