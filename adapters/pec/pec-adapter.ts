@@ -1,0 +1,220 @@
+/**
+ * The PEC adapter: one hosted party's PEC mailbox on the bus.
+ * - egress (service InvioPEC): a `pec:InvioPEC` payload is submitted by SMTP from the party's address,
+ *   with a Message-ID derived from the bus message id (pec-egress.ts);
+ * - ingress: the mailbox is read by IMAP every `pollMs`; the provider's receipts about messages sent
+ *   from here become `pec:Ricevuta` messages (refId: the bus message sent), incoming PEC messages become
+ *   `pec:MessaggioPEC`, both sent from the party to itself; provider messages whose S/MIME signature
+ *   or structure is not right are moved to the quarantine folder and never acted on.
+ * Ingress is idempotent through the event table (pec-store.ts, pec-event-dispatch.ts): a mailbox read
+ * twice, or a crash mid-read, produces each event once.
+ */
+import { join } from 'node:path';
+import { AdapterError, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import { sendInvioPec } from './pec-egress.js';
+import { dispatchPendingEvents } from './pec-event-dispatch.js';
+import { PecMailboxReader } from './pec-mailbox-reader.js';
+import { loadPecSettings, pecOptionsSchema, type PecOptions } from './pec-options.js';
+import { PecSmtpSender } from './pec-smtp-sender.js';
+import { PecStore } from './pec-store.js';
+
+export type { PecOptions } from './pec-options.js';
+
+export default defineAdapter<PecOptions>({
+  id: 'pec',
+  version: '1.0.0',
+  description: 'PEC (Posta Elettronica Certificata): sends by SMTP, reads receipts and incoming messages by IMAP, S/MIME-checked, idempotent',
+  optionsSchema: pecOptionsSchema,
+  services: ['InvioPEC'],
+  setup: (ctx) => new PecAdapter(ctx),
+});
+
+/** The SQLite file in the adapter's data folder. */
+export const PEC_STORE_FILE = 'pec.sqlite';
+/** How long a read may go on after stop before its IMAP connection is cut. */
+const STOP_GRACE_MS = 2000;
+/** An SMTP contact older than this is checked again when health is asked. */
+const SMTP_STALE_MS = 60_000;
+const SMTP_PROBE_MS = 3000;
+
+export interface PecHealthReport {
+  readonly started: boolean;
+  /** End of the last read of the mailbox that succeeded. */
+  readonly lastSuccessfulPoll: Date | undefined;
+  readonly imap: { readonly reachable: boolean; readonly at: Date; readonly error?: string } | undefined;
+  readonly smtp: { readonly reachable: boolean; readonly at: Date; readonly error?: string } | undefined;
+  readonly quarantined: number;
+  readonly pendingEvents: number;
+  /** Pending events the bus refused at least once. */
+  readonly failingEvents: number;
+}
+
+interface Running {
+  readonly store: PecStore;
+  readonly sender: PecSmtpSender;
+  readonly reader: PecMailboxReader;
+}
+
+export class PecAdapter implements AdapterInstance {
+  private running: Running | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<unknown> = Promise.resolve();
+  private readonly egresses = new Set<Promise<unknown>>();
+  private imap: PecHealthReport['imap'];
+  private lastSuccessfulPoll: Date | undefined;
+
+  constructor(private readonly ctx: AdapterContext<PecOptions>) {}
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.starting ??= this.open().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
+    const { options, dataDir } = this.ctx;
+    const settings = await loadPecSettings(options, dataDir);
+    const store = PecStore.open(join(dataDir, PEC_STORE_FILE), () => this.ctx.clock.now());
+    const tls = { ca: settings.serverCa, rejectUnauthorized: options.tls.rejectUnauthorized };
+    const sender = new PecSmtpSender(options.smtp, settings.smtpPassword, tls);
+    const reader = new PecMailboxReader(
+      {
+        server: options.imap,
+        password: settings.imapPassword,
+        tls,
+        quarantineFolder: options.quarantineFolder,
+        ingest: {
+          trust: settings.providerTrust,
+          acceptSha1: options.acceptSha1,
+          receiptService: options.receiptService,
+          inboundService: options.inboundService,
+          outbound: (messageId) => store.outboundByMessageId(messageId),
+        },
+      },
+      store,
+      this.ctx.log,
+    );
+    this.running = { store, sender, reader };
+    this.stopping = false;
+    this.ctx.log.info({ address: options.address, smtp: `${options.smtp.host}:${options.smtp.port}`, imap: `${options.imap.host}:${options.imap.port}`, pollMs: options.pollMs }, 'PEC adapter started');
+    this.schedulePoll(0);
+  }
+
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    const running = this.running;
+    if (!running || this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    // A read checks `stopping` between messages; one stuck in a slow command is cut after the grace.
+    const finished = await Promise.race([this.polling.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref())]);
+    if (!finished) {
+      running.reader.abort();
+      await this.polling;
+    }
+    await Promise.allSettled([...this.egresses]);
+    running.sender.close();
+    running.store.close();
+    this.running = undefined;
+    this.stopping = false;
+    this.ctx.log.info({}, 'PEC adapter stopped');
+  }
+
+  async egress(message: BusMessage, signal: AbortSignal): Promise<{ kind: 'accepted'; reference: string }> {
+    const running = this.running;
+    if (!running || this.stopping) throw AdapterError.unavailable('the PEC adapter is not started');
+    const sending = sendInvioPec(message, { store: running.store, sender: running.sender, address: this.ctx.options.address, now: () => this.ctx.clock.now(), log: this.ctx.log }, signal);
+    this.egresses.add(sending);
+    try {
+      return await sending;
+    } finally {
+      this.egresses.delete(sending);
+    }
+  }
+
+  async health(): Promise<AdapterHealth> {
+    const r = await this.healthReport();
+    if (!r.started) return { status: 'down', detail: 'not started' };
+    const imapOk = r.imap?.reachable === true;
+    const smtpOk = r.smtp?.reachable === true;
+    const status = !imapOk && !smtpOk && r.imap !== undefined ? 'down' : imapOk && smtpOk && r.failingEvents === 0 ? 'up' : 'degraded';
+    const reach = (what: PecHealthReport['imap']) => (what ? (what.reachable ? 'reachable' : `unreachable (${what.error ?? 'no answer'})`) : 'not tried yet');
+    const detail = [
+      `imap ${reach(r.imap)}, last successful poll ${r.lastSuccessfulPoll?.toISOString() ?? 'never'}`,
+      `smtp ${reach(r.smtp)}`,
+      `quarantined ${r.quarantined}`,
+      `pending events ${r.pendingEvents}${r.failingEvents ? ` (${r.failingEvents} refused by the bus so far)` : ''}`,
+    ].join('; ');
+    return { status, detail };
+  }
+
+  /** What health says, as data. Probes SMTP (login, no message) when its last contact is unknown or stale. */
+  async healthReport(): Promise<PecHealthReport> {
+    const running = this.running;
+    if (!running) return { started: false, lastSuccessfulPoll: this.lastSuccessfulPoll, imap: this.imap, smtp: undefined, quarantined: 0, pendingEvents: 0, failingEvents: 0 };
+    const last = running.sender.lastContact;
+    if (!last || this.ctx.clock.now().getTime() - last.at.getTime() > SMTP_STALE_MS) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SMTP_PROBE_MS)));
+      await Promise.race([running.sender.verify().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+    }
+    const counts = running.store.counts();
+    const smtp = running.sender.lastContact;
+    return {
+      started: true,
+      lastSuccessfulPoll: this.lastSuccessfulPoll,
+      imap: this.imap,
+      smtp: smtp ?? { reachable: false, at: this.ctx.clock.now(), error: `no answer within ${SMTP_PROBE_MS} ms` },
+      quarantined: counts.quarantined,
+      pendingEvents: counts.pendingEvents,
+      failingEvents: counts.failingEvents,
+    };
+  }
+
+  private schedulePoll(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.polling = this.poll().then((more) => {
+        // A backlog is read batch after batch without waiting; then every pollMs.
+        if (this.running && !this.stopping) this.schedulePoll(more ? 0 : this.ctx.options.pollMs);
+      });
+    }, delayMs);
+  }
+
+  /**
+   * Events left from before (a crash, a bus that refused), the mailbox, then what it produced.
+   * Never rejects; resolves whether messages were left for the next read.
+   */
+  private async poll(): Promise<boolean> {
+    const running = this.running;
+    if (!running) return false;
+    let more = false;
+    const stopRequested = () => this.stopping;
+    const dispatch = () => dispatchPendingEvents(running.store, this.ctx.bus, this.ctx.party, this.ctx.log, stopRequested);
+    try {
+      await dispatch();
+      if (stopRequested()) return false;
+      try {
+        const summary = await running.reader.readOnce(stopRequested);
+        more = summary.more;
+        if (this.imap && !this.imap.reachable) this.ctx.log.info({}, 'IMAP server reachable again');
+        this.imap = { reachable: true, at: this.ctx.clock.now() };
+        this.lastSuccessfulPoll = this.imap.at;
+        if (summary.read > 0) this.ctx.log.debug({ ...summary }, 'PEC mailbox read');
+      } catch (err) {
+        const error = (err as Error).message;
+        // Once per outage at warn level: a mailbox polled every few seconds would otherwise flood the log.
+        if (this.imap?.reachable !== false) this.ctx.log.warn({ err: error }, 'PEC mailbox cannot be read: trying again at every poll');
+        else this.ctx.log.debug({ err: error }, 'PEC mailbox still cannot be read');
+        this.imap = { reachable: false, at: this.ctx.clock.now(), error };
+      }
+      if (!stopRequested()) await dispatch();
+    } catch (err) {
+      this.ctx.log.error({ err: (err as Error).message }, 'PEC poll failed');
+    }
+    return more;
+  }
+}
