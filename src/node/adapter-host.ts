@@ -19,6 +19,7 @@ import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } fro
  */
 const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
   protocollo: () => import('../../adapters/protocollo/protocollo-adapter.js'),
+  pec: () => import('../../adapters/pec/pec-adapter.js'),
 };
 
 /** One adapter instance serving one party. */
