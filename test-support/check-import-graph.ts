@@ -21,7 +21,7 @@ const RULES: Array<{ layer: string; match: RegExp; may: string[] }> = [
   { layer: 'adapters', match: /^adapters\//, may: ['core', 'adapter-sdk', 'adapters'] },
   { layer: 'node', match: /^src\/node\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'adapter-sdk', 'node'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http'] },
-  { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'node', 'http', 'demo', 'adapter-sdk', 'adapters'] },
+  { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'pec-provider'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'adapter-sdk', 'adapters', 'pec-provider'] },
   { layer: 'cli', match: /^src\/cli\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http', 'demo', 'cli', 'adapter-sdk', 'adapters', 'pec-provider'] },
 ];

@@ -85,9 +85,21 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Runs every scenario through the nodes' real back-office API and checks each end state. */
-export async function runScenarios(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice, control: NodeControl): Promise<ExchangeReport[]> {
+export async function runScenarios(
+  nodes: { cst: DemoNode; regione: DemoNode },
+  backOffice: DemoBackOffice,
+  control: NodeControl,
+  pec: { readonly provider?: unknown; readonly unavailable?: string } = { unavailable: 'not started' },
+): Promise<ExchangeReport[]> {
   const reports: ExchangeReport[] = [];
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
+  if (pec.provider) {
+    reports.push(await pecScenario(nodes.cst, backOffice, 'pec-consegna', PEC_CITTADINO, ['accettazione ACCEPTED_BY_PROVIDER', 'avvenuta-consegna DELIVERED']));
+    reports.push(await pecScenario(nodes.cst, backOffice, 'pec-errore-consegna', 'nessuno@pec.cittadini.example', ['accettazione ACCEPTED_BY_PROVIDER', 'errore-consegna FAILED']));
+  } else {
+    // Said, not hidden: the PEC scenarios need Dovecot (npm test installs it; as root the demo could too).
+    for (const scenario of ['pec-consegna', 'pec-errore-consegna']) reports.push({ scenario, id: null, status: 'SKIPPED', expected: 'a PEC provider', ok: true, receipt: false, attempts: 0, detail: pec.unavailable ?? 'no PEC provider' });
+  }
   reports.push(await asincronoSimmetrico(nodes, backOffice));
   reports.push(await asincronoAsimmetrico(nodes, backOffice));
   reports.push(await protocolloConConferma(nodes, backOffice));
@@ -169,6 +181,34 @@ async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode },
   const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
   if (!final.answer?.id) problems.push('the request shows no answer');
   return report('asincrono-asimmetrico', 'DELIVERED, in progress, then the result by richiesta stato', final, problems);
+}
+
+const PEC_COMUNE = 'SPC/ComuneFrancavillaAlMare';
+const PEC_CITTADINO = 'mario.rossi@pec.cittadini.example';
+
+/**
+ * PEC: the Comune's back office sends a certified e-mail through the bus (InvioPEC); the provider's
+ * receipts come back to it as RicevutaPEC bus messages: accettazione, then consegna or errore-consegna.
+ */
+async function pecScenario(cst: DemoNode, backOffice: DemoBackOffice, scenario: string, to: string, expected: readonly string[]): Promise<ExchangeReport> {
+  const payload = `<pec:InvioPEC xmlns:pec="urn:tramite:pec:1"><pec:Destinatario>${to}</pec:Destinatario><pec:Oggetto>Avviso di accertamento TARI 2026</pec:Oggetto><pec:Testo>Si trasmette in allegato l'avviso.</pec:Testo><pec:Allegato nome="avviso.pdf" mimeType="application/pdf">${Buffer.from('%PDF-1.4 avviso').toString('base64')}</pec:Allegato></pec:InvioPEC>`;
+  const sent = await callApi(cst, PEC_COMUNE, 'POST', '/api/v1/messages?wait=30', { from: PEC_COMUNE, to: PEC_COMUNE, service: 'InvioPEC', payload });
+  const receipts = () =>
+    backOffice.received
+      .filter((m) => m.party === PEC_COMUNE && m.service === 'RicevutaPEC' && m.refId === sent.json.id)
+      .map((m) => `${/tipo="([^"]+)"/.exec(m.payload)?.[1]} ${/stato="([^"]+)"/.exec(m.payload)?.[1]}`);
+  const complete = await eventually(() => expected.every((e) => receipts().includes(e)), 30_000);
+  const seen = receipts();
+  return {
+    scenario,
+    id: sent.json.id ?? null,
+    status: seen.join(', ') || 'no receipt',
+    expected: expected.join(', '),
+    ok: complete && sent.json.status === 'DELIVERED',
+    receipt: seen.length > 0,
+    attempts: sent.json.attempts ?? 0,
+    ...(complete ? {} : { detail: `receipts seen: ${seen.join(', ') || 'none'}` }),
+  };
 }
 
 const COMUNE_AOO = 'SPC/ComuneFrancavillaAlMare';

@@ -7,6 +7,16 @@ import { packageRoot } from '../config/package-root.js';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
+import { dovecotMissing } from '../pec-provider/dovecot-launcher.js';
+import { startPecProviderStack, type RunningPecProvider } from '../pec-provider/pec-provider-stack.js';
+
+/** The demo's PEC world: the Comune's mailbox and a citizen's, at one simulated provider. */
+export const DEMO_PEC = {
+  party: 'SPC/ComuneFrancavillaAlMare',
+  comune: { address: 'protocollo@pec.comune-francavilla.example', password: 'demo-pec-comune' },
+  cittadino: { address: 'mario.rossi@pec.cittadini.example', password: 'demo-pec-cittadino' },
+  domains: ['pec.comune-francavilla.example', 'pec.cittadini.example'],
+} as const;
 
 export interface DemoSummary {
   readonly exchanges: ExchangeReport[];
@@ -20,6 +30,8 @@ export interface RunningDemo {
   readonly backOffice: DemoBackOffice;
   /** Stops one node's process (as an outage would) and starts it again. */
   readonly control: NodeControl;
+  /** The simulated PEC provider, when the demo runs with PEC; else why not. */
+  readonly pec: { readonly provider: RunningPecProvider } | { readonly provider?: undefined; readonly unavailable: string };
   stop(): Promise<void>;
 }
 
@@ -28,11 +40,13 @@ export interface RunningDemo {
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
  * 127.0.0.1, and this process hosts the parties' back offices.
  */
-export async function startDemo(dir?: string, patchConfig?: (raw: Record<string, any>) => void): Promise<RunningDemo> {
+export async function startDemo(dir?: string, patchConfig?: (raw: Record<string, any>) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
+  const missing = opts.pec ? dovecotMissing() : 'not asked for';
+  const provider = missing === undefined ? await startDemoPec(root, nodes.cst) : undefined;
   if (patchConfig) {
     for (const n of [nodes.cst, nodes.regione]) {
       const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as Record<string, any>;
@@ -43,6 +57,7 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
   const children: Record<'cst' | 'regione', ChildProcess> = { cst: startNodeProcess(nodes.cst), regione: startNodeProcess(nodes.regione) };
   const stop = async () => {
     await Promise.all(Object.values(children).map((c) => stopChild(c)));
+    await provider?.stop();
     await backOffice.stop();
   };
   const control: NodeControl = {
@@ -58,13 +73,48 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
     await stop();
     throw err;
   }
-  return { dir: root, nodes, backOffice, control, stop };
+  return { dir: root, nodes, backOffice, control, pec: provider ? { provider } : { unavailable: missing! }, stop };
+}
+
+/**
+ * Starts the simulated PEC provider (a private Dovecot for the mailboxes, SMTP in front) and gives the
+ * Comune a PEC adapter on it, with the services its back office uses (InvioPEC; RicevutaPEC and
+ * MessaggioPEC come back to it). Receipts that time out (12/24 h) are shortened to seconds.
+ */
+async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProvider> {
+  const provider = await startPecProviderStack({
+    dir: join(root, 'pec-provider'),
+    domains: DEMO_PEC.domains,
+    mailboxes: [DEMO_PEC.comune, DEMO_PEC.cittadino],
+    timeouts: { warnAfterMs: 5_000, failAfterMs: 10_000 },
+  });
+  const passwordFile = join(cst.dir, 'pec.password');
+  writeFileSync(passwordFile, DEMO_PEC.comune.password, { mode: 0o600 });
+  const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as Record<string, any>;
+  const party = (raw['parties'] as Array<Record<string, any>>).find((p) => p['code'] === DEMO_PEC.party)!;
+  party['adapters'] = [
+    ...(party['adapters'] ?? []),
+    {
+      use: 'pec',
+      options: {
+        address: DEMO_PEC.comune.address,
+        smtp: { host: provider.smtp.host, port: provider.smtp.port, user: DEMO_PEC.comune.address, passwordFile },
+        imap: { host: provider.imap.host, port: provider.imap.port, requireTLS: false, user: DEMO_PEC.comune.address, passwordFile },
+        tls: { caFile: provider.smtpTlsCertFile },
+        providerCaFiles: [provider.caCertFile],
+        pollMs: 250,
+      },
+    },
+  ];
+  for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC']) (raw['services'] as unknown[]).push({ provider: DEMO_PEC.party, name, profile: 'oneway', consumers: [DEMO_PEC.party] });
+  writeFileSync(cst.configFile, JSON.stringify(raw, null, 2));
+  return provider;
 }
 
 export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
-  const demo = await startDemo(dir);
+  const demo = await startDemo(dir, undefined, { pec: true });
   try {
-    const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control);
+    const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control, demo.pec);
     return { exchanges, logs: [demo.nodes.cst.messageLog, demo.nodes.regione.messageLog] };
   } finally {
     await demo.stop();

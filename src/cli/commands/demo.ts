@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemoOnce, startDemo } from '../../demo/run-demo.js';
+import { DEMO_PEC, runDemoOnce, startDemo } from '../../demo/run-demo.js';
 import { printJson, reportError } from '../cli-output.js';
 
 export function registerDemoCommand(program: Command): void {
@@ -21,9 +21,12 @@ export function registerDemoCommand(program: Command): void {
           process.exitCode = summary.exchanges.every((e) => e.ok) ? 0 : 1;
           return;
         }
-        const demo = await startDemo(opts.dir);
+        const demo = await startDemo(opts.dir, undefined, { pec: true });
         const info = {
           dir: demo.dir,
+          pec: demo.pec.provider
+            ? { smtp: demo.pec.provider.smtp, imap: demo.pec.provider.imap, providerCa: demo.pec.provider.caCertFile, mailboxes: [DEMO_PEC.comune, DEMO_PEC.cittadino] }
+            : { unavailable: demo.pec.unavailable },
           nodes: [demo.nodes.cst, demo.nodes.regione].map((n) => ({ name: n.name, url: n.baseUrl, api: `${n.baseUrl}/api/v1/messages`, config: n.configFile, log: n.logFile, messageLog: n.messageLog, tokens: n.tokens, auditorToken: n.auditorToken })),
         };
         if (opts.json) printJson(info);
