@@ -102,6 +102,59 @@ export function readInvioPec(payload: string): InvioPec {
   return { destinatari, oggetto, testo, allegati };
 }
 
+/** Writes `<pec:InvioPEC>`: what another adapter (protocollo over PEC) asks the PEC adapter to send. */
+export function invioPecXml(i: InvioPec): string {
+  const parts = [
+    ...i.destinatari.map((d) => `<pec:Destinatario>${xmlText(d)}</pec:Destinatario>`),
+    `<pec:Oggetto>${xmlText(i.oggetto)}</pec:Oggetto>`,
+    `<pec:Testo>${xmlText(i.testo)}</pec:Testo>`,
+    ...i.allegati.map((a) => `<pec:Allegato${attrs([['nome', a.nome], ['mimeType', a.mimeType]])}>${a.contenuto.toString('base64')}</pec:Allegato>`),
+  ];
+  return `<pec:InvioPEC xmlns:pec="${PEC_BUS_NS}">${parts.join('')}</pec:InvioPEC>`;
+}
+
+/**
+ * Reads `<pec:MessaggioPEC>` (what the PEC adapter emits for a busta di trasporto), for an adapter that
+ * takes PEC messages from the bus. The PEC adapter wrote it from a signed busta; a reader still refuses
+ * anything else, since the bus message could come from elsewhere.
+ */
+export function readMessaggioPec(payload: string): MessaggioPecPayload {
+  let root: Element;
+  try {
+    root = parseUntrustedXml(payload, INVIO_LIMITS).doc.documentElement!;
+  } catch (cause) {
+    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `MessaggioPEC: not acceptable XML: ${(cause as Error).message}`, cause);
+  }
+  const bad = (why: string) => AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `MessaggioPEC: ${why}`);
+  if (root.namespaceURI !== PEC_BUS_NS || root.localName !== 'MessaggioPEC') throw bad(`the payload is <${root.tagName}>, not <MessaggioPEC> in ${PEC_BUS_NS}`);
+  const tipo = root.getAttribute('tipo');
+  if (tipo !== 'posta-certificata' && tipo !== 'errore') throw bad(`tipo "${tipo ?? ''}" is neither posta-certificata nor errore`);
+  let mittente: string | undefined;
+  let oggetto = '';
+  let testo = '';
+  const destinatari: string[] = [];
+  const allegati: Array<{ nome?: string; mimeType: string; contenuto: Buffer }> = [];
+  for (const el of childElements(root)) {
+    if (el.namespaceURI !== PEC_BUS_NS) throw bad(`<${el.tagName}> is not an element of ${PEC_BUS_NS}`);
+    if (el.localName === 'Mittente') mittente = textOf(el);
+    else if (el.localName === 'Destinatario') destinatari.push(textOf(el));
+    else if (el.localName === 'Oggetto') oggetto = textOf(el);
+    else if (el.localName === 'Testo') testo = el.textContent ?? '';
+    else if (el.localName === 'Allegato') {
+      const base64 = (el.textContent ?? '').replace(/\s+/g, '');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw bad('an Allegato is not base64');
+      const nome = el.getAttribute('nome');
+      allegati.push({ ...(nome ? { nome } : {}), mimeType: el.getAttribute('mimeType') ?? 'application/octet-stream', contenuto: Buffer.from(base64, 'base64') });
+    } else throw bad(`<pec:${el.localName}> is not part of MessaggioPEC`);
+  }
+  if (!mittente || !PEC_ADDRESS.test(mittente)) throw bad('no valid Mittente');
+  const optional = (name: string) => root.getAttribute(name) ?? undefined;
+  const messageId = optional('messageId');
+  const identificativo = optional('identificativo');
+  const data = optional('data');
+  return { tipo, mittente, destinatari, oggetto, testo, allegati, ...(messageId ? { messageId } : {}), ...(identificativo ? { identificativo } : {}), ...(data ? { data } : {}) };
+}
+
 function readAllegato(el: Element): PecAllegato {
   onlyAttributes(el, ['nome', 'mimeType']);
   const nome = el.getAttribute('nome') ?? '';

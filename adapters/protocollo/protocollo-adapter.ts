@@ -15,7 +15,7 @@ export default defineAdapter<ProtocolloOptions>({
   version: '1.0.0',
   description: 'Protocollo informatico interoperabile: Segnatura 3.0.0 sealed with XAdES, register, ConfermaRicezione / NotificaEccezione / AnnullamentoProtocollazione',
   optionsSchema: protocolloOptionsSchema,
-  services: ['ProtocolloInteroperabile'],
+  services: ['ProtocolloInteroperabile', 'MessaggioPEC'],
   setup: (ctx) => new ProtocolloAdapter(ctx),
 });
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { ProtocolloError } from '../../src/core/errors.js';
+import { ProtocolloError, TramiteError } from '../../src/core/errors.js';
 import { AdapterError, describeCertificate, type AdapterContext, type BusMessage } from '../sdk/index.js';
 import { checkImpronte, improntaOf } from './impronta.js';
 import type { AnnullamentoRequest, InoltroRequest, ProtocolloOptions } from './protocollo-options.js';
@@ -13,15 +13,19 @@ import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
 import { buildAnnullamentoProtocollazioneXml, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo, readProtocolloMessage } from './segnatura/protocollo-messages.js';
 import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
 import { signXades } from './xades/xades-sign.js';
+import { invioPecXml, readMessaggioPec } from '../pec/pec-bus-xml.js';
 import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-relay.js';
 import { verifyXades } from './xades/xades-verify.js';
+
+/** How a PEC address is kept where a bus party would be (register, replies): `pec:ufficio@pec.ente.it`. */
+const PEC_PARTY_PREFIX = 'pec:';
 
 /** Bus actions of the protocollo service, one per message of the guideline. */
 export const ACTIONS = { inoltro: 'MessaggioInoltro', conferma: 'ConfermaRicezione', eccezione: 'NotificaEccezione', annullamento: 'AnnullamentoProtocollazione' } as const;
 
 /** What the back office is told (POSTed as JSON to backOffice.url). */
 export interface ProtocolloEvent {
-  readonly evento: 'protocollato' | 'conferma' | 'eccezione' | 'annullamento';
+  readonly evento: 'protocollato' | 'conferma' | 'eccezione' | 'annullamento' | 'pec';
   readonly registrazione?: Registration;
   /** The other AOO's identifier (the sender's registration, or the receiver's in a conferma). */
   readonly controparte?: Identificatore;
@@ -64,33 +68,46 @@ export class ProtocolloAoo implements SegnaturaChecks {
    * placeholder number, so a number is only issued for a Segnatura that will validate.
    */
   async inoltra(req: InoltroRequest): Promise<{ registrazione: Registration; messageId: string }> {
+    if ((req.to === undefined) === (req.pec === undefined)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', 'give either "to" (the receiving AOO\'s bus party) or "pec" (its PEC address), not both');
     const files = [req.documentoPrimario, ...req.allegati].map((d) => ({ nomeFile: d.nomeFile, mimeType: d.mimeType, content: Buffer.from(d.contenuto, 'base64') }));
     const names = new Set(files.map((f) => f.nomeFile));
     if (names.size !== files.length || names.has(FILE_NAMES.segnatura)) throw new ProtocolloError('000_Irricevibile', `document names must be distinct and not ${FILE_NAMES.segnatura}`);
     const build = (identificatore: Identificatore) => this.seal(this.segnaturaFor(req, identificatore, files));
     const probe = await validateSegnaturaSchema(build({ ...this.ctx.options.aoo, numeroRegistrazione: '0000000', dataRegistrazione: '2000-01-01', oraRegistrazione: '00:00:00' }));
     if (!probe.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura would not validate: ${probe.errors.join('; ')}`);
-    const { registration, result: segnatura } = this.register.register({ direction: 'out', oggetto: req.oggetto, party: req.to }, build);
-    const sent = await this.ctx.bus.send({
-      to: req.to,
-      service: this.ctx.options.service,
-      action: ACTIONS.inoltro,
-      payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: Buffer.from(segnatura, 'utf8') }, ...files]),
-    });
-    const registrazione = this.register.update(registration.identificatore, { state: 'INVIATA', messageId: sent.id });
-    this.ctx.log.info({ numero: registrazione.identificatore.numeroRegistrazione, to: req.to, id: sent.id }, 'document registered and sent');
-    return { registrazione, messageId: sent.id };
+    const counterpart = req.to ?? `${PEC_PARTY_PREFIX}${req.pec!}`;
+    const { registration, result: segnatura } = this.register.register({ direction: 'out', oggetto: req.oggetto, party: counterpart }, build);
+    const all = [{ nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: Buffer.from(segnatura, 'utf8') }, ...files];
+    const id = registration.identificatore;
+    const messageId = req.to
+      ? (await this.ctx.bus.send({ to: req.to, service: this.ctx.options.service, action: ACTIONS.inoltro, payload: writeProtocolloFiles(all) })).id
+      : await this.sendByPec(req.pec!, ACTIONS.inoltro, all, `Prot. n. ${id.numeroRegistrazione} del ${id.dataRegistrazione}: ${req.oggetto.replace(/[\r\n]+/g, ' ')}`);
+    const registrazione = this.register.update(registration.identificatore, { state: 'INVIATA', messageId });
+    this.ctx.log.info({ numero: registrazione.identificatore.numeroRegistrazione, to: counterpart, id: messageId }, 'document registered and sent');
+    return { registrazione, messageId };
   }
 
   /** Cancels one of our registrations and tells the other AOO. */
   async annulla(req: AnnullamentoRequest): Promise<Registration> {
     const reg = this.register.byNumber(req.anno, req.numero);
     if (!reg) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${req.numero} of ${req.anno}`);
-    if (reg.party) {
-      const xml = buildAnnullamentoProtocollazioneXml({ form: '2021', identificatore: reg.identificatore, motivo: req.motivo, provvedimento: req.provvedimento });
+    const xml = buildAnnullamentoProtocollazioneXml({ form: '2021', identificatore: reg.identificatore, motivo: req.motivo, provvedimento: req.provvedimento });
+    if (reg.party?.startsWith(PEC_PARTY_PREFIX)) {
+      await this.sendByPec(reg.party.slice(PEC_PARTY_PREFIX.length), ACTIONS.annullamento, [{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]);
+    } else if (reg.party) {
       await this.ctx.bus.send({ to: reg.party, service: this.ctx.options.service, action: ACTIONS.annullamento, payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]) });
     }
     return this.register.update(reg.identificatore, { state: 'ANNULLATA' });
+  }
+
+  /** The guideline's PEC channel: the party's PEC adapter sends the files as attachments of one PEC. */
+  private async sendByPec(address: string, action: string, files: readonly ProtocolloFile[], oggetto?: string): Promise<string> {
+    const sent = await this.ctx.bus.send({
+      to: this.ctx.party,
+      service: this.ctx.options.pecServices.invio,
+      payload: invioPecXml({ destinatari: [address], oggetto: oggetto ?? action, testo: '', allegati: files.map((f) => ({ nome: f.nomeFile, mimeType: f.mimeType, contenuto: f.content })) }),
+    });
+    return sent.id;
   }
 
   private segnaturaFor(req: InoltroRequest, identificatore: Identificatore, files: readonly ProtocolloFile[]): Segnatura {
@@ -123,8 +140,9 @@ export class ProtocolloAoo implements SegnaturaChecks {
   // ------------------------------------------------------------------------------------------------
   // Receiving
 
-  /** A protocollo bus message for this AOO. */
+  /** A protocollo bus message for this AOO, or a PEC message its PEC adapter received. */
   async receive(message: BusMessage): Promise<void> {
+    if (message.service === this.ctx.options.pecServices.ricezione) return this.receivePec(message);
     switch (message.action) {
       case ACTIONS.inoltro:
         return this.receiveInoltro(message);
@@ -135,6 +153,31 @@ export class ProtocolloAoo implements SegnaturaChecks {
       default:
         throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocollo action ${message.action ?? '(none)'} is not one of ${Object.values(ACTIONS).join(', ')}`);
     }
+  }
+
+  /**
+   * The PEC channel of the guideline: a busta whose attachments are Segnatura.xml and the documents (or
+   * Conferma.xml, Eccezione.xml, Annullamento.xml) is the same protocollo message as on the bus, from
+   * the sender's PEC address. Other PEC mail is handed to the back office as it is.
+   */
+  private async receivePec(message: BusMessage): Promise<void> {
+    const pec = readMessaggioPec(message.payload);
+    const files = pec.allegati.filter((a) => a.nome !== undefined).map((a) => ({ nomeFile: a.nome!, mimeType: a.mimeType, content: a.contenuto }));
+    const names = new Set(files.map((f) => f.nomeFile));
+    const action = names.has(FILE_NAMES.segnatura)
+      ? ACTIONS.inoltro
+      : names.has(FILE_NAMES.conferma)
+        ? ACTIONS.conferma
+        : names.has(FILE_NAMES.eccezione)
+          ? ACTIONS.eccezione
+          : names.has(FILE_NAMES.annullamento)
+            ? ACTIONS.annullamento
+            : undefined;
+    if (pec.tipo !== 'posta-certificata' || action === undefined) {
+      return this.notifyBackOffice({ evento: 'pec', files: files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })), messageId: message.id });
+    }
+    // From here on it is a protocollo message whose counterpart is a PEC address, not a bus party.
+    return this.receive({ ...message, service: this.ctx.options.service, action, from: `${PEC_PARTY_PREFIX}${pec.mittente}`, payload: writeProtocolloFiles(files) });
   }
 
   /**
@@ -190,7 +233,9 @@ export class ProtocolloAoo implements SegnaturaChecks {
       if (err instanceof ProtocolloError) throw err;
       throw new ProtocolloError('001_ValidazioneFirma', (err as Error).message, { cause: err });
     }
-    // The seal must be the sending party's own, as the bus envelope's signature is.
+    // Over PEC the sender is an address, authenticated by its provider's signature; over the bus the
+    // seal must be the sending party's own, as the bus envelope's signature is.
+    if (sender.startsWith(PEC_PARTY_PREFIX)) return;
     const cn = /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(signer.subject)?.[1]?.trim();
     if (cn !== sender.split('/')[1]) throw new ProtocolloError('001_ValidazioneFirma', `the Segnatura is sealed by ${describeCertificate(signer)}, not by ${sender}`);
   }
@@ -260,6 +305,10 @@ export class ProtocolloAoo implements SegnaturaChecks {
   }
 
   private async reply(to: BusMessage, action: string, nomeFile: string, xml: string): Promise<void> {
+    if (to.from.startsWith(PEC_PARTY_PREFIX)) {
+      await this.sendByPec(to.from.slice(PEC_PARTY_PREFIX.length), action, [{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]);
+      return;
+    }
     await this.ctx.bus.send({ to: to.from, service: this.ctx.options.service, action, refId: to.id, payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]) });
   }
 

@@ -8,6 +8,8 @@ export interface ProtocolloOptions {
   };
   /** The bus service protocollo messages travel on (each AOO party provides it). */
   readonly service: string;
+  /** The services of the party's PEC adapter: for AOO reached by PEC (the guideline's transitional channel). */
+  readonly pecServices: { readonly invio: string; readonly ricezione: string };
   /** The back-office API of the adapter (loopback by default): protocol requests come in here. */
   readonly listen?: { readonly host: string; readonly port: number; readonly apiTokens?: readonly string[] };
   /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
@@ -43,6 +45,16 @@ export const protocolloOptionsSchema = {
       },
     },
     service: { type: 'string', pattern: '^[A-Za-z0-9_]+$', default: 'ProtocolloInteroperabile', description: 'Bus service of protocollo messages.' },
+    pecServices: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: "The party's PEC adapter services: documents to an AOO reached by PEC go out on invio, PEC messages come in on ricezione.",
+      properties: {
+        invio: { type: 'string', pattern: '^[A-Za-z0-9_]+$', default: 'InvioPEC', description: 'Service of the PEC adapter that sends.' },
+        ricezione: { type: 'string', pattern: '^[A-Za-z0-9_]+$', default: 'MessaggioPEC', description: 'Service on which received PEC messages arrive.' },
+      },
+    },
     listen: {
       type: 'object',
       additionalProperties: false,
@@ -97,7 +109,10 @@ export const protocolloOptionsSchema = {
 
 /** The body of POST /protocollo/inoltri: a document to register and send to another AOO. */
 export interface InoltroRequest {
-  readonly to: string;
+  /** The receiving AOO's bus party; or, for an AOO reached by PEC, `pec`. */
+  readonly to?: string;
+  /** The receiving AOO's PEC address (the guideline's PEC channel). */
+  readonly pec?: string;
   readonly destinatario: { readonly codiceAmministrazione: string; readonly codiceAOO: string; readonly denominazione: string };
   readonly oggetto: string;
   readonly classifica: { readonly denominazione: string; readonly codice: string };
@@ -127,9 +142,10 @@ const documento = {
 export const inoltroRequestSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['to', 'destinatario', 'oggetto', 'classifica', 'documentoPrimario'],
+  required: ['destinatario', 'oggetto', 'classifica', 'documentoPrimario'],
   properties: {
     to: { type: 'string', pattern: '^[A-Za-z0-9]+/[A-Za-z0-9_]+$' },
+    pec: { type: 'string', pattern: '^[^\\s@<>(),;:"]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$' },
     destinatario: {
       type: 'object',
       additionalProperties: false,

@@ -6,13 +6,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_AOO, protocolloUrlOf } from '../../src/demo/demo-federation.js';
 import { startPecProviderStack, type RunningPecProvider } from '../../src/pec-provider/pec-provider-stack.js';
 import { callApi, patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 
 const COMUNE = 'SPC/ComuneFrancavillaAlMare';
 const COMUNE_PEC = 'protocollo@pec.comune-francavilla.example';
 const CITTADINO_PEC = 'mario.rossi@pec.cittadini.example';
+const REGIONE = 'SPC/RegioneAbruzzo';
+const REGIONE_PEC = 'protocollo@pec.regione-abruzzo.example';
 
 let provider: RunningPecProvider;
 let federation: InProcessFederation;
@@ -21,32 +25,34 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tramite-pec-'));
   provider = await startPecProviderStack({
     dir: join(dir, 'provider'),
-    domains: ['pec.comune-francavilla.example', 'pec.cittadini.example'],
+    domains: ['pec.comune-francavilla.example', 'pec.cittadini.example', 'pec.regione-abruzzo.example'],
     mailboxes: [
       { address: COMUNE_PEC, password: 'pw-comune' },
       { address: CITTADINO_PEC, password: 'pw-mario' },
+      { address: REGIONE_PEC, password: 'pw-regione' },
     ],
   });
-  writeFileSync(join(dir, 'pec.password'), 'pw-comune');
-  federation = await startFederation('pec', (nodes) =>
-    patchConfig(nodes.cst, (raw) => {
-      const party = raw.parties.find((p: { code: string }) => p.code === COMUNE);
-      party.adapters.push({
-        use: 'pec',
-        options: {
-          address: COMUNE_PEC,
-          smtp: { host: provider.smtp.host, port: provider.smtp.port, user: COMUNE_PEC, passwordFile: join(dir, 'pec.password') },
-          imap: { host: provider.imap.host, port: provider.imap.port, requireTLS: false, user: COMUNE_PEC, passwordFile: join(dir, 'pec.password') },
-          tls: { caFile: provider.smtpTlsCertFile },
-          providerCaFiles: [provider.caCertFile],
-          pollMs: 200,
-        },
-      });
-      for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC']) {
-        raw.services.push({ provider: COMUNE, name, profile: 'oneway', consumers: [COMUNE] });
-      }
-    }),
-  );
+  /** Gives `party` of a node a PEC adapter on its mailbox, and the services its back office uses. */
+  const withPec = (raw: any, party: string, address: string, password: string) => {
+    const passwordFile = join(dir, `${address}.password`);
+    writeFileSync(passwordFile, password);
+    raw.parties.find((p: { code: string }) => p.code === party).adapters.push({
+      use: 'pec',
+      options: {
+        address,
+        smtp: { host: provider.smtp.host, port: provider.smtp.port, user: address, passwordFile },
+        imap: { host: provider.imap.host, port: provider.imap.port, requireTLS: false, user: address, passwordFile },
+        tls: { caFile: provider.smtpTlsCertFile },
+        providerCaFiles: [provider.caCertFile],
+        pollMs: 200,
+      },
+    });
+    for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC']) raw.services.push({ provider: party, name, profile: 'oneway', consumers: [party] });
+  };
+  federation = await startFederation('pec', (nodes) => {
+    patchConfig(nodes.cst, (raw) => withPec(raw, COMUNE, COMUNE_PEC, 'pw-comune'));
+    patchConfig(nodes.regione, (raw) => withPec(raw, REGIONE, REGIONE_PEC, 'pw-regione'));
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -63,6 +69,30 @@ function receiptsOf(id: string): string[] {
     .filter((m) => m.party === COMUNE && m.service === 'RicevutaPEC' && m.refId === id)
     .map((m) => `${/tipo="([^"]+)"/.exec(m.payload)?.[1]} ${/stato="([^"]+)"/.exec(m.payload)?.[1]}`);
 }
+
+describe('protocollo over PEC (the guideline\'s transitional channel)', () => {
+  it('a document sent to an AOO by PEC is registered there, and its ConfermaRicezione comes back by PEC', async () => {
+    const api = await protocolloUrlOf(federation.nodes.cst, COMUNE);
+    const res = await request(`${api}/protocollo/inoltri`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        pec: REGIONE_PEC,
+        destinatario: { codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, denominazione: 'Regione Abruzzo' },
+        oggetto: 'Istanza di contributo trasmessa via PEC',
+        classifica: { denominazione: 'Contributi', codice: 'VII.1' },
+        documentoPrimario: { nomeFile: 'istanza.pdf', mimeType: 'application/pdf', contenuto: Buffer.from('%PDF istanza').toString('base64') },
+      }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { identificatore } = (await res.body.json()) as { identificatore: { numeroRegistrazione: string; dataRegistrazione: string } };
+    // The Regione's AOO reads it from its PEC mailbox, checks the seal and the digest, registers it.
+    await expect.poll(() => federation.backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === identificatore.numeroRegistrazione), { timeout: 40_000 }).toBeDefined();
+    // Its Conferma.xml travels back by PEC: the Comune's registration is CONFERMATA.
+    const url = `${api}/protocollo/registrazioni/${identificatore.dataRegistrazione.slice(0, 4)}/${identificatore.numeroRegistrazione}`;
+    await expect.poll(async () => ((await (await request(url)).body.json()) as { state: string }).state, { timeout: 40_000 }).toBe('CONFERMATA');
+  }, 90_000);
+});
 
 describe('PEC through the bus', () => {
   it('sends a PEC to a citizen: the back office sees accettazione, then avvenuta-consegna; the citizen gets the busta', async () => {
