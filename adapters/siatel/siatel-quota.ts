@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { TramiteError } from '../../src/core/errors.js';
+import { nextRomeMidnight, romeMidnight } from './rome-day.js';
 
 /** SIATEL's client-side limits: an operator who exceeds them is blocked by the Agenzia's alarms. */
 export interface SiatelLimits {
@@ -7,6 +8,12 @@ export interface SiatelLimits {
   readonly queriesPerMinute: number;
   /** Codici fiscali per calendar day, Italian time (SIATEL: 500). */
   readonly codesPerDay: number;
+  /**
+   * How much longer than a minute the client's window is (ms). SIATEL counts a query when it arrives,
+   * the client when it admits it: without a margin, two queries with different latencies could land
+   * 61 in SIATEL's minute. Default 1000.
+   */
+  readonly marginMs?: number;
 }
 
 export const SIATEL_LIMITS: SiatelLimits = { queriesPerMinute: 60, codesPerDay: 500 };
@@ -65,14 +72,18 @@ export class SiatelQuota {
     const w = this.waiting.get(operator) ?? { requests: 0, codes: 0 };
     this.waiting.set(operator, { requests: w.requests + 1, codes: w.codes + codes });
     const turn = (this.queues.get(operator) ?? Promise.resolve()).then(async () => {
-      for (;;) {
-        const wait = this.waitBefore(operator, codes);
-        if (wait === 0) break;
-        await this.time.sleep(wait);
+      try {
+        for (;;) {
+          const wait = this.waitBefore(operator, codes);
+          if (wait === 0) break;
+          await this.time.sleep(wait);
+        }
+        this.db.prepare('INSERT INTO usage (operator, at_ms, codes) VALUES (?, ?, ?)').run(operator, this.time.now().getTime(), codes);
+      } finally {
+        // Admitted or given up (a sleep that ends with the adapter): no longer waiting either way.
+        const left = this.waiting.get(operator)!;
+        this.waiting.set(operator, { requests: left.requests - 1, codes: left.codes - codes });
       }
-      this.db.prepare('INSERT INTO usage (operator, at_ms, codes) VALUES (?, ?, ?)').run(operator, this.time.now().getTime(), codes);
-      const left = this.waiting.get(operator)!;
-      this.waiting.set(operator, { requests: left.requests - 1, codes: left.codes - codes });
     });
     this.queues.set(operator, turn.catch(() => undefined));
     return turn;
@@ -91,6 +102,14 @@ export class SiatelQuota {
     };
   }
 
+  /** When the operator's next one-code query would be admitted, and which limit holds it (if any). */
+  nextAdmission(operator: string): { at: Date; limit: 'minute' | 'day' | 'none' } {
+    const now = this.time.now().getTime();
+    const { minute, day } = this.waits(operator, 1, now);
+    const wait = Math.max(minute, day);
+    return { at: new Date(now + wait), limit: wait === 0 ? 'none' : day >= minute ? 'day' : 'minute' };
+  }
+
   /** Drops usage older than two days (only the current minute and day matter). */
   prune(): void {
     this.db.prepare('DELETE FROM usage WHERE at_ms < ?').run(this.time.now().getTime() - 2 * 86_400_000);
@@ -102,17 +121,22 @@ export class SiatelQuota {
 
   /** Milliseconds to wait before a query of `codes` fits both limits (0: now). */
   private waitBefore(operator: string, codes: number): number {
-    const now = this.time.now().getTime();
+    const { minute, day } = this.waits(operator, codes, this.time.now().getTime());
+    return Math.max(minute, day);
+  }
+
+  /** The wait each limit imposes on a query of `codes` at `now`. */
+  private waits(operator: string, codes: number, now: number): { minute: number; day: number } {
     let wait = 0;
-    const inMinute = this.db.prepare('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms').all(operator, now - 60_000) as Array<{ at_ms: number }>;
+    const windowMs = 60_000 + (this.limits.marginMs ?? 1000);
+    const inMinute = this.db.prepare('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms').all(operator, now - windowMs) as Array<{ at_ms: number }>;
     if (inMinute.length + 1 > this.limits.queriesPerMinute) {
       // The oldest query that must leave the window before this one fits.
       const oldest = inMinute[inMinute.length + 1 - this.limits.queriesPerMinute - 1]!;
-      wait = Math.max(wait, oldest.at_ms + 60_000 - now + 1);
+      wait = Math.max(wait, oldest.at_ms + windowMs - now + 1);
     }
-    const midnight = romeMidnight(now);
-    if (this.codesSince(operator, midnight) + codes > this.limits.codesPerDay) wait = Math.max(wait, nextRomeMidnight(now) - now);
-    return wait;
+    const day = this.codesSince(operator, romeMidnight(now)) + codes > this.limits.codesPerDay ? nextRomeMidnight(now) - now : 0;
+    return { minute: wait, day };
   }
 
   private queriesSince(operator: string, fromMs: number): number {
@@ -122,20 +146,4 @@ export class SiatelQuota {
   private codesSince(operator: string, fromMs: number): number {
     return (this.db.prepare('SELECT COALESCE(SUM(codes), 0) AS n FROM usage WHERE operator = ? AND at_ms >= ?').get(operator, fromMs) as { n: number }).n;
   }
-}
-
-/** The instant the Italian calendar day containing `ms` began. */
-function romeMidnight(ms: number): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, p.value]),
-  );
-  const sinceMidnight = (Number(parts['hour']) * 3600 + Number(parts['minute']) * 60 + Number(parts['second'])) * 1000 + (ms % 1000);
-  return ms - sinceMidnight;
-}
-
-function nextRomeMidnight(ms: number): number {
-  // 25 hours past today's midnight is always inside tomorrow (DST days last 23 or 25 hours).
-  return romeMidnight(romeMidnight(ms) + 25 * 3_600_000);
 }

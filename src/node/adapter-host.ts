@@ -20,6 +20,10 @@ import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } fro
 const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
   protocollo: () => import('../../adapters/protocollo/protocollo-adapter.js'),
   pec: () => import('../../adapters/pec/pec-adapter.js'),
+  'ina-saia': () => import('../../adapters/ina-saia/ina-saia-adapter.js'),
+  'ina-simulator': () => import('../../adapters/ina-saia/ina-simulator-adapter.js'),
+  siatel: () => import('../../adapters/siatel/siatel-adapter.js'),
+  'siatel-simulator': () => import('../../adapters/siatel/siatel-simulator-adapter.js'),
 };
 
 /** One adapter instance serving one party. */

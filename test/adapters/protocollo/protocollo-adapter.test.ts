@@ -14,7 +14,7 @@ const message = (id: string, over: Partial<BusMessage> = {}): BusMessage => ({ i
 describe('the protocollo adapter', () => {
   it('passes the conformance kit: options, lifecycle, typed final refusals of what it cannot take', async () => {
     const report = await checkAdapterConformance<ProtocolloOptions>(protocollo, {
-      options: { aoo: AOO, service: 'ProtocolloInteroperabile', listen: { host: '127.0.0.1', port: 0 } },
+      options: { aoo: AOO, service: 'ProtocolloInteroperabile', pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' }, listen: { host: '127.0.0.1', port: 0 } },
       invalidOptions: [
         { options: { aoo: { ...AOO, codiceRegistro: 'con spazi' } }, field: 'aoo.codiceRegistro' },
         { options: { aoo: { ...AOO, codiceAOO: undefined } }, field: 'aoo.codiceAOO' },
@@ -33,7 +33,7 @@ describe('the protocollo adapter', () => {
     const token = 'segreto-del-protocollo';
     const instance = await protocollo.setup({
       party: 'SPC/ComuneOrtona',
-      options: { aoo: AOO, service: 'ProtocolloInteroperabile', listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } },
+      options: { aoo: AOO, service: 'ProtocolloInteroperabile', pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' }, listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } },
       dataDir: mkdtempSync(join(tmpdir(), 'tramite-prot-api-')),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       bus: { send: async () => Promise.reject(new Error('unused')), sendAndWait: async () => Promise.reject(new Error('unused')), answer: async () => Promise.reject(new Error('unused')), state: async () => undefined },

@@ -45,7 +45,8 @@ describe('the SIATEL quota', () => {
     const at: number[] = [];
     await Promise.all(Array.from({ length: 61 }, () => quota.acquire('op1').then(() => at.push(time.t))));
     expect(at.slice(0, 60).every((t) => t === NOON_ROME)).toBe(true);
-    expect(at[60]).toBe(NOON_ROME + 60_001);
+    // The window is a minute plus a safety margin (1 s by default): SIATEL counts at arrival.
+    expect(at[60]).toBe(NOON_ROME + 61_001);
     quota.close();
   });
 
@@ -84,6 +85,18 @@ describe('the SIATEL quota', () => {
     quota.close();
   });
 
+  it('counts an Italian day that starts at midnight Rome time, also on the day the clocks go back', async () => {
+    // 2026-10-25: CEST ends; midnight in Rome is 2026-10-24T22:00Z. 500 codes used at 00:30 that day.
+    const time = new VirtualTime(Date.parse('2026-10-24T22:30:00Z'));
+    const quota = new SiatelQuota(file(), undefined, time);
+    await quota.acquire('op1', 500);
+    time.t = Date.parse('2026-10-25T12:00:00Z');
+    expect(quota.status('op1').codesToday).toBe(500);
+    await quota.acquire('op1', 1);
+    expect(time.t).toBe(Date.parse('2026-10-25T23:00:00Z')); // next midnight, CET
+    quota.close();
+  });
+
   it('refuses a query that could never fit a day', async () => {
     const quota = new SiatelQuota(file(), undefined, new VirtualTime(NOON_ROME));
     await expect(quota.acquire('op1', 501)).rejects.toMatchObject({ code: 'TRAMITE_ERR_BAD_REQUEST' });
@@ -112,7 +125,7 @@ describe('the SIATEL quota', () => {
           quota.close();
           expect(admitted.map((x) => x.i)).toEqual(arrivals.map((_, i) => i));
           for (const x of admitted) {
-            expect(admitted.filter((y) => y.at > x.at - 60_000 && y.at <= x.at).length).toBeLessThanOrEqual(perMinute);
+            expect(admitted.filter((y) => y.at > x.at - 61_000 && y.at <= x.at).length).toBeLessThanOrEqual(perMinute);
           }
           const day = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(new Date(ms));
           const perDay = new Map<string, number>();

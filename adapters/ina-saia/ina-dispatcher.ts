@@ -1,0 +1,213 @@
+/**
+ * Sends the queued events to INA, one bus message per attempt, keeping each person's order: a person's
+ * next event goes only once the one before has an outcome (INA accepted or rejected it, or it FAILED
+ * for good). A transport failure is retried later, with the event still at the head of its person's
+ * line, so nothing overtakes it; other people's events go on meanwhile, up to `maxParallel` at once.
+ *
+ * INA answers a repeated IdComunicazione with the esito it gave the first time, so sending an event
+ * again after a crash or a lost answer cannot apply it twice.
+ */
+import { TramiteError } from '../../src/core/errors.js';
+import type { AdapterLogger, BusClient, MessageState } from '../sdk/index.js';
+import type { EventRecord, InaEventQueue } from './ina-event-queue.js';
+import { buildComunicazioneXml, readEsitoXml, validateInaSchema, type EsitoIna } from './ina-mapping.js';
+import { sealComunicazione, type InaSealer } from './ina-seal.js';
+import type { InaSaiaOptions } from './ina-saia-options.js';
+
+/**
+ * Bus failures that say nothing about the content: the INA node could not be reached, or not in time.
+ * Any other FAILED (no route, the envelope or the message refused) would fail again the same way.
+ */
+const TRANSPORT_FAILURES: ReadonlySet<string> = new Set([
+  'TRAMITE_ERR_PEER_UNREACHABLE',
+  'TRAMITE_ERR_RETRIES_EXHAUSTED',
+  'TRAMITE_ERR_EXPIRED',
+  'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+  'TRAMITE_ERR_QUEUE_UNAVAILABLE',
+  'TRAMITE_ERR_LOG_UNAVAILABLE',
+]);
+
+export interface DispatcherDeps {
+  readonly queue: InaEventQueue;
+  readonly bus: BusClient;
+  readonly sealer: InaSealer;
+  readonly options: Pick<InaSaiaOptions, 'comune' | 'ina' | 'timeoutMs' | 'retry' | 'maxParallel'>;
+  readonly log: AdapterLogger;
+  readonly clock: { now(): Date };
+  /** Called once an event has its final state (ACCEPTED, REJECTED or FAILED). */
+  readonly onSettled: (record: EventRecord) => void;
+}
+
+export class InaDispatcher {
+  /** Codici fiscali with an event being handled right now. */
+  private readonly busy = new Set<string>();
+  private readonly tasks = new Set<Promise<void>>();
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeAt: number | undefined;
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  /** Stops taking events; what is in flight is left to finish (or not): it resumes from the queue at the next start. */
+  async stop(graceMs = 1000): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = this.wakeAt = undefined;
+    if (this.tasks.size === 0) return;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.tasks]), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
+    clearTimeout(grace);
+  }
+
+  /** Something changed (an event queued, one settled): look for work. */
+  wake(): void {
+    if (!this.running) return;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    const { queue, options, log } = this.deps;
+    try {
+      for (const record of queue.dueHeads(this.busy, options.maxParallel - this.busy.size)) {
+        const person = record.event.soggetto.codiceFiscale;
+        this.busy.add(person);
+        const task = this.handle(record)
+          .catch((err: unknown) => {
+            // A bug or a closed database: the event stays pending and is tried again.
+            log.error({ id: record.id, err: (err as Error).message }, 'ina-saia: handling an event failed');
+            if (this.running) this.tryRetryLater(record, { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message });
+          })
+          .finally(() => {
+            this.busy.delete(person);
+            this.tasks.delete(task);
+            this.wake();
+          });
+        this.tasks.add(task);
+      }
+      this.scheduleNextDue();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'ina-saia: reading the queue failed');
+    }
+  }
+
+  /** A timer for the earliest retry that is waiting. */
+  private scheduleNextDue(): void {
+    const next = this.deps.queue.nextDueAt();
+    if (next === undefined) return;
+    const at = Date.parse(next);
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = this.wakeAt = undefined;
+        this.pump();
+      },
+      Math.max(0, at - this.deps.clock.now().getTime()),
+    );
+    this.timer.unref();
+  }
+
+  private async handle(record: EventRecord): Promise<void> {
+    const { bus, queue, options } = this.deps;
+    // An earlier attempt whose message may still be on its way (the wait timed out, or we restarted):
+    // ask the bus before sending anything new.
+    if (record.messageId !== undefined) {
+      const state = await bus.state(record.messageId, 'out');
+      if (!this.running) return;
+      if (state) return this.settle(record, state);
+    }
+    let xml: string;
+    try {
+      xml = record.comunicazioneXml ?? (await this.sealedComunicazione(record));
+    } catch (err) {
+      // Sealing or the schema refused what the edge accepted: trying again would fail the same way.
+      if (!this.running) return;
+      this.deps.log.error({ id: record.id, kind: record.kind, err: (err as Error).message }, 'ina-saia: cannot build the Comunicazione');
+      return this.finish(queue.recordFailure(record.id, { code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_REFUSED', message: (err as Error).message }));
+    }
+    const attempt = queue.startAttempt(record.id, xml);
+    let state: MessageState;
+    try {
+      state = await bus.sendAndWait({ to: options.ina.party, service: options.ina.service, ...(options.ina.action ? { action: options.ina.action } : {}), payload: xml }, { timeoutMs: options.timeoutMs });
+    } catch (err) {
+      if (!this.running) return;
+      // The bus refusing the message outright (no route, not allowed) is as final as a FAILED state;
+      // anything else thrown (the node busy or stopping) is worth another attempt.
+      const error = { code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message };
+      if (err instanceof TramiteError && !TRANSPORT_FAILURES.has(err.code)) return this.finish(queue.recordFailure(record.id, error));
+      this.tryRetryLater(attempt, error);
+      return;
+    }
+    if (!this.running) return;
+    queue.recordMessage(record.id, state.id);
+    return this.settle({ ...attempt, messageId: state.id }, state);
+  }
+
+  /** Built and sealed at the first attempt, then stored: retries carry the very same document. */
+  private async sealedComunicazione(record: EventRecord): Promise<string> {
+    const { options, sealer, clock } = this.deps;
+    const now = clock.now();
+    const xml = sealComunicazione(buildComunicazioneXml({ idComunicazione: record.id, codiceComune: options.comune.codice, dataOraComunicazione: now.toISOString(), evento: record.event }), sealer, now);
+    const valid = await validateInaSchema(xml);
+    // The event passed the edge checks, so this is a bug in the mapping: say so rather than send it.
+    if (!valid.valid) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `the Comunicazione for ${record.id} does not match the schema: ${valid.errors.join('; ')}`);
+    return xml;
+  }
+
+  private async settle(record: EventRecord, state: MessageState): Promise<void> {
+    const { queue, log } = this.deps;
+    if (state.status === 'DELIVERED') {
+      const esito = await this.readEsito(record, state.reply);
+      if (!this.running) return;
+      if ('error' in esito) return this.finish(queue.recordFailure(record.id, esito.error));
+      log.info({ id: record.id, kind: record.kind, messageId: state.id, stato: esito.stato, ...(esito.stato === 'RESPINTA' ? { errori: esito.errori.map((e) => e.codice) } : { idOperazioneIna: esito.idOperazioneIna }) }, 'ina-saia: esito from INA');
+      return this.finish(queue.recordEsito(record.id, esito));
+    }
+    if (state.status === 'FAILED') {
+      const error = state.error ?? { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'the bus gave no reason' };
+      if (TRANSPORT_FAILURES.has(error.code)) return this.tryRetryLater(record, error);
+      log.warn({ id: record.id, kind: record.kind, messageId: state.id, code: error.code }, 'ina-saia: event failed for good');
+      return this.finish(queue.recordFailure(record.id, error));
+    }
+    // Still on its way when the wait ended: look at the same message again later.
+    this.tryRetryLater(record, undefined, true);
+  }
+
+  private async readEsito(record: EventRecord, reply: string | undefined): Promise<EsitoIna | { error: { code: string; message: string } }> {
+    const invalid = (message: string) => ({ error: { code: 'TRAMITE_ERR_RECEIPT_INVALID', message } });
+    if (reply === undefined) return invalid(`INA gave no esito: is ${this.deps.options.ina.service} a sincrono service?`);
+    try {
+      const valid = await validateInaSchema(reply);
+      if (!valid.valid) return invalid(`the esito does not match the schema: ${valid.errors.join('; ')}`);
+      const esito = readEsitoXml(reply);
+      if (esito.idComunicazione !== record.id) return invalid(`the esito is for ${esito.idComunicazione}, not ${record.id}`);
+      return esito;
+    } catch (err) {
+      return invalid(`the esito cannot be read: ${(err as Error).message}`);
+    }
+  }
+
+  private finish(record: EventRecord): void {
+    this.deps.onSettled(record);
+  }
+
+  private tryRetryLater(record: EventRecord, error: { code: string; message: string } | undefined, keepMessage = false): void {
+    const { queue, options, log, clock } = this.deps;
+    const attempts = Math.max(1, record.attempts);
+    const delay = Math.min(options.retry.delayMs * 2 ** Math.min(attempts - 1, 30), options.retry.maxDelayMs);
+    try {
+      queue.retryLater(record.id, new Date(clock.now().getTime() + delay), error, keepMessage);
+    } catch (err) {
+      log.error({ id: record.id, err: (err as Error).message }, 'ina-saia: cannot record the retry');
+      return;
+    }
+    if (error) log.warn({ id: record.id, kind: record.kind, attempts: record.attempts, code: error.code, retryInMs: delay }, 'ina-saia: attempt failed, will retry');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * One SIATEL query, the way the adapter makes every query (interactive or bulk):
+ * 1. the codice fiscale is checked locally; a code that cannot be one is answered here, NON_VALIDO
+ *    with the reason and `fonte: 'locale'`, without a query and without touching the quota;
+ * 2. the operator's quota admits the query (it waits, in order, never refuses);
+ * 3. one sincrono bus message to the Agenzia's party and service, whose reply siatel-mapping reads.
+ */
+import type { ErrorCode } from '../../src/core/error-codes.js';
+import { TramiteError } from '../../src/core/errors.js';
+import type { BusClient } from '../sdk/index.js';
+import { checkCodiceFiscale } from './codice-fiscale.js';
+import { stoppingError } from './siatel-clock.js';
+import { SiatelXmlError, isSiatelErrore, readSiatelAnswer, siatelAction, writeSiatelRequest, type SiatelAnswer, type SiatelErrore, type SiatelEsito, type SiatelRequest } from './siatel-mapping.js';
+import type { QuotaTime, SiatelQuota } from './siatel-quota.js';
+
+export type QueryOutcome = SiatelEsito & {
+  /** Who answered: SIATEL, or the adapter itself for a code that cannot be a codice fiscale. */
+  readonly fonte: 'SIATEL' | 'locale';
+  /** The bus message of the query (SIATEL answers only). */
+  readonly messageId?: string;
+};
+
+/** A query SIATEL did not answer: it refused it (`siatel` says how), or no answer came. */
+export class SiatelQueryError extends TramiteError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    /** Whether the same query may succeed later (no answer came, or SIATEL was unavailable). */
+    readonly retriable: boolean,
+    /** The HTTP status the API answers with. */
+    readonly httpStatus: number,
+    readonly siatel?: SiatelErrore['errore'],
+  ) {
+    super(code, message);
+  }
+}
+
+export interface NextAdmission {
+  /** When the first query waiting (or the next one made) is expected to be admitted. */
+  readonly at: string;
+  readonly limite: 'nessuno' | 'minuto' | 'giorno';
+}
+
+
+export class SiatelQueryClient {
+  /** Admission instants of the last minute, per operator: for the next-admission estimate only. */
+
+  constructor(
+    private readonly deps: {
+      readonly bus: BusClient;
+      readonly quota: SiatelQuota;
+      readonly time: QuotaTime;
+      readonly siatel: { readonly party: string; readonly service: string };
+      readonly timeoutMs: number;
+      /** The real date, for the century of birth years in the local check. */
+      readonly today: () => Date;
+      /** Aborted when the adapter stops: a query the quota admits after that is not sent. */
+      readonly signal: AbortSignal;
+    },
+  ) {}
+
+  async query(request: SiatelRequest): Promise<QueryOutcome> {
+    const check = checkCodiceFiscale(request.codiceFiscale, { today: this.deps.today() });
+    if (!check.valid) return answeredLocally(request, check.normalized, check.reason);
+    const normalized: SiatelRequest = { ...request, codiceFiscale: check.normalized };
+
+    await this.deps.quota.acquire(request.operatore, 1);
+    if (this.deps.signal.aborted) throw stoppingError();
+    const state = await this.deps.bus.sendAndWait(
+      { to: this.deps.siatel.party, service: this.deps.siatel.service, action: siatelAction(request.interrogazione), payload: writeSiatelRequest(normalized) },
+      { timeoutMs: this.deps.timeoutMs },
+    );
+    if (state.status === 'FAILED') {
+      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `the SIATEL query ${state.id} failed on the bus: ${state.error?.code ?? 'unknown'} ${state.error?.message ?? ''}`.trim(), true, 502);
+    }
+    if (state.status !== 'DELIVERED') {
+      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `no answer from SIATEL within ${this.deps.timeoutMs} ms (message ${state.id}, ${state.status})`, true, 504);
+    }
+    if (state.reply === undefined) throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `SIATEL delivered ${state.id} but gave no answer`, true, 502);
+
+    let answer: SiatelAnswer;
+    try {
+      answer = readSiatelAnswer(state.reply, request.interrogazione);
+    } catch (err) {
+      if (err instanceof SiatelXmlError) throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL's answer to ${state.id} is not readable: ${err.message}`, false, 502);
+      throw err;
+    }
+    if (isSiatelErrore(answer)) {
+      const { codice, descrizione } = answer.errore;
+      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL answered ${codice}: ${descrizione}`, codice === 'SERVIZIO_NON_DISPONIBILE', 502, answer.errore);
+    }
+    // An answer about someone else must never pass for this one's.
+    const sameComune = answer.interrogazione !== 'verificaResidenza' || normalized.interrogazione !== 'verificaResidenza' || answer.comune === normalized.comune;
+    if (answer.codiceFiscale !== normalized.codiceFiscale || !sameComune) {
+      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL's answer to ${state.id} is about ${answer.codiceFiscale}, not ${normalized.codiceFiscale}`, false, 502);
+    }
+    return { ...answer, fonte: 'SIATEL', messageId: state.id };
+  }
+
+  /** When the quota will admit the operator's next query, and which limit holds it: the quota's own computation. */
+  nextAdmission(operatore: string): NextAdmission {
+    const next = this.deps.quota.nextAdmission(operatore);
+    return { at: next.at.toISOString(), limite: next.limit === 'day' ? 'giorno' : next.limit === 'minute' ? 'minuto' : 'nessuno' };
+  }
+}
+
+/** The answer to a code that cannot be a codice fiscale: no query, NON_VALIDO, and why. */
+function answeredLocally(request: SiatelRequest, codiceFiscale: string, motivo: string): QueryOutcome {
+  switch (request.interrogazione) {
+    case 'verificaCodiceFiscale':
+    case 'datiAnagrafici':
+      return { interrogazione: request.interrogazione, codiceFiscale, esito: 'NON_VALIDO', motivo, fonte: 'locale' };
+    case 'verificaResidenza':
+      return { interrogazione: request.interrogazione, codiceFiscale, comune: request.comune, esito: 'NON_VALIDO', motivo, fonte: 'locale' };
+  }
+}
