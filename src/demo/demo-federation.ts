@@ -21,6 +21,29 @@ export interface DemoNode {
   readonly auditorToken: string;
 }
 
+/** The adapters each demo party runs: AOO with protocollo, the registries' simulators, a Comune's registry clients. */
+function demoAdapters(code: string, backOfficeUrl: (party: string) => string): Array<{ use: string; options: Record<string, unknown> }> {
+  const adapters: Array<{ use: string; options: Record<string, unknown> }> = [];
+  if (DEMO_AOO[code]) adapters.push({ use: 'protocollo', options: { aoo: DEMO_AOO[code], listen: { host: '127.0.0.1', port: 0 }, backOffice: { url: backOfficeUrl(code).replace('/inbox/', '/protocollo/') } } });
+  if (code === 'SPC/INA') adapters.push({ use: 'ina-simulator', options: {} });
+  // The bulk demo sends 1,000 queries: the simulator skips its per-request XSD check (tens of ms each).
+  if (code === 'SPC/AgenziaEntrate') adapters.push({ use: 'siatel-simulator', options: { clockFactor: DEMO_SIATEL_CLOCK_FACTOR, validateSchema: false } });
+  if (code === DEMO_REGISTRY_COMUNE.party) {
+    adapters.push({ use: 'ina-saia', options: { comune: { codice: DEMO_REGISTRY_COMUNE.belfiore }, ina: { party: 'SPC/INA', service: 'ComunicazioneINA' }, listen: { host: '127.0.0.1', port: 0 } } });
+    adapters.push({ use: 'siatel', options: { siatel: { party: 'SPC/AgenziaEntrate', service: 'InterrogazioneSIATEL' }, listen: { host: '127.0.0.1', port: 0 }, clockFactor: DEMO_SIATEL_CLOCK_FACTOR } });
+  }
+  return adapters;
+}
+
+/** Where an adapter of `party` serves its API (the first address in its /health detail). */
+export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: string, adapter: string): Promise<string> {
+  const res = await request(`${node.baseUrl}/health`);
+  const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
+  const url = health.adapters?.find((a) => a.party === party && a.adapter === adapter)?.detail?.split(/[ ,]/)[0];
+  if (!url || !/^https?:\/\//.test(url)) throw new Error(`${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
+  return url;
+}
+
 /**
  * Where a party's protocollo adapter serves its back-office API: it listens on any free port (no port
  * chosen in advance can be taken meanwhile by another socket), and /health tells which.
@@ -41,7 +64,14 @@ export const DEMO_AOO: Readonly<Record<string, { codiceAmministrazione: string; 
 };
 
 export const CST = { name: 'cst-chieti', soggetto: 'CSTChieti', parties: ['SPC/ComuneFrancavillaAlMare', 'SPC/ComuneOrtona'] } as const;
-export const REGIONE = { name: 'regione-abruzzo', soggetto: 'RegioneAbruzzo', parties: ['SPC/RegioneAbruzzo'] } as const;
+/** The Regione node also hosts, for the demo, the national registries' parties with their simulators. */
+export const REGIONE = { name: 'regione-abruzzo', soggetto: 'RegioneAbruzzo', parties: ['SPC/RegioneAbruzzo', 'SPC/INA', 'SPC/AgenziaEntrate'] } as const;
+
+/** The demo's SIATEL clock runs this many times faster (4 hours a second): the limits logic is the same. */
+export const DEMO_SIATEL_CLOCK_FACTOR = 14_400;
+
+/** The Comune that talks to the national registries in the demo, and its Belfiore code. */
+export const DEMO_REGISTRY_COMUNE = { party: 'SPC/ComuneOrtona', belfiore: 'G141' } as const;
 
 const COMUNI = [...CST.parties];
 
@@ -59,6 +89,9 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
   { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStoricoModI', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   // Protocollo interoperabile between the two AOO: each provides the service (inoltro one way, answers the other).
   ...Object.keys(DEMO_AOO).map((p): ConfigFileService => ({ provider: p, name: 'ProtocolloInteroperabile', tipo: 'SPC', actions: ['MessaggioInoltro', 'ConfermaRicezione', 'NotificaEccezione', 'AnnullamentoProtocollazione'], profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', consumers: Object.keys(DEMO_AOO).filter((o) => o !== p) })),
+  // The national registries (simulated): INA-SAIA communications and SIATEL queries, both sincrono.
+  { provider: 'SPC/INA', name: 'ComunicazioneINA', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  { provider: 'SPC/AgenziaEntrate', name: 'InterrogazioneSIATEL', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
   { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
 ];
 
@@ -113,9 +146,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
           certFile: `pki/${nome}.cert.pem`,
           apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`],
           backOffice: { url: backOfficeUrl(code) },
-          ...(DEMO_AOO[code]
-            ? { adapters: [{ use: 'protocollo', options: { aoo: DEMO_AOO[code], listen: { host: '127.0.0.1', port: 0 }, backOffice: { url: backOfficeUrl(code).replace('/inbox/', '/protocollo/') } } }] }
-            : {}),
+          ...(demoAdapters(code, backOfficeUrl).length > 0 ? { adapters: demoAdapters(code, backOfficeUrl) } : {}),
         };
       }),
       peers: [

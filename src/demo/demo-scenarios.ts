@@ -6,7 +6,8 @@ import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
 import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
-import { DEMO_AOO, protocolloUrlOf } from './demo-federation.js';
+import { DEMO_AOO, DEMO_REGISTRY_COMUNE, adapterUrlOf, protocolloUrlOf } from './demo-federation.js';
+import { computeCodiceFiscale } from '../../adapters/siatel/codice-fiscale.js';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 
@@ -102,6 +103,9 @@ export async function runScenarios(
   }
   reports.push(await asincronoSimmetrico(nodes, backOffice));
   reports.push(await asincronoAsimmetrico(nodes, backOffice));
+  reports.push(await inaSaiaNascita(nodes.cst));
+  reports.push(await siatelVerifica(nodes.cst));
+  reports.push(await siatelMassiva(nodes.cst));
   reports.push(await protocolloConConferma(nodes, backOffice));
   reports.push(await protocolloImprontaErrata(nodes, backOffice));
   reports.push(await regioneDownAtFirst(nodes, backOffice, control));
@@ -181,6 +185,77 @@ async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode },
   const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
   if (!final.answer?.id) problems.push('the request shows no answer');
   return report('asincrono-asimmetrico', 'DELIVERED, in progress, then the result by richiesta stato', final, problems);
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+}
+
+async function pollJson(url: string, done: (j: Record<string, any>) => boolean, ms: number): Promise<Record<string, any>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const j = (await (await request(url)).body.json()) as Record<string, any>;
+    if (done(j) || Date.now() > until) return j;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** INA-SAIA: a birth registered in the Comune flows to INA as a sealed Comunicazione and its esito comes back. */
+async function inaSaiaNascita(cst: DemoNode): Promise<ExchangeReport> {
+  const api = await adapterUrlOf(cst, DEMO_REGISTRY_COMUNE.party, 'ina-saia');
+  const today = new Date().toISOString().slice(0, 10);
+  const bimbo = { cognome: 'DI NARDO', nome: 'LUCA', sesso: 'M', dataNascita: today, luogoNascita: DEMO_REGISTRY_COMUNE.belfiore } as const;
+  const codiceFiscale = computeCodiceFiscale({ surname: bimbo.cognome, name: bimbo.nome, birthDate: bimbo.dataNascita, sex: bimbo.sesso, placeCode: bimbo.luogoNascita });
+  const sent = await postJson(`${api}/ina-saia/eventi`, {
+    tipo: 'iscrizione',
+    motivo: 'nascita',
+    dataEvento: today,
+    soggetto: { codiceFiscale, ...bimbo },
+    indirizzo: { toponimo: 'CORSO MATTEOTTI', civico: '5', cap: '66026' },
+    famiglia: { idFamiglia: 'FAM-2026-77', relazione: 'figlio' },
+  });
+  const final = sent.json['id'] ? await pollJson(`${api}/ina-saia/eventi/${String(sent.json['id'])}`, (j) => j['stato'] !== 'QUEUED' && j['stato'] !== 'SENT', 30_000) : sent.json;
+  const ok = final['stato'] === 'ACCEPTED';
+  return { scenario: 'ina-saia-nascita', id: (final['messageId'] as string | undefined) ?? null, status: String(final['stato'] ?? `HTTP ${sent.status}`), expected: 'ACCEPTED by INA', ok, receipt: ok, attempts: Number(final['tentativi'] ?? 0), ...(ok ? {} : { detail: JSON.stringify(final['ultimoErrore'] ?? final['errori'] ?? final) }) };
+}
+
+/** SIATEL: a codice fiscale verified with the Agenzia delle Entrate through the bus. */
+async function siatelVerifica(cst: DemoNode): Promise<ExchangeReport> {
+  const api = await adapterUrlOf(cst, DEMO_REGISTRY_COMUNE.party, 'siatel');
+  const r = await postJson(`${api}/siatel/verifiche`, { operatore: 'anagrafe-ortona', codiceFiscale: 'RSSMRA80A01H501U' });
+  const ok = r.status === 200 && r.json['fonte'] === 'SIATEL';
+  return { scenario: 'siatel-verifica', id: (r.json['messageId'] as string | undefined) ?? null, status: String(r.json['esito'] ?? `HTTP ${r.status}`), expected: 'an answer from SIATEL', ok, receipt: ok, attempts: 1, ...(ok ? {} : { detail: JSON.stringify(r.json) }) };
+}
+
+/**
+ * SIATEL bulk: 1,000 codici fiscali, one query each, through the operator's quota (60 a minute, 500 a
+ * day): it takes two Italian days, so the demo runs the SIATEL clock faster; the simulator blocks an
+ * operator who exceeds the limits, so a job that completes with no error proves they held.
+ */
+async function siatelMassiva(cst: DemoNode): Promise<ExchangeReport> {
+  const api = await adapterUrlOf(cst, DEMO_REGISTRY_COMUNE.party, 'siatel');
+  const nomi = ['MARCO', 'GIULIA', 'ANNA', 'LUCA', 'SARA', 'PAOLO', 'ELENA', 'DAVIDE', 'CHIARA', 'MATTEO'];
+  const cognomi = ['ROSSI', 'BIANCHI', 'DE LUCA', 'ESPOSITO', 'RICCI', 'MARINO', 'GRECO', 'BRUNO', 'GALLO', 'CONTI'];
+  const codes = Array.from({ length: 1000 }, (_, i) => {
+    const day = new Date(Date.UTC(1950 + (i % 60), i % 12, 1 + (i % 28)));
+    return computeCodiceFiscale({ surname: cognomi[i % 10]!, name: nomi[Math.floor(i / 10) % 10]!, birthDate: day.toISOString().slice(0, 10), sex: i % 2 ? 'F' : 'M', placeCode: 'G141' });
+  });
+  const operatore = 'tributi-massiva';
+  const sent = await postJson(`${api}/siatel/massive`, { operatore, codiciFiscali: codes });
+  const final = sent.json['avanzamento'] ? await pollJson(`${api}${String(sent.json['avanzamento'])}`, (j) => j['stato'] !== 'in_corso', 180_000) : sent.json;
+  const quota = (await (await request(`${api}/siatel/stato?operatore=${operatore}`)).body.json()) as Record<string, any>;
+  const ok = final['stato'] === 'completato' && final['errori'] === 0 && Number(quota['codiciOggi']) <= 500;
+  return {
+    scenario: 'siatel-massiva-1000',
+    id: (sent.json['id'] as string | undefined) ?? null,
+    status: `${String(final['stato'])}: ${String(final['completati'])}/${String(final['totale'])}, errori ${String(final['errori'])}, codici oggi ${String(quota['codiciOggi'])}/500`,
+    expected: 'completato, no operator block',
+    ok,
+    receipt: ok,
+    attempts: 0,
+    ...(ok ? {} : { detail: JSON.stringify(final).slice(0, 500) }),
+  };
 }
 
 const PEC_COMUNE = 'SPC/ComuneFrancavillaAlMare';

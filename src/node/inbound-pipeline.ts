@@ -262,7 +262,8 @@ export class InboundPipeline {
       reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
       await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else if (req.profile === 'sincrono') {
-      const answer = await this.dispatch(req, payload);
+      // A back office or adapter often answers with a whole document: its XML declaration cannot be Body content.
+      const answer = (await this.dispatch(req, payload))?.replace(/^\s*<\?xml[^>]*\?>\s*/, '');
       if (answer === undefined || !isWellFormedContent(answer, this.deps.limits)) {
         throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
       }
