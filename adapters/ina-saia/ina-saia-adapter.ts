@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
+import { AdapterError, defineAdapter, type AdapterHttpServer, type AdapterContext, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
 import { InaDispatcher } from './ina-dispatcher.js';
 import { InaEventQueue, type EventRecord } from './ina-event-queue.js';
 import { InaOutcomeNotifier } from './ina-outcome-notifier.js';
-import { InaSaiaHttpApi, type InaSaiaApiBackend } from './ina-saia-http-api.js';
+import { inaSaiaHttpApi, type InaSaiaApiBackend } from './ina-saia-http-api.js';
 import { inaSaiaOptionsSchema, type InaSaiaOptions } from './ina-saia-options.js';
 import { parseRegistryEvent } from './registry-event.js';
 
@@ -31,7 +31,7 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
   private queue: InaEventQueue | undefined;
   private dispatcher: InaDispatcher | undefined;
   private notifier: InaOutcomeNotifier | undefined;
-  private api: InaSaiaHttpApi | undefined;
+  private api: AdapterHttpServer | undefined;
 
   constructor(private readonly ctx: AdapterContext<InaSaiaOptions>) {}
 
@@ -54,7 +54,7 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
     try {
       const listen = ctx.options.listen;
       if (listen) {
-        const api = new InaSaiaHttpApi(this, ctx.log, listen.apiTokens ?? []);
+        const api = inaSaiaHttpApi(this, ctx.log, listen.apiTokens ?? []);
         await api.listen(listen.host, listen.port);
         this.api = api;
         ctx.log.info({ url: api.address }, 'ina-saia: registry API listening');

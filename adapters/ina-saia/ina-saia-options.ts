@@ -1,3 +1,4 @@
+import { listenOptionsSchema } from '../sdk/index.js';
 import { COMUNE_PATTERN } from './registry-event-schema.js';
 
 /** The ina-saia adapter's options, for one hosted party: one Comune. */
@@ -52,22 +53,7 @@ export const inaSaiaOptionsSchema = {
       },
     },
     maxParallel: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: "How many people's events may be under way at once." },
-    listen: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['port'],
-      description: 'Where the adapter listens for the registry software (POST /ina-saia/eventi, GET /ina-saia/eventi/{id}).',
-      properties: {
-        host: { type: 'string', default: '127.0.0.1', description: 'Interface; loopback unless the registry software is elsewhere.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0: any free port).' },
-        apiTokens: {
-          type: 'array',
-          minItems: 1,
-          items: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-          description: 'SHA-256 of the tokens the registry software presents as "Authorization: Bearer <token>". Without it the API trusts whoever reaches the address: keep it on loopback.',
-        },
-      },
-    },
+    listen: listenOptionsSchema,
     backOffice: {
       type: 'object',
       additionalProperties: false,

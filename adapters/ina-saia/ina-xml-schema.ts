@@ -5,10 +5,9 @@
  * process (xmllint-wasm compiles it afresh in a worker for each validation, so the text is what can
  * be cached).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../sdk/shipped-files.js';
 import { validateXML, type XMLValidationError } from 'xmllint-wasm';
 
 export type SchemaValidation = { readonly valid: true } | { readonly valid: false; readonly errors: readonly string[] };
@@ -39,12 +38,3 @@ function loadSchema(): Promise<string> {
   return loading;
 }
 
-/** The folder of Tramite's package.json, walking up from this module (src or dist alike). */
-function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
-  }
-}

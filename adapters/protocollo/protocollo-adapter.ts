@@ -1,7 +1,7 @@
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import { AdapterError, AdapterHttpServer, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage } from '../sdk/index.js';
 import { ProtocolloError } from '../../src/core/errors.js';
 import { ProtocolloAoo } from './protocollo-aoo.js';
-import { ProtocolloHttpApi } from './protocollo-http-api.js';
+import { protocolloHttpApi } from './protocollo-http-api.js';
 import { protocolloOptionsSchema, type ProtocolloOptions } from './protocollo-options.js';
 
 /**
@@ -21,7 +21,7 @@ export default defineAdapter<ProtocolloOptions>({
 
 class ProtocolloAdapter implements AdapterInstance {
   private aoo: ProtocolloAoo | undefined;
-  private api: ProtocolloHttpApi | undefined;
+  private api: AdapterHttpServer | undefined;
 
   constructor(private readonly ctx: AdapterContext<ProtocolloOptions>) {}
 
@@ -32,7 +32,7 @@ class ProtocolloAdapter implements AdapterInstance {
     try {
       await aoo.start();
       if (listen) {
-        const api = new ProtocolloHttpApi(aoo, this.ctx.log, listen.apiTokens ?? []);
+        const api = protocolloHttpApi(aoo, this.ctx.log, listen.apiTokens ?? []);
         await api.listen(listen.host, listen.port);
         this.api = api;
         this.ctx.log.info({ url: api.address }, 'protocollo back-office API listening');

@@ -1,3 +1,5 @@
+import { listenOptionsSchema } from '../sdk/index.js';
+
 /** The protocollo adapter's options, as configured for one hosted party (one AOO). */
 export interface ProtocolloOptions {
   readonly aoo: {
@@ -55,22 +57,7 @@ export const protocolloOptionsSchema = {
         ricezione: { type: 'string', pattern: '^[A-Za-z0-9_]+$', default: 'MessaggioPEC', description: 'Service on which received PEC messages arrive.' },
       },
     },
-    listen: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['port'],
-      description: 'Where the adapter listens for its back office (POST /protocollo/inoltri, …).',
-      properties: {
-        host: { type: 'string', default: '127.0.0.1', description: 'Interface; loopback unless the back office is elsewhere.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0: any free port).' },
-        apiTokens: {
-          type: 'array',
-          minItems: 1,
-          items: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-          description: 'SHA-256 of the tokens the back office presents as "Authorization: Bearer <token>" (sha256:<hex>). Without it the API trusts whoever reaches the listening address: keep it on loopback.',
-        },
-      },
-    },
+    listen: listenOptionsSchema,
     backOffice: {
       type: 'object',
       additionalProperties: false,

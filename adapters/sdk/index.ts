@@ -17,4 +17,5 @@ export {
   type OutgoingMessage,
 } from './adapter.js';
 export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
+export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, type AdapterHttpServerOptions, type HttpCall, type HttpReply } from './adapter-http-server.js';
 export * from './xml-security.js';

@@ -13,9 +13,9 @@
  * service itself: it only sends.
  */
 import { mkdirSync } from 'node:fs';
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterDefinition, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
+import { AdapterError, type AdapterHttpServer, defineAdapter, type AdapterContext, type AdapterDefinition, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
 import { fastClock, stoppable, stoppableQuotaTime } from './siatel-clock.js';
-import { SiatelHttpApi } from './siatel-http-api.js';
+import { siatelHttpApi } from './siatel-http-api.js';
 import { SiatelOperations, type OperatorStatus } from './siatel-operations.js';
 import { resolveSiatelOptions, siatelOptionsSchema, type SiatelOptions } from './siatel-options.js';
 import type { QuotaTime } from './siatel-quota.js';
@@ -42,7 +42,7 @@ export function siatelAdapter(deps: SiatelAdapterDeps = {}): AdapterDefinition<S
 export default siatelAdapter();
 
 export class SiatelAdapter implements AdapterInstance {
-  private running: { operations: SiatelOperations; api?: SiatelHttpApi; abort: AbortController } | undefined;
+  private running: { operations: SiatelOperations; api?: AdapterHttpServer; abort: AbortController } | undefined;
 
   constructor(
     private readonly ctx: AdapterContext<SiatelOptions>,
@@ -57,10 +57,10 @@ export class SiatelAdapter implements AdapterInstance {
     const time = this.deps.quotaTime ? stoppable(this.deps.quotaTime, abort.signal) : stoppableQuotaTime(fastClock(options.clockFactor, realNow), options.clockFactor, abort.signal);
     mkdirSync(this.ctx.dataDir, { recursive: true });
     const operations = new SiatelOperations({ bus: this.ctx.bus, dataDir: this.ctx.dataDir, options, time, today: realNow, log: this.ctx.log, signal: abort.signal });
-    let api: SiatelHttpApi | undefined;
+    let api: AdapterHttpServer | undefined;
     try {
       if (options.listen) {
-        api = new SiatelHttpApi(operations, this.ctx.log, options.listen.apiTokens);
+        api = siatelHttpApi(operations, this.ctx.log, options.listen.apiTokens);
         await api.listen(options.listen.host, options.listen.port);
         this.ctx.log.info({ url: api.address }, 'SIATEL back-office API listening');
       }

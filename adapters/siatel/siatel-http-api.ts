@@ -11,12 +11,9 @@
  *   GET  /siatel/stato[?operatore=…] → each operator's quota: queries this minute, codes today, queued
  * Bodies are validated at this edge into typed values; refusals carry a stable code.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import { TramiteError } from '../../src/core/errors.js';
-import type { AdapterLogger } from '../sdk/index.js';
+import { AdapterHttpServer, describeAjvErrors, type AdapterLogger, type HttpCall, type HttpReply } from '../sdk/index.js';
 import { contentTypeOf, type ResultFormat } from './siatel-bulk-result.js';
 import type { SiatelQueryKind, SiatelRequest } from './siatel-mapping.js';
 import type { SiatelOperations } from './siatel-operations.js';
@@ -34,141 +31,78 @@ const QUERY_PATHS: Readonly<Record<string, SiatelQueryKind>> = {
   '/siatel/residenza': 'verificaResidenza',
 };
 
-export class SiatelHttpApi {
-  private server: Server | undefined;
-  /** Set by `close`: answers still being written then end their connection, so close need not wait for keep-alive. */
-  private closing = false;
-  private readonly validateVerifica: ValidateFunction<VerificaBody>;
-  private readonly validateResidenza: ValidateFunction<ResidenzaBody>;
-  private readonly validateMassiva: ValidateFunction<MassivaBody>;
+export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, tokenHashes: readonly string[] = []): AdapterHttpServer {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  const validateVerifica = ajv.compile<VerificaBody>(verificaBodySchema);
+  const validateResidenza = ajv.compile<ResidenzaBody>(residenzaBodySchema);
+  const validateMassiva = ajv.compile<MassivaBody>(massivaBodySchema);
 
-  constructor(
-    private readonly operations: SiatelOperations,
-    private readonly log: AdapterLogger,
-    /** SHA-256 digests of the accepted bearer tokens; none: no authentication (loopback use). */
-    private readonly tokenHashes: readonly string[] = [],
-  ) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
-    this.validateVerifica = ajv.compile<VerificaBody>(verificaBodySchema);
-    this.validateResidenza = ajv.compile<ResidenzaBody>(residenzaBodySchema);
-    this.validateMassiva = ajv.compile<MassivaBody>(massivaBodySchema);
-  }
-
-  get address(): string | undefined {
-    const a = this.server?.address() as AddressInfo | null | undefined;
-    return a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : undefined;
-  }
-
-  async listen(host: string, port: number): Promise<void> {
-    if (this.server) return;
-    const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    this.closing = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
-  }
-
-  private headers(extra: Record<string, string>): Record<string, string> {
-    return this.closing ? { ...extra, connection: 'close' } : extra;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      res.writeHead(status, this.headers({ 'content-type': 'application/json', ...headers })).end(JSON.stringify(body));
-    };
-    try {
-      if (!this.authorised(req)) {
-        send(401, { error: { code: 'TRAMITE_ERR_UNAUTHENTICATED', message: 'present a back-office token as "Authorization: Bearer <token>"' } }, { 'www-authenticate': 'Bearer' });
-        return;
-      }
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const kind = QUERY_PATHS[url.pathname];
-      if (req.method === 'POST' && kind) return send(200, await this.operations.query(await this.queryRequest(req, kind)));
-      if (req.method === 'POST' && url.pathname === '/siatel/massive') {
-        const body = await this.bulkBody(req, url);
-        const job = this.operations.submitBulk({ operatore: body.operatore, interrogazione: body.interrogazione, codiciFiscali: body.codiciFiscali, ...(body.comune !== undefined ? { comune: body.comune.toUpperCase() } : {}) });
-        const progress = `/siatel/massive/${job.id}`;
-        return send(202, { id: job.id, stato: job.stato, totale: job.totale, avanzamento: progress }, { location: progress });
-      }
-      const job = JOB_PATH.exec(url.pathname);
-      if (req.method === 'GET' && job && !job[2]) {
-        const progress = this.operations.progress(job[1]!);
-        if (!progress) return send(404, notFound(job[1]!));
-        const ended = progress.stato !== 'in_corso';
-        return send(200, { ...progress, ...(ended ? { risultato: { csv: `${url.pathname}/risultato?formato=csv`, jsonl: `${url.pathname}/risultato?formato=jsonl` } } : {}) });
-      }
-      if (req.method === 'GET' && job && job[2]) {
-        const format = resultFormat(url.searchParams.get('formato'));
-        const result = this.operations.result(job[1]!, format);
-        if (!result) return send(404, notFound(job[1]!));
-        if (result.file === undefined) {
-          const p = this.operations.progress(job[1]!);
-          return send(409, { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `bulk request ${job[1]} is still in progress (${p?.completati ?? 0}/${p?.totale ?? 0}): its result file is written when it ends` } });
-        }
-        res.writeHead(200, this.headers({ 'content-type': contentTypeOf(format), 'content-disposition': `attachment; filename="siatel-${job[1]}.${format}"` })).end(result.file);
-        return;
-      }
-      if (req.method === 'GET' && url.pathname === '/siatel/stato') {
-        const one = url.searchParams.get('operatore');
-        if (one !== null && !OPERATORE.test(one)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `operatore "${one}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
-        if (one !== null) return send(200, this.operations.status(one));
-        return send(200, { operatori: this.operations.operators().map((op) => this.operations.status(op)) });
-      }
-      return send(404, { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${req.method ?? ''} ${url.pathname} is not part of this API` } });
-    } catch (err) {
-      if (err instanceof SiatelQueryError) {
-        this.log.warn({ code: err.code, err: err.message }, 'SIATEL query not answered');
-        return send(err.httpStatus, { error: { code: err.code, message: err.message, ...(err.siatel ? { siatel: err.siatel } : {}) } });
-      }
-      if (err instanceof TramiteError) {
-        const status = err.code === 'TRAMITE_ERR_BAD_REQUEST' ? 400 : err.code === 'TRAMITE_ERR_ADAPTER_UNAVAILABLE' ? 503 : 422;
-        this.log.warn({ code: err.code, err: err.message }, 'SIATEL request refused');
-        return send(status, { error: { code: err.code, message: err.message } });
-      }
-      this.log.error({ err: (err as Error).message }, 'SIATEL request failed');
-      return send(500, { error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: 'internal error' } });
-    }
-  }
-
-  private async queryRequest(req: IncomingMessage, kind: SiatelQueryKind): Promise<SiatelRequest> {
+  const queryRequest = async (call: HttpCall, kind: SiatelQueryKind): Promise<SiatelRequest> => {
     if (kind === 'verificaResidenza') {
-      const b = validated(jsonOf(await bodyText(req)), this.validateResidenza);
+      const b = await call.json(validateResidenza);
       return { interrogazione: kind, operatore: b.operatore, codiceFiscale: b.codiceFiscale, comune: b.comune.toUpperCase() };
     }
-    const b = validated(jsonOf(await bodyText(req)), this.validateVerifica);
+    const b = await call.json(validateVerifica);
     return { interrogazione: kind, operatore: b.operatore, codiceFiscale: b.codiceFiscale };
-  }
+  };
 
   /** JSON, or a text file of codes (one a line; blank lines skipped) with the rest in the query string. */
-  private async bulkBody(req: IncomingMessage, url: URL): Promise<MassivaBody> {
-    const text = await bodyText(req);
-    if (!/^text\/plain\b/i.test(req.headers['content-type'] ?? '')) return validated(jsonOf(text), this.validateMassiva);
-    const fromText: Record<string, unknown> = { codiciFiscali: text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '') };
+  const bulkBody = async (call: HttpCall): Promise<MassivaBody> => {
+    if (!/^text\/plain\b/i.test(call.headers['content-type'] ?? '')) return call.json(validateMassiva);
+    const fromText: Record<string, unknown> = { codiciFiscali: (await call.text()).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '') };
     for (const name of ['operatore', 'interrogazione', 'comune']) {
-      const value = url.searchParams.get(name);
+      const value = call.url.searchParams.get(name);
       if (value !== null) fromText[name] = value;
     }
-    return validated(fromText, this.validateMassiva);
-  }
+    if (!validateMassiva(fromText)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', describeAjvErrors(validateMassiva));
+    return fromText as unknown as MassivaBody;
+  };
 
-  private authorised(req: IncomingMessage): boolean {
-    if (this.tokenHashes.length === 0) return true;
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) return false;
-    const digest = createHash('sha256').update(token, 'utf8').digest();
-    return this.tokenHashes.some((h) => timingSafeEqual(Buffer.from(h.replace(/^sha256:/, ''), 'hex'), digest));
-  }
+  const routes = async (call: HttpCall): Promise<HttpReply> => {
+    const url = call.url;
+    const kind = QUERY_PATHS[url.pathname];
+    if (call.method === 'POST' && kind) return { status: 200, body: await operations.query(await queryRequest(call, kind)) };
+    if (call.method === 'POST' && url.pathname === '/siatel/massive') {
+      const body = await bulkBody(call);
+      const job = operations.submitBulk({ operatore: body.operatore, interrogazione: body.interrogazione, codiciFiscali: body.codiciFiscali, ...(body.comune !== undefined ? { comune: body.comune.toUpperCase() } : {}) });
+      const progress = `/siatel/massive/${job.id}`;
+      return { status: 202, body: { id: job.id, stato: job.stato, totale: job.totale, avanzamento: progress }, headers: { location: progress } };
+    }
+    const job = JOB_PATH.exec(url.pathname);
+    if (call.method === 'GET' && job && !job[2]) {
+      const progress = operations.progress(job[1]!);
+      if (!progress) return { status: 404, body: notFound(job[1]!) };
+      const ended = progress.stato !== 'in_corso';
+      return { status: 200, body: { ...progress, ...(ended ? { risultato: { csv: `${url.pathname}/risultato?formato=csv`, jsonl: `${url.pathname}/risultato?formato=jsonl` } } : {}) } };
+    }
+    if (call.method === 'GET' && job && job[2]) {
+      const format = resultFormat(url.searchParams.get('formato'));
+      const result = operations.result(job[1]!, format);
+      if (!result) return { status: 404, body: notFound(job[1]!) };
+      if (result.file === undefined) {
+        const p = operations.progress(job[1]!);
+        return { status: 409, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `bulk request ${job[1]} is still in progress (${p?.completati ?? 0}/${p?.totale ?? 0}): its result file is written when it ends` } } };
+      }
+      return { status: 200, raw: { contentType: contentTypeOf(format), data: result.file }, headers: { 'content-disposition': `attachment; filename="siatel-${job[1]}.${format}"` } };
+    }
+    if (call.method === 'GET' && url.pathname === '/siatel/stato') {
+      const one = url.searchParams.get('operatore');
+      if (one !== null && !OPERATORE.test(one)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `operatore "${one}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
+      if (one !== null) return { status: 200, body: operations.status(one) };
+      return { status: 200, body: { operatori: operations.operators().map((op) => operations.status(op)) } };
+    }
+    return { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${call.method} ${url.pathname} is not part of this API` } } };
+  };
+
+  return new AdapterHttpServer(routes, {
+    name: 'SIATEL',
+    log,
+    tokenHashes,
+    maxBodyBytes: MAX_BODY,
+    // A query SIATEL did not answer: its own status (502 refused, 503 unavailable) and what SIATEL said.
+    errorReply: (err) =>
+      err instanceof SiatelQueryError ? { status: err.httpStatus, body: { error: { code: err.code, message: err.message, ...(err.siatel ? { siatel: err.siatel } : {}) } } } : undefined,
+  });
 }
 
 function notFound(id: string) {
@@ -179,33 +113,4 @@ function resultFormat(value: string | null): ResultFormat {
   if (value === null || value === 'csv') return 'csv';
   if (value === 'jsonl') return 'jsonl';
   throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `formato must be csv or jsonl, not "${value}"`);
-}
-
-async function bodyText(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `body larger than ${MAX_BODY} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function jsonOf(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', 'the body is not JSON');
-  }
-}
-
-function validated<T>(value: unknown, validate: ValidateFunction<T>): T {
-  if (!validate(value)) {
-    throw new TramiteError(
-      'TRAMITE_ERR_BAD_REQUEST',
-      (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}${e.params && 'additionalProperty' in e.params ? ` "${String(e.params['additionalProperty'])}"` : ''}`).join('; '),
-    );
-  }
-  return value;
 }

@@ -13,10 +13,9 @@
  * element that is missing, repeated, unknown or out of order, and any value the typed model cannot
  * hold. Documents carry no XML declaration: they travel as the Body of a bus message.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../sdk/shipped-files.js';
 import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
 import { validateXML, type XMLValidationError } from 'xmllint-wasm';
 import { childElements, parseUntrustedXml } from '../sdk/index.js';
@@ -407,12 +406,3 @@ function schemaText(): Promise<string> {
   return schemaLoading;
 }
 
-/** The folder of Tramite's package.json, walking up from this module. */
-function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
-  }
-}

@@ -1,4 +1,5 @@
 /** The SIATEL adapter's options (one Comune party), and the bodies its back-office API accepts. */
+import { listenOptionsSchema } from '../sdk/index.js';
 import { SIATEL_LIMITS, type SiatelLimits } from './siatel-quota.js';
 import { SIATEL_QUERY_KINDS, type SiatelQueryKind } from './siatel-mapping.js';
 
@@ -40,22 +41,7 @@ export const siatelOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    listen: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['port'],
-      description: 'Where the adapter listens for its back office (POST /siatel/verifiche, …).',
-      properties: {
-        host: { type: 'string', default: '127.0.0.1', description: 'Interface; loopback unless the back office is elsewhere.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port (0: any free port).' },
-        apiTokens: {
-          type: 'array',
-          minItems: 1,
-          items: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-          description: 'SHA-256 of the tokens the back office presents as "Authorization: Bearer <token>" (sha256:<hex>). Without it the API trusts whoever reaches the listening address: keep it on loopback.',
-        },
-      },
-    },
+    listen: listenOptionsSchema,
     siatel: {
       type: 'object',
       additionalProperties: false,

@@ -13,10 +13,9 @@
  *
  * Callers map `{ valid: false }` to 000_Irricevibile; the errors carry line numbers and element names.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../sdk/shipped-files.js';
 import { memoryPages, validateXML, type XMLFileInfo, type XMLValidationError } from 'xmllint-wasm';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import { PROTOCOLLO_NS, describeElement, parseProtocolloXml } from './segnatura-reader.js';
@@ -156,12 +155,3 @@ function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
   return loading;
 }
 
-/** The folder of Tramite's package.json, walking up from this module (src or dist alike). */
-function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
-  }
-}

@@ -25,12 +25,11 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { shippedSchemaPath } from '../../sdk/shipped-files.js';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { SaxesParser } from 'saxes';
 import { listen as soapListen, type IServices, type ISoapFault11 } from 'soap';
@@ -178,19 +177,7 @@ export function protocolloWsdlPath(side: ProtocolloSoapSide): string {
 }
 
 function protocolloSchemasDir(): string {
-  return join(packageRoot(), 'schemas', 'protocollo');
-}
-
-let root: string | undefined;
-/** The folder of Tramite's package.json, walking up from this module: the same from src (vitest) and dist. */
-function packageRoot(): string {
-  if (root) return root;
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return (root = dir);
-    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
-  }
+  return shippedSchemaPath('protocollo');
 }
 
 /** Elements of a WSDL's own schema: its target namespace, unqualified attributes (Anomalia/@info). */
