@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Command, CommanderError } from 'commander';
-import { TrustStore } from '../../crypto/trust-store.js';
+import { readOfflineInputs } from '../offline-inputs.js';
 import { type PecMessage, type PecOriginal, parsePecMessage, quarantineReason } from '../../../adapters/pec/pec-message.js';
 import { PecError } from '../../../adapters/pec/pec-errors.js';
 import { printJson, reportError } from '../cli-output.js';
@@ -35,20 +34,16 @@ export function registerPecCommand(program: Command): void {
     .option('--accept-sha1', 'accept provider signatures made with SHA-1 (older providers); refused by default')
     .addHelpText('after', PARSE_HELP)
     .action(async (file: string, opts: { trust: string[]; at?: string; acceptSha1?: boolean }) => {
-      let raw: Buffer;
-      let trust: TrustStore | undefined;
-      let at: Date | undefined;
+      let inputs: ReturnType<typeof readOfflineInputs>;
       try {
-        raw = readFileSync(file);
-        trust = opts.trust.length > 0 ? TrustStore.fromPem(opts.trust.map((f) => readFileSync(f, 'utf8'))) : undefined;
-        at = opts.at ? new Date(opts.at) : undefined;
-        if (at && Number.isNaN(at.getTime())) throw new Error(`--at "${opts.at}" is not an ISO 8601 date-time`);
+        inputs = readOfflineInputs(file, opts);
       } catch (err) {
         reportError(err, 2);
         return;
       }
       try {
-        const msg = await parsePecMessage(raw, { ...(trust ? { trust } : {}), ...(at ? { at } : {}), ...(opts.acceptSha1 ? { acceptSha1: true } : {}) });
+        const { bytes, ...checks } = inputs;
+        const msg = await parsePecMessage(bytes, { ...checks, ...(opts.acceptSha1 ? { acceptSha1: true } : {}) });
         printJson(pecMessageJson(msg));
       } catch (err) {
         if (err instanceof PecError && err.code === 'TRAMITE_ERR_PEC_NOT_PEC') {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { TrustStore } from '../../crypto/trust-store.js';
+import { readOfflineInputs } from '../offline-inputs.js';
 import { validateProtocolloDocument } from '../../../adapters/protocollo/protocollo-validate.js';
 import { printJson, reportError } from '../cli-output.js';
 
@@ -15,19 +14,15 @@ export function registerProtocolloCommand(program: Command): void {
     .option('--trust <ca.pem>', 'a CA trusted for AOO seals (PEM; repeatable)', collect, [])
     .option('--at <date-time>', 'judge the seal certificate as of this instant (ISO 8601) instead of now')
     .action(async (file: string, opts: { trust: string[]; at?: string }) => {
-      let bytes: Buffer;
-      let trust: TrustStore | undefined;
-      let at: Date | undefined;
+      let inputs: ReturnType<typeof readOfflineInputs>;
       try {
-        bytes = readFileSync(file);
-        trust = opts.trust.length > 0 ? TrustStore.fromPem(opts.trust.map((f) => readFileSync(f, 'utf8'))) : undefined;
-        at = opts.at ? new Date(opts.at) : undefined;
-        if (at && Number.isNaN(at.getTime())) throw new Error(`--at "${opts.at}" is not an ISO 8601 date-time`);
+        inputs = readOfflineInputs(file, opts);
       } catch (err) {
         reportError(err, 2);
         return;
       }
-      const result = await validateProtocolloDocument(bytes, { ...(trust ? { trust } : {}), ...(at ? { at } : {}) });
+      const { bytes, ...checks } = inputs;
+      const result = await validateProtocolloDocument(bytes, checks);
       printJson(result);
       if (!result.valid) process.exitCode = 1;
     });
