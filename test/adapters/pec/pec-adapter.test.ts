@@ -4,7 +4,7 @@
  * Provider messages are signed with the test provider PKI (test/fixtures/pec/pec-fixture.ts) and
  * delivered into the Maildir as an MDA would. Only the bus is a recording stand-in.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -184,21 +184,69 @@ async function until<T>(what: string, probe: () => T | undefined | false | Promi
   }
 }
 
-/** Until the adapter has read everything in the user's INBOX (current UIDVALIDITY) and sent every event. */
+/**
+ * Until the adapter has read everything in the user's INBOX (current UIDVALIDITY) and sent every event.
+ *
+ * "Everything" is taken from the Maildir, not from an IMAP STATUS: deliver() drops a file into new/
+ * behind Dovecot's back, and a STATUS (or SELECT) answered while another session — the adapter's poll,
+ * every 100 ms — is syncing the same Maildir can leave out a message delivered before it was sent
+ * (uidNext and MESSAGES one short for some milliseconds). A uidNext taken from such an answer made this
+ * helper return at once, before the adapter had read the last deliveries. So: first until Dovecot has
+ * given every message file of the INBOX a UID (its dovecot-uidlist), then until the cursor is past the
+ * highest of them and no event is pending. Messages no longer in the INBOX (quarantined) were read
+ * before they were moved, so the files left are all that can still be unread.
+ */
 async function settled(dataDir: string, user: string): Promise<void> {
-  const status = await withImap(user, async (c) => c.status('INBOX', { uidNext: true, uidValidity: true }));
-  if (!status) throw new Error('no INBOX status');
-  const lastUid = (status.uidNext ?? 1) - 1;
-  const uidValidity = String(status.uidValidity);
-  await until(`the adapter to read ${user} up to UID ${lastUid} and send its events`, () => {
+  const inbox = await until(`Dovecot to give every message file in the INBOX of ${user} a UID`, () => inboxUids(user));
+  await until(`the adapter to read ${user} up to UID ${inbox.lastUid} (UIDVALIDITY ${inbox.uidValidity}) and send its events`, () => {
     try {
       const cursor = query<{ uid_validity: string; last_uid: number }>(dataDir, 'SELECT uid_validity, last_uid FROM mailbox_cursor')[0];
       const pending = query<{ n: number }>(dataDir, "SELECT count(*) AS n FROM pec_event WHERE status = 'PENDING'")[0]!.n;
-      return !!cursor && cursor.uid_validity === uidValidity && cursor.last_uid >= lastUid && pending === 0;
+      return !!cursor && cursor.uid_validity === inbox.uidValidity && cursor.last_uid >= inbox.lastUid && pending === 0;
     } catch {
       return false;
     }
   });
+}
+
+/**
+ * The user's INBOX as Dovecot numbered it, from the Maildir itself: the UIDVALIDITY and the highest UID
+ * among the message files now in new/ and cur/, as dovecot-uidlist records them (Dovecot's UID store
+ * for Maildir, format 3: a header line `3 V<uidvalidity> N<next uid> …`, then `<uid> [<ext> …] :<file>`).
+ * Undefined while a file has no UID yet, or no session has opened the INBOX since the uidlist was made.
+ */
+function inboxUids(user: string): { uidValidity: string; lastUid: number } | undefined {
+  const maildir = dovecot.maildirOf(user);
+  // new/ before cur/: a file Dovecot moves from new/ to cur/ meanwhile is seen at least once.
+  const files = new Set([...readdirSync(join(maildir, 'new')), ...readdirSync(join(maildir, 'cur'))].map(maildirBaseName));
+  let uidlist: string;
+  try {
+    uidlist = readFileSync(join(maildir, 'dovecot-uidlist'), 'latin1');
+  } catch {
+    return undefined;
+  }
+  const [header = '', ...records] = uidlist.split('\n');
+  if (header === '') return undefined;
+  const uidValidity = /^3 (?:.* )?V(\d+)(?: |$)/.exec(header)?.[1];
+  if (!uidValidity) throw new Error(`unexpected dovecot-uidlist header in ${maildir}: ${JSON.stringify(header)}`);
+  const uidOf = new Map<string, number>();
+  for (const record of records) {
+    // A record Dovecot is appending may be read cut short: it then names no file there is.
+    const name = record.indexOf(' :');
+    if (name > 0) uidOf.set(maildirBaseName(record.slice(name + 2)), Number(record.slice(0, record.indexOf(' '))));
+  }
+  let lastUid = 0;
+  for (const file of files) {
+    const uid = uidOf.get(file);
+    if (uid === undefined) return undefined;
+    lastUid = Math.max(lastUid, uid);
+  }
+  return { uidValidity, lastUid };
+}
+
+/** A Maildir file name without its `:2,<flags>` info part, which changes when the flags do. */
+function maildirBaseName(file: string): string {
+  return file.split(':')[0]!;
 }
 
 function attributesOf(payload: string): { root: string; attrs: Record<string, string>; text: string; doc: Document } {
