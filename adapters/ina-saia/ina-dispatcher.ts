@@ -158,8 +158,7 @@ export class InaDispatcher {
     const valid = await validateInaSchema(xml);
     // The event passed the edge checks, so this is a bug in the mapping: say so rather than send it.
     if (!valid.valid) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `the Comunicazione for ${record.id} does not match the schema: ${valid.errors.join('; ')}`);
-    // A bus payload is element content: no XML declaration. Canonicalisation ignores it, so the seal holds.
-    return xml.replace(/^\s*<\?xml[^>]*\?>\s*/, '');
+    return xml;
   }
 
   private async settle(record: EventRecord, state: MessageState): Promise<void> {

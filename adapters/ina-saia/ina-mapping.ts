@@ -89,7 +89,8 @@ class InaXmlWriter {
   }
 
   serialize(): string {
-    return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(this.doc)}`;
+    // No XML declaration: the document travels as a bus payload (element content), where none may stand.
+    return new XMLSerializer().serializeToString(this.doc);
   }
 }
 
