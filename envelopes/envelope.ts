@@ -89,7 +89,7 @@ export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy): OpenedE
   if (!env.security) throw new SecurityError('TRAMITE_ERR_SIG_MISSING', 'the envelope carries no wsse:Security header');
   const signable = new Map<Element, string>([[env.parts.body, 'Body']]);
   for (const block of env.parts.headerBlocks) if (block !== env.security) signable.set(block, `Header/${block.localName}`);
-  const signature = verifySoapSignature(env.doc, env.text, { security: env.security, signable, required: [env.parts.body, ...env.headerElements] }, policy);
+  const signature = verifySoapSignature(env.doc, { security: env.security, signable, required: [env.parts.body, ...env.headerElements] }, policy);
   return { ...env, signature };
 }
 

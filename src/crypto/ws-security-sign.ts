@@ -1,11 +1,11 @@
-import { randomUUID, type KeyObject } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
+import { createHash, randomUUID, sign as signData, type KeyObject } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { TramiteError } from '../core/errors.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../core/namespaces.js';
 import { formatXsdDateTime } from '../core/xsd-datetime.js';
-import { ALG } from './ws-security-algorithms.js';
+import { ALG, SIGNATURE_METHODS, signatureMethodForKey } from './ws-security-algorithms.js';
 import { childElements, isElement } from './dom-navigation.js';
+import { exclusiveC14n } from './exc-c14n.js';
 import { parseUntrustedXml, type XmlLimits } from './hardened-xml.js';
 
 export interface SigningIdentity {
@@ -29,11 +29,16 @@ export type SignatureTargets = (doc: Document) => Element[];
 
 /**
  * Adds a wsse:Security header (Timestamp, BinarySecurityToken, Signature) to a SOAP 1.1 envelope
- * and signs the Timestamp and the targets with RSA-SHA256 over exclusive C14N and SHA-256 digests.
- * Each target gets a wsu:Id if it has none. An envelope that already carries wsse:Security is
- * refused rather than signed twice.
+ * and signs the Timestamp and the targets over exclusive C14N with SHA-256 digests: RSA-SHA256 with
+ * an RSA key, ECDSA-SHA256 with an EC P-256 key. Each target gets a wsu:Id if it has none. An
+ * envelope that already carries wsse:Security is refused rather than signed twice.
+ *
+ * Everything happens on the one parsed DOM: digests over each target in place (exc-c14n needs only
+ * the element's own names, so its position in the envelope does not matter), the SignedInfo
+ * canonicalised where it sits, one serialisation at the end.
  */
 export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer: SigningIdentity, opts: SealOptions): string {
+  const signatureMethod = signatureMethodForKey(signer.privateKey);
   const { doc } = parseUntrustedXml(xml, opts.limits);
   const envelope = doc.documentElement!;
   let header: Element | undefined = childElements(envelope).find((e) => isElement(e, NS.soap11, 'Header'));
@@ -78,23 +83,60 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
   security.appendChild(bst);
   soapHeader.insertBefore(security, soapHeader.firstChild);
 
-  const unsigned = new XMLSerializer().serializeToString(doc);
-  const sig = new SignedXml({
-    privateKey: signer.privateKey.export({ format: 'pem', type: 'pkcs8' }),
-    canonicalizationAlgorithm: ALG.excC14n,
-    signatureAlgorithm: ALG.rsaSha256,
-    idMode: 'wssecurity',
-    getKeyInfoContent: () =>
-      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${bstId}" ValueType="${WSS_X509V3}"/></wsse:SecurityTokenReference>`,
-  });
-  for (const id of [tsId, ...ids]) {
-    sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${id}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
+  const el = (local: string, attrs: Record<string, string> = {}, text?: string): Element => {
+    const e = doc.createElementNS(NS.ds, `ds:${local}`);
+    for (const [name, value] of Object.entries(attrs)) e.setAttribute(name, value);
+    if (text !== undefined) e.appendChild(doc.createTextNode(text));
+    return e;
+  };
+  const signature = el('Signature');
+  signature.setAttributeNS(NS.xmlns, 'xmlns:ds', NS.ds);
+  const signedInfo = el('SignedInfo');
+  signedInfo.appendChild(el('CanonicalizationMethod', { Algorithm: ALG.excC14n }));
+  signedInfo.appendChild(el('SignatureMethod', { Algorithm: signatureMethod }));
+  const references: Array<[Element, string]> = [[ts, tsId], ...signed.map((t, i): [Element, string] => [t, ids[i]!])];
+  for (const [target, id] of references) {
+    const reference = el('Reference', { URI: `#${id}` });
+    const transforms = el('Transforms');
+    transforms.appendChild(el('Transform', { Algorithm: ALG.excC14n }));
+    reference.appendChild(transforms);
+    reference.appendChild(el('DigestMethod', { Algorithm: ALG.sha256 }));
+    reference.appendChild(el('DigestValue', {}, createHash('sha256').update(exclusiveC14n(target), 'utf8').digest('base64')));
+    signedInfo.appendChild(reference);
   }
-  sig.computeSignature(unsigned, {
-    prefix: 'ds',
-    location: { reference: `//*[local-name()='Security' and namespace-uri()='${NS.wsse}']`, action: 'append' },
+  signature.appendChild(signedInfo);
+  const signatureValue = el('SignatureValue');
+  signature.appendChild(signatureValue);
+  const keyInfo = el('KeyInfo');
+  const str = doc.createElementNS(NS.wsse, 'wsse:SecurityTokenReference');
+  const strRef = doc.createElementNS(NS.wsse, 'wsse:Reference');
+  strRef.setAttribute('URI', `#${bstId}`);
+  strRef.setAttribute('ValueType', WSS_X509V3);
+  str.appendChild(strRef);
+  keyInfo.appendChild(str);
+  signature.appendChild(keyInfo);
+  security.appendChild(signature);
+
+  const method = SIGNATURE_METHODS[signatureMethod]!;
+  const value = signData(method.hash, Buffer.from(exclusiveC14n(signedInfo), 'utf8'), {
+    key: signer.privateKey,
+    ...(method.keyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
   });
-  return sig.getSignedXml();
+  signatureValue.appendChild(doc.createTextNode(value.toString('base64')));
+  // xmldom writes a string returned by the node filter as is; its typings only admit a Node.
+  return new XMLSerializer().serializeToString(doc, false, keepCarriageReturns as unknown as (node: Node) => Node);
+}
+
+/**
+ * The serialiser writes a carriage return in text or CDATA as is, and the peer's parser turns it into
+ * a line feed: the digest over the text it reads would not be the one signed. Such text is written
+ * with character references instead (CDATA as escaped text: the same characters).
+ */
+function keepCarriageReturns(node: Node): Node | string {
+  if ((node.nodeType === 3 || node.nodeType === 4) && (node as CharacterData).data.includes('\r')) {
+    return (node as CharacterData).data.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+  }
+  return node;
 }
 
 /** Gives an element a wsu:Id unless it already has an Id-like attribute; returns the id in force. */

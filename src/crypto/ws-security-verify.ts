@@ -1,12 +1,24 @@
-import { verify as rsaVerify, X509Certificate } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
+import { createHash, verify as verifySignature, X509Certificate } from 'node:crypto';
 import { SecurityError } from '../core/errors.js';
 import type { TramiteCode } from '../core/error-codes.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../core/namespaces.js';
 import type { SecurityTimestamp } from '../core/modi-header.js';
 import { parseXsdDateTime } from '../core/xsd-datetime.js';
-import { ACCEPTED_C14N, ACCEPTED_DIGEST, ACCEPTED_SIGNATURE, ACCEPTED_TRANSFORMS, MAX_REFERENCES, SIGNATURE_DIGEST } from './ws-security-algorithms.js';
+import {
+  ACCEPTED_C14N,
+  ACCEPTED_DIGEST,
+  ACCEPTED_SIGNATURE,
+  ACCEPTED_TRANSFORMS,
+  ALG,
+  DIGEST_HASH,
+  EXC_C14N_NS,
+  MAX_REFERENCES,
+  SIGNATURE_METHODS,
+  keyFitsMethod,
+  type SignatureMethod,
+} from './ws-security-algorithms.js';
 import { childElements, idAttributesOf, isElement, textOf, walkElements } from './dom-navigation.js';
+import { exclusiveC14n, inclusiveC14n, parsePrefixList } from './exc-c14n.js';
 import { describeCertificate, type TrustStore } from './trust-store.js';
 
 /**
@@ -28,6 +40,12 @@ export interface VerifyPolicy {
   readonly maxAgeSeconds?: number;
   /** Tolerated clock difference for a Created in the future, and past Expires. */
   readonly skewSeconds: number;
+  /**
+   * Binds the signer to the party the message claims to come from. Called once the signer's
+   * certificate is trusted and before any canonicalisation, signature or digest work; throws to refuse
+   * (its error is what the caller gets).
+   */
+  readonly bindSigner?: (signer: X509Certificate) => void;
 }
 
 export interface VerifiedSignature {
@@ -42,61 +60,60 @@ const fail = (reason: TramiteCode, message: string, posizione?: string): never =
   throw new SecurityError(reason, message, posizione ? { posizione } : undefined);
 };
 
-/**
- * Verifies the WS-Security signature of a parsed SOAP envelope. `text` must be the exact string
- * `doc` was parsed from: xml-crypto re-parses it, and because every Id in the document is checked
- * to be unique first, its Reference resolution lands on the same elements this function checked.
- *
- * Order: structure and algorithm lists, Id uniqueness, Reference → expected element mapping and
- * coverage, then the SignatureValue over SignedInfo (before any digest: digests need no key, the
- * SignatureValue does), then the digests (xml-crypto, with its algorithm tables cut down to the
- * accepted ones), then the Timestamp window, then the signer's certificate against the trust store.
- */
-export function verifySoapSignature(doc: Document, text: string, expect: SignatureExpectation, policy: VerifyPolicy): VerifiedSignature {
-  const sec = readSecurityHeader(expect.security);
-  const byId = indexIds(doc.documentElement!);
+/** One Reference, checked and resolved: what to canonicalise, how, and the digest it must give. */
+interface ReferencePlan {
+  readonly uri: string;
+  readonly target: Element;
+  readonly label: string;
+  readonly c14n: 'exclusive' | 'inclusive';
+  readonly prefixes: readonly string[];
+  readonly enveloped: boolean;
+  readonly hash: 'sha256' | 'sha512';
+  readonly digestValue: string;
+}
 
+/**
+ * Verifies the WS-Security signature of a parsed SOAP envelope, with this project's own exclusive
+ * canonicalisation (src/crypto/exc-c14n.ts) and node:crypto.
+ *
+ * Order — cheap and key-independent checks first, and nothing is canonicalised or digested for a
+ * signer that is not trusted and bound to the claimed party (digests need no key: anyone can make
+ * them right, so they prove nothing until the SignatureValue does):
+ * 1. structure and the closed algorithm lists; 2. the Id index (every Id unique); 3. each Reference
+ * mapped to the expected element in its place, and coverage; 4. the signer certificate and its key
+ * against the SignatureMethod; 5. the certificate against the trust store (chain, dates, usage);
+ * 6. `policy.bindSigner`; 7. the Timestamp window; 8. the SignatureValue over the canonical
+ * SignedInfo; 9. the digests.
+ */
+export function verifySoapSignature(doc: Document, expect: SignatureExpectation, policy: VerifyPolicy): VerifiedSignature {
+  const sec = readSecurityHeader(expect.security);
   checkSignatureShape(sec.signature);
-  const signedInfo = single(childrenDs(sec.signature, 'SignedInfo'), 'Signature/SignedInfo');
+  const signedInfo = childrenDs(sec.signature, 'SignedInfo')[0]!;
   const references = childrenDs(signedInfo, 'Reference');
   if (references.length > MAX_REFERENCES) fail('TRAMITE_ERR_SIG_STRUCTURE', `the signature carries ${references.length} References; at most ${MAX_REFERENCES} are accepted`);
-  const c14n = single(childrenDs(signedInfo, 'CanonicalizationMethod'), 'SignedInfo/CanonicalizationMethod').getAttribute('Algorithm') ?? '';
+  const c14nMethod = childrenDs(signedInfo, 'CanonicalizationMethod')[0]!;
+  const c14n = c14nMethod.getAttribute('Algorithm') ?? '';
   if (!ACCEPTED_C14N.has(c14n)) fail('TRAMITE_ERR_SIG_ALGORITHM', `canonicalization ${c14n || '(none)'} is not accepted`);
-  const sigAlg = single(childrenDs(signedInfo, 'SignatureMethod'), 'SignedInfo/SignatureMethod').getAttribute('Algorithm') ?? '';
-  if (!ACCEPTED_SIGNATURE.has(sigAlg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256 or SHA-512 only)`);
+  const signedInfoPrefixes = inclusivePrefixesOf(c14nMethod, 'SignedInfo/CanonicalizationMethod');
+  const sigAlg = childrenDs(signedInfo, 'SignatureMethod')[0]!.getAttribute('Algorithm') ?? '';
+  if (!ACCEPTED_SIGNATURE.has(sigAlg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256 or SHA-512, ECDSA P-256 with SHA-256)`);
+  const method = SIGNATURE_METHODS[sigAlg]!;
 
-  const covered = new Map<Element, string>();
-  for (const ref of references) {
-    const uri = ref.getAttribute('URI') ?? '';
-    const m = /^#([A-Za-z_][\w.-]*)$/.exec(uri);
-    if (!m) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference URI "${uri}" is not a same-document #Id reference`);
-    const target = byId.get(m![1]!);
-    if (!target) fail('TRAMITE_ERR_SIG_STRUCTURE', `Reference ${uri} resolves to no element`);
-    const label = target === sec.timestamp ? 'Security/Timestamp' : sec.tokens.has(target!) ? 'Security/BinarySecurityToken' : expect.signable.get(target!);
-    if (!label) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference ${uri} points at <${target!.nodeName}>, which is not an element the node reads in that position`, uri);
-    if (covered.has(target!)) fail('TRAMITE_ERR_SIG_WRAPPING', `element ${label} is referenced twice`, label);
-    covered.set(target!, label!);
-    const transforms = childrenDs(ref, 'Transforms').flatMap((t) => childrenDs(t, 'Transform'));
-    for (const t of transforms) {
-      const alg = t.getAttribute('Algorithm') ?? '';
-      if (!ACCEPTED_TRANSFORMS.has(alg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `transform ${alg || '(none)'} on ${label} is not accepted`, label);
-    }
-    const digest = single(childrenDs(ref, 'DigestMethod'), `Reference ${uri}/DigestMethod`).getAttribute('Algorithm') ?? '';
-    if (!ACCEPTED_DIGEST.has(digest)) fail('TRAMITE_ERR_SIG_ALGORITHM', `digest ${digest || '(none)'} on ${label} is not accepted (SHA-256 or SHA-512 only)`, label);
-  }
-  for (const el of [sec.timestamp, ...expect.required]) {
-    if (!covered.has(el)) {
-      const label = el === sec.timestamp ? 'Security/Timestamp' : expect.signable.get(el) ?? el.nodeName;
-      fail('TRAMITE_ERR_SIG_COVERAGE', `${label} is not covered by the signature`, label);
-    }
-  }
+  const byId = indexIds(doc.documentElement!);
+  const plans = planReferences(references, byId, sec, expect);
 
   const signer = resolveSigner(sec, byId);
   try {
-    checkSignatureValue(sec.signature, text, signer, covered);
-    const timestamp = checkTimestamp(sec.timestamp, policy);
+    if (!keyFitsMethod(signer.publicKey, method)) {
+      const curve = signer.publicKey.asymmetricKeyDetails?.namedCurve;
+      fail('TRAMITE_ERR_SIG_ALGORITHM', `SignatureMethod ${sigAlg} does not fit the signer's ${signer.publicKey.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key`);
+    }
     const chain = policy.trust.validateSigner(signer, policy.at);
-    return { signer, chain, timestamp, signed: [...covered.values()] };
+    policy.bindSigner?.(signer);
+    const timestamp = checkTimestamp(sec.timestamp, policy);
+    checkSignatureValue(sec.signature, signedInfo, signedInfoPrefixes, method, signer);
+    for (const plan of plans) checkDigest(plan, sec.signature);
+    return { signer, chain, timestamp, signed: plans.map((p) => p.label) };
   } catch (err) {
     // Once the certificate is read, every verdict names who signed.
     if (err instanceof SecurityError && err.signer === undefined) {
@@ -140,26 +157,98 @@ function indexIds(root: Element): Map<string, Element> {
   return byId;
 }
 
+/**
+ * Each Reference resolved to the element the node reads in that position, with its transforms and
+ * digest checked against the closed lists; then the coverage the profile requires.
+ */
+function planReferences(references: readonly Element[], byId: ReadonlyMap<string, Element>, sec: SecurityParts, expect: SignatureExpectation): ReferencePlan[] {
+  const covered = new Map<Element, string>();
+  const plans: ReferencePlan[] = [];
+  for (const ref of references) {
+    const uri = ref.getAttribute('URI') ?? '';
+    const m = /^#([A-Za-z_][\w.-]*)$/.exec(uri);
+    if (!m) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference URI "${uri}" is not a same-document #Id reference`);
+    const target = byId.get(m![1]!);
+    if (!target) fail('TRAMITE_ERR_SIG_STRUCTURE', `Reference ${uri} resolves to no element`);
+    const label = target === sec.timestamp ? 'Security/Timestamp' : sec.tokens.has(target!) ? 'Security/BinarySecurityToken' : expect.signable.get(target!);
+    if (!label) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference ${uri} points at <${target!.nodeName}>, which is not an element the node reads in that position`, uri);
+    if (covered.has(target!)) fail('TRAMITE_ERR_SIG_WRAPPING', `element ${label} is referenced twice`, label);
+    covered.set(target!, label!);
+    const transforms = childrenDs(ref, 'Transforms').flatMap((t) => childrenDs(t, 'Transform'));
+    const chain = transforms.map((t) => {
+      const alg = t.getAttribute('Algorithm') ?? '';
+      if (!ACCEPTED_TRANSFORMS.has(alg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `transform ${alg || '(none)'} on ${label} is not accepted`, label);
+      return { alg, prefixes: alg === ALG.excC14n ? inclusivePrefixesOf(t, `Reference ${uri}/Transform`) : noChildren(t, `Reference ${uri}/Transform`) };
+    });
+    // Enveloped-signature (at most once, first), then at most one canonicalisation (last): the chains
+    // XML-DSig signers write. Without one, the node-set is canonicalised with C14N 1.0 (XML-DSig §4.3.3.2).
+    const envelopedCount = chain.filter((t) => t.alg === ALG.enveloped).length;
+    const c14nSteps = chain.filter((t) => t.alg !== ALG.enveloped);
+    if (envelopedCount > 1 || (envelopedCount === 1 && chain[0]!.alg !== ALG.enveloped) || c14nSteps.length > 1 || (c14nSteps.length === 1 && chain[chain.length - 1]!.alg === ALG.enveloped)) {
+      fail('TRAMITE_ERR_SIG_ALGORITHM', `the transform chain on ${label} (${chain.map((t) => t.alg).join(', ')}) is not accepted`, label);
+    }
+    const digestMethod = childrenDs(ref, 'DigestMethod')[0]!;
+    noChildren(digestMethod, `Reference ${uri}/DigestMethod`);
+    const digest = digestMethod.getAttribute('Algorithm') ?? '';
+    if (!ACCEPTED_DIGEST.has(digest)) fail('TRAMITE_ERR_SIG_ALGORITHM', `digest ${digest || '(none)'} on ${label} is not accepted (SHA-256 or SHA-512 only)`, label);
+    const step = c14nSteps[0];
+    plans.push({
+      uri,
+      target: target!,
+      label: label!,
+      c14n: step?.alg === ALG.excC14n ? 'exclusive' : 'inclusive',
+      prefixes: step?.prefixes ?? [],
+      enveloped: envelopedCount === 1,
+      hash: DIGEST_HASH[digest]!,
+      digestValue: textOf(childrenDs(ref, 'DigestValue')[0]!),
+    });
+  }
+  for (const el of [sec.timestamp, ...expect.required]) {
+    if (!covered.has(el)) {
+      const label = el === sec.timestamp ? 'Security/Timestamp' : expect.signable.get(el) ?? el.nodeName;
+      fail('TRAMITE_ERR_SIG_COVERAGE', `${label} is not covered by the signature`, label);
+    }
+  }
+  return plans;
+}
+
+/** The PrefixList of an exclusive C14N method's single optional ec:InclusiveNamespaces child. */
+function inclusivePrefixesOf(method: Element, where: string): string[] {
+  const children = childElements(method);
+  if (children.length === 0) return [];
+  const [only] = children;
+  if (children.length > 1 || !isElement(only, EXC_C14N_NS, 'InclusiveNamespaces')) {
+    fail('TRAMITE_ERR_SIG_STRUCTURE', `${where} may hold one ec:InclusiveNamespaces and nothing else`);
+  }
+  return parsePrefixList(only!.getAttribute('PrefixList') ?? '');
+}
+
+function noChildren(el: Element, where: string): [] {
+  const [child] = childElements(el);
+  if (child) fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${child.nodeName}> in ${where}`);
+  return [];
+}
+
 function childrenDs(parent: Element, local: string): Element[] {
   return childElements(parent).filter((e) => isElement(e, NS.ds, local));
 }
 
-function single(list: Element[], what: string): Element {
-  if (list.length !== 1) fail('TRAMITE_ERR_SIG_STRUCTURE', `${what}: expected exactly one, found ${list.length}`);
-  return list[0]!;
-}
-
 /** The signer certificate: a BinarySecurityToken of this Security header, or an inline X509Certificate. */
-function resolveSigner(sec: SecurityParts, byId: Map<string, Element>): X509Certificate {
-  const keyInfo = single(childrenDs(sec.signature, 'KeyInfo'), 'Signature/KeyInfo');
-  const [first] = childElements(keyInfo);
+function resolveSigner(sec: SecurityParts, byId: ReadonlyMap<string, Element>): X509Certificate {
+  const keyInfo = childrenDs(sec.signature, 'KeyInfo')[0]!;
+  const children = childElements(keyInfo);
+  if (children.length !== 1) fail('TRAMITE_ERR_SIG_STRUCTURE', `ds:KeyInfo must hold exactly one element (found ${children.length})`);
+  const first = children[0];
   let b64: string | undefined;
   if (isElement(first, NS.wsse, 'SecurityTokenReference')) {
-    const ref = childElements(first).find((e) => isElement(e, NS.wsse, 'Reference'));
-    if (!ref) fail('TRAMITE_ERR_SIG_STRUCTURE', 'SecurityTokenReference without wsse:Reference (KeyIdentifier, IssuerSerial and Thumbprint are not supported)');
-    const vt = ref!.getAttribute('ValueType');
+    const refs = childElements(first).filter((e) => isElement(e, NS.wsse, 'Reference'));
+    if (refs.length !== 1 || childElements(first).length !== 1) {
+      fail('TRAMITE_ERR_SIG_STRUCTURE', 'SecurityTokenReference must hold one wsse:Reference (KeyIdentifier, IssuerSerial and Thumbprint are not supported)');
+    }
+    const ref = refs[0]!;
+    const vt = ref.getAttribute('ValueType');
     if (vt && vt !== WSS_X509V3) fail('TRAMITE_ERR_SIG_STRUCTURE', `token reference ValueType ${vt} is not X509v3`);
-    const m = /^#(.+)$/.exec(ref!.getAttribute('URI') ?? '');
+    const m = /^#(.+)$/.exec(ref.getAttribute('URI') ?? '');
     const token = m ? byId.get(m[1]!) : undefined;
     if (!token || !sec.tokens.has(token)) fail('TRAMITE_ERR_SIG_STRUCTURE', 'the token reference does not point at a BinarySecurityToken of this Security header');
     const enc = token!.getAttribute('EncodingType');
@@ -167,9 +256,9 @@ function resolveSigner(sec: SecurityParts, byId: Map<string, Element>): X509Cert
     if (token!.getAttribute('ValueType') !== WSS_X509V3) fail('TRAMITE_ERR_SIG_STRUCTURE', 'BinarySecurityToken ValueType is not X509v3');
     b64 = textOf(token!);
   } else if (isElement(first, NS.ds, 'X509Data')) {
-    const certEl = childElements(first).find((e) => isElement(e, NS.ds, 'X509Certificate'));
-    if (!certEl) fail('TRAMITE_ERR_SIG_STRUCTURE', 'ds:X509Data without ds:X509Certificate');
-    b64 = textOf(certEl!);
+    const certs = childElements(first).filter((e) => isElement(e, NS.ds, 'X509Certificate'));
+    if (certs.length !== 1) fail('TRAMITE_ERR_SIG_STRUCTURE', `ds:X509Data must hold exactly one ds:X509Certificate (found ${certs.length})`);
+    b64 = textOf(certs[0]!);
   } else {
     fail('TRAMITE_ERR_SIG_STRUCTURE', 'KeyInfo must hold a SecurityTokenReference to a BinarySecurityToken, or X509Data');
   }
@@ -182,15 +271,14 @@ function resolveSigner(sec: SecurityParts, byId: Map<string, Element>): X509Cert
 
 /**
  * The Signature must have exactly the shape XML-DSig gives it — no foreign or repeated children
- * anywhere. xml-crypto reads the first element of a given local name under Signature, in any
- * namespace; with nothing else there, that element is the one this module checked.
+ * anywhere: the element the node checked is then the only one that could be meant.
  */
 function checkSignatureShape(signature: Element): void {
   const only = (parent: Element, allowed: Record<string, 'one' | 'optional' | 'many'>, where: string): void => {
     const seen = new Map<string, number>();
     for (const c of childElements(parent)) {
       const local = c.localName ?? '';
-      if (c.namespaceURI !== NS.ds || !(local in allowed)) fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${c.nodeName}> in ${where}`);
+      if (c.namespaceURI !== NS.ds || !Object.hasOwn(allowed, local)) fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${c.nodeName}> in ${where}`);
       seen.set(local, (seen.get(local) ?? 0) + 1);
     }
     for (const [local, rule] of Object.entries(allowed)) {
@@ -203,53 +291,34 @@ function checkSignatureShape(signature: Element): void {
   only(signature, { SignedInfo: 'one', SignatureValue: 'one', KeyInfo: 'one' }, 'ds:Signature');
   const signedInfo = childElements(signature).find((e) => e.localName === 'SignedInfo')!;
   only(signedInfo, { CanonicalizationMethod: 'one', SignatureMethod: 'one', Reference: 'many' }, 'ds:SignedInfo');
+  // HMACOutputLength and the like: nothing the accepted methods take.
+  noChildren(childElements(signedInfo).find((e) => e.localName === 'SignatureMethod')!, 'ds:SignatureMethod');
   for (const ref of childElements(signedInfo).filter((e) => e.localName === 'Reference')) {
     only(ref, { Transforms: 'optional', DigestMethod: 'one', DigestValue: 'one' }, 'ds:Reference');
     for (const transforms of childElements(ref).filter((e) => e.localName === 'Transforms')) only(transforms, { Transform: 'many' }, 'ds:Transforms');
   }
 }
 
-/** xml-crypto with its algorithm tables cut down to what the node accepts: nothing else can run. */
-function restrictedSignedXml(certPem: string): SignedXml {
-  const sig = new SignedXml({ publicCert: certPem, getCertFromKeyInfo: () => certPem });
-  const pick = <T>(table: Record<string, T>, allowed: ReadonlySet<string>): Record<string, T> =>
-    Object.fromEntries(Object.entries(table).filter(([uri]) => allowed.has(uri))) as Record<string, T>;
-  sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, ACCEPTED_SIGNATURE) as typeof sig.SignatureAlgorithms;
-  sig.HashAlgorithms = pick(sig.HashAlgorithms, ACCEPTED_DIGEST) as typeof sig.HashAlgorithms;
-  sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, new Set([...ACCEPTED_C14N, ...ACCEPTED_TRANSFORMS])) as typeof sig.CanonicalizationAlgorithms;
-  return sig;
+/** The SignatureValue over SignedInfo, canonicalised where it stands, with the signer's key. */
+function checkSignatureValue(signature: Element, signedInfo: Element, prefixes: readonly string[], method: SignatureMethod, signer: X509Certificate): void {
+  const value = Buffer.from(textOf(childrenDs(signature, 'SignatureValue')[0]!).replace(/\s+/g, ''), 'base64');
+  const data = Buffer.from(exclusiveC14n(signedInfo, { inclusivePrefixes: prefixes }), 'utf8');
+  const ok =
+    method.keyType === 'ec'
+      ? value.length === method.valueBytes && verifySignature(method.hash, data, { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, value)
+      : verifySignature(method.hash, data, signer.publicKey, value);
+  if (!ok) fail('TRAMITE_ERR_SIG_VALUE', 'the SignatureValue does not verify with the signer certificate');
 }
 
-function checkSignatureValue(signature: Element, text: string, signer: X509Certificate, covered: Map<Element, string>): void {
-  const certPem = signer.toString();
-  const sig = restrictedSignedXml(certPem);
-  // WS-Security and XML-DSig name identifiers `Id` (wsu:Id, ds:Id). xml-crypto scans the whole document
-  // once per listed attribute name for every Reference; listing only `Id` makes a Reference to an `ID`
-  // or `id` attribute fail closed here (indexIds has already refused any such value twice).
-  sig.idAttributes = ['Id'];
-  sig.loadSignature(signature);
-  // The SignatureValue first, over SignedInfo canonicalised by xml-crypto itself: an envelope nobody
-  // with the key signed is refused before any Reference is resolved or digested.
-  const signedInfoCanon = (sig as unknown as { getCanonSignedInfoXml(doc: Document): string }).getCanonSignedInfoXml(signature.ownerDocument!);
-  const sigAlg = childElements(childElements(signature)[0]!).find((e) => e.localName === 'SignatureMethod')!.getAttribute('Algorithm')!;
-  const value = Buffer.from(textOf(childElements(signature).find((e) => e.localName === 'SignatureValue')!).replace(/\s+/g, ''), 'base64');
-  if (!rsaVerify(SIGNATURE_DIGEST[sigAlg]!, Buffer.from(signedInfoCanon, 'utf8'), signer.publicKey, value)) {
-    fail('TRAMITE_ERR_SIG_VALUE', 'the SignatureValue does not verify with the signer certificate');
-  }
-  let ok: boolean;
-  try {
-    ok = sig.checkSignature(text);
-  } catch (cause) {
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    if (/signature value/i.test(msg)) throw new SecurityError('TRAMITE_ERR_SIG_VALUE', 'the SignatureValue does not verify with the signer certificate', { cause });
-    throw new SecurityError('TRAMITE_ERR_SIG_STRUCTURE', `the signature cannot be checked: ${msg}`, { cause });
-  }
-  if (!ok) {
-    const labelByUri = new Map<string, string>();
-    for (const [el, label] of covered) for (const id of idAttributesOf(el)) labelByUri.set(`#${id}`, label);
-    const bad = sig.getReferences().find((r) => r.validationError);
-    const label = bad ? labelByUri.get(bad.uri ?? '') ?? bad.uri : 'a signed element';
-    fail('TRAMITE_ERR_SIG_DIGEST', `${label} was altered after signing (digest mismatch)`, label);
+function checkDigest(plan: ReferencePlan, signature: Element): void {
+  const exclude = plan.enveloped ? signature : undefined;
+  const canonical =
+    plan.c14n === 'exclusive'
+      ? exclusiveC14n(plan.target, { inclusivePrefixes: plan.prefixes, ...(exclude ? { exclude } : {}) })
+      : inclusiveC14n(plan.target, exclude ? { exclude } : {});
+  const actual = createHash(plan.hash).update(canonical, 'utf8').digest();
+  if (!actual.equals(Buffer.from(plan.digestValue.replace(/\s+/g, ''), 'base64'))) {
+    fail('TRAMITE_ERR_SIG_DIGEST', `${plan.label} was altered after signing (digest mismatch)`, plan.label);
   }
 }
 

@@ -6,7 +6,10 @@
  *
  * Variants are made AFTER signing, on the signed text or its DOM; variants that need a valid signature
  * over a different set of references are re-signed here with xml-crypto's SignedXml and the fixture key,
- * so that the structural checks — not a broken digest — are what must refuse them.
+ * so that the structural checks — not a broken digest — are what must refuse them. xml-crypto orders
+ * namespace declarations with localeCompare (eGov_IT before SOAP_ENV), which exclusive C14N does not
+ * (code point order: SOAP_ENV first); the re-signer plugs in xml-crypto's own canonicaliser with that
+ * one comparison corrected, so it stays an independent implementation of everything else.
  */
 import { X509Certificate, createHash, createHmac, createPrivateKey, createSign, createVerify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +117,13 @@ interface ResignOptions {
   readonly keyInfo?: 'bst' | 'x509data';
 }
 
+/** xml-crypto's exclusive C14N with the namespace order of the spec: prefixes by code point. */
+class CodePointExcC14n extends ExclusiveCanonicalization {
+  override nsCompare(a: { prefix: string }, b: { prefix: string }): number {
+    return a.prefix === b.prefix ? 0 : a.prefix < b.prefix ? -1 : 1;
+  }
+}
+
 /**
  * Removes the envelope's ds:Signature and signs again with xml-crypto over exactly `targets`,
  * with the fixture key, referencing the envelope's BinarySecurityToken (whose certificate is set
@@ -139,6 +149,7 @@ function resign(xml: string, opts: ResignOptions): string {
         ? `<ds:X509Data><ds:X509Certificate>${pemBody(signer.certPem)}</ds:X509Certificate></ds:X509Data>`
         : `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${wsuId(bst)}" ValueType="${WSS_X509V3}"/></wsse:SecurityTokenReference>`,
   });
+  sig.CanonicalizationAlgorithms = { ...sig.CanonicalizationAlgorithms, [ALG.excC14n]: CodePointExcC14n };
   for (const id of ids) {
     sig.addReference({
       xpath: `//*[@*[local-name()='Id' and .='${id}']]`,
