@@ -47,7 +47,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_XML_LIMIT: 'An XML document exceeds the size, depth or node limits',
   TRAMITE_ERR_CERT_UNTRUSTED: 'The signer certificate does not chain to the configured trust store',
   TRAMITE_ERR_CERT_EXPIRED: 'The signer certificate (or a CA in its chain) is outside its validity dates',
-  TRAMITE_ERR_CERT_USAGE: 'The signer certificate does not allow digital signatures (keyUsage)',
+  TRAMITE_ERR_CERT_USAGE: 'The signer certificate may not sign messages (keyUsage, extendedKeyUsage, or a CA certificate)',
   TRAMITE_ERR_SIG_MISSING: 'The envelope carries no WS-Security signature',
   TRAMITE_ERR_SIG_STRUCTURE: 'The WS-Security header or the Signature element is malformed',
   TRAMITE_ERR_SIG_ALGORITHM: 'The signature uses an algorithm or transform the node does not accept',

@@ -121,11 +121,56 @@ function checkPath(path: readonly X509Certificate[], at: Date): SecurityError | 
       );
     }
   }
-  const usage = readKeyUsage(path[0]!);
+  return signerUsageProblem(path[0]!);
+}
+
+/**
+ * extendedKeyUsage purposes under which a certificate may sign envelopes, and why:
+ * - anyExtendedKeyUsage: the issuer put no restriction on purpose;
+ * - clientAuth and serverAuth: a WS-Security signature authenticates the sending or replying node
+ *   to its peer, the job TLS client and server certificates do; SPCoop/ModI party certificates (and
+ *   the dev PKI's) are issued with these;
+ * - emailProtection: S/MIME signing certificates, which public bodies also hold, sign content;
+ * - documentSigning (RFC 9336): exactly "sign a document".
+ * Not codeSigning, timeStamping (RFC 3161 wants a TSA key for time-stamps only) or OCSPSigning: a key
+ * dedicated to those must not put its name under a message.
+ */
+const SIGNING_PURPOSES: ReadonlyMap<string, string> = new Map([
+  ['2.5.29.37.0', 'anyExtendedKeyUsage'],
+  ['1.3.6.1.5.5.7.3.1', 'serverAuth'],
+  ['1.3.6.1.5.5.7.3.2', 'clientAuth'],
+  ['1.3.6.1.5.5.7.3.4', 'emailProtection'],
+  ['1.3.6.1.5.5.7.3.36', 'documentSigning'],
+]);
+const OTHER_PURPOSES: ReadonlyMap<string, string> = new Map([
+  ['1.3.6.1.5.5.7.3.3', 'codeSigning'],
+  ['1.3.6.1.5.5.7.3.8', 'timeStamping'],
+  ['1.3.6.1.5.5.7.3.9', 'OCSPSigning'],
+]);
+
+/**
+ * Whether the leaf may sign messages: not a CA certificate (a CA key signs certificates; a leaf with
+ * cA=TRUE could issue a "party" certificate of its own), keyUsage (when present) with digitalSignature
+ * or nonRepudiation, extendedKeyUsage (when present) with a signing purpose.
+ */
+function signerUsageProblem(leaf: X509Certificate): SecurityError | undefined {
+  if (leaf.ca) {
+    return new SecurityError('TRAMITE_ERR_CERT_USAGE', `signer "${describeCertificate(leaf)}" is a CA certificate (basicConstraints cA=TRUE): a CA key signs certificates, not messages`);
+  }
+  const usage = readKeyUsage(leaf);
   if (usage && !usage.digitalSignature && !usage.nonRepudiation) {
     return new SecurityError(
       'TRAMITE_ERR_CERT_USAGE',
-      `signer "${describeCertificate(path[0]!)}" has keyUsage ${usage.names.join(', ') || '(none)'}, which allows neither digitalSignature nor nonRepudiation`,
+      `signer "${describeCertificate(leaf)}" has keyUsage ${usage.names.join(', ') || '(none)'}, which allows neither digitalSignature nor nonRepudiation`,
+    );
+  }
+  // node reads the extendedKeyUsage OIDs (undefined: no extension, any purpose).
+  const purposes = leaf.keyUsage;
+  if (purposes && !purposes.some((oid) => SIGNING_PURPOSES.has(oid))) {
+    const names = purposes.map((oid) => OTHER_PURPOSES.get(oid) ?? oid);
+    return new SecurityError(
+      'TRAMITE_ERR_CERT_USAGE',
+      `signer "${describeCertificate(leaf)}" has extendedKeyUsage ${names.join(', ') || '(none)'}, none of which allows signing messages (${[...SIGNING_PURPOSES.values()].join(', ')})`,
     );
   }
   return undefined;
