@@ -123,13 +123,24 @@ export class InboundPipeline {
     return { status: 200, body };
   }
 
+  /**
+   * The signature, with the signer bound to the claimed sender (Mittente / wsa:From) as soon as its
+   * certificate is trusted: an envelope signed by someone else is refused before any digest is computed.
+   */
   private verify(read: ReadEnvelope): OpenedEnvelope {
     const sender = read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : read.addressing!.from ?? '';
+    const reg = this.deps.registry;
     return verifyEnvelope(read, {
-      trust: this.deps.registry.trustForParty(sender),
+      trust: reg.trustForParty(sender),
       at: this.deps.clock.now(),
       maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
       skewSeconds: this.deps.clockSkewSeconds,
+      bindSigner: (signer) => {
+        // An unknown sender is authorise()'s EGOV_IT_101; only a known one can be checked for its signer.
+        if (reg.isKnownParty(sender) && !reg.signerIsParty(signer, sender)) {
+          throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${sender}`);
+        }
+      },
     });
   }
 

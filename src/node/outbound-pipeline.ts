@@ -348,6 +348,9 @@ export class OutboundPipeline {
 
   /** The reply must be signed by the party the message went to, and must answer this very message. */
   private verifyReply(reply: ReadEnvelope, rec: MessageRecord): OpenedEnvelope {
+    const bad = (why: string): never => {
+      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
+    };
     let opened: OpenedEnvelope;
     try {
       opened = verifyEnvelope(reply, {
@@ -355,14 +358,15 @@ export class OutboundPipeline {
         at: this.deps.clock.now(),
         maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
         skewSeconds: this.deps.clockSkewSeconds,
+        // Bound to the party the message went to before any digest of the reply is computed.
+        bindSigner: (signer) => {
+          if (!this.deps.registry.signerIsParty(signer, rec.to)) bad(`is signed by ${describeCertificate(signer)}, not by ${rec.to}`);
+        },
       });
     } catch (cause) {
+      if (cause instanceof DeliveryError) throw cause;
       throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${(cause as Error).message}`, { retriable: false, cause });
     }
-    const bad = (why: string): never => {
-      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
-    };
-    if (!this.deps.registry.signerIsParty(opened.signature.signer, rec.to)) bad(`is signed by ${describeCertificate(opened.signature.signer)}, not by ${rec.to}`);
     if (opened.profile === 'egov') {
       const h = opened.egov!;
       if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from) bad('has Mittente/Destinatario that do not mirror the request');

@@ -13,7 +13,8 @@ import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { sealRequest } from '../../src/node/bus-envelopes.js';
-import { readEnvelope } from '../../envelopes/envelope.js';
+import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
+import { NS } from '../../src/core/namespaces.js';
 
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
@@ -174,13 +175,16 @@ describe('the envelope endpoint refuses what it must', () => {
     expect(res.text).toContain('EGOV_IT_001');
   });
 
-  it('refuses a busta whose Mittente is not the signer with EGOV_IT_201, in a reply busta signed by the recipient', async () => {
-    const res = await postEnvelope(regione, cstEnvelope({ from: FRANCAVILLA, signerNome: 'ComuneOrtona' }));
+  // The signer is bound to the Mittente as soon as its certificate is trusted, before the signature
+  // is checked (issue 12, item 1): the request is not trusted, so the answer is a plain SOAP Fault,
+  // not a reply busta the recipient would sign for an unauthenticated sender.
+  it('refuses a busta whose Mittente is not the signer with EGOV_IT_201 in a plain Fault, before looking at its digests', async () => {
+    const xml = cstEnvelope({ from: FRANCAVILLA, signerNome: 'ComuneOrtona', payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' });
+    const res = await postEnvelope(regione, xml.replace('100 euro', '900 euro'));
     expect(res.status).toBe(500);
-    const reply = readEnvelope(res.text);
-    expect(reply.egov!.eccezioni[0]!.codiceEccezione).toBe('EGOV_IT_201');
-    expect(reply.egov!.mittente[0]!.nome).toBe('RegioneAbruzzo');
-    expect(reply.security).toBeDefined();
+    expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_201/);
+    expect(res.text).not.toContain('EGOV_IT_202');
+    expect(res.text).not.toContain(NS.wsse);
   });
 
   it('refuses an expired message with EGOV_IT_301', async () => {
