@@ -114,6 +114,11 @@ const CASES: Case[] = [
     xmlCrypto: 'right',
   },
   {
+    name: 'attributes whose namespace URI and local name concatenate alike (urn:a + bc, urn:ab + c): namespace URI first',
+    xml: '<r xmlns:p="urn:a" xmlns:q="urn:ab"><t Id="target" q:c="2" p:bc="1"/></r>',
+    xmlCrypto: 'wrong',
+  },
+  {
     name: 'InclusiveNamespaces PrefixList with an unused prefix, #default and a prefix not in scope',
     xml: '<r xmlns:used="urn:u" xmlns:unused="urn:n" xmlns="urn:def"><x:t xmlns:x="urn:x" Id="target"><x:c used:a="1"/></x:t></r>',
     prefixList: 'unused #default nothere',
@@ -187,6 +192,12 @@ describe('Canonical XML 1.0 (the c14n Reference transform): the same bytes as xm
 describe('xml-crypto as a second opinion', () => {
   it.each(CASES.filter((c) => c.xmlCrypto === 'right'))('agrees where it is right: $name', (c) => {
     expect(exclusiveC14n(byId(parse(c.xml), 'target'))).toBe(xmlCrypto(c.xml, 'target'));
+  });
+
+  it.each(CASES.filter((c) => c.xmlCrypto === 'wrong'))('disagrees with xmlsec1 (and we agree with xmlsec1): $name', (c) => {
+    const [reference] = xmlsec1Canonical(c.xml, [{ id: 'target', transform: 'exclusive' }]);
+    expect(xmlCrypto(c.xml, 'target')).not.toBe(reference);
+    expect(exclusiveC14n(byId(parse(c.xml), 'target'))).toBe(reference);
   });
 
   it('disagrees on the e-Gov Intestazione, where it puts eGov_IT before SOAP_ENV (item 8 of issue 12)', () => {
