@@ -113,6 +113,20 @@ export const MALFORMED: readonly MalformedCase[] = [
 
   // Messaggio
   { rule: "Identificatore issued under another party's code (security)", fields: { messaggio: messaggio({ id: 'Regione_RegioneSPCoopIT_0000001_2005-11-10_12:35' }) }, code: 'EGOV_IT_110', posizione: `${MSG}/Identificatore` },
+  {
+    rule: "a riscontro (Regione → ComuneA) whose own Identificatore is issued under the requester's code",
+    fields: {
+      mittente: `<eGov_IT:Mittente>${party('Regione')}</eGov_IT:Mittente>`,
+      destinatario: `<eGov_IT:Destinatario>${party('ComuneA')}</eGov_IT:Destinatario>`,
+      messaggio: messaggio({ id: 'ComuneA_ComuneASPCoopIT_0000777_2005-11-10_12:36', rif: ID_A }),
+      trasmissione: '',
+      sequenza: '',
+      trasmissioni: '',
+      riscontri: `<eGov_IT:ListaRiscontri><eGov_IT:Riscontro><eGov_IT:Identificatore>${ID_A}</eGov_IT:Identificatore>${ora('2005-11-10T12:35:35')}</eGov_IT:Riscontro></eGov_IT:ListaRiscontri>`,
+    },
+    code: 'EGOV_IT_110',
+    posizione: `${MSG}/Identificatore`,
+  },
   { rule: 'Identificatore whose Soggetto part only starts like the Mittente', fields: { messaggio: messaggio({ id: 'ComuneAB_ComuneASPCoopIT_0000001_2005-11-10_12:35' }) }, code: 'EGOV_IT_110', posizione: `${MSG}/Identificatore` },
   { rule: 'Identificatore with "_" inside a part (not \\w in XSD)', fields: { messaggio: messaggio({ id: 'ComuneA_Comune_ASPCoopIT_0000001_2005-11-10_12:35' }) }, code: 'EGOV_IT_110', posizione: `${MSG}/Identificatore` },
   { rule: 'Identificatore holding an element', fields: { messaggio: `<eGov_IT:Messaggio><eGov_IT:Identificatore><x:i xmlns:x="urn:x">${ID_A}</x:i></eGov_IT:Identificatore>${ora('2005-11-10T12:35:35')}</eGov_IT:Messaggio>` }, code: 'EGOV_IT_002', posizione: `${MSG}/Identificatore` },
