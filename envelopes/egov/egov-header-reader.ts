@@ -103,7 +103,7 @@ function readProfiloCollaborazione(el: Element): NonNullable<EgovHeader['profilo
   const value = textOnly(el, path);
   const profile = PROFILE_BY_WIRE.get(value);
   if (!profile) fail('EGOV_IT_103', path, `"${value}" is not a collaboration profile`);
-  // Optional attributes: empty reads as absent.
+  // servizioCorrelato is a free string: empty says no more than absent. tipo is an enumeration.
   const servizioCorrelato = attribute(el, 'servizioCorrelato') || undefined;
   const tipo = attribute(el, 'tipo');
   if (tipo !== undefined && !TIPI_SERVIZIO_CORRELATO.includes(tipo as TipoServizioCorrelato)) {
