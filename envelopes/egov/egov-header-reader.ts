@@ -1,112 +1,41 @@
-import { EnvelopeError } from '../../src/core/errors.js';
-import type { EgovCode } from '../../src/core/error-codes.js';
+import { isEgovCode } from '../../src/core/error-codes.js';
 import {
   PROFILO_COLLABORAZIONE,
+  TIPI_SERVIZIO_CORRELATO,
   type CollaborationProfile,
   type EgovHeader,
   type Eccezione,
   type Inoltro,
-  type OraRegistrazione,
   type Riscontro,
+  type TipoServizioCorrelato,
   type Trasmissione,
 } from '../../src/core/egov-header.js';
+import type { MessageIdParts } from '../../src/core/message-id.js';
 import { EGOV_ACTOR, NS } from '../../src/core/namespaces.js';
 import type { PartyRef } from '../../src/core/party.js';
-import { isMessageId } from '../../src/core/message-id.js';
 import { parseXsdDateTime } from '../../src/core/xsd-datetime.js';
-import { childElements, textOf } from '../../src/crypto/dom-navigation.js';
+import { childElements } from '../../src/crypto/dom-navigation.js';
+import { checkHeaderConsistency } from './egov-header-consistency.js';
+import { parseXsdBoolean, readIdentificativoParte, readMessageId, readOra, readParty } from './egov-header-fields.js';
+import { attribute, fail, one, readList, readSequence, requireEmpty, textOnly, withCode } from './egov-header-structure.js';
 
-/** One expected child in a schema sequence: name, and how often it may appear. */
-interface Slot {
-  readonly name: string;
-  readonly min: 0 | 1;
-  readonly max: 1 | 'n';
-}
-
-/**
- * Reads the children of `parent` against a schema sequence (Busta.xsd order is significant).
- * Anything out of order, unknown, missing or repeated is EGOV_IT_002 at its position.
- */
-function readSequence(parent: Element, path: string, slots: readonly Slot[]): Map<string, Element[]> {
-  const found = new Map<string, Element[]>();
-  const children = childElements(parent);
-  let i = 0;
-  for (const slot of slots) {
-    const got: Element[] = [];
-    while (i < children.length) {
-      const c = children[i]!;
-      if (c.namespaceURI !== NS.egov || c.localName !== slot.name) break;
-      got.push(c);
-      i += 1;
-      if (slot.max === 1) break;
-    }
-    if (got.length < slot.min) {
-      // A stray or misplaced element in front of a required one is the problem to name, not the absence.
-      const stray = children[i];
-      if (stray && !slots.some((s) => s.name === stray.localName && stray.namespaceURI === NS.egov && s !== slot && slots.indexOf(s) > slots.indexOf(slot))) {
-        throw new EnvelopeError('EGOV_IT_002', `${path}/${stray.localName}`, `EGOV_IT_002 - unexpected or out-of-order element ${stray.nodeName} in ${path}`);
-      }
-      throw new EnvelopeError('EGOV_IT_002', `${path}/${slot.name}`, `EGOV_IT_002 - ${path}/${slot.name} missing`);
-    }
-    found.set(slot.name, got);
-  }
-  if (i < children.length) {
-    const c = children[i]!;
-    throw new EnvelopeError('EGOV_IT_002', `${path}/${c.localName}`, `EGOV_IT_002 - unexpected or out-of-order element ${c.nodeName} in ${path}`);
-  }
-  for (let n = parent.firstChild; n; n = n.nextSibling) {
-    if ((n.nodeType === 3 || n.nodeType === 4) && (n.nodeValue ?? '').trim() !== '') {
-      throw new EnvelopeError('EGOV_IT_002', path, `EGOV_IT_002 - text not allowed in ${path}`);
-    }
-  }
-  return found;
-}
-
-const one = (m: Map<string, Element[]>, name: string): Element | undefined => m.get(name)?.[0];
-
-function fail(code: EgovCode, posizione: string, why: string): never {
-  throw new EnvelopeError(code, posizione, `${code} - ${why} (${posizione})`);
-}
-
-function readParty(el: Element, path: string, code: EgovCode): PartyRef {
-  const seq = readSequence(el, path, [{ name: 'IdentificativoParte', min: 1, max: 1 }]);
-  return readIdentificativoParte(one(seq, 'IdentificativoParte')!, `${path}/IdentificativoParte`, code);
-}
-
-function readIdentificativoParte(idp: Element, path: string, code: EgovCode): PartyRef {
-  if (childElements(idp).length > 0) fail('EGOV_IT_002', path, 'IdentificativoParte must hold text only');
-  const nome = textOf(idp);
-  const tipo = idp.getAttribute('tipo') ?? '';
-  if (!/^\w+$/.test(nome)) fail(code, path, `party code "${nome}" is empty or not a word`);
-  if (!/^\w+$/.test(tipo)) fail(code, `${path}/@tipo`, 'attribute tipo missing or empty');
-  const indirizzo = idp.getAttribute('indirizzoTelematico');
-  return { tipo, nome, ...(indirizzo ? { indirizzoTelematico: indirizzo } : {}) };
-}
-
-function readOra(el: Element, path: string, code: EgovCode): OraRegistrazione {
-  const value = textOf(el);
-  const tempo = el.getAttribute('tempo');
-  if (!parseXsdDateTime(value)) fail(code, path, `"${value}" is not an xsd:dateTime`);
-  if (tempo !== 'EGOV_IT_Locale' && tempo !== 'EGOV_IT_SPC') fail(code, `${path}/@tempo`, 'tempo must be EGOV_IT_Locale or EGOV_IT_SPC');
-  return { value, tempo };
-}
-
-function readId(el: Element, path: string, code: EgovCode): string {
-  const id = textOf(el);
-  if (!isMessageId(id)) fail(code, path, `"${id}" is not a message id of the form Soggetto_PdD_0000001_yyyy-MM-dd_HH:mm`);
-  return id;
-}
+const P = 'Intestazione';
+const IM = `${P}/IntestazioneMessaggio`;
+const M = `${IM}/Messaggio`;
 
 const PROFILE_BY_WIRE = new Map<string, CollaborationProfile>(
   Object.entries(PROFILO_COLLABORAZIONE).map(([k, v]) => [v, k as CollaborationProfile]),
 );
+const INOLTRI: readonly Inoltro[] = ['EGOV_IT_ALPIUUNAVOLTA', 'EGOV_IT_PIUDIUNAVOLTA'];
+const RILEVANZE: readonly Eccezione['rilevanza'][] = ['INFO', 'LIEVE', 'GRAVE'];
 
 /**
  * Reads eGov_IT:Intestazione into a typed EgovHeader, checking every field of busta 1.1 and mapping
- * each malformation to the EGOV_IT code the protocol assigns it, with `posizione`.
+ * each malformation to the EGOV_IT code the protocol assigns it, with `posizione`: first the structure
+ * (EGOV_IT_002), then each field's value (its own code), then the rules between fields
+ * (egov-header-consistency.ts). docs/errors.md lists the rules.
  */
 export function readEgovHeader(intestazione: Element): EgovHeader {
-  const P = 'Intestazione';
   if (intestazione.getAttributeNS(NS.soap11, 'actor') !== EGOV_ACTOR) fail('EGOV_IT_002', `${P}/@actor`, `SOAP actor must be ${EGOV_ACTOR}`);
   if (intestazione.getAttributeNS(NS.soap11, 'mustUnderstand') !== '1') fail('EGOV_IT_002', `${P}/@mustUnderstand`, 'SOAP mustUnderstand must be 1');
   const top = readSequence(intestazione, P, [
@@ -115,7 +44,6 @@ export function readEgovHeader(intestazione: Element): EgovHeader {
     { name: 'ListaTrasmissioni', min: 0, max: 1 },
     { name: 'ListaEccezioni', min: 0, max: 1 },
   ]);
-  const IM = `${P}/IntestazioneMessaggio`;
   const im = readSequence(one(top, 'IntestazioneMessaggio')!, IM, [
     { name: 'Mittente', min: 1, max: 1 },
     { name: 'Destinatario', min: 1, max: 1 },
@@ -128,171 +56,163 @@ export function readEgovHeader(intestazione: Element): EgovHeader {
     { name: 'Sequenza', min: 0, max: 1 },
   ]);
 
-  const mittenteEl = one(im, 'Mittente')!;
-  const mitt = readSequence(mittenteEl, `${IM}/Mittente`, [{ name: 'IdentificativoParte', min: 1, max: 'n' }]);
-  const mittente = mitt.get('IdentificativoParte')!.map((idp, i) =>
-    readIdentificativoParte(idp, `${IM}/Mittente/IdentificativoParte[${i + 1}]`, 'EGOV_IT_101'),
-  );
+  const mittente = readMittente(one(im, 'Mittente')!);
   const destinatario = readParty(one(im, 'Destinatario')!, `${IM}/Destinatario`, 'EGOV_IT_102');
+  const profiloCollaborazione = optional(one(im, 'ProfiloCollaborazione'), readProfiloCollaborazione);
+  const collaborazione = optional(one(im, 'Collaborazione'), (el) => readMessageId(el, `${IM}/Collaborazione`, 'EGOV_IT_104'));
+  const servizio = optional(one(im, 'Servizio'), readServizio);
+  const azione = optional(one(im, 'Azione'), readAzione);
+  const { messaggio, identificatore } = readMessaggio(one(im, 'Messaggio')!);
+  const profiloTrasmissione = optional(one(im, 'ProfiloTrasmissione'), readProfiloTrasmissione);
+  const sequenza = optional(one(im, 'Sequenza'), readSequenza);
+  const riscontri = optional(one(top, 'ListaRiscontri'), readRiscontri) ?? [];
+  const trasmissioni = optional(one(top, 'ListaTrasmissioni'), readTrasmissioni) ?? [];
+  const eccezioni = optional(one(top, 'ListaEccezioni'), readEccezioni) ?? [];
 
-  let profiloCollaborazione: EgovHeader['profiloCollaborazione'];
-  const pcEl = one(im, 'ProfiloCollaborazione');
-  if (pcEl) {
-    const profile = PROFILE_BY_WIRE.get(textOf(pcEl));
-    if (!profile) fail('EGOV_IT_103', `${IM}/ProfiloCollaborazione`, `"${textOf(pcEl)}" is not a collaboration profile`);
-    const servizioCorrelato = pcEl.getAttribute('servizioCorrelato');
-    const tipo = pcEl.getAttribute('tipo');
-    profiloCollaborazione = { profile, ...(servizioCorrelato ? { servizioCorrelato } : {}), ...(tipo ? { tipo } : {}) };
-  }
-  const collEl = one(im, 'Collaborazione');
-  const collaborazione = collEl ? readId(collEl, `${IM}/Collaborazione`, 'EGOV_IT_104') : undefined;
-
-  let servizio: EgovHeader['servizio'];
-  const sEl = one(im, 'Servizio');
-  if (sEl) {
-    const nome = textOf(sEl);
-    const tipo = sEl.getAttribute('tipo') ?? '';
-    if (!nome) fail('EGOV_IT_105', `${IM}/Servizio`, 'service name empty');
-    if (!tipo) fail('EGOV_IT_105', `${IM}/Servizio/@tipo`, 'attribute tipo missing');
-    servizio = { tipo, nome };
-  }
-  const aEl = one(im, 'Azione');
-  const azione = aEl ? textOf(aEl) : undefined;
-  if (aEl && !azione) fail('EGOV_IT_106', `${IM}/Azione`, 'action empty');
-
-  const M = `${IM}/Messaggio`;
-  const msgEl = one(im, 'Messaggio')!;
-  const idEl = childElements(msgEl)[0];
-  if (!idEl || idEl.localName !== 'Identificatore' || idEl.namespaceURI !== NS.egov) fail('EGOV_IT_107', `${M}/Identificatore`, 'message identifier missing');
-  const msg = readSequence(msgEl, M, [
-    { name: 'Identificatore', min: 1, max: 1 },
-    { name: 'OraRegistrazione', min: 1, max: 1 },
-    { name: 'RiferimentoMessaggio', min: 0, max: 1 },
-    { name: 'Scadenza', min: 0, max: 1 },
-  ]);
-  const identificatore = readId(one(msg, 'Identificatore')!, `${M}/Identificatore`, 'EGOV_IT_110');
-  const oraRegistrazione = readOra(one(msg, 'OraRegistrazione')!, `${M}/OraRegistrazione`, 'EGOV_IT_108');
-  const rifEl = one(msg, 'RiferimentoMessaggio');
-  const riferimentoMessaggio = rifEl ? readId(rifEl, `${M}/RiferimentoMessaggio`, 'EGOV_IT_111') : undefined;
-  const scEl = one(msg, 'Scadenza');
-  const scadenza = scEl ? textOf(scEl) : undefined;
-  if (scadenza !== undefined && !parseXsdDateTime(scadenza)) fail('EGOV_IT_112', `${M}/Scadenza`, `"${scadenza}" is not an xsd:dateTime`);
-
-  let profiloTrasmissione: EgovHeader['profiloTrasmissione'];
-  const ptEl = one(im, 'ProfiloTrasmissione');
-  if (ptEl) {
-    const inoltroRaw = ptEl.getAttribute('inoltro') || 'EGOV_IT_PIUDIUNAVOLTA';
-    if (inoltroRaw !== 'EGOV_IT_ALPIUUNAVOLTA' && inoltroRaw !== 'EGOV_IT_PIUDIUNAVOLTA') fail('EGOV_IT_113', `${IM}/ProfiloTrasmissione/@inoltro`, `"${inoltroRaw}" is not an inoltro value`);
-    const crRaw = ptEl.getAttribute('confermaRicezione') || 'false';
-    if (!['true', 'false', '1', '0'].includes(crRaw)) fail('EGOV_IT_113', `${IM}/ProfiloTrasmissione/@confermaRicezione`, `"${crRaw}" is not a boolean`);
-    profiloTrasmissione = { inoltro: inoltroRaw as Inoltro, confermaRicezione: crRaw === 'true' || crRaw === '1' };
-  }
-
-  let sequenza: number | undefined;
-  const seqEl = one(im, 'Sequenza');
-  if (seqEl) {
-    const raw = seqEl.getAttribute('numeroProgressivo') ?? '';
-    if (!/^\d{7}$/.test(raw) || Number(raw) < 1) fail('EGOV_IT_114', `${IM}/Sequenza/@numeroProgressivo`, 'numeroProgressivo must be 7 digits, at least 0000001');
-    // The profile fixes when a sequence is meaningful: oneway, at most once, with riscontro and a conversation.
-    if (profiloCollaborazione && profiloCollaborazione.profile !== 'oneway') fail('EGOV_IT_114', `${IM}/Sequenza`, 'Sequenza is allowed with the oneway profile only');
-    if (profiloTrasmissione?.inoltro !== 'EGOV_IT_ALPIUUNAVOLTA' || !profiloTrasmissione.confermaRicezione || !collaborazione) {
-      fail('EGOV_IT_114', `${IM}/Sequenza`, 'Sequenza needs inoltro EGOV_IT_ALPIUUNAVOLTA, confermaRicezione true and a Collaborazione');
-    }
-    sequenza = Number(raw);
-  }
-
-  const riscontri: Riscontro[] = [];
-  const lr = one(top, 'ListaRiscontri');
-  if (lr) {
-    const LR = `${P}/ListaRiscontri`;
-    const items = readListOr(lr, LR, 'Riscontro', 'EGOV_IT_115');
-    items.forEach((r, i) => {
-      const rp = `${LR}/Riscontro[${i + 1}]`;
-      const seq = readSequenceAs(r, rp, [{ name: 'Identificatore', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }], 'EGOV_IT_115');
-      riscontri.push({
-        identificatore: readId(one(seq, 'Identificatore')!, `${rp}/Identificatore`, 'EGOV_IT_115'),
-        oraRegistrazione: readOra(one(seq, 'OraRegistrazione')!, `${rp}/OraRegistrazione`, 'EGOV_IT_115'),
-      });
-    });
-  }
-
-  const trasmissioni: Trasmissione[] = [];
-  const lt = one(top, 'ListaTrasmissioni');
-  if (lt) {
-    const LT = `${P}/ListaTrasmissioni`;
-    readListOr(lt, LT, 'Trasmissione', 'EGOV_IT_116').forEach((t, i) => {
-      const tp = `${LT}/Trasmissione[${i + 1}]`;
-      const seq = readSequenceAs(
-        t,
-        tp,
-        [{ name: 'Origine', min: 1, max: 1 }, { name: 'Destinazione', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }],
-        'EGOV_IT_116',
-      );
-      trasmissioni.push({
-        origine: readPartyAs(one(seq, 'Origine')!, `${tp}/Origine`, 'EGOV_IT_116'),
-        destinazione: readPartyAs(one(seq, 'Destinazione')!, `${tp}/Destinazione`, 'EGOV_IT_116'),
-        oraRegistrazione: readOra(one(seq, 'OraRegistrazione')!, `${tp}/OraRegistrazione`, 'EGOV_IT_116'),
-      });
-    });
-  }
-
-  const eccezioni: Eccezione[] = [];
-  const le = one(top, 'ListaEccezioni');
-  if (le) {
-    const LE = `${P}/ListaEccezioni`;
-    readListOr(le, LE, 'Eccezione', 'EGOV_IT_100').forEach((e, i) => {
-      const ep = `${LE}/Eccezione[${i + 1}]`;
-      const contestoCodifica = e.getAttribute('contestoCodifica') ?? '';
-      const codiceEccezione = e.getAttribute('codiceEccezione') ?? '';
-      const rilevanza = e.getAttribute('rilevanza') ?? '';
-      const posizione = e.getAttribute('posizione') ?? '';
-      if (!contestoCodifica || !/^EGOV_IT_\d{3}$/.test(codiceEccezione) || !['INFO', 'LIEVE', 'GRAVE'].includes(rilevanza) || !e.hasAttribute('posizione')) {
-        fail('EGOV_IT_100', ep, 'Eccezione needs contestoCodifica, codiceEccezione (EGOV_IT_nnn), rilevanza (INFO|LIEVE|GRAVE) and posizione');
-      }
-      eccezioni.push({ contestoCodifica, codiceEccezione, rilevanza: rilevanza as Eccezione['rilevanza'], posizione });
-    });
-  }
-
-  return {
+  const header: EgovHeader = {
     mittente,
     destinatario,
     ...(profiloCollaborazione ? { profiloCollaborazione } : {}),
-    ...(collaborazione ? { collaborazione } : {}),
+    ...(collaborazione ? { collaborazione: collaborazione.id } : {}),
     ...(servizio ? { servizio } : {}),
     ...(azione ? { azione } : {}),
-    messaggio: {
-      identificatore,
-      oraRegistrazione,
-      ...(riferimentoMessaggio ? { riferimentoMessaggio } : {}),
-      ...(scadenza ? { scadenza } : {}),
-    },
+    messaggio,
     ...(profiloTrasmissione ? { profiloTrasmissione } : {}),
     ...(sequenza !== undefined ? { sequenza } : {}),
     riscontri,
     trasmissioni,
     eccezioni,
   };
+  checkHeaderConsistency(header, { identificatore, ...(collaborazione ? { collaborazione: collaborazione.parts } : {}) });
+  return header;
 }
 
-/** A list element's items; a malformed list is the list's own code (115, 116) rather than 002. */
-function readListOr(list: Element, path: string, item: string, code: EgovCode): Element[] {
-  return readSequenceAs(list, path, [{ name: item, min: 1, max: 'n' }], code).get(item)!;
+const optional = <T>(el: Element | undefined, read: (el: Element) => T): T | undefined => (el ? read(el) : undefined);
+
+/** One sender per busta: Busta.xsd allows a list, SPCoop (and GovWay) take exactly one. */
+function readMittente(el: Element): readonly [PartyRef] {
+  const path = `${IM}/Mittente`;
+  const parti = readSequence(el, path, [{ name: 'IdentificativoParte', min: 1, max: 'n' }]).get('IdentificativoParte')!;
+  const first = readIdentificativoParte(parti[0]!, `${path}/IdentificativoParte[1]`, 'EGOV_IT_101');
+  if (parti.length > 1) fail('EGOV_IT_101', `${path}/IdentificativoParte[2]`, `a busta has one Mittente, this one names ${parti.length}`);
+  return [first];
 }
 
-function readSequenceAs(parent: Element, path: string, slots: readonly Slot[], code: EgovCode): Map<string, Element[]> {
-  return withCode(code, () => readSequence(parent, path, slots));
-}
-
-function readPartyAs(el: Element, path: string, code: EgovCode): PartyRef {
-  return withCode(code, () => readParty(el, path, code));
-}
-
-/** Inside a list, a structural error (EGOV_IT_002) is reported with the list's own code. */
-function withCode<T>(code: EgovCode, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof EnvelopeError && err.code === 'EGOV_IT_002') throw new EnvelopeError(code, err.posizione, err.message.replace('EGOV_IT_002', code), { cause: err });
-    throw err;
+function readProfiloCollaborazione(el: Element): NonNullable<EgovHeader['profiloCollaborazione']> {
+  const path = `${IM}/ProfiloCollaborazione`;
+  const value = textOnly(el, path);
+  const profile = PROFILE_BY_WIRE.get(value);
+  if (!profile) fail('EGOV_IT_103', path, `"${value}" is not a collaboration profile`);
+  // servizioCorrelato is a free string: empty says no more than absent. tipo is an enumeration.
+  const servizioCorrelato = attribute(el, 'servizioCorrelato') || undefined;
+  const tipo = attribute(el, 'tipo');
+  if (tipo !== undefined && !TIPI_SERVIZIO_CORRELATO.includes(tipo as TipoServizioCorrelato)) {
+    fail('EGOV_IT_103', `${path}/@tipo`, `tipo "${tipo}" is not one of ${TIPI_SERVIZIO_CORRELATO.join(', ')}`);
   }
+  return { profile, ...(servizioCorrelato ? { servizioCorrelato } : {}), ...(tipo ? { tipo: tipo as TipoServizioCorrelato } : {}) };
+}
+
+function readServizio(el: Element): NonNullable<EgovHeader['servizio']> {
+  const path = `${IM}/Servizio`;
+  const nome = textOnly(el, path);
+  if (!nome) fail('EGOV_IT_105', path, 'service name empty');
+  const tipo = attribute(el, 'tipo');
+  if (tipo === undefined) fail('EGOV_IT_105', `${path}/@tipo`, 'attribute tipo missing');
+  if (!tipo.trim()) fail('EGOV_IT_105', `${path}/@tipo`, 'attribute tipo empty');
+  return { tipo, nome };
+}
+
+function readAzione(el: Element): string {
+  const path = `${IM}/Azione`;
+  const azione = textOnly(el, path);
+  if (!azione) fail('EGOV_IT_106', path, 'action empty');
+  return azione;
+}
+
+function readMessaggio(el: Element): { messaggio: EgovHeader['messaggio']; identificatore: MessageIdParts } {
+  const first = childElements(el)[0];
+  if (!first || first.localName !== 'Identificatore' || first.namespaceURI !== NS.egov) fail('EGOV_IT_107', `${M}/Identificatore`, 'message identifier missing');
+  const msg = readSequence(el, M, [
+    { name: 'Identificatore', min: 1, max: 1 },
+    { name: 'OraRegistrazione', min: 1, max: 1 },
+    { name: 'RiferimentoMessaggio', min: 0, max: 1 },
+    { name: 'Scadenza', min: 0, max: 1 },
+  ]);
+  const id = readMessageId(one(msg, 'Identificatore')!, `${M}/Identificatore`, 'EGOV_IT_110');
+  const oraRegistrazione = readOra(one(msg, 'OraRegistrazione')!, `${M}/OraRegistrazione`, 'EGOV_IT_108');
+  const rif = optional(one(msg, 'RiferimentoMessaggio'), (r) => readMessageId(r, `${M}/RiferimentoMessaggio`, 'EGOV_IT_111'));
+  const scadenza = optional(one(msg, 'Scadenza'), (s) => textOnly(s, `${M}/Scadenza`));
+  if (scadenza !== undefined && !parseXsdDateTime(scadenza)) fail('EGOV_IT_112', `${M}/Scadenza`, `"${scadenza}" is not an xsd:dateTime`);
+  return {
+    messaggio: { identificatore: id.id, oraRegistrazione, ...(rif ? { riferimentoMessaggio: rif.id } : {}), ...(scadenza ? { scadenza } : {}) },
+    identificatore: id.parts,
+  };
+}
+
+function readProfiloTrasmissione(el: Element): NonNullable<EgovHeader['profiloTrasmissione']> {
+  const path = `${IM}/ProfiloTrasmissione`;
+  requireEmpty(el, path);
+  // Schema defaults when absent; a present attribute must hold a value of its type (an empty one does not).
+  const inoltro = attribute(el, 'inoltro') ?? 'EGOV_IT_PIUDIUNAVOLTA';
+  if (!INOLTRI.includes(inoltro as Inoltro)) fail('EGOV_IT_113', `${path}/@inoltro`, `"${inoltro}" is not an inoltro value`);
+  const crRaw = attribute(el, 'confermaRicezione') ?? 'false';
+  const confermaRicezione = parseXsdBoolean(crRaw);
+  if (confermaRicezione === undefined) fail('EGOV_IT_113', `${path}/@confermaRicezione`, `"${crRaw}" is not a boolean`);
+  return { inoltro: inoltro as Inoltro, confermaRicezione };
+}
+
+function readSequenza(el: Element): number {
+  const path = `${IM}/Sequenza`;
+  requireEmpty(el, path);
+  // xsd:positiveInteger with pattern \d{7}: white space collapsed, then seven digits, at least 1.
+  const raw = (attribute(el, 'numeroProgressivo') ?? '').trim();
+  if (!/^[0-9]{7}$/.test(raw) || Number(raw) < 1) fail('EGOV_IT_114', `${path}/@numeroProgressivo`, 'numeroProgressivo must be 7 digits, at least 0000001');
+  return Number(raw);
+}
+
+function readRiscontri(lr: Element): Riscontro[] {
+  const LR = `${P}/ListaRiscontri`;
+  return readList(lr, LR, 'Riscontro', 'EGOV_IT_115').map((r, i) =>
+    withCode('EGOV_IT_115', () => {
+      const rp = `${LR}/Riscontro[${i + 1}]`;
+      const seq = readSequence(r, rp, [{ name: 'Identificatore', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }]);
+      return {
+        identificatore: readMessageId(one(seq, 'Identificatore')!, `${rp}/Identificatore`, 'EGOV_IT_115').id,
+        oraRegistrazione: readOra(one(seq, 'OraRegistrazione')!, `${rp}/OraRegistrazione`, 'EGOV_IT_115'),
+      };
+    }),
+  );
+}
+
+function readTrasmissioni(lt: Element): Trasmissione[] {
+  const LT = `${P}/ListaTrasmissioni`;
+  return readList(lt, LT, 'Trasmissione', 'EGOV_IT_116').map((t, i) =>
+    withCode('EGOV_IT_116', () => {
+      const tp = `${LT}/Trasmissione[${i + 1}]`;
+      const seq = readSequence(t, tp, [{ name: 'Origine', min: 1, max: 1 }, { name: 'Destinazione', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }]);
+      return {
+        origine: readParty(one(seq, 'Origine')!, `${tp}/Origine`, 'EGOV_IT_116'),
+        destinazione: readParty(one(seq, 'Destinazione')!, `${tp}/Destinazione`, 'EGOV_IT_116'),
+        oraRegistrazione: readOra(one(seq, 'OraRegistrazione')!, `${tp}/OraRegistrazione`, 'EGOV_IT_116'),
+      };
+    }),
+  );
+}
+
+function readEccezioni(le: Element): Eccezione[] {
+  const LE = `${P}/ListaEccezioni`;
+  return readList(le, LE, 'Eccezione', 'EGOV_IT_100').map((e, i) => {
+    const ep = `${LE}/Eccezione[${i + 1}]`;
+    withCode('EGOV_IT_100', () => requireEmpty(e, ep));
+    // Four required attributes; contestoCodifica and posizione are free strings (empty allowed),
+    // codiceEccezione and rilevanza are the schema's enumerations.
+    const contestoCodifica = attribute(e, 'contestoCodifica');
+    const codiceEccezione = attribute(e, 'codiceEccezione') ?? '';
+    const rilevanza = attribute(e, 'rilevanza') as Eccezione['rilevanza'];
+    const posizione = attribute(e, 'posizione');
+    if (contestoCodifica === undefined || !isEgovCode(codiceEccezione) || !RILEVANZE.includes(rilevanza) || posizione === undefined) {
+      fail('EGOV_IT_100', ep, 'Eccezione needs contestoCodifica, codiceEccezione (one of codiceEccezioneType), rilevanza (INFO|LIEVE|GRAVE) and posizione');
+    }
+    return { contestoCodifica, codiceEccezione, rilevanza, posizione };
+  });
 }

@@ -9,6 +9,13 @@ export const PROFILO_COLLABORAZIONE = {
 } as const;
 export type CollaborationProfile = keyof typeof PROFILO_COLLABORAZIONE;
 
+/**
+ * Values of ProfiloCollaborazione@tipo, the kind of registry describing the correlated service
+ * (Busta.xsd enumeration).
+ */
+export const TIPI_SERVIZIO_CORRELATO = ['SPC', 'TEST', 'URL', 'WSDL', 'LDAP', 'UDDI', 'ebXMLRegistry'] as const;
+export type TipoServizioCorrelato = (typeof TIPI_SERVIZIO_CORRELATO)[number];
+
 export type Inoltro = 'EGOV_IT_ALPIUUNAVOLTA' | 'EGOV_IT_PIUDIUNAVOLTA';
 export type Tempo = 'EGOV_IT_Locale' | 'EGOV_IT_SPC';
 
@@ -38,12 +45,14 @@ export interface Eccezione {
 
 /** eGov_IT:Intestazione, typed: every field of busta 1.1 (Busta.xsd), in schema order. */
 export interface EgovHeader {
-  readonly mittente: readonly PartyRef[];
+  /** Busta.xsd allows a list; SPCoop has one sender per busta, and its code issues the message id. */
+  readonly mittente: readonly [PartyRef];
   readonly destinatario: PartyRef;
   readonly profiloCollaborazione?: {
     readonly profile: CollaborationProfile;
+    /** Asincrono profiles only. */
     readonly servizioCorrelato?: string;
-    readonly tipo?: string;
+    readonly tipo?: TipoServizioCorrelato;
   };
   readonly collaborazione?: string;
   readonly servizio?: { readonly tipo: string; readonly nome: string };

@@ -1,8 +1,12 @@
 /**
  * e-Gov message identifiers: `<CodiceSoggetto>_<CodicePdD>_<7-digit serial>_<yyyy-MM-dd>_<HH:mm>`
  * (Busta.xsd IdentificatoreType). Pure formatting and parsing; allocation of serials lives in node/.
+ *
+ * The schema's `[\w]+` is XML Schema's \w: every character except punctuation, separators and
+ * "other" (\p{P}, \p{Z}, \p{C}). So a part may hold letters outside ASCII, but never "_" (connector
+ * punctuation): that is what makes the split into Soggetto and PdD unambiguous.
  */
-export const MESSAGE_ID_PATTERN = /^(\w+)_(\w+)_(\d{7})_(\d{4}-\d{2}-\d{2})_(\d{2}:\d{2})$/;
+export const MESSAGE_ID_PATTERN = /^([^\p{P}\p{Z}\p{C}]+)_([^\p{P}\p{Z}\p{C}]+)_([0-9]{7})_([0-9]{4}-[0-9]{2}-[0-9]{2})_([0-9]{2}:[0-9]{2})$/u;
 
 export interface MessageIdParts {
   readonly soggetto: string;

@@ -21,7 +21,6 @@ const E = NS.egov;
 const IM = 'Intestazione/IntestazioneMessaggio';
 const MSG = `${IM}/Messaggio`;
 const ID1 = 'ComuneA_ComuneASPCoopIT_0000001_2005-11-10_12:35';
-const ID2 = 'Regione_RegioneSPCoopIT_0000042_2005-11-10_12:36';
 
 function expectEnvelopeError(fn: () => unknown, code: string, posizione?: string | RegExp): EnvelopeError {
   let thrown: unknown;
@@ -108,18 +107,16 @@ const soap = (headerXml: string | undefined, bodyXml: string) =>
 // ---------------------------------------------------------------------------------------------------
 
 describe('write → read round trip', () => {
+  // One Mittente, and an Identificatore issued under its code: what busta 1.1 allows (egov-header-rules.test.ts).
   const FULL: EgovHeader = {
-    mittente: [
-      { tipo: 'SPC', nome: 'ComuneA', indirizzoTelematico: 'https://pdd.comunea.it/tramite/in?a=1&b=<2>' },
-      { tipo: 'AOO', nome: 'UfficioProtocollo' },
-    ],
+    mittente: [{ tipo: 'SPC', nome: 'ComuneA', indirizzoTelematico: 'https://pdd.comunea.it/tramite/in?a=1&b=<2>' }],
     destinatario: { tipo: 'SPC', nome: 'Regione', indirizzoTelematico: 'https://pdd.regione.it/in' },
     profiloCollaborazione: { profile: 'asincronoSimmetrico', servizioCorrelato: 'RispostaProtocollo', tipo: 'SPC' },
     collaborazione: ID1,
     servizio: { tipo: 'SPC', nome: 'Protocollo' },
     azione: 'Invia',
     messaggio: {
-      identificatore: ID2,
+      identificatore: 'ComuneA_ComuneASPCoopIT_0000009_2005-11-10_12:36',
       oraRegistrazione: { value: '2005-11-10T12:36:01.123+01:00', tempo: 'EGOV_IT_Locale' },
       riferimentoMessaggio: ID1,
       scadenza: '2005-11-11T12:36:01Z',
