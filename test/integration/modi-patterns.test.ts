@@ -155,6 +155,17 @@ describe('a service declared INTEGRITY_SOAP_01', () => {
   });
 });
 
+describe('the message logs', () => {
+  it("the auditors' verification finds every logged envelope's signature valid, Body-unsigned ones included", async () => {
+    expect((await send('ConsultaTributi')).json.status).toBe('DELIVERED');
+    for (const running of [federation.cst, federation.regione]) {
+      const report = await running.node.auditor().verify();
+      expect(report.signaturesChecked).toBe(true);
+      expect(report.issues).toEqual([]);
+    }
+  });
+});
+
 describe('wsa:MessageID', () => {
   it('an ID_AUTH_SOAP_01 envelope without wsa:MessageID is refused by the node with EGOV_IT_107 (it identifies every message by it)', async () => {
     const res = await postToRegione(withoutMessageId(ortonaEnvelope('ConsultaTributi', ['ID_AUTH_SOAP_01'])));
