@@ -2,18 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { EnvelopeError, SecurityError } from '../src/core/errors.js';
 import type { EgovHeader } from '../src/core/egov-header.js';
-import type { AddressingHeader } from '../src/core/modi-header.js';
+import { DEFAULT_MODI_PATTERNS, type AddressingHeader, type ModiSoapPattern } from '../src/core/modi-header.js';
 import { NS } from '../src/core/namespaces.js';
 import { childElements, isElement } from '../src/crypto/dom-navigation.js';
 import { DEFAULT_XML_LIMITS, parseUntrustedXml, type XmlLimits } from '../src/crypto/hardened-xml.js';
 import { sealSoapEnvelope, type SealOptions, type SigningIdentity } from '../src/crypto/ws-security-sign.js';
+import { describeCertificate } from '../src/crypto/trust-store.js';
 import { verifySoapSignature, type VerifiedSignature, type VerifyPolicy } from '../src/crypto/ws-security-verify.js';
 import { readEgovHeader } from './egov/egov-header-reader.js';
 import { writeEgovHeader } from './egov/egov-header-writer.js';
 import { isAddressingBlock, readAddressing, writeAddressing } from './modi/addressing.js';
+import { assessModiPatterns, requireModiPatterns, type ModiPatternAssessment } from './modi/modi-patterns.js';
 import { locateSoapParts, readSoapFault, type SoapFault, type SoapParts } from './soap/soap-envelope.js';
 
-/** Wire formats between nodes: e-Gov busta 1.1 + WS-Security, or ModI (ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01). */
+/** Wire formats between nodes: e-Gov busta 1.1 + WS-Security, or ModI (ID_AUTH_SOAP_01/02, with or without INTEGRITY_SOAP_01). */
 export type EnvelopeProfile = 'egov' | 'modi';
 
 /** An envelope read from untrusted bytes: structure checked, header typed, signature not yet verified. */
@@ -35,6 +37,8 @@ export interface ReadEnvelope {
 /** The envelope after its signature, certificate and Timestamp passed. */
 export interface OpenedEnvelope extends ReadEnvelope {
   readonly signature: VerifiedSignature;
+  /** modi: the ModI security patterns the envelope satisfies, and what it lacks for the others. */
+  readonly modi?: ModiPatternAssessment;
 }
 
 /**
@@ -55,8 +59,8 @@ export function readEnvelope(input: string | Uint8Array, limits: XmlLimits = DEF
     return { profile: 'egov', egov: readEgovHeader(intestazioni[0]), headerElements: [intestazioni[0]], ...common };
   }
   const { header, blocks } = readAddressing(parts.headerBlocks);
+  // wsa:MessageID is optional on the wire (ID_AUTH_SOAP_01 needs none); the node requires it (its message id).
   if (blocks.length > 0) {
-    if (!header.messageId) throw new EnvelopeError('EGOV_IT_107', 'Header/MessageID', 'EGOV_IT_107 - wsa:MessageID missing');
     return { profile: 'modi', addressing: header, headerElements: blocks, ...common };
   }
   throw new EnvelopeError('EGOV_IT_002', 'Header', 'EGOV_IT_002 - the envelope carries neither eGov_IT:Intestazione nor WS-Addressing headers');
@@ -81,20 +85,27 @@ function checkBody(body: Element): void {
 }
 
 /**
- * Verifies the signature of a read envelope. What must be signed: the Body, the Timestamp, and
- * the header the node reads (Intestazione, or every wsa:* block). References may point only at
- * those, at other direct header blocks, or at this Security header's token — never elsewhere.
+ * Verifies the signature of a read envelope. What must be signed: the Timestamp, the header the node
+ * reads (Intestazione, or every wsa:* block), and for egov the Body. A modi envelope must also satisfy
+ * every pattern in `modiPatterns` (what the caller requires; default ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01,
+ * so its Body signed), else TRAMITE_ERR_MODI_PATTERN naming the element missing. References may point
+ * only at those, at other direct header blocks, or at this Security header's token — never elsewhere.
  */
-export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy): OpenedEnvelope {
+export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy, modiPatterns: readonly ModiSoapPattern[] = DEFAULT_MODI_PATTERNS): OpenedEnvelope {
   if (!env.security) throw new SecurityError('TRAMITE_ERR_SIG_MISSING', 'the envelope carries no wsse:Security header');
   const signable = new Map<Element, string>([[env.parts.body, 'Body']]);
   for (const block of env.parts.headerBlocks) if (block !== env.security) signable.set(block, `Header/${block.localName}`);
-  const signature = verifySoapSignature(env.doc, { security: env.security, signable, required: [env.parts.body, ...env.headerElements] }, policy);
-  return { ...env, signature };
+  // A modi Body is the patterns' business (INTEGRITY_SOAP_01), refused below with the pattern's own code.
+  const required = env.profile === 'egov' ? [env.parts.body, ...env.headerElements] : [...env.headerElements];
+  const signature = verifySoapSignature(env.doc, { security: env.security, signable, required }, policy);
+  if (env.profile === 'egov') return { ...env, signature };
+  const modi = assessModiPatterns({ addressingBlocks: env.headerElements, security: env.security, signed: signature.signed });
+  requireModiPatterns(modi, modiPatterns, describeCertificate(signature.signer));
+  return { ...env, signature, modi };
 }
 
-export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, limits?: XmlLimits): OpenedEnvelope {
-  return verifyEnvelope(readEnvelope(input, limits), policy);
+export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, limits?: XmlLimits, modiPatterns?: readonly ModiSoapPattern[]): OpenedEnvelope {
+  return verifyEnvelope(readEnvelope(input, limits), policy, modiPatterns);
 }
 
 /**
@@ -138,14 +149,18 @@ export function buildModiEnvelope(addressing: AddressingHeader, bodyXml: string)
 /**
  * Adds the profile's security to an existing SOAP envelope and signs it: for egov the envelope must
  * already carry its Intestazione; for modi, wsa headers are added where missing from `addressing`
- * (MessageID defaults to a new UUID, ReplyTo to anonymous).
+ * (MessageID defaults to a new UUID, ReplyTo to anonymous), and the Body is signed only when
+ * `modiPatterns` (default ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01) include INTEGRITY_SOAP_01, as GovWay
+ * does: what is signed is what the service's patterns say, no more. Every wsa header, MessageID
+ * included, is always signed, so the envelope satisfies ID_AUTH_SOAP_02 whichever ID_AUTH is declared.
  */
 export function sealEnvelope(
   xml: string,
   profile: EnvelopeProfile,
   signer: SigningIdentity,
-  opts: SealOptions & { addressing?: AddressingHeader },
+  opts: SealOptions & { addressing?: AddressingHeader; modiPatterns?: readonly ModiSoapPattern[] },
 ): string {
+  const signBody = profile === 'egov' || (opts.modiPatterns ?? DEFAULT_MODI_PATTERNS).includes('INTEGRITY_SOAP_01');
   return sealSoapEnvelope(
     xml,
     (doc) => {
@@ -155,7 +170,8 @@ export function sealEnvelope(
         if (intestazione.length !== 1) throw new EnvelopeError('EGOV_IT_002', 'Header/Intestazione', 'EGOV_IT_002 - an egov envelope needs exactly one eGov_IT:Intestazione to seal');
         return [parts.body, intestazione[0]!];
       }
-      return [parts.body, ...ensureAddressing(doc, parts, opts.addressing ?? {})];
+      const addressing = ensureAddressing(doc, parts, opts.addressing ?? {});
+      return signBody ? [parts.body, ...addressing] : addressing;
     },
     signer,
     opts,

@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { CollaborationProfile, Inoltro } from '../core/egov-header.js';
+import type { ModiSoapPattern } from '../core/modi-header.js';
 import type { PartyIdentity } from '../crypto/party-identity.js';
 
 /*
@@ -62,6 +63,11 @@ export interface ConfigFileService {
   /** asincronoSimmetrico: the consumer's service that receives the answer (servizioCorrelato). */
   correlatedService?: string;
   envelope: EnvelopeFormat;
+  /**
+   * envelope modi only: the ModI SOAP security patterns (one ID_AUTH pattern, optionally INTEGRITY_SOAP_01).
+   * Absent in the file means ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01; the loaded NodeConfig always has it for modi services.
+   */
+  modiPatterns?: ModiSoapPattern[];
   confermaRicezione: boolean;
   inoltro: Inoltro;
   expirySeconds?: number;

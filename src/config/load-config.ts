@@ -6,6 +6,7 @@ import { closest, invalidConfig, schemaProblem, type Problem } from './schema-pr
 import addFormats from 'ajv-formats';
 import { ConfigError, TramiteError } from '../core/errors.js';
 import { loadPartyIdentity } from '../crypto/party-identity.js';
+import { DEFAULT_MODI_PATTERNS } from '../core/modi-header.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import type { ConfigFile, NodeConfig } from './config-types.js';
 import { readPackageJson } from './package-root.js';
@@ -176,6 +177,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   });
 
   problems.push(...correlationProblems(config.services));
+  problems.push(...modiPatternProblems(config.services));
   problems.push(...adapterServiceProblems(config));
 
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
@@ -216,6 +218,28 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
   services.forEach((s, i) => {
     if (s.profile === 'asincronoSimmetrico' && s.correlatedService === undefined && !answerServices.has(s.name)) {
       problems.push({ path: `services[${i}]`, what: `asincronoSimmetrico service ${s.name} neither names its correlatedService nor is named as one`, fix: 'set correlatedService to the service the consumers offer for the answer' });
+    }
+  });
+  return problems;
+}
+
+/** ModI patterns belong to ModI services, and name exactly one ID_AUTH pattern. */
+function modiPatternProblems(services: readonly ConfigFile['services'][number][]): Problem[] {
+  const problems: Problem[] = [];
+  services.forEach((s, i) => {
+    if (s.modiPatterns === undefined) return;
+    const path = `services[${i}].modiPatterns`;
+    if (s.envelope !== 'modi') {
+      problems.push({ path, what: `an ${s.envelope} service has no ModI patterns`, fix: 'remove modiPatterns, or set envelope to modi' });
+      return;
+    }
+    const idAuth = s.modiPatterns.filter((p) => p !== 'INTEGRITY_SOAP_01');
+    if (idAuth.length !== 1) {
+      problems.push({
+        path,
+        what: idAuth.length === 0 ? 'names no ID_AUTH pattern' : `names ${idAuth.join(' and ')}; a service has one ID_AUTH pattern`,
+        fix: 'list exactly one of "ID_AUTH_SOAP_01", "ID_AUTH_SOAP_02", with or without "INTEGRITY_SOAP_01"',
+      });
     }
   });
   return problems;
@@ -301,7 +325,8 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       const caCertificates = caFile === undefined ? [] : withField(`peers[${i}].caFile`, () => readCertificates(caFile));
       return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
     }),
-    services: config.services,
+    // A ModI service that declares no patterns keeps the node's historical ones.
+    services: config.services.map((s) => (s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s)),
     queue: config.queue,
     log: {
       ...config.log,

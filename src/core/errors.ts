@@ -50,7 +50,8 @@ export class SecurityError extends TramiteError {
   readonly signer: string | undefined;
   constructor(reason: TramiteCode, message: string, options?: { cause?: unknown; posizione?: string; signer?: string }) {
     const wire: EgovCode =
-      reason === 'TRAMITE_ERR_CERT_UNTRUSTED' || reason === 'TRAMITE_ERR_CERT_EXPIRED' || reason === 'TRAMITE_ERR_CERT_USAGE'
+      // The service's security policy (the signer's certificate, the ModI patterns it requires) is not met.
+      reason === 'TRAMITE_ERR_CERT_UNTRUSTED' || reason === 'TRAMITE_ERR_CERT_EXPIRED' || reason === 'TRAMITE_ERR_CERT_USAGE' || reason === 'TRAMITE_ERR_MODI_PATTERN'
         ? 'EGOV_IT_200'
         : 'EGOV_IT_202';
     super(wire, message, options);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EgovHeader, Eccezione } from '../core/egov-header.js';
+import type { ModiSoapPattern } from '../core/modi-header.js';
 import { describeCode, type EgovCode } from '../core/error-codes.js';
 import { EnvelopeError, SecurityError, TramiteError } from '../core/errors.js';
 import { NS } from '../core/namespaces.js';
@@ -72,7 +73,7 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     };
     xml = buildEgovEnvelope(header, req.payload);
   }
-  return sealEnvelope(xml, s.envelope, signer, { now: req.sealedAt ?? req.now, ttlSeconds: TIMESTAMP_TTL_SECONDS });
+  return sealEnvelope(xml, s.envelope, signer, { now: req.sealedAt ?? req.now, ttlSeconds: TIMESTAMP_TTL_SECONDS, ...(s.modiPatterns ? { modiPatterns: s.modiPatterns } : {}) });
 }
 
 export interface ReplyParts {
@@ -83,6 +84,11 @@ export interface ReplyParts {
   readonly payload?: string;
   readonly riscontro?: boolean;
   readonly eccezioni?: readonly Eccezione[];
+  /**
+   * modi: the patterns of the request's service, which its replies follow too (a service without
+   * INTEGRITY_SOAP_01 gets riscontri and answers with the Body unsigned). Default: the Body is signed.
+   */
+  readonly modiPatterns?: readonly ModiSoapPattern[];
 }
 
 /**
@@ -94,10 +100,13 @@ export function sealReply(request: ReadEnvelope, parts: ReplyParts, signer: Sign
   if (request.profile === 'modi') {
     const a = request.addressing!;
     return sealEnvelope(
-      buildModiEnvelope({ ...(a.from ? { to: a.from } : {}), ...(a.to ? { from: a.to } : {}), ...(a.action ? { action: a.action } : {}), messageId: parts.id, relatesTo: a.messageId! }, body),
+      buildModiEnvelope(
+        { ...(a.from ? { to: a.from } : {}), ...(a.to ? { from: a.to } : {}), ...(a.action ? { action: a.action } : {}), messageId: parts.id, ...(a.messageId ? { relatesTo: a.messageId } : {}) },
+        body,
+      ),
       'modi',
       signer,
-      { now: parts.now, ttlSeconds: TIMESTAMP_TTL_SECONDS },
+      { now: parts.now, ttlSeconds: TIMESTAMP_TTL_SECONDS, ...(parts.modiPatterns ? { modiPatterns: parts.modiPatterns } : {}) },
     );
   }
   const h = request.egov!;

@@ -6,6 +6,8 @@ import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
 import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
+import { requireModiPatterns } from '../../envelopes/modi/modi-patterns.js';
+import { DEFAULT_MODI_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
 import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
 import { AdapterError, type AdapterInstance } from '../../adapters/sdk/adapter.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
@@ -116,7 +118,7 @@ export class InboundPipeline {
     if (first.collaboration === 'sincrono' || isPoll) return { status: 202, body: '' };
     const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
     if (!wantsAck) return { status: 202, body: '' };
-    const body = sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity);
+    const body = sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true, ...replyPatterns(req) }, req.to.identity);
     await this.deps.store.transition(req.id, 'in', {}, body);
     this.deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
     if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req.id);
@@ -124,24 +126,30 @@ export class InboundPipeline {
   }
 
   /**
-   * The signature, with the signer bound to the claimed sender (Mittente / wsa:From) as soon as its
-   * certificate is trusted: an envelope signed by someone else is refused before any digest is computed.
+   * Signature, certificate and Timestamp, with the signer bound to the claimed sender (Mittente /
+   * wsa:From) as soon as its certificate is trusted: an envelope signed by someone else is refused
+   * before any digest is computed. A modi envelope must satisfy at least ID_AUTH_SOAP_01 here, and
+   * authorise() holds it to its service's declared patterns.
    */
   private verify(read: ReadEnvelope): OpenedEnvelope {
     const sender = read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : read.addressing!.from ?? '';
     const reg = this.deps.registry;
-    return verifyEnvelope(read, {
-      trust: reg.trustForParty(sender),
-      at: this.deps.clock.now(),
-      maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
-      skewSeconds: this.deps.clockSkewSeconds,
-      bindSigner: (signer) => {
-        // An unknown sender is authorise()'s EGOV_IT_101; only a known one can be checked for its signer.
-        if (reg.isKnownParty(sender) && !reg.signerIsParty(signer, sender)) {
-          throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${sender}`);
-        }
+    return verifyEnvelope(
+      read,
+      {
+        trust: reg.trustForParty(sender),
+        at: this.deps.clock.now(),
+        maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
+        skewSeconds: this.deps.clockSkewSeconds,
+        bindSigner: (signer) => {
+          // An unknown sender is authorise()'s EGOV_IT_101; only a known one can be checked for its signer.
+          if (reg.isKnownParty(sender) && !reg.signerIsParty(signer, sender)) {
+            throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${sender}`);
+          }
+        },
       },
-    });
+      WEAKEST_MODI_PATTERNS,
+    );
   }
 
   private authorise(env: OpenedEnvelope): AcceptedRequest {
@@ -166,7 +174,9 @@ export class InboundPipeline {
       expiresAt = h.messaggio.scadenza;
     } else {
       const a = env.addressing!;
-      id = a.messageId!;
+      // The node's message id and duplicate-filter key: required whatever the service's ID_AUTH pattern.
+      if (!a.messageId) throw new EnvelopeError('EGOV_IT_107', 'Header/MessageID', 'EGOV_IT_107 - wsa:MessageID missing: the node identifies every ModI message by it');
+      id = a.messageId;
       from = a.from ?? '';
       to = a.to ?? '';
       const svc = parseModiAction(a.action ?? '');
@@ -182,6 +192,10 @@ export class InboundPipeline {
     }
     const service = reg.service(to, servizio, tipo);
     if (!service) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);
+    if (env.profile === 'modi') {
+      // What the service declares, and no weaker: e.g. a Body-unsigned envelope on an INTEGRITY_SOAP_01 service.
+      requireModiPatterns(env.modi!, service.modiPatterns ?? DEFAULT_MODI_PATTERNS, describeCertificate(env.signature.signer));
+    }
     if (action !== undefined && service.actions && !service.actions.includes(action)) {
       throw new EnvelopeError('EGOV_IT_106', 'IntestazioneMessaggio/Azione', `EGOV_IT_106 - service ${servizio} has no action ${action}`);
     }
@@ -270,7 +284,7 @@ export class InboundPipeline {
       // Richiesta stato: the node answers from its log, with the result the back office recorded or "not yet".
       const original = (await this.deps.store.get(correlation.original.id, 'in')) ?? correlation.original;
       const answer = original.answer !== undefined && original.replyPayload !== undefined ? original.replyPayload : pendingAnswer(original.id);
-      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
+      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity) };
       await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else if (req.profile === 'sincrono') {
       // A back office or adapter often answers with a whole document: its XML declaration cannot be Body content.
@@ -278,14 +292,14 @@ export class InboundPipeline {
       if (answer === undefined || !isWellFormedContent(answer, this.deps.limits)) {
         throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
       }
-      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer }, req.to.identity) };
+      reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity) };
       await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else {
       // A riscontro / ricevuta acknowledges receipt by the node: it is signed once the message is kept,
       // and the back office gets the message right after.
       const wantsAck = req.confermaRicezione || req.profile !== 'oneway';
       reply = wantsAck
-        ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true }, req.to.identity) }
+        ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true, ...replyPatterns(req) }, req.to.identity) }
         : { status: 202, body: '' };
       if (reply.body) await this.deps.store.transition(req.id, 'in', {}, reply.body);
       if (correlation.kind === 'answer') {
@@ -432,6 +446,15 @@ export class InboundPipeline {
     }
     return { status: 500, body: buildFaultEnvelope(fault) };
   }
+}
+
+/**
+ * A ModI reply follows its request's service: without INTEGRITY_SOAP_01, riscontro and answer go with
+ * the Body unsigned, as the consumer's side of the same agreement expects. (Refusals keep the default
+ * and sign their Fault: the service may not be known yet.)
+ */
+function replyPatterns(req: AcceptedRequest): { modiPatterns?: readonly ModiSoapPattern[] } {
+  return req.env.profile === 'modi' && req.service.modiPatterns ? { modiPatterns: req.service.modiPatterns } : {};
 }
 
 /** The back office's answer becomes a signed Body: it must be well-formed XML content. */

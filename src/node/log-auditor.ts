@@ -8,6 +8,7 @@ import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle
 import type { LogRecord } from '../log/log-entry.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
 import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
+import { WEAKEST_MODI_PATTERNS } from '../core/modi-header.js';
 
 /** A record as an auditor lists it: the facts, without the envelope bytes. */
 export interface RecordSummary {
@@ -75,7 +76,8 @@ export function summarise(r: LogRecord): RecordSummary {
 export function envelopeSignatureProblem(r: LogRecord, trust: TrustStore): { valid: boolean; signer?: string; code?: string; reason?: string } {
   if (!r.envelope) return { valid: false, reason: 'envelope purged by retention' };
   try {
-    const opened = verifyEnvelope(readEnvelope(r.envelope), { trust, at: new Date(r.time), skewSeconds: 300 });
+    // Which patterns a ModI service required was judged at reception; here, that the signature holds.
+    const opened = verifyEnvelope(readEnvelope(r.envelope), { trust, at: new Date(r.time), skewSeconds: 300 }, WEAKEST_MODI_PATTERNS);
     return { valid: true, signer: describeCertificate(opened.signature.signer) };
   } catch (err) {
     const e = err as TramiteError & { reason?: string; signer?: string };

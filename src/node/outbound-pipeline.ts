@@ -183,7 +183,7 @@ export class OutboundPipeline {
     try {
       const envelope = await this.envelopeForAttempt(rec, service, now);
       await this.deps.store.transition(id, 'out', { status: 'SENDING', attempts: rec.attempts + 1 });
-      const { replyEnvelope, ...outcome } = await this.exchange(rec, envelope, route);
+      const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route);
       await this.deps.store.transition(id, 'out', { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
@@ -301,7 +301,7 @@ export class OutboundPipeline {
     }
   }
 
-  private async exchange(rec: MessageRecord, envelope: string, url: string): Promise<Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelope?: string }> {
+  private async exchange(rec: MessageRecord, service: ServiceDef, envelope: string, url: string): Promise<Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelope?: string }> {
     let status: number;
     let text: string;
     try {
@@ -335,7 +335,7 @@ export class OutboundPipeline {
     }
     if (reply.fault) throw refusalFrom(reply, status);
     if (status < 200 || status >= 300) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
-    const opened = this.verifyReply(reply, rec);
+    const opened = this.verifyReply(reply, rec, service);
     const eccezioni = opened.egov?.eccezioni ?? [];
     if (eccezioni.some((e) => e.rilevanza === 'GRAVE')) throw refusalFrom(opened, status);
     const at = this.deps.clock.now().toISOString();
@@ -346,23 +346,30 @@ export class OutboundPipeline {
     };
   }
 
-  /** The reply must be signed by the party the message went to, and must answer this very message. */
-  private verifyReply(reply: ReadEnvelope, rec: MessageRecord): OpenedEnvelope {
+  /**
+   * The reply must be signed by the party the message went to, must answer this very message, and
+   * (modi) must satisfy the service's patterns, as the request did.
+   */
+  private verifyReply(reply: ReadEnvelope, rec: MessageRecord, service: ServiceDef): OpenedEnvelope {
     const bad = (why: string): never => {
       throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
     };
     let opened: OpenedEnvelope;
     try {
-      opened = verifyEnvelope(reply, {
-        trust: this.deps.registry.trustForParty(rec.to),
-        at: this.deps.clock.now(),
-        maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
-        skewSeconds: this.deps.clockSkewSeconds,
-        // Bound to the party the message went to before any digest of the reply is computed.
-        bindSigner: (signer) => {
-          if (!this.deps.registry.signerIsParty(signer, rec.to)) bad(`is signed by ${describeCertificate(signer)}, not by ${rec.to}`);
+      opened = verifyEnvelope(
+        reply,
+        {
+          trust: this.deps.registry.trustForParty(rec.to),
+          at: this.deps.clock.now(),
+          maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
+          skewSeconds: this.deps.clockSkewSeconds,
+          // Bound to the party the message went to before any digest of the reply is computed.
+          bindSigner: (signer) => {
+            if (!this.deps.registry.signerIsParty(signer, rec.to)) bad(`is signed by ${describeCertificate(signer)}, not by ${rec.to}`);
+          },
         },
-      });
+        service.modiPatterns,
+      );
     } catch (cause) {
       if (cause instanceof DeliveryError) throw cause;
       throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${(cause as Error).message}`, { retriable: false, cause });

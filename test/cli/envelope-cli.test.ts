@@ -68,6 +68,35 @@ describe('tramite envelope seal + verify', () => {
     expect(JSON.parse(inspect.stdout).addressing).toMatchObject({ to: 'SPC/RegioneX', from: 'SPC/ComuneA', action: 'urn:tramite:service:SPC:Anagrafe' });
   });
 
+  it('prints the ModI patterns an envelope satisfies: ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01 as sealed by default', async () => {
+    const signed = await seal('modi', unsignedModi, 'ComuneA', ['--to', 'SPC/RegioneX', '--from', 'SPC/ComuneA']);
+    const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem')]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, profile: 'modi', patterns: ['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01'] });
+  });
+
+  it('seals for ID_AUTH_SOAP_01 with the Body unsigned (as GovWay does without INTEGRITY_SOAP_01), which verifies and says so', async () => {
+    const signed = await seal('modi', unsignedModi, 'ComuneA', ['--to', 'SPC/RegioneX', '--from', 'SPC/ComuneA', '--patterns', 'ID_AUTH_SOAP_01']);
+    const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem')]);
+    expect(r.code, r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ valid: true, profile: 'modi', patterns: ['ID_AUTH_SOAP_02'] }); // the sealer always signs a wsa:MessageID
+    expect(out.signed).not.toContain('Body');
+  });
+
+  it('refuses --patterns that name no ID_AUTH pattern, or two (exit 1)', async () => {
+    for (const patterns of ['INTEGRITY_SOAP_01', 'ID_AUTH_SOAP_01,ID_AUTH_SOAP_02', 'ID_AUTH_SOAP_03']) {
+      const r = await runCli(['envelope', 'seal', '--profile', 'modi', '--key', pki('ComuneA.key.pem'), '--cert', pki('ComuneA.cert.pem'), '--patterns', patterns, unsignedModi]);
+      expect(r.code, patterns).toBe(1);
+      expect(r.stderr, patterns).toContain('exactly one of ID_AUTH_SOAP_01, ID_AUTH_SOAP_02');
+    }
+  });
+
+  it('prints no patterns for an e-Gov envelope', async () => {
+    const r = await runCli(['envelope', 'verify', await seal('egov', unsigned), '--trust', pki('ca.cert.pem')]);
+    expect(JSON.parse(r.stdout)).not.toHaveProperty('patterns');
+  });
+
   it('reports a tampered Body as invalid with EGOV_IT_202 and exit 1', async () => {
     const signed = await seal('egov', unsigned);
     const tampered = join(dir, 'tampered.xml');

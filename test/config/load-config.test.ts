@@ -180,6 +180,34 @@ describe('loadConfig refusals name the field and the fix', () => {
     expect(err.message).not.toContain('services[1]');
   });
 
+  it('ModI patterns: a ModI service without them gets ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01, one that declares them keeps them', () => {
+    const config = loadConfig(configWith((c) => {
+      c.services = [
+        { provider: 'SPC/Regione', name: 'Anagrafe', profile: 'sincrono', envelope: 'modi' },
+        { provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_01'] },
+        { provider: 'SPC/Regione', name: 'Protocollo', profile: 'oneway' },
+      ];
+    }));
+    expect(config.services.map((s) => s.modiPatterns)).toEqual([['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01'], ['ID_AUTH_SOAP_01'], undefined]);
+  });
+
+  it('ModI patterns: one ID_AUTH pattern exactly, on ModI services only, known names only', () => {
+    const err = refusal(configWith((c) => {
+      c.services = [
+        { provider: 'SPC/Regione', name: 'Due', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_01', 'ID_AUTH_SOAP_02'] },
+        { provider: 'SPC/Regione', name: 'Nessuno', profile: 'sincrono', envelope: 'modi', modiPatterns: ['INTEGRITY_SOAP_01'] },
+        { provider: 'SPC/Regione', name: 'Egov', profile: 'sincrono', modiPatterns: ['ID_AUTH_SOAP_01'] },
+      ];
+    }));
+    expect(problemAbout(err, 'services[0].modiPatterns')).toContain('names ID_AUTH_SOAP_01 and ID_AUTH_SOAP_02; a service has one ID_AUTH pattern');
+    expect(problemAbout(err, 'services[1].modiPatterns')).toContain('names no ID_AUTH pattern');
+    expect(problemAbout(err, 'services[2].modiPatterns')).toContain('an egov service has no ModI patterns');
+    const typo = refusal(configWith((c) => {
+      c.services = [{ provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_1'] }];
+    }));
+    expect(problemAbout(typo, 'services[0].modiPatterns[0]')).toContain('did you mean "ID_AUTH_SOAP_01"?');
+  });
+
   it('a peer that lists a party hosted here, and a party on two peers', () => {
     const err = refusal(configWith((c) => {
       c.peers[0].parties.push('SPC/ComuneB');

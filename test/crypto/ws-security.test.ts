@@ -497,9 +497,10 @@ describe.each(PROFILES)('%s profile', (profile) => {
   });
 
   describe('coverage: what must be signed', () => {
-    it('(f) Body not covered (validly re-signed over Timestamp and header only) → SIG_COVERAGE at Body', () => {
+    it(`(f) Body not covered (validly re-signed over Timestamp and header only) → ${profile === 'egov' ? 'SIG_COVERAGE' : 'EGOV_IT_200 MODI_PATTERN (INTEGRITY_SOAP_01 by default)'} at Body`, () => {
       const xml = resign(fresh(profile), { targets: (doc) => [timestampOf(doc), ...profileHeaders(doc, profile)] });
-      expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_COVERAGE', 'Body');
+      if (profile === 'egov') expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_COVERAGE', 'Body');
+      else expect(refusal(() => open(xml))).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Body' });
     });
 
     it('Timestamp not covered (re-signed over Body and header) → SIG_COVERAGE at Security/Timestamp', () => {
@@ -661,10 +662,19 @@ describe.each(PROFILES)('%s profile', (profile) => {
       expectSecurity(() => open(fresh(profile, { signer: ca })), 'TRAMITE_ERR_CERT_USAGE');
     });
 
-    it('an inline ds:X509Data certificate of a trusted party is accepted', () => {
-      const opened = open(resign(fresh(profile), { targets: standardTargets(profile), keyInfo: 'x509data' }));
-      expect(opened.signature.signer.subject).toContain('CN=ComuneA');
-    });
+    if (profile === 'egov') {
+      it('an inline ds:X509Data certificate of a trusted party is accepted', () => {
+        const opened = open(resign(fresh(profile), { targets: standardTargets(profile), keyInfo: 'x509data' }));
+        expect(opened.signature.signer.subject).toContain('CN=ComuneA');
+      });
+    } else {
+      // ModI's ID_AUTH patterns carry the signer as the WS-Security X.509 token: without it, no pattern.
+      it('an inline ds:X509Data certificate of a trusted party, no token → EGOV_IT_200 MODI_PATTERN at Security/BinarySecurityToken', () => {
+        const err = refusal(() => open(resign(fresh(profile), { targets: standardTargets(profile), keyInfo: 'x509data' })));
+        expect(err).toBeInstanceOf(SecurityError);
+        expect(err).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Security/BinarySecurityToken' });
+      });
+    }
 
     it('an inline ds:X509Data certificate of an untrusted CA → CERT_UNTRUSTED (inline is no way around the trust store)', () => {
       const xml = resign(fresh(profile), { targets: standardTargets(profile), keyInfo: 'x509data', signer: pki.rogue });

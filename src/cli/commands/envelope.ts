@@ -6,6 +6,8 @@ import { loadConfig } from '../../config/load-config.js';
 import { DEFAULT_XML_LIMITS } from '../../crypto/hardened-xml.js';
 import { TrustStore, describeCertificate } from '../../crypto/trust-store.js';
 import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type ReadEnvelope } from '../../../envelopes/envelope.js';
+import { strongestPatterns } from '../../../envelopes/modi/modi-patterns.js';
+import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/modi-header.js';
 import { printJson, reportError } from '../cli-output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -28,7 +30,7 @@ export function registerEnvelopeCommand(program: Command): void {
 
   envelope
     .command('verify')
-    .description('verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} and exits 0 only when valid')
+    .description('verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} (for ModI also "patterns", the security patterns the envelope satisfies) and exits 0 only when valid')
     .argument('<file>', 'the envelope (XML)')
     .option('--trust <ca.pem>', 'a trusted CA certificate (PEM; repeatable)', collect, [])
     .option('--config <tramite.json>', "use a node configuration's trust store")
@@ -52,13 +54,25 @@ export function registerEnvelopeCommand(program: Command): void {
       let env: ReadEnvelope | undefined;
       try {
         env = readEnvelope(readFileSync(file), DEFAULT_XML_LIMITS);
-        const opened = verifyEnvelope(env, {
-          trust,
-          at,
-          skewSeconds: Number(opts.skew),
-          ...(opts.maxAge !== undefined ? { maxAgeSeconds: Number(opts.maxAge) } : {}),
+        // No service in view: any ModI pattern will do, and the output says which one the envelope satisfies.
+        const opened = verifyEnvelope(
+          env,
+          {
+            trust,
+            at,
+            skewSeconds: Number(opts.skew),
+            ...(opts.maxAge !== undefined ? { maxAgeSeconds: Number(opts.maxAge) } : {}),
+          },
+          WEAKEST_MODI_PATTERNS,
+        );
+        printJson({
+          valid: true,
+          profile: opened.profile,
+          ...(opened.modi ? { patterns: strongestPatterns(opened.modi.satisfied) } : {}),
+          signer: describeCertificate(opened.signature.signer),
+          signed: opened.signature.signed,
+          timestamp: opened.signature.timestamp,
         });
-        printJson({ valid: true, profile: opened.profile, signer: describeCertificate(opened.signature.signer), signed: opened.signature.signed, timestamp: opened.signature.timestamp });
       } catch (err) {
         if (!(err instanceof TramiteError)) {
           reportError(err, 2);
@@ -87,10 +101,12 @@ export function registerEnvelopeCommand(program: Command): void {
     .option('--to <audience>', 'modi: wsa:To, when the envelope has none')
     .option('--from <client>', 'modi: wsa:From/Address, when the envelope has none')
     .option('--action <action>', 'modi: wsa:Action, when the envelope has none')
+    .option('--patterns <list>', 'modi: the ModI patterns to sign for, comma-separated: ID_AUTH_SOAP_01 or ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01 (the Body is signed only with it)', 'ID_AUTH_SOAP_02,INTEGRITY_SOAP_01')
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
-    .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; ttl: string }) => {
+    .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; patterns: string; ttl: string }) => {
       try {
         if (opts.profile !== 'egov' && opts.profile !== 'modi') throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
+        const modiPatterns = parsePatterns(opts.patterns);
         const signed = sealEnvelope(
           readFileSync(file, 'utf8'),
           opts.profile as EnvelopeProfile,
@@ -99,6 +115,7 @@ export function registerEnvelopeCommand(program: Command): void {
             now: new Date(),
             ttlSeconds: Number(opts.ttl),
             addressing: { ...(opts.to ? { to: opts.to } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.action ? { action: opts.action } : {}) },
+            modiPatterns,
           },
         );
         process.stdout.write(signed.endsWith('\n') ? signed : `${signed}\n`);
@@ -106,6 +123,17 @@ export function registerEnvelopeCommand(program: Command): void {
         reportError(err);
       }
     });
+}
+
+/** `--patterns`: one ID_AUTH pattern, optionally INTEGRITY_SOAP_01, as a service declares them. */
+function parsePatterns(list: string): ModiSoapPattern[] {
+  const names = list.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(MODI_SOAP_PATTERNS as readonly string[]).includes(n));
+  const idAuth = names.filter((n) => n !== 'INTEGRITY_SOAP_01');
+  if (unknown.length > 0 || idAuth.length !== 1) {
+    throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--patterns "${list}": name exactly one of ID_AUTH_SOAP_01, ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01`);
+  }
+  return names as ModiSoapPattern[];
 }
 
 function describeEnvelope(env: ReadEnvelope): Record<string, unknown> {
