@@ -142,8 +142,11 @@ export class InboundPipeline {
         maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
         skewSeconds: this.deps.clockSkewSeconds,
         bindSigner: (signer) => {
-          // An unknown sender is authorise()'s EGOV_IT_101; only a known one can be checked for its signer.
-          if (reg.isKnownParty(sender) && !reg.signerIsParty(signer, sender)) {
+          // A sender the node does not know cannot be bound to anyone: refused here, as authorise() would.
+          if (!reg.isKnownParty(sender)) {
+            throw new EnvelopeError('EGOV_IT_101', read.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${sender} is unknown to this node`);
+          }
+          if (!reg.signerIsParty(signer, sender)) {
             throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${sender}`);
           }
         },

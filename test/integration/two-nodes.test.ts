@@ -15,6 +15,7 @@ import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { sealRequest } from '../../src/node/bus-envelopes.js';
 import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
 import { NS } from '../../src/core/namespaces.js';
+import type { SigningIdentity } from '../../src/crypto/ws-security-sign.js';
 
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
@@ -55,7 +56,7 @@ async function postEnvelope(node: RunningNode, xml: string | Buffer) {
 }
 
 /** A request envelope signed by `signerNome` of the CST, as the CST node would send it. */
-function cstEnvelope(opts: { from?: string; service?: string; signerNome?: string; expiresAt?: Date; id?: string; payload?: string } = {}): string {
+function cstEnvelope(opts: { from?: string; service?: string; signerNome?: string; signer?: SigningIdentity; expiresAt?: Date; id?: string; payload?: string } = {}): string {
   const config = loadConfig(nodes.cst.configFile);
   const reg = loadConfig(nodes.cst.configFile).services.find((s) => s.name === (opts.service ?? 'ComunicazioneVariazione'))!;
   const nome = opts.signerNome ?? 'ComuneFrancavillaAlMare';
@@ -71,7 +72,7 @@ function cstEnvelope(opts: { from?: string; service?: string; signerNome?: strin
       payload: opts.payload ?? '<v:Variazione xmlns:v="urn:test">uno</v:Variazione>',
       ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    opts.signer ?? { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
   );
 }
 
@@ -185,6 +186,17 @@ describe('the envelope endpoint refuses what it must', () => {
     expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_201/);
     expect(res.text).not.toContain('EGOV_IT_202');
     expect(res.text).not.toContain(NS.wsse);
+  });
+
+  it('refuses an unknown Mittente with EGOV_IT_101 in a plain Fault, before looking at its digests', async () => {
+    // Signed by a party the Regione node trusts (its own), so that the refusal comes from the binding.
+    const own = loadConfig(nodes.regione.configFile).parties.find((p) => p.code === REGIONE)!;
+    const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile)), certPem: readFileSync(own.certFile, 'utf8') };
+    const xml = cstEnvelope({ from: 'SPC/ComuneSconosciuto', payload: '<v:V xmlns:v="urn:t">100 euro</v:V>', signer });
+    const res = await postEnvelope(regione, xml.replace('100 euro', '900 euro'));
+    expect(res.status).toBe(500);
+    expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_101/);
+    expect(res.text).not.toContain('EGOV_IT_202');
   });
 
   it('refuses an expired message with EGOV_IT_301', async () => {
