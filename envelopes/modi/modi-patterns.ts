@@ -1,6 +1,6 @@
 import { SecurityError } from '../../src/core/errors.js';
 import { NS } from '../../src/core/namespaces.js';
-import type { ModiSoapPattern } from '../../src/core/modi-header.js';
+import { MODI_SOAP_PATTERNS, type ModiSoapPattern } from '../../src/core/modi-header.js';
 import { childElements, isElement } from '../../src/crypto/dom-navigation.js';
 
 /**
@@ -49,7 +49,7 @@ export function assessModiPatterns(facts: ModiSignatureFacts): ModiPatternAssess
   if (idAuth02) gaps.set('ID_AUTH_SOAP_02', idAuth02);
   const integrity = idAuth01 ?? (signed.has('Body') ? undefined : { posizione: 'Body', why: 'soap:Body is not signed' });
   if (integrity) gaps.set('INTEGRITY_SOAP_01', integrity);
-  const satisfied = (['ID_AUTH_SOAP_01', 'ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01'] as const).filter((p) => !gaps.has(p));
+  const satisfied = MODI_SOAP_PATTERNS.filter((p) => !gaps.has(p));
   return { satisfied, gaps };
 }
 
@@ -83,7 +83,7 @@ export function requireModiPatterns(assessment: ModiPatternAssessment, declared:
     const found = strongestPatterns(assessment.satisfied);
     throw new SecurityError(
       'TRAMITE_ERR_MODI_PATTERN',
-      `the service requires ${declared.join(' + ')}; the envelope does not satisfy ${pattern}: ${gap.why} (it satisfies ${found.length ? found.join(' + ') : 'no ModI pattern'})`,
+      `${declared.join(' + ')} required; the envelope does not satisfy ${pattern}: ${gap.why} (it satisfies ${found.length ? found.join(' + ') : 'no ModI pattern'})`,
       { posizione: gap.posizione, ...(signer !== undefined ? { signer } : {}) },
     );
   }

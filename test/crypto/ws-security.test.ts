@@ -338,7 +338,7 @@ describe.each(PROFILES)('%s profile', (profile) => {
       expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_WRAPPING');
     });
 
-    it('(a) signed Body moved to be a direct header block, new Body without Id → SIG_COVERAGE at Body', () => {
+    it(`(a) signed Body moved to be a direct header block, new Body without Id → ${profile === 'egov' ? 'SIG_COVERAGE' : 'EGOV_IT_200 MODI_PATTERN (INTEGRITY_SOAP_01 by default)'} at Body`, () => {
       const xml = mutate(fresh(profile), (doc) => {
         const body = bodyOf(doc);
         const envelope = body.parentNode!;
@@ -347,7 +347,8 @@ describe.each(PROFILES)('%s profile', (profile) => {
         forged.appendChild(doc.createElementNS('urn:x', 'x:Forged'));
         envelope.appendChild(forged);
       });
-      expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_COVERAGE', 'Body');
+      if (profile === 'egov') expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_COVERAGE', 'Body');
+      else expect(refusal(() => open(xml))).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Body' });
     });
 
     it('(a) signed Body moved into a ds:Object of the Signature, new Body without Id → refused: ds:Signature may hold nothing but SignedInfo, SignatureValue, KeyInfo (SIG_STRUCTURE)', () => {
