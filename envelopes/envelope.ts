@@ -30,7 +30,7 @@ export interface ReadEnvelope {
   readonly security?: Element;
   readonly fault?: SoapFault;
   readonly doc: Document;
-  /** The exact text parsed; signatures are checked over it. */
+  /** The exact text parsed (what the log keeps); signatures are checked over `doc`. */
   readonly text: string;
 }
 

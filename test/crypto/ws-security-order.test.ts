@@ -207,3 +207,52 @@ it('fixture: resignSignedInfo with DER RSA equals createSign over the canonical 
   expect(first(doc, NS.ds, 'SignatureValue').textContent).toBe(expected);
   expect(() => openEnvelope(xml, livePolicy())).not.toThrow();
 });
+
+describe('shapes the verifier refuses before any key or digest work', () => {
+  const EXC = `<ds:Transform Algorithm="${ALG.excC14n}"/>`;
+  /** The Body's Reference (the node writes Timestamp, Body, header), its Transforms changed by `edit`. */
+  function withBodyTransforms(edit: (transforms: Element, doc: Document) => void): string {
+    const doc = parse(signedEgovEnvelope().xml);
+    const ref = doc.getElementsByTagNameNS(NS.ds, 'Reference')[1]!;
+    edit(ref.getElementsByTagNameNS(NS.ds, 'Transforms')[0]!, doc);
+    return serialize(doc);
+  }
+  const transform = (doc: Document, alg: string): Element => {
+    const t = doc.createElementNS(NS.ds, 'ds:Transform');
+    t.setAttribute('Algorithm', alg);
+    return t;
+  };
+
+  it('two canonicalisations in one transform chain → SIG_ALGORITHM at Body', () => {
+    const xml = withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.excC14n)));
+    expect(xml.split(EXC).length).toBeGreaterThan(4);
+    const e = expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
+    expect(e.posizione).toBe('Body');
+  });
+
+  it('enveloped-signature after the canonicalisation → SIG_ALGORITHM', () => {
+    const xml = withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.enveloped)));
+    expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
+  });
+
+  it('a foreign element inside an exc-c14n Transform (not ec:InclusiveNamespaces) → SIG_STRUCTURE', () => {
+    const xml = withBodyTransforms((ts, doc) => ts.getElementsByTagNameNS(NS.ds, 'Transform')[0]!.appendChild(doc.createElementNS('urn:evil', 'x:Extra')));
+    expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
+  });
+
+  it('a second element in ds:KeyInfo (a KeyName beside the token reference) → SIG_STRUCTURE', () => {
+    const doc = parse(signedEgovEnvelope().xml);
+    const name = doc.createElementNS(NS.ds, 'ds:KeyName');
+    name.textContent = 'ComuneA';
+    first(doc, NS.ds, 'KeyInfo').appendChild(name);
+    expectReason(() => openEnvelope(serialize(doc), livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
+  });
+
+  it('an HMACOutputLength inside ds:SignatureMethod → SIG_STRUCTURE', () => {
+    const doc = parse(signedEgovEnvelope().xml);
+    const len = doc.createElementNS(NS.ds, 'ds:HMACOutputLength');
+    len.textContent = '8';
+    first(doc, NS.ds, 'SignatureMethod').appendChild(len);
+    expectReason(() => openEnvelope(serialize(doc), livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
+  });
+});

@@ -165,3 +165,18 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
     expect({ reason: (err as SecurityError).reason, posizione: (err as SecurityError).posizione }).toEqual({ reason: 'TRAMITE_ERR_SIG_DIGEST', posizione: 'Body' });
   });
 });
+
+describe('the other accepted transform chains, signed by xmlsec1, verify under Tramite', () => {
+  const EXC = `<ds:Transform Algorithm="${ALG.excC14n}"/>`;
+  it.each([
+    ['enveloped-signature then exclusive C14N', `<ds:Transform Algorithm="${ALG.enveloped}"/>${EXC}`],
+    ['Canonical XML 1.0 (inclusive)', `<ds:Transform Algorithm="${ALG.c14n}"/>`],
+    ['no transform at all (Canonical XML 1.0 by default)', ''],
+  ])('%s, on an e-Gov busta with the mixed Body', (_name, chain) => {
+    const base = template(seal('egov', MIXED_BODY, pki.comuneA));
+    const t = chain === '' ? base.split(`<ds:Transforms>${EXC}</ds:Transforms>`).join('') : base.split(EXC).join(chain);
+    expect(t).not.toBe(base);
+    const signed = xmlsec1Sign(t, { keyPem: pki.comuneA.keyPem, ids: IDS });
+    expect(openEnvelope(signed.xml, livePolicy()).signature.signed).toEqual(['Security/Timestamp', 'Body', 'Header/Intestazione']);
+  });
+});

@@ -881,8 +881,9 @@ describe('egov-only variants', () => {
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * The verifier enforces its algorithm allow-lists on ds:SignedInfo/ds:SignatureMethod and
- * ds:Reference/ds:DigestMethod, but xml-crypto picks the algorithm it actually runs with looser
+ * (Written when verification ran through xml-crypto; kept as guards now that the node reads only the
+ * ds elements it checked.) The verifier enforces its algorithm allow-lists on ds:SignedInfo/ds:SignatureMethod and
+ * ds:Reference/ds:DigestMethod, but xml-crypto picked the algorithm it actually ran with looser
  * queries: SignatureMethod is `.//*[local-name()='SignatureMethod']` anywhere under ds:Signature (first
  * in document order, any namespace), DigestMethod is the first child with that local name in any
  * namespace. A look-alike element placed first is what runs; the checked one is decoration.
@@ -960,7 +961,8 @@ describe('algorithm allow-list vs the element xml-crypto actually uses', () => {
 });
 
 /**
- * xml-crypto validates every Reference digest BEFORE it checks the SignatureValue, and resolves each
+ * (Written against xml-crypto; verification now checks trust, Timestamp and SignatureValue before any
+ * digest.) xml-crypto validated every Reference digest BEFORE it checked the SignatureValue, and resolved each
  * Reference with several whole-document XPath queries. Digests are unkeyed, so anyone can send many
  * junk header blocks, each with a correct digest: the node then does O(references × elements) work
  * before noticing the signature is not genuine. Measured (idAttributes = ['Id']): 100 refs (36 KB) 1 s,
