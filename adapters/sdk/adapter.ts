@@ -98,10 +98,13 @@ export interface BusClient {
    * `error`); after `timeoutMs` the state as it is then (the message still goes on being delivered).
    */
   sendAndWait(message: OutgoingMessage, opts: { timeoutMs: number }): Promise<MessageState>;
-  /** Answers an asynchronous request the party received. */
-  answer(requestId: string, payload: string): Promise<MessageState>;
-  /** The state of one of the party's messages. */
-  state(id: string, direction: 'in' | 'out'): Promise<MessageState | undefined>;
+  /**
+   * Answers an asynchronous request the party received. `from` is its sender (the egress message's
+   * `from`): ids are unique per sender only, and when two senders used one id it says which is meant.
+   */
+  answer(requestId: string, payload: string, from?: string): Promise<MessageState>;
+  /** The state of one of the party's messages; `from` names an inbound message's sender, as for `answer`. */
+  state(id: string, direction: 'in' | 'out', from?: string): Promise<MessageState | undefined>;
 }
 
 /** pino-compatible: `log.info({ id }, 'message')`. */

@@ -38,7 +38,15 @@ export interface ConfigFileParty {
   notify?: { url: string; secretFile: string };
   /** Filled with [] by the schema default when absent. */
   adapters?: ConfigFileAdapter[];
+  /** When given, the only certificates that sign for this party (instead of the CN rule). */
+  signers?: ConfigFileSigner[];
 }
+
+/**
+ * A certificate bound to a party: by its SHA-256 fingerprint (`AB:CD:…`), or by subject and issuer
+ * (RFC 4514 text, most specific first), which also covers its renewals by the same CA.
+ */
+export type ConfigFileSigner = { fingerprint256: string } | { subject: string; issuer: string };
 
 export interface ConfigFileAdapter {
   /** A built-in id, a module path (relative to the config file) or a package name. */
@@ -52,6 +60,8 @@ export interface ConfigFilePeer {
   url: string;
   parties: string[];
   caFile?: string;
+  /** Certificates bound to the peer's parties; a party named here is bound by these only (not by CN). */
+  signers?: Array<ConfigFileSigner & { party: string }>;
 }
 
 export interface ConfigFileService {

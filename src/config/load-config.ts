@@ -8,7 +8,8 @@ import { ConfigError, TramiteError } from '../core/errors.js';
 import { loadPartyIdentity } from '../crypto/party-identity.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/modi-header.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
-import type { ConfigFile, NodeConfig } from './config-types.js';
+import { parseDistinguishedName } from '../crypto/certificate-names.js';
+import type { ConfigFile, ConfigFileSigner, NodeConfig } from './config-types.js';
 import { readPackageJson } from './package-root.js';
 
 /**
@@ -179,6 +180,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...correlationProblems(config.services));
   problems.push(...modiPatternProblems(config.services));
   problems.push(...adapterServiceProblems(config));
+  problems.push(...signerProblems(config));
 
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
     problems.push({ path: 'log.signer', what: `"${config.log.signer}" is not a hosted party`, fix: `name one of: ${[...hostedAt.keys()].join(', ')}` });
@@ -264,6 +266,27 @@ function adapterServiceProblems(config: ConfigFile): Problem[] {
       });
     });
   });
+  return problems;
+}
+
+/** Signer bindings name the peer's own parties, and their subject and issuer are names a certificate can have. */
+function signerProblems(config: ConfigFile): Problem[] {
+  const problems: Problem[] = [];
+  const checkNames = (signer: ConfigFileSigner, path: string): void => {
+    if (!('subject' in signer)) return;
+    for (const field of ['subject', 'issuer'] as const) {
+      const parsed = parseDistinguishedName(signer[field]);
+      if ('problem' in parsed) problems.push({ path: `${path}.${field}`, what: `"${signer[field]}" is not a distinguished name: ${parsed.problem}`, fix: 'write it as RFC 4514 text, most specific first, e.g. "CN=RegioneAbruzzo, O=Regione Abruzzo, C=IT"' });
+    }
+  };
+  config.parties.forEach((party, i) => party.signers?.forEach((signer, j) => checkNames(signer, `parties[${i}].signers[${j}]`)));
+  config.peers.forEach((peer, i) =>
+    peer.signers?.forEach((signer, j) => {
+      const path = `peers[${i}].signers[${j}]`;
+      if (!peer.parties.includes(signer.party)) problems.push({ path: `${path}.party`, what: `"${signer.party}" is not one of peer "${peer.name}"'s parties`, fix: `name one of: ${peer.parties.join(', ')}` });
+      checkNames(signer, path);
+    }),
+  );
   return problems;
 }
 

@@ -50,8 +50,39 @@ export interface MessageRecord {
 /** A change of a message's state; the status stays as it is when not given. */
 export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'answer' | 'error'>>;
 
+/**
+ * Which message a lookup means. Outbound ids are this node's own, unique; an inbound id is unique only
+ * per sender — another party can send the same id, by accident or to read or block the first sender's
+ * message — so an inbound message is named by its sender too (Mittente, or wsa:From for ModI).
+ */
+export type MessageKey = OutboundKey | InboundKey;
+export interface OutboundKey {
+  readonly direction: 'out';
+  readonly id: string;
+}
+export interface InboundKey {
+  readonly direction: 'in';
+  readonly id: string;
+  readonly from: string;
+}
+
+export function outboundKey(id: string): OutboundKey {
+  return { direction: 'out', id };
+}
+
+export function inboundKey(id: string, from: string): InboundKey {
+  return { direction: 'in', id, from };
+}
+
+/** The key of a message the node holds. */
+export function keyOf(rec: Pick<MessageRecord, 'id' | 'direction' | 'from'>): MessageKey {
+  return rec.direction === 'out' ? outboundKey(rec.id) : inboundKey(rec.id, rec.from);
+}
+
 export interface MessageListQuery {
   readonly direction?: 'out' | 'in';
+  /** Messages with this id (inbound: one per sender). */
+  readonly id?: string;
   readonly parties?: ReadonlySet<string>;
   readonly status?: MessageStatus;
   readonly limit?: number;
@@ -65,11 +96,11 @@ export interface MessageStore {
   /** A new message with its signed envelope, byte for byte. */
   create(rec: MessageRecord, envelope: string): Promise<void>;
   /** A change of state; `replyEnvelope` is the riscontro/answer received (out) or sent (in). */
-  transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord>;
+  transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord>;
   /** A request envelope signed again (same id, fresh Timestamp) for a retry: logged whole, as sent. */
   resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord>;
-  get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined>;
-  envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;
-  replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined>;
+  get(key: MessageKey): Promise<MessageRecord | undefined>;
+  envelopeOf(key: MessageKey): Promise<string | undefined>;
+  replyEnvelopeOf(key: MessageKey): Promise<string | undefined>;
   list(q: MessageListQuery): Promise<MessageRecord[]>;
 }

@@ -2,7 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApiError, EnvelopeError, TramiteError } from '../core/errors.js';
 import { readPackageJson } from '../config/package-root.js';
 import { buildFaultEnvelope, faultElement } from '../node/bus-envelopes.js';
-import type { MessageRecord } from '../core/message-record.js';
+import { outboundKey, type MessageRecord } from '../core/message-record.js';
+import { findReceived } from '../node/received-lookup.js';
 import type { SendRequest } from '../node/outbound-pipeline.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
@@ -25,6 +26,8 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   const sendSchema = readPackageJson<object>('schemas', 'api-send-message.schema.json');
   const answerSchema = readPackageJson<object>('schemas', 'api-answer-message.schema.json');
   const waitQuery = { type: 'object', additionalProperties: false, properties: { wait: { type: 'number', minimum: 0, maximum: 120 } } };
+  // Inbound ids are unique per sender only: `from` names whose message is meant when several share one.
+  const fromQuery = { type: 'object', additionalProperties: false, properties: { from: { type: 'string', minLength: 1, maxLength: 200 } } };
 
   // Envelopes are read as raw bytes: the signature is checked over exactly what arrived.
   app.addContentTypeParser(['text/xml', 'application/soap+xml', 'application/xml'], { parseAs: 'buffer', bodyLimit: node.limits.maxBytes }, (_req, body, done) => done(null, body));
@@ -70,16 +73,16 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         { schema: { body: sendSchema, querystring: waitQuery } },
         async (req, reply) => {
           const rec = await node.outbound.submit(req.body, req.callerParties);
-          const waited = req.query.wait ? await waitForFinal(node, rec.id, 'out', req.query.wait * 1000) : rec;
+          const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
           return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
 
-      api.post<{ Params: { id: string }; Body: { payload: string; action?: string } }>(
+      api.post<{ Params: { id: string }; Body: { payload: string; action?: string }; Querystring: { from?: string } }>(
         '/messages/:id/answer',
-        { schema: { body: answerSchema } },
+        { schema: { body: answerSchema, querystring: fromQuery } },
         async (req, reply) => {
-          const { message, sent } = await node.outbound.answer(req.params.id, req.body, req.callerParties);
+          const { message, sent } = await node.outbound.answer(req.params.id, req.body, req.callerParties, req.query.from);
           return sent ? reply.code(202).send({ id: message.id, status: message.status }) : reply.code(200).send(messageView(message));
         },
       );
@@ -89,7 +92,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         { schema: { querystring: waitQuery } },
         async (req, reply) => {
           const rec = await node.outbound.poll(req.params.id, req.callerParties);
-          const waited = req.query.wait ? await waitForFinal(node, rec.id, 'out', req.query.wait * 1000) : rec;
+          const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
           return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
@@ -99,8 +102,8 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         return reply.code(202).send({ id: rec.id, status: rec.status });
       });
 
-      api.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
-        const rec = await findOwned(node, req.params.id, req.callerParties);
+      api.get<{ Params: { id: string }; Querystring: { from?: string } }>('/messages/:id', { schema: { querystring: fromQuery } }, async (req) => {
+        const rec = await findOwned(node, req.params.id, req.callerParties, req.query.from);
         return messageView(rec);
       });
 
@@ -133,19 +136,22 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   return app;
 }
 
-/** A message the caller may see: it sent it (outbound from its party) or received it (inbound to its party). */
-async function findOwned(node: TramiteNode, id: string, parties: ReadonlySet<string>): Promise<MessageRecord> {
-  const out = await node.store.get(id, 'out');
-  if (out && parties.has(out.from)) return out;
-  const inbound = await node.store.get(id, 'in');
-  if (inbound && parties.has(inbound.to)) return inbound;
+/**
+ * A message the caller may see: it sent it (outbound from its party) or received it (inbound to its
+ * party; from the sender `from` when given, the one sender with that id otherwise).
+ */
+async function findOwned(node: TramiteNode, id: string, parties: ReadonlySet<string>, from?: string): Promise<MessageRecord> {
+  const out = await node.store.get(outboundKey(id));
+  if (out && parties.has(out.from) && (from === undefined || out.from === from)) return out;
+  const inbound = await findReceived(node.store, id, parties, from);
+  if (inbound) return inbound;
   throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no message ${id} visible to this token`);
 }
 
-async function waitForFinal(node: TramiteNode, id: string, direction: 'in' | 'out', ms: number): Promise<MessageRecord> {
+async function waitForFinal(node: TramiteNode, id: string, ms: number): Promise<MessageRecord> {
   const until = Date.now() + ms;
   for (;;) {
-    const rec = (await node.store.get(id, direction))!;
+    const rec = (await node.store.get(outboundKey(id)))!;
     if (FINAL.has(rec.status) || Date.now() >= until) return rec;
     await new Promise((r) => setTimeout(r, 25));
   }

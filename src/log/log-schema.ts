@@ -27,22 +27,7 @@ CREATE TABLE IF NOT EXISTS log_records (
 );
 CREATE INDEX IF NOT EXISTS log_records_message ON log_records (message_id);
 CREATE INDEX IF NOT EXISTS log_records_time ON log_records (time);
-CREATE TABLE IF NOT EXISTS messages (
-  id TEXT NOT NULL,
-  direction TEXT NOT NULL,
-  state TEXT NOT NULL,
-  from_party TEXT NOT NULL,
-  to_party TEXT NOT NULL,
-  service TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  envelope_seq ${int},
-  reply_seq ${int},
-  fields TEXT NOT NULL,
-  PRIMARY KEY (id, direction)
-);
-CREATE INDEX IF NOT EXISTS messages_state ON messages (direction, state);
-CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
+${messagesTable(dialect)}
 CREATE TABLE IF NOT EXISTS checkpoints (
   seq ${int} PRIMARY KEY,
   head_hash TEXT NOT NULL,
@@ -54,3 +39,54 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 `;
 }
+
+/**
+ * The projection: one row per message. Keyed by sender too — an inbound id is unique only per
+ * sender (another party may send the same id), outbound ids are the node's own.
+ */
+export function messagesTable(dialect: 'sqlite' | 'postgres'): string {
+  const int = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return `CREATE TABLE IF NOT EXISTS messages (
+  id TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  state TEXT NOT NULL,
+  from_party TEXT NOT NULL,
+  to_party TEXT NOT NULL,
+  service TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  envelope_seq ${int},
+  reply_seq ${int},
+  fields TEXT NOT NULL,
+  PRIMARY KEY (id, direction, from_party)
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (direction, state);
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
+`;
+}
+
+/**
+ * Logs made before the projection was keyed by sender have PRIMARY KEY (id, direction): widen it.
+ * Only the projection changes; the hash-chained records (which always named the sender) are untouched.
+ */
+export const POSTGRES_SENDER_KEY_MIGRATION = `
+DO $$
+DECLARE pk_name text; pk_columns int;
+BEGIN
+  SELECT conname, array_length(conkey, 1) INTO pk_name, pk_columns FROM pg_constraint WHERE conrelid = 'messages'::regclass AND contype = 'p';
+  IF pk_columns = 2 THEN
+    EXECUTE format('ALTER TABLE messages DROP CONSTRAINT %I, ADD PRIMARY KEY (id, direction, from_party)', pk_name);
+  END IF;
+END $$;
+`;
+
+/** SQLite cannot change a primary key in place: the old projection is copied into the new table. */
+export const SQLITE_SENDER_KEY_MIGRATION = `
+DROP INDEX IF EXISTS messages_state;
+DROP INDEX IF EXISTS messages_created;
+ALTER TABLE messages RENAME TO messages_keyed_by_id;
+${messagesTable('sqlite')}
+INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
+  SELECT id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields FROM messages_keyed_by_id;
+DROP TABLE messages_keyed_by_id;
+`;

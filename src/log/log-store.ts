@@ -1,3 +1,4 @@
+import type { MessageKey } from '../core/message-record.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
 
 /** A signed statement of the chain head: makes truncation and rewriting of the log detectable. */
@@ -15,10 +16,11 @@ export interface Checkpoint {
   readonly tsaToken?: Uint8Array;
 }
 
-/** The current state of one message, as the projection keeps it (one row per id and direction). */
+/** The current state of one message, as the projection keeps it (one row per id, direction and sender). */
 export interface MessageRow {
   readonly id: string;
   readonly direction: 'in' | 'out';
+  readonly from: string;
   readonly fields: Readonly<Record<string, unknown>>;
   readonly envelopeSeq: number | null;
   readonly replySeq: number | null;
@@ -67,7 +69,8 @@ export interface LogStore {
   recordsOf(messageId: string): Promise<LogRecord[]>;
   searchRecords(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<LogRecord[]>;
   seqRangeForTime(fromTime: string, toTime: string): Promise<{ first: number; last: number } | undefined>;
-  message(id: string, direction: 'in' | 'out'): Promise<MessageRow | undefined>;
+  /** One message: an outbound one by id, an inbound one by id and sender. */
+  message(key: MessageKey): Promise<MessageRow | undefined>;
   messages(q: MessageQuery): Promise<MessageRow[]>;
   /** Messages in a given state (for start-up reconciliation). */
   messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]>;
@@ -88,6 +91,8 @@ export type ProjectionChange =
       readonly op: 'update';
       readonly id: string;
       readonly direction: 'in' | 'out';
+      /** The message's sender: with id and direction, what names its row. */
+      readonly from: string;
       readonly fields: Readonly<Record<string, unknown>>;
       readonly replyFromEntry?: number;
       /** A re-sealed request envelope (fresh Timestamp for a retry) becomes the message's envelope. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { TramiteError } from '../core/errors.js';
-import type { MessageListQuery, MessageRecord, MessageStore, StateChange } from '../core/message-record.js';
+import { outboundKey, type MessageKey, type MessageListQuery, type MessageRecord, type MessageStore, type StateChange } from '../core/message-record.js';
 import { signCheckpoint, checkpointStatement, type CheckpointSigner } from './checkpoint.js';
 import { verifyChain, type ChainVerifyOptions, type ChainVerifyReport } from './chain-verifier.js';
 import type { LogEntryInput } from './log-entry.js';
@@ -94,9 +94,9 @@ export class MessageLog implements MessageStore {
     await this.append([entry], { op: 'insert', id: rec.id, direction: rec.direction, fields: rec as unknown as Record<string, unknown>, envelopeFromEntry: 0 });
   }
 
-  async transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    const current = await this.get(id, direction);
-    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${direction}bound message ${id} in the log`);
+  async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    const current = await this.get(key);
+    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${describeKey(key)} in the log`);
     const time = this.opts.clock.now().toISOString();
     const next: MessageRecord = { ...current, ...change, updatedAt: time };
     const entry: LogEntryInput = {
@@ -107,38 +107,39 @@ export class MessageLog implements MessageStore {
       detail: chainDetail(change),
       ...(replyEnvelope !== undefined ? { envelope: Buffer.from(replyEnvelope, 'utf8') } : {}),
     };
-    await this.append([entry], { op: 'update', id, direction, fields: { ...change, updatedAt: time }, ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}) });
+    await this.append([entry], { op: 'update', id: key.id, direction: key.direction, from: current.from, fields: { ...change, updatedAt: time }, ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}) });
     return next;
   }
 
   async resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
-    const current = await this.get(id, 'out');
+    const current = await this.get(outboundKey(id));
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no outbound message ${id} in the log`);
     const time = this.opts.clock.now().toISOString();
     const next: MessageRecord = { ...current, ...change, updatedAt: time };
     const entry: LogEntryInput = { ...this.entryBase(current), time, kind: 'envelope', state: next.status, detail: { ...chainDetail(change), resealed: true }, envelope: Buffer.from(envelope, 'utf8') };
-    await this.append([entry], { op: 'update', id, direction: 'out', fields: { ...change, updatedAt: time }, envelopeFromEntry: 0 });
+    await this.append([entry], { op: 'update', id, direction: 'out', from: current.from, fields: { ...change, updatedAt: time }, envelopeFromEntry: 0 });
     return next;
   }
 
-  async get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined> {
-    const row = await this.opts.store.message(id, direction);
+  async get(key: MessageKey): Promise<MessageRecord | undefined> {
+    const row = await this.opts.store.message(key);
     return row ? toMessageRecord(row) : undefined;
   }
 
-  async envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
-    const row = await this.opts.store.message(id, direction);
+  async envelopeOf(key: MessageKey): Promise<string | undefined> {
+    const row = await this.opts.store.message(key);
     return row?.envelopeSeq ? this.envelopeText(row.envelopeSeq) : undefined;
   }
 
-  async replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
-    const row = await this.opts.store.message(id, direction);
+  async replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
+    const row = await this.opts.store.message(key);
     return row?.replySeq ? this.envelopeText(row.replySeq) : undefined;
   }
 
   async list(q: MessageListQuery): Promise<MessageRecord[]> {
     const rows = await this.opts.store.messages({
       ...(q.direction ? { direction: q.direction } : {}),
+      ...(q.id !== undefined ? { messageId: q.id } : {}),
       ...(q.status ? { state: q.status } : {}),
       ...(q.parties ? { parties: [...q.parties] } : {}),
       ...(q.limit ? { limit: q.limit } : {}),
@@ -226,6 +227,10 @@ export class MessageLog implements MessageStore {
     const r = await this.opts.store.record(seq);
     return r?.envelope ? Buffer.from(r.envelope).toString('utf8') : undefined;
   }
+}
+
+function describeKey(key: MessageKey): string {
+  return key.direction === 'out' ? `outbound message ${key.id}` : `inbound message ${key.id} from ${key.from}`;
 }
 
 function toMessageRecord(row: MessageRow): MessageRecord {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { TramiteError } from '../core/errors.js';
-import { logSchema } from './log-schema.js';
+import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { MessageKey } from '../core/message-record.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 import { checkpointFromRow, messageFromRow, messageWhere, recordFromRow, recordToParams, recordWhere, type CheckpointRow } from './sqlite-log-store.js';
 
@@ -32,7 +33,7 @@ export class PostgresLogStore implements LogStore {
     const store = new PostgresLogStore(pool, url);
     try {
       // One multi-statement query runs as one transaction, so the lock covers the whole schema.
-      await pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${SCHEMA}`);
+      await pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${SCHEMA}\n${POSTGRES_SENDER_KEY_MIGRATION}`);
     } catch (cause) {
       await pool.end().catch(() => undefined);
       throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log at ${store.location}: ${(cause as Error).message}`, { cause });
@@ -83,14 +84,14 @@ export class PostgresLogStore implements LogStore {
       return;
     }
     const { rows } = await client.query<{ fields: string; reply_seq: string | null; envelope_seq: string | null }>(
-      'SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 FOR UPDATE',
-      [p.id, p.direction],
+      'SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
+      [p.id, p.direction, p.from],
     );
     if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     const fields = { ...(JSON.parse(rows[0].fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : rows[0].reply_seq;
     const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : rows[0].envelope_seq;
-    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7', [
+    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8', [
       last.state,
       last.time,
       replySeq,
@@ -98,6 +99,7 @@ export class PostgresLogStore implements LogStore {
       JSON.stringify(fields),
       p.id,
       p.direction,
+      p.from,
     ]);
   }
 
@@ -137,8 +139,11 @@ export class PostgresLogStore implements LogStore {
     return r.first === null || r.last === null ? undefined : { first: Number(r.first), last: Number(r.last) };
   }
 
-  async message(id: string, direction: 'in' | 'out'): Promise<MessageRow | undefined> {
-    const { rows } = await this.pool.query('SELECT * FROM messages WHERE id = $1 AND direction = $2', [id, direction]);
+  async message(key: MessageKey): Promise<MessageRow | undefined> {
+    const { rows } =
+      key.direction === 'in'
+        ? await this.pool.query("SELECT * FROM messages WHERE id = $1 AND direction = 'in' AND from_party = $2", [key.id, key.from])
+        : await this.pool.query("SELECT * FROM messages WHERE id = $1 AND direction = 'out'", [key.id]);
     return rows[0] ? messageFromRow(rows[0]) : undefined;
   }
 

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
-import { logSchema } from './log-schema.js';
+import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { MessageKey } from '../core/message-record.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
@@ -109,6 +110,7 @@ export function checkpointFromRow(r: CheckpointRow): Checkpoint {
 interface MessageRowDb {
   id: string;
   direction: string;
+  from_party: string;
   state: string;
   created_at: string;
   updated_at: string;
@@ -121,6 +123,7 @@ export function messageFromRow(r: MessageRowDb): MessageRow {
   return {
     id: r.id,
     direction: r.direction as MessageRow['direction'],
+    from: r.from_party,
     state: r.state,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -148,6 +151,7 @@ export class SqliteLogStore implements LogStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
+      this.migrateToSenderKey();
     }
     this.db.pragma('busy_timeout = 5000');
     this.insertRecord = opts.readonly
@@ -171,6 +175,17 @@ export class SqliteLogStore implements LogStore {
     return this.appendTx(entries, projection);
   }
 
+  /** A log made before the projection was keyed by sender gets the wider key (once, under the write lock). */
+  private migrateToSenderKey(): void {
+    const keyedBySender = () => (this.db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string; pk: number }>).some((c) => c.name === 'from_party' && c.pk > 0);
+    if (keyedBySender()) return;
+    this.db
+      .transaction(() => {
+        if (!keyedBySender()) this.db.exec(SQLITE_SENDER_KEY_MIGRATION);
+      })
+      .immediate();
+  }
+
   private headSync(): { seq: number; hash: string } {
     const row = this.db.prepare('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
@@ -189,7 +204,7 @@ export class SqliteLogStore implements LogStore {
         .run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
       return;
     }
-    const current = this.db.prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ?').get(p.id, p.direction) as
+    const current = this.db.prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(p.id, p.direction, p.from) as
       | { fields: string; reply_seq: number | null; envelope_seq: number | null }
       | undefined;
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
@@ -197,8 +212,8 @@ export class SqliteLogStore implements LogStore {
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
     const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
     this.db
-      .prepare('UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ?')
-      .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction);
+      .prepare('UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?')
+      .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -235,8 +250,12 @@ export class SqliteLogStore implements LogStore {
     return r.first === null || r.last === null ? undefined : { first: Number(r.first), last: Number(r.last) };
   }
 
-  async message(id: string, direction: 'in' | 'out'): Promise<MessageRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM messages WHERE id = ? AND direction = ?').get(id, direction) as MessageRowDb | undefined;
+  async message(key: MessageKey): Promise<MessageRow | undefined> {
+    const r = (
+      key.direction === 'in'
+        ? this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'in' AND from_party = ?").get(key.id, key.from)
+        : this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'out'").get(key.id)
+    ) as MessageRowDb | undefined;
     return r ? messageFromRow(r) : undefined;
   }
 

@@ -1,6 +1,7 @@
-import type { MessageRecord, MessageStore } from '../core/message-record.js';
+import { outboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
 import type { BusClient, MessageState } from '../../adapters/sdk/adapter.js';
 import type { OutboundPipeline } from './outbound-pipeline.js';
+import { findReceived } from './received-lookup.js';
 
 /**
  * The bus as one party's adapter sees it: the same outbound pipeline the REST API uses (so the same
@@ -14,15 +15,19 @@ export function busClientFor(party: string, outbound: () => OutboundPipeline, st
       const sent = await outbound().submit({ ...m, from: party, payload: m.payload }, caller);
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const rec = (await store().get(sent.id, 'out')) ?? sent;
+        const rec = (await store().get(outboundKey(sent.id))) ?? sent;
         if (rec.status === 'DELIVERED' || rec.status === 'FAILED' || Date.now() >= until) return stateOf(rec);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    answer: async (requestId, payload) => stateOf((await outbound().answer(requestId, { payload }, caller)).message),
-    state: async (id, direction) => {
-      const rec = await store().get(id, direction);
-      return rec && (direction === 'out' ? rec.from : rec.to) === party ? stateOf(rec) : undefined;
+    answer: async (requestId, payload, from) => stateOf((await outbound().answer(requestId, { payload }, caller, from)).message),
+    state: async (id, direction, from) => {
+      if (direction === 'in') {
+        const rec = await findReceived(store(), id, caller, from);
+        return rec ? stateOf(rec) : undefined;
+      }
+      const rec = await store().get(outboundKey(id));
+      return rec && rec.from === party ? stateOf(rec) : undefined;
     },
   };
 }

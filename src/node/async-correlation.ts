@@ -1,5 +1,5 @@
 import { ApiError, EnvelopeError } from '../core/errors.js';
-import type { MessageRecord, MessageStore } from '../core/message-record.js';
+import { inboundKey, outboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
 import type { Registry, ServiceDef } from './registry.js';
 
 /**
@@ -55,8 +55,9 @@ export class AsyncCorrelation {
       if (kind === 'poll') return { kind: 'plain' }; // an asimmetrico request without reference is the request itself
       throw new EnvelopeError('EGOV_IT_109', where, `EGOV_IT_109 - the answer on ${m.service.name} names no RiferimentoMessaggio`);
     }
-    // Answer: we sent the request (out, from the recipient to the sender). Poll: we received it (in).
-    const original = await this.store.get(m.refId, kind === 'answer' ? 'out' : 'in');
+    // Answer: we sent the request (out, from the recipient to the sender). Poll: we received it (in),
+    // from this very sender — another party's request with that id is not its to ask about.
+    const original = await this.store.get(kind === 'answer' ? outboundKey(m.refId) : inboundKey(m.refId, m.from));
     const problem = original ? this.mismatch(kind, m, original) : `no request ${m.refId} of ${m.to}`;
     if (problem) throw new EnvelopeError('EGOV_IT_111', where, `EGOV_IT_111 - RiferimentoMessaggio ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;
@@ -77,8 +78,8 @@ export class AsyncCorrelation {
     const kind = this.kindOf(m);
     if (kind === 'plain' || (kind === 'poll' && m.refId === undefined)) return { correlation: { kind: 'plain' }, ...(m.conversationId ? { conversationId: m.conversationId } : {}) };
     if (m.refId === undefined) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `${m.service.name} carries answers: give refId, the id of the request it answers (or use POST /api/v1/messages/{id}/answer)`);
-    // Answer: the request came in to us. Poll: we sent the request.
-    const original = await this.store.get(m.refId, kind === 'answer' ? 'in' : 'out');
+    // Answer: the request came in to us, from the party the answer goes to. Poll: we sent the request.
+    const original = await this.store.get(kind === 'answer' ? inboundKey(m.refId, m.to) : outboundKey(m.refId));
     const problem = original ? this.mismatch(kind, m, original) : `no request ${m.refId}`;
     if (problem) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `refId ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;

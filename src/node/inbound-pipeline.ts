@@ -14,7 +14,7 @@ import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import { buildFaultEnvelope, faultElement, newModiMessageId, sealReply, toEccezione } from './bus-envelopes.js';
 import { AsyncCorrelation, pendingAnswer, type Correlation } from './async-correlation.js';
-import type { MessageRecord } from '../core/message-record.js';
+import { inboundKey, keyOf, type MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HostedParty, ServiceDef } from './registry.js';
 
@@ -23,9 +23,14 @@ export interface InboundReply {
   readonly body: string;
 }
 
+/** A hand-over to schedule: inbound ids are unique per sender only, so the job names the sender too. */
+export interface DispatchItem extends WorkItem {
+  readonly from: string;
+}
+
 export interface InboundDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
-  readonly dispatches: { enqueue(item: WorkItem): Promise<void> };
+  readonly dispatches: { enqueue(item: DispatchItem): Promise<void> };
   /** Retry policy of back-office hand-overs. */
   readonly retry: RetryPolicy;
   readonly backOfficeTimeoutMs: number;
@@ -59,7 +64,7 @@ interface AcceptedRequest {
  */
 export class InboundPipeline {
   private readonly correlation: AsyncCorrelation;
-  /** Ids this process is receiving right now (logged, reply not yet signed). */
+  /** Messages (sender and id) this process is receiving right now (logged, reply not yet signed). */
   private readonly receiving = new Set<string>();
 
   constructor(private readonly deps: InboundDeps) {
@@ -94,17 +99,20 @@ export class InboundPipeline {
   /**
    * At most once: a message taken already is answered as the first time (its original riscontro or
    * answer), and nothing new reaches the back office. While the first copy is still being processed
-   * there is no reply yet: 202, and the sender's next retry gets the original.
+   * there is no reply yet: 202, and the sender's next retry gets the original. A duplicate is the same
+   * sender's id only: another party's message with that id is a message of its own, so it can neither
+   * read the first sender's reply nor stop the first sender's message.
    */
   private async answerDuplicate(req: AcceptedRequest): Promise<InboundReply | undefined> {
-    const first = await this.deps.store.get(req.id, 'in');
+    const key = inboundKey(req.id, req.from);
+    const first = await this.deps.store.get(key);
     if (!first) return undefined;
-    const original = await this.deps.store.replyEnvelopeOf(req.id, 'in');
+    const original = await this.deps.store.replyEnvelopeOf(key);
     if (original) {
       this.deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
       return { status: first.status === 'FAILED' ? 500 : 200, body: original };
     }
-    if (!this.receiving.has(req.id) && first.status === 'RECEIVED') return this.completeInterruptedReceipt(req, first);
+    if (!this.receiving.has(inboundKeyText(key)) && first.status === 'RECEIVED') return this.completeInterruptedReceipt(req, first);
     return { status: 202, body: '' };
   }
 
@@ -119,9 +127,9 @@ export class InboundPipeline {
     const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
     if (!wantsAck) return { status: 202, body: '' };
     const body = sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true, ...replyPatterns(req) }, req.to.identity);
-    await this.deps.store.transition(req.id, 'in', {}, body);
+    await this.deps.store.transition(keyOf(first), {}, body);
     this.deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
-    if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req.id);
+    if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(first);
     return { status: 200, body };
   }
 
@@ -270,11 +278,12 @@ export class InboundPipeline {
       if (duplicate) return duplicate;
       throw err;
     }
-    this.receiving.add(req.id);
+    const receiving = inboundKeyText(record);
+    this.receiving.add(receiving);
     try {
       return await this.reply(req, correlation, payload);
     } finally {
-      this.receiving.delete(req.id);
+      this.receiving.delete(receiving);
     }
   }
 
@@ -282,13 +291,14 @@ export class InboundPipeline {
   private async reply(req: AcceptedRequest, correlation: Correlation, payload: string): Promise<InboundReply> {
     this.deps.log.info({ id: req.id, from: req.from, to: req.to.code, service: req.service.name, profile: req.profile }, 'envelope received and verified');
 
+    const key = inboundKey(req.id, req.from);
     let reply: InboundReply;
     if (correlation.kind === 'poll') {
       // Richiesta stato: the node answers from its log, with the result the back office recorded or "not yet".
-      const original = (await this.deps.store.get(correlation.original.id, 'in')) ?? correlation.original;
+      const original = (await this.deps.store.get(keyOf(correlation.original))) ?? correlation.original;
       const answer = original.answer !== undefined && original.replyPayload !== undefined ? original.replyPayload : pendingAnswer(original.id);
       reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity) };
-      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
+      await this.deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else if (req.profile === 'sincrono') {
       // A back office or adapter often answers with a whole document: its XML declaration cannot be Body content.
       const answer = (await this.dispatch(req, payload))?.replace(/^\s*<\?xml[^>]*\?>\s*/, '');
@@ -296,7 +306,7 @@ export class InboundPipeline {
         throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `the back office of ${req.to.code} gave no well-formed XML answer`);
       }
       reply = { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity) };
-      await this.deps.store.transition(req.id, 'in', { status: 'DISPATCHED', replyPayload: answer }, reply.body);
+      await this.deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, reply.body);
     } else {
       // A riscontro / ricevuta acknowledges receipt by the node: it is signed once the message is kept,
       // and the back office gets the message right after.
@@ -304,20 +314,20 @@ export class InboundPipeline {
       reply = wantsAck
         ? { status: 200, body: sealReply(req.env, { id: await this.replyId(req.env.profile, req.to.code), now: this.deps.clock.now(), riscontro: true, ...replyPatterns(req) }, req.to.identity) }
         : { status: 202, body: '' };
-      if (reply.body) await this.deps.store.transition(req.id, 'in', {}, reply.body);
+      if (reply.body) await this.deps.store.transition(key, {}, reply.body);
       if (correlation.kind === 'answer') {
         // The consumer's own request now shows its answer (GET /api/v1/messages/{request id}).
-        await this.deps.store.transition(correlation.original.id, 'out', { answer: { at: this.deps.clock.now().toISOString(), id: req.id }, replyPayload: payload });
+        await this.deps.store.transition(keyOf(correlation.original), { answer: { at: this.deps.clock.now().toISOString(), id: req.id }, replyPayload: payload });
       }
-      if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req.id); // otherwise the back office polls the API
+      if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(req); // otherwise the back office polls the API
     }
     return reply;
   }
 
   /** Oneway and asynchronous requests reach the back office through the dispatch queue, after the riscontro. */
-  private async scheduleDispatch(id: string): Promise<void> {
+  private async scheduleDispatch({ id, from }: { readonly id: string; readonly from: string }): Promise<void> {
     try {
-      await this.deps.dispatches.enqueue({ key: id, messageId: id, retry: this.deps.retry });
+      await this.deps.dispatches.enqueue({ key: inboundKeyText({ id, from }), messageId: id, from, retry: this.deps.retry });
     } catch (err) {
       // Kept in the log as RECEIVED: the next start-up reconciliation schedules it.
       this.deps.log.error({ id, err: (err as Error).message }, 'could not queue the dispatch; the message stays RECEIVED in the log');
@@ -325,12 +335,14 @@ export class InboundPipeline {
   }
 
   /** One hand-over to the back office (its adapter or its URL), as the dispatch queue runs it. */
-  async dispatchAttempt(item: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
-    const rec = await this.deps.store.get(item.messageId, 'in');
+  async dispatchAttempt(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
+    // A job queued before dispatches named the sender: start-up reconciliation queues it again, with it.
+    if (typeof item.from !== 'string') return { kind: 'done' };
+    const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
     if (!this.hasReceiver(rec.to, rec.service)) return { kind: 'done' }; // its back office polls the API
     try {
-      const payload = rec.payload ?? (await this.payloadFromEnvelope(rec.id));
+      const payload = rec.payload ?? (await this.payloadFromEnvelope(rec));
       await this.handOver({
         id: rec.id,
         from: rec.from,
@@ -342,17 +354,17 @@ export class InboundPipeline {
         ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
         ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
       });
-      await this.deps.store.transition(rec.id, 'in', { status: 'DISPATCHED', error: undefined });
+      await this.deps.store.transition(keyOf(rec), { status: 'DISPATCHED', error: undefined });
       return { kind: 'done' };
     } catch (err) {
       const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
       if (err instanceof AdapterError && !err.retriable) {
         this.deps.log.warn({ id: rec.id, code, err: err.message }, 'the adapter refused the message for good');
-        await this.deps.store.transition(rec.id, 'in', { status: 'FAILED', error: { code, message: err.message } });
+        await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code, message: err.message } });
         return { kind: 'done' };
       }
       this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
-      await this.deps.store.transition(rec.id, 'in', { error: { code, message: (err as Error).message } });
+      await this.deps.store.transition(keyOf(rec), { error: { code, message: (err as Error).message } });
       return { kind: 'retry', error: err as Error };
     }
   }
@@ -375,10 +387,11 @@ export class InboundPipeline {
   }
 
   /** The back office never took the message within the attempts: FAILED, kept in the log. */
-  async dispatchExhausted(item: WorkItem, attempts: number, lastError: Error): Promise<void> {
-    const rec = await this.deps.store.get(item.messageId, 'in');
+  async dispatchExhausted(item: DispatchItem, attempts: number, lastError: Error): Promise<void> {
+    if (typeof item.from !== 'string') return;
+    const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return;
-    await this.deps.store.transition(rec.id, 'in', { status: 'FAILED', error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: `the back office did not take it after ${attempts} attempts: ${lastError.message}` } });
+    await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: `the back office did not take it after ${attempts} attempts: ${lastError.message}` } });
   }
 
   /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
@@ -387,15 +400,15 @@ export class InboundPipeline {
     const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter(
       (r) => this.hasReceiver(r.to, r.service) && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
     );
-    for (const r of pending) await this.scheduleDispatch(r.id);
+    for (const r of pending) await this.scheduleDispatch(r);
     if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
     return pending.length;
   }
 
   /** Retention dropped the projected payload: the Body of the logged envelope still has it. */
-  private async payloadFromEnvelope(id: string): Promise<string> {
-    const xml = await this.deps.store.envelopeOf(id, 'in');
-    if (!xml) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${id}: payload and envelope are gone (retention)`);
+  private async payloadFromEnvelope(rec: MessageRecord): Promise<string> {
+    const xml = await this.deps.store.envelopeOf(keyOf(rec));
+    if (!xml) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${rec.id} from ${rec.from}: payload and envelope are gone (retention)`);
     return bodyContent(readEnvelope(xml, this.deps.limits));
   }
 
@@ -439,8 +452,9 @@ export class InboundPipeline {
       try {
         const replyId = await this.replyId(opened.profile, recipient.code);
         const body = sealReply(opened, { id: replyId, now, eccezioni: [ecc] }, recipient.identity, fault);
-        if (accepted && (await this.deps.store.get(accepted.id, 'in'))) {
-          await this.deps.store.transition(accepted.id, 'in', { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } }, body);
+        const key = accepted && inboundKey(accepted.id, accepted.from);
+        if (key && (await this.deps.store.get(key))) {
+          await this.deps.store.transition(key, { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } }, body);
         }
         return { status: 500, body };
       } catch (signErr) {
@@ -458,6 +472,11 @@ export class InboundPipeline {
  */
 function replyPatterns(req: AcceptedRequest): { modiPatterns?: readonly ModiSoapPattern[] } {
   return req.env.profile === 'modi' && req.service.modiPatterns ? { modiPatterns: req.service.modiPatterns } : {};
+}
+
+/** One string per inbound message (sender and id): the receiving set's entries and dispatch job keys. */
+function inboundKeyText(key: { readonly id: string; readonly from: string }): string {
+  return JSON.stringify([key.from, key.id]);
 }
 
 /** The back office's answer becomes a signed Body: it must be well-formed XML content. */

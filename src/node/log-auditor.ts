@@ -156,7 +156,8 @@ export class LogAuditor {
   async show(id: string): Promise<{ messages: MessageRow[]; history: RecordSummary[]; envelopes: EnvelopeStatus[] } | undefined> {
     const history = await this.store.recordsOf(id);
     if (history.length === 0) return undefined;
-    const messages = (await Promise.all([this.store.message(id, 'out'), this.store.message(id, 'in')])).filter((m): m is MessageRow => m !== undefined);
+    // Inbound ids are unique per sender only: every message with this id, whoever sent it.
+    const messages = await this.store.messages({ messageId: id, limit: 1000 });
     const envelopes = history
       .filter((r) => r.envelope || r.envelopeDigest)
       .map((r): EnvelopeStatus => {

@@ -14,8 +14,9 @@ import type { OutgoingMessage } from '../../adapters/sdk/adapter.js';
 import { AsyncCorrelation, isPendingAnswer } from './async-correlation.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import { servicePolicy, type RetryPolicy } from '../queue/retry-policy.js';
-import type { MessageRecord } from '../core/message-record.js';
+import { keyOf, outboundKey, type MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import { findReceived } from './received-lookup.js';
 import type { ServiceDef } from './registry.js';
 
 /**
@@ -93,7 +94,7 @@ export class OutboundPipeline {
     await this.deps.store.create(record, this.seal(record, service, now));
     this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
     if (correlation.kind === 'answer') {
-      await this.deps.store.transition(correlation.original.id, 'in', { answer: { at: now.toISOString(), id } });
+      await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });
     }
     await this.schedule(record);
     return record;
@@ -104,16 +105,17 @@ export class OutboundPipeline {
    * new message to the consumer's correlated service (returned). Asimmetrico: the node keeps it and
    * hands it to the consumer's next richiesta stato (the request itself is returned).
    */
-  async answer(requestId: string, body: { payload: string; action?: string }, callerParties: ReadonlySet<string>): Promise<{ message: MessageRecord; sent: boolean }> {
-    const request = await this.deps.store.get(requestId, 'in');
-    if (!request || !callerParties.has(request.to)) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
+  async answer(requestId: string, body: { payload: string; action?: string }, callerParties: ReadonlySet<string>, from?: string): Promise<{ message: MessageRecord; sent: boolean }> {
+    const request = await findReceived(this.deps.store, requestId, callerParties, from);
+    if (!request) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
     const service = this.deps.registry.service(request.to, request.service);
     const isRequest = request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
     if (!service || !isRequest) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asynchronous request (service ${request.service}, ${request.collaboration}); only those take an answer`);
-    if (request.answer !== undefined || this.answering.has(requestId)) {
+    const answering = JSON.stringify([request.from, requestId]);
+    if (request.answer !== undefined || this.answering.has(answering)) {
       throw new ApiError('TRAMITE_ERR_ALREADY_ANSWERED', 409, `request ${requestId} was already answered${request.answer?.id ? ` by ${request.answer.id}` : ''}`);
     }
-    this.answering.add(requestId);
+    this.answering.add(answering);
     try {
       if (service.correlatedService !== undefined) {
         const message = await this.submit(
@@ -123,17 +125,17 @@ export class OutboundPipeline {
         return { message, sent: true };
       }
       this.checkPayload(body.payload);
-      const message = await this.deps.store.transition(requestId, 'in', { answer: { at: this.deps.clock.now().toISOString() }, replyPayload: body.payload });
+      const message = await this.deps.store.transition(keyOf(request), { answer: { at: this.deps.clock.now().toISOString() }, replyPayload: body.payload });
       this.deps.log.info({ id: requestId }, 'answer recorded for the consumer\'s richiesta stato');
       return { message, sent: false };
     } finally {
-      this.answering.delete(requestId);
+      this.answering.delete(answering);
     }
   }
 
   /** Asincrono asimmetrico: a richiesta stato about a request this party sent (answered synchronously by the provider). */
   async poll(requestId: string, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
-    const request = await this.deps.store.get(requestId, 'out');
+    const request = await this.deps.store.get(outboundKey(requestId));
     if (!request || !callerParties.has(request.from)) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${requestId} visible to this caller`);
     if (request.collaboration !== 'asincronoAsimmetrico' || request.refId !== undefined) {
       throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asincronoAsimmetrico request; only those are polled`);
@@ -155,10 +157,10 @@ export class OutboundPipeline {
 
   /** An operator's resend of a FAILED message: a new attempt, same id. */
   async resend(id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
-    const rec = await this.deps.store.get(id, 'out');
+    const rec = await this.deps.store.get(outboundKey(id));
     if (!rec || (callerParties && !callerParties.has(rec.from))) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${id} visible to this caller`);
     if (rec.status !== 'FAILED') throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
-    const next = await this.deps.store.transition(id, 'out', { status: 'ACCEPTED', error: undefined });
+    const next = await this.deps.store.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });
     this.deps.log.info({ id }, 'message resent by an operator');
     await this.schedule(next);
     return next;
@@ -167,7 +169,7 @@ export class OutboundPipeline {
   /** One delivery attempt, as the deliver queue runs it. */
   async attempt(data: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
     const id = data.messageId;
-    const rec = await this.deps.store.get(id, 'out');
+    const rec = await this.deps.store.get(outboundKey(id));
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
     const now = this.deps.clock.now();
     if (rec.expiresAt && Date.parse(rec.expiresAt) <= now.getTime()) {
@@ -182,9 +184,9 @@ export class OutboundPipeline {
     }
     try {
       const envelope = await this.envelopeForAttempt(rec, service, now);
-      await this.deps.store.transition(id, 'out', { status: 'SENDING', attempts: rec.attempts + 1 });
+      await this.deps.store.transition(outboundKey(id), { status: 'SENDING', attempts: rec.attempts + 1 });
       const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route);
-      await this.deps.store.transition(id, 'out', { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
+      await this.deps.store.transition(outboundKey(id), { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       return { kind: 'done' };
@@ -192,7 +194,7 @@ export class OutboundPipeline {
       const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
       if (e instanceof DeliveryError && e.retriable) {
         this.deps.log.warn({ id, to: rec.to, attempt: attemptNo, code: e.code, err: e.message }, 'delivery attempt failed; will retry');
-        await this.deps.store.transition(id, 'out', { status: 'SENDING', error: { code: e.code, message: e.message } });
+        await this.deps.store.transition(outboundKey(id), { status: 'SENDING', error: { code: e.code, message: e.message } });
         return { kind: 'retry', error: e };
       }
       await this.fail(rec, e);
@@ -203,14 +205,14 @@ export class OutboundPipeline {
   /** A richiesta stato brought the result back: the polled request shows it from now on. */
   private async recordPolledAnswer(poll: MessageRecord, body: string): Promise<void> {
     if (isPendingAnswer(body)) return;
-    const original = await this.deps.store.get(poll.refId!, 'out');
+    const original = await this.deps.store.get(outboundKey(poll.refId!));
     if (!original || original.answer !== undefined) return;
-    await this.deps.store.transition(original.id, 'out', { answer: { at: this.deps.clock.now().toISOString(), id: poll.id }, replyPayload: body });
+    await this.deps.store.transition(outboundKey(original.id), { answer: { at: this.deps.clock.now().toISOString(), id: poll.id }, replyPayload: body });
   }
 
   /** The queue gave up: attempts exhausted (or the Scadenza came first). */
   async exhausted(data: WorkItem, attempts: number, lastError: Error): Promise<void> {
-    const rec = await this.deps.store.get(data.messageId, 'out');
+    const rec = await this.deps.store.get(outboundKey(data.messageId));
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return;
     const expired = rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime();
     await this.fail(
@@ -222,7 +224,7 @@ export class OutboundPipeline {
   private async fail(rec: MessageRecord, e: TramiteError): Promise<void> {
     const eccezione = e instanceof DeliveryError ? e.eccezioni[0] : undefined;
     this.deps.log.warn({ id: rec.id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
-    await this.deps.store.transition(rec.id, 'out', { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
+    await this.deps.store.transition(outboundKey(rec.id), { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
   }
 
   private async schedule(rec: MessageRecord): Promise<void> {
@@ -242,7 +244,7 @@ export class OutboundPipeline {
    * logged whole, so the log always holds what went on the wire.
    */
   private async envelopeForAttempt(rec: MessageRecord, service: ServiceDef, now: Date): Promise<string> {
-    const logged = await this.deps.store.envelopeOf(rec.id, 'out');
+    const logged = await this.deps.store.envelopeOf(outboundKey(rec.id));
     const created = logged ? /<wsu:Created>([^<]+)<\/wsu:Created>/.exec(logged)?.[1] : undefined;
     if (logged && created && now.getTime() - Date.parse(created) < RESEAL_AFTER_MS) return logged;
     if (rec.payload === undefined) throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', { retriable: false });

@@ -1,10 +1,15 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import type { NodeConfig } from '../config/config-types.js';
+import type { ConfigFileSigner, NodeConfig } from '../config/config-types.js';
+import { ConfigError } from '../core/errors.js';
+import { certificateNames, OID_COMMON_NAME, parseDistinguishedName, sameName, valuesOf, type NameAttributes } from '../crypto/certificate-names.js';
 import { TrustStore } from '../crypto/trust-store.js';
 
 export type HostedParty = NodeConfig['parties'][number];
 export type PeerNode = NodeConfig['peers'][number];
 export type ServiceDef = NodeConfig['services'][number];
+
+/** A configured signer of a party, ready to compare with a certificate. */
+type SignerBinding = { readonly fingerprint256: string } | { readonly subject: NameAttributes; readonly issuer: NameAttributes };
 
 /**
  * Read-only lookups over the configuration: who is hosted here, which peer hosts a party, which
@@ -15,6 +20,8 @@ export class Registry {
   private readonly peerByParty = new Map<string, PeerNode>();
   private readonly partiesByTokenHash = new Map<string, Set<string>>();
   private readonly trustByPeer = new Map<string, TrustStore>();
+  /** Parties whose signers are configured: only these certificates sign for them. */
+  private readonly signersByParty = new Map<string, SignerBinding[]>();
   readonly trust: TrustStore;
 
   constructor(readonly config: NodeConfig) {
@@ -27,10 +34,12 @@ export class Registry {
         set.add(p.code);
         this.partiesByTokenHash.set(hash, set);
       }
+      if (p.signers) this.signersByParty.set(p.code, p.signers.map(signerBinding));
     }
     for (const peer of config.peers) {
       for (const code of peer.parties) this.peerByParty.set(code, peer);
       this.trustByPeer.set(peer.name, peer.caCertificates.length > 0 ? this.trust.withExtra([...peer.caCertificates]) : this.trust);
+      for (const { party, ...signer } of peer.signers ?? []) this.signersByParty.set(party, [...(this.signersByParty.get(party) ?? []), signerBinding(signer)]);
     }
   }
 
@@ -52,12 +61,21 @@ export class Registry {
   }
 
   /**
-   * Whether `cert` may sign for `partyCode`: its subject CN is the party's name (`CN=ComuneOrtona`
-   * signs for `SPC/ComuneOrtona`). The one place this binding is decided, for requests and replies.
+   * Whether `cert` may sign for `partyCode`. The one place this binding is decided, for requests and
+   * replies. A party with configured signers: `cert` is one of them (by fingerprint, or by subject and
+   * issuer). Otherwise: the certificate's one CN attribute is the party's nome (`CN=ComuneOrtona` signs
+   * for `SPC/ComuneOrtona`); the subject is read as parsed attributes, never as text, and a
+   * certificate with several CNs binds to no party, as it could be read as either.
    */
   signerIsParty(cert: X509Certificate, partyCode: string): boolean {
-    const cn = /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(cert.subject)?.[1]?.trim();
-    return cn !== undefined && cn === partyCode.split('/')[1];
+    const names = certificateNames(cert);
+    if (!names) return false;
+    const configured = this.signersByParty.get(partyCode);
+    if (configured) {
+      return configured.some((s) => ('fingerprint256' in s ? s.fingerprint256 === cert.fingerprint256 : sameName(s.subject, names.subject) && sameName(s.issuer, names.issuer)));
+    }
+    const cns = valuesOf(names.subject, OID_COMMON_NAME);
+    return cns.length === 1 && cns[0] === partyCode.split('/')[1];
   }
 
   /** Whether a presented token is an auditor token (read-only access to the message log). */
@@ -92,4 +110,15 @@ export class Registry {
     const hash = createHash('sha256').update(token, 'utf8').digest('hex');
     return this.partiesByTokenHash.get(hash) ?? new Set();
   }
+}
+
+/** A configured signer as the registry compares it (config loading has checked its names already). */
+function signerBinding(signer: Readonly<ConfigFileSigner>): SignerBinding {
+  if ('fingerprint256' in signer) return { fingerprint256: signer.fingerprint256.toUpperCase() };
+  const name = (text: string): NameAttributes => {
+    const parsed = parseDistinguishedName(text);
+    if ('problem' in parsed) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `signer name "${text}": ${parsed.problem}`);
+    return parsed.attributes;
+  };
+  return { subject: name(signer.subject), issuer: name(signer.issuer) };
 }

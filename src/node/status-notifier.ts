@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { request } from 'undici';
-import type { MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
 import type { Registry } from './registry.js';
@@ -65,7 +65,7 @@ export class StatusNotifier {
       receipt: rec.receipt ?? null,
     };
     try {
-      await this.deps.queue.enqueue({ key: `${rec.direction}|${rec.id}|${rec.status}|${rec.updatedAt}`, messageId: rec.id, retry: this.deps.retry, party, body });
+      await this.deps.queue.enqueue({ key: `${rec.direction}|${rec.from}|${rec.id}|${rec.status}|${rec.updatedAt}`, messageId: rec.id, retry: this.deps.retry, party, body });
     } catch (err) {
       this.deps.log.error({ id: rec.id, err: (err as Error).message }, 'could not queue a status notification');
     }
@@ -115,9 +115,9 @@ export class NotifyingStore implements MessageStore {
     await this.notifier.changed(rec, null);
   }
 
-  async transition(id: string, direction: 'out' | 'in', change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    const before = change.status !== undefined ? (await this.inner.get(id, direction))?.status ?? null : null;
-    const next = await this.inner.transition(id, direction, change, replyEnvelope);
+  async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    const before = change.status !== undefined ? (await this.inner.get(key))?.status ?? null : null;
+    const next = await this.inner.transition(key, change, replyEnvelope);
     if (change.status !== undefined) await this.notifier.changed(next, before);
     return next;
   }
@@ -126,16 +126,16 @@ export class NotifyingStore implements MessageStore {
     return this.inner.resealed(id, envelope, change);
   }
 
-  get(id: string, direction: 'out' | 'in'): Promise<MessageRecord | undefined> {
-    return this.inner.get(id, direction);
+  get(key: MessageKey): Promise<MessageRecord | undefined> {
+    return this.inner.get(key);
   }
 
-  envelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
-    return this.inner.envelopeOf(id, direction);
+  envelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.envelopeOf(key);
   }
 
-  replyEnvelopeOf(id: string, direction: 'out' | 'in'): Promise<string | undefined> {
-    return this.inner.replyEnvelopeOf(id, direction);
+  replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.replyEnvelopeOf(key);
   }
 
   list(q: MessageListQuery): Promise<MessageRecord[]> {

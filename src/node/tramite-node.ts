@@ -9,7 +9,7 @@ import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
-import { InboundPipeline } from './inbound-pipeline.js';
+import { InboundPipeline, type DispatchItem } from './inbound-pipeline.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
 import { OutboundPipeline } from './outbound-pipeline.js';
@@ -38,7 +38,7 @@ export class TramiteNode {
   private publicUrl: string;
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
-  private readonly dispatchQueue: WorkQueue<WorkItem>;
+  private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
 
   private constructor(
@@ -90,7 +90,7 @@ export class TramiteNode {
         onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error'),
       });
     this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.outbound.attempt(d, n), exhausted: (d, n, e) => this.outbound.exhausted(d, n, e) });
-    this.dispatchQueue = queue<WorkItem>('dispatch', { attempt: (d, n) => this.inbound.dispatchAttempt(d, n), exhausted: (d, n, e) => this.inbound.dispatchExhausted(d, n, e) });
+    this.dispatchQueue = queue<DispatchItem>('dispatch', { attempt: (d, n) => this.inbound.dispatchAttempt(d, n), exhausted: (d, n, e) => this.inbound.dispatchExhausted(d, n, e) });
     this.notifyQueue = queue<NotifyItem>('notify', { attempt: (d, n) => notifier.attempt(d, n), exhausted: (d, n, e) => notifier.exhausted(d, n, e) });
   }
 

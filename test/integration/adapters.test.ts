@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboundKey } from '../../src/core/message-record.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
@@ -54,7 +55,7 @@ describe('an adapter loaded from a module path', () => {
     const file = join(folder, 'out', `${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.xml`);
     await expect.poll(() => existsSync(file), { timeout: 20_000 }).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('<v:Variazione xmlns:v="urn:t">cartella</v:Variazione>');
-    await expect.poll(async () => (await regione.node.store.get(id, 'in'))?.status).toBe('DISPATCHED');
+    await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status).toBe('DISPATCHED');
     expect(backOffice.receivedBy(REGIONE, id)).toBe(false);
   });
 

@@ -8,6 +8,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundKey } from '../../src/core/message-record.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
@@ -70,9 +71,9 @@ describe('asincrono simmetrico', () => {
     expect(sent.json).toMatchObject({ status: 'DELIVERED', profile: 'asincronoSimmetrico', answer: null });
     const requestId: string = sent.json.id;
     expect(sent.json.conversationId).toBe(requestId); // the request opens its conversation
-    const request = readEnvelope((await cst.node.store.envelopeOf(requestId, 'out'))!).egov!;
+    const request = readEnvelope((await cst.node.store.envelopeOf(outboundKey(requestId)))!).egov!;
     expect(request.profiloCollaborazione).toEqual({ profile: 'asincronoSimmetrico', servizioCorrelato: 'EsitoPratica' });
-    const ricevuta = readEnvelope((await cst.node.store.replyEnvelopeOf(requestId, 'out'))!).egov!;
+    const ricevuta = readEnvelope((await cst.node.store.replyEnvelopeOf(outboundKey(requestId)))!).egov!;
     expect(ricevuta.messaggio.riferimentoMessaggio).toBe(requestId);
 
     // The Regione's back office got the request, and answers it later.
@@ -88,7 +89,7 @@ describe('asincrono simmetrico', () => {
     expect(mine.json).toMatchObject({ reply: esito, answer: { id: answerId } });
     const theirs = await getMessage(nodes.regione, REGIONE, requestId);
     expect(theirs.json.answer).toMatchObject({ id: answerId });
-    const wire = readEnvelope((await regione.node.store.envelopeOf(answerId, 'out'))!).egov!;
+    const wire = readEnvelope((await regione.node.store.envelopeOf(outboundKey(answerId)))!).egov!;
     expect(wire.messaggio.riferimentoMessaggio).toBe(requestId);
     expect(wire.collaborazione).toBe(requestId);
     expect(wire.servizio?.nome).toBe('EsitoPratica');

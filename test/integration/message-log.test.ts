@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundKey } from '../../src/core/message-record.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
@@ -154,8 +155,8 @@ describe('retention', () => {
     expect(await later.applyRetention()).toBe(10);
     const report = await later.verify();
     expect(report).toMatchObject({ ok: true, envelopesPurged: 10 });
-    expect(await later.envelopeOf(sentIds[0]!, 'out')).toBeUndefined();
-    expect((await later.get(sentIds[0]!, 'out'))?.payload).toBeUndefined();
+    expect(await later.envelopeOf(outboundKey(sentIds[0]!))).toBeUndefined();
+    expect((await later.get(outboundKey(sentIds[0]!)))?.payload).toBeUndefined();
     await later.close();
   });
 });

@@ -14,6 +14,7 @@ import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
 import { strongestPatterns } from '../../envelopes/modi/modi-patterns.js';
 import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../src/core/modi-header.js';
 import { NS, WSS_X509V3 } from '../../src/core/namespaces.js';
+import { outboundKey } from '../../src/core/message-record.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ALG } from '../../src/crypto/ws-security-algorithms.js';
 import { walkElements } from '../../src/crypto/dom-navigation.js';
@@ -103,11 +104,11 @@ describe('a service declared ID_AUTH_SOAP_01 / ID_AUTH_SOAP_02 without INTEGRITY
     expect(sent.json.reply).toContain('RSSMRA85T10A562S');
     const id: string = sent.json.id;
 
-    const requestSig = signatureOf((await cst.node.store.envelopeOf(id, 'out'))!);
+    const requestSig = signatureOf((await cst.node.store.envelopeOf(outboundKey(id)))!);
     expect(requestSig.signed).not.toContain('Body');
     expect(requestSig.signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/From', 'Header/Action', 'Header/MessageID']));
     expect(requestSig.patterns).toEqual(['ID_AUTH_SOAP_02']); // the node always signs a MessageID: it identifies the message
-    const answerSig = signatureOf((await cst.node.store.replyEnvelopeOf(id, 'out'))!);
+    const answerSig = signatureOf((await cst.node.store.replyEnvelopeOf(outboundKey(id)))!);
     expect(answerSig.signed).not.toContain('Body');
     expect(backOffice.receivedBy(REGIONE, id)).toBe(true);
   });
@@ -116,8 +117,8 @@ describe('a service declared ID_AUTH_SOAP_01 / ID_AUTH_SOAP_02 without INTEGRITY
     const sent = await send('AvvisoTributi');
     expect(sent.json.status).toBe('DELIVERED');
     expect(sent.json.receipt?.signer).toContain('RegioneAbruzzo');
-    expect(signatureOf((await cst.node.store.envelopeOf(sent.json.id, 'out'))!).signed).not.toContain('Body');
-    expect(signatureOf((await cst.node.store.replyEnvelopeOf(sent.json.id, 'out'))!).signed).not.toContain('Body');
+    expect(signatureOf((await cst.node.store.envelopeOf(outboundKey(sent.json.id)))!).signed).not.toContain('Body');
+    expect(signatureOf((await cst.node.store.replyEnvelopeOf(outboundKey(sent.json.id)))!).signed).not.toContain('Body');
   });
 });
 

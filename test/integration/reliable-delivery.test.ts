@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inboundKey } from '../../src/core/message-record.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { freePort, writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
@@ -150,10 +151,10 @@ describe('the deliver queue', () => {
     const id = await send();
     const delivered = await until(id, 'DELIVERED');
     expect(delivered.attempts).toBe(1); // the riscontro came from the node, the back office was down
-    await expect.poll(async () => (await regione.node.store.get(id, 'in'))?.error?.code, { timeout: 10_000, interval: 100 }).toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 }).toBe('TRAMITE_ERR_PEER_UNREACHABLE');
     await late.start(port);
     try {
-      await expect.poll(async () => (await regione.node.store.get(id, 'in'))?.status, { timeout: 15_000, interval: 100 }).toBe('DISPATCHED');
+      await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status, { timeout: 15_000, interval: 100 }).toBe('DISPATCHED');
       expect(late.received.filter((m) => m.id === id)).toHaveLength(1);
     } finally {
       await late.stop();
@@ -175,7 +176,7 @@ describe('the deliver queue', () => {
         return { status: r.statusCode, text: await r.body.text() };
       }),
     );
-    const original = (await regione.node.store.replyEnvelopeOf(id, 'in'))!;
+    const original = (await regione.node.store.replyEnvelopeOf(inboundKey(id, FRANCAVILLA)))!;
     // Each copy gets the signed riscontro, or — while the first is still being logged — an empty 202.
     for (const r of replies) expect(r.status === 200 ? r.text : r.status).toBe(r.status === 200 ? original : 202);
     expect(replies.some((r) => r.status === 200)).toBe(true);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundKey } from '../../src/core/message-record.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
@@ -63,7 +64,7 @@ describe('a message log shared by two node processes', () => {
     expect(sent.every((s) => s.status === 'DELIVERED')).toBe(true);
     expect(new Set(sent.map((s) => s.id)).size).toBe(12);
     // Either process sees every message: the log is the one source of truth.
-    for (const s of sent) expect((await cstA.node.store.get(s.id, 'out'))?.status).toBe('DELIVERED');
+    for (const s of sent) expect((await cstA.node.store.get(outboundKey(s.id)))?.status).toBe('DELIVERED');
     await cstB.node.store.checkpointNow();
     const report = await cstA.node.auditor().verify();
     expect(report).toMatchObject({ ok: true, records: 36, firstBad: null, signaturesChecked: true });

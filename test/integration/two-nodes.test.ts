@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundKey } from '../../src/core/message-record.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
@@ -88,7 +89,7 @@ describe('two nodes exchanging signed envelopes over HTTP', () => {
     expect(sent.json.receipt.signer).toContain('CN=RegioneAbruzzo');
     expect(sent.json.id).toMatch(/^ComuneFrancavillaAlMare_CSTChietiSPCoopIT_\d{7}_\d{4}-\d{2}-\d{2}_\d{2}:\d{2}$/);
 
-    const riscontro = readEnvelope((await cst.node.store.replyEnvelopeOf(sent.json.id, 'out'))!);
+    const riscontro = readEnvelope((await cst.node.store.replyEnvelopeOf(outboundKey(sent.json.id)))!);
     expect(riscontro.egov!.riscontri.map((r) => r.identificatore)).toEqual([sent.json.id]);
     expect(riscontro.egov!.messaggio.riferimentoMessaggio).toBe(sent.json.id);
 

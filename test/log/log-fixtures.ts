@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
-import type { MessageRecord } from '../../src/core/message-record.js';
+import { outboundKey, keyOf, type MessageRecord } from '../../src/core/message-record.js';
 import { createDevPki, devCaFiles, devPartyFiles, devPartyRef } from '../../src/crypto/dev-pki.js';
 import type { CheckpointSigner } from '../../src/log/checkpoint.js';
 import type { LogRecord } from '../../src/log/log-entry.js';
@@ -203,10 +203,10 @@ export async function fillLog(log: MessageLog, clock: SteppingClock, messages: n
     const rec = sampleMessage(i, clock);
     await step(log.create(rec, sampleEnvelope(rec.id)));
     if (rec.direction === 'out') {
-      await step(log.transition(rec.id, 'out', { status: 'SENDING', attempts: 1 }));
-      await step(log.transition(rec.id, 'out', { status: 'DELIVERED', receipt: { at: clock.peek().toISOString(), signer: rec.to } }, sampleReceipt(rec.id)));
+      await step(log.transition(outboundKey(rec.id), { status: 'SENDING', attempts: 1 }));
+      await step(log.transition(outboundKey(rec.id), { status: 'DELIVERED', receipt: { at: clock.peek().toISOString(), signer: rec.to } }, sampleReceipt(rec.id)));
     } else {
-      await step(log.transition(rec.id, 'in', { status: 'DISPATCHED' }));
+      await step(log.transition(keyOf(rec), { status: 'DISPATCHED' }));
     }
     made.push(rec);
   }

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TramiteError } from '../../src/core/errors.js';
-import type { MessageRecord } from '../../src/core/message-record.js';
+import { outboundKey, inboundKey, keyOf, type MessageRecord } from '../../src/core/message-record.js';
 import { verifyChain } from '../../src/log/chain-verifier.js';
 import { checkpointSignatureValid } from '../../src/log/checkpoint.js';
 import { canonicalRecord, chainHash, GENESIS_HASH, sha256Hex, type LogEntryInput, type LogRecord } from '../../src/log/log-entry.js';
@@ -20,6 +20,7 @@ import {
   newStoreSite,
   NODE,
   PARTIES,
+  rawSql,
   sampleEnvelope,
   sampleMessage,
   sampleReceipt,
@@ -135,28 +136,28 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     const out = sampleMessage(1, clock, { conversationId: 'CONV-1' });
     const outEnvelope = sampleEnvelope(out.id);
     await log.create(out, outEnvelope);
-    expect(await log.get(out.id, 'out')).toEqual(out);
-    expect(await log.get(out.id, 'in')).toBeUndefined();
-    expect(await log.envelopeOf(out.id, 'out')).toBe(outEnvelope);
-    expect(await log.replyEnvelopeOf(out.id, 'out')).toBeUndefined();
+    expect(await log.get(outboundKey(out.id))).toEqual(out);
+    expect(await log.get(inboundKey(out.id, out.to))).toBeUndefined();
+    expect(await log.envelopeOf(outboundKey(out.id))).toBe(outEnvelope);
+    expect(await log.replyEnvelopeOf(outboundKey(out.id))).toBeUndefined();
 
-    const sending = await log.transition(out.id, 'out', { status: 'SENDING', attempts: 1 });
+    const sending = await log.transition(outboundKey(out.id), { status: 'SENDING', attempts: 1 });
     expect(sending).toMatchObject({ status: 'SENDING', attempts: 1, payload: out.payload });
     const receiptAt = clock.peek().toISOString();
     const receipt = sampleReceipt(out.id);
-    const delivered = await log.transition(out.id, 'out', { status: 'DELIVERED', receipt: { at: receiptAt, signer: out.to } }, receipt);
+    const delivered = await log.transition(outboundKey(out.id), { status: 'DELIVERED', receipt: { at: receiptAt, signer: out.to } }, receipt);
     expect(delivered.updatedAt).toBe(receiptAt);
-    expect(await log.get(out.id, 'out')).toEqual({ ...out, status: 'DELIVERED', attempts: 1, receipt: { at: receiptAt, signer: out.to }, updatedAt: receiptAt });
-    expect(await log.envelopeOf(out.id, 'out')).toBe(outEnvelope);
-    expect(await log.replyEnvelopeOf(out.id, 'out')).toBe(receipt);
+    expect(await log.get(outboundKey(out.id))).toEqual({ ...out, status: 'DELIVERED', attempts: 1, receipt: { at: receiptAt, signer: out.to }, updatedAt: receiptAt });
+    expect(await log.envelopeOf(outboundKey(out.id))).toBe(outEnvelope);
+    expect(await log.replyEnvelopeOf(outboundKey(out.id))).toBe(receipt);
 
     // The same id inbound is another message.
     const inbound = sampleMessage(4, clock, { id: out.id, direction: 'in', status: 'RECEIVED', from: out.to, to: out.from });
     await log.create(inbound, sampleEnvelope(inbound.id, 'ingresso'));
-    await log.transition(out.id, 'in', { status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
-    expect(await log.get(out.id, 'in')).toMatchObject({ direction: 'in', status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
-    expect(await log.get(out.id, 'out')).toMatchObject({ status: 'DELIVERED' });
-    expect(await log.envelopeOf(out.id, 'in')).toBe(sampleEnvelope(inbound.id, 'ingresso'));
+    await log.transition(keyOf(inbound), { status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
+    expect(await log.get(keyOf(inbound))).toMatchObject({ direction: 'in', status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
+    expect(await log.get(outboundKey(out.id))).toMatchObject({ status: 'DELIVERED' });
+    expect(await log.envelopeOf(keyOf(inbound))).toBe(sampleEnvelope(inbound.id, 'ingresso'));
 
     // The chain holds every step: the envelope, each change of state, the receipt with its bytes.
     const history = await store.recordsOf(out.id);
@@ -172,7 +173,7 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(history[0]!.detail).not.toHaveProperty('payload');
     expect(history[0]!.detail).toMatchObject({ attempts: 0, status: 'ACCEPTED', confermaRicezione: true });
     expect(history[2]!.detail).toEqual({ status: 'DELIVERED', receipt: { at: receiptAt, signer: out.to } });
-    const row = (await store.message(out.id, 'out'))!;
+    const row = (await store.message(outboundKey(out.id)))!;
     expect(row).toMatchObject({ envelopeSeq: 1, replySeq: 3, state: 'DELIVERED', createdAt: out.createdAt, updatedAt: receiptAt });
 
     // More messages, then list by direction, state, parties, limit (newest first).
@@ -201,7 +202,7 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
 
     // A transition of an unknown message is refused and leaves no record behind.
     const head = await store.head();
-    await expect(log.transition('nessuno', 'out', { status: 'FAILED' })).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND' });
+    await expect(log.transition(outboundKey('nessuno'), { status: 'FAILED' })).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND' });
     // So is creating a message twice: the record and the projection row go in together or not at all.
     await expect(log.create(out, outEnvelope)).rejects.toBeInstanceOf(TramiteError);
     expect(await store.head()).toEqual(head);
@@ -336,10 +337,10 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     }
     const early = made[0]!;
     const late = made[made.length - 1]!;
-    expect(await log.envelopeOf(early.id, early.direction)).toBeUndefined();
-    expect((await log.get(early.id, early.direction))!.payload).toBeUndefined();
-    expect(await log.envelopeOf(late.id, late.direction)).toBe(sampleEnvelope(late.id));
-    expect((await log.get(late.id, late.direction))!.payload).toBe(late.payload);
+    expect(await log.envelopeOf(keyOf(early))).toBeUndefined();
+    expect((await log.get(keyOf(early)))!.payload).toBeUndefined();
+    expect(await log.envelopeOf(keyOf(late))).toBe(sampleEnvelope(late.id));
+    expect((await log.get(keyOf(late)))!.payload).toBe(late.payload);
 
     const report = await log.verify();
     expect(report).toMatchObject({ ok: true, envelopesPurged: older.length, firstBad: null });
@@ -358,7 +359,7 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => r.messageId)).size).toBe(200);
     expect(new Set(records.map((r) => r.prevHash)).size).toBe(200); // no two records hang on the same predecessor
-    for (const m of msgs) expect((await store.message(m.id, m.direction))!.envelopeSeq).toBe(records.find((r) => r.messageId === m.id)!.seq);
+    for (const m of msgs) expect((await store.message(keyOf(m)))!.envelopeSeq).toBe(records.find((r) => r.messageId === m.id)!.seq);
     const report = await log.verify();
     expect(report).toMatchObject({ ok: true, records: 200, firstBad: null });
     expect(report.checkpoints).toBeGreaterThan(0);
@@ -377,7 +378,7 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
       msgs.map(async (m, i) => {
         const [mine, other] = i % 2 === 0 ? [logA, logB] : [logB, logA];
         await mine.create(m, sampleEnvelope(m.id));
-        if (i % 5 === 0) await other.transition(m.id, m.direction, { attempts: 1 });
+        if (i % 5 === 0) await other.transition(keyOf(m), { attempts: 1 });
       }),
     );
     await Promise.all([settleCheckpoints(logA), settleCheckpoints(logB)]);
@@ -391,7 +392,72 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     const cps = await storeA.checkpoints();
     expect(cps.length).toBeGreaterThan(0);
     expect(new Set(cps.map((c) => c.seq)).size).toBe(cps.length);
-    for (const m of msgs.filter((_, i) => i % 5 === 0)) expect((await logA.get(m.id, m.direction))!.attempts).toBe(1);
+    for (const m of msgs.filter((_, i) => i % 5 === 0)) expect((await logA.get(keyOf(m)))!.attempts).toBe(1);
+  });
+
+  /** An inbound message `id` from `from` to the Regione, as the inbound pipeline logs it. */
+  function received(clock: SteppingClock, id: string, from: string, payload: string): MessageRecord {
+    return sampleMessage(4, clock, { id, direction: 'in', status: 'RECEIVED', from, to: 'SPC/Regione', collaboration: 'sincrono', payload });
+  }
+
+  it("two senders' inbound messages with one id are two messages: each read, changed and answered on its own", async () => {
+    const store = await fresh();
+    const clock = new SteppingClock();
+    const log = messageLog(store, { clock });
+    const id = 'bf1c0f6e-4a0e-4d3c-9a51-6c3f8f2f0e11';
+    const fromA = received(clock, id, 'SPC/ComuneA', '<cf>A</cf>');
+    await log.create(fromA, sampleEnvelope(id, 'richiestaA'));
+    await log.transition(keyOf(fromA), { status: 'DISPATCHED', replyPayload: '<esito>A</esito>' }, sampleReceipt(id));
+
+    const fromB = received(clock, id, 'SPC/ComuneB', '<cf>B</cf>');
+    await log.create(fromB, sampleEnvelope(id, 'richiestaB'));
+    expect(await log.get(keyOf(fromB))).toMatchObject({ from: 'SPC/ComuneB', status: 'RECEIVED', payload: '<cf>B</cf>' });
+    expect((await log.get(keyOf(fromB)))!.replyPayload).toBeUndefined();
+    expect(await log.replyEnvelopeOf(keyOf(fromB))).toBeUndefined();
+    expect(await log.envelopeOf(keyOf(fromB))).toBe(sampleEnvelope(id, 'richiestaB'));
+
+    await log.transition(keyOf(fromB), { status: 'FAILED', error: { code: 'EGOV_IT_300', message: 'no' } });
+    expect(await log.get(keyOf(fromA))).toMatchObject({ from: 'SPC/ComuneA', status: 'DISPATCHED', replyPayload: '<esito>A</esito>' });
+    expect(await log.replyEnvelopeOf(keyOf(fromA))).toBe(sampleReceipt(id));
+    expect((await log.list({ direction: 'in', id })).map((m) => m.from).sort()).toEqual(['SPC/ComuneA', 'SPC/ComuneB']);
+    // The same sender's id twice is still one message.
+    await expect(log.create(received(clock, id, 'SPC/ComuneA', '<cf>A2</cf>'), sampleEnvelope(id))).rejects.toBeInstanceOf(TramiteError);
+    expect((await log.verify()).ok).toBe(true);
+  });
+
+  it('a log written before messages were keyed by sender is migrated on open: its messages stay, a second sender fits', async () => {
+    const s = await site();
+    const clock = new SteppingClock();
+    const id = 'c7f1d0aa-0c55-4a8e-8f6f-3a1c2b9d7e44';
+    const fromA = received(clock, id, 'SPC/ComuneA', '<cf>A</cf>');
+    const first = await open(s);
+    await messageLog(first, { clock, checkpoints: false }).create(fromA, sampleEnvelope(id));
+    // What an earlier version left: the projection keyed by (id, direction) alone.
+    const sql = rawSql(first);
+    if (kind === 'postgres') {
+      await sql.run('ALTER TABLE messages DROP CONSTRAINT messages_pkey, ADD PRIMARY KEY (id, direction)');
+    } else {
+      await sql.run('DROP INDEX messages_state');
+      await sql.run('DROP INDEX messages_created');
+      await sql.run('ALTER TABLE messages RENAME TO messages_now');
+      await sql.run(
+        'CREATE TABLE messages (id TEXT NOT NULL, direction TEXT NOT NULL, state TEXT NOT NULL, from_party TEXT NOT NULL, to_party TEXT NOT NULL, service TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, envelope_seq INTEGER, reply_seq INTEGER, fields TEXT NOT NULL, PRIMARY KEY (id, direction))',
+      );
+      await sql.run('INSERT INTO messages SELECT * FROM messages_now');
+      await sql.run('DROP TABLE messages_now');
+    }
+    await first.close();
+
+    const store = await open(s);
+    const log = messageLog(store, { clock, checkpoints: false });
+    expect(await log.get(keyOf(fromA))).toMatchObject({ from: 'SPC/ComuneA', status: 'RECEIVED', payload: '<cf>A</cf>' });
+    const fromB = received(clock, id, 'SPC/ComuneB', '<cf>B</cf>');
+    await log.create(fromB, sampleEnvelope(id, 'altro'));
+    expect(await log.get(keyOf(fromB))).toMatchObject({ from: 'SPC/ComuneB', payload: '<cf>B</cf>' });
+    expect(await log.get(keyOf(fromA))).toMatchObject({ from: 'SPC/ComuneA', payload: '<cf>A</cf>' });
+    expect((await log.verify()).ok).toBe(true);
+    // Opening it again finds nothing left to migrate.
+    await open(s);
   });
 
   it('several node processes can start at once on an empty database', async () => {

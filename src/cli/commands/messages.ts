@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TramiteError } from '../../core/errors.js';
+import { outboundKey } from '../../core/message-record.js';
 import { loadConfig } from '../../config/load-config.js';
 import { MessageLog } from '../../log/message-log.js';
 import { openLogStore } from '../../log/open-log-store.js';
@@ -26,11 +27,11 @@ export function registerMessagesCommand(program: Command): void {
       try {
         const config = loadConfig(resolve(opts.config));
         log = new MessageLog({ store: await openLogStore(config.log), node: config.node.pdd, clock: systemClock });
-        const rec = await log.get(id, 'out');
+        const rec = await log.get(outboundKey(id));
         if (!rec) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no outbound message ${id}`);
         if (rec.status !== 'FAILED') throw new TramiteError('TRAMITE_ERR_NOT_RESENDABLE', `message ${id} is ${rec.status}; only a FAILED message can be resent`);
         // The log first: even if the queue cannot be reached now, the node's start-up reconciliation sends it.
-        const next = await log.transition(id, 'out', { status: 'ACCEPTED', error: undefined });
+        const next = await log.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });
         redis = await attachRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
         if (redis) {
           producer = new QueueProducer<WorkItem>('deliver', redis.connection, `tramite:${config.node.pdd}`);
