@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_XML_LIMITS, isDoctypeRefusal, parseUntrustedXml, type KnownExternalDtd } from '../../src/crypto/hardened-xml.js';
 import { EnvelopeError } from '../../src/core/errors.js';
+import { readEnvelope } from '../../envelopes/envelope.js';
 
 const SEGNATURA_DTD: KnownExternalDtd = { roots: ['Segnatura', 'ConfermaRicezione'], systemFile: 'Segnatura.dtd' };
 const BODY = '<Segnatura versione="2001-05-07" xml:lang="it"><Intestazione/></Segnatura>';
@@ -61,6 +62,15 @@ describe('every other DOCTYPE: refused', () => {
   it('any DOCTYPE without the opt-in (an envelope, any other document), even the Segnatura one', () => {
     const err = refusal(() => parseUntrustedXml(withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">')));
     expect(err.message).toMatch(/a DOCTYPE is not accepted \(line 2/);
+  });
+
+  it('the 2001 Segnatura line in front of a SOAP envelope, as bytes or text: EGOV_IT_001', () => {
+    const envelope = withDoctype(
+      '<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">',
+      '<SOAP_ENV:Envelope xmlns:SOAP_ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP_ENV:Header/><SOAP_ENV:Body/></SOAP_ENV:Envelope>',
+    );
+    expect(refusal(() => readEnvelope(envelope)).message).toMatch(/a DOCTYPE is not accepted/);
+    expect(refusal(() => readEnvelope(Buffer.from(envelope))).message).toMatch(/a DOCTYPE is not accepted/);
   });
 
   it('an internal subset, even an empty one', () => {
