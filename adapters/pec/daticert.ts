@@ -92,7 +92,7 @@ const DATA_CHILDREN = ['giorno', 'ora'] as const;
 export function readDaticert(input: Uint8Array | string): Daticert {
   let doc: Document;
   try {
-    doc = parseUntrustedXml(typeof input === 'string' ? input : decodeDaticert(input)).doc;
+    doc = parseUntrustedXml(input).doc; // bytes: decoded by their declaration (older providers write ISO-8859-1)
   } catch (cause) {
     if (cause instanceof PecError) throw cause;
     // The hardened parser speaks in e-Gov codes (it guards envelopes); here only its reason matters.
@@ -160,17 +160,6 @@ function readDati(el: Element): DaticertDati {
 function unescapeMsgid(value: string): string {
   const doubled = /^&lt;(.*)&gt;$/s.exec(value);
   return doubled ? `<${doubled[1]!}>` : value;
-}
-
-/**
- * The bytes as the provider wrote them: UTF-8 unless the XML declaration names ISO-8859-1 (older
- * providers do), which the hardened parser (UTF-8 only) would otherwise refuse as invalid UTF-8.
- */
-function decodeDaticert(bytes: Uint8Array): Uint8Array | string {
-  const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
-  const declared = /^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1]?.toLowerCase();
-  if (declared === 'iso-8859-1' || declared === 'latin1' || declared === 'iso8859-1') return Buffer.from(bytes).toString('latin1');
-  return bytes;
 }
 
 function childrenByName(parent: Element, allowed: readonly string[]): Map<string, Element[]> {

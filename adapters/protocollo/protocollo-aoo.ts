@@ -30,6 +30,11 @@ export interface ProtocolloEvent {
   /** The other AOO's identifier (the sender's registration, or the receiver's in a conferma). */
   readonly controparte?: Identificatore;
   readonly anomalia?: string;
+  /**
+   * protocollato: the documents registered without being checked (a 2013 or 2001 Segnatura gave them
+   * no Impronta; see the withoutImpronta option). Absent when every document was checked.
+   */
+  readonly unchecked?: readonly string[];
   readonly segnatura?: Segnatura;
   readonly files?: ReadonlyArray<{ nomeFile: string; mimeType: string; contenuto: string }>;
   readonly messageId: string;
@@ -195,7 +200,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
       if (!file) throw new ProtocolloError('000_Irricevibile', `the message carries no ${FILE_NAMES.segnatura}`);
       segnatura = readSegnatura(file.content).segnatura;
       await this.checkSegnatura(file.content, segnatura, message.from);
-      checkImpronte(segnatura, files);
+      const { unchecked } = checkImpronte(segnatura, files, this.ctx.options.withoutImpronta ?? 'accept');
       if (!this.addressedToUs(segnatura)) throw new ProtocolloError('000_Irricevibile', `the Segnatura names no Destinatario with AOO ${this.ctx.options.aoo.codiceAOO}`);
       if (this.relay?.deliversInbound) {
         // The AOO's protocol system registers it; its ConfermaMessaggioInoltro comes back through the relay.
@@ -203,9 +208,12 @@ export class ProtocolloAoo implements SegnaturaChecks {
         if (anomalia) throw anomalia;
         return;
       }
-      const registration = this.register.register({ direction: 'in', oggetto: segnatura.oggetto, messageId: message.id, counterpart: segnatura.identificatore, party: message.from }, () => undefined).registration;
+      const registration = this.register.register({ direction: 'in', oggetto: segnatura.oggetto, messageId: message.id, counterpart: segnatura.identificatore, party: message.from, unchecked }, () => undefined).registration;
       await this.archive(registration, files);
       this.ctx.log.info({ numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id }, 'document received and registered');
+      if (unchecked.length > 0) {
+        this.ctx.log.warn({ numero: registration.identificatore.numeroRegistrazione, form: segnatura.form, unchecked }, 'registered with documents the Segnatura gives no Impronta for: not checked');
+      }
       return this.deliverReceived(message, registration, segnatura, files);
     } catch (err) {
       if (!(err instanceof ProtocolloError)) throw err;
@@ -222,8 +230,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
   /** XSD (2021, 2013), the seal (2021) and that it is `sender`'s own: 000 or 001 otherwise. */
   async checkSegnatura(bytes: Buffer, segnatura: Segnatura, sender: string): Promise<void> {
     if (segnatura.form === '2001') return; // no XML Schema exists for it; the reader's checks and the bus signature stand
-    const text = bytes.toString('utf8');
-    const schema = await validateSegnaturaSchema(text);
+    const schema = await validateSegnaturaSchema(bytes); // as bytes: decoded by its own declaration, like the reader did
     if (!schema.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura does not match the official schema: ${schema.errors.slice(0, 3).join('; ')}`);
     if (segnatura.form !== '2021') return; // the 2013 form carries no seal of its own
     let signer;
@@ -252,6 +259,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
       evento: 'protocollato',
       registrazione: registration,
       ...(registration.counterpart ? { controparte: registration.counterpart } : {}),
+      ...(registration.unchecked ? { unchecked: registration.unchecked } : {}),
       segnatura: read.segnatura,
       files: read.files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura).map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })),
       messageId: message.id,

@@ -1,4 +1,5 @@
 import { listenOptionsSchema } from '../sdk/index.js';
+import type { WithoutImprontaPolicy } from './impronta.js';
 
 /** The protocollo adapter's options, as configured for one hosted party (one AOO). */
 export interface ProtocolloOptions {
@@ -16,6 +17,12 @@ export interface ProtocolloOptions {
   readonly listen?: { readonly host: string; readonly port: number; readonly apiTokens?: readonly string[] };
   /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
   readonly backOffice?: { readonly url: string };
+  /**
+   * A received 2013 or 2001 Segnatura listing a document without Impronta (those forms allowed it; 2021
+   * requires it): `accept` (default) registers it flagged, the document marked unchecked in the register
+   * and the back-office event; `refuse` answers NotificaEccezione 002_AnomaliaImpronta.
+   */
+  readonly withoutImpronta?: WithoutImprontaPolicy;
   /** The AOO's own protocol system, speaking the AgID SOAP interfaces (it keeps the register). */
   readonly soap?: {
     /** Where the adapter serves the destinatario and mittente interfaces to the protocol system. */
@@ -63,6 +70,14 @@ export const protocolloOptionsSchema = {
       additionalProperties: false,
       required: ['url'],
       properties: { url: { type: 'string', format: 'uri', pattern: '^https?://', description: 'URL receiving protocol events as JSON.' } },
+    },
+    withoutImpronta: {
+      type: 'string',
+      enum: ['accept', 'refuse'],
+      default: 'accept',
+      description:
+        'A received 2013 or 2001 Segnatura listing a document without Impronta (those forms made it optional; the 2021 form requires it): ' +
+        'accept registers it flagged, the document marked unchecked in the register and the back-office event; refuse answers NotificaEccezione 002_AnomaliaImpronta.',
     },
     soap: {
       type: 'object',

@@ -82,7 +82,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
     const segnatura = readSegnatura(req.segnatura).segnatura;
     try {
       await this.checks.checkSegnatura(req.segnatura, segnatura, this.ctx.party);
-      checkImpronte(segnatura, req.files);
+      checkImpronte(segnatura, req.files, this.ctx.options.withoutImpronta ?? 'accept');
     } catch (err) {
       if (err instanceof ProtocolloError && err.code === '001_ValidazioneFirma') return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '001_ValidazioneFirma', info: err.message } };
       if (err instanceof ProtocolloError && err.code === '002_AnomaliaImpronta') return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '002_AnomaliaImpronte', info: err.message } };

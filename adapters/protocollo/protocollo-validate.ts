@@ -20,11 +20,16 @@ export async function validateProtocolloDocument(bytes: Buffer, opts: { trust?: 
     const { doc: _doc, root: _root, kind, ...rest } = read;
     const model = Object.values(rest)[0] as { form: string };
     const notes: string[] = [];
-    if (model.form === '2001') notes.push('the 2001 form has no XML Schema (only a DTD, which is refused): checked by the reader only');
+    if (model.form === '2001') notes.push('the 2001 form has no XML Schema (only a DTD, which the bus never reads): checked by the reader only');
     else {
-      const text = bytes.toString('utf8');
-      const schema = kind === 'segnatura' ? await validateSegnaturaSchema(text) : await validateProtocolloMessageSchema(text);
+      // The bytes, not a UTF-8 reading of them: an ISO-8859-1 document is decoded by its own declaration.
+      const schema = kind === 'segnatura' ? await validateSegnaturaSchema(bytes) : await validateProtocolloMessageSchema(bytes);
       if (!schema.valid) return { valid: false, code: '000_Irricevibile', reason: `not valid against the official schema: ${schema.errors.join('; ')}` };
+    }
+    if (kind === 'segnatura') {
+      const { segnatura } = read as Extract<typeof read, { kind: 'segnatura' }>;
+      const unchecked = [segnatura.documentoPrimario, ...segnatura.allegati].filter((d) => d.unchecked).map((d) => d.nomeFile);
+      if (unchecked.length > 0) notes.push(`no Impronta for ${unchecked.join(', ')}: these documents cannot be checked against the Segnatura (the ${model.form} form allows it)`);
     }
     let signer: string | undefined;
     if (kind === 'segnatura' && model.form === '2021') {

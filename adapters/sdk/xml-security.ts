@@ -1,10 +1,22 @@
 /**
  * The security primitives the node itself uses, offered to adapters so that no adapter parses XML or
- * checks a certificate its own way: hardened parsing (no DOCTYPE, no PIs, size and depth limits),
+ * checks a certificate its own way: hardened parsing (no DOCTYPE unless one naming a known legacy DTD is
+ * opted into, no PIs, size and depth limits, bytes decoded by their declared encoding),
  * DOM navigation by namespace, and the trust store with chain and validity checks.
  * Adapters import these from the SDK, never from src/crypto.
  */
-export { parseUntrustedXml, DEFAULT_XML_LIMITS, type XmlLimits } from '../../src/crypto/hardened-xml.js';
+export {
+  parseUntrustedXml,
+  isDoctypeRefusal,
+  decodeXmlBytes,
+  withUtf8Declaration,
+  DEFAULT_XML_LIMITS,
+  type XmlLimits,
+  type UntrustedXmlOptions,
+  type KnownExternalDtd,
+  type DecodedXml,
+  type XmlEncoding,
+} from '../../src/crypto/hardened-xml.js';
 export { childElements, childrenNamed, isElement, textOf, walkElements } from '../../src/crypto/dom-navigation.js';
 export { TrustStore, certificatesFromPem, describeCertificate } from '../../src/crypto/trust-store.js';
 export { loadCertifiedKey, keyMatchesCertificate, type CertifiedKey } from '../../src/crypto/party-identity.js';

@@ -1,6 +1,11 @@
 import { SaxesParser } from 'saxes';
 import { DOMParser } from '@xmldom/xmldom';
 import { EnvelopeError } from '../core/errors.js';
+import { checkDoctype, type AcceptedDoctype, type KnownExternalDtd } from './xml-doctype.js';
+import { decodeXmlBytes } from './xml-encoding.js';
+
+export type { KnownExternalDtd } from './xml-doctype.js';
+export { decodeXmlBytes, withUtf8Declaration, type DecodedXml, type XmlEncoding } from './xml-encoding.js';
 
 export interface XmlLimits {
   /** Largest document accepted, in bytes (UTF-8). */
@@ -15,21 +20,37 @@ export interface XmlLimits {
 
 export const DEFAULT_XML_LIMITS: XmlLimits = { maxBytes: 5 * 1024 * 1024, maxDepth: 64, maxElements: 100_000, maxAttributes: 64 };
 
+/** What a caller may opt into beyond the default refusals. */
+export interface UntrustedXmlOptions {
+  /**
+   * Accept a DOCTYPE that only names this DTD by its external identifier, for one of its roots (no
+   * internal subset, no entity; never resolved). Only for a reader of a legacy vocabulary that was
+   * defined by a DTD — the 2001 Segnatura — never for envelopes.
+   */
+  readonly acceptDoctype?: KnownExternalDtd;
+}
+
 /**
  * Parses untrusted XML into a DOM, refusing what an envelope never needs and an attacker loves:
- * any DOCTYPE (so no entity expansion, no external entities), processing instructions other than the
- * XML declaration, oversized or over-deep documents. A strict SAX pass (saxes, namespace-aware, which
- * rejects every well-formedness error and undeclared prefix) runs first; only a document that
- * passed it reaches xmldom, the DOM that xml-crypto also uses. Every refusal is EGOV_IT_001 with the
- * line and column, which is what a reply's `posizione` must say.
+ * any DOCTYPE (so no entity expansion, no external entities) unless the caller opted into one that only
+ * names a known DTD (see UntrustedXmlOptions), processing instructions other than the XML declaration,
+ * oversized or over-deep documents. Bytes are decoded as their XML declaration (or byte-order mark)
+ * says, and refused when it names an unknown encoding or one the bytes contradict (xml-encoding.ts).
+ * A strict SAX pass (saxes, namespace-aware, which rejects every well-formedness error and undeclared
+ * prefix) runs first; only a document that passed it reaches xmldom, the DOM that xml-crypto also
+ * uses. Every refusal is EGOV_IT_001 with the line and column, which is what a reply's `posizione` must say.
  */
-export function parseUntrustedXml(input: string | Uint8Array, limits: XmlLimits = DEFAULT_XML_LIMITS): { doc: Document; text: string } {
+export function parseUntrustedXml(
+  input: string | Uint8Array,
+  limits: XmlLimits = DEFAULT_XML_LIMITS,
+  options: UntrustedXmlOptions = {},
+): { doc: Document; text: string } {
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
   if (size > limits.maxBytes) {
     throw new EnvelopeError('EGOV_IT_001', 'Envelope', `EGOV_IT_001 - envelope of ${size} bytes exceeds the limit of ${limits.maxBytes} bytes`);
   }
-  const text = typeof input === 'string' ? input : decodeUtf8(input);
-  guard(text, limits);
+  const text = typeof input === 'string' ? input : decodeXmlBytes(input).text;
+  const doctype = guard(text, limits, options.acceptDoctype);
   const errors: string[] = [];
   const doc = new DOMParser({
     locator: {},
@@ -38,25 +59,46 @@ export function parseUntrustedXml(input: string | Uint8Array, limits: XmlLimits 
   if (errors.length > 0 || !doc.documentElement) {
     throw new EnvelopeError('EGOV_IT_001', 'Envelope', `EGOV_IT_001 - XML not well formed: ${errors[0] ?? 'no root element'}`);
   }
+  if (doctype) checkDoctypeNamesRoot(doctype, doc.documentElement);
   return { doc, text };
 }
 
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch (cause) {
-    throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - envelope is not valid UTF-8', { cause });
-  }
+/** Refusals caused by a DOCTYPE, so that a caller can give its own advice about the line. */
+const doctypeRefusals = new WeakSet<object>();
+
+/** Whether `err` is parseUntrustedXml refusing a DOCTYPE (as opposed to anything else in the document). */
+export function isDoctypeRefusal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && doctypeRefusals.has(err);
 }
 
-function guard(text: string, limits: XmlLimits): void {
+/** An accepted DOCTYPE must name the root the document has, and that root must be in no namespace. */
+function checkDoctypeNamesRoot(doctype: AcceptedDoctype, root: Element): void {
+  if (root.tagName === doctype.rootName && !root.namespaceURI) return;
+  const err = new EnvelopeError('EGOV_IT_001', 'DOCTYPE', `EGOV_IT_001 - the DOCTYPE names ${doctype.rootName} but the root element is ${root.namespaceURI ? `{${root.namespaceURI}}${root.localName}` : root.tagName}`);
+  doctypeRefusals.add(err);
+  throw err;
+}
+
+/** The streaming checks; returns the DOCTYPE the caller's options accepted, if the document has one. */
+function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd | undefined): AcceptedDoctype | undefined {
   const parser = new SaxesParser({ xmlns: true, position: true });
   let depth = 0;
   let elements = 0;
+  const refusal = (why: string) =>
+    new EnvelopeError('EGOV_IT_001', `riga ${parser.line}, colonna ${parser.column}`, `EGOV_IT_001 - ${why} (line ${parser.line}, column ${parser.column})`);
   const refuse = (why: string): never => {
-    throw new EnvelopeError('EGOV_IT_001', `riga ${parser.line}, colonna ${parser.column}`, `EGOV_IT_001 - ${why} (line ${parser.line}, column ${parser.column})`);
+    throw refusal(why);
   };
-  parser.on('doctype', () => refuse('a DOCTYPE is not accepted'));
+  let doctype: AcceptedDoctype | undefined;
+  parser.on('doctype', (declaration) => {
+    const checked = checkDoctype(declaration, acceptDoctype);
+    if ('refused' in checked) {
+      const err = refusal(checked.refused);
+      doctypeRefusals.add(err);
+      throw err;
+    }
+    doctype = checked;
+  });
   parser.on('processinginstruction', (pi) => refuse(`processing instruction <?${pi.target}?> is not accepted`));
   parser.on('opentag', (tag) => {
     depth += 1;
@@ -70,4 +112,5 @@ function guard(text: string, limits: XmlLimits): void {
   });
   parser.on('error', (err) => refuse(`XML not well formed: ${err.message.replace(/^.*?:\d+:\d+: /, '')}`));
   parser.write(text).close();
+  return doctype;
 }

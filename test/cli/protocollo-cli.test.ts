@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,40 @@ describe('tramite protocollo validate', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, form: '2013', kind: 'segnatura' });
     const unsignedCheck = await runCli(['protocollo', 'validate', fileWith('ok2.xml', signed)]);
     expect(JSON.parse(unsignedCheck.stdout).notes).toEqual(['seal not verified: pass --trust CA.pem']);
+  });
+
+  it('reads a real-world 2001 Segnatura: DOCTYPE, ISO-8859-1, no Impronta — documents flagged unchecked', async () => {
+    const r = await runCli(['protocollo', 'validate', join(import.meta.dirname, '../fixtures/protocollo/segnatura-2001-provincia-latin1.xml')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ valid: true, kind: 'segnatura', form: '2001' });
+    expect(out.model.oggetto).toMatch(/^S\.P\. n° 84 «Frentana»: .* in località Sant'Apollinare\. .* compatibilità idraulica e nulla osta dell'Autorità di bacino$/);
+    expect(out.model.documentoPrimario).toMatchObject({ nomeFile: 'Nota_0018342_2026.pdf', unchecked: true });
+    expect(out.model.documentoPrimario.impronta).toBeUndefined();
+    expect(out.notes).toContain('no Impronta for Nota_0018342_2026.pdf, Relazione_idraulica.pdf: these documents cannot be checked against the Segnatura (the 2001 form allows it)');
+  });
+
+  it('reads a 2013 Segnatura written in ISO-8859-1 and validates it against the 2013 schema', async () => {
+    const xml2013 = readFileSync(join(import.meta.dirname, '../fixtures/protocollo/segnatura-2013-valverde.xml'), 'utf8')
+      .replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+      .replace('<Denominazione>Comune di Valverde</Denominazione>', '<Denominazione>Città di Valverde</Denominazione>');
+    const file = join(dir, 'latin1-2013.xml');
+    writeFileSync(file, Buffer.from(xml2013, 'latin1'));
+    const r = await runCli(['protocollo', 'validate', file]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ valid: true, form: '2013' });
+    expect(out.model.mittente.denominazioneAmministrazione).toBe('Città di Valverde');
+  });
+
+  it('refuses a DOCTYPE naming another DTD than the 2001 Segnatura.dtd', async () => {
+    const legacy = readFileSync(join(import.meta.dirname, '../fixtures/protocollo/segnatura-2001-provincia-latin1.xml'));
+    const file = join(dir, 'other-dtd.xml');
+    writeFileSync(file, Buffer.from(legacy.toString('latin1').replace('SYSTEM "Segnatura.dtd"', 'SYSTEM "http://example.org/Protocollo.dtd"'), 'latin1'));
+    const r = await runCli(['protocollo', 'validate', file]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: false, code: '000_Irricevibile', reason: expect.stringMatching(/declares a DOCTYPE \(line 2\)/) });
   });
 
   it('exits 2 when the file cannot be read', async () => {

@@ -132,6 +132,40 @@ describe('protocollo interoperabile between two AOO', () => {
     await expectRefusedUnregistered('0900002', '001_ValidazioneFirma');
   });
 
+  it('registers a real-world 2001 Segnatura (DOCTYPE, ISO-8859-1, no Impronta) flagged, its documents marked unchecked', async () => {
+    const segnatura = readFileSync(new URL('../fixtures/protocollo/segnatura-2001-provincia-latin1.xml', import.meta.url));
+    const res = await request(`${nodes.cst.baseUrl}/api/v1/messages?wait=20`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: 'ProtocolloInteroperabile',
+        action: 'MessaggioInoltro',
+        payload: writeProtocolloFiles([
+          { nomeFile: 'Segnatura.xml', mimeType: 'application/xml', content: segnatura },
+          { nomeFile: 'Nota_0018342_2026.pdf', mimeType: 'application/pdf', content: pdf },
+          { nomeFile: 'Relazione_idraulica.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4 relazione idraulica\n') },
+        ]),
+      }),
+    });
+    expect(((await res.body.json()) as { status: string }).status).toBe('DELIVERED');
+
+    type Flagged = { unchecked?: string[]; registrazione?: { unchecked?: string[]; state: string }; segnatura?: { oggetto: string; documentoPrimario: { unchecked?: boolean } } };
+    await expect.poll(() => backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === '0018342'), { timeout: 20_000 }).toBeDefined();
+    const event = backOffice.protocollo.find((e) => e.party === REGIONE && e.controparte?.numeroRegistrazione === '0018342') as unknown as Flagged;
+    expect(event.unchecked).toEqual(['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf']);
+    expect(event.registrazione?.unchecked).toEqual(['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf']);
+    expect(event.segnatura?.documentoPrimario.unchecked).toBe(true);
+    expect(event.segnatura?.oggetto).toMatch(/in località Sant'Apollinare\. Richiesta di parere di compatibilità idraulica e nulla osta dell'Autorità di bacino$/);
+
+    // The register keeps the flag, and the sender asked for a ConfermaRicezione: it is sent.
+    const registered = (await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as Array<{ counterpart?: { numeroRegistrazione: string; codiceAOO: string }; unchecked?: string[]; state: string }>;
+    const entry = registered.find((r) => r.counterpart?.codiceAOO === 'AOO_PCH' && r.counterpart.numeroRegistrazione === '0018342');
+    expect(entry).toMatchObject({ unchecked: ['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf'] });
+    await expect.poll(async () => ((await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as typeof registered).find((r) => r.counterpart?.numeroRegistrazione === '0018342')?.state, { timeout: 20_000 }).toBe('CONFERMATA');
+  });
+
   it('propagates a cancellation to the receiving AOO', async () => {
     const sent = await call(`${francavillaApi}/protocollo/inoltri`, 'POST', inoltro({ oggetto: 'Da annullare' }));
     const numero: string = sent.json.identificatore.numeroRegistrazione;

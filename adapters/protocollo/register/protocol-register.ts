@@ -25,6 +25,11 @@ export interface Registration {
   readonly anomalia?: string;
   /** The bus party of the other AOO (where confirmations and cancellations go). */
   readonly party?: string;
+  /**
+   * In: documents registered without being checked — a 2013 or 2001 Segnatura gave them no Impronta and
+   * the AOO accepts that (the adapter's withoutImpronta option). Absent when every document was checked.
+   */
+  readonly unchecked?: readonly string[];
   readonly updatedAt: string;
 }
 
@@ -50,9 +55,12 @@ export class ProtocolRegister {
     this.db.exec(`CREATE TABLE IF NOT EXISTS registrations (
       registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
       direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
-      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, updated_at TEXT NOT NULL,
+      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, unchecked TEXT, updated_at TEXT NOT NULL,
       PRIMARY KEY (registro, anno, numero))`);
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS registrations_in_message ON registrations (direction, message_id) WHERE message_id IS NOT NULL');
+    // Added after the first release: a register created before it gains the column (NULL: all checked).
+    const columns = this.db.prepare('PRAGMA table_info(registrations)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'unchecked')) this.db.exec('ALTER TABLE registrations ADD COLUMN unchecked TEXT');
   }
 
   static open(file: string, aoo: RegisterIdentity, clock: { now(): Date } = { now: () => new Date() }): ProtocolRegister {
@@ -64,7 +72,10 @@ export class ProtocolRegister {
    * `build` returns. `build` is synchronous on purpose: the write lock is held only for the instant of
    * numbering, building and signing, never across I/O (validate the document's shape beforehand).
    */
-  register<T>(entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore; party?: string }, build: (id: Identificatore) => T): { registration: Registration; result: T } {
+  register<T>(
+    entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore; party?: string; unchecked?: readonly string[] },
+    build: (id: Identificatore) => T,
+  ): { registration: Registration; result: T } {
     return this.db.transaction(() => {
       const { data, ora, anno } = romeDateTime(this.clock.now());
       const row = this.db.prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?').get(this.aoo.codiceRegistro, anno) as { next: number };
@@ -78,8 +89,22 @@ export class ProtocolRegister {
       };
       const result = build(identificatore);
       this.db
-        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)')
-        .run(this.aoo.codiceRegistro, anno, row.next, entry.direction, data, ora, entry.oggetto, 'REGISTRATA', entry.messageId ?? null, entry.counterpart ? JSON.stringify(entry.counterpart) : null, entry.party ?? null, this.clock.now().toISOString());
+        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, unchecked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)')
+        .run(
+          this.aoo.codiceRegistro,
+          anno,
+          row.next,
+          entry.direction,
+          data,
+          ora,
+          entry.oggetto,
+          'REGISTRATA',
+          entry.messageId ?? null,
+          entry.counterpart ? JSON.stringify(entry.counterpart) : null,
+          entry.party ?? null,
+          entry.unchecked?.length ? JSON.stringify(entry.unchecked) : null,
+          this.clock.now().toISOString(),
+        );
       return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
     }).immediate();
   }
@@ -138,6 +163,7 @@ export class ProtocolRegister {
       ...(r.counterpart ? { counterpart: JSON.parse(r.counterpart) as Identificatore } : {}),
       ...(r.anomalia ? { anomalia: r.anomalia } : {}),
       ...(r.party ? { party: r.party } : {}),
+      ...(r.unchecked ? { unchecked: JSON.parse(r.unchecked) as string[] } : {}),
       updatedAt: r.updated_at,
     };
   }
@@ -156,6 +182,7 @@ interface Row {
   counterpart: string | null;
   anomalia: string | null;
   party: string | null;
+  unchecked: string | null;
   updated_at: string;
 }
 

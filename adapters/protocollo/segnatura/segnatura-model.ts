@@ -170,7 +170,17 @@ export interface Documento {
   /** RFC 6838 media type. */
   readonly mimeType: string;
   readonly descrizione?: string;
-  readonly impronta: Impronta;
+  /**
+   * The digest the receiver checks the file against. Required by the 2021 form; the 2013 and 2001 forms
+   * made it optional, and a document read without one has none here and `unchecked` set.
+   */
+  readonly impronta?: Impronta;
+  /**
+   * Set on a document of a 2013 or 2001 Segnatura that gives no Impronta: nothing ties the file received
+   * to the Segnatura, so it cannot be checked. Whether such a Segnatura is accepted is the receiver's
+   * policy (the protocollo adapter's `withoutImpronta` option).
+   */
+  readonly unchecked?: true;
   readonly collocazioneTelematica?: CollocazioneTelematica;
   /** Signed (eIDAS section 4): inside the file, or in detached files. */
   readonly firmatoDigitalmente?: Apposizione;

@@ -13,7 +13,7 @@
  * job: see segnatura-schema.ts. It also exports the pieces the other messages share
  * (protocollo-messages.ts): the hardened parse, the element reader, the Identificatore.
  */
-import { childElements, parseUntrustedXml } from '../../sdk/xml-security.js';
+import { DEFAULT_XML_LIMITS, childElements, decodeXmlBytes, isDoctypeRefusal, parseUntrustedXml, type KnownExternalDtd } from '../../sdk/xml-security.js';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type {
   Amministrazione,
@@ -56,34 +56,56 @@ export const PROTOCOLLO_NS = {
 /** parseUntrustedXml speaks e-Gov (EGOV_IT_001 - …); the protocollo code replaces that prefix. */
 const EGOV_CODE_PREFIX = /^EGOV_IT_\d{3} - /;
 
+/**
+ * The DTD of the 2001 form (Circolare AIPA/CR/28, Allegato B), which defines all five roots: such documents
+ * routinely begin `<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">`. The line is accepted, never resolved (the
+ * reader needs nothing from the DTD: the model's defaults are its own), and only in that exact shape — no
+ * internal subset, no entity, no other DTD, a root with no namespace (hardened-xml / xml-doctype).
+ */
+export const SEGNATURA_DTD_2001: KnownExternalDtd = {
+  roots: ['Segnatura', 'ConfermaRicezione', 'AggiornamentoConferma', 'NotificaEccezione', 'AnnullamentoProtocollazione'],
+  systemFile: 'Segnatura.dtd',
+};
+
 // ---------------------------------------------------------------------------------------------------
 // Parsing
 
 /**
- * Parses untrusted protocollo XML with the node's hardened parser (no DOCTYPE, no PIs, size and depth
- * limits). Any refusal becomes 000_Irricevibile; a DOCTYPE gets its own message, because legacy 2001
- * documents routinely carry `<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">` and the sender's fix is simply
- * to drop that line.
+ * Parses untrusted protocollo XML with the node's hardened parser (no DOCTYPE but the 2001 one, no PIs,
+ * size and depth limits, bytes decoded by their declared encoding — ISO-8859-1 is common in older
+ * documents). Any refusal becomes 000_Irricevibile; a refused DOCTYPE gets its own message, because the
+ * sender's fix is simply to drop that line. `text` is the document as characters (see decodeXmlBytes).
  */
-export function parseProtocolloXml(xml: string | Uint8Array, what: string): { doc: Document; root: Element } {
+export function parseProtocolloXml(xml: string | Uint8Array, what: string): { doc: Document; root: Element; text: string } {
   try {
-    const { doc } = parseUntrustedXml(xml);
-    return { doc, root: doc.documentElement as Element };
+    const { doc, text } = parseUntrustedXml(xml, DEFAULT_XML_LIMITS, { acceptDoctype: SEGNATURA_DTD_2001 });
+    return { doc, root: doc.documentElement as Element, text };
   } catch (cause) {
-    const text = typeof xml === 'string' ? xml : new TextDecoder('utf-8').decode(xml);
-    const doctypeAt = doctypeOffset(text);
-    if (doctypeAt >= 0) {
-      const line = text.slice(0, doctypeAt).split('\n').length;
+    const reason = cause instanceof Error ? cause.message.replace(EGOV_CODE_PREFIX, '') : String(cause);
+    if (isDoctypeRefusal(cause)) {
+      const line = doctypeLine(xml);
       throw new ProtocolloError(
         '000_Irricevibile',
-        `${what} refused: it declares a DOCTYPE (line ${line}), and the bus never processes a DTD (no entities, no external files) — ` +
+        `${what} refused: it declares a DOCTYPE${line ? ` (line ${line})` : ''} the bus does not accept (${reason}). The bus never processes a DTD ` +
+          `(no entities, no external files); only the 2001 form's <!DOCTYPE Segnatura SYSTEM "${SEGNATURA_DTD_2001.systemFile}"> is tolerated — ` +
           'remove the <!DOCTYPE …> line and send it again: the document reads the same without it',
         { cause, where: 'DOCTYPE' },
       );
     }
-    const reason = cause instanceof Error ? cause.message.replace(EGOV_CODE_PREFIX, '') : String(cause);
     throw new ProtocolloError('000_Irricevibile', `${what} is not readable XML: ${reason}`, { cause });
   }
+}
+
+/** Line of the `<!DOCTYPE` in the prolog (after the XML declaration, comments, whitespace), if any. */
+function doctypeLine(xml: string | Uint8Array): number | undefined {
+  let text: string;
+  try {
+    text = typeof xml === 'string' ? xml : decodeXmlBytes(xml).text;
+  } catch {
+    return undefined;
+  }
+  const at = doctypeOffset(text);
+  return at < 0 ? undefined : text.slice(0, at).split('\n').length;
 }
 
 /** Offset of a `<!DOCTYPE` in the prolog (after the XML declaration, comments, whitespace), or -1. */
@@ -246,12 +268,16 @@ function parseXsBoolean(value: string, where: string, reader: ElementReader): bo
   throw reader.refuse(`${where} is "${v}", not a boolean (true, false, 1, 0)`, where);
 }
 
-/** Identificatore content: the same five (six) children in every form and every message. */
+/**
+ * Identificatore content: the same five (six) children in every form and every message — except that
+ * the 2001 DTD had no CodiceRegistro (one register per AOO then; the 2013 rules added it): absent there,
+ * it is read as ''.
+ */
 export function readIdentificatore(r: ElementReader): Identificatore {
   return {
     codiceAmministrazione: r.requiredText('CodiceAmministrazione'),
     codiceAOO: r.requiredText('CodiceAOO'),
-    codiceRegistro: r.requiredText('CodiceRegistro'),
+    codiceRegistro: r.syntax.form === '2001' ? (r.optionalText('CodiceRegistro') ?? '') : r.requiredText('CodiceRegistro'),
     numeroRegistrazione: r.requiredText('NumeroRegistrazione'),
     dataRegistrazione: r.requiredText('DataRegistrazione'),
     oraRegistrazione: r.optionalText('OraRegistrazione'),
@@ -531,8 +557,10 @@ function requiredInteger(r: ElementReader, name: string): number {
 // - Not mapped: Riferimenti (its Messaggio/ContestoProcedurale/Procedimento differ from the 2021
 //   Riferimenti), Risposta, InterventoOperatore, Note, PiuInfo, the free-text CollocazioneTelematica.
 //
-// Refused (000_Irricevibile): a message body (TestoDelMessaggio) instead of a Documento, and a Documento
-// without Impronta — the bus cannot check a document against the Segnatura without its digest.
+// - A Documento without Impronta (both forms allow it) is read with no impronta and `unchecked: true`;
+//   whether to accept it is the receiver's policy, not the reader's (impronta.ts, checkImpronte).
+//
+// Refused (000_Irricevibile): a message body (TestoDelMessaggio) instead of a Documento: it is no file.
 
 function readSegnaturaCircolare(root: ElementReader): Segnatura {
   const intestazione = root.one('Intestazione');
@@ -708,18 +736,11 @@ function readDocumentiCircolare(r: ElementReader): Documento[] {
 }
 
 function readDocumentoCircolare(r: ElementReader): Documento {
-  const nome = r.attr('nome') ?? '';
   const impronta = r.optional('Impronta');
-  if (!impronta) {
-    throw r.refuse(
-      `${r.path}${nome ? ` "${nome}"` : ''} has no Impronta: without the digest the bus cannot check the document against the Segnatura`,
-      `${r.path}/Impronta`,
-    );
-  }
   return {
-    nomeFile: nome,
+    nomeFile: r.attr('nome') ?? '',
     mimeType: r.attr('tipoMIME') ?? '',
     descrizione: r.optionalText('TitoloDocumento'),
-    impronta: readImpronta(impronta, 'SHA-256'),
+    ...(impronta ? { impronta: readImpronta(impronta, 'SHA-256') } : { unchecked: true as const }),
   };
 }

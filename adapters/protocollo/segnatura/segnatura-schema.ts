@@ -8,7 +8,7 @@
  *   2021 pec elements (SegnaturaInformatica,
  *        ConfermaRicezione, NotificaEccezione…) → pec_message.xsd (+ the two above)
  *   2013 (digitPa)                           → previous_schemas/segnatura_circolare_60_2013.xsd
- * The 2001 form has no XML Schema (it was defined by a DTD, which the bus refuses to process): it is
+ * The 2001 form has no XML Schema (it was defined by a DTD, which the bus never reads): it is
  * reported as not validatable, and a caller that accepts it relies on readSegnatura's checks alone.
  *
  * Callers map `{ valid: false }` to 000_Irricevibile; the errors carry line numbers and element names.
@@ -16,6 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../sdk/shipped-files.js';
+import { withUtf8Declaration } from '../../sdk/xml-security.js';
 import { memoryPages, validateXML, type XMLFileInfo, type XMLValidationError } from 'xmllint-wasm';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import { PROTOCOLLO_NS, describeElement, parseProtocolloXml } from './segnatura-reader.js';
@@ -62,21 +63,24 @@ const PREFIXES: Record<string, string> = {
 /** Room for a Segnatura at the hardened parser's 5 MB limit (xmllint-wasm's default is 32 MiB). */
 const MAX_MEMORY_PAGES = 256 * memoryPages.MiB;
 
-/** Validates a Segnatura (2021 form in either namespace, or 2013 form). */
-export function validateSegnaturaSchema(xml: string): Promise<SchemaValidation> {
+/** Validates a Segnatura (2021 form in either namespace, or 2013 form); bytes are decoded by their declared encoding. */
+export function validateSegnaturaSchema(xml: string | Uint8Array): Promise<SchemaValidation> {
   return validateRoot(xml, SEGNATURA_ROOTS, 'a Segnatura (SegnaturaInformatica, or the 2013 Segnatura)');
 }
 
 /** Validates ConfermaRicezione, AggiornamentoConferma, NotificaEccezione or AnnullamentoProtocollazione. */
-export function validateProtocolloMessageSchema(xml: string): Promise<SchemaValidation> {
+export function validateProtocolloMessageSchema(xml: string | Uint8Array): Promise<SchemaValidation> {
   return validateRoot(xml, MESSAGE_ROOTS, 'ConfermaRicezione, AggiornamentoConferma, NotificaEccezione or AnnullamentoProtocollazione');
 }
 
-async function validateRoot(xml: string, accepted: ReadonlySet<string>, expected: string): Promise<SchemaValidation> {
-  // The hardened parse runs first: xmllint never sees a DOCTYPE, and the root tells which schema applies.
+async function validateRoot(xml: string | Uint8Array, accepted: ReadonlySet<string>, expected: string): Promise<SchemaValidation> {
+  // The hardened parse runs first: xmllint never sees a DOCTYPE (the 2001 one is tolerated, but the 2001
+  // form is never validated here), the root tells which schema applies, and xmllint gets the decoded
+  // text — its declaration saying UTF-8 — so a windows-1252 document is not left to libxml2's encodings.
   let root: Element;
+  let text: string;
   try {
-    root = parseProtocolloXml(xml, 'document').root;
+    ({ root, text } = parseProtocolloXml(xml, 'document'));
   } catch (err) {
     if (err instanceof ProtocolloError) return { valid: false, errors: [err.message] };
     throw err;
@@ -91,7 +95,7 @@ async function validateRoot(xml: string, accepted: ReadonlySet<string>, expected
   if (!main) throw new Error(`no schema configured for namespace ${ns}`);
   const files = await loadSchemas();
   const result = await validateXML({
-    xml: [{ fileName: 'instance.xml', contents: xml }],
+    xml: [{ fileName: 'instance.xml', contents: withUtf8Declaration(text) }],
     schema: [files(main)],
     preload: imports.map(files),
     maxMemoryPages: MAX_MEMORY_PAGES,

@@ -283,6 +283,10 @@ function writeDocumento(w: ProtocolloXmlWriter, el: Element, d: Documento): void
   w.attribute(el, 'nomeFile', d.nomeFile);
   w.attribute(el, 'mimeType', d.mimeType);
   w.addOptional(el, 'Descrizione', d.descrizione);
+  if (!d.impronta) {
+    // The 2021 form requires it: a document read from an older Segnatura without one cannot be written.
+    throw new ProtocolloError('000_Irricevibile', `cannot write document ${d.nomeFile}: it has no Impronta, which the 2021 form requires`, { where: d.nomeFile });
+  }
   w.attribute(w.add(el, 'Impronta', d.impronta.valore), 'algoritmo', d.impronta.algoritmo);
   if (d.collocazioneTelematica) {
     const c = d.collocazioneTelematica;

@@ -79,4 +79,33 @@ describe('the protocol register', () => {
     expect(() => reg.update({ dataRegistrazione: '2026-01-01', numeroRegistrazione: '0009999' }, { state: 'ANNULLATA' })).toThrow(/007|no registration/);
     reg.close();
   });
+
+  it('keeps which documents of an incoming registration were not checked (no Impronta), and only those', () => {
+    const reg = ProtocolRegister.open(fileIn(), AOO);
+    const flagged = reg.register({ direction: 'in', oggetto: 'dalla Provincia', messageId: 'm1', unchecked: ['nota.pdf', 'relazione.pdf'] }, () => undefined).registration;
+    const checked = reg.register({ direction: 'in', oggetto: 'dalla Regione', messageId: 'm2', unchecked: [] }, () => undefined).registration;
+    expect(flagged.unchecked).toEqual(['nota.pdf', 'relazione.pdf']);
+    expect(checked.unchecked).toBeUndefined();
+    expect(reg.update(flagged.identificatore, { state: 'CONFERMATA' }).unchecked).toEqual(['nota.pdf', 'relazione.pdf']);
+    reg.close();
+  });
+
+  it('opens a register written before documents could be unchecked, and gains the column', async () => {
+    const file = fileIn();
+    const Database = (await import('better-sqlite3')).default;
+    const old = new Database(file);
+    old.exec(`CREATE TABLE registrations (
+      registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
+      direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
+      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, updated_at TEXT NOT NULL,
+      PRIMARY KEY (registro, anno, numero))`);
+    old.prepare("INSERT INTO registrations VALUES ('PROT', 2026, 1, 'in', '2026-11-20', '10:00:00', 'vecchia', 'REGISTRATA', 'm0', NULL, NULL, NULL, '2026-11-20T09:00:00Z')").run();
+    old.close();
+    const reg = ProtocolRegister.open(file, AOO);
+    expect(reg.byNumber('2026', '0000001')).toMatchObject({ oggetto: 'vecchia' });
+    expect(reg.byNumber('2026', '0000001')!.unchecked).toBeUndefined();
+    const added = reg.register({ direction: 'in', oggetto: 'nuova', unchecked: ['nota.pdf'] }, () => undefined).registration;
+    expect(added.unchecked).toEqual(['nota.pdf']);
+    reg.close();
+  });
 });

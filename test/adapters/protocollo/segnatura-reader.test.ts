@@ -53,7 +53,7 @@ describe('readSegnatura: the three forms', () => {
     ]);
     // Impronta@algoritmo absent: SHA-256; a base64 value wrapped over lines is kept bare.
     expect(segnatura.allegati[0]?.impronta).toEqual({ algoritmo: 'SHA-256', valore: 'iJFgTHtJB54/TpGsr1joljd0YJj/qUuQPLIhKNZ3GA8=' });
-    expect(segnatura.allegati[1]?.impronta.valore).toBe('p6410OSvP2Tnt09wvLiEuZ4NrKxSgnGOVk4yzHMMbNM=');
+    expect(segnatura.allegati[1]?.impronta?.valore).toBe('p6410OSvP2Tnt09wvLiEuZ4NrKxSgnGOVk4yzHMMbNM=');
     // An IndirizzoTelematico without @tipo is smtp.
     const regione = segnatura.destinatari[0]?.soggetto;
     expect(regione?.tipo === 'Amministrazione' && regione.contattiAOO?.indirizziTelematici[0]?.tipo).toBe('smtp');
@@ -86,18 +86,81 @@ describe('readSegnatura: the three forms', () => {
   });
 });
 
+describe('readSegnatura: a real-world 2001 Segnatura (DOCTYPE, ISO-8859-1, no Impronta)', () => {
+  const LEGACY = readFileSync(new URL('../../fixtures/protocollo/segnatura-2001-provincia-latin1.xml', import.meta.url));
+
+  it('reads it from its bytes: the DOCTYPE tolerated, the accented letters right', () => {
+    expect(LEGACY.subarray(0, 120).toString('latin1')).toMatch(/encoding="ISO-8859-1"\?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">/);
+    const { segnatura } = readSegnatura(LEGACY);
+    expect(segnatura.form).toBe('2001');
+    expect(segnatura.oggetto).toBe(
+      "S.P. n° 84 «Frentana»: lavori di messa in sicurezza del tratto in località Sant'Apollinare. Richiesta di parere di compatibilità idraulica e nulla osta dell'Autorità di bacino",
+    );
+    expect(segnatura.mittente).toMatchObject({ denominazioneAmministrazione: 'Provincia di Chieti', codiceIPAUO: { codice: 'SVPC', descrizione: 'Settore Viabilità, Protezione civile e Attività estrattive' } });
+    expect(segnatura.mittente.tipo === 'Amministrazione' && segnatura.mittente.personeFisiche[0]?.nome).toBe('Nicolò');
+  });
+
+  it('reads the 2001 Identificatore, which had no CodiceRegistro, with an empty one', () => {
+    expect(readSegnatura(LEGACY).segnatura.identificatore).toEqual({
+      codiceAmministrazione: 'p_ch',
+      codiceAOO: 'AOO_PCH',
+      codiceRegistro: '',
+      numeroRegistrazione: '0018342',
+      dataRegistrazione: '2026-11-20',
+      oraRegistrazione: '11:07:52',
+    });
+  });
+
+  it('reads its documents without Impronta as unchecked', () => {
+    const { segnatura } = readSegnatura(LEGACY);
+    expect(segnatura.documentoPrimario).toEqual({ nomeFile: 'Nota_0018342_2026.pdf', mimeType: 'application/pdf', descrizione: 'Nota di trasmissione del Dirigente del Settore Viabilità', unchecked: true });
+    expect(segnatura.allegati.map((d) => [d.nomeFile, d.impronta, d.unchecked])).toEqual([['Relazione_idraulica.pdf', undefined, true]]);
+  });
+
+  it('reads a 2013 Documento without Impronta as unchecked too (the 2013 schema made it optional)', () => {
+    const noImpronta = XML_2013.replace(/<Impronta[^>]*>yAjW[^<]*<\/Impronta>/, '');
+    const { segnatura } = readSegnatura(noImpronta);
+    expect(segnatura.documentoPrimario).toMatchObject({ nomeFile: 'PG0004217_nota.pdf', unchecked: true });
+    expect(segnatura.documentoPrimario.impronta).toBeUndefined();
+    expect(segnatura.allegati.every((d) => d.impronta && !d.unchecked)).toBe(true);
+  });
+
+  it('reads the same Segnatura written in windows-1252 the same way', () => {
+    const win = Buffer.from(LEGACY.toString('latin1').replace('encoding="ISO-8859-1"', 'encoding="windows-1252"'), 'latin1');
+    expect(readSegnatura(win).segnatura).toEqual(readSegnatura(LEGACY).segnatura);
+  });
+});
+
 describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () => {
-  it('refuses a DOCTYPE, even the classic 2001 one, and says to remove the line', () => {
-    const legacy = XML_2001.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">\n');
-    const err = refusal(() => readSegnatura(legacy));
+  it('refuses a DOCTYPE other than the 2001 one, and says to remove the line', () => {
+    const other = XML_2001.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Protocollo.dtd">\n');
+    const err = refusal(() => readSegnatura(other));
     expect(err.code).toBe('000_Irricevibile');
     expect(err.message).toMatch(/DOCTYPE \(line 2\)/);
+    expect(err.message).toMatch(/the DTD "Protocollo.dtd" is not accepted/);
     expect(err.message).toMatch(/remove the <!DOCTYPE …> line/);
+  });
+
+  it('refuses the 2001 DOCTYPE in front of a 2013 Segnatura', () => {
+    const on2013 = XML_2013.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">\n');
+    expect(refusal(() => readSegnatura(on2013)).message).toMatch(/declares a DOCTYPE \(line 2\).*the root element is \{http:\/\/www.digitPa.gov.it\/protocollo\/\}Segnatura/);
+  });
+
+  it('refuses the 2001 DOCTYPE with an internal subset, however small', () => {
+    const subset = XML_2001.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd" [<!ATTLIST Segnatura versione CDATA "x">]>\n');
+    expect(refusal(() => readSegnatura(subset)).message).toMatch(/internal subset/);
   });
 
   it('refuses an entity-bearing DOCTYPE before anything is expanded', () => {
     const bomb = `<?xml version="1.0"?><!DOCTYPE Segnatura [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n<Segnatura><Intestazione>&b;</Intestazione></Segnatura>`;
     expect(refusal(() => readSegnatura(bomb)).message).toMatch(/remove the <!DOCTYPE …> line/);
+  });
+
+  it('refuses ISO-8859-1 bytes that do not say so (read as UTF-8, they are not), saying what to declare', () => {
+    const undeclared = Buffer.from(XML_2001.replace(' encoding="UTF-8"', '').replace('Valverde', 'Città di Valverde'), 'latin1');
+    const err = refusal(() => readSegnatura(undeclared));
+    expect(err.code).toBe('000_Irricevibile');
+    expect(err.message).toMatch(/^Segnatura is not readable XML: the document declares no encoding, so it must be UTF-8, but is not valid UTF-8 .*encoding="ISO-8859-1"/);
   });
 
   it('refuses XML that is not well formed, with the position', () => {
@@ -142,11 +205,15 @@ describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () 
     expect(refusal(() => readSegnatura(wrongCase)).message).toMatch(/not a Segnatura/);
   });
 
-  it('refuses a 2013 Documento without Impronta, and a message body as primary document', () => {
-    const noImpronta = XML_2013.replace(/<Impronta[^>]*>yAjW[^<]*<\/Impronta>/, '');
-    expect(refusal(() => readSegnatura(noImpronta)).message).toMatch(
-      /Segnatura\/Descrizione\/Documento "PG0004217_nota.pdf" has no Impronta/,
-    );
+  it('refuses a 2021 Segnatura without Impronta: the 2021 form keeps it mandatory', () => {
+    const noImpronta = XML_2021.replace(/<prot:Impronta[^>]*>yAjW[^<]*<\/prot:Impronta>/, '');
+    expect(noImpronta).not.toBe(XML_2021);
+    const err = refusal(() => readSegnatura(noImpronta));
+    expect(err.code).toBe('000_Irricevibile');
+    expect(err.message).toBe('required element SegnaturaInformatica/Descrizione/DocumentoPrimario/Impronta is missing (2021 form)');
+  });
+
+  it('refuses a message body as primary document', () => {
     const testo = XML_2013.replace(/<Documento nome="PG0004217_nota.pdf"[\s\S]*?<\/Documento>/, '<TestoDelMessaggio tipoMIME="text/plain"/>');
     expect(refusal(() => readSegnatura(testo)).message).toMatch(/TestoDelMessaggio: the primary document is the message body/);
   });

@@ -174,4 +174,25 @@ describe('a sealed Segnatura on the SOAP leg', () => {
     expect(root.getElementsByTagNameNS(PROT, 'Oggetto').item(0)?.textContent).toBe('Parere & allegati <urgente> — àè');
     expect(received[before]!.files[0]!.content.toString()).toBe('%PDF-1.7');
   });
+
+  it('from a product writing ISO-8859-1: the request is decoded by its declaration, the handler’s document reads right and verifies', async () => {
+    const unsigned =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<prot:SegnaturaInformatica xmlns:prot="${PROT}" prot:versione="3.0.0" prot:lang="it">` +
+      '<prot:Intestazione><prot:Identificatore><prot:CodiceAmministrazione>p_ch</prot:CodiceAmministrazione><prot:CodiceAOO>AOO_PCH</prot:CodiceAOO><prot:CodiceRegistro>PG</prot:CodiceRegistro>' +
+      '<prot:NumeroRegistrazione>0018343</prot:NumeroRegistrazione><prot:DataRegistrazione>2026-11-20</prot:DataRegistrazione></prot:Identificatore>' +
+      "<prot:Oggetto>Viabilità: l'attività è «urgente»</prot:Oggetto></prot:Intestazione></prot:SegnaturaInformatica>";
+    const sealed = signXades(unsigned, signer);
+    const element = sealed.replace(/^<\?xml[^>]*\?>\s*/, '').replace('<prot:SegnaturaInformatica ', `<m:Segnatura `).replace('</prot:SegnaturaInformatica>', '</m:Segnatura>');
+    const body =
+      `<?xml version="1.0" encoding="ISO-8859-1"?><S:Envelope xmlns:S="${SOAP11}" xmlns:m="${MSGPROT}" xmlns:d="${PROTOCOLLO_SOAP.destinatario.ns}">` +
+      `<S:Body><d:RequestMessageInoltro>${element}` +
+      '<m:File m:nomeFile="richiesta.pdf" m:mimeType="application/pdf">JVBERi0xLjc=</m:File></d:RequestMessageInoltro></S:Body></S:Envelope>';
+    const before = received.length;
+    const res = await request(server.endpoints.destinatario, { method: 'POST', headers: { 'content-type': 'text/xml; charset=ISO-8859-1' }, body: Buffer.from(body, 'latin1') });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+
+    const got = received[before]!.segnatura;
+    expect(rootOf(got).getElementsByTagNameNS(PROT, 'Oggetto').item(0)?.textContent).toBe("Viabilità: l'attività è «urgente»");
+  });
 });
