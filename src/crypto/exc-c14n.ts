@@ -187,7 +187,6 @@ function renderElement(
       case COMMENT:
         break;
       case PROCESSING_INSTRUCTION: {
-        if (n === walk.exclude) break;
         const pi = n as ProcessingInstruction;
         out.push('<?', pi.target, pi.data ? ` ${pi.data}` : '', '?>');
         break;

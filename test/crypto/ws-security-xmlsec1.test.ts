@@ -72,6 +72,7 @@ const CORPUS: Array<{ name: string; profile: EnvelopeProfile; body: string; defa
   { name: 'ModI envelope with the mixed Body', profile: 'modi', body: MIXED_BODY },
   { name: 'e-Gov busta whose SOAP namespace is the default one', profile: 'egov', body: MIXED_BODY, defaultSoap: true },
   { name: 'ModI envelope whose SOAP namespace is the default one', profile: 'modi', body: SAMPLE_BODY, defaultSoap: true },
+  { name: 'e-Gov busta whose Body holds carriage returns (&#13; in text, CDATA and an attribute)', profile: 'egov', body: '<p:N xmlns:p="urn:p" a="x&#13;y">Mario Rossi&#13;\r\n<![CDATA[a\rb]]></p:N>' },
   { name: 'e-Gov busta, ECDSA P-256', profile: 'egov', body: MIXED_BODY, ec: true },
   { name: 'ModI envelope, ECDSA P-256', profile: 'modi', body: SAMPLE_BODY, ec: true },
 ];
