@@ -30,6 +30,8 @@ export interface RunningDemo {
   readonly backOffice: DemoBackOffice;
   /** Stops one node's process (as an outage would) and starts it again. */
   readonly control: NodeControl;
+  /** A node's current process (`tramite start`), for tests that signal it themselves. */
+  processOf(name: 'cst' | 'regione'): ChildProcess;
   /** The simulated PEC provider, when the demo runs with PEC; else why not. */
   readonly pec: { readonly provider: RunningPecProvider } | { readonly provider?: undefined; readonly unavailable: string };
   stop(): Promise<void>;
@@ -73,7 +75,7 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
     await stop();
     throw err;
   }
-  return { dir: root, nodes, backOffice, control, pec: provider ? { provider } : { unavailable: missing! }, stop };
+  return { dir: root, nodes, backOffice, control, processOf: (name) => children[name], pec: provider ? { provider } : { unavailable: missing! }, stop };
 }
 
 /**
