@@ -14,14 +14,18 @@ export interface RedisStatus {
 export interface RedisMonitorOptions {
   /** How often Redis is PINGed, ms. */
   readonly intervalMs?: number;
-  /** How long a PING may take before Redis counts as down, ms. */
+  /** How long a PING may take before it counts as failed, ms. */
   readonly timeoutMs?: number;
 }
 
+/** PINGs that must fail in a row before Redis counts as down (a closed connection counts at once). */
+const FAILED_PINGS_FOR_DOWN = 2;
+
 /**
  * Watches the queues' Redis, embedded or external, with a connection of its own: a PING every second
- * (a hung server counts as down, not only a closed socket), and the connection's own close event for
- * promptness. It never queues a command while Redis is away, so asking it never waits.
+ * (a hung server counts as down, not only a closed socket; two failures in a row, so one PING slowed
+ * by a busy machine does not), and the connection's own close event for promptness. It never queues
+ * a command while Redis is away, so asking it never waits.
  */
 export class RedisMonitor {
   private readonly client: Redis;
@@ -30,6 +34,8 @@ export class RedisMonitor {
   private current: RedisStatus = { state: 'down', since: new Date().toISOString(), reason: 'not reached yet', outages: 0 };
   /** Bumped by every markDown, so a PING sent before it cannot bring the state back up. */
   private epoch = 0;
+  private failedPings = 0;
+  private probing = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly recoveredListeners: Array<() => void> = [];
@@ -37,7 +43,7 @@ export class RedisMonitor {
 
   constructor(connection: RedisOptions, opts: RedisMonitorOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.timeoutMs = opts.timeoutMs ?? 2000;
     this.client = new Redis({
       ...connection,
       lazyConnect: true,
@@ -56,7 +62,11 @@ export class RedisMonitor {
   async start(): Promise<void> {
     await this.client.connect().catch(() => undefined);
     await this.probe();
-    this.timer = setInterval(() => void this.probe(), this.intervalMs);
+    this.timer = setInterval(() => {
+      if (this.probing) return; // a slow PING is still out: one at a time
+      this.probing = true;
+      void this.probe().finally(() => (this.probing = false));
+    }, this.intervalMs);
     this.timer.unref();
   }
 
@@ -99,11 +109,13 @@ export class RedisMonitor {
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer to PING within ${this.timeoutMs} ms`)), this.timeoutMs))),
       ]);
     } catch (err) {
-      this.markDown((err as Error).message);
+      this.failedPings++;
+      if (this.failedPings >= FAILED_PINGS_FOR_DOWN || this.client.status !== 'ready') this.markDown((err as Error).message);
       return false;
     } finally {
       clearTimeout(timer);
     }
+    this.failedPings = 0;
     if (epoch !== this.epoch) return false;
     if (this.current.state === 'down') {
       this.current = { state: 'up', since: new Date().toISOString(), outages: this.current.outages };
