@@ -131,7 +131,7 @@ function startNodeProcess(n: DemoNode): ChildProcess {
 }
 
 async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 60_000; // generous: a loaded CI machine starts a node (and its Redis) slowly
   for (;;) {
     if (child.exitCode !== null) throw new Error(`node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
     try {
@@ -141,7 +141,7 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 20 s; see ${join(n.dir, 'stdout.log')}`);
+    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
