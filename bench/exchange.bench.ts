@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { DemoBackOffice } from '../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
 import { serveNode } from '../src/http/serve-node.js';
+import { Deadline } from '../src/core/deadline.js';
 import { openRedis } from '../src/queue/redis-connection.js';
 import { percentile } from './bench-stats.js';
 
@@ -96,7 +97,7 @@ async function bullmqBaseline(dir: string, jobs: number): Promise<number> {
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   await worker.close();
   await queue.close();
-  await redis.close();
+  await redis.close(Deadline.in(10_000));
   return jobs / s;
 }
 

@@ -26,6 +26,10 @@ export interface ConfigFileNode {
   limits: ConfigFileLimits;
   clockSkewSeconds: number;
   timestampMaxAgeSeconds: number;
+  /** Longest a stop may take, whatever state Redis is in. */
+  shutdownTimeoutSeconds: number;
+  /** `sha256:<64 lowercase hex>` of each token that may read GET /health's details. */
+  operatorTokens: string[];
 }
 
 export interface ConfigFileParty {

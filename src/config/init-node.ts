@@ -44,6 +44,10 @@ export interface InitNodeReport {
   readonly auditorTokenFile: string;
   /** The plain auditor token, only when created by this run. */
   readonly auditorToken?: string;
+  /** DIR/pki/operator.token: the token that shows GET /health's details. */
+  readonly operatorTokenFile: string;
+  /** The plain operator token, only when created by this run. */
+  readonly operatorToken?: string;
 }
 
 export const DEFAULT_INIT_PARTIES: readonly string[] = ['SPC/ComuneDemo'];
@@ -89,6 +93,9 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
   const auditorTokenFile = join(pki.dir, 'auditor.token');
   const auditorToken = existsSync(auditorTokenFile) ? undefined : randomBytes(TOKEN_BYTES).toString('base64url');
   if (auditorToken !== undefined && !configExists) writeNewFile(auditorTokenFile, `${auditorToken}\n`, TOKEN_FILE_MODE);
+  const operatorTokenFile = join(pki.dir, 'operator.token');
+  const operatorToken = existsSync(operatorTokenFile) ? undefined : randomBytes(TOKEN_BYTES).toString('base64url');
+  if (operatorToken !== undefined && !configExists) writeNewFile(operatorTokenFile, `${operatorToken}\n`, TOKEN_FILE_MODE);
 
   if (!configExists) {
     const config = devConfig(
@@ -96,6 +103,7 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
       relativePath(dir, pki.ca.certFile),
       planned.flatMap((p) => (p.entry ? [p.entry] : [])),
       sha256Token(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
+      sha256Token(operatorToken ?? readFileSync(operatorTokenFile, 'utf8').trim()),
     );
     // Refuse to write a config the node would refuse to start with.
     validateConfig(config, dir, configFile);
@@ -110,6 +118,8 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     parties: planned.map((p) => p.report),
     auditorTokenFile,
     ...(auditorToken !== undefined && !configExists ? { auditorToken } : {}),
+    operatorTokenFile,
+    ...(operatorToken !== undefined && !configExists ? { operatorToken } : {}),
   };
 }
 
@@ -126,7 +136,7 @@ function sha256Token(token: string): string {
   return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
 }
 
-function devConfig(port: number, caFile: string, parties: ConfigFileParty[], auditorToken: string): ConfigFile {
+function devConfig(port: number, caFile: string, parties: ConfigFileParty[], auditorToken: string, operatorToken: string): ConfigFile {
   return {
     node: {
       name: 'tramite-dev',
@@ -134,6 +144,7 @@ function devConfig(port: number, caFile: string, parties: ConfigFileParty[], aud
       pdd: 'TramiteSPCoopIT',
       dataDir: 'data',
       listen: { host: '127.0.0.1', port },
+      operatorTokens: [operatorToken],
     } as ConfigFile['node'], // the loader fills in the optional settings' defaults
     trust: { caFiles: [caFile] },
     parties,

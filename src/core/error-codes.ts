@@ -70,6 +70,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_LOG_TAMPERED: 'The message log or an export bundle failed verification (chain, checkpoint, digest or signature)',
   TRAMITE_ERR_TSA: 'The time-stamping authority could not be reached or gave an invalid RFC 3161 token',
   TRAMITE_ERR_AUDITOR_ONLY: 'The auditor API needs the auditor token',
+  TRAMITE_ERR_OPERATOR_ONLY: 'The health details need an operator token',
   TRAMITE_ERR_QUEUE_UNAVAILABLE: 'Redis (the delivery queue) cannot be started or reached',
   TRAMITE_ERR_EXPIRED: 'The message expired (Scadenza) before the peer confirmed it',
   TRAMITE_ERR_RETRIES_EXHAUSTED: "The message was not delivered within the service's maximum number of attempts",

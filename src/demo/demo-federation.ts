@@ -19,6 +19,8 @@ export interface DemoNode {
   readonly tokens: Readonly<Record<string, string>>;
   /** The auditor API token. */
   readonly auditorToken: string;
+  /** The operator token: GET /health's details. */
+  readonly operatorToken: string;
 }
 
 /** The adapters each demo party runs: AOO with protocollo, the registries' simulators, a Comune's registry clients. */
@@ -35,11 +37,16 @@ function demoAdapters(code: string, backOfficeUrl: (party: string) => string): A
   return adapters;
 }
 
-/** Where an adapter of `party` serves its API (the first address in its /health detail). */
-export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: string, adapter: string): Promise<string> {
-  const res = await request(`${node.baseUrl}/health`);
+/** The adapters GET /health lists in its details (the operator's view). */
+async function healthAdapters(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>): Promise<Array<{ party: string; adapter: string; detail?: string }>> {
+  const res = await request(`${node.baseUrl}/health`, { headers: { authorization: `Bearer ${node.operatorToken}` } });
   const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
-  const url = health.adapters?.find((a) => a.party === party && a.adapter === adapter)?.detail?.split(/[ ,]/)[0];
+  return health.adapters ?? [];
+}
+
+/** Where an adapter of `party` serves its API (the first address in its /health detail). */
+export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>, party: string, adapter: string): Promise<string> {
+  const url = (await healthAdapters(node)).find((a) => a.party === party && a.adapter === adapter)?.detail?.split(/[ ,]/)[0];
   if (!url || !/^https?:\/\//.test(url)) throw new Error(`${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
   return url;
 }
@@ -48,11 +55,9 @@ export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: strin
  * Where a party's protocollo adapter serves its back-office API: it listens on any free port (no port
  * chosen in advance can be taken meanwhile by another socket), and /health tells which.
  */
-export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl'>, party: string): Promise<string> {
-  const res = await request(`${node.baseUrl}/health`);
-  const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
+export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>, party: string): Promise<string> {
   // The detail lists the back-office API first, then the SOAP interfaces when the AOO has them.
-  const url = health.adapters?.find((a) => a.party === party && a.adapter === 'protocollo')?.detail?.split(' ')[0];
+  const url = (await healthAdapters(node)).find((a) => a.party === party && a.adapter === 'protocollo')?.detail?.split(' ')[0];
   if (!url) throw new Error(`${party} runs no protocollo adapter at ${node.baseUrl}`);
   return url;
 }
@@ -124,6 +129,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
     mkdirSync(dir, { recursive: true });
     const tokens: Record<string, string> = {};
     const auditorToken = randomBytes(24).toString('base64url');
+    const operatorToken = randomBytes(24).toString('base64url');
     const config: ConfigFile = {
       node: {
         name: s.name,
@@ -134,6 +140,8 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         limits: { maxEnvelopeBytes: 5 * 1024 * 1024, maxDepth: 64 },
         clockSkewSeconds: 5,
         timestampMaxAgeSeconds: 300,
+        shutdownTimeoutSeconds: 20,
+        operatorTokens: [`sha256:${createHash('sha256').update(operatorToken).digest('hex')}`],
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {
@@ -179,6 +187,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
       messageLog: join(dir, 'data', 'message-log.sqlite'),
       tokens,
       auditorToken,
+      operatorToken,
     };
   });
   return { cst: nodes[0]!, regione: nodes[1]! };

@@ -30,6 +30,8 @@ export interface RunningDemo {
   readonly backOffice: DemoBackOffice;
   /** Stops one node's process (as an outage would) and starts it again. */
   readonly control: NodeControl;
+  /** A node's current process (`tramite start`), for tests that signal it themselves. */
+  processOf(name: 'cst' | 'regione'): ChildProcess;
   /** The simulated PEC provider, when the demo runs with PEC; else why not. */
   readonly pec: { readonly provider: RunningPecProvider } | { readonly provider?: undefined; readonly unavailable: string };
   stop(): Promise<void>;
@@ -73,7 +75,7 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
     await stop();
     throw err;
   }
-  return { dir: root, nodes, backOffice, control, pec: provider ? { provider } : { unavailable: missing! }, stop };
+  return { dir: root, nodes, backOffice, control, processOf: (name) => children[name], pec: provider ? { provider } : { unavailable: missing! }, stop };
 }
 
 /**
@@ -129,7 +131,7 @@ function startNodeProcess(n: DemoNode): ChildProcess {
 }
 
 async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 60_000; // generous: a loaded CI machine starts a node (and its Redis) slowly
   for (;;) {
     if (child.exitCode !== null) throw new Error(`node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
     try {
@@ -139,7 +141,7 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 20 s; see ${join(n.dir, 'stdout.log')}`);
+    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

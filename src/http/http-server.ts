@@ -7,6 +7,7 @@ import { findReceived } from '../node/received-lookup.js';
 import type { SendRequest } from '../node/outbound-pipeline.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
+import { registerHealthRoute } from './health-route.js';
 import { messageView } from './message-view.js';
 
 declare module 'fastify' {
@@ -48,7 +49,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
     return reply.code(500).send({ error: { code: 'EGOV_IT_300', message: 'internal error' } });
   });
 
-  app.get('/health', async () => ({ status: 'ok', node: node.config.node.name, parties: node.config.parties.map((p) => p.code), adapters: await node.adapters.health() }));
+  registerHealthRoute(app, node);
 
   app.post('/tramite/envelope', async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) {

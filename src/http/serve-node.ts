@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Deadline, settlesWithin } from '../core/deadline.js';
 import type { NodeConfig } from '../config/config-types.js';
 import { TramiteNode, type NodeOptions } from '../node/tramite-node.js';
 import { buildHttpServer } from './http-server.js';
@@ -8,7 +9,8 @@ export interface RunningNode {
   readonly app: FastifyInstance;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080 */
   readonly baseUrl: string;
-  close(): Promise<void>;
+  /** Stops serving, then stops the node, within `deadline` (default: node.shutdownTimeoutSeconds). */
+  close(deadline?: Deadline): Promise<void>;
 }
 
 /** Starts a node and its HTTP server on the configured address (port 0 = any free port). */
@@ -31,9 +33,15 @@ export async function serveNode(config: NodeConfig, opts: NodeOptions = {}): Pro
     node,
     app,
     baseUrl,
-    async close() {
-      await app.close();
-      await node.stop();
+    async close(deadline = Deadline.in(config.node.shutdownTimeoutSeconds * 1000)) {
+      // Requests in flight get half the time to finish (a ?wait= may hold one for minutes); then their
+      // connections are closed, and the node's own stop gets the rest.
+      const closing = app.close();
+      if (!(await settlesWithin(closing, deadline.remainingMs() / 2))) {
+        app.server.closeAllConnections();
+        await settlesWithin(closing, deadline.capped(500));
+      }
+      await node.stop(deadline);
     },
   };
 }

@@ -84,6 +84,12 @@ export class Registry {
     return this.config.log.auditorTokens.some((t) => t.replace(/^sha256:/, '').toLowerCase() === hash);
   }
 
+  /** Whether a presented token is an operator token (GET /health's details). */
+  isOperatorToken(token: string): boolean {
+    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
+    return this.config.node.operatorTokens.some((t) => t.replace(/^sha256:/, '').toLowerCase() === hash);
+  }
+
   /** The trust store for signatures made by a party: the node's anchors, plus its peer's CA. */
   trustForParty(code: string): TrustStore {
     const peer = this.peerByParty.get(code);

@@ -2,13 +2,15 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import { Deadline, settlesWithin } from '../core/deadline.js';
 import type { NodeConfig } from '../config/config-types.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
-import { openRedis, type RedisHandle } from '../queue/redis-connection.js';
+import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
+import { nodeHealth, type NodeHealth } from './node-health.js';
 import { InboundPipeline, type DispatchItem } from './inbound-pipeline.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
 import { MessageIdAllocator } from './message-id-allocator.js';
@@ -40,13 +42,14 @@ export class TramiteNode {
   private readonly deliveryQueue: WorkQueue<WorkItem>;
   private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
+  private stopping = false;
 
   private constructor(
     readonly config: NodeConfig,
     readonly registry: Registry,
     readonly store: MessageLog,
     private readonly ids: MessageIdAllocator,
-    private readonly redis: RedisHandle,
+    private readonly redis: NodeRedis,
     readonly log: Logger,
     readonly logFile: string,
     clock: Clock,
@@ -87,7 +90,11 @@ export class TramiteNode {
         prefix: `tramite:${config.node.pdd}`,
         concurrency: config.queue.concurrency,
         ...handler,
-        onError: (err) => log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error'),
+        available: () => redis.isUp(),
+        // An outage is logged once, when it starts (below); not by each of the queues' connections as they retry.
+        onError: (err) => {
+          if (redis.isUp()) log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error');
+        },
       });
     this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.outbound.attempt(d, n), exhausted: (d, n, e) => this.outbound.exhausted(d, n, e) });
     this.dispatchQueue = queue<DispatchItem>('dispatch', { attempt: (d, n) => this.inbound.dispatchAttempt(d, n), exhausted: (d, n, e) => this.inbound.dispatchExhausted(d, n, e) });
@@ -131,9 +138,9 @@ export class TramiteNode {
     });
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
-    let redis: RedisHandle;
+    let redis: NodeRedis;
     try {
-      redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+      redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir, log });
     } catch (err) {
       ids.release();
       await messageLog.close();
@@ -149,6 +156,16 @@ export class TramiteNode {
       throw err;
     }
     await node.reconcile();
+    // A Redis back from an outage may have lost what it had not yet written (its append-only file is
+    // fsynced every second) and refused the work accepted meanwhile: the log says what to schedule.
+    redis.onDown((reason) =>
+      log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', redis: redis.where, reason }, "the delivery queue's Redis is down; messages are still accepted into the log, and scheduled when it answers again"),
+    );
+    redis.onRecovered(() => {
+      if (node.stopping) return;
+      log.info({ redis: redis.where }, 'the delivery queue answers again; reconciling the log with the queues');
+      void node.reconcile();
+    });
     node.reconcileTimer = setInterval(() => void node.reconcile(), config.queue.reconcileEverySeconds * 1000);
     node.reconcileTimer.unref();
     return node;
@@ -172,6 +189,8 @@ export class TramiteNode {
    * periodically — a Redis that lost jobs (restarted without its file, failed over) loses no message.
    */
   async reconcile(): Promise<void> {
+    // Nothing can be scheduled now; it runs again as soon as Redis answers.
+    if (!this.redis.isUp()) return;
     try {
       await this.outbound.reconcile();
       await this.inbound.reconcile();
@@ -190,16 +209,28 @@ export class TramiteNode {
     if (!this.config.node.publicUrl) this.publicUrl = `${baseUrl}/tramite/envelope`;
   }
 
-  /** Stops in reverse order of start: the queue (letting attempts in flight finish), dispatches, the log, Redis. */
-  async stop(): Promise<void> {
+  /** What the node can do now, for GET /health. */
+  health(): Promise<NodeHealth> {
+    return nodeHealth({ redis: this.redis, store: this.store, stopping: this.stopping });
+  }
+
+  /**
+   * Stops in reverse order of start — the queues (letting attempts in flight finish), the adapters,
+   * the log, Redis — within `deadline` (node.shutdownTimeoutSeconds by default) whatever state Redis
+   * is in: a step that runs out of time is cut short, and the log makes good what it did not finish.
+   */
+  async stop(deadline: Deadline = Deadline.in(this.config.node.shutdownTimeoutSeconds * 1000)): Promise<void> {
+    this.stopping = true;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    // Hand-overs in flight finish before the adapters that take them stop.
-    await this.dispatchQueue.close();
-    await this.adapters.stop();
-    await this.deliveryQueue.close();
-    await this.notifyQueue.close();
-    await this.store.close();
-    await this.redis.close();
+    // Kept back for the log and the node's own Redis, which flushes its append-only file on the way out.
+    const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
+    // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.
+    await Promise.all([this.dispatchQueue.close(queues), this.deliveryQueue.close(queues)]);
+    if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
+    // Last of the queues: the attempts above report their changes of state through it.
+    await this.notifyQueue.close(queues);
+    if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
+    await this.redis.close(deadline);
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();

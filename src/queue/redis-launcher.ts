@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Deadline, settlesWithin } from '../core/deadline.js';
 import { ConfigError } from '../core/errors.js';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server'];
@@ -27,16 +28,35 @@ export function findRedisServer(opts: { install?: boolean } = {}): string {
 
 /**
  * The node's private Redis, when no TRAMITE_REDIS_URL is given: a redis-server child listening only
- * on a unix socket in the data dir (no TCP port), with an append-only file there, so queued work
- * survives a restart. If a Redis from an earlier run still answers on that socket (the node was
- * killed), it is adopted rather than doubled.
+ * on a unix socket in the data dir (no TCP port), with an append-only file there (DATADIR/redis/
+ * appendonlydir, fsynced every second), so queued work survives a restart of the server or of the
+ * node. If a Redis from an earlier run still answers on that socket (the node was killed), it is
+ * adopted rather than doubled. Keeping it running is RedisSupervisor's job.
  */
 export class EmbeddedRedis {
+  private watcher: NodeJS.Timeout | undefined;
+  private readonly exit: Promise<string>;
+
   private constructor(
     readonly socket: string,
     private readonly child: ChildProcess | undefined,
-    private readonly pid: number,
-  ) {}
+    /** The server's pid. */
+    readonly pid: number,
+    /** Started or taken over by this process, so stopped by it; false when another live process of the node owns it. */
+    readonly owned: boolean,
+  ) {
+    this.exit = child
+      ? new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)))
+      : new Promise((resolve) => {
+          // Not our child: no exit event, so its pid is watched.
+          this.watcher = setInterval(() => {
+            if (alive(pid)) return;
+            clearInterval(this.watcher);
+            resolve('gone');
+          }, 500);
+          this.watcher.unref();
+        });
+  }
 
   /** The socket a node's private Redis listens on. */
   static socketOf(dataDir: string): string {
@@ -58,9 +78,9 @@ export class EmbeddedRedis {
       // Its starter is gone (killed): take it over, and stop it on exit as if we had started it.
       const owner = join(dir, 'owner.pid');
       const ownerPid = existsSync(owner) ? Number(readFileSync(owner, 'utf8').trim()) : 0;
-      if (ownerPid && ownerPid !== process.pid && alive(ownerPid)) return new EmbeddedRedis(socket, undefined, 0);
+      if (ownerPid && ownerPid !== process.pid && alive(ownerPid)) return new EmbeddedRedis(socket, undefined, adopted, false);
       writeFileSync(owner, String(process.pid));
-      return new EmbeddedRedis(socket, undefined, adopted);
+      return new EmbeddedRedis(socket, undefined, adopted, true);
     }
     rmSync(socket, { force: true });
     const binary = findRedisServer();
@@ -74,7 +94,7 @@ export class EmbeddedRedis {
       const pid = await ping(socket);
       if (pid) {
         writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-        return new EmbeddedRedis(socket, child, pid);
+        return new EmbeddedRedis(socket, child, pid, true);
       }
       const done = await Promise.race([exited, new Promise<'wait'>((r) => setTimeout(() => r('wait'), 25))]);
       if (done !== 'wait') throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `redis-server exited with code ${done}; see ${join(dir, 'redis.log')}`);
@@ -87,26 +107,34 @@ export class EmbeddedRedis {
     return `redis+unix://${this.socket}`;
   }
 
-  /** Stops the server (it flushes its append-only file on SIGTERM) and waits for it to exit. */
-  async stop(): Promise<void> {
-    if (this.child) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-      const gone = new Promise<boolean>((resolve) => this.child!.once('exit', () => resolve(true)));
-      this.child.kill('SIGTERM');
-      const exited = await Promise.race([gone, new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
-      if (!exited) {
-        // Its append-only file is fsynced every second: a Redis that will not stop loses at most that.
-        this.child.kill('SIGKILL');
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 1000).unref())]);
+  /** Resolves, saying how, once the server is gone (whoever stopped it). */
+  exited(): Promise<string> {
+    return this.exit;
+  }
+
+  /**
+   * Stops the server if this process owns it (it flushes its append-only file on SIGTERM), within
+   * `deadline`: a server that will not stop in time is killed, losing at most the last second of
+   * writes (the file is fsynced every second), which the log's reconciliation makes good.
+   */
+  async stop(deadline: Deadline): Promise<void> {
+    clearInterval(this.watcher);
+    if (!this.owned) return; // shared with the live process that started it
+    if (!this.child) {
+      try {
+        process.kill(this.pid, 'SIGTERM');
+      } catch {
+        // already gone
       }
       return;
     }
-    if (!this.pid) return; // shared with the live process that started it
-    try {
-      process.kill(this.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = this.exit.then(() => true);
+    this.child.kill('SIGTERM');
+    // A second is kept back for the kill.
+    if (await settlesWithin(gone, Math.max(0, deadline.capped(5000) - 1000))) return;
+    this.child.kill('SIGKILL');
+    await settlesWithin(gone, deadline.capped(1000));
   }
 }
 

@@ -1,4 +1,6 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type MinimalJob } from 'bullmq';
+import { Queue, RedisConnection, UnrecoverableError, Worker, type ConnectionOptions, type Job, type MinimalJob } from 'bullmq';
+import { settlesWithin, type Deadline } from '../core/deadline.js';
+import { TramiteError } from '../core/errors.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 /** The node's queues: deliver (outbound → peer), dispatch (inbound → back office), notify (status webhooks). */
@@ -28,7 +30,12 @@ export interface WorkQueueOptions<T extends WorkItem> {
   /** The work will not be tried again: attempts exhausted (not called for 'final'). */
   readonly exhausted: (item: T, attempts: number, lastError: Error) => Promise<void>;
   readonly onError?: (err: Error) => void;
+  /** Whether Redis answers now; while it does not, enqueue refuses at once instead of waiting for it. */
+  readonly available?: () => boolean;
 }
+
+/** The longest an enqueue waits for Redis, ms; the log keeps the message and reconciliation schedules it. */
+const ENQUEUE_TIMEOUT_MS = 5000;
 
 /** BullMQ job ids may not contain ':', which e-Gov ids do; base64url keeps them unique and reversible. */
 export function jobIdOf(key: string): string {
@@ -39,18 +46,53 @@ function jobOptions(item: WorkItem, delayMs: number) {
   return { jobId: jobIdOf(item.key), attempts: item.retry.maxAttempts, backoff: { type: 'tramite' }, delay: delayMs, removeOnComplete: true, removeOnFail: true };
 }
 
+/** A connection that can be cut at once, whatever state Redis is in (BullMQ's close waits for Redis). */
+interface CuttableConnection {
+  cut(): void;
+}
+
+/** BullMQ's connection class, keeping in `made` every connection it opens, so a stuck shutdown can cut them. */
+function connectionsKeptIn(made: Set<CuttableConnection>): typeof RedisConnection {
+  return class KeptConnection extends RedisConnection implements CuttableConnection {
+    constructor(...args: ConstructorParameters<typeof RedisConnection>) {
+      super(...args);
+      made.add(this);
+    }
+    cut(): void {
+      this._client.disconnect();
+    }
+  };
+}
+
 /** Adds jobs without running any: for tools (e.g. `tramite messages resend`) beside a running node. */
 export class QueueProducer<T extends WorkItem> {
   private readonly queue: Queue<T>;
-  constructor(name: QueueName, connection: ConnectionOptions, prefix: string) {
-    this.queue = new Queue<T>(name, { connection, prefix });
+  private readonly connections = new Set<CuttableConnection>();
+  constructor(
+    name: QueueName,
+    connection: ConnectionOptions,
+    prefix: string,
+    private readonly available: () => boolean = () => true,
+  ) {
+    this.queue = new Queue<T>(name, { connection, prefix }, connectionsKeptIn(this.connections));
+    this.queue.on('error', () => undefined); // the node's RedisMonitor reports Redis outages
   }
   async enqueue(item: T, delayMs = 0): Promise<void> {
-    await this.queue.add(this.queue.name as never, item as never, jobOptions(item, delayMs));
+    // Waiting for a Redis that is away would hold the caller (an HTTP request) for as long as it is away.
+    if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
+    const added = this.queue.add(this.queue.name as never, item as never, jobOptions(item, delayMs));
+    if (!(await settlesWithin(added, ENQUEUE_TIMEOUT_MS))) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
+    await added;
   }
-  async close(): Promise<void> {
-    if (!(await within(this.queue.close(), 3000))) await within(this.queue.disconnect(), 1000);
+  /** Closes within `deadline`, cutting the connections when Redis is away or slow. */
+  async close(deadline: Deadline): Promise<void> {
+    if (this.available() && (await settlesWithin(this.queue.close(), deadline.capped(3000)))) return;
+    cutAll(this.connections);
   }
+}
+
+function cutAll(connections: Set<CuttableConnection>): void {
+  for (const c of connections) c.cut();
 }
 
 /**
@@ -61,9 +103,10 @@ export class QueueProducer<T extends WorkItem> {
 export class WorkQueue<T extends WorkItem> {
   private readonly producer: QueueProducer<T>;
   private readonly worker: Worker<T>;
+  private readonly workerConnections = new Set<CuttableConnection>();
 
   constructor(private readonly opts: WorkQueueOptions<T>) {
-    this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix);
+    this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix, opts.available);
     this.worker = new Worker<T>(opts.name, (job) => this.process(job), {
       connection: opts.connection,
       prefix: opts.prefix,
@@ -81,7 +124,7 @@ export class WorkQueue<T extends WorkItem> {
           return retryDelayMs(attemptsMade, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry });
         },
       },
-    });
+    }, connectionsKeptIn(this.workerConnections));
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof UnrecoverableError) return;
       if (job.attemptsMade >= (job.opts.attempts ?? 1)) void this.opts.exhausted(job.data, job.attemptsMade, err).catch((e: Error) => this.opts.onError?.(e));
@@ -103,22 +146,17 @@ export class WorkQueue<T extends WorkItem> {
   }
 
   /**
-   * Lets attempts in flight finish, then stops taking jobs. Bounded: with Redis gone, BullMQ would
-   * wait for a reconnection forever, so after the grace period the connections are dropped.
+   * Lets attempts in flight finish, then stops taking jobs, within `deadline`. With Redis away, BullMQ
+   * would wait for it forever (a finished attempt cannot be recorded), so the connections are cut:
+   * at once when Redis is known to be down, else when the deadline comes. A job cut short is taken up
+   * again when its lock lapses, and the log says whether it still needs doing.
    */
-  async close(): Promise<void> {
-    if (!(await within(this.worker.close(), 10_000))) await within(this.worker.disconnect(), 1000);
-    await this.producer.close();
-  }
-}
-
-/** Whether `p` settled within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
+  async close(deadline: Deadline): Promise<void> {
+    const up = this.opts.available?.() ?? true;
+    if (!up || !(await settlesWithin(this.worker.close(), deadline.remainingMs()))) {
+      cutAll(this.workerConnections);
+      void this.worker.close(true).catch(() => undefined);
+    }
+    await this.producer.close(deadline);
   }
 }

@@ -61,8 +61,12 @@ describe('tramite start on embedded defaults', () => {
     try {
       expect(first.stderr).toMatch(/first run: created a development identity/);
       expect(first.stderr).toMatch(/SPC\/ComuneDemo: back-office token \S+/);
-      const health = await request(`${first.baseUrl}/health`);
-      expect(await health.body.json()).toMatchObject({ status: 'ok', parties: ['SPC/ComuneDemo'] });
+      const operatorToken = /operators \(GET \/health details\): token (\S+)/.exec(first.stderr)?.[1];
+      expect(operatorToken).toBeDefined();
+      // Anyone sees the status; the operator also sees what the node hosts.
+      expect(await (await request(`${first.baseUrl}/health`)).body.json()).toEqual({ status: 'ok' });
+      const details = await request(`${first.baseUrl}/health`, { headers: { authorization: `Bearer ${operatorToken}` } });
+      expect(await details.body.json()).toMatchObject({ status: 'ok', parties: ['SPC/ComuneDemo'] });
     } finally {
       first.child.kill('SIGTERM');
       await new Promise((r) => first.child.once('exit', r));

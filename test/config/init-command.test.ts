@@ -45,6 +45,7 @@ describe('tramite init', () => {
     expect(run.stdout).toMatch(/created SPC\/ComuneA/);
     expect(run.stdout).toMatch(/created SPC\/Regione/);
     expect(run.stdout).toMatch(/SPC\/ComuneA: [A-Za-z0-9_-]{43}/);
+    expect(run.stdout).toMatch(/Operator token, for GET \/health's details[^\n]*\n {2}[A-Za-z0-9_-]{43}\n/);
     expect(run.stdout).toContain(`Next: tramite start --config ${join(dir, 'tramite.json')}`);
     expect(loadConfig(join(dir, 'tramite.json')).node.listen.port).toBe(8123);
 

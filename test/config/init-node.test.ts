@@ -68,6 +68,16 @@ describe('initNode', () => {
     expect(first.parties[0]!.tokenFile).toBe(join(dir, 'pki', 'ComuneA.token'));
   });
 
+  it("gives the node an operator token for /health's details: shown once, kept in a private file, only its hash in the config", () => {
+    const config = loadConfig(first.configFile);
+    expect(first.operatorToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first.operatorTokenFile).toBe(join(dir, 'pki', 'operator.token'));
+    expect(readFileSync(first.operatorTokenFile, 'utf8').trim()).toBe(first.operatorToken);
+    if (process.platform !== 'win32') expect(statSync(first.operatorTokenFile).mode & 0o777).toBe(0o600);
+    expect(config.node.operatorTokens).toEqual([sha256(first.operatorToken!)]);
+    expect(readFileSync(first.configFile, 'utf8')).not.toContain(first.operatorToken!);
+  });
+
   it('run again, creates nothing, overwrites nothing and shows no token', () => {
     const before = snapshot(dir);
     const again = initNode({ dir, parties: ['SPC/ComuneA', 'SPC/Regione'], port: 9999 });

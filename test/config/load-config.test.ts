@@ -77,6 +77,18 @@ describe('loadConfig on a valid file', () => {
     });
   });
 
+  it('bounds a stop at 20 s and lists no operator token unless told; refuses an operator token in clear or a bound of 0', () => {
+    const config = loadConfig(configWith((c) => delete c.node.operatorTokens));
+    expect(config.node.shutdownTimeoutSeconds).toBe(20);
+    expect(config.node.operatorTokens).toEqual([]);
+    const err = refusal(configWith((c) => {
+      c.node.shutdownTimeoutSeconds = 0;
+      c.node.operatorTokens = ['secret-in-clear'];
+    }));
+    expect(problemAbout(err, 'node.shutdownTimeoutSeconds')).toBeDefined();
+    expect(problemAbout(err, 'node.operatorTokens[0]')).toContain('sha256:');
+  });
+
   it('is frozen all the way down', () => {
     const config = loadConfig(configWith(() => {}));
     expect(Object.isFrozen(config)).toBe(true);

@@ -79,7 +79,7 @@ describe('an adapter loaded from a module path', () => {
   });
 
   it('reports its health beside the built-in ones', async () => {
-    const res = await request(`${nodes.regione.baseUrl}/health`);
+    const res = await request(`${nodes.regione.baseUrl}/health`, { headers: { authorization: `Bearer ${nodes.regione.operatorToken}` } });
     const health = (await res.body.json()) as { adapters: Array<{ party: string; adapter: string; status: string }> };
     expect(health.adapters.filter((a) => a.party === REGIONE).map((a) => [a.adapter, a.status])).toEqual([
       ['protocollo', 'up'],

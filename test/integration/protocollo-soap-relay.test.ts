@@ -58,7 +58,7 @@ beforeAll(async () => {
       };
     }),
   );
-  const health = (await (await request(`${federation.nodes.cst.baseUrl}/health`)).body.json()) as { adapters: Array<{ party: string; detail: string }> };
+  const health = (await (await request(`${federation.nodes.cst.baseUrl}/health`, { headers: { authorization: `Bearer ${federation.nodes.cst.operatorToken}` } })).body.json()) as { adapters: Array<{ party: string; detail: string }> };
   const [, destinatario, mittente] = health.adapters.find((a) => a.party === FRANCAVILLA)!.detail.split(' ');
   adapterSoap = { destinatario: destinatario!, mittente: mittente! };
   regioneApi = await protocolloUrlOf(federation.nodes.regione, REGIONE);

@@ -35,8 +35,8 @@ beforeAll(async () => {
 
 afterAll(() => federation?.close());
 
-async function call(url: string, method: 'GET' | 'POST', body?: unknown) {
-  const res = await request(url, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+async function call(url: string, method: 'GET' | 'POST', body?: unknown, headers: Record<string, string> = {}) {
+  const res = await request(url, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
 }
 
@@ -184,8 +184,8 @@ describe('protocollo interoperabile between two AOO', () => {
     expect(missing).toMatchObject({ status: 404, json: { error: { code: '007_ErroreIdentificatoreNonTrovato' } } });
   });
 
-  it('reports its adapters in /health', async () => {
-    const health = await call(`${nodes.regione.baseUrl}/health`, 'GET');
+  it("reports its adapters in /health's operator details", async () => {
+    const health = await call(`${nodes.regione.baseUrl}/health`, 'GET', undefined, { authorization: `Bearer ${nodes.regione.operatorToken}` });
     expect(health.json.adapters.filter((a: { party: string }) => a.party === REGIONE)).toEqual([expect.objectContaining({ party: REGIONE, adapter: 'protocollo', version: '1.0.0', status: 'up' })]);
   });
 });

@@ -62,6 +62,10 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
     for (const p of tokens) lines.push(`  ${p.code}: ${p.token}   (${show(p.tokenFile)})`);
   }
 
+  if (report.operatorToken !== undefined) {
+    lines.push('', `Operator token, for GET /health's details (shown only now; also in ${show(report.operatorTokenFile)}):`, `  ${report.operatorToken}`);
+  }
+
   const missing = report.parties.filter((p) => p.configEntry !== undefined);
   if (missing.length > 0) {
     lines.push('', `${show(report.configFile)} was kept and does not list ${missing.map((p) => p.code).join(', ')}; add to its "parties":`);

@@ -11,6 +11,7 @@ import { servicePolicy } from '../../queue/retry-policy.js';
 import { systemClock } from '../../core/clock.js';
 import { printJson, reportError } from '../cli-output.js';
 import { DEFAULT_HOME } from './start.js';
+import { Deadline } from '../../core/deadline.js';
 
 export function registerMessagesCommand(program: Command): void {
   const messages = program.command('messages').description("operators' tools for a node's messages");
@@ -44,7 +45,7 @@ export function registerMessagesCommand(program: Command): void {
       } catch (err) {
         reportError(err);
       } finally {
-        await producer?.close();
+        await producer?.close(Deadline.in(5000));
         await log?.close();
         await redis?.close();
       }

@@ -6,6 +6,7 @@ import { initNode } from '../../config/init-node.js';
 import { serveNode } from '../../http/serve-node.js';
 import { reportError } from '../cli-output.js';
 import { ConfigError } from '../../core/errors.js';
+import { Deadline } from '../../core/deadline.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -25,23 +26,33 @@ export function registerStartCommand(program: Command): void {
           process.stderr.write(`first run: created a development identity in ${DEFAULT_HOME}/\n`);
           for (const p of report.parties) if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
           if (report.auditorToken) process.stderr.write(`  auditors: token ${report.auditorToken} (also in ${report.auditorTokenFile})\n`);
+          if (report.operatorToken) process.stderr.write(`  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`);
         }
         const config = loadConfig(path);
         const port = opts.port === undefined ? undefined : Number(opts.port);
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${opts.port}: expected a port number 0..65535`);
         // Signals are handled from before start-up: a stop requested while the node is starting (its
         // Redis already running) waits for the start to finish, then stops everything in order.
+        // Bounded whatever state the node is in (starting, Redis gone): the orderly stop gets the time
+        // less a second, and if it still runs when the time is up the process exits anyway.
+        const bound = config.node.shutdownTimeoutSeconds * 1000;
         let stopRequested = false;
+        let stopDeadline: Deadline | undefined;
         let running: Awaited<ReturnType<typeof serveNode>> | undefined;
         const shutdown = () => {
           stopRequested = true;
-          if (running) void running.close().then(() => process.exit(0));
+          stopDeadline = Deadline.in(bound).earlier(1000);
+          setTimeout(() => {
+            process.stderr.write(`tramite: the node did not stop within node.shutdownTimeoutSeconds (${config.node.shutdownTimeoutSeconds} s); exiting now\n`);
+            process.exit(1);
+          }, bound).unref();
+          if (running) void running.close(stopDeadline).then(() => process.exit(0));
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
         running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel });
         if (stopRequested) {
-          await running.close();
+          await running.close(stopDeadline);
           process.exit(0);
         }
         process.stderr.write(

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import type { TramiteNode } from '../node/tramite-node.js';
+
+/**
+ * GET /health. Anyone (a load balancer, a monitor) gets the status alone: 200 `ok`, or 503 `degraded`
+ * while the node cannot accept or deliver messages (its queue's Redis or its message log is down, or
+ * it is stopping). An operator (node.operatorTokens) also gets what the node is and why it is degraded:
+ * its name, hosted parties, adapters and the state of its queue and log — nothing a stranger should map.
+ */
+export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): void {
+  app.get('/health', async (req, reply) => {
+    const presented = req.headers.authorization;
+    const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
+    if (presented !== undefined && !(token !== undefined && node.registry.isOperatorToken(token))) {
+      throw new ApiError('TRAMITE_ERR_OPERATOR_ONLY', 401, 'present an operator token as "Authorization: Bearer <token>", or no token for the status alone');
+    }
+    const health = await node.health();
+    reply.code(health.status === 'ok' ? 200 : 503);
+    if (token === undefined) return { status: health.status };
+    return {
+      status: health.status,
+      problems: health.problems,
+      node: node.config.node.name,
+      parties: node.config.parties.map((p) => p.code),
+      adapters: await node.adapters.health(),
+      queue: health.queue,
+      log: health.log,
+    };
+  });
+}

@@ -1,0 +1,42 @@
+import { settlesWithin } from '../core/deadline.js';
+import { outboundKey } from '../core/message-record.js';
+import type { MessageLog } from '../log/message-log.js';
+import type { NodeRedis } from '../queue/redis-connection.js';
+import type { RedisStatus } from '../queue/redis-monitor.js';
+
+/** How long the message log may take to answer health's probe, ms. */
+const LOG_PROBE_TIMEOUT_MS = 1000;
+
+/** What the node can do now: `degraded` when something keeps it from accepting or delivering messages. */
+export interface NodeHealth {
+  readonly status: 'ok' | 'degraded';
+  /** Why it is degraded, one line each; empty when ok. */
+  readonly problems: readonly string[];
+  readonly queue: RedisStatus & { readonly where: string; readonly embedded: boolean; readonly restarts: number };
+  readonly log: { readonly state: 'up' | 'down'; readonly reason?: string };
+}
+
+/**
+ * The node's own parts that every message needs: the queues' Redis (from its monitor, so asking never
+ * waits for Redis) and the message log (one bounded read). Adapters serve one party each and are
+ * reported apart, in health's details.
+ */
+export async function nodeHealth(parts: { redis: NodeRedis; store: MessageLog; stopping: boolean }): Promise<NodeHealth> {
+  const problems: string[] = [];
+  if (parts.stopping) problems.push('the node is stopping');
+  const queue = { ...parts.redis.status(), where: parts.redis.where, embedded: parts.redis.embedded };
+  if (queue.state === 'down') problems.push(`the delivery queue's Redis is down since ${queue.since}: ${queue.reason ?? 'no answer'}`);
+  const log = await probeLog(parts.store);
+  if (log.state === 'down') problems.push(`the message log cannot be read: ${log.reason}`);
+  return { status: problems.length === 0 ? 'ok' : 'degraded', problems, queue, log };
+}
+
+async function probeLog(store: MessageLog): Promise<NodeHealth['log']> {
+  let failure: string | undefined;
+  // Any lookup by id does: it reaches the store the way accepting a message does.
+  const read = store.get(outboundKey('health-probe')).catch((err: unknown) => {
+    failure = (err as Error).message;
+  });
+  if (!(await settlesWithin(read, LOG_PROBE_TIMEOUT_MS))) return { state: 'down', reason: `no answer within ${LOG_PROBE_TIMEOUT_MS} ms` };
+  return failure === undefined ? { state: 'up' } : { state: 'down', reason: failure };
+}
