@@ -193,7 +193,7 @@ describe('the envelope endpoint refuses what it must', () => {
     // Signed by a party the Regione node trusts (its own), so that the refusal comes from the binding.
     const own = loadConfig(nodes.regione.configFile).parties.find((p) => p.code === REGIONE)!;
     const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile)), certPem: readFileSync(own.certFile, 'utf8') };
-    const xml = cstEnvelope({ from: 'SPC/ComuneSconosciuto', payload: '<v:V xmlns:v="urn:t">100 euro</v:V>', signer });
+    const xml = cstEnvelope({ from: 'SPC/ComuneSconosciuto', id: `ComuneSconosciuto_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`, payload: '<v:V xmlns:v="urn:t">100 euro</v:V>', signer });
     const res = await postEnvelope(regione, xml.replace('100 euro', '900 euro'));
     expect(res.status).toBe(500);
     expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_101/);
