@@ -7,6 +7,7 @@ import { DEFAULT_XML_LIMITS } from '../../crypto/hardened-xml.js';
 import { TrustStore, describeCertificate } from '../../crypto/trust-store.js';
 import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -38,7 +39,11 @@ export function registerEnvelopeCommand(program: Command): void {
     .action((file: string, opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string }) => {
       let trust: TrustStore;
       let at: Date;
+      let skewSeconds: number;
+      let maxAgeSeconds: number | undefined;
       try {
+        skewSeconds = wholeNumberOption(opts.skew, '--skew', { min: 0, max: 86_400, what: 'a whole number of seconds', example: 5 });
+        maxAgeSeconds = opts.maxAge === undefined ? undefined : wholeNumberOption(opts.maxAge, '--max-age', { min: 0, max: 10 * 365 * 86_400, what: 'a whole number of seconds', example: 300 });
         const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
         trust = TrustStore.fromPem(pems);
         if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
@@ -55,8 +60,8 @@ export function registerEnvelopeCommand(program: Command): void {
         const opened = verifyEnvelope(env, {
           trust,
           at,
-          skewSeconds: Number(opts.skew),
-          ...(opts.maxAge !== undefined ? { maxAgeSeconds: Number(opts.maxAge) } : {}),
+          skewSeconds,
+          ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
         });
         printJson({ valid: true, profile: opened.profile, signer: describeCertificate(opened.signature.signer), signed: opened.signature.signed, timestamp: opened.signature.timestamp });
       } catch (err) {
@@ -89,6 +94,13 @@ export function registerEnvelopeCommand(program: Command): void {
     .option('--action <action>', 'modi: wsa:Action, when the envelope has none')
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
     .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; ttl: string }) => {
+      let ttlSeconds: number;
+      try {
+        ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
+      } catch (err) {
+        reportError(err, 2);
+        return;
+      }
       try {
         if (opts.profile !== 'egov' && opts.profile !== 'modi') throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
         const signed = sealEnvelope(
@@ -97,7 +109,7 @@ export function registerEnvelopeCommand(program: Command): void {
           { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
           {
             now: new Date(),
-            ttlSeconds: Number(opts.ttl),
+            ttlSeconds,
             addressing: { ...(opts.to ? { to: opts.to } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.action ? { action: opts.action } : {}) },
           },
         );

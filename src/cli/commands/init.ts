@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_INIT_PARTIES, type InitNodeReport, initNode } from '../../config/init-node.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 const DEFAULT_DIR = '.tramite';
 
@@ -40,10 +41,7 @@ function splitList(value: string): string[] {
 }
 
 function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${value} is not a TCP port — fix: use a whole number from 0 to 65535`, { field: 'port' });
-  }
-  return Number(value);
+  return wholeNumberOption(value, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
 }
 
 /** Human report: what was created, what was kept, the tokens (once) and what to run next. */

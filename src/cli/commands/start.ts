@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { initNode } from '../../config/init-node.js';
 import { serveNode } from '../../http/serve-node.js';
 import { reportError } from '../cli-output.js';
-import { ConfigError } from '../../core/errors.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -27,8 +27,7 @@ export function registerStartCommand(program: Command): void {
           if (report.auditorToken) process.stderr.write(`  auditors: token ${report.auditorToken} (also in ${report.auditorTokenFile})\n`);
         }
         const config = loadConfig(path);
-        const port = opts.port === undefined ? undefined : Number(opts.port);
-        if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${opts.port}: expected a port number 0..65535`);
+        const port = opts.port === undefined ? undefined : wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
         // Signals are handled from before start-up: a stop requested while the node is starting (its
         // Redis already running) waits for the start to finish, then stops everything in order.
         let stopRequested = false;
