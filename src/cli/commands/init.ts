@@ -11,7 +11,7 @@ export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description(
-      'create a development node: a dev CA and one signing certificate per party (DIR/pki), a back-office token per party ' +
+      'create a development node: a dev CA and one signing certificate per party (DIR/pki; the CA key in DIR-dev-ca, outside the node), a back-office token per party ' +
         '(shown once, kept in DIR/pki/<nome>.token) and DIR/tramite.json. Never overwrites a file: run it again with more ' +
         '--parties to add parties signed by the same CA.',
     )
@@ -51,6 +51,7 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
     `  ${(created ? 'created' : 'kept').padEnd(7)} ${what.padEnd(20)} ${show(file)}`;
   const lines = [`tramite init in ${show(report.dir)}`];
   lines.push(row(report.ca.created, 'dev CA', report.ca.certFile));
+  lines.push(row(report.ca.created, 'dev CA key (not for the node)', report.ca.keyFile));
   for (const p of report.parties) lines.push(row(p.created, p.code, p.certFile));
   lines.push(row(report.configCreated, 'config', report.configFile));
 
