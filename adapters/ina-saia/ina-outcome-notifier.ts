@@ -4,11 +4,13 @@
  * start, oldest first, so a back office that was down catches up.
  */
 import { request } from 'undici';
-import type { AdapterLogger } from '../sdk/index.js';
+import { discardBoundedBody, type AdapterLogger } from '../sdk/index.js';
 import type { InaEventQueue } from './ina-event-queue.js';
 import { eventView } from './ina-saia-http-api.js';
 
 const POST_TIMEOUT_MS = 10_000;
+/** The back office's answer is not used: drained within this bound, never buffered whole. */
+const ANSWER_MAX_BYTES = 64 * 1024;
 
 export class InaOutcomeNotifier {
   private running = false;
@@ -75,7 +77,7 @@ export class InaOutcomeNotifier {
           headersTimeout: POST_TIMEOUT_MS,
           bodyTimeout: POST_TIMEOUT_MS,
         });
-        await res.body.dump();
+        await discardBoundedBody(res.body, { maxBytes: ANSWER_MAX_BYTES, source: `back office at ${this.url}`, declaredLength: res.headers['content-length'] });
         if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`the back office answered ${res.statusCode}`);
       } catch (err) {
         this.log.warn({ id: record.id, err: (err as Error).message, retryInMs: this.retryMs }, 'ina-saia: back office not told the outcome yet');

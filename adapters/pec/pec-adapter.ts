@@ -85,6 +85,7 @@ export class PecAdapter implements AdapterInstance {
         password: settings.imapPassword,
         tls,
         quarantineFolder: options.quarantineFolder,
+        maxMessageBytes: options.maxMessageBytes,
         ingest: {
           trust: settings.providerTrust,
           acceptSha1: options.acceptSha1,

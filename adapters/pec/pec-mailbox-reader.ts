@@ -13,8 +13,6 @@ import type { PecServerOptions } from './pec-options.js';
 import type { PecStore, ReadOutcome } from './pec-store.js';
 
 const MAILBOX = 'INBOX';
-/** Providers cap a PEC message at about 100 MB; anything much bigger is quarantined unread. */
-export const MAX_MESSAGE_BYTES = 160 * 1024 * 1024;
 /** Per read, so that the events of a large backlog reach the bus batch by batch, not after the whole mailbox. */
 export const MAX_MESSAGES_PER_READ = 200;
 const CONNECTION_TIMEOUT_MS = 15_000;
@@ -25,6 +23,8 @@ export interface MailboxReaderSettings {
   readonly password: string;
   readonly tls: { readonly ca: readonly string[] | undefined; readonly rejectUnauthorized: boolean };
   readonly quarantineFolder: string;
+  /** Messages larger than this (by RFC822.SIZE) are quarantined without being fetched. */
+  readonly maxMessageBytes: number;
   readonly ingest: IngestSettings;
 }
 
@@ -91,8 +91,10 @@ export class PecMailboxReader {
     let messageId: string | undefined;
     let outcome: ReadOutcome;
     let notice: string | undefined;
-    if (size > MAX_MESSAGE_BYTES) {
-      outcome = { kind: 'quarantined', code: 'TRAMITE_ERR_PEC_MALFORMED', reason: `${size} bytes: larger than any PEC message (${MAX_MESSAGE_BYTES})` };
+    const max = this.settings.maxMessageBytes;
+    if (size > max) {
+      // Judged by the size the server states, before a byte is fetched: the message would be read whole.
+      outcome = { kind: 'quarantined', code: 'TRAMITE_ERR_PEC_MALFORMED', reason: `${size} bytes: larger than maxMessageBytes (${max}); not fetched` };
     } else {
       const fetched = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
       if (!fetched || !fetched.source) {
@@ -155,7 +157,8 @@ export class PecMailboxReader {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       greetingTimeout: CONNECTION_TIMEOUT_MS,
       socketTimeout: SOCKET_TIMEOUT_MS,
-      maxLiteralSize: MAX_MESSAGE_BYTES + 1024 * 1024,
+      // A server that states a small size and then sends more is cut off here.
+      maxLiteralSize: this.settings.maxMessageBytes + 64 * 1024,
     });
     // An 'error' event without a listener would crash the node; the failing command rejects anyway.
     client.on('error', (err: Error) => this.log.debug({ err: err.message }, 'IMAP connection error'));

@@ -34,6 +34,8 @@ export interface PecOptions {
   readonly receiptService: string;
   readonly inboundService: string;
   readonly quarantineFolder: string;
+  /** Largest mailbox message fetched, by its IMAP RFC822.SIZE; larger ones are quarantined unread. */
+  readonly maxMessageBytes: number;
 }
 
 const SERVICE_PATTERN = '^[A-Za-z0-9_]+$';
@@ -98,6 +100,14 @@ export const pecOptionsSchema = {
       minLength: 1,
       default: 'Quarantena',
       description: 'IMAP folder unsigned, badly signed, untrusted or malformed provider messages are moved to (created when missing).',
+    },
+    maxMessageBytes: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 200 * 1024 * 1024,
+      default: 32 * 1024 * 1024,
+      description:
+        'Largest mailbox message the adapter fetches, in bytes, judged by the size the IMAP server states (RFC822.SIZE) before a byte of it is read: a message is fetched whole into memory, so a larger one is quarantined unread, with its size as the reason. Default 33554432 (32 MiB): above what providers let through for most mailboxes, and what a node holds without strain; raise it (up to 200 MiB) for a mailbox that receives larger ones.',
     },
   },
 } as const;

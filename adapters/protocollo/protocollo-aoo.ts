@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { ProtocolloError, TramiteError } from '../../src/core/errors.js';
-import { AdapterError, describeCertificate, type AdapterContext, type BusMessage } from '../sdk/index.js';
+import { AdapterError, describeCertificate, discardBoundedBody, type AdapterContext, type BusMessage } from '../sdk/index.js';
 import { checkImpronte, improntaOf } from './impronta.js';
 import type { AnnullamentoRequest, InoltroRequest, ProtocolloOptions } from './protocollo-options.js';
 import { ProtocolRegister, type Registration } from './register/protocol-register.js';
@@ -334,7 +334,8 @@ export class ProtocolloAoo implements SegnaturaChecks {
     try {
       const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), headersTimeout: 10_000, bodyTimeout: 10_000 });
       status = res.statusCode;
-      await res.body.dump();
+      // The back office's answer is not used: drained within a bound, never buffered whole.
+      await discardBoundedBody(res.body, { maxBytes: 64 * 1024, source: `protocol back office at ${url}`, declaredLength: res.headers['content-length'] });
     } catch (cause) {
       throw AdapterError.unavailable(`protocol back office at ${url} could not be reached: ${(cause as Error).message}`, cause);
     }

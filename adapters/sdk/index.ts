@@ -19,3 +19,5 @@ export {
 export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
 export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, type AdapterHttpServerOptions, type HttpCall, type HttpReply } from './adapter-http-server.js';
 export * from './xml-security.js';
+// Every HTTP answer an adapter reads goes through the node's one bounded reader.
+export { discardBoundedBody, readBoundedBody, ResponseTooLargeError, type BoundedReadOptions, type ResponseBodyStream } from '../../src/core/bounded-body.js';

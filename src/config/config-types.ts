@@ -16,6 +16,34 @@ export interface ConfigFileLimits {
   maxDepth: number;
 }
 
+/** At most `max` requests per `windowSeconds` for one caller. */
+export interface ConfigFileRateLimit {
+  max: number;
+  windowSeconds: number;
+}
+
+/** The HTTP server's limits (docs/security.md says why each default). */
+export interface ConfigFileHttp {
+  /** Request line and headers must arrive within this; @defaultValue 10000 */
+  headersTimeoutMs: number;
+  /** The whole request must arrive within this; @defaultValue 60000 */
+  requestTimeoutMs: number;
+  /** Idle kept-alive connection closed after this; @defaultValue 5000 */
+  keepAliveTimeoutMs: number;
+  /** Connection with no traffic either way closed after this; @defaultValue 180000 */
+  idleTimeoutMs: number;
+  /** @defaultValue 512 */
+  maxConnections: number;
+  /** Request-body bytes held at once across all requests; @defaultValue 67108864 */
+  maxBodyBytesInFlight: number;
+  rateLimits: {
+    /** Per back-office caller (its token's parties); @defaultValue 3000 per 60 s */
+    api: ConfigFileRateLimit;
+    /** Per remote address on the envelope endpoint; @defaultValue 6000 per 60 s */
+    envelope: ConfigFileRateLimit;
+  };
+}
+
 export interface ConfigFileNode {
   name: string;
   soggetto: string;
@@ -24,6 +52,7 @@ export interface ConfigFileNode {
   listen: { host: string; port: number };
   publicUrl?: string;
   limits: ConfigFileLimits;
+  http: ConfigFileHttp;
   clockSkewSeconds: number;
   timestampMaxAgeSeconds: number;
   /** Longest a stop may take, whatever state Redis is in. */

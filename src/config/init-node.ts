@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { type PkiFileReport, createDevPki, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
 import type { ConfigFile, ConfigFileParty } from './config-types.js';
@@ -67,7 +67,9 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
   const configExists = existsSync(configFile);
   const listed = configExists ? partiesListedIn(configFile) : new Set<string>();
 
-  const pki = createDevPki({ dir: join(dir, PKI_DIR_NAME), parties: opts.parties ?? DEFAULT_INIT_PARTIES, ...(opts.now ? { now: opts.now } : {}) });
+  const caKeyDir = devCaKeyDir(dir);
+  moveCaKeyOutOfNode(join(dir, PKI_DIR_NAME), caKeyDir);
+  const pki = createDevPki({ dir: join(dir, PKI_DIR_NAME), caKeyDir, parties: opts.parties ?? DEFAULT_INIT_PARTIES, ...(opts.now ? { now: opts.now } : {}) });
 
   const planned = pki.parties.map((party): { report: InitPartyReport; entry?: ConfigFileParty } => {
     const tokenFile = join(pki.dir, `${devPartyRef(party.code).nome}.token`);
@@ -121,6 +123,26 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     operatorTokenFile,
     ...(operatorToken !== undefined && !configExists ? { operatorToken } : {}),
   };
+}
+
+/**
+ * Where `tramite init` keeps the dev CA's private key: a folder beside the node's (DIR-dev-ca), never in
+ * it. The running node reads DIR; it never needs the CA key, only `init` does (to issue a certificate to
+ * a party added later), so a copy or a backup of the node's folder does not carry the power to issue
+ * certificates every node of the dev federation trusts.
+ */
+export function devCaKeyDir(nodeDir: string): string {
+  const dir = resolve(nodeDir);
+  return join(dirname(dir), `${basename(dir)}-dev-ca`);
+}
+
+/** A CA key left in DIR/pki by an earlier version is moved out, once. */
+function moveCaKeyOutOfNode(pkiDir: string, caKeyDir: string): void {
+  const old = join(pkiDir, 'ca.key.pem');
+  const moved = join(caKeyDir, 'ca.key.pem');
+  if (!existsSync(old) || existsSync(moved)) return;
+  mkdirSync(caKeyDir, { recursive: true, mode: 0o700 });
+  renameSync(old, moved);
 }
 
 function configEntryFor(party: PkiFileReport & { code: string }, dir: string, token: string): ConfigFileParty {

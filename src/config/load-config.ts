@@ -182,6 +182,14 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...adapterServiceProblems(config));
   problems.push(...signerProblems(config));
 
+  const http = config.node.http;
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    problems.push({ path: 'node.http.headersTimeoutMs', what: `${http.headersTimeoutMs} ms is longer than requestTimeoutMs (${http.requestTimeoutMs} ms), which bounds headers and body together`, fix: `make it at most ${http.requestTimeoutMs}, or raise requestTimeoutMs` });
+  }
+  if (http.maxBodyBytesInFlight < config.node.limits.maxEnvelopeBytes) {
+    problems.push({ path: 'node.http.maxBodyBytesInFlight', what: `${http.maxBodyBytesInFlight} bytes cannot hold even one envelope of maxEnvelopeBytes (${config.node.limits.maxEnvelopeBytes})`, fix: `make it at least ${config.node.limits.maxEnvelopeBytes}` });
+  }
+
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
     problems.push({ path: 'log.signer', what: `"${config.log.signer}" is not a hosted party`, fix: `name one of: ${[...hostedAt.keys()].join(', ')}` });
   }

@@ -24,6 +24,11 @@ export interface DevPkiOptions {
   readonly now?: Date;
   readonly validityDays?: number;
   readonly caSubject?: DistinguishedName;
+  /**
+   * Folder for the CA's private key, when it must not sit beside the certificates (`tramite init` keeps
+   * it out of the node's folder: a running node never needs it). Default: `dir`.
+   */
+  readonly caKeyDir?: string;
 }
 
 export interface PkiFileReport {
@@ -89,8 +94,8 @@ export function devPartyFiles(dir: string, ref: Pick<PartyRef, 'nome'>): { certF
   return { certFile: join(resolve(dir), `${ref.nome}.cert.pem`), keyFile: join(resolve(dir), `${ref.nome}.key.pem`) };
 }
 
-export function devCaFiles(dir: string): { certFile: string; keyFile: string } {
-  return { certFile: join(resolve(dir), 'ca.cert.pem'), keyFile: join(resolve(dir), 'ca.key.pem') };
+export function devCaFiles(dir: string, keyDir: string = dir): { certFile: string; keyFile: string } {
+  return { certFile: join(resolve(dir), 'ca.cert.pem'), keyFile: join(resolve(keyDir), 'ca.key.pem') };
 }
 
 export function createDevPki(opts: DevPkiOptions): DevPkiReport {
@@ -102,7 +107,7 @@ export function createDevPki(opts: DevPkiOptions): DevPkiReport {
   const parties = uniqueParties(opts.parties);
 
   // Inspect everything before writing anything, so a refusal leaves the folder as it was.
-  const caFiles = devCaFiles(dir);
+  const caFiles = devCaFiles(dir, opts.caKeyDir);
   const caExists = existingPair(caFiles);
   const partyPlans = parties.map((ref) => {
     const files = devPartyFiles(dir, ref);
@@ -136,6 +141,7 @@ export function createDevPki(opts: DevPkiOptions): DevPkiReport {
   }
 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (opts.caKeyDir !== undefined) mkdirSync(opts.caKeyDir, { recursive: true, mode: 0o700 });
   let caPair: PemPair;
   if (ca) {
     caPair = { certPem: ca.certPem, keyPem: ca.keyPem };

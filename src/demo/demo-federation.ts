@@ -138,6 +138,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         dataDir: 'data',
         listen: { host: '127.0.0.1', port: s.port },
         limits: { maxEnvelopeBytes: 5 * 1024 * 1024, maxDepth: 64 },
+        http: {} as ConfigFile['node']['http'], // the loader fills in the defaults
         clockSkewSeconds: 5,
         timestampMaxAgeSeconds: 300,
         shutdownTimeoutSeconds: 20,

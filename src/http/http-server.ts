@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import { ApiError, EnvelopeError, TramiteError } from '../core/errors.js';
 import { readPackageJson } from '../config/package-root.js';
 import { buildFaultEnvelope, faultElement } from '../node/bus-envelopes.js';
@@ -8,6 +9,8 @@ import type { SendRequest } from '../node/outbound-pipeline.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
 import { registerHealthRoute } from './health-route.js';
+import { HttpRefusal } from './http-refusal.js';
+import { holdRequestBodiesWithin, RequestBodyBudget } from './request-body-budget.js';
 import { messageView } from './message-view.js';
 
 declare module 'fastify' {
@@ -23,7 +26,26 @@ const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']
  * A thin shell: every decision is the node's.
  */
 export function buildHttpServer(node: TramiteNode): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: node.limits.maxBytes });
+  const http = node.config.node.http;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: node.limits.maxBytes,
+    // Slow or idle clients must not hold connections (and their bodies) for ever: docs/security.md.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.idleTimeoutMs,
+    http: { headersTimeout: http.headersTimeoutMs, requestTimeout: http.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+  });
+  // Connections beyond the cap are closed by the server as soon as they are accepted.
+  app.server.maxConnections = http.maxConnections;
+  let lastDropLogged = 0;
+  app.server.on('drop', () => {
+    if (Date.now() - lastDropLogged < 10_000) return; // one line per burst, not one per connection
+    lastDropLogged = Date.now();
+    node.log.warn({ maxConnections: http.maxConnections }, 'connection refused: the node has as many open connections as it allows');
+  });
+  holdRequestBodiesWithin(app, new RequestBodyBudget(http.maxBodyBytesInFlight));
+  void app.register(rateLimit, { global: false });
   const sendSchema = readPackageJson<object>('schemas', 'api-send-message.schema.json');
   const answerSchema = readPackageJson<object>('schemas', 'api-answer-message.schema.json');
   const waitQuery = { type: 'object', additionalProperties: false, properties: { wait: { type: 'number', minimum: 0, maximum: 120 } } };
@@ -34,6 +56,12 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   app.addContentTypeParser(['text/xml', 'application/soap+xml', 'application/xml'], { parseAs: 'buffer', bodyLimit: node.limits.maxBytes }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof HttpRefusal) reply.header('retry-after', String(err.retryAfterSeconds));
+    if (req.url.startsWith('/tramite/envelope') && err instanceof HttpRefusal) {
+      // Turned away before it was read: a processing error (300) the sender may retry, as a SOAP Fault like every refusal there.
+      const fault = faultElement({ contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Envelope', message: `EGOV_IT_300 - ${err.code}: ${err.message}` }, { now: new Date(), porta: node.config.node.pdd });
+      return reply.code(err.status).type('text/xml; charset=utf-8').send(buildFaultEnvelope(fault));
+    }
     if (req.url.startsWith('/tramite/envelope')) {
       const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
       const ecc = new EnvelopeError('EGOV_IT_001', 'Envelope', tooLarge ? `EGOV_IT_001 - envelope larger than ${node.limits.maxBytes} bytes` : `EGOV_IT_001 - ${err.message}`);
@@ -51,13 +79,17 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
 
   registerHealthRoute(app, node);
 
-  app.post('/tramite/envelope', async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) {
-      throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - the envelope must be sent as text/xml');
-    }
-    const result = await node.inbound.process(req.body);
-    reply.code(result.status);
-    return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
+  app.register(async (peers) => {
+    // Per remote address, counted before the body is read.
+    peers.addHook('onRequest', peers.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'envelopes from this address')));
+    peers.post('/tramite/envelope', async (req, reply) => {
+      if (!Buffer.isBuffer(req.body)) {
+        throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - the envelope must be sent as text/xml');
+      }
+      const result = await node.inbound.process(req.body);
+      reply.code(result.status);
+      return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
+    });
   });
 
   app.register(
@@ -68,6 +100,8 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         if (parties.size === 0) throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
         req.callerParties = parties;
       });
+      // Per caller, after authentication: a caller is the set of parties its token acts for.
+      api.addHook('onRequest', api.rateLimit(rateLimitOptions(http.rateLimits.api, (req) => [...req.callerParties].sort().join(' '), 'requests from this caller')));
 
       api.post<{ Body: SendRequest; Querystring: { wait?: number } }>(
         '/messages',
@@ -135,6 +169,19 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   );
   registerAuditorRoutes(app, node);
   return app;
+}
+
+/** Node checks its timeouts every this often (its default, 30 s, would let a slow client live that much past them). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+function rateLimitOptions(limit: { readonly max: number; readonly windowSeconds: number }, key: (req: FastifyRequest) => string, what: string) {
+  return {
+    max: limit.max,
+    timeWindow: limit.windowSeconds * 1000,
+    keyGenerator: key,
+    errorResponseBuilder: (_req: FastifyRequest, ctx: { ttl: number }) =>
+      new HttpRefusal('TRAMITE_ERR_RATE_LIMITED', 429, `more than ${limit.max} ${what} in ${limit.windowSeconds} s; retry in ${Math.ceil(ctx.ttl / 1000)} s`, ctx.ttl / 1000),
+  };
 }
 
 /**

@@ -42,6 +42,7 @@ export interface RecordQuery {
 
 export interface MessageQuery {
   readonly direction?: 'in' | 'out';
+  /** Records owned by one of these parties: outbound ones it sent (`from`), inbound ones sent to it (`to`). */
   readonly parties?: readonly string[];
   readonly state?: string;
   readonly service?: string;

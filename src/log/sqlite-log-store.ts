@@ -348,7 +348,8 @@ export function messageWhere(q: MessageQuery, ph: (i: number) => string): { sql:
   if (q.parties) {
     const ors = q.parties.map((party) => {
       const before = w.parts.length;
-      w.add(party, 2, (a, b) => `from_party = ${a} OR to_party = ${b}`);
+      // A party's own records, as GET /api/v1/messages/{id} sees them: what it sent, what it received.
+      w.add(party, 2, (a, b) => `(direction = 'out' AND from_party = ${a}) OR (direction = 'in' AND to_party = ${b})`);
       return w.parts.splice(before, 1)[0]!;
     });
     w.parts.push(ors.length ? `(${ors.join(' OR ')})` : '1 = 0');

@@ -10,6 +10,7 @@ import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { request } from 'undici';
+import { discardBoundedBody, readBoundedBody, ResponseTooLargeError } from '../core/bounded-body.js';
 import { TramiteError } from '../core/errors.js';
 import { describeCertificate } from '../crypto/trust-store.js';
 
@@ -186,32 +187,23 @@ async function post(url: string, body: Uint8Array, timeoutMs: number): Promise<U
   } catch (cause) {
     throw tsaError(`TSA at ${url} could not be reached: ${describeNetworkError(cause, timeoutMs)}`, cause);
   }
+  const drain = (): Promise<void> => discardBoundedBody(res.body, { maxBytes: MAX_RESPONSE_BYTES, source: `TSA at ${url}` }).catch(() => undefined);
   if (res.statusCode !== 200) {
-    await res.body.dump().catch(() => undefined);
+    await drain();
     throw tsaError(`TSA at ${url} answered HTTP ${res.statusCode} instead of 200`);
   }
   const type = headerValue(res.headers['content-type']);
   const mediaType = type.split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/timestamp-reply') {
-    await res.body.dump().catch(() => undefined);
+    await drain();
     throw tsaError(`TSA at ${url} answered with content-type "${type || '(none)'}" instead of application/timestamp-reply`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_RESPONSE_BYTES) {
-        res.body.destroy();
-        throw tsaError(`TSA at ${url} sent more than ${MAX_RESPONSE_BYTES} bytes; a TimeStampResp is a few kilobytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    return new Uint8Array(await readBoundedBody(res.body, { maxBytes: MAX_RESPONSE_BYTES, source: `TSA at ${url}`, declaredLength: res.headers['content-length'] }));
   } catch (cause) {
-    if (cause instanceof TramiteError) throw cause;
+    if (cause instanceof ResponseTooLargeError) throw tsaError(`TSA at ${url} sent more than ${MAX_RESPONSE_BYTES} bytes; a TimeStampResp is a few kilobytes`, cause);
     throw tsaError(`reading the answer of the TSA at ${url} failed: ${describeNetworkError(cause, timeoutMs)}`, cause);
   }
-  return new Uint8Array(Buffer.concat(chunks));
 }
 
 function checkResponse(url: string, raw: Uint8Array, digest: Uint8Array, nonce: bigint): Uint8Array {

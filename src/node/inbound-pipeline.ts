@@ -383,7 +383,7 @@ export class InboundPipeline {
     }
     const url = this.deps.registry.hostedParty(msg.to)?.backOffice?.url;
     if (!url) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${msg.to} has no adapter for ${msg.service} and no back office`);
-    return deliverToBackOffice(url, msg, this.deps.backOfficeTimeoutMs);
+    return deliverToBackOffice(url, msg, this.deps.backOfficeTimeoutMs, this.deps.limits.maxBytes);
   }
 
   /** The back office never took the message within the attempts: FAILED, kept in the log. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { ApiError, DeliveryError, TramiteError } from '../core/errors.js';
+import { readBoundedBody, ResponseTooLargeError } from '../core/bounded-body.js';
 import { isEgovCode } from '../core/error-codes.js';
 import { NS } from '../core/namespaces.js';
 import { partyCode } from '../core/party.js';
@@ -315,8 +316,10 @@ export class OutboundPipeline {
         bodyTimeout: this.deps.httpTimeoutMs,
       });
       status = res.statusCode;
-      text = await res.body.text();
+      // A reply is an envelope: no larger than the envelopes this node accepts.
+      text = (await readBoundedBody(res.body, { maxBytes: this.deps.limits.maxBytes, source: `peer at ${url}`, declaredLength: res.headers['content-length'] })).toString('utf8');
     } catch (cause) {
+      if (cause instanceof ResponseTooLargeError) throw new DeliveryError(cause.code, cause.message, { retriable: true, cause });
       throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, { retriable: true, cause });
     }
     const wantsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';

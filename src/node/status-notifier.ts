@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { request } from 'undici';
+import { discardBoundedBody } from '../core/bounded-body.js';
 import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
@@ -21,6 +22,9 @@ export interface StatusEvent {
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly receipt: { readonly at: string; readonly signer: string } | null;
 }
+
+/** A webhook's answer is not read, only drained; more than this and the connection is dropped. */
+const WEBHOOK_ANSWER_MAX_BYTES = 64 * 1024;
 
 export interface NotifyItem extends WorkItem {
   /** The hosted party whose back office is told. */
@@ -89,7 +93,7 @@ export class StatusNotifier {
         headersTimeout: this.deps.timeoutMs,
         bodyTimeout: this.deps.timeoutMs,
       });
-      await res.body.dump();
+      await discardBoundedBody(res.body, { maxBytes: WEBHOOK_ANSWER_MAX_BYTES, source: `webhook at ${notify.url}`, declaredLength: res.headers['content-length'] });
       if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'done' };
       throw new Error(`webhook answered HTTP ${res.statusCode}`);
     } catch (err) {

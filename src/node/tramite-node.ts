@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { keepNodeFilesPrivate } from './private-files.js';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -103,7 +104,7 @@ export class TramiteNode {
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
     const clock = opts.clock ?? systemClock;
-    mkdirSync(config.node.dataDir, { recursive: true });
+    keepNodeFilesPrivate(config.node.dataDir);
     const logFile = join(config.node.dataDir, 'tramite.log');
     const streams: pino.StreamEntry[] = [{ stream: pino.destination({ dest: logFile, sync: true, mkdir: true }) }];
     if (opts.logToStdout) streams.push({ stream: process.stdout });

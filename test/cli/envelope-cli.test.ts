@@ -127,6 +127,39 @@ describe('tramite envelope seal + verify', () => {
     expect(JSON.parse(stale.stdout).reason).toContain('TRAMITE_ERR_TIMESTAMP');
   });
 
+  it('refuses --skew abc (exit 2, naming the option) instead of verifying with the Timestamp checks off', async () => {
+    const signed = await seal('egov', unsigned);
+    const later = new Date(Date.now() + 3_600_000).toISOString(); // Expires has passed: only a disabled check would pass it
+    const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), '--at', later, '--skew', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('error TRAMITE_ERR_CONFIG_INVALID: --skew abc is not a whole number of seconds');
+  });
+
+  it('refuses --max-age x (exit 2, naming the option) instead of skipping the freshness check', async () => {
+    const signed = await seal('egov', unsigned);
+    const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), '--max-age', 'x', '--at', new Date(Date.now() + 2000).toISOString()]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--max-age x is not a whole number of seconds');
+  });
+
+  it('refuses --max-age -5 and --skew 1e3, which are not whole numbers of seconds either', async () => {
+    const signed = await seal('egov', unsigned);
+    for (const args of [['--max-age', '-5'], ['--skew', '1e3']]) {
+      const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`${args[0]} ${args[1]} is not`);
+    }
+  });
+
+  it('refuses seal --ttl soon (exit 2) instead of writing an Expires of NaN', async () => {
+    const r = await runCli(['envelope', 'seal', '--profile', 'egov', '--key', pki('ComuneA.key.pem'), '--cert', pki('ComuneA.cert.pem'), '--ttl', 'soon', unsigned]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--ttl soon is not a whole number of seconds');
+  });
+
   it('says how to fix a verify call without trust anchors (exit 2)', async () => {
     const r = await runCli(['envelope', 'verify', unsigned]);
     expect(r.code).toBe(2);

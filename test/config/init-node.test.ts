@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -34,6 +34,37 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('initNode: the dev CA private key', () => {
+  it("is not in the node's folder: it sits in DIR-dev-ca beside it, private, and the config names no such file", () => {
+    const under = (folder: string): string[] => readdirSync(folder, { recursive: true }).map(String);
+    expect(under(dir).filter((f) => f.endsWith('ca.key.pem'))).toEqual([]);
+    expect(first.ca.keyFile).toBe(join(root, 'node-dev-ca', 'ca.key.pem'));
+    expect(statSync(first.ca.keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(root, 'node-dev-ca')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(first.configFile, 'utf8')).not.toContain('ca.key');
+  });
+
+  it('still issues a party added later with the same CA, reading the key from outside the node', () => {
+    const later = initNode({ dir, parties: ['SPC/ComuneLater'] });
+    const ca = new X509Certificate(readFileSync(join(dir, 'pki', 'ca.cert.pem')));
+    const cert = new X509Certificate(readFileSync(later.parties[0]!.certFile));
+    expect(cert.checkIssued(ca)).toBe(true);
+    expect(cert.verify(ca.publicKey)).toBe(true);
+  });
+
+  it('moves a CA key left in DIR/pki by an earlier version out of the node, once', () => {
+    const old = join(root, 'old-node');
+    initNode({ dir: old, parties: ['SPC/ComuneA'] });
+    // As an earlier version left it: the key beside the certificates.
+    renameSync(join(root, 'old-node-dev-ca', 'ca.key.pem'), join(old, 'pki', 'ca.key.pem'));
+    rmSync(join(root, 'old-node-dev-ca'), { recursive: true });
+    const report = initNode({ dir: old, parties: ['SPC/ComuneA', 'SPC/ComuneNuovo'] });
+    expect(existsSync(join(old, 'pki', 'ca.key.pem'))).toBe(false);
+    expect(existsSync(report.ca.keyFile)).toBe(true);
+    expect(report.parties.find((p) => p.code === 'SPC/ComuneNuovo')?.created).toBe(true);
+  });
+});
 
 describe('initNode', () => {
   it('writes a config that loadConfig accepts, with both parties and their identities', () => {

@@ -229,6 +229,27 @@ describe('loadConfig refusals name the field and the fix', () => {
     expect(problemAbout(err, 'peers[1].parties[0]')).toContain('also listed by peer "regione"');
   });
 
+  it('fills the HTTP limits with their defaults', () => {
+    const config = loadConfig(configWith(() => {}));
+    expect(config.node.http).toEqual({
+      headersTimeoutMs: 10000,
+      requestTimeoutMs: 60000,
+      keepAliveTimeoutMs: 5000,
+      idleTimeoutMs: 180000,
+      maxConnections: 512,
+      maxBodyBytesInFlight: 67108864,
+      rateLimits: { api: { max: 3000, windowSeconds: 60 }, envelope: { max: 6000, windowSeconds: 60 } },
+    });
+  });
+
+  it('HTTP limits that contradict each other: headers timeout beyond the request timeout, a body budget below one envelope', () => {
+    const err = refusal(configWith((c) => {
+      c.node.http = { headersTimeoutMs: 20000, requestTimeoutMs: 10000, maxBodyBytesInFlight: 1024 };
+    }));
+    expect(problemAbout(err, 'node.http.headersTimeoutMs')).toContain('longer than requestTimeoutMs');
+    expect(problemAbout(err, 'node.http.maxBodyBytesInFlight')).toContain('at least 5242880');
+  });
+
   it('wrong types and ranges', () => {
     const err = refusal(configWith((c) => {
       c.node.listen.port = '8080';

@@ -52,7 +52,7 @@ describe('an adapter loaded from a module path', () => {
     });
     const { id, status } = (await res.body.json()) as { id: string; status: string };
     expect(status).toBe('DELIVERED');
-    const file = join(folder, 'out', `${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.xml`);
+    const file = join(folder, 'out', `${id.replace(/:/g, '~3A')}.xml`);
     await expect.poll(() => existsSync(file), { timeout: 20_000 }).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe('<v:Variazione xmlns:v="urn:t">cartella</v:Variazione>');
     await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status).toBe('DISPATCHED');

@@ -74,7 +74,7 @@ class CartellaAdapter implements AdapterInstance {
 
   async egress(message: BusMessage): Promise<{ kind: 'accepted'; reference: string }> {
     if (message.profile === 'sincrono') throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'a folder cannot answer a sincrono request');
-    const name = fileSafe(message.id);
+    const name = fileNameFor(message.id);
     try {
       // Metadata last: a back office that waits for the .json finds the payload already there.
       await writeAtomically(join(this.outbox, `${name}.xml`), message.payload);
@@ -149,7 +149,17 @@ async function writeAtomically(file: string, content: string): Promise<void> {
   await rename(temp, file);
 }
 
-/** Message ids contain ':' (e-Gov); file names on every system should not. */
-function fileSafe(id: string): string {
-  return id.replace(/[^A-Za-z0-9_.-]/g, '_');
+/**
+ * The file name for a message id. Ids contain ':' (e-Gov), which file names on every system should not.
+ * Each other UTF-16 unit is escaped — ASCII as `~` + 2 hex digits (':' → `~3A`, '~' → `~7E`), anything
+ * else as `~u` + 4 — a code no other escape starts like, so two ids never share a file: replacing them
+ * all with '_' made `a:b`, `a/b` and `a_b` the same file, and one message overwrote another.
+ */
+export function fileNameFor(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, (ch) => {
+    const unit = ch.charCodeAt(0);
+    return unit < 0x80 ? `~${hex(unit, 2)}` : `~u${hex(unit, 4)}`;
+  });
 }
+
+const hex = (n: number, digits: number): string => n.toString(16).toUpperCase().padStart(digits, '0');

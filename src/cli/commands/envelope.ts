@@ -9,6 +9,7 @@ import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type 
 import { strongestPatterns } from '../../../envelopes/modi/modi-patterns.js';
 import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/modi-header.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -40,7 +41,11 @@ export function registerEnvelopeCommand(program: Command): void {
     .action((file: string, opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string }) => {
       let trust: TrustStore;
       let at: Date;
+      let skewSeconds: number;
+      let maxAgeSeconds: number | undefined;
       try {
+        skewSeconds = wholeNumberOption(opts.skew, '--skew', { min: 0, max: 86_400, what: 'a whole number of seconds', example: 5 });
+        maxAgeSeconds = opts.maxAge === undefined ? undefined : wholeNumberOption(opts.maxAge, '--max-age', { min: 0, max: 10 * 365 * 86_400, what: 'a whole number of seconds', example: 300 });
         const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
         trust = TrustStore.fromPem(pems);
         if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
@@ -60,8 +65,8 @@ export function registerEnvelopeCommand(program: Command): void {
           {
             trust,
             at,
-            skewSeconds: Number(opts.skew),
-            ...(opts.maxAge !== undefined ? { maxAgeSeconds: Number(opts.maxAge) } : {}),
+            skewSeconds,
+            ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
           },
           WEAKEST_MODI_PATTERNS,
         );
@@ -104,6 +109,13 @@ export function registerEnvelopeCommand(program: Command): void {
     .option('--patterns <list>', 'modi: the ModI patterns to sign for, comma-separated: ID_AUTH_SOAP_01 or ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01 (the Body is signed only with it)', 'ID_AUTH_SOAP_02,INTEGRITY_SOAP_01')
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
     .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; patterns: string; ttl: string }) => {
+      let ttlSeconds: number;
+      try {
+        ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
+      } catch (err) {
+        reportError(err, 2);
+        return;
+      }
       try {
         if (opts.profile !== 'egov' && opts.profile !== 'modi') throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
         const modiPatterns = parsePatterns(opts.patterns);
@@ -113,7 +125,7 @@ export function registerEnvelopeCommand(program: Command): void {
           { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
           {
             now: new Date(),
-            ttlSeconds: Number(opts.ttl),
+            ttlSeconds,
             addressing: { ...(opts.to ? { to: opts.to } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.action ? { action: opts.action } : {}) },
             modiPatterns,
           },

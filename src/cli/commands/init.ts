@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_INIT_PARTIES, type InitNodeReport, initNode } from '../../config/init-node.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 const DEFAULT_DIR = '.tramite';
 
@@ -10,7 +11,7 @@ export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description(
-      'create a development node: a dev CA and one signing certificate per party (DIR/pki), a back-office token per party ' +
+      'create a development node: a dev CA and one signing certificate per party (DIR/pki; the CA key in DIR-dev-ca, outside the node), a back-office token per party ' +
         '(shown once, kept in DIR/pki/<nome>.token) and DIR/tramite.json. Never overwrites a file: run it again with more ' +
         '--parties to add parties signed by the same CA.',
     )
@@ -40,10 +41,7 @@ function splitList(value: string): string[] {
 }
 
 function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${value} is not a TCP port — fix: use a whole number from 0 to 65535`, { field: 'port' });
-  }
-  return Number(value);
+  return wholeNumberOption(value, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
 }
 
 /** Human report: what was created, what was kept, the tokens (once) and what to run next. */
@@ -53,6 +51,7 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
     `  ${(created ? 'created' : 'kept').padEnd(7)} ${what.padEnd(20)} ${show(file)}`;
   const lines = [`tramite init in ${show(report.dir)}`];
   lines.push(row(report.ca.created, 'dev CA', report.ca.certFile));
+  lines.push(row(report.ca.created, 'dev CA key (not for the node)', report.ca.keyFile));
   for (const p of report.parties) lines.push(row(p.created, p.code, p.certFile));
   lines.push(row(report.configCreated, 'config', report.configFile));
 

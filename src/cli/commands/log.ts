@@ -11,6 +11,7 @@ import { writeBundleDir } from '../../log/log-bundle.js';
 import type { LogStore } from '../../log/log-store.js';
 import { LogAuditor, verifyBundle, type AuditReport } from '../../node/log-auditor.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 import { DEFAULT_HOME } from './start.js';
 
 interface SourceOptions {
@@ -76,7 +77,7 @@ export function registerLogCommand(program: Command): void {
           ...(opts.service ? { service: opts.service } : {}),
           ...(opts.state ? { state: opts.state } : {}),
           ...(opts.id ? { messageId: opts.id } : {}),
-          limit: Number(opts.limit),
+          limit: wholeNumberOption(opts.limit, '--limit', { min: 1, max: 1_000_000, what: 'a whole number of records', example: 1000 }),
         });
         if (opts.json) printJson(rows);
         else for (const r of rows) process.stdout.write(`${r.seq}\t${r.time}\t${r.kind}\t${r.state}\t${r.direction}\t${r.from} → ${r.to}\t${r.service}${r.action ? `/${r.action}` : ''}\t${r.messageId}\n`);

@@ -3,6 +3,7 @@ import { type DovecotServer, startDovecot } from '../../pec-provider/dovecot-lau
 import { type PecMailbox, PecProviderSimulator } from '../../pec-provider/pec-provider.js';
 import { ensureProviderPki } from '../../pec-provider/provider-pki.js';
 import { printJson, reportError } from '../cli-output.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -33,8 +34,7 @@ export function registerPecProviderCommand(program: Command): void {
     .action(async (opts: { domain: string[]; mailbox: string[]; dir: string; warnAfter: string; failAfter: string; port: string; json?: boolean }) => {
       let settings: { mailboxes: PecMailbox[]; warnAfterMs: number; failAfterMs: number; port: number };
       try {
-        const port = Number(opts.port);
-        if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error(`--port ${opts.port}: expected a port number 0..65535`);
+        const port = wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 2525 });
         settings = { mailboxes: opts.mailbox.map(parseMailbox), warnAfterMs: parseDuration(opts.warnAfter, '--warn-after'), failAfterMs: parseDuration(opts.failAfter, '--fail-after'), port };
       } catch (err) {
         reportError(err, 2);

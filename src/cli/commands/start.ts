@@ -7,6 +7,7 @@ import { serveNode } from '../../http/serve-node.js';
 import { reportError } from '../cli-output.js';
 import { ConfigError } from '../../core/errors.js';
 import { Deadline } from '../../core/deadline.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -29,8 +30,7 @@ export function registerStartCommand(program: Command): void {
           if (report.operatorToken) process.stderr.write(`  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`);
         }
         const config = loadConfig(path);
-        const port = opts.port === undefined ? undefined : Number(opts.port);
-        if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--port ${opts.port}: expected a port number 0..65535`);
+        const port = opts.port === undefined ? undefined : wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
         // Signals are handled from before start-up: a stop requested while the node is starting (its
         // Redis already running) waits for the start to finish, then stops everything in order.
         // Bounded whatever state the node is in (starting, Redis gone): the orderly stop gets the time

@@ -159,6 +159,7 @@ describe('PEC adapter start', () => {
         receiptService: 'RicevutaPEC',
         inboundService: 'MessaggioPEC',
         quarantineFolder: 'Quarantena',
+        maxMessageBytes: 32 * 1024 * 1024,
       };
       const quiet = () => undefined;
       const start = async (o: PecOptions) => {

@@ -26,7 +26,7 @@ const SMTP_ACCOUNT = { user: ADDRESS, password: 'smtp-Segreto!42 con spazi' };
 const IMAP_PASSWORD = 'imap-Segreto#17:x';
 const WRONG_SMTP_PASSWORD = 'sbagliata-smtp-5a1e';
 const WRONG_IMAP_PASSWORD = 'sbagliata-imap-7c3d';
-const MAILBOXES = ['valverde', 'valverde-crash', 'valverde-conf', 'valverde-secret'] as const;
+const MAILBOXES = ['valverde', 'valverde-crash', 'valverde-conf', 'valverde-secret', 'valverde-big'] as const;
 
 let dovecot: DovecotServer;
 let smtp: SmtpCaptureServer;
@@ -70,6 +70,7 @@ function optionsFor(user: (typeof MAILBOXES)[number], over: Partial<PecOptions> 
     receiptService: 'RicevutaPEC',
     inboundService: 'MessaggioPEC',
     quarantineFolder: 'Quarantena',
+    maxMessageBytes: 32 * 1024 * 1024,
     ...over,
   };
 }
@@ -430,6 +431,31 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     const health = await main!.health();
     expect(health.status).toBe('up');
     expect(health.detail).toContain('quarantined 3');
+  });
+
+  it('quarantines a message larger than maxMessageBytes by its IMAP size, unfetched, with the size as the reason, and sends nothing for it', async () => {
+    const user = 'valverde-big';
+    const dir = tempDir('tramite-pec-big-');
+    const bus = new RecordingBus();
+    const message = buildPecMessage({ kind: 'avvenuta-consegna', daticert: sampleDaticert('avvenuta-consegna', { msgid: '<grande@pec.comune-valverde.example>', identificativo: 'opec-prova.grande@pec.gestore-prova.example', consegna: RECIPIENT }) });
+    expect(message.length).toBeGreaterThan(2048);
+    await dovecot.deliver(user, message);
+    const instance = await started(optionsFor(user, { maxMessageBytes: 2048 }), dir, bus);
+    try {
+      await until('the message in Quarantena', () =>
+        withImap(user, async (c) => {
+          const s = await c.status('Quarantena', { messages: true }).catch(() => false as const);
+          return s && s.messages === 1 ? s : undefined;
+        }),
+      );
+    } finally {
+      await instance.stop();
+    }
+    const reasons = query<{ code: string; reason: string }>(dir, 'SELECT code, reason FROM quarantine');
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]!.code).toBe('TRAMITE_ERR_PEC_MALFORMED');
+    expect(reasons[0]!.reason).toContain('larger than maxMessageBytes (2048); not fetched');
+    expect(bus.sent).toEqual([]);
   });
 
   it('turns a busta di trasporto into one MessaggioPEC; leaves ordinary mail alone; records an uncorrelated receipt without a bus message', async () => {

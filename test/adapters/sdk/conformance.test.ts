@@ -64,9 +64,9 @@ describe('the example adapter (cartella)', () => {
     await instance.egress(m, AbortSignal.timeout(1000));
     await instance.egress(m, AbortSignal.timeout(1000));
     await instance.stop();
-    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10_00.json', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10_00.xml']);
-    expect(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10_00.xml'), 'utf8')).toBe(m.payload);
-    expect(JSON.parse(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10_00.json'), 'utf8'))).toMatchObject({ id: m.id, from: m.from, service: m.service });
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.xml']);
+    expect(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.xml'), 'utf8')).toBe(m.payload);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json'), 'utf8'))).toMatchObject({ id: m.id, from: m.from, service: m.service });
   });
 });
 
