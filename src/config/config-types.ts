@@ -13,6 +13,17 @@ export type EnvelopeFormat = 'egov' | 'modi';
 export interface ConfigFileLimits {
   maxEnvelopeBytes: number;
   maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+  maxTotalAttributes: number;
+  maxNamespaceDeclarations: number;
+  maxTotalNamespaceDeclarations: number;
+}
+
+export interface ConfigFileVerification {
+  /** Absent: the number of CPU cores minus one, at least 1. */
+  workers?: number;
+  queue: number;
 }
 
 export interface ConfigFileNode {
@@ -23,6 +34,7 @@ export interface ConfigFileNode {
   listen: { host: string; port: number };
   publicUrl?: string;
   limits: ConfigFileLimits;
+  verification: ConfigFileVerification;
   clockSkewSeconds: number;
   timestampMaxAgeSeconds: number;
 }

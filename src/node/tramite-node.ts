@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { NodeConfig } from '../config/config-types.js';
-import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
+import type { XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
@@ -52,7 +52,7 @@ export class TramiteNode {
     clock: Clock,
     readonly adapters: AdapterHost,
   ) {
-    this.limits = { ...DEFAULT_XML_LIMITS, maxBytes: config.node.limits.maxEnvelopeBytes, maxDepth: config.node.limits.maxDepth };
+    this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
     const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
     const common = {
@@ -204,4 +204,10 @@ export class TramiteNode {
     this.log.info('node stopped');
     this.log.flush();
   }
+}
+
+/** The configured limits (node.limits), as the hardened parser takes them. */
+export function xmlLimitsOf(config: NodeConfig): XmlLimits {
+  const { maxEnvelopeBytes, ...shape } = config.node.limits;
+  return { maxBytes: maxEnvelopeBytes, ...shape };
 }
