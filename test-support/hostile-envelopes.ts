@@ -4,7 +4,8 @@
  * cases live as files under test/fixtures/hostile/.
  *
  * - `sixteenReferences`: ~740 KB e-Gov busta whose signature carries 16 References (the most
- *   accepted), each over a ~48 KB header block, really signed — by a certificate its sender made
+ *   accepted), each over a ~48 KB block of 700 elements (9 800 in all: within the element limit, so
+ *   it reaches verification), really signed — by a certificate its sender made
  *   for itself, so it can only be refused as untrusted (EGOV_IT_200) — after all the digest work
  *   when trust is checked last.
  * - `manyEmptyElements`: ~400 KB, just under 100 000 empty elements in the Body (the old element
@@ -104,9 +105,9 @@ function withHeaderBlocks(xml: string, blocks: readonly string[]): string {
 
 /** 16 References (Timestamp, Body, Intestazione and 13 filler blocks), ~740 KB, self-made signer. */
 export function sixteenReferences(p: HostileParties): string {
-  const rows = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `<h:${tag} n="${i}">riga ${i} ${'x'.repeat(40)}</h:${tag}>`).join('');
-  const fillers = Array.from({ length: 13 }, (_, i) => `<h:Filler${i} xmlns:h="${HOSTILE_NS}">${rows(780, 'r')}</h:Filler${i}>`);
-  const body = `<h:Pratica xmlns:h="${HOSTILE_NS}">${rows(780, 'r')}</h:Pratica>`;
+  const rows = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `<h:${tag} n="${i}">riga ${i} ${'x'.repeat(48)}</h:${tag}>`).join('');
+  const fillers = Array.from({ length: 13 }, (_, i) => `<h:Filler${i} xmlns:h="${HOSTILE_NS}">${rows(700, 'r')}</h:Filler${i}>`);
+  const body = `<h:Pratica xmlns:h="${HOSTILE_NS}">${rows(700, 'r')}</h:Pratica>`;
   return sealAll(withHeaderBlocks(buildEgovEnvelope(header(p, 1), body), fillers), p);
 }
 

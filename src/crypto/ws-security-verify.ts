@@ -28,6 +28,8 @@ export interface VerifyPolicy {
   readonly maxAgeSeconds?: number;
   /** Tolerated clock difference for a Created in the future, and past Expires. */
   readonly skewSeconds: number;
+  /** Refuses (throws) a trusted signer that may not sign for the claimed sender; called before any digest. */
+  readonly bindSigner?: (signer: X509Certificate) => void;
 }
 
 export interface VerifiedSignature {

@@ -17,6 +17,8 @@ import { LogAuditor } from './log-auditor.js';
 import { Registry } from './registry.js';
 import { AdapterHost } from './adapter-host.js';
 import { busClientFor } from './adapter-bus-client.js';
+import { VerificationPool } from './verification-pool.js';
+import { configForWorker } from './verification-protocol.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -51,6 +53,7 @@ export class TramiteNode {
     readonly logFile: string,
     clock: Clock,
     readonly adapters: AdapterHost,
+    private readonly verifier: VerificationPool,
   ) {
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
@@ -62,6 +65,7 @@ export class TramiteNode {
       clock,
       log,
       limits: this.limits,
+      verifier,
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
@@ -132,15 +136,22 @@ export class TramiteNode {
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
     let redis: RedisHandle;
+    let verifier: VerificationPool;
     try {
       redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+      try {
+        verifier = await startVerificationPool(config, log);
+      } catch (err) {
+        await redis.close();
+        throw err;
+      }
     } catch (err) {
       ids.release();
       await messageLog.close();
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier);
     self = node;
     try {
       await adapters.start();
@@ -200,6 +211,7 @@ export class TramiteNode {
     await this.notifyQueue.close();
     await this.store.close();
     await this.redis.close();
+    await this.verifier.close();
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();
@@ -210,4 +222,14 @@ export class TramiteNode {
 export function xmlLimitsOf(config: NodeConfig): XmlLimits {
   const { maxEnvelopeBytes, ...shape } = config.node.limits;
   return { maxBytes: maxEnvelopeBytes, ...shape };
+}
+
+/** The worker threads that parse and verify envelopes, configured by node.verification and node.limits. */
+function startVerificationPool(config: NodeConfig, log: Logger): Promise<VerificationPool> {
+  return VerificationPool.start({
+    ...(config.node.verification.workers !== undefined ? { workers: config.node.verification.workers } : {}),
+    queue: config.node.verification.queue,
+    setup: { config: configForWorker(config), limits: xmlLimitsOf(config), maxAgeSeconds: config.node.timestampMaxAgeSeconds, skewSeconds: config.node.clockSkewSeconds },
+    log,
+  });
 }
