@@ -135,12 +135,20 @@ export class TramiteNode {
     });
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    // The verification workers start while Redis does.
+    const verifierStarting = startVerificationPool(config, log);
+    verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     let redis: RedisHandle;
     let verifier: VerificationPool;
     try {
-      redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
       try {
-        verifier = await startVerificationPool(config, log);
+        redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+      } catch (err) {
+        await verifierStarting.then((pool) => pool.close(), () => undefined);
+        throw err;
+      }
+      try {
+        verifier = await verifierStarting;
       } catch (err) {
         await redis.close();
         throw err;
