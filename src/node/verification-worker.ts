@@ -3,12 +3,17 @@
  * from the configuration it was started with, then parses and verifies one envelope per message and
  * answers with a serializable verdict. Nothing here touches the network, the log or a key.
  */
+import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { NodeConfig } from '../config/config-types.js';
 import { readEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import { verifyRead } from './inbound-verification.js';
 import { Registry } from './registry.js';
 import { configFromNode, serializeError, serializeSignature, type VerifyJob, type VerifyOutcome, type WorkerSetup } from './verification-protocol.js';
+
+// On Linux a thread's nice value is its own: verification (of envelopes anyone may send) yields the
+// CPU to the event loop that answers /health, the API and the exchanges in progress.
+if (process.platform === 'linux') setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;

@@ -24,7 +24,8 @@ const REGIONE = 'SPC/RegioneAbruzzo';
 const RESPONSIVE_MS = 1_000;
 
 let fed: InProcessFederation;
-let hostile: { sixteenReferences: string; manyEmptyElements: string; namespaceDeclarations: string };
+/** Encoded once: the client shares the nodes' process, and should not encode megabytes while they are measured. */
+let hostile: { sixteenReferences: Buffer; manyEmptyElements: Buffer; namespaceDeclarations: Buffer };
 
 beforeAll(async () => {
   fed = await startFederation('hostile', ({ cst, regione }) => {
@@ -35,9 +36,9 @@ beforeAll(async () => {
   });
   const toRegione = { from: ORTONA, to: REGIONE, service: 'ComunicazioneVariazione' };
   hostile = {
-    sixteenReferences: sixteenReferences(toRegione),
-    manyEmptyElements: manyEmptyElements(toRegione),
-    namespaceDeclarations: namespaceDeclarationsPerElement(toRegione),
+    sixteenReferences: Buffer.from(sixteenReferences(toRegione)),
+    manyEmptyElements: Buffer.from(manyEmptyElements(toRegione)),
+    namespaceDeclarations: Buffer.from(namespaceDeclarationsPerElement(toRegione)),
   };
 }, 600_000);
 
@@ -45,7 +46,7 @@ afterAll(async () => {
   await fed?.close();
 });
 
-async function post(node: DemoNode, xml: string): Promise<{ status: number; text: string; retryAfter: string | undefined; ms: number }> {
+async function post(node: DemoNode, xml: string | Buffer): Promise<{ status: number; text: string; retryAfter: string | undefined; ms: number }> {
   const start = performance.now();
   const res = await request(`${node.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
   const text = await res.body.text();
@@ -123,7 +124,7 @@ describe('hostile envelopes do not freeze the node', () => {
   it('answers 503 with Retry-After and a SOAP Fault at once when its workers and queue are full, and recovers', { timeout: 600_000 }, async () => {
     // The CST node: one worker, no queue. Ten costly envelopes at once: one is verified, the others wait for nobody.
     const toCst = { from: REGIONE, to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza' };
-    const costly = sixteenReferences(toCst);
+    const costly = Buffer.from(sixteenReferences(toCst));
     const answers = await Promise.all(Array.from({ length: 10 }, () => post(fed.nodes.cst, costly)));
 
     const busy = answers.filter((a) => a.status === 503);
