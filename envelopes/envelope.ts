@@ -99,9 +99,18 @@ export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy, modiPatt
   const required = env.profile === 'egov' ? [env.parts.body, ...env.headerElements] : [...env.headerElements];
   const signature = verifySoapSignature(env.doc, { security: env.security, signable, required }, policy);
   if (env.profile === 'egov') return { ...env, signature };
-  const modi = assessModiPatterns({ addressingBlocks: env.headerElements, security: env.security, signed: signature.signed });
-  requireModiPatterns(modi, modiPatterns, describeCertificate(signature.signer));
-  return { ...env, signature, modi };
+  const opened = openedWith(env, signature);
+  requireModiPatterns(opened.modi!, modiPatterns, describeCertificate(signature.signer));
+  return opened;
+}
+
+/**
+ * A read envelope with the signature verified over the same bytes (here, or in a verification worker
+ * that read them the same way): for modi, the patterns it satisfies follow from what is signed.
+ */
+export function openedWith(env: ReadEnvelope, signature: VerifiedSignature): OpenedEnvelope {
+  if (env.profile === 'egov' || !env.security) return { ...env, signature };
+  return { ...env, signature, modi: assessModiPatterns({ addressingBlocks: env.headerElements, security: env.security, signed: signature.signed }) };
 }
 
 export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, limits?: XmlLimits, modiPatterns?: readonly ModiSoapPattern[]): OpenedEnvelope {

@@ -14,6 +14,17 @@ export type EnvelopeFormat = 'egov' | 'modi';
 export interface ConfigFileLimits {
   maxEnvelopeBytes: number;
   maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+  maxTotalAttributes: number;
+  maxNamespaceDeclarations: number;
+  maxTotalNamespaceDeclarations: number;
+}
+
+export interface ConfigFileVerification {
+  /** Absent: the number of CPU cores minus one, at least 1. */
+  workers?: number;
+  queue: number;
 }
 
 /** At most `max` requests per `windowSeconds` for one caller. */
@@ -53,6 +64,7 @@ export interface ConfigFileNode {
   publicUrl?: string;
   limits: ConfigFileLimits;
   http: ConfigFileHttp;
+  verification: ConfigFileVerification;
   clockSkewSeconds: number;
   timestampMaxAgeSeconds: number;
   /** Longest a stop may take, whatever state Redis is in. */

@@ -88,6 +88,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
       }
       const result = await node.inbound.process(req.body);
       reply.code(result.status);
+      if (result.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.retryAfterSeconds));
       return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
     });
   });

@@ -4,7 +4,7 @@ import { partyCode } from '../core/party.js';
 import { parseXsdDateTime } from '../core/xsd-datetime.js';
 import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
 import { describeCertificate } from '../crypto/trust-store.js';
-import { bodyContent, readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import { bodyContent, openedWith, readEnvelope, type OpenedEnvelope } from '../../envelopes/envelope.js';
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
 import { requireModiPatterns } from '../../envelopes/modi/modi-patterns.js';
 import { DEFAULT_MODI_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
@@ -17,16 +17,22 @@ import { AsyncCorrelation, pendingAnswer, type Correlation } from './async-corre
 import { inboundKey, keyOf, type MessageRecord } from '../core/message-record.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HostedParty, ServiceDef } from './registry.js';
+import { reviveError, reviveSignature } from './verification-protocol.js';
 
 export interface InboundReply {
   readonly status: number;
   readonly body: string;
+  /** With 503: when the sender may try again (the HTTP Retry-After header). */
+  readonly retryAfterSeconds?: number;
 }
 
 /** A hand-over to schedule: inbound ids are unique per sender only, so the job names the sender too. */
 export interface DispatchItem extends WorkItem {
   readonly from: string;
 }
+
+/** What a busy node asks a sender to wait: verification queues drain in about that time. */
+const BUSY_RETRY_AFTER_SECONDS = 2;
 
 export interface InboundDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
@@ -72,12 +78,11 @@ export class InboundPipeline {
   }
 
   async process(bytes: Uint8Array): Promise<InboundReply> {
-    let read: ReadEnvelope | undefined;
+    const claimed: { id?: string } = {};
     let opened: OpenedEnvelope | undefined;
     let accepted: AcceptedRequest | undefined;
     try {
-      read = readEnvelope(bytes, this.deps.limits);
-      opened = this.verify(read);
+      opened = await this.open(bytes, claimed);
       accepted = this.authorise(opened);
       const duplicate = await this.answerDuplicate(accepted);
       if (duplicate) return duplicate;
@@ -92,8 +97,34 @@ export class InboundPipeline {
       });
       return await this.receive(accepted, bytes, correlation);
     } catch (err) {
-      return this.refuse(err, read, opened, accepted);
+      if (err instanceof TramiteError && err.code === 'TRAMITE_ERR_NODE_BUSY') return this.busy(err);
+      return this.refuse(err, claimed.id, opened, accepted);
     }
+  }
+
+  /**
+   * Parse and verify in a verification worker (the CPU-heavy part: off the event loop), then read
+   * the same bytes again here for the stages that follow. The parse is deterministic, so the
+   * elements read here are the ones whose signature the worker checked; and what is parsed on the
+   * event loop is by now authenticated and within the limits.
+   */
+  private async open(bytes: Uint8Array, claimed: { id?: string }): Promise<OpenedEnvelope> {
+    const outcome = await this.deps.verifier.verify({ envelope: bytes, at: this.deps.clock.now().getTime() });
+    if (!outcome.ok) {
+      if (outcome.messageId !== undefined) claimed.id = outcome.messageId;
+      throw reviveError(outcome.error);
+    }
+    return openedWith(readEnvelope(bytes, this.deps.limits), reviveSignature(outcome.signature));
+  }
+
+  /** No worker is free and the queue is full: say so at once (503, Retry-After) rather than queue without end. */
+  private busy(err: TramiteError): InboundReply {
+    this.deps.log.warn({ code: err.code, err: err.message }, 'envelope turned away: the node is busy');
+    const fault = faultElement(
+      { contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Processamento', message: err.message, reason: err.code },
+      { now: this.deps.clock.now(), porta: this.deps.porta },
+    );
+    return { status: 503, body: buildFaultEnvelope(fault), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
   }
 
   /**
@@ -131,36 +162,6 @@ export class InboundPipeline {
     this.deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
     if (this.hasReceiver(req.to.code, req.service.name)) await this.scheduleDispatch(first);
     return { status: 200, body };
-  }
-
-  /**
-   * Signature, certificate and Timestamp, with the signer bound to the claimed sender (Mittente /
-   * wsa:From) as soon as its certificate is trusted: an envelope signed by someone else is refused
-   * before any digest is computed. A modi envelope must satisfy at least ID_AUTH_SOAP_01 here, and
-   * authorise() holds it to its service's declared patterns.
-   */
-  private verify(read: ReadEnvelope): OpenedEnvelope {
-    const sender = read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : read.addressing!.from ?? '';
-    const reg = this.deps.registry;
-    return verifyEnvelope(
-      read,
-      {
-        trust: reg.trustForParty(sender),
-        at: this.deps.clock.now(),
-        maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
-        skewSeconds: this.deps.clockSkewSeconds,
-        bindSigner: (signer) => {
-          // A sender the node does not know cannot be bound to anyone: refused here, as authorise() would.
-          if (!reg.isKnownParty(sender)) {
-            throw new EnvelopeError('EGOV_IT_101', read.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${sender} is unknown to this node`);
-          }
-          if (!reg.signerIsParty(signer, sender)) {
-            throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${sender}`);
-          }
-        },
-      },
-      WEAKEST_MODI_PATTERNS,
-    );
   }
 
   private authorise(env: OpenedEnvelope): AcceptedRequest {
@@ -438,12 +439,12 @@ export class InboundPipeline {
    * After (the sender is verified and the recipient is hosted here): the Fault travels in a reply
    * busta signed by the recipient, with the same code in ListaEccezioni.
    */
-  private async refuse(err: unknown, read: ReadEnvelope | undefined, opened: OpenedEnvelope | undefined, accepted: AcceptedRequest | undefined): Promise<InboundReply> {
+  private async refuse(err: unknown, claimedId: string | undefined, opened: OpenedEnvelope | undefined, accepted: AcceptedRequest | undefined): Promise<InboundReply> {
     const ecc = toEccezione(err);
     const now = this.deps.clock.now();
     const level = err instanceof EnvelopeError || err instanceof SecurityError ? 'warn' : 'error';
     this.deps.log[level](
-      { code: ecc.codiceEccezione, reason: ecc.reason, posizione: ecc.posizione, id: accepted?.id ?? read?.egov?.messaggio.identificatore ?? read?.addressing?.messageId, err: (err as Error).message },
+      { code: ecc.codiceEccezione, reason: ecc.reason, posizione: ecc.posizione, id: accepted?.id ?? opened?.egov?.messaggio.identificatore ?? opened?.addressing?.messageId ?? claimedId, err: (err as Error).message },
       'envelope refused',
     );
     const fault = faultElement(ecc, { now, porta: this.deps.porta });

@@ -1,3 +1,4 @@
+import { DEFAULT_MODI_PATTERNS } from '../core/modi-header.js';
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { ApiError, DeliveryError, TramiteError } from '../core/errors.js';
@@ -8,7 +9,8 @@ import { partyCode } from '../core/party.js';
 import { walkElements } from '../crypto/dom-navigation.js';
 import { parseUntrustedXml, type XmlLimits } from '../crypto/hardened-xml.js';
 import { describeCertificate } from '../crypto/trust-store.js';
-import { bodyContent, readEnvelope, readPlainFault, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import { bodyContent, openedWith, readEnvelope, readPlainFault, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import { reviveError, reviveSignature, type VerifyOutcome } from './verification-protocol.js';
 import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
 import { sealRequest } from './bus-envelopes.js';
 import type { OutgoingMessage } from '../../adapters/sdk/adapter.js';
@@ -322,6 +324,8 @@ export class OutboundPipeline {
       if (cause instanceof ResponseTooLargeError) throw new DeliveryError(cause.code, cause.message, { retriable: true, cause });
       throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, { retriable: true, cause });
     }
+    // A busy peer (its verification queue is full) took nothing: try again later, whatever its body says.
+    if (status === 503) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} is busy (HTTP 503)`, { retriable: true });
     const wantsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';
     if (!text.trim()) {
       if (status >= 200 && status < 300 && !wantsReply) return {};
@@ -340,7 +344,7 @@ export class OutboundPipeline {
     }
     if (reply.fault) throw refusalFrom(reply, status);
     if (status < 200 || status >= 300) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
-    const opened = this.verifyReply(reply, rec, service);
+    const opened = await this.verifyReply(reply, text, rec, service);
     const eccezioni = opened.egov?.eccezioni ?? [];
     if (eccezioni.some((e) => e.rilevanza === 'GRAVE')) throw refusalFrom(opened, status);
     const at = this.deps.clock.now().toISOString();
@@ -354,31 +358,24 @@ export class OutboundPipeline {
   /**
    * The reply must be signed by the party the message went to, must answer this very message, and
    * (modi) must satisfy the service's patterns, as the request did.
+   * Its signature is checked in a verification worker, over the same text `reply` was read from.
    */
-  private verifyReply(reply: ReadEnvelope, rec: MessageRecord, service: ServiceDef): OpenedEnvelope {
+  private async verifyReply(reply: ReadEnvelope, text: string, rec: MessageRecord, service: ServiceDef): Promise<OpenedEnvelope> {
+    let outcome: VerifyOutcome;
+    try {
+      // A reply answers this node's own request: their number is bounded by the delivery queue, so it may wait.
+      outcome = await this.deps.verifier.verify({ envelope: text, at: this.deps.clock.now().getTime(), party: rec.to, modiPatterns: service.modiPatterns ?? DEFAULT_MODI_PATTERNS }, { mayWait: true });
+    } catch (cause) {
+      throw new DeliveryError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the peer's reply could not be verified now: ${(cause as Error).message}`, { retriable: true, cause });
+    }
+    if (!outcome.ok) {
+      const cause = reviveError(outcome.error);
+      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${cause.message}`, { retriable: false, cause });
+    }
+    const opened = openedWith(reply, reviveSignature(outcome.signature));
     const bad = (why: string): never => {
       throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply ${why}`, { retriable: false });
     };
-    let opened: OpenedEnvelope;
-    try {
-      opened = verifyEnvelope(
-        reply,
-        {
-          trust: this.deps.registry.trustForParty(rec.to),
-          at: this.deps.clock.now(),
-          maxAgeSeconds: this.deps.timestampMaxAgeSeconds,
-          skewSeconds: this.deps.clockSkewSeconds,
-          // Bound to the party the message went to before any digest of the reply is computed.
-          bindSigner: (signer) => {
-            if (!this.deps.registry.signerIsParty(signer, rec.to)) bad(`is signed by ${describeCertificate(signer)}, not by ${rec.to}`);
-          },
-        },
-        service.modiPatterns,
-      );
-    } catch (cause) {
-      if (cause instanceof DeliveryError) throw cause;
-      throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${(cause as Error).message}`, { retriable: false, cause });
-    }
     if (opened.profile === 'egov') {
       const h = opened.egov!;
       if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from) bad('has Mittente/Destinatario that do not mirror the request');

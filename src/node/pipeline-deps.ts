@@ -4,6 +4,7 @@ import type { XmlLimits } from '../crypto/hardened-xml.js';
 import type { MessageIdAllocator } from './message-id-allocator.js';
 import type { MessageStore } from '../core/message-record.js';
 import type { Registry } from './registry.js';
+import type { EnvelopeVerifier } from './verification-pool.js';
 
 /** What both pipelines share: lookups, storage, ids, time, logging, and the verification policy. */
 export interface PipelineDeps {
@@ -15,4 +16,6 @@ export interface PipelineDeps {
   readonly limits: XmlLimits;
   readonly timestampMaxAgeSeconds: number;
   readonly clockSkewSeconds: number;
+  /** Where envelopes are parsed and verified: worker threads, off the event loop. */
+  readonly verifier: EnvelopeVerifier;
 }

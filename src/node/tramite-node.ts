@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline, settlesWithin } from '../core/deadline.js';
 import type { NodeConfig } from '../config/config-types.js';
-import { DEFAULT_XML_LIMITS, type XmlLimits } from '../crypto/hardened-xml.js';
+import type { XmlLimits } from '../crypto/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';
@@ -20,6 +20,8 @@ import { LogAuditor } from './log-auditor.js';
 import { Registry } from './registry.js';
 import { AdapterHost } from './adapter-host.js';
 import { busClientFor } from './adapter-bus-client.js';
+import { VerificationPool } from './verification-pool.js';
+import { configForWorker } from './verification-protocol.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -55,8 +57,9 @@ export class TramiteNode {
     readonly logFile: string,
     clock: Clock,
     readonly adapters: AdapterHost,
+    private readonly verifier: VerificationPool,
   ) {
-    this.limits = { ...DEFAULT_XML_LIMITS, maxBytes: config.node.limits.maxEnvelopeBytes, maxDepth: config.node.limits.maxDepth };
+    this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
     const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
     const common = {
@@ -66,6 +69,7 @@ export class TramiteNode {
       clock,
       log,
       limits: this.limits,
+      verifier,
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
@@ -139,16 +143,31 @@ export class TramiteNode {
     });
     messageLog.start();
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    // The verification workers start while Redis does.
+    const verifierStarting = startVerificationPool(config, log);
+    verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     let redis: NodeRedis;
+    let verifier: VerificationPool;
     try {
-      redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir, log });
+      try {
+        redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir, log });
+      } catch (err) {
+        await verifierStarting.then((pool) => pool.close(), () => undefined);
+        throw err;
+      }
+      try {
+        verifier = await verifierStarting;
+      } catch (err) {
+        await redis.close(Deadline.in(config.node.shutdownTimeoutSeconds * 1000));
+        throw err;
+      }
     } catch (err) {
       ids.release();
       await messageLog.close();
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier);
     self = node;
     try {
       await adapters.start();
@@ -232,8 +251,25 @@ export class TramiteNode {
     await this.notifyQueue.close(queues);
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
     await this.redis.close(deadline);
+    if (!(await settlesWithin(this.verifier.close(), deadline.capped(2000)))) this.log.warn('the verification workers did not stop in time');
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();
   }
+}
+
+/** The configured limits (node.limits), as the hardened parser takes them. */
+export function xmlLimitsOf(config: NodeConfig): XmlLimits {
+  const { maxEnvelopeBytes, ...shape } = config.node.limits;
+  return { maxBytes: maxEnvelopeBytes, ...shape };
+}
+
+/** The worker threads that parse and verify envelopes, configured by node.verification and node.limits. */
+function startVerificationPool(config: NodeConfig, log: Logger): Promise<VerificationPool> {
+  return VerificationPool.start({
+    ...(config.node.verification.workers !== undefined ? { workers: config.node.verification.workers } : {}),
+    queue: config.node.verification.queue,
+    setup: { config: configForWorker(config), limits: xmlLimitsOf(config), maxAgeSeconds: config.node.timestampMaxAgeSeconds, skewSeconds: config.node.clockSkewSeconds },
+    log,
+  });
 }

@@ -57,7 +57,16 @@ describe('loadConfig on a valid file', () => {
     expect(config.baseDir).toBe(dir);
     expect(config.configPath).toBe(join(dir, `case-${fileCount}.json`));
     expect(config.node.dataDir).toBe(join(dir, 'data'));
-    expect(config.node.limits).toEqual({ maxEnvelopeBytes: 5242880, maxDepth: 64 });
+    expect(config.node.limits).toEqual({
+      maxEnvelopeBytes: 5242880,
+      maxDepth: 64,
+      maxElements: 10_000,
+      maxAttributes: 32,
+      maxTotalAttributes: 20_000,
+      maxNamespaceDeclarations: 16,
+      maxTotalNamespaceDeclarations: 1_000,
+    });
+    expect(config.node.verification).toEqual({ queue: 32 });
     expect(config.node.clockSkewSeconds).toBe(5);
     expect(config.node.timestampMaxAgeSeconds).toBe(300);
     expect(config.trust.anchors).toHaveLength(1);

@@ -1,0 +1,65 @@
+/**
+ * Cost of refusing each hostile envelope of issue 12 (test-support/hostile-envelopes.ts): the CPU time
+ * a node spends on it — parse and verify, as the inbound pipeline does — before it is refused, and
+ * the code it is refused with. CPU time is the figure to compare (wall time depends on the machine's load).
+ *
+ *   npm run bench:hostile            # human table
+ *   npm run bench:hostile -- --json  # one JSON object on stdout
+ *
+ * Single-threaded, one run each after one untimed warm-up run of a normal signed envelope. It only
+ * measures and prints: there is no timed assertion. In a node the work runs in a verification
+ * worker (src/node/verification-pool.ts), so it costs the event loop nothing; this measures the
+ * worker's share.
+ */
+import { performance } from 'node:perf_hooks';
+import { EnvelopeError, SecurityError, TramiteError } from '../src/core/errors.js';
+import { DEFAULT_XML_LIMITS } from '../src/crypto/hardened-xml.js';
+import { TrustStore } from '../src/crypto/trust-store.js';
+import { readEnvelope, verifyEnvelope } from '../envelopes/envelope.js';
+import { HOSTILE_ENVELOPES, type HostileName } from '../test-support/hostile-envelopes.js';
+
+const PARTIES = { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione' } as const;
+
+interface Row {
+  readonly name: HostileName;
+  readonly bytes: number;
+  /** CPU time of this thread (the figure that matters on a shared machine). */
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  readonly code: string;
+}
+
+function refuse(xml: string, trust: TrustStore): string {
+  try {
+    verifyEnvelope(readEnvelope(xml, DEFAULT_XML_LIMITS), { trust, at: new Date(), maxAgeSeconds: 300, skewSeconds: 5 });
+    return 'accepted';
+  } catch (err) {
+    if (err instanceof SecurityError) return `${err.code} ${err.reason}`;
+    if (err instanceof EnvelopeError) return `${err.code} (${err.posizione})`;
+    if (err instanceof TramiteError) return err.code;
+    return `unexpected: ${(err as Error).message}`;
+  }
+}
+
+function main(): void {
+  const json = process.argv.includes('--json');
+  // A node trusts its federation's CAs, never a certificate its sender made for itself.
+  const trust = TrustStore.fromCertificates([]);
+  const rows: Row[] = [];
+  for (const name of Object.keys(HOSTILE_ENVELOPES) as HostileName[]) {
+    const xml = HOSTILE_ENVELOPES[name](PARTIES);
+    const start = performance.now();
+    const cpu = process.cpuUsage();
+    const code = refuse(xml, trust);
+    const used = process.cpuUsage(cpu);
+    rows.push({ name, bytes: Buffer.byteLength(xml), cpuMs: Math.round((used.user + used.system) / 1000), wallMs: Math.round(performance.now() - start), code });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ limits: DEFAULT_XML_LIMITS, envelopes: rows })}\n`);
+    return;
+  }
+  process.stdout.write(`limits: ${JSON.stringify(DEFAULT_XML_LIMITS)}\n`);
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(34)} ${String(Math.round(r.bytes / 1024)).padStart(6)} KB ${String(r.cpuMs).padStart(7)} ms CPU ${String(r.wallMs).padStart(7)} ms wall  ${r.code}\n`);
+}
+
+main();
