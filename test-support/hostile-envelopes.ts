@@ -124,5 +124,14 @@ export function namespaceDeclarationsPerElement(p: HostileParties): string {
   return sealAll(buildEgovEnvelope(header(p, 3), body), p);
 }
 
+/**
+ * The baseline the hostile ones are compared with: an ordinary ~6 KB signed busta of the same sender
+ * (trusted, in the benchmark, so that it is verified all the way: what an honest message costs).
+ */
+export function ordinaryEnvelope(p: HostileParties): string {
+  const body = `<h:Pratica xmlns:h="${HOSTILE_NS}"><h:tipo>residenza</h:tipo><h:nota>${'x'.repeat(1_000)}</h:nota></h:Pratica>`;
+  return sealAll(buildEgovEnvelope(header(p, 4), body), p);
+}
+
 export const HOSTILE_ENVELOPES = { sixteenReferences, manyEmptyElements, namespaceDeclarationsPerElement } as const;
 export type HostileName = keyof typeof HOSTILE_ENVELOPES;
