@@ -137,15 +137,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         pdd: `${s.soggetto}SPCoopIT`,
         dataDir: 'data',
         listen: { host: '127.0.0.1', port: s.port },
-        limits: {
-          maxEnvelopeBytes: 5 * 1024 * 1024,
-          maxDepth: 64,
-          maxElements: 10_000,
-          maxAttributes: 32,
-          maxTotalAttributes: 20_000,
-          maxNamespaceDeclarations: 16,
-          maxTotalNamespaceDeclarations: 1_000,
-        },
+        limits: {} as ConfigFile['node']['limits'], // the loader fills in the defaults (docs/security.md)
         http: {} as ConfigFile['node']['http'], // the loader fills in the defaults
         verification: { queue: 32 },
         clockSkewSeconds: 5,
