@@ -95,7 +95,7 @@ export class InboundPipeline {
         ...(accepted.refId !== undefined ? { refId: accepted.refId } : {}),
         ...(accepted.conversationId !== undefined ? { conversationId: accepted.conversationId } : {}),
       });
-      return await this.receive(accepted, bytes, correlation);
+      return await this.receive(accepted, correlation);
     } catch (err) {
       if (err instanceof TramiteError && err.code === 'TRAMITE_ERR_NODE_BUSY') return this.busy(err);
       return this.refuse(err, claimed.id, opened, accepted);
@@ -248,7 +248,7 @@ export class InboundPipeline {
     }
   }
 
-  private async receive(req: AcceptedRequest, bytes: Uint8Array, correlation: Correlation): Promise<InboundReply> {
+  private async receive(req: AcceptedRequest, correlation: Correlation): Promise<InboundReply> {
     const now = this.deps.clock.now();
     const payload = bodyContent(req.env);
     const record: MessageRecord = {
@@ -272,7 +272,9 @@ export class InboundPipeline {
       receipt: { at: now.toISOString(), signer: describeCertificate(req.env.signature.signer) },
     };
     try {
-      await this.deps.store.create(record, Buffer.from(bytes).toString('utf8'));
+      // The decoded text, not the bytes as UTF-8: an envelope in a declared single-byte encoding is logged
+      // as the same document (its declaration rewritten to UTF-8), so its signature verifies from the log.
+      await this.deps.store.create(record, req.env.text);
     } catch (err) {
       // Two copies raced past the duplicate check: the one logged first wins, this one is a duplicate.
       const duplicate = await this.answerDuplicate(req);

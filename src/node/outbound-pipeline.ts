@@ -309,6 +309,7 @@ export class OutboundPipeline {
   private async exchange(rec: MessageRecord, service: ServiceDef, envelope: string, url: string): Promise<Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelope?: string }> {
     let status: number;
     let text: string;
+    let bytes: Buffer;
     try {
       const res = await request(url, {
         method: 'POST',
@@ -319,7 +320,8 @@ export class OutboundPipeline {
       });
       status = res.statusCode;
       // A reply is an envelope: no larger than the envelopes this node accepts.
-      text = (await readBoundedBody(res.body, { maxBytes: this.deps.limits.maxBytes, source: `peer at ${url}`, declaredLength: res.headers['content-length'] })).toString('utf8');
+      bytes = await readBoundedBody(res.body, { maxBytes: this.deps.limits.maxBytes, source: `peer at ${url}`, declaredLength: res.headers['content-length'] });
+      text = bytes.toString('utf8');
     } catch (cause) {
       if (cause instanceof ResponseTooLargeError) throw new DeliveryError(cause.code, cause.message, { retriable: true, cause });
       throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, { retriable: true, cause });
@@ -336,7 +338,8 @@ export class OutboundPipeline {
     }
     let reply: ReadEnvelope;
     try {
-      reply = readEnvelope(text, this.deps.limits);
+      // From the bytes, so that a reply in a declared single-byte encoding reads (and is logged) right.
+      reply = readEnvelope(bytes, this.deps.limits);
     } catch (cause) {
       const fault = plainFault(text, this.deps.limits);
       if (fault) throw refusalFrom({ fault }, status);
@@ -344,12 +347,13 @@ export class OutboundPipeline {
     }
     if (reply.fault) throw refusalFrom(reply, status);
     if (status < 200 || status >= 300) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
-    const opened = await this.verifyReply(reply, text, rec, service);
+    const opened = await this.verifyReply(reply, reply.text, rec, service);
     const eccezioni = opened.egov?.eccezioni ?? [];
     if (eccezioni.some((e) => e.rilevanza === 'GRAVE')) throw refusalFrom(opened, status);
     const at = this.deps.clock.now().toISOString();
     return {
-      replyEnvelope: text,
+      // The decoded text (its declaration, if any, says UTF-8): the same document, as the log stores text.
+      replyEnvelope: reply.text,
       receipt: { at, signer: describeCertificate(opened.signature.signer) },
       ...(rec.collaboration === 'sincrono' || isPoll(rec) ? { replyPayload: bodyContent(opened) } : {}),
     };

@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundKey } from '../../src/core/message-record.js';
+import { inboundKey, outboundKey } from '../../src/core/message-record.js';
+import { Registry } from '../../src/node/registry.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { sealRequest } from '../../src/node/bus-envelopes.js';
-import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
+import { openEnvelope, readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
 import { NS } from '../../src/core/namespaces.js';
 import type { SigningIdentity } from '../../src/crypto/ws-security-sign.js';
 
@@ -216,6 +217,20 @@ describe('the envelope endpoint refuses what it must', () => {
     await expect.poll(() => backOffice.received.filter((m) => m.id === id).length).toBe(1);
     await new Promise((r) => setTimeout(r, 200));
     expect(backOffice.received.filter((m) => m.id === id).length).toBe(1);
+  });
+
+  it('takes an ISO-8859-1 envelope and logs it as the same document: accents intact, its signature still verifying from the log', async () => {
+    const xml = cstEnvelope({ payload: '<v:V xmlns:v="urn:t">Città di Francavilla, perché sì</v:V>' });
+    const id = readEnvelope(xml).egov!.messaggio.identificatore;
+    // The same characters, as a peer whose stack writes Latin-1 sends them: the signature covers characters, not bytes.
+    const latin1 = Buffer.from(`<?xml version="1.0" encoding="ISO-8859-1"?>${xml}`, 'latin1');
+    const res = await postEnvelope(regione, latin1);
+    expect(res.status).toBe(200);
+    const logged = (await regione.node.store.envelopeOf(inboundKey(id, FRANCAVILLA)))!;
+    expect(logged).toContain('Città di Francavilla, perché sì');
+    const trust = new Registry(loadConfig(nodes.regione.configFile)).auditTrust();
+    expect(openEnvelope(logged, { trust, at: new Date(), skewSeconds: 5 }).signature.signer.subject).toContain('ComuneFrancavillaAlMare');
+    await expect.poll(() => backOffice.received.find((m) => m.id === id)?.payload).toContain('Città di Francavilla, perché sì');
   });
 
   it('signs the riscontro for a retry when the first copy was logged but its process died before replying', async () => {
