@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { EnvelopeError, SecurityError } from '../src/core/errors.js';
 import type { EgovHeader } from '../src/core/egov-header.js';
 import { DEFAULT_MODI_PATTERNS, type AddressingHeader, type ModiSoapPattern } from '../src/core/modi-header.js';
@@ -117,27 +116,7 @@ export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, l
   return verifyEnvelope(readEnvelope(input, limits), policy, modiPatterns);
 }
 
-/**
- * The Body's content as XML text (each child serialised with the namespaces it uses), without
- * comments: canonicalisation leaves comments out of the signature, so a comment in the Body may have
- * been added after signing (`1<!---->000`) and must not reach the back office.
- */
-export function bodyContent(env: ReadEnvelope): string {
-  const s = new XMLSerializer();
-  return childElements(env.parts.body)
-    .map((c) => s.serializeToString(withoutComments(c.cloneNode(true))))
-    .join('');
-}
-
-function withoutComments<T extends Node>(node: T): T {
-  for (let n = node.firstChild; n; ) {
-    const next = n.nextSibling;
-    if (n.nodeType === 8) node.removeChild(n);
-    else withoutComments(n);
-    n = next;
-  }
-  return node;
-}
+export { bodyContent } from './body-content.js';
 
 /** An unsigned e-Gov envelope: the Intestazione, and `bodyXml` (well-formed XML, or empty) as Body. */
 export function buildEgovEnvelope(header: EgovHeader, bodyXml: string): string {
