@@ -7,7 +7,7 @@ import { describeCertificate } from '../crypto/trust-store.js';
 import { bodyContent, openedWith, readEnvelope, type OpenedEnvelope } from '../../envelopes/envelope.js';
 import { parseModiAction } from '../../envelopes/modi/modi-action.js';
 import { requireModiPatterns } from '../../envelopes/modi/modi-patterns.js';
-import { DEFAULT_MODI_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
+import { DEFAULT_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
 import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
 import { AdapterError, type AdapterInstance } from '../../adapters/sdk/adapter.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
@@ -18,6 +18,7 @@ import { inboundKey, keyOf, type MessageRecord } from '../core/message-record.js
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HostedParty, ServiceDef } from './registry.js';
 import { reviveError, reviveSignature } from './verification-protocol.js';
+import { bindSignerToParty } from './inbound-verification.js';
 
 export interface InboundReply {
   readonly status: number;
@@ -172,7 +173,6 @@ export class InboundPipeline {
     let expiresAt: string | undefined;
     if (env.profile === 'egov') {
       const h = env.egov!;
-      if (h.mittente.length !== 1) throw new EnvelopeError('EGOV_IT_101', 'IntestazioneMessaggio/Mittente', 'EGOV_IT_101 - exactly one Mittente is supported');
       ({ identificatore: id } = h.messaggio);
       from = partyCode(h.mittente[0]!);
       to = partyCode(h.destinatario);
@@ -198,10 +198,8 @@ export class InboundPipeline {
     }
     const hosted = reg.hostedParty(to);
     if (!hosted) throw new EnvelopeError('EGOV_IT_102', env.profile === 'egov' ? 'IntestazioneMessaggio/Destinatario' : 'Header/To', `EGOV_IT_102 - party ${to} is not hosted by this node`);
-    if (!reg.isKnownParty(from)) throw new EnvelopeError('EGOV_IT_101', env.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${from} is unknown to this node`);
-    if (!reg.signerIsParty(env.signature.signer, from)) {
-      throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(env.signature.signer)}, not by ${from}`);
-    }
+    // Checked in the verification worker already; again here, on the values this stage goes on with.
+    bindSignerToParty(reg, env.profile, env.signature.signer, from);
     const service = reg.service(to, servizio, tipo);
     if (!service) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);
     if (env.profile === 'modi') {

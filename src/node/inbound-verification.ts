@@ -1,14 +1,13 @@
 import { EnvelopeError } from '../core/errors.js';
 import { partyCode } from '../core/party.js';
-import type { XmlLimits } from '../crypto/hardened-xml.js';
 import { describeCertificate } from '../crypto/trust-store.js';
-import { readEnvelope, verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import type { X509Certificate } from 'node:crypto';
+import { verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { Registry } from './registry.js';
 import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
 
 export interface EnvelopeCheck {
   readonly registry: Registry;
-  readonly limits: XmlLimits;
   readonly at: Date;
   readonly maxAgeSeconds: number;
   readonly skewSeconds: number;
@@ -24,16 +23,10 @@ export function claimedSender(read: ReadEnvelope): string {
 }
 
 /**
- * Parse and verify, the CPU-heavy part of receiving an envelope (it runs in a verification worker):
- * hardened parse and header, then signature, certificate — trusted for the claimed sender and
- * bound to it — and Timestamp.
+ * Verification, the CPU-heavy part of receiving an envelope (it runs in a verification worker):
+ * signature, certificate — trusted for the claimed sender and bound to it — and Timestamp.
  */
-export function readAndVerify(bytes: Uint8Array, check: EnvelopeCheck): OpenedEnvelope {
-  return verifyRead(readEnvelope(bytes, check.limits), check);
-}
-
-/** The verification half of readAndVerify, for a caller that keeps the read envelope. */
-export function verifyRead(read: ReadEnvelope, check: Omit<EnvelopeCheck, 'limits'>): OpenedEnvelope {
+export function verifyRead(read: ReadEnvelope, check: EnvelopeCheck): OpenedEnvelope {
   const party = check.party ?? claimedSender(read);
   const reg = check.registry;
   return verifyEnvelope(
@@ -43,17 +36,22 @@ export function verifyRead(read: ReadEnvelope, check: Omit<EnvelopeCheck, 'limit
       at: check.at,
       maxAgeSeconds: check.maxAgeSeconds,
       skewSeconds: check.skewSeconds,
-      // Called by verification as soon as the signer is trusted, before any digest: a sender the node
-      // does not know cannot be bound to anyone (refused as authorise() would), a known one must be the signer.
-      bindSigner: (signer) => {
-        if (!reg.isKnownParty(party)) {
-          throw new EnvelopeError('EGOV_IT_101', read.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${party} is unknown to this node`);
-        }
-        if (!reg.signerIsParty(signer, party)) {
-          throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${party}`);
-        }
-      },
+      // Called by verification as soon as the signer is trusted, before any digest.
+      bindSigner: (signer) => bindSignerToParty(reg, read.profile, signer, party),
     },
     check.modiPatterns ?? WEAKEST_MODI_PATTERNS,
   );
+}
+
+/**
+ * The one rule binding a signer to the party an envelope claims to come from: a party the node does
+ * not know cannot be bound to anyone (EGOV_IT_101), a known one must be the signer (EGOV_IT_201).
+ */
+export function bindSignerToParty(reg: Registry, profile: ReadEnvelope['profile'], signer: X509Certificate, party: string): void {
+  if (!reg.isKnownParty(party)) {
+    throw new EnvelopeError('EGOV_IT_101', profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${party} is unknown to this node`);
+  }
+  if (!reg.signerIsParty(signer, party)) {
+    throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${party}`);
+  }
 }

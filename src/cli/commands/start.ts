@@ -5,7 +5,6 @@ import { loadConfig } from '../../config/load-config.js';
 import { initNode } from '../../config/init-node.js';
 import { serveNode } from '../../http/serve-node.js';
 import { reportError } from '../cli-output.js';
-import { ConfigError } from '../../core/errors.js';
 import { Deadline } from '../../core/deadline.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 
