@@ -18,13 +18,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, sign as rsaSign, verify as rsaVerify, type KeyObject } from 'node:crypto';
-import type { EgovHeader } from '../src/core/egov-header.js';
+import type { EgovHeader } from '../envelopes/egov/egov-header.js';
 import { formatMessageId } from '../src/core/message-id.js';
 import { formatXsdDateTime } from '../src/core/xsd-datetime.js';
 import { createDevPki } from '../src/crypto/dev-pki.js';
 import { loadPartyIdentity } from '../src/crypto/party-identity.js';
-import { TrustStore, describeCertificate } from '../src/crypto/trust-store.js';
-import type { VerifyPolicy } from '../src/crypto/ws-security-verify.js';
+import { TrustStore } from '../src/crypto/trust-store.js';
+import { describeCertificate } from '../src/core/certificate-description.js';
+import type { VerifyPolicy } from '../envelopes/security/ws-security-verify.js';
 import { buildEgovEnvelope, readEnvelope, sealEnvelope, verifyEnvelope } from '../envelopes/envelope.js';
 import { measure, type Measurement } from './bench-stats.js';
 

@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { EnvelopeError, SecurityError, TramiteError } from '../src/core/errors.js';
-import { DEFAULT_XML_LIMITS } from '../src/crypto/hardened-xml.js';
+import { DEFAULT_XML_LIMITS } from '../envelopes/xml/hardened-xml.js';
 import { TrustStore } from '../src/crypto/trust-store.js';
 import { readEnvelope, verifyEnvelope } from '../envelopes/envelope.js';
 import { X509Certificate } from 'node:crypto';

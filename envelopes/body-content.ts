@@ -1,8 +1,8 @@
 import { XMLSerializer } from '@xmldom/xmldom';
-import { NS } from '../src/core/namespaces.js';
-import { childElements, idAttributesOf, isElement } from '../src/crypto/dom-navigation.js';
-import { parsePrefixList } from '../src/crypto/exc-c14n.js';
-import { ALG, EXC_C14N_NS } from '../src/crypto/ws-security-algorithms.js';
+import { NS } from './xml/namespaces.js';
+import { childElements, idAttributesOf, isElement } from './xml/dom-navigation.js';
+import { parsePrefixList } from './security/exc-c14n.js';
+import { ALG, EXC_C14N_NS } from './security/ws-security-algorithms.js';
 import type { SoapParts } from './soap/soap-envelope.js';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';

@@ -18,13 +18,13 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { buildEgovEnvelope } from '../envelopes/envelope.js';
-import type { EgovHeader } from '../src/core/egov-header.js';
-import { NS } from '../src/core/namespaces.js';
+import type { EgovHeader } from '../envelopes/egov/egov-header.js';
+import { NS } from '../envelopes/xml/namespaces.js';
 import { formatMessageId } from '../src/core/message-id.js';
-import { childElements, isElement } from '../src/crypto/dom-navigation.js';
+import { childElements, isElement } from '../envelopes/xml/dom-navigation.js';
 import { issueCertificate } from '../src/crypto/dev-pki.js';
-import type { XmlLimits } from '../src/crypto/hardened-xml.js';
-import { sealSoapEnvelope, type SigningIdentity } from '../src/crypto/ws-security-sign.js';
+import type { XmlLimits } from '../envelopes/xml/hardened-xml.js';
+import { sealSoapEnvelope, type SigningIdentity } from '../envelopes/security/ws-security-sign.js';
 
 export interface HostileParties {
   /** Claimed sender, e.g. SPC/ComuneOrtona. */

@@ -1,5 +1,5 @@
 import type { X509Certificate, KeyObject } from 'node:crypto';
-import type { CollaborationProfile } from '../../src/core/egov-header.js';
+import type { CollaborationProfile } from '../../src/core/service-profile.js';
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
 import type { TrustStore } from '../../src/crypto/trust-store.js';

@@ -16,7 +16,9 @@ export {
   type KnownExternalDtd,
   type DecodedXml,
   type XmlEncoding,
-} from '../../src/crypto/hardened-xml.js';
-export { childElements, childrenNamed, isElement, textOf, walkElements } from '../../src/crypto/dom-navigation.js';
-export { TrustStore, certificatesFromPem, describeCertificate } from '../../src/crypto/trust-store.js';
+} from '../../envelopes/xml/hardened-xml.js';
+export { childElements, childrenNamed, isElement, textOf, walkElements } from '../../envelopes/xml/dom-navigation.js';
+export { NS } from '../../envelopes/xml/namespaces.js';
+export { TrustStore, certificatesFromPem } from '../../src/crypto/trust-store.js';
+export { describeCertificate } from '../../src/core/certificate-description.js';
 export { loadCertifiedKey, keyMatchesCertificate, type CertifiedKey } from '../../src/crypto/party-identity.js';

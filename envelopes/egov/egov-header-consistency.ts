@@ -3,7 +3,7 @@
  * who issued the ids, what a profile requires or excludes, and how the hops of ListaTrasmissioni
  * follow one another. Each rule fails with the code and posizione of the field it is about.
  */
-import type { EgovHeader, OraRegistrazione } from '../../src/core/egov-header.js';
+import type { EgovHeader, OraRegistrazione } from './egov-header.js';
 import type { MessageIdParts } from '../../src/core/message-id.js';
 import { partyCode, type PartyRef } from '../../src/core/party.js';
 import { parseXsdDateTime } from '../../src/core/xsd-datetime.js';

@@ -3,7 +3,7 @@
  * what Busta.xsd says the value may be and fails with the code the caller gives for that field.
  */
 import type { EgovCode } from '../../src/core/error-codes.js';
-import type { OraRegistrazione, Tempo } from '../../src/core/egov-header.js';
+import type { OraRegistrazione, Tempo } from './egov-header.js';
 import { parseMessageId, type MessageIdParts } from '../../src/core/message-id.js';
 import type { PartyRef } from '../../src/core/party.js';
 import { parseXsdDateTime } from '../../src/core/xsd-datetime.js';

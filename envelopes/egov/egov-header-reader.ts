@@ -1,20 +1,11 @@
 import { isEgovCode } from '../../src/core/error-codes.js';
-import {
-  PROFILO_COLLABORAZIONE,
-  TIPI_SERVIZIO_CORRELATO,
-  type CollaborationProfile,
-  type EgovHeader,
-  type Eccezione,
-  type Inoltro,
-  type Riscontro,
-  type TipoServizioCorrelato,
-  type Trasmissione,
-} from '../../src/core/egov-header.js';
+import { PROFILO_COLLABORAZIONE, TIPI_SERVIZIO_CORRELATO, type EgovHeader, type Eccezione, type Riscontro, type TipoServizioCorrelato, type Trasmissione } from './egov-header.js';
+import { type CollaborationProfile, type Inoltro } from '../../src/core/service-profile.js';
 import type { MessageIdParts } from '../../src/core/message-id.js';
-import { EGOV_ACTOR, NS } from '../../src/core/namespaces.js';
+import { EGOV_ACTOR, NS } from '../xml/namespaces.js';
 import type { PartyRef } from '../../src/core/party.js';
 import { parseXsdDateTime } from '../../src/core/xsd-datetime.js';
-import { childElements } from '../../src/crypto/dom-navigation.js';
+import { childElements } from '../xml/dom-navigation.js';
 import { checkHeaderConsistency } from './egov-header-consistency.js';
 import { parseXsdBoolean, readIdentificativoParte, readMessageId, readOra, readParty } from './egov-header-fields.js';
 import { attribute, fail, one, readList, readSequence, requireEmpty, textOnly, withCode } from './egov-header-structure.js';

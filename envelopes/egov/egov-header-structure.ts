@@ -1,7 +1,7 @@
 import { EnvelopeError } from '../../src/core/errors.js';
 import type { EgovCode } from '../../src/core/error-codes.js';
-import { NS } from '../../src/core/namespaces.js';
-import { childElements } from '../../src/crypto/dom-navigation.js';
+import { NS } from '../xml/namespaces.js';
+import { childElements } from '../xml/dom-navigation.js';
 
 /** One expected child in a schema sequence: name, and how often it may appear. */
 export interface Slot {

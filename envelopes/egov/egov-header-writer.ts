@@ -1,5 +1,5 @@
-import { PROFILO_COLLABORAZIONE, type EgovHeader, type OraRegistrazione } from '../../src/core/egov-header.js';
-import { EGOV_ACTOR, NS } from '../../src/core/namespaces.js';
+import { PROFILO_COLLABORAZIONE, type EgovHeader, type OraRegistrazione } from './egov-header.js';
+import { EGOV_ACTOR, NS } from '../xml/namespaces.js';
 import type { PartyRef } from '../../src/core/party.js';
 import { escapeXmlText as x } from '../soap/soap-envelope.js';
 

@@ -1,7 +1,7 @@
 import { EnvelopeError } from '../../src/core/errors.js';
-import type { AddressingHeader } from '../../src/core/modi-header.js';
-import { NS } from '../../src/core/namespaces.js';
-import { childElements, isElement, textOf } from '../../src/crypto/dom-navigation.js';
+import type { AddressingHeader } from './modi-header.js';
+import { NS } from '../xml/namespaces.js';
+import { childElements, isElement, textOf } from '../xml/dom-navigation.js';
 import { escapeXmlText as x } from '../soap/soap-envelope.js';
 
 /** The WS-Addressing header blocks ModI uses, by local name; From and ReplyTo wrap an Address. */

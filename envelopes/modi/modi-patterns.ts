@@ -1,7 +1,7 @@
 import { SecurityError } from '../../src/core/errors.js';
-import { NS } from '../../src/core/namespaces.js';
-import { MODI_SOAP_PATTERNS, type ModiSoapPattern } from '../../src/core/modi-header.js';
-import { childElements, isElement } from '../../src/crypto/dom-navigation.js';
+import { NS } from '../xml/namespaces.js';
+import { MODI_SOAP_PATTERNS, type ModiSoapPattern } from '../../src/core/service-profile.js';
+import { childElements, isElement } from '../xml/dom-navigation.js';
 
 /**
  * Which ModI SOAP security patterns a verified envelope satisfies, derived from what its signature

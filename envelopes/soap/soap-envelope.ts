@@ -1,6 +1,6 @@
 import { EnvelopeError } from '../../src/core/errors.js';
-import { NS } from '../../src/core/namespaces.js';
-import { childElements, isElement } from '../../src/crypto/dom-navigation.js';
+import { NS } from '../xml/namespaces.js';
+import { childElements, isElement } from '../xml/dom-navigation.js';
 
 /** The parts of a SOAP 1.1 envelope, located once; everything downstream reads from these nodes. */
 export interface SoapParts {

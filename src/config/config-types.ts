@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import type { CollaborationProfile, Inoltro } from '../core/egov-header.js';
-import type { ModiSoapPattern } from '../core/modi-header.js';
+import type { CollaborationProfile, Inoltro } from '../core/service-profile.js';
+import type { ModiSoapPattern } from '../core/service-profile.js';
 import type { PartyIdentity } from '../crypto/party-identity.js';
 
 /*

@@ -6,7 +6,7 @@ import { closest, invalidConfig, schemaProblem, type Problem } from './schema-pr
 import addFormats from 'ajv-formats';
 import { ConfigError, TramiteError } from '../core/errors.js';
 import { loadPartyIdentity } from '../crypto/party-identity.js';
-import { DEFAULT_MODI_PATTERNS } from '../core/modi-header.js';
+import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
 import type { ConfigFile, ConfigFileSigner, NodeConfig } from './config-types.js';

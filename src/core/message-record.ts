@@ -1,4 +1,4 @@
-import type { CollaborationProfile } from './egov-header.js';
+import type { CollaborationProfile } from './service-profile.js';
 
 export type EnvelopeProfileName = 'egov' | 'modi';
 

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
+import { describeCertificate, describeIssuer } from '../core/certificate-description.js';
 import { ConfigError, SecurityError } from '../core/errors.js';
 
 /** Longest accepted path leaf → anchor, counting both ends; also bounds the search against loops. */
@@ -229,22 +230,4 @@ export function certificatesFromPem(pem: string, source = 'PEM text'): X509Certi
       throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `${source}: certificate #${i + 1} cannot be parsed`, { cause });
     }
   });
-}
-
-/** Subject DN on one line, most specific first (RFC 4514 order), e.g. `CN=ComuneA, O=SPC, C=IT`. */
-export function describeCertificate(cert: X509Certificate): string {
-  return oneLineDn(cert.subject);
-}
-
-function describeIssuer(cert: X509Certificate): string {
-  return oneLineDn(cert.issuer);
-}
-
-/** node prints a DN one RDN per line, in certificate order (C first); users read it reversed, on one line. */
-function oneLineDn(multiline: string): string {
-  return multiline
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .reverse()
-    .join(', ');
 }

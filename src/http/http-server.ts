@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError, EnvelopeError, TramiteError } from '../core/errors.js';
 import { readPackageJson } from '../config/package-root.js';
-import { buildFaultEnvelope, faultElement } from '../node/bus-envelopes.js';
+import { buildFaultEnvelope, faultElement } from '../../envelopes/busta/fault.js';
 import { outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/received-lookup.js';
 import type { SendRequest } from '../node/outbound-pipeline.js';

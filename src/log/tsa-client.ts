@@ -12,7 +12,7 @@ import * as pkijs from 'pkijs';
 import { request } from 'undici';
 import { discardBoundedBody, readBoundedBody, ResponseTooLargeError } from '../core/bounded-body.js';
 import { TramiteError } from '../core/errors.js';
-import { describeCertificate } from '../crypto/trust-store.js';
+import { describeCertificate } from '../core/certificate-description.js';
 
 export type TsaHashAlgorithm = 'SHA-256';
 

@@ -1,10 +1,10 @@
 import { EnvelopeError } from '../core/errors.js';
 import { partyCode } from '../core/party.js';
-import { describeCertificate } from '../crypto/trust-store.js';
+import { describeCertificate } from '../core/certificate-description.js';
 import type { X509Certificate } from 'node:crypto';
 import { verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import type { Registry } from './registry.js';
-import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/modi-header.js';
+import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/service-profile.js';
 
 export interface EnvelopeCheck {
   readonly registry: Registry;

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { TramiteError } from '../core/errors.js';
-import { describeCertificate, TrustStore } from '../crypto/trust-store.js';
+import { TrustStore } from '../crypto/trust-store.js';
+import { describeCertificate } from '../core/certificate-description.js';
 import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../log/chain-verifier.js';
 import { checkpointStatement } from '../log/checkpoint.js';
 import { verifyTimestampToken } from '../log/tsa-client.js';
@@ -8,7 +9,7 @@ import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle
 import type { LogRecord } from '../log/log-entry.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
 import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
-import { WEAKEST_MODI_PATTERNS } from '../core/modi-header.js';
+import { WEAKEST_MODI_PATTERNS } from '../core/service-profile.js';
 
 /** A record as an auditor lists it: the facts, without the envelope bytes. */
 export interface RecordSummary {

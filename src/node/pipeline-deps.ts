@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { XmlLimits } from '../crypto/hardened-xml.js';
+import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import type { MessageIdAllocator } from './message-id-allocator.js';
 import type { MessageStore } from '../core/message-record.js';
 import type { Registry } from './registry.js';

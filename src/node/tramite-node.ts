@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline, settlesWithin } from '../core/deadline.js';
 import type { NodeConfig } from '../config/config-types.js';
-import type { XmlLimits } from '../crypto/hardened-xml.js';
+import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../log/tsa-client.js';

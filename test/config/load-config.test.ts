@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { PROFILO_COLLABORAZIONE } from '../../src/core/egov-header.js';
+import { PROFILO_COLLABORAZIONE } from '../../envelopes/egov/egov-header.js';
 import { initNode } from '../../src/config/init-node.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { type DevPkiReport, createDevPki, issueCertificate } from '../../src/crypto/dev-pki.js';
 import { loadPartyIdentity } from '../../src/crypto/party-identity.js';
-import { describeCertificate, readKeyUsage } from '../../src/crypto/trust-store.js';
+import { readKeyUsage } from '../../src/crypto/trust-store.js';
+import { describeCertificate } from '../../src/core/certificate-description.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 let root: string;

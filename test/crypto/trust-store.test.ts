@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, SecurityError } from '../../src/core/errors.js';
 import { type PemPair, createDevPki, issueCertificate } from '../../src/crypto/dev-pki.js';
 import { loadPartyIdentity } from '../../src/crypto/party-identity.js';
-import { TrustStore, describeCertificate } from '../../src/crypto/trust-store.js';
+import { TrustStore } from '../../src/crypto/trust-store.js';
+import { describeCertificate } from '../../src/core/certificate-description.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 const DAY = 86_400_000;

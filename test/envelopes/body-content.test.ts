@@ -8,8 +8,8 @@ import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { bodyContent, openEnvelope } from '../../envelopes/envelope.js';
 import { locateSoapParts } from '../../envelopes/soap/soap-envelope.js';
-import { NS } from '../../src/core/namespaces.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
+import { NS } from '../../envelopes/xml/namespaces.js';
+import { ALG } from '../../envelopes/security/ws-security-algorithms.js';
 import { livePolicy, signedEgovEnvelope, signedModiEnvelope } from '../fixtures/test-pki.js';
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';

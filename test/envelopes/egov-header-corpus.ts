@@ -4,7 +4,7 @@
  * on the header's content) forbids, with the code and posizione a reader must name; `CONFORMING`
  * lists variants it allows and a reader must accept. docs/errors.md has the same rules as a table.
  */
-import { EGOV_ACTOR, NS } from '../../src/core/namespaces.js';
+import { EGOV_ACTOR, NS } from '../../envelopes/xml/namespaces.js';
 
 export const IM = 'Intestazione/IntestazioneMessaggio';
 export const MSG = `${IM}/Messaggio`;

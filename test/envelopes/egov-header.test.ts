@@ -10,11 +10,11 @@ import { readEgovHeader } from '../../envelopes/egov/egov-header-reader.js';
 import { writeEgovHeader } from '../../envelopes/egov/egov-header-writer.js';
 import { readAddressing, writeAddressing } from '../../envelopes/modi/addressing.js';
 import { formatModiAction, parseModiAction } from '../../envelopes/modi/modi-action.js';
-import type { EgovHeader } from '../../src/core/egov-header.js';
-import type { AddressingHeader } from '../../src/core/modi-header.js';
+import type { EgovHeader } from '../../envelopes/egov/egov-header.js';
+import type { AddressingHeader } from '../../envelopes/modi/modi-header.js';
 import { EnvelopeError } from '../../src/core/errors.js';
-import { EGOV_ACTOR, NS } from '../../src/core/namespaces.js';
-import { DEFAULT_XML_LIMITS, parseUntrustedXml, type XmlLimits } from '../../src/crypto/hardened-xml.js';
+import { EGOV_ACTOR, NS } from '../../envelopes/xml/namespaces.js';
+import { DEFAULT_XML_LIMITS, parseUntrustedXml, type XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 
 const S = NS.soap11;
 const E = NS.egov;

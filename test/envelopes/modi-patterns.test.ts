@@ -11,9 +11,9 @@ import { SignedXml } from 'xml-crypto';
 import { buildModiEnvelope, openEnvelope, readEnvelope, sealEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
 import { strongestPatterns } from '../../envelopes/modi/modi-patterns.js';
 import { SecurityError } from '../../src/core/errors.js';
-import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../src/core/modi-header.js';
-import { NS, WSS_X509V3 } from '../../src/core/namespaces.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
+import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../src/core/service-profile.js';
+import { NS, WSS_X509V3 } from '../../envelopes/xml/namespaces.js';
+import { ALG } from '../../envelopes/security/ws-security-algorithms.js';
 import { SAMPLE_BODY, getTestPki, livePolicy, sampleAddressing, type TestPki } from '../fixtures/test-pki.js';
 
 let pki: TestPki;

@@ -14,7 +14,7 @@ import type { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
 import type { RunningNode } from '../../src/http/serve-node.js';
 import { callApi, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
-import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { sealRequest } from '../../envelopes/busta/request.js';
 import { readEnvelope } from '../../envelopes/envelope.js';
 
 const ORTONA = 'SPC/ComuneOrtona';

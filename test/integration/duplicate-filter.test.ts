@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
-import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { sealRequest } from '../../envelopes/busta/request.js';
 import { bodyContent, readEnvelope } from '../../envelopes/envelope.js';
 
 let backOffice: DemoBackOffice;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
-import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { sealRequest } from '../../envelopes/busta/request.js';
 import { callApi, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 
 const ORTONA = 'SPC/ComuneOrtona';

@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
-import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { sealRequest } from '../../envelopes/busta/request.js';
 import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
 import { manyEmptyElements, namespaceDeclarationsPerElement, sixteenReferences } from '../../test-support/hostile-envelopes.js';
 import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';

@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
-import { sealReply } from '../../src/node/bus-envelopes.js';
+import { sealReply } from '../../envelopes/busta/reply.js';
 import { readEnvelope } from '../../envelopes/envelope.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';

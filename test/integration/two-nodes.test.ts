@@ -14,10 +14,10 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
-import { sealRequest } from '../../src/node/bus-envelopes.js';
+import { sealRequest } from '../../envelopes/busta/request.js';
 import { openEnvelope, readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
-import { NS } from '../../src/core/namespaces.js';
-import type { SigningIdentity } from '../../src/crypto/ws-security-sign.js';
+import { NS } from '../../envelopes/xml/namespaces.js';
+import type { SigningIdentity } from '../../envelopes/security/ws-security-sign.js';
 
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };

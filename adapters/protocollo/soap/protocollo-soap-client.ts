@@ -20,8 +20,7 @@
  */
 import { createClientAsync, type Client } from 'soap';
 import { ProtocolloError } from '../../../src/core/errors.js';
-import { NS } from '../../../src/core/namespaces.js';
-import { AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, textOf, type XmlLimits } from '../../sdk/index.js';
+import { NS, AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, textOf, type XmlLimits } from '../../sdk/index.js';
 import { anomaliaOf } from '../segnatura/protocollo-messages.js';
 import { ElementReader, PROTOCOLLO_NS } from '../segnatura/segnatura-reader.js';
 import type { XmlNamespace } from '../segnatura/segnatura-writer.js';

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
 import { ExclusiveCanonicalization, SignedXml, type HashAlgorithm } from 'xml-crypto';
 import { ConfigError, TramiteError } from '../../../src/core/errors.js';
-import { NS } from '../../../src/core/namespaces.js';
+import { NS } from '../../sdk/index.js';
 import { certificatesFromPem, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../../sdk/xml-security.js';
 import { DIGEST_URI, MAX_KEYINFO_CERTIFICATES, SIGNED_PROPERTIES_TYPE, XADES_ALG, XADES_NS, type XadesDigest } from './xades-algorithms.js';
 

@@ -3,7 +3,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
-import { NS } from '../../../src/core/namespaces.js';
+import { NS } from '../../sdk/index.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
 import { childElements, describeCertificate, isElement, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../../sdk/xml-security.js';
 import {

@@ -3,11 +3,12 @@ import { createPrivateKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { EnvelopeError, SecurityError, TramiteError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load-config.js';
-import { DEFAULT_XML_LIMITS } from '../../crypto/hardened-xml.js';
-import { TrustStore, describeCertificate } from '../../crypto/trust-store.js';
+import { DEFAULT_XML_LIMITS } from '../../../envelopes/xml/hardened-xml.js';
+import { TrustStore } from '../../crypto/trust-store.js';
+import { describeCertificate } from '../../core/certificate-description.js';
 import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import { strongestPatterns } from '../../../envelopes/modi/modi-patterns.js';
-import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/modi-header.js';
+import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/service-profile.js';
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 

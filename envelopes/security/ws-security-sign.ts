@@ -1,12 +1,12 @@
 import { createHash, randomUUID, sign as signData, type KeyObject } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
-import { TramiteError } from '../core/errors.js';
-import { NS, WSS_BASE64, WSS_X509V3 } from '../core/namespaces.js';
-import { formatXsdDateTime } from '../core/xsd-datetime.js';
+import { TramiteError } from '../../src/core/errors.js';
+import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
+import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
 import { ALG, SIGNATURE_METHODS, signatureMethodForKey } from './ws-security-algorithms.js';
-import { childElements, isElement } from './dom-navigation.js';
+import { childElements, isElement } from '../xml/dom-navigation.js';
 import { exclusiveC14n } from './exc-c14n.js';
-import { parseUntrustedXml, type XmlLimits } from './hardened-xml.js';
+import { parseUntrustedXml, type XmlLimits } from '../xml/hardened-xml.js';
 
 export interface SigningIdentity {
   readonly privateKey: KeyObject;

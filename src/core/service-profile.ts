@@ -1,18 +1,14 @@
-/** The WS-Addressing headers ModI SOAP patterns sign (ID_AUTH_SOAP_0x, INTEGRITY_SOAP_01). */
-export interface AddressingHeader {
-  readonly to?: string;
-  readonly from?: string;
-  readonly action?: string;
-  readonly messageId?: string;
-  readonly relatesTo?: string;
-  readonly replyTo?: string;
-}
+/**
+ * What a service declares about its exchanges, independent of the envelope that carries them: the
+ * collaboration profile (the four of the e-Gov busta, which ModI services share), the transmission's
+ * Inoltro, and the ModI SOAP security patterns. Configuration, registry and envelopes all read these.
+ */
 
-/** wsu:Timestamp of the WS-Security header. */
-export interface SecurityTimestamp {
-  readonly created: string;
-  readonly expires?: string;
-}
+/** The four collaboration profiles; envelopes/egov maps each to its wire value. */
+export type CollaborationProfile = 'oneway' | 'sincrono' | 'asincronoSimmetrico' | 'asincronoAsimmetrico';
+
+/** ProfiloTrasmissione@inoltro: at most once, or possibly more than once. */
+export type Inoltro = 'EGOV_IT_ALPIUUNAVOLTA' | 'EGOV_IT_PIUDIUNAVOLTA';
 
 /**
  * The ModI SOAP security patterns (AgID, Linee guida sull'interoperabilità tecnica) a service may declare:

@@ -8,14 +8,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
-import { buildEgovEnvelope, buildModiEnvelope, openEnvelope, sealEnvelope, type EnvelopeProfile } from '../../envelopes/envelope.js';
-import { SecurityError } from '../../src/core/errors.js';
-import { NS } from '../../src/core/namespaces.js';
-import { exclusiveC14n, parsePrefixList } from '../../src/crypto/exc-c14n.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
-import { SAMPLE_BODY, getTestPki, livePolicy, sampleAddressing, sampleEgovHeader, type TestPki, type TestSigner } from '../fixtures/test-pki.js';
-import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../fixtures/openssl-certs.js';
-import { requireXmlsec1, xmlsec1Sign, xmlsec1Verify, type IdElement } from '../../test-support/xmlsec1.js';
+import { buildEgovEnvelope, buildModiEnvelope, openEnvelope, sealEnvelope, type EnvelopeProfile } from '../../../envelopes/envelope.js';
+import { SecurityError } from '../../../src/core/errors.js';
+import { NS } from '../../../envelopes/xml/namespaces.js';
+import { exclusiveC14n, parsePrefixList } from '../../../envelopes/security/exc-c14n.js';
+import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
+import { SAMPLE_BODY, getTestPki, livePolicy, sampleAddressing, sampleEgovHeader, type TestPki, type TestSigner } from '../../fixtures/test-pki.js';
+import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
+import { requireXmlsec1, xmlsec1Sign, xmlsec1Verify, type IdElement } from '../../../test-support/xmlsec1.js';
 
 /** Every element kind a Tramite envelope references by Id. */
 const IDS: IdElement[] = [

@@ -8,14 +8,14 @@
 import { createSign, sign as signData, type X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
-import { openEnvelope, sealEnvelope, buildEgovEnvelope } from '../../envelopes/envelope.js';
-import { EnvelopeError, SecurityError, ConfigError } from '../../src/core/errors.js';
-import type { TramiteCode } from '../../src/core/error-codes.js';
-import { NS } from '../../src/core/namespaces.js';
-import { exclusiveC14n } from '../../src/crypto/exc-c14n.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
-import { SAMPLE_BODY, getTestPki, livePolicy, sampleEgovHeader, signedEgovEnvelope, signedModiEnvelope, type TestPki, type TestSigner } from '../fixtures/test-pki.js';
-import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../fixtures/openssl-certs.js';
+import { openEnvelope, sealEnvelope, buildEgovEnvelope } from '../../../envelopes/envelope.js';
+import { EnvelopeError, SecurityError, ConfigError } from '../../../src/core/errors.js';
+import type { TramiteCode } from '../../../src/core/error-codes.js';
+import { NS } from '../../../envelopes/xml/namespaces.js';
+import { exclusiveC14n } from '../../../envelopes/security/exc-c14n.js';
+import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
+import { SAMPLE_BODY, getTestPki, livePolicy, sampleEgovHeader, signedEgovEnvelope, signedModiEnvelope, type TestPki, type TestSigner } from '../../fixtures/test-pki.js';
+import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
 
 let pki: TestPki;
 let ecSigner: TestSigner;

@@ -5,9 +5,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_XML_LIMITS, isDoctypeRefusal, parseUntrustedXml, type KnownExternalDtd } from '../../src/crypto/hardened-xml.js';
-import { EnvelopeError } from '../../src/core/errors.js';
-import { readEnvelope } from '../../envelopes/envelope.js';
+import { DEFAULT_XML_LIMITS, isDoctypeRefusal, parseUntrustedXml, type KnownExternalDtd } from '../../../envelopes/xml/hardened-xml.js';
+import { EnvelopeError } from '../../../src/core/errors.js';
+import { readEnvelope } from '../../../envelopes/envelope.js';
 
 const SEGNATURA_DTD: KnownExternalDtd = { roots: ['Segnatura', 'ConfermaRicezione'], systemFile: 'Segnatura.dtd' };
 const BODY = '<Segnatura versione="2001-05-07" xml:lang="it"><Intestazione/></Segnatura>';

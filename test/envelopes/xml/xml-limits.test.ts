@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EnvelopeError } from '../../src/core/errors.js';
-import { DEFAULT_XML_LIMITS, parseUntrustedXml } from '../../src/crypto/hardened-xml.js';
-import { readEnvelope } from '../../envelopes/envelope.js';
-import { manyEmptyElements, namespaceDeclarationsPerElement } from '../../test-support/hostile-envelopes.js';
-import { signedEgovEnvelope } from '../fixtures/test-pki.js';
+import { EnvelopeError } from '../../../src/core/errors.js';
+import { DEFAULT_XML_LIMITS, parseUntrustedXml } from '../../../envelopes/xml/hardened-xml.js';
+import { readEnvelope } from '../../../envelopes/envelope.js';
+import { manyEmptyElements, namespaceDeclarationsPerElement } from '../../../test-support/hostile-envelopes.js';
+import { signedEgovEnvelope } from '../../fixtures/test-pki.js';
 
-const hostile = (name: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'hostile', name), 'utf8');
+const hostile = (name: string) => readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'hostile', name), 'utf8');
 const soap = (body: string) => `<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>${body}</S:Body></S:Envelope>`;
 const PARTIES = { from: 'SPC/ComuneA', to: 'SPC/Regione', service: 'Protocollo' } as const;
 
@@ -76,7 +76,7 @@ describe('XML limits of the hardened parser (defaults)', () => {
 
   it('accepts the Segnature of 2001, 2013 and 2021 with their namespaces and attributes', () => {
     for (const year of [2001, 2013, 2021]) {
-      const xml = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'protocollo', `segnatura-${year}-valverde.xml`));
+      const xml = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'protocollo', `segnatura-${year}-valverde.xml`));
       expect(parseUntrustedXml(xml).doc.documentElement?.localName).toMatch(/^Segnatura/);
     }
   });

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { EnvelopeError } from '../core/errors.js';
+import { EnvelopeError } from '../../src/core/errors.js';
 
 /** The encodings an XML document arriving as bytes may use; anything else is refused. */
 export type XmlEncoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | SingleByteEncoding;

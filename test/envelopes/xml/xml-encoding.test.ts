@@ -4,8 +4,8 @@
  * EGOV_IT_001 and what to fix.
  */
 import { describe, expect, it } from 'vitest';
-import { parseUntrustedXml } from '../../src/crypto/hardened-xml.js';
-import { EnvelopeError } from '../../src/core/errors.js';
+import { parseUntrustedXml } from '../../../envelopes/xml/hardened-xml.js';
+import { EnvelopeError } from '../../../src/core/errors.js';
 
 const ACCENTED = "Città di Chieti: l'attività è più «urgente» — N° 84";
 /** The same text in a single-byte encoding: everything but the dash (not in ISO-8859-1) is there. */

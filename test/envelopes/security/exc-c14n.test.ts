@@ -10,9 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization } from 'xml-crypto';
-import { compareCodePoints, exclusiveC14n, inclusiveC14n, parsePrefixList } from '../../src/crypto/exc-c14n.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
-import { requireXmlsec1, xmlsec1Sign, type IdElement } from '../../test-support/xmlsec1.js';
+import { compareCodePoints, exclusiveC14n, inclusiveC14n, parsePrefixList } from '../../../envelopes/security/exc-c14n.js';
+import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
+import { requireXmlsec1, xmlsec1Sign, type IdElement } from '../../../test-support/xmlsec1.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 let keyPem: string;

@@ -1,6 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { DOMParser } from '@xmldom/xmldom';
-import { EnvelopeError } from '../core/errors.js';
+import { EnvelopeError } from '../../src/core/errors.js';
 import { checkDoctype, type AcceptedDoctype, type KnownExternalDtd } from './xml-doctype.js';
 import { decodeXmlBytes } from './xml-encoding.js';
 

@@ -1,4 +1,5 @@
-import type { PartyRef } from './party.js';
+import type { PartyRef } from '../../src/core/party.js';
+import type { CollaborationProfile, Inoltro } from '../../src/core/service-profile.js';
 
 /** The four collaboration profiles of the e-Gov busta, with the wire value of each. */
 export const PROFILO_COLLABORAZIONE = {
@@ -6,8 +7,7 @@ export const PROFILO_COLLABORAZIONE = {
   sincrono: 'EGOV_IT_ServizioSincrono',
   asincronoSimmetrico: 'EGOV_IT_ServizioAsincronoSimmetrico',
   asincronoAsimmetrico: 'EGOV_IT_ServizioAsincronoAsimmetrico',
-} as const;
-export type CollaborationProfile = keyof typeof PROFILO_COLLABORAZIONE;
+} as const satisfies Record<CollaborationProfile, string>;
 
 /**
  * Values of ProfiloCollaborazione@tipo, the kind of registry describing the correlated service
@@ -16,7 +16,6 @@ export type CollaborationProfile = keyof typeof PROFILO_COLLABORAZIONE;
 export const TIPI_SERVIZIO_CORRELATO = ['SPC', 'TEST', 'URL', 'WSDL', 'LDAP', 'UDDI', 'ebXMLRegistry'] as const;
 export type TipoServizioCorrelato = (typeof TIPI_SERVIZIO_CORRELATO)[number];
 
-export type Inoltro = 'EGOV_IT_ALPIUUNAVOLTA' | 'EGOV_IT_PIUDIUNAVOLTA';
 export type Tempo = 'EGOV_IT_Locale' | 'EGOV_IT_SPC';
 
 export interface OraRegistrazione {

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 /** The XML-DSig algorithms the node writes, and the closed lists it accepts when verifying. */
 export const ALG = {

@@ -24,11 +24,11 @@ import {
   sealEnvelope,
   verifyEnvelope,
   type EnvelopeProfile,
-} from '../../envelopes/envelope.js';
-import { EnvelopeError, SecurityError } from '../../src/core/errors.js';
-import type { TramiteCode } from '../../src/core/error-codes.js';
-import { NS, WSS_X509V3 } from '../../src/core/namespaces.js';
-import { ALG } from '../../src/crypto/ws-security-algorithms.js';
+} from '../../../envelopes/envelope.js';
+import { EnvelopeError, SecurityError } from '../../../src/core/errors.js';
+import type { TramiteCode } from '../../../src/core/error-codes.js';
+import { NS, WSS_X509V3 } from '../../../envelopes/xml/namespaces.js';
+import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
 import {
   SAMPLE_BODY,
   getTestPki,
@@ -39,7 +39,7 @@ import {
   signedModiEnvelope,
   type TestPki,
   type TestSigner,
-} from '../fixtures/test-pki.js';
+} from '../../fixtures/test-pki.js';
 
 const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';

@@ -17,7 +17,7 @@
  * - xml:* attributes are rendered where they stand, never inherited (exclusive), but an inclusive
  *   apex takes the xml:* attributes of its ancestors (Canonical XML 1.0 §2.4).
  */
-import { SecurityError } from '../core/errors.js';
+import { SecurityError } from '../../src/core/errors.js';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';

@@ -1,9 +1,9 @@
 import { createHash, verify as verifySignature, X509Certificate } from 'node:crypto';
-import { SecurityError } from '../core/errors.js';
-import type { TramiteCode } from '../core/error-codes.js';
-import { NS, WSS_BASE64, WSS_X509V3 } from '../core/namespaces.js';
-import type { SecurityTimestamp } from '../core/modi-header.js';
-import { parseXsdDateTime } from '../core/xsd-datetime.js';
+import { SecurityError } from '../../src/core/errors.js';
+import type { TramiteCode } from '../../src/core/error-codes.js';
+import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
+import type { SecurityTimestamp } from '../modi/modi-header.js';
+import { parseXsdDateTime } from '../../src/core/xsd-datetime.js';
 import {
   ACCEPTED_C14N,
   ACCEPTED_DIGEST,
@@ -17,9 +17,9 @@ import {
   keyFitsMethod,
   type SignatureMethod,
 } from './ws-security-algorithms.js';
-import { childElements, idAttributesOf, isElement, textOf, walkElements } from './dom-navigation.js';
+import { childElements, idAttributesOf, isElement, textOf, walkElements } from '../xml/dom-navigation.js';
 import { exclusiveC14n, inclusiveC14n, parsePrefixList } from './exc-c14n.js';
-import { describeCertificate, type TrustStore } from './trust-store.js';
+import { describeCertificate } from '../../src/core/certificate-description.js';
 
 /**
  * What the caller (an envelope profile) expects: the one Security header it located, the elements
@@ -32,8 +32,16 @@ export interface SignatureExpectation {
   readonly required: readonly Element[];
 }
 
+/**
+ * The trust a verification consults, before any digest: src/crypto's TrustStore is one. Returns the
+ * chain from the signer to a trusted anchor, or throws a SecurityError (untrusted, expired, revoked, unfit).
+ */
+export interface SignerTrust {
+  validateSigner(signer: X509Certificate, at: Date): X509Certificate[];
+}
+
 export interface VerifyPolicy {
-  readonly trust: TrustStore;
+  readonly trust: SignerTrust;
   /** The instant the verdict is for (now, for live traffic). */
   readonly at: Date;
   /** Oldest acceptable wsu:Created, in seconds; undefined = no freshness check (offline audit). */
