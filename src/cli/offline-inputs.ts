@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TrustStore } from '../crypto/trust-store.js';
+import { reportError } from './cli-output.js';
 
 /**
  * What the offline verification commands read before anything else: the file, the CAs given with
@@ -12,4 +13,14 @@ export function readOfflineInputs(file: string, opts: { trust: readonly string[]
   const at = opts.at ? new Date(opts.at) : undefined;
   if (at && Number.isNaN(at.getTime())) throw new Error(`--at "${opts.at}" is not an ISO 8601 date-time`);
   return { bytes, ...(trust ? { trust } : {}), ...(at ? { at } : {}) };
+}
+
+/** readOfflineInputs, with a failure reported as a usage error (exit 2): undefined then. */
+export function offlineInputsOrUsageError(file: string, opts: { trust: readonly string[]; at?: string }): ReturnType<typeof readOfflineInputs> | undefined {
+  try {
+    return readOfflineInputs(file, opts);
+  } catch (err) {
+    reportError(err, 2);
+    return undefined;
+  }
 }

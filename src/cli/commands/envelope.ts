@@ -11,8 +11,8 @@ import { strongestPatterns } from '../../../envelopes/modi/modi-patterns.js';
 import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/service-profile.js';
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
+import { collectRepeated } from '../repeatable-option.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerEnvelopeCommand(program: Command): void {
   const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
@@ -34,7 +34,7 @@ export function registerEnvelopeCommand(program: Command): void {
     .command('verify')
     .description('verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} (for ModI also "patterns", the security patterns the envelope satisfies) and exits 0 only when valid')
     .argument('<file>', 'the envelope (XML)')
-    .option('--trust <ca.pem>', 'a trusted CA certificate (PEM; repeatable)', collect, [])
+    .option('--trust <ca.pem>', 'a trusted CA certificate (PEM; repeatable)', collectRepeated, [])
     .option('--config <tramite.json>', "use a node configuration's trust store")
     .option('--at <date-time>', 'judge validity as of this instant (ISO 8601) instead of now')
     .option('--max-age <seconds>', 'also refuse a wsu:Created older than this (live traffic uses 300); off by default, since stored envelopes are verified long after they were sent')

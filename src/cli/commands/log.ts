@@ -13,6 +13,7 @@ import { LogAuditor, verifyBundle, type AuditReport } from '../../node/log-audit
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { DEFAULT_HOME } from './start.js';
+import { collectRepeated } from '../repeatable-option.js';
 
 interface SourceOptions {
   config?: string;
@@ -21,7 +22,6 @@ interface SourceOptions {
   tsaTrust?: string[];
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** --config (or .tramite/tramite.json when present) for the store and trust; --db and --trust override. */
 async function openAuditor(opts: SourceOptions, readonly = true): Promise<{ auditor: LogAuditor; store: LogStore; config?: NodeConfig }> {
@@ -51,8 +51,8 @@ function sourceOptions(cmd: Command): Command {
   return cmd
     .option('--config <tramite.json>', `the node configuration: where its log is, and its trust anchors (default ${DEFAULT_HOME}/tramite.json when present)`)
     .option('--db <path|url>', 'the message log itself: a SQLite file, or a postgres:// URL')
-    .option('--trust <ca.pem>', 'a trusted CA for envelope and checkpoint signers (repeatable)', collect, [])
-    .option('--tsa-trust <ca.pem>', "the TSA's CA, to verify checkpoint time-stamps (repeatable; log.tsa.caFile of the config counts too)", collect, []);
+    .option('--trust <ca.pem>', 'a trusted CA for envelope and checkpoint signers (repeatable)', collectRepeated, [])
+    .option('--tsa-trust <ca.pem>', "the TSA's CA, to verify checkpoint time-stamps (repeatable; log.tsa.caFile of the config counts too)", collectRepeated, []);
 }
 
 export function registerLogCommand(program: Command): void {

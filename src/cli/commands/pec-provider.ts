@@ -4,8 +4,8 @@ import { type PecMailbox, PecProviderSimulator } from '../../pec-provider/pec-pr
 import { ensureProviderPki } from '../../pec-provider/provider-pki.js';
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
+import { collectRepeated } from '../repeatable-option.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export const DEFAULT_PEC_PROVIDER_DIR = '.tramite/pec-provider';
 
@@ -23,8 +23,8 @@ export function registerPecProviderCommand(program: Command): void {
   program
     .command('pec-provider')
     .description('run a simulated PEC provider: SMTP submission, signed receipts and buste, Dovecot mailboxes (for tests and the demo)')
-    .requiredOption('--domain <domain>', 'a PEC domain the provider serves (repeatable)', collect, [])
-    .requiredOption('--mailbox <address:password>', 'a mailbox of one of the domains and its password (repeatable)', collect, [])
+    .requiredOption('--domain <domain>', 'a PEC domain the provider serves (repeatable)', collectRepeated, [])
+    .requiredOption('--mailbox <address:password>', 'a mailbox of one of the domains and its password (repeatable)', collectRepeated, [])
     .option('--dir <dir>', 'where the provider CA and certificates are kept', DEFAULT_PEC_PROVIDER_DIR)
     .option('--warn-after <duration>', 'preavviso-errore-consegna for a recipient not reached after this long', '12h')
     .option('--fail-after <duration>', 'errore-consegna for a recipient not reached after this long', '24h')

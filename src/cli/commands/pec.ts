@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Command, CommanderError } from 'commander';
-import { readOfflineInputs } from '../offline-inputs.js';
+import { offlineInputsOrUsageError } from '../offline-inputs.js';
 import { type PecMessage, type PecOriginal, parsePecMessage, quarantineReason } from '../../../adapters/pec/pec-message.js';
 import { PecError } from '../../../adapters/pec/pec-errors.js';
 import { printJson, reportError } from '../cli-output.js';
+import { collectRepeated } from '../repeatable-option.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const PARSE_HELP = `
 Prints one JSON line. For a message from a PEC provider (it has X-Ricevuta or X-Trasporto):
@@ -29,18 +29,13 @@ export function registerPecCommand(program: Command): void {
     .command('parse')
     .description('classify a PEC receipt or busta (.eml), read its daticert.xml, verify the provider signature; prints the typed message as JSON')
     .argument('<file>', 'the message as received (RFC 5322 / .eml)')
-    .option('--trust <ca.pem>', 'a CA trusted for PEC provider signatures (PEM; repeatable)', collect, [])
+    .option('--trust <ca.pem>', 'a CA trusted for PEC provider signatures (PEM; repeatable)', collectRepeated, [])
     .option('--at <date-time>', 'judge the provider certificate as of this instant (ISO 8601) instead of the message date')
     .option('--accept-sha1', 'accept provider signatures made with SHA-1 (older providers); refused by default')
     .addHelpText('after', PARSE_HELP)
     .action(async (file: string, opts: { trust: string[]; at?: string; acceptSha1?: boolean }) => {
-      let inputs: ReturnType<typeof readOfflineInputs>;
-      try {
-        inputs = readOfflineInputs(file, opts);
-      } catch (err) {
-        reportError(err, 2);
-        return;
-      }
+      const inputs = offlineInputsOrUsageError(file, opts);
+      if (!inputs) return;
       try {
         const { bytes, ...checks } = inputs;
         const msg = await parsePecMessage(bytes, { ...checks, ...(opts.acceptSha1 ? { acceptSha1: true } : {}) });
