@@ -17,7 +17,7 @@ const RULES: Array<{ layer: string; match: RegExp; may: string[] }> = [
   { layer: 'config', match: /^src\/config\//, may: ['core', 'crypto', 'config'] },
   { layer: 'log', match: /^src\/log\//, may: ['core', 'crypto', 'config', 'log'] },
   { layer: 'queue', match: /^src\/queue\//, may: ['core', 'queue'] },
-  { layer: 'adapter-sdk', match: /^adapters\/sdk\//, may: ['core', 'crypto', 'adapter-sdk'] },
+  { layer: 'adapter-sdk', match: /^adapters\/sdk\//, may: ['core', 'crypto', 'envelopes', 'adapter-sdk'] },
   { layer: 'adapters', match: /^adapters\//, may: ['core', 'adapter-sdk', 'adapters'] },
   { layer: 'node', match: /^src\/node\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'adapter-sdk', 'node'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http'] },

@@ -37,8 +37,8 @@ export type SequenceRefusal =
   | { readonly kind: 'out-of-order'; readonly parent: Element; readonly path: string; readonly element: Element; readonly slot: ChildSlot }
   /** One child more than its slot's max. */
   | { readonly kind: 'too-many'; readonly parent: Element; readonly path: string; readonly element: Element; readonly slot: ChildSlot }
-  /** An attribute the slot does not allow, on `element`. */
-  | { readonly kind: 'attribute'; readonly parent: Element; readonly path: string; readonly element: Element; readonly slot: ChildSlot; readonly attribute: Attr }
+  /** An attribute not allowed on `element`: a sequence child (`slot` given, `path` the parent's) or an element checked alone. */
+  | { readonly kind: 'attribute'; readonly element: Element; readonly path: string; readonly slot?: ChildSlot; readonly attribute: Attr }
   /** A text-only element holding an element. */
   | { readonly kind: 'not-text'; readonly element: Element; readonly path: string; readonly child: Element }
   /** An element whose content is all in its attributes, holding elements or text. */
@@ -120,7 +120,7 @@ export class StrictSequenceReader {
       const group = groups.get(slot.name)!;
       if (group.length >= slot.max) throw this.refuse({ kind: 'too-many', parent, path, element: child, slot });
       group.push(child);
-      if (slot.attributes) this.allowAttributes(parent, path, child, slot);
+      if (slot.attributes) this.checkAttributes(child, path, slot.attributes, slot);
     }
     for (; s < slots.length; s++) {
       const slot = slots[s]!;
@@ -171,11 +171,16 @@ export class StrictSequenceReader {
     return present[0]!;
   }
 
-  private allowAttributes(parent: Element, path: string, element: Element, slot: ChildSlot): void {
+  /** Only the unqualified attributes `allowed` on `element` (namespace declarations aside). */
+  allowAttributes(element: Element, path: string, allowed: readonly string[]): void {
+    this.checkAttributes(element, path, allowed);
+  }
+
+  private checkAttributes(element: Element, path: string, allowed: readonly string[], slot?: ChildSlot): void {
     for (let i = 0; i < element.attributes.length; i++) {
       const attribute = element.attributes.item(i)!;
       if (attribute.name === 'xmlns' || attribute.prefix === 'xmlns') continue;
-      if (attribute.namespaceURI || !slot.attributes!.includes(attribute.name)) throw this.refuse({ kind: 'attribute', parent, path, element, slot, attribute });
+      if (attribute.namespaceURI || !allowed.includes(attribute.name)) throw this.refuse({ kind: 'attribute', element, path, attribute, ...(slot ? { slot } : {}) });
     }
   }
 }
