@@ -30,6 +30,8 @@ export interface XmlWriterOptions {
   readonly declaration?: boolean;
   /** Indent element-only content for people reading it (text content is never changed). Default: off. */
   readonly indent?: boolean;
+  /** Unqualified attributes of the root, written before the namespace declarations. */
+  readonly rootAttributes?: Readonly<Record<string, string>>;
   /** The error for a forbidden character (default: TramiteError TRAMITE_ERR_XML_UNWRITABLE). */
   readonly unwritable?: UnwritableValueFactory;
 }
@@ -53,6 +55,7 @@ export class XmlWriter {
     this.contentNs = options.contentNs ?? rootNs;
     this.doc = new DOMImplementation().createDocument(rootNs.uri, `${rootNs.prefix}:${rootName}`, null);
     this.root = this.doc.documentElement as Element;
+    for (const [name, value] of Object.entries(options.rootAttributes ?? {})) this.attributeIn(null, this.root, name, value);
     const declared = new Map<string, XmlNamespace>();
     for (const ns of [rootNs, this.contentNs, ...(options.alsoUsed ?? [])]) declared.set(ns.uri, ns);
     for (const ns of declared.values()) this.root.setAttributeNS(XMLNS, `xmlns:${ns.prefix}`, ns.uri);
