@@ -9,7 +9,7 @@ import { formatXsdDateTime } from '../core/xsd-datetime.js';
 import type { SigningIdentity } from '../crypto/ws-security-sign.js';
 import { buildEgovEnvelope, buildModiEnvelope, sealEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
 import { formatModiAction } from '../../envelopes/modi/modi-action.js';
-import { escapeXmlText } from '../../envelopes/soap/soap-envelope.js';
+import { escapeAttribute, escapeText } from '../../envelopes/xml/xml-escape.js';
 import type { ServiceDef } from './registry.js';
 
 /** Lifetime of the WS-Security Timestamp the node writes. */
@@ -153,13 +153,13 @@ export function faultElement(ecc: ReturnType<typeof toEccezione>, opts: { now: D
   const detail =
     `<eGov_IT_Ecc:MessaggioDiErroreApplicativo xmlns:eGov_IT_Ecc="${NS.egovException}">` +
     `<eGov_IT_Ecc:OraRegistrazione>${formatXsdDateTime(opts.now)}</eGov_IT_Ecc:OraRegistrazione>` +
-    `<eGov_IT_Ecc:IdentificativoPorta>${escapeXmlText(opts.porta)}</eGov_IT_Ecc:IdentificativoPorta>` +
+    `<eGov_IT_Ecc:IdentificativoPorta>${escapeText(opts.porta)}</eGov_IT_Ecc:IdentificativoPorta>` +
     `<eGov_IT_Ecc:IdentificativoFunzione>${processing ? 'GestioneMessaggi' : 'ValidazioneBusta'}</eGov_IT_Ecc:IdentificativoFunzione>` +
-    `<eGov_IT_Ecc:Eccezione><eGov_IT_Ecc:${processing ? 'EccezioneProcessamento' : 'EccezioneBusta'} codiceEccezione="${code}" descrizioneEccezione="${escapeXmlText(descr)}"/></eGov_IT_Ecc:Eccezione>` +
+    `<eGov_IT_Ecc:Eccezione><eGov_IT_Ecc:${processing ? 'EccezioneProcessamento' : 'EccezioneBusta'} codiceEccezione="${code}" descrizioneEccezione="${escapeAttribute(descr)}"/></eGov_IT_Ecc:Eccezione>` +
     `</eGov_IT_Ecc:MessaggioDiErroreApplicativo>`;
   return (
     `<SOAP_ENV:Fault xmlns:SOAP_ENV="${NS.soap11}"><faultcode>SOAP_ENV:${processing ? 'Server' : 'Client'}</faultcode>` +
-    `<faultstring>${code} - ${escapeXmlText(describeCode(code))}</faultstring><detail>${detail}</detail></SOAP_ENV:Fault>`
+    `<faultstring>${code} - ${escapeText(describeCode(code))}</faultstring><detail>${detail}</detail></SOAP_ENV:Fault>`
   );
 }
 
