@@ -21,7 +21,7 @@ export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, ty
 export * from './xml-security.js';
 // The one strict XML sequence reader, writer and escaping of the wire package: adapters read and write
 // their vocabularies with these, never with a reader or escape of their own.
-export { StrictSequenceReader, ChildSequence, UNBOUNDED, type ChildSlot, type SequenceRefusal, type SequenceRefusalFactory } from '../../envelopes/xml/strict-sequence-reader.js';
+export { StrictSequenceReader, ChildSequence, UNBOUNDED, describeElement, type ChildSlot, type SequenceRefusal, type SequenceRefusalFactory } from '../../envelopes/xml/strict-sequence-reader.js';
 export { XmlWriter, type XmlNamespace, type XmlWriterOptions, type UnwritableValueFactory } from '../../envelopes/xml/xml-writer.js';
 export { escapeAttribute, escapeText, findForbiddenXmlChar, replaceForbiddenXmlChars, NOT_XML_CHAR, type ForbiddenXmlChar } from '../../envelopes/xml/xml-escape.js';
 // Every HTTP answer an adapter reads goes through the node's one bounded reader.

@@ -19,6 +19,7 @@ import { packageRoot } from '../sdk/shipped-files.js';
 import { validateXML, type XMLValidationError } from 'xmllint-wasm';
 import {
   childElements,
+  describeElement,
   NOT_XML_CHAR,
   parseUntrustedXml,
   StrictSequenceReader,
@@ -308,10 +309,6 @@ function parseSiatelXml(xml: string): Element {
 function kindOf(root: Element, names: Readonly<Record<SiatelQueryKind, string>>): SiatelQueryKind | undefined {
   if (root.namespaceURI !== SIATEL_NAMESPACE) return undefined;
   return SIATEL_QUERY_KINDS.find((k) => names[k] === root.localName);
-}
-
-function describeElement(el: Element): string {
-  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : `${el.localName} (no namespace)`;
 }
 
 /** The strict sequence reader's refusals in SIATEL terms; `order` is the sequence, for messages. */

@@ -52,6 +52,11 @@ export type SequenceRefusal =
 
 export type SequenceRefusalFactory = (refusal: SequenceRefusal) => Error;
 
+/** An element as refusals name it: `{namespace}local`, or `local (no namespace)`. */
+export function describeElement(el: Element): string {
+  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : `${el.localName ?? el.nodeName} (no namespace)`;
+}
+
 const TEXT_NODE = 3;
 const CDATA_SECTION_NODE = 4;
 

@@ -7,7 +7,6 @@ import type {
   Contatti,
   Destinatario,
   Fascicolo,
-  Identificatore,
   IndirizzoPostale,
   IndirizzoTelematico,
   LivelloClassifica,

@@ -1,19 +1,38 @@
+/**
+ * 2013 and 2001 forms (Circolare 60/2013 content model). A mapping into the 2021-shaped model:
+ *
+ * - Intestazione/OraRegistrazione → identificatore.oraRegistrazione.
+ * - Origine: Mittente/Amministrazione + AOO → an Amministrazione; the AOO's Denominazione becomes the
+ *   description of its code; Origine/IndirizzoTelematico (the address the message came from) goes to the
+ *   AOO's contacts.
+ * - Each Destinazione (and PerConoscenza, perConoscenza=true) gives one Destinatario per Destinatario child,
+ *   with @confermaRicezione si|no (default no); its IndirizzoTelematico goes to the AOO's contacts (or the
+ *   Amministrazione's when no AOO is named). A Destinazione naming only an address becomes a
+ *   PersonaGiuridica whose denominazione is that address: it is all the sender said.
+ * - An Amministrazione's UnitaOrganizzativa → codiceIPAUO (Identificativo, Denominazione as description)
+ *   and its contacts; nested units, Ruolo, Fax and free-text postal addresses have no place in the model.
+ * - Persona → PersonaFisica; a Persona given only by Denominazione keeps it as cognome.
+ * - Classifica: the first one; Livello@nome → descrizione.
+ * - Riservato: present and not `no`/`false`/`0` → riservato.
+ * - Descrizione/Documento → documentoPrimario; Allegati (Documento, and the Documento inside each Fascicolo,
+ *   depth first) → allegati. TitoloDocumento → descrizione. @nome, @tipoMIME → nomeFile, mimeType.
+ * - Not mapped: Riferimenti (its Messaggio/ContestoProcedurale/Procedimento differ from the 2021
+ *   Riferimenti), Risposta, InterventoOperatore, Note, PiuInfo, the free-text CollocazioneTelematica.
+ *
+ * - A Documento without Impronta (both forms allow it) is read with no impronta and `unchecked: true`;
+ *   whether to accept it is the receiver's policy, not the reader's (impronta.ts, checkImpronte).
+ *
+ * Refused (000_Irricevibile): a message body (TestoDelMessaggio) instead of a Documento: it is no file.
+ */
 import type {
   Amministrazione,
   Classifica,
-  CollocazioneTelematica,
   Contatti,
   Destinatario,
   Documento,
-  Fascicolo,
-  Identificatore,
-  Impronta,
   IndirizzoPostale,
   IndirizzoTelematico,
   PersonaFisica,
-  PersonaGiuridica,
-  Riferimenti,
-  Riservato,
   Segnatura,
   Soggetto,
 } from './segnatura-model.js';
@@ -21,31 +40,6 @@ import { childElements } from '../../sdk/index.js';
 import { ElementReader, mapOptional, requireSome } from './segnatura-reader-element.js';
 import { readImpronta } from './segnatura-reader-documento.js';
 import { readIdentificatore } from './segnatura-reader-identificatore.js';
-
-// 2013 and 2001 forms (Circolare 60/2013 content model). A mapping into the 2021-shaped model:
-//
-// - Intestazione/OraRegistrazione → identificatore.oraRegistrazione.
-// - Origine: Mittente/Amministrazione + AOO → an Amministrazione; the AOO's Denominazione becomes the
-//   description of its code; Origine/IndirizzoTelematico (the address the message came from) goes to the
-//   AOO's contacts.
-// - Each Destinazione (and PerConoscenza, perConoscenza=true) gives one Destinatario per Destinatario child,
-//   with @confermaRicezione si|no (default no); its IndirizzoTelematico goes to the AOO's contacts (or the
-//   Amministrazione's when no AOO is named). A Destinazione naming only an address becomes a
-//   PersonaGiuridica whose denominazione is that address: it is all the sender said.
-// - An Amministrazione's UnitaOrganizzativa → codiceIPAUO (Identificativo, Denominazione as description)
-//   and its contacts; nested units, Ruolo, Fax and free-text postal addresses have no place in the model.
-// - Persona → PersonaFisica; a Persona given only by Denominazione keeps it as cognome.
-// - Classifica: the first one; Livello@nome → descrizione.
-// - Riservato: present and not `no`/`false`/`0` → riservato.
-// - Descrizione/Documento → documentoPrimario; Allegati (Documento, and the Documento inside each Fascicolo,
-//   depth first) → allegati. TitoloDocumento → descrizione. @nome, @tipoMIME → nomeFile, mimeType.
-// - Not mapped: Riferimenti (its Messaggio/ContestoProcedurale/Procedimento differ from the 2021
-//   Riferimenti), Risposta, InterventoOperatore, Note, PiuInfo, the free-text CollocazioneTelematica.
-//
-// - A Documento without Impronta (both forms allow it) is read with no impronta and `unchecked: true`;
-//   whether to accept it is the receiver's policy, not the reader's (impronta.ts, checkImpronte).
-//
-// Refused (000_Irricevibile): a message body (TestoDelMessaggio) instead of a Documento: it is no file.
 
 export function readSegnaturaCircolare(root: ElementReader): Segnatura {
   const intestazione = root.one('Intestazione');

@@ -9,6 +9,8 @@ import { ProtocolloError } from '../../../src/core/errors.js';
 import { StrictSequenceReader } from '../../sdk/index.js';
 import type { ProtocolloForm } from './segnatura-model.js';
 
+export { describeElement } from '../../sdk/index.js';
+
 /** Namespace URIs of the protocollo vocabulary (facts of the official schemas). */
 export const PROTOCOLLO_NS = {
   /** segnatura_protocollo.xsd (2021): SegnaturaInformatica and every type it uses. */
@@ -182,10 +184,6 @@ function parseXsBoolean(value: string, where: string, reader: ElementReader): bo
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
   throw reader.refuse(`${where} is "${v}", not a boolean (true, false, 1, 0)`, where);
-}
-
-export function describeElement(el: Element): string {
-  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : `${el.localName ?? el.nodeName} (no namespace)`;
 }
 
 export function mapOptional<T>(r: ElementReader | undefined, read: (r: ElementReader) => T): T | undefined {

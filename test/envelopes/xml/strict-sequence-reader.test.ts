@@ -1,6 +1,6 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { StrictSequenceReader, UNBOUNDED, type ChildSlot, type SequenceRefusal } from '../../../envelopes/xml/strict-sequence-reader.js';
+import { StrictSequenceReader, UNBOUNDED, describeElement, type ChildSlot, type SequenceRefusal } from '../../../envelopes/xml/strict-sequence-reader.js';
 
 const NS = 'urn:test';
 /** The refusal travels in the error, so each test can check what was found, not only that it threw. */
@@ -138,5 +138,12 @@ describe('StrictSequenceReader: lenient look-ups', () => {
     const plain = new DOMParser().parseFromString('<P><A/></P>', 'text/xml').documentElement as Element;
     expect(reader.one(plain, 'P', null, 'A').localName).toBe('A');
     expect(reader.all(plain, NS, 'A')).toHaveLength(0);
+  });
+});
+
+describe('describeElement', () => {
+  it('names an element by namespace and local name, or says it has no namespace', () => {
+    expect(describeElement(root(''))).toBe(`{${NS}}P`);
+    expect(describeElement(new DOMParser().parseFromString('<P/>', 'text/xml').documentElement as Element)).toBe('P (no namespace)');
   });
 });
