@@ -261,7 +261,7 @@ function main(): void {
     lines.push(`envelope verify runs at ${fmtRatio(ratios.verifyVsRawRsa)}× raw RSA-2048 verify (one envelope costs ~${fmtNum(1 / ratios.verifyVsRawRsa, 0)} raw verifies)`);
     lines.push(
       'overhead: the XML work around the one RSA operation — the envelope is parsed once (saxes guard + xmldom), every Id indexed ' +
-        'in one walk, exclusive C14N (src/crypto/exc-c14n.ts) and SHA-256 digests of Timestamp, Intestazione, Body and SignedInfo ' +
+        'in one walk, exclusive C14N (envelopes/security/exc-c14n.ts) and SHA-256 digests of Timestamp, Intestazione, Body and SignedInfo ' +
         'over the subtrees in place; sign serialises once, verify also checks the certificate chain.',
     );
     process.stdout.write(`${lines.join('\n')}\n`);

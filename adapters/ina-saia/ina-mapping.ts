@@ -13,9 +13,8 @@
  * Readers take what the hardened parser accepts; validate against the XSD (validateInaSchema) first,
  * the readers then only refuse what the schema cannot say.
  */
-import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
 import { TramiteError } from '../../src/core/errors.js';
-import { childElements, parseUntrustedXml, textOf } from '../sdk/index.js';
+import { childElements, parseUntrustedXml, textOf, XmlWriter } from '../sdk/index.js';
 import { INA_NS } from './ina-xml-schema.js';
 import { kindOf, type Famiglia, type Indirizzo, type Luogo, type Protocollo, type RegistryEvent, type RegistryEventKind, type Sesso, type Soggetto, type SoggettoCompleto } from './registry-event.js';
 
@@ -67,30 +66,26 @@ const SCHEMA_VERSION = '1';
 
 /** A document in the INA namespace with the `ina` prefix, declared once on the root. */
 class InaXmlWriter {
-  private readonly doc: Document;
+  private readonly w: XmlWriter;
   readonly root: Element;
 
   constructor(rootName: string) {
-    this.doc = new DOMImplementation().createDocument(INA_NS, `ina:${rootName}`, null);
-    this.root = this.doc.documentElement as Element;
-    this.root.setAttribute('versione', SCHEMA_VERSION);
+    // No XML declaration (XmlWriter's default): the document travels as a bus payload (element content), where none may stand.
+    this.w = new XmlWriter({ prefix: 'ina', uri: INA_NS }, rootName, { rootAttributes: { versione: SCHEMA_VERSION } });
+    this.root = this.w.root;
   }
 
   add(parent: Element, name: string, text?: string): Element {
-    const el = this.doc.createElementNS(INA_NS, `ina:${name}`);
-    if (text !== undefined) el.appendChild(this.doc.createTextNode(text));
-    parent.appendChild(el);
-    return el;
+    return this.w.add(parent, name, text);
   }
 
   /** For the schema's minOccurs="0" elements: nothing when there is no value. */
   addOptional(parent: Element, name: string, text: string | undefined): void {
-    if (text !== undefined) this.add(parent, name, text);
+    this.w.addOptional(parent, name, text);
   }
 
   serialize(): string {
-    // No XML declaration: the document travels as a bus payload (element content), where none may stand.
-    return new XMLSerializer().serializeToString(this.doc);
+    return this.w.serialize();
   }
 }
 

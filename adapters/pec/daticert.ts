@@ -7,7 +7,7 @@
  * else is refused rather than guessed at.
  */
 import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
-import { childElements, parseUntrustedXml, textOf } from '../sdk/index.js';
+import { childElements, NOT_XML_CHAR, parseUntrustedXml, textOf } from '../sdk/index.js';
 import { PecError } from './pec-errors.js';
 
 export const POSTACERT_TIPI = [
@@ -260,9 +260,6 @@ function zonaMinutes(zona: string): number {
 // ---------------------------------------------------------------------------------------------------
 // Writer
 
-/** Characters XML 1.0 can carry; anything else would make the document unreadable by the receiver. */
-const XML_CHARS = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
-
 /**
  * daticert.xml for `model`, built as a DOM and serialised (so every value is escaped by the
  * serialiser, msgid's angle brackets included). Refuses, with PecError TRAMITE_ERR_PEC_MALFORMED, a
@@ -342,6 +339,6 @@ function checkWritable(model: Daticert): void {
     ...model.dati.ricezione.map((r): [string, string] => ['ricezione', r]),
   ];
   for (const [name, value] of texts) {
-    if (value !== undefined && !XML_CHARS.test(value)) refuse(`<${name}> holds a character XML 1.0 cannot carry`);
+    if (value !== undefined && NOT_XML_CHAR.test(value)) refuse(`<${name}> holds a character XML 1.0 cannot carry`);
   }
 }

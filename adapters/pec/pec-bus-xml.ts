@@ -7,7 +7,7 @@
  * The reader is strict (unknown elements or attributes are refused, not ignored) because a sender
  * who misspells `Allegato` must learn it now, not when the recipient misses the attachment.
  */
-import { AdapterError, childElements, parseUntrustedXml, textOf, DEFAULT_XML_LIMITS } from '../sdk/index.js';
+import { AdapterError, childElements, escapeAttribute, escapeText, parseUntrustedXml, replaceForbiddenXmlChars, textOf, DEFAULT_XML_LIMITS } from '../sdk/index.js';
 
 export const PEC_BUS_NS = 'urn:tramite:pec:1';
 
@@ -266,15 +266,10 @@ function attrs(pairs: ReadonlyArray<readonly [string, string | undefined]>): str
  * Characters XML 1.0 cannot hold at all (most C0 controls, U+FFFE/U+FFFF, lone surrogates) become
  * U+FFFD: mail may carry them, and one of them would make the whole bus payload unreadable.
  */
-// eslint-disable-next-line no-control-regex
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** Text content; CR is written as a reference because a parser would turn a literal CR into LF. */
 export function xmlText(s: string): string {
-  return s.replace(NOT_XML, '\ufffd').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+  return escapeText(replaceForbiddenXmlChars(s));
 }
 
-/** Attribute value; tab and line ends as references, since attribute normalisation would make them spaces. */
 function xmlAttribute(s: string): string {
-  return xmlText(s).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
+  return escapeAttribute(replaceForbiddenXmlChars(s));
 }

@@ -16,14 +16,23 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../sdk/shipped-files.js';
-import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
 import { validateXML, type XMLValidationError } from 'xmllint-wasm';
-import { childElements, parseUntrustedXml } from '../sdk/index.js';
+import {
+  childElements,
+  describeElement,
+  NOT_XML_CHAR,
+  parseUntrustedXml,
+  StrictSequenceReader,
+  XmlWriter,
+  type ChildSequence,
+  type SequenceRefusalFactory,
+  type XmlNamespace,
+} from '../sdk/index.js';
 
 export const SIATEL_NAMESPACE = 'urn:tramite:siatel:1';
 /** The prefix written for the namespace (readers must not rely on it). */
 const PREFIX = 'siatel';
-const XMLNS = 'http://www.w3.org/2000/xmlns/';
+const SIATEL: XmlNamespace = { prefix: PREFIX, uri: SIATEL_NAMESPACE };
 
 // ---------------------------------------------------------------------------------------------------
 // The typed model
@@ -101,8 +110,6 @@ const ANSWER_ELEMENT: Readonly<Record<SiatelQueryKind, string>> = {
   verificaResidenza: 'EsitoVerificaResidenza',
 };
 const ERROR_ELEMENT = 'ErroreInterrogazione';
-const TEXT_NODE = 3;
-const CDATA_SECTION_NODE = 4;
 
 /** The bus Azione a request of this kind travels with. */
 export function siatelAction(kind: SiatelQueryKind): string {
@@ -118,7 +125,6 @@ interface ValueRule {
 }
 
 const pattern = (re: RegExp, expected: string): ValueRule => ({ test: (v) => re.test(v), expected });
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 /** Without surrounding spaces: the reader trims, and what is written must read back the same. */
 const text = (max: number): ValueRule => ({
   test: (v) => v.length >= 1 && v === v.trim() && [...v].length <= max && !NOT_XML_CHAR.test(v),
@@ -148,27 +154,24 @@ function isIsoDate(v: string): boolean {
 // ---------------------------------------------------------------------------------------------------
 // Writing
 
-/** One document under construction, in the SIATEL namespace. */
+/** One document under construction, in the SIATEL namespace; each value checked against its rule first. */
 class SiatelXmlWriter {
-  private readonly doc: Document;
+  private readonly w: XmlWriter;
   readonly root: Element;
 
   constructor(rootName: string) {
-    this.doc = new DOMImplementation().createDocument(SIATEL_NAMESPACE, `${PREFIX}:${rootName}`, null);
-    this.root = this.doc.documentElement as Element;
-    this.root.setAttributeNS(XMLNS, `xmlns:${PREFIX}`, SIATEL_NAMESPACE);
+    this.w = new XmlWriter(SIATEL, rootName, { unwritable: (field) => new SiatelXmlError(`${field}: holds a character XML cannot carry`) });
+    this.root = this.w.root;
   }
 
   element(parent: Element, name: string): Element {
-    const el = this.doc.createElementNS(SIATEL_NAMESPACE, `${PREFIX}:${name}`);
-    parent.appendChild(el);
-    return el;
+    return this.w.add(parent, name);
   }
 
   /** A text element, after checking the value against its rule (so the document stays schema-valid). */
   value(parent: Element, name: string, value: string, rule: ValueRule): void {
     if (!rule.test(value)) throw new SiatelXmlError(`${name}: "${value}" is not ${rule.expected}`);
-    this.element(parent, name).appendChild(this.doc.createTextNode(value));
+    this.w.add(parent, name, value);
   }
 
   optional(parent: Element, name: string, value: string | undefined, rule: ValueRule): void {
@@ -176,7 +179,7 @@ class SiatelXmlWriter {
   }
 
   serialize(): string {
-    return new XMLSerializer().serializeToString(this.doc);
+    return this.w.serialize();
   }
 }
 
@@ -308,8 +311,30 @@ function kindOf(root: Element, names: Readonly<Record<SiatelQueryKind, string>>)
   return SIATEL_QUERY_KINDS.find((k) => names[k] === root.localName);
 }
 
-function describeElement(el: Element): string {
-  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : `${el.localName} (no namespace)`;
+/** The strict sequence reader's refusals in SIATEL terms; `order` is the sequence, for messages. */
+function siatelRefusal(order: readonly string[]): SequenceRefusalFactory {
+  const expected = order.join(', ');
+  return (r) => {
+    switch (r.kind) {
+      case 'stray-text':
+        return new SiatelXmlError(`${r.path}: text is not allowed between elements`);
+      case 'unexpected':
+        return new SiatelXmlError(`${r.path}: unexpected element ${describeElement(r.element)}`);
+      case 'too-many':
+        return new SiatelXmlError(`${r.path}/${r.element.localName}: appears more than once`);
+      case 'out-of-order':
+        return new SiatelXmlError(`${r.path}/${r.element.localName}: out of order (expected ${expected})`);
+      case 'missing': {
+        // A required element standing after one that should follow it is out of order, not missing.
+        const later = r.found && childElements(r.parent).some((c) => c.namespaceURI === r.slot.ns && c.localName === r.slot.name);
+        return new SiatelXmlError(later ? `${r.path}/${r.slot.name}: out of order (expected ${expected})` : `${r.path}: missing ${r.slot.name}`);
+      }
+      case 'not-text':
+        return new SiatelXmlError(`${r.path}: must hold text only`);
+      default:
+        return new SiatelXmlError(`${r.path}: malformed`);
+    }
+  };
 }
 
 /**
@@ -318,32 +343,21 @@ function describeElement(el: Element): string {
  * SIATEL namespace; nothing else is allowed, not even stray text.
  */
 class SequenceReader {
-  private readonly found = new Map<string, Element>();
+  private readonly reader: StrictSequenceReader;
+  private readonly seq: ChildSequence;
   private readonly path: string;
 
   constructor(parent: Element, required: readonly string[], optional: readonly string[]) {
     this.path = parent.localName;
-    const order = [...required, ...optional];
-    for (let n = parent.firstChild; n; n = n.nextSibling) {
-      const isText = n.nodeType === TEXT_NODE || n.nodeType === CDATA_SECTION_NODE;
-      if (isText && (n.nodeValue ?? '').trim() !== '') throw new SiatelXmlError(`${this.path}: text is not allowed between elements`);
-    }
-    let position = 0;
-    for (const child of childElements(parent)) {
-      const name = child.localName;
-      const at = child.namespaceURI === SIATEL_NAMESPACE ? order.indexOf(name) : -1;
-      if (at < 0) throw new SiatelXmlError(`${this.path}: unexpected element ${describeElement(child)}`);
-      if (this.found.has(name)) throw new SiatelXmlError(`${this.path}/${name}: appears more than once`);
-      if (at < position) throw new SiatelXmlError(`${this.path}/${name}: out of order (expected ${order.join(', ')})`);
-      position = at;
-      this.found.set(name, child);
-    }
-    const missing = required.filter((name) => !this.found.has(name));
-    if (missing.length > 0) throw new SiatelXmlError(`${this.path}: missing ${missing.join(', ')}`);
+    this.reader = new StrictSequenceReader(siatelRefusal([...required, ...optional]));
+    this.seq = this.reader.sequence(parent, this.path, [
+      ...required.map((name) => ({ ns: SIATEL_NAMESPACE, name, min: 1, max: 1 })),
+      ...optional.map((name) => ({ ns: SIATEL_NAMESPACE, name, min: 0, max: 1 })),
+    ]);
   }
 
   element(name: string): Element | undefined {
-    return this.found.get(name);
+    return this.seq.optional(name);
   }
 
   value(name: string, rule: ValueRule): string {
@@ -353,10 +367,9 @@ class SequenceReader {
   }
 
   optionalValue(name: string, rule: ValueRule): string | undefined {
-    const el = this.found.get(name);
+    const el = this.seq.optional(name);
     if (!el) return undefined;
-    if (childElements(el).length > 0) throw new SiatelXmlError(`${this.path}/${name}: must hold text only`);
-    const v = (el.textContent ?? '').trim();
+    const v = this.reader.text(el, `${this.path}/${name}`);
     if (!rule.test(v)) throw new SiatelXmlError(`${this.path}/${name}: "${v}" is not ${rule.expected}`);
     return v;
   }

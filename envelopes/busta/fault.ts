@@ -1,7 +1,7 @@
 import { describeCode, type EgovCode } from '../../src/core/error-codes.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
 import { NS } from '../xml/namespaces.js';
-import { escapeXmlText } from '../soap/soap-envelope.js';
+import { escapeAttribute, escapeText } from '../xml/xml-escape.js';
 import type { ReportedEccezione } from './eccezione.js';
 
 /**
@@ -17,13 +17,13 @@ export function faultElement(ecc: ReportedEccezione, opts: { now: Date; porta: s
   const detail =
     `<eGov_IT_Ecc:MessaggioDiErroreApplicativo xmlns:eGov_IT_Ecc="${NS.egovException}">` +
     `<eGov_IT_Ecc:OraRegistrazione>${formatXsdDateTime(opts.now)}</eGov_IT_Ecc:OraRegistrazione>` +
-    `<eGov_IT_Ecc:IdentificativoPorta>${escapeXmlText(opts.porta)}</eGov_IT_Ecc:IdentificativoPorta>` +
+    `<eGov_IT_Ecc:IdentificativoPorta>${escapeText(opts.porta)}</eGov_IT_Ecc:IdentificativoPorta>` +
     `<eGov_IT_Ecc:IdentificativoFunzione>${processing ? 'GestioneMessaggi' : 'ValidazioneBusta'}</eGov_IT_Ecc:IdentificativoFunzione>` +
-    `<eGov_IT_Ecc:Eccezione><eGov_IT_Ecc:${processing ? 'EccezioneProcessamento' : 'EccezioneBusta'} codiceEccezione="${code}" descrizioneEccezione="${escapeXmlText(descr)}"/></eGov_IT_Ecc:Eccezione>` +
+    `<eGov_IT_Ecc:Eccezione><eGov_IT_Ecc:${processing ? 'EccezioneProcessamento' : 'EccezioneBusta'} codiceEccezione="${code}" descrizioneEccezione="${escapeAttribute(descr)}"/></eGov_IT_Ecc:Eccezione>` +
     `</eGov_IT_Ecc:MessaggioDiErroreApplicativo>`;
   return (
     `<SOAP_ENV:Fault xmlns:SOAP_ENV="${NS.soap11}"><faultcode>SOAP_ENV:${processing ? 'Server' : 'Client'}</faultcode>` +
-    `<faultstring>${code} - ${escapeXmlText(describeCode(code))}</faultstring><detail>${detail}</detail></SOAP_ENV:Fault>`
+    `<faultstring>${code} - ${escapeText(describeCode(code))}</faultstring><detail>${detail}</detail></SOAP_ENV:Fault>`
   );
 }
 

@@ -1,7 +1,7 @@
 import { EnvelopeError } from '../../src/core/errors.js';
 import type { EgovCode } from '../../src/core/error-codes.js';
 import { NS } from '../xml/namespaces.js';
-import { childElements } from '../xml/dom-navigation.js';
+import { StrictSequenceReader, UNBOUNDED } from '../xml/strict-sequence-reader.js';
 
 /** One expected child in a schema sequence: name, and how often it may appear. */
 export interface Slot {
@@ -11,61 +11,60 @@ export interface Slot {
 }
 
 export function fail(code: EgovCode, posizione: string, why: string): never {
-  throw new EnvelopeError(code, posizione, `${code} - ${why} (${posizione})`);
+  throw egovError(code, posizione, why);
+}
+
+function egovError(code: EgovCode, posizione: string, why: string): EnvelopeError {
+  return new EnvelopeError(code, posizione, `${code} - ${why} (${posizione})`);
 }
 
 export const one = (m: Map<string, Element[]>, name: string): Element | undefined => m.get(name)?.[0];
 
-const isText = (n: Node): boolean => (n.nodeType === 3 || n.nodeType === 4) && (n.nodeValue ?? '').trim() !== '';
-
 /**
- * Reads the children of `parent` against a schema sequence (Busta.xsd order is significant).
- * Anything out of order, unknown, missing or repeated is EGOV_IT_002 at its position.
+ * Busta.xsd order is significant: anything out of order, unknown, missing, repeated, or text where
+ * elements belong is EGOV_IT_002 at its position; a text-only element holding elements, or an
+ * attribute-only element holding anything, too.
  */
+const reader = new StrictSequenceReader((r) => {
+  switch (r.kind) {
+    case 'missing':
+      return structural(`${r.path}/${r.slot.name}`, `${r.path}/${r.slot.name} missing`);
+    case 'unexpected':
+    case 'out-of-order':
+    case 'too-many':
+    case 'attribute':
+      return structural(`${r.path}/${r.element.localName}`, `unexpected or out-of-order element ${r.element.nodeName} in ${r.path}`);
+    case 'stray-text':
+      return structural(r.path, `text not allowed in ${r.path}`);
+    case 'not-text':
+      return structural(r.path, `${r.element.localName} must hold text only, not elements`);
+    case 'not-empty':
+      return structural(r.path, `${r.element.localName} must be empty (its content is in attributes)`);
+    default:
+      return structural(r.path, `${r.path}: malformed`);
+  }
+});
+
+const structural = (posizione: string, why: string): EnvelopeError => egovError('EGOV_IT_002', posizione, why);
+
+/** Reads the children of `parent` against a Busta.xsd sequence, all in the e-Gov namespace. */
 export function readSequence(parent: Element, path: string, slots: readonly Slot[]): Map<string, Element[]> {
-  const found = new Map<string, Element[]>();
-  const children = childElements(parent);
-  let i = 0;
-  for (const slot of slots) {
-    const got: Element[] = [];
-    while (i < children.length) {
-      const c = children[i]!;
-      if (c.namespaceURI !== NS.egov || c.localName !== slot.name) break;
-      got.push(c);
-      i += 1;
-      if (slot.max === 1) break;
-    }
-    if (got.length < slot.min) {
-      // A stray or misplaced element in front of a required one is the problem to name, not the absence.
-      const stray = children[i];
-      if (stray && !slots.some((s) => s.name === stray.localName && stray.namespaceURI === NS.egov && s !== slot && slots.indexOf(s) > slots.indexOf(slot))) {
-        fail('EGOV_IT_002', `${path}/${stray.localName}`, `unexpected or out-of-order element ${stray.nodeName} in ${path}`);
-      }
-      fail('EGOV_IT_002', `${path}/${slot.name}`, `${path}/${slot.name} missing`);
-    }
-    found.set(slot.name, got);
-  }
-  if (i < children.length) {
-    const c = children[i]!;
-    fail('EGOV_IT_002', `${path}/${c.localName}`, `unexpected or out-of-order element ${c.nodeName} in ${path}`);
-  }
-  for (let n = parent.firstChild; n; n = n.nextSibling) {
-    if (isText(n)) fail('EGOV_IT_002', path, `text not allowed in ${path}`);
-  }
-  return found;
+  const seq = reader.sequence(
+    parent,
+    path,
+    slots.map((s) => ({ ns: NS.egov, name: s.name, min: s.min, max: s.max === 'n' ? UNBOUNDED : 1 })),
+  );
+  return new Map(slots.map((s) => [s.name, [...seq.all(s.name)]]));
 }
 
 /** A simple-content element (Busta.xsd: string or dateTime content) holds text only; its value, trimmed. */
 export function textOnly(el: Element, path: string): string {
-  if (childElements(el).length > 0) fail('EGOV_IT_002', path, `${el.localName} must hold text only, not elements`);
-  return (el.textContent ?? '').trim();
+  return reader.text(el, path);
 }
 
 /** An element whose schema type has attributes only (ProfiloTrasmissione, Sequenza, Eccezione) is empty. */
 export function requireEmpty(el: Element, path: string): void {
-  let inside = childElements(el).length > 0;
-  for (let n = el.firstChild; n && !inside; n = n.nextSibling) inside = isText(n);
-  if (inside) fail('EGOV_IT_002', path, `${el.localName} must be empty (its content is in attributes)`);
+  reader.empty(el, path);
 }
 
 /** An attribute's value, or undefined when it is absent (an empty value is a value). */

@@ -1,12 +1,12 @@
 import { PROFILO_COLLABORAZIONE, type EgovHeader, type OraRegistrazione } from './egov-header.js';
 import { EGOV_ACTOR, NS } from '../xml/namespaces.js';
 import type { PartyRef } from '../../src/core/party.js';
-import { escapeXmlText as x } from '../soap/soap-envelope.js';
+import { escapeAttribute as a, escapeText as x } from '../xml/xml-escape.js';
 
-const ora = (name: string, o: OraRegistrazione): string => `<eGov_IT:${name} tempo="${x(o.tempo)}">${x(o.value)}</eGov_IT:${name}>`;
+const ora = (name: string, o: OraRegistrazione): string => `<eGov_IT:${name} tempo="${a(o.tempo)}">${x(o.value)}</eGov_IT:${name}>`;
 
 const party = (p: PartyRef): string =>
-  `<eGov_IT:IdentificativoParte tipo="${x(p.tipo)}"${p.indirizzoTelematico ? ` indirizzoTelematico="${x(p.indirizzoTelematico)}"` : ''}>${x(p.nome)}</eGov_IT:IdentificativoParte>`;
+  `<eGov_IT:IdentificativoParte tipo="${a(p.tipo)}"${p.indirizzoTelematico ? ` indirizzoTelematico="${a(p.indirizzoTelematico)}"` : ''}>${x(p.nome)}</eGov_IT:IdentificativoParte>`;
 
 /**
  * Writes eGov_IT:Intestazione in schema order. `wsuId` gives the header the wsu:Id the WS-Security
@@ -17,7 +17,7 @@ export function writeEgovHeader(h: EgovHeader, wsuId?: string): string {
   const parts: string[] = [];
   parts.push(
     `<eGov_IT:Intestazione xmlns:eGov_IT="${NS.egov}" xmlns:SOAP_ENV="${NS.soap11}"` +
-      (wsuId ? ` xmlns:wsu="${NS.wsu}" wsu:Id="${x(wsuId)}"` : '') +
+      (wsuId ? ` xmlns:wsu="${NS.wsu}" wsu:Id="${a(wsuId)}"` : '') +
       ` SOAP_ENV:actor="${EGOV_ACTOR}" SOAP_ENV:mustUnderstand="1">`,
   );
   parts.push('<eGov_IT:IntestazioneMessaggio>');
@@ -26,12 +26,12 @@ export function writeEgovHeader(h: EgovHeader, wsuId?: string): string {
   if (h.profiloCollaborazione) {
     const pc = h.profiloCollaborazione;
     parts.push(
-      `<eGov_IT:ProfiloCollaborazione${pc.servizioCorrelato ? ` servizioCorrelato="${x(pc.servizioCorrelato)}"` : ''}${pc.tipo ? ` tipo="${x(pc.tipo)}"` : ''}>` +
+      `<eGov_IT:ProfiloCollaborazione${pc.servizioCorrelato ? ` servizioCorrelato="${a(pc.servizioCorrelato)}"` : ''}${pc.tipo ? ` tipo="${a(pc.tipo)}"` : ''}>` +
         `${PROFILO_COLLABORAZIONE[pc.profile]}</eGov_IT:ProfiloCollaborazione>`,
     );
   }
   if (h.collaborazione) parts.push(`<eGov_IT:Collaborazione>${x(h.collaborazione)}</eGov_IT:Collaborazione>`);
-  if (h.servizio) parts.push(`<eGov_IT:Servizio tipo="${x(h.servizio.tipo)}">${x(h.servizio.nome)}</eGov_IT:Servizio>`);
+  if (h.servizio) parts.push(`<eGov_IT:Servizio tipo="${a(h.servizio.tipo)}">${x(h.servizio.nome)}</eGov_IT:Servizio>`);
   if (h.azione) parts.push(`<eGov_IT:Azione>${x(h.azione)}</eGov_IT:Azione>`);
   const m = h.messaggio;
   parts.push(
@@ -74,7 +74,7 @@ export function writeEgovHeader(h: EgovHeader, wsuId?: string): string {
         h.eccezioni
           .map(
             (e) =>
-              `<eGov_IT:Eccezione contestoCodifica="${x(e.contestoCodifica)}" codiceEccezione="${x(e.codiceEccezione)}" rilevanza="${e.rilevanza}" posizione="${x(e.posizione)}"/>`,
+              `<eGov_IT:Eccezione contestoCodifica="${a(e.contestoCodifica)}" codiceEccezione="${a(e.codiceEccezione)}" rilevanza="${e.rilevanza}" posizione="${a(e.posizione)}"/>`,
           )
           .join('') +
         '</eGov_IT:ListaEccezioni>',

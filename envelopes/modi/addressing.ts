@@ -2,7 +2,7 @@ import { EnvelopeError } from '../../src/core/errors.js';
 import type { AddressingHeader } from './modi-header.js';
 import { NS } from '../xml/namespaces.js';
 import { childElements, isElement, textOf } from '../xml/dom-navigation.js';
-import { escapeXmlText as x } from '../soap/soap-envelope.js';
+import { escapeText as x } from '../xml/xml-escape.js';
 
 /** The WS-Addressing header blocks ModI uses, by local name; From and ReplyTo wrap an Address. */
 const WSA_BLOCKS = ['To', 'From', 'Action', 'MessageID', 'RelatesTo', 'ReplyTo', 'FaultTo'] as const;

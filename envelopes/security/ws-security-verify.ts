@@ -82,7 +82,7 @@ interface ReferencePlan {
 
 /**
  * Verifies the WS-Security signature of a parsed SOAP envelope, with this project's own exclusive
- * canonicalisation (src/crypto/exc-c14n.ts) and node:crypto.
+ * canonicalisation (envelopes/security/exc-c14n.ts) and node:crypto.
  *
  * Order — cheap and key-independent checks first, and nothing is canonicalised or digested for a
  * signer that is not trusted and bound to the claimed party (digests need no key: anyone can make

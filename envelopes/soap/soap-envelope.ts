@@ -60,10 +60,3 @@ export function readSoapFault(body: Element): SoapFault | undefined {
   }
   return { code, string: str, ...(detail ? { detail } : {}) };
 }
-
-const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-/** Escapes text and attribute values for XML we write ourselves. */
-export function escapeXmlText(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => TEXT_ESCAPES[c]!);
-}

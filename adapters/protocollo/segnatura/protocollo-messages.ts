@@ -39,7 +39,8 @@ import {
   readIdentificatore,
   readSegnaturaElement,
 } from './segnatura-reader.js';
-import { PEC, PROT, ProtocolloXmlWriter, writeIdentificatore } from './segnatura-writer.js';
+import type { XmlWriter } from '../../sdk/index.js';
+import { PEC, PROT, protocolloWriter, writeIdentificatore } from './segnatura-writer.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Motivo and anomaly codes
@@ -158,14 +159,14 @@ function readMessaggioRicevuto(r: ElementReader, content: FormSyntax): Messaggio
 // ---------------------------------------------------------------------------------------------------
 // Writing (2021 form)
 
-function messageWriter(rootName: MessageRoot): ProtocolloXmlWriter {
-  const w = new ProtocolloXmlWriter(PEC, rootName, PEC, [PROT]);
+function messageWriter(rootName: MessageRoot): XmlWriter {
+  const w = protocolloWriter(PEC, rootName, PEC, [PROT]);
   w.attribute(w.root, 'versione', '3.0.0');
   w.attribute(w.root, 'lang', 'it');
   return w;
 }
 
-function writeMessaggioRicevuto(w: ProtocolloXmlWriter, m: MessaggioRicevuto): void {
+function writeMessaggioRicevuto(w: XmlWriter, m: MessaggioRicevuto): void {
   const el = w.add(w.root, 'MessaggioRicevuto');
   if (m.kind === 'descrizione') {
     w.add(el, 'DescrizioneMessaggio', m.descrizioneMessaggio);

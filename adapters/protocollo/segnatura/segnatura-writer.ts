@@ -7,10 +7,9 @@
  * to the root, so the output is schema-valid only once signed. Registering the number, building the
  * Segnatura and signing it are one atomic step for the caller.
  *
- * Documents are built as a DOM and serialized: every text and attribute value goes through the
+ * Documents are built with the SDK's XmlWriter: every text and attribute value goes through the
  * serializer's escaping, never through string concatenation.
  */
-import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type {
   Amministrazione,
@@ -27,107 +26,32 @@ import type {
   Soggetto,
 } from './segnatura-model.js';
 import { PROTOCOLLO_NS } from './segnatura-reader.js';
+import { XmlWriter, type UnwritableValueFactory, type XmlNamespace } from '../../sdk/index.js';
 
-export interface XmlNamespace {
-  readonly prefix: string;
-  readonly uri: string;
-}
+export type { XmlNamespace } from '../../sdk/index.js';
 
 export const PROT: XmlNamespace = { prefix: 'prot', uri: PROTOCOLLO_NS.segnatura };
 export const PEC: XmlNamespace = { prefix: 'pec', uri: PROTOCOLLO_NS.pec };
 
-const XMLNS = 'http://www.w3.org/2000/xmlns/';
-/** Characters XML 1.0 cannot carry at all, even escaped: a document holding one would not parse. */
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-const INDENT = '  ';
-const ELEMENT_NODE = 1;
+/** A value XML cannot carry is the sender's data being unwritable: 000_Irricevibile, naming the field. */
+export const unwritableProtocollo: UnwritableValueFactory = (field, char) =>
+  new ProtocolloError('000_Irricevibile', `cannot write ${field}: it contains ${char.label}, a character XML cannot carry`, { where: field });
 
 /**
- * One document under construction. Elements and attributes are created in a namespace with its fixed
- * prefix, declared once on the root; `path` arguments only name the field in error messages.
+ * A protocollo document under construction (the SDK's XmlWriter): elements and attributes in a
+ * namespace with its fixed prefix, declared once on the root; serialized with an XML declaration and
+ * indented for the people who read Segnature in logs and for line-numbered schema errors (only
+ * element-only content is indented, so no text value changes).
  */
-export class ProtocolloXmlWriter {
-  readonly doc: Document;
-  readonly root: Element;
-
-  constructor(
-    rootNs: XmlNamespace,
-    rootName: string,
-    /** The namespace of ordinary content: what `add` creates elements and attributes in. */
-    readonly contentNs: XmlNamespace,
-    /** Further namespaces used below the root, declared on it once rather than on each element. */
-    alsoUsed: readonly XmlNamespace[] = [],
-  ) {
-    this.doc = new DOMImplementation().createDocument(rootNs.uri, `${rootNs.prefix}:${rootName}`, null);
-    this.root = this.doc.documentElement as Element;
-    const declared = new Map<string, XmlNamespace>();
-    for (const ns of [rootNs, contentNs, ...alsoUsed]) declared.set(ns.uri, ns);
-    for (const ns of declared.values()) this.root.setAttributeNS(XMLNS, `xmlns:${ns.prefix}`, ns.uri);
-  }
-
-  /** A child element in `ns`, with text when given. */
-  addIn(ns: XmlNamespace, parent: Element, name: string, text?: string): Element {
-    const el = this.doc.createElementNS(ns.uri, `${ns.prefix}:${name}`);
-    if (text !== undefined) el.appendChild(this.doc.createTextNode(xmlText(text, name)));
-    parent.appendChild(el);
-    return el;
-  }
-
-  /** A child element in the content namespace. */
-  add(parent: Element, name: string, text?: string): Element {
-    return this.addIn(this.contentNs, parent, name, text);
-  }
-
-  /** The element only when there is a value: for the schema's minOccurs="0" text elements. */
-  addOptional(parent: Element, name: string, text: string | undefined): void {
-    if (text !== undefined) this.add(parent, name, text);
-  }
-
-  /** A qualified attribute; nothing when the value is undefined (use="optional"). */
-  attributeIn(ns: XmlNamespace, el: Element, name: string, value: string | number | boolean | undefined): void {
-    if (value !== undefined) el.setAttributeNS(ns.uri, `${ns.prefix}:${name}`, xmlText(String(value), `@${name}`));
-  }
-
-  attribute(el: Element, name: string, value: string | number | boolean | undefined): void {
-    this.attributeIn(this.contentNs, el, name, value);
-  }
-
-  /**
-   * The document with an XML declaration, indented for the people who read Segnature in logs and for
-   * line-numbered schema errors. Only element-only content is indented, so no text value changes.
-   */
-  serialize(): string {
-    indent(this.root, 0);
-    return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(this.doc)}`;
-  }
-}
-
-function xmlText(value: string, field: string): string {
-  const bad = NOT_XML_CHAR.exec(value);
-  if (bad) {
-    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
-    throw new ProtocolloError('000_Irricevibile', `cannot write ${field}: it contains U+${code}, a character XML cannot carry`, { where: field });
-  }
-  return value;
-}
-
-function indent(el: Element, depth: number): void {
-  const children = Array.from(el.childNodes as ArrayLike<Node>);
-  const elementOnly = children.length > 0 && children.every((c) => c.nodeType === ELEMENT_NODE);
-  if (!elementOnly) return;
-  const doc = el.ownerDocument as Document;
-  for (const child of children) {
-    el.insertBefore(doc.createTextNode(`\n${INDENT.repeat(depth + 1)}`), child);
-    indent(child as Element, depth + 1);
-  }
-  el.appendChild(doc.createTextNode(`\n${INDENT.repeat(depth)}`));
+export function protocolloWriter(rootNs: XmlNamespace, rootName: string, contentNs: XmlNamespace, alsoUsed: readonly XmlNamespace[] = []): XmlWriter {
+  return new XmlWriter(rootNs, rootName, { contentNs, alsoUsed, declaration: true, indent: true, unwritable: unwritableProtocollo });
 }
 
 // ---------------------------------------------------------------------------------------------------
 
 /** The 2021 form of `s`, whatever form it was read from, unsigned. */
 export function buildSegnaturaXml(s: Segnatura): string {
-  const w = new ProtocolloXmlWriter(PROT, 'SegnaturaInformatica', PROT);
+  const w = protocolloWriter(PROT, 'SegnaturaInformatica', PROT);
   w.attribute(w.root, 'versione', '3.0.0');
   w.attribute(w.root, 'lang', 'it');
 
@@ -166,7 +90,7 @@ function cannotWrite(field: string, why: string): ProtocolloError {
 }
 
 /** The Identificatore children (always in the segnatura namespace, whatever element holds them). */
-export function writeIdentificatore(w: ProtocolloXmlWriter, parent: Element, id: Identificatore): void {
+export function writeIdentificatore(w: XmlWriter, parent: Element, id: Identificatore): void {
   w.addIn(PROT, parent, 'CodiceAmministrazione', id.codiceAmministrazione);
   w.addIn(PROT, parent, 'CodiceAOO', id.codiceAOO);
   w.addIn(PROT, parent, 'CodiceRegistro', id.codiceRegistro);
@@ -175,7 +99,7 @@ export function writeIdentificatore(w: ProtocolloXmlWriter, parent: Element, id:
   if (id.oraRegistrazione !== undefined) w.addIn(PROT, parent, 'OraRegistrazione', id.oraRegistrazione);
 }
 
-function writeRiferimenti(w: ProtocolloXmlWriter, el: Element, r: Riferimenti): void {
+function writeRiferimenti(w: XmlWriter, el: Element, r: Riferimenti): void {
   writeIdentificatore(w, w.add(el, 'Identificatore'), r.identificatore);
   if (r.primaRegistrazione) writeIdentificatore(w, w.add(el, 'PrimaRegistrazione'), r.primaRegistrazione);
   w.add(el, 'Oggetto', r.oggetto);
@@ -183,7 +107,7 @@ function writeRiferimenti(w: ProtocolloXmlWriter, el: Element, r: Riferimenti): 
   if (r.fascicolo) writeFascicolo(w, el, r.fascicolo);
 }
 
-function writeClassifica(w: ProtocolloXmlWriter, parent: Element, c: Classifica): void {
+function writeClassifica(w: XmlWriter, parent: Element, c: Classifica): void {
   const el = w.add(parent, 'Classifica');
   w.add(el, 'Denominazione', c.denominazione);
   if (c.codice.kind === 'flat') {
@@ -199,13 +123,13 @@ function writeClassifica(w: ProtocolloXmlWriter, parent: Element, c: Classifica)
   });
 }
 
-function writeFascicolo(w: ProtocolloXmlWriter, parent: Element, f: { denominazione: string; codiceFascicolo: string }): void {
+function writeFascicolo(w: XmlWriter, parent: Element, f: { denominazione: string; codiceFascicolo: string }): void {
   const el = w.add(parent, 'Fascicolo');
   w.add(el, 'Denominazione', f.denominazione);
   w.add(el, 'CodiceFascicolo', f.codiceFascicolo);
 }
 
-function writeSoggetto(w: ProtocolloXmlWriter, parent: Element, s: Soggetto): void {
+function writeSoggetto(w: XmlWriter, parent: Element, s: Soggetto): void {
   switch (s.tipo) {
     case 'Amministrazione':
       writeAmministrazione(w, w.add(parent, 'Amministrazione'), s);
@@ -231,7 +155,7 @@ function writeSoggetto(w: ProtocolloXmlWriter, parent: Element, s: Soggetto): vo
   }
 }
 
-function writeAmministrazione(w: ProtocolloXmlWriter, el: Element, a: Amministrazione): void {
+function writeAmministrazione(w: XmlWriter, el: Element, a: Amministrazione): void {
   w.add(el, 'DenominazioneAmministrazione', a.denominazioneAmministrazione);
   w.addOptional(el, 'CFAmministrazione', a.cfAmministrazione);
   writeCodiceIPA(w, el, 'CodiceIPAAmministrazione', a.codiceIPAAmministrazione);
@@ -243,11 +167,11 @@ function writeAmministrazione(w: ProtocolloXmlWriter, el: Element, a: Amministra
   for (const p of a.personeFisiche) writePersonaFisica(w, el, p);
 }
 
-function writeCodiceIPA(w: ProtocolloXmlWriter, parent: Element, name: string, c: CodiceIPA | undefined): void {
+function writeCodiceIPA(w: XmlWriter, parent: Element, name: string, c: CodiceIPA | undefined): void {
   if (c) w.attribute(w.add(parent, name, c.codice), 'descrizione', c.descrizione);
 }
 
-function writePersonaFisica(w: ProtocolloXmlWriter, parent: Element, p: PersonaFisica): void {
+function writePersonaFisica(w: XmlWriter, parent: Element, p: PersonaFisica): void {
   const el = w.add(parent, 'PersonaFisica');
   w.add(el, 'Nome', p.nome);
   w.add(el, 'Cognome', p.cognome);
@@ -256,7 +180,7 @@ function writePersonaFisica(w: ProtocolloXmlWriter, parent: Element, p: PersonaF
   writeContatti(w, el, 'Contatti', p.contatti);
 }
 
-function writeContatti(w: ProtocolloXmlWriter, parent: Element, name: string, c: Contatti | undefined): void {
+function writeContatti(w: XmlWriter, parent: Element, name: string, c: Contatti | undefined): void {
   if (!c) return;
   const el = w.add(parent, name);
   for (const p of c.indirizziPostali) writeIndirizzoPostale(w, el, p);
@@ -268,7 +192,7 @@ function writeContatti(w: ProtocolloXmlWriter, parent: Element, name: string, c:
   for (const t of c.telefoni) w.add(el, 'Telefono', t);
 }
 
-function writeIndirizzoPostale(w: ProtocolloXmlWriter, parent: Element, p: IndirizzoPostale): void {
+function writeIndirizzoPostale(w: XmlWriter, parent: Element, p: IndirizzoPostale): void {
   const el = w.add(parent, 'IndirizzoPostale');
   const toponimo = w.add(el, 'Toponimo');
   w.add(toponimo, 'dug', p.toponimo.dug);
@@ -279,7 +203,7 @@ function writeIndirizzoPostale(w: ProtocolloXmlWriter, parent: Element, p: Indir
   w.attribute(w.add(el, 'Nazione', p.nazione.denominazione), 'codice3166', p.nazione.codice3166);
 }
 
-function writeDocumento(w: ProtocolloXmlWriter, el: Element, d: Documento): void {
+function writeDocumento(w: XmlWriter, el: Element, d: Documento): void {
   w.attribute(el, 'nomeFile', d.nomeFile);
   w.attribute(el, 'mimeType', d.mimeType);
   w.addOptional(el, 'Descrizione', d.descrizione);
@@ -302,7 +226,7 @@ function writeDocumento(w: ProtocolloXmlWriter, el: Element, d: Documento): void
   writeApposizione(w, el, 'marcaturaTemporale', d.marcaturaTemporale);
 }
 
-function writeApposizione(w: ProtocolloXmlWriter, parent: Element, name: string, a: Apposizione | undefined): void {
+function writeApposizione(w: XmlWriter, parent: Element, name: string, a: Apposizione | undefined): void {
   if (!a) return;
   const el = w.add(parent, name);
   if (a.kind === 'UnDetached') {

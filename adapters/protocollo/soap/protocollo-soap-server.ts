@@ -30,15 +30,28 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { shippedSchemaPath } from '../../sdk/shipped-files.js';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { SaxesParser } from 'saxes';
 import { listen as soapListen, type IServices, type ISoapFault11 } from 'soap';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError } from '../../../src/core/errors.js';
-import { NS, AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, type AdapterLogger, type XmlLimits } from '../../sdk/index.js';
+import {
+  NS,
+  AdapterError,
+  DEFAULT_XML_LIMITS,
+  childElements,
+  childrenNamed,
+  escapeAttribute,
+  escapeText,
+  isElement,
+  parseUntrustedXml,
+  replaceForbiddenXmlChars,
+  XmlWriter,
+  type AdapterLogger,
+  type XmlLimits,
+} from '../../sdk/index.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 import { ElementReader, PROTOCOLLO_NS, SYNTAX_2021, readIdentificatore, type FormSyntax } from '../segnatura/segnatura-reader.js';
-import { PROT, ProtocolloXmlWriter, writeIdentificatore, type XmlNamespace } from '../segnatura/segnatura-writer.js';
+import { PROT, unwritableProtocollo, writeIdentificatore, type XmlNamespace } from '../segnatura/segnatura-writer.js';
 import { ACCEPTED_DIGESTS } from '../xades/xades-algorithms.js';
 
 // ===================================================================================================
@@ -188,21 +201,22 @@ export function operationSyntax(side: ProtocolloSoapSide): FormSyntax {
 const MESSAGGI_SYNTAX: FormSyntax = { form: '2021', ns: PROTOCOLLO_NS.messaggi, attributeNs: PROTOCOLLO_NS.messaggi };
 
 /** A writer for one operation element (`tns:` prefix), with `prot:` declared for the Identificatore content. */
-export function operationWriter(side: ProtocolloSoapSide, element: string, alsoUsed: readonly XmlNamespace[] = []): ProtocolloXmlWriter {
+export function operationWriter(side: ProtocolloSoapSide, element: string, alsoUsed: readonly XmlNamespace[] = []): XmlWriter {
   const tns: XmlNamespace = { prefix: 'tns', uri: PROTOCOLLO_SOAP[side].ns };
-  return new ProtocolloXmlWriter(tns, element, tns, [PROT, ...alsoUsed]);
+  // No XML declaration, no indentation: the element goes into soap:Body as it is.
+  return new XmlWriter(tns, element, { contentNs: tns, alsoUsed: [PROT, ...alsoUsed], unwritable: unwritableProtocollo });
 }
 
-/** The element as it goes into soap:Body: no XML declaration, no indentation. */
-export function serializeOperation(w: ProtocolloXmlWriter): string {
-  return new XMLSerializer().serializeToString(w.doc);
+/** The element as it goes into soap:Body. */
+export function serializeOperation(w: XmlWriter): string {
+  return w.serialize();
 }
 
 export function readIdentificatoreIn(r: ElementReader, name: string): Identificatore {
   return readIdentificatore(r.one(name).withSyntax(SYNTAX_2021));
 }
 
-export function writeIdentificatoreIn(w: ProtocolloXmlWriter, name: string, id: Identificatore): void {
+export function writeIdentificatoreIn(w: XmlWriter, name: string, id: Identificatore): void {
   writeIdentificatore(w, w.add(w.root, name), id);
 }
 
@@ -214,23 +228,10 @@ export function readAnomalia<Code extends string>(r: ElementReader, allowed: rea
   return info === undefined ? { code: code as Code } : { code: code as Code, info };
 }
 
-export function writeAnomalia<Code extends string>(w: ProtocolloXmlWriter, anomalia: Anomalia<Code>, allowed: readonly Code[]): void {
+export function writeAnomalia<Code extends string>(w: XmlWriter, anomalia: Anomalia<Code>, allowed: readonly Code[]): void {
   if (!allowed.includes(anomalia.code)) throw new Error(`Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
   const el = w.add(w.root, 'Anomalia', anomalia.code);
-  if (anomalia.info !== undefined) el.setAttribute('info', xmlChars(anomalia.info, 'Anomalia/@info'));
-}
-
-/** Characters XML 1.0 cannot carry, even escaped. */
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-
-function xmlChars(value: string, field: string): string {
-  if (NOT_XML_CHAR.test(value)) throw new Error(`${field} contains a character XML cannot carry`);
-  return value;
-}
-
-/** An attribute value as markup: escaped so that it reads back as exactly `value` (whitespace included). */
-function attributeValue(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
+  w.attributeIn(null, el, 'info', anomalia.info);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -378,7 +379,7 @@ function standaloneText(
   }
   const declared = [...declarations]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([prefix, uri]) => ` ${prefix ? `xmlns:${prefix}` : 'xmlns'}="${attributeValue(uri)}"`)
+    .map(([prefix, uri]) => ` ${prefix ? `xmlns:${prefix}` : 'xmlns'}="${escapeAttribute(uri)}"`)
     .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${candidate.qname}${declared}${raw.attributes}>${raw.content}</${candidate.qname}>`;
 }
@@ -563,12 +564,12 @@ function faultFor(err: unknown, operation: ProtocolloSoapOperation, log: Adapter
 
 /** faultstring text: no character XML cannot carry, bounded (a refusal may quote what was refused). */
 function faultText(text: string): string {
-  const clean = text.replace(new RegExp(NOT_XML_CHAR.source, 'gu'), '\uFFFD');
+  const clean = replaceForbiddenXmlChars(text);
   return clean.length > 2000 ? `${clean.slice(0, 2000)}…` : clean;
 }
 
 function faultEnvelope(faultcode: FaultCode, faultstring: string): string {
-  const text = faultText(faultstring).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const text = escapeText(faultText(faultstring));
   return (
     `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${NS.soap11}"><soap:Body><soap:Fault>` +
     `<faultcode>soap:${faultcode}</faultcode><faultstring>${text}</faultstring></soap:Fault></soap:Body></soap:Envelope>`
@@ -685,7 +686,7 @@ export class ProtocolloSoapServer {
   private async listenSoap(side: ProtocolloSoapSide, base: string): Promise<void> {
     const { path, service, port } = PROTOCOLLO_SOAP[side];
     const uri = protocolloWsdlPath(side);
-    const xml = (await readFile(uri, 'utf8')).replace(/(<soap:address\s+location=")[^"]*(")/, `$1${attributeValue(base + path)}$2`);
+    const xml = (await readFile(uri, 'utf8')).replace(/(<soap:address\s+location=")[^"]*(")/, `$1${escapeAttribute(base + path)}$2`);
     const methods: Record<string, (args: unknown, callback: unknown, headers: unknown, req: IncomingMessage) => Promise<{ _xml: string }>> = {};
     for (const operation of Object.keys(PROTOCOLLO_SOAP_OPERATIONS) as ProtocolloSoapOperation[]) {
       if (PROTOCOLLO_SOAP_OPERATIONS[operation].side === side) methods[operation] = (_args, _callback, _headers, req) => this.run(operation, req);

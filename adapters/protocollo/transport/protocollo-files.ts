@@ -1,6 +1,5 @@
-import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
 import { ProtocolloError } from '../../../src/core/errors.js';
-import { childElements, parseUntrustedXml, textOf } from '../../sdk/index.js';
+import { childElements, parseUntrustedXml, textOf, XmlWriter } from '../../sdk/index.js';
 
 /**
  * How a protocollo message travels in a bus envelope: its files, each named and typed, base64 in the
@@ -21,15 +20,13 @@ export interface ProtocolloFile {
 }
 
 export function writeProtocolloFiles(files: readonly ProtocolloFile[]): string {
-  const doc = new DOMImplementation().createDocument(FILES_NS, 'tp:Messaggio', null);
+  const w = new XmlWriter({ prefix: 'tp', uri: FILES_NS }, 'Messaggio');
   for (const f of files) {
-    const el = doc.createElementNS(FILES_NS, 'tp:File');
-    el.setAttribute('nomeFile', f.nomeFile);
-    el.setAttribute('mimeType', f.mimeType);
-    el.appendChild(doc.createTextNode(f.content.toString('base64')));
-    doc.documentElement!.appendChild(el);
+    const el = w.add(w.root, 'File', f.content.toString('base64'));
+    w.attributeIn(null, el, 'nomeFile', f.nomeFile);
+    w.attributeIn(null, el, 'mimeType', f.mimeType);
   }
-  return new XMLSerializer().serializeToString(doc);
+  return w.serialize();
 }
 
 /** Reads the files of a bus payload; anything else is 000_Irricevibile. */

@@ -1,8 +1,7 @@
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
 import { ExclusiveCanonicalization, SignedXml, type HashAlgorithm } from 'xml-crypto';
 import { ConfigError, TramiteError } from '../../../src/core/errors.js';
-import { NS } from '../../sdk/index.js';
-import { certificatesFromPem, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../../sdk/xml-security.js';
+import { NS, certificatesFromPem, escapeAttribute, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../../sdk/index.js';
 import { DIGEST_URI, MAX_KEYINFO_CERTIFICATES, SIGNED_PROPERTIES_TYPE, XADES_ALG, XADES_NS, type XadesDigest } from './xades-algorithms.js';
 
 /** The AOO's electronic seal: its RSA private key and the certificate (plus, optionally, the chain up to the CA). */
@@ -132,8 +131,8 @@ function qualifyingProperties(
 ): string {
   const certDigest = createHash('sha256').update(certificate.raw).digest('base64');
   return (
-    `<xades:QualifyingProperties xmlns:xades="${XADES_NS}" Target="#${xmlEscape(ids.signature)}">` +
-    `<xades:SignedProperties Id="${xmlEscape(ids.signedProperties)}">` +
+    `<xades:QualifyingProperties xmlns:xades="${XADES_NS}" Target="#${escapeAttribute(ids.signature)}">` +
+    `<xades:SignedProperties Id="${escapeAttribute(ids.signedProperties)}">` +
     '<xades:SignedSignatureProperties>' +
     `<xades:SigningTime>${xsdDateTimeSeconds(signingTime)}</xades:SigningTime>` +
     '<xades:SigningCertificateV2><xades:Cert><xades:CertDigest>' +
@@ -141,7 +140,7 @@ function qualifyingProperties(
     '</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>' +
     '</xades:SignedSignatureProperties>' +
     '<xades:SignedDataObjectProperties>' +
-    `<xades:DataObjectFormat ObjectReference="#${xmlEscape(ids.documentReference)}"><xades:MimeType>text/xml</xades:MimeType></xades:DataObjectFormat>` +
+    `<xades:DataObjectFormat ObjectReference="#${escapeAttribute(ids.documentReference)}"><xades:MimeType>text/xml</xades:MimeType></xades:DataObjectFormat>` +
     '</xades:SignedDataObjectProperties>' +
     '</xades:SignedProperties>' +
     '</xades:QualifyingProperties>'
@@ -151,8 +150,4 @@ function qualifyingProperties(
 /** UTC to the second, `Z`: the form XAdES signers and validators (DSS) write and expect. */
 function xsdDateTimeSeconds(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function xmlEscape(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -5,7 +5,20 @@ import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
 import { NS } from '../../sdk/index.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
-import { childElements, describeCertificate, isElement, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../../sdk/xml-security.js';
+import {
+  childElements,
+  describeCertificate,
+  isElement,
+  parseUntrustedXml,
+  StrictSequenceReader,
+  textOf,
+  UNBOUNDED,
+  walkElements,
+  type ChildSequence,
+  type ChildSlot,
+  type TrustStore,
+  type XmlLimits,
+} from '../../sdk/index.js';
 import {
   ACCEPTED_DIGESTS,
   ACCEPTED_SIGNATURES,
@@ -126,96 +139,51 @@ function indexIds(root: Element): Map<string, Element> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Shape: an ordered content model per element, checked strictly (foreign or repeated children, stray
-// text and unexpected attributes are refused), so each part below is the only one of its kind.
+// Shape: an ordered content model per element, read by the SDK's strict sequence reader (foreign or
+// repeated children, stray text and unexpected attributes are refused), so each part below is the only
+// one of its kind.
 
-interface Slot {
-  readonly ns: string;
-  readonly local: string;
-  readonly min: number;
-  readonly max: number;
-  /** Attributes allowed on the element (namespace declarations aside); undefined = not inspected. */
-  readonly attrs?: readonly string[];
-}
+const ds = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({ ns: NS.ds, name: local, min, max, ...(attributes ? { attributes } : {}) });
+const xades = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({ ns: XADES_NS, name: local, min, max, ...(attributes ? { attributes } : {}) });
+const MANY = UNBOUNDED;
 
-const ds = (local: string, min: number, max: number, attrs?: readonly string[]): Slot => ({ ns: NS.ds, local, min, max, ...(attrs ? { attrs } : {}) });
-const xades = (local: string, min: number, max: number, attrs?: readonly string[]): Slot => ({ ns: XADES_NS, local, min, max, ...(attrs ? { attrs } : {}) });
-const MANY = Number.POSITIVE_INFINITY;
-
-/** Children of one element, grouped by the slot they matched. */
-class Content {
-  constructor(
-    private readonly where: string,
-    private readonly groups: ReadonlyMap<string, Element[]>,
-  ) {}
-  one(local: string): Element {
-    const found = this.groups.get(local) ?? [];
-    if (found.length !== 1) refuse(`${this.where} must hold exactly one ${local} (found ${found.length})`, this.where);
-    return found[0]!;
-  }
-  optional(local: string): Element | undefined {
-    return this.groups.get(local)?.[0];
-  }
-  all(local: string): Element[] {
-    return this.groups.get(local) ?? [];
-  }
-}
-
-function readContent(parent: Element, where: string, slots: readonly Slot[]): Content {
-  refuseStrayText(parent, where);
-  const groups = new Map<string, Element[]>(slots.map((s) => [s.local, []]));
-  let s = 0;
-  for (const child of childElements(parent)) {
-    while (s < slots.length && !isElement(child, slots[s]!.ns, slots[s]!.local)) {
-      const slot = slots[s]!;
-      if (groups.get(slot.local)!.length < slot.min) refuse(`${where}: <${prefixed(slot)}> is missing or out of order (found <${child.nodeName}>)`, where);
-      s += 1;
-    }
-    const slot = slots[s];
-    if (!slot) refuse(`${where}: unexpected <${child.nodeName}> (not allowed there, or out of order)`, where);
-    const group = groups.get(slot!.local)!;
-    group.push(child);
-    if (group.length > slot!.max) refuse(`${where} holds more than ${slot!.max} <${prefixed(slot!)}>`, where);
-    if (slot!.attrs) allowAttributes(child, `${where}/${prefixed(slot!)}`, slot!.attrs);
-  }
-  for (; s < slots.length; s++) {
-    const slot = slots[s]!;
-    if (groups.get(slot.local)!.length < slot.min) refuse(`${where}: <${prefixed(slot)}> is missing`, where);
-  }
-  return new Content(where, groups);
-}
-
-const PREFIX_IN_MESSAGES: ReadonlyMap<string, string> = new Map([
+const PREFIX_IN_MESSAGES: ReadonlyMap<string | null, string> = new Map([
   [NS.ds, 'ds'],
   [XADES_NS, 'xades'],
   [XPATH_FILTER2_NS, 'dsig-filter2'],
 ]);
 
-function prefixed(slot: Slot): string {
-  return `${PREFIX_IN_MESSAGES.get(slot.ns) ?? '?'}:${slot.local}`;
+function prefixed(slot: ChildSlot): string {
+  return `${PREFIX_IN_MESSAGES.get(slot.ns) ?? '?'}:${slot.name}`;
 }
 
-/** Element content must be elements, whitespace and comments only (comments are outside c14n anyway). */
-function refuseStrayText(parent: Element, where: string): void {
-  for (let n = parent.firstChild; n; n = n.nextSibling) {
-    if ((n.nodeType === 3 || n.nodeType === 4) && (n.nodeValue ?? '').trim() !== '') refuse(`${where} holds stray text`, where);
+/** Every shape refusal is a 001_ValidazioneFirma naming the element path (`where`). */
+const shape = new StrictSequenceReader((r) => {
+  const where = r.path;
+  const error = (message: string): ProtocolloError => new ProtocolloError('001_ValidazioneFirma', message, { where });
+  switch (r.kind) {
+    case 'stray-text':
+      return error(`${where} holds stray text`);
+    case 'missing':
+      return error(r.found ? `${where}: <${prefixed(r.slot)}> is missing or out of order (found <${r.found.nodeName}>)` : `${where}: <${prefixed(r.slot)}> is missing`);
+    case 'unexpected':
+    case 'out-of-order':
+      return error(`${where}: unexpected <${r.element.nodeName}> (not allowed there, or out of order)`);
+    case 'too-many':
+      return error(`${where} holds more than ${r.slot.max} <${prefixed(r.slot)}>`);
+    case 'attribute':
+      return error(`${r.slot ? `${where}/${prefixed(r.slot)}` : where} carries an unexpected attribute ${r.attribute.name}`);
+    case 'not-text':
+      return error(`${where}: unexpected <${r.child.nodeName}> (text only)`);
+    default:
+      return error(`${where} is malformed`);
   }
-}
+});
 
-function allowAttributes(el: Element, where: string, allowed: readonly string[]): void {
-  for (let i = 0; i < el.attributes.length; i++) {
-    const attr = el.attributes.item(i)!;
-    if (attr.name === 'xmlns' || attr.prefix === 'xmlns') continue;
-    if (attr.namespaceURI || !allowed.includes(attr.name)) refuse(`${where} carries an unexpected attribute ${attr.name}`, where);
-  }
-}
+const readContent = (parent: Element, where: string, slots: readonly ChildSlot[]): ChildSequence => shape.sequence(parent, where, slots);
 
 /** A text-only leaf: its trimmed text. */
-function leafText(el: Element, where: string): string {
-  const [element] = childElements(el);
-  if (element) refuse(`${where}: unexpected <${element.nodeName}> (text only)`, where);
-  return textOf(el);
-}
+const leafText = (el: Element, where: string): string => shape.text(el, where);
 
 /**
  * A Transform's algorithm. XPath transforms are not evaluated; two fixed expressions are recognised as
@@ -227,7 +195,7 @@ function readTransform(transform: Element, where: string): string {
   const algorithm = transform.getAttribute('Algorithm') ?? '';
   if (algorithm !== XADES_ALG.xpath && algorithm !== XADES_ALG.xpathFilter2) return algorithmOf(transform, where);
   const filter2 = algorithm === XADES_ALG.xpathFilter2;
-  const xpath = readContent(transform, where, [{ ns: filter2 ? XPATH_FILTER2_NS : NS.ds, local: 'XPath', min: 1, max: 1, attrs: filter2 ? ['Filter'] : [] }]).one('XPath');
+  const xpath = readContent(transform, where, [{ ns: filter2 ? XPATH_FILTER2_NS : NS.ds, name: 'XPath', min: 1, max: 1, attributes: filter2 ? ['Filter'] : [] }]).one('XPath');
   const expression = leafText(xpath, `${where}/XPath`);
   const idiom = filter2 ? /^\/descendant::([A-Za-z_][\w.-]*):Signature$/ : /^not\(ancestor-or-self::([A-Za-z_][\w.-]*):Signature\)$/;
   const prefix = idiom.exec(expression)?.[1];
@@ -271,7 +239,7 @@ interface SignatureParts {
  * Signature[@Id](SignedInfo, SignatureValue, KeyInfo(X509Data(X509Certificate+)), Object(QualifyingProperties)).
  */
 function readSignature(signature: Element): SignatureParts {
-  allowAttributes(signature, 'ds:Signature', ['Id']);
+  shape.allowAttributes(signature, 'ds:Signature', ['Id']);
   const signatureId = signature.getAttribute('Id') ?? '';
   if (!signatureId) refuse('ds:Signature has no Id, so xades:QualifyingProperties cannot target it', 'Signature');
   const top = readContent(signature, 'ds:Signature', [
