@@ -3,7 +3,7 @@ import { TramiteError } from '../core/errors.js';
 import { describeCertificate, TrustStore } from '../crypto/trust-store.js';
 import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../log/chain-verifier.js';
 import { checkpointStatement } from '../log/checkpoint.js';
-import { verifyTimestampToken } from '../log/tsa-client.js';
+import { verifyTimestampToken } from '../crypto/rfc3161/index.js';
 import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle.js';
 import type { LogRecord } from '../log/log-entry.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
