@@ -9,7 +9,7 @@
  * does the HTTP exchange and tells a Fault apart. The operation element itself is written here and handed
  * to soap as `_xml`, and responses are read here from the raw text with the hardened parser: soap 1.13
  * writes attributes unqualified where messaggio_protocollo.xsd qualifies them, and reads xs:date into a
- * JavaScript Date (see protocollo-soap-server.ts).
+ * JavaScript Date (see operation-elements.ts).
  *
  * Failures are AdapterErrors, so an adapter's egress can pass them on as they are:
  * - not reached, timed out, aborted, HTTP 5xx/408/429 without a Fault, or a Server Fault → retriable
@@ -25,22 +25,15 @@ import { AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isEleme
 import { anomaliaOf } from '../segnatura/protocollo-messages.js';
 import { ElementReader, PROTOCOLLO_NS } from '../segnatura/segnatura-reader.js';
 import type { XmlNamespace } from '../segnatura/segnatura-writer.js';
+import { namespaceDeclarationsOn } from './namespace-scope.js';
+import { operationSyntax, operationWriter, readAnomalia, readIdentificatoreIn, serializeOperation, writeAnomalia, writeIdentificatoreIn } from './operation-elements.js';
 import {
   ANOMALIE_ANNULLAMENTO,
   ANOMALIE_CONFERMA,
   ANOMALIE_INOLTRO,
   PROTOCOLLO_SOAP,
   PROTOCOLLO_SOAP_OPERATIONS,
-  namespaceDeclarationsOn,
-  operationSyntax,
-  operationWriter,
   protocolloWsdlPath,
-  rawElementAt,
-  readAnomalia,
-  readIdentificatoreIn,
-  serializeOperation,
-  writeAnomalia,
-  writeIdentificatoreIn,
   type AnnullamentoInoltroDestinatarioRequest,
   type AnnullamentoInoltroMittenteRequest,
   type AnnullamentoInoltroResponse,
@@ -50,7 +43,8 @@ import {
   type MessaggioInoltroResponse,
   type ProtocolloSoapOperation,
   type ProtocolloSoapSide,
-} from './protocollo-soap-server.js';
+} from './protocollo-soap-contract.js';
+import { rawElementAt } from './raw-element.js';
 
 export interface ProtocolloSoapClientOptions {
   /** Per call, connection to last byte (default 30 s). */
@@ -181,8 +175,7 @@ export class ProtocolloSoapClient {
 const SEGNATURA_PLACEHOLDER = 'tramite-segnatura';
 
 /**
- * RequestMessageInoltro. The Segnatura is copied as written (see standaloneSegnatura in
- * protocollo-soap-server.ts): a SegnaturaInformatica root's attributes and content go under
+ * RequestMessageInoltro. The Segnatura is copied as written (see standalone-segnatura.ts): a SegnaturaInformatica root's attributes and content go under
  * `msgprot:Segnatura`, declared on the request element so that the copied start tag stays as it was;
  * a root already named Segnatura in the messaggi namespace goes whole, under its own name.
  */
