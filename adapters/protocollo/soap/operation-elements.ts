@@ -6,6 +6,7 @@
  * namespace) in the operation's namespace.
  */
 import { XMLSerializer } from '@xmldom/xmldom';
+import { TramiteError } from '../../../src/core/errors.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 import { ElementReader, PROTOCOLLO_NS, SYNTAX_2021, readIdentificatore, type FormSyntax } from '../segnatura/segnatura-reader.js';
 import { PROT, ProtocolloXmlWriter, writeIdentificatore, type XmlNamespace } from '../segnatura/segnatura-writer.js';
@@ -47,7 +48,7 @@ export function readAnomalia<Code extends string>(r: ElementReader, allowed: rea
 }
 
 export function writeAnomalia<Code extends string>(w: ProtocolloXmlWriter, anomalia: Anomalia<Code>, allowed: readonly Code[]): void {
-  if (!allowed.includes(anomalia.code)) throw new Error(`Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(anomalia.code)) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', `Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
   const el = w.add(w.root, 'Anomalia', anomalia.code);
   if (anomalia.info !== undefined) el.setAttribute('info', xmlChars(anomalia.info, 'Anomalia/@info'));
 }
@@ -56,7 +57,7 @@ export function writeAnomalia<Code extends string>(w: ProtocolloXmlWriter, anoma
 export const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 function xmlChars(value: string, field: string): string {
-  if (NOT_XML_CHAR.test(value)) throw new Error(`${field} contains a character XML cannot carry`);
+  if (NOT_XML_CHAR.test(value)) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', `${field} contains a character XML cannot carry`);
   return value;
 }
 

@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen as soapListen, type IServices } from 'soap';
+import { TramiteError } from '../../../src/core/errors.js';
 import { DEFAULT_XML_LIMITS, type AdapterLogger, type XmlLimits } from '../../sdk/index.js';
 import { OPERATION_RUNNERS } from './operation-runners.js';
 import { PROTOCOLLO_SOAP, PROTOCOLLO_SOAP_OPERATIONS, type ProtocolloSoapHandlers, type ProtocolloSoapOperation, type ProtocolloSoapSide } from './protocollo-soap-contract.js';
@@ -64,7 +65,7 @@ export class ProtocolloSoapServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. Only once started. */
   get address(): string {
     const info = this.http.address() as AddressInfo | null;
-    if (!info || typeof info === 'string') throw new Error('the protocollo SOAP server is not listening');
+    if (!info || typeof info === 'string') throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'the protocollo SOAP server is not listening');
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
     return `http://${host}:${info.port}`;
   }

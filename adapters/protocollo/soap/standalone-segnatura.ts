@@ -2,6 +2,7 @@
  * The Segnatura on the SOAP leg, server side: the standalone document handed to the handler, rebuilt
  * from the msgprot:Segnatura element of a RequestMessageInoltro as written.
  */
+import { TramiteError } from '../../../src/core/errors.js';
 import { NS } from '../../../src/core/namespaces.js';
 import type { XmlLimits } from '../../sdk/index.js';
 import { PROTOCOLLO_NS } from '../segnatura/segnatura-reader.js';
@@ -36,7 +37,7 @@ import { documentDigestMatches } from './segnatura-seal-digest.js';
  */
 export function standaloneSegnatura(text: string, segnatura: Element, limits: XmlLimits): Buffer {
   const raw = rawElementAt(text, SEGNATURA_PATH);
-  if (!raw) throw new Error('internal: the Segnatura element read from the DOM was not found in the text');
+  if (!raw) throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'internal: the Segnatura element read from the DOM was not found in the text');
   const own = namespaceDeclarationsOn(segnatura);
   const outer = inScopeAbove(segnatura);
   const fromOutside = prefixesFromOutside(segnatura);
@@ -47,7 +48,7 @@ export function standaloneSegnatura(text: string, segnatura: Element, limits: Xm
     documents.find((d) => documentDigestMatches(d.xml, limits)) ??
     documents.find((d) => d.candidate.standard) ??
     documents[0];
-  if (!chosen) throw new Error('internal: no standalone form of the Segnatura could be written');
+  if (!chosen) throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'internal: no standalone form of the Segnatura could be written');
   return Buffer.from(chosen.xml, 'utf8');
 }
 
