@@ -10,7 +10,6 @@ import { readSegnatura } from './segnatura/segnatura-reader.js';
 import { ProtocolloSoapClient } from './soap/protocollo-soap-client.js';
 import {
   ANOMALIE_CONFERMA,
-  ProtocolloSoapServer,
   type AnnullamentoInoltroResponse,
   type AnomaliaConferma,
   type ConfermaMessaggioInoltroRequest,
@@ -18,7 +17,8 @@ import {
   type MessaggioInoltroRequest,
   type MessaggioInoltroResponse,
   type ProtocolloSoapHandlers,
-} from './soap/protocollo-soap-server.js';
+} from './soap/protocollo-soap-contract.js';
+import { ProtocolloSoapServer } from './soap/protocollo-soap-server.js';
 import { FILE_NAMES, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
 
 /** What the relay needs of the AOO: the checks every Segnatura passes, whichever way it travels. */

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ValidateFunction } from 'ajv';
 import { TramiteError } from '../../src/core/errors.js';
+import { tokenMatches } from '../../src/core/token-hash.js';
 import type { AdapterLogger } from './adapter.js';
 
 /** One request as an adapter's handler sees it: the body is read (bounded) only when asked for. */
@@ -147,8 +147,7 @@ export class AdapterHttpServer {
     if (hashes.length === 0) return true;
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!token) return false;
-    const digest = createHash('sha256').update(token, 'utf8').digest();
-    return hashes.some((h) => timingSafeEqual(Buffer.from(h.replace(/^sha256:/, ''), 'hex'), digest));
+    return tokenMatches(token, hashes);
   }
 }
 

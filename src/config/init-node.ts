@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { hashToken } from '../core/token-hash.js';
 import { type PkiFileReport, createDevPki, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
 import type { ConfigFile, ConfigFileParty } from './config-types.js';
 import { validateConfig } from './load-config.js';
@@ -104,8 +105,8 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
       port,
       relativePath(dir, pki.ca.certFile),
       planned.flatMap((p) => (p.entry ? [p.entry] : [])),
-      sha256Token(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
-      sha256Token(operatorToken ?? readFileSync(operatorTokenFile, 'utf8').trim()),
+      hashToken(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
+      hashToken(operatorToken ?? readFileSync(operatorTokenFile, 'utf8').trim()),
     );
     // Refuse to write a config the node would refuse to start with.
     validateConfig(config, dir, configFile);
@@ -150,12 +151,8 @@ function configEntryFor(party: PkiFileReport & { code: string }, dir: string, to
     code: party.code,
     keyFile: relativePath(dir, party.keyFile),
     certFile: relativePath(dir, party.certFile),
-    apiTokens: [sha256Token(token)],
+    apiTokens: [hashToken(token)],
   };
-}
-
-function sha256Token(token: string): string {
-  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
 }
 
 function devConfig(port: number, caFile: string, parties: ConfigFileParty[], auditorToken: string, operatorToken: string): ConfigFile {

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
 import { request } from 'undici';
 import { createDevPki } from '../crypto/dev-pki.js';
+import { hashToken } from '../core/token-hash.js';
 
 /** One node of the demo federation, as written to disk. */
 export interface DemoNode {
@@ -143,7 +144,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         clockSkewSeconds: 5,
         timestampMaxAgeSeconds: 300,
         shutdownTimeoutSeconds: 20,
-        operatorTokens: [`sha256:${createHash('sha256').update(operatorToken).digest('hex')}`],
+        operatorTokens: [hashToken(operatorToken)],
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {
@@ -154,7 +155,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
           code,
           keyFile: `pki/${nome}.key.pem`,
           certFile: `pki/${nome}.cert.pem`,
-          apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`],
+          apiTokens: [hashToken(token)],
           backOffice: { url: backOfficeUrl(code) },
           ...(demoAdapters(code, backOfficeUrl).length > 0 ? { adapters: demoAdapters(code, backOfficeUrl) } : {}),
         };
@@ -172,7 +173,7 @@ export async function writeDemoFederation(root: string, backOfficeUrl: (party: s
         sqliteFile: 'message-log.sqlite',
         checkpointEveryRecords: 100,
         checkpointEverySeconds: 60,
-        auditorTokens: [`sha256:${createHash('sha256').update(auditorToken).digest('hex')}`],
+        auditorTokens: [hashToken(auditorToken)],
       },
       // Short retries: the demo shows a peer coming back within seconds, not minutes.
       queue: { concurrency: 8, reconcileEverySeconds: 60, retry: { initialDelayMs: 250, factor: 2, maxDelayMs: 2000, maxAttempts: 40 } },

@@ -4,7 +4,7 @@ import { TrustStore } from '../crypto/trust-store.js';
 import { describeCertificate } from '../core/certificate-description.js';
 import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../log/chain-verifier.js';
 import { checkpointStatement } from '../log/checkpoint.js';
-import { verifyTimestampToken } from '../log/tsa-client.js';
+import { verifyTimestampToken } from '../crypto/rfc3161/index.js';
 import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle.js';
 import type { LogRecord } from '../log/log-entry.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';

@@ -1,6 +1,7 @@
-import { createHash, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { ConfigFileSigner, NodeConfig } from '../config/config-types.js';
 import { ConfigError } from '../core/errors.js';
+import { tokenMatches } from '../core/token-hash.js';
 import { certificateNames, OID_COMMON_NAME, parseDistinguishedName, sameName, valuesOf, type NameAttributes } from '../crypto/certificate-names.js';
 import { TrustStore } from '../crypto/trust-store.js';
 
@@ -18,7 +19,6 @@ type SignerBinding = { readonly fingerprint256: string } | { readonly subject: N
 export class Registry {
   private readonly hosted = new Map<string, HostedParty>();
   private readonly peerByParty = new Map<string, PeerNode>();
-  private readonly partiesByTokenHash = new Map<string, Set<string>>();
   private readonly trustByPeer = new Map<string, TrustStore>();
   /** Parties whose signers are configured: only these certificates sign for them. */
   private readonly signersByParty = new Map<string, SignerBinding[]>();
@@ -28,12 +28,6 @@ export class Registry {
     this.trust = TrustStore.fromCertificates([...config.trust.anchors]);
     for (const p of config.parties) {
       this.hosted.set(p.code, p);
-      for (const t of p.apiTokens) {
-        const hash = t.replace(/^sha256:/, '').toLowerCase();
-        const set = this.partiesByTokenHash.get(hash) ?? new Set<string>();
-        set.add(p.code);
-        this.partiesByTokenHash.set(hash, set);
-      }
       if (p.signers) this.signersByParty.set(p.code, p.signers.map(signerBinding));
     }
     for (const peer of config.peers) {
@@ -80,14 +74,12 @@ export class Registry {
 
   /** Whether a presented token is an auditor token (read-only access to the message log). */
   isAuditorToken(token: string): boolean {
-    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
-    return this.config.log.auditorTokens.some((t) => t.replace(/^sha256:/, '').toLowerCase() === hash);
+    return tokenMatches(token, this.config.log.auditorTokens);
   }
 
   /** Whether a presented token is an operator token (GET /health's details). */
   isOperatorToken(token: string): boolean {
-    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
-    return this.config.node.operatorTokens.some((t) => t.replace(/^sha256:/, '').toLowerCase() === hash);
+    return tokenMatches(token, this.config.node.operatorTokens);
   }
 
   /** The trust store for signatures made by a party: the node's anchors, plus its peer's CA. */
@@ -113,8 +105,7 @@ export class Registry {
 
   /** Parties a presented back-office token may act for (empty when the token is unknown). */
   partiesForToken(token: string): ReadonlySet<string> {
-    const hash = createHash('sha256').update(token, 'utf8').digest('hex');
-    return this.partiesByTokenHash.get(hash) ?? new Set();
+    return new Set(this.config.parties.filter((p) => tokenMatches(token, p.apiTokens)).map((p) => p.code));
   }
 }
 

@@ -8,7 +8,7 @@ import type { NodeConfig } from '../config/config-types.js';
 import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
-import { requestTimestamp } from '../log/tsa-client.js';
+import { requestTimestamp } from '../crypto/rfc3161/index.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';

@@ -9,7 +9,7 @@
  * does the HTTP exchange and tells a Fault apart. The operation element itself is written here and handed
  * to soap as `_xml`, and responses are read here from the raw text with the hardened parser: soap 1.13
  * writes attributes unqualified where messaggio_protocollo.xsd qualifies them, and reads xs:date into a
- * JavaScript Date (see protocollo-soap-server.ts).
+ * JavaScript Date (see operation-elements.ts).
  *
  * Failures are AdapterErrors, so an adapter's egress can pass them on as they are:
  * - not reached, timed out, aborted, HTTP 5xx/408/429 without a Fault, or a Server Fault → retriable
@@ -19,27 +19,20 @@
  *   a response that cannot be read → final, TRAMITE_ERR_ADAPTER_REFUSED.
  */
 import { createClientAsync, type Client } from 'soap';
-import { ProtocolloError } from '../../../src/core/errors.js';
+import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { NS, AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, textOf, type XmlLimits } from '../../sdk/index.js';
 import { anomaliaOf } from '../segnatura/protocollo-messages.js';
 import { ElementReader, PROTOCOLLO_NS } from '../segnatura/segnatura-reader.js';
 import type { XmlNamespace } from '../segnatura/segnatura-writer.js';
+import { namespaceDeclarationsOn } from './namespace-scope.js';
+import { operationSyntax, operationWriter, readAnomalia, readIdentificatoreIn, serializeOperation, writeAnomalia, writeIdentificatoreIn } from './operation-elements.js';
 import {
   ANOMALIE_ANNULLAMENTO,
   ANOMALIE_CONFERMA,
   ANOMALIE_INOLTRO,
   PROTOCOLLO_SOAP,
   PROTOCOLLO_SOAP_OPERATIONS,
-  namespaceDeclarationsOn,
-  operationSyntax,
-  operationWriter,
   protocolloWsdlPath,
-  rawElementAt,
-  readAnomalia,
-  readIdentificatoreIn,
-  serializeOperation,
-  writeAnomalia,
-  writeIdentificatoreIn,
   type AnnullamentoInoltroDestinatarioRequest,
   type AnnullamentoInoltroMittenteRequest,
   type AnnullamentoInoltroResponse,
@@ -49,7 +42,8 @@ import {
   type MessaggioInoltroResponse,
   type ProtocolloSoapOperation,
   type ProtocolloSoapSide,
-} from './protocollo-soap-server.js';
+} from './protocollo-soap-contract.js';
+import { rawElementAt } from './raw-element.js';
 
 export interface ProtocolloSoapClientOptions {
   /** Per call, connection to last byte (default 30 s). */
@@ -148,7 +142,7 @@ export class ProtocolloSoapClient {
     try {
       const element = bodyElement(text, this.limits);
       if (!isElement(element, PROTOCOLLO_SOAP[side].ns, response)) {
-        throw new Error(`soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`);
+        throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`);
       }
       return read(new ElementReader(element, response, operationSyntax(side)));
     } catch (err) {
@@ -180,8 +174,7 @@ export class ProtocolloSoapClient {
 const SEGNATURA_PLACEHOLDER = 'tramite-segnatura';
 
 /**
- * RequestMessageInoltro. The Segnatura is copied as written (see standaloneSegnatura in
- * protocollo-soap-server.ts): a SegnaturaInformatica root's attributes and content go under
+ * RequestMessageInoltro. The Segnatura is copied as written (see standalone-segnatura.ts): a SegnaturaInformatica root's attributes and content go under
  * `msgprot:Segnatura`, declared on the request element so that the copied start tag stays as it was;
  * a root already named Segnatura in the messaggi namespace goes whole, under its own name.
  */
@@ -209,7 +202,7 @@ function embeddedSegnatura(bytes: Buffer, limits: XmlLimits): { xml: string; pre
   }
   const root = parsed.doc.documentElement!;
   const raw = rawElementAt(parsed.text, [{ ns: root.namespaceURI ?? null, local: root.localName ?? root.nodeName }]);
-  if (!raw) throw new Error('internal: the root element was not found in the Segnatura text');
+  if (!raw) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', 'internal: the root element was not found in the Segnatura text');
   if (isElement(root, PROTOCOLLO_NS.messaggi, 'Segnatura')) {
     return { xml: `<${raw.qname}${raw.attributes}>${raw.content}</${raw.qname}>`, prefix: 'msgprot' };
   }
@@ -239,10 +232,10 @@ function writeAnnullamento(
 function writeConferma(req: ConfermaMessaggioInoltroRequest): string {
   const w = operationWriter('mittente', PROTOCOLLO_SOAP_OPERATIONS.ConfermaMessaggioInoltro.request);
   writeIdentificatoreIn(w, 'IdentificatoreMittente', req.identificatoreMittente);
-  if (req.anomalia && req.identificatoreDestinatario) throw new Error('ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both');
+  if (req.anomalia && req.identificatoreDestinatario) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', 'ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both');
   if (req.anomalia) writeAnomalia(w, req.anomalia, ANOMALIE_CONFERMA);
   else if (req.identificatoreDestinatario) writeIdentificatoreIn(w, 'IdentificatoreDestinatario', req.identificatoreDestinatario);
-  else throw new Error('ConfermaMessaggioInoltro needs IdentificatoreDestinatario or Anomalia');
+  else throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', 'ConfermaMessaggioInoltro needs IdentificatoreDestinatario or Anomalia');
   return serializeOperation(w);
 }
 
@@ -258,9 +251,9 @@ function readAnnullamentoResponse(r: ElementReader): AnnullamentoInoltroResponse
 /** The first element of the soap:Body of a SOAP 1.1 envelope, read with the hardened parser. */
 function bodyElement(text: string, limits: XmlLimits): Element | undefined {
   const envelope = parseUntrustedXml(text, limits).doc.documentElement!;
-  if (!isElement(envelope, NS.soap11, 'Envelope')) throw new Error(`the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
+  if (!isElement(envelope, NS.soap11, 'Envelope')) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
   const bodies = childrenNamed(envelope, NS.soap11, 'Body');
-  if (bodies.length !== 1) throw new Error(`the response holds ${bodies.length} soap:Body elements`);
+  if (bodies.length !== 1) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response holds ${bodies.length} soap:Body elements`);
   return childElements(bodies[0]!)[0];
 }
 

@@ -12,13 +12,13 @@ import { request } from 'undici';
 import { ProtocolloSoapClient } from '../../../../adapters/protocollo/soap/protocollo-soap-client.js';
 import {
   PROTOCOLLO_SOAP,
-  ProtocolloSoapServer,
   type AnnullamentoInoltroDestinatarioRequest,
   type AnnullamentoInoltroMittenteRequest,
   type ConfermaMessaggioInoltroRequest,
   type MessaggioInoltroRequest,
   type ProtocolloSoapHandlers,
-} from '../../../../adapters/protocollo/soap/protocollo-soap-server.js';
+} from '../../../../adapters/protocollo/soap/protocollo-soap-contract.js';
+import { ProtocolloSoapServer } from '../../../../adapters/protocollo/soap/protocollo-soap-server.js';
 import type { Identificatore } from '../../../../adapters/protocollo/segnatura/segnatura-model.js';
 import { buildSegnaturaXml } from '../../../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { AdapterError } from '../../../../adapters/sdk/index.js';

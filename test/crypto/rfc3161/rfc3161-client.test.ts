@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import * as pkijs from 'pkijs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TramiteError } from '../../src/core/errors.js';
-import { requestTimestamp, verifyTimestampToken } from '../../src/log/tsa-client.js';
-import { createCa, issueCertificate, startOpensslTsa, type OpensslTsa } from '../../test-support/openssl-tsa-server.js';
+import { TramiteError } from '../../../src/core/errors.js';
+import { requestTimestamp, verifyTimestampToken } from '../../../src/crypto/rfc3161/index.js';
+import { createCa, issueCertificate, startOpensslTsa, type OpensslTsa } from '../../../test-support/openssl-tsa-server.js';
 
 const run = promisify(execFile);
 
