@@ -39,10 +39,17 @@ export interface RunningDemo {
 
 
 /**
+ * A node's configuration file as parsed JSON, for callers that patch it before the node starts. Loose on
+ * purpose: the node's loader checks it against schemas/config.schema.json when it starts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- patches reach into nested fields freely; the schema check follows
+export type ConfigFileJson = Record<string, any>;
+
+/**
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
  * 127.0.0.1, and this process hosts the parties' back offices.
  */
-export async function startDemo(dir?: string, patchConfig?: (raw: Record<string, any>) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
+export async function startDemo(dir?: string, patchConfig?: (raw: ConfigFileJson) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
@@ -51,7 +58,7 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
   const provider = missing === undefined ? await startDemoPec(root, nodes.cst) : undefined;
   if (patchConfig) {
     for (const n of [nodes.cst, nodes.regione]) {
-      const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as Record<string, any>;
+      const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as ConfigFileJson;
       patchConfig(raw);
       writeFileSync(n.configFile, JSON.stringify(raw, null, 2));
     }
@@ -92,10 +99,10 @@ async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProv
   });
   const passwordFile = join(cst.dir, 'pec.password');
   writeFileSync(passwordFile, DEMO_PEC.comune.password, { mode: 0o600 });
-  const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as Record<string, any>;
-  const party = (raw['parties'] as Array<Record<string, any>>).find((p) => p['code'] === DEMO_PEC.party)!;
+  const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as Record<string, unknown>;
+  const party = (raw['parties'] as Array<Record<string, unknown>>).find((p) => p['code'] === DEMO_PEC.party)!;
   party['adapters'] = [
-    ...(party['adapters'] ?? []),
+    ...((party['adapters'] as unknown[] | undefined) ?? []),
     {
       use: 'pec',
       options: {
