@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { packageRoot } from '../config/package-root.js';
+import { TramiteError } from '../core/errors.js';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
@@ -140,7 +141,7 @@ function startNodeProcess(n: DemoNode): ChildProcess {
 async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
   const until = Date.now() + 60_000; // generous: a loaded CI machine starts a node (and its Redis) slowly
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
+    if (child.exitCode !== null) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
     try {
       const res = await request(`${n.baseUrl}/health`);
       await res.body.dump();
@@ -148,7 +149,7 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
+    if (Date.now() > until) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

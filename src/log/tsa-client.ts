@@ -367,28 +367,28 @@ interface ParsedToken {
 function parseToken(token: Uint8Array): ParsedToken {
   const contentInfo = new pkijs.ContentInfo({ schema: parseDer(token, 'TimeStampToken') });
   if (contentInfo.contentType !== OID_SIGNED_DATA) {
-    throw new Error(`ContentInfo contentType is ${contentInfo.contentType}, not signedData (${OID_SIGNED_DATA})`);
+    throw tsaError(`ContentInfo contentType is ${contentInfo.contentType}, not signedData (${OID_SIGNED_DATA})`);
   }
   const signedData = new pkijs.SignedData({ schema: contentInfo.content });
   if (signedData.encapContentInfo.eContentType !== OID_TST_INFO) {
-    throw new Error(`SignedData eContentType is ${signedData.encapContentInfo.eContentType}, not id-ct-TSTInfo (${OID_TST_INFO})`);
+    throw tsaError(`SignedData eContentType is ${signedData.encapContentInfo.eContentType}, not id-ct-TSTInfo (${OID_TST_INFO})`);
   }
   if (signedData.signerInfos.length !== 1) {
-    throw new Error(`SignedData has ${signedData.signerInfos.length} signers; a time-stamp token has exactly one (the TSA)`);
+    throw tsaError(`SignedData has ${signedData.signerInfos.length} signers; a time-stamp token has exactly one (the TSA)`);
   }
   const eContent = signedData.encapContentInfo.eContent;
-  if (!eContent) throw new Error('SignedData carries no TSTInfo (eContent is absent)');
+  if (!eContent) throw tsaError('SignedData carries no TSTInfo (eContent is absent)');
   const tstInfo = new pkijs.TSTInfo({ schema: parseDer(new Uint8Array(eContent.getValue()), 'TSTInfo') });
-  if (tstInfo.version !== 1) throw new Error(`TSTInfo version is ${tstInfo.version}, not 1`);
+  if (tstInfo.version !== 1) throw tsaError(`TSTInfo version is ${tstInfo.version}, not 1`);
   return { signedData, tstInfo, rawCertificates: certificateBytes(contentInfo.content as asn1js.Sequence) };
 }
 
 /** Strict DER-ish parse: the whole buffer must be exactly one ASN.1 value. */
 function parseDer(bytes: Uint8Array, what: string): asn1js.AsnType {
   const parsed = asn1js.fromBER(bytes, BER_LIMITS);
-  if (parsed.offset === -1) throw new Error(`${what} is not valid ASN.1: ${parsed.result.error || 'decoding failed'}`);
+  if (parsed.offset === -1) throw tsaError(`${what} is not valid ASN.1: ${parsed.result.error || 'decoding failed'}`);
   if (parsed.offset !== bytes.byteLength) {
-    throw new Error(`${what} is followed by ${bytes.byteLength - parsed.offset} bytes of trailing data`);
+    throw tsaError(`${what} is followed by ${bytes.byteLength - parsed.offset} bytes of trailing data`);
   }
   return parsed.result;
 }
@@ -437,7 +437,7 @@ function checkSigningCertificateAttribute(signerInfo: pkijs.SignerInfo, signerDe
       hashOid = OID_SHA1;
       certHash = (parts[0] as asn1js.OctetString).valueBlock.valueHexView;
     }
-    if (!(certHash instanceof Uint8Array)) throw new Error('certHash is not an OCTET STRING');
+    if (!(certHash instanceof Uint8Array)) throw tsaError('certHash is not an OCTET STRING');
   } catch (cause) {
     throw tsaError(`time-stamp token ESS signing-certificate attribute is malformed: ${errorText(cause)}`, cause);
   }
