@@ -19,7 +19,7 @@
  *   a response that cannot be read → final, TRAMITE_ERR_ADAPTER_REFUSED.
  */
 import { createClientAsync, type Client } from 'soap';
-import { ProtocolloError } from '../../../src/core/errors.js';
+import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { NS } from '../../../src/core/namespaces.js';
 import { AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, textOf, type XmlLimits } from '../../sdk/index.js';
 import { anomaliaOf } from '../segnatura/protocollo-messages.js';
@@ -149,7 +149,7 @@ export class ProtocolloSoapClient {
     try {
       const element = bodyElement(text, this.limits);
       if (!isElement(element, PROTOCOLLO_SOAP[side].ns, response)) {
-        throw new Error(`soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`);
+        throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`);
       }
       return read(new ElementReader(element, response, operationSyntax(side)));
     } catch (err) {
@@ -170,7 +170,7 @@ export class ProtocolloSoapClient {
       return status >= 500 || status === 408 || status === 429 ? AdapterError.unavailable(what, err) : AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', what, err);
     }
     if (e?.isAxiosError || typeof e?.code === 'string') return AdapterError.unavailable(`${operation}: ${endpoint} could not be reached: ${e.message ?? String(err)}`, err);
-    return err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : AdapterError.unavailable(`${operation}: ${endpoint} failed: ${String(err)}`, err);
   }
 }
 
@@ -210,7 +210,7 @@ function embeddedSegnatura(bytes: Buffer, limits: XmlLimits): { xml: string; pre
   }
   const root = parsed.doc.documentElement!;
   const raw = rawElementAt(parsed.text, [{ ns: root.namespaceURI ?? null, local: root.localName ?? root.nodeName }]);
-  if (!raw) throw new Error('internal: the root element was not found in the Segnatura text');
+  if (!raw) throw new TramiteError('TRAMITE_ERR_INTERNAL', 'internal: the root element was not found in the Segnatura text');
   if (isElement(root, PROTOCOLLO_NS.messaggi, 'Segnatura')) {
     return { xml: `<${raw.qname}${raw.attributes}>${raw.content}</${raw.qname}>`, prefix: 'msgprot' };
   }
@@ -240,10 +240,10 @@ function writeAnnullamento(
 function writeConferma(req: ConfermaMessaggioInoltroRequest): string {
   const w = operationWriter('mittente', PROTOCOLLO_SOAP_OPERATIONS.ConfermaMessaggioInoltro.request);
   writeIdentificatoreIn(w, 'IdentificatoreMittente', req.identificatoreMittente);
-  if (req.anomalia && req.identificatoreDestinatario) throw new Error('ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both');
+  if (req.anomalia && req.identificatoreDestinatario) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', 'ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both');
   if (req.anomalia) writeAnomalia(w, req.anomalia, ANOMALIE_CONFERMA);
   else if (req.identificatoreDestinatario) writeIdentificatoreIn(w, 'IdentificatoreDestinatario', req.identificatoreDestinatario);
-  else throw new Error('ConfermaMessaggioInoltro needs IdentificatoreDestinatario or Anomalia');
+  else throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', 'ConfermaMessaggioInoltro needs IdentificatoreDestinatario or Anomalia');
   return serializeOperation(w);
 }
 
@@ -259,9 +259,9 @@ function readAnnullamentoResponse(r: ElementReader): AnnullamentoInoltroResponse
 /** The first element of the soap:Body of a SOAP 1.1 envelope, read with the hardened parser. */
 function bodyElement(text: string, limits: XmlLimits): Element | undefined {
   const envelope = parseUntrustedXml(text, limits).doc.documentElement!;
-  if (!isElement(envelope, NS.soap11, 'Envelope')) throw new Error(`the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
+  if (!isElement(envelope, NS.soap11, 'Envelope')) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
   const bodies = childrenNamed(envelope, NS.soap11, 'Body');
-  if (bodies.length !== 1) throw new Error(`the response holds ${bodies.length} soap:Body elements`);
+  if (bodies.length !== 1) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response holds ${bodies.length} soap:Body elements`);
   return childElements(bodies[0]!)[0];
 }
 

@@ -35,7 +35,7 @@ import { SaxesParser } from 'saxes';
 import { listen as soapListen, type IServices, type ISoapFault11 } from 'soap';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { NS } from '../../../src/core/namespaces.js';
-import { ProtocolloError } from '../../../src/core/errors.js';
+import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, type AdapterLogger, type XmlLimits } from '../../sdk/index.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 import { ElementReader, PROTOCOLLO_NS, SYNTAX_2021, readIdentificatore, type FormSyntax } from '../segnatura/segnatura-reader.js';
@@ -216,7 +216,7 @@ export function readAnomalia<Code extends string>(r: ElementReader, allowed: rea
 }
 
 export function writeAnomalia<Code extends string>(w: ProtocolloXmlWriter, anomalia: Anomalia<Code>, allowed: readonly Code[]): void {
-  if (!allowed.includes(anomalia.code)) throw new Error(`Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(anomalia.code)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
   const el = w.add(w.root, 'Anomalia', anomalia.code);
   if (anomalia.info !== undefined) el.setAttribute('info', xmlChars(anomalia.info, 'Anomalia/@info'));
 }
@@ -225,7 +225,7 @@ export function writeAnomalia<Code extends string>(w: ProtocolloXmlWriter, anoma
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 function xmlChars(value: string, field: string): string {
-  if (NOT_XML_CHAR.test(value)) throw new Error(`${field} contains a character XML cannot carry`);
+  if (NOT_XML_CHAR.test(value)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `${field} contains a character XML cannot carry`);
   return value;
 }
 
@@ -313,7 +313,7 @@ export function rawElementAt(text: string, path: ReadonlyArray<{ readonly ns: st
  */
 function standaloneSegnatura(text: string, segnatura: Element, limits: XmlLimits): Buffer {
   const raw = rawElementAt(text, SEGNATURA_PATH);
-  if (!raw) throw new Error('internal: the Segnatura element read from the DOM was not found in the text');
+  if (!raw) throw new TramiteError('TRAMITE_ERR_INTERNAL', 'internal: the Segnatura element read from the DOM was not found in the text');
   const own = namespaceDeclarationsOn(segnatura);
   const outer = inScopeAbove(segnatura);
   const fromOutside = prefixesFromOutside(segnatura);
@@ -324,7 +324,7 @@ function standaloneSegnatura(text: string, segnatura: Element, limits: XmlLimits
     documents.find((d) => documentDigestMatches(d.xml, limits)) ??
     documents.find((d) => d.candidate.standard) ??
     documents[0];
-  if (!chosen) throw new Error('internal: no standalone form of the Segnatura could be written');
+  if (!chosen) throw new TramiteError('TRAMITE_ERR_INTERNAL', 'internal: no standalone form of the Segnatura could be written');
   return Buffer.from(chosen.xml, 'utf8');
 }
 
@@ -628,7 +628,7 @@ export class ProtocolloSoapServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. Only once started. */
   get address(): string {
     const info = this.http.address() as AddressInfo | null;
-    if (!info || typeof info === 'string') throw new Error('the protocollo SOAP server is not listening');
+    if (!info || typeof info === 'string') throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'the protocollo SOAP server is not listening');
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
     return `http://${host}:${info.port}`;
   }
@@ -797,7 +797,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | unde
     req.once('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks)));
     req.once('error', reject);
     req.once('close', () => {
-      if (!req.complete) reject(new Error('the client closed the connection before the end of the body'));
+      if (!req.complete) reject(AdapterError.unavailable('the client closed the connection before the end of the body'));
     });
   });
 }
@@ -806,17 +806,17 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | unde
 function checkEnvelope(body: Buffer, side: ProtocolloSoapSide, limits: XmlLimits): CheckedRequest {
   const { doc, text } = parseUntrustedXml(body, limits);
   const envelope = doc.documentElement!;
-  if (envelope.localName !== 'Envelope') throw new Error(`the body is <${envelope.nodeName}>, not a SOAP Envelope`);
+  if (envelope.localName !== 'Envelope') throw new ProtocolloError('000_Irricevibile', `the body is <${envelope.nodeName}>, not a SOAP Envelope`, { where: 'soap:Envelope' });
   if (envelope.namespaceURI !== NS.soap11) throw new SoapFault('VersionMismatch', `the Envelope is in ${envelope.namespaceURI ?? 'no namespace'}; this service speaks SOAP 1.1 (${NS.soap11})`);
   const bodies = childrenNamed(envelope, NS.soap11, 'Body');
-  if (bodies.length !== 1) throw new Error(`the Envelope holds ${bodies.length} soap:Body elements; exactly one is required`);
+  if (bodies.length !== 1) throw new ProtocolloError('000_Irricevibile', `the Envelope holds ${bodies.length} soap:Body elements; exactly one is required`, { where: 'soap:Body' });
   const element = childElements(bodies[0]!)[0];
   const operation = (Object.keys(PROTOCOLLO_SOAP_OPERATIONS) as ProtocolloSoapOperation[]).find(
     (op) => PROTOCOLLO_SOAP_OPERATIONS[op].side === side && isElement(element, PROTOCOLLO_SOAP[side].ns, PROTOCOLLO_SOAP_OPERATIONS[op].request),
   );
   if (!element || !operation) {
     const found = element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing';
-    throw new Error(`soap:Body holds ${found}; ${PROTOCOLLO_SOAP[side].path} accepts ${Object.values(PROTOCOLLO_SOAP_OPERATIONS).filter((o) => o.side === side).map((o) => `{${PROTOCOLLO_SOAP[side].ns}}${o.request}`).join(', ')}`);
+    throw new ProtocolloError('000_Irricevibile', `soap:Body holds ${found}; ${PROTOCOLLO_SOAP[side].path} accepts ${Object.values(PROTOCOLLO_SOAP_OPERATIONS).filter((o) => o.side === side).map((o) => `{${PROTOCOLLO_SOAP[side].ns}}${o.request}`).join(', ')}`, { where: 'soap:Body' });
   }
   return { text, operation, element };
 }
