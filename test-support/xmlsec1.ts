@@ -84,7 +84,7 @@ export function xmlsec1Sign(template: string, opts: { keyPem: string; ids: reado
       stdout = execFileSync('xmlsec1', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string };
-      throw new Error(`xmlsec1 --sign failed:\n${e.stderr ?? ''}\n${(e.stdout ?? '').slice(0, 2000)}`);
+      throw new Error(`xmlsec1 --sign failed:\n${e.stderr ?? ''}\n${(e.stdout ?? '').slice(0, 2000)}`, { cause: err });
     }
     return { xml: readFileSync(out, 'utf8'), references: preDigest(stdout), signedInfo: preSigned(stdout) };
   });

@@ -4,7 +4,7 @@
  * start, oldest first, so a back office that was down catches up.
  */
 import { request } from 'undici';
-import { discardBoundedBody, type AdapterLogger } from '../sdk/index.js';
+import { AdapterError, discardBoundedBody, type AdapterLogger } from '../sdk/index.js';
 import type { InaEventQueue } from './ina-event-queue.js';
 import { eventView } from './ina-saia-http-api.js';
 
@@ -78,7 +78,7 @@ export class InaOutcomeNotifier {
           bodyTimeout: POST_TIMEOUT_MS,
         });
         await discardBoundedBody(res.body, { maxBytes: ANSWER_MAX_BYTES, source: `back office at ${this.url}`, declaredLength: res.headers['content-length'] });
-        if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`the back office answered ${res.statusCode}`);
+        if (res.statusCode < 200 || res.statusCode > 299) throw AdapterError.unavailable(`the back office answered ${res.statusCode}`);
       } catch (err) {
         this.log.warn({ id: record.id, err: (err as Error).message, retryInMs: this.retryMs }, 'ina-saia: back office not told the outcome yet');
         this.retryLater();

@@ -11,7 +11,7 @@ import * as pkijs from 'pkijs';
 import type { TramiteCode } from '../../src/core/error-codes.js';
 import { SecurityError } from '../../src/core/errors.js';
 import { type TrustStore, describeCertificate } from '../sdk/index.js';
-import type { PecErrorCode } from './pec-errors.js';
+import { PecError, type PecErrorCode } from './pec-errors.js';
 
 export type SignatureProblemCode = PecErrorCode | TramiteCode;
 
@@ -143,13 +143,13 @@ function acceptedDigest(signerInfo: pkijs.SignerInfo, acceptSha1: boolean): stri
   return digest;
 }
 
-/** ContentInfo → SignedData, plus the certificates it carries (exactly as encoded). Throws plain errors. */
+/** ContentInfo → SignedData, plus the certificates it carries (exactly as encoded). */
 function parseSignedData(p7s: Buffer): { signedData: pkijs.SignedData; certificates: X509Certificate[] } {
   const parsed = asn1js.fromBER(p7s, BER_LIMITS);
-  if (parsed.offset === -1) throw new Error(`not ASN.1 (${parsed.result.error || 'decoding failed'})`);
-  if (parsed.offset !== p7s.byteLength) throw new Error(`${p7s.byteLength - parsed.offset} bytes of trailing data`);
+  if (parsed.offset === -1) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `not ASN.1 (${parsed.result.error || 'decoding failed'})`);
+  if (parsed.offset !== p7s.byteLength) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `${p7s.byteLength - parsed.offset} bytes of trailing data`);
   const contentInfo = new pkijs.ContentInfo({ schema: parsed.result });
-  if (contentInfo.contentType !== OID_SIGNED_DATA) throw new Error(`content type is ${contentInfo.contentType}, not signedData`);
+  if (contentInfo.contentType !== OID_SIGNED_DATA) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `content type is ${contentInfo.contentType}, not signedData`);
   const signedData = new pkijs.SignedData({ schema: contentInfo.content });
   return { signedData, certificates: rawCertificates(contentInfo.content as asn1js.Sequence).map((der) => new X509Certificate(der)) };
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TramiteError } from '../../src/core/errors.js';
 
 let root: string | undefined;
 
@@ -11,7 +12,7 @@ export function packageRoot(): string {
   for (let dir = start; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return (root = dir);
-    if (dirname(dir) === dir) throw new Error(`cannot find the tramite package root above ${start}`);
+    if (dirname(dir) === dir) throw new TramiteError('TRAMITE_ERR_PACKAGE_ROOT', `cannot find the tramite package root above ${start}`);
   }
 }
 

@@ -10,6 +10,7 @@
  * be refused too and prolong the block.
  */
 import type { AdapterLogger } from '../sdk/index.js';
+import { TramiteError } from '../../src/core/errors.js';
 import { checkCodiceFiscale } from './codice-fiscale.js';
 import type { SiatelBulkStore, BulkItem, BulkItemResult, BulkJob } from './siatel-bulk-store.js';
 import type { SiatelQueryKind, SiatelRequest } from './siatel-mapping.js';
@@ -119,7 +120,7 @@ export class SiatelBulkRunner {
 
 function requestFor(job: BulkJob, codiceFiscale: string): SiatelRequest {
   if (job.interrogazione !== 'verificaResidenza') return { interrogazione: job.interrogazione, operatore: job.operatore, codiceFiscale };
-  if (job.comune === undefined) throw new Error(`bulk job ${job.id}: a residence check without a Comune`);
+  if (job.comune === undefined) throw new TramiteError('TRAMITE_ERR_INTERNAL', `bulk job ${job.id}: a residence check without a Comune`);
   return { interrogazione: 'verificaResidenza', operatore: job.operatore, codiceFiscale, comune: job.comune };
 }
 

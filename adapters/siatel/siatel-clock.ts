@@ -66,7 +66,7 @@ export function stoppable(inner: QuotaTime, signal: AbortSignal): QuotaTime {
           },
           (err: unknown) => {
             signal.removeEventListener('abort', onAbort);
-            reject(err instanceof Error ? err : new Error(String(err)));
+            reject(err);
           },
         );
       }),

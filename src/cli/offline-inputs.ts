@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/errors.js';
 import { TrustStore } from '../crypto/trust-store.js';
 import { reportError } from './cli-output.js';
 
@@ -11,7 +12,7 @@ export function readOfflineInputs(file: string, opts: { trust: readonly string[]
   const bytes = readFileSync(file);
   const trust = opts.trust.length > 0 ? TrustStore.fromPem(opts.trust.map((f) => readFileSync(f, 'utf8'))) : undefined;
   const at = opts.at ? new Date(opts.at) : undefined;
-  if (at && Number.isNaN(at.getTime())) throw new Error(`--at "${opts.at}" is not an ISO 8601 date-time`);
+  if (at && Number.isNaN(at.getTime())) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`, { field: '--at' });
   return { bytes, ...(trust ? { trust } : {}), ...(at ? { at } : {}) };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TramiteError } from '../core/errors.js';
 
 let cached: string | undefined;
 
@@ -15,7 +16,7 @@ export function packageRoot(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return (cached = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the tramite package root above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new TramiteError('TRAMITE_ERR_PACKAGE_ROOT', 'cannot find the tramite package root above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }

@@ -90,6 +90,14 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_PEC_MALFORMED: 'A PEC provider message, or its daticert.xml, does not have the structure the PEC rules give it',
   TRAMITE_ERR_PEC_UNSIGNED: 'A PEC provider message carries no S/MIME signature',
   TRAMITE_ERR_PEC_BAD_SIGNATURE: "The provider's S/MIME signature is unreadable or does not verify over the signed part",
+  TRAMITE_ERR_WEBHOOK_FAILED: "A back office's status webhook answered with an HTTP status other than 2xx",
+  TRAMITE_ERR_PACKAGE_ROOT: "Tramite's own package folder (its package.json, schemas/ and config/) cannot be found above the running code",
+  TRAMITE_ERR_LIFECYCLE: 'A component was used before it started or after it stopped, or was started twice',
+  TRAMITE_ERR_INVALID_ARGUMENT: 'A function was called with an argument it does not accept: a defect in the calling code, not in a message',
+  TRAMITE_ERR_INTERNAL: 'An internal consistency check failed: a defect in Tramite, not in its input',
+  TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE: 'Dovecot (the mailboxes of the simulated PEC provider) cannot be found, started or reached',
+  TRAMITE_ERR_SMTP_REFUSED: 'The simulated PEC provider refused an SMTP command; the SMTP reply code says why',
+  TRAMITE_ERR_DEMO_FAILED: 'A node of the demo federation did not start, or lacks an adapter the demo needs (see its stdout.log)',
 } as const;
 
 /**

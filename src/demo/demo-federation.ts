@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
+import { TramiteError } from '../core/errors.js';
 import { request } from 'undici';
 import { createDevPki } from '../crypto/dev-pki.js';
 import { hashToken } from '../core/token-hash.js';
@@ -48,7 +49,7 @@ async function healthAdapters(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>)
 /** Where an adapter of `party` serves its API (the first address in its /health detail). */
 export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>, party: string, adapter: string): Promise<string> {
   const url = (await healthAdapters(node)).find((a) => a.party === party && a.adapter === adapter)?.detail?.split(/[ ,]/)[0];
-  if (!url || !/^https?:\/\//.test(url)) throw new Error(`${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
+  if (!url || !/^https?:\/\//.test(url)) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
   return url;
 }
 
@@ -59,7 +60,7 @@ export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorTok
 export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>, party: string): Promise<string> {
   // The detail lists the back-office API first, then the SOAP interfaces when the AOO has them.
   const url = (await healthAdapters(node)).find((a) => a.party === party && a.adapter === 'protocollo')?.detail?.split(' ')[0];
-  if (!url) throw new Error(`${party} runs no protocollo adapter at ${node.baseUrl}`);
+  if (!url) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `${party} runs no protocollo adapter at ${node.baseUrl}`);
   return url;
 }
 

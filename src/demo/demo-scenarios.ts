@@ -187,15 +187,15 @@ async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode },
   return report('asincrono-asimmetrico', 'DELIVERED, in progress, then the result by richiesta stato', final, problems);
 }
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, any> }> {
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
-async function pollJson(url: string, done: (j: Record<string, any>) => boolean, ms: number): Promise<Record<string, any>> {
+async function pollJson(url: string, done: (j: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown>> {
   const until = Date.now() + ms;
   for (;;) {
-    const j = (await (await request(url)).body.json()) as Record<string, any>;
+    const j = (await (await request(url)).body.json()) as Record<string, unknown>;
     if (done(j) || Date.now() > until) return j;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -244,7 +244,7 @@ async function siatelMassiva(cst: DemoNode): Promise<ExchangeReport> {
   const operatore = 'tributi-massiva';
   const sent = await postJson(`${api}/siatel/massive`, { operatore, codiciFiscali: codes });
   const final = sent.json['avanzamento'] ? await pollJson(`${api}${String(sent.json['avanzamento'])}`, (j) => j['stato'] !== 'in_corso', 180_000) : sent.json;
-  const quota = (await (await request(`${api}/siatel/stato?operatore=${operatore}`)).body.json()) as Record<string, any>;
+  const quota = (await (await request(`${api}/siatel/stato?operatore=${operatore}`)).body.json()) as Record<string, unknown>;
   const ok = final['stato'] === 'completato' && final['errori'] === 0 && Number(quota['codiciOggi']) <= 500;
   return {
     scenario: 'siatel-massiva-1000',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { packageRoot } from '../config/package-root.js';
+import { TramiteError } from '../core/errors.js';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
@@ -39,10 +40,17 @@ export interface RunningDemo {
 
 
 /**
+ * A node's configuration file as parsed JSON, for callers that patch it before the node starts. Loose on
+ * purpose: the node's loader checks it against schemas/config.schema.json when it starts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- patches reach into nested fields freely; the schema check follows
+export type ConfigFileJson = Record<string, any>;
+
+/**
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
  * 127.0.0.1, and this process hosts the parties' back offices.
  */
-export async function startDemo(dir?: string, patchConfig?: (raw: Record<string, any>) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
+export async function startDemo(dir?: string, patchConfig?: (raw: ConfigFileJson) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
@@ -51,7 +59,7 @@ export async function startDemo(dir?: string, patchConfig?: (raw: Record<string,
   const provider = missing === undefined ? await startDemoPec(root, nodes.cst) : undefined;
   if (patchConfig) {
     for (const n of [nodes.cst, nodes.regione]) {
-      const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as Record<string, any>;
+      const raw = JSON.parse(readFileSync(n.configFile, 'utf8')) as ConfigFileJson;
       patchConfig(raw);
       writeFileSync(n.configFile, JSON.stringify(raw, null, 2));
     }
@@ -92,10 +100,10 @@ async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProv
   });
   const passwordFile = join(cst.dir, 'pec.password');
   writeFileSync(passwordFile, DEMO_PEC.comune.password, { mode: 0o600 });
-  const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as Record<string, any>;
-  const party = (raw['parties'] as Array<Record<string, any>>).find((p) => p['code'] === DEMO_PEC.party)!;
+  const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as Record<string, unknown>;
+  const party = (raw['parties'] as Array<Record<string, unknown>>).find((p) => p['code'] === DEMO_PEC.party)!;
   party['adapters'] = [
-    ...(party['adapters'] ?? []),
+    ...((party['adapters'] as unknown[] | undefined) ?? []),
     {
       use: 'pec',
       options: {
@@ -133,7 +141,7 @@ function startNodeProcess(n: DemoNode): ChildProcess {
 async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
   const until = Date.now() + 60_000; // generous: a loaded CI machine starts a node (and its Redis) slowly
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
+    if (child.exitCode !== null) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
     try {
       const res = await request(`${n.baseUrl}/health`);
       await res.body.dump();
@@ -141,7 +149,7 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new Error(`node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
+    if (Date.now() > until) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -111,7 +111,7 @@ async function checkTimestamps(checkpoints: readonly Checkpoint[], tsaTrust: rea
     try {
       const ts = await verifyTimestampToken(cp.tsaToken, checkpointStatement(cp), { trustedCerts: [...tsaTrust] });
       // The token must not predate the statement it stamps (minus a little clock skew).
-      if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime()) throw new Error(`time-stamped at ${ts.genTime.toISOString()}, before the checkpoint's own time ${cp.time}`);
+      if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime()) throw new TramiteError('TRAMITE_ERR_LOG_TAMPERED', `time-stamped at ${ts.genTime.toISOString()}, before the checkpoint's own time ${cp.time}`);
       verified += 1;
     } catch (err) {
       issues.push({ seq: cp.seq, kind: 'checkpoint', reason: `the time-stamp of checkpoint ${cp.seq} does not verify: ${(err as Error).message}` });

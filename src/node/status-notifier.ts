@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { discardBoundedBody } from '../core/bounded-body.js';
+import { TramiteError } from '../core/errors.js';
 import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
 import type { RetryPolicy } from '../queue/retry-policy.js';
 import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
@@ -95,7 +96,7 @@ export class StatusNotifier {
       });
       await discardBoundedBody(res.body, { maxBytes: WEBHOOK_ANSWER_MAX_BYTES, source: `webhook at ${notify.url}`, declaredLength: res.headers['content-length'] });
       if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'done' };
-      throw new Error(`webhook answered HTTP ${res.statusCode}`);
+      throw new TramiteError('TRAMITE_ERR_WEBHOOK_FAILED', `webhook answered HTTP ${res.statusCode}`);
     } catch (err) {
       this.deps.log.warn({ id: item.messageId, party: item.party, attempt: attemptNo, err: (err as Error).message }, 'status notification failed; will retry');
       return { kind: 'retry', error: err as Error };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline, settlesWithin } from '../core/deadline.js';
+import { TramiteError } from '../core/errors.js';
 import type { NodeConfig } from '../config/config-types.js';
 import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
@@ -118,7 +119,7 @@ export class TramiteNode {
     // start here. Their bus client reaches the node once it exists.
     let self: TramiteNode | undefined;
     const notYet = (): never => {
-      throw new Error('the node is still starting');
+      throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'the node is still starting');
     };
     const adapters = await AdapterHost.load(config, {
       log,

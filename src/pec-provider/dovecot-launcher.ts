@@ -30,6 +30,7 @@ import { connect, createServer } from 'node:net';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { ConfigError, TramiteError } from '../core/errors.js';
 
 const run = promisify(execFile);
 
@@ -90,7 +91,7 @@ export function dovecotMissing(): string | undefined {
 /** The dovecot binary; throws with the exact install command when it (or its IMAP service) is missing. */
 export function findDovecot(): string {
   const why = dovecotMissing();
-  if (why) throw new Error(why);
+  if (why) throw new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', why);
   return DOVECOT_BIN;
 }
 
@@ -135,7 +136,7 @@ function accounts(): Accounts {
     );
     mail = lookupUser(DOVECOT_MAIL_OS_USER);
     if (!mail) {
-      throw new Error(
+      throw new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE',
         `Dovecot will not serve mail as root and there is no OS user "${DOVECOT_MAIL_OS_USER}" to serve it as; ` +
           `\`useradd --system ${DOVECOT_MAIL_OS_USER}\` failed: ${(made.stderr || made.error?.message || `exit ${made.status}`).trim()}. ` +
           'Create the user, or run as an unprivileged user.',
@@ -158,7 +159,7 @@ function assertTraversable(dir: string, uid: number): void {
   for (let d = dirname(dir); ; d = dirname(d)) {
     const st = statSync(d);
     if (st.uid !== uid && (st.mode & 0o001) === 0) {
-      throw new Error(`${d} is not searchable by other users, so Dovecot's mail processes (user ${DOVECOT_MAIL_OS_USER}) cannot reach ${dir}; set TMPDIR to a folder like /tmp`);
+      throw new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', `${d} is not searchable by other users, so Dovecot's mail processes (user ${DOVECOT_MAIL_OS_USER}) cannot reach ${dir}; set TMPDIR to a folder like /tmp`);
     }
     if (d === dirname(d)) return;
   }
@@ -188,9 +189,9 @@ function greeting(port: number): Promise<string> {
       if (err) reject(err);
       else resolve(data.split('\r\n')[0] ?? '');
     };
-    socket.setTimeout(1000, () => done(new Error('no greeting within 1 s')));
+    socket.setTimeout(1000, () => done(new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', 'no greeting within 1 s')));
     socket.on('error', (err) => done(err));
-    socket.on('close', () => done(new Error(`connection closed before a greeting (got ${JSON.stringify(data)})`)));
+    socket.on('close', () => done(new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', `connection closed before a greeting (got ${JSON.stringify(data)})`)));
     socket.on('data', (chunk) => {
       data += chunk.toString('latin1');
       if (data.includes('\r\n')) done();
@@ -281,13 +282,13 @@ service anvil {
 export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer> {
   const bin = findDovecot();
   const users = opts.users.map((u) => ({ ...u }));
-  if (users.length === 0) throw new Error('startDovecot: give at least one user');
+  if (users.length === 0) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', 'startDovecot: give at least one user');
   const names = new Set<string>();
   for (const { user, password } of users) {
-    if (!USER_NAME.test(user)) throw new Error(`startDovecot: user name ${JSON.stringify(user)} must match ${USER_NAME}`);
-    if (names.has(user)) throw new Error(`startDovecot: user ${user} given twice`);
+    if (!USER_NAME.test(user)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `startDovecot: user name ${JSON.stringify(user)} must match ${USER_NAME}`);
+    if (names.has(user)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `startDovecot: user ${user} given twice`);
     names.add(user);
-    if (typeof password !== 'string' || password.length === 0) throw new Error(`startDovecot: user ${user} needs a password`);
+    if (typeof password !== 'string' || password.length === 0) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `startDovecot: user ${user} needs a password`);
   }
 
   const acc = accounts();
@@ -305,7 +306,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
   process.once('exit', onExit);
 
   try {
-    if (!SAFE_PATH.test(dir)) throw new Error(`the temporary folder ${dir} has characters the Dovecot config would need quoted; set TMPDIR to a plain path like /tmp`);
+    if (!SAFE_PATH.test(dir)) throw new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', `the temporary folder ${dir} has characters the Dovecot config would need quoted; set TMPDIR to a plain path like /tmp`);
     // Other accounts (dovecot, dovenull, the mail account) need to reach the sockets and the mail in here.
     chmodSync(dir, 0o755);
     if (asRoot) assertTraversable(dir, acc.mail.uid);
@@ -378,7 +379,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
       }
       // Another process took a port between the probe and the bind: try other ones.
       if (outcome.addressInUse && attempt < 5) continue;
-      throw new Error(outcome.message);
+      throw new TramiteError('TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE', outcome.message);
     }
 
     const running = child;
@@ -389,7 +390,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
     let deliveries = 0;
     const host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
     const maildirOf = (user: string): string => {
-      if (!names.has(user)) throw new Error(`no such Dovecot test user: ${user} (have ${[...names].join(', ')})`);
+      if (!names.has(user)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `no such Dovecot test user: ${user} (have ${[...names].join(', ')})`);
       return join(mailRoot, user, 'Maildir');
     };
 
@@ -401,7 +402,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
       logFile,
       maildirOf,
       async deliver(user, rawMessage, folder = 'INBOX') {
-        if (folder !== 'INBOX') throw new Error(`deliver: only INBOX is supported, not ${String(folder)}`);
+        if (folder !== 'INBOX') throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `deliver: only INBOX is supported, not ${String(folder)}`);
         const maildir = maildirOf(user);
         const bytes = typeof rawMessage === 'string' ? Buffer.from(rawMessage, 'utf8') : rawMessage;
         // Maildir unique name: <seconds>.M<microseconds>P<pid>Q<count>R<random>.<host>,S=<size>

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { DaticertDestinatario } from '../../adapters/pec/daticert.js';
 import { type SmimeSigner, signMultipartSigned } from '../../adapters/pec/smime-sign.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { ConfigError, TramiteError } from '../core/errors.js';
 import type { PemPair } from '../crypto/dev-pki.js';
 import {
   type CertifiedMessage,
@@ -122,15 +123,15 @@ export class PecProviderSimulator {
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(opts: PecProviderOptions) {
-    if (opts.domains.length === 0) throw new Error('PecProviderSimulator: give at least one domain');
+    if (opts.domains.length === 0) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', 'PecProviderSimulator: give at least one domain');
     this.#domains = new Set(opts.domains.map((d) => d.toLowerCase()));
     const mailboxes = new Map<string, PecMailbox>();
     for (const mailbox of opts.mailboxes) {
       const key = mailbox.address.toLowerCase();
-      if (!/^[^@\s]+@[^@\s]+$/.test(mailbox.address)) throw new Error(`PecProviderSimulator: "${mailbox.address}" is not an e-mail address`);
-      if (!this.#domains.has(domainOf(key))) throw new Error(`PecProviderSimulator: mailbox ${mailbox.address} is not in the provider's domains (${opts.domains.join(', ')})`);
-      if (mailboxes.has(key)) throw new Error(`PecProviderSimulator: mailbox ${mailbox.address} given twice`);
-      if (mailbox.password.length === 0) throw new Error(`PecProviderSimulator: mailbox ${mailbox.address} needs a password`);
+      if (!/^[^@\s]+@[^@\s]+$/.test(mailbox.address)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: "${mailbox.address}" is not an e-mail address`);
+      if (!this.#domains.has(domainOf(key))) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} is not in the provider's domains (${opts.domains.join(', ')})`);
+      if (mailboxes.has(key)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} given twice`);
+      if (mailbox.password.length === 0) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} needs a password`);
       mailboxes.set(key, mailbox);
     }
     this.#mailboxes = mailboxes;
@@ -138,7 +139,7 @@ export class PecProviderSimulator {
     const { warnAfterMs, failAfterMs } = this.#timeouts;
     // setTimeout cannot wait longer than 2^31 - 1 ms (about 24.8 days): it would fire at once instead.
     if (!(warnAfterMs > 0 && failAfterMs > warnAfterMs && failAfterMs <= MAX_TIMER_MS)) {
-      throw new Error(`PecProviderSimulator: timeouts must satisfy 0 < warnAfterMs < failAfterMs <= ${MAX_TIMER_MS} (got ${warnAfterMs} and ${failAfterMs})`);
+      throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: timeouts must satisfy 0 < warnAfterMs < failAfterMs <= ${MAX_TIMER_MS} (got ${warnAfterMs} and ${failAfterMs})`);
     }
     this.#signer = opts.signer;
     this.#store = opts.store;
@@ -154,18 +155,18 @@ export class PecProviderSimulator {
 
   /** Where to submit, once started. */
   get smtp(): SmtpEndpoint {
-    if (!this.#endpoint) throw new Error('PecProviderSimulator: not started');
+    if (!this.#endpoint) throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'PecProviderSimulator: not started');
     return this.#endpoint;
   }
 
   /** The certificate STARTTLS presents (PEM): what a client trusts as its CA. */
   get smtpTlsCertPem(): string {
-    if (!this.#tlsInUse) throw new Error('PecProviderSimulator: not started');
+    if (!this.#tlsInUse) throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'PecProviderSimulator: not started');
     return this.#tlsInUse.certPem;
   }
 
   async start(): Promise<SmtpEndpoint> {
-    if (this.#server) throw new Error('PecProviderSimulator: already started');
+    if (this.#server) throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'PecProviderSimulator: already started');
     // A key or certificate that cannot sign is refused now, not at the first message.
     signMultipartSigned(Buffer.from('Content-Type: text/plain\r\n\r\nprova\r\n'), this.#signer);
     const tls = this.#tls ?? selfSignedSmtpCertificate(this.#clock.now());

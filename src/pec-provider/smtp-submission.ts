@@ -14,6 +14,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { PemPair } from '../crypto/dev-pki.js';
+import { TramiteError } from '../core/errors.js';
 import type { SmtpEnvelope } from './submission.js';
 
 export interface PecMailbox {
@@ -44,6 +45,16 @@ export interface SubmissionServer {
 }
 
 type SmtpError = Error & { responseCode: number };
+
+/** A refusal smtp-server sends as the SMTP reply `responseCode message`. */
+class SmtpRefusal extends TramiteError {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super('TRAMITE_ERR_SMTP_REFUSED', message);
+  }
+}
 
 export async function startSubmissionServer(opts: SubmissionServerOptions): Promise<SubmissionServer> {
   const server = new SMTPServer({
@@ -119,7 +130,7 @@ async function receive(stream: SMTPServerDataStream, session: SMTPServerSession)
 }
 
 function smtpError(responseCode: number, message: string): SmtpError {
-  return Object.assign(new Error(message), { responseCode });
+  return new SmtpRefusal(responseCode, message);
 }
 
 function isLoopback(address: string): boolean {

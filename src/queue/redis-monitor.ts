@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { TramiteError } from '../core/errors.js';
 
 /** Whether the queues' Redis answers, as health shows it. */
 export interface RedisStatus {
@@ -106,7 +107,7 @@ export class RedisMonitor {
     try {
       await Promise.race([
         this.client.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer to PING within ${this.timeoutMs} ms`)), this.timeoutMs))),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `no answer to PING within ${this.timeoutMs} ms`)), this.timeoutMs))),
       ]);
     } catch (err) {
       this.failedPings++;

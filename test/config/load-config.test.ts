@@ -7,7 +7,6 @@ import { PROFILO_COLLABORAZIONE } from '../../envelopes/egov/egov-header.js';
 import { initNode } from '../../src/config/init-node.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 let dir: string;

@@ -23,7 +23,6 @@ beforeAll(() => {
 
 const parse = (xml: string): Document => new DOMParser().parseFromString(xml, 'text/xml');
 const serialize = (node: Node): string => new XMLSerializer().serializeToString(node);
-const elements = (parent: Element): Element[] => Array.from(parent.childNodes).filter((n): n is Element => n.nodeType === 1);
 const first = (doc: Document, ns: string, local: string): Element => doc.getElementsByTagNameNS(ns, local)[0]!;
 const pemBody = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 

@@ -17,7 +17,6 @@ import { issueCertificate, type PemPair } from '../../src/crypto/dev-pki.js';
 import { Registry } from '../../src/node/registry.js';
 import { getTestPki } from '../fixtures/test-pki.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 const DAY_MS = 86_400_000;

@@ -133,11 +133,11 @@ function parseRequest(text: string): OutgoingMessage {
   const field = (k: string, required: boolean): string | undefined => {
     const v = raw[k];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string' || (required && v.length === 0)) throw new Error(`"${k}" must be a${required ? ' non-empty' : ''} string`);
+    if (typeof v !== 'string' || (required && v.length === 0)) throw AdapterError.refused('TRAMITE_ERR_BAD_REQUEST', `"${k}" must be a${required ? ' non-empty' : ''} string`);
     return v;
   };
   const unknown = Object.keys(raw).filter((k) => !['to', 'service', 'action', 'payload', 'refId'].includes(k));
-  if (unknown.length > 0) throw new Error(`unknown field(s): ${unknown.join(', ')} (allowed: to, service, action, payload, refId)`);
+  if (unknown.length > 0) throw AdapterError.refused('TRAMITE_ERR_BAD_REQUEST', `unknown field(s): ${unknown.join(', ')} (allowed: to, service, action, payload, refId)`);
   const action = field('action', false);
   const refId = field('refId', false);
   return { to: field('to', true)!, service: field('service', true)!, payload: field('payload', false) ?? '', ...(action ? { action } : {}), ...(refId ? { refId } : {}) };

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../sdk/shipped-files.js';
 import { withUtf8Declaration } from '../../sdk/xml-security.js';
 import { memoryPages, validateXML, type XMLFileInfo, type XMLValidationError } from 'xmllint-wasm';
-import { ProtocolloError } from '../../../src/core/errors.js';
+import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { PROTOCOLLO_NS, describeElement, parseProtocolloXml } from './segnatura-reader.js';
 
 export type SchemaValidation = { valid: true } | { valid: false; errors: string[] };
@@ -92,7 +92,7 @@ async function validateRoot(xml: string | Uint8Array, accepted: ReadonlySet<stri
     return { valid: false, errors: [`line 1: the root element is ${describeElement(root)}, expected ${expected}${why}`] };
   }
   const [main, ...imports] = (SCHEMA_SETS[ns] ?? []).map((file) => SCHEMA_FILES[file]);
-  if (!main) throw new Error(`no schema configured for namespace ${ns}`);
+  if (!main) throw new TramiteError('TRAMITE_ERR_INTERNAL', `no schema configured for namespace ${ns}`);
   const files = await loadSchemas();
   const result = await validateXML({
     xml: [{ fileName: 'instance.xml', contents: withUtf8Declaration(text) }],
@@ -126,7 +126,7 @@ function describeError(e: XMLValidationError): string {
 export function patchCapType(xsd: string): string {
   const capPattern = /(<xs:simpleType\s+name="CAPType"(?:(?!<\/xs:simpleType>)[\s\S])*?<xs:pattern\s+value=")\[0-9\]\{6\}("\s*\/>)/;
   if (!capPattern.test(xsd)) {
-    throw new Error(`${SCHEMA_FILES.segnatura}: CAPType no longer has the pattern [0-9]{6}; review the CAP patch in segnatura-schema.ts`);
+    throw new TramiteError('TRAMITE_ERR_INTERNAL', `${SCHEMA_FILES.segnatura}: CAPType no longer has the pattern [0-9]{6}; review the CAP patch in segnatura-schema.ts`);
   }
   return xsd.replace(capPattern, '$1[0-9]{5}$2');
 }
@@ -149,7 +149,7 @@ function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
     const byPath = new Map<string, string>(entries);
     return (path: string): XMLFileInfo => {
       const contents = byPath.get(path);
-      if (contents === undefined) throw new Error(`schema ${path} is not loaded`);
+      if (contents === undefined) throw new TramiteError('TRAMITE_ERR_INTERNAL', `schema ${path} is not loaded`);
       return { fileName: path, contents };
     };
   })();

@@ -163,7 +163,7 @@ export class ProtocolloSoapClient {
       return status >= 500 || status === 408 || status === 429 ? AdapterError.unavailable(what, err) : AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', what, err);
     }
     if (e?.isAxiosError || typeof e?.code === 'string') return AdapterError.unavailable(`${operation}: ${endpoint} could not be reached: ${e.message ?? String(err)}`, err);
-    return err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : AdapterError.unavailable(`${operation}: ${endpoint} failed: ${String(err)}`, err);
   }
 }
 

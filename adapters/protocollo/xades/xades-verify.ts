@@ -472,7 +472,7 @@ function checkIssuerSerial(b64: string, signer: X509Certificate, where: string):
   let certificate: pkijs.Certificate;
   try {
     const asn = asn1js.fromBER(new Uint8Array(der));
-    if (asn.offset === -1 || asn.offset !== der.length) throw new Error(asn.result.error || 'trailing bytes');
+    if (asn.offset === -1 || asn.offset !== der.length) throw new ProtocolloError('001_ValidazioneFirma', asn.result.error || 'trailing bytes', { where });
     issuerSerial = new pkijs.IssuerSerial({ schema: asn.result });
     certificate = pkijs.Certificate.fromBER(new Uint8Array(signer.raw));
   } catch (cause) {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.js';
 import { type DovecotServer, startDovecot } from '../../pec-provider/dovecot-launcher.js';
 import { type PecMailbox, PecProviderSimulator } from '../../pec-provider/pec-provider.js';
 import { ensureProviderPki } from '../../pec-provider/provider-pki.js';
@@ -114,7 +115,7 @@ function parseMailbox(value: string): PecMailbox {
   const colon = value.indexOf(':');
   const address = colon < 0 ? '' : value.slice(0, colon);
   const password = colon < 0 ? '' : value.slice(colon + 1);
-  if (!/^[^@\s:]+@[^@\s:]+$/.test(address) || password === '') throw new Error(`--mailbox "${value}": expected address:password, e.g. protocollo@pec.example.it:secret`);
+  if (!/^[^@\s:]+@[^@\s:]+$/.test(address) || password === '') throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--mailbox "${value}": expected address:password, e.g. protocollo@pec.example.it:secret`, { field: '--mailbox' });
   return { address, password };
 }
 
@@ -124,6 +125,6 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 export function parseDuration(value: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
   const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2]!]!) : NaN;
-  if (!(ms > 0)) throw new Error(`${option} "${value}": expected a duration like 30s, 12h or 1d`);
+  if (!(ms > 0)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `${option} "${value}": expected a duration like 30s, 12h or 1d`, { field: option });
   return ms;
 }

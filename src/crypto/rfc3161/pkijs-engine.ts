@@ -11,7 +11,7 @@ let engine: pkijs.ICryptoEngine | undefined;
 export function cryptoEngine(): pkijs.ICryptoEngine {
   if (!engine) {
     engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto });
-    let current: pkijs.ICryptoEngine | null = null;
+    let current: pkijs.ICryptoEngine | null;
     try {
       current = pkijs.getCrypto();
     } catch {
