@@ -16,14 +16,15 @@ const RULES: Array<{ layer: string; match: RegExp; may: string[] }> = [
   { layer: 'envelopes', match: /^envelopes\//, may: ['core', 'crypto', 'envelopes'] },
   { layer: 'config', match: /^src\/config\//, may: ['core', 'crypto', 'config'] },
   { layer: 'log', match: /^src\/log\//, may: ['core', 'crypto', 'config', 'log'] },
-  { layer: 'queue', match: /^src\/queue\//, may: ['core', 'queue'] },
+  { layer: 'daemons', match: /^src\/daemons\//, may: ['core', 'daemons'] },
+  { layer: 'queue', match: /^src\/queue\//, may: ['core', 'daemons', 'queue'] },
   { layer: 'adapter-sdk', match: /^adapters\/sdk\//, may: ['core', 'crypto', 'adapter-sdk'] },
   { layer: 'adapters', match: /^adapters\//, may: ['core', 'adapter-sdk', 'adapters'] },
   { layer: 'node', match: /^src\/node\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'adapter-sdk', 'node'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http'] },
-  { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'pec-provider'] },
-  { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'adapter-sdk', 'adapters', 'pec-provider'] },
-  { layer: 'cli', match: /^src\/cli\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http', 'demo', 'cli', 'adapter-sdk', 'adapters', 'pec-provider'] },
+  { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'pec-provider', 'daemons'] },
+  { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'adapter-sdk', 'adapters', 'pec-provider', 'daemons'] },
+  { layer: 'cli', match: /^src\/cli\//, may: ['core', 'crypto', 'envelopes', 'config', 'log', 'queue', 'node', 'http', 'demo', 'cli', 'adapter-sdk', 'adapters', 'pec-provider', 'daemons'] },
 ];
 
 const layerOf = (file: string) => RULES.find((r) => r.match.test(file));

@@ -89,6 +89,9 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_PEC_MALFORMED: 'A PEC provider message, or its daticert.xml, does not have the structure the PEC rules give it',
   TRAMITE_ERR_PEC_UNSIGNED: 'A PEC provider message carries no S/MIME signature',
   TRAMITE_ERR_PEC_BAD_SIGNATURE: "The provider's S/MIME signature is unreadable or does not verify over the signed part",
+  TRAMITE_ERR_DAEMON_MISSING: 'A server program that a launcher runs as a child process (Dovecot, PostgreSQL) is not installed',
+  TRAMITE_ERR_DAEMON_START: 'A child server process exited during start-up, or was not ready before its deadline',
+  TRAMITE_ERR_DAEMON_OPTIONS: 'A launcher was given options it cannot use (a user name, a password, a folder path)',
 } as const;
 
 /**
