@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/demo/demo-federation.js';
 import { startDemo, type RunningDemo } from '../../src/demo/run-demo.js';
-import { findRedisServer } from '../../src/queue/redis-launcher.js';
+import { findRedisServer } from '../../src/daemons/redis-launcher.js';
 import { expectDeliveredOnce, logsVerify, send, statusOf, TO } from './delivered-once.js';
 
 let demo: RunningDemo | undefined;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type DemoNode } from '../../src/demo/demo-federation.js';
-import { findRedisServer } from '../../src/queue/redis-launcher.js';
+import { findRedisServer } from '../../src/daemons/redis-launcher.js';
 import { callApi, patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 
 const FROM = 'SPC/ComuneOrtona';
