@@ -115,10 +115,11 @@ describe('startChildDaemon', () => {
     const err = await failedStart({
       name: 'sleepy',
       tempDir,
-      startTimeoutMs: 600,
+      startTimeoutMs: 1500,
       command: () => ({
-        command: NODE,
-        args: ['-e', `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); console.error('still loading the tables'); setInterval(() => {}, 1000)`],
+        // A shell, not node: it starts in a few ms even on a loaded machine, well within the deadline.
+        command: 'sh',
+        args: ['-c', `echo $$ > ${pidFile}; echo 'still loading the tables' >&2; exec sleep 600`],
         ready: {
           kind: 'probe',
           what: 'answer on the admin port',
@@ -131,7 +132,7 @@ describe('startChildDaemon', () => {
       }),
     });
     expect(err).toMatchObject({ code: 'TRAMITE_ERR_DAEMON_START' });
-    expect(err.message).toMatch(/^sleepy was not ready within 0\.6 s: no answer on the admin port \(/);
+    expect(err.message).toMatch(/^sleepy was not ready within 1\.5 s: no answer on the admin port \(/);
     expect(err.output).toContain('still loading the tables');
     expect(childPid).toBeGreaterThan(0);
     expect(alive(childPid)).toBe(false);
