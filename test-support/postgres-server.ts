@@ -107,7 +107,10 @@ export async function startPostgres(): Promise<PostgresServer> {
       command: ({ ports: [port = 0] }) => ({
         command: join(bin, 'postgres'),
         // fsync=off and friends: nothing here needs to survive a crash of the machine.
-        args: ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+        args: [
+          ...['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir],
+          ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+        ],
         cwd: dir,
         env,
         ...(owner ?? {}),

@@ -116,7 +116,13 @@ export async function startChildDaemon(opts: ChildDaemonOptions): Promise<ChildD
   }
 }
 
-function runningDaemon(opts: ChildDaemonOptions, watched: WatchedChild, ports: readonly number[], stopSignal: NodeJS.Signals, cancelExitHook: () => void): ChildDaemon {
+function runningDaemon(
+  opts: ChildDaemonOptions,
+  watched: WatchedChild,
+  ports: readonly number[],
+  stopSignal: NodeJS.Signals,
+  cancelExitHook: () => void,
+): ChildDaemon {
   let stopping: Promise<void> | undefined;
   const { child } = watched;
   return {

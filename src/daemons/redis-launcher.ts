@@ -94,7 +94,10 @@ export class EmbeddedRedis {
         name: 'redis-server',
         command: () => ({
           command: binary,
-          args: ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', logFile],
+          args: [
+            ...['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir],
+            ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', logFile],
+          ],
           logFile,
           ready: {
             kind: 'probe',

@@ -89,7 +89,8 @@ export function assertTraversable(dir: string, uid: number): void {
     if (st.uid !== uid && (st.mode & 0o001) === 0) {
       throw new DaemonError(
         'TRAMITE_ERR_DAEMON_OPTIONS',
-        `${d} is not searchable by other users, so Dovecot's mail processes (user ${DOVECOT_MAIL_OS_USER}) cannot reach ${dir}; set TMPDIR to a folder like /tmp`,
+        `${d} is not searchable by other users, so Dovecot's mail processes (user ${DOVECOT_MAIL_OS_USER}) cannot reach ${dir}; ` +
+          'set TMPDIR to a folder like /tmp',
       );
     }
     if (d === dirname(d)) return;

@@ -12,7 +12,10 @@ const SAFE_PATH = /^[A-Za-z0-9_./-]+$/;
 /** Refuses a folder the config could not name without quoting. */
 export function assertConfigSafePath(dir: string): void {
   if (!SAFE_PATH.test(dir)) {
-    throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `the temporary folder ${dir} has characters the Dovecot config would need quoted; set TMPDIR to a plain path like /tmp`);
+    throw new DaemonError(
+      'TRAMITE_ERR_DAEMON_OPTIONS',
+      `the temporary folder ${dir} has characters the Dovecot config would need quoted; set TMPDIR to a plain path like /tmp`,
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export async function makeDovecotTls(dir: string): Promise<DovecotTls> {
   const key = join(dir, 'tls-key.pem');
   await run(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert],
+      ...['-days', '7', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    ],
     { cwd: dir, timeout: 30_000 },
   );
   return { cert, key, pem: readFileSync(cert, 'utf8') };

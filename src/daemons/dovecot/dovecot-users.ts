@@ -19,7 +19,9 @@ export function checkDovecotUsers(users: ReadonlyArray<DovecotUser>): void {
     if (!USER_NAME.test(user)) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user name ${JSON.stringify(user)} must match ${USER_NAME}`);
     if (names.has(user)) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user ${user} given twice`);
     names.add(user);
-    if (typeof password !== 'string' || password.length === 0) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user ${user} needs a password`);
+    if (typeof password !== 'string' || password.length === 0) {
+      throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user ${user} needs a password`);
+    }
   }
 }
 
@@ -28,7 +30,8 @@ export function checkDovecotUsers(users: ReadonlyArray<DovecotUser>): void {
  * uid/gid left to mail_uid/mail_gid. {PLAIN.b64} lets a password hold any character, ':' included.
  */
 export function writePasswdFile(path: string, users: ReadonlyArray<DovecotUser>, acc: DovecotAccounts): void {
-  writeFileSync(path, users.map(({ user, password }) => `${user}:{PLAIN.b64}${Buffer.from(password, 'utf8').toString('base64')}::::::\n`).join(''), { mode: 0o600 });
+  const line = ({ user, password }: DovecotUser) => `${user}:{PLAIN.b64}${Buffer.from(password, 'utf8').toString('base64')}::::::\n`;
+  writeFileSync(path, users.map(line).join(''), { mode: 0o600 });
   // Read by the auth process, which runs as the internal user.
   if (acc.asRoot) chownSync(path, acc.internalUid, acc.mail.gid);
 }
