@@ -2,6 +2,10 @@
  * A real RFC 3161 time-stamping authority for tests: `openssl ts -reply` behind a node:http server on
  * 127.0.0.1. The PKI (a root CA and a TSA certificate it issued) is made once per directory with the
  * openssl CLI and reused by later starts on the same directory.
+ *
+ * No long-lived child process here (one `openssl ts -reply` per request, and the HTTP server listens
+ * on port 0 itself, so it needs no free-port probe): of the daemon helpers it takes the private temp
+ * dir, for each request's query and reply files, removed on close() or when the process exits.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createPrivateTempDir } from '../src/daemons/private-temp-dir.js';
 
 const run = promisify(execFile);
 
@@ -49,6 +54,7 @@ const MAX_QUERY_BYTES = 64 * 1024;
 
 export async function startOpensslTsa(dir: string): Promise<OpensslTsa> {
   const files = await ensureTsaPki(resolve(dir));
+  const scratch = createPrivateTempDir('tsa');
   let counter = 0;
   let served = 0;
   // openssl ts -reply reads and rewrites the serial file: one reply at a time keeps serials unique.
@@ -56,8 +62,8 @@ export async function startOpensslTsa(dir: string): Promise<OpensslTsa> {
 
   const reply = async (query: Buffer): Promise<{ status: number; type: string; body: Buffer }> => {
     const id = `${process.pid}-${++counter}`;
-    const queryFile = join(files.dir, `query-${id}.tsq`);
-    const replyFile = join(files.dir, `reply-${id}.tsr`);
+    const queryFile = join(scratch.path, `query-${id}.tsq`);
+    const replyFile = join(scratch.path, `reply-${id}.tsr`);
     try {
       await writeFile(queryFile, query);
       await run('openssl', ['ts', '-reply', '-config', files.config, '-queryfile', queryFile, '-out', replyFile]);
@@ -122,7 +128,11 @@ export async function startOpensslTsa(dir: string): Promise<OpensslTsa> {
     requests: () => served,
     close: () =>
       new Promise<void>((ok, fail) => {
-        server.close((err) => (err ? fail(err) : ok()));
+        server.close((err) => {
+          scratch.remove();
+          if (err) fail(err);
+          else ok();
+        });
         server.closeAllConnections();
       }),
   };

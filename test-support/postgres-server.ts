@@ -1,21 +1,23 @@
 /**
- * A private, throwaway PostgreSQL cluster for tests: `initdb` into a fresh temporary folder, `pg_ctl
- * start` listening only on 127.0.0.1 (on a free port, its Unix socket inside that folder), trust
- * authentication, a database `tramite_test`. `stop()` shuts it down (`pg_ctl stop -m fast`) and
+ * A private, throwaway PostgreSQL cluster for tests: `initdb` into a fresh temporary folder, then the
+ * `postgres` server itself as a child process (through the child-daemon helper) listening only on
+ * 127.0.0.1 (on a free port, its Unix socket inside that folder), trust authentication, a database
+ * `tramite_test`. `stop()` asks for a fast shutdown (SIGINT, what `pg_ctl stop -m fast` sends) and
  * removes the folder. Nothing of the machine's own PostgreSQL (if any) is used but its binaries.
  *
  * The binaries are looked up in /usr/lib/postgresql/<version>/bin (Debian/Ubuntu package
  * `postgresql`; the newest version wins), then on PATH. PostgreSQL refuses to run as root: as root,
- * initdb and pg_ctl run as the `postgres` OS user (`runuser -u postgres --`), created if missing.
+ * initdb and postgres run as the `postgres` OS user (spawned with its uid and gid), created if missing.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { DaemonError } from '../src/core/errors.js';
+import { startChildDaemon } from '../src/daemons/child-daemon.js';
+import { createPrivateTempDir } from '../src/daemons/private-temp-dir.js';
 
 const run = promisify(execFile);
 
@@ -32,11 +34,11 @@ export interface PostgresServer {
 }
 
 const MISSING =
-  'PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin nor on PATH. ' +
+  'PostgreSQL server binaries (initdb, postgres) were not found under /usr/lib/postgresql/*/bin nor on PATH. ' +
   'Install the Debian package `postgresql` (apt-get install -y postgresql), or point TRAMITE_TEST_POSTGRES_URL ' +
   'at an existing server whose user may create databases.';
 
-/** The folder holding initdb and pg_ctl: the newest /usr/lib/postgresql/<v>/bin, else PATH. */
+/** The folder holding initdb and postgres: the newest /usr/lib/postgresql/<v>/bin, else PATH. */
 export function findPostgresBin(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
@@ -51,11 +53,11 @@ export function findPostgresBin(): string {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && hasServerBinaries(dir)) return dir;
   }
-  throw new Error(MISSING);
+  throw new DaemonError('TRAMITE_ERR_DAEMON_MISSING', MISSING);
 }
 
 function hasServerBinaries(dir: string): boolean {
-  return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')) && existsSync(join(dir, 'postgres'));
+  return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
 }
 
 /** uid/gid of the `postgres` OS user, created (as a system user) if it does not exist. */
@@ -70,7 +72,8 @@ function postgresOsUser(): { uid: number; gid: number } {
   const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', PG_OS_USER], { encoding: 'utf8' });
   const again = lookup();
   if (!again) {
-    throw new Error(
+    throw new DaemonError(
+      'TRAMITE_ERR_DAEMON_START',
       `PostgreSQL refuses to run as root and there is no OS user "${PG_OS_USER}" to run it as; ` +
         `\`useradd --system ${PG_OS_USER}\` failed: ${(made.stderr || made.error?.message || `exit ${made.status}`).trim()}. ` +
         'Create the user (the Debian package `postgresql` does), or run the tests as an unprivileged user.',
@@ -79,92 +82,56 @@ function postgresOsUser(): { uid: number; gid: number } {
   return again;
 }
 
-/** A TCP port on 127.0.0.1 that nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = findPostgresBin();
-  const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? postgresOsUser() : undefined;
-
-  const dir = mkdtempSync(join(tmpdir(), 'tramite-pg-'));
-  if (owner) chownSync(dir, owner.uid, owner.gid);
+  const owner = process.getuid?.() === 0 ? postgresOsUser() : undefined;
+  const tempDir = createPrivateTempDir('pg');
+  const dir = tempDir.path;
   const dataDir = join(dir, 'data');
-  const logFile = join(dir, 'postgres.log');
-
-  /** Runs a PostgreSQL program, as the `postgres` user when we are root; cwd is the temp folder (readable by that user). */
-  const pgRun = async (program: string, args: string[]) => {
-    const [cmd, argv] = owner ? ['runuser', ['-u', PG_OS_USER, '--', join(bin, program), ...args]] : [join(bin, program), args];
+  const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
+  try {
+    if (owner) chownSync(dir, owner.uid, owner.gid);
+    // --no-sync: a throwaway cluster needs no durability, and this is most of the start-up time.
+    const initdb = ['-D', dataDir, '--auth=trust', `--username=${PG_SUPERUSER}`, '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'];
     try {
-      return await run(cmd, argv, { cwd: dir, env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, timeout: 60_000 });
+      await run(join(bin, 'initdb'), initdb, { cwd: dir, env, timeout: 60_000, ...(owner ?? {}) });
     } catch (err) {
       const e = err as Error & { stderr?: string; stdout?: string };
-      throw new Error(`${program} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}${existsSync(logFile) ? ` (server log: ${logFile})` : ''}`, { cause: err });
+      throw new DaemonError('TRAMITE_ERR_DAEMON_START', `initdb ${initdb.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
     }
-  };
-
-  let started = false;
-  let stopped = false;
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  // If the process dies without stop() (a crashed run), do not leave a postmaster behind.
-  const onExit = () => {
-    if (stopped) return;
-    if (started) {
-      const argv = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
-      if (owner) spawnSync('runuser', ['-u', PG_OS_USER, '--', join(bin, 'pg_ctl'), ...argv], { cwd: dir, stdio: 'ignore' });
-      else spawnSync(join(bin, 'pg_ctl'), argv, { cwd: dir, stdio: 'ignore' });
+    const server = await startChildDaemon({
+      name: 'postgres',
+      tempDir,
+      ports: 1,
+      attempts: 3,
+      command: ({ ports: [port = 0] }) => ({
+        command: join(bin, 'postgres'),
+        // fsync=off and friends: nothing here needs to survive a crash of the machine.
+        args: [
+          ...['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir],
+          ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+        ],
+        cwd: dir,
+        env,
+        ...(owner ?? {}),
+        ready: { kind: 'line', match: /database system is ready to accept connections/ },
+      }),
+      startTimeoutMs: 60_000,
+      // Fast shutdown (open sessions are ended), as pg_ctl stop -m fast; immediate from the exit hook, which cannot wait.
+      stopSignal: 'SIGINT',
+      exitSignal: 'SIGQUIT',
+      stopGraceMs: 60_000,
+    });
+    const base = `postgresql://${PG_SUPERUSER}@127.0.0.1:${server.ports[0]}`;
+    try {
+      await adminQuery(`${base}/postgres`, `CREATE DATABASE ${TEST_DATABASE}`);
+    } catch (err) {
+      await server.stop();
+      throw err;
     }
-    removeDir();
-  };
-  process.once('exit', onExit);
-
-  try {
-    // --no-sync and fsync=off: a throwaway cluster needs no durability, and this is most of the start-up time.
-    await pgRun('initdb', ['-D', dataDir, '--auth=trust', `--username=${PG_SUPERUSER}`, '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions']);
-    let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      const opts = `-h 127.0.0.1 -p ${port} -k '${dir}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
-      try {
-        await pgRun('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
-        started = true;
-        break;
-      } catch (err) {
-        // Another process may have taken the port between the probe and the start: try another one.
-        if (attempt >= 3) throw err;
-      }
-    }
-    const base = `postgresql://${PG_SUPERUSER}@127.0.0.1:${port}`;
-    await adminQuery(`${base}/postgres`, `CREATE DATABASE ${TEST_DATABASE}`);
-    const url = `${base}/${TEST_DATABASE}`;
-    return {
-      url,
-      async stop() {
-        if (stopped) return;
-        try {
-          await pgRun('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
-        } finally {
-          stopped = true;
-          process.removeListener('exit', onExit);
-          removeDir();
-        }
-      },
-    };
+    return { url: `${base}/${TEST_DATABASE}`, stop: () => server.stop() };
   } catch (err) {
-    onExit();
-    stopped = true;
-    process.removeListener('exit', onExit);
+    tempDir.remove();
     throw err;
   }
 }

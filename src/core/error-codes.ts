@@ -95,9 +95,11 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_LIFECYCLE: 'A component was used before it started or after it stopped, or was started twice',
   TRAMITE_ERR_INVALID_ARGUMENT: 'A function was called with an argument it does not accept: a defect in the calling code, not in a message',
   TRAMITE_ERR_INTERNAL: 'An internal consistency check failed: a defect in Tramite, not in its input',
-  TRAMITE_ERR_MAIL_SERVER_UNAVAILABLE: 'Dovecot (the mailboxes of the simulated PEC provider) cannot be found, started or reached',
   TRAMITE_ERR_SMTP_REFUSED: 'The simulated PEC provider refused an SMTP command; the SMTP reply code says why',
   TRAMITE_ERR_DEMO_FAILED: 'A node of the demo federation did not start, or lacks an adapter the demo needs (see its stdout.log)',
+  TRAMITE_ERR_DAEMON_MISSING: 'A server program that a launcher runs as a child process (Dovecot, PostgreSQL) is not installed',
+  TRAMITE_ERR_DAEMON_START: 'A child server process exited during start-up, or was not ready before its deadline',
+  TRAMITE_ERR_DAEMON_OPTIONS: 'A launcher was given options it cannot use (a user name, a password, a folder path)',
 } as const;
 
 /**

@@ -109,3 +109,16 @@ export class ProtocolloError extends TramiteError {
     this.where = options?.where;
   }
 }
+
+/**
+ * A child server process (Redis, Dovecot, PostgreSQL) that cannot be run: not installed, given
+ * options it cannot use, or not ready in time. `output` is the tail of what it printed (and of its log
+ * file), the first thing to read when it would not start.
+ */
+export class DaemonError extends TramiteError {
+  readonly output: string;
+  constructor(code: TramiteCode, message: string, options?: { cause?: unknown; output?: string }) {
+    super(code, message, options);
+    this.output = options?.output ?? '';
+  }
+}

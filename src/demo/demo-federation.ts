@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
 import { TramiteError } from '../core/errors.js';
 import { request } from 'undici';
 import { createDevPki } from '../crypto/dev-pki.js';
 import { hashToken } from '../core/token-hash.js';
+import { freePort } from '../daemons/free-port.js';
 
 /** One node of the demo federation, as written to disk. */
 export interface DemoNode {
@@ -102,24 +102,13 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
   { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
 ];
 
-/** A free loopback port (the node configs name each other's URLs, so ports are chosen up front). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Writes a two-node federation under `root`: a CST node hosting two Comuni and a Regione node,
  * each with its own dev CA, trusting the other's CA for the other's parties only, and back
  * offices at `backOfficeUrl(party)`.
  */
 export async function writeDemoFederation(root: string, backOfficeUrl: (party: string) => string): Promise<{ cst: DemoNode; regione: DemoNode }> {
+  // The node configs name each other's URLs, so ports are chosen up front.
   const [cstPort, regPort] = [await freePort(), await freePort()];
   const spec = [
     { ...CST, port: cstPort, peer: { ...REGIONE, port: regPort } },

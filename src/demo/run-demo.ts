@@ -8,7 +8,7 @@ import { TramiteError } from '../core/errors.js';
 import { DemoBackOffice } from './demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
-import { dovecotMissing } from '../pec-provider/dovecot-launcher.js';
+import { dovecotMissing } from '../daemons/dovecot/dovecot-server.js';
 import { startPecProviderStack, type RunningPecProvider } from '../pec-provider/pec-provider-stack.js';
 
 /** The demo's PEC world: the Comune's mailbox and a citizen's, at one simulated provider. */

@@ -1,4 +1,4 @@
-import { startDovecot, type DovecotServer } from './dovecot-launcher.js';
+import { startDovecot, type DovecotServer } from '../daemons/dovecot/dovecot-server.js';
 import { PecProviderSimulator, type IssuedMessage, type PecMailbox, type PecProviderTimeouts } from './pec-provider.js';
 import { ensureProviderPki } from './provider-pki.js';
 

@@ -2,7 +2,7 @@ import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Deadline } from '../core/deadline.js';
 import { ConfigError } from '../core/errors.js';
-import { EmbeddedRedis } from './redis-launcher.js';
+import { EmbeddedRedis } from '../daemons/redis-launcher.js';
 import { RedisMonitor, type RedisStatus } from './redis-monitor.js';
 import { RedisSupervisor } from './redis-supervisor.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Deadline, settlesWithin } from '../core/deadline.js';
-import { EmbeddedRedis } from './redis-launcher.js';
+import { EmbeddedRedis } from '../daemons/redis-launcher.js';
 import type { RedisMonitor } from './redis-monitor.js';
 
 /** First wait before starting a dead redis-server again, ms; doubled after each failed start. */

@@ -3,15 +3,14 @@
  * every accepted message reaches the destination back office exactly once, nothing is lost, and
  * both nodes' logs verify afterwards.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/demo/demo-federation.js';
+import { startChildDaemon } from '../../src/daemons/child-daemon.js';
+import { freePort } from '../../src/daemons/free-port.js';
 import { startDemo, type RunningDemo } from '../../src/demo/run-demo.js';
-import { findRedisServer } from '../../src/queue/redis-launcher.js';
+import { findRedisServer } from '../../src/daemons/redis-launcher.js';
 import { expectDeliveredOnce, logsVerify, send, statusOf, TO } from './delivered-once.js';
 
 let demo: RunningDemo | undefined;
@@ -62,9 +61,16 @@ describe('fault tests', () => {
     const redisDir = join(root, 'redis');
     mkdirSync(redisDir);
     const startRedis = () =>
-      spawn(findRedisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { stdio: 'ignore' });
-    let redis = startRedis();
-    await waitForPort(port);
+      startChildDaemon({
+        name: 'redis-server',
+        output: 'ignore',
+        command: () => ({
+          command: findRedisServer(),
+          args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+          ready: { kind: 'port', port },
+        }),
+      });
+    let redis = await startRedis();
     try {
       demo = await startDemo(root, (raw) => {
         raw['queue'] = { ...raw['queue'], redisUrl: `redis://127.0.0.1:${port}`, reconcileEverySeconds: 2 };
@@ -74,10 +80,9 @@ describe('fault tests', () => {
       const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => send(d, i)));
       await expect.poll(async () => (await statusOf(d, ids[0]!)).attempts, { timeout: 15_000, interval: 100 }).toBeGreaterThanOrEqual(1);
       redis.kill('SIGKILL');
-      await new Promise((r) => redis.once('exit', r));
+      await redis.exited;
       rmSync(join(redisDir, 'appendonlydir'), { recursive: true, force: true }); // the worst case: every queued job gone
-      redis = startRedis();
-      await waitForPort(port);
+      redis = await startRedis();
       await d.control.startNode('regione');
       await expectDeliveredOnce(d, ids);
       await d.stop();
@@ -85,21 +90,7 @@ describe('fault tests', () => {
       await logsVerify(d);
     } finally {
       redis.kill('SIGKILL');
+      await redis.stop();
     }
   }, 150_000);
 });
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}

@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
 import { startDemo, type RunningDemo } from '../../src/demo/run-demo.js';
-import { EmbeddedRedis } from '../../src/queue/redis-launcher.js';
+import { EmbeddedRedis } from '../../src/daemons/redis-launcher.js';
 import { expectDeliveredOnce, logsVerify, send, statusOf } from './delivered-once.js';
 
 /** node.shutdownTimeoutSeconds in these tests. */

@@ -3,15 +3,15 @@
  * Redis (queue.redisUrl) that goes away is reported while it is away — the node does not run it, so
  * it waits for it — with the messages accepted meanwhile delivered once it is back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type DemoNode } from '../../src/demo/demo-federation.js';
-import { findRedisServer } from '../../src/queue/redis-launcher.js';
+import { startChildDaemon, type ChildDaemon } from '../../src/daemons/child-daemon.js';
+import { freePort } from '../../src/daemons/free-port.js';
+import type { DemoNode } from '../../src/demo/demo-federation.js';
+import { findRedisServer } from '../../src/daemons/redis-launcher.js';
 import { callApi, patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 
 const FROM = 'SPC/ComuneOrtona';
@@ -61,21 +61,26 @@ describe('GET /health', () => {
 });
 
 describe('an external Redis (queue.redisUrl) that goes away', () => {
-  let redis: ChildProcess | undefined;
+  let redis: ChildDaemon | undefined;
   let federation: InProcessFederation | undefined;
   afterEach(async () => {
     await federation?.close();
     federation = undefined;
     redis?.kill('SIGKILL');
+    await redis?.stop();
   });
 
   it('is reported by /health (503 degraded) while it is away; the API still accepts, and everything is delivered once it is back', async () => {
     const port = await freePort();
     const dir = join(mkdtempSync(join(tmpdir(), 'tramite-external-redis-')), 'redis');
     mkdirSync(dir);
-    const startRedis = () => spawn(findRedisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-    redis = startRedis();
-    await waitForPort(port);
+    const startRedis = () =>
+      startChildDaemon({
+        name: 'redis-server',
+        output: 'ignore',
+        command: () => ({ command: findRedisServer(), args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], ready: { kind: 'port', port } }),
+      });
+    redis = await startRedis();
     federation = await startFederation('external-redis', (nodes) =>
       patchConfig(nodes.cst, (raw) => {
         raw.queue = { ...raw.queue, redisUrl: `redis://127.0.0.1:${port}` };
@@ -85,7 +90,7 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     expect((await health(cst, cst.operatorToken)).body['queue']).toMatchObject({ state: 'up', embedded: false });
 
     redis.kill('SIGKILL');
-    await new Promise((r) => redis!.once('exit', r));
+    await redis.exited;
     await expect.poll(async () => (await health(cst)).code, { timeout: 10_000, interval: 50 }).toBe(503);
     expect((await health(cst)).body).toEqual({ status: 'degraded' });
     const details = await health(cst, cst.operatorToken);
@@ -103,8 +108,7 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await health(cst)).code).toBe(503);
 
-    redis = startRedis();
-    await waitForPort(port);
+    redis = await startRedis();
     await expect.poll(async () => (await health(cst)).code, { timeout: 15_000, interval: 100 }).toBe(200);
     const ids = sent.map((s) => s.json['id'] as string);
     for (const id of ids) await expect.poll(async () => (await callApi(cst, FROM, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json['status'], { timeout: 30_000, interval: 200 }).toBe('DELIVERED');
@@ -112,18 +116,3 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     for (const id of ids) expect(federation.backOffice.received.filter((m) => m.id === id), id).toHaveLength(1);
   }, 90_000);
 });
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}

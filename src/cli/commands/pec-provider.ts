@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { type DovecotServer, startDovecot } from '../../pec-provider/dovecot-launcher.js';
+import { type DovecotServer, startDovecot } from '../../daemons/dovecot/dovecot-server.js';
 import { type PecMailbox, PecProviderSimulator } from '../../pec-provider/pec-provider.js';
 import { ensureProviderPki } from '../../pec-provider/provider-pki.js';
 import { printJson, reportError } from '../cli-output.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import inaSimulator, { type InaSimulatorAdapter } from '../../../adapters/ina-sa
 import { checkAdapterConformance, type BusClient, type MessageState } from '../../../adapters/sdk/index.js';
 import { checkComunicazioneSeal } from '../../../adapters/ina-saia/ina-seal.js';
 import { TramiteError } from '../../../src/core/errors.js';
+import { freePort } from '../../../src/daemons/free-port.js';
 import { getTestPki } from '../../fixtures/test-pki.js';
 import {
   AMINA,
@@ -403,14 +404,3 @@ describe('the ina-saia adapter: conformance', () => {
     expect(options).toEqual({ comune: { codice: COMUNE }, ina: { party: 'SPC/INA', service: 'ComunicazioneINA' }, timeoutMs: 30000, retry: { delayMs: 5000, maxDelayMs: 300000 }, maxParallel: 8 });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

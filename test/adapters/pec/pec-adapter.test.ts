@@ -15,6 +15,7 @@ import pec, { type PecAdapter, type PecOptions } from '../../../adapters/pec/pec
 import { PEC_BUS_NS } from '../../../adapters/pec/pec-bus-xml.js';
 import { messageIdFor } from '../../../adapters/pec/pec-egress.js';
 import { AdapterError, checkAdapterConformance, parseUntrustedXml, type AdapterContext, type BusClient, type BusMessage, type MessageState, type OutgoingMessage } from '../../../adapters/sdk/index.js';
+import { freePort } from '../../../src/daemons/free-port.js';
 import { startDovecot, type DovecotServer } from '../../../test-support/dovecot-server.js';
 import { ORIGINAL_MESSAGE_ID, RECIPIENT, SENDER, buildPecMessage, providerPki, sampleDaticert, sampleOriginal } from '../../fixtures/pec/pec-fixture.js';
 import { startSmtpCaptureServer, type SmtpCaptureServer } from '../../fixtures/pec/smtp-capture-server.js';
@@ -322,7 +323,7 @@ describe('PEC adapter, egress: InvioPEC submitted by SMTP (STARTTLS, AUTH)', () 
   });
 
   it('SMTP unreachable or 4xx: retriable AdapterError; 5xx: final, with the server reply; one refused recipient among others: FAILED, the rest sent', async () => {
-    const closed = await started({ ...optionsFor(MAIN), smtp: { ...optionsFor(MAIN).smtp, port: await closedPort() }, pollMs: 60_000 }, tempDir('tramite-pec-down-'), new RecordingBus());
+    const closed = await started({ ...optionsFor(MAIN), smtp: { ...optionsFor(MAIN).smtp, port: await freePort() }, pollMs: 60_000 }, tempDir('tramite-pec-down-'), new RecordingBus());
     try {
       const down = await thrown(closed.egress(busMessage('down-1', invioPayload([RECIPIENT])), AbortSignal.timeout(10_000)));
       expect(down).toBeInstanceOf(AdapterError);
@@ -652,17 +653,3 @@ describe('PEC adapter, secrets and conformance', () => {
     expect(report.sent.map((m) => m.service)).toEqual(['MessaggioPEC']);
   });
 });
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}

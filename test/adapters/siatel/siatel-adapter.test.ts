@@ -6,7 +6,8 @@ import { readSiatelRequest, writeSiatelAnswer, writeSiatelRequest } from '../../
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';
 import { checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
-import { AGENZIA, COMUNE, DirectBus, LISTEN, contextFor, freePort, get, getJson, post, startAdapter, startSimulator, tempDir } from './siatel-harness.js';
+import { freePort } from '../../../src/daemons/free-port.js';
+import { AGENZIA, COMUNE, DirectBus, LISTEN, contextFor, get, getJson, post, startAdapter, startSimulator, tempDir } from './siatel-harness.js';
 
 const rossi = NAMED_PEOPLE[0]!;
 const ROSSI = computeCodiceFiscale({ surname: rossi.cognome, name: rossi.nome, birthDate: rossi.dataNascita, sex: rossi.sesso, placeCode: rossi.luogoNascita });

@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Deadline, settlesWithin } from '../core/deadline.js';
-import { ConfigError } from '../core/errors.js';
+import type { Deadline } from '../core/deadline.js';
+import { ConfigError, DaemonError } from '../core/errors.js';
+import { startChildDaemon, type ChildDaemon } from './child-daemon.js';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server'];
 
@@ -31,7 +32,9 @@ export function findRedisServer(opts: { install?: boolean } = {}): string {
  * on a unix socket in the data dir (no TCP port), with an append-only file there (DATADIR/redis/
  * appendonlydir, fsynced every second), so queued work survives a restart of the server or of the
  * node. If a Redis from an earlier run still answers on that socket (the node was killed), it is
- * adopted rather than doubled. Keeping it running is RedisSupervisor's job.
+ * adopted rather than doubled. Keeping it running is RedisSupervisor's job (src/queue: the restart
+ * policy answers to the node's queue health). The server runs through the child-daemon helper, whose
+ * exit hook sends it SIGTERM (it flushes its append-only file) if the node exits without stopping it.
  */
 export class EmbeddedRedis {
   private watcher: NodeJS.Timeout | undefined;
@@ -39,14 +42,14 @@ export class EmbeddedRedis {
 
   private constructor(
     readonly socket: string,
-    private readonly child: ChildProcess | undefined,
+    private readonly child: ChildDaemon | undefined,
     /** The server's pid. */
     readonly pid: number,
     /** Started or taken over by this process, so stopped by it; false when another live process of the node owns it. */
     readonly owned: boolean,
   ) {
     this.exit = child
-      ? new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)))
+      ? child.exited.then(({ code, signal }) => (signal ? `killed by ${signal}` : `exit code ${code}`))
       : new Promise((resolve) => {
           // Not our child: no exit event, so its pid is watched.
           this.watcher = setInterval(() => {
@@ -84,23 +87,34 @@ export class EmbeddedRedis {
     }
     rmSync(socket, { force: true });
     const binary = findRedisServer();
-    const child = spawn(
-      binary,
-      ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', join(dir, 'redis.log')],
-      { stdio: 'ignore', detached: false },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    for (let i = 0; i < 200; i++) {
-      const pid = await ping(socket);
-      if (pid) {
-        writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-        return new EmbeddedRedis(socket, child, pid, true);
-      }
-      const done = await Promise.race([exited, new Promise<'wait'>((r) => setTimeout(() => r('wait'), 25))]);
-      if (done !== 'wait') throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `redis-server exited with code ${done}; see ${join(dir, 'redis.log')}`);
+    const logFile = join(dir, 'redis.log');
+    let pid = 0;
+    try {
+      const child = await startChildDaemon({
+        name: 'redis-server',
+        command: () => ({
+          command: binary,
+          args: [
+            ...['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir],
+            ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', logFile],
+          ],
+          logFile,
+          ready: {
+            kind: 'probe',
+            what: `answer on ${socket}`,
+            probe: async () => (pid = await ping(socket)) > 0,
+          },
+        }),
+        startTimeoutMs: 5000,
+        // It logs to its file, and must outlive a node killed with -9 (the next start adopts it): no pipes.
+        output: 'ignore',
+      });
+      writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+      return new EmbeddedRedis(socket, child, pid, true);
+    } catch (err) {
+      if (!(err instanceof DaemonError)) throw err;
+      throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `${err.message.split('\n')[0]}; see ${logFile}`, { cause: err });
     }
-    child.kill('SIGKILL');
-    throw new ConfigError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `redis-server did not answer on ${socket} within 5 s; see ${join(dir, 'redis.log')}`);
   }
 
   get url(): string {
@@ -128,13 +142,8 @@ export class EmbeddedRedis {
       }
       return;
     }
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const gone = this.exit.then(() => true);
-    this.child.kill('SIGTERM');
     // A second is kept back for the kill.
-    if (await settlesWithin(gone, Math.max(0, deadline.capped(5000) - 1000))) return;
-    this.child.kill('SIGKILL');
-    await settlesWithin(gone, deadline.capped(1000));
+    await this.child.stop({ graceMs: Math.max(0, deadline.capped(5000) - 1000), killWaitMs: deadline.capped(1000) });
   }
 }
 
