@@ -12,16 +12,16 @@ import { requestTimestamp } from '../log/tsa-client.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
-import { InboundPipeline, type DispatchItem } from './inbound-pipeline.js';
-import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
-import { MessageIdAllocator } from './message-id-allocator.js';
-import { OutboundPipeline } from './outbound-pipeline.js';
-import { LogAuditor } from './log-auditor.js';
-import { Registry } from './registry.js';
-import { AdapterHost } from './adapter-host.js';
-import { busClientFor } from './adapter-bus-client.js';
-import { VerificationPool } from './verification-pool.js';
-import { configForWorker } from './verification-protocol.js';
+import { InboundPipeline, type DispatchItem } from './reception/reception.js';
+import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
+import { MessageIdAllocator } from './registry/message-id-allocator.js';
+import { OutboundPipeline } from './submission/submission.js';
+import { LogAuditor } from './audit/log-auditor.js';
+import { Registry } from './registry/registry.js';
+import { AdapterHost } from './dispatch/adapter-host.js';
+import { busClientFor } from './dispatch/adapter-bus-client.js';
+import { VerificationPool } from './reception/verification-pool.js';
+import { configForWorker } from './reception/verification-protocol.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;

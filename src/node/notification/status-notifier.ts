@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { request } from 'undici';
-import { discardBoundedBody } from '../core/bounded-body.js';
-import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
-import type { RetryPolicy } from '../queue/retry-policy.js';
-import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
-import type { Registry } from './registry.js';
+import { discardBoundedBody } from '../../core/bounded-body.js';
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
+import type { RetryPolicy } from '../../queue/retry-policy.js';
+import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
+import type { Registry } from '../registry/registry.js';
 
 /** The body of a status webhook: one change of state of one message. */
 export interface StatusEvent {

@@ -1,26 +1,26 @@
-import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
+import { DEFAULT_MODI_PATTERNS } from '../../core/service-profile.js';
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import { ApiError, DeliveryError, TramiteError } from '../core/errors.js';
-import { readBoundedBody, ResponseTooLargeError } from '../core/bounded-body.js';
-import { isEgovCode } from '../core/error-codes.js';
-import { NS } from '../../envelopes/xml/namespaces.js';
-import { partyCode } from '../core/party.js';
-import { walkElements } from '../../envelopes/xml/dom-navigation.js';
-import { parseUntrustedXml, type XmlLimits } from '../../envelopes/xml/hardened-xml.js';
-import { describeCertificate } from '../core/certificate-description.js';
-import { bodyContent, openedWith, readEnvelope, readPlainFault, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
-import { reviveError, reviveSignature, type VerifyOutcome } from './verification-protocol.js';
-import type { SoapFault } from '../../envelopes/soap/soap-envelope.js';
-import { sealRequest } from '../../envelopes/busta/request.js';
-import type { OutgoingMessage } from '../../adapters/sdk/adapter.js';
-import { AsyncCorrelation, isPendingAnswer } from './async-correlation.js';
-import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
-import { servicePolicy, type RetryPolicy } from '../queue/retry-policy.js';
-import { keyOf, outboundKey, type MessageRecord } from '../core/message-record.js';
-import type { PipelineDeps } from './pipeline-deps.js';
+import { ApiError, DeliveryError, TramiteError } from '../../core/errors.js';
+import { readBoundedBody, ResponseTooLargeError } from '../../core/bounded-body.js';
+import { isEgovCode } from '../../core/error-codes.js';
+import { NS } from '../../../envelopes/xml/namespaces.js';
+import { partyCode } from '../../core/party.js';
+import { walkElements } from '../../../envelopes/xml/dom-navigation.js';
+import { parseUntrustedXml, type XmlLimits } from '../../../envelopes/xml/hardened-xml.js';
+import { describeCertificate } from '../../core/certificate-description.js';
+import { bodyContent, openedWith, readEnvelope, readPlainFault, type OpenedEnvelope, type ReadEnvelope } from '../../../envelopes/envelope.js';
+import { reviveError, reviveSignature, type VerifyOutcome } from '../reception/verification-protocol.js';
+import type { SoapFault } from '../../../envelopes/soap/soap-envelope.js';
+import { sealRequest } from '../../../envelopes/busta/request.js';
+import type { OutgoingMessage } from '../../../adapters/sdk/adapter.js';
+import { AsyncCorrelation, isPendingAnswer } from '../correlation/async-correlation.js';
+import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
+import { servicePolicy, type RetryPolicy } from '../../queue/retry-policy.js';
+import { keyOf, outboundKey, type MessageRecord } from '../../core/message-record.js';
+import type { PipelineDeps } from '../pipeline-deps.js';
 import { findReceived } from './received-lookup.js';
-import type { ServiceDef } from './registry.js';
+import type { ServiceDef } from '../registry/registry.js';
 
 /**
  * What a back office asks the node to send (the validated body of POST /api/v1/messages): the same

@@ -1,7 +1,7 @@
-import { outboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
-import type { BusClient, MessageState } from '../../adapters/sdk/adapter.js';
-import type { OutboundPipeline } from './outbound-pipeline.js';
-import { findReceived } from './received-lookup.js';
+import { outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import type { BusClient, MessageState } from '../../../adapters/sdk/adapter.js';
+import type { OutboundPipeline } from '../submission/submission.js';
+import { findReceived } from '../submission/received-lookup.js';
 
 /**
  * The bus as one party's adapter sees it: the same outbound pipeline the REST API uses (so the same

@@ -1,6 +1,6 @@
 import { request } from 'undici';
-import { readBoundedBody, ResponseTooLargeError } from '../core/bounded-body.js';
-import { TramiteError } from '../core/errors.js';
+import { readBoundedBody, ResponseTooLargeError } from '../../core/bounded-body.js';
+import { TramiteError } from '../../core/errors.js';
 
 /** What the node hands a party's back office for each inbound message (JSON, POSTed). */
 export interface BackOfficeDelivery {
