@@ -6,7 +6,7 @@ import type { MessageStore } from '../core/message-record.js';
 import type { Registry } from './registry/registry.js';
 import type { EnvelopeVerifier } from './reception/verification-pool.js';
 
-/** What both pipelines share: lookups, storage, ids, time, logging, and the verification policy. */
+/** What every leg of the message's path shares: lookups, storage, ids, time, logging, and the verification policy. */
 export interface PipelineDeps {
   readonly registry: Registry;
   readonly store: MessageStore;
