@@ -3,7 +3,7 @@ import { ApiError } from '../../core/errors.js';
 import { outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
 
 export interface ResendDeps {
-  readonly store: MessageStore;
+  readonly store: Pick<MessageStore, 'get' | 'transition'>;
   readonly log?: Logger;
   /** Puts the message back on the deliver queue. */
   schedule(rec: MessageRecord): Promise<void>;
