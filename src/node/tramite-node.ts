@@ -87,7 +87,8 @@ export class TramiteNode {
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
     // A reply is an envelope: no larger than the envelopes this node accepts.
-    this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes });
+    // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
+    this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
     const selfUrl = (): string => this.envelopeUrl;
     const schedule = new DeliverySchedule({ registry, log, retry: config.queue.retry, deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) } });
     this.dispatch = new DispatchWorker({

@@ -3,9 +3,12 @@ import { discardBoundedBody, readBoundedBody, ResponseTooLargeError } from '../.
 import { TramiteError } from '../../core/errors.js';
 
 export interface BackOfficeHttpOptions {
-  /** Connections open to one back office or webhook server at most (default 8). */
+  /**
+   * Connections open to one back office or webhook server at most (default: no limit — sincrono
+   * requests reach a back office inline, as many at once as peers send, and must not queue here).
+   */
   readonly connectionsPerOrigin?: number;
-  /** How long an idle connection stays open for the next call (default 10 000 ms). */
+  /** How long an idle connection stays open for the next call when the server does not say (default 4000 ms). */
   readonly keepAliveMs?: number;
 }
 
@@ -41,7 +44,7 @@ export class BackOfficeHttp {
   private readonly agent: Agent;
 
   constructor(opts: BackOfficeHttpOptions = {}) {
-    this.agent = new Agent({ connections: opts.connectionsPerOrigin ?? 8, keepAliveTimeout: opts.keepAliveMs ?? 10_000 });
+    this.agent = new Agent({ ...(opts.connectionsPerOrigin !== undefined ? { connections: opts.connectionsPerOrigin } : {}), keepAliveTimeout: opts.keepAliveMs ?? 4_000 });
   }
 
   post(p: BackOfficePost): Promise<BackOfficeAnswer> {
