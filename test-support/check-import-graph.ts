@@ -45,12 +45,12 @@ export const LAYER_RULES: readonly LayerRule[] = [
  * only shrinks.
  */
 const TRANSITIONAL: ReadonlySet<string> = new Set([
-  'src/node/adapter-host.ts -> adapters/protocollo/protocollo-adapter.ts',
-  'src/node/adapter-host.ts -> adapters/pec/pec-adapter.ts',
-  'src/node/adapter-host.ts -> adapters/ina-saia/ina-saia-adapter.ts',
-  'src/node/adapter-host.ts -> adapters/ina-saia/ina-simulator-adapter.ts',
-  'src/node/adapter-host.ts -> adapters/siatel/siatel-adapter.ts',
-  'src/node/adapter-host.ts -> adapters/siatel/siatel-simulator-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/protocollo/protocollo-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/pec/pec-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/ina-saia/ina-saia-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/ina-saia/ina-simulator-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/siatel/siatel-adapter.ts',
+  'src/node/dispatch/adapter-host.ts -> adapters/siatel/siatel-simulator-adapter.ts',
   'adapters/ina-saia/ina-seal.ts -> adapters/protocollo/xades/xades-sign.ts',
   'adapters/ina-saia/ina-seal.ts -> adapters/protocollo/xades/xades-verify.ts',
   'adapters/ina-saia/registry-event.ts -> adapters/siatel/codice-fiscale.ts',

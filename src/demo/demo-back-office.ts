@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BackOfficeDelivery } from '../node/back-office-client.js';
+import type { BackOfficeDelivery } from '../node/dispatch/back-office-client.js';
 
 /**
  * The back offices of the demo's parties, as one real HTTP server: it records what each party

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
-import type { MessageIdAllocator } from './message-id-allocator.js';
+import type { MessageIdAllocator } from './registry/message-id-allocator.js';
 import type { MessageStore } from '../core/message-record.js';
-import type { Registry } from './registry.js';
-import type { EnvelopeVerifier } from './verification-pool.js';
+import type { Registry } from './registry/registry.js';
+import type { EnvelopeVerifier } from './reception/verification-pool.js';
 
-/** What both pipelines share: lookups, storage, ids, time, logging, and the verification policy. */
+/** What every leg of the message's path shares: lookups, storage, ids, time, logging, and the verification policy. */
 export interface PipelineDeps {
   readonly registry: Registry;
   readonly store: MessageStore;

@@ -13,16 +13,22 @@ import { requestTimestamp } from '../crypto/rfc3161/index.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
-import { InboundPipeline, type DispatchItem } from './inbound-pipeline.js';
-import { NotifyingStore, StatusNotifier, type NotifyItem } from './status-notifier.js';
-import { MessageIdAllocator } from './message-id-allocator.js';
-import { OutboundPipeline } from './outbound-pipeline.js';
-import { LogAuditor } from './log-auditor.js';
-import { Registry } from './registry.js';
-import { AdapterHost } from './adapter-host.js';
-import { busClientFor } from './adapter-bus-client.js';
-import { VerificationPool } from './verification-pool.js';
-import { configForWorker } from './verification-protocol.js';
+import { Reception } from './reception/reception.js';
+import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
+import { MessageIdAllocator } from './registry/message-id-allocator.js';
+import { Submission } from './submission/submission.js';
+import { DeliverySchedule } from './delivery/delivery-schedule.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { PeerClient } from './peer-client/peer-client.js';
+import { DispatchWorker } from './dispatch/dispatch-worker.js';
+import type { DispatchItem } from './dispatch/dispatch-item.js';
+import { BackOfficeHttp } from './back-office-http/back-office-http.js';
+import { LogAuditor } from './audit/log-auditor.js';
+import { Registry } from './registry/registry.js';
+import { AdapterHost } from './dispatch/adapter-host.js';
+import { busClientFor } from './dispatch/adapter-bus-client.js';
+import { VerificationPool } from './reception/verification-pool.js';
+import { configForWorker } from './reception/verification-protocol.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -33,13 +39,20 @@ export interface NodeOptions {
 }
 
 /**
- * The composition root: one node = registry + message log + id allocator + the two pipelines,
- * sharing one clock and one logger. HTTP is a thin shell over it (src/http), so tests can drive it
+ * The composition root: one node = registry + message log + id allocator + the message's path —
+ * reception → dispatch for inbound messages, submission → delivery (through the peer client) for
+ * outbound ones — sharing one clock and one logger. HTTP is a thin shell over it (src/http), so tests can drive it
  * either way.
  */
 export class TramiteNode {
-  readonly outbound: OutboundPipeline;
-  readonly inbound: InboundPipeline;
+  /** The back-office API's use cases: submit, answer, poll, resend. */
+  readonly outbound: Submission;
+  /** The envelope endpoint's pipeline: an inbound message's stages up to its reply. */
+  readonly inbound: Reception;
+  readonly delivery: DeliveryWorker;
+  readonly dispatch: DispatchWorker;
+  private readonly peers: PeerClient;
+  private readonly backOffice = new BackOfficeHttp();
   readonly limits: XmlLimits;
   private publicUrl: string;
 
@@ -62,7 +75,7 @@ export class TramiteNode {
   ) {
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
-    const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
+    const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, http: this.backOffice, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
     const common = {
       registry,
       store: new NotifyingStore(store, notifier),
@@ -74,21 +87,22 @@ export class TramiteNode {
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
-    this.inbound = new InboundPipeline({
+    // A reply is an envelope: no larger than the envelopes this node accepts.
+    // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
+    this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
+    const selfUrl = (): string => this.envelopeUrl;
+    const schedule = new DeliverySchedule({ registry, log, retry: config.queue.retry, deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) } });
+    this.dispatch = new DispatchWorker({
       ...common,
       backOfficeTimeoutMs: 10_000,
-      porta: config.node.pdd,
       adapters,
+      backOffice: this.backOffice,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
     });
-    this.outbound = new OutboundPipeline({
-      ...common,
-      selfUrl: () => this.envelopeUrl,
-      httpTimeoutMs: 30_000,
-      retry: config.queue.retry,
-      deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
-    });
+    this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
+    this.outbound = new Submission({ ...common, selfUrl, schedule });
+    this.delivery = new DeliveryWorker({ ...common, selfUrl, schedule, peers: this.peers });
     const queue = <T extends WorkItem>(name: QueueName, handler: Pick<WorkQueueOptions<T>, 'attempt' | 'exhausted'>): WorkQueue<T> =>
       new WorkQueue<T>({
         name,
@@ -102,8 +116,8 @@ export class TramiteNode {
           if (redis.isUp()) log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error');
         },
       });
-    this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.outbound.attempt(d, n), exhausted: (d, n, e) => this.outbound.exhausted(d, n, e) });
-    this.dispatchQueue = queue<DispatchItem>('dispatch', { attempt: (d, n) => this.inbound.dispatchAttempt(d, n), exhausted: (d, n, e) => this.inbound.dispatchExhausted(d, n, e) });
+    this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.delivery.attempt(d, n), exhausted: (d, n, e) => this.delivery.exhausted(d, n, e) });
+    this.dispatchQueue = queue<DispatchItem>('dispatch', { attempt: (d, n) => this.dispatch.attempt(d, n), exhausted: (d, n, e) => this.dispatch.exhausted(d, n, e) });
     this.notifyQueue = queue<NotifyItem>('notify', { attempt: (d, n) => notifier.attempt(d, n), exhausted: (d, n, e) => notifier.exhausted(d, n, e) });
   }
 
@@ -213,8 +227,8 @@ export class TramiteNode {
     // Nothing can be scheduled now; it runs again as soon as Redis answers.
     if (!this.redis.isUp()) return;
     try {
-      await this.outbound.reconcile();
-      await this.inbound.reconcile();
+      await this.delivery.reconcile();
+      await this.dispatch.reconcile();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reconciliation of the log with the queues failed; it will run again');
     }
@@ -250,6 +264,8 @@ export class TramiteNode {
     if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);
+    // No attempt is in flight any more: the connections to peers and back offices can go.
+    if (!(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close()]), deadline.capped(1000)))) this.log.warn('HTTP connections did not close in time');
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
     await this.redis.close(deadline);
     if (!(await settlesWithin(this.verifier.close(), deadline.capped(2000)))) this.log.warn('the verification workers did not stop in time');

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBoundedBody, ResponseTooLargeError } from '../../src/core/bounded-body.js';
-import { deliverToBackOffice } from '../../src/node/back-office-client.js';
+import { deliverToBackOffice } from '../../src/node/dispatch/back-office-client.js';
 import { startDevNode, type DevNode } from './dev-node.js';
 
 const HUGE = 600 * 1024 * 1024;

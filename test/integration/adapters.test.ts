@@ -17,7 +17,7 @@ import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federati
 import type { RunningNode } from '../../src/http/serve-node.js';
 import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { TramiteNode } from '../../src/node/tramite-node.js';
-import { busClientFor } from '../../src/node/adapter-bus-client.js';
+import { busClientFor } from '../../src/node/dispatch/adapter-bus-client.js';
 
 const CARTELLA = fileURLToPath(new URL('../../adapters/examples/cartella/cartella-adapter.ts', import.meta.url));
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';

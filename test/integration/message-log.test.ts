@@ -17,7 +17,7 @@ import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federati
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { MessageLog } from '../../src/log/message-log.js';
 import { SqliteLogStore } from '../../src/log/sqlite-log-store.js';
-import { verifyBundle } from '../../src/node/log-auditor.js';
+import { verifyBundle } from '../../src/node/audit/log-auditor.js';
 import { startOpensslTsa, type OpensslTsa } from '../../test-support/openssl-tsa-server.js';
 import { runCli } from '../cli/run-cli.js';
 

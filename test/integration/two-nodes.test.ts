@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundKey, outboundKey } from '../../src/core/message-record.js';
-import { Registry } from '../../src/node/registry.js';
+import { Registry } from '../../src/node/registry/registry.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';

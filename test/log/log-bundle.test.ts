@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrustStore } from '../../src/crypto/trust-store.js';
 import { bundleToJson, writeBundleDir, type BundleContent, type BundleManifest } from '../../src/log/log-bundle.js';
 import { sha256Hex, type LogRecord } from '../../src/log/log-entry.js';
-import { LogAuditor, verifyBundle } from '../../src/node/log-auditor.js';
+import { LogAuditor, verifyBundle } from '../../src/node/audit/log-auditor.js';
 import { fillLog, flipByte, logPki, messageLog, newStoreSite, NODE, sampleEnvelope, sampleMessage, settleCheckpoints, SteppingClock, type StoreSite } from './log-fixtures.js';
 
 const FIRST = 12;

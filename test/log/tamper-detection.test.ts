@@ -16,7 +16,7 @@ import { signCheckpoint } from '../../src/log/checkpoint.js';
 import { canonicalRecord, chainHash, type LogRecord } from '../../src/log/log-entry.js';
 import type { LogStore } from '../../src/log/log-store.js';
 import type { MessageLog } from '../../src/log/message-log.js';
-import { LogAuditor } from '../../src/node/log-auditor.js';
+import { LogAuditor } from '../../src/node/audit/log-auditor.js';
 import {
   collect,
   dropFileDatabase,

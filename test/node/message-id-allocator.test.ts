@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fixedClock, systemClock } from '../../src/core/clock.js';
 import { MESSAGE_ID_PATTERN, parseMessageId } from '../../src/core/message-id.js';
-import { MessageIdAllocator } from '../../src/node/message-id-allocator.js';
+import { MessageIdAllocator } from '../../src/node/registry/message-id-allocator.js';
 
 const run = promisify(execFile);
-const compiled = fileURLToPath(new URL('../../dist/src/node/message-id-allocator.js', import.meta.url));
+const compiled = fileURLToPath(new URL('../../dist/src/node/registry/message-id-allocator.js', import.meta.url));
 
 describe('MessageIdAllocator', () => {
   it('issues ids in the e-Gov form, numbered within the minute', async () => {

@@ -14,7 +14,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { initNode } from '../../src/config/init-node.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import { issueCertificate, type PemPair } from '../../src/crypto/dev-pki.js';
-import { Registry } from '../../src/node/registry.js';
+import { Registry } from '../../src/node/registry/registry.js';
 import { getTestPki } from '../fixtures/test-pki.js';
 
 type Json = any;

@@ -9,7 +9,7 @@ import { TrustStore } from '../../crypto/trust-store.js';
 import { openLogStore } from '../../log/open-log-store.js';
 import { writeBundleDir } from '../../log/log-bundle.js';
 import type { LogStore } from '../../log/log-store.js';
-import { LogAuditor, verifyBundle, type AuditReport } from '../../node/log-auditor.js';
+import { LogAuditor, verifyBundle, type AuditReport } from '../../node/audit/log-auditor.js';
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { DEFAULT_HOME } from './start.js';

@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { TramiteError } from '../../core/errors.js';
-import { outboundKey } from '../../core/message-record.js';
 import { loadConfig } from '../../config/load-config.js';
 import { MessageLog } from '../../log/message-log.js';
 import { openLogStore } from '../../log/open-log-store.js';
 import { QueueProducer, type WorkItem } from '../../queue/work-queue.js';
 import { attachRedis } from '../../queue/redis-connection.js';
 import { servicePolicy } from '../../queue/retry-policy.js';
+import { deliveryJob } from '../../node/delivery/delivery-schedule.js';
+import { resendFailed } from '../../node/submission/resend.js';
 import { systemClock } from '../../core/clock.js';
 import { printJson, reportError } from '../cli-output.js';
 import { DEFAULT_HOME } from './start.js';
@@ -28,18 +28,23 @@ export function registerMessagesCommand(program: Command): void {
       try {
         const config = loadConfig(resolve(opts.config));
         log = new MessageLog({ store: await openLogStore(config.log), node: config.node.pdd, clock: systemClock });
-        const rec = await log.get(outboundKey(id));
-        if (!rec) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no outbound message ${id}`);
-        if (rec.status !== 'FAILED') throw new TramiteError('TRAMITE_ERR_NOT_RESENDABLE', `message ${id} is ${rec.status}; only a FAILED message can be resent`);
-        // The log first: even if the queue cannot be reached now, the node's start-up reconciliation sends it.
-        const next = await log.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });
-        redis = await attachRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
-        if (redis) {
-          producer = new QueueProducer<WorkItem>('deliver', redis.connection, `tramite:${config.node.pdd}`);
-          const service = config.services.find((s) => s.provider === rec.to && s.name === rec.service);
-          await producer.enqueue({ key: id, messageId: id, retry: servicePolicy(config.queue.retry, service?.retry), ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) });
-        }
-        const queued = redis !== undefined;
+        let queued = false;
+        // The node's own resend: the log first, so even if the queue cannot be reached now, the node's
+        // start-up reconciliation sends it; then the deliver queue, when its Redis answers.
+        const next = await resendFailed(
+          {
+            store: log,
+            schedule: async (rec) => {
+              redis = await attachRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir });
+              if (!redis) return;
+              producer = new QueueProducer<WorkItem>('deliver', redis.connection, `tramite:${config.node.pdd}`);
+              const service = config.services.find((s) => s.provider === rec.to && s.name === rec.service);
+              await producer.enqueue(deliveryJob(rec, servicePolicy(config.queue.retry, service?.retry)));
+              queued = true;
+            },
+          },
+          id,
+        );
         if (opts.json) printJson({ id, status: next.status, queued });
         else process.stdout.write(`message ${id} is ACCEPTED again; ${queued ? 'queued for delivery' : 'the node sends it when it next starts'}\n`);
       } catch (err) {

@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
-import type { ConfigFileSigner, NodeConfig } from '../config/config-types.js';
-import { ConfigError } from '../core/errors.js';
-import { tokenMatches } from '../core/token-hash.js';
-import { certificateNames, OID_COMMON_NAME, parseDistinguishedName, sameName, valuesOf, type NameAttributes } from '../crypto/certificate-names.js';
-import { TrustStore } from '../crypto/trust-store.js';
+import type { ConfigFileSigner, NodeConfig } from '../../config/config-types.js';
+import { ConfigError } from '../../core/errors.js';
+import { tokenMatches } from '../../core/token-hash.js';
+import { certificateNames, OID_COMMON_NAME, parseDistinguishedName, sameName, valuesOf, type NameAttributes } from '../../crypto/certificate-names.js';
+import { TrustStore } from '../../crypto/trust-store.js';
 
 export type HostedParty = NodeConfig['parties'][number];
 export type PeerNode = NodeConfig['peers'][number];

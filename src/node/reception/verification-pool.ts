@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { TramiteError } from '../core/errors.js';
-import { packageRoot } from '../config/package-root.js';
+import { TramiteError } from '../../core/errors.js';
+import { packageRoot } from '../../config/package-root.js';
 import type { VerifyJob, VerifyOutcome, WorkerSetup } from './verification-protocol.js';
 
 /** Parses and verifies envelopes somewhere other than the caller's event loop. */
@@ -41,7 +41,7 @@ interface Slot {
 function workerScript(): URL {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return new URL('./verification-worker.js', import.meta.url);
-  const compiled = join(packageRoot(), 'dist', 'src', 'node', 'verification-worker.js');
+  const compiled = join(packageRoot(), 'dist', 'src', 'node', 'reception', 'verification-worker.js');
   if (!existsSync(compiled)) throw new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the verification worker ${compiled} is not built: run npx tsc -p tsconfig.json`);
   return pathToFileURL(compiled);
 }

@@ -1,6 +1,6 @@
-import { ApiError, EnvelopeError } from '../core/errors.js';
-import { inboundKey, outboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
-import type { Registry, ServiceDef } from './registry.js';
+import { ApiError, EnvelopeError } from '../../core/errors.js';
+import { inboundKey, outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import type { Registry, ServiceDef } from '../registry/registry.js';
 
 /**
  * Body of the answer to a richiesta stato whose request has no result yet (asincrono asimmetrico).

@@ -5,10 +5,10 @@
  */
 import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NodeConfig } from '../config/config-types.js';
-import { readEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
+import type { NodeConfig } from '../../config/config-types.js';
+import { readEnvelope, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import { verifyRead } from './inbound-verification.js';
-import { Registry } from './registry.js';
+import { Registry } from '../registry/registry.js';
 import { configFromNode, serializeError, serializeSignature, type VerifyJob, type VerifyOutcome, type WorkerSetup } from './verification-protocol.js';
 
 // On Linux a thread's nice value is its own: verification (of envelopes anyone may send) yields the

@@ -1,8 +1,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { TramiteError } from '../core/errors.js';
-import { formatMessageId } from '../core/message-id.js';
-import type { Clock } from '../core/clock.js';
+import { TramiteError } from '../../core/errors.js';
+import { formatMessageId } from '../../core/message-id.js';
+import type { Clock } from '../../core/clock.js';
 
 /** Serials per minute a process may issue: the 7-digit serial is slot (2 digits) ‖ counter (5 digits). */
 const PER_SLOT = 100_000;

@@ -6,24 +6,24 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
-import { ConfigError, TramiteError } from '../core/errors.js';
-import type { NodeConfig } from '../config/config-types.js';
-import { invalidConfig, schemaProblem } from '../config/schema-problems.js';
-import type { TrustStore } from '../crypto/trust-store.js';
-import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../adapters/sdk/adapter.js';
+import type { Clock } from '../../core/clock.js';
+import { ConfigError, TramiteError } from '../../core/errors.js';
+import type { NodeConfig } from '../../config/config-types.js';
+import { invalidConfig, schemaProblem } from '../../config/schema-problems.js';
+import type { TrustStore } from '../../crypto/trust-store.js';
+import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../../adapters/sdk/adapter.js';
 
 /**
  * The adapters shipped with Tramite, by id. They are loaded exactly like a third-party adapter — the
  * node knows them only through the SDK contract — and lazily, so a node without them never loads them.
  */
 const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
-  protocollo: () => import('../../adapters/protocollo/protocollo-adapter.js'),
-  pec: () => import('../../adapters/pec/pec-adapter.js'),
-  'ina-saia': () => import('../../adapters/ina-saia/ina-saia-adapter.js'),
-  'ina-simulator': () => import('../../adapters/ina-saia/ina-simulator-adapter.js'),
-  siatel: () => import('../../adapters/siatel/siatel-adapter.js'),
-  'siatel-simulator': () => import('../../adapters/siatel/siatel-simulator-adapter.js'),
+  protocollo: () => import('../../../adapters/protocollo/protocollo-adapter.js'),
+  pec: () => import('../../../adapters/pec/pec-adapter.js'),
+  'ina-saia': () => import('../../../adapters/ina-saia/ina-saia-adapter.js'),
+  'ina-simulator': () => import('../../../adapters/ina-saia/ina-simulator-adapter.js'),
+  siatel: () => import('../../../adapters/siatel/siatel-adapter.js'),
+  'siatel-simulator': () => import('../../../adapters/siatel/siatel-simulator-adapter.js'),
 };
 
 /** One adapter instance serving one party. */

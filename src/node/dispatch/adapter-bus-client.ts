@@ -1,13 +1,13 @@
-import { outboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
-import type { BusClient, MessageState } from '../../adapters/sdk/adapter.js';
-import type { OutboundPipeline } from './outbound-pipeline.js';
-import { findReceived } from './received-lookup.js';
+import { outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import type { BusClient, MessageState } from '../../../adapters/sdk/adapter.js';
+import type { Submission } from '../submission/submission.js';
+import { findReceived } from '../submission/received-lookup.js';
 
 /**
- * The bus as one party's adapter sees it: the same outbound pipeline the REST API uses (so the same
+ * The bus as one party's adapter sees it: the same submission use cases the REST API uses (so the same
  * validation, logging and delivery), acting for that party only.
  */
-export function busClientFor(party: string, outbound: () => OutboundPipeline, store: () => MessageStore): BusClient {
+export function busClientFor(party: string, outbound: () => Submission, store: () => MessageStore): BusClient {
   const caller: ReadonlySet<string> = new Set([party]);
   return {
     send: async (m) => stateOf(await outbound().submit({ ...m, from: party, payload: m.payload }, caller)),

@@ -1,10 +1,10 @@
-import { EnvelopeError } from '../core/errors.js';
-import { partyCode } from '../core/party.js';
-import { describeCertificate } from '../core/certificate-description.js';
+import { EnvelopeError } from '../../core/errors.js';
+import { partyCode } from '../../core/party.js';
+import { describeCertificate } from '../../core/certificate-description.js';
 import type { X509Certificate } from 'node:crypto';
-import { verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../envelopes/envelope.js';
-import type { Registry } from './registry.js';
-import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../core/service-profile.js';
+import { verifyEnvelope, type OpenedEnvelope, type ReadEnvelope } from '../../../envelopes/envelope.js';
+import type { Registry } from '../registry/registry.js';
+import { WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from '../../core/service-profile.js';
 
 export interface EnvelopeCheck {
   readonly registry: Registry;

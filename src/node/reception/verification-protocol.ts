@@ -1,10 +1,10 @@
-import type { ModiSoapPattern } from '../core/service-profile.js';
+import type { ModiSoapPattern } from '../../core/service-profile.js';
 import { KeyObject, X509Certificate } from 'node:crypto';
-import { EnvelopeError, SecurityError, TramiteError, type Rilevanza } from '../core/errors.js';
-import type { EgovCode, ErrorCode, TramiteCode } from '../core/error-codes.js';
-import type { SecurityTimestamp } from '../../envelopes/modi/modi-header.js';
-import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
-import type { VerifiedSignature } from '../../envelopes/security/ws-security-verify.js';
+import { EnvelopeError, SecurityError, TramiteError, type Rilevanza } from '../../core/errors.js';
+import type { EgovCode, ErrorCode, TramiteCode } from '../../core/error-codes.js';
+import type { SecurityTimestamp } from '../../../envelopes/modi/modi-header.js';
+import type { XmlLimits } from '../../../envelopes/xml/hardened-xml.js';
+import type { VerifiedSignature } from '../../../envelopes/security/ws-security-verify.js';
 
 /*
  * What crosses the thread boundary between the node and its verification workers. Functions and

@@ -1,15 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { TramiteError } from '../core/errors.js';
-import { TrustStore } from '../crypto/trust-store.js';
-import { describeCertificate } from '../core/certificate-description.js';
-import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../log/chain-verifier.js';
-import { checkpointStatement } from '../log/checkpoint.js';
-import { verifyTimestampToken } from '../crypto/rfc3161/index.js';
-import { collectBundle, readBundle, type BundleContent } from '../log/log-bundle.js';
-import type { LogRecord } from '../log/log-entry.js';
-import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../log/log-store.js';
-import { readEnvelope, verifyEnvelope } from '../../envelopes/envelope.js';
-import { WEAKEST_MODI_PATTERNS } from '../core/service-profile.js';
+import { TramiteError } from '../../core/errors.js';
+import { TrustStore } from '../../crypto/trust-store.js';
+import { describeCertificate } from '../../core/certificate-description.js';
+import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../../log/chain-verifier.js';
+import { checkpointStatement } from '../../log/checkpoint.js';
+import { verifyTimestampToken } from '../../crypto/rfc3161/index.js';
+import { collectBundle, readBundle, type BundleContent } from '../../log/log-bundle.js';
+import type { LogRecord } from '../../log/log-entry.js';
+import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../../log/log-store.js';
+import { readEnvelope, verifyEnvelope } from '../../../envelopes/envelope.js';
+import { WEAKEST_MODI_PATTERNS } from '../../core/service-profile.js';
 
 /** A record as an auditor lists it: the facts, without the envelope bytes. */
 export interface RecordSummary {

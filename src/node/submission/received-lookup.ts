@@ -1,5 +1,5 @@
-import { ApiError } from '../core/errors.js';
-import { inboundKey, type MessageRecord, type MessageStore } from '../core/message-record.js';
+import { ApiError } from '../../core/errors.js';
+import { inboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
 
 /**
  * The received message `id` a caller means: one sent to one of `parties`, from `from` when given.

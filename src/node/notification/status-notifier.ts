@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { request } from 'undici';
-import { discardBoundedBody } from '../core/bounded-body.js';
-import { TramiteError } from '../core/errors.js';
-import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
-import type { RetryPolicy } from '../queue/retry-policy.js';
-import type { AttemptOutcome, WorkItem } from '../queue/work-queue.js';
-import type { Registry } from './registry.js';
+import { TramiteError } from '../../core/errors.js';
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
+import type { RetryPolicy } from '../../queue/retry-policy.js';
+import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
+import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
+import type { Registry } from '../registry/registry.js';
 
 /** The body of a status webhook: one change of state of one message. */
 export interface StatusEvent {
@@ -48,7 +47,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
  */
 export class StatusNotifier {
   constructor(
-    private readonly deps: { registry: Registry; log: Logger; retry: RetryPolicy; queue: { enqueue(item: NotifyItem): Promise<void> }; timeoutMs: number },
+    private readonly deps: { registry: Registry; log: Logger; retry: RetryPolicy; queue: { enqueue(item: NotifyItem): Promise<void> }; timeoutMs: number; http: BackOfficeHttp },
   ) {}
 
   async changed(rec: MessageRecord, previous: MessageStatus | null): Promise<void> {
@@ -82,8 +81,9 @@ export class StatusNotifier {
     const body = JSON.stringify(item.body);
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {
-      const res = await request(notify.url, {
-        method: 'POST',
+      const res = await this.deps.http.post({
+        url: notify.url,
+        source: `webhook at ${notify.url}`,
         body,
         headers: {
           'content-type': 'application/json',
@@ -91,12 +91,12 @@ export class StatusNotifier {
           'x-tramite-timestamp': timestamp,
           'x-tramite-signature': signWebhook(notify.secret, timestamp, body),
         },
-        headersTimeout: this.deps.timeoutMs,
-        bodyTimeout: this.deps.timeoutMs,
+        timeoutMs: this.deps.timeoutMs,
+        maxAnswerBytes: WEBHOOK_ANSWER_MAX_BYTES,
+        discardAnswer: true,
       });
-      await discardBoundedBody(res.body, { maxBytes: WEBHOOK_ANSWER_MAX_BYTES, source: `webhook at ${notify.url}`, declaredLength: res.headers['content-length'] });
-      if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'done' };
-      throw new TramiteError('TRAMITE_ERR_WEBHOOK_FAILED', `webhook answered HTTP ${res.statusCode}`);
+      if (res.status >= 200 && res.status < 300) return { kind: 'done' };
+      throw new TramiteError('TRAMITE_ERR_WEBHOOK_FAILED', `webhook answered HTTP ${res.status}`);
     } catch (err) {
       this.deps.log.warn({ id: item.messageId, party: item.party, attempt: attemptNo, err: (err as Error).message }, 'status notification failed; will retry');
       return { kind: 'retry', error: err as Error };

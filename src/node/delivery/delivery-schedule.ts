@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { MessageRecord } from '../../core/message-record.js';
+import { servicePolicy, type RetryPolicy } from '../../queue/retry-policy.js';
+import type { WorkItem } from '../../queue/work-queue.js';
+import type { Registry } from '../registry/registry.js';
+
+/** The deliver job of a message: job id = message id, so one already queued is not doubled. */
+export function deliveryJob(rec: MessageRecord, retry: RetryPolicy): WorkItem {
+  return { key: rec.id, messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
+}
+
+/** Puts messages on the deliver queue with their service's retry policy (the node's, overridden per service). */
+export class DeliverySchedule {
+  constructor(
+    private readonly deps: {
+      readonly registry: Registry;
+      readonly log: Logger;
+      /** The node-wide retry policy; a service's own `retry` fields override it. */
+      readonly retry: RetryPolicy;
+      /** Where delivery attempts are scheduled (the BullMQ deliver queue). */
+      readonly deliveries: { enqueue(data: WorkItem): Promise<void> };
+    },
+  ) {}
+
+  async schedule(rec: MessageRecord): Promise<void> {
+    const service = this.deps.registry.service(rec.to, rec.service);
+    try {
+      await this.deps.deliveries.enqueue(deliveryJob(rec, servicePolicy(this.deps.retry, service?.retry)));
+    } catch (err) {
+      // The message is safe in the log as ACCEPTED; the next start-up reconciliation schedules it.
+      this.deps.log.error({ id: rec.id, err: (err as Error).message }, 'could not queue the message; it stays ACCEPTED in the log');
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { AdapterError, type AdapterInstance } from '../../../adapters/sdk/adapter.js';
+import { bodyContent, readEnvelope } from '../../../envelopes/envelope.js';
+import { TramiteError } from '../../core/errors.js';
+import { inboundKey, keyOf, type MessageRecord } from '../../core/message-record.js';
+import type { RetryPolicy } from '../../queue/retry-policy.js';
+import type { AttemptOutcome } from '../../queue/work-queue.js';
+import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
+import type { PipelineDeps } from '../pipeline-deps.js';
+import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
+import { inboundKeyText, type DispatchItem } from './dispatch-item.js';
+
+export interface DispatchDeps extends PipelineDeps {
+  /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
+  readonly dispatches: { enqueue(item: DispatchItem): Promise<void> };
+  /** Retry policy of back-office hand-overs. */
+  readonly retry: RetryPolicy;
+  readonly backOfficeTimeoutMs: number;
+  /** The adapters that take a party's messages on the services they serve (before its backOffice URL). */
+  readonly adapters: { serving(party: string, service: string): { readonly instance: Pick<AdapterInstance, 'egress'> } | undefined };
+  /** The node's client for its parties' own servers. */
+  readonly backOffice: BackOfficeHttp;
+}
+
+/**
+ * The last leg of an inbound message: to the adapter serving its service, else to the party's
+ * backOffice URL — queued after the riscontro (oneway, asynchronous), or inline for a sincrono request
+ * (whose answer is the reply). With neither, the back office polls the API.
+ */
+export class DispatchWorker {
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** Oneway and asynchronous requests reach the back office through the dispatch queue, after the riscontro. */
+  async schedule({ id, from }: { readonly id: string; readonly from: string }): Promise<void> {
+    try {
+      await this.deps.dispatches.enqueue({ key: inboundKeyText({ id, from }), messageId: id, from, retry: this.deps.retry });
+    } catch (err) {
+      // Kept in the log as RECEIVED: the next start-up reconciliation schedules it.
+      this.deps.log.error({ id, err: (err as Error).message }, 'could not queue the dispatch; the message stays RECEIVED in the log');
+    }
+  }
+
+  /** One hand-over to the back office (its adapter or its URL), as the dispatch queue runs it. */
+  async attempt(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
+    // A job queued before dispatches named the sender: start-up reconciliation queues it again, with it.
+    if (typeof item.from !== 'string') return { kind: 'done' };
+    const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
+    if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
+    if (!this.hasReceiver(rec.to, rec.service)) return { kind: 'done' }; // its back office polls the API
+    try {
+      const payload = rec.payload ?? (await this.payloadFromEnvelope(rec));
+      await this.handOver({
+        id: rec.id,
+        from: rec.from,
+        to: rec.to,
+        service: rec.service,
+        profile: rec.collaboration,
+        payload,
+        ...(rec.action !== undefined ? { action: rec.action } : {}),
+        ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+        ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+      });
+      await this.deps.store.transition(keyOf(rec), { status: 'DISPATCHED', error: undefined });
+      return { kind: 'done' };
+    } catch (err) {
+      const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
+      if (err instanceof AdapterError && !err.retriable) {
+        this.deps.log.warn({ id: rec.id, code, err: err.message }, 'the adapter refused the message for good');
+        await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code, message: err.message } });
+        return { kind: 'done' };
+      }
+      this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
+      await this.deps.store.transition(keyOf(rec), { error: { code, message: (err as Error).message } });
+      return { kind: 'retry', error: err as Error };
+    }
+  }
+
+  /** The back office never took the message within the attempts: FAILED, kept in the log. */
+  async exhausted(item: DispatchItem, attempts: number, lastError: Error): Promise<void> {
+    if (typeof item.from !== 'string') return;
+    const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
+    if (!rec || rec.status !== 'RECEIVED') return;
+    await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: `the back office did not take it after ${attempts} attempts: ${lastError.message}` } });
+  }
+
+  /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
+  async reconcile(): Promise<number> {
+    // Richieste stato are answered by the node itself, never handed to a back office.
+    const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter(
+      (r) => this.hasReceiver(r.to, r.service) && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
+    );
+    for (const r of pending) await this.schedule(r);
+    if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
+    return pending.length;
+  }
+
+  /** Whether anything takes `party`'s messages on `service` (an adapter, or a backOffice URL); else they wait for the API. */
+  hasReceiver(party: string, service: string): boolean {
+    return this.deps.adapters.serving(party, service) !== undefined || this.deps.registry.hostedParty(party)?.backOffice !== undefined;
+  }
+
+  /** Hands a message over: to the adapter serving its service, else to the party's backOffice URL. Returns a sincrono reply. */
+  async handOver(msg: BackOfficeDelivery): Promise<string | undefined> {
+    const adapter = this.deps.adapters.serving(msg.to, msg.service);
+    if (adapter) {
+      const outcome = await adapter.instance.egress({ ...msg, profile: msg.profile as MessageRecord['collaboration'] }, AbortSignal.timeout(this.deps.backOfficeTimeoutMs));
+      return outcome.kind === 'reply' ? outcome.payload : undefined;
+    }
+    const url = this.deps.registry.hostedParty(msg.to)?.backOffice?.url;
+    if (!url) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${msg.to} has no adapter for ${msg.service} and no back office`);
+    return deliverToBackOffice(url, msg, this.deps.backOfficeTimeoutMs, this.deps.limits.maxBytes, this.deps.backOffice);
+  }
+
+  /** Retention dropped the projected payload: the Body of the logged envelope still has it. */
+  private async payloadFromEnvelope(rec: MessageRecord): Promise<string> {
+    const xml = await this.deps.store.envelopeOf(keyOf(rec));
+    if (!xml) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${rec.id} from ${rec.from}: payload and envelope are gone (retention)`);
+    return bodyContent(readEnvelope(xml, this.deps.limits));
+  }
+}

@@ -1,0 +1,85 @@
+import type { OpenedEnvelope } from '../../../envelopes/envelope.js';
+import { TramiteError } from '../../core/errors.js';
+import { AsyncCorrelation, type Correlation } from '../correlation/async-correlation.js';
+import { inboundKeyText } from '../dispatch/dispatch-item.js';
+import { authorise, checkExpiry, type AcceptedRequest } from './authorise.js';
+import { answerDuplicate } from './deduplicate.js';
+import { logReceived, type Received } from './log-received.js';
+import type { InboundReply, ReceptionDeps } from './reception-deps.js';
+import { busy, refuse } from './refusal.js';
+import { replyTo } from './reply.js';
+import { verifyEnvelope } from './verify-envelope.js';
+
+export type { InboundReply, ReceptionDeps } from './reception-deps.js';
+
+/**
+ * The receiving side of a node, as its stages (one file each, in this folder):
+ * guard/parse → verify (signature, certificate, Timestamp) → authorise (route to a hosted party,
+ * known sender bound to the signer, service, action, profile) → duplicate filter → expiry →
+ * correlate → log → signed reply (riscontro / answer; a sincrono request's back office called inline)
+ * → enqueue the dispatch to the back office (src/node/dispatch).
+ * One error handler turns any refusal into the protocol's fault.
+ */
+export class Reception {
+  private readonly correlation: AsyncCorrelation;
+  /** Messages (sender and id) this process is receiving right now (logged, reply not yet signed). */
+  private readonly receiving = new Set<string>();
+
+  constructor(private readonly deps: ReceptionDeps) {
+    this.correlation = new AsyncCorrelation(deps.store, deps.registry);
+  }
+
+  async process(bytes: Uint8Array): Promise<InboundReply> {
+    const claimed: { id?: string } = {};
+    let opened: OpenedEnvelope | undefined;
+    let accepted: AcceptedRequest | undefined;
+    try {
+      opened = await verifyEnvelope(this.deps, bytes, claimed);
+      accepted = authorise(this.deps.registry, opened);
+      const duplicate = await answerDuplicate(this.deps, accepted, this.receiving);
+      if (duplicate) return duplicate;
+      checkExpiry(accepted, this.deps.clock.now());
+      const correlation = await this.correlate(accepted);
+      const logged = await this.log(accepted);
+      if ('status' in logged) return logged; // a copy that raced past the duplicate filter
+      return await this.reply(accepted, correlation, logged);
+    } catch (err) {
+      if (err instanceof TramiteError && err.code === 'TRAMITE_ERR_NODE_BUSY') return busy(this.deps, err);
+      return refuse(this.deps, err, { claimedId: claimed.id, opened, accepted });
+    }
+  }
+
+  /** What the message is in its conversation: plain, the answer to a request sent from here, a richiesta stato. */
+  private correlate(req: AcceptedRequest): Promise<Correlation> {
+    return this.correlation.inbound({
+      id: req.id,
+      from: req.from,
+      to: req.to.code,
+      service: req.service,
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+    });
+  }
+
+  private async log(req: AcceptedRequest): Promise<Received | InboundReply> {
+    try {
+      return await logReceived(this.deps, req);
+    } catch (err) {
+      // Two copies raced past the duplicate check: the one logged first wins, this one is a duplicate.
+      const duplicate = await answerDuplicate(this.deps, req, this.receiving);
+      if (duplicate) return duplicate;
+      throw err;
+    }
+  }
+
+  /** The signed reply, made while the message is marked in flight: a copy arriving meanwhile waits (202). */
+  private async reply(req: AcceptedRequest, correlation: Correlation, logged: Received): Promise<InboundReply> {
+    const receiving = inboundKeyText(logged.record);
+    this.receiving.add(receiving);
+    try {
+      return await replyTo(this.deps, req, correlation, logged.payload);
+    } finally {
+      this.receiving.delete(receiving);
+    }
+  }
+}

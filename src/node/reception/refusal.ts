@@ -1,0 +1,62 @@
+import type { OpenedEnvelope } from '../../../envelopes/envelope.js';
+import { toEccezione } from '../../../envelopes/busta/eccezione.js';
+import { buildFaultEnvelope, faultElement } from '../../../envelopes/busta/fault.js';
+import { sealReply } from '../../../envelopes/busta/reply.js';
+import { EnvelopeError, SecurityError, type TramiteError } from '../../core/errors.js';
+import { inboundKey } from '../../core/message-record.js';
+import { partyCode } from '../../core/party.js';
+import type { AcceptedRequest } from './authorise.js';
+import type { InboundReply, ReceptionDeps } from './reception-deps.js';
+import { replyId } from './reply-signing.js';
+
+/** What a busy node asks a sender to wait: verification queues drain in about that time. */
+const BUSY_RETRY_AFTER_SECONDS = 2;
+
+/** No worker is free and the queue is full: say so at once (503, Retry-After) rather than queue without end. */
+export function busy(deps: ReceptionDeps, err: TramiteError): InboundReply {
+  deps.log.warn({ code: err.code, err: err.message }, 'envelope turned away: the node is busy');
+  const fault = faultElement(
+    { contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Processamento', message: err.message, reason: err.code },
+    { now: deps.clock.now(), porta: deps.porta },
+  );
+  return { status: 503, body: buildFaultEnvelope(fault), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
+}
+
+/** How far an envelope got before it was refused: what the refusal can say, and sign. */
+export interface RefusedAt {
+  /** The message id the envelope claimed, when verification refused it. */
+  readonly claimedId?: string | undefined;
+  readonly opened?: OpenedEnvelope | undefined;
+  readonly accepted?: AcceptedRequest | undefined;
+}
+
+/**
+ * Turns a refusal into the protocol's answer. Before the request is trusted: a plain SOAP Fault.
+ * After (the sender is verified and the recipient is hosted here): the Fault travels in a reply
+ * busta signed by the recipient, with the same code in ListaEccezioni.
+ */
+export async function refuse(deps: ReceptionDeps, err: unknown, { claimedId, opened, accepted }: RefusedAt): Promise<InboundReply> {
+  const ecc = toEccezione(err);
+  const now = deps.clock.now();
+  const level = err instanceof EnvelopeError || err instanceof SecurityError ? 'warn' : 'error';
+  deps.log[level](
+    { code: ecc.codiceEccezione, reason: ecc.reason, posizione: ecc.posizione, id: accepted?.id ?? opened?.egov?.messaggio.identificatore ?? opened?.addressing?.messageId ?? claimedId, err: (err as Error).message },
+    'envelope refused',
+  );
+  const fault = faultElement(ecc, { now, porta: deps.porta });
+  const recipient = opened && deps.registry.hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : opened.addressing!.to ?? '');
+  if (opened && recipient) {
+    try {
+      const id = await replyId(deps, opened.profile, recipient.code);
+      const body = sealReply(opened, { id, now, eccezioni: [ecc] }, recipient.identity, fault);
+      const key = accepted && inboundKey(accepted.id, accepted.from);
+      if (key && (await deps.store.get(key))) {
+        await deps.store.transition(key, { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } }, body);
+      }
+      return { status: 500, body };
+    } catch (signErr) {
+      deps.log.error({ err: (signErr as Error).message }, 'could not sign the error reply; answering with a plain fault');
+    }
+  }
+  return { status: 500, body: buildFaultEnvelope(fault) };
+}

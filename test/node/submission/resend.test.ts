@@ -1,0 +1,57 @@
+/**
+ * The one resend use case, as the API and `tramite messages resend` both run it, over a real SQLite
+ * message log: only a FAILED outbound message comes back, ACCEPTED and without its error, and is
+ * scheduled; a caller sees only its own parties' messages.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { outboundKey, type MessageRecord } from '../../../src/core/message-record.js';
+import type { MessageLog } from '../../../src/log/message-log.js';
+import { resendFailed } from '../../../src/node/submission/resend.js';
+import { messageLog, newStoreSite, sampleEnvelope, sampleMessage, SteppingClock, type StoreSite } from '../../log/log-fixtures.js';
+
+let site: StoreSite | undefined;
+let log: MessageLog | undefined;
+afterEach(async () => {
+  await log?.close();
+  await site?.dispose();
+  log = site = undefined;
+});
+
+/** A log holding one outbound message (i = 1: from SPC/ComuneB) in `status`. */
+async function logWith(status: MessageRecord['status']): Promise<{ log: MessageLog; rec: MessageRecord }> {
+  site = await newStoreSite('sqlite');
+  const clock = new SteppingClock();
+  log = messageLog(await site.open(), { clock });
+  const rec = sampleMessage(1, clock);
+  await log.create(rec, sampleEnvelope(rec.id));
+  if (status !== rec.status) await log.transition(outboundKey(rec.id), { status, ...(status === 'FAILED' ? { error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: 'gave up' } } : {}) });
+  return { log, rec };
+}
+
+describe('resendFailed', () => {
+  it('makes a FAILED message ACCEPTED again, clears its error and schedules it', async () => {
+    const { log, rec } = await logWith('FAILED');
+    const scheduled: MessageRecord[] = [];
+    const next = await resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id, new Set([rec.from]));
+    expect(next).toMatchObject({ id: rec.id, status: 'ACCEPTED' });
+    expect(next.error).toBeUndefined();
+    expect(scheduled.map((r) => r.id)).toEqual([rec.id]);
+    expect((await log.get(outboundKey(rec.id)))?.status).toBe('ACCEPTED');
+  });
+
+  it('refuses a message that did not fail (TRAMITE_ERR_NOT_RESENDABLE) and leaves it as it is', async () => {
+    const { log, rec } = await logWith('DELIVERED');
+    const scheduled: MessageRecord[] = [];
+    await expect(resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id)).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_RESENDABLE', status: 409 });
+    expect(scheduled).toEqual([]);
+    expect((await log.get(outboundKey(rec.id)))?.status).toBe('DELIVERED');
+  });
+
+  it("does not show a caller another party's message, nor one the log does not hold (TRAMITE_ERR_NOT_FOUND)", async () => {
+    const { log, rec } = await logWith('FAILED');
+    const schedule = async (): Promise<void> => undefined;
+    await expect(resendFailed({ store: log, schedule }, rec.id, new Set(['SPC/Altro']))).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND', status: 404 });
+    await expect(resendFailed({ store: log, schedule }, 'SPC_Nessuno_0000001_2031-03-03_09:00')).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND' });
+    expect((await log.get(outboundKey(rec.id)))?.status).toBe('FAILED');
+  });
+});
