@@ -154,6 +154,12 @@ export class AdapterError extends TramiteError {
   }
 }
 
+/**
+ * Adapters a node may load by id (config `use: "<id>"`), each a lazy import of a module whose default
+ * (or `adapter`) export is an AdapterDefinition. Handed to the node by its composition root.
+ */
+export type AdapterCatalog = Readonly<Record<string, () => Promise<unknown>>>;
+
 /** Declares an adapter; the identity function gives integrators type inference on `setup`. */
 export function defineAdapter<Options>(definition: AdapterDefinition<Options>): AdapterDefinition<Options> {
   return Object.freeze(definition);

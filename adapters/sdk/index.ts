@@ -5,6 +5,7 @@
 export {
   AdapterError,
   defineAdapter,
+  type AdapterCatalog,
   type AdapterContext,
   type AdapterDefinition,
   type AdapterHealth,

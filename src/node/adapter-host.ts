@@ -11,20 +11,7 @@ import { ConfigError, TramiteError } from '../core/errors.js';
 import type { NodeConfig } from '../config/config-types.js';
 import { invalidConfig, schemaProblem } from '../config/schema-problems.js';
 import type { TrustStore } from '../crypto/trust-store.js';
-import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../adapters/sdk/adapter.js';
-
-/**
- * The adapters shipped with Tramite, by id. They are loaded exactly like a third-party adapter — the
- * node knows them only through the SDK contract — and lazily, so a node without them never loads them.
- */
-const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
-  protocollo: () => import('../../adapters/protocollo/protocollo-adapter.js'),
-  pec: () => import('../../adapters/pec/pec-adapter.js'),
-  'ina-saia': () => import('../../adapters/ina-saia/ina-saia-adapter.js'),
-  'ina-simulator': () => import('../../adapters/ina-saia/ina-simulator-adapter.js'),
-  siatel: () => import('../../adapters/siatel/siatel-adapter.js'),
-  'siatel-simulator': () => import('../../adapters/siatel/siatel-simulator-adapter.js'),
-};
+import type { AdapterCatalog, AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../adapters/sdk/adapter.js';
 
 /** One adapter instance serving one party. */
 export interface HostedAdapter {
@@ -43,6 +30,8 @@ export interface AdapterHostDeps {
   readonly bus: (party: string) => BusClient;
   readonly trust: TrustStore;
   readonly clock: Clock;
+  /** Adapters `use` may name by id (the built-in table, from the composition root); none by default. */
+  readonly catalog?: AdapterCatalog;
 }
 
 /**
@@ -64,7 +53,7 @@ export class AdapterHost {
     for (const [i, party] of config.parties.entries()) {
       for (const [j, declared] of (party.adapters ?? []).entries()) {
         const field = `parties[${i}].adapters[${j}]`;
-        const definition = await importDefinition(declared.use, configDir, field);
+        const definition = await importDefinition(declared.use, configDir, field, deps.catalog ?? {});
         const options = validateOptions(definition, structuredClone(declared.options ?? {}) as Record<string, unknown>, `${field}.options`, config.configPath);
         const nome = party.code.split('/')[1]!;
         const dataDir = join(config.node.dataDir, 'adapters', nome, definition.id);
@@ -132,14 +121,14 @@ export class AdapterHost {
   }
 }
 
-async function importDefinition(use: string, configDir: string, field: string): Promise<AdapterDefinition> {
+async function importDefinition(use: string, configDir: string, field: string, catalog: AdapterCatalog): Promise<AdapterDefinition> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await (BUILT_IN[use]?.() ?? import(moduleUrl(use, configDir)))) as Record<string, unknown>;
+    mod = (await (Object.hasOwn(catalog, use) ? catalog[use]!() : import(moduleUrl(use, configDir)))) as Record<string, unknown>;
   } catch (cause) {
     throw new ConfigError(
       'TRAMITE_ERR_ADAPTER_INVALID',
-      `config ${field}.use: adapter "${use}" cannot be loaded (${(cause as Error).message}) — fix: name a built-in adapter (${Object.keys(BUILT_IN).join(', ')}), a module path relative to the config file (./my-adapter.js) or an installed package`,
+      `config ${field}.use: adapter "${use}" cannot be loaded (${(cause as Error).message}) — fix: name a built-in adapter (${Object.keys(catalog).join(', ') || 'none given to this node'}), a module path relative to the config file (./my-adapter.js) or an installed package`,
       { cause, field: `${field}.use` },
     );
   }

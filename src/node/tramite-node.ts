@@ -19,6 +19,7 @@ import { OutboundPipeline } from './outbound-pipeline.js';
 import { LogAuditor } from './log-auditor.js';
 import { Registry } from './registry.js';
 import { AdapterHost } from './adapter-host.js';
+import type { AdapterCatalog } from '../../adapters/sdk/adapter.js';
 import { busClientFor } from './adapter-bus-client.js';
 import { VerificationPool } from './verification-pool.js';
 import { configForWorker } from './verification-protocol.js';
@@ -29,6 +30,8 @@ export interface NodeOptions {
   readonly logToStdout?: boolean;
   /** Log level, default `info`. */
   readonly logLevel?: string;
+  /** Adapters the configuration may name by id: the composition root passes adapters/builtin.ts's table. */
+  readonly builtinAdapters?: AdapterCatalog;
 }
 
 /**
@@ -124,6 +127,7 @@ export class TramiteNode {
       log,
       trust: registry.auditTrust(),
       clock,
+      ...(opts.builtinAdapters ? { catalog: opts.builtinAdapters } : {}),
       bus: (party) => busClientFor(party, () => self?.outbound ?? notYet(), () => self?.store ?? notYet()),
     });
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;

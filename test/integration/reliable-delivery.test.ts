@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { freePort, writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { sealRequest } from '../../envelopes/busta/request.js';
 import { runCli } from '../cli/run-cli.js';
 
@@ -41,7 +42,7 @@ async function start(node: DemoNode, patch?: (raw: Record<string, any>) => void)
     patch(raw);
     writeFileSync(node.configFile, JSON.stringify(raw, null, 2));
   }
-  const r = await serveNode(loadConfig(node.configFile));
+  const r = await serveNode(loadConfig(node.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   running.push(r);
   return r;
 }
