@@ -10,7 +10,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { TramiteError } from '../../src/core/errors.js';
-import { checkCodiceFiscale } from '../siatel/codice-fiscale.js';
+import { checkCodiceFiscale } from '../sdk/index.js';
 import { EVENT_KIND_SCHEMA, REGISTRY_EVENT_SCHEMAS, type RELAZIONI_PARENTELA, type STATI_CIVILI } from './registry-event-schema.js';
 
 export type Sesso = 'M' | 'F';

@@ -22,3 +22,23 @@ export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, ty
 export * from './xml-security.js';
 // Every HTTP answer an adapter reads goes through the node's one bounded reader.
 export { discardBoundedBody, readBoundedBody, ResponseTooLargeError, type BoundedReadOptions, type ResponseBodyStream } from '../../src/core/bounded-body.js';
+
+// Libraries the shipped adapters share (and third-party ones may use): one copy each, here.
+export { signXades, type XadesSigner, type XadesSignOptions } from './xades/xades-sign.js';
+export { verifyXades, type VerifiedXades, type XadesVerifyOptions } from './xades/xades-verify.js';
+export { ACCEPTED_DIGESTS, XADES_NS, type XadesDigest } from './xades/xades-algorithms.js';
+export { CodiceFiscaleInputError, checkCharacter, checkCodiceFiscale, computeCodiceFiscale, omocodicVariants, type CfCheck, type PersonalData, type Sex } from './codice-fiscale/codice-fiscale.js';
+export {
+  PEC_ADDRESS,
+  PEC_BUS_NS,
+  invioPecXml,
+  messaggioPecXml,
+  readInvioPec,
+  readMessaggioPec,
+  ricevutaXml,
+  type InvioPec,
+  type MessaggioPecPayload,
+  type PecAllegato,
+  type RicevutaPayload,
+} from './pec-formats/pec-bus-xml.js';
+export { nextRomeMidnight, romeDay, romeMidnight } from './calendar/rome-day.js';

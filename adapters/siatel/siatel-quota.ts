@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { TramiteError } from '../../src/core/errors.js';
-import { nextRomeMidnight, romeMidnight } from './rome-day.js';
+import { nextRomeMidnight, romeMidnight } from '../sdk/index.js';
 
 /** SIATEL's client-side limits: an operator who exceeds them is blocked by the Agenzia's alarms. */
 export interface SiatelLimits {

@@ -39,7 +39,7 @@ import { NS, AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isE
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 import { ElementReader, PROTOCOLLO_NS, SYNTAX_2021, readIdentificatore, type FormSyntax } from '../segnatura/segnatura-reader.js';
 import { PROT, ProtocolloXmlWriter, writeIdentificatore, type XmlNamespace } from '../segnatura/segnatura-writer.js';
-import { ACCEPTED_DIGESTS } from '../xades/xades-algorithms.js';
+import { ACCEPTED_DIGESTS } from '../../sdk/index.js';
 
 // ===================================================================================================
 // The contract (shared with protocollo-soap-client.ts)

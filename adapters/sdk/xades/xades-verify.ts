@@ -3,9 +3,9 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
-import { NS } from '../../sdk/index.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
-import { childElements, describeCertificate, isElement, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../../sdk/xml-security.js';
+import { childElements, describeCertificate, isElement, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../xml-security.js';
+import { NS } from '../xml-security.js';
 import {
   ACCEPTED_DIGESTS,
   ACCEPTED_SIGNATURES,
