@@ -41,4 +41,4 @@ export {
   type PecAllegato,
   type RicevutaPayload,
 } from './pec-formats/pec-bus-xml.js';
-export { nextRomeMidnight, romeDay, romeMidnight } from './calendar/rome-day.js';
+export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
+import { romeDateTime } from '../../sdk/index.js';
 
 /** The AOO and register a party numbers its documents in. */
 export interface RegisterIdentity {
@@ -184,14 +185,4 @@ interface Row {
   party: string | null;
   unchecked: string | null;
   updated_at: string;
-}
-
-/** The register's calendar is Italy's: a document registered at 00:30 on 1 January in Rome belongs to the new year. */
-function romeDateTime(at: Date): { data: string; ora: string; anno: number } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return { data: `${parts['year']}-${parts['month']}-${parts['day']}`, ora: `${parts['hour']}:${parts['minute']}:${parts['second']}`, anno: Number(parts['year']) };
 }

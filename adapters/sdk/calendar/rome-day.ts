@@ -1,52 +1,61 @@
 /**
- * The Italian calendar day, which SIATEL's daily limit counts in (Europe/Rome, with its DST changes):
- * the adapter needs it to estimate the next admission, the simulator to count codes per day. The quota
- * (siatel-quota.ts) has a private version that takes the offset at midnight to be the current one; this
- * one corrects it on DST-change days.
+ * Italy's calendar (Europe/Rome, with its DST changes), which the registers, quotas and receipts count
+ * in: a document registered at 00:30 on 1 January in Rome belongs to the new year, SIATEL's daily limit
+ * resets at Italian midnight, daticert writes Italian local time with its offset. The zone rules come
+ * from luxon (over the runtime's IANA data), not from arithmetic of our own.
  */
+import { DateTime, IANAZone } from 'luxon';
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+const ROME = IANAZone.create('Europe/Rome');
 
-const ROME_PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Rome',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
-/** The Italian date (YYYY-MM-DD) of the instant `ms`. */
-export function romeDay(ms: number): string {
-  const p = romeParts(ms);
-  return `${p['year']}-${p['month']}-${p['day']}`;
+function inRome(at: number | Date): DateTime {
+  return DateTime.fromMillis(typeof at === 'number' ? at : at.getTime(), { zone: ROME });
 }
 
-/** The instant the Italian day containing `ms` began. */
-export function romeMidnight(ms: number): number {
-  const guess = ms - sinceLocalMidnight(ms);
-  // On a DST-change day the offset at midnight is not the offset now, and the guess is an hour off:
-  // it reads 23:00 of the day before (spring) or 01:00 (autumn). One correction by what it reads fixes it.
-  const reads = sinceLocalMidnight(guess);
-  if (reads === 0) return guess;
-  return reads > 12 * HOUR_MS ? guess + (DAY_MS - reads) : guess - reads;
+interface RomeDayBounds {
+  readonly day: string;
+  readonly start: number;
+  readonly end: number;
 }
 
-/** The instant the next Italian day begins. */
-export function nextRomeMidnight(ms: number): number {
-  // 25 hours past today's midnight is always inside tomorrow (DST days last 23 or 25 hours).
-  return romeMidnight(romeMidnight(ms) + 25 * HOUR_MS);
+// Converting a local midnight back to an instant is luxon's slow path; callers ask about the same day
+// over and over (a quota on every request, today and its neighbours), so the last few days are remembered.
+const recentDays: RomeDayBounds[] = [];
+const RECENT_DAYS = 4;
+
+function boundsOf(at: number | Date): RomeDayBounds {
+  const ms = typeof at === 'number' ? at : at.getTime();
+  const known = recentDays.find((d) => ms >= d.start && ms < d.end);
+  if (known) return known;
+  const start = inRome(ms).startOf('day');
+  const bounds = { day: start.toISODate()!, start: start.toMillis(), end: start.plus({ days: 1 }).toMillis() };
+  recentDays.unshift(bounds);
+  recentDays.length = Math.min(recentDays.length, RECENT_DAYS);
+  return bounds;
 }
 
-/** Milliseconds since the Italian wall clock last read 00:00:00.000. */
-function sinceLocalMidnight(ms: number): number {
-  const p = romeParts(ms);
-  return (Number(p['hour']) * 3600 + Number(p['minute']) * 60 + Number(p['second'])) * 1000 + (((ms % 1000) + 1000) % 1000);
+/** The Italian date (YYYY-MM-DD) of the instant `at`. */
+export function romeDay(at: number | Date): string {
+  return boundsOf(at).day;
 }
 
-function romeParts(ms: number): Record<string, string> {
-  return Object.fromEntries(ROME_PARTS.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+/** The instant (ms) the Italian day containing `at` began. */
+export function romeMidnight(at: number | Date): number {
+  return boundsOf(at).start;
+}
+
+/** The instant (ms) the next Italian day begins (23 or 25 hours after the last on DST-change days). */
+export function nextRomeMidnight(at: number | Date): number {
+  return boundsOf(at).end;
+}
+
+/** The Italian date, wall-clock time (HH:mm:ss) and year of `at`. */
+export function romeDateTime(at: number | Date): { readonly data: string; readonly ora: string; readonly anno: number } {
+  const t = inRome(at);
+  return { data: t.toFormat('yyyy-MM-dd'), ora: t.toFormat('HH:mm:ss'), anno: t.year };
+}
+
+/** The Europe/Rome UTC offset at `at` as daticert writes it: `+0100` in winter, `+0200` in summer. */
+export function romeOffset(at: number | Date): string {
+  return inRome(at).toFormat('ZZZ');
 }
