@@ -19,6 +19,11 @@ export interface AdapterDefinition<Options = Record<string, unknown>> {
   readonly id: string;
   /** Semantic version of the adapter. */
   readonly version: string;
+  /**
+   * The bus API (this SDK's contract, BUS_API_VERSION) the adapter was written for, as a semver range:
+   * `'^1'`. The node refuses to load an adapter whose range leaves its own version out.
+   */
+  readonly busApi: string;
   readonly description: string;
   /** JSON Schema (draft-07 or 2020-12) of the options; defaults in it are applied before `setup`. */
   readonly optionsSchema: Readonly<Record<string, unknown>>;
@@ -119,7 +124,7 @@ export interface AdapterLogger {
 export interface AdapterContext<Options> {
   /** The hosted party served (tipo/nome). */
   readonly party: string;
-  /** The options, validated against `optionsSchema`, defaults applied. */
+  /** The options, validated against `optionsSchema`, defaults applied, deeply frozen. */
   readonly options: Options;
   /** A folder of its own, kept across restarts (`<dataDir>/adapters/<party nome>/<adapter id>`). */
   readonly dataDir: string;

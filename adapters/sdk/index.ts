@@ -17,6 +17,8 @@ export {
   type MessageState,
   type OutgoingMessage,
 } from './adapter.js';
+export { BUS_API_VERSION, busApiMismatch, checkBusApi } from './bus-api.js';
+export { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
 export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
 export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, type AdapterHttpServerOptions, type HttpCall, type HttpReply } from './adapter-http-server.js';
 export * from './xml-security.js';
@@ -42,3 +44,5 @@ export {
   type RicevutaPayload,
 } from './pec-formats/pec-bus-xml.js';
 export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';
+export { openAdapterStore, type AdapterDatabase, type AdapterStoreOptions, type StoreMigration } from './adapter-store.js';
+export { BackgroundWorker, type BackgroundWorkerOptions, type PassOutcome, type WorkerPass } from './background-worker.js';
