@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { DemoBackOffice } from '../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
 import { serveNode } from '../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../adapters/builtin.js';
 import { Deadline } from '../src/core/deadline.js';
 import { openRedis } from '../src/queue/redis-connection.js';
 import { percentile } from './bench-stats.js';
@@ -110,8 +111,8 @@ async function main(): Promise<void> {
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
-  const regione = await serveNode(loadConfig(nodes.regione.configFile));
-  const cst = await serveNode(loadConfig(nodes.cst.configFile));
+  const regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
+  const cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   try {
     say('raw BullMQ baseline… ');
     const bullmqPerSec = await bullmqBaseline(join(root, 'baseline'), 2000);

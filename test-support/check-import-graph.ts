@@ -30,32 +30,16 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { layer: 'log', match: /^src\/log\//, may: ['core', 'crypto', 'config'] },
   { layer: 'queue', match: /^src\/queue\//, may: ['core', 'daemons'] },
   { layer: 'adapter-sdk', match: /^adapters\/sdk\//, may: ['core', 'envelopes', 'crypto'] },
-  { layer: 'adapters', match: /^adapters\//, may: ['core', 'adapter-sdk'] },
+  { layer: 'adapters', match: /^adapters\/[^/]+\//, may: ['core', 'adapter-sdk'] },
+  // The built-in table: the one file that names concrete adapters, for the composition root.
+  { layer: 'adapter-table', match: /^adapters\/builtin\.ts$/, may: ['adapter-sdk', 'adapters'] },
   { layer: 'node', match: /^src\/node\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'adapter-sdk'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'envelopes', 'config', 'log', 'node'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'daemons', 'adapter-sdk', 'adapters'] },
   { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'daemons', 'node', 'http', 'adapter-sdk', 'adapters', 'pec-provider'] },
-  { layer: 'cli', match: /^src\/cli\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'daemons', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'pec-provider'] },
+  { layer: 'cli', match: /^src\/cli\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'daemons', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'adapter-table', 'pec-provider'] },
 ];
 
-/**
- * Imports that break the rules above and are being removed by the adapter-boundary work of issue 13
- * (built-in adapter table handed over by the composition root; shared adapter libraries in the SDK).
- * Each entry is `importer -> imported`; an entry that no longer occurs fails the gate, so the list
- * only shrinks.
- */
-const TRANSITIONAL: ReadonlySet<string> = new Set([
-  'src/node/dispatch/adapter-host.ts -> adapters/protocollo/protocollo-adapter.ts',
-  'src/node/dispatch/adapter-host.ts -> adapters/pec/pec-adapter.ts',
-  'src/node/dispatch/adapter-host.ts -> adapters/ina-saia/ina-saia-adapter.ts',
-  'src/node/dispatch/adapter-host.ts -> adapters/ina-saia/ina-simulator-adapter.ts',
-  'src/node/dispatch/adapter-host.ts -> adapters/siatel/siatel-adapter.ts',
-  'src/node/dispatch/adapter-host.ts -> adapters/siatel/siatel-simulator-adapter.ts',
-  'adapters/ina-saia/ina-seal.ts -> adapters/protocollo/xades/xades-sign.ts',
-  'adapters/ina-saia/ina-seal.ts -> adapters/protocollo/xades/xades-verify.ts',
-  'adapters/ina-saia/registry-event.ts -> adapters/siatel/codice-fiscale.ts',
-  'adapters/protocollo/protocollo-aoo.ts -> adapters/pec/pec-bus-xml.ts',
-]);
 
 /** Specifiers of relative imports in a TypeScript source: static, re-export, side-effect and dynamic. */
 export function relativeSpecifiers(text: string): string[] {
@@ -83,8 +67,6 @@ function adapterOf(file: string): string | undefined {
 export function checkImportGraph(root: string): { modules: number; problems: string[] } {
   const graph = new Map<string, string[]>();
   const problems: string[] = [];
-  const transitionalSeen = new Set<string>();
-  const allowed = root === packageRoot(dirname(fileURLToPath(import.meta.url))) ? TRANSITIONAL : new Set<string>();
   for (const top of SOURCE_DIRS) {
     for (const abs of tsFiles(join(root, top))) {
       const file = toPosix(relative(root, abs));
@@ -93,13 +75,11 @@ export function checkImportGraph(root: string): { modules: number; problems: str
         const target = toPosix(relative(root, resolve(dirname(abs), spec.replace(/\.js$/, '.ts'))));
         deps.push(target);
         const problem = ruleBroken(file, target);
-        if (problem && allowed.has(`${file} -> ${target}`)) transitionalSeen.add(`${file} -> ${target}`);
-        else if (problem) problems.push(problem);
+        if (problem) problems.push(problem);
       }
       graph.set(file, deps);
     }
   }
-  for (const gone of allowed) if (!transitionalSeen.has(gone)) problems.push(`${gone} no longer occurs: remove it from TRANSITIONAL`);
   problems.push(...cycles(graph));
   return { modules: graph.size, problems };
 }

@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { DemoBackOffice } from '../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../adapters/builtin.js';
 
 export interface InProcessFederation {
   readonly backOffice: DemoBackOffice;
@@ -32,8 +33,8 @@ export async function startFederation(name: string, before?: (nodes: { cst: Demo
   await backOffice.start();
   const nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), `tramite-${name}-`)), (p) => backOffice.urlFor(p));
   before?.(nodes);
-  const cst = await serveNode(loadConfig(nodes.cst.configFile));
-  const regione = await serveNode(loadConfig(nodes.regione.configFile));
+  const cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
+  const regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   return {
     backOffice,
     nodes,

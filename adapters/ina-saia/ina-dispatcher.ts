@@ -8,7 +8,7 @@
  * again after a crash or a lost answer cannot apply it twice.
  */
 import { TramiteError } from '../../src/core/errors.js';
-import type { AdapterLogger, BusClient, MessageState } from '../sdk/index.js';
+import { BackgroundWorker, type AdapterLogger, type BusClient, type MessageState, type PassOutcome } from '../sdk/index.js';
 import type { EventRecord, InaEventQueue } from './ina-event-queue.js';
 import { buildComunicazioneXml, readEsitoXml, validateInaSchema, type EsitoIna } from './ina-mapping.js';
 import { sealComunicazione, type InaSealer } from './ina-seal.js';
@@ -43,21 +43,22 @@ export class InaDispatcher {
   private readonly busy = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
   private running = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wakeAt: number | undefined;
+  /** Looks for work: when woken, and when the earliest retry that is waiting comes due. */
+  private readonly pumper: BackgroundWorker;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.pumper = new BackgroundWorker({ name: 'ina-saia: dispatching events', log: deps.log, pass: async () => this.pump() });
+  }
 
   start(): void {
     this.running = true;
-    this.wake();
+    this.pumper.start();
   }
 
   /** Stops taking events; what is in flight is left to finish (or not): it resumes from the queue at the next start. */
   async stop(graceMs = 1000): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
-    this.timer = this.wakeAt = undefined;
+    await this.pumper.stop(graceMs);
     if (this.tasks.size === 0) return;
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.tasks]), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
@@ -66,12 +67,12 @@ export class InaDispatcher {
 
   /** Something changed (an event queued, one settled): look for work. */
   wake(): void {
-    if (!this.running) return;
-    setImmediate(() => this.pump());
+    this.pumper.wake();
   }
 
-  private pump(): void {
-    if (!this.running) return;
+  /** Starts what is due (up to maxParallel, one per person); asks to run again when the earliest retry is due. */
+  private pump(): PassOutcome {
+    if (!this.running) return 'idle';
     const { queue, options, log } = this.deps;
     try {
       for (const record of queue.dueHeads(this.busy, options.maxParallel - this.busy.size)) {
@@ -90,28 +91,12 @@ export class InaDispatcher {
           });
         this.tasks.add(task);
       }
-      this.scheduleNextDue();
+      const next = queue.nextDueAt();
+      return next === undefined ? 'idle' : { retryInMs: Math.max(0, Date.parse(next) - this.deps.clock.now().getTime()) };
     } catch (err) {
       log.error({ err: (err as Error).message }, 'ina-saia: reading the queue failed');
+      return 'idle';
     }
-  }
-
-  /** A timer for the earliest retry that is waiting. */
-  private scheduleNextDue(): void {
-    const next = this.deps.queue.nextDueAt();
-    if (next === undefined) return;
-    const at = Date.parse(next);
-    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
-    clearTimeout(this.timer);
-    this.wakeAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = this.wakeAt = undefined;
-        this.pump();
-      },
-      Math.max(0, at - this.deps.clock.now().getTime()),
-    );
-    this.timer.unref();
   }
 
   private async handle(record: EventRecord): Promise<void> {

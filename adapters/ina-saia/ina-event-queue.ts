@@ -9,8 +9,8 @@
  *     └──────────┘ transport failure: QUEUED again with a later next_attempt_at
  */
 import { isDeepStrictEqual } from 'node:util';
-import Database from 'better-sqlite3';
 import { TramiteError } from '../../src/core/errors.js';
+import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
 import type { EsitoIna } from './ina-mapping.js';
 import { kindOf, type RegistryEvent, type RegistryEventKind } from './registry-event.js';
 
@@ -69,30 +69,30 @@ export class DuplicateReferenceError extends TramiteError {
   }
 }
 
+const MIGRATIONS: readonly StoreMigration[] = [
+  `CREATE TABLE IF NOT EXISTS events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     codice_fiscale TEXT NOT NULL,
+     riferimento_comune TEXT UNIQUE,
+     event_json TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     comunicazione_xml TEXT, message_id TEXT, next_attempt_at TEXT,
+     esito_json TEXT, last_error_json TEXT,
+     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, notified_at TEXT);
+   CREATE INDEX IF NOT EXISTS events_person ON events (codice_fiscale, seq);
+   CREATE INDEX IF NOT EXISTS events_pending ON events (state) WHERE state IN ('QUEUED', 'SENT')`,
+];
+
 export class InaEventQueue {
-  private readonly db: Database.Database;
+  private readonly db: AdapterDatabase;
 
   private constructor(
     file: string,
     private readonly clock: { now(): Date },
   ) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      id TEXT NOT NULL UNIQUE,
-      codice_fiscale TEXT NOT NULL,
-      riferimento_comune TEXT UNIQUE,
-      event_json TEXT NOT NULL,
-      state TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0,
-      comunicazione_xml TEXT, message_id TEXT, next_attempt_at TEXT,
-      esito_json TEXT, last_error_json TEXT,
-      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, notified_at TEXT)`);
-    this.db.exec('CREATE INDEX IF NOT EXISTS events_person ON events (codice_fiscale, seq)');
-    this.db.exec("CREATE INDEX IF NOT EXISTS events_pending ON events (state) WHERE state IN ('QUEUED', 'SENT')");
+    this.db = openAdapterStore(file, MIGRATIONS);
   }
 
   static open(file: string, clock: { now(): Date } = { now: () => new Date() }): InaEventQueue {

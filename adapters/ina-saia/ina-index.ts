@@ -4,7 +4,7 @@
  * rules for an event against the person's current entry; `apply` runs it and records the esito in
  * one transaction, so concurrent communications cannot interleave.
  */
-import Database from 'better-sqlite3';
+import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
 import type { InaErrore } from './ina-mapping.js';
 import type { Famiglia, Indirizzo, RegistryEvent, StatoCivile } from './registry-event.js';
 
@@ -97,19 +97,19 @@ function outOfOrder(event: RegistryEvent, current: IndexedPerson): Decision {
   return reject(INA_ERRORS.outOfOrder, `dataEvento ${event.dataEvento} is before the latest event INA applied for the person (${current.ultimaDataEvento})`, 'dataEvento');
 }
 
+const MIGRATIONS: readonly StoreMigration[] = [
+  `CREATE TABLE IF NOT EXISTS persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL);
+   CREATE TABLE IF NOT EXISTS esiti (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, mittente TEXT NOT NULL, id_comunicazione TEXT NOT NULL,
+     accettata INTEGER NOT NULL, esito_xml TEXT NOT NULL, created_at TEXT NOT NULL,
+     UNIQUE (mittente, id_comunicazione))`,
+];
+
 export class InaIndex {
-  private readonly db: Database.Database;
+  private readonly db: AdapterDatabase;
 
   private constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL)');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS esiti (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, mittente TEXT NOT NULL, id_comunicazione TEXT NOT NULL,
-      accettata INTEGER NOT NULL, esito_xml TEXT NOT NULL, created_at TEXT NOT NULL,
-      UNIQUE (mittente, id_comunicazione))`);
+    this.db = openAdapterStore(file, MIGRATIONS);
   }
 
   static open(file: string): InaIndex {

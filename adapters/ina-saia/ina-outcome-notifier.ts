@@ -4,7 +4,7 @@
  * start, oldest first, so a back office that was down catches up.
  */
 import { request } from 'undici';
-import { AdapterError, discardBoundedBody, type AdapterLogger } from '../sdk/index.js';
+import { AdapterError, BackgroundWorker, discardBoundedBody, type AdapterLogger, type PassOutcome, type WorkerPass } from '../sdk/index.js';
 import type { InaEventQueue } from './ina-event-queue.js';
 import { eventView } from './ina-saia-http-api.js';
 
@@ -13,62 +13,44 @@ const POST_TIMEOUT_MS = 10_000;
 const ANSWER_MAX_BYTES = 64 * 1024;
 
 export class InaOutcomeNotifier {
-  private running = false;
-  private flushing: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly worker: BackgroundWorker;
 
   constructor(
     private readonly queue: InaEventQueue,
     private readonly url: string,
     private readonly log: AdapterLogger,
     private readonly retryMs: number,
-  ) {}
+  ) {
+    this.worker = new BackgroundWorker({ name: 'ina-saia: notifying the back office', log, pass: (pass) => this.flush(pass) });
+  }
 
   start(): void {
-    this.running = true;
-    this.notify();
+    this.worker.start();
   }
 
   /** Stops; a POST under way gets a moment to finish (unmarked, it is sent again at the next start). */
   async stop(graceMs = 1000): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([this.flushing, new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
-    clearTimeout(grace);
+    await this.worker.stop(graceMs);
   }
 
   /** An outcome was recorded: send whatever is unsent. */
   notify(): void {
-    if (!this.running) return;
-    if (this.flushing) {
-      this.again = true;
-      return;
-    }
-    this.flushing = this.flush()
-      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'ina-saia: notifying the back office failed'))
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.again) {
-          this.again = false;
-          this.notify();
-        }
-      });
+    this.worker.wake();
   }
 
-  private async flush(): Promise<void> {
-    while (this.running) {
+  private async flush(pass: WorkerPass): Promise<PassOutcome> {
+    while (!pass.stopping()) {
       const batch = this.queue.unnotified();
-      if (batch.length === 0 || !(await this.send(batch))) return;
+      if (batch.length === 0) return 'idle';
+      if (!(await this.send(batch, pass))) return { retryInMs: this.retryMs };
     }
+    return 'idle';
   }
 
   /** Sends a batch in order; false when one could not be delivered (the rest waits for the retry). */
-  private async send(batch: ReturnType<InaEventQueue['unnotified']>): Promise<boolean> {
+  private async send(batch: ReturnType<InaEventQueue['unnotified']>, pass: WorkerPass): Promise<boolean> {
     for (const record of batch) {
-      if (!this.running) return false;
+      if (pass.stopping()) return true;
       try {
         const res = await request(this.url, {
           method: 'POST',
@@ -81,22 +63,12 @@ export class InaOutcomeNotifier {
         if (res.statusCode < 200 || res.statusCode > 299) throw AdapterError.unavailable(`the back office answered ${res.statusCode}`);
       } catch (err) {
         this.log.warn({ id: record.id, err: (err as Error).message, retryInMs: this.retryMs }, 'ina-saia: back office not told the outcome yet');
-        this.retryLater();
         // Stop here: outcomes reach the back office in the order they were reached.
         return false;
       }
-      if (!this.running) return false;
+      if (pass.stopping()) return true;
       this.queue.markNotified(record.id);
     }
     return true;
-  }
-
-  private retryLater(): void {
-    if (!this.running || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.notify();
-    }, this.retryMs);
-    this.timer.unref();
   }
 }

@@ -21,6 +21,7 @@ export type { InaSaiaOptions } from './ina-saia-options.js';
 export default defineAdapter<InaSaiaOptions>({
   id: 'ina-saia',
   version: '1.0.0',
+  busApi: '^1',
   description: "INA-SAIA registry events of a Comune towards INA: edge-validated, sealed, ordered per person, with INA's esito returned to the Comune",
   optionsSchema: inaSaiaOptionsSchema,
   services: [],

@@ -7,8 +7,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ProtocolloError } from '../../src/core/errors.js';
 import { describeCertificate, type TrustStore } from '../sdk/index.js';
-import { signXades } from '../protocollo/xades/xades-sign.js';
-import { verifyXades } from '../protocollo/xades/xades-verify.js';
+import { signXades, verifyXades } from '../sdk/index.js';
 
 export interface InaSealer {
   readonly privateKey: KeyObject;

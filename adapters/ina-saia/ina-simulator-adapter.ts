@@ -29,6 +29,7 @@ const optionsSchema = {
 export default defineAdapter<InaSimulatorOptions>({
   id: 'ina-simulator',
   version: '1.0.0',
+  busApi: '^1',
   description: 'INA simulator: validates INA-SAIA communications, keeps a tiny index of residents and answers each with an esito',
   optionsSchema,
   services: ['ComunicazioneINA'],

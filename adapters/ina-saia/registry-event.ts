@@ -10,7 +10,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { TramiteError } from '../../src/core/errors.js';
-import { checkCodiceFiscale } from '../siatel/codice-fiscale.js';
+import { checkCodiceFiscale, romeDay } from '../sdk/index.js';
 import { EVENT_KIND_SCHEMA, REGISTRY_EVENT_SCHEMAS, type RELAZIONI_PARENTELA, type STATI_CIVILI } from './registry-event-schema.js';
 
 export type Sesso = 'M' | 'F';
@@ -218,7 +218,8 @@ function withNormalisedCodiceFiscale<E extends RegistryEvent>(event: E): E {
  */
 export function registryEventProblems(event: RegistryEvent, opts: RegistryEventCheckOptions = {}): RegistryEventProblem[] {
   const today = opts.today ?? new Date();
-  const todayIso = romeDate(today);
+  // Italy's date: an event registered just after midnight in Rome is "today" there, not tomorrow in UTC.
+  const todayIso = romeDay(today);
   const problems: RegistryEventProblem[] = [];
   const add = (field: string, message: string) => problems.push({ field, message });
   const { soggetto } = event;
@@ -263,11 +264,6 @@ export function registryEventProblems(event: RegistryEvent, opts: RegistryEventC
     }
   }
   return problems;
-}
-
-/** The calendar date in Italy: an event registered just after midnight in Rome is still "today" there, not tomorrow in UTC. */
-function romeDate(at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
 /** One problem per field (a value may break several keywords at once: say the first). */

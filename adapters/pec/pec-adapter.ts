@@ -10,7 +10,7 @@
  * twice, or a crash mid-read, produces each event once.
  */
 import { join } from 'node:path';
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import { AdapterError, BackgroundWorker, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type BusMessage } from '../sdk/index.js';
 import { sendInvioPec } from './pec-egress.js';
 import { dispatchPendingEvents } from './pec-event-dispatch.js';
 import { PecMailboxReader } from './pec-mailbox-reader.js';
@@ -23,6 +23,7 @@ export type { PecOptions } from './pec-options.js';
 export default defineAdapter<PecOptions>({
   id: 'pec',
   version: '1.0.0',
+  busApi: '^1',
   description: 'PEC (Posta Elettronica Certificata): sends by SMTP, reads receipts and incoming messages by IMAP, S/MIME-checked, idempotent',
   optionsSchema: pecOptionsSchema,
   services: ['InvioPEC'],
@@ -59,13 +60,29 @@ export class PecAdapter implements AdapterInstance {
   private running: Running | undefined;
   private starting: Promise<void> | undefined;
   private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<unknown> = Promise.resolve();
+  /** Events left over, the mailbox, then what it produced: at start, every pollMs, at once while a backlog is left. */
+  private readonly poller: BackgroundWorker;
   private readonly egresses = new Set<Promise<unknown>>();
   private imap: PecHealthReport['imap'];
   private lastSuccessfulPoll: Date | undefined;
 
-  constructor(private readonly ctx: AdapterContext<PecOptions>) {}
+  constructor(private readonly ctx: AdapterContext<PecOptions>) {
+    this.poller = new BackgroundWorker({
+      name: 'PEC poll',
+      log: ctx.log,
+      intervalMs: ctx.options.pollMs,
+      pass: async ({ signal }) => {
+        // A read checks `stopping` between messages; one stuck in a slow command is cut after stop's grace.
+        const onAbort = () => this.running?.reader.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          return (await this.poll()) ? 'more' : 'idle';
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      },
+    });
+  }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -100,7 +117,7 @@ export class PecAdapter implements AdapterInstance {
     this.running = { store, sender, reader };
     this.stopping = false;
     this.ctx.log.info({ address: options.address, smtp: `${options.smtp.host}:${options.smtp.port}`, imap: `${options.imap.host}:${options.imap.port}`, pollMs: options.pollMs }, 'PEC adapter started');
-    this.schedulePoll(0);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
@@ -108,14 +125,7 @@ export class PecAdapter implements AdapterInstance {
     const running = this.running;
     if (!running || this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    // A read checks `stopping` between messages; one stuck in a slow command is cut after the grace.
-    const finished = await Promise.race([this.polling.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref())]);
-    if (!finished) {
-      running.reader.abort();
-      await this.polling;
-    }
+    await this.poller.stop(STOP_GRACE_MS);
     await Promise.allSettled([...this.egresses]);
     running.sender.close();
     running.store.close();
@@ -173,16 +183,6 @@ export class PecAdapter implements AdapterInstance {
       pendingEvents: counts.pendingEvents,
       failingEvents: counts.failingEvents,
     };
-  }
-
-  private schedulePoll(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.polling = this.poll().then((more) => {
-        // A backlog is read batch after batch without waiting; then every pollMs.
-        if (this.running && !this.stopping) this.schedulePoll(more ? 0 : this.ctx.options.pollMs);
-      });
-    }, delayMs);
   }
 
   /**

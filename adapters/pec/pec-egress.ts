@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AdapterError, type AdapterLogger, type BusMessage } from '../sdk/index.js';
-import { readInvioPec } from './pec-bus-xml.js';
+import { readInvioPec } from '../sdk/index.js';
 import { domainOf } from './pec-options.js';
 import type { PecSmtpSender } from './pec-smtp-sender.js';
 import type { PecStore } from './pec-store.js';

@@ -9,7 +9,7 @@
  * - a busta di trasporto (or di anomalia): a pec:MessaggioPEC for the bus.
  */
 import type { TrustStore } from '../sdk/index.js';
-import { messaggioPecXml, ricevutaXml } from './pec-bus-xml.js';
+import { messaggioPecXml, ricevutaXml } from '../sdk/index.js';
 import { PecError } from './pec-errors.js';
 import { type PecMessage, parsePecMessage, quarantineReason } from './pec-message.js';
 import type { OutboundRecord, ReadOutcome, RecipientState } from './pec-store.js';

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../../src/core/errors.js';
 import { TrustStore, certificatesFromPem } from '../sdk/index.js';
-import { PEC_ADDRESS } from './pec-bus-xml.js';
+import { PEC_ADDRESS } from '../sdk/index.js';
 
 export interface PecServerOptions {
   readonly host: string;

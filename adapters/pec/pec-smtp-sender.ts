@@ -12,7 +12,7 @@
  */
 import { createTransport } from 'nodemailer';
 import { AdapterError } from '../sdk/index.js';
-import type { PecAllegato } from './pec-bus-xml.js';
+import type { PecAllegato } from '../sdk/index.js';
 import type { PecServerOptions } from './pec-options.js';
 
 export interface PecSubmission {

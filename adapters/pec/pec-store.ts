@@ -12,9 +12,7 @@
  * row) and the advance of the UID cursor past it are one transaction (`recordRead`). Sending the
  * events is a separate step that only reads PENDING rows and marks them SENT.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { openAdapterStore, type AdapterDatabase } from '../sdk/index.js';
 
 /** A recipient's state: PENDING before SMTP took the message, SUBMITTED after, then what receipts say. */
 export type RecipientState = 'PENDING' | 'SUBMITTED' | 'ACCEPTED_BY_PROVIDER' | 'WARNING' | 'DELIVERED' | 'FAILED';
@@ -143,19 +141,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
 `;
 
 export class PecStore {
-  private readonly db: Database.Database;
+  private readonly db: AdapterDatabase;
 
   private constructor(
     file: string,
     private readonly now: () => Date,
   ) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a commit survives a power cut too; the cursor and the SENT marks are what prevent duplicates.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    // FULL synchronous commits (the opener's): the cursor and the SENT marks are what prevent duplicates.
+    this.db = openAdapterStore(file, [SCHEMA]);
   }
 
   static open(file: string, now: () => Date = () => new Date()): PecStore {

@@ -13,6 +13,7 @@ import { protocolloOptionsSchema, type ProtocolloOptions } from './protocollo-op
 export default defineAdapter<ProtocolloOptions>({
   id: 'protocollo',
   version: '1.0.0',
+  busApi: '^1',
   description: 'Protocollo informatico interoperabile: Segnatura 3.0.0 sealed with XAdES, register, ConfermaRicezione / NotificaEccezione / AnnullamentoProtocollazione',
   optionsSchema: protocolloOptionsSchema,
   services: ['ProtocolloInteroperabile', 'MessaggioPEC'],

@@ -12,10 +12,8 @@ import { validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
 import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
 import { buildAnnullamentoProtocollazioneXml, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo, readProtocolloMessage } from './segnatura/protocollo-messages.js';
 import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
-import { signXades } from './xades/xades-sign.js';
-import { invioPecXml, readMessaggioPec } from '../pec/pec-bus-xml.js';
+import { invioPecXml, readMessaggioPec, signXades, verifyXades } from '../sdk/index.js';
 import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-relay.js';
-import { verifyXades } from './xades/xades-verify.js';
 
 /** How a PEC address is kept where a bus party would be (register, replies): `pec:ufficio@pec.ente.it`. */
 const PEC_PARTY_PREFIX = 'pec:';

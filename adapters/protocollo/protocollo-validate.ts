@@ -3,7 +3,7 @@ import type { TrustStore } from '../sdk/index.js';
 import type { ProtocolloMessage } from './segnatura/segnatura-model.js';
 import { readProtocolloMessage } from './segnatura/protocollo-messages.js';
 import { validateProtocolloMessageSchema, validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
-import { verifyXades } from './xades/xades-verify.js';
+import { verifyXades } from '../sdk/index.js';
 
 export type ProtocolloValidation =
   | { readonly valid: true; readonly kind: ProtocolloMessage['kind']; readonly form: string; readonly model: unknown; readonly signer?: string; readonly notes: readonly string[] }

@@ -19,6 +19,11 @@ export interface AdapterDefinition<Options = Record<string, unknown>> {
   readonly id: string;
   /** Semantic version of the adapter. */
   readonly version: string;
+  /**
+   * The bus API (this SDK's contract, BUS_API_VERSION) the adapter was written for, as a semver range:
+   * `'^1'`. The node refuses to load an adapter whose range leaves its own version out.
+   */
+  readonly busApi: string;
   readonly description: string;
   /** JSON Schema (draft-07 or 2020-12) of the options; defaults in it are applied before `setup`. */
   readonly optionsSchema: Readonly<Record<string, unknown>>;
@@ -119,7 +124,7 @@ export interface AdapterLogger {
 export interface AdapterContext<Options> {
   /** The hosted party served (tipo/nome). */
   readonly party: string;
-  /** The options, validated against `optionsSchema`, defaults applied. */
+  /** The options, validated against `optionsSchema`, defaults applied, deeply frozen. */
   readonly options: Options;
   /** A folder of its own, kept across restarts (`<dataDir>/adapters/<party nome>/<adapter id>`). */
   readonly dataDir: string;
@@ -153,6 +158,12 @@ export class AdapterError extends TramiteError {
     return new AdapterError(code, message, { retriable: false, cause });
   }
 }
+
+/**
+ * Adapters a node may load by id (config `use: "<id>"`), each a lazy import of a module whose default
+ * (or `adapter`) export is an AdapterDefinition. Handed to the node by its composition root.
+ */
+export type AdapterCatalog = Readonly<Record<string, () => Promise<unknown>>>;
 
 /** Declares an adapter; the identity function gives integrators type inference on `setup`. */
 export function defineAdapter<Options>(definition: AdapterDefinition<Options>): AdapterDefinition<Options> {

@@ -2,11 +2,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { issueCertificate } from '../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../src/crypto/trust-store.js';
+import { busApiMismatch } from './bus-api.js';
+import { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
 import { AdapterError, type AdapterContext, type AdapterDefinition, type AdapterInstance, type BusClient, type BusMessage, type MessageState, type OutgoingMessage } from './adapter.js';
 
 /**
@@ -61,10 +60,14 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
   try {
     const definitionProblems = definitionErrors(adapter);
     check('definition: id, version, description, optionsSchema, setup, services', definitionProblems.length === 0, definitionProblems.join('; '));
+    const mismatch = busApiMismatch(adapter.busApi);
+    check("definition: busApi includes this SDK's bus API", mismatch === undefined, mismatch);
     const validate = compileOptions(adapter, check);
     const options = structuredClone(fixture.options) as Options;
     if (validate) {
       check('options: the fixture options are valid', validate(options), ajvText(validate));
+      // As the node does: the adapter gets its validated options frozen.
+      deepFreeze(options);
       for (const bad of fixture.invalidOptions ?? []) {
         const ok = !validate(structuredClone(bad.options));
         const named = (validate.errors ?? []).some((e) => namesField(e.instancePath, e.params as Record<string, unknown>, bad.field));
@@ -189,12 +192,9 @@ function definitionErrors(def: AdapterDefinition<unknown>): string[] {
   return problems;
 }
 
-function compileOptions<Options>(def: AdapterDefinition<Options>, check: (name: string, ok: boolean, detail?: string) => void): ValidateFunction | undefined {
+function compileOptions<Options>(def: AdapterDefinition<Options>, check: (name: string, ok: boolean, detail?: string) => void): OptionsValidator | undefined {
   try {
-    const is2020 = String(def.optionsSchema['$schema'] ?? '').includes('2020-12');
-    const ajv = is2020 ? new Ajv2020({ allErrors: true, useDefaults: true, strict: true }) : new Ajv({ allErrors: true, useDefaults: true, strict: true });
-    addFormats.default(ajv);
-    const validate = ajv.compile(def.optionsSchema);
+    const validate = compileOptionsSchema(def.optionsSchema);
     const schema = def.optionsSchema as { type?: unknown; additionalProperties?: unknown };
     check('options schema: compiles in strict mode, is an object schema that refuses unknown properties', schema.type === 'object' && schema.additionalProperties === false, 'set "type": "object" and "additionalProperties": false');
     return validate;
@@ -212,7 +212,7 @@ function namesField(instancePath: string, params: Record<string, unknown>, field
   return path === field;
 }
 
-function ajvText(v: ValidateFunction): string {
+function ajvText(v: OptionsValidator): string {
   return (v.errors ?? []).map((e) => `${e.instancePath || '(options)'} ${e.message ?? e.keyword}`).join('; ');
 }
 

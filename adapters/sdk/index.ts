@@ -5,6 +5,7 @@
 export {
   AdapterError,
   defineAdapter,
+  type AdapterCatalog,
   type AdapterContext,
   type AdapterDefinition,
   type AdapterHealth,
@@ -16,6 +17,8 @@ export {
   type MessageState,
   type OutgoingMessage,
 } from './adapter.js';
+export { BUS_API_VERSION, busApiMismatch, checkBusApi } from './bus-api.js';
+export { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
 export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
 export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, type AdapterHttpServerOptions, type HttpCall, type HttpReply } from './adapter-http-server.js';
 export * from './xml-security.js';
@@ -26,3 +29,25 @@ export { XmlWriter, type XmlNamespace, type XmlWriterOptions, type UnwritableVal
 export { escapeAttribute, escapeText, findForbiddenXmlChar, replaceForbiddenXmlChars, NOT_XML_CHAR, type ForbiddenXmlChar } from '../../envelopes/xml/xml-escape.js';
 // Every HTTP answer an adapter reads goes through the node's one bounded reader.
 export { discardBoundedBody, readBoundedBody, ResponseTooLargeError, type BoundedReadOptions, type ResponseBodyStream } from '../../src/core/bounded-body.js';
+
+// Libraries the shipped adapters share (and third-party ones may use): one copy each, here.
+export { signXades, type XadesSigner, type XadesSignOptions } from './xades/xades-sign.js';
+export { verifyXades, type VerifiedXades, type XadesVerifyOptions } from './xades/xades-verify.js';
+export { ACCEPTED_DIGESTS, XADES_NS, type XadesDigest } from './xades/xades-algorithms.js';
+export { CodiceFiscaleInputError, checkCharacter, checkCodiceFiscale, computeCodiceFiscale, omocodicVariants, type CfCheck, type PersonalData, type Sex } from './codice-fiscale/codice-fiscale.js';
+export {
+  PEC_ADDRESS,
+  PEC_BUS_NS,
+  invioPecXml,
+  messaggioPecXml,
+  readInvioPec,
+  readMessaggioPec,
+  ricevutaXml,
+  type InvioPec,
+  type MessaggioPecPayload,
+  type PecAllegato,
+  type RicevutaPayload,
+} from './pec-formats/pec-bus-xml.js';
+export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';
+export { openAdapterStore, type AdapterDatabase, type AdapterStoreOptions, type StoreMigration } from './adapter-store.js';
+export { BackgroundWorker, type BackgroundWorkerOptions, type PassOutcome, type WorkerPass } from './background-worker.js';

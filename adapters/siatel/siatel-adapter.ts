@@ -32,6 +32,7 @@ export function siatelAdapter(deps: SiatelAdapterDeps = {}): AdapterDefinition<S
   return defineAdapter<SiatelOptions>({
     id: 'siatel',
     version: '1.0.0',
+    busApi: '^1',
     description: "SIATEL queries (codice fiscale, registry data, residence; single and bulk) to the Agenzia delle Entrate through the bus, within SIATEL's per-operator limits",
     optionsSchema: siatelOptionsSchema,
     services: [],

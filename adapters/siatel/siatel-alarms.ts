@@ -8,7 +8,7 @@
  * The counters are kept so that a test or the demo can prove the client never came close: the largest
  * number of queries seen in any rolling minute, the codes of each day, and the blocks.
  */
-import { nextRomeMidnight, romeDay } from './rome-day.js';
+import { nextRomeMidnight, romeDay } from '../sdk/index.js';
 import type { SiatelLimits } from './siatel-quota.js';
 
 const MINUTE_MS = 60_000;

@@ -11,7 +11,7 @@
  */
 import type { AdapterLogger } from '../sdk/index.js';
 import { TramiteError } from '../../src/core/errors.js';
-import { checkCodiceFiscale } from './codice-fiscale.js';
+import { checkCodiceFiscale } from '../sdk/index.js';
 import type { SiatelBulkStore, BulkItem, BulkItemResult, BulkJob } from './siatel-bulk-store.js';
 import type { SiatelQueryKind, SiatelRequest } from './siatel-mapping.js';
 import { SiatelQueryError, type SiatelQueryClient } from './siatel-query-client.js';

@@ -5,7 +5,7 @@
  * (so health and status can list them after a restart). SQLite in the adapter's data folder.
  */
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
 import type { SiatelErrorCode, SiatelQueryKind } from './siatel-mapping.js';
 import type { QueryOutcome } from './siatel-query-client.js';
 
@@ -72,13 +72,8 @@ interface ItemRow {
   risultato: string | null;
 }
 
-export class SiatelBulkStore {
-  private readonly db: Database.Database;
-
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(`
+const MIGRATIONS: readonly StoreMigration[] = [
+  `
       CREATE TABLE IF NOT EXISTS bulk_jobs (
         id TEXT PRIMARY KEY,
         operatore TEXT NOT NULL,
@@ -101,7 +96,15 @@ export class SiatelBulkStore {
       );
       CREATE INDEX IF NOT EXISTS bulk_items_by_code ON bulk_items (job_id, codice);
       CREATE TABLE IF NOT EXISTS operators (operatore TEXT PRIMARY KEY, ultimo_uso TEXT NOT NULL);
-    `);
+  `,
+];
+
+export class SiatelBulkStore {
+  private readonly db: AdapterDatabase;
+
+  constructor(file: string) {
+    // No fsync per commit: a line is written at every answer; one lost on a power cut is asked again.
+    this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
   }
 
   /** Records a job and its lines, atomically: a job is either all there or absent. */

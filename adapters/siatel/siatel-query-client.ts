@@ -8,7 +8,7 @@
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
 import type { BusClient } from '../sdk/index.js';
-import { checkCodiceFiscale } from './codice-fiscale.js';
+import { checkCodiceFiscale } from '../sdk/index.js';
 import { stoppingError } from './siatel-clock.js';
 import { SiatelXmlError, isSiatelErrore, readSiatelAnswer, siatelAction, writeSiatelRequest, type SiatelAnswer, type SiatelErrore, type SiatelEsito, type SiatelRequest } from './siatel-mapping.js';
 import type { QuotaTime, SiatelQuota } from './siatel-quota.js';

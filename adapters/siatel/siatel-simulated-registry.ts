@@ -5,7 +5,7 @@
  * name — then `generatedPeople` more, drawn from name lists with a seeded generator, so the same
  * options always give the same registry. Any other well-formed code is attributed to nobody.
  */
-import { checkCodiceFiscale, computeCodiceFiscale, omocodicVariants, type PersonalData } from './codice-fiscale.js';
+import { checkCodiceFiscale, computeCodiceFiscale, omocodicVariants, type PersonalData } from '../sdk/index.js';
 import type { Persona, SiatelEsito, SiatelRequest } from './siatel-mapping.js';
 
 export interface SimulatedPerson extends Persona {

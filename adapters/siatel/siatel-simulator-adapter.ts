@@ -55,6 +55,7 @@ export function siatelSimulatorAdapter(deps: SiatelSimulatorDeps = {}): AdapterD
   return defineAdapter<SiatelSimulatorOptions>({
     id: 'siatel-simulator',
     version: '1.0.0',
+    busApi: '^1',
     description: "SIATEL simulator (Agenzia delle Entrate side): answers InterrogazioneSIATEL queries from a deterministic registry and blocks operators over SIATEL's limits",
     optionsSchema: siatelSimulatorOptionsSchema,
     services: ['InterrogazioneSIATEL'],

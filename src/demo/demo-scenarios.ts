@@ -5,9 +5,9 @@ import { request } from 'undici';
 import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
-import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
+import { signXades } from '../../adapters/sdk/index.js';
 import { DEMO_AOO, DEMO_REGISTRY_COMUNE, adapterUrlOf, protocolloUrlOf } from './demo-federation.js';
-import { computeCodiceFiscale } from '../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale } from '../../adapters/sdk/index.js';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 

@@ -26,6 +26,7 @@ import { BackOfficeHttp } from './back-office-http/back-office-http.js';
 import { LogAuditor } from './audit/log-auditor.js';
 import { Registry } from './registry/registry.js';
 import { AdapterHost } from './dispatch/adapter-host.js';
+import type { AdapterCatalog } from '../../adapters/sdk/adapter.js';
 import { busClientFor } from './dispatch/adapter-bus-client.js';
 import { VerificationPool } from './reception/verification-pool.js';
 import { configForWorker } from './reception/verification-protocol.js';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   readonly logToStdout?: boolean;
   /** Log level, default `info`. */
   readonly logLevel?: string;
+  /** Adapters the configuration may name by id: the composition root passes adapters/builtin.ts's table. */
+  readonly builtinAdapters?: AdapterCatalog;
 }
 
 /**
@@ -139,6 +142,7 @@ export class TramiteNode {
       log,
       trust: registry.auditTrust(),
       clock,
+      ...(opts.builtinAdapters ? { catalog: opts.builtinAdapters } : {}),
       bus: (party) => busClientFor(party, () => self?.outbound ?? notYet(), () => self?.store ?? notYet()),
     });
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;

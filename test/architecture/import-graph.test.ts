@@ -47,6 +47,16 @@ describe('import-graph gate', () => {
     expect(checkImportGraph(root).problems).toEqual(['src/node/adapter-host.ts (node) imports adapters/pec/pec-adapter.ts (adapters)']);
   });
 
+  it('lets the built-in table name concrete adapters, and refuses it to the node', () => {
+    const root = tree({
+      'adapters/pec/pec-adapter.ts': 'export default {};\n',
+      'adapters/builtin.ts': "export const BUILTIN = { pec: () => import('./pec/pec-adapter.js') };\n",
+      'src/cli/start.ts': "export { BUILTIN } from '../../adapters/builtin.js';\n",
+      'src/node/adapter-host.ts': "export { BUILTIN } from '../../adapters/builtin.js';\n",
+    });
+    expect(checkImportGraph(root).problems).toEqual(['src/node/adapter-host.ts (node) imports adapters/builtin.ts (adapter-table)']);
+  });
+
   it('fails when one adapter imports another instead of the SDK', () => {
     const root = tree({
       'adapters/siatel/codice-fiscale.ts': 'export const cf = 1;\n',

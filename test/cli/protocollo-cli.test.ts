@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate } from '../../src/crypto/dev-pki.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
-import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
+import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
 import { richSegnatura } from '../fixtures/protocollo/sample-segnatura.js';
 import { runCli } from './run-cli.js';
 

@@ -17,6 +17,7 @@ import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federati
 import type { RunningNode } from '../../src/http/serve-node.js';
 import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { TramiteNode } from '../../src/node/tramite-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { busClientFor } from '../../src/node/dispatch/adapter-bus-client.js';
 
 const CARTELLA = fileURLToPath(new URL('../../adapters/examples/cartella/cartella-adapter.ts', import.meta.url));
@@ -94,7 +95,7 @@ describe('a node refuses adapters it cannot run', () => {
     const fed = await writeDemoFederation(root, (p) => `http://127.0.0.1:9/${encodeURIComponent(p)}`);
     patch(fed.regione, (raw) => edit(raw.parties[0]));
     try {
-      const node = await TramiteNode.open(loadConfig(fed.regione.configFile));
+      const node = await TramiteNode.open(loadConfig(fed.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
       await node.stop();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);

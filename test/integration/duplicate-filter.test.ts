@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { sealRequest } from '../../envelopes/busta/request.js';
 import { bodyContent, readEnvelope } from '../../envelopes/envelope.js';
 
@@ -34,8 +35,8 @@ beforeAll(async () => {
   backOffice = new DemoBackOffice();
   await backOffice.start();
   nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
-  cst = await serveNode(loadConfig(nodes.cst.configFile));
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
+  regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
 });
 
 afterAll(async () => {

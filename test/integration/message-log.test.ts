@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { MessageLog } from '../../src/log/message-log.js';
 import { SqliteLogStore } from '../../src/log/sqlite-log-store.js';
 import { verifyBundle } from '../../src/node/audit/log-auditor.js';
@@ -43,8 +44,8 @@ beforeAll(async () => {
   const raw = JSON.parse(readFileSync(nodes.cst.configFile, 'utf8'));
   raw.log = { ...raw.log, checkpointEveryRecords: 4, tsa: { url: tsa.url, caFile: join(root, 'tsa-ca.pem') } };
   writeFileSync(nodes.cst.configFile, JSON.stringify(raw, null, 2));
-  cst = await serveNode(loadConfig(nodes.cst.configFile));
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
+  regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   for (let i = 0; i < 5; i++) {
     const res = await request(`${nodes.cst.baseUrl}/api/v1/messages?wait=20`, {
       method: 'POST',

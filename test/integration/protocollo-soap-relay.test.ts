@@ -14,8 +14,8 @@ import type { ConfermaMessaggioInoltroRequest, MessaggioInoltroRequest } from '.
 import { ProtocolloSoapServer } from '../../adapters/protocollo/soap/protocollo-soap-server.js';
 import type { Identificatore } from '../../adapters/protocollo/segnatura/segnatura-model.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
-import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
-import { verifyXades } from '../../adapters/protocollo/xades/xades-verify.js';
+import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
+import { verifyXades } from '../../adapters/sdk/xades/xades-verify.js';
 import { TrustStore } from '../../src/crypto/trust-store.js';
 import { patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 

@@ -14,7 +14,7 @@ import { startFederation, type InProcessFederation } from '../../test-support/in
 import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
-import { signXades } from '../../adapters/protocollo/xades/xades-sign.js';
+import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';

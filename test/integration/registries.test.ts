@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCodiceFiscale } from '../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale } from '../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { DEMO_REGISTRY_COMUNE, adapterUrlOf } from '../../src/demo/demo-federation.js';
 import { startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 

@@ -15,6 +15,7 @@ import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { freePort } from '../../src/daemons/free-port.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { sealRequest } from '../../envelopes/busta/request.js';
 import { runCli } from '../cli/run-cli.js';
 
@@ -42,7 +43,7 @@ async function start(node: DemoNode, patch?: (raw: Record<string, any>) => void)
     patch(raw);
     writeFileSync(node.configFile, JSON.stringify(raw, null, 2));
   }
-  const r = await serveNode(loadConfig(node.configFile));
+  const r = await serveNode(loadConfig(node.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   running.push(r);
   return r;
 }

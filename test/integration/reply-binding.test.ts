@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { sealReply } from '../../envelopes/busta/reply.js';
 import { readEnvelope } from '../../envelopes/envelope.js';
 
@@ -50,7 +51,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => fakeRegione.listen(0, '127.0.0.1', resolve));
   config.peers[0].url = `http://127.0.0.1:${(fakeRegione.address() as AddressInfo).port}/tramite/envelope`;
   writeFileSync(cstNode.configFile, JSON.stringify(config));
-  cst = await serveNode(loadConfig(cstNode.configFile));
+  cst = await serveNode(loadConfig(cstNode.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
 }, 60_000);
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { dropDatabase, freshDatabase } from '../../test-support/postgres-server.js';
 import { postgresUrl } from '../log/log-fixtures.js';
 
@@ -35,9 +36,9 @@ beforeAll(async () => {
   raw.log = { ...raw.log, store: 'postgres', postgresUrl: dbUrl, checkpointEveryRecords: 5 };
   writeFileSync(nodes.cst.configFile, JSON.stringify(raw, null, 2));
   const config = loadConfig(nodes.cst.configFile);
-  cstA = await serveNode(config);
-  cstB = await serveNode({ ...config, node: { ...config.node, listen: { ...config.node.listen, port: 0 } } });
-  regione = await serveNode(loadConfig(nodes.regione.configFile));
+  cstA = await serveNode(config, { builtinAdapters: BUILTIN_ADAPTERS });
+  cstB = await serveNode({ ...config, node: { ...config.node, listen: { ...config.node.listen, port: 0 } } }, { builtinAdapters: BUILTIN_ADAPTERS });
+  regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
 }, 60_000);
 
 afterAll(async () => {

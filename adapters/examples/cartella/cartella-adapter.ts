@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage, type OutgoingMessage } from '../../sdk/index.js';
+import { AdapterError, BackgroundWorker, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage, type OutgoingMessage, type WorkerPass } from '../../sdk/index.js';
 
 /**
  * The example adapter of docs/writing-an-adapter.md: a back office that exchanges files through two
@@ -33,6 +33,7 @@ export const cartellaOptionsSchema = {
 export default defineAdapter<CartellaOptions>({
   id: 'cartella',
   version: '1.0.0',
+  busApi: '^1',
   description: 'Exchanges messages with a back office through an inbox and an outbox folder',
   optionsSchema: cartellaOptionsSchema,
   setup: (ctx) => new CartellaAdapter(ctx),
@@ -41,25 +42,24 @@ export default defineAdapter<CartellaOptions>({
 class CartellaAdapter implements AdapterInstance {
   private readonly inbox: string;
   private readonly outbox: string;
-  private timer: NodeJS.Timeout | undefined;
-  private scanning: Promise<void> = Promise.resolve();
+  /** One scan at a time, every pollMs: a slow scan is never overlapped by the next. */
+  private readonly scanner: BackgroundWorker;
 
   constructor(private readonly ctx: AdapterContext<CartellaOptions>) {
     this.inbox = resolve(ctx.dataDir, ctx.options.inbox);
     this.outbox = resolve(ctx.dataDir, ctx.options.outbox);
+    this.scanner = new BackgroundWorker({ name: 'inbox scan', log: ctx.log, intervalMs: ctx.options.pollMs, pass: (pass) => this.scan(pass) });
   }
 
   async start(): Promise<void> {
-    if (this.timer) return;
+    if (this.scanner.running) return;
     for (const dir of [this.inbox, this.outbox, join(this.inbox, 'sent'), join(this.inbox, 'rejected'), join(this.inbox, '.sending')]) await mkdir(dir, { recursive: true });
-    this.timer = setInterval(() => this.scanSoon(), this.ctx.options.pollMs);
-    this.scanSoon();
+    this.scanner.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.scanning;
+    // The scan in hand finishes its file: a request is never left half moved.
+    await this.scanner.stop(Number.POSITIVE_INFINITY);
   }
 
   async health() {
@@ -86,17 +86,12 @@ class CartellaAdapter implements AdapterInstance {
     return { kind: 'accepted', reference: `${name}.xml` };
   }
 
-  /** One scan at a time: a slow scan is never overlapped by the next tick. */
-  private scanSoon(): void {
-    this.scanning = this.scanning.then(() => this.scan()).catch((err: unknown) => this.ctx.log.error({ err: (err as Error).message }, 'inbox scan failed'));
-  }
-
-  private async scan(): Promise<void> {
+  private async scan(pass: WorkerPass): Promise<void> {
     const sending = join(this.inbox, '.sending');
     // Left over by a crash between the move and the send: sent (again) first.
     for (const name of (await readdir(sending)).filter((n) => n.endsWith('.json'))) await this.send(name);
     for (const name of (await readdir(this.inbox)).filter((n) => n.endsWith('.json')).sort()) {
-      if (!this.timer) return;
+      if (pass.stopping()) return;
       await rename(join(this.inbox, name), join(sending, name));
       await this.send(name);
     }

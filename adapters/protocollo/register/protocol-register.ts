@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
+import { openAdapterStore, romeDateTime, type AdapterDatabase, type StoreMigration } from '../../sdk/index.js';
 
 /** The AOO and register a party numbers its documents in. */
 export interface RegisterIdentity {
@@ -33,6 +33,21 @@ export interface Registration {
   readonly updatedAt: string;
 }
 
+const MIGRATIONS: readonly StoreMigration[] = [
+  `CREATE TABLE IF NOT EXISTS registrations (
+     registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
+     direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
+     state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, updated_at TEXT NOT NULL,
+     PRIMARY KEY (registro, anno, numero));
+   CREATE UNIQUE INDEX IF NOT EXISTS registrations_in_message ON registrations (direction, message_id) WHERE message_id IS NOT NULL`,
+  // Added after the first release (NULL: all checked). Registers written before the numbered migrations
+  // may have it already, so only where it is missing.
+  (db) => {
+    const columns = db.prepare('PRAGMA table_info(registrations)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'unchecked')) db.exec('ALTER TABLE registrations ADD COLUMN unchecked TEXT');
+  },
+];
+
 /**
  * The registro di protocollo of one AOO register: progressive numbers per register and calendar year
  * (Europe/Rome), zero-padded to 7 digits, never reused — even across restarts, concurrent requests and
@@ -41,26 +56,14 @@ export interface Registration {
  * transaction that takes the number, and a number whose document could not be built is never issued.
  */
 export class ProtocolRegister {
-  private readonly db: Database.Database;
+  private readonly db: AdapterDatabase;
 
   private constructor(
     file: string,
     readonly aoo: RegisterIdentity,
     private readonly clock: { now(): Date },
   ) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS registrations (
-      registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
-      direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
-      state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, unchecked TEXT, updated_at TEXT NOT NULL,
-      PRIMARY KEY (registro, anno, numero))`);
-    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS registrations_in_message ON registrations (direction, message_id) WHERE message_id IS NOT NULL');
-    // Added after the first release: a register created before it gains the column (NULL: all checked).
-    const columns = this.db.prepare('PRAGMA table_info(registrations)').all() as Array<{ name: string }>;
-    if (!columns.some((c) => c.name === 'unchecked')) this.db.exec('ALTER TABLE registrations ADD COLUMN unchecked TEXT');
+    this.db = openAdapterStore(file, MIGRATIONS);
   }
 
   static open(file: string, aoo: RegisterIdentity, clock: { now(): Date } = { now: () => new Date() }): ProtocolRegister {
@@ -184,14 +187,4 @@ interface Row {
   party: string | null;
   unchecked: string | null;
   updated_at: string;
-}
-
-/** The register's calendar is Italy's: a document registered at 00:30 on 1 January in Rome belongs to the new year. */
-function romeDateTime(at: Date): { data: string; ora: string; anno: number } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return { data: `${parts['year']}-${parts['month']}-${parts['day']}`, ora: `${parts['hour']}:${parts['minute']}:${parts['second']}`, anno: Number(parts['year']) };
 }

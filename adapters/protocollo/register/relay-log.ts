@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../../sdk/index.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 
 /** One document relayed between the AOO's own protocol system (SOAP) and the bus. */
@@ -12,21 +12,24 @@ export interface RelayedDocument {
   readonly party: string;
 }
 
+const MIGRATIONS: readonly StoreMigration[] = [
+  `CREATE TABLE IF NOT EXISTS relayed (
+     direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
+     PRIMARY KEY (direction, message_id));
+   CREATE INDEX IF NOT EXISTS relayed_by_registration ON relayed (direction, registration)`,
+];
+
 /**
  * What the SOAP relay remembers: which bus message carried which registration, so that a
  * ConfermaMessaggioInoltro from the protocol system finds the bus message and party it answers, and a
  * bus message is handed to the protocol system once.
  */
 export class RelayLog {
-  private readonly db: Database.Database;
+  private readonly db: AdapterDatabase;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS relayed (
-      direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
-      PRIMARY KEY (direction, message_id))`);
-    this.db.exec('CREATE INDEX IF NOT EXISTS relayed_by_registration ON relayed (direction, registration)');
+    // No fsync per commit: as it always was: the register itself (FULL) is what keeps numbers unique.
+    this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
   }
 
   record(doc: RelayedDocument): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { NS } from '../../sdk/index.js';
 import { childElements, childrenNamed, isElement, parseUntrustedXml, type XmlLimits } from '../../sdk/index.js';
-import { ACCEPTED_DIGESTS } from '../xades/xades-algorithms.js';
+import { ACCEPTED_DIGESTS } from '../../sdk/index.js';
 
 /**
  * Whether the document's enveloped signature Reference (URI="") digests to its DigestValue: the same

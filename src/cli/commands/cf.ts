@@ -1,5 +1,5 @@
 import type { Command, CommanderError } from 'commander';
-import { checkCodiceFiscale } from '../../../adapters/siatel/codice-fiscale.js';
+import { checkCodiceFiscale } from '../../../adapters/sdk/index.js';
 import { printJson } from '../cli-output.js';
 
 const CHECK_HELP = `

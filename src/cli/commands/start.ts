@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { initNode } from '../../config/init-node.js';
 import { serveNode } from '../../http/serve-node.js';
+import { BUILTIN_ADAPTERS } from '../../../adapters/builtin.js';
 import { reportError } from '../cli-output.js';
 import { Deadline } from '../../core/deadline.js';
 import { wholeNumberOption } from '../whole-number-option.js';
@@ -49,7 +50,7 @@ export function registerStartCommand(program: Command): void {
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
-        running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel });
+        running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel, builtinAdapters: BUILTIN_ADAPTERS });
         if (stopRequested) {
           await running.close(stopDeadline);
           process.exit(0);

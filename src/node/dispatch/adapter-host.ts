@@ -2,29 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { ConfigError, TramiteError } from '../../core/errors.js';
 import type { NodeConfig } from '../../config/config-types.js';
 import { invalidConfig, schemaProblem } from '../../config/schema-problems.js';
 import type { TrustStore } from '../../crypto/trust-store.js';
-import type { AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../../adapters/sdk/adapter.js';
-
-/**
- * The adapters shipped with Tramite, by id. They are loaded exactly like a third-party adapter — the
- * node knows them only through the SDK contract — and lazily, so a node without them never loads them.
- */
-const BUILT_IN: Readonly<Record<string, () => Promise<unknown>>> = {
-  protocollo: () => import('../../../adapters/protocollo/protocollo-adapter.js'),
-  pec: () => import('../../../adapters/pec/pec-adapter.js'),
-  'ina-saia': () => import('../../../adapters/ina-saia/ina-saia-adapter.js'),
-  'ina-simulator': () => import('../../../adapters/ina-saia/ina-simulator-adapter.js'),
-  siatel: () => import('../../../adapters/siatel/siatel-adapter.js'),
-  'siatel-simulator': () => import('../../../adapters/siatel/siatel-simulator-adapter.js'),
-};
+import type { AdapterCatalog, AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../../adapters/sdk/adapter.js';
+import { busApiMismatch } from '../../../adapters/sdk/bus-api.js';
+import { compileOptionsSchema, deepFreeze, type OptionsValidator } from '../../../adapters/sdk/options-schema.js';
 
 /** One adapter instance serving one party. */
 export interface HostedAdapter {
@@ -43,6 +29,8 @@ export interface AdapterHostDeps {
   readonly bus: (party: string) => BusClient;
   readonly trust: TrustStore;
   readonly clock: Clock;
+  /** Adapters `use` may name by id (the built-in table, from the composition root); none by default. */
+  readonly catalog?: AdapterCatalog;
 }
 
 /**
@@ -61,11 +49,15 @@ export class AdapterHost {
   static async load(config: NodeConfig, deps: AdapterHostDeps): Promise<AdapterHost> {
     const configDir = config.baseDir;
     const hosted: HostedAdapter[] = [];
+    // Which module answered each id: two different definitions may not share one (their data folders would).
+    const byId = new Map<string, { definition: AdapterDefinition; field: string }>();
     for (const [i, party] of config.parties.entries()) {
+      const partyIds = new Map<string, string>();
       for (const [j, declared] of (party.adapters ?? []).entries()) {
         const field = `parties[${i}].adapters[${j}]`;
-        const definition = await importDefinition(declared.use, configDir, field);
-        const options = validateOptions(definition, structuredClone(declared.options ?? {}) as Record<string, unknown>, `${field}.options`, config.configPath);
+        const definition = await importDefinition(declared.use, configDir, field, deps.catalog ?? {});
+        refuseDuplicate(definition, field, byId, partyIds, party.code);
+        const options = deepFreeze(validateOptions(definition, structuredClone(declared.options ?? {}) as Record<string, unknown>, `${field}.options`, config.configPath));
         const nome = party.code.split('/')[1]!;
         const dataDir = join(config.node.dataDir, 'adapters', nome, definition.id);
         mkdirSync(dataDir, { recursive: true });
@@ -132,14 +124,14 @@ export class AdapterHost {
   }
 }
 
-async function importDefinition(use: string, configDir: string, field: string): Promise<AdapterDefinition> {
+async function importDefinition(use: string, configDir: string, field: string, catalog: AdapterCatalog): Promise<AdapterDefinition> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await (BUILT_IN[use]?.() ?? import(moduleUrl(use, configDir)))) as Record<string, unknown>;
+    mod = (await (Object.hasOwn(catalog, use) ? catalog[use]!() : import(moduleUrl(use, configDir)))) as Record<string, unknown>;
   } catch (cause) {
     throw new ConfigError(
       'TRAMITE_ERR_ADAPTER_INVALID',
-      `config ${field}.use: adapter "${use}" cannot be loaded (${(cause as Error).message}) — fix: name a built-in adapter (${Object.keys(BUILT_IN).join(', ')}), a module path relative to the config file (./my-adapter.js) or an installed package`,
+      `config ${field}.use: adapter "${use}" cannot be loaded (${(cause as Error).message}) — fix: name a built-in adapter (${Object.keys(catalog).join(', ') || 'none given to this node'}), a module path relative to the config file (./my-adapter.js) or an installed package`,
       { cause, field: `${field}.use` },
     );
   }
@@ -156,7 +148,31 @@ async function importDefinition(use: string, configDir: string, field: string): 
   if (problems.length > 0) {
     throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}.use: "${use}" is not a Tramite adapter: ${problems.join('; ')} — fix: see docs/writing-an-adapter.md`, { field: `${field}.use` });
   }
+  const mismatch = busApiMismatch(def!.busApi);
+  if (mismatch) {
+    throw new ConfigError('TRAMITE_ERR_ADAPTER_BUS_API', `config ${field}.use: adapter ${def!.id} ${mismatch} — fix: use a version of the adapter written for this node`, { field: `${field}.use` });
+  }
   return def as AdapterDefinition;
+}
+
+/** One id, one definition per node; one instance of an id per party. */
+function refuseDuplicate(
+  definition: AdapterDefinition,
+  field: string,
+  byId: Map<string, { definition: AdapterDefinition; field: string }>,
+  partyIds: Map<string, string>,
+  party: string,
+): void {
+  const earlier = byId.get(definition.id);
+  if (earlier && earlier.definition !== definition) {
+    throw new ConfigError('TRAMITE_ERR_ADAPTER_DUPLICATE', `config ${field}.use: adapter id "${definition.id}" is already taken by a different module (${earlier.field}) — fix: give one of them another id`, { field: `${field}.use` });
+  }
+  const samePartyField = partyIds.get(definition.id);
+  if (samePartyField) {
+    throw new ConfigError('TRAMITE_ERR_ADAPTER_DUPLICATE', `config ${field}.use: ${party} already has adapter "${definition.id}" (${samePartyField}) — fix: declare it once, listing all its services`, { field: `${field}.use` });
+  }
+  byId.set(definition.id, earlier ?? { definition, field });
+  partyIds.set(definition.id, field);
 }
 
 /** A module path (relative to the config file, or absolute) or a package name, as an import specifier. */
@@ -170,20 +186,12 @@ function moduleUrl(use: string, configDir: string): string {
   }
 }
 
-const validators = new WeakMap<object, ValidateFunction>();
-
 function validateOptions(def: AdapterDefinition, options: Record<string, unknown>, field: string, configPath: string | undefined): Record<string, unknown> {
-  let validate = validators.get(def.optionsSchema);
-  if (!validate) {
-    const is2020 = String(def.optionsSchema['$schema'] ?? '').includes('2020-12');
-    const ajv = is2020 ? new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true }) : new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
-    addFormats.default(ajv);
-    try {
-      validate = ajv.compile(def.optionsSchema);
-    } catch (cause) {
-      throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${def.id} has an invalid optionsSchema: ${(cause as Error).message}`, { cause, field });
-    }
-    validators.set(def.optionsSchema, validate);
+  let validate: OptionsValidator;
+  try {
+    validate = compileOptionsSchema(def.optionsSchema);
+  } catch (cause) {
+    throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${def.id} has an invalid optionsSchema: ${(cause as Error).message}`, { cause, field });
   }
   if (!validate(options)) throw invalidConfig(configPath, (validate.errors ?? []).map((e) => schemaProblem(e, field)));
   return options;

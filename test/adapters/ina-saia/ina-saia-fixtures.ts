@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterContext, AdapterInstance, BusClient, MessageState, OutgoingMessage } from '../../../adapters/sdk/index.js';
 import type { RegistryEventKind } from '../../../adapters/ina-saia/registry-event.js';
-import { computeCodiceFiscale } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { getTestPki } from '../../fixtures/test-pki.js';
 
 /** "Now" for edge validation: fixed, so no date here drifts into the future or the past. */

@@ -1,7 +1,7 @@
 /** fast-check generators of valid registry events (as posted JSON), about people with real codici fiscali. */
 import fc from 'fast-check';
 import { REGISTRY_EVENT_KINDS } from '../../../adapters/ina-saia/registry-event.js';
-import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { COMUNE, OTHER_COMUNE, TODAY } from './ina-saia-fixtures.js';
 
 const DAY = 86_400_000;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REGISTRY_EVENT_KINDS, RegistryEventError, kindOf, parseRegistryEvent, type RegistryEvent } from '../../../adapters/ina-saia/registry-event.js';
-import { checkCharacter, computeCodiceFiscale, omocodicVariants } from '../../../adapters/siatel/codice-fiscale.js';
+import { checkCharacter, computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { TramiteError } from '../../../src/core/errors.js';
 import { eventArb } from './registry-event-arbitraries.js';
 import { COMUNE, GIULIA, GIULIA_CF, MARIO, MARIO_CF, OTHER_COMUNE, TODAY, sampleEvents } from './ina-saia-fixtures.js';

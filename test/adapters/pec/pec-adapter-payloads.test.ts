@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import pec from '../../../adapters/pec/pec-adapter.js';
 import { messageIdFor } from '../../../adapters/pec/pec-egress.js';
-import { PEC_BUS_NS, messaggioPecXml, readInvioPec, ricevutaXml } from '../../../adapters/pec/pec-bus-xml.js';
+import { PEC_BUS_NS, messaggioPecXml, readInvioPec, ricevutaXml } from '../../../adapters/sdk/pec-formats/pec-bus-xml.js';
 import { pecOptionsSchema, type PecOptions } from '../../../adapters/pec/pec-options.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { AdapterError, parseUntrustedXml } from '../../../adapters/sdk/index.js';

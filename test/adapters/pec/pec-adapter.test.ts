@@ -12,7 +12,7 @@ import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pec, { type PecAdapter, type PecOptions } from '../../../adapters/pec/pec-adapter.js';
-import { PEC_BUS_NS } from '../../../adapters/pec/pec-bus-xml.js';
+import { PEC_BUS_NS } from '../../../adapters/sdk/pec-formats/pec-bus-xml.js';
 import { messageIdFor } from '../../../adapters/pec/pec-egress.js';
 import { AdapterError, checkAdapterConformance, parseUntrustedXml, type AdapterContext, type BusClient, type BusMessage, type MessageState, type OutgoingMessage } from '../../../adapters/sdk/index.js';
 import { freePort } from '../../../src/daemons/free-port.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { describe, expect, it } from 'vitest';
 import { ingestMailboxMessage } from '../../../adapters/pec/pec-ingest.js';
-import { readMessaggioPec } from '../../../adapters/pec/pec-bus-xml.js';
+import { readMessaggioPec } from '../../../adapters/sdk/pec-formats/pec-bus-xml.js';
 import { readSegnatura } from '../../../adapters/protocollo/segnatura/segnatura-reader.js';
 import { RECIPIENT, buildPecMessage, providerPki } from '../../fixtures/pec/pec-fixture.js';
 

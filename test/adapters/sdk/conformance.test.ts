@@ -76,6 +76,7 @@ function adapter(overrides: Partial<AdapterDefinition> & { instance?: Record<str
   return defineAdapter({
     id: 'prova',
     version: '0.1.0',
+    busApi: '^1',
     description: 'test adapter',
     optionsSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } },
     setup: () => {

@@ -8,7 +8,7 @@ import {
   omocodicVariants,
   type CfCheck,
   type PersonalData,
-} from '../../../adapters/siatel/codice-fiscale.js';
+} from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 
 // Vectors from the SIATEL reference (typed in: the tests do not read /work/shared). The doc gives only
 // codes; the names used with computeCodiceFiscale below are ones whose letters the rules turn into

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import siatel from '../../../adapters/siatel/siatel-adapter.js';
-import { computeCodiceFiscale } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { readSiatelRequest, writeSiatelAnswer, writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { computeCodiceFiscale } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import type { QuotaTime } from '../../../adapters/siatel/siatel-quota.js';

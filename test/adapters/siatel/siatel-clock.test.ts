@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fastClock, stoppable, stoppableQuotaTime } from '../../../adapters/siatel/siatel-clock.js';
-import { nextRomeMidnight, romeDay, romeMidnight } from '../../../adapters/siatel/rome-day.js';
+import { nextRomeMidnight, romeDay, romeMidnight } from '../../../adapters/sdk/calendar/rome-day.js';
 import { GatedTime } from './siatel-harness.js';
 
 describe('the clock SIATEL limits are counted in', () => {

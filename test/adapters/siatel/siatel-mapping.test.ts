@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import {
   SIATEL_ESITI,
   SIATEL_NAMESPACE,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/siatel/codice-fiscale.js';
+import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { SIATEL_NAMESPACE, readSiatelAnswer, siatelAction, writeSiatelRequest, type SiatelAnswer, type SiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import siatelSimulator, { type SiatelSimulator, type SiatelSimulatorOptions } from '../../../adapters/siatel/siatel-simulator-adapter.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';

@@ -25,8 +25,8 @@ import { ProtocolloSoapServer } from '../../../../adapters/protocollo/soap/proto
 import { readSegnatura } from '../../../../adapters/protocollo/segnatura/segnatura-reader.js';
 import { validateSegnaturaSchema } from '../../../../adapters/protocollo/segnatura/segnatura-schema.js';
 import { buildSegnaturaXml } from '../../../../adapters/protocollo/segnatura/segnatura-writer.js';
-import { signXades, type XadesSigner } from '../../../../adapters/protocollo/xades/xades-sign.js';
-import { verifyXades } from '../../../../adapters/protocollo/xades/xades-verify.js';
+import { signXades, type XadesSigner } from '../../../../adapters/sdk/xades/xades-sign.js';
+import { verifyXades } from '../../../../adapters/sdk/xades/xades-verify.js';
 import { ProtocolloError } from '../../../../src/core/errors.js';
 import { issueCertificate } from '../../../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../../../src/crypto/trust-store.js';

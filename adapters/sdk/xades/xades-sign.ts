@@ -1,7 +1,8 @@
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
 import { ExclusiveCanonicalization, SignedXml, type HashAlgorithm } from 'xml-crypto';
 import { ConfigError, TramiteError } from '../../../src/core/errors.js';
-import { NS, certificatesFromPem, escapeAttribute, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../../sdk/index.js';
+import { NS, certificatesFromPem, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../xml-security.js';
+import { escapeAttribute } from '../../../envelopes/xml/xml-escape.js';
 import { DIGEST_URI, MAX_KEYINFO_CERTIFICATES, SIGNED_PROPERTIES_TYPE, XADES_ALG, XADES_NS, type XadesDigest } from './xades-algorithms.js';
 
 /** The AOO's electronic seal: its RSA private key and the certificate (plus, optionally, the chain up to the CA). */

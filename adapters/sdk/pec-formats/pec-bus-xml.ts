@@ -7,7 +7,9 @@
  * The reader is strict (unknown elements or attributes are refused, not ignored) because a sender
  * who misspells `Allegato` must learn it now, not when the recipient misses the attachment.
  */
-import { AdapterError, childElements, escapeAttribute, escapeText, parseUntrustedXml, replaceForbiddenXmlChars, textOf, DEFAULT_XML_LIMITS } from '../sdk/index.js';
+import { AdapterError } from '../adapter.js';
+import { childElements, parseUntrustedXml, textOf, DEFAULT_XML_LIMITS } from '../xml-security.js';
+import { escapeAttribute, escapeText, replaceForbiddenXmlChars } from '../../../envelopes/xml/xml-escape.js';
 
 export const PEC_BUS_NS = 'urn:tramite:pec:1';
 

@@ -6,7 +6,7 @@
  * Layout (0-based): 0–2 surname, 3–5 name, 6–7 year, 8 month letter, 9–10 day (+40 for women),
  * 11–14 place (Belfiore code: a letter and three digits; Z… for foreign countries), 15 check character.
  */
-import { TramiteError } from '../../src/core/errors.js';
+import { TramiteError } from '../../../src/core/errors.js';
 import { OMOCODIC_POSITIONS, OMOCODIC_POSITION_CHARS, decodeOmocodia, substituteOmocodic } from './omocodia.js';
 
 export type Sex = 'M' | 'F';

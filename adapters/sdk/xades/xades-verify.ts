@@ -3,22 +3,9 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
-import { NS } from '../../sdk/index.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
-import {
-  childElements,
-  describeCertificate,
-  isElement,
-  parseUntrustedXml,
-  StrictSequenceReader,
-  textOf,
-  UNBOUNDED,
-  walkElements,
-  type ChildSequence,
-  type ChildSlot,
-  type TrustStore,
-  type XmlLimits,
-} from '../../sdk/index.js';
+import { childElements, describeCertificate, isElement, NS, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../xml-security.js';
+import { StrictSequenceReader, UNBOUNDED, type ChildSequence, type ChildSlot } from '../../../envelopes/xml/strict-sequence-reader.js';
 import {
   ACCEPTED_DIGESTS,
   ACCEPTED_SIGNATURES,
