@@ -249,16 +249,31 @@ function main(): void {
     lines.push(`timing: ${args.seconds} s per measurement after a ${WARMUP_SECONDS} s warm-up; latency per op in µs`);
     lines.push('');
     const header = ['measurement', 'ops/s', 'mean µs', 'p50 µs', 'p99 µs', 'ops', 'what'];
-    const table = rows.map((r) => [r.label, fmtNum(r.m.opsPerSec, 0), fmtNum(r.m.meanUs, 1), fmtNum(r.m.p50us, 1), fmtNum(r.m.p99us, 1), fmtInt(r.m.ops), r.unit]);
+    const table = rows.map((r) => [
+      r.label,
+      fmtNum(r.m.opsPerSec, 0),
+      fmtNum(r.m.meanUs, 1),
+      fmtNum(r.m.p50us, 1),
+      fmtNum(r.m.p99us, 1),
+      fmtInt(r.m.ops),
+      r.unit,
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
     const fmtRow = (cells: string[]): string =>
-      cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+      cells
+        .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd();
     lines.push(fmtRow(header));
     lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const row of table) lines.push(fmtRow(row));
     lines.push('');
-    lines.push(`envelope sign   runs at ${fmtRatio(ratios.signVsRawRsa)}× raw RSA-2048 sign   (one envelope costs ~${fmtNum(1 / ratios.signVsRawRsa, 0)} raw signs)`);
-    lines.push(`envelope verify runs at ${fmtRatio(ratios.verifyVsRawRsa)}× raw RSA-2048 verify (one envelope costs ~${fmtNum(1 / ratios.verifyVsRawRsa, 0)} raw verifies)`);
+    lines.push(
+      `envelope sign   runs at ${fmtRatio(ratios.signVsRawRsa)}× raw RSA-2048 sign   (one envelope costs ~${fmtNum(1 / ratios.signVsRawRsa, 0)} raw signs)`,
+    );
+    lines.push(
+      `envelope verify runs at ${fmtRatio(ratios.verifyVsRawRsa)}× raw RSA-2048 verify (one envelope costs ~${fmtNum(1 / ratios.verifyVsRawRsa, 0)} raw verifies)`,
+    );
     lines.push(
       'overhead: the XML work around the one RSA operation — the envelope is parsed once (saxes guard + xmldom), every Id indexed ' +
         'in one walk, exclusive C14N (envelopes/security/exc-c14n.ts) and SHA-256 digests of Timestamp, Intestazione, Body and SignedInfo ' +

@@ -42,7 +42,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rate') a.rate = Number(argv[++i]);
     else if (k === '--seconds') a.seconds = Number(argv[++i]);
     else {
-      process.stderr.write(`unknown argument ${k}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--json]\n`);
+      process.stderr.write(
+        `unknown argument ${k}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--json]\n`,
+      );
       process.exit(2);
     }
   }
@@ -56,13 +58,22 @@ async function send(cst: DemoNode): Promise<string> {
   const res = await request(`${cst.baseUrl}/api/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${cst.tokens[FROM]}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: FROM, to: TO, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<var:Variazione xmlns:var="urn:tramite:bench"><var:tipo>residenza</var:tipo><var:codiceFiscale>RSSMRA85T10A562S</var:codiceFiscale></var:Variazione>' }),
+    body: JSON.stringify({
+      from: FROM,
+      to: TO,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload:
+        '<var:Variazione xmlns:var="urn:tramite:bench"><var:tipo>residenza</var:tipo><var:codiceFiscale>RSSMRA85T10A562S</var:codiceFiscale></var:Variazione>',
+    }),
   });
   return ((await res.body.json()) as { id: string }).id;
 }
 
 async function view(cst: DemoNode, id: string): Promise<{ status: string; createdAt: string; updatedAt: string }> {
-  const res = await request(`${cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${cst.tokens[FROM]}` } });
+  const res = await request(`${cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${cst.tokens[FROM]}` },
+  });
   return (await res.body.json()) as { status: string; createdAt: string; updatedAt: string };
 }
 
@@ -163,9 +174,15 @@ async function main(): Promise<void> {
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
       process.stdout.write(`\nTramite end-to-end exchange benchmark — node ${result.node}, ${result.cpu}\n`);
-      process.stdout.write(`  exchanges/s (sign, log, queue, HTTP, verify, log, riscontro, verify, log): ${result.exchangesPerSec.toFixed(1)}  (${result.delivered}/${result.messages} DELIVERED)\n`);
-      process.stdout.write(`  latency at ${result.offeredRate}/s offered: p50 ${result.latencyMs.p50.toFixed(0)} ms, p99 ${result.latencyMs.p99.toFixed(0)} ms (${result.latencyMs.samples} messages)\n`);
-      process.stdout.write(`  raw BullMQ add→process, no-op jobs, same machine: ${result.bullmqJobsPerSec.toFixed(0)} jobs/s → an exchange costs ${(1 / result.ratioToBullmq).toFixed(0)}× a bare job\n`);
+      process.stdout.write(
+        `  exchanges/s (sign, log, queue, HTTP, verify, log, riscontro, verify, log): ${result.exchangesPerSec.toFixed(1)}  (${result.delivered}/${result.messages} DELIVERED)\n`,
+      );
+      process.stdout.write(
+        `  latency at ${result.offeredRate}/s offered: p50 ${result.latencyMs.p50.toFixed(0)} ms, p99 ${result.latencyMs.p99.toFixed(0)} ms (${result.latencyMs.samples} messages)\n`,
+      );
+      process.stdout.write(
+        `  raw BullMQ add→process, no-op jobs, same machine: ${result.bullmqJobsPerSec.toFixed(0)} jobs/s → an exchange costs ${(1 / result.ratioToBullmq).toFixed(0)}× a bare job\n`,
+      );
     }
   } finally {
     await cst.close();

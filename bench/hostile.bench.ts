@@ -72,15 +72,27 @@ function main(): void {
     const code = refuse(xml, trust);
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000;
-    rows.push({ name, bytes: Buffer.byteLength(xml), cpuMs: Math.round(cpuMs), wallMs: Math.round(performance.now() - start), code, ratio: cpuMs / baseline.cpuMs });
+    rows.push({
+      name,
+      bytes: Buffer.byteLength(xml),
+      cpuMs: Math.round(cpuMs),
+      wallMs: Math.round(performance.now() - start),
+      code,
+      ratio: cpuMs / baseline.cpuMs,
+    });
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ limits: DEFAULT_XML_LIMITS, baseline, envelopes: rows })}\n`);
     return;
   }
   process.stdout.write(`limits: ${JSON.stringify(DEFAULT_XML_LIMITS)}\n`);
-  process.stdout.write(`baseline: an ordinary ${Math.round(baseline.bytes / 1024)} KB busta verified in ${baseline.cpuMs.toFixed(2)} ms CPU (mean of ${BASELINE_RUNS}): ${baseline.code}\n`);
-  for (const r of rows) process.stdout.write(`${r.name.padEnd(34)} ${String(Math.round(r.bytes / 1024)).padStart(6)} KB ${String(r.cpuMs).padStart(7)} ms CPU ${String(r.wallMs).padStart(7)} ms wall ${r.ratio.toFixed(1).padStart(8)}× baseline  ${r.code}\n`);
+  process.stdout.write(
+    `baseline: an ordinary ${Math.round(baseline.bytes / 1024)} KB busta verified in ${baseline.cpuMs.toFixed(2)} ms CPU (mean of ${BASELINE_RUNS}): ${baseline.code}\n`,
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `${r.name.padEnd(34)} ${String(Math.round(r.bytes / 1024)).padStart(6)} KB ${String(r.cpuMs).padStart(7)} ms CPU ${String(r.wallMs).padStart(7)} ms wall ${r.ratio.toFixed(1).padStart(8)}× baseline  ${r.code}\n`,
+    );
 }
 
 main();

@@ -42,7 +42,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--postgres') args.postgres = argv[++i]!;
     else if (a === '--stores') args.stores = argv[++i]!.split(',') as Args['stores'];
     else {
-      process.stderr.write(`unknown argument ${a}\nusage: log.bench.js [--seconds N] [--sizes 10000,100000,1000000] [--stores sqlite,postgres] [--postgres URL] [--json]\n`);
+      process.stderr.write(
+        `unknown argument ${a}\nusage: log.bench.js [--seconds N] [--sizes 10000,100000,1000000] [--stores sqlite,postgres] [--postgres URL] [--json]\n`,
+      );
       process.exit(2);
     }
   }
@@ -53,7 +55,9 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-const ENVELOPE = Buffer.from(`<SOAP_ENV:Envelope xmlns:SOAP_ENV="http://schemas.xmlsoap.org/soap/envelope/">${'<x>0123456789abcdef0123456789abcdef</x>'.repeat(75)}</SOAP_ENV:Envelope>`);
+const ENVELOPE = Buffer.from(
+  `<SOAP_ENV:Envelope xmlns:SOAP_ENV="http://schemas.xmlsoap.org/soap/envelope/">${'<x>0123456789abcdef0123456789abcdef</x>'.repeat(75)}</SOAP_ENV:Envelope>`,
+);
 
 let counter = 0;
 /** The node's mix: an envelope record, a state change, a receipt — per message. */
@@ -85,7 +89,10 @@ async function fillTo(store: LogStore, target: number, progress: (s: string) => 
   const batch = 5000;
   while (head < target) {
     const n = Math.min(batch, target - head);
-    await store.append(Array.from({ length: n }, () => entry(true)), { op: 'none' });
+    await store.append(
+      Array.from({ length: n }, () => entry(true)),
+      { op: 'none' },
+    );
     head += n;
     if (head % 100_000 === 0) progress(`  filled to ${head.toLocaleString('en')} records\n`);
   }
@@ -112,7 +119,10 @@ async function rawInsertBaseline(kind: 'sqlite' | 'postgres', target: string, se
   }
   const store = await PostgresLogStore.open(target);
   await store.query('CREATE TABLE IF NOT EXISTS raw_rows (id BIGSERIAL PRIMARY KEY, body BYTEA, meta TEXT)');
-  const m = await measureAsync(() => store.query('INSERT INTO raw_rows (body, meta) VALUES ($1, $2)', [ENVELOPE, JSON.stringify(entry())]), { seconds, warmupSeconds: 0.3 });
+  const m = await measureAsync(
+    () => store.query('INSERT INTO raw_rows (body, meta) VALUES ($1, $2)', [ENVELOPE, JSON.stringify(entry())]),
+    { seconds, warmupSeconds: 0.3 },
+  );
   await store.query('DROP TABLE raw_rows');
   await store.close();
   return m;
@@ -127,7 +137,13 @@ interface StoreResult {
   chainOverhead: number;
 }
 
-async function benchStore(kind: 'sqlite' | 'postgres', open: () => Promise<LogStore>, baselineTarget: string, args: Args, progress: (s: string) => void): Promise<StoreResult> {
+async function benchStore(
+  kind: 'sqlite' | 'postgres',
+  open: () => Promise<LogStore>,
+  baselineTarget: string,
+  args: Args,
+  progress: (s: string) => void,
+): Promise<StoreResult> {
   progress(`${kind}: raw INSERT baseline… `);
   const rawInsert = await rawInsertBaseline(kind, baselineTarget, args.seconds);
   progress('done\n');
@@ -167,7 +183,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tramite-log-bench-'));
   const results: StoreResult[] = [];
   try {
-    if (args.stores.includes('sqlite')) results.push(await benchStore('sqlite', async () => new SqliteLogStore(join(dir, 'log.sqlite')), join(dir, 'raw.sqlite'), args, progress));
+    if (args.stores.includes('sqlite'))
+      results.push(
+        await benchStore('sqlite', async () => new SqliteLogStore(join(dir, 'log.sqlite')), join(dir, 'raw.sqlite'), args, progress),
+      );
     if (!args.stores.includes('postgres')) {
       // not asked for
     } else if (args.postgres) {
@@ -180,19 +199,31 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: args.seconds, envelopeBytes: ENVELOPE.length, node: process.version, cpu: cpus()[0]?.model ?? 'unknown', results })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ seconds: args.seconds, envelopeBytes: ENVELOPE.length, node: process.version, cpu: cpus()[0]?.model ?? 'unknown', results })}\n`,
+    );
     return;
   }
   const n = (x: number) => Math.round(x).toLocaleString('en');
-  process.stdout.write(`\nTramite message-log benchmark — node ${process.version}, ${cpus()[0]?.model ?? ''}; envelope records carry ${n(ENVELOPE.length)} B\n`);
+  process.stdout.write(
+    `\nTramite message-log benchmark — node ${process.version}, ${cpus()[0]?.model ?? ''}; envelope records carry ${n(ENVELOPE.length)} B\n`,
+  );
   for (const r of results) {
     process.stdout.write(`\n${r.store}\n`);
-    process.stdout.write(`  raw INSERT (no chain, no projection)   ${n(r.rawInsert.opsPerSec).padStart(8)} /s   mean ${r.rawInsert.meanUs.toFixed(0)} µs\n`);
-    process.stdout.write(`  append, empty log                      ${n(r.appendEmpty.opsPerSec).padStart(8)} /s   mean ${r.appendEmpty.meanUs.toFixed(0)} µs   p99 ${r.appendEmpty.p99us.toFixed(0)} µs   (${r.chainOverhead.toFixed(2)}× raw INSERT)\n`);
+    process.stdout.write(
+      `  raw INSERT (no chain, no projection)   ${n(r.rawInsert.opsPerSec).padStart(8)} /s   mean ${r.rawInsert.meanUs.toFixed(0)} µs\n`,
+    );
+    process.stdout.write(
+      `  append, empty log                      ${n(r.appendEmpty.opsPerSec).padStart(8)} /s   mean ${r.appendEmpty.meanUs.toFixed(0)} µs   p99 ${r.appendEmpty.p99us.toFixed(0)} µs   (${r.chainOverhead.toFixed(2)}× raw INSERT)\n`,
+    );
     for (const s of r.bySize) {
-      process.stdout.write(`  append at ${n(s.records).padStart(9)} records          ${n(s.append.opsPerSec).padStart(8)} /s   mean ${s.append.meanUs.toFixed(0)} µs   p99 ${s.append.p99us.toFixed(0)} µs   (${s.ratioToEmpty.toFixed(2)}× empty)\n`);
+      process.stdout.write(
+        `  append at ${n(s.records).padStart(9)} records          ${n(s.append.opsPerSec).padStart(8)} /s   mean ${s.append.meanUs.toFixed(0)} µs   p99 ${s.append.p99us.toFixed(0)} µs   (${s.ratioToEmpty.toFixed(2)}× empty)\n`,
+      );
     }
-    process.stdout.write(`  verify (chain, no signatures)          ${n(r.verify.recordsPerSec).padStart(8)} records/s over ${n(r.verify.records)} records (${r.verify.ok ? 'intact' : 'NOT intact'})\n`);
+    process.stdout.write(
+      `  verify (chain, no signatures)          ${n(r.verify.recordsPerSec).padStart(8)} records/s over ${n(r.verify.records)} records (${r.verify.ok ? 'intact' : 'NOT intact'})\n`,
+    );
   }
 }
 

@@ -44,7 +44,8 @@ function digestedDeclarations(env: BodySource): ReadonlySet<string> | undefined 
   const ids = new Set(idAttributesOf(env.parts.body).map((id) => `#${id}`));
   const signature = env.security && childElements(env.security).find((e) => isElement(e, NS.ds, 'Signature'));
   const signedInfo = signature && childElements(signature).find((e) => isElement(e, NS.ds, 'SignedInfo'));
-  const reference = signedInfo && childElements(signedInfo).find((e) => isElement(e, NS.ds, 'Reference') && ids.has(e.getAttribute('URI') ?? ''));
+  const reference =
+    signedInfo && childElements(signedInfo).find((e) => isElement(e, NS.ds, 'Reference') && ids.has(e.getAttribute('URI') ?? ''));
   if (!reference) return undefined;
   const transforms = childElements(reference)
     .filter((e) => isElement(e, NS.ds, 'Transforms'))
@@ -56,7 +57,7 @@ function digestedDeclarations(env: BodySource): ReadonlySet<string> | undefined 
 }
 
 function withoutComments<T extends Node>(node: T): T {
-  for (let n = node.firstChild; n; ) {
+  for (let n = node.firstChild; n;) {
     const next = n.nextSibling;
     if (n.nodeType === 8) node.removeChild(n);
     else withoutComments(n);

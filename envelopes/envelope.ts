@@ -49,9 +49,11 @@ export function readEnvelope(input: string | Uint8Array, limits: XmlLimits = DEF
   const { doc, text } = parseUntrustedXml(input, limits);
   const parts = locateSoapParts(doc);
   const securities = parts.headerBlocks.filter((e) => isElement(e, NS.wsse, 'Security'));
-  if (securities.length > 1) throw new SecurityError('TRAMITE_ERR_SIG_WRAPPING', 'more than one wsse:Security header', { posizione: 'Header/Security' });
+  if (securities.length > 1)
+    throw new SecurityError('TRAMITE_ERR_SIG_WRAPPING', 'more than one wsse:Security header', { posizione: 'Header/Security' });
   const intestazioni = parts.headerBlocks.filter((e) => isElement(e, NS.egov, 'Intestazione'));
-  if (intestazioni.length > 1) throw new EnvelopeError('EGOV_IT_002', 'Header/Intestazione', 'EGOV_IT_002 - more than one eGov_IT:Intestazione');
+  if (intestazioni.length > 1)
+    throw new EnvelopeError('EGOV_IT_002', 'Header/Intestazione', 'EGOV_IT_002 - more than one eGov_IT:Intestazione');
   const fault = readSoapFault(parts.body);
   checkBody(parts.body);
   const common = { parts, doc, text, ...(securities[0] ? { security: securities[0] } : {}), ...(fault ? { fault } : {}) };
@@ -63,7 +65,11 @@ export function readEnvelope(input: string | Uint8Array, limits: XmlLimits = DEF
   if (blocks.length > 0) {
     return { profile: 'modi', addressing: header, headerElements: blocks, ...common };
   }
-  throw new EnvelopeError('EGOV_IT_002', 'Header', 'EGOV_IT_002 - the envelope carries neither eGov_IT:Intestazione nor WS-Addressing headers');
+  throw new EnvelopeError(
+    'EGOV_IT_002',
+    'Header',
+    'EGOV_IT_002 - the envelope carries neither eGov_IT:Intestazione nor WS-Addressing headers',
+  );
 }
 
 /**
@@ -91,7 +97,11 @@ function checkBody(body: Element): void {
  * so its Body signed), else TRAMITE_ERR_MODI_PATTERN naming the element missing. References may point
  * only at those, at other direct header blocks, or at this Security header's token — never elsewhere.
  */
-export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy, modiPatterns: readonly ModiSoapPattern[] = DEFAULT_MODI_PATTERNS): OpenedEnvelope {
+export function verifyEnvelope(
+  env: ReadEnvelope,
+  policy: VerifyPolicy,
+  modiPatterns: readonly ModiSoapPattern[] = DEFAULT_MODI_PATTERNS,
+): OpenedEnvelope {
   if (!env.security) throw new SecurityError('TRAMITE_ERR_SIG_MISSING', 'the envelope carries no wsse:Security header');
   const signable = new Map<Element, string>([[env.parts.body, 'Body']]);
   for (const block of env.parts.headerBlocks) if (block !== env.security) signable.set(block, `Header/${block.localName}`);
@@ -110,10 +120,19 @@ export function verifyEnvelope(env: ReadEnvelope, policy: VerifyPolicy, modiPatt
  */
 export function openedWith(env: ReadEnvelope, signature: VerifiedSignature): OpenedEnvelope {
   if (env.profile === 'egov' || !env.security) return { ...env, signature };
-  return { ...env, signature, modi: assessModiPatterns({ addressingBlocks: env.headerElements, security: env.security, signed: signature.signed }) };
+  return {
+    ...env,
+    signature,
+    modi: assessModiPatterns({ addressingBlocks: env.headerElements, security: env.security, signed: signature.signed }),
+  };
 }
 
-export function openEnvelope(input: string | Uint8Array, policy: VerifyPolicy, limits?: XmlLimits, modiPatterns?: readonly ModiSoapPattern[]): OpenedEnvelope {
+export function openEnvelope(
+  input: string | Uint8Array,
+  policy: VerifyPolicy,
+  limits?: XmlLimits,
+  modiPatterns?: readonly ModiSoapPattern[],
+): OpenedEnvelope {
   return verifyEnvelope(readEnvelope(input, limits), policy, modiPatterns);
 }
 
@@ -156,7 +175,12 @@ export function sealEnvelope(
       const parts = locateSoapParts(doc);
       if (profile === 'egov') {
         const intestazione = parts.headerBlocks.filter((e) => isElement(e, NS.egov, 'Intestazione'));
-        if (intestazione.length !== 1) throw new EnvelopeError('EGOV_IT_002', 'Header/Intestazione', 'EGOV_IT_002 - an egov envelope needs exactly one eGov_IT:Intestazione to seal');
+        if (intestazione.length !== 1)
+          throw new EnvelopeError(
+            'EGOV_IT_002',
+            'Header/Intestazione',
+            'EGOV_IT_002 - an egov envelope needs exactly one eGov_IT:Intestazione to seal',
+          );
         return [parts.body, intestazione[0]!];
       }
       const addressing = ensureAddressing(doc, parts, opts.addressing ?? {});

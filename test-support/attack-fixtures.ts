@@ -29,7 +29,13 @@ export const SIGNED_AT = new Date('2026-12-06T09:00:00Z');
 /** What a fixture must provoke: acceptance, or a refusal of a given class, code and reason. */
 export type Expectation =
   | { readonly outcome: 'accepted' }
-  | { readonly outcome: 'refused'; readonly error: 'SecurityError' | 'EnvelopeError'; readonly code: string; readonly reason?: string; readonly posizione?: string };
+  | {
+      readonly outcome: 'refused';
+      readonly error: 'SecurityError' | 'EnvelopeError';
+      readonly code: string;
+      readonly reason?: string;
+      readonly posizione?: string;
+    };
 
 export interface ManifestEntry {
   readonly file: string;
@@ -67,7 +73,11 @@ const sec = (reason: string, posizione?: string): Expectation => ({
 });
 
 export const ATTACKS: readonly Attack[] = [
-  { name: 'control', what: 'the envelope as signed: accepted (every other file is this one, changed)', expect: () => ({ outcome: 'accepted' }) },
+  {
+    name: 'control',
+    what: 'the envelope as signed: accepted (every other file is this one, changed)',
+    expect: () => ({ outcome: 'accepted' }),
+  },
   {
     name: 'body-one-character-changed',
     what: 'one character of the signed Body changed after signing',
@@ -214,7 +224,13 @@ function fixturePki(dir: string): FixturePki {
     try {
       const notBefore = new Date('2026-01-01T00:00:00Z');
       createDevPki({ dir: join(work, 'fed'), parties: ['SPC/ComuneA', 'SPC/Regione'], now: notBefore, validityDays: 7300 });
-      createDevPki({ dir: join(work, 'rogue'), parties: ['SPC/ComuneA'], now: notBefore, validityDays: 7300, caSubject: { CN: 'Rogue CA', O: 'Rogue', C: 'IT' } });
+      createDevPki({
+        dir: join(work, 'rogue'),
+        parties: ['SPC/ComuneA'],
+        now: notBefore,
+        validityDays: 7300,
+        caSubject: { CN: 'Rogue CA', O: 'Rogue', C: 'IT' },
+      });
       const copy = (from: string, to: string) => writeFileSync(join(dir, to), readFileSync(from));
       copy(devCaFiles(join(work, 'fed')).certFile, 'ca-cert.pem');
       copy(devPartyFiles(join(work, 'fed'), { nome: 'ComuneA' }).certFile, 'comune-a-cert.pem');
@@ -240,7 +256,13 @@ function fixturePki(dir: string): FixturePki {
 function signed(profile: EnvelopeProfile, signer: SigningIdentity, at: Date, sequence: number): string {
   const stamp = { now: at, ttlSeconds: 300 };
   if (profile === 'modi') {
-    const addressing = { to: 'SPC/Regione', from: 'SPC/ComuneA', action: 'urn:tramite:service:SPC:Anagrafe:CambioResidenza', messageId: `urn:uuid:3f1b7a52-93a4-4c55-9b55-00000000000${sequence}`, replyTo: 'http://www.w3.org/2005/08/addressing/anonymous' };
+    const addressing = {
+      to: 'SPC/Regione',
+      from: 'SPC/ComuneA',
+      action: 'urn:tramite:service:SPC:Anagrafe:CambioResidenza',
+      messageId: `urn:uuid:3f1b7a52-93a4-4c55-9b55-00000000000${sequence}`,
+      replyTo: 'http://www.w3.org/2005/08/addressing/anonymous',
+    };
     return sealEnvelope(buildModiEnvelope(addressing, BODY), 'modi', signer, { ...stamp, addressing });
   }
   const registered = { value: formatXsdDateTime(at), tempo: 'EGOV_IT_SPC' as const };

@@ -36,10 +36,32 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { layer: 'node', match: /^src\/node\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'adapter-sdk'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'envelopes', 'config', 'log', 'node'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'daemons', 'adapter-sdk', 'adapters'] },
-  { layer: 'demo', match: /^src\/demo\//, may: ['core', 'crypto', 'envelopes', 'config', 'daemons', 'node', 'http', 'adapter-sdk', 'adapters', 'pec-provider'] },
-  { layer: 'cli', match: /^src\/cli\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'daemons', 'node', 'http', 'demo', 'adapter-sdk', 'adapters', 'adapter-table', 'pec-provider'] },
+  {
+    layer: 'demo',
+    match: /^src\/demo\//,
+    may: ['core', 'crypto', 'envelopes', 'config', 'daemons', 'node', 'http', 'adapter-sdk', 'adapters', 'pec-provider'],
+  },
+  {
+    layer: 'cli',
+    match: /^src\/cli\//,
+    may: [
+      'core',
+      'envelopes',
+      'crypto',
+      'config',
+      'log',
+      'queue',
+      'daemons',
+      'node',
+      'http',
+      'demo',
+      'adapter-sdk',
+      'adapters',
+      'adapter-table',
+      'pec-provider',
+    ],
+  },
 ];
-
 
 /** Specifiers of relative imports in a TypeScript source: static, re-export, side-effect and dynamic. */
 export function relativeSpecifiers(text: string): string[] {
@@ -91,7 +113,8 @@ function ruleBroken(file: string, target: string): string | undefined {
   if (from.layer === to.layer) {
     const a = adapterOf(file);
     const b = adapterOf(target);
-    if (from.layer === 'adapters' && a !== b) return `${file} (adapter ${a}) imports ${target} (adapter ${b}): adapters share code through adapters/sdk`;
+    if (from.layer === 'adapters' && a !== b)
+      return `${file} (adapter ${a}) imports ${target} (adapter ${b}): adapters share code through adapters/sdk`;
     return undefined;
   }
   if (!from.may.includes(to.layer)) return `${file} (${from.layer}) imports ${target} (${to.layer})`;

@@ -75,7 +75,10 @@ function header(p: HostileParties, serial: number): EgovHeader {
     profiloCollaborazione: { profile: 'oneway' },
     servizio: { tipo: 'SPC', nome: p.service },
     azione: 'Notifica',
-    messaggio: { identificatore: formatMessageId(mn, `${mn}SPCoopIT`, serial, at), oraRegistrazione: { value: at.toISOString(), tempo: 'EGOV_IT_SPC' } },
+    messaggio: {
+      identificatore: formatMessageId(mn, `${mn}SPCoopIT`, serial, at),
+      oraRegistrazione: { value: at.toISOString(), tempo: 'EGOV_IT_SPC' },
+    },
     profiloTrasmissione: { inoltro: 'EGOV_IT_ALPIUUNAVOLTA', confermaRicezione: true },
     riscontri: [],
     trasmissioni: [],
@@ -105,7 +108,8 @@ function withHeaderBlocks(xml: string, blocks: readonly string[]): string {
 
 /** 16 References (Timestamp, Body, Intestazione and 13 filler blocks), ~740 KB, self-made signer. */
 export function sixteenReferences(p: HostileParties): string {
-  const rows = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `<h:${tag} n="${i}">riga ${i} ${'x'.repeat(48)}</h:${tag}>`).join('');
+  const rows = (n: number, tag: string) =>
+    Array.from({ length: n }, (_, i) => `<h:${tag} n="${i}">riga ${i} ${'x'.repeat(48)}</h:${tag}>`).join('');
   const fillers = Array.from({ length: 13 }, (_, i) => `<h:Filler${i} xmlns:h="${HOSTILE_NS}">${rows(700, 'r')}</h:Filler${i}>`);
   const body = `<h:Pratica xmlns:h="${HOSTILE_NS}">${rows(700, 'r')}</h:Pratica>`;
   return sealAll(withHeaderBlocks(buildEgovEnvelope(header(p, 1), body), fillers), p);

@@ -28,7 +28,10 @@ export function patchConfig(node: DemoNode, edit: (raw: any) => void): void {
   writeFileSync(node.configFile, JSON.stringify(raw, null, 2));
 }
 
-export async function startFederation(name: string, before?: (nodes: { cst: DemoNode; regione: DemoNode }) => void): Promise<InProcessFederation> {
+export async function startFederation(
+  name: string,
+  before?: (nodes: { cst: DemoNode; regione: DemoNode }) => void,
+): Promise<InProcessFederation> {
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), `tramite-${name}-`)), (p) => backOffice.urlFor(p));
@@ -49,7 +52,13 @@ export async function startFederation(name: string, before?: (nodes: { cst: Demo
 }
 
 /** One call of a node's back-office REST API as `party` (its token). */
-export async function callApi(node: DemoNode, party: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+export async function callApi(
+  node: DemoNode,
+  party: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, any> }> {
   const res = await request(`${node.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${node.tokens[party]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },

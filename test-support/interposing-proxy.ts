@@ -114,13 +114,21 @@ export class InterposingProxy {
 
   /** `n` connections whose whole first response reached the proxy while none of it went on. */
   whenResponsesHeld(n: number): Promise<ProxiedConnection[]> {
-    const held = () => this.connections.filter((c) => !c.policy.forwardResponse && c.responseLength !== undefined && c.responseBytesRead >= c.responseLength && c.responseBytesForwarded === 0);
+    const held = () =>
+      this.connections.filter(
+        (c) =>
+          !c.policy.forwardResponse &&
+          c.responseLength !== undefined &&
+          c.responseBytesRead >= c.responseLength &&
+          c.responseBytesForwarded === 0,
+      );
     return this.until(() => held().length >= n).then(held);
   }
 
   /** `n` connections stalled part-way through their request's body. */
   whenRequestsStalled(n: number): Promise<ProxiedConnection[]> {
-    const stalled = () => this.connections.filter((c) => c.stalled && c.requestLength !== undefined && c.requestBytesForwarded < c.requestLength);
+    const stalled = () =>
+      this.connections.filter((c) => c.stalled && c.requestLength !== undefined && c.requestBytesForwarded < c.requestLength);
     return this.until(() => stalled().length >= n).then(stalled);
   }
 

@@ -95,7 +95,10 @@ export async function startOpensslTsa(dir: string): Promise<OpensslTsa> {
       }
       chunks.push(chunk as Buffer);
     }
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (type !== 'application/timestamp-query') {
       res.writeHead(415, { 'content-type': 'text/plain' }).end('content-type must be application/timestamp-query\n');
       return;
@@ -204,7 +207,11 @@ export async function createCa(certFile: string, keyFile: string, subject: strin
   await writeFile(
     config,
     [
-      '[ req ]', 'distinguished_name = dn', 'x509_extensions = v3_ca', 'prompt = no', '[ dn ]',
+      '[ req ]',
+      'distinguished_name = dn',
+      'x509_extensions = v3_ca',
+      'prompt = no',
+      '[ dn ]',
       '[ v3_ca ]',
       'basicConstraints = critical, CA:TRUE',
       'keyUsage = critical, keyCertSign, cRLSign',
@@ -214,8 +221,22 @@ export async function createCa(certFile: string, keyFile: string, subject: strin
     ].join('\n'),
   );
   await run('openssl', [
-    'req', '-config', config, '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-    '-subj', subject, '-keyout', keyFile, '-out', certFile,
+    'req',
+    '-config',
+    config,
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '3650',
+    '-subj',
+    subject,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
   ]);
   await rm(config, { force: true });
 }
@@ -234,10 +255,41 @@ export async function issueCertificate(opts: {
   const csr = `${base}.csr`;
   const ext = `${base}.ext.cnf`;
   await writeFile(ext, ['[ req ]', 'distinguished_name = dn', 'prompt = no', '[ dn ]', '[ leaf ]', ...opts.extensions, ''].join('\n'));
-  await run('openssl', ['req', '-config', ext, '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', opts.subject, '-keyout', opts.key, '-out', csr]);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', opts.caCert, '-CAkey', opts.caKey, '-set_serial', `0x${randomSerial()}`,
-    '-days', String(opts.days ?? 825), '-sha256', '-extfile', ext, '-extensions', 'leaf', '-out', opts.cert,
+    'req',
+    '-config',
+    ext,
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    opts.subject,
+    '-keyout',
+    opts.key,
+    '-out',
+    csr,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    opts.caCert,
+    '-CAkey',
+    opts.caKey,
+    '-set_serial',
+    `0x${randomSerial()}`,
+    '-days',
+    String(opts.days ?? 825),
+    '-sha256',
+    '-extfile',
+    ext,
+    '-extensions',
+    'leaf',
+    '-out',
+    opts.cert,
   ]);
   await rm(csr, { force: true });
   await rm(ext, { force: true });

@@ -69,7 +69,9 @@ function postgresOsUser(): { uid: number; gid: number } {
   };
   const found = lookup();
   if (found) return found;
-  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', PG_OS_USER], { encoding: 'utf8' });
+  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', PG_OS_USER], {
+    encoding: 'utf8',
+  });
   const again = lookup();
   if (!again) {
     throw new DaemonError(
@@ -92,12 +94,25 @@ export async function startPostgres(): Promise<PostgresServer> {
   try {
     if (owner) chownSync(dir, owner.uid, owner.gid);
     // --no-sync: a throwaway cluster needs no durability, and this is most of the start-up time.
-    const initdb = ['-D', dataDir, '--auth=trust', `--username=${PG_SUPERUSER}`, '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'];
+    const initdb = [
+      '-D',
+      dataDir,
+      '--auth=trust',
+      `--username=${PG_SUPERUSER}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
+    ];
     try {
       await run(join(bin, 'initdb'), initdb, { cwd: dir, env, timeout: 60_000, ...(owner ?? {}) });
     } catch (err) {
       const e = err as Error & { stderr?: string; stdout?: string };
-      throw new DaemonError('TRAMITE_ERR_DAEMON_START', `initdb ${initdb.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
+      throw new DaemonError(
+        'TRAMITE_ERR_DAEMON_START',
+        `initdb ${initdb.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`,
+        { cause: err },
+      );
     }
     const server = await startChildDaemon({
       name: 'postgres',

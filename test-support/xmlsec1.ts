@@ -52,7 +52,10 @@ export function requireXmlsec1(): void {
 }
 
 /** xmlsec1 --verify of `xml` with the signer's certificate (and, if given, a trusted CA). */
-export function xmlsec1Verify(xml: string, opts: { signerCertPem: string; trustedCaPem?: string; ids: readonly IdElement[] }): Xmlsec1Verdict {
+export function xmlsec1Verify(
+  xml: string,
+  opts: { signerCertPem: string; trustedCaPem?: string; ids: readonly IdElement[] },
+): Xmlsec1Verdict {
   requireXmlsec1();
   return inTempDir((dir) => {
     const file = join(dir, 'signed.xml');
@@ -78,7 +81,18 @@ export function xmlsec1Sign(template: string, opts: { keyPem: string; ids: reado
     const out = join(dir, 'signed.xml');
     writeFileSync(file, template);
     writeFileSync(join(dir, 'key.pem'), opts.keyPem);
-    const args = ['--sign', '--store-references', '--store-signatures', '--print-debug', '--privkey-pem', join(dir, 'key.pem'), '--output', out, ...idArgs(opts.ids), file];
+    const args = [
+      '--sign',
+      '--store-references',
+      '--store-signatures',
+      '--print-debug',
+      '--privkey-pem',
+      join(dir, 'key.pem'),
+      '--output',
+      out,
+      ...idArgs(opts.ids),
+      file,
+    ];
     let stdout: string;
     try {
       stdout = execFileSync('xmlsec1', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });

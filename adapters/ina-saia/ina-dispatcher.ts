@@ -115,12 +115,25 @@ export class InaDispatcher {
       // Sealing or the schema refused what the edge accepted: trying again would fail the same way.
       if (!this.running) return;
       this.deps.log.error({ id: record.id, kind: record.kind, err: (err as Error).message }, 'ina-saia: cannot build the Comunicazione');
-      return this.finish(queue.recordFailure(record.id, { code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_REFUSED', message: (err as Error).message }));
+      return this.finish(
+        queue.recordFailure(record.id, {
+          code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_REFUSED',
+          message: (err as Error).message,
+        }),
+      );
     }
     const attempt = queue.startAttempt(record.id, xml);
     let state: MessageState;
     try {
-      state = await bus.sendAndWait({ to: options.ina.party, service: options.ina.service, ...(options.ina.action ? { action: options.ina.action } : {}), payload: xml }, { timeoutMs: options.timeoutMs });
+      state = await bus.sendAndWait(
+        {
+          to: options.ina.party,
+          service: options.ina.service,
+          ...(options.ina.action ? { action: options.ina.action } : {}),
+          payload: xml,
+        },
+        { timeoutMs: options.timeoutMs },
+      );
     } catch (err) {
       if (!this.running) return;
       // The bus refusing the message outright (no route, not allowed) is as final as a FAILED state;
@@ -139,10 +152,23 @@ export class InaDispatcher {
   private async sealedComunicazione(record: EventRecord): Promise<string> {
     const { options, sealer, clock } = this.deps;
     const now = clock.now();
-    const xml = sealComunicazione(buildComunicazioneXml({ idComunicazione: record.id, codiceComune: options.comune.codice, dataOraComunicazione: now.toISOString(), evento: record.event }), sealer, now);
+    const xml = sealComunicazione(
+      buildComunicazioneXml({
+        idComunicazione: record.id,
+        codiceComune: options.comune.codice,
+        dataOraComunicazione: now.toISOString(),
+        evento: record.event,
+      }),
+      sealer,
+      now,
+    );
     const valid = await validateInaSchema(xml);
     // The event passed the edge checks, so this is a bug in the mapping: say so rather than send it.
-    if (!valid.valid) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `the Comunicazione for ${record.id} does not match the schema: ${valid.errors.join('; ')}`);
+    if (!valid.valid)
+      throw new TramiteError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        `the Comunicazione for ${record.id} does not match the schema: ${valid.errors.join('; ')}`,
+      );
     return xml;
   }
 
@@ -152,7 +178,16 @@ export class InaDispatcher {
       const esito = await this.readEsito(record, state.reply);
       if (!this.running) return;
       if ('error' in esito) return this.finish(queue.recordFailure(record.id, esito.error));
-      log.info({ id: record.id, kind: record.kind, messageId: state.id, stato: esito.stato, ...(esito.stato === 'RESPINTA' ? { errori: esito.errori.map((e) => e.codice) } : { idOperazioneIna: esito.idOperazioneIna }) }, 'ina-saia: esito from INA');
+      log.info(
+        {
+          id: record.id,
+          kind: record.kind,
+          messageId: state.id,
+          stato: esito.stato,
+          ...(esito.stato === 'RESPINTA' ? { errori: esito.errori.map((e) => e.codice) } : { idOperazioneIna: esito.idOperazioneIna }),
+        },
+        'ina-saia: esito from INA',
+      );
       return this.finish(queue.recordEsito(record.id, esito));
     }
     if (state.status === 'FAILED') {
@@ -165,7 +200,10 @@ export class InaDispatcher {
     this.tryRetryLater(record, undefined, true);
   }
 
-  private async readEsito(record: EventRecord, reply: string | undefined): Promise<EsitoIna | { error: { code: string; message: string } }> {
+  private async readEsito(
+    record: EventRecord,
+    reply: string | undefined,
+  ): Promise<EsitoIna | { error: { code: string; message: string } }> {
     const invalid = (message: string) => ({ error: { code: 'TRAMITE_ERR_RECEIPT_INVALID', message } });
     if (reply === undefined) return invalid(`INA gave no esito: is ${this.deps.options.ina.service} a sincrono service?`);
     try {
@@ -193,6 +231,10 @@ export class InaDispatcher {
       log.error({ id: record.id, err: (err as Error).message }, 'ina-saia: cannot record the retry');
       return;
     }
-    if (error) log.warn({ id: record.id, kind: record.kind, attempts: record.attempts, code: error.code, retryInMs: delay }, 'ina-saia: attempt failed, will retry');
+    if (error)
+      log.warn(
+        { id: record.id, kind: record.kind, attempts: record.attempts, code: error.code, retryInMs: delay },
+        'ina-saia: attempt failed, will retry',
+      );
   }
 }

@@ -105,21 +105,26 @@ export class InaEventQueue {
    * used for a different one, DuplicateReferenceError.
    */
   enqueue(id: string, event: RegistryEvent): { record: EventRecord; created: boolean } {
-    return this.db.transaction(() => {
-      if (event.riferimentoComune !== undefined) {
-        const existing = this.db.prepare('SELECT * FROM events WHERE riferimento_comune = ?').get(event.riferimentoComune) as Row | undefined;
-        if (existing) {
-          const record = toRecord(existing);
-          if (!isDeepStrictEqual(record.event, event)) throw new DuplicateReferenceError(event.riferimentoComune, existing.id);
-          return { record, created: false };
+    return this.db
+      .transaction(() => {
+        if (event.riferimentoComune !== undefined) {
+          const existing = this.db.prepare('SELECT * FROM events WHERE riferimento_comune = ?').get(event.riferimentoComune) as
+            Row | undefined;
+          if (existing) {
+            const record = toRecord(existing);
+            if (!isDeepStrictEqual(record.event, event)) throw new DuplicateReferenceError(event.riferimentoComune, existing.id);
+            return { record, created: false };
+          }
         }
-      }
-      const now = this.now();
-      this.db
-        .prepare("INSERT INTO events (id, codice_fiscale, riferimento_comune, event_json, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?)")
-        .run(id, event.soggetto.codiceFiscale, event.riferimentoComune ?? null, JSON.stringify(event), now, now);
-      return { record: this.get(id)!, created: true };
-    }).immediate();
+        const now = this.now();
+        this.db
+          .prepare(
+            "INSERT INTO events (id, codice_fiscale, riferimento_comune, event_json, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'QUEUED', ?, ?)",
+          )
+          .run(id, event.soggetto.codiceFiscale, event.riferimentoComune ?? null, JSON.stringify(event), now, now);
+        return { record: this.get(id)!, created: true };
+      })
+      .immediate();
   }
 
   get(id: string): EventRecord | undefined {
@@ -178,7 +183,9 @@ export class InaEventQueue {
   /** A new attempt starts: the sealed document is kept for every later attempt, and the previous message is forgotten. */
   startAttempt(id: string, comunicazioneXml: string): EventRecord {
     this.db
-      .prepare("UPDATE events SET state = 'SENT', attempts = attempts + 1, comunicazione_xml = ?, message_id = NULL, next_attempt_at = NULL, updated_at = ? WHERE id = ?")
+      .prepare(
+        "UPDATE events SET state = 'SENT', attempts = attempts + 1, comunicazione_xml = ?, message_id = NULL, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
+      )
       .run(comunicazioneXml, this.now(), id);
     return this.get(id)!;
   }
@@ -204,19 +211,27 @@ export class InaEventQueue {
   /** INA answered: ACCEPTED or REJECTED, with the esito. */
   recordEsito(id: string, esito: EsitoIna): EventRecord {
     const state: EventState = esito.stato === 'ACCETTATA' ? 'ACCEPTED' : 'REJECTED';
-    this.db.prepare('UPDATE events SET state = ?, esito_json = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?').run(state, JSON.stringify(esito), this.now(), id);
+    this.db
+      .prepare('UPDATE events SET state = ?, esito_json = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?')
+      .run(state, JSON.stringify(esito), this.now(), id);
     return this.get(id)!;
   }
 
   /** The event cannot reach INA, or INA's answer cannot be read: FAILED, for good. */
   recordFailure(id: string, error: { code: string; message: string }): EventRecord {
-    this.db.prepare("UPDATE events SET state = 'FAILED', last_error_json = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?").run(JSON.stringify(error), this.now(), id);
+    this.db
+      .prepare("UPDATE events SET state = 'FAILED', last_error_json = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?")
+      .run(JSON.stringify(error), this.now(), id);
     return this.get(id)!;
   }
 
   /** Outcomes the back office has not been told yet, oldest first. */
   unnotified(limit = 100): EventRecord[] {
-    return (this.db.prepare("SELECT * FROM events WHERE state IN ('ACCEPTED', 'REJECTED', 'FAILED') AND notified_at IS NULL ORDER BY seq LIMIT ?").all(limit) as Row[]).map(toRecord);
+    return (
+      this.db
+        .prepare("SELECT * FROM events WHERE state IN ('ACCEPTED', 'REJECTED', 'FAILED') AND notified_at IS NULL ORDER BY seq LIMIT ?")
+        .all(limit) as Row[]
+    ).map(toRecord);
   }
 
   markNotified(id: string): void {
@@ -224,7 +239,11 @@ export class InaEventQueue {
   }
 
   countPending(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM events WHERE state IN (${PENDING.map(() => '?').join(', ')})`).get(...PENDING) as { n: number }).n;
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM events WHERE state IN (${PENDING.map(() => '?').join(', ')})`).get(...PENDING) as {
+        n: number;
+      }
+    ).n;
   }
 
   close(): void {

@@ -27,7 +27,9 @@ export interface IndexedPerson {
   readonly ultimaDataEvento: string;
 }
 
-export type Decision = { readonly accepted: true; readonly person: IndexedPerson } | { readonly accepted: false; readonly errori: readonly [InaErrore, ...InaErrore[]] };
+export type Decision =
+  | { readonly accepted: true; readonly person: IndexedPerson }
+  | { readonly accepted: false; readonly errori: readonly [InaErrore, ...InaErrore[]] };
 
 /** The simulator's error codes (docs/ina-saia.md lists them). */
 export const INA_ERRORS = {
@@ -42,7 +44,10 @@ export const INA_ERRORS = {
   outOfOrder: 'DATA_EVENTO_ANTERIORE',
 } as const;
 
-const reject = (codice: string, descrizione: string, campo?: string): Decision => ({ accepted: false, errori: [{ codice, descrizione, ...(campo ? { campo } : {}) }] });
+const reject = (codice: string, descrizione: string, campo?: string): Decision => ({
+  accepted: false,
+  errori: [{ codice, descrizione, ...(campo ? { campo } : {}) }],
+});
 
 /** INA's rules for one event of `codiceComune` against the person's entry (undefined: unknown to INA). */
 export function decide(codiceComune: string, event: RegistryEvent, current: IndexedPerson | undefined): Decision {
@@ -50,7 +55,11 @@ export function decide(codiceComune: string, event: RegistryEvent, current: Inde
   if (event.tipo === 'iscrizione') {
     if (current?.stato === 'DECEDUTO') return reject(INA_ERRORS.deceased, 'the person is registered as deceased', 'soggetto.codiceFiscale');
     if (current && (event.motivo === 'nascita' || current.stato === 'RESIDENTE')) {
-      return reject(INA_ERRORS.alreadyRegistered, `the codice fiscale is already registered${current.stato === 'RESIDENTE' ? ` as resident in ${current.codiceComune}` : ''}`, 'soggetto.codiceFiscale');
+      return reject(
+        INA_ERRORS.alreadyRegistered,
+        `the codice fiscale is already registered${current.stato === 'RESIDENTE' ? ` as resident in ${current.codiceComune}` : ''}`,
+        'soggetto.codiceFiscale',
+      );
     }
     if (current && event.dataEvento < current.ultimaDataEvento) return outOfOrder(event, current);
     return {
@@ -72,11 +81,18 @@ export function decide(codiceComune: string, event: RegistryEvent, current: Inde
   }
 
   // Every other event changes a person resident in the sending Comune, identified by the same names.
-  if (!current || current.stato === 'CANCELLATO') return reject(INA_ERRORS.notRegistered, 'the codice fiscale is not registered as resident', 'soggetto.codiceFiscale');
+  if (!current || current.stato === 'CANCELLATO')
+    return reject(INA_ERRORS.notRegistered, 'the codice fiscale is not registered as resident', 'soggetto.codiceFiscale');
   if (current.stato === 'DECEDUTO') return reject(INA_ERRORS.deceased, 'the person is registered as deceased', 'soggetto.codiceFiscale');
-  if (current.codiceComune !== codiceComune) return reject(INA_ERRORS.otherComune, `the person is resident in ${current.codiceComune}, not ${codiceComune}`, 'soggetto.codiceFiscale');
+  if (current.codiceComune !== codiceComune)
+    return reject(
+      INA_ERRORS.otherComune,
+      `the person is resident in ${current.codiceComune}, not ${codiceComune}`,
+      'soggetto.codiceFiscale',
+    );
   for (const field of ['cognome', 'nome'] as const) {
-    if (s[field].toUpperCase() !== current[field].toUpperCase()) return reject(INA_ERRORS.names, `${field} differs from the one INA holds`, `soggetto.${field}`);
+    if (s[field].toUpperCase() !== current[field].toUpperCase())
+      return reject(INA_ERRORS.names, `${field} differs from the one INA holds`, `soggetto.${field}`);
   }
   if (event.dataEvento < current.ultimaDataEvento) return outOfOrder(event, current);
 
@@ -94,7 +110,11 @@ export function decide(codiceComune: string, event: RegistryEvent, current: Inde
 }
 
 function outOfOrder(event: RegistryEvent, current: IndexedPerson): Decision {
-  return reject(INA_ERRORS.outOfOrder, `dataEvento ${event.dataEvento} is before the latest event INA applied for the person (${current.ultimaDataEvento})`, 'dataEvento');
+  return reject(
+    INA_ERRORS.outOfOrder,
+    `dataEvento ${event.dataEvento} is before the latest event INA applied for the person (${current.ultimaDataEvento})`,
+    'dataEvento',
+  );
 }
 
 const MIGRATIONS: readonly StoreMigration[] = [
@@ -118,12 +138,15 @@ export class InaIndex {
 
   /** The esito already given to `mittente` for this communication, if any. */
   answered(mittente: string, idComunicazione: string): string | undefined {
-    const row = this.db.prepare('SELECT esito_xml FROM esiti WHERE mittente = ? AND id_comunicazione = ?').get(mittente, idComunicazione) as { esito_xml: string } | undefined;
+    const row = this.db
+      .prepare('SELECT esito_xml FROM esiti WHERE mittente = ? AND id_comunicazione = ?')
+      .get(mittente, idComunicazione) as { esito_xml: string } | undefined;
     return row?.esito_xml;
   }
 
   person(codiceFiscale: string): IndexedPerson | undefined {
-    const row = this.db.prepare('SELECT person_json FROM persone WHERE codice_fiscale = ?').get(codiceFiscale) as { person_json: string } | undefined;
+    const row = this.db.prepare('SELECT person_json FROM persone WHERE codice_fiscale = ?').get(codiceFiscale) as
+      { person_json: string } | undefined;
     return row ? (JSON.parse(row.person_json) as IndexedPerson) : undefined;
   }
 
@@ -139,20 +162,26 @@ export class InaIndex {
     now: Date,
   ): string {
     const { mittente, idComunicazione, codiceFiscale } = communication;
-    return this.db.transaction(() => {
-      const earlier = this.answered(mittente, idComunicazione);
-      if (earlier !== undefined) return earlier;
-      const d = decision(codiceFiscale !== undefined ? this.person(codiceFiscale) : undefined);
-      if (d.accepted) {
+    return this.db
+      .transaction(() => {
+        const earlier = this.answered(mittente, idComunicazione);
+        if (earlier !== undefined) return earlier;
+        const d = decision(codiceFiscale !== undefined ? this.person(codiceFiscale) : undefined);
+        if (d.accepted) {
+          this.db
+            .prepare(
+              'INSERT INTO persone (codice_fiscale, person_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (codice_fiscale) DO UPDATE SET person_json = excluded.person_json, updated_at = excluded.updated_at',
+            )
+            .run(d.person.codiceFiscale, JSON.stringify(definedOnly(d.person)), now.toISOString());
+        }
+        const next = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM esiti').get() as { n: number }).n;
+        const xml = esitoXml(d, next);
         this.db
-          .prepare('INSERT INTO persone (codice_fiscale, person_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (codice_fiscale) DO UPDATE SET person_json = excluded.person_json, updated_at = excluded.updated_at')
-          .run(d.person.codiceFiscale, JSON.stringify(definedOnly(d.person)), now.toISOString());
-      }
-      const next = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM esiti').get() as { n: number }).n;
-      const xml = esitoXml(d, next);
-      this.db.prepare('INSERT INTO esiti (seq, mittente, id_comunicazione, accettata, esito_xml, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(next, mittente, idComunicazione, d.accepted ? 1 : 0, xml, now.toISOString());
-      return xml;
-    }).immediate();
+          .prepare('INSERT INTO esiti (seq, mittente, id_comunicazione, accettata, esito_xml, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(next, mittente, idComunicazione, d.accepted ? 1 : 0, xml, now.toISOString());
+        return xml;
+      })
+      .immediate();
   }
 
   close(): void {

@@ -16,7 +16,18 @@
 import { TramiteError } from '../../src/core/errors.js';
 import { childElements, parseUntrustedXml, textOf, XmlWriter } from '../sdk/index.js';
 import { INA_NS } from './ina-xml-schema.js';
-import { kindOf, type Famiglia, type Indirizzo, type Luogo, type Protocollo, type RegistryEvent, type RegistryEventKind, type Sesso, type Soggetto, type SoggettoCompleto } from './registry-event.js';
+import {
+  kindOf,
+  type Famiglia,
+  type Indirizzo,
+  type Luogo,
+  type Protocollo,
+  type RegistryEvent,
+  type RegistryEventKind,
+  type Sesso,
+  type Soggetto,
+  type SoggettoCompleto,
+} from './registry-event.js';
 
 export { INA_NS, validateInaSchema, type SchemaValidation } from './ina-xml-schema.js';
 
@@ -42,7 +53,12 @@ export interface InaErrore {
 /** INA's answer to one communication: accepted with its operation id, or rejected with at least one error. */
 export type EsitoIna =
   | { readonly stato: 'ACCETTATA'; readonly idComunicazione: string; readonly dataOraEsito: string; readonly idOperazioneIna: string }
-  | { readonly stato: 'RESPINTA'; readonly idComunicazione: string; readonly dataOraEsito: string; readonly errori: readonly [InaErrore, ...InaErrore[]] };
+  | {
+      readonly stato: 'RESPINTA';
+      readonly idComunicazione: string;
+      readonly dataOraEsito: string;
+      readonly errori: readonly [InaErrore, ...InaErrore[]];
+    };
 
 /** The element each event kind travels in. */
 const EVENT_ELEMENTS: Readonly<Record<RegistryEventKind, string>> = {
@@ -186,7 +202,11 @@ export function buildEsitoXml(esito: EsitoIna): string {
     for (const errore of esito.errori) {
       const el = w.add(respinta, 'Errore');
       w.add(el, 'Codice', errore.codice);
-      w.add(el, 'Descrizione', errore.descrizione.length > MAX_DESCRIZIONE ? `${errore.descrizione.slice(0, MAX_DESCRIZIONE - 1)}…` : errore.descrizione);
+      w.add(
+        el,
+        'Descrizione',
+        errore.descrizione.length > MAX_DESCRIZIONE ? `${errore.descrizione.slice(0, MAX_DESCRIZIONE - 1)}…` : errore.descrizione,
+      );
       w.addOptional(el, 'Campo', errore.campo);
     }
   }
@@ -269,7 +289,8 @@ export function readComunicazioneXml(xml: string): ComunicazioneIna {
   const intestazione = new Children(root.one('Intestazione'));
   const eventElements = childElements(root.el).filter((c) => c.namespaceURI === INA_NS && KIND_OF_ELEMENT.has(c.localName));
   const [eventElement, ...others] = eventElements;
-  if (!eventElement || others.length > 0) throw new InaXmlError('Comunicazione', `expected exactly one event element (${[...KIND_OF_ELEMENT.keys()].join(', ')})`);
+  if (!eventElement || others.length > 0)
+    throw new InaXmlError('Comunicazione', `expected exactly one event element (${[...KIND_OF_ELEMENT.keys()].join(', ')})`);
   const kind = KIND_OF_ELEMENT.get(eventElement.localName)!;
   const protocolloEl = intestazione.optional('Protocollo');
   const riferimentoComune = intestazione.optionalText('RiferimentoComune');
@@ -292,7 +313,14 @@ function readEvent(kind: RegistryEventKind, el: Children, common: Common): Regis
   const soggetto = readSoggetto(el.one('Soggetto'));
   switch (kind) {
     case 'iscrizione.nascita':
-      return { tipo: 'iscrizione', motivo: 'nascita', ...common, soggetto: complete(soggetto), indirizzo: readIndirizzo(el.one('Indirizzo')), famiglia: readFamiglia(el.one('Famiglia')) };
+      return {
+        tipo: 'iscrizione',
+        motivo: 'nascita',
+        ...common,
+        soggetto: complete(soggetto),
+        indirizzo: readIndirizzo(el.one('Indirizzo')),
+        famiglia: readFamiglia(el.one('Famiglia')),
+      };
     case 'iscrizione.immigrazione':
       return {
         tipo: 'iscrizione',
@@ -315,15 +343,39 @@ function readEvent(kind: RegistryEventKind, el: Children, common: Common): Regis
       return { tipo: 'mutazione', motivo: 'famiglia', ...common, soggetto, famiglia: readFamiglia(el.one('Famiglia')) };
     case 'mutazione.datiPersonali': {
       const d = new Children(el.one('DatiPersonali'));
-      const datiPersonali = definedOnly({ cognome: d.optionalText('Cognome'), nome: d.optionalText('Nome'), cittadinanza: d.optionalText('Cittadinanza'), statoCivile: d.optionalText('StatoCivile') });
-      if (Object.keys(datiPersonali).length === 0) throw new InaXmlError('DatiPersonali', 'changes nothing: at least one field is required');
-      return { tipo: 'mutazione', motivo: 'datiPersonali', ...common, soggetto, datiPersonali: datiPersonali as Extract<RegistryEvent, { motivo: 'datiPersonali' }>['datiPersonali'] };
+      const datiPersonali = definedOnly({
+        cognome: d.optionalText('Cognome'),
+        nome: d.optionalText('Nome'),
+        cittadinanza: d.optionalText('Cittadinanza'),
+        statoCivile: d.optionalText('StatoCivile'),
+      });
+      if (Object.keys(datiPersonali).length === 0)
+        throw new InaXmlError('DatiPersonali', 'changes nothing: at least one field is required');
+      return {
+        tipo: 'mutazione',
+        motivo: 'datiPersonali',
+        ...common,
+        soggetto,
+        datiPersonali: datiPersonali as Extract<RegistryEvent, { motivo: 'datiPersonali' }>['datiPersonali'],
+      };
     }
     case 'rettifica': {
       const r = new Children(el.one('Rettifiche'));
-      const rettifiche = definedOnly({ cognome: r.optionalText('Cognome'), nome: r.optionalText('Nome'), sesso: r.optionalText('Sesso'), dataNascita: r.optionalText('DataNascita'), luogoNascita: r.optionalText('LuogoNascita') });
+      const rettifiche = definedOnly({
+        cognome: r.optionalText('Cognome'),
+        nome: r.optionalText('Nome'),
+        sesso: r.optionalText('Sesso'),
+        dataNascita: r.optionalText('DataNascita'),
+        luogoNascita: r.optionalText('LuogoNascita'),
+      });
       if (Object.keys(rettifiche).length === 0) throw new InaXmlError('Rettifiche', 'corrects nothing: at least one field is required');
-      return { tipo: 'rettifica', ...common, soggetto, rettifiche: rettifiche as Extract<RegistryEvent, { tipo: 'rettifica' }>['rettifiche'], motivazione: el.text('Motivazione') };
+      return {
+        tipo: 'rettifica',
+        ...common,
+        soggetto,
+        rettifiche: rettifiche as Extract<RegistryEvent, { tipo: 'rettifica' }>['rettifiche'],
+        motivazione: el.text('Motivazione'),
+      };
     }
   }
 }
@@ -350,7 +402,8 @@ function isSesso(value: string): value is Sesso {
 }
 
 function complete(s: Soggetto): SoggettoCompleto {
-  if (s.sesso === undefined || s.dataNascita === undefined || s.luogoNascita === undefined) throw new InaXmlError('Soggetto', 'an iscrizione needs Sesso, DataNascita and LuogoNascita');
+  if (s.sesso === undefined || s.dataNascita === undefined || s.luogoNascita === undefined)
+    throw new InaXmlError('Soggetto', 'an iscrizione needs Sesso, DataNascita and LuogoNascita');
   return { ...s, sesso: s.sesso, dataNascita: s.dataNascita, luogoNascita: s.luogoNascita };
 }
 
@@ -358,13 +411,19 @@ function readLuogo(el: Element): Luogo {
   const l = new Children(el);
   const comune = l.optionalText('Comune');
   const statoEstero = l.optionalText('StatoEstero');
-  if ((comune === undefined) === (statoEstero === undefined)) throw new InaXmlError(el.localName, 'needs exactly one of Comune and StatoEstero');
+  if ((comune === undefined) === (statoEstero === undefined))
+    throw new InaXmlError(el.localName, 'needs exactly one of Comune and StatoEstero');
   return comune !== undefined ? { comune } : { statoEstero: statoEstero! };
 }
 
 function readIndirizzo(el: Element): Indirizzo {
   const i = new Children(el);
-  return { toponimo: i.text('Toponimo'), civico: i.text('Civico'), ...definedOnly({ interno: i.optionalText('Interno') }), cap: i.text('CAP') };
+  return {
+    toponimo: i.text('Toponimo'),
+    civico: i.text('Civico'),
+    ...definedOnly({ interno: i.optionalText('Interno') }),
+    cap: i.text('CAP'),
+  };
 }
 
 function readFamiglia(el: Element): Famiglia {
@@ -379,7 +438,8 @@ export function readEsitoXml(xml: string): EsitoIna {
   const accettata = root.optional('Accettata');
   const respinta = root.optional('Respinta');
   if ((accettata === undefined) === (respinta === undefined)) throw new InaXmlError('Esito', 'needs exactly one of Accettata and Respinta');
-  if (accettata) return { stato: 'ACCETTATA', idComunicazione, dataOraEsito, idOperazioneIna: new Children(accettata).text('IdOperazioneINA') };
+  if (accettata)
+    return { stato: 'ACCETTATA', idComunicazione, dataOraEsito, idOperazioneIna: new Children(accettata).text('IdOperazioneINA') };
   const errori = childElements(respinta!)
     .filter((c) => c.namespaceURI === INA_NS && c.localName === 'Errore')
     .map((el): InaErrore => {

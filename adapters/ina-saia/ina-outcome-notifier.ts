@@ -59,10 +59,17 @@ export class InaOutcomeNotifier {
           headersTimeout: POST_TIMEOUT_MS,
           bodyTimeout: POST_TIMEOUT_MS,
         });
-        await discardBoundedBody(res.body, { maxBytes: ANSWER_MAX_BYTES, source: `back office at ${this.url}`, declaredLength: res.headers['content-length'] });
+        await discardBoundedBody(res.body, {
+          maxBytes: ANSWER_MAX_BYTES,
+          source: `back office at ${this.url}`,
+          declaredLength: res.headers['content-length'],
+        });
         if (res.statusCode < 200 || res.statusCode > 299) throw AdapterError.unavailable(`the back office answered ${res.statusCode}`);
       } catch (err) {
-        this.log.warn({ id: record.id, err: (err as Error).message, retryInMs: this.retryMs }, 'ina-saia: back office not told the outcome yet');
+        this.log.warn(
+          { id: record.id, err: (err as Error).message, retryInMs: this.retryMs },
+          'ina-saia: back office not told the outcome yet',
+        );
         // Stop here: outcomes reach the back office in the order they were reached.
         return false;
       }

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdapterError, defineAdapter, type AdapterHttpServer, type AdapterContext, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
+import {
+  AdapterError,
+  defineAdapter,
+  type AdapterHttpServer,
+  type AdapterContext,
+  type AdapterHealth,
+  type AdapterInstance,
+  type EgressOutcome,
+} from '../sdk/index.js';
 import { InaDispatcher } from './ina-dispatcher.js';
 import { InaEventQueue, type EventRecord } from './ina-event-queue.js';
 import { InaOutcomeNotifier } from './ina-outcome-notifier.js';
@@ -22,7 +30,8 @@ export default defineAdapter<InaSaiaOptions>({
   id: 'ina-saia',
   version: '1.0.0',
   busApi: '^1',
-  description: "INA-SAIA registry events of a Comune towards INA: edge-validated, sealed, ordered per person, with INA's esito returned to the Comune",
+  description:
+    "INA-SAIA registry events of a Comune towards INA: edge-validated, sealed, ordered per person, with INA's esito returned to the Comune",
   optionsSchema: inaSaiaOptionsSchema,
   services: [],
   setup: (ctx) => new InaSaiaAdapter(ctx),
@@ -116,7 +125,10 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
 
   /** The Comune side serves no service: whatever the configuration routes here is refused for good. */
   async egress(): Promise<EgressOutcome> {
-    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'the ina-saia adapter only sends: it serves no service (route INA services to the ina-simulator or a back office)');
+    throw AdapterError.refused(
+      'TRAMITE_ERR_ADAPTER_REFUSED',
+      'the ina-saia adapter only sends: it serves no service (route INA services to the ina-simulator or a back office)',
+    );
   }
 
   private started(): InaEventQueue {

@@ -71,17 +71,27 @@ export function inaSaiaHttpApi(backend: InaSaiaApiBackend, log: AdapterLogger, t
     const path = call.url.pathname;
     if (path === EVENTS_PATH && call.method === 'POST') {
       const { record, created } = backend.submit(await call.json());
-      return { status: created ? 202 : 200, body: { id: record.id, stato: record.state }, headers: { location: `${EVENTS_PATH}/${record.id}` } };
+      return {
+        status: created ? 202 : 200,
+        body: { id: record.id, stato: record.state },
+        headers: { location: `${EVENTS_PATH}/${record.id}` },
+      };
     }
     if (path === EVENTS_PATH && call.method === 'GET') {
       const codiceFiscale = call.url.searchParams.get('codiceFiscale');
-      if (!codiceFiscale) return { status: 400, body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: 'give ?codiceFiscale=…', field: 'codiceFiscale' } } };
+      if (!codiceFiscale)
+        return {
+          status: 400,
+          body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: 'give ?codiceFiscale=…', field: 'codiceFiscale' } },
+        };
       return { status: 200, body: { eventi: backend.byPerson(codiceFiscale.replace(/\s+/g, '').toUpperCase()).map(eventView) } };
     }
     const one = ONE_EVENT.exec(path);
     if (one && call.method === 'GET') {
       const record = backend.get(one[1]!);
-      return record ? { status: 200, body: eventView(record) } : { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `no event ${one[1]}` } } };
+      return record
+        ? { status: 200, body: eventView(record) }
+        : { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `no event ${one[1]}` } } };
     }
     return { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${call.method} ${path} is not part of this API` } } };
   };

@@ -29,7 +29,13 @@ export const inaSaiaOptionsSchema = {
       additionalProperties: false,
       required: ['codice'],
       description: 'The Comune this party is.',
-      properties: { codice: { type: 'string', pattern: COMUNE_PATTERN, description: 'Belfiore (codice catastale) code of the Comune, e.g. H501 for Roma.' } },
+      properties: {
+        codice: {
+          type: 'string',
+          pattern: COMUNE_PATTERN,
+          description: 'Belfiore (codice catastale) code of the Comune, e.g. H501 for Roma.',
+        },
+      },
     },
     ina: {
       type: 'object',
@@ -42,7 +48,13 @@ export const inaSaiaOptionsSchema = {
         action: { type: 'string', pattern: '^[A-Za-z0-9_]+$', description: 'Bus action, when the service defines any.' },
       },
     },
-    timeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: "How long one attempt waits for INA's esito." },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 30000,
+      description: "How long one attempt waits for INA's esito.",
+    },
     retry: {
       type: 'object',
       additionalProperties: false,
@@ -52,7 +64,13 @@ export const inaSaiaOptionsSchema = {
         maxDelayMs: { type: 'integer', minimum: 10, default: 300000, description: 'Longest delay between attempts.' },
       },
     },
-    maxParallel: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: "How many people's events may be under way at once." },
+    maxParallel: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      default: 8,
+      description: "How many people's events may be under way at once.",
+    },
     listen: listenOptionsSchema,
     backOffice: {
       type: 'object',

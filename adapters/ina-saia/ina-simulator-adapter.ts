@@ -1,8 +1,23 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type BusMessage, type EgressOutcome } from '../sdk/index.js';
+import {
+  AdapterError,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterHealth,
+  type AdapterInstance,
+  type BusMessage,
+  type EgressOutcome,
+} from '../sdk/index.js';
 import { INA_ERRORS, InaIndex, decide, type Decision } from './ina-index.js';
-import { buildEsitoXml, peekIdComunicazione, readComunicazioneXml, validateInaSchema, type ComunicazioneIna, type InaErrore } from './ina-mapping.js';
+import {
+  buildEsitoXml,
+  peekIdComunicazione,
+  readComunicazioneXml,
+  validateInaSchema,
+  type ComunicazioneIna,
+  type InaErrore,
+} from './ina-mapping.js';
 import { checkComunicazioneSeal } from './ina-seal.js';
 import { registryEventProblems } from './registry-event.js';
 
@@ -15,7 +30,11 @@ const optionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    verifySeal: { type: 'boolean', default: true, description: "Refuse communications without a valid seal by a certificate the node trusts (the Comune's)." },
+    verifySeal: {
+      type: 'boolean',
+      default: true,
+      description: "Refuse communications without a valid seal by a certificate the node trusts (the Comune's).",
+    },
   },
 } as const;
 
@@ -36,7 +55,9 @@ export default defineAdapter<InaSimulatorOptions>({
   setup: (ctx) => new InaSimulatorAdapter(ctx),
 });
 
-type Checked = { readonly ok: true; readonly comunicazione: ComunicazioneIna } | { readonly ok: false; readonly errori: readonly [InaErrore, ...InaErrore[]] };
+type Checked =
+  | { readonly ok: true; readonly comunicazione: ComunicazioneIna }
+  | { readonly ok: false; readonly errori: readonly [InaErrore, ...InaErrore[]] };
 
 export class InaSimulatorAdapter implements AdapterInstance {
   private index: InaIndex | undefined;
@@ -65,24 +86,41 @@ export class InaSimulatorAdapter implements AdapterInstance {
 
   async egress(message: BusMessage, _signal?: AbortSignal): Promise<EgressOutcome> {
     if (!this.index) throw AdapterError.unavailable('the INA simulator is not started');
-    if (message.profile !== 'sincrono') throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `${message.service} is a sincrono service: the esito is the reply`);
+    if (message.profile !== 'sincrono')
+      throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `${message.service} is a sincrono service: the esito is the reply`);
     const idComunicazione = peekIdComunicazione(message.payload);
     // Without an id there is nothing an esito could refer to: the message itself is refused.
-    if (idComunicazione === undefined) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'not an INA-SAIA Comunicazione (urn:tramite:ina-saia:1) with an IdComunicazione');
+    if (idComunicazione === undefined)
+      throw AdapterError.refused(
+        'TRAMITE_ERR_ADAPTER_REFUSED',
+        'not an INA-SAIA Comunicazione (urn:tramite:ina-saia:1) with an IdComunicazione',
+      );
     try {
       const earlier = this.index.answered(message.from, idComunicazione);
       if (earlier !== undefined) return { kind: 'reply', payload: earlier };
       const now = this.ctx.clock.now();
       const checked = await this.check(message.payload, now);
       if (!this.index) throw AdapterError.unavailable('the INA simulator stopped');
-      const decision = (current: Parameters<typeof decide>[2]): Decision => (checked.ok ? decide(checked.comunicazione.codiceComune, checked.comunicazione.evento, current) : { accepted: false, errori: checked.errori });
+      const decision = (current: Parameters<typeof decide>[2]): Decision =>
+        checked.ok
+          ? decide(checked.comunicazione.codiceComune, checked.comunicazione.evento, current)
+          : { accepted: false, errori: checked.errori };
       const esito = this.index.apply(
-        { mittente: message.from, idComunicazione, ...(checked.ok ? { codiceFiscale: checked.comunicazione.evento.soggetto.codiceFiscale } : {}) },
+        {
+          mittente: message.from,
+          idComunicazione,
+          ...(checked.ok ? { codiceFiscale: checked.comunicazione.evento.soggetto.codiceFiscale } : {}),
+        },
         decision,
         (d, n) =>
           buildEsitoXml(
             d.accepted
-              ? { stato: 'ACCETTATA', idComunicazione, dataOraEsito: now.toISOString(), idOperazioneIna: `INA-${String(n).padStart(9, '0')}` }
+              ? {
+                  stato: 'ACCETTATA',
+                  idComunicazione,
+                  dataOraEsito: now.toISOString(),
+                  idOperazioneIna: `INA-${String(n).padStart(9, '0')}`,
+                }
               : { stato: 'RESPINTA', idComunicazione, dataOraEsito: now.toISOString(), errori: d.errori },
           ),
         now,
@@ -111,7 +149,8 @@ export class InaSimulatorAdapter implements AdapterInstance {
       return refuse([{ codice: INA_ERRORS.schema, descrizione: (err as Error).message }]);
     }
     const problems = registryEventProblems(comunicazione.evento, { today: now, comune: comunicazione.codiceComune });
-    if (problems.length > 0) return refuse(problems.map((p) => ({ codice: INA_ERRORS.content, descrizione: p.message, ...(p.field ? { campo: p.field } : {}) })));
+    if (problems.length > 0)
+      return refuse(problems.map((p) => ({ codice: INA_ERRORS.content, descrizione: p.message, ...(p.field ? { campo: p.field } : {}) })));
     return { ok: true, comunicazione };
   }
 }

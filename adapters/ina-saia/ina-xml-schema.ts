@@ -21,12 +21,17 @@ let loading: Promise<string> | undefined;
 /** Validates a Comunicazione or an Esito. The caller parses with the hardened parser first: xmllint must never see a DOCTYPE. */
 export async function validateInaSchema(xml: string): Promise<SchemaValidation> {
   const schema = await loadSchema();
-  const result = await validateXML({ xml: [{ fileName: 'ina.xml', contents: xml }], schema: [{ fileName: INA_SCHEMA_PATH, contents: schema }] });
+  const result = await validateXML({
+    xml: [{ fileName: 'ina.xml', contents: xml }],
+    schema: [{ fileName: INA_SCHEMA_PATH, contents: schema }],
+  });
   return result.valid ? { valid: true } : { valid: false, errors: result.errors.map(describeError) };
 }
 
 function describeError(e: XMLValidationError): string {
-  const message = e.message.replace(/^.*?Schemas validity error : /, '').replace(new RegExp(`\\{${INA_NS.replace(/[.:]/g, '\\$&')}\\}`, 'g'), '');
+  const message = e.message
+    .replace(/^.*?Schemas validity error : /, '')
+    .replace(new RegExp(`\\{${INA_NS.replace(/[.:]/g, '\\$&')}\\}`, 'g'), '');
   return e.loc ? `line ${e.loc.lineNumber}: ${message.trim()}` : message.trim();
 }
 
@@ -37,4 +42,3 @@ function loadSchema(): Promise<string> {
   });
   return loading;
 }
-

@@ -26,7 +26,15 @@ const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, 
 const date = { type: 'string', format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' } as const;
 const sesso = { enum: ['M', 'F'] } as const;
 
-export const RELAZIONI_PARENTELA = ['intestatario', 'coniuge', 'unitoCivilmente', 'figlio', 'genitore', 'altroParente', 'convivente'] as const;
+export const RELAZIONI_PARENTELA = [
+  'intestatario',
+  'coniuge',
+  'unitoCivilmente',
+  'figlio',
+  'genitore',
+  'altroParente',
+  'convivente',
+] as const;
 export const STATI_CIVILI = ['celibeNubile', 'coniugato', 'unitoCivilmente', 'vedovo', 'divorziato'] as const;
 
 const soggettoProperties = {
@@ -40,7 +48,12 @@ const soggettoProperties = {
 } as const;
 
 /** The person an event is about, identified by codice fiscale; the rest is checked against it when given. */
-const soggetto = { type: 'object', additionalProperties: false, required: ['codiceFiscale', 'cognome', 'nome'], properties: soggettoProperties } as const;
+const soggetto = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['codiceFiscale', 'cognome', 'nome'],
+  properties: soggettoProperties,
+} as const;
 /** An iscrizione creates the person at INA: every datum is required. */
 const soggettoCompleto = { ...soggetto, required: ['codiceFiscale', 'cognome', 'nome', 'sesso', 'dataNascita', 'luogoNascita'] } as const;
 
@@ -80,7 +93,13 @@ const protocollo = {
 } as const;
 
 /** Fields every event has; `tipo` and `motivo` are pinned per kind below. */
-function eventSchema(tipo: string, motivo: string | undefined, required: readonly string[], properties: Record<string, unknown>, subject: object = soggetto) {
+function eventSchema(
+  tipo: string,
+  motivo: string | undefined,
+  required: readonly string[],
+  properties: Record<string, unknown>,
+  subject: object = soggetto,
+) {
   return {
     type: 'object',
     additionalProperties: false,
@@ -116,7 +135,13 @@ const rettifiche = {
 /** One schema per event kind (the keys are RegistryEventKind). */
 export const REGISTRY_EVENT_SCHEMAS = {
   'iscrizione.nascita': eventSchema('iscrizione', 'nascita', ['indirizzo', 'famiglia'], { indirizzo, famiglia }, soggettoCompleto),
-  'iscrizione.immigrazione': eventSchema('iscrizione', 'immigrazione', ['provenienza', 'indirizzo', 'famiglia'], { provenienza: luogo, indirizzo, famiglia }, soggettoCompleto),
+  'iscrizione.immigrazione': eventSchema(
+    'iscrizione',
+    'immigrazione',
+    ['provenienza', 'indirizzo', 'famiglia'],
+    { provenienza: luogo, indirizzo, famiglia },
+    soggettoCompleto,
+  ),
   'cancellazione.morte': eventSchema('cancellazione', 'morte', [], { luogoMorte: luogo }),
   'cancellazione.emigrazione': eventSchema('cancellazione', 'emigrazione', ['destinazione'], { destinazione: luogo }),
   'mutazione.indirizzo': eventSchema('mutazione', 'indirizzo', ['indirizzo'], { indirizzo }),

@@ -114,7 +114,12 @@ export interface MutazioneFamiglia extends EventoBase {
 export interface MutazioneDatiPersonali extends EventoBase {
   readonly tipo: 'mutazione';
   readonly motivo: 'datiPersonali';
-  readonly datiPersonali: { readonly cognome?: string; readonly nome?: string; readonly cittadinanza?: string; readonly statoCivile?: StatoCivile };
+  readonly datiPersonali: {
+    readonly cognome?: string;
+    readonly nome?: string;
+    readonly cittadinanza?: string;
+    readonly statoCivile?: StatoCivile;
+  };
 }
 
 /**
@@ -124,7 +129,13 @@ export interface MutazioneDatiPersonali extends EventoBase {
  */
 export interface Rettifica extends EventoBase {
   readonly tipo: 'rettifica';
-  readonly rettifiche: { readonly cognome?: string; readonly nome?: string; readonly sesso?: Sesso; readonly dataNascita?: string; readonly luogoNascita?: string };
+  readonly rettifiche: {
+    readonly cognome?: string;
+    readonly nome?: string;
+    readonly sesso?: Sesso;
+    readonly dataNascita?: string;
+    readonly luogoNascita?: string;
+  };
   readonly motivazione: string;
 }
 
@@ -174,7 +185,9 @@ export interface RegistryEventCheckOptions {
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats.default(ajv, ['date']);
 const validateKind = ajv.compile<{ tipo: RegistryEvent['tipo']; motivo?: string }>(EVENT_KIND_SCHEMA);
-const validators = new Map<RegistryEventKind, ValidateFunction<RegistryEvent>>(REGISTRY_EVENT_KINDS.map((kind) => [kind, ajv.compile<RegistryEvent>(REGISTRY_EVENT_SCHEMAS[kind])]));
+const validators = new Map<RegistryEventKind, ValidateFunction<RegistryEvent>>(
+  REGISTRY_EVENT_KINDS.map((kind) => [kind, ajv.compile<RegistryEvent>(REGISTRY_EVENT_SCHEMAS[kind])]),
+);
 
 /**
  * Validates a JSON value as a registry event and returns it typed, with the codice fiscale
@@ -202,7 +215,15 @@ function readKind(json: unknown): RegistryEventKind {
   const kind = `${tipo}.${motivo ?? ''}`;
   if (!validators.has(kind as RegistryEventKind)) {
     const allowed = REGISTRY_EVENT_KINDS.filter((k) => k.startsWith(`${tipo}.`)).map((k) => k.slice(tipo.length + 1));
-    throw errorOf([{ field: 'motivo', message: motivo === undefined ? `is required for ${tipo}: one of ${allowed.join(', ')}` : `"${motivo}" is not one of ${allowed.join(', ')}` }]);
+    throw errorOf([
+      {
+        field: 'motivo',
+        message:
+          motivo === undefined
+            ? `is required for ${tipo}: one of ${allowed.join(', ')}`
+            : `"${motivo}" is not one of ${allowed.join(', ')}`,
+      },
+    ]);
   }
   return kind as RegistryEventKind;
 }
@@ -229,7 +250,8 @@ export function registryEventProblems(event: RegistryEvent, opts: RegistryEventC
 
   const checkAgainstCf = (prefix: string, data: { sesso?: Sesso; dataNascita?: string }) => {
     if (!cf.valid) return;
-    if (data.sesso !== undefined && data.sesso !== cf.sex) add(`${prefix}.sesso`, `is ${data.sesso}, but the codice fiscale is of a ${cf.sex === 'M' ? 'man' : 'woman'}`);
+    if (data.sesso !== undefined && data.sesso !== cf.sex)
+      add(`${prefix}.sesso`, `is ${data.sesso}, but the codice fiscale is of a ${cf.sex === 'M' ? 'man' : 'woman'}`);
     // The code only holds two digits of the year, and its century is a guess: compare YY-MM-DD.
     if (data.dataNascita !== undefined && data.dataNascita.slice(2) !== cf.birthDate.slice(2)) {
       add(`${prefix}.dataNascita`, `is ${data.dataNascita}, but the codice fiscale says ${cf.birthDate.slice(2)} (YY-MM-DD)`);
@@ -256,10 +278,20 @@ export function registryEventProblems(event: RegistryEvent, opts: RegistryEventC
   }
 
   if (opts.comune !== undefined) {
-    if (event.tipo === 'iscrizione' && event.motivo === 'immigrazione' && 'comune' in event.provenienza && event.provenienza.comune === opts.comune) {
+    if (
+      event.tipo === 'iscrizione' &&
+      event.motivo === 'immigrazione' &&
+      'comune' in event.provenienza &&
+      event.provenienza.comune === opts.comune
+    ) {
       add('provenienza.comune', `is this Comune (${opts.comune}): a move inside the Comune is a mutazione of the address`);
     }
-    if (event.tipo === 'cancellazione' && event.motivo === 'emigrazione' && 'comune' in event.destinazione && event.destinazione.comune === opts.comune) {
+    if (
+      event.tipo === 'cancellazione' &&
+      event.motivo === 'emigrazione' &&
+      'comune' in event.destinazione &&
+      event.destinazione.comune === opts.comune
+    ) {
       add('destinazione.comune', `is this Comune (${opts.comune}): a move inside the Comune is a mutazione of the address`);
     }
   }

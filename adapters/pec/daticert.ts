@@ -85,7 +85,16 @@ export interface Daticert {
 
 const POSTACERT_CHILDREN = ['intestazione', 'dati'] as const;
 const INTESTAZIONE_CHILDREN = ['mittente', 'destinatari', 'risposte', 'oggetto'] as const;
-const DATI_CHILDREN = ['gestore-emittente', 'data', 'identificativo', 'msgid', 'ricevuta', 'consegna', 'ricezione', 'errore-esteso'] as const;
+const DATI_CHILDREN = [
+  'gestore-emittente',
+  'data',
+  'identificativo',
+  'msgid',
+  'ricevuta',
+  'consegna',
+  'ricezione',
+  'errore-esteso',
+] as const;
 const DATA_CHILDREN = ['giorno', 'ora'] as const;
 
 /** Reads daticert.xml (bytes as attached, or text). Throws PecError TRAMITE_ERR_PEC_MALFORMED. */
@@ -116,7 +125,10 @@ export function readDaticert(input: Uint8Array | string): Daticert {
 
 function readIntestazione(el: Element): DaticertIntestazione {
   const children = childrenByName(el, INTESTAZIONE_CHILDREN);
-  const destinatari = (children.get('destinatari') ?? []).map((d) => ({ indirizzo: nonEmptyText(d), tipo: enumAttribute(d, 'tipo', TIPI_DESTINATARIO) }));
+  const destinatari = (children.get('destinatari') ?? []).map((d) => ({
+    indirizzo: nonEmptyText(d),
+    tipo: enumAttribute(d, 'tipo', TIPI_DESTINATARIO),
+  }));
   if (destinatari.length === 0) throw malformed('<intestazione> has no <destinatari>');
   const oggetto = optional(children, 'oggetto', 'intestazione');
   return {
@@ -138,7 +150,8 @@ function readDati(el: Element): DaticertDati {
   });
   const msgid = optional(children, 'msgid', 'dati');
   const ricevuta = optional(children, 'ricevuta', 'dati');
-  if (ricevuta && (childElements(ricevuta).length > 0 || text(ricevuta) !== '')) throw malformed('<ricevuta> must be empty (it carries only @tipo)');
+  if (ricevuta && (childElements(ricevuta).length > 0 || text(ricevuta) !== ''))
+    throw malformed('<ricevuta> must be empty (it carries only @tipo)');
   const consegna = optional(children, 'consegna', 'dati');
   const erroreEsteso = optional(children, 'errore-esteso', 'dati');
   return {
@@ -165,7 +178,8 @@ function unescapeMsgid(value: string): string {
 function childrenByName(parent: Element, allowed: readonly string[]): Map<string, Element[]> {
   const byName = new Map<string, Element[]>();
   for (const el of childElements(parent)) {
-    if (el.namespaceURI) throw malformed(`<${el.tagName}> in <${parent.localName}> has namespace ${el.namespaceURI}; daticert.xml uses none`);
+    if (el.namespaceURI)
+      throw malformed(`<${el.tagName}> in <${parent.localName}> has namespace ${el.namespaceURI}; daticert.xml uses none`);
     if (!allowed.includes(el.localName)) throw malformed(`unexpected element <${el.localName}> in <${parent.localName}>`);
     byName.set(el.localName, [...(byName.get(el.localName) ?? []), el]);
   }
@@ -236,7 +250,12 @@ export function daticertDataFrom(local: { zona: string; giorno: string; ora: str
   if (asUtc.getUTCFullYear() !== yyyy || asUtc.getUTCMonth() !== mm - 1 || asUtc.getUTCDate() !== dd || h > 23 || m > 59 || s > 59) {
     throw malformed(`${local.giorno} ${local.ora} is not a valid date and time`);
   }
-  return { zona: local.zona, giorno: local.giorno, ora: local.ora, instant: new Date(asUtc.getTime() - offsetMinutes * 60_000).toISOString() };
+  return {
+    zona: local.zona,
+    giorno: local.giorno,
+    ora: local.ora,
+    instant: new Date(asUtc.getTime() - offsetMinutes * 60_000).toISOString(),
+  };
 }
 
 /** The daticert form of an instant, as a provider in `zona` writes it (for writers and simulators). */

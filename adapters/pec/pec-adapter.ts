@@ -10,7 +10,15 @@
  * twice, or a crash mid-read, produces each event once.
  */
 import { join } from 'node:path';
-import { AdapterError, BackgroundWorker, defineAdapter, type AdapterContext, type AdapterHealth, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import {
+  AdapterError,
+  BackgroundWorker,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterHealth,
+  type AdapterInstance,
+  type BusMessage,
+} from '../sdk/index.js';
 import { sendInvioPec } from './pec-egress.js';
 import { dispatchPendingEvents } from './pec-event-dispatch.js';
 import { PecMailboxReader } from './pec-mailbox-reader.js';
@@ -24,7 +32,8 @@ export default defineAdapter<PecOptions>({
   id: 'pec',
   version: '1.0.0',
   busApi: '^1',
-  description: 'PEC (Posta Elettronica Certificata): sends by SMTP, reads receipts and incoming messages by IMAP, S/MIME-checked, idempotent',
+  description:
+    'PEC (Posta Elettronica Certificata): sends by SMTP, reads receipts and incoming messages by IMAP, S/MIME-checked, idempotent',
   optionsSchema: pecOptionsSchema,
   services: ['InvioPEC'],
   setup: (ctx) => new PecAdapter(ctx),
@@ -116,7 +125,15 @@ export class PecAdapter implements AdapterInstance {
     );
     this.running = { store, sender, reader };
     this.stopping = false;
-    this.ctx.log.info({ address: options.address, smtp: `${options.smtp.host}:${options.smtp.port}`, imap: `${options.imap.host}:${options.imap.port}`, pollMs: options.pollMs }, 'PEC adapter started');
+    this.ctx.log.info(
+      {
+        address: options.address,
+        smtp: `${options.smtp.host}:${options.smtp.port}`,
+        imap: `${options.imap.host}:${options.imap.port}`,
+        pollMs: options.pollMs,
+      },
+      'PEC adapter started',
+    );
     this.poller.start();
   }
 
@@ -137,7 +154,17 @@ export class PecAdapter implements AdapterInstance {
   async egress(message: BusMessage, signal: AbortSignal): Promise<{ kind: 'accepted'; reference: string }> {
     const running = this.running;
     if (!running || this.stopping) throw AdapterError.unavailable('the PEC adapter is not started');
-    const sending = sendInvioPec(message, { store: running.store, sender: running.sender, address: this.ctx.options.address, now: () => this.ctx.clock.now(), log: this.ctx.log }, signal);
+    const sending = sendInvioPec(
+      message,
+      {
+        store: running.store,
+        sender: running.sender,
+        address: this.ctx.options.address,
+        now: () => this.ctx.clock.now(),
+        log: this.ctx.log,
+      },
+      signal,
+    );
     this.egresses.add(sending);
     try {
       return await sending;
@@ -152,7 +179,8 @@ export class PecAdapter implements AdapterInstance {
     const imapOk = r.imap?.reachable === true;
     const smtpOk = r.smtp?.reachable === true;
     const status = !imapOk && !smtpOk && r.imap !== undefined ? 'down' : imapOk && smtpOk && r.failingEvents === 0 ? 'up' : 'degraded';
-    const reach = (what: PecHealthReport['imap']) => (what ? (what.reachable ? 'reachable' : `unreachable (${what.error ?? 'no answer'})`) : 'not tried yet');
+    const reach = (what: PecHealthReport['imap']) =>
+      what ? (what.reachable ? 'reachable' : `unreachable (${what.error ?? 'no answer'})`) : 'not tried yet';
     const detail = [
       `imap ${reach(r.imap)}, last successful poll ${r.lastSuccessfulPoll?.toISOString() ?? 'never'}`,
       `smtp ${reach(r.smtp)}`,
@@ -165,7 +193,16 @@ export class PecAdapter implements AdapterInstance {
   /** What health says, as data. Probes SMTP (login, no message) when its last contact is unknown or stale. */
   async healthReport(): Promise<PecHealthReport> {
     const running = this.running;
-    if (!running) return { started: false, lastSuccessfulPoll: this.lastSuccessfulPoll, imap: this.imap, smtp: undefined, quarantined: 0, pendingEvents: 0, failingEvents: 0 };
+    if (!running)
+      return {
+        started: false,
+        lastSuccessfulPoll: this.lastSuccessfulPoll,
+        imap: this.imap,
+        smtp: undefined,
+        quarantined: 0,
+        pendingEvents: 0,
+        failingEvents: 0,
+      };
     const last = running.sender.lastContact;
     if (!last || this.ctx.clock.now().getTime() - last.at.getTime() > SMTP_STALE_MS) {
       let timer: NodeJS.Timeout | undefined;

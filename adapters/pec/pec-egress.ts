@@ -35,9 +35,16 @@ export function messageIdFor(busMessageId: string, address: string): string {
   return `<tramite.${digest}@${domainOf(address)}>`;
 }
 
-export async function sendInvioPec(message: BusMessage, deps: PecEgressDeps, signal?: AbortSignal): Promise<{ kind: 'accepted'; reference: string }> {
+export async function sendInvioPec(
+  message: BusMessage,
+  deps: PecEgressDeps,
+  signal?: AbortSignal,
+): Promise<{ kind: 'accepted'; reference: string }> {
   if (message.profile === 'sincrono') {
-    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'PEC cannot answer a sincrono request: receipts come later, on the receipt service');
+    throw AdapterError.refused(
+      'TRAMITE_ERR_ADAPTER_REFUSED',
+      'PEC cannot answer a sincrono request: receipts come later, on the receipt service',
+    );
   }
   const known = deps.store.outboundByBusId(message.id);
   if (known && (known.status === 'SUBMITTED' || known.receipts > 0)) {
@@ -50,12 +57,26 @@ export async function sendInvioPec(message: BusMessage, deps: PecEgressDeps, sig
   deps.store.recordSending({ busMessageId: message.id, messageId, subject: invio.oggetto, recipients: invio.destinatari });
   try {
     const result = await deps.sender.send(
-      { from: deps.address, to: invio.destinatari, subject: invio.oggetto, text: invio.testo, attachments: invio.allegati, messageId, date: deps.now() },
+      {
+        from: deps.address,
+        to: invio.destinatari,
+        subject: invio.oggetto,
+        text: invio.testo,
+        attachments: invio.allegati,
+        messageId,
+        date: deps.now(),
+      },
       signal,
     );
     deps.store.recordSubmitted(messageId, result);
     deps.log.info(
-      { busMessageId: message.id, messageId, recipients: invio.destinatari.length, rejected: result.rejected.map((r) => r.address), smtp: result.response },
+      {
+        busMessageId: message.id,
+        messageId,
+        recipients: invio.destinatari.length,
+        rejected: result.rejected.map((r) => r.address),
+        smtp: result.response,
+      },
       'PEC submitted to the provider',
     );
     return { kind: 'accepted', reference: messageId };

@@ -15,7 +15,13 @@
 import type { AdapterLogger, BusClient } from '../sdk/index.js';
 import type { PecStore } from './pec-store.js';
 
-export async function dispatchPendingEvents(store: PecStore, bus: BusClient, party: string, log: AdapterLogger, stopRequested: () => boolean): Promise<{ sent: number; failed: number }> {
+export async function dispatchPendingEvents(
+  store: PecStore,
+  bus: BusClient,
+  party: string,
+  log: AdapterLogger,
+  stopRequested: () => boolean,
+): Promise<{ sent: number; failed: number }> {
   let sent = 0;
   let failed = 0;
   let after = 0;
@@ -27,7 +33,12 @@ export async function dispatchPendingEvents(store: PecStore, bus: BusClient, par
       after = event.seq;
       let busMessageId: string;
       try {
-        const state = await bus.send({ to: party, service: event.service, payload: event.payload, ...(event.refId ? { refId: event.refId } : {}) });
+        const state = await bus.send({
+          to: party,
+          service: event.service,
+          payload: event.payload,
+          ...(event.refId ? { refId: event.refId } : {}),
+        });
         busMessageId = state.id;
       } catch (err) {
         failed += 1;
@@ -35,7 +46,10 @@ export async function dispatchPendingEvents(store: PecStore, bus: BusClient, par
         store.markEventFailed(event.seq, (err as Error).message);
         // Loud at attempts 1, 2, 4, 8…: a refusal retried at every poll would otherwise fill the log.
         const level = (attempts & (attempts - 1)) === 0 ? 'error' : 'debug';
-        log[level]({ event: event.key, service: event.service, attempts, err: (err as Error).message }, 'the bus did not take a PEC event: kept, tried again at the next poll');
+        log[level](
+          { event: event.key, service: event.service, attempts, err: (err as Error).message },
+          'the bus did not take a PEC event: kept, tried again at the next poll',
+        );
         continue;
       }
       // Nothing may come between the send resolving and this write: it is the duplicate window.

@@ -40,7 +40,10 @@ export async function ingestMailboxMessage(raw: Buffer, settings: IngestSettings
       return { messageId: headerMessageId(raw), outcome: { kind: 'recorded', disposition: 'not-pec', detail: err.message } };
     }
     // Claims to be PEC but breaks the parser: stuck in INBOX it would be read again forever.
-    return { messageId: headerMessageId(raw), outcome: { kind: 'quarantined', code: 'TRAMITE_ERR_PEC_MALFORMED', reason: `unreadable: ${(err as Error).message}` } };
+    return {
+      messageId: headerMessageId(raw),
+      outcome: { kind: 'quarantined', code: 'TRAMITE_ERR_PEC_MALFORMED', reason: `unreadable: ${(err as Error).message}` },
+    };
   }
   const quarantine = quarantineReason(msg);
   if (quarantine) return { messageId: msg.messageId, outcome: { kind: 'quarantined', code: quarantine.code, reason: quarantine.reason } };
@@ -57,7 +60,14 @@ export async function ingestMailboxMessage(raw: Buffer, settings: IngestSettings
  */
 export function eventKey(msg: PecMessage): string | undefined {
   const dati = msg.daticert?.dati;
-  if (dati) return ['daticert', msg.kind, dati.identificativo, dati.consegna?.toLowerCase() ?? '', dati.msgid ?? msg.riferimentoMessageId ?? ''].join(' ');
+  if (dati)
+    return [
+      'daticert',
+      msg.kind,
+      dati.identificativo,
+      dati.consegna?.toLowerCase() ?? '',
+      dati.msgid ?? msg.riferimentoMessageId ?? '',
+    ].join(' ');
   return msg.messageId ? ['message-id', msg.kind, msg.messageId].join(' ') : undefined;
 }
 
@@ -100,7 +110,14 @@ function busta(msg: PecMessage, settings: IngestSettings): IngestResult {
   const key = eventKey(msg);
   if (!original || !key) {
     // Only a busta di anomalia gets here without postacert.eml (for a busta di trasporto it is malformed).
-    return { messageId: msg.messageId, outcome: { kind: 'recorded', disposition: 'no-content', detail: `${msg.kind} busta without ${original ? 'an identifier' : 'the original message (postacert.eml)'}` } };
+    return {
+      messageId: msg.messageId,
+      outcome: {
+        kind: 'recorded',
+        disposition: 'no-content',
+        detail: `${msg.kind} busta without ${original ? 'an identifier' : 'the original message (postacert.eml)'}`,
+      },
+    };
   }
   const intestazione = msg.daticert?.intestazione;
   const payload = messaggioPecXml({
@@ -112,9 +129,16 @@ function busta(msg: PecMessage, settings: IngestSettings): IngestResult {
     destinatari: intestazione ? intestazione.destinatari.map((d) => d.indirizzo) : original.to,
     oggetto: original.subject ?? intestazione?.oggetto ?? '',
     testo: original.text ?? '',
-    allegati: original.attachments.map((a) => ({ ...(a.filename ? { nome: a.filename } : {}), mimeType: a.contentType, contenuto: a.content })),
+    allegati: original.attachments.map((a) => ({
+      ...(a.filename ? { nome: a.filename } : {}),
+      mimeType: a.contentType,
+      contenuto: a.content,
+    })),
   });
-  return { messageId: msg.messageId, outcome: { kind: 'event', disposition: 'inbound', event: { key, service: settings.inboundService, payload } } };
+  return {
+    messageId: msg.messageId,
+    outcome: { kind: 'event', disposition: 'inbound', event: { key, service: settings.inboundService, payload } },
+  };
 }
 
 /** The Message-ID header of a message the PEC parser would not read (for the record only). */

@@ -57,7 +57,10 @@ export class PecMailboxReader {
       const uidValidity = box.uidValidity.toString();
       const cursor = this.store.cursor(MAILBOX, uidValidity);
       if (cursor.reset) {
-        this.log.warn({ mailbox: MAILBOX, uidValidity, previous: cursor.previousUidValidity }, 'UIDVALIDITY changed: reading the whole mailbox again (events already recorded are not sent twice)');
+        this.log.warn(
+          { mailbox: MAILBOX, uidValidity, previous: cursor.previousUidValidity },
+          'UIDVALIDITY changed: reading the whole mailbox again (events already recorded are not sent twice)',
+        );
       }
       for (const uid of this.store.pendingMoves(MAILBOX, uidValidity)) await this.moveToQuarantine(client, uidValidity, uid);
 
@@ -87,14 +90,23 @@ export class PecMailboxReader {
     this.client?.close();
   }
 
-  private async readMessage(client: ImapFlow, uidValidity: string, uid: number, size: number): Promise<{ newEvent: boolean; quarantined: boolean }> {
+  private async readMessage(
+    client: ImapFlow,
+    uidValidity: string,
+    uid: number,
+    size: number,
+  ): Promise<{ newEvent: boolean; quarantined: boolean }> {
     let messageId: string | undefined;
     let outcome: ReadOutcome;
     let notice: string | undefined;
     const max = this.settings.maxMessageBytes;
     if (size > max) {
       // Judged by the size the server states, before a byte is fetched: the message would be read whole.
-      outcome = { kind: 'quarantined', code: 'TRAMITE_ERR_PEC_MALFORMED', reason: `${size} bytes: larger than maxMessageBytes (${max}); not fetched` };
+      outcome = {
+        kind: 'quarantined',
+        code: 'TRAMITE_ERR_PEC_MALFORMED',
+        reason: `${size} bytes: larger than maxMessageBytes (${max}); not fetched`,
+      };
     } else {
       const fetched = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
       if (!fetched || !fetched.source) {
@@ -114,15 +126,31 @@ export class PecMailboxReader {
     if (notice) this.log.warn({ ...facts }, notice);
     switch (outcome.kind) {
       case 'quarantined':
-        this.log.warn({ ...facts, code: outcome.code, reason: outcome.reason, folder: this.settings.quarantineFolder }, 'PEC provider message quarantined: not acted on');
+        this.log.warn(
+          { ...facts, code: outcome.code, reason: outcome.reason, folder: this.settings.quarantineFolder },
+          'PEC provider message quarantined: not acted on',
+        );
         break;
       case 'event':
-        if (newEvent) this.log.info({ ...facts, event: outcome.event.key, service: outcome.event.service, refId: outcome.event.refId }, `PEC ${outcome.disposition} recorded`);
-        else this.log.info({ ...facts, event: outcome.event.key }, 'PEC provider message already processed (read again or delivered twice): nothing new');
+        if (newEvent)
+          this.log.info(
+            { ...facts, event: outcome.event.key, service: outcome.event.service, refId: outcome.event.refId },
+            `PEC ${outcome.disposition} recorded`,
+          );
+        else
+          this.log.info(
+            { ...facts, event: outcome.event.key },
+            'PEC provider message already processed (read again or delivered twice): nothing new',
+          );
         break;
       case 'recorded':
-        if (outcome.disposition === 'uncorrelated') this.log.warn({ ...facts, detail: outcome.detail }, 'PEC receipt about a message not sent from here: recorded only');
-        else this.log.debug({ ...facts, disposition: outcome.disposition, detail: outcome.detail }, 'mailbox message recorded, nothing to send');
+        if (outcome.disposition === 'uncorrelated')
+          this.log.warn({ ...facts, detail: outcome.detail }, 'PEC receipt about a message not sent from here: recorded only');
+        else
+          this.log.debug(
+            { ...facts, disposition: outcome.disposition, detail: outcome.detail },
+            'mailbox message recorded, nothing to send',
+          );
         break;
     }
   }

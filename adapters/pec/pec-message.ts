@@ -31,7 +31,12 @@ export type PecKind = (typeof RICEVUTA_KINDS)[number] | (typeof TRASPORTO_KINDS)
 
 export type PecSignature =
   | { readonly status: 'valid'; readonly signer: string; readonly digestAlgorithm: string }
-  | { readonly status: 'absent' | 'invalid' | 'untrusted'; readonly code: SignatureProblemCode; readonly reason: string; readonly signer?: string };
+  | {
+      readonly status: 'absent' | 'invalid' | 'untrusted';
+      readonly code: SignatureProblemCode;
+      readonly reason: string;
+      readonly signer?: string;
+    };
 
 export interface PecAttachment {
   readonly filename: string | undefined;
@@ -140,7 +145,11 @@ export async function parsePecMessage(raw: Buffer, opts: PecParseOptions = {}): 
 
   // The daticert timestamp is signed; the Date header is not, so it only stands in when daticert is missing.
   const at = opts.at ?? (daticert ? new Date(daticert.dati.data.instant) : date) ?? new Date();
-  const signature = await checkSignature(envelope, { at, ...(opts.trust ? { trust: opts.trust } : {}), ...(opts.acceptSha1 ? { acceptSha1: true } : {}) });
+  const signature = await checkSignature(envelope, {
+    at,
+    ...(opts.trust ? { trust: opts.trust } : {}),
+    ...(opts.acceptSha1 ? { acceptSha1: true } : {}),
+  });
   const tipoRicevuta = daticert?.dati.ricevuta ?? tipoRicevutaHeader(outer);
 
   return {
@@ -190,17 +199,23 @@ function classify(outer: ParsedMail, malformed: string[]): PecKind {
   if (ricevuta === undefined && trasporto === undefined) {
     throw new PecError('TRAMITE_ERR_PEC_NOT_PEC', 'no X-Ricevuta or X-Trasporto header: not a message from a PEC provider');
   }
-  if (ricevuta !== undefined && trasporto !== undefined) malformed.push(`both X-Ricevuta (${ricevuta}) and X-Trasporto (${trasporto}) are present`);
+  if (ricevuta !== undefined && trasporto !== undefined)
+    malformed.push(`both X-Ricevuta (${ricevuta}) and X-Trasporto (${trasporto}) are present`);
   if (ricevuta !== undefined) {
-    if (!isOneOf(ricevuta, RICEVUTA_KINDS)) throw new PecError('TRAMITE_ERR_PEC_NOT_PEC', `X-Ricevuta "${ricevuta}" is not a PEC receipt (${RICEVUTA_KINDS.join(', ')})`);
+    if (!isOneOf(ricevuta, RICEVUTA_KINDS))
+      throw new PecError('TRAMITE_ERR_PEC_NOT_PEC', `X-Ricevuta "${ricevuta}" is not a PEC receipt (${RICEVUTA_KINDS.join(', ')})`);
     return ricevuta;
   }
-  if (!isOneOf(trasporto!, TRASPORTO_KINDS)) throw new PecError('TRAMITE_ERR_PEC_NOT_PEC', `X-Trasporto "${trasporto}" is not a PEC envelope (${TRASPORTO_KINDS.join(', ')})`);
+  if (!isOneOf(trasporto!, TRASPORTO_KINDS))
+    throw new PecError('TRAMITE_ERR_PEC_NOT_PEC', `X-Trasporto "${trasporto}" is not a PEC envelope (${TRASPORTO_KINDS.join(', ')})`);
   return trasporto as PecKind;
 }
 
 /** Header and daticert must tell the same story: the headers are unsigned, daticert is not. */
-function crossCheck(facts: { kind: PecKind; daticert: Daticert | undefined; riferimentoMessageId: string | undefined; hasOriginal: boolean }, malformed: string[]): void {
+function crossCheck(
+  facts: { kind: PecKind; daticert: Daticert | undefined; riferimentoMessageId: string | undefined; hasOriginal: boolean },
+  malformed: string[],
+): void {
   const { kind, daticert } = facts;
   if (kind === 'errore') return;
   const header = kind === 'posta-certificata' ? 'X-Trasporto' : 'X-Ricevuta';
@@ -210,13 +225,15 @@ function crossCheck(facts: { kind: PecKind; daticert: Daticert | undefined; rife
   if (facts.riferimentoMessageId && daticert.dati.msgid && daticert.dati.msgid !== facts.riferimentoMessageId) {
     malformed.push(`X-Riferimento-Message-ID ${facts.riferimentoMessageId} differs from daticert msgid ${daticert.dati.msgid}`);
   }
-  if ((kind === 'avvenuta-consegna' || kind === 'errore-consegna') && !daticert.dati.consegna) malformed.push(`a ${kind} receipt without daticert <consegna> names no recipient`);
+  if ((kind === 'avvenuta-consegna' || kind === 'errore-consegna') && !daticert.dati.consegna)
+    malformed.push(`a ${kind} receipt without daticert <consegna> names no recipient`);
   if (kind === 'posta-certificata' && !facts.hasOriginal) malformed.push('the busta di trasporto carries no postacert.eml');
 }
 
 function mapToDeliveryState(kind: PecKind, daticert: Daticert | undefined): PecMapping {
   const recipient = daticert?.dati.consegna;
-  const providerReason = (fallback: string) => daticert?.dati.erroreEsteso || (daticert && daticert.errore !== 'nessuno' ? daticert.errore : fallback);
+  const providerReason = (fallback: string) =>
+    daticert?.dati.erroreEsteso || (daticert && daticert.errore !== 'nessuno' ? daticert.errore : fallback);
   const withRecipient = recipient ? { recipient } : {};
   switch (kind) {
     case 'accettazione':
@@ -255,7 +272,10 @@ interface Envelope {
 function openEnvelope(outer: ParsedMail, raw: Buffer, body: Buffer, malformed: string[]): Envelope {
   const contentType = outer.headers.get('content-type') as StructuredHeader | undefined;
   if (contentType?.value !== 'multipart/signed') {
-    return { content: raw, problem: { status: 'absent', reason: `the message is ${contentType?.value ?? 'text/plain'}, not multipart/signed` } };
+    return {
+      content: raw,
+      problem: { status: 'absent', reason: `the message is ${contentType?.value ?? 'text/plain'}, not multipart/signed` },
+    };
   }
   const boundary = contentType.params['boundary'];
   const parts = boundary ? splitMultipartSigned(body, boundary) : undefined;
@@ -265,9 +285,13 @@ function openEnvelope(outer: ParsedMail, raw: Buffer, body: Buffer, malformed: s
   }
   if (parts.extraParts > 0) malformed.push(`multipart/signed has ${2 + parts.extraParts} body parts instead of 2`);
   const protocol = contentType.params['protocol']?.toLowerCase();
-  if (!parts.signature) return { content: parts.signed, problem: { status: 'absent', reason: 'multipart/signed has no signature part (smime.p7s)' } };
+  if (!parts.signature)
+    return { content: parts.signed, problem: { status: 'absent', reason: 'multipart/signed has no signature part (smime.p7s)' } };
   if (!protocol || !SIGNATURE_TYPES.includes(protocol)) {
-    return { content: parts.signed, problem: { status: 'invalid', reason: `multipart/signed protocol "${protocol ?? ''}" is not S/MIME (application/pkcs7-signature)` } };
+    return {
+      content: parts.signed,
+      problem: { status: 'invalid', reason: `multipart/signed protocol "${protocol ?? ''}" is not S/MIME (application/pkcs7-signature)` },
+    };
   }
   return { content: parts.signed, signaturePart: parts.signature };
 }
@@ -285,10 +309,15 @@ async function checkSignature(envelope: Envelope, opts: { trust?: TrustStore; at
     p7s = undefined;
   }
   if (!p7s || p7s.byteLength === 0) {
-    return { status: 'invalid', code: 'TRAMITE_ERR_PEC_BAD_SIGNATURE', reason: 'the second part of multipart/signed is not an application/pkcs7-signature (smime.p7s)' };
+    return {
+      status: 'invalid',
+      code: 'TRAMITE_ERR_PEC_BAD_SIGNATURE',
+      reason: 'the second part of multipart/signed is not an application/pkcs7-signature (smime.p7s)',
+    };
   }
   const verified = await verifyDetachedSignature(envelope.content, p7s, opts);
-  if (verified.status === 'valid') return { status: 'valid', signer: describeCertificate(verified.signer), digestAlgorithm: verified.digestAlgorithm };
+  if (verified.status === 'valid')
+    return { status: 'valid', signer: describeCertificate(verified.signer), digestAlgorithm: verified.digestAlgorithm };
   return {
     status: verified.status,
     code: verified.code,
@@ -370,7 +399,12 @@ function headerText(mail: ParsedMail, name: string, malformed: string[]): string
 function dateHeader(mail: ParsedMail): Date | undefined {
   const line = mail.headerLines.find((l) => l.key === 'date')?.line;
   if (!line) return undefined;
-  const date = new Date(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+  const date = new Date(
+    line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim(),
+  );
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 

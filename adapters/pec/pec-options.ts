@@ -51,18 +51,29 @@ const server = (what: 'smtp' | 'imap') =>
         : "The provider's IMAP server: where receipts and incoming buste are read.",
     properties: {
       host: { type: 'string', minLength: 1, description: 'Host name or IP address.' },
-      port: { type: 'integer', minimum: 1, maximum: 65535, description: what === 'smtp' ? 'TCP port (465 with secure, 587 with STARTTLS).' : 'TCP port (993 with secure, 143 with STARTTLS).' },
-      secure: { type: 'boolean', default: false, description: 'Implicit TLS from the first byte; false: plain connection upgraded with STARTTLS.' },
+      port: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 65535,
+        description: what === 'smtp' ? 'TCP port (465 with secure, 587 with STARTTLS).' : 'TCP port (993 with secure, 143 with STARTTLS).',
+      },
+      secure: {
+        type: 'boolean',
+        default: false,
+        description: 'Implicit TLS from the first byte; false: plain connection upgraded with STARTTLS.',
+      },
       requireTLS: {
         type: 'boolean',
         default: true,
-        description: 'With secure false: refuse to go on (and to send the password) unless the server upgrades the connection with STARTTLS.',
+        description:
+          'With secure false: refuse to go on (and to send the password) unless the server upgrades the connection with STARTTLS.',
       },
       user: { type: 'string', minLength: 1, description: 'Login name (usually the PEC address).' },
       passwordFile: {
         type: 'string',
         minLength: 1,
-        description: 'File holding the password (one line; a trailing newline is ignored). Read at start, never logged. Relative: to the adapter data folder.',
+        description:
+          'File holding the password (one line; a trailing newline is ignored). Read at start, never logged. Relative: to the adapter data folder.',
       },
     },
   }) as const;
@@ -72,7 +83,11 @@ export const pecOptionsSchema = {
   additionalProperties: false,
   required: ['address', 'smtp', 'imap', 'providerCaFiles'],
   properties: {
-    address: { type: 'string', pattern: PEC_ADDRESS.source, description: "The party's PEC address: messages are sent from it, its mailbox is read." },
+    address: {
+      type: 'string',
+      pattern: PEC_ADDRESS.source,
+      description: "The party's PEC address: messages are sent from it, its mailbox is read.",
+    },
     smtp: server('smtp'),
     imap: server('imap'),
     tls: {
@@ -81,8 +96,16 @@ export const pecOptionsSchema = {
       default: {},
       description: 'TLS towards the SMTP and IMAP servers.',
       properties: {
-        caFile: { type: 'string', minLength: 1, description: "PEM file of extra CAs to trust for the servers' certificates (a private CA), besides the system roots." },
-        rejectUnauthorized: { type: 'boolean', default: true, description: 'Refuse a server certificate that does not verify. Only ever false on a test bench.' },
+        caFile: {
+          type: 'string',
+          minLength: 1,
+          description: "PEM file of extra CAs to trust for the servers' certificates (a private CA), besides the system roots.",
+        },
+        rejectUnauthorized: {
+          type: 'boolean',
+          default: true,
+          description: 'Refuse a server certificate that does not verify. Only ever false on a test bench.',
+        },
       },
     },
     providerCaFiles: {
@@ -92,9 +115,23 @@ export const pecOptionsSchema = {
       description: 'PEM files of the PEC provider CAs trusted to sign receipts and buste (S/MIME); anything else is quarantined.',
     },
     pollMs: { type: 'integer', minimum: 50, maximum: 3_600_000, default: 5000, description: 'Pause between two reads of the mailbox, ms.' },
-    acceptSha1: { type: 'boolean', default: false, description: 'Accept provider signatures made with SHA-1 (some providers still sign that way).' },
-    receiptService: { type: 'string', pattern: SERVICE_PATTERN, default: 'RicevutaPEC', description: 'Bus service receipts (pec:Ricevuta) are sent on, to the party itself.' },
-    inboundService: { type: 'string', pattern: SERVICE_PATTERN, default: 'MessaggioPEC', description: 'Bus service incoming PEC messages (pec:MessaggioPEC) are sent on, to the party itself.' },
+    acceptSha1: {
+      type: 'boolean',
+      default: false,
+      description: 'Accept provider signatures made with SHA-1 (some providers still sign that way).',
+    },
+    receiptService: {
+      type: 'string',
+      pattern: SERVICE_PATTERN,
+      default: 'RicevutaPEC',
+      description: 'Bus service receipts (pec:Ricevuta) are sent on, to the party itself.',
+    },
+    inboundService: {
+      type: 'string',
+      pattern: SERVICE_PATTERN,
+      default: 'MessaggioPEC',
+      description: 'Bus service incoming PEC messages (pec:MessaggioPEC) are sent on, to the party itself.',
+    },
     quarantineFolder: {
       type: 'string',
       minLength: 1,
@@ -129,7 +166,11 @@ export async function loadPecSettings(options: PecOptions, dataDir: string): Pro
     try {
       return await readFile(path, 'utf8');
     } catch (cause) {
-      throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `pec option ${field}: cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, field });
+      throw new ConfigError(
+        'TRAMITE_ERR_CONFIG_INVALID',
+        `pec option ${field}: cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+        { cause, field },
+      );
     }
   };
   // Only the one line terminator an editor adds is dropped: spaces may belong to the password.
@@ -137,7 +178,9 @@ export async function loadPecSettings(options: PecOptions, dataDir: string): Pro
   const smtpPassword = await password(options.smtp.passwordFile, 'smtp.passwordFile');
   const imapPassword = await password(options.imap.passwordFile, 'imap.passwordFile');
   if (!smtpPassword || !imapPassword) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `pec option ${smtpPassword ? 'imap' : 'smtp'}.passwordFile: the file is empty`, { field: `${smtpPassword ? 'imap' : 'smtp'}.passwordFile` });
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `pec option ${smtpPassword ? 'imap' : 'smtp'}.passwordFile: the file is empty`, {
+      field: `${smtpPassword ? 'imap' : 'smtp'}.passwordFile`,
+    });
   }
   let serverCa: string[] | undefined;
   if (options.tls.caFile) {

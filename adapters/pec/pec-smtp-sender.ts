@@ -58,7 +58,11 @@ export class PecSmtpSender {
   private readonly transport: ReturnType<typeof createTransport>;
   private contact: SmtpContact | undefined;
 
-  constructor(server: PecServerOptions, password: string, tls: { readonly ca: readonly string[] | undefined; readonly rejectUnauthorized: boolean }) {
+  constructor(
+    server: PecServerOptions,
+    password: string,
+    tls: { readonly ca: readonly string[] | undefined; readonly rejectUnauthorized: boolean },
+  ) {
     this.transport = createTransport({
       host: server.host,
       port: server.port,
@@ -133,11 +137,15 @@ export class PecSmtpSender {
 export function smtpFailure(err: SmtpErrorFields): AdapterError {
   const reply = err.response ? `${err.command ? `${err.command}: ` : ''}${err.response}` : undefined;
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH') {
-    return AdapterError.unavailable(`the SMTP server refused the login (check smtp.user and smtp.passwordFile)${reply ? `: ${reply}` : ''}`, err);
+    return AdapterError.unavailable(
+      `the SMTP server refused the login (check smtp.user and smtp.passwordFile)${reply ? `: ${reply}` : ''}`,
+      err,
+    );
   }
   if (typeof err.responseCode === 'number') {
     const permanent = err.permanent ?? (err.responseCode >= 500 && err.responseCode < 600 && err.responseCode !== 503);
-    if (permanent) return AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the SMTP server refused the message: ${reply ?? err.responseCode}`, err);
+    if (permanent)
+      return AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the SMTP server refused the message: ${reply ?? err.responseCode}`, err);
     return AdapterError.unavailable(`the SMTP server cannot take the message now: ${reply ?? err.responseCode}`, err);
   }
   return AdapterError.unavailable(`SMTP server unreachable: ${err.message ?? err.code ?? 'unknown error'}`, err);

@@ -163,18 +163,22 @@ export class PecStore {
   // Egress
 
   outboundByBusId(busMessageId: string): OutboundRecord | undefined {
-    const row = this.db.prepare('SELECT message_id FROM outbound WHERE bus_message_id = ?').get(busMessageId) as { message_id: string } | undefined;
+    const row = this.db.prepare('SELECT message_id FROM outbound WHERE bus_message_id = ?').get(busMessageId) as
+      { message_id: string } | undefined;
     return row ? this.outboundByMessageId(row.message_id) : undefined;
   }
 
   outboundByMessageId(messageId: string): OutboundRecord | undefined {
     const row = this.db.prepare('SELECT message_id, bus_message_id, status, receipts FROM outbound WHERE message_id = ?').get(messageId) as
-      | { message_id: string; bus_message_id: string; status: OutboundStatus; receipts: number }
-      | undefined;
+      { message_id: string; bus_message_id: string; status: OutboundStatus; receipts: number } | undefined;
     if (!row) return undefined;
-    const recipients = (this.db.prepare('SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid').all(messageId) as Array<{ address: string; state: RecipientState; reason: string | null }>).map(
-      (r) => ({ address: r.address, state: r.state, reason: r.reason ?? undefined }),
-    );
+    const recipients = (
+      this.db.prepare('SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid').all(messageId) as Array<{
+        address: string;
+        state: RecipientState;
+        reason: string | null;
+      }>
+    ).map((r) => ({ address: r.address, state: r.state, reason: r.reason ?? undefined }));
     return { messageId: row.message_id, busMessageId: row.bus_message_id, status: row.status, receipts: row.receipts, recipients };
   }
 
@@ -186,7 +190,9 @@ export class PecStore {
         .prepare("INSERT OR IGNORE INTO outbound (message_id, bus_message_id, subject, status, recorded_at) VALUES (?, ?, ?, 'SENDING', ?)")
         .run(m.messageId, m.busMessageId, m.subject, at);
       if (inserted.changes === 0) return;
-      const add = this.db.prepare("INSERT OR IGNORE INTO outbound_recipient (message_id, address, state, updated_at) VALUES (?, ?, 'PENDING', ?)");
+      const add = this.db.prepare(
+        "INSERT OR IGNORE INTO outbound_recipient (message_id, address, state, updated_at) VALUES (?, ?, 'PENDING', ?)",
+      );
       for (const r of m.recipients) add.run(m.messageId, r, at);
     })();
   }
@@ -195,7 +201,9 @@ export class PecStore {
   recordSubmitted(messageId: string, result: { response: string; rejected: ReadonlyArray<{ address: string; reason: string }> }): void {
     const at = this.now().toISOString();
     this.db.transaction(() => {
-      this.db.prepare("UPDATE outbound SET status = 'SUBMITTED', smtp_response = ?, submitted_at = ? WHERE message_id = ?").run(result.response, at, messageId);
+      this.db
+        .prepare("UPDATE outbound SET status = 'SUBMITTED', smtp_response = ?, submitted_at = ? WHERE message_id = ?")
+        .run(result.response, at, messageId);
       for (const r of result.rejected) this.moveRecipient(messageId, r.address, 'FAILED', r.reason, at);
       this.moveAllRecipients(messageId, 'SUBMITTED', undefined, at);
     })();
@@ -205,7 +213,9 @@ export class PecStore {
   recordRefused(messageId: string, reason: string): void {
     const at = this.now().toISOString();
     this.db.transaction(() => {
-      this.db.prepare("UPDATE outbound SET status = 'REFUSED', smtp_response = ? WHERE message_id = ? AND status = 'SENDING'").run(reason, messageId);
+      this.db
+        .prepare("UPDATE outbound SET status = 'REFUSED', smtp_response = ? WHERE message_id = ? AND status = 'SENDING'")
+        .run(reason, messageId);
       this.moveAllRecipients(messageId, 'FAILED', reason, at);
     })();
   }
@@ -219,9 +229,14 @@ export class PecStore {
    * keep what was already processed from being emitted again.
    */
   cursor(mailbox: string, uidValidity: string): { lastUid: number; reset: boolean; previousUidValidity?: string } {
-    const row = this.db.prepare('SELECT uid_validity, last_uid FROM mailbox_cursor WHERE mailbox = ?').get(mailbox) as { uid_validity: string; last_uid: number } | undefined;
+    const row = this.db.prepare('SELECT uid_validity, last_uid FROM mailbox_cursor WHERE mailbox = ?').get(mailbox) as
+      { uid_validity: string; last_uid: number } | undefined;
     if (row && row.uid_validity === uidValidity) return { lastUid: row.last_uid, reset: false };
-    this.db.prepare('INSERT INTO mailbox_cursor (mailbox, uid_validity, last_uid) VALUES (?, ?, 0) ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = 0').run(mailbox, uidValidity);
+    this.db
+      .prepare(
+        'INSERT INTO mailbox_cursor (mailbox, uid_validity, last_uid) VALUES (?, ?, 0) ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = 0',
+      )
+      .run(mailbox, uidValidity);
     return { lastUid: 0, reset: !!row, ...(row ? { previousUidValidity: row.uid_validity } : {}) };
   }
 
@@ -242,7 +257,9 @@ export class PecStore {
         case 'event': {
           eventKey = outcome.event.key;
           const inserted = this.db
-            .prepare("INSERT OR IGNORE INTO pec_event (event_key, service, ref_id, payload, status, recorded_at) VALUES (?, ?, ?, ?, 'PENDING', ?)")
+            .prepare(
+              "INSERT OR IGNORE INTO pec_event (event_key, service, ref_id, payload, status, recorded_at) VALUES (?, ?, ?, ?, 'PENDING', ?)",
+            )
             .run(outcome.event.key, outcome.event.service, outcome.event.refId ?? null, outcome.event.payload, at);
           newEvent = inserted.changes === 1;
           disposition = newEvent ? outcome.disposition : 'duplicate';
@@ -253,7 +270,9 @@ export class PecStore {
           disposition = 'quarantined';
           detail = `${outcome.code}: ${outcome.reason}`;
           this.db
-            .prepare('INSERT OR IGNORE INTO quarantine (mailbox, uid_validity, uid, message_id, code, reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .prepare(
+              'INSERT OR IGNORE INTO quarantine (mailbox, uid_validity, uid, message_id, code, reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            )
             .run(mailbox, uidValidity, uid, entry.messageId ?? null, outcome.code, outcome.reason, at);
           break;
         case 'recorded':
@@ -262,25 +281,39 @@ export class PecStore {
           break;
       }
       this.db
-        .prepare('INSERT OR IGNORE INTO mailbox_message (mailbox, uid_validity, uid, message_id, disposition, detail, event_key, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT OR IGNORE INTO mailbox_message (mailbox, uid_validity, uid, message_id, disposition, detail, event_key, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(mailbox, uidValidity, uid, entry.messageId ?? null, disposition, detail ?? null, eventKey ?? null, at);
-      this.db.prepare('UPDATE mailbox_cursor SET last_uid = max(last_uid, ?) WHERE mailbox = ? AND uid_validity = ?').run(uid, mailbox, uidValidity);
+      this.db
+        .prepare('UPDATE mailbox_cursor SET last_uid = max(last_uid, ?) WHERE mailbox = ? AND uid_validity = ?')
+        .run(uid, mailbox, uidValidity);
       return { newEvent };
     })();
   }
 
   /** Quarantined messages still in `mailbox` under this UIDVALIDITY (a crash came between recording and moving). */
   pendingMoves(mailbox: string, uidValidity: string): number[] {
-    return (this.db.prepare('SELECT uid FROM quarantine WHERE mailbox = ? AND uid_validity = ? AND moved_at IS NULL ORDER BY uid').all(mailbox, uidValidity) as Array<{ uid: number }>).map((r) => r.uid);
+    return (
+      this.db
+        .prepare('SELECT uid FROM quarantine WHERE mailbox = ? AND uid_validity = ? AND moved_at IS NULL ORDER BY uid')
+        .all(mailbox, uidValidity) as Array<{ uid: number }>
+    ).map((r) => r.uid);
   }
 
   markMoved(mailbox: string, uidValidity: string, uid: number): void {
-    this.db.prepare('UPDATE quarantine SET moved_at = ? WHERE mailbox = ? AND uid_validity = ? AND uid = ?').run(this.now().toISOString(), mailbox, uidValidity, uid);
+    this.db
+      .prepare('UPDATE quarantine SET moved_at = ? WHERE mailbox = ? AND uid_validity = ? AND uid = ?')
+      .run(this.now().toISOString(), mailbox, uidValidity, uid);
   }
 
   /** PENDING events after `afterSeq`, oldest first. */
   pendingEvents(afterSeq = 0, limit = 50): PendingEvent[] {
-    const rows = this.db.prepare("SELECT seq, event_key, service, ref_id, payload, attempts FROM pec_event WHERE status = 'PENDING' AND seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as Array<{
+    const rows = this.db
+      .prepare(
+        "SELECT seq, event_key, service, ref_id, payload, attempts FROM pec_event WHERE status = 'PENDING' AND seq > ? ORDER BY seq LIMIT ?",
+      )
+      .all(afterSeq, limit) as Array<{
       seq: number;
       event_key: string;
       service: string;
@@ -288,11 +321,22 @@ export class PecStore {
       payload: string;
       attempts: number;
     }>;
-    return rows.map((r) => ({ seq: r.seq, key: r.event_key, service: r.service, ...(r.ref_id ? { refId: r.ref_id } : {}), payload: r.payload, attempts: r.attempts }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      key: r.event_key,
+      service: r.service,
+      ...(r.ref_id ? { refId: r.ref_id } : {}),
+      payload: r.payload,
+      attempts: r.attempts,
+    }));
   }
 
   markEventSent(seq: number, busMessageId: string): void {
-    this.db.prepare("UPDATE pec_event SET status = 'SENT', bus_message_id = ?, sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?").run(busMessageId, this.now().toISOString(), seq);
+    this.db
+      .prepare(
+        "UPDATE pec_event SET status = 'SENT', bus_message_id = ?, sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
+      )
+      .run(busMessageId, this.now().toISOString(), seq);
   }
 
   markEventFailed(seq: number, error: string): void {
@@ -318,13 +362,18 @@ export class PecStore {
   }
 
   private moveRecipient(messageId: string, address: string, state: RecipientState, reason: string | undefined, at: string): void {
-    const row = this.db.prepare('SELECT state FROM outbound_recipient WHERE message_id = ? AND address = ?').get(messageId, address) as { state: RecipientState } | undefined;
+    const row = this.db.prepare('SELECT state FROM outbound_recipient WHERE message_id = ? AND address = ?').get(messageId, address) as
+      { state: RecipientState } | undefined;
     if (!row || RANK[state] <= RANK[row.state]) return;
-    this.db.prepare('UPDATE outbound_recipient SET state = ?, reason = ?, updated_at = ? WHERE message_id = ? AND address = ?').run(state, reason ?? null, at, messageId, address);
+    this.db
+      .prepare('UPDATE outbound_recipient SET state = ?, reason = ?, updated_at = ? WHERE message_id = ? AND address = ?')
+      .run(state, reason ?? null, at, messageId, address);
   }
 
   private moveAllRecipients(messageId: string, state: RecipientState, reason: string | undefined, at: string): void {
-    const rows = this.db.prepare('SELECT address FROM outbound_recipient WHERE message_id = ?').all(messageId) as Array<{ address: string }>;
+    const rows = this.db.prepare('SELECT address FROM outbound_recipient WHERE message_id = ?').all(messageId) as Array<{
+      address: string;
+    }>;
     for (const r of rows) this.moveRecipient(messageId, r.address, state, reason, at);
   }
 }

@@ -46,8 +46,10 @@ const BASE64_LINE = 76;
 export function signMultipartSigned(innerMime: Buffer, signer: SmimeSigner, opts: SignMultipartOptions = {}): MultipartSigned {
   const signed = canonicalCrlf(innerMime);
   const boundary = opts.boundary ?? `----=_smime_${randomBytes(12).toString('hex')}`;
-  if (!/^[A-Za-z0-9'()+_,./:=?-]{1,70}$/.test(boundary)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `signMultipartSigned: "${boundary}" is not a valid MIME boundary`);
-  if (signed.includes(`--${boundary}`, 0, 'latin1')) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', 'signMultipartSigned: the boundary occurs in the content to sign');
+  if (!/^[A-Za-z0-9'()+_,./:=?-]{1,70}$/.test(boundary))
+    throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `signMultipartSigned: "${boundary}" is not a valid MIME boundary`);
+  if (signed.includes(`--${boundary}`, 0, 'latin1'))
+    throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', 'signMultipartSigned: the boundary occurs in the content to sign');
 
   const p7s = detachedSignature(signed, signer, opts.signingTime ?? new Date());
   const base64Lines = p7s.toString('base64').match(new RegExp(`.{1,${BASE64_LINE}}`, 'g')) ?? [];

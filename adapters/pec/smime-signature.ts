@@ -77,7 +77,11 @@ const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unkno
 
 /** Verifies `p7s` (DER/BER CMS SignedData, detached) over `signedContent`. Never throws for bad input. */
 export async function verifyDetachedSignature(signedContent: Buffer, p7s: Buffer, opts: SmimeVerifyOptions): Promise<SmimeVerification> {
-  const invalid = (reason: string, code: SignatureProblemCode = 'TRAMITE_ERR_PEC_BAD_SIGNATURE', signer?: X509Certificate): SmimeVerification => ({
+  const invalid = (
+    reason: string,
+    code: SignatureProblemCode = 'TRAMITE_ERR_PEC_BAD_SIGNATURE',
+    signer?: X509Certificate,
+  ): SmimeVerification => ({
     status: 'invalid',
     code,
     reason,
@@ -92,11 +96,14 @@ export async function verifyDetachedSignature(signedContent: Buffer, p7s: Buffer
     return invalid(`smime.p7s is not a usable CMS SignedData: ${messageOf(cause)}`);
   }
   const signerInfo = signedData.signerInfos[0];
-  if (!signerInfo || signedData.signerInfos.length !== 1) return invalid(`smime.p7s has ${signedData.signerInfos.length} signers; a provider signature has exactly one`);
-  if (signedData.encapContentInfo.eContentType !== OID_DATA) return invalid(`smime.p7s signs content of type ${signedData.encapContentInfo.eContentType}, not data`);
+  if (!signerInfo || signedData.signerInfos.length !== 1)
+    return invalid(`smime.p7s has ${signedData.signerInfos.length} signers; a provider signature has exactly one`);
+  if (signedData.encapContentInfo.eContentType !== OID_DATA)
+    return invalid(`smime.p7s signs content of type ${signedData.encapContentInfo.eContentType}, not data`);
   // pkijs verifies an embedded eContent instead of the detached data it is given: a signature
   // lifted from another, opaque-signed message would then "verify" for this one.
-  if (signedData.encapContentInfo.eContent) return invalid('smime.p7s embeds its own content: a detached signature over the signed part is expected');
+  if (signedData.encapContentInfo.eContent)
+    return invalid('smime.p7s embeds its own content: a detached signature over the signed part is expected');
 
   const digest = acceptedDigest(signerInfo, opts.acceptSha1 ?? false);
   if (typeof digest !== 'string') return invalid(digest.refused, 'TRAMITE_ERR_SIG_ALGORITHM');
@@ -107,17 +114,28 @@ export async function verifyDetachedSignature(signedContent: Buffer, p7s: Buffer
   } catch (cause) {
     // pkijs reports a digest mismatch (content altered) and a missing signer certificate by throwing.
     const signer = certificateOf((cause as { signerCertificate?: pkijs.Certificate | null }).signerCertificate, certificates);
-    const why = messageOf(cause).includes("digest doesn't match") ? 'the signed part was altered after signing (message digest mismatch)' : messageOf(cause);
+    const why = messageOf(cause).includes("digest doesn't match")
+      ? 'the signed part was altered after signing (message digest mismatch)'
+      : messageOf(cause);
     return invalid(`S/MIME signature does not verify: ${why}`, 'TRAMITE_ERR_PEC_BAD_SIGNATURE', signer);
   }
   const signer = certificateOf(result.signerCertificate, certificates);
   if (!signer) return invalid('smime.p7s does not carry the signer certificate');
   if (result.signatureVerified !== true) {
-    return invalid(`S/MIME signature does not verify with the key of "${describeCertificate(signer)}": the signed part was altered or signed by another key`, 'TRAMITE_ERR_PEC_BAD_SIGNATURE', signer);
+    return invalid(
+      `S/MIME signature does not verify with the key of "${describeCertificate(signer)}": the signed part was altered or signed by another key`,
+      'TRAMITE_ERR_PEC_BAD_SIGNATURE',
+      signer,
+    );
   }
 
   if (!opts.trust) {
-    return { status: 'untrusted', code: 'TRAMITE_ERR_CERT_UNTRUSTED', reason: `signature verifies but no trust store was given to judge "${describeCertificate(signer)}"`, signer };
+    return {
+      status: 'untrusted',
+      code: 'TRAMITE_ERR_CERT_UNTRUSTED',
+      reason: `signature verifies but no trust store was given to judge "${describeCertificate(signer)}"`,
+      signer,
+    };
   }
   try {
     const intermediates = certificates.filter((c) => c !== signer);
@@ -135,7 +153,8 @@ function acceptedDigest(signerInfo: pkijs.SignerInfo, acceptSha1: boolean): stri
   const signatureOid = signerInfo.signatureAlgorithm.algorithmId;
   const digest = DIGESTS[digestOid];
   if (!digest) return { refused: `digest algorithm ${digestOid} is not accepted (SHA-256, SHA-384 or SHA-512)` };
-  if (!(signatureOid in SIGNATURE_ALGORITHMS)) return { refused: `signature algorithm ${signatureOid} is not accepted (RSA PKCS#1 v1.5 or ECDSA)` };
+  if (!(signatureOid in SIGNATURE_ALGORITHMS))
+    return { refused: `signature algorithm ${signatureOid} is not accepted (RSA PKCS#1 v1.5 or ECDSA)` };
   const implied = SIGNATURE_ALGORITHMS[signatureOid] ?? digest;
   if (!acceptSha1 && (digest === 'SHA-1' || implied === 'SHA-1')) {
     return { refused: 'the provider signed with SHA-1, which is not accepted unless SHA-1 is explicitly allowed' };
@@ -147,16 +166,19 @@ function acceptedDigest(signerInfo: pkijs.SignerInfo, acceptSha1: boolean): stri
 function parseSignedData(p7s: Buffer): { signedData: pkijs.SignedData; certificates: X509Certificate[] } {
   const parsed = asn1js.fromBER(p7s, BER_LIMITS);
   if (parsed.offset === -1) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `not ASN.1 (${parsed.result.error || 'decoding failed'})`);
-  if (parsed.offset !== p7s.byteLength) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `${p7s.byteLength - parsed.offset} bytes of trailing data`);
+  if (parsed.offset !== p7s.byteLength)
+    throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `${p7s.byteLength - parsed.offset} bytes of trailing data`);
   const contentInfo = new pkijs.ContentInfo({ schema: parsed.result });
-  if (contentInfo.contentType !== OID_SIGNED_DATA) throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `content type is ${contentInfo.contentType}, not signedData`);
+  if (contentInfo.contentType !== OID_SIGNED_DATA)
+    throw new PecError('TRAMITE_ERR_PEC_BAD_SIGNATURE', `content type is ${contentInfo.contentType}, not signedData`);
   const signedData = new pkijs.SignedData({ schema: contentInfo.content });
   return { signedData, certificates: rawCertificates(contentInfo.content as asn1js.Sequence).map((der) => new X509Certificate(der)) };
 }
 
 /** The DER of each X.509 certificate in SignedData.certificates ([0] IMPLICIT), as carried. */
 function rawCertificates(signedData: asn1js.Sequence): Buffer[] {
-  const field = signedData.valueBlock.value.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
+  const field = signedData.valueBlock.value.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 0) as
+    asn1js.Constructed | undefined;
   if (!field) return [];
   return field.valueBlock.value
     .filter((v) => v.idBlock.tagClass === 1 && v.idBlock.tagNumber === 16)

@@ -22,7 +22,11 @@ export type WithoutImprontaPolicy = 'accept' | 'refuse';
  * missing file is 003; a different digest (or an algorithm below SHA-256) is 002; a document without
  * Impronta is 002 under the `refuse` policy and, under `accept`, returned among the unchecked ones.
  */
-export function checkImpronte(segnatura: Segnatura, files: readonly ProtocolloFile[], withoutImpronta: WithoutImprontaPolicy): { unchecked: string[] } {
+export function checkImpronte(
+  segnatura: Segnatura,
+  files: readonly ProtocolloFile[],
+  withoutImpronta: WithoutImprontaPolicy,
+): { unchecked: string[] } {
   const unchecked: string[] = [];
   for (const doc of [segnatura.documentoPrimario, ...segnatura.allegati]) {
     if (checkOne(doc, files, withoutImpronta) === 'unchecked') unchecked.push(doc.nomeFile);
@@ -32,18 +36,36 @@ export function checkImpronte(segnatura: Segnatura, files: readonly ProtocolloFi
 
 function checkOne(doc: Documento, files: readonly ProtocolloFile[], withoutImpronta: WithoutImprontaPolicy): 'checked' | 'unchecked' {
   const file = files.find((f) => f.nomeFile === doc.nomeFile);
-  if (!file) throw new ProtocolloError('003_DocumentoAllegatiNonLeggibili', `document ${doc.nomeFile} is listed in the Segnatura but was not received`, { where: doc.nomeFile });
+  if (!file)
+    throw new ProtocolloError(
+      '003_DocumentoAllegatiNonLeggibili',
+      `document ${doc.nomeFile} is listed in the Segnatura but was not received`,
+      { where: doc.nomeFile },
+    );
   const impronta = doc.impronta;
   if (!impronta) {
     if (withoutImpronta === 'accept') return 'unchecked';
-    throw new ProtocolloError('002_AnomaliaImpronta', `${doc.nomeFile}: the Segnatura gives no Impronta, so the document cannot be checked (this AOO refuses such documents)`, { where: doc.nomeFile });
+    throw new ProtocolloError(
+      '002_AnomaliaImpronta',
+      `${doc.nomeFile}: the Segnatura gives no Impronta, so the document cannot be checked (this AOO refuses such documents)`,
+      { where: doc.nomeFile },
+    );
   }
   const hash = ALGORITHMS[impronta.algoritmo];
-  if (!hash) throw new ProtocolloError('002_AnomaliaImpronta', `${doc.nomeFile}: Impronta algorithm ${impronta.algoritmo} is not accepted (SHA-256, SHA-384, SHA-512)`, { where: doc.nomeFile });
+  if (!hash)
+    throw new ProtocolloError(
+      '002_AnomaliaImpronta',
+      `${doc.nomeFile}: Impronta algorithm ${impronta.algoritmo} is not accepted (SHA-256, SHA-384, SHA-512)`,
+      { where: doc.nomeFile },
+    );
   const actual = createHash(hash).update(file.content).digest();
   const declared = Buffer.from(impronta.valore, 'base64');
   if (declared.length !== actual.length || !actual.equals(declared)) {
-    throw new ProtocolloError('002_AnomaliaImpronta', `${doc.nomeFile}: its ${impronta.algoritmo} digest differs from the Impronta in the Segnatura`, { where: doc.nomeFile });
+    throw new ProtocolloError(
+      '002_AnomaliaImpronta',
+      `${doc.nomeFile}: its ${impronta.algoritmo} digest differs from the Impronta in the Segnatura`,
+      { where: doc.nomeFile },
+    );
   }
   return 'checked';
 }

@@ -1,4 +1,11 @@
-import { AdapterError, AdapterHttpServer, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage } from '../sdk/index.js';
+import {
+  AdapterError,
+  AdapterHttpServer,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterInstance,
+  type BusMessage,
+} from '../sdk/index.js';
 import { ProtocolloError } from '../../src/core/errors.js';
 import { ProtocolloAoo } from './protocollo-aoo.js';
 import { protocolloHttpApi } from './protocollo-http-api.js';
@@ -14,7 +21,8 @@ export default defineAdapter<ProtocolloOptions>({
   id: 'protocollo',
   version: '1.0.0',
   busApi: '^1',
-  description: 'Protocollo informatico interoperabile: Segnatura 3.0.0 sealed with XAdES, register, ConfermaRicezione / NotificaEccezione / AnnullamentoProtocollazione',
+  description:
+    'Protocollo informatico interoperabile: Segnatura 3.0.0 sealed with XAdES, register, ConfermaRicezione / NotificaEccezione / AnnullamentoProtocollazione',
   optionsSchema: protocolloOptionsSchema,
   services: ['ProtocolloInteroperabile', 'MessaggioPEC'],
   setup: (ctx) => new ProtocolloAdapter(ctx),
@@ -54,7 +62,9 @@ class ProtocolloAdapter implements AdapterInstance {
   async health() {
     if (!this.aoo) return { status: 'down' as const, detail: 'not started' };
     // The back-office API first (tools find it there), then the SOAP interfaces, if any.
-    const where = [this.api?.address, this.aoo.relay?.endpoints?.destinatario, this.aoo.relay?.endpoints?.mittente].filter((x): x is string => x !== undefined);
+    const where = [this.api?.address, this.aoo.relay?.endpoints?.destinatario, this.aoo.relay?.endpoints?.mittente].filter(
+      (x): x is string => x !== undefined,
+    );
     return { status: 'up' as const, ...(where.length > 0 ? { detail: where.join(' ') } : {}) };
   }
 

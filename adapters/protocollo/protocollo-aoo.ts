@@ -10,7 +10,13 @@ import type { Amministrazione, Identificatore, Segnatura } from './segnatura/seg
 import { readSegnatura } from './segnatura/segnatura-reader.js';
 import { validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
 import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
-import { buildAnnullamentoProtocollazioneXml, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo, readProtocolloMessage } from './segnatura/protocollo-messages.js';
+import {
+  buildAnnullamentoProtocollazioneXml,
+  buildConfermaRicezioneXml,
+  buildNotificaEccezioneXml,
+  formatMotivo,
+  readProtocolloMessage,
+} from './segnatura/protocollo-messages.js';
 import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
 import { invioPecXml, readMessaggioPec, signXades, verifyXades } from '../sdk/index.js';
 import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-relay.js';
@@ -19,7 +25,12 @@ import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-rel
 const PEC_PARTY_PREFIX = 'pec:';
 
 /** Bus actions of the protocollo service, one per message of the guideline. */
-export const ACTIONS = { inoltro: 'MessaggioInoltro', conferma: 'ConfermaRicezione', eccezione: 'NotificaEccezione', annullamento: 'AnnullamentoProtocollazione' } as const;
+export const ACTIONS = {
+  inoltro: 'MessaggioInoltro',
+  conferma: 'ConfermaRicezione',
+  eccezione: 'NotificaEccezione',
+  annullamento: 'AnnullamentoProtocollazione',
+} as const;
 
 /** What the back office is told (POSTed as JSON to backOffice.url). */
 export interface ProtocolloEvent {
@@ -71,22 +82,51 @@ export class ProtocolloAoo implements SegnaturaChecks {
    * placeholder number, so a number is only issued for a Segnatura that will validate.
    */
   async inoltra(req: InoltroRequest): Promise<{ registrazione: Registration; messageId: string }> {
-    if ((req.to === undefined) === (req.pec === undefined)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', 'give either "to" (the receiving AOO\'s bus party) or "pec" (its PEC address), not both');
-    const files = [req.documentoPrimario, ...req.allegati].map((d) => ({ nomeFile: d.nomeFile, mimeType: d.mimeType, content: Buffer.from(d.contenuto, 'base64') }));
+    if ((req.to === undefined) === (req.pec === undefined))
+      throw new TramiteError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        'give either "to" (the receiving AOO\'s bus party) or "pec" (its PEC address), not both',
+      );
+    const files = [req.documentoPrimario, ...req.allegati].map((d) => ({
+      nomeFile: d.nomeFile,
+      mimeType: d.mimeType,
+      content: Buffer.from(d.contenuto, 'base64'),
+    }));
     const names = new Set(files.map((f) => f.nomeFile));
-    if (names.size !== files.length || names.has(FILE_NAMES.segnatura)) throw new ProtocolloError('000_Irricevibile', `document names must be distinct and not ${FILE_NAMES.segnatura}`);
+    if (names.size !== files.length || names.has(FILE_NAMES.segnatura))
+      throw new ProtocolloError('000_Irricevibile', `document names must be distinct and not ${FILE_NAMES.segnatura}`);
     const build = (identificatore: Identificatore) => this.seal(this.segnaturaFor(req, identificatore, files));
-    const probe = await validateSegnaturaSchema(build({ ...this.ctx.options.aoo, numeroRegistrazione: '0000000', dataRegistrazione: '2000-01-01', oraRegistrazione: '00:00:00' }));
+    const probe = await validateSegnaturaSchema(
+      build({ ...this.ctx.options.aoo, numeroRegistrazione: '0000000', dataRegistrazione: '2000-01-01', oraRegistrazione: '00:00:00' }),
+    );
     if (!probe.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura would not validate: ${probe.errors.join('; ')}`);
     const counterpart = req.to ?? `${PEC_PARTY_PREFIX}${req.pec!}`;
-    const { registration, result: segnatura } = this.register.register({ direction: 'out', oggetto: req.oggetto, party: counterpart }, build);
+    const { registration, result: segnatura } = this.register.register(
+      { direction: 'out', oggetto: req.oggetto, party: counterpart },
+      build,
+    );
     const all = [{ nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: Buffer.from(segnatura, 'utf8') }, ...files];
     const id = registration.identificatore;
     const messageId = req.to
-      ? (await this.ctx.bus.send({ to: req.to, service: this.ctx.options.service, action: ACTIONS.inoltro, payload: writeProtocolloFiles(all) })).id
-      : await this.sendByPec(req.pec!, ACTIONS.inoltro, all, `Prot. n. ${id.numeroRegistrazione} del ${id.dataRegistrazione}: ${req.oggetto.replace(/[\r\n]+/g, ' ')}`);
+      ? (
+          await this.ctx.bus.send({
+            to: req.to,
+            service: this.ctx.options.service,
+            action: ACTIONS.inoltro,
+            payload: writeProtocolloFiles(all),
+          })
+        ).id
+      : await this.sendByPec(
+          req.pec!,
+          ACTIONS.inoltro,
+          all,
+          `Prot. n. ${id.numeroRegistrazione} del ${id.dataRegistrazione}: ${req.oggetto.replace(/[\r\n]+/g, ' ')}`,
+        );
     const registrazione = this.register.update(registration.identificatore, { state: 'INVIATA', messageId });
-    this.ctx.log.info({ numero: registrazione.identificatore.numeroRegistrazione, to: counterpart, id: messageId }, 'document registered and sent');
+    this.ctx.log.info(
+      { numero: registrazione.identificatore.numeroRegistrazione, to: counterpart, id: messageId },
+      'document registered and sent',
+    );
     return { registrazione, messageId };
   }
 
@@ -94,11 +134,23 @@ export class ProtocolloAoo implements SegnaturaChecks {
   async annulla(req: AnnullamentoRequest): Promise<Registration> {
     const reg = this.register.byNumber(req.anno, req.numero);
     if (!reg) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${req.numero} of ${req.anno}`);
-    const xml = buildAnnullamentoProtocollazioneXml({ form: '2021', identificatore: reg.identificatore, motivo: req.motivo, provvedimento: req.provvedimento });
+    const xml = buildAnnullamentoProtocollazioneXml({
+      form: '2021',
+      identificatore: reg.identificatore,
+      motivo: req.motivo,
+      provvedimento: req.provvedimento,
+    });
     if (reg.party?.startsWith(PEC_PARTY_PREFIX)) {
-      await this.sendByPec(reg.party.slice(PEC_PARTY_PREFIX.length), ACTIONS.annullamento, [{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]);
+      await this.sendByPec(reg.party.slice(PEC_PARTY_PREFIX.length), ACTIONS.annullamento, [
+        { nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) },
+      ]);
     } else if (reg.party) {
-      await this.ctx.bus.send({ to: reg.party, service: this.ctx.options.service, action: ACTIONS.annullamento, payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]) });
+      await this.ctx.bus.send({
+        to: reg.party,
+        service: this.ctx.options.service,
+        action: ACTIONS.annullamento,
+        payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.annullamento, mimeType: 'application/xml', content: Buffer.from(xml) }]),
+      });
     }
     return this.register.update(reg.identificatore, { state: 'ANNULLATA' });
   }
@@ -108,7 +160,12 @@ export class ProtocolloAoo implements SegnaturaChecks {
     const sent = await this.ctx.bus.send({
       to: this.ctx.party,
       service: this.ctx.options.pecServices.invio,
-      payload: invioPecXml({ destinatari: [address], oggetto: oggetto ?? action, testo: '', allegati: files.map((f) => ({ nome: f.nomeFile, mimeType: f.mimeType, contenuto: f.content })) }),
+      payload: invioPecXml({
+        destinatari: [address],
+        oggetto: oggetto ?? action,
+        testo: '',
+        allegati: files.map((f) => ({ nome: f.nomeFile, mimeType: f.mimeType, contenuto: f.content })),
+      }),
     });
     return sent.id;
   }
@@ -116,7 +173,13 @@ export class ProtocolloAoo implements SegnaturaChecks {
   private segnaturaFor(req: InoltroRequest, identificatore: Identificatore, files: readonly ProtocolloFile[]): Segnatura {
     const aoo = this.ctx.options.aoo;
     const [primario, ...allegati] = files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, impronta: improntaOf(f.content) }));
-    const mittente: Amministrazione = { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] };
+    const mittente: Amministrazione = {
+      tipo: 'Amministrazione',
+      denominazioneAmministrazione: aoo.denominazione,
+      codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
+      codiceIPAAOO: { codice: aoo.codiceAOO },
+      personeFisiche: [],
+    };
     const destinatario: Amministrazione = {
       tipo: 'Amministrazione',
       denominazioneAmministrazione: req.destinatario.denominazione,
@@ -154,7 +217,10 @@ export class ProtocolloAoo implements SegnaturaChecks {
       case ACTIONS.annullamento:
         return this.receiveAnswer(message);
       default:
-        throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocollo action ${message.action ?? '(none)'} is not one of ${Object.values(ACTIONS).join(', ')}`);
+        throw AdapterError.refused(
+          'TRAMITE_ERR_ADAPTER_REFUSED',
+          `protocollo action ${message.action ?? '(none)'} is not one of ${Object.values(ACTIONS).join(', ')}`,
+        );
     }
   }
 
@@ -165,7 +231,9 @@ export class ProtocolloAoo implements SegnaturaChecks {
    */
   private async receivePec(message: BusMessage): Promise<void> {
     const pec = readMessaggioPec(message.payload);
-    const files = pec.allegati.filter((a) => a.nome !== undefined).map((a) => ({ nomeFile: a.nome!, mimeType: a.mimeType, content: a.contenuto }));
+    const files = pec.allegati
+      .filter((a) => a.nome !== undefined)
+      .map((a) => ({ nomeFile: a.nome!, mimeType: a.mimeType, content: a.contenuto }));
     const names = new Set(files.map((f) => f.nomeFile));
     const action = names.has(FILE_NAMES.segnatura)
       ? ACTIONS.inoltro
@@ -177,10 +245,20 @@ export class ProtocolloAoo implements SegnaturaChecks {
             ? ACTIONS.annullamento
             : undefined;
     if (pec.tipo !== 'posta-certificata' || action === undefined) {
-      return this.notifyBackOffice({ evento: 'pec', files: files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })), messageId: message.id });
+      return this.notifyBackOffice({
+        evento: 'pec',
+        files: files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })),
+        messageId: message.id,
+      });
     }
     // From here on it is a protocollo message whose counterpart is a PEC address, not a bus party.
-    return this.receive({ ...message, service: this.ctx.options.service, action, from: `${PEC_PARTY_PREFIX}${pec.mittente}`, payload: writeProtocolloFiles(files) });
+    return this.receive({
+      ...message,
+      service: this.ctx.options.service,
+      action,
+      from: `${PEC_PARTY_PREFIX}${pec.mittente}`,
+      payload: writeProtocolloFiles(files),
+    });
   }
 
   /**
@@ -199,26 +277,48 @@ export class ProtocolloAoo implements SegnaturaChecks {
       segnatura = readSegnatura(file.content).segnatura;
       await this.checkSegnatura(file.content, segnatura, message.from);
       const { unchecked } = checkImpronte(segnatura, files, this.ctx.options.withoutImpronta ?? 'accept');
-      if (!this.addressedToUs(segnatura)) throw new ProtocolloError('000_Irricevibile', `the Segnatura names no Destinatario with AOO ${this.ctx.options.aoo.codiceAOO}`);
+      if (!this.addressedToUs(segnatura))
+        throw new ProtocolloError('000_Irricevibile', `the Segnatura names no Destinatario with AOO ${this.ctx.options.aoo.codiceAOO}`);
       if (this.relay?.deliversInbound) {
         // The AOO's protocol system registers it; its ConfermaMessaggioInoltro comes back through the relay.
         const anomalia = await this.relay.deliverInoltro(message, file.content, segnatura, files);
         if (anomalia) throw anomalia;
         return;
       }
-      const registration = this.register.register({ direction: 'in', oggetto: segnatura.oggetto, messageId: message.id, counterpart: segnatura.identificatore, party: message.from, unchecked }, () => undefined).registration;
+      const registration = this.register.register(
+        {
+          direction: 'in',
+          oggetto: segnatura.oggetto,
+          messageId: message.id,
+          counterpart: segnatura.identificatore,
+          party: message.from,
+          unchecked,
+        },
+        () => undefined,
+      ).registration;
       await this.archive(registration, files);
-      this.ctx.log.info({ numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id }, 'document received and registered');
+      this.ctx.log.info(
+        { numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id },
+        'document received and registered',
+      );
       if (unchecked.length > 0) {
-        this.ctx.log.warn({ numero: registration.identificatore.numeroRegistrazione, form: segnatura.form, unchecked }, 'registered with documents the Segnatura gives no Impronta for: not checked');
+        this.ctx.log.warn(
+          { numero: registration.identificatore.numeroRegistrazione, form: segnatura.form, unchecked },
+          'registered with documents the Segnatura gives no Impronta for: not checked',
+        );
       }
       return this.deliverReceived(message, registration, segnatura, files);
     } catch (err) {
       if (!(err instanceof ProtocolloError)) throw err;
-      this.ctx.log.warn({ id: message.id, from: message.from, code: err.code, err: err.message }, 'document refused: NotificaEccezione sent');
+      this.ctx.log.warn(
+        { id: message.id, from: message.from, code: err.code, err: err.message },
+        'document refused: NotificaEccezione sent',
+      );
       const xml = buildNotificaEccezioneXml({
         form: '2021',
-        messaggioRicevuto: segnatura ? { kind: 'identificatore', identificatore: segnatura.identificatore } : { kind: 'descrizione', descrizioneMessaggio: `messaggio ${message.id}` },
+        messaggioRicevuto: segnatura
+          ? { kind: 'identificatore', identificatore: segnatura.identificatore }
+          : { kind: 'descrizione', descrizioneMessaggio: `messaggio ${message.id}` },
         motivo: formatMotivo(err.code, err.message),
       });
       await this.reply(message, ACTIONS.eccezione, FILE_NAMES.eccezione, xml);
@@ -229,7 +329,11 @@ export class ProtocolloAoo implements SegnaturaChecks {
   async checkSegnatura(bytes: Buffer, segnatura: Segnatura, sender: string): Promise<void> {
     if (segnatura.form === '2001') return; // no XML Schema exists for it; the reader's checks and the bus signature stand
     const schema = await validateSegnaturaSchema(bytes); // as bytes: decoded by its own declaration, like the reader did
-    if (!schema.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura does not match the official schema: ${schema.errors.slice(0, 3).join('; ')}`);
+    if (!schema.valid)
+      throw new ProtocolloError(
+        '000_Irricevibile',
+        `the Segnatura does not match the official schema: ${schema.errors.slice(0, 3).join('; ')}`,
+      );
     if (segnatura.form !== '2021') return; // the 2013 form carries no seal of its own
     let signer;
     try {
@@ -242,16 +346,27 @@ export class ProtocolloAoo implements SegnaturaChecks {
     // seal must be the sending party's own, as the bus envelope's signature is.
     if (sender.startsWith(PEC_PARTY_PREFIX)) return;
     const cn = /(?:^|\n|,\s*)CN=([^\n,]+)/.exec(signer.subject)?.[1]?.trim();
-    if (cn !== sender.split('/')[1]) throw new ProtocolloError('001_ValidazioneFirma', `the Segnatura is sealed by ${describeCertificate(signer)}, not by ${sender}`);
+    if (cn !== sender.split('/')[1])
+      throw new ProtocolloError('001_ValidazioneFirma', `the Segnatura is sealed by ${describeCertificate(signer)}, not by ${sender}`);
   }
 
   private addressedToUs(s: Segnatura): boolean {
     const aoo = this.ctx.options.aoo;
-    return s.destinatari.some((d) => d.soggetto.tipo === 'Amministrazione' && d.soggetto.codiceIPAAmministrazione.codice === aoo.codiceAmministrazione && (!d.soggetto.codiceIPAAOO || d.soggetto.codiceIPAAOO.codice === aoo.codiceAOO));
+    return s.destinatari.some(
+      (d) =>
+        d.soggetto.tipo === 'Amministrazione' &&
+        d.soggetto.codiceIPAAmministrazione.codice === aoo.codiceAmministrazione &&
+        (!d.soggetto.codiceIPAAOO || d.soggetto.codiceIPAAOO.codice === aoo.codiceAOO),
+    );
   }
 
   /** Hands a registered document to the back office (again, on a retry), then confirms it if the sender asked. */
-  private async deliverReceived(message: BusMessage, registration: Registration, segnatura?: Segnatura, files?: readonly ProtocolloFile[]): Promise<void> {
+  private async deliverReceived(
+    message: BusMessage,
+    registration: Registration,
+    segnatura?: Segnatura,
+    files?: readonly ProtocolloFile[],
+  ): Promise<void> {
     const read = segnatura && files ? { segnatura, files } : this.reread(message);
     await this.notifyBackOffice({
       evento: 'protocollato',
@@ -259,12 +374,21 @@ export class ProtocolloAoo implements SegnaturaChecks {
       ...(registration.counterpart ? { controparte: registration.counterpart } : {}),
       ...(registration.unchecked ? { unchecked: registration.unchecked } : {}),
       segnatura: read.segnatura,
-      files: read.files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura).map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })),
+      files: read.files
+        .filter((f) => f.nomeFile !== FILE_NAMES.segnatura)
+        .map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, contenuto: f.content.toString('base64') })),
       messageId: message.id,
     });
-    const ours = read.segnatura.destinatari.find((d) => d.soggetto.tipo === 'Amministrazione' && d.soggetto.codiceIPAAmministrazione.codice === this.ctx.options.aoo.codiceAmministrazione);
+    const ours = read.segnatura.destinatari.find(
+      (d) =>
+        d.soggetto.tipo === 'Amministrazione' && d.soggetto.codiceIPAAmministrazione.codice === this.ctx.options.aoo.codiceAmministrazione,
+    );
     if (ours?.confermaRicezione && registration.state === 'REGISTRATA') {
-      const xml = buildConfermaRicezioneXml({ form: '2021', identificatore: registration.identificatore, messaggioRicevuto: { kind: 'identificatore', identificatore: read.segnatura.identificatore } });
+      const xml = buildConfermaRicezioneXml({
+        form: '2021',
+        identificatore: registration.identificatore,
+        messaggioRicevuto: { kind: 'identificatore', identificatore: read.segnatura.identificatore },
+      });
       await this.reply(message, ACTIONS.conferma, FILE_NAMES.conferma, xml);
       this.register.update(registration.identificatore, { state: 'CONFERMATA' });
     }
@@ -279,48 +403,91 @@ export class ProtocolloAoo implements SegnaturaChecks {
   private async receiveAnswer(message: BusMessage): Promise<void> {
     const files = readProtocolloFiles(message.payload);
     const file = files.find((f) => ([FILE_NAMES.conferma, FILE_NAMES.eccezione, FILE_NAMES.annullamento] as string[]).includes(f.nomeFile));
-    if (!file) throw AdapterError.refused('000_Irricevibile', `a ${message.action ?? ''} message must carry ${FILE_NAMES.conferma}, ${FILE_NAMES.eccezione} or ${FILE_NAMES.annullamento}`);
+    if (!file)
+      throw AdapterError.refused(
+        '000_Irricevibile',
+        `a ${message.action ?? ''} message must carry ${FILE_NAMES.conferma}, ${FILE_NAMES.eccezione} or ${FILE_NAMES.annullamento}`,
+      );
     let read;
     try {
       read = readProtocolloMessage(file.content);
     } catch (err) {
       throw AdapterError.refused(err instanceof ProtocolloError ? err.code : '000_Irricevibile', (err as Error).message, err);
     }
-    const ours = (id: Identificatore | undefined) => (id && id.codiceAOO === this.ctx.options.aoo.codiceAOO ? this.register.byNumber(id.dataRegistrazione.slice(0, 4), id.numeroRegistrazione) : undefined);
+    const ours = (id: Identificatore | undefined) =>
+      id && id.codiceAOO === this.ctx.options.aoo.codiceAOO
+        ? this.register.byNumber(id.dataRegistrazione.slice(0, 4), id.numeroRegistrazione)
+        : undefined;
     let event: ProtocolloEvent;
     if (read.kind === 'conferma') {
       const ricevuto = read.conferma.messaggioRicevuto;
       const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
-      const updated = reg ? this.register.update(reg.identificatore, { state: 'CONFERMATA', counterpart: read.conferma.identificatore }) : undefined;
-      event = { evento: 'conferma', controparte: read.conferma.identificatore, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+      const updated = reg
+        ? this.register.update(reg.identificatore, { state: 'CONFERMATA', counterpart: read.conferma.identificatore })
+        : undefined;
+      event = {
+        evento: 'conferma',
+        controparte: read.conferma.identificatore,
+        ...(updated ? { registrazione: updated } : {}),
+        messageId: message.id,
+      };
     } else if (read.kind === 'eccezione') {
       const ricevuto = read.eccezione.messaggioRicevuto;
       const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
       const updated = reg ? this.register.update(reg.identificatore, { state: 'ECCEZIONE', anomalia: read.eccezione.motivo }) : undefined;
-      event = { evento: 'eccezione', anomalia: read.eccezione.motivo, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+      event = {
+        evento: 'eccezione',
+        anomalia: read.eccezione.motivo,
+        ...(updated ? { registrazione: updated } : {}),
+        messageId: message.id,
+      };
     } else if (read.kind === 'annullamento') {
       const reg = this.register.byCounterpart(read.annullamento.identificatore);
       const updated = reg ? this.register.update(reg.identificatore, { state: 'ANNULLATA' }) : undefined;
-      event = { evento: 'annullamento', controparte: read.annullamento.identificatore, ...(updated ? { registrazione: updated } : {}), messageId: message.id };
+      event = {
+        evento: 'annullamento',
+        controparte: read.annullamento.identificatore,
+        ...(updated ? { registrazione: updated } : {}),
+        messageId: message.id,
+      };
     } else {
       throw AdapterError.refused('000_Irricevibile', `${file.nomeFile} holds a ${read.kind}, not a ${message.action ?? ''}`);
     }
-    const relayed = read.kind === 'conferma' || read.kind === 'eccezione' ? await this.relay?.forwardAnswer(read.kind === 'conferma' ? { kind: 'conferma', conferma: read.conferma } : { kind: 'eccezione', eccezione: read.eccezione }) : false;
-    if (!event.registrazione && !relayed) this.ctx.log.warn({ id: message.id, evento: event.evento }, 'protocol answer about no registration of this AOO');
+    const relayed =
+      read.kind === 'conferma' || read.kind === 'eccezione'
+        ? await this.relay?.forwardAnswer(
+            read.kind === 'conferma' ? { kind: 'conferma', conferma: read.conferma } : { kind: 'eccezione', eccezione: read.eccezione },
+          )
+        : false;
+    if (!event.registrazione && !relayed)
+      this.ctx.log.warn({ id: message.id, evento: event.evento }, 'protocol answer about no registration of this AOO');
     await this.notifyBackOffice(event);
   }
 
   private async reply(to: BusMessage, action: string, nomeFile: string, xml: string): Promise<void> {
     if (to.from.startsWith(PEC_PARTY_PREFIX)) {
-      await this.sendByPec(to.from.slice(PEC_PARTY_PREFIX.length), action, [{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]);
+      await this.sendByPec(to.from.slice(PEC_PARTY_PREFIX.length), action, [
+        { nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') },
+      ]);
       return;
     }
-    await this.ctx.bus.send({ to: to.from, service: this.ctx.options.service, action, refId: to.id, payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]) });
+    await this.ctx.bus.send({
+      to: to.from,
+      service: this.ctx.options.service,
+      action,
+      refId: to.id,
+      payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]),
+    });
   }
 
   /** Received documents are kept in the adapter's archive folder, by year and number. */
   private async archive(reg: Registration, files: readonly ProtocolloFile[]): Promise<void> {
-    const dir = join(this.ctx.dataDir, 'archivio', reg.identificatore.dataRegistrazione.slice(0, 4), reg.identificatore.numeroRegistrazione);
+    const dir = join(
+      this.ctx.dataDir,
+      'archivio',
+      reg.identificatore.dataRegistrazione.slice(0, 4),
+      reg.identificatore.numeroRegistrazione,
+    );
     await mkdir(dir, { recursive: true });
     for (const f of files) await writeFile(join(dir, f.nomeFile.replace(/[/\\]/g, '_')), f.content);
   }
@@ -330,14 +497,25 @@ export class ProtocolloAoo implements SegnaturaChecks {
     if (!url) return;
     let status: number;
     try {
-      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(event),
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
       status = res.statusCode;
       // The back office's answer is not used: drained within a bound, never buffered whole.
-      await discardBoundedBody(res.body, { maxBytes: 64 * 1024, source: `protocol back office at ${url}`, declaredLength: res.headers['content-length'] });
+      await discardBoundedBody(res.body, {
+        maxBytes: 64 * 1024,
+        source: `protocol back office at ${url}`,
+        declaredLength: res.headers['content-length'],
+      });
     } catch (cause) {
       throw AdapterError.unavailable(`protocol back office at ${url} could not be reached: ${(cause as Error).message}`, cause);
     }
     if (status >= 500 || status === 429) throw AdapterError.unavailable(`protocol back office answered HTTP ${status}`);
-    if (status >= 400) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocol back office refused the ${event.evento} event: HTTP ${status}`);
+    if (status >= 400)
+      throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `protocol back office refused the ${event.evento} event: HTTP ${status}`);
   }
 }

@@ -22,14 +22,23 @@ export function protocolloHttpApi(aoo: ProtocolloAoo, log: AdapterLogger, tokenH
       const { registrazione, messageId } = await aoo.inoltra(await call.json(validateInoltro));
       return { status: 202, body: { identificatore: registrazione.identificatore, stato: registrazione.state, messageId } };
     }
-    if (call.method === 'POST' && path === '/protocollo/annullamenti') return { status: 200, body: await aoo.annulla(await call.json(validateAnnullamento)) };
+    if (call.method === 'POST' && path === '/protocollo/annullamenti')
+      return { status: 200, body: await aoo.annulla(await call.json(validateAnnullamento)) };
     if (call.method === 'GET' && path === '/protocollo/registrazioni') {
-      return { status: 200, body: { registrazioni: aoo.register.list(Math.min(Number(call.url.searchParams.get('limit') ?? 100) || 100, 1000)) } };
+      return {
+        status: 200,
+        body: { registrazioni: aoo.register.list(Math.min(Number(call.url.searchParams.get('limit') ?? 100) || 100, 1000)) },
+      };
     }
     const one = ONE_REGISTRATION.exec(path);
     if (call.method === 'GET' && one) {
       const reg = aoo.register.byNumber(one[1]!, one[2]!);
-      return reg ? { status: 200, body: reg } : { status: 404, body: { error: { code: '007_ErroreIdentificatoreNonTrovato', message: `no registration ${one[2]} of ${one[1]}` } } };
+      return reg
+        ? { status: 200, body: reg }
+        : {
+            status: 404,
+            body: { error: { code: '007_ErroreIdentificatoreNonTrovato', message: `no registration ${one[2]} of ${one[1]}` } },
+          };
     }
     return { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${call.method} ${path} is not part of this API` } } };
   };

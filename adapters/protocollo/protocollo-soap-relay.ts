@@ -84,8 +84,10 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
       await this.checks.checkSegnatura(req.segnatura, segnatura, this.ctx.party);
       checkImpronte(segnatura, req.files, this.ctx.options.withoutImpronta ?? 'accept');
     } catch (err) {
-      if (err instanceof ProtocolloError && err.code === '001_ValidazioneFirma') return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '001_ValidazioneFirma', info: err.message } };
-      if (err instanceof ProtocolloError && err.code === '002_AnomaliaImpronta') return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '002_AnomaliaImpronte', info: err.message } };
+      if (err instanceof ProtocolloError && err.code === '001_ValidazioneFirma')
+        return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '001_ValidazioneFirma', info: err.message } };
+      if (err instanceof ProtocolloError && err.code === '002_AnomaliaImpronta')
+        return { identificatoreMittente: segnatura.identificatore, anomalia: { code: '002_AnomaliaImpronte', info: err.message } };
       throw err;
     }
     const party = this.route(segnatura);
@@ -93,30 +95,63 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
       to: party,
       service: this.ctx.options.service,
       action: 'MessaggioInoltro',
-      payload: writeProtocolloFiles([{ nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: req.segnatura }, ...req.files]),
+      payload: writeProtocolloFiles([
+        { nomeFile: FILE_NAMES.segnatura, mimeType: 'application/xml', content: req.segnatura },
+        ...req.files,
+      ]),
     });
     this.log.record({ direction: 'out', messageId: sent.id, identificatore: segnatura.identificatore, party });
-    this.ctx.log.info({ numero: segnatura.identificatore.numeroRegistrazione, to: party, id: sent.id }, 'document from the protocol system sent through the bus');
+    this.ctx.log.info(
+      { numero: segnatura.identificatore.numeroRegistrazione, to: party, id: sent.id },
+      'document from the protocol system sent through the bus',
+    );
     return { identificatoreMittente: segnatura.identificatore };
   }
 
   /** ConfermaMessaggioInoltro from the protocol system about a document it received: back to the sender. */
   async onConfermaMessaggioInoltro(req: ConfermaMessaggioInoltroRequest): Promise<ConfermaMessaggioInoltroResponse> {
     const received = this.log.byRegistration('in', req.identificatoreMittente);
-    if (!received) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no document ${req.identificatoreMittente.numeroRegistrazione} of ${req.identificatoreMittente.codiceAOO} came through this node`);
+    if (!received)
+      throw new ProtocolloError(
+        '007_ErroreIdentificatoreNonTrovato',
+        `no document ${req.identificatoreMittente.numeroRegistrazione} of ${req.identificatoreMittente.codiceAOO} came through this node`,
+      );
     const [action, nomeFile, xml] = req.identificatoreDestinatario
-      ? (['ConfermaRicezione', FILE_NAMES.conferma, buildConfermaRicezioneXml({ form: '2021', identificatore: req.identificatoreDestinatario, messaggioRicevuto: { kind: 'identificatore', identificatore: req.identificatoreMittente } })] as const)
+      ? ([
+          'ConfermaRicezione',
+          FILE_NAMES.conferma,
+          buildConfermaRicezioneXml({
+            form: '2021',
+            identificatore: req.identificatoreDestinatario,
+            messaggioRicevuto: { kind: 'identificatore', identificatore: req.identificatoreMittente },
+          }),
+        ] as const)
       : ([
           'NotificaEccezione',
           FILE_NAMES.eccezione,
-          buildNotificaEccezioneXml({ form: '2021', messaggioRicevuto: { kind: 'identificatore', identificatore: req.identificatoreMittente }, motivo: formatMotivo(anomaliaOf(req.anomalia!.code) ?? '000_Irricevibile', req.anomalia!.info) }),
+          buildNotificaEccezioneXml({
+            form: '2021',
+            messaggioRicevuto: { kind: 'identificatore', identificatore: req.identificatoreMittente },
+            motivo: formatMotivo(anomaliaOf(req.anomalia!.code) ?? '000_Irricevibile', req.anomalia!.info),
+          }),
         ] as const);
-    await this.ctx.bus.send({ to: received.party, service: this.ctx.options.service, action, refId: received.messageId, payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]) });
+    await this.ctx.bus.send({
+      to: received.party,
+      service: this.ctx.options.service,
+      action,
+      refId: received.messageId,
+      payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]),
+    });
     return { identificatoreMittente: req.identificatoreMittente };
   }
 
   onAnnullamentoInoltroMittente(): Promise<AnnullamentoInoltroResponse> {
-    return Promise.reject(new ProtocolloError('000_Irricevibile', 'cancellations are not relayed over the SOAP interface: use POST /protocollo/annullamenti of the adapter'));
+    return Promise.reject(
+      new ProtocolloError(
+        '000_Irricevibile',
+        'cancellations are not relayed over the SOAP interface: use POST /protocollo/annullamenti of the adapter',
+      ),
+    );
   }
 
   onAnnullamentoInoltroDestinatario(): Promise<AnnullamentoInoltroResponse> {
@@ -130,23 +165,39 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
    * A checked document from the bus, handed to the protocol system's destinatario interface, once per
    * bus message. Returns the anomaly it reported, for the NotificaEccezione the AOO sends back.
    */
-  async deliverInoltro(message: BusMessage, segnaturaBytes: Buffer, segnatura: Segnatura, files: readonly ProtocolloFile[]): Promise<ProtocolloError | undefined> {
+  async deliverInoltro(
+    message: BusMessage,
+    segnaturaBytes: Buffer,
+    segnatura: Segnatura,
+    files: readonly ProtocolloFile[],
+  ): Promise<ProtocolloError | undefined> {
     if (this.log.byMessage('in', message.id)) return undefined;
-    const response = await this.client.messaggioInoltro(this.soap.destinatarioUrl!, { segnatura: segnaturaBytes, files: files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura) });
+    const response = await this.client.messaggioInoltro(this.soap.destinatarioUrl!, {
+      segnatura: segnaturaBytes,
+      files: files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura),
+    });
     this.log.record({ direction: 'in', messageId: message.id, identificatore: segnatura.identificatore, party: message.from });
     if (!response.anomalia) return undefined;
-    return new ProtocolloError(anomaliaOf(response.anomalia.code) ?? '000_Irricevibile', response.anomalia.info ?? `the protocol system reported ${response.anomalia.code}`);
+    return new ProtocolloError(
+      anomaliaOf(response.anomalia.code) ?? '000_Irricevibile',
+      response.anomalia.info ?? `the protocol system reported ${response.anomalia.code}`,
+    );
   }
 
   /** A ConfermaRicezione or NotificaEccezione about a document the protocol system sent: to its mittente interface. */
-  async forwardAnswer(answer: { kind: 'conferma'; conferma: ConfermaRicezione } | { kind: 'eccezione'; eccezione: NotificaEccezione }): Promise<boolean> {
+  async forwardAnswer(
+    answer: { kind: 'conferma'; conferma: ConfermaRicezione } | { kind: 'eccezione'; eccezione: NotificaEccezione },
+  ): Promise<boolean> {
     if (!this.soap.mittenteUrl) return false;
     const ricevuto = answer.kind === 'conferma' ? answer.conferma.messaggioRicevuto : answer.eccezione.messaggioRicevuto;
     if (ricevuto.kind !== 'identificatore' || !this.log.byRegistration('out', ricevuto.identificatore)) return false;
     const request: ConfermaMessaggioInoltroRequest =
       answer.kind === 'conferma'
         ? { identificatoreMittente: ricevuto.identificatore, identificatoreDestinatario: answer.conferma.identificatore }
-        : { identificatoreMittente: ricevuto.identificatore, anomalia: { code: conferma(answer.eccezione.motivo), info: answer.eccezione.motivo } };
+        : {
+            identificatoreMittente: ricevuto.identificatore,
+            anomalia: { code: conferma(answer.eccezione.motivo), info: answer.eccezione.motivo },
+          };
     await this.client.confermaMessaggioInoltro(this.soap.mittenteUrl, request);
     return true;
   }
@@ -156,7 +207,10 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
     for (const d of s.destinatari) {
       if (d.perConoscenza || d.soggetto.tipo !== 'Amministrazione') continue;
       const amm = d.soggetto;
-      const hit = this.soap.directory.find((e) => e.codiceAmministrazione === amm.codiceIPAAmministrazione.codice && (!amm.codiceIPAAOO || e.codiceAOO === amm.codiceIPAAOO.codice));
+      const hit = this.soap.directory.find(
+        (e) =>
+          e.codiceAmministrazione === amm.codiceIPAAmministrazione.codice && (!amm.codiceIPAAOO || e.codiceAOO === amm.codiceIPAAOO.codice),
+      );
       if (hit) return hit.party;
     }
     throw new ProtocolloError('000_Irricevibile', 'no Destinatario of the Segnatura is an AOO in the directory (options.soap.directory)');

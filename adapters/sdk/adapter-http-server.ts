@@ -48,7 +48,8 @@ export const listenOptionsSchema = {
       type: 'array',
       minItems: 1,
       items: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-      description: 'SHA-256 of the tokens the back office presents as "Authorization: Bearer <token>" (sha256:<hex>). Without it the API trusts whoever reaches the listening address: keep it on loopback.',
+      description:
+        'SHA-256 of the tokens the back office presents as "Authorization: Bearer <token>" (sha256:<hex>). Without it the API trusts whoever reaches the listening address: keep it on loopback.',
     },
   },
 } as const;
@@ -99,14 +100,27 @@ export class AdapterHttpServer {
     try {
       reply = this.authorised(req)
         ? await this.handler(this.call(req))
-        : { status: 401, body: { error: { code: 'TRAMITE_ERR_UNAUTHENTICATED', message: 'present a back-office token as "Authorization: Bearer <token>"' } }, headers: { 'www-authenticate': 'Bearer' } };
+        : {
+            status: 401,
+            body: {
+              error: { code: 'TRAMITE_ERR_UNAUTHENTICATED', message: 'present a back-office token as "Authorization: Bearer <token>"' },
+            },
+            headers: { 'www-authenticate': 'Bearer' },
+          };
     } catch (err) {
       reply = this.options.errorReply?.(err) ?? replyFor(err);
-      if (reply.status >= 500 && !(err instanceof TramiteError)) this.options.log.error({ err: (err as Error).message }, `${this.options.name} request failed`);
+      if (reply.status >= 500 && !(err instanceof TramiteError))
+        this.options.log.error({ err: (err as Error).message }, `${this.options.name} request failed`);
       else this.options.log.warn({ status: reply.status, err: (err as Error).message }, `${this.options.name} request refused`);
     }
-    const headers: Record<string, string> = { ...(reply.raw ? { 'content-type': reply.raw.contentType } : { 'content-type': 'application/json' }), ...reply.headers, ...(this.closing ? { connection: 'close' } : {}) };
-    res.writeHead(reply.status, headers).end(reply.raw ? reply.raw.data : reply.body === undefined ? undefined : JSON.stringify(reply.body));
+    const headers: Record<string, string> = {
+      ...(reply.raw ? { 'content-type': reply.raw.contentType } : { 'content-type': 'application/json' }),
+      ...reply.headers,
+      ...(this.closing ? { connection: 'close' } : {}),
+    };
+    res
+      .writeHead(reply.status, headers)
+      .end(reply.raw ? reply.raw.data : reply.body === undefined ? undefined : JSON.stringify(reply.body));
   }
 
   private call(req: IncomingMessage): HttpCall {
@@ -153,7 +167,8 @@ export class AdapterHttpServer {
 
 /** Typed errors by code: 400 bad request, 401, 404, 409 conflict, 503 unavailable, 422 the rest; anything untyped 500. */
 export function replyFor(err: unknown): HttpReply {
-  if (!(err instanceof TramiteError)) return { status: 500, body: { error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: 'internal error' } } };
+  if (!(err instanceof TramiteError))
+    return { status: 500, body: { error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: 'internal error' } } };
   const byCode: Partial<Record<string, number>> = {
     TRAMITE_ERR_BAD_REQUEST: 400,
     TRAMITE_ERR_UNAUTHENTICATED: 401,

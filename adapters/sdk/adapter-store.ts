@@ -53,7 +53,10 @@ function migrate(db: AdapterDatabase, migrations: readonly StoreMigration[], fil
   const version = (): number => db.pragma('user_version', { simple: true }) as number;
   if (version() >= migrations.length) {
     if (version() > migrations.length) {
-      throw new TramiteError('TRAMITE_ERR_ADAPTER_STORE', `adapter store ${file} is at schema version ${version()}, this adapter knows ${migrations.length}: it was written by a newer version`);
+      throw new TramiteError(
+        'TRAMITE_ERR_ADAPTER_STORE',
+        `adapter store ${file} is at schema version ${version()}, this adapter knows ${migrations.length}: it was written by a newer version`,
+      );
     }
     return;
   }
@@ -65,7 +68,9 @@ function migrate(db: AdapterDatabase, migrations: readonly StoreMigration[], fil
         if (typeof step === 'string') db.exec(step);
         else step(db);
       } catch (cause) {
-        throw new TramiteError('TRAMITE_ERR_ADAPTER_STORE', `adapter store ${file}: migration ${n} failed: ${(cause as Error).message}`, { cause });
+        throw new TramiteError('TRAMITE_ERR_ADAPTER_STORE', `adapter store ${file}: migration ${n} failed: ${(cause as Error).message}`, {
+          cause,
+        });
       }
       db.pragma(`user_version = ${n}`);
     }

@@ -70,7 +70,8 @@ export interface BusMessage {
 }
 
 /** What egress achieved: the external system took it (with its own reference, if any), or, for a sincrono service, the reply. */
-export type EgressOutcome = { readonly kind: 'accepted'; readonly reference?: string } | { readonly kind: 'reply'; readonly payload: string };
+export type EgressOutcome =
+  { readonly kind: 'accepted'; readonly reference?: string } | { readonly kind: 'reply'; readonly payload: string };
 
 /** What an adapter asks the bus to send from its party (ingress). */
 export interface OutgoingMessage {

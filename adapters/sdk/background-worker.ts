@@ -94,7 +94,10 @@ export class BackgroundWorker {
     if (flight && graceMs === Number.POSITIVE_INFINITY) await flight;
     else if (flight) {
       let grace: NodeJS.Timeout | undefined;
-      finished = await Promise.race([flight.then(() => true), new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), graceMs)))]);
+      finished = await Promise.race([
+        flight.then(() => true),
+        new Promise<boolean>((resolve) => (grace = setTimeout(() => resolve(false), graceMs))),
+      ]);
       clearTimeout(grace);
       if (!finished) {
         this.abort.abort();
@@ -111,10 +114,13 @@ export class BackgroundWorker {
     if (this.dueAt !== undefined && this.dueAt <= at) return;
     this.clearTimer();
     this.dueAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = this.dueAt = undefined;
-      this.runPass();
-    }, Math.max(0, ms));
+    this.timer = setTimeout(
+      () => {
+        this.timer = this.dueAt = undefined;
+        this.runPass();
+      },
+      Math.max(0, ms),
+    );
     // Background work never keeps the process alive on its own: stop() is what ends it.
     this.timer.unref();
   }

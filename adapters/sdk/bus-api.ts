@@ -10,7 +10,8 @@ export const BUS_API_VERSION = '1.0.0';
 
 /** Why `busApi` does not admit this node's bus API, or undefined when it does. */
 export function busApiMismatch(busApi: unknown, version: string = BUS_API_VERSION): string | undefined {
-  if (typeof busApi !== 'string' || busApi.trim() === '') return `declares no busApi (a semver range of the bus API it was written for, e.g. '^1'; this node has ${version})`;
+  if (typeof busApi !== 'string' || busApi.trim() === '')
+    return `declares no busApi (a semver range of the bus API it was written for, e.g. '^1'; this node has ${version})`;
   if (semver.validRange(busApi) === null) return `busApi "${busApi}" is not a semver range (e.g. '^1')`;
   if (!semver.satisfies(version, busApi)) return `busApi "${busApi}" does not include this node's bus API ${version}`;
   return undefined;

@@ -6,7 +6,16 @@ import { issueCertificate } from '../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../src/crypto/trust-store.js';
 import { busApiMismatch } from './bus-api.js';
 import { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
-import { AdapterError, type AdapterContext, type AdapterDefinition, type AdapterInstance, type BusClient, type BusMessage, type MessageState, type OutgoingMessage } from './adapter.js';
+import {
+  AdapterError,
+  type AdapterContext,
+  type AdapterDefinition,
+  type AdapterInstance,
+  type BusClient,
+  type BusMessage,
+  type MessageState,
+  type OutgoingMessage,
+} from './adapter.js';
 
 /**
  * The conformance test kit integrators run against their own adapter (any test runner: it returns a
@@ -48,7 +57,10 @@ export interface ConformanceReport {
   readonly sent: readonly OutgoingMessage[];
 }
 
-export async function checkAdapterConformance<Options>(adapter: AdapterDefinition<Options>, fixture: ConformanceFixture<Options>): Promise<ConformanceReport> {
+export async function checkAdapterConformance<Options>(
+  adapter: AdapterDefinition<Options>,
+  fixture: ConformanceFixture<Options>,
+): Promise<ConformanceReport> {
   const checks: ConformanceCheck[] = [];
   const check = (name: string, ok: boolean, detail?: string) => checks.push({ name, ok, ...(detail && !ok ? { detail } : {}) });
   const rejections: unknown[] = [];
@@ -59,7 +71,11 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
   const bus = new RecordingBus(fixture.reply);
   try {
     const definitionProblems = definitionErrors(adapter);
-    check('definition: id, version, description, optionsSchema, setup, services', definitionProblems.length === 0, definitionProblems.join('; '));
+    check(
+      'definition: id, version, description, optionsSchema, setup, services',
+      definitionProblems.length === 0,
+      definitionProblems.join('; '),
+    );
     const mismatch = busApiMismatch(adapter.busApi);
     check("definition: busApi includes this SDK's bus API", mismatch === undefined, mismatch);
     const validate = compileOptions(adapter, check);
@@ -71,7 +87,11 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
       for (const bad of fixture.invalidOptions ?? []) {
         const ok = !validate(structuredClone(bad.options));
         const named = (validate.errors ?? []).some((e) => namesField(e.instancePath, e.params as Record<string, unknown>, bad.field));
-        check(`options: refuses invalid ${bad.field}, naming it`, ok && named, ok ? `refused, but no error names ${bad.field}: ${ajvText(validate)}` : 'accepted');
+        check(
+          `options: refuses invalid ${bad.field}, naming it`,
+          ok && named,
+          ok ? `refused, but no error names ${bad.field}: ${ajvText(validate)}` : 'accepted',
+        );
       }
     }
     const ctx = contextFor(options, fixture.party ?? 'SPC/EnteDiProva', dataDir, bus);
@@ -82,15 +102,27 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
       check('lifecycle: stop without start is harmless', stopped.ok, stopped.ok ? undefined : stopped.error);
     }
     const setup = await timed(() => Promise.resolve(adapter.setup(ctx)), timeoutMs);
-    check('lifecycle: setup returns an instance with start, stop, health, egress', setup.ok && isInstance(setup.value), setup.ok ? 'missing hooks' : setup.error);
+    check(
+      'lifecycle: setup returns an instance with start, stop, health, egress',
+      setup.ok && isInstance(setup.value),
+      setup.ok ? 'missing hooks' : setup.error,
+    );
     if (!setup.ok || !isInstance(setup.value)) return finish();
     const instance = setup.value;
 
     const first = await timed(() => instance.start(), timeoutMs);
     const second = first.ok ? await timed(() => instance.start(), timeoutMs) : first;
-    check('lifecycle: start, and start again, succeed in time', first.ok && second.ok, first.ok ? (second.ok ? undefined : second.error) : first.error);
+    check(
+      'lifecycle: start, and start again, succeed in time',
+      first.ok && second.ok,
+      first.ok ? (second.ok ? undefined : second.error) : first.error,
+    );
     const health = await timed(() => instance.health(), timeoutMs);
-    check('health: reports up, degraded or down', health.ok && ['up', 'degraded', 'down'].includes(health.value.status), health.ok ? `status ${String(health.value.status)}` : health.error);
+    check(
+      'health: reports up, degraded or down',
+      health.ok && ['up', 'degraded', 'down'].includes(health.value.status),
+      health.ok ? `status ${String(health.value.status)}` : health.error,
+    );
 
     for (const m of fixture.accepted ?? []) {
       const out = await timed(() => instance.egress(m, AbortSignal.timeout(timeoutMs)), timeoutMs);
@@ -104,7 +136,11 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
       check(
         `egress: refuses ${r.message.id} with a typed ${r.retriable ? 'retriable' : 'final'} AdapterError${r.code ? ` ${r.code}` : ''}`,
         typed,
-        out.ok ? 'it was accepted' : err instanceof AdapterError ? `AdapterError ${err.code}, retriable ${err.retriable}` : `threw ${describeThrown(err)}, not an AdapterError`,
+        out.ok
+          ? 'it was accepted'
+          : err instanceof AdapterError
+            ? `AdapterError ${err.code}, retriable ${err.retriable}`
+            : `threw ${describeThrown(err)}, not an AdapterError`,
       );
     }
     if (fixture.ingress) {
@@ -113,12 +149,20 @@ export async function checkAdapterConformance<Options>(adapter: AdapterDefinitio
       const until = Date.now() + (fixture.ingress.withinMs ?? timeoutMs);
       while (bus.sent.length - before < fixture.ingress.expect && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       const got = bus.sent.length - before;
-      check(`ingress: sends ${fixture.ingress.expect} message(s) on the bus`, triggered.ok && got === fixture.ingress.expect, triggered.ok ? `sent ${got}` : triggered.error);
+      check(
+        `ingress: sends ${fixture.ingress.expect} message(s) on the bus`,
+        triggered.ok && got === fixture.ingress.expect,
+        triggered.ok ? `sent ${got}` : triggered.error,
+      );
     }
 
     const stop1 = await timed(() => instance.stop(), timeoutMs);
     const stop2 = stop1.ok ? await timed(() => instance.stop(), timeoutMs) : stop1;
-    check('lifecycle: stop, and stop again, succeed in time', stop1.ok && stop2.ok, stop1.ok ? (stop2.ok ? undefined : stop2.error) : stop1.error);
+    check(
+      'lifecycle: stop, and stop again, succeed in time',
+      stop1.ok && stop2.ok,
+      stop1.ok ? (stop2.ok ? undefined : stop2.error) : stop1.error,
+    );
     return await finish();
   } finally {
     process.off('unhandledRejection', onRejection);
@@ -167,8 +211,19 @@ class RecordingBus implements BusClient {
 function contextFor<Options>(options: Options, party: string, dataDir: string, bus: BusClient): AdapterContext<Options> {
   // A throwaway CA and party certificate, so adapters that sign or verify run for real.
   const now = Date.now();
-  const ca = issueCertificate({ subject: { CN: 'Conformance CA', O: 'Tramite', C: 'IT' }, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000), issuer: 'self', ca: true });
-  const leaf = issueCertificate({ subject: { CN: party.split('/')[1] ?? party, O: 'Tramite', C: 'IT' }, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000), issuer: ca });
+  const ca = issueCertificate({
+    subject: { CN: 'Conformance CA', O: 'Tramite', C: 'IT' },
+    notBefore: new Date(now - 3_600_000),
+    notAfter: new Date(now + 86_400_000),
+    issuer: 'self',
+    ca: true,
+  });
+  const leaf = issueCertificate({
+    subject: { CN: party.split('/')[1] ?? party, O: 'Tramite', C: 'IT' },
+    notBefore: new Date(now - 3_600_000),
+    notAfter: new Date(now + 86_400_000),
+    issuer: ca,
+  });
   const quiet = () => undefined;
   return {
     party,
@@ -192,11 +247,18 @@ function definitionErrors(def: AdapterDefinition<unknown>): string[] {
   return problems;
 }
 
-function compileOptions<Options>(def: AdapterDefinition<Options>, check: (name: string, ok: boolean, detail?: string) => void): OptionsValidator | undefined {
+function compileOptions<Options>(
+  def: AdapterDefinition<Options>,
+  check: (name: string, ok: boolean, detail?: string) => void,
+): OptionsValidator | undefined {
   try {
     const validate = compileOptionsSchema(def.optionsSchema);
     const schema = def.optionsSchema as { type?: unknown; additionalProperties?: unknown };
-    check('options schema: compiles in strict mode, is an object schema that refuses unknown properties', schema.type === 'object' && schema.additionalProperties === false, 'set "type": "object" and "additionalProperties": false');
+    check(
+      'options schema: compiles in strict mode, is an object schema that refuses unknown properties',
+      schema.type === 'object' && schema.additionalProperties === false,
+      'set "type": "object" and "additionalProperties": false',
+    );
     return validate;
   } catch (err) {
     check('options schema: compiles in strict mode, is an object schema that refuses unknown properties', false, (err as Error).message);
@@ -218,7 +280,9 @@ function ajvText(v: OptionsValidator): string {
 
 function isInstance(x: unknown): x is AdapterInstance {
   const i = x as Partial<AdapterInstance> | undefined;
-  return !!i && typeof i.start === 'function' && typeof i.stop === 'function' && typeof i.health === 'function' && typeof i.egress === 'function';
+  return (
+    !!i && typeof i.start === 'function' && typeof i.stop === 'function' && typeof i.health === 'function' && typeof i.egress === 'function'
+  );
 }
 
 type Timed<T> = { ok: true; value: T } | { ok: false; error: string; thrown: unknown };
@@ -229,7 +293,13 @@ async function timed<T>(run: () => Promise<T>, ms: number): Promise<Timed<T>> {
     timer = setTimeout(() => resolve({ ok: false, error: `did not finish within ${ms} ms`, thrown: undefined }), ms);
   });
   try {
-    return await Promise.race([run().then((value): Timed<T> => ({ ok: true, value }), (thrown: unknown): Timed<T> => ({ ok: false, error: describeThrown(thrown), thrown })), late]);
+    return await Promise.race([
+      run().then(
+        (value): Timed<T> => ({ ok: true, value }),
+        (thrown: unknown): Timed<T> => ({ ok: false, error: describeThrown(thrown), thrown }),
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -20,21 +20,59 @@ export {
 export { BUS_API_VERSION, busApiMismatch, checkBusApi } from './bus-api.js';
 export { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
 export { checkAdapterConformance, type ConformanceCheck, type ConformanceFixture, type ConformanceReport } from './conformance.js';
-export { AdapterHttpServer, describeAjvErrors, listenOptionsSchema, replyFor, type AdapterHttpServerOptions, type HttpCall, type HttpReply } from './adapter-http-server.js';
+export {
+  AdapterHttpServer,
+  describeAjvErrors,
+  listenOptionsSchema,
+  replyFor,
+  type AdapterHttpServerOptions,
+  type HttpCall,
+  type HttpReply,
+} from './adapter-http-server.js';
 export * from './xml-security.js';
 // The one strict XML sequence reader, writer and escaping of the wire package: adapters read and write
 // their vocabularies with these, never with a reader or escape of their own.
-export { StrictSequenceReader, ChildSequence, UNBOUNDED, describeElement, type ChildSlot, type SequenceRefusal, type SequenceRefusalFactory } from '../../envelopes/xml/strict-sequence-reader.js';
+export {
+  StrictSequenceReader,
+  ChildSequence,
+  UNBOUNDED,
+  describeElement,
+  type ChildSlot,
+  type SequenceRefusal,
+  type SequenceRefusalFactory,
+} from '../../envelopes/xml/strict-sequence-reader.js';
 export { XmlWriter, type XmlNamespace, type XmlWriterOptions, type UnwritableValueFactory } from '../../envelopes/xml/xml-writer.js';
-export { escapeAttribute, escapeText, findForbiddenXmlChar, replaceForbiddenXmlChars, NOT_XML_CHAR, type ForbiddenXmlChar } from '../../envelopes/xml/xml-escape.js';
+export {
+  escapeAttribute,
+  escapeText,
+  findForbiddenXmlChar,
+  replaceForbiddenXmlChars,
+  NOT_XML_CHAR,
+  type ForbiddenXmlChar,
+} from '../../envelopes/xml/xml-escape.js';
 // Every HTTP answer an adapter reads goes through the node's one bounded reader.
-export { discardBoundedBody, readBoundedBody, ResponseTooLargeError, type BoundedReadOptions, type ResponseBodyStream } from '../../src/core/bounded-body.js';
+export {
+  discardBoundedBody,
+  readBoundedBody,
+  ResponseTooLargeError,
+  type BoundedReadOptions,
+  type ResponseBodyStream,
+} from '../../src/core/bounded-body.js';
 
 // Libraries the shipped adapters share (and third-party ones may use): one copy each, here.
 export { signXades, type XadesSigner, type XadesSignOptions } from './xades/xades-sign.js';
 export { verifyXades, type VerifiedXades, type XadesVerifyOptions } from './xades/xades-verify.js';
 export { ACCEPTED_DIGESTS, XADES_NS, type XadesDigest } from './xades/xades-algorithms.js';
-export { CodiceFiscaleInputError, checkCharacter, checkCodiceFiscale, computeCodiceFiscale, omocodicVariants, type CfCheck, type PersonalData, type Sex } from './codice-fiscale/codice-fiscale.js';
+export {
+  CodiceFiscaleInputError,
+  checkCharacter,
+  checkCodiceFiscale,
+  computeCodiceFiscale,
+  omocodicVariants,
+  type CfCheck,
+  type PersonalData,
+  type Sex,
+} from './codice-fiscale/codice-fiscale.js';
 export {
   PEC_ADDRESS,
   PEC_BUS_NS,

@@ -13,7 +13,16 @@
  * service itself: it only sends.
  */
 import { mkdirSync } from 'node:fs';
-import { AdapterError, type AdapterHttpServer, defineAdapter, type AdapterContext, type AdapterDefinition, type AdapterHealth, type AdapterInstance, type EgressOutcome } from '../sdk/index.js';
+import {
+  AdapterError,
+  type AdapterHttpServer,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterDefinition,
+  type AdapterHealth,
+  type AdapterInstance,
+  type EgressOutcome,
+} from '../sdk/index.js';
 import { fastClock, stoppable, stoppableQuotaTime } from './siatel-clock.js';
 import { siatelHttpApi } from './siatel-http-api.js';
 import { SiatelOperations, type OperatorStatus } from './siatel-operations.js';
@@ -33,7 +42,8 @@ export function siatelAdapter(deps: SiatelAdapterDeps = {}): AdapterDefinition<S
     id: 'siatel',
     version: '1.0.0',
     busApi: '^1',
-    description: "SIATEL queries (codice fiscale, registry data, residence; single and bulk) to the Agenzia delle Entrate through the bus, within SIATEL's per-operator limits",
+    description:
+      "SIATEL queries (codice fiscale, registry data, residence; single and bulk) to the Agenzia delle Entrate through the bus, within SIATEL's per-operator limits",
     optionsSchema: siatelOptionsSchema,
     services: [],
     setup: (ctx) => new SiatelAdapter(ctx, deps),
@@ -55,9 +65,19 @@ export class SiatelAdapter implements AdapterInstance {
     const options = resolveSiatelOptions(this.ctx.options);
     const abort = new AbortController();
     const realNow = () => this.ctx.clock.now();
-    const time = this.deps.quotaTime ? stoppable(this.deps.quotaTime, abort.signal) : stoppableQuotaTime(fastClock(options.clockFactor, realNow), options.clockFactor, abort.signal);
+    const time = this.deps.quotaTime
+      ? stoppable(this.deps.quotaTime, abort.signal)
+      : stoppableQuotaTime(fastClock(options.clockFactor, realNow), options.clockFactor, abort.signal);
     mkdirSync(this.ctx.dataDir, { recursive: true });
-    const operations = new SiatelOperations({ bus: this.ctx.bus, dataDir: this.ctx.dataDir, options, time, today: realNow, log: this.ctx.log, signal: abort.signal });
+    const operations = new SiatelOperations({
+      bus: this.ctx.bus,
+      dataDir: this.ctx.dataDir,
+      options,
+      time,
+      today: realNow,
+      log: this.ctx.log,
+      signal: abort.signal,
+    });
     let api: AdapterHttpServer | undefined;
     try {
       if (options.listen) {
@@ -71,7 +91,8 @@ export class SiatelAdapter implements AdapterInstance {
       throw err;
     }
     operations.start();
-    if (options.clockFactor !== 1) this.ctx.log.warn({ clockFactor: options.clockFactor }, 'SIATEL quota clock runs faster than real time (demo only)');
+    if (options.clockFactor !== 1)
+      this.ctx.log.warn({ clockFactor: options.clockFactor }, 'SIATEL quota clock runs faster than real time (demo only)');
     this.running = { operations, ...(api ? { api } : {}), abort };
   }
 
@@ -88,7 +109,10 @@ export class SiatelAdapter implements AdapterInstance {
   async health(): Promise<AdapterHealth> {
     if (!this.running) return { status: 'down', detail: 'not started' };
     const { operations, api } = this.running;
-    const quotas = operations.operators().slice(0, HEALTH_OPERATORS).map((op) => describeQuota(operations.status(op)));
+    const quotas = operations
+      .operators()
+      .slice(0, HEALTH_OPERATORS)
+      .map((op) => describeQuota(operations.status(op)));
     // The API's address first: tools find it as the detail's first word, as with the protocollo adapter.
     const detail = [api?.address, ...quotas].filter((x): x is string => x !== undefined).join(' ');
     return { status: 'up', ...(detail ? { detail } : {}) };
@@ -100,7 +124,10 @@ export class SiatelAdapter implements AdapterInstance {
   }
 
   async egress(): Promise<EgressOutcome> {
-    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'the SIATEL adapter serves no bus service: it only sends queries to the Agenzia');
+    throw AdapterError.refused(
+      'TRAMITE_ERR_ADAPTER_REFUSED',
+      'the SIATEL adapter serves no bus service: it only sends queries to the Agenzia',
+    );
   }
 }
 

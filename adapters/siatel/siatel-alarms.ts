@@ -77,7 +77,13 @@ export class SiatelAlarms {
 
   counters(operatore: string): OperatorCounters {
     const s = this.byOperator.get(operatore) ?? emptyState();
-    return { operatore, interrogazioni: s.queries, massimoInUnMinuto: s.maxInMinute, codiciPerGiorno: Object.fromEntries(s.codesByDay), blocchi: [...s.blocks] };
+    return {
+      operatore,
+      interrogazioni: s.queries,
+      massimoInUnMinuto: s.maxInMinute,
+      codiciPerGiorno: Object.fromEntries(s.codesByDay),
+      blocchi: [...s.blocks],
+    };
   }
 
   private stateOf(operatore: string): OperatorState {

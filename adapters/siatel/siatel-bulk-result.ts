@@ -22,7 +22,9 @@ function jsonLines(items: readonly BulkItem[]): string {
   return items
     .map((item) => {
       const r = item.risultato;
-      const record = r ? { riga: item.riga, inserito: item.inserito, ...withoutKind(r) } : { riga: item.riga, inserito: item.inserito, codiceFiscale: item.codice, esito: NOT_PROCESSED };
+      const record = r
+        ? { riga: item.riga, inserito: item.inserito, ...withoutKind(r) }
+        : { riga: item.riga, inserito: item.inserito, codiceFiscale: item.codice, esito: NOT_PROCESSED };
       return `${JSON.stringify(record)}\n`;
     })
     .join('');
@@ -37,7 +39,8 @@ function withoutKind(r: BulkItemResult): Omit<BulkItemResult, 'interrogazione'> 
 const PERSON_COLUMNS = ['cognome', 'nome', 'sesso', 'data_nascita', 'luogo_nascita', 'comune_residenza'] as const;
 
 function csv(job: BulkJob, items: readonly BulkItem[]): string {
-  const extra = job.interrogazione === 'datiAnagrafici' ? PERSON_COLUMNS : job.interrogazione === 'verificaResidenza' ? (['comune'] as const) : [];
+  const extra =
+    job.interrogazione === 'datiAnagrafici' ? PERSON_COLUMNS : job.interrogazione === 'verificaResidenza' ? (['comune'] as const) : [];
   const header = ['riga', 'inserito', 'codice_fiscale', 'esito', 'fonte', 'motivo', ...extra, 'id_messaggio'];
   const rows = items.map((item) => {
     const r = item.risultato;
@@ -52,7 +55,16 @@ function csv(job: BulkJob, items: readonly BulkItem[]): string {
       comune_residenza: persona?.comuneResidenza,
       comune: 'comune' in r ? r.comune : job.comune,
     };
-    return [String(item.riga), item.inserito, r.codiceFiscale, r.esito, r.fonte, r.motivo ?? '', ...extra.map((c) => byColumn[c] ?? ''), 'messageId' in r ? (r.messageId ?? '') : ''];
+    return [
+      String(item.riga),
+      item.inserito,
+      r.codiceFiscale,
+      r.esito,
+      r.fonte,
+      r.motivo ?? '',
+      ...extra.map((c) => byColumn[c] ?? ''),
+      'messageId' in r ? (r.messageId ?? '') : '',
+    ];
   });
   return [header, ...rows].map((cells) => `${cells.map(csvCell).join(',')}\r\n`).join('');
 }

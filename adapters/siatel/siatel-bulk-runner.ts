@@ -54,7 +54,15 @@ export class SiatelBulkRunner {
 
   submit(s: BulkSubmission): BulkJob {
     const lines = s.codiciFiscali.map((inserito) => ({ inserito, codice: checkCodiceFiscale(inserito).normalized }));
-    const job = this.deps.store.createJob({ operatore: s.operatore, interrogazione: s.interrogazione, ...(s.comune !== undefined ? { comune: s.comune } : {}), creatoIl: this.deps.time.now().toISOString() }, lines);
+    const job = this.deps.store.createJob(
+      {
+        operatore: s.operatore,
+        interrogazione: s.interrogazione,
+        ...(s.comune !== undefined ? { comune: s.comune } : {}),
+        creatoIl: this.deps.time.now().toISOString(),
+      },
+      lines,
+    );
     this.deps.log.info({ job: job.id, operatore: job.operatore, totale: job.totale }, 'SIATEL bulk request accepted');
     this.run(job.id);
     return job;
@@ -72,7 +80,11 @@ export class SiatelBulkRunner {
     if (this.stopping || this.workers.has(jobId)) return;
     const worker = this.work(jobId)
       .catch((err: unknown) => {
-        if (!this.stopping) this.deps.log.error({ job: jobId, err: (err as Error).message }, 'SIATEL bulk job stopped by an unexpected error; it resumes at the next start');
+        if (!this.stopping)
+          this.deps.log.error(
+            { job: jobId, err: (err as Error).message },
+            'SIATEL bulk job stopped by an unexpected error; it resumes at the next start',
+          );
       })
       .finally(() => this.workers.delete(jobId));
     this.workers.set(jobId, worker);
@@ -103,12 +115,18 @@ export class SiatelBulkRunner {
         if (err.siatel?.codice === 'OPERATORE_BLOCCATO') {
           store.answer(jobId, item.riga, notAnswered(job, item, err));
           store.interrupt(jobId, err.message);
-          log.error({ job: jobId, operatore: job.operatore, riga: item.riga }, `SIATEL blocked the operator; bulk request interrupted: ${err.message}`);
+          log.error(
+            { job: jobId, operatore: job.operatore, riga: item.riga },
+            `SIATEL blocked the operator; bulk request interrupted: ${err.message}`,
+          );
           return;
         }
         if (err.retriable && item.tentativi + 1 < MAX_ATTEMPTS) {
           store.countAttempt(jobId, item.riga);
-          log.warn({ job: jobId, riga: item.riga, attempt: item.tentativi + 1, err: err.message }, 'SIATEL query not answered; trying again after a pause');
+          log.warn(
+            { job: jobId, riga: item.riga, attempt: item.tentativi + 1, err: err.message },
+            'SIATEL query not answered; trying again after a pause',
+          );
           await this.deps.time.sleep(RETRY_PAUSE_MS); // rejected when the adapter stops
           continue;
         }
@@ -125,5 +143,12 @@ function requestFor(job: BulkJob, codiceFiscale: string): SiatelRequest {
 }
 
 function notAnswered(job: BulkJob, item: BulkItem, err: SiatelQueryError): BulkItemResult {
-  return { interrogazione: job.interrogazione, codiceFiscale: item.codice, fonte: 'SIATEL', esito: 'ERRORE', motivo: err.message, ...(err.siatel ? { errore: err.siatel.codice } : {}) };
+  return {
+    interrogazione: job.interrogazione,
+    codiceFiscale: item.codice,
+    fonte: 'SIATEL',
+    esito: 'ERRORE',
+    motivo: err.message,
+    ...(err.siatel ? { errore: err.siatel.codice } : {}),
+  };
 }

@@ -108,11 +108,16 @@ export class SiatelBulkStore {
   }
 
   /** Records a job and its lines, atomically: a job is either all there or absent. */
-  createJob(job: { operatore: string; interrogazione: SiatelQueryKind; comune?: string; creatoIl: string }, lines: ReadonlyArray<{ inserito: string; codice: string }>): BulkJob {
+  createJob(
+    job: { operatore: string; interrogazione: SiatelQueryKind; comune?: string; creatoIl: string },
+    lines: ReadonlyArray<{ inserito: string; codice: string }>,
+  ): BulkJob {
     const id = randomUUID();
     this.db.transaction(() => {
       this.db
-        .prepare("INSERT INTO bulk_jobs (id, operatore, interrogazione, comune, stato, creato_il, totale) VALUES (?, ?, ?, ?, 'in_corso', ?, ?)")
+        .prepare(
+          "INSERT INTO bulk_jobs (id, operatore, interrogazione, comune, stato, creato_il, totale) VALUES (?, ?, ?, ?, 'in_corso', ?, ?)",
+        )
         .run(id, job.operatore, job.interrogazione, job.comune ?? null, job.creatoIl, lines.length);
       const insert = this.db.prepare('INSERT INTO bulk_items (job_id, riga, inserito, codice) VALUES (?, ?, ?, ?)');
       lines.forEach((line, i) => insert.run(id, i + 1, line.inserito, line.codice));
@@ -153,20 +158,30 @@ export class SiatelBulkStore {
 
   /** The first line without an answer. */
   nextPending(jobId: string): BulkItem | undefined {
-    const row = this.db.prepare('SELECT riga, inserito, codice, tentativi, risultato FROM bulk_items WHERE job_id = ? AND risultato IS NULL ORDER BY riga LIMIT 1').get(jobId) as ItemRow | undefined;
+    const row = this.db
+      .prepare(
+        'SELECT riga, inserito, codice, tentativi, risultato FROM bulk_items WHERE job_id = ? AND risultato IS NULL ORDER BY riga LIMIT 1',
+      )
+      .get(jobId) as ItemRow | undefined;
     return row ? itemOf(row) : undefined;
   }
 
   /** A SIATEL answer already obtained in this job for the same code (a repeated line is not asked again). */
   answeredBefore(jobId: string, codice: string): BulkItemResult | undefined {
     const row = this.db
-      .prepare("SELECT risultato FROM bulk_items WHERE job_id = ? AND codice = ? AND risultato IS NOT NULL AND json_extract(risultato, '$.esito') <> 'ERRORE' LIMIT 1")
+      .prepare(
+        "SELECT risultato FROM bulk_items WHERE job_id = ? AND codice = ? AND risultato IS NOT NULL AND json_extract(risultato, '$.esito') <> 'ERRORE' LIMIT 1",
+      )
       .get(jobId, codice) as { risultato: string } | undefined;
     return row ? (JSON.parse(row.risultato) as BulkItemResult) : undefined;
   }
 
   items(jobId: string): BulkItem[] {
-    return (this.db.prepare('SELECT riga, inserito, codice, tentativi, risultato FROM bulk_items WHERE job_id = ? ORDER BY riga').all(jobId) as ItemRow[]).map(itemOf);
+    return (
+      this.db
+        .prepare('SELECT riga, inserito, codice, tentativi, risultato FROM bulk_items WHERE job_id = ? ORDER BY riga')
+        .all(jobId) as ItemRow[]
+    ).map(itemOf);
   }
 
   answer(jobId: string, riga: number, result: BulkItemResult): void {
@@ -186,12 +201,20 @@ export class SiatelBulkStore {
   }
 
   noteOperator(operatore: string, at: string): void {
-    this.db.prepare('INSERT INTO operators (operatore, ultimo_uso) VALUES (?, ?) ON CONFLICT (operatore) DO UPDATE SET ultimo_uso = excluded.ultimo_uso').run(operatore, at);
+    this.db
+      .prepare(
+        'INSERT INTO operators (operatore, ultimo_uso) VALUES (?, ?) ON CONFLICT (operatore) DO UPDATE SET ultimo_uso = excluded.ultimo_uso',
+      )
+      .run(operatore, at);
   }
 
   /** Operators queried for since `since` (ISO), most recent first. */
   operatorsSince(since: string): string[] {
-    return (this.db.prepare('SELECT operatore FROM operators WHERE ultimo_uso >= ? ORDER BY ultimo_uso DESC').all(since) as Array<{ operatore: string }>).map((r) => r.operatore);
+    return (
+      this.db.prepare('SELECT operatore FROM operators WHERE ultimo_uso >= ? ORDER BY ultimo_uso DESC').all(since) as Array<{
+        operatore: string;
+      }>
+    ).map((r) => r.operatore);
   }
 
   close(): void {
@@ -214,5 +237,11 @@ function jobOf(r: JobRow): BulkJob {
 }
 
 function itemOf(r: ItemRow): BulkItem {
-  return { riga: r.riga, inserito: r.inserito, codice: r.codice, tentativi: r.tentativi, ...(r.risultato !== null ? { risultato: JSON.parse(r.risultato) as BulkItemResult } : {}) };
+  return {
+    riga: r.riga,
+    inserito: r.inserito,
+    codice: r.codice,
+    tentativi: r.tentativi,
+    ...(r.risultato !== null ? { risultato: JSON.parse(r.risultato) as BulkItemResult } : {}),
+  };
 }

@@ -41,10 +41,13 @@ export function stoppableQuotaTime(now: () => Date, factor: number, signal: Abor
           clearTimeout(timer);
           reject(stoppingError());
         };
-        const timer = setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, Math.max(0, ms / factor));
+        const timer = setTimeout(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          Math.max(0, ms / factor),
+        );
         signal.addEventListener('abort', onAbort, { once: true });
       }),
   };

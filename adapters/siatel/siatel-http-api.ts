@@ -17,7 +17,14 @@ import { AdapterHttpServer, describeAjvErrors, type AdapterLogger, type HttpCall
 import { contentTypeOf, type ResultFormat } from './siatel-bulk-result.js';
 import type { SiatelQueryKind, SiatelRequest } from './siatel-mapping.js';
 import type { SiatelOperations } from './siatel-operations.js';
-import { massivaBodySchema, residenzaBodySchema, verificaBodySchema, type MassivaBody, type ResidenzaBody, type VerificaBody } from './siatel-options.js';
+import {
+  massivaBodySchema,
+  residenzaBodySchema,
+  verificaBodySchema,
+  type MassivaBody,
+  type ResidenzaBody,
+  type VerificaBody,
+} from './siatel-options.js';
 import { SiatelQueryError } from './siatel-query-client.js';
 
 /** Room for the largest bulk request (10,000 lines) with generous spacing. */
@@ -49,7 +56,12 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
   /** JSON, or a text file of codes (one a line; blank lines skipped) with the rest in the query string. */
   const bulkBody = async (call: HttpCall): Promise<MassivaBody> => {
     if (!/^text\/plain\b/i.test(call.headers['content-type'] ?? '')) return call.json(validateMassiva);
-    const fromText: Record<string, unknown> = { codiciFiscali: (await call.text()).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '') };
+    const fromText: Record<string, unknown> = {
+      codiciFiscali: (await call.text())
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== ''),
+    };
     for (const name of ['operatore', 'interrogazione', 'comune']) {
       const value = call.url.searchParams.get(name);
       if (value !== null) fromText[name] = value;
@@ -64,16 +76,33 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
     if (call.method === 'POST' && kind) return { status: 200, body: await operations.query(await queryRequest(call, kind)) };
     if (call.method === 'POST' && url.pathname === '/siatel/massive') {
       const body = await bulkBody(call);
-      const job = operations.submitBulk({ operatore: body.operatore, interrogazione: body.interrogazione, codiciFiscali: body.codiciFiscali, ...(body.comune !== undefined ? { comune: body.comune.toUpperCase() } : {}) });
+      const job = operations.submitBulk({
+        operatore: body.operatore,
+        interrogazione: body.interrogazione,
+        codiciFiscali: body.codiciFiscali,
+        ...(body.comune !== undefined ? { comune: body.comune.toUpperCase() } : {}),
+      });
       const progress = `/siatel/massive/${job.id}`;
-      return { status: 202, body: { id: job.id, stato: job.stato, totale: job.totale, avanzamento: progress }, headers: { location: progress } };
+      return {
+        status: 202,
+        body: { id: job.id, stato: job.stato, totale: job.totale, avanzamento: progress },
+        headers: { location: progress },
+      };
     }
     const job = JOB_PATH.exec(url.pathname);
     if (call.method === 'GET' && job && !job[2]) {
       const progress = operations.progress(job[1]!);
       if (!progress) return { status: 404, body: notFound(job[1]!) };
       const ended = progress.stato !== 'in_corso';
-      return { status: 200, body: { ...progress, ...(ended ? { risultato: { csv: `${url.pathname}/risultato?formato=csv`, jsonl: `${url.pathname}/risultato?formato=jsonl` } } : {}) } };
+      return {
+        status: 200,
+        body: {
+          ...progress,
+          ...(ended
+            ? { risultato: { csv: `${url.pathname}/risultato?formato=csv`, jsonl: `${url.pathname}/risultato?formato=jsonl` } }
+            : {}),
+        },
+      };
     }
     if (call.method === 'GET' && job && job[2]) {
       const format = resultFormat(url.searchParams.get('formato'));
@@ -81,17 +110,33 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
       if (!result) return { status: 404, body: notFound(job[1]!) };
       if (result.file === undefined) {
         const p = operations.progress(job[1]!);
-        return { status: 409, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `bulk request ${job[1]} is still in progress (${p?.completati ?? 0}/${p?.totale ?? 0}): its result file is written when it ends` } } };
+        return {
+          status: 409,
+          body: {
+            error: {
+              code: 'TRAMITE_ERR_NOT_FOUND',
+              message: `bulk request ${job[1]} is still in progress (${p?.completati ?? 0}/${p?.totale ?? 0}): its result file is written when it ends`,
+            },
+          },
+        };
       }
-      return { status: 200, raw: { contentType: contentTypeOf(format), data: result.file }, headers: { 'content-disposition': `attachment; filename="siatel-${job[1]}.${format}"` } };
+      return {
+        status: 200,
+        raw: { contentType: contentTypeOf(format), data: result.file },
+        headers: { 'content-disposition': `attachment; filename="siatel-${job[1]}.${format}"` },
+      };
     }
     if (call.method === 'GET' && url.pathname === '/siatel/stato') {
       const one = url.searchParams.get('operatore');
-      if (one !== null && !OPERATORE.test(one)) throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `operatore "${one}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
+      if (one !== null && !OPERATORE.test(one))
+        throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `operatore "${one}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
       if (one !== null) return { status: 200, body: operations.status(one) };
       return { status: 200, body: { operatori: operations.operators().map((op) => operations.status(op)) } };
     }
-    return { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${call.method} ${url.pathname} is not part of this API` } } };
+    return {
+      status: 404,
+      body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `${call.method} ${url.pathname} is not part of this API` } },
+    };
   };
 
   return new AdapterHttpServer(routes, {
@@ -101,7 +146,12 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
     maxBodyBytes: MAX_BODY,
     // A query SIATEL did not answer: its own status (502 refused, 503 unavailable) and what SIATEL said.
     errorReply: (err) =>
-      err instanceof SiatelQueryError ? { status: err.httpStatus, body: { error: { code: err.code, message: err.message, ...(err.siatel ? { siatel: err.siatel } : {}) } } } : undefined,
+      err instanceof SiatelQueryError
+        ? {
+            status: err.httpStatus,
+            body: { error: { code: err.code, message: err.message, ...(err.siatel ? { siatel: err.siatel } : {}) } },
+          }
+        : undefined,
   });
 }
 

@@ -66,9 +66,26 @@ export interface Persona {
 
 /** An answer to a query (the query was made and answered). */
 export type SiatelEsito =
-  | { readonly interrogazione: 'verificaCodiceFiscale'; readonly codiceFiscale: string; readonly esito: EsitoOf<'verificaCodiceFiscale'>; readonly motivo?: string }
-  | { readonly interrogazione: 'datiAnagrafici'; readonly codiceFiscale: string; readonly esito: EsitoOf<'datiAnagrafici'>; readonly persona?: Persona; readonly motivo?: string }
-  | { readonly interrogazione: 'verificaResidenza'; readonly codiceFiscale: string; readonly comune: string; readonly esito: EsitoOf<'verificaResidenza'>; readonly motivo?: string };
+  | {
+      readonly interrogazione: 'verificaCodiceFiscale';
+      readonly codiceFiscale: string;
+      readonly esito: EsitoOf<'verificaCodiceFiscale'>;
+      readonly motivo?: string;
+    }
+  | {
+      readonly interrogazione: 'datiAnagrafici';
+      readonly codiceFiscale: string;
+      readonly esito: EsitoOf<'datiAnagrafici'>;
+      readonly persona?: Persona;
+      readonly motivo?: string;
+    }
+  | {
+      readonly interrogazione: 'verificaResidenza';
+      readonly codiceFiscale: string;
+      readonly comune: string;
+      readonly esito: EsitoOf<'verificaResidenza'>;
+      readonly motivo?: string;
+    };
 
 export const SIATEL_ERROR_CODES = ['OPERATORE_BLOCCATO', 'RICHIESTA_NON_VALIDA', 'SERVIZIO_NON_DISPONIBILE'] as const;
 export type SiatelErrorCode = (typeof SIATEL_ERROR_CODES)[number];
@@ -134,13 +151,19 @@ const oneOf = (values: readonly string[]): ValueRule => ({ test: (v) => values.i
 
 const RULES = {
   operatore: pattern(/^[A-Za-z0-9._-]{1,64}$/, '1 to 64 letters, digits, ".", "_" or "-"'),
-  codiceFiscale: pattern(/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/, 'the 16-character shape of a codice fiscale, upper case'),
+  codiceFiscale: pattern(
+    /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/,
+    'the 16-character shape of a codice fiscale, upper case',
+  ),
   codiceCatastale: pattern(/^[A-Z][0-9]{3}$/, 'a codice catastale (a letter and three digits)'),
   nome: text(100),
   testo: text(500),
   sesso: oneOf(['M', 'F']),
   data: { test: isIsoDate, expected: 'a date YYYY-MM-DD' },
-  istante: { test: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)), expected: 'an ISO 8601 date-time with its offset' },
+  istante: {
+    test: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)),
+    expected: 'an ISO 8601 date-time with its offset',
+  },
   errore: oneOf(SIATEL_ERROR_CODES),
 } satisfies Record<string, ValueRule>;
 
@@ -206,7 +229,8 @@ export function writeSiatelAnswer(answer: SiatelAnswer): string {
   if (answer.interrogazione === 'verificaResidenza') w.value(w.root, 'Comune', answer.comune, RULES.codiceCatastale);
   w.value(w.root, 'Esito', answer.esito, oneOf(SIATEL_ESITI[answer.interrogazione]));
   if (answer.interrogazione === 'datiAnagrafici') {
-    if ((answer.persona !== undefined) !== (answer.esito === 'TROVATO')) throw new SiatelXmlError('Persona: present exactly when Esito is TROVATO');
+    if ((answer.persona !== undefined) !== (answer.esito === 'TROVATO'))
+      throw new SiatelXmlError('Persona: present exactly when Esito is TROVATO');
     if (answer.persona) writePersona(w, w.element(w.root, 'Persona'), answer.persona);
   }
   w.optional(w.root, 'Motivo', answer.motivo, RULES.testo);
@@ -228,12 +252,17 @@ function writePersona(w: SiatelXmlWriter, el: Element, p: Persona): void {
 export function readSiatelRequest(xml: string): SiatelRequest {
   const root = parseSiatelXml(xml);
   const kind = kindOf(root, REQUEST_ELEMENT);
-  if (!kind) throw new SiatelXmlError(`the root element is ${describeElement(root)}, expected a SIATEL request (${Object.values(REQUEST_ELEMENT).join(', ')})`);
+  if (!kind)
+    throw new SiatelXmlError(
+      `the root element is ${describeElement(root)}, expected a SIATEL request (${Object.values(REQUEST_ELEMENT).join(', ')})`,
+    );
   const residenza = kind === 'verificaResidenza';
   const r = new SequenceReader(root, ['Operatore', 'CodiceFiscale', ...(residenza ? ['Comune'] : [])], []);
   const operatore = r.value('Operatore', RULES.operatore);
   const codiceFiscale = r.value('CodiceFiscale', RULES.codiceFiscale);
-  return residenza ? { interrogazione: kind, operatore, codiceFiscale, comune: r.value('Comune', RULES.codiceCatastale) } : { interrogazione: kind, operatore, codiceFiscale };
+  return residenza
+    ? { interrogazione: kind, operatore, codiceFiscale, comune: r.value('Comune', RULES.codiceCatastale) }
+    : { interrogazione: kind, operatore, codiceFiscale };
 }
 
 /** Reads an answer; with `expected`, an answer to another kind of query is refused. */
@@ -248,19 +277,31 @@ export function readSiatelAnswer(xml: string, expected?: SiatelQueryKind): Siate
   switch (kind) {
     case 'verificaCodiceFiscale': {
       const r = new SequenceReader(root, ['CodiceFiscale', 'Esito'], ['Motivo']);
-      return withMotivo({ interrogazione: kind, codiceFiscale: r.value('CodiceFiscale', RULES.codiceFiscale), esito: r.oneOf('Esito', SIATEL_ESITI[kind]) }, r);
+      return withMotivo(
+        { interrogazione: kind, codiceFiscale: r.value('CodiceFiscale', RULES.codiceFiscale), esito: r.oneOf('Esito', SIATEL_ESITI[kind]) },
+        r,
+      );
     }
     case 'datiAnagrafici': {
       const r = new SequenceReader(root, ['CodiceFiscale', 'Esito'], ['Persona', 'Motivo']);
       const codiceFiscale = r.value('CodiceFiscale', RULES.codiceFiscale);
       const esito = r.oneOf('Esito', SIATEL_ESITI[kind]);
       const personaEl = r.element('Persona');
-      if ((personaEl !== undefined) !== (esito === 'TROVATO')) throw new SiatelXmlError(`${ANSWER_ELEMENT[kind]}/Persona: present exactly when Esito is TROVATO (Esito is ${esito})`);
+      if ((personaEl !== undefined) !== (esito === 'TROVATO'))
+        throw new SiatelXmlError(`${ANSWER_ELEMENT[kind]}/Persona: present exactly when Esito is TROVATO (Esito is ${esito})`);
       return withMotivo({ interrogazione: kind, codiceFiscale, esito, ...(personaEl ? { persona: readPersona(personaEl) } : {}) }, r);
     }
     case 'verificaResidenza': {
       const r = new SequenceReader(root, ['CodiceFiscale', 'Comune', 'Esito'], ['Motivo']);
-      return withMotivo({ interrogazione: kind, codiceFiscale: r.value('CodiceFiscale', RULES.codiceFiscale), comune: r.value('Comune', RULES.codiceCatastale), esito: r.oneOf('Esito', SIATEL_ESITI[kind]) }, r);
+      return withMotivo(
+        {
+          interrogazione: kind,
+          codiceFiscale: r.value('CodiceFiscale', RULES.codiceFiscale),
+          comune: r.value('Comune', RULES.codiceCatastale),
+          esito: r.oneOf('Esito', SIATEL_ESITI[kind]),
+        },
+        r,
+      );
     }
   }
 }
@@ -327,7 +368,9 @@ function siatelRefusal(order: readonly string[]): SequenceRefusalFactory {
       case 'missing': {
         // A required element standing after one that should follow it is out of order, not missing.
         const later = r.found && childElements(r.parent).some((c) => c.namespaceURI === r.slot.ns && c.localName === r.slot.name);
-        return new SiatelXmlError(later ? `${r.path}/${r.slot.name}: out of order (expected ${expected})` : `${r.path}: missing ${r.slot.name}`);
+        return new SiatelXmlError(
+          later ? `${r.path}/${r.slot.name}: out of order (expected ${expected})` : `${r.path}: missing ${r.slot.name}`,
+        );
       }
       case 'not-text':
         return new SiatelXmlError(`${r.path}: must hold text only`);
@@ -399,12 +442,18 @@ export async function validateSiatelSchema(xml: string): Promise<SiatelSchemaVal
     if (err instanceof SiatelXmlError) return { valid: false, errors: [err.message] };
     throw err;
   }
-  const result = await validateXML({ xml: [{ fileName: 'instance.xml', contents: xml.trim() }], schema: [{ fileName: SCHEMA_FILE, contents: await schemaText() }] });
+  const result = await validateXML({
+    xml: [{ fileName: 'instance.xml', contents: xml.trim() }],
+    schema: [{ fileName: SCHEMA_FILE, contents: await schemaText() }],
+  });
   return result.valid ? { valid: true } : { valid: false, errors: result.errors.map(describeSchemaError) };
 }
 
 function describeSchemaError(e: XMLValidationError): string {
-  const message = e.message.replace(/^.*?Schemas validity error : /, '').replace(/\{urn:tramite:siatel:1\}/g, `${PREFIX}:`).trim();
+  const message = e.message
+    .replace(/^.*?Schemas validity error : /, '')
+    .replace(/\{urn:tramite:siatel:1\}/g, `${PREFIX}:`)
+    .trim();
   return e.loc ? `line ${e.loc.lineNumber}: ${message}` : message;
 }
 
@@ -418,4 +467,3 @@ function schemaText(): Promise<string> {
   });
   return schemaLoading;
 }
-

@@ -66,7 +66,15 @@ export class SiatelOperations {
       this.quota.close();
       throw err;
     }
-    this.client = new SiatelQueryClient({ bus: deps.bus, quota: this.quota, time, siatel: options.siatel, timeoutMs: options.timeoutMs, today: deps.today, signal });
+    this.client = new SiatelQueryClient({
+      bus: deps.bus,
+      quota: this.quota,
+      time,
+      siatel: options.siatel,
+      timeoutMs: options.timeoutMs,
+      today: deps.today,
+      signal,
+    });
     this.runner = new SiatelBulkRunner({ store: this.store, client: this.client, time, log: deps.log, signal });
   }
 

@@ -31,7 +31,10 @@ export function resolveSiatelOptions(o: SiatelOptions): ResolvedSiatelOptions {
   return {
     ...(o.listen ? { listen: { host: o.listen.host ?? '127.0.0.1', port: o.listen.port, apiTokens: o.listen.apiTokens ?? [] } } : {}),
     siatel: { party: o.siatel?.party ?? SIATEL_DEFAULTS.party, service: o.siatel?.service ?? SIATEL_DEFAULTS.service },
-    limits: { queriesPerMinute: o.limits?.queriesPerMinute ?? SIATEL_LIMITS.queriesPerMinute, codesPerDay: o.limits?.codesPerDay ?? SIATEL_LIMITS.codesPerDay },
+    limits: {
+      queriesPerMinute: o.limits?.queriesPerMinute ?? SIATEL_LIMITS.queriesPerMinute,
+      codesPerDay: o.limits?.codesPerDay ?? SIATEL_LIMITS.codesPerDay,
+    },
     timeoutMs: o.timeoutMs ?? SIATEL_DEFAULTS.timeoutMs,
     clockFactor: o.clockFactor ?? 1,
   };
@@ -56,18 +59,26 @@ export const siatelOptionsSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: "Per-operator limits the adapter applies before SIATEL does. SIATEL blocks an operator above 60 queries a minute or 500 codici fiscali a day, so larger values are refused; smaller ones leave a margin.",
+      description:
+        'Per-operator limits the adapter applies before SIATEL does. SIATEL blocks an operator above 60 queries a minute or 500 codici fiscali a day, so larger values are refused; smaller ones leave a margin.',
       properties: {
         queriesPerMinute: { type: 'integer', minimum: 1, maximum: SIATEL_LIMITS.queriesPerMinute, default: SIATEL_LIMITS.queriesPerMinute },
         codesPerDay: { type: 'integer', minimum: 1, maximum: SIATEL_LIMITS.codesPerDay, default: SIATEL_LIMITS.codesPerDay },
       },
     },
-    timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: SIATEL_DEFAULTS.timeoutMs, description: "How long a query waits for SIATEL's answer on the bus." },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600_000,
+      default: SIATEL_DEFAULTS.timeoutMs,
+      description: "How long a query waits for SIATEL's answer on the bus.",
+    },
     clockFactor: {
       type: 'number',
       minimum: 1,
       maximum: 100_000,
-      description: "Demo only: the quota's clock runs this many times faster (60: an hour a minute); the limits logic is unchanged. Give the simulator the same factor.",
+      description:
+        "Demo only: the quota's clock runs this many times faster (60: an hour a minute); the limits logic is unchanged. Give the simulator the same factor.",
     },
   },
 } as const;
@@ -75,7 +86,11 @@ export const siatelOptionsSchema = {
 // ---------------------------------------------------------------------------------------------------
 // API bodies
 
-const operatore = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'The SIATEL operator the query is made for (who the limits count).' } as const;
+const operatore = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9._-]{1,64}$',
+  description: 'The SIATEL operator the query is made for (who the limits count).',
+} as const;
 /** As people type it: the adapter normalizes (spaces, case) and checks it before any query. */
 const codiceFiscale = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const comune = { type: 'string', pattern: '^[A-Za-z][0-9]{3}$', description: 'Codice catastale (Belfiore) of the Comune.' } as const;

@@ -10,7 +10,17 @@ import { TramiteError } from '../../src/core/errors.js';
 import type { BusClient } from '../sdk/index.js';
 import { checkCodiceFiscale } from '../sdk/index.js';
 import { stoppingError } from './siatel-clock.js';
-import { SiatelXmlError, isSiatelErrore, readSiatelAnswer, siatelAction, writeSiatelRequest, type SiatelAnswer, type SiatelErrore, type SiatelEsito, type SiatelRequest } from './siatel-mapping.js';
+import {
+  SiatelXmlError,
+  isSiatelErrore,
+  readSiatelAnswer,
+  siatelAction,
+  writeSiatelRequest,
+  type SiatelAnswer,
+  type SiatelErrore,
+  type SiatelEsito,
+  type SiatelRequest,
+} from './siatel-mapping.js';
 import type { QuotaTime, SiatelQuota } from './siatel-quota.js';
 
 export type QueryOutcome = SiatelEsito & {
@@ -41,7 +51,6 @@ export interface NextAdmission {
   readonly limite: 'nessuno' | 'minuto' | 'giorno';
 }
 
-
 export class SiatelQueryClient {
   /** Admission instants of the last minute, per operator: for the next-admission estimate only. */
 
@@ -67,32 +76,68 @@ export class SiatelQueryClient {
     await this.deps.quota.acquire(request.operatore, 1);
     if (this.deps.signal.aborted) throw stoppingError();
     const state = await this.deps.bus.sendAndWait(
-      { to: this.deps.siatel.party, service: this.deps.siatel.service, action: siatelAction(request.interrogazione), payload: writeSiatelRequest(normalized) },
+      {
+        to: this.deps.siatel.party,
+        service: this.deps.siatel.service,
+        action: siatelAction(request.interrogazione),
+        payload: writeSiatelRequest(normalized),
+      },
       { timeoutMs: this.deps.timeoutMs },
     );
     if (state.status === 'FAILED') {
-      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `the SIATEL query ${state.id} failed on the bus: ${state.error?.code ?? 'unknown'} ${state.error?.message ?? ''}`.trim(), true, 502);
+      throw new SiatelQueryError(
+        'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+        `the SIATEL query ${state.id} failed on the bus: ${state.error?.code ?? 'unknown'} ${state.error?.message ?? ''}`.trim(),
+        true,
+        502,
+      );
     }
     if (state.status !== 'DELIVERED') {
-      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `no answer from SIATEL within ${this.deps.timeoutMs} ms (message ${state.id}, ${state.status})`, true, 504);
+      throw new SiatelQueryError(
+        'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+        `no answer from SIATEL within ${this.deps.timeoutMs} ms (message ${state.id}, ${state.status})`,
+        true,
+        504,
+      );
     }
-    if (state.reply === undefined) throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `SIATEL delivered ${state.id} but gave no answer`, true, 502);
+    if (state.reply === undefined)
+      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `SIATEL delivered ${state.id} but gave no answer`, true, 502);
 
     let answer: SiatelAnswer;
     try {
       answer = readSiatelAnswer(state.reply, request.interrogazione);
     } catch (err) {
-      if (err instanceof SiatelXmlError) throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL's answer to ${state.id} is not readable: ${err.message}`, false, 502);
+      if (err instanceof SiatelXmlError)
+        throw new SiatelQueryError(
+          'TRAMITE_ERR_ADAPTER_REFUSED',
+          `SIATEL's answer to ${state.id} is not readable: ${err.message}`,
+          false,
+          502,
+        );
       throw err;
     }
     if (isSiatelErrore(answer)) {
       const { codice, descrizione } = answer.errore;
-      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL answered ${codice}: ${descrizione}`, codice === 'SERVIZIO_NON_DISPONIBILE', 502, answer.errore);
+      throw new SiatelQueryError(
+        'TRAMITE_ERR_ADAPTER_REFUSED',
+        `SIATEL answered ${codice}: ${descrizione}`,
+        codice === 'SERVIZIO_NON_DISPONIBILE',
+        502,
+        answer.errore,
+      );
     }
     // An answer about someone else must never pass for this one's.
-    const sameComune = answer.interrogazione !== 'verificaResidenza' || normalized.interrogazione !== 'verificaResidenza' || answer.comune === normalized.comune;
+    const sameComune =
+      answer.interrogazione !== 'verificaResidenza' ||
+      normalized.interrogazione !== 'verificaResidenza' ||
+      answer.comune === normalized.comune;
     if (answer.codiceFiscale !== normalized.codiceFiscale || !sameComune) {
-      throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL's answer to ${state.id} is about ${answer.codiceFiscale}, not ${normalized.codiceFiscale}`, false, 502);
+      throw new SiatelQueryError(
+        'TRAMITE_ERR_ADAPTER_REFUSED',
+        `SIATEL's answer to ${state.id} is about ${answer.codiceFiscale}, not ${normalized.codiceFiscale}`,
+        false,
+        502,
+      );
     }
     return { ...answer, fonte: 'SIATEL', messageId: state.id };
   }
@@ -111,6 +156,13 @@ function answeredLocally(request: SiatelRequest, codiceFiscale: string, motivo: 
     case 'datiAnagrafici':
       return { interrogazione: request.interrogazione, codiceFiscale, esito: 'NON_VALIDO', motivo, fonte: 'locale' };
     case 'verificaResidenza':
-      return { interrogazione: request.interrogazione, codiceFiscale, comune: request.comune, esito: 'NON_VALIDO', motivo, fonte: 'locale' };
+      return {
+        interrogazione: request.interrogazione,
+        codiceFiscale,
+        comune: request.comune,
+        esito: 'NON_VALIDO',
+        motivo,
+        fonte: 'locale',
+      };
   }
 }

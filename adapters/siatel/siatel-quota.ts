@@ -69,7 +69,9 @@ export class SiatelQuota {
    */
   acquire(operator: string, codes = 1): Promise<void> {
     if (!Number.isInteger(codes) || codes < 1 || codes > this.limits.codesPerDay) {
-      return Promise.reject(new TramiteError('TRAMITE_ERR_BAD_REQUEST', `a query carries 1 to ${this.limits.codesPerDay} codici fiscali, not ${codes}`));
+      return Promise.reject(
+        new TramiteError('TRAMITE_ERR_BAD_REQUEST', `a query carries 1 to ${this.limits.codesPerDay} codici fiscali, not ${codes}`),
+      );
     }
     const w = this.waiting.get(operator) ?? { requests: 0, codes: 0 };
     this.waiting.set(operator, { requests: w.requests + 1, codes: w.codes + codes });
@@ -87,7 +89,10 @@ export class SiatelQuota {
         this.waiting.set(operator, { requests: left.requests - 1, codes: left.codes - codes });
       }
     });
-    this.queues.set(operator, turn.catch(() => undefined));
+    this.queues.set(
+      operator,
+      turn.catch(() => undefined),
+    );
     return turn;
   }
 
@@ -131,7 +136,9 @@ export class SiatelQuota {
   private waits(operator: string, codes: number, now: number): { minute: number; day: number } {
     let wait = 0;
     const windowMs = 60_000 + (this.limits.marginMs ?? 1000);
-    const inMinute = this.db.prepare('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms').all(operator, now - windowMs) as Array<{ at_ms: number }>;
+    const inMinute = this.db
+      .prepare('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms')
+      .all(operator, now - windowMs) as Array<{ at_ms: number }>;
     if (inMinute.length + 1 > this.limits.queriesPerMinute) {
       // The oldest query that must leave the window before this one fits.
       const oldest = inMinute[inMinute.length + 1 - this.limits.queriesPerMinute - 1]!;
@@ -146,6 +153,10 @@ export class SiatelQuota {
   }
 
   private codesSince(operator: string, fromMs: number): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(codes), 0) AS n FROM usage WHERE operator = ? AND at_ms >= ?').get(operator, fromMs) as { n: number }).n;
+    return (
+      this.db.prepare('SELECT COALESCE(SUM(codes), 0) AS n FROM usage WHERE operator = ? AND at_ms >= ?').get(operator, fromMs) as {
+        n: number;
+      }
+    ).n;
   }
 }

@@ -38,10 +38,73 @@ export const NAMED_PEOPLE: readonly Persona[] = [
   { cognome: 'Marino', nome: 'Giuseppe', sesso: 'M', dataNascita: '1970-10-10', luogoNascita: 'G273', comuneResidenza: 'G141' },
 ];
 
-const SURNAMES = ['Romano', 'Gallo', 'Costa', 'Fontana', 'Conti', 'Bruno', 'Greco', 'Lombardi', 'Moretti', 'Barbieri', 'Ferrara', 'Rinaldi', 'Caruso', 'Mancini', 'Leone', 'Longo', 'Gentile', 'Martinelli', 'Vitale', 'Serra', 'Coppola', 'De Santis', 'Marchetti', 'Ferri', 'Pellegrini', 'Palumbo', 'Sanna', 'Farina', 'Rizzi', 'Monti'];
+const SURNAMES = [
+  'Romano',
+  'Gallo',
+  'Costa',
+  'Fontana',
+  'Conti',
+  'Bruno',
+  'Greco',
+  'Lombardi',
+  'Moretti',
+  'Barbieri',
+  'Ferrara',
+  'Rinaldi',
+  'Caruso',
+  'Mancini',
+  'Leone',
+  'Longo',
+  'Gentile',
+  'Martinelli',
+  'Vitale',
+  'Serra',
+  'Coppola',
+  'De Santis',
+  'Marchetti',
+  'Ferri',
+  'Pellegrini',
+  'Palumbo',
+  'Sanna',
+  'Farina',
+  'Rizzi',
+  'Monti',
+];
 const NAMES: Readonly<Record<'M' | 'F', readonly string[]>> = {
-  M: ['Marco', 'Andrea', 'Alessandro', 'Matteo', 'Lorenzo', 'Davide', 'Simone', 'Federico', 'Riccardo', 'Stefano', 'Antonio', 'Roberto', 'Giovanni', 'Nicola', 'Fabio'],
-  F: ['Francesca', 'Elena', 'Martina', 'Valentina', 'Alessia', 'Silvia', 'Laura', 'Federica', 'Paola', 'Roberta', 'Maria', 'Giorgia', 'Elisa', 'Ilaria', 'Cristina'],
+  M: [
+    'Marco',
+    'Andrea',
+    'Alessandro',
+    'Matteo',
+    'Lorenzo',
+    'Davide',
+    'Simone',
+    'Federico',
+    'Riccardo',
+    'Stefano',
+    'Antonio',
+    'Roberto',
+    'Giovanni',
+    'Nicola',
+    'Fabio',
+  ],
+  F: [
+    'Francesca',
+    'Elena',
+    'Martina',
+    'Valentina',
+    'Alessia',
+    'Silvia',
+    'Laura',
+    'Federica',
+    'Paola',
+    'Roberta',
+    'Maria',
+    'Giorgia',
+    'Elisa',
+    'Ilaria',
+    'Cristina',
+  ],
 };
 /** Codici catastali of birth places: Roma, Milano, Napoli, Torino, Palermo, Genova, Bologna, Firenze, L'Aquila, Ortona, Pescara, Chieti, Teramo. */
 const BIRTH_PLACES = ['H501', 'F205', 'F839', 'L219', 'G273', 'D969', 'A944', 'D612', 'A345', 'G141', 'G482', 'C632', 'L103'];
@@ -91,11 +154,24 @@ export class SimulatedRegistry {
     const motivo = check.valid ? {} : { motivo: check.reason };
     switch (request.interrogazione) {
       case 'verificaCodiceFiscale':
-        return { interrogazione: 'verificaCodiceFiscale', codiceFiscale, esito: !check.valid ? 'NON_VALIDO' : !person ? 'NON_ATTRIBUITO' : person.omocodico ? 'OMOCODICO' : 'VALIDO', ...motivo };
+        return {
+          interrogazione: 'verificaCodiceFiscale',
+          codiceFiscale,
+          esito: !check.valid ? 'NON_VALIDO' : !person ? 'NON_ATTRIBUITO' : person.omocodico ? 'OMOCODICO' : 'VALIDO',
+          ...motivo,
+        };
       case 'datiAnagrafici':
-        return person ? { interrogazione: 'datiAnagrafici', codiceFiscale, esito: 'TROVATO', persona: personaOf(person) } : { interrogazione: 'datiAnagrafici', codiceFiscale, esito: check.valid ? 'NON_TROVATO' : 'NON_VALIDO', ...motivo };
+        return person
+          ? { interrogazione: 'datiAnagrafici', codiceFiscale, esito: 'TROVATO', persona: personaOf(person) }
+          : { interrogazione: 'datiAnagrafici', codiceFiscale, esito: check.valid ? 'NON_TROVATO' : 'NON_VALIDO', ...motivo };
       case 'verificaResidenza': {
-        const esito = !check.valid ? 'NON_VALIDO' : !person ? 'NON_TROVATO' : person.comuneResidenza === request.comune ? 'RESIDENTE' : 'NON_RESIDENTE';
+        const esito = !check.valid
+          ? 'NON_VALIDO'
+          : !person
+            ? 'NON_TROVATO'
+            : person.comuneResidenza === request.comune
+              ? 'RESIDENTE'
+              : 'NON_RESIDENTE';
         return { interrogazione: 'verificaResidenza', codiceFiscale, comune: request.comune, esito, ...motivo };
       }
     }

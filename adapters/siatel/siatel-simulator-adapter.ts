@@ -9,11 +9,27 @@
  * not. A request that is not a valid SIATEL document gets RICHIESTA_NON_VALIDA and is not counted (it
  * names no operator one could trust).
  */
-import { AdapterError, defineAdapter, type AdapterContext, type AdapterDefinition, type AdapterHealth, type AdapterInstance, type BusMessage, type EgressOutcome } from '../sdk/index.js';
+import {
+  AdapterError,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterDefinition,
+  type AdapterHealth,
+  type AdapterInstance,
+  type BusMessage,
+  type EgressOutcome,
+} from '../sdk/index.js';
 import { SiatelAlarms, type OperatorCounters } from './siatel-alarms.js';
 import { fastClock } from './siatel-clock.js';
 import { SIATEL_LIMITS } from './siatel-quota.js';
-import { SiatelXmlError, readSiatelRequest, validateSiatelSchema, writeSiatelAnswer, type SiatelAnswer, type SiatelRequest } from './siatel-mapping.js';
+import {
+  SiatelXmlError,
+  readSiatelRequest,
+  validateSiatelSchema,
+  writeSiatelAnswer,
+  type SiatelAnswer,
+  type SiatelRequest,
+} from './siatel-mapping.js';
 import { SimulatedRegistry } from './siatel-simulated-registry.js';
 
 export interface SiatelSimulatorOptions {
@@ -39,8 +55,17 @@ export const siatelSimulatorOptionsSchema = {
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 1, description: 'Seed of the generator.' },
       },
     },
-    validateSchema: { type: 'boolean', default: true, description: 'Validate each request against schemas/siatel/siatel-interrogazione.xsd.' },
-    clockFactor: { type: 'number', minimum: 1, maximum: 100_000, description: "Demo only: run the limits' clock this many times faster; use the client adapter's factor." },
+    validateSchema: {
+      type: 'boolean',
+      default: true,
+      description: 'Validate each request against schemas/siatel/siatel-interrogazione.xsd.',
+    },
+    clockFactor: {
+      type: 'number',
+      minimum: 1,
+      maximum: 100_000,
+      description: "Demo only: run the limits' clock this many times faster; use the client adapter's factor.",
+    },
   },
 } as const;
 
@@ -56,7 +81,8 @@ export function siatelSimulatorAdapter(deps: SiatelSimulatorDeps = {}): AdapterD
     id: 'siatel-simulator',
     version: '1.0.0',
     busApi: '^1',
-    description: "SIATEL simulator (Agenzia delle Entrate side): answers InterrogazioneSIATEL queries from a deterministic registry and blocks operators over SIATEL's limits",
+    description:
+      "SIATEL simulator (Agenzia delle Entrate side): answers InterrogazioneSIATEL queries from a deterministic registry and blocks operators over SIATEL's limits",
     optionsSchema: siatelSimulatorOptionsSchema,
     services: ['InterrogazioneSIATEL'],
     setup: (ctx) => new SiatelSimulator(ctx, deps),
@@ -93,7 +119,10 @@ export class SiatelSimulator implements AdapterInstance {
     if (!this.started) return { status: 'down', detail: 'not started' };
     const counters = this.alarms.operators().map((op) => this.alarms.counters(op));
     const blocks = counters.reduce((n, c) => n + c.blocchi.length, 0);
-    const perOperator = counters.map((c) => `${c.operatore} interrogazioni=${c.interrogazioni} max_minuto=${c.massimoInUnMinuto} max_giorno=${Math.max(0, ...Object.values(c.codiciPerGiorno))} blocchi=${c.blocchi.length}`);
+    const perOperator = counters.map(
+      (c) =>
+        `${c.operatore} interrogazioni=${c.interrogazioni} max_minuto=${c.massimoInUnMinuto} max_giorno=${Math.max(0, ...Object.values(c.codiciPerGiorno))} blocchi=${c.blocchi.length}`,
+    );
     return { status: 'up', detail: [`persone=${this.registry.size} blocchi=${blocks}`, ...perOperator].join('; ') };
   }
 
@@ -108,7 +137,8 @@ export class SiatelSimulator implements AdapterInstance {
 
   async egress(message: BusMessage, signal: AbortSignal): Promise<EgressOutcome> {
     if (!this.started) throw AdapterError.unavailable('the SIATEL simulator is not started');
-    if (message.profile !== 'sincrono') throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL queries are sincrono; ${message.id} is ${message.profile}`);
+    if (message.profile !== 'sincrono')
+      throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `SIATEL queries are sincrono; ${message.id} is ${message.profile}`);
     return { kind: 'reply', payload: writeSiatelAnswer(await this.answer(message, signal)) };
   }
 
@@ -128,8 +158,18 @@ export class SiatelSimulator implements AdapterInstance {
     }
     const block = this.alarms.record(request.operatore, 1);
     if (block) {
-      this.ctx.log.warn({ id: message.id, operatore: request.operatore, until: block.until.toISOString() }, `SIATEL simulator: operator blocked, ${block.reason}`);
-      return { errore: { codice: 'OPERATORE_BLOCCATO', descrizione: clip(`Operatore bloccato: ${block.reason}`), operatore: request.operatore, bloccatoFinoA: block.until.toISOString() } };
+      this.ctx.log.warn(
+        { id: message.id, operatore: request.operatore, until: block.until.toISOString() },
+        `SIATEL simulator: operator blocked, ${block.reason}`,
+      );
+      return {
+        errore: {
+          codice: 'OPERATORE_BLOCCATO',
+          descrizione: clip(`Operatore bloccato: ${block.reason}`),
+          operatore: request.operatore,
+          bloccatoFinoA: block.until.toISOString(),
+        },
+      };
     }
     // The real date, not the (possibly fast) limits clock: it only settles the century of birth years.
     return this.registry.answer(request, this.ctx.clock.now());

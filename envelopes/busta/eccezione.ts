@@ -8,10 +8,29 @@ export type ReportedEccezione = Eccezione & { message: string; reason?: string }
 
 export function toEccezione(err: unknown): ReportedEccezione {
   if (err instanceof EnvelopeError) {
-    return { contestoCodifica: err.contestoCodifica, codiceEccezione: err.code, rilevanza: err.rilevanza, posizione: err.posizione, message: err.message };
+    return {
+      contestoCodifica: err.contestoCodifica,
+      codiceEccezione: err.code,
+      rilevanza: err.rilevanza,
+      posizione: err.posizione,
+      message: err.message,
+    };
   }
   if (err instanceof SecurityError) {
-    return { contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop', codiceEccezione: err.code, rilevanza: 'GRAVE', posizione: err.posizione, message: err.message, reason: err.reason };
+    return {
+      contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop',
+      codiceEccezione: err.code,
+      rilevanza: 'GRAVE',
+      posizione: err.posizione,
+      message: err.message,
+      reason: err.reason,
+    };
   }
-  return { contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Processamento', message: describeCode('EGOV_IT_300') };
+  return {
+    contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop',
+    codiceEccezione: 'EGOV_IT_300',
+    rilevanza: 'GRAVE',
+    posizione: 'Processamento',
+    message: describeCode('EGOV_IT_300'),
+  };
 }

@@ -31,7 +31,13 @@ export function sealReply(request: ReadEnvelope, parts: ReplyParts, signer: Sign
     const a = request.addressing!;
     return sealEnvelope(
       buildModiEnvelope(
-        { ...(a.from ? { to: a.from } : {}), ...(a.to ? { from: a.to } : {}), ...(a.action ? { action: a.action } : {}), messageId: parts.id, ...(a.messageId ? { relatesTo: a.messageId } : {}) },
+        {
+          ...(a.from ? { to: a.from } : {}),
+          ...(a.to ? { from: a.to } : {}),
+          ...(a.action ? { action: a.action } : {}),
+          messageId: parts.id,
+          ...(a.messageId ? { relatesTo: a.messageId } : {}),
+        },
         body,
       ),
       'modi',

@@ -61,7 +61,10 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     const header: EgovHeader = {
       mittente: [party(req.from)],
       destinatario: party(req.to),
-      profiloCollaborazione: { profile: s.profile, ...(s.correlatedService !== undefined ? { servizioCorrelato: s.correlatedService } : {}) },
+      profiloCollaborazione: {
+        profile: s.profile,
+        ...(s.correlatedService !== undefined ? { servizioCorrelato: s.correlatedService } : {}),
+      },
       ...(req.conversationId ? { collaborazione: req.conversationId } : {}),
       servizio: { tipo: s.tipo, nome: s.name },
       ...(req.action ? { azione: req.action } : {}),
@@ -78,5 +81,9 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     };
     xml = buildEgovEnvelope(header, req.payload);
   }
-  return sealEnvelope(xml, s.envelope, signer, { now: req.sealedAt ?? req.now, ttlSeconds: TIMESTAMP_TTL_SECONDS, ...(s.modiPatterns ? { modiPatterns: s.modiPatterns } : {}) });
+  return sealEnvelope(xml, s.envelope, signer, {
+    now: req.sealedAt ?? req.now,
+    ttlSeconds: TIMESTAMP_TTL_SECONDS,
+    ...(s.modiPatterns ? { modiPatterns: s.modiPatterns } : {}),
+  });
 }

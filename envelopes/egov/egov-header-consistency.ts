@@ -37,15 +37,25 @@ const isAsincrono = (h: EgovHeader): boolean =>
 function checkProfiloCollaborazione(h: EgovHeader): void {
   const pc = h.profiloCollaborazione;
   if (!pc || isAsincrono(h)) return;
-  if (pc.servizioCorrelato !== undefined) fail('EGOV_IT_103', `${IM}/ProfiloCollaborazione/@servizioCorrelato`, `servizioCorrelato is for asincrono profiles, not ${pc.profile}`);
-  if (pc.tipo !== undefined) fail('EGOV_IT_103', `${IM}/ProfiloCollaborazione/@tipo`, `tipo (of the correlated service) is for asincrono profiles, not ${pc.profile}`);
+  if (pc.servizioCorrelato !== undefined)
+    fail('EGOV_IT_103', `${IM}/ProfiloCollaborazione/@servizioCorrelato`, `servizioCorrelato is for asincrono profiles, not ${pc.profile}`);
+  if (pc.tipo !== undefined)
+    fail(
+      'EGOV_IT_103',
+      `${IM}/ProfiloCollaborazione/@tipo`,
+      `tipo (of the correlated service) is for asincrono profiles, not ${pc.profile}`,
+    );
 }
 
 /** A conversation is started by one of the two parties of the busta: its id is issued under one of their codes. */
 function checkCollaborazioneIssuer(h: EgovHeader, ids: HeaderIds): void {
   const c = ids.collaborazione;
   if (!c || c.soggetto === h.mittente[0].nome || c.soggetto === h.destinatario.nome) return;
-  fail('EGOV_IT_104', `${IM}/Collaborazione`, `Collaborazione ${h.collaborazione} was issued by ${c.soggetto}, neither the Mittente ${h.mittente[0].nome} nor the Destinatario ${h.destinatario.nome}`);
+  fail(
+    'EGOV_IT_104',
+    `${IM}/Collaborazione`,
+    `Collaborazione ${h.collaborazione} was issued by ${c.soggetto}, neither the Mittente ${h.mittente[0].nome} nor the Destinatario ${h.destinatario.nome}`,
+  );
 }
 
 /** Sincrono and asincrono exchanges are calls of a service; only a oneway busta (e.g. a riscontro) may be a busta di servizio. */
@@ -62,7 +72,11 @@ function checkServizioForProfile(h: EgovHeader): void {
 function checkIdentificatoreIssuer(h: EgovHeader, ids: HeaderIds): void {
   const issuer = ids.identificatore.soggetto;
   if (issuer === h.mittente[0].nome) return;
-  fail('EGOV_IT_110', `${MSG}/Identificatore`, `Identificatore ${h.messaggio.identificatore} is issued under ${issuer}, not under the Mittente ${h.mittente[0].nome}`);
+  fail(
+    'EGOV_IT_110',
+    `${MSG}/Identificatore`,
+    `Identificatore ${h.messaggio.identificatore} is issued under ${issuer}, not under the Mittente ${h.mittente[0].nome}`,
+  );
 }
 
 function checkRiferimentoMessaggio(h: EgovHeader): void {
@@ -73,7 +87,8 @@ function checkRiferimentoMessaggio(h: EgovHeader): void {
 /** In-order delivery: oneway only, at most once, with riscontro, inside a conversation. */
 function checkSequenza(h: EgovHeader): void {
   if (h.sequenza === undefined) return;
-  if (h.profiloCollaborazione && h.profiloCollaborazione.profile !== 'oneway') fail('EGOV_IT_114', `${IM}/Sequenza`, 'Sequenza is allowed with the oneway profile only');
+  if (h.profiloCollaborazione && h.profiloCollaborazione.profile !== 'oneway')
+    fail('EGOV_IT_114', `${IM}/Sequenza`, 'Sequenza is allowed with the oneway profile only');
   if (h.profiloTrasmissione?.inoltro !== 'EGOV_IT_ALPIUUNAVOLTA' || !h.profiloTrasmissione.confermaRicezione || !h.collaborazione) {
     fail('EGOV_IT_114', `${IM}/Sequenza`, 'Sequenza needs inoltro EGOV_IT_ALPIUUNAVOLTA, confermaRicezione true and a Collaborazione');
   }
@@ -97,13 +112,21 @@ function checkTrasmissioni(h: EgovHeader): void {
     const previous = h.trasmissioni[i - 1];
     const from = previous ? previous.destinazione : h.mittente[0];
     if (!sameParty(t.origine, from)) {
-      fail('EGOV_IT_116', `${at}/Origine`, `hop ${i + 1} leaves from ${partyCode(t.origine)}, not from ${partyCode(from)} (${previous ? 'where the previous hop arrived' : 'the Mittente'})`);
+      fail(
+        'EGOV_IT_116',
+        `${at}/Origine`,
+        `hop ${i + 1} leaves from ${partyCode(t.origine)}, not from ${partyCode(from)} (${previous ? 'where the previous hop arrived' : 'the Mittente'})`,
+      );
     }
     if (!previous) return;
     const before = spcSeconds(previous.oraRegistrazione);
     const now = spcSeconds(t.oraRegistrazione);
     if (before !== undefined && now !== undefined && now < before) {
-      fail('EGOV_IT_116', `${at}/OraRegistrazione`, `hop ${i + 1} is registered at ${t.oraRegistrazione.value}, before hop ${i} (${previous.oraRegistrazione.value})`);
+      fail(
+        'EGOV_IT_116',
+        `${at}/OraRegistrazione`,
+        `hop ${i + 1} is registered at ${t.oraRegistrazione.value}, before hop ${i} (${previous.oraRegistrazione.value})`,
+      );
     }
   });
 }

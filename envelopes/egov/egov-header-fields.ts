@@ -31,7 +31,8 @@ export function readIdentificativoParte(idp: Element, path: string, code: EgovCo
   if (!PARTY_CODE.test(tipo)) fail(code, `${path}/@tipo`, `tipo "${tipo}" is empty or not a word`);
   // Optional: an empty value says no more than an absent one.
   const indirizzo = attribute(idp, 'indirizzoTelematico');
-  if (indirizzo && !URL.canParse(indirizzo)) fail(code, `${path}/@indirizzoTelematico`, `indirizzoTelematico "${indirizzo}" is not an absolute URL`);
+  if (indirizzo && !URL.canParse(indirizzo))
+    fail(code, `${path}/@indirizzoTelematico`, `indirizzoTelematico "${indirizzo}" is not an absolute URL`);
   return { tipo, nome, ...(indirizzo ? { indirizzoTelematico: indirizzo } : {}) };
 }
 

@@ -1,5 +1,13 @@
 import { isEgovCode } from '../../src/core/error-codes.js';
-import { PROFILO_COLLABORAZIONE, TIPI_SERVIZIO_CORRELATO, type EgovHeader, type Eccezione, type Riscontro, type TipoServizioCorrelato, type Trasmissione } from './egov-header.js';
+import {
+  PROFILO_COLLABORAZIONE,
+  TIPI_SERVIZIO_CORRELATO,
+  type EgovHeader,
+  type Eccezione,
+  type Riscontro,
+  type TipoServizioCorrelato,
+  type Trasmissione,
+} from './egov-header.js';
 import { type CollaborationProfile, type Inoltro } from '../../src/core/service-profile.js';
 import type { MessageIdParts } from '../../src/core/message-id.js';
 import { EGOV_ACTOR, NS } from '../xml/namespaces.js';
@@ -27,8 +35,10 @@ const RILEVANZE: readonly Eccezione['rilevanza'][] = ['INFO', 'LIEVE', 'GRAVE'];
  * (egov-header-consistency.ts). docs/errors.md lists the rules.
  */
 export function readEgovHeader(intestazione: Element): EgovHeader {
-  if (intestazione.getAttributeNS(NS.soap11, 'actor') !== EGOV_ACTOR) fail('EGOV_IT_002', `${P}/@actor`, `SOAP actor must be ${EGOV_ACTOR}`);
-  if (intestazione.getAttributeNS(NS.soap11, 'mustUnderstand') !== '1') fail('EGOV_IT_002', `${P}/@mustUnderstand`, 'SOAP mustUnderstand must be 1');
+  if (intestazione.getAttributeNS(NS.soap11, 'actor') !== EGOV_ACTOR)
+    fail('EGOV_IT_002', `${P}/@actor`, `SOAP actor must be ${EGOV_ACTOR}`);
+  if (intestazione.getAttributeNS(NS.soap11, 'mustUnderstand') !== '1')
+    fail('EGOV_IT_002', `${P}/@mustUnderstand`, 'SOAP mustUnderstand must be 1');
   const top = readSequence(intestazione, P, [
     { name: 'IntestazioneMessaggio', min: 1, max: 1 },
     { name: 'ListaRiscontri', min: 0, max: 1 },
@@ -122,7 +132,8 @@ function readAzione(el: Element): string {
 
 function readMessaggio(el: Element): { messaggio: EgovHeader['messaggio']; identificatore: MessageIdParts } {
   const first = childElements(el)[0];
-  if (!first || first.localName !== 'Identificatore' || first.namespaceURI !== NS.egov) fail('EGOV_IT_107', `${M}/Identificatore`, 'message identifier missing');
+  if (!first || first.localName !== 'Identificatore' || first.namespaceURI !== NS.egov)
+    fail('EGOV_IT_107', `${M}/Identificatore`, 'message identifier missing');
   const msg = readSequence(el, M, [
     { name: 'Identificatore', min: 1, max: 1 },
     { name: 'OraRegistrazione', min: 1, max: 1 },
@@ -135,7 +146,12 @@ function readMessaggio(el: Element): { messaggio: EgovHeader['messaggio']; ident
   const scadenza = optional(one(msg, 'Scadenza'), (s) => textOnly(s, `${M}/Scadenza`));
   if (scadenza !== undefined && !parseXsdDateTime(scadenza)) fail('EGOV_IT_112', `${M}/Scadenza`, `"${scadenza}" is not an xsd:dateTime`);
   return {
-    messaggio: { identificatore: id.id, oraRegistrazione, ...(rif ? { riferimentoMessaggio: rif.id } : {}), ...(scadenza ? { scadenza } : {}) },
+    messaggio: {
+      identificatore: id.id,
+      oraRegistrazione,
+      ...(rif ? { riferimentoMessaggio: rif.id } : {}),
+      ...(scadenza ? { scadenza } : {}),
+    },
     identificatore: id.parts,
   };
 }
@@ -157,7 +173,8 @@ function readSequenza(el: Element): number {
   requireEmpty(el, path);
   // xsd:positiveInteger with pattern \d{7}: white space collapsed, then seven digits, at least 1.
   const raw = (attribute(el, 'numeroProgressivo') ?? '').trim();
-  if (!/^[0-9]{7}$/.test(raw) || Number(raw) < 1) fail('EGOV_IT_114', `${path}/@numeroProgressivo`, 'numeroProgressivo must be 7 digits, at least 0000001');
+  if (!/^[0-9]{7}$/.test(raw) || Number(raw) < 1)
+    fail('EGOV_IT_114', `${path}/@numeroProgressivo`, 'numeroProgressivo must be 7 digits, at least 0000001');
   return Number(raw);
 }
 
@@ -166,7 +183,10 @@ function readRiscontri(lr: Element): Riscontro[] {
   return readList(lr, LR, 'Riscontro', 'EGOV_IT_115').map((r, i) =>
     withCode('EGOV_IT_115', () => {
       const rp = `${LR}/Riscontro[${i + 1}]`;
-      const seq = readSequence(r, rp, [{ name: 'Identificatore', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }]);
+      const seq = readSequence(r, rp, [
+        { name: 'Identificatore', min: 1, max: 1 },
+        { name: 'OraRegistrazione', min: 1, max: 1 },
+      ]);
       return {
         identificatore: readMessageId(one(seq, 'Identificatore')!, `${rp}/Identificatore`, 'EGOV_IT_115').id,
         oraRegistrazione: readOra(one(seq, 'OraRegistrazione')!, `${rp}/OraRegistrazione`, 'EGOV_IT_115'),
@@ -180,7 +200,11 @@ function readTrasmissioni(lt: Element): Trasmissione[] {
   return readList(lt, LT, 'Trasmissione', 'EGOV_IT_116').map((t, i) =>
     withCode('EGOV_IT_116', () => {
       const tp = `${LT}/Trasmissione[${i + 1}]`;
-      const seq = readSequence(t, tp, [{ name: 'Origine', min: 1, max: 1 }, { name: 'Destinazione', min: 1, max: 1 }, { name: 'OraRegistrazione', min: 1, max: 1 }]);
+      const seq = readSequence(t, tp, [
+        { name: 'Origine', min: 1, max: 1 },
+        { name: 'Destinazione', min: 1, max: 1 },
+        { name: 'OraRegistrazione', min: 1, max: 1 },
+      ]);
       return {
         origine: readParty(one(seq, 'Origine')!, `${tp}/Origine`, 'EGOV_IT_116'),
         destinazione: readParty(one(seq, 'Destinazione')!, `${tp}/Destinazione`, 'EGOV_IT_116'),
@@ -202,7 +226,11 @@ function readEccezioni(le: Element): Eccezione[] {
     const rilevanza = attribute(e, 'rilevanza') as Eccezione['rilevanza'];
     const posizione = attribute(e, 'posizione');
     if (contestoCodifica === undefined || !isEgovCode(codiceEccezione) || !RILEVANZE.includes(rilevanza) || posizione === undefined) {
-      fail('EGOV_IT_100', ep, 'Eccezione needs contestoCodifica, codiceEccezione (one of codiceEccezioneType), rilevanza (INFO|LIEVE|GRAVE) and posizione');
+      fail(
+        'EGOV_IT_100',
+        ep,
+        'Eccezione needs contestoCodifica, codiceEccezione (one of codiceEccezioneType), rilevanza (INFO|LIEVE|GRAVE) and posizione',
+      );
     }
     return { contestoCodifica, codiceEccezione, rilevanza, posizione };
   });

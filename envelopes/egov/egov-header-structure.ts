@@ -77,7 +77,8 @@ export function withCode<T>(code: EgovCode, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof EnvelopeError && err.code === 'EGOV_IT_002') throw new EnvelopeError(code, err.posizione, err.message.replace('EGOV_IT_002', code), { cause: err });
+    if (err instanceof EnvelopeError && err.code === 'EGOV_IT_002')
+      throw new EnvelopeError(code, err.posizione, err.message.replace('EGOV_IT_002', code), { cause: err });
     throw err;
   }
 }

@@ -52,7 +52,12 @@ export function writeEgovHeader(h: EgovHeader, wsuId?: string): string {
   if (h.riscontri.length > 0) {
     parts.push(
       '<eGov_IT:ListaRiscontri>' +
-        h.riscontri.map((r) => `<eGov_IT:Riscontro><eGov_IT:Identificatore>${x(r.identificatore)}</eGov_IT:Identificatore>${ora('OraRegistrazione', r.oraRegistrazione)}</eGov_IT:Riscontro>`).join('') +
+        h.riscontri
+          .map(
+            (r) =>
+              `<eGov_IT:Riscontro><eGov_IT:Identificatore>${x(r.identificatore)}</eGov_IT:Identificatore>${ora('OraRegistrazione', r.oraRegistrazione)}</eGov_IT:Riscontro>`,
+          )
+          .join('') +
         '</eGov_IT:ListaRiscontri>',
     );
   }

@@ -18,7 +18,8 @@ export function readAddressing(headerBlocks: readonly Element[]): { header: Addr
   const seen = new Map<string, Element>();
   for (const el of headerBlocks) {
     if (!isAddressingBlock(el)) continue;
-    if (seen.has(el.localName!)) throw new EnvelopeError('EGOV_IT_002', `Header/${el.localName}`, `EGOV_IT_002 - wsa:${el.localName} appears more than once`);
+    if (seen.has(el.localName!))
+      throw new EnvelopeError('EGOV_IT_002', `Header/${el.localName}`, `EGOV_IT_002 - wsa:${el.localName} appears more than once`);
     seen.set(el.localName!, el);
   }
   const value = (name: WsaBlock): string | undefined => {

@@ -55,7 +55,10 @@ export function assessModiPatterns(facts: ModiSignatureFacts): ModiPatternAssess
 
 function idAuthGap(facts: ModiSignatureFacts, signed: ReadonlySet<string>, headerLabels: readonly string[]): PatternGap | undefined {
   if (!signerIsSecurityToken(facts.security)) {
-    return { posizione: 'Security/BinarySecurityToken', why: "the signer's certificate is not a WS-Security X.509 token (KeyInfo holds no wsse:SecurityTokenReference)" };
+    return {
+      posizione: 'Security/BinarySecurityToken',
+      why: "the signer's certificate is not a WS-Security X.509 token (KeyInfo holds no wsse:SecurityTokenReference)",
+    };
   }
   if (!signed.has('Security/Timestamp')) return { posizione: 'Security/Timestamp', why: 'wsu:Timestamp is not signed' };
   if (!headerLabels.includes('Header/To')) return { posizione: 'Header/To', why: 'there is no wsa:To (the audience)' };
@@ -91,7 +94,11 @@ export function requireModiPatterns(assessment: ModiPatternAssessment, declared:
 
 /** The patterns as one says them: the strongest ID_AUTH pattern, then INTEGRITY_SOAP_01 when satisfied. */
 export function strongestPatterns(satisfied: readonly ModiSoapPattern[]): ModiSoapPattern[] {
-  const idAuth = satisfied.includes('ID_AUTH_SOAP_02') ? 'ID_AUTH_SOAP_02' : satisfied.includes('ID_AUTH_SOAP_01') ? 'ID_AUTH_SOAP_01' : undefined;
+  const idAuth = satisfied.includes('ID_AUTH_SOAP_02')
+    ? 'ID_AUTH_SOAP_02'
+    : satisfied.includes('ID_AUTH_SOAP_01')
+      ? 'ID_AUTH_SOAP_01'
+      : undefined;
   if (!idAuth) return [];
   return satisfied.includes('INTEGRITY_SOAP_01') ? [idAuth, 'INTEGRITY_SOAP_01'] : [idAuth];
 }

@@ -98,13 +98,18 @@ export function verifySoapSignature(doc: Document, expect: SignatureExpectation,
   checkSignatureShape(sec.signature);
   const signedInfo = childrenDs(sec.signature, 'SignedInfo')[0]!;
   const references = childrenDs(signedInfo, 'Reference');
-  if (references.length > MAX_REFERENCES) fail('TRAMITE_ERR_SIG_STRUCTURE', `the signature carries ${references.length} References; at most ${MAX_REFERENCES} are accepted`);
+  if (references.length > MAX_REFERENCES)
+    fail('TRAMITE_ERR_SIG_STRUCTURE', `the signature carries ${references.length} References; at most ${MAX_REFERENCES} are accepted`);
   const c14nMethod = childrenDs(signedInfo, 'CanonicalizationMethod')[0]!;
   const c14n = c14nMethod.getAttribute('Algorithm') ?? '';
   if (!ACCEPTED_C14N.has(c14n)) fail('TRAMITE_ERR_SIG_ALGORITHM', `canonicalization ${c14n || '(none)'} is not accepted`);
   const signedInfoPrefixes = inclusivePrefixesOf(c14nMethod, 'SignedInfo/CanonicalizationMethod');
   const sigAlg = childrenDs(signedInfo, 'SignatureMethod')[0]!.getAttribute('Algorithm') ?? '';
-  if (!ACCEPTED_SIGNATURE.has(sigAlg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256 or SHA-512, ECDSA P-256 with SHA-256)`);
+  if (!ACCEPTED_SIGNATURE.has(sigAlg))
+    fail(
+      'TRAMITE_ERR_SIG_ALGORITHM',
+      `signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256 or SHA-512, ECDSA P-256 with SHA-256)`,
+    );
   const method = SIGNATURE_METHODS[sigAlg]!;
 
   const byId = indexIds(doc.documentElement!);
@@ -114,7 +119,10 @@ export function verifySoapSignature(doc: Document, expect: SignatureExpectation,
   try {
     if (!keyFitsMethod(signer.publicKey, method)) {
       const curve = signer.publicKey.asymmetricKeyDetails?.namedCurve;
-      fail('TRAMITE_ERR_SIG_ALGORITHM', `SignatureMethod ${sigAlg} does not fit the signer's ${signer.publicKey.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key`);
+      fail(
+        'TRAMITE_ERR_SIG_ALGORITHM',
+        `SignatureMethod ${sigAlg} does not fit the signer's ${signer.publicKey.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key`,
+      );
     }
     const chain = policy.trust.validateSigner(signer, policy.at);
     policy.bindSigner?.(signer);
@@ -149,7 +157,8 @@ function readSecurityHeader(security: Element): SecurityParts {
   }
   if (signatures.length === 0) fail('TRAMITE_ERR_SIG_MISSING', 'wsse:Security carries no ds:Signature');
   if (signatures.length > 1) fail('TRAMITE_ERR_SIG_STRUCTURE', 'wsse:Security carries more than one ds:Signature');
-  if (timestamps.length !== 1) fail('TRAMITE_ERR_TIMESTAMP', `wsse:Security must carry exactly one wsu:Timestamp (found ${timestamps.length})`, 'Security/Timestamp');
+  if (timestamps.length !== 1)
+    fail('TRAMITE_ERR_TIMESTAMP', `wsse:Security must carry exactly one wsu:Timestamp (found ${timestamps.length})`, 'Security/Timestamp');
   return { signature: signatures[0]!, timestamp: timestamps[0]!, tokens };
 }
 
@@ -169,7 +178,12 @@ function indexIds(root: Element): Map<string, Element> {
  * Each Reference resolved to the element the node reads in that position, with its transforms and
  * digest checked against the closed lists; then the coverage the profile requires.
  */
-function planReferences(references: readonly Element[], byId: ReadonlyMap<string, Element>, sec: SecurityParts, expect: SignatureExpectation): ReferencePlan[] {
+function planReferences(
+  references: readonly Element[],
+  byId: ReadonlyMap<string, Element>,
+  sec: SecurityParts,
+  expect: SignatureExpectation,
+): ReferencePlan[] {
   const covered = new Map<Element, string>();
   const plans: ReferencePlan[] = [];
   for (const ref of references) {
@@ -178,27 +192,47 @@ function planReferences(references: readonly Element[], byId: ReadonlyMap<string
     if (!m) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference URI "${uri}" is not a same-document #Id reference`);
     const target = byId.get(m![1]!);
     if (!target) fail('TRAMITE_ERR_SIG_STRUCTURE', `Reference ${uri} resolves to no element`);
-    const label = target === sec.timestamp ? 'Security/Timestamp' : sec.tokens.has(target!) ? 'Security/BinarySecurityToken' : expect.signable.get(target!);
-    if (!label) fail('TRAMITE_ERR_SIG_WRAPPING', `Reference ${uri} points at <${target!.nodeName}>, which is not an element the node reads in that position`, uri);
+    const label =
+      target === sec.timestamp
+        ? 'Security/Timestamp'
+        : sec.tokens.has(target!)
+          ? 'Security/BinarySecurityToken'
+          : expect.signable.get(target!);
+    if (!label)
+      fail(
+        'TRAMITE_ERR_SIG_WRAPPING',
+        `Reference ${uri} points at <${target!.nodeName}>, which is not an element the node reads in that position`,
+        uri,
+      );
     if (covered.has(target!)) fail('TRAMITE_ERR_SIG_WRAPPING', `element ${label} is referenced twice`, label);
     covered.set(target!, label!);
     const transforms = childrenDs(ref, 'Transforms').flatMap((t) => childrenDs(t, 'Transform'));
     const chain = transforms.map((t) => {
       const alg = t.getAttribute('Algorithm') ?? '';
-      if (!ACCEPTED_TRANSFORMS.has(alg)) fail('TRAMITE_ERR_SIG_ALGORITHM', `transform ${alg || '(none)'} on ${label} is not accepted`, label);
-      return { alg, prefixes: alg === ALG.excC14n ? inclusivePrefixesOf(t, `Reference ${uri}/Transform`) : noChildren(t, `Reference ${uri}/Transform`) };
+      if (!ACCEPTED_TRANSFORMS.has(alg))
+        fail('TRAMITE_ERR_SIG_ALGORITHM', `transform ${alg || '(none)'} on ${label} is not accepted`, label);
+      return {
+        alg,
+        prefixes: alg === ALG.excC14n ? inclusivePrefixesOf(t, `Reference ${uri}/Transform`) : noChildren(t, `Reference ${uri}/Transform`),
+      };
     });
     // Enveloped-signature (at most once, first), then at most one canonicalisation (last): the chains
     // XML-DSig signers write. Without one, the node-set is canonicalised with C14N 1.0 (XML-DSig §4.3.3.2).
     const envelopedCount = chain.filter((t) => t.alg === ALG.enveloped).length;
     const c14nSteps = chain.filter((t) => t.alg !== ALG.enveloped);
-    if (envelopedCount > 1 || (envelopedCount === 1 && chain[0]!.alg !== ALG.enveloped) || c14nSteps.length > 1 || (c14nSteps.length === 1 && chain[chain.length - 1]!.alg === ALG.enveloped)) {
+    if (
+      envelopedCount > 1 ||
+      (envelopedCount === 1 && chain[0]!.alg !== ALG.enveloped) ||
+      c14nSteps.length > 1 ||
+      (c14nSteps.length === 1 && chain[chain.length - 1]!.alg === ALG.enveloped)
+    ) {
       fail('TRAMITE_ERR_SIG_ALGORITHM', `the transform chain on ${label} (${chain.map((t) => t.alg).join(', ')}) is not accepted`, label);
     }
     const digestMethod = childrenDs(ref, 'DigestMethod')[0]!;
     noChildren(digestMethod, `Reference ${uri}/DigestMethod`);
     const digest = digestMethod.getAttribute('Algorithm') ?? '';
-    if (!ACCEPTED_DIGEST.has(digest)) fail('TRAMITE_ERR_SIG_ALGORITHM', `digest ${digest || '(none)'} on ${label} is not accepted (SHA-256 or SHA-512 only)`, label);
+    if (!ACCEPTED_DIGEST.has(digest))
+      fail('TRAMITE_ERR_SIG_ALGORITHM', `digest ${digest || '(none)'} on ${label} is not accepted (SHA-256 or SHA-512 only)`, label);
     const step = c14nSteps[0];
     plans.push({
       uri,
@@ -213,7 +247,7 @@ function planReferences(references: readonly Element[], byId: ReadonlyMap<string
   }
   for (const el of [sec.timestamp, ...expect.required]) {
     if (!covered.has(el)) {
-      const label = el === sec.timestamp ? 'Security/Timestamp' : expect.signable.get(el) ?? el.nodeName;
+      const label = el === sec.timestamp ? 'Security/Timestamp' : (expect.signable.get(el) ?? el.nodeName);
       fail('TRAMITE_ERR_SIG_COVERAGE', `${label} is not covered by the signature`, label);
     }
   }
@@ -251,21 +285,26 @@ function resolveSigner(sec: SecurityParts, byId: ReadonlyMap<string, Element>): 
   if (isElement(first, NS.wsse, 'SecurityTokenReference')) {
     const refs = childElements(first).filter((e) => isElement(e, NS.wsse, 'Reference'));
     if (refs.length !== 1 || childElements(first).length !== 1) {
-      fail('TRAMITE_ERR_SIG_STRUCTURE', 'SecurityTokenReference must hold one wsse:Reference (KeyIdentifier, IssuerSerial and Thumbprint are not supported)');
+      fail(
+        'TRAMITE_ERR_SIG_STRUCTURE',
+        'SecurityTokenReference must hold one wsse:Reference (KeyIdentifier, IssuerSerial and Thumbprint are not supported)',
+      );
     }
     const ref = refs[0]!;
     const vt = ref.getAttribute('ValueType');
     if (vt && vt !== WSS_X509V3) fail('TRAMITE_ERR_SIG_STRUCTURE', `token reference ValueType ${vt} is not X509v3`);
     const m = /^#(.+)$/.exec(ref.getAttribute('URI') ?? '');
     const token = m ? byId.get(m[1]!) : undefined;
-    if (!token || !sec.tokens.has(token)) fail('TRAMITE_ERR_SIG_STRUCTURE', 'the token reference does not point at a BinarySecurityToken of this Security header');
+    if (!token || !sec.tokens.has(token))
+      fail('TRAMITE_ERR_SIG_STRUCTURE', 'the token reference does not point at a BinarySecurityToken of this Security header');
     const enc = token!.getAttribute('EncodingType');
     if (enc && enc !== WSS_BASE64) fail('TRAMITE_ERR_SIG_STRUCTURE', `BinarySecurityToken EncodingType ${enc} is not Base64Binary`);
     if (token!.getAttribute('ValueType') !== WSS_X509V3) fail('TRAMITE_ERR_SIG_STRUCTURE', 'BinarySecurityToken ValueType is not X509v3');
     b64 = textOf(token!);
   } else if (isElement(first, NS.ds, 'X509Data')) {
     const certs = childElements(first).filter((e) => isElement(e, NS.ds, 'X509Certificate'));
-    if (certs.length !== 1) fail('TRAMITE_ERR_SIG_STRUCTURE', `ds:X509Data must hold exactly one ds:X509Certificate (found ${certs.length})`);
+    if (certs.length !== 1)
+      fail('TRAMITE_ERR_SIG_STRUCTURE', `ds:X509Data must hold exactly one ds:X509Certificate (found ${certs.length})`);
     b64 = textOf(certs[0]!);
   } else {
     fail('TRAMITE_ERR_SIG_STRUCTURE', 'KeyInfo must hold a SecurityTokenReference to a BinarySecurityToken, or X509Data');
@@ -286,13 +325,17 @@ function checkSignatureShape(signature: Element): void {
     const seen = new Map<string, number>();
     for (const c of childElements(parent)) {
       const local = c.localName ?? '';
-      if (c.namespaceURI !== NS.ds || !Object.hasOwn(allowed, local)) fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${c.nodeName}> in ${where}`);
+      if (c.namespaceURI !== NS.ds || !Object.hasOwn(allowed, local))
+        fail('TRAMITE_ERR_SIG_STRUCTURE', `unexpected <${c.nodeName}> in ${where}`);
       seen.set(local, (seen.get(local) ?? 0) + 1);
     }
     for (const [local, rule] of Object.entries(allowed)) {
       const n = seen.get(local) ?? 0;
       if ((rule === 'one' && n !== 1) || (rule === 'optional' && n > 1) || (rule === 'many' && n < 1)) {
-        fail('TRAMITE_ERR_SIG_STRUCTURE', `${where} must hold ${rule === 'one' ? 'exactly one' : rule === 'optional' ? 'at most one' : 'at least one'} ds:${local} (found ${n})`);
+        fail(
+          'TRAMITE_ERR_SIG_STRUCTURE',
+          `${where} must hold ${rule === 'one' ? 'exactly one' : rule === 'optional' ? 'at most one' : 'at least one'} ds:${local} (found ${n})`,
+        );
       }
     }
   };
@@ -300,20 +343,31 @@ function checkSignatureShape(signature: Element): void {
   const signedInfo = childElements(signature).find((e) => e.localName === 'SignedInfo')!;
   only(signedInfo, { CanonicalizationMethod: 'one', SignatureMethod: 'one', Reference: 'many' }, 'ds:SignedInfo');
   // HMACOutputLength and the like: nothing the accepted methods take.
-  noChildren(childElements(signedInfo).find((e) => e.localName === 'SignatureMethod')!, 'ds:SignatureMethod');
+  noChildren(
+    childElements(signedInfo).find((e) => e.localName === 'SignatureMethod')!,
+    'ds:SignatureMethod',
+  );
   for (const ref of childElements(signedInfo).filter((e) => e.localName === 'Reference')) {
     only(ref, { Transforms: 'optional', DigestMethod: 'one', DigestValue: 'one' }, 'ds:Reference');
-    for (const transforms of childElements(ref).filter((e) => e.localName === 'Transforms')) only(transforms, { Transform: 'many' }, 'ds:Transforms');
+    for (const transforms of childElements(ref).filter((e) => e.localName === 'Transforms'))
+      only(transforms, { Transform: 'many' }, 'ds:Transforms');
   }
 }
 
 /** The SignatureValue over SignedInfo, canonicalised where it stands, with the signer's key. */
-function checkSignatureValue(signature: Element, signedInfo: Element, prefixes: readonly string[], method: SignatureMethod, signer: X509Certificate): void {
+function checkSignatureValue(
+  signature: Element,
+  signedInfo: Element,
+  prefixes: readonly string[],
+  method: SignatureMethod,
+  signer: X509Certificate,
+): void {
   const value = Buffer.from(textOf(childrenDs(signature, 'SignatureValue')[0]!).replace(/\s+/g, ''), 'base64');
   const data = Buffer.from(exclusiveC14n(signedInfo, { inclusivePrefixes: prefixes }), 'utf8');
   const ok =
     method.keyType === 'ec'
-      ? value.length === method.valueBytes && verifySignature(method.hash, data, { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, value)
+      ? value.length === method.valueBytes &&
+        verifySignature(method.hash, data, { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, value)
       : verifySignature(method.hash, data, signer.publicKey, value);
   if (!ok) fail('TRAMITE_ERR_SIG_VALUE', 'the SignatureValue does not verify with the signer certificate');
 }
@@ -333,19 +387,30 @@ function checkDigest(plan: ReferencePlan, signature: Element): void {
 function checkTimestamp(ts: Element, policy: VerifyPolicy): SecurityTimestamp {
   const createdEl = childElements(ts).filter((e) => isElement(e, NS.wsu, 'Created'));
   const expiresEl = childElements(ts).filter((e) => isElement(e, NS.wsu, 'Expires'));
-  if (createdEl.length !== 1 || expiresEl.length > 1) fail('TRAMITE_ERR_TIMESTAMP', 'wsu:Timestamp needs one Created and at most one Expires', 'Security/Timestamp');
+  if (createdEl.length !== 1 || expiresEl.length > 1)
+    fail('TRAMITE_ERR_TIMESTAMP', 'wsu:Timestamp needs one Created and at most one Expires', 'Security/Timestamp');
   const created = textOf(createdEl[0]!);
   const expires = expiresEl[0] ? textOf(expiresEl[0]) : undefined;
   const c = parseXsdDateTime(created);
   const e = expires !== undefined ? parseXsdDateTime(expires) : undefined;
-  if (!c || (expires !== undefined && !e)) fail('TRAMITE_ERR_TIMESTAMP', 'wsu:Created or wsu:Expires is not an xsd:dateTime', 'Security/Timestamp');
+  if (!c || (expires !== undefined && !e))
+    fail('TRAMITE_ERR_TIMESTAMP', 'wsu:Created or wsu:Expires is not an xsd:dateTime', 'Security/Timestamp');
   const at = policy.at.getTime();
   const skew = policy.skewSeconds * 1000;
   if (e && e.getTime() < c!.getTime()) fail('TRAMITE_ERR_TIMESTAMP', 'wsu:Expires is before wsu:Created', 'Security/Timestamp/Expires');
-  if (c!.getTime() > at + skew) fail('TRAMITE_ERR_TIMESTAMP', `wsu:Created ${created} is in the future (more than ${policy.skewSeconds} s ahead)`, 'Security/Timestamp/Created');
+  if (c!.getTime() > at + skew)
+    fail(
+      'TRAMITE_ERR_TIMESTAMP',
+      `wsu:Created ${created} is in the future (more than ${policy.skewSeconds} s ahead)`,
+      'Security/Timestamp/Created',
+    );
   if (e && at > e.getTime() + skew) fail('TRAMITE_ERR_TIMESTAMP', `the Timestamp expired at ${expires}`, 'Security/Timestamp/Expires');
   if (policy.maxAgeSeconds !== undefined && at - c!.getTime() > policy.maxAgeSeconds * 1000) {
-    fail('TRAMITE_ERR_TIMESTAMP', `wsu:Created ${created} is older than ${policy.maxAgeSeconds} s (stale or replayed)`, 'Security/Timestamp/Created');
+    fail(
+      'TRAMITE_ERR_TIMESTAMP',
+      `wsu:Created ${created} is older than ${policy.maxAgeSeconds} s (stale or replayed)`,
+      'Security/Timestamp/Created',
+    );
   }
   return { created, ...(expires !== undefined ? { expires } : {}) };
 }

@@ -33,7 +33,11 @@ export function locateSoapParts(doc: Document): SoapParts {
       if (body) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Body', 'EGOV_IT_001 - more than one soap:Body');
       body = child;
     } else {
-      throw new EnvelopeError('EGOV_IT_001', `Envelope/${child.nodeName}`, `EGOV_IT_001 - unexpected element ${child.nodeName} in soap:Envelope`);
+      throw new EnvelopeError(
+        'EGOV_IT_001',
+        `Envelope/${child.nodeName}`,
+        `EGOV_IT_001 - unexpected element ${child.nodeName} in soap:Envelope`,
+      );
     }
   }
   if (!body) throw new EnvelopeError('EGOV_IT_001', 'Envelope/Body', 'EGOV_IT_001 - soap:Body missing');

@@ -66,7 +66,11 @@ export function parseUntrustedXml(
 ): { doc: Document; text: string } {
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
   if (size > limits.maxBytes) {
-    throw new EnvelopeError('EGOV_IT_001', 'Envelope', `EGOV_IT_001 - envelope of ${size} bytes exceeds the limit of ${limits.maxBytes} bytes`);
+    throw new EnvelopeError(
+      'EGOV_IT_001',
+      'Envelope',
+      `EGOV_IT_001 - envelope of ${size} bytes exceeds the limit of ${limits.maxBytes} bytes`,
+    );
   }
   const text = typeof input === 'string' ? input : decodeXmlBytes(input).text;
   const doctype = guard(text, limits, options.acceptDoctype);
@@ -93,7 +97,11 @@ export function isDoctypeRefusal(err: unknown): boolean {
 /** An accepted DOCTYPE must name the root the document has, and that root must be in no namespace. */
 function checkDoctypeNamesRoot(doctype: AcceptedDoctype, root: Element): void {
   if (root.tagName === doctype.rootName && !root.namespaceURI) return;
-  const err = new EnvelopeError('EGOV_IT_001', 'DOCTYPE', `EGOV_IT_001 - the DOCTYPE names ${doctype.rootName} but the root element is ${root.namespaceURI ? `{${root.namespaceURI}}${root.localName}` : root.tagName}`);
+  const err = new EnvelopeError(
+    'EGOV_IT_001',
+    'DOCTYPE',
+    `EGOV_IT_001 - the DOCTYPE names ${doctype.rootName} but the root element is ${root.namespaceURI ? `{${root.namespaceURI}}${root.localName}` : root.tagName}`,
+  );
   doctypeRefusals.add(err);
   throw err;
 }
@@ -114,7 +122,11 @@ function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd 
   let declarations = 0;
   let element = '';
   const refusal = (why: string) =>
-    new EnvelopeError('EGOV_IT_001', `riga ${parser.line}, colonna ${parser.column}`, `EGOV_IT_001 - ${why} (line ${parser.line}, column ${parser.column})`);
+    new EnvelopeError(
+      'EGOV_IT_001',
+      `riga ${parser.line}, colonna ${parser.column}`,
+      `EGOV_IT_001 - ${why} (line ${parser.line}, column ${parser.column})`,
+    );
   const refuse = (why: string): never => {
     throw refusal(why);
   };
@@ -142,8 +154,10 @@ function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd 
     if (attr.name === 'xmlns' || attr.name.startsWith('xmlns:')) {
       declarationsHere += 1;
       declarations += 1;
-      if (declarationsHere > limits.maxNamespaceDeclarations) refuse(`more than ${limits.maxNamespaceDeclarations} namespace declarations on <${element}>`);
-      if (declarations > limits.maxTotalNamespaceDeclarations) refuse(`more than ${limits.maxTotalNamespaceDeclarations} namespace declarations`);
+      if (declarationsHere > limits.maxNamespaceDeclarations)
+        refuse(`more than ${limits.maxNamespaceDeclarations} namespace declarations on <${element}>`);
+      if (declarations > limits.maxTotalNamespaceDeclarations)
+        refuse(`more than ${limits.maxTotalNamespaceDeclarations} namespace declarations`);
     } else {
       attributesHere += 1;
       attributes += 1;

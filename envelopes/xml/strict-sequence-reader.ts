@@ -48,7 +48,13 @@ export type SequenceRefusal =
   /** Lenient look-up: a single element present `count` times. */
   | { readonly kind: 'repeated'; readonly parent: Element; readonly path: string; readonly name: string; readonly count: number }
   /** Lenient look-up: more than one branch of a choice present. */
-  | { readonly kind: 'ambiguous-choice'; readonly parent: Element; readonly path: string; readonly names: readonly string[]; readonly present: readonly string[] };
+  | {
+      readonly kind: 'ambiguous-choice';
+      readonly parent: Element;
+      readonly path: string;
+      readonly names: readonly string[];
+      readonly present: readonly string[];
+    };
 
 export type SequenceRefusalFactory = (refusal: SequenceRefusal) => Error;
 
@@ -78,7 +84,8 @@ export class ChildSequence {
   one(name: string): Element {
     const found = this.all(name);
     if (found.length === 0) throw this.reader.refuse({ kind: 'missing', parent: this.parent, path: this.path, slot: this.slot(name) });
-    if (found.length > 1) throw this.reader.refuse({ kind: 'too-many', parent: this.parent, path: this.path, element: found[1]!, slot: this.slot(name) });
+    if (found.length > 1)
+      throw this.reader.refuse({ kind: 'too-many', parent: this.parent, path: this.path, element: found[1]!, slot: this.slot(name) });
     return found[0]!;
   }
 
@@ -119,7 +126,8 @@ export class StrictSequenceReader {
       if (at < s) throw this.refuse({ kind: 'out-of-order', parent, path, element: child, slot: slots[at]! });
       for (; s < at; s++) {
         const skipped = slots[s]!;
-        if (groups.get(skipped.name)!.length < skipped.min) throw this.refuse({ kind: 'missing', parent, path, slot: skipped, found: child });
+        if (groups.get(skipped.name)!.length < skipped.min)
+          throw this.refuse({ kind: 'missing', parent, path, slot: skipped, found: child });
       }
       const slot = slots[at]!;
       const group = groups.get(slot.name)!;
@@ -185,7 +193,8 @@ export class StrictSequenceReader {
     for (let i = 0; i < element.attributes.length; i++) {
       const attribute = element.attributes.item(i)!;
       if (attribute.name === 'xmlns' || attribute.prefix === 'xmlns') continue;
-      if (attribute.namespaceURI || !allowed.includes(attribute.name)) throw this.refuse({ kind: 'attribute', element, path, attribute, ...(slot ? { slot } : {}) });
+      if (attribute.namespaceURI || !allowed.includes(attribute.name))
+        throw this.refuse({ kind: 'attribute', element, path, attribute, ...(slot ? { slot } : {}) });
     }
   }
 }

@@ -39,16 +39,24 @@ export function checkDoctype(declaration: string, accepted: KnownExternalDtd | u
   if (!accepted) return { refused: 'a DOCTYPE is not accepted' };
   if (declaration.includes('[')) return { refused: 'a DOCTYPE with an internal subset (entity or other declarations) is not accepted' };
   const m = EXTERNAL_ONLY.exec(declaration);
-  if (!m) return { refused: `a DOCTYPE is accepted only as <!DOCTYPE ${accepted.roots[0] ?? 'root'} SYSTEM "${accepted.systemFile}"> (or its PUBLIC form)` };
+  if (!m)
+    return {
+      refused: `a DOCTYPE is accepted only as <!DOCTYPE ${accepted.roots[0] ?? 'root'} SYSTEM "${accepted.systemFile}"> (or its PUBLIC form)`,
+    };
   const [, rootName, system1, publicId, system2] = m;
   const system = unquote((system1 ?? system2)!);
-  if (!namesFile(system, accepted.systemFile)) return { refused: `a DOCTYPE naming the DTD "${system}" is not accepted; only ${accepted.systemFile}` };
+  if (!namesFile(system, accepted.systemFile))
+    return { refused: `a DOCTYPE naming the DTD "${system}" is not accepted; only ${accepted.systemFile}` };
   if (publicId !== undefined) {
     const pub = unquote(publicId);
     const base = accepted.systemFile.replace(/\.dtd$/i, '').toLowerCase();
-    if (!PUBID_CHARS.test(pub) || !pub.toLowerCase().includes(base)) return { refused: `a DOCTYPE with the public identifier "${pub}" is not accepted` };
+    if (!PUBID_CHARS.test(pub) || !pub.toLowerCase().includes(base))
+      return { refused: `a DOCTYPE with the public identifier "${pub}" is not accepted` };
   }
-  if (!accepted.roots.includes(rootName!)) return { refused: `a DOCTYPE for the element ${rootName} is not accepted; ${accepted.systemFile} defines ${accepted.roots.join(', ')}` };
+  if (!accepted.roots.includes(rootName!))
+    return {
+      refused: `a DOCTYPE for the element ${rootName} is not accepted; ${accepted.systemFile} defines ${accepted.roots.join(', ')}`,
+    };
   return { rootName: rootName! };
 }
 

@@ -81,19 +81,25 @@ export function decodeXmlBytes(bytes: Uint8Array): DecodedXml {
     const text = decodeStrict(bom === 'UTF-16LE' ? 'utf-16le' : 'utf-16be', buf, bom);
     const declared = declaredEncoding(text);
     if (declared !== undefined && LABELS[declared.toLowerCase()] !== 'UTF-16') {
-      refuse(`the document starts with a UTF-16 byte-order mark but its XML declaration says encoding="${declared}": one of the two is wrong`);
+      refuse(
+        `the document starts with a UTF-16 byte-order mark but its XML declaration says encoding="${declared}": one of the two is wrong`,
+      );
     }
     return { text: withUtf8Declaration(text), encoding: bom };
   }
   if (bom === undefined && looksLikeUtf16WithoutMark(buf)) {
-    refuse('the document is UTF-16 without a byte-order mark, which XML does not allow: write the mark (FF FE or FE FF) or send it as UTF-8');
+    refuse(
+      'the document is UTF-16 without a byte-order mark, which XML does not allow: write the mark (FF FE or FE FF) or send it as UTF-8',
+    );
   }
   const body = bom === 'UTF-8' ? buf.subarray(3) : buf;
   const declared = declaredEncoding(body.subarray(0, MAX_DECLARATION_BYTES).toString('latin1'));
   const encoding = declared === undefined ? 'UTF-8' : LABELS[declared.toLowerCase()];
   if (encoding === undefined) refuse(`encoding "${declared}" (XML declaration) is not accepted: use one of ${ACCEPTED}`);
-  if (encoding === 'UTF-16') refuse(`the XML declaration says encoding="${declared}" but the document has no UTF-16 byte-order mark and its bytes are not UTF-16`);
-  if (bom === 'UTF-8' && encoding !== 'UTF-8') refuse(`the document starts with a UTF-8 byte-order mark but its XML declaration says encoding="${declared}": one of the two is wrong`);
+  if (encoding === 'UTF-16')
+    refuse(`the XML declaration says encoding="${declared}" but the document has no UTF-16 byte-order mark and its bytes are not UTF-16`);
+  if (bom === 'UTF-8' && encoding !== 'UTF-8')
+    refuse(`the document starts with a UTF-8 byte-order mark but its XML declaration says encoding="${declared}": one of the two is wrong`);
   const text = encoding === 'UTF-8' ? decodeUtf8(body, declared) : decodeSingleByte(body, encoding, declared!);
   return { text: withUtf8Declaration(text), encoding };
 }
@@ -141,11 +147,19 @@ function decodeUtf8(body: Buffer, declared: string | undefined): string {
 function decodeSingleByte(body: Buffer, encoding: SingleByteEncoding, declared: string): string {
   const high = body.findIndex((b) => b >= 0x80);
   if (high < 0) return body.toString('latin1'); // pure ASCII reads the same in every one of them
-  if (encoding === 'US-ASCII') refuse(`the document declares encoding="${declared}" but byte 0x${hex(body[high]!)} at offset ${high} is not ASCII`);
+  if (encoding === 'US-ASCII')
+    refuse(`the document declares encoding="${declared}" but byte 0x${hex(body[high]!)} at offset ${high} is not ASCII`);
   if (isUtf8(body)) {
-    refuse(`the document declares encoding="${declared}" but its bytes are UTF-8 (offset ${high}: ${describeUtf8At(body, high)}): declare encoding="UTF-8"`);
+    refuse(
+      `the document declares encoding="${declared}" but its bytes are UTF-8 (offset ${high}: ${describeUtf8At(body, high)}): declare encoding="UTF-8"`,
+    );
   }
-  const text = encoding === 'ISO-8859-1' ? body.toString('latin1') : encoding === 'windows-1252' ? decodeWindows1252(body) : decodeStrict(encoding.toLowerCase(), body, declared);
+  const text =
+    encoding === 'ISO-8859-1'
+      ? body.toString('latin1')
+      : encoding === 'windows-1252'
+        ? decodeWindows1252(body)
+        : decodeStrict(encoding.toLowerCase(), body, declared);
   const c1 = /[\u0080-\u009f]/.exec(text);
   if (c1) {
     const byte = c1[0].charCodeAt(0);
@@ -165,7 +179,8 @@ function decodeSingleByte(body: Buffer, encoding: SingleByteEncoding, declared: 
  * Written out because Node 20's TextDecoder('windows-1252') takes its Latin-1 fast path and returns the
  * C1 controls instead (fixed in later Node releases).
  */
-const WINDOWS_1252_HIGH = '\u20AC\u0081\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u2039\u0152\u008D\u017D\u008F\u0090\u2018\u2019\u201C\u201D\u2022\u2013\u2014\u02DC\u2122\u0161\u203A\u0153\u009D\u017E\u0178';
+const WINDOWS_1252_HIGH =
+  '\u20AC\u0081\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u2039\u0152\u008D\u017D\u008F\u0090\u2018\u2019\u201C\u201D\u2022\u2013\u2014\u02DC\u2122\u0161\u203A\u0153\u009D\u017E\u0178';
 
 function decodeWindows1252(body: Buffer): string {
   return body.toString('latin1').replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_HIGH.charAt(c.charCodeAt(0) - 0x80));
@@ -184,7 +199,8 @@ function firstNonUtf8Offset(b: Buffer): number {
   let i = 0;
   while (i < b.length) {
     const lead = b[i]!;
-    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const length =
+      lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
     if (length === 0 || i + length > b.length || !isUtf8(b.subarray(i, i + length))) return i;
     i += length;
   }

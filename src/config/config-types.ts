@@ -181,7 +181,9 @@ export type NodeSettings = Frozen<ConfigFileNode>;
 
 /** `keyFile` and `certFile` are absolute; `identity` is the loaded key and certificate. */
 /** `notify.secretFile` is absolute and `notify.secret` holds the webhook secret read from it. */
-export type HostedPartyConfig = Frozen<Omit<ConfigFileParty, 'notify'> & { identity: PartyIdentity; notify?: { url: string; secretFile: string; secret: string } }>;
+export type HostedPartyConfig = Frozen<
+  Omit<ConfigFileParty, 'notify'> & { identity: PartyIdentity; notify?: { url: string; secretFile: string; secret: string } }
+>;
 
 /**
  * `caFile` is absolute when given; `caCertificates` are its certificates, trusted only for this peer's

@@ -62,7 +62,11 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
   const dir = resolve(opts.dir);
   const port = opts.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `port ${port} is not a TCP port — fix: use a whole number from 0 to 65535 (0 = any free port)`, { field: 'port' });
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `port ${port} is not a TCP port — fix: use a whole number from 0 to 65535 (0 = any free port)`,
+      { field: 'port' },
+    );
   }
   const configFile = join(dir, CONFIG_FILE_NAME);
   const configExists = existsSync(configFile);
@@ -70,7 +74,12 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
 
   const caKeyDir = devCaKeyDir(dir);
   moveCaKeyOutOfNode(join(dir, PKI_DIR_NAME), caKeyDir);
-  const pki = createDevPki({ dir: join(dir, PKI_DIR_NAME), caKeyDir, parties: opts.parties ?? DEFAULT_INIT_PARTIES, ...(opts.now ? { now: opts.now } : {}) });
+  const pki = createDevPki({
+    dir: join(dir, PKI_DIR_NAME),
+    caKeyDir,
+    parties: opts.parties ?? DEFAULT_INIT_PARTIES,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 
   const planned = pki.parties.map((party): { report: InitPartyReport; entry?: ConfigFileParty } => {
     const tokenFile = join(pki.dir, `${devPartyRef(party.code).nome}.token`);

@@ -44,7 +44,10 @@ export function validateConfig(raw: unknown, baseDir: string, configPath?: strin
   const data: unknown = structuredClone(raw); // ajv's useDefaults writes into the object it checks
   const validate = configValidator();
   if (!validate(data)) {
-    throw invalidConfig(configPath, (validate.errors ?? []).map((e) => schemaProblem(e)));
+    throw invalidConfig(
+      configPath,
+      (validate.errors ?? []).map((e) => schemaProblem(e)),
+    );
   }
   const problems = [...semanticProblems(data), ...missingFileProblems(data, base)];
   if (problems.length > 0) throw invalidConfig(configPath, problems);
@@ -132,7 +135,12 @@ function semanticProblems(config: ConfigFile): Problem[] {
   config.parties.forEach((party, i) => {
     const first = hostedAt.get(party.code);
     if (first === undefined) hostedAt.set(party.code, i);
-    else problems.push({ path: `parties[${i}].code`, what: `"${party.code}" is already hosted by parties[${first}]`, fix: 'give each hosted party its own code, or merge the two entries' });
+    else
+      problems.push({
+        path: `parties[${i}].code`,
+        what: `"${party.code}" is already hosted by parties[${first}]`,
+        fix: 'give each hosted party its own code, or merge the two entries',
+      });
   });
 
   const peerAt = new Map<string, number>();
@@ -140,17 +148,30 @@ function semanticProblems(config: ConfigFile): Problem[] {
   config.peers.forEach((peer, i) => {
     const first = peerAt.get(peer.name);
     if (first === undefined) peerAt.set(peer.name, i);
-    else problems.push({ path: `peers[${i}].name`, what: `"${peer.name}" is already the name of peers[${first}]`, fix: 'give each peer its own name' });
+    else
+      problems.push({
+        path: `peers[${i}].name`,
+        what: `"${peer.name}" is already the name of peers[${first}]`,
+        fix: 'give each peer its own name',
+      });
     peer.parties.forEach((code, j) => {
       const path = `peers[${i}].parties[${j}]`;
       const hosted = hostedAt.get(code);
       if (hosted !== undefined) {
-        problems.push({ path, what: `"${code}" is hosted by this node (parties[${hosted}])`, fix: `remove it from peer "${peer.name}", or stop hosting it here` });
+        problems.push({
+          path,
+          what: `"${code}" is hosted by this node (parties[${hosted}])`,
+          fix: `remove it from peer "${peer.name}", or stop hosting it here`,
+        });
         return;
       }
       const other = peerOfParty.get(code);
       if (other !== undefined) {
-        problems.push({ path, what: `"${code}" is also listed by peer "${other}", so its envelopes could go to either`, fix: 'list each party under one peer only' });
+        problems.push({
+          path,
+          what: `"${code}" is also listed by peer "${other}", so its envelopes could go to either`,
+          fix: 'list each party under one peer only',
+        });
         return;
       }
       peerOfParty.set(code, peer.name);
@@ -174,7 +195,12 @@ function semanticProblems(config: ConfigFile): Problem[] {
     const key = `${service.provider} ${service.tipo}/${service.name}`;
     const first = serviceAt.get(key);
     if (first === undefined) serviceAt.set(key, i);
-    else problems.push({ path: `services[${i}]`, what: `service ${service.tipo}/${service.name} of ${service.provider} is already defined by services[${first}]`, fix: 'merge the two entries' });
+    else
+      problems.push({
+        path: `services[${i}]`,
+        what: `service ${service.tipo}/${service.name} of ${service.provider} is already defined by services[${first}]`,
+        fix: 'merge the two entries',
+      });
   });
 
   problems.push(...correlationProblems(config.services));
@@ -184,17 +210,33 @@ function semanticProblems(config: ConfigFile): Problem[] {
 
   const http = config.node.http;
   if (http.headersTimeoutMs > http.requestTimeoutMs) {
-    problems.push({ path: 'node.http.headersTimeoutMs', what: `${http.headersTimeoutMs} ms is longer than requestTimeoutMs (${http.requestTimeoutMs} ms), which bounds headers and body together`, fix: `make it at most ${http.requestTimeoutMs}, or raise requestTimeoutMs` });
+    problems.push({
+      path: 'node.http.headersTimeoutMs',
+      what: `${http.headersTimeoutMs} ms is longer than requestTimeoutMs (${http.requestTimeoutMs} ms), which bounds headers and body together`,
+      fix: `make it at most ${http.requestTimeoutMs}, or raise requestTimeoutMs`,
+    });
   }
   if (http.maxBodyBytesInFlight < config.node.limits.maxEnvelopeBytes) {
-    problems.push({ path: 'node.http.maxBodyBytesInFlight', what: `${http.maxBodyBytesInFlight} bytes cannot hold even one envelope of maxEnvelopeBytes (${config.node.limits.maxEnvelopeBytes})`, fix: `make it at least ${config.node.limits.maxEnvelopeBytes}` });
+    problems.push({
+      path: 'node.http.maxBodyBytesInFlight',
+      what: `${http.maxBodyBytesInFlight} bytes cannot hold even one envelope of maxEnvelopeBytes (${config.node.limits.maxEnvelopeBytes})`,
+      fix: `make it at least ${config.node.limits.maxEnvelopeBytes}`,
+    });
   }
 
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
-    problems.push({ path: 'log.signer', what: `"${config.log.signer}" is not a hosted party`, fix: `name one of: ${[...hostedAt.keys()].join(', ')}` });
+    problems.push({
+      path: 'log.signer',
+      what: `"${config.log.signer}" is not a hosted party`,
+      fix: `name one of: ${[...hostedAt.keys()].join(', ')}`,
+    });
   }
   if (config.log.store === 'postgres' && config.log.postgresUrl === undefined && !process.env['TRAMITE_LOG_POSTGRES_URL']) {
-    problems.push({ path: 'log.postgresUrl', what: 'store "postgres" needs a database', fix: 'set log.postgresUrl, or the environment variable TRAMITE_LOG_POSTGRES_URL' });
+    problems.push({
+      path: 'log.postgresUrl',
+      what: 'store "postgres" needs a database',
+      fix: 'set log.postgresUrl, or the environment variable TRAMITE_LOG_POSTGRES_URL',
+    });
   }
 
   return problems;
@@ -210,7 +252,11 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
   services.forEach((s, i) => {
     if (s.correlatedService === undefined) return;
     if (s.profile !== 'asincronoSimmetrico') {
-      problems.push({ path: `services[${i}].correlatedService`, what: `a ${s.profile} service has no correlated answer`, fix: 'remove correlatedService, or set profile to asincronoSimmetrico' });
+      problems.push({
+        path: `services[${i}].correlatedService`,
+        what: `a ${s.profile} service has no correlated answer`,
+        fix: 'remove correlatedService, or set profile to asincronoSimmetrico',
+      });
       return;
     }
     answerServices.add(s.correlatedService);
@@ -227,7 +273,11 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
   });
   services.forEach((s, i) => {
     if (s.profile === 'asincronoSimmetrico' && s.correlatedService === undefined && !answerServices.has(s.name)) {
-      problems.push({ path: `services[${i}]`, what: `asincronoSimmetrico service ${s.name} neither names its correlatedService nor is named as one`, fix: 'set correlatedService to the service the consumers offer for the answer' });
+      problems.push({
+        path: `services[${i}]`,
+        what: `asincronoSimmetrico service ${s.name} neither names its correlatedService nor is named as one`,
+        fix: 'set correlatedService to the service the consumers offer for the answer',
+      });
     }
   });
   return problems;
@@ -266,10 +316,19 @@ function adapterServiceProblems(config: ConfigFile): Problem[] {
         const path = `parties[${i}].adapters[${j}].services[${k}]`;
         if (!offered.includes(name)) {
           const guess = closest(name, offered);
-          problems.push({ path, what: `${party.code} provides no service "${name}"`, fix: `${guess ? `did you mean "${guess}"? ` : ''}add it to "services" with provider ${party.code}, or name one of: ${offered.join(', ') || '(none yet)'}` });
+          problems.push({
+            path,
+            what: `${party.code} provides no service "${name}"`,
+            fix: `${guess ? `did you mean "${guess}"? ` : ''}add it to "services" with provider ${party.code}, or name one of: ${offered.join(', ') || '(none yet)'}`,
+          });
         }
         const other = servedBy.get(name);
-        if (other !== undefined) problems.push({ path, what: `service "${name}" is already served by adapters[${other}]`, fix: 'let one adapter serve each service' });
+        if (other !== undefined)
+          problems.push({
+            path,
+            what: `service "${name}" is already served by adapters[${other}]`,
+            fix: 'let one adapter serve each service',
+          });
         else servedBy.set(name, j);
       });
     });
@@ -284,14 +343,24 @@ function signerProblems(config: ConfigFile): Problem[] {
     if (!('subject' in signer)) return;
     for (const field of ['subject', 'issuer'] as const) {
       const parsed = parseDistinguishedName(signer[field]);
-      if ('problem' in parsed) problems.push({ path: `${path}.${field}`, what: `"${signer[field]}" is not a distinguished name: ${parsed.problem}`, fix: 'write it as RFC 4514 text, most specific first, e.g. "CN=RegioneAbruzzo, O=Regione Abruzzo, C=IT"' });
+      if ('problem' in parsed)
+        problems.push({
+          path: `${path}.${field}`,
+          what: `"${signer[field]}" is not a distinguished name: ${parsed.problem}`,
+          fix: 'write it as RFC 4514 text, most specific first, e.g. "CN=RegioneAbruzzo, O=Regione Abruzzo, C=IT"',
+        });
     }
   };
   config.parties.forEach((party, i) => party.signers?.forEach((signer, j) => checkNames(signer, `parties[${i}].signers[${j}]`)));
   config.peers.forEach((peer, i) =>
     peer.signers?.forEach((signer, j) => {
       const path = `peers[${i}].signers[${j}]`;
-      if (!peer.parties.includes(signer.party)) problems.push({ path: `${path}.party`, what: `"${signer.party}" is not one of peer "${peer.name}"'s parties`, fix: `name one of: ${peer.parties.join(', ')}` });
+      if (!peer.parties.includes(signer.party))
+        problems.push({
+          path: `${path}.party`,
+          what: `"${signer.party}" is not one of peer "${peer.name}"'s parties`,
+          fix: `name one of: ${peer.parties.join(', ')}`,
+        });
       checkNames(signer, path);
     }),
   );
@@ -321,7 +390,11 @@ function missingFileProblems(config: ConfigFile, baseDir: string): Problem[] {
     try {
       isFile = statSync(absolute).isFile();
     } catch {
-      problems.push({ path, what: `file ${absolute} does not exist`, fix: `correct the path${relativeHint}, or create the file (tramite init makes a development PKI)` });
+      problems.push({
+        path,
+        what: `file ${absolute} does not exist`,
+        fix: `correct the path${relativeHint}, or create the file (tramite init makes a development PKI)`,
+      });
       continue;
     }
     if (!isFile) problems.push({ path, what: `${absolute} is not a file`, fix: `name a PEM file${relativeHint}` });
@@ -357,7 +430,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
     }),
     // A ModI service that declares no patterns keeps the node's historical ones.
-    services: config.services.map((s) => (s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s)),
+    services: config.services.map((s) =>
+      s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s,
+    ),
     queue: config.queue,
     log: {
       ...config.log,
@@ -368,16 +443,27 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
 }
 
 /** Reads a webhook secret from its file: the secret lives there, never in the config or the logs. */
-function loadNotify(n: { url: string; secretFile: string }, abs: (f: string) => string, i: number): { url: string; secretFile: string; secret: string } {
+function loadNotify(
+  n: { url: string; secretFile: string },
+  abs: (f: string) => string,
+  i: number,
+): { url: string; secretFile: string; secret: string } {
   const secretFile = abs(n.secretFile);
   let secret: string;
   try {
     secret = readFileSync(secretFile, 'utf8').trim();
   } catch (cause) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `config parties[${i}].notify.secretFile: cannot read ${secretFile}`, { cause, field: `parties[${i}].notify.secretFile` });
+    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `config parties[${i}].notify.secretFile: cannot read ${secretFile}`, {
+      cause,
+      field: `parties[${i}].notify.secretFile`,
+    });
   }
   if (secret.length < 16) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `config parties[${i}].notify.secretFile: the secret is shorter than 16 characters — fix: put a long random secret there (e.g. openssl rand -hex 32)`, { field: `parties[${i}].notify.secretFile` });
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `config parties[${i}].notify.secretFile: the secret is shorter than 16 characters — fix: put a long random secret there (e.g. openssl rand -hex 32)`,
+      { field: `parties[${i}].notify.secretFile` },
+    );
   }
   return { url: n.url, secretFile, secret };
 }
@@ -387,7 +473,11 @@ function readCertificates(file: string): X509Certificate[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_UNREADABLE',
+      `cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+      { cause },
+    );
   }
   return certificatesFromPem(text, file);
 }

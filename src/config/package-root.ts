@@ -16,7 +16,8 @@ export function packageRoot(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tramite') return (cached = dir);
     const up = dirname(dir);
-    if (up === dir) throw new TramiteError('TRAMITE_ERR_PACKAGE_ROOT', 'cannot find the tramite package root above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new TramiteError('TRAMITE_ERR_PACKAGE_ROOT', 'cannot find the tramite package root above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }

@@ -47,7 +47,11 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
     case 'enum': {
       const allowed = (params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v));
       const guess = typeof e.data === 'string' ? closest(e.data, (params['allowedValues'] as unknown[]).map(String)) : undefined;
-      return { path: at, what: `${show(e.data)} is not an allowed value`, fix: `${guess ? `did you mean "${guess}"? ` : ''}use one of ${allowed.join(', ')}` };
+      return {
+        path: at,
+        what: `${show(e.data)} is not an allowed value`,
+        fix: `${guess ? `did you mean "${guess}"? ` : ''}use one of ${allowed.join(', ')}`,
+      };
     }
     case 'pattern':
       return {
@@ -173,4 +177,3 @@ export function invalidConfig(configPath: string | undefined, problems: readonly
     { field: byPath.values().next().value?.path },
   );
 }
-

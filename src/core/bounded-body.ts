@@ -25,7 +25,10 @@ export interface BoundedReadOptions {
 export class ResponseTooLargeError extends TramiteError {
   readonly maxBytes: number;
   constructor(source: string, maxBytes: number, declared?: number) {
-    super('TRAMITE_ERR_RESPONSE_TOO_LARGE', `${source} answered with ${declared !== undefined ? `a body of ${declared} bytes` : 'a body'} larger than the ${maxBytes} bytes accepted`);
+    super(
+      'TRAMITE_ERR_RESPONSE_TOO_LARGE',
+      `${source} answered with ${declared !== undefined ? `a body of ${declared} bytes` : 'a body'} larger than the ${maxBytes} bytes accepted`,
+    );
     this.maxBytes = maxBytes;
   }
 }

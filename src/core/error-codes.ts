@@ -54,7 +54,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_SIG_ALGORITHM: 'The signature uses an algorithm or transform the node does not accept',
   TRAMITE_ERR_SIG_WRAPPING: 'A signature reference does not resolve to exactly the element the node reads',
   TRAMITE_ERR_SIG_COVERAGE: 'An element that must be signed (Body, header, Timestamp) is not signed',
-  TRAMITE_ERR_MODI_PATTERN: 'A ModI envelope does not satisfy the security patterns its service declares (ID_AUTH_SOAP_01/02, INTEGRITY_SOAP_01)',
+  TRAMITE_ERR_MODI_PATTERN:
+    'A ModI envelope does not satisfy the security patterns its service declares (ID_AUTH_SOAP_01/02, INTEGRITY_SOAP_01)',
   TRAMITE_ERR_SIG_DIGEST: 'A signed element was altered after signing (digest mismatch)',
   TRAMITE_ERR_SIG_VALUE: 'The SignatureValue does not verify with the signer certificate',
   TRAMITE_ERR_TIMESTAMP: 'The WS-Security Timestamp is missing, malformed, stale, in the future or expired',

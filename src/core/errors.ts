@@ -51,7 +51,10 @@ export class SecurityError extends TramiteError {
   constructor(reason: TramiteCode, message: string, options?: { cause?: unknown; posizione?: string; signer?: string }) {
     const wire: EgovCode =
       // The service's security policy (the signer's certificate, the ModI patterns it requires) is not met.
-      reason === 'TRAMITE_ERR_CERT_UNTRUSTED' || reason === 'TRAMITE_ERR_CERT_EXPIRED' || reason === 'TRAMITE_ERR_CERT_USAGE' || reason === 'TRAMITE_ERR_MODI_PATTERN'
+      reason === 'TRAMITE_ERR_CERT_UNTRUSTED' ||
+      reason === 'TRAMITE_ERR_CERT_EXPIRED' ||
+      reason === 'TRAMITE_ERR_CERT_USAGE' ||
+      reason === 'TRAMITE_ERR_MODI_PATTERN'
         ? 'EGOV_IT_200'
         : 'EGOV_IT_202';
     super(wire, message, options);

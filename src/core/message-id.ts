@@ -6,7 +6,8 @@
  * "other" (\p{P}, \p{Z}, \p{C}). So a part may hold letters outside ASCII, but never "_" (connector
  * punctuation): that is what makes the split into Soggetto and PdD unambiguous.
  */
-export const MESSAGE_ID_PATTERN = /^([^\p{P}\p{Z}\p{C}]+)_([^\p{P}\p{Z}\p{C}]+)_([0-9]{7})_([0-9]{4}-[0-9]{2}-[0-9]{2})_([0-9]{2}:[0-9]{2})$/u;
+export const MESSAGE_ID_PATTERN =
+  /^([^\p{P}\p{Z}\p{C}]+)_([^\p{P}\p{Z}\p{C}]+)_([0-9]{7})_([0-9]{4}-[0-9]{2}-[0-9]{2})_([0-9]{2}:[0-9]{2})$/u;
 
 export interface MessageIdParts {
   readonly soggetto: string;

@@ -89,12 +89,14 @@ export function parseDistinguishedName(text: string): { readonly attributes: Nam
     if (eq < 0) return { problem: `"${text.slice(i).trim()}" has no "="` };
     const typeText = text.slice(i, eq).trim();
     const type = /^\d+(\.\d+)+$/.test(typeText) ? typeText : TYPE_BY_NAME[typeText.toUpperCase()];
-    if (type === undefined) return { problem: `unknown attribute type "${typeText}" (use ${Object.keys(TYPE_BY_NAME).join(', ')} or a dotted OID)` };
+    if (type === undefined)
+      return { problem: `unknown attribute type "${typeText}" (use ${Object.keys(TYPE_BY_NAME).join(', ')} or a dotted OID)` };
     const bytes: number[] = [];
     let kept = 0; // bytes up to the last character that is not an unescaped trailing space
     for (i = eq + 1; i < text.length && text[i] !== ','; i++) {
       const c = text[i]!;
-      if (c === '+') return { problem: `multi-valued RDN at character ${i + 1}: bind this signer by fingerprint256, or escape "+" as "\\+"` };
+      if (c === '+')
+        return { problem: `multi-valued RDN at character ${i + 1}: bind this signer by fingerprint256, or escape "+" as "\\+"` };
       if (c === '\\') {
         const hex = /^[0-9A-Fa-f]{2}/.exec(text.slice(i + 1, i + 3));
         if (hex) bytes.push(parseInt(hex[0], 16));

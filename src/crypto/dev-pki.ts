@@ -231,9 +231,7 @@ function randomSerialHex(): string {
 /** The issuer's own subjectKeyIdentifier, so authorityKeyIdentifier matches it byte for byte. */
 function subjectKeyIdBytes(issuer: forge.pki.Certificate): string {
   const ext = issuer.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
-  return ext?.subjectKeyIdentifier
-    ? forge.util.hexToBytes(ext.subjectKeyIdentifier)
-    : issuer.generateSubjectKeyIdentifier().getBytes();
+  return ext?.subjectKeyIdentifier ? forge.util.hexToBytes(ext.subjectKeyIdentifier) : issuer.generateSubjectKeyIdentifier().getBytes();
 }
 
 /** Attributes in certificate order C, O, CN — read back most specific first: `CN=…, O=…, C=…`. */
@@ -294,6 +292,8 @@ export function writeNewFile(file: string, content: string, mode: number): void 
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new ConfigError('TRAMITE_ERR_PKI_EXISTS', `${file} already exists; it will not be overwritten`, { cause, field: file });
     }
-    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `cannot write ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
+    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `cannot write ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`, {
+      cause,
+    });
   }
 }

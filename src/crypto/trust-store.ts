@@ -156,7 +156,10 @@ const OTHER_PURPOSES: ReadonlyMap<string, string> = new Map([
  */
 function signerUsageProblem(leaf: X509Certificate): SecurityError | undefined {
   if (leaf.ca) {
-    return new SecurityError('TRAMITE_ERR_CERT_USAGE', `signer "${describeCertificate(leaf)}" is a CA certificate (basicConstraints cA=TRUE): a CA key signs certificates, not messages`);
+    return new SecurityError(
+      'TRAMITE_ERR_CERT_USAGE',
+      `signer "${describeCertificate(leaf)}" is a CA certificate (basicConstraints cA=TRUE): a CA key signs certificates, not messages`,
+    );
   }
   const usage = readKeyUsage(leaf);
   if (usage && !usage.digitalSignature && !usage.nonRepudiation) {
@@ -185,8 +188,15 @@ interface KeyUsage {
 }
 
 const KEY_USAGE_NAMES = [
-  'digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment',
-  'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly',
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
 ] as const;
 
 /** node-forge's extension decoder; present at runtime, missing from @types/node-forge. */

@@ -106,7 +106,9 @@ export async function startChildDaemon(opts: ChildDaemonOptions): Promise<ChildD
       await current.killNow();
       const output = current.tail(cmd.logFile);
       if (attempt < attempts && ADDRESS_IN_USE.test(output)) continue;
-      throw new DaemonError('TRAMITE_ERR_DAEMON_START', `${opts.name} ${notReady} (${commandLine(cmd)})${output ? `:\n${output}` : ''}`, { output });
+      throw new DaemonError('TRAMITE_ERR_DAEMON_START', `${opts.name} ${notReady} (${commandLine(cmd)})${output ? `:\n${output}` : ''}`, {
+        output,
+      });
     }
   } catch (err) {
     cancelExitHook();
@@ -161,7 +163,10 @@ class WatchedChild {
   private partialLine = { stdout: '', stderr: '' };
   private lineSeen = false;
 
-  constructor(private readonly cmd: DaemonCommand, output: 'pipe' | 'ignore') {
+  constructor(
+    private readonly cmd: DaemonCommand,
+    output: 'pipe' | 'ignore',
+  ) {
     const options: SpawnOptions = { stdio: ['ignore', output, output] };
     if (cmd.cwd !== undefined) options.cwd = cmd.cwd;
     if (cmd.env !== undefined) options.env = cmd.env;

@@ -96,7 +96,20 @@ export class EmbeddedRedis {
           command: binary,
           args: [
             ...['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir],
-            ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', logFile],
+            ...[
+              '--appendonly',
+              'yes',
+              '--appendfsync',
+              'everysec',
+              '--save',
+              '',
+              '--daemonize',
+              'no',
+              '--loglevel',
+              'warning',
+              '--logfile',
+              logFile,
+            ],
           ],
           logFile,
           ready: {
@@ -159,7 +172,13 @@ function alive(pid: number): boolean {
 /** PINGs a unix socket; resolves to the server's pid, or 0 when nothing answers. */
 async function ping(socket: string): Promise<number> {
   if (!existsSync(socket)) return 0;
-  const client = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    path: socket,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -9,7 +9,14 @@ import type { BackOfficeDelivery } from '../node/dispatch/back-office-client.js'
 export class DemoBackOffice {
   readonly received: Array<BackOfficeDelivery & { party: string }> = [];
   /** Events the parties' protocollo adapters POSTed (protocollato, conferma, eccezione, annullamento). */
-  readonly protocollo: Array<{ party: string; evento: string; anomalia?: string; registrazione?: { identificatore: { numeroRegistrazione: string }; state: string }; controparte?: { numeroRegistrazione: string }; files?: Array<{ nomeFile: string }> }> = [];
+  readonly protocollo: Array<{
+    party: string;
+    evento: string;
+    anomalia?: string;
+    registrazione?: { identificatore: { numeroRegistrazione: string }; state: string };
+    controparte?: { numeroRegistrazione: string };
+    files?: Array<{ nomeFile: string }>;
+  }> = [];
   /** While true, every delivery is refused with HTTP 503 (a back office under maintenance). */
   unavailable = false;
   private server: Server | undefined;

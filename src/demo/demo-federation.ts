@@ -28,19 +28,44 @@ export interface DemoNode {
 /** The adapters each demo party runs: AOO with protocollo, the registries' simulators, a Comune's registry clients. */
 function demoAdapters(code: string, backOfficeUrl: (party: string) => string): Array<{ use: string; options: Record<string, unknown> }> {
   const adapters: Array<{ use: string; options: Record<string, unknown> }> = [];
-  if (DEMO_AOO[code]) adapters.push({ use: 'protocollo', options: { aoo: DEMO_AOO[code], listen: { host: '127.0.0.1', port: 0 }, backOffice: { url: backOfficeUrl(code).replace('/inbox/', '/protocollo/') } } });
+  if (DEMO_AOO[code])
+    adapters.push({
+      use: 'protocollo',
+      options: {
+        aoo: DEMO_AOO[code],
+        listen: { host: '127.0.0.1', port: 0 },
+        backOffice: { url: backOfficeUrl(code).replace('/inbox/', '/protocollo/') },
+      },
+    });
   if (code === 'SPC/INA') adapters.push({ use: 'ina-simulator', options: {} });
   // The bulk demo sends 1,000 queries: the simulator skips its per-request XSD check (tens of ms each).
-  if (code === 'SPC/AgenziaEntrate') adapters.push({ use: 'siatel-simulator', options: { clockFactor: DEMO_SIATEL_CLOCK_FACTOR, validateSchema: false } });
+  if (code === 'SPC/AgenziaEntrate')
+    adapters.push({ use: 'siatel-simulator', options: { clockFactor: DEMO_SIATEL_CLOCK_FACTOR, validateSchema: false } });
   if (code === DEMO_REGISTRY_COMUNE.party) {
-    adapters.push({ use: 'ina-saia', options: { comune: { codice: DEMO_REGISTRY_COMUNE.belfiore }, ina: { party: 'SPC/INA', service: 'ComunicazioneINA' }, listen: { host: '127.0.0.1', port: 0 } } });
-    adapters.push({ use: 'siatel', options: { siatel: { party: 'SPC/AgenziaEntrate', service: 'InterrogazioneSIATEL' }, listen: { host: '127.0.0.1', port: 0 }, clockFactor: DEMO_SIATEL_CLOCK_FACTOR } });
+    adapters.push({
+      use: 'ina-saia',
+      options: {
+        comune: { codice: DEMO_REGISTRY_COMUNE.belfiore },
+        ina: { party: 'SPC/INA', service: 'ComunicazioneINA' },
+        listen: { host: '127.0.0.1', port: 0 },
+      },
+    });
+    adapters.push({
+      use: 'siatel',
+      options: {
+        siatel: { party: 'SPC/AgenziaEntrate', service: 'InterrogazioneSIATEL' },
+        listen: { host: '127.0.0.1', port: 0 },
+        clockFactor: DEMO_SIATEL_CLOCK_FACTOR,
+      },
+    });
   }
   return adapters;
 }
 
 /** The adapters GET /health lists in its details (the operator's view). */
-async function healthAdapters(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>): Promise<Array<{ party: string; adapter: string; detail?: string }>> {
+async function healthAdapters(
+  node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>,
+): Promise<Array<{ party: string; adapter: string; detail?: string }>> {
   const res = await request(`${node.baseUrl}/health`, { headers: { authorization: `Bearer ${node.operatorToken}` } });
   const health = (await res.body.json()) as { adapters?: Array<{ party: string; adapter: string; detail?: string }> };
   return health.adapters ?? [];
@@ -49,7 +74,8 @@ async function healthAdapters(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>)
 /** Where an adapter of `party` serves its API (the first address in its /health detail). */
 export async function adapterUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operatorToken'>, party: string, adapter: string): Promise<string> {
   const url = (await healthAdapters(node)).find((a) => a.party === party && a.adapter === adapter)?.detail?.split(/[ ,]/)[0];
-  if (!url || !/^https?:\/\//.test(url)) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
+  if (!url || !/^https?:\/\//.test(url))
+    throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `${party} runs no ${adapter} adapter with an API at ${node.baseUrl}`);
   return url;
 }
 
@@ -65,14 +91,30 @@ export async function protocolloUrlOf(node: Pick<DemoNode, 'baseUrl' | 'operator
 }
 
 /** The AOO of each party that runs the protocollo adapter in the demo (IPA-style codes, invented). */
-export const DEMO_AOO: Readonly<Record<string, { codiceAmministrazione: string; codiceAOO: string; codiceRegistro: string; denominazione: string }>> = {
-  'SPC/ComuneFrancavillaAlMare': { codiceAmministrazione: 'c_d763', codiceAOO: 'AOO_FRANCAVILLA', codiceRegistro: 'PROT', denominazione: 'Comune di Francavilla al Mare' },
-  'SPC/RegioneAbruzzo': { codiceAmministrazione: 'r_abruzz', codiceAOO: 'AOO_GIUNTA', codiceRegistro: 'RG', denominazione: 'Regione Abruzzo' },
+export const DEMO_AOO: Readonly<
+  Record<string, { codiceAmministrazione: string; codiceAOO: string; codiceRegistro: string; denominazione: string }>
+> = {
+  'SPC/ComuneFrancavillaAlMare': {
+    codiceAmministrazione: 'c_d763',
+    codiceAOO: 'AOO_FRANCAVILLA',
+    codiceRegistro: 'PROT',
+    denominazione: 'Comune di Francavilla al Mare',
+  },
+  'SPC/RegioneAbruzzo': {
+    codiceAmministrazione: 'r_abruzz',
+    codiceAOO: 'AOO_GIUNTA',
+    codiceRegistro: 'RG',
+    denominazione: 'Regione Abruzzo',
+  },
 };
 
 export const CST = { name: 'cst-chieti', soggetto: 'CSTChieti', parties: ['SPC/ComuneFrancavillaAlMare', 'SPC/ComuneOrtona'] } as const;
 /** The Regione node also hosts, for the demo, the national registries' parties with their simulators. */
-export const REGIONE = { name: 'regione-abruzzo', soggetto: 'RegioneAbruzzo', parties: ['SPC/RegioneAbruzzo', 'SPC/INA', 'SPC/AgenziaEntrate'] } as const;
+export const REGIONE = {
+  name: 'regione-abruzzo',
+  soggetto: 'RegioneAbruzzo',
+  parties: ['SPC/RegioneAbruzzo', 'SPC/INA', 'SPC/AgenziaEntrate'],
+} as const;
 
 /** The demo's SIATEL clock runs this many times faster (4 hours a second): the limits logic is the same. */
 export const DEMO_SIATEL_CLOCK_FACTOR = 14_400;
@@ -84,22 +126,133 @@ const COMUNI = [...CST.parties];
 
 /** The services of the federation. `cstOnly` ones are in the CST's registry but no longer offered. */
 const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
-  { provider: 'SPC/RegioneAbruzzo', name: 'ComunicazioneVariazione', tipo: 'SPC', actions: ['Notifica'], profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', expirySeconds: 86400, consumers: COMUNI },
-  { provider: 'SPC/RegioneAbruzzo', name: 'VerificaResidenza', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  { provider: 'SPC/RegioneAbruzzo', name: 'ConsultaAnagrafe', tipo: 'SPC', profile: 'sincrono', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  { provider: 'SPC/ComuneFrancavillaAlMare', name: 'AvvisoScadenza', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA' },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'ComunicazioneVariazione',
+    tipo: 'SPC',
+    actions: ['Notifica'],
+    profile: 'oneway',
+    envelope: 'egov',
+    confermaRicezione: true,
+    inoltro: 'EGOV_IT_ALPIUUNAVOLTA',
+    expirySeconds: 86400,
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'VerificaResidenza',
+    tipo: 'SPC',
+    profile: 'sincrono',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'ConsultaAnagrafe',
+    tipo: 'SPC',
+    profile: 'sincrono',
+    envelope: 'modi',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/ComuneFrancavillaAlMare',
+    name: 'AvvisoScadenza',
+    tipo: 'SPC',
+    profile: 'oneway',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+  },
   // Asincrono simmetrico: the Regione answers a Comune's request later, on the Comune's EsitoPratica.
-  { provider: 'SPC/RegioneAbruzzo', name: 'RichiestaContributo', tipo: 'SPC', profile: 'asincronoSimmetrico', correlatedService: 'EsitoPratica', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  ...COMUNI.map((c): ConfigFileService => ({ provider: c, name: 'EsitoPratica', tipo: 'SPC', profile: 'asincronoSimmetrico', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: ['SPC/RegioneAbruzzo'] })),
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'RichiestaContributo',
+    tipo: 'SPC',
+    profile: 'asincronoSimmetrico',
+    correlatedService: 'EsitoPratica',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  ...COMUNI.map((c): ConfigFileService => ({
+    provider: c,
+    name: 'EsitoPratica',
+    tipo: 'SPC',
+    profile: 'asincronoSimmetrico',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: ['SPC/RegioneAbruzzo'],
+  })),
   // Asincrono asimmetrico: the Comune asks, then polls (richiesta stato) until the result is there.
-  { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStorico', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  { provider: 'SPC/RegioneAbruzzo', name: 'CertificatoStoricoModI', tipo: 'SPC', profile: 'asincronoAsimmetrico', envelope: 'modi', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'CertificatoStorico',
+    tipo: 'SPC',
+    profile: 'asincronoAsimmetrico',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'CertificatoStoricoModI',
+    tipo: 'SPC',
+    profile: 'asincronoAsimmetrico',
+    envelope: 'modi',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
   // Protocollo interoperabile between the two AOO: each provides the service (inoltro one way, answers the other).
-  ...Object.keys(DEMO_AOO).map((p): ConfigFileService => ({ provider: p, name: 'ProtocolloInteroperabile', tipo: 'SPC', actions: ['MessaggioInoltro', 'ConfermaRicezione', 'NotificaEccezione', 'AnnullamentoProtocollazione'], profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', consumers: Object.keys(DEMO_AOO).filter((o) => o !== p) })),
+  ...Object.keys(DEMO_AOO).map((p): ConfigFileService => ({
+    provider: p,
+    name: 'ProtocolloInteroperabile',
+    tipo: 'SPC',
+    actions: ['MessaggioInoltro', 'ConfermaRicezione', 'NotificaEccezione', 'AnnullamentoProtocollazione'],
+    profile: 'oneway',
+    envelope: 'egov',
+    confermaRicezione: true,
+    inoltro: 'EGOV_IT_ALPIUUNAVOLTA',
+    consumers: Object.keys(DEMO_AOO).filter((o) => o !== p),
+  })),
   // The national registries (simulated): INA-SAIA communications and SIATEL queries, both sincrono.
-  { provider: 'SPC/INA', name: 'ComunicazioneINA', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  { provider: 'SPC/AgenziaEntrate', name: 'InterrogazioneSIATEL', tipo: 'SPC', profile: 'sincrono', envelope: 'egov', confermaRicezione: false, inoltro: 'EGOV_IT_PIUDIUNAVOLTA', consumers: COMUNI },
-  { provider: 'SPC/RegioneAbruzzo', name: 'ServizioDismesso', tipo: 'SPC', profile: 'oneway', envelope: 'egov', confermaRicezione: true, inoltro: 'EGOV_IT_ALPIUUNAVOLTA', cstOnly: true },
+  {
+    provider: 'SPC/INA',
+    name: 'ComunicazioneINA',
+    tipo: 'SPC',
+    profile: 'sincrono',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/AgenziaEntrate',
+    name: 'InterrogazioneSIATEL',
+    tipo: 'SPC',
+    profile: 'sincrono',
+    envelope: 'egov',
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  },
+  {
+    provider: 'SPC/RegioneAbruzzo',
+    name: 'ServizioDismesso',
+    tipo: 'SPC',
+    profile: 'oneway',
+    envelope: 'egov',
+    confermaRicezione: true,
+    inoltro: 'EGOV_IT_ALPIUUNAVOLTA',
+    cstOnly: true,
+  },
 ];
 
 /**
@@ -107,7 +260,10 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
  * each with its own dev CA, trusting the other's CA for the other's parties only, and back
  * offices at `backOfficeUrl(party)`.
  */
-export async function writeDemoFederation(root: string, backOfficeUrl: (party: string) => string): Promise<{ cst: DemoNode; regione: DemoNode }> {
+export async function writeDemoFederation(
+  root: string,
+  backOfficeUrl: (party: string) => string,
+): Promise<{ cst: DemoNode; regione: DemoNode }> {
   // The node configs name each other's URLs, so ports are chosen up front.
   const [cstPort, regPort] = [await freePort(), await freePort()];
   const spec = [

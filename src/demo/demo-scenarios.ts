@@ -48,14 +48,27 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'oneway-conferma-ricezione',
     node: 'cst',
-    body: { from: 'SPC/ComuneFrancavillaAlMare', to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>cambio-indirizzo</var:tipo><var:codiceFiscale>RSSMRA85T10A562S</var:codiceFiscale></var:Variazione>' },
+    body: {
+      from: 'SPC/ComuneFrancavillaAlMare',
+      to: 'SPC/RegioneAbruzzo',
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload:
+        '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>cambio-indirizzo</var:tipo><var:codiceFiscale>RSSMRA85T10A562S</var:codiceFiscale></var:Variazione>',
+    },
     expected: 'DELIVERED',
     receipt: true,
   },
   {
     name: 'sincrono-egov',
     node: 'cst',
-    body: { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'VerificaResidenza', payload: '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>BNCLRA70A41G482X</ana:codiceFiscale></ana:Richiesta>' },
+    body: {
+      from: 'SPC/ComuneOrtona',
+      to: 'SPC/RegioneAbruzzo',
+      service: 'VerificaResidenza',
+      payload:
+        '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>BNCLRA70A41G482X</ana:codiceFiscale></ana:Richiesta>',
+    },
     expected: 'DELIVERED',
     receipt: true,
     replyContains: 'BNCLRA70A41G482X',
@@ -63,7 +76,13 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'sincrono-modi',
     node: 'cst',
-    body: { from: 'SPC/ComuneFrancavillaAlMare', to: 'SPC/RegioneAbruzzo', service: 'ConsultaAnagrafe', payload: '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>VRDGPP60C12H501Y</ana:codiceFiscale></ana:Richiesta>' },
+    body: {
+      from: 'SPC/ComuneFrancavillaAlMare',
+      to: 'SPC/RegioneAbruzzo',
+      service: 'ConsultaAnagrafe',
+      payload:
+        '<ana:Richiesta xmlns:ana="urn:tramite:demo:anagrafe"><ana:codiceFiscale>VRDGPP60C12H501Y</ana:codiceFiscale></ana:Richiesta>',
+    },
     expected: 'DELIVERED',
     receipt: true,
     replyContains: 'VRDGPP60C12H501Y',
@@ -71,14 +90,24 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'oneway-regione-to-comune',
     node: 'regione',
-    body: { from: 'SPC/RegioneAbruzzo', to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza', payload: '<avv:Avviso xmlns:avv="urn:tramite:demo:tributi"><avv:scadenza>2026-12-16</avv:scadenza></avv:Avviso>' },
+    body: {
+      from: 'SPC/RegioneAbruzzo',
+      to: 'SPC/ComuneFrancavillaAlMare',
+      service: 'AvvisoScadenza',
+      payload: '<avv:Avviso xmlns:avv="urn:tramite:demo:tributi"><avv:scadenza>2026-12-16</avv:scadenza></avv:Avviso>',
+    },
     expected: 'DELIVERED',
     receipt: false,
   },
   {
     name: 'unknown-service-refused',
     node: 'cst',
-    body: { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'ServizioDismesso', payload: '<x:Vuoto xmlns:x="urn:tramite:demo"/>' },
+    body: {
+      from: 'SPC/ComuneOrtona',
+      to: 'SPC/RegioneAbruzzo',
+      service: 'ServizioDismesso',
+      payload: '<x:Vuoto xmlns:x="urn:tramite:demo"/>',
+    },
     expected: 'FAILED',
     expectedCode: 'EGOV_IT_105',
     receipt: false,
@@ -95,11 +124,31 @@ export async function runScenarios(
   const reports: ExchangeReport[] = [];
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
   if (pec.provider) {
-    reports.push(await pecScenario(nodes.cst, backOffice, 'pec-consegna', PEC_CITTADINO, ['accettazione ACCEPTED_BY_PROVIDER', 'avvenuta-consegna DELIVERED']));
-    reports.push(await pecScenario(nodes.cst, backOffice, 'pec-errore-consegna', 'nessuno@pec.cittadini.example', ['accettazione ACCEPTED_BY_PROVIDER', 'errore-consegna FAILED']));
+    reports.push(
+      await pecScenario(nodes.cst, backOffice, 'pec-consegna', PEC_CITTADINO, [
+        'accettazione ACCEPTED_BY_PROVIDER',
+        'avvenuta-consegna DELIVERED',
+      ]),
+    );
+    reports.push(
+      await pecScenario(nodes.cst, backOffice, 'pec-errore-consegna', 'nessuno@pec.cittadini.example', [
+        'accettazione ACCEPTED_BY_PROVIDER',
+        'errore-consegna FAILED',
+      ]),
+    );
   } else {
     // Said, not hidden: the PEC scenarios need Dovecot (npm test installs it; as root the demo could too).
-    for (const scenario of ['pec-consegna', 'pec-errore-consegna']) reports.push({ scenario, id: null, status: 'SKIPPED', expected: 'a PEC provider', ok: true, receipt: false, attempts: 0, detail: pec.unavailable ?? 'no PEC provider' });
+    for (const scenario of ['pec-consegna', 'pec-errore-consegna'])
+      reports.push({
+        scenario,
+        id: null,
+        status: 'SKIPPED',
+        expected: 'a PEC provider',
+        ok: true,
+        receipt: false,
+        attempts: 0,
+        detail: pec.unavailable ?? 'no PEC provider',
+      });
   }
   reports.push(await asincronoSimmetrico(nodes, backOffice));
   reports.push(await asincronoAsimmetrico(nodes, backOffice));
@@ -112,10 +161,24 @@ export async function runScenarios(
   return reports;
 }
 
-type MessageView = { id: string; status: string; attempts: number; receipt: unknown; reply: string | null; answer: { id?: string } | null; error: { code: string } | null };
+type MessageView = {
+  id: string;
+  status: string;
+  attempts: number;
+  receipt: unknown;
+  reply: string | null;
+  answer: { id?: string } | null;
+  error: { code: string } | null;
+};
 
 /** One call of a node's back-office API as `party`. */
-async function callApi(node: DemoNode, party: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: MessageView }> {
+async function callApi(
+  node: DemoNode,
+  party: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: MessageView }> {
   const res = await request(`${node.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${node.tokens[party]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -147,14 +210,23 @@ async function asincronoSimmetrico(nodes: { cst: DemoNode; regione: DemoNode }, 
   const comune = 'SPC/ComuneFrancavillaAlMare';
   const regione = 'SPC/RegioneAbruzzo';
   const problems: string[] = [];
-  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', { from: comune, to: regione, service: 'RichiestaContributo', payload: '<ctr:Domanda xmlns:ctr="urn:tramite:demo:contributi"><ctr:importo>1500</ctr:importo></ctr:Domanda>' });
-  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt) problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
+  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', {
+    from: comune,
+    to: regione,
+    service: 'RichiestaContributo',
+    payload: '<ctr:Domanda xmlns:ctr="urn:tramite:demo:contributi"><ctr:importo>1500</ctr:importo></ctr:Domanda>',
+  });
+  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt)
+    problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
   const id = sent.json.id;
   if (id && (await eventually(() => backOffice.receivedBy(regione, id)))) {
     const esito = '<ctr:Esito xmlns:ctr="urn:tramite:demo:contributi"><ctr:concesso>true</ctr:concesso></ctr:Esito>';
     const answered = await callApi(nodes.regione, regione, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/answer`, { payload: esito });
     if (answered.status !== 202) problems.push(`answer refused: HTTP ${answered.status}`);
-    const arrived = await eventually(() => backOffice.received.some((m) => m.party === comune && m.service === 'EsitoPratica' && m.refId === id), 20_000);
+    const arrived = await eventually(
+      () => backOffice.received.some((m) => m.party === comune && m.service === 'EsitoPratica' && m.refId === id),
+      20_000,
+    );
     if (!arrived) problems.push('the answer did not reach the Comune back office');
   } else problems.push('the Regione back office did not receive the request');
   const final = id ? (await callApi(nodes.cst, comune, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json : sent.json;
@@ -171,8 +243,14 @@ async function asincronoAsimmetrico(nodes: { cst: DemoNode; regione: DemoNode },
   const comune = 'SPC/ComuneOrtona';
   const regione = 'SPC/RegioneAbruzzo';
   const problems: string[] = [];
-  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', { from: comune, to: regione, service: 'CertificatoStorico', payload: '<crt:Richiesta xmlns:crt="urn:tramite:demo:certificati"><crt:anno>1961</crt:anno></crt:Richiesta>' });
-  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt) problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
+  const sent = await callApi(nodes.cst, comune, 'POST', '/api/v1/messages?wait=30', {
+    from: comune,
+    to: regione,
+    service: 'CertificatoStorico',
+    payload: '<crt:Richiesta xmlns:crt="urn:tramite:demo:certificati"><crt:anno>1961</crt:anno></crt:Richiesta>',
+  });
+  if (sent.json.status !== 'DELIVERED' || !sent.json.receipt)
+    problems.push(`request ${sent.json.status ?? `HTTP ${sent.status}`} without ricevuta`);
   const id = sent.json.id;
   if (id && (await eventually(() => backOffice.receivedBy(regione, id)))) {
     const early = await callApi(nodes.cst, comune, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/poll?wait=30`);
@@ -206,7 +284,13 @@ async function inaSaiaNascita(cst: DemoNode): Promise<ExchangeReport> {
   const api = await adapterUrlOf(cst, DEMO_REGISTRY_COMUNE.party, 'ina-saia');
   const today = new Date().toISOString().slice(0, 10);
   const bimbo = { cognome: 'DI NARDO', nome: 'LUCA', sesso: 'M', dataNascita: today, luogoNascita: DEMO_REGISTRY_COMUNE.belfiore } as const;
-  const codiceFiscale = computeCodiceFiscale({ surname: bimbo.cognome, name: bimbo.nome, birthDate: bimbo.dataNascita, sex: bimbo.sesso, placeCode: bimbo.luogoNascita });
+  const codiceFiscale = computeCodiceFiscale({
+    surname: bimbo.cognome,
+    name: bimbo.nome,
+    birthDate: bimbo.dataNascita,
+    sex: bimbo.sesso,
+    placeCode: bimbo.luogoNascita,
+  });
   const sent = await postJson(`${api}/ina-saia/eventi`, {
     tipo: 'iscrizione',
     motivo: 'nascita',
@@ -215,9 +299,20 @@ async function inaSaiaNascita(cst: DemoNode): Promise<ExchangeReport> {
     indirizzo: { toponimo: 'CORSO MATTEOTTI', civico: '5', cap: '66026' },
     famiglia: { idFamiglia: 'FAM-2026-77', relazione: 'figlio' },
   });
-  const final = sent.json['id'] ? await pollJson(`${api}/ina-saia/eventi/${String(sent.json['id'])}`, (j) => j['stato'] !== 'QUEUED' && j['stato'] !== 'SENT', 30_000) : sent.json;
+  const final = sent.json['id']
+    ? await pollJson(`${api}/ina-saia/eventi/${String(sent.json['id'])}`, (j) => j['stato'] !== 'QUEUED' && j['stato'] !== 'SENT', 30_000)
+    : sent.json;
   const ok = final['stato'] === 'ACCEPTED';
-  return { scenario: 'ina-saia-nascita', id: (final['messageId'] as string | undefined) ?? null, status: String(final['stato'] ?? `HTTP ${sent.status}`), expected: 'ACCEPTED by INA', ok, receipt: ok, attempts: Number(final['tentativi'] ?? 0), ...(ok ? {} : { detail: JSON.stringify(final['ultimoErrore'] ?? final['errori'] ?? final) }) };
+  return {
+    scenario: 'ina-saia-nascita',
+    id: (final['messageId'] as string | undefined) ?? null,
+    status: String(final['stato'] ?? `HTTP ${sent.status}`),
+    expected: 'ACCEPTED by INA',
+    ok,
+    receipt: ok,
+    attempts: Number(final['tentativi'] ?? 0),
+    ...(ok ? {} : { detail: JSON.stringify(final['ultimoErrore'] ?? final['errori'] ?? final) }),
+  };
 }
 
 /** SIATEL: a codice fiscale verified with the Agenzia delle Entrate through the bus. */
@@ -225,7 +320,16 @@ async function siatelVerifica(cst: DemoNode): Promise<ExchangeReport> {
   const api = await adapterUrlOf(cst, DEMO_REGISTRY_COMUNE.party, 'siatel');
   const r = await postJson(`${api}/siatel/verifiche`, { operatore: 'anagrafe-ortona', codiceFiscale: 'RSSMRA80A01H501U' });
   const ok = r.status === 200 && r.json['fonte'] === 'SIATEL';
-  return { scenario: 'siatel-verifica', id: (r.json['messageId'] as string | undefined) ?? null, status: String(r.json['esito'] ?? `HTTP ${r.status}`), expected: 'an answer from SIATEL', ok, receipt: ok, attempts: 1, ...(ok ? {} : { detail: JSON.stringify(r.json) }) };
+  return {
+    scenario: 'siatel-verifica',
+    id: (r.json['messageId'] as string | undefined) ?? null,
+    status: String(r.json['esito'] ?? `HTTP ${r.status}`),
+    expected: 'an answer from SIATEL',
+    ok,
+    receipt: ok,
+    attempts: 1,
+    ...(ok ? {} : { detail: JSON.stringify(r.json) }),
+  };
 }
 
 /**
@@ -239,11 +343,19 @@ async function siatelMassiva(cst: DemoNode): Promise<ExchangeReport> {
   const cognomi = ['ROSSI', 'BIANCHI', 'DE LUCA', 'ESPOSITO', 'RICCI', 'MARINO', 'GRECO', 'BRUNO', 'GALLO', 'CONTI'];
   const codes = Array.from({ length: 1000 }, (_, i) => {
     const day = new Date(Date.UTC(1950 + (i % 60), i % 12, 1 + (i % 28)));
-    return computeCodiceFiscale({ surname: cognomi[i % 10]!, name: nomi[Math.floor(i / 10) % 10]!, birthDate: day.toISOString().slice(0, 10), sex: i % 2 ? 'F' : 'M', placeCode: 'G141' });
+    return computeCodiceFiscale({
+      surname: cognomi[i % 10]!,
+      name: nomi[Math.floor(i / 10) % 10]!,
+      birthDate: day.toISOString().slice(0, 10),
+      sex: i % 2 ? 'F' : 'M',
+      placeCode: 'G141',
+    });
   });
   const operatore = 'tributi-massiva';
   const sent = await postJson(`${api}/siatel/massive`, { operatore, codiciFiscali: codes });
-  const final = sent.json['avanzamento'] ? await pollJson(`${api}${String(sent.json['avanzamento'])}`, (j) => j['stato'] !== 'in_corso', 180_000) : sent.json;
+  const final = sent.json['avanzamento']
+    ? await pollJson(`${api}${String(sent.json['avanzamento'])}`, (j) => j['stato'] !== 'in_corso', 180_000)
+    : sent.json;
   const quota = (await (await request(`${api}/siatel/stato?operatore=${operatore}`)).body.json()) as Record<string, unknown>;
   const ok = final['stato'] === 'completato' && final['errori'] === 0 && Number(quota['codiciOggi']) <= 500;
   return {
@@ -265,9 +377,20 @@ const PEC_CITTADINO = 'mario.rossi@pec.cittadini.example';
  * PEC: the Comune's back office sends a certified e-mail through the bus (InvioPEC); the provider's
  * receipts come back to it as RicevutaPEC bus messages: accettazione, then consegna or errore-consegna.
  */
-async function pecScenario(cst: DemoNode, backOffice: DemoBackOffice, scenario: string, to: string, expected: readonly string[]): Promise<ExchangeReport> {
+async function pecScenario(
+  cst: DemoNode,
+  backOffice: DemoBackOffice,
+  scenario: string,
+  to: string,
+  expected: readonly string[],
+): Promise<ExchangeReport> {
   const payload = `<pec:InvioPEC xmlns:pec="urn:tramite:pec:1"><pec:Destinatario>${to}</pec:Destinatario><pec:Oggetto>Avviso di accertamento TARI 2026</pec:Oggetto><pec:Testo>Si trasmette in allegato l'avviso.</pec:Testo><pec:Allegato nome="avviso.pdf" mimeType="application/pdf">${Buffer.from('%PDF-1.4 avviso').toString('base64')}</pec:Allegato></pec:InvioPEC>`;
-  const sent = await callApi(cst, PEC_COMUNE, 'POST', '/api/v1/messages?wait=30', { from: PEC_COMUNE, to: PEC_COMUNE, service: 'InvioPEC', payload });
+  const sent = await callApi(cst, PEC_COMUNE, 'POST', '/api/v1/messages?wait=30', {
+    from: PEC_COMUNE,
+    to: PEC_COMUNE,
+    service: 'InvioPEC',
+    payload,
+  });
   const receipts = () =>
     backOffice.received
       .filter((m) => m.party === PEC_COMUNE && m.service === 'RicevutaPEC' && m.refId === sent.json.id)
@@ -301,16 +424,35 @@ async function protocolloConConferma(nodes: { cst: DemoNode; regione: DemoNode }
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       to: REGIONE_AOO,
-      destinatario: { codiceAmministrazione: DEMO_AOO[REGIONE_AOO]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE_AOO]!.codiceAOO, denominazione: DEMO_AOO[REGIONE_AOO]!.denominazione },
+      destinatario: {
+        codiceAmministrazione: DEMO_AOO[REGIONE_AOO]!.codiceAmministrazione,
+        codiceAOO: DEMO_AOO[REGIONE_AOO]!.codiceAOO,
+        denominazione: DEMO_AOO[REGIONE_AOO]!.denominazione,
+      },
       oggetto: 'Delibera di giunta n. 12: piano spiagge',
       classifica: { denominazione: 'Demanio marittimo', codice: 'VI.4' },
-      documentoPrimario: { nomeFile: 'delibera.pdf', mimeType: 'application/pdf', contenuto: Buffer.from('%PDF-1.4 delibera n. 12').toString('base64') },
+      documentoPrimario: {
+        nomeFile: 'delibera.pdf',
+        mimeType: 'application/pdf',
+        contenuto: Buffer.from('%PDF-1.4 delibera n. 12').toString('base64'),
+      },
     }),
   });
-  const sent = (await res.body.json()) as { identificatore?: { numeroRegistrazione: string; dataRegistrazione: string }; messageId?: string; error?: { code: string } };
-  if (res.statusCode !== 202 || !sent.identificatore) return report('protocollo-conferma-ricezione', 'CONFERMATA', {}, [`inoltro refused: ${sent.error?.code ?? res.statusCode}`]);
+  const sent = (await res.body.json()) as {
+    identificatore?: { numeroRegistrazione: string; dataRegistrazione: string };
+    messageId?: string;
+    error?: { code: string };
+  };
+  if (res.statusCode !== 202 || !sent.identificatore)
+    return report('protocollo-conferma-ricezione', 'CONFERMATA', {}, [`inoltro refused: ${sent.error?.code ?? res.statusCode}`]);
   const { numeroRegistrazione: numero, dataRegistrazione } = sent.identificatore;
-  const registered = await eventually(() => backOffice.protocollo.some((e) => e.party === REGIONE_AOO && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero), 20_000);
+  const registered = await eventually(
+    () =>
+      backOffice.protocollo.some(
+        (e) => e.party === REGIONE_AOO && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero,
+      ),
+    20_000,
+  );
   if (!registered) problems.push('the Regione AOO did not register it');
   let state = '';
   const until = Date.now() + 20_000;
@@ -320,7 +462,16 @@ async function protocolloConConferma(nodes: { cst: DemoNode; regione: DemoNode }
     if (state !== 'CONFERMATA') await new Promise((r2) => setTimeout(r2, 100));
   }
   if (state !== 'CONFERMATA') problems.push(`registration ${numero} ended ${state || 'unknown'}, not CONFERMATA`);
-  return { scenario: 'protocollo-conferma-ricezione', id: sent.messageId ?? null, status: state || 'none', expected: 'CONFERMATA', ok: problems.length === 0, receipt: registered, attempts: 1, ...(problems.length ? { detail: problems.join('; ') } : {}) };
+  return {
+    scenario: 'protocollo-conferma-ricezione',
+    id: sent.messageId ?? null,
+    status: state || 'none',
+    expected: 'CONFERMATA',
+    ok: problems.length === 0,
+    receipt: registered,
+    attempts: 1,
+    ...(problems.length ? { detail: problems.join('; ') } : {}),
+  };
 }
 
 /**
@@ -332,7 +483,11 @@ async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNod
   const regione = DEMO_AOO[REGIONE_AOO]!;
   const nome = COMUNE_AOO.split('/')[1]!;
   const certPem = readFileSync(join(nodes.cst.dir, 'pki', `${nome}.cert.pem`), 'utf8');
-  const seal = { privateKey: createPrivateKey(readFileSync(join(nodes.cst.dir, 'pki', `${nome}.key.pem`))), certificate: new X509Certificate(certPem), certPem };
+  const seal = {
+    privateKey: createPrivateKey(readFileSync(join(nodes.cst.dir, 'pki', `${nome}.key.pem`))),
+    certificate: new X509Certificate(certPem),
+    certPem,
+  };
   const numero = '0999001';
   const documento = Buffer.from('%PDF-1.4 determina n. 7');
   const segnatura = signXades(
@@ -341,8 +496,26 @@ async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNod
       identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: new Date().toISOString().slice(0, 10) },
       oggetto: 'Determina n. 7 (impronta calcolata su un altro file)',
       classifica: { denominazione: 'Affari generali', codice: { kind: 'flat', codice: 'I.1' } },
-      mittente: { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] },
-      destinatari: [{ soggetto: { tipo: 'Amministrazione', denominazioneAmministrazione: regione.denominazione, codiceIPAAmministrazione: { codice: regione.codiceAmministrazione }, codiceIPAAOO: { codice: regione.codiceAOO }, personeFisiche: [] }, confermaRicezione: true, perConoscenza: false }],
+      mittente: {
+        tipo: 'Amministrazione',
+        denominazioneAmministrazione: aoo.denominazione,
+        codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
+        codiceIPAAOO: { codice: aoo.codiceAOO },
+        personeFisiche: [],
+      },
+      destinatari: [
+        {
+          soggetto: {
+            tipo: 'Amministrazione',
+            denominazioneAmministrazione: regione.denominazione,
+            codiceIPAAmministrazione: { codice: regione.codiceAmministrazione },
+            codiceIPAAOO: { codice: regione.codiceAOO },
+            personeFisiche: [],
+          },
+          confermaRicezione: true,
+          perConoscenza: false,
+        },
+      ],
       documentoPrimario: { nomeFile: 'determina.pdf', mimeType: 'application/pdf', impronta: improntaOf(Buffer.from('un altro file')) },
       allegati: [],
     }),
@@ -360,17 +533,37 @@ async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNod
   });
   const problems: string[] = [];
   if (sent.json.status !== 'DELIVERED') problems.push(`the bus message ended ${sent.json.status ?? `HTTP ${sent.status}`}`);
-  const eccezione = await eventually(() => backOffice.protocollo.some((e) => e.party === COMUNE_AOO && e.evento === 'eccezione' && (e.anomalia ?? '').startsWith('002_AnomaliaImpronta')), 20_000);
+  const eccezione = await eventually(
+    () =>
+      backOffice.protocollo.some(
+        (e) => e.party === COMUNE_AOO && e.evento === 'eccezione' && (e.anomalia ?? '').startsWith('002_AnomaliaImpronta'),
+      ),
+    20_000,
+  );
   if (!eccezione) problems.push('no NotificaEccezione 002 came back');
-  if (backOffice.protocollo.some((e) => e.party === REGIONE_AOO && e.controparte?.numeroRegistrazione === numero)) problems.push('the Regione registered it all the same');
-  return { scenario: 'protocollo-impronta-errata', id: sent.json.id ?? null, status: eccezione ? 'NotificaEccezione 002_AnomaliaImpronta' : 'none', expected: 'NotificaEccezione 002_AnomaliaImpronta', ok: problems.length === 0, receipt: eccezione, attempts: sent.json.attempts ?? 0, ...(problems.length ? { detail: problems.join('; ') } : {}) };
+  if (backOffice.protocollo.some((e) => e.party === REGIONE_AOO && e.controparte?.numeroRegistrazione === numero))
+    problems.push('the Regione registered it all the same');
+  return {
+    scenario: 'protocollo-impronta-errata',
+    id: sent.json.id ?? null,
+    status: eccezione ? 'NotificaEccezione 002_AnomaliaImpronta' : 'none',
+    expected: 'NotificaEccezione 002_AnomaliaImpronta',
+    ok: problems.length === 0,
+    receipt: eccezione,
+    attempts: sent.json.attempts ?? 0,
+    ...(problems.length ? { detail: problems.join('; ') } : {}),
+  };
 }
 
 /**
  * The Regione node is down when a Comune sends; the CST keeps the message and retries; the Regione
  * comes back and the message ends DELIVERED after more than one attempt.
  */
-async function regioneDownAtFirst(nodes: { cst: DemoNode; regione: DemoNode }, backOffice: DemoBackOffice, control: NodeControl): Promise<ExchangeReport> {
+async function regioneDownAtFirst(
+  nodes: { cst: DemoNode; regione: DemoNode },
+  backOffice: DemoBackOffice,
+  control: NodeControl,
+): Promise<ExchangeReport> {
   const scenario = 'regione-down-then-back';
   const expected = 'DELIVERED (attempts > 1)';
   await control.stopNode('regione');
@@ -379,11 +572,19 @@ async function regioneDownAtFirst(nodes: { cst: DemoNode; regione: DemoNode }, b
   const res = await request(`${nodes.cst.baseUrl}/api/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from, to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>emigrazione</var:tipo></var:Variazione>' }),
+    body: JSON.stringify({
+      from,
+      to: 'SPC/RegioneAbruzzo',
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload: '<var:Variazione xmlns:var="urn:tramite:demo:anagrafe"><var:tipo>emigrazione</var:tipo></var:Variazione>',
+    }),
   });
   const { id } = (await res.body.json()) as { id: string };
   const view = async () => {
-    const r = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } });
+    const r = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     return (await r.body.json()) as { status: string; attempts: number; receipt: unknown; error: { code: string } | null };
   };
   const until = async (check: (v: Awaited<ReturnType<typeof view>>) => boolean, ms: number) => {
@@ -408,7 +609,9 @@ async function regioneDownAtFirst(nodes: { cst: DemoNode; regione: DemoNode }, b
     receipt: final.receipt !== null && final.receipt !== undefined,
     attempts: final.attempts,
     ...(final.error ? { code: final.error.code } : {}),
-    ...(ok ? {} : { detail: `ended ${final.status} after ${final.attempts} attempts${delivered ? '' : '; back office did not receive it'}` }),
+    ...(ok
+      ? {}
+      : { detail: `ended ${final.status} after ${final.attempts} attempts${delivered ? '' : '; back office did not receive it'}` }),
   };
 }
 
@@ -434,7 +637,8 @@ async function runOne(s: Scenario, node: DemoNode, backOffice: DemoBackOffice): 
   if (s.expectedCode && view.error?.code !== s.expectedCode) problems.push(`code ${view.error?.code ?? 'none'}`);
   if (receipt !== s.receipt) problems.push(s.receipt ? 'no signed receipt' : 'unexpected receipt');
   if (s.replyContains && !(view.reply ?? '').includes(s.replyContains)) problems.push('answer does not match the request');
-  if (s.expected === 'DELIVERED' && view.id && !(await eventually(() => backOffice.receivedBy(s.body.to, view.id!)))) problems.push('back office did not receive it');
+  if (s.expected === 'DELIVERED' && view.id && !(await eventually(() => backOffice.receivedBy(s.body.to, view.id!))))
+    problems.push('back office did not receive it');
   return {
     scenario: s.name,
     id: view.id ?? null,

@@ -38,7 +38,6 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-
 /**
  * A node's configuration file as parsed JSON, for callers that patch it before the node starts. Loose on
  * purpose: the node's loader checks it against schemas/config.schema.json when it starts.
@@ -50,7 +49,11 @@ export type ConfigFileJson = Record<string, any>;
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
  * 127.0.0.1, and this process hosts the parties' back offices.
  */
-export async function startDemo(dir?: string, patchConfig?: (raw: ConfigFileJson) => void, opts: { pec?: boolean } = {}): Promise<RunningDemo> {
+export async function startDemo(
+  dir?: string,
+  patchConfig?: (raw: ConfigFileJson) => void,
+  opts: { pec?: boolean } = {},
+): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
@@ -83,7 +86,15 @@ export async function startDemo(dir?: string, patchConfig?: (raw: ConfigFileJson
     await stop();
     throw err;
   }
-  return { dir: root, nodes, backOffice, control, processOf: (name) => children[name], pec: provider ? { provider } : { unavailable: missing! }, stop };
+  return {
+    dir: root,
+    nodes,
+    backOffice,
+    control,
+    processOf: (name) => children[name],
+    pec: provider ? { provider } : { unavailable: missing! },
+    stop,
+  };
 }
 
 /**
@@ -116,7 +127,8 @@ async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProv
       },
     },
   ];
-  for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC']) (raw['services'] as unknown[]).push({ provider: DEMO_PEC.party, name, profile: 'oneway', consumers: [DEMO_PEC.party] });
+  for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC'])
+    (raw['services'] as unknown[]).push({ provider: DEMO_PEC.party, name, profile: 'oneway', consumers: [DEMO_PEC.party] });
   writeFileSync(cst.configFile, JSON.stringify(raw, null, 2));
   return provider;
 }
@@ -141,7 +153,11 @@ function startNodeProcess(n: DemoNode): ChildProcess {
 async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
   const until = Date.now() + 60_000; // generous: a loaded CI machine starts a node (and its Redis) slowly
   for (;;) {
-    if (child.exitCode !== null) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`);
+    if (child.exitCode !== null)
+      throw new TramiteError(
+        'TRAMITE_ERR_DEMO_FAILED',
+        `node ${n.name} exited with code ${child.exitCode}; see ${join(n.dir, 'stdout.log')}`,
+      );
     try {
       const res = await request(`${n.baseUrl}/health`);
       await res.body.dump();
@@ -149,7 +165,11 @@ async function waitHealthy(n: DemoNode, child: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new TramiteError('TRAMITE_ERR_DEMO_FAILED', `node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`);
+    if (Date.now() > until)
+      throw new TramiteError(
+        'TRAMITE_ERR_DEMO_FAILED',
+        `node ${n.name} did not become healthy within 60 s; see ${join(n.dir, 'stdout.log')}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -14,17 +14,28 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
     async (audit) => {
       audit.addHook('onRequest', async (req: FastifyRequest) => {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-        if (!m || !node.registry.isAuditorToken(m[1]!)) throw new ApiError('TRAMITE_ERR_AUDITOR_ONLY', 401, 'present the auditor token as "Authorization: Bearer <token>"');
+        if (!m || !node.registry.isAuditorToken(m[1]!))
+          throw new ApiError('TRAMITE_ERR_AUDITOR_ONLY', 401, 'present the auditor token as "Authorization: Bearer <token>"');
       });
 
-      audit.get<{ Querystring: { from?: string; to?: string; party?: string; service?: string; state?: string; id?: string; limit?: number } }>(
+      audit.get<{
+        Querystring: { from?: string; to?: string; party?: string; service?: string; state?: string; id?: string; limit?: number };
+      }>(
         '/records',
         {
           schema: {
             querystring: {
               type: 'object',
               additionalProperties: false,
-              properties: { from: dateTime, to: dateTime, party: { type: 'string' }, service: { type: 'string' }, state: { type: 'string' }, id: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 10000 } },
+              properties: {
+                from: dateTime,
+                to: dateTime,
+                party: { type: 'string' },
+                service: { type: 'string' },
+                state: { type: 'string' },
+                id: { type: 'string' },
+                limit: { type: 'integer', minimum: 1, maximum: 10000 },
+              },
             },
           },
         },
@@ -57,9 +68,20 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
 
       audit.get<{ Querystring: { from: string; to: string } }>(
         '/export',
-        { schema: { querystring: { type: 'object', additionalProperties: false, required: ['from', 'to'], properties: { from: dateTime, to: dateTime } } } },
+        {
+          schema: {
+            querystring: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['from', 'to'],
+              properties: { from: dateTime, to: dateTime },
+            },
+          },
+        },
         async (req, reply) => {
-          const bundle = await node.auditor().exportBundle(new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString(), new Date());
+          const bundle = await node
+            .auditor()
+            .exportBundle(new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString(), new Date());
           return reply
             .type('application/json')
             .header('content-disposition', `attachment; filename="tramite-log-${bundle.manifest.firstSeq}-${bundle.manifest.lastSeq}.json"`)

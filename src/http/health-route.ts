@@ -13,7 +13,11 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
     const presented = req.headers.authorization;
     const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
     if (presented !== undefined && !(token !== undefined && node.registry.isOperatorToken(token))) {
-      throw new ApiError('TRAMITE_ERR_OPERATOR_ONLY', 401, 'present an operator token as "Authorization: Bearer <token>", or no token for the status alone');
+      throw new ApiError(
+        'TRAMITE_ERR_OPERATOR_ONLY',
+        401,
+        'present an operator token as "Authorization: Bearer <token>", or no token for the status alone',
+      );
     }
     const health = await node.health();
     reply.code(health.status === 'ok' ? 200 : 503);

@@ -34,7 +34,11 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionTimeout: http.idleTimeoutMs,
-    http: { headersTimeout: http.headersTimeoutMs, requestTimeout: http.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    http: {
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
   });
   // Connections beyond the cap are closed by the server as soon as they are accepted.
   app.server.maxConnections = http.maxConnections;
@@ -53,26 +57,56 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   const fromQuery = { type: 'object', additionalProperties: false, properties: { from: { type: 'string', minLength: 1, maxLength: 200 } } };
 
   // Envelopes are read as raw bytes: the signature is checked over exactly what arrived.
-  app.addContentTypeParser(['text/xml', 'application/soap+xml', 'application/xml'], { parseAs: 'buffer', bodyLimit: node.limits.maxBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['text/xml', 'application/soap+xml', 'application/xml'],
+    { parseAs: 'buffer', bodyLimit: node.limits.maxBytes },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof HttpRefusal) reply.header('retry-after', String(err.retryAfterSeconds));
     if (req.url.startsWith('/tramite/envelope') && err instanceof HttpRefusal) {
       // Turned away before it was read: a processing error (300) the sender may retry, as a SOAP Fault like every refusal there.
-      const fault = faultElement({ contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Envelope', message: `EGOV_IT_300 - ${err.code}: ${err.message}` }, { now: new Date(), porta: node.config.node.pdd });
+      const fault = faultElement(
+        {
+          contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop',
+          codiceEccezione: 'EGOV_IT_300',
+          rilevanza: 'GRAVE',
+          posizione: 'Envelope',
+          message: `EGOV_IT_300 - ${err.code}: ${err.message}`,
+        },
+        { now: new Date(), porta: node.config.node.pdd },
+      );
       return reply.code(err.status).type('text/xml; charset=utf-8').send(buildFaultEnvelope(fault));
     }
     if (req.url.startsWith('/tramite/envelope')) {
       const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-      const ecc = new EnvelopeError('EGOV_IT_001', 'Envelope', tooLarge ? `EGOV_IT_001 - envelope larger than ${node.limits.maxBytes} bytes` : `EGOV_IT_001 - ${err.message}`);
+      const ecc = new EnvelopeError(
+        'EGOV_IT_001',
+        'Envelope',
+        tooLarge ? `EGOV_IT_001 - envelope larger than ${node.limits.maxBytes} bytes` : `EGOV_IT_001 - ${err.message}`,
+      );
       node.log.warn({ code: ecc.code, err: err.message }, 'envelope refused at the HTTP edge');
-      const fault = faultElement({ contestoCodifica: ecc.contestoCodifica, codiceEccezione: ecc.code, rilevanza: ecc.rilevanza, posizione: ecc.posizione, message: ecc.message }, { now: new Date(), porta: node.config.node.pdd });
-      return reply.code(tooLarge ? 413 : 400).type('text/xml; charset=utf-8').send(buildFaultEnvelope(fault));
+      const fault = faultElement(
+        {
+          contestoCodifica: ecc.contestoCodifica,
+          codiceEccezione: ecc.code,
+          rilevanza: ecc.rilevanza,
+          posizione: ecc.posizione,
+          message: ecc.message,
+        },
+        { now: new Date(), porta: node.config.node.pdd },
+      );
+      return reply
+        .code(tooLarge ? 413 : 400)
+        .type('text/xml; charset=utf-8')
+        .send(buildFaultEnvelope(fault));
     }
     if (err instanceof ApiError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     if (err.validation) return reply.code(400).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });
     if (err instanceof TramiteError) return reply.code(500).send({ error: { code: err.code, message: err.message } });
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });
+    if (err.statusCode && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });
     node.log.error({ err: err.message, url: req.url }, 'unexpected error in the HTTP API');
     return reply.code(500).send({ error: { code: 'EGOV_IT_300', message: 'internal error' } });
   });
@@ -98,11 +132,15 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
       api.addHook('onRequest', async (req: FastifyRequest) => {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         const parties = m ? node.registry.partiesForToken(m[1]!) : new Set<string>();
-        if (parties.size === 0) throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
+        if (parties.size === 0)
+          throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
         req.callerParties = parties;
       });
       // Per caller, after authentication: a caller is the set of parties its token acts for.
-      api.addHook('onRequest', api.rateLimit(rateLimitOptions(http.rateLimits.api, (req) => [...req.callerParties].sort().join(' '), 'requests from this caller')));
+      api.addHook(
+        'onRequest',
+        api.rateLimit(rateLimitOptions(http.rateLimits.api, (req) => [...req.callerParties].sort().join(' '), 'requests from this caller')),
+      );
 
       api.post<{ Body: SendRequest; Querystring: { wait?: number } }>(
         '/messages',
@@ -110,7 +148,9 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         async (req, reply) => {
           const rec = await node.outbound.submit(req.body, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
-          return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
+          return reply
+            .code(FINAL.has(waited.status) ? 200 : 202)
+            .send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
 
@@ -129,7 +169,9 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         async (req, reply) => {
           const rec = await node.outbound.poll(req.params.id, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
-          return reply.code(FINAL.has(waited.status) ? 200 : 202).send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
+          return reply
+            .code(FINAL.has(waited.status) ? 200 : 202)
+            .send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
 
@@ -138,10 +180,14 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         return reply.code(202).send({ id: rec.id, status: rec.status });
       });
 
-      api.get<{ Params: { id: string }; Querystring: { from?: string } }>('/messages/:id', { schema: { querystring: fromQuery } }, async (req) => {
-        const rec = await findOwned(node, req.params.id, req.callerParties, req.query.from);
-        return messageView(rec);
-      });
+      api.get<{ Params: { id: string }; Querystring: { from?: string } }>(
+        '/messages/:id',
+        { schema: { querystring: fromQuery } },
+        async (req) => {
+          const rec = await findOwned(node, req.params.id, req.callerParties, req.query.from);
+          return messageView(rec);
+        },
+      );
 
       api.get<{ Querystring: { direction?: 'in' | 'out'; status?: MessageRecord['status']; limit?: number } }>(
         '/messages',
@@ -160,8 +206,12 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
         },
         async (req) => ({
           messages: (
-            await node.store.list({ parties: req.callerParties, ...(req.query.direction ? { direction: req.query.direction } : {}), ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) })
-            
+            await node.store.list({
+              parties: req.callerParties,
+              ...(req.query.direction ? { direction: req.query.direction } : {}),
+              ...(req.query.status ? { status: req.query.status } : {}),
+              ...(req.query.limit ? { limit: req.query.limit } : {}),
+            })
           ).map(messageView),
         }),
       );
@@ -175,13 +225,22 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
 /** Node checks its timeouts every this often (its default, 30 s, would let a slow client live that much past them). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-function rateLimitOptions(limit: { readonly max: number; readonly windowSeconds: number }, key: (req: FastifyRequest) => string, what: string) {
+function rateLimitOptions(
+  limit: { readonly max: number; readonly windowSeconds: number },
+  key: (req: FastifyRequest) => string,
+  what: string,
+) {
   return {
     max: limit.max,
     timeWindow: limit.windowSeconds * 1000,
     keyGenerator: key,
     errorResponseBuilder: (_req: FastifyRequest, ctx: { ttl: number }) =>
-      new HttpRefusal('TRAMITE_ERR_RATE_LIMITED', 429, `more than ${limit.max} ${what} in ${limit.windowSeconds} s; retry in ${Math.ceil(ctx.ttl / 1000)} s`, ctx.ttl / 1000),
+      new HttpRefusal(
+        'TRAMITE_ERR_RATE_LIMITED',
+        429,
+        `more than ${limit.max} ${what} in ${limit.windowSeconds} s; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        ctx.ttl / 1000,
+      ),
   };
 }
 
@@ -205,4 +264,3 @@ async function waitForFinal(node: TramiteNode, id: string, ms: number): Promise<
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-

@@ -46,7 +46,12 @@ export function holdRequestBodiesWithin(app: FastifyInstance, budget: RequestBod
     };
     reply.raw.once('close', giveBack);
     const busy = (): HttpRefusal =>
-      new HttpRefusal('TRAMITE_ERR_BUSY', 503, `the node holds ${budget.maxBytes} bytes of request bodies at most and has no room for this one now`, BUSY_RETRY_AFTER_SECONDS);
+      new HttpRefusal(
+        'TRAMITE_ERR_BUSY',
+        503,
+        `the node holds ${budget.maxBytes} bytes of request bodies at most and has no room for this one now`,
+        BUSY_RETRY_AFTER_SECONDS,
+      );
 
     if (!chunked) {
       const declared = Number(lengthHeader);

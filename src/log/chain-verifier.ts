@@ -45,7 +45,11 @@ export interface ChainVerifyOptions {
  * the very hash the chain has at its sequence — which is what exposes a rewritten chain — and does
  * not vouch for records that are no longer there (truncation).
  */
-export async function verifyChain(records: AsyncIterable<LogRecord>, checkpoints: readonly Checkpoint[], opts: ChainVerifyOptions = {}): Promise<ChainVerifyReport> {
+export async function verifyChain(
+  records: AsyncIterable<LogRecord>,
+  checkpoints: readonly Checkpoint[],
+  opts: ChainVerifyOptions = {},
+): Promise<ChainVerifyReport> {
   const issues: VerifyIssue[] = [];
   const maxIssues = opts.maxIssues ?? 100;
   const report = (issue: VerifyIssue) => {
@@ -63,11 +67,26 @@ export async function verifyChain(records: AsyncIterable<LogRecord>, checkpoints
   for await (const r of records) {
     count += 1;
     firstSeq ??= r.seq;
-    if (r.seq > expected) report({ seq: expected, kind: 'gap', reason: `records ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (the next record present is ${r.seq})` });
+    if (r.seq > expected)
+      report({
+        seq: expected,
+        kind: 'gap',
+        reason: `records ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing (the next record present is ${r.seq})`,
+      });
     else if (r.seq < expected) report({ seq: r.seq, kind: 'order', reason: `record ${r.seq} appears after record ${expected - 1}` });
-    if (r.prevHash !== prev) report({ seq: r.seq, kind: 'chain', reason: `prev_hash of record ${r.seq} is not the hash of the record before it (records removed, inserted or swapped)` });
+    if (r.prevHash !== prev)
+      report({
+        seq: r.seq,
+        kind: 'chain',
+        reason: `prev_hash of record ${r.seq} is not the hash of the record before it (records removed, inserted or swapped)`,
+      });
     const recomputed = chainHash(r.prevHash, canonicalRecord(r));
-    if (recomputed !== r.hash) report({ seq: r.seq, kind: 'altered', reason: `record ${r.seq} (${r.kind} of ${r.messageId}) does not match its hash: its content was changed` });
+    if (recomputed !== r.hash)
+      report({
+        seq: r.seq,
+        kind: 'altered',
+        reason: `record ${r.seq} (${r.kind} of ${r.messageId}) does not match its hash: its content was changed`,
+      });
     if (r.envelope) {
       if (sha256Hex(r.envelope) !== r.envelopeDigest) {
         report({ seq: r.seq, kind: 'digest', reason: `the envelope kept in record ${r.seq} does not match its digest: it was changed` });
@@ -81,7 +100,11 @@ export async function verifyChain(records: AsyncIterable<LogRecord>, checkpoints
     }
     const cp = checkpointAt.get(r.seq);
     if (cp && cp.headHash !== r.hash) {
-      report({ seq: r.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} of ${cp.time} vouches for hash ${cp.headHash.slice(0, 16)}…, the log has ${r.hash.slice(0, 16)}…: the chain was rewritten` });
+      report({
+        seq: r.seq,
+        kind: 'checkpoint',
+        reason: `checkpoint ${cp.seq} of ${cp.time} vouches for hash ${cp.headHash.slice(0, 16)}…, the log has ${r.hash.slice(0, 16)}…: the chain was rewritten`,
+      });
     }
     prev = r.hash;
     lastSeq = r.seq;
@@ -90,10 +113,16 @@ export async function verifyChain(records: AsyncIterable<LogRecord>, checkpoints
   }
 
   for (const cp of checkpoints) {
-    if (!checkpointSignatureValid(cp)) report({ seq: cp.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} of ${cp.time} has an invalid signature: it was altered` });
+    if (!checkpointSignatureValid(cp))
+      report({ seq: cp.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} of ${cp.time} has an invalid signature: it was altered` });
     else {
       const distrust = opts.trustCheckpointSigner?.(cp.signerCert, new Date(cp.time));
-      if (distrust) report({ seq: cp.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} is signed by a certificate the auditor does not trust: ${distrust}` });
+      if (distrust)
+        report({
+          seq: cp.seq,
+          kind: 'checkpoint',
+          reason: `checkpoint ${cp.seq} is signed by a certificate the auditor does not trust: ${distrust}`,
+        });
     }
   }
   // Truncation is located at the first record that is gone, vouched for by the latest checkpoint.

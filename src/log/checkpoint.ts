@@ -4,7 +4,10 @@ import type { Checkpoint } from './log-store.js';
 
 /** The statement a checkpoint signs: which node says the chain had this head at this time. */
 export function checkpointStatement(cp: Pick<Checkpoint, 'seq' | 'headHash' | 'time' | 'node'>): Buffer {
-  return Buffer.from(canonicalize({ type: 'tramite-log-checkpoint', version: 1, node: cp.node, seq: cp.seq, headHash: cp.headHash, time: cp.time })!, 'utf8');
+  return Buffer.from(
+    canonicalize({ type: 'tramite-log-checkpoint', version: 1, node: cp.node, seq: cp.seq, headHash: cp.headHash, time: cp.time })!,
+    'utf8',
+  );
 }
 
 export interface CheckpointSigner {
@@ -12,9 +15,18 @@ export interface CheckpointSigner {
   readonly certPem: string;
 }
 
-export function signCheckpoint(head: { seq: number; hash: string }, node: string, time: Date, signer: CheckpointSigner): Omit<Checkpoint, 'tsaToken'> {
+export function signCheckpoint(
+  head: { seq: number; hash: string },
+  node: string,
+  time: Date,
+  signer: CheckpointSigner,
+): Omit<Checkpoint, 'tsaToken'> {
   const base = { seq: head.seq, headHash: head.hash, time: time.toISOString(), node };
-  return { ...base, signerCert: signer.certPem, signature: sign('sha256', checkpointStatement(base), signer.privateKey).toString('base64') };
+  return {
+    ...base,
+    signerCert: signer.certPem,
+    signature: sign('sha256', checkpointStatement(base), signer.privateKey).toString('base64'),
+  };
 }
 
 /** Checks a checkpoint's own signature with the certificate it carries; trust in that certificate is the caller's call. */

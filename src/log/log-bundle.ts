@@ -36,7 +36,10 @@ export interface BundleContent {
 }
 
 /** Collects the records whose time falls in [from, to] and the checkpoints inside that segment. */
-export async function collectBundle(store: LogStore, opts: { from: string; to: string; node: string; trustPem: string; tsaTrustPem: string; now: Date }): Promise<BundleContent> {
+export async function collectBundle(
+  store: LogStore,
+  opts: { from: string; to: string; node: string; trustPem: string; tsaTrustPem: string; now: Date },
+): Promise<BundleContent> {
   const range = await store.seqRangeForTime(opts.from, opts.to);
   if (!range) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no record between ${opts.from} and ${opts.to}`);
   const records: LogRecord[] = [];
@@ -60,8 +63,10 @@ export async function collectBundle(store: LogStore, opts: { from: string; to: s
   return { manifest, records, checkpoints, trustPem: opts.trustPem, tsaTrustPem: opts.tsaTrustPem };
 }
 
-const recordLine = (r: LogRecord) => JSON.stringify({ ...r, envelope: undefined, envelopeFile: r.envelope ? `envelopes/${r.seq}.xml` : undefined });
-const checkpointLine = (c: Checkpoint) => JSON.stringify({ ...c, tsaToken: c.tsaToken ? Buffer.from(c.tsaToken).toString('base64') : undefined });
+const recordLine = (r: LogRecord) =>
+  JSON.stringify({ ...r, envelope: undefined, envelopeFile: r.envelope ? `envelopes/${r.seq}.xml` : undefined });
+const checkpointLine = (c: Checkpoint) =>
+  JSON.stringify({ ...c, tsaToken: c.tsaToken ? Buffer.from(c.tsaToken).toString('base64') : undefined });
 
 /**
  * Writes a bundle as a folder an auditor can read with any tool: manifest.json, records.jsonl,
@@ -124,7 +129,9 @@ export function readBundle(path: string): BundleRead {
     return {
       content: {
         manifest: doc.manifest,
-        records: doc.records.map((r) => ({ ...r, ...(r.envelope ? { envelope: new Uint8Array(Buffer.from(r.envelope, 'base64')) } : {}) }) as LogRecord),
+        records: doc.records.map(
+          (r) => ({ ...r, ...(r.envelope ? { envelope: new Uint8Array(Buffer.from(r.envelope, 'base64')) } : {}) }) as LogRecord,
+        ),
         checkpoints: doc.checkpoints.map(reviveCheckpoint),
         trustPem: doc.trustPem,
         tsaTrustPem: doc.tsaTrustPem ?? '',
@@ -141,14 +148,22 @@ export function readBundle(path: string): BundleRead {
     else if (sha256Hex(readFileSync(p)) !== digest) fileProblems.push(`${name} does not match its digest in manifest.json`);
   }
   const read = (name: string): Buffer | undefined => (existsSync(join(path, name)) ? readFileSync(join(path, name)) : undefined);
-  const lines = (data: Buffer | undefined) => (data ? data.toString('utf8').split('\n').filter((l) => l.trim()) : []);
+  const lines = (data: Buffer | undefined) =>
+    data
+      ? data
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+      : [];
   const records = lines(read('records.jsonl')).map((line) => {
     const r = parseJson(line, 'records.jsonl') as LogRecord & { envelopeFile?: string };
     const { envelopeFile, ...rest } = r;
     const env = envelopeFile && existsSync(join(path, envelopeFile)) ? readFileSync(join(path, envelopeFile)) : undefined;
     return { ...rest, ...(env ? { envelope: new Uint8Array(env) } : {}) } as LogRecord;
   });
-  const checkpoints = lines(read('checkpoints.jsonl')).map((line) => reviveCheckpoint(parseJson(line, 'checkpoints.jsonl') as Checkpoint & { tsaToken?: string }));
+  const checkpoints = lines(read('checkpoints.jsonl')).map((line) =>
+    reviveCheckpoint(parseJson(line, 'checkpoints.jsonl') as Checkpoint & { tsaToken?: string }),
+  );
   const trustPem = read('certificates/trust.pem')?.toString('utf8') ?? '';
   const tsaTrustPem = read('certificates/tsa.pem')?.toString('utf8') ?? '';
   return { content: { manifest, records, checkpoints, trustPem, tsaTrustPem }, fileProblems };

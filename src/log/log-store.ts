@@ -87,7 +87,13 @@ export interface LogStore {
  * the seq of the appended record that holds its envelope or its reply, when it does.
  */
 export type ProjectionChange =
-  | { readonly op: 'insert'; readonly id: string; readonly direction: 'in' | 'out'; readonly fields: Readonly<Record<string, unknown>>; readonly envelopeFromEntry?: number }
+  | {
+      readonly op: 'insert';
+      readonly id: string;
+      readonly direction: 'in' | 'out';
+      readonly fields: Readonly<Record<string, unknown>>;
+      readonly envelopeFromEntry?: number;
+    }
   | {
       readonly op: 'update';
       readonly id: string;

@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { TramiteError } from '../core/errors.js';
-import { outboundKey, type MessageKey, type MessageListQuery, type MessageRecord, type MessageStore, type StateChange } from '../core/message-record.js';
+import {
+  outboundKey,
+  type MessageKey,
+  type MessageListQuery,
+  type MessageRecord,
+  type MessageStore,
+  type StateChange,
+} from '../core/message-record.js';
 import { signCheckpoint, checkpointStatement, type CheckpointSigner } from './checkpoint.js';
 import { verifyChain, type ChainVerifyOptions, type ChainVerifyReport } from './chain-verifier.js';
 import type { LogEntryInput } from './log-entry.js';
@@ -32,7 +39,19 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 
 /** Facts that go into the hash-chained record; payloads stay out (they are in the envelope bytes). */
 function chainDetail(fields: Partial<MessageRecord>): Record<string, unknown> {
-  const { payload: _p, replyPayload: _r, id: _i, direction: _d, from: _f, to: _t, service: _s, action: _a, refId: _ref, conversationId: _c, ...detail } = fields;
+  const {
+    payload: _p,
+    replyPayload: _r,
+    id: _i,
+    direction: _d,
+    from: _f,
+    to: _t,
+    service: _s,
+    action: _a,
+    refId: _ref,
+    conversationId: _c,
+    ...detail
+  } = fields;
   return JSON.parse(JSON.stringify(detail)) as Record<string, unknown>;
 }
 
@@ -91,7 +110,13 @@ export class MessageLog implements MessageStore {
       detail: chainDetail(rec),
       envelope: Buffer.from(envelope, 'utf8'),
     };
-    await this.append([entry], { op: 'insert', id: rec.id, direction: rec.direction, fields: rec as unknown as Record<string, unknown>, envelopeFromEntry: 0 });
+    await this.append([entry], {
+      op: 'insert',
+      id: rec.id,
+      direction: rec.direction,
+      fields: rec as unknown as Record<string, unknown>,
+      envelopeFromEntry: 0,
+    });
   }
 
   async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
@@ -107,7 +132,14 @@ export class MessageLog implements MessageStore {
       detail: chainDetail(change),
       ...(replyEnvelope !== undefined ? { envelope: Buffer.from(replyEnvelope, 'utf8') } : {}),
     };
-    await this.append([entry], { op: 'update', id: key.id, direction: key.direction, from: current.from, fields: { ...change, updatedAt: time }, ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}) });
+    await this.append([entry], {
+      op: 'update',
+      id: key.id,
+      direction: key.direction,
+      from: current.from,
+      fields: { ...change, updatedAt: time },
+      ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}),
+    });
     return next;
   }
 
@@ -116,8 +148,22 @@ export class MessageLog implements MessageStore {
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no outbound message ${id} in the log`);
     const time = this.opts.clock.now().toISOString();
     const next: MessageRecord = { ...current, ...change, updatedAt: time };
-    const entry: LogEntryInput = { ...this.entryBase(current), time, kind: 'envelope', state: next.status, detail: { ...chainDetail(change), resealed: true }, envelope: Buffer.from(envelope, 'utf8') };
-    await this.append([entry], { op: 'update', id, direction: 'out', from: current.from, fields: { ...change, updatedAt: time }, envelopeFromEntry: 0 });
+    const entry: LogEntryInput = {
+      ...this.entryBase(current),
+      time,
+      kind: 'envelope',
+      state: next.status,
+      detail: { ...chainDetail(change), resealed: true },
+      envelope: Buffer.from(envelope, 'utf8'),
+    };
+    await this.append([entry], {
+      op: 'update',
+      id,
+      direction: 'out',
+      from: current.from,
+      fields: { ...change, updatedAt: time },
+      envelopeFromEntry: 0,
+    });
     return next;
   }
 
@@ -165,7 +211,10 @@ export class MessageLog implements MessageStore {
     if (this.timer) clearInterval(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.timer = this.retentionTimer = undefined;
-    if (this.opts.checkpoints) await this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'final checkpoint failed'));
+    if (this.opts.checkpoints)
+      await this.checkpointNow().catch((err: unknown) =>
+        this.opts.logger?.error({ err: (err as Error).message }, 'final checkpoint failed'),
+      );
     await this.checkpointRun;
     await this.opts.store.close();
   }
@@ -188,12 +237,17 @@ export class MessageLog implements MessageStore {
       await this.opts.store.append(entries, projection);
     } catch (cause) {
       if (cause instanceof TramiteError) throw cause;
-      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log (${this.opts.store.location}) refused the write: ${(cause as Error).message}`, { cause });
+      throw new TramiteError(
+        'TRAMITE_ERR_LOG_UNAVAILABLE',
+        `the message log (${this.opts.store.location}) refused the write: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     const cp = this.opts.checkpoints;
     if (!cp) return;
     this.sinceCheckpoint += entries.length;
-    if (this.sinceCheckpoint >= cp.everyRecords) void this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
+    if (this.sinceCheckpoint >= cp.everyRecords)
+      void this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
   }
 
   private async checkpointIfNew(): Promise<void> {
@@ -214,7 +268,10 @@ export class MessageLog implements MessageStore {
         tsaToken = await policy.timestamp(checkpointStatement(signed));
       } catch (err) {
         // The signed checkpoint still protects the chain; the missing time-stamp is reported.
-        this.opts.logger?.warn({ code: 'TRAMITE_ERR_TSA', err: (err as Error).message, seq: head.seq }, 'checkpoint kept without a TSA time-stamp');
+        this.opts.logger?.warn(
+          { code: 'TRAMITE_ERR_TSA', err: (err as Error).message, seq: head.seq },
+          'checkpoint kept without a TSA time-stamp',
+        );
       }
     }
     const cp: Checkpoint = { ...signed, ...(tsaToken ? { tsaToken } : {}) };

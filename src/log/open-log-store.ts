@@ -8,7 +8,12 @@ import { SqliteLogStore } from './sqlite-log-store.js';
 export async function openLogStore(log: Pick<ConfigFileLog, 'store' | 'sqliteFile' | 'postgresUrl'>): Promise<LogStore> {
   if (log.store === 'postgres') {
     const url = log.postgresUrl ?? process.env['TRAMITE_LOG_POSTGRES_URL'];
-    if (!url) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', 'log.store is postgres but neither log.postgresUrl nor TRAMITE_LOG_POSTGRES_URL is set', { field: 'log.postgresUrl' });
+    if (!url)
+      throw new ConfigError(
+        'TRAMITE_ERR_CONFIG_INVALID',
+        'log.store is postgres but neither log.postgresUrl nor TRAMITE_LOG_POSTGRES_URL is set',
+        { field: 'log.postgresUrl' },
+      );
     return PostgresLogStore.open(url);
   }
   return new SqliteLogStore(log.sqliteFile);

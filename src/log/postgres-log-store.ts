@@ -4,7 +4,15 @@ import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
-import { checkpointFromRow, messageFromRow, messageWhere, recordFromRow, recordToParams, recordWhere, type CheckpointRow } from './sqlite-log-store.js';
+import {
+  checkpointFromRow,
+  messageFromRow,
+  messageWhere,
+  recordFromRow,
+  recordToParams,
+  recordWhere,
+  type CheckpointRow,
+} from './sqlite-log-store.js';
 
 const SCHEMA = logSchema('postgres');
 
@@ -23,7 +31,10 @@ export class PostgresLogStore implements LogStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
 
-  private constructor(private readonly pool: pg.Pool, url: string) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+  ) {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   }
 
@@ -36,7 +47,11 @@ export class PostgresLogStore implements LogStore {
       await pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${SCHEMA}\n${POSTGRES_SENDER_KEY_MIGRATION}`);
     } catch (cause) {
       await pool.end().catch(() => undefined);
-      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log at ${store.location}: ${(cause as Error).message}`, { cause });
+      throw new TramiteError(
+        'TRAMITE_ERR_LOG_UNAVAILABLE',
+        `cannot open the message log at ${store.location}: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     return store;
   }
@@ -91,16 +106,10 @@ export class PostgresLogStore implements LogStore {
     const fields = { ...(JSON.parse(rows[0].fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : rows[0].reply_seq;
     const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : rows[0].envelope_seq;
-    await client.query('UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8', [
-      last.state,
-      last.time,
-      replySeq,
-      envelopeSeq,
-      JSON.stringify(fields),
-      p.id,
-      p.direction,
-      p.from,
-    ]);
+    await client.query(
+      'UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8',
+      [last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from],
+    );
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -110,7 +119,11 @@ export class PostgresLogStore implements LogStore {
   async *range(from: number, to: number, pageSize = 1000): AsyncIterable<LogRecord> {
     let next = from;
     for (;;) {
-      const { rows } = await this.pool.query('SELECT * FROM log_records WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3', [next, to, pageSize]);
+      const { rows } = await this.pool.query('SELECT * FROM log_records WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3', [
+        next,
+        to,
+        pageSize,
+      ]);
       for (const r of rows) yield recordFromRow(r);
       if (rows.length < pageSize) return;
       next = Number(rows[rows.length - 1].seq) + 1;
@@ -129,12 +142,18 @@ export class PostgresLogStore implements LogStore {
 
   async searchRecords(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<LogRecord[]> {
     const { sql, params } = recordWhere(q, dollar);
-    const { rows } = await this.pool.query(`SELECT * FROM log_records ${sql} ORDER BY seq LIMIT $${params.length + 1}`, [...params, q.limit ?? 1000]);
+    const { rows } = await this.pool.query(`SELECT * FROM log_records ${sql} ORDER BY seq LIMIT $${params.length + 1}`, [
+      ...params,
+      q.limit ?? 1000,
+    ]);
     return rows.map(recordFromRow);
   }
 
   async seqRangeForTime(fromTime: string, toTime: string): Promise<{ first: number; last: number } | undefined> {
-    const { rows } = await this.pool.query<{ first: string | null; last: string | null }>('SELECT MIN(seq) AS first, MAX(seq) AS last FROM log_records WHERE time >= $1 AND time <= $2', [fromTime, toTime]);
+    const { rows } = await this.pool.query<{ first: string | null; last: string | null }>(
+      'SELECT MIN(seq) AS first, MAX(seq) AS last FROM log_records WHERE time >= $1 AND time <= $2',
+      [fromTime, toTime],
+    );
     const r = rows[0]!;
     return r.first === null || r.last === null ? undefined : { first: Number(r.first), last: Number(r.last) };
   }
@@ -149,12 +168,18 @@ export class PostgresLogStore implements LogStore {
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
     const { sql, params } = messageWhere(q, dollar);
-    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT $${params.length + 1}`, [...params, q.limit ?? 100]);
+    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT $${params.length + 1}`, [
+      ...params,
+      q.limit ?? 100,
+    ]);
     return rows.map(messageFromRow);
   }
 
   async messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]> {
-    const { rows } = await this.pool.query('SELECT * FROM messages WHERE direction = $1 AND state = ANY($2) ORDER BY created_at', [direction, [...states]]);
+    const { rows } = await this.pool.query('SELECT * FROM messages WHERE direction = $1 AND state = ANY($2) ORDER BY created_at', [
+      direction,
+      [...states],
+    ]);
     return rows.map(messageFromRow);
   }
 
@@ -167,7 +192,10 @@ export class PostgresLogStore implements LogStore {
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {
-    const { rows } = await this.pool.query<CheckpointRow>('SELECT * FROM checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq', [from, to]);
+    const { rows } = await this.pool.query<CheckpointRow>('SELECT * FROM checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq', [
+      from,
+      to,
+    ]);
     return rows.map(checkpointFromRow);
   }
 
@@ -176,7 +204,9 @@ export class PostgresLogStore implements LogStore {
     try {
       await client.query('BEGIN');
       const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
-      await client.query(`UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text WHERE updated_at < $1`, [before]);
+      await client.query(`UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text WHERE updated_at < $1`, [
+        before,
+      ]);
       await client.query('COMMIT');
       return res.rowCount ?? 0;
     } catch (err) {

@@ -140,12 +140,17 @@ export class SqliteLogStore implements LogStore {
   private readonly insertRecord: Database.Statement;
   private readonly appendTx: (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
 
-  constructor(readonly location: string, opts: { readonly?: boolean } = {}) {
+  constructor(
+    readonly location: string,
+    opts: { readonly?: boolean } = {},
+  ) {
     if (!opts.readonly) mkdirSync(dirname(location), { recursive: true });
     try {
       this.db = new Database(location, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     } catch (cause) {
-      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log ${location}: ${(cause as Error).message}`, { cause });
+      throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `cannot open the message log ${location}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
@@ -161,14 +166,12 @@ export class SqliteLogStore implements LogStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
     // IMMEDIATE: the write lock is taken before the head is read, so two writers cannot fork the chain.
-    this.appendTx = this.db
-      .transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
-        const records = chainRecords(entries, this.headSync());
-        for (const r of records) this.insertRecord.run(...recordToParams(r));
-        this.applyProjection(projection, records);
-        return records;
-      })
-      .immediate as unknown as (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
+    this.appendTx = this.db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
+      const records = chainRecords(entries, this.headSync());
+      for (const r of records) this.insertRecord.run(...recordToParams(r));
+      this.applyProjection(projection, records);
+      return records;
+    }).immediate as unknown as (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
   }
 
   async append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
@@ -177,7 +180,10 @@ export class SqliteLogStore implements LogStore {
 
   /** A log made before the projection was keyed by sender gets the wider key (once, under the write lock). */
   private migrateToSenderKey(): void {
-    const keyedBySender = () => (this.db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string; pk: number }>).some((c) => c.name === 'from_party' && c.pk > 0);
+    const keyedBySender = () =>
+      (this.db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string; pk: number }>).some(
+        (c) => c.name === 'from_party' && c.pk > 0,
+      );
     if (keyedBySender()) return;
     this.db
       .transaction(() => {
@@ -187,7 +193,8 @@ export class SqliteLogStore implements LogStore {
   }
 
   private headSync(): { seq: number; hash: string } {
-    const row = this.db.prepare('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const row = this.db.prepare('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; hash: string } | undefined;
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -204,15 +211,17 @@ export class SqliteLogStore implements LogStore {
         .run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
       return;
     }
-    const current = this.db.prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(p.id, p.direction, p.from) as
-      | { fields: string; reply_seq: number | null; envelope_seq: number | null }
-      | undefined;
+    const current = this.db
+      .prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?')
+      .get(p.id, p.direction, p.from) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
     const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
     this.db
-      .prepare('UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?')
+      .prepare(
+        'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
+      )
       .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
   }
 
@@ -237,16 +246,22 @@ export class SqliteLogStore implements LogStore {
   }
 
   async recordsOf(messageId: string): Promise<LogRecord[]> {
-    return (this.db.prepare('SELECT * FROM log_records WHERE message_id = ? ORDER BY seq').all(messageId) as RecordRow[]).map(recordFromRow);
+    return (this.db.prepare('SELECT * FROM log_records WHERE message_id = ? ORDER BY seq').all(messageId) as RecordRow[]).map(
+      recordFromRow,
+    );
   }
 
   async searchRecords(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<LogRecord[]> {
     const { sql, params } = recordWhere(q, () => '?');
-    return (this.db.prepare(`SELECT * FROM log_records ${sql} ORDER BY seq LIMIT ?`).all(...params, q.limit ?? 1000) as RecordRow[]).map(recordFromRow);
+    return (this.db.prepare(`SELECT * FROM log_records ${sql} ORDER BY seq LIMIT ?`).all(...params, q.limit ?? 1000) as RecordRow[]).map(
+      recordFromRow,
+    );
   }
 
   async seqRangeForTime(fromTime: string, toTime: string): Promise<{ first: number; last: number } | undefined> {
-    const r = this.db.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM log_records WHERE time >= ? AND time <= ?').get(fromTime, toTime) as { first: number | null; last: number | null };
+    const r = this.db
+      .prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM log_records WHERE time >= ? AND time <= ?')
+      .get(fromTime, toTime) as { first: number | null; last: number | null };
     return r.first === null || r.last === null ? undefined : { first: Number(r.first), last: Number(r.last) };
   }
 
@@ -261,13 +276,17 @@ export class SqliteLogStore implements LogStore {
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
     const { sql, params } = messageWhere(q, () => '?');
-    return (this.db.prepare(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT ?`).all(...params, q.limit ?? 100) as MessageRowDb[]).map(messageFromRow);
+    return (
+      this.db.prepare(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT ?`).all(...params, q.limit ?? 100) as MessageRowDb[]
+    ).map(messageFromRow);
   }
 
   async messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]> {
     if (states.length === 0) return [];
     return (
-      this.db.prepare(`SELECT * FROM messages WHERE direction = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY created_at`).all(direction, ...states) as MessageRowDb[]
+      this.db
+        .prepare(`SELECT * FROM messages WHERE direction = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY created_at`)
+        .all(direction, ...states) as MessageRowDb[]
     ).map(messageFromRow);
   }
 
@@ -278,7 +297,9 @@ export class SqliteLogStore implements LogStore {
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {
-    return (this.db.prepare('SELECT * FROM checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq').all(from, to) as CheckpointRow[]).map(checkpointFromRow);
+    return (this.db.prepare('SELECT * FROM checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq').all(from, to) as CheckpointRow[]).map(
+      checkpointFromRow,
+    );
   }
 
   async purgePayloads(before: string): Promise<number> {
@@ -322,7 +343,10 @@ class WhereBuilder {
 }
 
 /** WHERE clause over log_records for an auditor's search. */
-export function recordWhere(q: RecordQuery & { fromTime?: string; toTime?: string }, ph: (i: number) => string): { sql: string; params: unknown[] } {
+export function recordWhere(
+  q: RecordQuery & { fromTime?: string; toTime?: string },
+  ph: (i: number) => string,
+): { sql: string; params: unknown[] } {
   const w = new WhereBuilder(ph);
   if (q.messageId) w.add(q.messageId, 3, (a, b, c) => `(message_id = ${a} OR ref_id = ${b} OR conversation_id = ${c})`);
   if (q.party) w.add(q.party, 2, (a, b) => `(from_party = ${a} OR to_party = ${b})`);

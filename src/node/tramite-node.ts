@@ -78,7 +78,14 @@ export class TramiteNode {
   ) {
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
-    const notifier = new StatusNotifier({ registry, log, retry: config.queue.retry, timeoutMs: 10_000, http: this.backOffice, queue: { enqueue: (item) => this.notifyQueue.enqueue(item) } });
+    const notifier = new StatusNotifier({
+      registry,
+      log,
+      retry: config.queue.retry,
+      timeoutMs: 10_000,
+      http: this.backOffice,
+      queue: { enqueue: (item) => this.notifyQueue.enqueue(item) },
+    });
     const common = {
       registry,
       store: new NotifyingStore(store, notifier),
@@ -94,7 +101,12 @@ export class TramiteNode {
     // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
     this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
     const selfUrl = (): string => this.envelopeUrl;
-    const schedule = new DeliverySchedule({ registry, log, retry: config.queue.retry, deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) } });
+    const schedule = new DeliverySchedule({
+      registry,
+      log,
+      retry: config.queue.retry,
+      deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
+    });
     this.dispatch = new DispatchWorker({
       ...common,
       backOfficeTimeoutMs: 10_000,
@@ -119,9 +131,18 @@ export class TramiteNode {
           if (redis.isUp()) log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', queue: name, err: err.message }, 'queue error');
         },
       });
-    this.deliveryQueue = queue<WorkItem>('deliver', { attempt: (d, n) => this.delivery.attempt(d, n), exhausted: (d, n, e) => this.delivery.exhausted(d, n, e) });
-    this.dispatchQueue = queue<DispatchItem>('dispatch', { attempt: (d, n) => this.dispatch.attempt(d, n), exhausted: (d, n, e) => this.dispatch.exhausted(d, n, e) });
-    this.notifyQueue = queue<NotifyItem>('notify', { attempt: (d, n) => notifier.attempt(d, n), exhausted: (d, n, e) => notifier.exhausted(d, n, e) });
+    this.deliveryQueue = queue<WorkItem>('deliver', {
+      attempt: (d, n) => this.delivery.attempt(d, n),
+      exhausted: (d, n, e) => this.delivery.exhausted(d, n, e),
+    });
+    this.dispatchQueue = queue<DispatchItem>('dispatch', {
+      attempt: (d, n) => this.dispatch.attempt(d, n),
+      exhausted: (d, n, e) => this.dispatch.exhausted(d, n, e),
+    });
+    this.notifyQueue = queue<NotifyItem>('notify', {
+      attempt: (d, n) => notifier.attempt(d, n),
+      exhausted: (d, n, e) => notifier.exhausted(d, n, e),
+    });
   }
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
@@ -143,7 +164,12 @@ export class TramiteNode {
       trust: registry.auditTrust(),
       clock,
       ...(opts.builtinAdapters ? { catalog: opts.builtinAdapters } : {}),
-      bus: (party) => busClientFor(party, () => self?.outbound ?? notYet(), () => self?.store ?? notYet()),
+      bus: (party) =>
+        busClientFor(
+          party,
+          () => self?.outbound ?? notYet(),
+          () => self?.store ?? notYet(),
+        ),
     });
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
@@ -171,7 +197,10 @@ export class TramiteNode {
       try {
         redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir, log });
       } catch (err) {
-        await verifierStarting.then((pool) => pool.close(), () => undefined);
+        await verifierStarting.then(
+          (pool) => pool.close(),
+          () => undefined,
+        );
         throw err;
       }
       try {
@@ -198,7 +227,10 @@ export class TramiteNode {
     // A Redis back from an outage may have lost what it had not yet written (its append-only file is
     // fsynced every second) and refused the work accepted meanwhile: the log says what to schedule.
     redis.onDown((reason) =>
-      log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', redis: redis.where, reason }, "the delivery queue's Redis is down; messages are still accepted into the log, and scheduled when it answers again"),
+      log.error(
+        { code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', redis: redis.where, reason },
+        "the delivery queue's Redis is down; messages are still accepted into the log, and scheduled when it answers again",
+      ),
     );
     redis.onRecovered(() => {
       if (node.stopping) return;
@@ -269,10 +301,12 @@ export class TramiteNode {
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);
     // No attempt is in flight any more: the connections to peers and back offices can go.
-    if (!(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close()]), deadline.capped(1000)))) this.log.warn('HTTP connections did not close in time');
+    if (!(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close()]), deadline.capped(1000))))
+      this.log.warn('HTTP connections did not close in time');
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
     await this.redis.close(deadline);
-    if (!(await settlesWithin(this.verifier.close(), deadline.capped(2000)))) this.log.warn('the verification workers did not stop in time');
+    if (!(await settlesWithin(this.verifier.close(), deadline.capped(2000))))
+      this.log.warn('the verification workers did not stop in time');
     this.ids.release();
     this.log.info('node stopped');
     this.log.flush();
@@ -290,7 +324,12 @@ function startVerificationPool(config: NodeConfig, log: Logger): Promise<Verific
   return VerificationPool.start({
     ...(config.node.verification.workers !== undefined ? { workers: config.node.verification.workers } : {}),
     queue: config.node.verification.queue,
-    setup: { config: configForWorker(config), limits: xmlLimitsOf(config), maxAgeSeconds: config.node.timestampMaxAgeSeconds, skewSeconds: config.node.clockSkewSeconds },
+    setup: {
+      config: configForWorker(config),
+      limits: xmlLimitsOf(config),
+      maxAgeSeconds: config.node.timestampMaxAgeSeconds,
+      skewSeconds: config.node.clockSkewSeconds,
+    },
     log,
   });
 }

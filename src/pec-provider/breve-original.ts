@@ -15,7 +15,13 @@ import MimeNode from 'nodemailer/lib/mime-node';
 const BODY_HEADERS = /^(content-|mime-version$)/i;
 
 export async function breveOriginal(original: Buffer): Promise<Buffer> {
-  const parsed = await simpleParser(original, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, keepCidLinks: true });
+  const parsed = await simpleParser(original, {
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    keepCidLinks: true,
+  });
 
   // The header fields go over byte for byte; only the body (and the fields describing it) is rebuilt.
   const header = parsed.headerLines

@@ -82,7 +82,8 @@ export interface PecProviderOptions {
 }
 
 export interface IssuedMessage {
-  readonly kind: 'accettazione' | 'non-accettazione' | 'posta-certificata' | 'avvenuta-consegna' | 'errore-consegna' | 'preavviso-errore-consegna';
+  readonly kind:
+    'accettazione' | 'non-accettazione' | 'posta-certificata' | 'avvenuta-consegna' | 'errore-consegna' | 'preavviso-errore-consegna';
   /** The mailbox it was written into. */
   readonly mailbox: string;
   /** The original message's Message-ID. */
@@ -128,10 +129,17 @@ export class PecProviderSimulator {
     const mailboxes = new Map<string, PecMailbox>();
     for (const mailbox of opts.mailboxes) {
       const key = mailbox.address.toLowerCase();
-      if (!/^[^@\s]+@[^@\s]+$/.test(mailbox.address)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: "${mailbox.address}" is not an e-mail address`);
-      if (!this.#domains.has(domainOf(key))) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} is not in the provider's domains (${opts.domains.join(', ')})`);
-      if (mailboxes.has(key)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} given twice`);
-      if (mailbox.password.length === 0) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} needs a password`);
+      if (!/^[^@\s]+@[^@\s]+$/.test(mailbox.address))
+        throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: "${mailbox.address}" is not an e-mail address`);
+      if (!this.#domains.has(domainOf(key)))
+        throw new ConfigError(
+          'TRAMITE_ERR_CONFIG_INVALID',
+          `PecProviderSimulator: mailbox ${mailbox.address} is not in the provider's domains (${opts.domains.join(', ')})`,
+        );
+      if (mailboxes.has(key))
+        throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} given twice`);
+      if (mailbox.password.length === 0)
+        throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: mailbox ${mailbox.address} needs a password`);
       mailboxes.set(key, mailbox);
     }
     this.#mailboxes = mailboxes;
@@ -139,7 +147,10 @@ export class PecProviderSimulator {
     const { warnAfterMs, failAfterMs } = this.#timeouts;
     // setTimeout cannot wait longer than 2^31 - 1 ms (about 24.8 days): it would fire at once instead.
     if (!(warnAfterMs > 0 && failAfterMs > warnAfterMs && failAfterMs <= MAX_TIMER_MS)) {
-      throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `PecProviderSimulator: timeouts must satisfy 0 < warnAfterMs < failAfterMs <= ${MAX_TIMER_MS} (got ${warnAfterMs} and ${failAfterMs})`);
+      throw new ConfigError(
+        'TRAMITE_ERR_CONFIG_INVALID',
+        `PecProviderSimulator: timeouts must satisfy 0 < warnAfterMs < failAfterMs <= ${MAX_TIMER_MS} (got ${warnAfterMs} and ${failAfterMs})`,
+      );
     }
     this.#signer = opts.signer;
     this.#store = opts.store;
@@ -265,7 +276,11 @@ export class PecProviderSimulator {
       await this.#deliver(msg.sender, receipt, { kind: 'errore-consegna', msg, consegna: recipient });
       return;
     }
-    await this.#deliver(msg.sender, await buildDeliveryReceipt(msg, recipientIssuer(), recipient), { kind: 'avvenuta-consegna', msg, consegna: recipient });
+    await this.#deliver(msg.sender, await buildDeliveryReceipt(msg, recipientIssuer(), recipient), {
+      kind: 'avvenuta-consegna',
+      msg,
+      consegna: recipient,
+    });
   }
 
   /**
@@ -278,7 +293,13 @@ export class PecProviderSimulator {
     const issuer = () => this.#issuer(domainOf(msg.sender), this.#clock.now());
     this.#after(warnAfterMs, async () => {
       const waited = italianDuration(warnAfterMs);
-      const receipt = await buildDeliveryWarning(msg, issuer(), recipient, waited, `4.4.7 - consegna a ${recipient} non confermata dopo ${waited}`);
+      const receipt = await buildDeliveryWarning(
+        msg,
+        issuer(),
+        recipient,
+        waited,
+        `4.4.7 - consegna a ${recipient} non confermata dopo ${waited}`,
+      );
       await this.#deliver(msg.sender, receipt, { kind: 'preavviso-errore-consegna', msg, consegna: recipient });
     });
     this.#after(failAfterMs, async () => {
@@ -308,7 +329,11 @@ export class PecProviderSimulator {
     this.#inFlight.add(tracked);
   }
 
-  async #deliver(mailbox: string, raw: Buffer, about: { kind: IssuedMessage['kind']; msg: CertifiedMessage; consegna?: string }): Promise<void> {
+  async #deliver(
+    mailbox: string,
+    raw: Buffer,
+    about: { kind: IssuedMessage['kind']; msg: CertifiedMessage; consegna?: string },
+  ): Promise<void> {
     await this.#store.deliver(mailbox, raw);
     this.#onIssued({
       kind: about.kind,

@@ -44,12 +44,21 @@ export function ensureProviderPki(dirOption: string, now: Date = new Date()): Pr
     const cert = new X509Certificate(signer.certPem);
     const caCert = new X509Certificate(caPair.certPem);
     if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) {
-      throw new ConfigError('TRAMITE_ERR_PKI_EXISTS', `${signerFiles.certFile} was not issued by ${ca.ca.certFile} — fix: move provider.cert.pem and provider.key.pem away to have them issued again`, {
-        field: signerFiles.certFile,
-      });
+      throw new ConfigError(
+        'TRAMITE_ERR_PKI_EXISTS',
+        `${signerFiles.certFile} was not issued by ${ca.ca.certFile} — fix: move provider.cert.pem and provider.key.pem away to have them issued again`,
+        {
+          field: signerFiles.certFile,
+        },
+      );
     }
   } else {
-    signer = issueCertificate({ subject: SIGNER_SUBJECT, notBefore: new Date(now.getTime() - HOUR_MS), notAfter: new Date(now.getTime() + VALIDITY_DAYS * 24 * HOUR_MS), issuer: caPair });
+    signer = issueCertificate({
+      subject: SIGNER_SUBJECT,
+      notBefore: new Date(now.getTime() - HOUR_MS),
+      notAfter: new Date(now.getTime() + VALIDITY_DAYS * 24 * HOUR_MS),
+      issuer: caPair,
+    });
     writePair(signerFiles, signer);
     created.push(signerFiles.certFile);
   }
@@ -76,7 +85,11 @@ function readPairIfPresent(files: { certFile: string; keyFile: string }): PemPai
   if (cert && key) return readPair(files);
   if (cert || key) {
     const [present, missing] = cert ? [files.certFile, files.keyFile] : [files.keyFile, files.certFile];
-    throw new ConfigError('TRAMITE_ERR_PKI_EXISTS', `${present} exists but ${missing} does not; it will not be overwritten — fix: restore ${missing}, or move ${present} away`, { field: present });
+    throw new ConfigError(
+      'TRAMITE_ERR_PKI_EXISTS',
+      `${present} exists but ${missing} does not; it will not be overwritten — fix: restore ${missing}, or move ${present} away`,
+      { field: present },
+    );
   }
   return undefined;
 }

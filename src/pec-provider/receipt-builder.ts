@@ -4,7 +4,13 @@
  * prefix), daticert.xml (tipo, errore, msgid, identificativo, data with zona, gestore-emittente,
  * consegna, errore-esteso) and the text, then signed with the provider's certificate.
  */
-import { type Daticert, type DaticertDestinatario, type PostacertErrore, type PostacertTipo, daticertData } from '../../adapters/pec/daticert.js';
+import {
+  type Daticert,
+  type DaticertDestinatario,
+  type PostacertErrore,
+  type PostacertTipo,
+  daticertData,
+} from '../../adapters/pec/daticert.js';
 import type { SmimeSigner } from '../../adapters/pec/smime-sign.js';
 import { breveOriginal } from './breve-original.js';
 import { italianZona } from './italian-time.js';
@@ -64,13 +70,19 @@ const SUBJECT_PREFIX = {
 
 export async function buildAcceptance(msg: CertifiedMessage, issuer: Issuer): Promise<Buffer> {
   const daticert = daticertOf(msg, issuer, 'accettazione', 'nessuno');
-  return composeSignedMessage(receiptTo(msg, issuer, 'accettazione', SUBJECT_PREFIX.accettazione, daticert, acceptanceText(facts(msg, daticert))), issuer.signer);
+  return composeSignedMessage(
+    receiptTo(msg, issuer, 'accettazione', SUBJECT_PREFIX.accettazione, daticert, acceptanceText(facts(msg, daticert))),
+    issuer.signer,
+  );
 }
 
 export async function buildNonAcceptance(msg: CertifiedMessage, issuer: Issuer, problems: readonly string[]): Promise<Buffer> {
   const daticert = daticertOf(msg, issuer, 'non-accettazione', 'altro', { erroreEsteso: problems.join('; ') });
   const text = nonAcceptanceText(facts(msg, daticert), problems);
-  return composeSignedMessage(receiptTo(msg, issuer, 'non-accettazione', SUBJECT_PREFIX['non-accettazione'], daticert, text), issuer.signer);
+  return composeSignedMessage(
+    receiptTo(msg, issuer, 'non-accettazione', SUBJECT_PREFIX['non-accettazione'], daticert, text),
+    issuer.signer,
+  );
 }
 
 /** The busta di trasporto: the original, whole, as postacert.eml, "on behalf of" the sender. */
@@ -104,21 +116,42 @@ export async function buildDeliveryReceipt(msg: CertifiedMessage, issuer: Issuer
   const tipo = msg.submitted.tipoRicevuta;
   const daticert = daticertOf(msg, issuer, 'avvenuta-consegna', 'nessuno', { ricevuta: tipo, consegna: recipient });
   const original = tipo === 'completa' ? msg.submitted.raw : tipo === 'breve' ? await breveOriginal(msg.submitted.raw) : undefined;
-  const receipt = receiptTo(msg, issuer, 'avvenuta-consegna', SUBJECT_PREFIX['avvenuta-consegna'], daticert, deliveryText(facts(msg, daticert)), [['X-TipoRicevuta', tipo]]);
+  const receipt = receiptTo(
+    msg,
+    issuer,
+    'avvenuta-consegna',
+    SUBJECT_PREFIX['avvenuta-consegna'],
+    daticert,
+    deliveryText(facts(msg, daticert)),
+    [['X-TipoRicevuta', tipo]],
+  );
   return composeSignedMessage({ ...receipt, ...(original ? { original } : {}) }, issuer.signer);
 }
 
 /** errore-consegna for one recipient: unknown mailbox, undeliverable, or not delivered in the maximum time. */
-export async function buildDeliveryError(msg: CertifiedMessage, issuer: Issuer, recipient: string, failure: DeliveryFailure): Promise<Buffer> {
+export async function buildDeliveryError(
+  msg: CertifiedMessage,
+  issuer: Issuer,
+  recipient: string,
+  failure: DeliveryFailure,
+): Promise<Buffer> {
   const daticert = daticertOf(msg, issuer, 'errore-consegna', failure.errore, { consegna: recipient, erroreEsteso: failure.erroreEsteso });
   const f = facts(msg, daticert);
   const [prefix, text] =
-    failure.waited === undefined ? [SUBJECT_PREFIX['errore-consegna'], deliveryErrorText(f, failure.erroreEsteso)] : [SUBJECT_PREFIX.timeout, deliveryTimeoutText(f, failure.waited, true)];
+    failure.waited === undefined
+      ? [SUBJECT_PREFIX['errore-consegna'], deliveryErrorText(f, failure.erroreEsteso)]
+      : [SUBJECT_PREFIX.timeout, deliveryTimeoutText(f, failure.waited, true)];
   return composeSignedMessage(receiptTo(msg, issuer, 'errore-consegna', prefix, daticert, text), issuer.signer);
 }
 
 /** preavviso-errore-consegna: the recipient's provider has not confirmed delivery after `waited`. */
-export async function buildDeliveryWarning(msg: CertifiedMessage, issuer: Issuer, recipient: string, waited: string, erroreEsteso: string): Promise<Buffer> {
+export async function buildDeliveryWarning(
+  msg: CertifiedMessage,
+  issuer: Issuer,
+  recipient: string,
+  waited: string,
+  erroreEsteso: string,
+): Promise<Buffer> {
   // A warning, not yet an error: errore stays `nessuno`, the reason goes in errore-esteso.
   const daticert = daticertOf(msg, issuer, 'preavviso-errore-consegna', 'nessuno', { consegna: recipient, erroreEsteso });
   const text = deliveryTimeoutText(facts(msg, daticert), waited, false);

@@ -65,7 +65,9 @@ export function deliveryErrorText(f: ReceiptTextFacts, erroreEsteso: string): st
 /** The 12-hour warning (`final` false) or the 24-hour failure (`final` true) for a recipient never reached. */
 export function deliveryTimeoutText(f: ReceiptTextFacts, waited: string, final: boolean): string {
   return [
-    final ? 'Avviso di mancata consegna per superamento del tempo massimo' : 'Preavviso di mancata consegna per superamento del tempo massimo',
+    final
+      ? 'Avviso di mancata consegna per superamento del tempo massimo'
+      : 'Preavviso di mancata consegna per superamento del tempo massimo',
     `${when(f)} il messaggio\n"${f.oggetto}" proveniente da "${f.mittente}"\ned indirizzato a "${f.consegna ?? ''}"\n` +
       (final
         ? `non è stato consegnato entro ${waited} dall'invio: il gestore del destinatario non ne ha confermato la consegna.`

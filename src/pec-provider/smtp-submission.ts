@@ -12,7 +12,13 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import {
+  SMTPServer,
+  type SMTPServerAuthentication,
+  type SMTPServerAuthenticationResponse,
+  type SMTPServerDataStream,
+  type SMTPServerSession,
+} from 'smtp-server';
 import type { PemPair } from '../crypto/dev-pki.js';
 import { TramiteError } from '../core/errors.js';
 import type { SmtpEnvelope } from './submission.js';
@@ -72,7 +78,8 @@ export async function startSubmissionServer(opts: SubmissionServerOptions): Prom
     logger: false,
     onAuth: (auth, session, callback) => callback(...authenticate(auth, session, opts)),
     onMailFrom: (address, session, callback) => callback(checkSender(address.address, session)),
-    onRcptTo: (address, _session, callback) => callback(/^[^@\s]+@[^@\s]+$/.test(address.address) ? null : smtpError(553, `5.1.3 ${address.address} is not an e-mail address`)),
+    onRcptTo: (address, _session, callback) =>
+      callback(/^[^@\s]+@[^@\s]+$/.test(address.address) ? null : smtpError(553, `5.1.3 ${address.address} is not an e-mail address`)),
     onData: (stream, session, callback) => {
       receive(stream, session).then(
         ({ envelope, raw }) =>
@@ -99,7 +106,11 @@ export async function startSubmissionServer(opts: SubmissionServerOptions): Prom
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-function authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession, opts: SubmissionServerOptions): [Error | null, SMTPServerAuthenticationResponse?] {
+function authenticate(
+  auth: SMTPServerAuthentication,
+  session: SMTPServerSession,
+  opts: SubmissionServerOptions,
+): [Error | null, SMTPServerAuthenticationResponse?] {
   if (!session.secure && (opts.requireTls || !isLoopback(session.remoteAddress))) {
     return [smtpError(538, '5.7.11 Encryption required: issue STARTTLS before AUTH')];
   }
@@ -116,7 +127,8 @@ function authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession
 function checkSender(address: string, session: SMTPServerSession): Error | null {
   const user = session.user as string | undefined;
   if (!user) return smtpError(530, '5.7.0 Authentication required');
-  if (address.toLowerCase() !== user.toLowerCase()) return smtpError(553, `5.7.1 Sender ${address || '<>'} is not the authenticated mailbox ${user}`);
+  if (address.toLowerCase() !== user.toLowerCase())
+    return smtpError(553, `5.7.1 Sender ${address || '<>'} is not the authenticated mailbox ${user}`);
   return null;
 }
 

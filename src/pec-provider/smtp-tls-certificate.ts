@@ -18,7 +18,7 @@ export function selfSignedSmtpCertificate(now: Date = new Date()): PemPair {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) || 0x01; // a positive INTEGER in minimal DER
+  serial[0] = serial[0]! & 0x7f || 0x01; // a positive INTEGER in minimal DER
   cert.serialNumber = serial.toString('hex');
   // Started an hour early: a client whose clock is a little behind still accepts it.
   cert.validity.notBefore = new Date(now.getTime() - HOUR_MS);
@@ -33,7 +33,13 @@ export function selfSignedSmtpCertificate(now: Date = new Date()): PemPair {
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: 'localhost' },
+        { type: 7, ip: '127.0.0.1' },
+      ],
+    },
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(key, forge.md.sha256.create());

@@ -66,8 +66,12 @@ export function formalProblems(msg: SubmittedMessage, envelope: SmtpEnvelope, ma
   const problems: string[] = [];
   const sender = envelope.sender.toLowerCase();
   const [from] = msg.from;
-  if (msg.from.length !== 1 || !from) problems.push(`l'intestazione From deve contenere un solo indirizzo (ne contiene ${msg.from.length})`);
-  else if (from !== sender) problems.push(`il mittente "${from}" dell'intestazione From non coincide con la casella che ha inviato il messaggio (${envelope.sender})`);
+  if (msg.from.length !== 1 || !from)
+    problems.push(`l'intestazione From deve contenere un solo indirizzo (ne contiene ${msg.from.length})`);
+  else if (from !== sender)
+    problems.push(
+      `il mittente "${from}" dell'intestazione From non coincide con la casella che ha inviato il messaggio (${envelope.sender})`,
+    );
   if (msg.to.length === 0) problems.push("manca l'intestazione To con almeno un destinatario");
   if (msg.bcc.length > 0) problems.push('il messaggio ha destinatari in copia nascosta (Bcc)');
 
@@ -76,10 +80,12 @@ export function formalProblems(msg: SubmittedMessage, envelope: SmtpEnvelope, ma
   const hidden = [...forward].filter((r) => !headers.has(r));
   if (hidden.length > 0) problems.push(`i destinatari ${hidden.join(', ')} non compaiono nelle intestazioni To o Cc`);
   const notSent = [...headers].filter((r) => !forward.has(r));
-  if (notSent.length > 0) problems.push(`i destinatari ${notSent.join(', ')} delle intestazioni To o Cc non sono tra quelli della trasmissione`);
+  if (notSent.length > 0)
+    problems.push(`i destinatari ${notSent.join(', ')} delle intestazioni To o Cc non sono tra quelli della trasmissione`);
 
   const total = msg.raw.length * Math.max(1, forward.size);
-  if (total > maxMessageBytes) problems.push(`la dimensione del messaggio per il numero dei destinatari (${total} byte) supera il limite di ${maxMessageBytes} byte`);
+  if (total > maxMessageBytes)
+    problems.push(`la dimensione del messaggio per il numero dei destinatari (${total} byte) supera il limite di ${maxMessageBytes} byte`);
   return problems;
 }
 
@@ -89,6 +95,7 @@ export function domainOf(address: string): string {
 }
 
 function addressesOf(field: AddressObject | AddressObject[] | undefined): string[] {
-  const flatten = (list: readonly EmailAddress[]): string[] => list.flatMap((a) => (a.group ? flatten(a.group) : a.address ? [a.address.toLowerCase()] : []));
+  const flatten = (list: readonly EmailAddress[]): string[] =>
+    list.flatMap((a) => (a.group ? flatten(a.group) : a.address ? [a.address.toLowerCase()] : []));
   return [field ?? []].flat().flatMap((object) => flatten(object.value));
 }

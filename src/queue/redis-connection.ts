@@ -48,7 +48,10 @@ export function connectionFromUrl(url: string): RedisOptions {
     retryStrategy: (times: number) => Math.min(RECONNECT_DELAY_MS.first * times, RECONNECT_DELAY_MS.max),
   } as const;
   if (u.protocol === 'redis+unix:') return { ...common, path: decodeURIComponent(u.pathname) };
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `Redis URL "${url}" must start with redis://, rediss:// or redis+unix://`, { field: 'queue.redisUrl' });
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `Redis URL "${url}" must start with redis://, rediss:// or redis+unix://`, {
+      field: 'queue.redisUrl',
+    });
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
     ...common,
@@ -75,7 +78,11 @@ export async function attachRedis(opts: { url?: string; dataDir: string }): Prom
   if (url) return externalRedis(url);
   if (!(await EmbeddedRedis.running(opts.dataDir))) return undefined;
   const socket = EmbeddedRedis.socketOf(opts.dataDir);
-  return { connection: connectionFromUrl(`redis+unix://${socket}`), where: `the node's redis-server at ${socket}`, close: async () => undefined };
+  return {
+    connection: connectionFromUrl(`redis+unix://${socket}`),
+    where: `the node's redis-server at ${socket}`,
+    close: async () => undefined,
+  };
 }
 
 /**
@@ -83,7 +90,11 @@ export async function attachRedis(opts: { url?: string; dataDir: string }): Prom
  * redis-server the node starts on a unix socket in its data dir, restarts when it dies, and stops on
  * exit. Either way it is watched, so health reports an outage while it lasts.
  */
-export async function openRedis(opts: { url?: string; dataDir: string; log?: Pick<Logger, 'info' | 'warn' | 'error'> }): Promise<NodeRedis> {
+export async function openRedis(opts: {
+  url?: string;
+  dataDir: string;
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+}): Promise<NodeRedis> {
   const url = process.env['TRAMITE_REDIS_URL'] || opts.url;
   if (url) {
     const external = externalRedis(url);

@@ -107,7 +107,13 @@ export class RedisMonitor {
     try {
       await Promise.race([
         this.client.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `no answer to PING within ${this.timeoutMs} ms`)), this.timeoutMs))),
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(
+              () => reject(new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `no answer to PING within ${this.timeoutMs} ms`)),
+              this.timeoutMs,
+            )),
+        ),
       ]);
     } catch (err) {
       this.failedPings++;

@@ -41,7 +41,10 @@ export class RedisSupervisor {
     void server.exited().then((how) => {
       if (this.stopping || server !== this.server) return;
       this.monitor.markDown(`the node's redis-server exited (${how}); restarting it`);
-      this.log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', how }, "the node's redis-server exited; restarting it with its append-only file");
+      this.log.error(
+        { code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', how },
+        "the node's redis-server exited; restarting it with its append-only file",
+      );
       this.schedule(FIRST_RESTART_DELAY_MS + (server.owned ? 0 : NOT_OWNER_EXTRA_DELAY_MS));
     });
   }
@@ -69,7 +72,10 @@ export class RedisSupervisor {
     } catch (err) {
       const next = Math.min(lastDelayMs * 2, MAX_RESTART_DELAY_MS);
       this.monitor.markDown(`the node's redis-server cannot be started again: ${(err as Error).message}`);
-      this.log.error({ code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: (err as Error).message, retryInMs: next }, "the node's redis-server cannot be started again; trying later");
+      this.log.error(
+        { code: 'TRAMITE_ERR_QUEUE_UNAVAILABLE', err: (err as Error).message, retryInMs: next },
+        "the node's redis-server cannot be started again; trying later",
+      );
       this.schedule(next);
     }
   }

@@ -17,7 +17,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialDelayMs: 1000, factor:
  * ("full jitter"), so a crowd of messages to a peer that comes back does not return in lockstep —
  * never less than a tenth of the ceiling, and never past the message's expiry.
  */
-export function retryDelayMs(attemptsMade: number, policy: RetryPolicy, opts: { random?: () => number; msUntilExpiry?: number } = {}): number {
+export function retryDelayMs(
+  attemptsMade: number,
+  policy: RetryPolicy,
+  opts: { random?: () => number; msUntilExpiry?: number } = {},
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** Math.max(0, attemptsMade - 1));
   const random = opts.random ?? Math.random;
   const delay = Math.round(ceiling * (0.1 + 0.9 * random()));

@@ -17,7 +17,8 @@ export interface WorkItem {
 }
 
 /** What the handler tells the queue about one attempt. */
-export type AttemptOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly error: Error } | { readonly kind: 'final'; readonly error: Error };
+export type AttemptOutcome =
+  { readonly kind: 'done' } | { readonly kind: 'retry'; readonly error: Error } | { readonly kind: 'final'; readonly error: Error };
 
 export interface WorkQueueOptions<T extends WorkItem> {
   readonly name: QueueName;
@@ -43,7 +44,14 @@ export function jobIdOf(key: string): string {
 }
 
 function jobOptions(item: WorkItem, delayMs: number) {
-  return { jobId: jobIdOf(item.key), attempts: item.retry.maxAttempts, backoff: { type: 'tramite' }, delay: delayMs, removeOnComplete: true, removeOnFail: true };
+  return {
+    jobId: jobIdOf(item.key),
+    attempts: item.retry.maxAttempts,
+    backoff: { type: 'tramite' },
+    delay: delayMs,
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
 }
 
 /** A connection that can be cut at once, whatever state Redis is in (BullMQ's close waits for Redis). */
@@ -81,7 +89,11 @@ export class QueueProducer<T extends WorkItem> {
     // Waiting for a Redis that is away would hold the caller (an HTTP request) for as long as it is away.
     if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
     const added = this.queue.add(this.queue.name as never, item as never, jobOptions(item, delayMs));
-    if (!(await settlesWithin(added, ENQUEUE_TIMEOUT_MS))) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
+    if (!(await settlesWithin(added, ENQUEUE_TIMEOUT_MS)))
+      throw new TramiteError(
+        'TRAMITE_ERR_QUEUE_UNAVAILABLE',
+        `the ${this.queue.name} queue's Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`,
+      );
     await added;
   }
   /** Closes within `deadline`, cutting the connections when Redis is away or slow. */
@@ -107,27 +119,33 @@ export class WorkQueue<T extends WorkItem> {
 
   constructor(private readonly opts: WorkQueueOptions<T>) {
     this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix, opts.available);
-    this.worker = new Worker<T>(opts.name, (job) => this.process(job), {
-      connection: opts.connection,
-      prefix: opts.prefix,
-      concurrency: opts.concurrency,
-      // A job held by a process that was killed is taken up again once its lock lapses: 10 s locks
-      // (renewed while an attempt runs), checked every 5 s; a crash is no reason to give a job up.
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-      maxStalledCount: 100,
-      settings: {
-        backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => {
-          const item = job?.data as WorkItem | undefined;
-          if (!item) return 1000;
-          const msUntilExpiry = item.expiresAt ? Date.parse(item.expiresAt) - Date.now() : undefined;
-          return retryDelayMs(attemptsMade, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry });
+    this.worker = new Worker<T>(
+      opts.name,
+      (job) => this.process(job),
+      {
+        connection: opts.connection,
+        prefix: opts.prefix,
+        concurrency: opts.concurrency,
+        // A job held by a process that was killed is taken up again once its lock lapses: 10 s locks
+        // (renewed while an attempt runs), checked every 5 s; a crash is no reason to give a job up.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        maxStalledCount: 100,
+        settings: {
+          backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => {
+            const item = job?.data as WorkItem | undefined;
+            if (!item) return 1000;
+            const msUntilExpiry = item.expiresAt ? Date.parse(item.expiresAt) - Date.now() : undefined;
+            return retryDelayMs(attemptsMade, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry });
+          },
         },
       },
-    }, connectionsKeptIn(this.workerConnections));
+      connectionsKeptIn(this.workerConnections),
+    );
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof UnrecoverableError) return;
-      if (job.attemptsMade >= (job.opts.attempts ?? 1)) void this.opts.exhausted(job.data, job.attemptsMade, err).catch((e: Error) => this.opts.onError?.(e));
+      if (job.attemptsMade >= (job.opts.attempts ?? 1))
+        void this.opts.exhausted(job.data, job.attemptsMade, err).catch((e: Error) => this.opts.onError?.(e));
     });
     this.worker.on('error', (err) => this.opts.onError?.(err));
   }

@@ -57,15 +57,36 @@ export default defineAdapter({
 `;
 
 function typecheck(file: string): { ok: boolean; output: string } {
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: [file] }));
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      files: [file],
+    }),
+  );
   const run = spawnSync(process.execPath, [tsc, '-p', project], { encoding: 'utf8' });
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }
 
 beforeAll(() => {
-  if (!existsSync(join(repo, 'dist', 'adapters', 'sdk', 'index.d.ts'))) throw new Error('dist/adapters/sdk/index.d.ts is missing: build first (npx tsc -p tsconfig.json)');
+  if (!existsSync(join(repo, 'dist', 'adapters', 'sdk', 'index.d.ts')))
+    throw new Error('dist/adapters/sdk/index.d.ts is missing: build first (npx tsc -p tsconfig.json)');
   project = mkdtempSync(join(tmpdir(), 'tramite-sdk-types-'));
-  const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', project], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', project], {
+    cwd: repo,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
   const modules = join(project, 'node_modules');
   mkdirSync(join(modules, 'tramite'), { recursive: true });
   execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'tramite'), '--strip-components=1']);

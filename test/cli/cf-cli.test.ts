@@ -19,7 +19,13 @@ describe('tramite cf check', () => {
   it('decodes an omocodic code, after normalizing case and spaces', async () => {
     const r = await runCli(['cf', 'check', ' rccmnl upsmud vsvo ']);
     expect(r.code, r.stderr).toBe(0);
-    expect(onlyJsonLine(r.stdout)).toEqual({ valid: true, normalized: 'RCCMNLUPSMUDVSVO', birthDate: '1983-11-18', sex: 'M', placeCode: 'D969' });
+    expect(onlyJsonLine(r.stdout)).toEqual({
+      valid: true,
+      normalized: 'RCCMNLUPSMUDVSVO',
+      birthDate: '1983-11-18',
+      sex: 'M',
+      placeCode: 'D969',
+    });
   });
 
   it('prints nulls and the reason and exits 1 for an invalid code', async () => {

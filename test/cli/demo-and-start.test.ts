@@ -39,7 +39,10 @@ describe('tramite demo --once --json', () => {
     }
     const oneway = summary.exchanges.find((e) => e['scenario'] === 'oneway-conferma-ricezione')!;
     expect(oneway).toMatchObject({ status: 'DELIVERED', receipt: true, attempts: 1 });
-    expect(summary.exchanges.find((e) => e['scenario'] === 'unknown-service-refused')).toMatchObject({ status: 'FAILED', code: 'EGOV_IT_105' });
+    expect(summary.exchanges.find((e) => e['scenario'] === 'unknown-service-refused')).toMatchObject({
+      status: 'FAILED',
+      code: 'EGOV_IT_105',
+    });
     const comeback = summary.exchanges.find((e) => e['scenario'] === 'regione-down-then-back')!;
     expect(comeback).toMatchObject({ status: 'DELIVERED', ok: true });
     expect(comeback['attempts']).toBeGreaterThan(1);

@@ -25,7 +25,10 @@ beforeAll(async () => {
         profiloCollaborazione: { profile: 'oneway' },
         servizio: { tipo: 'SPC', nome: 'Protocollo' },
         azione: 'Invia',
-        messaggio: { identificatore: 'ComuneA_ComuneASPCoopIT_0000001_2026-11-23_10:00', oraRegistrazione: { value: '2026-11-23T10:00:00Z', tempo: 'EGOV_IT_SPC' } },
+        messaggio: {
+          identificatore: 'ComuneA_ComuneASPCoopIT_0000001_2026-11-23_10:00',
+          oraRegistrazione: { value: '2026-11-23T10:00:00Z', tempo: 'EGOV_IT_SPC' },
+        },
         profiloTrasmissione: { inoltro: 'EGOV_IT_ALPIUUNAVOLTA', confermaRicezione: true },
         riscontri: [],
         trasmissioni: [],
@@ -35,14 +38,28 @@ beforeAll(async () => {
     ),
   );
   unsignedModi = join(dir, 'unsigned-modi.xml');
-  writeFileSync(unsignedModi, '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><q:Query xmlns:q="urn:test">cf</q:Query></soap:Body></soap:Envelope>');
+  writeFileSync(
+    unsignedModi,
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><q:Query xmlns:q="urn:test">cf</q:Query></soap:Body></soap:Envelope>',
+  );
 });
 
 const pki = (name: string) => join(dir, 'a', 'pki', name);
 
 async function seal(profile: 'egov' | 'modi', file: string, signer = 'ComuneA', extra: string[] = []): Promise<string> {
   const keyDir = signer === 'Intruso' ? join(dir, 'other', 'pki') : join(dir, 'a', 'pki');
-  const r = await runCli(['envelope', 'seal', '--profile', profile, '--key', join(keyDir, `${signer}.key.pem`), '--cert', join(keyDir, `${signer}.cert.pem`), ...extra, file]);
+  const r = await runCli([
+    'envelope',
+    'seal',
+    '--profile',
+    profile,
+    '--key',
+    join(keyDir, `${signer}.key.pem`),
+    '--cert',
+    join(keyDir, `${signer}.cert.pem`),
+    ...extra,
+    file,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   const out = join(dir, `signed-${profile}-${signer}-${Math.random().toString(36).slice(2)}.xml`);
   writeFileSync(out, r.stdout);
@@ -61,11 +78,22 @@ describe('tramite envelope seal + verify', () => {
   });
 
   it('seals a ModI envelope, adding the WS-Addressing headers it lacks', async () => {
-    const signed = await seal('modi', unsignedModi, 'ComuneA', ['--to', 'SPC/RegioneX', '--from', 'SPC/ComuneA', '--action', 'urn:tramite:service:SPC:Anagrafe']);
+    const signed = await seal('modi', unsignedModi, 'ComuneA', [
+      '--to',
+      'SPC/RegioneX',
+      '--from',
+      'SPC/ComuneA',
+      '--action',
+      'urn:tramite:service:SPC:Anagrafe',
+    ]);
     const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem')]);
     expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, profile: 'modi' });
     const inspect = await runCli(['envelope', 'inspect', signed]);
-    expect(JSON.parse(inspect.stdout).addressing).toMatchObject({ to: 'SPC/RegioneX', from: 'SPC/ComuneA', action: 'urn:tramite:service:SPC:Anagrafe' });
+    expect(JSON.parse(inspect.stdout).addressing).toMatchObject({
+      to: 'SPC/RegioneX',
+      from: 'SPC/ComuneA',
+      action: 'urn:tramite:service:SPC:Anagrafe',
+    });
   });
 
   it('prints the ModI patterns an envelope satisfies: ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01 as sealed by default', async () => {
@@ -76,7 +104,14 @@ describe('tramite envelope seal + verify', () => {
   });
 
   it('seals for ID_AUTH_SOAP_01 with the Body unsigned (as GovWay does without INTEGRITY_SOAP_01), which verifies and says so', async () => {
-    const signed = await seal('modi', unsignedModi, 'ComuneA', ['--to', 'SPC/RegioneX', '--from', 'SPC/ComuneA', '--patterns', 'ID_AUTH_SOAP_01']);
+    const signed = await seal('modi', unsignedModi, 'ComuneA', [
+      '--to',
+      'SPC/RegioneX',
+      '--from',
+      'SPC/ComuneA',
+      '--patterns',
+      'ID_AUTH_SOAP_01',
+    ]);
     const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem')]);
     expect(r.code, r.stdout).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -86,7 +121,19 @@ describe('tramite envelope seal + verify', () => {
 
   it('refuses --patterns that name no ID_AUTH pattern, or two (exit 1)', async () => {
     for (const patterns of ['INTEGRITY_SOAP_01', 'ID_AUTH_SOAP_01,ID_AUTH_SOAP_02', 'ID_AUTH_SOAP_03']) {
-      const r = await runCli(['envelope', 'seal', '--profile', 'modi', '--key', pki('ComuneA.key.pem'), '--cert', pki('ComuneA.cert.pem'), '--patterns', patterns, unsignedModi]);
+      const r = await runCli([
+        'envelope',
+        'seal',
+        '--profile',
+        'modi',
+        '--key',
+        pki('ComuneA.key.pem'),
+        '--cert',
+        pki('ComuneA.cert.pem'),
+        '--patterns',
+        patterns,
+        unsignedModi,
+      ]);
       expect(r.code, patterns).toBe(1);
       expect(r.stderr, patterns).toContain('exactly one of ID_AUTH_SOAP_01, ID_AUTH_SOAP_02');
     }
@@ -123,7 +170,17 @@ describe('tramite envelope seal + verify', () => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const offline = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), '--at', later]);
     expect(JSON.parse(offline.stdout)).toMatchObject({ valid: false, code: 'EGOV_IT_202' }); // Expires (300 s) has passed
-    const stale = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), '--max-age', '0', '--at', new Date(Date.now() + 2000).toISOString()]);
+    const stale = await runCli([
+      'envelope',
+      'verify',
+      signed,
+      '--trust',
+      pki('ca.cert.pem'),
+      '--max-age',
+      '0',
+      '--at',
+      new Date(Date.now() + 2000).toISOString(),
+    ]);
     expect(JSON.parse(stale.stdout).reason).toContain('TRAMITE_ERR_TIMESTAMP');
   });
 
@@ -138,7 +195,17 @@ describe('tramite envelope seal + verify', () => {
 
   it('refuses --max-age x (exit 2, naming the option) instead of skipping the freshness check', async () => {
     const signed = await seal('egov', unsigned);
-    const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), '--max-age', 'x', '--at', new Date(Date.now() + 2000).toISOString()]);
+    const r = await runCli([
+      'envelope',
+      'verify',
+      signed,
+      '--trust',
+      pki('ca.cert.pem'),
+      '--max-age',
+      'x',
+      '--at',
+      new Date(Date.now() + 2000).toISOString(),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('--max-age x is not a whole number of seconds');
@@ -146,7 +213,10 @@ describe('tramite envelope seal + verify', () => {
 
   it('refuses --max-age -5 and --skew 1e3, which are not whole numbers of seconds either', async () => {
     const signed = await seal('egov', unsigned);
-    for (const args of [['--max-age', '-5'], ['--skew', '1e3']]) {
+    for (const args of [
+      ['--max-age', '-5'],
+      ['--skew', '1e3'],
+    ]) {
       const r = await runCli(['envelope', 'verify', signed, '--trust', pki('ca.cert.pem'), ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(`${args[0]} ${args[1]} is not`);
@@ -154,7 +224,19 @@ describe('tramite envelope seal + verify', () => {
   });
 
   it('refuses seal --ttl soon (exit 2) instead of writing an Expires of NaN', async () => {
-    const r = await runCli(['envelope', 'seal', '--profile', 'egov', '--key', pki('ComuneA.key.pem'), '--cert', pki('ComuneA.cert.pem'), '--ttl', 'soon', unsigned]);
+    const r = await runCli([
+      'envelope',
+      'seal',
+      '--profile',
+      'egov',
+      '--key',
+      pki('ComuneA.key.pem'),
+      '--cert',
+      pki('ComuneA.cert.pem'),
+      '--ttl',
+      'soon',
+      unsigned,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('--ttl soon is not a whole number of seconds');
@@ -169,7 +251,13 @@ describe('tramite envelope seal + verify', () => {
   it('verifies the real GovWay-signed ModI sample when the reference material is present', async () => {
     const sample = join(__dirname, '../../../shared/reference/samples/modi/modi_INTEGRITY_SOAP_01_signed.xml');
     if (!existsSync(sample)) return; // a user's clone has no shared/: nothing to check against
-    const r = await runCli(['envelope', 'verify', sample, '--trust', join(__dirname, '../../../shared/reference/samples/modi/ExampleCA.crt')]);
+    const r = await runCli([
+      'envelope',
+      'verify',
+      sample,
+      '--trust',
+      join(__dirname, '../../../shared/reference/samples/modi/ExampleCA.crt'),
+    ]);
     expect(r.code, r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, profile: 'modi' });
     expect(JSON.parse(r.stdout).signer).toContain('CN=ExampleServer');
@@ -192,7 +280,10 @@ describe('tramite envelope inspect', () => {
     writeFileSync(bad, readFileSync(unsigned, 'utf8').replace('EGOV_IT_MessaggioSingoloOneWay', 'EGOV_IT_Qualcosa'));
     const r = await runCli(['envelope', 'inspect', bad]);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ code: 'EGOV_IT_103', posizione: 'Intestazione/IntestazioneMessaggio/ProfiloCollaborazione' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      code: 'EGOV_IT_103',
+      posizione: 'Intestazione/IntestazioneMessaggio/ProfiloCollaborazione',
+    });
     const doctype = join(dir, 'doctype.xml');
     writeFileSync(doctype, `<!DOCTYPE x SYSTEM "file:///etc/passwd">\n${readFileSync(unsigned, 'utf8')}`);
     const d = await runCli(['envelope', 'inspect', doctype]);
@@ -203,7 +294,20 @@ describe('tramite envelope inspect', () => {
 });
 
 describe('--help', () => {
-  it.each([[[]], [['init']], [['start']], [['demo']], [['envelope']], [['envelope', 'inspect']], [['envelope', 'verify']], [['envelope', 'seal']], [['log']], [['log', 'verify']], [['log', 'export']], [['messages', 'resend']]])('tramite %j --help explains itself', async (cmd) => {
+  it.each([
+    [[]],
+    [['init']],
+    [['start']],
+    [['demo']],
+    [['envelope']],
+    [['envelope', 'inspect']],
+    [['envelope', 'verify']],
+    [['envelope', 'seal']],
+    [['log']],
+    [['log', 'verify']],
+    [['log', 'export']],
+    [['messages', 'resend']],
+  ])('tramite %j --help explains itself', async (cmd) => {
     const r = await runCli([...cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: tramite/m);

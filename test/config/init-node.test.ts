@@ -71,7 +71,12 @@ describe('initNode', () => {
     expect(first.configCreated).toBe(true);
     expect(first.configFile).toBe(join(dir, 'tramite.json'));
     const config = loadConfig(first.configFile);
-    expect(config.node).toMatchObject({ name: 'tramite-dev', soggetto: 'Tramite', pdd: 'TramiteSPCoopIT', listen: { host: '127.0.0.1', port: 8099 } });
+    expect(config.node).toMatchObject({
+      name: 'tramite-dev',
+      soggetto: 'Tramite',
+      pdd: 'TramiteSPCoopIT',
+      listen: { host: '127.0.0.1', port: 8099 },
+    });
     expect(config.node.dataDir).toBe(join(dir, 'data'));
     expect(config.trust.caFiles).toEqual([join(dir, 'pki', 'ca.cert.pem')]);
     expect(config.parties.map((p) => p.code)).toEqual(['SPC/ComuneA', 'SPC/Regione']);

@@ -89,10 +89,12 @@ describe('loadConfig on a valid file', () => {
     const config = loadConfig(configWith((c) => delete c.node.operatorTokens));
     expect(config.node.shutdownTimeoutSeconds).toBe(20);
     expect(config.node.operatorTokens).toEqual([]);
-    const err = refusal(configWith((c) => {
-      c.node.shutdownTimeoutSeconds = 0;
-      c.node.operatorTokens = ['secret-in-clear'];
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.node.shutdownTimeoutSeconds = 0;
+        c.node.operatorTokens = ['secret-in-clear'];
+      }),
+    );
     expect(problemAbout(err, 'node.shutdownTimeoutSeconds')).toBeDefined();
     expect(problemAbout(err, 'node.operatorTokens[0]')).toContain('sha256:');
   });
@@ -109,10 +111,12 @@ describe('loadConfig on a valid file', () => {
   });
 
   it('accepts an optional $schema reference and a peer without caFile', () => {
-    const config = loadConfig(configWith((c) => {
-      c.$schema = '../schemas/config.schema.json';
-      delete c.peers[0].caFile;
-    }));
+    const config = loadConfig(
+      configWith((c) => {
+        c.$schema = '../schemas/config.schema.json';
+        delete c.peers[0].caFile;
+      }),
+    );
     expect(config.peers[0]!.caFile).toBeUndefined();
     expect(config.peers[0]!.caCertificates).toEqual([]);
   });
@@ -128,10 +132,12 @@ describe('loadConfig on a valid file', () => {
 
 describe('loadConfig refusals name the field and the fix', () => {
   it('a misspelt property: names it, suggests the right one, lists the allowed ones', () => {
-    const err = refusal(configWith((c) => {
-      c.node.lisen = c.node.listen;
-      delete c.node.listen;
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.node.lisen = c.node.listen;
+        delete c.node.listen;
+      }),
+    );
     expect(err.code).toBe('TRAMITE_ERR_CONFIG_INVALID');
     const line = problemAbout(err, 'node.lisen');
     expect(line).toContain('did you mean "listen"?');
@@ -141,57 +147,75 @@ describe('loadConfig refusals name the field and the fix', () => {
   });
 
   it('a value outside an enum: lists the allowed values', () => {
-    const err = refusal(configWith((c) => {
-      c.services[0].profile = 'sincron';
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.services[0].profile = 'sincron';
+      }),
+    );
     const line = problemAbout(err, 'services[0].profile');
     expect(line).toContain('"sincron" is not an allowed value');
     expect(line).toContain('"oneway", "sincrono", "asincronoSimmetrico", "asincronoAsimmetrico"');
   });
 
   it('a party code of the wrong form: shows the expected form with an example', () => {
-    const err = refusal(configWith((c) => {
-      c.parties[0].code = 'SPC-ComuneA';
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.parties[0].code = 'SPC-ComuneA';
+      }),
+    );
     const line = problemAbout(err, 'parties[0].code');
     expect(line).toContain('"SPC-ComuneA" does not have the expected form');
     expect(line).toContain('fix: write it like "SPC/ComuneA"');
   });
 
   it('a file that does not exist: names the field and the absolute path', () => {
-    const err = refusal(configWith((c) => {
-      c.parties[0].certFile = 'pki/Nope.cert.pem';
-      c.trust.caFiles.push('elsewhere/ca.pem');
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.parties[0].certFile = 'pki/Nope.cert.pem';
+        c.trust.caFiles.push('elsewhere/ca.pem');
+      }),
+    );
     expect(problemAbout(err, 'parties[0].certFile')).toContain(`file ${join(dir, 'pki', 'Nope.cert.pem')} does not exist`);
     expect(problemAbout(err, 'trust.caFiles[1]')).toContain(`relative paths start from ${dir}`);
   });
 
   it('a party hosted twice', () => {
-    const err = refusal(configWith((c) => {
-      c.parties.push({ ...c.parties[0] });
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.parties.push({ ...c.parties[0] });
+      }),
+    );
     expect(problemAbout(err, 'parties[2].code')).toContain('"SPC/ComuneA" is already hosted by parties[0]');
   });
 
   it('a service whose provider is neither hosted nor on a peer', () => {
-    const err = refusal(configWith((c) => {
-      c.services[0].provider = 'SPC/Regone';
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.services[0].provider = 'SPC/Regone';
+      }),
+    );
     const line = problemAbout(err, 'services[0].provider');
     expect(line).toContain('"SPC/Regone" is neither hosted here nor listed by any peer');
     expect(line).toContain('did you mean "SPC/Regione"?');
   });
 
   it('asincrono simmetrico: the correlated service must exist at each consumer, and belongs to that profile only', () => {
-    const err = refusal(configWith((c) => {
-      c.services = [
-        { provider: 'SPC/Regione', name: 'Contributo', profile: 'asincronoSimmetrico', correlatedService: 'Esito', consumers: ['SPC/ComuneA', 'SPC/ComuneB'] },
-        { provider: 'SPC/ComuneA', name: 'Esito', profile: 'asincronoSimmetrico', consumers: ['SPC/Regione'] },
-        { provider: 'SPC/Regione', name: 'Avviso', profile: 'oneway', correlatedService: 'Esito' },
-        { provider: 'SPC/Regione', name: 'Orfano', profile: 'asincronoSimmetrico' },
-      ];
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.services = [
+          {
+            provider: 'SPC/Regione',
+            name: 'Contributo',
+            profile: 'asincronoSimmetrico',
+            correlatedService: 'Esito',
+            consumers: ['SPC/ComuneA', 'SPC/ComuneB'],
+          },
+          { provider: 'SPC/ComuneA', name: 'Esito', profile: 'asincronoSimmetrico', consumers: ['SPC/Regione'] },
+          { provider: 'SPC/Regione', name: 'Avviso', profile: 'oneway', correlatedService: 'Esito' },
+          { provider: 'SPC/Regione', name: 'Orfano', profile: 'asincronoSimmetrico' },
+        ];
+      }),
+    );
     const missing = problemAbout(err, 'services[0].correlatedService');
     expect(missing).toContain('consumer SPC/ComuneB offers no asincronoSimmetrico service "Esito"');
     expect(missing).toContain('"provider": "SPC/ComuneB", "name": "Esito"');
@@ -201,38 +225,56 @@ describe('loadConfig refusals name the field and the fix', () => {
   });
 
   it('ModI patterns: a ModI service without them gets ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01, one that declares them keeps them', () => {
-    const config = loadConfig(configWith((c) => {
-      c.services = [
-        { provider: 'SPC/Regione', name: 'Anagrafe', profile: 'sincrono', envelope: 'modi' },
-        { provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_01'] },
-        { provider: 'SPC/Regione', name: 'Protocollo', profile: 'oneway' },
-      ];
-    }));
+    const config = loadConfig(
+      configWith((c) => {
+        c.services = [
+          { provider: 'SPC/Regione', name: 'Anagrafe', profile: 'sincrono', envelope: 'modi' },
+          { provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_01'] },
+          { provider: 'SPC/Regione', name: 'Protocollo', profile: 'oneway' },
+        ];
+      }),
+    );
     expect(config.services.map((s) => s.modiPatterns)).toEqual([['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01'], ['ID_AUTH_SOAP_01'], undefined]);
   });
 
   it('ModI patterns: one ID_AUTH pattern exactly, on ModI services only, known names only', () => {
-    const err = refusal(configWith((c) => {
-      c.services = [
-        { provider: 'SPC/Regione', name: 'Due', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_01', 'ID_AUTH_SOAP_02'] },
-        { provider: 'SPC/Regione', name: 'Nessuno', profile: 'sincrono', envelope: 'modi', modiPatterns: ['INTEGRITY_SOAP_01'] },
-        { provider: 'SPC/Regione', name: 'Egov', profile: 'sincrono', modiPatterns: ['ID_AUTH_SOAP_01'] },
-      ];
-    }));
-    expect(problemAbout(err, 'services[0].modiPatterns')).toContain('names ID_AUTH_SOAP_01 and ID_AUTH_SOAP_02; a service has one ID_AUTH pattern');
+    const err = refusal(
+      configWith((c) => {
+        c.services = [
+          {
+            provider: 'SPC/Regione',
+            name: 'Due',
+            profile: 'sincrono',
+            envelope: 'modi',
+            modiPatterns: ['ID_AUTH_SOAP_01', 'ID_AUTH_SOAP_02'],
+          },
+          { provider: 'SPC/Regione', name: 'Nessuno', profile: 'sincrono', envelope: 'modi', modiPatterns: ['INTEGRITY_SOAP_01'] },
+          { provider: 'SPC/Regione', name: 'Egov', profile: 'sincrono', modiPatterns: ['ID_AUTH_SOAP_01'] },
+        ];
+      }),
+    );
+    expect(problemAbout(err, 'services[0].modiPatterns')).toContain(
+      'names ID_AUTH_SOAP_01 and ID_AUTH_SOAP_02; a service has one ID_AUTH pattern',
+    );
     expect(problemAbout(err, 'services[1].modiPatterns')).toContain('names no ID_AUTH pattern');
     expect(problemAbout(err, 'services[2].modiPatterns')).toContain('an egov service has no ModI patterns');
-    const typo = refusal(configWith((c) => {
-      c.services = [{ provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_1'] }];
-    }));
+    const typo = refusal(
+      configWith((c) => {
+        c.services = [
+          { provider: 'SPC/Regione', name: 'Tributi', profile: 'sincrono', envelope: 'modi', modiPatterns: ['ID_AUTH_SOAP_1'] },
+        ];
+      }),
+    );
     expect(problemAbout(typo, 'services[0].modiPatterns[0]')).toContain('did you mean "ID_AUTH_SOAP_01"?');
   });
 
   it('a peer that lists a party hosted here, and a party on two peers', () => {
-    const err = refusal(configWith((c) => {
-      c.peers[0].parties.push('SPC/ComuneB');
-      c.peers.push({ name: 'altro', url: 'http://127.0.0.1:8082/', parties: ['SPC/Regione'] });
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.peers[0].parties.push('SPC/ComuneB');
+        c.peers.push({ name: 'altro', url: 'http://127.0.0.1:8082/', parties: ['SPC/Regione'] });
+      }),
+    );
     expect(problemAbout(err, 'peers[0].parties[1]')).toContain('"SPC/ComuneB" is hosted by this node');
     expect(problemAbout(err, 'peers[1].parties[0]')).toContain('also listed by peer "regione"');
   });
@@ -251,54 +293,66 @@ describe('loadConfig refusals name the field and the fix', () => {
   });
 
   it('HTTP limits that contradict each other: headers timeout beyond the request timeout, a body budget below one envelope', () => {
-    const err = refusal(configWith((c) => {
-      c.node.http = { headersTimeoutMs: 20000, requestTimeoutMs: 10000, maxBodyBytesInFlight: 1024 };
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.node.http = { headersTimeoutMs: 20000, requestTimeoutMs: 10000, maxBodyBytesInFlight: 1024 };
+      }),
+    );
     expect(problemAbout(err, 'node.http.headersTimeoutMs')).toContain('longer than requestTimeoutMs');
     expect(problemAbout(err, 'node.http.maxBodyBytesInFlight')).toContain('at least 5242880');
   });
 
   it('wrong types and ranges', () => {
-    const err = refusal(configWith((c) => {
-      c.node.listen.port = '8080';
-      c.node.limits = { maxDepth: 100000 };
-      c.parties[0].apiTokens = ['secret-in-clear'];
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.node.listen.port = '8080';
+        c.node.limits = { maxDepth: 100000 };
+        c.parties[0].apiTokens = ['secret-in-clear'];
+      }),
+    );
     expect(problemAbout(err, 'node.listen.port')).toContain('must be an integer, not the string "8080" — fix: write an integer, e.g. 8080');
     expect(problemAbout(err, 'node.limits.maxDepth')).toContain('use a number from 8 to 1024');
     expect(problemAbout(err, 'parties[0].apiTokens[0]')).toContain('sha256:');
   });
 
   it('a missing required property, with an example', () => {
-    const err = refusal(configWith((c) => {
-      delete c.node.pdd;
-    }));
+    const err = refusal(
+      configWith((c) => {
+        delete c.node.pdd;
+      }),
+    );
     expect(problemAbout(err, 'node.pdd')).toContain('is missing — fix: add "pdd", e.g. "CSTChietiSPCoopIT"');
   });
 
   it('lists every problem at once', () => {
-    const err = refusal(configWith((c) => {
-      c.node.name = 'has spaces';
-      c.node.colour = 'blue';
-      c.services[0].envelope = 'soap';
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.node.name = 'has spaces';
+        c.node.colour = 'blue';
+        c.services[0].envelope = 'soap';
+      }),
+    );
     expect(err.message).toMatch(/is invalid \(3 problems\):\n/);
     expect(err.message.split('\n').filter((l) => l.startsWith('config '))).toHaveLength(3);
   });
 
   it('a key that does not match its certificate: TRAMITE_ERR_KEY_INVALID naming the party', () => {
-    const err = refusal(configWith((c) => {
-      c.parties[0].keyFile = c.parties[1].keyFile;
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.parties[0].keyFile = c.parties[1].keyFile;
+      }),
+    );
     expect(err.code).toBe('TRAMITE_ERR_KEY_INVALID');
     expect(err.field).toBe('parties[0]');
     expect(err.message).toMatch(/^config parties\[0\]: .*does not belong to the certificate/);
   });
 
   it('a trust file that holds no certificate', () => {
-    const err = refusal(configWith((c) => {
-      c.trust.caFiles = [c.parties[0].keyFile];
-    }));
+    const err = refusal(
+      configWith((c) => {
+        c.trust.caFiles = [c.parties[0].keyFile];
+      }),
+    );
     expect(err.code).toBe('TRAMITE_ERR_KEY_INVALID');
     expect(err.message).toContain('config trust.caFiles[0]:');
   });
@@ -317,7 +371,7 @@ describe('loadConfig on files that cannot be read', () => {
 
   it.each([
     ['a trailing comma', '{\n  "node": {},\n}\n', 3, 1],
-    ['single quotes', "{\n  \"node\": 'x'\n}\n", 2, 11],
+    ['single quotes', '{\n  "node": \'x\'\n}\n', 2, 11],
     ['a comment', '{\n  // the node\n  "node": {}\n}\n', 2, 3],
     ['a truncated file', '{\n  "node": {', 2, 12],
   ])('invalid JSON (%s) gives line and column', (_name, text, line, column) => {
@@ -345,7 +399,7 @@ describe('schemas/config.schema.json', () => {
     expect(schema.properties.services.items.properties.profile.enum).toEqual(Object.keys(PROFILO_COLLABORAZIONE));
   });
 
-  it('documents every property and refuses unknown ones everywhere (adapter options: by the adapter\'s own schema)', () => {
+  it("documents every property and refuses unknown ones everywhere (adapter options: by the adapter's own schema)", () => {
     const walk = (node: Json, path: string): void => {
       if (node.type === 'object') {
         expect(node.additionalProperties, path).toBe(path === '(root).parties[].adapters[].options');

@@ -52,7 +52,12 @@ describe('parseDistinguishedName', () => {
 describe('certificateNames', () => {
   it("reads a certificate's subject and issuer attribute by attribute, a comma inside a value included", () => {
     const now = Date.now();
-    const pem = issueCertificate({ subject: { CN: 'ComuneA', O: 'x, CN=RegioneB', C: 'IT' }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000), issuer: getTestPki().ca }).certPem;
+    const pem = issueCertificate({
+      subject: { CN: 'ComuneA', O: 'x, CN=RegioneB', C: 'IT' },
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+      issuer: getTestPki().ca,
+    }).certPem;
     const names = certificateNames(new X509Certificate(pem))!;
     expect(names.subject).toEqual([
       { type: C, value: 'IT' },

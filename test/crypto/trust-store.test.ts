@@ -23,7 +23,13 @@ let spareKeyPem: string;
 
 /** A certificate over the spare key, valid around NOW unless told otherwise. */
 function cert(opts: Partial<Parameters<typeof issueCertificate>[0]> & { issuer: PemPair | 'self' }): PemPair {
-  return issueCertificate({ subject: { CN: 'Test', O: 'SPC', C: 'IT' }, notBefore: inDays(-1), notAfter: inDays(30), keyPem: spareKeyPem, ...opts });
+  return issueCertificate({
+    subject: { CN: 'Test', O: 'SPC', C: 'IT' },
+    notBefore: inDays(-1),
+    notAfter: inDays(30),
+    keyPem: spareKeyPem,
+    ...opts,
+  });
 }
 
 function x509(pair: PemPair): X509Certificate {
@@ -117,7 +123,11 @@ describe('TrustStore.validateSigner', () => {
     const intermediate = cert({ subject: { CN: 'Sub CA', O: 'Tramite', C: 'IT' }, issuer: ca, ca: true });
     const leaf = cert({ subject: { CN: 'Leaf', O: 'SPC', C: 'IT' }, issuer: intermediate });
     const chain = store.validateSigner(x509(leaf), NOW, [x509(intermediate)]);
-    expect(chain.map(describeCertificate)).toEqual(['CN=Leaf, O=SPC, C=IT', 'CN=Sub CA, O=Tramite, C=IT', 'CN=Tramite Dev CA, O=Tramite, C=IT']);
+    expect(chain.map(describeCertificate)).toEqual([
+      'CN=Leaf, O=SPC, C=IT',
+      'CN=Sub CA, O=Tramite, C=IT',
+      'CN=Tramite Dev CA, O=Tramite, C=IT',
+    ]);
     expect(refusal(() => store.validateSigner(x509(leaf), NOW)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
   });
 

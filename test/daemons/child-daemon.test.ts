@@ -53,7 +53,12 @@ describe('startChildDaemon', () => {
       name: 'tcp-server',
       ports: 1,
       tempDir,
-      command: ({ ports }) => ({ command: NODE, args: ['-e', TCP_SERVER, String(ports[0])], cwd: tempDir.path, ready: { kind: 'port', port: ports[0]! } }),
+      command: ({ ports }) => ({
+        command: NODE,
+        args: ['-e', TCP_SERVER, String(ports[0])],
+        cwd: tempDir.path,
+        ready: { kind: 'port', port: ports[0]! },
+      }),
     });
     started.push(daemon);
     expect(daemon.ports).toHaveLength(1);
@@ -73,7 +78,10 @@ describe('startChildDaemon', () => {
       name: 'line-server',
       command: () => ({
         command: NODE,
-        args: ['-e', "console.error('warming up'); setTimeout(() => console.log('server ready on the moon'), 200); setInterval(() => {}, 1000)"],
+        args: [
+          '-e',
+          "console.error('warming up'); setTimeout(() => console.log('server ready on the moon'), 200); setInterval(() => {}, 1000)",
+        ],
         ready: { kind: 'line', match: /^server ready on / },
       }),
     });
@@ -148,7 +156,12 @@ describe('startChildDaemon', () => {
       tempDir,
       command: () => {
         writeFileSync(logFile, 'line 1\nFATAL: configuration file has an error on line 7\n');
-        return { command: NODE, args: ['-e', "console.error('cannot read the config'); process.exit(3)"], logFile, ready: { kind: 'line', match: /never/ } };
+        return {
+          command: NODE,
+          args: ['-e', "console.error('cannot read the config'); process.exit(3)"],
+          logFile,
+          ready: { kind: 'line', match: /never/ },
+        };
       },
     });
     expect(Date.now() - begun).toBeLessThan(10_000);
@@ -192,7 +205,10 @@ describe('startChildDaemon', () => {
       stopSignal: 'SIGINT',
       command: () => ({
         command: NODE,
-        args: ['-e', "process.on('SIGINT', () => { console.log('fast shutdown'); process.exit(0); }); console.log('up'); setInterval(() => {}, 1000)"],
+        args: [
+          '-e',
+          "process.on('SIGINT', () => { console.log('fast shutdown'); process.exit(0); }); console.log('up'); setInterval(() => {}, 1000)",
+        ],
         ready: { kind: 'line', match: /^up$/ },
       }),
     });

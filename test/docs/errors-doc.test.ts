@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { EGOV_CODES, PROTOCOLLO_CODES, TRAMITE_CODES } from '../../src/core/error-codes.js';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-const documented = new Map([...doc.matchAll(/^\| `((?:EGOV_IT|TRAMITE_ERR)_\w+|\d{3}_\w+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+const documented = new Map(
+  [...doc.matchAll(/^\| `((?:EGOV_IT|TRAMITE_ERR)_\w+|\d{3}_\w+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+);
 
 describe('docs/errors.md', () => {
   it('documents every code of the registry, with the registry description', () => {

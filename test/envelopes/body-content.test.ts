@@ -46,14 +46,15 @@ describe('the Body handed to the back office', () => {
       `<ds:Reference URI="#corpo"><ds:Transforms>${transform}</ds:Transforms></ds:Reference></ds:SignedInfo></ds:Signature></wsse:Security></s:Header>` +
       `<s:Body xmlns:wsu="${NS.wsu}" wsu:Id="corpo">${QNAME_BODY}</s:Body></s:Envelope>`;
     const read = (transform: string) => bodyContent(readEnvelopeParts(envelope(transform)));
-    expect(read(`<ds:Transform Algorithm="${ALG.excC14n}"><ec:InclusiveNamespaces xmlns:ec="${ALG.excC14n}" PrefixList="t"/></ds:Transform>`)).toContain('xmlns:t="urn:tipi:v1"');
+    expect(
+      read(`<ds:Transform Algorithm="${ALG.excC14n}"><ec:InclusiveNamespaces xmlns:ec="${ALG.excC14n}" PrefixList="t"/></ds:Transform>`),
+    ).toContain('xmlns:t="urn:tipi:v1"');
     expect(read(`<ds:Transform Algorithm="${ALG.excC14n}"/>`)).not.toContain('xmlns:t=');
     expect(read(`<ds:Transform Algorithm="${ALG.c14n}"/>`)).toContain('xmlns:t="urn:tipi:v1"');
   });
 
   it('leaves an unsigned Body (ModI ID_AUTH without INTEGRITY) as it came: nothing of it was signed', () => {
-    const envelope =
-      `<s:Envelope xmlns:s="${NS.soap11}"><s:Header/><s:Body>${QNAME_BODY}</s:Body></s:Envelope>`;
+    const envelope = `<s:Envelope xmlns:s="${NS.soap11}"><s:Header/><s:Body>${QNAME_BODY}</s:Body></s:Envelope>`;
     expect(bodyContent(readEnvelopeParts(envelope))).toContain('xmlns:t="urn:tipi:v1"');
   });
 });

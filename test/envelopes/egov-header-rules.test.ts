@@ -45,7 +45,10 @@ describe('what the conforming variants read as', () => {
   });
 
   it('xsd:boolean and xsd:positiveInteger values are read after collapsing their spaces', () => {
-    expect(header({ trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_ALPIUUNAVOLTA" confermaRicezione=" true "/>' }).profiloTrasmissione).toEqual({
+    expect(
+      header({ trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_ALPIUUNAVOLTA" confermaRicezione=" true "/>' })
+        .profiloTrasmissione,
+    ).toEqual({
       inoltro: 'EGOV_IT_ALPIUUNAVOLTA',
       confermaRicezione: true,
     });
@@ -58,7 +61,11 @@ describe('what the conforming variants read as', () => {
   });
 
   it('the correlated service and its tipo of an asincrono profile are kept', () => {
-    const h = header({ profilo: '<eGov_IT:ProfiloCollaborazione servizioCorrelato="Esito" tipo="WSDL">EGOV_IT_ServizioAsincronoSimmetrico</eGov_IT:ProfiloCollaborazione>', sequenza: '' });
+    const h = header({
+      profilo:
+        '<eGov_IT:ProfiloCollaborazione servizioCorrelato="Esito" tipo="WSDL">EGOV_IT_ServizioAsincronoSimmetrico</eGov_IT:ProfiloCollaborazione>',
+      sequenza: '',
+    });
     expect(h.profiloCollaborazione).toEqual({ profile: 'asincronoSimmetrico', servizioCorrelato: 'Esito', tipo: 'WSDL' });
   });
 

@@ -62,7 +62,8 @@ interface Fields {
 }
 
 const party = (nome: string, tipo = 'SPC') => `<eGov_IT:IdentificativoParte tipo="${tipo}">${nome}</eGov_IT:IdentificativoParte>`;
-const ora = (value: string, tempo = 'EGOV_IT_SPC', name = 'OraRegistrazione') => `<eGov_IT:${name} tempo="${tempo}">${value}</eGov_IT:${name}>`;
+const ora = (value: string, tempo = 'EGOV_IT_SPC', name = 'OraRegistrazione') =>
+  `<eGov_IT:${name} tempo="${tempo}">${value}</eGov_IT:${name}>`;
 const messaggio = (m: { id?: string | null; ora?: string; rif?: string; scadenza?: string } = {}) =>
   '<eGov_IT:Messaggio>' +
   (m.id === null ? '' : `<eGov_IT:Identificatore>${m.id ?? ID1}</eGov_IT:Identificatore>`) +
@@ -92,7 +93,16 @@ function busta(over: Partial<Fields> = {}): string {
   return (
     `<SOAP_ENV:Envelope xmlns:SOAP_ENV="${S}"><SOAP_ENV:Header>` +
     `<eGov_IT:Intestazione xmlns:eGov_IT="${E}" ${f.attrs}><eGov_IT:IntestazioneMessaggio>` +
-    f.mittente + f.destinatario + f.profilo + f.collaborazione + f.servizio + f.azione + f.messaggio + f.trasmissione + f.sequenza + f.imTail +
+    f.mittente +
+    f.destinatario +
+    f.profilo +
+    f.collaborazione +
+    f.servizio +
+    f.azione +
+    f.messaggio +
+    f.trasmissione +
+    f.sequenza +
+    f.imTail +
     `</eGov_IT:IntestazioneMessaggio>${f.liste}</eGov_IT:Intestazione>` +
     `</SOAP_ENV:Header><SOAP_ENV:Body>${f.body}</SOAP_ENV:Body></SOAP_ENV:Envelope>`
   );
@@ -124,17 +134,26 @@ describe('write → read round trip', () => {
     profiloTrasmissione: { inoltro: 'EGOV_IT_PIUDIUNAVOLTA', confermaRicezione: false },
     riscontri: [
       { identificatore: ID1, oraRegistrazione: { value: '2005-11-10T12:35:35', tempo: 'EGOV_IT_SPC' } },
-      { identificatore: 'ComuneA_ComuneASPCoopIT_0000002_2005-11-10_12:35', oraRegistrazione: { value: '2005-11-10T12:35:40Z', tempo: 'EGOV_IT_Locale' } },
+      {
+        identificatore: 'ComuneA_ComuneASPCoopIT_0000002_2005-11-10_12:35',
+        oraRegistrazione: { value: '2005-11-10T12:35:40Z', tempo: 'EGOV_IT_Locale' },
+      },
     ],
     trasmissioni: [
-      { origine: { tipo: 'SPC', nome: 'ComuneA' }, destinazione: { tipo: 'SPC', nome: 'Hub' }, oraRegistrazione: { value: '2005-11-10T12:36:02Z', tempo: 'EGOV_IT_SPC' } },
+      {
+        origine: { tipo: 'SPC', nome: 'ComuneA' },
+        destinazione: { tipo: 'SPC', nome: 'Hub' },
+        oraRegistrazione: { value: '2005-11-10T12:36:02Z', tempo: 'EGOV_IT_SPC' },
+      },
       {
         origine: { tipo: 'SPC', nome: 'Hub', indirizzoTelematico: 'https://hub/in' },
         destinazione: { tipo: 'SPC', nome: 'Regione' },
         oraRegistrazione: { value: '2005-11-10T12:36:03Z', tempo: 'EGOV_IT_SPC' },
       },
     ],
-    eccezioni: [{ contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop', codiceEccezione: 'EGOV_IT_105', rilevanza: 'LIEVE', posizione: 'Servizio' }],
+    eccezioni: [
+      { contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop', codiceEccezione: 'EGOV_IT_105', rilevanza: 'LIEVE', posizione: 'Servizio' },
+    ],
   };
 
   it('every field of a full busta survives build → read', () => {
@@ -292,7 +311,10 @@ describe('GovWay-style envelopes (indented, OraRegistrazione without time zone)'
     });
     expect(h.profiloTrasmissione).toEqual({ inoltro: 'EGOV_IT_ALPIUUNAVOLTA', confermaRicezione: false });
     expect(h.riscontri).toEqual([
-      { identificatore: 'MinisteroFruitore_MinisteroFruitoreSPCoopIT_0000002_2005-11-10_12:35', oraRegistrazione: { value: '2005-11-10T12:35:50', tempo: 'EGOV_IT_SPC' } },
+      {
+        identificatore: 'MinisteroFruitore_MinisteroFruitoreSPCoopIT_0000002_2005-11-10_12:35',
+        oraRegistrazione: { value: '2005-11-10T12:35:50', tempo: 'EGOV_IT_SPC' },
+      },
     ]);
     expect(h.servizio).toBeUndefined();
     expect(bodyContent(env)).toBe('');
@@ -303,7 +325,10 @@ describe('GovWay-style envelopes (indented, OraRegistrazione without time zone)'
   });
 
   it('trims whitespace around text values', () => {
-    const h = header({ azione: '<eGov_IT:Azione>\n   Invia\n</eGov_IT:Azione>', destinatario: `<eGov_IT:Destinatario>\n  ${party(' Regione ')}\n</eGov_IT:Destinatario>` });
+    const h = header({
+      azione: '<eGov_IT:Azione>\n   Invia\n</eGov_IT:Azione>',
+      destinatario: `<eGov_IT:Destinatario>\n  ${party(' Regione ')}\n</eGov_IT:Destinatario>`,
+    });
     expect(h.azione).toBe('Invia');
     expect(h.destinatario.nome).toBe('Regione');
   });
@@ -421,7 +446,11 @@ describe('XML-level malformations → EGOV_IT_001', () => {
     });
 
     it('two Bodies → 001 at Envelope/Body', () => {
-      expectEnvelopeError(() => readEnvelope(VALID.replace('</SOAP_ENV:Envelope>', '<SOAP_ENV:Body/></SOAP_ENV:Envelope>')), 'EGOV_IT_001', 'Envelope/Body');
+      expectEnvelopeError(
+        () => readEnvelope(VALID.replace('</SOAP_ENV:Envelope>', '<SOAP_ENV:Body/></SOAP_ENV:Envelope>')),
+        'EGOV_IT_001',
+        'Envelope/Body',
+      );
     });
 
     it('two Headers → 001 at Envelope/Header', () => {
@@ -458,7 +487,11 @@ describe('header-level malformations → EGOV_IT_002', () => {
   });
 
   it('an Intestazione in the wrong namespace is not an Intestazione → 002 at Header', () => {
-    expectEnvelopeError(() => readEnvelope(busta().replace(`xmlns:eGov_IT="${E}"`, 'xmlns:eGov_IT="http://www.cnipa.it/schemas/2003/eGovIT/Busta2_0/"')), 'EGOV_IT_002', 'Header');
+    expectEnvelopeError(
+      () => readEnvelope(busta().replace(`xmlns:eGov_IT="${E}"`, 'xmlns:eGov_IT="http://www.cnipa.it/schemas/2003/eGovIT/Busta2_0/"')),
+      'EGOV_IT_002',
+      'Header',
+    );
   });
 
   it('two Intestazioni → 002 at Header/Intestazione', () => {
@@ -501,7 +534,10 @@ describe('header-level malformations → EGOV_IT_002', () => {
 
   it('an IdentificativoParte holding an element → 002', () => {
     expectEnvelopeError(
-      () => header({ destinatario: `<eGov_IT:Destinatario><eGov_IT:IdentificativoParte tipo="SPC"><x:b xmlns:x="urn:x">Regione</x:b></eGov_IT:IdentificativoParte></eGov_IT:Destinatario>` }),
+      () =>
+        header({
+          destinatario: `<eGov_IT:Destinatario><eGov_IT:IdentificativoParte tipo="SPC"><x:b xmlns:x="urn:x">Regione</x:b></eGov_IT:IdentificativoParte></eGov_IT:Destinatario>`,
+        }),
       'EGOV_IT_002',
       `${IM}/Destinatario/IdentificativoParte`,
     );
@@ -524,7 +560,11 @@ describe('header-level malformations → EGOV_IT_002', () => {
   // Positions of order errors: readSequence reports the next *required* slot as "missing" when an
   // unknown or out-of-order element stands before it, so posizione names an element that is present.
   it('an unknown element between Azione and Messaggio → 002 naming the unknown element', () => {
-    expectEnvelopeError(() => header({ azione: `${DEFAULTS.azione}<eGov_IT:Priorita>alta</eGov_IT:Priorita>` }), 'EGOV_IT_002', `${IM}/Priorita`);
+    expectEnvelopeError(
+      () => header({ azione: `${DEFAULTS.azione}<eGov_IT:Priorita>alta</eGov_IT:Priorita>` }),
+      'EGOV_IT_002',
+      `${IM}/Priorita`,
+    );
   });
 
   it('Azione before Servizio → 002 naming the out-of-order element, not Messaggio', () => {
@@ -542,36 +582,70 @@ describe('header-level malformations → EGOV_IT_002', () => {
 describe('field-level malformations → their own codes', () => {
   it.each([
     ['an empty party code', `<eGov_IT:Mittente>${party('')}</eGov_IT:Mittente>`, `${IM}/Mittente/IdentificativoParte[1]`],
-    ['a party code that is not a word', `<eGov_IT:Mittente>${party('Comune A')}</eGov_IT:Mittente>`, `${IM}/Mittente/IdentificativoParte[1]`],
-    ['a second, empty party', `<eGov_IT:Mittente>${party('ComuneA')}${party('')}</eGov_IT:Mittente>`, `${IM}/Mittente/IdentificativoParte[2]`],
-    ['no tipo', `<eGov_IT:Mittente><eGov_IT:IdentificativoParte>ComuneA</eGov_IT:IdentificativoParte></eGov_IT:Mittente>`, `${IM}/Mittente/IdentificativoParte[1]/@tipo`],
+    [
+      'a party code that is not a word',
+      `<eGov_IT:Mittente>${party('Comune A')}</eGov_IT:Mittente>`,
+      `${IM}/Mittente/IdentificativoParte[1]`,
+    ],
+    [
+      'a second, empty party',
+      `<eGov_IT:Mittente>${party('ComuneA')}${party('')}</eGov_IT:Mittente>`,
+      `${IM}/Mittente/IdentificativoParte[2]`,
+    ],
+    [
+      'no tipo',
+      `<eGov_IT:Mittente><eGov_IT:IdentificativoParte>ComuneA</eGov_IT:IdentificativoParte></eGov_IT:Mittente>`,
+      `${IM}/Mittente/IdentificativoParte[1]/@tipo`,
+    ],
   ])('Mittente with %s → 101', (_what, mittente, posizione) => {
     expectEnvelopeError(() => header({ mittente }), 'EGOV_IT_101', posizione);
   });
 
   it('Destinatario without tipo → 102 at its @tipo', () => {
     expectEnvelopeError(
-      () => header({ destinatario: '<eGov_IT:Destinatario><eGov_IT:IdentificativoParte>Regione</eGov_IT:IdentificativoParte></eGov_IT:Destinatario>' }),
+      () =>
+        header({
+          destinatario: '<eGov_IT:Destinatario><eGov_IT:IdentificativoParte>Regione</eGov_IT:IdentificativoParte></eGov_IT:Destinatario>',
+        }),
       'EGOV_IT_102',
       `${IM}/Destinatario/IdentificativoParte/@tipo`,
     );
   });
 
   it('Destinatario with an empty tipo or party code → 102', () => {
-    expectEnvelopeError(() => header({ destinatario: `<eGov_IT:Destinatario>${party('Regione', '')}</eGov_IT:Destinatario>` }), 'EGOV_IT_102');
-    expectEnvelopeError(() => header({ destinatario: `<eGov_IT:Destinatario>${party('')}</eGov_IT:Destinatario>` }), 'EGOV_IT_102', `${IM}/Destinatario/IdentificativoParte`);
+    expectEnvelopeError(
+      () => header({ destinatario: `<eGov_IT:Destinatario>${party('Regione', '')}</eGov_IT:Destinatario>` }),
+      'EGOV_IT_102',
+    );
+    expectEnvelopeError(
+      () => header({ destinatario: `<eGov_IT:Destinatario>${party('')}</eGov_IT:Destinatario>` }),
+      'EGOV_IT_102',
+      `${IM}/Destinatario/IdentificativoParte`,
+    );
   });
 
   it.each(['EGOV_IT_Sincrono', 'oneway', ''])('ProfiloCollaborazione "%s" → 103', (value) => {
-    expectEnvelopeError(() => header({ profilo: `<eGov_IT:ProfiloCollaborazione>${value}</eGov_IT:ProfiloCollaborazione>` }), 'EGOV_IT_103', `${IM}/ProfiloCollaborazione`);
+    expectEnvelopeError(
+      () => header({ profilo: `<eGov_IT:ProfiloCollaborazione>${value}</eGov_IT:ProfiloCollaborazione>` }),
+      'EGOV_IT_103',
+      `${IM}/ProfiloCollaborazione`,
+    );
   });
 
   it.each(['conversazione-1', '', 'ComuneA_PdD_001_2005-11-10_12:35'])('Collaborazione "%s" → 104', (value) => {
-    expectEnvelopeError(() => header({ collaborazione: `<eGov_IT:Collaborazione>${value}</eGov_IT:Collaborazione>` }), 'EGOV_IT_104', `${IM}/Collaborazione`);
+    expectEnvelopeError(
+      () => header({ collaborazione: `<eGov_IT:Collaborazione>${value}</eGov_IT:Collaborazione>` }),
+      'EGOV_IT_104',
+      `${IM}/Collaborazione`,
+    );
   });
 
   it('Servizio without tipo → 105 at its @tipo', () => {
-    expectEnvelopeError(() => header({ servizio: '<eGov_IT:Servizio>Protocollo</eGov_IT:Servizio>' }), 'EGOV_IT_105', `${IM}/Servizio/@tipo`);
+    expectEnvelopeError(
+      () => header({ servizio: '<eGov_IT:Servizio>Protocollo</eGov_IT:Servizio>' }),
+      'EGOV_IT_105',
+      `${IM}/Servizio/@tipo`,
+    );
   });
 
   it('an empty Servizio → 105', () => {
@@ -607,7 +681,11 @@ describe('field-level malformations → their own codes', () => {
 
   // parseXsdDateTime checks each field's range but lets Date roll 30 February over to 2 March.
   it('OraRegistrazione on a day that does not exist (30 February) → 108', () => {
-    expectEnvelopeError(() => header({ messaggio: messaggio({ ora: ora('2005-02-30T12:35:35') }) }), 'EGOV_IT_108', `${MSG}/OraRegistrazione`);
+    expectEnvelopeError(
+      () => header({ messaggio: messaggio({ ora: ora('2005-02-30T12:35:35') }) }),
+      'EGOV_IT_108',
+      `${MSG}/OraRegistrazione`,
+    );
   });
 
   it.each([
@@ -621,7 +699,11 @@ describe('field-level malformations → their own codes', () => {
   });
 
   it('Identificatore dated 30 February → 110', () => {
-    expectEnvelopeError(() => header({ messaggio: messaggio({ id: 'ComuneA_ComuneASPCoopIT_0000001_2005-02-30_12:35' }) }), 'EGOV_IT_110', `${MSG}/Identificatore`);
+    expectEnvelopeError(
+      () => header({ messaggio: messaggio({ id: 'ComuneA_ComuneASPCoopIT_0000001_2005-02-30_12:35' }) }),
+      'EGOV_IT_110',
+      `${MSG}/Identificatore`,
+    );
   });
 
   it('a bad RiferimentoMessaggio → 111', () => {
@@ -641,7 +723,10 @@ describe('field-level malformations → their own codes', () => {
   });
 
   it('ProfiloTrasmissione without attributes takes the schema defaults (PIUDIUNAVOLTA, false)', () => {
-    expect(header({ trasmissione: '<eGov_IT:ProfiloTrasmissione/>' }).profiloTrasmissione).toEqual({ inoltro: 'EGOV_IT_PIUDIUNAVOLTA', confermaRicezione: false });
+    expect(header({ trasmissione: '<eGov_IT:ProfiloTrasmissione/>' }).profiloTrasmissione).toEqual({
+      inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+      confermaRicezione: false,
+    });
   });
 
   describe('Sequenza → 114', () => {
@@ -653,7 +738,11 @@ describe('field-level malformations → their own codes', () => {
 
     it('without ALPIUUNAVOLTA → 114', () => {
       expectEnvelopeError(
-        () => header({ sequenza: seq(), trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_PIUDIUNAVOLTA" confermaRicezione="true"/>' }),
+        () =>
+          header({
+            sequenza: seq(),
+            trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_PIUDIUNAVOLTA" confermaRicezione="true"/>',
+          }),
         'EGOV_IT_114',
         `${IM}/Sequenza`,
       );
@@ -665,7 +754,11 @@ describe('field-level malformations → their own codes', () => {
 
     it('without confermaRicezione → 114', () => {
       expectEnvelopeError(
-        () => header({ sequenza: seq(), trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_ALPIUUNAVOLTA" confermaRicezione="false"/>' }),
+        () =>
+          header({
+            sequenza: seq(),
+            trasmissione: '<eGov_IT:ProfiloTrasmissione inoltro="EGOV_IT_ALPIUUNAVOLTA" confermaRicezione="false"/>',
+          }),
         'EGOV_IT_114',
       );
     });
@@ -676,7 +769,8 @@ describe('field-level malformations → their own codes', () => {
 
     it('with the sincrono profile → 114', () => {
       expectEnvelopeError(
-        () => header({ sequenza: seq(), profilo: '<eGov_IT:ProfiloCollaborazione>EGOV_IT_ServizioSincrono</eGov_IT:ProfiloCollaborazione>' }),
+        () =>
+          header({ sequenza: seq(), profilo: '<eGov_IT:ProfiloCollaborazione>EGOV_IT_ServizioSincrono</eGov_IT:ProfiloCollaborazione>' }),
         'EGOV_IT_114',
         `${IM}/Sequenza`,
       );
@@ -703,7 +797,10 @@ describe('field-level malformations → their own codes', () => {
     });
 
     it('a Riscontro with a bad OraRegistrazione → 115', () => {
-      expectEnvelopeError(() => header({ liste: riscontro(`<eGov_IT:Identificatore>${ID1}</eGov_IT:Identificatore>${ora('ieri')}`) }), 'EGOV_IT_115');
+      expectEnvelopeError(
+        () => header({ liste: riscontro(`<eGov_IT:Identificatore>${ID1}</eGov_IT:Identificatore>${ora('ieri')}`) }),
+        'EGOV_IT_115',
+      );
     });
 
     it('an empty ListaRiscontri → 115', () => {
@@ -711,12 +808,16 @@ describe('field-level malformations → their own codes', () => {
     });
 
     it('a foreign element in ListaRiscontri → 115', () => {
-      expectEnvelopeError(() => header({ liste: '<eGov_IT:ListaRiscontri><eGov_IT:Trasmissione/></eGov_IT:ListaRiscontri>' }), 'EGOV_IT_115');
+      expectEnvelopeError(
+        () => header({ liste: '<eGov_IT:ListaRiscontri><eGov_IT:Trasmissione/></eGov_IT:ListaRiscontri>' }),
+        'EGOV_IT_115',
+      );
     });
   });
 
   describe('ListaTrasmissioni → 116', () => {
-    const tr = (inner: string) => `<eGov_IT:ListaTrasmissioni><eGov_IT:Trasmissione>${inner}</eGov_IT:Trasmissione></eGov_IT:ListaTrasmissioni>`;
+    const tr = (inner: string) =>
+      `<eGov_IT:ListaTrasmissioni><eGov_IT:Trasmissione>${inner}</eGov_IT:Trasmissione></eGov_IT:ListaTrasmissioni>`;
     const origine = `<eGov_IT:Origine>${party('ComuneA')}</eGov_IT:Origine>`;
     const destinazione = `<eGov_IT:Destinazione>${party('Regione')}</eGov_IT:Destinazione>`;
 
@@ -725,7 +826,11 @@ describe('field-level malformations → their own codes', () => {
     });
 
     it('a Trasmissione without Destinazione → 116', () => {
-      expectEnvelopeError(() => header({ liste: tr(origine + ora('2005-11-10T12:35:35')) }), 'EGOV_IT_116', /^Intestazione\/ListaTrasmissioni\/Trasmissione\[1\]\//);
+      expectEnvelopeError(
+        () => header({ liste: tr(origine + ora('2005-11-10T12:35:35')) }),
+        'EGOV_IT_116',
+        /^Intestazione\/ListaTrasmissioni\/Trasmissione\[1\]\//,
+      );
     });
 
     it('an Origine without tipo → 116', () => {
@@ -750,8 +855,19 @@ describe('field-level malformations → their own codes', () => {
     const ecc = (attrs: string) => `<eGov_IT:ListaEccezioni><eGov_IT:Eccezione ${attrs}/></eGov_IT:ListaEccezioni>`;
 
     it('a complete Eccezione is read', () => {
-      const h = header({ liste: ecc('contestoCodifica="ErroreIntestazioneMessaggioSPCoop" codiceEccezione="EGOV_IT_101" rilevanza="GRAVE" posizione="Mittente"') });
-      expect(h.eccezioni).toEqual([{ contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop', codiceEccezione: 'EGOV_IT_101', rilevanza: 'GRAVE', posizione: 'Mittente' }]);
+      const h = header({
+        liste: ecc(
+          'contestoCodifica="ErroreIntestazioneMessaggioSPCoop" codiceEccezione="EGOV_IT_101" rilevanza="GRAVE" posizione="Mittente"',
+        ),
+      });
+      expect(h.eccezioni).toEqual([
+        {
+          contestoCodifica: 'ErroreIntestazioneMessaggioSPCoop',
+          codiceEccezione: 'EGOV_IT_101',
+          rilevanza: 'GRAVE',
+          posizione: 'Mittente',
+        },
+      ]);
     });
 
     it.each([
@@ -831,7 +947,11 @@ describe('ModI WS-Addressing headers', () => {
   });
 
   it('a duplicated wsa:Action → 002 at Header/Action', () => {
-    expectEnvelopeError(() => readEnvelope(soap(wsa('MessageID', 'a') + wsa('Action', 'x') + wsa('Action', 'y'), BODY)), 'EGOV_IT_002', 'Header/Action');
+    expectEnvelopeError(
+      () => readEnvelope(soap(wsa('MessageID', 'a') + wsa('Action', 'x') + wsa('Action', 'y'), BODY)),
+      'EGOV_IT_002',
+      'Header/Action',
+    );
   });
 
   it('wsa headers without MessageID are read (ID_AUTH_SOAP_01 needs none; the node refuses them with 107, test/integration)', () => {
@@ -839,11 +959,19 @@ describe('ModI WS-Addressing headers', () => {
   });
 
   it('wsa:From without wsa:Address → 002 at Header/From/Address', () => {
-    expectEnvelopeError(() => readEnvelope(soap(wsa('MessageID', 'a') + wsa('From', 'SPC/ComuneA'), BODY)), 'EGOV_IT_002', 'Header/From/Address');
+    expectEnvelopeError(
+      () => readEnvelope(soap(wsa('MessageID', 'a') + wsa('From', 'SPC/ComuneA'), BODY)),
+      'EGOV_IT_002',
+      'Header/From/Address',
+    );
   });
 
   it('wsa:ReplyTo without wsa:Address → 002 at Header/ReplyTo/Address', () => {
-    expectEnvelopeError(() => readEnvelope(soap(wsa('MessageID', 'a') + wsa('ReplyTo', ''), BODY)), 'EGOV_IT_002', 'Header/ReplyTo/Address');
+    expectEnvelopeError(
+      () => readEnvelope(soap(wsa('MessageID', 'a') + wsa('ReplyTo', ''), BODY)),
+      'EGOV_IT_002',
+      'Header/ReplyTo/Address',
+    );
   });
 
   it('text directly in the Body of a ModI envelope → 003', () => {
@@ -857,12 +985,19 @@ describe('ModI WS-Addressing headers', () => {
 
   describe('wsa:Action naming a bus service', () => {
     it('round-trips tipo, servizio and azione', () => {
-      expect(parseModiAction(formatModiAction('SPC', 'Protocollo', 'Invia'))).toEqual({ tipo: 'SPC', servizio: 'Protocollo', azione: 'Invia' });
+      expect(parseModiAction(formatModiAction('SPC', 'Protocollo', 'Invia'))).toEqual({
+        tipo: 'SPC',
+        servizio: 'Protocollo',
+        azione: 'Invia',
+      });
       expect(parseModiAction(formatModiAction('SPC', 'Protocollo'))).toEqual({ tipo: 'SPC', servizio: 'Protocollo' });
     });
 
-    it.each(['urn:other:SPC:Protocollo', 'urn:tramite:service:SPC', 'urn:tramite:service:SPC:P:A:extra', 'urn:tramite:service::P'])('refuses %s', (action) => {
-      expect(parseModiAction(action)).toBeUndefined();
-    });
+    it.each(['urn:other:SPC:Protocollo', 'urn:tramite:service:SPC', 'urn:tramite:service:SPC:P:A:extra', 'urn:tramite:service::P'])(
+      'refuses %s',
+      (action) => {
+        expect(parseModiAction(action)).toBeUndefined();
+      },
+    );
   });
 });

@@ -57,7 +57,13 @@ function resigned(opts: ResignOptions): string {
   for (const name of opts.drop ?? []) header.removeChild(first(doc, NS.wsa, name));
   const token = first(doc, NS.wsse, 'BinarySecurityToken');
   const targetOf = (t: Target): Element =>
-    t === 'Timestamp' ? first(doc, NS.wsu, 'Timestamp') : t === 'Body' ? first(doc, NS.soap11, 'Body') : t === 'token' ? token : first(doc, NS.wsa, t);
+    t === 'Timestamp'
+      ? first(doc, NS.wsu, 'Timestamp')
+      : t === 'Body'
+        ? first(doc, NS.soap11, 'Body')
+        : t === 'token'
+          ? token
+          : first(doc, NS.wsa, t);
   const ids = opts.sign.map((t, i) => {
     const el = targetOf(t);
     const existing = el.getAttributeNS(NS.wsu, 'Id');
@@ -76,8 +82,12 @@ function resigned(opts: ResignOptions): string {
         ? `<ds:X509Data><ds:X509Certificate>${pemBody(pki.comuneA.certPem)}</ds:X509Certificate></ds:X509Data>`
         : `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${token.getAttributeNS(NS.wsu, 'Id')}" ValueType="${WSS_X509V3}"/></wsse:SecurityTokenReference>`,
   });
-  for (const id of ids) sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${id}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
-  sig.computeSignature(serialize(doc), { prefix: 'ds', location: { reference: `//*[local-name()='Security' and namespace-uri()='${NS.wsse}']`, action: 'append' } });
+  for (const id of ids)
+    sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${id}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
+  sig.computeSignature(serialize(doc), {
+    prefix: 'ds',
+    location: { reference: `//*[local-name()='Security' and namespace-uri()='${NS.wsse}']`, action: 'append' },
+  });
   return sig.getSignedXml();
 }
 
@@ -85,7 +95,8 @@ const EVERY_WSA: Target[] = ['To', 'From', 'Action', 'MessageID', 'ReplyTo'];
 const WSA_BUT_MESSAGE_ID: Target[] = ['To', 'From', 'Action', 'ReplyTo'];
 
 /** The patterns found when nothing in particular is required (what `tramite envelope verify` reports). */
-const found = (xml: string): ModiSoapPattern[] => strongestPatterns(openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS).modi!.satisfied);
+const found = (xml: string): ModiSoapPattern[] =>
+  strongestPatterns(openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS).modi!.satisfied);
 
 function refusal(fn: () => unknown): SecurityError {
   try {
@@ -114,7 +125,10 @@ describe('ModI pattern an envelope satisfies', () => {
   });
 
   it('no wsa:MessageID, Body signed too → ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01', () => {
-    expect(found(resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] }))).toEqual(['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']);
+    expect(found(resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] }))).toEqual([
+      'ID_AUTH_SOAP_01',
+      'INTEGRITY_SOAP_01',
+    ]);
   });
 
   it('the token signed as well changes nothing', () => {
@@ -130,12 +144,20 @@ describe('ModI pattern an envelope satisfies', () => {
 
   it('a wsa header reference missing (wsa:Action unsigned) → no pattern: SIG_COVERAGE at Header/Action', () => {
     const xml = resigned({ sign: ['Timestamp', 'To', 'From', 'MessageID', 'ReplyTo', 'Body'] });
-    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({ code: 'EGOV_IT_202', reason: 'TRAMITE_ERR_SIG_COVERAGE', posizione: 'Header/Action' });
+    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({
+      code: 'EGOV_IT_202',
+      reason: 'TRAMITE_ERR_SIG_COVERAGE',
+      posizione: 'Header/Action',
+    });
   });
 
   it('no wsa:To (no audience) → no pattern: MODI_PATTERN at Header/To', () => {
     const xml = resigned({ sign: ['Timestamp', 'From', 'Action', 'MessageID', 'ReplyTo', 'Body'], drop: ['To'] });
-    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Header/To' });
+    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({
+      code: 'EGOV_IT_200',
+      reason: 'TRAMITE_ERR_MODI_PATTERN',
+      posizione: 'Header/To',
+    });
   });
 });
 
@@ -149,7 +171,10 @@ describe('verifyEnvelope holds a ModI envelope to the patterns required', () => 
 
   it('ID_AUTH_SOAP_02 required, no wsa:MessageID → MODI_PATTERN at Header/MessageID', () => {
     const xml = resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] });
-    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, ['ID_AUTH_SOAP_02']))).toMatchObject({ reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Header/MessageID' });
+    expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, ['ID_AUTH_SOAP_02']))).toMatchObject({
+      reason: 'TRAMITE_ERR_MODI_PATTERN',
+      posizione: 'Header/MessageID',
+    });
   });
 
   it('a stronger envelope than required is accepted (ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01 required, ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01 given)', () => {
@@ -164,18 +189,30 @@ describe('verifyEnvelope holds a ModI envelope to the patterns required', () => 
 });
 
 describe('the sealer signs what the declared patterns say', () => {
-  const signedBy = (xml: string): readonly string[] => verifyEnvelope(readEnvelope(xml), livePolicy(), WEAKEST_MODI_PATTERNS).signature.signed;
+  const signedBy = (xml: string): readonly string[] =>
+    verifyEnvelope(readEnvelope(xml), livePolicy(), WEAKEST_MODI_PATTERNS).signature.signed;
 
   it('default: Body, Timestamp and every wsa header', () => {
-    expect([...signedBy(sealed())].sort()).toEqual(['Body', 'Header/Action', 'Header/From', 'Header/MessageID', 'Header/ReplyTo', 'Header/To', 'Security/Timestamp']);
+    expect([...signedBy(sealed())].sort()).toEqual([
+      'Body',
+      'Header/Action',
+      'Header/From',
+      'Header/MessageID',
+      'Header/ReplyTo',
+      'Header/To',
+      'Security/Timestamp',
+    ]);
   });
 
-  it.each([[['ID_AUTH_SOAP_01']], [['ID_AUTH_SOAP_02']]] as ModiSoapPattern[][][])('%j without INTEGRITY_SOAP_01: the Body is not signed, MessageID is', (patterns) => {
-    const signed = signedBy(sealed(patterns));
-    expect(signed).not.toContain('Body');
-    expect(signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/MessageID']));
-    expect(found(sealed(patterns))).toEqual(['ID_AUTH_SOAP_02']);
-  });
+  it.each([[['ID_AUTH_SOAP_01']], [['ID_AUTH_SOAP_02']]] as ModiSoapPattern[][][])(
+    '%j without INTEGRITY_SOAP_01: the Body is not signed, MessageID is',
+    (patterns) => {
+      const signed = signedBy(sealed(patterns));
+      expect(signed).not.toContain('Body');
+      expect(signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/MessageID']));
+      expect(found(sealed(patterns))).toEqual(['ID_AUTH_SOAP_02']);
+    },
+  );
 
   it('ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01: the Body is signed', () => {
     expect(signedBy(sealed(['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']))).toContain('Body');

@@ -43,13 +43,18 @@ describe('fault tests', () => {
     // The back office refuses for a while, so messages sit RECEIVED-but-undispatched at the Regione.
     d.backOffice.unavailable = true;
     const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => send(d, i)));
-    for (const id of ids) await expect.poll(async () => (await statusOf(d, id)).status, { timeout: 20_000, interval: 100 }).toBe('DELIVERED');
+    for (const id of ids)
+      await expect.poll(async () => (await statusOf(d, id)).status, { timeout: 20_000, interval: 100 }).toBe('DELIVERED');
     await d.control.stopNode('regione', 'SIGKILL');
     d.backOffice.unavailable = false;
     await d.control.startNode('regione');
     await expect.poll(() => ids.every((id) => d.backOffice.receivedBy(TO, id)), { timeout: 30_000, interval: 200 }).toBe(true);
     await new Promise((r) => setTimeout(r, 500));
-    for (const id of ids) expect(d.backOffice.received.filter((m) => m.id === id), id).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        d.backOffice.received.filter((m) => m.id === id),
+        id,
+      ).toHaveLength(1);
     await d.stop();
     demo = undefined;
     await logsVerify(d);
@@ -66,7 +71,20 @@ describe('fault tests', () => {
         output: 'ignore',
         command: () => ({
           command: findRedisServer(),
-          args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+          args: [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--dir',
+            redisDir,
+            '--appendonly',
+            'yes',
+            '--appendfsync',
+            'everysec',
+            '--save',
+            '',
+          ],
           ready: { kind: 'port', port },
         }),
       });

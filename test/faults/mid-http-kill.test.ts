@@ -68,13 +68,16 @@ interface View {
 }
 
 async function viewAt(node: RunningDemo['nodes']['cst'], party: string, id: string): Promise<{ code: number; view: View }> {
-  const res = await request(`${node.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${node.tokens[party]}` } });
+  const res = await request(`${node.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${node.tokens[party]}` },
+  });
   return { code: res.statusCode, view: (await res.body.json()) as View };
 }
 
 /** Every message DELIVERED at the sender with the Regione's receipt, and at the destination back office exactly once. */
 async function expectDeliveredOnce(d: RunningDemo, ids: readonly string[], payloads: ReadonlyMap<string, string>): Promise<void> {
-  for (const id of ids) await expect.poll(async () => (await viewAt(d.nodes.cst, FROM, id)).view.status, { timeout: 45_000, interval: 200 }).toBe('DELIVERED');
+  for (const id of ids)
+    await expect.poll(async () => (await viewAt(d.nodes.cst, FROM, id)).view.status, { timeout: 45_000, interval: 200 }).toBe('DELIVERED');
   for (const id of ids) {
     const { view } = await viewAt(d.nodes.cst, FROM, id);
     expect(view.receipt, id).not.toBeNull();

@@ -45,7 +45,9 @@ async function publicHealth(node: DemoNode): Promise<{ code: number; body: unkno
   return { code: res.statusCode, body: await res.body.json() };
 }
 
-async function operatorHealth(node: DemoNode): Promise<{ status: string; queue: { state: string; reason?: string; outages: number; restarts: number; embedded: boolean } }> {
+async function operatorHealth(
+  node: DemoNode,
+): Promise<{ status: string; queue: { state: string; reason?: string; outages: number; restarts: number; embedded: boolean } }> {
   const res = await request(`${node.baseUrl}/health`, { headers: { authorization: `Bearer ${node.operatorToken}` } });
   return (await res.body.json()) as never;
 }
@@ -56,7 +58,12 @@ function watchHealth(node: DemoNode): { readonly seen: number[]; stop(): Promise
   let running = true;
   const loop = (async () => {
     while (running) {
-      seen.push(await publicHealth(node).then((h) => h.code, () => 0));
+      seen.push(
+        await publicHealth(node).then(
+          (h) => h.code,
+          () => 0,
+        ),
+      );
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
@@ -72,7 +79,9 @@ function watchHealth(node: DemoNode): { readonly seen: number[]; stop(): Promise
 /** SIGTERMs a node process and waits for it to end (killing it, and failing, if it outlives the bound by far). */
 async function sigterm(child: ChildProcess): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null }> {
   const started = Date.now();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const guard = setTimeout(() => child.kill('SIGKILL'), (BOUND_S + 20) * 1000);
   child.kill('SIGTERM');
   const how = await exited;
@@ -102,7 +111,9 @@ describe("the node's own Redis killed", () => {
     await health.stop();
     expect(await cstRedisPid(d)).not.toBe(killed);
     // The supervisor counts the start once its own check of the new server returns, which may come just after the monitor's.
-    await expect.poll(async () => (await operatorHealth(d.nodes.cst)).queue, { timeout: 10_000, interval: 100 }).toMatchObject({ state: 'up', embedded: true, outages: 1, restarts: 1 });
+    await expect
+      .poll(async () => (await operatorHealth(d.nodes.cst)).queue, { timeout: 10_000, interval: 100 })
+      .toMatchObject({ state: 'up', embedded: true, outages: 1, restarts: 1 });
 
     const after = await Promise.all(Array.from({ length: 5 }, (_, i) => send(d, 200 + i)));
     await d.control.startNode('regione');
@@ -126,7 +137,9 @@ describe("the node's own Redis killed", () => {
 
     await expect.poll(async () => (await publicHealth(d.nodes.cst)).code, { timeout: 10_000, interval: 50 }).toBe(503);
     expect((await publicHealth(d.nodes.cst)).body).toEqual({ status: 'degraded' });
-    await expect.poll(async () => (await operatorHealth(d.nodes.cst)).queue.reason, { timeout: 15_000, interval: 100 }).toMatch(/cannot be started again/);
+    await expect
+      .poll(async () => (await operatorHealth(d.nodes.cst)).queue.reason, { timeout: 15_000, interval: 100 })
+      .toMatch(/cannot be started again/);
     // The API neither hangs nor refuses: the log is the outbox.
     const ids = await Promise.all(Array.from({ length: 3 }, (_, i) => send(d, i)));
 

@@ -72,7 +72,11 @@ describe('the bounded reader', () => {
     const huge = new HugeAnswerServer({ declareLength: true, contentType: 'text/xml' });
     const url = await huge.start();
     const res = await request(url);
-    const err = await readBoundedBody(res.body, { maxBytes: 5 * MB, source: 'test server', declaredLength: res.headers['content-length'] }).catch((e: unknown) => e);
+    const err = await readBoundedBody(res.body, {
+      maxBytes: 5 * MB,
+      source: 'test server',
+      declaredLength: res.headers['content-length'],
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect((err as Error).message).toContain(`${HUGE} bytes`);
     await new Promise((r) => setTimeout(r, 200));
@@ -86,7 +90,12 @@ describe('a back office answering 600 MB', () => {
     const huge = new HugeAnswerServer({ declareLength: false, contentType: 'application/xml' });
     const url = await huge.start();
     const before = rssMb();
-    const err = await deliverToBackOffice(url, { id: 'x', from: 'SPC/A', to: 'SPC/B', service: 'S', profile: 'sincrono', payload: '<a/>' }, 30_000, 5 * MB).catch((e: unknown) => e);
+    const err = await deliverToBackOffice(
+      url,
+      { id: 'x', from: 'SPC/A', to: 'SPC/B', service: 'S', profile: 'sincrono', payload: '<a/>' },
+      30_000,
+      5 * MB,
+    ).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('TRAMITE_ERR_RESPONSE_TOO_LARGE');
     await new Promise((r) => setTimeout(r, 200));
     expect(huge.written).toBeLessThan(100 * MB);

@@ -16,7 +16,10 @@ export interface DevNode {
   readonly tokens: Readonly<Record<string, string>>;
 }
 
-export async function startDevNode(parties: readonly string[], edit: (config: Record<string, any>) => void = () => undefined): Promise<DevNode> {
+export async function startDevNode(
+  parties: readonly string[],
+  edit: (config: Record<string, any>) => void = () => undefined,
+): Promise<DevNode> {
   const dir = mkdtempSync(join(tmpdir(), 'tramite-http-'));
   const report = initNode({ dir, parties, port: 0 });
   const raw = JSON.parse(readFileSync(report.configFile, 'utf8')) as Record<string, any>;

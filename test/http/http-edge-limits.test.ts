@@ -122,7 +122,12 @@ describe('request-body bytes in flight', () => {
     await new Promise((r) => setTimeout(r, 200));
 
     const agent = agentFrom('127.0.0.15');
-    const res = await request(`${dev.running.baseUrl}/tramite/envelope`, { dispatcher: agent, method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>'.repeat(2000) });
+    const res = await request(`${dev.running.baseUrl}/tramite/envelope`, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: '<x/>'.repeat(2000),
+    });
     const text = await res.body.text();
     expect(res.statusCode).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -135,7 +140,12 @@ describe('request-body bytes in flight', () => {
     await Promise.all([slow.closed, slow2.closed]);
     await new Promise((r) => setTimeout(r, 100));
     // The bytes are given back: the same body is now read (and refused for what it is, not for room).
-    const again = await request(`${dev.running.baseUrl}/tramite/envelope`, { dispatcher: agent, method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>'.repeat(2000) });
+    const again = await request(`${dev.running.baseUrl}/tramite/envelope`, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: '<x/>'.repeat(2000),
+    });
     await again.body.text();
     expect(again.statusCode).not.toBe(503);
     await agent.close();
@@ -149,7 +159,9 @@ describe('request-body bytes in flight', () => {
     await new Promise((r) => setTimeout(r, 200));
     const chunked = await rawClient('127.0.0.16');
     const chunk = 'x'.repeat(8000);
-    chunked.socket.write(`POST /tramite/envelope HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    chunked.socket.write(
+      `POST /tramite/envelope HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+    );
     for (let i = 0; i < 50 && !chunked.received(); i++) await new Promise((r) => setTimeout(r, 20));
     expect(chunked.received()).toMatch(/^HTTP\/1\.1 503/);
     expect(chunked.received()).toMatch(/retry-after: \d+/i);
@@ -163,11 +175,19 @@ describe('rate limits', () => {
     const statuses: number[] = [];
     let last = { headers: {} as Record<string, unknown>, text: '' };
     for (let i = 0; i < 4; i++) {
-      const res = await request(`${dev.running.baseUrl}/tramite/envelope`, { dispatcher: agent, method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<not-an-envelope/>' });
+      const res = await request(`${dev.running.baseUrl}/tramite/envelope`, {
+        dispatcher: agent,
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: '<not-an-envelope/>',
+      });
       statuses.push(res.statusCode);
       last = { headers: res.headers, text: await res.body.text() };
     }
-    expect(statuses.slice(0, 3).every((s) => s !== 429), String(statuses)).toBe(true);
+    expect(
+      statuses.slice(0, 3).every((s) => s !== 429),
+      String(statuses),
+    ).toBe(true);
     expect(statuses[3]).toBe(429);
     expect(Number(last.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(last.headers['retry-after'])).toBeLessThanOrEqual(60);
@@ -176,7 +196,12 @@ describe('rate limits', () => {
 
     // Another address has its own allowance.
     const other = agentFrom('127.0.0.18');
-    const res = await request(`${dev.running.baseUrl}/tramite/envelope`, { dispatcher: other, method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<not-an-envelope/>' });
+    const res = await request(`${dev.running.baseUrl}/tramite/envelope`, {
+      dispatcher: other,
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: '<not-an-envelope/>',
+    });
     await res.body.text();
     expect(res.statusCode).not.toBe(429);
     await Promise.all([agent.close(), other.close()]);
@@ -185,7 +210,11 @@ describe('rate limits', () => {
   it('the back-office API answers a caller its 4th request in the window 429 + Retry-After, and another party is not affected', async () => {
     const get = async (party: string) => {
       const res = await request(`${dev.running.baseUrl}/api/v1/messages`, { headers: { authorization: `Bearer ${dev.tokens[party]}` } });
-      return { status: res.statusCode, retryAfter: res.headers['retry-after'], json: (await res.body.json()) as { error?: { code: string } } };
+      return {
+        status: res.statusCode,
+        retryAfter: res.headers['retry-after'],
+        json: (await res.body.json()) as { error?: { code: string } },
+      };
     };
     const seen = [];
     for (let i = 0; i < 4; i++) seen.push(await get(A));

@@ -31,18 +31,36 @@ async function api(party: string, method: 'GET' | 'POST', path: string, body?: u
 }
 
 describe('GET /api/v1/messages', () => {
-  it('lists to the recipient only the inbound record of a message between two hosted parties, not the sender\'s outbound record', async () => {
-    const sent = await api(A, 'POST', '/api/v1/messages?wait=20', { from: A, to: B, service: 'Notifiche', payload: '<n:N xmlns:n="urn:test">1</n:N>' });
+  it("lists to the recipient only the inbound record of a message between two hosted parties, not the sender's outbound record", async () => {
+    const sent = await api(A, 'POST', '/api/v1/messages?wait=20', {
+      from: A,
+      to: B,
+      service: 'Notifiche',
+      payload: '<n:N xmlns:n="urn:test">1</n:N>',
+    });
     expect(sent.json.status).toBe('DELIVERED');
     const id = sent.json.id as string;
 
-    const ofB = (await api(B, 'GET', '/api/v1/messages')).json.messages as Array<{ id: string; direction: string; from: string; to: string }>;
-    const ofA = (await api(A, 'GET', '/api/v1/messages')).json.messages as Array<{ id: string; direction: string; from: string; to: string }>;
+    const ofB = (await api(B, 'GET', '/api/v1/messages')).json.messages as Array<{
+      id: string;
+      direction: string;
+      from: string;
+      to: string;
+    }>;
+    const ofA = (await api(A, 'GET', '/api/v1/messages')).json.messages as Array<{
+      id: string;
+      direction: string;
+      from: string;
+      to: string;
+    }>;
     expect(ofB.filter((m) => m.id === id).map((m) => m.direction)).toEqual(['in']);
     expect(ofA.filter((m) => m.id === id).map((m) => m.direction)).toEqual(['out']);
 
     // Every listed record is one the single-message call shows the same caller.
-    for (const [party, list] of [[B, ofB], [A, ofA]] as const) {
+    for (const [party, list] of [
+      [B, ofB],
+      [A, ofA],
+    ] as const) {
       for (const m of list) {
         const one = await api(party, 'GET', `/api/v1/messages/${encodeURIComponent(m.id)}`);
         expect(one.status).toBe(200);

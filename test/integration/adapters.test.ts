@@ -36,7 +36,11 @@ beforeAll(async () => {
   federation = await startFederation('adapters', (fed) =>
     patch(fed.regione, (raw) => {
       const party = raw.parties.find((p: { code: string }) => p.code === REGIONE);
-      party.adapters.push({ use: CARTELLA, options: { inbox: join(folder, 'in'), outbox: join(folder, 'out'), pollMs: 100 }, services: ['ComunicazioneVariazione'] });
+      party.adapters.push({
+        use: CARTELLA,
+        options: { inbox: join(folder, 'in'), outbox: join(folder, 'out'), pollMs: 100 },
+        services: ['ComunicazioneVariazione'],
+      });
     }),
   );
   ({ backOffice, nodes, regione } = federation);
@@ -49,7 +53,13 @@ describe('an adapter loaded from a module path', () => {
     const res = await request(`${nodes.cst.baseUrl}/api/v1/messages?wait=20`, {
       method: 'POST',
       headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<v:Variazione xmlns:v="urn:t">cartella</v:Variazione>' }),
+      body: JSON.stringify({
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: 'ComunicazioneVariazione',
+        action: 'Notifica',
+        payload: '<v:Variazione xmlns:v="urn:t">cartella</v:Variazione>',
+      }),
     });
     const { id, status } = (await res.body.json()) as { id: string; status: string };
     expect(status).toBe('DELIVERED');
@@ -61,8 +71,13 @@ describe('an adapter loaded from a module path', () => {
   });
 
   it('sends what its external system produces through the bus, from its party', async () => {
-    writeFileSync(join(folder, 'in', 'avviso.json'), JSON.stringify({ to: FRANCAVILLA, service: 'AvvisoScadenza', payload: '<avv:Avviso xmlns:avv="urn:t">dal file</avv:Avviso>' }));
-    await expect.poll(() => backOffice.received.find((m) => m.party === FRANCAVILLA && m.payload.includes('dal file')), { timeout: 20_000 }).toBeDefined();
+    writeFileSync(
+      join(folder, 'in', 'avviso.json'),
+      JSON.stringify({ to: FRANCAVILLA, service: 'AvvisoScadenza', payload: '<avv:Avviso xmlns:avv="urn:t">dal file</avv:Avviso>' }),
+    );
+    await expect
+      .poll(() => backOffice.received.find((m) => m.party === FRANCAVILLA && m.payload.includes('dal file')), { timeout: 20_000 })
+      .toBeDefined();
     const id = readFileSync(join(folder, 'in', 'sent', 'avviso.id'), 'utf8').trim();
     expect(backOffice.received.find((m) => m.payload.includes('dal file'))?.id).toBe(id);
     writeFileSync(join(folder, 'in', 'rotto.json'), JSON.stringify({ to: FRANCAVILLA, service: 'NessunServizio', payload: '' }));
@@ -72,8 +87,19 @@ describe('an adapter loaded from a module path', () => {
   });
 
   it("gives adapters a sincrono call through the bus: sendAndWait resolves with the provider's answer", async () => {
-    const bus = busClientFor('SPC/ComuneOrtona', () => federation.cst.node.outbound, () => federation.cst.node.store);
-    const state = await bus.sendAndWait({ to: REGIONE, service: 'VerificaResidenza', payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>' }, { timeoutMs: 20_000 });
+    const bus = busClientFor(
+      'SPC/ComuneOrtona',
+      () => federation.cst.node.outbound,
+      () => federation.cst.node.store,
+    );
+    const state = await bus.sendAndWait(
+      {
+        to: REGIONE,
+        service: 'VerificaResidenza',
+        payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>',
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(state).toMatchObject({ status: 'DELIVERED', reply: expect.stringContaining('RSSMRA85T10A562S') });
     const refused = await bus.sendAndWait({ to: REGIONE, service: 'ServizioDismesso', payload: '' }, { timeoutMs: 20_000 });
     expect(refused).toMatchObject({ status: 'FAILED', error: { code: 'EGOV_IT_105' } });
@@ -110,14 +136,18 @@ describe('a node refuses adapters it cannot run', () => {
       party.adapters[0].options.colore = 'blu';
     });
     expect(err.code).toBe('TRAMITE_ERR_CONFIG_INVALID');
-    expect(err.message).toContain('config parties[0].adapters[0].options.aoo.codiceRegistro: "registro con spazi" does not have the expected form');
+    expect(err.message).toContain(
+      'config parties[0].adapters[0].options.aoo.codiceRegistro: "registro con spazi" does not have the expected form',
+    );
     expect(err.message).toContain('config parties[0].adapters[0].options.colore: is not a known property');
   });
 
   it('a module that is missing, or is not an adapter', async () => {
     const missing = await refusal((party) => party.adapters.push({ use: './nowhere/adapter.js' }));
     expect(missing).toMatchObject({ code: 'TRAMITE_ERR_ADAPTER_INVALID', field: 'parties[0].adapters[1].use' });
-    const notAdapter = await refusal((party) => party.adapters.push({ use: fileURLToPath(new URL('../../src/core/clock.ts', import.meta.url)) }));
+    const notAdapter = await refusal((party) =>
+      party.adapters.push({ use: fileURLToPath(new URL('../../src/core/clock.ts', import.meta.url)) }),
+    );
     expect(notAdapter.message).toContain('is not a Tramite adapter');
   });
 
@@ -127,6 +157,8 @@ describe('a node refuses adapters it cannot run', () => {
     raw.parties[0].adapters[0].services = ['ProtocoloInteroperabile'];
     const file = join(fed.dir, 'bad-services.json');
     writeFileSync(file, JSON.stringify(raw));
-    expect(() => loadConfig(file)).toThrow(/parties\[0\]\.adapters\[0\]\.services\[0\]: SPC\/RegioneAbruzzo provides no service "ProtocoloInteroperabile" — fix: did you mean "ProtocolloInteroperabile"\?/);
+    expect(() => loadConfig(file)).toThrow(
+      /parties\[0\]\.adapters\[0\]\.services\[0\]: SPC\/RegioneAbruzzo provides no service "ProtocoloInteroperabile" — fix: did you mean "ProtocolloInteroperabile"\?/,
+    );
   });
 });

@@ -59,15 +59,24 @@ function regioneEnvelope(opts: { service: string; to?: string; refId?: string; c
 }
 
 async function postToCst(xml: string) {
-  const res = await request(`${cst.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${cst.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   const text = await res.body.text();
   return { status: res.statusCode, codes: readEnvelope(text).egov?.eccezioni.map((e) => e.codiceEccezione) ?? [] };
 }
 
 describe('asincrono simmetrico', () => {
-  it('delivers the request with a ricevuta, then the provider answers on the consumer\'s correlated service', async () => {
+  it("delivers the request with a ricevuta, then the provider answers on the consumer's correlated service", async () => {
     const payload = '<c:Domanda xmlns:c="urn:tramite:test"><c:importo>1200</c:importo></c:Domanda>';
-    const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', { from: ORTONA, to: REGIONE, service: 'RichiestaContributo', payload });
+    const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', {
+      from: ORTONA,
+      to: REGIONE,
+      service: 'RichiestaContributo',
+      payload,
+    });
     expect(sent.json).toMatchObject({ status: 'DELIVERED', profile: 'asincronoSimmetrico', answer: null });
     const requestId: string = sent.json.id;
     expect(sent.json.conversationId).toBe(requestId); // the request opens its conversation
@@ -79,12 +88,16 @@ describe('asincrono simmetrico', () => {
     // The Regione's back office got the request, and answers it later.
     await expect.poll(() => backOffice.receivedBy(REGIONE, requestId)).toBe(true);
     const esito = '<e:Esito xmlns:e="urn:tramite:test"><e:concesso>true</e:concesso></e:Esito>';
-    const answered = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(requestId)}/answer`, { payload: esito });
+    const answered = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(requestId)}/answer`, {
+      payload: esito,
+    });
     expect(answered.status).toBe(202);
     const answerId: string = answered.json.id;
 
     // The Comune's back office receives the answer, tied to its request; its request shows the answer.
-    await expect.poll(() => backOffice.received.find((m) => m.id === answerId), { timeout: 20_000 }).toMatchObject({ party: ORTONA, service: 'EsitoPratica', refId: requestId, conversationId: requestId, payload: esito });
+    await expect
+      .poll(() => backOffice.received.find((m) => m.id === answerId), { timeout: 20_000 })
+      .toMatchObject({ party: ORTONA, service: 'EsitoPratica', refId: requestId, conversationId: requestId, payload: esito });
     const mine = await getMessage(nodes.cst, ORTONA, requestId);
     expect(mine.json).toMatchObject({ reply: esito, answer: { id: answerId } });
     const theirs = await getMessage(nodes.regione, REGIONE, requestId);
@@ -100,25 +113,63 @@ describe('asincrono simmetrico', () => {
   });
 
   it('refuses, at the back-office API, an answer that refers to no request of that consumer', async () => {
-    const noRef = await api(nodes.regione, REGIONE, 'POST', '/api/v1/messages', { from: REGIONE, to: ORTONA, service: 'EsitoPratica', payload: '' });
+    const noRef = await api(nodes.regione, REGIONE, 'POST', '/api/v1/messages', {
+      from: REGIONE,
+      to: ORTONA,
+      service: 'EsitoPratica',
+      payload: '',
+    });
     expect(noRef.status).toBe(422);
     expect(noRef.json.error.message).toContain('refId');
-    const unknown = await api(nodes.regione, REGIONE, 'POST', '/api/v1/messages', { from: REGIONE, to: ORTONA, service: 'EsitoPratica', payload: '', refId: 'Nessuno_X_1234567_2026-01-01_00:00' });
+    const unknown = await api(nodes.regione, REGIONE, 'POST', '/api/v1/messages', {
+      from: REGIONE,
+      to: ORTONA,
+      service: 'EsitoPratica',
+      payload: '',
+      refId: 'Nessuno_X_1234567_2026-01-01_00:00',
+    });
     expect(unknown.status).toBe(422);
     // A oneway message is not an asynchronous request: it takes no answer.
-    const oneway = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages?wait=20', { from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<a xmlns="urn:t"/>' });
-    const notAsync = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(oneway.json.id)}/answer`, { payload: '' });
+    const oneway = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages?wait=20', {
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload: '<a xmlns="urn:t"/>',
+    });
+    const notAsync = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(oneway.json.id)}/answer`, {
+      payload: '',
+    });
     expect(notAsync.status).toBe(409);
   });
 
   it('refuses, from a peer, answers with a missing, unknown or foreign RiferimentoMessaggio or a wrong Collaborazione', async () => {
     expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica' }))).toEqual({ status: 500, codes: ['EGOV_IT_109'] });
-    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica', refId: 'ComuneOrtona_CSTChietiSPCoopIT_7654321_2026-01-01_00:00' }))).toEqual({ status: 500, codes: ['EGOV_IT_111'] });
+    expect(
+      await postToCst(regioneEnvelope({ service: 'EsitoPratica', refId: 'ComuneOrtona_CSTChietiSPCoopIT_7654321_2026-01-01_00:00' })),
+    ).toEqual({ status: 500, codes: ['EGOV_IT_111'] });
 
     // A real request of Francavilla: an answer sent to Ortona about it is refused.
-    const sent = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages?wait=20', { from: FRANCAVILLA, to: REGIONE, service: 'RichiestaContributo', payload: '<a xmlns="urn:t"/>' });
-    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica', to: ORTONA, refId: sent.json.id }))).toEqual({ status: 500, codes: ['EGOV_IT_111'] });
-    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica', to: FRANCAVILLA, refId: sent.json.id, conversationId: 'ComuneFrancavillaAlMare_CSTChietiSPCoopIT_1111111_2026-01-01_00:00' }))).toEqual({
+    const sent = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages?wait=20', {
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'RichiestaContributo',
+      payload: '<a xmlns="urn:t"/>',
+    });
+    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica', to: ORTONA, refId: sent.json.id }))).toEqual({
+      status: 500,
+      codes: ['EGOV_IT_111'],
+    });
+    expect(
+      await postToCst(
+        regioneEnvelope({
+          service: 'EsitoPratica',
+          to: FRANCAVILLA,
+          refId: sent.json.id,
+          conversationId: 'ComuneFrancavillaAlMare_CSTChietiSPCoopIT_1111111_2026-01-01_00:00',
+        }),
+      ),
+    ).toEqual({
       status: 500,
       codes: ['EGOV_IT_104'],
     });
@@ -131,7 +182,12 @@ describe('asincrono simmetrico', () => {
 describe('asincrono asimmetrico', () => {
   for (const service of ['CertificatoStorico', 'CertificatoStoricoModI']) {
     it(`${service}: ricevuta, richiesta stato "not yet", then the result once the provider has it`, async () => {
-      const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', { from: ORTONA, to: REGIONE, service, payload: '<c:Cert xmlns:c="urn:t"><c:anno>1950</c:anno></c:Cert>' });
+      const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', {
+        from: ORTONA,
+        to: REGIONE,
+        service,
+        payload: '<c:Cert xmlns:c="urn:t"><c:anno>1950</c:anno></c:Cert>',
+      });
       expect(sent.json.status).toBe('DELIVERED');
       const requestId: string = sent.json.id;
       await expect.poll(() => backOffice.receivedBy(REGIONE, requestId)).toBe(true);
@@ -142,7 +198,9 @@ describe('asincrono asimmetrico', () => {
       expect((await getMessage(nodes.cst, ORTONA, requestId)).json.answer).toBeNull();
 
       const result = '<c:Certificato xmlns:c="urn:t"><c:esito>rilasciato</c:esito></c:Certificato>';
-      const recorded = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(requestId)}/answer`, { payload: result });
+      const recorded = await api(nodes.regione, REGIONE, 'POST', `/api/v1/messages/${encodeURIComponent(requestId)}/answer`, {
+        payload: result,
+      });
       expect(recorded.status).toBe(200);
       expect(recorded.json).toMatchObject({ id: requestId, reply: result });
 
@@ -155,10 +213,21 @@ describe('asincrono asimmetrico', () => {
   }
 
   it('polls only requests of the caller, and the provider refuses a richiesta stato about no request of that consumer', async () => {
-    const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', { from: ORTONA, to: REGIONE, service: 'CertificatoStorico', payload: '<a xmlns="urn:t"/>' });
+    const sent = await api(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', {
+      from: ORTONA,
+      to: REGIONE,
+      service: 'CertificatoStorico',
+      payload: '<a xmlns="urn:t"/>',
+    });
     expect((await api(nodes.cst, FRANCAVILLA, 'POST', `/api/v1/messages/${encodeURIComponent(sent.json.id)}/poll`)).status).toBe(404);
     // Francavilla asks about Ortona's request through the generic API: refused before anything is sent.
-    const foreign = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages', { from: FRANCAVILLA, to: REGIONE, service: 'CertificatoStorico', payload: '', refId: sent.json.id });
+    const foreign = await api(nodes.cst, FRANCAVILLA, 'POST', '/api/v1/messages', {
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'CertificatoStorico',
+      payload: '',
+      refId: sent.json.id,
+    });
     expect(foreign.status).toBe(422);
     // A richiesta stato forged by a peer about an unknown request: EGOV_IT_111 from the Regione.
     const config = loadConfig(nodes.cst.configFile);
@@ -175,7 +244,11 @@ describe('asincrono asimmetrico', () => {
       },
       { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
     );
-    const res = await request(`${regione.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: forged });
+    const res = await request(`${regione.baseUrl}/tramite/envelope`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body: forged,
+    });
     expect(res.statusCode).toBe(500);
     expect(readEnvelope(await res.body.text()).egov!.eccezioni.map((e) => e.codiceEccezione)).toEqual(['EGOV_IT_111']);
   });

@@ -59,7 +59,11 @@ function modiRequest(from: string, messageId: string, payload: string): string {
 }
 
 async function postEnvelope(xml: string) {
-  const res = await request(`${regione.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${regione.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -86,7 +90,12 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
     expect(answer.addressing!.relatesTo).toBe(ortona.id);
     expect(bodyContent(answer)).toContain(FRANCAVILLA_CF);
     // Both requests reached Regione's back office, each from its own sender.
-    expect(backOffice.received.filter((m) => m.id === ortona.id).map((m) => m.from).sort()).toEqual([FRANCAVILLA, ORTONA]);
+    expect(
+      backOffice.received
+        .filter((m) => m.id === ortona.id)
+        .map((m) => m.from)
+        .sort(),
+    ).toEqual([FRANCAVILLA, ORTONA]);
   });
 
   it("a Comune sending another Comune's future MessageID first does not block that Comune's message", async () => {
@@ -112,7 +121,7 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
     expect(backOffice.received.filter((m) => m.id === id).length).toBe(1);
   });
 
-  it('the recipient reads each sender\'s message with ?from=, and is told to choose when one id has two senders', async () => {
+  it("the recipient reads each sender's message with ?from=, and is told to choose when one id has two senders", async () => {
     const id = randomUUID();
     await postEnvelope(modiRequest(FRANCAVILLA, id, richiesta(FRANCAVILLA_CF)));
     await postEnvelope(modiRequest(ORTONA, id, richiesta(ORTONA_CF)));

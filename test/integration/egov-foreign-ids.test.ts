@@ -35,17 +35,28 @@ function signedByRegione(id: string): string {
   const config = loadConfig(nodes.regione.configFile);
   const party = config.parties.find((p) => p.code === REGIONE)!;
   return sealRequest(
-    { id, now: new Date(), from: REGIONE, to: ORTONA, service: config.services.find((s) => s.name === 'EsitoPratica' && s.provider === ORTONA)!, payload: '<e:Esito xmlns:e="urn:t"/>' },
+    {
+      id,
+      now: new Date(),
+      from: REGIONE,
+      to: ORTONA,
+      service: config.services.find((s) => s.name === 'EsitoPratica' && s.provider === ORTONA)!,
+      payload: '<e:Esito xmlns:e="urn:t"/>',
+    },
     { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
   );
 }
 
 async function postToCst(xml: string): Promise<{ status: number; text: string }> {
-  const res = await request(`${federation.cst.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${federation.cst.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-describe('message ids issued under another party\'s code', () => {
+describe("message ids issued under another party's code", () => {
   it("a signed request whose Identificatore carries a Comune's code → EGOV_IT_110, refused before it is logged", async () => {
     const forged = `ComuneFrancavillaAlMare_CSTChietiSPCoopIT_${serial()}_2026-01-01_00:00`;
     const res = await postToCst(signedByRegione(forged));
@@ -59,7 +70,7 @@ describe('message ids issued under another party\'s code', () => {
     expect((await callApi(nodes.cst, ORTONA, 'GET', `/api/v1/messages/${encodeURIComponent(forged)}`)).status).toBe(404);
   });
 
-  it('control: the same request with the Regione\'s own id passes the reader and the signature (refused later, in a signed busta, for its missing reference)', async () => {
+  it("control: the same request with the Regione's own id passes the reader and the signature (refused later, in a signed busta, for its missing reference)", async () => {
     const res = await postToCst(signedByRegione(`RegioneAbruzzo_RegioneAbruzzoSPCoopIT_${serial()}_2026-01-01_00:00`));
     expect(res.status).toBe(500);
     expect(readEnvelope(res.text).egov!.eccezioni.map((e) => e.codiceEccezione)).toEqual(['EGOV_IT_109']);

@@ -46,7 +46,9 @@ describe('GET /health', () => {
       queue: { state: 'up', embedded: true, outages: 0, restarts: 0 },
       log: { state: 'up' },
     });
-    expect(body['adapters']).toEqual(expect.arrayContaining([expect.objectContaining({ party: 'SPC/ComuneFrancavillaAlMare', adapter: 'protocollo', status: 'up' })]));
+    expect(body['adapters']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ party: 'SPC/ComuneFrancavillaAlMare', adapter: 'protocollo', status: 'up' })]),
+    );
   });
 
   it('refuses a token that is not an operator token (a party token, here) with 401 TRAMITE_ERR_OPERATOR_ONLY', async () => {
@@ -78,7 +80,11 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
       startChildDaemon({
         name: 'redis-server',
         output: 'ignore',
-        command: () => ({ command: findRedisServer(), args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], ready: { kind: 'port', port } }),
+        command: () => ({
+          command: findRedisServer(),
+          args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+          ready: { kind: 'port', port },
+        }),
       });
     redis = await startRedis();
     federation = await startFederation('external-redis', (nodes) =>
@@ -100,7 +106,13 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     // Accepted into the log at once (the request does not wait for Redis), sent once Redis answers.
     const sent = await Promise.all(
       Array.from({ length: 3 }, (_, i) =>
-        callApi(cst, FROM, 'POST', '/api/v1/messages', { from: FROM, to: TO, service: 'ComunicazioneVariazione', action: 'Notifica', payload: `<v:N xmlns:v="urn:t">${i}</v:N>` }),
+        callApi(cst, FROM, 'POST', '/api/v1/messages', {
+          from: FROM,
+          to: TO,
+          service: 'ComunicazioneVariazione',
+          action: 'Notifica',
+          payload: `<v:N xmlns:v="urn:t">${i}</v:N>`,
+        }),
       ),
     );
     expect(sent.map((s) => s.status)).toEqual([202, 202, 202]);
@@ -111,8 +123,18 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     redis = await startRedis();
     await expect.poll(async () => (await health(cst)).code, { timeout: 15_000, interval: 100 }).toBe(200);
     const ids = sent.map((s) => s.json['id'] as string);
-    for (const id of ids) await expect.poll(async () => (await callApi(cst, FROM, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json['status'], { timeout: 30_000, interval: 200 }).toBe('DELIVERED');
+    for (const id of ids)
+      await expect
+        .poll(async () => (await callApi(cst, FROM, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`)).json['status'], {
+          timeout: 30_000,
+          interval: 200,
+        })
+        .toBe('DELIVERED');
     await expect.poll(() => ids.every((id) => federation!.backOffice.receivedBy(TO, id)), { timeout: 15_000 }).toBe(true);
-    for (const id of ids) expect(federation.backOffice.received.filter((m) => m.id === id), id).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        federation.backOffice.received.filter((m) => m.id === id),
+        id,
+      ).toHaveLength(1);
   }, 90_000);
 });

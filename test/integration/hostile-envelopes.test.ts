@@ -46,12 +46,24 @@ afterAll(async () => {
   await fed?.close();
 });
 
-async function post(node: DemoNode, xml: string | Buffer): Promise<{ status: number; text: string; retryAfter: string | undefined; ms: number }> {
+async function post(
+  node: DemoNode,
+  xml: string | Buffer,
+): Promise<{ status: number; text: string; retryAfter: string | undefined; ms: number }> {
   const start = performance.now();
-  const res = await request(`${node.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${node.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   const text = await res.body.text();
   const retryAfter = res.headers['retry-after'];
-  return { status: res.statusCode, text, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, ms: performance.now() - start };
+  return {
+    status: res.statusCode,
+    text,
+    retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+    ms: performance.now() - start,
+  };
 }
 
 /** A normal request from Ortona to the Regione, signed with Ortona's key as the CST node would. */
@@ -84,59 +96,67 @@ async function health(node: DemoNode): Promise<{ status: number; ms: number }> {
 const faultCode = (text: string) => /^(EGOV_IT_\d{3})/.exec(readPlainFault(text)?.string ?? '')?.[1];
 
 describe('hostile envelopes do not freeze the node', () => {
-  it('keeps /health and a normal signed exchange within a second while three hostile envelopes are refused, each with its code', { timeout: 600_000 }, async () => {
-    // Warm up (first worker jobs, JIT): the bound is about the node under attack, not its first request.
-    expect((await post(fed.nodes.regione, normalEnvelope())).status).toBe(200);
+  it(
+    'keeps /health and a normal signed exchange within a second while three hostile envelopes are refused, each with its code',
+    { timeout: 600_000 },
+    async () => {
+      // Warm up (first worker jobs, JIT): the bound is about the node under attack, not its first request.
+      expect((await post(fed.nodes.regione, normalEnvelope())).status).toBe(200);
 
-    const refusals = Promise.all([
-      post(fed.nodes.regione, hostile.sixteenReferences),
-      post(fed.nodes.regione, hostile.manyEmptyElements),
-      post(fed.nodes.regione, hostile.namespaceDeclarations),
-    ]);
-    // Let the hostile bodies arrive and reach the workers.
-    await new Promise((r) => setTimeout(r, 300));
+      const refusals = Promise.all([
+        post(fed.nodes.regione, hostile.sixteenReferences),
+        post(fed.nodes.regione, hostile.manyEmptyElements),
+        post(fed.nodes.regione, hostile.namespaceDeclarations),
+      ]);
+      // Let the hostile bodies arrive and reach the workers.
+      await new Promise((r) => setTimeout(r, 300));
 
-    const during: Array<{ what: string; ms: number }> = [];
-    for (let round = 0; round < 3; round++) {
-      const h = await health(fed.nodes.regione);
-      expect(h.status).toBe(200);
-      during.push({ what: `health #${round}`, ms: h.ms });
-      const exchange = await post(fed.nodes.regione, normalEnvelope());
-      expect(exchange.status, exchange.text).toBe(200);
-      expect(readEnvelope(exchange.text).egov!.riscontri).toHaveLength(1);
-      during.push({ what: `exchange #${round}`, ms: exchange.ms });
-    }
-    const timings = during.map((d) => `${d.what} ${Math.round(d.ms)} ms`).join(', ');
-    for (const d of during) expect(d.ms, `${d.what} took ${Math.round(d.ms)} ms (${timings})`).toBeLessThan(RESPONSIVE_MS);
+      const during: Array<{ what: string; ms: number }> = [];
+      for (let round = 0; round < 3; round++) {
+        const h = await health(fed.nodes.regione);
+        expect(h.status).toBe(200);
+        during.push({ what: `health #${round}`, ms: h.ms });
+        const exchange = await post(fed.nodes.regione, normalEnvelope());
+        expect(exchange.status, exchange.text).toBe(200);
+        expect(readEnvelope(exchange.text).egov!.riscontri).toHaveLength(1);
+        during.push({ what: `exchange #${round}`, ms: exchange.ms });
+      }
+      const timings = during.map((d) => `${d.what} ${Math.round(d.ms)} ms`).join(', ');
+      for (const d of during) expect(d.ms, `${d.what} took ${Math.round(d.ms)} ms (${timings})`).toBeLessThan(RESPONSIVE_MS);
 
-    const [sixteen, empty, namespaces] = await refusals;
-    expect(sixteen.status).toBe(500);
-    expect(faultCode(sixteen.text)).toBe('EGOV_IT_200');
-    expect(sixteen.text).toContain('TRAMITE_ERR_CERT_UNTRUSTED');
-    expect(empty.status).toBe(500);
-    expect(faultCode(empty.text)).toBe('EGOV_IT_001');
-    expect(empty.text).toMatch(/more than 10000 elements \(line \d+, column \d+\)/);
-    expect(namespaces.status).toBe(500);
-    expect(faultCode(namespaces.text)).toBe('EGOV_IT_001');
-    expect(namespaces.text).toMatch(/more than 16 namespace declarations on &lt;h:e&gt; \(line \d+, column \d+\)/);
-  });
+      const [sixteen, empty, namespaces] = await refusals;
+      expect(sixteen.status).toBe(500);
+      expect(faultCode(sixteen.text)).toBe('EGOV_IT_200');
+      expect(sixteen.text).toContain('TRAMITE_ERR_CERT_UNTRUSTED');
+      expect(empty.status).toBe(500);
+      expect(faultCode(empty.text)).toBe('EGOV_IT_001');
+      expect(empty.text).toMatch(/more than 10000 elements \(line \d+, column \d+\)/);
+      expect(namespaces.status).toBe(500);
+      expect(faultCode(namespaces.text)).toBe('EGOV_IT_001');
+      expect(namespaces.text).toMatch(/more than 16 namespace declarations on &lt;h:e&gt; \(line \d+, column \d+\)/);
+    },
+  );
 
-  it('answers 503 with Retry-After and a SOAP Fault at once when its workers and queue are full, and recovers', { timeout: 600_000 }, async () => {
-    // The CST node: one worker, no queue. Ten costly envelopes at once: one is verified, the others wait for nobody.
-    const toCst = { from: REGIONE, to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza' };
-    const costly = Buffer.from(sixteenReferences(toCst));
-    const answers = await Promise.all(Array.from({ length: 10 }, () => post(fed.nodes.cst, costly)));
+  it(
+    'answers 503 with Retry-After and a SOAP Fault at once when its workers and queue are full, and recovers',
+    { timeout: 600_000 },
+    async () => {
+      // The CST node: one worker, no queue. Ten costly envelopes at once: one is verified, the others wait for nobody.
+      const toCst = { from: REGIONE, to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza' };
+      const costly = Buffer.from(sixteenReferences(toCst));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => post(fed.nodes.cst, costly)));
 
-    const busy = answers.filter((a) => a.status === 503);
-    expect(busy.length).toBeGreaterThan(0);
-    for (const a of busy) {
-      expect(a.retryAfter).toMatch(/^\d+$/);
-      expect(readPlainFault(a.text)?.code).toMatch(/Server$/);
-      expect(faultCode(a.text)).toBe('EGOV_IT_300');
-      expect(a.text).toContain('TRAMITE_ERR_NODE_BUSY');
-    }
-    // The rest were verified and refused as what they are: nothing hangs, nothing is lost.
-    for (const a of answers.filter((x) => x.status !== 503)) expect(faultCode(a.text)).toBe('EGOV_IT_200');
-    expect(await health(fed.nodes.cst)).toMatchObject({ status: 200 });
-  });
+      const busy = answers.filter((a) => a.status === 503);
+      expect(busy.length).toBeGreaterThan(0);
+      for (const a of busy) {
+        expect(a.retryAfter).toMatch(/^\d+$/);
+        expect(readPlainFault(a.text)?.code).toMatch(/Server$/);
+        expect(faultCode(a.text)).toBe('EGOV_IT_300');
+        expect(a.text).toContain('TRAMITE_ERR_NODE_BUSY');
+      }
+      // The rest were verified and refused as what they are: nothing hangs, nothing is lost.
+      for (const a of answers.filter((x) => x.status !== 503)) expect(faultCode(a.text)).toBe('EGOV_IT_200');
+      expect(await health(fed.nodes.cst)).toMatchObject({ status: 200 });
+    },
+  );
 });

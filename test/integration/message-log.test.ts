@@ -50,7 +50,13 @@ beforeAll(async () => {
     const res = await request(`${nodes.cst.baseUrl}/api/v1/messages?wait=20`, {
       method: 'POST',
       headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: `<v:N xmlns:v="urn:t">${i}</v:N>` }),
+      body: JSON.stringify({
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: 'ComunicazioneVariazione',
+        action: 'Notifica',
+        payload: `<v:N xmlns:v="urn:t">${i}</v:N>`,
+      }),
     });
     const body = (await res.body.json()) as { id: string; status: string };
     expect(body.status).toBe('DELIVERED');
@@ -124,7 +130,16 @@ describe('tramite log on a copy of the database', () => {
   it('verifies, exports and verifies the bundle offline, then locates a tampered record', async () => {
     const db = join(root, 'copy.sqlite');
     (cst.node.store.store as SqliteLogStore).database.exec(`VACUUM INTO '${db}'`);
-    const ok = await runCli(['log', 'verify', '--db', db, '--trust', join(nodes.cst.dir, 'pki', 'ca.cert.pem'), '--trust', join(nodes.regione.dir, 'pki', 'ca.cert.pem')]);
+    const ok = await runCli([
+      'log',
+      'verify',
+      '--db',
+      db,
+      '--trust',
+      join(nodes.cst.dir, 'pki', 'ca.cert.pem'),
+      '--trust',
+      join(nodes.regione.dir, 'pki', 'ca.cert.pem'),
+    ]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^intact: 15 records/);
 
@@ -152,7 +167,12 @@ describe('retention', () => {
   it('drops payloads older than the period and keeps the chain verifiable', async () => {
     const db = join(root, 'retention.sqlite');
     (cst.node.store.store as SqliteLogStore).database.exec(`VACUUM INTO '${db}'`);
-    const later = new MessageLog({ store: new SqliteLogStore(db), node: 'test', clock: fixedClock(new Date(Date.now() + 400 * 86_400_000)), retentionDays: 365 });
+    const later = new MessageLog({
+      store: new SqliteLogStore(db),
+      node: 'test',
+      clock: fixedClock(new Date(Date.now() + 400 * 86_400_000)),
+      retentionDays: 365,
+    });
     expect(await later.applyRetention()).toBe(10);
     const report = await later.verify();
     expect(report).toMatchObject({ ok: true, envelopesPurged: 10 });

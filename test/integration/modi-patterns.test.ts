@@ -66,11 +66,16 @@ beforeAll(async () => {
 
 afterAll(() => federation?.close());
 
-const send = (service: string) => callApi(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', { from: ORTONA, to: REGIONE, service, payload: QUERY });
+const send = (service: string) =>
+  callApi(nodes.cst, ORTONA, 'POST', '/api/v1/messages?wait=20', { from: ORTONA, to: REGIONE, service, payload: QUERY });
 
 /** What an envelope's signature covers and the patterns it satisfies, whatever was required. */
 function signatureOf(xml: string): { signed: readonly string[]; patterns: ModiSoapPattern[] } {
-  const opened = verifyEnvelope(readEnvelope(xml), { trust: federation.cst.node.registry.auditTrust(), at: new Date(), skewSeconds: 5 }, WEAKEST_MODI_PATTERNS);
+  const opened = verifyEnvelope(
+    readEnvelope(xml),
+    { trust: federation.cst.node.registry.auditTrust(), at: new Date(), skewSeconds: 5 },
+    WEAKEST_MODI_PATTERNS,
+  );
   return { signed: opened.signature.signed, patterns: strongestPatterns(opened.modi!.satisfied) };
 }
 
@@ -93,7 +98,11 @@ function ortonaEnvelope(service: string, patterns: ModiSoapPattern[]): string {
 }
 
 async function postToRegione(xml: string): Promise<{ status: number; text: string }> {
-  const res = await request(`${federation.regione.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${federation.regione.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -106,7 +115,9 @@ describe('a service declared ID_AUTH_SOAP_01 / ID_AUTH_SOAP_02 without INTEGRITY
 
     const requestSig = signatureOf((await cst.node.store.envelopeOf(outboundKey(id)))!);
     expect(requestSig.signed).not.toContain('Body');
-    expect(requestSig.signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/From', 'Header/Action', 'Header/MessageID']));
+    expect(requestSig.signed).toEqual(
+      expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/From', 'Header/Action', 'Header/MessageID']),
+    );
     expect(requestSig.patterns).toEqual(['ID_AUTH_SOAP_02']); // the node always signs a MessageID: it identifies the message
     const answerSig = signatureOf((await cst.node.store.replyEnvelopeOf(outboundKey(id)))!);
     expect(answerSig.signed).not.toContain('Body');
@@ -189,10 +200,19 @@ function withoutMessageId(xml: string): string {
     canonicalizationAlgorithm: ALG.excC14n,
     signatureAlgorithm: ALG.rsaSha256,
     idMode: 'wssecurity',
-    getKeyInfoContent: () => `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${token.getAttributeNS(NS.wsu, 'Id')}" ValueType="${WSS_X509V3}"/></wsse:SecurityTokenReference>`,
+    getKeyInfoContent: () =>
+      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${token.getAttributeNS(NS.wsu, 'Id')}" ValueType="${WSS_X509V3}"/></wsse:SecurityTokenReference>`,
   });
   const signed = [one(NS.wsu, 'Timestamp'), ...['To', 'From', 'Action', 'ReplyTo'].map((n) => one(NS.wsa, n))];
-  for (const el of signed) sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${el.getAttributeNS(NS.wsu, 'Id')}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
-  sig.computeSignature(new XMLSerializer().serializeToString(doc), { prefix: 'ds', location: { reference: `//*[local-name()='Security' and namespace-uri()='${NS.wsse}']`, action: 'append' } });
+  for (const el of signed)
+    sig.addReference({
+      xpath: `//*[@*[local-name()='Id' and .='${el.getAttributeNS(NS.wsu, 'Id')}']]`,
+      transforms: [ALG.excC14n],
+      digestAlgorithm: ALG.sha256,
+    });
+  sig.computeSignature(new XMLSerializer().serializeToString(doc), {
+    prefix: 'ds',
+    location: { reference: `//*[local-name()='Security' and namespace-uri()='${NS.wsse}']`, action: 'append' },
+  });
   return sig.getSignedXml();
 }

@@ -36,18 +36,21 @@ beforeAll(async () => {
   const withPec = (raw: any, party: string, address: string, password: string) => {
     const passwordFile = join(dir, `${address}.password`);
     writeFileSync(passwordFile, password);
-    raw.parties.find((p: { code: string }) => p.code === party).adapters.push({
-      use: 'pec',
-      options: {
-        address,
-        smtp: { host: provider.smtp.host, port: provider.smtp.port, user: address, passwordFile },
-        imap: { host: provider.imap.host, port: provider.imap.port, requireTLS: false, user: address, passwordFile },
-        tls: { caFile: provider.smtpTlsCertFile },
-        providerCaFiles: [provider.caCertFile],
-        pollMs: 200,
-      },
-    });
-    for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC']) raw.services.push({ provider: party, name, profile: 'oneway', consumers: [party] });
+    raw.parties
+      .find((p: { code: string }) => p.code === party)
+      .adapters.push({
+        use: 'pec',
+        options: {
+          address,
+          smtp: { host: provider.smtp.host, port: provider.smtp.port, user: address, passwordFile },
+          imap: { host: provider.imap.host, port: provider.imap.port, requireTLS: false, user: address, passwordFile },
+          tls: { caFile: provider.smtpTlsCertFile },
+          providerCaFiles: [provider.caCertFile],
+          pollMs: 200,
+        },
+      });
+    for (const name of ['InvioPEC', 'RicevutaPEC', 'MessaggioPEC'])
+      raw.services.push({ provider: party, name, profile: 'oneway', consumers: [party] });
   };
   federation = await startFederation('pec', (nodes) => {
     patchConfig(nodes.cst, (raw) => withPec(raw, COMUNE, COMUNE_PEC, 'pw-comune'));
@@ -70,7 +73,7 @@ function receiptsOf(id: string): string[] {
     .map((m) => `${/tipo="([^"]+)"/.exec(m.payload)?.[1]} ${/stato="([^"]+)"/.exec(m.payload)?.[1]}`);
 }
 
-describe('protocollo over PEC (the guideline\'s transitional channel)', () => {
+describe("protocollo over PEC (the guideline's transitional channel)", () => {
   it('a document sent to an AOO by PEC is registered there, and its ConfermaRicezione comes back by PEC', async () => {
     const api = await protocolloUrlOf(federation.nodes.cst, COMUNE);
     const res = await request(`${api}/protocollo/inoltri`, {
@@ -78,33 +81,68 @@ describe('protocollo over PEC (the guideline\'s transitional channel)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         pec: REGIONE_PEC,
-        destinatario: { codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, denominazione: 'Regione Abruzzo' },
+        destinatario: {
+          codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione,
+          codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO,
+          denominazione: 'Regione Abruzzo',
+        },
         oggetto: 'Istanza di contributo trasmessa via PEC',
         classifica: { denominazione: 'Contributi', codice: 'VII.1' },
-        documentoPrimario: { nomeFile: 'istanza.pdf', mimeType: 'application/pdf', contenuto: Buffer.from('%PDF istanza').toString('base64') },
+        documentoPrimario: {
+          nomeFile: 'istanza.pdf',
+          mimeType: 'application/pdf',
+          contenuto: Buffer.from('%PDF istanza').toString('base64'),
+        },
       }),
     });
     expect(res.statusCode).toBe(202);
     const { identificatore } = (await res.body.json()) as { identificatore: { numeroRegistrazione: string; dataRegistrazione: string } };
     // The Regione's AOO reads it from its PEC mailbox, checks the seal and the digest, registers it.
-    await expect.poll(() => federation.backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === identificatore.numeroRegistrazione), { timeout: 40_000 }).toBeDefined();
+    await expect
+      .poll(
+        () =>
+          federation.backOffice.protocollo.find(
+            (e) =>
+              e.party === REGIONE &&
+              e.evento === 'protocollato' &&
+              e.controparte?.numeroRegistrazione === identificatore.numeroRegistrazione,
+          ),
+        { timeout: 40_000 },
+      )
+      .toBeDefined();
     // Its Conferma.xml travels back by PEC: the Comune's registration is CONFERMATA.
     const url = `${api}/protocollo/registrazioni/${identificatore.dataRegistrazione.slice(0, 4)}/${identificatore.numeroRegistrazione}`;
-    await expect.poll(async () => ((await (await request(url)).body.json()) as { state: string }).state, { timeout: 40_000 }).toBe('CONFERMATA');
+    await expect
+      .poll(async () => ((await (await request(url)).body.json()) as { state: string }).state, { timeout: 40_000 })
+      .toBe('CONFERMATA');
   }, 90_000);
 });
 
 describe('PEC through the bus', () => {
   it('sends a PEC to a citizen: the back office sees accettazione, then avvenuta-consegna; the citizen gets the busta', async () => {
-    const sent = await callApi(federation.nodes.cst, COMUNE, 'POST', '/api/v1/messages?wait=20', { from: COMUNE, to: COMUNE, service: 'InvioPEC', payload: invio(CITTADINO_PEC, 'Avviso di accertamento TARI') });
+    const sent = await callApi(federation.nodes.cst, COMUNE, 'POST', '/api/v1/messages?wait=20', {
+      from: COMUNE,
+      to: COMUNE,
+      service: 'InvioPEC',
+      payload: invio(CITTADINO_PEC, 'Avviso di accertamento TARI'),
+    });
     expect(sent.json.status).toBe('DELIVERED');
-    await expect.poll(() => receiptsOf(sent.json.id).sort(), { timeout: 30_000 }).toEqual(['accettazione ACCEPTED_BY_PROVIDER', 'avvenuta-consegna DELIVERED']);
+    await expect
+      .poll(() => receiptsOf(sent.json.id).sort(), { timeout: 30_000 })
+      .toEqual(['accettazione ACCEPTED_BY_PROVIDER', 'avvenuta-consegna DELIVERED']);
     expect(provider.issued.some((m) => m.kind === 'posta-certificata' && m.mailbox === CITTADINO_PEC)).toBe(true);
   });
 
   it('a PEC to an address that does not exist ends with errore-consegna, no-dest', async () => {
-    const sent = await callApi(federation.nodes.cst, COMUNE, 'POST', '/api/v1/messages?wait=20', { from: COMUNE, to: COMUNE, service: 'InvioPEC', payload: invio('nessuno@pec.cittadini.example', 'Avviso') });
-    await expect.poll(() => receiptsOf(sent.json.id).sort(), { timeout: 30_000 }).toEqual(['accettazione ACCEPTED_BY_PROVIDER', 'errore-consegna FAILED']);
+    const sent = await callApi(federation.nodes.cst, COMUNE, 'POST', '/api/v1/messages?wait=20', {
+      from: COMUNE,
+      to: COMUNE,
+      service: 'InvioPEC',
+      payload: invio('nessuno@pec.cittadini.example', 'Avviso'),
+    });
+    await expect
+      .poll(() => receiptsOf(sent.json.id).sort(), { timeout: 30_000 })
+      .toEqual(['accettazione ACCEPTED_BY_PROVIDER', 'errore-consegna FAILED']);
     const failure = federation.backOffice.received.find((m) => m.refId === sent.json.id && m.payload.includes('errore-consegna'))!;
     expect(failure.payload).toContain('errore="no-dest"');
   });

@@ -55,11 +55,15 @@ beforeAll(async () => {
         listen: { host: '127.0.0.1', port: 0 },
         destinatarioUrl: systemServer.endpoints.destinatario,
         mittenteUrl: systemServer.endpoints.mittente,
-        directory: [{ codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, party: REGIONE }],
+        directory: [
+          { codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, party: REGIONE },
+        ],
       };
     }),
   );
-  const health = (await (await request(`${federation.nodes.cst.baseUrl}/health`, { headers: { authorization: `Bearer ${federation.nodes.cst.operatorToken}` } })).body.json()) as { adapters: Array<{ party: string; detail: string }> };
+  const health = (await (
+    await request(`${federation.nodes.cst.baseUrl}/health`, { headers: { authorization: `Bearer ${federation.nodes.cst.operatorToken}` } })
+  ).body.json()) as { adapters: Array<{ party: string; detail: string }> };
   const [, destinatario, mittente] = health.adapters.find((a) => a.party === FRANCAVILLA)!.detail.split(' ');
   adapterSoap = { destinatario: destinatario!, mittente: mittente! };
   regioneApi = await protocolloUrlOf(federation.nodes.regione, REGIONE);
@@ -80,27 +84,66 @@ function sealedByTheComune(numero: string, documento: Buffer): Buffer {
     identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: '2026-11-23' },
     oggetto: 'Richiesta di parere',
     classifica: { denominazione: 'Urbanistica', codice: { kind: 'flat', codice: 'VI.2' } },
-    mittente: { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] },
-    destinatari: [{ soggetto: { tipo: 'Amministrazione', denominazioneAmministrazione: regione.denominazione, codiceIPAAmministrazione: { codice: regione.codiceAmministrazione }, codiceIPAAOO: { codice: regione.codiceAOO }, personeFisiche: [] }, confermaRicezione: true, perConoscenza: false }],
+    mittente: {
+      tipo: 'Amministrazione',
+      denominazioneAmministrazione: aoo.denominazione,
+      codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
+      codiceIPAAOO: { codice: aoo.codiceAOO },
+      personeFisiche: [],
+    },
+    destinatari: [
+      {
+        soggetto: {
+          tipo: 'Amministrazione',
+          denominazioneAmministrazione: regione.denominazione,
+          codiceIPAAmministrazione: { codice: regione.codiceAmministrazione },
+          codiceIPAAOO: { codice: regione.codiceAOO },
+          personeFisiche: [],
+        },
+        confermaRicezione: true,
+        perConoscenza: false,
+      },
+    ],
     documentoPrimario: { nomeFile: 'parere.pdf', mimeType: 'application/pdf', impronta: improntaOf(documento) },
     allegati: [],
   });
-  return Buffer.from(signXades(xml, { privateKey: createPrivateKey(readFileSync(party.keyFile)), certificate: new X509Certificate(readFileSync(party.certFile)), certPem: readFileSync(party.certFile, 'utf8') }));
+  return Buffer.from(
+    signXades(xml, {
+      privateKey: createPrivateKey(readFileSync(party.keyFile)),
+      certificate: new X509Certificate(readFileSync(party.certFile)),
+      certPem: readFileSync(party.certFile, 'utf8'),
+    }),
+  );
 }
 
 describe('protocollo through the AgID SOAP interfaces', () => {
   it('a document the protocol system sends reaches the Regione register, and its confirmation comes back over SOAP', async () => {
     const documento = Buffer.from('%PDF-1.4 richiesta di parere');
-    const answer = await client.messaggioInoltro(adapterSoap.destinatario, { segnatura: sealedByTheComune('0000777', documento), files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: documento }] });
+    const answer = await client.messaggioInoltro(adapterSoap.destinatario, {
+      segnatura: sealedByTheComune('0000777', documento),
+      files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: documento }],
+    });
     expect(answer).toEqual({ identificatoreMittente: expect.objectContaining({ numeroRegistrazione: '0000777' }) });
-    await expect.poll(() => system.confirmations.find((c) => c.identificatoreMittente.numeroRegistrazione === '0000777'), { timeout: 20_000 }).toBeDefined();
+    await expect
+      .poll(() => system.confirmations.find((c) => c.identificatoreMittente.numeroRegistrazione === '0000777'), { timeout: 20_000 })
+      .toBeDefined();
     const conferma = system.confirmations.find((c) => c.identificatoreMittente.numeroRegistrazione === '0000777')!;
-    expect(conferma.identificatoreDestinatario).toMatchObject({ codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, numeroRegistrazione: expect.stringMatching(/^\d{7}$/) });
-    expect(federation.backOffice.protocollo.some((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === '0000777')).toBe(true);
+    expect(conferma.identificatoreDestinatario).toMatchObject({
+      codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO,
+      numeroRegistrazione: expect.stringMatching(/^\d{7}$/),
+    });
+    expect(
+      federation.backOffice.protocollo.some(
+        (e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === '0000777',
+      ),
+    ).toBe(true);
   });
 
   it('answers the protocol system with anomaly 002 for a wrong digest, and sends nothing', async () => {
-    const answer = await client.messaggioInoltro(adapterSoap.destinatario, { segnatura: sealedByTheComune('0000778', Buffer.from('altro')), files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: Buffer.from('questo') }] });
+    const answer = await client.messaggioInoltro(adapterSoap.destinatario, {
+      segnatura: sealedByTheComune('0000778', Buffer.from('altro')),
+      files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: Buffer.from('questo') }],
+    });
     expect(answer.anomalia).toMatchObject({ code: '002_AnomaliaImpronte' });
     await new Promise((r) => setTimeout(r, 500));
     expect(federation.backOffice.protocollo.some((e) => e.controparte?.numeroRegistrazione === '0000778')).toBe(false);
@@ -112,10 +155,18 @@ describe('protocollo through the AgID SOAP interfaces', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         to: FRANCAVILLA,
-        destinatario: { codiceAmministrazione: DEMO_AOO[FRANCAVILLA]!.codiceAmministrazione, codiceAOO: DEMO_AOO[FRANCAVILLA]!.codiceAOO, denominazione: 'Comune di Francavilla al Mare' },
+        destinatario: {
+          codiceAmministrazione: DEMO_AOO[FRANCAVILLA]!.codiceAmministrazione,
+          codiceAOO: DEMO_AOO[FRANCAVILLA]!.codiceAOO,
+          denominazione: 'Comune di Francavilla al Mare',
+        },
         oggetto: 'Parere favorevole',
         classifica: { denominazione: 'Urbanistica', codice: 'VI.2' },
-        documentoPrimario: { nomeFile: 'parere.pdf', mimeType: 'application/pdf', contenuto: Buffer.from('%PDF parere').toString('base64') },
+        documentoPrimario: {
+          nomeFile: 'parere.pdf',
+          mimeType: 'application/pdf',
+          contenuto: Buffer.from('%PDF parere').toString('base64'),
+        },
       }),
     });
     const { identificatore } = (await sent.body.json()) as { identificatore: Identificatore };
@@ -124,18 +175,33 @@ describe('protocollo through the AgID SOAP interfaces', () => {
     expect(got.files.map((f) => f.content.toString())).toEqual(['%PDF parere']);
     // The protocol system can check the Regione's seal itself.
     const regioneCa = loadConfig(federation.nodes.regione.configFile).trust.anchors;
-    expect(verifyXades(got.segnatura, { trust: TrustStore.fromCertificates([...regioneCa]) }).signer.subject).toContain('CN=RegioneAbruzzo');
+    expect(verifyXades(got.segnatura, { trust: TrustStore.fromCertificates([...regioneCa]) }).signer.subject).toContain(
+      'CN=RegioneAbruzzo',
+    );
 
     // It registers the document and confirms, through the adapter's mittente interface.
-    const mine = { ...DEMO_AOO[FRANCAVILLA]!, numeroRegistrazione: String(++system.nextNumber).padStart(7, '0'), dataRegistrazione: '2026-11-23' };
-    await client.confermaMessaggioInoltro(adapterSoap.mittente, { identificatoreMittente: identificatore, identificatoreDestinatario: mine });
+    const mine = {
+      ...DEMO_AOO[FRANCAVILLA]!,
+      numeroRegistrazione: String(++system.nextNumber).padStart(7, '0'),
+      dataRegistrazione: '2026-11-23',
+    };
+    await client.confermaMessaggioInoltro(adapterSoap.mittente, {
+      identificatoreMittente: identificatore,
+      identificatoreDestinatario: mine,
+    });
     const url = `${regioneApi}/protocollo/registrazioni/${identificatore.dataRegistrazione.slice(0, 4)}/${identificatore.numeroRegistrazione}`;
-    await expect.poll(async () => ((await (await request(url)).body.json()) as { state: string }).state, { timeout: 20_000 }).toBe('CONFERMATA');
-    expect(((await (await request(url)).body.json()) as { counterpart: Identificatore }).counterpart.numeroRegistrazione).toBe(mine.numeroRegistrazione);
+    await expect
+      .poll(async () => ((await (await request(url)).body.json()) as { state: string }).state, { timeout: 20_000 })
+      .toBe('CONFERMATA');
+    expect(((await (await request(url)).body.json()) as { counterpart: Identificatore }).counterpart.numeroRegistrazione).toBe(
+      mine.numeroRegistrazione,
+    );
   });
 
   it('refuses a confirmation about a document that never came through the node (007)', async () => {
     const unknown = { ...DEMO_AOO[REGIONE]!, numeroRegistrazione: '0999999', dataRegistrazione: '2026-11-23' };
-    await expect(client.confermaMessaggioInoltro(adapterSoap.mittente, { identificatoreMittente: unknown, identificatoreDestinatario: unknown })).rejects.toMatchObject({ code: '007_ErroreIdentificatoreNonTrovato', retriable: false });
+    await expect(
+      client.confermaMessaggioInoltro(adapterSoap.mittente, { identificatoreMittente: unknown, identificatoreDestinatario: unknown }),
+    ).rejects.toMatchObject({ code: '007_ErroreIdentificatoreNonTrovato', retriable: false });
   });
 });

@@ -36,14 +36,22 @@ beforeAll(async () => {
 afterAll(() => federation?.close());
 
 async function call(url: string, method: 'GET' | 'POST', body?: unknown, headers: Record<string, string> = {}) {
-  const res = await request(url, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await request(url, {
+    method,
+    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
 }
 
 const pdf = Buffer.from('%PDF-1.4 delibera di giunta n. 12 — documento di prova\n');
 const inoltro = (over: Record<string, unknown> = {}) => ({
   to: REGIONE,
-  destinatario: { codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione, codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO, denominazione: 'Regione Abruzzo' },
+  destinatario: {
+    codiceAmministrazione: DEMO_AOO[REGIONE]!.codiceAmministrazione,
+    codiceAOO: DEMO_AOO[REGIONE]!.codiceAOO,
+    denominazione: 'Regione Abruzzo',
+  },
   oggetto: 'Trasmissione della delibera n. 12 sul piano spiagge',
   classifica: { denominazione: 'Demanio marittimo', codice: 'VI.4' },
   documentoPrimario: { nomeFile: 'delibera.pdf', mimeType: 'application/pdf', contenuto: pdf.toString('base64') },
@@ -55,25 +63,47 @@ describe('protocollo interoperabile between two AOO', () => {
   it('registers, seals and sends; the receiver registers it, hands it over, and confirms it', async () => {
     const sent = await call(`${francavillaApi}/protocollo/inoltri`, 'POST', inoltro());
     expect(sent.status).toBe(202);
-    expect(sent.json.identificatore).toMatchObject({ codiceAOO: 'AOO_FRANCAVILLA', codiceRegistro: 'PROT', numeroRegistrazione: expect.stringMatching(/^\d{7}$/) });
+    expect(sent.json.identificatore).toMatchObject({
+      codiceAOO: 'AOO_FRANCAVILLA',
+      codiceRegistro: 'PROT',
+      numeroRegistrazione: expect.stringMatching(/^\d{7}$/),
+    });
     const numero: string = sent.json.identificatore.numeroRegistrazione;
     const anno = String(sent.json.identificatore.dataRegistrazione).slice(0, 4);
 
     // The Regione's back office gets the document, registered in the Regione's own register.
-    await expect.poll(() => backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero), { timeout: 20_000 }).toBeDefined();
+    await expect
+      .poll(
+        () =>
+          backOffice.protocollo.find(
+            (e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero,
+          ),
+        { timeout: 20_000 },
+      )
+      .toBeDefined();
     const received = backOffice.protocollo.find((e) => e.party === REGIONE && e.controparte?.numeroRegistrazione === numero)!;
     expect(received.files?.map((f) => f.nomeFile)).toEqual(['delibera.pdf', 'planimetria.txt']);
     expect(received.registrazione?.identificatore.numeroRegistrazione).toMatch(/^\d{7}$/);
 
     // The ConfermaRicezione comes back: the Comune's registration is CONFERMATA with the Regione's number.
-    await expect.poll(async () => (await call(`${francavillaApi}/protocollo/registrazioni/${anno}/${numero}`, 'GET')).json.state, { timeout: 20_000 }).toBe('CONFERMATA');
+    await expect
+      .poll(async () => (await call(`${francavillaApi}/protocollo/registrazioni/${anno}/${numero}`, 'GET')).json.state, { timeout: 20_000 })
+      .toBe('CONFERMATA');
     const mine = await call(`${francavillaApi}/protocollo/registrazioni/${anno}/${numero}`, 'GET');
     expect(mine.json.counterpart.numeroRegistrazione).toBe(received.registrazione!.identificatore.numeroRegistrazione);
-    expect(backOffice.protocollo.some((e) => e.party === FRANCAVILLA && e.evento === 'conferma' && e.registrazione?.identificatore.numeroRegistrazione === numero)).toBe(true);
+    expect(
+      backOffice.protocollo.some(
+        (e) => e.party === FRANCAVILLA && e.evento === 'conferma' && e.registrazione?.identificatore.numeroRegistrazione === numero,
+      ),
+    ).toBe(true);
   });
 
   it('numbers consecutively and never twice under concurrent requests', async () => {
-    const sent = await Promise.all(Array.from({ length: 6 }, (_, i) => call(`${francavillaApi}/protocollo/inoltri`, 'POST', inoltro({ oggetto: `Documento ${i}`, confermaRicezione: false }))));
+    const sent = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call(`${francavillaApi}/protocollo/inoltri`, 'POST', inoltro({ oggetto: `Documento ${i}`, confermaRicezione: false })),
+      ),
+    );
     const numbers = sent.map((s) => Number(s.json.identificatore.numeroRegistrazione)).sort((a, b) => a - b);
     expect(new Set(numbers).size).toBe(6);
     expect(numbers[5]! - numbers[0]!).toBe(5);
@@ -83,7 +113,11 @@ describe('protocollo interoperabile between two AOO', () => {
   async function sendOwnSegnatura(numero: string, opts: { digestOf: Buffer; sealer: string }): Promise<void> {
     const config = loadConfig(nodes.cst.configFile);
     const party = config.parties.find((p) => p.code === opts.sealer)!;
-    const seal = { privateKey: createPrivateKey(readFileSync(party.keyFile)), certificate: new X509Certificate(readFileSync(party.certFile)), certPem: readFileSync(party.certFile, 'utf8') };
+    const seal = {
+      privateKey: createPrivateKey(readFileSync(party.keyFile)),
+      certificate: new X509Certificate(readFileSync(party.certFile)),
+      certPem: readFileSync(party.certFile, 'utf8'),
+    };
     const aoo = DEMO_AOO[FRANCAVILLA]!;
     const segnatura = signXades(
       buildSegnaturaXml({
@@ -91,8 +125,26 @@ describe('protocollo interoperabile between two AOO', () => {
         identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: '2026-11-23' },
         oggetto: 'Documento di un sistema di protocollo esterno',
         classifica: { denominazione: 'Prova', codice: { kind: 'flat', codice: 'I.1' } },
-        mittente: { tipo: 'Amministrazione', denominazioneAmministrazione: aoo.denominazione, codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione }, codiceIPAAOO: { codice: aoo.codiceAOO }, personeFisiche: [] },
-        destinatari: [{ soggetto: { tipo: 'Amministrazione', denominazioneAmministrazione: 'Regione Abruzzo', codiceIPAAmministrazione: { codice: DEMO_AOO[REGIONE]!.codiceAmministrazione }, codiceIPAAOO: { codice: DEMO_AOO[REGIONE]!.codiceAOO }, personeFisiche: [] }, confermaRicezione: true, perConoscenza: false }],
+        mittente: {
+          tipo: 'Amministrazione',
+          denominazioneAmministrazione: aoo.denominazione,
+          codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
+          codiceIPAAOO: { codice: aoo.codiceAOO },
+          personeFisiche: [],
+        },
+        destinatari: [
+          {
+            soggetto: {
+              tipo: 'Amministrazione',
+              denominazioneAmministrazione: 'Regione Abruzzo',
+              codiceIPAAmministrazione: { codice: DEMO_AOO[REGIONE]!.codiceAmministrazione },
+              codiceIPAAOO: { codice: DEMO_AOO[REGIONE]!.codiceAOO },
+              personeFisiche: [],
+            },
+            confermaRicezione: true,
+            perConoscenza: false,
+          },
+        ],
         documentoPrimario: { nomeFile: 'delibera.pdf', mimeType: 'application/pdf', impronta: improntaOf(opts.digestOf) },
         allegati: [],
       }),
@@ -116,8 +168,15 @@ describe('protocollo interoperabile between two AOO', () => {
   }
 
   async function expectRefusedUnregistered(numero: string, anomalia: string): Promise<void> {
-    await expect.poll(() => backOffice.protocollo.find((e) => e.party === FRANCAVILLA && e.evento === 'eccezione' && e.anomalia?.startsWith(anomalia)), { timeout: 20_000 }).toBeDefined();
-    const registered = (await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as Array<{ counterpart?: { numeroRegistrazione: string } }>;
+    await expect
+      .poll(
+        () => backOffice.protocollo.find((e) => e.party === FRANCAVILLA && e.evento === 'eccezione' && e.anomalia?.startsWith(anomalia)),
+        { timeout: 20_000 },
+      )
+      .toBeDefined();
+    const registered = (await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as Array<{
+      counterpart?: { numeroRegistrazione: string };
+    }>;
     expect(registered.filter((r) => r.counterpart?.numeroRegistrazione === numero)).toEqual([]);
     expect(backOffice.protocollo.filter((e) => e.party === REGIONE && e.controparte?.numeroRegistrazione === numero)).toEqual([]);
   }
@@ -151,29 +210,78 @@ describe('protocollo interoperabile between two AOO', () => {
     });
     expect(((await res.body.json()) as { status: string }).status).toBe('DELIVERED');
 
-    type Flagged = { unchecked?: string[]; registrazione?: { unchecked?: string[]; state: string }; segnatura?: { oggetto: string; documentoPrimario: { unchecked?: boolean } } };
-    await expect.poll(() => backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === '0018342'), { timeout: 20_000 }).toBeDefined();
-    const event = backOffice.protocollo.find((e) => e.party === REGIONE && e.controparte?.numeroRegistrazione === '0018342') as unknown as Flagged;
+    type Flagged = {
+      unchecked?: string[];
+      registrazione?: { unchecked?: string[]; state: string };
+      segnatura?: { oggetto: string; documentoPrimario: { unchecked?: boolean } };
+    };
+    await expect
+      .poll(
+        () =>
+          backOffice.protocollo.find(
+            (e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === '0018342',
+          ),
+        { timeout: 20_000 },
+      )
+      .toBeDefined();
+    const event = backOffice.protocollo.find(
+      (e) => e.party === REGIONE && e.controparte?.numeroRegistrazione === '0018342',
+    ) as unknown as Flagged;
     expect(event.unchecked).toEqual(['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf']);
     expect(event.registrazione?.unchecked).toEqual(['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf']);
     expect(event.segnatura?.documentoPrimario.unchecked).toBe(true);
-    expect(event.segnatura?.oggetto).toMatch(/in località Sant'Apollinare\. Richiesta di parere di compatibilità idraulica e nulla osta dell'Autorità di bacino$/);
+    expect(event.segnatura?.oggetto).toMatch(
+      /in località Sant'Apollinare\. Richiesta di parere di compatibilità idraulica e nulla osta dell'Autorità di bacino$/,
+    );
 
     // The register keeps the flag, and the sender asked for a ConfermaRicezione: it is sent.
-    const registered = (await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as Array<{ counterpart?: { numeroRegistrazione: string; codiceAOO: string }; unchecked?: string[]; state: string }>;
+    const registered = (await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as Array<{
+      counterpart?: { numeroRegistrazione: string; codiceAOO: string };
+      unchecked?: string[];
+      state: string;
+    }>;
     const entry = registered.find((r) => r.counterpart?.codiceAOO === 'AOO_PCH' && r.counterpart.numeroRegistrazione === '0018342');
     expect(entry).toMatchObject({ unchecked: ['Nota_0018342_2026.pdf', 'Relazione_idraulica.pdf'] });
-    await expect.poll(async () => ((await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as typeof registered).find((r) => r.counterpart?.numeroRegistrazione === '0018342')?.state, { timeout: 20_000 }).toBe('CONFERMATA');
+    await expect
+      .poll(
+        async () =>
+          ((await call(`${regioneApi}/protocollo/registrazioni?limit=1000`, 'GET')).json.registrazioni as typeof registered).find(
+            (r) => r.counterpart?.numeroRegistrazione === '0018342',
+          )?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('CONFERMATA');
   });
 
   it('propagates a cancellation to the receiving AOO', async () => {
     const sent = await call(`${francavillaApi}/protocollo/inoltri`, 'POST', inoltro({ oggetto: 'Da annullare' }));
     const numero: string = sent.json.identificatore.numeroRegistrazione;
     const anno = String(sent.json.identificatore.dataRegistrazione).slice(0, 4);
-    await expect.poll(() => backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero), { timeout: 20_000 }).toBeDefined();
-    const annulled = await call(`${francavillaApi}/protocollo/annullamenti`, 'POST', { anno, numero, motivo: 'Errore materiale', provvedimento: 'Determina n. 3/2026' });
+    await expect
+      .poll(
+        () =>
+          backOffice.protocollo.find(
+            (e) => e.party === REGIONE && e.evento === 'protocollato' && e.controparte?.numeroRegistrazione === numero,
+          ),
+        { timeout: 20_000 },
+      )
+      .toBeDefined();
+    const annulled = await call(`${francavillaApi}/protocollo/annullamenti`, 'POST', {
+      anno,
+      numero,
+      motivo: 'Errore materiale',
+      provvedimento: 'Determina n. 3/2026',
+    });
     expect(annulled.json.state).toBe('ANNULLATA');
-    await expect.poll(() => backOffice.protocollo.find((e) => e.party === REGIONE && e.evento === 'annullamento' && e.controparte?.numeroRegistrazione === numero)?.registrazione?.state, { timeout: 20_000 }).toBe('ANNULLATA');
+    await expect
+      .poll(
+        () =>
+          backOffice.protocollo.find(
+            (e) => e.party === REGIONE && e.evento === 'annullamento' && e.controparte?.numeroRegistrazione === numero,
+          )?.registrazione?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('ANNULLATA');
   });
 
   it('refuses a request that does not match its schema, naming the field', async () => {
@@ -185,7 +293,11 @@ describe('protocollo interoperabile between two AOO', () => {
   });
 
   it("reports its adapters in /health's operator details", async () => {
-    const health = await call(`${nodes.regione.baseUrl}/health`, 'GET', undefined, { authorization: `Bearer ${nodes.regione.operatorToken}` });
-    expect(health.json.adapters.filter((a: { party: string }) => a.party === REGIONE)).toEqual([expect.objectContaining({ party: REGIONE, adapter: 'protocollo', version: '1.0.0', status: 'up' })]);
+    const health = await call(`${nodes.regione.baseUrl}/health`, 'GET', undefined, {
+      authorization: `Bearer ${nodes.regione.operatorToken}`,
+    });
+    expect(health.json.adapters.filter((a: { party: string }) => a.party === REGIONE)).toEqual([
+      expect.objectContaining({ party: REGIONE, adapter: 'protocollo', version: '1.0.0', status: 'up' }),
+    ]);
   });
 });

@@ -29,8 +29,20 @@ const getJson = async (url: string) => (await (await request(url)).body.json()) 
 
 describe('INA-SAIA through the bus', () => {
   it('a birth registered in the Comune reaches INA and its outcome comes back; a second iscrizione of the same person is rejected', async () => {
-    const bimba = { cognome: 'DI RENZO', nome: 'CHIARA', sesso: 'F', dataNascita: '2026-11-01', luogoNascita: DEMO_REGISTRY_COMUNE.belfiore } as const;
-    const codiceFiscale = computeCodiceFiscale({ surname: bimba.cognome, name: bimba.nome, birthDate: bimba.dataNascita, sex: bimba.sesso, placeCode: bimba.luogoNascita });
+    const bimba = {
+      cognome: 'DI RENZO',
+      nome: 'CHIARA',
+      sesso: 'F',
+      dataNascita: '2026-11-01',
+      luogoNascita: DEMO_REGISTRY_COMUNE.belfiore,
+    } as const;
+    const codiceFiscale = computeCodiceFiscale({
+      surname: bimba.cognome,
+      name: bimba.nome,
+      birthDate: bimba.dataNascita,
+      sex: bimba.sesso,
+      placeCode: bimba.luogoNascita,
+    });
     const nascita = {
       tipo: 'iscrizione',
       motivo: 'nascita',
@@ -41,9 +53,13 @@ describe('INA-SAIA through the bus', () => {
     };
     const first = await post(`${inaApi}/ina-saia/eventi`, nascita);
     expect(first.status).toBe(202);
-    await expect.poll(async () => (await getJson(`${inaApi}/ina-saia/eventi/${first.json.id}`)).stato, { timeout: 30_000 }).toBe('ACCEPTED');
+    await expect
+      .poll(async () => (await getJson(`${inaApi}/ina-saia/eventi/${first.json.id}`)).stato, { timeout: 30_000 })
+      .toBe('ACCEPTED');
     const again = await post(`${inaApi}/ina-saia/eventi`, { ...nascita, riferimentoComune: 'PRATICA-DUP' });
-    await expect.poll(async () => (await getJson(`${inaApi}/ina-saia/eventi/${again.json.id}`)).stato, { timeout: 30_000 }).toBe('REJECTED');
+    await expect
+      .poll(async () => (await getJson(`${inaApi}/ina-saia/eventi/${again.json.id}`)).stato, { timeout: 30_000 })
+      .toBe('REJECTED');
   });
 });
 

@@ -57,14 +57,23 @@ async function send(body: Record<string, unknown> = {}): Promise<string> {
   const res = await request(`${nodes.cst.baseUrl}/api/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<v:N xmlns:v="urn:t">1</v:N>', ...body }),
+    body: JSON.stringify({
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload: '<v:N xmlns:v="urn:t">1</v:N>',
+      ...body,
+    }),
   });
   expect(res.statusCode).toBe(202);
   return ((await res.body.json()) as { id: string }).id;
 }
 
 async function status(id: string): Promise<{ status: string; attempts: number; error: { code: string } | null }> {
-  const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+  const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` },
+  });
   return (await res.body.json()) as { status: string; attempts: number; error: { code: string } | null };
 }
 
@@ -100,11 +109,17 @@ describe('the deliver queue', () => {
     const failed = await until(id, 'FAILED');
     expect(failed).toMatchObject({ attempts: 2, error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED' } });
     await start(nodes.regione);
-    const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, { method: 'POST', headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+    const res = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` },
+    });
     expect(res.statusCode).toBe(202);
     const done = await until(id, 'DELIVERED');
     expect(done.attempts).toBe(3);
-    const again = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, { method: 'POST', headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` } });
+    const again = await request(`${nodes.cst.baseUrl}/api/v1/messages/${encodeURIComponent(id)}/resend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}` },
+    });
     expect(again.statusCode).toBe(409);
     expect(((await again.body.json()) as { error: { code: string } }).error.code).toBe('TRAMITE_ERR_NOT_RESENDABLE');
     expect((await cst.node.auditor().verify()).ok).toBe(true);
@@ -153,10 +168,14 @@ describe('the deliver queue', () => {
     const id = await send();
     const delivered = await until(id, 'DELIVERED');
     expect(delivered.attempts).toBe(1); // the riscontro came from the node, the back office was down
-    await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 }).toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await expect
+      .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 })
+      .toBe('TRAMITE_ERR_PEER_UNREACHABLE');
     await late.start(port);
     try {
-      await expect.poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status, { timeout: 15_000, interval: 100 }).toBe('DISPATCHED');
+      await expect
+        .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status, { timeout: 15_000, interval: 100 })
+        .toBe('DISPATCHED');
       expect(late.received.filter((m) => m.id === id)).toHaveLength(1);
     } finally {
       await late.stop();
@@ -169,12 +188,24 @@ describe('the deliver queue', () => {
     const party = config.parties.find((p) => p.code === FRANCAVILLA)!;
     const id = 'ComuneFrancavillaAlMare_CSTChietiSPCoopIT_0777777_2026-11-23_10:00';
     const envelope = sealRequest(
-      { id, now: new Date(), from: FRANCAVILLA, to: REGIONE, service: config.services.find((s) => s.name === 'ComunicazioneVariazione')!, action: 'Notifica', payload: '<v:N xmlns:v="urn:t">7</v:N>' },
+      {
+        id,
+        now: new Date(),
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: config.services.find((s) => s.name === 'ComunicazioneVariazione')!,
+        action: 'Notifica',
+        payload: '<v:N xmlns:v="urn:t">7</v:N>',
+      },
       { privateKey: party.identity.privateKey, certPem: party.identity.certPem },
     );
     const replies = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const r = await request(`${nodes.regione.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: envelope });
+        const r = await request(`${nodes.regione.baseUrl}/tramite/envelope`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml' },
+          body: envelope,
+        });
         return { status: r.statusCode, text: await r.body.text() };
       }),
     );
@@ -215,7 +246,16 @@ describe('the deliver queue', () => {
       await start(nodes.cst, (raw) => (raw['parties'][0].notify = { url: `http://127.0.0.1:${port}/hook`, secretFile: 'notify.secret' }));
       const id = await send();
       await until(id, 'DELIVERED');
-      await expect.poll(() => events.filter((e) => e.id === id).map((e) => e.status).sort(), { timeout: 15_000, interval: 100 }).toEqual(['ACCEPTED', 'DELIVERED', 'SENDING']);
+      await expect
+        .poll(
+          () =>
+            events
+              .filter((e) => e.id === id)
+              .map((e) => e.status)
+              .sort(),
+          { timeout: 15_000, interval: 100 },
+        )
+        .toEqual(['ACCEPTED', 'DELIVERED', 'SENDING']);
       const delivered = events.find((e) => e.id === id && e.status === 'DELIVERED')!;
       expect(delivered).toMatchObject({ previousStatus: 'SENDING', direction: 'out', from: FRANCAVILLA, to: REGIONE });
       expect(readFileSync(join(nodes.cst.dir, 'data', 'tramite.log'), 'utf8')).not.toContain(secret);

@@ -65,7 +65,13 @@ describe('a reply signed by another trusted party than the recipient', () => {
     const res = await request(`${cstNode.baseUrl}/api/v1/messages?wait=20`, {
       method: 'POST',
       headers: { authorization: `Bearer ${cstNode.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: '<v:V xmlns:v="urn:t">1</v:V>' }),
+      body: JSON.stringify({
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: 'ComunicazioneVariazione',
+        action: 'Notifica',
+        payload: '<v:V xmlns:v="urn:t">1</v:V>',
+      }),
     });
     const json = (await res.body.json()) as { status: string; error?: { code: string; message: string } };
     expect(json.status).toBe('FAILED');

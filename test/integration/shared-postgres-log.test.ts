@@ -37,7 +37,10 @@ beforeAll(async () => {
   writeFileSync(nodes.cst.configFile, JSON.stringify(raw, null, 2));
   const config = loadConfig(nodes.cst.configFile);
   cstA = await serveNode(config, { builtinAdapters: BUILTIN_ADAPTERS });
-  cstB = await serveNode({ ...config, node: { ...config.node, listen: { ...config.node.listen, port: 0 } } }, { builtinAdapters: BUILTIN_ADAPTERS });
+  cstB = await serveNode(
+    { ...config, node: { ...config.node, listen: { ...config.node.listen, port: 0 } } },
+    { builtinAdapters: BUILTIN_ADAPTERS },
+  );
   regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
 }, 60_000);
 
@@ -54,7 +57,13 @@ async function send(baseUrl: string, n: number): Promise<{ id: string; status: s
   const res = await request(`${baseUrl}/api/v1/messages?wait=20`, {
     method: 'POST',
     headers: { authorization: `Bearer ${nodes.cst.tokens[FRANCAVILLA]}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', payload: `<v:N xmlns:v="urn:t">${n}</v:N>` }),
+    body: JSON.stringify({
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload: `<v:N xmlns:v="urn:t">${n}</v:N>`,
+    }),
   });
   return (await res.body.json()) as { id: string; status: string };
 }

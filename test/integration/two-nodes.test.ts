@@ -47,26 +47,45 @@ afterAll(async () => {
 async function api(node: DemoNode, method: 'GET' | 'POST', path: string, opts: { token?: string; body?: unknown } = {}) {
   const res = await request(`${node.baseUrl}${path}`, {
     method,
-    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.body ? { 'content-type': 'application/json' } : {}),
+    },
     ...(opts.body ? { body: JSON.stringify(opts.body) } : {}),
   });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
 }
 
 async function postEnvelope(node: RunningNode, xml: string | Buffer) {
-  const res = await request(`${node.baseUrl}/tramite/envelope`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
+  const res = await request(`${node.baseUrl}/tramite/envelope`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body: xml,
+  });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
 /** A request envelope signed by `signerNome` of the CST, as the CST node would send it. */
-function cstEnvelope(opts: { from?: string; service?: string; signerNome?: string; signer?: SigningIdentity; expiresAt?: Date; id?: string; payload?: string } = {}): string {
+function cstEnvelope(
+  opts: {
+    from?: string;
+    service?: string;
+    signerNome?: string;
+    signer?: SigningIdentity;
+    expiresAt?: Date;
+    id?: string;
+    payload?: string;
+  } = {},
+): string {
   const config = loadConfig(nodes.cst.configFile);
   const reg = loadConfig(nodes.cst.configFile).services.find((s) => s.name === (opts.service ?? 'ComunicazioneVariazione'))!;
   const nome = opts.signerNome ?? 'ComuneFrancavillaAlMare';
   const party = config.parties.find((p) => p.code === `SPC/${nome}`)!;
   return sealRequest(
     {
-      id: opts.id ?? `ComuneFrancavillaAlMare_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
+      id:
+        opts.id ??
+        `ComuneFrancavillaAlMare_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
       now: new Date(),
       from: opts.from ?? FRANCAVILLA,
       to: REGIONE,
@@ -96,15 +115,28 @@ describe('two nodes exchanging signed envelopes over HTTP', () => {
     expect(riscontro.egov!.messaggio.riferimentoMessaggio).toBe(sent.json.id);
 
     await expect.poll(() => backOffice.received.find((m) => m.id === sent.json.id)?.payload).toBe(payload);
-    const inbound = await api(nodes.regione, 'GET', `/api/v1/messages/${encodeURIComponent(sent.json.id)}`, { token: nodes.regione.tokens[REGIONE] });
-    expect(inbound.json).toMatchObject({ direction: 'in', from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica' });
+    const inbound = await api(nodes.regione, 'GET', `/api/v1/messages/${encodeURIComponent(sent.json.id)}`, {
+      token: nodes.regione.tokens[REGIONE],
+    });
+    expect(inbound.json).toMatchObject({
+      direction: 'in',
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+    });
   });
 
   it('answers a sincrono request in the same exchange, e-Gov and ModI alike', async () => {
     for (const service of ['VerificaResidenza', 'ConsultaAnagrafe']) {
       const sent = await api(nodes.cst, 'POST', '/api/v1/messages?wait=20', {
         token: nodes.cst.tokens[ORTONA],
-        body: { from: ORTONA, to: REGIONE, service, payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>' },
+        body: {
+          from: ORTONA,
+          to: REGIONE,
+          service,
+          payload: '<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>RSSMRA85T10A562S</a:codiceFiscale></a:Richiesta>',
+        },
       });
       expect(sent.json.status, service).toBe('DELIVERED');
       expect(sent.json.reply, service).toContain('RSSMRA85T10A562S');
@@ -145,7 +177,10 @@ describe('back-office API authentication', () => {
   });
 
   it('refuses a body that does not match the API schema, or a payload that is not XML', async () => {
-    const typo = await api(nodes.cst, 'POST', '/api/v1/messages', { token: nodes.cst.tokens[ORTONA], body: { from: ORTONA, to: REGIONE, servizio: 'X' } });
+    const typo = await api(nodes.cst, 'POST', '/api/v1/messages', {
+      token: nodes.cst.tokens[ORTONA],
+      body: { from: ORTONA, to: REGIONE, servizio: 'X' },
+    });
     expect(typo.status).toBe(400);
     expect(typo.json.error.code).toBe('TRAMITE_ERR_BAD_REQUEST');
     const doctype = await api(nodes.cst, 'POST', '/api/v1/messages', {
@@ -159,7 +194,10 @@ describe('back-office API authentication', () => {
 describe('the envelope endpoint refuses what it must', () => {
   it('refuses a tampered Body with EGOV_IT_202 and delivers nothing', async () => {
     const before = backOffice.received.length;
-    const res = await postEnvelope(regione, cstEnvelope({ payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' }).replace('100 euro', '900 euro'));
+    const res = await postEnvelope(
+      regione,
+      cstEnvelope({ payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' }).replace('100 euro', '900 euro'),
+    );
     expect(res.status).toBe(500);
     expect(res.text).toContain('EGOV_IT_202');
     expect(res.text).toContain('TRAMITE_ERR_SIG_DIGEST');
@@ -195,7 +233,12 @@ describe('the envelope endpoint refuses what it must', () => {
     // Signed by a party the Regione node trusts (its own), so that the refusal comes from the binding.
     const own = loadConfig(nodes.regione.configFile).parties.find((p) => p.code === REGIONE)!;
     const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile)), certPem: readFileSync(own.certFile, 'utf8') };
-    const xml = cstEnvelope({ from: 'SPC/ComuneSconosciuto', id: `ComuneSconosciuto_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`, payload: '<v:V xmlns:v="urn:t">100 euro</v:V>', signer });
+    const xml = cstEnvelope({
+      from: 'SPC/ComuneSconosciuto',
+      id: `ComuneSconosciuto_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
+      payload: '<v:V xmlns:v="urn:t">100 euro</v:V>',
+      signer,
+    });
     const res = await postEnvelope(regione, xml.replace('100 euro', '900 euro'));
     expect(res.status).toBe(500);
     expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_101/);
@@ -240,7 +283,21 @@ describe('the envelope endpoint refuses what it must', () => {
     const now = new Date().toISOString();
     // What a receiver killed between logging and signing leaves behind: RECEIVED, no reply.
     await regione.node.store.create(
-      { id, direction: 'in', envelopeProfile: 'egov', collaboration: 'oneway', from: FRANCAVILLA, to: REGIONE, service: 'ComunicazioneVariazione', action: 'Notifica', confermaRicezione: true, createdAt: now, updatedAt: now, status: 'RECEIVED', attempts: 1 },
+      {
+        id,
+        direction: 'in',
+        envelopeProfile: 'egov',
+        collaboration: 'oneway',
+        from: FRANCAVILLA,
+        to: REGIONE,
+        service: 'ComunicazioneVariazione',
+        action: 'Notifica',
+        confermaRicezione: true,
+        createdAt: now,
+        updatedAt: now,
+        status: 'RECEIVED',
+        attempts: 1,
+      },
       xml,
     );
     const retry = await postEnvelope(regione, xml);

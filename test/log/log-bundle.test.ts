@@ -15,7 +15,19 @@ import { TrustStore } from '../../src/crypto/trust-store.js';
 import { bundleToJson, writeBundleDir, type BundleContent, type BundleManifest } from '../../src/log/log-bundle.js';
 import { sha256Hex, type LogRecord } from '../../src/log/log-entry.js';
 import { LogAuditor, verifyBundle } from '../../src/node/audit/log-auditor.js';
-import { fillLog, flipByte, logPki, messageLog, newStoreSite, NODE, sampleEnvelope, sampleMessage, settleCheckpoints, SteppingClock, type StoreSite } from './log-fixtures.js';
+import {
+  fillLog,
+  flipByte,
+  logPki,
+  messageLog,
+  newStoreSite,
+  NODE,
+  sampleEnvelope,
+  sampleMessage,
+  settleCheckpoints,
+  SteppingClock,
+  type StoreSite,
+} from './log-fixtures.js';
 
 const FIRST = 12;
 const LAST = 44;
@@ -73,7 +85,15 @@ const where = (r: { issues: readonly { seq: number; kind: string }[] }) => r.iss
 
 describe('export', () => {
   it('writes the records, checkpoints, envelopes and trust anchors of the time range', () => {
-    expect(manifest).toMatchObject({ format: 'tramite-log-bundle', version: 1, node: NODE, firstSeq: FIRST, lastSeq: LAST, recordCount: LAST - FIRST + 1, checkpointCount: 3 });
+    expect(manifest).toMatchObject({
+      format: 'tramite-log-bundle',
+      version: 1,
+      node: NODE,
+      firstSeq: FIRST,
+      lastSeq: LAST,
+      recordCount: LAST - FIRST + 1,
+      checkpointCount: 3,
+    });
     expect(bundle.records.map((r) => r.seq)).toEqual(Array.from({ length: LAST - FIRST + 1 }, (_, i) => FIRST + i));
     expect(bundle.checkpoints.map((c) => c.seq)).toEqual([20, 30, 40]);
     expect(manifest.startPrevHash).toBe(bundle.records[0]!.prevHash);
@@ -87,7 +107,9 @@ describe('export', () => {
       expect(manifest.files[`envelopes/${r.seq}.xml`]).toBe(sha256Hex(file));
     }
     expect(readFileSync(join(bundleDir, 'certificates', 'trust.pem'), 'utf8')).toContain(logPki().caPem.trim());
-    expect(Object.keys(manifest.files).sort()).toEqual(['certificates/trust.pem', 'checkpoints.jsonl', 'records.jsonl', ...withEnvelope.map((r) => `envelopes/${r.seq}.xml`)].sort());
+    expect(Object.keys(manifest.files).sort()).toEqual(
+      ['certificates/trust.pem', 'checkpoints.jsonl', 'records.jsonl', ...withEnvelope.map((r) => `envelopes/${r.seq}.xml`)].sort(),
+    );
     expect(() => writeBundleDir(bundleDir, bundle)).toThrow(/exists and is not an empty folder/);
   });
 });
@@ -95,13 +117,31 @@ describe('export', () => {
 describe('offline verification of an untouched bundle', () => {
   it('the folder verifies, checkpoint signers checked against the bundle’s own trust anchors', async () => {
     const report = await verifyBundle(bundleDir, { signatures: false });
-    expect(report).toMatchObject({ ok: true, records: 33, firstSeq: FIRST, lastSeq: LAST, checkpoints: 3, uncheckpointed: LAST - 40, fileProblems: [], firstBad: null, signaturesChecked: false });
+    expect(report).toMatchObject({
+      ok: true,
+      records: 33,
+      firstSeq: FIRST,
+      lastSeq: LAST,
+      checkpoints: 3,
+      uncheckpointed: LAST - 40,
+      fileProblems: [],
+      firstBad: null,
+      signaturesChecked: false,
+    });
     expect(report.manifest).toEqual(manifest);
   });
 
   it('the single-JSON form verifies too', async () => {
     const report = await verifyBundle(bundleFile, { signatures: false });
-    expect(report).toMatchObject({ ok: true, records: 33, firstSeq: FIRST, lastSeq: LAST, checkpoints: 3, fileProblems: [], firstBad: null });
+    expect(report).toMatchObject({
+      ok: true,
+      records: 33,
+      firstSeq: FIRST,
+      lastSeq: LAST,
+      checkpoints: 3,
+      fileProblems: [],
+      firstBad: null,
+    });
   });
 
   it('with signature checks on, each logged envelope is re-verified (these sample envelopes are unsigned)', async () => {
@@ -154,7 +194,10 @@ describe('a tampered bundle folder is detected', () => {
     lines[i] = JSON.stringify({ ...(JSON.parse(lines[i]!) as LogRecord), to: 'SPC/Altrove' });
     writeLines(dir, 'records.jsonl', lines);
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as BundleManifest;
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, files: { ...m.files, 'records.jsonl': sha256Hex(readFileSync(join(dir, 'records.jsonl'))) } }));
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ ...m, files: { ...m.files, 'records.jsonl': sha256Hex(readFileSync(join(dir, 'records.jsonl'))) } }),
+    );
     const report = await verifyBundle(dir, { signatures: false });
     expect(report.fileProblems).toEqual([]);
     expect(report.ok).toBe(false);
@@ -170,25 +213,37 @@ describe('a tampered bundle folder is detected', () => {
     expect(report.lastSeq).toBe(LAST - 1);
     // Located at the first record that is gone.
     expect(report.firstBad).toMatchObject({ seq: LAST, kind: 'truncated' });
-    expect(report.issues.find((i) => i.kind === 'truncated')!.reason).toMatch(new RegExp(`lists records ${FIRST}–${LAST} \\(33\\), the bundle holds 32 ending at ${LAST - 1}`));
+    expect(report.issues.find((i) => i.kind === 'truncated')!.reason).toMatch(
+      new RegExp(`lists records ${FIRST}–${LAST} \\(33\\), the bundle holds 32 ending at ${LAST - 1}`),
+    );
     expect(where(report)).toEqual([`${LAST}:truncated`]);
   });
 
   it('a record line removed in the middle', async () => {
     const dir = copyOf(bundleDir);
-    writeLines(dir, 'records.jsonl', recordLines(dir).filter((l) => (JSON.parse(l) as LogRecord).seq !== 35));
+    writeLines(
+      dir,
+      'records.jsonl',
+      recordLines(dir).filter((l) => (JSON.parse(l) as LogRecord).seq !== 35),
+    );
     const report = await verifyBundle(dir, { signatures: false });
     expect(report.ok).toBe(false);
     expect(report.firstBad).toMatchObject({ seq: 35, kind: 'gap' });
   });
 
   it('checkpoints.jsonl altered: a head hash, or a signature', async () => {
-    for (const [field, seq] of [['headHash', 30], ['signature', 40]] as const) {
+    for (const [field, seq] of [
+      ['headHash', 30],
+      ['signature', 40],
+    ] as const) {
       const dir = copyOf(bundleDir);
       const lines = readFileSync(join(dir, 'checkpoints.jsonl'), 'utf8').split('\n').filter(Boolean);
       const i = lines.findIndex((l) => (JSON.parse(l) as { seq: number }).seq === seq);
       const cp = JSON.parse(lines[i]!) as Record<string, string>;
-      const value = field === 'signature' ? flipByte(Buffer.from(cp.signature!, 'base64'), 9).toString('base64') : flipByte(Buffer.from(cp.headHash!), 3).toString('utf8');
+      const value =
+        field === 'signature'
+          ? flipByte(Buffer.from(cp.signature!, 'base64'), 9).toString('base64')
+          : flipByte(Buffer.from(cp.headHash!), 3).toString('utf8');
       lines[i] = JSON.stringify({ ...cp, [field]: value });
       writeLines(dir, 'checkpoints.jsonl', lines);
       const report = await verifyBundle(dir, { signatures: false });
@@ -218,7 +273,11 @@ describe('a tampered bundle folder is detected', () => {
 });
 
 describe('a tampered single-JSON bundle is detected', () => {
-  type Doc = { manifest: BundleManifest; records: Array<Omit<LogRecord, 'envelope'> & { envelope?: string }>; checkpoints: Array<Record<string, unknown>> };
+  type Doc = {
+    manifest: BundleManifest;
+    records: Array<Omit<LogRecord, 'envelope'> & { envelope?: string }>;
+    checkpoints: Array<Record<string, unknown>>;
+  };
   const tamper = (change: (doc: Doc) => void): string => {
     const file = copyOf(bundleFile);
     const doc = JSON.parse(readFileSync(file, 'utf8')) as Doc;

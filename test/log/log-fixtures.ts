@@ -31,7 +31,10 @@ export const BASE_TIME = new Date('2031-03-03T09:00:00.000Z');
 /** A clock that moves `stepMs` forward at every reading: distinct, increasing record times. */
 export class SteppingClock implements Clock {
   private t: number;
-  constructor(start: Date = BASE_TIME, private readonly stepMs = 1000) {
+  constructor(
+    start: Date = BASE_TIME,
+    private readonly stepMs = 1000,
+  ) {
     this.t = start.getTime() - stepMs;
   }
   now(): Date {
@@ -58,7 +61,10 @@ function makePki(name: string): LogPki {
   try {
     createDevPki({ dir, parties: [name], now: BASE_TIME });
     const files = devPartyFiles(dir, devPartyRef(name));
-    const signer: CheckpointSigner = { privateKey: createPrivateKey(readFileSync(files.keyFile, 'utf8')), certPem: readFileSync(files.certFile, 'utf8') };
+    const signer: CheckpointSigner = {
+      privateKey: createPrivateKey(readFileSync(files.keyFile, 'utf8')),
+      certPem: readFileSync(files.certFile, 'utf8'),
+    };
     return { signer, caPem: readFileSync(devCaFiles(dir).certFile, 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -144,7 +150,9 @@ export function messageLog(store: LogStore, opts: { clock?: Clock; checkpoints?:
     store,
     node: NODE,
     clock: opts.clock ?? new SteppingClock(),
-    ...(cp ? { checkpoints: { signer: logPki().signer, everyRecords: cp.everyRecords ?? 1_000_000, everySeconds: cp.everySeconds ?? 3600 } } : {}),
+    ...(cp
+      ? { checkpoints: { signer: logPki().signer, everyRecords: cp.everyRecords ?? 1_000_000, everySeconds: cp.everySeconds ?? 3600 } }
+      : {}),
   });
 }
 
@@ -193,7 +201,12 @@ export function sampleReceipt(id: string): string {
  * receipt, (inbound) DISPATCHED. With `settle`, waits for each background checkpoint, so checkpoints
  * fall exactly every `everyRecords`. Returns the messages as created.
  */
-export async function fillLog(log: MessageLog, clock: SteppingClock, messages: number, opts: { settle?: boolean } = {}): Promise<MessageRecord[]> {
+export async function fillLog(
+  log: MessageLog,
+  clock: SteppingClock,
+  messages: number,
+  opts: { settle?: boolean } = {},
+): Promise<MessageRecord[]> {
   const made: MessageRecord[] = [];
   const step = async (append: Promise<unknown>) => {
     await append;
@@ -204,7 +217,13 @@ export async function fillLog(log: MessageLog, clock: SteppingClock, messages: n
     await step(log.create(rec, sampleEnvelope(rec.id)));
     if (rec.direction === 'out') {
       await step(log.transition(outboundKey(rec.id), { status: 'SENDING', attempts: 1 }));
-      await step(log.transition(outboundKey(rec.id), { status: 'DELIVERED', receipt: { at: clock.peek().toISOString(), signer: rec.to } }, sampleReceipt(rec.id)));
+      await step(
+        log.transition(
+          outboundKey(rec.id),
+          { status: 'DELIVERED', receipt: { at: clock.peek().toISOString(), signer: rec.to } },
+          sampleReceipt(rec.id),
+        ),
+      );
     } else {
       await step(log.transition(keyOf(rec), { status: 'DISPATCHED' }));
     }
@@ -249,7 +268,24 @@ export function rawSql(store: LogStore): RawSql {
   throw new Error(`no raw SQL access to a ${store.kind} store`);
 }
 
-const RECORD_COLUMNS = ['time', 'kind', 'message_id', 'direction', 'ref_id', 'conversation_id', 'from_party', 'to_party', 'service', 'action', 'state', 'detail', 'envelope', 'envelope_digest', 'prev_hash', 'hash'];
+const RECORD_COLUMNS = [
+  'time',
+  'kind',
+  'message_id',
+  'direction',
+  'ref_id',
+  'conversation_id',
+  'from_party',
+  'to_party',
+  'service',
+  'action',
+  'state',
+  'detail',
+  'envelope',
+  'envelope_digest',
+  'prev_hash',
+  'hash',
+];
 
 /** Overwrites every column of row `seq` (but seq itself) with the content of `r`. */
 export async function overwriteRecord(sql: RawSql, seq: number, r: LogRecord): Promise<void> {

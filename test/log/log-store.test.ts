@@ -88,7 +88,14 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     const envelope = new TextEncoder().encode(sampleEnvelope('M-1'));
     const first = await store.append(
       [
-        entry(1, '2031-03-03T09:00:01.000Z', { kind: 'envelope', state: 'ACCEPTED', envelope, refId: 'R-1', conversationId: 'C-1', action: 'Notifica' }),
+        entry(1, '2031-03-03T09:00:01.000Z', {
+          kind: 'envelope',
+          state: 'ACCEPTED',
+          envelope,
+          refId: 'R-1',
+          conversationId: 'C-1',
+          action: 'Notifica',
+        }),
         entry(2, '2031-03-03T09:00:02.000Z'),
         entry(3, '2031-03-03T09:00:03.000Z', { detail: { nested: { list: [1, 'due', null], ok: true }, accentato: 'perché' } }),
       ],
@@ -145,9 +152,19 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(sending).toMatchObject({ status: 'SENDING', attempts: 1, payload: out.payload });
     const receiptAt = clock.peek().toISOString();
     const receipt = sampleReceipt(out.id);
-    const delivered = await log.transition(outboundKey(out.id), { status: 'DELIVERED', receipt: { at: receiptAt, signer: out.to } }, receipt);
+    const delivered = await log.transition(
+      outboundKey(out.id),
+      { status: 'DELIVERED', receipt: { at: receiptAt, signer: out.to } },
+      receipt,
+    );
     expect(delivered.updatedAt).toBe(receiptAt);
-    expect(await log.get(outboundKey(out.id))).toEqual({ ...out, status: 'DELIVERED', attempts: 1, receipt: { at: receiptAt, signer: out.to }, updatedAt: receiptAt });
+    expect(await log.get(outboundKey(out.id))).toEqual({
+      ...out,
+      status: 'DELIVERED',
+      attempts: 1,
+      receipt: { at: receiptAt, signer: out.to },
+      updatedAt: receiptAt,
+    });
     expect(await log.envelopeOf(outboundKey(out.id))).toBe(outEnvelope);
     expect(await log.replyEnvelopeOf(outboundKey(out.id))).toBe(receipt);
 
@@ -155,7 +172,11 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     const inbound = sampleMessage(4, clock, { id: out.id, direction: 'in', status: 'RECEIVED', from: out.to, to: out.from });
     await log.create(inbound, sampleEnvelope(inbound.id, 'ingresso'));
     await log.transition(keyOf(inbound), { status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
-    expect(await log.get(keyOf(inbound))).toMatchObject({ direction: 'in', status: 'FAILED', error: { code: 'EGOV_IT_100', message: 'rifiutato' } });
+    expect(await log.get(keyOf(inbound))).toMatchObject({
+      direction: 'in',
+      status: 'FAILED',
+      error: { code: 'EGOV_IT_100', message: 'rifiutato' },
+    });
     expect(await log.get(outboundKey(out.id))).toMatchObject({ status: 'DELIVERED' });
     expect(await log.envelopeOf(keyOf(inbound))).toBe(sampleEnvelope(inbound.id, 'ingresso'));
 
@@ -191,14 +212,21 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(ids(await log.list({ status: 'ACCEPTED' }))).toEqual(ids(byNewest(others.filter((m) => m.status === 'ACCEPTED'))));
     const regione = new Set(['SPC/Regione']);
     // A party owns the outbound records it sent and the inbound records sent to it — nothing else.
-    const ownedBy = (parties: ReadonlySet<string>) => (m: MessageRecord) => (m.direction === 'out' ? parties.has(m.from) : parties.has(m.to));
+    const ownedBy = (parties: ReadonlySet<string>) => (m: MessageRecord) =>
+      m.direction === 'out' ? parties.has(m.from) : parties.has(m.to);
     expect(ids(await log.list({ parties: regione }))).toEqual(ids(byNewest(all.filter(ownedBy(regione)))));
     const two = new Set(['SPC/Regione', 'SPC/ComuneB']);
-    expect(ids(await log.list({ parties: two, direction: 'out' }))).toEqual(ids(byNewest(all.filter((m) => m.direction === 'out' && ownedBy(two)(m)))));
-    expect(ids(await log.list({ parties: two, direction: 'in' }))).toEqual(ids(byNewest(all.filter((m) => m.direction === 'in' && ownedBy(two)(m)))));
+    expect(ids(await log.list({ parties: two, direction: 'out' }))).toEqual(
+      ids(byNewest(all.filter((m) => m.direction === 'out' && ownedBy(two)(m)))),
+    );
+    expect(ids(await log.list({ parties: two, direction: 'in' }))).toEqual(
+      ids(byNewest(all.filter((m) => m.direction === 'in' && ownedBy(two)(m)))),
+    );
     expect(await log.list({ parties: new Set() })).toEqual([]);
     expect(ids(await log.list({ limit: 3 }))).toEqual(ids(byNewest(all)).slice(0, 3));
-    expect((await store.messagesInState('out', ['ACCEPTED', 'SENDING'])).map((m) => m.id)).toEqual(others.filter((m) => m.direction === 'out').map((m) => m.id));
+    expect((await store.messagesInState('out', ['ACCEPTED', 'SENDING'])).map((m) => m.id)).toEqual(
+      others.filter((m) => m.direction === 'out').map((m) => m.id),
+    );
     expect(await store.messagesInState('out', [])).toEqual([]);
 
     // A transition of an unknown message is refused and leaves no record behind.
@@ -253,22 +281,30 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     const seqs = (rs: readonly LogRecord[]) => rs.map((r) => r.seq);
     const where = (p: (r: LogRecord) => boolean) => seqs(all.filter(p));
 
-    expect(seqs(await store.searchRecords({ party: 'SPC/Regione' }))).toEqual(where((r) => r.from === 'SPC/Regione' || r.to === 'SPC/Regione'));
+    expect(seqs(await store.searchRecords({ party: 'SPC/Regione' }))).toEqual(
+      where((r) => r.from === 'SPC/Regione' || r.to === 'SPC/Regione'),
+    );
     expect(seqs(await store.searchRecords({ from: 'SPC/ComuneA' }))).toEqual(where((r) => r.from === 'SPC/ComuneA'));
-    expect(seqs(await store.searchRecords({ to: 'SPC/ComuneA', service: 'Tributi' }))).toEqual(where((r) => r.to === 'SPC/ComuneA' && r.service === 'Tributi'));
+    expect(seqs(await store.searchRecords({ to: 'SPC/ComuneA', service: 'Tributi' }))).toEqual(
+      where((r) => r.to === 'SPC/ComuneA' && r.service === 'Tributi'),
+    );
     expect(seqs(await store.searchRecords({ service: 'Anagrafe' }))).toEqual(where((r) => r.service === 'Anagrafe'));
     expect(seqs(await store.searchRecords({ state: 'DELIVERED' }))).toEqual(where((r) => r.state === 'DELIVERED'));
     expect(seqs(await store.searchRecords({ state: 'DISPATCHED', direction: 'in' }))).toEqual(where((r) => r.state === 'DISPATCHED'));
     expect(await store.searchRecords({ state: 'DISPATCHED', direction: 'out' })).toEqual([]);
     // By id: the message's own records, and those that refer to it.
-    expect(seqs(await store.searchRecords({ messageId: first.id }))).toEqual(where((r) => r.messageId === first.id || r.refId === first.id));
+    expect(seqs(await store.searchRecords({ messageId: first.id }))).toEqual(
+      where((r) => r.messageId === first.id || r.refId === first.id),
+    );
     expect(seqs(await store.searchRecords({ messageId: 'CONV-X' }))).toEqual(where((r) => r.messageId === reply.id));
     expect(await store.searchRecords({ messageId: 'nessuno' })).toEqual([]);
     // By time, bounds included.
     const [t1, t2] = [all[4]!.time, all[14]!.time];
     expect(seqs(await store.searchRecords({ fromTime: t1, toTime: t2 }))).toEqual(seqs(all.slice(4, 15)));
     expect(seqs(await store.searchRecords({ fromTime: t2 }))).toEqual(seqs(all.slice(14)));
-    expect(seqs(await store.searchRecords({ toTime: t1, party: 'SPC/ComuneB' }))).toEqual(seqs(all.slice(0, 5).filter((r) => r.from === 'SPC/ComuneB' || r.to === 'SPC/ComuneB')));
+    expect(seqs(await store.searchRecords({ toTime: t1, party: 'SPC/ComuneB' }))).toEqual(
+      seqs(all.slice(0, 5).filter((r) => r.from === 'SPC/ComuneB' || r.to === 'SPC/ComuneB')),
+    );
     expect(seqs(await store.searchRecords({ limit: 4 }))).toEqual([1, 2, 3, 4]);
     expect(seqs(await store.recordsOf(first.id))).toEqual(where((r) => r.messageId === first.id));
 
@@ -277,7 +313,11 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(msgs.length).toBeGreaterThan(0);
     expect(msgs.every((m) => m.direction === 'out' && all.find((r) => r.messageId === m.id)!.service === 'Tributi')).toBe(true);
     expect((await store.messages({ messageId: reply.id })).map((m) => m.id)).toEqual([reply.id]);
-    expect((await store.messages({ from: 'SPC/Regione', to: 'SPC/ComuneA' })).every((m) => m.fields.from === 'SPC/Regione' && m.fields.to === 'SPC/ComuneA')).toBe(true);
+    expect(
+      (await store.messages({ from: 'SPC/Regione', to: 'SPC/ComuneA' })).every(
+        (m) => m.fields.from === 'SPC/Regione' && m.fields.to === 'SPC/ComuneA',
+      ),
+    ).toBe(true);
   });
 
   it('signs a checkpoint every N records and one more on close', async () => {
@@ -398,7 +438,15 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
 
   /** An inbound message `id` from `from` to the Regione, as the inbound pipeline logs it. */
   function received(clock: SteppingClock, id: string, from: string, payload: string): MessageRecord {
-    return sampleMessage(4, clock, { id, direction: 'in', status: 'RECEIVED', from, to: 'SPC/Regione', collaboration: 'sincrono', payload });
+    return sampleMessage(4, clock, {
+      id,
+      direction: 'in',
+      status: 'RECEIVED',
+      from,
+      to: 'SPC/Regione',
+      collaboration: 'sincrono',
+      payload,
+    });
   }
 
   it("two senders' inbound messages with one id are two messages: each read, changed and answered on its own", async () => {

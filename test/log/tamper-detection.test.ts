@@ -83,12 +83,23 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
     return report;
   }
   const where = (report: ChainVerifyReport) => report.issues.map((i) => `${i.seq}:${i.kind}`);
-  const rawRecord = async (seq: number) => (await sql.all<{ state: string; detail: string | null; envelope: Uint8Array | null }>('SELECT state, detail, envelope FROM log_records WHERE seq = ?', [seq]))[0]!;
+  const rawRecord = async (seq: number) =>
+    (
+      await sql.all<{ state: string; detail: string | null; envelope: Uint8Array | null }>(
+        'SELECT state, detail, envelope FROM log_records WHERE seq = ?',
+        [seq],
+      )
+    )[0]!;
 
   it('the untouched log verifies, and the auditor counts the records after the last checkpoint', async () => {
     expect((await store.checkpoints()).map((c) => c.seq)).toEqual(CHECKPOINTS);
     expect(await log.verify()).toMatchObject({ ok: true, records: RECORDS, checkpoints: 5, firstBad: null, issues: [] });
-    expect(await auditor.verify({ signatures: false })).toMatchObject({ ok: true, records: RECORDS, uncheckpointed: 3, signaturesChecked: false });
+    expect(await auditor.verify({ signatures: false })).toMatchObject({
+      ok: true,
+      records: RECORDS,
+      uncheckpointed: 3,
+      signaturesChecked: false,
+    });
   });
 
   it.each([
@@ -139,7 +150,9 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
   });
 
   it('(c) a detail added to a record that had none', async () => {
-    const [{ n }] = (await sql.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM log_records WHERE detail IS NULL')) as [{ n: number | string }];
+    const [{ n }] = (await sql.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM log_records WHERE detail IS NULL')) as [
+      { n: number | string },
+    ];
     expect(Number(n)).toBe(0); // MessageLog always writes a detail; make one disappear instead
     await sql.run('UPDATE log_records SET detail = NULL WHERE seq = ?', [37]);
     expect(where(await expectFirstBad(37, 'altered'))).toEqual(['37:altered']);
@@ -159,7 +172,11 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
 
   it('(e) the tail truncated past the last checkpoint', async () => {
     await sql.run('DELETE FROM log_records WHERE seq > ?', [45]);
-    const report = await expectFirstBad(46, 'truncated', /records 46–50 are missing from the tail: checkpoint 50 .* but the log ends at 45/);
+    const report = await expectFirstBad(
+      46,
+      'truncated',
+      /records 46–50 are missing from the tail: checkpoint 50 .* but the log ends at 45/,
+    );
     expect(where(report)).toEqual(['46:truncated']);
   });
 
@@ -217,7 +234,13 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
     for (const seq of [30, 40, 50]) {
       const head = rewritten.find((r) => r.seq === seq)!;
       const forged = signCheckpoint(head, NODE, new Date(), roguePki().signer);
-      await sql.run('UPDATE checkpoints SET head_hash = ?, time = ?, signer_cert = ?, signature = ? WHERE seq = ?', [forged.headHash, forged.time, forged.signerCert, forged.signature, seq]);
+      await sql.run('UPDATE checkpoints SET head_hash = ?, time = ?, signer_cert = ?, signature = ? WHERE seq = ?', [
+        forged.headHash,
+        forged.time,
+        forged.signerCert,
+        forged.signature,
+        seq,
+      ]);
     }
     // The forged checkpoints are validly signed: only trust in the signer exposes them.
     const audit = await auditor.verify({ signatures: false });
@@ -244,7 +267,10 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
     await sql.run('UPDATE checkpoints SET head_hash = ? WHERE seq = ?', [flipByte(Buffer.from(cp!.headHash), 5).toString('utf8'), 30]);
     const report = await expectFirstBad(30, 'checkpoint');
     // It no longer names the chain's hash, and its signature no longer covers it.
-    expect(report.issues.map((i) => i.reason)).toEqual([expect.stringMatching(/vouches for hash/), expect.stringMatching(/invalid signature/)]);
+    expect(report.issues.map((i) => i.reason)).toEqual([
+      expect.stringMatching(/vouches for hash/),
+      expect.stringMatching(/invalid signature/),
+    ]);
   });
 
   it('(h) a checkpoint’s signature altered', async () => {

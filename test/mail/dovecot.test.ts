@@ -35,7 +35,16 @@ function rawMessage(n: number): Buffer {
 }
 
 function clientFor(server: DovecotServer, auth: { user: string; pass: string }, extra: Partial<ImapFlowOptions> = {}): ImapFlow {
-  return new ImapFlow({ host: server.host, port: server.imapPort, secure: false, doSTARTTLS: false, auth, logger: false, disableAutoIdle: true, ...extra });
+  return new ImapFlow({
+    host: server.host,
+    port: server.imapPort,
+    secure: false,
+    doSTARTTLS: false,
+    auth,
+    logger: false,
+    disableAutoIdle: true,
+    ...extra,
+  });
 }
 
 async function withClient<T>(client: ImapFlow, work: (client: ImapFlow) => Promise<T>): Promise<T> {
@@ -76,7 +85,11 @@ describe('Dovecot test server, plain IMAP on loopback', () => {
       firstUid = (last as { uid: number }).uid;
       expect(firstUid).toBeGreaterThan(0);
 
-      const msg = await client.fetchOne(String(firstUid), { uid: true, source: true, envelope: true, flags: true, headers: ['subject', 'x-trasporto'] }, { uid: true });
+      const msg = await client.fetchOne(
+        String(firstUid),
+        { uid: true, source: true, envelope: true, flags: true, headers: ['subject', 'x-trasporto'] },
+        { uid: true },
+      );
       if (!msg) throw new Error(`UID ${firstUid} not found`);
       expect(msg.uid).toBe(firstUid);
       expect(msg.source?.equals(raw)).toBe(true);
@@ -172,7 +185,13 @@ describe('Dovecot test server, IMAPS with a self-signed certificate', () => {
   });
 
   it('rejects a client that does not trust the certificate', async () => {
-    const client = new ImapFlow({ host: server.host, port: server.imapsPort!, secure: true, auth: { user: RECIPIENT.user, pass: RECIPIENT.password }, logger: false });
+    const client = new ImapFlow({
+      host: server.host,
+      port: server.imapsPort!,
+      secure: true,
+      auth: { user: RECIPIENT.user, pass: RECIPIENT.password },
+      logger: false,
+    });
     client.on('error', () => undefined);
     await expect(client.connect()).rejects.toThrow(/self[- ]signed/i);
     client.close();

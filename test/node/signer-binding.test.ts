@@ -46,7 +46,9 @@ function registry(edit: (config: Json) => void = () => {}): Registry {
 /** A signing certificate with the given subject, issued now by `issuer` (default: the federation's trusted CA). */
 function certificate(subject: { CN: string; O?: string; C?: string }, issuer: PemPair = getTestPki().ca): X509Certificate {
   const now = Date.now();
-  return new X509Certificate(issueCertificate({ subject, notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 30 * DAY_MS), issuer }).certPem);
+  return new X509Certificate(
+    issueCertificate({ subject, notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 30 * DAY_MS), issuer }).certPem,
+  );
 }
 
 /** A certificate whose subject holds the attributes in this order (node-forge writes several CNs when told). */
@@ -115,7 +117,9 @@ describe('configured signers replace the CN rule for their party', () => {
   it('by subject and issuer: renewals from the same CA sign, the same subject from another CA does not', () => {
     const subject = { CN: 'RegioneB', O: 'Regione B, Giunta', C: 'IT' };
     const reg = registry((c) => {
-      c.peers[0].signers = [{ party: REGIONE_B, subject: 'CN=RegioneB, O=Regione B\\, Giunta, C=IT', issuer: 'CN=Tramite Dev CA, O=Tramite, C=IT' }];
+      c.peers[0].signers = [
+        { party: REGIONE_B, subject: 'CN=RegioneB, O=Regione B\\, Giunta, C=IT', issuer: 'CN=Tramite Dev CA, O=Tramite, C=IT' },
+      ];
     });
     expect(reg.signerIsParty(certificate(subject), REGIONE_B)).toBe(true);
     expect(reg.signerIsParty(certificate(subject), REGIONE_B)).toBe(true); // a renewal: new key, same names
@@ -159,13 +163,19 @@ describe('signers in the configuration', () => {
       c.peers[0].signers = [{ party: REGIONE_B, subject: 'RegioneB', issuer: 'CN=Tramite Dev CA, O=Tramite, C=IT' }];
     });
     expect(message).toContain('peers[0].signers[0].subject');
-    expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, subject: 'XX=RegioneB', issuer: 'CN=CA' }]))).toContain('unknown attribute type "XX"');
+    expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, subject: 'XX=RegioneB', issuer: 'CN=CA' }]))).toContain(
+      'unknown attribute type "XX"',
+    );
   });
 
   it('refuses a signer given both by fingerprint and by subject, or by neither, or a malformed fingerprint', () => {
     const fingerprint = 'AB:'.repeat(31) + 'AB';
-    expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, fingerprint256: fingerprint, subject: 'CN=RegioneB', issuer: 'CN=CA' }]))).toContain('peers[0].signers[0]');
+    expect(
+      refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, fingerprint256: fingerprint, subject: 'CN=RegioneB', issuer: 'CN=CA' }])),
+    ).toContain('peers[0].signers[0]');
     expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B }]))).toContain('peers[0].signers[0]');
-    expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, fingerprint256: 'ABCD' }]))).toContain('peers[0].signers[0].fingerprint256');
+    expect(refusal((c) => (c.peers[0].signers = [{ party: REGIONE_B, fingerprint256: 'ABCD' }]))).toContain(
+      'peers[0].signers[0].fingerprint256',
+    );
   });
 });

@@ -42,7 +42,20 @@ function startCli(args: string[]): Promise<{ child: ChildProcessWithoutNullStrea
 
 describe('tramite pec-provider', () => {
   it('runs a provider: prints endpoints, certifies a submitted message, stops on SIGTERM', async () => {
-    const { child, info, stderr } = await startCli(['--dir', dir, '--domain', 'pec.example.it', '--mailbox', 'a@pec.example.it:pw a', '--mailbox', 'b@pec.example.it:p:w', '--warn-after', '1h', '--fail-after', '2h']);
+    const { child, info, stderr } = await startCli([
+      '--dir',
+      dir,
+      '--domain',
+      'pec.example.it',
+      '--mailbox',
+      'a@pec.example.it:pw a',
+      '--mailbox',
+      'b@pec.example.it:p:w',
+      '--warn-after',
+      '1h',
+      '--fail-after',
+      '2h',
+    ]);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       expect(info.mailboxes).toEqual([
@@ -52,12 +65,25 @@ describe('tramite pec-provider', () => {
       expect(info.providerCa).toBe(join(dir, 'ca.cert.pem'));
 
       const sent = await nodemailer
-        .createTransport({ host: info.smtp.host, port: info.smtp.port, requireTLS: true, tls: { ca: [readFileSync(info.smtp.tlsCertificate)] }, auth: { user: 'a@pec.example.it', pass: 'pw a' } })
+        .createTransport({
+          host: info.smtp.host,
+          port: info.smtp.port,
+          requireTLS: true,
+          tls: { ca: [readFileSync(info.smtp.tlsCertificate)] },
+          auth: { user: 'a@pec.example.it', pass: 'pw a' },
+        })
         .sendMail({ from: 'a@pec.example.it', to: 'b@pec.example.it', subject: 'Dalla CLI', text: 'prova' });
 
       const trust = TrustStore.fromPem(readFileSync(info.providerCa, 'utf8'));
       const kindsIn = async (user: string, pass: string) => {
-        const client = new ImapFlow({ host: info.imap.host, port: info.imap.port, secure: false, doSTARTTLS: false, auth: { user, pass }, logger: false });
+        const client = new ImapFlow({
+          host: info.imap.host,
+          port: info.imap.port,
+          secure: false,
+          doSTARTTLS: false,
+          auth: { user, pass },
+          logger: false,
+        });
         await client.connect();
         const found: string[] = [];
         try {
@@ -72,7 +98,9 @@ describe('tramite pec-provider', () => {
         }
         return found.sort();
       };
-      await expect.poll(() => kindsIn('a@pec.example.it', 'pw a'), { timeout: 15_000, interval: 200 }).toEqual(['accettazione', 'avvenuta-consegna']);
+      await expect
+        .poll(() => kindsIn('a@pec.example.it', 'pw a'), { timeout: 15_000, interval: 200 })
+        .toEqual(['accettazione', 'avvenuta-consegna']);
       expect(await kindsIn('b@pec.example.it', 'p:w')).toEqual(['posta-certificata']);
       expect(stderr()).toContain('issued avvenuta-consegna for b@pec.example.it into a@pec.example.it');
     } finally {
@@ -88,7 +116,17 @@ describe('tramite pec-provider', () => {
     const bad = await runCli(['pec-provider', '--dir', dir, '--domain', 'pec.example.it', '--mailbox', 'senza-password@pec.example.it']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected address:password');
-    const duration = await runCli(['pec-provider', '--dir', dir, '--domain', 'pec.example.it', '--mailbox', 'a@pec.example.it:x', '--warn-after', '12 ore']);
+    const duration = await runCli([
+      'pec-provider',
+      '--dir',
+      dir,
+      '--domain',
+      'pec.example.it',
+      '--mailbox',
+      'a@pec.example.it:x',
+      '--warn-after',
+      '12 ore',
+    ]);
     expect(duration.code).toBe(2);
     expect(duration.stderr).toContain('--warn-after "12 ore"');
   });

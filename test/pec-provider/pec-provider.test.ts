@@ -37,7 +37,11 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
   const now = Date.now();
   const validity = { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 7 * 86_400_000) };
   const ca = issueCertificate({ subject: { CN: 'Gestore PEC di prova CA', O: GESTORE, C: 'IT' }, ...validity, issuer: 'self', ca: true });
-  const signer = issueCertificate({ subject: { CN: 'Gestore PEC di prova - firma ricevute', O: GESTORE, C: 'IT' }, ...validity, issuer: ca });
+  const signer = issueCertificate({
+    subject: { CN: 'Gestore PEC di prova - firma ricevute', O: GESTORE, C: 'IT' },
+    ...validity,
+    issuer: ca,
+  });
   const trust = TrustStore.fromPem(ca.certPem);
 
   let dovecot: DovecotServer;
@@ -65,7 +69,10 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
     expect(errors).toEqual([]);
   });
 
-  function transport(auth: { user: string; pass: string } = { user: SENDER.user, pass: SENDER.password }, tls: 'starttls' | 'plain' = 'starttls') {
+  function transport(
+    auth: { user: string; pass: string } = { user: SENDER.user, pass: SENDER.password },
+    tls: 'starttls' | 'plain' = 'starttls',
+  ) {
     return nodemailer.createTransport({
       host: provider.smtp.host,
       port: provider.smtp.port,
@@ -83,7 +90,14 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
 
   /** Every message in the user's INBOX that refers to `messageId`, parsed, in UID order. */
   async function mailbox(user: { user: string; password: string }, messageId: string): Promise<Fetched[]> {
-    const client = new ImapFlow({ host: dovecot.host, port: dovecot.imapPort, secure: false, doSTARTTLS: false, auth: { user: user.user, pass: user.password }, logger: false });
+    const client = new ImapFlow({
+      host: dovecot.host,
+      port: dovecot.imapPort,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: user.user, pass: user.password },
+      logger: false,
+    });
     await client.connect();
     const found: Fetched[] = [];
     try {
@@ -102,7 +116,8 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
   }
 
   const kinds = (list: readonly Fetched[]) => list.map((m) => m.pec.kind).sort();
-  const issuedFor = (messageId: string) => issued.filter((m) => m.riferimentoMessageId === messageId).map((m) => `${m.kind}${m.consegna ? ` ${m.consegna}` : ''} → ${m.mailbox}`);
+  const issuedFor = (messageId: string) =>
+    issued.filter((m) => m.riferimentoMessageId === messageId).map((m) => `${m.kind}${m.consegna ? ` ${m.consegna}` : ''} → ${m.mailbox}`);
 
   /** What every provider message must be: signed by the provider, well formed, about `messageId`. */
   function expectCertified(m: Fetched, messageId: string): void {
@@ -123,7 +138,11 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
 
   it('a message to a mailbox of the same provider: accettazione, busta with the original, avvenuta-consegna completa', async () => {
     const subject = 'Trasmissione delibera n. 12/2025 – urgente';
-    const messageId = await send({ to: RECIPIENT.user, subject, attachments: [{ filename: 'delibera-12-2025.pdf', contentType: 'application/pdf', content: PDF }] });
+    const messageId = await send({
+      to: RECIPIENT.user,
+      subject,
+      attachments: [{ filename: 'delibera-12-2025.pdf', contentType: 'application/pdf', content: PDF }],
+    });
 
     await expect.poll(async () => kinds(await mailbox(SENDER, messageId)), POLL).toEqual(['accettazione', 'avvenuta-consegna']);
     await expect.poll(async () => kinds(await mailbox(RECIPIENT, messageId)), POLL).toEqual(['posta-certificata']);
@@ -133,32 +152,54 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
       `avvenuta-consegna ${RECIPIENT.user} → ${SENDER.user}`,
     ]);
 
-    const [accettazione, consegna] = await mailbox(SENDER, messageId).then((l) => [l.find((m) => m.pec.kind === 'accettazione')!, l.find((m) => m.pec.kind === 'avvenuta-consegna')!]);
+    const [accettazione, consegna] = await mailbox(SENDER, messageId).then((l) => [
+      l.find((m) => m.pec.kind === 'accettazione')!,
+      l.find((m) => m.pec.kind === 'avvenuta-consegna')!,
+    ]);
     const [busta] = await mailbox(RECIPIENT, messageId);
     for (const m of [accettazione!, consegna!, busta!]) expectCertified(m, messageId);
 
-    expect(accettazione!.pec).toMatchObject({ subject: `ACCETTAZIONE: ${subject}`, from: `posta-certificata@${DOMAIN}`, mapping: { state: 'ACCEPTED_BY_PROVIDER' } });
+    expect(accettazione!.pec).toMatchObject({
+      subject: `ACCETTAZIONE: ${subject}`,
+      from: `posta-certificata@${DOMAIN}`,
+      mapping: { state: 'ACCEPTED_BY_PROVIDER' },
+    });
     expect(accettazione!.pec.daticert).toMatchObject({
       errore: 'nessuno',
-      intestazione: { mittente: SENDER.user, destinatari: [{ indirizzo: RECIPIENT.user, tipo: 'certificato' }], risposte: SENDER.user, oggetto: subject },
+      intestazione: {
+        mittente: SENDER.user,
+        destinatari: [{ indirizzo: RECIPIENT.user, tipo: 'certificato' }],
+        risposte: SENDER.user,
+        oggetto: subject,
+      },
     });
     expect(accettazione!.pec.daticert?.dati.consegna).toBeUndefined();
     expect(accettazione!.pec.original).toBeUndefined();
 
     // The busta: on behalf of the sender, Reply-To the sender, the original whole as postacert.eml.
-    expect(busta!.pec).toMatchObject({ kind: 'posta-certificata', subject: `POSTA CERTIFICATA: ${subject}`, mapping: { state: 'INBOUND' } });
+    expect(busta!.pec).toMatchObject({
+      kind: 'posta-certificata',
+      subject: `POSTA CERTIFICATA: ${subject}`,
+      mapping: { state: 'INBOUND' },
+    });
     const bustaHeaders = await simpleParser(busta!.raw);
     expect(bustaHeaders.from?.value).toEqual([{ name: `Per conto di: ${SENDER.user}`, address: `posta-certificata@${DOMAIN}` }]);
     expect(bustaHeaders.replyTo?.value.map((a) => a.address)).toEqual([SENDER.user]);
     expect(bustaHeaders.messageId).toBe(`<${busta!.pec.daticert!.dati.identificativo}>`);
     expect(busta!.pec.original).toMatchObject({ messageId, subject, to: [RECIPIENT.user] });
     expect(busta!.pec.original?.text).toContain('Si trasmette la delibera.');
-    expect(busta!.pec.original?.attachments.map((a) => [a.filename, a.contentType, a.content.equals(PDF)])).toEqual([['delibera-12-2025.pdf', 'application/pdf', true]]);
+    expect(busta!.pec.original?.attachments.map((a) => [a.filename, a.contentType, a.content.equals(PDF)])).toEqual([
+      ['delibera-12-2025.pdf', 'application/pdf', true],
+    ]);
 
     // One identifier for the message across its receipts and its busta.
     expect(new Set([accettazione!, consegna!, busta!].map((m) => m.pec.daticert?.dati.identificativo)).size).toBe(1);
 
-    expect(consegna!.pec).toMatchObject({ subject: `CONSEGNA: ${subject}`, tipoRicevuta: 'completa', mapping: { state: 'DELIVERED', recipient: RECIPIENT.user } });
+    expect(consegna!.pec).toMatchObject({
+      subject: `CONSEGNA: ${subject}`,
+      tipoRicevuta: 'completa',
+      mapping: { state: 'DELIVERED', recipient: RECIPIENT.user },
+    });
     expect(consegna!.pec.daticert?.dati).toMatchObject({ consegna: RECIPIENT.user, ricevuta: 'completa' });
     expect(consegna!.raw.toString('latin1')).toMatch(/^X-TipoRicevuta: completa\r$/m);
     expect(consegna!.pec.original?.messageId).toBe(messageId);
@@ -172,7 +213,11 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
     await expect.poll(async () => kinds(await mailbox(SENDER, messageId)), POLL).toEqual(['accettazione', 'errore-consegna']);
     const failure = (await mailbox(SENDER, messageId)).find((m) => m.pec.kind === 'errore-consegna')!;
     expectCertified(failure, messageId);
-    expect(failure.pec).toMatchObject({ errore: 'no-dest', subject: 'AVVISO DI MANCATA CONSEGNA: Per una casella inesistente', mapping: { state: 'FAILED', recipient: nobody } });
+    expect(failure.pec).toMatchObject({
+      errore: 'no-dest',
+      subject: 'AVVISO DI MANCATA CONSEGNA: Per una casella inesistente',
+      mapping: { state: 'FAILED', recipient: nobody },
+    });
     expect(failure.pec.daticert?.dati.erroreEsteso).toMatch(/^5\.1\.1 - /);
     expect(failure.pec.mapping.reason).toMatch(/^5\.1\.1 - /);
     expect(failure.pec.original).toBeUndefined();
@@ -182,7 +227,9 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
     const outside = `ufficio@pec.altro-gestore.example`;
     const messageId = await send({ to: outside, subject: 'Fuori dal gestore' });
 
-    await expect.poll(async () => kinds(await mailbox(SENDER, messageId)), POLL).toEqual(['accettazione', 'errore-consegna', 'preavviso-errore-consegna']);
+    await expect
+      .poll(async () => kinds(await mailbox(SENDER, messageId)), POLL)
+      .toEqual(['accettazione', 'errore-consegna', 'preavviso-errore-consegna']);
     expect(issuedFor(messageId)).toEqual([
       `accettazione → ${SENDER.user}`,
       `preavviso-errore-consegna ${outside} → ${SENDER.user}`,
@@ -193,9 +240,17 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
     const warning = list.find((m) => m.pec.kind === 'preavviso-errore-consegna')!;
     const failure = list.find((m) => m.pec.kind === 'errore-consegna')!;
     const prefix = 'AVVISO DI MANCATA CONSEGNA PER SUP. TEMPO MASSIMO: ';
-    expect(warning.pec).toMatchObject({ subject: `${prefix}Fuori dal gestore`, from: `posta-certificata@${DOMAIN}`, mapping: { state: 'WARNING', recipient: outside } });
+    expect(warning.pec).toMatchObject({
+      subject: `${prefix}Fuori dal gestore`,
+      from: `posta-certificata@${DOMAIN}`,
+      mapping: { state: 'WARNING', recipient: outside },
+    });
     expect(warning.pec.daticert?.dati.erroreEsteso).toMatch(/^4\.4\.7 - /);
-    expect(failure.pec).toMatchObject({ errore: 'altro', subject: `${prefix}Fuori dal gestore`, mapping: { state: 'FAILED', recipient: outside } });
+    expect(failure.pec).toMatchObject({
+      errore: 'altro',
+      subject: `${prefix}Fuori dal gestore`,
+      mapping: { state: 'FAILED', recipient: outside },
+    });
     expect(failure.pec.daticert?.dati.erroreEsteso).toMatch(/^5\.4\.7 - /);
     // The texts tell the sender the configured durations.
     expect((await simpleParser(warning.raw)).text).toContain('dopo 1 secondo');
@@ -204,10 +259,22 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
 
   it('breve replaces the attachments with their hashes; sintetica carries no original; one receipt per recipient', async () => {
     const attachments = [{ filename: 'delibera.pdf', contentType: 'application/pdf', content: PDF }];
-    const breveId = await send({ to: [RECIPIENT.user, REGIONE.user], subject: 'Ricevuta breve', headers: { 'X-TipoRicevuta': 'breve' }, attachments });
-    const sinteticaId = await send({ to: RECIPIENT.user, subject: 'Ricevuta sintetica', headers: { 'X-TipoRicevuta': 'sintetica' }, attachments });
+    const breveId = await send({
+      to: [RECIPIENT.user, REGIONE.user],
+      subject: 'Ricevuta breve',
+      headers: { 'X-TipoRicevuta': 'breve' },
+      attachments,
+    });
+    const sinteticaId = await send({
+      to: RECIPIENT.user,
+      subject: 'Ricevuta sintetica',
+      headers: { 'X-TipoRicevuta': 'sintetica' },
+      attachments,
+    });
 
-    await expect.poll(async () => kinds(await mailbox(SENDER, breveId)), POLL).toEqual(['accettazione', 'avvenuta-consegna', 'avvenuta-consegna']);
+    await expect
+      .poll(async () => kinds(await mailbox(SENDER, breveId)), POLL)
+      .toEqual(['accettazione', 'avvenuta-consegna', 'avvenuta-consegna']);
     await expect.poll(async () => kinds(await mailbox(SENDER, sinteticaId)), POLL).toEqual(['accettazione', 'avvenuta-consegna']);
     await expect.poll(async () => kinds(await mailbox(REGIONE, breveId)), POLL).toEqual(['posta-certificata']);
 
@@ -221,7 +288,9 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
       expect(receipt.pec.from).toBe(`posta-certificata@${receipt.pec.mapping.recipient!.split('@')[1]}`);
       expect(receipt.pec.original).toMatchObject({ messageId: breveId, subject: 'Ricevuta breve' });
       expect(receipt.pec.original?.text).toContain('Si trasmette la delibera.');
-      expect(receipt.pec.original?.attachments.map((a) => [a.filename, a.content.toString('utf8')])).toEqual([['delibera.pdf.hash', createHash('sha256').update(PDF).digest('hex')]]);
+      expect(receipt.pec.original?.attachments.map((a) => [a.filename, a.content.toString('utf8')])).toEqual([
+        ['delibera.pdf.hash', createHash('sha256').update(PDF).digest('hex')],
+      ]);
     }
     // The recipients still get the whole original in the busta.
     const [bustaRegione] = await mailbox(REGIONE, breveId);
@@ -237,8 +306,12 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
 
   describe('what the provider refuses', () => {
     it('refuses SMTP AUTH with a wrong password or an unknown mailbox (535)', async () => {
-      await expect(transport({ user: SENDER.user, pass: 'sbagliata' }).sendMail({ from: SENDER.user, to: RECIPIENT.user, text: 'x' })).rejects.toMatchObject({ responseCode: 535 });
-      await expect(transport({ user: `nessuno@${DOMAIN}`, pass: 'x' }).sendMail({ from: SENDER.user, to: RECIPIENT.user, text: 'x' })).rejects.toMatchObject({ responseCode: 535 });
+      await expect(
+        transport({ user: SENDER.user, pass: 'sbagliata' }).sendMail({ from: SENDER.user, to: RECIPIENT.user, text: 'x' }),
+      ).rejects.toMatchObject({ responseCode: 535 });
+      await expect(
+        transport({ user: `nessuno@${DOMAIN}`, pass: 'x' }).sendMail({ from: SENDER.user, to: RECIPIENT.user, text: 'x' }),
+      ).rejects.toMatchObject({ responseCode: 535 });
     });
 
     it('refuses MAIL FROM other than the authenticated mailbox (553): nothing is certified', async () => {
@@ -250,12 +323,22 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
     });
 
     it('answers a From of another domain with non-accettazione (SMTP accepts, the access point refuses to certify)', async () => {
-      const messageId = await send({ from: 'qualcuno@esterno.example', envelope: { from: SENDER.user, to: [RECIPIENT.user] }, to: RECIPIENT.user, subject: 'Mittente estraneo' });
+      const messageId = await send({
+        from: 'qualcuno@esterno.example',
+        envelope: { from: SENDER.user, to: [RECIPIENT.user] },
+        to: RECIPIENT.user,
+        subject: 'Mittente estraneo',
+      });
       // Issued before the SMTP reply, and nothing follows a non-acceptance.
       expect(issuedFor(messageId)).toEqual([`non-accettazione → ${SENDER.user}`]);
       const [refusal] = await mailbox(SENDER, messageId);
       expectCertified(refusal!, messageId);
-      expect(refusal!.pec).toMatchObject({ kind: 'non-accettazione', errore: 'altro', subject: 'AVVISO DI NON ACCETTAZIONE: Mittente estraneo', mapping: { state: 'FAILED' } });
+      expect(refusal!.pec).toMatchObject({
+        kind: 'non-accettazione',
+        errore: 'altro',
+        subject: 'AVVISO DI NON ACCETTAZIONE: Mittente estraneo',
+        mapping: { state: 'FAILED' },
+      });
       expect(refusal!.pec.daticert?.intestazione.mittente).toBe('qualcuno@esterno.example');
       expect(refusal!.pec.mapping.reason).toContain('non coincide con la casella che ha inviato il messaggio');
     });
@@ -273,28 +356,60 @@ describe('PEC provider simulator (Dovecot mailboxes, SMTP submission, signed rec
       });
       await small.start();
       try {
-        const smallTransport = nodemailer.createTransport({ host: small.smtp.host, port: small.smtp.port, secure: false, requireTLS: true, tls: { ca: [small.smtpTlsCertPem] }, auth: { user: SENDER.user, pass: SENDER.password } });
-        const twice = await smallTransport.sendMail({ from: SENDER.user, to: [RECIPIENT.user, `nessuno@${DOMAIN}`], subject: 'Troppo per due', text: 'x'.repeat(2500) });
+        const smallTransport = nodemailer.createTransport({
+          host: small.smtp.host,
+          port: small.smtp.port,
+          secure: false,
+          requireTLS: true,
+          tls: { ca: [small.smtpTlsCertPem] },
+          auth: { user: SENDER.user, pass: SENDER.password },
+        });
+        const twice = await smallTransport.sendMail({
+          from: SENDER.user,
+          to: [RECIPIENT.user, `nessuno@${DOMAIN}`],
+          subject: 'Troppo per due',
+          text: 'x'.repeat(2500),
+        });
         expect(issuedFor(twice.messageId)).toEqual([`non-accettazione → ${SENDER.user}`]);
         const [refusal] = await mailbox(SENDER, twice.messageId);
         expectCertified(refusal!, twice.messageId);
         expect(refusal!.pec.mapping.reason).toMatch(/supera il limite di 4000 byte/);
 
-        await expect(smallTransport.sendMail({ from: SENDER.user, to: RECIPIENT.user, subject: 'Troppo', text: 'x'.repeat(5000) })).rejects.toMatchObject({ responseCode: 552 });
+        await expect(
+          smallTransport.sendMail({ from: SENDER.user, to: RECIPIENT.user, subject: 'Troppo', text: 'x'.repeat(5000) }),
+        ).rejects.toMatchObject({ responseCode: 552 });
       } finally {
         await small.stop();
       }
     });
 
     it('allows AUTH without TLS from loopback, and refuses it (538) when TLS is required', async () => {
-      const info = await transport(undefined, 'plain').sendMail({ from: SENDER.user, to: RECIPIENT.user, subject: 'In chiaro da loopback', text: 'x' });
+      const info = await transport(undefined, 'plain').sendMail({
+        from: SENDER.user,
+        to: RECIPIENT.user,
+        subject: 'In chiaro da loopback',
+        text: 'x',
+      });
       expect(info.response).toMatch(/^250 /);
       expect(issuedFor(info.messageId)[0]).toBe(`accettazione → ${SENDER.user}`);
 
-      const strict = new PecProviderSimulator({ domains: [DOMAIN], mailboxes: [{ address: SENDER.user, password: SENDER.password }], signer, store: dovecot, requireTls: true, onError: (err) => errors.push(err) });
+      const strict = new PecProviderSimulator({
+        domains: [DOMAIN],
+        mailboxes: [{ address: SENDER.user, password: SENDER.password }],
+        signer,
+        store: dovecot,
+        requireTls: true,
+        onError: (err) => errors.push(err),
+      });
       await strict.start();
       try {
-        const plain = nodemailer.createTransport({ host: strict.smtp.host, port: strict.smtp.port, secure: false, ignoreTLS: true, auth: { user: SENDER.user, pass: SENDER.password } });
+        const plain = nodemailer.createTransport({
+          host: strict.smtp.host,
+          port: strict.smtp.port,
+          secure: false,
+          ignoreTLS: true,
+          auth: { user: SENDER.user, pass: SENDER.password },
+        });
         await expect(plain.sendMail({ from: SENDER.user, to: RECIPIENT.user, text: 'x' })).rejects.toMatchObject({ responseCode: 538 });
       } finally {
         await strict.stop();

@@ -14,22 +14,46 @@ import { TrustStore } from '../../src/crypto/trust-store.js';
 const now = Date.now();
 const validity = { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000) };
 const ca = issueCertificate({ subject: { CN: 'Gestore di prova CA', O: 'Prova', C: 'IT' }, ...validity, issuer: 'self', ca: true });
-const intermediate = issueCertificate({ subject: { CN: 'Gestore di prova firma CA', O: 'Prova', C: 'IT' }, ...validity, issuer: ca, ca: true });
+const intermediate = issueCertificate({
+  subject: { CN: 'Gestore di prova firma CA', O: 'Prova', C: 'IT' },
+  ...validity,
+  issuer: ca,
+  ca: true,
+});
 const signer = issueCertificate({ subject: { CN: 'Gestore di prova - ricevute', O: 'Prova', C: 'IT' }, ...validity, issuer: intermediate });
 const trust = TrustStore.fromPem(ca.certPem);
 
 const INNER = Buffer.from(
-  ['Content-Type: multipart/mixed; boundary="inner"', '', '--inner', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', 'Ricevuta di prova: àèìòù', '--inner--', ''].join('\n'),
+  [
+    'Content-Type: multipart/mixed; boundary="inner"',
+    '',
+    '--inner',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    'Ricevuta di prova: àèìòù',
+    '--inner--',
+    '',
+  ].join('\n'),
   'utf8',
 );
 
 /** A message around the signed body, split again as a reader does. */
 function reread(contentType: string, body: Buffer, transform: (raw: string) => string = (s) => s) {
-  const raw = Buffer.from(transform(`Subject: prova\r\nMIME-Version: 1.0\r\nContent-Type: ${contentType}\r\n\r\n${body.toString('latin1')}`), 'latin1');
+  const raw = Buffer.from(
+    transform(`Subject: prova\r\nMIME-Version: 1.0\r\nContent-Type: ${contentType}\r\n\r\n${body.toString('latin1')}`),
+    'latin1',
+  );
   const split = splitHeaderAndBody(raw)!;
   const boundary = /boundary="([^"]+)"/.exec(contentType)![1]!;
   const parts = splitMultipartSigned(split.body, boundary)!;
-  const p7s = Buffer.from(parts.signature!.toString('latin1').split(/\r?\n\r?\n/)[1]!.replace(/\s+/g, ''), 'base64');
+  const p7s = Buffer.from(
+    parts
+      .signature!.toString('latin1')
+      .split(/\r?\n\r?\n/)[1]!
+      .replace(/\s+/g, ''),
+    'base64',
+  );
   return { parts, p7s };
 }
 
@@ -55,7 +79,9 @@ describe('signMultipartSigned', () => {
     const { contentType, body } = signMultipartSigned(INNER, signer);
     const stored = reread(contentType, body, (s) => s.replace(/\r\n/g, '\n'));
     const trustWithIntermediate = TrustStore.fromPem([ca.certPem, intermediate.certPem]);
-    expect((await verifyDetachedSignature(stored.parts.signed, stored.p7s, { trust: trustWithIntermediate, at: new Date() })).status).toBe('valid');
+    expect((await verifyDetachedSignature(stored.parts.signed, stored.p7s, { trust: trustWithIntermediate, at: new Date() })).status).toBe(
+      'valid',
+    );
 
     const tampered = reread(contentType, body, (s) => s.replace('Ricevuta di prova', 'Ricevuta di PROVA'));
     const result = await verifyDetachedSignature(tampered.parts.signed, tampered.p7s, { trust: trustWithIntermediate, at: new Date() });

@@ -15,7 +15,15 @@ const read = (raw: Buffer) => readSubmittedMessage(raw, () => '<nuovo@pec.comune
 
 describe('readSubmittedMessage', () => {
   it('makes line ends CRLF, keeps a Message-ID, reads X-TipoRicevuta', async () => {
-    const msg = await read(message([`From: Protocollo <${SENDER.toUpperCase()}>`, 'To: a@pec.example', 'Subject: prova', 'Message-ID: <m1@x>', 'X-TipoRicevuta: Breve']));
+    const msg = await read(
+      message([
+        `From: Protocollo <${SENDER.toUpperCase()}>`,
+        'To: a@pec.example',
+        'Subject: prova',
+        'Message-ID: <m1@x>',
+        'X-TipoRicevuta: Breve',
+      ]),
+    );
     expect(msg.raw.toString('latin1')).not.toMatch(/[^\r]\n/);
     expect(msg).toMatchObject({ messageId: '<m1@x>', subject: 'prova', from: [SENDER], to: ['a@pec.example'], tipoRicevuta: 'breve' });
   });
@@ -37,7 +45,9 @@ describe('formalProblems', () => {
   });
 
   it('names every failed check', async () => {
-    const msg = await read(message(['From: altro@esterno.example', 'Cc: a@pec.example, c@pec.example', 'Bcc: b@pec.example', 'Message-ID: <m@x>']));
+    const msg = await read(
+      message(['From: altro@esterno.example', 'Cc: a@pec.example, c@pec.example', 'Bcc: b@pec.example', 'Message-ID: <m@x>']),
+    );
     const problems = formalProblems(msg, envelope, 100);
     expect(problems).toEqual([
       expect.stringContaining('"altro@esterno.example" dell\'intestazione From non coincide'),
@@ -51,6 +61,8 @@ describe('formalProblems', () => {
 
   it('wants exactly one From address', async () => {
     const msg = await read(message([`From: ${SENDER}, altro@pec.comune.example`, 'To: a@pec.example', 'Message-ID: <m@x>']));
-    expect(formalProblems(msg, { sender: SENDER, recipients: ['a@pec.example'] }, 1_000_000)).toEqual([expect.stringContaining('un solo indirizzo (ne contiene 2)')]);
+    expect(formalProblems(msg, { sender: SENDER, recipients: ['a@pec.example'] }, 1_000_000)).toEqual([
+      expect.stringContaining('un solo indirizzo (ne contiene 2)'),
+    ]);
   });
 });

@@ -5,7 +5,14 @@ const policy: RetryPolicy = { initialDelayMs: 1000, factor: 2, maxDelayMs: 30_00
 
 describe('retryDelayMs', () => {
   it('grows exponentially up to the cap, with the jitter between a tenth of the ceiling and the ceiling', () => {
-    for (const [attempts, ceiling] of [[1, 1000], [2, 2000], [3, 4000], [5, 16_000], [6, 30_000], [20, 30_000]] as const) {
+    for (const [attempts, ceiling] of [
+      [1, 1000],
+      [2, 2000],
+      [3, 4000],
+      [5, 16_000],
+      [6, 30_000],
+      [20, 30_000],
+    ] as const) {
       expect(retryDelayMs(attempts, policy, { random: () => 1 })).toBe(ceiling);
       expect(retryDelayMs(attempts, policy, { random: () => 0 })).toBe(ceiling / 10);
     }

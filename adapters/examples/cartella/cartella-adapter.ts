@@ -1,7 +1,16 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { AdapterError, BackgroundWorker, defineAdapter, type AdapterContext, type AdapterInstance, type BusMessage, type OutgoingMessage, type WorkerPass } from '../../sdk/index.js';
+import {
+  AdapterError,
+  BackgroundWorker,
+  defineAdapter,
+  type AdapterContext,
+  type AdapterInstance,
+  type BusMessage,
+  type OutgoingMessage,
+  type WorkerPass,
+} from '../../sdk/index.js';
 
 /**
  * The example adapter of docs/writing-an-adapter.md: a back office that exchanges files through two
@@ -24,7 +33,11 @@ export const cartellaOptionsSchema = {
   additionalProperties: false,
   required: ['inbox', 'outbox'],
   properties: {
-    inbox: { type: 'string', minLength: 1, description: 'Folder the back office drops requests into (relative paths: to the adapter data folder).' },
+    inbox: {
+      type: 'string',
+      minLength: 1,
+      description: 'Folder the back office drops requests into (relative paths: to the adapter data folder).',
+    },
     outbox: { type: 'string', minLength: 1, description: 'Folder the adapter writes inbound messages into.' },
     pollMs: { type: 'integer', minimum: 50, maximum: 3_600_000, default: 1000, description: 'How often the inbox is scanned, ms.' },
   },
@@ -48,12 +61,18 @@ class CartellaAdapter implements AdapterInstance {
   constructor(private readonly ctx: AdapterContext<CartellaOptions>) {
     this.inbox = resolve(ctx.dataDir, ctx.options.inbox);
     this.outbox = resolve(ctx.dataDir, ctx.options.outbox);
-    this.scanner = new BackgroundWorker({ name: 'inbox scan', log: ctx.log, intervalMs: ctx.options.pollMs, pass: (pass) => this.scan(pass) });
+    this.scanner = new BackgroundWorker({
+      name: 'inbox scan',
+      log: ctx.log,
+      intervalMs: ctx.options.pollMs,
+      pass: (pass) => this.scan(pass),
+    });
   }
 
   async start(): Promise<void> {
     if (this.scanner.running) return;
-    for (const dir of [this.inbox, this.outbox, join(this.inbox, 'sent'), join(this.inbox, 'rejected'), join(this.inbox, '.sending')]) await mkdir(dir, { recursive: true });
+    for (const dir of [this.inbox, this.outbox, join(this.inbox, 'sent'), join(this.inbox, 'rejected'), join(this.inbox, '.sending')])
+      await mkdir(dir, { recursive: true });
     this.scanner.start();
   }
 
@@ -73,7 +92,8 @@ class CartellaAdapter implements AdapterInstance {
   }
 
   async egress(message: BusMessage): Promise<{ kind: 'accepted'; reference: string }> {
-    if (message.profile === 'sincrono') throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'a folder cannot answer a sincrono request');
+    if (message.profile === 'sincrono')
+      throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'a folder cannot answer a sincrono request');
     const name = fileNameFor(message.id);
     try {
       // Metadata last: a back office that waits for the .json finds the payload already there.
@@ -128,14 +148,25 @@ function parseRequest(text: string): OutgoingMessage {
   const field = (k: string, required: boolean): string | undefined => {
     const v = raw[k];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string' || (required && v.length === 0)) throw AdapterError.refused('TRAMITE_ERR_BAD_REQUEST', `"${k}" must be a${required ? ' non-empty' : ''} string`);
+    if (typeof v !== 'string' || (required && v.length === 0))
+      throw AdapterError.refused('TRAMITE_ERR_BAD_REQUEST', `"${k}" must be a${required ? ' non-empty' : ''} string`);
     return v;
   };
   const unknown = Object.keys(raw).filter((k) => !['to', 'service', 'action', 'payload', 'refId'].includes(k));
-  if (unknown.length > 0) throw AdapterError.refused('TRAMITE_ERR_BAD_REQUEST', `unknown field(s): ${unknown.join(', ')} (allowed: to, service, action, payload, refId)`);
+  if (unknown.length > 0)
+    throw AdapterError.refused(
+      'TRAMITE_ERR_BAD_REQUEST',
+      `unknown field(s): ${unknown.join(', ')} (allowed: to, service, action, payload, refId)`,
+    );
   const action = field('action', false);
   const refId = field('refId', false);
-  return { to: field('to', true)!, service: field('service', true)!, payload: field('payload', false) ?? '', ...(action ? { action } : {}), ...(refId ? { refId } : {}) };
+  return {
+    to: field('to', true)!,
+    service: field('service', true)!,
+    payload: field('payload', false) ?? '',
+    ...(action ? { action } : {}),
+    ...(refId ? { refId } : {}),
+  };
 }
 
 async function writeAtomically(file: string, content: string): Promise<void> {

@@ -76,73 +76,114 @@ export class ProtocolRegister {
    * numbering, building and signing, never across I/O (validate the document's shape beforehand).
    */
   register<T>(
-    entry: { direction: 'out' | 'in'; oggetto: string; messageId?: string; counterpart?: Identificatore; party?: string; unchecked?: readonly string[] },
+    entry: {
+      direction: 'out' | 'in';
+      oggetto: string;
+      messageId?: string;
+      counterpart?: Identificatore;
+      party?: string;
+      unchecked?: readonly string[];
+    },
     build: (id: Identificatore) => T,
   ): { registration: Registration; result: T } {
-    return this.db.transaction(() => {
-      const { data, ora, anno } = romeDateTime(this.clock.now());
-      const row = this.db.prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?').get(this.aoo.codiceRegistro, anno) as { next: number };
-      const identificatore: Identificatore = {
-        codiceAmministrazione: this.aoo.codiceAmministrazione,
-        codiceAOO: this.aoo.codiceAOO,
-        codiceRegistro: this.aoo.codiceRegistro,
-        numeroRegistrazione: String(row.next).padStart(7, '0'),
-        dataRegistrazione: data,
-        oraRegistrazione: ora,
-      };
-      const result = build(identificatore);
-      this.db
-        .prepare('INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, unchecked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)')
-        .run(
-          this.aoo.codiceRegistro,
-          anno,
-          row.next,
-          entry.direction,
-          data,
-          ora,
-          entry.oggetto,
-          'REGISTRATA',
-          entry.messageId ?? null,
-          entry.counterpart ? JSON.stringify(entry.counterpart) : null,
-          entry.party ?? null,
-          entry.unchecked?.length ? JSON.stringify(entry.unchecked) : null,
-          this.clock.now().toISOString(),
-        );
-      return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const { data, ora, anno } = romeDateTime(this.clock.now());
+        const row = this.db
+          .prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?')
+          .get(this.aoo.codiceRegistro, anno) as { next: number };
+        const identificatore: Identificatore = {
+          codiceAmministrazione: this.aoo.codiceAmministrazione,
+          codiceAOO: this.aoo.codiceAOO,
+          codiceRegistro: this.aoo.codiceRegistro,
+          numeroRegistrazione: String(row.next).padStart(7, '0'),
+          dataRegistrazione: data,
+          oraRegistrazione: ora,
+        };
+        const result = build(identificatore);
+        this.db
+          .prepare(
+            'INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, unchecked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+          )
+          .run(
+            this.aoo.codiceRegistro,
+            anno,
+            row.next,
+            entry.direction,
+            data,
+            ora,
+            entry.oggetto,
+            'REGISTRATA',
+            entry.messageId ?? null,
+            entry.counterpart ? JSON.stringify(entry.counterpart) : null,
+            entry.party ?? null,
+            entry.unchecked?.length ? JSON.stringify(entry.unchecked) : null,
+            this.clock.now().toISOString(),
+          );
+        return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
+      })
+      .immediate();
   }
 
   /** The registration of a received bus message, if it was registered already (retries register once). */
   byMessage(direction: 'out' | 'in', messageId: string): Registration | undefined {
-    const row = this.db.prepare('SELECT * FROM registrations WHERE direction = ? AND message_id = ?').get(direction, messageId) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM registrations WHERE direction = ? AND message_id = ?').get(direction, messageId) as
+      Row | undefined;
     return row ? this.toRegistration(row) : undefined;
   }
 
   byNumber(anno: string, numero: string): Registration | undefined {
-    const row = this.db.prepare('SELECT * FROM registrations WHERE registro = ? AND anno = ? AND numero = ?').get(this.aoo.codiceRegistro, Number(anno), Number(numero)) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM registrations WHERE registro = ? AND anno = ? AND numero = ?')
+      .get(this.aoo.codiceRegistro, Number(anno), Number(numero)) as Row | undefined;
     return row ? this.toRegistration(row) : undefined;
   }
 
   /** Records what became of a registration (sent, confirmed, refused, cancelled). */
-  update(id: Pick<Identificatore, 'dataRegistrazione' | 'numeroRegistrazione'>, change: { state: RegistrationState; messageId?: string; counterpart?: Identificatore; anomalia?: string }): Registration {
+  update(
+    id: Pick<Identificatore, 'dataRegistrazione' | 'numeroRegistrazione'>,
+    change: { state: RegistrationState; messageId?: string; counterpart?: Identificatore; anomalia?: string },
+  ): Registration {
     const anno = Number(id.dataRegistrazione.slice(0, 4));
     const res = this.db
-      .prepare('UPDATE registrations SET state = ?, message_id = COALESCE(?, message_id), counterpart = COALESCE(?, counterpart), anomalia = COALESCE(?, anomalia), updated_at = ? WHERE registro = ? AND anno = ? AND numero = ?')
-      .run(change.state, change.messageId ?? null, change.counterpart ? JSON.stringify(change.counterpart) : null, change.anomalia ?? null, this.clock.now().toISOString(), this.aoo.codiceRegistro, anno, Number(id.numeroRegistrazione));
-    if (res.changes === 0) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${id.numeroRegistrazione} of ${anno} in register ${this.aoo.codiceRegistro}`);
+      .prepare(
+        'UPDATE registrations SET state = ?, message_id = COALESCE(?, message_id), counterpart = COALESCE(?, counterpart), anomalia = COALESCE(?, anomalia), updated_at = ? WHERE registro = ? AND anno = ? AND numero = ?',
+      )
+      .run(
+        change.state,
+        change.messageId ?? null,
+        change.counterpart ? JSON.stringify(change.counterpart) : null,
+        change.anomalia ?? null,
+        this.clock.now().toISOString(),
+        this.aoo.codiceRegistro,
+        anno,
+        Number(id.numeroRegistrazione),
+      );
+    if (res.changes === 0)
+      throw new ProtocolloError(
+        '007_ErroreIdentificatoreNonTrovato',
+        `no registration ${id.numeroRegistrazione} of ${anno} in register ${this.aoo.codiceRegistro}`,
+      );
     return this.byNumber(String(anno), id.numeroRegistrazione)!;
   }
 
   /** Our incoming registration of the counterpart's `identificatore` (to apply its cancellation). */
   byCounterpart(identificatore: Identificatore): Registration | undefined {
-    const rows = this.db.prepare("SELECT * FROM registrations WHERE direction = 'in' AND counterpart IS NOT NULL ORDER BY anno DESC, numero DESC").all() as Row[];
-    const key = (i: Identificatore) => [i.codiceAmministrazione, i.codiceAOO, i.codiceRegistro, i.numeroRegistrazione, i.dataRegistrazione].join('|');
+    const rows = this.db
+      .prepare("SELECT * FROM registrations WHERE direction = 'in' AND counterpart IS NOT NULL ORDER BY anno DESC, numero DESC")
+      .all() as Row[];
+    const key = (i: Identificatore) =>
+      [i.codiceAmministrazione, i.codiceAOO, i.codiceRegistro, i.numeroRegistrazione, i.dataRegistrazione].join('|');
     const row = rows.find((r) => key(JSON.parse(r.counterpart!) as Identificatore) === key(identificatore));
     return row ? this.toRegistration(row) : undefined;
   }
 
   list(limit = 100): Registration[] {
-    return (this.db.prepare('SELECT * FROM registrations WHERE registro = ? ORDER BY anno DESC, numero DESC LIMIT ?').all(this.aoo.codiceRegistro, limit) as Row[]).map((r) => this.toRegistration(r));
+    return (
+      this.db
+        .prepare('SELECT * FROM registrations WHERE registro = ? ORDER BY anno DESC, numero DESC LIMIT ?')
+        .all(this.aoo.codiceRegistro, limit) as Row[]
+    ).map((r) => this.toRegistration(r));
   }
 
   close(): void {

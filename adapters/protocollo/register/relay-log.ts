@@ -39,12 +39,15 @@ export class RelayLog {
   }
 
   byMessage(direction: 'out' | 'in', messageId: string): RelayedDocument | undefined {
-    const row = this.db.prepare('SELECT * FROM relayed WHERE direction = ? AND message_id = ?').get(direction, messageId) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM relayed WHERE direction = ? AND message_id = ?').get(direction, messageId) as
+      Row | undefined;
     return row && toDocument(row);
   }
 
   byRegistration(direction: 'out' | 'in', id: Identificatore): RelayedDocument | undefined {
-    const row = this.db.prepare('SELECT * FROM relayed WHERE direction = ? AND registration = ? ORDER BY rowid DESC LIMIT 1').get(direction, registrationKey(id)) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM relayed WHERE direction = ? AND registration = ? ORDER BY rowid DESC LIMIT 1')
+      .get(direction, registrationKey(id)) as Row | undefined;
     return row && toDocument(row);
   }
 
@@ -61,7 +64,12 @@ interface Row {
 }
 
 function toDocument(r: Row): RelayedDocument {
-  return { direction: r.direction as 'out' | 'in', messageId: r.message_id, identificatore: JSON.parse(r.identificatore) as Identificatore, party: r.party };
+  return {
+    direction: r.direction as 'out' | 'in',
+    messageId: r.message_id,
+    identificatore: JSON.parse(r.identificatore) as Identificatore,
+    party: r.party,
+  };
 }
 
 /** A registration is named by administration, AOO, register, year and number. */

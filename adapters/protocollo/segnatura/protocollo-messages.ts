@@ -116,7 +116,9 @@ function readMessage(name: MessageRoot, r: ElementReader, content: FormSyntax) {
         identificatore: identificatore(r.one('Identificatore')),
         messaggioRicevuto: readMessaggioRicevuto(r.one('MessaggioRicevuto'), content),
       };
-      return name === 'ConfermaRicezione' ? ({ kind: 'conferma', conferma } as const) : ({ kind: 'aggiornamento', aggiornamento: conferma } as const);
+      return name === 'ConfermaRicezione'
+        ? ({ kind: 'conferma', conferma } as const)
+        : ({ kind: 'aggiornamento', aggiornamento: conferma } as const);
     }
     case 'NotificaEccezione': {
       const id = r.optional('Identificatore');

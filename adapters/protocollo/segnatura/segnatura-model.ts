@@ -208,9 +208,7 @@ export interface CollocazioneTelematica {
 }
 
 /** A signature, seal or time stamp (the schema's SignType): inside the document, or in detached files. */
-export type Apposizione =
-  | { readonly kind: 'UnDetached' }
-  | { readonly kind: 'Detached'; readonly detached: readonly DetachedFile[] };
+export type Apposizione = { readonly kind: 'UnDetached' } | { readonly kind: 'Detached'; readonly detached: readonly DetachedFile[] };
 
 export interface DetachedFile {
   readonly nomeFile: string;

@@ -85,7 +85,14 @@ function readDestinazioneCircolare(d: ElementReader, perConoscenza: boolean): De
   const destinatari = d.many('Destinatario');
   const soggetti: Soggetto[] =
     destinatari.length === 0
-      ? [{ tipo: 'PersonaGiuridica', denominazione: recapito.indirizzo, contattiPersonaGiuridica: contattiOf([recapito]), personeFisiche: [] }]
+      ? [
+          {
+            tipo: 'PersonaGiuridica',
+            denominazione: recapito.indirizzo,
+            contattiPersonaGiuridica: contattiOf([recapito]),
+            personeFisiche: [],
+          },
+        ]
       : destinatari.flatMap((x) => readSoggettiDestinatarioCircolare(x, recapito));
   return soggetti.map((soggetto) => ({ soggetto, confermaRicezione, perConoscenza }));
 }

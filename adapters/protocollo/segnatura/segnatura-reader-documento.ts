@@ -37,7 +37,9 @@ function readApposizione(r: ElementReader): Apposizione {
   }
   return {
     kind: 'Detached',
-    detached: r.many('Detached').map((d) => ({ nomeFile: d.requiredAttr('nomeFile'), mimeType: d.attr('mimeType'), order: requiredInteger(d, 'order') })),
+    detached: r
+      .many('Detached')
+      .map((d) => ({ nomeFile: d.requiredAttr('nomeFile'), mimeType: d.attr('mimeType'), order: requiredInteger(d, 'order') })),
   };
 }
 

@@ -24,7 +24,15 @@ import { readSegnaturaCircolare } from './segnatura-reader-circolare.js';
 import { describeElement, ElementReader, PROTOCOLLO_NS, SYNTAX_2001, SYNTAX_2013, SYNTAX_2021 } from './segnatura-reader-element.js';
 import { parseProtocolloXml } from './segnatura-reader-parse.js';
 
-export { describeElement, ElementReader, PROTOCOLLO_NS, SYNTAX_2001, SYNTAX_2013, SYNTAX_2021, type FormSyntax } from './segnatura-reader-element.js';
+export {
+  describeElement,
+  ElementReader,
+  PROTOCOLLO_NS,
+  SYNTAX_2001,
+  SYNTAX_2013,
+  SYNTAX_2021,
+  type FormSyntax,
+} from './segnatura-reader-element.js';
 export { readIdentificatore } from './segnatura-reader-identificatore.js';
 export { parseProtocolloXml, SEGNATURA_DTD_2001 } from './segnatura-reader-parse.js';
 

@@ -104,12 +104,10 @@ async function validateRoot(xml: string | Uint8Array, accepted: ReadonlySet<stri
 }
 
 function describeError(e: XMLValidationError): string {
-  const message = e.message
-    .replace(/^.*?Schemas validity error : /, '')
-    .replace(/\{([^}]*)\}(?=\w)/g, (whole, uri: string) => {
-      const prefix = PREFIXES[uri];
-      return prefix === undefined ? whole : prefix ? `${prefix}:` : '';
-    });
+  const message = e.message.replace(/^.*?Schemas validity error : /, '').replace(/\{([^}]*)\}(?=\w)/g, (whole, uri: string) => {
+    const prefix = PREFIXES[uri];
+    return prefix === undefined ? whole : prefix ? `${prefix}:` : '';
+  });
   return e.loc ? `line ${e.loc.lineNumber}: ${message}` : message;
 }
 
@@ -126,7 +124,10 @@ function describeError(e: XMLValidationError): string {
 export function patchCapType(xsd: string): string {
   const capPattern = /(<xs:simpleType\s+name="CAPType"(?:(?!<\/xs:simpleType>)[\s\S])*?<xs:pattern\s+value=")\[0-9\]\{6\}("\s*\/>)/;
   if (!capPattern.test(xsd)) {
-    throw new TramiteError('TRAMITE_ERR_INTERNAL', `${SCHEMA_FILES.segnatura}: CAPType no longer has the pattern [0-9]{6}; review the CAP patch in segnatura-schema.ts`);
+    throw new TramiteError(
+      'TRAMITE_ERR_INTERNAL',
+      `${SCHEMA_FILES.segnatura}: CAPType no longer has the pattern [0-9]{6}; review the CAP patch in segnatura-schema.ts`,
+    );
   }
   return xsd.replace(capPattern, '$1[0-9]{5}$2');
 }
@@ -158,4 +159,3 @@ function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
   });
   return loading;
 }
-

@@ -35,7 +35,9 @@ export const PEC: XmlNamespace = { prefix: 'pec', uri: PROTOCOLLO_NS.pec };
 
 /** A value XML cannot carry is the sender's data being unwritable: 000_Irricevibile, naming the field. */
 export const unwritableProtocollo: UnwritableValueFactory = (field, char) =>
-  new ProtocolloError('000_Irricevibile', `cannot write ${field}: it contains ${char.label}, a character XML cannot carry`, { where: field });
+  new ProtocolloError('000_Irricevibile', `cannot write ${field}: it contains ${char.label}, a character XML cannot carry`, {
+    where: field,
+  });
 
 /**
  * A protocollo document under construction (the SDK's XmlWriter): elements and attributes in a
@@ -43,7 +45,12 @@ export const unwritableProtocollo: UnwritableValueFactory = (field, char) =>
  * indented for the people who read Segnature in logs and for line-numbered schema errors (only
  * element-only content is indented, so no text value changes).
  */
-export function protocolloWriter(rootNs: XmlNamespace, rootName: string, contentNs: XmlNamespace, alsoUsed: readonly XmlNamespace[] = []): XmlWriter {
+export function protocolloWriter(
+  rootNs: XmlNamespace,
+  rootName: string,
+  contentNs: XmlNamespace,
+  alsoUsed: readonly XmlNamespace[] = [],
+): XmlWriter {
   return new XmlWriter(rootNs, rootName, { contentNs, alsoUsed, declaration: true, indent: true, unwritable: unwritableProtocollo });
 }
 
@@ -209,7 +216,9 @@ function writeDocumento(w: XmlWriter, el: Element, d: Documento): void {
   w.addOptional(el, 'Descrizione', d.descrizione);
   if (!d.impronta) {
     // The 2021 form requires it: a document read from an older Segnatura without one cannot be written.
-    throw new ProtocolloError('000_Irricevibile', `cannot write document ${d.nomeFile}: it has no Impronta, which the 2021 form requires`, { where: d.nomeFile });
+    throw new ProtocolloError('000_Irricevibile', `cannot write document ${d.nomeFile}: it has no Impronta, which the 2021 form requires`, {
+      where: d.nomeFile,
+    });
   }
   w.attribute(w.add(el, 'Impronta', d.impronta.valore), 'algoritmo', d.impronta.algoritmo);
   if (d.collocazioneTelematica) {

@@ -49,7 +49,8 @@ export function readAnomalia<Code extends string>(r: ElementReader, allowed: rea
 }
 
 export function writeAnomalia<Code extends string>(w: XmlWriter, anomalia: Anomalia<Code>, allowed: readonly Code[]): void {
-  if (!allowed.includes(anomalia.code)) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', `Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(anomalia.code))
+    throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', `Anomalia "${anomalia.code}" is not one of ${allowed.join(', ')}`);
   const el = w.add(w.root, 'Anomalia', anomalia.code);
   if (anomalia.info !== undefined) w.attributeIn(null, el, 'info', anomalia.info);
 }

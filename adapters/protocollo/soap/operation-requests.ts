@@ -33,7 +33,16 @@ export function readMessaggioInoltro(op: Element, text: string, limits: XmlLimit
   return { segnatura: standaloneSegnatura(text, segnatura, limits), files };
 }
 
-export function readAnnullamento(op: Element, side: ProtocolloSoapSide, name: string): { identificatoreMittente: Identificatore; identificatoreDestinatario: Identificatore; riferimentoProvvedimento: string; note: string | undefined } {
+export function readAnnullamento(
+  op: Element,
+  side: ProtocolloSoapSide,
+  name: string,
+): {
+  identificatoreMittente: Identificatore;
+  identificatoreDestinatario: Identificatore;
+  riferimentoProvvedimento: string;
+  note: string | undefined;
+} {
   const r = new ElementReader(op, name, operationSyntax(side));
   return {
     identificatoreMittente: readIdentificatoreIn(r, 'IdentificatoreMittente'),

@@ -29,7 +29,8 @@ export const OPERATION_RUNNERS: Record<ProtocolloSoapOperation, OperationRunner>
   async AnnullamentoInoltroDestinatario(op, _text, handlers) {
     const name = PROTOCOLLO_SOAP_OPERATIONS.AnnullamentoInoltroDestinatario.request;
     const { note, ...req } = readAnnullamento(op, 'mittente', name);
-    if (note === undefined) throw new ProtocolloError('000_Irricevibile', `required element ${name}/Note is missing`, { where: `${name}/Note` });
+    if (note === undefined)
+      throw new ProtocolloError('000_Irricevibile', `required element ${name}/Note is missing`, { where: `${name}/Note` });
     const res = await handlers.onAnnullamentoInoltroDestinatario({ ...req, note });
     return () => writeAnnullamentoResponse('mittente', PROTOCOLLO_SOAP_OPERATIONS.AnnullamentoInoltroDestinatario.response, res);
   },

@@ -20,12 +20,30 @@
  */
 import { createClientAsync, type Client } from 'soap';
 import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
-import { NS, AdapterError, DEFAULT_XML_LIMITS, childElements, childrenNamed, isElement, parseUntrustedXml, textOf, type XmlLimits } from '../../sdk/index.js';
+import {
+  NS,
+  AdapterError,
+  DEFAULT_XML_LIMITS,
+  childElements,
+  childrenNamed,
+  isElement,
+  parseUntrustedXml,
+  textOf,
+  type XmlLimits,
+} from '../../sdk/index.js';
 import { anomaliaOf } from '../segnatura/protocollo-messages.js';
 import { ElementReader, PROTOCOLLO_NS } from '../segnatura/segnatura-reader.js';
 import type { XmlNamespace } from '../segnatura/segnatura-writer.js';
 import { namespaceDeclarationsOn } from './namespace-scope.js';
-import { operationSyntax, operationWriter, readAnomalia, readIdentificatoreIn, serializeOperation, writeAnomalia, writeIdentificatoreIn } from './operation-elements.js';
+import {
+  operationSyntax,
+  operationWriter,
+  readAnomalia,
+  readIdentificatoreIn,
+  serializeOperation,
+  writeAnomalia,
+  writeIdentificatoreIn,
+} from './operation-elements.js';
 import {
   ANOMALIE_ANNULLAMENTO,
   ANOMALIE_CONFERMA,
@@ -72,26 +90,62 @@ export class ProtocolloSoapClient {
 
   /** Sends a registered document: the Segnatura (a standalone document, sealed) and its files. */
   messaggioInoltro(endpoint: string, req: MessaggioInoltroRequest, opts?: ProtocolloSoapCallOptions): Promise<MessaggioInoltroResponse> {
-    return this.call('MessaggioInoltro', endpoint, () => writeMessaggioInoltro(req, this.limits), opts, (r) => {
-      const anomalia = r.optional('Anomalia');
-      const identificatoreMittente = readIdentificatoreIn(r, 'IdentificatoreMittente');
-      return anomalia ? { identificatoreMittente, anomalia: readAnomalia(anomalia, ANOMALIE_INOLTRO) } : { identificatoreMittente };
-    });
+    return this.call(
+      'MessaggioInoltro',
+      endpoint,
+      () => writeMessaggioInoltro(req, this.limits),
+      opts,
+      (r) => {
+        const anomalia = r.optional('Anomalia');
+        const identificatoreMittente = readIdentificatoreIn(r, 'IdentificatoreMittente');
+        return anomalia ? { identificatoreMittente, anomalia: readAnomalia(anomalia, ANOMALIE_INOLTRO) } : { identificatoreMittente };
+      },
+    );
   }
 
   /** Tells the receiving AOO that the sender cancelled its registration. */
-  annullamentoInoltroMittente(endpoint: string, req: AnnullamentoInoltroMittenteRequest, opts?: ProtocolloSoapCallOptions): Promise<AnnullamentoInoltroResponse> {
-    return this.call('AnnullamentoInoltroMittente', endpoint, () => writeAnnullamento('AnnullamentoInoltroMittente', req), opts, readAnnullamentoResponse);
+  annullamentoInoltroMittente(
+    endpoint: string,
+    req: AnnullamentoInoltroMittenteRequest,
+    opts?: ProtocolloSoapCallOptions,
+  ): Promise<AnnullamentoInoltroResponse> {
+    return this.call(
+      'AnnullamentoInoltroMittente',
+      endpoint,
+      () => writeAnnullamento('AnnullamentoInoltroMittente', req),
+      opts,
+      readAnnullamentoResponse,
+    );
   }
 
   /** Tells the sending AOO the receiver's registration, or the anomaly that kept it from registering. */
-  confermaMessaggioInoltro(endpoint: string, req: ConfermaMessaggioInoltroRequest, opts?: ProtocolloSoapCallOptions): Promise<ConfermaMessaggioInoltroResponse> {
-    return this.call('ConfermaMessaggioInoltro', endpoint, () => writeConferma(req), opts, (r) => ({ identificatoreMittente: readIdentificatoreIn(r, 'IdentificatoreMittente') }));
+  confermaMessaggioInoltro(
+    endpoint: string,
+    req: ConfermaMessaggioInoltroRequest,
+    opts?: ProtocolloSoapCallOptions,
+  ): Promise<ConfermaMessaggioInoltroResponse> {
+    return this.call(
+      'ConfermaMessaggioInoltro',
+      endpoint,
+      () => writeConferma(req),
+      opts,
+      (r) => ({ identificatoreMittente: readIdentificatoreIn(r, 'IdentificatoreMittente') }),
+    );
   }
 
   /** Tells the sending AOO that the receiver cancelled its registration. */
-  annullamentoInoltroDestinatario(endpoint: string, req: AnnullamentoInoltroDestinatarioRequest, opts?: ProtocolloSoapCallOptions): Promise<AnnullamentoInoltroResponse> {
-    return this.call('AnnullamentoInoltroDestinatario', endpoint, () => writeAnnullamento('AnnullamentoInoltroDestinatario', req), opts, readAnnullamentoResponse);
+  annullamentoInoltroDestinatario(
+    endpoint: string,
+    req: AnnullamentoInoltroDestinatarioRequest,
+    opts?: ProtocolloSoapCallOptions,
+  ): Promise<AnnullamentoInoltroResponse> {
+    return this.call(
+      'AnnullamentoInoltroDestinatario',
+      endpoint,
+      () => writeAnnullamento('AnnullamentoInoltroDestinatario', req),
+      opts,
+      readAnnullamentoResponse,
+    );
   }
 
   private async call<T>(
@@ -117,7 +171,10 @@ export class ProtocolloSoapClient {
       // to other endpoints cannot interleave between the two.
       client.setEndpoint(endpoint);
       const invoke = client[`${operation}Async`] as SoapAsyncCall;
-      [, raw] = await invoke({ _xml: body }, { timeout: this.timeoutMs, maxRedirects: 0, maxContentLength: this.limits.maxBytes, signal: opts?.signal });
+      [, raw] = await invoke(
+        { _xml: body },
+        { timeout: this.timeoutMs, maxRedirects: 0, maxContentLength: this.limits.maxBytes, signal: opts?.signal },
+      );
     } catch (err) {
       throw this.failure(operation, endpoint, err);
     }
@@ -130,7 +187,11 @@ export class ProtocolloSoapClient {
     if (!client) {
       client = createClientAsync(protocolloWsdlPath(side)).catch((cause: unknown) => {
         this.clients.delete(side);
-        throw new AdapterError('TRAMITE_ERR_ADAPTER_INVALID', `the ${PROTOCOLLO_SOAP[side].wsdlFile} WSDL cannot be loaded: ${(cause as Error).message}`, { retriable: false, cause });
+        throw new AdapterError(
+          'TRAMITE_ERR_ADAPTER_INVALID',
+          `the ${PROTOCOLLO_SOAP[side].wsdlFile} WSDL cannot be loaded: ${(cause as Error).message}`,
+          { retriable: false, cause },
+        );
       });
       this.clients.set(side, client);
     }
@@ -142,27 +203,43 @@ export class ProtocolloSoapClient {
     try {
       const element = bodyElement(text, this.limits);
       if (!isElement(element, PROTOCOLLO_SOAP[side].ns, response)) {
-        throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`);
+        throw AdapterError.refused(
+          'TRAMITE_ERR_ADAPTER_REFUSED',
+          `soap:Body holds ${element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing'}, not {${PROTOCOLLO_SOAP[side].ns}}${response}`,
+        );
       }
       return read(new ElementReader(element, response, operationSyntax(side)));
     } catch (err) {
       const why = (err as Error).message.replace(/^EGOV_IT_\d+ - /, '');
-      throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `${endpoint} answered ${operation} with a response that cannot be read: ${why}`, err);
+      throw AdapterError.refused(
+        'TRAMITE_ERR_ADAPTER_REFUSED',
+        `${endpoint} answered ${operation} with a response that cannot be read: ${why}`,
+        err,
+      );
     }
   }
 
   /** What a failed soap call means for the caller: see the module comment. */
   private failure(operation: ProtocolloSoapOperation, endpoint: string, err: unknown): Error {
-    const e = err as { response?: { status?: number; data?: unknown }; body?: unknown; message?: string; code?: unknown; isAxiosError?: boolean };
+    const e = err as {
+      response?: { status?: number; data?: unknown };
+      body?: unknown;
+      message?: string;
+      code?: unknown;
+      isAxiosError?: boolean;
+    };
     if (e?.response) {
       const text = typeof e.body === 'string' ? e.body : typeof e.response.data === 'string' ? e.response.data : '';
       const fault = readFault(text, this.limits);
       if (fault) return faultError(fault, `${endpoint} answered ${operation} with SOAP Fault ${fault.faultcode}: ${fault.faultstring}`);
       const status = e.response.status ?? 0;
       const what = `${endpoint} answered ${operation} with HTTP ${status}${status < 300 ? ' and a body soap could not read' : ''}`;
-      return status >= 500 || status === 408 || status === 429 ? AdapterError.unavailable(what, err) : AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', what, err);
+      return status >= 500 || status === 408 || status === 429
+        ? AdapterError.unavailable(what, err)
+        : AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', what, err);
     }
-    if (e?.isAxiosError || typeof e?.code === 'string') return AdapterError.unavailable(`${operation}: ${endpoint} could not be reached: ${e.message ?? String(err)}`, err);
+    if (e?.isAxiosError || typeof e?.code === 'string')
+      return AdapterError.unavailable(`${operation}: ${endpoint} could not be reached: ${e.message ?? String(err)}`, err);
     return err instanceof Error ? err : AdapterError.unavailable(`${operation}: ${endpoint} failed: ${String(err)}`, err);
   }
 }
@@ -179,7 +256,8 @@ const SEGNATURA_PLACEHOLDER = 'tramite-segnatura';
  * a root already named Segnatura in the messaggi namespace goes whole, under its own name.
  */
 function writeMessaggioInoltro(req: MessaggioInoltroRequest, limits: XmlLimits): string {
-  if (req.files.length === 0) throw AdapterError.refused('000_Irricevibile', 'MessaggioInoltro carries at least one File (the documento primario)');
+  if (req.files.length === 0)
+    throw AdapterError.refused('000_Irricevibile', 'MessaggioInoltro carries at least one File (the documento primario)');
   const segnatura = embeddedSegnatura(req.segnatura, limits);
   const msgprot: XmlNamespace = { prefix: segnatura.prefix, uri: PROTOCOLLO_NS.messaggi };
   const w = operationWriter('destinatario', PROTOCOLLO_SOAP_OPERATIONS.MessaggioInoltro.request, [msgprot]);
@@ -198,7 +276,11 @@ function embeddedSegnatura(bytes: Buffer, limits: XmlLimits): { xml: string; pre
   try {
     parsed = parseUntrustedXml(bytes, limits);
   } catch (cause) {
-    throw AdapterError.refused('000_Irricevibile', `the Segnatura cannot be sent: ${(cause as Error).message.replace(/^EGOV_IT_\d+ - /, '')}`, cause);
+    throw AdapterError.refused(
+      '000_Irricevibile',
+      `the Segnatura cannot be sent: ${(cause as Error).message.replace(/^EGOV_IT_\d+ - /, '')}`,
+      cause,
+    );
   }
   const root = parsed.doc.documentElement!;
   const raw = rawElementAt(parsed.text, [{ ns: root.namespaceURI ?? null, local: root.localName ?? root.nodeName }]);
@@ -207,7 +289,10 @@ function embeddedSegnatura(bytes: Buffer, limits: XmlLimits): { xml: string; pre
     return { xml: `<${raw.qname}${raw.attributes}>${raw.content}</${raw.qname}>`, prefix: 'msgprot' };
   }
   if (!isElement(root, PROTOCOLLO_NS.segnatura, 'SegnaturaInformatica') && !isElement(root, PROTOCOLLO_NS.pec, 'SegnaturaInformatica')) {
-    throw AdapterError.refused('000_Irricevibile', `the Segnatura to send is {${root.namespaceURI ?? ''}}${root.localName}, not a 2021 SegnaturaInformatica`);
+    throw AdapterError.refused(
+      '000_Irricevibile',
+      `the Segnatura to send is {${root.namespaceURI ?? ''}}${root.localName}, not a 2021 SegnaturaInformatica`,
+    );
   }
   // A prefix the copied start tag does not declare itself, or its declaration would rename the element.
   const declared = namespaceDeclarationsOn(root);
@@ -232,7 +317,11 @@ function writeAnnullamento(
 function writeConferma(req: ConfermaMessaggioInoltroRequest): string {
   const w = operationWriter('mittente', PROTOCOLLO_SOAP_OPERATIONS.ConfermaMessaggioInoltro.request);
   writeIdentificatoreIn(w, 'IdentificatoreMittente', req.identificatoreMittente);
-  if (req.anomalia && req.identificatoreDestinatario) throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', 'ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both');
+  if (req.anomalia && req.identificatoreDestinatario)
+    throw new TramiteError(
+      'TRAMITE_ERR_ADAPTER_REFUSED',
+      'ConfermaMessaggioInoltro carries IdentificatoreDestinatario or Anomalia, not both',
+    );
   if (req.anomalia) writeAnomalia(w, req.anomalia, ANOMALIE_CONFERMA);
   else if (req.identificatoreDestinatario) writeIdentificatoreIn(w, 'IdentificatoreDestinatario', req.identificatoreDestinatario);
   else throw new TramiteError('TRAMITE_ERR_ADAPTER_REFUSED', 'ConfermaMessaggioInoltro needs IdentificatoreDestinatario or Anomalia');
@@ -244,16 +333,21 @@ function writeConferma(req: ConfermaMessaggioInoltroRequest): string {
 
 function readAnnullamentoResponse(r: ElementReader): AnnullamentoInoltroResponse {
   const anomalia = r.optional('Anomalia');
-  const ids = { identificatoreMittente: readIdentificatoreIn(r, 'IdentificatoreMittente'), identificatoreDestinatario: readIdentificatoreIn(r, 'IdentificatoreDestinatario') };
+  const ids = {
+    identificatoreMittente: readIdentificatoreIn(r, 'IdentificatoreMittente'),
+    identificatoreDestinatario: readIdentificatoreIn(r, 'IdentificatoreDestinatario'),
+  };
   return anomalia ? { ...ids, anomalia: readAnomalia(anomalia, ANOMALIE_ANNULLAMENTO) } : ids;
 }
 
 /** The first element of the soap:Body of a SOAP 1.1 envelope, read with the hardened parser. */
 function bodyElement(text: string, limits: XmlLimits): Element | undefined {
   const envelope = parseUntrustedXml(text, limits).doc.documentElement!;
-  if (!isElement(envelope, NS.soap11, 'Envelope')) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
+  if (!isElement(envelope, NS.soap11, 'Envelope'))
+    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response is <${envelope.nodeName}>, not a SOAP 1.1 Envelope`);
   const bodies = childrenNamed(envelope, NS.soap11, 'Body');
-  if (bodies.length !== 1) throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response holds ${bodies.length} soap:Body elements`);
+  if (bodies.length !== 1)
+    throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `the response holds ${bodies.length} soap:Body elements`);
   return childElements(bodies[0]!)[0];
 }
 

@@ -35,9 +35,17 @@ export type ProtocolloSoapSide = keyof typeof PROTOCOLLO_SOAP;
 /** The four operations, the WSDL each belongs to, and their Body elements (names as the WSDLs spell them). */
 export const PROTOCOLLO_SOAP_OPERATIONS = {
   MessaggioInoltro: { side: 'destinatario', request: 'RequestMessageInoltro', response: 'ResponseMessageInoltro' },
-  AnnullamentoInoltroMittente: { side: 'destinatario', request: 'RequestAnnullamentoInoltroMittente', response: 'ResponseAnnullamentoInoltroMittente' },
+  AnnullamentoInoltroMittente: {
+    side: 'destinatario',
+    request: 'RequestAnnullamentoInoltroMittente',
+    response: 'ResponseAnnullamentoInoltroMittente',
+  },
   ConfermaMessaggioInoltro: { side: 'mittente', request: 'RequestConfermaMessaggioInoltro', response: 'ResponseConfermaMessaggioInoltro' },
-  AnnullamentoInoltroDestinatario: { side: 'mittente', request: 'RequestAnnullamentoInoltroDestinatario', response: 'ResponseAnnullamentoInoltroDestinatario' },
+  AnnullamentoInoltroDestinatario: {
+    side: 'mittente',
+    request: 'RequestAnnullamentoInoltroDestinatario',
+    response: 'ResponseAnnullamentoInoltroDestinatario',
+  },
 } as const;
 
 export type ProtocolloSoapOperation = keyof typeof PROTOCOLLO_SOAP_OPERATIONS;
@@ -118,7 +126,11 @@ export interface AnnullamentoInoltroResponse {
 /** RequestConfermaMessaggioInoltro: the receiver's registration, or (xs:choice) the anomaly it found. */
 export type ConfermaMessaggioInoltroRequest =
   | { readonly identificatoreMittente: Identificatore; readonly identificatoreDestinatario: Identificatore; readonly anomalia?: undefined }
-  | { readonly identificatoreMittente: Identificatore; readonly anomalia: Anomalia<AnomaliaConferma>; readonly identificatoreDestinatario?: undefined };
+  | {
+      readonly identificatoreMittente: Identificatore;
+      readonly anomalia: Anomalia<AnomaliaConferma>;
+      readonly identificatoreDestinatario?: undefined;
+    };
 
 export interface ConfermaMessaggioInoltroResponse {
   readonly identificatoreMittente: Identificatore;

@@ -20,7 +20,13 @@ import { listen as soapListen, type IServices } from 'soap';
 import { TramiteError } from '../../../src/core/errors.js';
 import { DEFAULT_XML_LIMITS, type AdapterLogger, type XmlLimits } from '../../sdk/index.js';
 import { OPERATION_RUNNERS } from './operation-runners.js';
-import { PROTOCOLLO_SOAP, PROTOCOLLO_SOAP_OPERATIONS, type ProtocolloSoapHandlers, type ProtocolloSoapOperation, type ProtocolloSoapSide } from './protocollo-soap-contract.js';
+import {
+  PROTOCOLLO_SOAP,
+  PROTOCOLLO_SOAP_OPERATIONS,
+  type ProtocolloSoapHandlers,
+  type ProtocolloSoapOperation,
+  type ProtocolloSoapSide,
+} from './protocollo-soap-contract.js';
 import { checkEnvelope, readBody, type CheckedRequest } from './request-gate.js';
 import { loadServedSchemas, servedWsdl } from './served-wsdl.js';
 import { SoapFault, faultEnvelope, faultFor, type FaultCode } from './soap-fault.js';
@@ -65,7 +71,8 @@ export class ProtocolloSoapServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. Only once started. */
   get address(): string {
     const info = this.http.address() as AddressInfo | null;
-    if (!info || typeof info === 'string') throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'the protocollo SOAP server is not listening');
+    if (!info || typeof info === 'string')
+      throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'the protocollo SOAP server is not listening');
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
     return `http://${host}:${info.port}`;
   }
@@ -123,13 +130,21 @@ export class ProtocolloSoapServer {
   private async listenSoap(side: ProtocolloSoapSide, base: string): Promise<void> {
     const { path, service, port } = PROTOCOLLO_SOAP[side];
     const { xml, uri } = await servedWsdl(side, base + path);
-    const methods: Record<string, (args: unknown, callback: unknown, headers: unknown, req: IncomingMessage) => Promise<{ _xml: string }>> = {};
+    const methods: Record<string, (args: unknown, callback: unknown, headers: unknown, req: IncomingMessage) => Promise<{ _xml: string }>> =
+      {};
     for (const operation of Object.keys(PROTOCOLLO_SOAP_OPERATIONS) as ProtocolloSoapOperation[]) {
-      if (PROTOCOLLO_SOAP_OPERATIONS[operation].side === side) methods[operation] = (_args, _callback, _headers, req) => this.run(operation, req);
+      if (PROTOCOLLO_SOAP_OPERATIONS[operation].side === side)
+        methods[operation] = (_args, _callback, _headers, req) => this.run(operation, req);
     }
     const services: IServices = { [service]: { [port]: methods } };
     await new Promise<void>((resolve, reject) => {
-      soapListen(this.router as unknown as Server, { path, services, xml, uri, callback: (err: unknown) => (err ? reject(err) : resolve()) });
+      soapListen(this.router as unknown as Server, {
+        path,
+        services,
+        xml,
+        uri,
+        callback: (err: unknown) => (err ? reject(err) : resolve()),
+      });
     });
   }
 
@@ -148,7 +163,9 @@ export class ProtocolloSoapServer {
       return;
     }
     if (req.method !== 'POST') return this.sendPlain(res, 405, 'method not allowed');
-    const side = (Object.keys(PROTOCOLLO_SOAP) as ProtocolloSoapSide[]).find((s) => url.pathname.replace(/\/+$/, '') === PROTOCOLLO_SOAP[s].path);
+    const side = (Object.keys(PROTOCOLLO_SOAP) as ProtocolloSoapSide[]).find(
+      (s) => url.pathname.replace(/\/+$/, '') === PROTOCOLLO_SOAP[s].path,
+    );
     if (!side) return this.sendPlain(res, 404, 'not found');
 
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
@@ -160,7 +177,12 @@ export class ProtocolloSoapServer {
       checked = checkEnvelope(body, side, this.limits);
     } catch (err) {
       const why = err instanceof Error ? err.message.replace(/^EGOV_IT_\d+ - /, '') : String(err);
-      return this.refuse(res, why, false, err instanceof SoapFault && err.Fault.faultcode === 'soap:VersionMismatch' ? 'VersionMismatch' : 'Client');
+      return this.refuse(
+        res,
+        why,
+        false,
+        err instanceof SoapFault && err.Fault.faultcode === 'soap:VersionMismatch' ? 'VersionMismatch' : 'Client',
+      );
     }
     this.checked.set(req, checked);
     // Every operation declares soapAction="": dispatch goes by the Body element the gate checked, and a
@@ -174,7 +196,10 @@ export class ProtocolloSoapServer {
   private async run(operation: ProtocolloSoapOperation, req: IncomingMessage): Promise<{ _xml: string }> {
     const checked = this.checked.get(req);
     if (!checked || checked.operation !== operation) {
-      throw new SoapFault('Client', `000_Irricevibile - soap dispatched the request to ${operation}, but its Body holds ${checked?.operation ?? 'nothing the gate checked'}`);
+      throw new SoapFault(
+        'Client',
+        `000_Irricevibile - soap dispatched the request to ${operation}, but its Body holds ${checked?.operation ?? 'nothing the gate checked'}`,
+      );
     }
     let write: () => string;
     try {

@@ -23,7 +23,10 @@ export interface RawElement {
  * saxes reports the offset just past the `>` of each tag; the `<` that opened it is the last one before
  * (attribute values cannot hold `<`).
  */
-export function rawElementAt(text: string, path: ReadonlyArray<{ readonly ns: string | null; readonly local: string }>): RawElement | undefined {
+export function rawElementAt(
+  text: string,
+  path: ReadonlyArray<{ readonly ns: string | null; readonly local: string }>,
+): RawElement | undefined {
   const parser = new SaxesParser({ xmlns: true, position: true });
   let depth = 0;
   let matched = 0; // how many elements of `path` the current ancestors match

@@ -7,7 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { NS } from '../../sdk/index.js';
 import { childElements, childrenNamed, isElement, parseUntrustedXml, type XmlLimits } from '../../sdk/index.js';
-import { PROTOCOLLO_SOAP, PROTOCOLLO_SOAP_OPERATIONS, type ProtocolloSoapOperation, type ProtocolloSoapSide } from './protocollo-soap-contract.js';
+import {
+  PROTOCOLLO_SOAP,
+  PROTOCOLLO_SOAP_OPERATIONS,
+  type ProtocolloSoapOperation,
+  type ProtocolloSoapSide,
+} from './protocollo-soap-contract.js';
 import { SoapFault } from './soap-fault.js';
 
 /** A request body that passed the hardened parser, kept for the operation soap dispatches it to. */
@@ -53,17 +58,30 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 export function checkEnvelope(body: Buffer, side: ProtocolloSoapSide, limits: XmlLimits): CheckedRequest {
   const { doc, text } = parseUntrustedXml(body, limits);
   const envelope = doc.documentElement!;
-  if (envelope.localName !== 'Envelope') throw new ProtocolloError('000_Irricevibile', `the body is <${envelope.nodeName}>, not a SOAP Envelope`);
-  if (envelope.namespaceURI !== NS.soap11) throw new SoapFault('VersionMismatch', `the Envelope is in ${envelope.namespaceURI ?? 'no namespace'}; this service speaks SOAP 1.1 (${NS.soap11})`);
+  if (envelope.localName !== 'Envelope')
+    throw new ProtocolloError('000_Irricevibile', `the body is <${envelope.nodeName}>, not a SOAP Envelope`);
+  if (envelope.namespaceURI !== NS.soap11)
+    throw new SoapFault(
+      'VersionMismatch',
+      `the Envelope is in ${envelope.namespaceURI ?? 'no namespace'}; this service speaks SOAP 1.1 (${NS.soap11})`,
+    );
   const bodies = childrenNamed(envelope, NS.soap11, 'Body');
-  if (bodies.length !== 1) throw new ProtocolloError('000_Irricevibile', `the Envelope holds ${bodies.length} soap:Body elements; exactly one is required`);
+  if (bodies.length !== 1)
+    throw new ProtocolloError('000_Irricevibile', `the Envelope holds ${bodies.length} soap:Body elements; exactly one is required`);
   const element = childElements(bodies[0]!)[0];
   const operation = (Object.keys(PROTOCOLLO_SOAP_OPERATIONS) as ProtocolloSoapOperation[]).find(
-    (op) => PROTOCOLLO_SOAP_OPERATIONS[op].side === side && isElement(element, PROTOCOLLO_SOAP[side].ns, PROTOCOLLO_SOAP_OPERATIONS[op].request),
+    (op) =>
+      PROTOCOLLO_SOAP_OPERATIONS[op].side === side && isElement(element, PROTOCOLLO_SOAP[side].ns, PROTOCOLLO_SOAP_OPERATIONS[op].request),
   );
   if (!element || !operation) {
     const found = element ? `{${element.namespaceURI ?? ''}}${element.localName}` : 'nothing';
-    throw new ProtocolloError('000_Irricevibile', `soap:Body holds ${found}; ${PROTOCOLLO_SOAP[side].path} accepts ${Object.values(PROTOCOLLO_SOAP_OPERATIONS).filter((o) => o.side === side).map((o) => `{${PROTOCOLLO_SOAP[side].ns}}${o.request}`).join(', ')}`);
+    throw new ProtocolloError(
+      '000_Irricevibile',
+      `soap:Body holds ${found}; ${PROTOCOLLO_SOAP[side].path} accepts ${Object.values(PROTOCOLLO_SOAP_OPERATIONS)
+        .filter((o) => o.side === side)
+        .map((o) => `{${PROTOCOLLO_SOAP[side].ns}}${o.request}`)
+        .join(', ')}`,
+    );
   }
   return { text, operation, element };
 }

@@ -18,13 +18,18 @@ export function documentDigestMatches(xml: string, limits: XmlLimits): boolean {
   const signature = childElements(root).at(-1);
   if (!isElement(signature, NS.ds, 'Signature')) return false;
   const signedInfo = childrenNamed(signature, NS.ds, 'SignedInfo')[0];
-  const reference = signedInfo && childrenNamed(signedInfo, NS.ds, 'Reference').find((r) => r.hasAttribute('URI') && r.getAttribute('URI') === '');
+  const reference =
+    signedInfo && childrenNamed(signedInfo, NS.ds, 'Reference').find((r) => r.hasAttribute('URI') && r.getAttribute('URI') === '');
   const method = reference && childrenNamed(reference, NS.ds, 'DigestMethod')[0];
   const value = reference && childrenNamed(reference, NS.ds, 'DigestValue')[0];
   const hash = method ? ACCEPTED_DIGESTS.get(method.getAttribute('Algorithm') ?? '') : undefined;
   if (!hash || !value) return false;
   const copy = root.cloneNode(true) as Element;
   copy.removeChild(copy.childNodes.item(Array.prototype.indexOf.call(root.childNodes, signature) as number));
-  const canonical = new ExclusiveCanonicalization().process(copy, { defaultNs: '', ancestorNamespaces: [], inclusiveNamespacesPrefixList: [] });
+  const canonical = new ExclusiveCanonicalization().process(copy, {
+    defaultNs: '',
+    ancestorNamespaces: [],
+    inclusiveNamespacesPrefixList: [],
+  });
   return createHash(hash).update(canonical, 'utf8').digest('base64') === (value.textContent ?? '').replace(/\s+/g, '');
 }

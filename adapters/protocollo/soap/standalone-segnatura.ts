@@ -37,17 +37,18 @@ import { documentDigestMatches } from './segnatura-seal-digest.js';
  */
 export function standaloneSegnatura(text: string, segnatura: Element, limits: XmlLimits): Buffer {
   const raw = rawElementAt(text, SEGNATURA_PATH);
-  if (!raw) throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'internal: the Segnatura element read from the DOM was not found in the text');
+  if (!raw)
+    throw new TramiteError(
+      'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+      'internal: the Segnatura element read from the DOM was not found in the text',
+    );
   const own = namespaceDeclarationsOn(segnatura);
   const outer = inScopeAbove(segnatura);
   const fromOutside = prefixesFromOutside(segnatura);
   const documents = rootCandidates(segnatura, own, outer)
     .map((candidate) => ({ candidate, xml: standaloneText(raw, candidate, own, outer, fromOutside) }))
     .filter((d): d is { candidate: RootCandidate; xml: string } => d.xml !== undefined);
-  const chosen =
-    documents.find((d) => documentDigestMatches(d.xml, limits)) ??
-    documents.find((d) => d.candidate.standard) ??
-    documents[0];
+  const chosen = documents.find((d) => documentDigestMatches(d.xml, limits)) ?? documents.find((d) => d.candidate.standard) ?? documents[0];
   if (!chosen) throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', 'internal: no standalone form of the Segnatura could be written');
   return Buffer.from(chosen.xml, 'utf8');
 }
@@ -73,9 +74,15 @@ function rootCandidates(el: Element, own: ReadonlyMap<string, string>, outer: Re
   const bindings = [...own, ...[...outer].filter(([prefix]) => !own.has(prefix))];
   for (const [prefix, uri] of bindings) {
     if (uri !== PROTOCOLLO_NS.segnatura && uri !== PROTOCOLLO_NS.pec) continue;
-    candidates.push({ qname: prefix ? `${prefix}:SegnaturaInformatica` : 'SegnaturaInformatica', prefix, ns: uri, standard: uri === PROTOCOLLO_NS.segnatura });
+    candidates.push({
+      qname: prefix ? `${prefix}:SegnaturaInformatica` : 'SegnaturaInformatica',
+      prefix,
+      ns: uri,
+      standard: uri === PROTOCOLLO_NS.segnatura,
+    });
   }
-  if (!own.has('prot') && !outer.has('prot')) candidates.push({ qname: 'prot:SegnaturaInformatica', prefix: 'prot', ns: PROTOCOLLO_NS.segnatura, standard: true });
+  if (!own.has('prot') && !outer.has('prot'))
+    candidates.push({ qname: 'prot:SegnaturaInformatica', prefix: 'prot', ns: PROTOCOLLO_NS.segnatura, standard: true });
   return candidates;
 }
 

@@ -11,7 +11,13 @@ import { childElements, parseUntrustedXml, textOf, XmlWriter } from '../../sdk/i
 export const FILES_NS = 'urn:tramite:protocollo:1';
 
 /** The file names of the PEC channel (AgID guideline), used on the bus too. */
-export const FILE_NAMES = { segnatura: 'Segnatura.xml', conferma: 'Conferma.xml', eccezione: 'Eccezione.xml', annullamento: 'Annullamento.xml', aggiornamento: 'Aggiornamento.xml' } as const;
+export const FILE_NAMES = {
+  segnatura: 'Segnatura.xml',
+  conferma: 'Conferma.xml',
+  eccezione: 'Eccezione.xml',
+  annullamento: 'Annullamento.xml',
+  aggiornamento: 'Aggiornamento.xml',
+} as const;
 
 export interface ProtocolloFile {
   readonly nomeFile: string;
@@ -37,17 +43,24 @@ export function readProtocolloFiles(payload: string): ProtocolloFile[] {
   } catch (cause) {
     throw new ProtocolloError('000_Irricevibile', `the message body is not readable XML: ${(cause as Error).message}`, { cause });
   }
-  if (root.namespaceURI !== FILES_NS || root.localName !== 'Messaggio') throw new ProtocolloError('000_Irricevibile', `the message body is {${root.namespaceURI ?? ''}}${root.localName}, not a protocollo message (tp:Messaggio)`);
+  if (root.namespaceURI !== FILES_NS || root.localName !== 'Messaggio')
+    throw new ProtocolloError(
+      '000_Irricevibile',
+      `the message body is {${root.namespaceURI ?? ''}}${root.localName}, not a protocollo message (tp:Messaggio)`,
+    );
   const files = childElements(root).map((el): ProtocolloFile => {
     const nomeFile = el.getAttribute('nomeFile') ?? '';
-    if (el.namespaceURI !== FILES_NS || el.localName !== 'File' || !nomeFile) throw new ProtocolloError('000_Irricevibile', 'each tp:File needs a nomeFile', { where: 'Messaggio/File' });
+    if (el.namespaceURI !== FILES_NS || el.localName !== 'File' || !nomeFile)
+      throw new ProtocolloError('000_Irricevibile', 'each tp:File needs a nomeFile', { where: 'Messaggio/File' });
     const text = textOf(el).replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new ProtocolloError('003_DocumentoAllegatiNonLeggibili', `file ${nomeFile} is not base64`, { where: nomeFile });
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text))
+      throw new ProtocolloError('003_DocumentoAllegatiNonLeggibili', `file ${nomeFile} is not base64`, { where: nomeFile });
     return { nomeFile, mimeType: el.getAttribute('mimeType') ?? 'application/octet-stream', content: Buffer.from(text, 'base64') };
   });
   const names = new Set<string>();
   for (const f of files) {
-    if (names.has(f.nomeFile)) throw new ProtocolloError('000_Irricevibile', `file ${f.nomeFile} appears twice in the message`, { where: f.nomeFile });
+    if (names.has(f.nomeFile))
+      throw new ProtocolloError('000_Irricevibile', `file ${f.nomeFile} appears twice in the message`, { where: f.nomeFile });
     names.add(f.nomeFile);
   }
   return files;

@@ -199,7 +199,8 @@ export function computeCodiceFiscale(p: PersonalData): string {
   const { year, month, day } = parseBirthDate(p.birthDate);
   if (p.sex !== 'M' && p.sex !== 'F') throw new CodiceFiscaleInputError('sex', `must be M or F, not "${String(p.sex)}"`);
   const placeCode = p.placeCode.trim().toUpperCase();
-  if (!/^[A-Z][0-9]{3}$/.test(placeCode)) throw new CodiceFiscaleInputError('placeCode', `"${p.placeCode}" is not a Belfiore code (a letter and three digits)`);
+  if (!/^[A-Z][0-9]{3}$/.test(placeCode))
+    throw new CodiceFiscaleInputError('placeCode', `"${p.placeCode}" is not a Belfiore code (a letter and three digits)`);
 
   const first15 =
     surnameLetters(lettersOf(p.surname, 'surname')) +

@@ -51,7 +51,9 @@ export function readInvioPec(payload: string): InvioPec {
   }
   const root = doc.documentElement!;
   if (root.namespaceURI !== PEC_BUS_NS || root.localName !== 'InvioPEC') {
-    throw refused(`the payload is <${root.tagName}>${root.namespaceURI ? ` in ${root.namespaceURI}` : ''}, not <InvioPEC> in ${PEC_BUS_NS}`);
+    throw refused(
+      `the payload is <${root.tagName}>${root.namespaceURI ? ` in ${root.namespaceURI}` : ''}, not <InvioPEC> in ${PEC_BUS_NS}`,
+    );
   }
   onlyAttributes(root, []);
   const destinatari: string[] = [];
@@ -110,7 +112,13 @@ export function invioPecXml(i: InvioPec): string {
     ...i.destinatari.map((d) => `<pec:Destinatario>${xmlText(d)}</pec:Destinatario>`),
     `<pec:Oggetto>${xmlText(i.oggetto)}</pec:Oggetto>`,
     `<pec:Testo>${xmlText(i.testo)}</pec:Testo>`,
-    ...i.allegati.map((a) => `<pec:Allegato${attrs([['nome', a.nome], ['mimeType', a.mimeType]])}>${a.contenuto.toString('base64')}</pec:Allegato>`),
+    ...i.allegati.map(
+      (a) =>
+        `<pec:Allegato${attrs([
+          ['nome', a.nome],
+          ['mimeType', a.mimeType],
+        ])}>${a.contenuto.toString('base64')}</pec:Allegato>`,
+    ),
   ];
   return `<pec:InvioPEC xmlns:pec="${PEC_BUS_NS}">${parts.join('')}</pec:InvioPEC>`;
 }
@@ -128,7 +136,8 @@ export function readMessaggioPec(payload: string): MessaggioPecPayload {
     throw AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `MessaggioPEC: not acceptable XML: ${(cause as Error).message}`, cause);
   }
   const bad = (why: string) => AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', `MessaggioPEC: ${why}`);
-  if (root.namespaceURI !== PEC_BUS_NS || root.localName !== 'MessaggioPEC') throw bad(`the payload is <${root.tagName}>, not <MessaggioPEC> in ${PEC_BUS_NS}`);
+  if (root.namespaceURI !== PEC_BUS_NS || root.localName !== 'MessaggioPEC')
+    throw bad(`the payload is <${root.tagName}>, not <MessaggioPEC> in ${PEC_BUS_NS}`);
   const tipo = root.getAttribute('tipo');
   if (tipo !== 'posta-certificata' && tipo !== 'errore') throw bad(`tipo "${tipo ?? ''}" is neither posta-certificata nor errore`);
   let mittente: string | undefined;
@@ -146,7 +155,11 @@ export function readMessaggioPec(payload: string): MessaggioPecPayload {
       const base64 = (el.textContent ?? '').replace(/\s+/g, '');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw bad('an Allegato is not base64');
       const nome = el.getAttribute('nome');
-      allegati.push({ ...(nome ? { nome } : {}), mimeType: el.getAttribute('mimeType') ?? 'application/octet-stream', contenuto: Buffer.from(base64, 'base64') });
+      allegati.push({
+        ...(nome ? { nome } : {}),
+        mimeType: el.getAttribute('mimeType') ?? 'application/octet-stream',
+        contenuto: Buffer.from(base64, 'base64'),
+      });
     } else throw bad(`<pec:${el.localName}> is not part of MessaggioPEC`);
   }
   if (!mittente || !PEC_ADDRESS.test(mittente)) throw bad('no valid Mittente');
@@ -154,14 +167,25 @@ export function readMessaggioPec(payload: string): MessaggioPecPayload {
   const messageId = optional('messageId');
   const identificativo = optional('identificativo');
   const data = optional('data');
-  return { tipo, mittente, destinatari, oggetto, testo, allegati, ...(messageId ? { messageId } : {}), ...(identificativo ? { identificativo } : {}), ...(data ? { data } : {}) };
+  return {
+    tipo,
+    mittente,
+    destinatari,
+    oggetto,
+    testo,
+    allegati,
+    ...(messageId ? { messageId } : {}),
+    ...(identificativo ? { identificativo } : {}),
+    ...(data ? { data } : {}),
+  };
 }
 
 function readAllegato(el: Element): PecAllegato {
   onlyAttributes(el, ['nome', 'mimeType']);
   const nome = el.getAttribute('nome') ?? '';
   const mimeType = el.getAttribute('mimeType') ?? '';
-  if (!FILE_NAME.test(nome)) throw refused(`Allegato nome "${nome}" must be a file name (1 to 255 characters, no / \\ or control characters)`);
+  if (!FILE_NAME.test(nome))
+    throw refused(`Allegato nome "${nome}" must be a file name (1 to 255 characters, no / \\ or control characters)`);
   if (!MIME_TYPE.test(mimeType)) throw refused(`Allegato ${nome}: mimeType "${mimeType}" is not a MIME type (type/subtype)`);
   const base64 = (el.textContent ?? '').replace(/\s+/g, '');
   if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw refused(`Allegato ${nome}: the content is not base64`);
@@ -172,7 +196,8 @@ function onlyAttributes(el: Element, allowed: readonly string[]): void {
   for (let i = 0; i < el.attributes.length; i++) {
     const a = el.attributes.item(i)!;
     if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) continue;
-    if (a.namespaceURI || !allowed.includes(a.name)) throw refused(`attribute ${a.name} is not allowed on <${el.tagName}>${allowed.length ? ` (only ${allowed.join(', ')})` : ''}`);
+    if (a.namespaceURI || !allowed.includes(a.name))
+      throw refused(`attribute ${a.name} is not allowed on <${el.tagName}>${allowed.length ? ` (only ${allowed.join(', ')})` : ''}`);
   }
 }
 
@@ -252,7 +277,13 @@ export function messaggioPecXml(m: MessaggioPecPayload): string {
     ...m.destinatari.map((d) => `<pec:Destinatario>${xmlText(d)}</pec:Destinatario>`),
     `<pec:Oggetto>${xmlText(m.oggetto)}</pec:Oggetto>`,
     `<pec:Testo>${xmlText(m.testo)}</pec:Testo>`,
-    ...m.allegati.map((a) => `<pec:Allegato${attrs([['nome', a.nome], ['mimeType', a.mimeType]])}>${a.contenuto.toString('base64')}</pec:Allegato>`),
+    ...m.allegati.map(
+      (a) =>
+        `<pec:Allegato${attrs([
+          ['nome', a.nome],
+          ['mimeType', a.mimeType],
+        ])}>${a.contenuto.toString('base64')}</pec:Allegato>`,
+    ),
   ];
   return `<pec:MessaggioPEC xmlns:pec="${PEC_BUS_NS}"${head}>${parts.join('')}</pec:MessaggioPEC>`;
 }

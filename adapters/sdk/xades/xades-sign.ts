@@ -73,14 +73,22 @@ export function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptio
 /** The seal certificate first, then any CA certificates that came with it in `certPem`. */
 function publishedCertificates(signer: XadesSigner): X509Certificate[] {
   if (signer.privateKey.asymmetricKeyType !== 'rsa') {
-    throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `the Segnatura seal is RSA only; the key is ${signer.privateKey.asymmetricKeyType ?? 'not asymmetric'}`);
+    throw new ConfigError(
+      'TRAMITE_ERR_KEY_INVALID',
+      `the Segnatura seal is RSA only; the key is ${signer.privateKey.asymmetricKeyType ?? 'not asymmetric'}`,
+    );
   }
   if (!keyMatchesCertificate(signer.privateKey, signer.certificate)) {
     throw new ConfigError('TRAMITE_ERR_KEY_INVALID', 'the seal private key does not belong to the seal certificate');
   }
-  const others = certificatesFromPem(signer.certPem, 'seal certificate PEM').filter((c) => c.fingerprint256 !== signer.certificate.fingerprint256);
+  const others = certificatesFromPem(signer.certPem, 'seal certificate PEM').filter(
+    (c) => c.fingerprint256 !== signer.certificate.fingerprint256,
+  );
   if (others.length + 1 > MAX_KEYINFO_CERTIFICATES) {
-    throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `the seal PEM carries ${others.length + 1} certificates; peers accept at most ${MAX_KEYINFO_CERTIFICATES} in KeyInfo`);
+    throw new ConfigError(
+      'TRAMITE_ERR_KEY_INVALID',
+      `the seal PEM carries ${others.length + 1} certificates; peers accept at most ${MAX_KEYINFO_CERTIFICATES} in KeyInfo`,
+    );
   }
   return [signer.certificate, ...others];
 }

@@ -4,7 +4,17 @@ import * as pkijs from 'pkijs';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
-import { childElements, describeCertificate, isElement, NS, parseUntrustedXml, textOf, walkElements, type TrustStore, type XmlLimits } from '../xml-security.js';
+import {
+  childElements,
+  describeCertificate,
+  isElement,
+  NS,
+  parseUntrustedXml,
+  textOf,
+  walkElements,
+  type TrustStore,
+  type XmlLimits,
+} from '../xml-security.js';
 import { StrictSequenceReader, UNBOUNDED, type ChildSequence, type ChildSlot } from '../../../envelopes/xml/strict-sequence-reader.js';
 import {
   ACCEPTED_DIGESTS,
@@ -93,10 +103,14 @@ function readDocument(xml: string | Uint8Array, limits: XmlLimits | undefined): 
 function locateSignature(root: Element): Element {
   const signatures = [...walkElements(root)].filter((el) => isElement(el, NS.ds, 'Signature'));
   if (signatures.length === 0) refuse(`<${root.nodeName}> carries no ds:Signature`, 'Signature');
-  if (signatures.length > 1) refuse(`the document carries ${signatures.length} ds:Signature elements; exactly one is accepted`, 'Signature');
+  if (signatures.length > 1)
+    refuse(`the document carries ${signatures.length} ds:Signature elements; exactly one is accepted`, 'Signature');
   const signature = signatures[0]!;
   if (signature.parentNode !== root) {
-    refuse(`ds:Signature must be a child of the root <${root.nodeName}>, not of <${signature.parentNode?.nodeName ?? '(none)'}>`, 'Signature');
+    refuse(
+      `ds:Signature must be a child of the root <${root.nodeName}>, not of <${signature.parentNode?.nodeName ?? '(none)'}>`,
+      'Signature',
+    );
   }
   const siblings = childElements(root);
   if (siblings[siblings.length - 1] !== signature) {
@@ -130,8 +144,20 @@ function indexIds(root: Element): Map<string, Element> {
 // repeated children, stray text and unexpected attributes are refused), so each part below is the only
 // one of its kind.
 
-const ds = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({ ns: NS.ds, name: local, min, max, ...(attributes ? { attributes } : {}) });
-const xades = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({ ns: XADES_NS, name: local, min, max, ...(attributes ? { attributes } : {}) });
+const ds = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({
+  ns: NS.ds,
+  name: local,
+  min,
+  max,
+  ...(attributes ? { attributes } : {}),
+});
+const xades = (local: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({
+  ns: XADES_NS,
+  name: local,
+  min,
+  max,
+  ...(attributes ? { attributes } : {}),
+});
 const MANY = UNBOUNDED;
 
 const PREFIX_IN_MESSAGES: ReadonlyMap<string | null, string> = new Map([
@@ -152,7 +178,11 @@ const shape = new StrictSequenceReader((r) => {
     case 'stray-text':
       return error(`${where} holds stray text`);
     case 'missing':
-      return error(r.found ? `${where}: <${prefixed(r.slot)}> is missing or out of order (found <${r.found.nodeName}>)` : `${where}: <${prefixed(r.slot)}> is missing`);
+      return error(
+        r.found
+          ? `${where}: <${prefixed(r.slot)}> is missing or out of order (found <${r.found.nodeName}>)`
+          : `${where}: <${prefixed(r.slot)}> is missing`,
+      );
     case 'unexpected':
     case 'out-of-order':
       return error(`${where}: unexpected <${r.element.nodeName}> (not allowed there, or out of order)`);
@@ -182,11 +212,14 @@ function readTransform(transform: Element, where: string): string {
   const algorithm = transform.getAttribute('Algorithm') ?? '';
   if (algorithm !== XADES_ALG.xpath && algorithm !== XADES_ALG.xpathFilter2) return algorithmOf(transform, where);
   const filter2 = algorithm === XADES_ALG.xpathFilter2;
-  const xpath = readContent(transform, where, [{ ns: filter2 ? XPATH_FILTER2_NS : NS.ds, name: 'XPath', min: 1, max: 1, attributes: filter2 ? ['Filter'] : [] }]).one('XPath');
+  const xpath = readContent(transform, where, [
+    { ns: filter2 ? XPATH_FILTER2_NS : NS.ds, name: 'XPath', min: 1, max: 1, attributes: filter2 ? ['Filter'] : [] },
+  ]).one('XPath');
   const expression = leafText(xpath, `${where}/XPath`);
   const idiom = filter2 ? /^\/descendant::([A-Za-z_][\w.-]*):Signature$/ : /^not\(ancestor-or-self::([A-Za-z_][\w.-]*):Signature\)$/;
   const prefix = idiom.exec(expression)?.[1];
-  const meansEnveloped = prefix !== undefined && xpath.lookupNamespaceURI(prefix) === NS.ds && (!filter2 || xpath.getAttribute('Filter') === 'subtract');
+  const meansEnveloped =
+    prefix !== undefined && xpath.lookupNamespaceURI(prefix) === NS.ds && (!filter2 || xpath.getAttribute('Filter') === 'subtract');
   if (!meansEnveloped) refuse(`${where}: XPath "${expression}" is not accepted (only the enveloped-signature idiom is)`, where);
   return XADES_ALG.enveloped;
 }
@@ -247,21 +280,28 @@ function readSignature(signature: Element): SignatureParts {
 }
 
 /** SignedInfo: accepted canonicalisation and signature algorithm, and exactly two References. */
-function readSignedInfo(signedInfo: Element): Pick<SignatureParts, 'signedInfo' | 'signatureHash' | 'documentReference' | 'propertiesReference'> {
+function readSignedInfo(
+  signedInfo: Element,
+): Pick<SignatureParts, 'signedInfo' | 'signatureHash' | 'documentReference' | 'propertiesReference'> {
   const info = readContent(signedInfo, 'ds:SignedInfo', [
     ds('CanonicalizationMethod', 1, 1, ['Algorithm']),
     ds('SignatureMethod', 1, 1, ['Algorithm']),
     ds('Reference', 1, MANY, ['Id', 'URI', 'Type']),
   ]);
   const c14n = algorithmOf(info.one('CanonicalizationMethod'), 'ds:CanonicalizationMethod');
-  if (!ACCEPTED_SIGNED_INFO_C14N.has(c14n)) refuse(`SignedInfo canonicalization ${c14n || '(none)'} is not accepted (exclusive C14N only)`, 'SignedInfo');
+  if (!ACCEPTED_SIGNED_INFO_C14N.has(c14n))
+    refuse(`SignedInfo canonicalization ${c14n || '(none)'} is not accepted (exclusive C14N only)`, 'SignedInfo');
   const sigAlg = algorithmOf(info.one('SignatureMethod'), 'ds:SignatureMethod');
   const signatureHash = ACCEPTED_SIGNATURES.get(sigAlg);
-  if (!signatureHash) refuse(`signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256, SHA-384 or SHA-512 only)`, 'SignedInfo');
+  if (!signatureHash)
+    refuse(`signature algorithm ${sigAlg || '(none)'} is not accepted (RSA with SHA-256, SHA-384 or SHA-512 only)`, 'SignedInfo');
 
   const references = info.all('Reference');
   if (references.length !== 2) {
-    refuse(`ds:SignedInfo must hold exactly two References (the document and the SignedProperties); found ${references.length}`, 'SignedInfo');
+    refuse(
+      `ds:SignedInfo must hold exactly two References (the document and the SignedProperties); found ${references.length}`,
+      'SignedInfo',
+    );
   }
   const [first, second] = references.map((ref, i) => readReference(ref, `ds:Reference[${i + 1}]`)) as [ReferencePart, ReferencePart];
   const documentReferences = [first, second].filter((r) => r.uri === '');
@@ -287,7 +327,9 @@ function readQualifyingProperties(
   if (target !== `#${signatureId}`) {
     refuse(`xades:QualifyingProperties Target="${target}" does not name this signature (Id="${signatureId}")`, 'QualifyingProperties');
   }
-  const signedProperties = readContent(qualifying, 'xades:QualifyingProperties', [xades('SignedProperties', 1, 1, ['Id'])]).one('SignedProperties');
+  const signedProperties = readContent(qualifying, 'xades:QualifyingProperties', [xades('SignedProperties', 1, 1, ['Id'])]).one(
+    'SignedProperties',
+  );
   const props = readContent(signedProperties, 'xades:SignedProperties', [
     xades('SignedSignatureProperties', 1, 1, ['Id']),
     xades('SignedDataObjectProperties', 0, 1, ['Id']),
@@ -317,7 +359,11 @@ function readQualifyingProperties(
 function readReference(ref: Element, where: string): ReferencePart {
   if (!ref.hasAttribute('URI')) refuse(`${where} has no URI (an implicit target is not accepted)`, where);
   const uri = ref.getAttribute('URI')!;
-  const content = readContent(ref, where, [ds('Transforms', 0, 1, []), ds('DigestMethod', 1, 1, ['Algorithm']), ds('DigestValue', 1, 1, [])]);
+  const content = readContent(ref, where, [
+    ds('Transforms', 0, 1, []),
+    ds('DigestMethod', 1, 1, ['Algorithm']),
+    ds('DigestValue', 1, 1, []),
+  ]);
   const transformsEl = content.optional('Transforms');
   const transforms = transformsEl
     ? readContent(transformsEl, `${where}/ds:Transforms`, [ds('Transform', 1, MANY, ['Algorithm'])])
@@ -326,7 +372,11 @@ function readReference(ref: Element, where: string): ReferencePart {
     : [];
   const digestUri = algorithmOf(content.one('DigestMethod'), `${where}/ds:DigestMethod`);
   const digest = ACCEPTED_DIGESTS.get(digestUri);
-  if (!digest) refuse(`digest algorithm ${digestUri || '(none)'} of ${where} (URI="${uri}") is not accepted (SHA-224, SHA-256, SHA-384 or SHA-512 only)`, where);
+  if (!digest)
+    refuse(
+      `digest algorithm ${digestUri || '(none)'} of ${where} (URI="${uri}") is not accepted (SHA-224, SHA-256, SHA-384 or SHA-512 only)`,
+      where,
+    );
   const digestValue = decodeBase64(leafText(content.one('DigestValue'), `${where}/ds:DigestValue`), `${where}/ds:DigestValue`);
   return { element: ref, where, uri, transforms, digest: digest!, digestValue };
 }
@@ -339,9 +389,13 @@ function readReference(ref: Element, where: string): ReferencePart {
 function checkReferences(parts: SignatureParts, ids: ReadonlyMap<string, Element>): void {
   const doc = parts.documentReference;
   // DSS writes Type="" on it; any actual type would say the target is something else than the document.
-  if (doc.element.getAttribute('Type')) refuse(`the document Reference must carry no Type (found "${doc.element.getAttribute('Type')}")`, doc.where);
+  if (doc.element.getAttribute('Type'))
+    refuse(`the document Reference must carry no Type (found "${doc.element.getAttribute('Type')}")`, doc.where);
   if (!sameList(doc.transforms, DOCUMENT_TRANSFORMS)) {
-    refuse(`the document Reference must have exactly the transforms [enveloped-signature, exc-c14n]; found [${doc.transforms.join(', ')}]`, doc.where);
+    refuse(
+      `the document Reference must have exactly the transforms [enveloped-signature, exc-c14n]; found [${doc.transforms.join(', ')}]`,
+      doc.where,
+    );
   }
 
   const props = parts.propertiesReference;
@@ -356,7 +410,10 @@ function checkReferences(parts: SignatureParts, ids: ReadonlyMap<string, Element
     refuse(`the Reference to xades:SignedProperties must have Type="${SIGNED_PROPERTIES_TYPE}"`, props.where);
   }
   if (!sameList(props.transforms, SIGNED_PROPERTIES_TRANSFORMS)) {
-    refuse(`the SignedProperties Reference must have exactly the transform [exc-c14n]; found [${props.transforms.join(', ')}]`, props.where);
+    refuse(
+      `the SignedProperties Reference must have exactly the transform [exc-c14n]; found [${props.transforms.join(', ')}]`,
+      props.where,
+    );
   }
 
   // A DataObjectFormat describes a signed data object: it may only name the document Reference.
@@ -364,7 +421,10 @@ function checkReferences(parts: SignatureParts, ids: ReadonlyMap<string, Element
   for (const format of parts.dataObjectFormats) {
     const objectReference = format.getAttribute('ObjectReference') ?? '';
     if (!documentRefId || objectReference !== `#${documentRefId}`) {
-      refuse(`xades:DataObjectFormat ObjectReference="${objectReference}" does not name the document Reference of this signature`, 'DataObjectFormat');
+      refuse(
+        `xades:DataObjectFormat ObjectReference="${objectReference}" does not name the document Reference of this signature`,
+        'DataObjectFormat',
+      );
     }
   }
 }
@@ -391,7 +451,10 @@ function readKeyInfoCertificates(elements: readonly Element[]): X509Certificate[
 function checkSignerKey(signer: X509Certificate): void {
   const key = signer.publicKey;
   if (key.asymmetricKeyType !== 'rsa') {
-    refuse(`the seal certificate "${describeCertificate(signer)}" has a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; only RSA seals are accepted`, 'KeyInfo');
+    refuse(
+      `the seal certificate "${describeCertificate(signer)}" has a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; only RSA seals are accepted`,
+      'KeyInfo',
+    );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_MODULUS_BITS) refuse(`the seal key has ${bits} bits; at least ${MIN_RSA_MODULUS_BITS} are required`, 'KeyInfo');
@@ -399,8 +462,14 @@ function checkSignerKey(signer: X509Certificate): void {
 
 function checkSignatureValue(parts: SignatureParts, signer: X509Certificate): void {
   const signedInfo = Buffer.from(canonicalise(parts.signedInfo), 'utf8');
-  const ok = verifyRsa(parts.signatureHash, signedInfo, { key: signer.publicKey, padding: constants.RSA_PKCS1_PADDING }, parts.signatureValue);
-  if (!ok) refuse(`the SignatureValue does not verify with the certificate in KeyInfo ("${describeCertificate(signer)}")`, 'SignatureValue');
+  const ok = verifyRsa(
+    parts.signatureHash,
+    signedInfo,
+    { key: signer.publicKey, padding: constants.RSA_PKCS1_PADDING },
+    parts.signatureValue,
+  );
+  if (!ok)
+    refuse(`the SignatureValue does not verify with the certificate in KeyInfo ("${describeCertificate(signer)}")`, 'SignatureValue');
 }
 
 function checkDigest(ref: ReferencePart, canonical: string, what: string): void {
@@ -436,10 +505,17 @@ function checkSigningCertificate(signingCertificate: Element, signer: X509Certif
   certs.forEach((cert, i) => {
     const where = `xades:SigningCertificateV2/xades:Cert[${i + 1}]`;
     const parts = readContent(cert, where, [xades('CertDigest', 1, 1, []), xades('IssuerSerialV2', 0, 1, [])]);
-    const digest = readContent(parts.one('CertDigest'), `${where}/xades:CertDigest`, [ds('DigestMethod', 1, 1, ['Algorithm']), ds('DigestValue', 1, 1, [])]);
+    const digest = readContent(parts.one('CertDigest'), `${where}/xades:CertDigest`, [
+      ds('DigestMethod', 1, 1, ['Algorithm']),
+      ds('DigestValue', 1, 1, []),
+    ]);
     const uri = algorithmOf(digest.one('DigestMethod'), `${where}/ds:DigestMethod`);
     const hash = ACCEPTED_DIGESTS.get(uri);
-    if (!hash) refuse(`certificate digest algorithm ${uri || '(none)'} in ${where} is not accepted (SHA-224, SHA-256, SHA-384 or SHA-512 only)`, where);
+    if (!hash)
+      refuse(
+        `certificate digest algorithm ${uri || '(none)'} in ${where} is not accepted (SHA-224, SHA-256, SHA-384 or SHA-512 only)`,
+        where,
+      );
     const expected = decodeBase64(leafText(digest.one('DigestValue'), `${where}/ds:DigestValue`), `${where}/ds:DigestValue`);
     if (!matched && sameBytes(createHash(hash!).update(signer.raw).digest(), expected)) {
       matched = cert;
@@ -448,7 +524,10 @@ function checkSigningCertificate(signingCertificate: Element, signer: X509Certif
     }
   });
   if (!matched) {
-    refuse(`xades:SigningCertificateV2 does not identify the certificate in KeyInfo ("${describeCertificate(signer)}"): no CertDigest matches it`, 'SigningCertificateV2');
+    refuse(
+      `xades:SigningCertificateV2 does not identify the certificate in KeyInfo ("${describeCertificate(signer)}"): no CertDigest matches it`,
+      'SigningCertificateV2',
+    );
   }
 }
 
@@ -459,7 +538,8 @@ function checkIssuerSerial(b64: string, signer: X509Certificate, where: string):
   let certificate: pkijs.Certificate;
   try {
     const asn = asn1js.fromBER(new Uint8Array(der));
-    if (asn.offset === -1 || asn.offset !== der.length) throw new ProtocolloError('001_ValidazioneFirma', asn.result.error || 'trailing bytes', { where });
+    if (asn.offset === -1 || asn.offset !== der.length)
+      throw new ProtocolloError('001_ValidazioneFirma', asn.result.error || 'trailing bytes', { where });
     issuerSerial = new pkijs.IssuerSerial({ schema: asn.result });
     certificate = pkijs.Certificate.fromBER(new Uint8Array(signer.raw));
   } catch (cause) {
@@ -479,7 +559,10 @@ function readSigningTime(el: Element, at: Date): Date {
   const signingTime = parseXsdDateTime(text);
   if (!signingTime) return refuse(`xades:SigningTime "${text}" is not an xsd:dateTime`, 'SigningTime');
   if (signingTime.getTime() > at.getTime() + SIGNING_TIME_SKEW_MS) {
-    refuse(`xades:SigningTime ${text} is in the future (more than ${SIGNING_TIME_SKEW_MS / 60000} minutes after ${at.toISOString()})`, 'SigningTime');
+    refuse(
+      `xades:SigningTime ${text} is in the future (more than ${SIGNING_TIME_SKEW_MS / 60000} minutes after ${at.toISOString()})`,
+      'SigningTime',
+    );
   }
   return signingTime;
 }
@@ -492,7 +575,8 @@ function validateTrust(trust: TrustStore, signer: X509Certificate, at: Date, int
   try {
     return trust.validateSigner(signer, at, intermediates);
   } catch (cause) {
-    if (cause instanceof SecurityError) return refuse(`the seal certificate is not accepted (${cause.reason}): ${cause.message}`, 'KeyInfo', cause);
+    if (cause instanceof SecurityError)
+      return refuse(`the seal certificate is not accepted (${cause.reason}): ${cause.message}`, 'KeyInfo', cause);
     throw cause;
   }
 }

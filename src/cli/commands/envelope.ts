@@ -13,13 +13,14 @@ import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
 
-
 export function registerEnvelopeCommand(program: Command): void {
   const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
 
   envelope
     .command('inspect')
-    .description('parse an envelope and print its header as JSON (exit 0), or its EGOV_IT code and position (exit 1); signatures are not checked')
+    .description(
+      'parse an envelope and print its header as JSON (exit 0), or its EGOV_IT code and position (exit 1); signatures are not checked',
+    )
     .argument('<file>', 'the envelope (XML)')
     .action((file: string) => {
       try {
@@ -32,12 +33,17 @@ export function registerEnvelopeCommand(program: Command): void {
 
   envelope
     .command('verify')
-    .description('verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} (for ModI also "patterns", the security patterns the envelope satisfies) and exits 0 only when valid')
+    .description(
+      'verify the WS-Security signature, the signer certificate against a trust store and the Timestamp; prints {"valid",…} (for ModI also "patterns", the security patterns the envelope satisfies) and exits 0 only when valid',
+    )
     .argument('<file>', 'the envelope (XML)')
     .option('--trust <ca.pem>', 'a trusted CA certificate (PEM; repeatable)', collectRepeated, [])
     .option('--config <tramite.json>', "use a node configuration's trust store")
     .option('--at <date-time>', 'judge validity as of this instant (ISO 8601) instead of now')
-    .option('--max-age <seconds>', 'also refuse a wsu:Created older than this (live traffic uses 300); off by default, since stored envelopes are verified long after they were sent')
+    .option(
+      '--max-age <seconds>',
+      'also refuse a wsu:Created older than this (live traffic uses 300); off by default, since stored envelopes are verified long after they were sent',
+    )
     .option('--skew <seconds>', 'tolerated clock difference for Created in the future and Expires', '5')
     .action((file: string, opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string }) => {
       let trust: TrustStore;
@@ -46,13 +52,26 @@ export function registerEnvelopeCommand(program: Command): void {
       let maxAgeSeconds: number | undefined;
       try {
         skewSeconds = wholeNumberOption(opts.skew, '--skew', { min: 0, max: 86_400, what: 'a whole number of seconds', example: 5 });
-        maxAgeSeconds = opts.maxAge === undefined ? undefined : wholeNumberOption(opts.maxAge, '--max-age', { min: 0, max: 10 * 365 * 86_400, what: 'a whole number of seconds', example: 300 });
+        maxAgeSeconds =
+          opts.maxAge === undefined
+            ? undefined
+            : wholeNumberOption(opts.maxAge, '--max-age', {
+                min: 0,
+                max: 10 * 365 * 86_400,
+                what: 'a whole number of seconds',
+                example: 300,
+              });
         const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
         trust = TrustStore.fromPem(pems);
         if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
-        if (trust.anchors.length === 0) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', 'no trust anchors: pass --trust CA.pem (repeatable) or --config tramite.json');
+        if (trust.anchors.length === 0)
+          throw new TramiteError(
+            'TRAMITE_ERR_CONFIG_INVALID',
+            'no trust anchors: pass --trust CA.pem (repeatable) or --config tramite.json',
+          );
         at = opts.at ? new Date(opts.at) : new Date();
-        if (Number.isNaN(at.getTime())) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`);
+        if (Number.isNaN(at.getTime()))
+          throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`);
       } catch (err) {
         reportError(err, 2);
         return;
@@ -107,44 +126,64 @@ export function registerEnvelopeCommand(program: Command): void {
     .option('--to <audience>', 'modi: wsa:To, when the envelope has none')
     .option('--from <client>', 'modi: wsa:From/Address, when the envelope has none')
     .option('--action <action>', 'modi: wsa:Action, when the envelope has none')
-    .option('--patterns <list>', 'modi: the ModI patterns to sign for, comma-separated: ID_AUTH_SOAP_01 or ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01 (the Body is signed only with it)', 'ID_AUTH_SOAP_02,INTEGRITY_SOAP_01')
+    .option(
+      '--patterns <list>',
+      'modi: the ModI patterns to sign for, comma-separated: ID_AUTH_SOAP_01 or ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01 (the Body is signed only with it)',
+      'ID_AUTH_SOAP_02,INTEGRITY_SOAP_01',
+    )
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
-    .action((file: string, opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; patterns: string; ttl: string }) => {
-      let ttlSeconds: number;
-      try {
-        ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
-      } catch (err) {
-        reportError(err, 2);
-        return;
-      }
-      try {
-        if (opts.profile !== 'egov' && opts.profile !== 'modi') throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
-        const modiPatterns = parsePatterns(opts.patterns);
-        const signed = sealEnvelope(
-          readFileSync(file, 'utf8'),
-          opts.profile as EnvelopeProfile,
-          { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
-          {
-            now: new Date(),
-            ttlSeconds,
-            addressing: { ...(opts.to ? { to: opts.to } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.action ? { action: opts.action } : {}) },
-            modiPatterns,
-          },
-        );
-        process.stdout.write(signed.endsWith('\n') ? signed : `${signed}\n`);
-      } catch (err) {
-        reportError(err);
-      }
-    });
+    .action(
+      (
+        file: string,
+        opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; patterns: string; ttl: string },
+      ) => {
+        let ttlSeconds: number;
+        try {
+          ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
+        } catch (err) {
+          reportError(err, 2);
+          return;
+        }
+        try {
+          if (opts.profile !== 'egov' && opts.profile !== 'modi')
+            throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
+          const modiPatterns = parsePatterns(opts.patterns);
+          const signed = sealEnvelope(
+            readFileSync(file, 'utf8'),
+            opts.profile as EnvelopeProfile,
+            { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
+            {
+              now: new Date(),
+              ttlSeconds,
+              addressing: {
+                ...(opts.to ? { to: opts.to } : {}),
+                ...(opts.from ? { from: opts.from } : {}),
+                ...(opts.action ? { action: opts.action } : {}),
+              },
+              modiPatterns,
+            },
+          );
+          process.stdout.write(signed.endsWith('\n') ? signed : `${signed}\n`);
+        } catch (err) {
+          reportError(err);
+        }
+      },
+    );
 }
 
 /** `--patterns`: one ID_AUTH pattern, optionally INTEGRITY_SOAP_01, as a service declares them. */
 function parsePatterns(list: string): ModiSoapPattern[] {
-  const names = list.split(',').map((p) => p.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(MODI_SOAP_PATTERNS as readonly string[]).includes(n));
   const idAuth = names.filter((n) => n !== 'INTEGRITY_SOAP_01');
   if (unknown.length > 0 || idAuth.length !== 1) {
-    throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--patterns "${list}": name exactly one of ID_AUTH_SOAP_01, ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01`);
+    throw new TramiteError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `--patterns "${list}": name exactly one of ID_AUTH_SOAP_01, ID_AUTH_SOAP_02, with or without INTEGRITY_SOAP_01`,
+    );
   }
   return names as ModiSoapPattern[];
 }
@@ -161,7 +200,12 @@ function describeEnvelope(env: ReadEnvelope): Record<string, unknown> {
 
 function printRefusal(err: unknown): void {
   if (err instanceof EnvelopeError || err instanceof SecurityError) {
-    printJson({ code: err.code, posizione: err.posizione, message: err.message, ...(err instanceof SecurityError ? { reason: err.reason } : {}) });
+    printJson({
+      code: err.code,
+      posizione: err.posizione,
+      message: err.message,
+      ...(err instanceof SecurityError ? { reason: err.reason } : {}),
+    });
     process.exitCode = 1;
     return;
   }

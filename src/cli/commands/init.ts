@@ -19,7 +19,10 @@ export function registerInitCommand(program: Command): void {
     .option('--parties <codes>', `comma-separated party codes tipo/nome (a bare nome means SPC/nome)`, DEFAULT_INIT_PARTIES.join(','))
     .option('--port <N>', 'TCP port the node will listen on, 127.0.0.1 only (0 = any free port)', '8080')
     .option('--json', 'print the report as JSON (tokens included only when created now)')
-    .addHelpText('after', '\nExample:\n  tramite init --dir .tramite --parties SPC/ComuneA,SPC/Regione --port 8080\n  tramite start --config .tramite/tramite.json\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  tramite init --dir .tramite --parties SPC/ComuneA,SPC/Regione --port 8080\n  tramite start --config .tramite/tramite.json\n',
+    )
     .action((opts: { dir: string; parties: string; port: string; json?: boolean }) => {
       try {
         const report = initNode({ dir: opts.dir, parties: splitList(opts.parties), port: parsePort(opts.port) });
@@ -33,9 +36,14 @@ export function registerInitCommand(program: Command): void {
 }
 
 function splitList(value: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', '--parties lists no party — fix: name at least one, e.g. --parties SPC/ComuneA', { field: 'parties' });
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', '--parties lists no party — fix: name at least one, e.g. --parties SPC/ComuneA', {
+      field: 'parties',
+    });
   }
   return items;
 }
@@ -62,7 +70,11 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
   }
 
   if (report.operatorToken !== undefined) {
-    lines.push('', `Operator token, for GET /health's details (shown only now; also in ${show(report.operatorTokenFile)}):`, `  ${report.operatorToken}`);
+    lines.push(
+      '',
+      `Operator token, for GET /health's details (shown only now; also in ${show(report.operatorTokenFile)}):`,
+      `  ${report.operatorToken}`,
+    );
   }
 
   const missing = report.parties.filter((p) => p.configEntry !== undefined);

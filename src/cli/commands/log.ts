@@ -22,10 +22,10 @@ interface SourceOptions {
   tsaTrust?: string[];
 }
 
-
 /** --config (or .tramite/tramite.json when present) for the store and trust; --db and --trust override. */
 async function openAuditor(opts: SourceOptions, readonly = true): Promise<{ auditor: LogAuditor; store: LogStore; config?: NodeConfig }> {
-  const configPath = opts.config ?? (existsSync(resolve(DEFAULT_HOME, 'tramite.json')) && !opts.db ? resolve(DEFAULT_HOME, 'tramite.json') : undefined);
+  const configPath =
+    opts.config ?? (existsSync(resolve(DEFAULT_HOME, 'tramite.json')) && !opts.db ? resolve(DEFAULT_HOME, 'tramite.json') : undefined);
   const config = configPath ? loadConfig(configPath) : undefined;
   let store: LogStore;
   if (opts.db) {
@@ -38,21 +38,34 @@ async function openAuditor(opts: SourceOptions, readonly = true): Promise<{ audi
   } else if (config) {
     store = await openLogStore(config.log);
   } else {
-    throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', 'name the log: --db PATH (SQLite file or postgres:// URL) or --config tramite.json');
+    throw new TramiteError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      'name the log: --db PATH (SQLite file or postgres:// URL) or --config tramite.json',
+    );
   }
   const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
   const anchors = [...(config?.trust.anchors ?? []), ...(config?.peers.flatMap((p) => p.caCertificates) ?? [])];
   const trust = pems.length || anchors.length ? TrustStore.fromPem(pems).withExtra(anchors) : undefined;
-  const tsaTrust = [...(opts.tsaTrust ?? []), ...(config?.log.tsa?.caFile ? [config.log.tsa.caFile] : [])].map((f) => readFileSync(f, 'utf8'));
+  const tsaTrust = [...(opts.tsaTrust ?? []), ...(config?.log.tsa?.caFile ? [config.log.tsa.caFile] : [])].map((f) =>
+    readFileSync(f, 'utf8'),
+  );
   return { auditor: new LogAuditor(store, config?.node.pdd ?? 'unknown', trust, tsaTrust), store, ...(config ? { config } : {}) };
 }
 
 function sourceOptions(cmd: Command): Command {
   return cmd
-    .option('--config <tramite.json>', `the node configuration: where its log is, and its trust anchors (default ${DEFAULT_HOME}/tramite.json when present)`)
+    .option(
+      '--config <tramite.json>',
+      `the node configuration: where its log is, and its trust anchors (default ${DEFAULT_HOME}/tramite.json when present)`,
+    )
     .option('--db <path|url>', 'the message log itself: a SQLite file, or a postgres:// URL')
     .option('--trust <ca.pem>', 'a trusted CA for envelope and checkpoint signers (repeatable)', collectRepeated, [])
-    .option('--tsa-trust <ca.pem>', "the TSA's CA, to verify checkpoint time-stamps (repeatable; log.tsa.caFile of the config counts too)", collectRepeated, []);
+    .option(
+      '--tsa-trust <ca.pem>',
+      "the TSA's CA, to verify checkpoint time-stamps (repeatable; log.tsa.caFile of the config counts too)",
+      collectRepeated,
+      [],
+    );
 }
 
 export function registerLogCommand(program: Command): void {
@@ -68,21 +81,38 @@ export function registerLogCommand(program: Command): void {
     .option('--id <id>', 'message id, reference id or conversation id')
     .option('--limit <n>', 'at most this many records', '1000')
     .option('--json', 'print JSON')
-    .action(async (opts: SourceOptions & { from?: string; to?: string; party?: string; service?: string; state?: string; id?: string; limit: string; json?: boolean }) => {
-      await withAuditor(opts, async ({ auditor }) => {
-        const rows = await auditor.search({
-          ...(opts.from ? { fromTime: isoDate(opts.from, '--from') } : {}),
-          ...(opts.to ? { toTime: isoDate(opts.to, '--to') } : {}),
-          ...(opts.party ? { party: opts.party } : {}),
-          ...(opts.service ? { service: opts.service } : {}),
-          ...(opts.state ? { state: opts.state } : {}),
-          ...(opts.id ? { messageId: opts.id } : {}),
-          limit: wholeNumberOption(opts.limit, '--limit', { min: 1, max: 1_000_000, what: 'a whole number of records', example: 1000 }),
+    .action(
+      async (
+        opts: SourceOptions & {
+          from?: string;
+          to?: string;
+          party?: string;
+          service?: string;
+          state?: string;
+          id?: string;
+          limit: string;
+          json?: boolean;
+        },
+      ) => {
+        await withAuditor(opts, async ({ auditor }) => {
+          const rows = await auditor.search({
+            ...(opts.from ? { fromTime: isoDate(opts.from, '--from') } : {}),
+            ...(opts.to ? { toTime: isoDate(opts.to, '--to') } : {}),
+            ...(opts.party ? { party: opts.party } : {}),
+            ...(opts.service ? { service: opts.service } : {}),
+            ...(opts.state ? { state: opts.state } : {}),
+            ...(opts.id ? { messageId: opts.id } : {}),
+            limit: wholeNumberOption(opts.limit, '--limit', { min: 1, max: 1_000_000, what: 'a whole number of records', example: 1000 }),
+          });
+          if (opts.json) printJson(rows);
+          else
+            for (const r of rows)
+              process.stdout.write(
+                `${r.seq}\t${r.time}\t${r.kind}\t${r.state}\t${r.direction}\t${r.from} → ${r.to}\t${r.service}${r.action ? `/${r.action}` : ''}\t${r.messageId}\n`,
+              );
         });
-        if (opts.json) printJson(rows);
-        else for (const r of rows) process.stdout.write(`${r.seq}\t${r.time}\t${r.kind}\t${r.state}\t${r.direction}\t${r.from} → ${r.to}\t${r.service}${r.action ? `/${r.action}` : ''}\t${r.messageId}\n`);
-      });
-    });
+      },
+    );
 
   sourceOptions(log.command('show'))
     .description("a message's history, receipts, envelopes and the status of each envelope's signature")
@@ -96,18 +126,26 @@ export function registerLogCommand(program: Command): void {
           printJson(shown);
           return;
         }
-        for (const m of shown.messages) process.stdout.write(`${m.direction === 'out' ? 'sent' : 'received'}: ${m.state} (updated ${m.updatedAt})\n`);
+        for (const m of shown.messages)
+          process.stdout.write(`${m.direction === 'out' ? 'sent' : 'received'}: ${m.state} (updated ${m.updatedAt})\n`);
         process.stdout.write('history:\n');
-        for (const r of shown.history) process.stdout.write(`  ${r.seq}\t${r.time}\t${r.kind}\t${r.state}${r.detail?.['error'] ? `\t${JSON.stringify(r.detail['error'])}` : ''}\n`);
+        for (const r of shown.history)
+          process.stdout.write(
+            `  ${r.seq}\t${r.time}\t${r.kind}\t${r.state}${r.detail?.['error'] ? `\t${JSON.stringify(r.detail['error'])}` : ''}\n`,
+          );
         for (const e of shown.envelopes) {
-          process.stdout.write(`envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`);
+          process.stdout.write(
+            `envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`,
+          );
           if (e.xml) process.stdout.write(`${e.xml}\n`);
         }
       });
     });
 
   sourceOptions(log.command('verify'))
-    .description('verify the hash chain, the signed checkpoints and every kept envelope signature; exit 0 only when intact, else name the first bad record and why')
+    .description(
+      'verify the hash chain, the signed checkpoints and every kept envelope signature; exit 0 only when intact, else name the first bad record and why',
+    )
     .option('--bundle <path>', 'verify an export bundle (folder or JSON) instead, offline, with no database')
     .option('--no-signatures', 'skip re-verifying envelope signatures (chain and checkpoints only)')
     .option('--json', 'print the report as JSON')
@@ -118,7 +156,12 @@ export function registerLogCommand(program: Command): void {
           const bar = progressBar(opts.json);
           const extra = opts.trust.map((f) => readFileSync(f, 'utf8'));
           const extraTsa = (opts.tsaTrust ?? []).map((f) => readFileSync(f, 'utf8'));
-          report = await verifyBundle(opts.bundle, { signatures: opts.signatures, extraTrustPem: extra, extraTsaTrustPem: extraTsa, ...(bar ? { onRecord: bar.tick } : {}) });
+          report = await verifyBundle(opts.bundle, {
+            signatures: opts.signatures,
+            extraTrustPem: extra,
+            extraTsaTrustPem: extraTsa,
+            ...(bar ? { onRecord: bar.tick } : {}),
+          });
           bar?.stop();
         } else {
           const { auditor, store } = await openAuditor(opts);
@@ -139,7 +182,9 @@ export function registerLogCommand(program: Command): void {
     });
 
   sourceOptions(log.command('export'))
-    .description('write a self-contained bundle (records, envelopes, checkpoints, certificates, manifest) of the records logged between two instants')
+    .description(
+      'write a self-contained bundle (records, envelopes, checkpoints, certificates, manifest) of the records logged between two instants',
+    )
     .requiredOption('--from <date-time>', 'first instant (ISO 8601)')
     .requiredOption('--to <date-time>', 'last instant (ISO 8601)')
     .argument('<out>', 'a new folder for the bundle')
@@ -149,7 +194,10 @@ export function registerLogCommand(program: Command): void {
         const bundle = await auditor.exportBundle(isoDate(opts.from, '--from'), isoDate(opts.to, '--to'), new Date());
         const manifest = writeBundleDir(resolve(out), bundle);
         if (opts.json) printJson(manifest);
-        else process.stdout.write(`exported records ${manifest.firstSeq}–${manifest.lastSeq} (${manifest.recordCount}) and ${manifest.checkpointCount} checkpoints to ${resolve(out)}\nverify it with: tramite log verify --bundle ${resolve(out)}\n`);
+        else
+          process.stdout.write(
+            `exported records ${manifest.firstSeq}–${manifest.lastSeq} (${manifest.recordCount}) and ${manifest.checkpointCount} checkpoints to ${resolve(out)}\nverify it with: tramite log verify --bundle ${resolve(out)}\n`,
+          );
       });
     });
 }
@@ -175,7 +223,10 @@ function isoDate(value: string, option: string): string {
 /** A progress bar on stderr for long runs on a terminal (and never in --json mode). */
 function progressBar(json: boolean | undefined, total?: number): { tick: (seq: number) => void; stop: () => void } | undefined {
   if (json || !process.stderr.isTTY || (total !== undefined && total < 5000)) return undefined;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'verifying {bar} {value}/{total} records' }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'verifying {bar} {value}/{total} records' },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(total ?? 0, 0);
   let n = 0;
   return {
@@ -197,7 +248,9 @@ function printReport(r: AuditReport, json: boolean | undefined): void {
   }
   const out = process.stdout;
   if (r.ok) {
-    out.write(`intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`);
+    out.write(
+      `intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`,
+    );
     if (r.uncheckpointed) out.write(`note: the last ${r.uncheckpointed} records are not yet covered by a checkpoint\n`);
     return;
   }

@@ -17,7 +17,9 @@ export function registerMessagesCommand(program: Command): void {
   const messages = program.command('messages').description("operators' tools for a node's messages");
   messages
     .command('resend')
-    .description('send a FAILED outbound message again: a new attempt with the same id (the node picks it up from its queue, or at its next start)')
+    .description(
+      'send a FAILED outbound message again: a new attempt with the same id (the node picks it up from its queue, or at its next start)',
+    )
     .argument('<id>', 'message id')
     .option('--config <tramite.json>', 'the node configuration', `${DEFAULT_HOME}/tramite.json`)
     .option('--json', 'print JSON')
@@ -46,7 +48,10 @@ export function registerMessagesCommand(program: Command): void {
           id,
         );
         if (opts.json) printJson({ id, status: next.status, queued });
-        else process.stdout.write(`message ${id} is ACCEPTED again; ${queued ? 'queued for delivery' : 'the node sends it when it next starts'}\n`);
+        else
+          process.stdout.write(
+            `message ${id} is ACCEPTED again; ${queued ? 'queued for delivery' : 'the node sends it when it next starts'}\n`,
+          );
       } catch (err) {
         reportError(err);
       } finally {

@@ -7,7 +7,6 @@ import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
 
-
 export const DEFAULT_PEC_PROVIDER_DIR = '.tramite/pec-provider';
 
 const HELP = `
@@ -32,82 +31,100 @@ export function registerPecProviderCommand(program: Command): void {
     .option('--port <port>', 'SMTP port on 127.0.0.1 (default: any free port)', '0')
     .option('--json', 'print the endpoints and credentials as one JSON line')
     .addHelpText('after', HELP)
-    .action(async (opts: { domain: string[]; mailbox: string[]; dir: string; warnAfter: string; failAfter: string; port: string; json?: boolean }) => {
-      let settings: { mailboxes: PecMailbox[]; warnAfterMs: number; failAfterMs: number; port: number };
-      try {
-        const port = wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 2525 });
-        settings = { mailboxes: opts.mailbox.map(parseMailbox), warnAfterMs: parseDuration(opts.warnAfter, '--warn-after'), failAfterMs: parseDuration(opts.failAfter, '--fail-after'), port };
-      } catch (err) {
-        reportError(err, 2);
-        return;
-      }
-
-      // Signals are handled from before start-up: a stop asked for while Dovecot is starting waits
-      // for the start to finish, then stops everything it started.
-      let stopRequested = false;
-      let stopAll: (() => Promise<void>) | undefined;
-      const shutdown = () => {
-        stopRequested = true;
-        if (stopAll) void stopAll().then(() => process.exit(0));
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-
-      let dovecot: DovecotServer | undefined;
-      let provider: PecProviderSimulator | undefined;
-      const stopStarted = async () => {
-        await provider?.stop();
-        await dovecot?.stop();
-      };
-      try {
-        const pki = ensureProviderPki(opts.dir);
-        // Built before Dovecot starts, so that bad domains or mailboxes are refused before any process runs.
-        provider = new PecProviderSimulator({
-          domains: opts.domain,
-          mailboxes: settings.mailboxes,
-          signer: pki.signer,
-          store: { deliver: (address, raw) => dovecot!.deliver(address, raw) },
-          tls: pki.tls,
-          port: settings.port,
-          timeouts: { warnAfterMs: settings.warnAfterMs, failAfterMs: settings.failAfterMs },
-          onIssued: (m) => process.stderr.write(`issued ${m.kind}${m.consegna ? ` for ${m.consegna}` : ''} into ${m.mailbox} (original ${m.riferimentoMessageId})\n`),
-        });
-        dovecot = await startDovecot({ users: settings.mailboxes.map((m) => ({ user: m.address, password: m.password })) });
-        const smtp = await provider.start();
-        stopAll = stopStarted;
-        if (stopRequested) {
-          await stopAll();
-          process.exit(0);
+    .action(
+      async (opts: {
+        domain: string[];
+        mailbox: string[];
+        dir: string;
+        warnAfter: string;
+        failAfter: string;
+        port: string;
+        json?: boolean;
+      }) => {
+        let settings: { mailboxes: PecMailbox[]; warnAfterMs: number; failAfterMs: number; port: number };
+        try {
+          const port = wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 2525 });
+          settings = {
+            mailboxes: opts.mailbox.map(parseMailbox),
+            warnAfterMs: parseDuration(opts.warnAfter, '--warn-after'),
+            failAfterMs: parseDuration(opts.failAfter, '--fail-after'),
+            port,
+          };
+        } catch (err) {
+          reportError(err, 2);
+          return;
         }
 
-        const info = {
-          domains: opts.domain,
-          smtp: { host: smtp.host, port: smtp.port, tlsCertificate: pki.tlsCertFile },
-          imap: { host: dovecot.host, port: dovecot.imapPort },
-          providerCa: pki.caCertFile,
-          mailboxes: settings.mailboxes.map((m) => ({ address: m.address, password: m.password })),
-          timeouts: { warnAfterMs: settings.warnAfterMs, failAfterMs: settings.failAfterMs },
+        // Signals are handled from before start-up: a stop asked for while Dovecot is starting waits
+        // for the start to finish, then stops everything it started.
+        let stopRequested = false;
+        let stopAll: (() => Promise<void>) | undefined;
+        const shutdown = () => {
+          stopRequested = true;
+          if (stopAll) void stopAll().then(() => process.exit(0));
         };
-        if (opts.json) printJson(info);
-        else {
-          process.stdout.write(
-            [
-              `PEC provider simulator for ${opts.domain.join(', ')} (Ctrl-C to stop)`,
-              `  SMTP submission: ${smtp.host}:${smtp.port}  (AUTH PLAIN/LOGIN; STARTTLS with ${pki.tlsCertFile})`,
-              `  IMAP:            ${dovecot.host}:${dovecot.imapPort}  (cleartext)`,
-              `  provider CA:     ${pki.caCertFile}  (trust it for the providers' signatures)`,
-              `  delivery timeouts for other domains: warning after ${opts.warnAfter}, failure after ${opts.failAfter}`,
-              '  mailboxes (login = address):',
-              ...settings.mailboxes.map((m) => `    ${m.address}  password ${m.password}`),
-              '',
-            ].join('\n'),
-          );
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+
+        let dovecot: DovecotServer | undefined;
+        let provider: PecProviderSimulator | undefined;
+        const stopStarted = async () => {
+          await provider?.stop();
+          await dovecot?.stop();
+        };
+        try {
+          const pki = ensureProviderPki(opts.dir);
+          // Built before Dovecot starts, so that bad domains or mailboxes are refused before any process runs.
+          provider = new PecProviderSimulator({
+            domains: opts.domain,
+            mailboxes: settings.mailboxes,
+            signer: pki.signer,
+            store: { deliver: (address, raw) => dovecot!.deliver(address, raw) },
+            tls: pki.tls,
+            port: settings.port,
+            timeouts: { warnAfterMs: settings.warnAfterMs, failAfterMs: settings.failAfterMs },
+            onIssued: (m) =>
+              process.stderr.write(
+                `issued ${m.kind}${m.consegna ? ` for ${m.consegna}` : ''} into ${m.mailbox} (original ${m.riferimentoMessageId})\n`,
+              ),
+          });
+          dovecot = await startDovecot({ users: settings.mailboxes.map((m) => ({ user: m.address, password: m.password })) });
+          const smtp = await provider.start();
+          stopAll = stopStarted;
+          if (stopRequested) {
+            await stopAll();
+            process.exit(0);
+          }
+
+          const info = {
+            domains: opts.domain,
+            smtp: { host: smtp.host, port: smtp.port, tlsCertificate: pki.tlsCertFile },
+            imap: { host: dovecot.host, port: dovecot.imapPort },
+            providerCa: pki.caCertFile,
+            mailboxes: settings.mailboxes.map((m) => ({ address: m.address, password: m.password })),
+            timeouts: { warnAfterMs: settings.warnAfterMs, failAfterMs: settings.failAfterMs },
+          };
+          if (opts.json) printJson(info);
+          else {
+            process.stdout.write(
+              [
+                `PEC provider simulator for ${opts.domain.join(', ')} (Ctrl-C to stop)`,
+                `  SMTP submission: ${smtp.host}:${smtp.port}  (AUTH PLAIN/LOGIN; STARTTLS with ${pki.tlsCertFile})`,
+                `  IMAP:            ${dovecot.host}:${dovecot.imapPort}  (cleartext)`,
+                `  provider CA:     ${pki.caCertFile}  (trust it for the providers' signatures)`,
+                `  delivery timeouts for other domains: warning after ${opts.warnAfter}, failure after ${opts.failAfter}`,
+                '  mailboxes (login = address):',
+                ...settings.mailboxes.map((m) => `    ${m.address}  password ${m.password}`),
+                '',
+              ].join('\n'),
+            );
+          }
+        } catch (err) {
+          await stopStarted().catch(() => undefined);
+          reportError(err);
         }
-      } catch (err) {
-        await stopStarted().catch(() => undefined);
-        reportError(err);
-      }
-    });
+      },
+    );
 }
 
 /** `address:password`, split at the first colon (an address has none; a password may). */
@@ -115,7 +132,12 @@ function parseMailbox(value: string): PecMailbox {
   const colon = value.indexOf(':');
   const address = colon < 0 ? '' : value.slice(0, colon);
   const password = colon < 0 ? '' : value.slice(colon + 1);
-  if (!/^[^@\s:]+@[^@\s:]+$/.test(address) || password === '') throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `--mailbox "${value}": expected address:password, e.g. protocollo@pec.example.it:secret`, { field: '--mailbox' });
+  if (!/^[^@\s:]+@[^@\s:]+$/.test(address) || password === '')
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `--mailbox "${value}": expected address:password, e.g. protocollo@pec.example.it:secret`,
+      { field: '--mailbox' },
+    );
   return { address, password };
 }
 
@@ -125,6 +147,7 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 export function parseDuration(value: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
   const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2]!]!) : NaN;
-  if (!(ms > 0)) throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `${option} "${value}": expected a duration like 30s, 12h or 1d`, { field: option });
+  if (!(ms > 0))
+    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `${option} "${value}": expected a duration like 30s, 12h or 1d`, { field: option });
   return ms;
 }

@@ -6,7 +6,6 @@ import { PecError } from '../../../adapters/pec/pec-errors.js';
 import { printJson, reportError } from '../cli-output.js';
 import { collectRepeated } from '../repeatable-option.js';
 
-
 const PARSE_HELP = `
 Prints one JSON line. For a message from a PEC provider (it has X-Ricevuta or X-Trasporto):
   {"pec":true,"kind":"avvenuta-consegna","tipo":"avvenuta-consegna","errore":"nessuno",
@@ -27,7 +26,9 @@ export function registerPecCommand(program: Command): void {
     .exitOverride(exitWithUsageStatus);
   pec
     .command('parse')
-    .description('classify a PEC receipt or busta (.eml), read its daticert.xml, verify the provider signature; prints the typed message as JSON')
+    .description(
+      'classify a PEC receipt or busta (.eml), read its daticert.xml, verify the provider signature; prints the typed message as JSON',
+    )
     .argument('<file>', 'the message as received (RFC 5322 / .eml)')
     .option('--trust <ca.pem>', 'a CA trusted for PEC provider signatures (PEM; repeatable)', collectRepeated, [])
     .option('--at <date-time>', 'judge the provider certificate as of this instant (ISO 8601) instead of the message date')

@@ -14,7 +14,9 @@ export const DEFAULT_HOME = '.tramite';
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description(`run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, one party, token)`)
+    .description(
+      `run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, one party, token)`,
+    )
     .option('--config <tramite.json>', 'the node configuration (env TRAMITE_CONFIG)')
     .option('--port <port>', 'listen on this port instead of the configured one (0 = any free port)')
     .option('--log-level <level>', 'pino log level', 'info')
@@ -25,12 +27,19 @@ export function registerStartCommand(program: Command): void {
         if (!explicit && !existsSync(path)) {
           const report = initNode({ dir: resolve(DEFAULT_HOME) });
           process.stderr.write(`first run: created a development identity in ${DEFAULT_HOME}/\n`);
-          for (const p of report.parties) if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
+          for (const p of report.parties)
+            if (p.token) process.stderr.write(`  ${p.code}: back-office token ${p.token} (also in ${p.tokenFile})\n`);
           if (report.auditorToken) process.stderr.write(`  auditors: token ${report.auditorToken} (also in ${report.auditorTokenFile})\n`);
-          if (report.operatorToken) process.stderr.write(`  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`);
+          if (report.operatorToken)
+            process.stderr.write(
+              `  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`,
+            );
         }
         const config = loadConfig(path);
-        const port = opts.port === undefined ? undefined : wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
+        const port =
+          opts.port === undefined
+            ? undefined
+            : wholeNumberOption(opts.port, '--port', { min: 0, max: 65535, what: 'a TCP port', example: 8080 });
         // Signals are handled from before start-up: a stop requested while the node is starting (its
         // Redis already running) waits for the start to finish, then stops everything in order.
         // Bounded whatever state the node is in (starting, Redis gone): the orderly stop gets the time
@@ -43,14 +52,19 @@ export function registerStartCommand(program: Command): void {
           stopRequested = true;
           stopDeadline = Deadline.in(bound).earlier(1000);
           setTimeout(() => {
-            process.stderr.write(`tramite: the node did not stop within node.shutdownTimeoutSeconds (${config.node.shutdownTimeoutSeconds} s); exiting now\n`);
+            process.stderr.write(
+              `tramite: the node did not stop within node.shutdownTimeoutSeconds (${config.node.shutdownTimeoutSeconds} s); exiting now\n`,
+            );
             process.exit(1);
           }, bound).unref();
           if (running) void running.close(stopDeadline).then(() => process.exit(0));
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
-        running = await serveNode(port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } }, { logToStdout: true, logLevel: opts.logLevel, builtinAdapters: BUILTIN_ADAPTERS });
+        running = await serveNode(
+          port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } },
+          { logToStdout: true, logLevel: opts.logLevel, builtinAdapters: BUILTIN_ADAPTERS },
+        );
         if (stopRequested) {
           await running.close(stopDeadline);
           process.exit(0);

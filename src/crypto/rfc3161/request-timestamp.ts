@@ -32,7 +32,8 @@ async function requestTimestampUnguarded(url: string, data: Uint8Array, opts: Re
   const hashAlgorithm = opts.hashAlgorithm ?? 'SHA-256';
   if (hashAlgorithm !== 'SHA-256') throw tsaError(`unsupported TSA hash algorithm "${String(hashAlgorithm)}": only SHA-256 is supported`);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw tsaError(`TSA timeout must be a positive number of milliseconds, got ${timeoutMs}`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw tsaError(`TSA timeout must be a positive number of milliseconds, got ${timeoutMs}`);
   let target: URL;
   try {
     target = new URL(url);

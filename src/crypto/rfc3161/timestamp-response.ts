@@ -64,14 +64,18 @@ export function tokenFromResponse(url: string, raw: Uint8Array, request: Pick<En
   const { tstInfo, signedData } = parsed;
   const imprint = tstInfo.messageImprint;
   if (imprint.hashAlgorithm.algorithmId !== OID_SHA256) {
-    throw tsaError(`TSA at ${url} stamped with hash algorithm ${imprint.hashAlgorithm.algorithmId} instead of the requested SHA-256 (${OID_SHA256})`);
+    throw tsaError(
+      `TSA at ${url} stamped with hash algorithm ${imprint.hashAlgorithm.algorithmId} instead of the requested SHA-256 (${OID_SHA256})`,
+    );
   }
   if (!bytesEqual(imprint.hashedMessage.valueBlock.valueHexView, digest)) {
     throw tsaError(`TSA at ${url} answered with a token whose messageImprint is not the one requested (it time-stamps other data)`);
   }
   if (!tstInfo.nonce) throw tsaError(`TSA at ${url} answered with a token without the nonce that was sent (possible replay)`);
   if (tstInfo.nonce.toBigInt() !== nonce) {
-    throw tsaError(`TSA at ${url} answered with nonce ${tstInfo.nonce.toBigInt().toString(16)} instead of ${nonce.toString(16)} (not the answer to this request)`);
+    throw tsaError(
+      `TSA at ${url} answered with nonce ${tstInfo.nonce.toBigInt().toString(16)} instead of ${nonce.toString(16)} (not the answer to this request)`,
+    );
   }
   if (!signedData.certificates?.some((c) => c instanceof pkijs.Certificate)) {
     throw tsaError(`TSA at ${url} answered with a token carrying no certificate although certReq was true`);

@@ -50,7 +50,8 @@ export function parseDer(bytes: Uint8Array, what: string): asn1js.AsnType {
 
 /** The certificates [0] IMPLICIT field of a SignedData: the original DER of each X.509 certificate. */
 function certificateBytes(signedData: asn1js.Sequence): Uint8Array<ArrayBuffer>[] {
-  const field = signedData.valueBlock.value.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
+  const field = signedData.valueBlock.value.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 0) as
+    asn1js.Constructed | undefined;
   if (!field) return [];
   return field.valueBlock.value
     .filter((v) => v.idBlock.tagClass === 1 && v.idBlock.tagNumber === 16)

@@ -6,7 +6,16 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { bytesEqual } from './byte-views.js';
-import { HASH_OIDS, OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_KP_TIME_STAMPING, OID_SHA1, OID_SHA256, OID_SIGNING_CERTIFICATE, OID_SIGNING_CERTIFICATE_V2 } from './rfc3161-oids.js';
+import {
+  HASH_OIDS,
+  OID_EXT_KEY_USAGE,
+  OID_KEY_USAGE,
+  OID_KP_TIME_STAMPING,
+  OID_SHA1,
+  OID_SHA256,
+  OID_SIGNING_CERTIFICATE,
+  OID_SIGNING_CERTIFICATE_V2,
+} from './rfc3161-oids.js';
 import { errorText, tsaError } from './tsa-error.js';
 
 /**
@@ -20,7 +29,9 @@ export function checkSigningCertificateAttribute(signerInfo: pkijs.SignerInfo, s
   const v1 = attrs.find((a) => a.type === OID_SIGNING_CERTIFICATE);
   const attr = v2 ?? v1;
   if (!attr) {
-    throw tsaError('time-stamp token has no ESS signing-certificate attribute (SigningCertificate or SigningCertificateV2), required by RFC 3161');
+    throw tsaError(
+      'time-stamp token has no ESS signing-certificate attribute (SigningCertificate or SigningCertificateV2), required by RFC 3161',
+    );
   }
   let hashOid: string;
   let certHash: Uint8Array;
@@ -68,7 +79,9 @@ export function checkTimeStampingUsage(cert: pkijs.Certificate, tsa: string): vo
   const purposes = ext.parsedValue instanceof pkijs.ExtKeyUsage ? ext.parsedValue.keyPurposes : undefined;
   if (!purposes) throw tsaError(`TSA certificate "${tsa}" has an unreadable extendedKeyUsage extension`);
   if (!purposes.includes(OID_KP_TIME_STAMPING)) {
-    throw tsaError(`TSA certificate "${tsa}" extendedKeyUsage (${purposes.join(', ')}) does not include id-kp-timeStamping (${OID_KP_TIME_STAMPING})`);
+    throw tsaError(
+      `TSA certificate "${tsa}" extendedKeyUsage (${purposes.join(', ')}) does not include id-kp-timeStamping (${OID_KP_TIME_STAMPING})`,
+    );
   }
   if (purposes.length !== 1) {
     throw tsaError(`TSA certificate "${tsa}" extendedKeyUsage (${purposes.join(', ')}) must hold id-kp-timeStamping only`);

@@ -26,7 +26,8 @@ export async function postTimestampQuery(url: string, body: Uint8Array, timeoutM
   } catch (cause) {
     throw tsaError(`TSA at ${url} could not be reached: ${describeNetworkError(cause, timeoutMs)}`, cause);
   }
-  const drain = (): Promise<void> => discardBoundedBody(res.body, { maxBytes: MAX_RESPONSE_BYTES, source: `TSA at ${url}` }).catch(() => undefined);
+  const drain = (): Promise<void> =>
+    discardBoundedBody(res.body, { maxBytes: MAX_RESPONSE_BYTES, source: `TSA at ${url}` }).catch(() => undefined);
   if (res.statusCode !== 200) {
     await drain();
     throw tsaError(`TSA at ${url} answered HTTP ${res.statusCode} instead of 200`);
@@ -38,16 +39,28 @@ export async function postTimestampQuery(url: string, body: Uint8Array, timeoutM
     throw tsaError(`TSA at ${url} answered with content-type "${type || '(none)'}" instead of application/timestamp-reply`);
   }
   try {
-    return new Uint8Array(await readBoundedBody(res.body, { maxBytes: MAX_RESPONSE_BYTES, source: `TSA at ${url}`, declaredLength: res.headers['content-length'] }));
+    return new Uint8Array(
+      await readBoundedBody(res.body, {
+        maxBytes: MAX_RESPONSE_BYTES,
+        source: `TSA at ${url}`,
+        declaredLength: res.headers['content-length'],
+      }),
+    );
   } catch (cause) {
-    if (cause instanceof ResponseTooLargeError) throw tsaError(`TSA at ${url} sent more than ${MAX_RESPONSE_BYTES} bytes; a TimeStampResp is a few kilobytes`, cause);
+    if (cause instanceof ResponseTooLargeError)
+      throw tsaError(`TSA at ${url} sent more than ${MAX_RESPONSE_BYTES} bytes; a TimeStampResp is a few kilobytes`, cause);
     throw tsaError(`reading the answer of the TSA at ${url} failed: ${describeNetworkError(cause, timeoutMs)}`, cause);
   }
 }
 
 function describeNetworkError(cause: unknown, timeoutMs: number): string {
   const err = cause as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (
+    err?.name === 'TimeoutError' ||
+    err?.name === 'AbortError' ||
+    err?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    err?.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return `no answer within ${timeoutMs} ms`;
   }
   const code = err?.code ?? err?.cause?.code;

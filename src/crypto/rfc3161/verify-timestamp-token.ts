@@ -63,7 +63,9 @@ async function verifyUnguarded(token: Uint8Array, data: Uint8Array, opts: Verify
 
   const imprint = tstInfo.messageImprint;
   if (imprint.hashAlgorithm.algorithmId !== OID_SHA256) {
-    throw tsaError(`time-stamp token uses messageImprint hash ${imprint.hashAlgorithm.algorithmId}; only SHA-256 (${OID_SHA256}) is accepted`);
+    throw tsaError(
+      `time-stamp token uses messageImprint hash ${imprint.hashAlgorithm.algorithmId}; only SHA-256 (${OID_SHA256}) is accepted`,
+    );
   }
   const digest = createHash('sha256').update(data).digest();
   if (!bytesEqual(imprint.hashedMessage.valueBlock.valueHexView, digest)) {
@@ -113,7 +115,10 @@ async function verifyUnguarded(token: Uint8Array, data: Uint8Array, opts: Verify
   if (opts.at !== undefined) {
     const chain = new pkijs.CertificateChainValidationEngine({
       trustedCerts: anchors,
-      certs: [...(signedData.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate && c !== signer), signer],
+      certs: [
+        ...(signedData.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate && c !== signer),
+        signer,
+      ],
       checkDate: opts.at,
     });
     let outcome: { result: boolean; resultMessage: string };
@@ -167,8 +172,14 @@ function pkijsSubject(cert: pkijs.Certificate): string {
 }
 
 const DN_NAMES: Readonly<Record<string, string>> = {
-  '2.5.4.3': 'CN', '2.5.4.5': 'serialNumber', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST',
-  '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.97': 'organizationIdentifier',
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.97': 'organizationIdentifier',
 };
 
 /** A DN from pkijs, one line, most specific first (as describeCertificate prints node's). */

@@ -17,7 +17,11 @@ export class DovecotMaildirs {
   private readonly host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
   /** Makes root/<user>/Maildir/{cur,new,tmp} for each user, owned (as root) by the mail account. */
-  constructor(readonly root: string, users: readonly string[], private readonly acc: DovecotAccounts) {
+  constructor(
+    readonly root: string,
+    users: readonly string[],
+    private readonly acc: DovecotAccounts,
+  ) {
     this.names = new Set(users);
     mkdirSync(root, { mode: 0o755 });
     this.own(root);
@@ -37,7 +41,8 @@ export class DovecotMaildirs {
 
   /** The user's Maildir (holding cur/, new/, tmp/). */
   maildirOf(user: string): string {
-    if (!this.names.has(user)) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `no such Dovecot test user: ${user} (have ${[...this.names].join(', ')})`);
+    if (!this.names.has(user))
+      throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `no such Dovecot test user: ${user} (have ${[...this.names].join(', ')})`);
     return join(this.root, user, 'Maildir');
   }
 

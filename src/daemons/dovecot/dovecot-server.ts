@@ -72,7 +72,11 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
     chmodSync(dir, 0o755);
     if (acc.asRoot) assertTraversable(dir, acc.mail.uid);
 
-    const mail = new DovecotMaildirs(join(dir, 'mail'), users.map((u) => u.user), acc);
+    const mail = new DovecotMaildirs(
+      join(dir, 'mail'),
+      users.map((u) => u.user),
+      acc,
+    );
     mkdirSync(join(dir, 'state'), { mode: 0o755 });
     const passwdFile = join(dir, 'passwd');
     writePasswdFile(passwdFile, users, acc);
@@ -91,7 +95,9 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
       tempDir,
       ports: tls ? 2 : 1,
       command: ({ ports: [imapPort = 0, imapsPort = 0] }) => {
-        writeFileSync(configFile, dovecotConfig({ dir, passwdFile, mailRoot: mail.root, logFile, imapPort, imapsPort, tls, acc }), { mode: 0o644 });
+        writeFileSync(configFile, dovecotConfig({ dir, passwdFile, mailRoot: mail.root, logFile, imapPort, imapsPort, tls, acc }), {
+          mode: 0o644,
+        });
         rmSync(logFile, { force: true }); // the log tail in an error is then this attempt's
         return {
           command: bin,
@@ -104,7 +110,8 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotServer>
             what: `IMAP greeting on 127.0.0.1:${imapPort}`,
             probe: async () => {
               const line = await greeting(imapPort);
-              if (!line.startsWith('* OK')) throw new DaemonError('TRAMITE_ERR_DAEMON_START', `unexpected greeting ${JSON.stringify(line)}`);
+              if (!line.startsWith('* OK'))
+                throw new DaemonError('TRAMITE_ERR_DAEMON_START', `unexpected greeting ${JSON.stringify(line)}`);
               return true;
             },
           },

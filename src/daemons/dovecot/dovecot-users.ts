@@ -16,7 +16,8 @@ export function checkDovecotUsers(users: ReadonlyArray<DovecotUser>): void {
   if (users.length === 0) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', 'startDovecot: give at least one user');
   const names = new Set<string>();
   for (const { user, password } of users) {
-    if (!USER_NAME.test(user)) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user name ${JSON.stringify(user)} must match ${USER_NAME}`);
+    if (!USER_NAME.test(user))
+      throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user name ${JSON.stringify(user)} must match ${USER_NAME}`);
     if (names.has(user)) throw new DaemonError('TRAMITE_ERR_DAEMON_OPTIONS', `startDovecot: user ${user} given twice`);
     names.add(user);
     if (typeof password !== 'string' || password.length === 0) {

@@ -74,7 +74,10 @@ export function summarise(r: LogRecord): RecordSummary {
  * Re-verifies a logged envelope's signature as of the time it was logged: the certificate must have
  * been valid then and chain to the given trust anchors; the Timestamp's freshness is not re-judged.
  */
-export function envelopeSignatureProblem(r: LogRecord, trust: TrustStore): { valid: boolean; signer?: string; code?: string; reason?: string } {
+export function envelopeSignatureProblem(
+  r: LogRecord,
+  trust: TrustStore,
+): { valid: boolean; signer?: string; code?: string; reason?: string } {
   if (!r.envelope) return { valid: false, reason: 'envelope purged by retention' };
   try {
     // Which patterns a ModI service required was judged at reception; here, that the signature holds.
@@ -82,7 +85,12 @@ export function envelopeSignatureProblem(r: LogRecord, trust: TrustStore): { val
     return { valid: true, signer: describeCertificate(opened.signature.signer) };
   } catch (err) {
     const e = err as TramiteError & { reason?: string; signer?: string };
-    return { valid: false, ...(e.signer ? { signer: e.signer } : {}), code: e.code ?? 'ERROR', reason: e.reason ? `${e.reason}: ${e.message}` : e.message };
+    return {
+      valid: false,
+      ...(e.signer ? { signer: e.signer } : {}),
+      code: e.code ?? 'ERROR',
+      reason: e.reason ? `${e.reason}: ${e.message}` : e.message,
+    };
   }
 }
 
@@ -102,7 +110,10 @@ function checkpointSignerCheck(trust: TrustStore | undefined) {
  * Verifies the RFC 3161 token of each checkpoint that has one, against the TSA trust anchors;
  * a checkpoint without a token is not an issue (the TSA is optional), a bad token is.
  */
-async function checkTimestamps(checkpoints: readonly Checkpoint[], tsaTrust: readonly string[] | undefined): Promise<{ verified: number; issues: VerifyIssue[] }> {
+async function checkTimestamps(
+  checkpoints: readonly Checkpoint[],
+  tsaTrust: readonly string[] | undefined,
+): Promise<{ verified: number; issues: VerifyIssue[] }> {
   const issues: VerifyIssue[] = [];
   let verified = 0;
   if (!tsaTrust?.length) return { verified, issues };
@@ -111,10 +122,18 @@ async function checkTimestamps(checkpoints: readonly Checkpoint[], tsaTrust: rea
     try {
       const ts = await verifyTimestampToken(cp.tsaToken, checkpointStatement(cp), { trustedCerts: [...tsaTrust] });
       // The token must not predate the statement it stamps (minus a little clock skew).
-      if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime()) throw new TramiteError('TRAMITE_ERR_LOG_TAMPERED', `time-stamped at ${ts.genTime.toISOString()}, before the checkpoint's own time ${cp.time}`);
+      if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime())
+        throw new TramiteError(
+          'TRAMITE_ERR_LOG_TAMPERED',
+          `time-stamped at ${ts.genTime.toISOString()}, before the checkpoint's own time ${cp.time}`,
+        );
       verified += 1;
     } catch (err) {
-      issues.push({ seq: cp.seq, kind: 'checkpoint', reason: `the time-stamp of checkpoint ${cp.seq} does not verify: ${(err as Error).message}` });
+      issues.push({
+        seq: cp.seq,
+        kind: 'checkpoint',
+        reason: `the time-stamp of checkpoint ${cp.seq} does not verify: ${(err as Error).message}`,
+      });
     }
   }
   return { verified, issues };
@@ -126,7 +145,13 @@ function mergeIssues(report: ChainVerifyReport, extra: readonly VerifyIssue[]): 
   return { ...report, issues, firstBad: issues[0] ?? null, ok: false };
 }
 
-function withTail(report: ChainVerifyReport, checkpointSeqs: readonly number[], signaturesChecked: boolean, timestampsVerified: number, fileProblems?: readonly string[]): AuditReport {
+function withTail(
+  report: ChainVerifyReport,
+  checkpointSeqs: readonly number[],
+  signaturesChecked: boolean,
+  timestampsVerified: number,
+  fileProblems?: readonly string[],
+): AuditReport {
   const lastCp = checkpointSeqs.length ? Math.max(...checkpointSeqs) : 0;
   const uncheckpointed = report.lastSeq === null ? 0 : Math.max(0, report.lastSeq - Math.max(lastCp, (report.firstSeq ?? 1) - 1));
   const problems = fileProblems ?? [];
@@ -182,7 +207,12 @@ export class LogAuditor {
       ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
     });
     const ts = await checkTimestamps(checkpoints, this.tsaTrust);
-    return withTail(mergeIssues(report, ts.issues), checkpoints.map((c) => c.seq), checkSigs, ts.verified);
+    return withTail(
+      mergeIssues(report, ts.issues),
+      checkpoints.map((c) => c.seq),
+      checkSigs,
+      ts.verified,
+    );
   }
 
   async headSeq(): Promise<number> {
@@ -202,7 +232,12 @@ export class LogAuditor {
  */
 export async function verifyBundle(
   path: string,
-  opts: { signatures?: boolean; extraTrustPem?: readonly string[]; extraTsaTrustPem?: readonly string[]; onRecord?: (seq: number) => void } = {},
+  opts: {
+    signatures?: boolean;
+    extraTrustPem?: readonly string[];
+    extraTsaTrustPem?: readonly string[];
+    onRecord?: (seq: number) => void;
+  } = {},
 ): Promise<AuditReport & { manifest: BundleContent['manifest'] }> {
   const { content, fileProblems } = readBundle(path);
   const pems = [content.trustPem, ...(opts.extraTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE'));
@@ -221,12 +256,28 @@ export async function verifyBundle(
   });
   const issues = [...report.issues];
   if (report.lastSeq !== content.manifest.lastSeq || report.records !== content.manifest.recordCount) {
-    issues.push({ seq: (report.lastSeq ?? content.manifest.firstSeq - 1) + 1, kind: 'truncated', reason: `the manifest lists records ${content.manifest.firstSeq}–${content.manifest.lastSeq} (${content.manifest.recordCount}), the bundle holds ${report.records} ending at ${report.lastSeq ?? 'nothing'}` });
+    issues.push({
+      seq: (report.lastSeq ?? content.manifest.firstSeq - 1) + 1,
+      kind: 'truncated',
+      reason: `the manifest lists records ${content.manifest.firstSeq}–${content.manifest.lastSeq} (${content.manifest.recordCount}), the bundle holds ${report.records} ending at ${report.lastSeq ?? 'nothing'}`,
+    });
   } else if (report.headHash !== null && report.headHash !== content.manifest.headHash) {
     issues.push({ seq: report.lastSeq!, kind: 'chain', reason: 'the last record does not end with the head hash the manifest names' });
   }
   issues.sort((a, b) => a.seq - b.seq);
-  const ts = await checkTimestamps(content.checkpoints, [content.tsaTrustPem, ...(opts.extraTsaTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE')));
+  const ts = await checkTimestamps(
+    content.checkpoints,
+    [content.tsaTrustPem, ...(opts.extraTsaTrustPem ?? [])].filter((p) => p.includes('BEGIN CERTIFICATE')),
+  );
   const merged = mergeIssues({ ...report, issues, firstBad: issues[0] ?? null, ok: issues.length === 0 }, ts.issues);
-  return { ...withTail(merged, content.checkpoints.map((c) => c.seq), checkSigs, ts.verified, fileProblems), manifest: content.manifest };
+  return {
+    ...withTail(
+      merged,
+      content.checkpoints.map((c) => c.seq),
+      checkSigs,
+      ts.verified,
+      fileProblems,
+    ),
+    manifest: content.manifest,
+  };
 }

@@ -44,7 +44,10 @@ export class BackOfficeHttp {
   private readonly agent: Agent;
 
   constructor(opts: BackOfficeHttpOptions = {}) {
-    this.agent = new Agent({ ...(opts.connectionsPerOrigin !== undefined ? { connections: opts.connectionsPerOrigin } : {}), keepAliveTimeout: opts.keepAliveMs ?? 4_000 });
+    this.agent = new Agent({
+      ...(opts.connectionsPerOrigin !== undefined ? { connections: opts.connectionsPerOrigin } : {}),
+      keepAliveTimeout: opts.keepAliveMs ?? 4_000,
+    });
   }
 
   post(p: BackOfficePost): Promise<BackOfficeAnswer> {

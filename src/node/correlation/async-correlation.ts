@@ -12,7 +12,9 @@ export function pendingAnswer(refId: string): string {
   return `<tramite:StatoRichiesta xmlns:tramite="${PENDING_NS}" riferimento="${refId.replace(/[<&"]/g, (c) => `&#${c.charCodeAt(0)};`)}" stato="IN_ELABORAZIONE"/>`;
 }
 export function isPendingAnswer(body: string): boolean {
-  return /^\s*<tramite:StatoRichiesta\s[^>]*stato="IN_ELABORAZIONE"[^>]*\/>\s*$/.test(body) && body.includes(`xmlns:tramite="${PENDING_NS}"`);
+  return (
+    /^\s*<tramite:StatoRichiesta\s[^>]*stato="IN_ELABORAZIONE"[^>]*\/>\s*$/.test(body) && body.includes(`xmlns:tramite="${PENDING_NS}"`)
+  );
 }
 
 /** What an asynchronous message is, once checked against the messages it refers to. */
@@ -62,7 +64,11 @@ export class AsyncCorrelation {
     if (problem) throw new EnvelopeError('EGOV_IT_111', where, `EGOV_IT_111 - RiferimentoMessaggio ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;
     if (m.conversationId !== undefined && m.conversationId !== conversation) {
-      throw new EnvelopeError('EGOV_IT_104', 'IntestazioneMessaggio/Collaborazione', `EGOV_IT_104 - Collaborazione ${m.conversationId} is not the conversation of ${m.refId} (${conversation})`);
+      throw new EnvelopeError(
+        'EGOV_IT_104',
+        'IntestazioneMessaggio/Collaborazione',
+        `EGOV_IT_104 - Collaborazione ${m.conversationId} is not the conversation of ${m.refId} (${conversation})`,
+      );
     }
     if (kind === 'answer' && original!.answer?.id !== undefined && original!.answer.id !== m.id) {
       throw new EnvelopeError('EGOV_IT_111', where, `EGOV_IT_111 - request ${m.refId} was already answered by ${original!.answer.id}`);
@@ -76,15 +82,27 @@ export class AsyncCorrelation {
    */
   async outbound(m: Omit<CorrelatedFacts, 'id'>): Promise<{ correlation: Correlation; conversationId?: string }> {
     const kind = this.kindOf(m);
-    if (kind === 'plain' || (kind === 'poll' && m.refId === undefined)) return { correlation: { kind: 'plain' }, ...(m.conversationId ? { conversationId: m.conversationId } : {}) };
-    if (m.refId === undefined) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `${m.service.name} carries answers: give refId, the id of the request it answers (or use POST /api/v1/messages/{id}/answer)`);
+    if (kind === 'plain' || (kind === 'poll' && m.refId === undefined))
+      return { correlation: { kind: 'plain' }, ...(m.conversationId ? { conversationId: m.conversationId } : {}) };
+    if (m.refId === undefined)
+      throw new ApiError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        422,
+        `${m.service.name} carries answers: give refId, the id of the request it answers (or use POST /api/v1/messages/{id}/answer)`,
+      );
     // Answer: the request came in to us, from the party the answer goes to. Poll: we sent the request.
     const original = await this.store.get(kind === 'answer' ? inboundKey(m.refId, m.to) : outboundKey(m.refId));
     const problem = original ? this.mismatch(kind, m, original) : `no request ${m.refId}`;
     if (problem) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `refId ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;
-    if (m.conversationId !== undefined && m.conversationId !== conversation) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `conversationId must be ${conversation}, the conversation of ${m.refId}`);
-    if (kind === 'answer' && original!.answer !== undefined) throw new ApiError('TRAMITE_ERR_ALREADY_ANSWERED', 409, `request ${m.refId} was already answered${original!.answer.id ? ` by ${original!.answer.id}` : ''}`);
+    if (m.conversationId !== undefined && m.conversationId !== conversation)
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `conversationId must be ${conversation}, the conversation of ${m.refId}`);
+    if (kind === 'answer' && original!.answer !== undefined)
+      throw new ApiError(
+        'TRAMITE_ERR_ALREADY_ANSWERED',
+        409,
+        `request ${m.refId} was already answered${original!.answer.id ? ` by ${original!.answer.id}` : ''}`,
+      );
     return { correlation: { kind, original: original! }, conversationId: conversation };
   }
 
@@ -100,9 +118,14 @@ export class AsyncCorrelation {
    * receiving side). Answer: original went from m.to to m.from on the request service. Poll: original
    * went from m.from to m.to on m's own service.
    */
-  private mismatch(kind: 'answer' | 'poll', m: Pick<CorrelatedFacts, 'from' | 'to' | 'service'>, original: MessageRecord): string | undefined {
+  private mismatch(
+    kind: 'answer' | 'poll',
+    m: Pick<CorrelatedFacts, 'from' | 'to' | 'service'>,
+    original: MessageRecord,
+  ): string | undefined {
     const [consumer, provider] = kind === 'answer' ? [m.to, m.from] : [m.from, m.to];
-    if (original.from !== consumer || original.to !== provider) return `it is a message from ${original.from} to ${original.to}, not from ${consumer} to ${provider}`;
+    if (original.from !== consumer || original.to !== provider)
+      return `it is a message from ${original.from} to ${original.to}, not from ${consumer} to ${provider}`;
     const service = kind === 'answer' ? this.registry.requestServiceAnsweredBy(m.service, m.from)!.name : m.service.name;
     if (original.service !== service) return `it is a message of service ${original.service}, not ${service}`;
     if (original.refId !== undefined && kind === 'poll') return 'it is itself a richiesta stato, not a request';

@@ -43,13 +43,25 @@ export class DeliveryWorker {
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
     const now = this.deps.clock.now();
     if (rec.expiresAt && Date.parse(rec.expiresAt) <= now.getTime()) {
-      await this.fail(rec, new DeliveryError('TRAMITE_ERR_EXPIRED', `the message expired at ${rec.expiresAt} before the peer confirmed it (${rec.attempts} attempts)`, { retriable: false }));
+      await this.fail(
+        rec,
+        new DeliveryError(
+          'TRAMITE_ERR_EXPIRED',
+          `the message expired at ${rec.expiresAt} before the peer confirmed it (${rec.attempts} attempts)`,
+          { retriable: false },
+        ),
+      );
       return { kind: 'done' };
     }
     const route = routeOf(this.deps.registry, rec.to, this.deps.selfUrl);
     const service = this.deps.registry.service(rec.to, rec.service);
     if (!route || !service) {
-      await this.fail(rec, new DeliveryError('TRAMITE_ERR_NO_ROUTE', `no route or service for ${rec.to}/${rec.service} in the configuration any more`, { retriable: false }));
+      await this.fail(
+        rec,
+        new DeliveryError('TRAMITE_ERR_NO_ROUTE', `no route or service for ${rec.to}/${rec.service} in the configuration any more`, {
+          retriable: false,
+        }),
+      );
       return { kind: 'done' };
     }
     try {
@@ -61,7 +73,8 @@ export class DeliveryWorker {
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       return { kind: 'done' };
     } catch (err) {
-      const e = err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
+      const e =
+        err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
       if (e instanceof DeliveryError && e.retriable) {
         this.deps.log.warn({ id, to: rec.to, attempt: attemptNo, code: e.code, err: e.message }, 'delivery attempt failed; will retry');
         await this.deps.store.transition(outboundKey(id), { status: 'SENDING', error: { code: e.code, message: e.message } });
@@ -79,7 +92,11 @@ export class DeliveryWorker {
     const expired = rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime();
     await this.fail(
       rec,
-      new DeliveryError(expired ? 'TRAMITE_ERR_EXPIRED' : 'TRAMITE_ERR_RETRIES_EXHAUSTED', `not delivered after ${attempts} attempts: ${lastError.message}`, { retriable: false }),
+      new DeliveryError(
+        expired ? 'TRAMITE_ERR_EXPIRED' : 'TRAMITE_ERR_RETRIES_EXHAUSTED',
+        `not delivered after ${attempts} attempts: ${lastError.message}`,
+        { retriable: false },
+      ),
     );
   }
 
@@ -91,7 +108,8 @@ export class DeliveryWorker {
     const pending = await this.deps.store.list({ direction: 'out', status: 'ACCEPTED', limit: 100_000 });
     const sending = await this.deps.store.list({ direction: 'out', status: 'SENDING', limit: 100_000 });
     for (const rec of [...pending, ...sending]) await this.deps.schedule.schedule(rec);
-    if (pending.length + sending.length > 0) this.deps.log.debug({ messages: pending.length + sending.length }, 'undelivered messages scheduled (again)');
+    if (pending.length + sending.length > 0)
+      this.deps.log.debug({ messages: pending.length + sending.length }, 'undelivered messages scheduled (again)');
     return pending.length + sending.length;
   }
 
@@ -100,13 +118,19 @@ export class DeliveryWorker {
     if (isPendingAnswer(body)) return;
     const original = await this.deps.store.get(outboundKey(poll.refId!));
     if (!original || original.answer !== undefined) return;
-    await this.deps.store.transition(outboundKey(original.id), { answer: { at: this.deps.clock.now().toISOString(), id: poll.id }, replyPayload: body });
+    await this.deps.store.transition(outboundKey(original.id), {
+      answer: { at: this.deps.clock.now().toISOString(), id: poll.id },
+      replyPayload: body,
+    });
   }
 
   private async fail(rec: MessageRecord, e: TramiteError): Promise<void> {
     const eccezione = e instanceof DeliveryError ? e.eccezioni[0] : undefined;
     this.deps.log.warn({ id: rec.id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
-    await this.deps.store.transition(outboundKey(rec.id), { status: 'FAILED', error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) } });
+    await this.deps.store.transition(outboundKey(rec.id), {
+      status: 'FAILED',
+      error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) },
+    });
   }
 
   /**
@@ -118,7 +142,10 @@ export class DeliveryWorker {
     const logged = await this.deps.store.envelopeOf(outboundKey(rec.id));
     const created = logged ? /<wsu:Created>([^<]+)<\/wsu:Created>/.exec(logged)?.[1] : undefined;
     if (logged && created && now.getTime() - Date.parse(created) < RESEAL_AFTER_MS) return logged;
-    if (rec.payload === undefined) throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', { retriable: false });
+    if (rec.payload === undefined)
+      throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', {
+        retriable: false,
+      });
     const envelope = sealMessage(this.deps.registry, rec, service, now);
     await this.deps.store.resealed(rec.id, envelope, {});
     return envelope;

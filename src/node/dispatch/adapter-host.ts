@@ -57,7 +57,14 @@ export class AdapterHost {
         const field = `parties[${i}].adapters[${j}]`;
         const definition = await importDefinition(declared.use, configDir, field, deps.catalog ?? {});
         refuseDuplicate(definition, field, byId, partyIds, party.code);
-        const options = deepFreeze(validateOptions(definition, structuredClone(declared.options ?? {}) as Record<string, unknown>, `${field}.options`, config.configPath));
+        const options = deepFreeze(
+          validateOptions(
+            definition,
+            structuredClone(declared.options ?? {}) as Record<string, unknown>,
+            `${field}.options`,
+            config.configPath,
+          ),
+        );
         const nome = party.code.split('/')[1]!;
         const dataDir = join(config.node.dataDir, 'adapters', nome, definition.id);
         mkdirSync(dataDir, { recursive: true });
@@ -77,7 +84,11 @@ export class AdapterHost {
             clock: deps.clock,
           });
         } catch (cause) {
-          throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${definition.id} refused to set up: ${(cause as Error).message}`, { cause, field });
+          throw new ConfigError(
+            'TRAMITE_ERR_ADAPTER_INVALID',
+            `config ${field}: adapter ${definition.id} refused to set up: ${(cause as Error).message}`,
+            { cause, field },
+          );
         }
         hosted.push({ party: party.code, id: definition.id, version: definition.version, services, instance, field });
         log.info({ version: definition.version, services: [...services] }, 'adapter loaded');
@@ -100,7 +111,11 @@ export class AdapterHost {
         started.push(a);
       } catch (cause) {
         for (const s of started.reverse()) await s.instance.stop().catch(() => undefined);
-        throw new TramiteError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `adapter ${a.id} of ${a.party} (${a.field}) could not start: ${(cause as Error).message}`, { cause });
+        throw new TramiteError(
+          'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+          `adapter ${a.id} of ${a.party} (${a.field}) could not start: ${(cause as Error).message}`,
+          { cause },
+        );
       }
     }
     this.started = true;
@@ -109,7 +124,11 @@ export class AdapterHost {
   /** Stops every adapter, in reverse order; a failing stop is logged, the others still stop. */
   async stop(): Promise<void> {
     for (const a of [...this.adapters].reverse()) {
-      await a.instance.stop().catch((err: unknown) => this.log.error({ adapter: a.id, party: a.party, err: (err as Error).message }, 'adapter did not stop cleanly'));
+      await a.instance
+        .stop()
+        .catch((err: unknown) =>
+          this.log.error({ adapter: a.id, party: a.party, err: (err as Error).message }, 'adapter did not stop cleanly'),
+        );
     }
     this.started = false;
   }
@@ -117,7 +136,9 @@ export class AdapterHost {
   async health(): Promise<Array<{ party: string; adapter: string; version: string } & AdapterHealth>> {
     return Promise.all(
       this.adapters.map(async (a) => {
-        const h = this.started ? await a.instance.health().catch((err: unknown): AdapterHealth => ({ status: 'down', detail: (err as Error).message })) : { status: 'down' as const, detail: 'not started' };
+        const h = this.started
+          ? await a.instance.health().catch((err: unknown): AdapterHealth => ({ status: 'down', detail: (err as Error).message }))
+          : { status: 'down' as const, detail: 'not started' };
         return { party: a.party, adapter: a.id, version: a.version, ...h };
       }),
     );
@@ -139,18 +160,29 @@ async function importDefinition(use: string, configDir: string, field: string, c
   const problems: string[] = [];
   if (!def || typeof def !== 'object') problems.push('the module exports no adapter (export default defineAdapter({…}))');
   else {
-    if (typeof def.id !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(def.id)) problems.push('id must be lower-case letters, digits and "-"');
-    if (typeof def.version !== 'string' || !/^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/.test(def.version)) problems.push('version must be a semantic version (1.2.3)');
+    if (typeof def.id !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(def.id))
+      problems.push('id must be lower-case letters, digits and "-"');
+    if (typeof def.version !== 'string' || !/^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/.test(def.version))
+      problems.push('version must be a semantic version (1.2.3)');
     if (!def.optionsSchema || typeof def.optionsSchema !== 'object') problems.push('optionsSchema must be a JSON Schema object');
     if (typeof def.setup !== 'function') problems.push('setup must be a function');
-    if (def.services !== undefined && !(Array.isArray(def.services) && def.services.every((s) => typeof s === 'string'))) problems.push('services must be a list of service names');
+    if (def.services !== undefined && !(Array.isArray(def.services) && def.services.every((s) => typeof s === 'string')))
+      problems.push('services must be a list of service names');
   }
   if (problems.length > 0) {
-    throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}.use: "${use}" is not a Tramite adapter: ${problems.join('; ')} — fix: see docs/writing-an-adapter.md`, { field: `${field}.use` });
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_INVALID',
+      `config ${field}.use: "${use}" is not a Tramite adapter: ${problems.join('; ')} — fix: see docs/writing-an-adapter.md`,
+      { field: `${field}.use` },
+    );
   }
   const mismatch = busApiMismatch(def!.busApi);
   if (mismatch) {
-    throw new ConfigError('TRAMITE_ERR_ADAPTER_BUS_API', `config ${field}.use: adapter ${def!.id} ${mismatch} — fix: use a version of the adapter written for this node`, { field: `${field}.use` });
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_BUS_API',
+      `config ${field}.use: adapter ${def!.id} ${mismatch} — fix: use a version of the adapter written for this node`,
+      { field: `${field}.use` },
+    );
   }
   return def as AdapterDefinition;
 }
@@ -165,11 +197,19 @@ function refuseDuplicate(
 ): void {
   const earlier = byId.get(definition.id);
   if (earlier && earlier.definition !== definition) {
-    throw new ConfigError('TRAMITE_ERR_ADAPTER_DUPLICATE', `config ${field}.use: adapter id "${definition.id}" is already taken by a different module (${earlier.field}) — fix: give one of them another id`, { field: `${field}.use` });
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_DUPLICATE',
+      `config ${field}.use: adapter id "${definition.id}" is already taken by a different module (${earlier.field}) — fix: give one of them another id`,
+      { field: `${field}.use` },
+    );
   }
   const samePartyField = partyIds.get(definition.id);
   if (samePartyField) {
-    throw new ConfigError('TRAMITE_ERR_ADAPTER_DUPLICATE', `config ${field}.use: ${party} already has adapter "${definition.id}" (${samePartyField}) — fix: declare it once, listing all its services`, { field: `${field}.use` });
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_DUPLICATE',
+      `config ${field}.use: ${party} already has adapter "${definition.id}" (${samePartyField}) — fix: declare it once, listing all its services`,
+      { field: `${field}.use` },
+    );
   }
   byId.set(definition.id, earlier ?? { definition, field });
   partyIds.set(definition.id, field);
@@ -186,13 +226,26 @@ function moduleUrl(use: string, configDir: string): string {
   }
 }
 
-function validateOptions(def: AdapterDefinition, options: Record<string, unknown>, field: string, configPath: string | undefined): Record<string, unknown> {
+function validateOptions(
+  def: AdapterDefinition,
+  options: Record<string, unknown>,
+  field: string,
+  configPath: string | undefined,
+): Record<string, unknown> {
   let validate: OptionsValidator;
   try {
     validate = compileOptionsSchema(def.optionsSchema);
   } catch (cause) {
-    throw new ConfigError('TRAMITE_ERR_ADAPTER_INVALID', `config ${field}: adapter ${def.id} has an invalid optionsSchema: ${(cause as Error).message}`, { cause, field });
+    throw new ConfigError(
+      'TRAMITE_ERR_ADAPTER_INVALID',
+      `config ${field}: adapter ${def.id} has an invalid optionsSchema: ${(cause as Error).message}`,
+      { cause, field },
+    );
   }
-  if (!validate(options)) throw invalidConfig(configPath, (validate.errors ?? []).map((e) => schemaProblem(e, field)));
+  if (!validate(options))
+    throw invalidConfig(
+      configPath,
+      (validate.errors ?? []).map((e) => schemaProblem(e, field)),
+    );
   return options;
 }

@@ -19,7 +19,13 @@ export interface BackOfficeDelivery {
  * For sincrono services the back office answers with the reply body: XML (any xml content type) or
  * JSON `{ "payload": "<xml/>" }`.
  */
-export async function deliverToBackOffice(url: string, msg: BackOfficeDelivery, timeoutMs: number, maxAnswerBytes: number, http?: BackOfficeHttp): Promise<string | undefined> {
+export async function deliverToBackOffice(
+  url: string,
+  msg: BackOfficeDelivery,
+  timeoutMs: number,
+  maxAnswerBytes: number,
+  http?: BackOfficeHttp,
+): Promise<string | undefined> {
   const post = {
     url,
     source: `back office at ${url}`,

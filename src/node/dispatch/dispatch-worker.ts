@@ -79,7 +79,13 @@ export class DispatchWorker {
     if (typeof item.from !== 'string') return;
     const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return;
-    await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: `the back office did not take it after ${attempts} attempts: ${lastError.message}` } });
+    await this.deps.store.transition(keyOf(rec), {
+      status: 'FAILED',
+      error: {
+        code: 'TRAMITE_ERR_RETRIES_EXHAUSTED',
+        message: `the back office did not take it after ${attempts} attempts: ${lastError.message}`,
+      },
+    });
   }
 
   /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
@@ -102,7 +108,10 @@ export class DispatchWorker {
   async handOver(msg: BackOfficeDelivery): Promise<string | undefined> {
     const adapter = this.deps.adapters.serving(msg.to, msg.service);
     if (adapter) {
-      const outcome = await adapter.instance.egress({ ...msg, profile: msg.profile as MessageRecord['collaboration'] }, AbortSignal.timeout(this.deps.backOfficeTimeoutMs));
+      const outcome = await adapter.instance.egress(
+        { ...msg, profile: msg.profile as MessageRecord['collaboration'] },
+        AbortSignal.timeout(this.deps.backOfficeTimeoutMs),
+      );
       return outcome.kind === 'reply' ? outcome.payload : undefined;
     }
     const url = this.deps.registry.hostedParty(msg.to)?.backOffice?.url;
@@ -113,7 +122,8 @@ export class DispatchWorker {
   /** Retention dropped the projected payload: the Body of the logged envelope still has it. */
   private async payloadFromEnvelope(rec: MessageRecord): Promise<string> {
     const xml = await this.deps.store.envelopeOf(keyOf(rec));
-    if (!xml) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${rec.id} from ${rec.from}: payload and envelope are gone (retention)`);
+    if (!xml)
+      throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `message ${rec.id} from ${rec.from}: payload and envelope are gone (retention)`);
     return bodyContent(readEnvelope(xml, this.deps.limits));
   }
 }

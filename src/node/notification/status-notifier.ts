@@ -47,7 +47,14 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
  */
 export class StatusNotifier {
   constructor(
-    private readonly deps: { registry: Registry; log: Logger; retry: RetryPolicy; queue: { enqueue(item: NotifyItem): Promise<void> }; timeoutMs: number; http: BackOfficeHttp },
+    private readonly deps: {
+      registry: Registry;
+      log: Logger;
+      retry: RetryPolicy;
+      queue: { enqueue(item: NotifyItem): Promise<void> };
+      timeoutMs: number;
+      http: BackOfficeHttp;
+    },
   ) {}
 
   async changed(rec: MessageRecord, previous: MessageStatus | null): Promise<void> {
@@ -69,7 +76,13 @@ export class StatusNotifier {
       receipt: rec.receipt ?? null,
     };
     try {
-      await this.deps.queue.enqueue({ key: `${rec.direction}|${rec.from}|${rec.id}|${rec.status}|${rec.updatedAt}`, messageId: rec.id, retry: this.deps.retry, party, body });
+      await this.deps.queue.enqueue({
+        key: `${rec.direction}|${rec.from}|${rec.id}|${rec.status}|${rec.updatedAt}`,
+        messageId: rec.id,
+        retry: this.deps.retry,
+        party,
+        body,
+      });
     } catch (err) {
       this.deps.log.error({ id: rec.id, err: (err as Error).message }, 'could not queue a status notification');
     }
@@ -98,13 +111,19 @@ export class StatusNotifier {
       if (res.status >= 200 && res.status < 300) return { kind: 'done' };
       throw new TramiteError('TRAMITE_ERR_WEBHOOK_FAILED', `webhook answered HTTP ${res.status}`);
     } catch (err) {
-      this.deps.log.warn({ id: item.messageId, party: item.party, attempt: attemptNo, err: (err as Error).message }, 'status notification failed; will retry');
+      this.deps.log.warn(
+        { id: item.messageId, party: item.party, attempt: attemptNo, err: (err as Error).message },
+        'status notification failed; will retry',
+      );
       return { kind: 'retry', error: err as Error };
     }
   }
 
   async exhausted(item: NotifyItem, attempts: number, lastError: Error): Promise<void> {
-    this.deps.log.error({ id: item.messageId, party: item.party, status: item.body.status, attempts, err: lastError.message }, 'status notification given up');
+    this.deps.log.error(
+      { id: item.messageId, party: item.party, status: item.body.status, attempts, err: lastError.message },
+      'status notification given up',
+    );
   }
 }
 
@@ -121,7 +140,7 @@ export class NotifyingStore implements MessageStore {
   }
 
   async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    const before = change.status !== undefined ? (await this.inner.get(key))?.status ?? null : null;
+    const before = change.status !== undefined ? ((await this.inner.get(key))?.status ?? null) : null;
     const next = await this.inner.transition(key, change, replyEnvelope);
     if (change.status !== undefined) await this.notifier.changed(next, before);
     return next;

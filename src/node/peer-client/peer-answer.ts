@@ -31,7 +31,11 @@ export function readPeerAnswer({ url, status, bytes, text }: PeerAnswer, expects
     // 202 without a body: the peer has the message but its reply is not signed yet (another copy is
     // being processed, or its process died mid-way): the next attempt gets the reply.
     const pending = status === 202;
-    throw new DeliveryError(status >= 500 || pending ? 'TRAMITE_ERR_PEER_UNREACHABLE' : 'TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} without the ${expectsReply ? 'signed reply' : 'envelope'} expected${pending ? ' (reply pending)' : ''}`, { retriable: status >= 500 || pending });
+    throw new DeliveryError(
+      status >= 500 || pending ? 'TRAMITE_ERR_PEER_UNREACHABLE' : 'TRAMITE_ERR_RECEIPT_INVALID',
+      `peer answered HTTP ${status} without the ${expectsReply ? 'signed reply' : 'envelope'} expected${pending ? ' (reply pending)' : ''}`,
+      { retriable: status >= 500 || pending },
+    );
   }
   let reply: ReadEnvelope;
   try {
@@ -40,10 +44,15 @@ export function readPeerAnswer({ url, status, bytes, text }: PeerAnswer, expects
   } catch (cause) {
     const fault = plainFault(text, limits);
     if (fault) throw refusalFrom({ fault }, status);
-    throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `peer answered HTTP ${status} with no readable envelope: ${(cause as Error).message}`, { retriable: status >= 500, cause });
+    throw new DeliveryError(
+      'TRAMITE_ERR_RECEIPT_INVALID',
+      `peer answered HTTP ${status} with no readable envelope: ${(cause as Error).message}`,
+      { retriable: status >= 500, cause },
+    );
   }
   if (reply.fault) throw refusalFrom(reply, status);
-  if (status < 200 || status >= 300) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
+  if (status < 200 || status >= 300)
+    throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer answered HTTP ${status}`, { retriable: true });
   return { status, envelope: reply };
 }
 

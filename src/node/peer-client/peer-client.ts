@@ -58,19 +58,27 @@ export class PeerClient {
         body: envelope,
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${soapAction}"` },
       });
-      const bytes = await readBoundedBody(res.body, { maxBytes: this.opts.maxAnswerBytes, source: `peer at ${url}`, declaredLength: res.headers['content-length'] });
+      const bytes = await readBoundedBody(res.body, {
+        maxBytes: this.opts.maxAnswerBytes,
+        source: `peer at ${url}`,
+        declaredLength: res.headers['content-length'],
+      });
       return { url, status: res.statusCode, bytes, text: bytes.toString('utf8') };
     } catch (cause) {
       // Too large is retried: the peer may answer a fitting reply next time, and the Scadenza bounds the tries.
       if (cause instanceof ResponseTooLargeError) throw new DeliveryError(cause.code, cause.message, { retriable: true, cause });
       if (cause instanceof DeliveryError) throw cause;
-      throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, { retriable: true, cause });
+      throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} could not be reached: ${(cause as Error).message}`, {
+        retriable: true,
+        cause,
+      });
     }
   }
 
   /** The Agent of the peer at `url` (one per origin), made on first use and kept for the next exchanges. */
   agentFor(url: string): Agent {
-    if (this.closed) throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} not contacted: the node is stopping`, { retriable: true });
+    if (this.closed)
+      throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `peer at ${url} not contacted: the node is stopping`, { retriable: true });
     const origin = new URL(url).origin;
     let agent = this.agents.get(origin);
     if (!agent) {
@@ -93,4 +101,3 @@ export class PeerClient {
     await Promise.all(agents.map((a) => a.close()));
   }
 }
-

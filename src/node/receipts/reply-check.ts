@@ -15,17 +15,32 @@ import { refusalFrom } from './peer-refusal.js';
  * the request did. Its signature is checked in a verification worker, over the text the reply was read
  * from. A reply whose ListaEccezioni holds a GRAVE one is the peer's refusal.
  */
-export async function checkReply(reply: ReadEnvelope, rec: MessageRecord, service: ServiceDef, deps: { readonly verifier: EnvelopeVerifier; readonly clock: Clock }, status: number): Promise<OpenedEnvelope> {
+export async function checkReply(
+  reply: ReadEnvelope,
+  rec: MessageRecord,
+  service: ServiceDef,
+  deps: { readonly verifier: EnvelopeVerifier; readonly clock: Clock },
+  status: number,
+): Promise<OpenedEnvelope> {
   let outcome: VerifyOutcome;
   try {
     // A reply answers this node's own request: their number is bounded by the delivery queue, so it may wait.
-    outcome = await deps.verifier.verify({ envelope: reply.text, at: deps.clock.now().getTime(), party: rec.to, modiPatterns: service.modiPatterns ?? DEFAULT_MODI_PATTERNS }, { mayWait: true });
+    outcome = await deps.verifier.verify(
+      { envelope: reply.text, at: deps.clock.now().getTime(), party: rec.to, modiPatterns: service.modiPatterns ?? DEFAULT_MODI_PATTERNS },
+      { mayWait: true },
+    );
   } catch (cause) {
-    throw new DeliveryError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the peer's reply could not be verified now: ${(cause as Error).message}`, { retriable: true, cause });
+    throw new DeliveryError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the peer's reply could not be verified now: ${(cause as Error).message}`, {
+      retriable: true,
+      cause,
+    });
   }
   if (!outcome.ok) {
     const cause = reviveError(outcome.error);
-    throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${cause.message}`, { retriable: false, cause });
+    throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${cause.message}`, {
+      retriable: false,
+      cause,
+    });
   }
   const opened = openedWith(reply, reviveSignature(outcome.signature));
   bindReply(opened, rec);
@@ -40,9 +55,11 @@ function bindReply(opened: OpenedEnvelope, rec: MessageRecord): void {
   };
   if (opened.profile === 'egov') {
     const h = opened.egov!;
-    if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from) bad('has Mittente/Destinatario that do not mirror the request');
+    if (partyCode(h.mittente[0]!) !== rec.to || partyCode(h.destinatario) !== rec.from)
+      bad('has Mittente/Destinatario that do not mirror the request');
     if (h.messaggio.riferimentoMessaggio !== rec.id) bad(`refers to ${h.messaggio.riferimentoMessaggio ?? 'no message'}, not to ${rec.id}`);
-    if (rec.confermaRicezione && rec.collaboration === 'oneway' && !h.riscontri.some((r) => r.identificatore === rec.id)) bad(`carries no riscontro for ${rec.id}`);
+    if (rec.confermaRicezione && rec.collaboration === 'oneway' && !h.riscontri.some((r) => r.identificatore === rec.id))
+      bad(`carries no riscontro for ${rec.id}`);
   } else if (opened.addressing!.relatesTo !== rec.id) {
     bad(`relates to ${opened.addressing!.relatesTo ?? 'no message'}, not to ${rec.id}`);
   }

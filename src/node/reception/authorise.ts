@@ -39,7 +39,12 @@ export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
     ({ identificatore: id } = h.messaggio);
     from = partyCode(h.mittente[0]!);
     to = partyCode(h.destinatario);
-    if (!h.servizio) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', 'EGOV_IT_105 - a busta without Servizio (busta di servizio) is not routed to a back office');
+    if (!h.servizio)
+      throw new EnvelopeError(
+        'EGOV_IT_105',
+        'IntestazioneMessaggio/Servizio',
+        'EGOV_IT_105 - a busta without Servizio (busta di servizio) is not routed to a back office',
+      );
     ({ tipo, nome: servizio } = h.servizio);
     action = h.azione;
     profile = h.profiloCollaborazione?.profile;
@@ -50,7 +55,12 @@ export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
   } else {
     const a = env.addressing!;
     // The node's message id and duplicate-filter key: required whatever the service's ID_AUTH pattern.
-    if (!a.messageId) throw new EnvelopeError('EGOV_IT_107', 'Header/MessageID', 'EGOV_IT_107 - wsa:MessageID missing: the node identifies every ModI message by it');
+    if (!a.messageId)
+      throw new EnvelopeError(
+        'EGOV_IT_107',
+        'Header/MessageID',
+        'EGOV_IT_107 - wsa:MessageID missing: the node identifies every ModI message by it',
+      );
     id = a.messageId;
     from = a.from ?? '';
     to = a.to ?? '';
@@ -60,11 +70,17 @@ export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
     refId = a.relatesTo;
   }
   const hosted = reg.hostedParty(to);
-  if (!hosted) throw new EnvelopeError('EGOV_IT_102', env.profile === 'egov' ? 'IntestazioneMessaggio/Destinatario' : 'Header/To', `EGOV_IT_102 - party ${to} is not hosted by this node`);
+  if (!hosted)
+    throw new EnvelopeError(
+      'EGOV_IT_102',
+      env.profile === 'egov' ? 'IntestazioneMessaggio/Destinatario' : 'Header/To',
+      `EGOV_IT_102 - party ${to} is not hosted by this node`,
+    );
   // Checked in the verification worker already; again here, on the values this stage goes on with.
   bindSignerToParty(reg, env.profile, env.signature.signer, from);
   const service = reg.service(to, servizio, tipo);
-  if (!service) throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);
+  if (!service)
+    throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);
   if (env.profile === 'modi') {
     // What the service declares, and no weaker: e.g. a Body-unsigned envelope on an INTEGRITY_SOAP_01 service.
     requireModiPatterns(env.modi!, service.modiPatterns ?? DEFAULT_MODI_PATTERNS, describeCertificate(env.signature.signer));
@@ -79,11 +95,19 @@ export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
     profile = service.profile;
     confermaRicezione = service.confermaRicezione;
   } else if (profile !== service.profile) {
-    throw new EnvelopeError('EGOV_IT_103', 'IntestazioneMessaggio/ProfiloCollaborazione', `EGOV_IT_103 - service ${servizio} is ${service.profile}, the busta says ${profile ?? 'nothing'}`);
+    throw new EnvelopeError(
+      'EGOV_IT_103',
+      'IntestazioneMessaggio/ProfiloCollaborazione',
+      `EGOV_IT_103 - service ${servizio} is ${service.profile}, the busta says ${profile ?? 'nothing'}`,
+    );
   } else {
     const correlato = env.egov!.profiloCollaborazione?.servizioCorrelato;
     if (correlato !== undefined && correlato !== service.correlatedService) {
-      throw new EnvelopeError('EGOV_IT_103', 'IntestazioneMessaggio/ProfiloCollaborazione', `EGOV_IT_103 - servizioCorrelato "${correlato}" is not the correlated service of ${servizio} (${service.correlatedService ?? 'none'})`);
+      throw new EnvelopeError(
+        'EGOV_IT_103',
+        'IntestazioneMessaggio/ProfiloCollaborazione',
+        `EGOV_IT_103 - servizioCorrelato "${correlato}" is not the correlated service of ${servizio} (${service.correlatedService ?? 'none'})`,
+      );
     }
   }
   return {
@@ -106,6 +130,11 @@ export function checkExpiry(req: AcceptedRequest, now: Date): void {
   if (req.expiresAt === undefined) return;
   const at = parseXsdDateTime(req.expiresAt)!;
   if (at.getTime() < now.getTime()) {
-    throw new EnvelopeError('EGOV_IT_301', 'IntestazioneMessaggio/Messaggio/Scadenza', `EGOV_IT_301 - the message expired at ${req.expiresAt}`, { contesto: 'processamento' });
+    throw new EnvelopeError(
+      'EGOV_IT_301',
+      'IntestazioneMessaggio/Messaggio/Scadenza',
+      `EGOV_IT_301 - the message expired at ${req.expiresAt}`,
+      { contesto: 'processamento' },
+    );
   }
 }

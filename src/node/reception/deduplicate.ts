@@ -12,7 +12,11 @@ import { replyId, replyPatterns } from './reply-signing.js';
  * A duplicate is the same sender's id only: another party's message with that id is a message of its
  * own, so it can neither read the first sender's reply nor stop the first sender's message.
  */
-export async function answerDuplicate(deps: ReceptionDeps, req: AcceptedRequest, receiving: ReadonlySet<string>): Promise<InboundReply | undefined> {
+export async function answerDuplicate(
+  deps: ReceptionDeps,
+  req: AcceptedRequest,
+  receiving: ReadonlySet<string>,
+): Promise<InboundReply | undefined> {
   const key = inboundKey(req.id, req.from);
   const first = await deps.store.get(key);
   if (!first) return undefined;
@@ -35,7 +39,11 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   if (first.collaboration === 'sincrono' || isPoll) return { status: 202, body: '' };
   const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
   if (!wantsAck) return { status: 202, body: '' };
-  const body = sealReply(req.env, { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), riscontro: true, ...replyPatterns(req) }, req.to.identity);
+  const body = sealReply(
+    req.env,
+    { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), riscontro: true, ...replyPatterns(req) },
+    req.to.identity,
+  );
   await deps.store.transition(keyOf(first), {}, body);
   deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
   if (deps.dispatch.hasReceiver(req.to.code, req.service.name)) await deps.dispatch.schedule(first);

@@ -19,7 +19,7 @@ export interface EnvelopeCheck {
 
 /** The party an envelope claims to come from: its Mittente (e-Gov) or wsa:From (ModI). */
 export function claimedSender(read: ReadEnvelope): string {
-  return read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : read.addressing!.from ?? '';
+  return read.profile === 'egov' ? partyCode(read.egov!.mittente[0]!) : (read.addressing!.from ?? '');
 }
 
 /**
@@ -49,9 +49,17 @@ export function verifyRead(read: ReadEnvelope, check: EnvelopeCheck): OpenedEnve
  */
 export function bindSignerToParty(reg: Registry, profile: ReadEnvelope['profile'], signer: X509Certificate, party: string): void {
   if (!reg.isKnownParty(party)) {
-    throw new EnvelopeError('EGOV_IT_101', profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From', `EGOV_IT_101 - party ${party} is unknown to this node`);
+    throw new EnvelopeError(
+      'EGOV_IT_101',
+      profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From',
+      `EGOV_IT_101 - party ${party} is unknown to this node`,
+    );
   }
   if (!reg.signerIsParty(signer, party)) {
-    throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${party}`);
+    throw new EnvelopeError(
+      'EGOV_IT_201',
+      'Header/Security/BinarySecurityToken',
+      `EGOV_IT_201 - the envelope is signed by ${describeCertificate(signer)}, not by ${party}`,
+    );
   }
 }

@@ -16,7 +16,14 @@ const BUSY_RETRY_AFTER_SECONDS = 2;
 export function busy(deps: ReceptionDeps, err: TramiteError): InboundReply {
   deps.log.warn({ code: err.code, err: err.message }, 'envelope turned away: the node is busy');
   const fault = faultElement(
-    { contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop', codiceEccezione: 'EGOV_IT_300', rilevanza: 'GRAVE', posizione: 'Processamento', message: err.message, reason: err.code },
+    {
+      contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop',
+      codiceEccezione: 'EGOV_IT_300',
+      rilevanza: 'GRAVE',
+      posizione: 'Processamento',
+      message: err.message,
+      reason: err.code,
+    },
     { now: deps.clock.now(), porta: deps.porta },
   );
   return { status: 503, body: buildFaultEnvelope(fault), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
@@ -40,18 +47,29 @@ export async function refuse(deps: ReceptionDeps, err: unknown, { claimedId, ope
   const now = deps.clock.now();
   const level = err instanceof EnvelopeError || err instanceof SecurityError ? 'warn' : 'error';
   deps.log[level](
-    { code: ecc.codiceEccezione, reason: ecc.reason, posizione: ecc.posizione, id: accepted?.id ?? opened?.egov?.messaggio.identificatore ?? opened?.addressing?.messageId ?? claimedId, err: (err as Error).message },
+    {
+      code: ecc.codiceEccezione,
+      reason: ecc.reason,
+      posizione: ecc.posizione,
+      id: accepted?.id ?? opened?.egov?.messaggio.identificatore ?? opened?.addressing?.messageId ?? claimedId,
+      err: (err as Error).message,
+    },
     'envelope refused',
   );
   const fault = faultElement(ecc, { now, porta: deps.porta });
-  const recipient = opened && deps.registry.hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : opened.addressing!.to ?? '');
+  const recipient =
+    opened && deps.registry.hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : (opened.addressing!.to ?? ''));
   if (opened && recipient) {
     try {
       const id = await replyId(deps, opened.profile, recipient.code);
       const body = sealReply(opened, { id, now, eccezioni: [ecc] }, recipient.identity, fault);
       const key = accepted && inboundKey(accepted.id, accepted.from);
       if (key && (await deps.store.get(key))) {
-        await deps.store.transition(key, { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } }, body);
+        await deps.store.transition(
+          key,
+          { status: 'FAILED', error: { code: ecc.codiceEccezione, message: ecc.message, posizione: ecc.posizione } },
+          body,
+        );
       }
       return { status: 500, body };
     } catch (signErr) {

@@ -8,7 +8,8 @@ import type { ReceptionDeps } from './reception-deps.js';
  * answer, well-formed XML content, becomes the Body of the signed reply.
  */
 export async function answerSincrono(deps: ReceptionDeps, req: AcceptedRequest, payload: string): Promise<string> {
-  if (!deps.dispatch.hasReceiver(req.to.code, req.service.name)) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
+  if (!deps.dispatch.hasReceiver(req.to.code, req.service.name))
+    throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
   const handed = await deps.dispatch.handOver({
     id: req.id,
     from: req.from,

@@ -42,7 +42,11 @@ function workerScript(): URL {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return new URL('./verification-worker.js', import.meta.url);
   const compiled = join(packageRoot(), 'dist', 'src', 'node', 'reception', 'verification-worker.js');
-  if (!existsSync(compiled)) throw new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the verification worker ${compiled} is not built: run npx tsc -p tsconfig.json`);
+  if (!existsSync(compiled))
+    throw new TramiteError(
+      'TRAMITE_ERR_VERIFIER_UNAVAILABLE',
+      `the verification worker ${compiled} is not built: run npx tsc -p tsconfig.json`,
+    );
   return pathToFileURL(compiled);
 }
 
@@ -85,7 +89,12 @@ export class VerificationPool implements EnvelopeVerifier {
     if (this.closing) return Promise.reject(new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', 'the node is stopping'));
     const free = this.slots.find((s) => s.current === undefined);
     if (!free && !opts.mayWait && this.waiting.length >= this.opts.queue) {
-      return Promise.reject(new TramiteError('TRAMITE_ERR_NODE_BUSY', `${this.slots.length} verification workers are busy and ${this.waiting.length} envelopes wait`));
+      return Promise.reject(
+        new TramiteError(
+          'TRAMITE_ERR_NODE_BUSY',
+          `${this.slots.length} verification workers are busy and ${this.waiting.length} envelopes wait`,
+        ),
+      );
     }
     return new Promise<VerifyOutcome>((resolve, reject) => {
       const pending = { job, resolve, reject };
@@ -98,10 +107,12 @@ export class VerificationPool implements EnvelopeVerifier {
     this.closing = true;
     const stopped = new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', 'the node is stopping');
     for (const p of this.waiting.splice(0)) p.reject(stopped);
-    await Promise.all(this.slots.splice(0).map(async (slot) => {
-      slot.current?.reject(stopped);
-      await slot.worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.splice(0).map(async (slot) => {
+        slot.current?.reject(stopped);
+        await slot.worker.terminate();
+      }),
+    );
   }
 
   private run(slot: Slot, pending: Pending): void {
@@ -134,16 +145,29 @@ export class VerificationPool implements EnvelopeVerifier {
         }
       });
       worker.on('error', (err) => {
-        if (!started) failed(new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `a verification worker could not start: ${err.message}`, { cause: err }));
+        if (!started)
+          failed(
+            new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `a verification worker could not start: ${err.message}`, { cause: err }),
+          );
         else this.opts.log.error({ code: 'TRAMITE_ERR_VERIFIER_UNAVAILABLE', err: err.message }, 'a verification worker failed');
       });
       worker.on('exit', (exitCode) => {
         if (!started || this.closing) return;
         const index = this.slots.indexOf(slot);
         if (index >= 0) this.slots.splice(index, 1);
-        slot.current?.reject(new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', `the verification worker stopped (exit code ${exitCode}) while verifying this envelope`));
+        slot.current?.reject(
+          new TramiteError(
+            'TRAMITE_ERR_VERIFIER_UNAVAILABLE',
+            `the verification worker stopped (exit code ${exitCode}) while verifying this envelope`,
+          ),
+        );
         slot.current = undefined;
-        this.spawn().catch((err: Error) => this.opts.log.error({ code: 'TRAMITE_ERR_VERIFIER_UNAVAILABLE', err: err.message }, 'a verification worker could not be replaced'));
+        this.spawn().catch((err: Error) =>
+          this.opts.log.error(
+            { code: 'TRAMITE_ERR_VERIFIER_UNAVAILABLE', err: err.message },
+            'a verification worker could not be replaced',
+          ),
+        );
       });
     });
   }

@@ -35,8 +35,21 @@ export interface SerializedSignature {
 }
 
 export type SerializedError =
-  | { readonly kind: 'envelope'; readonly code: EgovCode; readonly posizione: string; readonly message: string; readonly rilevanza: Rilevanza; readonly processamento: boolean }
-  | { readonly kind: 'security'; readonly reason: TramiteCode; readonly message: string; readonly posizione: string; readonly signer?: string }
+  | {
+      readonly kind: 'envelope';
+      readonly code: EgovCode;
+      readonly posizione: string;
+      readonly message: string;
+      readonly rilevanza: Rilevanza;
+      readonly processamento: boolean;
+    }
+  | {
+      readonly kind: 'security';
+      readonly reason: TramiteCode;
+      readonly message: string;
+      readonly posizione: string;
+      readonly signer?: string;
+    }
   | { readonly kind: 'tramite'; readonly code: ErrorCode; readonly message: string }
   | { readonly kind: 'unexpected'; readonly message: string };
 
@@ -54,19 +67,42 @@ export interface WorkerSetup {
 }
 
 export function serializeSignature(sig: VerifiedSignature): SerializedSignature {
-  return { signerDer: new Uint8Array(sig.signer.raw), chainDer: sig.chain.map((c) => new Uint8Array(c.raw)), timestamp: sig.timestamp, signed: [...sig.signed] };
+  return {
+    signerDer: new Uint8Array(sig.signer.raw),
+    chainDer: sig.chain.map((c) => new Uint8Array(c.raw)),
+    timestamp: sig.timestamp,
+    signed: [...sig.signed],
+  };
 }
 
 export function reviveSignature(s: SerializedSignature): VerifiedSignature {
-  return { signer: new X509Certificate(s.signerDer), chain: s.chainDer.map((d) => new X509Certificate(d)), timestamp: s.timestamp, signed: s.signed };
+  return {
+    signer: new X509Certificate(s.signerDer),
+    chain: s.chainDer.map((d) => new X509Certificate(d)),
+    timestamp: s.timestamp,
+    signed: s.signed,
+  };
 }
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof EnvelopeError) {
-    return { kind: 'envelope', code: err.code, posizione: err.posizione, message: err.message, rilevanza: err.rilevanza, processamento: err.contestoCodifica === 'ErroreProcessamentoMessaggioSPCoop' };
+    return {
+      kind: 'envelope',
+      code: err.code,
+      posizione: err.posizione,
+      message: err.message,
+      rilevanza: err.rilevanza,
+      processamento: err.contestoCodifica === 'ErroreProcessamentoMessaggioSPCoop',
+    };
   }
   if (err instanceof SecurityError) {
-    return { kind: 'security', reason: err.reason, message: err.message, posizione: err.posizione, ...(err.signer !== undefined ? { signer: err.signer } : {}) };
+    return {
+      kind: 'security',
+      reason: err.reason,
+      message: err.message,
+      posizione: err.posizione,
+      ...(err.signer !== undefined ? { signer: err.signer } : {}),
+    };
   }
   if (err instanceof TramiteError) return { kind: 'tramite', code: err.code, message: err.message };
   return { kind: 'unexpected', message: err instanceof Error ? err.message : String(err) };
@@ -76,7 +112,10 @@ export function serializeError(err: unknown): SerializedError {
 export function reviveError(e: SerializedError): TramiteError {
   switch (e.kind) {
     case 'envelope':
-      return new EnvelopeError(e.code, e.posizione, e.message, { rilevanza: e.rilevanza, contesto: e.processamento ? 'processamento' : 'intestazione' });
+      return new EnvelopeError(e.code, e.posizione, e.message, {
+        rilevanza: e.rilevanza,
+        contesto: e.processamento ? 'processamento' : 'intestazione',
+      });
     case 'security':
       return new SecurityError(e.reason, e.message, { posizione: e.posizione, ...(e.signer !== undefined ? { signer: e.signer } : {}) });
     case 'tramite':

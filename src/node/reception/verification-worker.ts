@@ -9,7 +9,14 @@ import type { NodeConfig } from '../../config/config-types.js';
 import { readEnvelope, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import { verifyRead } from './inbound-verification.js';
 import { Registry } from '../registry/registry.js';
-import { configFromNode, serializeError, serializeSignature, type VerifyJob, type VerifyOutcome, type WorkerSetup } from './verification-protocol.js';
+import {
+  configFromNode,
+  serializeError,
+  serializeSignature,
+  type VerifyJob,
+  type VerifyOutcome,
+  type WorkerSetup,
+} from './verification-protocol.js';
 
 // On Linux a thread's nice value is its own: verification (of envelopes anyone may send) yields the
 // CPU to the event loop that answers /health, the API and the exchanges in progress.

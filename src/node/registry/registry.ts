@@ -2,7 +2,14 @@ import type { X509Certificate } from 'node:crypto';
 import type { ConfigFileSigner, NodeConfig } from '../../config/config-types.js';
 import { ConfigError } from '../../core/errors.js';
 import { tokenMatches } from '../../core/token-hash.js';
-import { certificateNames, OID_COMMON_NAME, parseDistinguishedName, sameName, valuesOf, type NameAttributes } from '../../crypto/certificate-names.js';
+import {
+  certificateNames,
+  OID_COMMON_NAME,
+  parseDistinguishedName,
+  sameName,
+  valuesOf,
+  type NameAttributes,
+} from '../../crypto/certificate-names.js';
 import { TrustStore } from '../../crypto/trust-store.js';
 
 export type HostedParty = NodeConfig['parties'][number];
@@ -33,7 +40,8 @@ export class Registry {
     for (const peer of config.peers) {
       for (const code of peer.parties) this.peerByParty.set(code, peer);
       this.trustByPeer.set(peer.name, peer.caCertificates.length > 0 ? this.trust.withExtra([...peer.caCertificates]) : this.trust);
-      for (const { party, ...signer } of peer.signers ?? []) this.signersByParty.set(party, [...(this.signersByParty.get(party) ?? []), signerBinding(signer)]);
+      for (const { party, ...signer } of peer.signers ?? [])
+        this.signersByParty.set(party, [...(this.signersByParty.get(party) ?? []), signerBinding(signer)]);
     }
   }
 
@@ -66,7 +74,11 @@ export class Registry {
     if (!names) return false;
     const configured = this.signersByParty.get(partyCode);
     if (configured) {
-      return configured.some((s) => ('fingerprint256' in s ? s.fingerprint256 === cert.fingerprint256 : sameName(s.subject, names.subject) && sameName(s.issuer, names.issuer)));
+      return configured.some((s) =>
+        'fingerprint256' in s
+          ? s.fingerprint256 === cert.fingerprint256
+          : sameName(s.subject, names.subject) && sameName(s.issuer, names.issuer),
+      );
     }
     const cns = valuesOf(names.subject, OID_COMMON_NAME);
     return cns.length === 1 && cns[0] === partyCode.split('/')[1];
@@ -99,7 +111,11 @@ export class Registry {
   requestServiceAnsweredBy(answer: ServiceDef, provider: string): ServiceDef | undefined {
     if (answer.profile !== 'asincronoSimmetrico' || answer.correlatedService !== undefined) return undefined;
     return this.config.services.find(
-      (s) => s.provider === provider && s.profile === 'asincronoSimmetrico' && s.correlatedService === answer.name && (!s.consumers || s.consumers.includes(answer.provider)),
+      (s) =>
+        s.provider === provider &&
+        s.profile === 'asincronoSimmetrico' &&
+        s.correlatedService === answer.name &&
+        (!s.consumers || s.consumers.includes(answer.provider)),
     );
   }
 

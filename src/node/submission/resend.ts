@@ -17,9 +17,14 @@ export interface ResendDeps {
 export async function resendFailed(deps: ResendDeps, id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
   const rec = await deps.store.get(outboundKey(id));
   if (!rec || (callerParties && !callerParties.has(rec.from))) {
-    throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${id} ${callerParties ? 'visible to this caller' : 'in the log'}`);
+    throw new ApiError(
+      'TRAMITE_ERR_NOT_FOUND',
+      404,
+      `no outbound message ${id} ${callerParties ? 'visible to this caller' : 'in the log'}`,
+    );
   }
-  if (rec.status !== 'FAILED') throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
+  if (rec.status !== 'FAILED')
+    throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
   const next = await deps.store.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });
   deps.log?.info({ id }, 'message resent by an operator');
   await deps.schedule(next);

@@ -55,9 +55,14 @@ export class Submission {
     const now = this.deps.clock.now();
     const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
     // A new asynchronous request opens its conversation: Collaborazione = its own id (e-Gov only).
-    const startsConversation = service.envelope === 'egov' && service.profile.startsWith('asincrono') && correlation.kind === 'plain' && req.refId === undefined;
+    const startsConversation =
+      service.envelope === 'egov' && service.profile.startsWith('asincrono') && correlation.kind === 'plain' && req.refId === undefined;
     const conversationId = conversation ?? (startsConversation ? id : undefined);
-    const expiresAt = req.expiresAt ? new Date(req.expiresAt) : service.expirySeconds ? new Date(now.getTime() + service.expirySeconds * 1000) : undefined;
+    const expiresAt = req.expiresAt
+      ? new Date(req.expiresAt)
+      : service.expirySeconds
+        ? new Date(now.getTime() + service.expirySeconds * 1000)
+        : undefined;
     const record: MessageRecord = {
       id,
       direction: 'out',
@@ -92,28 +97,53 @@ export class Submission {
    * new message to the consumer's correlated service (returned). Asimmetrico: the node keeps it and
    * hands it to the consumer's next richiesta stato (the request itself is returned).
    */
-  async answer(requestId: string, body: { payload: string; action?: string }, callerParties: ReadonlySet<string>, from?: string): Promise<{ message: MessageRecord; sent: boolean }> {
+  async answer(
+    requestId: string,
+    body: { payload: string; action?: string },
+    callerParties: ReadonlySet<string>,
+    from?: string,
+  ): Promise<{ message: MessageRecord; sent: boolean }> {
     const request = await findReceived(this.deps.store, requestId, callerParties, from);
     if (!request) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
     const service = this.deps.registry.service(request.to, request.service);
-    const isRequest = request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
-    if (!service || !isRequest) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asynchronous request (service ${request.service}, ${request.collaboration}); only those take an answer`);
+    const isRequest =
+      request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
+    if (!service || !isRequest)
+      throw new ApiError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        409,
+        `message ${requestId} is not an asynchronous request (service ${request.service}, ${request.collaboration}); only those take an answer`,
+      );
     const answering = JSON.stringify([request.from, requestId]);
     if (request.answer !== undefined || this.answering.has(answering)) {
-      throw new ApiError('TRAMITE_ERR_ALREADY_ANSWERED', 409, `request ${requestId} was already answered${request.answer?.id ? ` by ${request.answer.id}` : ''}`);
+      throw new ApiError(
+        'TRAMITE_ERR_ALREADY_ANSWERED',
+        409,
+        `request ${requestId} was already answered${request.answer?.id ? ` by ${request.answer.id}` : ''}`,
+      );
     }
     this.answering.add(answering);
     try {
       if (service.correlatedService !== undefined) {
         const message = await this.submit(
-          { from: request.to, to: request.from, service: service.correlatedService, payload: body.payload, refId: requestId, ...(body.action !== undefined ? { action: body.action } : {}) },
+          {
+            from: request.to,
+            to: request.from,
+            service: service.correlatedService,
+            payload: body.payload,
+            refId: requestId,
+            ...(body.action !== undefined ? { action: body.action } : {}),
+          },
           callerParties,
         );
         return { message, sent: true };
       }
       this.checkPayload(body.payload);
-      const message = await this.deps.store.transition(keyOf(request), { answer: { at: this.deps.clock.now().toISOString() }, replyPayload: body.payload });
-      this.deps.log.info({ id: requestId }, 'answer recorded for the consumer\'s richiesta stato');
+      const message = await this.deps.store.transition(keyOf(request), {
+        answer: { at: this.deps.clock.now().toISOString() },
+        replyPayload: body.payload,
+      });
+      this.deps.log.info({ id: requestId }, "answer recorded for the consumer's richiesta stato");
       return { message, sent: false };
     } finally {
       this.answering.delete(answering);
@@ -123,16 +153,25 @@ export class Submission {
   /** Asincrono asimmetrico: a richiesta stato about a request this party sent (answered synchronously by the provider). */
   async poll(requestId: string, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
     const request = await this.deps.store.get(outboundKey(requestId));
-    if (!request || !callerParties.has(request.from)) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${requestId} visible to this caller`);
+    if (!request || !callerParties.has(request.from))
+      throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${requestId} visible to this caller`);
     if (request.collaboration !== 'asincronoAsimmetrico' || request.refId !== undefined) {
-      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 409, `message ${requestId} is not an asincronoAsimmetrico request; only those are polled`);
+      throw new ApiError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        409,
+        `message ${requestId} is not an asincronoAsimmetrico request; only those are polled`,
+      );
     }
     return this.submit({ from: request.from, to: request.to, service: request.service, payload: '', refId: requestId }, callerParties);
   }
 
   /** An operator's resend of a FAILED message: a new attempt, same id. */
   resend(id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
-    return resendFailed({ store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) }, id, callerParties);
+    return resendFailed(
+      { store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) },
+      id,
+      callerParties,
+    );
   }
 
   private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {
@@ -143,10 +182,16 @@ export class Submission {
     const service = reg.service(req.to, req.service, req.serviceTipo);
     if (!service) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `${req.to} offers no service ${req.service} in the configuration`);
     if (req.action !== undefined && service.actions && !service.actions.includes(req.action)) {
-      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, `service ${service.name} has no action ${req.action}; allowed: ${service.actions.join(', ')}`);
+      throw new ApiError(
+        'TRAMITE_ERR_BAD_REQUEST',
+        400,
+        `service ${service.name} has no action ${req.action}; allowed: ${service.actions.join(', ')}`,
+      );
     }
-    if (service.consumers && !service.consumers.includes(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} may not use service ${service.name}`);
-    if (req.expiresAt !== undefined && !(Date.parse(req.expiresAt) > this.deps.clock.now().getTime())) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt must be a date-time in the future');
+    if (service.consumers && !service.consumers.includes(req.from))
+      throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} may not use service ${service.name}`);
+    if (req.expiresAt !== undefined && !(Date.parse(req.expiresAt) > this.deps.clock.now().getTime()))
+      throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt must be a date-time in the future');
     this.checkPayload(req.payload);
     return { service };
   }

@@ -38,7 +38,12 @@ describe('ANPR mapping', () => {
     const anpr = toAnprRichiesta(e, context);
     expect(anpr.testataRichiesta.operazioneRichiesta).toBe(EXPECTED[kind].family);
     expect(anpr.motivo).toBe(EXPECTED[kind].motivo);
-    const ina = buildComunicazioneXml({ idComunicazione: context.idOperazioneComune, codiceComune: COMUNE, dataOraComunicazione: '2026-03-15T08:30:00.000Z', evento: e });
+    const ina = buildComunicazioneXml({
+      idComunicazione: context.idOperazioneComune,
+      codiceComune: COMUNE,
+      dataOraComunicazione: '2026-03-15T08:30:00.000Z',
+      evento: e,
+    });
     expect(ina).toContain(`<ina:${EXPECTED[kind].inaElement}>`);
     // One model, two forms: both carry the same person and the same decorrenza.
     expect(readComunicazioneXml(ina).evento.soggetto.codiceFiscale).toBe(anpr.generalita.codiceFiscale);
@@ -71,7 +76,11 @@ describe('ANPR mapping', () => {
   });
 
   it('leaves the protocol fields out when the Comune gave none, and takes an explicit destinatario and practice date', () => {
-    const anpr = toAnprRichiesta(event('mutazione.indirizzo'), { ...context, codDestinatario: 'ANPR02', dataDefinizionePratica: '2026-03-14' });
+    const anpr = toAnprRichiesta(event('mutazione.indirizzo'), {
+      ...context,
+      codDestinatario: 'ANPR02',
+      dataDefinizionePratica: '2026-03-14',
+    });
     expect(anpr.testataRichiesta).not.toHaveProperty('protocolloComune');
     expect(anpr.testataRichiesta).not.toHaveProperty('dataProtocolloComune');
     expect(anpr.testataRichiesta.codDestinatario).toBe('ANPR02');
@@ -80,15 +89,28 @@ describe('ANPR mapping', () => {
 
   it('carries the data of each kind: residence and family, provenance, destination, changed data', () => {
     expect(toAnprRichiesta(event('iscrizione.immigrazione'), context)).toMatchObject({
-      generalita: { codiceFiscale: 'RSSMRA80A01H501U', cognome: 'ROSSI', nome: 'MARIO', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' },
+      generalita: {
+        codiceFiscale: 'RSSMRA80A01H501U',
+        cognome: 'ROSSI',
+        nome: 'MARIO',
+        sesso: 'M',
+        dataNascita: '1980-01-01',
+        luogoNascita: 'H501',
+      },
       provenienza: { codiceCatastaleComune: OTHER_COMUNE },
       residenza: { toponimo: 'VIA DEL CORSO', civico: '12', cap: '00186' },
       famiglia: { idFamiglia: 'FAM-002', relazioneParentela: 'intestatario' },
     });
     expect(toAnprRichiesta(event('cancellazione.emigrazione'), context).destinazione).toEqual({ codiceCatastaleStato: 'Z404' });
     expect(toAnprRichiesta(event('cancellazione.morte'), context).luogoEvento).toEqual({ codiceCatastaleComune: COMUNE });
-    expect(toAnprRichiesta(event('mutazione.datiPersonali'), context).datiVariati).toEqual({ statoCivile: 'coniugato', cittadinanza: 'IT' });
-    expect(toAnprRichiesta(event('rettifica'), context)).toMatchObject({ datiVariati: { luogoNascita: 'H501', nome: 'MARIO' }, motivazione: "Errore di trascrizione dell'atto" });
+    expect(toAnprRichiesta(event('mutazione.datiPersonali'), context).datiVariati).toEqual({
+      statoCivile: 'coniugato',
+      cittadinanza: 'IT',
+    });
+    expect(toAnprRichiesta(event('rettifica'), context)).toMatchObject({
+      datiVariati: { luogoNascita: 'H501', nome: 'MARIO' },
+      motivazione: "Errore di trascrizione dell'atto",
+    });
   });
 
   it('is plain JSON: it survives serialisation unchanged', () => {

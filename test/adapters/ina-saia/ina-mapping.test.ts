@@ -23,7 +23,12 @@ import { getTestPki } from '../../fixtures/test-pki.js';
 import { COMUNE, TODAY, sampleEvents } from './ina-saia-fixtures.js';
 import { eventArb } from './registry-event-arbitraries.js';
 
-const comunicazione = (evento: RegistryEvent, id = 'ev-1'): ComunicazioneIna => ({ idComunicazione: id, codiceComune: COMUNE, dataOraComunicazione: '2026-03-15T09:00:00.000Z', evento });
+const comunicazione = (evento: RegistryEvent, id = 'ev-1'): ComunicazioneIna => ({
+  idComunicazione: id,
+  codiceComune: COMUNE,
+  dataOraComunicazione: '2026-03-15T09:00:00.000Z',
+  evento,
+});
 const events = () => REGISTRY_EVENT_KINDS.map((kind) => [kind, parseRegistryEvent(sampleEvents()[kind], { today: TODAY })] as const);
 
 async function expectValid(xml: string): Promise<void> {
@@ -48,7 +53,9 @@ describe('INA mapping: Comunicazione', () => {
     const xml = buildComunicazioneXml(comunicazione(nascita));
     expect(xml).toContain(`<ina:Comunicazione versione="1" xmlns:ina="${INA_NS}">`);
     expect(xml).toMatch(/<ina:Intestazione><ina:IdComunicazione>ev-1<\/ina:IdComunicazione><ina:CodiceComune>H501<\/ina:CodiceComune>/);
-    expect(xml).toContain('<ina:RiferimentoComune>PRATICA-2024-1</ina:RiferimentoComune><ina:Protocollo><ina:Numero>2024/1234</ina:Numero>');
+    expect(xml).toContain(
+      '<ina:RiferimentoComune>PRATICA-2024-1</ina:RiferimentoComune><ina:Protocollo><ina:Numero>2024/1234</ina:Numero>',
+    );
     expect(xml).toContain('<ina:IscrizioneNascita><ina:DataEvento>2024-03-10</ina:DataEvento>');
   });
 
@@ -74,7 +81,13 @@ describe('INA mapping: Comunicazione', () => {
     const pki = getTestPki();
     const [, evento] = events()[4]!;
     const sealed = sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.comuneA, new Date());
-    expect(checkComunicazioneSeal(sealed.replace('VIA DEL CORSO', 'VIA DEL CORSA').replace('PIAZZA NAVONA', 'PIAZZA NAVONE'), pki.trust, new Date())).toMatchObject({ valid: false });
+    expect(
+      checkComunicazioneSeal(
+        sealed.replace('VIA DEL CORSO', 'VIA DEL CORSA').replace('PIAZZA NAVONA', 'PIAZZA NAVONE'),
+        pki.trust,
+        new Date(),
+      ),
+    ).toMatchObject({ valid: false });
     const rogue = sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.rogue, new Date());
     expect(checkComunicazioneSeal(rogue, pki.trust, new Date())).toMatchObject({ valid: false });
     expect(checkComunicazioneSeal(buildComunicazioneXml(comunicazione(evento)), pki.trust, new Date())).toMatchObject({ valid: false });
@@ -94,9 +107,21 @@ describe('INA mapping: Comunicazione', () => {
   });
 
   it('peeks the IdComunicazione even of an invalid Comunicazione, and nothing of other documents', () => {
-    expect(peekIdComunicazione(`<Comunicazione xmlns="${INA_NS}"><Intestazione><IdComunicazione>ev-9</IdComunicazione></Intestazione></Comunicazione>`)).toBe('ev-9');
-    expect(peekIdComunicazione('<Comunicazione xmlns="urn:other"><Intestazione><IdComunicazione>ev-9</IdComunicazione></Intestazione></Comunicazione>')).toBeUndefined();
-    expect(peekIdComunicazione(`<Comunicazione xmlns="${INA_NS}"><Intestazione><IdComunicazione>two words</IdComunicazione></Intestazione></Comunicazione>`)).toBeUndefined();
+    expect(
+      peekIdComunicazione(
+        `<Comunicazione xmlns="${INA_NS}"><Intestazione><IdComunicazione>ev-9</IdComunicazione></Intestazione></Comunicazione>`,
+      ),
+    ).toBe('ev-9');
+    expect(
+      peekIdComunicazione(
+        '<Comunicazione xmlns="urn:other"><Intestazione><IdComunicazione>ev-9</IdComunicazione></Intestazione></Comunicazione>',
+      ),
+    ).toBeUndefined();
+    expect(
+      peekIdComunicazione(
+        `<Comunicazione xmlns="${INA_NS}"><Intestazione><IdComunicazione>two words</IdComunicazione></Intestazione></Comunicazione>`,
+      ),
+    ).toBeUndefined();
     expect(peekIdComunicazione('not xml')).toBeUndefined();
   });
 
@@ -118,19 +143,29 @@ describe('INA mapping: the XSD refuses what is not a Comunicazione', () => {
   });
 
   it('two events in one Comunicazione, or an element of another namespace', async () => {
-    const twice = valid().replace('</ina:Comunicazione>', `${/<ina:MutazioneIndirizzo>[\s\S]*<\/ina:MutazioneIndirizzo>/.exec(valid())![0]}</ina:Comunicazione>`);
+    const twice = valid().replace(
+      '</ina:Comunicazione>',
+      `${/<ina:MutazioneIndirizzo>[\s\S]*<\/ina:MutazioneIndirizzo>/.exec(valid())![0]}</ina:Comunicazione>`,
+    );
     expect(await schemaErrors(twice)).toMatch(/MutazioneIndirizzo/);
     expect(await schemaErrors(valid().replace('</ina:Comunicazione>', '<x:Extra xmlns:x="urn:x"/></ina:Comunicazione>'))).toMatch(/Extra/);
   });
 
   it('an iscrizione without the complete personal data', async () => {
     const [, nascita] = events()[0]!;
-    expect(await schemaErrors(buildComunicazioneXml(comunicazione(nascita)).replace(/<ina:LuogoNascita>[^<]*<\/ina:LuogoNascita>/, ''))).toMatch(/LuogoNascita|Soggetto/);
+    expect(
+      await schemaErrors(buildComunicazioneXml(comunicazione(nascita)).replace(/<ina:LuogoNascita>[^<]*<\/ina:LuogoNascita>/, '')),
+    ).toMatch(/LuogoNascita|Soggetto/);
   });
 });
 
 describe('INA mapping: Esito', () => {
-  const accepted: EsitoIna = { stato: 'ACCETTATA', idComunicazione: 'ev-1', dataOraEsito: '2026-03-15T09:00:01.000Z', idOperazioneIna: 'INA-000000042' };
+  const accepted: EsitoIna = {
+    stato: 'ACCETTATA',
+    idComunicazione: 'ev-1',
+    dataOraEsito: '2026-03-15T09:00:01.000Z',
+    idOperazioneIna: 'INA-000000042',
+  };
   const rejected: EsitoIna = {
     stato: 'RESPINTA',
     idComunicazione: 'ev-2',

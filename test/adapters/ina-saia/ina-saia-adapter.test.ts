@@ -49,8 +49,18 @@ const OPTIONS: InaSaiaOptions = {
 
 const events = sampleEvents();
 /** Mario's life in this Comune, in order: each event needs the one before it at INA. */
-const MARIO_LIFE = [events['iscrizione.immigrazione'], events['mutazione.indirizzo'], events['mutazione.famiglia'], events['cancellazione.emigrazione']];
-const AMINA_ARRIVES = { ...events['iscrizione.immigrazione'], soggetto: soggettoCompleto(AMINA, AMINA_CF), provenienza: { statoEstero: 'Z330' }, famiglia: { idFamiglia: 'FAM-9', relazione: 'intestatario' } };
+const MARIO_LIFE = [
+  events['iscrizione.immigrazione'],
+  events['mutazione.indirizzo'],
+  events['mutazione.famiglia'],
+  events['cancellazione.emigrazione'],
+];
+const AMINA_ARRIVES = {
+  ...events['iscrizione.immigrazione'],
+  soggetto: soggettoCompleto(AMINA, AMINA_CF),
+  provenienza: { statoEstero: 'Z330' },
+  famiglia: { idFamiglia: 'FAM-9', relazione: 'intestatario' },
+};
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -72,7 +82,8 @@ async function startComune(bus: BusClient, options: Partial<InaSaiaOptions> = {}
 }
 
 const stateOf = (adapter: InaSaiaAdapter, id: string) => adapter.get(id)?.state;
-const settled = (adapter: InaSaiaAdapter, ids: readonly string[]) => eventually(() => ids.every((id) => ['ACCEPTED', 'REJECTED', 'FAILED'].includes(stateOf(adapter, id) ?? '')));
+const settled = (adapter: InaSaiaAdapter, ids: readonly string[]) =>
+  eventually(() => ids.every((id) => ['ACCEPTED', 'REJECTED', 'FAILED'].includes(stateOf(adapter, id) ?? '')));
 
 describe('the ina-saia adapter: one sealed communication per event, and its esito', () => {
   it('sends the event to INA as a sealed Comunicazione on its sincrono service and keeps the accepted esito', async () => {
@@ -83,12 +94,21 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
     await settled(comune, [record.id]);
 
     const done = comune.get(record.id)!;
-    expect(done).toMatchObject({ state: 'ACCEPTED', attempts: 1, messageId: 'msg-1', esito: { stato: 'ACCETTATA', idComunicazione: record.id } });
+    expect(done).toMatchObject({
+      state: 'ACCEPTED',
+      attempts: 1,
+      messageId: 'msg-1',
+      esito: { stato: 'ACCETTATA', idComunicazione: record.id },
+    });
     expect(bus.started).toHaveLength(1);
     const sent = bus.started[0]!;
     expect(sent).toMatchObject({ to: 'SPC/INA', service: 'ComunicazioneINA' });
     const comunicazione = readComunicazioneXml(sent.payload);
-    expect(comunicazione).toMatchObject({ idComunicazione: record.id, codiceComune: COMUNE, evento: { tipo: 'iscrizione', motivo: 'immigrazione', soggetto: { codiceFiscale: MARIO_CF } } });
+    expect(comunicazione).toMatchObject({
+      idComunicazione: record.id,
+      codiceComune: COMUNE,
+      evento: { tipo: 'iscrizione', motivo: 'immigrazione', soggetto: { codiceFiscale: MARIO_CF } },
+    });
     expect(checkComunicazioneSeal(sent.payload, getTestPki().trust, new Date())).toMatchObject({ valid: true });
   });
 
@@ -97,12 +117,21 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
     const comune = await startComune(simulatorBus(sim));
     const { record } = comune.submit(events['cancellazione.emigrazione']); // Mario is not registered at INA
     await settled(comune, [record.id]);
-    expect(comune.get(record.id)).toMatchObject({ state: 'REJECTED', esito: { stato: 'RESPINTA', errori: [{ codice: 'SOGGETTO_NON_ISCRITTO', campo: 'soggetto.codiceFiscale' }] } });
+    expect(comune.get(record.id)).toMatchObject({
+      state: 'REJECTED',
+      esito: { stato: 'RESPINTA', errori: [{ codice: 'SOGGETTO_NON_ISCRITTO', campo: 'soggetto.codiceFiscale' }] },
+    });
   });
 
   it('fails an event for good when the bus refuses it for good, and goes on with the next one of the person', async () => {
     const sim = await startSimulator();
-    const refused: MessageState = { id: '', direction: 'out', status: 'FAILED', attempts: 1, error: { code: 'TRAMITE_ERR_NO_ROUTE', message: 'no peer hosts SPC/INA' } };
+    const refused: MessageState = {
+      id: '',
+      direction: 'out',
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'TRAMITE_ERR_NO_ROUTE', message: 'no peer hosts SPC/INA' },
+    };
     const comune = await startComune(simulatorBus(sim, async (_m, n) => (n === 1 ? refused : undefined)));
     const first = comune.submit(MARIO_LIFE[0]!).record;
     const second = comune.submit(MARIO_LIFE[1]!).record;
@@ -137,12 +166,26 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
   it('fails an event whose esito cannot be read, or is for another communication', async () => {
     const garbled: BusClient = {
       ...unusedBus,
-      sendAndWait: async (m) => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1, reply: buildEsitoXml({ stato: 'ACCETTATA', idComunicazione: `${idComunicazioneOf(m)}-other`, dataOraEsito: new Date().toISOString(), idOperazioneIna: 'INA-1' }) }),
+      sendAndWait: async (m) => ({
+        id: 'x',
+        direction: 'out',
+        status: 'DELIVERED',
+        attempts: 1,
+        reply: buildEsitoXml({
+          stato: 'ACCETTATA',
+          idComunicazione: `${idComunicazioneOf(m)}-other`,
+          dataOraEsito: new Date().toISOString(),
+          idOperazioneIna: 'INA-1',
+        }),
+      }),
     };
     const comune = await startComune(garbled);
     const { record } = comune.submit(events['mutazione.indirizzo']);
     await settled(comune, [record.id]);
-    expect(comune.get(record.id)).toMatchObject({ state: 'FAILED', lastError: { code: 'TRAMITE_ERR_RECEIPT_INVALID', message: expect.stringMatching(/-other, not/) } });
+    expect(comune.get(record.id)).toMatchObject({
+      state: 'FAILED',
+      lastError: { code: 'TRAMITE_ERR_RECEIPT_INVALID', message: expect.stringMatching(/-other, not/) },
+    });
   });
 });
 
@@ -152,7 +195,8 @@ describe('the ina-saia adapter: per-person order', () => {
     // Mario's first communication is held until the other two people's are answered: only if they go
     // in parallel with it can that happen. Nothing else of Mario's may go meanwhile.
     const bus: SimulatorBus = simulatorBus(sim, async (m) => {
-      if (m.payload.includes(MARIO_CF) && m.payload.includes('IscrizioneImmigrazione')) await eventually(() => bus.answered.length >= 2, 5000);
+      if (m.payload.includes(MARIO_CF) && m.payload.includes('IscrizioneImmigrazione'))
+        await eventually(() => bus.answered.length >= 2, 5000);
       else await delay(Math.floor(Math.random() * 20));
     });
     const comune = await startComune(bus);
@@ -173,7 +217,13 @@ describe('the ina-saia adapter: per-person order', () => {
 
   it('retries a transport failure later, and nothing of the person overtakes it', async () => {
     const sim = await startSimulator();
-    const unreachable: MessageState = { id: '', direction: 'out', status: 'FAILED', attempts: 3, error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'connect ECONNREFUSED' } };
+    const unreachable: MessageState = {
+      id: '',
+      direction: 'out',
+      status: 'FAILED',
+      attempts: 3,
+      error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'connect ECONNREFUSED' },
+    };
     let failures = 0;
     const bus = simulatorBus(sim, async (m) => {
       // The second of Mario's events meets a network that is down, twice.
@@ -200,7 +250,13 @@ describe('the ina-saia adapter: per-person order', () => {
 
   it('while a person waits for a retry, the registry software sees QUEUED with the last error', async () => {
     const sim = await startSimulator();
-    const unreachable: MessageState = { id: '', direction: 'out', status: 'FAILED', attempts: 1, error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: 'gave up' } };
+    const unreachable: MessageState = {
+      id: '',
+      direction: 'out',
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: 'gave up' },
+    };
     const comune = await startComune(
       simulatorBus(sim, async () => unreachable),
       { retry: { delayMs: 60_000, maxDelayMs: 60_000 } },
@@ -208,7 +264,11 @@ describe('the ina-saia adapter: per-person order', () => {
     const first = comune.submit(MARIO_LIFE[0]!).record.id;
     const second = comune.submit(MARIO_LIFE[1]!).record.id;
     await eventually(() => comune.get(first)?.attempts === 1 && comune.get(first)?.state === 'QUEUED');
-    expect(comune.get(first)).toMatchObject({ state: 'QUEUED', lastError: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED' }, nextAttemptAt: expect.any(String) });
+    expect(comune.get(first)).toMatchObject({
+      state: 'QUEUED',
+      lastError: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED' },
+      nextAttemptAt: expect.any(String),
+    });
     expect(comune.get(second)).toMatchObject({ state: 'QUEUED', attempts: 0 });
   });
 
@@ -228,8 +288,18 @@ describe('the ina-saia adapter: restarts', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tramite-ina-saia-restart-'));
     const sim = await startSimulator();
     // First life: INA cannot be reached at all, and the next attempt is far away.
-    const down: MessageState = { id: '', direction: 'out', status: 'FAILED', attempts: 1, error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'down' } };
-    const firstLife = await startComune(simulatorBus(sim, async () => down), { retry: { delayMs: 60_000, maxDelayMs: 60_000 } }, dataDir);
+    const down: MessageState = {
+      id: '',
+      direction: 'out',
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'down' },
+    };
+    const firstLife = await startComune(
+      simulatorBus(sim, async () => down),
+      { retry: { delayMs: 60_000, maxDelayMs: 60_000 } },
+      dataDir,
+    );
     const mario = MARIO_LIFE.map((e) => firstLife.submit(e).record.id);
     const amina = firstLife.submit(AMINA_ARRIVES).record.id;
     await eventually(() => firstLife.get(mario[0]!)?.attempts === 1 && firstLife.get(amina)?.attempts === 1);
@@ -274,7 +344,11 @@ describe('the ina-saia adapter: the registry API', () => {
   }
 
   const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: res.statusCode, location: res.headers['location'], body: (await res.body.json()) as Record<string, unknown> };
   };
   const get = async (url: string) => {
@@ -290,7 +364,16 @@ describe('the ina-saia adapter: the registry API', () => {
     expect(posted.location).toBe(`/ina-saia/eventi/${id}`);
     await eventually(async () => (await get(`${url}/${id}`)).body['stato'] === 'ACCEPTED');
     const view = (await get(`${url}/${id}`)).body as unknown as EventView;
-    expect(view).toMatchObject({ id, stato: 'ACCEPTED', tipo: 'iscrizione', motivo: 'nascita', codiceFiscale: GIULIA_CF, riferimentoComune: 'PRATICA-2024-1', tentativi: 1, esito: { idOperazioneIna: expect.stringMatching(/^INA-/) } });
+    expect(view).toMatchObject({
+      id,
+      stato: 'ACCEPTED',
+      tipo: 'iscrizione',
+      motivo: 'nascita',
+      codiceFiscale: GIULIA_CF,
+      riferimentoComune: 'PRATICA-2024-1',
+      tentativi: 1,
+      esito: { idOperazioneIna: expect.stringMatching(/^INA-/) },
+    });
   });
 
   it('shows a rejection with its errors, and lists a person’s events in order', async () => {
@@ -305,8 +388,16 @@ describe('the ina-saia adapter: the registry API', () => {
 
   it('refuses an invalid event with 400, naming the field', async () => {
     const { url, bus } = await api();
-    const bad = await post(url, { ...events['mutazione.indirizzo'], soggetto: { codiceFiscale: 'RSSMRA80A01H501A', cognome: 'ROSSI', nome: 'MARIO' } });
-    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', field: 'soggetto.codiceFiscale', problems: [{ field: 'soggetto.codiceFiscale' }] } } });
+    const bad = await post(url, {
+      ...events['mutazione.indirizzo'],
+      soggetto: { codiceFiscale: 'RSSMRA80A01H501A', cognome: 'ROSSI', nome: 'MARIO' },
+    });
+    expect(bad).toMatchObject({
+      status: 400,
+      body: {
+        error: { code: 'TRAMITE_ERR_BAD_REQUEST', field: 'soggetto.codiceFiscale', problems: [{ field: 'soggetto.codiceFiscale' }] },
+      },
+    });
     expect((await post(url, '{not json')).status).toBe(400);
     expect(bus.started).toHaveLength(0);
   });
@@ -317,7 +408,10 @@ describe('the ina-saia adapter: the registry API', () => {
     const again = await post(url, events['iscrizione.nascita']);
     expect(again).toMatchObject({ status: 200, body: { id: first.body['id'] } });
     const reused = await post(url, { ...events['iscrizione.nascita'], famiglia: { idFamiglia: 'FAM-X', relazione: 'figlio' } });
-    expect(reused).toMatchObject({ status: 409, body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', field: 'riferimentoComune', id: first.body['id'] } } });
+    expect(reused).toMatchObject({
+      status: 409,
+      body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', field: 'riferimentoComune', id: first.body['id'] } },
+    });
     expect(comune.byPerson(GIULIA_CF)).toHaveLength(1);
   });
 
@@ -327,7 +421,9 @@ describe('the ina-saia adapter: the registry API', () => {
     expect((await get(url.replace('/eventi', '/altro'))).status).toBe(404);
 
     const token = 'segreto-anagrafe';
-    const guarded = await api({ listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } });
+    const guarded = await api({
+      listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] },
+    });
     expect((await post(guarded.url, events['iscrizione.nascita'])).status).toBe(401);
     expect((await post(guarded.url, events['iscrizione.nascita'], { authorization: `Bearer ${token}` })).status).toBe(202);
   });
@@ -350,7 +446,9 @@ describe('the ina-saia adapter: the back office is told each outcome', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const sim = await startSimulator();
-    const comune = await startComune(simulatorBus(sim), { backOffice: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/esiti` } });
+    const comune = await startComune(simulatorBus(sim), {
+      backOffice: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/esiti` },
+    });
     const accepted = comune.submit(MARIO_LIFE[0]!).record.id;
     const amina = comune.submit(AMINA_ARRIVES).record.id;
     const aminaAgain = comune.submit({ ...AMINA_ARRIVES, dataEvento: '2025-01-01' }).record.id;
@@ -379,11 +477,34 @@ describe('the ina-saia adapter: conformance', () => {
         { options: { ...OPTIONS, timeoutMs: 10 }, field: 'timeoutMs' },
         { options: { ...OPTIONS, listen: { port: 70000 } }, field: 'listen.port' },
       ],
-      refused: [{ message: { id: 'm1', from: 'SPC/INA', to: 'SPC/EnteDiProva', service: 'ComunicazioneINA', profile: 'sincrono', payload: '<x xmlns="urn:x"/>' }, retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' }],
-      reply: (m) => buildEsitoXml({ stato: 'ACCETTATA', idComunicazione: idComunicazioneOf(m), dataOraEsito: new Date().toISOString(), idOperazioneIna: 'INA-000000001' }),
+      refused: [
+        {
+          message: {
+            id: 'm1',
+            from: 'SPC/INA',
+            to: 'SPC/EnteDiProva',
+            service: 'ComunicazioneINA',
+            profile: 'sincrono',
+            payload: '<x xmlns="urn:x"/>',
+          },
+          retriable: false,
+          code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+        },
+      ],
+      reply: (m) =>
+        buildEsitoXml({
+          stato: 'ACCETTATA',
+          idComunicazione: idComunicazioneOf(m),
+          dataOraEsito: new Date().toISOString(),
+          idOperazioneIna: 'INA-000000001',
+        }),
       ingress: {
         trigger: async () => {
-          const res = await request(`http://127.0.0.1:${port}/ina-saia/eventi`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events['iscrizione.nascita']) });
+          const res = await request(`http://127.0.0.1:${port}/ina-saia/eventi`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(events['iscrizione.nascita']),
+          });
           await res.body.dump();
           if (res.statusCode !== 202) throw new Error(`POST answered ${res.statusCode}`);
         },
@@ -401,6 +522,12 @@ describe('the ina-saia adapter: conformance', () => {
     addFormats.default(ajv);
     const options: Record<string, unknown> = { comune: { codice: COMUNE } };
     expect(ajv.validate(inaSaia.optionsSchema, options)).toBe(true);
-    expect(options).toEqual({ comune: { codice: COMUNE }, ina: { party: 'SPC/INA', service: 'ComunicazioneINA' }, timeoutMs: 30000, retry: { delayMs: 5000, maxDelayMs: 300000 }, maxParallel: 8 });
+    expect(options).toEqual({
+      comune: { codice: COMUNE },
+      ina: { party: 'SPC/INA', service: 'ComunicazioneINA' },
+      timeoutMs: 30000,
+      retry: { delayMs: 5000, maxDelayMs: 300000 },
+      maxParallel: 8,
+    });
   });
 });

@@ -21,9 +21,21 @@ export const OTHER_COMUNE = 'F205'; // Milano
 export const MARIO = { cognome: 'ROSSI', nome: 'MARIO', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' } as const;
 export const MARIO_CF = 'RSSMRA80A01H501U';
 export const GIULIA = { cognome: 'BIANCHI', nome: 'GIULIA', sesso: 'F', dataNascita: '2024-03-10', luogoNascita: 'H501' } as const;
-export const GIULIA_CF = computeCodiceFiscale({ surname: GIULIA.cognome, name: GIULIA.nome, birthDate: GIULIA.dataNascita, sex: GIULIA.sesso, placeCode: GIULIA.luogoNascita });
+export const GIULIA_CF = computeCodiceFiscale({
+  surname: GIULIA.cognome,
+  name: GIULIA.nome,
+  birthDate: GIULIA.dataNascita,
+  sex: GIULIA.sesso,
+  placeCode: GIULIA.luogoNascita,
+});
 export const AMINA = { cognome: "D'ANGELO", nome: 'AMINA', sesso: 'F', dataNascita: '1995-07-21', luogoNascita: 'Z330' } as const;
-export const AMINA_CF = computeCodiceFiscale({ surname: AMINA.cognome, name: AMINA.nome, birthDate: AMINA.dataNascita, sex: AMINA.sesso, placeCode: AMINA.luogoNascita });
+export const AMINA_CF = computeCodiceFiscale({
+  surname: AMINA.cognome,
+  name: AMINA.nome,
+  birthDate: AMINA.dataNascita,
+  sex: AMINA.sesso,
+  placeCode: AMINA.luogoNascita,
+});
 
 export const ADDRESS = { toponimo: 'VIA DEL CORSO', civico: '12', cap: '00186' } as const;
 export const OTHER_ADDRESS = { toponimo: 'PIAZZA NAVONA', civico: '3/B', interno: '4', cap: '00186' } as const;
@@ -54,12 +66,42 @@ export function sampleEvents(): Record<RegistryEventKind, Record<string, unknown
       indirizzo: ADDRESS,
       famiglia: { idFamiglia: 'FAM-002', relazione: 'intestatario' },
     },
-    'cancellazione.morte': { tipo: 'cancellazione', motivo: 'morte', dataEvento: '2025-11-02', soggetto: { ...mario, sesso: 'M', dataNascita: MARIO.dataNascita }, luogoMorte: { comune: COMUNE } },
-    'cancellazione.emigrazione': { tipo: 'cancellazione', motivo: 'emigrazione', dataEvento: '2025-06-30', soggetto: mario, destinazione: { statoEstero: 'Z404' } },
+    'cancellazione.morte': {
+      tipo: 'cancellazione',
+      motivo: 'morte',
+      dataEvento: '2025-11-02',
+      soggetto: { ...mario, sesso: 'M', dataNascita: MARIO.dataNascita },
+      luogoMorte: { comune: COMUNE },
+    },
+    'cancellazione.emigrazione': {
+      tipo: 'cancellazione',
+      motivo: 'emigrazione',
+      dataEvento: '2025-06-30',
+      soggetto: mario,
+      destinazione: { statoEstero: 'Z404' },
+    },
     'mutazione.indirizzo': { tipo: 'mutazione', motivo: 'indirizzo', dataEvento: '2024-05-01', soggetto: mario, indirizzo: OTHER_ADDRESS },
-    'mutazione.famiglia': { tipo: 'mutazione', motivo: 'famiglia', dataEvento: '2024-06-15', soggetto: mario, famiglia: { idFamiglia: 'FAM-003', relazione: 'coniuge' } },
-    'mutazione.datiPersonali': { tipo: 'mutazione', motivo: 'datiPersonali', dataEvento: '2024-06-15', soggetto: mario, datiPersonali: { statoCivile: 'coniugato', cittadinanza: 'IT' } },
-    rettifica: { tipo: 'rettifica', dataEvento: '2024-07-01', soggetto: mario, rettifiche: { luogoNascita: 'H501', nome: 'MARIO' }, motivazione: "Errore di trascrizione dell'atto" },
+    'mutazione.famiglia': {
+      tipo: 'mutazione',
+      motivo: 'famiglia',
+      dataEvento: '2024-06-15',
+      soggetto: mario,
+      famiglia: { idFamiglia: 'FAM-003', relazione: 'coniuge' },
+    },
+    'mutazione.datiPersonali': {
+      tipo: 'mutazione',
+      motivo: 'datiPersonali',
+      dataEvento: '2024-06-15',
+      soggetto: mario,
+      datiPersonali: { statoCivile: 'coniugato', cittadinanza: 'IT' },
+    },
+    rettifica: {
+      tipo: 'rettifica',
+      dataEvento: '2024-07-01',
+      soggetto: mario,
+      rettifiche: { luogoNascita: 'H501', nome: 'MARIO' },
+      motivazione: "Errore di trascrizione dell'atto",
+    },
   };
 }
 
@@ -67,7 +109,11 @@ const quiet = () => undefined;
 export const silentLog = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 
 /** A context for a party of the test PKI: SPC/ComuneA's key seals, the PKI's CA is trusted. */
-export function contextFor<Options>(options: Options, bus: BusClient, overrides: Partial<AdapterContext<Options>> = {}): AdapterContext<Options> {
+export function contextFor<Options>(
+  options: Options,
+  bus: BusClient,
+  overrides: Partial<AdapterContext<Options>> = {},
+): AdapterContext<Options> {
   const pki = getTestPki();
   return {
     party: 'SPC/ComuneA',
@@ -110,16 +156,28 @@ export type BusTwist = MessageState | 'late' | 'lost' | void;
  * A bus whose sendAndWait hands the message to `simulator.egress` as the INA node would, after
  * `before(message, n)` (n: the call's number) — which may delay it, or twist it (see BusTwist).
  */
-export function simulatorBus(simulator: AdapterInstance, before: (message: OutgoingMessage, n: number) => Promise<BusTwist> = async () => undefined): SimulatorBus {
+export function simulatorBus(
+  simulator: AdapterInstance,
+  before: (message: OutgoingMessage, n: number) => Promise<BusTwist> = async () => undefined,
+): SimulatorBus {
   const started: OutgoingMessage[] = [];
   const answered: string[] = [];
   const spans = new Map<string, Array<{ start: number; end?: number }>>();
   const states = new Map<string, MessageState>();
   let count = 0;
   const deliver = async (id: string, message: OutgoingMessage): Promise<MessageState> => {
-    const outcome = await simulator.egress({ id, from: 'SPC/ComuneA', to: message.to, service: message.service, profile: 'sincrono', payload: message.payload }, AbortSignal.timeout(10_000));
+    const outcome = await simulator.egress(
+      { id, from: 'SPC/ComuneA', to: message.to, service: message.service, profile: 'sincrono', payload: message.payload },
+      AbortSignal.timeout(10_000),
+    );
     answered.push(idComunicazioneOf(message));
-    const state: MessageState = { id, direction: 'out', status: 'DELIVERED', attempts: 1, ...(outcome.kind === 'reply' ? { reply: outcome.payload } : {}) };
+    const state: MessageState = {
+      id,
+      direction: 'out',
+      status: 'DELIVERED',
+      attempts: 1,
+      ...(outcome.kind === 'reply' ? { reply: outcome.payload } : {}),
+    };
     states.set(id, state);
     return state;
   };

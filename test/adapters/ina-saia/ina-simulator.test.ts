@@ -10,7 +10,18 @@ import inaSimulator, { type InaSimulatorAdapter, type InaSimulatorOptions } from
 import { parseRegistryEvent, type RegistryEvent } from '../../../adapters/ina-saia/registry-event.js';
 import { AdapterError, checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
 import { getTestPki } from '../../fixtures/test-pki.js';
-import { AMINA, AMINA_CF, COMUNE, MARIO_CF, OTHER_COMUNE, TODAY, contextFor, sampleEvents, soggettoCompleto, unusedBus } from './ina-saia-fixtures.js';
+import {
+  AMINA,
+  AMINA_CF,
+  COMUNE,
+  MARIO_CF,
+  OTHER_COMUNE,
+  TODAY,
+  contextFor,
+  sampleEvents,
+  soggettoCompleto,
+  unusedBus,
+} from './ina-saia-fixtures.js';
 
 const pki = getTestPki();
 let simulator: InaSimulatorAdapter;
@@ -22,16 +33,36 @@ async function startSimulator(options: InaSimulatorOptions = { verifySeal: true 
   return instance;
 }
 
-const message = (payload: string, over: Partial<BusMessage> = {}): BusMessage => ({ id: `m-${++serial}`, from: 'SPC/ComuneA', to: 'SPC/INA', service: 'ComunicazioneINA', profile: 'sincrono', payload, ...over });
+const message = (payload: string, over: Partial<BusMessage> = {}): BusMessage => ({
+  id: `m-${++serial}`,
+  from: 'SPC/ComuneA',
+  to: 'SPC/INA',
+  service: 'ComunicazioneINA',
+  profile: 'sincrono',
+  payload,
+  ...over,
+});
 
 /** The sealed Comunicazione of `json` (a posted event), from `comune`. */
-function comunicazioneXml(json: Record<string, unknown>, opts: { id?: string; comune?: string; signer?: typeof pki.comuneA | null } = {}): string {
+function comunicazioneXml(
+  json: Record<string, unknown>,
+  opts: { id?: string; comune?: string; signer?: typeof pki.comuneA | null } = {},
+): string {
   const evento: RegistryEvent = parseRegistryEvent(json, { today: TODAY });
-  const xml = buildComunicazioneXml({ idComunicazione: opts.id ?? `c-${++serial}`, codiceComune: opts.comune ?? COMUNE, dataOraComunicazione: new Date().toISOString(), evento });
+  const xml = buildComunicazioneXml({
+    idComunicazione: opts.id ?? `c-${++serial}`,
+    codiceComune: opts.comune ?? COMUNE,
+    dataOraComunicazione: new Date().toISOString(),
+    evento,
+  });
   return opts.signer === null ? xml : sealComunicazione(xml, opts.signer ?? pki.comuneA, new Date());
 }
 
-async function communicate(json: Record<string, unknown>, opts: Parameters<typeof comunicazioneXml>[1] = {}, instance = simulator): Promise<EsitoIna> {
+async function communicate(
+  json: Record<string, unknown>,
+  opts: Parameters<typeof comunicazioneXml>[1] = {},
+  instance = simulator,
+): Promise<EsitoIna> {
   const outcome = await instance.egress(message(comunicazioneXml(json, opts)), AbortSignal.timeout(10_000));
   if (outcome.kind !== 'reply') throw new Error('expected a reply');
   return readEsitoXml(outcome.payload);
@@ -52,7 +83,12 @@ describe('the INA simulator: accepting and applying', () => {
   it('accepts an iscrizione, gives an operation id, and indexes the person as resident in the Comune', async () => {
     const esito = await communicate(marioArrives);
     expect(esito).toMatchObject({ stato: 'ACCETTATA', idOperazioneIna: expect.stringMatching(/^INA-\d{9}$/) });
-    expect(simulator.inaIndex!.person(MARIO_CF)).toMatchObject({ stato: 'RESIDENTE', codiceComune: COMUNE, cognome: 'ROSSI', indirizzo: { toponimo: 'VIA DEL CORSO' } });
+    expect(simulator.inaIndex!.person(MARIO_CF)).toMatchObject({
+      stato: 'RESIDENTE',
+      codiceComune: COMUNE,
+      cognome: 'ROSSI',
+      indirizzo: { toponimo: 'VIA DEL CORSO' },
+    });
   });
 
   it('applies mutazioni and rettifiche to the index', async () => {
@@ -74,7 +110,9 @@ describe('the INA simulator: accepting and applying', () => {
     await communicate(marioArrives);
     expect((await communicate(events['cancellazione.emigrazione'])).stato).toBe('ACCETTATA');
     expect(simulator.inaIndex!.person(MARIO_CF)?.stato).toBe('CANCELLATO');
-    expect((await communicate({ ...marioArrives, dataEvento: '2025-09-01', provenienza: { statoEstero: 'Z404' } })).stato).toBe('ACCETTATA');
+    expect((await communicate({ ...marioArrives, dataEvento: '2025-09-01', provenienza: { statoEstero: 'Z404' } })).stato).toBe(
+      'ACCETTATA',
+    );
     expect((await communicate(events['cancellazione.morte'])).stato).toBe('ACCETTATA');
     expect(simulator.inaIndex!.person(MARIO_CF)?.stato).toBe('DECEDUTO');
     expect(codes(await communicate({ ...marioArrives, dataEvento: '2025-12-01' }))).toEqual([INA_ERRORS.deceased]);
@@ -93,7 +131,9 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
     const amina = { codiceFiscale: AMINA_CF, cognome: AMINA.cognome, nome: AMINA.nome };
     expect(codes(await communicate({ ...events['cancellazione.emigrazione'], soggetto: amina }))).toEqual([INA_ERRORS.notRegistered]);
     expect(codes(await communicate({ ...events['mutazione.indirizzo'], soggetto: amina }))).toEqual([INA_ERRORS.notRegistered]);
-    expect(codes(await communicate({ ...events['rettifica'], soggetto: amina, rettifiche: { nome: 'AMINA' } }))).toEqual([INA_ERRORS.notRegistered]);
+    expect(codes(await communicate({ ...events['rettifica'], soggetto: amina, rettifiche: { nome: 'AMINA' } }))).toEqual([
+      INA_ERRORS.notRegistered,
+    ]);
     expect(simulator.inaIndex!.person(AMINA_CF)).toBeUndefined();
   });
 
@@ -104,7 +144,10 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
 
   it('names that differ from the ones INA holds', async () => {
     await communicate(marioArrives);
-    const esito = await communicate({ ...events['mutazione.indirizzo'], soggetto: { codiceFiscale: MARIO_CF, cognome: 'ROSSINI', nome: 'MARIO' } });
+    const esito = await communicate({
+      ...events['mutazione.indirizzo'],
+      soggetto: { codiceFiscale: MARIO_CF, cognome: 'ROSSINI', nome: 'MARIO' },
+    });
     expect(esito).toMatchObject({ stato: 'RESPINTA', errori: [{ codice: INA_ERRORS.names, campo: 'soggetto.cognome' }] });
   });
 
@@ -133,14 +176,21 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
     const invalid = comunicazioneXml(marioArrives, { id: 'c-schema', signer: null }).replace(/<ina:CAP>[^<]*<\/ina:CAP>/, '');
     const outcome = await simulator.egress(message(invalid), AbortSignal.timeout(10_000));
     const esito = readEsitoXml(outcome.kind === 'reply' ? outcome.payload : '');
-    expect(esito).toMatchObject({ stato: 'RESPINTA', idComunicazione: 'c-schema', errori: [{ codice: INA_ERRORS.schema, descrizione: expect.stringMatching(/CAP/) }] });
+    expect(esito).toMatchObject({
+      stato: 'RESPINTA',
+      idComunicazione: 'c-schema',
+      errori: [{ codice: INA_ERRORS.schema, descrizione: expect.stringMatching(/CAP/) }],
+    });
   });
 
   it('content the schema allows but the rules do not (the codice fiscale check character)', async () => {
     const wrong = MARIO_CF.slice(0, 15) + 'A';
     const xml = comunicazioneXml(events['mutazione.indirizzo'], { signer: null }).replace(MARIO_CF, wrong);
     const outcome = await simulator.egress(message(sealComunicazione(xml, pki.comuneA, new Date())), AbortSignal.timeout(10_000));
-    expect(readEsitoXml(outcome.kind === 'reply' ? outcome.payload : '')).toMatchObject({ stato: 'RESPINTA', errori: [{ codice: INA_ERRORS.content, campo: 'soggetto.codiceFiscale' }] });
+    expect(readEsitoXml(outcome.kind === 'reply' ? outcome.payload : '')).toMatchObject({
+      stato: 'RESPINTA',
+      errori: [{ codice: INA_ERRORS.content, campo: 'soggetto.codiceFiscale' }],
+    });
   });
 });
 
@@ -169,8 +219,14 @@ describe('the INA simulator: repeated and concurrent communications', () => {
 describe('the INA simulator: messages it refuses', () => {
   it('refuses for good a oneway message, or one that is no Comunicazione; retriably when not started', async () => {
     const xml = comunicazioneXml(marioArrives);
-    await expect(simulator.egress(message(xml, { profile: 'oneway' }), AbortSignal.timeout(1000))).rejects.toMatchObject({ retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' });
-    await expect(simulator.egress(message('<x xmlns="urn:x"/>'), AbortSignal.timeout(1000))).rejects.toMatchObject({ retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' });
+    await expect(simulator.egress(message(xml, { profile: 'oneway' }), AbortSignal.timeout(1000))).rejects.toMatchObject({
+      retriable: false,
+      code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+    });
+    await expect(simulator.egress(message('<x xmlns="urn:x"/>'), AbortSignal.timeout(1000))).rejects.toMatchObject({
+      retriable: false,
+      code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+    });
     await simulator.stop();
     const refusal = await simulator.egress(message(xml), AbortSignal.timeout(1000)).catch((err: unknown) => err);
     expect(refusal).toBeInstanceOf(AdapterError);

@@ -4,7 +4,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REGISTRY_EVENT_KINDS, RegistryEventError, kindOf, parseRegistryEvent, type RegistryEvent } from '../../../adapters/ina-saia/registry-event.js';
+import {
+  REGISTRY_EVENT_KINDS,
+  RegistryEventError,
+  kindOf,
+  parseRegistryEvent,
+  type RegistryEvent,
+} from '../../../adapters/ina-saia/registry-event.js';
 import { checkCharacter, computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { TramiteError } from '../../../src/core/errors.js';
 import { eventArb } from './registry-event-arbitraries.js';
@@ -28,7 +34,11 @@ function refusal(json: unknown, options = opts): RegistryEventError {
 const fields = (err: RegistryEventError) => err.problems.map((p) => p.field);
 
 /** A sample event with some fields replaced (a shallow merge, one level into `soggetto` when given). */
-function sample(kind: keyof ReturnType<typeof sampleEvents>, change: Record<string, unknown> = {}, soggetto: Record<string, unknown> = {}): Record<string, unknown> {
+function sample(
+  kind: keyof ReturnType<typeof sampleEvents>,
+  change: Record<string, unknown> = {},
+  soggetto: Record<string, unknown> = {},
+): Record<string, unknown> {
   const base = sampleEvents()[kind];
   return { ...base, ...change, soggetto: { ...(base['soggetto'] as object), ...soggetto } };
 }
@@ -65,8 +75,12 @@ describe('registry events: shape, naming the field', () => {
   });
 
   it('requires a motivo of the tipo, and none for a rettifica', () => {
-    expect(refusal(sample('iscrizione.nascita', { motivo: undefined })).message).toMatch(/motivo: is required for iscrizione: one of nascita, immigrazione/);
-    expect(refusal(sample('cancellazione.morte', { motivo: 'nascita' })).message).toMatch(/motivo: "nascita" is not one of morte, emigrazione/);
+    expect(refusal(sample('iscrizione.nascita', { motivo: undefined })).message).toMatch(
+      /motivo: is required for iscrizione: one of nascita, immigrazione/,
+    );
+    expect(refusal(sample('cancellazione.morte', { motivo: 'nascita' })).message).toMatch(
+      /motivo: "nascita" is not one of morte, emigrazione/,
+    );
     expect(fields(refusal(sample('rettifica', { motivo: 'nascita' })))).toEqual(['motivo']);
   });
 
@@ -81,7 +95,10 @@ describe('registry events: shape, naming the field', () => {
 
   it('requires every personal datum for an iscrizione, and only the identity for the rest', () => {
     const { sesso: _s, luogoNascita: _l, ...partial } = sampleEvents()['iscrizione.immigrazione']['soggetto'] as Record<string, unknown>;
-    expect(fields(refusal({ ...sampleEvents()['iscrizione.immigrazione'], soggetto: partial }))).toEqual(['soggetto.sesso', 'soggetto.luogoNascita']);
+    expect(fields(refusal({ ...sampleEvents()['iscrizione.immigrazione'], soggetto: partial }))).toEqual([
+      'soggetto.sesso',
+      'soggetto.luogoNascita',
+    ]);
     expect(fields(refusal(sample('mutazione.indirizzo', {}, { cognome: undefined })))).toEqual(['soggetto.cognome']);
   });
 
@@ -98,13 +115,17 @@ describe('registry events: shape, naming the field', () => {
   it('refuses dates that do not exist or are not plain dates', () => {
     expect(fields(refusal(sample('mutazione.indirizzo', { dataEvento: '2023-02-29' })))).toEqual(['dataEvento']);
     expect(fields(refusal(sample('mutazione.indirizzo', { dataEvento: '2024-05-01T10:00:00Z' })))).toEqual(['dataEvento']);
-    expect(fields(refusal(sample('mutazione.indirizzo', { protocollo: { numero: '1', data: '01/05/2024' } })))).toEqual(['protocollo.data']);
+    expect(fields(refusal(sample('mutazione.indirizzo', { protocollo: { numero: '1', data: '01/05/2024' } })))).toEqual([
+      'protocollo.data',
+    ]);
   });
 
   it('refuses names with digits or surrounding spaces, and malformed addresses', () => {
     expect(fields(refusal(sample('mutazione.indirizzo', {}, { nome: 'MARIO2' })))).toEqual(['soggetto.nome']);
     expect(fields(refusal(sample('mutazione.indirizzo', {}, { cognome: ' ROSSI' })))).toEqual(['soggetto.cognome']);
-    expect(fields(refusal(sample('mutazione.indirizzo', { indirizzo: { toponimo: 'VIA ROMA', civico: '1', cap: '0018' } })))).toEqual(['indirizzo.cap']);
+    expect(fields(refusal(sample('mutazione.indirizzo', { indirizzo: { toponimo: 'VIA ROMA', civico: '1', cap: '0018' } })))).toEqual([
+      'indirizzo.cap',
+    ]);
   });
 });
 
@@ -118,12 +139,16 @@ describe('registry events: Comune codes (Belfiore: a letter and three digits; Z 
     for (const comune of ['058091', 'h501', 'Z404', 'H50', 'H5011']) {
       expect(fields(refusal(sample('iscrizione.immigrazione', { provenienza: { comune } })))).toEqual(['provenienza.comune']);
     }
-    expect(fields(refusal(sample('cancellazione.emigrazione', { destinazione: { statoEstero: 'H501' } })))).toEqual(['destinazione.statoEstero']);
+    expect(fields(refusal(sample('cancellazione.emigrazione', { destinazione: { statoEstero: 'H501' } })))).toEqual([
+      'destinazione.statoEstero',
+    ]);
     expect(fields(refusal(sample('iscrizione.nascita', {}, { luogoNascita: '058091' })))).toEqual(['soggetto.luogoNascita']);
   });
 
   it('refuses a place with both a Comune and a state, or neither', () => {
-    expect(fields(refusal(sample('iscrizione.immigrazione', { provenienza: { comune: OTHER_COMUNE, statoEstero: 'Z404' } })))).toEqual(['provenienza']);
+    expect(fields(refusal(sample('iscrizione.immigrazione', { provenienza: { comune: OTHER_COMUNE, statoEstero: 'Z404' } })))).toEqual([
+      'provenienza',
+    ]);
     expect(fields(refusal(sample('iscrizione.immigrazione', { provenienza: {} })))).toEqual(['provenienza']);
   });
 
@@ -131,14 +156,18 @@ describe('registry events: Comune codes (Belfiore: a letter and three digits; Z 
     expect(fields(refusal(sample('iscrizione.immigrazione', { provenienza: { comune: COMUNE } })))).toEqual(['provenienza.comune']);
     expect(fields(refusal(sample('cancellazione.emigrazione', { destinazione: { comune: COMUNE } })))).toEqual(['destinazione.comune']);
     // Without knowing the sending Comune, there is nothing to compare with.
-    expect(() => parseRegistryEvent(sample('cancellazione.emigrazione', { destinazione: { comune: COMUNE } }), { today: TODAY })).not.toThrow();
+    expect(() =>
+      parseRegistryEvent(sample('cancellazione.emigrazione', { destinazione: { comune: COMUNE } }), { today: TODAY }),
+    ).not.toThrow();
   });
 });
 
 describe('registry events: the codice fiscale', () => {
   it('refuses a code with a wrong check character or shape', () => {
     const wrongCheck = MARIO_CF.slice(0, 15) + (MARIO_CF.endsWith('A') ? 'B' : 'A');
-    expect(refusal(sample('mutazione.indirizzo', {}, { codiceFiscale: wrongCheck })).message).toMatch(/soggetto\.codiceFiscale: is not a valid codice fiscale: check character/);
+    expect(refusal(sample('mutazione.indirizzo', {}, { codiceFiscale: wrongCheck })).message).toMatch(
+      /soggetto\.codiceFiscale: is not a valid codice fiscale: check character/,
+    );
     expect(fields(refusal(sample('mutazione.indirizzo', {}, { codiceFiscale: 'RSSMRA80A01H501' })))).toEqual(['soggetto.codiceFiscale']);
     expect(fields(refusal(sample('mutazione.indirizzo', {}, { codiceFiscale: 'RSSMRA80A01H5O1U' })))).toEqual(['soggetto.codiceFiscale']);
   });
@@ -146,13 +175,23 @@ describe('registry events: the codice fiscale', () => {
   it('refuses a sex or birth date the code contradicts', () => {
     expect(fields(refusal(sample('cancellazione.morte', {}, { sesso: 'F' })))).toEqual(['soggetto.sesso']);
     expect(fields(refusal(sample('cancellazione.morte', {}, { dataNascita: '1980-01-02' })))).toEqual(['soggetto.dataNascita']);
-    expect(refusal(sample('iscrizione.nascita', {}, { sesso: 'M' })).message).toMatch(/soggetto\.sesso: is M, but the codice fiscale is of a woman/);
+    expect(refusal(sample('iscrizione.nascita', {}, { sesso: 'M' })).message).toMatch(
+      /soggetto\.sesso: is M, but the codice fiscale is of a woman/,
+    );
   });
 
   it('reads the birth year against the code by its last two digits (the code does not say the century)', () => {
     // Born 1926 or 2026: the code is the same, and "today" cannot tell. A person over 100 is fine.
     const old = computeCodiceFiscale({ surname: 'VERDI', name: 'ANNA', birthDate: '1925-12-01', sex: 'F', placeCode: 'H501' });
-    expect(() => parseRegistryEvent({ ...sampleEvents()['cancellazione.morte'], soggetto: { codiceFiscale: old, cognome: 'VERDI', nome: 'ANNA', dataNascita: '1925-12-01' } }, opts)).not.toThrow();
+    expect(() =>
+      parseRegistryEvent(
+        {
+          ...sampleEvents()['cancellazione.morte'],
+          soggetto: { codiceFiscale: old, cognome: 'VERDI', nome: 'ANNA', dataNascita: '1925-12-01' },
+        },
+        opts,
+      ),
+    ).not.toThrow();
   });
 
   it('checks corrected sex and birth date against the code too', () => {
@@ -164,18 +203,26 @@ describe('registry events: the codice fiscale', () => {
 describe('registry events: dates', () => {
   it('refuses dates in the future', () => {
     expect(fields(refusal(sample('mutazione.indirizzo', { dataEvento: '2026-03-16' })))).toEqual(['dataEvento']);
-    expect(fields(refusal(sample('mutazione.indirizzo', { protocollo: { numero: 'P-1', data: '2027-01-01' } })))).toEqual(['protocollo.data']);
+    expect(fields(refusal(sample('mutazione.indirizzo', { protocollo: { numero: 'P-1', data: '2027-01-01' } })))).toEqual([
+      'protocollo.data',
+    ]);
   });
 
   it("takes today as Rome's calendar day: just after midnight in Rome, today is already tomorrow in UTC terms", () => {
     const justAfterMidnightInRome = new Date('2026-03-14T23:30:00Z'); // 00:30 on 15 March in Rome
-    expect(() => parseRegistryEvent(sample('mutazione.indirizzo', { dataEvento: '2026-03-15' }), { today: justAfterMidnightInRome })).not.toThrow();
-    expect(fields(refusal(sample('mutazione.indirizzo', { dataEvento: '2026-03-16' }), { today: justAfterMidnightInRome, comune: COMUNE }))).toEqual(['dataEvento']);
+    expect(() =>
+      parseRegistryEvent(sample('mutazione.indirizzo', { dataEvento: '2026-03-15' }), { today: justAfterMidnightInRome }),
+    ).not.toThrow();
+    expect(
+      fields(refusal(sample('mutazione.indirizzo', { dataEvento: '2026-03-16' }), { today: justAfterMidnightInRome, comune: COMUNE })),
+    ).toEqual(['dataEvento']);
   });
 
   it('refuses an event before the birth date, and an iscrizione by birth not on the birth date', () => {
     expect(fields(refusal(sample('cancellazione.morte', { dataEvento: '1979-12-31' })))).toEqual(['dataEvento']);
-    expect(refusal(sample('iscrizione.nascita', { dataEvento: '2024-03-12' })).message).toMatch(/dataEvento: an iscrizione by birth takes effect on the birth date 2024-03-10/);
+    expect(refusal(sample('iscrizione.nascita', { dataEvento: '2024-03-12' })).message).toMatch(
+      /dataEvento: an iscrizione by birth takes effect on the birth date 2024-03-10/,
+    );
   });
 
   it('lists every problem it finds, the first one as the field', () => {
@@ -187,7 +234,6 @@ describe('registry events: dates', () => {
 
 // ---------------------------------------------------------------------------------------------------
 // Generated valid events
-
 
 describe('registry events: generated valid events', () => {
   it('are accepted, and come back exactly as posted', () => {

@@ -117,10 +117,19 @@ describe('readDaticert', () => {
   });
 
   it('refuses what the DTD does not allow', () => {
-    expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace('tipo="errore-consegna"', 'tipo="consegnata"')), /@tipo="consegnata" is not one of/);
+    expectMalformed(
+      () => readDaticert(ERRORE_CONSEGNA.replace('tipo="errore-consegna"', 'tipo="consegnata"')),
+      /@tipo="consegnata" is not one of/,
+    );
     expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace('errore="no-dest"', 'errore="sconosciuto"')), /@errore="sconosciuto"/);
-    expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace('<consegna>', '<extra>x</extra><consegna>')), /unexpected element <extra> in <dati>/);
-    expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace(/<identificativo>.*<\/identificativo>/, '')), /<dati> has no <identificativo>/);
+    expectMalformed(
+      () => readDaticert(ERRORE_CONSEGNA.replace('<consegna>', '<extra>x</extra><consegna>')),
+      /unexpected element <extra> in <dati>/,
+    );
+    expectMalformed(
+      () => readDaticert(ERRORE_CONSEGNA.replace(/<identificativo>.*<\/identificativo>/, '')),
+      /<dati> has no <identificativo>/,
+    );
     expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace(/<destinatari[^]*?<\/destinatari>/g, '')), /no <destinatari>/);
     expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace('<msgid>', '<msgid>x</msgid><msgid>')), /2 <msgid> elements/);
     expectMalformed(() => readDaticert(ERRORE_CONSEGNA.replace('<postacert ', '<postacert xmlns="urn:altro" ')), /not <postacert>/);
@@ -141,7 +150,11 @@ describe('buildDaticertXml', () => {
     const minimal: Daticert = {
       tipo: 'accettazione',
       errore: 'nessuno',
-      intestazione: { mittente: 'a@pec.example', destinatari: [{ indirizzo: 'b@pec.example', tipo: 'certificato' }], risposte: 'a@pec.example' },
+      intestazione: {
+        mittente: 'a@pec.example',
+        destinatari: [{ indirizzo: 'b@pec.example', tipo: 'certificato' }],
+        risposte: 'a@pec.example',
+      },
       dati: { gestoreEmittente: 'G', data: daticertData(new Date('2025-07-01T10:00:00Z'), '+0200'), identificativo: 'id-1', ricezione: [] },
     };
     expect(readDaticert(buildDaticertXml(minimal))).toEqual(minimal);
@@ -157,10 +170,16 @@ describe('buildDaticertXml', () => {
   });
 
   it('refuses a model the reader would refuse', () => {
-    expectMalformed(() => buildDaticertXml({ ...model, intestazione: { ...model.intestazione, oggetto: 'bell\u0007' } }), /character XML 1\.0 cannot carry/);
+    expectMalformed(
+      () => buildDaticertXml({ ...model, intestazione: { ...model.intestazione, oggetto: 'bell\u0007' } }),
+      /character XML 1\.0 cannot carry/,
+    );
     expectMalformed(() => buildDaticertXml({ ...model, intestazione: { ...model.intestazione, destinatari: [] } }), /no destinatari/);
     expectMalformed(() => buildDaticertXml({ ...model, intestazione: { ...model.intestazione, mittente: ' ' } }), /<mittente> is empty/);
-    expectMalformed(() => buildDaticertXml({ ...model, dati: { ...model.dati, data: { ...model.dati.data, ora: '11:15:01' } } }), /not the instant/);
+    expectMalformed(
+      () => buildDaticertXml({ ...model, dati: { ...model.dati, data: { ...model.dati.data, ora: '11:15:01' } } }),
+      /not the instant/,
+    );
     expectMalformed(() => buildDaticertXml({ ...model, tipo: 'consegnata' as Daticert['tipo'] }), /tipo "consegnata"/);
   });
 });

@@ -6,11 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalCrlf, splitHeaderAndBody, splitMultipartSigned } from '../../../adapters/pec/multipart-signed.js';
 
-const FIRST = 'Content-Type: multipart/mixed; boundary="--abc-long"\r\n\r\n----abc-long\r\nContent-Type: text/plain\r\n\r\nciao\r\n----abc-long--\r\n';
+const FIRST =
+  'Content-Type: multipart/mixed; boundary="--abc-long"\r\n\r\n----abc-long\r\nContent-Type: text/plain\r\n\r\nciao\r\n----abc-long--\r\n';
 
 describe('splitMultipartSigned', () => {
   it('returns the first part byte for byte and the second part, with no extra parts', () => {
-    const body = Buffer.from(`preamble\r\n\r\n--abc\r\n${FIRST}\r\n--abc\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--abc--\r\nepilogue\r\n`);
+    const body = Buffer.from(
+      `preamble\r\n\r\n--abc\r\n${FIRST}\r\n--abc\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--abc--\r\nepilogue\r\n`,
+    );
     const parts = splitMultipartSigned(body, 'abc')!;
     expect(parts.signed.toString('latin1')).toBe(FIRST);
     expect(parts.signature!.toString('latin1')).toBe('Content-Type: application/pkcs7-signature\r\n\r\nMIIB');
@@ -41,18 +44,26 @@ describe('splitMultipartSigned', () => {
   });
 
   it('reports a missing signature part, a truncated body, and parts beyond the second', () => {
-    expect(splitMultipartSigned(Buffer.from(`--abc\r\n${FIRST}\r\n--abc--\r\n`), 'abc')).toMatchObject({ signature: undefined, closed: true });
+    expect(splitMultipartSigned(Buffer.from(`--abc\r\n${FIRST}\r\n--abc--\r\n`), 'abc')).toMatchObject({
+      signature: undefined,
+      closed: true,
+    });
     const truncated = splitMultipartSigned(Buffer.from(`--abc\r\n${FIRST}`), 'abc')!;
     expect(truncated).toMatchObject({ signature: undefined, closed: false });
     expect(truncated.signed.toString('latin1')).toBe(FIRST);
-    expect(splitMultipartSigned(Buffer.from(`--abc\r\nA\r\n--abc\r\nB\r\n--abc\r\nC\r\n--abc\r\nD\r\n--abc--\r\n`), 'abc')).toMatchObject({ extraParts: 2 });
+    expect(splitMultipartSigned(Buffer.from(`--abc\r\nA\r\n--abc\r\nB\r\n--abc\r\nC\r\n--abc\r\nD\r\n--abc--\r\n`), 'abc')).toMatchObject({
+      extraParts: 2,
+    });
     expect(splitMultipartSigned(Buffer.from('no delimiter here\r\n'), 'abc')).toBeUndefined();
   });
 });
 
 describe('splitHeaderAndBody and canonicalCrlf', () => {
   it('splits at the first empty line, CRLF or LF', () => {
-    expect(splitHeaderAndBody(Buffer.from('A: 1\r\nB: 2\r\n\r\nbody\r\n'))).toEqual({ header: Buffer.from('A: 1\r\nB: 2\r\n\r\n'), body: Buffer.from('body\r\n') });
+    expect(splitHeaderAndBody(Buffer.from('A: 1\r\nB: 2\r\n\r\nbody\r\n'))).toEqual({
+      header: Buffer.from('A: 1\r\nB: 2\r\n\r\n'),
+      body: Buffer.from('body\r\n'),
+    });
     expect(splitHeaderAndBody(Buffer.from('A: 1\n\nbody'))).toEqual({ header: Buffer.from('A: 1\n\n'), body: Buffer.from('body') });
     expect(splitHeaderAndBody(Buffer.from('A: 1\r\n'))).toBeUndefined();
   });

@@ -49,16 +49,58 @@ describe('pec:InvioPEC reader', () => {
     ['another root', `<pec:Altro xmlns:pec="${PEC_BUS_NS}"/>`, /not <InvioPEC>/],
     ['another namespace', '<InvioPEC xmlns="urn:altro"/>', /not <InvioPEC>/],
     ['no recipient', invio('<pec:Oggetto>x</pec:Oggetto><pec:Testo/>'), /before any <pec:Destinatario>/],
-    ['a display name', invio('<pec:Destinatario>Ufficio &lt;u@pec.example.it&gt;</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'), /not an e-mail address/],
-    ['a header injection', invio('<pec:Destinatario>u@pec.example.it&#10;Bcc: x@y.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'), /not an e-mail address/],
-    ['a recipient twice', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Destinatario>U@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'), /twice/],
-    ['a two-line subject', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x&#13;&#10;Bcc: y@z.it</pec:Oggetto><pec:Testo/>'), /one non-empty line/],
+    [
+      'a display name',
+      invio('<pec:Destinatario>Ufficio &lt;u@pec.example.it&gt;</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'),
+      /not an e-mail address/,
+    ],
+    [
+      'a header injection',
+      invio('<pec:Destinatario>u@pec.example.it&#10;Bcc: x@y.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'),
+      /not an e-mail address/,
+    ],
+    [
+      'a recipient twice',
+      invio(
+        '<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Destinatario>U@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>',
+      ),
+      /twice/,
+    ],
+    [
+      'a two-line subject',
+      invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x&#13;&#10;Bcc: y@z.it</pec:Oggetto><pec:Testo/>'),
+      /one non-empty line/,
+    ],
     ['no Testo', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto>'), /no <pec:Testo>/],
-    ['a misspelt element', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegati/>'), /not part of InvioPEC/],
-    ['the wrong order', invio('<pec:Oggetto>x</pec:Oggetto><pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Testo/>'), /before any/],
-    ['a path as file name', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegato nome="../etc/passwd" mimeType="text/plain">eA==</pec:Allegato>'), /file name/],
-    ['bad base64', invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegato nome="a.txt" mimeType="text/plain">***</pec:Allegato>'), /not base64/],
-    ['an unknown attribute', invio('<pec:Destinatario tipo="cc">u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'), /attribute tipo/],
+    [
+      'a misspelt element',
+      invio('<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegati/>'),
+      /not part of InvioPEC/,
+    ],
+    [
+      'the wrong order',
+      invio('<pec:Oggetto>x</pec:Oggetto><pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Testo/>'),
+      /before any/,
+    ],
+    [
+      'a path as file name',
+      invio(
+        '<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegato nome="../etc/passwd" mimeType="text/plain">eA==</pec:Allegato>',
+      ),
+      /file name/,
+    ],
+    [
+      'bad base64',
+      invio(
+        '<pec:Destinatario>u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/><pec:Allegato nome="a.txt" mimeType="text/plain">***</pec:Allegato>',
+      ),
+      /not base64/,
+    ],
+    [
+      'an unknown attribute',
+      invio('<pec:Destinatario tipo="cc">u@pec.example.it</pec:Destinatario><pec:Oggetto>x</pec:Oggetto><pec:Testo/>'),
+      /attribute tipo/,
+    ],
   ])('refuses %s, for good (TRAMITE_ERR_ADAPTER_REFUSED)', (_what, payload, reason) => {
     const err = refusal(payload);
     expect(err).toBeInstanceOf(AdapterError);
@@ -93,7 +135,10 @@ describe('pec:Ricevuta and pec:MessaggioPEC writers', () => {
       destinatari: ['b@pec.example.it'],
       oggetto: 'Oggetto "citato" & <marcato>',
       testo,
-      allegati: [{ nome: 'a b.pdf', mimeType: 'application/pdf', contenuto: Buffer.from([0, 1, 2, 255]) }, { mimeType: 'text/plain', contenuto: Buffer.from('senza nome') }],
+      allegati: [
+        { nome: 'a b.pdf', mimeType: 'application/pdf', contenuto: Buffer.from([0, 1, 2, 255]) },
+        { mimeType: 'text/plain', contenuto: Buffer.from('senza nome') },
+      ],
     });
     const m = parseUntrustedXml(messaggio).doc.documentElement!;
     const child = (name: string) => Array.from(m.getElementsByTagNameNS(PEC_BUS_NS, name));
@@ -179,11 +224,17 @@ describe('PEC adapter start', () => {
           await instance.stop();
         }
       };
-      const missing = await start(options).then(() => undefined, (err: unknown) => err);
+      const missing = await start(options).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(missing).toBeInstanceOf(ConfigError);
       expect(missing).toMatchObject({ code: 'TRAMITE_ERR_CONFIG_INVALID', field: 'smtp.passwordFile' });
       expect((missing as Error).message).toContain(join(dir, 'manca.pwd'));
-      await expect(start({ ...options, smtp: { ...options.smtp, passwordFile: 'smtp.pwd' } })).rejects.toMatchObject({ code: 'TRAMITE_ERR_KEY_INVALID', message: expect.stringContaining('providerCaFiles.0') });
+      await expect(start({ ...options, smtp: { ...options.smtp, passwordFile: 'smtp.pwd' } })).rejects.toMatchObject({
+        code: 'TRAMITE_ERR_KEY_INVALID',
+        message: expect.stringContaining('providerCaFiles.0'),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,10 +14,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pec, { type PecAdapter, type PecOptions } from '../../../adapters/pec/pec-adapter.js';
 import { PEC_BUS_NS } from '../../../adapters/sdk/pec-formats/pec-bus-xml.js';
 import { messageIdFor } from '../../../adapters/pec/pec-egress.js';
-import { AdapterError, checkAdapterConformance, parseUntrustedXml, type AdapterContext, type BusClient, type BusMessage, type MessageState, type OutgoingMessage } from '../../../adapters/sdk/index.js';
+import {
+  AdapterError,
+  checkAdapterConformance,
+  parseUntrustedXml,
+  type AdapterContext,
+  type BusClient,
+  type BusMessage,
+  type MessageState,
+  type OutgoingMessage,
+} from '../../../adapters/sdk/index.js';
 import { freePort } from '../../../src/daemons/free-port.js';
 import { startDovecot, type DovecotServer } from '../../../test-support/dovecot-server.js';
-import { ORIGINAL_MESSAGE_ID, RECIPIENT, SENDER, buildPecMessage, providerPki, sampleDaticert, sampleOriginal } from '../../fixtures/pec/pec-fixture.js';
+import {
+  ORIGINAL_MESSAGE_ID,
+  RECIPIENT,
+  SENDER,
+  buildPecMessage,
+  providerPki,
+  sampleDaticert,
+  sampleOriginal,
+} from '../../fixtures/pec/pec-fixture.js';
 import { startSmtpCaptureServer, type SmtpCaptureServer } from '../../fixtures/pec/smtp-capture-server.js';
 
 const PARTY = 'SPC/ComuneValverde';
@@ -37,14 +54,20 @@ const logLines: string[] = [];
 const cleanup: string[] = [];
 
 beforeAll(async () => {
-  [dovecot, smtp] = await Promise.all([startDovecot({ users: MAILBOXES.map((user) => ({ user, password: IMAP_PASSWORD })), tls: true }), startSmtpCaptureServer(SMTP_ACCOUNT)]);
+  [dovecot, smtp] = await Promise.all([
+    startDovecot({ users: MAILBOXES.map((user) => ({ user, password: IMAP_PASSWORD })), tls: true }),
+    startSmtpCaptureServer(SMTP_ACCOUNT),
+  ]);
   files = tempDir('tramite-pec-files-');
   // An editor's trailing newline is not part of the password.
   writeFileSync(join(files, 'smtp.pwd'), `${SMTP_ACCOUNT.password}\n`);
   writeFileSync(join(files, 'imap.pwd'), `${IMAP_PASSWORD}\n`);
   writeFileSync(join(files, 'servers-ca.pem'), `${dovecot.tlsCertPem!}\n${smtp.certPem}`);
   writeFileSync(join(files, 'provider-ca.pem'), providerPki().ca.certPem);
-  smtp.replies.set('rifiutato@pec.ente-prova.example', { code: 550, text: '5.1.1 <rifiutato@pec.ente-prova.example>: Recipient address rejected: casella inesistente' });
+  smtp.replies.set('rifiutato@pec.ente-prova.example', {
+    code: 550,
+    text: '5.1.1 <rifiutato@pec.ente-prova.example>: Recipient address rejected: casella inesistente',
+  });
   smtp.replies.set('occupato@pec.ente-prova.example', { code: 451, text: '4.3.0 Temporary failure, try again later' });
 });
 
@@ -62,7 +85,14 @@ function tempDir(prefix: string): string {
 function optionsFor(user: (typeof MAILBOXES)[number], over: Partial<PecOptions> = {}): PecOptions {
   return {
     address: ADDRESS,
-    smtp: { host: '127.0.0.1', port: smtp.port, secure: false, requireTLS: true, user: SMTP_ACCOUNT.user, passwordFile: join(files, 'smtp.pwd') },
+    smtp: {
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      requireTLS: true,
+      user: SMTP_ACCOUNT.user,
+      passwordFile: join(files, 'smtp.pwd'),
+    },
     imap: { host: '127.0.0.1', port: dovecot.imapPort, secure: false, requireTLS: true, user, passwordFile: join(files, 'imap.pwd') },
     tls: { caFile: join(files, 'servers-ca.pem'), rejectUnauthorized: true },
     providerCaFiles: [join(files, 'provider-ca.pem')],
@@ -287,7 +317,11 @@ describe('PEC adapter, egress: InvioPEC submitted by SMTP (STARTTLS, AUTH)', () 
     writeFileSync(join(mainDir, 'smtp.pwd'), SMTP_ACCOUNT.password);
     writeFileSync(join(mainDir, 'imap.pwd'), IMAP_PASSWORD);
     const options = optionsFor(MAIN);
-    main = await started({ ...options, smtp: { ...options.smtp, passwordFile: 'smtp.pwd' }, imap: { ...options.imap, passwordFile: 'imap.pwd' } }, mainDir, mainBus);
+    main = await started(
+      { ...options, smtp: { ...options.smtp, passwordFile: 'smtp.pwd' }, imap: { ...options.imap, passwordFile: 'imap.pwd' } },
+      mainDir,
+      mainBus,
+    );
 
     const before = smtp.submissions.length;
     const outcome = await main.egress(busMessage(MAIN_BUS_ID, invioPayload([RECIPIENT, OTHER])), AbortSignal.timeout(10_000));
@@ -323,7 +357,11 @@ describe('PEC adapter, egress: InvioPEC submitted by SMTP (STARTTLS, AUTH)', () 
   });
 
   it('SMTP unreachable or 4xx: retriable AdapterError; 5xx: final, with the server reply; one refused recipient among others: FAILED, the rest sent', async () => {
-    const closed = await started({ ...optionsFor(MAIN), smtp: { ...optionsFor(MAIN).smtp, port: await freePort() }, pollMs: 60_000 }, tempDir('tramite-pec-down-'), new RecordingBus());
+    const closed = await started(
+      { ...optionsFor(MAIN), smtp: { ...optionsFor(MAIN).smtp, port: await freePort() }, pollMs: 60_000 },
+      tempDir('tramite-pec-down-'),
+      new RecordingBus(),
+    );
     try {
       const down = await thrown(closed.egress(busMessage('down-1', invioPayload([RECIPIENT])), AbortSignal.timeout(10_000)));
       expect(down).toBeInstanceOf(AdapterError);
@@ -335,29 +373,42 @@ describe('PEC adapter, egress: InvioPEC submitted by SMTP (STARTTLS, AUTH)', () 
     }
 
     const before = smtp.submissions.length;
-    const permanent = await thrown(main!.egress(busMessage('rifiutato-1', invioPayload(['rifiutato@pec.ente-prova.example'])), AbortSignal.timeout(10_000)));
+    const permanent = await thrown(
+      main!.egress(busMessage('rifiutato-1', invioPayload(['rifiutato@pec.ente-prova.example'])), AbortSignal.timeout(10_000)),
+    );
     expect(permanent).toBeInstanceOf(AdapterError);
     expect(permanent.retriable).toBe(false);
     expect(permanent.code).toBe('TRAMITE_ERR_ADAPTER_REFUSED');
     expect(permanent.message).toContain('550');
     expect(permanent.message).toContain('casella inesistente');
 
-    const temporary = await thrown(main!.egress(busMessage('occupato-1', invioPayload(['occupato@pec.ente-prova.example'])), AbortSignal.timeout(10_000)));
+    const temporary = await thrown(
+      main!.egress(busMessage('occupato-1', invioPayload(['occupato@pec.ente-prova.example'])), AbortSignal.timeout(10_000)),
+    );
     expect(temporary.retriable).toBe(true);
     expect(temporary.message).toContain('451');
     expect(smtp.submissions).toHaveLength(before);
 
-    const partial = await main!.egress(busMessage('misto-1', invioPayload([RECIPIENT, 'rifiutato@pec.ente-prova.example'])), AbortSignal.timeout(10_000));
+    const partial = await main!.egress(
+      busMessage('misto-1', invioPayload([RECIPIENT, 'rifiutato@pec.ente-prova.example'])),
+      AbortSignal.timeout(10_000),
+    );
     expect(partial.kind).toBe('accepted');
     expect(smtp.submissions.at(-1)!.rcptTo).toEqual([RECIPIENT]);
-    const states = query<{ address: string; state: string; reason: string | null }>(mainDir, 'SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid', partial.reference);
+    const states = query<{ address: string; state: string; reason: string | null }>(
+      mainDir,
+      'SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid',
+      partial.reference,
+    );
     expect(states.map((s) => [s.address, s.state])).toEqual([
       [RECIPIENT, 'SUBMITTED'],
       ['rifiutato@pec.ente-prova.example', 'FAILED'],
     ]);
     expect(states[1]!.reason).toContain('casella inesistente');
 
-    const malformed = await thrown(main!.egress(busMessage('malformato-1', '<pec:InvioPEC xmlns:pec="urn:tramite:pec:1"/>'), AbortSignal.timeout(10_000)));
+    const malformed = await thrown(
+      main!.egress(busMessage('malformato-1', '<pec:InvioPEC xmlns:pec="urn:tramite:pec:1"/>'), AbortSignal.timeout(10_000)),
+    );
     expect([malformed.retriable, malformed.code]).toEqual([false, 'TRAMITE_ERR_ADAPTER_REFUSED']);
   });
 });
@@ -365,29 +416,64 @@ describe('PEC adapter, egress: InvioPEC submitted by SMTP (STARTTLS, AUTH)', () 
 describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)', () => {
   it('turns acceptance, delivery and no-dest failure receipts into one RicevutaPEC each, refId = the bus message, with the right stato', async () => {
     const at = mainBus.sent.length;
-    await dovecot.deliver(MAIN, buildPecMessage({ kind: 'accettazione', daticert: sampleDaticert('accettazione', { msgid: sentMessageId, identificativo: IDENT }) }));
-    await dovecot.deliver(MAIN, buildPecMessage({ kind: 'avvenuta-consegna', daticert: sampleDaticert('avvenuta-consegna', { msgid: sentMessageId, identificativo: IDENT, consegna: RECIPIENT }) }));
+    await dovecot.deliver(
+      MAIN,
+      buildPecMessage({ kind: 'accettazione', daticert: sampleDaticert('accettazione', { msgid: sentMessageId, identificativo: IDENT }) }),
+    );
+    await dovecot.deliver(
+      MAIN,
+      buildPecMessage({
+        kind: 'avvenuta-consegna',
+        daticert: sampleDaticert('avvenuta-consegna', { msgid: sentMessageId, identificativo: IDENT, consegna: RECIPIENT }),
+      }),
+    );
     await dovecot.deliver(
       MAIN,
       buildPecMessage({
         kind: 'errore-consegna',
-        daticert: sampleDaticert('errore-consegna', { msgid: sentMessageId, identificativo: IDENT, consegna: OTHER, errore: 'no-dest', erroreEsteso: '5.1.1 - Destinatario sconosciuto' }),
+        daticert: sampleDaticert('errore-consegna', {
+          msgid: sentMessageId,
+          identificativo: IDENT,
+          consegna: OTHER,
+          errore: 'no-dest',
+          erroreEsteso: '5.1.1 - Destinatario sconosciuto',
+        }),
       }),
     );
     await settled(mainDir, MAIN);
 
     const receipts = mainBus.sent.slice(at);
     expect(receipts).toHaveLength(3);
-    for (const r of receipts) expect({ to: r.to, service: r.service, refId: r.refId }).toEqual({ to: PARTY, service: 'RicevutaPEC', refId: MAIN_BUS_ID });
+    for (const r of receipts)
+      expect({ to: r.to, service: r.service, refId: r.refId }).toEqual({ to: PARTY, service: 'RicevutaPEC', refId: MAIN_BUS_ID });
     const read = receipts.map((r) => attributesOf(r.payload));
     expect(read.map((r) => r.root)).toEqual(Array(3).fill(`${PEC_BUS_NS} Ricevuta`));
-    expect(read[0]!.attrs).toMatchObject({ tipo: 'accettazione', stato: 'ACCEPTED_BY_PROVIDER', messageId: sentMessageId, errore: 'nessuno', identificativo: IDENT });
+    expect(read[0]!.attrs).toMatchObject({
+      tipo: 'accettazione',
+      stato: 'ACCEPTED_BY_PROVIDER',
+      messageId: sentMessageId,
+      errore: 'nessuno',
+      identificativo: IDENT,
+    });
     expect(read[0]!.attrs['destinatario']).toBeUndefined();
-    expect(read[1]!.attrs).toMatchObject({ tipo: 'avvenuta-consegna', stato: 'DELIVERED', destinatario: RECIPIENT, messageId: sentMessageId });
-    expect(read[2]!.attrs).toMatchObject({ tipo: 'errore-consegna', stato: 'FAILED', destinatario: OTHER, errore: 'no-dest', messageId: sentMessageId });
+    expect(read[1]!.attrs).toMatchObject({
+      tipo: 'avvenuta-consegna',
+      stato: 'DELIVERED',
+      destinatario: RECIPIENT,
+      messageId: sentMessageId,
+    });
+    expect(read[2]!.attrs).toMatchObject({
+      tipo: 'errore-consegna',
+      stato: 'FAILED',
+      destinatario: OTHER,
+      errore: 'no-dest',
+      messageId: sentMessageId,
+    });
     expect(read[2]!.text).toBe('5.1.1 - Destinatario sconosciuto');
 
-    expect(query(mainDir, 'SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid', sentMessageId)).toEqual([
+    expect(
+      query(mainDir, 'SELECT address, state, reason FROM outbound_recipient WHERE message_id = ? ORDER BY rowid', sentMessageId),
+    ).toEqual([
       { address: RECIPIENT, state: 'DELIVERED', reason: null },
       { address: OTHER, state: 'FAILED', reason: '5.1.1 - Destinatario sconosciuto' },
     ]);
@@ -395,7 +481,12 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
 
   it('moves unsigned, badly signed and untrusted provider messages to Quarantena (created on first use), sends nothing for them, and counts them in health', async () => {
     const at = mainBus.sent.length;
-    const consegna = () => sampleDaticert('avvenuta-consegna', { msgid: sentMessageId, identificativo: 'opec-prova.falso@pec.gestore-prova.example', consegna: RECIPIENT });
+    const consegna = () =>
+      sampleDaticert('avvenuta-consegna', {
+        msgid: sentMessageId,
+        identificativo: 'opec-prova.falso@pec.gestore-prova.example',
+        consegna: RECIPIENT,
+      });
     const signed = buildPecMessage({ kind: 'avvenuta-consegna', daticert: consegna() }).toString('latin1');
     const tampered = signed.replace('stato trattato', 'stato TRATTATO');
     expect(tampered).not.toBe(signed);
@@ -419,12 +510,18 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     expect(inbox).toEqual(['X-Ricevuta: accettazione', 'X-Ricevuta: avvenuta-consegna', 'X-Ricevuta: errore-consegna']);
     expect(mainBus.sent.length).toBe(at);
 
-    const reasons = query<{ code: string; reason: string; moved_at: string | null }>(mainDir, 'SELECT code, reason, moved_at FROM quarantine ORDER BY uid');
+    const reasons = query<{ code: string; reason: string; moved_at: string | null }>(
+      mainDir,
+      'SELECT code, reason, moved_at FROM quarantine ORDER BY uid',
+    );
     expect(reasons.map((r) => r.code)).toEqual(['TRAMITE_ERR_PEC_UNSIGNED', 'TRAMITE_ERR_PEC_BAD_SIGNATURE', 'TRAMITE_ERR_CERT_UNTRUSTED']);
     expect(reasons.every((r) => r.moved_at !== null)).toBe(true);
     expect(logLines.filter((l) => l.includes('PEC provider message quarantined')).length).toBeGreaterThanOrEqual(3);
     // A delivery receipt that was quarantined changed nothing.
-    expect(query(mainDir, 'SELECT state FROM outbound_recipient WHERE message_id = ? ORDER BY rowid', sentMessageId)).toEqual([{ state: 'DELIVERED' }, { state: 'FAILED' }]);
+    expect(query(mainDir, 'SELECT state FROM outbound_recipient WHERE message_id = ? ORDER BY rowid', sentMessageId)).toEqual([
+      { state: 'DELIVERED' },
+      { state: 'FAILED' },
+    ]);
 
     const report = await main!.healthReport();
     expect(report).toMatchObject({ quarantined: 3, pendingEvents: 0, imap: { reachable: true }, smtp: { reachable: true } });
@@ -438,7 +535,14 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     const user = 'valverde-big';
     const dir = tempDir('tramite-pec-big-');
     const bus = new RecordingBus();
-    const message = buildPecMessage({ kind: 'avvenuta-consegna', daticert: sampleDaticert('avvenuta-consegna', { msgid: '<grande@pec.comune-valverde.example>', identificativo: 'opec-prova.grande@pec.gestore-prova.example', consegna: RECIPIENT }) });
+    const message = buildPecMessage({
+      kind: 'avvenuta-consegna',
+      daticert: sampleDaticert('avvenuta-consegna', {
+        msgid: '<grande@pec.comune-valverde.example>',
+        identificativo: 'opec-prova.grande@pec.gestore-prova.example',
+        consegna: RECIPIENT,
+      }),
+    });
     expect(message.length).toBeGreaterThan(2048);
     await dovecot.deliver(user, message);
     const instance = await started(optionsFor(user, { maxMessageBytes: 2048 }), dir, bus);
@@ -463,10 +567,34 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     const at = mainBus.sent.length;
     await dovecot.deliver(
       MAIN,
-      buildPecMessage({ kind: 'posta-certificata', original: await sampleOriginal(), daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.1@pec.gestore-prova.example' }) }),
+      buildPecMessage({
+        kind: 'posta-certificata',
+        original: await sampleOriginal(),
+        daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.1@pec.gestore-prova.example' }),
+      }),
     );
-    await dovecot.deliver(MAIN, ['From: Qualcuno <qualcuno@posta.example>', `To: ${ADDRESS}`, 'Subject: una mail normale', 'Message-ID: <normale-1@posta.example>', '', 'Solo posta.', ''].join('\r\n'));
-    await dovecot.deliver(MAIN, buildPecMessage({ kind: 'accettazione', daticert: sampleDaticert('accettazione', { msgid: '<mai-inviato@pec.comune-valverde.example>', identificativo: 'opec-prova.altro@pec.gestore-prova.example' }) }));
+    await dovecot.deliver(
+      MAIN,
+      [
+        'From: Qualcuno <qualcuno@posta.example>',
+        `To: ${ADDRESS}`,
+        'Subject: una mail normale',
+        'Message-ID: <normale-1@posta.example>',
+        '',
+        'Solo posta.',
+        '',
+      ].join('\r\n'),
+    );
+    await dovecot.deliver(
+      MAIN,
+      buildPecMessage({
+        kind: 'accettazione',
+        daticert: sampleDaticert('accettazione', {
+          msgid: '<mai-inviato@pec.comune-valverde.example>',
+          identificativo: 'opec-prova.altro@pec.gestore-prova.example',
+        }),
+      }),
+    );
     await settled(mainDir, MAIN);
 
     const inbound = mainBus.sent.slice(at);
@@ -475,7 +603,11 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     expect(inbound[0]!.refId).toBeUndefined();
     const m = attributesOf(inbound[0]!.payload);
     expect(m.root).toBe(`${PEC_BUS_NS} MessaggioPEC`);
-    expect(m.attrs).toMatchObject({ tipo: 'posta-certificata', messageId: ORIGINAL_MESSAGE_ID, identificativo: 'opec-prova.busta.1@pec.gestore-prova.example' });
+    expect(m.attrs).toMatchObject({
+      tipo: 'posta-certificata',
+      messageId: ORIGINAL_MESSAGE_ID,
+      identificativo: 'opec-prova.busta.1@pec.gestore-prova.example',
+    });
     const el = (name: string) => Array.from(m.doc.getElementsByTagNameNS(PEC_BUS_NS, name));
     expect(el('Mittente').map((e) => e.textContent)).toEqual([SENDER]);
     expect(el('Destinatario').map((e) => e.textContent)).toEqual([RECIPIENT]);
@@ -487,8 +619,20 @@ describe('PEC adapter, ingress: the mailbox read over IMAP (Dovecot, STARTTLS)',
     ]);
     expect(Buffer.from(el('Allegato')[0]!.textContent!, 'base64').equals(PDF)).toBe(true);
 
-    const dispositions = query<{ disposition: string }>(mainDir, 'SELECT disposition FROM mailbox_message ORDER BY uid').map((r) => r.disposition);
-    expect(dispositions).toEqual(['receipt', 'receipt', 'receipt', 'quarantined', 'quarantined', 'quarantined', 'inbound', 'not-pec', 'uncorrelated']);
+    const dispositions = query<{ disposition: string }>(mainDir, 'SELECT disposition FROM mailbox_message ORDER BY uid').map(
+      (r) => r.disposition,
+    );
+    expect(dispositions).toEqual([
+      'receipt',
+      'receipt',
+      'receipt',
+      'quarantined',
+      'quarantined',
+      'quarantined',
+      'inbound',
+      'not-pec',
+      'uncorrelated',
+    ]);
     expect(logLines.some((l) => l.includes('PEC receipt about a message not sent from here'))).toBe(true);
     // Ordinary mail stays where it is, unflagged.
     const normal = await withImap(MAIN, async (c) => {
@@ -514,7 +658,10 @@ describe('PEC adapter, idempotency: each event once', () => {
     expect(mainBus.sent.length).toBe(total);
 
     // The provider delivers the same acceptance again (another UID, the same daticert).
-    await dovecot.deliver(MAIN, buildPecMessage({ kind: 'accettazione', daticert: sampleDaticert('accettazione', { msgid: sentMessageId, identificativo: IDENT }) }));
+    await dovecot.deliver(
+      MAIN,
+      buildPecMessage({ kind: 'accettazione', daticert: sampleDaticert('accettazione', { msgid: sentMessageId, identificativo: IDENT }) }),
+    );
     await settled(mainDir, MAIN);
     expect(mainBus.sent.length).toBe(total);
     expect(query(mainDir, "SELECT count(*) AS n FROM mailbox_message WHERE disposition = 'duplicate'")).toEqual([{ n: 1 }]);
@@ -528,21 +675,16 @@ describe('PEC adapter, idempotency: each event once', () => {
     main = await started(optionsFor(MAIN), mainDir, mainBus);
     await settled(mainDir, MAIN);
     expect(mainBus.sent.length).toBe(total);
-    expect(query<{ disposition: string }>(mainDir, 'SELECT disposition FROM mailbox_message ORDER BY uid').map((r) => r.disposition)).toEqual([
-      'duplicate',
-      'duplicate',
-      'duplicate',
-      'duplicate',
-      'not-pec',
-      'uncorrelated',
-      'duplicate',
-    ]);
+    expect(
+      query<{ disposition: string }>(mainDir, 'SELECT disposition FROM mailbox_message ORDER BY uid').map((r) => r.disposition),
+    ).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'not-pec', 'uncorrelated', 'duplicate']);
 
     // The server renumbers the mailbox (new UIDVALIDITY): Dovecot does when its uidlist and index are gone.
     await main!.stop();
     const before = await withImap(MAIN, async (c) => (await c.mailboxOpen('INBOX')).uidValidity);
     const maildir = dovecot.maildirOf(MAIN);
-    for (const name of readdirSync(maildir)) if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index')) rmSync(join(maildir, name));
+    for (const name of readdirSync(maildir))
+      if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index')) rmSync(join(maildir, name));
     await new Promise((r) => setTimeout(r, 1100)); // Dovecot's new UIDVALIDITY is the current second
     const after = await withImap(MAIN, async (c) => (await c.mailboxOpen('INBOX')).uidValidity);
     expect(after).not.toBe(before);
@@ -561,7 +703,11 @@ describe('PEC adapter, idempotency: each event once', () => {
     const options = optionsFor(user, { imap: { ...optionsFor(user).imap, port: dovecot.imapsPort!, secure: true } });
     await dovecot.deliver(
       user,
-      buildPecMessage({ kind: 'posta-certificata', original: await sampleOriginal(), daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.crash@pec.gestore-prova.example' }) }),
+      buildPecMessage({
+        kind: 'posta-certificata',
+        original: await sampleOriginal(),
+        daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.crash@pec.gestore-prova.example' }),
+      }),
     );
 
     const failing = new RecordingBus();
@@ -585,7 +731,9 @@ describe('PEC adapter, idempotency: each event once', () => {
       await new Promise((r) => setTimeout(r, 400)); // a few more polls
       expect(bus.sent).toHaveLength(1);
       expect(bus.sent[0]!.service).toBe('MessaggioPEC');
-      expect(query(dataDir, 'SELECT status, attempts, bus_message_id FROM pec_event')).toEqual([{ status: 'SENT', attempts: 2, bus_message_id: 'bus-1' }]);
+      expect(query(dataDir, 'SELECT status, attempts, bus_message_id FROM pec_event')).toEqual([
+        { status: 'SENT', attempts: 2, bus_message_id: 'bus-1' },
+      ]);
     } finally {
       await second.stop();
     }
@@ -599,7 +747,11 @@ describe('PEC adapter, secrets and conformance', () => {
     writeFileSync(join(dir, 'smtp.pwd'), WRONG_SMTP_PASSWORD);
     writeFileSync(join(dir, 'imap.pwd'), WRONG_IMAP_PASSWORD);
     const base = optionsFor(user);
-    const instance = await started({ ...base, smtp: { ...base.smtp, passwordFile: 'smtp.pwd' }, imap: { ...base.imap, passwordFile: 'imap.pwd' } }, dir, new RecordingBus());
+    const instance = await started(
+      { ...base, smtp: { ...base.smtp, passwordFile: 'smtp.pwd' }, imap: { ...base.imap, passwordFile: 'imap.pwd' } },
+      dir,
+      new RecordingBus(),
+    );
     try {
       const refused = await thrown(instance.egress(busMessage('segreto-1', invioPayload([RECIPIENT])), AbortSignal.timeout(10_000)));
       expect(refused.retriable).toBe(true);
@@ -616,7 +768,8 @@ describe('PEC adapter, secrets and conformance', () => {
     }
     const everything = logLines.join('\n');
     expect(logLines.length).toBeGreaterThan(20);
-    for (const secret of [SMTP_ACCOUNT.password, IMAP_PASSWORD, WRONG_SMTP_PASSWORD, WRONG_IMAP_PASSWORD]) expect(everything).not.toContain(secret);
+    for (const secret of [SMTP_ACCOUNT.password, IMAP_PASSWORD, WRONG_SMTP_PASSWORD, WRONG_IMAP_PASSWORD])
+      expect(everything).not.toContain(secret);
   });
 
   it('passes the conformance kit: options, lifecycle, typed egress outcomes, ingress from the real mailbox', async () => {
@@ -636,15 +789,31 @@ describe('PEC adapter, secrets and conformance', () => {
       accepted: [busMessage('conformance-1', invioPayload([RECIPIENT]))],
       refused: [
         { message: busMessage('conformance-not-invio', '<x xmlns="urn:t"/>'), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' },
-        { message: busMessage('conformance-sincrono', invioPayload([RECIPIENT]), { profile: 'sincrono' }), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' },
-        { message: busMessage('conformance-550', invioPayload(['rifiutato@pec.ente-prova.example'])), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' },
-        { message: busMessage('conformance-451', invioPayload(['occupato@pec.ente-prova.example'])), retriable: true, code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE' },
+        {
+          message: busMessage('conformance-sincrono', invioPayload([RECIPIENT]), { profile: 'sincrono' }),
+          retriable: false,
+          code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+        },
+        {
+          message: busMessage('conformance-550', invioPayload(['rifiutato@pec.ente-prova.example'])),
+          retriable: false,
+          code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+        },
+        {
+          message: busMessage('conformance-451', invioPayload(['occupato@pec.ente-prova.example'])),
+          retriable: true,
+          code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+        },
       ],
       ingress: {
         trigger: async () =>
           dovecot.deliver(
             'valverde-conf',
-            buildPecMessage({ kind: 'posta-certificata', original: await sampleOriginal(), daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.conf@pec.gestore-prova.example' }) }),
+            buildPecMessage({
+              kind: 'posta-certificata',
+              original: await sampleOriginal(),
+              daticert: sampleDaticert('posta-certificata', { identificativo: 'opec-prova.busta.conf@pec.gestore-prova.example' }),
+            }),
           ),
         expect: 1,
       },

@@ -12,7 +12,9 @@ import { protocolloOptionsSchema } from '../../../adapters/protocollo/protocollo
 import { readSegnatura } from '../../../adapters/protocollo/segnatura/segnatura-reader.js';
 import { ProtocolloError } from '../../../src/core/errors.js';
 
-const LEGACY = readSegnatura(readFileSync(new URL('../../fixtures/protocollo/segnatura-2001-provincia-latin1.xml', import.meta.url))).segnatura;
+const LEGACY = readSegnatura(
+  readFileSync(new URL('../../fixtures/protocollo/segnatura-2001-provincia-latin1.xml', import.meta.url)),
+).segnatura;
 const nota = Buffer.from('%PDF-1.4 nota\n');
 const relazione = Buffer.from('%PDF-1.4 relazione\n');
 const FILES = [
@@ -71,7 +73,9 @@ describe('the withoutImpronta option', () => {
   });
 
   it('is described by the shipped JSON Schema of the adapter options, which is the one the adapter applies', () => {
-    const shipped = JSON.parse(readFileSync(new URL('../../../schemas/protocollo/protocollo-options.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const shipped = JSON.parse(
+      readFileSync(new URL('../../../schemas/protocollo/protocollo-options.schema.json', import.meta.url), 'utf8'),
+    ) as Record<string, unknown>;
     const { $schema: _s, $id: _i, title: _t, $comment: _c, ...schema } = shipped;
     expect(schema).toEqual(JSON.parse(JSON.stringify(protocolloOptionsSchema)));
   });

@@ -18,7 +18,10 @@ describe('the protocol register', () => {
     const again = ProtocolRegister.open(file, AOO);
     const c = again.register({ direction: 'in', oggetto: 'tre' }, (id) => id.numeroRegistrazione);
     expect([a.result, b.result, c.result]).toEqual(['0000001', '0000002', '0000003']);
-    expect(again.byNumber(c.registration.identificatore.dataRegistrazione.slice(0, 4), '0000002')).toMatchObject({ oggetto: 'due', state: 'REGISTRATA' });
+    expect(again.byNumber(c.registration.identificatore.dataRegistrazione.slice(0, 4), '0000002')).toMatchObject({
+      oggetto: 'due',
+      state: 'REGISTRATA',
+    });
     again.close();
   });
 
@@ -32,13 +35,15 @@ describe('the protocol register', () => {
       for (let i = 0; i < 50; i++) out.push(reg.register({ direction: 'out', oggetto: 'x' }, (id) => id.numeroRegistrazione).result);
       console.log(JSON.stringify(out));`;
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        new Promise<string[]>((resolvePromise, reject) => {
-          const child = spawn(process.execPath, ['--input-type=module', '-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-          child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`))));
-        }),
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<string[]>((resolvePromise, reject) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let out = '';
+            child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+            child.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`))));
+          }),
       ),
     );
     const numbers = runs.flat().sort();
@@ -65,7 +70,11 @@ describe('the protocol register', () => {
     reg.register({ direction: 'out', oggetto: 'a' }, () => undefined);
     now = new Date('2026-12-31T23:30:00Z'); // 00:30 on 1 January 2027 in Rome
     const first2027 = reg.register({ direction: 'out', oggetto: 'b' }, (id) => id);
-    expect(first2027.result).toMatchObject({ numeroRegistrazione: '0000001', dataRegistrazione: '2027-01-01', oraRegistrazione: '00:30:00' });
+    expect(first2027.result).toMatchObject({
+      numeroRegistrazione: '0000001',
+      dataRegistrazione: '2027-01-01',
+      oraRegistrazione: '00:30:00',
+    });
     reg.close();
   });
 
@@ -75,15 +84,26 @@ describe('the protocol register', () => {
     const r = reg.register({ direction: 'in', oggetto: 'x', messageId: 'm-1', counterpart: sender }, () => undefined);
     expect(reg.byMessage('in', 'm-1')?.counterpart).toEqual(sender);
     expect(() => reg.register({ direction: 'in', oggetto: 'x', messageId: 'm-1' }, () => undefined)).toThrow();
-    expect(reg.update(r.registration.identificatore, { state: 'ECCEZIONE', anomalia: '002_AnomaliaImpronta' })).toMatchObject({ state: 'ECCEZIONE', anomalia: '002_AnomaliaImpronta' });
-    expect(() => reg.update({ dataRegistrazione: '2026-01-01', numeroRegistrazione: '0009999' }, { state: 'ANNULLATA' })).toThrow(/007|no registration/);
+    expect(reg.update(r.registration.identificatore, { state: 'ECCEZIONE', anomalia: '002_AnomaliaImpronta' })).toMatchObject({
+      state: 'ECCEZIONE',
+      anomalia: '002_AnomaliaImpronta',
+    });
+    expect(() => reg.update({ dataRegistrazione: '2026-01-01', numeroRegistrazione: '0009999' }, { state: 'ANNULLATA' })).toThrow(
+      /007|no registration/,
+    );
     reg.close();
   });
 
   it('keeps which documents of an incoming registration were not checked (no Impronta), and only those', () => {
     const reg = ProtocolRegister.open(fileIn(), AOO);
-    const flagged = reg.register({ direction: 'in', oggetto: 'dalla Provincia', messageId: 'm1', unchecked: ['nota.pdf', 'relazione.pdf'] }, () => undefined).registration;
-    const checked = reg.register({ direction: 'in', oggetto: 'dalla Regione', messageId: 'm2', unchecked: [] }, () => undefined).registration;
+    const flagged = reg.register(
+      { direction: 'in', oggetto: 'dalla Provincia', messageId: 'm1', unchecked: ['nota.pdf', 'relazione.pdf'] },
+      () => undefined,
+    ).registration;
+    const checked = reg.register(
+      { direction: 'in', oggetto: 'dalla Regione', messageId: 'm2', unchecked: [] },
+      () => undefined,
+    ).registration;
     expect(flagged.unchecked).toEqual(['nota.pdf', 'relazione.pdf']);
     expect(checked.unchecked).toBeUndefined();
     expect(reg.update(flagged.identificatore, { state: 'CONFERMATA' }).unchecked).toEqual(['nota.pdf', 'relazione.pdf']);
@@ -99,7 +119,11 @@ describe('the protocol register', () => {
       direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,
       state TEXT NOT NULL, message_id TEXT, counterpart TEXT, anomalia TEXT, party TEXT, updated_at TEXT NOT NULL,
       PRIMARY KEY (registro, anno, numero))`);
-    old.prepare("INSERT INTO registrations VALUES ('PROT', 2026, 1, 'in', '2026-11-20', '10:00:00', 'vecchia', 'REGISTRATA', 'm0', NULL, NULL, NULL, '2026-11-20T09:00:00Z')").run();
+    old
+      .prepare(
+        "INSERT INTO registrations VALUES ('PROT', 2026, 1, 'in', '2026-11-20', '10:00:00', 'vecchia', 'REGISTRATA', 'm0', NULL, NULL, NULL, '2026-11-20T09:00:00Z')",
+      )
+      .run();
     old.close();
     const reg = ProtocolRegister.open(file, AOO);
     expect(reg.byNumber('2026', '0000001')).toMatchObject({ oggetto: 'vecchia' });

@@ -9,12 +9,26 @@ import type { ProtocolloOptions } from '../../../adapters/protocollo/protocollo-
 import { checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
 
 const AOO = { codiceAmministrazione: 'c_g141', codiceAOO: 'AOO_ORTONA', codiceRegistro: 'PROT', denominazione: 'Comune di Ortona' };
-const message = (id: string, over: Partial<BusMessage> = {}): BusMessage => ({ id, from: 'SPC/RegioneAbruzzo', to: 'SPC/EnteDiProva', service: 'ProtocolloInteroperabile', profile: 'oneway', action: 'ConfermaRicezione', payload: '<x xmlns="urn:t"/>', ...over });
+const message = (id: string, over: Partial<BusMessage> = {}): BusMessage => ({
+  id,
+  from: 'SPC/RegioneAbruzzo',
+  to: 'SPC/EnteDiProva',
+  service: 'ProtocolloInteroperabile',
+  profile: 'oneway',
+  action: 'ConfermaRicezione',
+  payload: '<x xmlns="urn:t"/>',
+  ...over,
+});
 
 describe('the protocollo adapter', () => {
   it('passes the conformance kit: options, lifecycle, typed final refusals of what it cannot take', async () => {
     const report = await checkAdapterConformance<ProtocolloOptions>(protocollo, {
-      options: { aoo: AOO, service: 'ProtocolloInteroperabile', pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' }, listen: { host: '127.0.0.1', port: 0 } },
+      options: {
+        aoo: AOO,
+        service: 'ProtocolloInteroperabile',
+        pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' },
+        listen: { host: '127.0.0.1', port: 0 },
+      },
       invalidOptions: [
         { options: { aoo: { ...AOO, codiceRegistro: 'con spazi' } }, field: 'aoo.codiceRegistro' },
         { options: { aoo: { ...AOO, codiceAOO: undefined } }, field: 'aoo.codiceAOO' },
@@ -33,10 +47,20 @@ describe('the protocollo adapter', () => {
     const token = 'segreto-del-protocollo';
     const instance = await protocollo.setup({
       party: 'SPC/ComuneOrtona',
-      options: { aoo: AOO, service: 'ProtocolloInteroperabile', pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' }, listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } },
+      options: {
+        aoo: AOO,
+        service: 'ProtocolloInteroperabile',
+        pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' },
+        listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] },
+      },
       dataDir: mkdtempSync(join(tmpdir(), 'tramite-prot-api-')),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      bus: { send: async () => Promise.reject(new Error('unused')), sendAndWait: async () => Promise.reject(new Error('unused')), answer: async () => Promise.reject(new Error('unused')), state: async () => undefined },
+      bus: {
+        send: async () => Promise.reject(new Error('unused')),
+        sendAndWait: async () => Promise.reject(new Error('unused')),
+        answer: async () => Promise.reject(new Error('unused')),
+        state: async () => undefined,
+      },
       identity: undefined as never,
       trust: undefined as never,
       clock: { now: () => new Date() },

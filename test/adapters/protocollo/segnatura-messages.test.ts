@@ -29,10 +29,18 @@ const conferma: ConfermaRicezione = {
   messaggioRicevuto: {
     kind: 'identificatore',
     identificatore: IDENTIFICATORE_MITTENTE,
-    primaRegistrazione: { ...IDENTIFICATORE_MITTENTE, numeroRegistrazione: '0003990', dataRegistrazione: '2024-02-28', oraRegistrazione: undefined },
+    primaRegistrazione: {
+      ...IDENTIFICATORE_MITTENTE,
+      numeroRegistrazione: '0003990',
+      dataRegistrazione: '2024-02-28',
+      oraRegistrazione: undefined,
+    },
   },
 };
-const aggiornamento: AggiornamentoConferma = { ...conferma, messaggioRicevuto: { kind: 'identificatore', identificatore: IDENTIFICATORE_MITTENTE } };
+const aggiornamento: AggiornamentoConferma = {
+  ...conferma,
+  messaggioRicevuto: { kind: 'identificatore', identificatore: IDENTIFICATORE_MITTENTE },
+};
 const eccezione: NotificaEccezione = {
   form: '2021',
   identificatore: IDENTIFICATORE_DESTINATARIO,
@@ -57,7 +65,11 @@ describe('2021 messages: build, validate against pec_message.xsd, read back', ()
     ['ConfermaRicezione', buildConfermaRicezioneXml(conferma), { kind: 'conferma', conferma }],
     ['AggiornamentoConferma', buildAggiornamentoConfermaXml(aggiornamento), { kind: 'aggiornamento', aggiornamento }],
     ['NotificaEccezione', buildNotificaEccezioneXml(eccezione), { kind: 'eccezione', eccezione }],
-    ['NotificaEccezione without Identificatore', buildNotificaEccezioneXml(eccezioneSenzaIdentificatore), { kind: 'eccezione', eccezione: eccezioneSenzaIdentificatore }],
+    [
+      'NotificaEccezione without Identificatore',
+      buildNotificaEccezioneXml(eccezioneSenzaIdentificatore),
+      { kind: 'eccezione', eccezione: eccezioneSenzaIdentificatore },
+    ],
     ['AnnullamentoProtocollazione', buildAnnullamentoProtocollazioneXml(annullamento), { kind: 'annullamento', annullamento }],
   ] as const;
 
@@ -72,7 +84,9 @@ describe('2021 messages: build, validate against pec_message.xsd, read back', ()
 
   it('puts the message in the pec namespace and the Identificatore content in the segnatura namespace', () => {
     const xml = buildConfermaRicezioneXml(conferma);
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<pec:ConfermaRicezione xmlns:pec="http:\/\/www.agid.gov.it\/protocollo\/pec\/" xmlns:prot="http:\/\/www.agid.gov.it\/protocollo\/" pec:versione="3.0.0" pec:lang="it">/);
+    expect(xml).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<pec:ConfermaRicezione xmlns:pec="http:\/\/www.agid.gov.it\/protocollo\/pec\/" xmlns:prot="http:\/\/www.agid.gov.it\/protocollo\/" pec:versione="3.0.0" pec:lang="it">/,
+    );
     const { root } = readProtocolloMessage(xml);
     const byNs = [...walkElements(root)].map((e) => `${e.namespaceURI === PROTOCOLLO_NS.pec ? 'pec' : 'prot'}:${e.localName}`);
     expect(byNs.slice(0, 4)).toEqual(['pec:ConfermaRicezione', 'pec:Identificatore', 'prot:CodiceAmministrazione', 'prot:CodiceAOO']);
@@ -83,14 +97,23 @@ describe('2021 messages: build, validate against pec_message.xsd, read back', ()
   it('refuses a broken message, naming the element', async () => {
     const broken = buildConfermaRicezioneXml(conferma).replace(/<pec:MessaggioRicevuto>[\s\S]*<\/pec:MessaggioRicevuto>/, '');
     const result = await validateProtocolloMessageSchema(broken);
-    expect(result).toEqual({ valid: false, errors: [expect.stringMatching(/^line 2: Element 'pec:ConfermaRicezione': Missing child element\(s\)\. Expected is \( pec:MessaggioRicevuto \)\.$/)] });
+    expect(result).toEqual({
+      valid: false,
+      errors: [
+        expect.stringMatching(
+          /^line 2: Element 'pec:ConfermaRicezione': Missing child element\(s\)\. Expected is \( pec:MessaggioRicevuto \)\.$/,
+        ),
+      ],
+    });
     expect(() => readProtocolloMessage(broken)).toThrow('required element ConfermaRicezione/MessaggioRicevuto is missing (2021 form)');
   });
 
   it('validates messages only: a Segnatura is not one of them', async () => {
     const result = await validateProtocolloMessageSchema(fixture('segnatura-2021-valverde.xml'));
     expect(result.valid).toBe(false);
-    expect(result.valid === false && result.errors[0]).toMatch(/root element is \{http:\/\/www.agid.gov.it\/protocollo\/\}SegnaturaInformatica, expected ConfermaRicezione/);
+    expect(result.valid === false && result.errors[0]).toMatch(
+      /root element is \{http:\/\/www.agid.gov.it\/protocollo\/\}SegnaturaInformatica, expected ConfermaRicezione/,
+    );
   });
 });
 
@@ -118,7 +141,9 @@ describe('Motivo and anomaly codes', () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(ProtocolloError);
-    expect((err as ProtocolloError).message).toMatch(/^cannot write NotificaEccezione: Motivo must start with an anomaly code \(000_Irricevibile, 001_ValidazioneFirma/);
+    expect((err as ProtocolloError).message).toMatch(
+      /^cannot write NotificaEccezione: Motivo must start with an anomaly code \(000_Irricevibile, 001_ValidazioneFirma/,
+    );
   });
 });
 
@@ -127,8 +152,20 @@ describe('readProtocolloMessage: every root, every form', () => {
     `<Identificatore><CodiceAmministrazione>r_esempio</CodiceAmministrazione><CodiceAOO>AOO_GR</CodiceAOO><CodiceRegistro>RG_GIUNTA</CodiceRegistro><NumeroRegistrazione>${numero}</NumeroRegistrazione><DataRegistrazione>2024-03-15</DataRegistrazione></Identificatore>`;
   const ricevuto = {
     kind: 'identificatore',
-    identificatore: { codiceAmministrazione: 'r_esempio', codiceAOO: 'AOO_GR', codiceRegistro: 'RG_GIUNTA', numeroRegistrazione: '0000042', dataRegistrazione: '2024-03-15' },
-    primaRegistrazione: { codiceAmministrazione: 'r_esempio', codiceAOO: 'AOO_GR', codiceRegistro: 'RG_GIUNTA', numeroRegistrazione: '0000007', dataRegistrazione: '2024-03-15' },
+    identificatore: {
+      codiceAmministrazione: 'r_esempio',
+      codiceAOO: 'AOO_GR',
+      codiceRegistro: 'RG_GIUNTA',
+      numeroRegistrazione: '0000042',
+      dataRegistrazione: '2024-03-15',
+    },
+    primaRegistrazione: {
+      codiceAmministrazione: 'r_esempio',
+      codiceAOO: 'AOO_GR',
+      codiceRegistro: 'RG_GIUNTA',
+      numeroRegistrazione: '0000007',
+      dataRegistrazione: '2024-03-15',
+    },
   };
 
   const conferma2013 =
@@ -138,7 +175,9 @@ describe('readProtocolloMessage: every root, every form', () => {
   it('reads a 2013 ConfermaRicezione (PrimaRegistrazione wraps its Identificatore) and validates it', async () => {
     const { kind, ...rest } = readProtocolloMessage(conferma2013);
     expect(kind).toBe('conferma');
-    expect(rest).toMatchObject({ conferma: { form: '2013', identificatore: { numeroRegistrazione: '0123456' }, messaggioRicevuto: ricevuto } });
+    expect(rest).toMatchObject({
+      conferma: { form: '2013', identificatore: { numeroRegistrazione: '0123456' }, messaggioRicevuto: ricevuto },
+    });
     expect(await validateProtocolloMessageSchema(conferma2013)).toEqual({ valid: true });
   });
 
@@ -146,12 +185,26 @@ describe('readProtocolloMessage: every root, every form', () => {
     const eccezione2001 = `<NotificaEccezione><MessaggioRicevuto><DescrizioneMessaggio>Messaggio del 15/03/2024</DescrizioneMessaggio></MessaggioRicevuto><Motivo>Segnatura non leggibile</Motivo></NotificaEccezione>`;
     expect(readProtocolloMessage(eccezione2001)).toMatchObject({
       kind: 'eccezione',
-      eccezione: { form: '2001', identificatore: undefined, messaggioRicevuto: { kind: 'descrizione', descrizioneMessaggio: 'Messaggio del 15/03/2024' }, motivo: 'Segnatura non leggibile' },
+      eccezione: {
+        form: '2001',
+        identificatore: undefined,
+        messaggioRicevuto: { kind: 'descrizione', descrizioneMessaggio: 'Messaggio del 15/03/2024' },
+        motivo: 'Segnatura non leggibile',
+      },
     });
-    const aggiornamento2001 = conferma2013.replace(` xmlns="${PROTOCOLLO_NS.circolare2013}"`, '').replace(/ConfermaRicezione>/g, 'AggiornamentoConferma>').replace('<ConfermaRicezione ', '<AggiornamentoConferma ');
-    expect(readProtocolloMessage(aggiornamento2001)).toMatchObject({ kind: 'aggiornamento', aggiornamento: { form: '2001', messaggioRicevuto: ricevuto } });
+    const aggiornamento2001 = conferma2013
+      .replace(` xmlns="${PROTOCOLLO_NS.circolare2013}"`, '')
+      .replace(/ConfermaRicezione>/g, 'AggiornamentoConferma>')
+      .replace('<ConfermaRicezione ', '<AggiornamentoConferma ');
+    expect(readProtocolloMessage(aggiornamento2001)).toMatchObject({
+      kind: 'aggiornamento',
+      aggiornamento: { form: '2001', messaggioRicevuto: ricevuto },
+    });
     const annullamento2013 = `<AnnullamentoProtocollazione xmlns="${PROTOCOLLO_NS.circolare2013}">${IDENTIFICATORE_2013('0123456')}<Motivo>Errore materiale</Motivo><Provvedimento>Det. 12/2024</Provvedimento></AnnullamentoProtocollazione>`;
-    expect(readProtocolloMessage(annullamento2013)).toMatchObject({ kind: 'annullamento', annullamento: { form: '2013', motivo: 'Errore materiale', provvedimento: 'Det. 12/2024' } });
+    expect(readProtocolloMessage(annullamento2013)).toMatchObject({
+      kind: 'annullamento',
+      annullamento: { form: '2013', motivo: 'Errore materiale', provvedimento: 'Det. 12/2024' },
+    });
   });
 
   it('reads a Segnatura too, in any form', () => {
@@ -163,10 +216,14 @@ describe('readProtocolloMessage: every root, every form', () => {
   it('refuses a message in a namespace that does not declare it', () => {
     // ConfermaRicezione exists in pec_message.xsd, not in segnatura_protocollo.xsd.
     const wrong = buildConfermaRicezioneXml(conferma).replaceAll('pec:ConfermaRicezione', 'prot:ConfermaRicezione');
-    expect(() => readProtocolloMessage(wrong)).toThrow(/no protocollo message: its root is \{http:\/\/www.agid.gov.it\/protocollo\/\}ConfermaRicezione/);
+    expect(() => readProtocolloMessage(wrong)).toThrow(
+      /no protocollo message: its root is \{http:\/\/www.agid.gov.it\/protocollo\/\}ConfermaRicezione/,
+    );
   });
 
   it('refuses a DOCTYPE here as well', () => {
-    expect(() => readProtocolloMessage(`<!DOCTYPE NotificaEccezione SYSTEM "Segnatura.dtd">\n${conferma2013}`)).toThrow(/remove the <!DOCTYPE …> line/);
+    expect(() => readProtocolloMessage(`<!DOCTYPE NotificaEccezione SYSTEM "Segnatura.dtd">\n${conferma2013}`)).toThrow(
+      /remove the <!DOCTYPE …> line/,
+    );
   });
 });

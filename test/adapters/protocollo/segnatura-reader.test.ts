@@ -96,7 +96,10 @@ describe('readSegnatura: a real-world 2001 Segnatura (DOCTYPE, ISO-8859-1, no Im
     expect(segnatura.oggetto).toBe(
       "S.P. n° 84 «Frentana»: lavori di messa in sicurezza del tratto in località Sant'Apollinare. Richiesta di parere di compatibilità idraulica e nulla osta dell'Autorità di bacino",
     );
-    expect(segnatura.mittente).toMatchObject({ denominazioneAmministrazione: 'Provincia di Chieti', codiceIPAUO: { codice: 'SVPC', descrizione: 'Settore Viabilità, Protezione civile e Attività estrattive' } });
+    expect(segnatura.mittente).toMatchObject({
+      denominazioneAmministrazione: 'Provincia di Chieti',
+      codiceIPAUO: { codice: 'SVPC', descrizione: 'Settore Viabilità, Protezione civile e Attività estrattive' },
+    });
     expect(segnatura.mittente.tipo === 'Amministrazione' && segnatura.mittente.personeFisiche[0]?.nome).toBe('Nicolò');
   });
 
@@ -113,7 +116,12 @@ describe('readSegnatura: a real-world 2001 Segnatura (DOCTYPE, ISO-8859-1, no Im
 
   it('reads its documents without Impronta as unchecked', () => {
     const { segnatura } = readSegnatura(LEGACY);
-    expect(segnatura.documentoPrimario).toEqual({ nomeFile: 'Nota_0018342_2026.pdf', mimeType: 'application/pdf', descrizione: 'Nota di trasmissione del Dirigente del Settore Viabilità', unchecked: true });
+    expect(segnatura.documentoPrimario).toEqual({
+      nomeFile: 'Nota_0018342_2026.pdf',
+      mimeType: 'application/pdf',
+      descrizione: 'Nota di trasmissione del Dirigente del Settore Viabilità',
+      unchecked: true,
+    });
     expect(segnatura.allegati.map((d) => [d.nomeFile, d.impronta, d.unchecked])).toEqual([['Relazione_idraulica.pdf', undefined, true]]);
   });
 
@@ -133,7 +141,10 @@ describe('readSegnatura: a real-world 2001 Segnatura (DOCTYPE, ISO-8859-1, no Im
 
 describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () => {
   it('refuses a DOCTYPE other than the 2001 one, and says to remove the line', () => {
-    const other = XML_2001.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Protocollo.dtd">\n');
+    const other = XML_2001.replace(
+      '<?xml version="1.0" encoding="UTF-8"?>\n',
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Protocollo.dtd">\n',
+    );
     const err = refusal(() => readSegnatura(other));
     expect(err.code).toBe('000_Irricevibile');
     expect(err.message).toMatch(/DOCTYPE \(line 2\)/);
@@ -142,12 +153,20 @@ describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () 
   });
 
   it('refuses the 2001 DOCTYPE in front of a 2013 Segnatura', () => {
-    const on2013 = XML_2013.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">\n');
-    expect(refusal(() => readSegnatura(on2013)).message).toMatch(/declares a DOCTYPE \(line 2\).*the root element is \{http:\/\/www.digitPa.gov.it\/protocollo\/\}Segnatura/);
+    const on2013 = XML_2013.replace(
+      '<?xml version="1.0" encoding="UTF-8"?>\n',
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">\n',
+    );
+    expect(refusal(() => readSegnatura(on2013)).message).toMatch(
+      /declares a DOCTYPE \(line 2\).*the root element is \{http:\/\/www.digitPa.gov.it\/protocollo\/\}Segnatura/,
+    );
   });
 
   it('refuses the 2001 DOCTYPE with an internal subset, however small', () => {
-    const subset = XML_2001.replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd" [<!ATTLIST Segnatura versione CDATA "x">]>\n');
+    const subset = XML_2001.replace(
+      '<?xml version="1.0" encoding="UTF-8"?>\n',
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd" [<!ATTLIST Segnatura versione CDATA "x">]>\n',
+    );
     expect(refusal(() => readSegnatura(subset)).message).toMatch(/internal subset/);
   });
 
@@ -160,11 +179,15 @@ describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () 
     const undeclared = Buffer.from(XML_2001.replace(' encoding="UTF-8"', '').replace('Valverde', 'Città di Valverde'), 'latin1');
     const err = refusal(() => readSegnatura(undeclared));
     expect(err.code).toBe('000_Irricevibile');
-    expect(err.message).toMatch(/^Segnatura is not readable XML: the document declares no encoding, so it must be UTF-8, but is not valid UTF-8 .*encoding="ISO-8859-1"/);
+    expect(err.message).toMatch(
+      /^Segnatura is not readable XML: the document declares no encoding, so it must be UTF-8, but is not valid UTF-8 .*encoding="ISO-8859-1"/,
+    );
   });
 
   it('refuses XML that is not well formed, with the position', () => {
-    const err = refusal(() => readSegnatura('<prot:SegnaturaInformatica xmlns:prot="http://www.agid.gov.it/protocollo/"><prot:Intestazione>'));
+    const err = refusal(() =>
+      readSegnatura('<prot:SegnaturaInformatica xmlns:prot="http://www.agid.gov.it/protocollo/"><prot:Intestazione>'),
+    );
     expect(err.code).toBe('000_Irricevibile');
     expect(err.message).toMatch(/^Segnatura is not readable XML: .*line \d+/);
   });
@@ -214,7 +237,10 @@ describe('readSegnatura: refusals are 000_Irricevibile and say what to fix', () 
   });
 
   it('refuses a message body as primary document', () => {
-    const testo = XML_2013.replace(/<Documento nome="PG0004217_nota.pdf"[\s\S]*?<\/Documento>/, '<TestoDelMessaggio tipoMIME="text/plain"/>');
+    const testo = XML_2013.replace(
+      /<Documento nome="PG0004217_nota.pdf"[\s\S]*?<\/Documento>/,
+      '<TestoDelMessaggio tipoMIME="text/plain"/>',
+    );
     expect(refusal(() => readSegnatura(testo)).message).toMatch(/TestoDelMessaggio: the primary document is the message body/);
   });
 

@@ -32,7 +32,10 @@ function withAddress(cap: string, codiceISTAT = '037999'): Segnatura {
     comune: { denominazione: 'Valverde', codiceISTAT },
     nazione: { denominazione: 'Italia', codice3166: 'ITA' },
   };
-  return { ...s, mittente: { ...s.mittente, contattiAmministrazione: { indirizziPostali: [address], indirizziTelematici: [], telefoni: [] } } };
+  return {
+    ...s,
+    mittente: { ...s.mittente, contattiAmministrazione: { indirizziPostali: [address], indirizziTelematici: [], telefoni: [] } },
+  };
 }
 
 describe('validateSegnaturaSchema: the 2021 form against the official schema', () => {
@@ -86,7 +89,10 @@ describe('validateSegnaturaSchema: the 2021 form against the official schema', (
   });
 
   it('refuses a DOCTYPE with the same advice the reader gives', async () => {
-    const xml = fixture('segnatura-2021-valverde.xml').replace('<?xml version="1.0" encoding="UTF-8"?>\n', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE x>\n');
+    const xml = fixture('segnatura-2021-valverde.xml').replace(
+      '<?xml version="1.0" encoding="UTF-8"?>\n',
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE x>\n',
+    );
     const [error] = errorsOf(await validateSegnaturaSchema(xml));
     expect(error).toMatch(/declares a DOCTYPE \(line 2\).*remove the <!DOCTYPE …> line/);
   });
@@ -105,7 +111,9 @@ describe('the CAP patch: the official CAPType is [0-9]{6}, Italian postal codes 
 
   it('leaves the six-digit CodiceISTAT pattern alone', async () => {
     const errors = errorsOf(await validateSegnaturaSchema(sealed(withAddress('40069', '37999'))));
-    expect(errors.join('\n')).toMatch(/attribute 'prot:CodiceISTAT': \[facet 'pattern'\] The value '37999' is not accepted by the pattern '\[0-9\]\{6\}'/);
+    expect(errors.join('\n')).toMatch(
+      /attribute 'prot:CodiceISTAT': \[facet 'pattern'\] The value '37999' is not accepted by the pattern '\[0-9\]\{6\}'/,
+    );
   });
 
   it('patches in memory only: the shipped schema is the official file, byte for byte', () => {
@@ -119,7 +127,9 @@ describe('the CAP patch: the official CAPType is [0-9]{6}, Italian postal codes 
   });
 
   it('fails loudly when the official CAPType changes, so the patch gets reviewed', () => {
-    const fixedUpstream = shipped('segnatura_protocollo.xsd').toString('utf8').replace(/(name="CAPType"[\s\S]*?value=")\[0-9\]\{6\}/, '$1[0-9]{5}');
+    const fixedUpstream = shipped('segnatura_protocollo.xsd')
+      .toString('utf8')
+      .replace(/(name="CAPType"[\s\S]*?value=")\[0-9\]\{6\}/, '$1[0-9]{5}');
     expect(() => patchCapType(fixedUpstream)).toThrow(/CAPType no longer has the pattern \[0-9\]\{6\}; review the CAP patch/);
   });
 });
@@ -128,7 +138,9 @@ describe('validateSegnaturaSchema: the older forms', () => {
   it('validates the 2013 form against the Circolare 60/2013 schema', async () => {
     expect(await validateSegnaturaSchema(fixture('segnatura-2013-valverde.xml'))).toEqual({ valid: true });
     const noOrigine = fixture('segnatura-2013-valverde.xml').replace(/<Origine>[\s\S]*<\/Origine>/, '');
-    expect(errorsOf(await validateSegnaturaSchema(noOrigine)).join('\n')).toMatch(/Element 'Destinazione': This element is not expected\. Expected is .*Origine/);
+    expect(errorsOf(await validateSegnaturaSchema(noOrigine)).join('\n')).toMatch(
+      /Element 'Destinazione': This element is not expected\. Expected is .*Origine/,
+    );
   });
 
   it('says the 2001 form has no schema to validate against', async () => {

@@ -47,7 +47,9 @@ describe('buildSegnaturaXml: the document it writes', () => {
   const { root } = readSegnatura(xml);
 
   it('is the 2021 root with qualified versione and lang, and no signature yet', () => {
-    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<prot:SegnaturaInformatica xmlns:prot="http://www.agid.gov.it/protocollo/"')).toBe(true);
+    expect(
+      xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<prot:SegnaturaInformatica xmlns:prot="http://www.agid.gov.it/protocollo/"'),
+    ).toBe(true);
     expect(root.getAttributeNS(PROTOCOLLO_NS.segnatura, 'versione')).toBe('3.0.0');
     expect(root.getAttributeNS(PROTOCOLLO_NS.segnatura, 'lang')).toBe('it');
     expect(xml).not.toContain('Signature');
@@ -77,7 +79,16 @@ describe('buildSegnaturaXml: the document it writes', () => {
       'OraRegistrazione',
     ]);
     expect(names(riferimenti!)).toEqual(['Identificatore', 'Oggetto', 'Classifica', 'Fascicolo']);
-    expect(names(descrizione!)).toEqual(['Mittente', 'Destinatario', 'Destinatario', 'Destinatario', 'Destinatario', 'DocumentoPrimario', 'Allegato', 'Allegato']);
+    expect(names(descrizione!)).toEqual([
+      'Mittente',
+      'Destinatario',
+      'Destinatario',
+      'Destinatario',
+      'Destinatario',
+      'DocumentoPrimario',
+      'Allegato',
+      'Allegato',
+    ]);
     const amministrazione = childElements(childElements(descrizione!)[0]!)[0]!;
     expect(names(amministrazione)).toEqual([
       'DenominazioneAmministrazione',
@@ -91,7 +102,13 @@ describe('buildSegnaturaXml: the document it writes', () => {
       'PersonaFisica',
     ]);
     const primario = childElements(descrizione!).find((e) => e.localName === 'DocumentoPrimario')!;
-    expect(names(primario)).toEqual(['Descrizione', 'Impronta', 'CollocazioneTelematica', 'firmatoDigitalmente', 'sigillatoElettronicamente']);
+    expect(names(primario)).toEqual([
+      'Descrizione',
+      'Impronta',
+      'CollocazioneTelematica',
+      'firmatoDigitalmente',
+      'sigillatoElettronicamente',
+    ]);
   });
 
   it('nests a CodicePath level by level in SubLivello', () => {
@@ -126,6 +143,8 @@ describe('buildSegnaturaXml: what it refuses to write', () => {
   });
 
   it('refuses a Segnatura without Destinatario', () => {
-    expect(writeError({ ...richSegnatura(), destinatari: [] }).message).toMatch(/Descrizione\/Destinatario — at least one Destinatario is required/);
+    expect(writeError({ ...richSegnatura(), destinatari: [] }).message).toMatch(
+      /Descrizione\/Destinatario — at least one Destinatario is required/,
+    );
   });
 });

@@ -127,7 +127,9 @@ describe('adapter options', () => {
         tags: { type: 'array', items: { type: 'string' } },
       },
     };
-    await load([{ party: 0, use: adapterModule('gelo', { id: 'gelo', busApi: '^1', optionsSchema: schema, record: true }), options: { tags: ['a'] } }]);
+    await load([
+      { party: 0, use: adapterModule('gelo', { id: 'gelo', busApi: '^1', optionsSchema: schema, record: true }), options: { tags: ['a'] } },
+    ]);
     const options = (globalThis as { __tramiteAdapterOptions?: { server: { port: number }; tags: string[] } }).__tramiteAdapterOptions!;
     expect(options).toEqual({ server: { port: 25 }, tags: ['a'] });
     expect(Object.isFrozen(options)).toBe(true);

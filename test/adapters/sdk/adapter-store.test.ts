@@ -44,10 +44,12 @@ describe('the adapter store opener', () => {
   it('runs each numbered migration once, in order, and only the new ones on a later open', () => {
     const file = storeFile();
     const ran: number[] = [];
-    const counted = (n: number, sql: string): StoreMigration => (db) => {
-      ran.push(n);
-      db.exec(sql);
-    };
+    const counted =
+      (n: number, sql: string): StoreMigration =>
+      (db) => {
+        ran.push(n);
+        db.exec(sql);
+      };
     const v1 = counted(1, V1);
     const v2 = counted(2, 'ALTER TABLE item ADD COLUMN note TEXT');
     opened(file, [v1]).close();
@@ -77,7 +79,9 @@ describe('the adapter store opener', () => {
     const file = storeFile();
     opened(file, [V1]).close();
     const bad = () => openAdapterStore(file, [V1, 'CREATE TABLE extra (x INTEGER)', 'ALTER TABLE nowhere ADD COLUMN y TEXT']);
-    expect(bad).toThrow(expect.objectContaining({ code: 'TRAMITE_ERR_ADAPTER_STORE', message: expect.stringContaining('migration 3 failed') }));
+    expect(bad).toThrow(
+      expect.objectContaining({ code: 'TRAMITE_ERR_ADAPTER_STORE', message: expect.stringContaining('migration 3 failed') }),
+    );
     const db = opened(file, [V1]);
     expect(db.pragma('user_version', { simple: true })).toBe(1);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").get()).toBeUndefined();
@@ -86,11 +90,15 @@ describe('the adapter store opener', () => {
   it('refuses a file written by a newer version of the adapter', () => {
     const file = storeFile();
     opened(file, [V1, 'CREATE TABLE IF NOT EXISTS more (x INTEGER)']).close();
-    expect(() => openAdapterStore(file, [V1])).toThrow(expect.objectContaining({ code: 'TRAMITE_ERR_ADAPTER_STORE', message: expect.stringContaining('newer version') }));
+    expect(() => openAdapterStore(file, [V1])).toThrow(
+      expect.objectContaining({ code: 'TRAMITE_ERR_ADAPTER_STORE', message: expect.stringContaining('newer version') }),
+    );
   });
 
   it('enforces foreign keys', () => {
-    const db = opened(storeFile(), ['CREATE TABLE parent (id TEXT PRIMARY KEY); CREATE TABLE child (parent TEXT NOT NULL REFERENCES parent (id))']);
+    const db = opened(storeFile(), [
+      'CREATE TABLE parent (id TEXT PRIMARY KEY); CREATE TABLE child (parent TEXT NOT NULL REFERENCES parent (id))',
+    ]);
     expect(() => db.prepare('INSERT INTO child (parent) VALUES (?)').run('missing')).toThrow(/FOREIGN KEY/);
   });
 });

@@ -82,10 +82,13 @@ describe('the background worker', () => {
 
   it('logs a pass that throws, with its name, and goes on', async () => {
     let passes = 0;
-    const { w, errors } = worker(async () => {
-      passes++;
-      if (passes === 1) throw new Error('disk on fire');
-    }, { intervalMs: 10 });
+    const { w, errors } = worker(
+      async () => {
+        passes++;
+        if (passes === 1) throw new Error('disk on fire');
+      },
+      { intervalMs: 10 },
+    );
     w.start();
     await until(() => passes >= 2);
     expect(errors[0]).toEqual({ obj: { err: 'disk on fire' }, msg: 'test-loop: pass failed' });
@@ -94,11 +97,14 @@ describe('the background worker', () => {
   it('stop lets the pass in flight finish within the grace, and runs no pass after', async () => {
     let passes = 0;
     let sawStopping = false;
-    const { w } = worker(async (p: WorkerPass) => {
-      passes++;
-      await delay(30);
-      sawStopping = p.stopping();
-    }, { intervalMs: 5 });
+    const { w } = worker(
+      async (p: WorkerPass) => {
+        passes++;
+        await delay(30);
+        sawStopping = p.stopping();
+      },
+      { intervalMs: 5 },
+    );
     w.start();
     await until(() => passes === 1);
     expect(await w.stop(1000)).toBe(true);

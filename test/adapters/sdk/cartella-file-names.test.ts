@@ -22,23 +22,39 @@ describe('cartella file names', () => {
       options: { inbox: 'in', outbox: 'out', pollMs: 1000 },
       dataDir: dir,
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      bus: { send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }), sendAndWait: async () => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1 }), answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }), state: async () => undefined },
+      bus: {
+        send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }),
+        sendAndWait: async () => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1 }),
+        answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }),
+        state: async () => undefined,
+      },
       identity: undefined as never,
       trust: undefined as never,
       clock: { now: () => new Date() },
     });
     await instance.start();
     const base = { from: 'SPC/ComuneOrtona', to: 'SPC/EnteDiProva', service: 'S', profile: 'oneway' as const };
-    await instance.egress({ ...base, id: 'X_Y_0000001_2026-11-23_10:00', payload: '<a xmlns="urn:t">colon</a>' }, AbortSignal.timeout(1000));
-    await instance.egress({ ...base, id: 'X_Y_0000001_2026-11-23_10_00', payload: '<a xmlns="urn:t">underscore</a>' }, AbortSignal.timeout(1000));
+    await instance.egress(
+      { ...base, id: 'X_Y_0000001_2026-11-23_10:00', payload: '<a xmlns="urn:t">colon</a>' },
+      AbortSignal.timeout(1000),
+    );
+    await instance.egress(
+      { ...base, id: 'X_Y_0000001_2026-11-23_10_00', payload: '<a xmlns="urn:t">underscore</a>' },
+      AbortSignal.timeout(1000),
+    );
     await instance.stop();
     const xml = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.xml'));
     expect(xml).toHaveLength(2);
-    expect(xml.map((f) => readFileSync(join(dir, 'out', f), 'utf8')).sort()).toEqual(['<a xmlns="urn:t">colon</a>', '<a xmlns="urn:t">underscore</a>']);
+    expect(xml.map((f) => readFileSync(join(dir, 'out', f), 'utf8')).sort()).toEqual([
+      '<a xmlns="urn:t">colon</a>',
+      '<a xmlns="urn:t">underscore</a>',
+    ]);
   });
 
   it('an e-Gov id keeps its readable parts; only the characters a file name should not hold are escaped', () => {
-    expect(fileNameFor('ComuneOrtona_CSTChietiSPCoopIT_0000001_2026-11-23_10:00')).toBe('ComuneOrtona_CSTChietiSPCoopIT_0000001_2026-11-23_10~3A00');
+    expect(fileNameFor('ComuneOrtona_CSTChietiSPCoopIT_0000001_2026-11-23_10:00')).toBe(
+      'ComuneOrtona_CSTChietiSPCoopIT_0000001_2026-11-23_10~3A00',
+    );
     expect(fileNameFor('a~b')).toBe('a~7Eb');
   });
 

@@ -6,7 +6,13 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import cartella, { type CartellaOptions } from '../../../adapters/examples/cartella/cartella-adapter.js';
-import { AdapterError, checkAdapterConformance, defineAdapter, type AdapterDefinition, type BusMessage } from '../../../adapters/sdk/index.js';
+import {
+  AdapterError,
+  checkAdapterConformance,
+  defineAdapter,
+  type AdapterDefinition,
+  type BusMessage,
+} from '../../../adapters/sdk/index.js';
 
 const message = (id: string, profile: BusMessage['profile'] = 'oneway'): BusMessage => ({
   id,
@@ -34,8 +40,14 @@ describe('the example adapter (cartella)', () => {
       ingress: {
         trigger: async (ctx) => {
           outbox = resolve(ctx.dataDir, ctx.options.outbox);
-          writeFileSync(join(resolve(ctx.dataDir, ctx.options.inbox), 'r1.json'), JSON.stringify({ to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', payload: '<a xmlns="urn:t"/>' }));
-          writeFileSync(join(resolve(ctx.dataDir, ctx.options.inbox), 'r2.json'), JSON.stringify({ to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', payload: '<b xmlns="urn:t"/>' }));
+          writeFileSync(
+            join(resolve(ctx.dataDir, ctx.options.inbox), 'r1.json'),
+            JSON.stringify({ to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', payload: '<a xmlns="urn:t"/>' }),
+          );
+          writeFileSync(
+            join(resolve(ctx.dataDir, ctx.options.inbox), 'r2.json'),
+            JSON.stringify({ to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', payload: '<b xmlns="urn:t"/>' }),
+          );
         },
         expect: 2,
       },
@@ -54,7 +66,12 @@ describe('the example adapter (cartella)', () => {
       options: { inbox: 'in', outbox: 'out', pollMs: 1000 },
       dataDir: dir,
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      bus: { send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }), sendAndWait: async () => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1 }), answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }), state: async () => undefined },
+      bus: {
+        send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }),
+        sendAndWait: async () => ({ id: 'x', direction: 'out', status: 'DELIVERED', attempts: 1 }),
+        answer: async () => ({ id: 'x', direction: 'in', status: 'RECEIVED', attempts: 1 }),
+        state: async () => undefined,
+      },
       identity: undefined as never,
       trust: undefined as never,
       clock: { now: () => new Date() },
@@ -64,9 +81,14 @@ describe('the example adapter (cartella)', () => {
     await instance.egress(m, AbortSignal.timeout(1000));
     await instance.egress(m, AbortSignal.timeout(1000));
     await instance.stop();
-    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.xml']);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([
+      'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json',
+      'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.xml',
+    ]);
     expect(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.xml'), 'utf8')).toBe(m.payload);
-    expect(JSON.parse(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json'), 'utf8'))).toMatchObject({ id: m.id, from: m.from, service: m.service });
+    expect(
+      JSON.parse(readFileSync(join(dir, 'out', 'ComuneOrtona_CSTChietiSPCoopIT_0000002_2026-11-23_10~3A00.json'), 'utf8')),
+    ).toMatchObject({ id: m.id, from: m.from, service: m.service });
   });
 });
 
@@ -116,7 +138,9 @@ describe('the kit catches each broken rule', () => {
 
   it('a retriable failure reported as final', async () => {
     const bad = adapter({ instance: { egress: async () => Promise.reject(AdapterError.refused('TRAMITE_ERR_ADAPTER_REFUSED', 'no')) } });
-    expect(failed(await checkAdapterConformance(bad, { ...fixture, accepted: [] }))).toEqual(['egress: refuses down-1 with a typed retriable AdapterError']);
+    expect(failed(await checkAdapterConformance(bad, { ...fixture, accepted: [] }))).toEqual([
+      'egress: refuses down-1 with a typed retriable AdapterError',
+    ]);
   });
 
   it('a start that fails the second time, and a stop that fails without start', async () => {
@@ -146,14 +170,21 @@ describe('the kit catches each broken rule', () => {
     });
     const report = await checkAdapterConformance(bad, fixture);
     // start runs twice (idempotence check): one forgotten rejection each time.
-    expect(report.checks.find((c) => c.name === 'no unhandled promise rejections')).toMatchObject({ ok: false, detail: 'Error: forgotten; Error: forgotten' });
+    expect(report.checks.find((c) => c.name === 'no unhandled promise rejections')).toMatchObject({
+      ok: false,
+      detail: 'Error: forgotten; Error: forgotten',
+    });
   });
 
   it('an options schema that lets unknown properties through, and one that does not compile', async () => {
     const open = adapter({ optionsSchema: { type: 'object', properties: {} } });
-    expect(failed(await checkAdapterConformance(open, fixture))).toEqual(['options schema: compiles in strict mode, is an object schema that refuses unknown properties']);
+    expect(failed(await checkAdapterConformance(open, fixture))).toEqual([
+      'options schema: compiles in strict mode, is an object schema that refuses unknown properties',
+    ]);
     const broken = adapter({ optionsSchema: { type: 'object', additionalProperties: false, properties: { n: { type: 'integr' } } } });
-    expect(failed(await checkAdapterConformance(broken, fixture))).toContain('options schema: compiles in strict mode, is an object schema that refuses unknown properties');
+    expect(failed(await checkAdapterConformance(broken, fixture))).toContain(
+      'options schema: compiles in strict mode, is an object schema that refuses unknown properties',
+    );
   });
 
   it('a hook that never finishes', async () => {
@@ -163,7 +194,13 @@ describe('the kit catches each broken rule', () => {
   });
 
   it('invalid options that are accepted, or refused without naming the field', async () => {
-    const report = await checkAdapterConformance(adapter(), { ...fixture, invalidOptions: [{ options: { url: 'x' }, field: 'url' }, { options: { url: 5 }, field: 'port' }] });
+    const report = await checkAdapterConformance(adapter(), {
+      ...fixture,
+      invalidOptions: [
+        { options: { url: 'x' }, field: 'url' },
+        { options: { url: 5 }, field: 'port' },
+      ],
+    });
     expect(report.checks.filter((c) => !c.ok).map((c) => c.detail)).toEqual(['accepted', expect.stringContaining('no error names port')]);
   });
 });

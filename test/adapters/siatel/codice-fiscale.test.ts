@@ -73,11 +73,21 @@ describe('checkCodiceFiscale: reference vectors', () => {
   });
 
   it('reads a day of 41–71 as a woman born on day − 40', () => {
-    expect(checkCodiceFiscale(CONTE, { today: TODAY })).toMatchObject({ valid: true, birthDate: '1983-12-01', sex: 'F', placeCode: 'D969' });
+    expect(checkCodiceFiscale(CONTE, { today: TODAY })).toMatchObject({
+      valid: true,
+      birthDate: '1983-12-01',
+      sex: 'F',
+      placeCode: 'D969',
+    });
   });
 
   it('decodes Mario Rossi, Roma (H501), 1 January 1980', () => {
-    expect(checkCodiceFiscale(ROSSI, { today: TODAY })).toMatchObject({ valid: true, birthDate: '1980-01-01', sex: 'M', placeCode: 'H501' });
+    expect(checkCodiceFiscale(ROSSI, { today: TODAY })).toMatchObject({
+      valid: true,
+      birthDate: '1980-01-01',
+      sex: 'M',
+      placeCode: 'H501',
+    });
   });
 
   it.each([RICCI_ONE_SUBSTITUTION, RICCI_ALL_SUBSTITUTIONS])('decodes the omocodic form %s to the same person', (code) => {
@@ -132,8 +142,16 @@ describe('checkCodiceFiscale: refusals', () => {
   });
 
   it('accepts 29 February in a leap year, for men and women', () => {
-    expect(checkCodiceFiscale(withCheckCharacter('RCCMNL84B29D969'), { today: TODAY })).toMatchObject({ valid: true, birthDate: '1984-02-29', sex: 'M' });
-    expect(checkCodiceFiscale(withCheckCharacter('RCCMNL84B69D969'), { today: TODAY })).toMatchObject({ valid: true, birthDate: '1984-02-29', sex: 'F' });
+    expect(checkCodiceFiscale(withCheckCharacter('RCCMNL84B29D969'), { today: TODAY })).toMatchObject({
+      valid: true,
+      birthDate: '1984-02-29',
+      sex: 'M',
+    });
+    expect(checkCodiceFiscale(withCheckCharacter('RCCMNL84B69D969'), { today: TODAY })).toMatchObject({
+      valid: true,
+      birthDate: '1984-02-29',
+      sex: 'F',
+    });
   });
 });
 
@@ -167,7 +185,14 @@ describe('checkCodiceFiscale: century of the two-digit year', () => {
 });
 
 describe('computeCodiceFiscale', () => {
-  const person = (over: Partial<PersonalData>): PersonalData => ({ surname: 'Rossi', name: 'Mario', birthDate: '1980-01-01', sex: 'M', placeCode: 'H501', ...over });
+  const person = (over: Partial<PersonalData>): PersonalData => ({
+    surname: 'Rossi',
+    name: 'Mario',
+    birthDate: '1980-01-01',
+    sex: 'M',
+    placeCode: 'H501',
+    ...over,
+  });
 
   it('reproduces the reference codes', () => {
     expect(computeCodiceFiscale(person({}))).toBe(ROSSI);
@@ -216,7 +241,9 @@ describe('computeCodiceFiscale', () => {
     [{ placeCode: '1501' }, 'placeCode'],
     [{ sex: 'X' as 'M' }, 'sex'],
   ])('refuses %o with a CodiceFiscaleInputError naming the field', (over, field) => {
-    expect(() => computeCodiceFiscale(person(over))).toThrow(expect.objectContaining({ name: 'CodiceFiscaleInputError', field, code: 'TRAMITE_ERR_BAD_REQUEST' }));
+    expect(() => computeCodiceFiscale(person(over))).toThrow(
+      expect.objectContaining({ name: 'CodiceFiscaleInputError', field, code: 'TRAMITE_ERR_BAD_REQUEST' }),
+    );
   });
 });
 
@@ -282,7 +309,9 @@ const personAndToday = fc.record({
   surname: nameLike,
   name: nameLike,
   sex: fc.constantFrom<'M' | 'F'>('M', 'F'),
-  placeCode: fc.tuple(fc.constantFrom(...LETTER), fc.integer({ min: 0, max: 999 })).map(([letter, n]) => `${letter}${String(n).padStart(3, '0')}`),
+  placeCode: fc
+    .tuple(fc.constantFrom(...LETTER), fc.integer({ min: 0, max: 999 }))
+    .map(([letter, n]) => `${letter}${String(n).padStart(3, '0')}`),
   when: todayAndBirthDate,
 });
 
@@ -349,7 +378,12 @@ describe('properties (fast-check)', () => {
             if (OMOCODIC_EQUIVALENT[original] === replacement) {
               omocodicSwaps += 1;
               // Same person after decoding: only the check character can tell.
-              expect(checkCodiceFiscale(withCheckCharacter(changed.slice(0, 15)), { today })).toMatchObject({ valid: true, birthDate, sex, placeCode });
+              expect(checkCodiceFiscale(withCheckCharacter(changed.slice(0, 15)), { today })).toMatchObject({
+                valid: true,
+                birthDate,
+                sex,
+                placeCode,
+              });
             }
           }
         }

@@ -7,13 +7,36 @@ import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';
 import { checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
 import { freePort } from '../../../src/daemons/free-port.js';
-import { AGENZIA, COMUNE, DirectBus, LISTEN, contextFor, get, getJson, post, startAdapter, startSimulator, tempDir } from './siatel-harness.js';
+import {
+  AGENZIA,
+  COMUNE,
+  DirectBus,
+  LISTEN,
+  contextFor,
+  get,
+  getJson,
+  post,
+  startAdapter,
+  startSimulator,
+  tempDir,
+} from './siatel-harness.js';
 
 const rossi = NAMED_PEOPLE[0]!;
-const ROSSI = computeCodiceFiscale({ surname: rossi.cognome, name: rossi.nome, birthDate: rossi.dataNascita, sex: rossi.sesso, placeCode: rossi.luogoNascita });
+const ROSSI = computeCodiceFiscale({
+  surname: rossi.cognome,
+  name: rossi.nome,
+  birthDate: rossi.dataNascita,
+  sex: rossi.sesso,
+  placeCode: rossi.luogoNascita,
+});
 const NOBODY = computeCodiceFiscale({ surname: 'Nessuno', name: 'Ulisse', birthDate: '1911-11-11', sex: 'M', placeCode: 'Z404' });
 const WRONG_CHECK = `${ROSSI.slice(0, 15)}${ROSSI[15] === 'A' ? 'B' : 'A'}`;
-const options = (over: Partial<SiatelOptions> = {}): SiatelOptions => ({ listen: LISTEN, siatel: { party: AGENZIA, service: 'InterrogazioneSIATEL' }, timeoutMs: 5000, ...over });
+const options = (over: Partial<SiatelOptions> = {}): SiatelOptions => ({
+  listen: LISTEN,
+  siatel: { party: AGENZIA, service: 'InterrogazioneSIATEL' },
+  timeoutMs: 5000,
+  ...over,
+});
 
 describe('the SIATEL adapter: single queries over its API, through the bus to the simulator', () => {
   it('verifies a code, reads registry data, checks residence — one bus message each, counted per operator', async () => {
@@ -24,19 +47,50 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
       // As people type it: spaces and lower case are normalized before the query.
       const typed = `${ROSSI.slice(0, 6).toLowerCase()} ${ROSSI.slice(6)}`;
       const verifica = await post(`${url}/siatel/verifiche`, { operatore: 'op1', codiceFiscale: typed });
-      expect(verifica).toEqual({ status: 200, json: { interrogazione: 'verificaCodiceFiscale', codiceFiscale: ROSSI, esito: 'VALIDO', fonte: 'SIATEL', messageId: 'siatel-test-1' } });
+      expect(verifica).toEqual({
+        status: 200,
+        json: {
+          interrogazione: 'verificaCodiceFiscale',
+          codiceFiscale: ROSSI,
+          esito: 'VALIDO',
+          fonte: 'SIATEL',
+          messageId: 'siatel-test-1',
+        },
+      });
 
       const dati = await post(`${url}/siatel/dati-anagrafici`, { operatore: 'op1', codiceFiscale: ROSSI });
-      expect(dati.json).toMatchObject({ esito: 'TROVATO', persona: { cognome: rossi.cognome, nome: rossi.nome, dataNascita: rossi.dataNascita, comuneResidenza: rossi.comuneResidenza }, fonte: 'SIATEL' });
+      expect(dati.json).toMatchObject({
+        esito: 'TROVATO',
+        persona: { cognome: rossi.cognome, nome: rossi.nome, dataNascita: rossi.dataNascita, comuneResidenza: rossi.comuneResidenza },
+        fonte: 'SIATEL',
+      });
 
-      const residente = await post(`${url}/siatel/residenza`, { operatore: 'op1', codiceFiscale: ROSSI, comune: rossi.comuneResidenza!.toLowerCase() });
+      const residente = await post(`${url}/siatel/residenza`, {
+        operatore: 'op1',
+        codiceFiscale: ROSSI,
+        comune: rossi.comuneResidenza!.toLowerCase(),
+      });
       expect(residente.json).toMatchObject({ interrogazione: 'verificaResidenza', comune: rossi.comuneResidenza, esito: 'RESIDENTE' });
-      expect((await post(`${url}/siatel/residenza`, { operatore: 'op1', codiceFiscale: NOBODY, comune: 'G141' })).json).toMatchObject({ esito: 'NON_TROVATO' });
+      expect((await post(`${url}/siatel/residenza`, { operatore: 'op1', codiceFiscale: NOBODY, comune: 'G141' })).json).toMatchObject({
+        esito: 'NON_TROVATO',
+      });
 
-      expect(bus.requests.map((r) => r.interrogazione)).toEqual(['verificaCodiceFiscale', 'datiAnagrafici', 'verificaResidenza', 'verificaResidenza']);
+      expect(bus.requests.map((r) => r.interrogazione)).toEqual([
+        'verificaCodiceFiscale',
+        'datiAnagrafici',
+        'verificaResidenza',
+        'verificaResidenza',
+      ]);
       expect(simulator.counters('op1').interrogazioni).toBe(4);
-      const stato = await getJson<{ interrogazioniUltimoMinuto: number; codiciOggi: number; inCoda: unknown }>(`${url}/siatel/stato?operatore=op1`);
-      expect(stato).toMatchObject({ interrogazioniUltimoMinuto: 4, codiciOggi: 4, inCoda: { richieste: 0, codici: 0 }, limiti: { interrogazioniAlMinuto: 60, codiciAlGiorno: 500 } });
+      const stato = await getJson<{ interrogazioniUltimoMinuto: number; codiciOggi: number; inCoda: unknown }>(
+        `${url}/siatel/stato?operatore=op1`,
+      );
+      expect(stato).toMatchObject({
+        interrogazioniUltimoMinuto: 4,
+        codiciOggi: 4,
+        inCoda: { richieste: 0, codici: 0 },
+        limiti: { interrogazioniAlMinuto: 60, codiciAlGiorno: 500 },
+      });
       expect((await adapter.health()).detail).toMatch(new RegExp(`^${url} op1:minuto=4/60,oggi=4/500,in_coda=0`));
     } finally {
       await adapter.stop();
@@ -49,8 +103,21 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
     const { adapter, url } = await startAdapter(options(), { bus, dataDir: tempDir('local') });
     try {
       const wrong = await post(`${url}/siatel/verifiche`, { operatore: 'op1', codiceFiscale: WRONG_CHECK });
-      expect(wrong).toEqual({ status: 200, json: { interrogazione: 'verificaCodiceFiscale', codiceFiscale: WRONG_CHECK, esito: 'NON_VALIDO', motivo: expect.stringMatching(/check character/), fonte: 'locale' } });
-      expect((await post(`${url}/siatel/residenza`, { operatore: 'op1', codiceFiscale: 'RSSMRA', comune: 'G141' })).json).toMatchObject({ esito: 'NON_VALIDO', fonte: 'locale', comune: 'G141' });
+      expect(wrong).toEqual({
+        status: 200,
+        json: {
+          interrogazione: 'verificaCodiceFiscale',
+          codiceFiscale: WRONG_CHECK,
+          esito: 'NON_VALIDO',
+          motivo: expect.stringMatching(/check character/),
+          fonte: 'locale',
+        },
+      });
+      expect((await post(`${url}/siatel/residenza`, { operatore: 'op1', codiceFiscale: 'RSSMRA', comune: 'G141' })).json).toMatchObject({
+        esito: 'NON_VALIDO',
+        fonte: 'locale',
+        comune: 'G141',
+      });
       expect(bus.requests).toEqual([]);
       expect(await getJson(`${url}/siatel/stato?operatore=op1`)).toMatchObject({ interrogazioniUltimoMinuto: 0, codiciOggi: 0 });
     } finally {
@@ -62,15 +129,28 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
     const simulator = await startSimulator({ validateSchema: false });
     const { adapter, url } = await startAdapter(options(), { bus: new DirectBus(simulator), dataDir: tempDir('refusals') });
     try {
-      expect(await post(`${url}/siatel/verifiche`, { operatore: 'op con spazi', codiceFiscale: ROSSI })).toMatchObject({ status: 400, json: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: expect.stringMatching(/operatore/) } } });
-      expect(await post(`${url}/siatel/residenza`, { operatore: 'op', codiceFiscale: ROSSI })).toMatchObject({ status: 400, json: { error: { message: expect.stringMatching(/comune/) } } });
+      expect(await post(`${url}/siatel/verifiche`, { operatore: 'op con spazi', codiceFiscale: ROSSI })).toMatchObject({
+        status: 400,
+        json: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: expect.stringMatching(/operatore/) } },
+      });
+      expect(await post(`${url}/siatel/residenza`, { operatore: 'op', codiceFiscale: ROSSI })).toMatchObject({
+        status: 400,
+        json: { error: { message: expect.stringMatching(/comune/) } },
+      });
       expect(await post(`${url}/siatel/verifiche`, 'non json')).toMatchObject({ status: 400 });
       expect((await get(`${url}/siatel/massive/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
       // Someone else's client tripped SIATEL's alarm for this operator (61 queries a minute, straight to the simulator).
       const request = writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'condiviso', codiceFiscale: ROSSI });
-      for (let i = 0; i < 61; i++) await simulator.egress({ id: `x${i}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: request }, AbortSignal.timeout(5000));
+      for (let i = 0; i < 61; i++)
+        await simulator.egress(
+          { id: `x${i}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: request },
+          AbortSignal.timeout(5000),
+        );
       const blocked = await post(`${url}/siatel/verifiche`, { operatore: 'condiviso', codiceFiscale: ROSSI });
-      expect(blocked).toMatchObject({ status: 502, json: { error: { code: 'TRAMITE_ERR_ADAPTER_REFUSED', siatel: { codice: 'OPERATORE_BLOCCATO', operatore: 'condiviso' } } } });
+      expect(blocked).toMatchObject({
+        status: 502,
+        json: { error: { code: 'TRAMITE_ERR_ADAPTER_REFUSED', siatel: { codice: 'OPERATORE_BLOCCATO', operatore: 'condiviso' } } },
+      });
     } finally {
       await adapter.stop();
     }
@@ -78,10 +158,17 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
 
   it('answers only a caller with one of the configured tokens', async () => {
     const token = 'segreto-siatel';
-    const { adapter, url } = await startAdapter(options({ listen: { ...LISTEN, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } }), { bus: new DirectBus(await startSimulator({})), dataDir: tempDir('tokens') });
+    const { adapter, url } = await startAdapter(
+      options({ listen: { ...LISTEN, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] } }),
+      { bus: new DirectBus(await startSimulator({})), dataDir: tempDir('tokens') },
+    );
     try {
       expect((await get(`${url}/siatel/stato`)).status).toBe(401);
-      const ok = await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: WRONG_CHECK }, { authorization: `Bearer ${token}` });
+      const ok = await post(
+        `${url}/siatel/verifiche`,
+        { operatore: 'op', codiceFiscale: WRONG_CHECK },
+        { authorization: `Bearer ${token}` },
+      );
       expect(ok.status).toBe(200);
     } finally {
       await adapter.stop();
@@ -91,7 +178,14 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
   it('passes the conformance kit: options within SIATEL limits, lifecycle, a query on the bus, no egress', async () => {
     const port = await freePort();
     const registry = new SimulatedRegistry({ generatedPeople: 0, seed: 1 });
-    const refused: BusMessage = { id: 'in', from: AGENZIA, to: COMUNE, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: '<x xmlns="urn:x"/>' };
+    const refused: BusMessage = {
+      id: 'in',
+      from: AGENZIA,
+      to: COMUNE,
+      service: 'InterrogazioneSIATEL',
+      profile: 'sincrono',
+      payload: '<x xmlns="urn:x"/>',
+    };
     const report = await checkAdapterConformance<SiatelOptions>(siatel, {
       options: { listen: { host: '127.0.0.1', port } },
       party: COMUNE,

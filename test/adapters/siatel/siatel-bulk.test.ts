@@ -5,7 +5,22 @@ import { writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import type { QuotaTime } from '../../../adapters/siatel/siatel-quota.js';
 import type { SiatelSimulator } from '../../../adapters/siatel/siatel-simulator-adapter.js';
-import { AGENZIA, COMUNE, DirectBus, GatedTime, LISTEN, NOON_ROME, VirtualTime, get, getJson, post, startAdapter, startSimulator, tempDir, until } from './siatel-harness.js';
+import {
+  AGENZIA,
+  COMUNE,
+  DirectBus,
+  GatedTime,
+  LISTEN,
+  NOON_ROME,
+  VirtualTime,
+  get,
+  getJson,
+  post,
+  startAdapter,
+  startSimulator,
+  tempDir,
+  until,
+} from './siatel-harness.js';
 
 const options: SiatelOptions = { listen: LISTEN, siatel: { party: AGENZIA, service: 'InterrogazioneSIATEL' }, timeoutMs: 5000 };
 
@@ -52,7 +67,10 @@ describe('the SIATEL adapter: bulk requests', () => {
     const bus = new DirectBus(simulator);
     const { adapter, url } = await startAdapter(options, { bus, dataDir: tempDir('bulk'), quotaTime: time });
     try {
-      const registered = simulator.registry.people().slice(0, 600).map((p) => p.codiceFiscale);
+      const registered = simulator.registry
+        .people()
+        .slice(0, 600)
+        .map((p) => p.codiceFiscale);
       const unattributed = unattributedCodes(simulator, 380);
       const invalid = unattributed.slice(0, 10).map(withWrongCheck);
       const repeated = registered.slice(0, 10).map(asTyped); // asked again, differently typed: answered without a query
@@ -65,13 +83,24 @@ describe('the SIATEL adapter: bulk requests', () => {
       let progress = await getJson<Progress>(progressUrl);
       await until(async () => (progress = await getJson<Progress>(progressUrl)).stato !== 'in_corso', 60_000, 'the bulk request to end');
 
-      expect(progress).toMatchObject({ stato: 'completato', totale: 1000, completati: 1000, daElaborare: 0, risposteLocali: 10, errori: 0 });
+      expect(progress).toMatchObject({
+        stato: 'completato',
+        totale: 1000,
+        completati: 1000,
+        daElaborare: 0,
+        risposteLocali: 10,
+        errori: 0,
+      });
       // 980 distinct valid codes, one query each; more than a day's 500, so the quota waited for Italian midnight.
       expect(bus.requests).toHaveLength(980);
       expect(new Set(bus.requests.map((r) => r.codiceFiscale)).size).toBe(980);
       expect(time.t).toBeGreaterThanOrEqual(Date.parse('2026-11-23T23:00:00Z'));
       expectWithinSiatelLimits(simulator, 'massivo');
-      expect(simulator.counters('massivo')).toMatchObject({ interrogazioni: 980, massimoInUnMinuto: 60, codiciPerGiorno: { '2026-11-23': 500, '2026-11-24': 480 } });
+      expect(simulator.counters('massivo')).toMatchObject({
+        interrogazioni: 980,
+        massimoInUnMinuto: 60,
+        codiciPerGiorno: { '2026-11-23': 500, '2026-11-24': 480 },
+      });
 
       const expected = (code: string): string => {
         const person = simulator.registry.person(code);
@@ -83,13 +112,21 @@ describe('the SIATEL adapter: bulk requests', () => {
       expect(header).toBe('riga,inserito,codice_fiscale,esito,fonte,motivo,id_messaggio');
       expect(rows).toHaveLength(1000);
       const lines = await get(`${url}${progress.risultato!.jsonl}`);
-      const records = lines.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { riga: number; inserito: string; codiceFiscale: string; esito: string; fonte: string });
+      const records = lines.text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { riga: number; inserito: string; codiceFiscale: string; esito: string; fonte: string });
       expect(records.map((r) => r.riga)).toEqual(codes.map((_, i) => i + 1));
       records.forEach((r, i) => {
         const submitted = codes[i]!;
         expect(r.inserito).toBe(submitted);
         if (invalid.includes(submitted)) expect(r).toMatchObject({ esito: 'NON_VALIDO', fonte: 'locale' });
-        else expect(r).toMatchObject({ codiceFiscale: submitted.replace(/\s/g, '').toUpperCase(), esito: expected(r.codiceFiscale), fonte: 'SIATEL' });
+        else
+          expect(r).toMatchObject({
+            codiceFiscale: submitted.replace(/\s/g, '').toUpperCase(),
+            esito: expected(r.codiceFiscale),
+            fonte: 'SIATEL',
+          });
         expect(rows[i]!.split(',')[3]).toBe(r.esito);
       });
       expect(records.some((r) => r.esito === 'OMOCODICO')).toBe(true);
@@ -105,14 +142,25 @@ describe('the SIATEL adapter: bulk requests', () => {
     const simulator = await startSimulator({ registry: { generatedPeople: 200, seed: 2 }, validateSchema: false }, () => current.now());
     const bus = new DirectBus(simulator);
     const dataDir = tempDir('restart');
-    const codes = simulator.registry.people().slice(0, 150).map((p) => p.codiceFiscale);
+    const codes = simulator.registry
+      .people()
+      .slice(0, 150)
+      .map((p) => p.codiceFiscale);
     const first = await startAdapter(options, { bus, dataDir, quotaTime: gated });
 
     // A text file, one code a line (blank lines ignored), the operator in the query string.
-    const res = await request(`${first.url}/siatel/massive?operatore=riavvio`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `${codes.join('\n')}\n\n` });
+    const res = await request(`${first.url}/siatel/massive?operatore=riavvio`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: `${codes.join('\n')}\n\n`,
+    });
     expect(res.statusCode).toBe(202);
     const { id, avanzamento } = (await res.body.json()) as { id: string; avanzamento: string };
-    await until(async () => (await getJson<Progress>(`${first.url}${avanzamento}`)).completati === 60 && gated.sleeping === 1, 20_000, '60 answers and the 61st query held');
+    await until(
+      async () => (await getJson<Progress>(`${first.url}${avanzamento}`)).completati === 60 && gated.sleeping === 1,
+      20_000,
+      '60 answers and the 61st query held',
+    );
 
     const held = await getJson(`${first.url}/siatel/stato?operatore=riavvio`);
     expect(held).toEqual({
@@ -126,7 +174,11 @@ describe('the SIATEL adapter: bulk requests', () => {
     });
     // A single query of the same operator waits behind the bulk: queued, not refused.
     const single = post(`${first.url}/siatel/verifiche`, { operatore: 'riavvio', codiceFiscale: codes[0]! });
-    await until(async () => (await getJson<{ inCoda: { richieste: number } }>(`${first.url}/siatel/stato?operatore=riavvio`)).inCoda.richieste === 2, 5_000, 'the single query to queue');
+    await until(
+      async () => (await getJson<{ inCoda: { richieste: number } }>(`${first.url}/siatel/stato?operatore=riavvio`)).inCoda.richieste === 2,
+      5_000,
+      'the single query to queue',
+    );
     expect(await getJson(`${first.url}/siatel/stato`)).toMatchObject({ operatori: [{ operatore: 'riavvio', inCoda: { richieste: 2 } }] });
     expect((await first.adapter.health()).detail).toMatch(/riavvio:minuto=60\/60,oggi=60\/500,in_coda=2,massive=90/);
     expect((await get(`${first.url}${avanzamento}/risultato`)).status).toBe(409);
@@ -140,14 +192,24 @@ describe('the SIATEL adapter: bulk requests', () => {
     const second = await startAdapter(options, { bus, dataDir, quotaTime: time });
     try {
       let progress = await getJson<Progress>(`${second.url}${avanzamento}`);
-      await until(async () => (progress = await getJson<Progress>(`${second.url}${avanzamento}`)).stato === 'completato', 20_000, 'the resumed job to end');
+      await until(
+        async () => (progress = await getJson<Progress>(`${second.url}${avanzamento}`)).stato === 'completato',
+        20_000,
+        'the resumed job to end',
+      );
       expect(progress).toMatchObject({ totale: 150, completati: 150, errori: 0 });
       // Every code asked exactly once across both runs; the 61st query waited for the minute to pass.
       expect(bus.requests.map((r) => r.codiceFiscale).sort()).toEqual([...codes].sort());
       expect(time.t).toBe(NOON_ROME + 61_001 + 61_001);
       expectWithinSiatelLimits(simulator, 'riavvio');
       const result = await get(`${second.url}/siatel/massive/${id}/risultato?formato=jsonl`);
-      expect(result.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { esito: string }).esito).every((e) => e === 'VALIDO' || e === 'OMOCODICO')).toBe(true);
+      expect(
+        result.text
+          .trimEnd()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { esito: string }).esito)
+          .every((e) => e === 'VALIDO' || e === 'OMOCODICO'),
+      ).toBe(true);
     } finally {
       await second.adapter.stop();
     }
@@ -158,9 +220,16 @@ describe('the SIATEL adapter: bulk requests', () => {
     const simulator = await startSimulator({ registry: { generatedPeople: 50, seed: 3 }, validateSchema: false }, time.now);
     const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), dataDir: tempDir('residence'), quotaTime: time });
     try {
-      expect(await post(`${url}/siatel/massive`, { operatore: 'op', codiciFiscali: ['X'], interrogazione: 'verificaResidenza' })).toMatchObject({ status: 400, json: { error: { message: expect.stringMatching(/comune/) } } });
+      expect(
+        await post(`${url}/siatel/massive`, { operatore: 'op', codiciFiscali: ['X'], interrogazione: 'verificaResidenza' }),
+      ).toMatchObject({ status: 400, json: { error: { message: expect.stringMatching(/comune/) } } });
       const people = simulator.registry.people().slice(0, 20);
-      const accepted = await post(`${url}/siatel/massive`, { operatore: 'op', codiciFiscali: people.map((p) => p.codiceFiscale), interrogazione: 'verificaResidenza', comune: 'g141' });
+      const accepted = await post(`${url}/siatel/massive`, {
+        operatore: 'op',
+        codiciFiscali: people.map((p) => p.codiceFiscale),
+        interrogazione: 'verificaResidenza',
+        comune: 'g141',
+      });
       const avanzamento = (accepted.json as { avanzamento: string }).avanzamento;
       await until(async () => (await getJson<Progress>(`${url}${avanzamento}`)).stato === 'completato', 20_000, 'the job to end');
       const [header, ...rows] = (await get(`${url}${avanzamento}/risultato`)).text.trimEnd().split('\r\n');
@@ -178,18 +247,33 @@ describe('the SIATEL adapter: bulk requests', () => {
   it('interrupts a bulk request when SIATEL blocks the operator, and says which lines were not processed', async () => {
     const time = new VirtualTime(NOON_ROME);
     const simulator = await startSimulator({ registry: { generatedPeople: 20, seed: 4 }, validateSchema: false }, time.now);
-    const codes = simulator.registry.people().slice(0, 5).map((p) => p.codiceFiscale);
+    const codes = simulator.registry
+      .people()
+      .slice(0, 5)
+      .map((p) => p.codiceFiscale);
     // Another client used the operator's minute up (SIATEL's alarm counts the operator, not the client).
     const trip = writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'bloccato', codiceFiscale: codes[0]! });
-    for (let i = 0; i < 61; i++) await simulator.egress({ id: `t${i}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: trip }, AbortSignal.timeout(5000));
+    for (let i = 0; i < 61; i++)
+      await simulator.egress(
+        { id: `t${i}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: trip },
+        AbortSignal.timeout(5000),
+      );
     const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), dataDir: tempDir('blocked'), quotaTime: time });
     try {
       const accepted = await post(`${url}/siatel/massive`, { operatore: 'bloccato', codiciFiscali: codes });
       const avanzamento = (accepted.json as { avanzamento: string }).avanzamento;
       let progress = await getJson<Progress>(`${url}${avanzamento}`);
       await until(async () => (progress = await getJson<Progress>(`${url}${avanzamento}`)).stato !== 'in_corso', 20_000, 'the job to end');
-      expect(progress).toMatchObject({ stato: 'interrotto', motivo: expect.stringMatching(/OPERATORE_BLOCCATO/), completati: 1, errori: 1 });
-      const records = (await get(`${url}${avanzamento}/risultato?formato=jsonl`)).text.trimEnd().split('\n').map((l) => JSON.parse(l) as { esito: string; errore?: string });
+      expect(progress).toMatchObject({
+        stato: 'interrotto',
+        motivo: expect.stringMatching(/OPERATORE_BLOCCATO/),
+        completati: 1,
+        errori: 1,
+      });
+      const records = (await get(`${url}${avanzamento}/risultato?formato=jsonl`)).text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { esito: string; errore?: string });
       expect(records.map((r) => r.esito)).toEqual(['ERRORE', 'NON_ELABORATO', 'NON_ELABORATO', 'NON_ELABORATO', 'NON_ELABORATO']);
       expect(records[0]!.errore).toBe('OPERATORE_BLOCCATO');
     } finally {

@@ -10,7 +10,11 @@ import { siatelAdapter, type SiatelAdapter } from '../../../adapters/siatel/siat
 import { readSiatelRequest, type SiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import type { QuotaTime } from '../../../adapters/siatel/siatel-quota.js';
-import { siatelSimulatorAdapter, type SiatelSimulator, type SiatelSimulatorOptions } from '../../../adapters/siatel/siatel-simulator-adapter.js';
+import {
+  siatelSimulatorAdapter,
+  type SiatelSimulator,
+  type SiatelSimulatorOptions,
+} from '../../../adapters/siatel/siatel-simulator-adapter.js';
 import type { AdapterContext, AdapterInstance, BusClient, MessageState, OutgoingMessage } from '../../../adapters/sdk/index.js';
 
 export const COMUNE = 'SPC/ComuneOrtona';
@@ -22,7 +26,10 @@ export const quietLog = { debug: () => undefined, info: () => undefined, warn: (
 
 export const tempDir = (what: string): string => mkdtempSync(join(tmpdir(), `tramite-siatel-${what}-`));
 
-export function contextFor<O>(options: O, over: { party?: string; dataDir?: string; bus?: BusClient; now?: () => Date } = {}): AdapterContext<O> {
+export function contextFor<O>(
+  options: O,
+  over: { party?: string; dataDir?: string; bus?: BusClient; now?: () => Date } = {},
+): AdapterContext<O> {
   const unused = () => Promise.reject(new Error('not used by this test'));
   return {
     party: over.party ?? COMUNE,
@@ -78,7 +85,18 @@ export class DirectBus implements BusClient {
   async sendAndWait(m: OutgoingMessage): Promise<MessageState> {
     const id = `siatel-test-${++this.serial}`;
     this.requests.push(readSiatelRequest(m.payload));
-    const out = await this.provider.egress({ id, from: COMUNE, to: m.to, service: m.service, profile: 'sincrono', payload: m.payload, ...(m.action !== undefined ? { action: m.action } : {}) }, AbortSignal.timeout(10_000));
+    const out = await this.provider.egress(
+      {
+        id,
+        from: COMUNE,
+        to: m.to,
+        service: m.service,
+        profile: 'sincrono',
+        payload: m.payload,
+        ...(m.action !== undefined ? { action: m.action } : {}),
+      },
+      AbortSignal.timeout(10_000),
+    );
     return { id, direction: 'out', status: 'DELIVERED', attempts: 1, ...(out.kind === 'reply' ? { reply: out.payload } : {}) };
   }
 
@@ -95,8 +113,13 @@ export class DirectBus implements BusClient {
   }
 }
 
-export async function startAdapter(options: SiatelOptions, wiring: { bus: BusClient; dataDir: string; quotaTime?: QuotaTime }): Promise<{ adapter: SiatelAdapter; url: string }> {
-  const adapter = (await siatelAdapter(wiring.quotaTime ? { quotaTime: wiring.quotaTime } : {}).setup(contextFor(options, { bus: wiring.bus, dataDir: wiring.dataDir }))) as SiatelAdapter;
+export async function startAdapter(
+  options: SiatelOptions,
+  wiring: { bus: BusClient; dataDir: string; quotaTime?: QuotaTime },
+): Promise<{ adapter: SiatelAdapter; url: string }> {
+  const adapter = (await siatelAdapter(wiring.quotaTime ? { quotaTime: wiring.quotaTime } : {}).setup(
+    contextFor(options, { bus: wiring.bus, dataDir: wiring.dataDir }),
+  )) as SiatelAdapter;
   await adapter.start();
   return { adapter, url: adapter.apiAddress! };
 }
@@ -104,7 +127,11 @@ export async function startAdapter(options: SiatelOptions, wiring: { bus: BusCli
 export const LISTEN = { host: '127.0.0.1', port: 0 };
 
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.statusCode, json: await res.body.json() };
 }
 

@@ -27,18 +27,42 @@ const REQUESTS: SiatelRequest[] = [
 const ANSWERS: SiatelAnswer[] = [
   { interrogazione: 'verificaCodiceFiscale', codiceFiscale: CF, esito: 'VALIDO' },
   { interrogazione: 'verificaCodiceFiscale', codiceFiscale: CF_OMOCODICO, esito: 'OMOCODICO' },
-  { interrogazione: 'verificaCodiceFiscale', codiceFiscale: CF, esito: 'NON_VALIDO', motivo: 'check character is "H", expected "X" & <so> on' },
+  {
+    interrogazione: 'verificaCodiceFiscale',
+    codiceFiscale: CF,
+    esito: 'NON_VALIDO',
+    motivo: 'check character is "H", expected "X" & <so> on',
+  },
   {
     interrogazione: 'datiAnagrafici',
     codiceFiscale: CF,
     esito: 'TROVATO',
-    persona: { cognome: "D'Angelo", nome: 'Chiara Maria', sesso: 'F', dataNascita: '2001-12-24', luogoNascita: 'G141', comuneResidenza: 'G482' },
+    persona: {
+      cognome: "D'Angelo",
+      nome: 'Chiara Maria',
+      sesso: 'F',
+      dataNascita: '2001-12-24',
+      luogoNascita: 'G141',
+      comuneResidenza: 'G482',
+    },
   },
-  { interrogazione: 'datiAnagrafici', codiceFiscale: CF, esito: 'TROVATO', persona: { cognome: 'Rossi', nome: 'Mario', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'Z404' } },
+  {
+    interrogazione: 'datiAnagrafici',
+    codiceFiscale: CF,
+    esito: 'TROVATO',
+    persona: { cognome: 'Rossi', nome: 'Mario', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'Z404' },
+  },
   { interrogazione: 'datiAnagrafici', codiceFiscale: CF, esito: 'NON_TROVATO' },
   { interrogazione: 'verificaResidenza', codiceFiscale: CF, comune: 'G141', esito: 'RESIDENTE' },
   { interrogazione: 'verificaResidenza', codiceFiscale: CF, comune: 'C632', esito: 'NON_RESIDENTE' },
-  { errore: { codice: 'OPERATORE_BLOCCATO', descrizione: 'Operatore bloccato: più di 60 interrogazioni in un minuto', operatore: 'op3', bloccatoFinoA: '2026-11-23T23:00:00.000Z' } },
+  {
+    errore: {
+      codice: 'OPERATORE_BLOCCATO',
+      descrizione: 'Operatore bloccato: più di 60 interrogazioni in un minuto',
+      operatore: 'op3',
+      bloccatoFinoA: '2026-11-23T23:00:00.000Z',
+    },
+  },
   { errore: { codice: 'RICHIESTA_NON_VALIDA', descrizione: 'Richiesta non valida' } },
 ];
 
@@ -53,11 +77,14 @@ describe('the SIATEL mapping (Tramite’s own XML, urn:tramite:siatel:1)', () =>
     expect(xml).toContain(`:${siatelAction(request.interrogazione)} `);
   });
 
-  it.each(ANSWERS.map((a) => [('errore' in a ? a.errore.codice : `${a.interrogazione} ${a.esito}`), a] as const))('writes a schema-valid answer (%s) that reads back the same', async (_name, answer) => {
-    const xml = writeSiatelAnswer(answer);
-    expect(await validateSiatelSchema(xml)).toEqual({ valid: true });
-    expect(readSiatelAnswer(xml)).toEqual(answer);
-  });
+  it.each(ANSWERS.map((a) => ['errore' in a ? a.errore.codice : `${a.interrogazione} ${a.esito}`, a] as const))(
+    'writes a schema-valid answer (%s) that reads back the same',
+    async (_name, answer) => {
+      const xml = writeSiatelAnswer(answer);
+      expect(await validateSiatelSchema(xml)).toEqual({ valid: true });
+      expect(readSiatelAnswer(xml)).toEqual(answer);
+    },
+  );
 
   it('round-trips any well-formed request and answer (property, without the XSD)', () => {
     const letters = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ');
@@ -65,39 +92,105 @@ describe('the SIATEL mapping (Tramite’s own XML, urn:tramite:siatel:1)', () =>
     const codiceFiscale = fc.stringMatching(/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/);
     const comune = fc.tuple(letters, fc.integer({ min: 0, max: 999 })).map(([l, n]) => `${l}${String(n).padStart(3, '0')}`);
     // Text as SIATEL could send it: any XML characters, but not only spaces (the reader trims).
-    const testo = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 100 }).map((s) => s.trim()).filter((s) => s.length > 0);
+    const testo = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 100 })
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     fc.assert(
-      fc.property(fc.constantFrom(...(['verificaCodiceFiscale', 'datiAnagrafici', 'verificaResidenza'] as const)), operatore, codiceFiscale, comune, (kind, op, cf, c) => {
-        const request: SiatelRequest = kind === 'verificaResidenza' ? { interrogazione: kind, operatore: op, codiceFiscale: cf, comune: c } : { interrogazione: kind, operatore: op, codiceFiscale: cf };
-        expect(readSiatelRequest(writeSiatelRequest(request))).toEqual(request);
-      }),
+      fc.property(
+        fc.constantFrom(...(['verificaCodiceFiscale', 'datiAnagrafici', 'verificaResidenza'] as const)),
+        operatore,
+        codiceFiscale,
+        comune,
+        (kind, op, cf, c) => {
+          const request: SiatelRequest =
+            kind === 'verificaResidenza'
+              ? { interrogazione: kind, operatore: op, codiceFiscale: cf, comune: c }
+              : { interrogazione: kind, operatore: op, codiceFiscale: cf };
+          expect(readSiatelRequest(writeSiatelRequest(request))).toEqual(request);
+        },
+      ),
     );
     fc.assert(
-      fc.property(codiceFiscale, fc.constantFrom(...SIATEL_ESITI.verificaCodiceFiscale), fc.option(testo, { nil: undefined }), (cf, esito, motivo) => {
-        const answer: SiatelAnswer = { interrogazione: 'verificaCodiceFiscale', codiceFiscale: cf, esito, ...(motivo !== undefined ? { motivo } : {}) };
-        expect(readSiatelAnswer(writeSiatelAnswer(answer))).toEqual(answer);
-      }),
+      fc.property(
+        codiceFiscale,
+        fc.constantFrom(...SIATEL_ESITI.verificaCodiceFiscale),
+        fc.option(testo, { nil: undefined }),
+        (cf, esito, motivo) => {
+          const answer: SiatelAnswer = {
+            interrogazione: 'verificaCodiceFiscale',
+            codiceFiscale: cf,
+            esito,
+            ...(motivo !== undefined ? { motivo } : {}),
+          };
+          expect(readSiatelAnswer(writeSiatelAnswer(answer))).toEqual(answer);
+        },
+      ),
     );
   });
 
   it('refuses to write a value the schema would refuse, naming the element', () => {
-    expect(() => writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'op', codiceFiscale: CF.toLowerCase() })).toThrow(/CodiceFiscale/);
-    expect(() => writeSiatelRequest({ interrogazione: 'verificaResidenza', operatore: 'op', codiceFiscale: CF, comune: 'Ortona' })).toThrow(/Comune/);
-    expect(() => writeSiatelRequest({ interrogazione: 'datiAnagrafici', operatore: 'op con spazi', codiceFiscale: CF })).toThrow(/Operatore/);
-    expect(() => writeSiatelAnswer({ interrogazione: 'datiAnagrafici', codiceFiscale: CF, esito: 'NON_TROVATO', persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' } })).toThrow(/Persona/);
-    expect(() => writeSiatelAnswer({ interrogazione: 'datiAnagrafici', codiceFiscale: CF, esito: 'TROVATO', persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-02-30', luogoNascita: 'H501' } })).toThrow(/DataNascita/);
+    expect(() => writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'op', codiceFiscale: CF.toLowerCase() })).toThrow(
+      /CodiceFiscale/,
+    );
+    expect(() => writeSiatelRequest({ interrogazione: 'verificaResidenza', operatore: 'op', codiceFiscale: CF, comune: 'Ortona' })).toThrow(
+      /Comune/,
+    );
+    expect(() => writeSiatelRequest({ interrogazione: 'datiAnagrafici', operatore: 'op con spazi', codiceFiscale: CF })).toThrow(
+      /Operatore/,
+    );
+    expect(() =>
+      writeSiatelAnswer({
+        interrogazione: 'datiAnagrafici',
+        codiceFiscale: CF,
+        esito: 'NON_TROVATO',
+        persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' },
+      }),
+    ).toThrow(/Persona/);
+    expect(() =>
+      writeSiatelAnswer({
+        interrogazione: 'datiAnagrafici',
+        codiceFiscale: CF,
+        esito: 'TROVATO',
+        persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-02-30', luogoNascita: 'H501' },
+      }),
+    ).toThrow(/DataNascita/);
     expect(() => writeSiatelAnswer({ errore: { codice: 'RICHIESTA_NON_VALIDA', descrizione: 'x\u0001y' } })).toThrow(/Descrizione/);
   });
 
   it.each([
-    ['another namespace', `<VerificaCodiceFiscale xmlns="urn:other"><Operatore>op</Operatore><CodiceFiscale>${CF}</CodiceFiscale></VerificaCodiceFiscale>`, /root element/],
-    ['a missing element', doc('VerificaResidenza', `<s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`), /missing Comune/],
-    ['an unknown element', doc('VerificaCodiceFiscale', `<s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale><s:Extra/>`), /unexpected/],
-    ['elements out of order', doc('VerificaCodiceFiscale', `<s:CodiceFiscale>${CF}</s:CodiceFiscale><s:Operatore>op</s:Operatore>`), /out of order/],
-    ['a repeated element', doc('VerificaCodiceFiscale', `<s:Operatore>op</s:Operatore><s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`), /more than once/],
+    [
+      'another namespace',
+      `<VerificaCodiceFiscale xmlns="urn:other"><Operatore>op</Operatore><CodiceFiscale>${CF}</CodiceFiscale></VerificaCodiceFiscale>`,
+      /root element/,
+    ],
+    [
+      'a missing element',
+      doc('VerificaResidenza', `<s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`),
+      /missing Comune/,
+    ],
+    [
+      'an unknown element',
+      doc('VerificaCodiceFiscale', `<s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale><s:Extra/>`),
+      /unexpected/,
+    ],
+    [
+      'elements out of order',
+      doc('VerificaCodiceFiscale', `<s:CodiceFiscale>${CF}</s:CodiceFiscale><s:Operatore>op</s:Operatore>`),
+      /out of order/,
+    ],
+    [
+      'a repeated element',
+      doc('VerificaCodiceFiscale', `<s:Operatore>op</s:Operatore><s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`),
+      /more than once/,
+    ],
     ['a malformed code', doc('DatiAnagrafici', `<s:Operatore>op</s:Operatore><s:CodiceFiscale>RSSMRA</s:CodiceFiscale>`), /CodiceFiscale/],
     ['stray text', doc('DatiAnagrafici', `testo<s:Operatore>op</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`), /text/],
-    ['a DOCTYPE', `<!DOCTYPE x [<!ENTITY e "e">]>${doc('DatiAnagrafici', `<s:Operatore>&e;</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`)}`, /DOCTYPE/],
+    [
+      'a DOCTYPE',
+      `<!DOCTYPE x [<!ENTITY e "e">]>${doc('DatiAnagrafici', `<s:Operatore>&e;</s:Operatore><s:CodiceFiscale>${CF}</s:CodiceFiscale>`)}`,
+      /DOCTYPE/,
+    ],
   ])('refuses a request with %s, and so does the XSD', async (_what, xml, why) => {
     expect(() => readSiatelRequest(xml)).toThrow(SiatelXmlError);
     expect(() => readSiatelRequest(xml)).toThrow(why);
@@ -105,7 +198,12 @@ describe('the SIATEL mapping (Tramite’s own XML, urn:tramite:siatel:1)', () =>
   });
 
   it('refuses an answer that is incoherent or answers another query', () => {
-    const found = writeSiatelAnswer({ interrogazione: 'datiAnagrafici', codiceFiscale: CF, esito: 'TROVATO', persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' } });
+    const found = writeSiatelAnswer({
+      interrogazione: 'datiAnagrafici',
+      codiceFiscale: CF,
+      esito: 'TROVATO',
+      persona: { cognome: 'A', nome: 'B', sesso: 'M', dataNascita: '1980-01-01', luogoNascita: 'H501' },
+    });
     expect(() => readSiatelAnswer(found.replace('TROVATO', 'NON_TROVATO'))).toThrow(/Persona/);
     expect(() => readSiatelAnswer(found, 'verificaCodiceFiscale')).toThrow(/expected EsitoVerificaCodiceFiscale/);
     expect(() => readSiatelAnswer(writeSiatelAnswer(ANSWERS[0]!).replace('VALIDO', 'FORSE'))).toThrow(/Esito/);
@@ -114,7 +212,9 @@ describe('the SIATEL mapping (Tramite’s own XML, urn:tramite:siatel:1)', () =>
   });
 
   it('names the element and line when the XSD refuses a document', async () => {
-    const result = await validateSiatelSchema(doc('EsitoVerificaCodiceFiscale', `\n<s:CodiceFiscale>${CF}</s:CodiceFiscale>\n<s:Esito>FORSE</s:Esito>`));
+    const result = await validateSiatelSchema(
+      doc('EsitoVerificaCodiceFiscale', `\n<s:CodiceFiscale>${CF}</s:CodiceFiscale>\n<s:Esito>FORSE</s:Esito>`),
+    );
     expect(result.valid).toBe(false);
     expect(!result.valid && result.errors.join('\n')).toMatch(/line 3: .*siatel:Esito.*FORSE/);
   });

@@ -107,7 +107,10 @@ describe('the SIATEL quota', () => {
   it('never lets any rolling minute or Italian day exceed the limits, whatever the arrivals (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 5 * 60_000 }), codes: fc.integer({ min: 1, max: 40 }) }), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 5 * 60_000 }), codes: fc.integer({ min: 1, max: 40 }) }), {
+          minLength: 1,
+          maxLength: 80,
+        }),
         fc.integer({ min: 2, max: 12 }),
         async (arrivals, perMinute) => {
           const limits = { queriesPerMinute: perMinute, codesPerDay: 120 };

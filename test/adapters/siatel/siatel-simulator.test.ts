@@ -1,20 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { computeCodiceFiscale, omocodicVariants } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
-import { SIATEL_NAMESPACE, readSiatelAnswer, siatelAction, writeSiatelRequest, type SiatelAnswer, type SiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
+import {
+  SIATEL_NAMESPACE,
+  readSiatelAnswer,
+  siatelAction,
+  writeSiatelRequest,
+  type SiatelAnswer,
+  type SiatelRequest,
+} from '../../../adapters/siatel/siatel-mapping.js';
 import siatelSimulator, { type SiatelSimulator, type SiatelSimulatorOptions } from '../../../adapters/siatel/siatel-simulator-adapter.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';
 import { checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
 import { AGENZIA, COMUNE, NOON_ROME, VirtualTime, startSimulator } from './siatel-harness.js';
 
-const codeOf = (p: (typeof NAMED_PEOPLE)[number]) => computeCodiceFiscale({ surname: p.cognome, name: p.nome, birthDate: p.dataNascita, sex: p.sesso, placeCode: p.luogoNascita });
-const [rossi, rossini, bianchi] = NAMED_PEOPLE as [(typeof NAMED_PEOPLE)[number], (typeof NAMED_PEOPLE)[number], (typeof NAMED_PEOPLE)[number]];
+const codeOf = (p: (typeof NAMED_PEOPLE)[number]) =>
+  computeCodiceFiscale({ surname: p.cognome, name: p.nome, birthDate: p.dataNascita, sex: p.sesso, placeCode: p.luogoNascita });
+const [rossi, rossini, bianchi] = NAMED_PEOPLE as [
+  (typeof NAMED_PEOPLE)[number],
+  (typeof NAMED_PEOPLE)[number],
+  (typeof NAMED_PEOPLE)[number],
+];
 /** Nobody in the registry: a well-formed, valid code of an invented person. */
 const NOBODY = computeCodiceFiscale({ surname: 'Nessuno', name: 'Ulisse', birthDate: '1911-11-11', sex: 'M', placeCode: 'Z404' });
 
-const message = (payload: string, over: Partial<BusMessage> = {}): BusMessage => ({ id: `m-${Math.random()}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload, ...over });
+const message = (payload: string, over: Partial<BusMessage> = {}): BusMessage => ({
+  id: `m-${Math.random()}`,
+  from: COMUNE,
+  to: AGENZIA,
+  service: 'InterrogazioneSIATEL',
+  profile: 'sincrono',
+  payload,
+  ...over,
+});
 
 async function ask(sim: SiatelSimulator, request: SiatelRequest): Promise<SiatelAnswer> {
-  const out = await sim.egress(message(writeSiatelRequest(request), { action: siatelAction(request.interrogazione) }), AbortSignal.timeout(5000));
+  const out = await sim.egress(
+    message(writeSiatelRequest(request), { action: siatelAction(request.interrogazione) }),
+    AbortSignal.timeout(5000),
+  );
   if (out.kind !== 'reply') throw new Error('no reply');
   return readSiatelAnswer(out.payload);
 }
@@ -58,15 +81,27 @@ describe('the SIATEL simulator: answers (each request validated against the XSD)
       interrogazione: 'datiAnagrafici',
       codiceFiscale: code,
       esito: 'TROVATO',
-      persona: { cognome: bianchi.cognome, nome: bianchi.nome, sesso: bianchi.sesso, dataNascita: bianchi.dataNascita, luogoNascita: bianchi.luogoNascita, comuneResidenza: bianchi.comuneResidenza },
+      persona: {
+        cognome: bianchi.cognome,
+        nome: bianchi.nome,
+        sesso: bianchi.sesso,
+        dataNascita: bianchi.dataNascita,
+        luogoNascita: bianchi.luogoNascita,
+        comuneResidenza: bianchi.comuneResidenza,
+      },
     });
-    expect(await ask(sim, { interrogazione: 'datiAnagrafici', operatore: 'op', codiceFiscale: NOBODY })).toEqual({ interrogazione: 'datiAnagrafici', codiceFiscale: NOBODY, esito: 'NON_TROVATO' });
+    expect(await ask(sim, { interrogazione: 'datiAnagrafici', operatore: 'op', codiceFiscale: NOBODY })).toEqual({
+      interrogazione: 'datiAnagrafici',
+      codiceFiscale: NOBODY,
+      esito: 'NON_TROVATO',
+    });
   });
 
   it('checks residence against the Comune asked', async () => {
     const sim = await startSimulator({ registry: { generatedPeople: 0, seed: 1 } });
     const code = codeOf(rossi);
-    const residence = (comune: string, codiceFiscale = code) => ask(sim, { interrogazione: 'verificaResidenza', operatore: 'op', codiceFiscale, comune });
+    const residence = (comune: string, codiceFiscale = code) =>
+      ask(sim, { interrogazione: 'verificaResidenza', operatore: 'op', codiceFiscale, comune });
     expect(await residence(rossi.comuneResidenza!)).toMatchObject({ esito: 'RESIDENTE', comune: rossi.comuneResidenza });
     expect(await residence('C632')).toMatchObject({ esito: 'NON_RESIDENTE' });
     expect(await residence('C632', NOBODY)).toMatchObject({ esito: 'NON_TROVATO' });
@@ -74,8 +109,13 @@ describe('the SIATEL simulator: answers (each request validated against the XSD)
 
   it('answers RICHIESTA_NON_VALIDA to a document the XSD refuses, without counting it', async () => {
     const sim = await startSimulator({});
-    const out = await sim.egress(message(`<s:VerificaCodiceFiscale xmlns:s="${SIATEL_NAMESPACE}"><s:Operatore>op</s:Operatore></s:VerificaCodiceFiscale>`), AbortSignal.timeout(5000));
-    expect(out.kind === 'reply' && readSiatelAnswer(out.payload)).toMatchObject({ errore: { codice: 'RICHIESTA_NON_VALIDA', descrizione: expect.stringMatching(/CodiceFiscale/) } });
+    const out = await sim.egress(
+      message(`<s:VerificaCodiceFiscale xmlns:s="${SIATEL_NAMESPACE}"><s:Operatore>op</s:Operatore></s:VerificaCodiceFiscale>`),
+      AbortSignal.timeout(5000),
+    );
+    expect(out.kind === 'reply' && readSiatelAnswer(out.payload)).toMatchObject({
+      errore: { codice: 'RICHIESTA_NON_VALIDA', descrizione: expect.stringMatching(/CodiceFiscale/) },
+    });
     expect(sim.operators()).toEqual([]);
   });
 });
@@ -90,12 +130,24 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
     for (let i = 0; i < 60; i++) expect(await ask(sim, q)).toMatchObject({ esito: 'VALIDO' });
     expect(await ask(sim, { ...q, operatore: 'altro' })).toMatchObject({ esito: 'VALIDO' }); // per operator
     const blocked = await ask(sim, q);
-    expect(blocked).toEqual({ errore: { codice: 'OPERATORE_BLOCCATO', descrizione: expect.stringMatching(/60 interrogazioni/), operatore: 'veloce', bloccatoFinoA: '2026-11-23T23:00:00.000Z' } });
+    expect(blocked).toEqual({
+      errore: {
+        codice: 'OPERATORE_BLOCCATO',
+        descrizione: expect.stringMatching(/60 interrogazioni/),
+        operatore: 'veloce',
+        bloccatoFinoA: '2026-11-23T23:00:00.000Z',
+      },
+    });
     time.t += 3_600_000;
     expect(await ask(sim, q)).toMatchObject({ errore: { codice: 'OPERATORE_BLOCCATO' } });
     time.t = Date.parse('2026-11-23T23:00:00Z');
     expect(await ask(sim, q)).toMatchObject({ esito: 'VALIDO' });
-    expect(sim.counters('veloce')).toMatchObject({ interrogazioni: 63, massimoInUnMinuto: 61, codiciPerGiorno: { '2026-11-23': 62, '2026-11-24': 1 }, blocchi: [{ finoA: '2026-11-23T23:00:00.000Z' }] });
+    expect(sim.counters('veloce')).toMatchObject({
+      interrogazioni: 63,
+      massimoInUnMinuto: 61,
+      codiciPerGiorno: { '2026-11-23': 62, '2026-11-24': 1 },
+      blocchi: [{ finoA: '2026-11-23T23:00:00.000Z' }],
+    });
     expect((await sim.health()).detail).toMatch(/blocchi=1/);
   });
 
@@ -107,7 +159,9 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
       expect(await ask(sim, q)).toMatchObject({ esito: 'NON_TROVATO' });
       time.t += 1_000;
     }
-    expect(await ask(sim, q)).toMatchObject({ errore: { codice: 'OPERATORE_BLOCCATO', descrizione: expect.stringMatching(/500 codici fiscali/) } });
+    expect(await ask(sim, q)).toMatchObject({
+      errore: { codice: 'OPERATORE_BLOCCATO', descrizione: expect.stringMatching(/500 codici fiscali/) },
+    });
     expect(sim.counters('paziente')).toMatchObject({ massimoInUnMinuto: 60, codiciPerGiorno: { '2026-11-23': 501 } });
   });
 
@@ -120,8 +174,18 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
         { options: { clockFactor: 0.5 }, field: 'clockFactor' },
         { options: { limits: { queriesPerMinute: 100 } }, field: 'limits' },
       ],
-      accepted: [message(writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'op', codiceFiscale: codeOf(rossi) }), { id: 'query' })],
-      refused: [{ message: message('<x xmlns="urn:x"/>', { id: 'oneway', profile: 'oneway' }), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' }],
+      accepted: [
+        message(writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'op', codiceFiscale: codeOf(rossi) }), {
+          id: 'query',
+        }),
+      ],
+      refused: [
+        {
+          message: message('<x xmlns="urn:x"/>', { id: 'oneway', profile: 'oneway' }),
+          retriable: false,
+          code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+        },
+      ],
     });
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
   });

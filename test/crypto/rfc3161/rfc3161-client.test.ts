@@ -118,7 +118,17 @@ describe('requestTimestamp + verifyTimestampToken against an openssl TSA', () =>
     const dataFile = join(dir, 'statement.json');
     await writeFile(tokenFile, token);
     await writeFile(dataFile, statement);
-    const { stdout } = await run('openssl', ['ts', '-verify', '-token_in', '-in', tokenFile, '-data', dataFile, '-CAfile', tsa.files.caCert]);
+    const { stdout } = await run('openssl', [
+      'ts',
+      '-verify',
+      '-token_in',
+      '-in',
+      tokenFile,
+      '-data',
+      dataFile,
+      '-CAfile',
+      tsa.files.caCert,
+    ]);
     expect(stdout).toMatch(/Verification: OK/);
     const ci = pkijs.ContentInfo.fromBER(new Uint8Array(token));
     expect(ci.contentType).toBe('1.2.840.113549.1.7.2');
@@ -148,7 +158,10 @@ describe('requestTimestamp + verifyTimestampToken against an openssl TSA', () =>
 describe('verifyTimestampToken refusals', () => {
   it('refuses the token for other data (messageImprint mismatch)', async () => {
     const other = new TextEncoder().encode('{"type":"tramite-log-checkpoint","version":1,"seq":43,"headHash":"ab12"}');
-    await expectTsaError(verifyTimestampToken(token, other, { trustedCerts: [tsa.caCertPem] }), /messageImprint does not match SHA-256 of the data/);
+    await expectTsaError(
+      verifyTimestampToken(token, other, { trustedCerts: [tsa.caCertPem] }),
+      /messageImprint does not match SHA-256 of the data/,
+    );
   });
 
   it('refuses a token when the trusted certificates are an unrelated CA', async () => {
@@ -262,7 +275,11 @@ describe('TSA certificate checks (tokens re-signed with openssl cms)', () => {
       cert: otherTsaCert,
       key: otherTsaKey,
       subject: '/C=IT/O=Tramite Test/CN=Another TSA',
-      extensions: ['basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = critical, timeStamping'],
+      extensions: [
+        'basicConstraints = critical, CA:FALSE',
+        'keyUsage = critical, digitalSignature',
+        'extendedKeyUsage = critical, timeStamping',
+      ],
     });
     fresh = await requestTimestamp(tsa.url, statement);
     tstFile = join(dir, 'tstinfo.der');
@@ -273,9 +290,28 @@ describe('TSA certificate checks (tokens re-signed with openssl cms)', () => {
   async function resign(cert: string, key: string, cades: boolean): Promise<Uint8Array> {
     const out = join(dir, `resigned-${Math.random().toString(36).slice(2)}.der`);
     await run('openssl', [
-      'cms', '-sign', '-binary', '-nodetach', '-in', tstFile, '-econtent_type', '1.2.840.113549.1.9.16.1.4',
-      '-signer', cert, '-inkey', key, '-certfile', tsa.files.caCert, '-md', 'sha256', '-nosmimecap',
-      ...(cades ? ['-cades'] : []), '-outform', 'DER', '-out', out,
+      'cms',
+      '-sign',
+      '-binary',
+      '-nodetach',
+      '-in',
+      tstFile,
+      '-econtent_type',
+      '1.2.840.113549.1.9.16.1.4',
+      '-signer',
+      cert,
+      '-inkey',
+      key,
+      '-certfile',
+      tsa.files.caCert,
+      '-md',
+      'sha256',
+      '-nosmimecap',
+      ...(cades ? ['-cades'] : []),
+      '-outform',
+      'DER',
+      '-out',
+      out,
     ]);
     return new Uint8Array(await readFile(out));
   }
@@ -288,7 +324,10 @@ describe('TSA certificate checks (tokens re-signed with openssl cms)', () => {
 
   it('refuses a token without the ESS signing-certificate attribute', async () => {
     const resigned = await resign(tsa.files.tsaCert, tsa.files.tsaKey, false);
-    await expectTsaError(verifyTimestampToken(resigned, statement, { trustedCerts: [tsa.caCertPem] }), /no ESS signing-certificate attribute/);
+    await expectTsaError(
+      verifyTimestampToken(resigned, statement, { trustedCerts: [tsa.caCertPem] }),
+      /no ESS signing-certificate attribute/,
+    );
   });
 
   it('refuses a token signed by a certificate of the same CA without id-kp-timeStamping', async () => {
@@ -323,7 +362,9 @@ describe('requestTimestamp failures', () => {
   });
 
   it('fails on garbage with the right content-type', async () => {
-    const url = await stub((_req, res) => res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end('<html>garbage</html>'));
+    const url = await stub((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end('<html>garbage</html>'),
+    );
     await expectTsaError(requestTimestamp(url, statement), /not a DER TimeStampResp/);
   });
 

@@ -21,7 +21,13 @@ interface ManifestEntry {
   readonly what: string;
   readonly expect:
     | { readonly outcome: 'accepted' }
-    | { readonly outcome: 'refused'; readonly error: 'SecurityError' | 'EnvelopeError'; readonly code: string; readonly reason?: string; readonly posizione?: string };
+    | {
+        readonly outcome: 'refused';
+        readonly error: 'SecurityError' | 'EnvelopeError';
+        readonly code: string;
+        readonly reason?: string;
+        readonly posizione?: string;
+      };
 }
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'attacks');
@@ -66,7 +72,10 @@ describe('attack corpus (test/fixtures/attacks)', () => {
       expect(thrown, 'the envelope was accepted').toBeDefined();
       expect(thrown).toBeInstanceOf(expected.error === 'SecurityError' ? SecurityError : EnvelopeError);
       const e = thrown as SecurityError;
-      expect({ code: e.code, ...(expected.reason ? { reason: e.reason } : {}) }, e.message).toEqual({ code: expected.code, ...(expected.reason ? { reason: expected.reason } : {}) });
+      expect({ code: e.code, ...(expected.reason ? { reason: e.reason } : {}) }, e.message).toEqual({
+        code: expected.code,
+        ...(expected.reason ? { reason: expected.reason } : {}),
+      });
       if (expected.posizione) expect(e.posizione, e.message).toBe(expected.posizione);
     });
   }
@@ -74,11 +83,18 @@ describe('attack corpus (test/fixtures/attacks)', () => {
   describe.each(['egov', 'modi'])('xmlsec1 agrees (%s)', (profile) => {
     const signer = pem('comune-a-cert.pem');
     it('the control envelope verifies under xmlsec1, chained to the fixture CA', () => {
-      const verdict = xmlsec1Verify(envelope(`${profile}/control.xml`), { signerCertPem: signer, trustedCaPem: pem('ca-cert.pem'), ids: IDS });
+      const verdict = xmlsec1Verify(envelope(`${profile}/control.xml`), {
+        signerCertPem: signer,
+        trustedCaPem: pem('ca-cert.pem'),
+        ids: IDS,
+      });
       expect(verdict.ok, verdict.output).toBe(true);
     });
-    it.each(['body-one-character-changed', 'signature-value-changed', 'timestamp-expires-pushed-forward'])('%s does not verify under xmlsec1', (name) => {
-      expect(xmlsec1Verify(envelope(`${profile}/${name}.xml`), { signerCertPem: signer, ids: IDS }).ok).toBe(false);
-    });
+    it.each(['body-one-character-changed', 'signature-value-changed', 'timestamp-expires-pushed-forward'])(
+      '%s does not verify under xmlsec1',
+      (name) => {
+        expect(xmlsec1Verify(envelope(`${profile}/${name}.xml`), { signerCertPem: signer, ids: IDS }).ok).toBe(false);
+      },
+    );
   });
 });

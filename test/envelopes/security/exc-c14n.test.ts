@@ -46,7 +46,8 @@ function xmlsec1Canonical(xml: string, targets: readonly Target[]): string[] {
   const ids: IdElement[] = [];
   for (const t of targets) {
     const el = byId(doc, t.id);
-    if (!ids.some((i) => i.ns === (el.namespaceURI ?? '') && i.local === el.localName)) ids.push({ ns: el.namespaceURI ?? '', local: el.localName! });
+    if (!ids.some((i) => i.ns === (el.namespaceURI ?? '') && i.local === el.localName))
+      ids.push({ ns: el.namespaceURI ?? '', local: el.localName! });
   }
   const references = targets
     .map((t) => {
@@ -66,7 +67,9 @@ function xmlsec1Canonical(xml: string, targets: readonly Target[]): string[] {
 
 function ours(xml: string, t: Target): string {
   const target = byId(parse(xml), t.id);
-  return t.transform === 'exclusive' ? exclusiveC14n(target, { inclusivePrefixes: parsePrefixList(t.prefixList ?? '') }) : inclusiveC14n(target);
+  return t.transform === 'exclusive'
+    ? exclusiveC14n(target, { inclusivePrefixes: parsePrefixList(t.prefixList ?? '') })
+    : inclusiveC14n(target);
 }
 
 function xmlCrypto(xml: string, id: string): string {
@@ -139,7 +142,7 @@ const CASES: Case[] = [
     xmlCrypto: 'right',
   },
   {
-    name: 'xml:* attributes: the apex keeps its own, never its ancestors\' (exclusive)',
+    name: "xml:* attributes: the apex keeps its own, never its ancestors' (exclusive)",
     xml: '<r xml:lang="it" xml:base="http://example/"><t Id="target" xml:space="preserve"><c xml:lang="en"/></t></r>',
     xmlCrypto: 'right',
   },
@@ -245,12 +248,21 @@ const { element: elementArb } = fc.letrec<{ element: GenElement }>((tie) => ({
   element: fc.record({
     prefix: fc.nat(PREFIXES.length - 1),
     decls: fc.array(fc.record({ p: fc.nat(PREFIXES.length - 1), u: fc.nat(URIS.length - 1) }), { maxLength: 3 }),
-    attrs: fc.array(fc.record({ p: fc.nat(PREFIXES.length - 1), local: fc.nat(LOCALS.length - 1), value: fc.nat(VALUES.length - 1) }), { maxLength: 4 }),
+    attrs: fc.array(fc.record({ p: fc.nat(PREFIXES.length - 1), local: fc.nat(LOCALS.length - 1), value: fc.nat(VALUES.length - 1) }), {
+      maxLength: 4,
+    }),
     children: fc.array(fc.oneof({ maxDepth: 3, depthIdentifier: 'tree' }, fc.nat(TEXTS.length - 1), tie('element')), { maxLength: 3 }),
   }),
 }));
 
-const escapeSource = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\r/g, '&#13;').replace(/>/g, '&gt;');
+const escapeSource = (s: string): string =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\r/g, '&#13;')
+    .replace(/>/g, '&gt;');
 
 /** Well-formed XML for a generated element: prefixes declared where needed, no duplicate attributes. */
 function renderGenerated(el: GenElement, scope: ReadonlyMap<string, string>, extra = ''): string {
@@ -291,10 +303,16 @@ describe('random documents: the same bytes as xmlsec1 (fast-check)', () => {
   it('for every subtree, exclusive with a random PrefixList and inclusive', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(elementArb, listArb, fc.boolean()), { minLength: 12, maxLength: 12 }), (trees) => {
-        const rootScope = new Map([['a', 'urn:a'], ['', 'urn:root'], ['SOAP_ENV', SOAP]]);
+        const rootScope = new Map([
+          ['a', 'urn:a'],
+          ['', 'urn:root'],
+          ['SOAP_ENV', SOAP],
+        ]);
         const body = trees.map(([el], i) => renderGenerated(el, rootScope, ` Id="t${i}"`)).join('');
         const xml = `<root xmlns:a="urn:a" xmlns="urn:root" xmlns:SOAP_ENV="${SOAP}" xml:lang="it"><holder>${body}</holder></root>`;
-        const targets: Target[] = trees.map(([, list, inclusive], i) => (inclusive ? { id: `t${i}`, transform: 'inclusive' } : { id: `t${i}`, transform: 'exclusive', prefixList: list }));
+        const targets: Target[] = trees.map(([, list, inclusive], i) =>
+          inclusive ? { id: `t${i}`, transform: 'inclusive' } : { id: `t${i}`, transform: 'exclusive', prefixList: list },
+        );
         const references = xmlsec1Canonical(xml, targets);
         targets.forEach((t, i) => expect(ours(xml, t), `subtree t${i} of ${xml}`).toBe(references[i]));
       }),

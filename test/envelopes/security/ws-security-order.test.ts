@@ -14,7 +14,16 @@ import type { TramiteCode } from '../../../src/core/error-codes.js';
 import { NS } from '../../../envelopes/xml/namespaces.js';
 import { exclusiveC14n } from '../../../envelopes/security/exc-c14n.js';
 import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
-import { SAMPLE_BODY, getTestPki, livePolicy, sampleEgovHeader, signedEgovEnvelope, signedModiEnvelope, type TestPki, type TestSigner } from '../../fixtures/test-pki.js';
+import {
+  SAMPLE_BODY,
+  getTestPki,
+  livePolicy,
+  sampleEgovHeader,
+  signedEgovEnvelope,
+  signedModiEnvelope,
+  type TestPki,
+  type TestSigner,
+} from '../../fixtures/test-pki.js';
 import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
 
 let pki: TestPki;
@@ -54,7 +63,13 @@ const withBrokenDigest = (xml: string): string => {
 };
 
 /** Changes SignedInfo (through `edit`) and signs it again with `signer`'s key, `encoding` as given. */
-function resignSignedInfo(xml: string, signer: TestSigner, edit: (doc: Document) => void, encoding: 'der' | 'ieee-p1363', hash = 'sha256'): string {
+function resignSignedInfo(
+  xml: string,
+  signer: TestSigner,
+  edit: (doc: Document) => void,
+  encoding: 'der' | 'ieee-p1363',
+  hash = 'sha256',
+): string {
   const doc = parse(xml);
   edit(doc);
   const canonical = exclusiveC14n(first(doc, NS.ds, 'SignedInfo'));
@@ -67,11 +82,17 @@ const pemBody = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICA
 
 describe('verification order: the earlier fault is the one reported', () => {
   it('an untrusted signer with a broken digest → CERT_UNTRUSTED, not a digest error', () => {
-    expectReason(() => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: pki.rogue }).xml), livePolicy()), 'TRAMITE_ERR_CERT_UNTRUSTED');
+    expectReason(
+      () => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: pki.rogue }).xml), livePolicy()),
+      'TRAMITE_ERR_CERT_UNTRUSTED',
+    );
   });
 
   it('an expired signer with a broken SignatureValue → CERT_EXPIRED, not a signature error', () => {
-    const xml = signedEgovEnvelope({ signer: pki.expired }).xml.replace(/<ds:SignatureValue>[A-Za-z0-9+/]{8}/, '<ds:SignatureValue>AAAAAAAA');
+    const xml = signedEgovEnvelope({ signer: pki.expired }).xml.replace(
+      /<ds:SignatureValue>[A-Za-z0-9+/]{8}/,
+      '<ds:SignatureValue>AAAAAAAA',
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_CERT_EXPIRED');
   });
 
@@ -81,7 +102,10 @@ describe('verification order: the earlier fault is the one reported', () => {
   });
 
   it('a stale Timestamp with a broken SignatureValue → TIMESTAMP, not a signature error', () => {
-    const xml = signedModiEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 }).xml.replace(/<ds:SignatureValue>[A-Za-z0-9+/]{8}/, '<ds:SignatureValue>AAAAAAAA');
+    const xml = signedModiEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 }).xml.replace(
+      /<ds:SignatureValue>[A-Za-z0-9+/]{8}/,
+      '<ds:SignatureValue>AAAAAAAA',
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_TIMESTAMP');
   });
 
@@ -93,7 +117,8 @@ describe('verification order: the earlier fault is the one reported', () => {
   it('a signer bound to another party with a broken digest → the binding refusal (EGOV_IT_201), not a digest error', () => {
     const xml = withBrokenDigest(signedEgovEnvelope({ signer: pki.regione }).xml);
     const bindSigner = (signer: X509Certificate): void => {
-      if (!signer.subject.includes('CN=ComuneA')) throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', 'EGOV_IT_201 - not ComuneA');
+      if (!signer.subject.includes('CN=ComuneA'))
+        throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', 'EGOV_IT_201 - not ComuneA');
     };
     const err = refusal(() => openEnvelope(xml, livePolicy({ bindSigner })));
     expect(err, String(err)).toBeInstanceOf(EnvelopeError);
@@ -109,29 +134,50 @@ describe('verification order: the earlier fault is the one reported', () => {
 
   it('bindSigner is never asked about an untrusted signer', () => {
     const seen: string[] = [];
-    expectReason(() => openEnvelope(signedEgovEnvelope({ signer: pki.rogue }).xml, livePolicy({ bindSigner: (s) => seen.push(s.subject) })), 'TRAMITE_ERR_CERT_UNTRUSTED');
+    expectReason(
+      () => openEnvelope(signedEgovEnvelope({ signer: pki.rogue }).xml, livePolicy({ bindSigner: (s) => seen.push(s.subject) })),
+      'TRAMITE_ERR_CERT_UNTRUSTED',
+    );
     expect(seen).toEqual([]);
   });
 });
 
 describe('the key must fit the SignatureMethod', () => {
   it('an EC key under rsa-sha256 (an ECDSA value labelled RSA) → SIG_ALGORITHM', () => {
-    const sealed = sealEnvelope(buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY), 'egov', ecSigner, { now: new Date(), ttlSeconds: 300 });
-    const xml = resignSignedInfo(sealed, ecSigner, (doc) => first(doc, NS.ds, 'SignatureMethod').setAttribute('Algorithm', ALG.rsaSha256), 'der');
+    const sealed = sealEnvelope(buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY), 'egov', ecSigner, {
+      now: new Date(),
+      ttlSeconds: 300,
+    });
+    const xml = resignSignedInfo(
+      sealed,
+      ecSigner,
+      (doc) => first(doc, NS.ds, 'SignatureMethod').setAttribute('Algorithm', ALG.rsaSha256),
+      'der',
+    );
     expect(xml).toContain(`Algorithm="${ALG.rsaSha256}"`);
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
   it('an RSA key under ecdsa-sha256 → SIG_ALGORITHM', () => {
-    const xml = resignSignedInfo(signedEgovEnvelope().xml, pki.comuneA, (doc) => first(doc, NS.ds, 'SignatureMethod').setAttribute('Algorithm', ALG.ecdsaSha256), 'der');
+    const xml = resignSignedInfo(
+      signedEgovEnvelope().xml,
+      pki.comuneA,
+      (doc) => first(doc, NS.ds, 'SignatureMethod').setAttribute('Algorithm', ALG.ecdsaSha256),
+      'der',
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
   it('a P-384 key under ecdsa-sha256 (only P-256 is accepted) → SIG_ALGORITHM', () => {
     const sealed = signedModiEnvelope({ signer: ecSigner }).xml;
-    const xml = resignSignedInfo(sealed, p384Signer, (doc) => {
-      first(doc, NS.wsse, 'BinarySecurityToken').textContent = pemBody(p384Signer.certPem);
-    }, 'ieee-p1363');
+    const xml = resignSignedInfo(
+      sealed,
+      p384Signer,
+      (doc) => {
+        first(doc, NS.wsse, 'BinarySecurityToken').textContent = pemBody(p384Signer.certPem);
+      },
+      'ieee-p1363',
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
@@ -158,13 +204,17 @@ describe('ECDSA P-256 (ecdsa-sha256)', () => {
   });
 
   it('a body altered after an ECDSA signature → SIG_DIGEST at Body', () => {
-    const e = expectReason(() => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: ecSigner }).xml), livePolicy()), 'TRAMITE_ERR_SIG_DIGEST');
+    const e = expectReason(
+      () => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: ecSigner }).xml), livePolicy()),
+      'TRAMITE_ERR_SIG_DIGEST',
+    );
     expect(e.posizione).toBe('Body');
   });
 });
 
 describe('who may sign (trust store, signer certificate rules)', () => {
-  const signerWith = (extensions: string[]): TestSigner => issueWithOpenssl({ issuer: pki.ca, subject: '/C=IT/O=SPC/CN=ComuneA', key: 'ec-p256', extensions });
+  const signerWith = (extensions: string[]): TestSigner =>
+    issueWithOpenssl({ issuer: pki.ca, subject: '/C=IT/O=SPC/CN=ComuneA', key: 'ec-p256', extensions });
 
   it('a leaf with basicConstraints cA=TRUE (digitalSignature too) → CERT_USAGE', () => {
     const caLeaf = signerWith(['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, digitalSignature, keyCertSign']);
@@ -203,7 +253,9 @@ describe('who may sign (trust store, signer certificate rules)', () => {
 it('fixture: resignSignedInfo with DER RSA equals createSign over the canonical SignedInfo', () => {
   const xml = resignSignedInfo(signedEgovEnvelope().xml, pki.comuneA, () => undefined, 'der');
   const doc = parse(xml);
-  const expected = createSign('sha256').update(exclusiveC14n(first(doc, NS.ds, 'SignedInfo'))).sign(pki.comuneA.privateKey, 'base64');
+  const expected = createSign('sha256')
+    .update(exclusiveC14n(first(doc, NS.ds, 'SignedInfo')))
+    .sign(pki.comuneA.privateKey, 'base64');
   expect(first(doc, NS.ds, 'SignatureValue').textContent).toBe(expected);
   expect(() => openEnvelope(xml, livePolicy())).not.toThrow();
 });
@@ -236,7 +288,9 @@ describe('shapes the verifier refuses before any key or digest work', () => {
   });
 
   it('a foreign element inside an exc-c14n Transform (not ec:InclusiveNamespaces) → SIG_STRUCTURE', () => {
-    const xml = withBodyTransforms((ts, doc) => ts.getElementsByTagNameNS(NS.ds, 'Transform')[0]!.appendChild(doc.createElementNS('urn:evil', 'x:Extra')));
+    const xml = withBodyTransforms((ts, doc) =>
+      ts.getElementsByTagNameNS(NS.ds, 'Transform')[0]!.appendChild(doc.createElementNS('urn:evil', 'x:Extra')),
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
   });
 

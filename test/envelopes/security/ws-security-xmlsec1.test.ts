@@ -13,7 +13,15 @@ import { SecurityError } from '../../../src/core/errors.js';
 import { NS } from '../../../envelopes/xml/namespaces.js';
 import { exclusiveC14n, parsePrefixList } from '../../../envelopes/security/exc-c14n.js';
 import { ALG } from '../../../envelopes/security/ws-security-algorithms.js';
-import { SAMPLE_BODY, getTestPki, livePolicy, sampleAddressing, sampleEgovHeader, type TestPki, type TestSigner } from '../../fixtures/test-pki.js';
+import {
+  SAMPLE_BODY,
+  getTestPki,
+  livePolicy,
+  sampleAddressing,
+  sampleEgovHeader,
+  type TestPki,
+  type TestSigner,
+} from '../../fixtures/test-pki.js';
 import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
 import { requireXmlsec1, xmlsec1Sign, xmlsec1Verify, type IdElement } from '../../../test-support/xmlsec1.js';
 
@@ -50,7 +58,11 @@ function unsigned(profile: EnvelopeProfile, body: string, defaultSoap = false): 
 }
 
 function seal(profile: EnvelopeProfile, body: string, signer: TestSigner, defaultSoap = false): string {
-  return sealEnvelope(unsigned(profile, body, defaultSoap), profile, signer, { now: new Date(), ttlSeconds: 300, addressing: sampleAddressing() });
+  return sealEnvelope(unsigned(profile, body, defaultSoap), profile, signer, {
+    now: new Date(),
+    ttlSeconds: 300,
+    addressing: sampleAddressing(),
+  });
 }
 
 /** Our canonical bytes of each Reference target of a signed envelope, in SignedInfo order. */
@@ -68,11 +80,19 @@ function ourReferenceBytes(xml: string): string[] {
 const CORPUS: Array<{ name: string; profile: EnvelopeProfile; body: string; defaultSoap?: boolean; ec?: boolean }> = [
   { name: 'e-Gov busta (SOAP_ENV and eGov_IT on the Intestazione), RSA', profile: 'egov', body: SAMPLE_BODY },
   { name: 'ModI envelope, RSA', profile: 'modi', body: SAMPLE_BODY },
-  { name: 'e-Gov busta with a Body of mixed-case prefixes (Z, a, eGov_IT, SOAP_ENV), default namespaces, attributes of several namespaces', profile: 'egov', body: MIXED_BODY },
+  {
+    name: 'e-Gov busta with a Body of mixed-case prefixes (Z, a, eGov_IT, SOAP_ENV), default namespaces, attributes of several namespaces',
+    profile: 'egov',
+    body: MIXED_BODY,
+  },
   { name: 'ModI envelope with the mixed Body', profile: 'modi', body: MIXED_BODY },
   { name: 'e-Gov busta whose SOAP namespace is the default one', profile: 'egov', body: MIXED_BODY, defaultSoap: true },
   { name: 'ModI envelope whose SOAP namespace is the default one', profile: 'modi', body: SAMPLE_BODY, defaultSoap: true },
-  { name: 'e-Gov busta whose Body holds carriage returns (&#13; in text, CDATA and an attribute)', profile: 'egov', body: '<p:N xmlns:p="urn:p" a="x&#13;y">Mario Rossi&#13;\r\n<![CDATA[a\rb]]></p:N>' },
+  {
+    name: 'e-Gov busta whose Body holds carriage returns (&#13; in text, CDATA and an attribute)',
+    profile: 'egov',
+    body: '<p:N xmlns:p="urn:p" a="x&#13;y">Mario Rossi&#13;\r\n<![CDATA[a\rb]]></p:N>',
+  },
   { name: 'e-Gov busta, ECDSA P-256', profile: 'egov', body: MIXED_BODY, ec: true },
   { name: 'ModI envelope, ECDSA P-256', profile: 'modi', body: SAMPLE_BODY, ec: true },
 ];
@@ -106,9 +126,11 @@ describe('what Tramite seals verifies under xmlsec1', () => {
       privateKey: pki.comuneA.keyPem,
       canonicalizationAlgorithm: ALG.excC14n,
       signatureAlgorithm: ALG.rsaSha256,
-      getKeyInfoContent: () => `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${bstId}" ValueType="${'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3'}"/></wsse:SecurityTokenReference>`,
+      getKeyInfoContent: () =>
+        `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${bstId}" ValueType="${'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3'}"/></wsse:SecurityTokenReference>`,
     });
-    for (const id of ids) sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${id}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
+    for (const id of ids)
+      sig.addReference({ xpath: `//*[@*[local-name()='Id' and .='${id}']]`, transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
     sig.computeSignature(doc.toString(), { prefix: 'ds', location: { reference: `//*[local-name()='Security']`, action: 'append' } });
     const xml = sig.getSignedXml();
 
@@ -122,18 +144,29 @@ describe('what Tramite seals verifies under xmlsec1', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(SecurityError);
-    expect({ reason: (err as SecurityError).reason, posizione: (err as SecurityError).posizione }).toEqual({ reason: 'TRAMITE_ERR_SIG_DIGEST', posizione: 'Header/Intestazione' });
+    expect({ reason: (err as SecurityError).reason, posizione: (err as SecurityError).posizione }).toEqual({
+      reason: 'TRAMITE_ERR_SIG_DIGEST',
+      posizione: 'Header/Intestazione',
+    });
   });
 });
 
 /** Our sealed envelope turned into an xmlsec1 template: same References, values emptied, optional PrefixLists. */
 function template(xml: string, prefixList?: string): string {
-  let t = xml.replace(/<ds:DigestValue>[^<]*<\/ds:DigestValue>/g, '<ds:DigestValue></ds:DigestValue>').replace(/<ds:SignatureValue>[^<]*<\/ds:SignatureValue>/, '<ds:SignatureValue></ds:SignatureValue>');
+  let t = xml
+    .replace(/<ds:DigestValue>[^<]*<\/ds:DigestValue>/g, '<ds:DigestValue></ds:DigestValue>')
+    .replace(/<ds:SignatureValue>[^<]*<\/ds:SignatureValue>/, '<ds:SignatureValue></ds:SignatureValue>');
   if (prefixList !== undefined) {
     const list = `<ec:InclusiveNamespaces xmlns:ec="${ALG.excC14n}" PrefixList="${prefixList}"/>`;
     t = t
-      .replace(new RegExp(`<ds:Transform Algorithm="${ALG.excC14n}"/>`, 'g'), `<ds:Transform Algorithm="${ALG.excC14n}">${list}</ds:Transform>`)
-      .replace(`<ds:CanonicalizationMethod Algorithm="${ALG.excC14n}"/>`, `<ds:CanonicalizationMethod Algorithm="${ALG.excC14n}">${list}</ds:CanonicalizationMethod>`);
+      .replace(
+        new RegExp(`<ds:Transform Algorithm="${ALG.excC14n}"/>`, 'g'),
+        `<ds:Transform Algorithm="${ALG.excC14n}">${list}</ds:Transform>`,
+      )
+      .replace(
+        `<ds:CanonicalizationMethod Algorithm="${ALG.excC14n}"/>`,
+        `<ds:CanonicalizationMethod Algorithm="${ALG.excC14n}">${list}</ds:CanonicalizationMethod>`,
+      );
     expect(t).toContain('PrefixList');
   }
   return t;
@@ -155,7 +188,10 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
   });
 
   it('control: an xmlsec1-signed envelope altered after signing → SIG_DIGEST at Body', () => {
-    const signed = xmlsec1Sign(template(seal('egov', MIXED_BODY, pki.comuneA), 'SOAP_ENV #default'), { keyPem: pki.comuneA.keyPem, ids: IDS });
+    const signed = xmlsec1Sign(template(seal('egov', MIXED_BODY, pki.comuneA), 'SOAP_ENV #default'), {
+      keyPem: pki.comuneA.keyPem,
+      ids: IDS,
+    });
     let err: unknown;
     try {
       openEnvelope(signed.xml.replace('Mario Rossi', 'Mario Rosso'), livePolicy());
@@ -163,7 +199,10 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(SecurityError);
-    expect({ reason: (err as SecurityError).reason, posizione: (err as SecurityError).posizione }).toEqual({ reason: 'TRAMITE_ERR_SIG_DIGEST', posizione: 'Body' });
+    expect({ reason: (err as SecurityError).reason, posizione: (err as SecurityError).posizione }).toEqual({
+      reason: 'TRAMITE_ERR_SIG_DIGEST',
+      posizione: 'Body',
+    });
   });
 });
 

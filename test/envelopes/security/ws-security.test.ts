@@ -271,7 +271,10 @@ describe.each(PROFILES)('%s profile', (profile) => {
 
     it('the profile header (Destinatario / wsa:To) → SIG_DIGEST at that header', () => {
       if (profile === 'egov') {
-        const xml = fresh(profile).replace('tipo="SPC">Regione</eGov_IT:IdentificativoParte>', 'tipo="SPC">RegioneX</eGov_IT:IdentificativoParte>');
+        const xml = fresh(profile).replace(
+          'tipo="SPC">Regione</eGov_IT:IdentificativoParte>',
+          'tipo="SPC">RegioneX</eGov_IT:IdentificativoParte>',
+        );
         expect(xml).toContain('RegioneX');
         const e = expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_DIGEST', 'Header/Intestazione');
         expect(e.signer).toContain('CN=ComuneA');
@@ -331,7 +334,10 @@ describe.each(PROFILES)('%s profile', (profile) => {
         const envelope = body.parentNode!;
         addWrapperHeader(doc).appendChild(body);
         const forged = doc.createElementNS(NS.soap11, 'SOAP_ENV:Body');
-        forged.appendChild(parse('<p:Pratica xmlns:p="urn:tramite:test:pratica" numero="666"><p:Richiedente>Mallory</p:Richiedente></p:Pratica>').documentElement!);
+        forged.appendChild(
+          parse('<p:Pratica xmlns:p="urn:tramite:test:pratica" numero="666"><p:Richiedente>Mallory</p:Richiedente></p:Pratica>')
+            .documentElement!,
+        );
         envelope.appendChild(doc.importNode(forged, true));
       });
       expect(xml).toContain('Mallory');
@@ -379,7 +385,7 @@ describe.each(PROFILES)('%s profile', (profile) => {
       expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_WRAPPING');
     });
 
-    it('(b) a second element carrying the Body\'s wsu:Id in a header → SIG_WRAPPING', () => {
+    it("(b) a second element carrying the Body's wsu:Id in a header → SIG_WRAPPING", () => {
       const xml = mutate(fresh(profile), (doc) => {
         const decoy = addWrapperHeader(doc);
         decoy.setAttributeNS(NS.xmlns, 'xmlns:wsu', NS.wsu);
@@ -618,7 +624,11 @@ describe.each(PROFILES)('%s profile', (profile) => {
     });
 
     it('RSA-SHA512 with SHA-512 digests is accepted (allow-list, positive side)', () => {
-      const xml = resign(fresh(profile), { targets: standardTargets(profile), signatureAlgorithm: ALG.rsaSha512, digestAlgorithm: ALG.sha512 });
+      const xml = resign(fresh(profile), {
+        targets: standardTargets(profile),
+        signatureAlgorithm: ALG.rsaSha512,
+        digestAlgorithm: ALG.sha512,
+      });
       expect(open(xml).signature.signed).toContain('Body');
     });
 
@@ -646,7 +656,7 @@ describe.each(PROFILES)('%s profile', (profile) => {
       expectSecurity(() => open(fresh(profile, { signer: pki.rogue })), 'TRAMITE_ERR_CERT_UNTRUSTED');
     });
 
-    it('a trusted signer checked against another federation\'s trust store → CERT_UNTRUSTED', () => {
+    it("a trusted signer checked against another federation's trust store → CERT_UNTRUSTED", () => {
       expectSecurity(() => open(fresh(profile), livePolicy({ trust: pki.rogueTrust })), 'TRAMITE_ERR_CERT_UNTRUSTED');
     });
 
@@ -659,7 +669,12 @@ describe.each(PROFILES)('%s profile', (profile) => {
     });
 
     it('the CA certificate itself used as the signing certificate (keyCertSign+cRLSign) → CERT_USAGE', () => {
-      const ca: TestSigner = { ...pki.comuneA, certPem: pki.ca.certPem, keyPem: pki.ca.keyPem, privateKey: createPrivateKey(pki.ca.keyPem) };
+      const ca: TestSigner = {
+        ...pki.comuneA,
+        certPem: pki.ca.certPem,
+        keyPem: pki.ca.keyPem,
+        privateKey: createPrivateKey(pki.ca.keyPem),
+      };
       expectSecurity(() => open(fresh(profile, { signer: ca })), 'TRAMITE_ERR_CERT_USAGE');
     });
 
@@ -765,7 +780,9 @@ describe.each(PROFILES)('%s profile', (profile) => {
   describe('missing or broken security', () => {
     it('an unsigned envelope → SIG_MISSING', () => {
       const xml =
-        profile === 'egov' ? buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY) : buildModiEnvelope(sampleAddressing(), SAMPLE_BODY);
+        profile === 'egov'
+          ? buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY)
+          : buildModiEnvelope(sampleAddressing(), SAMPLE_BODY);
       expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_MISSING');
     });
 
@@ -796,7 +813,8 @@ describe.each(PROFILES)('%s profile', (profile) => {
     });
 
     it('an entity-expansion DOCTYPE in a signed envelope → EGOV_IT_001, before any expansion', () => {
-      const lol = '<!DOCTYPE e [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>';
+      const lol =
+        '<!DOCTYPE e [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>';
       const xml = `<?xml version="1.0"?>${lol}${fresh(profile).replace('Mario Rossi', '&c;')}`;
       expectEnvelope(() => open(xml), 'EGOV_IT_001');
     });
@@ -844,10 +862,9 @@ describe.each(PROFILES)('%s profile', (profile) => {
 
     it('a body whose namespaces are declared on the Envelope is returned with those declarations', () => {
       const header = sampleEgovHeader(new Date());
-      const xml = buildEgovEnvelope(header, '').replace(
-        '<SOAP_ENV:Envelope ',
-        '<SOAP_ENV:Envelope xmlns:q="urn:q" ',
-      ).replace('<SOAP_ENV:Body></SOAP_ENV:Body>', '<SOAP_ENV:Body><q:doc q:a="1"><q:x>v</q:x></q:doc></SOAP_ENV:Body>');
+      const xml = buildEgovEnvelope(header, '')
+        .replace('<SOAP_ENV:Envelope ', '<SOAP_ENV:Envelope xmlns:q="urn:q" ')
+        .replace('<SOAP_ENV:Body></SOAP_ENV:Body>', '<SOAP_ENV:Body><q:doc q:a="1"><q:x>v</q:x></q:doc></SOAP_ENV:Body>');
       const signed = sealEnvelope(xml, 'egov', pki.comuneA, { now: new Date(), ttlSeconds: 300 });
       const content = bodyContent(open(signed));
       expect(parse(content).documentElement!.namespaceURI).toBe('urn:q');
@@ -896,7 +913,12 @@ describe('algorithm allow-list vs the element xml-crypto actually uses', () => {
 
   it('sanity: the canonical SignedInfo computed here is what the node signed', () => {
     const doc = parse(signedEgovEnvelope().xml);
-    const ok = createVerifyFrom('RSA-SHA256', canonicalSignedInfo(doc), pki.comuneA.certPem, first(doc, NS.ds, 'SignatureValue').textContent!);
+    const ok = createVerifyFrom(
+      'RSA-SHA256',
+      canonicalSignedInfo(doc),
+      pki.comuneA.certPem,
+      first(doc, NS.ds, 'SignatureValue').textContent!,
+    );
     expect(ok).toBe(true);
   });
 
@@ -918,8 +940,12 @@ describe('algorithm allow-list vs the element xml-crypto actually uses', () => {
     const { xml: original } = signedEgovEnvelope();
     const forged = mutate(original.replace('Mario Rossi', 'Mallory'), (doc) => {
       // Recompute the Body digest (digests are unkeyed), then "sign" SignedInfo with HMAC over the certificate.
-      const bodyRef = Array.from(signedInfoOf(doc).getElementsByTagNameNS(NS.ds, 'Reference')).find((r) => r.getAttribute('URI') === `#${wsuId(bodyOf(doc))}`)!;
-      first(bodyRef, NS.ds, 'DigestValue').textContent = createHash('sha256').update(new ExclusiveCanonicalization().process(bodyOf(doc), {})).digest('base64');
+      const bodyRef = Array.from(signedInfoOf(doc).getElementsByTagNameNS(NS.ds, 'Reference')).find(
+        (r) => r.getAttribute('URI') === `#${wsuId(bodyOf(doc))}`,
+      )!;
+      first(bodyRef, NS.ds, 'DigestValue').textContent = createHash('sha256')
+        .update(new ExclusiveCanonicalization().process(bodyOf(doc), {}))
+        .digest('base64');
       const certPem = new X509Certificate(Buffer.from(bstOf(doc).textContent!, 'base64')).toString();
       first(doc, NS.ds, 'SignatureValue').textContent = createHmac('sha1', certPem).update(canonicalSignedInfo(doc)).digest('base64');
       const decoy = doc.createElementNS(EVIL, 'x:SignatureMethod');
@@ -933,7 +959,9 @@ describe('algorithm allow-list vs the element xml-crypto actually uses', () => {
 
   it('control: the same RSA-SHA1 value without the look-alike is refused (SIG_VALUE)', () => {
     const xml = mutate(signedEgovEnvelope().xml, (doc) => {
-      first(doc, NS.ds, 'SignatureValue').textContent = createSign('RSA-SHA1').update(canonicalSignedInfo(doc)).sign(pki.comuneA.privateKey, 'base64');
+      first(doc, NS.ds, 'SignatureValue').textContent = createSign('RSA-SHA1')
+        .update(canonicalSignedInfo(doc))
+        .sign(pki.comuneA.privateKey, 'base64');
     });
     expectSecurity(() => open(xml), 'TRAMITE_ERR_SIG_VALUE');
   });
@@ -954,7 +982,9 @@ describe('algorithm allow-list vs the element xml-crypto actually uses', () => {
         decoy.setAttribute('Algorithm', SHA1);
         ref.insertBefore(decoy, first(ref, NS.ds, 'DigestMethod'));
       }
-      first(doc, NS.ds, 'SignatureValue').textContent = createSign('RSA-SHA256').update(canonicalSignedInfo(doc)).sign(pki.comuneA.privateKey, 'base64');
+      first(doc, NS.ds, 'SignatureValue').textContent = createSign('RSA-SHA256')
+        .update(canonicalSignedInfo(doc))
+        .sign(pki.comuneA.privateKey, 'base64');
     });
     expectSecurity(() => open(tampered), 'TRAMITE_ERR_SIG_STRUCTURE');
   });

@@ -1,6 +1,12 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { StrictSequenceReader, UNBOUNDED, describeElement, type ChildSlot, type SequenceRefusal } from '../../../envelopes/xml/strict-sequence-reader.js';
+import {
+  StrictSequenceReader,
+  UNBOUNDED,
+  describeElement,
+  type ChildSlot,
+  type SequenceRefusal,
+} from '../../../envelopes/xml/strict-sequence-reader.js';
 
 const NS = 'urn:test';
 /** The refusal travels in the error, so each test can check what was found, not only that it threw. */
@@ -14,7 +20,13 @@ const reader = new StrictSequenceReader((r) => new Refused(r));
 const root = (inner: string, attrs = ''): Element =>
   new DOMParser().parseFromString(`<t:P xmlns:t="${NS}" xmlns:o="urn:other"${attrs}>${inner}</t:P>`, 'text/xml').documentElement as Element;
 
-const slot = (name: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({ ns: NS, name, min, max, ...(attributes ? { attributes } : {}) });
+const slot = (name: string, min: number, max: number, attributes?: readonly string[]): ChildSlot => ({
+  ns: NS,
+  name,
+  min,
+  max,
+  ...(attributes ? { attributes } : {}),
+});
 /** A(1..1) B(0..1) C(1..unbounded) D(0..1) */
 const SLOTS = [slot('A', 1, 1), slot('B', 0, 1), slot('C', 1, UNBOUNDED), slot('D', 0, 1)];
 

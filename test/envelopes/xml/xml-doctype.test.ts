@@ -13,7 +13,8 @@ const SEGNATURA_DTD: KnownExternalDtd = { roots: ['Segnatura', 'ConfermaRicezion
 const BODY = '<Segnatura versione="2001-05-07" xml:lang="it"><Intestazione/></Segnatura>';
 const withDoctype = (doctype: string, body = BODY) => `<?xml version="1.0" encoding="UTF-8"?>\n${doctype}\n${body}`;
 
-const accepted = (xml: string) => parseUntrustedXml(xml, DEFAULT_XML_LIMITS, { acceptDoctype: SEGNATURA_DTD }).doc.documentElement!.localName;
+const accepted = (xml: string) =>
+  parseUntrustedXml(xml, DEFAULT_XML_LIMITS, { acceptDoctype: SEGNATURA_DTD }).doc.documentElement!.localName;
 
 function refusal(fn: () => unknown): EnvelopeError {
   try {
@@ -78,7 +79,10 @@ describe('every other DOCTYPE: refused', () => {
   });
 
   it('an ENTITY declaration (entity expansion)', () => {
-    const bomb = withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd" [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>', '<Segnatura>&b;</Segnatura>');
+    const bomb = withDoctype(
+      '<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd" [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+      '<Segnatura>&b;</Segnatura>',
+    );
     expect(refusedWithOptIn(bomb).message).toMatch(/internal subset \(entity or other declarations\)/);
   });
 
@@ -88,34 +92,49 @@ describe('every other DOCTYPE: refused', () => {
   });
 
   it('another DTD, or a file that only resembles the name', () => {
-    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "Fattura.dtd">')).message).toMatch(/the DTD "Fattura.dtd" is not accepted; only Segnatura.dtd/);
+    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "Fattura.dtd">')).message).toMatch(
+      /the DTD "Fattura.dtd" is not accepted; only Segnatura.dtd/,
+    );
     expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "file:///etc/passwd">')).message).toMatch(/is not accepted/);
     expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "NotSegnatura.dtd">')).message).toMatch(/is not accepted/);
   });
 
   it('a PUBLIC identifier that names another DTD', () => {
-    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "Segnatura.dtd">')).message).toMatch(/public identifier/);
+    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "Segnatura.dtd">')).message).toMatch(
+      /public identifier/,
+    );
   });
 
   it('a DOCTYPE with no external identifier', () => {
-    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura>')).message).toMatch(/accepted only as <!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">/);
+    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura>')).message).toMatch(
+      /accepted only as <!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">/,
+    );
   });
 
   it('a DOCTYPE for a root the DTD does not define', () => {
-    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Fattura SYSTEM "Segnatura.dtd">', '<Fattura/>')).message).toMatch(/for the element Fattura is not accepted/);
+    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Fattura SYSTEM "Segnatura.dtd">', '<Fattura/>')).message).toMatch(
+      /for the element Fattura is not accepted/,
+    );
   });
 
   it('a DOCTYPE naming another root than the document has', () => {
-    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">', '<ConfermaRicezione/>')).message).toMatch(/names Segnatura but the root element is ConfermaRicezione/);
+    expect(refusedWithOptIn(withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">', '<ConfermaRicezione/>')).message).toMatch(
+      /names Segnatura but the root element is ConfermaRicezione/,
+    );
   });
 
   it('a DOCTYPE in front of a namespaced root (the 2013 and 2021 forms never had one)', () => {
-    const namespaced = withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">', '<Segnatura xmlns="http://www.digitPa.gov.it/protocollo/"/>');
+    const namespaced = withDoctype(
+      '<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">',
+      '<Segnatura xmlns="http://www.digitPa.gov.it/protocollo/"/>',
+    );
     expect(refusedWithOptIn(namespaced).message).toMatch(/root element is \{http:\/\/www.digitPa.gov.it\/protocollo\/\}Segnatura/);
   });
 
   it('two DOCTYPEs (a well-formedness error)', () => {
     const twice = withDoctype('<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">\n<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">');
-    expect(() => parseUntrustedXml(twice, DEFAULT_XML_LIMITS, { acceptDoctype: SEGNATURA_DTD })).toThrow(/EGOV_IT_001 - XML not well formed: .*inappropriately located doctype/);
+    expect(() => parseUntrustedXml(twice, DEFAULT_XML_LIMITS, { acceptDoctype: SEGNATURA_DTD })).toThrow(
+      /EGOV_IT_001 - XML not well formed: .*inappropriately located doctype/,
+    );
   });
 });

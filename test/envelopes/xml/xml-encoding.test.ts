@@ -74,7 +74,9 @@ describe('declared encodings, decoded', () => {
 
 describe('unknown or lying encodings, refused', () => {
   it('an encoding the bus does not read', () => {
-    expect(refusal(Buffer.from(doc('Shift_JIS', 'x'), 'latin1')).message).toMatch(/encoding "Shift_JIS" \(XML declaration\) is not accepted: use one of UTF-8, .*ISO-8859-1/);
+    expect(refusal(Buffer.from(doc('Shift_JIS', 'x'), 'latin1')).message).toMatch(
+      /encoding "Shift_JIS" \(XML declaration\) is not accepted: use one of UTF-8, .*ISO-8859-1/,
+    );
   });
 
   it('ISO-8859-1 bytes that declare nothing (so UTF-8): says to declare the encoding', () => {
@@ -84,13 +86,17 @@ describe('unknown or lying encodings, refused', () => {
   });
 
   it('UTF-8 bytes declared ISO-8859-1, which would read "Ã¨" for "è"', () => {
-    expect(refusal(Buffer.from(doc('ISO-8859-1', LATIN), 'utf8')).message).toMatch(/declares encoding="ISO-8859-1" but its bytes are UTF-8 \(offset \d+: C3 A0 is "à" in UTF-8\): declare encoding="UTF-8"/);
+    expect(refusal(Buffer.from(doc('ISO-8859-1', LATIN), 'utf8')).message).toMatch(
+      /declares encoding="ISO-8859-1" but its bytes are UTF-8 \(offset \d+: C3 A0 is "à" in UTF-8\): declare encoding="UTF-8"/,
+    );
   });
 
   it('windows-1252 bytes declared ISO-8859-1 (0x92 would be a C1 control character there)', () => {
     const bytes = Buffer.from(doc('ISO-8859-1', "dell'attivit\u00e0"), 'latin1');
     bytes[bytes.indexOf("'")] = 0x92;
-    expect(refusal(bytes).message).toMatch(/declares encoding="ISO-8859-1" but holds byte 0x92 at offset \d+, a control character in ISO-8859-1: it was written in windows-1252/);
+    expect(refusal(bytes).message).toMatch(
+      /declares encoding="ISO-8859-1" but holds byte 0x92 at offset \d+, a control character in ISO-8859-1: it was written in windows-1252/,
+    );
   });
 
   it('a byte windows-1252 leaves undefined', () => {
@@ -100,7 +106,9 @@ describe('unknown or lying encodings, refused', () => {
   });
 
   it('non-ASCII bytes declared US-ASCII', () => {
-    expect(refusal(Buffer.from(doc('US-ASCII', LATIN), 'latin1')).message).toMatch(/declares encoding="US-ASCII" but byte 0xE0 at offset \d+ is not ASCII/);
+    expect(refusal(Buffer.from(doc('US-ASCII', LATIN), 'latin1')).message).toMatch(
+      /declares encoding="US-ASCII" but byte 0xE0 at offset \d+ is not ASCII/,
+    );
   });
 
   it('a UTF-8 byte-order mark in front of a declaration naming another encoding', () => {
@@ -115,6 +123,8 @@ describe('unknown or lying encodings, refused', () => {
 
   it('UTF-16 declared, without the byte-order mark XML requires', () => {
     expect(refusal(Buffer.from(doc('UTF-16', 'x'), 'utf16le')).message).toMatch(/UTF-16 without a byte-order mark/);
-    expect(refusal(Buffer.from(doc('UTF-16', 'x'), 'latin1')).message).toMatch(/says encoding="UTF-16" but the document has no UTF-16 byte-order mark/);
+    expect(refusal(Buffer.from(doc('UTF-16', 'x'), 'latin1')).message).toMatch(
+      /says encoding="UTF-16" but the document has no UTF-16 byte-order mark/,
+    );
   });
 });

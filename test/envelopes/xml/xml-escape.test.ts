@@ -1,6 +1,12 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { NOT_XML_CHAR, escapeAttribute, escapeText, findForbiddenXmlChar, replaceForbiddenXmlChars } from '../../../envelopes/xml/xml-escape.js';
+import {
+  NOT_XML_CHAR,
+  escapeAttribute,
+  escapeText,
+  findForbiddenXmlChar,
+  replaceForbiddenXmlChars,
+} from '../../../envelopes/xml/xml-escape.js';
 
 const parse = (xml: string): Element => new DOMParser().parseFromString(xml, 'text/xml').documentElement as Element;
 

@@ -50,7 +50,9 @@ describe('XML limits of the hardened parser (defaults)', () => {
   });
 
   it('refuses the 1 001st namespace declaration of a document, even one per element', () => {
-    const err = refusal(soap(`<x:d xmlns:x="urn:x">${Array.from({ length: 1_001 }, (_, i) => `<x:e xmlns:p="urn:p:${i}"/>`).join('')}</x:d>`));
+    const err = refusal(
+      soap(`<x:d xmlns:x="urn:x">${Array.from({ length: 1_001 }, (_, i) => `<x:e xmlns:p="urn:p:${i}"/>`).join('')}</x:d>`),
+    );
     expect(err.message).toContain('more than 1000 namespace declarations');
   });
 
@@ -65,7 +67,9 @@ describe('XML limits of the hardened parser (defaults)', () => {
   });
 
   it('refuses the generated 4.7 MB envelope with 63 namespace declarations on every element while parsing', { timeout: 180_000 }, () => {
-    expect(() => readEnvelope(namespaceDeclarationsPerElement(PARTIES))).toThrow(/EGOV_IT_001 - more than 16 namespace declarations on <h:e>/);
+    expect(() => readEnvelope(namespaceDeclarationsPerElement(PARTIES))).toThrow(
+      /EGOV_IT_001 - more than 16 namespace declarations on <h:e>/,
+    );
   });
 
   it('accepts what real traffic needs: a signed envelope with a 2 000-row payload', { timeout: 60_000 }, () => {

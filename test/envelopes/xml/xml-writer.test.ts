@@ -46,7 +46,9 @@ describe('XmlWriter', () => {
     const outer = w.add(w.root, 'Outer');
     w.add(outer, 'Text', '  spaced  ');
     const xml = w.serialize();
-    expect(xml).toBe('<?xml version="1.0" encoding="UTF-8"?>\n<a:Root xmlns:a="urn:test:a">\n  <a:Outer>\n    <a:Text>  spaced  </a:Text>\n  </a:Outer>\n</a:Root>');
+    expect(xml).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<a:Root xmlns:a="urn:test:a">\n  <a:Outer>\n    <a:Text>  spaced  </a:Text>\n  </a:Outer>\n</a:Root>',
+    );
     expect(parse(xml).getElementsByTagNameNS(A.uri, 'Text')[0]!.textContent).toBe('  spaced  ');
   });
 

@@ -95,7 +95,10 @@ describe('the back-office HTTP client', () => {
 
   it('names the server it could not reach (TRAMITE_ERR_PEER_UNREACHABLE), and one that never answers after its timeout', async () => {
     const { server: s, url } = await server(() => undefined);
-    await expect(client().post(post(url, { timeoutMs: 300, source: 'webhook at x' }))).rejects.toMatchObject({ code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: expect.stringContaining('webhook at x could not be reached') });
+    await expect(client().post(post(url, { timeoutMs: 300, source: 'webhook at x' }))).rejects.toMatchObject({
+      code: 'TRAMITE_ERR_PEER_UNREACHABLE',
+      message: expect.stringContaining('webhook at x could not be reached'),
+    });
     await s.stop();
     servers.splice(servers.indexOf(s), 1);
     await expect(client().post(post(url))).rejects.toMatchObject({ code: 'TRAMITE_ERR_PEER_UNREACHABLE' });

@@ -55,10 +55,12 @@ function client(opts: { timeoutMs?: number; maxAnswerBytes?: number; connections
   return c;
 }
 
-const answer = (status: number, body = '', type = 'text/xml'): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-};
+const answer =
+  (status: number, body = '', type = 'text/xml'): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  };
 
 const exchange = (c: PeerClient, url: string, expectsReply = true): Promise<unknown> =>
   c.exchange(url, '<envelope/>', { soapAction: 'Servizio', expectsReply, limits: DEFAULT_XML_LIMITS });
@@ -76,7 +78,14 @@ async function refusal(promise: Promise<unknown>): Promise<DeliveryError> {
 const egovFault = (code: string): string =>
   buildFaultEnvelope(
     faultElement(
-      { contestoCodifica: 'ErroreIntestazione', codiceEccezione: code, rilevanza: 'GRAVE', posizione: 'IntestazioneMessaggio/Servizio', message: `${code} - no such service`, reason: 'test' },
+      {
+        contestoCodifica: 'ErroreIntestazione',
+        codiceEccezione: code,
+        rilevanza: 'GRAVE',
+        posizione: 'IntestazioneMessaggio/Servizio',
+        message: `${code} - no such service`,
+        reason: 'test',
+      },
       { now: new Date('2026-12-06T10:00:00Z'), porta: 'PortaTest' },
     ),
   );

@@ -24,7 +24,11 @@ async function logWith(status: MessageRecord['status']): Promise<{ log: MessageL
   log = messageLog(await site.open(), { clock });
   const rec = sampleMessage(1, clock);
   await log.create(rec, sampleEnvelope(rec.id));
-  if (status !== rec.status) await log.transition(outboundKey(rec.id), { status, ...(status === 'FAILED' ? { error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: 'gave up' } } : {}) });
+  if (status !== rec.status)
+    await log.transition(outboundKey(rec.id), {
+      status,
+      ...(status === 'FAILED' ? { error: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED', message: 'gave up' } } : {}),
+    });
   return { log, rec };
 }
 
@@ -42,7 +46,10 @@ describe('resendFailed', () => {
   it('refuses a message that did not fail (TRAMITE_ERR_NOT_RESENDABLE) and leaves it as it is', async () => {
     const { log, rec } = await logWith('DELIVERED');
     const scheduled: MessageRecord[] = [];
-    await expect(resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id)).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_RESENDABLE', status: 409 });
+    await expect(resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id)).rejects.toMatchObject({
+      code: 'TRAMITE_ERR_NOT_RESENDABLE',
+      status: 409,
+    });
     expect(scheduled).toEqual([]);
     expect((await log.get(outboundKey(rec.id)))?.status).toBe('DELIVERED');
   });
@@ -50,8 +57,13 @@ describe('resendFailed', () => {
   it("does not show a caller another party's message, nor one the log does not hold (TRAMITE_ERR_NOT_FOUND)", async () => {
     const { log, rec } = await logWith('FAILED');
     const schedule = async (): Promise<void> => undefined;
-    await expect(resendFailed({ store: log, schedule }, rec.id, new Set(['SPC/Altro']))).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND', status: 404 });
-    await expect(resendFailed({ store: log, schedule }, 'SPC_Nessuno_0000001_2031-03-03_09:00')).rejects.toMatchObject({ code: 'TRAMITE_ERR_NOT_FOUND' });
+    await expect(resendFailed({ store: log, schedule }, rec.id, new Set(['SPC/Altro']))).rejects.toMatchObject({
+      code: 'TRAMITE_ERR_NOT_FOUND',
+      status: 404,
+    });
+    await expect(resendFailed({ store: log, schedule }, 'SPC_Nessuno_0000001_2031-03-03_09:00')).rejects.toMatchObject({
+      code: 'TRAMITE_ERR_NOT_FOUND',
+    });
     expect((await log.get(outboundKey(rec.id)))?.status).toBe('FAILED');
   });
 });

@@ -100,7 +100,10 @@ describe('the four operations, client ↔ server', () => {
 
     const res = await client.messaggioInoltro(server.endpoints.destinatario, { segnatura, files });
 
-    expect(res).toEqual({ identificatoreMittente: IDENTIFICATORE_MITTENTE, anomalia: { code: '002_AnomaliaImpronte', info: 'Allegato "A": <SHA-256> & differs\n\tline two' } });
+    expect(res).toEqual({
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+      anomalia: { code: '002_AnomaliaImpronte', info: 'Allegato "A": <SHA-256> & differs\n\tline two' },
+    });
     expect(handlers.onMessaggioInoltro).toHaveBeenCalledTimes(1);
     const received: MessaggioInoltroRequest = handlers.onMessaggioInoltro.mock.calls[0]![0];
     expect(received.segnatura.equals(segnatura)).toBe(true); // unsigned here: copied as written all the same
@@ -123,7 +126,10 @@ describe('the four operations, client ↔ server', () => {
     handlers.onAnnullamentoInoltroMittente.mockImplementation(async (req) => ({
       identificatoreMittente: req.identificatoreMittente,
       identificatoreDestinatario: req.identificatoreDestinatario,
-      anomalia: { code: '007_ErroreIdentificatoreNonTrovato', info: `nessuna registrazione ${req.identificatoreDestinatario.numeroRegistrazione}` },
+      anomalia: {
+        code: '007_ErroreIdentificatoreNonTrovato',
+        info: `nessuna registrazione ${req.identificatoreDestinatario.numeroRegistrazione}`,
+      },
     }));
     const res = await client.annullamentoInoltroMittente(server.endpoints.destinatario, annullamento);
     expect(handlers.onAnnullamentoInoltroMittente.mock.calls[0]![0]).toEqual(annullamento);
@@ -141,8 +147,13 @@ describe('the four operations, client ↔ server', () => {
 
   it('ConfermaMessaggioInoltro: the receiver’s Identificatore, or (the xs:choice) an Anomalia', async () => {
     handlers.onConfermaMessaggioInoltro.mockImplementation(async (req) => ({ identificatoreMittente: req.identificatoreMittente }));
-    const confermata: ConfermaMessaggioInoltroRequest = { identificatoreMittente: IDENTIFICATORE_MITTENTE, identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO };
-    expect(await client.confermaMessaggioInoltro(server.endpoints.mittente, confermata)).toEqual({ identificatoreMittente: IDENTIFICATORE_MITTENTE });
+    const confermata: ConfermaMessaggioInoltroRequest = {
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+      identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
+    };
+    expect(await client.confermaMessaggioInoltro(server.endpoints.mittente, confermata)).toEqual({
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+    });
     expect(handlers.onConfermaMessaggioInoltro.mock.calls[0]![0]).toEqual(confermata);
 
     const anomala: ConfermaMessaggioInoltroRequest = {
@@ -155,7 +166,10 @@ describe('the four operations, client ↔ server', () => {
 
   it('AnnullamentoInoltroDestinatario', async () => {
     const req: AnnullamentoInoltroDestinatarioRequest = { ...annullamento, note: 'Annullata dal destinatario' };
-    handlers.onAnnullamentoInoltroDestinatario.mockResolvedValue({ identificatoreMittente: IDENTIFICATORE_MITTENTE, identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO });
+    handlers.onAnnullamentoInoltroDestinatario.mockResolvedValue({
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+      identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
+    });
     expect(await client.annullamentoInoltroDestinatario(server.endpoints.mittente, req)).toEqual({
       identificatoreMittente: IDENTIFICATORE_MITTENTE,
       identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
@@ -164,10 +178,15 @@ describe('the four operations, client ↔ server', () => {
   });
 
   it('responses are namespace-exact: the Identificatore children are in the prot namespace', async () => {
-    handlers.onAnnullamentoInoltroMittente.mockResolvedValue({ identificatoreMittente: IDENTIFICATORE_MITTENTE, identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO });
+    handlers.onAnnullamentoInoltroMittente.mockResolvedValue({
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+      identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
+    });
     const res = await post(server.endpoints.destinatario, rawAnnullamentoMittente());
     expect(res.status).toBe(200);
-    expect(res.text).toContain(`<tns:ResponseAnnullamentoInoltroMittente xmlns:tns="${PROTOCOLLO_SOAP.destinatario.ns}" xmlns:prot="${PROT}">`);
+    expect(res.text).toContain(
+      `<tns:ResponseAnnullamentoInoltroMittente xmlns:tns="${PROTOCOLLO_SOAP.destinatario.ns}" xmlns:prot="${PROT}">`,
+    );
     expect(res.text).toContain('<tns:IdentificatoreMittente><prot:CodiceAmministrazione>c_l999</prot:CodiceAmministrazione>');
   });
 });
@@ -198,23 +217,33 @@ describe('the WSDLs', () => {
       DataRegistrazione: i.dataRegistrazione,
       ...(i.oraRegistrazione ? { OraRegistrazione: i.oraRegistrazione } : {}),
     });
-    const [, raw] = (await remote.ConfermaMessaggioInoltroAsync({ IdentificatoreMittente: soapId(IDENTIFICATORE_MITTENTE), IdentificatoreDestinatario: soapId(IDENTIFICATORE_DESTINATARIO) })) as [unknown, string];
-    expect(handlers.onConfermaMessaggioInoltro.mock.calls[0]![0]).toEqual({ identificatoreMittente: IDENTIFICATORE_MITTENTE, identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO });
+    const [, raw] = (await remote.ConfermaMessaggioInoltroAsync({
+      IdentificatoreMittente: soapId(IDENTIFICATORE_MITTENTE),
+      IdentificatoreDestinatario: soapId(IDENTIFICATORE_DESTINATARIO),
+    })) as [unknown, string];
+    expect(handlers.onConfermaMessaggioInoltro.mock.calls[0]![0]).toEqual({
+      identificatoreMittente: IDENTIFICATORE_MITTENTE,
+      identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
+    });
     expect(raw).toContain('<prot:DataRegistrazione>2024-03-15</prot:DataRegistrazione>');
   });
 });
 
 describe('the hardened gate in front of soap', () => {
   it('a DOCTYPE with entities is answered with a Fault naming it, and no handler runs', async () => {
-    const body = rawAnnullamentoMittente().replace(
-      '<?xml version="1.0" encoding="UTF-8"?>',
-      '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE S:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
-    ).replace('Det. 1', '&xxe;&b;');
+    const body = rawAnnullamentoMittente()
+      .replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE S:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+      )
+      .replace('Det. 1', '&xxe;&b;');
     const res = await post(server.endpoints.destinatario, body);
     expect(res.status).toBe(500);
     expect(res.contentType).toContain('text/xml');
     expect(res.text).toContain('<faultcode>soap:Client</faultcode>');
-    expect(res.text).toMatch(/<faultstring>000_Irricevibile - request refused: a DOCTYPE is not accepted \(line 1, column \d+\)<\/faultstring>/);
+    expect(res.text).toMatch(
+      /<faultstring>000_Irricevibile - request refused: a DOCTYPE is not accepted \(line 1, column \d+\)<\/faultstring>/,
+    );
     expect(res.text).not.toContain('root:');
     expect(handlers.onAnnullamentoInoltroMittente).not.toHaveBeenCalled();
   });
@@ -249,17 +278,23 @@ describe('the hardened gate in front of soap', () => {
   it('a request without an element the schema requires is a Client Fault naming it', async () => {
     const res = await post(server.endpoints.destinatario, rawAnnullamentoMittente().replace(/<p:CodiceAOO>[^<]*<\/p:CodiceAOO>/, ''));
     expect(res.status).toBe(500);
-    expect(res.text).toContain('000_Irricevibile - required element RequestAnnullamentoInoltroMittente/IdentificatoreMittente/CodiceAOO is missing');
+    expect(res.text).toContain(
+      '000_Irricevibile - required element RequestAnnullamentoInoltroMittente/IdentificatoreMittente/CodiceAOO is missing',
+    );
     expect(handlers.onAnnullamentoInoltroMittente).not.toHaveBeenCalled();
   });
 });
 
 describe('failures as the caller sees them', () => {
   it('a handler’s ProtocolloError is a Client Fault with its code; the client makes it a final AdapterError', async () => {
-    handlers.onAnnullamentoInoltroMittente.mockRejectedValue(new ProtocolloError('007_ErroreIdentificatoreNonTrovato', 'no registration 0004218 of 2024'));
+    handlers.onAnnullamentoInoltroMittente.mockRejectedValue(
+      new ProtocolloError('007_ErroreIdentificatoreNonTrovato', 'no registration 0004218 of 2024'),
+    );
     const raw = await post(server.endpoints.destinatario, rawAnnullamentoMittente());
     expect(raw.status).toBe(500);
-    expect(raw.text).toContain('<faultcode>soap:Client</faultcode><faultstring>007_ErroreIdentificatoreNonTrovato - no registration 0004218 of 2024</faultstring>');
+    expect(raw.text).toContain(
+      '<faultcode>soap:Client</faultcode><faultstring>007_ErroreIdentificatoreNonTrovato - no registration 0004218 of 2024</faultstring>',
+    );
 
     const err = await rejection(client.annullamentoInoltroMittente(server.endpoints.destinatario, annullamento));
     expect(err.code).toBe('007_ErroreIdentificatoreNonTrovato');
@@ -269,7 +304,12 @@ describe('failures as the caller sees them', () => {
 
   it('a handler’s retriable AdapterError is a Server Fault, and retriable for the client', async () => {
     handlers.onConfermaMessaggioInoltro.mockRejectedValue(AdapterError.unavailable('back office down'));
-    const err = await rejection(client.confermaMessaggioInoltro(server.endpoints.mittente, { identificatoreMittente: IDENTIFICATORE_MITTENTE, identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO }));
+    const err = await rejection(
+      client.confermaMessaggioInoltro(server.endpoints.mittente, {
+        identificatoreMittente: IDENTIFICATORE_MITTENTE,
+        identificatoreDestinatario: IDENTIFICATORE_DESTINATARIO,
+      }),
+    );
     expect(err.code).toBe('TRAMITE_ERR_ADAPTER_UNAVAILABLE');
     expect(err.retriable).toBe(true);
     expect(err.message).toContain('soap:Server');
@@ -297,7 +337,10 @@ describe('failures as the caller sees them', () => {
 
   it('a Segnatura that is no Segnatura is refused before anything is sent', async () => {
     const err = await rejection(
-      client.messaggioInoltro(server.endpoints.destinatario, { segnatura: Buffer.from('<Documento/>'), files: [{ nomeFile: 'a', mimeType: 'text/plain', content: Buffer.from('a') }] }),
+      client.messaggioInoltro(server.endpoints.destinatario, {
+        segnatura: Buffer.from('<Documento/>'),
+        files: [{ nomeFile: 'a', mimeType: 'text/plain', content: Buffer.from('a') }],
+      }),
     );
     expect(err.code).toBe('000_Irricevibile');
     expect(handlers.onMessaggioInoltro).not.toHaveBeenCalled();

@@ -14,7 +14,12 @@ const B = 'urn:test:b';
 describe('rawElementAt', () => {
   it('cuts out the start tag attributes and the content exactly as written', () => {
     const text = `<a:root xmlns:a="${A}"><a:x  xmlns:b="${B}" b:k = 'v&amp;w'>line&#13;\r\n<![CDATA[<not markup>]]><b:y/></a:x></a:root>`;
-    expect(rawElementAt(text, [{ ns: A, local: 'root' }, { ns: A, local: 'x' }])).toEqual({
+    expect(
+      rawElementAt(text, [
+        { ns: A, local: 'root' },
+        { ns: A, local: 'x' },
+      ]),
+    ).toEqual({
       qname: 'a:x',
       attributes: `  xmlns:b="${B}" b:k = 'v&amp;w'`,
       content: 'line&#13;\r\n<![CDATA[<not markup>]]><b:y/>',
@@ -22,18 +27,38 @@ describe('rawElementAt', () => {
   });
 
   it('gives a self-closing element empty content', () => {
-    expect(rawElementAt(`<r xmlns="${A}"><x id="1"/></r>`, [{ ns: A, local: 'r' }, { ns: A, local: 'x' }])).toEqual({ qname: 'x', attributes: ' id="1"', content: '' });
+    expect(
+      rawElementAt(`<r xmlns="${A}"><x id="1"/></r>`, [
+        { ns: A, local: 'r' },
+        { ns: A, local: 'x' },
+      ]),
+    ).toEqual({ qname: 'x', attributes: ' id="1"', content: '' });
   });
 
   it('takes the first match, and keeps a nested element of the same name inside its content', () => {
     const text = `<r xmlns="${A}"><x><x>inner</x></x><x>second</x></r>`;
-    expect(rawElementAt(text, [{ ns: A, local: 'r' }, { ns: A, local: 'x' }])?.content).toBe('<x>inner</x>');
+    expect(
+      rawElementAt(text, [
+        { ns: A, local: 'r' },
+        { ns: A, local: 'x' },
+      ])?.content,
+    ).toBe('<x>inner</x>');
   });
 
   it('matches by namespace and by the whole path from the root, not by prefix or by name alone', () => {
     const text = `<r xmlns="${A}" xmlns:b="${B}"><w><x>deep</x></w><b:x>other namespace</b:x></r>`;
-    expect(rawElementAt(text, [{ ns: A, local: 'r' }, { ns: A, local: 'x' }])).toBeUndefined();
-    expect(rawElementAt(text, [{ ns: A, local: 'r' }, { ns: B, local: 'x' }])?.content).toBe('other namespace');
+    expect(
+      rawElementAt(text, [
+        { ns: A, local: 'r' },
+        { ns: A, local: 'x' },
+      ]),
+    ).toBeUndefined();
+    expect(
+      rawElementAt(text, [
+        { ns: A, local: 'r' },
+        { ns: B, local: 'x' },
+      ])?.content,
+    ).toBe('other namespace');
     expect(rawElementAt(text, [{ ns: null, local: 'r' }])).toBeUndefined();
   });
 });

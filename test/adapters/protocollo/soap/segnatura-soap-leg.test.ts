@@ -46,8 +46,19 @@ const client = new ProtocolloSoapClient();
 
 beforeAll(async () => {
   const now = Date.now();
-  const ca = issueCertificate({ subject: { CN: 'CA SOAP di prova', O: 'Tramite', C: 'IT' }, notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 30 * DAY_MS), issuer: 'self', ca: true });
-  const seal = issueCertificate({ subject: { CN: 'AooValverde', O: 'Comune di Valverde', C: 'IT' }, notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 30 * DAY_MS), issuer: ca });
+  const ca = issueCertificate({
+    subject: { CN: 'CA SOAP di prova', O: 'Tramite', C: 'IT' },
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + 30 * DAY_MS),
+    issuer: 'self',
+    ca: true,
+  });
+  const seal = issueCertificate({
+    subject: { CN: 'AooValverde', O: 'Comune di Valverde', C: 'IT' },
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + 30 * DAY_MS),
+    issuer: ca,
+  });
   signer = { privateKey: createPrivateKey(seal.keyPem), certificate: new X509Certificate(seal.certPem), certPem: seal.certPem };
   trust = TrustStore.fromPem(ca.certPem);
   server = new ProtocolloSoapServer({
@@ -113,7 +124,9 @@ describe('a sealed Segnatura on the SOAP leg', () => {
     const root = rootOf(got);
     expect(root.namespaceURI).toBe(MSGPROT);
     expect(root.localName).toBe('Segnatura');
-    expect(() => readSegnatura(got)).toThrow(/not a Segnatura: its root is \{http:\/\/www\.agid\.gov\.it\/protocollo\/messaggi\/\}Segnatura/);
+    expect(() => readSegnatura(got)).toThrow(
+      /not a Segnatura: its root is \{http:\/\/www\.agid\.gov\.it\/protocollo\/messaggi\/\}Segnatura/,
+    );
   });
 
   it('altered after sealing: arrives in the standard form, reads, and fails verification with 001', async () => {
@@ -156,7 +169,10 @@ describe('a sealed Segnatura on the SOAP leg', () => {
       '<NumeroRegistrazione>0004218</NumeroRegistrazione><DataRegistrazione>2024-03-15</DataRegistrazione></Identificatore>' +
       '<Oggetto>Parere &amp; allegati &lt;urgente&gt; — àè</Oggetto></Intestazione></SegnaturaInformatica>';
     const sealed = signXades(unsigned, signer);
-    const match = /<SegnaturaInformatica xmlns="[^"]*" xmlns:prot="[^"]*"( prot:versione="3\.0\.0" prot:lang="it")>([\s\S]*)<\/SegnaturaInformatica>/.exec(sealed);
+    const match =
+      /<SegnaturaInformatica xmlns="[^"]*" xmlns:prot="[^"]*"( prot:versione="3\.0\.0" prot:lang="it")>([\s\S]*)<\/SegnaturaInformatica>/.exec(
+        sealed,
+      );
     expect(match).not.toBeNull();
     // The other product moved xmlns:prot up to its Envelope and kept only the default namespace on the element.
     const body =
@@ -164,7 +180,11 @@ describe('a sealed Segnatura on the SOAP leg', () => {
       `<S:Header/><S:Body><d:RequestMessageInoltro><m:Segnatura xmlns="${PROT}"${match![1]}>${match![2]}</m:Segnatura>` +
       '<m:File m:nomeFile="richiesta.pdf" m:mimeType="application/pdf">JVBERi0xLjc=</m:File></d:RequestMessageInoltro></S:Body></S:Envelope>';
     const before = received.length;
-    const res = await request(server.endpoints.destinatario, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body });
+    const res = await request(server.endpoints.destinatario, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body,
+    });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
 
@@ -183,13 +203,20 @@ describe('a sealed Segnatura on the SOAP leg', () => {
       '<prot:NumeroRegistrazione>0018343</prot:NumeroRegistrazione><prot:DataRegistrazione>2026-11-20</prot:DataRegistrazione></prot:Identificatore>' +
       "<prot:Oggetto>Viabilità: l'attività è «urgente»</prot:Oggetto></prot:Intestazione></prot:SegnaturaInformatica>";
     const sealed = signXades(unsigned, signer);
-    const element = sealed.replace(/^<\?xml[^>]*\?>\s*/, '').replace('<prot:SegnaturaInformatica ', `<m:Segnatura `).replace('</prot:SegnaturaInformatica>', '</m:Segnatura>');
+    const element = sealed
+      .replace(/^<\?xml[^>]*\?>\s*/, '')
+      .replace('<prot:SegnaturaInformatica ', `<m:Segnatura `)
+      .replace('</prot:SegnaturaInformatica>', '</m:Segnatura>');
     const body =
       `<?xml version="1.0" encoding="ISO-8859-1"?><S:Envelope xmlns:S="${SOAP11}" xmlns:m="${MSGPROT}" xmlns:d="${PROTOCOLLO_SOAP.destinatario.ns}">` +
       `<S:Body><d:RequestMessageInoltro>${element}` +
       '<m:File m:nomeFile="richiesta.pdf" m:mimeType="application/pdf">JVBERi0xLjc=</m:File></d:RequestMessageInoltro></S:Body></S:Envelope>';
     const before = received.length;
-    const res = await request(server.endpoints.destinatario, { method: 'POST', headers: { 'content-type': 'text/xml; charset=ISO-8859-1' }, body: Buffer.from(body, 'latin1') });
+    const res = await request(server.endpoints.destinatario, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=ISO-8859-1' },
+      body: Buffer.from(body, 'latin1'),
+    });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
 
