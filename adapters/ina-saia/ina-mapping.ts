@@ -80,34 +80,17 @@ const SCHEMA_VERSION = '1';
 // ---------------------------------------------------------------------------------------------------
 // Writing
 
-/** A document in the INA namespace with the `ina` prefix, declared once on the root. */
-class InaXmlWriter {
-  private readonly w: XmlWriter;
-  readonly root: Element;
-
-  constructor(rootName: string) {
-    // No XML declaration (XmlWriter's default): the document travels as a bus payload (element content), where none may stand.
-    this.w = new XmlWriter({ prefix: 'ina', uri: INA_NS }, rootName, { rootAttributes: { versione: SCHEMA_VERSION } });
-    this.root = this.w.root;
-  }
-
-  add(parent: Element, name: string, text?: string): Element {
-    return this.w.add(parent, name, text);
-  }
-
-  /** For the schema's minOccurs="0" elements: nothing when there is no value. */
-  addOptional(parent: Element, name: string, text: string | undefined): void {
-    this.w.addOptional(parent, name, text);
-  }
-
-  serialize(): string {
-    return this.w.serialize();
-  }
+/**
+ * A document in the INA namespace with the `ina` prefix, declared once on the root. No XML declaration
+ * (XmlWriter's default): the document travels as a bus payload (element content), where none may stand.
+ */
+function inaWriter(rootName: string): XmlWriter {
+  return new XmlWriter({ prefix: 'ina', uri: INA_NS }, rootName, { rootAttributes: { versione: SCHEMA_VERSION } });
 }
 
 /** The Comunicazione, unsealed (ina-seal.ts appends the Comune's signature). */
 export function buildComunicazioneXml(c: ComunicazioneIna): string {
-  const w = new InaXmlWriter('Comunicazione');
+  const w = inaWriter('Comunicazione');
   const intestazione = w.add(w.root, 'Intestazione');
   w.add(intestazione, 'IdComunicazione', c.idComunicazione);
   w.add(intestazione, 'CodiceComune', c.codiceComune);
@@ -155,13 +138,13 @@ export function buildComunicazioneXml(c: ComunicazioneIna): string {
   return w.serialize();
 }
 
-function writeProtocollo(w: InaXmlWriter, parent: Element, p: Protocollo): void {
+function writeProtocollo(w: XmlWriter, parent: Element, p: Protocollo): void {
   const el = w.add(parent, 'Protocollo');
   w.add(el, 'Numero', p.numero);
   w.add(el, 'Data', p.data);
 }
 
-function writeSoggetto(w: InaXmlWriter, parent: Element, s: Soggetto): void {
+function writeSoggetto(w: XmlWriter, parent: Element, s: Soggetto): void {
   const el = w.add(parent, 'Soggetto');
   w.add(el, 'CodiceFiscale', s.codiceFiscale);
   w.add(el, 'Cognome', s.cognome);
@@ -171,13 +154,13 @@ function writeSoggetto(w: InaXmlWriter, parent: Element, s: Soggetto): void {
   w.addOptional(el, 'LuogoNascita', s.luogoNascita);
 }
 
-function writeLuogo(w: InaXmlWriter, parent: Element, name: string, l: Luogo): void {
+function writeLuogo(w: XmlWriter, parent: Element, name: string, l: Luogo): void {
   const el = w.add(parent, name);
   if ('comune' in l) w.add(el, 'Comune', l.comune);
   else w.add(el, 'StatoEstero', l.statoEstero);
 }
 
-function writeIndirizzo(w: InaXmlWriter, parent: Element, i: Indirizzo): void {
+function writeIndirizzo(w: XmlWriter, parent: Element, i: Indirizzo): void {
   const el = w.add(parent, 'Indirizzo');
   w.add(el, 'Toponimo', i.toponimo);
   w.add(el, 'Civico', i.civico);
@@ -185,14 +168,14 @@ function writeIndirizzo(w: InaXmlWriter, parent: Element, i: Indirizzo): void {
   w.add(el, 'CAP', i.cap);
 }
 
-function writeFamiglia(w: InaXmlWriter, parent: Element, f: Famiglia): void {
+function writeFamiglia(w: XmlWriter, parent: Element, f: Famiglia): void {
   const el = w.add(parent, 'Famiglia');
   w.add(el, 'IdFamiglia', f.idFamiglia);
   w.add(el, 'RelazioneParentela', f.relazione);
 }
 
 export function buildEsitoXml(esito: EsitoIna): string {
-  const w = new InaXmlWriter('Esito');
+  const w = inaWriter('Esito');
   w.add(w.root, 'IdComunicazione', esito.idComunicazione);
   w.add(w.root, 'DataOraEsito', esito.dataOraEsito);
   if (esito.stato === 'ACCETTATA') {

@@ -17,7 +17,13 @@ import {
   formatMotivo,
   readProtocolloMessage,
 } from './segnatura/protocollo-messages.js';
-import { FILE_NAMES, readProtocolloFiles, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
+import {
+  FILE_NAMES,
+  readProtocolloFiles,
+  writeProtocolloFiles,
+  xmlMessageFile,
+  type ProtocolloFile,
+} from './transport/protocollo-files.js';
 import { invioPecXml, readMessaggioPec, signXades, verifyXades } from '../sdk/index.js';
 import { ProtocolloSoapRelay, type SegnaturaChecks } from './protocollo-soap-relay.js';
 
@@ -466,9 +472,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
 
   private async reply(to: BusMessage, action: string, nomeFile: string, xml: string): Promise<void> {
     if (to.from.startsWith(PEC_PARTY_PREFIX)) {
-      await this.sendByPec(to.from.slice(PEC_PARTY_PREFIX.length), action, [
-        { nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') },
-      ]);
+      await this.sendByPec(to.from.slice(PEC_PARTY_PREFIX.length), action, [xmlMessageFile(nomeFile, xml)]);
       return;
     }
     await this.ctx.bus.send({
@@ -476,7 +480,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
       service: this.ctx.options.service,
       action,
       refId: to.id,
-      payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]),
+      payload: writeProtocolloFiles([xmlMessageFile(nomeFile, xml)]),
     });
   }
 

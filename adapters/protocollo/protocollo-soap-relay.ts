@@ -19,7 +19,7 @@ import {
   type ProtocolloSoapHandlers,
 } from './soap/protocollo-soap-contract.js';
 import { ProtocolloSoapServer } from './soap/protocollo-soap-server.js';
-import { FILE_NAMES, writeProtocolloFiles, type ProtocolloFile } from './transport/protocollo-files.js';
+import { FILE_NAMES, writeProtocolloFiles, xmlMessageFile, type ProtocolloFile } from './transport/protocollo-files.js';
 
 /** What the relay needs of the AOO: the checks every Segnatura passes, whichever way it travels. */
 export interface SegnaturaChecks {
@@ -140,7 +140,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
       service: this.ctx.options.service,
       action,
       refId: received.messageId,
-      payload: writeProtocolloFiles([{ nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') }]),
+      payload: writeProtocolloFiles([xmlMessageFile(nomeFile, xml)]),
     });
     return { identificatoreMittente: req.identificatoreMittente };
   }

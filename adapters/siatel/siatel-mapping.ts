@@ -28,6 +28,7 @@ import {
   type SequenceRefusalFactory,
   type XmlNamespace,
 } from '../sdk/index.js';
+import { TramiteError } from '../../src/core/errors.js';
 
 export const SIATEL_NAMESPACE = 'urn:tramite:siatel:1';
 /** The prefix written for the namespace (readers must not rely on it). */
@@ -108,10 +109,9 @@ export function isSiatelErrore(answer: SiatelAnswer): answer is SiatelErrore {
 }
 
 /** A document that is not (or could not be made) one of the SIATEL messages; `message` names the element. */
-export class SiatelXmlError extends Error {
+export class SiatelXmlError extends TramiteError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SiatelXmlError';
+    super('TRAMITE_ERR_SIATEL_XML', message, options);
   }
 }
 

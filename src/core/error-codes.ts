@@ -46,6 +46,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_PKI_EXISTS: 'tramite init refused to overwrite an existing file',
   TRAMITE_ERR_XML_LIMIT: 'An XML document exceeds the size, depth or node limits',
   TRAMITE_ERR_XML_UNWRITABLE: 'A value to be written into an XML document holds a character XML 1.0 cannot carry',
+  TRAMITE_ERR_SIATEL_XML: 'A document is not, or cannot be written as, one of the SIATEL messages (the message names the element)',
   TRAMITE_ERR_CERT_UNTRUSTED: 'The signer certificate does not chain to the configured trust store',
   TRAMITE_ERR_CERT_EXPIRED: 'The signer certificate (or a CA in its chain) is outside its validity dates',
   TRAMITE_ERR_CERT_USAGE: 'The signer certificate may not sign messages (keyUsage, extendedKeyUsage, or a CA certificate)',

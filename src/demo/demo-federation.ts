@@ -125,6 +125,20 @@ export const DEMO_REGISTRY_COMUNE = { party: 'SPC/ComuneOrtona', belfiore: 'G141
 const COMUNI = [...CST.parties];
 
 /** The services of the federation. `cstOnly` ones are in the CST's registry but no longer offered. */
+/** A sincrono service every Comune may call: answered in the same exchange, no riscontro, retried freely. */
+function sincronoForComuni(provider: string, name: string, envelope: 'egov' | 'modi'): ConfigFileService {
+  return {
+    provider,
+    name,
+    tipo: 'SPC',
+    profile: 'sincrono',
+    envelope,
+    confermaRicezione: false,
+    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    consumers: COMUNI,
+  };
+}
+
 const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
   {
     provider: 'SPC/RegioneAbruzzo',
@@ -138,26 +152,8 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
     expirySeconds: 86400,
     consumers: COMUNI,
   },
-  {
-    provider: 'SPC/RegioneAbruzzo',
-    name: 'VerificaResidenza',
-    tipo: 'SPC',
-    profile: 'sincrono',
-    envelope: 'egov',
-    confermaRicezione: false,
-    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
-    consumers: COMUNI,
-  },
-  {
-    provider: 'SPC/RegioneAbruzzo',
-    name: 'ConsultaAnagrafe',
-    tipo: 'SPC',
-    profile: 'sincrono',
-    envelope: 'modi',
-    confermaRicezione: false,
-    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
-    consumers: COMUNI,
-  },
+  sincronoForComuni('SPC/RegioneAbruzzo', 'VerificaResidenza', 'egov'),
+  sincronoForComuni('SPC/RegioneAbruzzo', 'ConsultaAnagrafe', 'modi'),
   {
     provider: 'SPC/ComuneFrancavillaAlMare',
     name: 'AvvisoScadenza',
@@ -223,26 +219,8 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
     consumers: Object.keys(DEMO_AOO).filter((o) => o !== p),
   })),
   // The national registries (simulated): INA-SAIA communications and SIATEL queries, both sincrono.
-  {
-    provider: 'SPC/INA',
-    name: 'ComunicazioneINA',
-    tipo: 'SPC',
-    profile: 'sincrono',
-    envelope: 'egov',
-    confermaRicezione: false,
-    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
-    consumers: COMUNI,
-  },
-  {
-    provider: 'SPC/AgenziaEntrate',
-    name: 'InterrogazioneSIATEL',
-    tipo: 'SPC',
-    profile: 'sincrono',
-    envelope: 'egov',
-    confermaRicezione: false,
-    inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
-    consumers: COMUNI,
-  },
+  sincronoForComuni('SPC/INA', 'ComunicazioneINA', 'egov'),
+  sincronoForComuni('SPC/AgenziaEntrate', 'InterrogazioneSIATEL', 'egov'),
   {
     provider: 'SPC/RegioneAbruzzo',
     name: 'ServizioDismesso',

@@ -25,6 +25,11 @@ export interface ProtocolloFile {
   readonly content: Buffer;
 }
 
+/** One protocollo XML message (Conferma, Eccezione, Annullamento…) as a file of the bus payload. */
+export function xmlMessageFile(nomeFile: string, xml: string): ProtocolloFile {
+  return { nomeFile, mimeType: 'application/xml', content: Buffer.from(xml, 'utf8') };
+}
+
 export function writeProtocolloFiles(files: readonly ProtocolloFile[]): string {
   const w = new XmlWriter({ prefix: 'tp', uri: FILES_NS }, 'Messaggio');
   for (const f of files) {

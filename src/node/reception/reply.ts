@@ -19,31 +19,22 @@ export async function replyTo(deps: ReceptionDeps, req: AcceptedRequest, correla
 
   const key = inboundKey(req.id, req.from);
   let reply: InboundReply;
+  /** The signed answer, kept in the log with the message before it is returned. */
+  const answered = async (answer: string): Promise<InboundReply> => {
+    const id = await replyId(deps, req.env.profile, req.to.code);
+    const body = sealReply(req.env, { id, now: deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity);
+    await deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, body);
+    return { status: 200, body };
+  };
   if (correlation.kind === 'poll') {
     // Richiesta stato: the node answers from its log, with the result the back office recorded or "not yet".
     const original = (await deps.store.get(keyOf(correlation.original))) ?? correlation.original;
     const answer =
       original.answer !== undefined && original.replyPayload !== undefined ? original.replyPayload : pendingAnswer(original.id);
-    reply = {
-      status: 200,
-      body: sealReply(
-        req.env,
-        { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), payload: answer, ...replyPatterns(req) },
-        req.to.identity,
-      ),
-    };
-    await deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, reply.body);
+    reply = await answered(answer);
   } else if (req.profile === 'sincrono') {
     const answer = await answerSincrono(deps, req, payload);
-    reply = {
-      status: 200,
-      body: sealReply(
-        req.env,
-        { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), payload: answer, ...replyPatterns(req) },
-        req.to.identity,
-      ),
-    };
-    await deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, reply.body);
+    reply = await answered(answer);
   } else {
     // A riscontro / ricevuta acknowledges receipt by the node: it is signed once the message is kept,
     // and the back office gets the message right after.
