@@ -13,6 +13,10 @@
  * ~1.1 KB Body, a Comune's cambio di residenza). Signing adds the WS-Security header (Timestamp, the
  * RSA-2048 certificate as a BinarySecurityToken, a Signature with three References, ~4 KB), so the
  * envelope that travels and is verified is ~7.4 KB; both sizes are printed.
+ *
+ * Baseline: the same envelopes at 3 KB, 50 KB and 200 KB (a family of more members makes the Body
+ * larger) are also signed and verified by xml-crypto (bench/xml-crypto-baseline.ts) in the same run,
+ * and the ratios printed: `envelopes` in the JSON output.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -28,6 +32,7 @@ import { describeCertificate } from '../src/core/certificate-description.js';
 import type { VerifyPolicy } from '../envelopes/security/ws-security-verify.js';
 import { buildEgovEnvelope, readEnvelope, sealEnvelope, verifyEnvelope } from '../envelopes/envelope.js';
 import { measure, type Measurement } from './bench-stats.js';
+import { withoutSignature, xmlCryptoBaseline } from './xml-crypto-baseline.js';
 
 const WARMUP_SECONDS = 0.5;
 const DEFAULT_SECONDS = 3;
@@ -37,6 +42,8 @@ const MAX_SECONDS = MAX_AGE_SECONDS - 20;
 const SKEW_SECONDS = 60;
 const TTL_SECONDS = MAX_AGE_SECONDS;
 const RAW_BYTES = 3 * 1024;
+/** Sizes of the envelope handed to the signer, for the comparison with xml-crypto. */
+const ENVELOPE_SIZES = [3 * 1024, 50 * 1024, 200 * 1024] as const;
 
 const SENDER = { tipo: 'SPC', nome: 'ComuneFrancavillaAlMare' } as const;
 const RECEIVER = { tipo: 'SPC', nome: 'ANPR' } as const;
@@ -84,7 +91,7 @@ function usageError(message: string): never {
  * A cambio di residenza from the Comune to the national registry: fictional person, realistic shape
  * (pratica, new address, the person moving). ~1.1 KB serialised, so the whole envelope is ~3 KB.
  */
-function variazioneAnagrafica(): string {
+function variazioneAnagrafica(members = 1): string {
   const componente = (
     cf: string,
     cognome: string,
@@ -106,7 +113,7 @@ function variazioneAnagrafica(): string {
     '<va:Indirizzo><va:Toponimo specie="VIALE">ALCYONE</va:Toponimo><va:NumeroCivico>48</va:NumeroCivico><va:Interno>3</va:Interno>' +
     '<va:CAP>66023</va:CAP></va:Indirizzo></va:NuovaResidenza>' +
     '<va:Famiglia idFamiglia="FAM-069035-0098812" tipo="nuova">' +
-    componente('BNCLRA80A41G482X', 'BIANCHI', 'LAURA', 'F', '1980-01-01', '068028', 'IS') +
+    Array.from({ length: members }, () => componente('BNCLRA80A41G482X', 'BIANCHI', 'LAURA', 'F', '1980-01-01', '068028', 'IS')).join('') +
     '</va:Famiglia>' +
     '</va:ComunicazioneVariazioneAnagrafica>'
   );
@@ -130,6 +137,16 @@ function egovHeader(serial: number, now: Date): EgovHeader {
     trasmissioni: [{ origine: SENDER, destinazione: RECEIVER, oraRegistrazione: ora }],
     eccezioni: [],
   };
+}
+
+/** One size of the comparison with xml-crypto: envelope bytes before and after signing, four rates. */
+interface SizeRow {
+  readonly bytes: number;
+  readonly signedBytes: number;
+  readonly sign: Measurement;
+  readonly verify: Measurement;
+  readonly xmlCryptoSign: Measurement;
+  readonly xmlCryptoVerify: Measurement;
 }
 
 interface Row {
@@ -209,7 +226,48 @@ function main(): void {
         return signature;
       }, timing),
     });
-    progress('done\n\n');
+    progress('done\n');
+
+    // The comparison with xml-crypto, size by size: the same envelope signed by each, each verifying its own.
+    const keyPem = identity.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const baseline = xmlCryptoBaseline(keyPem, identity.certPem);
+    const sizes: SizeRow[] = [];
+    for (const target of ENVELOPE_SIZES) {
+      const members = membersFor(target);
+      const sizedBody = variazioneAnagrafica(members);
+      const sealSized = (): string => {
+        serial = (serial % 9_999_999) + 1;
+        const now = new Date();
+        return sealEnvelope(buildEgovEnvelope(egovHeader(serial, now), sizedBody), 'egov', signer, { now, ttlSeconds: TTL_SECONDS });
+      };
+      const bytes = Buffer.byteLength(buildEgovEnvelope(egovHeader(1, new Date()), sizedBody), 'utf8');
+      const label = `${Math.round(bytes / 1024)} KB`;
+      progress(`${label}: sign (Tramite)… `);
+      const ourSign = measure(sealSized, timing);
+      const ours = sealSized();
+      progress('verify (Tramite)… ');
+      const ourVerify = measure(() => verifyOne(ours), timing);
+      const unsigned = withoutSignature(sealSized());
+      progress('sign (xml-crypto)… ');
+      const theirSign = measure(() => baseline.sign(unsigned), timing);
+      const theirs = baseline.sign(unsigned);
+      if (!baseline.verify(theirs)) throw new TypeError('benchmark setup: xml-crypto does not verify its own signature');
+      progress('verify (xml-crypto)… ');
+      const theirVerify = measure(() => {
+        if (!baseline.verify(theirs)) throw new TypeError('benchmark: xml-crypto signature did not verify');
+        return theirs;
+      }, timing);
+      progress('done\n');
+      sizes.push({
+        bytes,
+        signedBytes: Buffer.byteLength(ours, 'utf8'),
+        sign: ourSign,
+        verify: ourVerify,
+        xmlCryptoSign: theirSign,
+        xmlCryptoVerify: theirVerify,
+      });
+    }
+    progress('\n');
 
     const by = (k: Row['key']): Measurement => rows.find((r) => r.key === k)!.m;
     const ratios = {
@@ -233,6 +291,16 @@ function main(): void {
         seconds: args.seconds,
         results: { sign: pick(by('sign')), verify: pick(by('verify')), rsaSign: pick(by('rsaSign')), rsaVerify: pick(by('rsaVerify')) },
         ratios: { signVsRawRsa: round(ratios.signVsRawRsa, 6), verifyVsRawRsa: round(ratios.verifyVsRawRsa, 6) },
+        envelopes: sizes.map((z) => ({
+          bytes: z.bytes,
+          signedBytes: z.signedBytes,
+          signPerSec: round(z.sign.opsPerSec, 1),
+          verifyPerSec: round(z.verify.opsPerSec, 1),
+          xmlCryptoSignPerSec: round(z.xmlCryptoSign.opsPerSec, 1),
+          xmlCryptoVerifyPerSec: round(z.xmlCryptoVerify.opsPerSec, 1),
+          signVsXmlCrypto: round(z.sign.opsPerSec / z.xmlCryptoSign.opsPerSec, 3),
+          verifyVsXmlCrypto: round(z.verify.opsPerSec / z.xmlCryptoVerify.opsPerSec, 3),
+        })),
         node: process.version,
         cpu,
       };
@@ -279,10 +347,36 @@ function main(): void {
         'in one walk, exclusive C14N (envelopes/security/exc-c14n.ts) and SHA-256 digests of Timestamp, Intestazione, Body and SignedInfo ' +
         'over the subtrees in place; sign serialises once, verify also checks the certificate chain.',
     );
+    lines.push('');
+    lines.push('Tramite against xml-crypto, the same envelopes in the same run (ops/s; ratio = Tramite / xml-crypto):');
+    const cmpHeader = ['to sign', 'signed', 'sign', 'xml-crypto', 'ratio', 'verify', 'xml-crypto', 'ratio'];
+    const cmp = sizes.map((z) => [
+      `${fmtInt(z.bytes)} B`,
+      `${fmtInt(z.signedBytes)} B`,
+      fmtNum(z.sign.opsPerSec, 0),
+      fmtNum(z.xmlCryptoSign.opsPerSec, 0),
+      `${fmtRatio(z.sign.opsPerSec / z.xmlCryptoSign.opsPerSec)}×`,
+      fmtNum(z.verify.opsPerSec, 0),
+      fmtNum(z.xmlCryptoVerify.opsPerSec, 0),
+      `${fmtRatio(z.verify.opsPerSec / z.xmlCryptoVerify.opsPerSec)}×`,
+    ]);
+    const cmpWidths = cmpHeader.map((h, i) => Math.max(h.length, ...cmp.map((row) => row[i]!.length)));
+    const cmpRow = (cells: string[]): string => cells.map((c, i) => c.padStart(cmpWidths[i]!)).join('  ');
+    lines.push(cmpRow(cmpHeader));
+    for (const row of cmp) lines.push(cmpRow(row));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** How many family members make the envelope to sign about `target` bytes (one member is ~430 B). */
+function membersFor(target: number): number {
+  const size = (members: number): number =>
+    Buffer.byteLength(buildEgovEnvelope(egovHeader(1, new Date()), variazioneAnagrafica(members)), 'utf8');
+  const one = size(1);
+  const perMember = size(2) - one;
+  return Math.max(1, 1 + Math.round((target - one) / perMember));
 }
 
 function round(n: number, digits: number): number {
