@@ -6,7 +6,7 @@ import { AdapterError, describeCertificate, discardBoundedBody, type AdapterCont
 import { checkImpronte, improntaOf } from './impronta.js';
 import type { AnnullamentoRequest, InoltroRequest, ProtocolloOptions } from './protocollo-options.js';
 import { ProtocolRegister, type Registration } from './register/protocol-register.js';
-import type { Amministrazione, Identificatore, Segnatura } from './segnatura/segnatura-model.js';
+import { amministrazioneOfAoo, type Amministrazione, type Identificatore, type Segnatura } from './segnatura/segnatura-model.js';
 import { readSegnatura } from './segnatura/segnatura-reader.js';
 import { validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
 import { buildSegnaturaXml } from './segnatura/segnatura-writer.js';
@@ -179,20 +179,8 @@ export class ProtocolloAoo implements SegnaturaChecks {
   private segnaturaFor(req: InoltroRequest, identificatore: Identificatore, files: readonly ProtocolloFile[]): Segnatura {
     const aoo = this.ctx.options.aoo;
     const [primario, ...allegati] = files.map((f) => ({ nomeFile: f.nomeFile, mimeType: f.mimeType, impronta: improntaOf(f.content) }));
-    const mittente: Amministrazione = {
-      tipo: 'Amministrazione',
-      denominazioneAmministrazione: aoo.denominazione,
-      codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
-      codiceIPAAOO: { codice: aoo.codiceAOO },
-      personeFisiche: [],
-    };
-    const destinatario: Amministrazione = {
-      tipo: 'Amministrazione',
-      denominazioneAmministrazione: req.destinatario.denominazione,
-      codiceIPAAmministrazione: { codice: req.destinatario.codiceAmministrazione },
-      codiceIPAAOO: { codice: req.destinatario.codiceAOO },
-      personeFisiche: [],
-    };
+    const mittente: Amministrazione = amministrazioneOfAoo(aoo);
+    const destinatario: Amministrazione = amministrazioneOfAoo(req.destinatario);
     return {
       form: '2021',
       identificatore,

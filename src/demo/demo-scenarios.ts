@@ -10,6 +10,7 @@ import { DEMO_AOO, DEMO_REGISTRY_COMUNE, adapterUrlOf, protocolloUrlOf } from '.
 import { computeCodiceFiscale } from '../../adapters/sdk/index.js';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
+import { amministrazioneOfAoo } from '../../adapters/protocollo/segnatura/segnatura-model.js';
 
 /** Stops one node's process (as an outage would) and starts it again. */
 export interface NodeControl {
@@ -496,22 +497,10 @@ async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNod
       identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: new Date().toISOString().slice(0, 10) },
       oggetto: 'Determina n. 7 (impronta calcolata su un altro file)',
       classifica: { denominazione: 'Affari generali', codice: { kind: 'flat', codice: 'I.1' } },
-      mittente: {
-        tipo: 'Amministrazione',
-        denominazioneAmministrazione: aoo.denominazione,
-        codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
-        codiceIPAAOO: { codice: aoo.codiceAOO },
-        personeFisiche: [],
-      },
+      mittente: amministrazioneOfAoo(aoo),
       destinatari: [
         {
-          soggetto: {
-            tipo: 'Amministrazione',
-            denominazioneAmministrazione: regione.denominazione,
-            codiceIPAAmministrazione: { codice: regione.codiceAmministrazione },
-            codiceIPAAOO: { codice: regione.codiceAOO },
-            personeFisiche: [],
-          },
+          soggetto: amministrazioneOfAoo(regione),
           confermaRicezione: true,
           perConoscenza: false,
         },

@@ -12,7 +12,7 @@ import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { ProtocolloSoapClient } from '../../adapters/protocollo/soap/protocollo-soap-client.js';
 import type { ConfermaMessaggioInoltroRequest, MessaggioInoltroRequest } from '../../adapters/protocollo/soap/protocollo-soap-contract.js';
 import { ProtocolloSoapServer } from '../../adapters/protocollo/soap/protocollo-soap-server.js';
-import type { Identificatore } from '../../adapters/protocollo/segnatura/segnatura-model.js';
+import { amministrazioneOfAoo, type Identificatore } from '../../adapters/protocollo/segnatura/segnatura-model.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
 import { verifyXades } from '../../adapters/sdk/xades/xades-verify.js';
@@ -84,22 +84,10 @@ function sealedByTheComune(numero: string, documento: Buffer): Buffer {
     identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: '2026-11-23' },
     oggetto: 'Richiesta di parere',
     classifica: { denominazione: 'Urbanistica', codice: { kind: 'flat', codice: 'VI.2' } },
-    mittente: {
-      tipo: 'Amministrazione',
-      denominazioneAmministrazione: aoo.denominazione,
-      codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
-      codiceIPAAOO: { codice: aoo.codiceAOO },
-      personeFisiche: [],
-    },
+    mittente: amministrazioneOfAoo(aoo),
     destinatari: [
       {
-        soggetto: {
-          tipo: 'Amministrazione',
-          denominazioneAmministrazione: regione.denominazione,
-          codiceIPAAmministrazione: { codice: regione.codiceAmministrazione },
-          codiceIPAAOO: { codice: regione.codiceAOO },
-          personeFisiche: [],
-        },
+        soggetto: amministrazioneOfAoo(regione),
         confermaRicezione: true,
         perConoscenza: false,
       },

@@ -15,6 +15,7 @@ import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
 import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
+import { amministrazioneOfAoo } from '../../adapters/protocollo/segnatura/segnatura-model.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';
@@ -125,22 +126,10 @@ describe('protocollo interoperabile between two AOO', () => {
         identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: '2026-11-23' },
         oggetto: 'Documento di un sistema di protocollo esterno',
         classifica: { denominazione: 'Prova', codice: { kind: 'flat', codice: 'I.1' } },
-        mittente: {
-          tipo: 'Amministrazione',
-          denominazioneAmministrazione: aoo.denominazione,
-          codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
-          codiceIPAAOO: { codice: aoo.codiceAOO },
-          personeFisiche: [],
-        },
+        mittente: amministrazioneOfAoo(aoo),
         destinatari: [
           {
-            soggetto: {
-              tipo: 'Amministrazione',
-              denominazioneAmministrazione: 'Regione Abruzzo',
-              codiceIPAAmministrazione: { codice: DEMO_AOO[REGIONE]!.codiceAmministrazione },
-              codiceIPAAOO: { codice: DEMO_AOO[REGIONE]!.codiceAOO },
-              personeFisiche: [],
-            },
+            soggetto: amministrazioneOfAoo(DEMO_AOO[REGIONE]!),
             confermaRicezione: true,
             perConoscenza: false,
           },

@@ -102,6 +102,24 @@ export interface Amministrazione {
   readonly personeFisiche: readonly PersonaFisica[];
 }
 
+/** What names an AOO in a Segnatura: its administration's IPA code, its own, and the administration's name. */
+export interface AooCodes {
+  readonly denominazione: string;
+  readonly codiceAmministrazione: string;
+  readonly codiceAOO: string;
+}
+
+/** The Amministrazione of an AOO, as a Segnatura's Mittente or Destinatario names it (no UO, no people). */
+export function amministrazioneOfAoo(aoo: AooCodes): Amministrazione {
+  return {
+    tipo: 'Amministrazione',
+    denominazioneAmministrazione: aoo.denominazione,
+    codiceIPAAmministrazione: { codice: aoo.codiceAmministrazione },
+    codiceIPAAOO: { codice: aoo.codiceAOO },
+    personeFisiche: [],
+  };
+}
+
 export interface PersonaGiuridica {
   readonly tipo: 'PersonaGiuridica';
   readonly denominazione: string;
