@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NS } from '../envelopes/xml/namespaces.js';
 
 export const XMLSEC1_INSTALL = 'apt-get install -y xmlsec1 (as root; test-support/install-test-services.sh does it)';
 
@@ -38,6 +39,15 @@ export interface Xmlsec1Signed {
   readonly references: readonly string[];
   readonly signedInfo: string | undefined;
 }
+
+/** Every element a Tramite WS-Security Reference may name, in either profile: Timestamp, token, Body, headers. */
+export const WS_SECURITY_IDS: readonly IdElement[] = [
+  { ns: NS.wsu, local: 'Timestamp' },
+  { ns: NS.wsse, local: 'BinarySecurityToken' },
+  { ns: NS.soap11, local: 'Body' },
+  { ns: NS.egov, local: 'Intestazione' },
+  ...['To', 'From', 'Action', 'MessageID', 'RelatesTo', 'ReplyTo'].map((local) => ({ ns: NS.wsa, local })),
+];
 
 let checked = false;
 

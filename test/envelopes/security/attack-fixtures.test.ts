@@ -4,31 +4,16 @@
  * trusting only the fixture federation CA. attacks.json says what each file reproduces and how it must
  * be refused. xmlsec1, an independent XML-DSig implementation, confirms the control envelopes verify
  * and that tampering breaks them — so each fixture is what its name says, not an envelope we alone
- * happen to refuse.
+ * happen to refuse. Only the manifest's type comes from the generator: the test reads files, never makes them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openEnvelope } from '../../../envelopes/envelope.js';
-import { NS } from '../../../envelopes/xml/namespaces.js';
 import { EnvelopeError, SecurityError } from '../../../src/core/errors.js';
 import { TrustStore } from '../../../src/crypto/trust-store.js';
-import { xmlsec1Verify, type IdElement } from '../../../test-support/xmlsec1.js';
-
-interface ManifestEntry {
-  readonly file: string;
-  readonly profile: 'egov' | 'modi';
-  readonly what: string;
-  readonly expect:
-    | { readonly outcome: 'accepted' }
-    | {
-        readonly outcome: 'refused';
-        readonly error: 'SecurityError' | 'EnvelopeError';
-        readonly code: string;
-        readonly reason?: string;
-        readonly posizione?: string;
-      };
-}
+import type { ManifestEntry } from '../../../test-support/attack-fixtures.js';
+import { xmlsec1Verify, WS_SECURITY_IDS } from '../../../test-support/xmlsec1.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'attacks');
 const manifest = JSON.parse(readFileSync(join(DIR, 'attacks.json'), 'utf8')) as ManifestEntry[];
@@ -38,14 +23,6 @@ const trust = TrustStore.fromPem(pem('ca-cert.pem'));
 const VERIFIED_AT = new Date('2026-12-06T09:01:00Z');
 const policy = { trust, at: VERIFIED_AT, maxAgeSeconds: 300, skewSeconds: 5 };
 const envelope = (file: string) => readFileSync(join(DIR, file), 'utf8');
-
-const IDS: IdElement[] = [
-  { ns: NS.wsu, local: 'Timestamp' },
-  { ns: NS.wsse, local: 'BinarySecurityToken' },
-  { ns: NS.soap11, local: 'Body' },
-  { ns: NS.egov, local: 'Intestazione' },
-  ...['To', 'From', 'Action', 'MessageID', 'RelatesTo', 'ReplyTo'].map((local) => ({ ns: NS.wsa, local })),
-];
 
 describe('attack corpus (test/fixtures/attacks)', () => {
   it('has a control and the same attacks for both profiles', () => {
@@ -86,14 +63,14 @@ describe('attack corpus (test/fixtures/attacks)', () => {
       const verdict = xmlsec1Verify(envelope(`${profile}/control.xml`), {
         signerCertPem: signer,
         trustedCaPem: pem('ca-cert.pem'),
-        ids: IDS,
+        ids: WS_SECURITY_IDS,
       });
       expect(verdict.ok, verdict.output).toBe(true);
     });
     it.each(['body-one-character-changed', 'signature-value-changed', 'timestamp-expires-pushed-forward'])(
       '%s does not verify under xmlsec1',
       (name) => {
-        expect(xmlsec1Verify(envelope(`${profile}/${name}.xml`), { signerCertPem: signer, ids: IDS }).ok).toBe(false);
+        expect(xmlsec1Verify(envelope(`${profile}/${name}.xml`), { signerCertPem: signer, ids: WS_SECURITY_IDS }).ok).toBe(false);
       },
     );
   });

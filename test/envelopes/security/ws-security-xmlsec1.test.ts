@@ -23,17 +23,9 @@ import {
   type TestSigner,
 } from '../../fixtures/test-pki.js';
 import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
-import { requireXmlsec1, xmlsec1Sign, xmlsec1Verify, type IdElement } from '../../../test-support/xmlsec1.js';
+import { requireXmlsec1, xmlsec1Sign, xmlsec1Verify, WS_SECURITY_IDS } from '../../../test-support/xmlsec1.js';
 
 /** Every element kind a Tramite envelope references by Id. */
-const IDS: IdElement[] = [
-  { ns: NS.wsu, local: 'Timestamp' },
-  { ns: NS.wsse, local: 'BinarySecurityToken' },
-  { ns: NS.soap11, local: 'Body' },
-  { ns: NS.egov, local: 'Intestazione' },
-  ...['To', 'From', 'Action', 'MessageID', 'RelatesTo', 'ReplyTo'].map((local) => ({ ns: NS.wsa, local })),
-];
-
 /** A Body with prefixes of mixed case, a default namespace and its undeclaration, attributes from several namespaces. */
 const MIXED_BODY =
   '<Z:Pratica xmlns:Z="urn:tramite:test:z" xmlns:a="urn:tramite:test:a" xmlns="urn:tramite:test:default" a:tipo="x" Z:n="1" n="2" xml:lang="it">' +
@@ -101,7 +93,7 @@ describe('what Tramite seals verifies under xmlsec1', () => {
   it.each(CORPUS)('$name', (c) => {
     const signer = c.ec ? ecSigner : pki.comuneA;
     const xml = seal(c.profile, c.body, signer, c.defaultSoap);
-    const verdict = xmlsec1Verify(xml, { signerCertPem: signer.certPem, trustedCaPem: pki.ca.certPem, ids: IDS });
+    const verdict = xmlsec1Verify(xml, { signerCertPem: signer.certPem, trustedCaPem: pki.ca.certPem, ids: WS_SECURITY_IDS });
     expect(verdict.ok, verdict.output.slice(0, 3000)).toBe(true);
     // xmlsec1 digested exactly the bytes our canonicaliser produced, Reference by Reference.
     expect(verdict.references).toEqual(ourReferenceBytes(xml));
@@ -109,7 +101,7 @@ describe('what Tramite seals verifies under xmlsec1', () => {
 
   it('control: the same envelope altered after sealing is refused by xmlsec1', () => {
     const xml = seal('egov', MIXED_BODY, pki.comuneA).replace('Mario Rossi', 'Mario Rosso');
-    expect(xmlsec1Verify(xml, { signerCertPem: pki.comuneA.certPem, ids: IDS }).ok).toBe(false);
+    expect(xmlsec1Verify(xml, { signerCertPem: pki.comuneA.certPem, ids: WS_SECURITY_IDS }).ok).toBe(false);
   });
 
   it('an e-Gov busta digested the xml-crypto way (eGov_IT declared before SOAP_ENV) is refused by xmlsec1 and by Tramite', () => {
@@ -134,7 +126,7 @@ describe('what Tramite seals verifies under xmlsec1', () => {
     sig.computeSignature(doc.toString(), { prefix: 'ds', location: { reference: `//*[local-name()='Security']`, action: 'append' } });
     const xml = sig.getSignedXml();
 
-    const verdict = xmlsec1Verify(xml, { signerCertPem: pki.comuneA.certPem, ids: IDS });
+    const verdict = xmlsec1Verify(xml, { signerCertPem: pki.comuneA.certPem, ids: WS_SECURITY_IDS });
     expect(verdict.ok).toBe(false);
     expect(verdict.output).toMatch(/digest/i);
     let err: unknown;
@@ -180,7 +172,10 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
 
   it.each(CASES)('$name', (c) => {
     const signer = c.ec ? ecSigner : pki.comuneA;
-    const signed = xmlsec1Sign(template(seal(c.profile, c.body, signer, c.defaultSoap), c.prefixList), { keyPem: signer.keyPem, ids: IDS });
+    const signed = xmlsec1Sign(template(seal(c.profile, c.body, signer, c.defaultSoap), c.prefixList), {
+      keyPem: signer.keyPem,
+      ids: WS_SECURITY_IDS,
+    });
     expect(signed.xml).not.toContain('<ds:DigestValue></ds:DigestValue>');
     const opened = openEnvelope(signed.xml, livePolicy());
     expect(opened.signature.signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Body']));
@@ -190,7 +185,7 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
   it('control: an xmlsec1-signed envelope altered after signing → SIG_DIGEST at Body', () => {
     const signed = xmlsec1Sign(template(seal('egov', MIXED_BODY, pki.comuneA), 'SOAP_ENV #default'), {
       keyPem: pki.comuneA.keyPem,
-      ids: IDS,
+      ids: WS_SECURITY_IDS,
     });
     let err: unknown;
     try {
@@ -216,7 +211,7 @@ describe('the other accepted transform chains, signed by xmlsec1, verify under T
     const base = template(seal('egov', MIXED_BODY, pki.comuneA));
     const t = chain === '' ? base.split(`<ds:Transforms>${EXC}</ds:Transforms>`).join('') : base.split(EXC).join(chain);
     expect(t).not.toBe(base);
-    const signed = xmlsec1Sign(t, { keyPem: pki.comuneA.keyPem, ids: IDS });
+    const signed = xmlsec1Sign(t, { keyPem: pki.comuneA.keyPem, ids: WS_SECURITY_IDS });
     expect(openEnvelope(signed.xml, livePolicy()).signature.signed).toEqual(['Security/Timestamp', 'Body', 'Header/Intestazione']);
   });
 });
