@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBoundedBody, ResponseTooLargeError } from '../../src/core/bounded-body.js';
+import { BackOfficeHttp } from '../../src/node/back-office-http/back-office-http.js';
 import { deliverToBackOffice } from '../../src/node/dispatch/back-office-client.js';
 import { startDevNode, type DevNode } from './dev-node.js';
 
@@ -89,13 +90,16 @@ describe('a back office answering 600 MB', () => {
   it('is refused with TRAMITE_ERR_RESPONSE_TOO_LARGE, and memory stays low', async () => {
     const huge = new HugeAnswerServer({ declareLength: false, contentType: 'application/xml' });
     const url = await huge.start();
+    const http = new BackOfficeHttp();
     const before = rssMb();
     const err = await deliverToBackOffice(
       url,
       { id: 'x', from: 'SPC/A', to: 'SPC/B', service: 'S', profile: 'sincrono', payload: '<a/>' },
       30_000,
       5 * MB,
+      http,
     ).catch((e: unknown) => e);
+    await http.close();
     expect((err as { code?: string }).code).toBe('TRAMITE_ERR_RESPONSE_TOO_LARGE');
     await new Promise((r) => setTimeout(r, 200));
     expect(huge.written).toBeLessThan(100 * MB);

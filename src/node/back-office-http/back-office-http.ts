@@ -60,12 +60,12 @@ export class BackOfficeHttp {
   }
 }
 
-/** The POST itself; without a dispatcher (a tool, a test) through undici's global one. */
-export async function postToBackOffice(p: BackOfficePost, dispatcher?: Dispatcher): Promise<BackOfficeAnswer> {
+/** The POST itself, through the given Agent. */
+async function postToBackOffice(p: BackOfficePost, dispatcher: Dispatcher): Promise<BackOfficeAnswer> {
   let res: Dispatcher.ResponseData;
   try {
     res = await request(p.url, {
-      ...(dispatcher ? { dispatcher } : {}),
+      dispatcher,
       method: 'POST',
       body: p.body,
       headers: { ...p.headers },

@@ -1,5 +1,5 @@
 import { TramiteError } from '../../core/errors.js';
-import { postToBackOffice, type BackOfficeHttp } from '../back-office-http/back-office-http.js';
+import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
 
 /** What the node hands a party's back office for each inbound message (JSON, POSTed). */
 export interface BackOfficeDelivery {
@@ -24,7 +24,7 @@ export async function deliverToBackOffice(
   msg: BackOfficeDelivery,
   timeoutMs: number,
   maxAnswerBytes: number,
-  http?: BackOfficeHttp,
+  http: BackOfficeHttp,
 ): Promise<string | undefined> {
   const post = {
     url,
@@ -35,7 +35,7 @@ export async function deliverToBackOffice(
     // The answer becomes the body of a reply envelope: no larger than an envelope may be.
     maxAnswerBytes,
   };
-  const res = http ? await http.post(post) : await postToBackOffice(post);
+  const res = await http.post(post);
   if (res.status < 200 || res.status >= 300) {
     throw new TramiteError('TRAMITE_ERR_PEER_REFUSED', `back office at ${url} answered HTTP ${res.status}`);
   }
