@@ -13,7 +13,9 @@ import {
 } from '../../adapters/pec/daticert.js';
 import type { SmimeSigner } from '../../adapters/pec/smime-sign.js';
 import { breveOriginal } from './breve-original.js';
-import { italianZona } from './italian-time.js';
+// Italian providers write daticert times in Italian local time with its offset (+0100 / +0200), so the
+// simulator does too: the offset of the Europe/Rome rules at that instant, not the machine's time zone.
+import { romeOffset } from '../../adapters/sdk/index.js';
 import { type ProviderMessage, composeSignedMessage } from './provider-message.js';
 import {
   type ReceiptTextFacts,
@@ -210,7 +212,7 @@ function daticertOf(
     },
     dati: {
       gestoreEmittente: issuer.gestore,
-      data: daticertData(issuer.at, italianZona(issuer.at)),
+      data: daticertData(issuer.at, romeOffset(issuer.at)),
       identificativo: msg.identificativo,
       msgid: msg.submitted.messageId,
       ricezione: [],
