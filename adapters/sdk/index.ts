@@ -60,6 +60,7 @@ export {
 } from '../../src/core/bounded-body.js';
 
 // Libraries the shipped adapters share (and third-party ones may use): one copy each, here.
+export { XsdSchema, lazyXsdSchema, type XsdSchemaSource, type XsdValidation, type XsdViolation } from './xml-schema/xsd-schema.js';
 export { signXades, type XadesSigner, type XadesSignOptions } from './xades/xades-sign.js';
 export { verifyXades, type VerifiedXades, type XadesVerifyOptions } from './xades/xades-verify.js';
 export { ACCEPTED_DIGESTS, XADES_NS, type XadesDigest } from './xades/xades-algorithms.js';

@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../sdk/shipped-files.js';
-import { validateXML, type XMLValidationError } from 'xmllint-wasm';
+import { lazyXsdSchema, type XsdViolation } from '../sdk/xml-schema/xsd-schema.js';
 import {
   childElements,
   describeElement,
@@ -430,10 +430,10 @@ export type SiatelSchemaValidation = { valid: true } | { valid: false; errors: s
 const SCHEMA_FILE = 'siatel-interrogazione.xsd';
 
 /**
- * Validates a SIATEL document (any request or answer) against the XSD with libxml2's validator
- * (xmllint-wasm). The hardened parse runs first, so xmllint never sees a DOCTYPE. Each call runs in a
- * fresh worker (tens of milliseconds): the simulator validates what it receives; the adapter relies on
- * the strict reader for answers.
+ * Validates a SIATEL document (any request or answer) against the XSD with libxml2's validator, compiled
+ * once and kept warm (the SDK's XsdSchema): under a millisecond a document. The hardened parse runs
+ * first, so libxml2 never sees a DOCTYPE. The simulator validates what it receives, the adapter what it
+ * reads back.
  */
 export async function validateSiatelSchema(xml: string): Promise<SiatelSchemaValidation> {
   try {
@@ -442,28 +442,18 @@ export async function validateSiatelSchema(xml: string): Promise<SiatelSchemaVal
     if (err instanceof SiatelXmlError) return { valid: false, errors: [err.message] };
     throw err;
   }
-  const result = await validateXML({
-    xml: [{ fileName: 'instance.xml', contents: xml.trim() }],
-    schema: [{ fileName: SCHEMA_FILE, contents: await schemaText() }],
-  });
-  return result.valid ? { valid: true } : { valid: false, errors: result.errors.map(describeSchemaError) };
+  const result = (await siatelSchema()).validate(xml.trim());
+  return result.valid ? { valid: true } : { valid: false, errors: result.violations.map(describeViolation) };
 }
 
-function describeSchemaError(e: XMLValidationError): string {
-  const message = e.message
-    .replace(/^.*?Schemas validity error : /, '')
-    .replace(/\{urn:tramite:siatel:1\}/g, `${PREFIX}:`)
-    .trim();
-  return e.loc ? `line ${e.loc.lineNumber}: ${message}` : message;
+function describeViolation(v: XsdViolation): string {
+  const message = v.message.replace(/\{urn:tramite:siatel:1\}/g, `${PREFIX}:`);
+  return v.line !== undefined ? `line ${v.line}: ${message}` : message;
 }
 
-let schemaLoading: Promise<string> | undefined;
-
-/** The XSD text, read once per process from schemas/siatel/ under the package root (src or dist alike). */
-function schemaText(): Promise<string> {
-  schemaLoading ??= readFile(join(packageRoot(), 'schemas', 'siatel', SCHEMA_FILE), 'utf8');
-  schemaLoading.catch(() => {
-    schemaLoading = undefined; // a failed read is tried again by the next call
-  });
-  return schemaLoading;
-}
+/** The XSD, read once per process from schemas/siatel/ under the package root (src or dist alike), and compiled. */
+const siatelSchema = lazyXsdSchema(async () => ({
+  name: SCHEMA_FILE,
+  main: SCHEMA_FILE,
+  files: { [SCHEMA_FILE]: await readFile(join(packageRoot(), 'schemas', 'siatel', SCHEMA_FILE), 'utf8') },
+}));

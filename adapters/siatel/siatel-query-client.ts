@@ -14,6 +14,7 @@ import {
   SiatelXmlError,
   isSiatelErrore,
   readSiatelAnswer,
+  validateSiatelSchema,
   siatelAction,
   writeSiatelRequest,
   type SiatelAnswer,
@@ -103,6 +104,15 @@ export class SiatelQueryClient {
     if (state.reply === undefined)
       throw new SiatelQueryError('TRAMITE_ERR_ADAPTER_UNAVAILABLE', `SIATEL delivered ${state.id} but gave no answer`, true, 502);
 
+    // The schema first (a warm validator: well under a millisecond), then the strict typed reader.
+    const validation = await validateSiatelSchema(state.reply);
+    if (!validation.valid)
+      throw new SiatelQueryError(
+        'TRAMITE_ERR_ADAPTER_REFUSED',
+        `SIATEL's answer to ${state.id} does not match the schema: ${validation.errors.join('; ')}`,
+        false,
+        502,
+      );
     let answer: SiatelAnswer;
     try {
       answer = readSiatelAnswer(state.reply, request.interrogazione);

@@ -35,7 +35,7 @@ import { SimulatedRegistry } from './siatel-simulated-registry.js';
 export interface SiatelSimulatorOptions {
   /** The simulated population (default: 1,000 generated people after the named ones, seed 1). */
   readonly registry?: { readonly generatedPeople?: number; readonly seed?: number };
-  /** Validate every request against the XSD (default true). xmllint-wasm takes tens of ms per document. */
+  /** Validate every request against the XSD (default true; a warm validator, well under a millisecond a document). */
   readonly validateSchema?: boolean;
   /** Demo only: count the limits on a clock this many times faster (the same factor as the client's). */
   readonly clockFactor?: number;

@@ -39,8 +39,7 @@ function demoAdapters(code: string, backOfficeUrl: (party: string) => string): A
     });
   if (code === 'SPC/INA') adapters.push({ use: 'ina-simulator', options: {} });
   // The bulk demo sends 1,000 queries: the simulator skips its per-request XSD check (tens of ms each).
-  if (code === 'SPC/AgenziaEntrate')
-    adapters.push({ use: 'siatel-simulator', options: { clockFactor: DEMO_SIATEL_CLOCK_FACTOR, validateSchema: false } });
+  if (code === 'SPC/AgenziaEntrate') adapters.push({ use: 'siatel-simulator', options: { clockFactor: DEMO_SIATEL_CLOCK_FACTOR } });
   if (code === DEMO_REGISTRY_COMUNE.party) {
     adapters.push({
       use: 'ina-saia',

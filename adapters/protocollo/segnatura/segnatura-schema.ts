@@ -1,7 +1,8 @@
 /**
- * XSD validation of protocollo documents with a real schema validator (libxml2's, via xmllint-wasm)
- * against the official AgID schemas shipped in schemas/protocollo/ — byte-identical copies, found at run
- * time from the package root, so the same code works from sources (vitest) and compiled (dist/).
+ * XSD validation of protocollo documents with a real schema validator (libxml2's, compiled once and kept
+ * warm: see the SDK's XsdSchema) against the official AgID schemas shipped in schemas/protocollo/ —
+ * byte-identical copies, found at run time from the package root, so the same code works from sources
+ * (vitest) and compiled (dist/).
  *
  * The schema is chosen by the root element's namespace:
  *   2021 SegnaturaInformatica (prot)         → segnatura_protocollo.xsd (+ xmldsig-core-schema.xsd)
@@ -17,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../sdk/shipped-files.js';
 import { withUtf8Declaration } from '../../sdk/xml-security.js';
-import { memoryPages, validateXML, type XMLFileInfo, type XMLValidationError } from 'xmllint-wasm';
+import { lazyXsdSchema, type XsdSchema, type XsdViolation } from '../../sdk/xml-schema/xsd-schema.js';
 import { ProtocolloError, TramiteError } from '../../../src/core/errors.js';
 import { PROTOCOLLO_NS, describeElement, parseProtocolloXml } from './segnatura-reader.js';
 
@@ -33,7 +34,7 @@ const SCHEMA_FILES = {
 
 type SchemaFile = keyof typeof SCHEMA_FILES;
 
-/** Main schema first, then what it imports (xmllint-wasm loads imports only from preloaded files). */
+/** Main schema first, then what it imports (libxml2 reads imports only from the texts given with the set). */
 const SCHEMA_SETS: Record<string, readonly SchemaFile[]> = {
   [PROTOCOLLO_NS.segnatura]: ['segnatura', 'xmldsig'],
   [PROTOCOLLO_NS.pec]: ['pec', 'segnatura', 'xmldsig'],
@@ -60,9 +61,6 @@ const PREFIXES: Record<string, string> = {
   'http://www.w3.org/2000/09/xmldsig#': 'ds',
 };
 
-/** Room for a Segnatura at the hardened parser's 5 MB limit (xmllint-wasm's default is 32 MiB). */
-const MAX_MEMORY_PAGES = 256 * memoryPages.MiB;
-
 /** Validates a Segnatura (2021 form in either namespace, or 2013 form); bytes are decoded by their declared encoding. */
 export function validateSegnaturaSchema(xml: string | Uint8Array): Promise<SchemaValidation> {
   return validateRoot(xml, SEGNATURA_ROOTS, 'a Segnatura (SegnaturaInformatica, or the 2013 Segnatura)');
@@ -74,8 +72,8 @@ export function validateProtocolloMessageSchema(xml: string | Uint8Array): Promi
 }
 
 async function validateRoot(xml: string | Uint8Array, accepted: ReadonlySet<string>, expected: string): Promise<SchemaValidation> {
-  // The hardened parse runs first: xmllint never sees a DOCTYPE (the 2001 one is tolerated, but the 2001
-  // form is never validated here), the root tells which schema applies, and xmllint gets the decoded
+  // The hardened parse runs first: libxml2 never sees a DOCTYPE (the 2001 one is tolerated, but the 2001
+  // form is never validated here), the root tells which schema applies, and libxml2 gets the decoded
   // text — its declaration saying UTF-8 — so a windows-1252 document is not left to libxml2's encodings.
   let root: Element;
   let text: string;
@@ -91,24 +89,17 @@ async function validateRoot(xml: string | Uint8Array, accepted: ReadonlySet<stri
     const why = ns === '' ? ' — the 2001 form (no namespace) has no XML Schema to validate against' : '';
     return { valid: false, errors: [`line 1: the root element is ${describeElement(root)}, expected ${expected}${why}`] };
   }
-  const [main, ...imports] = (SCHEMA_SETS[ns] ?? []).map((file) => SCHEMA_FILES[file]);
-  if (!main) throw new TramiteError('TRAMITE_ERR_INTERNAL', `no schema configured for namespace ${ns}`);
-  const files = await loadSchemas();
-  const result = await validateXML({
-    xml: [{ fileName: 'instance.xml', contents: withUtf8Declaration(text) }],
-    schema: [files(main)],
-    preload: imports.map(files),
-    maxMemoryPages: MAX_MEMORY_PAGES,
-  });
-  return result.valid ? { valid: true } : { valid: false, errors: result.errors.map(describeError) };
+  const schema = await schemaFor(ns);
+  const result = schema.validate(withUtf8Declaration(text));
+  return result.valid ? { valid: true } : { valid: false, errors: result.violations.map(describeViolation) };
 }
 
-function describeError(e: XMLValidationError): string {
-  const message = e.message.replace(/^.*?Schemas validity error : /, '').replace(/\{([^}]*)\}(?=\w)/g, (whole, uri: string) => {
+function describeViolation(v: XsdViolation): string {
+  const message = v.message.replace(/\{([^}]*)\}(?=\w)/g, (whole, uri: string) => {
     const prefix = PREFIXES[uri];
     return prefix === undefined ? whole : prefix ? `${prefix}:` : '';
   });
-  return e.loc ? `line ${e.loc.lineNumber}: ${message}` : message;
+  return v.line !== undefined ? `line ${v.line}: ${message}` : message;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -132,14 +123,30 @@ export function patchCapType(xsd: string): string {
   return xsd.replace(capPattern, '$1[0-9]{5}$2');
 }
 
-let loading: Promise<(path: string) => XMLFileInfo> | undefined;
+/** One compiled schema set per namespace, compiled on first use and kept for the life of the process. */
+const compiledSets = new Map<string, () => Promise<XsdSchema>>(
+  Object.entries(SCHEMA_SETS).map(([ns, set]) => [
+    ns,
+    lazyXsdSchema(async () => {
+      const [main, ...imports] = set.map((file) => SCHEMA_FILES[file]);
+      const texts = await schemaTexts();
+      // Paths relative to schemas/protocollo/, the folder the schemaLocations are written against.
+      return { name: main!, main: main!, files: Object.fromEntries([main!, ...imports].map((path) => [path, texts(path)])) };
+    }),
+  ]),
+);
 
-/**
- * The schema texts, read and patched once. (xmllint-wasm runs each validation in a fresh worker and
- * compiles the schema there, so the texts are what can be cached.)
- */
-function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
-  loading ??= (async () => {
+function schemaFor(ns: string): Promise<XsdSchema> {
+  const compiled = compiledSets.get(ns);
+  if (!compiled) throw new TramiteError('TRAMITE_ERR_INTERNAL', `no schema configured for namespace ${ns}`);
+  return compiled();
+}
+
+let reading: Promise<(path: string) => string> | undefined;
+
+/** The schema texts, read and patched once. */
+function schemaTexts(): Promise<(path: string) => string> {
+  reading ??= (async () => {
     const dir = join(packageRoot(), 'schemas', 'protocollo');
     const entries = await Promise.all(
       Object.values(SCHEMA_FILES).map(async (path) => {
@@ -148,14 +155,14 @@ function loadSchemas(): Promise<(path: string) => XMLFileInfo> {
       }),
     );
     const byPath = new Map<string, string>(entries);
-    return (path: string): XMLFileInfo => {
+    return (path: string): string => {
       const contents = byPath.get(path);
       if (contents === undefined) throw new TramiteError('TRAMITE_ERR_INTERNAL', `schema ${path} is not loaded`);
-      return { fileName: path, contents };
+      return contents;
     };
   })();
-  loading.catch(() => {
-    loading = undefined; // a failed read (e.g. a missing file) is retried by the next call
+  reading.catch(() => {
+    reading = undefined; // a failed read (e.g. a missing file) is retried by the next call
   });
-  return loading;
+  return reading;
 }

@@ -156,6 +156,32 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
     }
   });
 
+  it('refuses an answer the XSD refuses, even one its strict reader would read (an attribute it does not know)', async () => {
+    const simulator = await startSimulator({});
+    // SIATEL's answer, with one attribute the schema does not allow on its Esito.
+    const bus = new DirectBus(simulator);
+    const tampered = Object.assign(Object.create(bus) as DirectBus, {
+      sendAndWait: async (m: Parameters<DirectBus['sendAndWait']>[0]) => {
+        const state = await bus.sendAndWait(m);
+        return { ...state, reply: state.reply?.replace('<siatel:Esito>', '<siatel:Esito nota="x">') };
+      },
+    });
+    const { adapter, url } = await startAdapter(options(), { bus: tampered, dataDir: tempDir('schema') });
+    try {
+      expect(await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).toMatchObject({
+        status: 502,
+        json: {
+          error: {
+            code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+            message: expect.stringMatching(/does not match the schema: .*attribute 'nota' is not allowed/),
+          },
+        },
+      });
+    } finally {
+      await adapter.stop();
+    }
+  });
+
   it('answers only a caller with one of the configured tokens', async () => {
     const token = 'segreto-siatel';
     const { adapter, url } = await startAdapter(

@@ -61,9 +61,8 @@ function expectWithinSiatelLimits(sim: SiatelSimulator, operatore: string): void
 describe('the SIATEL adapter: bulk requests', () => {
   it('answers 1,000 codes within the limits (quota on virtual time) and writes the result file', async () => {
     const time = new VirtualTime(NOON_ROME);
-    // Schema validation off in the simulator here: xmllint-wasm takes ~80 ms a document, and the XSD
-    // validity of every request kind is proven in the mapping and simulator tests.
-    const simulator = await startSimulator({ registry: { generatedPeople: 1000, seed: 1 }, validateSchema: false }, time.now);
+    // The simulator validates every request against the XSD, and the adapter every answer, as in production.
+    const simulator = await startSimulator({ registry: { generatedPeople: 1000, seed: 1 } }, time.now);
     const bus = new DirectBus(simulator);
     const { adapter, url } = await startAdapter(options, { bus, dataDir: tempDir('bulk'), quotaTime: time });
     try {
