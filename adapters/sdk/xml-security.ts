@@ -2,7 +2,7 @@
  * The security primitives the node itself uses, offered to adapters so that no adapter parses XML or
  * checks a certificate its own way: hardened parsing (no DOCTYPE unless one naming a known legacy DTD is
  * opted into, no PIs, size and depth limits, bytes decoded by their declared encoding),
- * DOM navigation by namespace, and the trust store with chain and validity checks.
+ * DOM navigation by namespace, exclusive C14N, and the trust store with chain and validity checks.
  * Adapters import these from the SDK, never from src/crypto.
  */
 export {
@@ -18,6 +18,7 @@ export {
   type XmlEncoding,
 } from '../../envelopes/xml/hardened-xml.js';
 export { childElements, childrenNamed, isElement, textOf, walkElements } from '../../envelopes/xml/dom-navigation.js';
+export { exclusiveC14n, type CanonicalizationOptions } from '../../envelopes/security/exc-c14n.js';
 export { NS } from '../../envelopes/xml/namespaces.js';
 export { TrustStore, certificatesFromPem } from '../../src/crypto/trust-store.js';
 export { describeCertificate } from '../../src/core/certificate-description.js';

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ExclusiveCanonicalization } from 'xml-crypto';
 import { NS } from '../../sdk/index.js';
-import { childElements, childrenNamed, isElement, parseUntrustedXml, type XmlLimits } from '../../sdk/index.js';
+import { childElements, childrenNamed, exclusiveC14n, isElement, parseUntrustedXml, type XmlLimits } from '../../sdk/index.js';
 import { ACCEPTED_DIGESTS } from '../../sdk/index.js';
 
 /**
@@ -24,12 +23,6 @@ export function documentDigestMatches(xml: string, limits: XmlLimits): boolean {
   const value = reference && childrenNamed(reference, NS.ds, 'DigestValue')[0];
   const hash = method ? ACCEPTED_DIGESTS.get(method.getAttribute('Algorithm') ?? '') : undefined;
   if (!hash || !value) return false;
-  const copy = root.cloneNode(true) as Element;
-  copy.removeChild(copy.childNodes.item(Array.prototype.indexOf.call(root.childNodes, signature) as number));
-  const canonical = new ExclusiveCanonicalization().process(copy, {
-    defaultNs: '',
-    ancestorNamespaces: [],
-    inclusiveNamespacesPrefixList: [],
-  });
+  const canonical = exclusiveC14n(root, { exclude: signature });
   return createHash(hash).update(canonical, 'utf8').digest('base64') === (value.textContent ?? '').replace(/\s+/g, '');
 }

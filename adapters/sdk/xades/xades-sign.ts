@@ -1,7 +1,14 @@
-import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
-import { ExclusiveCanonicalization, SignedXml, type HashAlgorithm } from 'xml-crypto';
+import { createHash, randomUUID, sign as signData, type KeyObject, type X509Certificate } from 'node:crypto';
 import { ConfigError, TramiteError } from '../../../src/core/errors.js';
-import { NS, certificatesFromPem, isElement, keyMatchesCertificate, parseUntrustedXml, walkElements } from '../xml-security.js';
+import {
+  NS,
+  certificatesFromPem,
+  exclusiveC14n,
+  isElement,
+  keyMatchesCertificate,
+  parseUntrustedXml,
+  walkElements,
+} from '../xml-security.js';
 import { escapeAttribute } from '../../../envelopes/xml/xml-escape.js';
 import { DIGEST_URI, MAX_KEYINFO_CERTIFICATES, SIGNED_PROPERTIES_TYPE, XADES_ALG, XADES_NS, type XadesDigest } from './xades-algorithms.js';
 
@@ -34,10 +41,14 @@ export interface XadesSignOptions {
  *       SignedSignatureProperties: SigningTime, SigningCertificateV2 (SHA-256 of the certificate DER)
  *       SignedDataObjectProperties: DataObjectFormat (text/xml) for the document Reference
  *
- * xml-crypto does the canonicalisation, digests and RSA signing: it resolves a Reference whose target
- * is not yet in the document inside the Signature it is building, which is how SignedProperties (in
- * ds:Object) gets signed. A document that already carries a ds:Signature is refused: a second seal
- * would make the first one's enveloped transform cover a different document.
+ * The project's own exclusive C14N computes both digests and the SignedInfo that is signed
+ * (differential-tested against xmlsec1 and xml-crypto). The document's digest is taken before the
+ * signature exists, which is exactly what the enveloped transform gives back; the signature is then
+ * spliced in before the root's end tag, so the document's own bytes are never re-serialised (a
+ * serialiser can change what a parser reads back, e.g. a character reference &#13; in text). Exclusive
+ * C14N renders only the namespaces an element visibly uses, so the Signature's subtrees canonicalise
+ * the same standalone as in place. A document that already carries a ds:Signature is refused: a second
+ * seal would make the first one's enveloped transform cover a different document.
  */
 export function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptions = {}): string {
   const { doc, text } = parseUntrustedXml(xml);
@@ -45,29 +56,82 @@ export function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptio
   if ([...walkElements(root)].some((el) => isElement(el, NS.ds, 'Signature'))) {
     throw new TramiteError('TRAMITE_ERR_SIG_STRUCTURE', `cannot seal: <${root.nodeName}> already carries a ds:Signature`);
   }
+  const insertAt = rootEndTag(text, root.nodeName);
   const chain = publishedCertificates(signer);
-  const digestUri = DIGEST_URI[opts.digest ?? 'sha256'];
+  const digest = opts.digest ?? 'sha256';
+  const hash = (canonical: string) => createHash(digest).update(canonical, 'utf8').digest('base64');
 
   const signatureId = `xades-${randomUUID()}`;
   const ids = { signature: signatureId, signedProperties: `${signatureId}-signedprops`, documentReference: `${signatureId}-ref-doc` };
-  const sig = restrictedSigner(signer.privateKey, chain, qualifyingProperties(ids, signer.certificate, opts.signingTime ?? new Date()));
-  // `/*` selects the root; isEmptyUri writes URI="" (the whole document) instead of giving the root an Id.
-  sig.addReference({
-    xpath: '/*',
-    isEmptyUri: true,
-    id: ids.documentReference,
-    transforms: [XADES_ALG.enveloped, XADES_ALG.excC14n],
-    digestAlgorithm: digestUri,
-  });
-  // Matches nothing in the document: xml-crypto then looks inside the Signature (ds:Object) it builds.
-  sig.addReference({
-    xpath: `//*[local-name()='SignedProperties' and namespace-uri()='${XADES_NS}' and @Id='${ids.signedProperties}']`,
-    type: SIGNED_PROPERTIES_TYPE,
-    transforms: [XADES_ALG.excC14n],
-    digestAlgorithm: digestUri,
-  });
-  sig.computeSignature(text, { prefix: 'ds', attrs: { Id: ids.signature }, location: { reference: '/*', action: 'append' } });
-  return sig.getSignedXml();
+  const parts: SignatureText = {
+    ids,
+    digestUri: DIGEST_URI[digest],
+    documentDigest: hash(exclusiveC14n(root)),
+    propertiesDigest: '',
+    signatureValue: '',
+    certificates: chain.map((c) => c.raw.toString('base64')),
+    qualifyingProperties: qualifyingProperties(ids, signer.certificate, opts.signingTime ?? new Date()),
+  };
+  const signedProperties = signaturePart(signatureXml(parts), XADES_NS, 'SignedProperties');
+  parts.propertiesDigest = hash(exclusiveC14n(signedProperties));
+  const signedInfo = signaturePart(signatureXml(parts), NS.ds, 'SignedInfo');
+  parts.signatureValue = signData('sha256', Buffer.from(exclusiveC14n(signedInfo), 'utf8'), signer.privateKey).toString('base64');
+  return text.slice(0, insertAt) + signatureXml(parts) + text.slice(insertAt);
+}
+
+interface SignatureText {
+  readonly ids: { signature: string; signedProperties: string; documentReference: string };
+  readonly digestUri: string;
+  readonly documentDigest: string;
+  propertiesDigest: string;
+  signatureValue: string;
+  readonly certificates: readonly string[];
+  readonly qualifyingProperties: string;
+}
+
+/** The ds:Signature as text. Every value is generated here (ids, URIs, base64), and escaped all the same. */
+function signatureXml(p: SignatureText): string {
+  const transform = (algorithm: string) => `<ds:Transform Algorithm="${algorithm}"/>`;
+  const digestOf = (value: string) => `<ds:DigestMethod Algorithm="${p.digestUri}"/><ds:DigestValue>${value}</ds:DigestValue>`;
+  return (
+    `<ds:Signature Id="${escapeAttribute(p.ids.signature)}" xmlns:ds="${NS.ds}">` +
+    '<ds:SignedInfo>' +
+    `<ds:CanonicalizationMethod Algorithm="${XADES_ALG.excC14n}"/>` +
+    `<ds:SignatureMethod Algorithm="${XADES_ALG.rsaSha256}"/>` +
+    `<ds:Reference URI="" Id="${escapeAttribute(p.ids.documentReference)}">` +
+    `<ds:Transforms>${transform(XADES_ALG.enveloped)}${transform(XADES_ALG.excC14n)}</ds:Transforms>` +
+    `${digestOf(p.documentDigest)}</ds:Reference>` +
+    `<ds:Reference URI="#${escapeAttribute(p.ids.signedProperties)}" Type="${SIGNED_PROPERTIES_TYPE}">` +
+    `<ds:Transforms>${transform(XADES_ALG.excC14n)}</ds:Transforms>${digestOf(p.propertiesDigest)}</ds:Reference>` +
+    '</ds:SignedInfo>' +
+    `<ds:SignatureValue>${p.signatureValue}</ds:SignatureValue>` +
+    `<ds:KeyInfo><ds:X509Data>${p.certificates.map((c) => `<ds:X509Certificate>${c}</ds:X509Certificate>`).join('')}</ds:X509Data></ds:KeyInfo>` +
+    `<ds:Object>${p.qualifyingProperties}</ds:Object>` +
+    '</ds:Signature>'
+  );
+}
+
+/** The one element `{ns}local` of a Signature written by signatureXml, parsed on its own. */
+function signaturePart(signatureText: string, ns: string, local: string): Element {
+  const found = [...walkElements(parseUntrustedXml(signatureText).doc.documentElement!)].find((el) => isElement(el, ns, local));
+  if (!found) throw new TramiteError('TRAMITE_ERR_INTERNAL', `the XAdES signature written has no ${local}`);
+  return found;
+}
+
+/**
+ * Where the signature goes: at the root's end tag, the last `</name` that only whitespace and comments
+ * follow (an earlier candidate may sit inside a trailing comment; a comment cannot hold `<!--`, so the
+ * remainder from inside one never fits). A root written as an empty-element tag has no end tag to use.
+ */
+function rootEndTag(text: string, rootName: string): number {
+  const endTagThenMisc = /^<\/[^\s>]+\s*>(?:\s|<!--(?:(?!-->)[\s\S])*-->)*$/;
+  for (let at = text.lastIndexOf(`</${rootName}`); at >= 0; at = text.lastIndexOf(`</${rootName}`, at - 1)) {
+    if (endTagThenMisc.test(text.slice(at))) return at;
+  }
+  throw new TramiteError(
+    'TRAMITE_ERR_SIG_STRUCTURE',
+    `cannot seal: <${rootName}> has no end tag (an empty root element cannot carry the seal)`,
+  );
 }
 
 /** The seal certificate first, then any CA certificates that came with it in `certPem`. */
@@ -91,42 +155,6 @@ function publishedCertificates(signer: XadesSigner): X509Certificate[] {
     );
   }
   return [signer.certificate, ...others];
-}
-
-/**
- * xml-crypto with its algorithm tables cut down to what this signer writes. SHA-384 is not in
- * xml-crypto's own table, so the digests are node:crypto hashes registered under their URIs.
- */
-function restrictedSigner(privateKey: KeyObject, chain: readonly X509Certificate[], qualifyingPropertiesXml: string): SignedXml {
-  const sig = new SignedXml({
-    privateKey,
-    canonicalizationAlgorithm: XADES_ALG.excC14n,
-    signatureAlgorithm: XADES_ALG.rsaSha256,
-    getKeyInfoContent: ({ prefix } = {}) => {
-      const p = prefix ? `${prefix}:` : '';
-      const certs = chain.map((c) => `<${p}X509Certificate>${c.raw.toString('base64')}</${p}X509Certificate>`).join('');
-      return `<${p}X509Data>${certs}</${p}X509Data>`;
-    },
-    objects: [{ content: qualifyingPropertiesXml }],
-  });
-  sig.SignatureAlgorithms = { [XADES_ALG.rsaSha256]: sig.SignatureAlgorithms[XADES_ALG.rsaSha256]! };
-  sig.HashAlgorithms = Object.fromEntries(Object.entries(DIGEST_URI).map(([name, uri]) => [uri, nodeDigest(uri, name)]));
-  sig.CanonicalizationAlgorithms = {
-    [XADES_ALG.excC14n]: ExclusiveCanonicalization,
-    [XADES_ALG.enveloped]: sig.CanonicalizationAlgorithms[XADES_ALG.enveloped]!,
-  };
-  return sig;
-}
-
-function nodeDigest(uri: string, name: string): new () => HashAlgorithm {
-  return class implements HashAlgorithm {
-    getAlgorithmName(): string {
-      return uri;
-    }
-    getHash(xml: string): string {
-      return createHash(name).update(xml, 'utf8').digest('base64');
-    }
-  };
 }
 
 /**

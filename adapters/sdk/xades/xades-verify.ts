@@ -1,12 +1,12 @@
 import { constants, createHash, timingSafeEqual, verify as verifyRsa, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { ExclusiveCanonicalization } from 'xml-crypto';
 import { ProtocolloError, SecurityError } from '../../../src/core/errors.js';
 import { parseXsdDateTime } from '../../../src/core/xsd-datetime.js';
 import {
   childElements,
   describeCertificate,
+  exclusiveC14n,
   isElement,
   NS,
   parseUntrustedXml,
@@ -64,7 +64,7 @@ function refuse(message: string, where?: string, cause?: unknown): never {
  * (before any digest: digests need no key); then the two digests; then SigningCertificateV2 against
  * the KeyInfo certificate, the SigningTime, and the certificate against the trust store at `at`.
  *
- * Digests are computed here, on the very nodes returned, with xml-crypto's exclusive canonicalisation
+ * Digests are computed here, on the very nodes returned, with the project's exclusive canonicalisation
  * and node:crypto — no re-parse, no XPath resolution, so what was checked is what the caller reads.
  * Every failure is a ProtocolloError 001_ValidazioneFirma naming what failed.
  */
@@ -478,20 +478,11 @@ function checkDigest(ref: ReferencePart, canonical: string, what: string): void 
 }
 
 /**
- * Exclusive C14N (without comments) of `el`, on a copy; `enveloped` (a child of `el`) is left out,
- * which is the enveloped-signature transform. The copy keeps the namespace URIs the parser resolved,
- * and exclusive C14N renders only the namespaces each element visibly uses, so no ancestor context is
- * needed.
+ * Exclusive C14N (without comments) of `el` where it stands; `enveloped` (a child of `el`) is left out
+ * with its subtree, which is the enveloped-signature transform.
  */
 function canonicalise(el: Element, enveloped?: Element): string {
-  const copy = el.cloneNode(true) as Element;
-  if (enveloped) {
-    const index = Array.prototype.indexOf.call(el.childNodes, enveloped) as number;
-    const counterpart = copy.childNodes.item(index);
-    if (index < 0 || !counterpart) refuse('internal: the enveloped signature was not found in the copy', 'Signature');
-    copy.removeChild(counterpart!);
-  }
-  return new ExclusiveCanonicalization().process(copy, { defaultNs: '', ancestorNamespaces: [], inclusiveNamespacesPrefixList: [] });
+  return exclusiveC14n(el, enveloped ? { exclude: enveloped } : {});
 }
 
 /**

@@ -69,4 +69,27 @@ describe('the XAdES seal of a Segnatura, against xmlsec1', () => {
     expect(() => verifyXades(altered, { trust: pki.trust })).toThrow(ProtocolloError);
     expect(() => verifyXades(altered, { trust: pki.trust })).toThrow(/digest/i);
   });
+
+  it('seals a document whose bytes a re-serialisation would change: both verifiers accept it, its bytes kept', () => {
+    // &#13; in text and &#9; in an attribute survive only as references; a comment after the root names
+    // the root's end tag; the document is not in the model's form at all (any XML can be sealed).
+    const original =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<d:Documento xmlns:d="urn:test:documento" xmlns:x="urn:test:unused" d:nota="a&#9;b">\n' +
+      '  <d:Testo>riga uno&#13;\nriga due &amp; &lt;tre&gt; &quot;€&quot;</d:Testo>\n' +
+      '  <d:Vuoto/><![CDATA[</d:Documento>]]>\n' +
+      '</d:Documento>\n<!-- </d:Documento> -->\n';
+    const sealedDoc = signXades(original, pki.comuneA);
+    const at = original.lastIndexOf('</d:Documento>\n<!--');
+    expect(sealedDoc.slice(0, at)).toBe(original.slice(0, at));
+    expect(sealedDoc.endsWith(original.slice(at))).toBe(true);
+    expect(xmlsec1Verify(sealedDoc, { signerCertPem: pki.comuneA.certPem, trustedCaPem: pki.ca.certPem, ids: XADES_IDS }).ok).toBe(true);
+    expect(verifyXades(sealedDoc, { trust: pki.trust }).root.localName).toBe('Documento');
+  });
+
+  it('refuses to seal a root written as an empty-element tag, with a code', () => {
+    expect(() => signXades('<d:Documento xmlns:d="urn:test:documento"/>', pki.comuneA)).toThrow(
+      expect.objectContaining({ code: 'TRAMITE_ERR_SIG_STRUCTURE', message: expect.stringContaining('no end tag') }),
+    );
+  });
 });
