@@ -503,7 +503,11 @@ function loadPartyKey(
   path: string,
 ): Pick<HostedPartyConfig, 'identity' | 'keyFile' | 'certFile' | 'passphraseFile' | 'keystore'> {
   const passphrase = (where: { passphraseFile?: string; passphraseEnv?: string }): PassphraseSource | undefined =>
-    where.passphraseFile !== undefined ? { file: abs(where.passphraseFile) } : where.passphraseEnv !== undefined ? { env: where.passphraseEnv } : undefined;
+    where.passphraseFile !== undefined
+      ? { file: abs(where.passphraseFile) }
+      : where.passphraseEnv !== undefined
+        ? { env: where.passphraseEnv }
+        : undefined;
   if (party.keystore) {
     const keystore = {
       ...party.keystore,

@@ -88,13 +88,11 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
         what: `items ${String(params['j'])} and ${String(params['i'])} are the same`,
         fix: 'remove the duplicate',
       };
-    case 'not':
+    case 'not': {
       // A property the schema refuses on purpose (`"not": {}`): its description says why, its $comment the fix.
-      return {
-        path: at,
-        what: `is not allowed here. ${String(parent['description'] ?? '')}`.trim(),
-        fix: String(parent['$comment'] ?? 'remove it'),
-      };
+      const why = String(parent['description'] ?? 'not allowed here');
+      return { path: at, what: why.charAt(0).toLowerCase() + why.slice(1), fix: String(parent['$comment'] ?? 'remove it') };
+    }
     default:
       return { path: at, what: e.message ?? `fails "${e.keyword}"`, fix: 'see the description in the schema' };
   }

@@ -33,7 +33,7 @@ export function readPassphrase(source: PassphraseSource, owner: string): string 
     if (value === undefined) {
       throw new ConfigError(
         'TRAMITE_ERR_KEY_PASSPHRASE',
-        `${owner}: the environment variable ${source.env} that should hold the passphrase is not set — fix: set it in the node's environment (e.g. the systemd unit's EnvironmentFile)`,
+        `${owner}: the environment variable ${source.env} is not set (it should hold the key's passphrase) — fix: set it in the node's environment (e.g. the systemd unit's EnvironmentFile)`,
       );
     }
   }

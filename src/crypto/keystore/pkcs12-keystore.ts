@@ -68,7 +68,11 @@ export function openPkcs12(file: string, passphrase: string, owner: string): Pkc
   for (const bag of bags) {
     if (bag.type === forge.pki.oids['certBag']) certificates.push(certificateOfBag(bag, file, owner));
     else if (bag.type === forge.pki.oids['keyBag'] || bag.type === forge.pki.oids['pkcs8ShroudedKeyBag']) {
-      keys.push({ privateKey: keyOfBag(bag, file, owner), alias: attribute(bag, 'friendlyName'), localKeyId: attribute(bag, 'localKeyId') });
+      keys.push({
+        privateKey: keyOfBag(bag, file, owner),
+        alias: attribute(bag, 'friendlyName'),
+        localKeyId: attribute(bag, 'localKeyId'),
+      });
     }
   }
 
@@ -141,7 +145,8 @@ function keyOfBag(bag: forge.pkcs12.Bag, file: string, owner: string): KeyObject
       const der = forge.asn1.toDer(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey)).getBytes();
       return createPrivateKey({ key: Buffer.from(der, 'binary'), format: 'der', type: 'pkcs1' });
     }
-    if (bag.asn1) return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), 'binary'), format: 'der', type: 'pkcs8' });
+    if (bag.asn1)
+      return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), 'binary'), format: 'der', type: 'pkcs8' });
   } catch (cause) {
     throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `${owner}: a private key in the keystore ${file} cannot be read`, { cause });
   }
