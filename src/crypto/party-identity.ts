@@ -44,21 +44,34 @@ export interface KeystoreSource {
 
 /** From PEM files: `keyFile` unencrypted, or encrypted (PKCS#8, or OpenSSL's traditional form) with `passphrase`. */
 export function loadPartyIdentity(code: string, keyFile: string, certFile: string, passphrase?: PassphraseSource): PartyIdentity {
-  const owner = `party ${code}`;
+  return { code, ...loadPemSigningKey(keyFile, certFile, `party ${code}`, passphrase) };
+}
+
+/** From a PKCS#12 keystore: the key named by `alias`, or its only key, with its certificate and their CAs. */
+export function loadKeystoreIdentity(code: string, keystore: KeystoreSource): PartyIdentity {
+  return { code, ...loadKeystoreSigningKey(keystore, `party ${code}`) };
+}
+
+/** loadPartyIdentity for any signer (`owner` names it in refusals, e.g. a command's options). */
+export function loadPemSigningKey(
+  keyFile: string,
+  certFile: string,
+  owner: string,
+  passphrase?: PassphraseSource,
+): Omit<PartyIdentity, 'code'> {
   const certPem = readPem(certFile, `${owner} certificate`);
   const certificate = parseCertificate(certPem, certFile, owner);
   const privateKey = parsePrivateKey(readPem(keyFile, `${owner} private key`), keyFile, owner, passphrase);
   checkMatch(privateKey, certificate, owner, keyFile, certFile);
   const others = certPem.match(/-----BEGIN CERTIFICATE-----/g)!.length > 1 ? certificatesFromPem(certPem, certFile).slice(1) : [];
-  return { code, privateKey, certificate, certPem, chain: issuerChain(certificate, others) };
+  return { privateKey, certificate, certPem, chain: issuerChain(certificate, others) };
 }
 
-/** From a PKCS#12 keystore: the key named by `alias`, or its only key, with its certificate and their CAs. */
-export function loadKeystoreIdentity(code: string, keystore: KeystoreSource): PartyIdentity {
-  const owner = `party ${code}`;
+/** loadKeystoreIdentity for any signer (`owner` names it in refusals). */
+export function loadKeystoreSigningKey(keystore: KeystoreSource, owner: string): Omit<PartyIdentity, 'code'> {
   const passphrase = readPassphrase(keystore.passphrase, owner);
   const entry = pickKeystoreEntry(openPkcs12(keystore.file, passphrase, owner), keystore.file, keystore.alias, owner);
-  return { code, privateKey: entry.privateKey, certificate: entry.certificate, certPem: entry.certificate.toString(), chain: entry.chain };
+  return { privateKey: entry.privateKey, certificate: entry.certificate, certPem: entry.certificate.toString(), chain: entry.chain };
 }
 
 /** Reads and parses `keyFile` (unencrypted PEM) and `certFile`; refuses a key that is not the certificate's key. */
