@@ -110,6 +110,19 @@ describe('PKCS#12 keystores', () => {
     expect(err.message).toContain('party SPC/ComuneA');
   });
 
+  it('a non-ASCII passphrase opens a legacy keystore; a modern one is refused with a hint to use ASCII', () => {
+    const accented = join(dir, 'accented.pass');
+    writeFileSync(accented, 'pässwörd-€');
+    const legacy = exportPkcs12({ dir, name: 'accented-legacy.p12', passphrase: 'pässwörd-€', ...rsa, legacy: true });
+    const passphrase = { file: accented };
+    expect(loadKeystoreIdentity('SPC/ComuneA', { file: legacy, passphrase }).certificate.fingerprint256).toBe(fingerprint(rsa.certFile));
+    const modern = exportPkcs12({ dir, name: 'accented-modern.p12', passphrase: 'pässwörd-€', ...rsa });
+    const err = refusal(() => loadKeystoreIdentity('SPC/ComuneA', { file: modern, passphrase }));
+    expect(err.code).toBe('TRAMITE_ERR_KEY_PASSPHRASE');
+    expect(err.message).toContain('export the keystore again with an ASCII passphrase');
+    expect(err.message).not.toContain('pässwörd');
+  });
+
   it('an unset environment variable → TRAMITE_ERR_KEY_PASSPHRASE naming the variable', () => {
     const file = exportPkcs12({ dir, name: 'unset.p12', passphrase: PASSPHRASE, ...rsa });
     delete process.env['TRAMITE_TEST_UNSET_PASS'];

@@ -49,9 +49,14 @@ export function openPkcs12(file: string, passphrase: string, owner: string): Pkc
   } catch (cause) {
     // forge's messages name the structure that failed, never the password; ours say what to do.
     if (isWrongPassphrase(cause)) {
+      const mac = /MAC could not be verified/.test((cause as Error).message) ? ' (its integrity check fails)' : '';
+      // forge derives PBES2 (AES) keys from the passphrase's code units, not its UTF-8 bytes as OpenSSL does.
+      const ascii = /^[\x20-\x7e]*$/.test(passphrase)
+        ? ''
+        : '; the passphrase has characters outside ASCII, which Tramite cannot use with every PKCS#12 cipher: export the keystore again with an ASCII passphrase';
       throw new ConfigError(
         'TRAMITE_ERR_KEY_PASSPHRASE',
-        `${owner}: the passphrase does not open the keystore ${file} (its integrity check fails) — fix: give the passphrase the keystore was exported with`,
+        `${owner}: the passphrase does not open the keystore ${file}${mac} — fix: give the passphrase the keystore was exported with${ascii}`,
         { cause },
       );
     }
