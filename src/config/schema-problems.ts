@@ -35,7 +35,9 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
     }
     case 'additionalProperties': {
       const name = String(params['additionalProperty']);
-      const allowed = Object.keys((parent['properties'] as Record<string, unknown> | undefined) ?? {});
+      // Properties the schema declares only to refuse them (`"not": {}`) are no one's suggestion.
+      const properties = (parent['properties'] as Record<string, AnySchemaObject | boolean> | undefined) ?? {};
+      const allowed = Object.keys(properties).filter((k) => !(typeof properties[k] === 'object' && 'not' in (properties[k] as object)));
       const guess = closest(name, allowed);
       return {
         path: joinPath(at, name),

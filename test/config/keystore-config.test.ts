@@ -120,6 +120,13 @@ describe('a party key from a keystore or an encrypted PEM file', () => {
     expect(line).toContain('passphraseEnv');
   });
 
+  it('an unknown property is never pointed to the refused passphrase fields', () => {
+    const err = refusal(configWith((c) => (c.parties[0].passphrse = 'x')));
+    const line = problemAbout(err, 'parties[0].passphrse');
+    expect(line).toContain('use one of: code, keyFile, certFile, passphraseFile, passphraseEnv, keystore, apiTokens');
+    expect(line).not.toMatch(/\bpassphrase\b|\bpassword\b/);
+  });
+
   it('a keystore beside keyFile and certFile is refused', () => {
     const err = refusal(configWith((c) => (c.parties[0].keystore = { file: 'pki/ComuneA.p12', passphraseFile: 'pki/ComuneA.pass' })));
     expect(problemAbout(err, 'parties[0].keyFile')).toContain('is given together with keystore');
