@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { initNode } from '../../src/config/init-node.js';
 import { buildEgovEnvelope } from '../../envelopes/envelope.js';
 import { issueWithOpenssl, SIGNER_EXTENSIONS } from '../fixtures/openssl-certs.js';
 import { encryptPkcs8, exportPkcs12 } from '../crypto/openssl-keystores.js';
-import { runCli } from './run-cli.js';
+import { CLI, runCli } from './run-cli.js';
 
 const PASSPHRASE = 'cli-keystore-passphrase-7731';
 
@@ -219,6 +219,36 @@ describe('tramite start with a keystore it cannot open', () => {
     expect(output).toContain(legacyP12);
     expect(output).not.toContain(PASSPHRASE);
   });
+});
+
+describe('tramite start with a keystore', () => {
+  it('starts with the passphrase from passphraseEnv, and its log shows the passphrase nowhere', async () => {
+    const configFile = join(dir, 'node', 'tramite.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8'));
+    delete config.parties[0].keyFile;
+    delete config.parties[0].certFile;
+    config.parties[0].keystore = { file: legacyP12, passphraseEnv: 'TRAMITE_TEST_START_PASS' };
+    const good = join(dir, 'node', 'keystore.json');
+    writeFileSync(good, JSON.stringify(config));
+    const child = spawn(process.execPath, [CLI, 'start', '--config', good, '--port', '0'], {
+      env: { ...process.env, TRAMITE_TEST_START_PASS: PASSPHRASE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await expect.poll(() => /health:\s+(http:\/\/\S+)\/health/.exec(output)?.[1], { timeout: 30_000, interval: 200 }).toBeTruthy();
+      const baseUrl = /health:\s+(http:\/\/\S+)\/health/.exec(output)![1]!;
+      const health = await fetch(`${baseUrl}/health`);
+      expect(health.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(output).not.toContain(PASSPHRASE);
+  }, 60_000);
 });
 
 /** runCli with extra environment variables (the passphrase of --passphrase-env, of passphraseEnv). */
