@@ -5,6 +5,7 @@ import { registerCfCommand } from './commands/cf.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnvelopeCommand } from './commands/envelope.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerMessagesCommand } from './commands/messages.js';
 import { registerPecCommand } from './commands/pec.js';
@@ -27,6 +28,7 @@ const program = new Command()
 registerInitCommand(program);
 registerStartCommand(program);
 registerEnvelopeCommand(program);
+registerKeysCommand(program);
 registerDemoCommand(program);
 registerLogCommand(program);
 registerMessagesCommand(program);

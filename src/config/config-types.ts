@@ -75,8 +75,14 @@ export interface ConfigFileNode {
 
 export interface ConfigFileParty {
   code: string;
-  keyFile: string;
-  certFile: string;
+  /** PEM key (unencrypted, or encrypted with passphraseFile / passphraseEnv); with certFile, or keystore instead. */
+  keyFile?: string;
+  certFile?: string;
+  /** Where the passphrase of an encrypted keyFile is: a file, or an environment variable (one of the two). */
+  passphraseFile?: string;
+  passphraseEnv?: string;
+  /** A PKCS#12 keystore instead of keyFile + certFile. */
+  keystore?: ConfigFileKeystore;
   /** `sha256:<64 lowercase hex>` of each token. */
   apiTokens: string[];
   backOffice?: { url: string };
@@ -85,6 +91,15 @@ export interface ConfigFileParty {
   adapters?: ConfigFileAdapter[];
   /** When given, the only certificates that sign for this party (instead of the CN rule). */
   signers?: ConfigFileSigner[];
+}
+
+/** A PKCS#12 keystore; its passphrase is in a file or an environment variable (exactly one), never here. */
+export interface ConfigFileKeystore {
+  file: string;
+  passphraseFile?: string;
+  passphraseEnv?: string;
+  /** Which key, when the keystore holds several (compared ignoring case). */
+  alias?: string;
 }
 
 /**
@@ -179,7 +194,7 @@ type Frozen<T> = T extends X509Certificate | PartyIdentity | ((...args: never[])
 /** `dataDir` is absolute. */
 export type NodeSettings = Frozen<ConfigFileNode>;
 
-/** `keyFile` and `certFile` are absolute; `identity` is the loaded key and certificate. */
+/** `keyFile`, `certFile`, `passphraseFile` and `keystore`'s files are absolute; `identity` is the loaded key and certificate. */
 /** `notify.secretFile` is absolute and `notify.secret` holds the webhook secret read from it. */
 export type HostedPartyConfig = Frozen<
   Omit<ConfigFileParty, 'notify'> & { identity: PartyIdentity; notify?: { url: string; secretFile: string; secret: string } }

@@ -5,11 +5,13 @@ import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2
 import { closest, invalidConfig, schemaProblem, type Problem } from './schema-problems.js';
 import addFormats from 'ajv-formats';
 import { ConfigError, TramiteError } from '../core/errors.js';
-import { loadPartyIdentity } from '../crypto/party-identity.js';
+import type { TramiteCode } from '../core/error-codes.js';
+import { loadKeystoreIdentity, loadPartyIdentity } from '../crypto/party-identity.js';
+import type { PassphraseSource } from '../crypto/keystore/passphrase.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
-import type { ConfigFile, ConfigFileSigner, NodeConfig } from './config-types.js';
+import type { ConfigFile, ConfigFileParty, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
 import { readPackageJson } from './package-root.js';
 
 /**
@@ -207,6 +209,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...modiPatternProblems(config.services));
   problems.push(...adapterServiceProblems(config));
   problems.push(...signerProblems(config));
+  config.parties.forEach((party, i) => problems.push(...partyKeyProblems(party, `parties[${i}]`)));
 
   const http = config.node.http;
   if (http.headersTimeoutMs > http.requestTimeoutMs) {
@@ -367,14 +370,65 @@ function signerProblems(config: ConfigFile): Problem[] {
   return problems;
 }
 
+/**
+ * A party's key comes from one place: keyFile + certFile, or a keystore; a passphrase from one place:
+ * a file or an environment variable (a keystore always has one).
+ */
+function partyKeyProblems(party: ConfigFileParty, path: string): Problem[] {
+  const problems: Problem[] = [];
+  const onePassphrase = (where: { passphraseFile?: string; passphraseEnv?: string }, at: string): void => {
+    if (where.passphraseFile !== undefined && where.passphraseEnv !== undefined)
+      problems.push({
+        path: `${at}.passphraseEnv`,
+        what: 'is given together with passphraseFile',
+        fix: 'keep one of the two: the passphrase is read from one place',
+      });
+  };
+  if (party.keystore !== undefined) {
+    for (const field of ['keyFile', 'certFile', 'passphraseFile', 'passphraseEnv'] as const) {
+      if (party[field] !== undefined)
+        problems.push({
+          path: `${path}.${field}`,
+          what: 'is given together with keystore',
+          fix: `remove it: the key, its certificate${field.startsWith('passphrase') ? ' and its passphrase' : ''} come from the keystore (or remove keystore)`,
+        });
+    }
+    onePassphrase(party.keystore, `${path}.keystore`);
+    if (party.keystore.passphraseFile === undefined && party.keystore.passphraseEnv === undefined)
+      problems.push({
+        path: `${path}.keystore`,
+        what: 'names no passphrase',
+        fix: 'add "passphraseFile" (a file only the node can read) or "passphraseEnv" (an environment variable), holding the keystore\'s passphrase',
+      });
+    return problems;
+  }
+  for (const field of ['keyFile', 'certFile'] as const) {
+    if (party[field] === undefined)
+      problems.push({
+        path: `${path}.${field}`,
+        what: 'is missing',
+        fix: `add "${field}" (${field === 'keyFile' ? "the party's private key, PEM" : "the party's certificate, PEM"}), or give the key and certificate as a PKCS#12 "keystore" instead`,
+      });
+  }
+  onePassphrase(party, path);
+  return problems;
+}
+
 /** Every file the config names, with the field that names it. */
 function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
   return [
     ...config.trust.caFiles.map((file, i) => ({ path: `trust.caFiles[${i}]`, file })),
-    ...config.parties.flatMap((p, i) => [
-      { path: `parties[${i}].keyFile`, file: p.keyFile },
-      { path: `parties[${i}].certFile`, file: p.certFile },
-    ]),
+    ...config.parties.flatMap((p, i) =>
+      (
+        [
+          [`parties[${i}].keyFile`, p.keyFile],
+          [`parties[${i}].certFile`, p.certFile],
+          [`parties[${i}].passphraseFile`, p.passphraseFile],
+          [`parties[${i}].keystore.file`, p.keystore?.file],
+          [`parties[${i}].keystore.passphraseFile`, p.keystore?.passphraseFile],
+        ] as const
+      ).flatMap(([path, file]) => (file === undefined ? [] : [{ path, file }])),
+    ),
     ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
     ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
     ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
@@ -417,12 +471,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
     },
     parties: config.parties.map((party, i) => {
-      const keyFile = abs(party.keyFile);
-      const certFile = abs(party.certFile);
-      const identity = withField(`parties[${i}]`, () => loadPartyIdentity(party.code, keyFile, certFile));
       const { notify: notifyFile, ...rest } = party;
       const notify = notifyFile ? loadNotify(notifyFile, abs, i) : undefined;
-      return { ...rest, keyFile, certFile, identity, ...(notify ? { notify } : {}) };
+      return { ...rest, ...loadPartyKey(party, abs, `parties[${i}]`), ...(notify ? { notify } : {}) };
     }),
     peers: config.peers.map((peer, i) => {
       const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
@@ -440,6 +491,37 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
     },
   };
+}
+
+/**
+ * The party's key, certificate and chain, from its PEM files or its keystore, with the config's paths
+ * made absolute. The passphrase is read, used and dropped: the loaded config keeps where it is, never it.
+ */
+function loadPartyKey(
+  party: ConfigFileParty,
+  abs: (f: string) => string,
+  path: string,
+): Pick<HostedPartyConfig, 'identity' | 'keyFile' | 'certFile' | 'passphraseFile' | 'keystore'> {
+  const passphrase = (where: { passphraseFile?: string; passphraseEnv?: string }): PassphraseSource | undefined =>
+    where.passphraseFile !== undefined
+      ? { file: abs(where.passphraseFile) }
+      : where.passphraseEnv !== undefined
+        ? { env: where.passphraseEnv }
+        : undefined;
+  if (party.keystore) {
+    const keystore = {
+      ...party.keystore,
+      file: abs(party.keystore.file),
+      ...(party.keystore.passphraseFile !== undefined ? { passphraseFile: abs(party.keystore.passphraseFile) } : {}),
+    };
+    // partyKeyProblems made sure the keystore names its passphrase.
+    const source = { file: keystore.file, passphrase: passphrase(keystore)!, alias: keystore.alias };
+    return { keystore, identity: withField(`${path}.keystore`, () => loadKeystoreIdentity(party.code, source)) };
+  }
+  const keyFile = abs(party.keyFile!);
+  const certFile = abs(party.certFile!);
+  const identity = withField(path, () => loadPartyIdentity(party.code, keyFile, certFile, passphrase(party)));
+  return { keyFile, certFile, ...(party.passphraseFile !== undefined ? { passphraseFile: abs(party.passphraseFile) } : {}), identity };
 }
 
 /** Reads a webhook secret from its file: the secret lives there, never in the config or the logs. */
@@ -482,13 +564,21 @@ function readCertificates(file: string): X509Certificate[] {
   return certificatesFromPem(text, file);
 }
 
+const FILE_CODES: ReadonlySet<TramiteCode> = new Set<TramiteCode>([
+  'TRAMITE_ERR_CONFIG_UNREADABLE',
+  'TRAMITE_ERR_KEY_INVALID',
+  'TRAMITE_ERR_KEY_PASSPHRASE',
+  'TRAMITE_ERR_KEYSTORE_ALIAS',
+]);
+
 /** Re-throws a loading error with the config field in front, keeping its code. */
 function withField<T>(field: string, load: () => T): T {
   try {
     return load();
   } catch (cause) {
-    if (cause instanceof TramiteError && (cause.code === 'TRAMITE_ERR_CONFIG_UNREADABLE' || cause.code === 'TRAMITE_ERR_KEY_INVALID')) {
-      throw new ConfigError(cause.code, `config ${field}: ${cause.message}`, { cause, field });
+    const code = cause instanceof TramiteError ? (cause.code as TramiteCode) : undefined;
+    if (code !== undefined && FILE_CODES.has(code)) {
+      throw new ConfigError(code, `config ${field}: ${(cause as Error).message}`, { cause, field });
     }
     throw cause;
   }

@@ -35,7 +35,9 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
     }
     case 'additionalProperties': {
       const name = String(params['additionalProperty']);
-      const allowed = Object.keys((parent['properties'] as Record<string, unknown> | undefined) ?? {});
+      // Properties the schema declares only to refuse them (`"not": {}`) are no one's suggestion.
+      const properties = (parent['properties'] as Record<string, AnySchemaObject | boolean> | undefined) ?? {};
+      const allowed = Object.keys(properties).filter((k) => !(typeof properties[k] === 'object' && 'not' in (properties[k] as object)));
       const guess = closest(name, allowed);
       return {
         path: joinPath(at, name),
@@ -88,6 +90,11 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
         what: `items ${String(params['j'])} and ${String(params['i'])} are the same`,
         fix: 'remove the duplicate',
       };
+    case 'not': {
+      // A property the schema refuses on purpose (`"not": {}`): its description says why, its $comment the fix.
+      const why = String(parent['description'] ?? 'not allowed here');
+      return { path: at, what: why.charAt(0).toLowerCase() + why.slice(1), fix: String(parent['$comment'] ?? 'remove it') };
+    }
     default:
       return { path: at, what: e.message ?? `fails "${e.keyword}"`, fix: 'see the description in the schema' };
   }

@@ -43,6 +43,9 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_CONFIG_INVALID: 'The configuration file does not match schemas/config.schema.json',
   TRAMITE_ERR_CONFIG_UNREADABLE: 'The configuration file or a file it names cannot be read',
   TRAMITE_ERR_KEY_INVALID: 'A private key or certificate file cannot be parsed, or key and certificate do not match',
+  TRAMITE_ERR_KEY_PASSPHRASE:
+    'The passphrase of a key or keystore is wrong, or is not where the configuration says (empty file, unset environment variable)',
+  TRAMITE_ERR_KEYSTORE_ALIAS: 'A keystore holds several private keys and no alias picks one, or none has the alias given',
   TRAMITE_ERR_PKI_EXISTS: 'tramite init refused to overwrite an existing file',
   TRAMITE_ERR_XML_LIMIT: 'An XML document exceeds the size, depth or node limits',
   TRAMITE_ERR_XML_UNWRITABLE: 'A value to be written into an XML document holds a character XML 1.0 cannot carry',

@@ -54,7 +54,7 @@ function regioneEnvelope(opts: { service: string; to?: string; refId?: string; c
       ...(opts.refId ? { refId: opts.refId } : {}),
       ...(opts.conversationId ? { conversationId: opts.conversationId } : {}),
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 
@@ -242,7 +242,7 @@ describe('asincrono asimmetrico', () => {
         payload: '',
         refId: 'ComuneOrtona_CSTChietiSPCoopIT_7777777_2026-01-01_00:00',
       },
-      { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+      { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
     );
     const res = await request(`${regione.baseUrl}/tramite/envelope`, {
       method: 'POST',

@@ -54,7 +54,7 @@ function modiRequest(from: string, messageId: string, payload: string): string {
   const party = config.parties.find((p) => p.code === from)!;
   return sealRequest(
     { id: messageId, now: new Date(), from, to: REGIONE, service, payload },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 

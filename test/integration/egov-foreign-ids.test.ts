@@ -43,7 +43,7 @@ function signedByRegione(id: string): string {
       service: config.services.find((s) => s.name === 'EsitoPratica' && s.provider === ORTONA)!,
       payload: '<e:Esito xmlns:e="urn:t"/>',
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 

@@ -81,7 +81,7 @@ function normalEnvelope(): string {
       action: 'Notifica',
       payload: '<v:Variazione xmlns:v="urn:tramite:test">residenza</v:Variazione>',
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 

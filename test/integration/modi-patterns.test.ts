@@ -93,7 +93,7 @@ function ortonaEnvelope(service: string, patterns: ModiSoapPattern[]): string {
   const party = config.parties.find((p) => p.code === ORTONA)!;
   return sealRequest(
     { id: randomUUID(), now: new Date(), from: ORTONA, to: REGIONE, service: { ...def, modiPatterns: patterns }, payload: QUERY },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 
@@ -196,7 +196,7 @@ function withoutMessageId(xml: string): string {
   const party = loadConfig(nodes.cst.configFile).parties.find((p) => p.code === ORTONA)!;
   const token = one(NS.wsse, 'BinarySecurityToken');
   const sig = new SignedXml({
-    privateKey: readFileSync(party.keyFile, 'utf8'),
+    privateKey: readFileSync(party.keyFile!, 'utf8'),
     canonicalizationAlgorithm: ALG.excC14n,
     signatureAlgorithm: ALG.rsaSha256,
     idMode: 'wssecurity',

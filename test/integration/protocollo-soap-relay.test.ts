@@ -97,9 +97,9 @@ function sealedByTheComune(numero: string, documento: Buffer): Buffer {
   });
   return Buffer.from(
     signXades(xml, {
-      privateKey: createPrivateKey(readFileSync(party.keyFile)),
-      certificate: new X509Certificate(readFileSync(party.certFile)),
-      certPem: readFileSync(party.certFile, 'utf8'),
+      privateKey: createPrivateKey(readFileSync(party.keyFile!)),
+      certificate: new X509Certificate(readFileSync(party.certFile!)),
+      certPem: readFileSync(party.certFile!, 'utf8'),
     }),
   );
 }

@@ -115,9 +115,9 @@ describe('protocollo interoperabile between two AOO', () => {
     const config = loadConfig(nodes.cst.configFile);
     const party = config.parties.find((p) => p.code === opts.sealer)!;
     const seal = {
-      privateKey: createPrivateKey(readFileSync(party.keyFile)),
-      certificate: new X509Certificate(readFileSync(party.certFile)),
-      certPem: readFileSync(party.certFile, 'utf8'),
+      privateKey: createPrivateKey(readFileSync(party.keyFile!)),
+      certificate: new X509Certificate(readFileSync(party.certFile!)),
+      certPem: readFileSync(party.certFile!, 'utf8'),
     };
     const aoo = DEMO_AOO[FRANCAVILLA]!;
     const segnatura = signXades(

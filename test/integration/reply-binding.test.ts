@@ -37,7 +37,7 @@ beforeAll(async () => {
   cstNode = (await writeDemoFederation(root, (p) => backOffice.urlFor(p))).cst;
   const config = JSON.parse(readFileSync(cstNode.configFile, 'utf8'));
   const ortona = loadConfig(cstNode.configFile).parties.find((p) => p.code === 'SPC/ComuneOrtona')!;
-  const signer = { privateKey: createPrivateKey(readFileSync(ortona.keyFile)), certPem: readFileSync(ortona.certFile, 'utf8') };
+  const signer = { privateKey: createPrivateKey(readFileSync(ortona.keyFile!)), certPem: readFileSync(ortona.certFile!, 'utf8') };
 
   fakeRegione = createServer((req, res) => {
     const chunks: Buffer[] = [];

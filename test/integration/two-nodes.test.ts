@@ -94,7 +94,7 @@ function cstEnvelope(
       payload: opts.payload ?? '<v:Variazione xmlns:v="urn:test">uno</v:Variazione>',
       ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     },
-    opts.signer ?? { privateKey: createPrivateKey(readFileSync(party.keyFile)), certPem: readFileSync(party.certFile, 'utf8') },
+    opts.signer ?? { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
   );
 }
 
@@ -232,7 +232,7 @@ describe('the envelope endpoint refuses what it must', () => {
   it('refuses an unknown Mittente with EGOV_IT_101 in a plain Fault, before looking at its digests', async () => {
     // Signed by a party the Regione node trusts (its own), so that the refusal comes from the binding.
     const own = loadConfig(nodes.regione.configFile).parties.find((p) => p.code === REGIONE)!;
-    const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile)), certPem: readFileSync(own.certFile, 'utf8') };
+    const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile!)), certPem: readFileSync(own.certFile!, 'utf8') };
     const xml = cstEnvelope({
       from: 'SPC/ComuneSconosciuto',
       id: `ComuneSconosciuto_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,

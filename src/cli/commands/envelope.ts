@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { EnvelopeError, SecurityError, TramiteError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load-config.js';
@@ -12,6 +11,9 @@ import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from 
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
+import { PASSPHRASE_ENV_HELP, PASSPHRASE_FILE_HELP, type PassphraseOptions, passphraseSource } from '../passphrase-options.js';
+import { loadKeystoreSigningKey, loadPemSigningKey } from '../../crypto/party-identity.js';
+import type { SigningIdentity } from '../../../envelopes/security/ws-security-sign.js';
 
 export function registerEnvelopeCommand(program: Command): void {
   const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
@@ -121,8 +123,12 @@ export function registerEnvelopeCommand(program: Command): void {
     .description("add a profile's security headers to an existing SOAP envelope, sign it, and write it to stdout")
     .argument('<file>', 'the unsigned SOAP 1.1 envelope (egov: it must already carry eGov_IT:Intestazione)')
     .requiredOption('--profile <egov|modi>', 'egov (busta e-Gov + WS-Security) or modi (WS-Addressing + WS-Security)')
-    .requiredOption('--key <key.pem>', 'the signer private key (PEM)')
-    .requiredOption('--cert <cert.pem>', 'the signer certificate (PEM); it travels in a BinarySecurityToken')
+    .option('--key <key.pem>', 'the signer private key (PEM; encrypted with --passphrase-file or --passphrase-env); with --cert')
+    .option('--cert <cert.pem>', 'the signer certificate (PEM); it travels in a BinarySecurityToken')
+    .option('--keystore <file.p12>', 'instead of --key and --cert: a PKCS#12 keystore holding the key and its certificate')
+    .option('--passphrase-file <file>', PASSPHRASE_FILE_HELP)
+    .option('--passphrase-env <variable>', PASSPHRASE_ENV_HELP)
+    .option('--alias <alias>', '--keystore: which key, when the keystore holds several')
     .option('--to <audience>', 'modi: wsa:To, when the envelope has none')
     .option('--from <client>', 'modi: wsa:From/Address, when the envelope has none')
     .option('--action <action>', 'modi: wsa:Action, when the envelope has none')
@@ -135,11 +141,13 @@ export function registerEnvelopeCommand(program: Command): void {
     .action(
       (
         file: string,
-        opts: { profile: string; key: string; cert: string; to?: string; from?: string; action?: string; patterns: string; ttl: string },
+        opts: SignerOptions & { profile: string; to?: string; from?: string; action?: string; patterns: string; ttl: string },
       ) => {
         let ttlSeconds: number;
+        let signerSource: () => SigningIdentity;
         try {
           ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
+          signerSource = signerFromOptions(opts);
         } catch (err) {
           reportError(err, 2);
           return;
@@ -148,27 +156,56 @@ export function registerEnvelopeCommand(program: Command): void {
           if (opts.profile !== 'egov' && opts.profile !== 'modi')
             throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
           const modiPatterns = parsePatterns(opts.patterns);
-          const signed = sealEnvelope(
-            readFileSync(file, 'utf8'),
-            opts.profile as EnvelopeProfile,
-            { privateKey: createPrivateKey(readFileSync(opts.key)), certPem: readFileSync(opts.cert, 'utf8') },
-            {
-              now: new Date(),
-              ttlSeconds,
-              addressing: {
-                ...(opts.to ? { to: opts.to } : {}),
-                ...(opts.from ? { from: opts.from } : {}),
-                ...(opts.action ? { action: opts.action } : {}),
-              },
-              modiPatterns,
+          const signed = sealEnvelope(readFileSync(file, 'utf8'), opts.profile as EnvelopeProfile, signerSource(), {
+            now: new Date(),
+            ttlSeconds,
+            addressing: {
+              ...(opts.to ? { to: opts.to } : {}),
+              ...(opts.from ? { from: opts.from } : {}),
+              ...(opts.action ? { action: opts.action } : {}),
             },
-          );
+            modiPatterns,
+          });
           process.stdout.write(signed.endsWith('\n') ? signed : `${signed}\n`);
         } catch (err) {
           reportError(err);
         }
       },
     );
+}
+
+interface SignerOptions extends PassphraseOptions {
+  key?: string;
+  cert?: string;
+  keystore?: string;
+  alias?: string;
+}
+
+/**
+ * The signer the options name: --key + --cert, or --keystore (which needs its passphrase). Checks the
+ * combination at once (a usage error); the files are read by the function returned.
+ */
+function signerFromOptions(opts: SignerOptions): () => SigningIdentity {
+  const passphrase = passphraseSource(opts);
+  if (opts.keystore !== undefined) {
+    if (opts.key !== undefined || opts.cert !== undefined)
+      throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', 'give --keystore, or --key and --cert, not both');
+    if (!passphrase)
+      throw new TramiteError(
+        'TRAMITE_ERR_CONFIG_INVALID',
+        '--keystore needs its passphrase: --passphrase-file FILE or --passphrase-env VARIABLE',
+      );
+    const keystore = { file: opts.keystore, passphrase, alias: opts.alias };
+    return () => loadKeystoreSigningKey(keystore, '--keystore');
+  }
+  if (opts.key === undefined || opts.cert === undefined)
+    throw new TramiteError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      'name the signer: --key KEY.pem and --cert CERT.pem, or --keystore FILE.p12 --passphrase-file F',
+    );
+  if (opts.alias !== undefined) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', '--alias goes with --keystore');
+  const { key, cert } = opts;
+  return () => loadPemSigningKey(key, cert, '--key/--cert', passphrase);
 }
 
 /** `--patterns`: one ID_AUTH pattern, optionally INTEGRITY_SOAP_01, as a service declares them. */

@@ -8,6 +8,7 @@ import { BUILTIN_ADAPTERS } from '../../../adapters/builtin.js';
 import { reportError } from '../cli-output.js';
 import { Deadline } from '../../core/deadline.js';
 import { wholeNumberOption } from '../whole-number-option.js';
+import { forgetPassphraseVariables } from '../forget-passphrase-variables.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -36,6 +37,8 @@ export function registerStartCommand(program: Command): void {
             );
         }
         const config = loadConfig(path);
+        // The keys are loaded: their passphrases need not outlive this point, nor reach child processes.
+        forgetPassphraseVariables(config);
         const port =
           opts.port === undefined
             ? undefined
