@@ -178,11 +178,10 @@ function main(): void {
     const bodyBytes = Buffer.byteLength(body, 'utf8');
     const unsignedBytes = Buffer.byteLength(buildEgovEnvelope(egovHeader(1, new Date()), body), 'utf8');
     let serial = 0;
-    const signOne = (): string => {
-      serial = (serial % 9_999_999) + 1;
-      const now = new Date();
-      return sealEnvelope(buildEgovEnvelope(egovHeader(serial, now), body), 'egov', signer, { now, ttlSeconds: TTL_SECONDS });
-    };
+    // Envelope text in, signed envelope text out — the contract xml-crypto's sign is measured with too:
+    // the busta is written once, outside the timed loop.
+    const unsignedText = buildEgovEnvelope(egovHeader(1, new Date()), body);
+    const signOne = (): string => sealEnvelope(unsignedText, 'egov', signer, { now: new Date(), ttlSeconds: TTL_SECONDS });
     const policyNow = (): VerifyPolicy => ({ trust, at: new Date(), maxAgeSeconds: MAX_AGE_SECONDS, skewSeconds: SKEW_SECONDS });
     const verifyOne = (xml: string): string => {
       const opened = verifyEnvelope(readEnvelope(xml), policyNow());
@@ -198,7 +197,7 @@ function main(): void {
     }
 
     const rows: Row[] = [];
-    progress(`sign: build + sealEnvelope(egov), ${args.seconds} s… `);
+    progress(`sign: sealEnvelope(egov) of the envelope text, ${args.seconds} s… `);
     rows.push({ key: 'sign', label: 'sign', unit: 'envelopes signed/s', m: measure(signOne, timing) });
     progress('done\n');
 
@@ -235,12 +234,10 @@ function main(): void {
     for (const target of ENVELOPE_SIZES) {
       const members = membersFor(target);
       const sizedBody = variazioneAnagrafica(members);
-      const sealSized = (): string => {
-        serial = (serial % 9_999_999) + 1;
-        const now = new Date();
-        return sealEnvelope(buildEgovEnvelope(egovHeader(serial, now), sizedBody), 'egov', signer, { now, ttlSeconds: TTL_SECONDS });
-      };
-      const bytes = Buffer.byteLength(buildEgovEnvelope(egovHeader(1, new Date()), sizedBody), 'utf8');
+      serial = (serial % 9_999_999) + 1;
+      const sizedText = buildEgovEnvelope(egovHeader(serial, new Date()), sizedBody);
+      const sealSized = (): string => sealEnvelope(sizedText, 'egov', signer, { now: new Date(), ttlSeconds: TTL_SECONDS });
+      const bytes = Buffer.byteLength(sizedText, 'utf8');
       const label = `${Math.round(bytes / 1024)} KB`;
       progress(`${label}: sign (Tramite)… `);
       const ourSign = measure(sealSized, timing);
