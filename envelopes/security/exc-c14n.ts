@@ -17,6 +17,7 @@
  * - xml:* attributes are rendered where they stand, never inherited (exclusive), but an inclusive
  *   apex takes the xml:* attributes of its ancestors (Canonical XML 1.0 §2.4).
  */
+import { createHash, type Hash } from 'node:crypto';
 import { SecurityError } from '../../src/core/errors.js';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -40,13 +41,27 @@ export interface CanonicalizationOptions {
 
 /** Exclusive XML Canonicalization 1.0 (without comments) of `apex` and its subtree. */
 export function exclusiveC14n(apex: Element, opts: CanonicalizationOptions = {}): string {
-  const listed = new Set(opts.inclusivePrefixes ?? []);
-  return canonicalize(apex, { mode: 'exclusive', listed, exclude: opts.exclude });
+  return canonicalize(apex, 'exclusive', new Set(opts.inclusivePrefixes ?? []), opts.exclude);
 }
 
 /** Canonical XML 1.0 (without comments) of `apex` and its subtree (the REC-xml-c14n-20010315 transform). */
 export function inclusiveC14n(apex: Element, opts: Pick<CanonicalizationOptions, 'exclude'> = {}): string {
-  return canonicalize(apex, { mode: 'inclusive', listed: new Set(), exclude: opts.exclude });
+  return canonicalize(apex, 'inclusive', new Set(), opts.exclude);
+}
+
+/**
+ * The digest of the canonical form (exclusive, or inclusive for the c14n transform) of `apex`, the
+ * canonical text going into the hash as it is produced instead of being built whole first.
+ */
+export function canonicalDigest(
+  apex: Element,
+  c14n: 'exclusive' | 'inclusive',
+  hash: 'sha256' | 'sha512',
+  opts: CanonicalizationOptions = {},
+): Buffer {
+  const h = createHash(hash);
+  canonicalize(apex, c14n, new Set(c14n === 'exclusive' ? (opts.inclusivePrefixes ?? []) : []), opts.exclude, h);
+  return h.digest();
 }
 
 /** The prefixes of an InclusiveNamespaces PrefixList attribute; `#default` becomes the empty string. */
@@ -77,15 +92,69 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * Where canonical text goes: appended to one string (V8 joins the pieces lazily) and, when a hash is
+ * given, handed to it in chunks of about CHUNK characters, so a 200 KB Body is never held whole. A
+ * chunk always ends between two whole DOM strings (names, values, text data), so no surrogate pair is
+ * split and the UTF-8 bytes hashed are those of the whole canonical text.
+ */
+class CanonicalSink {
+  #buf = '';
+  constructor(private readonly hash?: Hash) {}
+  write(s: string): void {
+    this.#buf += s;
+    if (this.hash && this.#buf.length >= CHUNK) {
+      this.hash.update(this.#buf, 'utf8');
+      this.#buf = '';
+    }
+  }
+  /** The remaining text (everything, without a hash). */
+  end(): string {
+    const rest = this.#buf;
+    this.#buf = '';
+    if (this.hash) this.hash.update(rest, 'utf8');
+    return rest;
+  }
+}
+
+const CHUNK = 16 * 1024;
+
+/**
+ * Namespace bindings as a stack of (prefix, URI) pairs: an element pushes what it adds and its caller
+ * truncates back afterwards, so no map is copied per element. Lookups scan from the top; the stack
+ * holds a handful of entries in real documents.
+ */
+class BindingStack {
+  readonly prefixes: string[] = [];
+  readonly uris: string[] = [];
+  push(prefix: string, uri: string): void {
+    this.prefixes.push(prefix);
+    this.uris.push(uri);
+  }
+  get(prefix: string): string | undefined {
+    for (let i = this.prefixes.length - 1; i >= 0; i--) if (this.prefixes[i] === prefix) return this.uris[i];
+    return undefined;
+  }
+  get size(): number {
+    return this.prefixes.length;
+  }
+  truncate(size: number): void {
+    this.prefixes.length = size;
+    this.uris.length = size;
+  }
+}
+
 interface Walk {
   readonly mode: 'exclusive' | 'inclusive';
   /** Exclusive: prefixes of the PrefixList ('' = default namespace). */
   readonly listed: ReadonlySet<string>;
   readonly exclude: Node | undefined;
+  /** What the nearest output ancestors declared; the empty default namespace counts as rendered. */
+  readonly rendered: BindingStack;
+  /** In-scope namespaces, kept only where declarations matter beyond visible use (inclusive, PrefixList). */
+  readonly scope: BindingStack | undefined;
+  readonly out: CanonicalSink;
 }
-
-/** prefix → namespace URI; '' is the default namespace, and '' as a value means "none". */
-type Bindings = ReadonlyMap<string, string>;
 
 interface RenderedAttribute {
   readonly ns: string;
@@ -94,123 +163,131 @@ interface RenderedAttribute {
   readonly value: string;
 }
 
-function canonicalize(apex: Element, walk: Walk): string {
-  const out: string[] = [];
+function canonicalize(apex: Element, mode: Walk['mode'], listed: ReadonlySet<string>, exclude: Node | undefined, hash?: Hash): string {
+  const rendered = new BindingStack();
+  rendered.push('', '');
   // In-scope namespaces are only needed where declarations matter beyond visible use.
-  const needsScope = walk.mode === 'inclusive' || walk.listed.size > 0;
-  const scope = needsScope ? ancestorBindings(apex) : undefined;
-  const inherited = walk.mode === 'inclusive' ? ancestorXmlAttributes(apex) : undefined;
-  // Nothing is rendered above the apex; the empty default namespace counts as rendered.
-  renderElement(apex, walk, new Map([['', '']]), scope, inherited, out);
-  return out.join('');
+  const scope = mode === 'inclusive' || listed.size > 0 ? ancestorBindings(apex) : undefined;
+  const walk: Walk = { mode, listed, exclude, rendered, scope, out: new CanonicalSink(hash) };
+  renderElement(apex, walk, mode === 'inclusive' ? ancestorXmlAttributes(apex) : undefined);
+  return walk.out.end();
 }
 
-function renderElement(
-  el: Element,
-  walk: Walk,
-  rendered: Bindings,
-  parentScope: Bindings | undefined,
-  inheritedXml: readonly RenderedAttribute[] | undefined,
-  out: string[],
-): void {
+const byCodePoint = (x: readonly [string, string], y: readonly [string, string]): number => compareCodePoints(x[0], y[0]);
+const byNameInNamespace = (x: RenderedAttribute, y: RenderedAttribute): number =>
+  compareCodePoints(x.ns, y.ns) || compareCodePoints(x.local, y.local);
+
+function renderElement(el: Element, walk: Walk, inheritedXml: readonly RenderedAttribute[] | undefined): void {
   if (el === walk.exclude) return;
+  const { rendered, scope, out } = walk;
+  const renderedMark = rendered.size;
+  const scopeMark = scope ? scope.size : 0;
   const attrs: RenderedAttribute[] = [];
-  const used = new Map<string, string>();
-  used.set(el.prefix ?? '', el.namespaceURI ?? '');
-  let scope = parentScope;
-  const declared: Array<[string, string]> = [];
-  for (let i = 0; i < el.attributes.length; i++) {
-    const a = el.attributes.item(i)!;
+  // Visibly utilised prefixes, the element's own first; a repeated prefix takes the later URI.
+  const usedPrefixes: string[] = [el.prefix ?? ''];
+  const usedUris: string[] = [el.namespaceURI ?? ''];
+  const attributes = el.attributes;
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes.item(i)!;
     const name = a.name;
     if (a.namespaceURI === XMLNS_NS || name === 'xmlns' || name.startsWith('xmlns:')) {
-      if (scope) declared.push([name === 'xmlns' ? '' : name.slice(6), a.value]);
+      if (scope) scope.push(name === 'xmlns' ? '' : name.slice(6), a.value);
       continue;
     }
     const ns = a.namespaceURI ?? '';
     const prefix = a.prefix ?? '';
-    if (prefix !== '' && prefix !== 'xml') used.set(prefix, ns);
+    if (prefix !== '' && prefix !== 'xml') {
+      const at = usedPrefixes.indexOf(prefix);
+      if (at < 0) {
+        usedPrefixes.push(prefix);
+        usedUris.push(ns);
+      } else usedUris[at] = ns;
+    }
     attrs.push({ ns, local: a.localName ?? name, name, value: a.value });
   }
-  if (scope) {
-    const next = new Map(scope);
-    for (const [prefix, uri] of declared) next.set(prefix, uri);
-    // A DOM built in code may lack the declarations its names rely on: the names decide.
-    for (const [prefix, uri] of used) next.set(prefix, uri);
-    scope = next;
-  }
+  // A DOM built in code may lack the declarations its names rely on: the names decide.
+  if (scope) for (let i = 0; i < usedPrefixes.length; i++) scope.push(usedPrefixes[i]!, usedUris[i]!);
 
-  // The namespace declarations this element must carry.
-  const candidates = new Map<string, string>(used);
+  // The namespace declarations this element may have to carry: visibly used, and per mode the rest.
   if (walk.mode === 'inclusive') {
-    for (const [prefix, uri] of scope!) if (!candidates.has(prefix)) candidates.set(prefix, uri);
+    const seen = new Set(usedPrefixes);
+    for (let i = scope!.size - 1; i >= 0; i--) {
+      const prefix = scope!.prefixes[i]!;
+      if (seen.has(prefix)) continue;
+      seen.add(prefix);
+      usedPrefixes.push(prefix);
+      usedUris.push(scope!.uris[i]!);
+    }
   } else if (walk.listed.size > 0) {
     for (const prefix of walk.listed) {
-      if (candidates.has(prefix)) continue;
+      if (usedPrefixes.includes(prefix)) continue;
       const uri = scope!.get(prefix);
-      if (uri !== undefined) candidates.set(prefix, uri);
-      else if (prefix === '') candidates.set('', '');
+      if (uri !== undefined || prefix === '') {
+        usedPrefixes.push(prefix);
+        usedUris.push(uri ?? '');
+      }
     }
   }
   const declare: Array<[string, string]> = [];
-  let nextRendered: Map<string, string> | undefined;
-  for (const [prefix, uri] of candidates) {
+  for (let i = 0; i < usedPrefixes.length; i++) {
+    const prefix = usedPrefixes[i]!;
+    const uri = usedUris[i]!;
     if (prefix === 'xml') continue;
-    const before = rendered.get(prefix) ?? (prefix === '' ? '' : undefined);
-    if (before === uri) continue;
+    if (rendered.get(prefix) === uri) continue;
     if (prefix !== '' && uri === '') continue; // xmlns:p="" is not XML 1.0: nothing to undeclare
     declare.push([prefix, uri]);
-    nextRendered ??= new Map(rendered);
-    nextRendered.set(prefix, uri);
   }
-  declare.sort((x, y) => compareCodePoints(x[0], y[0]));
+  if (declare.length > 1) declare.sort(byCodePoint);
+  for (const [prefix, uri] of declare) rendered.push(prefix, uri);
 
   if (inheritedXml) {
     for (const a of inheritedXml) if (!attrs.some((own) => own.ns === XML_NS && own.local === a.local)) attrs.push(a);
   }
-  attrs.sort((x, y) => compareCodePoints(x.ns, y.ns) || compareCodePoints(x.local, y.local));
+  if (attrs.length > 1) attrs.sort(byNameInNamespace);
 
   const qname = el.nodeName;
-  out.push('<', qname);
-  for (const [prefix, uri] of declare) out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
-  for (const a of attrs) out.push(' ', a.name, '="', escapeAttribute(a.value), '"');
-  out.push('>');
-  const childRendered = nextRendered ?? rendered;
+  let tag = `<${qname}`;
+  for (const [prefix, uri] of declare) tag += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
+  for (const a of attrs) tag += ` ${a.name}="${escapeAttribute(a.value)}"`;
+  out.write(`${tag}>`);
   for (let n = el.firstChild; n; n = n.nextSibling) {
     switch (n.nodeType) {
       case ELEMENT:
-        renderElement(n as Element, walk, childRendered, scope, undefined, out);
+        renderElement(n as Element, walk, undefined);
         break;
       case TEXT:
       case CDATA:
-        out.push(escapeText((n as CharacterData).data));
+        out.write(escapeText((n as CharacterData).data));
         break;
       case COMMENT:
         break;
       case PROCESSING_INSTRUCTION: {
         const pi = n as ProcessingInstruction;
-        out.push('<?', pi.target, pi.data ? ` ${pi.data}` : '', '?>');
+        out.write(`<?${pi.target}${pi.data ? ` ${pi.data}` : ''}?>`);
         break;
       }
       default:
         throw new SecurityError('TRAMITE_ERR_SIG_STRUCTURE', `node type ${n.nodeType} (${n.nodeName}) cannot be canonicalised`);
     }
   }
-  out.push('</', qname, '>');
+  out.write(`</${qname}>`);
+  rendered.truncate(renderedMark);
+  scope?.truncate(scopeMark);
 }
 
-/** The namespaces the apex's ancestors put in scope (nearest declaration wins). */
-function ancestorBindings(apex: Element): Map<string, string> {
+/** The namespaces the apex's ancestors put in scope, outermost first (a later entry wins). */
+function ancestorBindings(apex: Element): BindingStack {
   const chain: Element[] = [];
   for (let p = apex.parentNode; p && p.nodeType === ELEMENT; p = p.parentNode) chain.push(p as Element);
-  const scope = new Map<string, string>();
+  const scope = new BindingStack();
   for (let i = chain.length - 1; i >= 0; i--) {
     const el = chain[i]!;
-    scope.set(el.prefix ?? '', el.namespaceURI ?? '');
+    scope.push(el.prefix ?? '', el.namespaceURI ?? '');
     for (let j = 0; j < el.attributes.length; j++) {
       const a = el.attributes.item(j)!;
-      if (a.name === 'xmlns') scope.set('', a.value);
-      else if (a.name.startsWith('xmlns:')) scope.set(a.name.slice(6), a.value);
-      else if (a.prefix && a.prefix !== 'xml' && a.namespaceURI) scope.set(a.prefix, a.namespaceURI);
+      if (a.name === 'xmlns') scope.push('', a.value);
+      else if (a.name.startsWith('xmlns:')) scope.push(a.name.slice(6), a.value);
+      else if (a.prefix && a.prefix !== 'xml' && a.namespaceURI) scope.push(a.prefix, a.namespaceURI);
     }
   }
   return scope;

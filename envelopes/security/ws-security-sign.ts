@@ -1,11 +1,11 @@
-import { createHash, randomUUID, sign as signData, type KeyObject } from 'node:crypto';
+import { randomUUID, sign as signData, type KeyObject } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { TramiteError } from '../../src/core/errors.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
 import { ALG, SIGNATURE_METHODS, signatureMethodForKey } from './ws-security-algorithms.js';
 import { childElements, isElement } from '../xml/dom-navigation.js';
-import { exclusiveC14n } from './exc-c14n.js';
+import { canonicalDigest, exclusiveC14n } from './exc-c14n.js';
 import { parseUntrustedXml, type XmlLimits } from '../xml/hardened-xml.js';
 
 export interface SigningIdentity {
@@ -101,7 +101,7 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
     transforms.appendChild(el('Transform', { Algorithm: ALG.excC14n }));
     reference.appendChild(transforms);
     reference.appendChild(el('DigestMethod', { Algorithm: ALG.sha256 }));
-    reference.appendChild(el('DigestValue', {}, createHash('sha256').update(exclusiveC14n(target), 'utf8').digest('base64')));
+    reference.appendChild(el('DigestValue', {}, canonicalDigest(target, 'exclusive', 'sha256').toString('base64')));
     signedInfo.appendChild(reference);
   }
   signature.appendChild(signedInfo);

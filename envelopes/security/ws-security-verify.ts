@@ -1,4 +1,4 @@
-import { createHash, verify as verifySignature, X509Certificate } from 'node:crypto';
+import { verify as verifySignature, type X509Certificate } from 'node:crypto';
 import { SecurityError } from '../../src/core/errors.js';
 import type { TramiteCode } from '../../src/core/error-codes.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
@@ -18,8 +18,9 @@ import {
   type SignatureMethod,
 } from './ws-security-algorithms.js';
 import { childElements, idAttributesOf, isElement, textOf, walkElements } from '../xml/dom-navigation.js';
-import { exclusiveC14n, inclusiveC14n, parsePrefixList } from './exc-c14n.js';
+import { canonicalDigest, exclusiveC14n, parsePrefixList } from './exc-c14n.js';
 import { describeCertificate } from '../../src/core/certificate-description.js';
+import { SignerCertificateCache } from './signer-certificate-cache.js';
 
 /**
  * What the caller (an envelope profile) expects: the one Security header it located, the elements
@@ -63,6 +64,9 @@ export interface VerifiedSignature {
   /** Position labels of the elements the signature covers, in reference order. */
   readonly signed: readonly string[];
 }
+
+/** Enough for every peer of a busy node; see SignerCertificateCache. */
+const SIGNER_CERTIFICATES = new SignerCertificateCache(256);
 
 const fail = (reason: TramiteCode, message: string, posizione?: string): never => {
   throw new SecurityError(reason, message, posizione ? { posizione } : undefined);
@@ -310,7 +314,7 @@ function resolveSigner(sec: SecurityParts, byId: ReadonlyMap<string, Element>): 
     fail('TRAMITE_ERR_SIG_STRUCTURE', 'KeyInfo must hold a SecurityTokenReference to a BinarySecurityToken, or X509Data');
   }
   try {
-    return new X509Certificate(Buffer.from(b64!.replace(/\s+/g, ''), 'base64'));
+    return SIGNER_CERTIFICATES.get(b64!.replace(/\s+/g, ''));
   } catch (cause) {
     throw new SecurityError('TRAMITE_ERR_SIG_STRUCTURE', 'the signer certificate cannot be parsed', { cause });
   }
@@ -373,12 +377,10 @@ function checkSignatureValue(
 }
 
 function checkDigest(plan: ReferencePlan, signature: Element): void {
-  const exclude = plan.enveloped ? signature : undefined;
-  const canonical =
-    plan.c14n === 'exclusive'
-      ? exclusiveC14n(plan.target, { inclusivePrefixes: plan.prefixes, ...(exclude ? { exclude } : {}) })
-      : inclusiveC14n(plan.target, exclude ? { exclude } : {});
-  const actual = createHash(plan.hash).update(canonical, 'utf8').digest();
+  const actual = canonicalDigest(plan.target, plan.c14n, plan.hash, {
+    inclusivePrefixes: plan.prefixes,
+    ...(plan.enveloped ? { exclude: signature } : {}),
+  });
   if (!actual.equals(Buffer.from(plan.digestValue.replace(/\s+/g, ''), 'base64'))) {
     fail('TRAMITE_ERR_SIG_DIGEST', `${plan.label} was altered after signing (digest mismatch)`, plan.label);
   }
