@@ -1,5 +1,4 @@
 import { randomUUID, sign as signData, type KeyObject } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { TramiteError } from '../../src/core/errors.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
@@ -7,6 +6,7 @@ import { ALG, SIGNATURE_METHODS, signatureMethodForKey } from './ws-security-alg
 import { childElements, isElement } from '../xml/dom-navigation.js';
 import { canonicalDigest, exclusiveC14n } from './exc-c14n.js';
 import { parseUntrustedXml, type XmlLimits } from '../xml/hardened-xml.js';
+import { spliceSealedEnvelope, xmldomSerializer, type AddedAttributes } from './sealed-envelope-text.js';
 
 export interface SigningIdentity {
   readonly privateKey: KeyObject;
@@ -23,7 +23,8 @@ export interface SealOptions {
 
 /**
  * Picks, in a parsed SOAP document, the elements a profile signs besides the Timestamp
- * (e.g. Body + eGov Intestazione, or Body + wsa:* headers). Profiles live in envelopes/.
+ * (e.g. Body + eGov Intestazione, or Body + wsa:* headers). Profiles live in envelopes/. It may add
+ * header blocks (the sealed text is then serialised from the tree) and must change nothing else.
  */
 export type SignatureTargets = (doc: Document) => Element[];
 
@@ -35,11 +36,13 @@ export type SignatureTargets = (doc: Document) => Element[];
  *
  * Everything happens on the one parsed DOM: digests over each target in place (exc-c14n needs only
  * the element's own names, so its position in the envelope does not matter), the SignedInfo
- * canonicalised where it sits, one serialisation at the end.
+ * canonicalised where it sits. The result is the original text with the Security header and the new
+ * wsu:Id attributes inserted (sealed-envelope-text.ts); only when a profile added header blocks is the
+ * whole tree serialised instead.
  */
 export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer: SigningIdentity, opts: SealOptions): string {
   const signatureMethod = signatureMethodForKey(signer.privateKey);
-  const { doc } = parseUntrustedXml(xml, opts.limits);
+  const { doc, text } = parseUntrustedXml(xml, opts.limits);
   const envelope = doc.documentElement!;
   let header: Element | undefined = childElements(envelope).find((e) => isElement(e, NS.soap11, 'Header'));
   const body = childElements(envelope).find((e) => isElement(e, NS.soap11, 'Body'));
@@ -47,6 +50,7 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
   if (header && childElements(header).some((e) => isElement(e, NS.wsse, 'Security'))) {
     throw new TramiteError('TRAMITE_ERR_SIG_STRUCTURE', 'cannot seal: the envelope already carries a wsse:Security header');
   }
+  const headerCreated = !header;
   if (!header) {
     header = doc.createElementNS(NS.soap11, `${envelope.prefix ? `${envelope.prefix}:` : ''}Header`);
     envelope.insertBefore(header, body);
@@ -54,7 +58,8 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
   const soapHeader: Element = header;
 
   const signed = targets(doc);
-  const ids = signed.map((el) => ensureWsuId(el, 'id'));
+  const added: AddedAttributes[] = [];
+  const ids = signed.map((el) => ensureWsuId(el, 'id', added));
 
   const security = doc.createElementNS(NS.wsse, 'wsse:Security');
   security.setAttributeNS(NS.xmlns, 'xmlns:wsse', NS.wsse);
@@ -123,8 +128,8 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
     ...(method.keyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
   });
   signatureValue.appendChild(doc.createTextNode(value.toString('base64')));
-  // xmldom writes a string returned by the node filter as is; its typings only admit a Node.
-  return new XMLSerializer().serializeToString(doc, false, keepCarriageReturns as unknown as (node: Node) => Node);
+  const serialize = xmldomSerializer(keepCarriageReturns);
+  return spliceSealedEnvelope({ text, header: soapHeader, headerCreated, body, security, added }, serialize) ?? serialize(doc);
 }
 
 /**
@@ -139,13 +144,21 @@ function keepCarriageReturns(node: Node): Node | string {
   return node;
 }
 
-/** Gives an element a wsu:Id unless it already has an Id-like attribute; returns the id in force. */
-function ensureWsuId(el: Element, prefix: string): string {
+/**
+ * Gives an element a wsu:Id unless it already has an Id-like attribute; returns the id in force, and
+ * notes the attributes added, as text, in `added`.
+ */
+function ensureWsuId(el: Element, prefix: string, added: AddedAttributes[]): string {
   const existing = el.getAttributeNS(NS.wsu, 'Id') || el.getAttribute('Id') || el.getAttribute('ID') || el.getAttribute('id');
   if (existing) return existing;
   const id = `${prefix}-${randomUUID()}`;
-  if (el.lookupNamespaceURI('wsu') !== NS.wsu) el.setAttributeNS(NS.xmlns, 'xmlns:wsu', NS.wsu);
+  let text = '';
+  if (el.lookupNamespaceURI('wsu') !== NS.wsu) {
+    el.setAttributeNS(NS.xmlns, 'xmlns:wsu', NS.wsu);
+    text += ` xmlns:wsu="${NS.wsu}"`;
+  }
   el.setAttributeNS(NS.wsu, 'wsu:Id', id);
+  added.push({ element: el, text: `${text} wsu:Id="${id}"` });
   return id;
 }
 

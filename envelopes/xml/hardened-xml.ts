@@ -1,8 +1,8 @@
 import { SaxesParser } from 'saxes';
-import { DOMParser } from '@xmldom/xmldom';
 import { EnvelopeError } from '../../src/core/errors.js';
 import { checkDoctype, type AcceptedDoctype, type KnownExternalDtd } from './xml-doctype.js';
 import { decodeXmlBytes } from './xml-encoding.js';
+import { SaxDomBuilder } from './sax-dom-builder.js';
 
 export type { KnownExternalDtd } from './xml-doctype.js';
 export { decodeXmlBytes, withUtf8Declaration, type DecodedXml, type XmlEncoding } from './xml-encoding.js';
@@ -55,9 +55,9 @@ export interface UntrustedXmlOptions {
  * names a known DTD (see UntrustedXmlOptions), processing instructions other than the XML declaration,
  * oversized or over-deep documents. Bytes are decoded as their XML declaration (or byte-order mark)
  * says, and refused when it names an unknown encoding or one the bytes contradict (xml-encoding.ts).
- * A strict SAX pass (saxes, namespace-aware, which rejects every well-formedness error and undeclared
- * prefix) runs first; only a document that passed it reaches xmldom, the DOM that xml-crypto also
- * uses. Every refusal is EGOV_IT_001 with the line and column, which is what a reply's `posizione` must say.
+ * One strict SAX pass (saxes, namespace-aware, which rejects every well-formedness error and undeclared
+ * prefix) checks the limits and builds the @xmldom/xmldom DOM (the one xml-crypto also uses) from the
+ * same events: the text is tokenised once. Every refusal is EGOV_IT_001 with the line and column, which is what a reply's `posizione` must say.
  */
 export function parseUntrustedXml(
   input: string | Uint8Array,
@@ -73,15 +73,8 @@ export function parseUntrustedXml(
     );
   }
   const text = typeof input === 'string' ? input : decodeXmlBytes(input).text;
-  const doctype = guard(text, limits, options.acceptDoctype);
-  const errors: string[] = [];
-  const doc = new DOMParser({
-    locator: {},
-    errorHandler: { warning: () => undefined, error: (m: string) => errors.push(m), fatalError: (m: string) => errors.push(m) },
-  }).parseFromString(text, 'text/xml');
-  if (errors.length > 0 || !doc.documentElement) {
-    throw new EnvelopeError('EGOV_IT_001', 'Envelope', `EGOV_IT_001 - XML not well formed: ${errors[0] ?? 'no root element'}`);
-  }
+  const { doc, doctype } = guardedParse(text, limits, options.acceptDoctype);
+  if (!doc.documentElement) throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - XML not well formed: no root element');
   if (doctype) checkDoctypeNamesRoot(doctype, doc.documentElement);
   return { doc, text };
 }
@@ -107,13 +100,20 @@ function checkDoctypeNamesRoot(doctype: AcceptedDoctype, root: Element): void {
 }
 
 /**
- * The strict SAX pass; returns the DOCTYPE the caller's options accepted, if the document has one. It
- * counts as it reads and throws at the first excess — from inside the parser's callbacks, so parsing
- * stops there: what a hostile document costs is bounded by the limits, not by its size. Attributes are
- * counted one by one as they are read, before their element is complete.
+ * The strict SAX pass, which also builds the DOM (sax-dom-builder.ts); returns it with the DOCTYPE the
+ * caller's options accepted, if the document has one. It counts as it reads and throws at the first
+ * excess — from inside the parser's callbacks, so parsing stops there: what a hostile document costs is
+ * bounded by the limits, not by its size. Attributes are counted one by one as they are read, before
+ * their element is complete; the counting handlers are registered first, so an element over a limit is
+ * refused before it is built.
  */
-function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd | undefined): AcceptedDoctype | undefined {
+function guardedParse(
+  text: string,
+  limits: XmlLimits,
+  acceptDoctype: KnownExternalDtd | undefined,
+): { doc: Document; doctype: AcceptedDoctype | undefined } {
   const parser = new SaxesParser({ xmlns: true, position: true });
+  const builder = new SaxDomBuilder(parser, text);
   let depth = 0;
   let elements = 0;
   let attributesHere = 0;
@@ -149,7 +149,13 @@ function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd 
     declarationsHere = 0;
     if (depth > limits.maxDepth) refuse(`element nesting deeper than ${limits.maxDepth}`);
     if (elements > limits.maxElements) refuse(`more than ${limits.maxElements} elements`);
+    builder.openTagStart(tag);
   });
+  parser.on('opentag', (tag) => builder.openTag(tag));
+  parser.on('text', (data) => builder.characters(data));
+  parser.on('cdata', (data) => builder.cdata(data));
+  parser.on('comment', (data) => builder.comment(data));
+  parser.on('xmldecl', () => builder.xmlDeclaration());
   parser.on('attribute', (attr) => {
     if (attr.name === 'xmlns' || attr.name.startsWith('xmlns:')) {
       declarationsHere += 1;
@@ -165,10 +171,11 @@ function guard(text: string, limits: XmlLimits, acceptDoctype: KnownExternalDtd 
       if (attributes > limits.maxTotalAttributes) refuse(`more than ${limits.maxTotalAttributes} attributes`);
     }
   });
-  parser.on('closetag', () => {
+  parser.on('closetag', (tag) => {
     depth -= 1;
+    builder.closeTag(tag);
   });
   parser.on('error', (err) => refuse(`XML not well formed: ${err.message.replace(/^.*?:\d+:\d+: /, '')}`));
   parser.write(text).close();
-  return doctype;
+  return { doc: builder.doc, doctype };
 }
