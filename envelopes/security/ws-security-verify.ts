@@ -17,7 +17,7 @@ import {
   keyFitsMethod,
   type SignatureMethod,
 } from './ws-security-algorithms.js';
-import { childElements, idAttributesOf, isElement, textOf, walkElements } from '../xml/dom-navigation.js';
+import { ELEMENT_NODE, childElements, idAttributesOf, isElement, textOf } from '../xml/dom-navigation.js';
 import { canonicalDigest, exclusiveC14n, parsePrefixList } from './exc-c14n.js';
 import { describeCertificate } from '../../src/core/certificate-description.js';
 import { SignerCertificateCache } from './signer-certificate-cache.js';
@@ -166,14 +166,27 @@ function readSecurityHeader(security: Element): SecurityParts {
   return { signature: signatures[0]!, timestamp: timestamps[0]!, tokens };
 }
 
-/** Every Id-like value in the document, refusing duplicates: the precondition of unambiguous References. */
+/**
+ * Every Id-like value in the document, refusing duplicates: the precondition of unambiguous References.
+ * One pass in document order over the tree (no generator: this runs over every element of every envelope).
+ */
 function indexIds(root: Element): Map<string, Element> {
   const byId = new Map<string, Element>();
-  for (const el of walkElements(root)) {
-    for (const id of idAttributesOf(el)) {
-      if (byId.has(id)) fail('TRAMITE_ERR_SIG_WRAPPING', `Id "${id}" appears on more than one element`, id);
-      byId.set(id, el);
+  let n: Node | null = root;
+  while (n) {
+    if (n.nodeType === ELEMENT_NODE) {
+      for (const id of idAttributesOf(n as Element)) {
+        if (byId.has(id)) fail('TRAMITE_ERR_SIG_WRAPPING', `Id "${id}" appears on more than one element`, id);
+        byId.set(id, n as Element);
+      }
+      if (n.firstChild) {
+        n = n.firstChild;
+        continue;
+      }
     }
+    // Next in document order: a sibling, else the nearest ancestor's sibling, never above the root.
+    while (n && n !== root && !n.nextSibling) n = n.parentNode;
+    n = n && n !== root ? n.nextSibling : null;
   }
   return byId;
 }
