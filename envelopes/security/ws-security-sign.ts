@@ -82,7 +82,7 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
   bst.setAttribute('EncodingType', WSS_BASE64);
   bst.setAttribute('ValueType', WSS_X509V3);
   bst.setAttributeNS(NS.wsu, 'wsu:Id', bstId);
-  bst.appendChild(doc.createTextNode(pemBody(signer.certPem)));
+  bst.appendChild(doc.createTextNode(signerCertificateBase64(signer.certPem)));
 
   security.appendChild(ts);
   security.appendChild(bst);
@@ -162,6 +162,12 @@ function ensureWsuId(el: Element, prefix: string, added: AddedAttributes[]): str
   return id;
 }
 
-function pemBody(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+/**
+ * The signer's certificate, base64: the first of the PEM. A party's certificate file may go on with its
+ * CA chain, and a BinarySecurityToken carries exactly one certificate (X509v3).
+ */
+function signerCertificateBase64(pem: string): string {
+  const first = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem)?.[1];
+  if (first === undefined) throw new TramiteError('TRAMITE_ERR_KEY_INVALID', "the signer's certificate PEM holds no certificate");
+  return first.replace(/\s+/g, '');
 }

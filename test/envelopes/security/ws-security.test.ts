@@ -239,6 +239,14 @@ describe.each(PROFILES)('%s profile', (profile) => {
       expect(() => open(xml)).not.toThrow();
     });
 
+    it('carries only the signer certificate in its token when the certificate PEM goes on with the CA chain', () => {
+      const signer = { privateKey: pki.comuneA.privateKey, certPem: pki.comuneA.certPem + pki.ca.certPem };
+      const xml = profile === 'egov' ? signedEgovEnvelope({ signer }).xml : signedModiEnvelope({ signer }).xml;
+      const token = /<wsse:BinarySecurityToken[^>]*>([^<]*)</.exec(xml)?.[1];
+      expect(token).toBe(pki.comuneA.certificate.raw.toString('base64'));
+      expect(open(xml).signature.signer.fingerprint256).toBe(pki.comuneA.certificate.fingerprint256);
+    });
+
     it('is accepted when re-signed by the test helper over the standard targets (control for the re-sign variants)', () => {
       expect(() => open(resign(fresh(profile), { targets: standardTargets(profile) }))).not.toThrow();
     });
