@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Parsed signer certificates by the base64 text a message carried them in. A peer signs every message
@@ -8,21 +9,17 @@ import { X509Certificate } from 'node:crypto';
  * to the bound.
  */
 export class SignerCertificateCache {
-  readonly #entries = new Map<string, X509Certificate>();
-  constructor(private readonly capacity: number) {}
+  readonly #entries: LRUCache<string, X509Certificate>;
+  constructor(capacity: number) {
+    this.#entries = new LRUCache({ max: capacity });
+  }
 
   /** The certificate whose DER is `base64` (whitespace already removed); throws as X509Certificate does. */
   get(base64: string): X509Certificate {
     const hit = this.#entries.get(base64);
-    if (hit) {
-      // Map keeps insertion order: re-inserting makes this the most recently used.
-      this.#entries.delete(base64);
-      this.#entries.set(base64, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const cert = new X509Certificate(Buffer.from(base64, 'base64'));
     this.#entries.set(base64, cert);
-    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
     return cert;
   }
 

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import forge from 'node-forge';
 import { describeCertificate, describeIssuer } from '../core/certificate-description.js';
 import { ConfigError, SecurityError } from '../core/errors.js';
@@ -16,12 +17,21 @@ const MAX_LINK_CHECKS = 64;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 /**
+ * How many distinct signers (with their intermediates) a store remembers the issuer paths of. A peer
+ * signs every message with the same certificate: finding its path costs issuer signature checks and
+ * an ASN.1 decode, every time the same answer. Dates, CA flags and usage are still judged per call.
+ */
+const PATH_CACHE_SIZE = 1024;
+
+/**
  * The CA certificates a node trusts for envelope signers. Immutable: `withExtra` returns a new store,
  * so a peer-specific CA never leaks into the trust used for other peers.
  */
 export class TrustStore {
   readonly anchors: readonly X509Certificate[];
   readonly #fingerprints: ReadonlySet<string>;
+  /** Issuer paths found per leaf + intermediates (by fingerprints); the store is immutable, so they stay right. */
+  readonly #paths = new LRUCache<string, X509Certificate[][]>({ max: PATH_CACHE_SIZE });
 
   private constructor(anchors: readonly X509Certificate[]) {
     const byFingerprint = new Map<string, X509Certificate>();
@@ -54,8 +64,7 @@ export class TrustStore {
    * `intermediates` are untrusted helpers (e.g. sent along in the envelope): only anchors confer trust.
    */
   validateSigner(leaf: X509Certificate, at: Date, intermediates: readonly X509Certificate[] = []): X509Certificate[] {
-    const candidates = [...intermediates, ...this.anchors];
-    const paths = this.#findPaths(leaf, candidates);
+    const paths = this.#pathsOf(leaf, intermediates);
     if (paths.length === 0) {
       throw new SecurityError(
         'TRAMITE_ERR_CERT_UNTRUSTED',
@@ -71,6 +80,17 @@ export class TrustStore {
       firstProblem ??= problem;
     }
     throw firstProblem!;
+  }
+
+  /** The issuer paths of `leaf` (found once per leaf and intermediates), each starting with this very `leaf` object. */
+  #pathsOf(leaf: X509Certificate, intermediates: readonly X509Certificate[]): X509Certificate[][] {
+    const key = [leaf, ...intermediates].map((c) => c.fingerprint256).join(' ');
+    let paths = this.#paths.get(key);
+    if (!paths) {
+      paths = this.#findPaths(leaf, [...intermediates, ...this.anchors]);
+      this.#paths.set(key, paths);
+    }
+    return paths.map((path) => [leaf, ...path.slice(1)]);
   }
 
   /** Depth-first search for issuer paths that end in an anchor; a signature check decides each link. */
@@ -161,7 +181,7 @@ function signerUsageProblem(leaf: X509Certificate): SecurityError | undefined {
       `signer "${describeCertificate(leaf)}" is a CA certificate (basicConstraints cA=TRUE): a CA key signs certificates, not messages`,
     );
   }
-  const usage = readKeyUsage(leaf);
+  const usage = keyUsageOf(leaf);
   if (usage && !usage.digitalSignature && !usage.nonRepudiation) {
     return new SecurityError(
       'TRAMITE_ERR_CERT_USAGE',
@@ -198,6 +218,19 @@ const KEY_USAGE_NAMES = [
   'encipherOnly',
   'decipherOnly',
 ] as const;
+
+/** keyUsage per certificate fingerprint (false: no extension): decoding it is an ASN.1 walk per message otherwise. */
+const keyUsages = new LRUCache<string, KeyUsage | false>({ max: PATH_CACHE_SIZE });
+
+function keyUsageOf(cert: X509Certificate): KeyUsage | undefined {
+  const fingerprint = cert.fingerprint256;
+  let usage = keyUsages.get(fingerprint);
+  if (usage === undefined) {
+    usage = readKeyUsage(cert) ?? false;
+    keyUsages.set(fingerprint, usage);
+  }
+  return usage || undefined;
+}
 
 /** node-forge's extension decoder; present at runtime, missing from @types/node-forge. */
 type ExtensionDecoder = (ext: forge.asn1.Asn1) => { name?: string } & Record<string, unknown>;

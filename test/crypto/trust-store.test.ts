@@ -147,6 +147,22 @@ describe('TrustStore.validateSigner', () => {
     expect(err.message).toContain('CA certificate "CN=Old Sub CA"');
   });
 
+  it('judges a signer it has seen before afresh: dates per call, intermediates per call, its own certificate object back', () => {
+    const intermediate = cert({ subject: { CN: 'Sub CA 2', O: 'Tramite', C: 'IT' }, issuer: ca, ca: true });
+    const leaf = cert({ subject: { CN: 'Leaf 2', O: 'SPC', C: 'IT' }, issuer: intermediate, notBefore: inDays(-1), notAfter: inDays(10) });
+    // Seen once with its intermediate, then without it: the remembered path does not stand in for it.
+    expect(store.validateSigner(x509(leaf), NOW, [x509(intermediate)])).toHaveLength(3);
+    expect(refusal(() => store.validateSigner(x509(leaf), NOW)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
+    const again = x509(leaf);
+    const chain = store.validateSigner(again, NOW, [x509(intermediate)]);
+    expect(chain[0]).toBe(again);
+    // The same signer, later: expired, although its path was found before.
+    expect(refusal(() => store.validateSigner(x509(leaf), inDays(11), [x509(intermediate)])).reason).toBe('TRAMITE_ERR_CERT_EXPIRED');
+    // Another store (another trust) finds nothing for it.
+    const other = TrustStore.fromCertificates([x509(cert({ subject: { CN: 'Other CA' }, issuer: 'self', ca: true }))]);
+    expect(refusal(() => other.validateSigner(x509(leaf), NOW, [x509(intermediate)])).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
+  });
+
   it('accepts a signer that is itself a trust anchor', () => {
     const selfSigned = cert({ subject: { CN: 'Pinned' }, issuer: 'self' });
     expect(refusal(() => store.validateSigner(x509(selfSigned), NOW)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
