@@ -1,17 +1,26 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readPackageJson } from '../config/package-root.js';
-import { registerCfCommand } from './commands/cf.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerEnvelopeCommand } from './commands/envelope.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerKeysCommand } from './commands/keys.js';
-import { registerLogCommand } from './commands/log.js';
-import { registerMessagesCommand } from './commands/messages.js';
-import { registerPecCommand } from './commands/pec.js';
-import { registerPecProviderCommand } from './commands/pec-provider.js';
-import { registerProtocolloCommand } from './commands/protocollo.js';
-import { registerStartCommand } from './commands/start.js';
+import type { Command as CommandType } from 'commander';
+
+/**
+ * Each command's module, loaded only when it is the one asked for: `tramite cf check` should not load
+ * the whole node (hundreds of modules, over a second of start-up). Help, a version or an unknown command
+ * loads them all, so the top-level help lists every command and a typo gets its suggestion.
+ */
+const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = {
+  init: async () => (await import('./commands/init.js')).registerInitCommand,
+  start: async () => (await import('./commands/start.js')).registerStartCommand,
+  envelope: async () => (await import('./commands/envelope.js')).registerEnvelopeCommand,
+  keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
+  demo: async () => (await import('./commands/demo.js')).registerDemoCommand,
+  log: async () => (await import('./commands/log.js')).registerLogCommand,
+  messages: async () => (await import('./commands/messages.js')).registerMessagesCommand,
+  cf: async () => (await import('./commands/cf.js')).registerCfCommand,
+  protocollo: async () => (await import('./commands/protocollo.js')).registerProtocolloCommand,
+  pec: async () => (await import('./commands/pec.js')).registerPecCommand,
+  'pec-provider': async () => (await import('./commands/pec-provider.js')).registerPecProviderCommand,
+};
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -25,16 +34,8 @@ const program = new Command()
   .version(readPackageJson<{ version: string }>('package.json').version)
   .showHelpAfterError();
 
-registerInitCommand(program);
-registerStartCommand(program);
-registerEnvelopeCommand(program);
-registerKeysCommand(program);
-registerDemoCommand(program);
-registerLogCommand(program);
-registerMessagesCommand(program);
-registerCfCommand(program);
-registerProtocolloCommand(program);
-registerPecCommand(program);
-registerPecProviderCommand(program);
+const asked = process.argv[2];
+const wanted = asked !== undefined && Object.hasOwn(COMMANDS, asked) ? [asked] : Object.keys(COMMANDS);
+for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
 
 await program.parseAsync(process.argv);
