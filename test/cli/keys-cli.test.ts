@@ -8,6 +8,7 @@ import { buildEgovEnvelope } from '../../envelopes/envelope.js';
 import { issueWithOpenssl, SIGNER_EXTENSIONS } from '../fixtures/openssl-certs.js';
 import { encryptPkcs8, exportPkcs12 } from '../crypto/openssl-keystores.js';
 import { CLI, runCli } from './run-cli.js';
+import { sampleEgovHeader } from '../fixtures/test-pki.js';
 
 const PASSPHRASE = 'cli-keystore-passphrase-7731';
 
@@ -144,21 +145,7 @@ describe('tramite envelope seal --keystore', () => {
     writeFileSync(
       unsigned,
       buildEgovEnvelope(
-        {
-          mittente: [{ tipo: 'SPC', nome: 'ComuneA' }],
-          destinatario: { tipo: 'SPC', nome: 'RegioneX' },
-          profiloCollaborazione: { profile: 'oneway' },
-          servizio: { tipo: 'SPC', nome: 'Protocollo' },
-          azione: 'Invia',
-          messaggio: {
-            identificatore: 'ComuneA_ComuneASPCoopIT_0000001_2026-11-23_10:00',
-            oraRegistrazione: { value: '2026-11-23T10:00:00Z', tempo: 'EGOV_IT_SPC' },
-          },
-          profiloTrasmissione: { inoltro: 'EGOV_IT_ALPIUUNAVOLTA', confermaRicezione: true },
-          riscontri: [],
-          trasmissioni: [],
-          eccezioni: [],
-        },
+        sampleEgovHeader(new Date('2026-11-23T10:00:00Z'), { destinatario: { tipo: 'SPC', nome: 'RegioneX' } }),
         '<p:Documento xmlns:p="urn:test">1</p:Documento>',
       ),
     );

@@ -7,6 +7,8 @@ import { ConfigError } from '../../src/core/errors.js';
 import { createDevPki } from '../../src/crypto/dev-pki.js';
 import { loadKeystoreIdentity, loadPartyIdentity, type PartyIdentity } from '../../src/crypto/party-identity.js';
 import { TrustStore } from '../../src/crypto/trust-store.js';
+import { formatMessageId } from '../../src/core/message-id.js';
+import { sampleEgovHeader } from '../fixtures/test-pki.js';
 import { sealEnvelope, readEnvelope, verifyEnvelope, buildEgovEnvelope } from '../../envelopes/envelope.js';
 import { DEFAULT_XML_LIMITS } from '../../envelopes/xml/hardened-xml.js';
 import { WEAKEST_MODI_PATTERNS } from '../../src/core/service-profile.js';
@@ -243,24 +245,20 @@ describe('encrypted PKCS#8 PEM keys', () => {
   });
 });
 
+const AT = new Date('2026-11-23T10:00:00Z');
+
 describe('EC P-256 party keys sign envelopes', () => {
   const unsigned = (): string =>
     buildEgovEnvelope(
-      {
+      sampleEgovHeader(AT, {
         mittente: [{ tipo: 'SPC', nome: 'ComuneEc' }],
         destinatario: { tipo: 'SPC', nome: 'RegioneX' },
-        profiloCollaborazione: { profile: 'oneway' },
-        servizio: { tipo: 'SPC', nome: 'Protocollo' },
-        azione: 'Invia',
         messaggio: {
-          identificatore: 'ComuneEc_ComuneEcSPCoopIT_0000001_2026-11-23_10:00',
-          oraRegistrazione: { value: '2026-11-23T10:00:00Z', tempo: 'EGOV_IT_SPC' },
+          identificatore: formatMessageId('ComuneEc', 'ComuneEcSPCoopIT', 1, AT),
+          oraRegistrazione: { value: AT.toISOString(), tempo: 'EGOV_IT_SPC' },
         },
         profiloTrasmissione: { inoltro: 'EGOV_IT_ALPIUUNAVOLTA', confermaRicezione: false },
-        riscontri: [],
-        trasmissioni: [],
-        eccezioni: [],
-      },
+      }),
       '<p:Documento xmlns:p="urn:test">1</p:Documento>',
     );
 
