@@ -5,9 +5,16 @@ import { TramiteError } from '../core/errors.js';
 import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
+import { GroupCommit, type ItemOutcome } from './group-commit.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
+
+/** One caller's append, waiting for its group's transaction. */
+export interface AppendItem {
+  readonly entries: readonly LogEntryInput[];
+  readonly projection: ProjectionChange;
+}
 
 interface RecordRow {
   seq: number;
@@ -138,7 +145,8 @@ export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly insertRecord: Database.Statement;
-  private readonly appendTx: (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
+  private readonly appends: GroupCommit<AppendItem, LogRecord[]>;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     readonly location: string,
@@ -165,17 +173,39 @@ export class SqliteLogStore implements LogStore {
           `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
-    // IMMEDIATE: the write lock is taken before the head is read, so two writers cannot fork the chain.
-    this.appendTx = this.db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
+    // One append, inside the group's transaction: a savepoint, so a refused append leaves the others in.
+    const appendOne = this.db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
       const records = chainRecords(entries, this.headSync());
       for (const r of records) this.insertRecord.run(...recordToParams(r));
       this.applyProjection(projection, records);
       return records;
-    }).immediate as unknown as (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
+    });
+    // IMMEDIATE: the write lock is taken before the head is read, so two writers cannot fork the chain.
+    const commitGroup = this.db.transaction((group: readonly AppendItem[]) =>
+      group.map((item): ItemOutcome<LogRecord[]> => {
+        try {
+          return { ok: true, value: appendOne(item.entries, item.projection) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    ).immediate;
+    this.appends = new GroupCommit<AppendItem, LogRecord[]>(async (group) => commitGroup(group));
   }
 
-  async append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
-    return this.appendTx(entries, projection);
+  /** Committed with the appends of other concurrent callers: one transaction, one fsync (synchronous=FULL) for all. */
+  append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
+    return this.appends.submit({ entries, projection });
+  }
+
+  /** A prepared statement, kept: preparing costs more than running the small statements of an append. */
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
   }
 
   /** A log made before the projection was keyed by sender gets the wider key (once, under the write lock). */
@@ -193,8 +223,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   private headSync(): { seq: number; hash: string } {
-    const row = this.db.prepare('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as
-      { seq: number; hash: string } | undefined;
+    const row = this.sql('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -203,26 +232,24 @@ export class SqliteLogStore implements LogStore {
     const last = records[records.length - 1]!;
     if (p.op === 'insert') {
       const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
-      this.db
-        .prepare(
-          `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
+      this.sql(
+        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
-        )
-        .run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
+      ).run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
       return;
     }
-    const current = this.db
-      .prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?')
-      .get(p.id, p.direction, p.from) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
+    const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
+      p.id,
+      p.direction,
+      p.from,
+    ) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
     const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
     const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
-    this.db
-      .prepare(
-        'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-      )
-      .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
+    this.sql(
+      'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
+    ).run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -241,7 +268,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   async record(seq: number): Promise<LogRecord | undefined> {
-    const r = this.db.prepare('SELECT * FROM log_records WHERE seq = ?').get(seq) as RecordRow | undefined;
+    const r = this.sql('SELECT * FROM log_records WHERE seq = ?').get(seq) as RecordRow | undefined;
     return r ? recordFromRow(r) : undefined;
   }
 
@@ -268,8 +295,8 @@ export class SqliteLogStore implements LogStore {
   async message(key: MessageKey): Promise<MessageRow | undefined> {
     const r = (
       key.direction === 'in'
-        ? this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'in' AND from_party = ?").get(key.id, key.from)
-        : this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'out'").get(key.id)
+        ? this.sql("SELECT * FROM messages WHERE id = ? AND direction = 'in' AND from_party = ?").get(key.id, key.from)
+        : this.sql("SELECT * FROM messages WHERE id = ? AND direction = 'out'").get(key.id)
     ) as MessageRowDb | undefined;
     return r ? messageFromRow(r) : undefined;
   }
@@ -312,6 +339,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   async close(): Promise<void> {
+    await this.appends.idle();
     this.db.close();
   }
 
