@@ -19,6 +19,7 @@ import { MessageIdAllocator } from './registry/message-id-allocator.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { ImmediateDelivery } from './delivery/immediate-delivery.js';
 import { PeerClient } from './peer-client/peer-client.js';
 import { DispatchWorker } from './dispatch/dispatch-worker.js';
 import type { DispatchItem } from './dispatch/dispatch-item.js';
@@ -60,6 +61,8 @@ export class TramiteNode {
   private publicUrl: string;
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
+  /** First delivery attempts, made as soon as a message is logged (the deliver queue is their safety net). */
+  private readonly immediate: ImmediateDelivery;
   private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
   private stopping = false;
@@ -101,11 +104,21 @@ export class TramiteNode {
     // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
     this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
     const selfUrl = (): string => this.envelopeUrl;
+    this.immediate = new ImmediateDelivery({
+      log,
+      queue: {
+        enqueue: (item, delayMs) => this.deliveryQueue.enqueue(item, delayMs),
+        reschedule: (item, delayMs) => this.deliveryQueue.reschedule(item, delayMs),
+        remove: (key) => this.deliveryQueue.remove(key),
+      },
+      attempt: (item, n, signal) => this.delivery.attempt(item, n, signal),
+    });
     const schedule = new DeliverySchedule({
       registry,
       log,
       retry: config.queue.retry,
       deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
+      immediate: this.immediate,
     });
     this.dispatch = new DispatchWorker({
       ...common,
@@ -132,7 +145,11 @@ export class TramiteNode {
         },
       });
     this.deliveryQueue = queue<WorkItem>('deliver', {
-      attempt: (d, n) => this.delivery.attempt(d, n),
+      // Never beside this process's first attempt of the same message: after it, the log says what is left.
+      attempt: async (d, n) => {
+        await this.immediate.settled(d.key);
+        return this.delivery.attempt(d, n);
+      },
       exhausted: (d, n, e) => this.delivery.exhausted(d, n, e),
     });
     this.dispatchQueue = queue<DispatchItem>('dispatch', {
@@ -296,7 +313,8 @@ export class TramiteNode {
     // Kept back for the log and the node's own Redis, which flushes its append-only file on the way out.
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.
-    await Promise.all([this.dispatchQueue.close(queues), this.deliveryQueue.close(queues)]);
+    // First attempts end before the deliver queue closes: they move their jobs when they end.
+    await Promise.all([this.dispatchQueue.close(queues), this.immediate.stop(queues).then(() => this.deliveryQueue.close(queues))]);
     if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);
