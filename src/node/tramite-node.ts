@@ -10,6 +10,7 @@ import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../crypto/rfc3161/index.js';
+import { FirstAttempt } from '../queue/first-attempt.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
@@ -19,7 +20,6 @@ import { MessageIdAllocator } from './registry/message-id-allocator.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
-import { ImmediateDelivery } from './delivery/immediate-delivery.js';
 import { PeerClient } from './peer-client/peer-client.js';
 import { DispatchWorker } from './dispatch/dispatch-worker.js';
 import type { DispatchItem } from './dispatch/dispatch-item.js';
@@ -62,7 +62,9 @@ export class TramiteNode {
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
   /** First delivery attempts, made as soon as a message is logged (the deliver queue is their safety net). */
-  private readonly immediate: ImmediateDelivery;
+  private readonly immediate: FirstAttempt<WorkItem>;
+  /** First hand-overs to back offices, made as soon as the riscontro is logged (the dispatch queue is their safety net). */
+  private readonly immediateDispatch: FirstAttempt<DispatchItem>;
   private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
   private stopping = false;
@@ -104,7 +106,17 @@ export class TramiteNode {
     // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
     this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
     const selfUrl = (): string => this.envelopeUrl;
-    this.immediate = new ImmediateDelivery({
+    // A hand-over is bounded by backOfficeTimeoutMs (10 s), as the first attempt must be.
+    this.immediateDispatch = new FirstAttempt<DispatchItem>({
+      log,
+      queue: {
+        enqueue: (item, delayMs) => this.dispatchQueue.enqueue(item, delayMs),
+        reschedule: (item, delayMs) => this.dispatchQueue.reschedule(item, delayMs),
+        remove: (key) => this.dispatchQueue.remove(key),
+      },
+      attempt: (item, n) => this.dispatch.attempt(item, n),
+    });
+    this.immediate = new FirstAttempt<WorkItem>({
       log,
       queue: {
         enqueue: (item, delayMs) => this.deliveryQueue.enqueue(item, delayMs),
@@ -127,6 +139,7 @@ export class TramiteNode {
       backOffice: this.backOffice,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
+      immediate: this.immediateDispatch,
     });
     this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
     this.outbound = new Submission({ ...common, selfUrl, schedule });
@@ -153,7 +166,10 @@ export class TramiteNode {
       exhausted: (d, n, e) => this.delivery.exhausted(d, n, e),
     });
     this.dispatchQueue = queue<DispatchItem>('dispatch', {
-      attempt: (d, n) => this.dispatch.attempt(d, n),
+      attempt: async (d, n) => {
+        await this.immediateDispatch.settled(d.key);
+        return this.dispatch.attempt(d, n);
+      },
       exhausted: (d, n, e) => this.dispatch.exhausted(d, n, e),
     });
     this.notifyQueue = queue<NotifyItem>('notify', {
@@ -314,7 +330,10 @@ export class TramiteNode {
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.
     // First attempts end before the deliver queue closes: they move their jobs when they end.
-    await Promise.all([this.dispatchQueue.close(queues), this.immediate.stop(queues).then(() => this.deliveryQueue.close(queues))]);
+    await Promise.all([
+      this.immediateDispatch.stop(queues).then(() => this.dispatchQueue.close(queues)),
+      this.immediate.stop(queues).then(() => this.deliveryQueue.close(queues)),
+    ]);
     if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);

@@ -1,5 +1,5 @@
 /**
- * The first delivery attempt made at once, with the deliver queue (real BullMQ on a real Redis) as its
+ * The first attempt made at once, with its queue (real BullMQ on a real Redis) as its
  * safety net: delivered once by whichever runs, never by the first attempt and the queue's job at the
  * same time, retried by the queue at the retry delay, and delivered by the job when the process that
  * made the first attempt is gone.
@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Deadline } from '../../../src/core/deadline.js';
-import { ImmediateDelivery } from '../../../src/node/delivery/immediate-delivery.js';
-import { openRedis, type NodeRedis } from '../../../src/queue/redis-connection.js';
-import { jobIdOf, WorkQueue, type AttemptOutcome, type WorkItem } from '../../../src/queue/work-queue.js';
+import { Deadline } from '../../src/core/deadline.js';
+import { FirstAttempt } from '../../src/queue/first-attempt.js';
+import { openRedis, type NodeRedis } from '../../src/queue/redis-connection.js';
+import { jobIdOf, WorkQueue, type AttemptOutcome, type WorkItem } from '../../src/queue/work-queue.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tramite-immediate-'));
 let redis: NodeRedis;
@@ -61,7 +61,7 @@ let prefixes = 0;
 /** One "process": its deliver queue (worker included) and its first attempts, on a prefix of its own unless given. */
 function processWith(attempts: Attempts, timing: { firstAttemptTimeoutMs: number; safetyNetDelayMs: number }, prefix?: string) {
   const p = prefix ?? `test-immediate-${process.pid}-${++prefixes}`;
-  let immediate!: ImmediateDelivery;
+  let immediate!: FirstAttempt<WorkItem>;
   const queue = new WorkQueue<WorkItem>({
     name: 'deliver',
     connection: redis.connection,
@@ -73,7 +73,7 @@ function processWith(attempts: Attempts, timing: { firstAttemptTimeoutMs: number
     },
     exhausted: async () => undefined,
   });
-  immediate = new ImmediateDelivery({ log, queue, attempt: (item) => attempts.run(item, 'first'), timing });
+  immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (item) => attempts.run(item, 'first'), timing });
   const close = async () => {
     await immediate.stop(Deadline.in(5000));
     await queue.close(Deadline.in(5000));
@@ -98,7 +98,7 @@ const item = (key: string, initialDelayMs = 50): WorkItem => ({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('ImmediateDelivery', () => {
+describe('FirstAttempt', () => {
   it('a first attempt that delivers: one attempt in all, and no job left behind on the queue', async () => {
     const attempts = new Attempts(async () => ({ kind: 'done' }));
     const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 600 });
@@ -153,7 +153,7 @@ describe('ImmediateDelivery', () => {
 
   it('a queue that refuses the safety net does not hold the first attempt back', async () => {
     const attempts = new Attempts(async () => ({ kind: 'done' }));
-    let immediate!: ImmediateDelivery;
+    let immediate!: FirstAttempt<WorkItem>;
     const queue = new WorkQueue<WorkItem>({
       name: 'deliver',
       connection: redis.connection,
@@ -167,7 +167,7 @@ describe('ImmediateDelivery', () => {
       available: () => false, // Redis known to be away: enqueue refuses at once
     });
     closers.push(() => queue.close(Deadline.in(2000)));
-    immediate = new ImmediateDelivery({ log, queue, attempt: (i) => attempts.run(i, 'first') });
+    immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (i) => attempts.run(i, 'first') });
     await immediate.start(item('M-5'));
     await expect.poll(() => attempts.calls.map((c) => c.via)).toEqual(['first']);
   });

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { settlesWithin, type Deadline } from '../../core/deadline.js';
-import { retryDelayMs } from '../../queue/retry-policy.js';
-import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
+import { settlesWithin, type Deadline } from '../core/deadline.js';
+import { retryDelayMs } from './retry-policy.js';
+import type { AttemptOutcome, WorkItem } from './work-queue.js';
 
-/** The first attempt's HTTP exchange is cut after this: it must be over well before the safety net's job is due. */
+/** The first attempt is cut after this: it must be over well before the safety net's job is due. */
 export const FIRST_ATTEMPT_TIMEOUT_MS = 10_000;
 /**
  * When the safety net's job is due if nothing moved it: after the first attempt's bound with room for
@@ -11,26 +11,27 @@ export const FIRST_ATTEMPT_TIMEOUT_MS = 10_000;
  */
 export const SAFETY_NET_DELAY_MS = 20_000;
 
-/** The deliver queue, as the first attempt uses it. */
-export interface DeliveryQueue {
-  enqueue(item: WorkItem, delayMs: number): Promise<void>;
-  reschedule(item: WorkItem, delayMs: number): Promise<void>;
+/** The work's queue, as the first attempt uses it (a WorkQueue). */
+export interface SafetyNetQueue<T extends WorkItem> {
+  enqueue(item: T, delayMs: number): Promise<void>;
+  reschedule(item: T, delayMs: number): Promise<void>;
   remove(key: string): Promise<void>;
 }
 
-export interface ImmediateDeliveryDeps {
+export interface FirstAttemptDeps<T extends WorkItem> {
   readonly log: Logger;
-  readonly queue: DeliveryQueue;
-  /** One delivery attempt (the delivery worker's), cut short by `signal`. */
-  readonly attempt: (item: WorkItem, attemptNo: number, signal: AbortSignal) => Promise<AttemptOutcome>;
+  readonly queue: SafetyNetQueue<T>;
+  /** One attempt (the worker's: a delivery, a hand-over), bounded — cut short by `signal` if it takes that. */
+  readonly attempt: (item: T, attemptNo: number, signal: AbortSignal) => Promise<AttemptOutcome>;
   /** FIRST_ATTEMPT_TIMEOUT_MS and SAFETY_NET_DELAY_MS unless given (tests shorten them, keeping the first the smaller). */
   readonly timing?: { readonly firstAttemptTimeoutMs: number; readonly safetyNetDelayMs: number };
 }
 
 /**
- * The first delivery attempt of an accepted message, made at once instead of through the queue —
+ * The first attempt of a piece of work (a message's delivery to its peer, an inbound message's hand-over
+ * to its back office), made at once, once the work is durably logged, instead of through the queue —
  * exactly once:
- * - before it starts, the message's job goes on the deliver queue, due only after SAFETY_NET_DELAY_MS:
+ * - before it starts, the work's job goes on its queue, due only after SAFETY_NET_DELAY_MS:
  *   a crash during the attempt (or before it) leaves the job, which delivers the message then — and the
  *   log, reconciled at start-up, covers a job Redis lost;
  * - the attempt is bounded (FIRST_ATTEMPT_TIMEOUT_MS) well within that delay, so the job cannot start
@@ -39,17 +40,17 @@ export interface ImmediateDeliveryDeps {
  * - afterwards the job goes (delivered, or failed for good), or is due at the retry delay (retriable).
  * The queue keeps retries and recovery; the first try costs no queue round trip.
  */
-export class ImmediateDelivery {
+export class FirstAttempt<T extends WorkItem> {
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
   private readonly timing: { readonly firstAttemptTimeoutMs: number; readonly safetyNetDelayMs: number };
 
-  constructor(private readonly deps: ImmediateDeliveryDeps) {
+  constructor(private readonly deps: FirstAttemptDeps<T>) {
     this.timing = deps.timing ?? { firstAttemptTimeoutMs: FIRST_ATTEMPT_TIMEOUT_MS, safetyNetDelayMs: SAFETY_NET_DELAY_MS };
   }
 
   /** The message is durably logged: its safety net on the queue, then the first attempt (not awaited). */
-  async start(item: WorkItem): Promise<void> {
+  async start(item: T): Promise<void> {
     try {
       await this.deps.queue.enqueue(safetyNet(item), this.timing.safetyNetDelayMs);
     } catch (err) {
@@ -74,7 +75,7 @@ export class ImmediateDelivery {
     await settlesWithin(Promise.allSettled([...this.inFlight.values()]), deadline.remainingMs());
   }
 
-  private async firstAttempt(item: WorkItem): Promise<void> {
+  private async firstAttempt(item: T): Promise<void> {
     let outcome: AttemptOutcome;
     try {
       outcome = await this.deps.attempt(item, 1, AbortSignal.timeout(this.timing.firstAttemptTimeoutMs));
@@ -97,6 +98,6 @@ export class ImmediateDelivery {
 }
 
 /** The queue's job after a first attempt: the attempts left (the first one made outside the queue). */
-function safetyNet(item: WorkItem): WorkItem {
+function safetyNet<T extends WorkItem>(item: T): T {
   return { ...item, retry: { ...item.retry, maxAttempts: Math.max(1, item.retry.maxAttempts - 1) } };
 }
