@@ -3,18 +3,17 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
 import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
-import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
-import { GroupCommit, type ItemOutcome } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
+import { SqliteLogWriter, type AppendItem } from './sqlite-log-writer.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
 
-/** One caller's append, waiting for its group's transaction. */
-export interface AppendItem {
-  readonly entries: readonly LogEntryInput[];
-  readonly projection: ProjectionChange;
-}
+export type { AppendItem } from './sqlite-log-writer.js';
+export { recordToParams } from './sqlite-log-writer.js';
 
 interface RecordRow {
   seq: number;
@@ -70,28 +69,6 @@ export function recordFromRow(r: RecordRow): LogRecord {
   };
 }
 
-export function recordToParams(r: LogRecord): unknown[] {
-  return [
-    r.seq,
-    r.time,
-    r.kind,
-    r.messageId,
-    r.direction,
-    r.refId ?? null,
-    r.conversationId ?? null,
-    r.from,
-    r.to,
-    r.service,
-    r.action ?? null,
-    r.state,
-    r.detail ? JSON.stringify(r.detail) : null,
-    r.envelope ? Buffer.from(r.envelope) : null,
-    r.envelopeDigest ?? null,
-    r.prevHash,
-    r.hash,
-  ];
-}
-
 export interface CheckpointRow {
   seq: number | string;
   head_hash: string;
@@ -144,9 +121,11 @@ export function messageFromRow(r: MessageRowDb): MessageRow {
 export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly insertRecord: Database.Statement;
   private readonly appends: GroupCommit<AppendItem, LogRecord[]>;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements of this connection (reads; writes too when there is no writer thread). */
+  private readonly writer: SqliteLogWriter;
+  /** Where appends are committed, off the event loop (none for a read-only log). */
+  private readonly thread: SqliteWriterThread | undefined;
 
   constructor(
     readonly location: string,
@@ -167,45 +146,20 @@ export class SqliteLogStore implements LogStore {
       this.migrateToSenderKey();
     }
     this.db.pragma('busy_timeout = 5000');
-    this.insertRecord = opts.readonly
-      ? (undefined as never)
-      : this.db.prepare(
-          `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-    // One append, inside the group's transaction: a savepoint, so a refused append leaves the others in.
-    const appendOne = this.db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
-      const records = chainRecords(entries, this.headSync());
-      for (const r of records) this.insertRecord.run(...recordToParams(r));
-      this.applyProjection(projection, records);
-      return records;
-    });
-    // IMMEDIATE: the write lock is taken before the head is read, so two writers cannot fork the chain.
-    const commitGroup = this.db.transaction((group: readonly AppendItem[]) =>
-      group.map((item): ItemOutcome<LogRecord[]> => {
-        try {
-          return { ok: true, value: appendOne(item.entries, item.projection) };
-        } catch (error) {
-          return { ok: false, error };
-        }
-      }),
-    ).immediate;
-    this.appends = new GroupCommit<AppendItem, LogRecord[]>(async (group) => commitGroup(group));
+    this.writer = new SqliteLogWriter(this.db);
+    this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);
+    const thread = this.thread;
+    this.appends = new GroupCommit<AppendItem, LogRecord[]>(async (group) =>
+      thread ? thread.commit(group) : this.writer.commitGroup(group),
+    );
   }
 
-  /** Committed with the appends of other concurrent callers: one transaction, one fsync (synchronous=FULL) for all. */
+  /**
+   * Committed with the appends of other concurrent callers — one transaction, one fsync (synchronous=FULL)
+   * for all — in the writer thread, so the event loop goes on meanwhile; reads stay on this connection (WAL).
+   */
   append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
     return this.appends.submit({ entries, projection });
-  }
-
-  /** A prepared statement, kept: preparing costs more than running the small statements of an append. */
-  private sql(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(text);
-      this.statements.set(text, stmt);
-    }
-    return stmt;
   }
 
   /** A log made before the projection was keyed by sender gets the wider key (once, under the write lock). */
@@ -223,33 +177,11 @@ export class SqliteLogStore implements LogStore {
   }
 
   private headSync(): { seq: number; hash: string } {
-    const row = this.sql('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+    return this.writer.head();
   }
 
-  private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
-    if (p.op === 'none') return;
-    const last = records[records.length - 1]!;
-    if (p.op === 'insert') {
-      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
-      this.sql(
-        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
-      ).run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
-      return;
-    }
-    const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
-      p.id,
-      p.direction,
-      p.from,
-    ) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
-    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
-    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
-    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
-    this.sql(
-      'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-    ).run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
+  private sql(text: string): Database.Statement {
+    return this.writer.sql(text);
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -340,6 +272,7 @@ export class SqliteLogStore implements LogStore {
 
   async close(): Promise<void> {
     await this.appends.idle();
+    await this.thread?.close();
     this.db.close();
   }
 
