@@ -19,9 +19,9 @@
  * bounded) and stops its children.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { outboundKey } from '../src/core/message-record.js';
 import { startDemo, type ConfigFileJson, type RunningDemo } from '../src/demo/run-demo.js';
@@ -227,14 +227,13 @@ async function main(): Promise<void> {
   };
   // Each node runs its own Redis (as the demo does), not one named in the environment.
   delete process.env['TRAMITE_REDIS_URL'];
-  if (args.cpuProf) {
-    mkdirSync(args.cpuProf, { recursive: true });
-    process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${args.cpuProf}`.trim();
-  }
   const root = mkdtempSync(join(tmpdir(), 'tramite-exchange-bench-'));
   say('starting the two node processes… ');
-  const demo = await startDemo(root, benchConfig);
-  if (args.cpuProf) delete process.env['NODE_OPTIONS'];
+  const node = process.execPath;
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS; the demo starts each node with process.execPath, so for
+  // the profiled run that is a script that execs node with the flag (same pid: /proc still sees the node).
+  if (args.cpuProf) process.execPath = profilingNode(node, resolve(args.cpuProf), root);
+  const demo = await startDemo(root, benchConfig).finally(() => (process.execPath = node));
   const pids = { cst: demo.processOf('cst').pid!, regione: demo.processOf('regione').pid! };
   const watch = new ExchangeWatch(demo);
   // Whatever happens below, the children go: a stop that hangs is cut by SIGKILL.
@@ -348,7 +347,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** The main-thread profiles the two nodes wrote on their way out, summarised (to stderr). */
+/** A script that runs node with --cpu-prof, writing into `dir`. */
+function profilingNode(node: string, dir: string, root: string): string {
+  mkdirSync(dir, { recursive: true });
+  const script = join(root, 'node-cpu-prof.sh');
+  writeFileSync(script, `#!/bin/sh\nexec '${node}' --cpu-prof --cpu-prof-dir='${dir}' "$@"\n`, { mode: 0o755 });
+  return script;
+}
+
+/** The profiles the two nodes wrote (one per thread: the main one and each verification worker) on their way out, summarised (to stderr). */
 function summariseProfiles(dir: string, pids: { cst: number; regione: number }, say: (s: string) => void): void {
   if (!existsSync(dir)) return;
   for (const [name, pid] of Object.entries(pids)) {
