@@ -38,11 +38,18 @@ const TYPE_BY_NAME: Readonly<Record<string, string>> = {
   EMAILADDRESS: '1.2.840.113549.1.9.1',
 };
 
-const parsed = new WeakMap<X509Certificate, { subject: NameAttributes; issuer: NameAttributes } | null>();
+/**
+ * Names decoded so far, by the certificate's SHA-256 fingerprint: every inbound envelope carries its
+ * signer's certificate anew, and decoding it with pkijs cost a quarter of a verification. Bounded: the
+ * oldest entry goes first.
+ */
+const parsed = new Map<string, { subject: NameAttributes; issuer: NameAttributes } | null>();
+const MAX_PARSED = 4096;
 
 /** Subject and issuer as attributes; undefined when the certificate's names cannot be decoded. */
 export function certificateNames(cert: X509Certificate): { readonly subject: NameAttributes; readonly issuer: NameAttributes } | undefined {
-  let names = parsed.get(cert);
+  const key = cert.fingerprint256;
+  let names = parsed.get(key);
   if (names === undefined) {
     try {
       const c = pkijs.Certificate.fromBER(new Uint8Array(cert.raw));
@@ -50,7 +57,8 @@ export function certificateNames(cert: X509Certificate): { readonly subject: Nam
     } catch {
       names = null;
     }
-    parsed.set(cert, names);
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+    parsed.set(key, names);
   }
   return names ?? undefined;
 }

@@ -11,8 +11,10 @@ import {
   recordFromRow,
   recordToParams,
   recordWhere,
+  type AppendItem,
   type CheckpointRow,
 } from './sqlite-log-store.js';
+import { GroupCommit, type ItemOutcome } from './group-commit.js';
 
 const SCHEMA = logSchema('postgres');
 
@@ -30,6 +32,7 @@ const dollar = (i: number) => `$${i}`;
 export class PostgresLogStore implements LogStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
+  private readonly appends = new GroupCommit<AppendItem, LogRecord[]>((group) => this.commitGroup(group));
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -56,29 +59,76 @@ export class PostgresLogStore implements LogStore {
     return store;
   }
 
-  async append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
+  /** Committed with the appends of this process's other concurrent callers: one transaction, one WAL flush for all. */
+  append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
+    return this.appends.submit({ entries, projection });
+  }
+
+  /**
+   * A group in one transaction. Should it fail, it is rolled back whole and each append is tried again
+   * in a transaction of its own, so one refused append (a message row that is not there) refuses only
+   * its caller.
+   */
+  private async commitGroup(group: readonly AppendItem[]): Promise<Array<ItemOutcome<LogRecord[]>>> {
+    if (group.length > 1) {
+      let committing = false;
+      try {
+        const done = await this.inTransaction(async (client, head) => {
+          const out: LogRecord[][] = [];
+          for (const item of group) {
+            const records = await this.appendWith(client, head, item);
+            head = records[records.length - 1] ?? head;
+            out.push(records);
+          }
+          committing = true;
+          return out;
+        });
+        return done.map((value) => ({ ok: true, value }));
+      } catch (err) {
+        // A COMMIT that failed may still have gone through: trying the appends again could double them.
+        if (committing) throw err;
+        // One of them was refused: each on its own below.
+      }
+    }
+    const outcomes: Array<ItemOutcome<LogRecord[]>> = [];
+    for (const item of group) {
+      try {
+        outcomes.push({ ok: true, value: await this.inTransaction((client, head) => this.appendWith(client, head, item)) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
+  }
+
+  /** A transaction holding the chain lock, given the head it starts from. */
+  private async inTransaction<T>(work: (client: pg.PoolClient, head: { seq: number; hash: string }) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-      const head = await this.headWith(client);
-      const records = chainRecords(entries, head);
-      for (const r of records) {
-        await client.query(
-          `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-          recordToParams(r),
-        );
-      }
-      await this.applyProjection(client, projection, records);
+      const result = await work(client, await this.headWith(client));
       await client.query('COMMIT');
-      return records;
+      return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       client.release();
     }
+  }
+
+  private async appendWith(client: pg.PoolClient, head: { seq: number; hash: string }, item: AppendItem): Promise<LogRecord[]> {
+    const records = chainRecords(item.entries, head);
+    for (const r of records) {
+      await client.query(
+        `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+        recordToParams(r),
+      );
+    }
+    await this.applyProjection(client, item.projection, records);
+    return records;
   }
 
   private async headWith(q: pg.Pool | pg.PoolClient): Promise<{ seq: number; hash: string }> {

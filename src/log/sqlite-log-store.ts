@@ -3,11 +3,17 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
 import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
-import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
+import { GroupCommit } from './group-commit.js';
+import { SqliteLogWriter, type AppendItem } from './sqlite-log-writer.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
+
+export type { AppendItem } from './sqlite-log-writer.js';
+export { recordToParams } from './sqlite-log-writer.js';
 
 interface RecordRow {
   seq: number;
@@ -63,28 +69,6 @@ export function recordFromRow(r: RecordRow): LogRecord {
   };
 }
 
-export function recordToParams(r: LogRecord): unknown[] {
-  return [
-    r.seq,
-    r.time,
-    r.kind,
-    r.messageId,
-    r.direction,
-    r.refId ?? null,
-    r.conversationId ?? null,
-    r.from,
-    r.to,
-    r.service,
-    r.action ?? null,
-    r.state,
-    r.detail ? JSON.stringify(r.detail) : null,
-    r.envelope ? Buffer.from(r.envelope) : null,
-    r.envelopeDigest ?? null,
-    r.prevHash,
-    r.hash,
-  ];
-}
-
 export interface CheckpointRow {
   seq: number | string;
   head_hash: string;
@@ -137,8 +121,11 @@ export function messageFromRow(r: MessageRowDb): MessageRow {
 export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly insertRecord: Database.Statement;
-  private readonly appendTx: (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
+  private readonly appends: GroupCommit<AppendItem, LogRecord[]>;
+  /** Prepared statements of this connection (reads; writes too when there is no writer thread). */
+  private readonly writer: SqliteLogWriter;
+  /** Where appends are committed, off the event loop (none for a read-only log). */
+  private readonly thread: SqliteWriterThread | undefined;
 
   constructor(
     readonly location: string,
@@ -159,23 +146,20 @@ export class SqliteLogStore implements LogStore {
       this.migrateToSenderKey();
     }
     this.db.pragma('busy_timeout = 5000');
-    this.insertRecord = opts.readonly
-      ? (undefined as never)
-      : this.db.prepare(
-          `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-    // IMMEDIATE: the write lock is taken before the head is read, so two writers cannot fork the chain.
-    this.appendTx = this.db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
-      const records = chainRecords(entries, this.headSync());
-      for (const r of records) this.insertRecord.run(...recordToParams(r));
-      this.applyProjection(projection, records);
-      return records;
-    }).immediate as unknown as (entries: readonly LogEntryInput[], projection: ProjectionChange) => LogRecord[];
+    this.writer = new SqliteLogWriter(this.db);
+    this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);
+    const thread = this.thread;
+    this.appends = new GroupCommit<AppendItem, LogRecord[]>(async (group) =>
+      thread ? thread.commit(group) : this.writer.commitGroup(group),
+    );
   }
 
-  async append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
-    return this.appendTx(entries, projection);
+  /**
+   * Committed with the appends of other concurrent callers — one transaction, one fsync (synchronous=FULL)
+   * for all — in the writer thread, so the event loop goes on meanwhile; reads stay on this connection (WAL).
+   */
+  append(entries: readonly LogEntryInput[], projection: ProjectionChange): Promise<LogRecord[]> {
+    return this.appends.submit({ entries, projection });
   }
 
   /** A log made before the projection was keyed by sender gets the wider key (once, under the write lock). */
@@ -193,36 +177,11 @@ export class SqliteLogStore implements LogStore {
   }
 
   private headSync(): { seq: number; hash: string } {
-    const row = this.db.prepare('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as
-      { seq: number; hash: string } | undefined;
-    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+    return this.writer.head();
   }
 
-  private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
-    if (p.op === 'none') return;
-    const last = records[records.length - 1]!;
-    if (p.op === 'insert') {
-      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
-      this.db
-        .prepare(
-          `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
-        )
-        .run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
-      return;
-    }
-    const current = this.db
-      .prepare('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?')
-      .get(p.id, p.direction, p.from) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
-    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
-    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
-    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
-    this.db
-      .prepare(
-        'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-      )
-      .run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
+  private sql(text: string): Database.Statement {
+    return this.writer.sql(text);
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -241,7 +200,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   async record(seq: number): Promise<LogRecord | undefined> {
-    const r = this.db.prepare('SELECT * FROM log_records WHERE seq = ?').get(seq) as RecordRow | undefined;
+    const r = this.sql('SELECT * FROM log_records WHERE seq = ?').get(seq) as RecordRow | undefined;
     return r ? recordFromRow(r) : undefined;
   }
 
@@ -268,8 +227,8 @@ export class SqliteLogStore implements LogStore {
   async message(key: MessageKey): Promise<MessageRow | undefined> {
     const r = (
       key.direction === 'in'
-        ? this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'in' AND from_party = ?").get(key.id, key.from)
-        : this.db.prepare("SELECT * FROM messages WHERE id = ? AND direction = 'out'").get(key.id)
+        ? this.sql("SELECT * FROM messages WHERE id = ? AND direction = 'in' AND from_party = ?").get(key.id, key.from)
+        : this.sql("SELECT * FROM messages WHERE id = ? AND direction = 'out'").get(key.id)
     ) as MessageRowDb | undefined;
     return r ? messageFromRow(r) : undefined;
   }
@@ -312,6 +271,8 @@ export class SqliteLogStore implements LogStore {
   }
 
   async close(): Promise<void> {
+    await this.appends.idle();
+    await this.thread?.close();
     this.db.close();
   }
 

@@ -10,6 +10,7 @@ import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../crypto/rfc3161/index.js';
+import { FirstAttempt } from '../queue/first-attempt.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
@@ -60,6 +61,10 @@ export class TramiteNode {
   private publicUrl: string;
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
+  /** First delivery attempts, made as soon as a message is logged (the deliver queue is their safety net). */
+  private readonly immediate: FirstAttempt<WorkItem>;
+  /** First hand-overs to back offices, made as soon as the riscontro is logged (the dispatch queue is their safety net). */
+  private readonly immediateDispatch: FirstAttempt<DispatchItem>;
   private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
   private stopping = false;
@@ -101,11 +106,31 @@ export class TramiteNode {
     // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
     this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
     const selfUrl = (): string => this.envelopeUrl;
+    // A hand-over is bounded by backOfficeTimeoutMs (10 s), as the first attempt must be.
+    this.immediateDispatch = new FirstAttempt<DispatchItem>({
+      log,
+      queue: {
+        enqueue: (item, delayMs) => this.dispatchQueue.enqueue(item, delayMs),
+        reschedule: (item, delayMs) => this.dispatchQueue.reschedule(item, delayMs),
+        remove: (key) => this.dispatchQueue.remove(key),
+      },
+      attempt: (item, n) => this.dispatch.attempt(item, n),
+    });
+    this.immediate = new FirstAttempt<WorkItem>({
+      log,
+      queue: {
+        enqueue: (item, delayMs) => this.deliveryQueue.enqueue(item, delayMs),
+        reschedule: (item, delayMs) => this.deliveryQueue.reschedule(item, delayMs),
+        remove: (key) => this.deliveryQueue.remove(key),
+      },
+      attempt: (item, n, signal) => this.delivery.attempt(item, n, signal),
+    });
     const schedule = new DeliverySchedule({
       registry,
       log,
       retry: config.queue.retry,
       deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
+      immediate: this.immediate,
     });
     this.dispatch = new DispatchWorker({
       ...common,
@@ -114,6 +139,7 @@ export class TramiteNode {
       backOffice: this.backOffice,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
+      immediate: this.immediateDispatch,
     });
     this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
     this.outbound = new Submission({ ...common, selfUrl, schedule });
@@ -132,11 +158,18 @@ export class TramiteNode {
         },
       });
     this.deliveryQueue = queue<WorkItem>('deliver', {
-      attempt: (d, n) => this.delivery.attempt(d, n),
+      // Never beside this process's first attempt of the same message: after it, the log says what is left.
+      attempt: async (d, n) => {
+        await this.immediate.settled(d.key);
+        return this.delivery.attempt(d, n);
+      },
       exhausted: (d, n, e) => this.delivery.exhausted(d, n, e),
     });
     this.dispatchQueue = queue<DispatchItem>('dispatch', {
-      attempt: (d, n) => this.dispatch.attempt(d, n),
+      attempt: async (d, n) => {
+        await this.immediateDispatch.settled(d.key);
+        return this.dispatch.attempt(d, n);
+      },
       exhausted: (d, n, e) => this.dispatch.exhausted(d, n, e),
     });
     this.notifyQueue = queue<NotifyItem>('notify', {
@@ -296,7 +329,11 @@ export class TramiteNode {
     // Kept back for the log and the node's own Redis, which flushes its append-only file on the way out.
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.
-    await Promise.all([this.dispatchQueue.close(queues), this.deliveryQueue.close(queues)]);
+    // First attempts end before the deliver queue closes: they move their jobs when they end.
+    await Promise.all([
+      this.immediateDispatch.stop(queues).then(() => this.dispatchQueue.close(queues)),
+      this.immediate.stop(queues).then(() => this.deliveryQueue.close(queues)),
+    ]);
     if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);

@@ -96,6 +96,26 @@ export class QueueProducer<T extends WorkItem> {
       );
     await added;
   }
+  /**
+   * The key's job, when it is still waiting for its time, is due in `delayMs` instead; a key with no job
+   * gets one. A job already running (or waiting to run) is left as it is: it runs anyway.
+   */
+  async reschedule(item: T, delayMs: number): Promise<void> {
+    if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
+    const job = await this.queue.getJob(jobIdOf(item.key));
+    if (!job) return this.enqueue(item, delayMs);
+    try {
+      await job.changeDelay(delayMs);
+    } catch (err) {
+      // Promoted meanwhile (or running): it runs anyway.
+      if (await job.isDelayed()) throw err;
+    }
+  }
+  /** Drops the key's job unless it is running: the work is done. */
+  async remove(key: string): Promise<void> {
+    if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
+    await this.queue.remove(jobIdOf(key));
+  }
   /** Closes within `deadline`, cutting the connections when Redis is away or slow. */
   async close(deadline: Deadline): Promise<void> {
     if (this.available() && (await settlesWithin(this.queue.close(), deadline.capped(3000)))) return;
@@ -153,6 +173,16 @@ export class WorkQueue<T extends WorkItem> {
   /** Schedules the work; a key already queued is left as it is. */
   enqueue(item: T, delayMs = 0): Promise<void> {
     return this.producer.enqueue(item, delayMs);
+  }
+
+  /** See QueueProducer.reschedule. */
+  reschedule(item: T, delayMs: number): Promise<void> {
+    return this.producer.reschedule(item, delayMs);
+  }
+
+  /** See QueueProducer.remove. */
+  remove(key: string): Promise<void> {
+    return this.producer.remove(key);
   }
 
   private async process(job: Job<T>): Promise<void> {

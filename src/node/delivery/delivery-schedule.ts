@@ -19,8 +19,17 @@ export class DeliverySchedule {
       readonly retry: RetryPolicy;
       /** Where delivery attempts are scheduled (the BullMQ deliver queue). */
       readonly deliveries: { enqueue(data: WorkItem): Promise<void> };
+      /** The first attempt made at once, the queue as its safety net (ImmediateDelivery). */
+      readonly immediate?: { start(data: WorkItem): Promise<void> };
     },
   ) {}
+
+  /** A message just accepted (durably logged): its first attempt now, the queue holding retries and recovery. */
+  async deliverNow(rec: MessageRecord): Promise<void> {
+    if (!this.deps.immediate) return this.schedule(rec);
+    const service = this.deps.registry.service(rec.to, rec.service);
+    await this.deps.immediate.start(deliveryJob(rec, servicePolicy(this.deps.retry, service?.retry)));
+  }
 
   async schedule(rec: MessageRecord): Promise<void> {
     const service = this.deps.registry.service(rec.to, rec.service);

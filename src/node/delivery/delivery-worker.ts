@@ -36,8 +36,8 @@ type Delivered = Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelo
 export class DeliveryWorker {
   constructor(private readonly deps: DeliveryDeps) {}
 
-  /** One delivery attempt. */
-  async attempt(data: WorkItem, attemptNo: number): Promise<AttemptOutcome> {
+  /** One delivery attempt; `signal` cuts its exchange with the peer short (retriable). */
+  async attempt(data: WorkItem, attemptNo: number, signal?: AbortSignal): Promise<AttemptOutcome> {
     const id = data.messageId;
     const rec = await this.deps.store.get(outboundKey(id));
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
@@ -67,7 +67,7 @@ export class DeliveryWorker {
     try {
       const envelope = await this.envelopeForAttempt(rec, service, now);
       await this.deps.store.transition(outboundKey(id), { status: 'SENDING', attempts: rec.attempts + 1 });
-      const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route);
+      const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, signal);
       await this.deps.store.transition(outboundKey(id), { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
@@ -152,9 +152,14 @@ export class DeliveryWorker {
   }
 
   /** The exchange with the peer, and what it leaves in the log: the receipt, and the answer when one came. */
-  private async exchange(rec: MessageRecord, service: ServiceDef, envelope: string, url: string): Promise<Delivered> {
+  private async exchange(rec: MessageRecord, service: ServiceDef, envelope: string, url: string, signal?: AbortSignal): Promise<Delivered> {
     const expectsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';
-    const reply = await this.deps.peers.exchange(url, envelope, { soapAction: rec.service, expectsReply, limits: this.deps.limits });
+    const reply = await this.deps.peers.exchange(url, envelope, {
+      soapAction: rec.service,
+      expectsReply,
+      limits: this.deps.limits,
+      ...(signal ? { signal } : {}),
+    });
     if (!reply) return {};
     const opened = await checkReply(reply.envelope, rec, service, this.deps, reply.status);
     return {

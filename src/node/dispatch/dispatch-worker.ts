@@ -12,6 +12,8 @@ import { inboundKeyText, type DispatchItem } from './dispatch-item.js';
 export interface DispatchDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
   readonly dispatches: { enqueue(item: DispatchItem): Promise<void> };
+  /** The first hand-over made at once, the dispatch queue as its safety net (FirstAttempt). */
+  readonly immediate?: { start(item: DispatchItem): Promise<void> };
   /** Retry policy of back-office hand-overs. */
   readonly retry: RetryPolicy;
   readonly backOfficeTimeoutMs: number;
@@ -29,10 +31,16 @@ export interface DispatchDeps extends PipelineDeps {
 export class DispatchWorker {
   constructor(private readonly deps: DispatchDeps) {}
 
+  /** A message just received and answered (riscontro logged): its first hand-over now, the queue holding retries and recovery. */
+  async dispatchNow({ id, from }: { readonly id: string; readonly from: string }): Promise<void> {
+    if (!this.deps.immediate) return this.schedule({ id, from });
+    await this.deps.immediate.start(this.itemOf({ id, from }));
+  }
+
   /** Oneway and asynchronous requests reach the back office through the dispatch queue, after the riscontro. */
   async schedule({ id, from }: { readonly id: string; readonly from: string }): Promise<void> {
     try {
-      await this.deps.dispatches.enqueue({ key: inboundKeyText({ id, from }), messageId: id, from, retry: this.deps.retry });
+      await this.deps.dispatches.enqueue(this.itemOf({ id, from }));
     } catch (err) {
       // Kept in the log as RECEIVED: the next start-up reconciliation schedules it.
       this.deps.log.error({ id, err: (err as Error).message }, 'could not queue the dispatch; the message stays RECEIVED in the log');
@@ -97,6 +105,10 @@ export class DispatchWorker {
     for (const r of pending) await this.schedule(r);
     if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
     return pending.length;
+  }
+
+  private itemOf({ id, from }: { readonly id: string; readonly from: string }): DispatchItem {
+    return { key: inboundKeyText({ id, from }), messageId: id, from, retry: this.deps.retry };
   }
 
   /** Whether anything takes `party`'s messages on `service` (an adapter, or a backOffice URL); else they wait for the API. */

@@ -26,6 +26,8 @@ export interface PeerExchange {
   readonly expectsReply: boolean;
   /** Limits the reply is parsed within (the node's envelope limits). */
   readonly limits: XmlLimits;
+  /** Cuts the exchange short (a bounded attempt): it fails as unreachable, retriable. */
+  readonly signal?: AbortSignal;
 }
 
 const DEFAULTS = { timeoutMs: 30_000, connectionsPerPeer: 16, keepAliveMs: 4_000 } as const;
@@ -46,14 +48,15 @@ export class PeerClient {
 
   /** POSTs an envelope and reads the answer as the bus does: the reply envelope, or undefined when none was due. */
   async exchange(url: string, envelope: string, expect: PeerExchange): Promise<PeerReply | undefined> {
-    return readPeerAnswer(await this.post(url, envelope, expect.soapAction), expect.expectsReply, expect.limits);
+    return readPeerAnswer(await this.post(url, envelope, expect.soapAction, expect.signal), expect.expectsReply, expect.limits);
   }
 
   /** POSTs an envelope; only failing to get a whole answer within the bounds throws (always retriable). */
-  async post(url: string, envelope: string, soapAction: string): Promise<PeerAnswer> {
+  async post(url: string, envelope: string, soapAction: string, signal?: AbortSignal): Promise<PeerAnswer> {
     try {
       const res = await request(url, {
         dispatcher: this.agentFor(url),
+        ...(signal ? { signal } : {}),
         method: 'POST',
         body: envelope,
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${soapAction}"` },

@@ -6,7 +6,7 @@ export interface ReceptionDeps extends PipelineDeps {
   /** Identifies this node in fault details (IdentificativoPorta). */
   readonly porta: string;
   /** The dispatch leg: who takes a party's messages, the inline hand-over (sincrono), the queued one. */
-  readonly dispatch: Pick<DispatchWorker, 'hasReceiver' | 'handOver' | 'schedule'>;
+  readonly dispatch: Pick<DispatchWorker, 'hasReceiver' | 'handOver' | 'schedule' | 'dispatchNow'>;
 }
 
 /** The HTTP answer to an envelope. */

@@ -1,4 +1,5 @@
 import type { ModiSoapPattern } from '../../core/service-profile.js';
+import { certificateFromDer } from './certificate-cache.js';
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { EnvelopeError, SecurityError, TramiteError, type Rilevanza } from '../../core/errors.js';
 import type { EgovCode, ErrorCode, TramiteCode } from '../../core/error-codes.js';
@@ -77,8 +78,8 @@ export function serializeSignature(sig: VerifiedSignature): SerializedSignature 
 
 export function reviveSignature(s: SerializedSignature): VerifiedSignature {
   return {
-    signer: new X509Certificate(s.signerDer),
-    chain: s.chainDer.map((d) => new X509Certificate(d)),
+    signer: certificateFromDer(s.signerDer),
+    chain: s.chainDer.map((d) => certificateFromDer(d)),
     timestamp: s.timestamp,
     signed: s.signed,
   };

@@ -88,7 +88,7 @@ export class Submission {
     if (correlation.kind === 'answer') {
       await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });
     }
-    await this.deps.schedule.schedule(record);
+    await this.deps.schedule.deliverNow(record);
     return record;
   }
 

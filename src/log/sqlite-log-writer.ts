@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+import { TramiteError } from '../core/errors.js';
+import type { ItemOutcome } from './group-commit.js';
+import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
+import type { ProjectionChange } from './log-store.js';
+
+/** One caller's append, waiting for its group's transaction. */
+export interface AppendItem {
+  readonly entries: readonly LogEntryInput[];
+  readonly projection: ProjectionChange;
+}
+
+/**
+ * The writing half of the SQLite message log: a group of appends in one IMMEDIATE transaction (the write
+ * lock taken before the head is read, so two writers cannot fork the chain), each in a savepoint so a
+ * refused append leaves the others in. Synchronous, as better-sqlite3 is: the node runs it in a worker
+ * thread (sqlite-writer-worker.ts), so the commit's fsync never holds the event loop.
+ */
+export class SqliteLogWriter {
+  private readonly statements = new Map<string, Database.Statement>();
+  readonly commitGroup: (group: readonly AppendItem[]) => Array<ItemOutcome<LogRecord[]>>;
+
+  constructor(private readonly db: Database.Database) {
+    const appendOne = db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
+      const records = chainRecords(entries, this.head());
+      const insert = this.sql(
+        `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of records) insert.run(...recordToParams(r));
+      this.applyProjection(projection, records);
+      return records;
+    });
+    this.commitGroup = db.transaction((group: readonly AppendItem[]) =>
+      group.map((item): ItemOutcome<LogRecord[]> => {
+        try {
+          return { ok: true, value: appendOne(item.entries, item.projection) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    ).immediate;
+  }
+
+  /** A prepared statement, kept: preparing costs more than running the small statements of an append. */
+  sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  head(): { seq: number; hash: string } {
+    const row = this.sql('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
+    if (p.op === 'none') return;
+    const last = records[records.length - 1]!;
+    if (p.op === 'insert') {
+      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
+      this.sql(
+        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+      ).run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
+      return;
+    }
+    const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
+      p.id,
+      p.direction,
+      p.from,
+    ) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
+    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
+    const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
+    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
+    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
+    this.sql(
+      'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
+    ).run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
+  }
+}
+
+/** A record as the log_records row's parameters, in column order. */
+export function recordToParams(r: LogRecord): unknown[] {
+  return [
+    r.seq,
+    r.time,
+    r.kind,
+    r.messageId,
+    r.direction,
+    r.refId ?? null,
+    r.conversationId ?? null,
+    r.from,
+    r.to,
+    r.service,
+    r.action ?? null,
+    r.state,
+    r.detail ? JSON.stringify(r.detail) : null,
+    r.envelope ? Buffer.from(r.envelope) : null,
+    r.envelopeDigest ?? null,
+    r.prevHash,
+    r.hash,
+  ];
+}

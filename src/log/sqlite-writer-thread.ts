@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { packageRoot } from '../config/package-root.js';
+import { TramiteError } from '../core/errors.js';
+import type { ErrorCode } from '../core/error-codes.js';
+import type { ItemOutcome } from './group-commit.js';
+import type { LogRecord } from './log-entry.js';
+import type { AppendItem } from './sqlite-log-writer.js';
+
+/** To the writer thread: a group to commit, or the end. */
+export type WriterRequest =
+  { readonly kind: 'commit'; readonly id: number; readonly group: readonly AppendItem[] } | { readonly kind: 'close' };
+/** From it: per append, its records or why it was refused; or why the whole group failed. */
+export type WriterReply =
+  | {
+      readonly id: number;
+      readonly outcomes: ReadonlyArray<
+        { readonly ok: true; readonly records: LogRecord[] } | { readonly ok: false; readonly error: { code: string; message: string } }
+      >;
+    }
+  | { readonly id: number; readonly failed: { code: string; message: string } };
+
+/** The worker's entry point: next to this module when compiled; under vitest (sources), the compiled one in dist/. */
+function workerScript(): URL {
+  if (fileURLToPath(import.meta.url).endsWith('.js')) return new URL('./sqlite-writer-worker.js', import.meta.url);
+  const compiled = join(packageRoot(), 'dist', 'src', 'log', 'sqlite-writer-worker.js');
+  if (!existsSync(compiled))
+    throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the log writer ${compiled} is not built: run npx tsc -p tsconfig.json`);
+  return pathToFileURL(compiled);
+}
+
+const asError = (e: { code: string; message: string }) => new TramiteError(e.code as ErrorCode, e.message);
+
+/**
+ * The node's side of the SQLite log's writer thread: commits a group there and waits, the event loop
+ * free meanwhile (so the next group gathers while this one is fsynced). A thread that dies fails the
+ * group in flight, and the next group starts a new one.
+ */
+export class SqliteWriterThread {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void }>();
+
+  constructor(private readonly location: string) {}
+
+  async commit(group: readonly AppendItem[]): Promise<Array<ItemOutcome<LogRecord[]>>> {
+    const worker = this.started();
+    const id = ++this.nextId;
+    const reply = await new Promise<WriterReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.ref(); // a group in flight keeps the process up until it is durable
+      worker.postMessage({ kind: 'commit', id, group } satisfies WriterRequest);
+    });
+    if ('failed' in reply) throw asError(reply.failed);
+    return reply.outcomes.map((o) => (o.ok ? { ok: true, value: o.records } : { ok: false, error: asError(o.error) }));
+  }
+
+  /** Closes the thread's connection once the groups sent are committed. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    worker.ref(); // the close is awaited: the thread keeps the process up until its connection is closed
+    worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    await exited;
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(workerScript(), { workerData: { location: this.location } });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => {
+      const w = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
+      w?.resolve(reply);
+    });
+    const dead = (why: string) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const w of this.waiting.values())
+        w.reject(new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log's writer thread ${why}`));
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => dead(`failed: ${err.message}`));
+    worker.on('exit', (code) => dead(`exited (${code})`));
+    this.worker = worker;
+    return worker;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The first attempt made at once, with its queue (real BullMQ on a real Redis) as its
+ * safety net: delivered once by whichever runs, never by the first attempt and the queue's job at the
+ * same time, retried by the queue at the retry delay, and delivered by the job when the process that
+ * made the first attempt is gone.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Deadline } from '../../src/core/deadline.js';
+import { FirstAttempt } from '../../src/queue/first-attempt.js';
+import { openRedis, type NodeRedis } from '../../src/queue/redis-connection.js';
+import { jobIdOf, WorkQueue, type AttemptOutcome, type WorkItem } from '../../src/queue/work-queue.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tramite-immediate-'));
+let redis: NodeRedis;
+beforeAll(async () => {
+  redis = await openRedis({ dataDir: dir });
+}, 60_000);
+afterAll(async () => {
+  await redis.close(Deadline.in(10_000));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const log = pino({ level: 'silent' });
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+interface Call {
+  readonly via: 'first' | 'queue';
+  readonly start: number;
+  end?: number;
+}
+
+/** What the attempts did, per key; and whether two ever ran at once for one key. */
+class Attempts {
+  readonly calls: Call[] = [];
+  overlapped = false;
+  private readonly active = new Set<string>();
+  constructor(private readonly behaviour: (via: Call['via'], n: number) => Promise<AttemptOutcome>) {}
+  async run(item: WorkItem, via: Call['via']): Promise<AttemptOutcome> {
+    if (this.active.has(item.key)) this.overlapped = true;
+    this.active.add(item.key);
+    const call: Call = { via, start: Date.now() };
+    this.calls.push(call);
+    try {
+      return await this.behaviour(via, this.calls.length);
+    } finally {
+      call.end = Date.now();
+      this.active.delete(item.key);
+    }
+  }
+}
+
+let prefixes = 0;
+/** One "process": its deliver queue (worker included) and its first attempts, on a prefix of its own unless given. */
+function processWith(attempts: Attempts, timing: { firstAttemptTimeoutMs: number; safetyNetDelayMs: number }, prefix?: string) {
+  const p = prefix ?? `test-immediate-${process.pid}-${++prefixes}`;
+  let immediate!: FirstAttempt<WorkItem>;
+  const queue = new WorkQueue<WorkItem>({
+    name: 'deliver',
+    connection: redis.connection,
+    prefix: p,
+    concurrency: 4,
+    attempt: async (item) => {
+      await immediate.settled(item.key);
+      return attempts.run(item, 'queue');
+    },
+    exhausted: async () => undefined,
+  });
+  immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (item) => attempts.run(item, 'first'), timing });
+  const close = async () => {
+    await immediate.stop(Deadline.in(5000));
+    await queue.close(Deadline.in(5000));
+  };
+  closers.push(close);
+  return { prefix: p, immediate, queue, close };
+}
+
+async function jobOf(prefix: string, key: string) {
+  const q = new Queue('deliver', { connection: redis.connection, prefix });
+  try {
+    return await q.getJob(jobIdOf(key));
+  } finally {
+    await q.close();
+  }
+}
+
+const item = (key: string, initialDelayMs = 50): WorkItem => ({
+  key,
+  messageId: key,
+  retry: { initialDelayMs, factor: 2, maxDelayMs: 1000, maxAttempts: 5 },
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('FirstAttempt', () => {
+  it('a first attempt that delivers: one attempt in all, and no job left behind on the queue', async () => {
+    const attempts = new Attempts(async () => ({ kind: 'done' }));
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 600 });
+    await p.immediate.start(item('M-1'));
+    await expect.poll(() => attempts.calls.length).toBe(1);
+    await expect.poll(() => jobOf(p.prefix, 'M-1')).toBeUndefined();
+    await sleep(1200); // past the safety net's time: nothing more runs
+    expect(attempts.calls.map((c) => c.via)).toEqual(['first']);
+  });
+
+  it('a first attempt that fails is retried by the queue at the retry delay, not the safety net delay', async () => {
+    const attempts = new Attempts(async (via) => (via === 'first' ? { kind: 'retry', error: new Error('peer away') } : { kind: 'done' }));
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 });
+    await p.immediate.start(item('M-2'));
+    await expect.poll(() => attempts.calls.map((c) => c.via), { timeout: 10_000 }).toEqual(['first', 'queue']);
+    await expect.poll(() => jobOf(p.prefix, 'M-2')).toBeUndefined();
+  });
+
+  it("the queue's job never runs beside this process's first attempt: it waits for it, then runs", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const attempts = new Attempts(async (via) => {
+      if (via === 'first') {
+        await held;
+        return { kind: 'retry', error: new Error('slow peer') };
+      }
+      return { kind: 'done' };
+    });
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 5000, safetyNetDelayMs: 200 });
+    await p.immediate.start(item('M-3', 60_000));
+    await sleep(1000); // the safety net's job is due and taken meanwhile
+    expect(attempts.calls.map((c) => c.via)).toEqual(['first']);
+    release();
+    await expect.poll(() => attempts.calls.map((c) => c.via), { timeout: 10_000 }).toEqual(['first', 'queue']);
+    expect(attempts.overlapped).toBe(false);
+    expect(attempts.calls[1]!.start).toBeGreaterThanOrEqual(attempts.calls[0]!.end!);
+  });
+
+  it('the process gone during its first attempt: the job delivers the message once the safety net is due', async () => {
+    const never = new Attempts(() => new Promise<AttemptOutcome>(() => undefined));
+    const timing = { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 800 };
+    const crashed = processWith(never, timing);
+    await crashed.immediate.start(item('M-4'));
+    await expect.poll(() => never.calls.length).toBe(1);
+    // The process is gone: its queue stops taking jobs, its first attempt never ends.
+    await crashed.queue.close(Deadline.in(1000));
+    const restarted = new Attempts(async () => ({ kind: 'done' }));
+    processWith(restarted, timing, crashed.prefix);
+    await expect.poll(() => restarted.calls.map((c) => c.via), { timeout: 10_000 }).toEqual(['queue']);
+    await expect.poll(() => jobOf(crashed.prefix, 'M-4')).toBeUndefined();
+  });
+
+  it('a queue that refuses the safety net does not hold the first attempt back', async () => {
+    const attempts = new Attempts(async () => ({ kind: 'done' }));
+    let immediate!: FirstAttempt<WorkItem>;
+    const queue = new WorkQueue<WorkItem>({
+      name: 'deliver',
+      connection: redis.connection,
+      prefix: `test-immediate-${process.pid}-down`,
+      concurrency: 1,
+      attempt: async (i) => {
+        await immediate.settled(i.key);
+        return attempts.run(i, 'queue');
+      },
+      exhausted: async () => undefined,
+      available: () => false, // Redis known to be away: enqueue refuses at once
+    });
+    closers.push(() => queue.close(Deadline.in(2000)));
+    immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (i) => attempts.run(i, 'first') });
+    await immediate.start(item('M-5'));
+    await expect.poll(() => attempts.calls.map((c) => c.via)).toEqual(['first']);
+  });
+
+  it('once stopping, it starts no first attempt (the job stays for the next start)', async () => {
+    const attempts = new Attempts(async () => ({ kind: 'done' }));
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 });
+    await p.immediate.stop(Deadline.in(1000));
+    await p.immediate.start(item('M-6'));
+    await sleep(300);
+    expect(attempts.calls).toEqual([]);
+    expect(await jobOf(p.prefix, 'M-6')).toBeDefined();
+  });
+});
