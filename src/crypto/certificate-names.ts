@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -40,11 +41,10 @@ const TYPE_BY_NAME: Readonly<Record<string, string>> = {
 
 /**
  * Names decoded so far, by the certificate's SHA-256 fingerprint: every inbound envelope carries its
- * signer's certificate anew, and decoding it with pkijs cost a quarter of a verification. Bounded: the
- * oldest entry goes first.
+ * signer's certificate anew, and decoding it with pkijs cost a quarter of a verification. Bounded, least
+ * recently used out first; false: the names could not be decoded.
  */
-const parsed = new Map<string, { subject: NameAttributes; issuer: NameAttributes } | null>();
-const MAX_PARSED = 4096;
+const parsed = new LRUCache<string, { subject: NameAttributes; issuer: NameAttributes } | false>({ max: 4096 });
 
 /** Subject and issuer as attributes; undefined when the certificate's names cannot be decoded. */
 export function certificateNames(cert: X509Certificate): { readonly subject: NameAttributes; readonly issuer: NameAttributes } | undefined {
@@ -55,12 +55,11 @@ export function certificateNames(cert: X509Certificate): { readonly subject: Nam
       const c = pkijs.Certificate.fromBER(new Uint8Array(cert.raw));
       names = { subject: attributesOf(c.subject), issuer: attributesOf(c.issuer) };
     } catch {
-      names = null;
+      names = false;
     }
-    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value!);
     parsed.set(key, names);
   }
-  return names ?? undefined;
+  return names || undefined;
 }
 
 function attributesOf(name: pkijs.RelativeDistinguishedNames): NameAttributes {
