@@ -36,6 +36,9 @@ export class SqliteLogWriter {
         try {
           return { ok: true, value: appendOne(item.entries, item.projection) };
         } catch (error) {
+          // SQLITE_FULL, IOERR or NOMEM can roll back the whole group, not just this savepoint: then no
+          // item may go on as a transaction of its own and be told "refused" once committed.
+          if (!db.inTransaction) throw error;
           return { ok: false, error };
         }
       }),

@@ -125,12 +125,16 @@ export class TramiteNode {
       },
       attempt: (item, n, signal) => this.delivery.attempt(item, n, signal),
     });
+    // First attempts outside the queue only where this process alone works the log (SQLite): with a log
+    // shared by several processes (PostgreSQL) a job in another process could run beside an attempt that
+    // outlives its bound, and only the queue's per-job lock keeps a delivery single there.
+    const firstAttempts = store.store.kind === 'sqlite';
     const schedule = new DeliverySchedule({
       registry,
       log,
       retry: config.queue.retry,
       deliveries: { enqueue: (data) => this.deliveryQueue.enqueue(data) },
-      immediate: this.immediate,
+      ...(firstAttempts ? { immediate: this.immediate } : {}),
     });
     this.dispatch = new DispatchWorker({
       ...common,
@@ -139,7 +143,7 @@ export class TramiteNode {
       backOffice: this.backOffice,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
-      immediate: this.immediateDispatch,
+      ...(firstAttempts ? { immediate: this.immediateDispatch } : {}),
     });
     this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
     this.outbound = new Submission({ ...common, selfUrl, schedule });

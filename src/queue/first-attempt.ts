@@ -49,19 +49,35 @@ export class FirstAttempt<T extends WorkItem> {
     this.timing = deps.timing ?? { firstAttemptTimeoutMs: FIRST_ATTEMPT_TIMEOUT_MS, safetyNetDelayMs: SAFETY_NET_DELAY_MS };
   }
 
-  /** The message is durably logged: its safety net on the queue, then the first attempt (not awaited). */
+  /**
+   * The message is durably logged: its safety net on the queue, then the first attempt (not awaited).
+   * The attempt is registered before the queue is asked anything, so a job of the same key that a
+   * reconciliation queued meanwhile waits for it (`settled`) instead of running beside it. With a
+   * single allowed attempt there is no first attempt outside the queue: the queue makes the one.
+   */
   async start(item: T): Promise<void> {
+    if (item.retry.maxAttempts <= 1) return this.deps.queue.enqueue(item, 0);
+    if (this.stopping || this.inFlight.has(item.key)) return this.queueSafetyNet(item);
+    let queued!: () => void;
+    const safetyNetQueued = new Promise<void>((resolve) => (queued = resolve));
+    this.inFlight.set(
+      item.key,
+      safetyNetQueued.then(() => this.firstAttempt(item)).finally(() => this.inFlight.delete(item.key)),
+    );
+    try {
+      await this.queueSafetyNet(item);
+    } finally {
+      queued();
+    }
+  }
+
+  private async queueSafetyNet(item: T): Promise<void> {
     try {
       await this.deps.queue.enqueue(safetyNet(item), this.timing.safetyNetDelayMs);
     } catch (err) {
       // The log has it as ACCEPTED: the next reconciliation schedules it if this attempt does not deliver it.
       this.deps.log.error({ id: item.messageId, err: (err as Error).message }, 'could not queue the message; it stays in the log');
     }
-    if (this.stopping || this.inFlight.has(item.key)) return;
-    this.inFlight.set(
-      item.key,
-      this.firstAttempt(item).finally(() => this.inFlight.delete(item.key)),
-    );
   }
 
   /** Settles once this process's first attempt of `key` (if one runs) is over: the queue's attempt waits for it. */

@@ -172,6 +172,32 @@ describe('FirstAttempt', () => {
     await expect.poll(() => attempts.calls.map((c) => c.via)).toEqual(['first']);
   });
 
+  it('with a single allowed attempt, the queue makes it and nothing else runs: one attempt in all, even when it fails', async () => {
+    const attempts = new Attempts(async () => ({ kind: 'retry', error: new Error('peer away') }));
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 600 });
+    await p.immediate.start({ ...item('M-7'), retry: { initialDelayMs: 50, factor: 2, maxDelayMs: 100, maxAttempts: 1 } });
+    await expect.poll(() => attempts.calls.length, { timeout: 10_000 }).toBe(1);
+    await sleep(1500); // past the safety net's time and several retry delays
+    expect(attempts.calls.map((c) => c.via)).toEqual(['queue']);
+  });
+
+  it("a job a reconciliation queued before the first attempt's own waits for that attempt instead of running beside it", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const attempts = new Attempts(async (via) => {
+      if (via === 'first') await held;
+      return { kind: 'done' };
+    });
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 5000, safetyNetDelayMs: 60_000 });
+    // The same key already queued, due now (what reconciliation does), then the message's first attempt.
+    await Promise.all([p.queue.enqueue(item('M-8'), 0), p.immediate.start(item('M-8'))]);
+    await sleep(800);
+    expect(attempts.calls.map((c) => c.via)).toEqual(['first']);
+    release();
+    await expect.poll(() => jobOf(p.prefix, 'M-8'), { timeout: 10_000 }).toBeUndefined();
+    expect(attempts.overlapped).toBe(false);
+  });
+
   it('once stopping, it starts no first attempt (the job stays for the next start)', async () => {
     const attempts = new Attempts(async () => ({ kind: 'done' }));
     const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 });
