@@ -39,17 +39,20 @@ const asError = (e: { code: string; message: string }) => new TramiteError(e.cod
  * group in flight, and the next group starts a new one.
  */
 export class SqliteWriterThread {
-  private worker: Worker | undefined;
+  /** The running thread and the groups sent to it: a thread that dies fails its own groups, no other's. */
+  private current: { readonly worker: Worker; readonly waiting: Map<number, Waiter> } | undefined;
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (r: WriterReply) => void; reject: (e: unknown) => void }>();
+  private closed = false;
 
   constructor(private readonly location: string) {}
 
   async commit(group: readonly AppendItem[]): Promise<Array<ItemOutcome<LogRecord[]>>> {
-    const worker = this.started();
+    // After close() nothing is written: a late append is refused, not committed by a thread nobody closes.
+    if (this.closed) throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', 'the message log is closed');
+    const { worker, waiting } = this.started();
     const id = ++this.nextId;
     const reply = await new Promise<WriterReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject });
       worker.ref(); // a group in flight keeps the process up until it is durable
       worker.postMessage({ kind: 'commit', id, group } satisfies WriterRequest);
     });
@@ -57,36 +60,42 @@ export class SqliteWriterThread {
     return reply.outcomes.map((o) => (o.ok ? { ok: true, value: o.records } : { ok: false, error: asError(o.error) }));
   }
 
-  /** Closes the thread's connection once the groups sent are committed. */
+  /** Closes the thread's connection once the groups sent are committed; no thread starts after it. */
   async close(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
-    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
-    worker.ref(); // the close is awaited: the thread keeps the process up until its connection is closed
-    worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    this.closed = true;
+    const running = this.current;
+    if (!running) return;
+    this.current = undefined;
+    const exited = new Promise<void>((r) => running.worker.once('exit', () => r()));
+    running.worker.ref(); // the close is awaited: the thread keeps the process up until its connection is closed
+    running.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
     await exited;
   }
 
-  private started(): Worker {
-    if (this.worker) return this.worker;
+  private started(): { readonly worker: Worker; readonly waiting: Map<number, Waiter> } {
+    if (this.current) return this.current;
     const worker = new Worker(workerScript(), { workerData: { location: this.location } });
+    const waiting = new Map<number, Waiter>();
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
-      const w = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (this.waiting.size === 0) worker.unref();
+      const w = waiting.get(reply.id);
+      waiting.delete(reply.id);
+      if (waiting.size === 0) worker.unref();
       w?.resolve(reply);
     });
     const dead = (why: string) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const w of this.waiting.values())
-        w.reject(new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log's writer thread ${why}`));
-      this.waiting.clear();
+      if (this.current?.worker === worker) this.current = undefined;
+      for (const w of waiting.values()) w.reject(new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log's writer thread ${why}`));
+      waiting.clear();
     };
     worker.on('error', (err) => dead(`failed: ${err.message}`));
     worker.on('exit', (code) => dead(`exited (${code})`));
-    this.worker = worker;
-    return worker;
+    this.current = { worker, waiting };
+    return this.current;
   }
+}
+
+interface Waiter {
+  readonly resolve: (r: WriterReply) => void;
+  readonly reject: (e: unknown) => void;
 }

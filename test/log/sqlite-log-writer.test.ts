@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { logSchema } from '../../src/log/log-schema.js';
 import type { LogEntryInput } from '../../src/log/log-entry.js';
 import { SqliteLogWriter, type AppendItem } from '../../src/log/sqlite-log-writer.js';
+import { SqliteLogStore } from '../../src/log/sqlite-log-store.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -62,5 +63,25 @@ describe('SqliteLogWriter: a group when the disk is full', () => {
     expect(() => writer.commitGroup([append('X1'), append('X2', 64 * 1024), append('X3')])).toThrow(/full/i);
     expect(db.inTransaction).toBe(false);
     expect(logged(db)).toEqual(['X0']);
+  });
+});
+
+describe('SqliteLogStore: appends after close', () => {
+  it('refuses an append that arrives once the log is closed (TRAMITE_ERR_LOG_UNAVAILABLE), and writes nothing of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramite-sqlite-closed-'));
+    dirs.push(dir);
+    const file = join(dir, 'log.sqlite');
+    const store = new SqliteLogStore(file);
+    const first = append('Y1');
+    await store.append(first.entries, first.projection);
+    await store.close();
+    const late = append('Y2');
+    await expect(store.append(late.entries, late.projection)).rejects.toMatchObject({ code: 'TRAMITE_ERR_LOG_UNAVAILABLE' });
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(logged(db)).toEqual(['Y1']);
+    } finally {
+      db.close();
+    }
   });
 });
