@@ -66,6 +66,8 @@ export class MessageLog implements MessageStore {
   private checkpointRun: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** Per message, the settling of its latest change (see oneChangeAtATime). */
+  private readonly changing = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: MessageLogOptions) {}
 
@@ -120,6 +122,30 @@ export class MessageLog implements MessageStore {
   }
 
   async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    return this.oneChangeAtATime(key, () => this.applyTransition(key, change, replyEnvelope));
+  }
+
+  /**
+   * A change reads the message, then appends what it becomes: two concurrent changes of one message
+   * (its riscontro's DELIVERED and its asynchronous answer, say) would each write a state read before the
+   * other was logged, and the later append would put the message back. In this process they run one
+   * after the other, per message; appends of different messages still commit together.
+   */
+  private oneChangeAtATime<T>(key: MessageKey, change: () => Promise<T>): Promise<T> {
+    const k = `${key.direction} ${key.id} ${key.direction === 'in' ? key.from : ''}`;
+    const run = (this.changing.get(k) ?? Promise.resolve()).then(change);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.changing.set(k, settled);
+    void settled.then(() => {
+      if (this.changing.get(k) === settled) this.changing.delete(k);
+    });
+    return run;
+  }
+
+  private async applyTransition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     const current = await this.get(key);
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${describeKey(key)} in the log`);
     const time = this.opts.clock.now().toISOString();
@@ -144,6 +170,10 @@ export class MessageLog implements MessageStore {
   }
 
   async resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
+    return this.oneChangeAtATime(outboundKey(id), () => this.applyReseal(id, envelope, change));
+  }
+
+  private async applyReseal(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
     const current = await this.get(outboundKey(id));
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no outbound message ${id} in the log`);
     const time = this.opts.clock.now().toISOString();

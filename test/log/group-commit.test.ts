@@ -99,6 +99,21 @@ describe.each(STORE_KINDS)('%s log store: group commit', (kind) => {
     return store;
   }
 
+  it('two concurrent changes of one message both land, the later on top of the earlier: a DELIVERED is not put back by an answer logged beside it', async () => {
+    const store = await fresh();
+    const clock = new SteppingClock(undefined, 10);
+    const log = messageLog(store, { clock, checkpoints: false });
+    const m = sampleMessage(1, clock, { direction: 'out', status: 'SENDING' });
+    await log.create(m, sampleEnvelope(m.id));
+    await Promise.all([
+      log.transition(keyOf(m), { status: 'DELIVERED', attempts: 1 }),
+      log.transition(keyOf(m), { answer: { at: clock.now().toISOString(), id: 'ANSWER-1' } }),
+    ]);
+    expect(await log.get(keyOf(m))).toMatchObject({ status: 'DELIVERED', answer: { id: 'ANSWER-1' } });
+    const states = (await collect(store.range(1, Number.MAX_SAFE_INTEGER))).map((r) => r.state);
+    expect(states).toEqual(['SENDING', 'DELIVERED', 'DELIVERED']);
+  });
+
   it('concurrent appends with one refused among them: the others are in the chain, the refused one is not, and the log verifies', async () => {
     const store = await fresh();
     const clock = new SteppingClock(undefined, 10);
