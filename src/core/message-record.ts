@@ -85,6 +85,8 @@ export interface MessageListQuery {
   readonly id?: string;
   readonly parties?: ReadonlySet<string>;
   readonly status?: MessageStatus;
+  /** Keyset paging: only messages listed after this one (the last of the previous page; newest first). */
+  readonly olderThan?: Pick<MessageRecord, 'createdAt' | 'id' | 'from'>;
   readonly limit?: number;
 }
 

@@ -49,6 +49,8 @@ export interface MessageQuery {
   readonly messageId?: string;
   readonly from?: string;
   readonly to?: string;
+  /** Keyset paging: only messages after this one in the listing order (newest first). */
+  readonly olderThan?: { readonly createdAt: string; readonly id: string; readonly from: string };
   readonly limit?: number;
 }
 

@@ -218,6 +218,7 @@ export class MessageLog implements MessageStore {
       ...(q.id !== undefined ? { messageId: q.id } : {}),
       ...(q.status ? { state: q.status } : {}),
       ...(q.parties ? { parties: [...q.parties] } : {}),
+      ...(q.olderThan ? { olderThan: { createdAt: q.olderThan.createdAt, id: q.olderThan.id, from: q.olderThan.from } } : {}),
       ...(q.limit ? { limit: q.limit } : {}),
     });
     return rows.map(toMessageRecord);

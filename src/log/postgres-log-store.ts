@@ -8,6 +8,7 @@ import {
   checkpointFromRow,
   messageFromRow,
   messageWhere,
+  MESSAGE_ORDER,
   recordFromRow,
   recordToParams,
   recordWhere,
@@ -218,7 +219,7 @@ export class PostgresLogStore implements LogStore {
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
     const { sql, params } = messageWhere(q, dollar);
-    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT $${params.length + 1}`, [
+    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ${MESSAGE_ORDER} LIMIT $${params.length + 1}`, [
       ...params,
       q.limit ?? 100,
     ]);

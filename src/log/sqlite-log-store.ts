@@ -235,9 +235,9 @@ export class SqliteLogStore implements LogStore {
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
     const { sql, params } = messageWhere(q, () => '?');
-    return (
-      this.db.prepare(`SELECT * FROM messages ${sql} ORDER BY created_at DESC LIMIT ?`).all(...params, q.limit ?? 100) as MessageRowDb[]
-    ).map(messageFromRow);
+    return (this.db.prepare(`SELECT * FROM messages ${sql} ${MESSAGE_ORDER} LIMIT ?`).all(...params, q.limit ?? 100) as MessageRowDb[]).map(
+      messageFromRow,
+    );
   }
 
   async messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]> {
@@ -298,6 +298,14 @@ class WhereBuilder {
     });
     this.parts.push(clause(...ps));
   }
+  /** Adds `clause` with one placeholder per value, in order. */
+  addEach(values: readonly unknown[], clause: (...p: string[]) => string): void {
+    const ps = values.map((value) => {
+      this.params.push(value);
+      return this.ph(this.params.length);
+    });
+    this.parts.push(clause(...ps));
+  }
   result(): { sql: string; params: unknown[] } {
     return { sql: this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '', params: this.params };
   }
@@ -339,5 +347,16 @@ export function messageWhere(q: MessageQuery, ph: (i: number) => string): { sql:
     });
     w.parts.push(ors.length ? `(${ors.join(' OR ')})` : '1 = 0');
   }
+  if (q.olderThan) {
+    // Keyset paging in MESSAGE_ORDER: the rows after the last one of the previous page.
+    const { createdAt, id, from } = q.olderThan;
+    w.addEach(
+      [createdAt, createdAt, id, id, from],
+      (a, b, c, d, e) => `(created_at < ${a} OR (created_at = ${b} AND (id < ${c} OR (id = ${d} AND from_party < ${e}))))`,
+    );
+  }
   return w.result();
 }
+
+/** Newest first, then by id and sender: a total order, so keyset pages neither skip nor repeat a row. */
+export const MESSAGE_ORDER = 'ORDER BY created_at DESC, id DESC, from_party DESC';

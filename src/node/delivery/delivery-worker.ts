@@ -1,3 +1,4 @@
+import { messagesInPages } from '../../core/message-pages.js';
 import { bodyContent } from '../../../envelopes/envelope.js';
 import { describeCertificate } from '../../core/certificate-description.js';
 import { DeliveryError, TramiteError } from '../../core/errors.js';
@@ -102,15 +103,18 @@ export class DeliveryWorker {
 
   /**
    * Start-up reconciliation: every message the log holds as accepted but not yet delivered is
-   * scheduled again. Job id = message id, so one already queued is not doubled.
+   * scheduled again, a page at a time. Job id = message id, so one already queued is not doubled.
    */
   async reconcile(): Promise<number> {
-    const pending = await this.deps.store.list({ direction: 'out', status: 'ACCEPTED', limit: 100_000 });
-    const sending = await this.deps.store.list({ direction: 'out', status: 'SENDING', limit: 100_000 });
-    for (const rec of [...pending, ...sending]) await this.deps.schedule.schedule(rec);
-    if (pending.length + sending.length > 0)
-      this.deps.log.debug({ messages: pending.length + sending.length }, 'undelivered messages scheduled (again)');
-    return pending.length + sending.length;
+    let scheduled = 0;
+    for (const status of ['ACCEPTED', 'SENDING'] as const)
+      for await (const page of messagesInPages(this.deps.store, { direction: 'out', status }))
+        for (const rec of page) {
+          await this.deps.schedule.schedule(rec);
+          scheduled += 1;
+        }
+    if (scheduled > 0) this.deps.log.debug({ messages: scheduled }, 'undelivered messages scheduled (again)');
+    return scheduled;
   }
 
   /** A richiesta stato brought the result back: the polled request shows it from now on. */

@@ -1,3 +1,4 @@
+import { messagesInPages } from '../../core/message-pages.js';
 import { AdapterError, type AdapterInstance } from '../../../adapters/sdk/adapter.js';
 import { bodyContent, readEnvelope } from '../../../envelopes/envelope.js';
 import { TramiteError } from '../../core/errors.js';
@@ -99,12 +100,15 @@ export class DispatchWorker {
   /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
   async reconcile(): Promise<number> {
     // Richieste stato are answered by the node itself, never handed to a back office.
-    const pending = (await this.deps.store.list({ direction: 'in', status: 'RECEIVED', limit: 100_000 })).filter(
-      (r) => this.hasReceiver(r.to, r.service) && !(r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined),
-    );
-    for (const r of pending) await this.schedule(r);
-    if (pending.length > 0) this.deps.log.debug({ messages: pending.length }, 'undispatched messages scheduled (again)');
-    return pending.length;
+    let scheduled = 0;
+    for await (const page of messagesInPages(this.deps.store, { direction: 'in', status: 'RECEIVED' }))
+      for (const r of page) {
+        if (!this.hasReceiver(r.to, r.service) || (r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined)) continue;
+        await this.schedule(r);
+        scheduled += 1;
+      }
+    if (scheduled > 0) this.deps.log.debug({ messages: scheduled }, 'undispatched messages scheduled (again)');
+    return scheduled;
   }
 
   private itemOf({ id, from }: { readonly id: string; readonly from: string }): DispatchItem {
