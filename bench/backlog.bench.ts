@@ -11,11 +11,12 @@
  *
  * Measures only; every wait is bounded (`--max-seconds`), and it stops its children.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startDemo, type ConfigFileJson, type RunningDemo } from '../src/demo/run-demo.js';
+import { childrenOf, rssMiB } from './proc-stats.js';
 
 interface Args {
   first: number;
@@ -58,25 +59,6 @@ function backlogConfig(raw: ConfigFileJson): void {
   for (const p of raw['parties'] as ConfigFileJson[]) delete p['adapters'];
   raw['node']['http'] = { ...raw['node']['http'], rateLimits: { api: { max: 10_000_000 }, envelope: { max: 10_000_000 } } };
   raw['queue'] = { ...raw['queue'], retry: { initialDelayMs: 1000, factor: 2, maxDelayMs: 300_000, maxAttempts: 20 } };
-}
-
-/** VmRSS of a process, in MiB. */
-function rssMiB(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb ?? Number.NaN) / 1024;
-}
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 async function queueMessages(demo: RunningDemo, count: number, concurrency: number, until: number): Promise<number> {

@@ -28,6 +28,7 @@ import { startDemo, type ConfigFileJson, type RunningDemo } from '../src/demo/ru
 import { SqliteLogStore } from '../src/log/sqlite-log-store.js';
 import { measure, percentile } from './bench-stats.js';
 import { formatSummary, readProfile, summariseProfile } from './cpu-profile-summary.js';
+import { childrenOf, cpuMsOf } from './proc-stats.js';
 
 interface Args {
   messages: number;
@@ -159,26 +160,6 @@ class ExchangeWatch {
 
 function doneAt(x: Exchange): number {
   return Math.max(x.deliveredAt!, x.atBackOffice!);
-}
-
-/** utime + stime of a process, all its threads, in ms (USER_HZ = 100 on Linux). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/** The processes whose parent is `pid` (a node's own redis-server). */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 interface CpuSnapshot {
