@@ -69,9 +69,11 @@ export class DeliveryWorker {
       const envelope = await this.envelopeForAttempt(rec, service, now);
       await this.deps.store.transition(outboundKey(id), { status: 'SENDING', attempts: rec.attempts + 1 });
       const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, signal);
+      // The polled request shows its answer before the poll shows DELIVERED: whoever waits on the poll
+      // and then reads the request finds the answer there.
+      if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       await this.deps.store.transition(outboundKey(id), { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
-      if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       return { kind: 'done' };
     } catch (err) {
       const e =
