@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TramiteError } from '../core/errors.js';
 
 let cached: string | undefined;
@@ -25,4 +25,16 @@ export function packageRoot(): string {
 /** Reads a JSON file shipped with the package (schemas/, config/). */
 export function readPackageJson<T = unknown>(...parts: string[]): T {
   return JSON.parse(readFileSync(join(packageRoot(), ...parts), 'utf8')) as T;
+}
+
+/**
+ * A worker thread's entry point `fileName`, beside the module `moduleUrl` (its import.meta.url): next to
+ * it when that module runs compiled; under vitest (sources), the compiled twin in dist/. Undefined when
+ * that is not built yet: the caller says so with its own code.
+ */
+export function compiledWorkerScript(moduleUrl: string, fileName: string): URL | undefined {
+  const here = fileURLToPath(moduleUrl);
+  if (here.endsWith('.js')) return new URL(`./${fileName}`, moduleUrl);
+  const compiled = join(packageRoot(), 'dist', relative(packageRoot(), dirname(here)), fileName);
+  return existsSync(compiled) ? pathToFileURL(compiled) : undefined;
 }

@@ -6,7 +6,7 @@ import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
 import { GroupCommit } from './group-commit.js';
-import { SqliteLogWriter, type AppendItem } from './sqlite-log-writer.js';
+import { SqliteLogWriter, setWritePragmas, type AppendItem } from './sqlite-log-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
@@ -139,13 +139,12 @@ export class SqliteLogStore implements LogStore {
         cause,
       });
     }
-    if (!opts.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+    if (opts.readonly) this.db.pragma('busy_timeout = 5000');
+    else {
+      setWritePragmas(this.db);
       this.db.exec(SCHEMA);
       this.migrateToSenderKey();
     }
-    this.db.pragma('busy_timeout = 5000');
     this.writer = new SqliteLogWriter(this.db);
     this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);
     const thread = this.thread;

@@ -10,6 +10,13 @@ export interface AppendItem {
   readonly projection: ProjectionChange;
 }
 
+/** How every connection that writes the log is set: WAL (readers go on beside the writer), FULL commits, a 5 s wait for the lock. */
+export function setWritePragmas(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+}
+
 /**
  * The writing half of the SQLite message log: a group of appends in one IMMEDIATE transaction (the write
  * lock taken before the head is read, so two writers cannot fork the chain), each in a savepoint so a

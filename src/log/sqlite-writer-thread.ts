@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../config/package-root.js';
+import { compiledWorkerScript } from '../config/package-root.js';
 import { TramiteError } from '../core/errors.js';
 import type { ErrorCode } from '../core/error-codes.js';
 import type { ItemOutcome } from './group-commit.js';
@@ -24,11 +21,9 @@ export type WriterReply =
 
 /** The worker's entry point: next to this module when compiled; under vitest (sources), the compiled one in dist/. */
 function workerScript(): URL {
-  if (fileURLToPath(import.meta.url).endsWith('.js')) return new URL('./sqlite-writer-worker.js', import.meta.url);
-  const compiled = join(packageRoot(), 'dist', 'src', 'log', 'sqlite-writer-worker.js');
-  if (!existsSync(compiled))
-    throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the log writer ${compiled} is not built: run npx tsc -p tsconfig.json`);
-  return pathToFileURL(compiled);
+  const script = compiledWorkerScript(import.meta.url, 'sqlite-writer-worker.js');
+  if (!script) throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', 'the log writer is not built: run npx tsc -p tsconfig.json');
+  return script;
 }
 
 const asError = (e: { code: string; message: string }) => new TramiteError(e.code as ErrorCode, e.message);

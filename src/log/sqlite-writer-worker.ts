@@ -6,14 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
-import { SqliteLogWriter } from './sqlite-log-writer.js';
+import { SqliteLogWriter, setWritePragmas } from './sqlite-log-writer.js';
 import type { WriterReply, WriterRequest } from './sqlite-writer-thread.js';
 
 const { location } = workerData as { location: string };
 const db = new Database(location);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma('busy_timeout = 5000');
+setWritePragmas(db);
 const writer = new SqliteLogWriter(db);
 
 function described(error: unknown): { code: string; message: string } {

@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { TramiteError } from '../../core/errors.js';
-import { packageRoot } from '../../config/package-root.js';
+import { compiledWorkerScript } from '../../config/package-root.js';
 import type { VerifyJob, VerifyOutcome, WorkerSetup } from './verification-protocol.js';
 
 /** Parses and verifies envelopes somewhere other than the caller's event loop. */
@@ -39,15 +36,10 @@ interface Slot {
 
 /** The worker's entry point: next to this module when compiled; under vitest (sources), the compiled one in dist/. */
 function workerScript(): URL {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return new URL('./verification-worker.js', import.meta.url);
-  const compiled = join(packageRoot(), 'dist', 'src', 'node', 'reception', 'verification-worker.js');
-  if (!existsSync(compiled))
-    throw new TramiteError(
-      'TRAMITE_ERR_VERIFIER_UNAVAILABLE',
-      `the verification worker ${compiled} is not built: run npx tsc -p tsconfig.json`,
-    );
-  return pathToFileURL(compiled);
+  const script = compiledWorkerScript(import.meta.url, 'verification-worker.js');
+  if (!script)
+    throw new TramiteError('TRAMITE_ERR_VERIFIER_UNAVAILABLE', 'the verification worker is not built: run npx tsc -p tsconfig.json');
+  return script;
 }
 
 /**
