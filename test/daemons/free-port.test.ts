@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort, freePorts } from '../../src/daemons/free-port.js';
@@ -19,4 +20,12 @@ describe('freePort', () => {
     expect(ports).toHaveLength(4);
     expect(new Set(ports).size).toBe(4);
   });
+
+  it.runIf(existsSync('/proc/sys/net/ipv4/ip_local_port_range'))(
+    'picks ports below the range the OS gives outgoing connections, so a client cannot take one before it is bound',
+    async () => {
+      const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+      for (const port of await freePorts(8)) expect(port).toBeLessThan(ephemeralStart);
+    },
+  );
 });
