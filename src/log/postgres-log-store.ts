@@ -255,9 +255,12 @@ export class PostgresLogStore implements LogStore {
     try {
       await client.query('BEGIN');
       const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
-      await client.query(`UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text WHERE updated_at < $1`, [
-        before,
-      ]);
+      // Only the rows that still hold a payload: rewriting every old row each sweep left dead tuples behind.
+      await client.query(
+        `UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text
+          WHERE updated_at < $1 AND (fields::jsonb) ?| array['payload', 'replyPayload']`,
+        [before],
+      );
       await client.query('COMMIT');
       return res.rowCount ?? 0;
     } catch (err) {

@@ -117,6 +117,11 @@ export function messageFromRow(r: MessageRowDb): MessageRow {
   };
 }
 
+/** Rows a retention window touches in one transaction: milliseconds of write lock. */
+const PURGE_WINDOW = 1000;
+
+const freeEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The embedded message log: one SQLite file in WAL mode, synchronous=FULL so an append survives power loss. */
 export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
@@ -126,6 +131,8 @@ export class SqliteLogStore implements LogStore {
   private readonly writer: SqliteLogWriter;
   /** Where appends are committed, off the event loop (none for a read-only log). */
   private readonly thread: SqliteWriterThread | undefined;
+  /** Records below this seq had their envelopes purged by this process already: the next purge starts there. */
+  private purgedUpTo = 0;
 
   constructor(
     readonly location: string,
@@ -260,13 +267,39 @@ export class SqliteLogStore implements LogStore {
     );
   }
 
+  /**
+   * In windows of PURGE_WINDOW rows, each its own short transaction, with the event loop free between
+   * them: one transaction over a large log held the write lock for longer than the writer thread's busy
+   * timeout (its appends then failed with SQLITE_BUSY) and blocked this thread for as long.
+   */
   async purgePayloads(before: string): Promise<number> {
-    const tx = this.db.transaction(() => {
-      const n = this.db.prepare('UPDATE log_records SET envelope = NULL WHERE time < ? AND envelope IS NOT NULL').run(before).changes;
-      this.db.prepare(`UPDATE messages SET fields = json_remove(fields, '$.payload', '$.replyPayload') WHERE updated_at < ?`).run(before);
-      return n;
-    });
-    return tx();
+    let purged = 0;
+    // Records are appended in time order, near enough: one a clock step put out of it waits for a restart.
+    const cut = this.db.prepare('SELECT seq FROM log_records WHERE time >= ? ORDER BY time LIMIT 1').get(before) as
+      { seq: number } | undefined;
+    const lastSeq = cut
+      ? cut.seq - 1
+      : ((this.db.prepare('SELECT max(seq) AS seq FROM log_records').get() as { seq: number | null }).seq ?? 0);
+    const records = this.db.prepare(
+      'UPDATE log_records SET envelope = NULL WHERE seq >= ? AND seq < ? AND time < ? AND envelope IS NOT NULL',
+    );
+    for (let from = this.purgedUpTo; from <= lastSeq; from += PURGE_WINDOW) {
+      purged += records.run(from, from + PURGE_WINDOW, before).changes;
+      await freeEventLoop();
+    }
+    this.purgedUpTo = lastSeq + 1;
+    // A message gains nothing to purge once its updated_at is old, but the table is not in that order:
+    // walked whole, by rowid windows, rewriting only the rows that still hold a payload.
+    const messages = this.db.prepare(
+      `UPDATE messages SET fields = json_remove(fields, '$.payload', '$.replyPayload')
+        WHERE rowid >= ? AND rowid < ? AND updated_at < ? AND (instr(fields, '"payload"') > 0 OR instr(fields, '"replyPayload"') > 0)`,
+    );
+    const lastRow = (this.db.prepare('SELECT max(rowid) AS id FROM messages').get() as { id: number | null }).id ?? 0;
+    for (let from = 0; from <= lastRow; from += PURGE_WINDOW) {
+      messages.run(from, from + PURGE_WINDOW, before);
+      await freeEventLoop();
+    }
+    return purged;
   }
 
   async close(): Promise<void> {

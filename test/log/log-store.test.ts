@@ -388,6 +388,28 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect(report.checkpoints).toBeGreaterThan(0);
   });
 
+  it('purging a log of many windows, again as it ages and while messages keep coming, drops exactly the aged payloads', async () => {
+    const store = await fresh();
+    const clock = new SteppingClock(undefined, 10);
+    const log = messageLog(store, {});
+    const msgs = Array.from({ length: 1600 }, (_, i) => sampleMessage(i + 1, clock));
+    for (let i = 0; i < 1500; i += 250) await Promise.all(msgs.slice(i, i + 250).map((m) => log.create(m, sampleEnvelope(m.id))));
+    const cutAt = async (seq: number) => (await store.record(seq))!.time;
+
+    expect(await store.purgePayloads(await cutAt(1101))).toBe(1100);
+    // Appends go on while the next purge runs: neither waits the other out.
+    const [purged] = await Promise.all([
+      store.purgePayloads(await cutAt(1401)),
+      Promise.all(msgs.slice(1500).map((m) => log.create(m, sampleEnvelope(m.id)))),
+    ]);
+    expect(purged).toBe(300);
+    expect((await store.record(1400))!.envelope).toBeUndefined();
+    expect((await store.record(1401))!.envelope).toBeDefined();
+    expect((await log.get(keyOf(msgs[1399]!)))!.payload).toBeUndefined();
+    expect((await log.get(keyOf(msgs[1400]!)))!.payload).toBe(msgs[1400]!.payload);
+    expect(await log.verify()).toMatchObject({ ok: true, records: 1600, envelopesPurged: 1400, firstBad: null });
+  });
+
   it('200 concurrent creates leave one unforked chain that verifies', async () => {
     const store = await fresh();
     const clock = new SteppingClock(undefined, 10);
