@@ -103,7 +103,7 @@ export class FirstAttempt<T extends WorkItem> {
         const msUntilExpiry = item.expiresAt ? Date.parse(item.expiresAt) - Date.now() : undefined;
         await this.deps.queue.reschedule(
           safetyNet(item),
-          retryDelayMs(1, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry }),
+          retryDelayMs((item.attemptsBefore ?? 0) + 1, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry }),
         );
       } else await this.deps.queue.remove(item.key);
     } catch (err) {
@@ -115,5 +115,9 @@ export class FirstAttempt<T extends WorkItem> {
 
 /** The queue's job after a first attempt: the attempts left (the first one made outside the queue). */
 function safetyNet<T extends WorkItem>(item: T): T {
-  return { ...item, retry: { ...item.retry, maxAttempts: Math.max(1, item.retry.maxAttempts - 1) } };
+  return {
+    ...item,
+    attemptsBefore: (item.attemptsBefore ?? 0) + 1,
+    retry: { ...item.retry, maxAttempts: Math.max(1, item.retry.maxAttempts - 1) },
+  };
 }

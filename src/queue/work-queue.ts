@@ -14,6 +14,11 @@ export interface WorkItem {
   readonly retry: RetryPolicy;
   /** ISO instant after which the work is pointless (Scadenza). */
   readonly expiresAt?: string;
+  /**
+   * Attempts made before this job (a first attempt outside the queue, or before a recovery): counted
+   * in the attempt numbers, the backoff and the exhaustion report; `retry.maxAttempts` is what is left.
+   */
+  readonly attemptsBefore?: number;
 }
 
 /** What the handler tells the queue about one attempt. */
@@ -156,7 +161,11 @@ export class WorkQueue<T extends WorkItem> {
             const item = job?.data as WorkItem | undefined;
             if (!item) return 1000;
             const msUntilExpiry = item.expiresAt ? Date.parse(item.expiresAt) - Date.now() : undefined;
-            return retryDelayMs(attemptsMade, item.retry, msUntilExpiry === undefined ? {} : { msUntilExpiry });
+            return retryDelayMs(
+              (item.attemptsBefore ?? 0) + attemptsMade,
+              item.retry,
+              msUntilExpiry === undefined ? {} : { msUntilExpiry },
+            );
           },
         },
       },
@@ -165,7 +174,9 @@ export class WorkQueue<T extends WorkItem> {
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof UnrecoverableError) return;
       if (job.attemptsMade >= (job.opts.attempts ?? 1))
-        void this.opts.exhausted(job.data, job.attemptsMade, err).catch((e: Error) => this.opts.onError?.(e));
+        void this.opts
+          .exhausted(job.data, (job.data.attemptsBefore ?? 0) + job.attemptsMade, err)
+          .catch((e: Error) => this.opts.onError?.(e));
     });
     this.worker.on('error', (err) => this.opts.onError?.(err));
   }
@@ -186,7 +197,7 @@ export class WorkQueue<T extends WorkItem> {
   }
 
   private async process(job: Job<T>): Promise<void> {
-    const outcome = await this.opts.attempt(job.data, job.attemptsMade + 1);
+    const outcome = await this.opts.attempt(job.data, (job.data.attemptsBefore ?? 0) + job.attemptsMade + 1);
     if (outcome.kind === 'done') return;
     // A refusal will not change on retry.
     if (outcome.kind === 'final') throw new UnrecoverableError(outcome.error.message);

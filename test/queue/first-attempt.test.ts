@@ -34,6 +34,8 @@ afterEach(async () => {
 interface Call {
   readonly via: 'first' | 'queue';
   readonly start: number;
+  /** The attempt's number, as the queue or the first attempt gave it. */
+  readonly n: number;
   end?: number;
 }
 
@@ -43,10 +45,10 @@ class Attempts {
   overlapped = false;
   private readonly active = new Set<string>();
   constructor(private readonly behaviour: (via: Call['via'], n: number) => Promise<AttemptOutcome>) {}
-  async run(item: WorkItem, via: Call['via']): Promise<AttemptOutcome> {
+  async run(item: WorkItem, via: Call['via'], n = 0): Promise<AttemptOutcome> {
     if (this.active.has(item.key)) this.overlapped = true;
     this.active.add(item.key);
-    const call: Call = { via, start: Date.now() };
+    const call: Call = { via, start: Date.now(), n };
     this.calls.push(call);
     try {
       return await this.behaviour(via, this.calls.length);
@@ -59,7 +61,12 @@ class Attempts {
 
 let prefixes = 0;
 /** One "process": its deliver queue (worker included) and its first attempts, on a prefix of its own unless given. */
-function processWith(attempts: Attempts, timing: { firstAttemptTimeoutMs: number; safetyNetDelayMs: number }, prefix?: string) {
+function processWith(
+  attempts: Attempts,
+  timing: { firstAttemptTimeoutMs: number; safetyNetDelayMs: number },
+  prefix?: string,
+  exhausted: (item: WorkItem, attempts: number) => void = () => undefined,
+) {
   const p = prefix ?? `test-immediate-${process.pid}-${++prefixes}`;
   let immediate!: FirstAttempt<WorkItem>;
   const queue = new WorkQueue<WorkItem>({
@@ -67,13 +74,13 @@ function processWith(attempts: Attempts, timing: { firstAttemptTimeoutMs: number
     connection: redis.connection,
     prefix: p,
     concurrency: 4,
-    attempt: async (item) => {
+    attempt: async (item, n) => {
       await immediate.settled(item.key);
-      return attempts.run(item, 'queue');
+      return attempts.run(item, 'queue', n);
     },
-    exhausted: async () => undefined,
+    exhausted: async (item, n) => exhausted(item, n),
   });
-  immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (item) => attempts.run(item, 'first'), timing });
+  immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (item, n) => attempts.run(item, 'first', n), timing });
   const close = async () => {
     await immediate.stop(Deadline.in(5000));
     await queue.close(Deadline.in(5000));
@@ -179,6 +186,19 @@ describe('FirstAttempt', () => {
     await expect.poll(() => attempts.calls.length, { timeout: 10_000 }).toBe(1);
     await sleep(1500); // past the safety net's time and several retry delays
     expect(attempts.calls.map((c) => c.via)).toEqual(['queue']);
+  });
+
+  it('the attempts are numbered 1, 2, 3 across the first attempt and the queue, and exhaustion reports the 3 made', async () => {
+    const attempts = new Attempts(async () => ({ kind: 'retry', error: new Error('peer away') }));
+    let reported: number | undefined;
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 }, undefined, (_, n) => (reported = n));
+    await p.immediate.start({ ...item('M-9'), retry: { initialDelayMs: 50, factor: 2, maxDelayMs: 100, maxAttempts: 3 } });
+    await expect.poll(() => reported, { timeout: 10_000 }).toBe(3);
+    expect(attempts.calls.map((c) => [c.via, c.n])).toEqual([
+      ['first', 1],
+      ['queue', 2],
+      ['queue', 3],
+    ]);
   });
 
   it("a job a reconciliation queued before the first attempt's own waits for that attempt instead of running beside it", async () => {

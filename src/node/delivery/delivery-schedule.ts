@@ -6,7 +6,15 @@ import type { Registry } from '../registry/registry.js';
 
 /** The deliver job of a message: job id = message id, so one already queued is not doubled. */
 export function deliveryJob(rec: MessageRecord, retry: RetryPolicy): WorkItem {
-  return { key: rec.id, messageId: rec.id, retry, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
+  return {
+    key: rec.id,
+    messageId: rec.id,
+    // A message scheduled again (reconciliation) has the attempts it made behind it, not a fresh count;
+    // always one more, though: a crash must not leave it without a try.
+    retry: rec.attempts > 0 ? { ...retry, maxAttempts: Math.max(1, retry.maxAttempts - rec.attempts) } : retry,
+    ...(rec.attempts > 0 ? { attemptsBefore: rec.attempts } : {}),
+    ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}),
+  };
 }
 
 /** Puts messages on the deliver queue with their service's retry policy (the node's, overridden per service). */
