@@ -49,6 +49,7 @@ export interface RestRequestPatterns {
 
 /** The headers to send, each token by name, and for AUDIT_REST_02 the digest the voucher must carry. */
 export interface SignedRestHeaders {
+  /** Every header to send with the body: the spec's own (Content-Type…) as given, and the ModI ones. */
   readonly headers: Record<string, string>;
   readonly tokens: { readonly authorization?: string; readonly signature?: string; readonly trackingEvidence?: string };
   /** AUDIT_REST_02: put this in the PDND client assertion (`digest`) so the voucher is bound to the audit token. */
@@ -68,7 +69,7 @@ export async function buildModiRestRequestHeaders(
   key: RestSigningKey,
   auditKey: RestSigningKey = key,
 ): Promise<SignedRestHeaders> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...spec.headers };
   let authorization: string | undefined;
   if (patterns.idAuth) {
     authorization = await signCompactJws(joseHeaderFor(key), standardClaims(spec, spec), key);
@@ -116,7 +117,7 @@ export async function buildModiRestResponseHeaders(
   patterns: RestResponsePatterns,
   key: RestSigningKey,
 ): Promise<SignedRestHeaders> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...spec.headers };
   let authorization: string | undefined;
   if (patterns.idAuth) {
     authorization = await signCompactJws(joseHeaderFor(key), standardClaims(spec, spec), key);
