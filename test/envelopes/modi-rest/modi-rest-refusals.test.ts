@@ -209,7 +209,7 @@ describe('ModI REST refusals', () => {
     const built = await signedRequest();
     for (const i of [0, 10, BODY.length - 1]) {
       const tampered = Buffer.from(BODY);
-      tampered[i] ^= 0x01;
+      tampered[i] = tampered[i]! ^ 0x01;
       await expectRefused(
         verifyModiRestMessage({ headers: built.headers, body: tampered }, FULL, policy()),
         'TRAMITE_ERR_MODI_REST_DIGEST',
