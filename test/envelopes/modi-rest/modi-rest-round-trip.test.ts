@@ -6,6 +6,8 @@ import type { RestVerifyPolicy } from '../../../envelopes/modi-rest/rest-token-v
 import { auditTokenDigest } from '../../../envelopes/modi-rest/rest-token-claims.js';
 import { certificateThumbprint } from '../../../envelopes/modi-rest/jws-signing.js';
 import type { ModiRestAlgorithm } from '../../../envelopes/modi-rest/modi-rest-patterns.js';
+import { TramiteError } from '../../../src/core/errors.js';
+import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
 import { pdndKey, restTestKeys, x509Key } from './rest-test-keys.js';
 
 const AUD = 'https://regione.example.it/rest/anagrafe/v1';
@@ -179,5 +181,56 @@ describe('ModI REST request headers, built and verified', () => {
       policy(),
     );
     expect(verified.patterns).toEqual(['ID_AUTH_REST_01']);
+  });
+
+  it('x5c carries the chain in standard base64: a signer under an intermediate CA verifies against the root alone', async () => {
+    const { pki } = restTestKeys();
+    const intermediate = issueWithOpenssl({
+      issuer: pki.ca,
+      subject: '/C=IT/O=Tramite/CN=Intermediate CA',
+      key: 'rsa',
+      extensions: ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign'],
+    });
+    const leaf = issueWithOpenssl({
+      issuer: intermediate,
+      subject: '/C=IT/O=SPC/CN=ComuneChain',
+      key: 'rsa',
+      extensions: SIGNER_EXTENSIONS,
+    });
+    const at = new Date(Date.now() + 1000);
+    const built = await buildModiRestRequestHeaders(
+      { audience: AUD, now: at, ttlSeconds: 60 },
+      { idAuth: 'ID_AUTH_REST_01' },
+      { privateKey: leaf.privateKey, alg: 'RS256', certificates: [leaf.certificate, intermediate.certificate] },
+    );
+    const header = JSON.parse(Buffer.from(built.tokens.authorization!.split('.')[0]!, 'base64url').toString()) as { x5c: string[] };
+    expect(header.x5c).toHaveLength(2);
+    for (const c of header.x5c) expect(c).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const verified = await verifyModiRestMessage(
+      { headers: built.headers, body: new Uint8Array() },
+      { idAuth: 'ID_AUTH_REST_01' },
+      policy({ at }),
+    );
+    expect(verified.idAuth!.chain!.map((c) => c.subject.split('\n').at(-1))).toEqual([
+      'CN=ComuneChain',
+      'CN=Intermediate CA',
+      'CN=Tramite Dev CA',
+    ]);
+  });
+
+  it("bindSigner's refusal is the verifier's answer (the certificate is bound to a party by configuration)", async () => {
+    const { pki } = restTestKeys();
+    const built = await buildModiRestRequestHeaders(
+      { audience: AUD, now, ttlSeconds: 60 },
+      { idAuth: 'ID_AUTH_REST_01' },
+      x509Key(pki.regione, 'RS256'),
+    );
+    const bindSigner = (cert: { fingerprint256: string }) => {
+      if (cert.fingerprint256 !== pki.comuneA.certificate.fingerprint256)
+        throw new TramiteError('TRAMITE_ERR_FORBIDDEN', 'not the party ComuneA');
+    };
+    await expect(
+      verifyModiRestMessage({ headers: built.headers, body: new Uint8Array() }, { idAuth: 'ID_AUTH_REST_01' }, policy({ bindSigner })),
+    ).rejects.toThrow('not the party ComuneA');
   });
 });
