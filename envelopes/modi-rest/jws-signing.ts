@@ -56,5 +56,8 @@ export async function signCompactJws(
   claims: Record<string, unknown>,
   key: RestSigningKey,
 ): Promise<string> {
+  const type = key.privateKey.asymmetricKeyType;
+  if ((key.alg.startsWith('RS') && type !== 'rsa') || (key.alg.startsWith('ES') && type !== 'ec'))
+    throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a ${type ?? 'secret'} key cannot sign ${key.alg}`);
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.privateKey);
 }

@@ -70,7 +70,8 @@ export async function verifyModiRestMessage(
   if (expect.idAuth) {
     const value = singleHeader(headers, MODI_REST_HEADER.authorization, 'Authorization');
     if (value === undefined) throw new ModiRestError('TRAMITE_ERR_MODI_REST_MALFORMED', 'Authorization', 'no Authorization header');
-    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', policy, { requireJti: expect.idAuth === 'ID_AUTH_REST_02' });
+    const single = expect.idAuth === 'ID_AUTH_REST_02';
+    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', policy, { requireJti: single, filterReplay: single });
     patterns.push(expect.idAuth);
   }
 
@@ -115,7 +116,8 @@ async function verifyIntegrity(
   }
   if (jws === undefined)
     throw new ModiRestError('TRAMITE_ERR_MODI_REST_MALFORMED', 'Agid-JWT-Signature', `no Agid-JWT-Signature header (${expect.integrity})`);
-  const token = await verifyRestToken(jws, 'Agid-JWT-Signature', policy);
+  // The integrity jti, when present, is single-use (GovWay's duplicate filter key).
+  const token = await verifyRestToken(jws, 'Agid-JWT-Signature', policy, { filterReplay: true });
   const byKid = token.kid !== undefined;
   if (byKid !== (expect.integrity === 'INTEGRITY_REST_02'))
     throw new ModiRestError(

@@ -73,13 +73,15 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /**
  * Verifies one compact JWS as RFC 8725 and the ModI processing order ask: size, form, alg allow-list,
  * typ, signer (x5c chain to trust, x5t#S256, or kid), signature over the bytes received, then
- * exp / nbf / iat with skew, aud, and jti through the replay filter when `requireJti`.
+ * exp / nbf / iat with skew, aud; `requireJti` refuses a token without jti, `filterReplay` passes its jti
+ * through the policy's replay filter (not every token is single-use: an ID_AUTH_REST_01 or audit token may
+ * be reused until it expires).
  */
 export async function verifyRestToken(
   token: string,
   position: ModiRestPosition,
   policy: RestVerifyPolicy,
-  opts: { requireJti?: boolean } = {},
+  opts: { requireJti?: boolean; filterReplay?: boolean } = {},
 ): Promise<VerifiedRestToken> {
   const limits = policy.limits ?? DEFAULT_MODI_REST_LIMITS;
   const refuse = (code: ConstructorParameters<typeof ModiRestError>[0], message: string, signer?: X509Certificate, cause?: unknown) =>
@@ -121,7 +123,7 @@ export async function verifyRestToken(
   checkAudience(claims.aud, policy.audience, refuse, signer);
   if (opts.requireJti && (typeof claims.jti !== 'string' || claims.jti.length === 0))
     throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim jti is missing (required by this pattern)', signer);
-  if (policy.replay && typeof claims.jti === 'string') {
+  if (opts.filterReplay && policy.replay && typeof claims.jti === 'string') {
     const namespace = signer ? certificateThumbprint(signer) : `kid:${kid}`;
     const until = new Date((claims.exp + policy.skewSeconds) * 1000);
     if (!(await policy.replay.accept(namespace, claims.jti, until)))

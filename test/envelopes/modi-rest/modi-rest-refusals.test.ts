@@ -184,6 +184,31 @@ describe('ModI REST refusals', () => {
     );
   });
 
+  it('an ID_AUTH_REST_01 token and an audit token may be reused until they expire: only single-use tokens meet the replay filter', async () => {
+    const { pki } = restTestKeys();
+    const seen = new Set<string>();
+    const replay = { accept: (ns: string, jti: string) => !seen.has(`${ns} ${jti}`) && Boolean(seen.add(`${ns} ${jti}`)) };
+    const built = await buildModiRestRequestHeaders(
+      { audience: AUD, now, ttlSeconds: 60 },
+      { idAuth: 'ID_AUTH_REST_01', audit: { pattern: 'AUDIT_REST_01', claims: { userID: 'u', userLocation: 'l', LoA: 'low' } } },
+      x509Key(pki.comuneA, 'RS256'),
+    );
+    const expectation = { idAuth: 'ID_AUTH_REST_01', audit: { pattern: 'AUDIT_REST_01' } } as const;
+    for (let i = 0; i < 2; i++)
+      await verifyModiRestMessage({ headers: built.headers, body: new Uint8Array() }, expectation, policy({ replay }));
+    expect(seen.size).toBe(0);
+  });
+
+  it('a key that cannot make the alg is refused before signing', async () => {
+    const { pki } = restTestKeys();
+    const err = await buildModiRestRequestHeaders(
+      { audience: AUD, now, ttlSeconds: 60 },
+      { idAuth: 'ID_AUTH_REST_01' },
+      x509Key(pki.comuneA, 'ES256'),
+    ).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('TRAMITE_ERR_KEY_INVALID');
+  });
+
   it('ID_AUTH_REST_02 without jti is refused', async () => {
     const { pki } = restTestKeys();
     const iat = Math.floor(now.getTime() / 1000);
