@@ -1,9 +1,10 @@
-import { type KeyObject, X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors as joseErrors, type ProtectedHeaderParameters } from 'jose';
 import { SecurityError, TramiteError } from '../../src/core/errors.js';
 import { describeCertificate } from '../../src/core/certificate-description.js';
 import { ModiRestError, type ModiRestPosition } from './modi-rest-error.js';
 import { certificateThumbprint } from './jws-signing.js';
+import { SignerCertificateCache } from '../security/signer-certificate-cache.js';
 import { DEFAULT_MODI_REST_LIMITS, MODI_REST_ALGORITHMS, type ModiRestAlgorithm, type ModiRestLimits } from './modi-rest-patterns.js';
 
 /**
@@ -66,6 +67,17 @@ export interface VerifiedRestToken {
   readonly chain?: readonly X509Certificate[];
   /** PDND trust: the kid the key was found under. */
   readonly kid?: string;
+}
+
+/** Parsed x5c certificates by their base64 (a peer sends the same one every time; parsing costs more than the signature check). */
+const CERTIFICATES = new SignerCertificateCache(256);
+/** Each parsed certificate's public key, made once. */
+const PUBLIC_KEYS = new WeakMap<X509Certificate, KeyObject>();
+
+function publicKeyOf(cert: X509Certificate): KeyObject {
+  let key = PUBLIC_KEYS.get(cert);
+  if (!key) PUBLIC_KEYS.set(cert, (key = cert.publicKey));
+  return key;
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -156,7 +168,7 @@ async function resolveKey(
     try {
       certs = x5c.map((c) => {
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) throw new TramiteError('TRAMITE_ERR_MODI_REST_MALFORMED', 'not standard base64');
-        return new X509Certificate(Buffer.from(c, 'base64'));
+        return CERTIFICATES.get(c);
       });
     } catch (err) {
       throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'an x5c entry is not a base64 DER certificate', undefined, err);
@@ -180,7 +192,7 @@ async function resolveKey(
       throw err;
     }
     policy.bindSigner?.(signer);
-    return { key: signer.publicKey, signer, chain };
+    return { key: publicKeyOf(signer), signer, chain };
   }
   if (typeof header.kid === 'string' && header.kid.length > 0) {
     if (!policy.keyByKid)
