@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = 
   protocollo: async () => (await import('./commands/protocollo.js')).registerProtocolloCommand,
   pec: async () => (await import('./commands/pec.js')).registerPecCommand,
   'pec-provider': async () => (await import('./commands/pec-provider.js')).registerPecProviderCommand,
+  modi: async () => (await import('./commands/modi.js')).registerModiCommand,
 };
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.

@@ -108,6 +108,24 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_DAEMON_MISSING: 'A server program that a launcher runs as a child process (Dovecot, PostgreSQL) is not installed',
   TRAMITE_ERR_DAEMON_START: 'A child server process exited during start-up, or was not ready before its deadline',
   TRAMITE_ERR_DAEMON_OPTIONS: 'A launcher was given options it cannot use (a user name, a password, a folder path)',
+  // ModI REST (envelopes/modi-rest): the precise reason of each refusal; docs/rest-apis.md maps them to HTTP.
+  TRAMITE_ERR_MODI_REST_MALFORMED:
+    'A ModI REST token or header is missing, repeated, too large, or not a well-formed JWS/JWT with the claims its pattern needs',
+  TRAMITE_ERR_MODI_REST_ALG: 'A ModI REST token uses an algorithm outside the allow-list (none, HS*, or one the reference does not list)',
+  TRAMITE_ERR_MODI_REST_CERT_MISSING:
+    'A ModI REST token carries no certificate the verifier can use (no x5c, an unknown x5t#S256, only x5u, or only a kid where X.509 trust is configured)',
+  TRAMITE_ERR_MODI_REST_THUMBPRINT: 'The x5t#S256 of a ModI REST token is not the SHA-256 thumbprint of its x5c signer certificate',
+  TRAMITE_ERR_MODI_REST_KID_UNKNOWN: 'The kid of a ModI REST token names no key the verifier knows (PDND key not found)',
+  TRAMITE_ERR_MODI_REST_SIGNATURE: "The signature of a ModI REST token does not verify with its signer's key",
+  TRAMITE_ERR_MODI_REST_EXPIRED: 'A ModI REST token is past its exp, or its iat is older than the accepted age (beyond the clock skew)',
+  TRAMITE_ERR_MODI_REST_NOT_YET_VALID: "A ModI REST token's nbf or iat is in the future (beyond the clock skew)",
+  TRAMITE_ERR_MODI_REST_AUDIENCE: "A ModI REST token's aud is not the receiver's audience",
+  TRAMITE_ERR_MODI_REST_DIGEST: 'The Digest header is missing, malformed, or not the digest of the exact body bytes received',
+  TRAMITE_ERR_MODI_REST_SIGNED_HEADER:
+    'A header listed in signed_headers is missing or differs from the value received, or one that must be signed is not listed',
+  TRAMITE_ERR_MODI_REST_BINDING:
+    'A ModI REST token is not bound to what it must be: the response to its request (request_digest), the audit token to the voucher (digest) or purpose',
+  TRAMITE_ERR_MODI_REST_REPLAY: 'The jti of a ModI REST token was already accepted (replay)',
 } as const;
 
 /**

@@ -11,8 +11,8 @@ import { MODI_SOAP_PATTERNS, WEAKEST_MODI_PATTERNS, type ModiSoapPattern } from 
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
-import { PASSPHRASE_ENV_HELP, PASSPHRASE_FILE_HELP, type PassphraseOptions, passphraseSource } from '../passphrase-options.js';
-import { loadKeystoreSigningKey, loadPemSigningKey } from '../../crypto/party-identity.js';
+import { PASSPHRASE_ENV_HELP, PASSPHRASE_FILE_HELP } from '../passphrase-options.js';
+import { type SignerOptions, signerFromOptions } from '../signer-options.js';
 import type { SigningIdentity } from '../../../envelopes/security/ws-security-sign.js';
 
 export function registerEnvelopeCommand(program: Command): void {
@@ -172,40 +172,6 @@ export function registerEnvelopeCommand(program: Command): void {
         }
       },
     );
-}
-
-interface SignerOptions extends PassphraseOptions {
-  key?: string;
-  cert?: string;
-  keystore?: string;
-  alias?: string;
-}
-
-/**
- * The signer the options name: --key + --cert, or --keystore (which needs its passphrase). Checks the
- * combination at once (a usage error); the files are read by the function returned.
- */
-function signerFromOptions(opts: SignerOptions): () => SigningIdentity {
-  const passphrase = passphraseSource(opts);
-  if (opts.keystore !== undefined) {
-    if (opts.key !== undefined || opts.cert !== undefined)
-      throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', 'give --keystore, or --key and --cert, not both');
-    if (!passphrase)
-      throw new TramiteError(
-        'TRAMITE_ERR_CONFIG_INVALID',
-        '--keystore needs its passphrase: --passphrase-file FILE or --passphrase-env VARIABLE',
-      );
-    const keystore = { file: opts.keystore, passphrase, alias: opts.alias };
-    return () => loadKeystoreSigningKey(keystore, '--keystore');
-  }
-  if (opts.key === undefined || opts.cert === undefined)
-    throw new TramiteError(
-      'TRAMITE_ERR_CONFIG_INVALID',
-      'name the signer: --key KEY.pem and --cert CERT.pem, or --keystore FILE.p12 --passphrase-file F',
-    );
-  if (opts.alias !== undefined) throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', '--alias goes with --keystore');
-  const { key, cert } = opts;
-  return () => loadPemSigningKey(key, cert, '--key/--cert', passphrase);
 }
 
 /** `--patterns`: one ID_AUTH pattern, optionally INTEGRITY_SOAP_01, as a service declares them. */

@@ -1,0 +1,63 @@
+import { type KeyObject, type X509Certificate, createHash } from 'node:crypto';
+import { CompactSign, type CompactJWSHeaderParameters } from 'jose';
+import { TramiteError } from '../../src/core/errors.js';
+import type { ModiRestAlgorithm } from './modi-rest-patterns.js';
+
+/**
+ * The key material a ModI REST token is signed with, and how the token names it.
+ *
+ * - X.509 trust (ID_AUTH_REST_01/02, INTEGRITY_REST_01, AUDIT_REST_01): `certificates` is the signer's
+ *   certificate first, then its CAs; the token carries them in `x5c` (or only `x5t#S256`).
+ * - PDND trust (INTEGRITY_REST_02, AUDIT_REST_02): `kid` is the identifier PDND gave the uploaded key.
+ *
+ * `privateKey` is the one seam for other key stores: see signCompactJws.
+ */
+export interface RestSigningKey {
+  readonly privateKey: KeyObject;
+  readonly alg: ModiRestAlgorithm;
+  readonly certificates?: readonly X509Certificate[];
+  readonly kid?: string;
+  /** How the certificate is referenced: the whole chain (default) or its SHA-256 thumbprint only. */
+  readonly certificateReference?: 'x5c' | 'x5t#S256';
+}
+
+/** `x5t#S256`: base64url of the SHA-256 of the certificate's DER. */
+export function certificateThumbprint(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.raw).digest('base64url');
+}
+
+/** The JOSE header naming the key: typ JWT, the alg, and x5c / x5t#S256 / kid as the key says. */
+export function joseHeaderFor(key: RestSigningKey): CompactJWSHeaderParameters {
+  const header: CompactJWSHeaderParameters = { alg: key.alg, typ: 'JWT' };
+  const [signer] = key.certificates ?? [];
+  if (signer) {
+    // x5c is standard base64 (RFC 7515 §4.1.6), not base64url.
+    if ((key.certificateReference ?? 'x5c') === 'x5c') header.x5c = key.certificates!.map((c) => c.raw.toString('base64'));
+    else header['x5t#S256'] = certificateThumbprint(signer);
+  }
+  if (key.kid !== undefined) header.kid = key.kid;
+  if (!signer && key.kid === undefined)
+    throw new TramiteError(
+      'TRAMITE_ERR_INVALID_ARGUMENT',
+      'a ModI REST signing key needs certificates (X.509 trust) or a kid (PDND trust)',
+    );
+  return header;
+}
+
+/**
+ * The one place a ModI REST token is signed: compact JWS of `claims` under `header`, by jose.
+ * Async because a key in an HSM signs asynchronously: when the node's `Signer` interface lands,
+ * RestSigningKey.privateKey becomes `KeyObject | Signer`, and for a Signer this function asks it to
+ * sign the JWS signing input (`b64url(header).b64url(payload)`, encoded by jose's base64url) and
+ * then checks the result with jose's compactVerify against the certificate before returning it.
+ */
+export async function signCompactJws(
+  header: CompactJWSHeaderParameters,
+  claims: Record<string, unknown>,
+  key: RestSigningKey,
+): Promise<string> {
+  const type = key.privateKey.asymmetricKeyType;
+  if ((key.alg.startsWith('RS') && type !== 'rsa') || (key.alg.startsWith('ES') && type !== 'ec'))
+    throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a ${type ?? 'secret'} key cannot sign ${key.alg}`);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.privateKey);
+}

@@ -1,0 +1,265 @@
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, type ProtectedHeaderParameters } from 'jose';
+import { SecurityError, TramiteError } from '../../src/core/errors.js';
+import { describeCertificate } from '../../src/core/certificate-description.js';
+import { ModiRestError, type ModiRestPosition } from './modi-rest-error.js';
+import { certificateThumbprint } from './jws-signing.js';
+import { SignerCertificateCache } from '../security/signer-certificate-cache.js';
+import { DEFAULT_MODI_REST_LIMITS, MODI_REST_ALGORITHMS, type ModiRestAlgorithm, type ModiRestLimits } from './modi-rest-patterns.js';
+
+/**
+ * The trust an X.509-referenced token is checked with, before its signature: src/crypto's TrustStore
+ * is one (as for envelope signers). Returns the path from the signer to a trusted anchor, or throws a
+ * SecurityError (untrusted, expired, revoked, unfit) whose reason becomes the refusal's code.
+ */
+export interface TokenSignerTrust {
+  validateSigner(signer: X509Certificate, at: Date, intermediates?: readonly X509Certificate[]): X509Certificate[];
+}
+
+/** Replay filter seam (ID_AUTH_REST_02, integrity jti): true when this jti is new and now recorded until `until`. */
+export interface JtiReplayFilter {
+  accept(namespace: string, jti: string, until: Date): boolean | Promise<boolean>;
+}
+
+export interface RestVerifyPolicy {
+  /** The instant the verdict is for (now, for live traffic). */
+  readonly at: Date;
+  /** Tolerated clock difference for exp, nbf and an iat in the future. */
+  readonly skewSeconds: number;
+  /** Oldest acceptable iat, in seconds; undefined = no age check (offline audit of stored tokens). */
+  readonly maxAgeSeconds?: number;
+  /** The receiver's own audience: aud must equal it (or, as an array, contain it). Undefined: aud only required. */
+  readonly audience?: string;
+  /** The allow-list (default: the reference's RS256/384/512, ES256/384/512). */
+  readonly algorithms?: readonly ModiRestAlgorithm[];
+  /** X.509 trust, for x5c / x5t#S256 tokens. */
+  readonly trust?: TokenSignerTrust;
+  /** Certificates known by thumbprint (x5t#S256 without x5c), e.g. the parties' configured signers. */
+  readonly certificateByThumbprint?: (x5tS256: string) => X509Certificate | undefined;
+  /** PDND trust, for kid tokens (INTEGRITY_REST_02, AUDIT_REST_02): the public key registered under kid. */
+  readonly keyByKid?: (kid: string) => KeyObject | undefined | Promise<KeyObject | undefined>;
+  /** Binds the trusted signer to the party expected; throws to refuse. */
+  readonly bindSigner?: (signer: X509Certificate) => void;
+  /** jti replay filter; absent: jti not checked for reuse (offline tools). */
+  readonly replay?: JtiReplayFilter;
+  readonly limits?: ModiRestLimits;
+}
+
+/** The claims every verified token has, typed; the rest are in `claims`. */
+export interface RestTokenClaims {
+  readonly iat: number;
+  readonly exp: number;
+  readonly nbf?: number;
+  readonly aud: string | readonly string[];
+  readonly iss?: string;
+  readonly sub?: string;
+  readonly jti?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** A token whose signature, signer and times were checked. */
+export interface VerifiedRestToken {
+  readonly token: string;
+  readonly header: ProtectedHeaderParameters;
+  readonly claims: RestTokenClaims;
+  /** X.509 trust: the signer and its path to the anchor. */
+  readonly signer?: X509Certificate;
+  readonly chain?: readonly X509Certificate[];
+  /** PDND trust: the kid the key was found under. */
+  readonly kid?: string;
+}
+
+/** Parsed x5c certificates by their base64 (a peer sends the same one every time; parsing costs more than the signature check). */
+const CERTIFICATES = new SignerCertificateCache(256);
+/** Each parsed certificate's public key, made once. */
+const PUBLIC_KEYS = new WeakMap<X509Certificate, KeyObject>();
+
+function publicKeyOf(cert: X509Certificate): KeyObject {
+  let key = PUBLIC_KEYS.get(cert);
+  if (!key) PUBLIC_KEYS.set(cert, (key = cert.publicKey));
+  return key;
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Verifies one compact JWS as RFC 8725 and the ModI processing order ask: size, form, alg allow-list,
+ * typ, signer (x5c chain to trust, x5t#S256, or kid), signature over the bytes received, then
+ * exp / nbf / iat with skew, aud; `requireJti` refuses a token without jti, `filterReplay` passes its jti
+ * through the policy's replay filter (not every token is single-use: an ID_AUTH_REST_01 or audit token may
+ * be reused until it expires).
+ */
+export async function verifyRestToken(
+  token: string,
+  position: ModiRestPosition,
+  policy: RestVerifyPolicy,
+  opts: { requireJti?: boolean; filterReplay?: boolean } = {},
+): Promise<VerifiedRestToken> {
+  const limits = policy.limits ?? DEFAULT_MODI_REST_LIMITS;
+  const refuse = (code: ConstructorParameters<typeof ModiRestError>[0], message: string, signer?: X509Certificate, cause?: unknown) =>
+    new ModiRestError(code, position, message, { ...(signer ? { signer: describeCertificate(signer) } : {}), ...(cause ? { cause } : {}) });
+
+  if (token.length > limits.maxTokenChars)
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `token of ${token.length} characters, more than ${limits.maxTokenChars}`);
+  // Decoding the header first is safe: it only chooses the key; nothing in it is trusted until the signature is.
+  let header: ProtectedHeaderParameters;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (err) {
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the token is not a compact JWS with a JSON header', undefined, err);
+  }
+  const allowed: readonly string[] = policy.algorithms ?? MODI_REST_ALGORITHMS;
+  if (typeof header.alg !== 'string' || !allowed.includes(header.alg))
+    throw refuse('TRAMITE_ERR_MODI_REST_ALG', `alg ${JSON.stringify(header.alg)} is not accepted (allowed: ${allowed.join(', ')})`);
+  if (!COMPACT_JWS.test(token))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the token is not a compact JWS of three non-empty base64url parts');
+  if (header.typ !== undefined && String(header.typ).toUpperCase() !== 'JWT')
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `typ ${JSON.stringify(header.typ)} is not JWT`);
+
+  const { key, signer, chain, kid } = await resolveKey(header, policy, limits, refuse);
+
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(token, key, { algorithms: [...allowed] }));
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEAlgNotAllowed) throw refuse('TRAMITE_ERR_MODI_REST_ALG', err.message, signer, err);
+    throw refuse(
+      'TRAMITE_ERR_MODI_REST_SIGNATURE',
+      `the signature does not verify with the signer's key (${(err as Error).message})`,
+      signer,
+      err,
+    );
+  }
+  const claims = readClaims(payload, refuse);
+  checkTimes(claims, policy, refuse, signer);
+  checkAudience(claims.aud, policy.audience, refuse, signer);
+  if (opts.requireJti && (typeof claims.jti !== 'string' || claims.jti.length === 0))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim jti is missing (required by this pattern)', signer);
+  if (opts.filterReplay && policy.replay && typeof claims.jti === 'string') {
+    const namespace = signer ? certificateThumbprint(signer) : `kid:${kid}`;
+    const until = new Date((claims.exp + policy.skewSeconds) * 1000);
+    if (!(await policy.replay.accept(namespace, claims.jti, until)))
+      throw refuse('TRAMITE_ERR_MODI_REST_REPLAY', `jti ${claims.jti} was already accepted`, signer);
+  }
+  return { token, header, claims, ...(signer ? { signer } : {}), ...(chain ? { chain } : {}), ...(kid !== undefined ? { kid } : {}) };
+}
+
+type Refuse = (
+  code: ConstructorParameters<typeof ModiRestError>[0],
+  message: string,
+  signer?: X509Certificate,
+  cause?: unknown,
+) => ModiRestError;
+
+async function resolveKey(
+  header: ProtectedHeaderParameters,
+  policy: RestVerifyPolicy,
+  limits: ModiRestLimits,
+  refuse: Refuse,
+): Promise<{ key: KeyObject; signer?: X509Certificate; chain?: X509Certificate[]; kid?: string }> {
+  const x5c = header.x5c;
+  const x5t = header['x5t#S256'];
+  let signer: X509Certificate | undefined;
+  let intermediates: X509Certificate[] = [];
+  if (x5c !== undefined) {
+    if (!Array.isArray(x5c) || x5c.length === 0 || x5c.length > limits.maxChainLength || x5c.some((c) => typeof c !== 'string'))
+      throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `x5c must be an array of 1 to ${limits.maxChainLength} base64 certificates`);
+    let certs: X509Certificate[];
+    try {
+      certs = x5c.map((c) => {
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) throw new TramiteError('TRAMITE_ERR_MODI_REST_MALFORMED', 'not standard base64');
+        return CERTIFICATES.get(c);
+      });
+    } catch (err) {
+      throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'an x5c entry is not a base64 DER certificate', undefined, err);
+    }
+    [signer, ...intermediates] = certs as [X509Certificate, ...X509Certificate[]];
+    if (x5t !== undefined && x5t !== certificateThumbprint(signer))
+      throw refuse('TRAMITE_ERR_MODI_REST_THUMBPRINT', 'x5t#S256 is not the thumbprint of the x5c signer certificate', signer);
+  } else if (x5t !== undefined) {
+    signer = typeof x5t === 'string' ? policy.certificateByThumbprint?.(x5t) : undefined;
+    if (!signer) throw refuse('TRAMITE_ERR_MODI_REST_CERT_MISSING', 'the token has no x5c and its x5t#S256 names no known certificate');
+  }
+  if (signer) {
+    if (!policy.trust)
+      throw refuse('TRAMITE_ERR_MODI_REST_CERT_MISSING', 'the token is X.509-referenced and no trust store is configured', signer);
+    let chain: X509Certificate[];
+    try {
+      chain = policy.trust.validateSigner(signer, policy.at, intermediates);
+    } catch (err) {
+      // The trust store's precise reason (TRAMITE_ERR_CERT_UNTRUSTED, _EXPIRED, _USAGE) is the refusal's code.
+      if (err instanceof SecurityError) throw refuse(err.reason, err.message, signer, err);
+      throw err;
+    }
+    policy.bindSigner?.(signer);
+    return { key: publicKeyOf(signer), signer, chain };
+  }
+  if (typeof header.kid === 'string' && header.kid.length > 0) {
+    if (!policy.keyByKid)
+      throw refuse(
+        'TRAMITE_ERR_MODI_REST_CERT_MISSING',
+        `the token names only kid ${header.kid}, and this verifier trusts X.509 certificates (x5c)`,
+      );
+    const key = await policy.keyByKid(header.kid);
+    if (!key) throw refuse('TRAMITE_ERR_MODI_REST_KID_UNKNOWN', `no key is known under kid ${header.kid}`);
+    return { key, kid: header.kid };
+  }
+  throw refuse(
+    'TRAMITE_ERR_MODI_REST_CERT_MISSING',
+    header.x5u !== undefined
+      ? 'the token names its certificate only by x5u, which is not dereferenced'
+      : 'the token carries no x5c, x5t#S256 or kid',
+  );
+}
+
+function readClaims(payload: Uint8Array, refuse: Refuse): RestTokenClaims {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (err) {
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not JSON', undefined, err);
+  }
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not a JSON object');
+  const c = claims as Record<string, unknown>;
+  for (const name of ['iat', 'exp'] as const) {
+    if (!Number.isFinite(c[name])) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${name} is missing or not a NumericDate`);
+  }
+  if (c.nbf !== undefined && !Number.isFinite(c.nbf)) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim nbf is not a NumericDate');
+  const aud = c.aud;
+  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'))))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim aud is missing or not a string or array of strings');
+  for (const name of ['iss', 'sub', 'jti'] as const) {
+    if (c[name] !== undefined && typeof c[name] !== 'string')
+      throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${name} is not a string`);
+  }
+  return c as RestTokenClaims;
+}
+
+function checkTimes(claims: RestTokenClaims, policy: RestVerifyPolicy, refuse: Refuse, signer: X509Certificate | undefined): void {
+  const now = policy.at.getTime() / 1000;
+  const skew = policy.skewSeconds;
+  const iso = (s: number) => new Date(s * 1000).toISOString();
+  if (claims.exp <= now - skew) throw refuse('TRAMITE_ERR_MODI_REST_EXPIRED', `the token expired at ${iso(claims.exp)}`, signer);
+  if (claims.nbf !== undefined && claims.nbf > now + skew)
+    throw refuse('TRAMITE_ERR_MODI_REST_NOT_YET_VALID', `the token is not valid before ${iso(claims.nbf)}`, signer);
+  if (claims.iat > now + skew)
+    throw refuse('TRAMITE_ERR_MODI_REST_NOT_YET_VALID', `the token was issued in the future (${iso(claims.iat)})`, signer);
+  if (policy.maxAgeSeconds !== undefined && claims.iat < now - policy.maxAgeSeconds - skew)
+    throw refuse(
+      'TRAMITE_ERR_MODI_REST_EXPIRED',
+      `the token was issued at ${iso(claims.iat)}, more than ${policy.maxAgeSeconds} s ago`,
+      signer,
+    );
+}
+
+function checkAudience(
+  aud: string | readonly string[],
+  expected: string | undefined,
+  refuse: Refuse,
+  signer: X509Certificate | undefined,
+): void {
+  if (expected === undefined) return;
+  const ok = typeof aud === 'string' ? aud === expected : aud.includes(expected);
+  if (!ok) throw refuse('TRAMITE_ERR_MODI_REST_AUDIENCE', `aud ${JSON.stringify(aud)} is not ${JSON.stringify(expected)}`, signer);
+}
