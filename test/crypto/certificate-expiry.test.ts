@@ -3,7 +3,7 @@
  * a CA expiring in 20 days, a signer it issued expiring in 5, and a CA that expired 2 days ago.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expiryBand, expiresWithin, summarizeExpiry } from '../../src/crypto/certificate-inventory/expiry-bands.js';
 import { CertificateInventory } from '../../src/node/certificates/certificate-inventory.js';
-import { certificatesOfFile } from '../../src/node/certificates/certificate-files.js';
+import { certificateChainOfFile, certificatesOfFile } from '../../src/node/certificates/certificate-files.js';
 import { ExpiryWarnings } from '../../src/node/certificates/expiry-warnings.js';
 import { issueDated, type DatedCertificate } from './openssl-dated-certs.js';
 
@@ -95,6 +95,18 @@ describe('the certificate inventory', () => {
     inv.observe({ role: 'TSA certificate', source: 'http://tsa' }, certOf(ca20));
     inv.observe({ role: 'TSA certificate', source: 'http://tsa' }, certOf(signer5));
     expect(inv.list(new Date()).map((e) => e.subject)).toEqual(['CN=ComuneA, O=SPC, C=IT']);
+  });
+
+  it('splits a certificate followed by its CAs (a TLS chain file) into its role and the chain', () => {
+    const chainFile = join(dir, 'server-chain.pem');
+    writeFileSync(chainFile, readFileSync(signer5.certFile, 'utf8') + readFileSync(ca20.certFile, 'utf8'));
+    const list = new CertificateInventory(certificateChainOfFile('TLS server certificate', chainFile, 'node.listen.tls.certFile')).list(
+      new Date(),
+    );
+    expect(list.map((e) => [e.role, e.subject, e.source])).toEqual([
+      ['TLS server certificate', 'CN=ComuneA, O=SPC, C=IT', chainFile],
+      ['TLS server certificate chain', 'CN=Short CA, O=Test, C=IT', chainFile],
+    ]);
   });
 
   it('refuses a file that holds no certificate, naming the setting', () => {

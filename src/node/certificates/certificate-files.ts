@@ -28,3 +28,16 @@ export function certificatesOfFile(role: string, file: string, field: string): C
     throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `${field}: ${file} is neither a PEM nor a DER certificate`, { cause, field });
   }
 }
+
+/**
+ * A file holding one certificate and its CA certificates after it (a TLS server's chain, as servers
+ * are given it): the first in `role`, the others in `<role> chain`.
+ */
+export function certificateChainOfFile(role: string, file: string, field: string): CertificateSource[] {
+  const { origin, certificates } = certificatesOfFile(role, file, field);
+  const [first, ...rest] = certificates;
+  return [
+    { origin, certificates: first ? [first] : [] },
+    { origin: { role: `${role} chain`, source: file }, certificates: rest },
+  ];
+}

@@ -5,7 +5,9 @@ import { certificatesOfFile } from './certificate-files.js';
 /**
  * The certificates the configuration names, as loaded (party keys' certificates and chains as the
  * node signs with them) or as read from their files. A new kind of certificate file in the config is
- * one more line in this list, e.g. `fromFile('TLS server certificate', tls.certFile, 'node.listen.tls.certFile')`.
+ * one more line in this list: `fromFile(role, file, field)` for CA files (every certificate in the
+ * role), certificateChainOfFile for a certificate followed by its CAs, e.g.
+ * `...(tls ? certificateChainOfFile('TLS server certificate', tls.certFile, 'node.listen.tls.certFile') : [])`.
  */
 export function configuredCertificates(config: NodeConfig): CertificateSource[] {
   const fromFile = (role: string, file: string | undefined, field: string): CertificateSource[] =>
