@@ -233,9 +233,13 @@ export class TramiteNode {
           ? {
               timestamp: async (statement: Uint8Array) => {
                 const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs });
-                // The TSA's certificate is known once a token carries it: the inventory watches it too.
+                // The TSA's certificate is known once a token carries it: the inventory watches it too,
+                // and a TSA certificate close to expiry is told now, not at the next daily check.
                 const tsaCertificate = tsaCertificateOfToken(token);
-                if (tsaCertificate) certificates.observe({ role: 'TSA certificate', source: tsa.url }, tsaCertificate);
+                if (tsaCertificate) {
+                  certificates.observe({ role: 'TSA certificate', source: tsa.url }, tsaCertificate);
+                  self?.expiryWarnings.check();
+                }
                 return token;
               },
             }
