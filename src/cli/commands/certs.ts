@@ -63,7 +63,8 @@ export function registerCertsCommand(program: Command): void {
 /** For people: one line per certificate and role, then what needs doing. */
 function table(entries: readonly InventoryEntry[], within: number, now: Date): string {
   const rows = entries.map((e) => [
-    e.daysToExpiry < 0 ? `EXPIRED ${-e.daysToExpiry}d ago` : `${e.daysToExpiry}`,
+    // The same floored number as --json, so a person and a script read one value.
+    e.daysToExpiry < 0 ? `${e.daysToExpiry} EXPIRED` : `${e.daysToExpiry}`,
     e.notAfter.slice(0, 10),
     e.role,
     e.subject,
