@@ -37,6 +37,11 @@ export default defineAdapter<PecOptions>({
   optionsSchema: pecOptionsSchema,
   services: ['InvioPEC'],
   setup: (ctx) => new PecAdapter(ctx),
+  // What the node lists in its certificate inventory: the provider CAs, and the servers' private CA.
+  certificateFiles: (options) => [
+    ...options.providerCaFiles.map((file) => ({ role: 'PEC provider CA', file })),
+    ...(options.tls.caFile !== undefined ? [{ role: "PEC servers' TLS CA", file: options.tls.caFile }] : []),
+  ],
 });
 
 /** The SQLite file in the adapter's data folder. */

@@ -31,6 +31,18 @@ export interface AdapterDefinition<Options = Record<string, unknown>> {
   readonly services?: readonly string[];
   /** Builds one instance for one party. Must not start I/O: `start` does. */
   setup(ctx: AdapterContext<Options>): AdapterInstance | Promise<AdapterInstance>;
+  /**
+   * The certificate files its (validated) options name, for the node's certificate inventory
+   * (`tramite certs`, /health, expiry warnings). Pure: reads no file; relative paths are taken from
+   * the adapter's data folder, as `setup`'s `dataDir`.
+   */
+  certificateFiles?(options: Options): readonly AdapterCertificateFile[];
+}
+
+/** A certificate file an adapter's options name: what it is for (`PEC provider CA`), and the file. */
+export interface AdapterCertificateFile {
+  readonly role: string;
+  readonly file: string;
 }
 
 /** One adapter instance, serving one hosted party. */

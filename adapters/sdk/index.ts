@@ -6,6 +6,7 @@ export {
   AdapterError,
   defineAdapter,
   type AdapterCatalog,
+  type AdapterCertificateFile,
   type AdapterContext,
   type AdapterDefinition,
   type AdapterHealth,

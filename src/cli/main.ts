@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = 
   start: async () => (await import('./commands/start.js')).registerStartCommand,
   envelope: async () => (await import('./commands/envelope.js')).registerEnvelopeCommand,
   keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
+  certs: async () => (await import('./commands/certs.js')).registerCertsCommand,
   demo: async () => (await import('./commands/demo.js')).registerDemoCommand,
   log: async () => (await import('./commands/log.js')).registerLogCommand,
   messages: async () => (await import('./commands/messages.js')).registerMessagesCommand,

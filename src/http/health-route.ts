@@ -6,7 +6,8 @@ import type { TramiteNode } from '../node/tramite-node.js';
  * GET /health. Anyone (a load balancer, a monitor) gets the status alone: 200 `ok`, or 503 `degraded`
  * while the node cannot accept or deliver messages (its queue's Redis or its message log is down, or
  * it is stopping). An operator (node.operatorTokens) also gets what the node is and why it is degraded:
- * its name, hosted parties, adapters and the state of its queue and log — nothing a stranger should map.
+ * its name, hosted parties, adapters, the state of its queue and log, and its certificates' expiry —
+ * nothing a stranger should map.
  */
 export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): void {
   app.get('/health', async (req, reply) => {
@@ -30,6 +31,7 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
       adapters: await node.adapters.health(),
       queue: health.queue,
       log: health.log,
+      certificates: health.certificates,
     };
   });
 }

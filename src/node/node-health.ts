@@ -3,6 +3,9 @@ import { outboundKey } from '../core/message-record.js';
 import type { MessageLog } from '../log/message-log.js';
 import type { NodeRedis } from '../queue/redis-connection.js';
 import type { RedisStatus } from '../queue/redis-monitor.js';
+import type { ExpirySummary } from '../crypto/certificate-inventory/expiry-bands.js';
+import type { InventoryEntry } from '../crypto/certificate-inventory/inventory-entry.js';
+import type { CertificateInventory } from './certificates/certificate-inventory.js';
 
 /** How long the message log may take to answer health's probe, ms. */
 const LOG_PROBE_TIMEOUT_MS = 1000;
@@ -14,6 +17,11 @@ export interface NodeHealth {
   readonly problems: readonly string[];
   readonly queue: RedisStatus & { readonly where: string; readonly embedded: boolean; readonly restarts: number };
   readonly log: { readonly state: 'up' | 'down'; readonly reason?: string };
+  /**
+   * The certificate inventory: counts, the soonest expiry, and each certificate — without the files
+   * they are read from (`tramite certs` shows those on the node's own machine).
+   */
+  readonly certificates: ExpirySummary & { readonly list: ReadonlyArray<Omit<InventoryEntry, 'source'>> };
 }
 
 /**
@@ -21,14 +29,23 @@ export interface NodeHealth {
  * waits for Redis) and the message log (one bounded read). Adapters serve one party each and are
  * reported apart, in health's details.
  */
-export async function nodeHealth(parts: { redis: NodeRedis; store: MessageLog; stopping: boolean }): Promise<NodeHealth> {
+export async function nodeHealth(parts: {
+  redis: NodeRedis;
+  store: MessageLog;
+  stopping: boolean;
+  certificates: CertificateInventory;
+  now: Date;
+}): Promise<NodeHealth> {
   const problems: string[] = [];
   if (parts.stopping) problems.push('the node is stopping');
   const queue = { ...parts.redis.status(), where: parts.redis.where, embedded: parts.redis.embedded };
   if (queue.state === 'down') problems.push(`the delivery queue's Redis is down since ${queue.since}: ${queue.reason ?? 'no answer'}`);
   const log = await probeLog(parts.store);
   if (log.state === 'down') problems.push(`the message log cannot be read: ${log.reason}`);
-  return { status: problems.length === 0 ? 'ok' : 'degraded', problems, queue, log };
+  // Certificates close to expiry do not degrade the node: it still accepts and delivers, and the log warns.
+  const list = parts.certificates.list(parts.now).map(({ source: _source, ...entry }) => entry);
+  const certificates = { ...parts.certificates.summary(parts.now), list };
+  return { status: problems.length === 0 ? 'ok' : 'degraded', problems, queue, log, certificates };
 }
 
 async function probeLog(store: MessageLog): Promise<NodeHealth['log']> {

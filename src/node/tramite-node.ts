@@ -31,6 +31,10 @@ import type { AdapterCatalog } from '../../adapters/sdk/adapter.js';
 import { busClientFor } from './dispatch/adapter-bus-client.js';
 import { VerificationPool } from './reception/verification-pool.js';
 import { configForWorker } from './reception/verification-protocol.js';
+import type { CertificateInventory } from './certificates/certificate-inventory.js';
+import { loadCertificateInventory } from './certificates/load-certificate-inventory.js';
+import { ExpiryWarnings } from './certificates/expiry-warnings.js';
+import { tsaCertificateOfToken } from '../crypto/rfc3161/tsa-certificate-of-token.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -68,6 +72,7 @@ export class TramiteNode {
   private readonly dispatchQueue: WorkQueue<DispatchItem>;
   private readonly notifyQueue: WorkQueue<NotifyItem>;
   private stopping = false;
+  private readonly expiryWarnings: ExpiryWarnings;
 
   private constructor(
     readonly config: NodeConfig,
@@ -77,10 +82,13 @@ export class TramiteNode {
     private readonly redis: NodeRedis,
     readonly log: Logger,
     readonly logFile: string,
-    clock: Clock,
+    private readonly clock: Clock,
     readonly adapters: AdapterHost,
     private readonly verifier: VerificationPool,
+    /** Every certificate the node uses or trusts, with days to expiry: `tramite certs`, /health, metrics. */
+    readonly certificates: CertificateInventory,
   ) {
+    this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
     const notifier = new StatusNotifier({
@@ -208,6 +216,7 @@ export class TramiteNode {
           () => self?.store ?? notYet(),
         ),
     });
+    const certificates = await loadCertificateInventory(config, opts.builtinAdapters ?? {});
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
     const messageLog = new MessageLog({
@@ -220,7 +229,21 @@ export class TramiteNode {
         signer: { privateKey: signerParty.identity.privateKey, certPem: signerParty.identity.certPem },
         everyRecords: config.log.checkpointEveryRecords,
         everySeconds: config.log.checkpointEverySeconds,
-        ...(tsa ? { timestamp: (statement: Uint8Array) => requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs }) } : {}),
+        ...(tsa
+          ? {
+              timestamp: async (statement: Uint8Array) => {
+                const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs });
+                // The TSA's certificate is known once a token carries it: the inventory watches it too,
+                // and a TSA certificate close to expiry is told now, not at the next daily check.
+                const tsaCertificate = tsaCertificateOfToken(token);
+                if (tsaCertificate) {
+                  certificates.observe({ role: 'TSA certificate', source: tsa.url }, tsaCertificate);
+                  self?.expiryWarnings.check();
+                }
+                return token;
+              },
+            }
+          : {}),
       },
     });
     messageLog.start();
@@ -252,8 +275,9 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier, certificates);
     self = node;
+    node.expiryWarnings.start();
     try {
       await adapters.start();
     } catch (err) {
@@ -319,7 +343,13 @@ export class TramiteNode {
 
   /** What the node can do now, for GET /health. */
   health(): Promise<NodeHealth> {
-    return nodeHealth({ redis: this.redis, store: this.store, stopping: this.stopping });
+    return nodeHealth({
+      redis: this.redis,
+      store: this.store,
+      stopping: this.stopping,
+      certificates: this.certificates,
+      now: this.clock.now(),
+    });
   }
 
   /**
@@ -330,6 +360,7 @@ export class TramiteNode {
   async stop(deadline: Deadline = Deadline.in(this.config.node.shutdownTimeoutSeconds * 1000)): Promise<void> {
     this.stopping = true;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.expiryWarnings.stop();
     // Kept back for the log and the node's own Redis, which flushes its append-only file on the way out.
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.

@@ -3,6 +3,7 @@
  * and time-stamped by a real (openssl) TSA, the auditor API and CLI search, show, verify and export,
  * and tampering with the database is caught and located.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,20 @@ describe('the message log of a running node', () => {
     // final one is there, and every one of them carries a time-stamp that verifies.
     expect(report.checkpoints).toBeGreaterThanOrEqual(1);
     expect(report.timestampsVerified).toBe(report.checkpoints);
+  });
+
+  it("puts the TSA's certificate, known from its tokens, in the node's certificate inventory beside its trust anchor", () => {
+    const tsaEntries = cst.node.certificates
+      .list(new Date())
+      .filter((e) => e.role.startsWith('TSA'))
+      .map((e) => [e.role, e.fingerprint256, e.source]);
+    expect(tsaEntries).toEqual(
+      expect.arrayContaining([
+        ['TSA certificate', new X509Certificate(tsa.tsaCertPem).fingerprint256, tsa.url],
+        ['TSA trust anchor', new X509Certificate(tsa.caCertPem).fingerprint256, join(root, 'tsa-ca.pem')],
+      ]),
+    );
+    expect(tsaEntries).toHaveLength(2);
   });
 
   it('serves auditors only with the auditor token', async () => {

@@ -65,8 +65,7 @@ export class AdapterHost {
             config.configPath,
           ),
         );
-        const nome = party.code.split('/')[1]!;
-        const dataDir = join(config.node.dataDir, 'adapters', nome, definition.id);
+        const dataDir = adapterDataDir(config, party.code, definition.id);
         mkdirSync(dataDir, { recursive: true });
         const offered = new Set(config.services.filter((s) => s.provider === party.code).map((s) => s.name));
         const services = new Set((declared.services ?? definition.services ?? []).filter((s) => offered.has(s)));
@@ -145,7 +144,13 @@ export class AdapterHost {
   }
 }
 
-async function importDefinition(use: string, configDir: string, field: string, catalog: AdapterCatalog): Promise<AdapterDefinition> {
+/** The folder of its own an adapter gets (`<dataDir>/adapters/<party nome>/<adapter id>`). */
+export function adapterDataDir(config: NodeConfig, party: string, id: string): string {
+  return join(config.node.dataDir, 'adapters', party.split('/')[1]!, id);
+}
+
+/** The definition `use` names (built-in id, module path or package), checked against the contract. */
+export async function importDefinition(use: string, configDir: string, field: string, catalog: AdapterCatalog): Promise<AdapterDefinition> {
   let mod: Record<string, unknown>;
   try {
     mod = (await (Object.hasOwn(catalog, use) ? catalog[use]!() : import(moduleUrl(use, configDir)))) as Record<string, unknown>;
@@ -168,6 +173,8 @@ async function importDefinition(use: string, configDir: string, field: string, c
     if (typeof def.setup !== 'function') problems.push('setup must be a function');
     if (def.services !== undefined && !(Array.isArray(def.services) && def.services.every((s) => typeof s === 'string')))
       problems.push('services must be a list of service names');
+    if (def.certificateFiles !== undefined && typeof def.certificateFiles !== 'function')
+      problems.push('certificateFiles must be a function');
   }
   if (problems.length > 0) {
     throw new ConfigError(
@@ -226,7 +233,8 @@ function moduleUrl(use: string, configDir: string): string {
   }
 }
 
-function validateOptions(
+/** The declared options checked against the adapter's schema, its defaults filled in (into `options`). */
+export function validateOptions(
   def: AdapterDefinition,
   options: Record<string, unknown>,
   field: string,
