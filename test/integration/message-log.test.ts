@@ -175,7 +175,7 @@ describe('tramite log on a copy of the database', () => {
     const bad = await runCli(['log', 'verify', '--db', db]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/first bad record 10: the envelope kept in record 10 does not match its digest/);
-  });
+  }, 120_000); // five CLI runs, each a fresh Node process: a loaded 2-core machine took over 30 s
 });
 
 describe('retention', () => {
