@@ -12,7 +12,14 @@ const MAX_PATHS = 8;
  * Most issuer signatures checked for one signer. Untrusted intermediates come with the signed message:
  * many certificates sharing one name and key would otherwise make the search factorial.
  */
-const MAX_LINK_CHECKS = 64;
+const MAX_LINK_CHECKS = 32;
+/**
+ * The costliest issuer key an untrusted intermediate may bring. The signature check of each link costs
+ * with the issuer's modulus and exponent: an 8192-bit key with a 64-bit exponent made one hostile token
+ * (seven such intermediates) cost ~0.4 s of CPU before its own signature was looked at.
+ */
+const MAX_INTERMEDIATE_RSA_BITS = 4096;
+const MAX_INTERMEDIATE_RSA_EXPONENT = 65537n;
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -82,12 +89,18 @@ export class TrustStore {
     throw firstProblem!;
   }
 
-  /** The issuer paths of `leaf` (found once per leaf and intermediates), each starting with this very `leaf` object. */
+  /**
+   * The issuer paths of `leaf` (found once per leaf and set of intermediates), each starting with this
+   * very `leaf` object. The set, not the order it came in: a reordered copy of the same certificates is
+   * the same question, and must not cost a new search.
+   */
   #pathsOf(leaf: X509Certificate, intermediates: readonly X509Certificate[]): X509Certificate[][] {
-    const key = [leaf, ...intermediates].map((c) => c.fingerprint256).join(' ');
+    const byFingerprint = new Map(intermediates.map((c) => [c.fingerprint256, c]));
+    const key = `${leaf.fingerprint256} ${[...byFingerprint.keys()].sort().join(' ')}`;
     let paths = this.#paths.get(key);
     if (!paths) {
-      paths = this.#findPaths(leaf, [...intermediates, ...this.anchors]);
+      const helpers = [...byFingerprint.values()].filter((c) => !this.isAnchor(c) && affordableIssuerKey(c));
+      paths = this.#findPaths(leaf, [...helpers, ...this.anchors]);
       this.#paths.set(key, paths);
     }
     return paths.map((path) => [leaf, ...path.slice(1)]);
@@ -116,6 +129,20 @@ export class TrustStore {
     walk([leaf]);
     return found;
   }
+}
+
+/**
+ * Whether checking a signature with this untrusted certificate's key costs what a CA key costs: RSA up to
+ * 4096 bits with the usual exponent (EC and EdDSA keys cost the same whatever the certificate says).
+ * Anchors are configured, not sent, and are never judged by this.
+ */
+function affordableIssuerKey(cert: X509Certificate): boolean {
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') return true;
+  const details = key.asymmetricKeyDetails;
+  return (
+    (details?.modulusLength ?? Infinity) <= MAX_INTERMEDIATE_RSA_BITS && (details?.publicExponent ?? 0n) <= MAX_INTERMEDIATE_RSA_EXPONENT
+  );
 }
 
 /** Structural and date checks of one leaf → anchor path; returns the first problem, if any. */

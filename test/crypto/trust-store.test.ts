@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,39 @@ describe('TrustStore.validateSigner', () => {
     const loop = Array.from({ length: 12 }, () => x509(cert({ subject: { CN: 'Loop CA', O: 'X', C: 'IT' }, issuer: 'self', ca: true })));
     const leaf = x509(cert({ subject: { CN: 'Loop CA', O: 'X', C: 'IT' }, issuer: 'self', ca: true }));
     expect(refusal(() => store.validateSigner(leaf, NOW, loop)).reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
+  });
+
+  it('does not search through an untrusted intermediate whose key costs more to check than a CA key does', () => {
+    // A hostile token brought seven look-alike CAs with an 8192-bit key and a 64-bit exponent: ~0.4 s of
+    // issuer checks before its own signature was looked at. An RSA exponent over 65537 (or a modulus over
+    // 4096 bits) in a certificate the peer sends is never used as an issuer.
+    const oddKey = execFileSync(
+      'openssl',
+      ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_pubexp:65539'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const odd = cert({ subject: { CN: 'Odd Exponent CA', O: 'Tramite', C: 'IT' }, issuer: ca, ca: true, keyPem: oddKey });
+    const leaf = cert({ subject: { CN: 'Leaf', O: 'SPC', C: 'IT' }, issuer: odd });
+    const refused = refusal(() => store.validateSigner(x509(leaf), NOW, [x509(odd)]));
+    expect(refused.reason).toBe('TRAMITE_ERR_CERT_UNTRUSTED');
+    // The same CA configured as a trust anchor is the operator's choice, and is used.
+    expect(
+      store
+        .withExtra([x509(odd)])
+        .validateSigner(x509(leaf), NOW)
+        .map(describeCertificate)[1],
+    ).toBe('CN=Odd Exponent CA, O=Tramite, C=IT');
+  });
+
+  it('finds the same chain whatever order the intermediates come in', () => {
+    const upper = cert({ subject: { CN: 'Upper CA', O: 'Tramite', C: 'IT' }, issuer: ca, ca: true });
+    const lower = cert({ subject: { CN: 'Lower CA', O: 'Tramite', C: 'IT' }, issuer: upper, ca: true });
+    const leaf = x509(cert({ subject: { CN: 'Leaf', O: 'SPC', C: 'IT' }, issuer: lower }));
+    const one = store.validateSigner(leaf, NOW, [x509(upper), x509(lower)]).map(describeCertificate);
+    expect(store.validateSigner(leaf, NOW, [x509(lower), x509(upper), x509(lower)]).map(describeCertificate)).toEqual(one);
+    expect(one).toHaveLength(4);
   });
 
   it('checks the dates of the CAs in the chain too', () => {
