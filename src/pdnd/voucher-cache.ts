@@ -20,12 +20,12 @@ export interface VoucherCacheOptions {
   readonly renewAtFraction?: number;
   readonly maxDigestVouchers?: number;
   /** Told when a background renewal fails (the next caller past the margin asks again). */
-  readonly onRenewalError?: (err: unknown, purposeId: string) => void;
+  readonly onRenewalError?: (err: unknown, purposeId: string | undefined) => void;
   readonly clock?: Clock;
 }
 
 interface Entry {
-  readonly purposeId: string;
+  readonly purposeId: string | undefined;
   readonly digest: VoucherDigest | undefined;
   voucher?: IssuedVoucher;
   inflight?: Promise<IssuedVoucher>;
@@ -43,9 +43,12 @@ export class VoucherCache {
     this.clock = opts.clock ?? systemClock;
   }
 
-  /** A voucher for `purposeId` (bound to `digest` for AUDIT_REST_02), from the cache when still good. */
-  async get(purposeId: string, digest?: VoucherDigest): Promise<IssuedVoucher> {
-    const key = digest ? `${purposeId}\u0000${digest.value.toLowerCase()}` : purposeId;
+  /**
+   * A voucher for `purposeId` (bound to `digest` for AUDIT_REST_02), from the cache when still good;
+   * purposeId undefined: the API interoperabilità voucher (tracing, key lookup).
+   */
+  async get(purposeId: string | undefined, digest?: VoucherDigest): Promise<IssuedVoucher> {
+    const key = `${purposeId ?? ''}\u0000${digest?.value.toLowerCase() ?? ''}`;
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { purposeId, digest };
@@ -80,7 +83,7 @@ export class VoucherCache {
 
   private fetch(entry: Entry): Promise<IssuedVoucher> {
     const inflight = this.opts.source
-      .requestVoucher({ purposeId: entry.purposeId, ...(entry.digest ? { digest: entry.digest } : {}) })
+      .requestVoucher({ ...(entry.purposeId !== undefined ? { purposeId: entry.purposeId } : {}), ...(entry.digest ? { digest: entry.digest } : {}) })
       .then((voucher) => {
         entry.voucher = voucher;
         if (!entry.digest) this.schedule(entry, voucher);
