@@ -47,6 +47,11 @@ export class JwksCache implements VoucherKeySource {
     else if (now - this.fetchedAt >= (this.opts.maxAgeSeconds ?? 3600) * 1000) await this.refresh(false);
     const known = this.keys.get(kid);
     if (known) return known;
+    // A refetch already under way (another verifier's unknown kid) may bring this one too: wait for it.
+    if (this.inflight) {
+      await this.refresh(false);
+      return this.keys.get(kid);
+    }
     if (this.clock.now().getTime() - this.fetchedAt! < (this.opts.minRefetchIntervalSeconds ?? 30) * 1000) return undefined;
     await this.refresh(true);
     return this.keys.get(kid);
