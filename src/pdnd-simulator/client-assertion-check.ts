@@ -38,8 +38,7 @@ export async function checkClientAssertion(
     if (values.length !== 1 || values[0] === '') throw new OAuthRefusal('invalid_request', `${name} must be given once`);
     return values[0]!;
   };
-  if (one('grant_type') !== 'client_credentials')
-    throw new OAuthRefusal('unsupported_grant_type', 'grant_type must be client_credentials');
+  if (one('grant_type') !== 'client_credentials') throw new OAuthRefusal('unsupported_grant_type', 'grant_type must be client_credentials');
   if (one('client_assertion_type') !== CLIENT_ASSERTION_TYPE)
     throw new OAuthRefusal('invalid_request', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
   const clientId = one('client_id');
@@ -53,7 +52,8 @@ export async function checkClientAssertion(
   } catch {
     throw new OAuthRefusal('invalid_request', 'client_assertion is not a compact JWS');
   }
-  if (header.alg !== 'RS256') throw new OAuthRefusal('invalid_client', `client assertion alg ${String(header.alg)}: only RS256 is accepted`);
+  if (header.alg !== 'RS256')
+    throw new OAuthRefusal('invalid_client', `client assertion alg ${String(header.alg)}: only RS256 is accepted`);
   const key = typeof header.kid === 'string' ? client.keys.get(header.kid) : undefined;
   if (!key) throw new OAuthRefusal('invalid_client', `kid ${String(header.kid)} is not a key of client ${clientId}`);
   let payload: Uint8Array;
@@ -79,8 +79,10 @@ export async function checkClientAssertion(
     throw new OAuthRefusal('invalid_client', `Unexpected client assertion audience ${JSON.stringify(aud)}`);
   const { iat, exp, jti } = claims;
   if (!Number.isInteger(iat) || !Number.isInteger(exp)) throw new OAuthRefusal('invalid_request', 'iat and exp must be integers');
-  if ((exp as number) <= policy.nowSeconds - policy.skewSeconds) throw new OAuthRefusal('invalid_grant', 'the client assertion has expired');
-  if ((iat as number) > policy.nowSeconds + policy.skewSeconds) throw new OAuthRefusal('invalid_grant', 'the client assertion was issued in the future');
+  if ((exp as number) <= policy.nowSeconds - policy.skewSeconds)
+    throw new OAuthRefusal('invalid_grant', 'the client assertion has expired');
+  if ((iat as number) > policy.nowSeconds + policy.skewSeconds)
+    throw new OAuthRefusal('invalid_grant', 'the client assertion was issued in the future');
   if ((exp as number) - (iat as number) > policy.maxLifetimeSeconds || (exp as number) <= (iat as number))
     throw new OAuthRefusal('invalid_grant', `exp − iat must be between 1 and ${policy.maxLifetimeSeconds} seconds`);
   if (typeof jti !== 'string' || jti === '') throw new OAuthRefusal('invalid_request', 'jti is missing');

@@ -252,7 +252,8 @@ export class PdndSimulator {
     const date = url.searchParams.get('date') ?? '';
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
       throw new HttpRefusal(400, { status: 400, detail: 'date must be given as YYYY-MM-DD' });
-    if (!/^text\/csv\b/i.test(req.headers['content-type'] ?? '')) throw new HttpRefusal(415, { status: 415, detail: 'the body must be text/csv' });
+    if (!/^text\/csv\b/i.test(req.headers['content-type'] ?? ''))
+      throw new HttpRefusal(415, { status: 415, detail: 'the body must be text/csv' });
     const csv = (await readBody(req, this.opts.maxTracingBytes ?? 10 * 1024 * 1024)).toString('utf8');
     const s = this.tracings.submit(tenant, date, csv, this.clock.now());
     return { tracingId: s.tracingId, errors: s.state === 'ERROR' };
@@ -272,7 +273,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > maxBytes) throw new HttpRefusal(413, { status: 413, error: 'invalid_request', detail: `body larger than ${maxBytes} bytes` });
+  if (declared > maxBytes)
+    throw new HttpRefusal(413, { status: 413, error: 'invalid_request', detail: `body larger than ${maxBytes} bytes` });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -115,7 +115,8 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile<RegistryJson
 
 function describe(e: ErrorObject): string {
   const where = e.instancePath || '(root)';
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field ${(e.params as { additionalProperty: string }).additionalProperty}`;
+  if (e.keyword === 'additionalProperties')
+    return `${where}: unknown field ${(e.params as { additionalProperty: string }).additionalProperty}`;
   if (e.keyword === 'required') return `${where}: missing field ${(e.params as { missingProperty: string }).missingProperty}`;
   return `${where}: ${e.message ?? e.keyword}`;
 }
@@ -158,9 +159,13 @@ export function parseSimulatorRegistry(json: unknown, source = 'PDND registry'):
       }
       // The PDND authorization server accepts only RS256: only RSA keys can be uploaded.
       if (publicKey.asymmetricKeyType !== 'rsa')
-        throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `${source}: ${field}/pem: a ${publicKey.asymmetricKeyType} key, PDND takes RSA`, {
-          field,
-        });
+        throw new ConfigError(
+          'TRAMITE_ERR_CONFIG_INVALID',
+          `${source}: ${field}/pem: a ${publicKey.asymmetricKeyType} key, PDND takes RSA`,
+          {
+            field,
+          },
+        );
       const key = { kid: k.kid, publicKey, pem: k.pem };
       keys.set(k.kid, key);
       kids.set(k.kid, { ...key, clientId: c.client_id });

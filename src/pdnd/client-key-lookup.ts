@@ -54,7 +54,11 @@ export class PdndClientKeys {
         ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
       });
       status = res.statusCode;
-      body = await readBoundedBody(res.body, { maxBytes: 64 * 1024, source: `PDND key lookup ${url}`, declaredLength: res.headers['content-length'] });
+      body = await readBoundedBody(res.body, {
+        maxBytes: 64 * 1024,
+        source: `PDND key lookup ${url}`,
+        declaredLength: res.headers['content-length'],
+      });
     } catch (cause) {
       throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND key lookup ${url}: ${(cause as Error).message}`, { cause });
     }

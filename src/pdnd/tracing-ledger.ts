@@ -80,9 +80,9 @@ export class TracingLedger {
 
   /** Tenants with traffic on `date`. */
   tenants(date: string): string[] {
-    return (this.db.prepare('SELECT DISTINCT tenant FROM pdnd_traffic WHERE date = ? ORDER BY tenant').all(date) as { tenant: string }[]).map(
-      (r) => r.tenant,
-    );
+    return (
+      this.db.prepare('SELECT DISTINCT tenant FROM pdnd_traffic WHERE date = ? ORDER BY tenant').all(date) as { tenant: string }[]
+    ).map((r) => r.tenant);
   }
 
   setUpload(u: Omit<TracingUpload, 'updatedAt'>, at: Date): void {
@@ -97,7 +97,15 @@ export class TracingLedger {
 
   upload(tenant: string, date: string): TracingUpload | undefined {
     const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as
-      | { tenant: string; date: string; state: UploadState; attempts: number; tracing_id: string | null; last_error: string | null; updated_at: string }
+      | {
+          tenant: string;
+          date: string;
+          state: UploadState;
+          attempts: number;
+          tracing_id: string | null;
+          last_error: string | null;
+          updated_at: string;
+        }
       | undefined;
     return r
       ? {

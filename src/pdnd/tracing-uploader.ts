@@ -42,7 +42,10 @@ export class TracingUploader {
     const csv = ledger.csv(tenant, date);
     let delay = this.opts.retryDelayMs ?? 2000;
     for (let attempt = 1; ; attempt++) {
-      ledger.setUpload({ tenant, date, state: 'uploading', attempts: attempt, tracingId: undefined, lastError: undefined }, this.clock.now());
+      ledger.setUpload(
+        { tenant, date, state: 'uploading', attempts: attempt, tracingId: undefined, lastError: undefined },
+        this.clock.now(),
+      );
       try {
         const tracingId = await this.submit(tenant, date, csv);
         ledger.setUpload({ tenant, date, state: 'uploaded', attempts: attempt, tracingId, lastError: undefined }, this.clock.now());

@@ -83,7 +83,10 @@ export class VoucherCache {
 
   private fetch(entry: Entry): Promise<IssuedVoucher> {
     const inflight = this.opts.source
-      .requestVoucher({ ...(entry.purposeId !== undefined ? { purposeId: entry.purposeId } : {}), ...(entry.digest ? { digest: entry.digest } : {}) })
+      .requestVoucher({
+        ...(entry.purposeId !== undefined ? { purposeId: entry.purposeId } : {}),
+        ...(entry.digest ? { digest: entry.digest } : {}),
+      })
       .then((voucher) => {
         entry.voucher = voucher;
         if (!entry.digest) this.schedule(entry, voucher);

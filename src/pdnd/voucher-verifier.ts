@@ -91,7 +91,8 @@ export async function verifyVoucher(token: string, policy: VoucherPolicy): Promi
   } catch (cause) {
     throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not JSON', cause);
   }
-  if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not an object');
+  if (!claims || typeof claims !== 'object' || Array.isArray(claims))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not an object');
 
   const str = (name: string): string => {
     const v = claims[name];
@@ -121,7 +122,8 @@ export async function verifyVoucher(token: string, policy: VoucherPolicy): Promi
   const clientId = str('client_id');
   if (claims.sub !== undefined && claims.sub !== clientId) throw refuse('TRAMITE_ERR_PDND_VOUCHER_PURPOSE', 'sub is not client_id');
   const purposeId = str('purposeId');
-  if (!policy.purposes.includes(purposeId)) throw refuse('TRAMITE_ERR_PDND_VOUCHER_PURPOSE', `purpose ${purposeId} may not call this e-service`);
+  if (!policy.purposes.includes(purposeId))
+    throw refuse('TRAMITE_ERR_PDND_VOUCHER_PURPOSE', `purpose ${purposeId} may not call this e-service`);
   for (const name of ['producerId', 'eserviceId', 'descriptorId'] as const) {
     const expected = policy[name];
     if (expected !== undefined && claims[name] !== expected)
@@ -129,7 +131,8 @@ export async function verifyVoucher(token: string, policy: VoucherPolicy): Promi
   }
   const jti = str('jti');
   const d = claims.digest as { alg?: unknown; value?: unknown } | undefined;
-  const digest = d && typeof d === 'object' && typeof d.alg === 'string' && typeof d.value === 'string' ? { alg: d.alg, value: d.value } : undefined;
+  const digest =
+    d && typeof d === 'object' && typeof d.alg === 'string' && typeof d.value === 'string' ? { alg: d.alg, value: d.value } : undefined;
   return {
     token,
     kid: header.kid,

@@ -86,7 +86,9 @@ describe('PDND simulator: token endpoint', () => {
 
   it('refuses a client assertion with a kid not registered for the client: 400 invalid_client', async () => {
     const err = await refusal(
-      comuneClient(endpoints, { key: { privateKey: clientKey.privateKey, alg: 'RS256', kid: 'kid-other' } }).requestVoucher({ purposeId: PURPOSE }),
+      comuneClient(endpoints, { key: { privateKey: clientKey.privateKey, alg: 'RS256', kid: 'kid-other' } }).requestVoucher({
+        purposeId: PURPOSE,
+      }),
     );
     expect([err.status, err.oauthError, err.code]).toEqual([400, 'invalid_client', 'TRAMITE_ERR_PDND_TOKEN_REQUEST']);
     expect(err.message).toContain(endpoints.tokenEndpoint);
@@ -94,12 +96,16 @@ describe('PDND simulator: token endpoint', () => {
 
   it('refuses an assertion signed by another key under the registered kid: invalid_client', async () => {
     const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('rsa', { modulusLength: 2048 }));
-    const err = await refusal(comuneClient(endpoints, { key: { privateKey, alg: 'RS256', kid: 'kid-comune-1' } }).requestVoucher({ purposeId: PURPOSE }));
+    const err = await refusal(
+      comuneClient(endpoints, { key: { privateKey, alg: 'RS256', kid: 'kid-comune-1' } }).requestVoucher({ purposeId: PURPOSE }),
+    );
     expect([err.status, err.oauthError]).toEqual([400, 'invalid_client']);
   });
 
   it('refuses the wrong aud (with https://, as integrators often send it): invalid_client', async () => {
-    const err = await refusal(comuneClient(endpoints, { assertionAudience: `https://${endpoints.assertionAudience}` }).requestVoucher({ purposeId: PURPOSE }));
+    const err = await refusal(
+      comuneClient(endpoints, { assertionAudience: `https://${endpoints.assertionAudience}` }).requestVoucher({ purposeId: PURPOSE }),
+    );
     expect([err.status, err.oauthError]).toEqual([400, 'invalid_client']);
     expect(err.message).toContain('Unexpected client assertion audience');
   });

@@ -23,12 +23,31 @@ const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString
 export function registryJson(lifespan = 600): Record<string, unknown> {
   return {
     clients: [
-      { client_id: CLIENT_ID, tenant_id: TENANT, keys: [{ kid: 'kid-comune-1', pem: pem(clientKey.publicKey) }], purposes: [PURPOSE, OTHER_PURPOSE] },
+      {
+        client_id: CLIENT_ID,
+        tenant_id: TENANT,
+        keys: [{ kid: 'kid-comune-1', pem: pem(clientKey.publicKey) }],
+        purposes: [PURPOSE, OTHER_PURPOSE],
+      },
       { client_id: API_CLIENT_ID, kind: 'api', tenant_id: TENANT, keys: [{ kid: 'kid-comune-api', pem: pem(apiKey.publicKey) }] },
     ],
     eservices: [
-      { eservice_id: 'es-anagrafe', producer_id: 'tenant-regione', descriptor_id: 'd-1', audience: AUDIENCE, purposes: [PURPOSE], voucher_lifespan: lifespan },
-      { eservice_id: 'es-tributi', producer_id: 'tenant-regione', descriptor_id: 'd-7', audience: 'urn:regione:tributi:v1', purposes: [OTHER_PURPOSE], voucher_lifespan: lifespan },
+      {
+        eservice_id: 'es-anagrafe',
+        producer_id: 'tenant-regione',
+        descriptor_id: 'd-1',
+        audience: AUDIENCE,
+        purposes: [PURPOSE],
+        voucher_lifespan: lifespan,
+      },
+      {
+        eservice_id: 'es-tributi',
+        producer_id: 'tenant-regione',
+        descriptor_id: 'd-7',
+        audience: 'urn:regione:tributi:v1',
+        purposes: [OTHER_PURPOSE],
+        voucher_lifespan: lifespan,
+      },
     ],
   };
 }

@@ -53,7 +53,9 @@ const upload = (attempts = 5) =>
   });
 
 async function simulatorTracing(id: string): Promise<Record<string, unknown>> {
-  const res = await request(`${endpoints.url}/tracings/${id}`, { headers: { authorization: `Bearer ${(await apiVouchers.get(undefined)).token}` } });
+  const res = await request(`${endpoints.url}/tracings/${id}`, {
+    headers: { authorization: `Bearer ${(await apiVouchers.get(undefined)).token}` },
+  });
   return (await res.body.json()) as Record<string, unknown>;
 }
 
@@ -80,7 +82,13 @@ describe('TracingUploader', () => {
     const result = await upload().upload(TENANT, DAY);
     expect(result).toMatchObject({ state: 'uploaded', attempts: 1 });
     expect(ledger.upload(TENANT, DAY)?.tracingId).toBe(result.tracingId);
-    expect(await simulatorTracing(result.tracingId!)).toMatchObject({ tenantId: TENANT, date: DAY, state: 'COMPLETED', rows: 3, errors: [] });
+    expect(await simulatorTracing(result.tracingId!)).toMatchObject({
+      tenantId: TENANT,
+      date: DAY,
+      state: 'COMPLETED',
+      rows: 3,
+      errors: [],
+    });
   });
 
   it('retries a failed upload: two 503s, then uploaded on the third attempt; the older file is replaced', async () => {
@@ -112,7 +120,11 @@ describe('TracingUploader', () => {
     const state = await simulatorTracing(body.tracingId);
     expect(state).toMatchObject({ state: 'ERROR' });
     expect(String((state.errors as string[])[0])).toContain('date,purpose_id,status,token_id,requests_count');
-    const anonymous = await request(`${endpoints.url}/tracings/submit?date=${DAY}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '' });
+    const anonymous = await request(`${endpoints.url}/tracings/submit?date=${DAY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: '',
+    });
     expect(anonymous.statusCode).toBe(401);
     await anonymous.body.dump();
   });

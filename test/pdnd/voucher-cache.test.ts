@@ -34,7 +34,12 @@ describe('VoucherCache', () => {
     const cache = new VoucherCache({ source: comuneClient(endpoints) });
     const d1 = { alg: 'SHA256' as const, value: '11'.repeat(32) };
     const d2 = { alg: 'SHA256' as const, value: '22'.repeat(32) };
-    const [a, b, a2, plain] = await Promise.all([cache.get(PURPOSE, d1), cache.get(PURPOSE, d2), cache.get(PURPOSE, d1), cache.get(PURPOSE)]);
+    const [a, b, a2, plain] = await Promise.all([
+      cache.get(PURPOSE, d1),
+      cache.get(PURPOSE, d2),
+      cache.get(PURPOSE, d1),
+      cache.get(PURPOSE),
+    ]);
     expect(decodeJwt(a.token).digest).toEqual(d1);
     expect(decodeJwt(b.token).digest).toEqual(d2);
     expect(a2.token).toBe(a.token);

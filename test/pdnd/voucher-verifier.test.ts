@@ -25,7 +25,14 @@ let policy: VoucherPolicy;
 beforeAll(async () => {
   ({ simulator, endpoints } = await startSimulator({ lifespan: 300 }));
   jwks = new JwksCache({ url: endpoints.jwksUrl, minRefetchIntervalSeconds: 30 });
-  policy = { keys: jwks, issuer: endpoints.issuer, audience: AUDIENCE, purposes: [PURPOSE], eserviceId: 'es-anagrafe', producerId: 'tenant-regione' };
+  policy = {
+    keys: jwks,
+    issuer: endpoints.issuer,
+    audience: AUDIENCE,
+    purposes: [PURPOSE],
+    eserviceId: 'es-anagrafe',
+    producerId: 'tenant-regione',
+  };
 });
 afterAll(() => simulator.stop());
 
@@ -124,7 +131,10 @@ describe('a voucher with the wire package (INTEGRITY_REST_02 + AUDIT_REST_02)', 
         body,
         headers: { 'Content-Type': 'application/json' },
       },
-      { integrity: 'INTEGRITY_REST_02', audit: { pattern: 'AUDIT_REST_02', claims: { userID: 'op1', userLocation: 'ufficio', LoA: 'substantial' }, purposeId: PURPOSE } },
+      {
+        integrity: 'INTEGRITY_REST_02',
+        audit: { pattern: 'AUDIT_REST_02', claims: { userID: 'op1', userLocation: 'ufficio', LoA: 'substantial' }, purposeId: PURPOSE },
+      },
       pdndKey,
     );
     const cache = new VoucherCache({ source: comuneClient(endpoints) });
