@@ -28,6 +28,15 @@ export interface TracingUploaderOptions {
 
 class TransientUploadError extends TramiteError {}
 
+/** PDND took the file and found errors in it: its tracingId says which (GET /tracings/{id}). */
+class RejectedFileError extends TramiteError {
+  readonly tracingId: string;
+  constructor(code: 'TRAMITE_ERR_PDND_TRACING_UPLOAD', message: string, opts: { tracingId: string }) {
+    super(code, message);
+    this.tracingId = opts.tracingId;
+  }
+}
+
 export class TracingUploader {
   private readonly clock: Clock;
 
@@ -54,7 +63,8 @@ export class TracingUploader {
         const lastError = (err as Error).message;
         const transient = err instanceof TransientUploadError;
         const state = !transient ? 'rejected' : attempt >= max ? 'failed' : 'pending';
-        ledger.setUpload({ tenant, date, state, attempts: attempt, tracingId: undefined, lastError }, this.clock.now());
+        const tracingId = err instanceof RejectedFileError ? err.tracingId : undefined;
+        ledger.setUpload({ tenant, date, state, attempts: attempt, tracingId, lastError }, this.clock.now());
         if (state !== 'pending') break;
         await new Promise((r) => setTimeout(r, delay));
         delay *= 2;
@@ -94,7 +104,13 @@ export class TracingUploader {
     if (status !== 200 || typeof body?.tracingId !== 'string')
       throw new TramiteError('TRAMITE_ERR_PDND_TRACING_UPLOAD', `PDND tracing ${url}: HTTP ${status} ${text.slice(0, 200)}`);
     if (body.errors === true)
-      throw new TramiteError('TRAMITE_ERR_PDND_TRACING_UPLOAD', `PDND tracing ${url}: tracing ${body.tracingId} has errors in the file`);
+      throw new RejectedFileError(
+        'TRAMITE_ERR_PDND_TRACING_UPLOAD',
+        `PDND tracing ${url}: tracing ${body.tracingId} has errors in the file`,
+        {
+          tracingId: body.tracingId,
+        },
+      );
     return body.tracingId;
   }
 }

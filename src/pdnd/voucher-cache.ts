@@ -30,9 +30,12 @@ interface Entry {
   voucher?: IssuedVoucher;
   inflight?: Promise<IssuedVoucher>;
   timer?: NodeJS.Timeout;
+  /** After a failed background renewal, none again before this instant (PDND down: not one request per caller). */
+  backoffUntil?: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const RENEWAL_BACKOFF_MS = 5000;
 
 export class VoucherCache {
   private readonly entries = new Map<string, Entry>();
@@ -58,7 +61,7 @@ export class VoucherCache {
     const now = this.clock.now().getTime();
     const v = entry.voucher;
     if (v && now < this.usableUntil(v)) {
-      if (!digest && now >= this.renewAt(v) && !entry.inflight) this.renewInBackground(entry);
+      if (!digest && now >= this.renewAt(v) && !entry.inflight && now >= (entry.backoffUntil ?? 0)) this.renewInBackground(entry);
       return v;
     }
     return entry.inflight ?? this.fetch(entry);
@@ -100,7 +103,10 @@ export class VoucherCache {
   }
 
   private renewInBackground(entry: Entry): void {
-    this.fetch(entry).catch((err: unknown) => this.opts.onRenewalError?.(err, entry.purposeId));
+    this.fetch(entry).catch((err: unknown) => {
+      entry.backoffUntil = this.clock.now().getTime() + RENEWAL_BACKOFF_MS;
+      this.opts.onRenewalError?.(err, entry.purposeId);
+    });
   }
 
   private schedule(entry: Entry, voucher: IssuedVoucher): void {

@@ -129,3 +129,14 @@ describe('TracingUploader', () => {
     await anonymous.body.dump();
   });
 });
+
+describe('TracingUploader and a file PDND finds wrong', () => {
+  it('is rejected, not retried, with the tracingId whose errors PDND lists', async () => {
+    const day = '2026-11-30';
+    // A row PDND cannot take: a purpose_id that is not an identifier.
+    ledger.record({ tenant: TENANT, at: new Date(`${day}T10:00:00Z`), purposeId: 'purpose with spaces', status: 200, voucherJti: 'jti-z' });
+    const result = await upload().upload(TENANT, day);
+    expect(result).toMatchObject({ state: 'rejected', attempts: 1 });
+    expect((await simulatorTracing(result.tracingId!)).state).toBe('ERROR');
+  });
+});
