@@ -81,3 +81,30 @@ describe('VoucherCache renewal', () => {
     cache.close();
   });
 });
+
+describe('VoucherCache when PDND goes away', () => {
+  it('keeps handing out the voucher it has until the margin, with one failed background renewal, not one per caller', async () => {
+    const gone = await startSimulator({ lifespan: 4 });
+    const errors: unknown[] = [];
+    const cache = new VoucherCache({
+      source: comuneClient(gone.endpoints),
+      renewAtFraction: 0.25,
+      expiryMarginSeconds: 1,
+      onRenewalError: (err) => errors.push(err),
+    });
+    const first = await cache.get(PURPOSE);
+    await gone.simulator.stop();
+    // Until 3 s (4 s lifetime, 1 s margin) callers get the voucher at once, though renewal fails behind them.
+    const end = first.expiresAt.getTime() - 1500;
+    let calls = 0;
+    while (Date.now() < end) {
+      expect((await cache.get(PURPOSE)).jti).toBe(first.jti);
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(calls).toBeGreaterThan(5);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(PdndTokenError);
+    cache.close();
+  });
+});
