@@ -37,7 +37,7 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { layer: 'http', match: /^src\/http\//, may: ['core', 'envelopes', 'config', 'log', 'node'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'daemons', 'adapter-sdk', 'adapters'] },
   { layer: 'pdnd', match: /^src\/pdnd\//, may: ['core', 'envelopes', 'adapter-sdk'] },
-  { layer: 'pdnd-simulator', match: /^src\/pdnd-simulator\//, may: ['core', 'envelopes'] },
+  { layer: 'pdnd-simulator', match: /^src\/pdnd-simulator\//, may: ['core'] },
   {
     layer: 'demo',
     match: /^src\/demo\//,
