@@ -36,6 +36,8 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { layer: 'node', match: /^src\/node\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'adapter-sdk'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'envelopes', 'config', 'log', 'node'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'daemons', 'adapter-sdk', 'adapters'] },
+  { layer: 'pdnd', match: /^src\/pdnd\//, may: ['core', 'envelopes', 'adapter-sdk'] },
+  { layer: 'pdnd-simulator', match: /^src\/pdnd-simulator\//, may: ['core'] },
   {
     layer: 'demo',
     match: /^src\/demo\//,
@@ -59,6 +61,8 @@ export const LAYER_RULES: readonly LayerRule[] = [
       'adapters',
       'adapter-table',
       'pec-provider',
+      'pdnd',
+      'pdnd-simulator',
     ],
   },
 ];

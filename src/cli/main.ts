@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = 
   pec: async () => (await import('./commands/pec.js')).registerPecCommand,
   'pec-provider': async () => (await import('./commands/pec-provider.js')).registerPecProviderCommand,
   modi: async () => (await import('./commands/modi.js')).registerModiCommand,
+  'pdnd-simulator': async () => (await import('./commands/pdnd-simulator.js')).registerPdndSimulatorCommand,
 };
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.

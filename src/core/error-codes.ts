@@ -126,6 +126,15 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_MODI_REST_BINDING:
     'A ModI REST token is not bound to what it must be: the response to its request (request_digest), the audit token to the voucher (digest) or purpose',
   TRAMITE_ERR_MODI_REST_REPLAY: 'The jti of a ModI REST token was already accepted (replay)',
+  // PDND (src/pdnd, src/pdnd-simulator): voucher client and verifier, tracing upload.
+  TRAMITE_ERR_PDND_TOKEN_REQUEST:
+    'The PDND token endpoint did not give a voucher: unreachable, too slow, an OAuth2 error (400 invalid_client / invalid_grant), or an answer that is not a token response',
+  TRAMITE_ERR_PDND_JWKS: 'The PDND JWKS could not be fetched or read (unreachable, too slow, too large, not a JWK set)',
+  TRAMITE_ERR_PDND_VOUCHER_ISSUER: "A PDND voucher's iss is not the PDND environment this e-service trusts, or its typ is not at+jwt",
+  TRAMITE_ERR_PDND_VOUCHER_PURPOSE:
+    "A PDND voucher's purposeId (or client_id, producer, e-service, descriptor) is not one this e-service allows",
+  TRAMITE_ERR_PDND_TRACING_UPLOAD:
+    "A day's PDND tracing CSV could not be uploaded (every attempt failed, or the tracing endpoint refused it)",
 } as const;
 
 /**
