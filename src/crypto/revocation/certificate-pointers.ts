@@ -37,5 +37,6 @@ export function statusPointers(cert: X509Certificate): StatusPointers {
 }
 
 function pushHttp(into: string[], name: pkijs.GeneralName): void {
-  if (name.type === GENERAL_NAME_URI && typeof name.value === 'string' && name.value.toLowerCase().startsWith('http://')) into.push(name.value);
+  if (name.type === GENERAL_NAME_URI && typeof name.value === 'string' && name.value.toLowerCase().startsWith('http://'))
+    into.push(name.value);
 }

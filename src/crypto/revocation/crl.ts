@@ -62,13 +62,16 @@ export function verifyCrl(
   const about = `the CRL from ${source}`;
   if (!crl.issuer.isEqual(issuerPkijs.subject)) throw invalidStatus(`${about} is not issued by ${certificateLabel(issuer)}`);
   const usage = readKeyUsage(issuer);
-  if (usage && !usage.names.includes('cRLSign')) throw invalidStatus(`${about}: its issuer ${certificateLabel(issuer)} may not sign CRLs (no cRLSign)`);
+  if (usage && !usage.names.includes('cRLSign'))
+    throw invalidStatus(`${about}: its issuer ${certificateLabel(issuer)} may not sign CRLs (no cRLSign)`);
   const algorithm = signatureAlgorithm(crl.signatureAlgorithm.algorithmId);
   if (!algorithm || crl.signature.algorithmId !== crl.signatureAlgorithm.algorithmId) {
     throw invalidStatus(`${about} is signed with algorithm ${crl.signatureAlgorithm.algorithmId}, which is not accepted`);
   }
   if (algorithm.hash === 'sha1' && !policy.allowSha1Crl) {
-    throw invalidStatus(`${about} is signed with ${algorithm.name} (SHA-1): allow it with "allowSha1Crl" in the anchor's revocation policy`);
+    throw invalidStatus(
+      `${about} is signed with ${algorithm.name} (SHA-1): allow it with "allowSha1Crl" in the anchor's revocation policy`,
+    );
   }
   const signed = verifySignature(algorithm.hash, crl.tbsView, issuer.publicKey, crl.signatureValue.valueBlock.valueHexView);
   if (!signed) throw invalidStatus(`${about} does not verify with the key of ${certificateLabel(issuer)}`);
@@ -90,7 +93,8 @@ export function verifyCrl(
   for (const entry of crl.revokedCertificates ?? []) {
     let reason: string | undefined;
     for (const ext of entry.crlEntryExtensions?.extensions ?? []) {
-      if (ext.extnID === OID_CERTIFICATE_ISSUER) throw invalidStatus(`${about} names other issuers' certificates (indirect CRL), which is not supported`);
+      if (ext.extnID === OID_CERTIFICATE_ISSUER)
+        throw invalidStatus(`${about} names other issuers' certificates (indirect CRL), which is not supported`);
       if (ext.extnID === OID_REASON_CODE) reason = reasonName(reasonCode(ext));
       else if (ext.critical) throw invalidStatus(`${about} has an entry with a critical extension ${ext.extnID} that is not understood`);
     }

@@ -52,7 +52,9 @@ export function judgeOcspResponse(bytes: Uint8Array, ctx: OcspContext): Certific
   const responder = authorisedResponder(basic, ctx, about);
   const algorithm = signatureAlgorithm(basic.signatureAlgorithm.algorithmId);
   if (!algorithm || algorithm.hash === 'sha1') {
-    throw invalidStatus(`${about}: the response is signed with ${algorithm?.name ?? basic.signatureAlgorithm.algorithmId}, which is not accepted`);
+    throw invalidStatus(
+      `${about}: the response is signed with ${algorithm?.name ?? basic.signatureAlgorithm.algorithmId}, which is not accepted`,
+    );
   }
   const data = basic.tbsResponseData;
   if (!verifySignature(algorithm.hash, data.tbsView, responder.publicKey, basic.signature.valueBlock.valueHexView)) {

@@ -156,7 +156,8 @@ export class RevocationChecker {
       }
     }
     const fromFiles = await attempt(async () => {
-      for (const crl of this.#files.issuedBy(issuer, policy)) if (crlCovers(crl, cert, issuer)) return statusFromCrl(crl, cert, this.#opts.now());
+      for (const crl of this.#files.issuedBy(issuer, policy))
+        if (crlCovers(crl, cert, issuer)) return statusFromCrl(crl, cert, this.#opts.now());
       return undefined;
     });
     if (fromFiles) return fromFiles;
@@ -186,7 +187,11 @@ export class RevocationChecker {
     if (cached && cached.freshUntil > this.#opts.now()) return cached;
     return this.#once(key, async () => {
       const question = await ocspQuestion(cert, issuer);
-      const answer = await fetchRevocationData(url, { timeoutMs: this.#opts.timeoutMs, maxBytes: OCSP_MAX_BYTES, ocspRequest: question.der });
+      const answer = await fetchRevocationData(url, {
+        timeoutMs: this.#opts.timeoutMs,
+        maxBytes: OCSP_MAX_BYTES,
+        ocspRequest: question.der,
+      });
       const now = this.#opts.now();
       // Without nextUpdate "newer information is always available" (RFC 6960 §4.2.2.1): believed now, not kept.
       const status = judgeOcspResponse(answer, { cert, issuer, question, url, now, withoutNextUpdateMs: 0 });
