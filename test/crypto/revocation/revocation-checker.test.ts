@@ -17,7 +17,6 @@ import { OcspResponder, OpensslCa, serveBytes, type IssuedCert } from '../../fix
 let dir: string;
 let ca: OpensslCa;
 let otherCa: OpensslCa;
-let ports: number[];
 const stops: Array<() => Promise<void>> = [];
 
 beforeAll(() => {
@@ -73,7 +72,7 @@ describe('CRLs', () => {
   });
 
   it('fetches the CRL named in the certificate, and sees a revocation between two messages', async () => {
-    const [port] = (ports = await freePorts(1));
+    const [port] = await freePorts(1);
     const crlFile = join(dir, 'cdp.crl.pem');
     const served = await serveBytes(port!, () => readFileSync(crlFile));
     stops.push(served.close);
@@ -118,7 +117,7 @@ describe('CRLs', () => {
     const corrupt = join(dir, 'corrupt.crl.pem');
     // The CA's own CRL with the last byte of its signature flipped.
     const der = Buffer.from(readFileSync(ca.crl(join(dir, 'tmp.crl.pem')), 'utf8').replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
-    der[der.length - 1] ^= 0xff;
+    der[der.length - 1]! ^= 0xff;
     writeFileSync(corrupt, der);
     let err = await refusal(checker('hard', { crlFiles: [corrupt], ocsp: false, fetchCrls: false }).c.checkChain(chainOf(signer)));
     expect(err.reason).toBe('TRAMITE_ERR_REVOCATION_INVALID');
