@@ -11,7 +11,8 @@ import type { PassphraseSource } from '../crypto/keystore/passphrase.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
-import type { ConfigFile, ConfigFileParty, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
+import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
+import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
 import { readPackageJson } from './package-root.js';
 
 /**
@@ -418,6 +419,8 @@ function partyKeyProblems(party: ConfigFileParty, path: string): Problem[] {
 function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
   return [
     ...config.trust.caFiles.map((file, i) => ({ path: `trust.caFiles[${i}]`, file })),
+    ...(config.trust.revocation?.anchors ?? []).map((a, i) => ({ path: `trust.revocation.anchors[${i}].caFile`, file: a.caFile })),
+    ...(config.trust.revocation?.crlFiles ?? []).map((file, i) => ({ path: `trust.revocation.crlFiles[${i}]`, file })),
     ...config.parties.flatMap((p, i) =>
       (
         [
@@ -469,6 +472,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     trust: {
       caFiles,
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
+      ...(config.trust.revocation ? { revocation: loadRevocation(config.trust.revocation, abs) } : {}),
     },
     parties: config.parties.map((party, i) => {
       const { notify: notifyFile, ...rest } = party;
@@ -490,6 +494,30 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),
       ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
     },
+  };
+}
+
+/** `trust.revocation` with its defaults (docs/operators.md, "Revocation"): an absent mode is off, so an old file checks nothing new. */
+function loadRevocation(r: ConfigFileRevocation, abs: (f: string) => string): RevocationSettings {
+  return {
+    mode: r.mode ?? 'off',
+    allowSha1Crl: r.allowSha1Crl ?? false,
+    anchors: (r.anchors ?? []).map((a, i) => {
+      const caFile = abs(a.caFile);
+      return {
+        caFile,
+        certificates: withField(`trust.revocation.anchors[${i}].caFile`, () => readCertificates(caFile)),
+        mode: a.mode,
+        allowSha1Crl: a.allowSha1Crl ?? false,
+      };
+    }),
+    crlFiles: (r.crlFiles ?? []).map(abs),
+    ocsp: r.ocsp ?? true,
+    fetchCrls: r.fetchCrls ?? true,
+    timeoutMs: r.timeoutMs ?? 5000,
+    maxCrlBytes: r.maxCrlBytes ?? 10 * 1024 * 1024,
+    maxCacheSeconds: r.maxCacheSeconds ?? 3600,
+    failureCacheSeconds: r.failureCacheSeconds ?? 30,
   };
 }
 

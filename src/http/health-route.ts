@@ -30,6 +30,7 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
       adapters: await node.adapters.health(),
       queue: health.queue,
       log: health.log,
+      ...(health.revocation ? { revocation: health.revocation } : {}),
     };
   });
 }

@@ -3,6 +3,7 @@ import { outboundKey } from '../core/message-record.js';
 import type { MessageLog } from '../log/message-log.js';
 import type { NodeRedis } from '../queue/redis-connection.js';
 import type { RedisStatus } from '../queue/redis-monitor.js';
+import type { RevocationCounters } from '../crypto/revocation/revocation-checker.js';
 
 /** How long the message log may take to answer health's probe, ms. */
 const LOG_PROBE_TIMEOUT_MS = 1000;
@@ -14,6 +15,8 @@ export interface NodeHealth {
   readonly problems: readonly string[];
   readonly queue: RedisStatus & { readonly where: string; readonly embedded: boolean; readonly restarts: number };
   readonly log: { readonly state: 'up' | 'down'; readonly reason?: string };
+  /** Revocation checks since start (only when some trust anchor's policy is not off): `unknownAccepted` counts soft-policy warnings. */
+  readonly revocation?: RevocationCounters;
 }
 
 /**
@@ -21,14 +24,25 @@ export interface NodeHealth {
  * waits for Redis) and the message log (one bounded read). Adapters serve one party each and are
  * reported apart, in health's details.
  */
-export async function nodeHealth(parts: { redis: NodeRedis; store: MessageLog; stopping: boolean }): Promise<NodeHealth> {
+export async function nodeHealth(parts: {
+  redis: NodeRedis;
+  store: MessageLog;
+  stopping: boolean;
+  revocation?: { readonly counters: RevocationCounters };
+}): Promise<NodeHealth> {
   const problems: string[] = [];
   if (parts.stopping) problems.push('the node is stopping');
   const queue = { ...parts.redis.status(), where: parts.redis.where, embedded: parts.redis.embedded };
   if (queue.state === 'down') problems.push(`the delivery queue's Redis is down since ${queue.since}: ${queue.reason ?? 'no answer'}`);
   const log = await probeLog(parts.store);
   if (log.state === 'down') problems.push(`the message log cannot be read: ${log.reason}`);
-  return { status: problems.length === 0 ? 'ok' : 'degraded', problems, queue, log };
+  return {
+    status: problems.length === 0 ? 'ok' : 'degraded',
+    problems,
+    queue,
+    log,
+    ...(parts.revocation ? { revocation: { ...parts.revocation.counters } } : {}),
+  };
 }
 
 async function probeLog(store: MessageLog): Promise<NodeHealth['log']> {

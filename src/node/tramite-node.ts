@@ -14,6 +14,8 @@ import { FirstAttempt } from '../queue/first-attempt.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
+import type { RevocationChecker } from '../crypto/revocation/revocation-checker.js';
+import { revocationCheckerFor } from '../crypto/revocation/revocation-settings.js';
 import { Reception } from './reception/reception.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
 import { MessageIdAllocator } from './registry/message-id-allocator.js';
@@ -58,6 +60,8 @@ export class TramiteNode {
   private readonly peers: PeerClient;
   private readonly backOffice = new BackOfficeHttp();
   readonly limits: XmlLimits;
+  /** Revocation of inbound signers, replies' signers and the TSA's certificate; undefined when every policy is off. */
+  readonly revocation: RevocationChecker | undefined;
   private publicUrl: string;
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
@@ -82,6 +86,7 @@ export class TramiteNode {
     private readonly verifier: VerificationPool,
   ) {
     this.limits = xmlLimitsOf(config);
+    this.revocation = revocationCheckerFor(config.trust.revocation, { log, now: () => clock.now() });
     this.publicUrl = config.node.publicUrl ?? '';
     const notifier = new StatusNotifier({
       registry,
@@ -99,6 +104,7 @@ export class TramiteNode {
       log,
       limits: this.limits,
       verifier,
+      ...(this.revocation ? { revocation: this.revocation } : {}),
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
@@ -319,7 +325,12 @@ export class TramiteNode {
 
   /** What the node can do now, for GET /health. */
   health(): Promise<NodeHealth> {
-    return nodeHealth({ redis: this.redis, store: this.store, stopping: this.stopping });
+    return nodeHealth({
+      redis: this.redis,
+      store: this.store,
+      stopping: this.stopping,
+      ...(this.revocation ? { revocation: this.revocation } : {}),
+    });
   }
 
   /**
