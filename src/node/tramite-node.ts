@@ -292,7 +292,7 @@ export class TramiteNode {
 
   /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
   auditor(): LogAuditor {
-    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust);
+    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust, this.revocation);
   }
 
   private reconcileTimer: NodeJS.Timeout | undefined;

@@ -11,6 +11,9 @@ import { ocspQuestion } from './ocsp-request.js';
 import { judgeOcspResponse } from './ocsp-response.js';
 import { fetchRevocationData } from './revocation-http.js';
 import type { AnchorPolicies, RevocationPolicy } from './revocation-policy.js';
+import type { CertificateChainCheck, ChainCheck } from './certificate-chain-check.js';
+
+export type { CertificateChainCheck, ChainCheck } from './certificate-chain-check.js';
 
 export interface RevocationCheckerOptions {
   readonly policies: AnchorPolicies;
@@ -45,13 +48,6 @@ export interface RevocationCounters {
   unknownAccepted: number;
 }
 
-export interface ChainCheck {
-  /** The instant the certificates must have been unrevoked at; default now (a TSA's genTime for a time-stamp). */
-  readonly at?: Date;
-  /** What the chain is for, in messages: "envelope signer", "TSA", "TLS client"… */
-  readonly role?: string;
-}
-
 const OCSP_MAX_BYTES = 64 * 1024;
 
 /**
@@ -65,7 +61,7 @@ const OCSP_MAX_BYTES = 64 * 1024;
  * questions about one certificate or CRL share one exchange, so a burst of envelopes from one signer
  * costs at most one round trip. Addresses come only from certificates already chained to an anchor.
  */
-export class RevocationChecker {
+export class RevocationChecker implements CertificateChainCheck {
   readonly #opts: Required<Omit<RevocationCheckerOptions, 'log' | 'crlFiles'>> & Pick<RevocationCheckerOptions, 'log'>;
   readonly #files: CrlFiles;
   readonly #ocspAnswers = new LRUCache<string, CertificateStatus>({ max: 4096 });
