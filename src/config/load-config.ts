@@ -13,6 +13,7 @@ import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
 import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
 import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
+import { parseCrl } from '../crypto/revocation/crl.js';
 import { readPackageJson } from './package-root.js';
 
 /**
@@ -511,7 +512,12 @@ function loadRevocation(r: ConfigFileRevocation, abs: (f: string) => string): Re
         allowSha1Crl: a.allowSha1Crl ?? false,
       };
     }),
-    crlFiles: (r.crlFiles ?? []).map(abs),
+    // Read once here so a file that is no CRL is refused at start, with its field; the checker reads them again as they change.
+    crlFiles: (r.crlFiles ?? []).map((file, i) => {
+      const path = abs(file);
+      withField(`trust.revocation.crlFiles[${i}]`, () => parseCrl(readFileSync(path), path));
+      return path;
+    }),
     ocsp: r.ocsp ?? true,
     fetchCrls: r.fetchCrls ?? true,
     timeoutMs: r.timeoutMs ?? 5000,
@@ -596,6 +602,7 @@ const FILE_CODES: ReadonlySet<TramiteCode> = new Set<TramiteCode>([
   'TRAMITE_ERR_CONFIG_UNREADABLE',
   'TRAMITE_ERR_KEY_INVALID',
   'TRAMITE_ERR_KEY_PASSPHRASE',
+  'TRAMITE_ERR_REVOCATION_INVALID',
   'TRAMITE_ERR_KEYSTORE_ALIAS',
 ]);
 
