@@ -60,8 +60,6 @@ export class TramiteNode {
   private readonly peers: PeerClient;
   private readonly backOffice = new BackOfficeHttp();
   readonly limits: XmlLimits;
-  /** Revocation of inbound signers, replies' signers and the TSA's certificate; undefined when every policy is off. */
-  readonly revocation: RevocationChecker | undefined;
   private publicUrl: string;
 
   private readonly deliveryQueue: WorkQueue<WorkItem>;
@@ -84,9 +82,10 @@ export class TramiteNode {
     clock: Clock,
     readonly adapters: AdapterHost,
     private readonly verifier: VerificationPool,
+    /** Revocation of inbound signers, replies' signers, the TSA's and adapters' signers; undefined when every policy is off. */
+    readonly revocation: RevocationChecker | undefined,
   ) {
     this.limits = xmlLimitsOf(config);
-    this.revocation = revocationCheckerFor(config.trust.revocation, { log, now: () => clock.now() });
     this.publicUrl = config.node.publicUrl ?? '';
     const notifier = new StatusNotifier({
       registry,
@@ -202,9 +201,11 @@ export class TramiteNode {
     const notYet = (): never => {
       throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'the node is still starting');
     };
+    const revocation = revocationCheckerFor(config.trust.revocation, { log, now: () => clock.now() });
     const adapters = await AdapterHost.load(config, {
       log,
       trust: registry.auditTrust(),
+      ...(revocation ? { revocation } : {}),
       clock,
       ...(opts.builtinAdapters ? { catalog: opts.builtinAdapters } : {}),
       bus: (party) =>
@@ -258,7 +259,7 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier, revocation);
     self = node;
     try {
       await adapters.start();
