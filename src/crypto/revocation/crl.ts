@@ -3,6 +3,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { toArrayBuffer } from '../rfc3161/byte-views.js';
 import { readKeyUsage } from '../trust-store.js';
+import { TramiteError } from '../../core/errors.js';
 import { certificateLabel, invalidStatus, noStatus, reasonName, serialText, type CertificateStatus } from './certificate-status.js';
 import type { RevocationPolicy } from './revocation-policy.js';
 import { signatureAlgorithm } from './signature-algorithms.js';
@@ -42,8 +43,14 @@ export function parseCrl(bytes: Uint8Array, source: string): pkijs.CertificateRe
     der = Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
   }
   try {
-    return pkijs.CertificateRevocationList.fromBER(toArrayBuffer(der));
+    // asn1js stops at 10 000 nodes by default; a CA's CRL has several per revoked certificate, and
+    // real ones list tens of thousands. Every node takes at least two bytes, so this bound still
+    // limits the work by the size, which fetching already caps (maxCrlBytes).
+    const asn1 = asn1js.fromBER(toArrayBuffer(der), { maxNodes: Math.ceil(der.byteLength / 2) + 16 });
+    if (asn1.offset === -1) throw invalidStatus(`the CRL from ${source} is not DER (${asn1.result.error})`);
+    return new pkijs.CertificateRevocationList({ schema: asn1.result });
   } catch (cause) {
+    if (cause instanceof TramiteError) throw cause;
     throw invalidStatus(`the CRL from ${source} cannot be read (${(cause as Error).message})`, cause);
   }
 }

@@ -148,6 +148,22 @@ describe('CRLs', () => {
     expect(soft.c.counters.unknownAccepted).toBe(1);
   });
 
+  it("reads a large CRL (5000 entries, past asn1js's default node limit) and finds the certificate on it", async () => {
+    const big = OpensslCa.create(join(dir, 'big'), 'Busy CA');
+    const signer = big.issue('big-signer');
+    big.addRevokedEntries(5000);
+    big.revoke(signer);
+    const crlFile = big.crl(join(dir, 'big.crl.pem'));
+    const c = new RevocationChecker({
+      policies: new AnchorPolicies({ mode: 'hard', allowSha1Crl: false }),
+      crlFiles: [crlFile],
+      ocsp: false,
+      fetchCrls: false,
+    });
+    const err = await refusal(c.checkChain([signer.certificate, big.certificate]));
+    expect(err.reason).toBe('TRAMITE_ERR_CERT_REVOKED');
+  });
+
   it('asks nothing when the anchor policy is off', async () => {
     const [port] = await freePorts(1);
     const served = await serveBytes(port!, () => new Uint8Array([1, 2, 3]));
