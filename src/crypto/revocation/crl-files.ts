@@ -8,8 +8,8 @@ import type { RevocationPolicy } from './revocation-policy.js';
 interface LoadedFile {
   readonly version: string;
   readonly crl: pkijs.CertificateRevocationList;
-  /** Verified against an issuer (fingerprint and SHA-1 policy), once per version of the file. */
-  readonly verified: Map<string, VerifiedCrl>;
+  /** Verified against an issuer (fingerprint and SHA-1 policy), once per version of the file; null: another issuer's. */
+  readonly verified: Map<string, VerifiedCrl | null>;
 }
 
 /**
@@ -24,18 +24,18 @@ export class CrlFiles {
 
   /** The CRLs among the files issued by `issuer`, verified against it. A file that cannot be read or verified throws. */
   issuedBy(issuer: X509Certificate, policy: RevocationPolicy): VerifiedCrl[] {
-    const subject = pkijs.Certificate.fromBER(issuer.raw).subject;
     const out: VerifiedCrl[] = [];
+    const key = `${issuer.fingerprint256} ${policy.allowSha1Crl}`;
     for (const file of this.files) {
       const loaded = this.#load(file);
-      if (!loaded.crl.issuer.isEqual(subject)) continue;
-      const key = `${issuer.fingerprint256} ${policy.allowSha1Crl}`;
       let verified = loaded.verified.get(key);
-      if (!verified) {
-        verified = verifyCrl(loaded.crl, issuer, policy, `file ${file}`);
+      if (verified === undefined) {
+        // Decided once per version of the file and issuer: every envelope asks again.
+        const fromIssuer = loaded.crl.issuer.isEqual(pkijs.Certificate.fromBER(issuer.raw).subject);
+        verified = fromIssuer ? verifyCrl(loaded.crl, issuer, policy, `file ${file}`) : null;
         loaded.verified.set(key, verified);
       }
-      out.push(verified);
+      if (verified) out.push(verified);
     }
     return out;
   }
@@ -52,7 +52,7 @@ export class CrlFiles {
     if (known?.version === version) return known;
     this.#loaded.delete(file);
     const crl = parseCrl(readFileSync(file), `file ${file}`);
-    const loaded = { version, crl, verified: new Map<string, VerifiedCrl>() };
+    const loaded = { version, crl, verified: new Map<string, VerifiedCrl | null>() };
     this.#loaded.set(file, loaded);
     return loaded;
   }

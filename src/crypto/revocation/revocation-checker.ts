@@ -103,11 +103,11 @@ export class RevocationChecker implements CertificateChainCheck {
     for (let i = 0; i < chain.length - 1; i++) {
       const cert = chain[i]!;
       const issuer = chain[i + 1]!;
-      const label = `${i === 0 ? role : 'CA certificate'} ${certificateLabel(cert)}`;
+      const label = (): string => `${i === 0 ? role : 'CA certificate'} ${certificateLabel(cert)}`;
       const status = await this.#statusOf(cert, issuer, policy).catch((err: unknown) => err as TramiteError);
       if (status instanceof Error) {
         const code = status instanceof TramiteError ? status.code : 'TRAMITE_ERR_CERT_STATUS_UNKNOWN';
-        const message = `no fresh revocation status for ${label}: ${status.message}`;
+        const message = `no fresh revocation status for ${label()}: ${status.message}`;
         if (policy.mode === 'soft') {
           this.counters.unknownAccepted++;
           this.#opts.log?.warn({ code, certificate: describeCertificate(cert), err: status.message }, `${message} (soft policy: accepted)`);
@@ -125,7 +125,7 @@ export class RevocationChecker implements CertificateChainCheck {
         this.counters.revoked++;
         throw new SecurityError(
           'TRAMITE_ERR_CERT_REVOKED',
-          `${label} is revoked since ${status.revokedAt.toISOString()}${status.reason ? ` (${status.reason})` : ''}, says ${status.source}`,
+          `${label()} is revoked since ${status.revokedAt.toISOString()}${status.reason ? ` (${status.reason})` : ''}, says ${status.source}`,
           { signer: describeCertificate(chain[0]!) },
         );
       }
