@@ -119,6 +119,7 @@ export class PecAdapter implements AdapterInstance {
         maxMessageBytes: options.maxMessageBytes,
         ingest: {
           trust: settings.providerTrust,
+          ...(this.ctx.revocation ? { revocation: this.ctx.revocation } : {}),
           acceptSha1: options.acceptSha1,
           receiptService: options.receiptService,
           inboundService: options.inboundService,

@@ -8,7 +8,7 @@
  *   about any other message: recorded only;
  * - a busta di trasporto (or di anomalia): a pec:MessaggioPEC for the bus.
  */
-import type { TrustStore } from '../sdk/index.js';
+import type { CertificateChainCheck, TrustStore } from '../sdk/index.js';
 import { messaggioPecXml, ricevutaXml } from '../sdk/index.js';
 import { PecError } from './pec-errors.js';
 import { type PecMessage, parsePecMessage, quarantineReason } from './pec-message.js';
@@ -16,6 +16,8 @@ import type { OutboundRecord, ReadOutcome, RecipientState } from './pec-store.js
 
 export interface IngestSettings {
   readonly trust: TrustStore;
+  /** The node's revocation check for the provider's certificate chain (absent: not checked). */
+  readonly revocation?: CertificateChainCheck;
   readonly acceptSha1: boolean;
   readonly receiptService: string;
   readonly inboundService: string;
@@ -34,7 +36,11 @@ export interface IngestResult {
 export async function ingestMailboxMessage(raw: Buffer, settings: IngestSettings): Promise<IngestResult> {
   let msg: PecMessage;
   try {
-    msg = await parsePecMessage(raw, { trust: settings.trust, acceptSha1: settings.acceptSha1 });
+    msg = await parsePecMessage(raw, {
+      trust: settings.trust,
+      acceptSha1: settings.acceptSha1,
+      ...(settings.revocation ? { revocation: settings.revocation } : {}),
+    });
   } catch (err) {
     if (err instanceof PecError && err.code === 'TRAMITE_ERR_PEC_NOT_PEC') {
       return { messageId: headerMessageId(raw), outcome: { kind: 'recorded', disposition: 'not-pec', detail: err.message } };

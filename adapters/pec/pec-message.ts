@@ -9,7 +9,8 @@
  * `quarantineReason` is the one place that decides whether a parsed message may be acted on.
  */
 import { type Attachment, type ParsedMail, type SimpleParserOptions, type StructuredHeader, simpleParser } from 'mailparser';
-import { type TrustStore, describeCertificate } from '../sdk/index.js';
+import { SecurityError } from '../../src/core/errors.js';
+import { type CertificateChainCheck, type TrustStore, describeCertificate } from '../sdk/index.js';
 import { type Daticert, type PostacertErrore, type PostacertTipo, type TipoRicevuta, TIPI_RICEVUTA, readDaticert } from './daticert.js';
 import { splitHeaderAndBody, splitMultipartSigned } from './multipart-signed.js';
 import { PecError } from './pec-errors.js';
@@ -96,6 +97,8 @@ export interface PecParseOptions {
   readonly at?: Date;
   /** Accept SHA-1 provider signatures (off by default; see smime-signature.ts). */
   readonly acceptSha1?: boolean;
+  /** The node's revocation check of the provider's chain, at the message's own instant (absent: not checked). */
+  readonly revocation?: CertificateChainCheck;
 }
 
 export interface PecQuarantine {
@@ -149,6 +152,7 @@ export async function parsePecMessage(raw: Buffer, opts: PecParseOptions = {}): 
     at,
     ...(opts.trust ? { trust: opts.trust } : {}),
     ...(opts.acceptSha1 ? { acceptSha1: true } : {}),
+    ...(opts.revocation ? { revocation: opts.revocation } : {}),
   });
   const tipoRicevuta = daticert?.dati.ricevuta ?? tipoRicevutaHeader(outer);
 
@@ -296,7 +300,10 @@ function openEnvelope(outer: ParsedMail, raw: Buffer, body: Buffer, malformed: s
   return { content: parts.signed, signaturePart: parts.signature };
 }
 
-async function checkSignature(envelope: Envelope, opts: { trust?: TrustStore; at: Date; acceptSha1?: boolean }): Promise<PecSignature> {
+async function checkSignature(
+  envelope: Envelope,
+  opts: { trust?: TrustStore; at: Date; acceptSha1?: boolean; revocation?: CertificateChainCheck },
+): Promise<PecSignature> {
   if (envelope.problem) {
     const code = envelope.problem.status === 'absent' ? 'TRAMITE_ERR_PEC_UNSIGNED' : 'TRAMITE_ERR_PEC_BAD_SIGNATURE';
     return { status: envelope.problem.status, code, reason: envelope.problem.reason };
@@ -316,8 +323,16 @@ async function checkSignature(envelope: Envelope, opts: { trust?: TrustStore; at
     };
   }
   const verified = await verifyDetachedSignature(envelope.content, p7s, opts);
-  if (verified.status === 'valid')
+  if (verified.status === 'valid') {
+    // A provider certificate revoked before the message was signed: untrusted, quarantined like any other.
+    try {
+      await opts.revocation?.checkChain(verified.chain, { at: opts.at, role: 'PEC provider signer' });
+    } catch (cause) {
+      const code: SignatureProblemCode = cause instanceof SecurityError ? cause.reason : 'TRAMITE_ERR_CERT_STATUS_UNKNOWN';
+      return { status: 'untrusted', code, reason: (cause as Error).message, signer: describeCertificate(verified.signer) };
+    }
     return { status: 'valid', signer: describeCertificate(verified.signer), digestAlgorithm: verified.digestAlgorithm };
+  }
   return {
     status: verified.status,
     code: verified.code,

@@ -331,7 +331,10 @@ export class ProtocolloAoo implements SegnaturaChecks {
     if (segnatura.form !== '2021') return; // the 2013 form carries no seal of its own
     let signer;
     try {
-      signer = verifyXades(bytes, { trust: this.ctx.trust, at: this.ctx.clock.now() }).signer;
+      const sealed = verifyXades(bytes, { trust: this.ctx.trust, at: this.ctx.clock.now() });
+      // The seal's certificate and its CAs must not be revoked (the node's policy for their anchor).
+      await this.ctx.revocation?.checkChain(sealed.chain, { role: 'Segnatura seal' });
+      signer = sealed.signer;
     } catch (err) {
       if (err instanceof ProtocolloError) throw err;
       throw new ProtocolloError('001_ValidazioneFirma', (err as Error).message, { cause: err });

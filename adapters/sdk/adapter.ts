@@ -3,6 +3,7 @@ import type { CollaborationProfile } from '../../src/core/service-profile.js';
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
 import type { TrustStore } from '../../src/crypto/trust-store.js';
+import type { CertificateChainCheck } from '../../src/crypto/revocation/certificate-chain-check.js';
 
 /**
  * The adapter contract. An adapter connects one external system (a protocol register, a PEC mailbox,
@@ -147,6 +148,11 @@ export interface AdapterContext<Options> {
   readonly identity: { readonly privateKey: KeyObject; readonly certificate: X509Certificate; readonly certPem: string };
   /** The CAs the node trusts (its own and its peers'): for signatures inside payloads. */
   readonly trust: TrustStore;
+  /**
+   * The node's revocation check (CRL, OCSP, by each trust anchor's policy), for the chain `trust`
+   * accepted (leaf first, anchor last); absent when every policy is off. Rejects with a SecurityError.
+   */
+  readonly revocation?: CertificateChainCheck;
   readonly clock: { now(): Date };
 }
 

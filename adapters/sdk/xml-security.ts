@@ -22,4 +22,5 @@ export { exclusiveC14n, type CanonicalizationOptions } from '../../envelopes/sec
 export { NS } from '../../envelopes/xml/namespaces.js';
 export { TrustStore, certificatesFromPem } from '../../src/crypto/trust-store.js';
 export { describeCertificate } from '../../src/core/certificate-description.js';
+export type { CertificateChainCheck, ChainCheck } from '../../src/crypto/revocation/certificate-chain-check.js';
 export { loadCertifiedKey, keyMatchesCertificate, type CertifiedKey } from '../../src/crypto/party-identity.js';

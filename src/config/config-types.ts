@@ -2,6 +2,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { CollaborationProfile, Inoltro } from '../core/service-profile.js';
 import type { ModiSoapPattern } from '../core/service-profile.js';
 import type { PartyIdentity } from '../crypto/party-identity.js';
+import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
+import type { RevocationMode } from '../crypto/revocation/revocation-policy.js';
 
 /*
  * Two shapes of the one config file. `ConfigFile*` is the JSON as schemas/config.schema.json describes
@@ -171,10 +173,24 @@ export interface ConfigFileLog {
   auditorTokens: string[];
 }
 
+/** `trust.revocation`: see schemas/config.schema.json and docs/operators.md, "Revocation". */
+export interface ConfigFileRevocation {
+  mode?: RevocationMode;
+  allowSha1Crl?: boolean;
+  anchors?: Array<{ caFile: string; mode: RevocationMode; allowSha1Crl?: boolean }>;
+  crlFiles?: string[];
+  ocsp?: boolean;
+  fetchCrls?: boolean;
+  timeoutMs?: number;
+  maxCrlBytes?: number;
+  maxCacheSeconds?: number;
+  failureCacheSeconds?: number;
+}
+
 export interface ConfigFile {
   $schema?: string;
   node: ConfigFileNode;
-  trust: { caFiles: string[] };
+  trust: { caFiles: string[]; revocation?: ConfigFileRevocation };
   parties: ConfigFileParty[];
   peers: ConfigFilePeer[];
   services: ConfigFileService[];
@@ -219,6 +235,8 @@ export interface NodeConfig {
     readonly caFiles: readonly string[];
     /** Every certificate in `caFiles`, bundles split. */
     readonly anchors: readonly X509Certificate[];
+    /** Revocation policies with every default filled in, paths absolute; absent when the file has none (not checked). */
+    readonly revocation?: RevocationSettings;
   };
   readonly parties: readonly HostedPartyConfig[];
   readonly peers: readonly PeerConfig[];

@@ -11,7 +11,9 @@ import type { PassphraseSource } from '../crypto/keystore/passphrase.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
-import type { ConfigFile, ConfigFileParty, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
+import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
+import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
+import { parseCrl } from '../crypto/revocation/crl.js';
 import { readPackageJson } from './package-root.js';
 
 /**
@@ -418,6 +420,8 @@ function partyKeyProblems(party: ConfigFileParty, path: string): Problem[] {
 function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
   return [
     ...config.trust.caFiles.map((file, i) => ({ path: `trust.caFiles[${i}]`, file })),
+    ...(config.trust.revocation?.anchors ?? []).map((a, i) => ({ path: `trust.revocation.anchors[${i}].caFile`, file: a.caFile })),
+    ...(config.trust.revocation?.crlFiles ?? []).map((file, i) => ({ path: `trust.revocation.crlFiles[${i}]`, file })),
     ...config.parties.flatMap((p, i) =>
       (
         [
@@ -469,6 +473,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     trust: {
       caFiles,
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
+      ...(config.trust.revocation ? { revocation: loadRevocation(config.trust.revocation, abs) } : {}),
     },
     parties: config.parties.map((party, i) => {
       const { notify: notifyFile, ...rest } = party;
@@ -490,6 +495,35 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),
       ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
     },
+  };
+}
+
+/** `trust.revocation` with its defaults (docs/operators.md, "Revocation"): an absent mode is off, so an old file checks nothing new. */
+function loadRevocation(r: ConfigFileRevocation, abs: (f: string) => string): RevocationSettings {
+  return {
+    mode: r.mode ?? 'off',
+    allowSha1Crl: r.allowSha1Crl ?? false,
+    anchors: (r.anchors ?? []).map((a, i) => {
+      const caFile = abs(a.caFile);
+      return {
+        caFile,
+        certificates: withField(`trust.revocation.anchors[${i}].caFile`, () => readCertificates(caFile)),
+        mode: a.mode,
+        allowSha1Crl: a.allowSha1Crl ?? false,
+      };
+    }),
+    // Read once here so a file that is no CRL is refused at start, with its field; the checker reads them again as they change.
+    crlFiles: (r.crlFiles ?? []).map((file, i) => {
+      const path = abs(file);
+      withField(`trust.revocation.crlFiles[${i}]`, () => parseCrl(readFileSync(path), path));
+      return path;
+    }),
+    ocsp: r.ocsp ?? true,
+    fetchCrls: r.fetchCrls ?? true,
+    timeoutMs: r.timeoutMs ?? 5000,
+    maxCrlBytes: r.maxCrlBytes ?? 10 * 1024 * 1024,
+    maxCacheSeconds: r.maxCacheSeconds ?? 3600,
+    failureCacheSeconds: r.failureCacheSeconds ?? 30,
   };
 }
 
@@ -568,6 +602,7 @@ const FILE_CODES: ReadonlySet<TramiteCode> = new Set<TramiteCode>([
   'TRAMITE_ERR_CONFIG_UNREADABLE',
   'TRAMITE_ERR_KEY_INVALID',
   'TRAMITE_ERR_KEY_PASSPHRASE',
+  'TRAMITE_ERR_REVOCATION_INVALID',
   'TRAMITE_ERR_KEYSTORE_ALIAS',
 ]);
 

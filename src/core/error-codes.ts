@@ -53,6 +53,11 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_CERT_UNTRUSTED: 'The signer certificate does not chain to the configured trust store',
   TRAMITE_ERR_CERT_EXPIRED: 'The signer certificate (or a CA in its chain) is outside its validity dates',
   TRAMITE_ERR_CERT_USAGE: 'The signer certificate may not sign messages (keyUsage, extendedKeyUsage, or a CA certificate)',
+  TRAMITE_ERR_CERT_REVOKED: "A certificate (signer, a CA in its chain, TSA) is revoked, by its CA's CRL or OCSP responder",
+  TRAMITE_ERR_CERT_STATUS_UNKNOWN:
+    'No fresh revocation status could be had for a certificate whose trust anchor has a hard revocation policy (responder down, CRL stale, no CRL or OCSP address)',
+  TRAMITE_ERR_REVOCATION_INVALID:
+    'A CRL or OCSP response is corrupt, badly signed, signed by an unauthorised responder, about another certificate, or uses a refused algorithm',
   TRAMITE_ERR_SIG_MISSING: 'The envelope carries no WS-Security signature',
   TRAMITE_ERR_SIG_STRUCTURE: 'The WS-Security header or the Signature element is malformed',
   TRAMITE_ERR_SIG_ALGORITHM: 'The signature uses an algorithm or transform the node does not accept',

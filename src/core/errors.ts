@@ -54,6 +54,9 @@ export class SecurityError extends TramiteError {
       reason === 'TRAMITE_ERR_CERT_UNTRUSTED' ||
       reason === 'TRAMITE_ERR_CERT_EXPIRED' ||
       reason === 'TRAMITE_ERR_CERT_USAGE' ||
+      reason === 'TRAMITE_ERR_CERT_REVOKED' ||
+      reason === 'TRAMITE_ERR_CERT_STATUS_UNKNOWN' ||
+      reason === 'TRAMITE_ERR_REVOCATION_INVALID' ||
       reason === 'TRAMITE_ERR_MODI_PATTERN'
         ? 'EGOV_IT_200'
         : 'EGOV_IT_202';

@@ -32,6 +32,7 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
       queue: health.queue,
       log: health.log,
       certificates: health.certificates,
+      ...(health.revocation ? { revocation: health.revocation } : {}),
     };
   });
 }

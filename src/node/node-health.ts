@@ -6,6 +6,7 @@ import type { RedisStatus } from '../queue/redis-monitor.js';
 import type { ExpirySummary } from '../crypto/certificate-inventory/expiry-bands.js';
 import type { InventoryEntry } from '../crypto/certificate-inventory/inventory-entry.js';
 import type { CertificateInventory } from './certificates/certificate-inventory.js';
+import type { RevocationCounters } from '../crypto/revocation/revocation-checker.js';
 
 /** How long the message log may take to answer health's probe, ms. */
 const LOG_PROBE_TIMEOUT_MS = 1000;
@@ -22,6 +23,8 @@ export interface NodeHealth {
    * they are read from (`tramite certs` shows those on the node's own machine).
    */
   readonly certificates: ExpirySummary & { readonly list: ReadonlyArray<Omit<InventoryEntry, 'source'>> };
+  /** Revocation checks since start (only when some trust anchor's policy is not off): `unknownAccepted` counts soft-policy warnings. */
+  readonly revocation?: RevocationCounters;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function nodeHealth(parts: {
   stopping: boolean;
   certificates: CertificateInventory;
   now: Date;
+  revocation?: { readonly counters: RevocationCounters };
 }): Promise<NodeHealth> {
   const problems: string[] = [];
   if (parts.stopping) problems.push('the node is stopping');
@@ -45,7 +49,14 @@ export async function nodeHealth(parts: {
   // Certificates close to expiry do not degrade the node: it still accepts and delivers, and the log warns.
   const list = parts.certificates.list(parts.now).map(({ source: _source, ...entry }) => entry);
   const certificates = { ...parts.certificates.summary(parts.now), list };
-  return { status: problems.length === 0 ? 'ok' : 'degraded', problems, queue, log, certificates };
+  return {
+    status: problems.length === 0 ? 'ok' : 'degraded',
+    problems,
+    queue,
+    log,
+    certificates,
+    ...(parts.revocation ? { revocation: { ...parts.revocation.counters } } : {}),
+  };
 }
 
 async function probeLog(store: MessageLog): Promise<NodeHealth['log']> {

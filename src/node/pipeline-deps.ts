@@ -5,6 +5,7 @@ import type { MessageIdAllocator } from './registry/message-id-allocator.js';
 import type { MessageStore } from '../core/message-record.js';
 import type { Registry } from './registry/registry.js';
 import type { EnvelopeVerifier } from './reception/verification-pool.js';
+import type { RevocationChecker } from '../crypto/revocation/revocation-checker.js';
 
 /** What every leg of the message's path shares: lookups, storage, ids, time, logging, and the verification policy. */
 export interface PipelineDeps {
@@ -18,4 +19,9 @@ export interface PipelineDeps {
   readonly clockSkewSeconds: number;
   /** Where envelopes are parsed and verified: worker threads, off the event loop. */
   readonly verifier: EnvelopeVerifier;
+  /**
+   * Revocation of the signer chains the workers hand back (CRL, OCSP), judged here on the main thread,
+   * where its caches serve every envelope; absent when every trust anchor's policy is off.
+   */
+  readonly revocation?: RevocationChecker;
 }

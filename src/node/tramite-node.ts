@@ -14,6 +14,8 @@ import { FirstAttempt } from '../queue/first-attempt.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
+import type { RevocationChecker } from '../crypto/revocation/revocation-checker.js';
+import { revocationCheckerFor } from '../crypto/revocation/revocation-settings.js';
 import { Reception } from './reception/reception.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
 import { MessageIdAllocator } from './registry/message-id-allocator.js';
@@ -87,6 +89,8 @@ export class TramiteNode {
     private readonly verifier: VerificationPool,
     /** Every certificate the node uses or trusts, with days to expiry: `tramite certs`, /health, metrics. */
     readonly certificates: CertificateInventory,
+    /** Revocation of inbound signers, replies' signers, the TSA's and adapters' signers; undefined when every policy is off. */
+    readonly revocation: RevocationChecker | undefined,
   ) {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
@@ -107,6 +111,7 @@ export class TramiteNode {
       log,
       limits: this.limits,
       verifier,
+      ...(this.revocation ? { revocation: this.revocation } : {}),
       clockSkewSeconds: config.node.clockSkewSeconds,
       timestampMaxAgeSeconds: config.node.timestampMaxAgeSeconds,
     };
@@ -204,9 +209,11 @@ export class TramiteNode {
     const notYet = (): never => {
       throw new TramiteError('TRAMITE_ERR_LIFECYCLE', 'the node is still starting');
     };
+    const revocation = revocationCheckerFor(config.trust.revocation, { log, now: () => clock.now() });
     const adapters = await AdapterHost.load(config, {
       log,
       trust: registry.auditTrust(),
+      ...(revocation ? { revocation } : {}),
       clock,
       ...(opts.builtinAdapters ? { catalog: opts.builtinAdapters } : {}),
       bus: (party) =>
@@ -275,7 +282,7 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier, certificates);
+    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier, certificates, revocation);
     self = node;
     node.expiryWarnings.start();
     try {
@@ -310,7 +317,7 @@ export class TramiteNode {
 
   /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
   auditor(): LogAuditor {
-    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust);
+    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust, this.revocation);
   }
 
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -349,6 +356,7 @@ export class TramiteNode {
       stopping: this.stopping,
       certificates: this.certificates,
       now: this.clock.now(),
+      ...(this.revocation ? { revocation: this.revocation } : {}),
     });
   }
 

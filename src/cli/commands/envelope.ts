@@ -4,6 +4,8 @@ import { EnvelopeError, SecurityError, TramiteError } from '../../core/errors.js
 import { loadConfig } from '../../config/load-config.js';
 import { DEFAULT_XML_LIMITS } from '../../../envelopes/xml/hardened-xml.js';
 import { TrustStore } from '../../crypto/trust-store.js';
+import { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
+import { AnchorPolicies } from '../../crypto/revocation/revocation-policy.js';
 import { describeCertificate } from '../../core/certificate-description.js';
 import { readEnvelope, sealEnvelope, verifyEnvelope, type EnvelopeProfile, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import { strongestPatterns } from '../../../envelopes/modi/modi-patterns.js';
@@ -47,76 +49,91 @@ export function registerEnvelopeCommand(program: Command): void {
       'also refuse a wsu:Created older than this (live traffic uses 300); off by default, since stored envelopes are verified long after they were sent',
     )
     .option('--skew <seconds>', 'tolerated clock difference for Created in the future and Expires', '5')
-    .action((file: string, opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string }) => {
-      let trust: TrustStore;
-      let at: Date;
-      let skewSeconds: number;
-      let maxAgeSeconds: number | undefined;
-      try {
-        skewSeconds = wholeNumberOption(opts.skew, '--skew', { min: 0, max: 86_400, what: 'a whole number of seconds', example: 5 });
-        maxAgeSeconds =
-          opts.maxAge === undefined
-            ? undefined
-            : wholeNumberOption(opts.maxAge, '--max-age', {
-                min: 0,
-                max: 10 * 365 * 86_400,
-                what: 'a whole number of seconds',
-                example: 300,
-              });
-        const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
-        trust = TrustStore.fromPem(pems);
-        if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
-        if (trust.anchors.length === 0)
-          throw new TramiteError(
-            'TRAMITE_ERR_CONFIG_INVALID',
-            'no trust anchors: pass --trust CA.pem (repeatable) or --config tramite.json',
-          );
-        at = opts.at ? new Date(opts.at) : new Date();
-        if (Number.isNaN(at.getTime()))
-          throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`);
-      } catch (err) {
-        reportError(err, 2);
-        return;
-      }
-      let env: ReadEnvelope | undefined;
-      try {
-        env = readEnvelope(readFileSync(file), DEFAULT_XML_LIMITS);
-        // No service in view: any ModI pattern will do, and the output says which one the envelope satisfies.
-        const opened = verifyEnvelope(
-          env,
-          {
-            trust,
-            at,
-            skewSeconds,
-            ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
-          },
-          WEAKEST_MODI_PATTERNS,
-        );
-        printJson({
-          valid: true,
-          profile: opened.profile,
-          ...(opened.modi ? { patterns: strongestPatterns(opened.modi.satisfied) } : {}),
-          signer: describeCertificate(opened.signature.signer),
-          signed: opened.signature.signed,
-          timestamp: opened.signature.timestamp,
-        });
-      } catch (err) {
-        if (!(err instanceof TramiteError)) {
+    .option(
+      '--crl <file>',
+      'a CRL (PEM or DER, e.g. from openssl ca -gencrl; repeatable): the signer and its CAs must not be on it, and each needs a fresh CRL of its issuer (or --ocsp)',
+      collectRepeated,
+      [],
+    )
+    .option('--ocsp', 'online check: ask the OCSP responder each certificate names (AIA); a certificate with no fresh status is refused')
+    .action(
+      async (
+        file: string,
+        opts: { trust: string[]; config?: string; at?: string; maxAge?: string; skew: string; crl: string[]; ocsp?: boolean },
+      ) => {
+        let trust: TrustStore;
+        let at: Date;
+        let skewSeconds: number;
+        let maxAgeSeconds: number | undefined;
+        try {
+          skewSeconds = wholeNumberOption(opts.skew, '--skew', { min: 0, max: 86_400, what: 'a whole number of seconds', example: 5 });
+          maxAgeSeconds =
+            opts.maxAge === undefined
+              ? undefined
+              : wholeNumberOption(opts.maxAge, '--max-age', {
+                  min: 0,
+                  max: 10 * 365 * 86_400,
+                  what: 'a whole number of seconds',
+                  example: 300,
+                });
+          const pems = opts.trust.map((f) => readFileSync(f, 'utf8'));
+          trust = TrustStore.fromPem(pems);
+          if (opts.config) trust = trust.withExtra([...loadConfig(opts.config).trust.anchors]);
+          if (trust.anchors.length === 0)
+            throw new TramiteError(
+              'TRAMITE_ERR_CONFIG_INVALID',
+              'no trust anchors: pass --trust CA.pem (repeatable) or --config tramite.json',
+            );
+          at = opts.at ? new Date(opts.at) : new Date();
+          if (Number.isNaN(at.getTime()))
+            throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--at "${opts.at}" is not an ISO 8601 date-time`);
+        } catch (err) {
           reportError(err, 2);
           return;
         }
-        const reason = err instanceof SecurityError ? `${err.reason}: ${err.message}` : err.message;
-        printJson({
-          valid: false,
-          ...(env ? { profile: env.profile } : {}),
-          ...(err instanceof SecurityError && err.signer ? { signer: err.signer } : {}),
-          code: err.code,
-          reason,
-          ...(err instanceof EnvelopeError || err instanceof SecurityError ? { posizione: err.posizione } : {}),
-        });
-        process.exitCode = 1;
-      }
-    });
+        let env: ReadEnvelope | undefined;
+        try {
+          env = readEnvelope(readFileSync(file), DEFAULT_XML_LIMITS);
+          // No service in view: any ModI pattern will do, and the output says which one the envelope satisfies.
+          const opened = verifyEnvelope(
+            env,
+            {
+              trust,
+              at,
+              skewSeconds,
+              ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
+            },
+            WEAKEST_MODI_PATTERNS,
+          );
+          const revocation = revocationOptionsChecker(opts);
+          if (revocation) await revocation.checkChain(opened.signature.chain, { at, role: 'signer' });
+          printJson({
+            valid: true,
+            ...(revocation ? { revocation: 'good' } : {}),
+            profile: opened.profile,
+            ...(opened.modi ? { patterns: strongestPatterns(opened.modi.satisfied) } : {}),
+            signer: describeCertificate(opened.signature.signer),
+            signed: opened.signature.signed,
+            timestamp: opened.signature.timestamp,
+          });
+        } catch (err) {
+          if (!(err instanceof TramiteError)) {
+            reportError(err, 2);
+            return;
+          }
+          const reason = err instanceof SecurityError ? `${err.reason}: ${err.message}` : err.message;
+          printJson({
+            valid: false,
+            ...(env ? { profile: env.profile } : {}),
+            ...(err instanceof SecurityError && err.signer ? { signer: err.signer } : {}),
+            code: err.code,
+            reason,
+            ...(err instanceof EnvelopeError || err instanceof SecurityError ? { posizione: err.posizione } : {}),
+          });
+          process.exitCode = 1;
+        }
+      },
+    );
 
   envelope
     .command('seal')
@@ -172,6 +189,22 @@ export function registerEnvelopeCommand(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * --crl and --ocsp: a hard policy for every anchor (the caller asked for a status, so no status is a
+ * refusal), from the given CRL files and, with --ocsp, the responders; no CRL is fetched. Freshness is
+ * judged now; a certificate revoked after --at still counts as good at --at.
+ */
+function revocationOptionsChecker(opts: { crl: string[]; ocsp?: boolean }): RevocationChecker | undefined {
+  if (opts.crl.length === 0 && !opts.ocsp) return undefined;
+  return new RevocationChecker({
+    policies: new AnchorPolicies({ mode: 'hard', allowSha1Crl: false }),
+    crlFiles: opts.crl,
+    ocsp: opts.ocsp === true,
+    fetchCrls: false,
+    failureCacheSeconds: 0,
+  });
 }
 
 /** `--patterns`: one ID_AUTH pattern, optionally INTEGRITY_SOAP_01, as a service declares them. */

@@ -2,7 +2,7 @@
  * What binds the signer certificate to a token and makes it a TSA's: the ESS signing-certificate
  * attribute (RFC 3161 §2.4.1, RFC 5816) and the time-stamping key usage (RFC 3161 §2.3).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { bytesEqual } from './byte-views.js';
@@ -95,4 +95,28 @@ export function checkTimeStampingUsage(cert: pkijs.Certificate, tsa: string): vo
       throw tsaError(`TSA certificate "${tsa}" keyUsage allows neither digitalSignature nor nonRepudiation`);
     }
   }
+}
+
+/**
+ * The TSA certificate's issuer path (TSA first, anchor last), for its revocation check: pkijs validated
+ * the chain already; this finds the same path as node certificates. Undefined when none reaches an anchor.
+ */
+export function tsaIssuerPath(
+  signer: X509Certificate,
+  tokenCerts: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+): X509Certificate[] | undefined {
+  const isAnchor = (c: X509Certificate): boolean => anchors.some((a) => a.fingerprint256 === c.fingerprint256);
+  const candidates = [...anchors, ...tokenCerts];
+  const path = [signer];
+  // Bounded by the number of candidates: each step adds one certificate not yet on the path.
+  while (!isAnchor(path[path.length - 1]!)) {
+    const last = path[path.length - 1]!;
+    const issuer = candidates.find(
+      (c) => !path.some((p) => p.fingerprint256 === c.fingerprint256) && last.checkIssued(c) && last.verify(c.publicKey),
+    );
+    if (!issuer) return undefined;
+    path.push(issuer);
+  }
+  return path;
 }

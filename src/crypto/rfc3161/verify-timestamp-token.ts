@@ -11,7 +11,9 @@ import { cryptoEngine } from './pkijs-engine.js';
 import { OID_SHA256 } from './rfc3161-oids.js';
 import { parseToken, serialHex, type ParsedToken } from './timestamp-token.js';
 import { trustAnchors } from './trust-anchors.js';
-import { checkSigningCertificateAttribute, checkTimeStampingUsage } from './tsa-certificate-checks.js';
+import { checkSigningCertificateAttribute, checkTimeStampingUsage, tsaIssuerPath } from './tsa-certificate-checks.js';
+import { certificatesFromPem } from '../trust-store.js';
+import type { CertificateChainCheck } from '../revocation/certificate-chain-check.js';
 import { asTsaError, errorText, tsaError } from './tsa-error.js';
 
 export interface VerifyTimestampOptions {
@@ -26,6 +28,11 @@ export interface VerifyTimestampOptions {
    * certificate has since expired).
    */
   readonly at?: Date;
+  /**
+   * The revocation status of the TSA certificate and its CAs (src/crypto/revocation), judged at the
+   * token's genTime: a TSA certificate revoked after it made the token leaves the token good.
+   */
+  readonly revocation?: CertificateChainCheck;
 }
 
 export interface VerifiedTimestamp {
@@ -41,8 +48,8 @@ export interface VerifiedTimestamp {
  * Verifies an RFC 3161 TimeStampToken over `data`: the messageImprint is SHA-256(data), the CMS
  * signature is valid, the signer certificate (carried in the token) chains to `trustedCerts` at genTime
  * (and at `at`, when given), is bound to the signature by the ESS signing-certificate attribute, and is
- * a TSA certificate (extendedKeyUsage critical and exactly id-kp-timeStamping). Revocation (CRL/OCSP)
- * is not checked.
+ * a TSA certificate (extendedKeyUsage critical and exactly id-kp-timeStamping), and — with
+ * `revocation` — not revoked at genTime (CRL/OCSP, by the anchor's policy).
  */
 export async function verifyTimestampToken(token: Uint8Array, data: Uint8Array, opts: VerifyTimestampOptions): Promise<VerifiedTimestamp> {
   return asTsaError(() => verifyUnguarded(token, data, opts), 'time-stamp token verification failed');
@@ -105,6 +112,13 @@ async function verifyUnguarded(token: Uint8Array, data: Uint8Array, opts: Verify
 
   checkSigningCertificateAttribute(signedData.signerInfos[0]!, signerDer, tsa);
   checkTimeStampingUsage(signer, tsa);
+  if (opts.revocation) {
+    const tokenCerts = rawCertificates.map((der) => new X509Certificate(der));
+    const anchorCerts = opts.trustedCerts.flatMap((c) => (typeof c === 'string' ? certificatesFromPem(c, 'TSA trust') : [c]));
+    const chain = tsaIssuerPath(signerX509, tokenCerts, anchorCerts);
+    if (!chain) throw tsaError(`TSA certificate "${tsa}": no issuer path to a trusted certificate for its revocation check`);
+    await opts.revocation.checkChain(chain, { at: genTime, role: 'TSA certificate' });
+  }
   // RFC 3161 §2.4.2: the optional TSTInfo tsa name, when a directoryName, must be the signer's subject.
   if (tstInfo.tsa && tstInfo.tsa.type === 4 && tstInfo.tsa.value instanceof pkijs.RelativeDistinguishedNames) {
     if (!tstInfo.tsa.value.isEqual(signer.subject)) {

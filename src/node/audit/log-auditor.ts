@@ -5,6 +5,7 @@ import { describeCertificate } from '../../core/certificate-description.js';
 import { verifyChain, type ChainVerifyReport, type VerifyIssue } from '../../log/chain-verifier.js';
 import { checkpointStatement } from '../../log/checkpoint.js';
 import { verifyTimestampToken } from '../../crypto/rfc3161/index.js';
+import type { CertificateChainCheck } from '../../crypto/revocation/certificate-chain-check.js';
 import { collectBundle, readBundle, type BundleContent } from '../../log/log-bundle.js';
 import type { LogRecord } from '../../log/log-entry.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../../log/log-store.js';
@@ -113,6 +114,7 @@ function checkpointSignerCheck(trust: TrustStore | undefined) {
 async function checkTimestamps(
   checkpoints: readonly Checkpoint[],
   tsaTrust: readonly string[] | undefined,
+  revocation?: CertificateChainCheck,
 ): Promise<{ verified: number; issues: VerifyIssue[] }> {
   const issues: VerifyIssue[] = [];
   let verified = 0;
@@ -120,7 +122,10 @@ async function checkTimestamps(
   for (const cp of checkpoints) {
     if (!cp.tsaToken) continue;
     try {
-      const ts = await verifyTimestampToken(cp.tsaToken, checkpointStatement(cp), { trustedCerts: [...tsaTrust] });
+      const ts = await verifyTimestampToken(cp.tsaToken, checkpointStatement(cp), {
+        trustedCerts: [...tsaTrust],
+        ...(revocation ? { revocation } : {}),
+      });
       // The token must not predate the statement it stamps (minus a little clock skew).
       if (ts.genTime.getTime() + 60_000 < new Date(cp.time).getTime())
         throw new TramiteError(
@@ -173,6 +178,8 @@ export class LogAuditor {
     private readonly trust: TrustStore | undefined,
     /** PEM texts the auditor trusts for checkpoint time-stamps (the TSA's CA). */
     private readonly tsaTrust?: readonly string[],
+    /** The TSA certificate's revocation status, by the node's policy (absent: not checked). */
+    private readonly revocation?: CertificateChainCheck,
   ) {}
 
   async search(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<RecordSummary[]> {
@@ -206,7 +213,7 @@ export class LogAuditor {
       ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
       ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
     });
-    const ts = await checkTimestamps(checkpoints, this.tsaTrust);
+    const ts = await checkTimestamps(checkpoints, this.tsaTrust, this.revocation);
     return withTail(
       mergeIssues(report, ts.issues),
       checkpoints.map((c) => c.seq),

@@ -8,6 +8,7 @@ import { ConfigError, TramiteError } from '../../core/errors.js';
 import type { NodeConfig } from '../../config/config-types.js';
 import { invalidConfig, schemaProblem } from '../../config/schema-problems.js';
 import type { TrustStore } from '../../crypto/trust-store.js';
+import type { CertificateChainCheck } from '../../crypto/revocation/certificate-chain-check.js';
 import type { AdapterCatalog, AdapterDefinition, AdapterHealth, AdapterInstance, BusClient } from '../../../adapters/sdk/adapter.js';
 import { busApiMismatch } from '../../../adapters/sdk/bus-api.js';
 import { compileOptionsSchema, deepFreeze, type OptionsValidator } from '../../../adapters/sdk/options-schema.js';
@@ -28,6 +29,8 @@ export interface AdapterHostDeps {
   /** The bus as the party's adapters see it. */
   readonly bus: (party: string) => BusClient;
   readonly trust: TrustStore;
+  /** Handed to the adapters for the signatures inside payloads (XAdES seals, PEC providers). */
+  readonly revocation?: CertificateChainCheck;
   readonly clock: Clock;
   /** Adapters `use` may name by id (the built-in table, from the composition root); none by default. */
   readonly catalog?: AdapterCatalog;
@@ -80,6 +83,7 @@ export class AdapterHost {
             bus: deps.bus(party.code),
             identity: party.identity,
             trust: deps.trust,
+            ...(deps.revocation ? { revocation: deps.revocation } : {}),
             clock: deps.clock,
           });
         } catch (cause) {

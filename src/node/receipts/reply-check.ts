@@ -1,6 +1,7 @@
 import { openedWith, type OpenedEnvelope, type ReadEnvelope } from '../../../envelopes/envelope.js';
 import type { Clock } from '../../core/clock.js';
-import { DeliveryError } from '../../core/errors.js';
+import { DeliveryError, SecurityError } from '../../core/errors.js';
+import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
 import type { MessageRecord } from '../../core/message-record.js';
 import { partyCode } from '../../core/party.js';
 import { DEFAULT_MODI_PATTERNS } from '../../core/service-profile.js';
@@ -19,7 +20,7 @@ export async function checkReply(
   reply: ReadEnvelope,
   rec: MessageRecord,
   service: ServiceDef,
-  deps: { readonly verifier: EnvelopeVerifier; readonly clock: Clock },
+  deps: { readonly verifier: EnvelopeVerifier; readonly clock: Clock; readonly revocation?: RevocationChecker | undefined },
   status: number,
 ): Promise<OpenedEnvelope> {
   let outcome: VerifyOutcome;
@@ -43,9 +44,27 @@ export async function checkReply(
     });
   }
   const opened = openedWith(reply, reviveSignature(outcome.signature));
+  await checkRevocation(opened, deps.revocation);
   bindReply(opened, rec);
   if ((opened.egov?.eccezioni ?? []).some((e) => e.rilevanza === 'GRAVE')) throw refusalFrom(opened, status);
   return opened;
+}
+
+/**
+ * The reply's signer chain must not be revoked. No fresh status (a responder down, under a hard
+ * policy) may pass later: retried. Revoked, or an answer that cannot be believed, is final.
+ */
+async function checkRevocation(opened: OpenedEnvelope, revocation: RevocationChecker | undefined): Promise<void> {
+  if (!revocation) return;
+  try {
+    await revocation.checkChain(opened.signature.chain, { role: "reply's signer" });
+  } catch (cause) {
+    const retriable = cause instanceof SecurityError && cause.reason === 'TRAMITE_ERR_CERT_STATUS_UNKNOWN';
+    throw new DeliveryError('TRAMITE_ERR_RECEIPT_INVALID', `the peer's reply failed verification: ${(cause as Error).message}`, {
+      retriable,
+      cause,
+    });
+  }
 }
 
 /** The reply's headers mirror the request's: same parties reversed, a reference to its id, the riscontro when one was asked. */
