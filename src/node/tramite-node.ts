@@ -282,7 +282,20 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
-    const node = new TramiteNode(config, registry, messageLog, ids, redis, log, logFile, clock, adapters, verifier, certificates, revocation);
+    const node = new TramiteNode(
+      config,
+      registry,
+      messageLog,
+      ids,
+      redis,
+      log,
+      logFile,
+      clock,
+      adapters,
+      verifier,
+      certificates,
+      revocation,
+    );
     self = node;
     node.expiryWarnings.start();
     try {
