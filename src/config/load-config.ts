@@ -13,6 +13,7 @@ import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
 import type { ConfigFile, ConfigFileParty, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
 import { readPackageJson } from './package-root.js';
+import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
 
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
@@ -209,6 +210,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...modiPatternProblems(config.services));
   problems.push(...adapterServiceProblems(config));
   problems.push(...signerProblems(config));
+  problems.push(...tlsProblems(config));
   config.parties.forEach((party, i) => problems.push(...partyKeyProblems(party, `parties[${i}]`)));
 
   const http = config.node.http;
@@ -432,6 +434,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
     ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
     ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
     ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
+    ...tlsFiles(config),
   ];
 }
 
@@ -462,10 +465,12 @@ function missingFileProblems(config: ConfigFile, baseDir: string): Problem[] {
 function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | undefined): NodeConfig {
   const abs = (file: string): string => resolve(baseDir, file);
   const caFiles = config.trust.caFiles.map(abs);
+  const { tls: listenTlsFile, ...listen } = config.node.listen;
+  const listenTls = listenTlsFile && loadListenTls(listenTlsFile, abs);
   return {
     configPath,
     baseDir,
-    node: { ...config.node, dataDir: abs(config.node.dataDir) },
+    node: { ...config.node, dataDir: abs(config.node.dataDir), listen: { ...listen, ...(listenTls ? { tls: listenTls } : {}) } },
     trust: {
       caFiles,
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
@@ -478,7 +483,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     peers: config.peers.map((peer, i) => {
       const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
       const caCertificates = caFile === undefined ? [] : withField(`peers[${i}].caFile`, () => readCertificates(caFile));
-      return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
+      const { tls, ...rest } = peer;
+      const loadedTls = tls && loadPeerTls(tls, abs, `peers[${i}].tls`, listenTls);
+      return { ...rest, ...(caFile === undefined ? {} : { caFile }), caCertificates, ...(loadedTls ? { tls: loadedTls } : {}) };
     }),
     // A ModI service that declares no patterns keeps the node's historical ones.
     services: config.services.map((s) =>
