@@ -3,6 +3,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigFile, ConfigFileListenTls, ConfigFilePeerTls, TlsMaterial } from './config-types.js';
 import type { Problem } from './schema-problems.js';
+import { parseDistinguishedName } from '../crypto/certificate-names.js';
 
 /*
  * The TLS parts of the config (node.listen.tls, node.listen.plainHttp, peers[].tls): the checks across
@@ -50,6 +51,18 @@ export function tlsProblems(config: ConfigFile): Problem[] {
         what: `is not https:// but the peer has tls`,
         fix: 'write the peer\'s https:// URL, or remove "tls"',
       });
+    peer.tls?.clientCertificates?.forEach((c, j) => {
+      if (!('subject' in c)) return;
+      for (const field of ['subject', 'issuer'] as const) {
+        const parsed = parseDistinguishedName(c[field]);
+        if ('problem' in parsed)
+          problems.push({
+            path: `peers[${i}].tls.clientCertificates[${j}].${field}`,
+            what: `"${c[field]}" is not a distinguished name: ${parsed.problem}`,
+            fix: 'write it as RFC 4514 text, most specific first, e.g. "CN=pdd.regione.example, O=Regione Abruzzo, C=IT"',
+          });
+      }
+    });
     if (peer.tls && (peer.tls.certFile === undefined) !== (peer.tls.keyFile === undefined))
       problems.push({
         path: `peers[${i}].tls.${peer.tls.certFile === undefined ? 'certFile' : 'keyFile'}`,
