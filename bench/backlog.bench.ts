@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tramite-backlog-bench-'));
   const until = Date.now() + args.maxSeconds * 1000;
   say('starting the nodes… ');
-  const demo = await startDemo(root, backlogConfig);
+  const demo = await startDemo(root, backlogConfig, { plainHttp: true });
   const cstPid = demo.processOf('cst').pid!;
   const watchdog = setTimeout(
     () => {

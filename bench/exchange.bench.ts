@@ -9,6 +9,8 @@
  *   npm run bench:exchange -- --json                    # one JSON object on stdout
  *   npm run bench:exchange -- --messages 2000 --concurrency 64 --rate 100 --seconds 5
  *   npm run bench:exchange -- --cpu-prof DIR            # V8 CPU profiles of both nodes, summarised
+ *   npm run bench:exchange -- --tls                     # the nodes over mutual TLS (default: plain HTTP), and
+ *                                                       # the TLS handshake cost (full, resumed, kept alive)
  *
  * Figures: exchanges/s with many in flight; p50/p99 latency (API call → exchange done) at a fixed
  * offered rate; CPU ms per exchange of each node process (from /proc/PID/stat, worker threads
@@ -29,6 +31,7 @@ import { SqliteLogStore } from '../src/log/sqlite-log-store.js';
 import { measure, percentile } from './bench-stats.js';
 import { formatSummary, readProfile, summariseProfile } from './cpu-profile-summary.js';
 import { childrenOf, cpuMsOf } from './proc-stats.js';
+import { measureHandshakes, type HandshakeCost } from './tls-handshake.js';
 
 interface Args {
   messages: number;
@@ -37,12 +40,23 @@ interface Args {
   seconds: number;
   json: boolean;
   cpuProf: string | undefined;
+  /** Mutual TLS between the nodes (as the demo runs by default) instead of plain HTTP. */
+  tls: boolean;
   /** Bound of each phase: the benchmark gives up waiting after this, and says so. */
   phaseSeconds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { messages: 2000, concurrency: 64, rate: 100, seconds: 5, json: false, cpuProf: undefined, phaseSeconds: 180 };
+  const a: Args = {
+    messages: 2000,
+    concurrency: 64,
+    rate: 100,
+    seconds: 5,
+    json: false,
+    cpuProf: undefined,
+    tls: false,
+    phaseSeconds: 180,
+  };
   const num = (i: number): number => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) usage(`${argv[i - 1]} needs a positive number`);
@@ -51,6 +65,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === '--json') a.json = true;
+    else if (k === '--tls') a.tls = true;
     else if (k === '--messages') a.messages = num(++i);
     else if (k === '--concurrency') a.concurrency = num(++i);
     else if (k === '--rate') a.rate = num(++i);
@@ -64,7 +79,7 @@ function parseArgs(argv: string[]): Args {
 
 function usage(why: string): never {
   process.stderr.write(
-    `${why}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--phase-seconds S] [--cpu-prof DIR] [--json]\n`,
+    `${why}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--phase-seconds S] [--cpu-prof DIR] [--tls] [--json]\n`,
   );
   process.exit(2);
 }
@@ -214,7 +229,7 @@ async function main(): Promise<void> {
   // Node 20 refuses --cpu-prof in NODE_OPTIONS; the demo starts each node with process.execPath, so for
   // the profiled run that is a script that execs node with the flag (same pid: /proc still sees the node).
   if (args.cpuProf) process.execPath = profilingNode(node, resolve(args.cpuProf), root);
-  const demo = await startDemo(root, benchConfig).finally(() => (process.execPath = node));
+  const demo = await startDemo(root, benchConfig, { plainHttp: !args.tls }).finally(() => (process.execPath = node));
   const pids = { cst: demo.processOf('cst').pid!, regione: demo.processOf('regione').pid! };
   const watch = new ExchangeWatch(demo);
   // Whatever happens below, the children go: a stop that hangs is cut by SIGKILL.
@@ -272,6 +287,18 @@ async function main(): Promise<void> {
     const latencies = Float64Array.from(pacedSettled.done.map((x) => doneAt(x) - x.sentAt)).sort();
     const accepts = Float64Array.from(pacedSent.map((x) => x.acceptedAt - x.sentAt)).sort();
 
+    let handshakes: HandshakeCost | undefined;
+    if (args.tls) {
+      say('done\nTLS handshakes… ');
+      // As the CST connects to the Regione: the CST's client certificate, the Regione's CA pinned.
+      const pki = join(demo.nodes.cst.dir, 'pki');
+      handshakes = await measureHandshakes(demo.nodes.regione.baseUrl, {
+        ca: readFileSync(demo.nodes.regione.caFile, 'utf8'),
+        cert: readFileSync(join(pki, 'tls.cert.pem'), 'utf8'),
+        key: readFileSync(join(pki, 'tls.key.pem'), 'utf8'),
+      });
+    }
+
     say('done\ncrypto floor… ');
     const floor = cryptoFloor(demo, await watch.envelopesOf(done[0]?.id ?? warm[0]!.id));
     say('done\n');
@@ -281,6 +308,8 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       processes: 'two `tramite start` processes (CST, Regione), each with its own redis-server; back office in the benchmark process',
+      transport: args.tls ? 'mutual TLS' : 'plain HTTP',
+      ...(handshakes ? { tlsHandshakes: handshakes } : {}),
       messages: args.messages,
       concurrency: args.concurrency,
       exchangesPerSec,
@@ -305,7 +334,7 @@ async function main(): Promise<void> {
     else {
       const out = (s: string) => process.stdout.write(`${s}\n`);
       out(`\nTramite exchange benchmark — node ${result.node}, ${result.cores} × ${result.cpu}`);
-      out(`  ${result.processes}`);
+      out(`  ${result.processes}; ${result.transport} between the nodes`);
       out(
         `  exchanges/s, ${result.concurrency} in flight (API, sign, log, HTTP, verify, log, riscontro, verify, log, back office): ${exchangesPerSec.toFixed(1)}  (${done.length}/${result.messages} done, ${failed} FAILED)`,
       );
@@ -318,6 +347,10 @@ async function main(): Promise<void> {
       out(
         `  crypto floor (2 RSA-2048 signatures, 2 verifications, SHA-256 of ${result.envelopeBytes}-byte envelopes), same run: ${floor.perSec.toFixed(0)} exchanges/s = ${result.cryptoFloorMsPerExchange.toFixed(2)} ms CPU → the path costs ${(result.cpuMsPerExchange / result.cryptoFloorMsPerExchange).toFixed(1)}× the floor`,
       );
+      if (handshakes)
+        out(
+          `  TLS (${handshakes.protocol}, RSA-2048, mutual; median of ${handshakes.rounds}): full handshake ${handshakes.fullMs.toFixed(2)} ms, resumed ${handshakes.resumedMs.toFixed(2)} ms (${(handshakes.resumedRate * 100).toFixed(0)}% resumed); GET /health on a kept-alive connection ${handshakes.keepAliveRequestMs.toFixed(2)} ms vs on a new one ${handshakes.newConnectionRequestMs.toFixed(2)} ms`,
+        );
     }
   } finally {
     watch.close();

@@ -1,12 +1,12 @@
 /**
  * The demo federation (a CST node hosting two Comuni, a Regione node, one recording back office) run
- * in the test process: real HTTP between real nodes on 127.0.0.1, with each node's config file
- * editable before it starts.
+ * in the test process: real HTTP (or, with `tls`, mutual TLS) between real nodes on 127.0.0.1, with
+ * each node's config file editable before it starts.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { loadConfig } from '../src/config/load-config.js';
 import { DemoBackOffice } from '../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
@@ -31,10 +31,13 @@ export function patchConfig(node: DemoNode, edit: (raw: any) => void): void {
 export async function startFederation(
   name: string,
   before?: (nodes: { cst: DemoNode; regione: DemoNode }) => void,
+  opts: { readonly tls?: boolean } = {},
 ): Promise<InProcessFederation> {
   const backOffice = new DemoBackOffice();
   await backOffice.start();
-  const nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), `tramite-${name}-`)), (p) => backOffice.urlFor(p));
+  const nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), `tramite-${name}-`)), (p) => backOffice.urlFor(p), {
+    plainHttp: !opts.tls,
+  });
   before?.(nodes);
   const cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   const regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
@@ -59,10 +62,25 @@ export async function callApi(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: Record<string, any> }> {
+  const dispatcher = clientOf(node);
   const res = await request(`${node.baseUrl}${path}`, {
+    ...(dispatcher ? { dispatcher } : {}),
     method,
     headers: { authorization: `Bearer ${node.tokens[party]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+}
+
+const clients = new Map<string, Agent>();
+
+/** Over TLS, a client that trusts the node's dev CA (and presents no certificate: the API takes tokens). */
+export function clientOf(node: DemoNode): Dispatcher | undefined {
+  if (!node.baseUrl.startsWith('https:')) return undefined;
+  let agent = clients.get(node.caFile);
+  if (!agent) {
+    agent = new Agent({ connect: { ca: readFileSync(node.caFile, 'utf8') } });
+    clients.set(node.caFile, agent);
+  }
+  return agent;
 }

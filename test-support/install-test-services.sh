@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests run (PostgreSQL for the shared message log, Redis for
 # the delivery queue, the openssl CLI for the RFC 3161 TSA, Dovecot's IMAP server for the PEC mailboxes,
-# the xmlsec1 CLI as the independent XML-DSig implementation of the signature differential tests),
+# the xmlsec1 CLI as the independent XML-DSig implementation of the signature differential tests, curl as
+# an independent TLS client of the mutual-TLS tests),
 # from Debian's packages, when missing. Runs before `npm test`; as root it installs, otherwise it says
 # exactly what to run.
 # Dovecot: dovecot-core ships /usr/sbin/dovecot but no IMAP service; dovecot-imapd (which depends on
@@ -11,6 +12,7 @@ set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 { [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/imap-login ]; } || need+=(dovecot-imapd)

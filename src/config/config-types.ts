@@ -57,12 +57,45 @@ export interface ConfigFileHttp {
   };
 }
 
+/** Where the node listens: over TLS, or plain HTTP only when the file says so (docs/operators.md). */
+export interface ConfigFileListen {
+  host: string;
+  port: number;
+  tls?: ConfigFileListenTls;
+  /** @defaultValue false */
+  plainHttp: boolean;
+}
+
+export interface ConfigFileListenTls {
+  /** Server certificate then its intermediates (PEM); also the default client certificate towards peers. */
+  certFile: string;
+  keyFile: string;
+  /** CAs of peers' client certificates (the system store is never used). */
+  clientCaFiles: string[];
+  /** @defaultValue true */
+  requestCert: boolean;
+  /** @defaultValue false */
+  requireClientCert: boolean;
+}
+
+/** TLS towards one peer, and how that peer's own connections here are recognised. */
+export interface ConfigFilePeerTls {
+  /** CA(s) of the peer's server certificate: pinned, the system store is not used. */
+  caFile: string;
+  /** This node's client certificate and key for this peer; default node.listen.tls's. */
+  certFile?: string;
+  keyFile?: string;
+  servername?: string;
+  /** The client certificates the peer presents when it connects here. */
+  clientCertificates?: ConfigFileSigner[];
+}
+
 export interface ConfigFileNode {
   name: string;
   soggetto: string;
   pdd: string;
   dataDir: string;
-  listen: { host: string; port: number };
+  listen: ConfigFileListen;
   publicUrl?: string;
   limits: ConfigFileLimits;
   http: ConfigFileHttp;
@@ -124,6 +157,7 @@ export interface ConfigFilePeer {
   caFile?: string;
   /** Certificates bound to the peer's parties; a party named here is bound by these only (not by CN). */
   signers?: Array<ConfigFileSigner & { party: string }>;
+  tls?: ConfigFilePeerTls;
 }
 
 export interface ConfigFileService {
@@ -199,7 +233,7 @@ export interface ConfigFile {
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
-type Frozen<T> = T extends X509Certificate | PartyIdentity | ((...args: never[]) => unknown)
+type Frozen<T> = T extends X509Certificate | PartyIdentity | TlsMaterial | ((...args: never[]) => unknown)
   ? T
   : T extends ReadonlyArray<infer U>
     ? ReadonlyArray<Frozen<U>>
@@ -207,8 +241,21 @@ type Frozen<T> = T extends X509Certificate | PartyIdentity | ((...args: never[])
       ? { readonly [K in keyof T]: Frozen<T[K]> }
       : T;
 
-/** `dataDir` is absolute. */
-export type NodeSettings = Frozen<ConfigFileNode>;
+/** TLS key material as the node uses it: PEM text read from the files, the leaf certificate parsed. */
+export interface TlsMaterial {
+  /** Certificate chain, leaf first (PEM). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** The leaf certificate (its fingerprint identifies this node to itself). */
+  readonly certificate: X509Certificate;
+}
+
+/** `dataDir` and listen.tls's files are absolute; `listen.tls.material` is the loaded key and chain, `clientCaPem` the CAs. */
+export type NodeSettings = Frozen<
+  Omit<ConfigFileNode, 'listen'> & {
+    listen: Omit<ConfigFileListen, 'tls'> & { tls?: ConfigFileListenTls & { material: TlsMaterial; clientCaPem: string[] } };
+  }
+>;
 
 /** `keyFile`, `certFile`, `passphraseFile` and `keystore`'s files are absolute; `identity` is the loaded key and certificate. */
 /** `notify.secretFile` is absolute and `notify.secret` holds the webhook secret read from it. */
@@ -220,7 +267,13 @@ export type HostedPartyConfig = Frozen<
  * `caFile` is absolute when given; `caCertificates` are its certificates, trusted only for this peer's
  * signers (empty without `caFile`).
  */
-export type PeerConfig = Frozen<ConfigFilePeer & { caCertificates: X509Certificate[] }>;
+export type PeerConfig = Frozen<
+  Omit<ConfigFilePeer, 'tls'> & {
+    caCertificates: X509Certificate[];
+    /** Files absolute; `caPem` the pinned CAs, `client` this node's client certificate for the peer (when there is one). */
+    tls?: ConfigFilePeerTls & { caPem: string[]; client?: TlsMaterial };
+  }
+>;
 
 export type ServiceConfig = Frozen<ConfigFileService>;
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { hashToken } from '../core/token-hash.js';
-import { type PkiFileReport, createDevPki, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
+import { type PkiFileReport, createDevPki, createDevTlsCertificate, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
 import type { ConfigFile, ConfigFileParty } from './config-types.js';
 import { validateConfig } from './load-config.js';
 
@@ -40,6 +40,8 @@ export interface InitNodeReport {
   readonly configFile: string;
   readonly configCreated: boolean;
   readonly ca: PkiFileReport;
+  /** DIR/pki/tls.cert.pem: the node's TLS certificate (server, and client towards peers), SAN localhost and 127.0.0.1. */
+  readonly tls: PkiFileReport;
   readonly parties: readonly InitPartyReport[];
   /** DIR/pki/auditor.token: the read-only auditor API token. */
   readonly auditorTokenFile: string;
@@ -81,6 +83,14 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     ...(opts.now ? { now: opts.now } : {}),
   });
 
+  const tls = createDevTlsCertificate({
+    dir: pki.dir,
+    caKeyDir,
+    commonName: 'tramite-dev',
+    hosts: [],
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+
   const planned = pki.parties.map((party): { report: InitPartyReport; entry?: ConfigFileParty } => {
     const tokenFile = join(pki.dir, `${devPartyRef(party.code).nome}.token`);
     if (listed.has(party.code)) {
@@ -113,6 +123,7 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     const config = devConfig(
       port,
       relativePath(dir, pki.ca.certFile),
+      { certFile: relativePath(dir, tls.certFile), keyFile: relativePath(dir, tls.keyFile) },
       planned.flatMap((p) => (p.entry ? [p.entry] : [])),
       hashToken(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
       hashToken(operatorToken ?? readFileSync(operatorTokenFile, 'utf8').trim()),
@@ -127,6 +138,7 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     configFile,
     configCreated: !configExists,
     ca: pki.ca,
+    tls,
     parties: planned.map((p) => p.report),
     auditorTokenFile,
     ...(auditorToken !== undefined && !configExists ? { auditorToken } : {}),
@@ -164,14 +176,27 @@ function configEntryFor(party: PkiFileReport & { code: string }, dir: string, to
   };
 }
 
-function devConfig(port: number, caFile: string, parties: ConfigFileParty[], auditorToken: string, operatorToken: string): ConfigFile {
+function devConfig(
+  port: number,
+  caFile: string,
+  tls: { certFile: string; keyFile: string },
+  parties: ConfigFileParty[],
+  auditorToken: string,
+  operatorToken: string,
+): ConfigFile {
   return {
     node: {
       name: 'tramite-dev',
       soggetto: 'Tramite',
       pdd: 'TramiteSPCoopIT',
       dataDir: 'data',
-      listen: { host: '127.0.0.1', port },
+      // TLS on loopback; peers' client certificates are asked for and must come from the dev CA (add theirs).
+      listen: {
+        host: '127.0.0.1',
+        port,
+        tls: { ...tls, clientCaFiles: [caFile], requestCert: true, requireClientCert: false },
+        plainHttp: false,
+      },
       operatorTokens: [operatorToken],
     } as ConfigFile['node'], // the loader fills in the optional settings' defaults
     trust: { caFiles: [caFile] },

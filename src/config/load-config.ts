@@ -15,6 +15,7 @@ import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigne
 import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
 import { parseCrl } from '../crypto/revocation/crl.js';
 import { readPackageJson } from './package-root.js';
+import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
 
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
@@ -211,6 +212,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...modiPatternProblems(config.services));
   problems.push(...adapterServiceProblems(config));
   problems.push(...signerProblems(config));
+  problems.push(...tlsProblems(config));
   config.parties.forEach((party, i) => problems.push(...partyKeyProblems(party, `parties[${i}]`)));
 
   const http = config.node.http;
@@ -436,6 +438,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
     ...config.peers.flatMap((p, i) => (p.caFile === undefined ? [] : [{ path: `peers[${i}].caFile`, file: p.caFile }])),
     ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
     ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
+    ...tlsFiles(config),
   ];
 }
 
@@ -466,10 +469,12 @@ function missingFileProblems(config: ConfigFile, baseDir: string): Problem[] {
 function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | undefined): NodeConfig {
   const abs = (file: string): string => resolve(baseDir, file);
   const caFiles = config.trust.caFiles.map(abs);
+  const { tls: listenTlsFile, ...listen } = config.node.listen;
+  const listenTls = listenTlsFile && loadListenTls(listenTlsFile, abs);
   return {
     configPath,
     baseDir,
-    node: { ...config.node, dataDir: abs(config.node.dataDir) },
+    node: { ...config.node, dataDir: abs(config.node.dataDir), listen: { ...listen, ...(listenTls ? { tls: listenTls } : {}) } },
     trust: {
       caFiles,
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),
@@ -483,7 +488,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     peers: config.peers.map((peer, i) => {
       const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
       const caCertificates = caFile === undefined ? [] : withField(`peers[${i}].caFile`, () => readCertificates(caFile));
-      return { ...peer, ...(caFile === undefined ? {} : { caFile }), caCertificates };
+      const { tls, ...rest } = peer;
+      const loadedTls = tls && loadPeerTls(tls, abs, `peers[${i}].tls`, listenTls);
+      return { ...rest, ...(caFile === undefined ? {} : { caFile }), caCertificates, ...(loadedTls ? { tls: loadedTls } : {}) };
     }),
     // A ModI service that declares no patterns keeps the node's historical ones.
     services: config.services.map((s) =>

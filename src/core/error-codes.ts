@@ -74,6 +74,13 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_BAD_REQUEST: 'The request body does not match the API schema',
   TRAMITE_ERR_NO_ROUTE: 'No peer hosts the destination party, or no service matches',
   TRAMITE_ERR_PEER_UNREACHABLE: 'The peer node could not be reached or answered with a transport error',
+  TRAMITE_ERR_PEER_TLS:
+    "The peer's TLS server certificate is not issued by the peer's pinned CA, is expired, or is for another host, or the peer refused this node's client certificate",
+  TRAMITE_ERR_TLS_CLIENT_CERT_MISSING: 'An envelope came over a connection whose client presented no TLS client certificate',
+  TRAMITE_ERR_TLS_CLIENT_CERT_UNTRUSTED: 'The TLS client certificate does not chain to node.listen.tls.clientCaFiles',
+  TRAMITE_ERR_TLS_CLIENT_CERT_EXPIRED: 'The TLS client certificate (or a CA in its chain) is outside its validity dates',
+  TRAMITE_ERR_TLS_CLIENT_UNKNOWN: "The TLS client certificate is verified but is no configured peer's (peers[].tls.clientCertificates)",
+  TRAMITE_ERR_TLS_PEER_NOT_SENDER: 'The peer connected over TLS does not host the party the envelope comes from',
   TRAMITE_ERR_PEER_REFUSED: 'The peer node refused the envelope (it answered with a SOAP Fault or ListaEccezioni)',
   TRAMITE_ERR_RECEIPT_INVALID: 'The reply or riscontro from the peer failed verification',
   TRAMITE_ERR_RESPONSE_TOO_LARGE: 'A peer, back office, webhook or TSA answered with a body larger than the node accepts',

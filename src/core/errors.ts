@@ -57,9 +57,13 @@ export class SecurityError extends TramiteError {
       reason === 'TRAMITE_ERR_CERT_REVOKED' ||
       reason === 'TRAMITE_ERR_CERT_STATUS_UNKNOWN' ||
       reason === 'TRAMITE_ERR_REVOCATION_INVALID' ||
-      reason === 'TRAMITE_ERR_MODI_PATTERN'
+      reason === 'TRAMITE_ERR_MODI_PATTERN' ||
+      reason.startsWith('TRAMITE_ERR_TLS_CLIENT_')
         ? 'EGOV_IT_200'
-        : 'EGOV_IT_202';
+        : // The connected peer (its TLS client certificate) does not host the sender: the sender is not authorised.
+          reason === 'TRAMITE_ERR_TLS_PEER_NOT_SENDER'
+          ? 'EGOV_IT_201'
+          : 'EGOV_IT_202';
     super(wire, message, options);
     this.reason = reason;
     this.posizione = options?.posizione ?? 'Header/Security';

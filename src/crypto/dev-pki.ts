@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
@@ -50,9 +51,10 @@ export interface PemPair {
 
 /**
  * `sign`: digitalSignature + nonRepudiation (a party signer); `ca`: keyCertSign + cRLSign;
- * `certSignOnly`: keyCertSign alone; `none`: no keyUsage extension at all.
+ * `certSignOnly`: keyCertSign alone; `none`: no keyUsage extension at all; `tls`: digitalSignature +
+ * keyEncipherment with extendedKeyUsage serverAuth and clientAuth (a node's TLS server and client certificate).
  */
-export type KeyUsageProfile = 'sign' | 'ca' | 'certSignOnly' | 'none';
+export type KeyUsageProfile = 'sign' | 'ca' | 'certSignOnly' | 'none' | 'tls';
 
 export interface IssueCertificateOptions {
   readonly subject: DistinguishedName;
@@ -66,6 +68,8 @@ export interface IssueCertificateOptions {
   readonly keyUsage?: KeyUsageProfile;
   /** Certify this existing RSA key instead of generating one (e.g. to renew a certificate). */
   readonly keyPem?: string;
+  /** subjectAltName: DNS names and IP addresses (a TLS server certificate's hosts). */
+  readonly altNames?: readonly string[];
 }
 
 export const DEV_CA_SUBJECT: DistinguishedName = { CN: 'Tramite Dev CA', O: 'Tramite', C: 'IT' };
@@ -161,6 +165,41 @@ export function createDevPki(opts: DevPkiOptions): DevPkiReport {
   return { dir, ca: { ...caFiles, created: !ca }, parties: partyReports };
 }
 
+/** Where the dev PKI keeps a node's TLS certificate (server, and client towards peers) and its key. */
+export function devTlsFiles(dir: string): { certFile: string; keyFile: string } {
+  return { certFile: join(resolve(dir), 'tls.cert.pem'), keyFile: join(resolve(dir), 'tls.key.pem') };
+}
+
+/**
+ * The node's TLS certificate, issued by the dev CA of `dir` (made by createDevPki first): one key and
+ * certificate for serverAuth and clientAuth, with the hosts as subjectAltName (`localhost`, `127.0.0.1`
+ * and the listen host). Kept when it exists, like the rest of the dev PKI.
+ */
+export function createDevTlsCertificate(opts: {
+  readonly dir: string;
+  readonly caKeyDir?: string;
+  readonly commonName: string;
+  readonly hosts: readonly string[];
+  readonly now?: Date;
+  readonly validityDays?: number;
+}): PkiFileReport {
+  const files = devTlsFiles(opts.dir);
+  if (existingPair(files)) return { ...files, created: false };
+  const caFiles = devCaFiles(opts.dir, opts.caKeyDir);
+  const ca = loadCertifiedKey(caFiles.keyFile, caFiles.certFile, 'dev CA');
+  const now = opts.now ?? new Date();
+  const pair = issueCertificate({
+    subject: { CN: opts.commonName, O: 'Tramite', C: 'IT' },
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + (opts.validityDays ?? DEFAULT_VALIDITY_DAYS) * DAY_MS),
+    issuer: { certPem: ca.certPem, keyPem: ca.keyPem },
+    keyUsage: 'tls',
+    altNames: [...new Set(['localhost', '127.0.0.1', ...opts.hosts])],
+  });
+  writePair(files, pair);
+  return { ...files, created: true };
+}
+
 /** An X.509 v3 certificate (sha256WithRSA, RSA 2048 key) with the given dates, usage and issuer. */
 export function issueCertificate(opts: IssueCertificateOptions): PemPair {
   const keyPem = opts.keyPem ?? generateRsaKeyPem();
@@ -198,9 +237,14 @@ export function issueCertificate(opts: IssueCertificateOptions): PemPair {
     extensions.push({ name: 'extKeyUsage', clientAuth: true, serverAuth: true });
   } else if (usage === 'ca') {
     extensions.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true });
+  } else if (usage === 'tls') {
+    extensions.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
+    extensions.push({ name: 'extKeyUsage', serverAuth: true, clientAuth: true });
   } else if (usage === 'certSignOnly') {
     extensions.push({ name: 'keyUsage', keyCertSign: true, critical: true });
   }
+  if (opts.altNames && opts.altNames.length > 0)
+    extensions.push({ name: 'subjectAltName', altNames: opts.altNames.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) });
   cert.setExtensions(extensions);
   cert.sign(signingKey, forge.md.sha256.create());
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ConfigFile, ConfigFileService } from '../config/config-types.js';
 import { TramiteError } from '../core/errors.js';
-import { request } from 'undici';
-import { createDevPki } from '../crypto/dev-pki.js';
+import { Agent, request } from 'undici';
+import { createDevPki, createDevTlsCertificate, devCaFiles, devTlsFiles } from '../crypto/dev-pki.js';
 import { hashToken } from '../core/token-hash.js';
 import { freePort } from '../daemons/free-port.js';
 
@@ -13,7 +13,10 @@ export interface DemoNode {
   readonly name: string;
   readonly dir: string;
   readonly configFile: string;
+  /** https://127.0.0.1:PORT, or http:// when the federation was written with plainHttp. */
   readonly baseUrl: string;
+  /** The CA of the node's TLS certificate (its dev CA): what a client of baseUrl trusts. */
+  readonly caFile: string;
   readonly logFile: string;
   /** The node's message log (SQLite). */
   readonly messageLog: string;
@@ -240,6 +243,7 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
 export async function writeDemoFederation(
   root: string,
   backOfficeUrl: (party: string) => string,
+  opts: { readonly plainHttp?: boolean } = {},
 ): Promise<{ cst: DemoNode; regione: DemoNode }> {
   // The node configs name each other's URLs, so ports are chosen up front.
   const [cstPort, regPort] = [await freePort(), await freePort()];
@@ -247,7 +251,14 @@ export async function writeDemoFederation(
     { ...CST, port: cstPort, peer: { ...REGIONE, port: regPort } },
     { ...REGIONE, port: regPort, peer: { ...CST, port: cstPort } },
   ];
-  for (const s of spec) createDevPki({ dir: join(root, s.name, 'pki'), parties: [...s.parties] });
+  for (const s of spec) {
+    createDevPki({ dir: join(root, s.name, 'pki'), parties: [...s.parties] });
+    if (!opts.plainHttp) createDevTlsCertificate({ dir: join(root, s.name, 'pki'), commonName: s.name, hosts: ['127.0.0.1'] });
+  }
+  // Over TLS each node knows the other by its TLS certificate (mutual TLS), pinned by fingerprint.
+  const tlsFingerprint = (name: string): string =>
+    new X509Certificate(readFileSync(devTlsFiles(join(root, name, 'pki')).certFile)).fingerprint256;
+  const scheme = opts.plainHttp ? 'http' : 'https';
   const nodes = spec.map((s) => {
     const dir = join(root, s.name);
     mkdirSync(dir, { recursive: true });
@@ -260,7 +271,20 @@ export async function writeDemoFederation(
         soggetto: s.soggetto,
         pdd: `${s.soggetto}SPCoopIT`,
         dataDir: 'data',
-        listen: { host: '127.0.0.1', port: s.port },
+        listen: opts.plainHttp
+          ? { host: '127.0.0.1', port: s.port, plainHttp: true }
+          : {
+              host: '127.0.0.1',
+              port: s.port,
+              plainHttp: false,
+              tls: {
+                certFile: 'pki/tls.cert.pem',
+                keyFile: 'pki/tls.key.pem',
+                clientCaFiles: [relative(dir, join(root, s.peer.name, 'pki', 'ca.cert.pem'))],
+                requestCert: true,
+                requireClientCert: false,
+              },
+            },
         limits: {} as ConfigFile['node']['limits'], // the loader fills in the defaults (docs/security.md)
         http: {} as ConfigFile['node']['http'], // the loader fills in the defaults
         verification: { queue: 32 },
@@ -286,9 +310,17 @@ export async function writeDemoFederation(
       peers: [
         {
           name: s.peer.name,
-          url: `http://127.0.0.1:${s.peer.port}/tramite/envelope`,
+          url: `${scheme}://127.0.0.1:${s.peer.port}/tramite/envelope`,
           parties: [...s.peer.parties],
           caFile: relative(dir, join(root, s.peer.name, 'pki', 'ca.cert.pem')),
+          ...(opts.plainHttp
+            ? {}
+            : {
+                tls: {
+                  caFile: relative(dir, join(root, s.peer.name, 'pki', 'ca.cert.pem')),
+                  clientCertificates: [{ fingerprint256: tlsFingerprint(s.peer.name) }],
+                },
+              }),
         },
       ],
       log: {
@@ -308,7 +340,8 @@ export async function writeDemoFederation(
       name: s.name,
       dir,
       configFile,
-      baseUrl: `http://127.0.0.1:${s.port}`,
+      baseUrl: `${scheme}://127.0.0.1:${s.port}`,
+      caFile: devCaFiles(join(dir, 'pki')).certFile,
       logFile: join(dir, 'data', 'tramite.log'),
       messageLog: join(dir, 'data', 'message-log.sqlite'),
       tokens,
@@ -317,4 +350,12 @@ export async function writeDemoFederation(
     };
   });
   return { cst: nodes[0]!, regione: nodes[1]! };
+}
+
+/**
+ * A dispatcher for the demo's own clients (its back offices, the checks): it trusts the nodes' dev CAs
+ * for their https:// base URLs, and nothing else; plain http (adapters' APIs) is unaffected.
+ */
+export function demoClientAgent(nodes: { cst: DemoNode; regione: DemoNode }): Agent {
+  return new Agent({ connect: { ca: [nodes.cst, nodes.regione].map((n) => readFileSync(n.caFile, 'utf8')) } });
 }

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { request } from 'undici';
+import { request, setGlobalDispatcher } from 'undici';
 import { packageRoot } from '../config/package-root.js';
 import { TramiteError } from '../core/errors.js';
 import { DemoBackOffice } from './demo-back-office.js';
-import { writeDemoFederation, type DemoNode } from './demo-federation.js';
+import { demoClientAgent, writeDemoFederation, type DemoNode } from './demo-federation.js';
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
 import { dovecotMissing } from '../daemons/dovecot/dovecot-server.js';
 import { startPecProviderStack, type RunningPecProvider } from '../pec-provider/pec-provider-stack.js';
@@ -52,12 +52,14 @@ export type ConfigFileJson = Record<string, any>;
 export async function startDemo(
   dir?: string,
   patchConfig?: (raw: ConfigFileJson) => void,
-  opts: { pec?: boolean } = {},
+  opts: { pec?: boolean; plainHttp?: boolean } = {},
 ): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
-  const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party));
+  // Mutual TLS between the nodes unless asked otherwise; this process (their back offices' client) trusts their dev CAs.
+  const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party), { plainHttp: opts.plainHttp ?? false });
+  if (!opts.plainHttp) setGlobalDispatcher(demoClientAgent(nodes));
   const missing = opts.pec ? dovecotMissing() : 'not asked for';
   const provider = missing === undefined ? await startDemoPec(root, nodes.cst) : undefined;
   if (patchConfig) {

@@ -1,8 +1,14 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError, EnvelopeError, TramiteError } from '../core/errors.js';
 import { readPackageJson } from '../config/package-root.js';
 import { buildFaultEnvelope, faultElement } from '../../envelopes/busta/fault.js';
+import { toEccezione } from '../../envelopes/busta/eccezione.js';
+import { TLS_POLICY } from '../core/tls-policy.js';
+import type { NodeSettings } from '../config/config-types.js';
+import type { TransportIdentity } from '../node/reception/transport-identity.js';
+import { TlsClientIdentifier, type ClientCertificateCheck } from './tls-client-identity.js';
 import { outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/submission/received-lookup.js';
 import type { SendRequest } from '../node/submission/submission.js';
@@ -16,7 +22,14 @@ import { messageView } from './message-view.js';
 declare module 'fastify' {
   interface FastifyRequest {
     callerParties: ReadonlySet<string>;
+    /** On the envelope endpoint over TLS with requestCert: the peer the client certificate proved. */
+    transport: TransportIdentity | undefined;
   }
+}
+
+export interface HttpServerOptions {
+  /** Further judgements of a TLS client certificate on the envelope endpoint (e.g. revocation), in order. */
+  readonly clientCertificateChecks?: readonly ClientCertificateCheck[];
 }
 
 const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']);
@@ -25,9 +38,11 @@ const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']
  * The node's HTTP face: the envelope endpoint peers post to, the back-office REST API, and health.
  * A thin shell: every decision is the node's.
  */
-export function buildHttpServer(node: TramiteNode): FastifyInstance {
+export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {}): FastifyInstance {
   const http = node.config.node.http;
+  const tls = node.config.node.listen.tls;
   const app = Fastify({
+    ...(tls ? { https: httpsOptions(tls) } : {}),
     logger: false,
     bodyLimit: node.limits.maxBytes,
     // Slow or idle clients must not hold connections (and their bodies) for ever: docs/security.md.
@@ -39,7 +54,7 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
       requestTimeout: http.requestTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
-  });
+  } as FastifyServerOptions) as unknown as FastifyInstance; // over TLS an https.Server, used through the same net.Server surface
   // Connections beyond the cap are closed by the server as soon as they are accepted.
   app.server.maxConnections = http.maxConnections;
   let lastDropLogged = 0;
@@ -116,11 +131,32 @@ export function buildHttpServer(node: TramiteNode): FastifyInstance {
   app.register(async (peers) => {
     // Per remote address, counted before the body is read.
     peers.addHook('onRequest', peers.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'envelopes from this address')));
+    // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
+    const identifier = tls?.requestCert
+      ? new TlsClientIdentifier(node.registry, tls.material.certificate, opts.clientCertificateChecks ?? [])
+      : undefined;
+    peers.decorateRequest('transport', undefined);
+    if (identifier)
+      peers.addHook('onRequest', async (req, reply) => {
+        try {
+          req.transport = await identifier.identify(req.raw.socket as TLSSocket);
+        } catch (err) {
+          const ecc = toEccezione(err);
+          node.log.warn(
+            { code: ecc.codiceEccezione, reason: ecc.reason, remote: req.ip, err: (err as Error).message },
+            'envelope refused: TLS client not accepted',
+          );
+          return reply
+            .code(403)
+            .type('text/xml; charset=utf-8')
+            .send(buildFaultEnvelope(faultElement(ecc, { now: new Date(), porta: node.config.node.pdd })));
+        }
+      });
     peers.post('/tramite/envelope', async (req, reply) => {
       if (!Buffer.isBuffer(req.body)) {
         throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - the envelope must be sent as text/xml');
       }
-      const result = await node.inbound.process(req.body);
+      const result = await node.inbound.process(req.body, req.transport);
       reply.code(result.status);
       if (result.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.retryAfterSeconds));
       return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
@@ -263,4 +299,17 @@ async function waitForFinal(node: TramiteNode, id: string, ms: number): Promise<
     if (FINAL.has(rec.status) || Date.now() >= until) return rec;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The listener's TLS: its chain and key, the client CAs (never the system store), the node's TLS policy. */
+function httpsOptions(tls: NonNullable<NodeSettings['listen']['tls']>): Record<string, unknown> {
+  return {
+    ...TLS_POLICY,
+    cert: tls.material.certPem,
+    key: tls.material.keyPem,
+    ...(tls.clientCaPem.length > 0 ? { ca: [...tls.clientCaPem] } : {}),
+    requestCert: tls.requestCert,
+    // Without requireClientCert the handshake lets any client in; the envelope endpoint then judges it.
+    rejectUnauthorized: tls.requireClientCert,
+  };
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Deadline, settlesWithin } from '../core/deadline.js';
 import type { NodeConfig } from '../config/config-types.js';
 import { TramiteNode, type NodeOptions } from '../node/tramite-node.js';
-import { buildHttpServer } from './http-server.js';
+import { buildHttpServer, type HttpServerOptions } from './http-server.js';
 
 export interface RunningNode {
   readonly node: TramiteNode;
@@ -13,10 +13,10 @@ export interface RunningNode {
   close(deadline?: Deadline): Promise<void>;
 }
 
-/** Starts a node and its HTTP server on the configured address (port 0 = any free port). */
-export async function serveNode(config: NodeConfig, opts: NodeOptions = {}): Promise<RunningNode> {
+/** Starts a node and its HTTP(S) server on the configured address (port 0 = any free port). */
+export async function serveNode(config: NodeConfig, opts: NodeOptions = {}, httpOpts: HttpServerOptions = {}): Promise<RunningNode> {
   const node = await TramiteNode.open(config, opts);
-  const app = buildHttpServer(node);
+  const app = buildHttpServer(node, httpOpts);
   try {
     await app.listen({ host: config.node.listen.host, port: config.node.listen.port });
   } catch (err) {
@@ -26,9 +26,23 @@ export async function serveNode(config: NodeConfig, opts: NodeOptions = {}): Pro
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.node.listen.port;
   const host = config.node.listen.host.includes(':') ? `[${config.node.listen.host}]` : config.node.listen.host;
-  const baseUrl = `http://${host}:${port}`;
+  const tls = config.node.listen.tls;
+  const baseUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
   node.bindAddress(baseUrl);
-  node.log.info({ baseUrl, envelopeUrl: node.envelopeUrl, parties: config.parties.map((p) => p.code) }, 'node listening');
+  if (!tls)
+    node.log.warn(
+      { baseUrl },
+      'listening over plain HTTP (node.listen.plainHttp): envelopes and back-office tokens travel unencrypted and peers are not authenticated by TLS — use node.listen.tls outside loopback and tests',
+    );
+  node.log.info(
+    {
+      baseUrl,
+      envelopeUrl: node.envelopeUrl,
+      parties: config.parties.map((p) => p.code),
+      ...(tls ? { tls: { requestCert: tls.requestCert, requireClientCert: tls.requireClientCert } } : {}),
+    },
+    'node listening',
+  );
   return {
     node,
     app,

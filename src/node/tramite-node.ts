@@ -117,7 +117,13 @@ export class TramiteNode {
     };
     // A reply is an envelope: no larger than the envelopes this node accepts.
     // As many connections to a peer as deliveries may run at once: an attempt never waits for a socket.
-    this.peers = new PeerClient({ timeoutMs: 30_000, maxAnswerBytes: this.limits.maxBytes, connectionsPerPeer: config.queue.concurrency });
+    this.peers = new PeerClient({
+      timeoutMs: 30_000,
+      maxAnswerBytes: this.limits.maxBytes,
+      connectionsPerPeer: config.queue.concurrency,
+      peers: config.peers,
+      self: { url: () => this.envelopeUrl, ...(config.node.listen.tls ? { tls: config.node.listen.tls.material } : {}) },
+    });
     const selfUrl = (): string => this.envelopeUrl;
     // A hand-over is bounded by backOfficeTimeoutMs (10 s), as the first attempt must be.
     this.immediateDispatch = new FirstAttempt<DispatchItem>({

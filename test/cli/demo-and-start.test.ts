@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from './run-cli.js';
 
@@ -66,9 +66,12 @@ describe('tramite start on embedded defaults', () => {
       expect(first.stderr).toMatch(/SPC\/ComuneDemo: back-office token \S+/);
       const operatorToken = /operators \(GET \/health details\): token (\S+)/.exec(first.stderr)?.[1];
       expect(operatorToken).toBeDefined();
-      // Anyone sees the status; the operator also sees what the node hosts.
-      expect(await (await request(`${first.baseUrl}/health`)).body.json()).toEqual({ status: 'ok' });
-      const details = await request(`${first.baseUrl}/health`, { headers: { authorization: `Bearer ${operatorToken}` } });
+      // Over TLS on loopback with the development CA; anyone sees the status; the operator also sees what the node hosts.
+      expect(first.baseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(first.stderr).toMatch(/TLS: +certificate \S+tls\.cert\.pem/);
+      const dispatcher = new Agent({ connect: { ca: readFileSync(join(cwd, '.tramite', 'pki', 'ca.cert.pem'), 'utf8') } });
+      expect(await (await request(`${first.baseUrl}/health`, { dispatcher })).body.json()).toEqual({ status: 'ok' });
+      const details = await request(`${first.baseUrl}/health`, { dispatcher, headers: { authorization: `Bearer ${operatorToken}` } });
       expect(await details.body.json()).toMatchObject({ status: 'ok', parties: ['SPC/ComuneDemo'] });
     } finally {
       first.child.kill('SIGTERM');
@@ -97,7 +100,7 @@ function startUntilListening(cwd: string): Promise<{ child: ReturnType<typeof sp
     }, 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /health:\s+(http:\/\/\S+)\/health/.exec(stderr);
+      const m = /health:\s+(https?:\/\/\S+)\/health/.exec(stderr);
       if (m) {
         clearTimeout(timer);
         resolve({ child, stderr, baseUrl: m[1]! });

@@ -22,7 +22,7 @@ afterEach(async () => {
 
 describe('fault tests', () => {
   it('kill -9 of the sending node while it retries: after restart every message arrives exactly once', async () => {
-    demo = await startDemo(mkdtempSync(join(tmpdir(), 'tramite-fault-sender-')));
+    demo = await startDemo(mkdtempSync(join(tmpdir(), 'tramite-fault-sender-')), undefined, { plainHttp: true });
     const d = demo;
     await d.control.stopNode('regione');
     const ids = await Promise.all(Array.from({ length: 8 }, (_, i) => send(d, i)));
@@ -38,7 +38,7 @@ describe('fault tests', () => {
   }, 120_000);
 
   it('kill -9 of the receiving node after its riscontro, before the hand-over: dispatched once after restart', async () => {
-    demo = await startDemo(mkdtempSync(join(tmpdir(), 'tramite-fault-receiver-')));
+    demo = await startDemo(mkdtempSync(join(tmpdir(), 'tramite-fault-receiver-')), undefined, { plainHttp: true });
     const d = demo;
     // The back office refuses for a while, so messages sit RECEIVED-but-undispatched at the Regione.
     d.backOffice.unavailable = true;
@@ -90,9 +90,13 @@ describe('fault tests', () => {
       });
     let redis = await startRedis();
     try {
-      demo = await startDemo(root, (raw) => {
-        raw['queue'] = { ...raw['queue'], redisUrl: `redis://127.0.0.1:${port}`, reconcileEverySeconds: 2 };
-      });
+      demo = await startDemo(
+        root,
+        (raw) => {
+          raw['queue'] = { ...raw['queue'], redisUrl: `redis://127.0.0.1:${port}`, reconcileEverySeconds: 2 };
+        },
+        { plainHttp: true },
+      );
       const d = demo;
       await d.control.stopNode('regione');
       const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => send(d, i)));

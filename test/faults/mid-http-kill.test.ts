@@ -35,14 +35,18 @@ afterEach(async () => {
  * the patch to both nodes' configurations; only the CST's (node.name) is changed.
  */
 async function startDemoBehindProxy(prefix: string, p: InterposingProxy): Promise<RunningDemo> {
-  return startDemo(mkdtempSync(join(tmpdir(), prefix)), (raw) => {
-    if (raw['node']?.name !== CST.name) return;
-    const peer = (raw['peers'] as Array<{ url: string }>)[0]!;
-    const url = new URL(peer.url);
-    p.setTarget(Number(url.port), url.hostname);
-    url.port = String(p.port);
-    peer.url = url.toString();
-  });
+  return startDemo(
+    mkdtempSync(join(tmpdir(), prefix)),
+    (raw) => {
+      if (raw['node']?.name !== CST.name) return;
+      const peer = (raw['peers'] as Array<{ url: string }>)[0]!;
+      const url = new URL(peer.url);
+      p.setTarget(Number(url.port), url.hostname);
+      url.port = String(p.port);
+      peer.url = url.toString();
+    },
+    { plainHttp: true },
+  );
 }
 
 /** ~200 KB of XML content, unique to message `n`: an envelope of many TCP segments. */

@@ -26,9 +26,13 @@ afterEach(async () => {
 });
 
 function startBoundedDemo(prefix: string): Promise<RunningDemo> {
-  return startDemo(mkdtempSync(join(tmpdir(), prefix)), (raw) => {
-    raw['node'] = { ...raw['node'], shutdownTimeoutSeconds: BOUND_S };
-  });
+  return startDemo(
+    mkdtempSync(join(tmpdir(), prefix)),
+    (raw) => {
+      raw['node'] = { ...raw['node'], shutdownTimeoutSeconds: BOUND_S };
+    },
+    { plainHttp: true },
+  );
 }
 
 /** The pid of the CST's own redis-server, checked to be a child of the CST's node process. */

@@ -23,6 +23,8 @@ export async function startDevNode(
   const dir = mkdtempSync(join(tmpdir(), 'tramite-http-'));
   const report = initNode({ dir, parties, port: 0 });
   const raw = JSON.parse(readFileSync(report.configFile, 'utf8')) as Record<string, any>;
+  // These tests talk to the node over plain HTTP, said explicitly (TLS has its own tests: test/integration/tls.test.ts).
+  raw.node.listen = { host: '127.0.0.1', port: 0, plainHttp: true };
   edit(raw);
   writeFileSync(report.configFile, JSON.stringify(raw, null, 2));
   const running = await serveNode(loadConfig(report.configFile));

@@ -118,7 +118,7 @@ describe('an adapter loaded from a module path', () => {
 describe('a node refuses adapters it cannot run', () => {
   async function refusal(edit: (party: any) => void): Promise<ConfigError> {
     const root = mkdtempSync(join(tmpdir(), 'tramite-adapters-bad-'));
-    const fed = await writeDemoFederation(root, (p) => `http://127.0.0.1:9/${encodeURIComponent(p)}`);
+    const fed = await writeDemoFederation(root, (p) => `http://127.0.0.1:9/${encodeURIComponent(p)}`, { plainHttp: true });
     patch(fed.regione, (raw) => edit(raw.parties[0]));
     try {
       const node = await TramiteNode.open(loadConfig(fed.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });

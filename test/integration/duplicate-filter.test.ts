@@ -34,7 +34,7 @@ beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'tramite-dedup-'));
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
   cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   regione = await serveNode(loadConfig(nodes.regione.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
 });

@@ -34,7 +34,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tramite-it-keystore-'));
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
   const pki = (name: string): string => join(nodes.cst.dir, 'pki', name);
 
   writeFileSync(pki('keystores.pass'), `${PASSPHRASE}\n`, { mode: 0o600 });

@@ -40,7 +40,7 @@ beforeAll(async () => {
   writeFileSync(join(root, 'tsa-ca.pem'), tsa.caCertPem);
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
   // The CST time-stamps its checkpoints; small batches so the test sees several.
   const raw = JSON.parse(readFileSync(nodes.cst.configFile, 'utf8'));
   raw.log = { ...raw.log, checkpointEveryRecords: 4, tsa: { url: tsa.url, caFile: join(root, 'tsa-ca.pem') } };

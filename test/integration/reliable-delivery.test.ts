@@ -29,7 +29,7 @@ const running: RunningNode[] = [];
 beforeEach(async () => {
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-reliable-')), (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), 'tramite-reliable-')), (p) => backOffice.urlFor(p), { plainHttp: true });
 });
 
 afterEach(async () => {

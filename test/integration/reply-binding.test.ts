@@ -34,7 +34,7 @@ beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'tramite-reply-binding-'));
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  cstNode = (await writeDemoFederation(root, (p) => backOffice.urlFor(p))).cst;
+  cstNode = (await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true })).cst;
   const config = JSON.parse(readFileSync(cstNode.configFile, 'utf8'));
   const ortona = loadConfig(cstNode.configFile).parties.find((p) => p.code === 'SPC/ComuneOrtona')!;
   const signer = { privateKey: createPrivateKey(readFileSync(ortona.keyFile!)), certPem: readFileSync(ortona.certFile!, 'utf8') };

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'tramite-shared-log-'));
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
   const raw = JSON.parse(readFileSync(nodes.cst.configFile, 'utf8'));
   raw.log = { ...raw.log, store: 'postgres', postgresUrl: dbUrl, checkpointEveryRecords: 5 };
   writeFileSync(nodes.cst.configFile, JSON.stringify(raw, null, 2));

@@ -72,8 +72,17 @@ export function registerStartCommand(program: Command): void {
           await running.close(stopDeadline);
           process.exit(0);
         }
+        const tls = running.node.config.node.listen.tls;
+        const clients = tls?.requireClientCert
+          ? 'required'
+          : tls?.requestCert
+            ? "asked for (the envelope endpoint needs a peer's)"
+            : 'not asked for';
+        // One write: a reader waiting for the health line has the TLS line too.
         process.stderr.write(
-          `tramite node "${running.node.config.node.name}" listening\n  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
+          `tramite node "${running.node.config.node.name}" listening\n` +
+            (tls ? `  TLS:       certificate ${tls.certFile}; client certificates ${clients}\n` : '') +
+            `  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
         );
       } catch (err) {
         reportError(err);

@@ -1,5 +1,5 @@
 import { describeCertificate } from '../../core/certificate-description.js';
-import { EnvelopeError } from '../../core/errors.js';
+import { EnvelopeError, SecurityError } from '../../core/errors.js';
 import { partyCode } from '../../core/party.js';
 import { DEFAULT_MODI_PATTERNS, type CollaborationProfile } from '../../core/service-profile.js';
 import { parseXsdDateTime } from '../../core/xsd-datetime.js';
@@ -8,6 +8,7 @@ import { parseModiAction } from '../../../envelopes/modi/modi-action.js';
 import { requireModiPatterns } from '../../../envelopes/modi/modi-patterns.js';
 import type { HostedParty, Registry, ServiceDef } from '../registry/registry.js';
 import { bindSignerToParty } from './inbound-verification.js';
+import type { TransportIdentity } from './transport-identity.js';
 
 /** A request that passed verification and authorisation: who, to whom, what, and how. */
 export interface AcceptedRequest {
@@ -29,7 +30,7 @@ export interface AcceptedRequest {
  * signer, a service the recipient offers (with its ModI patterns), the action, the consumers allowed,
  * the collaboration profile the service has.
  */
-export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
+export function authorise(reg: Registry, env: OpenedEnvelope, transport?: TransportIdentity): AcceptedRequest {
   let id: string, from: string, to: string, tipo: string, servizio: string;
   let action: string | undefined, profile: CollaborationProfile | undefined, refId: string | undefined, conversationId: string | undefined;
   let confermaRicezione = false;
@@ -78,6 +79,13 @@ export function authorise(reg: Registry, env: OpenedEnvelope): AcceptedRequest {
     );
   // Checked in the verification worker already; again here, on the values this stage goes on with.
   bindSignerToParty(reg, env.profile, env.signature.signer, from);
+  // Over an authenticated connection the sender must be one of the connected peer's parties, whoever signed.
+  if (transport && !transport.parties.has(from))
+    throw new SecurityError(
+      'TRAMITE_ERR_TLS_PEER_NOT_SENDER',
+      `${from} is not hosted by peer "${transport.peer}", connected with TLS client certificate ${transport.certificate}`,
+      { posizione: env.profile === 'egov' ? 'IntestazioneMessaggio/Mittente' : 'Header/From' },
+    );
   const service = reg.service(to, servizio, tipo);
   if (!service)
     throw new EnvelopeError('EGOV_IT_105', 'IntestazioneMessaggio/Servizio', `EGOV_IT_105 - ${to} offers no service ${tipo}/${servizio}`);

@@ -9,6 +9,7 @@ import type { InboundReply, ReceptionDeps } from './reception-deps.js';
 import { busy, refuse } from './refusal.js';
 import { replyTo } from './reply.js';
 import { verifyEnvelope } from './verify-envelope.js';
+import type { TransportIdentity } from './transport-identity.js';
 
 export type { InboundReply, ReceptionDeps } from './reception-deps.js';
 
@@ -29,13 +30,14 @@ export class Reception {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
   }
 
-  async process(bytes: Uint8Array): Promise<InboundReply> {
+  /** `transport`: the peer the connection's TLS client certificate proved, when the listener authenticates clients. */
+  async process(bytes: Uint8Array, transport?: TransportIdentity): Promise<InboundReply> {
     const claimed: { id?: string } = {};
     let opened: OpenedEnvelope | undefined;
     let accepted: AcceptedRequest | undefined;
     try {
       opened = await verifyEnvelope(this.deps, bytes, claimed);
-      accepted = authorise(this.deps.registry, opened);
+      accepted = authorise(this.deps.registry, opened, transport);
       const duplicate = await answerDuplicate(this.deps, accepted, this.receiving);
       if (duplicate) return duplicate;
       checkExpiry(accepted, this.deps.clock.now());

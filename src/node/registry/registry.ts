@@ -30,6 +30,8 @@ export class Registry {
   /** Parties whose signers are configured: only these certificates sign for them. */
   private readonly signersByParty = new Map<string, SignerBinding[]>();
   readonly trust: TrustStore;
+  /** The client certificates each peer presents over TLS. */
+  private readonly tlsClientsByPeer: Array<{ peer: PeerNode; bindings: SignerBinding[] }> = [];
 
   constructor(readonly config: NodeConfig) {
     this.trust = TrustStore.fromCertificates([...config.trust.anchors]);
@@ -40,6 +42,7 @@ export class Registry {
     for (const peer of config.peers) {
       for (const code of peer.parties) this.peerByParty.set(code, peer);
       this.trustByPeer.set(peer.name, peer.caCertificates.length > 0 ? this.trust.withExtra([...peer.caCertificates]) : this.trust);
+      if (peer.tls?.clientCertificates) this.tlsClientsByPeer.push({ peer, bindings: peer.tls.clientCertificates.map(signerBinding) });
       for (const { party, ...signer } of peer.signers ?? [])
         this.signersByParty.set(party, [...(this.signersByParty.get(party) ?? []), signerBinding(signer)]);
     }
@@ -73,15 +76,19 @@ export class Registry {
     const names = certificateNames(cert);
     if (!names) return false;
     const configured = this.signersByParty.get(partyCode);
-    if (configured) {
-      return configured.some((s) =>
-        'fingerprint256' in s
-          ? s.fingerprint256 === cert.fingerprint256
-          : sameName(s.subject, names.subject) && sameName(s.issuer, names.issuer),
-      );
-    }
+    if (configured) return configured.some((s) => bindingMatches(s, cert, names));
     const cns = valuesOf(names.subject, OID_COMMON_NAME);
     return cns.length === 1 && cns[0] === partyCode.split('/')[1];
+  }
+
+  /**
+   * The peer whose `tls.clientCertificates` name `cert` (by fingerprint, or subject and issuer, as
+   * signers are bound); undefined when none does. Whether the certificate is trusted is judged apart.
+   */
+  peerForClientCertificate(cert: X509Certificate): PeerNode | undefined {
+    const names = certificateNames(cert);
+    if (!names) return undefined;
+    return this.tlsClientsByPeer.find(({ bindings }) => bindings.some((b) => bindingMatches(b, cert, names)))?.peer;
   }
 
   /** Whether a presented token is an auditor token (read-only access to the message log). */
@@ -123,6 +130,12 @@ export class Registry {
   partiesForToken(token: string): ReadonlySet<string> {
     return new Set(this.config.parties.filter((p) => tokenMatches(token, p.apiTokens)).map((p) => p.code));
   }
+}
+
+function bindingMatches(b: SignerBinding, cert: X509Certificate, names: NonNullable<ReturnType<typeof certificateNames>>): boolean {
+  return 'fingerprint256' in b
+    ? b.fingerprint256 === cert.fingerprint256
+    : sameName(b.subject, names.subject) && sameName(b.issuer, names.issuer);
 }
 
 /** A configured signer as the registry compares it (config loading has checked its names already). */
