@@ -336,7 +336,9 @@ function checkTimes(claims: RestTokenClaims, policy: RestVerifyPolicy, refuse: R
   if (claims.iat > now + skew)
     throw refuse('TRAMITE_ERR_MODI_REST_NOT_YET_VALID', `the token was issued in the future (${iso(claims.iat)})`, signer);
   // A window that ends before it starts, or never ends, is no window (and would keep a jti forever).
-  if (claims.exp <= claims.iat) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim exp is not after iat');
+  if (claims.exp <= claims.iat) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim exp is not after iat', signer);
+  if (claims.nbf !== undefined && claims.exp <= claims.nbf)
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim exp is not after nbf: the token is never valid', signer);
   const maxLifetime = policy.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
   if (claims.exp - claims.iat > maxLifetime)
     throw refuse(
