@@ -349,3 +349,18 @@ describe('claim nesting (finding 8)', () => {
     );
   });
 });
+
+describe("signing (the review's sound checks)", () => {
+  it('a P-256 key asked to sign ES384 or ES512 is refused with a typed error, not a DOMException', async () => {
+    const { ec } = restTestKeys();
+    for (const alg of ['ES384', 'ES512'] as const) {
+      const err = await buildModiRestRequestHeaders(
+        { audience: AUD, now, ttlSeconds: 60 },
+        { idAuth: 'ID_AUTH_REST_01' },
+        x509Key(ec, alg),
+      ).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('TRAMITE_ERR_KEY_INVALID');
+    }
+    await buildModiRestRequestHeaders({ audience: AUD, now, ttlSeconds: 60 }, { idAuth: 'ID_AUTH_REST_01' }, x509Key(ec, 'ES256'));
+  });
+});
