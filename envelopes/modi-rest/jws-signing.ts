@@ -44,6 +44,9 @@ export function joseHeaderFor(key: RestSigningKey): CompactJWSHeaderParameters {
   return header;
 }
 
+/** The curve each ECDSA alg signs with, by node:crypto's name. */
+const ES_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
+
 /**
  * The one place a ModI REST token is signed: compact JWS of `claims` under `header`, by jose.
  * Async because a key in an HSM signs asynchronously: when the node's `Signer` interface lands,
@@ -59,5 +62,9 @@ export async function signCompactJws(
   const type = key.privateKey.asymmetricKeyType;
   if ((key.alg.startsWith('RS') && type !== 'rsa') || (key.alg.startsWith('ES') && type !== 'ec'))
     throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a ${type ?? 'secret'} key cannot sign ${key.alg}`);
+  // Each ES alg names its curve (RFC 7518 §3.4); jose would otherwise fail with an untyped DOMException.
+  const curve = key.privateKey.asymmetricKeyDetails?.namedCurve;
+  if (key.alg.startsWith('ES') && curve !== ES_CURVES[key.alg as 'ES256' | 'ES384' | 'ES512'])
+    throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a key on curve ${curve ?? 'unknown'} cannot sign ${key.alg}`);
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.privateKey);
 }

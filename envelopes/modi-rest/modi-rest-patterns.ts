@@ -63,6 +63,8 @@ export interface ModiRestLimits {
   readonly maxChainLength: number;
   /** Entries of a `signed_headers` claim. */
   readonly maxSignedHeaders: number;
+  /** Levels of nested objects/arrays in a token's claims (the payload object is 1): deeper is refused, not walked. */
+  readonly maxClaimDepth: number;
 }
 
 export const DEFAULT_MODI_REST_LIMITS: ModiRestLimits = {
@@ -70,4 +72,5 @@ export const DEFAULT_MODI_REST_LIMITS: ModiRestLimits = {
   maxHeaders: 100,
   maxChainLength: 8,
   maxSignedHeaders: 32,
+  maxClaimDepth: 32,
 };

@@ -21,8 +21,8 @@ import {
 export interface AuditData {
   readonly pattern: AuditRestPattern;
   /** userID, userLocation, LoA and whatever else the e-service documents. */
-  readonly claims: Readonly<Record<string, string | number | boolean>>;
-  /** The purpose the voucher was asked for (GovWay requires it to equal the voucher's). */
+  readonly claims: Readonly<Record<string, string | number>>;
+  /** The purpose the voucher was asked for (GovWay requires it to equal the voucher's); the verifier requires one. */
   readonly purposeId?: string;
 }
 

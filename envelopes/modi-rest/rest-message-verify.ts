@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeCertificate } from '../../src/core/certificate-description.js';
 import { ModiRestError } from './modi-rest-error.js';
 import { checkBodyDigest } from './body-digest.js';
 import {
@@ -20,11 +21,20 @@ export interface RestExpectation {
   readonly idAuth?: IdAuthRestPattern;
   readonly integrity?: IntegrityRestPattern;
   readonly audit?: AuditExpectation;
-  /** A response: the request's Digest, which the response's request_digest must repeat. */
+  /**
+   * A response: the request's Digest, which the response's request_digest must repeat. Setting it means
+   * the response must carry a verified integrity token: one without (an empty body, say) is refused.
+   */
   readonly requestDigest?: string;
-  /** A Digest and signature on an empty body: refused by default (GovWay), allowed per API. */
-  readonly emptyBodyDigest?: 'refuse' | 'allow';
+  /**
+   * What an empty body carries (the guidelines are ambiguous; per API): 'refuse' (default, GovWay) — no
+   * Digest and no Agid-JWT-Signature, and either is refused; 'optional' — either none or both, verified as
+   * for any body (the Digest of zero bytes); 'require' — both, as for any body.
+   */
+  readonly emptyBody?: EmptyBodyRule;
 }
+
+export type EmptyBodyRule = 'refuse' | 'optional' | 'require';
 
 export interface AuditExpectation {
   readonly pattern: AuditRestPattern;
@@ -71,12 +81,23 @@ export async function verifyModiRestMessage(
     const value = singleHeader(headers, MODI_REST_HEADER.authorization, 'Authorization');
     if (value === undefined) throw new ModiRestError('TRAMITE_ERR_MODI_REST_MALFORMED', 'Authorization', 'no Authorization header');
     const single = expect.idAuth === 'ID_AUTH_REST_02';
-    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', policy, { requireJti: single, filterReplay: single });
+    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', policy, {
+      requireJti: single,
+      filterReplay: single,
+      signerKind: 'x509',
+    });
     patterns.push(expect.idAuth);
   }
 
-  const integrityResult = expect.integrity ? await verifyIntegrity(headers, message.body, expect, policy) : undefined;
+  const integrityResult = expect.integrity ? await verifyIntegrity(headers, message.body, expect, policy, idAuth) : undefined;
   if (integrityResult?.token) patterns.push(expect.integrity!);
+  // The binding to the request is the signed request_digest: a response without a verified one is not bound.
+  if (expect.requestDigest !== undefined && !integrityResult?.token)
+    throw new ModiRestError(
+      'TRAMITE_ERR_MODI_REST_BINDING',
+      'Agid-JWT-Signature',
+      'the response carries no verified Agid-JWT-Signature, so nothing binds it to its request',
+    );
   if (!expect.integrity && singleHeader(headers, MODI_REST_HEADER.digest, 'Digest') !== undefined) {
     // Not required, yet sent: still never accept a Digest that lies about the body.
     checkBodyDigest(singleHeader(headers, MODI_REST_HEADER.digest, 'Digest')!, message.body);
@@ -101,31 +122,40 @@ async function verifyIntegrity(
   body: Uint8Array,
   expect: RestExpectation,
   policy: RestVerifyPolicy,
+  idAuth: VerifiedRestToken | undefined,
 ): Promise<{ token?: VerifiedRestToken & { signedHeaders: SignedHeaderList }; digest?: string }> {
   const limits = policy.limits ?? DEFAULT_MODI_REST_LIMITS;
   const jws = singleHeader(headers, MODI_REST_HEADER.signature, 'Agid-JWT-Signature');
   const digest = singleHeader(headers, MODI_REST_HEADER.digest, 'Digest');
-  if (body.length === 0 && (expect.emptyBodyDigest ?? 'refuse') === 'refuse') {
-    if (digest !== undefined || jws !== undefined)
+  if (body.length === 0) {
+    const rule = expect.emptyBody ?? 'refuse';
+    if (rule === 'refuse' && (digest !== undefined || jws !== undefined))
       throw new ModiRestError(
         'TRAMITE_ERR_MODI_REST_DIGEST',
         'Digest',
         'a Digest or Agid-JWT-Signature came with an empty body, which this API does not accept',
       );
-    return {};
+    if (rule === 'refuse' || (rule === 'optional' && digest === undefined && jws === undefined)) return {};
   }
   if (jws === undefined)
     throw new ModiRestError('TRAMITE_ERR_MODI_REST_MALFORMED', 'Agid-JWT-Signature', `no Agid-JWT-Signature header (${expect.integrity})`);
-  // The integrity jti, when present, is single-use (GovWay's duplicate filter key).
-  const token = await verifyRestToken(jws, 'Agid-JWT-Signature', policy, { filterReplay: true });
-  const byKid = token.kid !== undefined;
-  if (byKid !== (expect.integrity === 'INTEGRITY_REST_02'))
+  const pdnd = expect.integrity === 'INTEGRITY_REST_02';
+  // The integrity jti, when present, is single-use (GovWay's duplicate filter key). When it is the
+  // ID_AUTH_REST_02 token's jti from the same signer, it is the one message id both carry: filtered once.
+  const token = await verifyRestToken(jws, 'Agid-JWT-Signature', policy, {
+    filterReplay: true,
+    signerKind: pdnd ? 'kid' : 'x509',
+    ...(idAuth?.claims.jti !== undefined && expect.idAuth === 'ID_AUTH_REST_02'
+      ? { messageJti: { namespace: idAuth.replayNamespace, jti: idAuth.claims.jti } }
+      : {}),
+  });
+  // One message, one sender: with X.509 trust both tokens are signed by the same certificate.
+  if (!pdnd && idAuth?.signer && token.signer && !token.signer.raw.equals(idAuth.signer.raw))
     throw new ModiRestError(
-      'TRAMITE_ERR_MODI_REST_CERT_MISSING',
+      'TRAMITE_ERR_MODI_REST_BINDING',
       'Agid-JWT-Signature',
-      expect.integrity === 'INTEGRITY_REST_02'
-        ? 'INTEGRITY_REST_02 needs a PDND kid'
-        : 'INTEGRITY_REST_01 needs an X.509 certificate (x5c)',
+      'Agid-JWT-Signature is signed by another certificate than the Authorization token',
+      { signer: describeCertificate(token.signer) },
     );
   const signedHeaders = readSignedHeaders(token.claims.signed_headers, limits);
   if (digest === undefined) throw new ModiRestError('TRAMITE_ERR_MODI_REST_DIGEST', 'Digest', 'the body came without a Digest header');
@@ -150,24 +180,41 @@ async function verifyAudit(headers: HeaderValues, expect: AuditExpectation, poli
       'Agid-JWT-TrackingEvidence',
       `no Agid-JWT-TrackingEvidence header (${expect.pattern})`,
     );
-  const token = await verifyRestToken(jws, 'Agid-JWT-TrackingEvidence', policy);
+  // Reusable until it expires (GovWay caches it), so its jti is required but not filtered.
+  const token = await verifyRestToken(jws, 'Agid-JWT-TrackingEvidence', policy, {
+    requireJti: true,
+    ...(expect.pattern === 'AUDIT_REST_02' ? { signerKind: 'kid' as const } : {}),
+  });
   const refuse = (
     code: 'TRAMITE_ERR_MODI_REST_MALFORMED' | 'TRAMITE_ERR_MODI_REST_BINDING' | 'TRAMITE_ERR_MODI_REST_CERT_MISSING',
     message: string,
   ) => new ModiRestError(code, 'Agid-JWT-TrackingEvidence', message);
   if (expect.pattern === 'AUDIT_REST_02' && token.kid === undefined)
     throw refuse('TRAMITE_ERR_MODI_REST_CERT_MISSING', 'AUDIT_REST_02 needs a PDND kid');
+  // Each documented claim says who or where: a non-empty string or a number, never null, true or {}.
   for (const claim of expect.requiredClaims ?? ['userID', 'userLocation', 'LoA']) {
-    if (token.claims[claim] === undefined || token.claims[claim] === '')
-      throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${claim} is missing`);
+    if (!isClaimValue(token.claims[claim]))
+      throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${claim} is missing or not a non-empty string or number`);
   }
+  const purposeId = token.claims.purposeId;
+  if (typeof purposeId !== 'string' || purposeId.length === 0)
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim purposeId is missing or not a non-empty string');
   if (expect.purposeId !== undefined && token.claims.purposeId !== expect.purposeId)
     throw refuse('TRAMITE_ERR_MODI_REST_BINDING', "the audit token's purposeId is not the voucher's");
   if (expect.pattern === 'AUDIT_REST_02') {
-    if (!Number.isInteger(token.claims.dnonce)) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim dnonce is missing or not a number');
+    if (!isAuditNonce(token.claims.dnonce)) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim dnonce is not a 13-digit number');
     checkVoucherDigest(jws, expect.voucherDigest, refuse);
   }
   return token;
+}
+
+function isClaimValue(v: unknown): boolean {
+  return (typeof v === 'string' && v.trim().length > 0) || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** GovWay's dnonce: 13 random digits as a JSON number (audit.dnonce.size=13). */
+function isAuditNonce(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) >= 1_000_000_000_000 && (v as number) < 10_000_000_000_000;
 }
 
 /** AUDIT_REST_02: the voucher's digest {alg: SHA256, value: hex} must be the SHA-256 of the audit token as received. */

@@ -26,8 +26,15 @@ export interface RestVerifyPolicy {
   readonly at: Date;
   /** Tolerated clock difference for exp, nbf and an iat in the future. */
   readonly skewSeconds: number;
-  /** Oldest acceptable iat, in seconds; undefined = no age check (offline audit of stored tokens). */
-  readonly maxAgeSeconds?: number;
+  /**
+   * Oldest acceptable iat, in seconds. Default DEFAULT_MAX_AGE_SECONDS (300, GovWay's claims.iat.minutes=5)
+   * for live traffic; 'unbounded' only for offline audit of stored tokens (tramite modi verify-jwt).
+   */
+  readonly maxAgeSeconds?: number | 'unbounded';
+  /** Longest accepted exp − iat, in seconds (default DEFAULT_MAX_LIFETIME_SECONDS, 3600); also bounds how long a jti is kept. */
+  readonly maxLifetimeSeconds?: number;
+  /** 'require' (default): the header's typ must be JWT; 'optional': a typ may be absent (a peer that omits it), never another value. */
+  readonly typ?: 'require' | 'optional';
   /** The receiver's own audience: aud must equal it (or, as an array, contain it). Undefined: aud only required. */
   readonly audience?: string;
   /** The allow-list (default: the reference's RS256/384/512, ES256/384/512). */
@@ -38,8 +45,13 @@ export interface RestVerifyPolicy {
   readonly certificateByThumbprint?: (x5tS256: string) => X509Certificate | undefined;
   /** PDND trust, for kid tokens (INTEGRITY_REST_02, AUDIT_REST_02): the public key registered under kid. */
   readonly keyByKid?: (kid: string) => KeyObject | undefined | Promise<KeyObject | undefined>;
-  /** Binds the trusted signer to the party expected; throws to refuse. */
-  readonly bindSigner?: (signer: X509Certificate) => void;
+  /**
+   * Binds the trusted signer to the party expected; throws to refuse (the refusal is a ModiRestError,
+   * TRAMITE_ERR_MODI_REST_BINDING unless it already is one). Called only once the signature verified.
+   */
+  readonly bindSigner?: (signer: X509Certificate, claims: RestTokenClaims) => void;
+  /** Binds a PDND kid to the claims it may sign for (iss, sub, client_id); throws to refuse, as bindSigner. */
+  readonly bindKid?: (kid: string, claims: RestTokenClaims) => void | Promise<void>;
   /** jti replay filter; absent: jti not checked for reuse (offline tools). */
   readonly replay?: JtiReplayFilter;
   readonly limits?: ModiRestLimits;
@@ -67,7 +79,26 @@ export interface VerifiedRestToken {
   readonly chain?: readonly X509Certificate[];
   /** PDND trust: the kid the key was found under. */
   readonly kid?: string;
+  /** Whose jti space the token's jti is in: the signer's x5t#S256, or `kid:<kid>`. */
+  readonly replayNamespace: string;
 }
+
+/** What one position's pattern asks of its token beyond the policy. */
+export interface RestTokenChecks {
+  /** Refuse a token without jti. */
+  readonly requireJti?: boolean;
+  /** Pass the jti through the policy's replay filter. */
+  readonly filterReplay?: boolean;
+  /** The trust the pattern is anchored in: 'x509' (ID_AUTH, INTEGRITY_REST_01) or 'kid' (PDND); refused before any key is looked up. */
+  readonly signerKind?: 'x509' | 'kid';
+  /** A jti this message already recorded (its other token's, same namespace): the message's id, filtered once. */
+  readonly messageJti?: { readonly namespace: string; readonly jti: string };
+}
+
+/** GovWay's default maximum age of iat (claims.iat.minutes=5). */
+export const DEFAULT_MAX_AGE_SECONDS = 300;
+/** ModI asks for a short window (GovWay's TTL is 300 s); an hour leaves room for slow peers and nothing for a token that never expires. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 3600;
 
 /** Parsed x5c certificates by their base64 (a peer sends the same one every time; parsing costs more than the signature check). */
 const CERTIFICATES = new SignerCertificateCache(256);
@@ -93,7 +124,7 @@ export async function verifyRestToken(
   token: string,
   position: ModiRestPosition,
   policy: RestVerifyPolicy,
-  opts: { requireJti?: boolean; filterReplay?: boolean } = {},
+  opts: RestTokenChecks = {},
 ): Promise<VerifiedRestToken> {
   const limits = policy.limits ?? DEFAULT_MODI_REST_LIMITS;
   const refuse = (code: ConstructorParameters<typeof ModiRestError>[0], message: string, signer?: X509Certificate, cause?: unknown) =>
@@ -113,10 +144,15 @@ export async function verifyRestToken(
     throw refuse('TRAMITE_ERR_MODI_REST_ALG', `alg ${JSON.stringify(header.alg)} is not accepted (allowed: ${allowed.join(', ')})`);
   if (!COMPACT_JWS.test(token))
     throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the token is not a compact JWS of three non-empty base64url parts');
-  if (header.typ !== undefined && String(header.typ).toUpperCase() !== 'JWT')
-    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `typ ${JSON.stringify(header.typ)} is not JWT`);
+  // RFC 7515 §4.1.9: typ is a media type, compared case-insensitively; the reference's value is JWT.
+  if (
+    header.typ === undefined
+      ? (policy.typ ?? 'require') === 'require'
+      : typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT'
+  )
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `typ ${JSON.stringify(header.typ) ?? 'absent'} is not JWT`);
 
-  const { key, signer, chain, kid } = await resolveKey(header, policy, limits, refuse);
+  const { key, signer, chain, kid } = await resolveKey(header, policy, limits, refuse, opts.signerKind);
 
   let payload: Uint8Array;
   try {
@@ -130,18 +166,47 @@ export async function verifyRestToken(
       err,
     );
   }
-  const claims = readClaims(payload, refuse);
+  const claims = readClaims(payload, limits, refuse);
   checkTimes(claims, policy, refuse, signer);
   checkAudience(claims.aud, policy.audience, refuse, signer);
+  // Binding after the signature: until then the claims (and whose they are) are not the signer's word.
+  await bind(signer, kid, claims, policy, refuse);
   if (opts.requireJti && (typeof claims.jti !== 'string' || claims.jti.length === 0))
     throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim jti is missing (required by this pattern)', signer);
-  if (opts.filterReplay && policy.replay && typeof claims.jti === 'string') {
-    const namespace = signer ? certificateThumbprint(signer) : `kid:${kid}`;
+  const replayNamespace = signer ? certificateThumbprint(signer) : `kid:${kid}`;
+  const sameMessageJti = opts.messageJti?.namespace === replayNamespace && opts.messageJti.jti === claims.jti;
+  if (opts.filterReplay && policy.replay && typeof claims.jti === 'string' && !sameMessageJti) {
+    // exp − iat is bounded by maxLifetimeSeconds and iat by now + skew, so `until` is a real, near date.
     const until = new Date((claims.exp + policy.skewSeconds) * 1000);
-    if (!(await policy.replay.accept(namespace, claims.jti, until)))
+    if (!(await policy.replay.accept(replayNamespace, claims.jti, until)))
       throw refuse('TRAMITE_ERR_MODI_REST_REPLAY', `jti ${claims.jti} was already accepted`, signer);
   }
-  return { token, header, claims, ...(signer ? { signer } : {}), ...(chain ? { chain } : {}), ...(kid !== undefined ? { kid } : {}) };
+  return {
+    token,
+    header,
+    claims,
+    ...(signer ? { signer } : {}),
+    ...(chain ? { chain } : {}),
+    ...(kid !== undefined ? { kid } : {}),
+    replayNamespace,
+  };
+}
+
+/** bindSigner / bindKid; whatever they throw becomes a ModiRestError (BINDING unless it is one already). */
+async function bind(
+  signer: X509Certificate | undefined,
+  kid: string | undefined,
+  claims: RestTokenClaims,
+  policy: RestVerifyPolicy,
+  refuse: Refuse,
+): Promise<void> {
+  try {
+    if (signer) policy.bindSigner?.(signer, claims);
+    else if (kid !== undefined) await policy.bindKid?.(kid, claims);
+  } catch (err) {
+    if (err instanceof ModiRestError) throw err;
+    throw refuse('TRAMITE_ERR_MODI_REST_BINDING', err instanceof Error ? err.message : String(err), signer, err);
+  }
 }
 
 type Refuse = (
@@ -156,9 +221,15 @@ async function resolveKey(
   policy: RestVerifyPolicy,
   limits: ModiRestLimits,
   refuse: Refuse,
+  signerKind: RestTokenChecks['signerKind'],
 ): Promise<{ key: KeyObject; signer?: X509Certificate; chain?: X509Certificate[]; kid?: string }> {
   const x5c = header.x5c;
   const x5t = header['x5t#S256'];
+  const x509 = x5c !== undefined || x5t !== undefined;
+  if (signerKind === 'x509' && !x509)
+    throw refuse('TRAMITE_ERR_MODI_REST_CERT_MISSING', 'this pattern needs an X.509 signer (x5c or x5t#S256), not only a kid or x5u');
+  if (signerKind === 'kid' && (x509 || typeof header.kid !== 'string'))
+    throw refuse('TRAMITE_ERR_MODI_REST_CERT_MISSING', 'this pattern needs a PDND kid and no certificate');
   let signer: X509Certificate | undefined;
   let intermediates: X509Certificate[] = [];
   if (x5c !== undefined) {
@@ -191,7 +262,6 @@ async function resolveKey(
       if (err instanceof SecurityError) throw refuse(err.reason, err.message, signer, err);
       throw err;
     }
-    policy.bindSigner?.(signer);
     return { key: publicKeyOf(signer), signer, chain };
   }
   if (typeof header.kid === 'string' && header.kid.length > 0) {
@@ -212,7 +282,7 @@ async function resolveKey(
   );
 }
 
-function readClaims(payload: Uint8Array, refuse: Refuse): RestTokenClaims {
+function readClaims(payload: Uint8Array, limits: ModiRestLimits, refuse: Refuse): RestTokenClaims {
   let claims: unknown;
   try {
     claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
@@ -221,6 +291,12 @@ function readClaims(payload: Uint8Array, refuse: Refuse): RestTokenClaims {
   }
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
     throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'the payload is not a JSON object');
+  const depth = nestingDepth(claims);
+  if (depth > limits.maxClaimDepth)
+    throw refuse(
+      'TRAMITE_ERR_MODI_REST_MALFORMED',
+      `the claims nest ${depth > 10 * limits.maxClaimDepth ? 'far ' : ''}deeper than ${limits.maxClaimDepth} levels`,
+    );
   const c = claims as Record<string, unknown>;
   for (const name of ['iat', 'exp'] as const) {
     if (!Number.isFinite(c[name])) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${name} is missing or not a NumericDate`);
@@ -236,6 +312,20 @@ function readClaims(payload: Uint8Array, refuse: Refuse): RestTokenClaims {
   return c as RestTokenClaims;
 }
 
+/** How deep arrays and objects nest (1 = a flat object), counted without recursion; stops once past 1000. */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > 1000) break;
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 function checkTimes(claims: RestTokenClaims, policy: RestVerifyPolicy, refuse: Refuse, signer: X509Certificate | undefined): void {
   const now = policy.at.getTime() / 1000;
   const skew = policy.skewSeconds;
@@ -245,12 +335,20 @@ function checkTimes(claims: RestTokenClaims, policy: RestVerifyPolicy, refuse: R
     throw refuse('TRAMITE_ERR_MODI_REST_NOT_YET_VALID', `the token is not valid before ${iso(claims.nbf)}`, signer);
   if (claims.iat > now + skew)
     throw refuse('TRAMITE_ERR_MODI_REST_NOT_YET_VALID', `the token was issued in the future (${iso(claims.iat)})`, signer);
-  if (policy.maxAgeSeconds !== undefined && claims.iat < now - policy.maxAgeSeconds - skew)
+  // A window that ends before it starts, or never ends, is no window (and would keep a jti forever).
+  if (claims.exp <= claims.iat) throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim exp is not after iat', signer);
+  if (claims.nbf !== undefined && claims.exp <= claims.nbf)
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', 'claim exp is not after nbf: the token is never valid', signer);
+  const maxLifetime = policy.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
+  if (claims.exp - claims.iat > maxLifetime)
     throw refuse(
-      'TRAMITE_ERR_MODI_REST_EXPIRED',
-      `the token was issued at ${iso(claims.iat)}, more than ${policy.maxAgeSeconds} s ago`,
+      'TRAMITE_ERR_MODI_REST_MALFORMED',
+      `the token is valid for ${claims.exp - claims.iat} s, more than ${maxLifetime} s`,
       signer,
     );
+  const maxAge = policy.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  if (maxAge !== 'unbounded' && claims.iat < now - maxAge - skew)
+    throw refuse('TRAMITE_ERR_MODI_REST_EXPIRED', `the token was issued at ${iso(claims.iat)}, more than ${maxAge} s ago`, signer);
 }
 
 function checkAudience(

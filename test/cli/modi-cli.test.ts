@@ -1,6 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompactSign } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -116,6 +118,19 @@ describe('tramite modi sign-request + verify-jwt', () => {
     ]);
     expect(r.code, r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, pattern: 'AUDIT_REST_01', claims: { userID: 'mario.rossi', LoA: 'low' } });
+  });
+
+  it('a validly signed token whose claims nest 9000 levels deep is refused as malformed (exit 1), not a crash of the printer', async () => {
+    const iat = Math.floor(Date.now() / 1000);
+    const n = 9000;
+    const payload = `{"aud":"urn:regione:anagrafe","iat":${iat},"exp":${iat + 60},"jti":"deep","d":${'['.repeat(n)}0${']'.repeat(n)}}`;
+    const cert = new X509Certificate(readFileSync(pki('ComuneA.cert.pem')));
+    const token = await new CompactSign(Buffer.from(payload))
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5c: [cert.raw.toString('base64')] })
+      .sign(createPrivateKey(readFileSync(pki('ComuneA.key.pem'))));
+    const r = await runCli(['modi', 'verify-jwt', tokenFile('deep', token), '--trust', pki('ca.cert.pem')]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: false, code: 'TRAMITE_ERR_MODI_REST_MALFORMED' });
   });
 
   it('usage errors exit 2: no trust, a bad --at, an unknown pattern, _02 without --kid', async () => {

@@ -190,7 +190,10 @@ describe('ModI REST refusals', () => {
     const replay = { accept: (ns: string, jti: string) => !seen.has(`${ns} ${jti}`) && Boolean(seen.add(`${ns} ${jti}`)) };
     const built = await buildModiRestRequestHeaders(
       { audience: AUD, now, ttlSeconds: 60 },
-      { idAuth: 'ID_AUTH_REST_01', audit: { pattern: 'AUDIT_REST_01', claims: { userID: 'u', userLocation: 'l', LoA: 'low' } } },
+      {
+        idAuth: 'ID_AUTH_REST_01',
+        audit: { pattern: 'AUDIT_REST_01', claims: { userID: 'u', userLocation: 'l', LoA: 'low' }, purposeId: 'p' },
+      },
       x509Key(pki.comuneA, 'RS256'),
     );
     const expectation = { idAuth: 'ID_AUTH_REST_01', audit: { pattern: 'AUDIT_REST_01' } } as const;
@@ -339,7 +342,7 @@ describe('ModI REST refusals', () => {
     );
     const empty = { headers: built.headers, body: new Uint8Array() };
     await expectRefused(verifyModiRestMessage(empty, { integrity: 'INTEGRITY_REST_01' }, policy()), 'TRAMITE_ERR_MODI_REST_DIGEST');
-    const ok = await verifyModiRestMessage(empty, { integrity: 'INTEGRITY_REST_01', emptyBodyDigest: 'allow' }, policy());
+    const ok = await verifyModiRestMessage(empty, { integrity: 'INTEGRITY_REST_01', emptyBody: 'require' }, policy());
     expect(ok.patterns).toEqual(['INTEGRITY_REST_01']);
   });
 
