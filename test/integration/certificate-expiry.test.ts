@@ -60,6 +60,8 @@ beforeAll(async () => {
   raw.parties[0].certFile = signer5.certFile;
   raw.peers = [{ name: 'regione', url: 'http://127.0.0.1:9/tramite/envelope', parties: ['SPC/RegioneAbruzzo'], caFile: peerCa20.certFile }];
   raw.trust.caFiles.push(expired.certFile);
+  // Plain HTTP, said explicitly: the certificates counted here are the signing and trust ones above.
+  raw.node.listen = { host: raw.node.listen.host, port: raw.node.listen.port, plainHttp: true };
   raw.log = { ...raw.log, tsa: { url: tsa.url, caFile: join(root, 'tsa-ca.pem') } };
   // A service of the party's own, so that a message makes log records to checkpoint.
   raw.services = [{ provider: 'SPC/ComuneA', name: 'Prova', profile: 'oneway' }];

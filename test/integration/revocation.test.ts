@@ -37,7 +37,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tramite-it-revocation-'));
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
 
   ca = OpensslCa.create(join(root, 'openssl-ca'), 'CST Revocation CA');
   const [ocspPort, crlPort] = (await freePorts(2)) as [number, number];
