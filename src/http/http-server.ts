@@ -8,7 +8,7 @@ import { toEccezione } from '../../envelopes/busta/eccezione.js';
 import { TLS_POLICY } from '../core/tls-policy.js';
 import type { NodeSettings } from '../config/config-types.js';
 import type { TransportIdentity } from '../node/reception/transport-identity.js';
-import { TlsClientIdentifier, type ClientCertificateCheck } from './tls-client-identity.js';
+import { TlsClientIdentifier, tlsClientRevocation, type ClientCertificateCheck } from './tls-client-identity.js';
 import { outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/submission/received-lookup.js';
 import type { SendRequest } from '../node/submission/submission.js';
@@ -133,7 +133,11 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
     peers.addHook('onRequest', peers.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'envelopes from this address')));
     // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
     const identifier = tls?.requestCert
-      ? new TlsClientIdentifier(node.registry, tls.material.certificate, opts.clientCertificateChecks ?? [])
+      ? new TlsClientIdentifier(node.registry, tls.material.certificate, [
+          // The same revocation policy as for the peer's envelope signers: a revoked client is refused before its body is read.
+          ...(node.revocation ? [tlsClientRevocation(node.revocation)] : []),
+          ...(opts.clientCertificateChecks ?? []),
+        ])
       : undefined;
     peers.decorateRequest('transport', undefined);
     if (identifier)

@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import { X509Certificate as Certificate } from 'node:crypto';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { describeCertificate } from '../core/certificate-description.js';
 import { SecurityError } from '../core/errors.js';
 import type { TramiteCode } from '../core/error-codes.js';
@@ -8,10 +9,11 @@ import type { TransportIdentity } from '../node/reception/transport-identity.js'
 
 /**
  * A further judgement of a TLS client certificate that OpenSSL has already chained to
- * node.listen.tls.clientCaFiles and found within its dates: e.g. its revocation status. Throws a
+ * node.listen.tls.clientCaFiles and found within its dates: e.g. its revocation status. `chain` is the
+ * chain OpenSSL verified, the client's certificate first and the client CA last. Throws a
  * SecurityError (a `TRAMITE_ERR_TLS_CLIENT_*` or revocation reason) to refuse it.
  */
-export type ClientCertificateCheck = (cert: X509Certificate, peer: PeerNode | undefined) => Promise<void>;
+export type ClientCertificateCheck = (chain: readonly X509Certificate[], peer: PeerNode | undefined) => Promise<void>;
 
 /** OpenSSL's verdicts that mean "outside its validity dates" rather than "not trusted". */
 const DATE_ERRORS: ReadonlySet<string> = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
@@ -67,7 +69,10 @@ export class TlsClientIdentifier {
         `${who} is refused: ${why} (checked against node.listen.tls.clientCaFiles)`,
       );
     }
-    for (const check of this.checks) await check(cert, peer);
+    if (this.checks.length > 0) {
+      const chain = verifiedChain(socket);
+      for (const check of this.checks) await check(chain, peer);
+    }
     if (!peer)
       throw refusal(
         'TRAMITE_ERR_TLS_CLIENT_UNKNOWN',
@@ -77,6 +82,26 @@ export class TlsClientIdentifier {
   }
 }
 
+/** The chain OpenSSL verified for the client, leaf first, up to the client CA (self-issued: its own issuer). */
+function verifiedChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let link: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (link?.raw && !seen.has(link.fingerprint256)) {
+    seen.add(link.fingerprint256);
+    chain.push(new Certificate(link.raw));
+    link = link.issuerCertificate;
+  }
+  return chain;
+}
+
 function refusal(reason: TramiteCode, message: string): SecurityError {
   return new SecurityError(reason, message, { posizione: 'Transport' });
+}
+
+/** The revocation check of a TLS client's chain, under the policy of the client CA it chains to. */
+export function tlsClientRevocation(revocation: {
+  checkChain(chain: readonly X509Certificate[], check: { readonly role: string }): Promise<void>;
+}): ClientCertificateCheck {
+  return (chain) => revocation.checkChain(chain, { role: 'TLS client certificate' });
 }
