@@ -1,6 +1,6 @@
 import type { NodeConfig } from '../../config/config-types.js';
 import type { CertificateSource } from './certificate-inventory.js';
-import { certificatesOfFile } from './certificate-files.js';
+import { certificateChainOfFile, certificatesOfFile } from './certificate-files.js';
 
 /**
  * The certificates the configuration names, as loaded (party keys' certificates and chains as the
@@ -27,5 +27,24 @@ export function configuredCertificates(config: NodeConfig): CertificateSource[] 
         : [{ origin: { role: `peer ${peer.name} CA`, source: peer.caFile }, certificates: peer.caCertificates }],
     ),
     ...fromFile('TSA trust anchor', config.log.tsa?.caFile, 'log.tsa.caFile'),
+    ...tlsCertificates(config, fromFile),
+  ];
+}
+
+/** TLS: the server certificate (and this node's default client certificate), client CAs, and per peer the pinned CA and any own client certificate. */
+function tlsCertificates(
+  config: NodeConfig,
+  fromFile: (role: string, file: string | undefined, field: string) => CertificateSource[],
+): CertificateSource[] {
+  const tls = config.node.listen.tls;
+  return [
+    ...(tls ? certificateChainOfFile('TLS server certificate', tls.certFile, 'node.listen.tls.certFile') : []),
+    ...(tls?.clientCaFiles ?? []).flatMap((file, i) => fromFile('TLS client CA', file, `node.listen.tls.clientCaFiles[${i}]`)),
+    ...config.peers.flatMap((peer, i) => [
+      ...fromFile(`peer ${peer.name} TLS CA`, peer.tls?.caFile, `peers[${i}].tls.caFile`),
+      ...(peer.tls?.certFile
+        ? certificateChainOfFile(`TLS client certificate for peer ${peer.name}`, peer.tls.certFile, `peers[${i}].tls.certFile`)
+        : []),
+    ]),
   ];
 }
