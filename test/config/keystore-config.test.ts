@@ -85,7 +85,7 @@ describe('a party key from a keystore or an encrypted PEM file', () => {
       const config = loadConfig(
         configWith((c) => useKeystore(c, { file: 'pki/ComuneA.p12', passphraseEnv: 'TRAMITE_TEST_COMUNEA_PASS', alias: 'ComuneA' })),
       );
-      expect(config.parties[0]!.identity.privateKey.asymmetricKeyType).toBe('rsa');
+      expect(config.parties[0]!.identity.algorithm).toBe('RSA-SHA256');
     } finally {
       delete process.env['TRAMITE_TEST_COMUNEA_PASS'];
     }

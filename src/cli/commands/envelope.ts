@@ -13,7 +13,7 @@ import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
 import { PASSPHRASE_ENV_HELP, PASSPHRASE_FILE_HELP, type PassphraseOptions, passphraseSource } from '../passphrase-options.js';
 import { loadKeystoreSigningKey, loadPemSigningKey } from '../../crypto/party-identity.js';
-import type { SigningIdentity } from '../../../envelopes/security/ws-security-sign.js';
+import type { Signer } from '../../core/signer.js';
 
 export function registerEnvelopeCommand(program: Command): void {
   const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
@@ -139,12 +139,12 @@ export function registerEnvelopeCommand(program: Command): void {
     )
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
     .action(
-      (
+      async (
         file: string,
         opts: SignerOptions & { profile: string; to?: string; from?: string; action?: string; patterns: string; ttl: string },
       ) => {
         let ttlSeconds: number;
-        let signerSource: () => SigningIdentity;
+        let signerSource: () => Signer;
         try {
           ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
           signerSource = signerFromOptions(opts);
@@ -156,7 +156,7 @@ export function registerEnvelopeCommand(program: Command): void {
           if (opts.profile !== 'egov' && opts.profile !== 'modi')
             throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
           const modiPatterns = parsePatterns(opts.patterns);
-          const signed = sealEnvelope(readFileSync(file, 'utf8'), opts.profile as EnvelopeProfile, signerSource(), {
+          const signed = await sealEnvelope(readFileSync(file, 'utf8'), opts.profile as EnvelopeProfile, signerSource(), {
             now: new Date(),
             ttlSeconds,
             addressing: {
@@ -185,7 +185,7 @@ interface SignerOptions extends PassphraseOptions {
  * The signer the options name: --key + --cert, or --keystore (which needs its passphrase). Checks the
  * combination at once (a usage error); the files are read by the function returned.
  */
-function signerFromOptions(opts: SignerOptions): () => SigningIdentity {
+function signerFromOptions(opts: SignerOptions): () => Signer {
   const passphrase = passphraseSource(opts);
   if (opts.keystore !== undefined) {
     if (opts.key !== undefined || opts.cert !== undefined)

@@ -39,7 +39,7 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   if (first.collaboration === 'sincrono' || isPoll) return { status: 202, body: '' };
   const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
   if (!wantsAck) return { status: 202, body: '' };
-  const body = sealReply(
+  const body = await sealReply(
     req.env,
     { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), riscontro: true, ...replyPatterns(req) },
     req.to.identity,
