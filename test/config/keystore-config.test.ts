@@ -123,7 +123,7 @@ describe('a party key from a keystore or an encrypted PEM file', () => {
   it('an unknown property is never pointed to the refused passphrase fields', () => {
     const err = refusal(configWith((c) => (c.parties[0].passphrse = 'x')));
     const line = problemAbout(err, 'parties[0].passphrse');
-    expect(line).toContain('use one of: code, keyFile, certFile, passphraseFile, passphraseEnv, keystore, apiTokens');
+    expect(line).toContain('use one of: code, keyFile, certFile, passphraseFile, passphraseEnv, keystore, pkcs11, apiTokens');
     expect(line).not.toMatch(/\bpassphrase\b|\bpassword\b/);
   });
 
