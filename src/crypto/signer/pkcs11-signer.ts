@@ -151,7 +151,8 @@ function loadModule(module: string, owner: string): LoadedModule {
   const lib = new pkcs11js.PKCS11();
   try {
     lib.load(module);
-    lib.C_Initialize();
+    // C_Sign runs on several of libuv's threads at once: the module must lock for itself (OS locking).
+    lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (cause) {
     throw new ConfigError(
       'TRAMITE_ERR_PKCS11_TOKEN',
