@@ -15,7 +15,7 @@ import { replyId, replyPatterns } from './reply-signing.js';
 export async function answerDuplicate(
   deps: ReceptionDeps,
   req: AcceptedRequest,
-  receiving: ReadonlySet<string>,
+  receiving: { has(key: string): boolean },
 ): Promise<InboundReply | undefined> {
   const key = inboundKey(req.id, req.from);
   const first = await deps.store.get(key);
