@@ -19,7 +19,7 @@ import { improntaOf } from '../adapters/protocollo/impronta.js';
 import { amministrazioneOfAoo, type Documento, type Segnatura } from '../adapters/protocollo/segnatura/segnatura-model.js';
 import { patchCapType, validateSegnaturaSchema } from '../adapters/protocollo/segnatura/segnatura-schema.js';
 import { buildSegnaturaXml } from '../adapters/protocollo/segnatura/segnatura-writer.js';
-import { signXades, XsdSchema } from '../adapters/sdk/index.js';
+import { memorySigner, signXades, XsdSchema } from '../adapters/sdk/index.js';
 import { packageRoot } from '../adapters/sdk/shipped-files.js';
 import { createDevPki } from '../src/crypto/dev-pki.js';
 import { measureAsync, measure, type Measurement } from './bench-stats.js';
@@ -99,7 +99,11 @@ async function main(): Promise<void> {
     const pki = createDevPki({ dir, parties: ['SPC/ComuneValverde'] });
     const party = pki.parties[0]!;
     const certPem = readFileSync(party.certFile, 'utf8');
-    const seal = { privateKey: createPrivateKey(readFileSync(party.keyFile)), certificate: new X509Certificate(certPem), certPem };
+    const seal = memorySigner({
+      privateKey: createPrivateKey(readFileSync(party.keyFile)),
+      certificate: new X509Certificate(certPem),
+      certPem,
+    });
     const source = segnaturaSchemaSource();
     const opts = { seconds: args.seconds, warmupSeconds: Math.min(0.5, args.seconds / 4) };
     const rows: Row[] = [];
@@ -107,7 +111,7 @@ async function main(): Promise<void> {
       ['typical', 0],
       ['400 allegati', 400],
     ] as const) {
-      const xml = signXades(buildSegnaturaXml(segnatura(allegati)), seal);
+      const xml = await signXades(buildSegnaturaXml(segnatura(allegati)), seal);
       const check = await validateSegnaturaSchema(xml);
       if (!check.valid) throw new Error(`the bench's Segnatura is not valid: ${check.errors.join('; ')}`);
       const adapter = await measureAsync(() => validateSegnaturaSchema(xml), opts);

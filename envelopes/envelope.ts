@@ -6,7 +6,8 @@ import { DEFAULT_MODI_PATTERNS, type ModiSoapPattern } from '../src/core/service
 import { NS } from './xml/namespaces.js';
 import { childElements, isElement } from './xml/dom-navigation.js';
 import { DEFAULT_XML_LIMITS, parseUntrustedXml, type XmlLimits } from './xml/hardened-xml.js';
-import { sealSoapEnvelope, type SealOptions, type SigningIdentity } from './security/ws-security-sign.js';
+import { sealSoapEnvelope, type SealOptions } from './security/ws-security-sign.js';
+import type { Signer } from '../src/core/signer.js';
 import { describeCertificate } from '../src/core/certificate-description.js';
 import { verifySoapSignature, type VerifiedSignature, type VerifyPolicy } from './security/ws-security-verify.js';
 import { readEgovHeader } from './egov/egov-header-reader.js';
@@ -162,14 +163,14 @@ export function buildModiEnvelope(addressing: AddressingHeader, bodyXml: string)
  * does: what is signed is what the service's patterns say, no more. Every wsa header, MessageID
  * included, is always signed, so the envelope satisfies ID_AUTH_SOAP_02 whichever ID_AUTH is declared.
  */
-export function sealEnvelope(
+export async function sealEnvelope(
   xml: string,
   profile: EnvelopeProfile,
-  signer: SigningIdentity,
+  signer: Signer,
   opts: SealOptions & { addressing?: AddressingHeader; modiPatterns?: readonly ModiSoapPattern[] },
-): string {
+): Promise<string> {
   const signBody = profile === 'egov' || (opts.modiPatterns ?? DEFAULT_MODI_PATTERNS).includes('INTEGRITY_SOAP_01');
-  return sealSoapEnvelope(
+  return await sealSoapEnvelope(
     xml,
     (doc) => {
       const parts = locateSoapParts(doc);

@@ -13,12 +13,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { buildEgovEnvelope, buildModiEnvelope, sealEnvelope, type EnvelopeProfile } from '../envelopes/envelope.js';
 import { NS } from '../envelopes/xml/namespaces.js';
-import type { SigningIdentity } from '../envelopes/security/ws-security-sign.js';
+import type { Signer } from '../src/core/signer.js';
+import { memorySigner } from '../src/crypto/signer/memory-signer.js';
 import { createDevPki, devCaFiles, devPartyFiles } from '../src/crypto/dev-pki.js';
 import { formatMessageId } from '../src/core/message-id.js';
 import { formatXsdDateTime } from '../src/core/xsd-datetime.js';
@@ -184,18 +185,18 @@ const BODY =
   '<p:Pratica xmlns:p="urn:tramite:test:pratica" numero="42"><p:Richiedente>Mario Rossi</p:Richiedente><p:Oggetto>Cambio di residenza</p:Oggetto></p:Pratica>';
 
 /** Writes the fixture PKI (if absent), every attack envelope and attacks.json under dir. */
-export function writeAttackFixtures(dir: string): ManifestEntry[] {
+export async function writeAttackFixtures(dir: string): Promise<ManifestEntry[]> {
   const pki = fixturePki(join(dir, 'pki'));
   const manifest: ManifestEntry[] = [];
   for (const profile of PROFILES) {
     mkdirSync(join(dir, profile), { recursive: true });
     const ctx: AttackContext = {
-      otherSigned: parse(signed(profile, pki.comuneA, new Date(SIGNED_AT.getTime() + 1000), 2)),
+      otherSigned: parse(await signed(profile, pki.comuneA, new Date(SIGNED_AT.getTime() + 1000), 2)),
       regioneCertBase64: pemBody(pki.regioneCertPem),
     };
     for (const attack of ATTACKS) {
       const at = new Date(SIGNED_AT.getTime() - (attack.signedSecondsEarlier ?? 0) * 1000);
-      let xml = signed(profile, attack.rogue ? pki.rogue : pki.comuneA, at, 1);
+      let xml = await signed(profile, attack.rogue ? pki.rogue : pki.comuneA, at, 1);
       if (attack.change) {
         const doc = parse(xml);
         attack.change(doc, profile, ctx);
@@ -211,8 +212,8 @@ export function writeAttackFixtures(dir: string): ManifestEntry[] {
 }
 
 interface FixturePki {
-  readonly comuneA: SigningIdentity;
-  readonly rogue: SigningIdentity;
+  readonly comuneA: Signer;
+  readonly rogue: Signer;
   readonly regioneCertPem: string;
 }
 
@@ -242,10 +243,14 @@ function fixturePki(dir: string): FixturePki {
       rmSync(work, { recursive: true, force: true });
     }
   }
-  const identity = (cert: string, key: string): SigningIdentity => ({
-    certPem: readFileSync(join(dir, cert), 'utf8'),
-    privateKey: createPrivateKey(readFileSync(join(dir, key), 'utf8')),
-  });
+  const identity = (cert: string, key: string): Signer => {
+    const certPem = readFileSync(join(dir, cert), 'utf8');
+    return memorySigner({
+      certPem,
+      certificate: new X509Certificate(certPem),
+      privateKey: createPrivateKey(readFileSync(join(dir, key), 'utf8')),
+    });
+  };
   return {
     comuneA: identity('comune-a-cert.pem', 'comune-a-key.pem'),
     rogue: identity('rogue-comune-a-cert.pem', 'rogue-comune-a-key.pem'),
@@ -253,7 +258,7 @@ function fixturePki(dir: string): FixturePki {
   };
 }
 
-function signed(profile: EnvelopeProfile, signer: SigningIdentity, at: Date, sequence: number): string {
+function signed(profile: EnvelopeProfile, signer: Signer, at: Date, sequence: number): Promise<string> {
   const stamp = { now: at, ttlSeconds: 300 };
   if (profile === 'modi') {
     const addressing = {
@@ -311,6 +316,6 @@ const pemBody = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICA
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   let root = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(root, 'package.json'))) root = dirname(root);
-  const written = writeAttackFixtures(join(root, 'test', 'fixtures', 'attacks'));
+  const written = await writeAttackFixtures(join(root, 'test', 'fixtures', 'attacks'));
   process.stdout.write(`wrote ${written.length} attack fixtures and attacks.json under test/fixtures/attacks\n`);
 }

@@ -16,7 +16,7 @@
  * Each is a well-formed SOAP 1.1 envelope with a real Intestazione naming `from` → `to` on `service`,
  * so nothing but its size, shape or signer is wrong.
  */
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { buildEgovEnvelope } from '../envelopes/envelope.js';
 import type { EgovHeader } from '../envelopes/egov/egov-header.js';
 import { NS } from '../envelopes/xml/namespaces.js';
@@ -24,7 +24,9 @@ import { formatMessageId } from '../src/core/message-id.js';
 import { childElements, isElement } from '../envelopes/xml/dom-navigation.js';
 import { issueCertificate } from '../src/crypto/dev-pki.js';
 import type { XmlLimits } from '../envelopes/xml/hardened-xml.js';
-import { sealSoapEnvelope, type SigningIdentity } from '../envelopes/security/ws-security-sign.js';
+import { sealSoapEnvelope } from '../envelopes/security/ws-security-sign.js';
+import type { Signer } from '../src/core/signer.js';
+import { memorySigner } from '../src/crypto/signer/memory-signer.js';
 
 export interface HostileParties {
   /** Claimed sender, e.g. SPC/ComuneOrtona. */
@@ -48,10 +50,10 @@ const SEAL_LIMITS: XmlLimits = {
   maxTotalNamespaceDeclarations: 10_000_000,
 };
 
-let selfMade: SigningIdentity | undefined;
+let selfMade: Signer | undefined;
 
 /** A certificate its holder issued to itself, named like the claimed sender's party. */
-export function selfMadeSigner(partyCode: string): SigningIdentity {
+export function selfMadeSigner(partyCode: string): Signer {
   if (!selfMade) {
     const now = Date.now();
     const pair = issueCertificate({
@@ -60,7 +62,11 @@ export function selfMadeSigner(partyCode: string): SigningIdentity {
       notAfter: new Date(now + 30 * 86_400_000),
       issuer: 'self',
     });
-    selfMade = { privateKey: createPrivateKey(pair.keyPem), certPem: pair.certPem };
+    selfMade = memorySigner({
+      privateKey: createPrivateKey(pair.keyPem),
+      certificate: new X509Certificate(pair.certPem),
+      certPem: pair.certPem,
+    });
   }
   return selfMade;
 }
@@ -87,7 +93,7 @@ function header(p: HostileParties, serial: number): EgovHeader {
 }
 
 /** Seals `xml` signing Body, Intestazione and every extra header block (plus the Timestamp). */
-function sealAll(xml: string, p: HostileParties): string {
+function sealAll(xml: string, p: HostileParties): Promise<string> {
   return sealSoapEnvelope(
     xml,
     (doc) => {
@@ -107,7 +113,7 @@ function withHeaderBlocks(xml: string, blocks: readonly string[]): string {
 }
 
 /** 16 References (Timestamp, Body, Intestazione and 13 filler blocks), ~740 KB, self-made signer. */
-export function sixteenReferences(p: HostileParties): string {
+export function sixteenReferences(p: HostileParties): Promise<string> {
   const rows = (n: number, tag: string) =>
     Array.from({ length: n }, (_, i) => `<h:${tag} n="${i}">riga ${i} ${'x'.repeat(48)}</h:${tag}>`).join('');
   const fillers = Array.from({ length: 13 }, (_, i) => `<h:Filler${i} xmlns:h="${HOSTILE_NS}">${rows(700, 'r')}</h:Filler${i}>`);
@@ -116,13 +122,13 @@ export function sixteenReferences(p: HostileParties): string {
 }
 
 /** 99 950 empty elements in the Body (~400 KB), self-made signer. */
-export function manyEmptyElements(p: HostileParties): string {
+export function manyEmptyElements(p: HostileParties): Promise<string> {
   const body = `<Pratica xmlns="${HOSTILE_NS}">${'<e/>'.repeat(99_950)}</Pratica>`;
   return sealAll(buildEgovEnvelope(header(p, 2), body), p);
 }
 
 /** ~4.7 MB: every Body element declares 63 namespaces; self-made signer. */
-export function namespaceDeclarationsPerElement(p: HostileParties): string {
+export function namespaceDeclarationsPerElement(p: HostileParties): Promise<string> {
   const decls = Array.from({ length: 63 }, (_, i) => ` xmlns:n${i}="urn:n:${i}"`).join('');
   const body = `<h:Pratica xmlns:h="${HOSTILE_NS}">${`<h:e${decls}/>`.repeat(3_650)}</h:Pratica>`;
   return sealAll(buildEgovEnvelope(header(p, 3), body), p);
@@ -132,7 +138,7 @@ export function namespaceDeclarationsPerElement(p: HostileParties): string {
  * The baseline the hostile ones are compared with: an ordinary ~6 KB signed busta of the same sender
  * (trusted, in the benchmark, so that it is verified all the way: what an honest message costs).
  */
-export function ordinaryEnvelope(p: HostileParties): string {
+export function ordinaryEnvelope(p: HostileParties): Promise<string> {
   const body = `<h:Pratica xmlns:h="${HOSTILE_NS}"><h:tipo>residenza</h:tipo><h:nota>${'x'.repeat(1_000)}</h:nota></h:Pratica>`;
   return sealAll(buildEgovEnvelope(header(p, 4), body), p);
 }

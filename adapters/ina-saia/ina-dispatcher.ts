@@ -152,7 +152,7 @@ export class InaDispatcher {
   private async sealedComunicazione(record: EventRecord): Promise<string> {
     const { options, sealer, clock } = this.deps;
     const now = clock.now();
-    const xml = sealComunicazione(
+    const xml = await sealComunicazione(
       buildComunicazioneXml({
         idComunicazione: record.id,
         codiceComune: options.comune.codice,

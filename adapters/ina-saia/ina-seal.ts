@@ -4,18 +4,14 @@
  * envelope is signed too, but only for the hop between nodes; the seal stays with the document, so
  * INA can show what the Comune communicated long after the message was delivered.
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ProtocolloError } from '../../src/core/errors.js';
-import { describeCertificate, type TrustStore } from '../sdk/index.js';
+import { describeCertificate, type Signer, type TrustStore } from '../sdk/index.js';
 import { signXades, verifyXades } from '../sdk/index.js';
 
-export interface InaSealer {
-  readonly privateKey: KeyObject;
-  readonly certificate: X509Certificate;
-  readonly certPem: string;
-}
+/** The Comune's seal: the party's Signer (RSA, as for the Segnatura). */
+export type InaSealer = Signer;
 
-export function sealComunicazione(xml: string, sealer: InaSealer, at: Date): string {
+export function sealComunicazione(xml: string, sealer: InaSealer, at: Date): Promise<string> {
   return signXades(xml, sealer, { signingTime: at });
 }
 

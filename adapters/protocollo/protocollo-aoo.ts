@@ -103,11 +103,16 @@ export class ProtocolloAoo implements SegnaturaChecks {
       throw new ProtocolloError('000_Irricevibile', `document names must be distinct and not ${FILE_NAMES.segnatura}`);
     const build = (identificatore: Identificatore) => this.seal(this.segnaturaFor(req, identificatore, files));
     const probe = await validateSegnaturaSchema(
-      build({ ...this.ctx.options.aoo, numeroRegistrazione: '0000000', dataRegistrazione: '2000-01-01', oraRegistrazione: '00:00:00' }),
+      await build({
+        ...this.ctx.options.aoo,
+        numeroRegistrazione: '0000000',
+        dataRegistrazione: '2000-01-01',
+        oraRegistrazione: '00:00:00',
+      }),
     );
     if (!probe.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura would not validate: ${probe.errors.join('; ')}`);
     const counterpart = req.to ?? `${PEC_PARTY_PREFIX}${req.pec!}`;
-    const { registration, result: segnatura } = this.register.register(
+    const { registration, result: segnatura } = await this.register.registerAsync(
       { direction: 'out', oggetto: req.oggetto, party: counterpart },
       build,
     );
@@ -193,7 +198,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
     };
   }
 
-  private seal(s: Segnatura): string {
+  private seal(s: Segnatura): Promise<string> {
     return signXades(buildSegnaturaXml(s), this.ctx.identity);
   }
 

@@ -1,4 +1,4 @@
-import type { X509Certificate, KeyObject } from 'node:crypto';
+import type { Signer } from '../../src/core/signer.js';
 import type { CollaborationProfile } from '../../src/core/service-profile.js';
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
@@ -144,8 +144,8 @@ export interface AdapterContext<Options> {
   readonly dataDir: string;
   readonly log: AdapterLogger;
   readonly bus: BusClient;
-  /** The party's key and certificate (what the party signs with: e.g. an AOO's seal). */
-  readonly identity: { readonly privateKey: KeyObject; readonly certificate: X509Certificate; readonly certPem: string };
+  /** What the party signs with (e.g. an AOO's seal): its certificate, chain and a sign operation; the key may be on a token. */
+  readonly identity: Signer;
   /** The CAs the node trusts (its own and its peers'): for signatures inside payloads. */
   readonly trust: TrustStore;
   /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCertificate } from '../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../src/crypto/trust-store.js';
+import { memorySigner } from '../../src/crypto/signer/memory-signer.js';
 import { busApiMismatch } from './bus-api.js';
 import { compileOptionsSchema, deepFreeze, type OptionsValidator } from './options-schema.js';
 import {
@@ -231,7 +232,11 @@ function contextFor<Options>(options: Options, party: string, dataDir: string, b
     dataDir,
     log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     bus,
-    identity: { privateKey: createPrivateKey(leaf.keyPem), certificate: new X509Certificate(leaf.certPem), certPem: leaf.certPem },
+    identity: memorySigner({
+      privateKey: createPrivateKey(leaf.keyPem),
+      certificate: new X509Certificate(leaf.certPem),
+      certPem: leaf.certPem,
+    }),
     trust: TrustStore.fromPem(ca.certPem),
     clock: { now: () => new Date() },
   };

@@ -24,3 +24,6 @@ export { TrustStore, certificatesFromPem } from '../../src/crypto/trust-store.js
 export { describeCertificate } from '../../src/core/certificate-description.js';
 export type { CertificateChainCheck, ChainCheck } from '../../src/crypto/revocation/certificate-chain-check.js';
 export { loadCertifiedKey, keyMatchesCertificate, type CertifiedKey } from '../../src/crypto/party-identity.js';
+/** What signs for the party (an in-memory key or a PKCS#11 token): XAdES seals and anything else an adapter signs. */
+export type { Signer, SignatureAlgorithm, EcdsaEncoding } from '../../src/core/signer.js';
+export { memorySigner, type MemorySignerSource } from '../../src/crypto/signer/memory-signer.js';

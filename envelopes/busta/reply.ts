@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EgovHeader, Eccezione } from '../egov/egov-header.js';
 import type { ModiSoapPattern } from '../../src/core/service-profile.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
-import type { SigningIdentity } from '../security/ws-security-sign.js';
+import type { Signer } from '../../src/core/signer.js';
 import { buildEgovEnvelope, buildModiEnvelope, sealEnvelope, type ReadEnvelope } from '../envelope.js';
 import { TIMESTAMP_TTL_SECONDS } from './timestamp-lifetime.js';
 
@@ -25,11 +25,11 @@ export interface ReplyParts {
  * The signed answer to a verified request, from the party it was addressed to: Mittente and
  * Destinatario swapped, RiferimentoMessaggio = request id (egov), or wsa:RelatesTo (modi).
  */
-export function sealReply(request: ReadEnvelope, parts: ReplyParts, signer: SigningIdentity, bodyOverride?: string): string {
+export async function sealReply(request: ReadEnvelope, parts: ReplyParts, signer: Signer, bodyOverride?: string): Promise<string> {
   const body = bodyOverride ?? parts.payload ?? '';
   if (request.profile === 'modi') {
     const a = request.addressing!;
-    return sealEnvelope(
+    return await sealEnvelope(
       buildModiEnvelope(
         {
           ...(a.from ? { to: a.from } : {}),
@@ -62,7 +62,7 @@ export function sealReply(request: ReadEnvelope, parts: ReplyParts, signer: Sign
     trasmissioni: [],
     eccezioni: parts.eccezioni ?? [],
   };
-  return sealEnvelope(buildEgovEnvelope(reply, body), 'egov', signer, { now: parts.now, ttlSeconds: TIMESTAMP_TTL_SECONDS });
+  return await sealEnvelope(buildEgovEnvelope(reply, body), 'egov', signer, { now: parts.now, ttlSeconds: TIMESTAMP_TTL_SECONDS });
 }
 
 /** A new ModI message id. */

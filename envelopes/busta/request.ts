@@ -3,7 +3,7 @@ import type { CollaborationProfile, Inoltro, ModiSoapPattern } from '../../src/c
 import { TramiteError } from '../../src/core/errors.js';
 import { parsePartyCode, type PartyRef } from '../../src/core/party.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
-import type { SigningIdentity } from '../security/ws-security-sign.js';
+import type { Signer } from '../../src/core/signer.js';
 import { buildEgovEnvelope, buildModiEnvelope, sealEnvelope } from '../envelope.js';
 import { formatModiAction } from '../modi/modi-action.js';
 import { TIMESTAMP_TTL_SECONDS } from './timestamp-lifetime.js';
@@ -43,7 +43,7 @@ function party(code: string): PartyRef {
 }
 
 /** Builds and signs the envelope of an outbound request, in the service's envelope profile. */
-export function sealRequest(req: OutboundRequest, signer: SigningIdentity): string {
+export async function sealRequest(req: OutboundRequest, signer: Signer): Promise<string> {
   const s = req.service;
   let xml: string;
   if (s.envelope === 'modi') {
@@ -81,7 +81,7 @@ export function sealRequest(req: OutboundRequest, signer: SigningIdentity): stri
     };
     xml = buildEgovEnvelope(header, req.payload);
   }
-  return sealEnvelope(xml, s.envelope, signer, {
+  return await sealEnvelope(xml, s.envelope, signer, {
     now: req.sealedAt ?? req.now,
     ttlSeconds: TIMESTAMP_TTL_SECONDS,
     ...(s.modiPatterns ? { modiPatterns: s.modiPatterns } : {}),

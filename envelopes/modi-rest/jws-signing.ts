@@ -1,6 +1,7 @@
-import { type KeyObject, type X509Certificate, createHash } from 'node:crypto';
-import { CompactSign, type CompactJWSHeaderParameters } from 'jose';
+import { KeyObject, type X509Certificate, createHash } from 'node:crypto';
+import { CompactSign, base64url, compactVerify, type CompactJWSHeaderParameters } from 'jose';
 import { TramiteError } from '../../src/core/errors.js';
+import type { Signer } from '../../src/core/signer.js';
 import type { ModiRestAlgorithm } from './modi-rest-patterns.js';
 
 /**
@@ -10,10 +11,10 @@ import type { ModiRestAlgorithm } from './modi-rest-patterns.js';
  *   certificate first, then its CAs; the token carries them in `x5c` (or only `x5t#S256`).
  * - PDND trust (INTEGRITY_REST_02, AUDIT_REST_02): `kid` is the identifier PDND gave the uploaded key.
  *
- * `privateKey` is the one seam for other key stores: see signCompactJws.
+ * `privateKey` is a KeyObject, or the node's `Signer` (a key on a PKCS#11 token): see signCompactJws.
  */
 export interface RestSigningKey {
-  readonly privateKey: KeyObject;
+  readonly privateKey: KeyObject | Signer;
   readonly alg: ModiRestAlgorithm;
   readonly certificates?: readonly X509Certificate[];
   readonly kid?: string;
@@ -47,18 +48,23 @@ export function joseHeaderFor(key: RestSigningKey): CompactJWSHeaderParameters {
 /** The curve each ECDSA alg signs with, by node:crypto's name. */
 const ES_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
 
+/** The one JWS alg each Signer algorithm makes (RFC 7518 §3.3, §3.4). */
+const SIGNER_ALGS = { 'RSA-SHA256': 'RS256', 'ECDSA-P256-SHA256': 'ES256' } as const;
+
 /**
- * The one place a ModI REST token is signed: compact JWS of `claims` under `header`, by jose.
- * Async because a key in an HSM signs asynchronously: when the node's `Signer` interface lands,
- * RestSigningKey.privateKey becomes `KeyObject | Signer`, and for a Signer this function asks it to
- * sign the JWS signing input (`b64url(header).b64url(payload)`, encoded by jose's base64url) and
- * then checks the result with jose's compactVerify against the certificate before returning it.
+ * The one place a ModI REST token is signed: compact JWS of `claims` under `header`. A KeyObject signs
+ * through jose. A `Signer` (which may hold its key on a token) is asked to sign the JWS signing input —
+ * `b64url(header).b64url(payload)`, encoded by jose's base64url — with the raw r||s form for ECDSA
+ * (RFC 7518 §3.4); jose then verifies the token against the signer's certificate before it goes out,
+ * so a token that misbehaves is refused here, not by the peer.
  */
 export async function signCompactJws(
   header: CompactJWSHeaderParameters,
   claims: Record<string, unknown>,
   key: RestSigningKey,
 ): Promise<string> {
+  const payload = new TextEncoder().encode(JSON.stringify(claims));
+  if (!(key.privateKey instanceof KeyObject)) return signWithSigner(header, payload, key.alg, key.privateKey);
   const type = key.privateKey.asymmetricKeyType;
   if ((key.alg.startsWith('RS') && type !== 'rsa') || (key.alg.startsWith('ES') && type !== 'ec'))
     throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a ${type ?? 'secret'} key cannot sign ${key.alg}`);
@@ -66,5 +72,31 @@ export async function signCompactJws(
   const curve = key.privateKey.asymmetricKeyDetails?.namedCurve;
   if (key.alg.startsWith('ES') && curve !== ES_CURVES[key.alg as 'ES256' | 'ES384' | 'ES512'])
     throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `a key on curve ${curve ?? 'unknown'} cannot sign ${key.alg}`);
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.privateKey);
+  return new CompactSign(payload).setProtectedHeader(header).sign(key.privateKey);
+}
+
+async function signWithSigner(
+  header: CompactJWSHeaderParameters,
+  payload: Uint8Array,
+  alg: ModiRestAlgorithm,
+  signer: Signer,
+): Promise<string> {
+  if (SIGNER_ALGS[signer.algorithm] !== alg)
+    throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `${signer.keyDescription} signs ${SIGNER_ALGS[signer.algorithm]}, not ${alg}`);
+  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(payload)}`;
+  const signature = await signer.sign(Buffer.from(input, 'ascii'), { ecdsaEncoding: 'ieee-p1363' });
+  const token = `${input}.${base64url.encode(signature)}`;
+  try {
+    await compactVerify(token, signer.certificate.publicKey, { algorithms: [alg] });
+  } catch (cause) {
+    throw new TramiteError('TRAMITE_ERR_KEY_INVALID', `${signer.keyDescription} made a ${alg} signature its certificate does not verify`, {
+      cause,
+    });
+  }
+  return token;
+}
+
+/** The JWS alg a Signer makes: what `tramite modi sign-request` uses unless --alg says otherwise. */
+export function signerAlgorithm(signer: Signer): ModiRestAlgorithm {
+  return SIGNER_ALGS[signer.algorithm];
 }

@@ -1,5 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ConfigError } from '../../src/core/errors.js';
+import type { KeyObject } from 'node:crypto';
+import type { SignatureAlgorithm } from '../../src/core/signer.js';
 
 /** The XML-DSig algorithms the node writes, and the closed lists it accepts when verifying. */
 export const ALG = {
@@ -54,16 +54,11 @@ export function keyFitsMethod(key: KeyObject, method: SignatureMethod): boolean 
   return method.keyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve === method.curve;
 }
 
-/** The SignatureMethod a party signs with, from its key: RSA → rsa-sha256, EC P-256 → ecdsa-sha256. */
-export function signatureMethodForKey(privateKey: KeyObject): string {
-  const pub = createPublicKey(privateKey);
-  for (const uri of [ALG.rsaSha256, ALG.ecdsaSha256]) if (keyFitsMethod(pub, SIGNATURE_METHODS[uri]!)) return uri;
-  const curve = pub.asymmetricKeyDetails?.namedCurve;
-  throw new ConfigError(
-    'TRAMITE_ERR_KEY_INVALID',
-    `cannot sign with a ${pub.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key: WS-Security signatures need an RSA key or an EC key on P-256`,
-  );
-}
+/** The SignatureMethod a party signs with, from its signer's algorithm. */
+export const SIGNATURE_METHOD_OF: Readonly<Record<SignatureAlgorithm, string>> = {
+  'RSA-SHA256': ALG.rsaSha256,
+  'ECDSA-P256-SHA256': ALG.ecdsaSha256,
+};
 
 /**
  * Most References a signature may carry: Body, Timestamp, the token, the eGov Intestazione and the

@@ -1,18 +1,13 @@
-import { randomUUID, sign as signData, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { TramiteError } from '../../src/core/errors.js';
 import { NS, WSS_BASE64, WSS_X509V3 } from '../xml/namespaces.js';
 import { formatXsdDateTime } from '../../src/core/xsd-datetime.js';
-import { ALG, SIGNATURE_METHODS, signatureMethodForKey } from './ws-security-algorithms.js';
+import type { Signer } from '../../src/core/signer.js';
+import { ALG, SIGNATURE_METHOD_OF } from './ws-security-algorithms.js';
 import { childElements, isElement } from '../xml/dom-navigation.js';
 import { canonicalDigest, exclusiveC14n } from './exc-c14n.js';
 import { parseUntrustedXml, type XmlLimits } from '../xml/hardened-xml.js';
 import { spliceSealedEnvelope, xmldomSerializer, type AddedAttributes } from './sealed-envelope-text.js';
-
-export interface SigningIdentity {
-  readonly privateKey: KeyObject;
-  /** The signer's certificate, PEM; it travels in a BinarySecurityToken. */
-  readonly certPem: string;
-}
 
 export interface SealOptions {
   readonly now: Date;
@@ -38,10 +33,10 @@ export type SignatureTargets = (doc: Document) => Element[];
  * the element's own names, so its position in the envelope does not matter), the SignedInfo
  * canonicalised where it sits. The result is the original text with the Security header and the new
  * wsu:Id attributes inserted (sealed-envelope-text.ts); only when a profile added header blocks is the
- * whole tree serialised instead.
+ * whole tree serialised instead. The one asynchronous step is the signer's (a token may sign it).
  */
-export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer: SigningIdentity, opts: SealOptions): string {
-  const signatureMethod = signatureMethodForKey(signer.privateKey);
+export async function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer: Signer, opts: SealOptions): Promise<string> {
+  const signatureMethod = SIGNATURE_METHOD_OF[signer.algorithm];
   const { doc, text } = parseUntrustedXml(xml, opts.limits);
   const envelope = doc.documentElement!;
   let header: Element | undefined = childElements(envelope).find((e) => isElement(e, NS.soap11, 'Header'));
@@ -122,11 +117,8 @@ export function sealSoapEnvelope(xml: string, targets: SignatureTargets, signer:
   signature.appendChild(keyInfo);
   security.appendChild(signature);
 
-  const method = SIGNATURE_METHODS[signatureMethod]!;
-  const value = signData(method.hash, Buffer.from(exclusiveC14n(signedInfo), 'utf8'), {
-    key: signer.privateKey,
-    ...(method.keyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-  });
+  // ECDSA as XML-DSig writes it: r||s.
+  const value = await signer.sign(Buffer.from(exclusiveC14n(signedInfo), 'utf8'), { ecdsaEncoding: 'ieee-p1363' });
   signatureValue.appendChild(doc.createTextNode(value.toString('base64')));
   const serialize = xmldomSerializer(keepCarriageReturns);
   return spliceSealedEnvelope({ text, header: soapHeader, headerCreated, body, security, added }, serialize) ?? serialize(doc);

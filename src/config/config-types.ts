@@ -118,6 +118,8 @@ export interface ConfigFileParty {
   passphraseEnv?: string;
   /** A PKCS#12 keystore instead of keyFile + certFile. */
   keystore?: ConfigFileKeystore;
+  /** A key on a PKCS#11 token instead of keyFile + certFile or keystore. */
+  pkcs11?: ConfigFilePkcs11;
   /** `sha256:<64 lowercase hex>` of each token. */
   apiTokens: string[];
   backOffice?: { url: string };
@@ -135,6 +137,18 @@ export interface ConfigFileKeystore {
   passphraseEnv?: string;
   /** Which key, when the keystore holds several (compared ignoring case). */
   alias?: string;
+}
+
+/** A key on a PKCS#11 token; its PIN is in a file or an environment variable (exactly one), never here. */
+export interface ConfigFilePkcs11 {
+  module: string;
+  tokenLabel?: string;
+  slot?: number;
+  pinFile?: string;
+  pinEnv?: string;
+  keyLabel?: string;
+  keyId?: string;
+  certificateFile?: string;
 }
 
 /**

@@ -6,7 +6,8 @@ import { closest, invalidConfig, schemaProblem, type Problem } from './schema-pr
 import addFormats from 'ajv-formats';
 import { ConfigError, TramiteError } from '../core/errors.js';
 import type { TramiteCode } from '../core/error-codes.js';
-import { loadKeystoreIdentity, loadPartyIdentity } from '../crypto/party-identity.js';
+import { loadKeystoreIdentity, loadPartyIdentity, partyIdentity } from '../crypto/party-identity.js';
+import { openPkcs11Signer } from '../crypto/signer/pkcs11-signer.js';
 import type { PassphraseSource } from '../crypto/keystore/passphrase.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
@@ -388,6 +389,25 @@ function partyKeyProblems(party: ConfigFileParty, path: string): Problem[] {
         fix: 'keep one of the two: the passphrase is read from one place',
       });
   };
+  if (party.pkcs11 !== undefined) {
+    const p = party.pkcs11;
+    for (const field of ['keyFile', 'certFile', 'passphraseFile', 'passphraseEnv', 'keystore'] as const) {
+      if (party[field] !== undefined)
+        problems.push({
+          path: `${path}.${field}`,
+          what: 'is given together with pkcs11',
+          fix: 'remove it: the key is on the token (or remove pkcs11)',
+        });
+    }
+    const exactlyOne = (a: keyof typeof p, b: keyof typeof p, what: string): void => {
+      if ((p[a] === undefined) === (p[b] === undefined))
+        problems.push({ path: `${path}.pkcs11`, what: `needs exactly one of ${a} and ${b}`, fix: `name ${what} with one of them` });
+    };
+    exactlyOne('tokenLabel', 'slot', 'the token');
+    exactlyOne('pinFile', 'pinEnv', "where the token's PIN is");
+    exactlyOne('keyLabel', 'keyId', 'the private key');
+    return problems;
+  }
   if (party.keystore !== undefined) {
     for (const field of ['keyFile', 'certFile', 'passphraseFile', 'passphraseEnv'] as const) {
       if (party[field] !== undefined)
@@ -432,6 +452,8 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
           [`parties[${i}].passphraseFile`, p.passphraseFile],
           [`parties[${i}].keystore.file`, p.keystore?.file],
           [`parties[${i}].keystore.passphraseFile`, p.keystore?.passphraseFile],
+          [`parties[${i}].pkcs11.pinFile`, p.pkcs11?.pinFile],
+          [`parties[${i}].pkcs11.certificateFile`, p.pkcs11?.certificateFile],
         ] as const
       ).flatMap(([path, file]) => (file === undefined ? [] : [{ path, file }])),
     ),
@@ -542,13 +564,34 @@ function loadPartyKey(
   party: ConfigFileParty,
   abs: (f: string) => string,
   path: string,
-): Pick<HostedPartyConfig, 'identity' | 'keyFile' | 'certFile' | 'passphraseFile' | 'keystore'> {
+): Pick<HostedPartyConfig, 'identity' | 'keyFile' | 'certFile' | 'passphraseFile' | 'keystore' | 'pkcs11'> {
   const passphrase = (where: { passphraseFile?: string; passphraseEnv?: string }): PassphraseSource | undefined =>
     where.passphraseFile !== undefined
       ? { file: abs(where.passphraseFile) }
       : where.passphraseEnv !== undefined
         ? { env: where.passphraseEnv }
         : undefined;
+  if (party.pkcs11) {
+    const p = party.pkcs11;
+    // partyKeyProblems made sure exactly one of each pair is given.
+    const source = {
+      module: p.module,
+      tokenLabel: p.tokenLabel,
+      slot: p.slot,
+      pin: p.pinFile !== undefined ? { file: abs(p.pinFile) } : { env: p.pinEnv! },
+      keyLabel: p.keyLabel,
+      keyId: p.keyId,
+      certificateFile: p.certificateFile !== undefined ? abs(p.certificateFile) : undefined,
+    };
+    return {
+      pkcs11: {
+        ...p,
+        ...(p.pinFile !== undefined ? { pinFile: abs(p.pinFile) } : {}),
+        ...(p.certificateFile !== undefined ? { certificateFile: abs(p.certificateFile) } : {}),
+      },
+      identity: withField(`${path}.pkcs11`, () => partyIdentity(party.code, openPkcs11Signer(source, `party ${party.code}`))),
+    };
+  }
   if (party.keystore) {
     const keystore = {
       ...party.keystore,

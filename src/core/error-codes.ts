@@ -46,6 +46,9 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_KEY_PASSPHRASE:
     'The passphrase of a key or keystore is wrong, or is not where the configuration says (empty file, unset environment variable)',
   TRAMITE_ERR_KEYSTORE_ALIAS: 'A keystore holds several private keys and no alias picks one, or none has the alias given',
+  TRAMITE_ERR_PKCS11_TOKEN: 'A PKCS#11 module cannot be loaded, its token is not present, or the token failed to sign',
+  TRAMITE_ERR_PKCS11_PIN: 'The PIN of a PKCS#11 token is wrong',
+  TRAMITE_ERR_PKCS11_KEY: "A PKCS#11 token holds no such private key (or several), or the key is not the certificate's",
   TRAMITE_ERR_PKI_EXISTS: 'tramite init refused to overwrite an existing file',
   TRAMITE_ERR_XML_LIMIT: 'An XML document exceeds the size, depth or node limits',
   TRAMITE_ERR_XML_UNWRITABLE: 'A value to be written into an XML document holds a character XML 1.0 cannot carry',

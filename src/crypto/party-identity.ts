@@ -6,25 +6,19 @@ import { openPkcs12, pickKeystoreEntry } from './keystore/pkcs12-keystore.js';
 import { issuerChain } from './keystore/issuer-chain.js';
 import { certificatesFromPem } from './trust-store.js';
 import { keyMatchesCertificate } from './key-matches-certificate.js';
+import { memorySigner } from './signer/memory-signer.js';
+import type { Signer } from '../core/signer.js';
 
 export { keyMatchesCertificate };
 
 /**
- * A hosted party's signing material: the private key and the certificate peers will verify against.
- * The key is held only as a KeyObject: a passphrase-protected key is never kept decrypted as text.
+ * A hosted party's Signer: the certificate peers will verify against, its chain, and the key's sign
+ * operation. An in-memory key is held only as a KeyObject (a passphrase-protected key is never kept
+ * decrypted as text); a PKCS#11 key stays on its token. certPem is, for PEM files, certFile as it is
+ * (which may go on with CA certificates); for a keystore or a token, the party's certificate alone.
  */
-export interface PartyIdentity {
+export interface PartyIdentity extends Signer {
   readonly code: string;
-  readonly privateKey: KeyObject;
-  readonly certificate: X509Certificate;
-  /**
-   * PEM of the party's certificate: for PEM files, certFile as it is (which may go on with CA
-   * certificates); for a keystore, the party's certificate alone, since a WS-Security
-   * BinarySecurityToken carries exactly one.
-   */
-  readonly certPem: string;
-  /** The CA certificates that came with the certificate (certFile's or the keystore's), its issuer first. */
-  readonly chain: readonly X509Certificate[];
 }
 
 /** A private key and the certificate of its public key, read from two PEM files and checked to match. */
@@ -44,34 +38,47 @@ export interface KeystoreSource {
 
 /** From PEM files: `keyFile` unencrypted, or encrypted (PKCS#8, or OpenSSL's traditional form) with `passphrase`. */
 export function loadPartyIdentity(code: string, keyFile: string, certFile: string, passphrase?: PassphraseSource): PartyIdentity {
-  return { code, ...loadPemSigningKey(keyFile, certFile, `party ${code}`, passphrase) };
+  return partyIdentity(code, loadPemSigningKey(keyFile, certFile, `party ${code}`, passphrase));
 }
 
 /** From a PKCS#12 keystore: the key named by `alias`, or its only key, with its certificate and their CAs. */
 export function loadKeystoreIdentity(code: string, keystore: KeystoreSource): PartyIdentity {
-  return { code, ...loadKeystoreSigningKey(keystore, `party ${code}`) };
+  return partyIdentity(code, loadKeystoreSigningKey(keystore, `party ${code}`));
+}
+
+/** `signer` as party `code`'s identity (the signer may be a class instance: its methods are bound, not spread). */
+export function partyIdentity(code: string, signer: Signer): PartyIdentity {
+  return {
+    code,
+    algorithm: signer.algorithm,
+    certificate: signer.certificate,
+    certPem: signer.certPem,
+    chain: signer.chain,
+    keyDescription: signer.keyDescription,
+    sign: (data, opts) => signer.sign(data, opts),
+  };
 }
 
 /** loadPartyIdentity for any signer (`owner` names it in refusals, e.g. a command's options). */
-export function loadPemSigningKey(
-  keyFile: string,
-  certFile: string,
-  owner: string,
-  passphrase?: PassphraseSource,
-): Omit<PartyIdentity, 'code'> {
+export function loadPemSigningKey(keyFile: string, certFile: string, owner: string, passphrase?: PassphraseSource): Signer {
   const certPem = readPem(certFile, `${owner} certificate`);
   const certificate = parseCertificate(certPem, certFile, owner);
   const privateKey = parsePrivateKey(readPem(keyFile, `${owner} private key`), keyFile, owner, passphrase);
   checkMatch(privateKey, certificate, owner, keyFile, certFile);
   const others = certPem.match(/-----BEGIN CERTIFICATE-----/g)!.length > 1 ? certificatesFromPem(certPem, certFile).slice(1) : [];
-  return { privateKey, certificate, certPem, chain: issuerChain(certificate, others) };
+  return memorySigner({ privateKey, certificate, certPem, chain: issuerChain(certificate, others), keyDescription: `key file ${keyFile}` });
 }
 
 /** loadKeystoreIdentity for any signer (`owner` names it in refusals). */
-export function loadKeystoreSigningKey(keystore: KeystoreSource, owner: string): Omit<PartyIdentity, 'code'> {
+export function loadKeystoreSigningKey(keystore: KeystoreSource, owner: string): Signer {
   const passphrase = readPassphrase(keystore.passphrase, owner);
   const entry = pickKeystoreEntry(openPkcs12(keystore.file, passphrase, owner), keystore.file, keystore.alias, owner);
-  return { privateKey: entry.privateKey, certificate: entry.certificate, certPem: entry.certificate.toString(), chain: entry.chain };
+  return memorySigner({
+    privateKey: entry.privateKey,
+    certificate: entry.certificate,
+    chain: entry.chain,
+    keyDescription: `keystore ${keystore.file}${entry.alias !== undefined ? ` (alias ${entry.alias})` : ''}`,
+  });
 }
 
 /** Reads and parses `keyFile` (unencrypted PEM) and `certFile`; refuses a key that is not the certificate's key. */

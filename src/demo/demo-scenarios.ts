@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { improntaOf } from '../../adapters/protocollo/impronta.js';
 import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura-writer.js';
 import { writeProtocolloFiles } from '../../adapters/protocollo/transport/protocollo-files.js';
-import { signXades } from '../../adapters/sdk/index.js';
+import { memorySigner, signXades } from '../../adapters/sdk/index.js';
 import { DEMO_AOO, DEMO_REGISTRY_COMUNE, adapterUrlOf, protocolloUrlOf } from './demo-federation.js';
 import { computeCodiceFiscale } from '../../adapters/sdk/index.js';
 import type { DemoBackOffice } from './demo-back-office.js';
@@ -484,14 +484,14 @@ async function protocolloImprontaErrata(nodes: { cst: DemoNode; regione: DemoNod
   const regione = DEMO_AOO[REGIONE_AOO]!;
   const nome = COMUNE_AOO.split('/')[1]!;
   const certPem = readFileSync(join(nodes.cst.dir, 'pki', `${nome}.cert.pem`), 'utf8');
-  const seal = {
+  const seal = memorySigner({
     privateKey: createPrivateKey(readFileSync(join(nodes.cst.dir, 'pki', `${nome}.key.pem`))),
     certificate: new X509Certificate(certPem),
     certPem,
-  };
+  });
   const numero = '0999001';
   const documento = Buffer.from('%PDF-1.4 determina n. 7');
-  const segnatura = signXades(
+  const segnatura = await signXades(
     buildSegnaturaXml({
       form: '2021',
       identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: new Date().toISOString().slice(0, 10) },

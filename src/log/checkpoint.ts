@@ -1,6 +1,7 @@
-import { sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { verify, X509Certificate } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Checkpoint } from './log-store.js';
+import type { Signer } from '../core/signer.js';
 
 /** The statement a checkpoint signs: which node says the chain had this head at this time. */
 export function checkpointStatement(cp: Pick<Checkpoint, 'seq' | 'headHash' | 'time' | 'node'>): Buffer {
@@ -10,23 +11,19 @@ export function checkpointStatement(cp: Pick<Checkpoint, 'seq' | 'headHash' | 't
   );
 }
 
-export interface CheckpointSigner {
-  readonly privateKey: KeyObject;
-  readonly certPem: string;
-}
+/** Any Signer of the node's parties signs checkpoints. */
+export type CheckpointSigner = Signer;
 
-export function signCheckpoint(
+/** An ECDSA checkpoint signature is DER, as node:crypto's verify (below) and X.509 tools read it. */
+export async function signCheckpoint(
   head: { seq: number; hash: string },
   node: string,
   time: Date,
   signer: CheckpointSigner,
-): Omit<Checkpoint, 'tsaToken'> {
+): Promise<Omit<Checkpoint, 'tsaToken'>> {
   const base = { seq: head.seq, headHash: head.hash, time: time.toISOString(), node };
-  return {
-    ...base,
-    signerCert: signer.certPem,
-    signature: sign('sha256', checkpointStatement(base), signer.privateKey).toString('base64'),
-  };
+  const signature = await signer.sign(checkpointStatement(base), { ecdsaEncoding: 'der' });
+  return { ...base, signerCert: signer.certPem, signature: signature.toString('base64') };
 }
 
 /** Checks a checkpoint's own signature with the certificate it carries; trust in that certificate is the caller's call. */

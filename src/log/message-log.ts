@@ -292,7 +292,7 @@ export class MessageLog implements MessageStore {
     const [last] = (await this.opts.store.checkpoints(head.seq, head.seq)).slice(-1);
     this.sinceCheckpoint = 0;
     if (head.seq === 0 || last) return last;
-    const signed = signCheckpoint(head, this.opts.node, this.opts.clock.now(), policy.signer);
+    const signed = await signCheckpoint(head, this.opts.node, this.opts.clock.now(), policy.signer);
     let tsaToken: Uint8Array | undefined;
     if (policy.timestamp) {
       try {

@@ -239,7 +239,7 @@ export class TramiteNode {
       logger: log,
       ...(config.log.retentionDays !== undefined ? { retentionDays: config.log.retentionDays } : {}),
       checkpoints: {
-        signer: { privateKey: signerParty.identity.privateKey, certPem: signerParty.identity.certPem },
+        signer: signerParty.identity,
         everyRecords: config.log.checkpointEveryRecords,
         everySeconds: config.log.checkpointEverySeconds,
         ...(tsa

@@ -8,12 +8,13 @@ import { buildSegnaturaXml } from '../../adapters/protocollo/segnatura/segnatura
 import { signXades } from '../../adapters/sdk/xades/xades-sign.js';
 import { richSegnatura } from '../fixtures/protocollo/sample-segnatura.js';
 import { runCli } from './run-cli.js';
+import { memorySigner } from '../../src/crypto/signer/memory-signer.js';
 
 let dir: string;
 let caFile: string;
 let signed: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tramite-prot-cli-'));
   const now = Date.now();
   const ca = issueCertificate({
@@ -31,11 +32,10 @@ beforeAll(() => {
   });
   caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, ca.certPem);
-  signed = signXades(buildSegnaturaXml(richSegnatura()), {
-    privateKey: createPrivateKey(seal.keyPem),
-    certificate: new X509Certificate(seal.certPem),
-    certPem: seal.certPem,
-  });
+  signed = await signXades(
+    buildSegnaturaXml(richSegnatura()),
+    memorySigner({ privateKey: createPrivateKey(seal.keyPem), certificate: new X509Certificate(seal.certPem), certPem: seal.certPem }),
+  );
 });
 
 const fileWith = (name: string, text: string) => {

@@ -85,7 +85,7 @@ describe('a party key from a keystore or an encrypted PEM file', () => {
       const config = loadConfig(
         configWith((c) => useKeystore(c, { file: 'pki/ComuneA.p12', passphraseEnv: 'TRAMITE_TEST_COMUNEA_PASS', alias: 'ComuneA' })),
       );
-      expect(config.parties[0]!.identity.privateKey.asymmetricKeyType).toBe('rsa');
+      expect(config.parties[0]!.identity.algorithm).toBe('RSA-SHA256');
     } finally {
       delete process.env['TRAMITE_TEST_COMUNEA_PASS'];
     }
@@ -123,7 +123,7 @@ describe('a party key from a keystore or an encrypted PEM file', () => {
   it('an unknown property is never pointed to the refused passphrase fields', () => {
     const err = refusal(configWith((c) => (c.parties[0].passphrse = 'x')));
     const line = problemAbout(err, 'parties[0].passphrse');
-    expect(line).toContain('use one of: code, keyFile, certFile, passphraseFile, passphraseEnv, keystore, apiTokens');
+    expect(line).toContain('use one of: code, keyFile, certFile, passphraseFile, passphraseEnv, keystore, pkcs11, apiTokens');
     expect(line).not.toMatch(/\bpassphrase\b|\bpassword\b/);
   });
 

@@ -232,7 +232,7 @@ describe('loadPartyIdentity', () => {
     const identity = loadPartyIdentity('SPC/ComuneA', partyFiles.keyFile, partyFiles.certFile);
     expect(identity.code).toBe('SPC/ComuneA');
     expect(identity.certificate.fingerprint256).toBe(party.fingerprint256);
-    expect(identity.privateKey.type).toBe('private');
+    expect(identity.algorithm).toBe('RSA-SHA256');
   });
 
   it('refuses a key that does not belong to the certificate', () => {

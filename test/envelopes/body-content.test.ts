@@ -15,12 +15,12 @@ import { livePolicy, signedEgovEnvelope, signedModiEnvelope } from '../fixtures/
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const QNAME_BODY = `<p:Pagamento xmlns:p="urn:pagamenti" xmlns:t="urn:tipi:v1" xmlns:xsi="${XSI}"><p:importo xsi:type="t:Ridotto">10</p:importo></p:Pagamento>`;
 
-describe('the Body handed to the back office', () => {
+describe('the Body handed to the back office', async () => {
   it.each([
-    ['egov', () => signedEgovEnvelope({ body: QNAME_BODY }).xml],
-    ['modi', () => signedModiEnvelope({ body: QNAME_BODY }).xml],
-  ])('%s: a declaration used only inside content, rebound after signing, still verifies but is not delivered', (_profile, make) => {
-    const tampered = make().replace('xmlns:t="urn:tipi:v1"', 'xmlns:t="urn:evil"');
+    ['egov', async () => (await signedEgovEnvelope({ body: QNAME_BODY })).xml],
+    ['modi', async () => (await signedModiEnvelope({ body: QNAME_BODY })).xml],
+  ])('%s: a declaration used only inside content, rebound after signing, still verifies but is not delivered', async (_profile, make) => {
+    const tampered = (await make()).replace('xmlns:t="urn:tipi:v1"', 'xmlns:t="urn:evil"');
     const opened = openEnvelope(tampered, livePolicy());
     const payload = bodyContent(opened);
     expect(payload).not.toContain('urn:evil');
@@ -31,9 +31,9 @@ describe('the Body handed to the back office', () => {
     expect(payload).toContain('>10</p:importo>');
   });
 
-  it('keeps a prefix declared on an ancestor where a descendant uses it, bound to the same namespace', () => {
+  it('keeps a prefix declared on an ancestor where a descendant uses it, bound to the same namespace', async () => {
     const body = '<p:Pratica xmlns:p="urn:p" xmlns:q="urn:q"><q:voce q:tipo="a">x</q:voce></p:Pratica>';
-    const payload = bodyContent(openEnvelope(signedEgovEnvelope({ body }).xml, livePolicy()));
+    const payload = bodyContent(openEnvelope((await signedEgovEnvelope({ body })).xml, livePolicy()));
     const root = new DOMParser().parseFromString(payload, 'text/xml').documentElement!;
     const voce = root.getElementsByTagName('q:voce')[0]!;
     expect(voce.namespaceURI).toBe('urn:q');

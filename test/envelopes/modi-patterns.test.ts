@@ -27,9 +27,9 @@ const first = (doc: Document, ns: string, local: string): Element => doc.getElem
 const pemBody = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 
 /** A ModI envelope sealed by the node, declaring `modiPatterns` (undefined: the default). */
-function sealed(modiPatterns?: readonly ModiSoapPattern[]): string {
+async function sealed(modiPatterns?: readonly ModiSoapPattern[]): Promise<string> {
   const addressing = sampleAddressing();
-  return sealEnvelope(buildModiEnvelope(addressing, SAMPLE_BODY), 'modi', pki.comuneA, {
+  return await sealEnvelope(buildModiEnvelope(addressing, SAMPLE_BODY), 'modi', pki.comuneA, {
     now: new Date(),
     ttlSeconds: 300,
     addressing,
@@ -49,8 +49,8 @@ interface ResignOptions {
 }
 
 /** Takes a node-sealed envelope, removes its ds:Signature and signs again with xml-crypto over `sign`. */
-function resigned(opts: ResignOptions): string {
-  const doc = parse(sealed());
+async function resigned(opts: ResignOptions): Promise<string> {
+  const doc = parse(await sealed());
   const security = first(doc, NS.wsse, 'Security');
   security.removeChild(first(doc, NS.ds, 'Signature'));
   const header = first(doc, NS.soap11, 'Header');
@@ -109,41 +109,41 @@ function refusal(fn: () => unknown): SecurityError {
 }
 
 describe('ModI pattern an envelope satisfies', () => {
-  it('Timestamp + every wsa header + Body, token not signed (as GovWay and the node sign) → ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01', () => {
-    expect(found(resigned({ sign: ['Timestamp', ...EVERY_WSA, 'Body'] }))).toEqual(['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']);
+  it('Timestamp + every wsa header + Body, token not signed (as GovWay and the node sign) → ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01', async () => {
+    expect(found(await resigned({ sign: ['Timestamp', ...EVERY_WSA, 'Body'] }))).toEqual(['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']);
   });
 
-  it('Timestamp + every wsa header, Body not signed → ID_AUTH_SOAP_02 alone', () => {
-    const xml = resigned({ sign: ['Timestamp', ...EVERY_WSA] });
+  it('Timestamp + every wsa header, Body not signed → ID_AUTH_SOAP_02 alone', async () => {
+    const xml = await resigned({ sign: ['Timestamp', ...EVERY_WSA] });
     const opened = openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS);
     expect(opened.signature.signed).not.toContain('Body');
     expect(strongestPatterns(opened.modi!.satisfied)).toEqual(['ID_AUTH_SOAP_02']);
   });
 
-  it('no wsa:MessageID, Timestamp + the other wsa headers signed → ID_AUTH_SOAP_01', () => {
-    expect(found(resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID], drop: ['MessageID'] }))).toEqual(['ID_AUTH_SOAP_01']);
+  it('no wsa:MessageID, Timestamp + the other wsa headers signed → ID_AUTH_SOAP_01', async () => {
+    expect(found(await resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID], drop: ['MessageID'] }))).toEqual(['ID_AUTH_SOAP_01']);
   });
 
-  it('no wsa:MessageID, Body signed too → ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01', () => {
-    expect(found(resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] }))).toEqual([
+  it('no wsa:MessageID, Body signed too → ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01', async () => {
+    expect(found(await resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] }))).toEqual([
       'ID_AUTH_SOAP_01',
       'INTEGRITY_SOAP_01',
     ]);
   });
 
-  it('the token signed as well changes nothing', () => {
-    expect(found(resigned({ sign: ['Timestamp', 'token', ...EVERY_WSA] }))).toEqual(['ID_AUTH_SOAP_02']);
+  it('the token signed as well changes nothing', async () => {
+    expect(found(await resigned({ sign: ['Timestamp', 'token', ...EVERY_WSA] }))).toEqual(['ID_AUTH_SOAP_02']);
   });
 
-  it('no token (the signer inline in ds:X509Data) → no pattern: EGOV_IT_200 MODI_PATTERN at Security/BinarySecurityToken', () => {
-    const xml = resigned({ sign: ['Timestamp', ...EVERY_WSA, 'Body'], keyInfo: 'x509data' });
+  it('no token (the signer inline in ds:X509Data) → no pattern: EGOV_IT_200 MODI_PATTERN at Security/BinarySecurityToken', async () => {
+    const xml = await resigned({ sign: ['Timestamp', ...EVERY_WSA, 'Body'], keyInfo: 'x509data' });
     const err = refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS));
     expect(err).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Security/BinarySecurityToken' });
     expect(err.message).toContain('no ModI pattern');
   });
 
-  it('a wsa header reference missing (wsa:Action unsigned) → no pattern: SIG_COVERAGE at Header/Action', () => {
-    const xml = resigned({ sign: ['Timestamp', 'To', 'From', 'MessageID', 'ReplyTo', 'Body'] });
+  it('a wsa header reference missing (wsa:Action unsigned) → no pattern: SIG_COVERAGE at Header/Action', async () => {
+    const xml = await resigned({ sign: ['Timestamp', 'To', 'From', 'MessageID', 'ReplyTo', 'Body'] });
     expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({
       code: 'EGOV_IT_202',
       reason: 'TRAMITE_ERR_SIG_COVERAGE',
@@ -151,8 +151,8 @@ describe('ModI pattern an envelope satisfies', () => {
     });
   });
 
-  it('no wsa:To (no audience) → no pattern: MODI_PATTERN at Header/To', () => {
-    const xml = resigned({ sign: ['Timestamp', 'From', 'Action', 'MessageID', 'ReplyTo', 'Body'], drop: ['To'] });
+  it('no wsa:To (no audience) → no pattern: MODI_PATTERN at Header/To', async () => {
+    const xml = await resigned({ sign: ['Timestamp', 'From', 'Action', 'MessageID', 'ReplyTo', 'Body'], drop: ['To'] });
     expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, WEAKEST_MODI_PATTERNS))).toMatchObject({
       code: 'EGOV_IT_200',
       reason: 'TRAMITE_ERR_MODI_PATTERN',
@@ -162,28 +162,29 @@ describe('ModI pattern an envelope satisfies', () => {
 });
 
 describe('verifyEnvelope holds a ModI envelope to the patterns required', () => {
-  it('by default (ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01) a Body-unsigned envelope → EGOV_IT_200 MODI_PATTERN at Body', () => {
-    const err = refusal(() => openEnvelope(resigned({ sign: ['Timestamp', ...EVERY_WSA] }), livePolicy()));
+  it('by default (ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01) a Body-unsigned envelope → EGOV_IT_200 MODI_PATTERN at Body', async () => {
+    const awaited2 = await resigned({ sign: ['Timestamp', ...EVERY_WSA] });
+    const err = refusal(() => openEnvelope(awaited2, livePolicy()));
     expect(err).toMatchObject({ code: 'EGOV_IT_200', reason: 'TRAMITE_ERR_MODI_PATTERN', posizione: 'Body' });
     expect(err.message).toContain('INTEGRITY_SOAP_01');
     expect(err.signer).toContain('CN=ComuneA');
   });
 
-  it('ID_AUTH_SOAP_02 required, no wsa:MessageID → MODI_PATTERN at Header/MessageID', () => {
-    const xml = resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] });
+  it('ID_AUTH_SOAP_02 required, no wsa:MessageID → MODI_PATTERN at Header/MessageID', async () => {
+    const xml = await resigned({ sign: ['Timestamp', ...WSA_BUT_MESSAGE_ID, 'Body'], drop: ['MessageID'] });
     expect(refusal(() => openEnvelope(xml, livePolicy(), undefined, ['ID_AUTH_SOAP_02']))).toMatchObject({
       reason: 'TRAMITE_ERR_MODI_PATTERN',
       posizione: 'Header/MessageID',
     });
   });
 
-  it('a stronger envelope than required is accepted (ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01 required, ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01 given)', () => {
-    const opened = openEnvelope(sealed(), livePolicy(), undefined, ['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']);
+  it('a stronger envelope than required is accepted (ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01 required, ID_AUTH_SOAP_02 + INTEGRITY_SOAP_01 given)', async () => {
+    const opened = openEnvelope(await sealed(), livePolicy(), undefined, ['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']);
     expect(opened.modi!.satisfied).toEqual(['ID_AUTH_SOAP_01', 'ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']);
   });
 
-  it('ID_AUTH_SOAP_01 required: the Body-unsigned envelope is accepted', () => {
-    const opened = openEnvelope(resigned({ sign: ['Timestamp', ...EVERY_WSA] }), livePolicy(), undefined, ['ID_AUTH_SOAP_01']);
+  it('ID_AUTH_SOAP_01 required: the Body-unsigned envelope is accepted', async () => {
+    const opened = openEnvelope(await resigned({ sign: ['Timestamp', ...EVERY_WSA] }), livePolicy(), undefined, ['ID_AUTH_SOAP_01']);
     expect(opened.modi!.gaps.get('INTEGRITY_SOAP_01')).toEqual({ posizione: 'Body', why: 'soap:Body is not signed' });
   });
 });
@@ -192,8 +193,8 @@ describe('the sealer signs what the declared patterns say', () => {
   const signedBy = (xml: string): readonly string[] =>
     verifyEnvelope(readEnvelope(xml), livePolicy(), WEAKEST_MODI_PATTERNS).signature.signed;
 
-  it('default: Body, Timestamp and every wsa header', () => {
-    expect([...signedBy(sealed())].sort()).toEqual([
+  it('default: Body, Timestamp and every wsa header', async () => {
+    expect([...signedBy(await sealed())].sort()).toEqual([
       'Body',
       'Header/Action',
       'Header/From',
@@ -206,15 +207,15 @@ describe('the sealer signs what the declared patterns say', () => {
 
   it.each([[['ID_AUTH_SOAP_01']], [['ID_AUTH_SOAP_02']]] as ModiSoapPattern[][][])(
     '%j without INTEGRITY_SOAP_01: the Body is not signed, MessageID is',
-    (patterns) => {
-      const signed = signedBy(sealed(patterns));
+    async (patterns) => {
+      const signed = signedBy(await sealed(patterns));
       expect(signed).not.toContain('Body');
       expect(signed).toEqual(expect.arrayContaining(['Security/Timestamp', 'Header/To', 'Header/MessageID']));
-      expect(found(sealed(patterns))).toEqual(['ID_AUTH_SOAP_02']);
+      expect(found(await sealed(patterns))).toEqual(['ID_AUTH_SOAP_02']);
     },
   );
 
-  it('ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01: the Body is signed', () => {
-    expect(signedBy(sealed(['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']))).toContain('Body');
+  it('ID_AUTH_SOAP_01 + INTEGRITY_SOAP_01: the Body is signed', async () => {
+    expect(signedBy(await sealed(['ID_AUTH_SOAP_01', 'INTEGRITY_SOAP_01']))).toContain('Body');
   });
 });

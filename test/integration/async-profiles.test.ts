@@ -4,8 +4,6 @@
  * asimmetrico (ricevuta, then richieste stato until the result is there), with the references checked
  * against each node's own log (EGOV_IT_109 / 111 / 104).
  */
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboundKey } from '../../src/core/message-record.js';
@@ -39,11 +37,17 @@ const api = callApi;
 const getMessage = (node: DemoNode, party: string, id: string) => api(node, party, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`);
 
 /** An envelope signed by the Regione, as its node would send it to the CST. */
-function regioneEnvelope(opts: { service: string; to?: string; refId?: string; conversationId?: string; payload?: string }): string {
+async function regioneEnvelope(opts: {
+  service: string;
+  to?: string;
+  refId?: string;
+  conversationId?: string;
+  payload?: string;
+}): Promise<string> {
   const config = loadConfig(nodes.regione.configFile);
   const service = config.services.find((s) => s.name === opts.service && s.provider === (opts.to ?? ORTONA))!;
   const party = config.parties.find((p) => p.code === REGIONE)!;
-  return sealRequest(
+  return await sealRequest(
     {
       id: `RegioneAbruzzo_RegioneAbruzzoSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
       now: new Date(),
@@ -54,7 +58,7 @@ function regioneEnvelope(opts: { service: string; to?: string; refId?: string; c
       ...(opts.refId ? { refId: opts.refId } : {}),
       ...(opts.conversationId ? { conversationId: opts.conversationId } : {}),
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    party.identity,
   );
 }
 
@@ -144,9 +148,9 @@ describe('asincrono simmetrico', () => {
   });
 
   it('refuses, from a peer, answers with a missing, unknown or foreign RiferimentoMessaggio or a wrong Collaborazione', async () => {
-    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica' }))).toEqual({ status: 500, codes: ['EGOV_IT_109'] });
+    expect(await postToCst(await regioneEnvelope({ service: 'EsitoPratica' }))).toEqual({ status: 500, codes: ['EGOV_IT_109'] });
     expect(
-      await postToCst(regioneEnvelope({ service: 'EsitoPratica', refId: 'ComuneOrtona_CSTChietiSPCoopIT_7654321_2026-01-01_00:00' })),
+      await postToCst(await regioneEnvelope({ service: 'EsitoPratica', refId: 'ComuneOrtona_CSTChietiSPCoopIT_7654321_2026-01-01_00:00' })),
     ).toEqual({ status: 500, codes: ['EGOV_IT_111'] });
 
     // A real request of Francavilla: an answer sent to Ortona about it is refused.
@@ -156,13 +160,13 @@ describe('asincrono simmetrico', () => {
       service: 'RichiestaContributo',
       payload: '<a xmlns="urn:t"/>',
     });
-    expect(await postToCst(regioneEnvelope({ service: 'EsitoPratica', to: ORTONA, refId: sent.json.id }))).toEqual({
+    expect(await postToCst(await regioneEnvelope({ service: 'EsitoPratica', to: ORTONA, refId: sent.json.id }))).toEqual({
       status: 500,
       codes: ['EGOV_IT_111'],
     });
     expect(
       await postToCst(
-        regioneEnvelope({
+        await regioneEnvelope({
           service: 'EsitoPratica',
           to: FRANCAVILLA,
           refId: sent.json.id,
@@ -232,7 +236,7 @@ describe('asincrono asimmetrico', () => {
     // A richiesta stato forged by a peer about an unknown request: EGOV_IT_111 from the Regione.
     const config = loadConfig(nodes.cst.configFile);
     const party = config.parties.find((p) => p.code === ORTONA)!;
-    const forged = sealRequest(
+    const forged = await sealRequest(
       {
         id: `ComuneOrtona_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
         now: new Date(),
@@ -242,7 +246,7 @@ describe('asincrono asimmetrico', () => {
         payload: '',
         refId: 'ComuneOrtona_CSTChietiSPCoopIT_7777777_2026-01-01_00:00',
       },
-      { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+      party.identity,
     );
     const res = await request(`${regione.baseUrl}/tramite/envelope`, {
       method: 'POST',

@@ -4,8 +4,8 @@
  * after it (replay) or before it (a guessed future id) — neither reads the other's answer nor keeps the
  * other's message from being received and dispatched.
  */
-import { createPrivateKey, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -48,14 +48,11 @@ afterAll(async () => {
 const richiesta = (cf: string) => `<a:Richiesta xmlns:a="urn:t"><a:codiceFiscale>${cf}</a:codiceFiscale></a:Richiesta>`;
 
 /** A ModI ConsultaAnagrafe request (sincrono) from `from`, signed with that Comune's own key, with the given wsa:MessageID. */
-function modiRequest(from: string, messageId: string, payload: string): string {
+async function modiRequest(from: string, messageId: string, payload: string): Promise<string> {
   const config = loadConfig(nodes.cst.configFile);
   const service = config.services.find((s) => s.name === 'ConsultaAnagrafe')!;
   const party = config.parties.find((p) => p.code === from)!;
-  return sealRequest(
-    { id: messageId, now: new Date(), from, to: REGIONE, service, payload },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
-  );
+  return await sealRequest({ id: messageId, now: new Date(), from, to: REGIONE, service, payload }, party.identity);
 }
 
 async function postEnvelope(xml: string) {
@@ -83,7 +80,7 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
     expect(ortona.status).toBe('DELIVERED');
     expect(ortona.reply).toContain(ORTONA_CF);
 
-    const replay = await postEnvelope(modiRequest(FRANCAVILLA, ortona.id, richiesta(FRANCAVILLA_CF)));
+    const replay = await postEnvelope(await modiRequest(FRANCAVILLA, ortona.id, richiesta(FRANCAVILLA_CF)));
     expect(replay.text).not.toContain(ORTONA_CF);
     expect(replay.status).toBe(200);
     const answer = readEnvelope(replay.text);
@@ -100,10 +97,10 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
 
   it("a Comune sending another Comune's future MessageID first does not block that Comune's message", async () => {
     const id = randomUUID();
-    const squat = await postEnvelope(modiRequest(FRANCAVILLA, id, richiesta(FRANCAVILLA_CF)));
+    const squat = await postEnvelope(await modiRequest(FRANCAVILLA, id, richiesta(FRANCAVILLA_CF)));
     expect(squat.status).toBe(200);
 
-    const real = await postEnvelope(modiRequest(ORTONA, id, richiesta(ORTONA_CF)));
+    const real = await postEnvelope(await modiRequest(ORTONA, id, richiesta(ORTONA_CF)));
     expect(real.status).toBe(200);
     expect(real.text).not.toContain(FRANCAVILLA_CF);
     expect(bodyContent(readEnvelope(real.text))).toContain(ORTONA_CF);
@@ -112,7 +109,7 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
   });
 
   it("the same sender's copy is still answered with its original reply, and reaches the back office once", async () => {
-    const xml = modiRequest(ORTONA, randomUUID(), richiesta(ORTONA_CF));
+    const xml = await modiRequest(ORTONA, randomUUID(), richiesta(ORTONA_CF));
     const id = readEnvelope(xml).addressing!.messageId!;
     const first = await postEnvelope(xml);
     const second = await postEnvelope(xml);
@@ -123,8 +120,8 @@ describe('duplicate filter keyed by (sender, ModI wsa:MessageID)', () => {
 
   it("the recipient reads each sender's message with ?from=, and is told to choose when one id has two senders", async () => {
     const id = randomUUID();
-    await postEnvelope(modiRequest(FRANCAVILLA, id, richiesta(FRANCAVILLA_CF)));
-    await postEnvelope(modiRequest(ORTONA, id, richiesta(ORTONA_CF)));
+    await postEnvelope(await modiRequest(FRANCAVILLA, id, richiesta(FRANCAVILLA_CF)));
+    await postEnvelope(await modiRequest(ORTONA, id, richiesta(ORTONA_CF)));
     const token = nodes.regione.tokens[REGIONE]!;
     const path = `/api/v1/messages/${encodeURIComponent(id)}`;
 

@@ -4,8 +4,6 @@
  * (EGOV_IT_110, before any signature, log or back office), while the same request with the Regione's
  * own id gets as far as the log checks.
  */
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
@@ -31,10 +29,10 @@ afterAll(() => federation?.close());
 const serial = () => String(Math.floor(Math.random() * 9_000_000) + 1_000_000);
 
 /** A request to Ortona's correlated service, signed by the Regione's own key, with the id given. */
-function signedByRegione(id: string): string {
+async function signedByRegione(id: string): Promise<string> {
   const config = loadConfig(nodes.regione.configFile);
   const party = config.parties.find((p) => p.code === REGIONE)!;
-  return sealRequest(
+  return await sealRequest(
     {
       id,
       now: new Date(),
@@ -43,7 +41,7 @@ function signedByRegione(id: string): string {
       service: config.services.find((s) => s.name === 'EsitoPratica' && s.provider === ORTONA)!,
       payload: '<e:Esito xmlns:e="urn:t"/>',
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    party.identity,
   );
 }
 
@@ -59,7 +57,7 @@ async function postToCst(xml: string): Promise<{ status: number; text: string }>
 describe("message ids issued under another party's code", () => {
   it("a signed request whose Identificatore carries a Comune's code → EGOV_IT_110, refused before it is logged", async () => {
     const forged = `ComuneFrancavillaAlMare_CSTChietiSPCoopIT_${serial()}_2026-01-01_00:00`;
-    const res = await postToCst(signedByRegione(forged));
+    const res = await postToCst(await signedByRegione(forged));
     expect(res.status).toBe(500);
     const fault = readPlainFault(res.text);
     expect(fault?.string).toMatch(/^EGOV_IT_110 - /);
@@ -71,7 +69,7 @@ describe("message ids issued under another party's code", () => {
   });
 
   it("control: the same request with the Regione's own id passes the reader and the signature (refused later, in a signed busta, for its missing reference)", async () => {
-    const res = await postToCst(signedByRegione(`RegioneAbruzzo_RegioneAbruzzoSPCoopIT_${serial()}_2026-01-01_00:00`));
+    const res = await postToCst(await signedByRegione(`RegioneAbruzzo_RegioneAbruzzoSPCoopIT_${serial()}_2026-01-01_00:00`));
     expect(res.status).toBe(500);
     expect(readEnvelope(res.text).egov!.eccezioni.map((e) => e.codiceEccezione)).toEqual(['EGOV_IT_109']);
   });

@@ -6,8 +6,7 @@
  * is refused with its own code. A node whose verification workers and queue are full answers at
  * once with 503, Retry-After and a SOAP Fault instead of queueing.
  */
-import { readFileSync } from 'node:fs';
-import { createPrivateKey, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +35,9 @@ beforeAll(async () => {
   });
   const toRegione = { from: ORTONA, to: REGIONE, service: 'ComunicazioneVariazione' };
   hostile = {
-    sixteenReferences: Buffer.from(sixteenReferences(toRegione)),
-    manyEmptyElements: Buffer.from(manyEmptyElements(toRegione)),
-    namespaceDeclarations: Buffer.from(namespaceDeclarationsPerElement(toRegione)),
+    sixteenReferences: Buffer.from(await sixteenReferences(toRegione)),
+    manyEmptyElements: Buffer.from(await manyEmptyElements(toRegione)),
+    namespaceDeclarations: Buffer.from(await namespaceDeclarationsPerElement(toRegione)),
   };
 }, 600_000);
 
@@ -67,11 +66,11 @@ async function post(
 }
 
 /** A normal request from Ortona to the Regione, signed with Ortona's key as the CST node would. */
-function normalEnvelope(): string {
+async function normalEnvelope(): Promise<string> {
   const config = loadConfig(fed.nodes.cst.configFile);
   const service = config.services.find((s) => s.name === 'ComunicazioneVariazione')!;
   const party = config.parties.find((p) => p.code === ORTONA)!;
-  return sealRequest(
+  return await sealRequest(
     {
       id: `ComuneOrtona_CSTChietiSPCoopIT_${randomInt(1_000_000, 9_999_999)}_2026-01-01_00:00`,
       now: new Date(),
@@ -81,7 +80,7 @@ function normalEnvelope(): string {
       action: 'Notifica',
       payload: '<v:Variazione xmlns:v="urn:tramite:test">residenza</v:Variazione>',
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    party.identity,
   );
 }
 
@@ -101,7 +100,7 @@ describe('hostile envelopes do not freeze the node', () => {
     { timeout: 600_000 },
     async () => {
       // Warm up (first worker jobs, JIT): the bound is about the node under attack, not its first request.
-      expect((await post(fed.nodes.regione, normalEnvelope())).status).toBe(200);
+      expect((await post(fed.nodes.regione, await normalEnvelope())).status).toBe(200);
 
       const refusals = Promise.all([
         post(fed.nodes.regione, hostile.sixteenReferences),
@@ -116,7 +115,7 @@ describe('hostile envelopes do not freeze the node', () => {
         const h = await health(fed.nodes.regione);
         expect(h.status).toBe(200);
         during.push({ what: `health #${round}`, ms: h.ms });
-        const exchange = await post(fed.nodes.regione, normalEnvelope());
+        const exchange = await post(fed.nodes.regione, await normalEnvelope());
         expect(exchange.status, exchange.text).toBe(200);
         expect(readEnvelope(exchange.text).egov!.riscontri).toHaveLength(1);
         during.push({ what: `exchange #${round}`, ms: exchange.ms });
@@ -143,7 +142,7 @@ describe('hostile envelopes do not freeze the node', () => {
     async () => {
       // The CST node: one worker, no queue. Ten costly envelopes at once: one is verified, the others wait for nobody.
       const toCst = { from: REGIONE, to: 'SPC/ComuneFrancavillaAlMare', service: 'AvvisoScadenza' };
-      const costly = Buffer.from(sixteenReferences(toCst));
+      const costly = Buffer.from(await sixteenReferences(toCst));
       const answers = await Promise.all(Array.from({ length: 10 }, () => post(fed.nodes.cst, costly)));
 
       const busy = answers.filter((a) => a.status === 503);

@@ -4,7 +4,7 @@
  * Body only with INTEGRITY_SOAP_01, replies included), and the receiving node refuses an envelope
  * that satisfies less than its own declaration (EGOV_IT_200 at the element missing).
  */
-import { createPrivateKey, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { request } from 'undici';
@@ -87,13 +87,13 @@ function faultOf(xml: string): { code: string | null; descrizione: string } {
 }
 
 /** Ortona's envelope for a Regione service, as the CST would seal it with `patterns` declared. */
-function ortonaEnvelope(service: string, patterns: ModiSoapPattern[]): string {
+async function ortonaEnvelope(service: string, patterns: ModiSoapPattern[]): Promise<string> {
   const config = loadConfig(nodes.cst.configFile);
   const def = config.services.find((s) => s.name === service && s.provider === REGIONE)!;
   const party = config.parties.find((p) => p.code === ORTONA)!;
-  return sealRequest(
+  return await sealRequest(
     { id: randomUUID(), now: new Date(), from: ORTONA, to: REGIONE, service: { ...def, modiPatterns: patterns }, payload: QUERY },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    party.identity,
   );
 }
 
@@ -135,7 +135,7 @@ describe('a service declared ID_AUTH_SOAP_01 / ID_AUTH_SOAP_02 without INTEGRITY
 
 describe('a service declared INTEGRITY_SOAP_01', () => {
   it('refuses a Body-unsigned envelope with EGOV_IT_200 at Body, in a reply signed by the recipient, and delivers nothing', async () => {
-    const xml = ortonaEnvelope('ConsultaAnagrafe', ['ID_AUTH_SOAP_02']);
+    const xml = await ortonaEnvelope('ConsultaAnagrafe', ['ID_AUTH_SOAP_02']);
     const id = readEnvelope(xml).addressing!.messageId!;
     const res = await postToRegione(xml);
     expect(res.status).toBe(500);
@@ -148,7 +148,7 @@ describe('a service declared INTEGRITY_SOAP_01', () => {
   });
 
   it('accepts the same service signed with the Body (control)', async () => {
-    const res = await postToRegione(ortonaEnvelope('ConsultaAnagrafe', ['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']));
+    const res = await postToRegione(await ortonaEnvelope('ConsultaAnagrafe', ['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']));
     expect(res.status).toBe(200);
     expect(signatureOf(res.text).patterns).toEqual(['ID_AUTH_SOAP_02', 'INTEGRITY_SOAP_01']);
   });
@@ -180,7 +180,7 @@ describe('the message logs', () => {
 
 describe('wsa:MessageID', () => {
   it('an ID_AUTH_SOAP_01 envelope without wsa:MessageID is refused by the node with EGOV_IT_107 (it identifies every message by it)', async () => {
-    const res = await postToRegione(withoutMessageId(ortonaEnvelope('ConsultaTributi', ['ID_AUTH_SOAP_01'])));
+    const res = await postToRegione(withoutMessageId(await ortonaEnvelope('ConsultaTributi', ['ID_AUTH_SOAP_01'])));
     expect(res.status).toBe(500);
     expect(faultOf(res.text).code).toBe('EGOV_IT_107');
     expect(faultOf(res.text).descrizione).toContain('(Header/MessageID)');

@@ -2,8 +2,6 @@
  * A Comune whose own protocol system speaks the AgID SOAP interfaces, exchanging with a Regione whose
  * AOO registers in the adapter: documents and confirmations cross SOAP → bus → register and back.
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -75,7 +73,7 @@ afterAll(async () => {
 });
 
 /** A Segnatura the Comune's protocol system registered and sealed with the Comune's key. */
-function sealedByTheComune(numero: string, documento: Buffer): Buffer {
+async function sealedByTheComune(numero: string, documento: Buffer): Promise<Buffer> {
   const party = loadConfig(federation.nodes.cst.configFile).parties.find((p) => p.code === FRANCAVILLA)!;
   const aoo = DEMO_AOO[FRANCAVILLA]!;
   const regione = DEMO_AOO[REGIONE]!;
@@ -95,20 +93,14 @@ function sealedByTheComune(numero: string, documento: Buffer): Buffer {
     documentoPrimario: { nomeFile: 'parere.pdf', mimeType: 'application/pdf', impronta: improntaOf(documento) },
     allegati: [],
   });
-  return Buffer.from(
-    signXades(xml, {
-      privateKey: createPrivateKey(readFileSync(party.keyFile!)),
-      certificate: new X509Certificate(readFileSync(party.certFile!)),
-      certPem: readFileSync(party.certFile!, 'utf8'),
-    }),
-  );
+  return Buffer.from(await signXades(xml, party.identity));
 }
 
 describe('protocollo through the AgID SOAP interfaces', () => {
   it('a document the protocol system sends reaches the Regione register, and its confirmation comes back over SOAP', async () => {
     const documento = Buffer.from('%PDF-1.4 richiesta di parere');
     const answer = await client.messaggioInoltro(adapterSoap.destinatario, {
-      segnatura: sealedByTheComune('0000777', documento),
+      segnatura: await sealedByTheComune('0000777', documento),
       files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: documento }],
     });
     expect(answer).toEqual({ identificatoreMittente: expect.objectContaining({ numeroRegistrazione: '0000777' }) });
@@ -129,7 +121,7 @@ describe('protocollo through the AgID SOAP interfaces', () => {
 
   it('answers the protocol system with anomaly 002 for a wrong digest, and sends nothing', async () => {
     const answer = await client.messaggioInoltro(adapterSoap.destinatario, {
-      segnatura: sealedByTheComune('0000778', Buffer.from('altro')),
+      segnatura: await sealedByTheComune('0000778', Buffer.from('altro')),
       files: [{ nomeFile: 'parere.pdf', mimeType: 'application/pdf', content: Buffer.from('questo') }],
     });
     expect(answer.anomalia).toMatchObject({ code: '002_AnomaliaImpronte' });

@@ -3,7 +3,6 @@
  * seals and sends a document; the Regione's AOO checks it, registers it in its own register, hands it
  * to its back office and confirms it; anomalies come back as NotificaEccezione with their code.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,13 +113,9 @@ describe('protocollo interoperabile between two AOO', () => {
   async function sendOwnSegnatura(numero: string, opts: { digestOf: Buffer; sealer: string }): Promise<void> {
     const config = loadConfig(nodes.cst.configFile);
     const party = config.parties.find((p) => p.code === opts.sealer)!;
-    const seal = {
-      privateKey: createPrivateKey(readFileSync(party.keyFile!)),
-      certificate: new X509Certificate(readFileSync(party.certFile!)),
-      certPem: readFileSync(party.certFile!, 'utf8'),
-    };
+    const seal = party.identity;
     const aoo = DEMO_AOO[FRANCAVILLA]!;
-    const segnatura = signXades(
+    const segnatura = await signXades(
       buildSegnaturaXml({
         form: '2021',
         identificatore: { ...aoo, numeroRegistrazione: numero, dataRegistrazione: '2026-11-23' },

@@ -187,7 +187,7 @@ describe('the deliver queue', () => {
     const config = loadConfig(nodes.cst.configFile);
     const party = config.parties.find((p) => p.code === FRANCAVILLA)!;
     const id = 'ComuneFrancavillaAlMare_CSTChietiSPCoopIT_0777777_2026-11-23_10:00';
-    const envelope = sealRequest(
+    const envelope = await sealRequest(
       {
         id,
         now: new Date(),
@@ -197,7 +197,7 @@ describe('the deliver queue', () => {
         action: 'Notifica',
         payload: '<v:N xmlns:v="urn:t">7</v:N>',
       },
-      { privateKey: party.identity.privateKey, certPem: party.identity.certPem },
+      party.identity,
     );
     const replies = await Promise.all(
       Array.from({ length: 6 }, async () => {

@@ -6,7 +6,6 @@
  * broken digest.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,13 +36,13 @@ beforeAll(async () => {
   cstNode = (await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true })).cst;
   const config = JSON.parse(readFileSync(cstNode.configFile, 'utf8'));
   const ortona = loadConfig(cstNode.configFile).parties.find((p) => p.code === 'SPC/ComuneOrtona')!;
-  const signer = { privateKey: createPrivateKey(readFileSync(ortona.keyFile!)), certPem: readFileSync(ortona.certFile!, 'utf8') };
+  const signer = ortona.identity;
 
   fakeRegione = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const reply = sealReply(readEnvelope(Buffer.concat(chunks)), { id: REPLY_ID, now: new Date(), riscontro: true }, signer);
+    req.on('end', async () => {
+      const reply = await sealReply(readEnvelope(Buffer.concat(chunks)), { id: REPLY_ID, now: new Date(), riscontro: true }, signer);
       const tampered = reply.replace('_0000001_', '_0000002_');
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(tampered);
     });

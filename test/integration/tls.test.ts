@@ -6,7 +6,7 @@
  * independent TLS clients.
  */
 import { spawn } from 'node:child_process';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect as netConnect } from 'node:net';
@@ -17,6 +17,7 @@ import { sealRequest } from '../../envelopes/busta/request.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { devCaFiles, devTlsFiles, issueCertificate, type PemPair } from '../../src/crypto/dev-pki.js';
 import { callApi, clientOf, patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
+import { loadPemSigningKey } from '../../src/crypto/party-identity.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const ORTONA = 'SPC/ComuneOrtona';
@@ -72,10 +73,10 @@ async function postEnvelope(fed: InProcessFederation, body: string, client?: Pem
 }
 
 /** An e-Gov request from Ortona (hosted by the CST) to Francavilla, signed by Ortona's own key. */
-function ortonaEnvelope(
+async function ortonaEnvelope(
   fed: InProcessFederation,
   id = `ComuneOrtona_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
-): string {
+): Promise<string> {
   const config = loadConfig(fed.nodes.cst.configFile);
   const service = config.services.find((s) => s.name === 'AvvisoScadenza')!;
   const party = config.parties.find((p) => p.code === ORTONA)!;
@@ -88,7 +89,7 @@ function ortonaEnvelope(
       service,
       payload: '<a:Avviso xmlns:a="urn:test">uno</a:Avviso>',
     },
-    { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    loadPemSigningKey(party.keyFile!, party.certFile!, 'Ortona'),
   );
 }
 
@@ -158,7 +159,7 @@ describe('two nodes over mutual TLS', () => {
 
   it('refuses an envelope from a client with no certificate, an untrusted one, an expired one, or one of no peer', async () => {
     const id = 'ComuneOrtona_CSTChietiSPCoopIT_7654321_2026-01-01_00:00';
-    const envelope = ortonaEnvelope(fed, id);
+    const envelope = await ortonaEnvelope(fed, id);
     const regioneCa = pair(devCaFiles(regionePki));
     const now = Date.now();
     const rogueCa = issueCertificate({
@@ -217,7 +218,7 @@ describe('two nodes over mutual TLS', () => {
   });
 
   it('refuses an envelope whose sender the connected peer does not host (EGOV_IT_201), signed though it is', async () => {
-    const res = await postEnvelope(fed, ortonaEnvelope(fed), pair(devTlsFiles(regionePki)));
+    const res = await postEnvelope(fed, await ortonaEnvelope(fed), pair(devTlsFiles(regionePki)));
     expect(res.status).toBe(500);
     expect(res.text).toContain('EGOV_IT_201');
     expect(res.text).toContain('TRAMITE_ERR_TLS_PEER_NOT_SENDER');
@@ -233,7 +234,7 @@ describe('two nodes over mutual TLS', () => {
       '-H',
       'content-type: text/xml',
       '--data-binary',
-      ortonaEnvelope(fed),
+      await ortonaEnvelope(fed),
     ]);
     expect(envelope.status).toBe(0);
     expect(envelope.stdout.trim().split('\n').at(-1)).toBe('403');

@@ -2,8 +2,7 @@
  * Two real nodes (CST hosting two Comuni, Regione) on 127.0.0.1, with real HTTP between them and a
  * real back-office HTTP server: the signed exchange end to end, and the refusals a peer must make.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -18,7 +17,7 @@ import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { sealRequest } from '../../envelopes/busta/request.js';
 import { openEnvelope, readEnvelope, readPlainFault } from '../../envelopes/envelope.js';
 import { NS } from '../../envelopes/xml/namespaces.js';
-import type { SigningIdentity } from '../../envelopes/security/ws-security-sign.js';
+import type { Signer } from '../../src/core/signer.js';
 
 let backOffice: DemoBackOffice;
 let nodes: { cst: DemoNode; regione: DemoNode };
@@ -66,22 +65,22 @@ async function postEnvelope(node: RunningNode, xml: string | Buffer) {
 }
 
 /** A request envelope signed by `signerNome` of the CST, as the CST node would send it. */
-function cstEnvelope(
+async function cstEnvelope(
   opts: {
     from?: string;
     service?: string;
     signerNome?: string;
-    signer?: SigningIdentity;
+    signer?: Signer;
     expiresAt?: Date;
     id?: string;
     payload?: string;
   } = {},
-): string {
+): Promise<string> {
   const config = loadConfig(nodes.cst.configFile);
   const reg = loadConfig(nodes.cst.configFile).services.find((s) => s.name === (opts.service ?? 'ComunicazioneVariazione'))!;
   const nome = opts.signerNome ?? 'ComuneFrancavillaAlMare';
   const party = config.parties.find((p) => p.code === `SPC/${nome}`)!;
-  return sealRequest(
+  return await sealRequest(
     {
       id:
         opts.id ??
@@ -94,7 +93,7 @@ function cstEnvelope(
       payload: opts.payload ?? '<v:Variazione xmlns:v="urn:test">uno</v:Variazione>',
       ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     },
-    opts.signer ?? { privateKey: createPrivateKey(readFileSync(party.keyFile!)), certPem: readFileSync(party.certFile!, 'utf8') },
+    opts.signer ?? party.identity,
   );
 }
 
@@ -196,7 +195,7 @@ describe('the envelope endpoint refuses what it must', () => {
     const before = backOffice.received.length;
     const res = await postEnvelope(
       regione,
-      cstEnvelope({ payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' }).replace('100 euro', '900 euro'),
+      (await cstEnvelope({ payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' })).replace('100 euro', '900 euro'),
     );
     expect(res.status).toBe(500);
     expect(res.text).toContain('EGOV_IT_202');
@@ -205,13 +204,13 @@ describe('the envelope endpoint refuses what it must', () => {
   });
 
   it('refuses a DOCTYPE with EGOV_IT_001', async () => {
-    const res = await postEnvelope(regione, `<!DOCTYPE e [<!ENTITY x "y">]>${cstEnvelope()}`);
+    const res = await postEnvelope(regione, `<!DOCTYPE e [<!ENTITY x "y">]>${await cstEnvelope()}`);
     expect(res.status).toBe(500);
     expect(res.text).toContain('EGOV_IT_001');
   });
 
   it('refuses an envelope over the size limit with EGOV_IT_001 and HTTP 413', async () => {
-    const huge = `${cstEnvelope()}${' '.repeat(6 * 1024 * 1024)}`;
+    const huge = `${await cstEnvelope()}${' '.repeat(6 * 1024 * 1024)}`;
     const res = await postEnvelope(regione, huge);
     expect(res.status).toBe(413);
     expect(res.text).toContain('EGOV_IT_001');
@@ -221,7 +220,7 @@ describe('the envelope endpoint refuses what it must', () => {
   // is checked (issue 12, item 1): the request is not trusted, so the answer is a plain SOAP Fault,
   // not a reply busta the recipient would sign for an unauthenticated sender.
   it('refuses a busta whose Mittente is not the signer with EGOV_IT_201 in a plain Fault, before looking at its digests', async () => {
-    const xml = cstEnvelope({ from: FRANCAVILLA, signerNome: 'ComuneOrtona', payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' });
+    const xml = await cstEnvelope({ from: FRANCAVILLA, signerNome: 'ComuneOrtona', payload: '<v:V xmlns:v="urn:t">100 euro</v:V>' });
     const res = await postEnvelope(regione, xml.replace('100 euro', '900 euro'));
     expect(res.status).toBe(500);
     expect(readPlainFault(res.text)?.string).toMatch(/EGOV_IT_201/);
@@ -232,8 +231,8 @@ describe('the envelope endpoint refuses what it must', () => {
   it('refuses an unknown Mittente with EGOV_IT_101 in a plain Fault, before looking at its digests', async () => {
     // Signed by a party the Regione node trusts (its own), so that the refusal comes from the binding.
     const own = loadConfig(nodes.regione.configFile).parties.find((p) => p.code === REGIONE)!;
-    const signer = { privateKey: createPrivateKey(readFileSync(own.keyFile!)), certPem: readFileSync(own.certFile!, 'utf8') };
-    const xml = cstEnvelope({
+    const signer = own.identity;
+    const xml = await cstEnvelope({
       from: 'SPC/ComuneSconosciuto',
       id: `ComuneSconosciuto_CSTChietiSPCoopIT_${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}_2026-01-01_00:00`,
       payload: '<v:V xmlns:v="urn:t">100 euro</v:V>',
@@ -246,13 +245,13 @@ describe('the envelope endpoint refuses what it must', () => {
   });
 
   it('refuses an expired message with EGOV_IT_301', async () => {
-    const res = await postEnvelope(regione, cstEnvelope({ expiresAt: new Date(Date.now() - 60_000) }));
+    const res = await postEnvelope(regione, await cstEnvelope({ expiresAt: new Date(Date.now() - 60_000) }));
     expect(res.status).toBe(500);
     expect(readEnvelope(res.text).egov!.eccezioni[0]!.codiceEccezione).toBe('EGOV_IT_301');
   });
 
   it('answers the same envelope sent twice with its original riscontro, and dispatches it once', async () => {
-    const xml = cstEnvelope();
+    const xml = await cstEnvelope();
     const id = readEnvelope(xml).egov!.messaggio.identificatore;
     const first = await postEnvelope(regione, xml);
     const second = await postEnvelope(regione, xml);
@@ -264,7 +263,7 @@ describe('the envelope endpoint refuses what it must', () => {
   });
 
   it('takes an ISO-8859-1 envelope and logs it as the same document: accents intact, its signature still verifying from the log', async () => {
-    const xml = cstEnvelope({ payload: '<v:V xmlns:v="urn:t">Città di Francavilla, perché sì</v:V>' });
+    const xml = await cstEnvelope({ payload: '<v:V xmlns:v="urn:t">Città di Francavilla, perché sì</v:V>' });
     const id = readEnvelope(xml).egov!.messaggio.identificatore;
     // The same characters, as a peer whose stack writes Latin-1 sends them: the signature covers characters, not bytes.
     const latin1 = Buffer.from(`<?xml version="1.0" encoding="ISO-8859-1"?>${xml}`, 'latin1');
@@ -278,7 +277,7 @@ describe('the envelope endpoint refuses what it must', () => {
   });
 
   it('signs the riscontro for a retry when the first copy was logged but its process died before replying', async () => {
-    const xml = cstEnvelope();
+    const xml = await cstEnvelope();
     const id = readEnvelope(xml).egov!.messaggio.identificatore;
     const now = new Date().toISOString();
     // What a receiver killed between logging and signing leaves behind: RECEIVED, no reply.

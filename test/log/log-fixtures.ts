@@ -4,7 +4,7 @@
  * stepping clock, sample messages (the envelope bytes are arbitrary XML here: nothing verifies their
  * signatures), and raw SQL access below the LogStore interface for tampering.
  */
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { MessageLog } from '../../src/log/message-log.js';
 import { PostgresLogStore } from '../../src/log/postgres-log-store.js';
 import { recordToParams, SqliteLogStore } from '../../src/log/sqlite-log-store.js';
 import { dropDatabase, dropSchema, freshDatabase, freshSchema } from '../../test-support/postgres-server.js';
+import { memorySigner } from '../../src/crypto/signer/memory-signer.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
@@ -61,10 +62,12 @@ function makePki(name: string): LogPki {
   try {
     createDevPki({ dir, parties: [name], now: BASE_TIME });
     const files = devPartyFiles(dir, devPartyRef(name));
-    const signer: CheckpointSigner = {
+    const certPem = readFileSync(files.certFile, 'utf8');
+    const signer: CheckpointSigner = memorySigner({
       privateKey: createPrivateKey(readFileSync(files.keyFile, 'utf8')),
-      certPem: readFileSync(files.certFile, 'utf8'),
-    };
+      certificate: new X509Certificate(certPem),
+      certPem,
+    });
     return { signer, caPem: readFileSync(devCaFiles(dir).certFile, 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -233,7 +233,7 @@ describe.each(STORE_KINDS)('%s log: tampering is detected and located', (kind: S
     const rewritten = await rewriteFrom(23, (r) => ({ ...r, state: 'FAILED' }));
     for (const seq of [30, 40, 50]) {
       const head = rewritten.find((r) => r.seq === seq)!;
-      const forged = signCheckpoint(head, NODE, new Date(), roguePki().signer);
+      const forged = await signCheckpoint(head, NODE, new Date(), roguePki().signer);
       await sql.run('UPDATE checkpoints SET head_hash = ?, time = ?, signer_cert = ?, signature = ? WHERE seq = ?', [
         forged.headHash,
         forged.time,

@@ -55,7 +55,30 @@ const MIGRATIONS: readonly StoreMigration[] = [
  * building the document that carries it and signing it are one step: `register` runs `build` inside the
  * transaction that takes the number, and a number whose document could not be built is never issued.
  */
+/** What a registration records besides its number. */
+export interface RegisterEntry {
+  readonly direction: 'out' | 'in';
+  readonly oggetto: string;
+  readonly messageId?: string;
+  readonly counterpart?: Identificatore;
+  readonly party?: string;
+  readonly unchecked?: readonly string[];
+}
+
+interface Numbering {
+  readonly identificatore: Identificatore;
+  readonly next: number;
+  readonly anno: number;
+  readonly data: string;
+  readonly ora: string;
+}
+
+/** How often registerAsync builds a document again when another process took its number meanwhile. */
+const MAX_NUMBERING_ATTEMPTS = 5;
+
 export class ProtocolRegister {
+  /** registerAsync's queue: this process numbers one sealed document at a time. */
+  private serial: Promise<unknown> = Promise.resolve();
   private readonly db: AdapterDatabase;
 
   private constructor(
@@ -73,56 +96,86 @@ export class ProtocolRegister {
   /**
    * Takes the next number and runs `build` with the Identificatore; the number is committed only if
    * `build` returns. `build` is synchronous on purpose: the write lock is held only for the instant of
-   * numbering, building and signing, never across I/O (validate the document's shape beforehand).
+   * numbering and building, never across I/O (validate the document's shape beforehand).
    */
-  register<T>(
-    entry: {
-      direction: 'out' | 'in';
-      oggetto: string;
-      messageId?: string;
-      counterpart?: Identificatore;
-      party?: string;
-      unchecked?: readonly string[];
-    },
-    build: (id: Identificatore) => T,
-  ): { registration: Registration; result: T } {
+  register<T>(entry: RegisterEntry, build: (id: Identificatore) => T): { registration: Registration; result: T } {
     return this.db
       .transaction(() => {
-        const { data, ora, anno } = romeDateTime(this.clock.now());
-        const row = this.db
-          .prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?')
-          .get(this.aoo.codiceRegistro, anno) as { next: number };
-        const identificatore: Identificatore = {
-          codiceAmministrazione: this.aoo.codiceAmministrazione,
-          codiceAOO: this.aoo.codiceAOO,
-          codiceRegistro: this.aoo.codiceRegistro,
-          numeroRegistrazione: String(row.next).padStart(7, '0'),
-          dataRegistrazione: data,
-          oraRegistrazione: ora,
-        };
-        const result = build(identificatore);
-        this.db
-          .prepare(
-            'INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, unchecked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
-          )
-          .run(
-            this.aoo.codiceRegistro,
-            anno,
-            row.next,
-            entry.direction,
-            data,
-            ora,
-            entry.oggetto,
-            'REGISTRATA',
-            entry.messageId ?? null,
-            entry.counterpart ? JSON.stringify(entry.counterpart) : null,
-            entry.party ?? null,
-            entry.unchecked?.length ? JSON.stringify(entry.unchecked) : null,
-            this.clock.now().toISOString(),
-          );
-        return { registration: this.byNumber(String(anno), identificatore.numeroRegistrazione)!, result };
+        const numbering = this.numbering(this.clock.now());
+        const result = build(numbering.identificatore);
+        return { registration: this.insert(entry, numbering), result };
       })
       .immediate();
+  }
+
+  /**
+   * `register` for a `build` that waits, such as a seal signed on an HSM: the number is read, the
+   * document built and signed outside the write lock, and the number committed only if nobody took it
+   * meanwhile (another process sharing the file); otherwise the document is built again with the next
+   * number. This process's own requests go one at a time, so they never race each other. A number whose
+   * document could not be built is still never issued.
+   */
+  registerAsync<T>(entry: RegisterEntry, build: (id: Identificatore) => Promise<T>): Promise<{ registration: Registration; result: T }> {
+    const run = this.serial.then(async () => {
+      for (let attempt = 0; attempt < MAX_NUMBERING_ATTEMPTS; attempt++) {
+        const numbering = this.numbering(this.clock.now());
+        const result = await build(numbering.identificatore);
+        const registration = this.db
+          .transaction(() => (this.nextNumber(numbering.anno) === numbering.next ? this.insert(entry, numbering) : undefined))
+          .immediate();
+        if (registration) return { registration, result };
+      }
+      throw new ProtocolloError(
+        '000_Irricevibile',
+        `register ${this.aoo.codiceRegistro}: the next number was taken by another process ${MAX_NUMBERING_ATTEMPTS} times while the document was sealed`,
+      );
+    });
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private nextNumber(anno: number): number {
+    const row = this.db
+      .prepare('SELECT COALESCE(MAX(numero), 0) + 1 AS next FROM registrations WHERE registro = ? AND anno = ?')
+      .get(this.aoo.codiceRegistro, anno) as { next: number };
+    return row.next;
+  }
+
+  private numbering(at: Date): Numbering {
+    const { data, ora, anno } = romeDateTime(at);
+    const next = this.nextNumber(anno);
+    const identificatore: Identificatore = {
+      codiceAmministrazione: this.aoo.codiceAmministrazione,
+      codiceAOO: this.aoo.codiceAOO,
+      codiceRegistro: this.aoo.codiceRegistro,
+      numeroRegistrazione: String(next).padStart(7, '0'),
+      dataRegistrazione: data,
+      oraRegistrazione: ora,
+    };
+    return { identificatore, next, anno, data, ora };
+  }
+
+  private insert(entry: RegisterEntry, n: Numbering): Registration {
+    this.db
+      .prepare(
+        'INSERT INTO registrations (registro, anno, numero, direction, data, ora, oggetto, state, message_id, counterpart, anomalia, party, unchecked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+      )
+      .run(
+        this.aoo.codiceRegistro,
+        n.anno,
+        n.next,
+        entry.direction,
+        n.data,
+        n.ora,
+        entry.oggetto,
+        'REGISTRATA',
+        entry.messageId ?? null,
+        entry.counterpart ? JSON.stringify(entry.counterpart) : null,
+        entry.party ?? null,
+        entry.unchecked?.length ? JSON.stringify(entry.unchecked) : null,
+        this.clock.now().toISOString(),
+      );
+    return this.byNumber(String(n.anno), n.identificatore.numeroRegistrazione)!;
   }
 
   /** The registration of a received bus message, if it was registered already (retries register once). */

@@ -1,24 +1,15 @@
-import { createHash, randomUUID, sign as signData, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, type X509Certificate } from 'node:crypto';
 import { ConfigError, TramiteError } from '../../../src/core/errors.js';
-import {
-  NS,
-  certificatesFromPem,
-  exclusiveC14n,
-  isElement,
-  keyMatchesCertificate,
-  parseUntrustedXml,
-  walkElements,
-} from '../xml-security.js';
+import { NS, certificatesFromPem, exclusiveC14n, isElement, parseUntrustedXml, walkElements } from '../xml-security.js';
+import type { Signer } from '../../../src/core/signer.js';
 import { escapeAttribute } from '../../../envelopes/xml/xml-escape.js';
 import { DIGEST_URI, MAX_KEYINFO_CERTIFICATES, SIGNED_PROPERTIES_TYPE, XADES_ALG, XADES_NS, type XadesDigest } from './xades-algorithms.js';
 
-/** The AOO's electronic seal: its RSA private key and the certificate (plus, optionally, the chain up to the CA). */
-export interface XadesSigner {
-  readonly privateKey: KeyObject;
-  readonly certificate: X509Certificate;
-  /** PEM of `certificate`, possibly followed by its CA chain; every certificate in it travels in KeyInfo. */
-  readonly certPem: string;
-}
+/**
+ * The AOO's electronic seal: an RSA Signer. Its certificate, then its chain (and any CA certificate that
+ * follows the certificate in certPem) travel in KeyInfo.
+ */
+export type XadesSigner = Signer;
 
 export interface XadesSignOptions {
   /** Written in xades:SigningTime (default: now). */
@@ -50,7 +41,7 @@ export interface XadesSignOptions {
  * the same standalone as in place. A document that already carries a ds:Signature is refused: a second
  * seal would make the first one's enveloped transform cover a different document.
  */
-export function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptions = {}): string {
+export async function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptions = {}): Promise<string> {
   const { doc, text } = parseUntrustedXml(xml);
   const root = doc.documentElement!;
   if ([...walkElements(root)].some((el) => isElement(el, NS.ds, 'Signature'))) {
@@ -75,7 +66,7 @@ export function signXades(xml: string, signer: XadesSigner, opts: XadesSignOptio
   const signedProperties = signaturePart(signatureXml(parts), XADES_NS, 'SignedProperties');
   parts.propertiesDigest = hash(exclusiveC14n(signedProperties));
   const signedInfo = signaturePart(signatureXml(parts), NS.ds, 'SignedInfo');
-  parts.signatureValue = signData('sha256', Buffer.from(exclusiveC14n(signedInfo), 'utf8'), signer.privateKey).toString('base64');
+  parts.signatureValue = (await signer.sign(Buffer.from(exclusiveC14n(signedInfo), 'utf8'))).toString('base64');
   return text.slice(0, insertAt) + signatureXml(parts) + text.slice(insertAt);
 }
 
@@ -134,20 +125,21 @@ function rootEndTag(text: string, rootName: string): number {
   );
 }
 
-/** The seal certificate first, then any CA certificates that came with it in `certPem`. */
+/**
+ * The seal certificate first, then its chain: the signer's (a keystore's CAs, or a token's chain file),
+ * then any other CA certificate that came with it in `certPem`, each once. A verifier without the
+ * intermediate CA can then still build the path.
+ */
 function publishedCertificates(signer: XadesSigner): X509Certificate[] {
-  if (signer.privateKey.asymmetricKeyType !== 'rsa') {
-    throw new ConfigError(
-      'TRAMITE_ERR_KEY_INVALID',
-      `the Segnatura seal is RSA only; the key is ${signer.privateKey.asymmetricKeyType ?? 'not asymmetric'}`,
-    );
+  if (signer.algorithm !== 'RSA-SHA256') {
+    throw new ConfigError('TRAMITE_ERR_KEY_INVALID', `the Segnatura seal is RSA only; ${signer.keyDescription} signs ${signer.algorithm}`);
   }
-  if (!keyMatchesCertificate(signer.privateKey, signer.certificate)) {
-    throw new ConfigError('TRAMITE_ERR_KEY_INVALID', 'the seal private key does not belong to the seal certificate');
-  }
-  const others = certificatesFromPem(signer.certPem, 'seal certificate PEM').filter(
-    (c) => c.fingerprint256 !== signer.certificate.fingerprint256,
-  );
+  const seen = new Set([signer.certificate.fingerprint256]);
+  const others = [...signer.chain, ...certificatesFromPem(signer.certPem, 'seal certificate PEM')].filter((c) => {
+    if (seen.has(c.fingerprint256)) return false;
+    seen.add(c.fingerprint256);
+    return true;
+  });
   if (others.length + 1 > MAX_KEYINFO_CERTIFICATES) {
     throw new ConfigError(
       'TRAMITE_ERR_KEY_INVALID',

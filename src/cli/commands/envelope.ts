@@ -15,7 +15,7 @@ import { wholeNumberOption } from '../whole-number-option.js';
 import { collectRepeated } from '../repeatable-option.js';
 import { PASSPHRASE_ENV_HELP, PASSPHRASE_FILE_HELP } from '../passphrase-options.js';
 import { type SignerOptions, signerFromOptions } from '../signer-options.js';
-import type { SigningIdentity } from '../../../envelopes/security/ws-security-sign.js';
+import type { Signer } from '../../core/signer.js';
 
 export function registerEnvelopeCommand(program: Command): void {
   const envelope = program.command('envelope').description('offline tools for SOAP envelopes (e-Gov busta, ModI): inspect, verify, seal');
@@ -156,12 +156,12 @@ export function registerEnvelopeCommand(program: Command): void {
     )
     .option('--ttl <seconds>', 'lifetime written in wsu:Expires', '300')
     .action(
-      (
+      async (
         file: string,
         opts: SignerOptions & { profile: string; to?: string; from?: string; action?: string; patterns: string; ttl: string },
       ) => {
         let ttlSeconds: number;
-        let signerSource: () => SigningIdentity;
+        let signerSource: () => Signer;
         try {
           ttlSeconds = wholeNumberOption(opts.ttl, '--ttl', { min: 1, max: 86_400, what: 'a whole number of seconds', example: 300 });
           signerSource = signerFromOptions(opts);
@@ -173,7 +173,7 @@ export function registerEnvelopeCommand(program: Command): void {
           if (opts.profile !== 'egov' && opts.profile !== 'modi')
             throw new TramiteError('TRAMITE_ERR_CONFIG_INVALID', `--profile must be egov or modi, not "${opts.profile}"`);
           const modiPatterns = parsePatterns(opts.patterns);
-          const signed = sealEnvelope(readFileSync(file, 'utf8'), opts.profile as EnvelopeProfile, signerSource(), {
+          const signed = await sealEnvelope(readFileSync(file, 'utf8'), opts.profile as EnvelopeProfile, signerSource(), {
             now: new Date(),
             ttlSeconds,
             addressing: {

@@ -11,7 +11,7 @@ import { checkBodyDigest } from '../../../envelopes/modi-rest/body-digest.js';
 import { readSignedHeaders } from '../../../envelopes/modi-rest/signed-headers.js';
 import { verifyRestToken, type VerifiedRestToken } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { buildModiRestRequestHeaders, type RestRequestPatterns } from '../../../envelopes/modi-rest/rest-message-headers.js';
-import type { RestSigningKey } from '../../../envelopes/modi-rest/jws-signing.js';
+import { signerAlgorithm, type RestSigningKey } from '../../../envelopes/modi-rest/jws-signing.js';
 import {
   DEFAULT_MODI_REST_LIMITS,
   MODI_REST_ALGORITHMS,
@@ -277,9 +277,9 @@ function prepareSignRequest(opts: SignOptions): () => Promise<Record<string, unk
   const signer = signerFromOptions(opts);
   return async () => {
     const material = signer();
-    const alg = (opts.alg as ModiRestAlgorithm | undefined) ?? defaultAlg(material.privateKey);
-    const x509: RestSigningKey = { privateKey: material.privateKey, alg, certificates: [material.certificate, ...material.chain] };
-    const pdnd: RestSigningKey | undefined = opts.kid !== undefined ? { privateKey: material.privateKey, alg, kid: opts.kid } : undefined;
+    const alg = (opts.alg as ModiRestAlgorithm | undefined) ?? signerAlgorithm(material);
+    const x509: RestSigningKey = { privateKey: material, alg, certificates: [material.certificate, ...material.chain] };
+    const pdnd: RestSigningKey | undefined = opts.kid !== undefined ? { privateKey: material, alg, kid: opts.kid } : undefined;
     const body = opts.body !== undefined ? readFileSync(opts.body) : undefined;
     const request: RestRequestPatterns = {
       ...(patterns.idAuth ? { idAuth: patterns.idAuth } : {}),
@@ -306,17 +306,6 @@ function prepareSignRequest(opts: SignOptions): () => Promise<Record<string, unk
     );
     return { headers: built.headers, ...(built.auditDigest ? { auditDigest: built.auditDigest } : {}) };
   };
-}
-
-function defaultAlg(key: KeyObject): ModiRestAlgorithm {
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === 'ec' && (curve === 'prime256v1' || curve === 'P-256')) return 'ES256';
-  if (key.asymmetricKeyType === 'ec' && (curve === 'secp384r1' || curve === 'P-384')) return 'ES384';
-  throw new ConfigError(
-    'TRAMITE_ERR_KEY_INVALID',
-    `a ${key.asymmetricKeyType} key cannot sign ModI REST tokens: use RSA or EC P-256/P-384`,
-  );
 }
 
 /** `--patterns`: at most one of each family; the _02 integrity/audit tokens need --kid; INTEGRITY_REST_02 rides on a voucher, not our ID_AUTH. */

@@ -152,7 +152,7 @@ export class DeliveryWorker {
       throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', {
         retriable: false,
       });
-    const envelope = sealMessage(this.deps.registry, rec, service, now);
+    const envelope = await sealMessage(this.deps.registry, rec, service, now);
     await this.deps.store.resealed(rec.id, envelope, {});
     return envelope;
   }

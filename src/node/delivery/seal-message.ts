@@ -7,10 +7,10 @@ import type { Registry, ServiceDef } from '../registry/registry.js';
  * The signed request envelope of an outbound message, as of `sealedAt`, signed by its sending party —
  * when it is accepted, and again when a retry finds its Timestamp too old for the peer.
  */
-export function sealMessage(registry: Registry, rec: MessageRecord, service: ServiceDef, sealedAt: Date): string {
+export async function sealMessage(registry: Registry, rec: MessageRecord, service: ServiceDef, sealedAt: Date): Promise<string> {
   const hosted = registry.hostedParty(rec.from);
   if (!hosted) throw new DeliveryError('TRAMITE_ERR_NO_ROUTE', `${rec.from} is no longer hosted by this node`, { retriable: false });
-  return sealRequest(
+  return await sealRequest(
     {
       id: rec.id,
       now: new Date(rec.createdAt),

@@ -15,7 +15,7 @@ import { replyId, replyPatterns } from './reply-signing.js';
 export async function answerDuplicate(
   deps: ReceptionDeps,
   req: AcceptedRequest,
-  receiving: ReadonlySet<string>,
+  receiving: { has(key: string): boolean },
 ): Promise<InboundReply | undefined> {
   const key = inboundKey(req.id, req.from);
   const first = await deps.store.get(key);
@@ -39,7 +39,7 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   if (first.collaboration === 'sincrono' || isPoll) return { status: 202, body: '' };
   const wantsAck = first.confermaRicezione || first.collaboration !== 'oneway';
   if (!wantsAck) return { status: 202, body: '' };
-  const body = sealReply(
+  const body = await sealReply(
     req.env,
     { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), riscontro: true, ...replyPatterns(req) },
     req.to.identity,

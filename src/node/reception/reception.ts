@@ -1,5 +1,6 @@
 import type { OpenedEnvelope } from '../../../envelopes/envelope.js';
 import { TramiteError } from '../../core/errors.js';
+import { inboundKey } from '../../core/message-record.js';
 import { AsyncCorrelation, type Correlation } from '../correlation/async-correlation.js';
 import { inboundKeyText } from '../dispatch/dispatch-item.js';
 import { authorise, checkExpiry, type AcceptedRequest } from './authorise.js';
@@ -23,8 +24,13 @@ export type { InboundReply, ReceptionDeps } from './reception-deps.js';
  */
 export class Reception {
   private readonly correlation: AsyncCorrelation;
-  /** Messages (sender and id) this process is receiving right now (logged, reply not yet signed). */
-  private readonly receiving = new Set<string>();
+  /**
+   * Messages (sender and id) this process is receiving right now, with how many copies are in hand:
+   * marked before the message is logged, so that no copy ever finds it logged, unanswered and not in
+   * flight — which it would take for a receipt interrupted by a crash and sign again (signing awaits).
+   */
+  private readonly inFlight = new Map<string, number>();
+  private readonly receiving = { has: (key: string): boolean => this.inFlight.has(key) };
 
   constructor(private readonly deps: ReceptionDeps) {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
@@ -41,10 +47,18 @@ export class Reception {
       const duplicate = await answerDuplicate(this.deps, accepted, this.receiving);
       if (duplicate) return duplicate;
       checkExpiry(accepted, this.deps.clock.now());
-      const correlation = await this.correlate(accepted);
-      const logged = await this.log(accepted);
-      if ('status' in logged) return logged; // a copy that raced past the duplicate filter
-      return await this.reply(accepted, correlation, logged);
+      const inFlight = inboundKeyText(inboundKey(accepted.id, accepted.from));
+      this.inFlight.set(inFlight, (this.inFlight.get(inFlight) ?? 0) + 1);
+      try {
+        const correlation = await this.correlate(accepted);
+        const logged = await this.log(accepted);
+        if ('status' in logged) return logged; // a copy that raced past the duplicate filter
+        return await replyTo(this.deps, accepted, correlation, logged.payload);
+      } finally {
+        const left = this.inFlight.get(inFlight)! - 1;
+        if (left === 0) this.inFlight.delete(inFlight);
+        else this.inFlight.set(inFlight, left);
+      }
     } catch (err) {
       if (err instanceof TramiteError && err.code === 'TRAMITE_ERR_NODE_BUSY') return busy(this.deps, err);
       return refuse(this.deps, err, { claimedId: claimed.id, opened, accepted });
@@ -71,17 +85,6 @@ export class Reception {
       const duplicate = await answerDuplicate(this.deps, req, this.receiving);
       if (duplicate) return duplicate;
       throw err;
-    }
-  }
-
-  /** The signed reply, made while the message is marked in flight: a copy arriving meanwhile waits (202). */
-  private async reply(req: AcceptedRequest, correlation: Correlation, logged: Received): Promise<InboundReply> {
-    const receiving = inboundKeyText(logged.record);
-    this.receiving.add(receiving);
-    try {
-      return await replyTo(this.deps, req, correlation, logged.payload);
-    } finally {
-      this.receiving.delete(receiving);
     }
   }
 }

@@ -62,7 +62,7 @@ export async function refuse(deps: ReceptionDeps, err: unknown, { claimedId, ope
   if (opened && recipient) {
     try {
       const id = await replyId(deps, opened.profile, recipient.code);
-      const body = sealReply(opened, { id, now, eccezioni: [ecc] }, recipient.identity, fault);
+      const body = await sealReply(opened, { id, now, eccezioni: [ecc] }, recipient.identity, fault);
       const key = accepted && inboundKey(accepted.id, accepted.from);
       if (key && (await deps.store.get(key))) {
         await deps.store.transition(

@@ -22,7 +22,7 @@ export async function replyTo(deps: ReceptionDeps, req: AcceptedRequest, correla
   /** The signed answer, kept in the log with the message before it is returned. */
   const answered = async (answer: string): Promise<InboundReply> => {
     const id = await replyId(deps, req.env.profile, req.to.code);
-    const body = sealReply(req.env, { id, now: deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity);
+    const body = await sealReply(req.env, { id, now: deps.clock.now(), payload: answer, ...replyPatterns(req) }, req.to.identity);
     await deps.store.transition(key, { status: 'DISPATCHED', replyPayload: answer }, body);
     return { status: 200, body };
   };
@@ -42,7 +42,7 @@ export async function replyTo(deps: ReceptionDeps, req: AcceptedRequest, correla
     reply = wantsAck
       ? {
           status: 200,
-          body: sealReply(
+          body: await sealReply(
             req.env,
             { id: await replyId(deps, req.env.profile, req.to.code), now: deps.clock.now(), riscontro: true, ...replyPatterns(req) },
             req.to.identity,

@@ -83,7 +83,7 @@ export class Submission {
       payload: req.payload,
     };
     // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
-    await this.deps.store.create(record, sealMessage(this.deps.registry, record, service, now));
+    await this.deps.store.create(record, await sealMessage(this.deps.registry, record, service, now));
     this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
     if (correlation.kind === 'answer') {
       await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });

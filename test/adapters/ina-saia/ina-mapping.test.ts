@@ -70,17 +70,17 @@ describe('INA mapping: Comunicazione', () => {
   it('stays valid and readable once sealed by the Comune, and the seal verifies', async () => {
     const pki = getTestPki();
     for (const [, evento] of events()) {
-      const sealed = sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.comuneA, new Date());
+      const sealed = await sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.comuneA, new Date());
       await expectValid(sealed);
       expect(readComunicazioneXml(sealed)).toEqual(comunicazione(evento));
       expect(checkComunicazioneSeal(sealed, pki.trust, new Date())).toMatchObject({ valid: true });
     }
   });
 
-  it('a seal breaks on any change, and with a certificate nobody trusts', () => {
+  it('a seal breaks on any change, and with a certificate nobody trusts', async () => {
     const pki = getTestPki();
     const [, evento] = events()[4]!;
-    const sealed = sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.comuneA, new Date());
+    const sealed = await sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.comuneA, new Date());
     expect(
       checkComunicazioneSeal(
         sealed.replace('VIA DEL CORSO', 'VIA DEL CORSA').replace('PIAZZA NAVONA', 'PIAZZA NAVONE'),
@@ -88,7 +88,7 @@ describe('INA mapping: Comunicazione', () => {
         new Date(),
       ),
     ).toMatchObject({ valid: false });
-    const rogue = sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.rogue, new Date());
+    const rogue = await sealComunicazione(buildComunicazioneXml(comunicazione(evento)), pki.rogue, new Date());
     expect(checkComunicazioneSeal(rogue, pki.trust, new Date())).toMatchObject({ valid: false });
     expect(checkComunicazioneSeal(buildComunicazioneXml(comunicazione(evento)), pki.trust, new Date())).toMatchObject({ valid: false });
   });

@@ -121,7 +121,7 @@ export function contextFor<Options>(
     dataDir: mkdtempSync(join(tmpdir(), 'tramite-ina-saia-')),
     log: silentLog,
     bus,
-    identity: { privateKey: pki.comuneA.privateKey, certificate: pki.comuneA.certificate, certPem: pki.comuneA.certPem },
+    identity: pki.comuneA,
     trust: pki.trust,
     clock: { now: () => new Date() },
     ...overrides,

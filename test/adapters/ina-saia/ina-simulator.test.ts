@@ -44,10 +44,10 @@ const message = (payload: string, over: Partial<BusMessage> = {}): BusMessage =>
 });
 
 /** The sealed Comunicazione of `json` (a posted event), from `comune`. */
-function comunicazioneXml(
+async function comunicazioneXml(
   json: Record<string, unknown>,
   opts: { id?: string; comune?: string; signer?: typeof pki.comuneA | null } = {},
-): string {
+): Promise<string> {
   const evento: RegistryEvent = parseRegistryEvent(json, { today: TODAY });
   const xml = buildComunicazioneXml({
     idComunicazione: opts.id ?? `c-${++serial}`,
@@ -55,7 +55,7 @@ function comunicazioneXml(
     dataOraComunicazione: new Date().toISOString(),
     evento,
   });
-  return opts.signer === null ? xml : sealComunicazione(xml, opts.signer ?? pki.comuneA, new Date());
+  return opts.signer === null ? xml : await sealComunicazione(xml, opts.signer ?? pki.comuneA, new Date());
 }
 
 async function communicate(
@@ -63,7 +63,7 @@ async function communicate(
   opts: Parameters<typeof comunicazioneXml>[1] = {},
   instance = simulator,
 ): Promise<EsitoIna> {
-  const outcome = await instance.egress(message(comunicazioneXml(json, opts)), AbortSignal.timeout(10_000));
+  const outcome = await instance.egress(message(await comunicazioneXml(json, opts)), AbortSignal.timeout(10_000));
   if (outcome.kind !== 'reply') throw new Error('expected a reply');
   return readEsitoXml(outcome.payload);
 }
@@ -173,7 +173,7 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
   });
 
   it('a Comunicazione the schema refuses, with what the validator says', async () => {
-    const invalid = comunicazioneXml(marioArrives, { id: 'c-schema', signer: null }).replace(/<ina:CAP>[^<]*<\/ina:CAP>/, '');
+    const invalid = (await comunicazioneXml(marioArrives, { id: 'c-schema', signer: null })).replace(/<ina:CAP>[^<]*<\/ina:CAP>/, '');
     const outcome = await simulator.egress(message(invalid), AbortSignal.timeout(10_000));
     const esito = readEsitoXml(outcome.kind === 'reply' ? outcome.payload : '');
     expect(esito).toMatchObject({
@@ -185,8 +185,8 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
 
   it('content the schema allows but the rules do not (the codice fiscale check character)', async () => {
     const wrong = MARIO_CF.slice(0, 15) + 'A';
-    const xml = comunicazioneXml(events['mutazione.indirizzo'], { signer: null }).replace(MARIO_CF, wrong);
-    const outcome = await simulator.egress(message(sealComunicazione(xml, pki.comuneA, new Date())), AbortSignal.timeout(10_000));
+    const xml = (await comunicazioneXml(events['mutazione.indirizzo'], { signer: null })).replace(MARIO_CF, wrong);
+    const outcome = await simulator.egress(message(await sealComunicazione(xml, pki.comuneA, new Date())), AbortSignal.timeout(10_000));
     expect(readEsitoXml(outcome.kind === 'reply' ? outcome.payload : '')).toMatchObject({
       stato: 'RESPINTA',
       errori: [{ codice: INA_ERRORS.content, campo: 'soggetto.codiceFiscale' }],
@@ -196,7 +196,7 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
 
 describe('the INA simulator: repeated and concurrent communications', () => {
   it('answers a repeated IdComunicazione with the same esito, without applying it twice', async () => {
-    const xml = comunicazioneXml(marioArrives, { id: 'c-once' });
+    const xml = await comunicazioneXml(marioArrives, { id: 'c-once' });
     const first = await simulator.egress(message(xml), AbortSignal.timeout(10_000));
     const again = await simulator.egress(message(xml), AbortSignal.timeout(10_000));
     expect(again).toEqual(first);
@@ -218,7 +218,7 @@ describe('the INA simulator: repeated and concurrent communications', () => {
 
 describe('the INA simulator: messages it refuses', () => {
   it('refuses for good a oneway message, or one that is no Comunicazione; retriably when not started', async () => {
-    const xml = comunicazioneXml(marioArrives);
+    const xml = await comunicazioneXml(marioArrives);
     await expect(simulator.egress(message(xml, { profile: 'oneway' }), AbortSignal.timeout(1000))).rejects.toMatchObject({
       retriable: false,
       code: 'TRAMITE_ERR_ADAPTER_REFUSED',
@@ -242,9 +242,13 @@ describe('the INA simulator: messages it refuses', () => {
         { options: { verifySeal: true, colour: 'blue' }, field: 'colour' },
       ],
       // The kit's trust store is its own: this seal is not trusted there, and the reply says so.
-      accepted: [message(comunicazioneXml({ ...marioArrives, soggetto }))],
+      accepted: [message(await comunicazioneXml({ ...marioArrives, soggetto }))],
       refused: [
-        { message: message(comunicazioneXml(marioArrives), { profile: 'oneway' }), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' },
+        {
+          message: message(await comunicazioneXml(marioArrives), { profile: 'oneway' }),
+          retriable: false,
+          code: 'TRAMITE_ERR_ADAPTER_REFUSED',
+        },
         { message: message('<Segnatura xmlns="urn:x"/>'), retriable: false, code: 'TRAMITE_ERR_ADAPTER_REFUSED' },
       ],
     });

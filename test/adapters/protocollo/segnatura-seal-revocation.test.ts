@@ -20,6 +20,7 @@ import { AnchorPolicies } from '../../../src/crypto/revocation/revocation-policy
 import { TrustStore } from '../../../src/crypto/trust-store.js';
 import { OpensslCa, type IssuedCert } from '../../fixtures/openssl-ca.js';
 import { richSegnatura } from '../../fixtures/protocollo/sample-segnatura.js';
+import { memorySigner } from '../../../src/crypto/signer/memory-signer.js';
 
 const AOO = { codiceAmministrazione: 'c_g141', codiceAOO: 'AOO_ORTONA', codiceRegistro: 'PROT', denominazione: 'Comune di Ortona' };
 
@@ -56,7 +57,7 @@ function aooWithRevocation(): ProtocolloAoo {
     dataDir: mkdtempSync(join(dir, 'aoo-')),
     log: { debug: noop, info: noop, warn: noop, error: noop },
     bus: {} as AdapterContext<ProtocolloOptions>['bus'],
-    identity: { privateKey: createPrivateKey(sealer.keyPem), certificate: sealer.certificate, certPem: sealer.certPem },
+    identity: memorySigner({ privateKey: createPrivateKey(sealer.keyPem), certificate: sealer.certificate, certPem: sealer.certPem }),
     trust: TrustStore.fromPem(ca.certPem),
     revocation,
     clock: { now: () => new Date() },
@@ -66,19 +67,18 @@ function aooWithRevocation(): ProtocolloAoo {
   return aoo;
 }
 
-function sealed(): Buffer {
-  const xml = signXades(buildSegnaturaXml(richSegnatura()), {
-    privateKey: createPrivateKey(sealer.keyPem),
-    certificate: sealer.certificate,
-    certPem: sealer.certPem,
-  });
+async function sealed(): Promise<Buffer> {
+  const xml = await signXades(
+    buildSegnaturaXml(richSegnatura()),
+    memorySigner({ privateKey: createPrivateKey(sealer.keyPem), certificate: sealer.certificate, certPem: sealer.certPem }),
+  );
   return Buffer.from(xml);
 }
 
 describe('the Segnatura seal and revocation', () => {
   it('accepts a seal whose certificate the CRL does not list, refuses it once revoked (001_ValidazioneFirma)', async () => {
     ca.crl(crlFile);
-    const bytes = sealed();
+    const bytes = await sealed();
     const { segnatura } = readSegnatura(bytes);
     await aooWithRevocation().checkSegnatura(bytes, segnatura, 'SPC/ComuneValverde');
 

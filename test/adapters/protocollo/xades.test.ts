@@ -18,6 +18,7 @@ import { ConfigError, ProtocolloError, TramiteError } from '../../../src/core/er
 import { issueCertificate } from '../../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../../src/crypto/trust-store.js';
 import { getTestPki, type TestPki, type TestSigner } from '../../fixtures/test-pki.js';
+import { memorySigner } from '../../../src/crypto/signer/memory-signer.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
@@ -67,9 +68,9 @@ let signed: string;
 const signingTime = new Date();
 /** A CA valid since a month ago and a seal certificate that was valid from 20 to 10 days ago. */
 let pastPki: { trust: TrustStore; expired: TestSigner };
-beforeAll(() => {
+beforeAll(async () => {
   pki = getTestPki();
-  signed = signXades(SEGNATURA, pki.comuneA, { signingTime });
+  signed = await signXades(SEGNATURA, pki.comuneA, { signingTime });
   const now = Date.now();
   const ca = issueCertificate({
     subject: { CN: 'CA Storica', O: 'Tramite', C: 'IT' },
@@ -87,9 +88,8 @@ beforeAll(() => {
   pastPki = {
     trust: TrustStore.fromPem(ca.certPem),
     expired: {
+      ...memorySigner({ privateKey: createPrivateKey(leaf.keyPem), certPem: leaf.certPem, certificate: new X509Certificate(leaf.certPem) }),
       privateKey: createPrivateKey(leaf.keyPem),
-      certPem: leaf.certPem,
-      certificate: new X509Certificate(leaf.certPem),
       keyPem: leaf.keyPem,
     },
   };
@@ -214,7 +214,7 @@ const ALTERED_PROPERTIES = /xades:SignedProperties was altered after signing \(d
 
 // ---------------------------------------------------------------------------------------------------
 
-describe('signXades', () => {
+describe('signXades', async () => {
   it('appends an enveloped XAdES-B ds:Signature as the last child of the root', () => {
     const doc = parse(signed);
     const root = doc.documentElement!;
@@ -249,12 +249,12 @@ describe('signXades', () => {
     expect(first(doc, DS, 'X509Certificate').textContent).toBe(pki.comuneA.certificate.raw.toString('base64'));
   });
 
-  it('writes SHA-384 and SHA-512 reference digests on request', () => {
+  it('writes SHA-384 and SHA-512 reference digests on request', async () => {
     for (const [digest, uri] of [
       ['sha384', SHA384],
       ['sha512', SHA512],
     ] as const) {
-      const xml = signXades(SEGNATURA, pki.comuneA, { digest });
+      const xml = await signXades(SEGNATURA, pki.comuneA, { digest });
       const sig = signatureOf(parse(xml));
       expect(referencesOf(sig).map((r) => child(r, DS, 'DigestMethod').getAttribute('Algorithm'))).toEqual([uri, uri]);
       expect(verifyXades(xml, { trust: pki.trust }).signer.fingerprint256).toBe(pki.comuneA.certificate.fingerprint256);
@@ -267,15 +267,16 @@ describe('signXades', () => {
     expect(check.checkSignature(signed)).toBe(true);
   });
 
-  it('refuses a document that already carries a ds:Signature', () => {
-    expect(() => signXades(signed, pki.regione)).toThrow(TramiteError);
-    expect(() => signXades(signed, pki.regione)).toThrow(/already carries a ds:Signature/);
+  it('refuses a document that already carries a ds:Signature', async () => {
+    await expect(signXades(signed, pki.regione)).rejects.toThrow(TramiteError);
+    await expect(signXades(signed, pki.regione)).rejects.toThrow(/already carries a ds:Signature/);
   });
 
   it('refuses a private key that does not belong to the certificate', () => {
-    const mismatched = { ...pki.comuneA, privateKey: pki.regione.privateKey };
-    expect(() => signXades(SEGNATURA, mismatched)).toThrow(ConfigError);
-    expect(() => signXades(SEGNATURA, mismatched)).toThrow(/does not belong to the seal certificate/);
+    // Refused when the seal's Signer is made (at the node's start), before anything is signed.
+    const mismatched = () => memorySigner({ privateKey: pki.regione.privateKey, certificate: pki.comuneA.certificate });
+    expect(mismatched).toThrow(ConfigError);
+    expect(mismatched).toThrow(/does not belong to the certificate/);
   });
 });
 
@@ -334,7 +335,7 @@ describe('verifyXades accepts', () => {
     );
   });
 
-  it('a seal issued by an intermediate CA that travels in KeyInfo after the seal certificate', () => {
+  it('a seal issued by an intermediate CA that travels in KeyInfo after the seal certificate', async () => {
     const now = Date.now();
     const validity = { notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 30 * DAY_MS) };
     const root = issueCertificate({ subject: { CN: 'Radice QTSP', C: 'IT' }, ...validity, issuer: 'self', ca: true });
@@ -343,13 +344,15 @@ describe('verifyXades accepts', () => {
     const signer = { privateKey: createPrivateKey(seal.keyPem), certificate: new X509Certificate(seal.certPem) };
     const trust = TrustStore.fromPem(root.certPem);
 
-    const withChain = signXades(SEGNATURA, { ...signer, certPem: seal.certPem + intermediate.certPem });
+    const withChain = await signXades(SEGNATURA, memorySigner({ ...signer, certPem: seal.certPem + intermediate.certPem }));
     expect(parse(withChain).getElementsByTagNameNS(DS, 'X509Certificate').length).toBe(2);
     const result = verifyXades(withChain, { trust });
     expect(result.signer.subject).toBe(signer.certificate.subject);
     expect(result.chain).toHaveLength(3);
 
-    expectRefused(signXades(SEGNATURA, { ...signer, certPem: seal.certPem }), /\(TRAMITE_ERR_CERT_UNTRUSTED\)/, { trust });
+    expectRefused(await signXades(SEGNATURA, memorySigner({ ...signer, certPem: seal.certPem })), /\(TRAMITE_ERR_CERT_UNTRUSTED\)/, {
+      trust,
+    });
   });
 
   it('bytes as well as text', () => {
@@ -365,9 +368,9 @@ describe('verifyXades accepts', () => {
     expect(result.root.getElementsByTagNameNS(PROT, 'Oggetto').item(0)!.textContent).toBe('Richiesta di accesso agli atti');
   });
 
-  it('an expired certificate when the caller judges at an instant inside its validity (archive check)', () => {
+  it('an expired certificate when the caller judges at an instant inside its validity (archive check)', async () => {
     const at = new Date(Date.now() - 15 * DAY_MS);
-    const xml = signXades(SEGNATURA, pastPki.expired, { signingTime: at });
+    const xml = await signXades(SEGNATURA, pastPki.expired, { signingTime: at });
     expect(verifyXades(xml, { trust: pastPki.trust, at }).signer.subject).toBe(pastPki.expired.certificate.subject);
   });
 });
@@ -487,9 +490,13 @@ describe('verifyXades refuses signature wrapping and a wrong shape', () => {
     expectRefused(xml, /ds:Object: unexpected <SegnaturaInformatica>/);
   });
 
-  it('a Reference to another element of the document', () => {
+  it('a Reference to another element of the document', async () => {
     const withId = SEGNATURA.replace('<Intestazione>', '<Intestazione Id="int-1">');
-    const xml = variant(signXades(withId, pki.comuneA), (_doc, sig) => propertiesReference(sig).setAttribute('URI', '#int-1'), pki.comuneA);
+    const xml = variant(
+      await signXades(withId, pki.comuneA),
+      (_doc, sig) => propertiesReference(sig).setAttribute('URI', '#int-1'),
+      pki.comuneA,
+    );
     expectRefused(xml, /Reference #int-1 points at <Intestazione>, not at the xades:SignedProperties of this signature/);
   });
 
@@ -504,10 +511,10 @@ describe('verifyXades refuses signature wrapping and a wrong shape', () => {
     );
   });
 
-  it('an extra Reference', () => {
+  it('an extra Reference', async () => {
     const withId = SEGNATURA.replace('<Intestazione>', '<Intestazione Id="int-1">');
     const xml = variant(
-      signXades(withId, pki.comuneA),
+      await signXades(withId, pki.comuneA),
       (_doc, sig) => {
         const extra = propertiesReference(sig).cloneNode(true) as Element;
         extra.setAttribute('URI', '#int-1');
@@ -531,8 +538,8 @@ describe('verifyXades refuses signature wrapping and a wrong shape', () => {
     expectRefused(xml, /Id "xades-[^"]+-signedprops" appears on more than one element \(<Intestazione> and <xades:SignedProperties>\)/);
   });
 
-  it('SignedProperties swapped in from another signature', () => {
-    const other = parse(signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(Date.now() - 60_000) }));
+  it('SignedProperties swapped in from another signature', async () => {
+    const other = parse(await signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(Date.now() - 60_000) }));
     const otherProps = signedPropertiesOf(signatureOf(other));
     const swap = (keepId: boolean) =>
       variant(signed, (doc, sig) => {
@@ -552,8 +559,8 @@ describe('verifyXades refuses signature wrapping and a wrong shape', () => {
     expectRefused(swap(true), ALTERED_PROPERTIES);
   });
 
-  it('QualifyingProperties swapped in from another signature (Target names that one)', () => {
-    const other = parse(signXades(SEGNATURA, pki.comuneA));
+  it('QualifyingProperties swapped in from another signature (Target names that one)', async () => {
+    const other = parse(await signXades(SEGNATURA, pki.comuneA));
     const otherQp = first(other, XADES, 'QualifyingProperties');
     const xml = variant(signed, (doc) => {
       const mine = first(doc, XADES, 'QualifyingProperties');
@@ -699,37 +706,38 @@ describe('verifyXades refuses the wrong certificate', () => {
     expectRefused(xml, /the SignatureValue does not verify with the certificate in KeyInfo \("CN=Regione, O=SPC, C=IT"\)/);
   });
 
-  it('a certificate from a CA the node does not trust', () => {
+  it('a certificate from a CA the node does not trust', async () => {
     expectRefused(
-      signXades(SEGNATURA, pki.rogue),
+      await signXades(SEGNATURA, pki.rogue),
       /the seal certificate is not accepted \(TRAMITE_ERR_CERT_UNTRUSTED\): signer "CN=ComuneA, O=SPC, C=IT" .*does not chain to a trusted CA/,
     );
   });
 
-  it('an expired certificate — even with a SigningTime back-dated into its validity', () => {
+  it('an expired certificate — even with a SigningTime back-dated into its validity', async () => {
     const expired =
       /the seal certificate is not accepted \(TRAMITE_ERR_CERT_EXPIRED\): signer certificate "CN=AooScaduta, O=SPC, C=IT" has expired at /;
-    expectRefused(signXades(SEGNATURA, pastPki.expired), expired, { trust: pastPki.trust });
-    expectRefused(signXades(SEGNATURA, pastPki.expired, { signingTime: new Date(Date.now() - 15 * DAY_MS) }), expired, {
+    expectRefused(await signXades(SEGNATURA, pastPki.expired), expired, { trust: pastPki.trust });
+    expectRefused(await signXades(SEGNATURA, pastPki.expired, { signingTime: new Date(Date.now() - 15 * DAY_MS) }), expired, {
       trust: pastPki.trust,
     });
   });
 
-  it('a certificate whose keyUsage does not allow signatures', () => {
-    expectRefused(signXades(SEGNATURA, pki.certSignOnly), /\(TRAMITE_ERR_CERT_USAGE\)/);
+  it('a certificate whose keyUsage does not allow signatures', async () => {
+    expectRefused(await signXades(SEGNATURA, pki.certSignOnly), /\(TRAMITE_ERR_CERT_USAGE\)/);
   });
 });
 
 describe('verifyXades refuses', () => {
-  it('a SigningTime more than 5 minutes in the future', () => {
+  it('a SigningTime more than 5 minutes in the future', async () => {
     const at = new Date();
     expectRefused(
-      signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(at.getTime() + 10 * 60_000) }),
+      await signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(at.getTime() + 10 * 60_000) }),
       /xades:SigningTime \S+ is in the future \(more than 5 minutes after/,
       { at },
     );
     expect(
-      verifyXades(signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(at.getTime() + 4 * 60_000) }), { trust: pki.trust, at }).signer,
+      verifyXades(await signXades(SEGNATURA, pki.comuneA, { signingTime: new Date(at.getTime() + 4 * 60_000) }), { trust: pki.trust, at })
+        .signer,
     ).toBeDefined();
   });
 

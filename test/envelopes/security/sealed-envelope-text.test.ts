@@ -24,8 +24,8 @@ const S = NS.soap11;
 const bodyOf = (doc: Document): Element => childElements(doc.documentElement!).find((e) => isElement(e, S, 'Body'))!;
 const headerOf = (doc: Document): Element | undefined => childElements(doc.documentElement!).find((e) => isElement(e, S, 'Header'));
 
-function seal(xml: string, targets = (doc: Document): Element[] => [bodyOf(doc)]): string {
-  return sealSoapEnvelope(xml, targets, pki.comuneA, { now: new Date(), ttlSeconds: 300 });
+async function seal(xml: string, targets = (doc: Document): Element[] => [bodyOf(doc)]): Promise<string> {
+  return await sealSoapEnvelope(xml, targets, pki.comuneA, { now: new Date(), ttlSeconds: 300 });
 }
 
 /** Verifies with the Body (and any header block) as what the node reads; returns the labels signed. */
@@ -63,8 +63,8 @@ describe('the sealed text is the original with insertions', () => {
       'an XML declaration and comments around',
       `<?xml version="1.0" encoding="UTF-8"?>\n<!-- c --><s:Envelope xmlns:s="${S}"><s:Header/><s:Body>${BODY}</s:Body></s:Envelope>`,
     ],
-  ])('%s', (_name, xml) => {
-    const sealed = seal(xml);
+  ])('%s', async (_name, xml) => {
+    const sealed = await seal(xml);
     // A self-closing Header is opened to take the Security header: the only byte change besides the insertions.
     expect(withoutInsertions(sealed)).toBe(xml.replace(/<(s:)?Header\/>/, '<$1Header></$1Header>'));
     expect(verify(sealed)).toEqual(['Security/Timestamp', 'Body']);
@@ -72,26 +72,26 @@ describe('the sealed text is the original with insertions', () => {
     expect(verdict.ok, verdict.output.slice(0, 2000)).toBe(true);
   });
 
-  it('an envelope without a Header gets one, before the Body, with Security in it', () => {
+  it('an envelope without a Header gets one, before the Body, with Security in it', async () => {
     const xml = `<s:Envelope xmlns:s="${S}">\n<s:Body>${BODY}</s:Body></s:Envelope>`;
-    const sealed = seal(xml);
+    const sealed = await seal(xml);
     expect(sealed.startsWith(`<s:Envelope xmlns:s="${S}">\n<s:Header`)).toBe(true);
     expect(withoutInsertions(sealed).replace(/<s:Header[^>]*><\/s:Header>/, '')).toBe(xml);
     expect(verify(sealed)).toEqual(['Security/Timestamp', 'Body']);
     expect(xmlsec1Verify(sealed, { signerCertPem: pki.comuneA.certPem, ids: WS_SECURITY_IDS }).ok).toBe(true);
   });
 
-  it('keeps an Id the Body already has, adding nothing to its start tag', () => {
+  it('keeps an Id the Body already has, adding nothing to its start tag', async () => {
     const xml = `<s:Envelope xmlns:s="${S}"><s:Header/><s:Body xmlns:wsu="${NS.wsu}" wsu:Id="mine">${BODY}</s:Body></s:Envelope>`;
-    const sealed = seal(xml);
+    const sealed = await seal(xml);
     expect(sealed).toContain(`<s:Body xmlns:wsu="${NS.wsu}" wsu:Id="mine">`);
     expect(sealed).toContain('URI="#mine"');
     expect(verify(sealed)).toEqual(['Security/Timestamp', 'Body']);
   });
 
-  it('a profile that adds a header block: the tree is serialised instead, and verifies', () => {
+  it('a profile that adds a header block: the tree is serialised instead, and verifies', async () => {
     const xml = `<s:Envelope xmlns:s="${S}"><s:Header>\n</s:Header><s:Body>${BODY}</s:Body></s:Envelope>`;
-    const sealed = seal(xml, (doc) => {
+    const sealed = await seal(xml, (doc) => {
       const block = doc.createElementNS('urn:added', 'a:Added');
       block.appendChild(doc.createTextNode('new'));
       headerOf(doc)!.appendChild(block);

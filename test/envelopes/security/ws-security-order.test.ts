@@ -81,41 +81,42 @@ function resignSignedInfo(
 const pemBody = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 
 describe('verification order: the earlier fault is the one reported', () => {
-  it('an untrusted signer with a broken digest → CERT_UNTRUSTED, not a digest error', () => {
-    expectReason(
-      () => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: pki.rogue }).xml), livePolicy()),
-      'TRAMITE_ERR_CERT_UNTRUSTED',
-    );
+  it('an untrusted signer with a broken digest → CERT_UNTRUSTED, not a digest error', async () => {
+    const signed1 = await signedEgovEnvelope({ signer: pki.rogue });
+    expectReason(() => openEnvelope(withBrokenDigest(signed1.xml), livePolicy()), 'TRAMITE_ERR_CERT_UNTRUSTED');
   });
 
-  it('an expired signer with a broken SignatureValue → CERT_EXPIRED, not a signature error', () => {
-    const xml = signedEgovEnvelope({ signer: pki.expired }).xml.replace(
+  it('an expired signer with a broken SignatureValue → CERT_EXPIRED, not a signature error', async () => {
+    const xml = (await signedEgovEnvelope({ signer: pki.expired })).xml.replace(
       /<ds:SignatureValue>[A-Za-z0-9+/]{8}/,
       '<ds:SignatureValue>AAAAAAAA',
     );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_CERT_EXPIRED');
   });
 
-  it('a stale Timestamp with a broken digest → TIMESTAMP, not a digest error', () => {
-    const xml = withBrokenDigest(signedEgovEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 }).xml);
+  it('a stale Timestamp with a broken digest → TIMESTAMP, not a digest error', async () => {
+    const xml = withBrokenDigest((await signedEgovEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 })).xml);
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_TIMESTAMP');
   });
 
-  it('a stale Timestamp with a broken SignatureValue → TIMESTAMP, not a signature error', () => {
-    const xml = signedModiEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 }).xml.replace(
+  it('a stale Timestamp with a broken SignatureValue → TIMESTAMP, not a signature error', async () => {
+    const xml = (await signedModiEnvelope({ at: new Date(Date.now() - 400_000), ttlSeconds: 3600 })).xml.replace(
       /<ds:SignatureValue>[A-Za-z0-9+/]{8}/,
       '<ds:SignatureValue>AAAAAAAA',
     );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_TIMESTAMP');
   });
 
-  it('a broken SignatureValue with a broken digest → SIG_VALUE: the key speaks before the unkeyed digests', () => {
-    const xml = withBrokenDigest(signedEgovEnvelope().xml).replace(/<ds:SignatureValue>[A-Za-z0-9+/]{8}/, '<ds:SignatureValue>AAAAAAAA');
+  it('a broken SignatureValue with a broken digest → SIG_VALUE: the key speaks before the unkeyed digests', async () => {
+    const xml = withBrokenDigest((await signedEgovEnvelope()).xml).replace(
+      /<ds:SignatureValue>[A-Za-z0-9+/]{8}/,
+      '<ds:SignatureValue>AAAAAAAA',
+    );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_VALUE');
   });
 
-  it('a signer bound to another party with a broken digest → the binding refusal (EGOV_IT_201), not a digest error', () => {
-    const xml = withBrokenDigest(signedEgovEnvelope({ signer: pki.regione }).xml);
+  it('a signer bound to another party with a broken digest → the binding refusal (EGOV_IT_201), not a digest error', async () => {
+    const xml = withBrokenDigest((await signedEgovEnvelope({ signer: pki.regione })).xml);
     const bindSigner = (signer: X509Certificate): void => {
       if (!signer.subject.includes('CN=ComuneA'))
         throw new EnvelopeError('EGOV_IT_201', 'Header/Security/BinarySecurityToken', 'EGOV_IT_201 - not ComuneA');
@@ -125,26 +126,24 @@ describe('verification order: the earlier fault is the one reported', () => {
     expect((err as EnvelopeError).code).toBe('EGOV_IT_201');
   });
 
-  it('bindSigner gets the trusted signer certificate, once, and a valid envelope still opens', () => {
+  it('bindSigner gets the trusted signer certificate, once, and a valid envelope still opens', async () => {
     const seen: string[] = [];
-    const opened = openEnvelope(signedModiEnvelope().xml, livePolicy({ bindSigner: (signer) => seen.push(signer.subject) }));
+    const opened = openEnvelope((await signedModiEnvelope()).xml, livePolicy({ bindSigner: (signer) => seen.push(signer.subject) }));
     expect(seen).toEqual([opened.signature.signer.subject]);
     expect(seen[0]).toContain('CN=ComuneA');
   });
 
-  it('bindSigner is never asked about an untrusted signer', () => {
+  it('bindSigner is never asked about an untrusted signer', async () => {
     const seen: string[] = [];
-    expectReason(
-      () => openEnvelope(signedEgovEnvelope({ signer: pki.rogue }).xml, livePolicy({ bindSigner: (s) => seen.push(s.subject) })),
-      'TRAMITE_ERR_CERT_UNTRUSTED',
-    );
+    const signed2 = await signedEgovEnvelope({ signer: pki.rogue });
+    expectReason(() => openEnvelope(signed2.xml, livePolicy({ bindSigner: (s) => seen.push(s.subject) })), 'TRAMITE_ERR_CERT_UNTRUSTED');
     expect(seen).toEqual([]);
   });
 });
 
 describe('the key must fit the SignatureMethod', () => {
-  it('an EC key under rsa-sha256 (an ECDSA value labelled RSA) → SIG_ALGORITHM', () => {
-    const sealed = sealEnvelope(buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY), 'egov', ecSigner, {
+  it('an EC key under rsa-sha256 (an ECDSA value labelled RSA) → SIG_ALGORITHM', async () => {
+    const sealed = await sealEnvelope(buildEgovEnvelope(sampleEgovHeader(new Date()), SAMPLE_BODY), 'egov', ecSigner, {
       now: new Date(),
       ttlSeconds: 300,
     });
@@ -158,9 +157,9 @@ describe('the key must fit the SignatureMethod', () => {
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
-  it('an RSA key under ecdsa-sha256 → SIG_ALGORITHM', () => {
+  it('an RSA key under ecdsa-sha256 → SIG_ALGORITHM', async () => {
     const xml = resignSignedInfo(
-      signedEgovEnvelope().xml,
+      (await signedEgovEnvelope()).xml,
       pki.comuneA,
       (doc) => first(doc, NS.ds, 'SignatureMethod').setAttribute('Algorithm', ALG.ecdsaSha256),
       'der',
@@ -168,8 +167,8 @@ describe('the key must fit the SignatureMethod', () => {
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
-  it('a P-384 key under ecdsa-sha256 (only P-256 is accepted) → SIG_ALGORITHM', () => {
-    const sealed = signedModiEnvelope({ signer: ecSigner }).xml;
+  it('a P-384 key under ecdsa-sha256 (only P-256 is accepted) → SIG_ALGORITHM', async () => {
+    const sealed = (await signedModiEnvelope({ signer: ecSigner })).xml;
     const xml = resignSignedInfo(
       sealed,
       p384Signer,
@@ -181,33 +180,38 @@ describe('the key must fit the SignatureMethod', () => {
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
-  it('the node refuses to sign with a P-384 key rather than write a method it would refuse', () => {
-    const err = refusal(() => signedEgovEnvelope({ signer: p384Signer }));
+  it('the node refuses to sign with a P-384 key rather than write a method it would refuse', async () => {
+    const err = await signedEgovEnvelope({ signer: p384Signer }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).code).toBe('TRAMITE_ERR_KEY_INVALID');
   });
 });
 
 describe('ECDSA P-256 (ecdsa-sha256)', () => {
-  it.each(['egov', 'modi'] as const)('a party with an EC P-256 key seals %s envelopes with ecdsa-sha256, and they open', (profile) => {
-    const xml = profile === 'egov' ? signedEgovEnvelope({ signer: ecSigner }).xml : signedModiEnvelope({ signer: ecSigner }).xml;
-    expect(xml).toContain(`<ds:SignatureMethod Algorithm="${ALG.ecdsaSha256}"/>`);
-    const value = Buffer.from(/<ds:SignatureValue>([^<]+)</.exec(xml)![1]!, 'base64');
-    expect(value).toHaveLength(64); // raw r||s, not DER
-    const opened = openEnvelope(xml, livePolicy());
-    expect(opened.signature.signer.publicKey.asymmetricKeyType).toBe('ec');
-  });
+  it.each(['egov', 'modi'] as const)(
+    'a party with an EC P-256 key seals %s envelopes with ecdsa-sha256, and they open',
+    async (profile) => {
+      const xml =
+        profile === 'egov' ? (await signedEgovEnvelope({ signer: ecSigner })).xml : (await signedModiEnvelope({ signer: ecSigner })).xml;
+      expect(xml).toContain(`<ds:SignatureMethod Algorithm="${ALG.ecdsaSha256}"/>`);
+      const value = Buffer.from(/<ds:SignatureValue>([^<]+)</.exec(xml)![1]!, 'base64');
+      expect(value).toHaveLength(64); // raw r||s, not DER
+      const opened = openEnvelope(xml, livePolicy());
+      expect(opened.signature.signer.publicKey.asymmetricKeyType).toBe('ec');
+    },
+  );
 
-  it('an ECDSA value in DER (not the raw r||s XML-DSig wants) → SIG_VALUE', () => {
-    const xml = resignSignedInfo(signedEgovEnvelope({ signer: ecSigner }).xml, ecSigner, () => undefined, 'der');
+  it('an ECDSA value in DER (not the raw r||s XML-DSig wants) → SIG_VALUE', async () => {
+    const xml = resignSignedInfo((await signedEgovEnvelope({ signer: ecSigner })).xml, ecSigner, () => undefined, 'der');
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_VALUE');
   });
 
-  it('a body altered after an ECDSA signature → SIG_DIGEST at Body', () => {
-    const e = expectReason(
-      () => openEnvelope(withBrokenDigest(signedEgovEnvelope({ signer: ecSigner }).xml), livePolicy()),
-      'TRAMITE_ERR_SIG_DIGEST',
-    );
+  it('a body altered after an ECDSA signature → SIG_DIGEST at Body', async () => {
+    const signed3 = await signedEgovEnvelope({ signer: ecSigner });
+    const e = expectReason(() => openEnvelope(withBrokenDigest(signed3.xml), livePolicy()), 'TRAMITE_ERR_SIG_DIGEST');
     expect(e.posizione).toBe('Body');
   });
 });
@@ -216,9 +220,10 @@ describe('who may sign (trust store, signer certificate rules)', () => {
   const signerWith = (extensions: string[]): TestSigner =>
     issueWithOpenssl({ issuer: pki.ca, subject: '/C=IT/O=SPC/CN=ComuneA', key: 'ec-p256', extensions });
 
-  it('a leaf with basicConstraints cA=TRUE (digitalSignature too) → CERT_USAGE', () => {
+  it('a leaf with basicConstraints cA=TRUE (digitalSignature too) → CERT_USAGE', async () => {
     const caLeaf = signerWith(['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, digitalSignature, keyCertSign']);
-    const e = expectReason(() => openEnvelope(signedEgovEnvelope({ signer: caLeaf }).xml, livePolicy()), 'TRAMITE_ERR_CERT_USAGE');
+    const signed4 = await signedEgovEnvelope({ signer: caLeaf });
+    const e = expectReason(() => openEnvelope(signed4.xml, livePolicy()), 'TRAMITE_ERR_CERT_USAGE');
     expect(e.message).toMatch(/CA certificate/);
   });
 
@@ -226,9 +231,10 @@ describe('who may sign (trust store, signer certificate rules)', () => {
     ['timeStamping', 'timeStamping'],
     ['codeSigning', 'codeSigning'],
     ['OCSPSigning', 'OCSPSigning'],
-  ])('extendedKeyUsage %s only → CERT_USAGE', (eku, named) => {
+  ])('extendedKeyUsage %s only → CERT_USAGE', async (eku, named) => {
     const signer = signerWith([...SIGNER_EXTENSIONS, `extendedKeyUsage = ${eku}`]);
-    const e = expectReason(() => openEnvelope(signedEgovEnvelope({ signer }).xml, livePolicy()), 'TRAMITE_ERR_CERT_USAGE');
+    const awaited8 = await signedEgovEnvelope({ signer });
+    const e = expectReason(() => openEnvelope(awaited8.xml, livePolicy()), 'TRAMITE_ERR_CERT_USAGE');
     expect(e.message).toContain(named);
   });
 
@@ -239,19 +245,21 @@ describe('who may sign (trust store, signer certificate rules)', () => {
     ['documentSigning (1.3.6.1.5.5.7.3.36)', '1.3.6.1.5.5.7.3.36'],
     ['anyExtendedKeyUsage', 'anyExtendedKeyUsage'],
     ['timeStamping together with clientAuth', 'timeStamping, clientAuth'],
-  ])('extendedKeyUsage %s → accepted', (_label, eku) => {
+  ])('extendedKeyUsage %s → accepted', async (_label, eku) => {
     const signer = signerWith([...SIGNER_EXTENSIONS, `extendedKeyUsage = ${eku}`]);
-    expect(() => openEnvelope(signedModiEnvelope({ signer }).xml, livePolicy())).not.toThrow();
+    const awaited6 = await signedModiEnvelope({ signer });
+    expect(() => openEnvelope(awaited6.xml, livePolicy())).not.toThrow();
   });
 
-  it('no extendedKeyUsage extension at all → accepted (no restriction of purpose)', () => {
-    expect(() => openEnvelope(signedModiEnvelope({ signer: signerWith([...SIGNER_EXTENSIONS]) }).xml, livePolicy())).not.toThrow();
+  it('no extendedKeyUsage extension at all → accepted (no restriction of purpose)', async () => {
+    const awaited3 = await signedModiEnvelope({ signer: signerWith([...SIGNER_EXTENSIONS]) });
+    expect(() => openEnvelope(awaited3.xml, livePolicy())).not.toThrow();
   });
 });
 
 // The RSA-PKCS#1 helper of this file must agree with node's createSign: a sanity check of the fixture.
-it('fixture: resignSignedInfo with DER RSA equals createSign over the canonical SignedInfo', () => {
-  const xml = resignSignedInfo(signedEgovEnvelope().xml, pki.comuneA, () => undefined, 'der');
+it('fixture: resignSignedInfo with DER RSA equals createSign over the canonical SignedInfo', async () => {
+  const xml = resignSignedInfo((await signedEgovEnvelope()).xml, pki.comuneA, () => undefined, 'der');
   const doc = parse(xml);
   const expected = createSign('sha256')
     .update(exclusiveC14n(first(doc, NS.ds, 'SignedInfo')))
@@ -263,8 +271,8 @@ it('fixture: resignSignedInfo with DER RSA equals createSign over the canonical 
 describe('shapes the verifier refuses before any key or digest work', () => {
   const EXC = `<ds:Transform Algorithm="${ALG.excC14n}"/>`;
   /** The Body's Reference (the node writes Timestamp, Body, header), its Transforms changed by `edit`. */
-  function withBodyTransforms(edit: (transforms: Element, doc: Document) => void): string {
-    const doc = parse(signedEgovEnvelope().xml);
+  async function withBodyTransforms(edit: (transforms: Element, doc: Document) => void): Promise<string> {
+    const doc = parse((await signedEgovEnvelope()).xml);
     const ref = doc.getElementsByTagNameNS(NS.ds, 'Reference')[1]!;
     edit(ref.getElementsByTagNameNS(NS.ds, 'Transforms')[0]!, doc);
     return serialize(doc);
@@ -275,35 +283,35 @@ describe('shapes the verifier refuses before any key or digest work', () => {
     return t;
   };
 
-  it('two canonicalisations in one transform chain → SIG_ALGORITHM at Body', () => {
-    const xml = withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.excC14n)));
+  it('two canonicalisations in one transform chain → SIG_ALGORITHM at Body', async () => {
+    const xml = await withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.excC14n)));
     expect(xml.split(EXC).length).toBeGreaterThan(4);
     const e = expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
     expect(e.posizione).toBe('Body');
   });
 
-  it('enveloped-signature after the canonicalisation → SIG_ALGORITHM', () => {
-    const xml = withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.enveloped)));
+  it('enveloped-signature after the canonicalisation → SIG_ALGORITHM', async () => {
+    const xml = await withBodyTransforms((ts, doc) => ts.appendChild(transform(doc, ALG.enveloped)));
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_ALGORITHM');
   });
 
-  it('a foreign element inside an exc-c14n Transform (not ec:InclusiveNamespaces) → SIG_STRUCTURE', () => {
-    const xml = withBodyTransforms((ts, doc) =>
+  it('a foreign element inside an exc-c14n Transform (not ec:InclusiveNamespaces) → SIG_STRUCTURE', async () => {
+    const xml = await withBodyTransforms((ts, doc) =>
       ts.getElementsByTagNameNS(NS.ds, 'Transform')[0]!.appendChild(doc.createElementNS('urn:evil', 'x:Extra')),
     );
     expectReason(() => openEnvelope(xml, livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
   });
 
-  it('a second element in ds:KeyInfo (a KeyName beside the token reference) → SIG_STRUCTURE', () => {
-    const doc = parse(signedEgovEnvelope().xml);
+  it('a second element in ds:KeyInfo (a KeyName beside the token reference) → SIG_STRUCTURE', async () => {
+    const doc = parse((await signedEgovEnvelope()).xml);
     const name = doc.createElementNS(NS.ds, 'ds:KeyName');
     name.textContent = 'ComuneA';
     first(doc, NS.ds, 'KeyInfo').appendChild(name);
     expectReason(() => openEnvelope(serialize(doc), livePolicy()), 'TRAMITE_ERR_SIG_STRUCTURE');
   });
 
-  it('an HMACOutputLength inside ds:SignatureMethod → SIG_STRUCTURE', () => {
-    const doc = parse(signedEgovEnvelope().xml);
+  it('an HMACOutputLength inside ds:SignatureMethod → SIG_STRUCTURE', async () => {
+    const doc = parse((await signedEgovEnvelope()).xml);
     const len = doc.createElementNS(NS.ds, 'ds:HMACOutputLength');
     len.textContent = '8';
     first(doc, NS.ds, 'SignatureMethod').appendChild(len);

@@ -49,8 +49,8 @@ function unsigned(profile: EnvelopeProfile, body: string, defaultSoap = false): 
     .replace(/<(\/?)SOAP_ENV:(Envelope|Header|Body)>/g, '<$1$2>');
 }
 
-function seal(profile: EnvelopeProfile, body: string, signer: TestSigner, defaultSoap = false): string {
-  return sealEnvelope(unsigned(profile, body, defaultSoap), profile, signer, {
+async function seal(profile: EnvelopeProfile, body: string, signer: TestSigner, defaultSoap = false): Promise<string> {
+  return await sealEnvelope(unsigned(profile, body, defaultSoap), profile, signer, {
     now: new Date(),
     ttlSeconds: 300,
     addressing: sampleAddressing(),
@@ -90,23 +90,23 @@ const CORPUS: Array<{ name: string; profile: EnvelopeProfile; body: string; defa
 ];
 
 describe('what Tramite seals verifies under xmlsec1', () => {
-  it.each(CORPUS)('$name', (c) => {
+  it.each(CORPUS)('$name', async (c) => {
     const signer = c.ec ? ecSigner : pki.comuneA;
-    const xml = seal(c.profile, c.body, signer, c.defaultSoap);
+    const xml = await seal(c.profile, c.body, signer, c.defaultSoap);
     const verdict = xmlsec1Verify(xml, { signerCertPem: signer.certPem, trustedCaPem: pki.ca.certPem, ids: WS_SECURITY_IDS });
     expect(verdict.ok, verdict.output.slice(0, 3000)).toBe(true);
     // xmlsec1 digested exactly the bytes our canonicaliser produced, Reference by Reference.
     expect(verdict.references).toEqual(ourReferenceBytes(xml));
   });
 
-  it('control: the same envelope altered after sealing is refused by xmlsec1', () => {
-    const xml = seal('egov', MIXED_BODY, pki.comuneA).replace('Mario Rossi', 'Mario Rosso');
+  it('control: the same envelope altered after sealing is refused by xmlsec1', async () => {
+    const xml = (await seal('egov', MIXED_BODY, pki.comuneA)).replace('Mario Rossi', 'Mario Rosso');
     expect(xmlsec1Verify(xml, { signerCertPem: pki.comuneA.certPem, ids: WS_SECURITY_IDS }).ok).toBe(false);
   });
 
-  it('an e-Gov busta digested the xml-crypto way (eGov_IT declared before SOAP_ENV) is refused by xmlsec1 and by Tramite', () => {
+  it('an e-Gov busta digested the xml-crypto way (eGov_IT declared before SOAP_ENV) is refused by xmlsec1 and by Tramite', async () => {
     // What Tramite wrote before issue 12: xml-crypto's own canonicaliser over the same References.
-    const doc = new DOMParser().parseFromString(seal('egov', SAMPLE_BODY, pki.comuneA), 'text/xml');
+    const doc = new DOMParser().parseFromString(await seal('egov', SAMPLE_BODY, pki.comuneA), 'text/xml');
     const security = doc.getElementsByTagNameNS(NS.wsse, 'Security')[0]!;
     security.removeChild(doc.getElementsByTagNameNS(NS.ds, 'Signature')[0]!);
     const ids = ['Timestamp', 'Body', 'Intestazione'].map((local) => {
@@ -170,9 +170,9 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
     { ...c, name: `${c.name}, InclusiveNamespaces "SOAP_ENV a Z #default"`, prefixList: 'SOAP_ENV a Z #default' },
   ]);
 
-  it.each(CASES)('$name', (c) => {
+  it.each(CASES)('$name', async (c) => {
     const signer = c.ec ? ecSigner : pki.comuneA;
-    const signed = xmlsec1Sign(template(seal(c.profile, c.body, signer, c.defaultSoap), c.prefixList), {
+    const signed = xmlsec1Sign(template(await seal(c.profile, c.body, signer, c.defaultSoap), c.prefixList), {
       keyPem: signer.keyPem,
       ids: WS_SECURITY_IDS,
     });
@@ -182,8 +182,8 @@ describe('what xmlsec1 signs verifies under Tramite', () => {
     expect(ourReferenceBytes(signed.xml)).toEqual(signed.references);
   });
 
-  it('control: an xmlsec1-signed envelope altered after signing → SIG_DIGEST at Body', () => {
-    const signed = xmlsec1Sign(template(seal('egov', MIXED_BODY, pki.comuneA), 'SOAP_ENV #default'), {
+  it('control: an xmlsec1-signed envelope altered after signing → SIG_DIGEST at Body', async () => {
+    const signed = xmlsec1Sign(template(await seal('egov', MIXED_BODY, pki.comuneA), 'SOAP_ENV #default'), {
       keyPem: pki.comuneA.keyPem,
       ids: WS_SECURITY_IDS,
     });
@@ -207,8 +207,8 @@ describe('the other accepted transform chains, signed by xmlsec1, verify under T
     ['enveloped-signature then exclusive C14N', `<ds:Transform Algorithm="${ALG.enveloped}"/>${EXC}`],
     ['Canonical XML 1.0 (inclusive)', `<ds:Transform Algorithm="${ALG.c14n}"/>`],
     ['no transform at all (Canonical XML 1.0 by default)', ''],
-  ])('%s, on an e-Gov busta with the mixed Body', (_name, chain) => {
-    const base = template(seal('egov', MIXED_BODY, pki.comuneA));
+  ])('%s, on an e-Gov busta with the mixed Body', async (_name, chain) => {
+    const base = template(await seal('egov', MIXED_BODY, pki.comuneA));
     const t = chain === '' ? base.split(`<ds:Transforms>${EXC}</ds:Transforms>`).join('') : base.split(EXC).join(chain);
     expect(t).not.toBe(base);
     const signed = xmlsec1Sign(t, { keyPem: pki.comuneA.keyPem, ids: WS_SECURITY_IDS });

@@ -31,6 +31,7 @@ import { ProtocolloError } from '../../../../src/core/errors.js';
 import { issueCertificate } from '../../../../src/crypto/dev-pki.js';
 import { TrustStore } from '../../../../src/crypto/trust-store.js';
 import { IDENTIFICATORE_MITTENTE, richSegnatura } from '../../../fixtures/protocollo/sample-segnatura.js';
+import { memorySigner } from '../../../../src/crypto/signer/memory-signer.js';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const PROT = 'http://www.agid.gov.it/protocollo/';
@@ -59,7 +60,11 @@ beforeAll(async () => {
     notAfter: new Date(now + 30 * DAY_MS),
     issuer: ca,
   });
-  signer = { privateKey: createPrivateKey(seal.keyPem), certificate: new X509Certificate(seal.certPem), certPem: seal.certPem };
+  signer = memorySigner({
+    privateKey: createPrivateKey(seal.keyPem),
+    certificate: new X509Certificate(seal.certPem),
+    certPem: seal.certPem,
+  });
   trust = TrustStore.fromPem(ca.certPem);
   server = new ProtocolloSoapServer({
     onMessaggioInoltro: async (req) => {
@@ -95,8 +100,8 @@ function readRoot(xml: string): Element {
 }
 
 describe('a sealed Segnatura on the SOAP leg', () => {
-  it('renaming the root element breaks the seal: this is what the SOAP leg must not do', () => {
-    const sealed = signXades(buildSegnaturaXml(richSegnatura()), signer);
+  it('renaming the root element breaks the seal: this is what the SOAP leg must not do', async () => {
+    const sealed = await signXades(buildSegnaturaXml(richSegnatura()), signer);
     expect(() => verifyXades(sealed, { trust })).not.toThrow();
     const renamed = renamedToMsgprot(sealed);
     expect(() => verifyXades(renamed, { trust })).toThrow(ProtocolloError);
@@ -104,7 +109,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
   });
 
   it('sealed by the bus (prot:SegnaturaInformatica): arrives byte for byte, verifies, reads, validates', async () => {
-    const sealed = signXades(buildSegnaturaXml(richSegnatura()), signer);
+    const sealed = await signXades(buildSegnaturaXml(richSegnatura()), signer);
     const got = await carried(sealed);
 
     expect(got.toString('utf8')).toBe(sealed);
@@ -117,7 +122,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
   });
 
   it('sealed over a root named msgprot:Segnatura: arrives with that root and verifies, but readSegnatura refuses the root', async () => {
-    const sealed = signXades(renamedToMsgprot(buildSegnaturaXml(richSegnatura())), signer);
+    const sealed = await signXades(renamedToMsgprot(buildSegnaturaXml(richSegnatura())), signer);
     const got = await carried(sealed);
 
     expect(got.toString('utf8')).toBe(sealed);
@@ -130,7 +135,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
   });
 
   it('altered after sealing: arrives in the standard form, reads, and fails verification with 001', async () => {
-    const sealed = signXades(buildSegnaturaXml(richSegnatura()), signer);
+    const sealed = await signXades(buildSegnaturaXml(richSegnatura()), signer);
     const altered = sealed.replace('<prot:NumeroRegistrazione>0004218<', '<prot:NumeroRegistrazione>0004219<');
     expect(altered).not.toBe(sealed);
     const got = await carried(altered);
@@ -150,7 +155,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
 
   it('a carriage return written as &#13; survives the leg (a DOM re-serialisation would break the seal)', async () => {
     const unsigned = buildSegnaturaXml(richSegnatura()).replace(/<prot:Oggetto>[^<]*</, '<prot:Oggetto>riga uno&#13;\nriga due<');
-    const sealed = signXades(unsigned, signer);
+    const sealed = await signXades(unsigned, signer);
     expect(sealed).toMatch(/riga uno&#(13|xD);/);
     const reserialised = new XMLSerializer().serializeToString(new DOMParser().parseFromString(sealed, 'text/xml'));
     expect(() => verifyXades(reserialised, { trust })).toThrow(/digest/i);
@@ -168,7 +173,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
       '<Intestazione><Identificatore><CodiceAmministrazione>c_l999</CodiceAmministrazione><CodiceAOO>AVVPG01</CodiceAOO><CodiceRegistro>PG</CodiceRegistro>' +
       '<NumeroRegistrazione>0004218</NumeroRegistrazione><DataRegistrazione>2024-03-15</DataRegistrazione></Identificatore>' +
       '<Oggetto>Parere &amp; allegati &lt;urgente&gt; — àè</Oggetto></Intestazione></SegnaturaInformatica>';
-    const sealed = signXades(unsigned, signer);
+    const sealed = await signXades(unsigned, signer);
     const match =
       /<SegnaturaInformatica xmlns="[^"]*" xmlns:prot="[^"]*"( prot:versione="3\.0\.0" prot:lang="it")>([\s\S]*)<\/SegnaturaInformatica>/.exec(
         sealed,
@@ -202,7 +207,7 @@ describe('a sealed Segnatura on the SOAP leg', () => {
       '<prot:Intestazione><prot:Identificatore><prot:CodiceAmministrazione>p_ch</prot:CodiceAmministrazione><prot:CodiceAOO>AOO_PCH</prot:CodiceAOO><prot:CodiceRegistro>PG</prot:CodiceRegistro>' +
       '<prot:NumeroRegistrazione>0018343</prot:NumeroRegistrazione><prot:DataRegistrazione>2026-11-20</prot:DataRegistrazione></prot:Identificatore>' +
       "<prot:Oggetto>Viabilità: l'attività è «urgente»</prot:Oggetto></prot:Intestazione></prot:SegnaturaInformatica>";
-    const sealed = signXades(unsigned, signer);
+    const sealed = await signXades(unsigned, signer);
     const element = sealed
       .replace(/^<\?xml[^>]*\?>\s*/, '')
       .replace('<prot:SegnaturaInformatica ', `<m:Segnatura `)
