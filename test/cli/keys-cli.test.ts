@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNode } from '../../src/config/init-node.js';
 import { buildEgovEnvelope } from '../../envelopes/envelope.js';
@@ -226,10 +227,17 @@ describe('tramite start with a keystore', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      await expect.poll(() => /health:\s+(http:\/\/\S+)\/health/.exec(output)?.[1], { timeout: 30_000, interval: 200 }).toBeTruthy();
-      const baseUrl = /health:\s+(http:\/\/\S+)\/health/.exec(output)![1]!;
-      const health = await fetch(`${baseUrl}/health`);
-      expect(health.status).toBe(200);
+      await expect.poll(() => /health:\s+(https?:\/\/\S+)\/health/.exec(output)?.[1], { timeout: 30_000, interval: 200 }).toBeTruthy();
+      const baseUrl = /health:\s+(https?:\/\/\S+)\/health/.exec(output)![1]!;
+      // tramite init's node listens over TLS with a certificate of its dev CA.
+      const agent = new Agent({ connect: { ca: readFileSync(join(dir, 'node', 'pki', 'ca.cert.pem'), 'utf8') } });
+      try {
+        const health = await request(`${baseUrl}/health`, { dispatcher: agent });
+        await health.body.dump();
+        expect(health.statusCode).toBe(200);
+      } finally {
+        await agent.close();
+      }
     } finally {
       child.kill('SIGTERM');
       await exited;
