@@ -44,7 +44,7 @@ beforeAll(async () => {
 
   backOffice = new DemoBackOffice();
   await backOffice.start();
-  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p));
+  nodes = await writeDemoFederation(root, (p) => backOffice.urlFor(p), { plainHttp: true });
   const pki = (name: string): string => join(nodes.cst.dir, 'pki', name);
   // Ortona gets a new EC P-256 key, certified by the CST's CA (the CN binds it to the party).
   const ca = { certPem: readFileSync(pki('ca.cert.pem'), 'utf8'), keyPem: readFileSync(pki('ca.key.pem'), 'utf8') };
