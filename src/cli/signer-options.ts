@@ -1,5 +1,6 @@
 import { TramiteError } from '../core/errors.js';
-import { type PartyIdentity, loadKeystoreSigningKey, loadPemSigningKey } from '../crypto/party-identity.js';
+import type { Signer } from '../core/signer.js';
+import { loadKeystoreSigningKey, loadPemSigningKey } from '../crypto/party-identity.js';
 import { type PassphraseOptions, passphraseSource } from './passphrase-options.js';
 
 /** The signing-key options of the offline signing commands (`envelope seal`, `modi sign-request`). */
@@ -14,7 +15,7 @@ export interface SignerOptions extends PassphraseOptions {
  * The signer the options name: --key + --cert, or --keystore (which needs its passphrase). Checks the
  * combination at once (a usage error); the files are read by the function returned.
  */
-export function signerFromOptions(opts: SignerOptions): () => Omit<PartyIdentity, 'code'> {
+export function signerFromOptions(opts: SignerOptions): () => Signer {
   const passphrase = passphraseSource(opts);
   if (opts.keystore !== undefined) {
     if (opts.key !== undefined || opts.cert !== undefined)
