@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../crypto/read-named-file.js';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigFile, ConfigFileListenTls, ConfigFilePeerTls, TlsMaterial } from './config-types.js';
@@ -165,13 +165,5 @@ function readCaPem(file: string, field: string): string {
 }
 
 function readText(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ConfigError(
-      'TRAMITE_ERR_CONFIG_UNREADABLE',
-      `config ${field}: cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-      { cause, field },
-    );
-  }
+  return readNamedFile(file, `config ${field}`, { field }).toString('utf8');
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from './read-named-file.js';
 import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import { type PassphraseSource, describePassphraseSource, readPassphrase } from './keystore/passphrase.js';
@@ -149,13 +149,5 @@ function checkMatch(privateKey: KeyObject, certificate: X509Certificate, owner: 
 }
 
 function readPem(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `${what}: cannot read ${file} (${errnoOf(cause)})`, { cause });
-  }
-}
-
-function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
+  return readNamedFile(file, what).toString('utf8');
 }

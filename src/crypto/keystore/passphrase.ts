@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../read-named-file.js';
 import { ConfigError } from '../../core/errors.js';
 
 /**
@@ -20,14 +20,9 @@ export function describePassphraseSource(source: PassphraseSource): string {
 export function readPassphrase(source: PassphraseSource, owner: string): string {
   let value: string | undefined;
   if ('file' in source) {
-    try {
-      value = readFileSync(source.file, 'utf8').replace(/\r?\n$/, '');
-    } catch (cause) {
-      const errno = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `${owner}: cannot read the passphrase file ${source.file} (${errno})`, {
-        cause,
-      });
-    }
+    value = readNamedFile(source.file, owner, { kind: 'the passphrase file' })
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   } else {
     value = process.env[source.env];
     if (value === undefined) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../read-named-file.js';
 import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import { ConfigError } from '../../core/errors.js';
@@ -36,13 +36,7 @@ export interface Pkcs12Contents {
  * PKCS#12, corrupt, a key without its certificate).
  */
 export function openPkcs12(file: string, passphrase: string, owner: string): Pkcs12Contents {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (cause) {
-    const errno = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `${owner}: cannot read the keystore ${file} (${errno})`, { cause });
-  }
+  const bytes = readNamedFile(file, owner, { kind: 'the keystore' });
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(bytes.toString('binary'), false), false, passphrase);

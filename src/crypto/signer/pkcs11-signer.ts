@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../read-named-file.js';
 import pkcs11js from 'pkcs11js';
 import { ConfigError, TramiteError } from '../../core/errors.js';
 import type { EcdsaEncoding, SignatureAlgorithm, Signer } from '../../core/signer.js';
@@ -207,12 +207,7 @@ function findCertificate(
   let certificate: X509Certificate;
   let chain: X509Certificate[] = [];
   if (source.certificateFile !== undefined) {
-    let pem: string;
-    try {
-      pem = readFileSync(source.certificateFile, 'utf8');
-    } catch (cause) {
-      throw new ConfigError('TRAMITE_ERR_CONFIG_UNREADABLE', `${owner}: cannot read ${source.certificateFile}`, { cause });
-    }
+    const pem = readNamedFile(source.certificateFile, owner).toString('utf8');
     const all = certificatesFromPem(pem, source.certificateFile);
     certificate = all[0]!;
     chain = all.slice(1);

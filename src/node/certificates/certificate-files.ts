@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { ConfigError } from '../../core/errors.js';
+import { readNamedFile } from '../../crypto/read-named-file.js';
 import { certificatesFromPem } from '../../crypto/trust-store.js';
 import type { CertificateSource } from './certificate-inventory.js';
 
@@ -9,16 +9,7 @@ import type { CertificateSource } from './certificate-inventory.js';
  * `field` names the setting in refusals (`trust.caFiles[0]`, `parties[1].adapters[0]: PEC provider CA`).
  */
 export function certificatesOfFile(role: string, file: string, field: string): CertificateSource {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (cause) {
-    throw new ConfigError(
-      'TRAMITE_ERR_CONFIG_UNREADABLE',
-      `${field}: cannot read the certificate file ${file} (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      { cause, field },
-    );
-  }
+  const bytes = readNamedFile(file, field, { kind: 'the certificate file', field });
   const text = bytes.toString('latin1');
   if (text.includes('-----BEGIN '))
     return { origin: { role, source: file }, certificates: certificatesFromPem(text, `${field} (${file})`) };
