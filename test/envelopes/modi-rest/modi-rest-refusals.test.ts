@@ -12,26 +12,15 @@ import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
 import { refusalProblem } from '../../../envelopes/modi-rest/modi-rest-problem.js';
 import { DEFAULT_MODI_REST_LIMITS } from '../../../envelopes/modi-rest/modi-rest-patterns.js';
 import type { TramiteCode } from '../../../src/core/error-codes.js';
-import { pdndKey, restTestKeys, x509Key } from './rest-test-keys.js';
+import { pdndKey, restTestKeys, x509Key, REST_AUDIENCE, restPolicy, expectModiRefused as expectRefused } from './rest-test-keys.js';
 
-const AUD = 'https://regione.example.it/rest/anagrafe/v1';
+const AUD = REST_AUDIENCE;
 const BODY = Buffer.from('{"codiceFiscale":"RSSMRA80A01H501U"}');
 restTestKeys();
 const now = new Date();
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-function policy(extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy {
-  const { pki, pdnd } = restTestKeys();
-  return {
-    at: now,
-    skewSeconds: 5,
-    maxAgeSeconds: 300,
-    audience: AUD,
-    trust: pki.trust,
-    keyByKid: (kid) => (kid === pdnd.kid ? pdnd.publicKey : undefined),
-    ...extra,
-  };
-}
+const policy = (extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy => restPolicy(now, extra);
 
 const FULL: RestExpectation = { idAuth: 'ID_AUTH_REST_02', integrity: 'INTEGRITY_REST_01' };
 
@@ -49,21 +38,6 @@ async function signedRequest(opts: { at?: Date; ttl?: number; audience?: string;
     { idAuth: 'ID_AUTH_REST_02', integrity: 'INTEGRITY_REST_01' },
     x509Key(pki[opts.signer ?? 'comuneA'], 'RS256'),
   );
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ModiRestError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ModiRestError);
-  return err as ModiRestError;
-}
-
-async function expectRefused(promise: Promise<unknown>, code: TramiteCode, position?: string): Promise<void> {
-  const err = await refusal(promise);
-  expect(err.code, err.message).toBe(code);
-  if (position) expect(err.position).toBe(position);
 }
 
 const verifyToken = (token: string, extra: Partial<RestVerifyPolicy> = {}) => verifyRestToken(token, 'Authorization', policy(extra));

@@ -10,29 +10,16 @@ import { verifyModiRestMessage, type RestExpectation } from '../../../envelopes/
 import { verifyRestToken, type JtiReplayFilter, type RestVerifyPolicy } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { joseHeaderFor, type RestSigningKey } from '../../../envelopes/modi-rest/jws-signing.js';
 import { auditTokenDigest } from '../../../envelopes/modi-rest/rest-token-claims.js';
-import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
-import type { TramiteCode } from '../../../src/core/error-codes.js';
-import { pdndKey, restTestKeys, x509Key } from './rest-test-keys.js';
+import { pdndKey, restTestKeys, x509Key, REST_AUDIENCE, restPolicy, expectModiRefused as expectRefused } from './rest-test-keys.js';
 
-const AUD = 'https://regione.example.it/rest/anagrafe/v1';
+const AUD = REST_AUDIENCE;
 const BODY = Buffer.from('{"codiceFiscale":"RSSMRA80A01H501U"}');
 restTestKeys();
 const now = new Date();
 const NOW_S = Math.floor(now.getTime() / 1000);
 const FULL: RestExpectation = { idAuth: 'ID_AUTH_REST_02', integrity: 'INTEGRITY_REST_01' };
 
-function policy(extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy {
-  const { pki, pdnd } = restTestKeys();
-  return {
-    at: now,
-    skewSeconds: 5,
-    maxAgeSeconds: 300,
-    audience: AUD,
-    trust: pki.trust,
-    keyByKid: (kid) => (kid === pdnd.kid ? pdnd.publicKey : undefined),
-    ...extra,
-  };
-}
+const policy = (extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy => restPolicy(now, extra);
 
 /** An in-memory replay filter that records what it was asked. */
 function memoryReplay(): JtiReplayFilter & { calls: Array<{ namespace: string; jti: string; until: Date }> } {
@@ -60,22 +47,6 @@ async function token(claims: Record<string, unknown> | string, key: RestSigningK
 }
 
 const base = (extra: Record<string, unknown> = {}) => ({ aud: AUD, iat: NOW_S, exp: NOW_S + 60, jti: `j-${Math.random()}`, ...extra });
-
-async function refusal(promise: Promise<unknown>): Promise<ModiRestError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ModiRestError);
-  return err as ModiRestError;
-}
-
-async function expectRefused(promise: Promise<unknown>, code: TramiteCode, position?: string): Promise<ModiRestError> {
-  const err = await refusal(promise);
-  expect(err.code, err.message).toBe(code);
-  if (position) expect(err.position).toBe(position);
-  return err;
-}
 
 const comuneA = () => x509Key(restTestKeys().pki.comuneA, 'RS256');
 

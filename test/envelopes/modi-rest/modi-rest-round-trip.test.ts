@@ -8,26 +8,15 @@ import { certificateThumbprint } from '../../../envelopes/modi-rest/jws-signing.
 import type { ModiRestAlgorithm } from '../../../envelopes/modi-rest/modi-rest-patterns.js';
 import { TramiteError } from '../../../src/core/errors.js';
 import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-certs.js';
-import { pdndKey, restTestKeys, x509Key } from './rest-test-keys.js';
+import { pdndKey, restTestKeys, x509Key, REST_AUDIENCE, restPolicy } from './rest-test-keys.js';
 
-const AUD = 'https://regione.example.it/rest/anagrafe/v1';
+const AUD = REST_AUDIENCE;
 const BODY = Buffer.from('{"codiceFiscale":"RSSMRA80A01H501U","richiesta":"residenza"}');
 // The keys first: the EC certificate's notBefore is the second openssl issued it.
 restTestKeys();
 const now = new Date();
 
-function policy(extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy {
-  const { pki, pdnd } = restTestKeys();
-  return {
-    at: now,
-    skewSeconds: 5,
-    maxAgeSeconds: 300,
-    audience: AUD,
-    trust: pki.trust,
-    keyByKid: (kid) => (kid === pdnd.kid ? pdnd.publicKey : undefined),
-    ...extra,
-  };
-}
+const policy = (extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy => restPolicy(now, extra);
 
 describe('ModI REST request headers, built and verified', () => {
   it.each<[ModiRestAlgorithm, 'rsa' | 'ec']>([

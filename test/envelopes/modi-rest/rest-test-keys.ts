@@ -8,6 +8,10 @@ import { SIGNER_EXTENSIONS, issueWithOpenssl } from '../../fixtures/openssl-cert
 import type { TestSigner } from '../../fixtures/test-pki.js';
 import type { RestSigningKey } from '../../../envelopes/modi-rest/jws-signing.js';
 import type { ModiRestAlgorithm } from '../../../envelopes/modi-rest/modi-rest-patterns.js';
+import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
+import type { RestVerifyPolicy } from '../../../envelopes/modi-rest/rest-token-verify.js';
+import type { TramiteCode } from '../../../src/core/error-codes.js';
+import { expect } from 'vitest';
 
 export interface RestTestKeys {
   readonly pki: TestPki;
@@ -36,4 +40,39 @@ export function x509Key(signer: TestSigner, alg: ModiRestAlgorithm, reference: '
 export function pdndKey(): RestSigningKey {
   const { pdnd } = restTestKeys();
   return { privateKey: pdnd.privateKey, alg: 'RS256', kid: pdnd.kid };
+}
+
+/** The provider's audience the REST tests sign for and expect. */
+export const REST_AUDIENCE = 'https://regione.example.it/rest/anagrafe/v1';
+
+/** A verification policy at `at`: the test PKI's trust, the PDND key by kid, 5 s of skew, 5 min of age. */
+export function restPolicy(at: Date, extra: Partial<RestVerifyPolicy> = {}): RestVerifyPolicy {
+  const { pki, pdnd } = restTestKeys();
+  return {
+    at,
+    skewSeconds: 5,
+    maxAgeSeconds: 300,
+    audience: REST_AUDIENCE,
+    trust: pki.trust,
+    keyByKid: (kid) => (kid === pdnd.kid ? pdnd.publicKey : undefined),
+    ...extra,
+  };
+}
+
+/** The ModiRestError `promise` is refused with (the test fails when it is not one). */
+export async function modiRefusal(promise: Promise<unknown>): Promise<ModiRestError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ModiRestError);
+  return err as ModiRestError;
+}
+
+/** `promise` is refused with `code` (and at `position`, when given). */
+export async function expectModiRefused(promise: Promise<unknown>, code: TramiteCode, position?: string): Promise<ModiRestError> {
+  const err = await modiRefusal(promise);
+  expect(err.code, err.message).toBe(code);
+  if (position) expect(err.position).toBe(position);
+  return err;
 }
