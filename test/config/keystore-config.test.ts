@@ -7,38 +7,19 @@ import { ConfigError } from '../../src/core/errors.js';
 import { initNode } from '../../src/config/init-node.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { encryptPkcs8, exportPkcs12 } from '../crypto/openssl-keystores.js';
-
-type Json = any;
+import { configRefusal, problemAbout, writeConfigCase, type Json } from './config-cases.js';
 
 const PASSPHRASE = 'Tr4mite keystore passphrase';
 
 let dir: string;
 let base: Json;
-let n = 0;
 
-function configWith(edit: (config: Json) => void): string {
-  const config = structuredClone(base);
-  edit(config);
-  const file = join(dir, `keys-${++n}.json`);
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
+const configWith = (edit: (config: Json) => void): string => writeConfigCase(dir, base, edit, 'keys');
 
 function refusal(file: string): ConfigError {
-  try {
-    loadConfig(file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).not.toContain(PASSPHRASE);
-    return err as ConfigError;
-  }
-  throw new Error(`expected ${file} to be refused`);
-}
-
-function problemAbout(err: ConfigError, field: string): string {
-  const line = err.message.split('\n').find((l) => l.startsWith(`config ${field}: `));
-  expect(line, `no problem reported for ${field} in:\n${err.message}`).toBeDefined();
-  return line!;
+  const err = configRefusal(file);
+  expect(err.message).not.toContain(PASSPHRASE);
+  return err;
 }
 
 beforeAll(() => {

@@ -6,38 +6,12 @@ import { ConfigError } from '../../src/core/errors.js';
 import { PROFILO_COLLABORAZIONE } from '../../envelopes/egov/egov-header.js';
 import { initNode } from '../../src/config/init-node.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
-
-type Json = any;
+import { configRefusal as refusal, problemAbout, writeConfigCase, type Json } from './config-cases.js';
 
 let dir: string;
 let base: Json;
-let fileCount = 0;
 
-/** Writes `base` changed by `edit` next to the dev PKI (so its relative paths resolve) and returns its path. */
-function configWith(edit: (config: Json) => void): string {
-  const config = structuredClone(base);
-  edit(config);
-  const file = join(dir, `case-${++fileCount}.json`);
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
-
-function refusal(file: string): ConfigError {
-  try {
-    loadConfig(file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error(`expected ${file} to be refused`);
-}
-
-/** The one line of the refusal that is about `field`. */
-function problemAbout(err: ConfigError, field: string): string {
-  const line = err.message.split('\n').find((l) => l.startsWith(`config ${field}: `));
-  expect(line, `no problem reported for ${field} in:\n${err.message}`).toBeDefined();
-  return line!;
-}
+const configWith = (edit: (config: Json) => void): string => writeConfigCase(dir, base, edit, 'case');
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tramite-config-'));
@@ -52,9 +26,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadConfig on a valid file', () => {
   it('resolves paths against the config folder, loads keys and certificates, fills defaults', () => {
-    const config = loadConfig(configWith(() => {}));
+    const file = configWith(() => {});
+    const config = loadConfig(file);
     expect(config.baseDir).toBe(dir);
-    expect(config.configPath).toBe(join(dir, `case-${fileCount}.json`));
+    expect(config.configPath).toBe(file);
+    expect(file.startsWith(join(dir, 'case-'))).toBe(true);
     expect(config.node.dataDir).toBe(join(dir, 'data'));
     expect(config.node.limits).toEqual({
       maxEnvelopeBytes: 5242880,

@@ -1,36 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
 import { initNode } from '../../src/config/init-node.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { revocationCheckerFor } from '../../src/crypto/revocation/revocation-settings.js';
 import { OpensslCa } from '../fixtures/openssl-ca.js';
-
-type Json = any;
+import { configRefusal, writeConfigCase, type Json } from './config-cases.js';
 
 let dir: string;
 let base: Json;
-let n = 0;
 
-function configWith(edit: (config: Json) => void): string {
-  const config = structuredClone(base);
-  edit(config);
-  const file = join(dir, `revocation-${++n}.json`);
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
-}
+const configWith = (edit: (config: Json) => void): string => writeConfigCase(dir, base, edit, 'revocation');
 
-function refusal(file: string): string {
-  try {
-    loadConfig(file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new ConfigError('TRAMITE_ERR_INTERNAL', `expected ${file} to be refused`);
-}
+const refusal = (file: string): string => configRefusal(file).message;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tramite-config-revocation-'));
