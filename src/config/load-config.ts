@@ -15,6 +15,7 @@ import { parseDistinguishedName } from '../crypto/certificate-names.js';
 import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
 import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
 import { parseCrl } from '../crypto/revocation/crl.js';
+import { REVOCATION_DEFAULTS } from '../crypto/revocation/revocation-checker.js';
 import { readPackageJson } from './package-root.js';
 import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
 
@@ -547,12 +548,12 @@ function loadRevocation(r: ConfigFileRevocation, abs: (f: string) => string): Re
       withField(`trust.revocation.crlFiles[${i}]`, () => parseCrl(readFileSync(path), path));
       return path;
     }),
-    ocsp: r.ocsp ?? true,
-    fetchCrls: r.fetchCrls ?? true,
-    timeoutMs: r.timeoutMs ?? 5000,
-    maxCrlBytes: r.maxCrlBytes ?? 10 * 1024 * 1024,
-    maxCacheSeconds: r.maxCacheSeconds ?? 3600,
-    failureCacheSeconds: r.failureCacheSeconds ?? 30,
+    ocsp: r.ocsp ?? REVOCATION_DEFAULTS.ocsp,
+    fetchCrls: r.fetchCrls ?? REVOCATION_DEFAULTS.fetchCrls,
+    timeoutMs: r.timeoutMs ?? REVOCATION_DEFAULTS.timeoutMs,
+    maxCrlBytes: r.maxCrlBytes ?? REVOCATION_DEFAULTS.maxCrlBytes,
+    maxCacheSeconds: r.maxCacheSeconds ?? REVOCATION_DEFAULTS.maxCacheSeconds,
+    failureCacheSeconds: r.failureCacheSeconds ?? REVOCATION_DEFAULTS.failureCacheSeconds,
   };
 }
 

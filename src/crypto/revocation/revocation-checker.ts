@@ -50,6 +50,16 @@ export interface RevocationCounters {
 
 const OCSP_MAX_BYTES = 64 * 1024;
 
+/** What the checker does where its options (and the config's trust.revocation) say nothing. */
+export const REVOCATION_DEFAULTS = {
+  ocsp: true,
+  fetchCrls: true,
+  timeoutMs: 5000,
+  maxCrlBytes: 10 * 1024 * 1024,
+  maxCacheSeconds: 3600,
+  failureCacheSeconds: 30,
+} as const;
+
 /**
  * Judges the revocation status of a certificate chain (leaf first, trust anchor last) by the anchor's
  * policy: OCSP first when the certificate names a responder, then the CRL files, then the CRLs it
@@ -74,12 +84,12 @@ export class RevocationChecker implements CertificateChainCheck {
   constructor(opts: RevocationCheckerOptions) {
     this.#opts = {
       policies: opts.policies,
-      ocsp: opts.ocsp ?? true,
-      fetchCrls: opts.fetchCrls ?? true,
-      timeoutMs: opts.timeoutMs ?? 5000,
-      maxCrlBytes: opts.maxCrlBytes ?? 10 * 1024 * 1024,
-      maxCacheSeconds: opts.maxCacheSeconds ?? 3600,
-      failureCacheSeconds: opts.failureCacheSeconds ?? 30,
+      ocsp: opts.ocsp ?? REVOCATION_DEFAULTS.ocsp,
+      fetchCrls: opts.fetchCrls ?? REVOCATION_DEFAULTS.fetchCrls,
+      timeoutMs: opts.timeoutMs ?? REVOCATION_DEFAULTS.timeoutMs,
+      maxCrlBytes: opts.maxCrlBytes ?? REVOCATION_DEFAULTS.maxCrlBytes,
+      maxCacheSeconds: opts.maxCacheSeconds ?? REVOCATION_DEFAULTS.maxCacheSeconds,
+      failureCacheSeconds: opts.failureCacheSeconds ?? REVOCATION_DEFAULTS.failureCacheSeconds,
       now: opts.now ?? (() => new Date()),
       log: opts.log,
     };
