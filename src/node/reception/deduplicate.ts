@@ -15,7 +15,7 @@ import { replyId, replyPatterns } from './reply-signing.js';
 export async function answerDuplicate(
   deps: ReceptionDeps,
   req: AcceptedRequest,
-  receiving: { has(key: string): boolean },
+  receiving: ReadonlyMap<string, unknown>,
 ): Promise<InboundReply | undefined> {
   const key = inboundKey(req.id, req.from);
   const first = await deps.store.get(key);

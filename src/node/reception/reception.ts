@@ -30,7 +30,6 @@ export class Reception {
    * flight — which it would take for a receipt interrupted by a crash and sign again (signing awaits).
    */
   private readonly inFlight = new Map<string, number>();
-  private readonly receiving = { has: (key: string): boolean => this.inFlight.has(key) };
 
   constructor(private readonly deps: ReceptionDeps) {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
@@ -44,7 +43,7 @@ export class Reception {
     try {
       opened = await verifyEnvelope(this.deps, bytes, claimed);
       accepted = authorise(this.deps.registry, opened, transport);
-      const duplicate = await answerDuplicate(this.deps, accepted, this.receiving);
+      const duplicate = await answerDuplicate(this.deps, accepted, this.inFlight);
       if (duplicate) return duplicate;
       checkExpiry(accepted, this.deps.clock.now());
       const inFlight = inboundKeyText(inboundKey(accepted.id, accepted.from));
@@ -82,7 +81,7 @@ export class Reception {
       return await logReceived(this.deps, req);
     } catch (err) {
       // Two copies raced past the duplicate check: the one logged first wins, this one is a duplicate.
-      const duplicate = await answerDuplicate(this.deps, req, this.receiving);
+      const duplicate = await answerDuplicate(this.deps, req, this.inFlight);
       if (duplicate) return duplicate;
       throw err;
     }
