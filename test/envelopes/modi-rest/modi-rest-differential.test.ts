@@ -14,6 +14,7 @@ import { verifyModiRestMessage } from '../../../envelopes/modi-rest/rest-message
 import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
 import type { ModiRestAlgorithm } from '../../../envelopes/modi-rest/modi-rest-patterns.js';
 import type { TestSigner } from '../../fixtures/test-pki.js';
+import type { Signer } from '../../../src/core/signer.js';
 import { restTestKeys, x509Key } from './rest-test-keys.js';
 
 const AUD = 'urn:regione:anagrafe:v1';
@@ -107,6 +108,20 @@ describe('ModI REST tokens against independent implementations', () => {
       }
       // Digest as python's hashlib + base64 computes it over the same bytes.
       expect(built.headers.Digest).toBe(python(PY_DIGEST, BODY));
+    },
+  );
+
+  it.each(['RS256', 'ES256'] as const)(
+    'tokens signed through a Signer (the path of a key on a token) verify under openssl dgst -verify with %s',
+    async (alg) => {
+      const signer = signers().find(([a]) => a === alg)![1];
+      const built = await buildModiRestRequestHeaders(
+        { audience: AUD, now, ttlSeconds: 300, body: BODY, headers: { 'Content-Type': 'application/json' } },
+        { idAuth: 'ID_AUTH_REST_02', integrity: 'INTEGRITY_REST_01' },
+        // The Signer itself, not its KeyObject: signCompactJws asks it to sign the JWS signing input.
+        { privateKey: signer as Signer, alg, certificates: [signer.certificate] },
+      );
+      for (const token of [built.tokens.authorization!, built.tokens.signature!]) expect(opensslVerifies(token, signer, alg)).toBe(true);
     },
   );
 
