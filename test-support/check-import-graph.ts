@@ -33,7 +33,7 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { layer: 'adapters', match: /^adapters\/[^/]+\//, may: ['core', 'adapter-sdk'] },
   // The built-in table: the one file that names concrete adapters, for the composition root.
   { layer: 'adapter-table', match: /^adapters\/builtin\.ts$/, may: ['adapter-sdk', 'adapters'] },
-  { layer: 'node', match: /^src\/node\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'adapter-sdk'] },
+  { layer: 'node', match: /^src\/node\//, may: ['core', 'envelopes', 'crypto', 'config', 'log', 'queue', 'adapter-sdk', 'pdnd'] },
   { layer: 'http', match: /^src\/http\//, may: ['core', 'envelopes', 'config', 'log', 'node'] },
   { layer: 'pec-provider', match: /^src\/pec-provider\//, may: ['core', 'crypto', 'daemons', 'adapter-sdk', 'adapters'] },
   { layer: 'pdnd', match: /^src\/pdnd\//, may: ['core', 'envelopes', 'adapter-sdk'] },

@@ -1,7 +1,8 @@
-import type { X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CollaborationProfile, Inoltro } from '../core/service-profile.js';
-import type { ModiSoapPattern } from '../core/service-profile.js';
+import type { ModiRestPatternName, ModiSoapPattern } from '../core/service-profile.js';
 import type { PartyIdentity } from '../crypto/party-identity.js';
+import type { Signer } from '../core/signer.js';
 import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
 import type { RevocationMode } from '../crypto/revocation/revocation-policy.js';
 
@@ -128,6 +129,7 @@ export interface ConfigFileParty {
   adapters?: ConfigFileAdapter[];
   /** When given, the only certificates that sign for this party (instead of the CN rule). */
   signers?: ConfigFileSigner[];
+  pdnd?: ConfigFilePartyPdnd;
 }
 
 /** A PKCS#12 keystore; its passphrase is in a file or an environment variable (exactly one), never here. */
@@ -195,6 +197,67 @@ export interface ConfigFileService {
   retry?: Partial<ConfigFileRetry>;
 }
 
+/** A REST API (`services[]` with an `api` block): see schemas/config.schema.json and docs/rest-apis.md. */
+export interface ConfigFileRestService {
+  provider: string;
+  name: string;
+  consumers?: string[];
+  api: ConfigFileRestApi;
+}
+
+export interface ConfigFileRestApi {
+  kind: 'rest';
+  /** @defaultValue "v1" */
+  version: string;
+  profiles: ModiRestPatternName[];
+  audience: string;
+  /** Fruizione: the provider's base URL (default from its peer's origin). */
+  url?: string;
+  /** Erogazione: the back office's API. */
+  upstream?: { url: string; timeoutMs: number };
+  pdnd?: {
+    purposeId: string;
+    purposes?: string[];
+    audience?: string;
+    eserviceId?: string;
+    producerId?: string;
+    descriptorId?: string;
+  };
+  audit?: { claims: string[] };
+  emptyBody: 'refuse' | 'optional' | 'require';
+  maxBodyBytes: number;
+  tokenLifetimeSeconds: number;
+  disclose: boolean;
+}
+
+/** A PDND client's key: its kid, and the key file when it is not the party's own signing key. */
+export interface ConfigFilePdndKey {
+  kid: string;
+  keyFile?: string;
+  passphraseFile?: string;
+  passphraseEnv?: string;
+}
+
+/** `parties[].pdnd`: the party's tenant and clients on PDND. */
+export interface ConfigFilePartyPdnd extends ConfigFilePdndKey {
+  tenantId: string;
+  clientId: string;
+  api?: ConfigFilePdndKey & { clientId: string };
+}
+
+/** Top-level `pdnd`: which PDND environment. */
+export interface ConfigFilePdnd {
+  tokenEndpoint: string;
+  assertionAudience: string;
+  issuer: string;
+  jwksUrl: string;
+  apiUrl?: string;
+  tracingUrl?: string;
+  caFile?: string;
+  /** @defaultValue 2 */
+  uploadHourUtc: number;
+}
+
 export interface ConfigFileRetry {
   initialDelayMs: number;
   factor: number;
@@ -241,13 +304,15 @@ export interface ConfigFile {
   trust: { caFiles: string[]; revocation?: ConfigFileRevocation };
   parties: ConfigFileParty[];
   peers: ConfigFilePeer[];
-  services: ConfigFileService[];
+  /** SOAP services and (with `api`) REST APIs, in one list as the file has them. */
+  services: Array<ConfigFileService | ConfigFileRestService>;
+  pdnd?: ConfigFilePdnd;
   log: ConfigFileLog;
   queue: ConfigFileQueue;
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
-type Frozen<T> = T extends X509Certificate | PartyIdentity | TlsMaterial | ((...args: never[]) => unknown)
+type Frozen<T> = T extends X509Certificate | PartyIdentity | TlsMaterial | PartyPdnd | ((...args: never[]) => unknown)
   ? T
   : T extends ReadonlyArray<infer U>
     ? ReadonlyArray<Frozen<U>>
@@ -274,7 +339,11 @@ export type NodeSettings = Frozen<
 /** `keyFile`, `certFile`, `passphraseFile` and `keystore`'s files are absolute; `identity` is the loaded key and certificate. */
 /** `notify.secretFile` is absolute and `notify.secret` holds the webhook secret read from it. */
 export type HostedPartyConfig = Frozen<
-  Omit<ConfigFileParty, 'notify'> & { identity: PartyIdentity; notify?: { url: string; secretFile: string; secret: string } }
+  Omit<ConfigFileParty, 'notify' | 'pdnd'> & {
+    identity: PartyIdentity;
+    notify?: { url: string; secretFile: string; secret: string };
+    pdnd?: PartyPdnd;
+  }
 >;
 
 /**
@@ -290,6 +359,33 @@ export type PeerConfig = Frozen<
 >;
 
 export type ServiceConfig = Frozen<ConfigFileService>;
+
+/** A REST API with its defaults filled: `api.url` set for APIs provided on a peer, `pdnd.audience` and `pdnd.purposes` always. */
+export type RestServiceConfig = Frozen<
+  Omit<ConfigFileRestService, 'api'> & {
+    api: Omit<ConfigFileRestApi, 'pdnd' | 'audit'> & {
+      pdnd?: NonNullable<ConfigFileRestApi['pdnd']> & { audience: string; purposes: string[] };
+      audit: { claims: string[] };
+    };
+  }
+>;
+
+/** A PDND client's key loaded: the kid and the RSA key (the key file's, or the party's own signer). */
+export interface PdndClientKey {
+  readonly clientId: string;
+  readonly kid: string;
+  readonly privateKey: KeyObject | Signer;
+}
+
+/** `parties[].pdnd` loaded: keys in hand. */
+export interface PartyPdnd {
+  readonly tenantId: string;
+  readonly client: PdndClientKey;
+  readonly api?: PdndClientKey;
+}
+
+/** Top-level `pdnd` loaded: `caFile` absolute, `caPem` its certificates. */
+export type PdndSettings = Frozen<ConfigFilePdnd & { caPem?: string[] }>;
 
 export interface NodeConfig {
   /** The file it was loaded from; undefined when built from an object by validateConfig. */
@@ -307,7 +403,11 @@ export interface NodeConfig {
   };
   readonly parties: readonly HostedPartyConfig[];
   readonly peers: readonly PeerConfig[];
+  /** The SOAP services (envelopes). */
   readonly services: readonly ServiceConfig[];
+  /** The REST APIs (`services[]` with an `api` block). */
+  readonly restServices: readonly RestServiceConfig[];
+  readonly pdnd?: PdndSettings;
   /** sqliteFile made absolute (under dataDir). */
   readonly log: Frozen<ConfigFileLog>;
   readonly queue: Frozen<ConfigFileQueue>;

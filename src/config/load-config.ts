@@ -18,6 +18,7 @@ import { parseCrl } from '../crypto/revocation/crl.js';
 import { REVOCATION_DEFAULTS } from '../crypto/revocation/revocation-checker.js';
 import { readPackageJson } from './package-root.js';
 import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
+import { isRestService, loadPartyPdnd, loadPdndSettings, loadRestService, restFiles, restProblems } from './rest-config.js';
 
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
@@ -53,7 +54,8 @@ export function validateConfig(raw: unknown, baseDir: string, configPath?: strin
   if (!validate(data)) {
     throw invalidConfig(
       configPath,
-      (validate.errors ?? []).map((e) => schemaProblem(e)),
+      // An "if" error only repeats that its then/else branch failed, which the branch's own errors say precisely.
+      (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => schemaProblem(e)),
     );
   }
   const problems = [...semanticProblems(data), ...missingFileProblems(data, base)];
@@ -199,6 +201,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   config.services.forEach((service, i) => {
     unknownParty(`services[${i}].provider`, service.provider, 'provider');
     service.consumers?.forEach((code, j) => unknownParty(`services[${i}].consumers[${j}]`, code, 'consumer'));
+    if (isRestService(service)) return; // REST APIs are keyed by name and version: rest-config.ts
     const key = `${service.provider} ${service.tipo}/${service.name}`;
     const first = serviceAt.get(key);
     if (first === undefined) serviceAt.set(key, i);
@@ -215,6 +218,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...adapterServiceProblems(config));
   problems.push(...signerProblems(config));
   problems.push(...tlsProblems(config));
+  problems.push(...restProblems(config, new Set(hostedAt.keys())));
   config.parties.forEach((party, i) => problems.push(...partyKeyProblems(party, `parties[${i}]`)));
 
   const http = config.node.http;
@@ -259,7 +263,7 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
   const problems: Problem[] = [];
   const answerServices = new Set<string>();
   services.forEach((s, i) => {
-    if (s.correlatedService === undefined) return;
+    if (isRestService(s) || s.correlatedService === undefined) return;
     if (s.profile !== 'asincronoSimmetrico') {
       problems.push({
         path: `services[${i}].correlatedService`,
@@ -270,8 +274,8 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
     }
     answerServices.add(s.correlatedService);
     for (const consumer of s.consumers ?? []) {
-      const answer = services.find((a) => a.provider === consumer && a.name === s.correlatedService);
-      if (!answer || answer.profile !== 'asincronoSimmetrico') {
+      const answer = services.find((a) => !isRestService(a) && a.provider === consumer && a.name === s.correlatedService);
+      if (!answer || isRestService(answer) || answer.profile !== 'asincronoSimmetrico') {
         problems.push({
           path: `services[${i}].correlatedService`,
           what: `consumer ${consumer} offers no asincronoSimmetrico service "${s.correlatedService}" to receive the answer`,
@@ -281,7 +285,7 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
     }
   });
   services.forEach((s, i) => {
-    if (s.profile === 'asincronoSimmetrico' && s.correlatedService === undefined && !answerServices.has(s.name)) {
+    if (!isRestService(s) && s.profile === 'asincronoSimmetrico' && s.correlatedService === undefined && !answerServices.has(s.name)) {
       problems.push({
         path: `services[${i}]`,
         what: `asincronoSimmetrico service ${s.name} neither names its correlatedService nor is named as one`,
@@ -296,7 +300,7 @@ function correlationProblems(services: readonly ConfigFile['services'][number][]
 function modiPatternProblems(services: readonly ConfigFile['services'][number][]): Problem[] {
   const problems: Problem[] = [];
   services.forEach((s, i) => {
-    if (s.modiPatterns === undefined) return;
+    if (isRestService(s) || s.modiPatterns === undefined) return;
     const path = `services[${i}].modiPatterns`;
     if (s.envelope !== 'modi') {
       problems.push({ path, what: `an ${s.envelope} service has no ModI patterns`, fix: 'remove modiPatterns, or set envelope to modi' });
@@ -319,7 +323,7 @@ function adapterServiceProblems(config: ConfigFile): Problem[] {
   const problems: Problem[] = [];
   config.parties.forEach((party, i) => {
     const servedBy = new Map<string, number>();
-    const offered = config.services.filter((s) => s.provider === party.code).map((s) => s.name);
+    const offered = config.services.filter((s) => !isRestService(s) && s.provider === party.code).map((s) => s.name);
     (party.adapters ?? []).forEach((adapter, j) => {
       (adapter.services ?? []).forEach((name, k) => {
         const path = `parties[${i}].adapters[${j}].services[${k}]`;
@@ -462,6 +466,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
     ...(config.log.tsa?.caFile === undefined ? [] : [{ path: 'log.tsa.caFile', file: config.log.tsa.caFile }]),
     ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
     ...tlsFiles(config),
+    ...restFiles(config),
   ];
 }
 
@@ -494,6 +499,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
   const caFiles = config.trust.caFiles.map(abs);
   const { tls: listenTlsFile, ...listen } = config.node.listen;
   const listenTls = listenTlsFile && loadListenTls(listenTlsFile, abs);
+  const hosted = new Set(config.parties.map((p) => p.code));
   return {
     configPath,
     baseDir,
@@ -504,9 +510,11 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       ...(config.trust.revocation ? { revocation: loadRevocation(config.trust.revocation, abs) } : {}),
     },
     parties: config.parties.map((party, i) => {
-      const { notify: notifyFile, ...rest } = party;
+      const { notify: notifyFile, pdnd: _pdnd, ...rest } = party;
       const notify = notifyFile ? loadNotify(notifyFile, abs, i) : undefined;
-      return { ...rest, ...loadPartyKey(party, abs, `parties[${i}]`), ...(notify ? { notify } : {}) };
+      const key = loadPartyKey(party, abs, `parties[${i}]`);
+      const pdnd = loadPartyPdnd(party, key.identity, abs, `parties[${i}].pdnd`);
+      return { ...rest, ...key, ...(notify ? { notify } : {}), ...(pdnd ? { pdnd } : {}) };
     }),
     peers: config.peers.map((peer, i) => {
       const caFile = peer.caFile === undefined ? undefined : abs(peer.caFile);
@@ -516,9 +524,11 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
       return { ...rest, ...(caFile === undefined ? {} : { caFile }), caCertificates, ...(loadedTls ? { tls: loadedTls } : {}) };
     }),
     // A ModI service that declares no patterns keeps the node's historical ones.
-    services: config.services.map((s) =>
-      s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s,
+    services: config.services.flatMap((s) =>
+      isRestService(s) ? [] : [s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s],
     ),
+    restServices: config.services.flatMap((s) => (isRestService(s) ? [loadRestService(s, config, hosted)] : [])),
+    ...(config.pdnd ? { pdnd: withField('pdnd', () => loadPdndSettings(config.pdnd!, abs)) } : {}),
     queue: config.queue,
     log: {
       ...config.log,

@@ -25,3 +25,18 @@ export const DEFAULT_MODI_PATTERNS: readonly ModiSoapPattern[] = Object.freeze([
 
 /** The weakest declaration: what a check with no service in view (offline verify, audit) accepts. */
 export const WEAKEST_MODI_PATTERNS: readonly ModiSoapPattern[] = Object.freeze(['ID_AUTH_SOAP_01']);
+
+/**
+ * The ModI REST security patterns (AgID, Linee guida sull'interoperabilità tecnica, Annex 2) a REST API
+ * declares: one ID_AUTH pattern, optionally one INTEGRITY and one AUDIT pattern. envelopes/modi-rest
+ * builds and verifies them; docs/rest-apis.md says what each puts on the wire.
+ */
+export const MODI_REST_PATTERN_NAMES = [
+  'ID_AUTH_REST_01',
+  'ID_AUTH_REST_02',
+  'INTEGRITY_REST_01',
+  'INTEGRITY_REST_02',
+  'AUDIT_REST_01',
+  'AUDIT_REST_02',
+] as const;
+export type ModiRestPatternName = (typeof MODI_REST_PATTERN_NAMES)[number];
