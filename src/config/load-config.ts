@@ -525,7 +525,9 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     }),
     // A ModI service that declares no patterns keeps the node's historical ones.
     services: config.services.flatMap((s) =>
-      isRestService(s) ? [] : [s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s],
+      isRestService(s)
+        ? []
+        : [s.envelope === 'modi' && s.modiPatterns === undefined ? { ...s, modiPatterns: [...DEFAULT_MODI_PATTERNS] } : s],
     ),
     restServices: config.services.flatMap((s) => (isRestService(s) ? [loadRestService(s, config, hosted)] : [])),
     ...(config.pdnd ? { pdnd: withField('pdnd', () => loadPdndSettings(config.pdnd!, abs)) } : {}),

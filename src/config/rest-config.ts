@@ -36,20 +36,32 @@ export function restProblems(config: ConfigFile, hosted: ReadonlySet<string>): P
     const key = `${s.provider} ${s.name} ${s.api.version}`;
     const first = seen.get(key);
     if (first !== undefined)
-      problems.push({ path, what: `API ${s.name} ${s.api.version} of ${s.provider} is already defined by services[${first}]`, fix: 'merge the two entries, or give one another version' });
+      problems.push({
+        path,
+        what: `API ${s.name} ${s.api.version} of ${s.provider} is already defined by services[${first}]`,
+        fix: 'merge the two entries, or give one another version',
+      });
     else seen.set(key, i);
     const profiles = s.api.profiles;
     const idAuth = profiles.filter((p) => p.startsWith('ID_AUTH_'));
     const integrity = profiles.filter((p) => p.startsWith('INTEGRITY_'));
     const audit = profiles.filter((p) => p.startsWith('AUDIT_'));
     if (idAuth.length !== 1)
-      problems.push({ path: `${path}.api.profiles`, what: `${idAuth.length} ID_AUTH patterns`, fix: 'name exactly one: ID_AUTH_REST_01 or ID_AUTH_REST_02' });
+      problems.push({
+        path: `${path}.api.profiles`,
+        what: `${idAuth.length} ID_AUTH patterns`,
+        fix: 'name exactly one: ID_AUTH_REST_01 or ID_AUTH_REST_02',
+      });
     if (integrity.length > 1 || audit.length > 1)
       problems.push({ path: `${path}.api.profiles`, what: 'more than one INTEGRITY or AUDIT pattern', fix: 'name at most one of each' });
     const pdnd = s.api.pdnd !== undefined;
     const needsPdnd = profiles.filter((p) => p === 'INTEGRITY_REST_02' || p === 'AUDIT_REST_02');
     if (!pdnd && needsPdnd.length > 0)
-      problems.push({ path: `${path}.api`, what: `${needsPdnd.join(' and ')} work only with PDND vouchers`, fix: 'add a pdnd block with the purposeId, or use INTEGRITY_REST_01 / AUDIT_REST_01' });
+      problems.push({
+        path: `${path}.api`,
+        what: `${needsPdnd.join(' and ')} work only with PDND vouchers`,
+        fix: 'add a pdnd block with the purposeId, or use INTEGRITY_REST_01 / AUDIT_REST_01',
+      });
     if (pdnd && idAuth[0] === 'ID_AUTH_REST_02' && integrity.length === 0)
       problems.push({
         path: `${path}.api.profiles`,
@@ -57,27 +69,50 @@ export function restProblems(config: ConfigFile, hosted: ReadonlySet<string>): P
         fix: 'add INTEGRITY_REST_01 (or INTEGRITY_REST_02), or use ID_AUTH_REST_01',
       });
     if (pdnd && config.pdnd === undefined)
-      problems.push({ path: `${path}.api.pdnd`, what: 'no PDND is configured', fix: 'add the top-level pdnd block (token endpoint, JWKS, issuer)' });
+      problems.push({
+        path: `${path}.api.pdnd`,
+        what: 'no PDND is configured',
+        fix: 'add the top-level pdnd block (token endpoint, JWKS, issuer)',
+      });
     if (hosted.has(s.provider)) {
       if (s.api.upstream === undefined)
-        problems.push({ path: `${path}.api`, what: `the provider ${s.provider} is hosted here, so requests need a back office to go to`, fix: 'add api.upstream.url' });
+        problems.push({
+          path: `${path}.api`,
+          what: `the provider ${s.provider} is hosted here, so requests need a back office to go to`,
+          fix: 'add api.upstream.url',
+        });
       const party = config.parties.find((p) => p.code === s.provider);
       if (pdnd && needsPdnd.length > 0 && config.pdnd?.apiUrl === undefined)
-        problems.push({ path: 'pdnd.apiUrl', what: `${s.name} verifies PDND-keyed tokens (${needsPdnd.join(', ')}), which are looked up on PDND's API`, fix: 'set pdnd.apiUrl' });
+        problems.push({
+          path: 'pdnd.apiUrl',
+          what: `${s.name} verifies PDND-keyed tokens (${needsPdnd.join(', ')}), which are looked up on PDND's API`,
+          fix: 'set pdnd.apiUrl',
+        });
       if (pdnd && needsPdnd.length > 0 && party?.pdnd?.api === undefined)
-        problems.push({ path: `parties[${config.parties.indexOf(party!)}].pdnd.api`, what: `${s.provider} looks up PDND keys for ${s.name} with its API-interoperabilità client`, fix: 'add pdnd.api (clientId, kid) to the party' });
+        problems.push({
+          path: `parties[${config.parties.indexOf(party!)}].pdnd.api`,
+          what: `${s.provider} looks up PDND keys for ${s.name} with its API-interoperabilità client`,
+          fix: 'add pdnd.api (clientId, kid) to the party',
+        });
     } else if (pdnd) {
       for (const consumer of s.consumers ?? config.parties.map((p) => p.code)) {
         const at = config.parties.findIndex((p) => p.code === consumer);
         if (at >= 0 && config.parties[at]!.pdnd === undefined && s.consumers !== undefined)
-          problems.push({ path: `parties[${at}].pdnd`, what: `${consumer} calls ${s.name}, which needs a PDND voucher`, fix: "add the party's pdnd block (tenantId, clientId, kid)" });
+          problems.push({
+            path: `parties[${at}].pdnd`,
+            what: `${consumer} calls ${s.name}, which needs a PDND voucher`,
+            fix: "add the party's pdnd block (tenantId, clientId, kid)",
+          });
       }
     }
   });
   config.parties.forEach((party, i) => {
     if (party.pdnd && config.pdnd === undefined)
       problems.push({ path: `parties[${i}].pdnd`, what: 'no PDND is configured', fix: 'add the top-level pdnd block, or remove this one' });
-    for (const [where, key] of [[`parties[${i}].pdnd`, party.pdnd], [`parties[${i}].pdnd.api`, party.pdnd?.api]] as const)
+    for (const [where, key] of [
+      [`parties[${i}].pdnd`, party.pdnd],
+      [`parties[${i}].pdnd.api`, party.pdnd?.api],
+    ] as const)
       if (key && key.passphraseFile !== undefined && key.passphraseEnv !== undefined)
         problems.push({ path: `${where}.passphraseFile`, what: 'both passphraseFile and passphraseEnv are given', fix: 'keep one' });
   });
@@ -89,7 +124,10 @@ export function restFiles(config: ConfigFile): Array<{ path: string; file: strin
   const files: Array<{ path: string; file: string }> = [];
   if (config.pdnd?.caFile !== undefined) files.push({ path: 'pdnd.caFile', file: config.pdnd.caFile });
   config.parties.forEach((p, i) => {
-    for (const [where, key] of [[`parties[${i}].pdnd`, p.pdnd], [`parties[${i}].pdnd.api`, p.pdnd?.api]] as const) {
+    for (const [where, key] of [
+      [`parties[${i}].pdnd`, p.pdnd],
+      [`parties[${i}].pdnd.api`, p.pdnd?.api],
+    ] as const) {
       if (key?.keyFile !== undefined) files.push({ path: `${where}.keyFile`, file: key.keyFile });
       if (key?.passphraseFile !== undefined) files.push({ path: `${where}.passphraseFile`, file: key.passphraseFile });
     }
@@ -101,7 +139,9 @@ export function restFiles(config: ConfigFile): Array<{ path: string; file: strin
 export function loadRestService(s: ConfigFileRestService, config: ConfigFile, hosted: ReadonlySet<string>): RestServiceConfig {
   const { pdnd, audit, url, ...api } = s.api;
   const peer = hosted.has(s.provider) ? undefined : config.peers.find((p) => p.parties.includes(s.provider));
-  const defaultUrl = peer ? `${new URL(peer.url).origin}/rest/in/${encodeURIComponent(s.name)}/${encodeURIComponent(s.api.version)}` : undefined;
+  const defaultUrl = peer
+    ? `${new URL(peer.url).origin}/rest/in/${encodeURIComponent(s.name)}/${encodeURIComponent(s.api.version)}`
+    : undefined;
   const providerUrl = url ?? defaultUrl;
   return {
     ...s,
@@ -122,32 +162,53 @@ export function loadPdndSettings(pdnd: NonNullable<ConfigFile['pdnd']>, abs: (f:
   const text = readFileSync(caFile, 'utf8');
   const caPem = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (caPem.length === 0)
-    throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `config pdnd.caFile: ${caFile} holds no PEM certificate — fix: name the CA file PDND's certificates chain to`, {
-      field: 'pdnd.caFile',
-    });
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `config pdnd.caFile: ${caFile} holds no PEM certificate — fix: name the CA file PDND's certificates chain to`,
+      {
+        field: 'pdnd.caFile',
+      },
+    );
   for (const pem of caPem) new X509Certificate(pem);
   return { ...pdnd, caFile, caPem };
 }
 
 /** The party's PDND clients with their keys: each key file's, or the party's own signing key. */
-export function loadPartyPdnd(party: ConfigFileParty, identity: PartyIdentity, abs: (f: string) => string, path: string): PartyPdnd | undefined {
+export function loadPartyPdnd(
+  party: ConfigFileParty,
+  identity: PartyIdentity,
+  abs: (f: string) => string,
+  path: string,
+): PartyPdnd | undefined {
   const p = party.pdnd;
   if (!p) return undefined;
   const key = (k: ConfigFilePdndKey, clientId: string, where: string): PdndClientKey => {
     if (k.keyFile === undefined) {
       if (identity.certificate.publicKey.asymmetricKeyType !== 'rsa')
-        throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `config ${where}: PDND signs only with RSA keys (RS256), and ${party.code}'s own key is not one — fix: give ${where}.keyFile, an RSA key`, {
-          field: `${where}.keyFile`,
-        });
+        throw new ConfigError(
+          'TRAMITE_ERR_CONFIG_INVALID',
+          `config ${where}: PDND signs only with RSA keys (RS256), and ${party.code}'s own key is not one — fix: give ${where}.keyFile, an RSA key`,
+          {
+            field: `${where}.keyFile`,
+          },
+        );
       return { clientId, kid: k.kid, privateKey: identity };
     }
     const passphrase: PassphraseSource | undefined =
-      k.passphraseFile !== undefined ? { file: abs(k.passphraseFile) } : k.passphraseEnv !== undefined ? { env: k.passphraseEnv } : undefined;
+      k.passphraseFile !== undefined
+        ? { file: abs(k.passphraseFile) }
+        : k.passphraseEnv !== undefined
+          ? { env: k.passphraseEnv }
+          : undefined;
     const contents = readKeyFile(abs(k.keyFile), { passphrase });
     if (!contents.privateKey || contents.privateKey.asymmetricKeyType !== 'rsa')
-      throw new ConfigError('TRAMITE_ERR_CONFIG_INVALID', `config ${where}.keyFile: ${abs(k.keyFile)} holds no RSA private key — fix: name the RSA key whose public half is uploaded to the PDND client`, {
-        field: `${where}.keyFile`,
-      });
+      throw new ConfigError(
+        'TRAMITE_ERR_CONFIG_INVALID',
+        `config ${where}.keyFile: ${abs(k.keyFile)} holds no RSA private key — fix: name the RSA key whose public half is uploaded to the PDND client`,
+        {
+          field: `${where}.keyFile`,
+        },
+      );
     return { clientId, kid: k.kid, privateKey: contents.privateKey };
   };
   return {

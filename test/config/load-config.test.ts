@@ -372,7 +372,7 @@ describe('schemas/config.schema.json', () => {
   const schema = JSON.parse(readFileSync(new URL('../../schemas/config.schema.json', import.meta.url), 'utf8')) as Json;
 
   it('offers exactly the collaboration profiles the envelopes know', () => {
-    expect(schema.properties.services.items.properties.profile.enum).toEqual(Object.keys(PROFILO_COLLABORAZIONE));
+    expect(schema.properties.services.items.else.properties.profile.enum).toEqual(Object.keys(PROFILO_COLLABORAZIONE));
   });
 
   it("documents every property and refuses unknown ones everywhere (adapter options: by the adapter's own schema)", () => {
@@ -385,6 +385,9 @@ describe('schemas/config.schema.json', () => {
         }
       }
       if (node.type === 'array') walk(node.items, `${path}[]`);
+      // services[]: a SOAP service, or a REST API (then) — the if only tells them apart.
+      if (node.then) walk(node.then, `${path}(rest)`);
+      if (node.else) walk(node.else, path);
     };
     walk(schema, '(root)');
   });
