@@ -6,9 +6,11 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TramiteError } from '../../src/core/errors.js';
+import { fixedClock } from '../../src/core/clock.js';
 import { MAX_TOKEN_KEY_CHARS, TOKEN_PURGE_WINDOW } from '../../src/log/accepted-token.js';
 import type { LogStore } from '../../src/log/log-store.js';
-import { BASE_TIME, dropFileDatabase, newStoreSite, rawSql, STORE_KINDS, type StoreKind, type StoreSite } from './log-fixtures.js';
+import { MessageLog } from '../../src/log/message-log.js';
+import { BASE_TIME, dropFileDatabase, newStoreSite, NODE, rawSql, STORE_KINDS, type StoreKind, type StoreSite } from './log-fixtures.js';
 
 const NS = 'x5t:3q2-7wAbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
 const at = (seconds: number) => new Date(BASE_TIME.getTime() + seconds * 1000);
@@ -137,5 +139,17 @@ describe.each(STORE_KINDS)('%s log store: accepted tokens', (kind: StoreKind) =>
     expect(await store.acceptToken(max, max, at(60), at(0))).toBe(true);
     expect(await store.acceptToken(max, max, at(60), at(1))).toBe(false);
     expect(await store.acceptToken(max, `${max.slice(1)}m`, at(60), at(1))).toBe(true);
+  });
+
+  it("MessageLog's start purges expired tokens without any retention configured", async () => {
+    const store = await fresh();
+    await store.acceptToken(NS, 'expired', at(10), at(0));
+    await store.acceptToken(NS, 'held', at(7200), at(0));
+    const log = new MessageLog({ store, node: NODE, clock: fixedClock(at(3600)) });
+    cleanups.push(() => log.close());
+    log.start();
+    await expect.poll(() => heldRows(store), { timeout: 10_000 }).toBe(1);
+    expect(await store.acceptToken(NS, 'held', at(7200), at(3600))).toBe(false);
+    expect(await store.acceptToken(NS, 'expired', at(7200), at(3600))).toBe(true);
   });
 });
