@@ -37,6 +37,23 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   signature TEXT NOT NULL,
   tsa_token ${bytes}
 );
+${acceptedTokensTable(dialect)}`;
+}
+
+/**
+ * Single-use token ids (a ModI REST jti) the node has accepted, each held until its token expires: the
+ * replay filter, in the log so it survives a restart and is one for every process sharing the log.
+ * An expired row may be taken again; purgeExpiredTokens removes the rest by the expiry index.
+ */
+export function acceptedTokensTable(dialect: 'sqlite' | 'postgres'): string {
+  const int = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return `CREATE TABLE IF NOT EXISTS accepted_tokens (
+  namespace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  expires_ms ${int} NOT NULL,
+  PRIMARY KEY (namespace, id)
+);
+CREATE INDEX IF NOT EXISTS accepted_tokens_expiry ON accepted_tokens (expires_ms);
 `;
 }
 

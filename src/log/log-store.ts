@@ -81,6 +81,16 @@ export interface LogStore {
   checkpoints(from?: number, to?: number): Promise<Checkpoint[]>;
   /** Drops envelope bytes (and projected payloads) of records older than `before`; digests stay. */
   purgePayloads(before: string): Promise<number>;
+  /**
+   * The replay filter's one atomic step: true when (namespace, id) was not held, or was held only until
+   * a time ≤ `now` (expired, taken again), and is now held until `until`; false when it is held and not
+   * expired. Of concurrent calls for one key — in one process or from several sharing the log — exactly
+   * one gets true. Namespace and id are at most MAX_TOKEN_KEY_CHARS (200) each: longer, or holding
+   * U+0000, is refused with TRAMITE_ERR_TOKEN_KEY.
+   */
+  acceptToken(namespace: string, id: string, until: Date, now: Date): Promise<boolean>;
+  /** Deletes the tokens held only until a time ≤ `now`, a window at a time; how many went. */
+  purgeExpiredTokens(now: Date): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -66,6 +66,10 @@ export class MessageLog implements MessageStore {
   private checkpointRun: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private tokenPurgeTimer: NodeJS.Timeout | undefined;
+  /** The token purge running, if one is: the next hour's waits for it rather than run beside it. */
+  private tokenPurge: Promise<number> | undefined;
+  private closing = false;
   /** Per message, the settling of its latest change (see oneChangeAtATime). */
   private readonly changing = new Map<string, Promise<void>>();
 
@@ -75,7 +79,7 @@ export class MessageLog implements MessageStore {
     return this.opts.store;
   }
 
-  /** Starts the time-based checkpoints and the retention sweep. */
+  /** Starts the time-based checkpoints, the retention sweep and the purge of expired replay-filter tokens. */
   start(): void {
     const cp = this.opts.checkpoints;
     if (cp && !this.timer) {
@@ -87,6 +91,29 @@ export class MessageLog implements MessageStore {
       this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_INTERVAL_MS);
       this.retentionTimer.unref();
     }
+    // Tokens expire whatever the retention: their purge runs on its own timer, with or without retentionDays.
+    if (!this.tokenPurgeTimer) {
+      void this.purgeExpiredTokens();
+      this.tokenPurgeTimer = setInterval(() => void this.purgeExpiredTokens(), RETENTION_INTERVAL_MS);
+      this.tokenPurgeTimer.unref();
+    }
+  }
+
+  /** Deletes the replay filter's expired tokens (LogStore.acceptToken); how many went. */
+  purgeExpiredTokens(): Promise<number> {
+    this.tokenPurge ??= this.opts.store
+      .purgeExpiredTokens(this.opts.clock.now())
+      .then((n) => {
+        if (n > 0) this.opts.logger?.info({ purged: n }, 'expired replay-filter tokens deleted');
+        return n;
+      })
+      .catch((err: unknown) => {
+        // A purge cut short by close() is expected; the next start purges the rest.
+        if (!this.closing) this.opts.logger?.error({ err: (err as Error).message }, 'purge of expired tokens failed');
+        return 0;
+      })
+      .finally(() => (this.tokenPurge = undefined));
+    return this.tokenPurge;
   }
 
   /** Drops payloads past the retention period; the chain keeps their digests and still verifies. */
@@ -241,7 +268,9 @@ export class MessageLog implements MessageStore {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.timer = this.retentionTimer = undefined;
+    if (this.tokenPurgeTimer) clearInterval(this.tokenPurgeTimer);
+    this.timer = this.retentionTimer = this.tokenPurgeTimer = undefined;
+    this.closing = true;
     if (this.opts.checkpoints)
       await this.checkpointNow().catch((err: unknown) =>
         this.opts.logger?.error({ err: (err as Error).message }, 'final checkpoint failed'),

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { TramiteError } from '../core/errors.js';
+import { TOKEN_PURGE_WINDOW, tokenItem } from './accepted-token.js';
 import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
@@ -268,6 +269,58 @@ export class PostgresLogStore implements LogStore {
       throw err;
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * One statement, so every process sharing the database agrees: of two racing inserts of one key the
+   * second waits for the first and then finds the row held; two racing takes of an expired row lock it
+   * in turn, and the second sees the first's new expiry (ON CONFLICT re-reads the row it locked).
+   */
+  async acceptToken(namespace: string, id: string, until: Date, now: Date): Promise<boolean> {
+    const t = tokenItem(namespace, id, until, now);
+    const { rowCount } = await this.written('accept a token', () =>
+      this.pool.query(
+        `INSERT INTO accepted_tokens (namespace, id, expires_ms) VALUES ($1, $2, $3)
+           ON CONFLICT (namespace, id) DO UPDATE SET expires_ms = EXCLUDED.expires_ms WHERE accepted_tokens.expires_ms <= $4
+           RETURNING 1`,
+        [t.namespace, t.id, t.untilMs, t.nowMs],
+      ),
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * A window at a time, each its own statement. The outer `expires_ms <= $1` is not redundant: a row taken
+   * again while the DELETE waits for its lock is re-checked against it, and kept.
+   */
+  async purgeExpiredTokens(now: Date): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const { rowCount } = await this.written('purge expired tokens', () =>
+        this.pool.query(
+          `DELETE FROM accepted_tokens WHERE expires_ms <= $1
+             AND (namespace, id) IN (SELECT namespace, id FROM accepted_tokens WHERE expires_ms <= $1 LIMIT $2)`,
+          [now.getTime(), TOKEN_PURGE_WINDOW],
+        ),
+      );
+      purged += rowCount ?? 0;
+      if ((rowCount ?? 0) < TOKEN_PURGE_WINDOW) return purged;
+    }
+  }
+
+  /** A statement's failure as the log's typed error: the replay filter's callers get a code, not a driver error. */
+  private async written<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      throw new TramiteError(
+        'TRAMITE_ERR_LOG_UNAVAILABLE',
+        `the message log at ${this.location} could not ${what}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     }
   }
 

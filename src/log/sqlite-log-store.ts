@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
+import { TOKEN_PURGE_WINDOW, tokenItem, type TokenItem } from './accepted-token.js';
 import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
@@ -127,6 +128,8 @@ export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly appends: GroupCommit<AppendItem, LogRecord[]>;
+  /** acceptToken calls, committed in groups of their own by the writer thread. */
+  private readonly tokens: GroupCommit<TokenItem, boolean>;
   /** Prepared statements of this connection (reads; writes too when there is no writer thread). */
   private readonly writer: SqliteLogWriter;
   /** Where appends are committed, off the event loop (none for a read-only log). */
@@ -158,6 +161,7 @@ export class SqliteLogStore implements LogStore {
     this.appends = new GroupCommit<AppendItem, LogRecord[]>(async (group) =>
       thread ? thread.commit(group) : this.writer.commitGroup(group),
     );
+    this.tokens = new GroupCommit<TokenItem, boolean>((group) => this.writerThread().acceptTokens(group));
   }
 
   /**
@@ -302,8 +306,33 @@ export class SqliteLogStore implements LogStore {
     return purged;
   }
 
+  /**
+   * Committed with the other acceptToken calls of this turn — one transaction, one fsync — in the writer
+   * thread, like appends; the IMMEDIATE transaction makes it atomic for every process on the file.
+   */
+  async acceptToken(namespace: string, id: string, until: Date, now: Date): Promise<boolean> {
+    return this.tokens.submit(tokenItem(namespace, id, until, now));
+  }
+
+  /** Window by window through the writer thread: appends and token groups queued meanwhile go between two windows. */
+  async purgeExpiredTokens(now: Date): Promise<number> {
+    const thread = this.writerThread();
+    let purged = 0;
+    for (;;) {
+      const n = await thread.purgeTokens(now.getTime(), TOKEN_PURGE_WINDOW);
+      purged += n;
+      if (n < TOKEN_PURGE_WINDOW) return purged;
+    }
+  }
+
+  private writerThread(): SqliteWriterThread {
+    if (!this.thread) throw new TramiteError('TRAMITE_ERR_LOG_UNAVAILABLE', `the message log ${this.location} is open read-only`);
+    return this.thread;
+  }
+
   async close(): Promise<void> {
     await this.appends.idle();
+    await this.tokens.idle();
     await this.thread?.close();
     this.db.close();
   }
