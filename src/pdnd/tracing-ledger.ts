@@ -1,7 +1,8 @@
 /**
  * Each day's PDND traffic, per tenant, for the tracing obligation (reference §5.8): one row per
  * (date, purpose, HTTP status, voucher jti) with its count, in a SQLite file (adapters/sdk's opener:
- * WAL, numbered migrations), and each day's upload state. `normal` durability: a counter lost in a
+ * WAL, numbered migrations), and each day's upload state: what was sent (its request total, so a day
+ * that grew after its upload is seen) and PDND's verdict on it. `normal` durability: a counter lost in a
  * power cut is a count off by a few, never a corrupt file, and recording costs no fsync per request.
  */
 import { type AdapterDatabase, openAdapterStore } from '../../adapters/sdk/adapter-store.js';
@@ -18,6 +19,46 @@ export interface TracingUpload {
   readonly tracingId: string | undefined;
   readonly lastError: string | undefined;
   readonly updatedAt: string;
+  /** The total of requests_count in the file `tracingId` names: below the day's total, the day grew after its upload. */
+  readonly uploadedRequests: number | undefined;
+  /** PDND's state of that file as last polled (COMPLETED, ERROR, REPLACED, PENDING…); undefined until polled. */
+  readonly pdndState: string | undefined;
+  /** How many times PDND's state was asked since the upload. */
+  readonly polls: number;
+  /** The problems PDND found in the file (its state ERROR). */
+  readonly problems: readonly string[];
+}
+
+/** One upload attempt's step, as the uploader records it: the verdict fields start again at each step. */
+export type UploadStep = Pick<TracingUpload, 'tenant' | 'date' | 'state' | 'attempts' | 'tracingId' | 'lastError'> & {
+  readonly uploadedRequests?: number;
+};
+
+/** PDND's answer about an uploaded file; `state` changes the local state too (an ERROR makes the day `rejected`). */
+export interface UploadVerdict {
+  readonly pdndState: string;
+  readonly problems: readonly string[];
+  readonly state?: UploadState;
+}
+
+/** A (tenant, day) with traffic, its totals, and its upload (undefined: never tried). */
+export interface TracingDay {
+  readonly tenant: string;
+  readonly date: string;
+  readonly rows: number;
+  readonly requests: number;
+  readonly upload: TracingUpload | undefined;
+  /** Uploaded, and traffic was recorded for the day afterwards (a late record): due again. */
+  readonly grownSinceUpload: boolean;
+}
+
+/** What GET /health's details show of tracing. */
+export interface TracingSummary {
+  readonly lastUploaded?: { tenant: string; date: string; tracingId: string | undefined; pdndState: string | undefined };
+  /** Due days (before the cutoff) not uploaded yet: never tried, waiting for a retry, or grown since their upload. */
+  readonly pending: number;
+  readonly failed: number;
+  readonly rejected: number;
 }
 
 export interface TrafficRow {
@@ -37,7 +78,44 @@ const MIGRATIONS = [
      tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL,
      PRIMARY KEY (tenant, date)) WITHOUT ROWID;`,
+  // What an upload sent and what PDND said of it; days found by date without scanning every tenant's history.
+  `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests INTEGER;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN pdnd_state TEXT;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN problems TEXT;
+   CREATE INDEX IF NOT EXISTS pdnd_traffic_by_date ON pdnd_traffic (date, tenant);
+   CREATE INDEX IF NOT EXISTS pdnd_tracing_upload_by_state ON pdnd_tracing_upload (state, date);`,
 ];
+
+interface UploadRow {
+  tenant: string;
+  date: string;
+  state: UploadState;
+  attempts: number;
+  tracing_id: string | null;
+  last_error: string | null;
+  updated_at: string;
+  uploaded_requests: number | null;
+  pdnd_state: string | null;
+  polls: number;
+  problems: string | null;
+}
+
+interface DayRow {
+  tenant: string;
+  date: string;
+  rows: number;
+  requests: number;
+}
+
+/** The states a day is due in: never tried has no row; `uploading` found by a new pass is an attempt cut short (a restart). */
+const UNFINISHED: readonly UploadState[] = ['pending', 'uploading'];
+
+/** The CSV of a day's rows, columns in the order PDND's tracing manual gives. */
+export function tracingCsv(rows: readonly TrafficRow[]): string {
+  const lines = rows.map((r) => [r.date, r.purposeId, r.status, r.tokenId, r.count].join(','));
+  return [TRACING_CSV_COLUMNS.join(','), ...lines].join('\n') + '\n';
+}
 
 /** The UTC day of an instant (PDND's tracing day; the node's clock is UTC). */
 export function tracingDay(at: Date): string {
@@ -74,8 +152,7 @@ export class TracingLedger {
 
   /** The day's CSV, columns in the order PDND's tracing manual gives. */
   csv(tenant: string, date: string): string {
-    const lines = this.rows(tenant, date).map((r) => [r.date, r.purposeId, r.status, r.tokenId, r.count].join(','));
-    return [TRACING_CSV_COLUMNS.join(','), ...lines].join('\n') + '\n';
+    return tracingCsv(this.rows(tenant, date));
   }
 
   /** Tenants with traffic on `date`. */
@@ -85,42 +162,133 @@ export class TracingLedger {
     ).map((r) => r.tenant);
   }
 
-  setUpload(u: Omit<TracingUpload, 'updatedAt'>, at: Date): void {
+  /** Records an upload attempt's step; PDND's verdict on an earlier file is cleared (it no longer describes the day). */
+  setUpload(u: UploadStep, at: Date): void {
     this.db
       .prepare(
-        `INSERT INTO pdnd_tracing_upload VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO pdnd_tracing_upload (tenant, date, state, attempts, tracing_id, last_error, updated_at, uploaded_requests, pdnd_state, polls, problems)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)
          ON CONFLICT (tenant, date) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+           tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at,
+           uploaded_requests = excluded.uploaded_requests, pdnd_state = NULL, polls = 0, problems = NULL`,
       )
-      .run(u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString());
+      .run(u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString(), u.uploadedRequests ?? null);
+  }
+
+  /** Records PDND's state of the day's uploaded file (one poll). */
+  setVerdict(tenant: string, date: string, v: UploadVerdict, at: Date): void {
+    this.db
+      .prepare(
+        `UPDATE pdnd_tracing_upload SET pdnd_state = ?, problems = ?, polls = polls + 1, state = COALESCE(?, state), updated_at = ?
+         WHERE tenant = ? AND date = ?`,
+      )
+      .run(v.pdndState, v.problems.length > 0 ? JSON.stringify(v.problems) : null, v.state ?? null, at.toISOString(), tenant, date);
   }
 
   upload(tenant: string, date: string): TracingUpload | undefined {
-    const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as
-      | {
-          tenant: string;
-          date: string;
-          state: UploadState;
-          attempts: number;
-          tracing_id: string | null;
-          last_error: string | null;
-          updated_at: string;
-        }
-      | undefined;
-    return r
-      ? {
-          tenant: r.tenant,
-          date: r.date,
-          state: r.state,
-          attempts: r.attempts,
-          tracingId: r.tracing_id ?? undefined,
-          lastError: r.last_error ?? undefined,
-          updatedAt: r.updated_at,
-        }
-      : undefined;
+    const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as UploadRow | undefined;
+    return r ? toUpload(r) : undefined;
+  }
+
+  /** Upload records, oldest day first, optionally of one day or in one state. */
+  uploads(filter: { date?: string; state?: UploadState } = {}): TracingUpload[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM pdnd_tracing_upload WHERE (?1 IS NULL OR date = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY date, tenant`)
+        .all(filter.date ?? null, filter.state ?? null) as UploadRow[]
+    ).map(toUpload);
+  }
+
+  /**
+   * Files sent whose PDND state is not final yet (not one of `finalStates`), asked fewer than `maxPolls`
+   * times: uploaded ones, and rejected ones whose problems PDND has not listed to us yet.
+   */
+  awaitingVerdict(finalStates: readonly string[], maxPolls: number): TracingUpload[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM pdnd_tracing_upload
+           WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < ?2
+             AND (pdnd_state IS NULL OR pdnd_state NOT IN (SELECT value FROM json_each(?1)))
+           ORDER BY date, tenant`,
+        )
+        .all(JSON.stringify(finalStates), maxPolls) as UploadRow[]
+    ).map(toUpload);
+  }
+
+  /** Every (tenant, day) with traffic, optionally one day, oldest first, with its upload (for listing). */
+  days(filter: { date?: string } = {}): TracingDay[] {
+    return this.dayRows('(?1 IS NULL OR t.date = ?1)', [filter.date ?? null]).map((d) => this.toDay(d));
+  }
+
+  /**
+   * The (tenant, day) pairs before `beforeDate` (and from `sinceDate`, when given) an upload is due for:
+   * never tried, `pending`, an attempt cut short (`uploading`), or uploaded and grown since. `failed`
+   * and `rejected` days are not here: the schedule decides when a failed day is tried again, and a
+   * rejected one waits for an operator. Oldest first.
+   */
+  pendingDays(beforeDate: string, sinceDate?: string): TracingDay[] {
+    return this.dayRows('t.date < ?1 AND (?2 IS NULL OR t.date >= ?2)', [beforeDate, sinceDate ?? null])
+      .map((d) => this.toDay(d))
+      .filter((d) => d.upload === undefined || UNFINISHED.includes(d.upload.state) || d.grownSinceUpload);
+  }
+
+  /** The tracing state for GET /health: the last file uploaded, and how many due days are waiting, failed or rejected. */
+  summary(beforeDate: string): TracingSummary {
+    const last = this.db
+      .prepare(`SELECT * FROM pdnd_tracing_upload WHERE state = 'uploaded' ORDER BY date DESC, updated_at DESC LIMIT 1`)
+      .get() as UploadRow | undefined;
+    const count = (state: UploadState): number =>
+      (this.db.prepare('SELECT COUNT(*) AS n FROM pdnd_tracing_upload WHERE state = ?').get(state) as { n: number }).n;
+    return {
+      ...(last
+        ? {
+            lastUploaded: {
+              tenant: last.tenant,
+              date: last.date,
+              tracingId: last.tracing_id ?? undefined,
+              pdndState: last.pdnd_state ?? undefined,
+            },
+          }
+        : {}),
+      pending: this.pendingDays(beforeDate).length,
+      failed: count('failed'),
+      rejected: count('rejected'),
+    };
+  }
+
+  private dayRows(where: string, params: unknown[]): DayRow[] {
+    return this.db
+      .prepare(
+        `SELECT t.tenant, t.date, COUNT(*) AS rows, SUM(t.requests_count) AS requests FROM pdnd_traffic t
+         WHERE ${where} GROUP BY t.date, t.tenant ORDER BY t.date, t.tenant`,
+      )
+      .all(...params) as DayRow[];
+  }
+
+  private toDay(d: DayRow): TracingDay {
+    const upload = this.upload(d.tenant, d.date);
+    const grownSinceUpload = upload?.state === 'uploaded' && upload.uploadedRequests !== undefined && d.requests > upload.uploadedRequests;
+    return { tenant: d.tenant, date: d.date, rows: d.rows, requests: d.requests, upload, grownSinceUpload };
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+function toUpload(r: UploadRow): TracingUpload {
+  return {
+    tenant: r.tenant,
+    date: r.date,
+    state: r.state,
+    attempts: r.attempts,
+    tracingId: r.tracing_id ?? undefined,
+    lastError: r.last_error ?? undefined,
+    updatedAt: r.updated_at,
+    uploadedRequests: r.uploaded_requests ?? undefined,
+    pdndState: r.pdnd_state ?? undefined,
+    polls: r.polls,
+    problems: r.problems ? (JSON.parse(r.problems) as string[]) : [],
+  };
 }
