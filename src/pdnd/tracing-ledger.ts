@@ -194,8 +194,10 @@ export class TracingLedger {
   uploads(filter: { date?: string; state?: UploadState } = {}): TracingUpload[] {
     return (
       this.db
-        .prepare(`SELECT * FROM pdnd_tracing_upload WHERE (?1 IS NULL OR date = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY date, tenant`)
-        .all(filter.date ?? null, filter.state ?? null) as UploadRow[]
+        .prepare(
+          `SELECT * FROM pdnd_tracing_upload WHERE (@date IS NULL OR date = @date) AND (@state IS NULL OR state = @state) ORDER BY date, tenant`,
+        )
+        .all({ date: filter.date ?? null, state: filter.state ?? null }) as UploadRow[]
     ).map(toUpload);
   }
 
@@ -208,17 +210,17 @@ export class TracingLedger {
       this.db
         .prepare(
           `SELECT * FROM pdnd_tracing_upload
-           WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < ?2
-             AND (pdnd_state IS NULL OR pdnd_state NOT IN (SELECT value FROM json_each(?1)))
+           WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < @maxPolls
+             AND (pdnd_state IS NULL OR pdnd_state NOT IN (SELECT value FROM json_each(@finals)))
            ORDER BY date, tenant`,
         )
-        .all(JSON.stringify(finalStates), maxPolls) as UploadRow[]
+        .all({ finals: JSON.stringify(finalStates), maxPolls }) as UploadRow[]
     ).map(toUpload);
   }
 
   /** Every (tenant, day) with traffic, optionally one day, oldest first, with its upload (for listing). */
   days(filter: { date?: string } = {}): TracingDay[] {
-    return this.dayRows('(?1 IS NULL OR t.date = ?1)', [filter.date ?? null]).map((d) => this.toDay(d));
+    return this.dayRows('(@date IS NULL OR t.date = @date)', { date: filter.date ?? null }).map((d) => this.toDay(d));
   }
 
   /**
@@ -228,7 +230,7 @@ export class TracingLedger {
    * rejected one waits for an operator. Oldest first.
    */
   pendingDays(beforeDate: string, sinceDate?: string): TracingDay[] {
-    return this.dayRows('t.date < ?1 AND (?2 IS NULL OR t.date >= ?2)', [beforeDate, sinceDate ?? null])
+    return this.dayRows('t.date < @before AND (@since IS NULL OR t.date >= @since)', { before: beforeDate, since: sinceDate ?? null })
       .map((d) => this.toDay(d))
       .filter((d) => d.upload === undefined || UNFINISHED.includes(d.upload.state) || d.grownSinceUpload);
   }
@@ -257,13 +259,13 @@ export class TracingLedger {
     };
   }
 
-  private dayRows(where: string, params: unknown[]): DayRow[] {
+  private dayRows(where: string, params: Record<string, string | null>): DayRow[] {
     return this.db
       .prepare(
         `SELECT t.tenant, t.date, COUNT(*) AS rows, SUM(t.requests_count) AS requests FROM pdnd_traffic t
          WHERE ${where} GROUP BY t.date, t.tenant ORDER BY t.date, t.tenant`,
       )
-      .all(...params) as DayRow[];
+      .all(params) as DayRow[];
   }
 
   private toDay(d: DayRow): TracingDay {
