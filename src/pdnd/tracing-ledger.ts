@@ -45,7 +45,6 @@ export interface UploadVerdict {
 export interface TracingDay {
   readonly tenant: string;
   readonly date: string;
-  readonly rows: number;
   readonly requests: number;
   readonly upload: TracingUpload | undefined;
   /** Uploaded, and traffic was recorded for the day afterwards (a late record): due again. */
@@ -78,13 +77,17 @@ const MIGRATIONS = [
      tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL,
      PRIMARY KEY (tenant, date)) WITHOUT ROWID;`,
-  // What an upload sent and what PDND said of it; days found by date without scanning every tenant's history.
+  // What an upload sent and what PDND said of it; each day's request total kept as requests are recorded,
+  // so finding the days due reads one row per day, not every row of the history.
   `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests INTEGER;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN pdnd_state TEXT;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN problems TEXT;
-   CREATE INDEX IF NOT EXISTS pdnd_traffic_by_date ON pdnd_traffic (date, tenant);
-   CREATE INDEX IF NOT EXISTS pdnd_tracing_upload_by_state ON pdnd_tracing_upload (state, date);`,
+   CREATE INDEX IF NOT EXISTS pdnd_tracing_upload_by_state ON pdnd_tracing_upload (state, date);
+   CREATE TABLE IF NOT EXISTS pdnd_tracing_day (
+     tenant TEXT NOT NULL, date TEXT NOT NULL, requests INTEGER NOT NULL,
+     PRIMARY KEY (tenant, date)) WITHOUT ROWID;
+   INSERT OR IGNORE INTO pdnd_tracing_day SELECT tenant, date, SUM(requests_count) FROM pdnd_traffic GROUP BY tenant, date;`,
 ];
 
 interface UploadRow {
@@ -101,15 +104,7 @@ interface UploadRow {
   problems: string | null;
 }
 
-interface DayRow {
-  tenant: string;
-  date: string;
-  rows: number;
-  requests: number;
-}
-
-/** The states a day is due in: never tried has no row; `uploading` found by a new pass is an attempt cut short (a restart). */
-const UNFINISHED: readonly UploadState[] = ['pending', 'uploading'];
+type DayRow = { requests: number } & (UploadRow | ({ tenant: string; date: string } & { [K in keyof UploadRow]?: null }));
 
 /** The CSV of a day's rows, columns in the order PDND's tracing manual gives. */
 export function tracingCsv(rows: readonly TrafficRow[]): string {
@@ -128,15 +123,23 @@ export class TracingLedger {
 
   constructor(file: string) {
     this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
-    this.insert = this.db.prepare(
+    const row = this.db.prepare(
       `INSERT INTO pdnd_traffic VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (tenant, date, purpose_id, status, token_id) DO UPDATE SET requests_count = requests_count + 1`,
     );
+    const day = this.db.prepare(
+      `INSERT INTO pdnd_tracing_day VALUES (?, ?, 1) ON CONFLICT (tenant, date) DO UPDATE SET requests = requests + 1`,
+    );
+    // One commit for both: the day's total is always the sum of its rows.
+    this.insert = this.db.transaction((tenant: string, date: string, purposeId: string, status: number, jti: string) => {
+      row.run(tenant, date, purposeId, status, jti);
+      day.run(tenant, date);
+    });
   }
 
   /** One PDND request answered (provider side) or made (consumer side). */
   record(entry: { tenant: string; at: Date; purposeId: string; status: number; voucherJti: string }): void {
-    this.insert.run(entry.tenant, tracingDay(entry.at), entry.purposeId, entry.status, entry.voucherJti);
+    this.insert(entry.tenant, tracingDay(entry.at), entry.purposeId, entry.status, entry.voucherJti);
   }
 
   rows(tenant: string, date: string): TrafficRow[] {
@@ -220,19 +223,22 @@ export class TracingLedger {
 
   /** Every (tenant, day) with traffic, optionally one day, oldest first, with its upload (for listing). */
   days(filter: { date?: string } = {}): TracingDay[] {
-    return this.dayRows('(@date IS NULL OR t.date = @date)', { date: filter.date ?? null }).map((d) => this.toDay(d));
+    return this.dayRows('(@date IS NULL OR d.date = @date)', { date: filter.date ?? null }).map((d) => this.toDay(d));
   }
 
   /**
    * The (tenant, day) pairs before `beforeDate` (and from `sinceDate`, when given) an upload is due for:
-   * never tried, `pending`, an attempt cut short (`uploading`), or uploaded and grown since. `failed`
+   * never tried, `pending`, an attempt cut short by a restart (`uploading`: the schedule runs one pass at
+   * a time, so a pass finding it did not leave it), or uploaded and grown since. `failed`
    * and `rejected` days are not here: the schedule decides when a failed day is tried again, and a
    * rejected one waits for an operator. Oldest first.
    */
   pendingDays(beforeDate: string, sinceDate?: string): TracingDay[] {
-    return this.dayRows('t.date < @before AND (@since IS NULL OR t.date >= @since)', { before: beforeDate, since: sinceDate ?? null })
-      .map((d) => this.toDay(d))
-      .filter((d) => d.upload === undefined || UNFINISHED.includes(d.upload.state) || d.grownSinceUpload);
+    return this.dayRows(
+      `d.date < @before AND (@since IS NULL OR d.date >= @since) AND (u.state IS NULL OR u.state IN ('pending', 'uploading')
+         OR (u.state = 'uploaded' AND d.requests > u.uploaded_requests))`,
+      { before: beforeDate, since: sinceDate ?? null },
+    ).map((d) => this.toDay(d));
   }
 
   /** The tracing state for GET /health: the last file uploaded, and how many due days are waiting, failed or rejected. */
@@ -262,16 +268,18 @@ export class TracingLedger {
   private dayRows(where: string, params: Record<string, string | null>): DayRow[] {
     return this.db
       .prepare(
-        `SELECT t.tenant, t.date, COUNT(*) AS rows, SUM(t.requests_count) AS requests FROM pdnd_traffic t
-         WHERE ${where} GROUP BY t.date, t.tenant ORDER BY t.date, t.tenant`,
+        `SELECT d.tenant, d.date, d.requests, u.state, u.attempts, u.tracing_id, u.last_error, u.updated_at,
+           u.uploaded_requests, u.pdnd_state, u.polls, u.problems
+         FROM pdnd_tracing_day d LEFT JOIN pdnd_tracing_upload u ON u.tenant = d.tenant AND u.date = d.date
+         WHERE ${where} ORDER BY d.date, d.tenant`,
       )
       .all(params) as DayRow[];
   }
 
   private toDay(d: DayRow): TracingDay {
-    const upload = this.upload(d.tenant, d.date);
+    const upload = d.state ? toUpload(d as UploadRow) : undefined;
     const grownSinceUpload = upload?.state === 'uploaded' && upload.uploadedRequests !== undefined && d.requests > upload.uploadedRequests;
-    return { tenant: d.tenant, date: d.date, rows: d.rows, requests: d.requests, upload, grownSinceUpload };
+    return { tenant: d.tenant, date: d.date, requests: d.requests, upload, grownSinceUpload };
   }
 
   close(): void {
