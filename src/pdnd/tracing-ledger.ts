@@ -104,7 +104,10 @@ interface UploadRow {
   problems: string | null;
 }
 
-type DayRow = { requests: number } & (UploadRow | ({ tenant: string; date: string } & { [K in keyof UploadRow]?: null }));
+/** A day's total and its upload's columns, all NULL when it has none. */
+type DayRow = { tenant: string; date: string; requests: number } & {
+  [K in Exclude<keyof UploadRow, 'tenant' | 'date'>]: UploadRow[K] | null;
+};
 
 /** The CSV of a day's rows, columns in the order PDND's tracing manual gives. */
 export function tracingCsv(rows: readonly TrafficRow[]): string {
@@ -277,7 +280,7 @@ export class TracingLedger {
   }
 
   private toDay(d: DayRow): TracingDay {
-    const upload = d.state ? toUpload(d as UploadRow) : undefined;
+    const upload = d.state !== null ? toUpload(d as UploadRow) : undefined;
     const grownSinceUpload = upload?.state === 'uploaded' && upload.uploadedRequests !== undefined && d.requests > upload.uploadedRequests;
     return { tenant: d.tenant, date: d.date, requests: d.requests, upload, grownSinceUpload };
   }
