@@ -261,6 +261,35 @@ describe('TracingSchedule', () => {
     expect(w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploaded' });
   });
 
+  it('stop() does not wait for ever on an upload that hangs: it gives up after stopTimeoutMs and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramite-tracing-hang-'));
+    const ledger = new TracingLedger(join(dir, 'pdnd-tracing.sqlite'));
+    try {
+      record(ledger, '2026-12-01T10:00:00Z');
+      const warnings: string[] = [];
+      const log = { info: () => undefined, error: () => undefined, warn: (...args: unknown[]) => void warnings.push(String(args.at(-1))) };
+      const hanging = new TracingUploader({
+        ledger,
+        tracingUrl: 'http://127.0.0.1:9',
+        voucher: () => new Promise<string>(() => undefined),
+      });
+      const schedule = new TracingSchedule({
+        ledger,
+        uploader: hanging,
+        clock: { now: () => new Date('2026-12-02T03:00:00Z') },
+        stopTimeoutMs: 20,
+        log: log as unknown as TracingScheduleOptions['log'],
+      });
+      schedule.start();
+      await schedule.stop();
+      expect(warnings).toEqual([expect.stringContaining('stopped without waiting')]);
+      expect(ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploading' });
+    } finally {
+      ledger.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an upload hour that is not an hour', () => {
     const ledger = {} as TracingLedger;
     expect(() => new TracingSchedule({ ledger, uploader: {} as TracingUploader, uploadHourUtc: 24 })).toThrow(/not an hour/);
