@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = 
   'pec-provider': async () => (await import('./commands/pec-provider.js')).registerPecProviderCommand,
   modi: async () => (await import('./commands/modi.js')).registerModiCommand,
   'pdnd-simulator': async () => (await import('./commands/pdnd-simulator.js')).registerPdndSimulatorCommand,
+  pdnd: async () => (await import('./commands/pdnd.js')).registerPdndCommand,
 };
 
 // `tramite log search | head` closes stdout early: that is the reader's choice, not an error.

@@ -152,6 +152,8 @@ export const TRAMITE_CODES = {
     "A PDND voucher's purposeId (or client_id, producer, e-service, descriptor) is not one this e-service allows",
   TRAMITE_ERR_PDND_TRACING_UPLOAD:
     "A day's PDND tracing CSV could not be uploaded (every attempt failed, or the tracing endpoint refused it)",
+  TRAMITE_ERR_PDND_TRACING_STATE:
+    "PDND's state of an uploaded tracing file could not be read (unreachable, no API voucher, or not a tracing state); asked again on a later pass",
 } as const;
 
 /**

@@ -10,7 +10,8 @@
  *  - `GET /.well-known/jwks.json`: the voucher signing keys (current and recently rotated);
  *  - `GET /keys/{kid}`: a client's uploaded public key as a JWK (INTEGRITY_REST_02 / AUDIT_REST_02 lookup);
  *  - `POST /tracings/submit?date=YYYY-MM-DD` (text/csv), `GET /tracings[?date=]`, `GET /tracings/{id}`:
- *    the tracing files of the tenant whose API voucher authorises the call;
+ *    the tracing files of the tenant whose API voucher authorises the call (state PENDING for
+ *    `tracingProcessingSeconds` after the upload, then COMPLETED, ERROR with its errors, or REPLACED);
  *  - `POST /simulator/rotate-key`, `POST /simulator/fail-uploads?count=N`: test controls (a new current
  *    signing key; the next N tracing uploads answered 503, as a PDND outage would).
  *
@@ -45,6 +46,8 @@ export interface PdndSimulatorOptions {
   readonly apiVoucherLifespanSeconds?: number;
   readonly skewSeconds?: number;
   readonly maxTracingBytes?: number;
+  /** PDND processes tracing files asynchronously: for this long after its upload a file reads PENDING (default 0). */
+  readonly tracingProcessingSeconds?: number;
   readonly clock?: Clock;
 }
 
@@ -142,13 +145,13 @@ export class PdndSimulator {
       if (route === 'POST /tracings/submit') return send(res, 200, await this.submitTracing(req, url));
       if (route === 'GET /tracings') {
         const tenant = await this.apiCaller(req);
-        return send(res, 200, { results: this.tracings.list(tenant, url.searchParams.get('date') ?? undefined).map(view) });
+        return send(res, 200, { results: this.tracings.list(tenant, url.searchParams.get('date') ?? undefined).map((t) => this.view(t)) });
       }
       if (req.method === 'GET' && url.pathname.startsWith('/tracings/')) {
         const tenant = await this.apiCaller(req);
         const s = this.tracings.get(decodeURIComponent(url.pathname.slice('/tracings/'.length)));
         if (!s || s.tenantId !== tenant) throw new HttpRefusal(404, { status: 404, detail: 'no such tracing' });
-        return send(res, 200, view(s));
+        return send(res, 200, this.view(s));
       }
       if (route === 'POST /simulator/rotate-key') return send(res, 200, { kid: this.rotateSigningKey() });
       if (route === 'POST /simulator/fail-uploads') {
@@ -256,12 +259,17 @@ export class PdndSimulator {
       throw new HttpRefusal(415, { status: 415, detail: 'the body must be text/csv' });
     const csv = (await readBody(req, this.opts.maxTracingBytes ?? 10 * 1024 * 1024)).toString('utf8');
     const s = this.tracings.submit(tenant, date, csv, this.clock.now());
+    // Processed asynchronously: the verdict is known only by asking the file's state later.
+    if ((this.opts.tracingProcessingSeconds ?? 0) > 0) return { tracingId: s.tracingId };
     return { tracingId: s.tracingId, errors: s.state === 'ERROR' };
   }
-}
 
-function view(s: TracingSubmission): Record<string, unknown> {
-  return { ...s };
+  /** A file as PDND shows it: PENDING, without its verdict, while it is being processed. */
+  private view(s: TracingSubmission): Record<string, unknown> {
+    const processingMs = (this.opts.tracingProcessingSeconds ?? 0) * 1000;
+    if (this.clock.now().getTime() < Date.parse(s.submittedAt) + processingMs) return { ...s, state: 'PENDING', errors: [] };
+    return { ...s };
+  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

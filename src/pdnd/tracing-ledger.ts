@@ -1,7 +1,8 @@
 /**
  * Each day's PDND traffic, per tenant, for the tracing obligation (reference §5.8): one row per
  * (date, purpose, HTTP status, voucher jti) with its count, in a SQLite file (adapters/sdk's opener:
- * WAL, numbered migrations), and each day's upload state. `normal` durability: a counter lost in a
+ * WAL, numbered migrations), and each day's upload state: what was sent (its request total, so a day
+ * that grew after its upload is seen) and PDND's verdict on it. `normal` durability: a counter lost in a
  * power cut is a count off by a few, never a corrupt file, and recording costs no fsync per request.
  */
 import { type AdapterDatabase, openAdapterStore } from '../../adapters/sdk/adapter-store.js';
@@ -18,6 +19,45 @@ export interface TracingUpload {
   readonly tracingId: string | undefined;
   readonly lastError: string | undefined;
   readonly updatedAt: string;
+  /** The total of requests_count in the file `tracingId` names: below the day's total, the day grew after its upload. */
+  readonly uploadedRequests: number | undefined;
+  /** PDND's state of that file as last polled (COMPLETED, ERROR, REPLACED, PENDING…); undefined until polled. */
+  readonly pdndState: string | undefined;
+  /** How many times PDND's state was asked since the upload. */
+  readonly polls: number;
+  /** The problems PDND found in the file (its state ERROR). */
+  readonly problems: readonly string[];
+}
+
+/** One upload attempt's step, as the uploader records it: the verdict fields start again at each step. */
+export type UploadStep = Pick<TracingUpload, 'tenant' | 'date' | 'state' | 'attempts' | 'tracingId' | 'lastError'> & {
+  readonly uploadedRequests?: number;
+};
+
+/** PDND's answer about an uploaded file; `state` changes the local state too (an ERROR makes the day `rejected`). */
+export interface UploadVerdict {
+  readonly pdndState: string;
+  readonly problems: readonly string[];
+  readonly state?: UploadState;
+}
+
+/** A (tenant, day) with traffic, its totals, and its upload (undefined: never tried). */
+export interface TracingDay {
+  readonly tenant: string;
+  readonly date: string;
+  readonly requests: number;
+  readonly upload: TracingUpload | undefined;
+  /** Uploaded, and traffic was recorded for the day afterwards (a late record): due again. */
+  readonly grownSinceUpload: boolean;
+}
+
+/** What GET /health's details show of tracing. */
+export interface TracingSummary {
+  readonly lastUploaded?: { tenant: string; date: string; tracingId: string | undefined; pdndState: string | undefined };
+  /** Due days (before the cutoff) not uploaded yet: never tried, waiting for a retry, or grown since their upload. */
+  readonly pending: number;
+  readonly failed: number;
+  readonly rejected: number;
 }
 
 export interface TrafficRow {
@@ -37,7 +77,43 @@ const MIGRATIONS = [
      tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL,
      PRIMARY KEY (tenant, date)) WITHOUT ROWID;`,
+  // What an upload sent and what PDND said of it; each day's request total kept as requests are recorded,
+  // so finding the days due reads one row per day, not every row of the history.
+  `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests INTEGER;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN pdnd_state TEXT;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE pdnd_tracing_upload ADD COLUMN problems TEXT;
+   CREATE INDEX IF NOT EXISTS pdnd_tracing_upload_by_state ON pdnd_tracing_upload (state, date);
+   CREATE TABLE IF NOT EXISTS pdnd_tracing_day (
+     tenant TEXT NOT NULL, date TEXT NOT NULL, requests INTEGER NOT NULL,
+     PRIMARY KEY (tenant, date)) WITHOUT ROWID;
+   INSERT OR IGNORE INTO pdnd_tracing_day SELECT tenant, date, SUM(requests_count) FROM pdnd_traffic GROUP BY tenant, date;`,
 ];
+
+interface UploadRow {
+  tenant: string;
+  date: string;
+  state: UploadState;
+  attempts: number;
+  tracing_id: string | null;
+  last_error: string | null;
+  updated_at: string;
+  uploaded_requests: number | null;
+  pdnd_state: string | null;
+  polls: number;
+  problems: string | null;
+}
+
+/** A day's total and its upload's columns, all NULL when it has none. */
+type DayRow = { tenant: string; date: string; requests: number } & {
+  [K in Exclude<keyof UploadRow, 'tenant' | 'date'>]: UploadRow[K] | null;
+};
+
+/** The CSV of a day's rows, columns in the order PDND's tracing manual gives. */
+export function tracingCsv(rows: readonly TrafficRow[]): string {
+  const lines = rows.map((r) => [r.date, r.purposeId, r.status, r.tokenId, r.count].join(','));
+  return [TRACING_CSV_COLUMNS.join(','), ...lines].join('\n') + '\n';
+}
 
 /** The UTC day of an instant (PDND's tracing day; the node's clock is UTC). */
 export function tracingDay(at: Date): string {
@@ -50,15 +126,23 @@ export class TracingLedger {
 
   constructor(file: string) {
     this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
-    this.insert = this.db.prepare(
+    const row = this.db.prepare(
       `INSERT INTO pdnd_traffic VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (tenant, date, purpose_id, status, token_id) DO UPDATE SET requests_count = requests_count + 1`,
     );
+    const day = this.db.prepare(
+      `INSERT INTO pdnd_tracing_day VALUES (?, ?, 1) ON CONFLICT (tenant, date) DO UPDATE SET requests = requests + 1`,
+    );
+    // One commit for both: the day's total is always the sum of its rows.
+    this.insert = this.db.transaction((tenant: string, date: string, purposeId: string, status: number, jti: string) => {
+      row.run(tenant, date, purposeId, status, jti);
+      day.run(tenant, date);
+    });
   }
 
   /** One PDND request answered (provider side) or made (consumer side). */
   record(entry: { tenant: string; at: Date; purposeId: string; status: number; voucherJti: string }): void {
-    this.insert.run(entry.tenant, tracingDay(entry.at), entry.purposeId, entry.status, entry.voucherJti);
+    this.insert(entry.tenant, tracingDay(entry.at), entry.purposeId, entry.status, entry.voucherJti);
   }
 
   rows(tenant: string, date: string): TrafficRow[] {
@@ -74,8 +158,7 @@ export class TracingLedger {
 
   /** The day's CSV, columns in the order PDND's tracing manual gives. */
   csv(tenant: string, date: string): string {
-    const lines = this.rows(tenant, date).map((r) => [r.date, r.purposeId, r.status, r.tokenId, r.count].join(','));
-    return [TRACING_CSV_COLUMNS.join(','), ...lines].join('\n') + '\n';
+    return tracingCsv(this.rows(tenant, date));
   }
 
   /** Tenants with traffic on `date`. */
@@ -85,42 +168,140 @@ export class TracingLedger {
     ).map((r) => r.tenant);
   }
 
-  setUpload(u: Omit<TracingUpload, 'updatedAt'>, at: Date): void {
+  /** Records an upload attempt's step; PDND's verdict on an earlier file is cleared (it no longer describes the day). */
+  setUpload(u: UploadStep, at: Date): void {
     this.db
       .prepare(
-        `INSERT INTO pdnd_tracing_upload VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO pdnd_tracing_upload (tenant, date, state, attempts, tracing_id, last_error, updated_at, uploaded_requests, pdnd_state, polls, problems)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)
          ON CONFLICT (tenant, date) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+           tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at,
+           uploaded_requests = excluded.uploaded_requests, pdnd_state = NULL, polls = 0, problems = NULL`,
       )
-      .run(u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString());
+      .run(u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString(), u.uploadedRequests ?? null);
+  }
+
+  /** Records PDND's state of the day's uploaded file (one poll). */
+  setVerdict(tenant: string, date: string, v: UploadVerdict, at: Date): void {
+    this.db
+      .prepare(
+        `UPDATE pdnd_tracing_upload SET pdnd_state = ?, problems = ?, polls = polls + 1, state = COALESCE(?, state), updated_at = ?
+         WHERE tenant = ? AND date = ?`,
+      )
+      .run(v.pdndState, v.problems.length > 0 ? JSON.stringify(v.problems) : null, v.state ?? null, at.toISOString(), tenant, date);
   }
 
   upload(tenant: string, date: string): TracingUpload | undefined {
-    const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as
-      | {
-          tenant: string;
-          date: string;
-          state: UploadState;
-          attempts: number;
-          tracing_id: string | null;
-          last_error: string | null;
-          updated_at: string;
-        }
-      | undefined;
-    return r
-      ? {
-          tenant: r.tenant,
-          date: r.date,
-          state: r.state,
-          attempts: r.attempts,
-          tracingId: r.tracing_id ?? undefined,
-          lastError: r.last_error ?? undefined,
-          updatedAt: r.updated_at,
-        }
-      : undefined;
+    const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as UploadRow | undefined;
+    return r ? toUpload(r) : undefined;
+  }
+
+  /** Upload records, oldest day first, optionally of one day or in one state. */
+  uploads(filter: { date?: string; state?: UploadState } = {}): TracingUpload[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM pdnd_tracing_upload WHERE (@date IS NULL OR date = @date) AND (@state IS NULL OR state = @state) ORDER BY date, tenant`,
+        )
+        .all({ date: filter.date ?? null, state: filter.state ?? null }) as UploadRow[]
+    ).map(toUpload);
+  }
+
+  /**
+   * Files sent whose PDND state is not final yet (not one of `finalStates`), asked fewer than `maxPolls`
+   * times: uploaded ones, and rejected ones whose problems PDND has not listed to us yet.
+   */
+  awaitingVerdict(finalStates: readonly string[], maxPolls: number): TracingUpload[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM pdnd_tracing_upload
+           WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < @maxPolls
+             AND (pdnd_state IS NULL OR pdnd_state NOT IN (SELECT value FROM json_each(@finals)))
+           ORDER BY date, tenant`,
+        )
+        .all({ finals: JSON.stringify(finalStates), maxPolls }) as UploadRow[]
+    ).map(toUpload);
+  }
+
+  /** Every (tenant, day) with traffic, optionally one day, oldest first, with its upload (for listing). */
+  days(filter: { date?: string } = {}): TracingDay[] {
+    return this.dayRows('(@date IS NULL OR d.date = @date)', { date: filter.date ?? null }).map((d) => this.toDay(d));
+  }
+
+  /**
+   * The (tenant, day) pairs before `beforeDate` (and from `sinceDate`, when given) an upload is due for:
+   * never tried, `pending`, an attempt cut short by a restart (`uploading`: the schedule runs one pass at
+   * a time, so a pass finding it did not leave it), or uploaded and grown since. `failed`
+   * and `rejected` days are not here: the schedule decides when a failed day is tried again, and a
+   * rejected one waits for an operator. Oldest first.
+   */
+  pendingDays(beforeDate: string, sinceDate?: string): TracingDay[] {
+    return this.dayRows(
+      `d.date < @before AND (@since IS NULL OR d.date >= @since) AND (u.state IS NULL OR u.state IN ('pending', 'uploading')
+         OR (u.state = 'uploaded' AND d.requests > u.uploaded_requests))`,
+      { before: beforeDate, since: sinceDate ?? null },
+    ).map((d) => this.toDay(d));
+  }
+
+  /** The tracing state for GET /health: the last file uploaded, and how many due days are waiting, failed or rejected. */
+  summary(beforeDate: string): TracingSummary {
+    const last = this.db
+      .prepare(`SELECT * FROM pdnd_tracing_upload WHERE state = 'uploaded' ORDER BY date DESC, updated_at DESC LIMIT 1`)
+      .get() as UploadRow | undefined;
+    const count = (state: UploadState): number =>
+      (this.db.prepare('SELECT COUNT(*) AS n FROM pdnd_tracing_upload WHERE state = ?').get(state) as { n: number }).n;
+    return {
+      ...(last
+        ? {
+            lastUploaded: {
+              tenant: last.tenant,
+              date: last.date,
+              tracingId: last.tracing_id ?? undefined,
+              pdndState: last.pdnd_state ?? undefined,
+            },
+          }
+        : {}),
+      pending: this.pendingDays(beforeDate).length,
+      failed: count('failed'),
+      rejected: count('rejected'),
+    };
+  }
+
+  private dayRows(where: string, params: Record<string, string | null>): DayRow[] {
+    return this.db
+      .prepare(
+        `SELECT d.tenant, d.date, d.requests, u.state, u.attempts, u.tracing_id, u.last_error, u.updated_at,
+           u.uploaded_requests, u.pdnd_state, u.polls, u.problems
+         FROM pdnd_tracing_day d LEFT JOIN pdnd_tracing_upload u ON u.tenant = d.tenant AND u.date = d.date
+         WHERE ${where} ORDER BY d.date, d.tenant`,
+      )
+      .all(params) as DayRow[];
+  }
+
+  private toDay(d: DayRow): TracingDay {
+    const upload = d.state !== null ? toUpload(d as UploadRow) : undefined;
+    const grownSinceUpload = upload?.state === 'uploaded' && upload.uploadedRequests !== undefined && d.requests > upload.uploadedRequests;
+    return { tenant: d.tenant, date: d.date, requests: d.requests, upload, grownSinceUpload };
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+function toUpload(r: UploadRow): TracingUpload {
+  return {
+    tenant: r.tenant,
+    date: r.date,
+    state: r.state,
+    attempts: r.attempts,
+    tracingId: r.tracing_id ?? undefined,
+    lastError: r.last_error ?? undefined,
+    updatedAt: r.updated_at,
+    uploadedRequests: r.uploaded_requests ?? undefined,
+    pdndState: r.pdnd_state ?? undefined,
+    polls: r.polls,
+    problems: r.problems ? (JSON.parse(r.problems) as string[]) : [],
+  };
 }

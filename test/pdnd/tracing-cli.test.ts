@@ -1,0 +1,125 @@
+/**
+ * `tramite pdnd tracing` reads a tracing ledger as the node leaves it: each (tenant, day) with its
+ * requests, upload state, PDND's verdict and problems, a day grown since its upload marked; --date
+ * narrows, --json gives the same as data; a missing ledger is a usage error, not an empty listing.
+ * And the ledger of the previous schema (before uploads recorded what they sent) opens migrated.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TracingLedger } from '../../src/pdnd/tracing-ledger.js';
+import { runCli } from '../cli/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tramite-tracing-cli-'));
+const file = join(dir, 'pdnd-tracing.sqlite');
+const at = new Date('2026-12-02T02:00:00Z');
+
+beforeAll(() => {
+  const ledger = new TracingLedger(file);
+  const rec = (tenant: string, iso: string, purposeId = 'purpose-anagrafe') =>
+    ledger.record({ tenant, at: new Date(iso), purposeId, status: 200, voucherJti: 'jti-a' });
+  rec('tenant-comune', '2026-11-30T10:00:00Z');
+  rec('tenant-comune', '2026-11-30T11:00:00Z');
+  ledger.setUpload(
+    {
+      tenant: 'tenant-comune',
+      date: '2026-11-30',
+      state: 'uploaded',
+      attempts: 1,
+      tracingId: 't-1',
+      lastError: undefined,
+      uploadedRequests: 1,
+    },
+    at,
+  );
+  ledger.setVerdict('tenant-comune', '2026-11-30', { pdndState: 'COMPLETED', problems: [] }, at);
+  rec('tenant-comune', '2026-12-01T10:00:00Z', 'bad purpose');
+  ledger.setUpload(
+    {
+      tenant: 'tenant-comune',
+      date: '2026-12-01',
+      state: 'uploaded',
+      attempts: 2,
+      tracingId: 't-2',
+      lastError: undefined,
+      uploadedRequests: 1,
+    },
+    at,
+  );
+  ledger.setVerdict(
+    'tenant-comune',
+    '2026-12-01',
+    { pdndState: 'ERROR', problems: ['line 2: purpose_id is not an identifier'], state: 'rejected' },
+    at,
+  );
+  rec('tenant-other', '2026-12-01T10:00:00Z');
+  ledger.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tramite pdnd tracing', () => {
+  it('lists each day with its state, PDND verdict and problems', async () => {
+    const r = await runCli(['pdnd', 'tracing', '--ledger', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      '2026-11-30  tenant-comune  2 requests  uploaded  PDND COMPLETED  tracingId t-1  grown: uploaded again at the next pass',
+      '2026-12-01  tenant-comune  1 requests  rejected  PDND ERROR  tracingId t-2  2 attempts',
+      '    problem: line 2: purpose_id is not an identifier',
+      '2026-12-01  tenant-other  1 requests  not uploaded',
+      '',
+    ]);
+  });
+
+  it('--date and --json: the days of that date as data', async () => {
+    const r = await runCli(['pdnd', 'tracing', '--ledger', file, '--date', '2026-12-01', '--json']);
+    expect(r.code).toBe(0);
+    const { days } = JSON.parse(r.stdout) as { days: Record<string, unknown>[] };
+    expect(days).toMatchObject([
+      { tenant: 'tenant-comune', date: '2026-12-01', requests: 1, upload: { state: 'rejected', pdndState: 'ERROR', tracingId: 't-2' } },
+      { tenant: 'tenant-other', date: '2026-12-01', requests: 1, grownSinceUpload: false },
+    ]);
+    expect(days[1]!.upload).toBeUndefined();
+  });
+
+  it('refuses a ledger that does not exist, and a date that is not one (exit 2)', async () => {
+    const missing = await runCli(['pdnd', 'tracing', '--ledger', join(dir, 'nope.sqlite')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no tracing ledger at');
+    const badDate = await runCli(['pdnd', 'tracing', '--ledger', file, '--date', '1/12/2026']);
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('--date 1/12/2026 is not YYYY-MM-DD');
+  });
+});
+
+describe('a ledger written before uploads recorded what they sent', () => {
+  it('is migrated on opening: its rows kept, the new fields empty, the old upload not taken for a grown day', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const old = join(dir, 'v1.sqlite');
+    const db = new Database(old);
+    db.exec(`CREATE TABLE pdnd_traffic (tenant TEXT NOT NULL, date TEXT NOT NULL, purpose_id TEXT NOT NULL, status INTEGER NOT NULL,
+               token_id TEXT NOT NULL, requests_count INTEGER NOT NULL, PRIMARY KEY (tenant, date, purpose_id, status, token_id)) WITHOUT ROWID;
+             CREATE TABLE pdnd_tracing_upload (tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+               tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (tenant, date)) WITHOUT ROWID;
+             INSERT INTO pdnd_traffic VALUES ('t', '2026-11-01', 'p', 200, 'j', 4);
+             INSERT INTO pdnd_tracing_upload VALUES ('t', '2026-11-01', 'uploaded', 1, 'old-id', NULL, '2026-11-02T02:00:00.000Z');
+             PRAGMA user_version = 1;`);
+    db.close();
+    const ledger = new TracingLedger(old);
+    try {
+      expect(ledger.days()).toMatchObject([
+        {
+          tenant: 't',
+          date: '2026-11-01',
+          requests: 4,
+          grownSinceUpload: false,
+          upload: { state: 'uploaded', tracingId: 'old-id', polls: 0, problems: [] },
+        },
+      ]);
+      expect(ledger.days()[0]!.upload!.uploadedRequests).toBeUndefined();
+      expect(ledger.pendingDays('2026-12-01')).toEqual([]);
+    } finally {
+      ledger.close();
+    }
+  });
+});
