@@ -249,7 +249,7 @@ function printReport(r: AuditReport, json: boolean | undefined): void {
   const out = process.stdout;
   if (r.ok) {
     out.write(
-      `intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`,
+      `intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.restTokens ? `, ${r.restTokens.verified} ModI REST tokens re-verified (${r.restTokens.skipped} skipped: vouchers, kid-signed, failed exchanges)` : ''}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`,
     );
     if (r.uncheckpointed) out.write(`note: the last ${r.uncheckpointed} records are not yet covered by a checkpoint\n`);
     return;
