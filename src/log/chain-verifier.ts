@@ -1,4 +1,4 @@
-import { canonicalRecord, chainHash, GENESIS_HASH, sha256Hex, type LogRecord } from './log-entry.js';
+import { canonicalRecord, chainHash, GENESIS_HASH, isRestKind, sha256Hex, type LogRecord } from './log-entry.js';
 import { checkpointSignatureValid } from './checkpoint.js';
 import type { Checkpoint } from './log-store.js';
 
@@ -93,7 +93,12 @@ export async function verifyChain(
       } else if (opts.checkEnvelope) {
         const problem = await opts.checkEnvelope(r);
         envelopesChecked += 1;
-        if (problem) report({ seq: r.seq, kind: 'signature', reason: `the envelope of record ${r.seq} no longer verifies: ${problem}` });
+        if (problem)
+          report({
+            seq: r.seq,
+            kind: 'signature',
+            reason: `the ${isRestKind(r.kind) ? 'HTTP message' : 'envelope'} of record ${r.seq} no longer verifies: ${problem}`,
+          });
       }
     } else if (r.envelopeDigest) {
       envelopesPurged += 1;

@@ -134,9 +134,16 @@ export function registerLogCommand(program: Command): void {
             `  ${r.seq}\t${r.time}\t${r.kind}\t${r.state}${r.detail?.['error'] ? `\t${JSON.stringify(r.detail['error'])}` : ''}\n`,
           );
         for (const e of shown.envelopes) {
-          process.stdout.write(
-            `envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`,
-          );
+          if (e.tokens) {
+            // A REST request or response: its ModI tokens, of which some (vouchers, kid-signed) cannot be re-verified.
+            const counted = `${e.tokens.verified} verified, ${e.tokens.skipped} skipped${e.note ? ` (${e.note})` : ''}`;
+            process.stdout.write(
+              `HTTP message of record ${e.seq} (${e.kind}): ModI tokens ${e.valid ? `valid, ${counted}${e.signer ? `, signed by ${e.signer}` : ''}` : `NOT valid: ${e.reason}`}\n`,
+            );
+          } else
+            process.stdout.write(
+              `envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`,
+            );
           if (e.xml) process.stdout.write(`${e.xml}\n`);
         }
       });
