@@ -17,7 +17,10 @@ let delivered: RestExchange;
 let inbound: RestExchange;
 
 beforeAll(async () => {
-  dev = await startDevNode([COMUNE, B]);
+  dev = await startDevNode([COMUNE, B], (c) => {
+    // A SOAP service of the same name as a REST API: a richiesta stato must not take a REST exchange for its request.
+    c.services = [{ provider: B, name: 'Anagrafe', profile: 'asincronoAsimmetrico' }];
+  });
   const now = Date.now();
   // A call the provider never answered: FAILED, which resend would otherwise take.
   failedOut = await outboundExchange({
@@ -81,6 +84,14 @@ describe('REST exchanges through the back-office API', () => {
       expect((await dev.running.node.store.store.head()).seq).toBe(before);
     },
   );
+
+  it('a SOAP richiesta stato naming a REST exchange as its request is refused (422), not sent', async () => {
+    const rest = await outboundExchange({ createdAt: new Date(), over: { to: B } });
+    await dev.running.node.store.recordRestExchange(rest);
+    const res = await api(COMUNE, 'POST', '/messages', { from: COMUNE, to: B, service: 'Anagrafe', payload: '', refId: rest.id });
+    expect(res.status).toBe(422);
+    expect(res.json.error).toMatchObject({ code: 'TRAMITE_ERR_BAD_REQUEST', message: expect.stringMatching(/ModI REST exchange/) });
+  });
 
   it('reconciliation takes none of them: they are final when logged', async () => {
     const before = (await dev.running.node.store.store.head()).seq;

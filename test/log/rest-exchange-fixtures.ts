@@ -44,6 +44,8 @@ export interface ExchangeOptions {
   readonly withResponse?: boolean;
   readonly status?: RestExchange['status'];
   readonly detail?: Record<string, unknown>;
+  /** Facts to change (another provider, say), laid over the exchange as built. */
+  readonly over?: Partial<RestExchange>;
 }
 
 /** A fruizione: ComuneA's back office called the Regione's Anagrafe v1 through this node. */
@@ -88,6 +90,7 @@ export async function outboundExchange(opts: ExchangeOptions): Promise<RestExcha
       patterns: ['ID_AUTH_REST_02', 'INTEGRITY_REST_01', 'AUDIT_REST_01'],
       jti: req.tokens.authorization?.slice(-8),
     },
+    ...opts.over,
   };
 }
 
