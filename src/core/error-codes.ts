@@ -104,6 +104,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_RETRIES_EXHAUSTED: "The message was not delivered within the service's maximum number of attempts",
   TRAMITE_ERR_NOT_RESENDABLE: 'Only a FAILED outbound message can be resent',
   TRAMITE_ERR_ALREADY_ANSWERED: 'The asynchronous request already has its answer',
+  TRAMITE_ERR_REST_EXCHANGE:
+    'The message is a ModI REST exchange, answered in its own HTTP call: it cannot be resent, answered or polled as a SOAP message',
   TRAMITE_ERR_AMBIGUOUS_ID: 'Several senders sent a message with this id: name the sender with from',
   TRAMITE_ERR_ADAPTER_INVALID: 'An adapter named in the configuration cannot be loaded or does not fulfil the adapter contract',
   TRAMITE_ERR_ADAPTER_UNAVAILABLE: "An adapter's external system could not be reached or was busy (retried)",

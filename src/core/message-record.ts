@@ -1,6 +1,17 @@
 import type { CollaborationProfile } from './service-profile.js';
 
-export type EnvelopeProfileName = 'egov' | 'modi';
+/** How a message travelled: a SOAP envelope (e-Gov busta, ModI SOAP) or a ModI REST exchange (logged by the REST gateway). */
+export type EnvelopeProfileName = 'egov' | 'modi' | 'modi-rest';
+
+/** A ModI REST exchange's HTTP facts (envelopeProfile 'modi-rest'); `target` is dropped by retention, like payloads. */
+export interface RestFacts {
+  readonly version: string;
+  readonly method: string;
+  /** Path and query as forwarded: may name a person (a codice fiscale in the path), so retention drops it. */
+  readonly target?: string;
+  /** The status of the response returned to the caller, when there was one. */
+  readonly httpStatus?: number;
+}
 
 /**
  * Where a message stands. Outbound: ACCEPTED → SENDING → DELIVERED | FAILED.
@@ -45,6 +56,13 @@ export interface MessageRecord {
    */
   readonly answer?: { readonly at: string; readonly id?: string };
   readonly error?: MessageError;
+  /** A ModI REST exchange: its HTTP facts. It is final when logged: never resent, answered or polled. */
+  readonly rest?: RestFacts;
+}
+
+/** A ModI REST exchange, which the SOAP-only operations (resend, answer, poll, delivery) never take. */
+export function isRestExchange(rec: Pick<MessageRecord, 'envelopeProfile'>): boolean {
+  return rec.envelopeProfile === 'modi-rest';
 }
 
 /** A change of a message's state; the status stays as it is when not given. */

@@ -23,5 +23,9 @@ export function messageView(r: MessageRecord): Record<string, unknown> {
     reply: r.replyPayload ?? null,
     answer: r.answer ?? null,
     error: r.error ?? null,
+    // A ModI REST exchange: what was called and what it answered (the bytes stay in the log).
+    ...(r.rest
+      ? { rest: { version: r.rest.version, method: r.rest.method, target: r.rest.target ?? null, httpStatus: r.rest.httpStatus ?? null } }
+      : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { canonicalRecord, chainHash, GENESIS_HASH, sha256Hex, type LogRecord } from './log-entry.js';
+import { canonicalRecord, chainHash, GENESIS_HASH, isRestKind, sha256Hex, type LogRecord } from './log-entry.js';
 import { checkpointSignatureValid } from './checkpoint.js';
 import type { Checkpoint } from './log-store.js';
 
@@ -29,8 +29,8 @@ export interface ChainVerifyOptions {
   /** Where the segment starts: seq 1 after the genesis hash for a whole log; an export's anchor otherwise. */
   readonly startSeq?: number;
   readonly startPrevHash?: string;
-  /** Re-verifies a logged envelope's signature (as of its record's time); returns the problem, if any. */
-  readonly checkEnvelope?: (record: LogRecord) => string | undefined;
+  /** Re-verifies a logged envelope's signature (as of its record's time); returns the problem, if any (a REST record's check is asynchronous). */
+  readonly checkEnvelope?: (record: LogRecord) => string | undefined | Promise<string | undefined>;
   /** Whether the certificate that signed a checkpoint is one the auditor trusts; every checkpoint by default. */
   readonly trustCheckpointSigner?: (certPem: string, at: Date) => string | undefined;
   readonly onRecord?: (seq: number) => void;
@@ -91,9 +91,14 @@ export async function verifyChain(
       if (sha256Hex(r.envelope) !== r.envelopeDigest) {
         report({ seq: r.seq, kind: 'digest', reason: `the envelope kept in record ${r.seq} does not match its digest: it was changed` });
       } else if (opts.checkEnvelope) {
-        const problem = opts.checkEnvelope(r);
+        const problem = await opts.checkEnvelope(r);
         envelopesChecked += 1;
-        if (problem) report({ seq: r.seq, kind: 'signature', reason: `the envelope of record ${r.seq} no longer verifies: ${problem}` });
+        if (problem)
+          report({
+            seq: r.seq,
+            kind: 'signature',
+            reason: `the ${isRestKind(r.kind) ? 'HTTP message' : 'envelope'} of record ${r.seq} no longer verifies: ${problem}`,
+          });
       }
     } else if (r.envelopeDigest) {
       envelopesPurged += 1;

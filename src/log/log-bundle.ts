@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TramiteError } from '../core/errors.js';
-import { sha256Hex, type LogRecord } from './log-entry.js';
+import { isRestKind, sha256Hex, type LogRecord } from './log-entry.js';
 import type { Checkpoint, LogStore } from './log-store.js';
 
 export const BUNDLE_FORMAT = 'tramite-log-bundle';
@@ -63,14 +63,15 @@ export async function collectBundle(
   return { manifest, records, checkpoints, trustPem: opts.trustPem, tsaTrustPem: opts.tsaTrustPem };
 }
 
-const recordLine = (r: LogRecord) =>
-  JSON.stringify({ ...r, envelope: undefined, envelopeFile: r.envelope ? `envelopes/${r.seq}.xml` : undefined });
+/** Where a record's bytes go in a bundle folder: a SOAP envelope as .xml, a REST record's HTTP message as .http. */
+const envelopeFile = (r: LogRecord) => `envelopes/${r.seq}.${isRestKind(r.kind) ? 'http' : 'xml'}`;
+const recordLine = (r: LogRecord) => JSON.stringify({ ...r, envelope: undefined, envelopeFile: r.envelope ? envelopeFile(r) : undefined });
 const checkpointLine = (c: Checkpoint) =>
   JSON.stringify({ ...c, tsaToken: c.tsaToken ? Buffer.from(c.tsaToken).toString('base64') : undefined });
 
 /**
  * Writes a bundle as a folder an auditor can read with any tool: manifest.json, records.jsonl,
- * checkpoints.jsonl, envelopes/<seq>.xml (byte for byte as logged), certificates/trust.pem.
+ * checkpoints.jsonl, envelopes/<seq>.xml (byte for byte as logged; <seq>.http for a REST request or response), certificates/trust.pem.
  * The folder must not exist yet, or be empty.
  */
 export function writeBundleDir(dir: string, b: BundleContent): BundleManifest {
@@ -84,7 +85,7 @@ export function writeBundleDir(dir: string, b: BundleContent): BundleManifest {
     writeFileSync(join(dir, name), data);
     files[name] = sha256Hex(data);
   };
-  for (const r of b.records) if (r.envelope) put(`envelopes/${r.seq}.xml`, r.envelope);
+  for (const r of b.records) if (r.envelope) put(envelopeFile(r), r.envelope);
   put('records.jsonl', b.records.map(recordLine).join('\n') + '\n');
   put('checkpoints.jsonl', b.checkpoints.map(checkpointLine).join('\n') + (b.checkpoints.length ? '\n' : ''));
   put('certificates/trust.pem', b.trustPem);

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
-/** What a log record says happened: the envelope itself, a receipt/reply, or a change of state. */
-export type LogKind = 'envelope' | 'receipt' | 'state';
+/**
+ * What a log record says happened: the envelope itself, a receipt/reply, or a change of state; for a
+ * ModI REST exchange, its request and its response, each kept as an HTTP/1.1 message (http-message-bytes.ts).
+ */
+export type LogKind = 'envelope' | 'receipt' | 'state' | 'rest-request' | 'rest-response';
+
+/** The kinds whose bytes are a logged HTTP message rather than a SOAP envelope. */
+export function isRestKind(kind: string): kind is 'rest-request' | 'rest-response' {
+  return kind === 'rest-request' || kind === 'rest-response';
+}
 
 /** One fact to append. Envelope bytes are kept whole so signatures can be re-verified years later. */
 export interface LogEntryInput {

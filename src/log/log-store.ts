@@ -79,7 +79,7 @@ export interface LogStore {
   messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]>;
   addCheckpoint(cp: Checkpoint): Promise<void>;
   checkpoints(from?: number, to?: number): Promise<Checkpoint[]>;
-  /** Drops envelope bytes (and projected payloads) of records older than `before`; digests stay. */
+  /** Drops envelope bytes (and projected payloads, a REST exchange's target) of records older than `before`; digests stay. */
   purgePayloads(before: string): Promise<number>;
   /**
    * The replay filter's one atomic step: true when (namespace, id) was not held, or was held only until
@@ -96,7 +96,8 @@ export interface LogStore {
 
 /**
  * How an append changes the projection: insert a message row, or update one (fields merged), with
- * the seq of the appended record that holds its envelope or its reply, when it does.
+ * the seq of the appended record that holds its envelope or its reply, when it does. An inserted row
+ * is created at its first record's time and updated at its last's.
  */
 export type ProjectionChange =
   | {
@@ -105,6 +106,8 @@ export type ProjectionChange =
       readonly direction: 'in' | 'out';
       readonly fields: Readonly<Record<string, unknown>>;
       readonly envelopeFromEntry?: number;
+      /** A REST exchange logs its response with its request. */
+      readonly replyFromEntry?: number;
     }
   | {
       readonly op: 'update';

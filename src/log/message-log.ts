@@ -12,6 +12,8 @@ import {
 import { signCheckpoint, checkpointStatement, type CheckpointSigner } from './checkpoint.js';
 import { verifyChain, type ChainVerifyOptions, type ChainVerifyReport } from './chain-verifier.js';
 import type { LogEntryInput } from './log-entry.js';
+import type { RestExchange } from '../core/rest-exchange.js';
+import { restExchangeEntries } from './rest-exchange-entries.js';
 import type { Checkpoint, LogStore, MessageRow } from './log-store.js';
 
 export interface CheckpointPolicy {
@@ -145,6 +147,23 @@ export class MessageLog implements MessageStore {
       direction: rec.direction,
       fields: rec as unknown as Record<string, unknown>,
       envelopeFromEntry: 0,
+    });
+  }
+
+  /**
+   * A ModI REST exchange, once its response was returned or its request refused: its request and its
+   * response (HTTP/1.1 bytes) as two chained records and its row in the projection, in ONE append — so
+   * it is listed and audited like a message, and is never half in the log.
+   */
+  async recordRestExchange(x: RestExchange): Promise<void> {
+    const { entries, fields } = restExchangeEntries(x, this.opts.clock.now().toISOString());
+    await this.append(entries, {
+      op: 'insert',
+      id: x.id,
+      direction: x.direction,
+      fields,
+      envelopeFromEntry: 0,
+      ...(entries.length > 1 ? { replyFromEntry: 1 } : {}),
     });
   }
 

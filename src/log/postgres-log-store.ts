@@ -143,10 +143,23 @@ export class PostgresLogStore implements LogStore {
     const last = records[records.length - 1]!;
     if (p.op === 'insert') {
       const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
+      const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : null;
       await client.query(
         `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)`,
-        [p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields)],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          p.id,
+          p.direction,
+          last.state,
+          last.from,
+          last.to,
+          last.service,
+          records[0]!.time,
+          last.time,
+          envelopeSeq,
+          replySeq,
+          JSON.stringify(p.fields),
+        ],
       );
       return;
     }
@@ -258,8 +271,8 @@ export class PostgresLogStore implements LogStore {
       const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
       // Only the rows that still hold a payload: rewriting every old row each sweep left dead tuples behind.
       await client.query(
-        `UPDATE messages SET fields = ((fields::jsonb) - 'payload' - 'replyPayload')::text
-          WHERE updated_at < $1 AND (fields::jsonb) ?| array['payload', 'replyPayload']`,
+        `UPDATE messages SET fields = (((fields::jsonb) - 'payload' - 'replyPayload') #- '{rest,target}')::text
+          WHERE updated_at < $1 AND ((fields::jsonb) ?| array['payload', 'replyPayload'] OR (fields::jsonb) -> 'rest' ? 'target')`,
         [before],
       );
       await client.query('COMMIT');

@@ -295,8 +295,9 @@ export class SqliteLogStore implements LogStore {
     // A message gains nothing to purge once its updated_at is old, but the table is not in that order:
     // walked whole, by rowid windows, rewriting only the rows that still hold a payload.
     const messages = this.db.prepare(
-      `UPDATE messages SET fields = json_remove(fields, '$.payload', '$.replyPayload')
-        WHERE rowid >= ? AND rowid < ? AND updated_at < ? AND (instr(fields, '"payload"') > 0 OR instr(fields, '"replyPayload"') > 0)`,
+      `UPDATE messages SET fields = json_remove(fields, '$.payload', '$.replyPayload', '$.rest.target')
+        WHERE rowid >= ? AND rowid < ? AND updated_at < ?
+          AND (instr(fields, '"payload"') > 0 OR instr(fields, '"replyPayload"') > 0 OR json_extract(fields, '$.rest.target') IS NOT NULL)`,
     );
     const lastRow = (this.db.prepare('SELECT max(rowid) AS id FROM messages').get() as { id: number | null }).id ?? 0;
     for (let from = 0; from <= lastRow; from += PURGE_WINDOW) {

@@ -72,10 +72,23 @@ export class SqliteLogWriter {
     const last = records[records.length - 1]!;
     if (p.op === 'insert') {
       const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
+      const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : null;
       this.sql(
         `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
-      ).run(p.id, p.direction, last.state, last.from, last.to, last.service, last.time, last.time, envelopeSeq, JSON.stringify(p.fields));
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        p.id,
+        p.direction,
+        last.state,
+        last.from,
+        last.to,
+        last.service,
+        records[0]!.time,
+        last.time,
+        envelopeSeq,
+        replySeq,
+        JSON.stringify(p.fields),
+      );
       return;
     }
     const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(

@@ -134,9 +134,16 @@ export function registerLogCommand(program: Command): void {
             `  ${r.seq}\t${r.time}\t${r.kind}\t${r.state}${r.detail?.['error'] ? `\t${JSON.stringify(r.detail['error'])}` : ''}\n`,
           );
         for (const e of shown.envelopes) {
-          process.stdout.write(
-            `envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`,
-          );
+          if (e.tokens) {
+            // A REST request or response: its ModI tokens, of which some (vouchers, kid-signed) cannot be re-verified.
+            const counted = `${e.tokens.verified} verified, ${e.tokens.skipped} skipped${e.note ? ` (${e.note})` : ''}`;
+            process.stdout.write(
+              `HTTP message of record ${e.seq} (${e.kind}): ModI tokens ${e.valid ? `valid, ${counted}${e.signer ? `, signed by ${e.signer}` : ''}` : `NOT valid: ${e.reason}`}\n`,
+            );
+          } else
+            process.stdout.write(
+              `envelope of record ${e.seq} (${e.kind}): signature ${e.valid ? `valid, signed by ${e.signer}` : `NOT valid: ${e.reason}`}\n`,
+            );
           if (e.xml) process.stdout.write(`${e.xml}\n`);
         }
       });
@@ -249,7 +256,7 @@ function printReport(r: AuditReport, json: boolean | undefined): void {
   const out = process.stdout;
   if (r.ok) {
     out.write(
-      `intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`,
+      `intact: ${r.records} records (${r.firstSeq ?? '-'}–${r.lastSeq ?? '-'}), ${r.checkpoints} checkpoints, ${r.signaturesChecked ? `${r.envelopesChecked} envelope signatures re-verified` : 'envelope signatures not checked'}${r.restTokens ? `, ${r.restTokens.verified} ModI REST tokens re-verified (${r.restTokens.skipped} skipped: vouchers, kid-signed, failed exchanges)` : ''}${r.envelopesPurged ? `, ${r.envelopesPurged} envelopes purged by retention (digests kept)` : ''}${r.timestampsVerified ? `, ${r.timestampsVerified} checkpoint time-stamps verified` : ''}\n`,
     );
     if (r.uncheckpointed) out.write(`note: the last ${r.uncheckpointed} records are not yet covered by a checkpoint\n`);
     return;

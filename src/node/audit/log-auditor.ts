@@ -7,7 +7,8 @@ import { checkpointStatement } from '../../log/checkpoint.js';
 import { verifyTimestampToken } from '../../crypto/rfc3161/index.js';
 import type { CertificateChainCheck } from '../../crypto/revocation/certificate-chain-check.js';
 import { collectBundle, readBundle, type BundleContent } from '../../log/log-bundle.js';
-import type { LogRecord } from '../../log/log-entry.js';
+import { isRestKind, type LogRecord } from '../../log/log-entry.js';
+import { checkRestRecord } from './rest-record-check.js';
 import type { Checkpoint, LogStore, MessageRow, RecordQuery } from '../../log/log-store.js';
 import { readEnvelope, verifyEnvelope } from '../../../envelopes/envelope.js';
 import { WEAKEST_MODI_PATTERNS } from '../../core/service-profile.js';
@@ -38,7 +39,11 @@ export interface EnvelopeStatus {
   readonly signer?: string;
   readonly code?: string;
   readonly reason?: string;
+  /** The bytes as logged: the SOAP envelope, or a REST record's HTTP/1.1 message. */
   readonly xml?: string;
+  /** A REST record: ModI tokens re-verified and skipped (vouchers, kid-signed, those of a FAILED exchange). */
+  readonly tokens?: { readonly verified: number; readonly skipped: number };
+  readonly note?: string;
 }
 
 export interface AuditReport extends ChainVerifyReport {
@@ -49,6 +54,8 @@ export interface AuditReport extends ChainVerifyReport {
   readonly timestampsVerified: number;
   /** Bundle only: files missing or not matching the manifest. */
   readonly fileProblems?: readonly string[];
+  /** With signatures checked: the ModI REST tokens re-verified, and those skipped (no certificate to check them with, or a FAILED exchange's). */
+  readonly restTokens?: { readonly verified: number; readonly skipped: number };
 }
 
 export function summarise(r: LogRecord): RecordSummary {
@@ -93,6 +100,36 @@ export function envelopeSignatureProblem(
       reason: e.reason ? `${e.reason}: ${e.message}` : e.message,
     };
   }
+}
+
+type RecordSignatureCheck = { valid: boolean; signer?: string; code?: string; reason?: string } & Partial<
+  Pick<EnvelopeStatus, 'tokens' | 'note'>
+>;
+
+/** A logged envelope's signature, or a logged REST message's ModI tokens, re-verified as of the record's time. */
+export async function recordSignatureProblem(r: LogRecord, trust: TrustStore): Promise<RecordSignatureCheck> {
+  if (!isRestKind(r.kind)) return envelopeSignatureProblem(r, trust);
+  const { tokensVerified, tokensSkipped, ...check } = await checkRestRecord(r, trust);
+  return { ...check, tokens: { verified: tokensVerified, skipped: tokensSkipped } };
+}
+
+/** The check verifyChain runs on each kept envelope, counting the REST tokens it re-verified and skipped. */
+function countingSignatureCheck(trust: TrustStore): {
+  check: (r: LogRecord) => Promise<string | undefined>;
+  restTokens: { verified: number; skipped: number };
+} {
+  const restTokens = { verified: 0, skipped: 0 };
+  return {
+    restTokens,
+    check: async (r) => {
+      const result = await recordSignatureProblem(r, trust);
+      if (result.tokens) {
+        restTokens.verified += result.tokens.verified;
+        restTokens.skipped += result.tokens.skipped;
+      }
+      return result.reason;
+    },
+  };
 }
 
 function checkpointSignerCheck(trust: TrustStore | undefined) {
@@ -156,6 +193,7 @@ function withTail(
   signaturesChecked: boolean,
   timestampsVerified: number,
   fileProblems?: readonly string[],
+  restTokens?: { verified: number; skipped: number },
 ): AuditReport {
   const lastCp = checkpointSeqs.length ? Math.max(...checkpointSeqs) : 0;
   const uncheckpointed = report.lastSeq === null ? 0 : Math.max(0, report.lastSeq - Math.max(lastCp, (report.firstSeq ?? 1) - 1));
@@ -167,6 +205,7 @@ function withTail(
     signaturesChecked,
     timestampsVerified,
     ...(fileProblems ? { fileProblems } : {}),
+    ...(restTokens && restTokens.verified + restTokens.skipped > 0 ? { restTokens } : {}),
   };
 }
 
@@ -191,13 +230,17 @@ export class LogAuditor {
     if (history.length === 0) return undefined;
     // Inbound ids are unique per sender only: every message with this id, whoever sent it.
     const messages = await this.store.messages({ messageId: id, limit: 1000 });
-    const envelopes = history
-      .filter((r) => r.envelope || r.envelopeDigest)
-      .map((r): EnvelopeStatus => {
-        const xml = r.envelope ? Buffer.from(r.envelope).toString('utf8') : undefined;
-        const sig = this.trust ? envelopeSignatureProblem(r, this.trust) : { valid: false, reason: 'not checked: no trust anchors given' };
-        return { seq: r.seq, kind: r.kind, ...sig, ...(xml ? { xml } : {}) };
-      });
+    const envelopes = await Promise.all(
+      history
+        .filter((r) => r.envelope || r.envelopeDigest)
+        .map(async (r): Promise<EnvelopeStatus> => {
+          const xml = r.envelope ? Buffer.from(r.envelope).toString('utf8') : undefined;
+          const sig = this.trust
+            ? await recordSignatureProblem(r, this.trust)
+            : { valid: false, reason: 'not checked: no trust anchors given' };
+          return { seq: r.seq, kind: r.kind, ...sig, ...(xml ? { xml } : {}) };
+        }),
+    );
     return { messages, history: history.map(summarise), envelopes };
   }
 
@@ -208,8 +251,9 @@ export class LogAuditor {
     const trust = this.trust;
     const checkSigs = (opts.signatures ?? true) && trust !== undefined;
     const signerCheck = checkpointSignerCheck(trust);
+    const sigs = checkSigs ? countingSignatureCheck(trust!) : undefined;
     const report = await verifyChain(this.store.range(1, head.seq), checkpoints, {
-      ...(checkSigs ? { checkEnvelope: (r: LogRecord) => envelopeSignatureProblem(r, trust!).reason } : {}),
+      ...(sigs ? { checkEnvelope: sigs.check } : {}),
       ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
       ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
     });
@@ -219,6 +263,8 @@ export class LogAuditor {
       checkpoints.map((c) => c.seq),
       checkSigs,
       ts.verified,
+      undefined,
+      sigs?.restTokens,
     );
   }
 
@@ -251,13 +297,14 @@ export async function verifyBundle(
   const trust = pems.length ? TrustStore.fromPem(pems) : undefined;
   const checkSigs = (opts.signatures ?? true) && trust !== undefined;
   const signerCheck = checkpointSignerCheck(trust);
+  const sigs = checkSigs ? countingSignatureCheck(trust!) : undefined;
   async function* records() {
     yield* content.records;
   }
   const report = await verifyChain(records(), content.checkpoints, {
     startSeq: content.manifest.firstSeq,
     startPrevHash: content.manifest.startPrevHash,
-    ...(checkSigs ? { checkEnvelope: (r: LogRecord) => envelopeSignatureProblem(r, trust!).reason } : {}),
+    ...(sigs ? { checkEnvelope: sigs.check } : {}),
     ...(signerCheck ? { trustCheckpointSigner: signerCheck } : {}),
     ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
   });
@@ -284,6 +331,7 @@ export async function verifyBundle(
       checkSigs,
       ts.verified,
       fileProblems,
+      sigs?.restTokens,
     ),
     manifest: content.manifest,
   };

@@ -1,5 +1,5 @@
 import { ApiError, EnvelopeError } from '../../core/errors.js';
-import { inboundKey, outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import { inboundKey, isRestExchange, outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
 import type { Registry, ServiceDef } from '../registry/registry.js';
 
 /**
@@ -123,6 +123,7 @@ export class AsyncCorrelation {
     m: Pick<CorrelatedFacts, 'from' | 'to' | 'service'>,
     original: MessageRecord,
   ): string | undefined {
+    if (isRestExchange(original)) return 'it is a ModI REST exchange, answered in its own HTTP call';
     const [consumer, provider] = kind === 'answer' ? [m.to, m.from] : [m.from, m.to];
     if (original.from !== consumer || original.to !== provider)
       return `it is a message from ${original.from} to ${original.to}, not from ${consumer} to ${provider}`;

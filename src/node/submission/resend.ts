@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../../core/errors.js';
 import { outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import { refuseRestExchange } from './rest-exchange-refusal.js';
 
 export interface ResendDeps {
   readonly store: Pick<MessageStore, 'get' | 'transition'>;
@@ -23,6 +24,7 @@ export async function resendFailed(deps: ResendDeps, id: string, callerParties?:
       `no outbound message ${id} ${callerParties ? 'visible to this caller' : 'in the log'}`,
     );
   }
+  refuseRestExchange(rec, 'resent');
   if (rec.status !== 'FAILED')
     throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
   const next = await deps.store.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });

@@ -11,6 +11,7 @@ import type { PipelineDeps } from '../pipeline-deps.js';
 import type { ServiceDef } from '../registry/registry.js';
 import { findReceived } from './received-lookup.js';
 import { resendFailed } from './resend.js';
+import { refuseRestExchange } from './rest-exchange-refusal.js';
 
 /**
  * What a back office asks the node to send (the validated body of POST /api/v1/messages): the same
@@ -105,6 +106,7 @@ export class Submission {
   ): Promise<{ message: MessageRecord; sent: boolean }> {
     const request = await findReceived(this.deps.store, requestId, callerParties, from);
     if (!request) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
+    refuseRestExchange(request, 'answered');
     const service = this.deps.registry.service(request.to, request.service);
     const isRequest =
       request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
@@ -155,6 +157,7 @@ export class Submission {
     const request = await this.deps.store.get(outboundKey(requestId));
     if (!request || !callerParties.has(request.from))
       throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no outbound message ${requestId} visible to this caller`);
+    refuseRestExchange(request, 'polled');
     if (request.collaboration !== 'asincronoAsimmetrico' || request.refId !== undefined) {
       throw new ApiError(
         'TRAMITE_ERR_BAD_REQUEST',
