@@ -95,6 +95,9 @@ export interface RestTokenChecks {
   readonly messageJti?: { readonly namespace: string; readonly jti: string };
 }
 
+/** Longest jti accepted (a UUID has 36 characters; the replay store keeps at most 200). */
+export const MAX_JTI_CHARS = 200;
+
 /** GovWay's default maximum age of iat (claims.iat.minutes=5). */
 export const DEFAULT_MAX_AGE_SECONDS = 300;
 /** ModI asks for a short window (GovWay's TTL is 300 s); an hour leaves room for slow peers and nothing for a token that never expires. */
@@ -309,6 +312,9 @@ function readClaims(payload: Uint8Array, limits: ModiRestLimits, refuse: Refuse)
     if (c[name] !== undefined && typeof c[name] !== 'string')
       throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim ${name} is not a string`);
   }
+  // A jti is kept by the replay filter: a longer one (or one a database cannot hold) is refused as malformed, not cut.
+  if (typeof c.jti === 'string' && (c.jti.length > MAX_JTI_CHARS || c.jti.includes('\u0000')))
+    throw refuse('TRAMITE_ERR_MODI_REST_MALFORMED', `claim jti is longer than ${MAX_JTI_CHARS} characters or holds U+0000`);
   return c as RestTokenClaims;
 }
 

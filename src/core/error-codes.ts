@@ -156,6 +156,15 @@ export const TRAMITE_CODES = {
     "A day's PDND tracing CSV could not be uploaded (every attempt failed, or the tracing endpoint refused it)",
   TRAMITE_ERR_PDND_TRACING_STATE:
     "PDND's state of an uploaded tracing file could not be read (unreachable, no API voucher, or not a tracing state); asked again on a later pass",
+  // The REST gateway (src/node/rest-gateway): fruizione and erogazione of REST APIs.
+  TRAMITE_ERR_REST_API_UNKNOWN: 'No REST API with this provider, name and version is configured on this node',
+  TRAMITE_ERR_REST_NOT_CONSUMER: 'The calling party may not call this REST API (not among its consumers)',
+  TRAMITE_ERR_REST_PARTY_AMBIGUOUS: "The caller's token acts for several parties and the Tramite-Party header does not name one of them",
+  TRAMITE_ERR_REST_BODY_TOO_LARGE: "A REST request's body is larger than the API's maxBodyBytes",
+  TRAMITE_ERR_REST_AUDIT_DATA:
+    'The Tramite-Audit header an AUDIT_REST pattern needs is missing, not a JSON object, or lacks a claim the API requires',
+  TRAMITE_ERR_REST_UPSTREAM:
+    "The back office's API behind an erogazione could not be reached, was too slow, or answered more than maxBodyBytes",
 } as const;
 
 /**

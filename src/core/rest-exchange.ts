@@ -35,3 +35,8 @@ export interface RestExchange {
   /** Plain JSON facts: patterns satisfied, token jtis, signer, purposeId, voucher jti, client id, HTTP status, error {code,message}. */
   readonly detail: Readonly<Record<string, unknown>>;
 }
+
+/** Where the gateway records its exchanges: the message log. */
+export interface RestExchangeRecorder {
+  recordRestExchange(x: RestExchange): Promise<void>;
+}

@@ -33,6 +33,15 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
       log: health.log,
       certificates: health.certificates,
       ...(health.revocation ? { revocation: health.revocation } : {}),
+      ...(node.restGateway
+        ? {
+            rest: {
+              provided: node.restGateway.directory.providedHere().map((a) => `${a.name} ${a.api.version}`),
+              consumed: node.restGateway.directory.consumedHere().map((a) => `${a.provider} ${a.name} ${a.api.version}`),
+              ...(node.restGateway.pdnd ? { pdndTracing: node.restGateway.pdnd.tracingHealth() } : {}),
+            },
+          }
+        : {}),
     };
   });
 }

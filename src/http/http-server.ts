@@ -18,6 +18,8 @@ import { registerHealthRoute } from './health-route.js';
 import { HttpRefusal } from './http-refusal.js';
 import { holdRequestBodiesWithin, RequestBodyBudget } from './request-body-budget.js';
 import { messageView } from './message-view.js';
+import { registerRestGatewayRoutes } from './rest-gateway-routes.js';
+import { problemAnswer } from '../node/rest-gateway/gateway-answer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,6 +119,19 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
         .type('text/xml; charset=utf-8')
         .send(buildFaultEnvelope(fault));
     }
+    if (req.url.startsWith('/rest/')) {
+      // The REST gateway answers in problem+json, whatever stopped the request before its handler.
+      const refusal =
+        err instanceof TramiteError
+          ? err
+          : new ApiError(
+              err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'TRAMITE_ERR_REST_BODY_TOO_LARGE' : 'TRAMITE_ERR_BAD_REQUEST',
+              err.statusCode && err.statusCode < 500 ? err.statusCode : 400,
+              err.message,
+            );
+      const answer = problemAnswer(refusal, { direction: 'request', disclose: true });
+      return reply.code(answer.status).type('application/problem+json').send(answer.body);
+    }
     if (err instanceof ApiError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     if (err.validation) return reply.code(400).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });
     if (err instanceof TramiteError) return reply.code(500).send({ error: { code: err.code, message: err.message } });
@@ -128,17 +143,18 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   registerHealthRoute(app, node);
 
+  // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
+  const identifier = tls?.requestCert
+    ? new TlsClientIdentifier(node.registry, tls.material.certificate, [
+        // The same revocation policy as for the peer's envelope signers: a revoked client is refused before its body is read.
+        ...(node.revocation ? [tlsClientRevocation(node.revocation)] : []),
+        ...(opts.clientCertificateChecks ?? []),
+      ])
+    : undefined;
+
   app.register(async (peers) => {
     // Per remote address, counted before the body is read.
     peers.addHook('onRequest', peers.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'envelopes from this address')));
-    // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
-    const identifier = tls?.requestCert
-      ? new TlsClientIdentifier(node.registry, tls.material.certificate, [
-          // The same revocation policy as for the peer's envelope signers: a revoked client is refused before its body is read.
-          ...(node.revocation ? [tlsClientRevocation(node.revocation)] : []),
-          ...(opts.clientCertificateChecks ?? []),
-        ])
-      : undefined;
     peers.decorateRequest('transport', undefined);
     if (identifier)
       peers.addHook('onRequest', async (req, reply) => {
@@ -258,6 +274,15 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
     },
     { prefix: '/api/v1' },
   );
+  if (node.restGateway)
+    registerRestGatewayRoutes(app, node, node.restGateway, {
+      identifier,
+      rateLimitOut: (scope) =>
+        scope.rateLimit(
+          rateLimitOptions(http.rateLimits.api, (req) => [...req.callerParties].sort().join(' '), 'requests from this caller'),
+        ),
+      rateLimitIn: (scope) => scope.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'requests from this address')),
+    });
   registerAuditorRoutes(app, node);
   return app;
 }

@@ -22,6 +22,7 @@ import { MessageIdAllocator } from './registry/message-id-allocator.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { RestGateway } from './rest-gateway/rest-gateway.js';
 import { PeerClient } from './peer-client/peer-client.js';
 import { DispatchWorker } from './dispatch/dispatch-worker.js';
 import type { DispatchItem } from './dispatch/dispatch-item.js';
@@ -62,6 +63,8 @@ export class TramiteNode {
   readonly delivery: DeliveryWorker;
   readonly dispatch: DispatchWorker;
   private readonly peers: PeerClient;
+  /** The REST gateway (/rest/out, /rest/in); undefined when no REST API is configured. */
+  readonly restGateway: RestGateway | undefined;
   private readonly backOffice = new BackOfficeHttp();
   readonly limits: XmlLimits;
   private publicUrl: string;
@@ -124,6 +127,20 @@ export class TramiteNode {
       peers: config.peers,
       self: { url: () => this.envelopeUrl, ...(config.node.listen.tls ? { tls: config.node.listen.tls.material } : {}) },
     });
+    // REST APIs (docs/rest-apis.md): the gateway, its jti filter in the log store, its exchanges in the log.
+    this.restGateway =
+      config.restServices.length > 0
+        ? new RestGateway({
+            config,
+            registry,
+            peers: this.peers,
+            exchanges: store,
+            replay: { accept: (namespace, jti, until) => store.store.acceptToken(namespace, jti, until, clock.now()) },
+            clock,
+            log,
+            revocation,
+          })
+        : undefined;
     const selfUrl = (): string => this.envelopeUrl;
     // A hand-over is bounded by backOfficeTimeoutMs (10 s), as the first attempt must be.
     this.immediateDispatch = new FirstAttempt<DispatchItem>({
@@ -304,6 +321,7 @@ export class TramiteNode {
     );
     self = node;
     node.expiryWarnings.start();
+    node.restGateway?.pdnd?.start();
     try {
       await adapters.start();
     } catch (err) {
@@ -400,7 +418,9 @@ export class TramiteNode {
     // Last of the queues: the attempts above report their changes of state through it.
     await this.notifyQueue.close(queues);
     // No attempt is in flight any more: the connections to peers and back offices can go.
-    if (!(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close()]), deadline.capped(1000))))
+    if (
+      !(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close(), this.restGateway?.close()]), deadline.capped(1000)))
+    )
       this.log.warn('HTTP connections did not close in time');
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
     await this.redis.close(deadline);

@@ -1,0 +1,401 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request } from 'undici';
+import type { Logger } from 'pino';
+import type { X509Certificate } from 'node:crypto';
+import { ApiError, DeliveryError, SecurityError, TramiteError } from '../../core/errors.js';
+import type { Clock } from '../../core/clock.js';
+import type { RestExchangeRecorder } from '../../core/rest-exchange.js';
+import type { RestServiceConfig } from '../../config/config-types.js';
+import { readBoundedBody } from '../../core/bounded-body.js';
+import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
+import type { Registry } from '../registry/registry.js';
+import type { PeerClient } from '../peer-client/peer-client.js';
+import { buildModiRestRequestHeaders } from '../../../envelopes/modi-rest/rest-message-headers.js';
+import { verifyModiRestMessage, type VerifiedModiRest } from '../../../envelopes/modi-rest/rest-message-verify.js';
+import { ModiRestError, type ModiRestPosition } from '../../../envelopes/modi-rest/modi-rest-error.js';
+import type { JtiReplayFilter } from '../../../envelopes/modi-rest/rest-token-verify.js';
+import { auditDataFrom } from './audit-data.js';
+import { declaredPatterns } from './declared-patterns.js';
+import { headerValue, modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
+import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
+import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
+import type { PdndAccess } from './pdnd-access.js';
+import type { RestApiDirectory } from './rest-api-directory.js';
+import { pdndSigningKey, x509SigningKey } from './rest-signing-keys.js';
+
+/** A back office's call to a REST API provided on a peer: `/rest/out/{provider}/{name}/{version}{path}`. */
+export interface OutboundRestCall {
+  /** The parties the caller's token acts for. */
+  readonly callerParties: ReadonlySet<string>;
+  /** Tramite-Party: which of them calls, when the token acts for several. */
+  readonly party?: string | undefined;
+  readonly provider: string;
+  readonly name: string;
+  readonly version: string;
+  readonly method: string;
+  /** What follows the version in the path, with the query: "" or "/residenti/RSSMRA80A01H501U?full=1". */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export interface RestConsumerDeps {
+  readonly directory: RestApiDirectory;
+  readonly registry: Registry;
+  readonly peers: PeerClient;
+  readonly exchanges: RestExchangeRecorder;
+  readonly replay: JtiReplayFilter;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly skewSeconds: number;
+  readonly revocation?: RevocationChecker | undefined;
+  readonly pdnd?: PdndAccess | undefined;
+}
+
+/**
+ * Fruizione: signs a back office's request with its party's ModI tokens (and a PDND voucher when the
+ * API needs one), forwards it to the provider over the peer client, verifies the signed response
+ * (bound to the request's Digest), logs both in the message log and answers. A refusal by the
+ * provider's gateway (an unsigned 4xx/5xx) is passed back as it came; a response that breaks the
+ * profile becomes 502 InteroperabilityInvalidResponse.
+ */
+export class RestConsumer {
+  constructor(private readonly deps: RestConsumerDeps) {}
+
+  async call(call: OutboundRestCall): Promise<GatewayAnswer> {
+    const { deps } = this;
+    const createdAt = deps.clock.now();
+    const id = randomUUID();
+    let api: RestServiceConfig | undefined;
+    let party: string | undefined;
+    const facts: Record<string, unknown> = { method: call.method };
+    let forwarded: { target: string; headers: HeaderList; body: Buffer; voucher: boolean } | undefined;
+    let response: { status: number; headers: HeaderList; body: Buffer } | undefined;
+    let direction: 'request' | 'response' = 'request';
+    try {
+      api = deps.directory.consumed(call.provider, call.name, call.version);
+      party = this.callingParty(call, api);
+      if (call.body.length > api.api.maxBodyBytes)
+        throw new ApiError(
+          'TRAMITE_ERR_REST_BODY_TOO_LARGE',
+          413,
+          `the body has ${call.body.length} bytes; ${api.name} takes at most ${api.api.maxBodyBytes}`,
+        );
+      const sent = await this.sign(call, api, party, facts);
+      forwarded = sent;
+      const url = `${api.api.url!}${call.path}`;
+      const res = await this.forward(url, call.method, sent.headers, sent.body, api.api.maxBodyBytes);
+      response = res;
+      facts['httpStatus'] = res.status;
+      direction = 'response';
+      const verified = await this.verifyResponse(res, api, party, sent.digest, sent.issuer);
+      if (verified) facts['response'] = describeVerified(verified);
+      else if (res.status >= 400) facts['providerRefusal'] = problemTitle(res);
+      const answer: GatewayAnswer = {
+        status: res.status,
+        headers: [...responseHeadersToReturn(Object.fromEntries(groupHeaders(res.headers))), ['tramite-exchange-id', id]],
+        body: res.body,
+      };
+      const failed = !verified && res.status >= 400;
+      await this.record(id, api, party, createdAt, failed ? 'FAILED' : 'DELIVERED', forwarded, response, {
+        ...facts,
+        ...(failed ? { error: { code: 'TRAMITE_ERR_REST_PROVIDER_REFUSED', message: `the provider answered HTTP ${res.status}` } } : {}),
+      });
+      this.trace(api, party, facts, res.status);
+      return answer;
+    } catch (err) {
+      const answer = problemAnswer(err, { direction, disclose: true });
+      deps.log.warn(
+        { exchange: id, api: api?.name, party, code: answer.code, err: (err as Error).message },
+        direction === 'response' ? 'REST response refused' : 'REST call failed',
+      );
+      if (api && party)
+        await this.record(id, api, party, createdAt, 'FAILED', forwarded, response, {
+          ...facts,
+          error: { code: answer.code, message: (err as Error).message },
+        }).catch((logErr: unknown) => deps.log.error({ exchange: id, err: (logErr as Error).message }, 'REST exchange not logged'));
+      if (api && party && facts['voucherJti']) this.trace(api, party, facts, answer.status);
+      return { status: answer.status, headers: [...answer.headers, ['tramite-exchange-id', id]], body: answer.body };
+    }
+  }
+
+  /** The hosted party the call is made for: the token's one party, or the one Tramite-Party names; it must be a consumer of the API. */
+  private callingParty(call: OutboundRestCall, api: RestServiceConfig): string {
+    const parties = [...call.callerParties];
+    const party = call.party ?? (parties.length === 1 ? parties[0] : undefined);
+    if (party === undefined || !call.callerParties.has(party))
+      throw new ApiError(
+        'TRAMITE_ERR_REST_PARTY_AMBIGUOUS',
+        400,
+        call.party === undefined
+          ? `this token acts for ${parties.join(', ')}: say which one calls with the Tramite-Party header`
+          : `this token does not act for ${call.party}`,
+      );
+    if (api.consumers && !api.consumers.includes(party))
+      throw new ApiError(
+        'TRAMITE_ERR_REST_NOT_CONSUMER',
+        403,
+        `${party} is not among the consumers of ${api.name} ${api.api.version} of ${api.provider}`,
+      );
+    return party;
+  }
+
+  /** The request's headers: those passed on from the caller, the ModI tokens, and the voucher. */
+  private async sign(call: OutboundRestCall, api: RestServiceConfig, party: string, facts: Record<string, unknown>) {
+    const { deps } = this;
+    const declared = declaredPatterns(api.api);
+    const hosted = deps.registry.hostedParty(party)!;
+    const passed = requestHeadersToForward(call.headers);
+    const contentHeaders = Object.fromEntries(passed.filter(([n]) => n === 'content-type' || n === 'content-encoding'));
+    const pdndKey = hosted.pdnd?.client;
+    const byKid = declared.integrity === 'INTEGRITY_REST_02';
+    if ((byKid || declared.audit === 'AUDIT_REST_02') && !pdndKey)
+      throw new ApiError(
+        'TRAMITE_ERR_PDND_TOKEN_REQUEST',
+        502,
+        `${party} has no PDND client (parties[].pdnd) to sign ${api.name}'s tokens with`,
+      );
+    const x509 = x509SigningKey(hosted.identity);
+    const key = byKid ? pdndSigningKey(pdndKey!) : x509;
+    const issuer = byKid ? pdndKey!.clientId : party;
+    const audit = declared.audit
+      ? auditDataFrom(call.headers['tramite-audit'], declared.audit, api.api.audit.claims, api.api.pdnd?.purposeId)
+      : undefined;
+    const signed = await buildModiRestRequestHeaders(
+      {
+        audience: api.api.audience,
+        issuer,
+        subject: issuer,
+        now: deps.clock.now(),
+        ttlSeconds: api.api.tokenLifetimeSeconds,
+        body: call.body,
+        headers: contentHeaders,
+        signEmptyBody: declared.emptyRequestBody !== 'refuse',
+      },
+      {
+        ...(declared.voucher ? {} : { idAuth: declared.idAuth }),
+        ...(declared.integrity ? { integrity: declared.integrity } : {}),
+        ...(audit ? { audit } : {}),
+      },
+      key,
+      declared.audit === 'AUDIT_REST_02' ? pdndSigningKey(pdndKey!) : x509,
+    );
+    const headers: HeaderList = [...passed.filter(([n]) => n !== 'content-type' && n !== 'content-encoding')];
+    for (const [n, v] of Object.entries(signed.headers)) headers.push([n.toLowerCase(), v]);
+    facts['patterns'] = api.api.profiles;
+    if (signed.tokens.authorization) facts['authorizationJti'] = jtiOf(signed.tokens.authorization);
+    if (signed.tokens.signature) facts['signatureJti'] = jtiOf(signed.tokens.signature);
+    if (signed.tokens.trackingEvidence) facts['auditJti'] = jtiOf(signed.tokens.trackingEvidence);
+    if (api.api.pdnd) {
+      if (!deps.pdnd) throw new ApiError('TRAMITE_ERR_PDND_TOKEN_REQUEST', 502, 'no PDND is configured (top-level pdnd)');
+      const voucher = await deps.pdnd.voucher(party, api.api.pdnd.purposeId, signed.auditDigest);
+      headers.push(['authorization', `Bearer ${voucher.token}`]);
+      facts['purposeId'] = api.api.pdnd.purposeId;
+      facts['voucherJti'] = voucher.jti;
+      facts['clientId'] = hosted.pdnd!.client.clientId;
+    }
+    return {
+      target: `${call.method} ${new URL(`${api.api.url!}${call.path}`).pathname}${queryOf(call.path)}`,
+      headers,
+      body: call.body,
+      voucher: declared.voucher,
+      digest: signed.digest,
+      issuer,
+    };
+  }
+
+  private async forward(url: string, method: string, headers: HeaderList, body: Buffer, maxBytes: number) {
+    const { deps } = this;
+    try {
+      const res = await request(url, {
+        dispatcher: deps.peers.agentFor(url),
+        method: method as 'GET',
+        headers: headers.flat(),
+        ...(body.length > 0 ? { body } : {}),
+      });
+      const bytes = await readBoundedBody(res.body, {
+        maxBytes,
+        source: `provider at ${url}`,
+        declaredLength: res.headers['content-length'],
+      });
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: bytes };
+    } catch (cause) {
+      if (cause instanceof TramiteError) throw cause;
+      throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `the provider at ${url} could not be reached: ${(cause as Error).message}`, {
+        retriable: true,
+        cause,
+      });
+    }
+  }
+
+  /**
+   * The provider's response against the API's integrity pattern: signed by the provider party, for us
+   * (aud = our issuer), bound to our request's Digest. An unsigned error answer is the provider's
+   * gateway refusing us: passed back, not verified (undefined).
+   */
+  private async verifyResponse(
+    res: { status: number; headers: HeaderList; body: Buffer },
+    api: RestServiceConfig,
+    party: string,
+    requestDigest: string | undefined,
+    issuer: string,
+  ): Promise<VerifiedModiRest | undefined> {
+    const { deps } = this;
+    const declared = declaredPatterns(api.api);
+    if (!declared.integrity) return undefined;
+    const signed = headerValue(res.headers, 'agid-jwt-signature') !== undefined;
+    if (!signed && res.status >= 400) return undefined;
+    const grouped = Object.fromEntries(groupHeaders(res.headers));
+    const verified = await verifyModiRestMessage(
+      { headers: grouped, body: res.body },
+      {
+        integrity: declared.integrity,
+        ...(requestDigest !== undefined ? { requestDigest } : {}),
+        emptyBody: requestDigest !== undefined ? 'require' : api.api.emptyBody,
+      },
+      {
+        at: deps.clock.now(),
+        skewSeconds: deps.skewSeconds,
+        audience: issuer,
+        trust: deps.registry.trustForParty(api.provider),
+        ...(declared.integrity === 'INTEGRITY_REST_02' && deps.pdnd
+          ? { keyByKid: (kid: string) => deps.pdnd!.keysFor(party).keyByKid(kid) }
+          : {}),
+        bindSigner: (cert: X509Certificate) => {
+          if (!deps.registry.signerIsParty(cert, api.provider))
+            throw new ModiRestError(
+              'TRAMITE_ERR_MODI_REST_BINDING',
+              'Agid-JWT-Signature',
+              `the response is signed by ${cert.subject.replace(/\n/g, ', ')}, not by ${api.provider}`,
+            );
+        },
+        replay: deps.replay,
+      },
+    );
+    await checkRevocation(deps.revocation, verified, 'REST response signer');
+    return verified;
+  }
+
+  private async record(
+    id: string,
+    api: RestServiceConfig,
+    party: string,
+    createdAt: Date,
+    status: 'DELIVERED' | 'FAILED',
+    sent: { target: string; headers: HeaderList; body: Buffer; voucher: boolean } | undefined,
+    response: { status: number; headers: HeaderList; body: Buffer } | undefined,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const [method, target] = sent ? splitTarget(sent.target) : [String(detail['method']), ''];
+    await this.deps.exchanges.recordRestExchange({
+      id,
+      direction: 'out',
+      from: party,
+      to: api.provider,
+      service: api.name,
+      version: api.api.version,
+      createdAt: createdAt.toISOString(),
+      status,
+      request: loggedRequest(method, target, sent ? headersForLog(sent.headers, sent.voucher) : [], sent?.body ?? new Uint8Array()),
+      ...(response
+        ? {
+            response: loggedResponse(
+              response.status,
+              headersForLog(
+                [
+                  ...responseHeadersToReturn(Object.fromEntries(groupHeaders(response.headers))),
+                  ...modiHeaders(Object.fromEntries(groupHeaders(response.headers))),
+                ],
+                false,
+              ),
+              response.body,
+            ),
+          }
+        : {}),
+      detail,
+    });
+  }
+
+  private trace(api: RestServiceConfig, party: string, facts: Record<string, unknown>, status: number): void {
+    const { pdnd } = this.deps;
+    const tenant = pdnd?.tenantOf(party);
+    if (!pdnd || !tenant || !api.api.pdnd || typeof facts['voucherJti'] !== 'string') return;
+    pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: api.api.pdnd.purposeId, status, voucherJti: facts['voucherJti'] });
+  }
+}
+
+/** The revocation status of every X.509 signer of a verified message, as for envelope signers. */
+export async function checkRevocation(revocation: RevocationChecker | undefined, verified: VerifiedModiRest, role: string): Promise<void> {
+  if (!revocation) return;
+  const tokens: Array<[ModiRestPosition, VerifiedModiRest['idAuth']]> = [
+    ['Authorization', verified.idAuth],
+    ['Agid-JWT-Signature', verified.integrity],
+    ['Agid-JWT-TrackingEvidence', verified.audit],
+  ];
+  for (const [position, token] of tokens) {
+    if (!token?.chain || token.chain.length === 0) continue;
+    try {
+      await revocation.checkChain(token.chain, { role });
+    } catch (err) {
+      if (err instanceof SecurityError) throw new ModiRestError(err.reason, position, err.message, { cause: err });
+      throw err;
+    }
+  }
+}
+
+export function describeVerified(v: VerifiedModiRest): Record<string, unknown> {
+  const signer = v.idAuth?.signer ?? v.integrity?.signer ?? v.audit?.signer;
+  return {
+    patterns: v.patterns,
+    ...(signer ? { signer: signer.subject.replace(/\n/g, ', '), signerFingerprint: signer.fingerprint256 } : {}),
+    ...(v.idAuth?.claims.jti ? { authorizationJti: v.idAuth.claims.jti } : {}),
+    ...(v.integrity?.claims.jti ? { signatureJti: v.integrity.claims.jti } : {}),
+    ...(v.audit?.claims.jti ? { auditJti: v.audit.claims.jti } : {}),
+    ...(v.integrity?.kid ? { kid: v.integrity.kid } : {}),
+    ...(v.digest ? { digest: v.digest } : {}),
+  };
+}
+
+function jtiOf(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+    return typeof claims.jti === 'string' ? claims.jti : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function problemTitle(res: { headers: HeaderList; body: Buffer }): string | undefined {
+  if (!/json/.test(headerValue(res.headers, 'content-type') ?? '')) return undefined;
+  try {
+    const p = JSON.parse(res.body.toString('utf8')) as { title?: unknown };
+    return typeof p.title === 'string' ? p.title.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function queryOf(path: string): string {
+  const q = path.indexOf('?');
+  return q >= 0 ? path.slice(q) : '';
+}
+
+function splitTarget(target: string): [string, string] {
+  const sp = target.indexOf(' ');
+  return [target.slice(0, sp), target.slice(sp + 1)];
+}
+
+/** undici's headers (a value or an array per name) as a list. */
+export function flattenHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+  return Object.entries(headers).flatMap(([n, v]) =>
+    v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x): [string, string] => [n.toLowerCase(), x]),
+  );
+}
+
+/** A list grouped by name, as the wire verifier reads headers (with their multiplicity). */
+export function groupHeaders(list: HeaderList): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [n, v] of list) out.set(n, [...(out.get(n) ?? []), v]);
+  return out;
+}
