@@ -61,7 +61,7 @@ describe.each(STORE_KINDS)('%s log store as the ModI REST replay filter', (kind:
     expect(await restarted.acceptToken(verified.idAuth!.replayNamespace, jti, later, expiry)).toBe(true);
   });
 
-  it('a jti longer than the store holds is not let through: the verifier fails closed with TRAMITE_ERR_TOKEN_KEY', async () => {
+  it('a jti longer than the store holds is refused as malformed before the store is asked (the store would fail closed too: accepted-tokens.test.ts)', async () => {
     const { pki } = restTestKeys();
     const s = await newStoreSite(kind);
     cleanups.push(() => s.dispose());
@@ -82,6 +82,6 @@ describe.each(STORE_KINDS)('%s log store as the ModI REST replay filter', (kind:
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(TramiteError);
-    expect((refused as TramiteError).code).toBe('TRAMITE_ERR_TOKEN_KEY');
+    expect((refused as TramiteError).code).toBe('TRAMITE_ERR_MODI_REST_MALFORMED');
   });
 });
