@@ -163,6 +163,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_REST_BODY_TOO_LARGE: "A REST request's body is larger than the API's maxBodyBytes",
   TRAMITE_ERR_REST_AUDIT_DATA:
     'The Tramite-Audit header an AUDIT_REST pattern needs is missing, not a JSON object, or lacks a claim the API requires',
+  TRAMITE_ERR_REST_PROVIDER_REFUSED:
+    "The provider's gateway refused a REST call with an unsigned error answer (e.g. GovWay's InteroperabilityInvalidRequest); passed back to the back office as it came",
   TRAMITE_ERR_REST_UPSTREAM:
     "The back office's API behind an erogazione could not be reached, was too slow, or answered more than maxBodyBytes",
 } as const;
