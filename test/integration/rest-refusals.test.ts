@@ -311,4 +311,10 @@ describe("the refusals in the Regione's message log", () => {
       expect(m!['rest']).toMatchObject({ version: 'v1', httpStatus: code === 'TRAMITE_ERR_MODI_REST_REPLAY' ? 409 : 400 });
     }
   });
+
+  it('the log holding the refused forgeries still verifies: their tokens are recorded, not re-verified as genuine', async () => {
+    const report = await fed.regione.node.auditor().verify({ signatures: true });
+    expect(report.issues, JSON.stringify(report.issues)).toEqual([]);
+    expect(report.restTokens!.skipped).toBeGreaterThanOrEqual(refusals.length);
+  });
 });
