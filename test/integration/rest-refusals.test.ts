@@ -5,7 +5,7 @@
  * guidelines' problem+json with its precise code (the fixture's APIs disclose it), never reaches the
  * Regione's back office, and is in the Regione's message log as a FAILED REST exchange with that code.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +210,10 @@ describe('the JOSE header', () => {
   it('an INTEGRITY_REST_02 token whose kid PDND does not know is refused: TRAMITE_ERR_MODI_REST_KID_UNKNOWN', async () => {
     await expectAccepted(await sanitaRequest());
     await expectRefused(await sanitaRequest('kid-sconosciuto'), 'TRAMITE_ERR_MODI_REST_KID_UNKNOWN');
+    // A voucher naming a key that is not in PDND's JWKS.
+    const [, payload, signature] = anagrafeVoucher.split('.');
+    const renamed = `${base64url.encode(JSON.stringify({ ...decodeProtectedHeader(anagrafeVoucher), kid: 'kid-sconosciuto' }))}.${payload}.${signature}`;
+    await expectRefused(await anagrafeRequest({ voucher: renamed }), 'TRAMITE_ERR_MODI_REST_KID_UNKNOWN');
   });
 
   it('an INTEGRITY_REST_01 token with no certificate reference (no x5c, x5t#S256 or kid) is refused: TRAMITE_ERR_MODI_REST_CERT_MISSING', async () => {
@@ -267,6 +271,11 @@ describe('the body and the signed headers', () => {
   it('a signed header altered in transit (Content-Type changed after signing) is refused: TRAMITE_ERR_MODI_REST_SIGNED_HEADER', async () => {
     const r = await anagrafeRequest({ body });
     await expectRefused({ ...r, headers: { ...r.headers, 'Content-Type': 'text/plain' } }, 'TRAMITE_ERR_MODI_REST_SIGNED_HEADER');
+    // A tampered body sent with its own, recomputed Digest: the Digest is not the one signed.
+    const s = await anagrafeRequest({ body });
+    const other = Buffer.from(body.replace('false', 'true '), 'utf8');
+    const digest = `SHA-256=${createHash('sha256').update(other).digest('base64')}`;
+    await expectRefused({ ...s, body: other, headers: { ...s.headers, Digest: digest } }, 'TRAMITE_ERR_MODI_REST_SIGNED_HEADER');
   });
 });
 
@@ -298,7 +307,7 @@ describe('ID_AUTH_REST_01 without PDND (tributi)', () => {
 
 describe("the refusals in the Regione's message log", () => {
   it('each is a FAILED inbound REST exchange with its code', async () => {
-    expect(refusals.length).toBe(17);
+    expect(refusals.length).toBe(19);
     const res = await sendRest(fed.nodes.regione, 'GET', '/api/v1/messages?direction=in&limit=1000', {
       authorization: `Bearer ${fed.nodes.regione.tokens[REGIONE]}`,
     });
