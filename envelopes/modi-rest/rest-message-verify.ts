@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeCertificate } from '../../src/core/certificate-description.js';
-import { ModiRestError } from './modi-rest-error.js';
+import { ModiRestError, type ModiRestPosition } from './modi-rest-error.js';
 import { checkBodyDigest } from './body-digest.js';
 import {
   DEFAULT_MODI_REST_LIMITS,
@@ -32,6 +32,11 @@ export interface RestExpectation {
    * for any body (the Digest of zero bytes); 'require' — both, as for any body.
    */
   readonly emptyBody?: EmptyBodyRule;
+  /**
+   * 'require': the integrity token must carry a jti (then single-use) — where it is the message's only
+   * single-use token, as with a PDND voucher in Authorization and ID_AUTH_REST_02 declared.
+   */
+  readonly integrityJti?: 'require';
 }
 
 export type EmptyBodyRule = 'refuse' | 'optional' | 'require';
@@ -75,13 +80,28 @@ export async function verifyModiRestMessage(
   const limits = policy.limits ?? DEFAULT_MODI_REST_LIMITS;
   const headers = normaliseHeaders(message.headers, limits);
   const patterns: ModiRestPattern[] = [];
+  // Single-use jtis are taken only once the whole message verified: a tampered copy refused for its Digest
+  // must not use up the jti of the genuine message that follows it.
+  const pending: Array<{ position: ModiRestPosition; namespace: string; jti: string; until: Date }> = [];
+  const deferReplay = (position: ModiRestPosition): RestVerifyPolicy =>
+    policy.replay
+      ? {
+          ...policy,
+          replay: {
+            accept: (namespace, jti, until) => {
+              pending.push({ position, namespace, jti, until });
+              return true;
+            },
+          },
+        }
+      : policy;
 
   let idAuth: VerifiedRestToken | undefined;
   if (expect.idAuth) {
     const value = singleHeader(headers, MODI_REST_HEADER.authorization, 'Authorization');
     if (value === undefined) throw new ModiRestError('TRAMITE_ERR_MODI_REST_MALFORMED', 'Authorization', 'no Authorization header');
     const single = expect.idAuth === 'ID_AUTH_REST_02';
-    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', policy, {
+    idAuth = await verifyRestToken(bearerToken(value), 'Authorization', deferReplay('Authorization'), {
       requireJti: single,
       filterReplay: single,
       signerKind: 'x509',
@@ -89,7 +109,9 @@ export async function verifyModiRestMessage(
     patterns.push(expect.idAuth);
   }
 
-  const integrityResult = expect.integrity ? await verifyIntegrity(headers, message.body, expect, policy, idAuth) : undefined;
+  const integrityResult = expect.integrity
+    ? await verifyIntegrity(headers, message.body, expect, deferReplay('Agid-JWT-Signature'), idAuth)
+    : undefined;
   if (integrityResult?.token) patterns.push(expect.integrity!);
   // The binding to the request is the signed request_digest: a response without a verified one is not bound.
   if (expect.requestDigest !== undefined && !integrityResult?.token)
@@ -106,8 +128,21 @@ export async function verifyModiRestMessage(
   let audit: VerifiedRestToken | undefined;
   if (expect.audit) {
     audit = await verifyAudit(headers, expect.audit, policy);
+    // One message, one sender: an X.509 audit token beside X.509 tokens is signed by the same certificate,
+    // or another party's user claims would ride on this consumer's request.
+    const sender = idAuth?.signer ?? integrityResult?.token?.signer;
+    if (audit.signer && sender && !audit.signer.raw.equals(sender.raw))
+      throw new ModiRestError(
+        'TRAMITE_ERR_MODI_REST_BINDING',
+        'Agid-JWT-TrackingEvidence',
+        'Agid-JWT-TrackingEvidence is signed by another certificate than the message',
+        { signer: describeCertificate(audit.signer) },
+      );
     patterns.push(expect.audit.pattern);
   }
+  for (const p of pending)
+    if (!(await policy.replay!.accept(p.namespace, p.jti, p.until)))
+      throw new ModiRestError('TRAMITE_ERR_MODI_REST_REPLAY', p.position, `jti ${p.jti} was already accepted`);
   return {
     patterns,
     ...(idAuth ? { idAuth } : {}),
@@ -144,6 +179,7 @@ async function verifyIntegrity(
   // ID_AUTH_REST_02 token's jti from the same signer, it is the one message id both carry: filtered once.
   const token = await verifyRestToken(jws, 'Agid-JWT-Signature', policy, {
     filterReplay: true,
+    ...(expect.integrityJti === 'require' ? { requireJti: true } : {}),
     signerKind: pdnd ? 'kid' : 'x509',
     ...(idAuth?.claims.jti !== undefined && expect.idAuth === 'ID_AUTH_REST_02'
       ? { messageJti: { namespace: idAuth.replayNamespace, jti: idAuth.claims.jti } }

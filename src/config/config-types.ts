@@ -222,6 +222,8 @@ export interface ConfigFileRestApi {
     eserviceId?: string;
     producerId?: string;
     descriptorId?: string;
+    /** Fruizione with INTEGRITY_REST_02: the provider's PDND client, whose keys sign its responses. */
+    providerClientId?: string;
   };
   audit?: { claims: string[] };
   emptyBody: 'refuse' | 'optional' | 'require';

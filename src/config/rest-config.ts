@@ -95,6 +95,20 @@ export function restProblems(config: ConfigFile, hosted: ReadonlySet<string>): P
           fix: 'add pdnd.api (clientId, kid) to the party',
         });
     } else if (pdnd) {
+      if (integrity[0] === 'INTEGRITY_REST_02') {
+        if (s.api.pdnd!.providerClientId === undefined)
+          problems.push({
+            path: `${path}.api.pdnd.providerClientId`,
+            what: `${s.name}'s responses are signed with the provider's PDND key, and nothing says whose key that must be`,
+            fix: "set the provider's PDND client id (from the e-service's documentation)",
+          });
+        if (config.pdnd?.apiUrl === undefined)
+          problems.push({
+            path: 'pdnd.apiUrl',
+            what: `${s.name}'s responses are signed with PDND keys, looked up on PDND's API`,
+            fix: 'set pdnd.apiUrl',
+          });
+      }
       for (const consumer of s.consumers ?? config.parties.map((p) => p.code)) {
         const at = config.parties.findIndex((p) => p.code === consumer);
         if (at >= 0 && config.parties[at]!.pdnd === undefined && s.consumers !== undefined)

@@ -165,6 +165,8 @@ export const TRAMITE_CODES = {
     'The Tramite-Audit header an AUDIT_REST pattern needs is missing, not a JSON object, or lacks a claim the API requires',
   TRAMITE_ERR_REST_PROVIDER_REFUSED:
     "The provider's gateway refused a REST call with an unsigned error answer (e.g. GovWay's InteroperabilityInvalidRequest); passed back to the back office as it came",
+  TRAMITE_ERR_REST_PATH:
+    "A REST call's path climbs out of the API (a dot segment, raw or encoded), or holds an encoded slash, a backslash or a control character",
   TRAMITE_ERR_REST_UPSTREAM:
     "The back office's API behind an erogazione could not be reached, was too slow, or answered more than maxBodyBytes",
 } as const;

@@ -9,6 +9,7 @@
  *    simulator's own API (aud `<issuer>/m2m`), without purpose;
  *  - `GET /.well-known/jwks.json`: the voucher signing keys (current and recently rotated);
  *  - `GET /keys/{kid}`: a client's uploaded public key as a JWK (INTEGRITY_REST_02 / AUDIT_REST_02 lookup);
+ *  - `GET /clients/{clientId}/keys`: the keys a client uploaded (whose a kid is);
  *  - `POST /tracings/submit?date=YYYY-MM-DD` (text/csv), `GET /tracings[?date=]`, `GET /tracings/{id}`:
  *    the tracing files of the tenant whose API voucher authorises the call (state PENDING for
  *    `tracingProcessingSeconds` after the upload, then COMPLETED, ERROR with its errors, or REPLACED);
@@ -142,6 +143,7 @@ export class PdndSimulator {
       if (route === 'POST /token.oauth2') return send(res, 200, await this.token(req));
       if (route === 'GET /.well-known/jwks.json') return send(res, 200, this.keys.jwks(), { 'cache-control': 'max-age=300' });
       if (req.method === 'GET' && url.pathname.startsWith('/keys/')) return send(res, 200, await this.clientKey(req, url));
+      if (req.method === 'GET' && /^\/clients\/[^/]+\/keys$/.test(url.pathname)) return send(res, 200, await this.clientKeys(req, url));
       if (route === 'POST /tracings/submit') return send(res, 200, await this.submitTracing(req, url));
       if (route === 'GET /tracings') {
         const tenant = await this.apiCaller(req);
@@ -244,6 +246,22 @@ export class PdndSimulator {
     const key = this.opts.registry.keyByKid(kid);
     if (!key) throw new HttpRefusal(404, { status: 404, detail: `no key ${kid}` });
     return { ...(key.publicKey.export({ format: 'jwk' }) as JWK), kid, alg: 'RS256', use: 'sig' };
+  }
+
+  /** The keys a client has uploaded (PDND's `GET /clients/{clientId}/keys`): whose a kid is, for a provider binding a kid to a voucher's client. */
+  private async clientKeys(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+    await this.apiCaller(req);
+    const clientId = decodeURIComponent(url.pathname.split('/')[2]!);
+    const client = this.opts.registry.clients.get(clientId);
+    if (!client) throw new HttpRefusal(404, { status: 404, detail: `no client ${clientId}` });
+    return {
+      keys: [...client.keys.entries()].map(([kid, key]) => ({
+        ...(key.publicKey.export({ format: 'jwk' }) as JWK),
+        kid,
+        alg: 'RS256',
+        use: 'sig',
+      })),
+    };
   }
 
   private async submitTracing(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {

@@ -26,9 +26,60 @@ export interface ClientKeyLookupOptions {
 export class PdndClientKeys {
   private readonly cache: LRUCache<string, { key: KeyObject | null }>;
   private readonly inflight = new Map<string, Promise<KeyObject | undefined>>();
+  /** Per client, the kids it uploaded. */
+  private readonly owned: LRUCache<string, ReadonlySet<string>>;
 
   constructor(private readonly opts: ClientKeyLookupOptions) {
     this.cache = new LRUCache({ max: opts.maxKeys ?? 10_000, ttl: (opts.maxAgeSeconds ?? 3600) * 1000 });
+    this.owned = new LRUCache({ max: 1000, ttl: (opts.maxAgeSeconds ?? 3600) * 1000 });
+  }
+
+  /**
+   * Whether `kid` is a key of `clientId` (PDND's `GET /clients/{clientId}/keys`): a kid-signed token speaks
+   * for a client only with that client's own key. Kept like keys; an unknown client owns no key.
+   */
+  async isKeyOf(clientId: string, kid: string): Promise<boolean> {
+    const hit = this.owned.get(clientId);
+    const kids = hit ?? (await this.fetchKidsOf(clientId));
+    return kids.has(kid);
+  }
+
+  private async fetchKidsOf(clientId: string): Promise<ReadonlySet<string>> {
+    const url = `${this.opts.apiUrl.replace(/\/$/, '')}/clients/${encodeURIComponent(clientId)}/keys`;
+    let status: number;
+    let body: Buffer;
+    try {
+      const res = await request(url, {
+        headers: { authorization: `Bearer ${await this.opts.voucher()}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
+        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+      });
+      status = res.statusCode;
+      body = await readBoundedBody(res.body, {
+        maxBytes: 256 * 1024,
+        source: `PDND client keys ${url}`,
+        declaredLength: res.headers['content-length'],
+      });
+    } catch (cause) {
+      throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: ${(cause as Error).message}`, { cause });
+    }
+    let kids: ReadonlySet<string>;
+    if (status === 404) kids = new Set();
+    else if (status !== 200) throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: HTTP ${status}`);
+    else {
+      let parsed: { keys?: unknown };
+      try {
+        parsed = JSON.parse(body.toString('utf8')) as { keys?: unknown };
+      } catch (cause) {
+        throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: the answer is not JSON`, { cause });
+      }
+      if (!Array.isArray(parsed.keys)) throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: no keys array`);
+      kids = new Set(
+        parsed.keys.flatMap((k: unknown) => (k && typeof (k as { kid?: unknown }).kid === 'string' ? [(k as { kid: string }).kid] : [])),
+      );
+    }
+    this.owned.set(clientId, kids, status === 404 ? { ttl: (this.opts.negativeSeconds ?? 60) * 1000 } : {});
+    return kids;
   }
 
   /** The key under `kid`, or undefined when PDND knows none; throws TRAMITE_ERR_PDND_JWKS when PDND cannot be asked. */

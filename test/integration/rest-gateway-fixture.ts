@@ -128,7 +128,7 @@ export function restApis(upstream: string, viaProxy: string) {
         kind: 'rest',
         profiles: ['ID_AUTH_REST_01', 'INTEGRITY_REST_02', 'AUDIT_REST_02'],
         audience: SANITA_AUDIENCE,
-        pdnd: { purposeId: 'purpose-sanita', eserviceId: 'es-sanita', producerId: 'tenant-regione' },
+        pdnd: { purposeId: 'purpose-sanita', eserviceId: 'es-sanita', producerId: 'tenant-regione', providerClientId: 'regione-abruzzo' },
         upstream: { url: upstream },
         disclose: true,
       },

@@ -30,9 +30,26 @@ export function problemAnswer(
   }
   const [status, title] = statusOf(err);
   const code = err instanceof TramiteError ? err.code : 'TRAMITE_ERR_INTERNAL';
-  const detail = err instanceof TramiteError ? err.message : 'internal error';
+  // To a consumer on another node, nothing of this node's insides (back-office URLs, socket errors, PDND's
+  // answers): the code says what failed, the log says the rest. Our own back offices (disclose) see it all.
+  const detail = !(err instanceof TramiteError)
+    ? 'internal error'
+    : opts.disclose
+      ? err.message
+      : (GENERIC_DETAIL[status] ?? 'The request could not be served');
   return { ...json(status, { type: `${PROBLEM_BASE}${status}/${title}`, title, status, detail, code: code as TramiteCode }), code };
 }
+
+const GENERIC_DETAIL: Readonly<Record<number, string>> = {
+  400: 'The request is not one this API accepts',
+  403: 'The client is not accepted',
+  404: 'No such API here',
+  413: "The body is larger than this API's limit",
+  429: 'Too many requests: retry later',
+  502: "The provider's back office did not answer",
+  503: 'The provider cannot serve requests now: retry later',
+  504: "The provider's back office did not answer in time",
+};
 
 function statusOf(err: unknown): [number, string] {
   if (err instanceof ApiError) return [err.status, titleOf(err.status)];

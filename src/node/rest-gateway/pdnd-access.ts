@@ -78,7 +78,7 @@ export class PdndAccess {
     let keys = this.clientKeys.get(party);
     if (!keys) {
       if (!this.settings.apiUrl)
-        throw new ApiError('TRAMITE_ERR_REST_API_UNKNOWN', 500, 'pdnd.apiUrl is not configured: PDND keys cannot be looked up');
+        throw new ApiError('TRAMITE_ERR_CONFIG_INVALID', 500, 'pdnd.apiUrl is not configured: PDND keys cannot be looked up');
       const cache = this.cacheFor(party, 'api');
       keys = new PdndClientKeys({
         apiUrl: this.settings.apiUrl,

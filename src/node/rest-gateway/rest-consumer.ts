@@ -14,8 +14,9 @@ import type { PeerClient } from '../peer-client/peer-client.js';
 import { buildModiRestRequestHeaders } from '../../../envelopes/modi-rest/rest-message-headers.js';
 import { verifyModiRestMessage, type VerifiedModiRest } from '../../../envelopes/modi-rest/rest-message-verify.js';
 import { ModiRestError, type ModiRestPosition } from '../../../envelopes/modi-rest/modi-rest-error.js';
-import type { JtiReplayFilter } from '../../../envelopes/modi-rest/rest-token-verify.js';
+import type { JtiReplayFilter, RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { auditDataFrom } from './audit-data.js';
+import { urlBelow } from './api-path.js';
 import { declaredPatterns } from './declared-patterns.js';
 import { headerValue, modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
 import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
@@ -49,6 +50,8 @@ export interface RestConsumerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly skewSeconds: number;
+  /** Longest a whole call to the provider may take (node.http.requestTimeoutMs). */
+  readonly timeoutMs: number;
   readonly revocation?: RevocationChecker | undefined;
   readonly pdnd?: PdndAccess | undefined;
 }
@@ -82,9 +85,9 @@ export class RestConsumer {
           413,
           `the body has ${call.body.length} bytes; ${api.name} takes at most ${api.api.maxBodyBytes}`,
         );
-      const sent = await this.sign(call, api, party, facts);
+      const url = urlBelow(api.api.url!, call.path);
+      const sent = await this.sign(call, api, party, facts, url);
       forwarded = sent;
-      const url = `${api.api.url!}${call.path}`;
       const res = await this.forward(url, call.method, sent.headers, sent.body, api.api.maxBodyBytes);
       response = res;
       facts['httpStatus'] = res.status;
@@ -94,7 +97,12 @@ export class RestConsumer {
       else if (res.status >= 400) facts['providerRefusal'] = problemTitle(res);
       const answer: GatewayAnswer = {
         status: res.status,
-        headers: [...responseHeadersToReturn(Object.fromEntries(groupHeaders(res.headers))), ['tramite-exchange-id', id]],
+        headers: [
+          ...responseHeadersToReturn(Object.fromEntries(groupHeaders(res.headers))),
+          ['tramite-exchange-id', id],
+          // What the back office may rely on: a verified signature of the provider, or not (an unsigned refusal, or an API with no INTEGRITY pattern).
+          ['tramite-response-verified', verified ? 'true' : 'false'],
+        ],
         body: res.body,
       };
       const failed = !verified && res.status >= 400;
@@ -142,7 +150,7 @@ export class RestConsumer {
   }
 
   /** The request's headers: those passed on from the caller, the ModI tokens, and the voucher. */
-  private async sign(call: OutboundRestCall, api: RestServiceConfig, party: string, facts: Record<string, unknown>) {
+  private async sign(call: OutboundRestCall, api: RestServiceConfig, party: string, facts: Record<string, unknown>, url: string) {
     const { deps } = this;
     const declared = declaredPatterns(api.api);
     const hosted = deps.registry.hostedParty(party)!;
@@ -196,7 +204,7 @@ export class RestConsumer {
       facts['clientId'] = hosted.pdnd!.client.clientId;
     }
     return {
-      target: `${call.method} ${new URL(`${api.api.url!}${call.path}`).pathname}${queryOf(call.path)}`,
+      target: `${call.method} ${new URL(url).pathname}${new URL(url).search}`,
       headers,
       body: call.body,
       voucher: declared.voucher,
@@ -213,6 +221,8 @@ export class RestConsumer {
         method: method as 'GET',
         headers: headers.flat(),
         ...(body.length > 0 ? { body } : {}),
+        // The whole exchange within the node's request timeout: a provider that drips its answer cannot hold the call.
+        signal: AbortSignal.timeout(this.deps.timeoutMs),
       });
       const bytes = await readBoundedBody(res.body, {
         maxBytes,
@@ -260,7 +270,19 @@ export class RestConsumer {
         audience: issuer,
         trust: deps.registry.trustForParty(api.provider),
         ...(declared.integrity === 'INTEGRITY_REST_02' && deps.pdnd
-          ? { keyByKid: (kid: string) => deps.pdnd!.keysFor(party).keyByKid(kid) }
+          ? {
+              keyByKid: (kid: string) => deps.pdnd!.keysFor(party).keyByKid(kid),
+              // Signed by the provider's own PDND client (as configured), not by any key PDND knows — ours included.
+              bindKid: async (kid: string, claims: RestTokenClaims) => {
+                const provider = api.api.pdnd?.providerClientId;
+                if (provider === undefined || claims.iss !== provider || !(await deps.pdnd!.keysFor(party).isKeyOf(provider, kid)))
+                  throw new ModiRestError(
+                    'TRAMITE_ERR_MODI_REST_BINDING',
+                    'Agid-JWT-Signature',
+                    `the response is signed with PDND key ${kid} for ${String(claims.iss)}, not by the provider's client ${provider ?? '(not configured)'}`,
+                  );
+              },
+            }
           : {}),
         bindSigner: (cert: X509Certificate) => {
           if (!deps.registry.signerIsParty(cert, api.provider))
@@ -374,11 +396,6 @@ function problemTitle(res: { headers: HeaderList; body: Buffer }): string | unde
   } catch {
     return undefined;
   }
-}
-
-function queryOf(path: string): string {
-  const q = path.indexOf('?');
-  return q >= 0 ? path.slice(q) : '';
 }
 
 function splitTarget(target: string): [string, string] {

@@ -53,7 +53,7 @@ export class RestGateway {
       revocation: deps.revocation,
       pdnd: this.pdnd,
     };
-    this.consumer = new RestConsumer({ ...shared, peers: deps.peers });
+    this.consumer = new RestConsumer({ ...shared, peers: deps.peers, timeoutMs: config.node.http.requestTimeoutMs });
     this.provider = new RestProvider({ ...shared, upstream: this.upstream });
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID, type X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, type X509Certificate } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ApiError, TramiteError } from '../../core/errors.js';
@@ -15,6 +15,7 @@ import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
 import type { JtiReplayFilter, RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { verifyVoucherHeader, voucherAuditExpectation, type PdndVoucher } from '../../pdnd/voucher-verifier.js';
 import { declaredPatterns } from './declared-patterns.js';
+import { urlBelow } from './api-path.js';
 import { modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
 import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
 import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
@@ -71,6 +72,8 @@ export class RestProvider {
     let voucher: PdndVoucher | undefined;
     const facts: Record<string, unknown> = { method: call.method };
     let response: { status: number; headers: HeaderList; body: Buffer } | undefined;
+    /** Until the consumer is verified its body is not kept whole: anyone may send 10 MiB of junk to be refused. */
+    let authenticated = false;
     try {
       api = deps.directory.provided(call.name, call.version);
       if (call.body.length > api.api.maxBodyBytes)
@@ -79,6 +82,8 @@ export class RestProvider {
           413,
           `the body has ${call.body.length} bytes; ${api.name} takes at most ${api.api.maxBodyBytes}`,
         );
+      // The cheap refusal first: a path that climbs out of the back office's API is not worth a signature check.
+      const upstreamUrl = urlBelow(api.api.upstream!.url, call.path);
       const declared = declaredPatterns(api.api);
       if (api.api.pdnd) {
         if (!deps.pdnd) throw new TramiteError('TRAMITE_ERR_PDND_JWKS', 'no PDND is configured (top-level pdnd)');
@@ -107,6 +112,8 @@ export class RestProvider {
           ...(declared.integrity ? { integrity: declared.integrity } : {}),
           ...(declared.audit ? { audit: this.auditExpectation(declared.audit, api, voucher) } : {}),
           emptyBody: declared.emptyRequestBody,
+          // With a voucher in Authorization, ID_AUTH_REST_02's single-use jti is the integrity token's: required.
+          ...(declared.voucher && declared.idAuth === 'ID_AUTH_REST_02' ? { integrityJti: 'require' as const } : {}),
         },
         {
           at: deps.clock.now(),
@@ -117,16 +124,26 @@ export class RestProvider {
             ? { keyByKid: (kid: string) => deps.pdnd!.keysFor(api!.provider).keyByKid(kid) }
             : {}),
           bindSigner: (cert) => {
-            bound.party = this.consumerOf(cert, api!, call.transport);
+            const party = this.consumerOf(cert, api!, call.transport);
+            if (bound.party !== undefined && bound.party !== party)
+              throw new ModiRestError(
+                'TRAMITE_ERR_MODI_REST_BINDING',
+                'token',
+                `the message's tokens are signed for ${bound.party} and for ${party}`,
+              );
+            bound.party = party;
           },
-          ...(voucher ? { bindKid: (kid: string, claims: RestTokenClaims) => bindToVoucher(kid, claims, voucher!) } : {}),
+          ...(voucher
+            ? { bindKid: (kid: string, claims: RestTokenClaims) => this.bindToVoucher(kid, claims, voucher!, api!.provider) }
+            : {}),
           replay: deps.replay,
         },
       );
       await checkRevocation(deps.revocation, verified, 'REST token signer');
+      authenticated = true;
       consumer = bound.party ?? (voucher ? `pdnd:${voucher.clientId}` : undefined);
       Object.assign(facts, describeVerified(verified));
-      const res = await this.forward(api, call, id, consumer, verified);
+      const res = await this.forward(api, call, upstreamUrl, id, consumer, verified);
       const signed = await this.signResponse(api, res, verified, voucher);
       response = { status: res.status, headers: signed, body: res.body };
       facts['httpStatus'] = res.status;
@@ -140,14 +157,50 @@ export class RestProvider {
         'REST request refused',
       );
       if (api)
-        await this.record(id, api, consumer ?? (voucher ? `pdnd:${voucher.clientId}` : 'unknown'), createdAt, 'FAILED', call, answer, {
-          ...facts,
-          httpStatus: answer.status,
-          error: { code: answer.code, message: (err as Error).message },
-        }).catch((logErr: unknown) => deps.log.error({ exchange: id, err: (logErr as Error).message }, 'REST exchange not logged'));
+        await this.record(
+          id,
+          api,
+          consumer ?? (voucher ? `pdnd:${voucher.clientId}` : 'unknown'),
+          createdAt,
+          'FAILED',
+          authenticated ? call : { ...call, body: Buffer.alloc(0) },
+          answer,
+          {
+            ...facts,
+            ...(authenticated
+              ? {}
+              : { requestBody: { bytes: call.body.length, sha256: createHash('sha256').update(call.body).digest('hex') } }),
+            httpStatus: answer.status,
+            error: { code: answer.code, message: (err as Error).message },
+          },
+        ).catch((logErr: unknown) => deps.log.error({ exchange: id, err: (logErr as Error).message }, 'REST exchange not logged'));
       if (api) this.trace(api, voucher, answer.status);
       return { status: answer.status, headers: [...answer.headers, ['tramite-exchange-id', id]], body: answer.body };
     }
+  }
+
+  /**
+   * INTEGRITY_REST_02 / AUDIT_REST_02: a kid-signed token speaks for the voucher's client only — it names
+   * that client as iss and sub (the reference: iss = sub = client_id), and its kid is one of that client's
+   * own keys on PDND, not any key PDND knows.
+   */
+  private async bindToVoucher(kid: string, claims: RestTokenClaims, voucher: PdndVoucher, provider: string): Promise<void> {
+    if (
+      claims.iss !== voucher.clientId ||
+      claims.sub !== voucher.clientId ||
+      (claims['client_id'] !== undefined && claims['client_id'] !== voucher.clientId)
+    )
+      throw new ModiRestError(
+        'TRAMITE_ERR_MODI_REST_BINDING',
+        'token',
+        `the token signed with PDND key ${kid} does not name the voucher's client ${voucher.clientId} as iss and sub`,
+      );
+    if (!(await this.deps.pdnd!.keysFor(provider).isKeyOf(voucher.clientId, kid)))
+      throw new ModiRestError(
+        'TRAMITE_ERR_MODI_REST_BINDING',
+        'token',
+        `PDND key ${kid} is not a key of the voucher's client ${voucher.clientId}`,
+      );
   }
 
   private auditExpectation(
@@ -186,12 +239,12 @@ export class RestProvider {
   private async forward(
     api: RestServiceConfig,
     call: InboundRestCall,
+    url: string,
     id: string,
     consumer: string | undefined,
     verified: VerifiedModiRest,
   ) {
     const upstream = api.api.upstream!;
-    const url = `${upstream.url}${call.path}`;
     const auditClaims = verified.audit ? auditClaimsOf(verified.audit.claims) : undefined;
     const headers: HeaderList = [
       ...requestHeadersToForward(call.headers),
@@ -207,6 +260,8 @@ export class RestProvider {
         ...(call.body.length > 0 ? { body: call.body } : {}),
         headersTimeout: upstream.timeoutMs,
         bodyTimeout: upstream.timeoutMs,
+        // The whole answer within timeoutMs: a back office that drips its body cannot hold the call longer.
+        signal: AbortSignal.timeout(upstream.timeoutMs),
       });
       const body = await readBoundedBody(res.body, {
         maxBytes: api.api.maxBodyBytes,
@@ -215,7 +270,10 @@ export class RestProvider {
       });
       return { status: res.statusCode, headers: flattenHeaders(res.headers), body };
     } catch (cause) {
-      const timeout = /timeout/i.test((cause as Error).message) || (cause as { code?: string }).code?.includes('TIMEOUT');
+      const timeout =
+        /timeout|aborted/i.test((cause as Error).message) ||
+        (cause as { code?: string; name?: string }).code?.includes('TIMEOUT') ||
+        (cause as Error).name === 'TimeoutError';
       throw new ApiError(
         'TRAMITE_ERR_REST_UPSTREAM',
         timeout ? 504 : 502,
@@ -294,17 +352,6 @@ export class RestProvider {
     if (!pdnd || !tenant || !voucher) return;
     pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: voucher.purposeId, status, voucherJti: voucher.jti });
   }
-}
-
-/** INTEGRITY_REST_02 / AUDIT_REST_02: a kid-signed token speaks for the voucher's client only. */
-function bindToVoucher(kid: string, claims: RestTokenClaims, voucher: PdndVoucher): void {
-  const named = [claims.iss, claims.sub, claims['client_id']].filter((v) => v !== undefined);
-  if (named.some((v) => v !== voucher.clientId))
-    throw new ModiRestError(
-      'TRAMITE_ERR_MODI_REST_BINDING',
-      'Agid-JWT-Signature',
-      `the token signed with PDND key ${kid} names another client than the voucher's (${voucher.clientId})`,
-    );
 }
 
 /** The audit claims the back office is told about (not the token's own iat/exp/jti…). */
