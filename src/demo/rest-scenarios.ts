@@ -172,6 +172,8 @@ async function tamperedBody(nodes: Nodes, world: DemoRestWorld): Promise<Exchang
   const id = header(res.headers['tramite-exchange-id']);
   const logged = id ? await restRequestRecord(nodes.regione, (r) => r.messageId === id) : undefined;
   if (logged?.state !== 'FAILED') problems.push(`the Regione logged exchange ${String(id)} as ${String(logged?.state)}, not FAILED`);
+  else if ((logged.detail['error'] as { code?: string } | undefined)?.code !== 'TRAMITE_ERR_MODI_REST_DIGEST')
+    problems.push(`the Regione logged exchange ${String(id)} with ${JSON.stringify(logged.detail['error'])}`);
   const crossed =
     `POST ${IN}/residenti/${RESIDENT}/certificati signed by ${DEMO_REST.consumer} (voucher jti ${short(voucher.jti)}), body altered after signing; ` +
     `refused by ${nodes.regione.name} (exchange ${short(id)}, FAILED); its REST API saw nothing`;
