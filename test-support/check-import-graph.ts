@@ -41,7 +41,20 @@ export const LAYER_RULES: readonly LayerRule[] = [
   {
     layer: 'demo',
     match: /^src\/demo\//,
-    may: ['core', 'crypto', 'envelopes', 'config', 'daemons', 'node', 'http', 'adapter-sdk', 'adapters', 'pec-provider'],
+    may: [
+      'core',
+      'crypto',
+      'envelopes',
+      'config',
+      'daemons',
+      'node',
+      'http',
+      'adapter-sdk',
+      'adapters',
+      'pec-provider',
+      'pdnd',
+      'pdnd-simulator',
+    ],
   },
   {
     layer: 'cli',

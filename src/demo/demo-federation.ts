@@ -7,6 +7,15 @@ import { Agent, request } from 'undici';
 import { createDevPki, createDevTlsCertificate, devCaFiles, devTlsFiles } from '../crypto/dev-pki.js';
 import { hashToken } from '../core/token-hash.js';
 import { freePort } from '../daemons/free-port.js';
+import {
+  DEMO_REST,
+  demoPartyPdnd,
+  demoPdndSettings,
+  demoRestServices,
+  hasDemoPdnd,
+  writeDemoPdndRegistry,
+  type DemoPdnd,
+} from './demo-rest-federation.js';
 
 /** One node of the demo federation, as written to disk. */
 export interface DemoNode {
@@ -238,15 +247,32 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
 /**
  * Writes a two-node federation under `root`: a CST node hosting two Comuni and a Regione node,
  * each with its own dev CA, trusting the other's CA for the other's parties only, and back
- * offices at `backOfficeUrl(party)`.
+ * offices at `backOfficeUrl(party)`. With `rest`, also the REST pieces (demo-rest-federation.ts): the
+ * Regione's `anagrafe` API (upstream `rest.upstreamUrl`), PDND settings, the parties' PDND clients and
+ * keys, and the registry of the simulated PDND (`pdnd`, to start at its port).
  */
 export async function writeDemoFederation(
   root: string,
   backOfficeUrl: (party: string) => string,
-  opts: { readonly plainHttp?: boolean } = {},
-): Promise<{ cst: DemoNode; regione: DemoNode }> {
-  // The node configs name each other's URLs, so ports are chosen up front.
+  opts: { readonly plainHttp?: boolean; readonly rest?: { readonly upstreamUrl: string } } = {},
+): Promise<{ cst: DemoNode; regione: DemoNode; pdnd?: DemoPdnd }> {
+  // The node configs name each other's URLs (and the simulated PDND's), so ports are chosen up front.
   const [cstPort, regPort] = [await freePort(), await freePort()];
+  let pdnd: DemoPdnd | undefined;
+  if (opts.rest) {
+    const port = await freePort();
+    const registryFile = join(root, 'pdnd-simulator', 'registry.json');
+    mkdirSync(join(root, 'pdnd-simulator'), { recursive: true });
+    const nodeOf = (party: string) => join(root, (CST.parties as readonly string[]).includes(party) ? CST.name : REGIONE.name);
+    writeDemoPdndRegistry(registryFile, nodeOf);
+    pdnd = {
+      registryFile,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      issuer: DEMO_REST.issuer,
+      assertionAudience: DEMO_REST.assertionAudience,
+    };
+  }
   const spec = [
     { ...CST, port: cstPort, peer: { ...REGIONE, port: regPort } },
     { ...REGIONE, port: regPort, peer: { ...CST, port: cstPort } },
@@ -305,6 +331,7 @@ export async function writeDemoFederation(
           apiTokens: [hashToken(token)],
           backOffice: { url: backOfficeUrl(code) },
           ...(demoAdapters(code, backOfficeUrl).length > 0 ? { adapters: demoAdapters(code, backOfficeUrl) } : {}),
+          ...(pdnd && hasDemoPdnd(code) ? { pdnd: demoPartyPdnd(code) } : {}),
         };
       }),
       peers: [
@@ -332,7 +359,11 @@ export async function writeDemoFederation(
       },
       // Short retries: the demo shows a peer coming back within seconds, not minutes.
       queue: { concurrency: 8, reconcileEverySeconds: 60, retry: { initialDelayMs: 250, factor: 2, maxDelayMs: 2000, maxAttempts: 40 } },
-      services: SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
+      services: [
+        ...SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
+        ...(opts.rest ? demoRestServices(opts.rest.upstreamUrl) : []),
+      ],
+      ...(pdnd ? { pdnd: demoPdndSettings(pdnd) } : {}),
     };
     const configFile = join(dir, 'tramite.json');
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
@@ -349,7 +380,7 @@ export async function writeDemoFederation(
       operatorToken,
     };
   });
-  return { cst: nodes[0]!, regione: nodes[1]! };
+  return { cst: nodes[0]!, regione: nodes[1]!, ...(pdnd ? { pdnd } : {}) };
 }
 
 /**

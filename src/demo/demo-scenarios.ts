@@ -11,25 +11,16 @@ import { computeCodiceFiscale } from '../../adapters/sdk/index.js';
 import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 import { amministrazioneOfAoo } from '../../adapters/protocollo/segnatura/segnatura-model.js';
+import { restScenarios, type DemoRestWorld } from './rest-scenarios.js';
+import type { ExchangeReport } from './exchange-report.js';
+
+export type { ExchangeReport } from './exchange-report.js';
 
 /** Stops one node's process (as an outage would) and starts it again. */
 export interface NodeControl {
   /** SIGTERM (a clean stop), or SIGKILL to simulate a crash. */
   stopNode(name: 'cst' | 'regione', signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   startNode(name: 'cst' | 'regione'): Promise<void>;
-}
-
-/** One exchange of the demo as reported: what happened, what was expected, and whether they agree. */
-export interface ExchangeReport {
-  readonly scenario: string;
-  readonly id: string | null;
-  readonly status: string;
-  readonly expected: string;
-  readonly ok: boolean;
-  readonly receipt: boolean;
-  readonly attempts: number;
-  readonly code?: string;
-  readonly detail?: string;
 }
 
 interface Scenario {
@@ -121,6 +112,7 @@ export async function runScenarios(
   backOffice: DemoBackOffice,
   control: NodeControl,
   pec: { readonly provider?: unknown; readonly unavailable?: string } = { unavailable: 'not started' },
+  rest?: DemoRestWorld,
 ): Promise<ExchangeReport[]> {
   const reports: ExchangeReport[] = [];
   for (const s of SCENARIOS) reports.push(await runOne(s, nodes[s.node], backOffice));
@@ -158,6 +150,7 @@ export async function runScenarios(
   reports.push(await siatelMassiva(nodes.cst));
   reports.push(await protocolloConConferma(nodes, backOffice));
   reports.push(await protocolloImprontaErrata(nodes, backOffice));
+  if (rest) reports.push(...(await restScenarios(nodes, rest)));
   reports.push(await regioneDownAtFirst(nodes, backOffice, control));
   return reports;
 }

@@ -10,6 +10,10 @@ import { demoClientAgent, writeDemoFederation, type DemoNode } from './demo-fede
 import { runScenarios, type ExchangeReport, type NodeControl } from './demo-scenarios.js';
 import { dovecotMissing } from '../daemons/dovecot/dovecot-server.js';
 import { startPecProviderStack, type RunningPecProvider } from '../pec-provider/pec-provider-stack.js';
+import { PdndSimulator } from '../pdnd-simulator/pdnd-simulator.js';
+import { loadSimulatorRegistry } from '../pdnd-simulator/simulator-registry.js';
+import { DemoRestApi } from './demo-rest-api.js';
+import type { DemoRestWorld } from './rest-scenarios.js';
 
 /** The demo's PEC world: the Comune's mailbox and a citizen's, at one simulated provider. */
 export const DEMO_PEC = {
@@ -33,6 +37,8 @@ export interface RunningDemo {
   readonly control: NodeControl;
   /** A node's current process (`tramite start`), for tests that signal it themselves. */
   processOf(name: 'cst' | 'regione'): ChildProcess;
+  /** The REST pieces when the demo runs with them: the Regione's REST API (its back office) and the simulated PDND. */
+  readonly rest?: DemoRestWorld;
   /** The simulated PEC provider, when the demo runs with PEC; else why not. */
   readonly pec: { readonly provider: RunningPecProvider } | { readonly provider?: undefined; readonly unavailable: string };
   stop(): Promise<void>;
@@ -47,18 +53,35 @@ export type ConfigFileJson = Record<string, any>;
 
 /**
  * Starts the demo federation as a process tree: each node is a child `tramite start` process on
- * 127.0.0.1, and this process hosts the parties' back offices.
+ * 127.0.0.1, and this process hosts the parties' back offices — with `rest`, also the Regione's REST API
+ * and the simulated PDND both nodes use.
  */
 export async function startDemo(
   dir?: string,
   patchConfig?: (raw: ConfigFileJson) => void,
-  opts: { pec?: boolean; plainHttp?: boolean } = {},
+  opts: { pec?: boolean; plainHttp?: boolean; rest?: boolean } = {},
 ): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
   await backOffice.start();
+  const restApi = opts.rest ? new DemoRestApi() : undefined;
+  await restApi?.start();
   // Mutual TLS between the nodes unless asked otherwise; this process (their back offices' client) trusts their dev CAs.
-  const nodes = await writeDemoFederation(root, (party) => backOffice.urlFor(party), { plainHttp: opts.plainHttp ?? false });
+  const { pdnd, ...nodes } = await writeDemoFederation(root, (party) => backOffice.urlFor(party), {
+    plainHttp: opts.plainHttp ?? false,
+    ...(restApi ? { rest: { upstreamUrl: restApi.url } } : {}),
+  });
+  // In this process, as the back offices are: the nodes talk to it over HTTP exactly as to PDND.
+  const simulator = pdnd
+    ? new PdndSimulator({
+        registry: loadSimulatorRegistry(pdnd.registryFile),
+        port: pdnd.port,
+        issuer: pdnd.issuer,
+        assertionAudience: pdnd.assertionAudience,
+        dataDir: join(root, 'pdnd-simulator', 'data'),
+      })
+    : undefined;
+  const pdndEndpoints = await simulator?.start();
   if (!opts.plainHttp) setGlobalDispatcher(demoClientAgent(nodes));
   const missing = opts.pec ? dovecotMissing() : 'not asked for';
   const provider = missing === undefined ? await startDemoPec(root, nodes.cst) : undefined;
@@ -73,6 +96,8 @@ export async function startDemo(
   const stop = async () => {
     await Promise.all(Object.values(children).map((c) => stopChild(c)));
     await provider?.stop();
+    await simulator?.stop();
+    await restApi?.stop();
     await backOffice.stop();
   };
   const control: NodeControl = {
@@ -94,6 +119,7 @@ export async function startDemo(
     backOffice,
     control,
     processOf: (name) => children[name],
+    ...(restApi && simulator && pdndEndpoints ? { rest: { api: restApi, simulator, pdnd: pdndEndpoints } } : {}),
     pec: provider ? { provider } : { unavailable: missing! },
     stop,
   };
@@ -136,9 +162,9 @@ async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProv
 }
 
 export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
-  const demo = await startDemo(dir, undefined, { pec: true });
+  const demo = await startDemo(dir, undefined, { pec: true, rest: true });
   try {
-    const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control, demo.pec);
+    const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control, demo.pec, demo.rest);
     return { exchanges, logs: [demo.nodes.cst.messageLog, demo.nodes.regione.messageLog] };
   } finally {
     await demo.stop();

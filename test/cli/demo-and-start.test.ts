@@ -28,6 +28,9 @@ describe('tramite demo --once --json', () => {
         'ina-saia-nascita',
         'siatel-verifica',
         'siatel-massiva-1000',
+        'rest-anagrafe-residente',
+        'rest-anagrafe-certificato',
+        'rest-corpo-alterato',
         'regione-down-then-back',
       ]),
     );
@@ -42,6 +45,26 @@ describe('tramite demo --once --json', () => {
     expect(summary.exchanges.find((e) => e['scenario'] === 'unknown-service-refused')).toMatchObject({
       status: 'FAILED',
       code: 'EGOV_IT_105',
+    });
+    // ModI REST with PDND through both nodes: what crossed is printed (patterns, voucher jti, both exchange ids).
+    const crossed =
+      /ID_AUTH_REST_02 \+ INTEGRITY_REST_01, PDND voucher jti [0-9a-f-]{8}… .*exchange [0-9a-f-]{8}… at cst-chieti = [0-9a-f-]{8}… at regione-abruzzo$/;
+    expect(summary.exchanges.find((e) => e['scenario'] === 'rest-anagrafe-residente')).toMatchObject({
+      status: 'HTTP 200',
+      ok: true,
+      detail: expect.stringMatching(crossed),
+    });
+    expect(summary.exchanges.find((e) => e['scenario'] === 'rest-anagrafe-certificato')).toMatchObject({
+      status: 'HTTP 201',
+      ok: true,
+      detail: expect.stringMatching(crossed),
+    });
+    // A body altered after signing, sent straight to the Regione's /rest/in: refused on its Digest, never forwarded.
+    expect(summary.exchanges.find((e) => e['scenario'] === 'rest-corpo-alterato')).toMatchObject({
+      status: 'HTTP 400 InteroperabilityInvalidRequest',
+      code: 'TRAMITE_ERR_MODI_REST_DIGEST',
+      ok: true,
+      detail: expect.stringMatching(/refused by regione-abruzzo \(exchange [0-9a-f-]{8}…, FAILED\); its REST API saw nothing$/),
     });
     const comeback = summary.exchanges.find((e) => e['scenario'] === 'regione-down-then-back')!;
     expect(comeback).toMatchObject({ status: 'DELIVERED', ok: true });

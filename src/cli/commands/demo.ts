@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEMO_PEC, runDemoOnce, startDemo } from '../../demo/run-demo.js';
+import { DEMO_REST } from '../../demo/demo-rest-federation.js';
 import { printJson, reportError } from '../cli-output.js';
 
 export function registerDemoCommand(program: Command): void {
@@ -26,8 +27,15 @@ export function registerDemoCommand(program: Command): void {
           process.exitCode = summary.exchanges.every((e) => e.ok) ? 0 : 1;
           return;
         }
-        const demo = await startDemo(opts.dir, undefined, { pec: true });
+        const demo = await startDemo(opts.dir, undefined, { pec: true, rest: true });
         const info = {
+          // The Comune's back office calls the Regione's REST API through its node with its own token.
+          rest: {
+            call: `${demo.nodes.cst.baseUrl}/rest/out/${DEMO_REST.provider.split('/')[1]}/${DEMO_REST.api}/${DEMO_REST.version}/residenti/{codiceFiscale}`,
+            as: DEMO_REST.consumer,
+            patterns: DEMO_REST.profiles,
+            pdnd: demo.rest?.pdnd.url ?? null,
+          },
           dir: demo.dir,
           pec: demo.pec.provider
             ? {
@@ -51,6 +59,9 @@ export function registerDemoCommand(program: Command): void {
         if (opts.json) printJson(info);
         else {
           process.stdout.write(`demo federation running in ${demo.dir} (Ctrl-C to stop)\n`);
+          process.stdout.write(
+            `  REST: GET ${info.rest.call} as ${info.rest.as} (${info.rest.patterns.join(' + ')}, vouchers from the PDND simulator at ${info.rest.pdnd})\n`,
+          );
           for (const n of info.nodes)
             process.stdout.write(
               `  ${n.name}: ${n.url}  (API ${n.api}, log ${n.log})\n${Object.entries(n.tokens)
