@@ -6,7 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
+import { readFileSync } from 'node:fs';
+import { Client, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOf } from '../../test-support/in-process-federation.js';
 import { callRest, ORTONA, REGIONE, startRestFederation, type RestFederation } from './rest-gateway-fixture.js';
@@ -154,6 +155,29 @@ describe('fruizione and erogazione through two nodes', () => {
     });
     expect(res.statusCode).toBe(401);
     await res.body.dump();
+  });
+});
+
+describe("a back office's path stays inside the API", () => {
+  it('a path that climbs out of the API on the provider is refused before anything is signed: TRAMITE_ERR_REST_PATH', async () => {
+    const client = new Client(fed.nodes.cst.baseUrl, { connect: { ca: readFileSync(fed.nodes.cst.caFile, 'utf8') } });
+    for (const path of [
+      '/rest/out/RegioneAbruzzo/tributi/v1/../../../../health',
+      '/rest/out/RegioneAbruzzo/tributi/v1/%2e%2e/%2e%2e/health',
+    ]) {
+      const res = await client.request({ method: 'GET', path, headers: { authorization: `Bearer ${fed.nodes.cst.tokens[ORTONA]}` } });
+      const problem = (await res.body.json()) as Record<string, unknown>;
+      expect(res.statusCode, path).toBe(400);
+      expect(problem).toMatchObject({ code: 'TRAMITE_ERR_REST_PATH' });
+    }
+    await client.close();
+  });
+
+  it('the back office is told whether the answer was verified', async () => {
+    const signed = await callRest(fed.nodes.cst, ORTONA, 'GET', `/rest/out/RegioneAbruzzo/anagrafe/v1/residenti/${CF}`);
+    expect(signed.headers['tramite-response-verified']).toBe('true');
+    const unsignedApi = await callRest(fed.nodes.cst, ORTONA, 'GET', `/rest/out/RegioneAbruzzo/tributi/v1/residenti/${CF}`);
+    expect(unsignedApi.headers['tramite-response-verified']).toBe('false');
   });
 });
 

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base64url, CompactSign, decodeProtectedHeader, type CompactJWSHeaderParameters } from 'jose';
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevPki } from '../../src/crypto/dev-pki.js';
 import type { RestSigningKey } from '../../envelopes/modi-rest/jws-signing.js';
@@ -111,7 +112,7 @@ async function tributiRequest(key: RestSigningKey = ortona): Promise<Crafted> {
  * PDND key by kid, the voucher asked for with the audit token's digest. `integrityKid` names the key the
  * integrity token claims to be signed with.
  */
-async function sanitaRequest(integrityKid = 'kid-ortona'): Promise<Crafted> {
+async function sanitaRequest(integrityKid = 'kid-ortona', integrityKey: KeyObject = KEYS.ortona.privateKey): Promise<Crafted> {
   const body = Buffer.from(JSON.stringify({ motivo: 'esenzione' }), 'utf8');
   const pdndKey = (kid: string): RestSigningKey => ({ privateKey: KEYS.ortona.privateKey, alg: 'RS256', kid });
   const signed = await buildModiRestRequestHeaders(
@@ -132,7 +133,7 @@ async function sanitaRequest(integrityKid = 'kid-ortona'): Promise<Crafted> {
         purposeId: 'purpose-sanita',
       },
     },
-    pdndKey(integrityKid),
+    { privateKey: integrityKey, alg: 'RS256', kid: integrityKid },
     pdndKey('kid-ortona'),
   );
   const voucher = await ortonaVoucher(fed.pdnd, 'purpose-sanita', signed.auditDigest);
@@ -305,9 +306,87 @@ describe('ID_AUTH_REST_01 without PDND (tributi)', () => {
   });
 });
 
+describe('what the review of the gateway found', () => {
+  it('a path that climbs out of the API is refused before anything is verified or forwarded: TRAMITE_ERR_REST_PATH', async () => {
+    const good = await tributiRequest();
+    for (const path of [
+      '/rest/in/tributi/v1/../../admin/secret',
+      '/rest/in/tributi/v1/%2e%2e/%2E%2E/admin',
+      '/rest/in/tributi/v1/..%2F..%2Fadmin',
+    ]) {
+      const before = fed.api.received.length;
+      // A raw request line: a URL parser on the client side would collapse the dot segments before they are sent.
+      const client = new Client(fed.nodes.regione.baseUrl, { connect: { ca: readFileSync(fed.nodes.regione.caFile, 'utf8') } });
+      const res = await client.request({ method: 'GET', path, headers: good.headers });
+      const problem = (await res.body.json()) as Record<string, unknown>;
+      await client.close();
+      expect(res.statusCode, path).toBe(400);
+      expect(problem).toMatchObject({ code: 'TRAMITE_ERR_REST_PATH' });
+      expect(fed.api.received.length).toBe(before);
+    }
+  });
+
+  it('with a voucher, ID_AUTH_REST_02 requires the integrity token to carry its single-use jti: TRAMITE_ERR_MODI_REST_MALFORMED', async () => {
+    const r = await anagrafeRequest();
+    const token = r.headers['Agid-JWT-Signature']!;
+    const { jti: _jti, ...claims } = JSON.parse(new TextDecoder().decode(payloadOf(token))) as Record<string, unknown>;
+    const withoutJti = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader(decodeProtectedHeader(token) as CompactJWSHeaderParameters)
+      .sign(ortona.privateKey as KeyObject);
+    await expectRefused({ ...r, headers: { ...r.headers, 'Agid-JWT-Signature': withoutJti } }, 'TRAMITE_ERR_MODI_REST_MALFORMED');
+  });
+
+  it("a kid-signed token naming the voucher's client but signed with another client's PDND key is refused: TRAMITE_ERR_MODI_REST_BINDING", async () => {
+    await expectAccepted(await sanitaRequest());
+    await expectRefused(await sanitaRequest('kid-regione-api', KEYS.regioneApi.privateKey), 'TRAMITE_ERR_MODI_REST_BINDING');
+  });
+
+  it("an audit token signed by another party's certificate does not ride on the Comune's request: TRAMITE_ERR_MODI_REST_BINDING", async () => {
+    const pki = join(fed.nodes.cst.dir, 'pki');
+    const francavilla = signingKey(pemKey(join(pki, 'ComuneFrancavillaAlMare.key.pem')), [
+      pemCert(join(pki, 'ComuneFrancavillaAlMare.cert.pem')),
+    ]);
+    const catasto = async (auditKey: RestSigningKey): Promise<Crafted> => {
+      const signed = await buildModiRestRequestHeaders(
+        { audience: 'https://regione.example/catasto/v1', issuer: ORTONA, subject: ORTONA, now: new Date(), ttlSeconds: TTL },
+        {
+          idAuth: 'ID_AUTH_REST_02',
+          integrity: 'INTEGRITY_REST_01',
+          audit: { pattern: 'AUDIT_REST_01', claims: { userID: 'u', userLocation: 'l', LoA: 'LoA2' } },
+        },
+        ortona,
+        auditKey,
+      );
+      return { method: 'GET', path: `/rest/in/catasto/v1/residenti/${CF}`, headers: signed.headers };
+    };
+    await expectAccepted(await catasto(ortona));
+    await expectRefused(await catasto(francavilla), 'TRAMITE_ERR_MODI_REST_BINDING');
+  });
+
+  it('a tampered copy refused for its Digest does not use up the jti of the genuine message that follows', async () => {
+    const genuine = await anagrafeRequest({ body: JSON.stringify({ motivo: 'originale' }) });
+    const tampered = { ...genuine, body: Buffer.from(JSON.stringify({ motivo: 'alterato!' }), 'utf8') };
+    await expectRefused(tampered, 'TRAMITE_ERR_MODI_REST_DIGEST');
+    await expectAccepted(genuine);
+  });
+
+  it('a request refused before its sender is verified is logged with its body digest, not its body', async () => {
+    const r = await anagrafeRequest({ body: JSON.stringify({ motivo: 'MARCATORE-NON-AUTENTICATO' }) });
+    const voucher = reforge(anagrafeVoucher, { ...decodeProtectedHeader(anagrafeVoucher), alg: 'none' }, () => '');
+    await expectRefused({ ...r, headers: { ...r.headers, Authorization: `Bearer ${voucher}` } }, 'TRAMITE_ERR_MODI_REST_ALG');
+    const records = await fed.regione.node.store.store.recordsOf(refusals.at(-1)!.id);
+    expect(records.length).toBeGreaterThan(0);
+    for (const rec of records)
+      expect(Buffer.from(rec.envelope ?? new Uint8Array()).toString('latin1')).not.toContain('MARCATORE-NON-AUTENTICATO');
+    expect(records[0]!.detail).toMatchObject({
+      requestBody: { bytes: r.body!.length, sha256: createHash('sha256').update(r.body!).digest('hex') },
+    });
+  });
+});
+
 describe("the refusals in the Regione's message log", () => {
   it('each is a FAILED inbound REST exchange with its code', async () => {
-    expect(refusals.length).toBe(19);
+    expect(refusals.length).toBe(24);
     const res = await sendRest(fed.nodes.regione, 'GET', '/api/v1/messages?direction=in&limit=1000', {
       authorization: `Bearer ${fed.nodes.regione.tokens[REGIONE]}`,
     });
