@@ -15,7 +15,7 @@ export function urlBelow(base: string, pathAndQuery: string): string {
     throw new ApiError('TRAMITE_ERR_REST_PATH', 400, `the path ${JSON.stringify(path.slice(0, 200))} ${why}`);
   };
   if (path !== '' && !path.startsWith('/')) refuse('does not start with /');
-  if (/[\\#\u0000-\u001f\u007f]/.test(pathAndQuery) || /%(2f|5c|00)/i.test(path))
+  if (/[\\#]/.test(pathAndQuery) || hasControlCharacter(pathAndQuery) || /%(2f|5c|00)/i.test(path))
     refuse('holds an encoded slash, a backslash or a control character');
   for (const segment of path.split('/')) {
     let decoded: string;
@@ -32,4 +32,12 @@ export function urlBelow(base: string, pathAndQuery: string): string {
   if (target.origin !== baseUrl.origin || !(target.pathname === basePath || target.pathname.startsWith(`${basePath}/`)))
     refuse(`leaves the API's base ${basePath || '/'}`);
   return target.href;
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
