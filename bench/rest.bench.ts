@@ -22,6 +22,7 @@
  * on Ctrl-C.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -205,6 +206,10 @@ interface Loop {
   readonly latencies: Float64Array;
 }
 
+/** Aborted on Ctrl-C: the callers stop at once, so the cleanup is not starved by calls failing in a loop. */
+const interruption = new AbortController();
+setMaxListeners(Number.POSITIVE_INFINITY, interruption.signal); // one listener per call in flight
+
 /** `concurrency` callers, each calling again as soon as its answer is read, until `seconds` are up. */
 async function closedLoop(target: Target, method: Method, concurrency: number, seconds: number): Promise<Loop> {
   const spec = target.request(method);
@@ -216,7 +221,7 @@ async function closedLoop(target: Target, method: Method, concurrency: number, s
   const until = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) {
+      while (performance.now() < until && !interruption.signal.aborted) {
         const t0 = performance.now();
         try {
           const res = await target.pool.request({
@@ -224,6 +229,7 @@ async function closedLoop(target: Target, method: Method, concurrency: number, s
             path: spec.path,
             headers: spec.headers,
             ...(spec.body ? { body: spec.body } : {}),
+            signal: interruption.signal,
           });
           const text = await res.body.text();
           if (res.statusCode === spec.expect && text.length > 0) {
@@ -234,6 +240,7 @@ async function closedLoop(target: Target, method: Method, concurrency: number, s
             firstFailure ??= `HTTP ${res.statusCode} ${text.slice(0, 300)}`;
           }
         } catch (err) {
+          if (interruption.signal.aborted) break;
           failures += 1;
           firstFailure ??= String(err);
         }
@@ -310,13 +317,16 @@ async function main(): Promise<void> {
   const simulator = new PdndSimulator({ registry: simulatorRegistry() });
   const api = new DemoRestApi();
   let demo: RunningDemo | undefined;
+  let starting: Promise<RunningDemo> | undefined;
   let pids: { cst: number; regione: number } | undefined;
   let pools: Pool[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
       await Promise.allSettled(pools.map((p) => p.destroy()));
-      await demo?.stop().catch(() => undefined);
+      // Interrupted while the nodes start: they are stopped once up (startDemo stops them itself if they fail).
+      const running = demo ?? (await starting?.catch(() => undefined));
+      await running?.stop().catch(() => undefined);
       await api.stop().catch(() => undefined);
       await simulator.stop().catch(() => undefined);
       if (args.cpuProf && pids) summariseProfiles(args.cpuProf, pids, say);
@@ -324,6 +334,7 @@ async function main(): Promise<void> {
     })());
   const interrupted = (signal: NodeJS.Signals) => {
     process.stderr.write(`\nrest bench: ${signal}; stopping the nodes\n`);
+    interruption.abort();
     void cleanup().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
@@ -332,7 +343,13 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(
     () => {
       process.stderr.write('rest bench: over its time bound; killing the nodes\n');
-      for (const pid of Object.values(pids ?? {})) process.kill(pid, 'SIGKILL');
+      for (const pid of Object.values(pids ?? {})) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       rmSync(root, { recursive: true, force: true });
       process.exit(3);
     },
@@ -345,7 +362,8 @@ async function main(): Promise<void> {
     say('starting the two node processes… ');
     const node = process.execPath;
     if (args.cpuProf) process.execPath = profilingNode(node, resolve(args.cpuProf), root);
-    demo = await startDemo(root, benchConfig(root, pdnd, api.url)).finally(() => (process.execPath = node));
+    starting = startDemo(root, benchConfig(root, pdnd, api.url)).finally(() => (process.execPath = node));
+    demo = await starting;
     pids = { cst: demo.processOf('cst').pid!, regione: demo.processOf('regione').pid! };
     const { direct, gateway } = targets(demo, api, args.concurrency);
     pools = [direct.pool, gateway.pool];
@@ -361,6 +379,7 @@ async function main(): Promise<void> {
       // The first call of the warm-up fetches the voucher; the timed part should find it in the cache.
       const g = await phase(gateway, method, args, pids, tokenRequests);
       say(`${g.callsPerSec.toFixed(0)}/s\n`);
+      if (interruption.signal.aborted) return; // cut short: no figures
       results[method] = { direct: d, gateway: g, ratio: g.callsPerSec / d.callsPerSec };
       api.received.length = 0; // the API records every request; a long run need not hold them all
     }
