@@ -21,7 +21,7 @@
  * bounded) and stops its children.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -29,7 +29,7 @@ import { outboundKey } from '../src/core/message-record.js';
 import { startDemo, type ConfigFileJson, type RunningDemo } from '../src/demo/run-demo.js';
 import { SqliteLogStore } from '../src/log/sqlite-log-store.js';
 import { measure, percentile } from './bench-stats.js';
-import { formatSummary, readProfile, summariseProfile } from './cpu-profile-summary.js';
+import { profilingNode, summariseProfiles } from './node-cpu-profiles.js';
 import { childrenOf, cpuMsOf } from './proc-stats.js';
 import { measureHandshakes, type HandshakeCost } from './tls-handshake.js';
 
@@ -226,8 +226,6 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tramite-exchange-bench-'));
   say('starting the two node processes… ');
   const node = process.execPath;
-  // Node 20 refuses --cpu-prof in NODE_OPTIONS; the demo starts each node with process.execPath, so for
-  // the profiled run that is a script that execs node with the flag (same pid: /proc still sees the node).
   if (args.cpuProf) process.execPath = profilingNode(node, resolve(args.cpuProf), root);
   const demo = await startDemo(root, benchConfig, { plainHttp: !args.tls }).finally(() => (process.execPath = node));
   const pids = { cst: demo.processOf('cst').pid!, regione: demo.processOf('regione').pid! };
@@ -358,23 +356,6 @@ async function main(): Promise<void> {
     clearTimeout(watchdog);
     if (args.cpuProf) summariseProfiles(args.cpuProf, pids, say);
     rmSync(root, { recursive: true, force: true });
-  }
-}
-
-/** A script that runs node with --cpu-prof, writing into `dir`. */
-function profilingNode(node: string, dir: string, root: string): string {
-  mkdirSync(dir, { recursive: true });
-  const script = join(root, 'node-cpu-prof.sh');
-  writeFileSync(script, `#!/bin/sh\nexec '${node}' --cpu-prof --cpu-prof-dir='${dir}' "$@"\n`, { mode: 0o755 });
-  return script;
-}
-
-/** The profiles the two nodes wrote (one per thread: the main one and each verification worker) on their way out, summarised (to stderr). */
-function summariseProfiles(dir: string, pids: { cst: number; regione: number }, say: (s: string) => void): void {
-  if (!existsSync(dir)) return;
-  for (const [name, pid] of Object.entries(pids)) {
-    const files = readdirSync(dir).filter((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile'));
-    for (const f of files) say(`\n${formatSummary(`${name} (${f})`, summariseProfile(readProfile(join(dir, f)), 15))}`);
   }
 }
 

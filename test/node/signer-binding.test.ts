@@ -179,3 +179,16 @@ describe('signers in the configuration', () => {
     );
   });
 });
+
+describe('Registry.auditTrust', () => {
+  it('is one store for the node’s life (its issuer-path cache serves every REST request) and validates a federation signer', () => {
+    const r = registry();
+    const trust = r.auditTrust();
+    expect(r.auditTrust()).toBe(trust);
+    const signer = certificate({ CN: 'RegioneB' });
+    expect(trust.validateSigner(signer, new Date()).at(-1)?.fingerprint256).toBe(
+      new X509Certificate(getTestPki().ca.certPem).fingerprint256,
+    );
+    expect(() => trust.validateSigner(certificate({ CN: 'RegioneB' }, getTestPki().rogueCa), new Date())).toThrow(/untrusted|trust/i);
+  });
+});

@@ -30,6 +30,7 @@ export class Registry {
   /** Parties whose signers are configured: only these certificates sign for them. */
   private readonly signersByParty = new Map<string, SignerBinding[]>();
   readonly trust: TrustStore;
+  private auditTrustStore: TrustStore | undefined;
   /** The client certificates each peer presents over TLS. */
   private readonly tlsClientsByPeer: Array<{ peer: PeerNode; bindings: SignerBinding[] }> = [];
 
@@ -62,7 +63,8 @@ export class Registry {
 
   /** Every anchor the node trusts for anyone (its own and its peers' CAs): what auditors re-verify with. */
   auditTrust(): TrustStore {
-    return this.trust.withExtra(this.config.peers.flatMap((p) => [...p.caCertificates]));
+    // Built once: the configuration does not change, and one store keeps its issuer-path cache across requests.
+    return (this.auditTrustStore ??= this.trust.withExtra(this.config.peers.flatMap((p) => [...p.caCertificates])));
   }
 
   /**
