@@ -3,15 +3,11 @@
  * 2023–2024 revision for INTEGRITY_REST_02 and AUDIT_REST_01/02) and the names they put on the wire.
  */
 
-export const MODI_REST_PATTERNS = [
-  'ID_AUTH_REST_01',
-  'ID_AUTH_REST_02',
-  'INTEGRITY_REST_01',
-  'INTEGRITY_REST_02',
-  'AUDIT_REST_01',
-  'AUDIT_REST_02',
-] as const;
-export type ModiRestPattern = (typeof MODI_REST_PATTERNS)[number];
+import { MODI_REST_PATTERN_NAMES, type ModiRestPatternName } from '../../src/core/service-profile.js';
+
+/** The six patterns: one list, in src/core, which configuration declares them by too. */
+export const MODI_REST_PATTERNS = MODI_REST_PATTERN_NAMES;
+export type ModiRestPattern = ModiRestPatternName;
 
 export type IdAuthRestPattern = 'ID_AUTH_REST_01' | 'ID_AUTH_REST_02';
 export type IntegrityRestPattern = 'INTEGRITY_REST_01' | 'INTEGRITY_REST_02';

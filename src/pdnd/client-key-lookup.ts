@@ -46,23 +46,7 @@ export class PdndClientKeys {
 
   private async fetchKidsOf(clientId: string): Promise<ReadonlySet<string>> {
     const url = `${this.opts.apiUrl.replace(/\/$/, '')}/clients/${encodeURIComponent(clientId)}/keys`;
-    let status: number;
-    let body: Buffer;
-    try {
-      const res = await request(url, {
-        headers: { authorization: `Bearer ${await this.opts.voucher()}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
-      });
-      status = res.statusCode;
-      body = await readBoundedBody(res.body, {
-        maxBytes: 256 * 1024,
-        source: `PDND client keys ${url}`,
-        declaredLength: res.headers['content-length'],
-      });
-    } catch (cause) {
-      throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: ${(cause as Error).message}`, { cause });
-    }
+    const { status, body } = await this.ask(url, 256 * 1024, `PDND client keys ${url}`);
     let kids: ReadonlySet<string>;
     if (status === 404) kids = new Set();
     else if (status !== 200) throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND client keys ${url}: HTTP ${status}`);
@@ -82,6 +66,23 @@ export class PdndClientKeys {
     return kids;
   }
 
+  /** One GET on PDND's API with the API-interoperabilità voucher, its answer read within `maxBytes`; unreachable is TRAMITE_ERR_PDND_JWKS. */
+  private async ask(url: string, maxBytes: number, source: string): Promise<{ status: number; body: Buffer }> {
+    try {
+      const res = await request(url, {
+        headers: { authorization: `Bearer ${await this.opts.voucher()}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
+        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+      });
+      return {
+        status: res.statusCode,
+        body: await readBoundedBody(res.body, { maxBytes, source, declaredLength: res.headers['content-length'] }),
+      };
+    } catch (cause) {
+      throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `${source}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
   /** The key under `kid`, or undefined when PDND knows none; throws TRAMITE_ERR_PDND_JWKS when PDND cannot be asked. */
   async keyByKid(kid: string): Promise<KeyObject | undefined> {
     const hit = this.cache.get(kid);
@@ -96,23 +97,7 @@ export class PdndClientKeys {
 
   private async fetch(kid: string): Promise<KeyObject | undefined> {
     const url = `${this.opts.apiUrl.replace(/\/$/, '')}/keys/${encodeURIComponent(kid)}`;
-    let status: number;
-    let body: Buffer;
-    try {
-      const res = await request(url, {
-        headers: { authorization: `Bearer ${await this.opts.voucher()}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
-      });
-      status = res.statusCode;
-      body = await readBoundedBody(res.body, {
-        maxBytes: 64 * 1024,
-        source: `PDND key lookup ${url}`,
-        declaredLength: res.headers['content-length'],
-      });
-    } catch (cause) {
-      throw new TramiteError('TRAMITE_ERR_PDND_JWKS', `PDND key lookup ${url}: ${(cause as Error).message}`, { cause });
-    }
+    const { status, body } = await this.ask(url, 64 * 1024, `PDND key lookup ${url}`);
     if (status === 404) {
       this.cache.set(kid, { key: null }, { ttl: (this.opts.negativeSeconds ?? 60) * 1000 });
       return undefined;

@@ -1,29 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
-import type { Logger } from 'pino';
 import type { X509Certificate } from 'node:crypto';
 import { ApiError, DeliveryError, SecurityError, TramiteError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { RestExchangeRecorder } from '../../core/rest-exchange.js';
 import type { RestServiceConfig } from '../../config/config-types.js';
 import { readBoundedBody } from '../../core/bounded-body.js';
 import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
-import type { Registry } from '../registry/registry.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
 import { buildModiRestRequestHeaders } from '../../../envelopes/modi-rest/rest-message-headers.js';
 import { verifyModiRestMessage, type VerifiedModiRest } from '../../../envelopes/modi-rest/rest-message-verify.js';
 import { ModiRestError, type ModiRestPosition } from '../../../envelopes/modi-rest/modi-rest-error.js';
-import type { JtiReplayFilter, RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
+import type { RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { auditDataFrom } from './audit-data.js';
 import { urlBelow } from './api-path.js';
 import { declaredPatterns } from './declared-patterns.js';
 import { headerValue, modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
 import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
 import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
-import type { PdndAccess } from './pdnd-access.js';
-import type { RestApiDirectory } from './rest-api-directory.js';
 import { pdndSigningKey, x509SigningKey } from './rest-signing-keys.js';
+import type { GatewaySideDeps } from './gateway-side-deps.js';
 
 /** A back office's call to a REST API provided on a peer: `/rest/out/{provider}/{name}/{version}{path}`. */
 export interface OutboundRestCall {
@@ -41,19 +36,10 @@ export interface OutboundRestCall {
   readonly body: Buffer;
 }
 
-export interface RestConsumerDeps {
-  readonly directory: RestApiDirectory;
-  readonly registry: Registry;
+export interface RestConsumerDeps extends GatewaySideDeps {
   readonly peers: PeerClient;
-  readonly exchanges: RestExchangeRecorder;
-  readonly replay: JtiReplayFilter;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly skewSeconds: number;
   /** Longest a whole call to the provider may take (node.http.requestTimeoutMs). */
   readonly timeoutMs: number;
-  readonly revocation?: RevocationChecker | undefined;
-  readonly pdnd?: PdndAccess | undefined;
 }
 
 /**

@@ -1,27 +1,21 @@
 import { createHash, randomUUID, type X509Certificate } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
-import type { Logger } from 'pino';
 import { ApiError, TramiteError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { RestExchangeRecorder } from '../../core/rest-exchange.js';
 import type { RestServiceConfig } from '../../config/config-types.js';
 import { readBoundedBody } from '../../core/bounded-body.js';
-import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
-import type { Registry } from '../registry/registry.js';
 import type { TransportIdentity } from '../reception/transport-identity.js';
 import { buildModiRestResponseHeaders } from '../../../envelopes/modi-rest/rest-message-headers.js';
 import { verifyModiRestMessage, type AuditExpectation, type VerifiedModiRest } from '../../../envelopes/modi-rest/rest-message-verify.js';
 import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
-import type { JtiReplayFilter, RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
+import type { RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { verifyVoucherHeader, voucherAuditExpectation, type PdndVoucher } from '../../pdnd/voucher-verifier.js';
 import { declaredPatterns } from './declared-patterns.js';
 import { urlBelow } from './api-path.js';
 import { modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
 import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
 import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
-import type { PdndAccess } from './pdnd-access.js';
-import type { RestApiDirectory } from './rest-api-directory.js';
 import { pdndSigningKey, x509SigningKey } from './rest-signing-keys.js';
+import type { GatewaySideDeps } from './gateway-side-deps.js';
 import { checkRevocation, describeVerified, flattenHeaders, groupHeaders } from './rest-consumer.js';
 
 /** A consumer's call to a REST API provided here: `/rest/in/{name}/{version}{path}`. */
@@ -40,18 +34,9 @@ export interface InboundRestCall {
   readonly transport?: TransportIdentity | undefined;
 }
 
-export interface RestProviderDeps {
-  readonly directory: RestApiDirectory;
-  readonly registry: Registry;
-  readonly exchanges: RestExchangeRecorder;
-  readonly replay: JtiReplayFilter;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly skewSeconds: number;
+export interface RestProviderDeps extends GatewaySideDeps {
   /** Connections to the back offices' APIs. */
   readonly upstream: Dispatcher;
-  readonly revocation?: RevocationChecker | undefined;
-  readonly pdnd?: PdndAccess | undefined;
 }
 
 /**
