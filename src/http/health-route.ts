@@ -10,6 +10,23 @@ import type { TramiteNode } from '../node/tramite-node.js';
  * nothing a stranger should map.
  */
 export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): void {
+  // The process answers: that is all liveness says (a supervisor restarts a process that does not).
+  app.get('/health/live', async () => ({ status: 'live' }));
+
+  // Ready to serve, or 503 naming what is missing; why, only to an operator.
+  app.get('/health/ready', async (req, reply) => {
+    const operator = isOperator(req.headers.authorization, node);
+    const r = await node.readiness();
+    reply.code(r.ready ? 200 : 503);
+    const failing = r.dependencies.filter((d) => d.state === 'down');
+    return {
+      status: r.ready ? 'ready' : 'not-ready',
+      ...(r.stopping ? { stopping: true } : {}),
+      failing: operator ? failing : failing.map((d) => d.name),
+      ...(operator ? { dependencies: r.dependencies } : {}),
+    };
+  });
+
   app.get('/health', async (req, reply) => {
     const presented = req.headers.authorization;
     const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
@@ -44,4 +61,16 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
         : {}),
     };
   });
+}
+
+/** Whether the request presents an operator token; any other presented token is refused (401). */
+function isOperator(presented: string | undefined, node: TramiteNode): boolean {
+  if (presented === undefined) return false;
+  const token = /^Bearer\s+(\S+)$/i.exec(presented)?.[1];
+  if (token !== undefined && node.registry.isOperatorToken(token)) return true;
+  throw new ApiError(
+    'TRAMITE_ERR_OPERATOR_ONLY',
+    401,
+    'present an operator token as "Authorization: Bearer <token>", or no token for the status alone',
+  );
 }

@@ -39,6 +39,13 @@ export interface MessageLogOptions {
 
 const RETENTION_INTERVAL_MS = 3_600_000;
 
+/** The TSA's last answer: up (a token came back) or down (with why), and when. */
+export interface TsaStatus {
+  readonly state: 'up' | 'down';
+  readonly at: string;
+  readonly reason?: string;
+}
+
 /** Facts that go into the hash-chained record; payloads stay out (they are in the envelope bytes). */
 function chainDetail(fields: Partial<MessageRecord>): Record<string, unknown> {
   const {
@@ -75,7 +82,15 @@ export class MessageLog implements MessageStore {
   /** Per message, the settling of its latest change (see oneChangeAtATime). */
   private readonly changing = new Map<string, Promise<void>>();
 
+  /** The TSA's last answer to a checkpoint (only with a TSA configured): what readiness reports. */
+  private tsa: TsaStatus | undefined;
+
   constructor(private readonly opts: MessageLogOptions) {}
+
+  /** How the last time-stamp request went; undefined before the first, or without a TSA. */
+  tsaStatus(): TsaStatus | undefined {
+    return this.tsa;
+  }
 
   get store(): LogStore {
     return this.opts.store;
@@ -345,7 +360,9 @@ export class MessageLog implements MessageStore {
     if (policy.timestamp) {
       try {
         tsaToken = await policy.timestamp(checkpointStatement(signed));
+        this.tsa = { state: 'up', at: this.opts.clock.now().toISOString() };
       } catch (err) {
+        this.tsa = { state: 'down', at: this.opts.clock.now().toISOString(), reason: (err as Error).message };
         // The signed checkpoint still protects the chain; the missing time-stamp is reported.
         this.opts.logger?.warn(
           { code: 'TRAMITE_ERR_TSA', err: (err as Error).message, seq: head.seq },

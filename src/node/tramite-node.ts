@@ -23,6 +23,7 @@ import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { RestGateway } from './rest-gateway/rest-gateway.js';
+import { readiness, type Readiness } from './readiness.js';
 import { PeerClient } from './peer-client/peer-client.js';
 import { DispatchWorker } from './dispatch/dispatch-worker.js';
 import type { DispatchItem } from './dispatch/dispatch-item.js';
@@ -383,6 +384,12 @@ export class TramiteNode {
   /** Set once the HTTP server knows its address, unless the configuration fixed publicUrl. */
   bindAddress(baseUrl: string): void {
     if (!this.config.node.publicUrl) this.publicUrl = `${baseUrl}/tramite/envelope`;
+  }
+
+  /** Every dependency's state, for GET /health/ready. */
+  async readiness(): Promise<Readiness> {
+    const [health, adapters] = await Promise.all([this.health(), this.adapters.health()]);
+    return readiness(health, this.stopping, adapters, { configured: this.config.log.tsa !== undefined, status: this.store.tsaStatus() });
   }
 
   /** What the node can do now, for GET /health. */

@@ -22,6 +22,11 @@ async function health(node: DemoNode, token?: string): Promise<{ code: number; b
   return { code: res.statusCode, body: (await res.body.json()) as Record<string, any> };
 }
 
+async function get(node: DemoNode, path: string, token?: string): Promise<{ code: number; body: Record<string, any> }> {
+  const res = await request(`${node.baseUrl}${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  return { code: res.statusCode, body: (await res.body.json()) as Record<string, any> };
+}
+
 describe('GET /health', () => {
   let federation: InProcessFederation;
   beforeAll(async () => {
@@ -55,6 +60,16 @@ describe('GET /health', () => {
     const { code, body } = await health(federation.nodes.cst, federation.nodes.cst.tokens[FROM]);
     expect(code).toBe(401);
     expect(body).toMatchObject({ error: { code: 'TRAMITE_ERR_OPERATOR_ONLY' } });
+  });
+
+  it('/health/live answers while the process serves; /health/ready says ready, and to an operator every dependency', async () => {
+    expect(await get(federation.nodes.cst, '/health/live')).toEqual({ code: 200, body: { status: 'live' } });
+    expect(await get(federation.nodes.cst, '/health/ready')).toEqual({ code: 200, body: { status: 'ready', failing: [] } });
+    const { body } = await get(federation.nodes.cst, '/health/ready', federation.nodes.cst.operatorToken);
+    expect(body['dependencies'].map((d: { name: string }) => d.name)).toEqual(
+      expect.arrayContaining(['redis', 'log', 'adapter SPC/ComuneFrancavillaAlMare protocollo']),
+    );
+    expect((await get(federation.nodes.cst, '/health/ready', federation.nodes.cst.tokens[FROM])).code).toBe(401);
   });
 
   it("does not take another node's operator token", async () => {
@@ -102,6 +117,12 @@ describe('an external Redis (queue.redisUrl) that goes away', () => {
     const details = await health(cst, cst.operatorToken);
     expect(details.body).toMatchObject({ status: 'degraded', queue: { state: 'down', embedded: false, outages: 1, restarts: 0 } });
     expect(details.body['problems'].join(' ')).toMatch(/Redis is down/);
+    // Not ready, naming what is missing (why, only to an operator); the process itself is live.
+    expect(await get(cst, '/health/ready')).toEqual({ code: 503, body: { status: 'not-ready', failing: ['redis'] } });
+    expect((await get(cst, '/health/ready', cst.operatorToken)).body['failing']).toEqual([
+      expect.objectContaining({ name: 'redis', state: 'down' }),
+    ]);
+    expect((await get(cst, '/health/live')).code).toBe(200);
 
     // Accepted into the log at once (the request does not wait for Redis), sent once Redis answers.
     const sent = await Promise.all(
