@@ -38,6 +38,8 @@ import type { CertificateInventory } from './certificates/certificate-inventory.
 import { loadCertificateInventory } from './certificates/load-certificate-inventory.js';
 import { ExpiryWarnings } from './certificates/expiry-warnings.js';
 import { tsaCertificateOfToken } from '../crypto/rfc3161/tsa-certificate-of-token.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
+import { MeasuringStore, type MessageLabels } from './metrics/measuring-store.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -94,6 +96,8 @@ export class TramiteNode {
     readonly certificates: CertificateInventory,
     /** Revocation of inbound signers, replies' signers, the TSA's and adapters' signers; undefined when every policy is off. */
     readonly revocation: RevocationChecker | undefined,
+    /** GET /metrics: this node's registry, fed by the hooks below. */
+    readonly metrics: NodeMetrics,
   ) {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
@@ -105,10 +109,18 @@ export class TramiteNode {
       timeoutMs: 10_000,
       http: this.backOffice,
       queue: { enqueue: (item) => this.notifyQueue.enqueue(item) },
+      failures: metrics.failures,
     });
+    const labels: MessageLabels = {
+      peerOf: (party) => (registry.hostedParty(party) ? 'local' : (registry.peerFor(party)?.name ?? 'unknown')),
+      dispatchTarget: (party, service) => {
+        const adapter = adapters.serving(party, service);
+        return adapter ? `adapter:${adapter.id}` : 'back_office';
+      },
+    };
     const common = {
       registry,
-      store: new NotifyingStore(store, notifier),
+      store: new NotifyingStore(new MeasuringStore(store, metrics.delivery, labels), notifier),
       ids,
       clock,
       log,
@@ -134,7 +146,7 @@ export class TramiteNode {
             config,
             registry,
             peers: this.peers,
-            exchanges: store,
+            exchanges: metrics.rest.measuring(store),
             replay: { accept: (namespace, jti, until) => store.store.acceptToken(namespace, jti, until, clock.now()) },
             clock,
             log,
@@ -216,6 +228,20 @@ export class TramiteNode {
       attempt: (d, n) => notifier.attempt(d, n),
       exhausted: (d, n, e) => notifier.exhausted(d, n, e),
     });
+    const now = (): number => clock.now().getTime();
+    metrics.attach({
+      messages: { messageCounts: () => store.store.messageCounts(), peerOf: labels.peerOf, now },
+      queues: {
+        queues: [this.deliveryQueue, this.dispatchQueue, this.notifyQueue].map((q, i) => ({
+          name: QUEUE_NAMES[i]!,
+          depth: (t: number) => q.depth(t),
+        })),
+        now,
+      },
+      checkpoints: { head: () => store.store.head(), latestCheckpoint: () => store.store.latestCheckpoint(), now },
+      certificates: { list: (at) => certificates.list(at), now: () => clock.now() },
+      adapters,
+    });
   }
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
@@ -249,11 +275,13 @@ export class TramiteNode {
     const certificates = await loadCertificateInventory(config, opts.builtinAdapters ?? {});
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
+    const metrics = new NodeMetrics({ node: config.node.name });
     const messageLog = new MessageLog({
       store: await openLogStore(config.log),
       node: config.node.pdd,
       clock,
       logger: log,
+      observer: metrics.log,
       ...(config.log.retentionDays !== undefined ? { retentionDays: config.log.retentionDays } : {}),
       checkpoints: {
         signer: signerParty.identity,
@@ -262,7 +290,10 @@ export class TramiteNode {
         ...(tsa
           ? {
               timestamp: async (statement: Uint8Array) => {
-                const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs });
+                const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs }).catch((err: unknown) => {
+                  metrics.failures.tsaFailed();
+                  throw err;
+                });
                 // The TSA's certificate is known once a token carries it: the inventory watches it too,
                 // and a TSA certificate close to expiry is told now, not at the next daily check.
                 const tsaCertificate = tsaCertificateOfToken(token);
@@ -318,6 +349,7 @@ export class TramiteNode {
       verifier,
       certificates,
       revocation,
+      metrics,
     );
     self = node;
     node.expiryWarnings.start();
@@ -431,6 +463,9 @@ export class TramiteNode {
     this.log.flush();
   }
 }
+
+/** The queues in the order the metrics list them. */
+const QUEUE_NAMES: readonly QueueName[] = ['deliver', 'dispatch', 'notify'];
 
 /** The configured limits (node.limits), as the hardened parser takes them. */
 export function xmlLimitsOf(config: NodeConfig): XmlLimits {
