@@ -86,6 +86,7 @@ describe('GET /metrics', () => {
   let regioneUp = true;
   let failedCode: string;
   let scraped: string;
+  let scrapedRegione: string;
 
   beforeAll(async () => {
     fed = await startRestFederation('metrics', () => 'http://127.0.0.1:9/unused');
@@ -101,6 +102,7 @@ describe('GET /metrics', () => {
     const no = await callRest(fed.nodes.cst, ORTONA, 'GET', `/rest/out/RegioneAbruzzo/catasto/v1/residenti/${CF}`);
     expect(no.status).toBeGreaterThanOrEqual(400);
     scraped = (await scrape(fed.nodes.cst, fed.nodes.cst.operatorToken)).text;
+    scrapedRegione = (await scrape(fed.nodes.regione, fed.nodes.regione.operatorToken)).text;
   }, 120_000);
 
   afterAll(async () => {
@@ -146,8 +148,17 @@ describe('GET /metrics', () => {
         outcome: 'final',
       }),
     ).toBe(1);
-    // The Regione's side: the three received and handed over.
     expect(valueOf(all, 'tramite_log_appended_records_total')).toBeGreaterThan(0);
+  });
+
+  it("shows the Regione's side: the three received from the CST's node and handed over, in its own registry", () => {
+    const all = samples(scrapedRegione);
+    const inbound = { node: 'regione-abruzzo', direction: 'in', peer: 'cst-chieti', service: 'ComunicazioneVariazione' };
+    expect(valueOf(all, 'tramite_messages', { ...inbound, state: 'DISPATCHED' })).toBe(3);
+    // The CST's outbound counts are not in the Regione's registry: one registry per node, in one process.
+    expect(all.some((s) => s.name === 'tramite_delivery_latency_seconds_count' && s.labels['service'] === 'ComunicazioneVariazione')).toBe(
+      false,
+    );
   });
 
   it('shows the REST calls by API, direction and status, and the refusal by code', () => {
