@@ -6,7 +6,7 @@
  * metrics the node exports.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -251,10 +251,21 @@ describe('GET /metrics', () => {
   });
 });
 
-describe('node.metrics.public: true', () => {
+describe('node.metrics.public: true; a TSA and a webhook that do not answer', () => {
   let fed: InProcessFederation;
   beforeAll(async () => {
-    fed = await startFederation('metrics-public', (nodes) => patchConfig(nodes.cst, (raw) => (raw.node.metrics = { public: true })));
+    fed = await startFederation('metrics-public', (nodes) =>
+      patchConfig(nodes.cst, (raw) => {
+        raw.node.metrics = { public: true };
+        // Port 9 (discard) has no listener on the test machine: both are refused at once.
+        raw.log.tsa = { url: 'http://127.0.0.1:9/tsa' };
+        writeFileSync(join(nodes.cst.dir, 'webhook.secret'), 'a-webhook-secret', { mode: 0o600 });
+        raw.parties.find((p: { code: string }) => p.code === ORTONA).notify = {
+          url: 'http://127.0.0.1:9/hook',
+          secretFile: 'webhook.secret',
+        };
+      }),
+    );
   }, 60_000);
   afterAll(async () => {
     await fed?.close();
@@ -267,5 +278,30 @@ describe('node.metrics.public: true', () => {
     expect((await scrape(fed.nodes.cst, fed.nodes.cst.tokens[ORTONA])).status).toBe(401);
     // The other node keeps the default.
     expect((await scrape(fed.nodes.regione, undefined)).status).toBe(401);
+  });
+
+  it("counts the TSA's failures and the webhook's", async () => {
+    const res = await callApi(fed.nodes.cst, ORTONA, 'POST', '/api/v1/messages', {
+      from: ORTONA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      payload: '<v:N xmlns:v="urn:t">1</v:N>',
+    });
+    expect(res.status).toBe(202);
+    // The checkpoint is still signed, without its time-stamp.
+    expect(await fed.cst.node.store.checkpointNow()).toBeDefined();
+    await expect
+      .poll(
+        async () => {
+          const all = samples((await scrape(fed.nodes.cst, undefined)).text);
+          return [
+            valueOf(all, 'tramite_tsa_failures_total')! >= 1,
+            valueOf(all, 'tramite_webhook_failures_total', { party: ORTONA })! >= 1,
+          ];
+        },
+        { timeout: 20_000, interval: 200 },
+      )
+      .toEqual([true, true]);
   });
 });
