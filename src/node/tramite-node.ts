@@ -232,10 +232,11 @@ export class TramiteNode {
     metrics.attach({
       messages: { messageCounts: () => store.store.messageCounts(), peerOf: labels.peerOf, now },
       queues: {
-        queues: [this.deliveryQueue, this.dispatchQueue, this.notifyQueue].map((q, i) => ({
-          name: QUEUE_NAMES[i]!,
-          depth: (t: number) => q.depth(t),
-        })),
+        queues: [
+          { name: 'deliver', depth: (t) => this.deliveryQueue.depth(t) },
+          { name: 'dispatch', depth: (t) => this.dispatchQueue.depth(t) },
+          { name: 'notify', depth: (t) => this.notifyQueue.depth(t) },
+        ],
         now,
       },
       checkpoints: { head: () => store.store.head(), latestCheckpoint: () => store.store.latestCheckpoint(), now },
@@ -463,9 +464,6 @@ export class TramiteNode {
     this.log.flush();
   }
 }
-
-/** The queues in the order the metrics list them. */
-const QUEUE_NAMES: readonly QueueName[] = ['deliver', 'dispatch', 'notify'];
 
 /** The configured limits (node.limits), as the hardened parser takes them. */
 export function xmlLimitsOf(config: NodeConfig): XmlLimits {
