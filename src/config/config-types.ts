@@ -105,8 +105,15 @@ export interface ConfigFileNode {
   timestampMaxAgeSeconds: number;
   /** Longest a stop may take, whatever state Redis is in. */
   shutdownTimeoutSeconds: number;
-  /** `sha256:<64 lowercase hex>` of each token that may read GET /health's details. */
+  /** `sha256:<64 lowercase hex>` of each token that may read GET /health's details (and GET /metrics). */
   operatorTokens: string[];
+  metrics: ConfigFileMetrics;
+}
+
+/** GET /metrics (docs/operators.md, "Metrics"). */
+export interface ConfigFileMetrics {
+  /** Scrapes without an operator token too. @defaultValue false */
+  public: boolean;
 }
 
 export interface ConfigFileParty {

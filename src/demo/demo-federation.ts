@@ -318,6 +318,7 @@ export async function writeDemoFederation(
         timestampMaxAgeSeconds: 300,
         shutdownTimeoutSeconds: 20,
         operatorTokens: [hashToken(operatorToken)],
+        metrics: { public: false },
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {

@@ -15,6 +15,7 @@ import type { SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
 import { registerHealthRoute } from './health-route.js';
+import { registerMetricsRoute } from './metrics-route.js';
 import { HttpRefusal } from './http-refusal.js';
 import { holdRequestBodiesWithin, RequestBodyBudget } from './request-body-budget.js';
 import { messageView } from './message-view.js';
@@ -142,6 +143,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
   });
 
   registerHealthRoute(app, node);
+  registerMetricsRoute(app, node);
 
   // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
   const identifier = tls?.requestCert

@@ -29,6 +29,18 @@ export interface MessageRow {
   readonly state: string;
 }
 
+/** One group of the projection's messages (LogStore.messageCounts). */
+export interface MessageCount {
+  readonly direction: 'in' | 'out';
+  readonly from: string;
+  readonly to: string;
+  readonly service: string;
+  readonly state: string;
+  readonly count: number;
+  /** ISO, the oldest message's created_at in the group. */
+  readonly oldestCreatedAt: string;
+}
+
 export interface RecordQuery {
   readonly from?: string;
   readonly to?: string;
@@ -77,7 +89,14 @@ export interface LogStore {
   messages(q: MessageQuery): Promise<MessageRow[]>;
   /** Messages in a given state (for start-up reconciliation). */
   messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]>;
+  /**
+   * How many messages the projection holds per direction, sender, recipient, service and state, with the
+   * oldest one's creation time: ONE grouped query, what the metrics gauges are computed from.
+   */
+  messageCounts(): Promise<MessageCount[]>;
   addCheckpoint(cp: Checkpoint): Promise<void>;
+  /** The last checkpoint (highest seq), if any: the metrics' checkpoint lag. */
+  latestCheckpoint(): Promise<Checkpoint | undefined>;
   checkpoints(from?: number, to?: number): Promise<Checkpoint[]>;
   /** Drops envelope bytes (and projected payloads, a REST exchange's target) of records older than `before`; digests stay. */
   purgePayloads(before: string): Promise<number>;

@@ -35,6 +35,14 @@ export interface MessageLogOptions {
   readonly checkpoints?: CheckpointPolicy;
   /** Drop envelope bytes and payloads older than this many days (digests stay); checked hourly. */
   readonly retentionDays?: number;
+  /** Told of every append and every refused one: the node's metrics. */
+  readonly observer?: LogAppendObserver;
+}
+
+/** What an observer of the log's writes hears (the metrics count them). */
+export interface LogAppendObserver {
+  appended(records: number): void;
+  appendFailed(): void;
 }
 
 const RETENTION_INTERVAL_MS = 3_600_000;
@@ -330,6 +338,7 @@ export class MessageLog implements MessageStore {
     try {
       await this.opts.store.append(entries, projection);
     } catch (cause) {
+      this.opts.observer?.appendFailed();
       if (cause instanceof TramiteError) throw cause;
       throw new TramiteError(
         'TRAMITE_ERR_LOG_UNAVAILABLE',
@@ -337,6 +346,7 @@ export class MessageLog implements MessageStore {
         { cause },
       );
     }
+    this.opts.observer?.appended(entries.length);
     const cp = this.opts.checkpoints;
     if (!cp) return;
     this.sinceCheckpoint += entries.length;

@@ -4,9 +4,11 @@ import { TOKEN_PURGE_WINDOW, tokenItem } from './accepted-token.js';
 import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
-import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
+import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 import {
   checkpointFromRow,
+  messageCountFromRow,
+  MESSAGE_COUNTS_SQL,
   messageFromRow,
   messageWhere,
   MESSAGE_ORDER,
@@ -15,6 +17,7 @@ import {
   recordWhere,
   type AppendItem,
   type CheckpointRow,
+  type MessageCountRow,
 } from './sqlite-log-store.js';
 import { GroupCommit, type ItemOutcome } from './group-commit.js';
 
@@ -248,12 +251,22 @@ export class PostgresLogStore implements LogStore {
     return rows.map(messageFromRow);
   }
 
+  async messageCounts(): Promise<MessageCount[]> {
+    const { rows } = await this.pool.query<MessageCountRow>(MESSAGE_COUNTS_SQL);
+    return rows.map(messageCountFromRow);
+  }
+
   async addCheckpoint(cp: Checkpoint): Promise<void> {
     // Several processes may checkpoint the same head: the first one written stands.
     await this.pool.query(
       'INSERT INTO checkpoints (seq, head_hash, time, node, signer_cert, signature, tsa_token) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING',
       [cp.seq, cp.headHash, cp.time, cp.node, cp.signerCert, cp.signature, cp.tsaToken ? Buffer.from(cp.tsaToken) : null],
     );
+  }
+
+  async latestCheckpoint(): Promise<Checkpoint | undefined> {
+    const { rows } = await this.pool.query<CheckpointRow>('SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1');
+    return rows[0] ? checkpointFromRow(rows[0]) : undefined;
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {

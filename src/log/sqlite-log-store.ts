@@ -9,7 +9,7 @@ import type { MessageKey } from '../core/message-record.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteLogWriter, setWritePragmas, type AppendItem } from './sqlite-log-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
-import type { Checkpoint, LogStore, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
+import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
 
@@ -67,6 +67,32 @@ export function recordFromRow(r: RecordRow): LogRecord {
     ...(r.envelope !== null ? { envelope: new Uint8Array(r.envelope) } : {}),
     prevHash: r.prev_hash,
     hash: r.hash,
+  };
+}
+
+/** The projection grouped as the metrics show it: the same text for both stores. */
+export const MESSAGE_COUNTS_SQL =
+  'SELECT direction, from_party, to_party, service, state, count(*) AS n, min(created_at) AS oldest FROM messages GROUP BY direction, from_party, to_party, service, state';
+
+export interface MessageCountRow {
+  direction: 'in' | 'out';
+  from_party: string;
+  to_party: string;
+  service: string;
+  state: string;
+  n: number | string;
+  oldest: string;
+}
+
+export function messageCountFromRow(r: MessageCountRow): MessageCount {
+  return {
+    direction: r.direction,
+    from: r.from_party,
+    to: r.to_party,
+    service: r.service,
+    state: r.state,
+    count: Number(r.n),
+    oldestCreatedAt: r.oldest,
   };
 }
 
@@ -259,10 +285,19 @@ export class SqliteLogStore implements LogStore {
     ).map(messageFromRow);
   }
 
+  async messageCounts(): Promise<MessageCount[]> {
+    return (this.db.prepare(MESSAGE_COUNTS_SQL).all() as MessageCountRow[]).map(messageCountFromRow);
+  }
+
   async addCheckpoint(cp: Checkpoint): Promise<void> {
     this.db
       .prepare('INSERT INTO checkpoints (seq, head_hash, time, node, signer_cert, signature, tsa_token) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(cp.seq, cp.headHash, cp.time, cp.node, cp.signerCert, cp.signature, cp.tsaToken ? Buffer.from(cp.tsaToken) : null);
+  }
+
+  async latestCheckpoint(): Promise<Checkpoint | undefined> {
+    const row = this.db.prepare('SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as CheckpointRow | undefined;
+    return row ? checkpointFromRow(row) : undefined;
   }
 
   async checkpoints(from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Checkpoint[]> {

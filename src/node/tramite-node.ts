@@ -39,6 +39,8 @@ import type { CertificateInventory } from './certificates/certificate-inventory.
 import { loadCertificateInventory } from './certificates/load-certificate-inventory.js';
 import { ExpiryWarnings } from './certificates/expiry-warnings.js';
 import { tsaCertificateOfToken } from '../crypto/rfc3161/tsa-certificate-of-token.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
+import { MeasuringStore, type MessageLabels } from './metrics/measuring-store.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -95,6 +97,8 @@ export class TramiteNode {
     readonly certificates: CertificateInventory,
     /** Revocation of inbound signers, replies' signers, the TSA's and adapters' signers; undefined when every policy is off. */
     readonly revocation: RevocationChecker | undefined,
+    /** GET /metrics: this node's registry, fed by the hooks below. */
+    readonly metrics: NodeMetrics,
   ) {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
@@ -106,10 +110,18 @@ export class TramiteNode {
       timeoutMs: 10_000,
       http: this.backOffice,
       queue: { enqueue: (item) => this.notifyQueue.enqueue(item) },
+      failures: metrics.failures,
     });
+    const labels: MessageLabels = {
+      peerOf: (party) => (registry.hostedParty(party) ? 'local' : (registry.peerFor(party)?.name ?? 'unknown')),
+      dispatchTarget: (party, service) => {
+        const adapter = adapters.serving(party, service);
+        return adapter ? `adapter:${adapter.id}` : 'back_office';
+      },
+    };
     const common = {
       registry,
-      store: new NotifyingStore(store, notifier),
+      store: new NotifyingStore(new MeasuringStore(store, metrics.delivery, labels), notifier),
       ids,
       clock,
       log,
@@ -135,7 +147,7 @@ export class TramiteNode {
             config,
             registry,
             peers: this.peers,
-            exchanges: store,
+            exchanges: metrics.rest.measuring(store),
             replay: { accept: (namespace, jti, until) => store.store.acceptToken(namespace, jti, until, clock.now()) },
             clock,
             log,
@@ -217,6 +229,21 @@ export class TramiteNode {
       attempt: (d, n) => notifier.attempt(d, n),
       exhausted: (d, n, e) => notifier.exhausted(d, n, e),
     });
+    const now = (): number => clock.now().getTime();
+    metrics.attach({
+      messages: { messageCounts: () => store.store.messageCounts(), peerOf: labels.peerOf, now },
+      queues: {
+        queues: [
+          { name: 'deliver', depth: (t) => this.deliveryQueue.depth(t) },
+          { name: 'dispatch', depth: (t) => this.dispatchQueue.depth(t) },
+          { name: 'notify', depth: (t) => this.notifyQueue.depth(t) },
+        ],
+        now,
+      },
+      checkpoints: { head: () => store.store.head(), latestCheckpoint: () => store.store.latestCheckpoint(), now },
+      certificates: { list: (at) => certificates.list(at), now: () => clock.now() },
+      adapters,
+    });
   }
 
   static async open(config: NodeConfig, opts: NodeOptions = {}): Promise<TramiteNode> {
@@ -250,11 +277,13 @@ export class TramiteNode {
     const certificates = await loadCertificateInventory(config, opts.builtinAdapters ?? {});
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
+    const metrics = new NodeMetrics({ node: config.node.name });
     const messageLog = new MessageLog({
       store: await openLogStore(config.log),
       node: config.node.pdd,
       clock,
       logger: log,
+      observer: metrics.log,
       ...(config.log.retentionDays !== undefined ? { retentionDays: config.log.retentionDays } : {}),
       checkpoints: {
         signer: signerParty.identity,
@@ -263,7 +292,10 @@ export class TramiteNode {
         ...(tsa
           ? {
               timestamp: async (statement: Uint8Array) => {
-                const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs });
+                const token = await requestTimestamp(tsa.url, statement, { timeoutMs: tsa.timeoutMs }).catch((err: unknown) => {
+                  metrics.failures.tsaFailed();
+                  throw err;
+                });
                 // The TSA's certificate is known once a token carries it: the inventory watches it too,
                 // and a TSA certificate close to expiry is told now, not at the next daily check.
                 const tsaCertificate = tsaCertificateOfToken(token);
@@ -319,6 +351,7 @@ export class TramiteNode {
       verifier,
       certificates,
       revocation,
+      metrics,
     );
     self = node;
     node.expiryWarnings.start();

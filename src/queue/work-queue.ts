@@ -40,6 +40,18 @@ export interface WorkQueueOptions<T extends WorkItem> {
   readonly available?: () => boolean;
 }
 
+/** A queue's backlog as the metrics show it. */
+export interface QueueDepth {
+  /** Ready to run, not yet taken by a worker. */
+  readonly waiting: number;
+  /** Waiting for their time: retries in backoff, first attempts' safety nets. */
+  readonly delayed: number;
+  /** Failed and kept (jobs are removed on failure, so 0 unless that changes). */
+  readonly failed: number;
+  /** Age of the oldest waiting job, seconds (0 when none waits): workers not keeping up. */
+  readonly oldestWaitingSeconds: number;
+}
+
 /** The longest an enqueue waits for Redis, ms; the log keeps the message and reconciliation schedules it. */
 const ENQUEUE_TIMEOUT_MS = 5000;
 
@@ -121,6 +133,19 @@ export class QueueProducer<T extends WorkItem> {
     if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
     await this.queue.remove(jobIdOf(key));
   }
+  /** How many jobs wait, and for how long the oldest has; refused at once while Redis is away. */
+  async depth(now: number): Promise<QueueDepth> {
+    if (!this.available()) throw new TramiteError('TRAMITE_ERR_QUEUE_UNAVAILABLE', `the ${this.queue.name} queue's Redis is unavailable`);
+    const counts = await this.queue.getJobCounts('waiting', 'delayed', 'failed');
+    // The wait list is pushed at its head: ascending order gives the oldest first.
+    const [oldest] = await this.queue.getJobs(['waiting'], 0, 0, true);
+    return {
+      waiting: counts['waiting'] ?? 0,
+      delayed: counts['delayed'] ?? 0,
+      failed: counts['failed'] ?? 0,
+      oldestWaitingSeconds: oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0,
+    };
+  }
   /** Closes within `deadline`, cutting the connections when Redis is away or slow. */
   async close(deadline: Deadline): Promise<void> {
     if (this.available() && (await settlesWithin(this.queue.close(), deadline.capped(3000)))) return;
@@ -189,6 +214,11 @@ export class WorkQueue<T extends WorkItem> {
   /** See QueueProducer.reschedule. */
   reschedule(item: T, delayMs: number): Promise<void> {
     return this.producer.reschedule(item, delayMs);
+  }
+
+  /** See QueueProducer.depth. */
+  depth(now: number): Promise<QueueDepth> {
+    return this.producer.depth(now);
   }
 
   /** See QueueProducer.remove. */

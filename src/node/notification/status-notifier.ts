@@ -54,6 +54,8 @@ export class StatusNotifier {
       queue: { enqueue(item: NotifyItem): Promise<void> };
       timeoutMs: number;
       http: BackOfficeHttp;
+      /** Told of each failed attempt (the metrics count them). */
+      failures?: { webhookFailed(party: string): void };
     },
   ) {}
 
@@ -111,6 +113,7 @@ export class StatusNotifier {
       if (res.status >= 200 && res.status < 300) return { kind: 'done' };
       throw new TramiteError('TRAMITE_ERR_WEBHOOK_FAILED', `webhook answered HTTP ${res.status}`);
     } catch (err) {
+      this.deps.failures?.webhookFailed(item.party);
       this.deps.log.warn(
         { id: item.messageId, party: item.party, attempt: attemptNo, err: (err as Error).message },
         'status notification failed; will retry',

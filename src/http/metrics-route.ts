@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import type { TramiteNode } from '../node/tramite-node.js';
+
+/**
+ * GET /metrics: the node's metrics in Prometheus's text format (docs/operators.md, "Metrics"). They
+ * name the node's peers, parties, services, adapters and certificates, so by default only an operator
+ * (node.operatorTokens, as for /health's details) reads them; `node.metrics.public: true` lets a
+ * scraper without a token in, for a listening address only the monitoring network reaches.
+ */
+export function registerMetricsRoute(app: FastifyInstance, node: TramiteNode): void {
+  app.get('/metrics', async (req, reply) => {
+    const presented = req.headers.authorization;
+    const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
+    const operator = token !== undefined && node.registry.isOperatorToken(token);
+    // A token that is presented is checked even when the metrics are public: a wrong one is a mistake worth telling.
+    if (presented !== undefined ? !operator : !node.config.node.metrics.public) {
+      throw new ApiError(
+        'TRAMITE_ERR_OPERATOR_ONLY',
+        401,
+        node.config.node.metrics.public
+          ? 'the token presented is not an operator token; present one, or none (node.metrics.public is true)'
+          : 'present an operator token as "Authorization: Bearer <token>" (node.metrics.public is false)',
+      );
+    }
+    const { contentType, text } = await node.metrics.exposition();
+    return reply.header('cache-control', 'no-store').type(contentType).send(text);
+  });
+}

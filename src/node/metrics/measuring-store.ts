@@ -1,0 +1,67 @@
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStore, StateChange } from '../../core/message-record.js';
+import type { DeliveryMetrics } from './delivery-metrics.js';
+
+/** Names what the labels name: the peer of a counterpart party, where an inbound message is handed over. */
+export interface MessageLabels {
+  /** The peer node hosting `party`; `local` for a party hosted here. */
+  peerOf(party: string): string;
+  /** `adapter:<id>` when an adapter takes `party`'s messages on `service`, else `back_office`. */
+  dispatchTarget(party: string, service: string): string;
+}
+
+/**
+ * The message store as the pipelines see it, counting as it records: every change of state passes
+ * here, so the delivery worker and the dispatch worker need no metrics code of their own. A change
+ * that sets `attempts` starts an attempt; one that records an error is a failed attempt (FAILED:
+ * final); DELIVERED closes the latency from the message's creation.
+ */
+export class MeasuringStore implements MessageStore {
+  constructor(
+    private readonly inner: MessageStore,
+    private readonly metrics: DeliveryMetrics,
+    private readonly labels: MessageLabels,
+  ) {}
+
+  create(rec: MessageRecord, envelope: string): Promise<void> {
+    return this.inner.create(rec, envelope);
+  }
+
+  async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    const next = await this.inner.transition(key, change, replyEnvelope);
+    this.count(next, change);
+    return next;
+  }
+
+  resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
+    return this.inner.resealed(id, envelope, change);
+  }
+
+  get(key: MessageKey): Promise<MessageRecord | undefined> {
+    return this.inner.get(key);
+  }
+
+  envelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.envelopeOf(key);
+  }
+
+  replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.replyEnvelopeOf(key);
+  }
+
+  list(q: MessageListQuery): Promise<MessageRecord[]> {
+    return this.inner.list(q);
+  }
+
+  private count(next: MessageRecord, change: StateChange): void {
+    const final = change.status === 'FAILED' ? 'final' : 'retry';
+    if (next.direction === 'out') {
+      const peer = this.labels.peerOf(next.to);
+      if (change.attempts !== undefined) this.metrics.attempted(peer, next.service);
+      if (change.error) this.metrics.failed(peer, next.service, change.error.code, final);
+      if (change.status === 'DELIVERED')
+        this.metrics.delivered(next.service, (Date.parse(next.updatedAt) - Date.parse(next.createdAt)) / 1000);
+    } else if (change.error) {
+      this.metrics.dispatchFailed(next.to, this.labels.dispatchTarget(next.to, next.service), change.error.code);
+    }
+  }
+}
