@@ -1,4 +1,5 @@
-import type { MessageKey, MessageListQuery, MessageRecord, MessageStore, StateChange } from '../../core/message-record.js';
+import type { MessageKey, MessageRecord, MessageStore, StateChange } from '../../core/message-record.js';
+import { ForwardingStore } from '../forwarding-store.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 
 /** Names what the labels name: the peer of a counterpart party, where an inbound message is handed over. */
@@ -15,41 +16,19 @@ export interface MessageLabels {
  * that sets `attempts` starts an attempt; one that records an error is a failed attempt (FAILED:
  * final); DELIVERED closes the latency from the message's creation.
  */
-export class MeasuringStore implements MessageStore {
+export class MeasuringStore extends ForwardingStore {
   constructor(
-    private readonly inner: MessageStore,
+    inner: MessageStore,
     private readonly metrics: DeliveryMetrics,
     private readonly labels: MessageLabels,
-  ) {}
-
-  create(rec: MessageRecord, envelope: string): Promise<void> {
-    return this.inner.create(rec, envelope);
+  ) {
+    super(inner);
   }
 
-  async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+  override async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     const next = await this.inner.transition(key, change, replyEnvelope);
     this.count(next, change);
     return next;
-  }
-
-  resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
-    return this.inner.resealed(id, envelope, change);
-  }
-
-  get(key: MessageKey): Promise<MessageRecord | undefined> {
-    return this.inner.get(key);
-  }
-
-  envelopeOf(key: MessageKey): Promise<string | undefined> {
-    return this.inner.envelopeOf(key);
-  }
-
-  replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
-    return this.inner.replyEnvelopeOf(key);
-  }
-
-  list(q: MessageListQuery): Promise<MessageRecord[]> {
-    return this.inner.list(q);
   }
 
   private count(next: MessageRecord, change: StateChange): void {

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TramiteError } from '../../core/errors.js';
-import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
+import type { MessageKey, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
+import { ForwardingStore } from '../forwarding-store.js';
 import type { RetryPolicy } from '../../queue/retry-policy.js';
 import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
@@ -131,41 +132,23 @@ export class StatusNotifier {
 }
 
 /** The message store as the pipelines see it: every recorded change of state also notifies. */
-export class NotifyingStore implements MessageStore {
+export class NotifyingStore extends ForwardingStore {
   constructor(
-    private readonly inner: MessageStore,
+    inner: MessageStore,
     private readonly notifier: StatusNotifier,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  async create(rec: MessageRecord, envelope: string): Promise<void> {
+  override async create(rec: MessageRecord, envelope: string): Promise<void> {
     await this.inner.create(rec, envelope);
     await this.notifier.changed(rec, null);
   }
 
-  async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+  override async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     const before = change.status !== undefined ? ((await this.inner.get(key))?.status ?? null) : null;
     const next = await this.inner.transition(key, change, replyEnvelope);
     if (change.status !== undefined) await this.notifier.changed(next, before);
     return next;
-  }
-
-  resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
-    return this.inner.resealed(id, envelope, change);
-  }
-
-  get(key: MessageKey): Promise<MessageRecord | undefined> {
-    return this.inner.get(key);
-  }
-
-  envelopeOf(key: MessageKey): Promise<string | undefined> {
-    return this.inner.envelopeOf(key);
-  }
-
-  replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
-    return this.inner.replyEnvelopeOf(key);
-  }
-
-  list(q: MessageListQuery): Promise<MessageRecord[]> {
-    return this.inner.list(q);
   }
 }

@@ -1,0 +1,37 @@
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStore, StateChange } from '../core/message-record.js';
+
+/**
+ * A message store that hands every call to another: the base of the decorators the pipelines see
+ * (notifying, measuring), which override only the calls they add to.
+ */
+export class ForwardingStore implements MessageStore {
+  constructor(protected readonly inner: MessageStore) {}
+
+  create(rec: MessageRecord, envelope: string): Promise<void> {
+    return this.inner.create(rec, envelope);
+  }
+
+  transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+    return this.inner.transition(key, change, replyEnvelope);
+  }
+
+  resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {
+    return this.inner.resealed(id, envelope, change);
+  }
+
+  get(key: MessageKey): Promise<MessageRecord | undefined> {
+    return this.inner.get(key);
+  }
+
+  envelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.envelopeOf(key);
+  }
+
+  replyEnvelopeOf(key: MessageKey): Promise<string | undefined> {
+    return this.inner.replyEnvelopeOf(key);
+  }
+
+  list(q: MessageListQuery): Promise<MessageRecord[]> {
+    return this.inner.list(q);
+  }
+}
