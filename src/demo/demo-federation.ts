@@ -318,6 +318,8 @@ export async function writeDemoFederation(
         timestampMaxAgeSeconds: 300,
         shutdownTimeoutSeconds: 20,
         operatorTokens: [hashToken(operatorToken)],
+        // A local federation of simulators and demo back offices: development nodes.
+        development: true,
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {
