@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -155,6 +155,7 @@ describe('tramite start: the first message a newcomer sends', () => {
     } finally {
       node.child.kill('SIGTERM');
       await new Promise((r) => node.child.once('exit', r));
+      rmSync(cwd, { recursive: true, force: true });
     }
   }, 60_000);
 
@@ -172,6 +173,7 @@ describe('tramite start: the first message a newcomer sends', () => {
       /^error TRAMITE_ERR_DEVELOPMENT_ONLY: config parties\[1\]\.adapters\[0\]\.use: adapter dev-echo is for development only/m,
     );
     expect(run.stderr).not.toMatch(/listening/);
+    rmSync(cwd, { recursive: true, force: true });
   }, 60_000);
 });
 
