@@ -12,4 +12,6 @@ export const BUILTIN_ADAPTERS: AdapterCatalog = Object.freeze({
   'ina-simulator': () => import('./ina-saia/ina-simulator-adapter.js'),
   siatel: () => import('./siatel/siatel-adapter.js'),
   'siatel-simulator': () => import('./siatel/siatel-simulator-adapter.js'),
+  // Development only: the node refuses it unless node.development is true.
+  'dev-echo': () => import('./dev-echo/dev-echo-adapter.js'),
 });

@@ -30,6 +30,12 @@ export interface AdapterDefinition<Options = Record<string, unknown>> {
   readonly optionsSchema: Readonly<Record<string, unknown>>;
   /** The services the adapter serves when the configuration names none (by service name). */
   readonly services?: readonly string[];
+  /**
+   * true for an adapter that stands in for a real system during development (the dev-echo back office):
+   * the node loads it only when its configuration says it is a development node (`node.development`),
+   * and refuses to start otherwise (TRAMITE_ERR_DEVELOPMENT_ONLY).
+   */
+  readonly developmentOnly?: boolean;
   /** Builds one instance for one party. Must not start I/O: `start` does. */
   setup(ctx: AdapterContext<Options>): AdapterInstance | Promise<AdapterInstance>;
   /**

@@ -107,6 +107,8 @@ export interface ConfigFileNode {
   shutdownTimeoutSeconds: number;
   /** `sha256:<64 lowercase hex>` of each token that may read GET /health's details (and GET /metrics). */
   operatorTokens: string[];
+  /** A development node: only then may development-only adapters (dev-echo) run. */
+  development: boolean;
   metrics: ConfigFileMetrics;
 }
 

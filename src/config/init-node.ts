@@ -4,18 +4,25 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { hashToken } from '../core/token-hash.js';
 import { type PkiFileReport, createDevPki, createDevTlsCertificate, devPartyRef, writeNewFile } from '../crypto/dev-pki.js';
-import type { ConfigFile, ConfigFileParty } from './config-types.js';
+import type { ConfigFile, ConfigFileParty, ConfigFileService } from './config-types.js';
 import { validateConfig } from './load-config.js';
 
 /**
  * `tramite init`: a ready-to-run development node in one folder — a dev PKI in DIR/pki, one back-office
  * token per party and DIR/tramite.json. Safe to run again: it never overwrites a file, it only adds
  * what is missing (e.g. a party named for the first time).
+ *
+ * Without named parties it makes the development identity, one that serves from the first run: two
+ * parties on this node, a sincrono and a oneway service between them, and the dev-echo back office
+ * answering them (so the node's config says it is a development node). Named parties get no services.
  */
 
 export interface InitNodeOptions {
   readonly dir: string;
-  /** Party codes `tipo/nome` (a bare `nome` means `SPC/nome`); default `SPC/ComuneDemo`. */
+  /**
+   * Party codes `tipo/nome` (a bare `nome` means `SPC/nome`), with no services. Absent: the development
+   * identity (DEV_IDENTITY: its two parties, its services, the dev-echo back office).
+   */
   readonly parties?: readonly string[];
   readonly port?: number;
   readonly now?: Date;
@@ -51,9 +58,25 @@ export interface InitNodeReport {
   readonly operatorTokenFile: string;
   /** The plain operator token, only when created by this run. */
   readonly operatorToken?: string;
+  /** Set when this run wrote the development identity's config: who calls what, answered by dev-echo. */
+  readonly devIdentity?: typeof DEV_IDENTITY;
 }
 
-export const DEFAULT_INIT_PARTIES: readonly string[] = ['SPC/ComuneDemo'];
+/**
+ * The development identity: SPC/ComuneDemo calls SPC/RegioneDemo, both hosted here (delivery to a
+ * party of one's own goes through the node's own envelope endpoint, signed and verified like any
+ * other), on a sincrono and a oneway service that the dev-echo back office serves for the Regione.
+ */
+export const DEV_IDENTITY = Object.freeze({
+  consumer: 'SPC/ComuneDemo',
+  provider: 'SPC/RegioneDemo',
+  /** Answered at once by dev-echo with the request wrapped in <tramite-dev:Eco xmlns:tramite-dev="urn:tramite:dev-echo">. */
+  sincrono: 'EcoDemo',
+  /** With confermaRicezione: DELIVERED once the Regione's node sends its signed riscontro. */
+  oneway: 'NotificaDemo',
+} as const);
+
+export const DEFAULT_INIT_PARTIES: readonly string[] = [DEV_IDENTITY.consumer, DEV_IDENTITY.provider];
 const CONFIG_FILE_NAME = 'tramite.json';
 const PKI_DIR_NAME = 'pki';
 const TOKEN_BYTES = 32;
@@ -72,6 +95,7 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
   }
   const configFile = join(dir, CONFIG_FILE_NAME);
   const configExists = existsSync(configFile);
+  const devIdentity = opts.parties === undefined;
   const listed = configExists ? partiesListedIn(configFile) : new Set<string>();
 
   const caKeyDir = devCaKeyDir(dir);
@@ -128,6 +152,7 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
       hashToken(auditorToken ?? readFileSync(auditorTokenFile, 'utf8').trim()),
       hashToken(operatorToken ?? readFileSync(operatorTokenFile, 'utf8').trim()),
     );
+    if (devIdentity) serveDevIdentity(config);
     // Refuse to write a config the node would refuse to start with.
     validateConfig(config, dir, configFile);
     writeNewFile(configFile, `${JSON.stringify(config, null, 2)}\n`, CONFIG_FILE_MODE);
@@ -144,7 +169,38 @@ export function initNode(opts: InitNodeOptions): InitNodeReport {
     ...(auditorToken !== undefined && !configExists ? { auditorToken } : {}),
     operatorTokenFile,
     ...(operatorToken !== undefined && !configExists ? { operatorToken } : {}),
+    ...(devIdentity && !configExists ? { devIdentity: DEV_IDENTITY } : {}),
   };
+}
+
+/**
+ * Gives the development identity its services and the echo back office that answers them, and marks
+ * the node a development node: dev-echo fakes answers, and the node runs it only on such a node.
+ */
+function serveDevIdentity(config: ConfigFile): void {
+  const between = { provider: DEV_IDENTITY.provider, tipo: 'SPC', envelope: 'egov', consumers: [DEV_IDENTITY.consumer] } as const;
+  const services: ConfigFileService[] = [
+    {
+      ...between,
+      consumers: [...between.consumers],
+      name: DEV_IDENTITY.sincrono,
+      profile: 'sincrono',
+      confermaRicezione: false,
+      inoltro: 'EGOV_IT_PIUDIUNAVOLTA',
+    },
+    {
+      ...between,
+      consumers: [...between.consumers],
+      name: DEV_IDENTITY.oneway,
+      profile: 'oneway',
+      confermaRicezione: true,
+      inoltro: 'EGOV_IT_ALPIUUNAVOLTA',
+    },
+  ];
+  config.services = services;
+  const provider = config.parties.find((p) => p.code === DEV_IDENTITY.provider);
+  if (provider) provider.adapters = [{ use: 'dev-echo', options: {}, services: services.map((s) => s.name) }];
+  config.node.development = true;
 }
 
 /**

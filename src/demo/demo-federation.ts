@@ -319,6 +319,8 @@ export async function writeDemoFederation(
         shutdownTimeoutSeconds: 20,
         operatorTokens: [hashToken(operatorToken)],
         metrics: { public: false },
+        // A local federation of simulators and demo back offices: development nodes.
+        development: true,
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -95,7 +95,11 @@ describe('tramite start on embedded defaults', () => {
       const dispatcher = new Agent({ connect: { ca: readFileSync(join(cwd, '.tramite', 'pki', 'ca.cert.pem'), 'utf8') } });
       expect(await (await request(`${first.baseUrl}/health`, { dispatcher })).body.json()).toEqual({ status: 'ok' });
       const details = await request(`${first.baseUrl}/health`, { dispatcher, headers: { authorization: `Bearer ${operatorToken}` } });
-      expect(await details.body.json()).toMatchObject({ status: 'ok', parties: ['SPC/ComuneDemo'] });
+      expect(await details.body.json()).toMatchObject({
+        status: 'ok',
+        parties: ['SPC/ComuneDemo', 'SPC/RegioneDemo'],
+        adapters: [{ party: 'SPC/RegioneDemo', adapter: 'dev-echo', status: 'up' }],
+      });
     } finally {
       first.child.kill('SIGTERM');
       await new Promise((r) => first.child.once('exit', r));
@@ -109,6 +113,67 @@ describe('tramite start on embedded defaults', () => {
       second.child.kill('SIGTERM');
       await new Promise((r) => second.child.once('exit', r));
     }
+  }, 60_000);
+});
+
+describe('tramite start: the first message a newcomer sends', () => {
+  it('reaches DELIVERED: the sincrono one with the dev-echo answer at once, the oneway one with its riscontro', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tramite-first-message-'));
+    const node = await startUntilListening(cwd);
+    try {
+      expect(node.stderr).toMatch(/DEVELOPMENT node \(node\.development: true\)/);
+      // As README's quick start does it: the party's token file and the development CA.
+      const token = readFileSync(join(cwd, '.tramite', 'pki', 'ComuneDemo.token'), 'utf8').trim();
+      const dispatcher = new Agent({ connect: { ca: readFileSync(join(cwd, '.tramite', 'pki', 'ca.cert.pem'), 'utf8') } });
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const send = async (service: string, payload: string) => {
+        const res = await request(`${node.baseUrl}/api/v1/messages?wait=10`, {
+          dispatcher,
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ from: 'SPC/ComuneDemo', to: 'SPC/RegioneDemo', service, payload }),
+        });
+        return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+      };
+
+      const eco = await send('EcoDemo', '<ciao xmlns="urn:esempio">mondo</ciao>');
+      expect(eco.status, JSON.stringify(eco.body)).toBe(200);
+      expect(eco.body).toMatchObject({ status: 'DELIVERED', profile: 'sincrono', receipt: { signer: 'CN=RegioneDemo, O=SPC, C=IT' } });
+      expect(eco.body['reply']).toBe(
+        `<tramite-dev:Eco xmlns:tramite-dev="urn:tramite:dev-echo" messaggio="${String(eco.body['id'])}" mittente="SPC/ComuneDemo" servizio="EcoDemo">` +
+          '<ciao xmlns="urn:esempio">mondo</ciao></tramite-dev:Eco>',
+      );
+
+      const notifica = await send('NotificaDemo', '<avviso xmlns="urn:esempio">prova</avviso>');
+      expect(notifica.status, JSON.stringify(notifica.body)).toBe(200);
+      expect(notifica.body).toMatchObject({ status: 'DELIVERED', profile: 'oneway', receipt: { signer: 'CN=RegioneDemo, O=SPC, C=IT' } });
+
+      // Its state, read back as README's second curl does.
+      const state = await request(`${node.baseUrl}/api/v1/messages/${encodeURIComponent(String(eco.body['id']))}`, { dispatcher, headers });
+      expect(state.statusCode).toBe(200);
+      expect(await state.body.json()).toMatchObject({ id: eco.body['id'], status: 'DELIVERED', reply: eco.body['reply'] });
+    } finally {
+      node.child.kill('SIGTERM');
+      await new Promise((r) => node.child.once('exit', r));
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses to start the dev-echo back office on a node whose config does not say it is a development node', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tramite-not-development-'));
+    const made = await runCli(['init', '--dir', join(cwd, '.tramite'), '--json'], { cwd });
+    expect(made.code, made.stderr).toBe(0);
+    const file = join(cwd, '.tramite', 'tramite.json');
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { node: Record<string, unknown> };
+    delete raw.node['development'];
+    writeFileSync(file, JSON.stringify(raw, null, 2));
+    const run = await runCli(['start', '--config', file, '--port', '0'], { cwd, timeoutMs: 30_000 });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(
+      /^error TRAMITE_ERR_DEVELOPMENT_ONLY: config parties\[1\]\.adapters\[0\]\.use: adapter dev-echo is for development only/m,
+    );
+    expect(run.stderr).not.toMatch(/listening/);
+    rmSync(cwd, { recursive: true, force: true });
   }, 60_000);
 });
 

@@ -48,6 +48,9 @@ describe('tramite init', () => {
     expect(run.stdout).toMatch(/Operator token, for GET \/health's details[^\n]*\n {2}[A-Za-z0-9_-]{43}\n/);
     expect(run.stdout).toContain(`Next: tramite start --config ${join(dir, 'tramite.json')}`);
     expect(loadConfig(join(dir, 'tramite.json')).node.listen.port).toBe(8123);
+    // Named parties: no services, and no word of the development identity.
+    expect(loadConfig(join(dir, 'tramite.json')).services).toEqual([]);
+    expect(run.stdout).not.toContain('dev-echo');
 
     const again = await tramite('init', '--dir', dir, '--parties', 'SPC/ComuneA,SPC/Regione');
     expect(again.stdout).not.toMatch(/created/);
@@ -60,9 +63,25 @@ describe('tramite init', () => {
     const run = await tramite('init', '--dir', dir, '--json');
     const report = JSON.parse(run.stdout) as { configCreated: boolean; parties: Array<{ code: string; token?: string }>; nextStep: string };
     expect(report.configCreated).toBe(true);
-    expect(report.parties.map((p) => p.code)).toEqual(['SPC/ComuneDemo']);
-    expect(report.parties[0]!.token).toBeTruthy();
+    // No --parties: the development identity, two parties answered by dev-echo.
+    expect(report.parties.map((p) => p.code)).toEqual(['SPC/ComuneDemo', 'SPC/RegioneDemo']);
+    expect(report.parties.every((p) => p.token)).toBe(true);
+    expect(loadConfig(join(dir, 'tramite.json')).services.map((s) => `${s.name} ${s.profile}`)).toEqual([
+      'EcoDemo sincrono',
+      'NotificaDemo oneway',
+    ]);
     expect(report.nextStep).toBe(`tramite start --config ${join(dir, 'tramite.json')}`);
+  });
+
+  it('without --parties says what the development identity serves and that its answers are echoes', async () => {
+    const run = await tramite('init', '--dir', join(root, 'dev-identity'));
+    expect(run.exitCode).toBeUndefined();
+    expect(run.stdout).toMatch(/created SPC\/ComuneDemo/);
+    expect(run.stdout).toMatch(/created SPC\/RegioneDemo/);
+    expect(run.stdout).toContain(
+      'Development node: SPC/ComuneDemo may call SPC/RegioneDemo on EcoDemo (sincrono) and NotificaDemo (oneway',
+    );
+    expect(run.stdout).toContain("SPC/RegioneDemo's back office is dev-echo, development only");
   });
 
   it('reports errors as "error <code>: <message>" with exit code 1, writing nothing', async () => {

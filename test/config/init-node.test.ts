@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { X509Certificate, createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { type InitNodeReport, initNode } from '../../src/config/init-node.js';
+import { DEV_IDENTITY, type InitNodeReport, initNode } from '../../src/config/init-node.js';
 import { loadConfig } from '../../src/config/load-config.js';
 
 let root: string;
@@ -180,5 +180,37 @@ describe('initNode', () => {
     const report = initNode({ dir: other });
     expect(report.configCreated).toBe(false);
     expect(readFileSync(join(other, 'tramite.json'), 'utf8')).toBe('{ broken');
+  });
+});
+
+describe('initNode: the development identity (no parties named)', () => {
+  it('hosts two parties with a sincrono and a oneway service between them, answered by dev-echo on a development node', () => {
+    const other = join(root, 'dev-identity');
+    const report = initNode({ dir: other, port: 8098 });
+    expect(report.devIdentity).toEqual(DEV_IDENTITY);
+    expect(report.parties.map((p) => [p.code, p.tokenCreated])).toEqual([
+      ['SPC/ComuneDemo', true],
+      ['SPC/RegioneDemo', true],
+    ]);
+    const config = loadConfig(report.configFile);
+    expect(config.node.development).toBe(true);
+    expect(config.peers).toEqual([]);
+    expect(config.services.map((s) => [s.provider, s.name, s.profile, s.confermaRicezione, s.consumers])).toEqual([
+      ['SPC/RegioneDemo', 'EcoDemo', 'sincrono', false, ['SPC/ComuneDemo']],
+      ['SPC/RegioneDemo', 'NotificaDemo', 'oneway', true, ['SPC/ComuneDemo']],
+    ]);
+    const [comune, regione] = config.parties;
+    expect(comune!.adapters).toEqual([]);
+    expect(regione!.adapters).toEqual([{ use: 'dev-echo', options: {}, services: ['EcoDemo', 'NotificaDemo'] }]);
+    // Visibly labelled in the file itself, not only once loaded.
+    const raw = JSON.parse(readFileSync(report.configFile, 'utf8')) as { node: { development?: boolean } };
+    expect(raw.node.development).toBe(true);
+  });
+
+  it('named parties keep a node without services, echo or development flag', () => {
+    const config = loadConfig(first.configFile);
+    expect(first.devIdentity).toBeUndefined();
+    expect(config.node.development).toBe(false);
+    expect(config.parties.flatMap((p) => p.adapters ?? [])).toEqual([]);
   });
 });

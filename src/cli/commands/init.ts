@@ -1,8 +1,9 @@
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { DEFAULT_INIT_PARTIES, type InitNodeReport, initNode } from '../../config/init-node.js';
+import { DEV_IDENTITY, type InitNodeReport, initNode } from '../../config/init-node.js';
 import { printJson, reportError } from '../cli-output.js';
+import { describeDevIdentity } from '../dev-identity-summary.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 
 const DEFAULT_DIR = '.tramite';
@@ -12,20 +13,29 @@ export function registerInitCommand(program: Command): void {
     .command('init')
     .description(
       'create a development node: a dev CA and one signing certificate per party (DIR/pki; the CA key in DIR-dev-ca, outside the node), a back-office token per party ' +
-        '(shown once, kept in DIR/pki/<nome>.token) and DIR/tramite.json. Never overwrites a file: run it again with more ' +
+        '(shown once, kept in DIR/pki/<nome>.token) and DIR/tramite.json. Without --parties, the development identity: ' +
+        `${DEV_IDENTITY.consumer} calls ${DEV_IDENTITY.provider} on ${DEV_IDENTITY.sincrono} (sincrono) and ${DEV_IDENTITY.oneway} (oneway), ` +
+        'answered by the dev-echo back office on a development node. Never overwrites a file: run it again with more ' +
         '--parties to add parties signed by the same CA.',
     )
     .option('--dir <DIR>', 'folder for the node files', DEFAULT_DIR)
-    .option('--parties <codes>', `comma-separated party codes tipo/nome (a bare nome means SPC/nome)`, DEFAULT_INIT_PARTIES.join(','))
+    .option(
+      '--parties <codes>',
+      'comma-separated party codes tipo/nome (a bare nome means SPC/nome), with no services (default: the development identity)',
+    )
     .option('--port <N>', 'TCP port the node will listen on, 127.0.0.1 only (0 = any free port)', '8080')
     .option('--json', 'print the report as JSON (tokens included only when created now)')
     .addHelpText(
       'after',
       '\nExample:\n  tramite init --dir .tramite --parties SPC/ComuneA,SPC/Regione --port 8080\n  tramite start --config .tramite/tramite.json\n',
     )
-    .action((opts: { dir: string; parties: string; port: string; json?: boolean }) => {
+    .action((opts: { dir: string; parties?: string; port: string; json?: boolean }) => {
       try {
-        const report = initNode({ dir: opts.dir, parties: splitList(opts.parties), port: parsePort(opts.port) });
+        const report = initNode({
+          dir: opts.dir,
+          port: parsePort(opts.port),
+          ...(opts.parties !== undefined ? { parties: splitList(opts.parties) } : {}),
+        });
         const nextStep = `tramite start --config ${join(opts.dir, 'tramite.json')}`;
         if (opts.json) printJson({ ...report, nextStep });
         else process.stdout.write(describeReport(report, nextStep));
@@ -76,6 +86,8 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
       `  ${report.operatorToken}`,
     );
   }
+
+  if (report.devIdentity !== undefined) lines.push('', ...describeDevIdentity(report.devIdentity));
 
   const missing = report.parties.filter((p) => p.configEntry !== undefined);
   if (missing.length > 0) {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { initNode } from '../../config/init-node.js';
+import { describeDevIdentity } from '../dev-identity-summary.js';
 import { serveNode } from '../../http/serve-node.js';
 import { BUILTIN_ADAPTERS } from '../../../adapters/builtin.js';
 import { reportError } from '../cli-output.js';
@@ -16,7 +17,7 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description(
-      `run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, one party, token)`,
+      `run a node; with no --config and no ${DEFAULT_HOME}/tramite.json yet, first create a development identity there (dev CA, two parties, their tokens, two services answered by the dev-echo back office)`,
     )
     .option('--config <tramite.json>', 'the node configuration (env TRAMITE_CONFIG)')
     .option('--port <port>', 'listen on this port instead of the configured one (0 = any free port)')
@@ -35,6 +36,7 @@ export function registerStartCommand(program: Command): void {
             process.stderr.write(
               `  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`,
             );
+          if (report.devIdentity) process.stderr.write(`${describeDevIdentity(report.devIdentity).join('\n')}\n`);
         }
         const config = loadConfig(path);
         // The keys are loaded: their passphrases need not outlive this point, nor reach child processes.
@@ -82,6 +84,9 @@ export function registerStartCommand(program: Command): void {
         process.stderr.write(
           `tramite node "${running.node.config.node.name}" listening\n` +
             (tls ? `  TLS:       certificate ${tls.certFile}; client certificates ${clients}\n` : '') +
+            (running.node.config.node.development
+              ? '  DEVELOPMENT node (node.development: true): development-only parts such as the dev-echo back office may run\n'
+              : '') +
             `  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
         );
       } catch (err) {

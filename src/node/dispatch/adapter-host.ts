@@ -60,6 +60,7 @@ export class AdapterHost {
         const field = `parties[${i}].adapters[${j}]`;
         const definition = await importDefinition(declared.use, configDir, field, deps.catalog ?? {});
         refuseDuplicate(definition, field, byId, partyIds, party.code);
+        refuseOutsideDevelopment(definition, field, config);
         const options = deepFreeze(
           validateOptions(
             definition,
@@ -148,6 +149,20 @@ export class AdapterHost {
   }
 }
 
+/**
+ * A development-only adapter answers in place of a real system (dev-echo echoes every request): on a node
+ * whose configuration does not say it is a development node it would fake answers in production, so the
+ * node does not start.
+ */
+function refuseOutsideDevelopment(definition: AdapterDefinition, field: string, config: NodeConfig): void {
+  if (definition.developmentOnly !== true || config.node.development) return;
+  throw new ConfigError(
+    'TRAMITE_ERR_DEVELOPMENT_ONLY',
+    `config ${field}.use: adapter ${definition.id} is for development only (${definition.description}) and node.development is not true — fix: remove the adapter and give the party a backOffice.url or a real adapter, or, on a development node only, set "node": { "development": true }`,
+    { field: `${field}.use` },
+  );
+}
+
 /** The folder of its own an adapter gets (`<dataDir>/adapters/<party nome>/<adapter id>`). */
 export function adapterDataDir(config: NodeConfig, party: string, id: string): string {
   return join(config.node.dataDir, 'adapters', party.split('/')[1]!, id);
@@ -179,6 +194,8 @@ export async function importDefinition(use: string, configDir: string, field: st
       problems.push('services must be a list of service names');
     if (def.certificateFiles !== undefined && typeof def.certificateFiles !== 'function')
       problems.push('certificateFiles must be a function');
+    if (def.developmentOnly !== undefined && typeof def.developmentOnly !== 'boolean')
+      problems.push('developmentOnly must be true or false');
   }
   if (problems.length > 0) {
     throw new ConfigError(

@@ -169,7 +169,9 @@ function originOf(url: string): string {
  * certificate (by SHA-256 fingerprint) rather than judging a chain: no CA is needed to know oneself.
  */
 function pinnedToSelf(tls: TlsMaterial): buildConnector.connector {
-  const connect = buildConnector({ ...TLS_POLICY, cert: tls.certPem, key: tls.keyPem, rejectUnauthorized: false });
+  // No TLS session cache: a resumed session shows no certificate (getPeerX509Certificate is undefined),
+  // so every connection after the first idle one closed would be refused as "another certificate".
+  const connect = buildConnector({ ...TLS_POLICY, cert: tls.certPem, key: tls.keyPem, rejectUnauthorized: false, maxCachedSessions: 0 });
   return (options, callback) =>
     connect(options, (err, socket) => {
       if (err || !socket)
