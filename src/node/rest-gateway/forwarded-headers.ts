@@ -62,8 +62,3 @@ function pick(headers: Record<string, string | string[] | undefined>, names: Rea
   }
   return out;
 }
-
-/** The one value of a header in a list, or undefined. */
-export function headerValue(list: HeaderList, name: string): string | undefined {
-  return list.find(([n]) => n === name)?.[1];
-}

@@ -1,24 +1,42 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type X509Certificate } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { decodeJwt } from 'jose';
 import { request } from 'undici';
-import type { X509Certificate } from 'node:crypto';
-import { ApiError, DeliveryError, SecurityError, TramiteError } from '../../core/errors.js';
+import { ApiError, DeliveryError, TramiteError } from '../../core/errors.js';
 import type { RestServiceConfig } from '../../config/config-types.js';
 import { readBoundedBody } from '../../core/bounded-body.js';
-import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
 import { buildModiRestRequestHeaders } from '../../../envelopes/modi-rest/rest-message-headers.js';
 import { verifyModiRestMessage, type VerifiedModiRest } from '../../../envelopes/modi-rest/rest-message-verify.js';
-import { ModiRestError, type ModiRestPosition } from '../../../envelopes/modi-rest/modi-rest-error.js';
+import { ModiRestError } from '../../../envelopes/modi-rest/modi-rest-error.js';
 import type { RestTokenClaims } from '../../../envelopes/modi-rest/rest-token-verify.js';
 import { auditDataFrom } from './audit-data.js';
 import { urlBelow } from './api-path.js';
 import { declaredPatterns } from './declared-patterns.js';
-import { headerValue, modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
+import { modiHeaders, requestHeadersToForward, responseHeadersToReturn, type HeaderList } from './forwarded-headers.js';
 import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
 import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
 import { pdndSigningKey, x509SigningKey } from './rest-signing-keys.js';
+import { checkRevocation, describeVerified } from './verified-message.js';
 import type { GatewaySideDeps } from './gateway-side-deps.js';
+
+/** The request as it went to the provider: what the log keeps of it. */
+interface SignedCall {
+  readonly method: string;
+  /** Path and query on the provider. */
+  readonly target: string;
+  readonly headers: HeaderList;
+  readonly body: Buffer;
+  /** Authorization carries a PDND voucher (logged redacted). */
+  readonly voucher: boolean;
+}
+
+/** The provider's answer as received: its headers as undici gives them (a value or an array per name) and its exact body. */
+interface ProviderAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
 
 /** A back office's call to a REST API provided on a peer: `/rest/out/{provider}/{name}/{version}{path}`. */
 export interface OutboundRestCall {
@@ -59,8 +77,8 @@ export class RestConsumer {
     let api: RestServiceConfig | undefined;
     let party: string | undefined;
     const facts: Record<string, unknown> = { method: call.method };
-    let forwarded: { target: string; headers: HeaderList; body: Buffer; voucher: boolean } | undefined;
-    let response: { status: number; headers: HeaderList; body: Buffer } | undefined;
+    let forwarded: SignedCall | undefined;
+    let response: ProviderAnswer | undefined;
     let direction: 'request' | 'response' = 'request';
     try {
       api = deps.directory.consumed(call.provider, call.name, call.version);
@@ -84,7 +102,7 @@ export class RestConsumer {
       const answer: GatewayAnswer = {
         status: res.status,
         headers: [
-          ...responseHeadersToReturn(Object.fromEntries(groupHeaders(res.headers))),
+          ...responseHeadersToReturn(res.headers),
           ['tramite-exchange-id', id],
           // What the back office may rely on: a verified signature of the provider, or not (an unsigned refusal, or an API with no INTEGRITY pattern).
           ['tramite-response-verified', verified ? 'true' : 'false'],
@@ -178,9 +196,9 @@ export class RestConsumer {
     const headers: HeaderList = [...passed.filter(([n]) => n !== 'content-type' && n !== 'content-encoding')];
     for (const [n, v] of Object.entries(signed.headers)) headers.push([n.toLowerCase(), v]);
     facts['patterns'] = api.api.profiles;
-    if (signed.tokens.authorization) facts['authorizationJti'] = jtiOf(signed.tokens.authorization);
-    if (signed.tokens.signature) facts['signatureJti'] = jtiOf(signed.tokens.signature);
-    if (signed.tokens.trackingEvidence) facts['auditJti'] = jtiOf(signed.tokens.trackingEvidence);
+    if (signed.tokens.authorization) facts['authorizationJti'] = decodeJwt(signed.tokens.authorization).jti;
+    if (signed.tokens.signature) facts['signatureJti'] = decodeJwt(signed.tokens.signature).jti;
+    if (signed.tokens.trackingEvidence) facts['auditJti'] = decodeJwt(signed.tokens.trackingEvidence).jti;
     if (api.api.pdnd) {
       if (!deps.pdnd) throw new ApiError('TRAMITE_ERR_PDND_TOKEN_REQUEST', 502, 'no PDND is configured (top-level pdnd)');
       const voucher = await deps.pdnd.voucher(party, api.api.pdnd.purposeId, signed.auditDigest);
@@ -190,7 +208,8 @@ export class RestConsumer {
       facts['clientId'] = hosted.pdnd!.client.clientId;
     }
     return {
-      target: `${call.method} ${new URL(url).pathname}${new URL(url).search}`,
+      method: call.method,
+      target: `${new URL(url).pathname}${new URL(url).search}`,
       headers,
       body: call.body,
       voucher: declared.voucher,
@@ -215,7 +234,7 @@ export class RestConsumer {
         source: `provider at ${url}`,
         declaredLength: res.headers['content-length'],
       });
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: bytes };
+      return { status: res.statusCode, headers: res.headers, body: bytes };
     } catch (cause) {
       if (cause instanceof TramiteError) throw cause;
       throw new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', `the provider at ${url} could not be reached: ${(cause as Error).message}`, {
@@ -231,7 +250,7 @@ export class RestConsumer {
    * gateway refusing us: passed back, not verified (undefined).
    */
   private async verifyResponse(
-    res: { status: number; headers: HeaderList; body: Buffer },
+    res: ProviderAnswer,
     api: RestServiceConfig,
     party: string,
     requestDigest: string | undefined,
@@ -240,11 +259,10 @@ export class RestConsumer {
     const { deps } = this;
     const declared = declaredPatterns(api.api);
     if (!declared.integrity) return undefined;
-    const signed = headerValue(res.headers, 'agid-jwt-signature') !== undefined;
+    const signed = res.headers['agid-jwt-signature'] !== undefined;
     if (!signed && res.status >= 400) return undefined;
-    const grouped = Object.fromEntries(groupHeaders(res.headers));
     const verified = await verifyModiRestMessage(
-      { headers: grouped, body: res.body },
+      { headers: res.headers, body: res.body },
       {
         integrity: declared.integrity,
         ...(requestDigest !== undefined ? { requestDigest } : {}),
@@ -291,11 +309,10 @@ export class RestConsumer {
     party: string,
     createdAt: Date,
     status: 'DELIVERED' | 'FAILED',
-    sent: { target: string; headers: HeaderList; body: Buffer; voucher: boolean } | undefined,
-    response: { status: number; headers: HeaderList; body: Buffer } | undefined,
+    sent: SignedCall | undefined,
+    response: ProviderAnswer | undefined,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    const [method, target] = sent ? splitTarget(sent.target) : [String(detail['method']), ''];
     await this.deps.exchanges.recordRestExchange({
       id,
       direction: 'out',
@@ -305,18 +322,14 @@ export class RestConsumer {
       version: api.api.version,
       createdAt: createdAt.toISOString(),
       status,
-      request: loggedRequest(method, target, sent ? headersForLog(sent.headers, sent.voucher) : [], sent?.body ?? new Uint8Array()),
+      request: sent
+        ? loggedRequest(sent.method, sent.target, headersForLog(sent.headers, sent.voucher), sent.body)
+        : loggedRequest(String(detail['method']), '', [], new Uint8Array()),
       ...(response
         ? {
             response: loggedResponse(
               response.status,
-              headersForLog(
-                [
-                  ...responseHeadersToReturn(Object.fromEntries(groupHeaders(response.headers))),
-                  ...modiHeaders(Object.fromEntries(groupHeaders(response.headers))),
-                ],
-                false,
-              ),
+              headersForLog([...responseHeadersToReturn(response.headers), ...modiHeaders(response.headers)], false),
               response.body,
             ),
           }
@@ -333,72 +346,12 @@ export class RestConsumer {
   }
 }
 
-/** The revocation status of every X.509 signer of a verified message, as for envelope signers. */
-export async function checkRevocation(revocation: RevocationChecker | undefined, verified: VerifiedModiRest, role: string): Promise<void> {
-  if (!revocation) return;
-  const tokens: Array<[ModiRestPosition, VerifiedModiRest['idAuth']]> = [
-    ['Authorization', verified.idAuth],
-    ['Agid-JWT-Signature', verified.integrity],
-    ['Agid-JWT-TrackingEvidence', verified.audit],
-  ];
-  for (const [position, token] of tokens) {
-    if (!token?.chain || token.chain.length === 0) continue;
-    try {
-      await revocation.checkChain(token.chain, { role });
-    } catch (err) {
-      if (err instanceof SecurityError) throw new ModiRestError(err.reason, position, err.message, { cause: err });
-      throw err;
-    }
-  }
-}
-
-export function describeVerified(v: VerifiedModiRest): Record<string, unknown> {
-  const signer = v.idAuth?.signer ?? v.integrity?.signer ?? v.audit?.signer;
-  return {
-    patterns: v.patterns,
-    ...(signer ? { signer: signer.subject.replace(/\n/g, ', '), signerFingerprint: signer.fingerprint256 } : {}),
-    ...(v.idAuth?.claims.jti ? { authorizationJti: v.idAuth.claims.jti } : {}),
-    ...(v.integrity?.claims.jti ? { signatureJti: v.integrity.claims.jti } : {}),
-    ...(v.audit?.claims.jti ? { auditJti: v.audit.claims.jti } : {}),
-    ...(v.integrity?.kid ? { kid: v.integrity.kid } : {}),
-    ...(v.digest ? { digest: v.digest } : {}),
-  };
-}
-
-function jtiOf(token: string): string | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
-    return typeof claims.jti === 'string' ? claims.jti : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function problemTitle(res: { headers: HeaderList; body: Buffer }): string | undefined {
-  if (!/json/.test(headerValue(res.headers, 'content-type') ?? '')) return undefined;
+function problemTitle(res: ProviderAnswer): string | undefined {
+  if (!/json/.test(String(res.headers['content-type'] ?? ''))) return undefined;
   try {
     const p = JSON.parse(res.body.toString('utf8')) as { title?: unknown };
     return typeof p.title === 'string' ? p.title.slice(0, 200) : undefined;
   } catch {
     return undefined;
   }
-}
-
-function splitTarget(target: string): [string, string] {
-  const sp = target.indexOf(' ');
-  return [target.slice(0, sp), target.slice(sp + 1)];
-}
-
-/** undici's headers (a value or an array per name) as a list. */
-export function flattenHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
-  return Object.entries(headers).flatMap(([n, v]) =>
-    v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x): [string, string] => [n.toLowerCase(), x]),
-  );
-}
-
-/** A list grouped by name, as the wire verifier reads headers (with their multiplicity). */
-export function groupHeaders(list: HeaderList): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [n, v] of list) out.set(n, [...(out.get(n) ?? []), v]);
-  return out;
 }

@@ -16,7 +16,7 @@ import { problemAnswer, type GatewayAnswer } from './gateway-answer.js';
 import { headersForLog, loggedRequest, loggedResponse } from './logged-http.js';
 import { pdndSigningKey, x509SigningKey } from './rest-signing-keys.js';
 import type { GatewaySideDeps } from './gateway-side-deps.js';
-import { checkRevocation, describeVerified, flattenHeaders, groupHeaders } from './rest-consumer.js';
+import { checkRevocation, describeVerified } from './verified-message.js';
 
 /** A consumer's call to a REST API provided here: `/rest/in/{name}/{version}{path}`. */
 export interface InboundRestCall {
@@ -253,7 +253,7 @@ export class RestProvider {
         source: `the back office at ${url}`,
         declaredLength: res.headers['content-length'],
       });
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+      return { status: res.statusCode, headers: res.headers, body };
     } catch (cause) {
       const timeout =
         /timeout|aborted/i.test((cause as Error).message) ||
@@ -271,11 +271,11 @@ export class RestProvider {
   /** The response headers: those passed back from the back office, and the provider's integrity token bound to the request. */
   private async signResponse(
     api: RestServiceConfig,
-    res: { status: number; headers: HeaderList; body: Buffer },
+    res: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
     verified: VerifiedModiRest,
     voucher: PdndVoucher | undefined,
   ): Promise<HeaderList> {
-    const passed = responseHeadersToReturn(Object.fromEntries(groupHeaders(res.headers)));
+    const passed = responseHeadersToReturn(res.headers);
     const declared = declaredPatterns(api.api);
     if (!declared.integrity) return passed;
     const hosted = this.deps.registry.hostedParty(api.provider)!;
