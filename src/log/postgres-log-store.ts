@@ -5,6 +5,7 @@ import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
 import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
+import { insertRowParams, updateRowParams, type CurrentRow } from './projection-row.js';
 import {
   checkpointFromRow,
   messageCountFromRow,
@@ -143,40 +144,22 @@ export class PostgresLogStore implements LogStore {
 
   private async applyProjection(client: pg.PoolClient, p: ProjectionChange, records: readonly LogRecord[]): Promise<void> {
     if (p.op === 'none') return;
-    const last = records[records.length - 1]!;
     if (p.op === 'insert') {
-      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
-      const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : null;
       await client.query(
         `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          p.id,
-          p.direction,
-          last.state,
-          last.from,
-          last.to,
-          last.service,
-          records[0]!.time,
-          last.time,
-          envelopeSeq,
-          replySeq,
-          JSON.stringify(p.fields),
-        ],
+        insertRowParams(p, records),
       );
       return;
     }
-    const { rows } = await client.query<{ fields: string; reply_seq: string | null; envelope_seq: string | null }>(
+    const { rows } = await client.query<CurrentRow>(
       'SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
       [p.id, p.direction, p.from],
     );
     if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    const fields = { ...(JSON.parse(rows[0].fields) as Record<string, unknown>), ...p.fields };
-    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : rows[0].reply_seq;
-    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : rows[0].envelope_seq;
     await client.query(
       'UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8',
-      [last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from],
+      updateRowParams(p, records, rows[0]),
     );
   }
 

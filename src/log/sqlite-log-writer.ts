@@ -3,6 +3,7 @@ import { TramiteError } from '../core/errors.js';
 import type { ItemOutcome } from './group-commit.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
+import { insertRowParams, updateRowParams, type CurrentRow } from './projection-row.js';
 
 /** One caller's append, waiting for its group's transaction. */
 export interface AppendItem {
@@ -69,40 +70,22 @@ export class SqliteLogWriter {
 
   private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
     if (p.op === 'none') return;
-    const last = records[records.length - 1]!;
     if (p.op === 'insert') {
-      const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : null;
-      const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : null;
       this.sql(
         `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        p.id,
-        p.direction,
-        last.state,
-        last.from,
-        last.to,
-        last.service,
-        records[0]!.time,
-        last.time,
-        envelopeSeq,
-        replySeq,
-        JSON.stringify(p.fields),
-      );
+      ).run(...insertRowParams(p, records));
       return;
     }
     const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
       p.id,
       p.direction,
       p.from,
-    ) as { fields: string; reply_seq: number | null; envelope_seq: number | null } | undefined;
+    ) as CurrentRow | undefined;
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
-    const replySeq = p.replyFromEntry !== undefined ? records[p.replyFromEntry]!.seq : current.reply_seq;
-    const envelopeSeq = p.envelopeFromEntry !== undefined ? records[p.envelopeFromEntry]!.seq : current.envelope_seq;
     this.sql(
       'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-    ).run(last.state, last.time, replySeq, envelopeSeq, JSON.stringify(fields), p.id, p.direction, p.from);
+    ).run(...updateRowParams(p, records, current));
   }
 }
 

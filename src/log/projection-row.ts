@@ -1,0 +1,61 @@
+import type { LogRecord } from './log-entry.js';
+import type { ProjectionChange } from './log-store.js';
+
+/*
+ * What a projection change writes into the messages table, decided once for both stores (SQLite and
+ * PostgreSQL differ only in placeholders and in how they read the current row).
+ */
+
+type Insert = Extract<ProjectionChange, { op: 'insert' }>;
+type Update = Extract<ProjectionChange, { op: 'update' }>;
+
+/** The seq of the appended record a change points at (its envelope or reply), when it points at one. */
+const seqOf = (records: readonly LogRecord[], entry: number | undefined): number | undefined =>
+  entry !== undefined ? records[entry]!.seq : undefined;
+
+/**
+ * INSERT parameters, in column order: id, direction, state, from_party, to_party, service, created_at
+ * (the first record's time), updated_at (the last's), envelope_seq, reply_seq, fields.
+ */
+export function insertRowParams(p: Insert, records: readonly LogRecord[]): unknown[] {
+  const last = records[records.length - 1]!;
+  return [
+    p.id,
+    p.direction,
+    last.state,
+    last.from,
+    last.to,
+    last.service,
+    records[0]!.time,
+    last.time,
+    seqOf(records, p.envelopeFromEntry) ?? null,
+    seqOf(records, p.replyFromEntry) ?? null,
+    JSON.stringify(p.fields),
+  ];
+}
+
+/** The stored row's columns an update merges into. */
+export interface CurrentRow {
+  readonly fields: string;
+  readonly reply_seq: number | string | null;
+  readonly envelope_seq: number | string | null;
+}
+
+/**
+ * UPDATE parameters, in order: state, updated_at, reply_seq, envelope_seq, fields (merged over the
+ * stored ones), then the key: id, direction, from_party.
+ */
+export function updateRowParams(p: Update, records: readonly LogRecord[], current: CurrentRow): unknown[] {
+  const last = records[records.length - 1]!;
+  const fields = { ...(JSON.parse(current.fields) as Record<string, unknown>), ...p.fields };
+  return [
+    last.state,
+    last.time,
+    seqOf(records, p.replyFromEntry) ?? current.reply_seq,
+    seqOf(records, p.envelopeFromEntry) ?? current.envelope_seq,
+    JSON.stringify(fields),
+    p.id,
+    p.direction,
+    p.from,
+  ];
+}
