@@ -70,11 +70,7 @@ export async function buildModiRestRequestHeaders(
   auditKey: RestSigningKey = key,
 ): Promise<SignedRestHeaders> {
   const headers: Record<string, string> = { ...spec.headers };
-  let authorization: string | undefined;
-  if (patterns.idAuth) {
-    authorization = await signCompactJws(joseHeaderFor(key), standardClaims(spec, spec), key);
-    headers[MODI_REST_HEADER_SPELLING.authorization] = `Bearer ${authorization}`;
-  }
+  const authorization = patterns.idAuth ? await idAuthToken(spec, key, headers) : undefined;
   const integrity = patterns.integrity ? await integrityHeaders(spec, key, {}) : undefined;
   if (integrity) Object.assign(headers, integrity.headers);
   let trackingEvidence: string | undefined;
@@ -118,11 +114,7 @@ export async function buildModiRestResponseHeaders(
   key: RestSigningKey,
 ): Promise<SignedRestHeaders> {
   const headers: Record<string, string> = { ...spec.headers };
-  let authorization: string | undefined;
-  if (patterns.idAuth) {
-    authorization = await signCompactJws(joseHeaderFor(key), standardClaims(spec, spec), key);
-    headers[MODI_REST_HEADER_SPELLING.authorization] = `Bearer ${authorization}`;
-  }
+  const authorization = patterns.idAuth ? await idAuthToken(spec, key, headers) : undefined;
   const extra = patterns.requestDigest !== undefined ? { request_digest: patterns.requestDigest } : {};
   const integrity = patterns.integrity ? await integrityHeaders(spec, key, extra) : undefined;
   if (integrity) Object.assign(headers, integrity.headers);
@@ -131,6 +123,13 @@ export async function buildModiRestResponseHeaders(
     tokens: { ...(authorization ? { authorization } : {}), ...(integrity?.token ? { signature: integrity.token } : {}) },
     ...(integrity?.digest ? { digest: integrity.digest } : {}),
   };
+}
+
+/** The ID_AUTH token (the standard claims, signed), set as `Authorization: Bearer` in `headers`. */
+async function idAuthToken(spec: RestMessageSpec, key: RestSigningKey, headers: Record<string, string>): Promise<string> {
+  const token = await signCompactJws(joseHeaderFor(key), standardClaims(spec, spec), key);
+  headers[MODI_REST_HEADER_SPELLING.authorization] = `Bearer ${token}`;
+  return token;
 }
 
 /** Digest over the body and the Agid-JWT-Signature token whose signed_headers lists it with the content headers. */
