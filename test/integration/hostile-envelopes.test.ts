@@ -28,9 +28,11 @@ let hostile: { sixteenReferences: Buffer; manyEmptyElements: Buffer; namespaceDe
 
 beforeAll(async () => {
   fed = await startFederation('hostile', ({ cst, regione }) => {
-    // Two workers on the Regione node: one may be busy with a costly refusal while the other verifies
-    // normal traffic. The CST node gets one worker and no queue, to be seen busy.
-    patchConfig(regione, (raw) => (raw.node.verification = { workers: 2, queue: 32 }));
+    // Four workers on the Regione node: the three hostile envelopes, sent at once, may each hold one
+    // for the whole of its refusal, and the fourth verifies normal traffic. With fewer, the normal
+    // exchange waits in the queue behind them — on a loaded CI machine, past the bound (seen: 1.2 s
+    // with two workers). The CST node gets one worker and no queue, to be seen busy.
+    patchConfig(regione, (raw) => (raw.node.verification = { workers: 4, queue: 32 }));
     patchConfig(cst, (raw) => (raw.node.verification = { workers: 1, queue: 0 }));
   });
   const toRegione = { from: ORTONA, to: REGIONE, service: 'ComunicazioneVariazione' };
