@@ -1,3 +1,4 @@
+import type { StaffTokenEntry } from '../core/staff-member.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CollaborationProfile, Inoltro } from '../core/service-profile.js';
 import type { ModiRestPatternName, ModiSoapPattern } from '../core/service-profile.js';
@@ -105,8 +106,11 @@ export interface ConfigFileNode {
   timestampMaxAgeSeconds: number;
   /** Longest a stop may take, whatever state Redis is in. */
   shutdownTimeoutSeconds: number;
-  /** `sha256:<64 lowercase hex>` of each token that may read GET /health's details (and GET /metrics). */
-  operatorTokens: string[];
+  /**
+   * The operators' tokens: `sha256:<64 lowercase hex>` of each, bare or with the name its holder's
+   * actions are logged under. They read GET /health's details and GET /metrics, and sign in to the console.
+   */
+  operatorTokens: (string | StaffTokenEntry)[];
   /** A development node: only then may development-only adapters (dev-echo) run. */
   development: boolean;
   metrics: ConfigFileMetrics;
@@ -292,7 +296,8 @@ export interface ConfigFileLog {
   signer?: string;
   tsa?: { url: string; timeoutMs: number; caFile?: string };
   retentionDays?: number;
-  auditorTokens: string[];
+  /** The auditors' read-only tokens, as operatorTokens. */
+  auditorTokens: (string | StaffTokenEntry)[];
 }
 
 /** `trust.revocation`: see schemas/config.schema.json and docs/operators.md, "Revocation". */

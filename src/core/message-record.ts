@@ -1,3 +1,4 @@
+import type { StaffMember } from './staff-member.js';
 import type { CollaborationProfile } from './service-profile.js';
 
 /** How a message travelled: a SOAP envelope (e-Gov busta, ModI SOAP) or a ModI REST exchange (logged by the REST gateway). */
@@ -66,7 +67,10 @@ export function isRestExchange(rec: Pick<MessageRecord, 'envelopeProfile'>): boo
 }
 
 /** A change of a message's state; the status stays as it is when not given. */
-export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'answer' | 'error'>>;
+export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'replyPayload' | 'receipt' | 'answer' | 'error'>> & {
+  /** The operator whose action this change is (a resend): logged with the change, not kept on the message. */
+  readonly by?: StaffMember;
+};
 
 /**
  * Which message a lookup means. Outbound ids are this node's own, unique; an inbound id is unique only

@@ -234,7 +234,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
       );
 
       api.post<{ Params: { id: string } }>('/messages/:id/resend', async (req, reply) => {
-        const rec = await node.outbound.resend(req.params.id, req.callerParties);
+        const rec = await node.outbound.resend(req.params.id, { parties: req.callerParties });
         return reply.code(202).send({ id: rec.id, status: rec.status });
       });
 

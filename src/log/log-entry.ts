@@ -3,9 +3,10 @@ import canonicalize from 'canonicalize';
 
 /**
  * What a log record says happened: the envelope itself, a receipt/reply, or a change of state; for a
- * ModI REST exchange, its request and its response, each kept as an HTTP/1.1 message (http-message-bytes.ts).
+ * ModI REST exchange, its request and its response, each kept as an HTTP/1.1 message (http-message-bytes.ts);
+ * or an operator's action that changes no message (an alarm acknowledged, a purge asked for).
  */
-export type LogKind = 'envelope' | 'receipt' | 'state' | 'rest-request' | 'rest-response';
+export type LogKind = 'envelope' | 'receipt' | 'state' | 'rest-request' | 'rest-response' | 'operator';
 
 /** The kinds whose bytes are a logged HTTP message rather than a SOAP envelope. */
 export function isRestKind(kind: string): kind is 'rest-request' | 'rest-response' {

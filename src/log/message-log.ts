@@ -1,3 +1,4 @@
+import type { StaffMember } from '../core/staff-member.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { TramiteError } from '../core/errors.js';
@@ -11,7 +12,7 @@ import {
 } from '../core/message-record.js';
 import { signCheckpoint, checkpointStatement, type CheckpointSigner } from './checkpoint.js';
 import { verifyChain, type ChainVerifyOptions, type ChainVerifyReport } from './chain-verifier.js';
-import type { LogEntryInput } from './log-entry.js';
+import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { RestExchange } from '../core/rest-exchange.js';
 import { restExchangeEntries } from './rest-exchange-entries.js';
 import type { Checkpoint, LogStore, MessageRow } from './log-store.js';
@@ -24,6 +25,17 @@ export interface CheckpointPolicy {
   readonly everySeconds: number;
   /** Obtains an RFC 3161 token over the checkpoint statement, when a TSA is configured. */
   readonly timestamp?: (statement: Uint8Array) => Promise<Uint8Array>;
+}
+
+/** What an operator did that changes no message (MessageLog.recordOperatorAction). */
+export interface OperatorAction {
+  readonly by: StaffMember;
+  /** What was done, in kebab-case: `alarm-acknowledged`, `purge-requested`… */
+  readonly action: string;
+  /** What it was done to: an alarm's id, a message id, a time range. */
+  readonly target: string;
+  /** Its facts: plain JSON. */
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface MessageLogOptions {
@@ -190,6 +202,33 @@ export class MessageLog implements MessageStore {
     });
   }
 
+  /**
+   * An operator's action that changes no message — an alarm acknowledged, a purge asked for — as one
+   * chained record of kind `operator`: who (`by`), when, what (`action`) on what (`target`, which the
+   * record's messageId holds, so `tramite log search --id` finds it), with its facts in the detail.
+   */
+  async recordOperatorAction(a: OperatorAction): Promise<LogRecord> {
+    const time = this.opts.clock.now().toISOString();
+    const [record] = await this.append(
+      [
+        {
+          time,
+          kind: 'operator',
+          messageId: a.target,
+          direction: 'in',
+          from: `${a.by.role}:${a.by.name}`,
+          to: this.opts.node,
+          service: 'tramite.operator',
+          action: a.action,
+          state: 'RECORDED',
+          detail: { by: { role: a.by.role, name: a.by.name }, ...(a.detail ? (JSON.parse(JSON.stringify(a.detail)) as object) : {}) },
+        },
+      ],
+      { op: 'none' },
+    );
+    return record!;
+  }
+
   async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     return this.oneChangeAtATime(key, () => this.applyTransition(key, change, replyEnvelope));
   }
@@ -214,9 +253,10 @@ export class MessageLog implements MessageStore {
     return run;
   }
 
-  private async applyTransition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+  private async applyTransition(key: MessageKey, withActor: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     const current = await this.get(key);
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${describeKey(key)} in the log`);
+    const { by, ...change } = withActor;
     const time = this.opts.clock.now().toISOString();
     const next: MessageRecord = { ...current, ...change, updatedAt: time };
     const entry: LogEntryInput = {
@@ -224,7 +264,7 @@ export class MessageLog implements MessageStore {
       time,
       kind: replyEnvelope !== undefined ? 'receipt' : 'state',
       state: next.status,
-      detail: chainDetail(change),
+      detail: { ...chainDetail(change), ...(by ? { by: { role: by.role, name: by.name } } : {}) },
       ...(replyEnvelope !== undefined ? { envelope: Buffer.from(replyEnvelope, 'utf8') } : {}),
     };
     await this.append([entry], {
@@ -334,9 +374,10 @@ export class MessageLog implements MessageStore {
     };
   }
 
-  private async append(entries: LogEntryInput[], projection: Parameters<LogStore['append']>[1]): Promise<void> {
+  private async append(entries: LogEntryInput[], projection: Parameters<LogStore['append']>[1]): Promise<LogRecord[]> {
+    let records: LogRecord[];
     try {
-      await this.opts.store.append(entries, projection);
+      records = await this.opts.store.append(entries, projection);
     } catch (cause) {
       this.opts.observer?.appendFailed();
       if (cause instanceof TramiteError) throw cause;
@@ -348,10 +389,11 @@ export class MessageLog implements MessageStore {
     }
     this.opts.observer?.appended(entries.length);
     const cp = this.opts.checkpoints;
-    if (!cp) return;
+    if (!cp) return records;
     this.sinceCheckpoint += entries.length;
     if (this.sinceCheckpoint >= cp.everyRecords)
       void this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
+    return records;
   }
 
   private async checkpointIfNew(): Promise<void> {

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
@@ -46,6 +47,8 @@ export function registerMessagesCommand(program: Command): void {
             },
           },
           id,
+          // The log names who resent it: here, the account that ran the command on the node's host.
+          { by: { role: 'operator', name: `cli:${hostAccount()}` } },
         );
         if (opts.json) printJson({ id, status: next.status, queued });
         else
@@ -60,4 +63,13 @@ export function registerMessagesCommand(program: Command): void {
         await redis?.close();
       }
     });
+}
+
+/** The account running the command (a uid without a passwd entry, as in some containers, is named by its number). */
+function hostAccount(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
 }

@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { ConfigFileSigner, NodeConfig } from '../../config/config-types.js';
 import { ConfigError } from '../../core/errors.js';
 import { tokenMatches } from '../../core/token-hash.js';
+import { staffTokenEntries, type StaffMember, type StaffRole, type StaffTokenEntry } from '../../core/staff-member.js';
 import {
   certificateNames,
   OID_COMMON_NAME,
@@ -33,8 +34,14 @@ export class Registry {
   private auditTrustStore: TrustStore | undefined;
   /** The client certificates each peer presents over TLS. */
   private readonly tlsClientsByPeer: Array<{ peer: PeerNode; bindings: SignerBinding[] }> = [];
+  /** Operators first: a token listed under both roles acts as an operator. */
+  private readonly staffTokens: ReadonlyArray<readonly [StaffRole, readonly StaffTokenEntry[]]>;
 
   constructor(readonly config: NodeConfig) {
+    this.staffTokens = [
+      ['operator', staffTokenEntries('operator', config.node.operatorTokens)],
+      ['auditor', staffTokenEntries('auditor', config.log.auditorTokens)],
+    ];
     this.trust = TrustStore.fromCertificates([...config.trust.anchors]);
     for (const p of config.parties) {
       this.hosted.set(p.code, p);
@@ -95,12 +102,24 @@ export class Registry {
 
   /** Whether a presented token is an auditor token (read-only access to the message log). */
   isAuditorToken(token: string): boolean {
-    return tokenMatches(token, this.config.log.auditorTokens);
+    return this.staffMember(token)?.role === 'auditor';
   }
 
   /** Whether a presented token is an operator token (GET /health's details). */
   isOperatorToken(token: string): boolean {
-    return tokenMatches(token, this.config.node.operatorTokens);
+    return this.staffMember(token)?.role === 'operator';
+  }
+
+  /**
+   * Who presents `token`: an operator or an auditor, by the name configuration gives the token; undefined
+   * for any other token. Every configured hash is compared, in constant time (tokenMatches).
+   */
+  staffMember(token: string): StaffMember | undefined {
+    let found: StaffMember | undefined;
+    for (const [role, entries] of this.staffTokens) {
+      for (const e of entries) if (tokenMatches(token, [e.token]) && !found) found = { role, name: e.name };
+    }
+    return found;
   }
 
   /** The trust store for signatures made by a party: the node's anchors, plus its peer's CA. */

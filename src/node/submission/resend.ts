@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../../core/errors.js';
 import { outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
+import type { StaffMember } from '../../core/staff-member.js';
 import { refuseRestExchange } from './rest-exchange-refusal.js';
 
 export interface ResendDeps {
@@ -12,10 +13,15 @@ export interface ResendDeps {
 
 /**
  * An operator's resend of a FAILED message: a new attempt, same id — from the API (limited to the
- * caller's parties) or from `tramite messages resend`. The log first: ACCEPTED again even if the
- * queue cannot take it now, so the next reconciliation sends it.
+ * caller's parties), the console or `tramite messages resend` (`by`: who, logged with the change).
+ * The log first: ACCEPTED again even if the queue cannot take it now, so the next reconciliation sends it.
  */
-export async function resendFailed(deps: ResendDeps, id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
+export async function resendFailed(
+  deps: ResendDeps,
+  id: string,
+  caller: { readonly parties?: ReadonlySet<string>; readonly by?: StaffMember } = {},
+): Promise<MessageRecord> {
+  const callerParties = caller.parties;
   const rec = await deps.store.get(outboundKey(id));
   if (!rec || (callerParties && !callerParties.has(rec.from))) {
     throw new ApiError(
@@ -27,8 +33,12 @@ export async function resendFailed(deps: ResendDeps, id: string, callerParties?:
   refuseRestExchange(rec, 'resent');
   if (rec.status !== 'FAILED')
     throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
-  const next = await deps.store.transition(outboundKey(id), { status: 'ACCEPTED', error: undefined });
-  deps.log?.info({ id }, 'message resent by an operator');
+  const next = await deps.store.transition(outboundKey(id), {
+    status: 'ACCEPTED',
+    error: undefined,
+    ...(caller.by ? { by: caller.by } : {}),
+  });
+  deps.log?.info({ id, by: caller.by?.name }, 'message resent');
   await deps.schedule(next);
   return next;
 }

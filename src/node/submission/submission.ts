@@ -1,3 +1,4 @@
+import type { StaffMember } from '../../core/staff-member.js';
 import { randomUUID } from 'node:crypto';
 import type { OutgoingMessage } from '../../../adapters/sdk/adapter.js';
 import { parseUntrustedXml } from '../../../envelopes/xml/hardened-xml.js';
@@ -168,13 +169,9 @@ export class Submission {
     return this.submit({ from: request.from, to: request.to, service: request.service, payload: '', refId: requestId }, callerParties);
   }
 
-  /** An operator's resend of a FAILED message: a new attempt, same id. */
-  resend(id: string, callerParties?: ReadonlySet<string>): Promise<MessageRecord> {
-    return resendFailed(
-      { store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) },
-      id,
-      callerParties,
-    );
+  /** A resend of a FAILED message: a new attempt, same id — by a party's back office (`parties`) or an operator (`by`). */
+  resend(id: string, caller: { readonly parties?: ReadonlySet<string>; readonly by?: StaffMember } = {}): Promise<MessageRecord> {
+    return resendFailed({ store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) }, id, caller);
   }
 
   private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {

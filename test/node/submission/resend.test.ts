@@ -36,7 +36,9 @@ describe('resendFailed', () => {
   it('makes a FAILED message ACCEPTED again, clears its error and schedules it', async () => {
     const { log, rec } = await logWith('FAILED');
     const scheduled: MessageRecord[] = [];
-    const next = await resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id, new Set([rec.from]));
+    const next = await resendFailed({ store: log, schedule: async (r) => void scheduled.push(r) }, rec.id, {
+      parties: new Set([rec.from]),
+    });
     expect(next).toMatchObject({ id: rec.id, status: 'ACCEPTED' });
     expect(next.error).toBeUndefined();
     expect(scheduled.map((r) => r.id)).toEqual([rec.id]);
@@ -57,7 +59,7 @@ describe('resendFailed', () => {
   it("does not show a caller another party's message, nor one the log does not hold (TRAMITE_ERR_NOT_FOUND)", async () => {
     const { log, rec } = await logWith('FAILED');
     const schedule = async (): Promise<void> => undefined;
-    await expect(resendFailed({ store: log, schedule }, rec.id, new Set(['SPC/Altro']))).rejects.toMatchObject({
+    await expect(resendFailed({ store: log, schedule }, rec.id, { parties: new Set(['SPC/Altro']) })).rejects.toMatchObject({
       code: 'TRAMITE_ERR_NOT_FOUND',
       status: 404,
     });
@@ -65,5 +67,29 @@ describe('resendFailed', () => {
       code: 'TRAMITE_ERR_NOT_FOUND',
     });
     expect((await log.get(outboundKey(rec.id)))?.status).toBe('FAILED');
+  });
+
+  it('logs who resent it with the change, and an action that changes no message as an operator record of the chain', async () => {
+    const { log, rec } = await logWith('FAILED');
+    const by = { role: 'operator', name: 'm.rossi' } as const;
+    await resendFailed({ store: log, schedule: async () => undefined }, rec.id, { by });
+    const records = await log.store.recordsOf(rec.id);
+    expect(records.at(-1)).toMatchObject({ kind: 'state', state: 'ACCEPTED', detail: { status: 'ACCEPTED', by } });
+    expect(await log.get(outboundKey(rec.id))).not.toHaveProperty('by');
+
+    const acknowledged = await log.recordOperatorAction({
+      by,
+      action: 'alarm-acknowledged',
+      target: 'alarm-7',
+      detail: { note: 'peer down, called' },
+    });
+    expect(acknowledged).toMatchObject({
+      kind: 'operator',
+      messageId: 'alarm-7',
+      from: 'operator:m.rossi',
+      action: 'alarm-acknowledged',
+      detail: { by, note: 'peer down, called' },
+    });
+    expect((await log.verify()).ok).toBe(true);
   });
 });
