@@ -300,6 +300,12 @@ export interface ConfigFileLog {
   auditorTokens: (string | StaffTokenEntry)[];
 }
 
+/** `alarms`: what the node watches for (docs/operators.md, "Alarms"). */
+export interface ConfigFileAlarms {
+  /** A message not final this long after its creation is stuck. @defaultValue 900 */
+  stuckAfterSeconds: number;
+}
+
 /** `trust.revocation`: see schemas/config.schema.json and docs/operators.md, "Revocation". */
 export interface ConfigFileRevocation {
   mode?: RevocationMode;
@@ -325,6 +331,7 @@ export interface ConfigFile {
   pdnd?: ConfigFilePdnd;
   log: ConfigFileLog;
   queue: ConfigFileQueue;
+  alarms: ConfigFileAlarms;
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
@@ -427,4 +434,5 @@ export interface NodeConfig {
   /** sqliteFile made absolute (under dataDir). */
   readonly log: Frozen<ConfigFileLog>;
   readonly queue: Frozen<ConfigFileQueue>;
+  readonly alarms: Frozen<ConfigFileAlarms>;
 }

@@ -261,6 +261,7 @@ function devConfig(
     services: [],
     log: { auditorTokens: [auditorToken] } as unknown as ConfigFile['log'], // defaults filled in by the loader
     queue: {} as ConfigFile['queue'],
+    alarms: {} as ConfigFile['alarms'],
   };
 }
 

@@ -532,6 +532,7 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     restServices: config.services.flatMap((s) => (isRestService(s) ? [loadRestService(s, config, hosted)] : [])),
     ...(config.pdnd ? { pdnd: withField('pdnd', () => loadPdndSettings(config.pdnd!, abs)) } : {}),
     queue: config.queue,
+    alarms: config.alarms,
     log: {
       ...config.log,
       sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),

@@ -362,6 +362,7 @@ export async function writeDemoFederation(
       },
       // Short retries: the demo shows a peer coming back within seconds, not minutes.
       queue: { concurrency: 8, reconcileEverySeconds: 60, retry: { initialDelayMs: 250, factor: 2, maxDelayMs: 2000, maxAttempts: 40 } },
+      alarms: {} as ConfigFile['alarms'], // defaults filled in by the loader
       services: [
         ...SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
         ...(opts.rest ? demoRestServices(opts.rest.upstreamUrl) : []),
