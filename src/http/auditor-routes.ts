@@ -2,8 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { bundleToJson } from '../log/log-bundle.js';
 import type { TramiteNode } from '../node/tramite-node.js';
+import { apiSchema, refusals, response } from './openapi/api-schemas.js';
+import { securedBy, TAGS } from './openapi/openapi-definition.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
+const auditor = { tags: [TAGS.auditors], security: securedBy('auditorToken') };
+const recordSchema = apiSchema('api-audit-record');
 
 /**
  * The auditors' read-only API over the message log, behind its own token (log.auditorTokens):
@@ -24,6 +28,19 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
         '/records',
         {
           schema: {
+            ...auditor,
+            summary: 'Search the log’s records',
+            description: 'Records by time range, party, service, state or message id, oldest first, at most `limit` (default 1000).',
+            response: {
+              200: {
+                description: 'The records found.',
+                type: 'object',
+                additionalProperties: false,
+                required: ['records'],
+                properties: { records: { type: 'array', items: recordSchema } },
+              },
+              ...refusals(400, 401, '4xx', 503, '5xx'),
+            },
             querystring: {
               type: 'object',
               additionalProperties: false,
@@ -54,15 +71,47 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
         },
       );
 
-      audit.get<{ Params: { id: string } }>('/messages/:id', async (req) => {
-        const shown = await node.auditor().show(req.params.id);
-        if (!shown) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `the log holds no record of message ${req.params.id}`);
-        return shown;
-      });
+      audit.get<{ Params: { id: string } }>(
+        '/messages/:id',
+        {
+          schema: {
+            ...auditor,
+            summary: 'Everything the log holds of one message id',
+            description:
+              'The messages with that id, their history, and each logged envelope with its signature re-verified as of its logging time.',
+            params: { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'The message id.' } } },
+            response: {
+              200: response('The message, its history and its envelopes.', apiSchema('api-audit-message')),
+              ...refusals(401, 404, '4xx', 503, '5xx'),
+            },
+          },
+        },
+        async (req) => {
+          const shown = await node.auditor().show(req.params.id);
+          if (!shown) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `the log holds no record of message ${req.params.id}`);
+          return shown;
+        },
+      );
 
       audit.post<{ Querystring: { signatures?: boolean } }>(
         '/verify',
-        { schema: { querystring: { type: 'object', additionalProperties: false, properties: { signatures: { type: 'boolean' } } } } },
+        {
+          schema: {
+            ...auditor,
+            summary: 'Verify the log',
+            description:
+              'The chain, the checkpoints and their time-stamps, and (unless `signatures=false`) every kept envelope’s signature.',
+            querystring: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { signatures: { type: 'boolean', description: 'Re-verify every kept envelope’s signature (default true).' } },
+            },
+            response: {
+              200: response('The verification’s report.', apiSchema('api-audit-report')),
+              ...refusals(400, 401, '4xx', 503, '5xx'),
+            },
+          },
+        },
         async (req) => node.auditor().verify({ signatures: req.query.signatures ?? true }),
       );
 
@@ -70,6 +119,18 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
         '/export',
         {
           schema: {
+            ...auditor,
+            summary: 'Export a bundle of the log for a time range',
+            description:
+              'A self-contained bundle (records, checkpoints, trust anchors, manifest) that `tramite log verify-bundle` checks offline; ' +
+              'sent as an attachment (docs/auditors.md).',
+            response: {
+              200: {
+                description: 'The bundle, as a JSON attachment.',
+                content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+              },
+              ...refusals(400, 401, '4xx', 503, '5xx'),
+            },
             querystring: {
               type: 'object',
               additionalProperties: false,

@@ -21,6 +21,9 @@ import { holdRequestBodiesWithin, RequestBodyBudget } from './request-body-budge
 import { messageView } from './message-view.js';
 import { registerRestGatewayRoutes } from './rest-gateway-routes.js';
 import { problemAnswer } from '../node/rest-gateway/gateway-answer.js';
+import { registerOpenApi } from './openapi/register-openapi.js';
+import { acceptedSchema, documentedBody, mediaResponse, messageSchema, refusals, response, routeSchema } from './openapi/api-schemas.js';
+import { securedBy, TAGS } from './openapi/openapi-definition.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,6 +37,9 @@ export interface HttpServerOptions {
   /** Further judgements of a TLS client certificate on the envelope endpoint (e.g. revocation), in order. */
   readonly clientCertificateChecks?: readonly ClientCertificateCheck[];
 }
+
+/** The envelope endpoint's answers: a SOAP 1.1 envelope — a riscontro, an answer, or a Fault. */
+const SOAP_ENVELOPE = { type: 'string', contentMediaType: 'text/xml', description: 'A SOAP 1.1 envelope.' };
 
 const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']);
 
@@ -58,6 +64,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
   } as FastifyServerOptions) as unknown as FastifyInstance; // over TLS an https.Server, used through the same net.Server surface
+  registerOpenApi(app);
   // Connections beyond the cap are closed by the server as soon as they are accepted.
   app.server.maxConnections = http.maxConnections;
   let lastDropLogged = 0;
@@ -73,6 +80,16 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
   const waitQuery = { type: 'object', additionalProperties: false, properties: { wait: { type: 'number', minimum: 0, maximum: 120 } } };
   // Inbound ids are unique per sender only: `from` names whose message is meant when several share one.
   const fromQuery = { type: 'object', additionalProperties: false, properties: { from: { type: 'string', minLength: 1, maxLength: 200 } } };
+  const backOffice = { tags: [TAGS.backOffice], security: securedBy('partyToken') };
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'The message id.' } } };
+  // 200 when the message reached its final state within ?wait=; 202 with where it stands otherwise.
+  const sentResponses = {
+    200: response('With ?wait=: the message, in its final state (DELIVERED, FAILED).', messageSchema),
+    202: {
+      description: 'Logged and on its way: its id and status — with ?wait=, the whole message as it stood when the wait ran out.',
+      anyOf: [acceptedSchema, messageSchema],
+    },
+  };
 
   // Envelopes are read as raw bytes: the signature is checked over exactly what arrived.
   app.addContentTypeParser(
@@ -174,15 +191,47 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
             .send(buildFaultEnvelope(faultElement(ecc, { now: new Date(), porta: node.config.node.pdd })));
         }
       });
-    peers.post('/tramite/envelope', async (req, reply) => {
-      if (!Buffer.isBuffer(req.body)) {
-        throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - the envelope must be sent as text/xml');
-      }
-      const result = await node.inbound.process(req.body, req.transport);
-      reply.code(result.status);
-      if (result.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.retryAfterSeconds));
-      return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
-    });
+    const soap = (description: string) => mediaResponse(description, 'text/xml', SOAP_ENVELOPE);
+    peers.post(
+      '/tramite/envelope',
+      {
+        config: documentedBody('A signed SOAP 1.1 envelope (e-Gov busta 1.1 or ModI), byte for byte as signed.', {
+          'text/xml': SOAP_ENVELOPE,
+          'application/soap+xml': SOAP_ENVELOPE,
+        }),
+        schema: routeSchema({
+          tags: [TAGS.peers],
+          summary: 'Receive a signed envelope from a peer node',
+          description:
+            'Parsed within node.limits, verified (signature, certificate, Timestamp), authorised, filtered for duplicates, then handed ' +
+            'to the recipient’s back office. Over TLS with requestCert, the client certificate must be a configured peer’s. ' +
+            'No bearer token: the envelope’s signature and the TLS client certificate authenticate the sender.',
+          security: [],
+          response: {
+            200: soap('The signed riscontro, or the sincrono answer.'),
+            202: {
+              description: 'Taken, with nothing to answer (a oneway without confermaRicezione, a duplicate already answered).',
+              type: 'null',
+            },
+            400: soap('SOAP Fault EGOV_IT_001: not a well-formed envelope, or beyond node.limits.'),
+            403: soap('SOAP Fault: the TLS client certificate is not a configured peer’s (EGOV_IT_201).'),
+            413: soap('SOAP Fault EGOV_IT_001: the envelope is larger than node.limits.maxEnvelopeBytes.'),
+            429: soap('SOAP Fault EGOV_IT_300: too many envelopes from this address; retry after Retry-After.'),
+            500: soap('SOAP Fault: the envelope is refused, with its EGOV_IT_nnn code and position (docs/errors.md).'),
+            503: soap('SOAP Fault EGOV_IT_300: the node is too busy to verify now; retry after Retry-After.'),
+          },
+        }),
+      },
+      async (req, reply) => {
+        if (!Buffer.isBuffer(req.body)) {
+          throw new EnvelopeError('EGOV_IT_001', 'Envelope', 'EGOV_IT_001 - the envelope must be sent as text/xml');
+        }
+        const result = await node.inbound.process(req.body, req.transport);
+        reply.code(result.status);
+        if (result.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.retryAfterSeconds));
+        return result.body ? reply.type('text/xml; charset=utf-8').send(result.body) : reply.send();
+      },
+    );
   });
 
   app.register(
@@ -202,7 +251,18 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
       api.post<{ Body: SendRequest; Querystring: { wait?: number } }>(
         '/messages',
-        { schema: { body: sendSchema, querystring: waitQuery } },
+        {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'Sign and send a message',
+            description:
+              'The node validates the message, signs it as the sending party and logs it (202 only once it is logged), then delivers it. ' +
+              '`?wait=SECONDS` answers with the final state when it comes in time.',
+            body: sendSchema,
+            querystring: waitQuery,
+            response: { ...sentResponses, ...refusals(400, 401, 403, 404, '4xx', 429, 503, '5xx') },
+          }),
+        },
         async (req, reply) => {
           const rec = await node.outbound.submit(req.body, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
@@ -214,7 +274,23 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
       api.post<{ Params: { id: string }; Body: { payload: string; action?: string }; Querystring: { from?: string } }>(
         '/messages/:id/answer',
-        { schema: { body: answerSchema, querystring: fromQuery } },
+        {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'Answer an asynchronous request received',
+            description:
+              'Simmetrico: the answer is sent to the consumer’s correlated service (202, the answer’s id and status). ' +
+              'Asimmetrico: kept for the consumer’s richiesta stato (200, the request).',
+            params: idParams,
+            body: answerSchema,
+            querystring: fromQuery,
+            response: {
+              200: response('Asimmetrico: the request, with its answer kept.', messageSchema),
+              202: response('Simmetrico: the answer message, logged and on its way.', acceptedSchema),
+              ...refusals(400, 401, 403, 404, 409, 422, '4xx', 429, 503, '5xx'),
+            },
+          }),
+        },
         async (req, reply) => {
           const { message, sent } = await node.outbound.answer(req.params.id, req.body, req.callerParties, req.query.from);
           return sent ? reply.code(202).send({ id: message.id, status: message.status }) : reply.code(200).send(messageView(message));
@@ -223,7 +299,16 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
       api.post<{ Params: { id: string }; Querystring: { wait?: number } }>(
         '/messages/:id/poll',
-        { schema: { querystring: waitQuery } },
+        {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'Ask for the result of an asincrono asimmetrico request (richiesta stato)',
+            description: 'Sends a richiesta stato about a request this party sent; `reply` holds the result, or the in-progress marker.',
+            params: idParams,
+            querystring: waitQuery,
+            response: { ...sentResponses, ...refusals(400, 401, 403, 404, 409, 422, '4xx', 429, 503, '5xx') },
+          }),
+        },
         async (req, reply) => {
           const rec = await node.outbound.poll(req.params.id, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
@@ -233,14 +318,40 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
         },
       );
 
-      api.post<{ Params: { id: string } }>('/messages/:id/resend', async (req, reply) => {
-        const rec = await node.outbound.resend(req.params.id, { parties: req.callerParties });
-        return reply.code(202).send({ id: rec.id, status: rec.status });
-      });
+      api.post<{ Params: { id: string } }>(
+        '/messages/:id/resend',
+        {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'Send a FAILED message again',
+            description: 'The same id, a new attempt. 409 TRAMITE_ERR_NOT_RESENDABLE for a message that is not FAILED.',
+            params: idParams,
+            response: {
+              202: response('Logged for a new attempt.', acceptedSchema),
+              ...refusals(401, 404, 409, '4xx', 429, 503, '5xx'),
+            },
+          }),
+        },
+        async (req, reply) => {
+          const rec = await node.outbound.resend(req.params.id, { parties: req.callerParties });
+          return reply.code(202).send({ id: rec.id, status: rec.status });
+        },
+      );
 
       api.get<{ Params: { id: string }; Querystring: { from?: string } }>(
         '/messages/:id',
-        { schema: { querystring: fromQuery } },
+        {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'A message: its status, receipt, reply and answer',
+            description:
+              'A message the caller sent or received. Inbound ids are unique per sender only: `?from=SENDER` says which ' +
+              '(409 TRAMITE_ERR_AMBIGUOUS_ID without it when two senders used the id).',
+            params: idParams,
+            querystring: fromQuery,
+            response: { 200: response('The message.', messageSchema), ...refusals(400, 401, 404, 409, '4xx', 429, 503, '5xx') },
+          }),
+        },
         async (req) => {
           const rec = await findOwned(node, req.params.id, req.callerParties, req.query.from);
           return messageView(rec);
@@ -250,7 +361,9 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
       api.get<{ Querystring: { direction?: 'in' | 'out'; status?: MessageRecord['status']; limit?: number } }>(
         '/messages',
         {
-          schema: {
+          schema: routeSchema({
+            ...backOffice,
+            summary: 'The caller’s messages, newest first',
             querystring: {
               type: 'object',
               additionalProperties: false,
@@ -260,7 +373,17 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
                 limit: { type: 'integer', minimum: 1, maximum: 1000 },
               },
             },
-          },
+            response: {
+              200: {
+                description: 'The messages of the caller’s parties.',
+                type: 'object',
+                additionalProperties: false,
+                required: ['messages'],
+                properties: { messages: { type: 'array', items: messageSchema } },
+              },
+              ...refusals(400, 401, '4xx', 429, 503, '5xx'),
+            },
+          }),
         },
         async (req) => ({
           messages: (
