@@ -1,20 +1,23 @@
 /**
- * The OpenAPI document and reference page a real node serves (the demo federation, in this process):
- * - the document is valid OpenAPI 3.1, by an independent validator;
+ * The OpenAPI spec and reference page a real node serves (the demo federation, in this process):
+ * - the spec is valid OpenAPI 3.1, by an independent validator;
  * - it is complete: every route the node's HTTP server registers (seen by an onRoute hook on the real
  *   Fastify instance, from its creation) is in it, save those marked `schema: { hide: true }`, each
  *   listed here with why;
  * - it is true: real responses of the node (a send, a get, a list, an auditor search and verify, health,
- *   refusals) validate with Ajv — not Fastify's serializer — against the schema the document gives for
+ *   refusals) validate with Ajv — not Fastify's serializer — against the schema the spec gives for
  *   that route, status and media type; and the serializer dropped nothing (the body equals what the
  *   node holds, as the route builds it);
- * - GET /docs is HTML that loads only same-origin assets, under a CSP that allows no other origin.
+ * - GET /docs is HTML that loads only same-origin assets, under a CSP that allows no other origin; in a
+ *   real Chromium (Debian's, driven by playwright-core) the page renders the operations under that CSP
+ *   with no violation and no request to another origin.
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { RouteOptions } from 'fastify';
 import { request } from 'undici';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { outboundKey } from '../../src/core/message-record.js';
 import type { DemoNode } from '../../src/demo/demo-federation.js';
@@ -35,9 +38,9 @@ vi.mock('fastify', async (importOriginal) => {
   return { ...real, default: create };
 });
 
-/** Hidden routes, and why they may be: they are not an API, so the document has nothing to say of them. */
+/** Hidden routes, and why they may be: they are not an API, so the spec has nothing to say of them. */
 const HIDDEN_BY_DESIGN: ReadonlyArray<{ readonly url: RegExp; readonly why: string }> = [
-  // @fastify/swagger-ui's page, its assets (scripts, styles, images) and its own copies of this document (/docs/json, /docs/yaml).
+  // @fastify/swagger-ui's page, its assets (scripts, styles, images) and its own copies of this spec (/docs/json, /docs/yaml).
   { url: /^\/docs(\/|$)/, why: 'the reference page and its assets' },
   // The web console's HTML pages (another branch adds them, hidden): pages for a browser, not an API.
   { url: /^\/console(\/|$)/, why: 'the web console’s pages' },
@@ -48,7 +51,7 @@ const REGIONE = 'SPC/RegioneAbruzzo';
 
 let federation: InProcessFederation;
 let cst: DemoNode;
-let document: Record<string, any>;
+let spec: Record<string, any>;
 let ajv: Ajv2020;
 
 beforeAll(async () => {
@@ -67,29 +70,29 @@ beforeAll(async () => {
   const res = await request(`${cst.baseUrl}/openapi.json`);
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  document = (await res.body.json()) as Record<string, any>;
+  spec = (await res.body.json()) as Record<string, any>;
   ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
   addFormats.default(ajv);
-  ajv.addSchema(document, 'openapi');
+  ajv.addSchema(spec, 'openapi');
 }, 120_000);
 
 afterAll(async () => {
   await federation?.close();
 });
 
-/** A path as the document writes it: `:id` → `{id}`, a trailing `*` → `{*}` (as @fastify/swagger does). */
+/** A path as the spec writes it: `:id` → `{id}`, a trailing `*` → `{*}` (as @fastify/swagger does). */
 function documentPath(url: string): string {
   return url.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{*}');
 }
 
-/** The JSON Pointer of a place in the document, as a URI fragment. */
+/** The JSON Pointer of a place in the spec, as a URI fragment. */
 function pointer(...tokens: string[]): string {
   return '#/' + tokens.map((t) => encodeURIComponent(t.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
 }
 
-/** The response the document gives for this route and status: the exact status, its range (4XX), or default. */
+/** The response the spec gives for this route and status: the exact status, its range (4XX), or default. */
 function documentedResponse(path: string, method: string, status: number): string {
-  const responses = document.paths[path]?.[method]?.responses;
+  const responses = spec.paths[path]?.[method]?.responses;
   expect(responses, `${method.toUpperCase()} ${path} in the document`).toBeDefined();
   const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => responses[k]);
   expect(key, `${method.toUpperCase()} ${path} documents status ${status}`).toBeDefined();
@@ -100,7 +103,7 @@ function documentedResponse(path: string, method: string, status: number): strin
 function expectDocumented(path: string, method: string, res: { status: number; contentType: string; body: unknown }): void {
   const key = documentedResponse(path, method, res.status);
   const media = res.contentType.split(';')[0]!.trim();
-  const content = document.paths[path][method].responses[key].content;
+  const content = spec.paths[path][method].responses[key].content;
   expect(Object.keys(content ?? {}), `${method.toUpperCase()} ${path} ${key} documents ${media}`).toContain(media);
   const validate = ajv.getSchema(`openapi${pointer('paths', path, method, 'responses', key, 'content', media, 'schema')}`);
   expect(validate, 'the schema compiles').toBeDefined();
@@ -129,18 +132,18 @@ async function call(
 describe('the document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
-    const result = await validator.validate(document);
+    const result = await validator.validate(spec);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
-    expect(document.openapi).toBe('3.1.0');
+    expect(spec.openapi).toBe('3.1.0');
   });
 
   it('says what it is: the package version, the three audiences and their tokens', () => {
-    expect(document.info.version).toMatch(/^\d+\.\d+\.\d+/);
-    for (const token of ['party token', 'auditor token', 'operator token']) expect(document.info.description).toContain(token);
-    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['auditorToken', 'operatorToken', 'partyToken']);
-    for (const scheme of Object.values<any>(document.components.securitySchemes))
+    expect(spec.info.version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const token of ['party token', 'auditor token', 'operator token']) expect(spec.info.description).toContain(token);
+    expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(['auditorToken', 'operatorToken', 'partyToken']);
+    for (const scheme of Object.values<any>(spec.components.securitySchemes))
       expect(scheme).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
@@ -159,38 +162,38 @@ describe('the document', () => {
       for (const method of (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toLowerCase())) {
         // HEAD twins of GET routes are Fastify's own (exposeHeadRoutes); @fastify/swagger leaves them out.
         if (method === 'head') continue;
-        if (!document.paths[documentPath(route.url)]?.[method]) missing.push(`${method.toUpperCase()} ${route.url}`);
+        if (!spec.paths[documentPath(route.url)]?.[method]) missing.push(`${method.toUpperCase()} ${route.url}`);
       }
     }
     expect(missing).toEqual([]);
     expect([...hidden].filter((url) => !HIDDEN_BY_DESIGN.some((h) => h.url.test(url)))).toEqual([]);
-    // The reference page is among the hidden routes; the document itself and the REST gateway are documented.
+    // The reference page is among the hidden routes; the spec itself and the REST gateway are documented.
     expect([...hidden].some((url) => /^\/docs\/?$/.test(url))).toBe(true);
-    expect(document.paths['/openapi.json'].get).toBeDefined();
-    expect(Object.keys(document.paths).filter((p) => p.startsWith('/rest/')).length).toBe(4);
+    expect(spec.paths['/openapi.json'].get).toBeDefined();
+    expect(Object.keys(spec.paths).filter((p) => p.startsWith('/rest/')).length).toBe(4);
   });
 
   it('tags each operation with its audience and names the token it takes', () => {
-    const audiences = new Set(document.tags.map((t: { name: string }) => t.name));
-    for (const [path, item] of Object.entries<any>(document.paths))
+    const audiences = new Set(spec.tags.map((t: { name: string }) => t.name));
+    for (const [path, item] of Object.entries<any>(spec.paths))
       for (const [method, op] of Object.entries<any>(item)) {
         expect(op.tags?.length, `${method} ${path}`).toBe(1);
         expect(audiences, `${method} ${path}`).toContain(op.tags[0]);
         expect(Array.isArray(op.security), `${method} ${path} states its security`).toBe(true);
       }
-    expect(document.paths['/api/v1/messages'].post.security).toEqual([{ partyToken: [] }]);
-    expect(document.paths['/api/v1/audit/verify'].post.security).toEqual([{ auditorToken: [] }]);
-    expect(document.paths['/metrics'].get.security).toEqual([{ operatorToken: [] }]);
-    expect(document.paths['/health'].get.security).toEqual([{}, { operatorToken: [] }]);
-    expect(document.paths['/tramite/envelope'].post.security).toEqual([]);
+    expect(spec.paths['/api/v1/messages'].post.security).toEqual([{ partyToken: [] }]);
+    expect(spec.paths['/api/v1/audit/verify'].post.security).toEqual([{ auditorToken: [] }]);
+    expect(spec.paths['/metrics'].get.security).toEqual([{ operatorToken: [] }]);
+    expect(spec.paths['/health'].get.security).toEqual([{}, { operatorToken: [] }]);
+    expect(spec.paths['/tramite/envelope'].post.security).toEqual([]);
   });
 
   it('describes the non-JSON routes by their media types: text/plain metrics, SOAP envelopes, problem+json refusals', () => {
-    expect(document.paths['/metrics'].get.responses['200'].content['text/plain']).toBeDefined();
-    const envelope = document.paths['/tramite/envelope'].post;
+    expect(spec.paths['/metrics'].get.responses['200'].content['text/plain']).toBeDefined();
+    const envelope = spec.paths['/tramite/envelope'].post;
     expect(envelope.requestBody.content['text/xml']).toBeDefined();
     for (const status of ['200', '400', '500', '503']) expect(envelope.responses[status].content['text/xml'], status).toBeDefined();
-    const restOut = Object.entries<any>(document.paths).find(([p]) => p.startsWith('/rest/out/'))![1];
+    const restOut = Object.entries<any>(spec.paths).find(([p]) => p.startsWith('/rest/out/'))![1];
     expect(restOut.get.responses['400'].content['application/problem+json'].schema.allOf[0]).toMatchObject({
       title: 'Problem',
       required: ['type', 'title', 'status', 'detail'],
@@ -324,10 +327,37 @@ describe('GET /docs', () => {
       expect(got.statusCode, asset).toBe(200);
       await got.body.dump();
     }
-    // The page asks for the document at ./json, beside itself: the same document.
+    // The page asks for the spec at ./json, beside itself: the same spec.
     const initializer = await (await request(`${cst.baseUrl}/docs/static/swagger-initializer.js`)).body.text();
     expect(initializer).toContain("resolveUrl('./json')");
     const same = (await (await request(`${cst.baseUrl}/docs/json`)).body.json()) as Record<string, any>;
-    expect(same.paths).toEqual(document.paths);
+    expect(same.paths).toEqual(spec.paths);
   });
+
+  it('renders in Chromium under its CSP, with no violation and nothing fetched from another origin', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      const problems: string[] = [];
+      page.on('request', (r) => void requested.push(r.url()));
+      page.on('pageerror', (e) => void problems.push(e.message));
+      page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
+      await page.addInitScript(() =>
+        document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+      );
+      await page.goto(`${cst.baseUrl}/docs`);
+      await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+      // Opening an operation renders its schemas: styles and scripts that a wrong CSP would block.
+      await page.locator('.opblock-summary').first().click();
+      await page.locator('.responses-wrapper').first().waitFor({ timeout: 10_000 });
+      expect(await page.locator('.opblock').count()).toBe(
+        Object.values<any>(spec.paths).reduce((n, item) => n + Object.keys(item).length, 0),
+      );
+      expect(problems).toEqual([]);
+      expect([...new Set(requested.map((u) => new URL(u).origin))]).toEqual([new URL(cst.baseUrl).origin]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
