@@ -7,10 +7,8 @@ import type { QueueDepth } from '../../queue/work-queue.js';
 import type { AlarmMetrics } from '../metrics/alarm-metrics.js';
 import { LoggedAlarmBoard, type VerificationOutcome } from './alarm-board.js';
 import { AlarmEvaluator } from './alarm-evaluator.js';
-import { AlarmEmail } from './notifications/alarm-email.js';
+import { alarmChannels } from './notifications/alarm-channels.js';
 import { AlarmNotifier } from './notifications/alarm-notifier.js';
-import { AlarmWebhook } from './notifications/alarm-webhook.js';
-import type { AlarmChannel } from './notifications/alarm-channel.js';
 import type { PeerOutcomes } from './peer-outcomes.js';
 import { backlogRule } from './rules/backlog-rule.js';
 import { certificateExpiringRule } from './rules/certificate-expiring-rule.js';
@@ -44,9 +42,8 @@ export class NodeAlarms {
   constructor(deps: NodeAlarmsDeps) {
     const { config, messageLog, clock, log } = deps;
     const a = config.alarms;
-    const channels: AlarmChannel[] = [...(a.webhook ? [new AlarmWebhook(a.webhook)] : []), ...(a.email ? [new AlarmEmail(a.email)] : [])];
     this.notifier = new AlarmNotifier({
-      channels,
+      channels: alarmChannels(config),
       node: { name: config.node.name, pdd: config.node.pdd },
       log,
       counted: (channel, outcome) => deps.metrics.notified(channel, outcome),
