@@ -218,6 +218,8 @@ export interface ConfigFileRestService {
   name: string;
   consumers?: string[];
   api: ConfigFileRestApi;
+  /** This API's stuck threshold, seconds (default alarms.stuckAfterSeconds). */
+  stuckAfterSeconds?: number;
 }
 
 export interface ConfigFileRestApi {

@@ -19,6 +19,7 @@ describe('stuck-messages', () => {
   const config = {
     alarms: { stuckAfterSeconds: 900 },
     services: [{ name: 'Lento', stuckAfterSeconds: 7200 }],
+    restServices: [],
   } as unknown as Parameters<typeof stuckAfterMsFor>[0];
 
   it('per service, with its own threshold when it has one; final states never count; critical past four thresholds', async () => {
