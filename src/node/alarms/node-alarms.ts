@@ -64,7 +64,7 @@ export class NodeAlarms {
       peerFailingRule(deps.peerOutcomes, a.peerFailingMinutes),
       certificateExpiringRule(deps.certificates, a.certificateDays),
       checkpointLagRule(messageLog.store, a.checkpointLagRecords, a.checkpointLagMinutes),
-      ...(config.log.tsa ? [tsaFailingRule(config.log.tsa.url, () => messageLog.tsaStatus())] : []),
+      tsaFailingRule(config.log.tsa?.url, () => messageLog.tsaStatus()),
     ];
     this.evaluator = new AlarmEvaluator({
       board: this.board,

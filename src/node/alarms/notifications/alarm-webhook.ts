@@ -21,7 +21,8 @@ export class AlarmWebhook implements AlarmChannel {
 
   constructor(
     private readonly config: NonNullable<NodeConfig['alarms']['webhook']>,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    // Unref'd: a retry pending never keeps a stopping process alive (the alarm is on the board anyway).
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
   ) {
     this.secret = config.secretFile ? readSecret(config.secretFile) : undefined;
   }
