@@ -135,6 +135,13 @@ describe('alarms end to end: a peer down → stuck-messages raised → acknowled
     expect((await api('GET', '/tramite/operator/alarms', cst.auditorToken)).status).toBe(200);
     expect((await api('GET', '/tramite/operator/alarms', cst.tokens[FRANCAVILLA]!)).json.error.code).toBe('TRAMITE_ERR_STAFF_ONLY');
 
+    // The metrics show it, read from the log store.
+    const scrape = async () =>
+      (await (
+        await request(`${cst.baseUrl}/metrics`, { headers: { authorization: `Bearer ${cst.operatorToken}` } })
+      ).body.text()) as string;
+    expect(await scrape()).toMatch(/^tramite_alarms\{rule="stuck-messages",severity="warning",state="raised",node="cst-chieti"\} 1$/m);
+
     // An auditor may not acknowledge; an operator does, by name, in the chained log.
     const refused = await api('POST', `/tramite/operator/alarms/${alarmId}/acknowledge`, cst.auditorToken, {});
     expect(refused).toMatchObject({ status: 403, json: { error: { code: 'TRAMITE_ERR_AUDITOR_READ_ONLY' } } });
