@@ -95,6 +95,10 @@ export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): vo
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/tramite/operator/alarms/:id/acknowledge',
     {
+      // The note is optional, and so is the body that carries it.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
         body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },

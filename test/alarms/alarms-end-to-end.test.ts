@@ -182,6 +182,16 @@ describe('alarms end to end: a peer down → stuck-messages raised → acknowled
     const recent = await api('GET', '/tramite/operator/alarms?include=recent&limit=10', cst.auditorToken);
     expect(recent.json.alarms.find((a: any) => a.id === alarmId)).toMatchObject({ state: 'cleared' });
 
+    // Nothing left to acknowledge: 409 for the cleared alarm, 404 for one that never was.
+    expect(await api('POST', `/tramite/operator/alarms/${alarmId}/acknowledge`, cst.operatorToken, {})).toMatchObject({
+      status: 409,
+      json: { error: { code: 'TRAMITE_ERR_ALARM_CLEARED' } },
+    });
+    expect(await api('POST', '/tramite/operator/alarms/nessuno/acknowledge', cst.operatorToken)).toMatchObject({
+      status: 404,
+      json: { error: { code: 'TRAMITE_ERR_ALARM_NOT_FOUND' } },
+    });
+
     // Each event by e-mail too: raised, acknowledged, cleared.
     await expect.poll(() => smtp.submissions.length, { timeout: 10_000, interval: 200 }).toBe(3);
     expect((await simpleParser(smtp.submissions[2]!.raw)).subject).toBe(
