@@ -208,6 +208,8 @@ export interface ConfigFileService {
   expirySeconds?: number;
   consumers?: string[];
   retry?: Partial<ConfigFileRetry>;
+  /** This service's stuck threshold, seconds (default alarms.stuckAfterSeconds). */
+  stuckAfterSeconds?: number;
 }
 
 /** A REST API (`services[]` with an `api` block): see schemas/config.schema.json and docs/rest-apis.md. */
@@ -216,6 +218,8 @@ export interface ConfigFileRestService {
   name: string;
   consumers?: string[];
   api: ConfigFileRestApi;
+  /** This API's stuck threshold, seconds (default alarms.stuckAfterSeconds). */
+  stuckAfterSeconds?: number;
 }
 
 export interface ConfigFileRestApi {
@@ -304,6 +308,49 @@ export interface ConfigFileLog {
 export interface ConfigFileAlarms {
   /** A message not final this long after its creation is stuck. @defaultValue 900 */
   stuckAfterSeconds: number;
+  /** How often the rules are checked. @defaultValue 30 */
+  evaluateEverySeconds: number;
+  /** `backlog`: deliver-queue jobs waiting. @defaultValue 1000 */
+  backlogJobs: number;
+  /** `peer-failing`: minutes of failed deliveries with no success. @defaultValue 15 */
+  peerFailingMinutes: number;
+  /** `certificate-expiring`: days left. @defaultValue 30 */
+  certificateDays: number;
+  /** `checkpoint-lag`: records since the last checkpoint. @defaultValue 10000 */
+  checkpointLagRecords: number;
+  /** `checkpoint-lag`: minutes since the last checkpoint (with records after it). @defaultValue 60 */
+  checkpointLagMinutes: number;
+  /** Minutes between reminders of a raised alarm; 0 never. @defaultValue 60 */
+  remindEveryMinutes: number;
+  webhook?: ConfigFileAlarmWebhook;
+  email?: ConfigFileAlarmEmail;
+}
+
+/** `alarms.webhook`: where alarm events are POSTed. File paths are absolute once loaded. */
+export interface ConfigFileAlarmWebhook {
+  url: string;
+  /** @defaultValue 5000 */
+  timeoutMs: number;
+  /** @defaultValue 3 */
+  attempts: number;
+  secretFile?: string;
+}
+
+/** `alarms.email`: alarm events by e-mail. File paths are absolute once loaded. */
+export interface ConfigFileAlarmEmail {
+  smtp: {
+    host: string;
+    port: number;
+    /** @defaultValue false */
+    secure: boolean;
+    user?: string;
+    passwordFile?: string;
+    caFile?: string;
+    /** @defaultValue 10000 */
+    timeoutMs: number;
+  };
+  from: string;
+  to: string[];
 }
 
 /** `trust.revocation`: see schemas/config.schema.json and docs/operators.md, "Revocation". */

@@ -12,7 +12,15 @@ import type { PassphraseSource } from '../crypto/keystore/passphrase.js';
 import { DEFAULT_MODI_PATTERNS } from '../core/service-profile.js';
 import { certificatesFromPem } from '../crypto/trust-store.js';
 import { parseDistinguishedName } from '../crypto/certificate-names.js';
-import type { ConfigFile, ConfigFileParty, ConfigFileRevocation, ConfigFileSigner, HostedPartyConfig, NodeConfig } from './config-types.js';
+import type {
+  ConfigFile,
+  ConfigFileAlarms,
+  ConfigFileParty,
+  ConfigFileRevocation,
+  ConfigFileSigner,
+  HostedPartyConfig,
+  NodeConfig,
+} from './config-types.js';
 import type { RevocationSettings } from '../crypto/revocation/revocation-settings.js';
 import { parseCrl } from '../crypto/revocation/crl.js';
 import { REVOCATION_DEFAULTS } from '../crypto/revocation/revocation-checker.js';
@@ -532,12 +540,33 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     restServices: config.services.flatMap((s) => (isRestService(s) ? [loadRestService(s, config, hosted)] : [])),
     ...(config.pdnd ? { pdnd: withField('pdnd', () => loadPdndSettings(config.pdnd!, abs)) } : {}),
     queue: config.queue,
-    alarms: config.alarms,
+    alarms: alarmsWithAbsolutePaths(config.alarms, abs),
     log: {
       ...config.log,
       sqliteFile: resolve(abs(config.node.dataDir), config.log.sqliteFile),
       ...(config.log.tsa ? { tsa: { ...config.log.tsa, ...(config.log.tsa.caFile ? { caFile: abs(config.log.tsa.caFile) } : {}) } } : {}),
     },
+  };
+}
+
+/** `alarms` with the files it names (webhook secret, SMTP password and CA) made absolute; they are read when the node starts. */
+function alarmsWithAbsolutePaths(a: ConfigFileAlarms, abs: (f: string) => string): ConfigFileAlarms {
+  const { webhook, email } = a;
+  return {
+    ...a,
+    ...(webhook ? { webhook: { ...webhook, ...(webhook.secretFile ? { secretFile: abs(webhook.secretFile) } : {}) } } : {}),
+    ...(email
+      ? {
+          email: {
+            ...email,
+            smtp: {
+              ...email.smtp,
+              ...(email.smtp.passwordFile ? { passwordFile: abs(email.smtp.passwordFile) } : {}),
+              ...(email.smtp.caFile ? { caFile: abs(email.smtp.caFile) } : {}),
+            },
+          },
+        }
+      : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/submission/received-lookup.js';
 import type { SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
+import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
 import { registerHealthRoute } from './health-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
@@ -409,6 +410,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
       rateLimitIn: (scope) => scope.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'requests from this address')),
     });
   registerAuditorRoutes(app, node);
+  registerAlarmRoutes(app, node);
   return app;
 }
 

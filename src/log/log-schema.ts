@@ -37,8 +37,35 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   signature TEXT NOT NULL,
   tsa_token ${bytes}
 );
-${acceptedTokensTable(dialect)}`;
+${acceptedTokensTable(dialect)}
+${ALARMS_TABLE}`;
 }
+
+/**
+ * The node's alarms (src/node/alarms): kept in the log store so they survive a restart and are one for
+ * every process sharing the log. `active_key` is `rule subject` while the alarm is raised or
+ * acknowledged and NULL once cleared: unique (NULLs are distinct in both databases), so raising is an
+ * atomic claim of (rule, subject) and a cleared alarm does not stop the next raise. Not hash-chained:
+ * an acknowledgement is also an operator record in the chain.
+ */
+export const ALARMS_TABLE = `CREATE TABLE IF NOT EXISTS alarms (
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  active_key TEXT UNIQUE,
+  severity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  raised_at TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  facts TEXT,
+  acknowledged_at TEXT,
+  acknowledged_by TEXT,
+  acknowledged_note TEXT,
+  cleared_at TEXT,
+  notified_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarms_raised ON alarms (raised_at);
+`;
 
 /**
  * Single-use token ids (a ModI REST jti) the node has accepted, each held until its token expires: the

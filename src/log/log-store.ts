@@ -1,4 +1,5 @@
 import type { MessageKey } from '../core/message-record.js';
+import type { AlarmStore } from './alarm-rows.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
 
 /** A signed statement of the chain head: makes truncation and rewriting of the log detectable. */
@@ -70,9 +71,10 @@ export interface MessageQuery {
  * Where the message log lives. Two implementations behind this one interface: SQLite (embedded
  * default) and PostgreSQL (shared by several node processes). `append` is atomic: the records take
  * the next sequence numbers and continue the hash chain from the stored head, and the projection is
- * updated in the same transaction — so a record is either wholly in the log or not at all.
+ * updated in the same transaction — so a record is either wholly in the log or not at all. It keeps
+ * the node's alarms too (AlarmStore: alarm-rows.ts).
  */
-export interface LogStore {
+export interface LogStore extends AlarmStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Human-readable location (file path, or the database URL without password). */
   readonly location: string;

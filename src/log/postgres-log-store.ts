@@ -21,6 +21,8 @@ import {
   type MessageCountRow,
 } from './sqlite-log-store.js';
 import { GroupCommit, type ItemOutcome } from './group-commit.js';
+import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
+import type { StaffMember } from '../core/staff-member.js';
 
 const SCHEMA = logSchema('postgres');
 
@@ -30,6 +32,7 @@ const CHAIN_LOCK = 0x7472616d; // "tram"
 const SCHEMA_LOCK = 0x7472616e;
 
 const dollar = (i: number) => `$${i}`;
+const ALARM_SQL = alarmSql(dollar);
 
 /**
  * The shared message log: several node processes append to one chain. Each append takes a
@@ -316,6 +319,45 @@ export class PostgresLogStore implements LogStore {
       purged += rowCount ?? 0;
       if ((rowCount ?? 0) < TOKEN_PURGE_WINDOW) return purged;
     }
+  }
+
+  /*
+   * Alarms: one statement each, so every process sharing the database agrees — of two racing raises of
+   * one (rule, subject) the second waits on the unique active_key and then does nothing.
+   */
+  async raiseAlarm(a: NewAlarm): Promise<StoredAlarm | undefined> {
+    return this.alarmRow('raise an alarm', ALARM_SQL.raise, raiseParams(a));
+  }
+
+  async acknowledgeAlarm(id: string, ack: { at: string; by: StaffMember; note?: string }): Promise<StoredAlarm | undefined> {
+    return this.alarmRow('acknowledge an alarm', ALARM_SQL.acknowledge, acknowledgeParams(id, ack));
+  }
+
+  async clearAlarm(id: string, at: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow('clear an alarm', ALARM_SQL.clear, [at, id]);
+  }
+
+  async claimAlarmReminder(id: string, due: string, at: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow('claim an alarm reminder', ALARM_SQL.remind, [at, id, due]);
+  }
+
+  async alarm(id: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow('read an alarm', ALARM_SQL.one, [id]);
+  }
+
+  async activeAlarms(): Promise<StoredAlarm[]> {
+    const { rows } = await this.written('read the alarms', () => this.pool.query<AlarmRowDb>(ALARM_SQL.active));
+    return rows.map(alarmFromRow);
+  }
+
+  async recentAlarms(limit: number): Promise<StoredAlarm[]> {
+    const { rows } = await this.written('read the alarms', () => this.pool.query<AlarmRowDb>(ALARM_SQL.recent, [limit]));
+    return rows.map(alarmFromRow);
+  }
+
+  private async alarmRow(what: string, text: string, params: unknown[]): Promise<StoredAlarm | undefined> {
+    const { rows } = await this.written(what, () => this.pool.query<AlarmRowDb>(text, params));
+    return rows[0] ? alarmFromRow(rows[0]) : undefined;
   }
 
   /** A statement's failure as the log's typed error: the replay filter's callers get a code, not a driver error. */

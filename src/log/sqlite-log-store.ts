@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
 import { TOKEN_PURGE_WINDOW, tokenItem, type TokenItem } from './accepted-token.js';
 import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
+import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
+import type { StaffMember } from '../core/staff-member.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
 import { GroupCommit } from './group-commit.js';
@@ -12,6 +14,7 @@ import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
 
 const SCHEMA = logSchema('sqlite');
+const ALARM_SQL = alarmSql(() => '?');
 
 export type { AppendItem } from './sqlite-log-writer.js';
 export { recordToParams } from './sqlite-log-writer.js';
@@ -358,6 +361,53 @@ export class SqliteLogStore implements LogStore {
       const n = await thread.purgeTokens(now.getTime(), TOKEN_PURGE_WINDOW);
       purged += n;
       if (n < TOKEN_PURGE_WINDOW) return purged;
+    }
+  }
+
+  /*
+   * Alarms: single statements on this connection (as checkpoints are), each its own IMMEDIATE write —
+   * atomic for every process on the file; the unique active_key decides a race of raises.
+   */
+  async raiseAlarm(a: NewAlarm): Promise<StoredAlarm | undefined> {
+    return this.alarmRow(ALARM_SQL.raise, raiseParams(a));
+  }
+
+  async acknowledgeAlarm(id: string, ack: { at: string; by: StaffMember; note?: string }): Promise<StoredAlarm | undefined> {
+    return this.alarmRow(ALARM_SQL.acknowledge, acknowledgeParams(id, ack));
+  }
+
+  async clearAlarm(id: string, at: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow(ALARM_SQL.clear, [at, id]);
+  }
+
+  async claimAlarmReminder(id: string, due: string, at: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow(ALARM_SQL.remind, [at, id, due]);
+  }
+
+  async alarm(id: string): Promise<StoredAlarm | undefined> {
+    return this.alarmRow(ALARM_SQL.one, [id]);
+  }
+
+  async activeAlarms(): Promise<StoredAlarm[]> {
+    return (this.sql(ALARM_SQL.active).all() as AlarmRowDb[]).map(alarmFromRow);
+  }
+
+  async recentAlarms(limit: number): Promise<StoredAlarm[]> {
+    return (this.sql(ALARM_SQL.recent).all(limit) as AlarmRowDb[]).map(alarmFromRow);
+  }
+
+  private alarmRow(text: string, params: unknown[]): StoredAlarm | undefined {
+    try {
+      const row = this.sql(text).get(...params) as AlarmRowDb | undefined;
+      return row ? alarmFromRow(row) : undefined;
+    } catch (cause) {
+      throw new TramiteError(
+        'TRAMITE_ERR_LOG_UNAVAILABLE',
+        `the message log ${this.location} could not keep an alarm: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     }
   }
 

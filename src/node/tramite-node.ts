@@ -41,6 +41,9 @@ import { ExpiryWarnings } from './certificates/expiry-warnings.js';
 import { tsaCertificateOfToken } from '../crypto/rfc3161/tsa-certificate-of-token.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import { MeasuringStore, type MessageLabels } from './metrics/measuring-store.js';
+import type { AlarmBoard } from './alarms/alarm.js';
+import { NodeAlarms } from './alarms/node-alarms.js';
+import { PeerOutcomes } from './alarms/peer-outcomes.js';
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -81,6 +84,9 @@ export class TramiteNode {
   private readonly notifyQueue: WorkQueue<NotifyItem>;
   private stopping = false;
   private readonly expiryWarnings: ExpiryWarnings;
+  /** Raised, acknowledged and cleared alarms (docs/operators.md, "Alarms"), kept in the log store. */
+  readonly alarms: AlarmBoard;
+  private readonly nodeAlarms: NodeAlarms;
 
   private constructor(
     readonly config: NodeConfig,
@@ -119,9 +125,10 @@ export class TramiteNode {
         return adapter ? `adapter:${adapter.id}` : 'back_office';
       },
     };
+    const peerOutcomes = new PeerOutcomes(() => clock.now().getTime());
     const common = {
       registry,
-      store: new NotifyingStore(new MeasuringStore(store, metrics.delivery, labels), notifier),
+      store: new NotifyingStore(new MeasuringStore(store, metrics.delivery, labels, peerOutcomes), notifier),
       ids,
       clock,
       log,
@@ -229,6 +236,17 @@ export class TramiteNode {
       attempt: (d, n) => notifier.attempt(d, n),
       exhausted: (d, n, e) => notifier.exhausted(d, n, e),
     });
+    this.nodeAlarms = new NodeAlarms({
+      config,
+      messageLog: store,
+      certificates,
+      deliverQueue: { depth: (t) => this.deliveryQueue.depth(t) },
+      peerOutcomes,
+      metrics: metrics.alarms,
+      clock,
+      log,
+    });
+    this.alarms = this.nodeAlarms.board;
     const now = (): number => clock.now().getTime();
     metrics.attach({
       messages: { messageCounts: () => store.store.messageCounts(), peerOf: labels.peerOf, now },
@@ -243,6 +261,7 @@ export class TramiteNode {
       checkpoints: { head: () => store.store.head(), latestCheckpoint: () => store.store.latestCheckpoint(), now },
       certificates: { list: (at) => certificates.list(at), now: () => clock.now() },
       adapters,
+      alarms: this.alarms,
     });
   }
 
@@ -378,6 +397,7 @@ export class TramiteNode {
     });
     node.reconcileTimer = setInterval(() => void node.reconcile(), config.queue.reconcileEverySeconds * 1000);
     node.reconcileTimer.unref();
+    node.nodeAlarms.start();
     return node;
   }
 
@@ -386,9 +406,23 @@ export class TramiteNode {
     return caFile ? [readFileSync(caFile, 'utf8')] : [];
   }
 
-  /** Read-only access for auditors, re-verifying with every anchor the node trusts. */
-  auditor(): LogAuditor {
-    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust, this.revocation);
+  /**
+   * Read-only access for auditors, re-verifying with every anchor the node trusts. Each verification's
+   * outcome reaches the alarm board (log-verification-failed), named after `verifiedBy`.
+   */
+  auditor(verifiedBy = 'auditor API'): LogAuditor {
+    return new LogAuditor(this.store.store, this.config.node.pdd, this.registry.auditTrust(), this.tsaTrust, this.revocation, (report) =>
+      this.nodeAlarms
+        .verified({
+          ok: report.ok,
+          issues: report.issues.length,
+          ...(report.firstBad ? { firstBadSeq: report.firstBad.seq, firstReason: report.firstBad.reason } : {}),
+          by: verifiedBy,
+        })
+        .catch((err: unknown) =>
+          this.log.error({ err: (err as Error).message }, "a log verification's outcome could not reach the alarm board"),
+        ),
+    );
   }
 
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -446,6 +480,8 @@ export class TramiteNode {
     this.stopping = true;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.expiryWarnings.stop();
+    // Before the log closes: a round in flight writes to it; notifications in flight get their bound.
+    if (!(await settlesWithin(this.nodeAlarms.stop(), deadline.capped(2000)))) this.log.warn('alarm notifications did not finish in time');
     // Kept back for the log and the node's own Redis, which flushes its append-only file on the way out.
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.

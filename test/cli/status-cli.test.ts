@@ -4,14 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../../src/cli/prometheus-text.js';
-import { callApi, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
+import { callApi, patchConfig, startFederation, type InProcessFederation } from '../../test-support/in-process-federation.js';
 import { runCli } from './run-cli.js';
 
 let fed: InProcessFederation;
 let dir: string;
 
 beforeAll(async () => {
-  fed = await startFederation('status-cli');
+  // Every certificate counts as expiring (a threshold of 100000 days), judged every second: an alarm to show.
+  fed = await startFederation('status-cli', ({ cst }) =>
+    patchConfig(cst, (raw) => (raw.alarms = { evaluateEverySeconds: 1, certificateDays: 100_000 })),
+  );
   dir = mkdtempSync(join(tmpdir(), 'tramite-status-cli-'));
   writeFileSync(join(dir, 'operator.token'), `${fed.nodes.cst.operatorToken}\n`);
   writeFileSync(join(dir, 'party.token'), `${fed.nodes.cst.tokens['SPC/ComuneOrtona']}\n`);
@@ -50,6 +53,21 @@ describe('tramite status', () => {
     expect(run.stdout).toMatch(/^queues {4}.*deliver \d+ waiting/m);
     expect(run.stdout).toMatch(/^adapters {2}.*SPC\/ComuneFrancavillaAlMare protocollo up/m);
     expect(run.stdout).toMatch(/^certs {5}\d+ certificates, 0 expired/m);
+  });
+
+  it('lists the active alarms, one line each, and in --json', async () => {
+    await expect.poll(async () => (await runCli(args())).stdout, { timeout: 20_000, interval: 500 }).toMatch(/^alarms {4}\d+ active/m);
+    const run = await runCli(args());
+    expect(run.stdout).toMatch(/^ {2}warning {2}certificate-expiring · trust anchor: CN=Tramite Dev CA/m);
+    const status = JSON.parse((await runCli([...args(), '--json'])).stdout) as Record<string, any>;
+    expect(status['alarms']).toContainEqual(
+      expect.objectContaining({
+        rule: 'certificate-expiring',
+        severity: 'warning',
+        state: 'raised',
+        subject: expect.stringMatching(/^trust anchor: /),
+      }),
+    );
   });
 
   it('--json gives the same as one object', async () => {

@@ -10,6 +10,8 @@ import { openLogStore } from '../../log/open-log-store.js';
 import { writeBundleDir } from '../../log/log-bundle.js';
 import type { LogStore } from '../../log/log-store.js';
 import { LogAuditor, verifyBundle, type AuditReport } from '../../node/audit/log-auditor.js';
+import { reportVerification } from '../../node/alarms/verification-alarm.js';
+import pino from 'pino';
 import { printJson, reportError } from '../cli-output.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { DEFAULT_HOME } from './start.js';
@@ -50,6 +52,22 @@ async function openAuditor(opts: SourceOptions, readonly = true): Promise<{ audi
     readFileSync(f, 'utf8'),
   );
   return { auditor: new LogAuditor(store, config?.node.pdd ?? 'unknown', trust, tsaTrust), store, ...(config ? { config } : {}) };
+}
+
+/** log-verification-failed raised (issues) or cleared (intact) on the node's board; a failure to do so is said, not fatal. */
+async function toAlarmBoard(config: NodeConfig, store: LogStore, report: AuditReport): Promise<void> {
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  await reportVerification(
+    config,
+    store,
+    {
+      ok: report.ok,
+      issues: report.issues.length,
+      ...(report.firstBad ? { firstBadSeq: report.firstBad.seq, firstReason: report.firstBad.reason } : {}),
+      by: 'tramite log verify',
+    },
+    log,
+  ).catch((err: unknown) => process.stderr.write(`the outcome could not reach the node's alarm board: ${(err as Error).message}\n`));
 }
 
 function sourceOptions(cmd: Command): Command {
@@ -171,12 +189,14 @@ export function registerLogCommand(program: Command): void {
           });
           bar?.stop();
         } else {
-          const { auditor, store } = await openAuditor(opts);
+          const { auditor, store, config } = await openAuditor(opts);
           try {
             const total = await auditor.headSeq();
             const bar = progressBar(opts.json, total);
             report = await auditor.verify({ signatures: opts.signatures, ...(bar ? { onRecord: bar.tick } : {}) });
             bar?.stop();
+            // The node's own log (named by its config, not --db): the outcome reaches its alarm board.
+            if (config && !opts.db) await toAlarmBoard(config, store, report);
           } finally {
             await store.close();
           }

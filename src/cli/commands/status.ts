@@ -9,9 +9,10 @@ import { parsePrometheusText, type MetricSample } from '../prometheus-text.js';
 import { DEFAULT_HOME } from './start.js';
 
 const STATUS_HELP = `
-Asks a running node (its /health details, /health/ready and /metrics, with the operator token) and
-prints one screen: whether it is ready and what is missing, messages by state and the oldest not yet
-final, the queues, the log's checkpoint lag, REST traffic, adapters and certificates close to expiry.
+Asks a running node (its /health details, /health/ready, /metrics and /tramite/operator/alarms, with the
+operator token) and prints one screen: whether it is ready and what is missing, messages by state and
+the oldest not yet final, the queues, the log's checkpoint lag, REST traffic, adapters, certificates
+close to expiry and the active alarms (raised or acknowledged: docs/operators.md, "Alarms").
 The node's URL, CA and operator token default to what \`tramite init\` wrote beside the config
 (pki/ca.cert.pem, pki/operator.token).
 
@@ -28,7 +29,7 @@ interface StatusOptions {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('one screen on a running node: readiness, messages by state, queues, log, REST, adapters, certificates')
+    .description('one screen on a running node: readiness, messages by state, queues, log, REST, adapters, certificates, alarms')
     .option('--config <tramite.json>', `the node configuration (env TRAMITE_CONFIG; default ${DEFAULT_HOME}/tramite.json)`)
     .option('--url <url>', "the node's base URL (default: from node.listen)")
     .option('--token-file <file>', 'the operator token (default: pki/operator.token beside the config)')
@@ -62,6 +63,19 @@ interface NodeStatus {
   readonly rest: ReadonlyArray<{ direction: string; status: string; count: number }>;
   readonly adapters: ReadonlyArray<{ party: string; adapter: string; status: string; detail?: string }>;
   readonly certificates: { total: number; expired: number; within30Days: number; soonest?: { subject: string; daysToExpiry: number } };
+  /** The active alarms, newest first; undefined when the node has no alarm API (an older version). */
+  readonly alarms: readonly ActiveAlarm[] | undefined;
+}
+
+interface ActiveAlarm {
+  readonly id: string;
+  readonly rule: string;
+  readonly subject: string;
+  readonly severity: string;
+  readonly state: string;
+  readonly raisedAt: string;
+  readonly summary: string;
+  readonly acknowledged?: { readonly at: string; readonly by: { readonly name: string } };
 }
 
 async function askNode(opts: StatusOptions): Promise<NodeStatus> {
@@ -99,7 +113,12 @@ async function askNode(opts: StatusOptions): Promise<NodeStatus> {
     }
   };
   try {
-    const [health, ready, metrics] = await Promise.all([get('/health'), get('/health/ready'), get('/metrics')]);
+    const [health, ready, metrics, alarms] = await Promise.all([
+      get('/health'),
+      get('/health/ready'),
+      get('/metrics'),
+      get('/tramite/operator/alarms'),
+    ]);
     for (const [path, r] of [
       ['/health', health],
       ['/health/ready', ready],
@@ -110,12 +129,15 @@ async function askNode(opts: StatusOptions): Promise<NodeStatus> {
           'TRAMITE_ERR_OPERATOR_ONLY',
           `the node at ${url} refused the token of ${tokenFile} on ${path} (not an operator token)`,
         );
-    return summarise(
-      url,
-      JSON.parse(health.text) as HealthDetails,
-      JSON.parse(ready.text) as ReadyDetails,
-      parsePrometheusText(metrics.text),
-    );
+    return {
+      ...summarise(
+        url,
+        JSON.parse(health.text) as HealthDetails,
+        JSON.parse(ready.text) as ReadyDetails,
+        parsePrometheusText(metrics.text),
+      ),
+      alarms: alarms.status === 200 ? (JSON.parse(alarms.text) as { alarms: ActiveAlarm[] }).alarms : undefined,
+    };
   } finally {
     await dispatcher?.close();
   }
@@ -133,7 +155,7 @@ interface ReadyDetails {
   failing: Array<{ name: string; reason?: string }>;
 }
 
-function summarise(url: string, health: HealthDetails, ready: ReadyDetails, samples: MetricSample[]): NodeStatus {
+function summarise(url: string, health: HealthDetails, ready: ReadyDetails, samples: MetricSample[]): Omit<NodeStatus, 'alarms'> {
   const of = (name: string) => samples.filter((s) => s.name === name);
   const byDirState = new Map<string, number>();
   for (const s of of('tramite_messages')) {
@@ -216,5 +238,20 @@ function screen(s: NodeStatus): string {
   lines.push(
     `certs     ${c.total} certificates, ${c.expired} expired, ${c.within30Days} within 30 days${c.soonest ? ` (soonest: ${c.soonest.subject} in ${c.soonest.daysToExpiry} days)` : ''}`,
   );
+  lines.push(...alarmLines(s.alarms));
   return `${lines.join('\n')}\n`;
+}
+
+/** `alarms    none`, or how many are active and one line each: severity, rule, subject, who took it, the summary. */
+function alarmLines(alarms: NodeStatus['alarms']): string[] {
+  if (alarms === undefined) return ['alarms    unknown (the node has no alarm API)'];
+  if (alarms.length === 0) return ['alarms    none'];
+  const critical = alarms.filter((a) => a.severity === 'critical').length;
+  return [
+    `alarms    ${alarms.length} active${critical > 0 ? `, ${critical} critical` : ''}`,
+    ...alarms.map(
+      (a) =>
+        `  ${a.severity === 'critical' ? 'CRITICAL' : 'warning '} ${a.rule} · ${a.subject} · since ${a.raisedAt}${a.acknowledged ? ` · acknowledged by ${a.acknowledged.by.name}` : ''}: ${a.summary}`,
+    ),
+  ];
 }

@@ -219,6 +219,8 @@ export class LogAuditor {
     private readonly tsaTrust?: readonly string[],
     /** The TSA certificate's revocation status, by the node's policy (absent: not checked). */
     private readonly revocation?: CertificateChainCheck,
+    /** Told of each verification's outcome (the node's alarm board); its failure never fails the verification. */
+    private readonly onVerified?: (report: AuditReport) => Promise<void>,
   ) {}
 
   async search(q: RecordQuery & { fromTime?: string; toTime?: string }): Promise<RecordSummary[]> {
@@ -258,7 +260,7 @@ export class LogAuditor {
       ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
     });
     const ts = await checkTimestamps(checkpoints, this.tsaTrust, this.revocation);
-    return withTail(
+    const result = withTail(
       mergeIssues(report, ts.issues),
       checkpoints.map((c) => c.seq),
       checkSigs,
@@ -266,6 +268,8 @@ export class LogAuditor {
       undefined,
       sigs?.restTokens,
     );
+    await this.onVerified?.(result).catch(() => undefined);
+    return result;
   }
 
   async headSeq(): Promise<number> {

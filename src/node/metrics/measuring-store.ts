@@ -10,6 +10,12 @@ export interface MessageLabels {
   dispatchTarget(party: string, service: string): string;
 }
 
+/** Hears each delivery attempt's outcome per peer (the peer-failing alarm's source). */
+export interface DeliveryOutcomes {
+  succeeded(peer: string): void;
+  failed(peer: string, code: string): void;
+}
+
 /**
  * The message store as the pipelines see it, counting as it records: every change of state passes
  * here, so the delivery worker and the dispatch worker need no metrics code of their own. A change
@@ -21,6 +27,7 @@ export class MeasuringStore extends ForwardingStore {
     inner: MessageStore,
     private readonly metrics: DeliveryMetrics,
     private readonly labels: MessageLabels,
+    private readonly outcomes?: DeliveryOutcomes,
   ) {
     super(inner);
   }
@@ -39,6 +46,11 @@ export class MeasuringStore extends ForwardingStore {
       if (change.error) this.metrics.failed(peer, next.service, change.error.code, final);
       if (change.status === 'DELIVERED')
         this.metrics.delivered(next.service, (Date.parse(next.updatedAt) - Date.parse(next.createdAt)) / 1000);
+      // Parties hosted here are no peer that could fail.
+      if (peer !== 'local' && this.outcomes) {
+        if (change.error) this.outcomes.failed(peer, change.error.code);
+        else if (change.status === 'DELIVERED') this.outcomes.succeeded(peer);
+      }
     } else if (change.error) {
       this.metrics.dispatchFailed(next.to, this.labels.dispatchTarget(next.to, next.service), change.error.code);
     }

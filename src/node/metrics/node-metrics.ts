@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AlarmMetrics, type AlarmSource } from './alarm-metrics.js';
 import { CertificateGauges, type CertificateSource } from './certificate-gauges.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { FailureCounters, type AdapterHealthSource } from './failure-counters.js';
@@ -14,6 +15,7 @@ export interface MetricsSources {
   readonly checkpoints: CheckpointSource;
   readonly certificates: CertificateSource;
   readonly adapters: AdapterHealthSource;
+  readonly alarms: AlarmSource;
 }
 
 /**
@@ -28,6 +30,7 @@ export class NodeMetrics {
   readonly log: LogMetrics;
   readonly rest: RestMetrics;
   readonly failures: FailureCounters;
+  readonly alarms: AlarmMetrics;
   private readonly messages: MessageStateGauges;
   private readonly queues: QueueGauges;
   private readonly certificates: CertificateGauges;
@@ -46,6 +49,7 @@ export class NodeMetrics {
     this.messages = new MessageStateGauges(this.registry);
     this.queues = new QueueGauges(this.registry);
     this.certificates = new CertificateGauges(this.registry);
+    this.alarms = new AlarmMetrics(this.registry);
   }
 
   attach(sources: MetricsSources): void {
@@ -54,6 +58,7 @@ export class NodeMetrics {
     this.log.attach(sources.checkpoints);
     this.certificates.attach(sources.certificates);
     this.failures.attach(sources.adapters);
+    this.alarms.attach(sources.alarms);
   }
 
   /** The text exposition format, and its content type. */
