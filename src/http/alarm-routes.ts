@@ -3,6 +3,8 @@ import { ApiError, TramiteError } from '../core/errors.js';
 import type { StaffMember } from '../core/staff-member.js';
 import { ALARM_RULES } from '../node/alarms/alarm.js';
 import type { TramiteNode } from '../node/tramite-node.js';
+import { refusals, response, routeSchema } from './openapi/api-schemas.js';
+import { securedBy, TAGS } from './openapi/openapi-definition.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const staffMemberSchema = {
@@ -36,19 +38,16 @@ export const ALARM_SCHEMA = {
   },
 } as const;
 
-const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
-
 /**
  * The alarm board over HTTP (docs/operators.md, "Alarms"): operators and auditors list the alarms,
  * operators acknowledge them — recorded in the hash-chained log under the token's name.
  */
 export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): void {
+  // In a plugin of its own, like every route: the OpenAPI document is collected from the plugins registered after it.
+  app.register(async (scope) => alarmRoutes(scope, node));
+}
+
+function alarmRoutes(app: FastifyInstance, node: TramiteNode): void {
   const staff = (req: FastifyRequest): StaffMember => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const member = m ? node.registry.staffMember(m[1]!) : undefined;
@@ -60,7 +59,10 @@ export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): vo
   app.get<{ Querystring: { include?: 'current' | 'recent'; limit?: number } }>(
     '/tramite/operator/alarms',
     {
-      schema: {
+      schema: routeSchema({
+        tags: [TAGS.operators],
+        summary: 'The alarms: current ones, or the latest whatever their state',
+        security: securedBy('operatorToken', 'auditorToken'),
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -75,15 +77,15 @@ export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): vo
           },
         },
         response: {
-          200: {
+          200: response('The alarms, newest first.', {
             type: 'object',
             additionalProperties: false,
             required: ['alarms'],
             properties: { alarms: { type: 'array', items: ALARM_SCHEMA } },
-          },
-          401: errorSchema,
+          }),
+          ...refusals(401),
         },
-      },
+      }),
     },
     async (req) => {
       staff(req);
@@ -99,17 +101,22 @@ export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): vo
       preValidation: async (req) => {
         req.body ??= {};
       },
-      schema: {
+      schema: routeSchema({
+        tags: [TAGS.operators],
+        summary: 'Acknowledge an alarm: recorded in the message log under the operator token’s name',
+        security: securedBy('operatorToken'),
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
         body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
         response: {
-          200: { type: 'object', additionalProperties: false, required: ['alarm'], properties: { alarm: ALARM_SCHEMA } },
-          401: errorSchema,
-          403: errorSchema,
-          404: errorSchema,
-          409: errorSchema,
+          200: response('The alarm, acknowledged.', {
+            type: 'object',
+            additionalProperties: false,
+            required: ['alarm'],
+            properties: { alarm: ALARM_SCHEMA },
+          }),
+          ...refusals(401, 403, 404, 409),
         },
-      },
+      }),
     },
     async (req) => {
       const member = staff(req);

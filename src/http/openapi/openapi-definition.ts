@@ -8,12 +8,13 @@ export const SECURITY_SCHEMES = {
   auditorToken: {
     type: 'http',
     scheme: 'bearer',
-    description: 'An auditor token (log.auditorTokens): reads the message log, changes nothing.',
+    description: 'An auditor token (log.auditorTokens): reads the message log and the alarms, changes nothing.',
   },
   operatorToken: {
     type: 'http',
     scheme: 'bearer',
-    description: "An operator token (node.operatorTokens): reads /health's details and /metrics.",
+    description:
+      "An operator token (node.operatorTokens): reads /health's details and /metrics, lists and acknowledges alarms, signs in to the console.",
   },
 } as const;
 
@@ -48,7 +49,7 @@ Who calls what:
 - **Auditors** read the hash-chained message log with \`/api/v1/audit/…\` and an **auditor token**: search, show,
   verify, export. Nothing there changes the log.
 - **Operators** and their monitors read \`/health\` (its details with an **operator token**), \`/health/live\`,
-  \`/health/ready\` and \`/metrics\`.
+  \`/health/ready\` and \`/metrics\`, and list and acknowledge the node's alarms (\`/tramite/operator/alarms…\`).
 - **Peer nodes** post signed SOAP envelopes to \`/tramite/envelope\` and call the REST APIs provided here at
   \`/rest/in/…\`; they are authenticated by their signatures, ModI tokens and TLS client certificates, not by a bearer token.
 
