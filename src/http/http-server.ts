@@ -14,6 +14,7 @@ import { findReceived } from '../node/submission/received-lookup.js';
 import type { SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
+import { registerConsole } from './console/console-routes.js';
 import { registerHealthRoute } from './health-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { HttpRefusal } from './http-refusal.js';
@@ -286,6 +287,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
       rateLimitIn: (scope) => scope.rateLimit(rateLimitOptions(http.rateLimits.envelope, (req) => req.ip, 'requests from this address')),
     });
   registerAuditorRoutes(app, node);
+  registerConsole(app, node);
   return app;
 }
 
