@@ -176,7 +176,7 @@ export function registerIntegrityPage(scope: FastifyInstance, ctx: ConsoleContex
       place: 'integrity',
       path: '/console/integrity',
       body,
-      scripts: run?.state === 'running' ? ['/console/assets/verify-progress.js'] : [],
+      scripts: run ? ['/console/assets/verify-progress.js'] : [],
     });
   });
 
