@@ -269,6 +269,12 @@ describe('the console in a browser', () => {
     expect(await page.locator('#verify-progress').getAttribute('value')).toBe(await page.locator('#verify-progress').getAttribute('max'));
     await expectAccessible(page);
     await shoot(page, 'integrity');
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString().slice(0, 19);
+    await page.getByLabel('Dal (UTC)').fill(at(-3_600_000));
+    await page.getByLabel('Al (UTC, escluso)').fill(at(3_600_000));
+    const [bundle] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Scarica' }).click()]);
+    expect(bundle.suggestedFilename()).toMatch(/^tramite-log-1-\d+\.json$/);
+    expect(JSON.parse(readFileSync((await bundle.path())!, 'utf8'))).toMatchObject({ manifest: { firstSeq: 1 } });
     await page.getByRole('button', { name: 'Applica la conservazione ora' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Conservazione applicata');
     const purge = (await cst.node.store.store.searchRecords({ messageId: 'retention' })).filter((r) => r.kind === 'operator');

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import { ApiError } from '../../core/errors.js';
+import { ApiError, TramiteError } from '../../core/errors.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { csrfTokenMatches, fromSameOrigin } from './console-csrf.js';
@@ -82,10 +82,25 @@ export function registerConsole(app: FastifyInstance, node: TramiteNode): void {
     });
 
     scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req: FastifyRequest, reply: FastifyReply) => {
-      const status = err instanceof ApiError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
-      if (status >= 500) node.log.error({ err: err.message, url: req.url }, 'unexpected error in the console');
+      const status =
+        err instanceof ApiError
+          ? err.status
+          : err instanceof TramiteError && err.code === 'TRAMITE_ERR_NOT_FOUND'
+            ? 404
+            : err.statusCode && err.statusCode < 500
+              ? err.statusCode
+              : 500;
+      if (status >= 500) node.log.error({ err: err.message, code: err.code, url: req.url }, 'error in the console');
       const t = req.console?.t ?? dictionaryFor('it');
-      const text = status >= 500 ? t.internalError : err.message;
+      // The node's typed errors say what went wrong, to staff; anything else stays in the node's log.
+      const text =
+        err instanceof TramiteError
+          ? status >= 500
+            ? `${err.code}: ${err.message}`
+            : err.message
+          : status >= 500
+            ? t.internalError
+            : err.message;
       if (req.url.startsWith('/console/integrity/runs/'))
         return reply.code(status).send({ error: { code: err.code ?? 'TRAMITE_ERR_BAD_REQUEST', message: text } });
       if (!req.console) return reply.code(status).type('text/plain; charset=utf-8').send(text);

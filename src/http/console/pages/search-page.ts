@@ -109,7 +109,7 @@ export function messageTable(t: Dictionary, rows: readonly MessageRecord[], opts
                     name="ids"
                     value="${r.id}"
                     aria-label="${t.selectMessage(r.id)}"
-                    ${r.status === 'FAILED' ? '' : html` disabled`}
+                    ${r.status === 'FAILED' && r.direction === 'out' ? '' : html` disabled`}
                   />
                 </td>`
               : ''
