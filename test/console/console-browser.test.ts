@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
+import Fastify from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerConsole } from '../../src/http/console/console-routes.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
@@ -330,5 +333,21 @@ describe('the console in a browser', () => {
     }
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+  });
+
+  it('keeps every console route out of the OpenAPI document (schema.hide)', async () => {
+    const app = Fastify();
+    const routes: Array<{ url: string; method: string | string[]; hide: unknown }> = [];
+    app.addHook(
+      'onRoute',
+      (r) => void routes.push({ url: r.url, method: r.method, hide: (r.schema as { hide?: unknown } | undefined)?.hide }),
+    );
+    await app.register(rateLimit, { global: false });
+    registerConsole(app, cst.node);
+    await app.ready();
+    const console = routes.filter((r) => r.url.startsWith('/console'));
+    expect(console.length).toBeGreaterThanOrEqual(12);
+    expect(console.filter((r) => r.hide !== true)).toEqual([]);
+    await app.close();
   });
 });
