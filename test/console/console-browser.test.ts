@@ -277,6 +277,43 @@ describe('the console in a browser', () => {
     await page.close();
   });
 
+  it('pages through the search newest first, the next page starting after the last of this one', async () => {
+    // 60 delivered messages of an hour ago, logged as the node logs them (envelope bytes and all), one second apart.
+    const base = Date.now() - 3_600_000;
+    for (let i = 0; i < 60; i++) {
+      const at = new Date(base + i * 1000).toISOString();
+      await cst.node.store.create(
+        {
+          id: `Paging_${String(i).padStart(2, '0')}`,
+          direction: 'out',
+          envelopeProfile: 'egov',
+          collaboration: 'oneway',
+          from: FRANCAVILLA,
+          to: REGIONE,
+          service: 'ComunicazioneVariazione',
+          confermaRicezione: false,
+          createdAt: at,
+          updatedAt: at,
+          status: 'DELIVERED',
+          attempts: 1,
+        },
+        `<paging n="${i}"/>`,
+      );
+    }
+    const { page } = await asOperator();
+    const to = new Date(base + 60_000).toISOString().slice(0, 19);
+    await page.goto(`${nodes.cst.baseUrl}/console/messages?state=DELIVERED&createdTo=${to}`);
+    const ids = () => page.locator('table.messages tbody tr td:nth-child(2)').allTextContents();
+    const first = await ids();
+    expect(first).toHaveLength(50);
+    expect(first[0]).toBe('Paging_59');
+    expect(first.at(-1)).toBe('Paging_10');
+    await page.getByRole('link', { name: 'Pagina successiva' }).click();
+    expect(await ids()).toEqual(Array.from({ length: 10 }, (_, i) => `Paging_${String(9 - i).padStart(2, '0')}`));
+    expect(await page.getByRole('link', { name: 'Pagina successiva' }).count()).toBe(0);
+    await page.close();
+  });
+
   it('runs a log verification with its progress bar to the end, and records a purge request', async () => {
     const { page } = await asOperator();
     await page.getByRole('link', { name: 'Integrità del registro' }).click();

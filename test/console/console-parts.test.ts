@@ -99,6 +99,12 @@ describe('the search form', () => {
     const cursor = { createdAt: '2026-12-06T10:00:00.000Z', id: 'A', from: 'SPC/Comune' };
     const q = listQueryOf({ party: 'SPC/Comune', state: 'FAILED', direction: 'out', id: 'A' }, registry, cursor);
     expect(q).toEqual({ direction: 'out', id: 'A', parties: new Set(['SPC/Comune']), status: 'FAILED', olderThan: cursor, limit: 50 });
+    expect(listQueryOf({ createdTo: '2026-12-06T11:00:00.000Z' }, registry).olderThan).toEqual({
+      createdAt: '2026-12-06T11:00:00.000Z',
+      id: '',
+      from: '',
+    });
+    expect(listQueryOf({ createdTo: '2026-12-06T11:00:00.000Z' }, registry, cursor).olderThan).toEqual(cursor);
     expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
     expect(decodeCursor('garbage')).toBeUndefined();
   });

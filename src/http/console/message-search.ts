@@ -66,7 +66,8 @@ export function decodeCursor(v: unknown): SearchCursor | undefined {
  * THE mapping from the search form to the log's query, in one place. Today MessageListQuery takes
  * direction, id, parties, status, olderThan and limit; the search step adds `service`, `counterparts`
  * (a peer's parties), `createdFrom` and `createdTo` — they go here, in `pending` below, after the merge.
- * Until then the fields the query cannot take are applied to the page by `matchesPending`.
+ * Until then `createdTo` starts the keyset (exact), and the others are applied to each page by
+ * `matchesPending`.
  */
 export function listQueryOf(form: SearchForm, registry: Registry, cursor?: SearchCursor): MessageListQuery {
   return {
@@ -74,13 +75,14 @@ export function listQueryOf(form: SearchForm, registry: Registry, cursor?: Searc
     ...(form.id ? { id: form.id } : {}),
     ...(form.party ? { parties: new Set([form.party]) } : {}),
     ...(form.state ? { status: form.state } : {}),
-    ...(cursor ? { olderThan: cursor } : {}),
+    // The keyset starts at the range's end: "created before createdTo", with what the query takes today.
+    ...(cursor ? { olderThan: cursor } : form.createdTo ? { olderThan: { createdAt: form.createdTo, id: '', from: '' } } : {}),
     limit: PAGE_SIZE,
     // pending (after the search step's merge):
     // ...(form.service ? { service: form.service } : {}),
     // ...(form.peer ? { counterparts: peerParties(form.peer, registry) } : {}),
     // ...(form.createdFrom ? { createdFrom: form.createdFrom } : {}),
-    // ...(form.createdTo ? { createdTo: form.createdTo } : {}),
+    // ...(form.createdTo ? { createdTo: form.createdTo } : {}), (and the olderThan line above takes `cursor` alone)
   };
 }
 
