@@ -86,7 +86,7 @@ export function page(f: PageFrame): Html {
 
 /** A state, never by colour alone: its name is the text, the class only tints it. */
 export function stateBadge(state: string): Html {
-  return html`<span class="state state-${state.toLowerCase()}">${state}</span>`;
+  return html`<span class="state state-${state.toLowerCase().replace(/[^a-z0-9]+/g, '-')}">${state}</span>`;
 }
 
 /** A notice at the top of a page: what just happened, or what went wrong. */
