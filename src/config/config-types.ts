@@ -114,6 +114,15 @@ export interface ConfigFileNode {
   /** A development node: only then may development-only adapters (dev-echo) run. */
   development: boolean;
   metrics: ConfigFileMetrics;
+  console: ConfigFileConsole;
+}
+
+/** The operations console at /console (docs/operators.md, "Console"): its sessions, held in this process. */
+export interface ConfigFileConsole {
+  /** A session ends after this many minutes without a request. @defaultValue 30 */
+  sessionIdleMinutes: number;
+  /** …and after this many hours whatever happens. @defaultValue 8 */
+  sessionMaxHours: number;
 }
 
 /** GET /metrics (docs/operators.md, "Metrics"). */

@@ -97,6 +97,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_TSA: 'The time-stamping authority could not be reached or gave an invalid RFC 3161 token',
   TRAMITE_ERR_AUDITOR_ONLY: 'The auditor API needs the auditor token',
   TRAMITE_ERR_OPERATOR_ONLY: 'The health details and the metrics need an operator token',
+  TRAMITE_ERR_CONSOLE_CSRF: "A console form was posted without its session's CSRF token, or from another origin",
+  TRAMITE_ERR_CONSOLE_FORBIDDEN: 'A console action that only an operator may take was asked for by an auditor',
   TRAMITE_ERR_QUEUE_UNAVAILABLE: 'Redis (the delivery queue) cannot be started or reached',
   TRAMITE_ERR_NODE_BUSY: 'Every verification worker is busy and the queue of envelopes waiting for one is full',
   TRAMITE_ERR_VERIFIER_UNAVAILABLE: 'A verification worker thread could not be started, or stopped while verifying an envelope',

@@ -319,6 +319,7 @@ export async function writeDemoFederation(
         shutdownTimeoutSeconds: 20,
         operatorTokens: [hashToken(operatorToken)],
         metrics: { public: false },
+        console: {} as ConfigFile['node']['console'], // the loader fills in the defaults
         // A local federation of simulators and demo back offices: development nodes.
         development: true,
       },

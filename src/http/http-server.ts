@@ -15,6 +15,7 @@ import type { SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
+import { registerConsole } from './console/console-routes.js';
 import { registerHealthRoute } from './health-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { HttpRefusal } from './http-refusal.js';
@@ -411,6 +412,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
     });
   registerAuditorRoutes(app, node);
   registerAlarmRoutes(app, node);
+  registerConsole(app, node);
   return app;
 }
 

@@ -49,11 +49,13 @@ export function registerDemoCommand(program: Command): void {
             name: n.name,
             url: n.baseUrl,
             api: `${n.baseUrl}/api/v1/messages`,
+            console: `${n.baseUrl}/console`,
             config: n.configFile,
             log: n.logFile,
             messageLog: n.messageLog,
             tokens: n.tokens,
             auditorToken: n.auditorToken,
+            operatorToken: n.operatorToken,
           })),
         };
         if (opts.json) printJson(info);
@@ -64,7 +66,9 @@ export function registerDemoCommand(program: Command): void {
           );
           for (const n of info.nodes)
             process.stdout.write(
-              `  ${n.name}: ${n.url}  (API ${n.api}, log ${n.log})\n${Object.entries(n.tokens)
+              `  ${n.name}: ${n.url}  (API ${n.api}, log ${n.log})\n    console ${n.console}: operator token ${n.operatorToken}\n${Object.entries(
+                n.tokens,
+              )
                 .map(([p, t]) => `    token ${p}: ${t}\n`)
                 .join('')}`,
             );

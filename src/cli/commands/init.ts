@@ -82,7 +82,7 @@ function describeReport(report: InitNodeReport, nextStep: string): string {
   if (report.operatorToken !== undefined) {
     lines.push(
       '',
-      `Operator token, for GET /health's details (shown only now; also in ${show(report.operatorTokenFile)}):`,
+      `Operator token, for GET /health's details and the console at /console (shown only now; also in ${show(report.operatorTokenFile)}):`,
       `  ${report.operatorToken}`,
     );
   }

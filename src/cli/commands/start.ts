@@ -34,7 +34,7 @@ export function registerStartCommand(program: Command): void {
           if (report.auditorToken) process.stderr.write(`  auditors: token ${report.auditorToken} (also in ${report.auditorTokenFile})\n`);
           if (report.operatorToken)
             process.stderr.write(
-              `  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile})\n`,
+              `  operators (GET /health details): token ${report.operatorToken} (also in ${report.operatorTokenFile}); it signs in to the console too\n`,
             );
           if (report.devIdentity) process.stderr.write(`${describeDevIdentity(report.devIdentity).join('\n')}\n`);
         }
@@ -87,7 +87,8 @@ export function registerStartCommand(program: Command): void {
             (running.node.config.node.development
               ? '  DEVELOPMENT node (node.development: true): development-only parts such as the dev-echo back office may run\n'
               : '') +
-            `  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n`,
+            `  envelopes: ${running.node.envelopeUrl}\n  API:       ${running.baseUrl}/api/v1/messages\n  health:    ${running.baseUrl}/health\n` +
+            `  console:   ${running.baseUrl}/console (sign in with an operator or auditor token)\n`,
         );
       } catch (err) {
         reportError(err);

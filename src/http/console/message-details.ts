@@ -1,0 +1,43 @@
+import { inboundKey, outboundKey, type MessageKey, type MessageRecord } from '../../core/message-record.js';
+import { summarise, type EnvelopeStatus, type RecordSummary } from '../../node/audit/log-auditor.js';
+import type { TramiteNode } from '../../node/tramite-node.js';
+
+/** A message as the console names it in a link: direction, id, and for an inbound one its sender. */
+export function keyFromQuery(q: Readonly<Record<string, unknown>>): MessageKey | undefined {
+  const id = typeof q.id === 'string' && q.id !== '' ? q.id : undefined;
+  if (!id) return undefined;
+  if (q.direction === 'out') return outboundKey(id);
+  if (q.direction === 'in' && typeof q.from === 'string' && q.from !== '') return inboundKey(id, q.from);
+  return undefined;
+}
+
+/** The log's records of this one message (an id may be another sender's too, inbound): its timeline. */
+export async function timelineOf(node: TramiteNode, rec: MessageRecord): Promise<RecordSummary[]> {
+  const records = await node.store.store.recordsOf(rec.id);
+  return records.filter((r) => r.direction === rec.direction && (rec.direction === 'out' || r.from === rec.from)).map(summarise);
+}
+
+/**
+ * Messages related to this one, from what the log can be asked today: the request it answers or
+ * polls (refId), its answer (answer.id), the first message of its conversation, and the other side's
+ * copy of a message between two parties of this node (same id, other direction). The search step's
+ * `MessageLog.related(key)` (conversation, answers, polls) replaces this body after the merge.
+ */
+export async function relatedMessages(node: TramiteNode, rec: MessageRecord): Promise<MessageRecord[]> {
+  const ids = new Set([rec.id, rec.refId, rec.answer?.id, rec.conversationId].filter((v): v is string => v !== undefined));
+  const found = (await Promise.all([...ids].map((id) => node.store.list({ id, limit: 20 })))).flat();
+  const seen = new Set<string>();
+  return found.filter((r) => {
+    const k = `${r.direction} ${r.id} ${r.from}`;
+    if ((r.direction === rec.direction && r.id === rec.id && r.from === rec.from) || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The signatures of this message's logged envelopes and replies, re-verified now by the auditor's check. */
+export async function reverifyMessage(node: TramiteNode, timeline: readonly RecordSummary[], id: string): Promise<EnvelopeStatus[]> {
+  const shown = await node.auditor().show(id);
+  const seqs = new Set(timeline.map((r) => r.seq));
+  return (shown?.envelopes ?? []).filter((e) => seqs.has(e.seq)).map(({ xml: _xml, ...status }) => status);
+}
