@@ -120,6 +120,10 @@ export const COUNTERPART_PARTY = "(CASE direction WHEN 'out' THEN to_party ELSE 
  *   the rows, ten times faster over a million messages.
  * The id is served by the primary key. messages_state (direction, state) was replaced by
  * messages_direction_state, which ends with created_at.
+ * SQLite plans these without statistics (the node never runs ANALYZE): each query names one index by
+ * its equality terms, the same plan at any size, which test/log/message-search-plans.test.ts checks.
+ * Sampled statistics (PRAGMA optimize) made it worse: they turned the counts since an instant into a
+ * skip-scan of messages_counts, twenty times slower than the created_at range.
  */
 export function messageIndexes(): string {
   return `DROP INDEX IF EXISTS messages_state;

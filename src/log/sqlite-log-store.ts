@@ -154,18 +154,6 @@ export function messageFromRow(r: MessageRowDb): MessageRow {
   };
 }
 
-/**
- * Keeps the planner's statistics (sqlite_stat1) current, as SQLite advises: at open and at close,
- * `PRAGMA optimize` analyses the tables that changed much since, on a sample (analysis_limit) so it
- * takes milliseconds over a million rows. Without statistics SQLite takes any equality on an index as
- * selective: it read a direction's half million messages by messages_direction_state and sorted them,
- * where walking messages_created finds a page at once; with them it picks the index a search needs.
- */
-function planWithStatistics(db: Database.Database): void {
-  db.pragma('analysis_limit = 1000');
-  db.pragma('optimize = 0x10002');
-}
-
 /** Rows a retention window touches in one transaction: milliseconds of write lock. */
 const PURGE_WINDOW = 1000;
 
@@ -205,7 +193,6 @@ export class SqliteLogStore implements LogStore {
       this.migrateToRelationColumns();
       // After the migrations: an index may need a column they add.
       this.db.exec(messageIndexes());
-      planWithStatistics(this.db);
     }
     this.writer = new SqliteLogWriter(this.db);
     this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);
@@ -412,7 +399,6 @@ export class SqliteLogStore implements LogStore {
     await this.appends.idle();
     await this.tokens.idle();
     await this.thread?.close();
-    if (!this.db.readonly) planWithStatistics(this.db);
     this.db.close();
   }
 

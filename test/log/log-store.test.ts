@@ -508,7 +508,7 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     if (kind === 'postgres') {
       await sql.run('ALTER TABLE messages DROP CONSTRAINT messages_pkey, ADD PRIMARY KEY (id, direction)');
     } else {
-      await sql.run('DROP INDEX messages_state');
+      await sql.run('DROP INDEX IF EXISTS messages_state'); // replaced by messages_direction_state since
       await sql.run('DROP INDEX messages_created');
       await sql.run('ALTER TABLE messages RENAME TO messages_now');
       await sql.run(
