@@ -61,6 +61,15 @@ const SHAPES: ReadonlyArray<{ name: string; q: MessageQuery; sqlite: string; sel
   { name: 'party', q: { parties: [HOSTED[7]!] }, sqlite: 'messages_owner_created', selective: true },
   { name: 'party + state', q: { parties: [HOSTED[7]!], state: 'FAILED' }, sqlite: 'messages_owner_state', selective: true },
   { name: 'parties', q: { parties: HOSTED.slice(0, 3) }, sqlite: 'messages_owner_created', selective: true },
+  // The back-office API always filters by the caller's parties: the party's index leads whatever else is asked.
+  { name: 'party + service', q: { parties: [HOSTED[7]!], service: SERVICES[3]! }, sqlite: 'messages_owner_created', selective: true },
+  {
+    name: 'party + direction + service + state',
+    q: { parties: [HOSTED[7]!], direction: 'out', service: SERVICES[3]!, state: 'FAILED' },
+    sqlite: 'messages_owner_state',
+    selective: true,
+  },
+  { name: 'parties + direction', q: { parties: HOSTED.slice(0, 3), direction: 'in' }, sqlite: 'messages_owner_created', selective: true },
   { name: 'counterpart', q: { counterparts: [PEERS[2]!] }, sqlite: 'messages_counterpart_created', selective: true },
   { name: 'counterparts + time', q: { counterparts: PEERS.slice(0, 3), ...week }, sqlite: 'messages_counterpart_created', selective: true },
   { name: 'direction + state', q: { direction: 'out', state: 'SENDING' }, sqlite: 'messages_direction_state', selective: true },
