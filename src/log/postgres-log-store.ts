@@ -65,7 +65,7 @@ export class PostgresLogStore implements LogStore {
       // One multi-statement query runs as one transaction, so the lock covers the whole schema.
       // Tables, then their migrations, then the indexes (which may need a column a migration adds).
       await pool.query(
-        `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${TABLES}\n${POSTGRES_SENDER_KEY_MIGRATION}\n${POSTGRES_RELATION_COLUMNS_MIGRATION}\n${messageIndexes()}`,
+        `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${TABLES}\n${POSTGRES_SENDER_KEY_MIGRATION}\n${POSTGRES_RELATION_COLUMNS_MIGRATION}\n${messageIndexes('postgres')}`,
       );
     } catch (cause) {
       await pool.end().catch(() => undefined);

@@ -192,7 +192,7 @@ export class SqliteLogStore implements LogStore {
       this.migrateToSenderKey();
       this.migrateToRelationColumns();
       // After the migrations: an index may need a column they add.
-      this.db.exec(messageIndexes());
+      this.db.exec(messageIndexes('sqlite'));
     }
     this.writer = new SqliteLogWriter(this.db);
     this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);

@@ -176,6 +176,13 @@ describe('postgres: the selective search shapes read an index', () => {
     }
   });
 
+  it('a direction and a state that never meet are answered by their pair index, not by walking the direction', async () => {
+    const { sql, params } = messagePageSql({ direction: 'in', state: 'DELIVERED', limit: 50 }, dollar);
+    expect(await explain(sql, params)).toMatch(
+      /Index (Only )?Scan (Backward )?using messages_direction_state on messages|Bitmap Index Scan on messages_direction_state/,
+    );
+  });
+
   it('related messages and the counts of the last hour: no Seq Scan', async () => {
     const related = relatedSql({ id: 'M-40', refId: 'M-39', conversationId: 'C-1' }, dollar);
     expect(await explain(related.sql, related.params)).not.toMatch(/Seq Scan on messages/);
