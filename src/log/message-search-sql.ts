@@ -21,21 +21,24 @@ function inSet(w: WhereBuilder, expr: string, values: readonly string[]): void {
 /** WHERE clause over the messages projection; `bound`: how many parameters the statement has before it. */
 export function messageWhere(q: MessageQuery, ph: (i: number) => string, bound = 0): { sql: string; params: unknown[] } {
   const w = new WhereBuilder(ph, bound);
-  // With a party, its index leads (messages_owner_created, or messages_owner_state with a state): a
-  // party is one of tens, a direction half the table, a service one of a dozen. SQLite, planning without
-  // statistics, saw a tie between a party's index and the service's and took the service's — a deep page
-  // then read the whole service. Written as `column || ''`, these terms filter but cannot choose an index.
-  const filterOnly = (column: string) => (q.parties?.length ? `${column} || ''` : column);
-  if (q.direction) w.add(q.direction, 1, (a) => `${filterOnly('direction')} = ${a}`);
-  if (q.state) w.add(q.state, 1, (a) => `state = ${a}`);
-  if (q.service) w.add(q.service, 1, (a) => `${filterOnly('service')} = ${a}`);
+  // The most selective filter's index leads — an id's (the primary key), else a party's
+  // (messages_owner_created, or messages_owner_state with a state): a party is one of tens, a direction
+  // half the table, a service one of a dozen. SQLite plans without statistics and saw ties: it took a
+  // busy service's index for party + service + state (a deep page read the whole service), a party's for
+  // id + party (the lookup read the party's every message). Written as `expr || ''`, the other terms
+  // filter the rows the leading index finds but cannot choose an index themselves.
+  const lead = q.messageId ? 'id' : q.parties?.length ? 'party' : undefined;
+  const filterOnly = (expr: string, leads: boolean) => (leads ? `${expr} || ''` : expr);
+  if (q.direction) w.add(q.direction, 1, (a) => `${filterOnly('direction', lead !== undefined)} = ${a}`);
+  if (q.state) w.add(q.state, 1, (a) => `${filterOnly('state', lead === 'id')} = ${a}`);
+  if (q.service) w.add(q.service, 1, (a) => `${filterOnly('service', lead !== undefined)} = ${a}`);
   if (q.messageId) w.add(q.messageId, 1, (a) => `id = ${a}`);
   if (q.from) w.add(q.from, 1, (a) => `from_party = ${a}`);
   if (q.to) w.add(q.to, 1, (a) => `to_party = ${a}`);
   // A party's own records, as GET /api/v1/messages/{id} sees them: what it sent, what it received.
-  if (q.parties) inSet(w, OWNER_PARTY, q.parties);
+  if (q.parties) inSet(w, filterOnly(OWNER_PARTY, lead === 'id'), q.parties);
   // The other side: the recipient of an outbound message, the sender of an inbound one.
-  if (q.counterparts) inSet(w, COUNTERPART_PARTY, q.counterparts);
+  if (q.counterparts) inSet(w, filterOnly(COUNTERPART_PARTY, lead !== undefined), q.counterparts);
   if (q.createdFrom) w.add(q.createdFrom, 1, (a) => `created_at >= ${a}`);
   if (q.createdTo) w.add(q.createdTo, 1, (a) => `created_at < ${a}`);
   if (q.olderThan) {
@@ -60,7 +63,8 @@ export function messageWhere(q: MessageQuery, ph: (i: number) => string, bound =
 export function messagePageSql(q: MessageQuery, ph: (i: number) => string): { sql: string; params: unknown[] } {
   const limit = q.limit ?? 100;
   const split: Array<'parties' | 'counterparts'> = (['parties', 'counterparts'] as const).filter((k) => (q[k]?.length ?? 0) > 1);
-  const on = split[0];
+  // An id is one message (one per sender): nothing to split.
+  const on = q.messageId ? undefined : split[0];
   if (!on) {
     const { sql, params } = messageWhere(q, ph);
     return { sql: `SELECT * FROM messages ${sql} ${MESSAGE_ORDER} LIMIT ${ph(params.length + 1)}`, params: [...params, limit] };

@@ -74,6 +74,25 @@ const SHAPES: ReadonlyArray<{ name: string; q: MessageQuery; sqlite: string; sel
   { name: 'counterparts + time', q: { counterparts: PEERS.slice(0, 3), ...week }, sqlite: 'messages_counterpart_created', selective: true },
   { name: 'direction + state', q: { direction: 'out', state: 'SENDING' }, sqlite: 'messages_direction_state', selective: true },
   { name: 'id', q: { messageId: 'M-77' }, sqlite: 'sqlite_autoindex_messages_1', selective: true },
+  // What GET /api/v1/messages/{id} looks up (received-lookup.ts): the id leads, whatever else is given.
+  {
+    name: 'id + parties + direction',
+    q: { messageId: 'M-77', parties: HOSTED.slice(0, 3), direction: 'in' },
+    sqlite: 'sqlite_autoindex_messages_1',
+    selective: true,
+  },
+  {
+    name: 'id + state + service + counterparts',
+    q: { messageId: 'M-77', state: 'FAILED', service: SERVICES[3]!, counterparts: [PEERS[2]!] },
+    sqlite: 'sqlite_autoindex_messages_1',
+    selective: true,
+  },
+  {
+    name: 'party + counterpart',
+    q: { parties: [HOSTED[7]!], counterparts: [PEERS[2]!] },
+    sqlite: 'messages_owner_created',
+    selective: true,
+  },
 ];
 
 async function fill(store: LogStore): Promise<void> {
