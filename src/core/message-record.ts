@@ -107,6 +107,14 @@ export interface MessageListQuery {
   readonly id?: string;
   readonly parties?: ReadonlySet<string>;
   readonly status?: MessageStatus;
+  /** Only messages of this service. */
+  readonly service?: string;
+  /** Messages whose other side is one of these parties (`to` of an outbound one, `from` of an inbound one): a peer node's parties. */
+  readonly counterparts?: ReadonlySet<string>;
+  /** Created at or after this instant (ISO). */
+  readonly createdFrom?: string;
+  /** Created before this instant (ISO). */
+  readonly createdTo?: string;
   /** Keyset paging: only messages listed after this one (the last of the previous page; newest first). */
   readonly olderThan?: Pick<MessageRecord, 'createdAt' | 'id' | 'from'>;
   readonly limit?: number;

@@ -360,7 +360,16 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
         },
       );
 
-      api.get<{ Querystring: { direction?: 'in' | 'out'; status?: MessageRecord['status']; limit?: number } }>(
+      api.get<{
+        Querystring: {
+          direction?: 'in' | 'out';
+          status?: MessageRecord['status'];
+          service?: string;
+          createdFrom?: string;
+          createdTo?: string;
+          limit?: number;
+        };
+      }>(
         '/messages',
         {
           schema: routeSchema({
@@ -372,6 +381,9 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
               properties: {
                 direction: { enum: ['in', 'out'] },
                 status: { enum: ['ACCEPTED', 'SENDING', 'DELIVERED', 'FAILED', 'RECEIVED', 'DISPATCHED'] },
+                service: { type: 'string', minLength: 1, maxLength: 200 },
+                createdFrom: { type: 'string', format: 'date-time' },
+                createdTo: { type: 'string', format: 'date-time' },
                 limit: { type: 'integer', minimum: 1, maximum: 1000 },
               },
             },
@@ -393,6 +405,10 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
               parties: req.callerParties,
               ...(req.query.direction ? { direction: req.query.direction } : {}),
               ...(req.query.status ? { status: req.query.status } : {}),
+              ...(req.query.service ? { service: req.query.service } : {}),
+              // Compared as text with the stored ISO instants: normalised to the same form first.
+              ...(req.query.createdFrom ? { createdFrom: new Date(req.query.createdFrom).toISOString() } : {}),
+              ...(req.query.createdTo ? { createdTo: new Date(req.query.createdTo).toISOString() } : {}),
               ...(req.query.limit ? { limit: req.query.limit } : {}),
             })
           ).map(messageView),

@@ -3,6 +3,14 @@
  * names of the integer and byte types.
  */
 export function logSchema(dialect: 'sqlite' | 'postgres'): string {
+  return `${logTables(dialect)}\n${messageIndexes(dialect)}`;
+}
+
+/**
+ * The tables alone, for a store opening a log that may be older than its indexes: it migrates the
+ * tables first (a column an index needs may be missing), then creates the indexes (messageIndexes).
+ */
+export function logTables(dialect: 'sqlite' | 'postgres'): string {
   const int = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
   const bytes = dialect === 'sqlite' ? 'BLOB' : 'BYTEA';
   return `
@@ -86,9 +94,10 @@ CREATE INDEX IF NOT EXISTS accepted_tokens_expiry ON accepted_tokens (expires_ms
 
 /**
  * The projection: one row per message. Keyed by sender too — an inbound id is unique only per
- * sender (another party may send the same id), outbound ids are the node's own. messages_counts covers
- * the metrics' grouped count (LogStore.messageCounts): it is read instead of the rows, ten times faster
- * over a million messages.
+ * sender (another party may send the same id), outbound ids are the node's own. ref_id and
+ * conversation_id repeat the message's RiferimentoMessaggio and Collaborazione (also in `fields`):
+ * set once at insert and never updated, they are plain indexed columns rather than expression indexes
+ * over the JSON, which every state change rewrites (and which the two databases spell differently).
  */
 export function messagesTable(dialect: 'sqlite' | 'postgres'): string {
   const int = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
@@ -104,12 +113,66 @@ export function messagesTable(dialect: 'sqlite' | 'postgres'): string {
   envelope_seq ${int},
   reply_seq ${int},
   fields TEXT NOT NULL,
+  ref_id TEXT,
+  conversation_id TEXT,
   PRIMARY KEY (id, direction, from_party)
 );
-CREATE INDEX IF NOT EXISTS messages_state ON messages (direction, state);
+`;
+}
+
+/**
+ * The party a message belongs to on this node (the sender of an outbound one, the recipient of an
+ * inbound one) and the party on the other side. Written in queries exactly as in the indexes: both
+ * databases use an expression index only for the very same expression.
+ */
+export const OWNER_PARTY = "(CASE direction WHEN 'out' THEN from_party ELSE to_party END)";
+export const COUNTERPART_PARTY = "(CASE direction WHEN 'out' THEN to_party ELSE from_party END)";
+
+/**
+ * The projection's indexes (the same text for both databases). Each search shape of the console and
+ * the APIs — a filter, then newest first — has an index that ends with created_at, so a page (the first
+ * or one far down, by keyset) is read off the index's end instead of sorting every match:
+ * - messages_created: no filter, a time range alone;
+ * - messages_direction_created: a direction (without it SQLite read the direction's half of the
+ *   table off another index that starts with direction, and sorted it);
+ * - messages_state_created, messages_direction_state: a state, with or without a direction (the latter
+ *   also serves the start-up reconciliation, messagesInState, in its order);
+ * - messages_service_created: a service;
+ * - messages_owner_created, messages_owner_state: a party's own messages (the back-office API always
+ *   filters by the caller's parties), alone or with a state;
+ * - messages_counterpart_created: the messages exchanged with a peer node's parties;
+ * - messages_ref, messages_conversation: related messages (MessageLog.related), partial — most
+ *   messages have neither;
+ * - messages_counts covers the metrics' grouped count (LogStore.messageCounts): it is read instead of
+ *   the rows, ten times faster over a million messages.
+ * The id is served by the primary key. messages_state (direction, state) was replaced by
+ * messages_direction_state, which ends with created_at.
+ * SQLite plans these without statistics (the node never runs ANALYZE): each query names one index by
+ * its equality terms, the same plan at any size, which test/log/message-search-plans.test.ts checks.
+ * Sampled statistics (PRAGMA optimize) made it worse: they turned the counts since an instant into a
+ * skip-scan of messages_counts, twenty times slower than the created_at range.
+ * PostgreSQL plans by its statistics, which take columns as independent: it read a direction + state
+ * that never meet (in + DELIVERED) by walking the direction's index to its end, a second over a million
+ * messages. Extended statistics on the pair (dependencies, most common combinations) tell it.
+ */
+export function messageIndexes(dialect: 'sqlite' | 'postgres'): string {
+  const pairStatistics =
+    dialect === 'postgres'
+      ? 'CREATE STATISTICS IF NOT EXISTS messages_direction_state_stats (dependencies, mcv) ON direction, state FROM messages;\n'
+      : '';
+  return `DROP INDEX IF EXISTS messages_state;
 CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
 CREATE INDEX IF NOT EXISTS messages_counts ON messages (direction, from_party, to_party, service, state, created_at);
-`;
+CREATE INDEX IF NOT EXISTS messages_direction_created ON messages (direction, created_at);
+CREATE INDEX IF NOT EXISTS messages_state_created ON messages (state, created_at);
+CREATE INDEX IF NOT EXISTS messages_direction_state ON messages (direction, state, created_at);
+CREATE INDEX IF NOT EXISTS messages_service_created ON messages (service, created_at);
+CREATE INDEX IF NOT EXISTS messages_owner_created ON messages (${OWNER_PARTY}, created_at);
+CREATE INDEX IF NOT EXISTS messages_owner_state ON messages (${OWNER_PARTY}, state, created_at);
+CREATE INDEX IF NOT EXISTS messages_counterpart_created ON messages (${COUNTERPART_PARTY}, created_at);
+CREATE INDEX IF NOT EXISTS messages_ref ON messages (ref_id) WHERE ref_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id) WHERE conversation_id IS NOT NULL;
+${pairStatistics}`;
 }
 
 /**
@@ -131,9 +194,33 @@ END $$;
 export const SQLITE_SENDER_KEY_MIGRATION = `
 DROP INDEX IF EXISTS messages_state;
 DROP INDEX IF EXISTS messages_created;
+DROP INDEX IF EXISTS messages_counts;
 ALTER TABLE messages RENAME TO messages_keyed_by_id;
 ${messagesTable('sqlite')}
-INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-  SELECT id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields FROM messages_keyed_by_id;
+INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields, ref_id, conversation_id)
+  SELECT id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields,
+         json_extract(fields, '$.refId'), json_extract(fields, '$.conversationId') FROM messages_keyed_by_id;
 DROP TABLE messages_keyed_by_id;
+`;
+
+/**
+ * Logs made before the projection had ref_id and conversation_id get the two columns, filled from each
+ * row's fields: once (the caller checks the columns are missing, under the write lock).
+ */
+export const SQLITE_RELATION_COLUMNS_MIGRATION = `
+ALTER TABLE messages ADD COLUMN ref_id TEXT;
+ALTER TABLE messages ADD COLUMN conversation_id TEXT;
+UPDATE messages SET ref_id = json_extract(fields, '$.refId'), conversation_id = json_extract(fields, '$.conversationId')
+  WHERE instr(fields, '"refId"') > 0 OR instr(fields, '"conversationId"') > 0;
+`;
+
+export const POSTGRES_RELATION_COLUMNS_MIGRATION = `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'messages'::regclass AND attname = 'ref_id' AND NOT attisdropped) THEN
+    ALTER TABLE messages ADD COLUMN ref_id TEXT, ADD COLUMN conversation_id TEXT;
+    UPDATE messages SET ref_id = (fields::jsonb) ->> 'refId', conversation_id = (fields::jsonb) ->> 'conversationId'
+      WHERE (fields::jsonb) ?| array['refId', 'conversationId'];
+  END IF;
+END $$;
 `;

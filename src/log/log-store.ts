@@ -62,8 +62,32 @@ export interface MessageQuery {
   readonly messageId?: string;
   readonly from?: string;
   readonly to?: string;
+  /** Messages whose other side is one of these parties: the recipient of an outbound one, the sender of an inbound one. */
+  readonly counterparts?: readonly string[];
+  /** Created at or after this instant (ISO). */
+  readonly createdFrom?: string;
+  /** Created before this instant (ISO). */
+  readonly createdTo?: string;
   /** Keyset paging: only messages after this one in the listing order (newest first). */
   readonly olderThan?: { readonly createdAt: string; readonly id: string; readonly from: string };
+  readonly limit?: number;
+}
+
+export interface MessageCountsQuery {
+  /** Only the messages created at or after this instant (ISO): the dashboard's last hour or day. */
+  readonly since?: string;
+  /** With `since`: only those created before this instant (ISO). */
+  readonly until?: string;
+}
+
+/** What MessageLog.related asks the store for: the rows that may be related to one message. */
+export interface RelatedQuery {
+  /** The message's id: messages whose refId is this one refer to it. */
+  readonly id: string;
+  /** The message it refers to, when it refers to one. */
+  readonly refId?: string;
+  /** Its conversation: its conversationId, or its own id (a conversation is named after its first request). */
+  readonly conversationId: string;
   readonly limit?: number;
 }
 
@@ -95,7 +119,9 @@ export interface LogStore extends AlarmStore {
    * How many messages the projection holds per direction, sender, recipient, service and state, with the
    * oldest one's creation time: ONE grouped query, what the metrics gauges are computed from.
    */
-  messageCounts(): Promise<MessageCount[]>;
+  messageCounts(q?: MessageCountsQuery): Promise<MessageCount[]>;
+  /** Messages that refer to `id` (refId), of its conversation, or named by it (its refId, the conversation's id); oldest first. */
+  relatedMessages(q: RelatedQuery): Promise<MessageRow[]>;
   addCheckpoint(cp: Checkpoint): Promise<void>;
   /** The last checkpoint (highest seq), if any: the metrics' checkpoint lag. */
   latestCheckpoint(): Promise<Checkpoint | undefined>;

@@ -16,6 +16,7 @@ import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { RestExchange } from '../core/rest-exchange.js';
 import { restExchangeEntries } from './rest-exchange-entries.js';
 import type { Checkpoint, LogStore, MessageRow } from './log-store.js';
+import { relatedMessages, relatedQuery, type RelatedMessage } from './related-messages.js';
 
 export interface CheckpointPolicy {
   readonly signer: CheckpointSigner;
@@ -327,10 +328,26 @@ export class MessageLog implements MessageStore {
       ...(q.id !== undefined ? { messageId: q.id } : {}),
       ...(q.status ? { state: q.status } : {}),
       ...(q.parties ? { parties: [...q.parties] } : {}),
+      ...(q.service !== undefined ? { service: q.service } : {}),
+      ...(q.counterparts ? { counterparts: [...q.counterparts] } : {}),
+      ...(q.createdFrom !== undefined ? { createdFrom: q.createdFrom } : {}),
+      ...(q.createdTo !== undefined ? { createdTo: q.createdTo } : {}),
       ...(q.olderThan ? { olderThan: { createdAt: q.olderThan.createdAt, id: q.olderThan.id, from: q.olderThan.from } } : {}),
       ...(q.limit ? { limit: q.limit } : {}),
     });
     return rows.map(toMessageRecord);
+  }
+
+  /**
+   * The messages related to one (the console's message detail), each with its relation named: the
+   * request it answers or asks about, its answers, the richieste stato about it, the rest of its
+   * conversation. Only messages between the same two parties count: an id is unique per sender only.
+   */
+  async related(key: MessageKey): Promise<RelatedMessage[]> {
+    const message = await this.get(key);
+    if (!message) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${describeKey(key)} in the log`);
+    const rows = await this.opts.store.relatedMessages(relatedQuery(message));
+    return relatedMessages(message, rows.map(toMessageRecord));
   }
 
   /** Signs the current chain head now (if it moved since the last checkpoint). */

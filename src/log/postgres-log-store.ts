@@ -1,18 +1,26 @@
 import pg from 'pg';
 import { TramiteError } from '../core/errors.js';
 import { TOKEN_PURGE_WINDOW, tokenItem } from './accepted-token.js';
-import { logSchema, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
+import { logTables, messageIndexes, POSTGRES_RELATION_COLUMNS_MIGRATION, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
-import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
-import { insertRowParams, updateRowParams, type CurrentRow } from './projection-row.js';
+import type {
+  Checkpoint,
+  LogStore,
+  MessageCount,
+  MessageCountsQuery,
+  MessageQuery,
+  MessageRow,
+  ProjectionChange,
+  RecordQuery,
+  RelatedQuery,
+} from './log-store.js';
+import { messageCountsSql, messagePageSql, relatedSql } from './message-search-sql.js';
+import { insertRowParams, insertRowSql, updateRowParams, type CurrentRow } from './projection-row.js';
 import {
   checkpointFromRow,
   messageCountFromRow,
-  MESSAGE_COUNTS_SQL,
   messageFromRow,
-  messageWhere,
-  MESSAGE_ORDER,
   recordFromRow,
   recordToParams,
   recordWhere,
@@ -24,7 +32,7 @@ import { GroupCommit, type ItemOutcome } from './group-commit.js';
 import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
 import type { StaffMember } from '../core/staff-member.js';
 
-const SCHEMA = logSchema('postgres');
+const TABLES = logTables('postgres');
 
 /** Serialises appends across every process that shares the database: one chain, one head. */
 const CHAIN_LOCK = 0x7472616d; // "tram"
@@ -33,6 +41,8 @@ const SCHEMA_LOCK = 0x7472616e;
 
 const dollar = (i: number) => `$${i}`;
 const ALARM_SQL = alarmSql(dollar);
+
+const INSERT_ROW_SQL = insertRowSql(dollar);
 
 /**
  * The shared message log: several node processes append to one chain. Each append takes a
@@ -56,7 +66,10 @@ export class PostgresLogStore implements LogStore {
     const store = new PostgresLogStore(pool, url);
     try {
       // One multi-statement query runs as one transaction, so the lock covers the whole schema.
-      await pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${SCHEMA}\n${POSTGRES_SENDER_KEY_MIGRATION}`);
+      // Tables, then their migrations, then the indexes (which may need a column a migration adds).
+      await pool.query(
+        `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${TABLES}\n${POSTGRES_SENDER_KEY_MIGRATION}\n${POSTGRES_RELATION_COLUMNS_MIGRATION}\n${messageIndexes('postgres')}`,
+      );
     } catch (cause) {
       await pool.end().catch(() => undefined);
       throw new TramiteError(
@@ -148,11 +161,7 @@ export class PostgresLogStore implements LogStore {
   private async applyProjection(client: pg.PoolClient, p: ProjectionChange, records: readonly LogRecord[]): Promise<void> {
     if (p.op === 'none') return;
     if (p.op === 'insert') {
-      await client.query(
-        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        insertRowParams(p, records),
-      );
+      await client.query(INSERT_ROW_SQL, insertRowParams(p, records));
       return;
     }
     const { rows } = await client.query<CurrentRow>(
@@ -221,11 +230,14 @@ export class PostgresLogStore implements LogStore {
   }
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
-    const { sql, params } = messageWhere(q, dollar);
-    const { rows } = await this.pool.query(`SELECT * FROM messages ${sql} ${MESSAGE_ORDER} LIMIT $${params.length + 1}`, [
-      ...params,
-      q.limit ?? 100,
-    ]);
+    const { sql, params } = messagePageSql(q, dollar);
+    const { rows } = await this.pool.query(sql, params);
+    return rows.map(messageFromRow);
+  }
+
+  async relatedMessages(q: RelatedQuery): Promise<MessageRow[]> {
+    const { sql, params } = relatedSql(q, dollar);
+    const { rows } = await this.pool.query(sql, params);
     return rows.map(messageFromRow);
   }
 
@@ -237,8 +249,9 @@ export class PostgresLogStore implements LogStore {
     return rows.map(messageFromRow);
   }
 
-  async messageCounts(): Promise<MessageCount[]> {
-    const { rows } = await this.pool.query<MessageCountRow>(MESSAGE_COUNTS_SQL);
+  async messageCounts(q: MessageCountsQuery = {}): Promise<MessageCount[]> {
+    const { sql, params } = messageCountsSql(q, dollar);
+    const { rows } = await this.pool.query<MessageCountRow>(sql, params);
     return rows.map(messageCountFromRow);
   }
 

@@ -13,9 +13,19 @@ type Update = Extract<ProjectionChange, { op: 'update' }>;
 const seqOf = (records: readonly LogRecord[], entry: number | undefined): number | undefined =>
   entry !== undefined ? records[entry]!.seq : undefined;
 
+/** The projection's INSERT, one text for both stores (`ph(i)` writes the i-th placeholder). */
+export function insertRowSql(ph: (i: number) => string): string {
+  return `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields, ref_id, conversation_id)
+   VALUES (${Array.from({ length: 13 }, (_, i) => ph(i + 1)).join(', ')})`;
+}
+
+const textField = (fields: Readonly<Record<string, unknown>>, name: string): string | null =>
+  typeof fields[name] === 'string' ? (fields[name] as string) : null;
+
 /**
  * INSERT parameters, in column order: id, direction, state, from_party, to_party, service, created_at
- * (the first record's time), updated_at (the last's), envelope_seq, reply_seq, fields.
+ * (the first record's time), updated_at (the last's), envelope_seq, reply_seq, fields, ref_id,
+ * conversation_id (the message's refId and conversationId: never changed by an update).
  */
 export function insertRowParams(p: Insert, records: readonly LogRecord[]): unknown[] {
   const last = records[records.length - 1]!;
@@ -31,6 +41,8 @@ export function insertRowParams(p: Insert, records: readonly LogRecord[]): unkno
     seqOf(records, p.envelopeFromEntry) ?? null,
     seqOf(records, p.replyFromEntry) ?? null,
     JSON.stringify(p.fields),
+    textField(p.fields, 'refId'),
+    textField(p.fields, 'conversationId'),
   ];
 }
 

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TramiteError } from '../core/errors.js';
 import { TOKEN_PURGE_WINDOW, tokenItem, type TokenItem } from './accepted-token.js';
-import { logSchema, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
+import { logTables, messageIndexes, SQLITE_RELATION_COLUMNS_MIGRATION, SQLITE_SENDER_KEY_MIGRATION } from './log-schema.js';
 import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
 import type { StaffMember } from '../core/staff-member.js';
 import type { LogEntryInput, LogRecord } from './log-entry.js';
@@ -11,10 +11,24 @@ import type { MessageKey } from '../core/message-record.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteLogWriter, setWritePragmas, type AppendItem } from './sqlite-log-writer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
-import type { Checkpoint, LogStore, MessageCount, MessageQuery, MessageRow, ProjectionChange, RecordQuery } from './log-store.js';
+import type {
+  Checkpoint,
+  LogStore,
+  MessageCount,
+  MessageCountsQuery,
+  MessageQuery,
+  MessageRow,
+  ProjectionChange,
+  RecordQuery,
+  RelatedQuery,
+} from './log-store.js';
+import { messageCountsSql, messagePageSql, relatedSql } from './message-search-sql.js';
+import { WhereBuilder } from './where-builder.js';
 
-const SCHEMA = logSchema('sqlite');
-const ALARM_SQL = alarmSql(() => '?');
+const TABLES = logTables('sqlite');
+
+const question = () => '?';
+const ALARM_SQL = alarmSql(question);
 
 export type { AppendItem } from './sqlite-log-writer.js';
 export { recordToParams } from './sqlite-log-writer.js';
@@ -72,10 +86,6 @@ export function recordFromRow(r: RecordRow): LogRecord {
     hash: r.hash,
   };
 }
-
-/** The projection grouped as the metrics show it: the same text for both stores. */
-export const MESSAGE_COUNTS_SQL =
-  'SELECT direction, from_party, to_party, service, state, count(*) AS n, min(created_at) AS oldest FROM messages GROUP BY direction, from_party, to_party, service, state';
 
 export interface MessageCountRow {
   direction: 'in' | 'out';
@@ -181,8 +191,11 @@ export class SqliteLogStore implements LogStore {
     if (opts.readonly) this.db.pragma('busy_timeout = 5000');
     else {
       setWritePragmas(this.db);
-      this.db.exec(SCHEMA);
+      this.db.exec(TABLES);
       this.migrateToSenderKey();
+      this.migrateToRelationColumns();
+      // After the migrations: an index may need a column they add.
+      this.db.exec(messageIndexes('sqlite'));
     }
     this.writer = new SqliteLogWriter(this.db);
     this.thread = opts.readonly ? undefined : new SqliteWriterThread(location);
@@ -211,6 +224,18 @@ export class SqliteLogStore implements LogStore {
     this.db
       .transaction(() => {
         if (!keyedBySender()) this.db.exec(SQLITE_SENDER_KEY_MIGRATION);
+      })
+      .immediate();
+  }
+
+  /** A log made before the projection had ref_id and conversation_id gets them, filled from each row's fields (once). */
+  private migrateToRelationColumns(): void {
+    const hasColumns = () =>
+      (this.db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string }>).some((c) => c.name === 'ref_id');
+    if (hasColumns()) return;
+    this.db
+      .transaction(() => {
+        if (!hasColumns()) this.db.exec(SQLITE_RELATION_COLUMNS_MIGRATION);
       })
       .immediate();
   }
@@ -273,10 +298,13 @@ export class SqliteLogStore implements LogStore {
   }
 
   async messages(q: MessageQuery): Promise<MessageRow[]> {
-    const { sql, params } = messageWhere(q, () => '?');
-    return (this.db.prepare(`SELECT * FROM messages ${sql} ${MESSAGE_ORDER} LIMIT ?`).all(...params, q.limit ?? 100) as MessageRowDb[]).map(
-      messageFromRow,
-    );
+    const { sql, params } = messagePageSql(q, question);
+    return (this.db.prepare(sql).all(...params) as MessageRowDb[]).map(messageFromRow);
+  }
+
+  async relatedMessages(q: RelatedQuery): Promise<MessageRow[]> {
+    const { sql, params } = relatedSql(q, question);
+    return (this.db.prepare(sql).all(...params) as MessageRowDb[]).map(messageFromRow);
   }
 
   async messagesInState(direction: 'in' | 'out', states: readonly string[]): Promise<MessageRow[]> {
@@ -288,8 +316,9 @@ export class SqliteLogStore implements LogStore {
     ).map(messageFromRow);
   }
 
-  async messageCounts(): Promise<MessageCount[]> {
-    return (this.db.prepare(MESSAGE_COUNTS_SQL).all() as MessageCountRow[]).map(messageCountFromRow);
+  async messageCounts(q: MessageCountsQuery = {}): Promise<MessageCount[]> {
+    const { sql, params } = messageCountsSql(q, question);
+    return (this.db.prepare(sql).all(...params) as MessageCountRow[]).map(messageCountFromRow);
   }
 
   async addCheckpoint(cp: Checkpoint): Promise<void> {
@@ -429,35 +458,6 @@ export class SqliteLogStore implements LogStore {
   }
 }
 
-/**
- * Builds a WHERE clause. `ph(i)` writes the i-th placeholder (`?` for SQLite, `$i` for PostgreSQL);
- * a value used twice is bound twice, so both styles work.
- */
-class WhereBuilder {
-  readonly parts: string[] = [];
-  readonly params: unknown[] = [];
-  constructor(private readonly ph: (i: number) => string) {}
-  /** Adds `clause` with one placeholder per use of `value`. */
-  add(value: unknown, uses: number, clause: (...p: string[]) => string): void {
-    const ps = Array.from({ length: uses }, () => {
-      this.params.push(value);
-      return this.ph(this.params.length);
-    });
-    this.parts.push(clause(...ps));
-  }
-  /** Adds `clause` with one placeholder per value, in order. */
-  addEach(values: readonly unknown[], clause: (...p: string[]) => string): void {
-    const ps = values.map((value) => {
-      this.params.push(value);
-      return this.ph(this.params.length);
-    });
-    this.parts.push(clause(...ps));
-  }
-  result(): { sql: string; params: unknown[] } {
-    return { sql: this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '', params: this.params };
-  }
-}
-
 /** WHERE clause over log_records for an auditor's search. */
 export function recordWhere(
   q: RecordQuery & { fromTime?: string; toTime?: string },
@@ -475,35 +475,3 @@ export function recordWhere(
   if (q.toTime) w.add(q.toTime, 1, (a) => `time <= ${a}`);
   return w.result();
 }
-
-/** WHERE clause over the messages projection. */
-export function messageWhere(q: MessageQuery, ph: (i: number) => string): { sql: string; params: unknown[] } {
-  const w = new WhereBuilder(ph);
-  if (q.direction) w.add(q.direction, 1, (a) => `direction = ${a}`);
-  if (q.state) w.add(q.state, 1, (a) => `state = ${a}`);
-  if (q.service) w.add(q.service, 1, (a) => `service = ${a}`);
-  if (q.messageId) w.add(q.messageId, 1, (a) => `id = ${a}`);
-  if (q.from) w.add(q.from, 1, (a) => `from_party = ${a}`);
-  if (q.to) w.add(q.to, 1, (a) => `to_party = ${a}`);
-  if (q.parties) {
-    const ors = q.parties.map((party) => {
-      const before = w.parts.length;
-      // A party's own records, as GET /api/v1/messages/{id} sees them: what it sent, what it received.
-      w.add(party, 2, (a, b) => `(direction = 'out' AND from_party = ${a}) OR (direction = 'in' AND to_party = ${b})`);
-      return w.parts.splice(before, 1)[0]!;
-    });
-    w.parts.push(ors.length ? `(${ors.join(' OR ')})` : '1 = 0');
-  }
-  if (q.olderThan) {
-    // Keyset paging in MESSAGE_ORDER: the rows after the last one of the previous page.
-    const { createdAt, id, from } = q.olderThan;
-    w.addEach(
-      [createdAt, createdAt, id, id, from],
-      (a, b, c, d, e) => `(created_at < ${a} OR (created_at = ${b} AND (id < ${c} OR (id = ${d} AND from_party < ${e}))))`,
-    );
-  }
-  return w.result();
-}
-
-/** Newest first, then by id and sender: a total order, so keyset pages neither skip nor repeat a row. */
-export const MESSAGE_ORDER = 'ORDER BY created_at DESC, id DESC, from_party DESC';

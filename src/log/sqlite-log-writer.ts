@@ -3,7 +3,7 @@ import { TramiteError } from '../core/errors.js';
 import type { ItemOutcome } from './group-commit.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
-import { insertRowParams, updateRowParams, type CurrentRow } from './projection-row.js';
+import { insertRowParams, insertRowSql, updateRowParams, type CurrentRow } from './projection-row.js';
 
 /** One caller's append, waiting for its group's transaction. */
 export interface AppendItem {
@@ -71,10 +71,7 @@ export class SqliteLogWriter {
   private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
     if (p.op === 'none') return;
     if (p.op === 'insert') {
-      this.sql(
-        `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(...insertRowParams(p, records));
+      this.sql(insertRowSql(() => '?')).run(...insertRowParams(p, records));
       return;
     }
     const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(

@@ -75,4 +75,15 @@ describe('GET /api/v1/messages', () => {
     const inOfA = (await api(A, 'GET', '/api/v1/messages?direction=in')).json.messages as Array<{ to: string }>;
     expect(inOfA.filter((m) => m.to !== A)).toEqual([]);
   });
+
+  it('service and creation-time filters: createdFrom inclusive, createdTo exclusive; a date that is not one is refused', async () => {
+    const ofA = (await api(A, 'GET', '/api/v1/messages?direction=out')).json.messages as Array<{ id: string; createdAt: string }>;
+    const first = ofA[ofA.length - 1]!;
+    const ids = async (query: string) =>
+      ((await api(A, 'GET', `/api/v1/messages?direction=out&${query}`)).json.messages as Array<{ id: string }>).map((m) => m.id);
+    expect(await ids(`service=Notifiche&createdFrom=${encodeURIComponent(first.createdAt)}`)).toContain(first.id);
+    expect(await ids(`createdTo=${encodeURIComponent(first.createdAt)}`)).not.toContain(first.id);
+    expect(await ids('service=Altro')).toEqual([]);
+    expect((await api(A, 'GET', '/api/v1/messages?createdFrom=ieri')).status).toBe(400);
+  });
 });

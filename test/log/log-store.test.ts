@@ -508,13 +508,15 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     if (kind === 'postgres') {
       await sql.run('ALTER TABLE messages DROP CONSTRAINT messages_pkey, ADD PRIMARY KEY (id, direction)');
     } else {
-      await sql.run('DROP INDEX messages_state');
+      await sql.run('DROP INDEX IF EXISTS messages_state'); // replaced by messages_direction_state since
       await sql.run('DROP INDEX messages_created');
       await sql.run('ALTER TABLE messages RENAME TO messages_now');
       await sql.run(
         'CREATE TABLE messages (id TEXT NOT NULL, direction TEXT NOT NULL, state TEXT NOT NULL, from_party TEXT NOT NULL, to_party TEXT NOT NULL, service TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, envelope_seq INTEGER, reply_seq INTEGER, fields TEXT NOT NULL, PRIMARY KEY (id, direction))',
       );
-      await sql.run('INSERT INTO messages SELECT * FROM messages_now');
+      await sql.run(
+        'INSERT INTO messages SELECT id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields FROM messages_now',
+      );
       await sql.run('DROP TABLE messages_now');
     }
     await first.close();
