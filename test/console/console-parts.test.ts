@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { html, raw } from '../../src/http/console/html.js';
 import { ConsoleSessions } from '../../src/http/console/console-sessions.js';
 import { csrfTokenMatches, fromSameOrigin } from '../../src/http/console/console-csrf.js';
-import { decodeCursor, encodeCursor, listQueryOf, matchesPending, readSearchForm } from '../../src/http/console/message-search.js';
+import { decodeCursor, encodeCursor, listQueryOf, readSearchForm } from '../../src/http/console/message-search.js';
 import { dictionaryFor } from '../../src/http/console/i18n/dictionary.js';
 import { prettyXml } from '../../src/http/console/pretty-xml.js';
 import type { Registry } from '../../src/node/registry/registry.js';
@@ -99,30 +99,27 @@ describe('the search form', () => {
     const cursor = { createdAt: '2026-12-06T10:00:00.000Z', id: 'A', from: 'SPC/Comune' };
     const q = listQueryOf({ party: 'SPC/Comune', state: 'FAILED', direction: 'out', id: 'A' }, registry, cursor);
     expect(q).toEqual({ direction: 'out', id: 'A', parties: new Set(['SPC/Comune']), status: 'FAILED', olderThan: cursor, limit: 50 });
-    expect(listQueryOf({ createdTo: '2026-12-06T11:00:00.000Z' }, registry).olderThan).toEqual({
-      createdAt: '2026-12-06T11:00:00.000Z',
-      id: '',
-      from: '',
-    });
+    // The time range is the query's own (from inclusive, to exclusive): the cursor alone starts the keyset.
+    expect(listQueryOf({ createdTo: '2026-12-06T11:00:00.000Z' }, registry).olderThan).toBeUndefined();
     expect(listQueryOf({ createdTo: '2026-12-06T11:00:00.000Z' }, registry, cursor).olderThan).toEqual(cursor);
     expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
     expect(decodeCursor('garbage')).toBeUndefined();
   });
 
-  it('applies the fields the log query cannot take yet (peer, service, time range) to each page', () => {
-    const rec = {
-      direction: 'out',
-      to: 'SPC/Regione',
-      from: 'SPC/Comune',
+  it('passes peer, service and time range to the log query (a peer as its parties)', () => {
+    const q = listQueryOf(
+      { peer: 'regione', service: 'S', createdFrom: '2026-12-06T10:00:00.000Z', createdTo: '2026-12-06T11:00:00.000Z' },
+      registry,
+    );
+    expect(q).toEqual({
       service: 'S',
-      createdAt: '2026-12-06T10:00:00.000Z',
-    } as MessageRecord;
-    expect(
-      matchesPending({ peer: 'regione', service: 'S', createdFrom: rec.createdAt, createdTo: '2026-12-06T10:00:00.001Z' }, registry, rec),
-    ).toBe(true);
-    expect(matchesPending({ peer: 'other' }, registry, rec)).toBe(false);
-    expect(matchesPending({ service: 'T' }, registry, rec)).toBe(false);
-    expect(matchesPending({ createdTo: rec.createdAt }, registry, rec)).toBe(false);
+      counterparts: new Set(['SPC/Regione']),
+      createdFrom: '2026-12-06T10:00:00.000Z',
+      createdTo: '2026-12-06T11:00:00.000Z',
+      limit: 50,
+    });
+    // An unknown peer has no parties: nothing matches, rather than everything.
+    expect(listQueryOf({ peer: 'other' }, registry).counterparts).toEqual(new Set());
   });
 });
 

@@ -63,11 +63,8 @@ export function decodeCursor(v: unknown): SearchCursor | undefined {
 }
 
 /**
- * THE mapping from the search form to the log's query, in one place. Today MessageListQuery takes
- * direction, id, parties, status, olderThan and limit; the search step adds `service`, `counterparts`
- * (a peer's parties), `createdFrom` and `createdTo` — they go here, in `pending` below, after the merge.
- * Until then `createdTo` starts the keyset (exact), and the others are applied to each page by
- * `matchesPending`.
+ * THE mapping from the search form to the log's query, in one place: every filter goes to the log's
+ * SQL, so a page is full whenever more rows exist, and the keyset cursor alone says where it starts.
  */
 export function listQueryOf(form: SearchForm, registry: Registry, cursor?: SearchCursor): MessageListQuery {
   return {
@@ -75,33 +72,16 @@ export function listQueryOf(form: SearchForm, registry: Registry, cursor?: Searc
     ...(form.id ? { id: form.id } : {}),
     ...(form.party ? { parties: new Set([form.party]) } : {}),
     ...(form.state ? { status: form.state } : {}),
-    // The keyset starts at the range's end: "created before createdTo", with what the query takes today.
-    ...(cursor ? { olderThan: cursor } : form.createdTo ? { olderThan: { createdAt: form.createdTo, id: '', from: '' } } : {}),
+    ...(form.service ? { service: form.service } : {}),
+    ...(form.peer ? { counterparts: peerParties(form.peer, registry) } : {}),
+    ...(form.createdFrom ? { createdFrom: form.createdFrom } : {}),
+    ...(form.createdTo ? { createdTo: form.createdTo } : {}),
+    ...(cursor ? { olderThan: cursor } : {}),
     limit: PAGE_SIZE,
-    // pending (after the search step's merge):
-    // ...(form.service ? { service: form.service } : {}),
-    // ...(form.peer ? { counterparts: peerParties(form.peer, registry) } : {}),
-    // ...(form.createdFrom ? { createdFrom: form.createdFrom } : {}),
-    // ...(form.createdTo ? { createdTo: form.createdTo } : {}), (and the olderThan line above takes `cursor` alone)
   };
 }
 
 /** A peer's parties, by the peer's name (empty when no such peer: nothing matches). */
 export function peerParties(peer: string, registry: Registry): ReadonlySet<string> {
   return new Set(registry.config.peers.find((p) => p.name === peer)?.parties ?? []);
-}
-
-/**
- * The form's fields MessageListQuery cannot take yet, applied to a page of results: correct, but a
- * page may then hold fewer than PAGE_SIZE. Goes away (returns true) once listQueryOf passes them on.
- */
-export function matchesPending(form: SearchForm, registry: Registry, rec: MessageRecord): boolean {
-  if (form.service && rec.service !== form.service) return false;
-  if (form.peer) {
-    const parties = peerParties(form.peer, registry);
-    if (!parties.has(rec.direction === 'out' ? rec.to : rec.from)) return false;
-  }
-  if (form.createdFrom && rec.createdAt < form.createdFrom) return false;
-  if (form.createdTo && rec.createdAt >= form.createdTo) return false;
-  return true;
 }

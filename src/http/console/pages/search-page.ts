@@ -5,16 +5,7 @@ import { stateBadge } from '../console-layout.js';
 import { HIDDEN, sendPage, type ConsoleContext } from '../console-context.js';
 import type { Dictionary } from '../i18n/dictionary.js';
 import { formatTime } from '../console-format.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  listQueryOf,
-  matchesPending,
-  MESSAGE_STATES,
-  PAGE_SIZE,
-  readSearchForm,
-  type SearchForm,
-} from '../message-search.js';
+import { decodeCursor, encodeCursor, listQueryOf, MESSAGE_STATES, PAGE_SIZE, readSearchForm, type SearchForm } from '../message-search.js';
 
 /** Where a message's page is: by direction, id and (inbound) sender, which together name it. */
 export function messageHref(rec: Pick<MessageRecord, 'direction' | 'id' | 'from'>): string {
@@ -81,11 +72,19 @@ function searchForm(t: Dictionary, ctx: ConsoleContext, f: SearchForm): Html {
   </form>`;
 }
 
-export function messageTable(t: Dictionary, rows: readonly MessageRecord[], opts: { readonly select?: boolean } = {}): Html {
+/** Options of a message table: checkboxes to pick FAILED outbound ones, or a first column saying something of each row. */
+export interface MessageTableOptions {
+  readonly select?: boolean;
+  /** A column before the others: its header and one cell per row, in the rows' order (a related message's relation). */
+  readonly lead?: { readonly header: string; readonly cells: readonly string[] };
+}
+
+export function messageTable(t: Dictionary, rows: readonly MessageRecord[], opts: MessageTableOptions = {}): Html {
   return html`<table class="messages">
     <thead>
       <tr>
         ${opts.select ? html`<th scope="col"><span class="sr-only">${t.select}</span></th>` : ''}
+        ${opts.lead ? html`<th scope="col">${opts.lead.header}</th>` : ''}
         <th scope="col">${t.created}</th>
         <th scope="col">${t.messageId}</th>
         <th scope="col">${t.direction}</th>
@@ -114,6 +113,7 @@ export function messageTable(t: Dictionary, rows: readonly MessageRecord[], opts
                 </td>`
               : ''
           }
+          ${opts.lead ? html`<td>${opts.lead.cells[i] ?? ''}</td>` : ''}
           <td>${formatTime(r.createdAt)}</td>
           <td><a href="${messageHref(r)}">${r.id}</a></td>
           <td>${r.direction === 'out' ? t.directionOut : t.directionIn}</td>
@@ -136,7 +136,6 @@ export function registerSearchPage(scope: FastifyInstance, ctx: ConsoleContext):
     const cursor = decodeCursor(req.query.after);
     const registry = ctx.node.registry;
     const page = await ctx.node.store.list(listQueryOf(form, registry, cursor));
-    const shown = page.filter((r) => matchesPending(form, registry, r));
     const last = page.at(-1);
     const next =
       page.length === PAGE_SIZE && last
@@ -145,7 +144,7 @@ export function registerSearchPage(scope: FastifyInstance, ctx: ConsoleContext):
     const body = html`${searchForm(t, ctx, form)}
       <section aria-labelledby="results-h">
         <h2 id="results-h">${t.results}</h2>
-        ${shown.length === 0 ? html`<p>${t.noMessages}</p>` : messageTable(t, shown)}
+        ${page.length === 0 ? html`<p>${t.noMessages}</p>` : messageTable(t, page)}
         <p class="paging">
           ${cursor ? html`<a href="/console/messages?${new URLSearchParams(form as Record<string, string>).toString()}">${t.firstPage}</a> ` : ''}${
             next ? html`<a href="${next}" rel="next">${t.nextPage}</a>` : ''
