@@ -1,4 +1,5 @@
 import { inboundKey, outboundKey, type MessageKey, type MessageRecord } from '../../core/message-record.js';
+import type { RelatedMessage } from '../../log/related-messages.js';
 import { summarise, type EnvelopeStatus, type RecordSummary } from '../../node/audit/log-auditor.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
 
@@ -18,21 +19,11 @@ export async function timelineOf(node: TramiteNode, rec: MessageRecord): Promise
 }
 
 /**
- * Messages related to this one, from what the log can be asked today: the request it answers or
- * polls (refId), its answer (answer.id), the first message of its conversation, and the other side's
- * copy of a message between two parties of this node (same id, other direction). The search step's
- * `MessageLog.related(key)` (conversation, answers, polls) replaces this body after the merge.
+ * Messages related to this one, each with its relation (request, answer, poll, conversation, other
+ * side): the log's own answer, so the console and the log agree on what "related" means.
  */
-export async function relatedMessages(node: TramiteNode, rec: MessageRecord): Promise<MessageRecord[]> {
-  const ids = new Set([rec.id, rec.refId, rec.answer?.id, rec.conversationId].filter((v): v is string => v !== undefined));
-  const found = (await Promise.all([...ids].map((id) => node.store.list({ id, limit: 20 })))).flat();
-  const seen = new Set<string>();
-  return found.filter((r) => {
-    const k = `${r.direction} ${r.id} ${r.from}`;
-    if ((r.direction === rec.direction && r.id === rec.id && r.from === rec.from) || seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+export function relatedMessages(node: TramiteNode, key: MessageKey): Promise<RelatedMessage[]> {
+  return node.store.related(key);
 }
 
 /** The signatures of this message's logged envelopes and replies, re-verified now by the auditor's check. */

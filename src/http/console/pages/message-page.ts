@@ -139,7 +139,7 @@ export function registerMessagePage(scope: FastifyInstance, ctx: ConsoleContext)
       timelineOf(ctx.node, rec),
       ctx.node.store.envelopeOf(key),
       ctx.node.store.replyEnvelopeOf(key),
-      relatedMessages(ctx.node, rec),
+      relatedMessages(ctx.node, key),
     ]);
     const verified = req.query.verify === '1' ? await reverifyMessage(ctx.node, records, rec.id) : undefined;
     const session = req.console.session!;
@@ -177,7 +177,15 @@ export function registerMessagePage(scope: FastifyInstance, ctx: ConsoleContext)
       ${envelopeBlock(t, key, 'reply', replyEnvelope, isRestExchange(rec) ? t.restResponse : t.receiptOrReply)}
       <section aria-labelledby="related-h">
         <h2 id="related-h">${t.related}</h2>
-        ${related.length ? messageTable(t, related) : html`<p>${t.noRelated}</p>`}
+        ${
+          related.length
+            ? messageTable(
+                t,
+                related.map((r) => r.message),
+                { lead: { header: t.relation, cells: related.map((r) => t.relations[r.relation]) } },
+              )
+            : html`<p>${t.noRelated}</p>`
+        }
       </section>`;
     return sendPage(ctx, req, reply, { title: t.messageTitle(rec.id), place: 'messages', path: messageHref(rec), body });
   });
