@@ -1,6 +1,6 @@
 import type { MessageRecord, MessageStatus } from '../../core/message-record.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
-import { stuckAfterMs } from '../../node/alarms/stuck-threshold.js';
+import { stuckAfterMs, stuckAfterMsFor } from '../../node/alarms/stuck-threshold.js';
 
 const NOT_FINAL: readonly MessageStatus[] = ['ACCEPTED', 'SENDING', 'RECEIVED'];
 /** At most this many of each kind on the page: a longer list is a search, not a to-do list. */
@@ -8,19 +8,31 @@ export const ATTENTION_LIMIT = 200;
 
 export interface AttentionMessages {
   readonly failed: readonly MessageRecord[];
-  /** Not final, created more than `stuckAfterMs` ago. */
+  /** Not final, created longer ago than its service's threshold (stuckAfterMsFor). */
   readonly stuck: readonly MessageRecord[];
+  /** The node's threshold (`alarms.stuckAfterSeconds`). */
   readonly stuckAfterMs: number;
+  /** The services with a threshold of their own (`stuckAfterSeconds`), by name: the page says which apply. */
+  readonly ownThresholds: ReadonlyMap<string, number>;
 }
 
 /**
- * The messages an operator should look at: FAILED ones, and those not final for longer than
- * `alarms.stuckAfterSeconds` (the threshold the stuck-message alarm uses too). The keyset cursor
- * starts the stuck ones at the threshold, so the log's index skips every younger message.
+ * The messages an operator should look at: FAILED ones, and those not final for longer than their
+ * service's threshold — `stuckAfterSeconds` of the service when it has one, else
+ * `alarms.stuckAfterSeconds` — the thresholds the stuck-message alarm uses too. The keyset cursor
+ * starts at the shortest threshold, so the log's index skips every message younger than all of them;
+ * each candidate is then held to its own service's threshold.
  */
 export async function attentionMessages(node: TramiteNode, now: Date): Promise<AttentionMessages> {
-  const threshold = stuckAfterMs(node.config);
-  const before = { createdAt: new Date(now.getTime() - threshold).toISOString(), id: '', from: '' };
+  const config = node.config;
+  const threshold = stuckAfterMs(config);
+  const ownThresholds = new Map(
+    [...config.services, ...config.restServices]
+      .filter((s) => s.stuckAfterSeconds !== undefined)
+      .map((s) => [s.name, stuckAfterMsFor(config, s.name)] as const),
+  );
+  const shortest = Math.min(threshold, ...ownThresholds.values());
+  const before = { createdAt: new Date(now.getTime() - shortest).toISOString(), id: '', from: '' };
   const [failed, ...stuck] = await Promise.all([
     node.store.list({ status: 'FAILED', limit: ATTENTION_LIMIT }),
     ...NOT_FINAL.map((status) => node.store.list({ status, olderThan: before, limit: ATTENTION_LIMIT })),
@@ -29,9 +41,11 @@ export async function attentionMessages(node: TramiteNode, now: Date): Promise<A
     failed: failed!,
     stuck: stuck
       .flat()
+      .filter((r) => Date.parse(r.createdAt) < now.getTime() - stuckAfterMsFor(config, r.service))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .slice(0, ATTENTION_LIMIT),
     stuckAfterMs: threshold,
+    ownThresholds,
   };
 }
 

@@ -29,8 +29,11 @@ export interface QueueFacts {
 }
 
 export interface DashboardFacts {
-  /** All time, per direction and state (LogStore.messageCounts; the last hour and day come with the search step's counts). */
+  /** All time, per direction and state (LogStore.messageCounts). */
   readonly states: readonly StateCount[];
+  /** Created in the last hour and in the last day, per direction and state: what is happening now, not since the start. */
+  readonly lastHour: readonly StateCount[];
+  readonly lastDay: readonly StateCount[];
   readonly latency: LatencySummary;
   readonly queues: readonly QueueFacts[];
   /** The oldest message not yet final, if any. */
@@ -38,10 +41,17 @@ export interface DashboardFacts {
 }
 
 /** What the dashboard shows, gathered from the log's grouped counts and the node's own metrics registry. */
-export async function dashboardFacts(node: TramiteNode): Promise<DashboardFacts> {
-  const counts = await node.store.store.messageCounts();
+export async function dashboardFacts(node: TramiteNode, now: Date): Promise<DashboardFacts> {
+  const since = (ms: number): string => new Date(now.getTime() - ms).toISOString();
+  const [counts, hour, day] = await Promise.all([
+    node.store.store.messageCounts(),
+    node.store.store.messageCounts({ since: since(3_600_000) }),
+    node.store.store.messageCounts({ since: since(86_400_000) }),
+  ]);
   return {
     states: statesOf(counts),
+    lastHour: statesOf(hour),
+    lastDay: statesOf(day),
     oldestNonFinal: oldestNonFinalOf(counts),
     latency: await latencyOf(node.metrics.registry),
     queues: await queuesOf(node.metrics.registry),

@@ -44,6 +44,18 @@ async function render(
     <section aria-labelledby="stuck-h">
       <h2 id="stuck-h">${t.stuckMessages}</h2>
       <p class="hint">${t.stuckHint(formatSeconds(a.stuckAfterMs / 1000, t))}</p>
+      ${
+        a.ownThresholds.size
+          ? html`<p class="hint">
+              ${t.stuckOwn(
+                [...a.ownThresholds]
+                  .sort(([x], [y]) => x.localeCompare(y))
+                  .map(([service, ms]) => `${service} ${formatSeconds(ms / 1000, t)}`)
+                  .join(', '),
+              )}
+            </p>`
+          : ''
+      }
       ${a.stuck.length === 0 ? html`<p>${t.noStuck}</p>` : messageTable(t, a.stuck)}
     </section>`;
   return sendPage(ctx, req, reply, { title: t.navAttention, place: 'attention', path: '/console/attention', body });
