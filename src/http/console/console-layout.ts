@@ -3,17 +3,17 @@ import type { Dictionary, Language } from './i18n/dictionary.js';
 import type { StaffMember } from '../../core/staff-member.js';
 
 /** The console's sections, in the navigation's order. */
-export type ConsolePlace = 'dashboard' | 'messages' | 'attention' | 'integrity' | 'inventory' | 'sign-in';
+export type ConsolePlace = 'dashboard' | 'messages' | 'attention' | 'alarms' | 'integrity' | 'inventory' | 'sign-in';
 
-/** Where each section lives (under /console). The alarms page joins this list when the alarms step is merged. */
+/** Where each section lives (under /console). */
 export const NAVIGATION: ReadonlyArray<{ readonly place: ConsolePlace; readonly path: string; readonly label: (t: Dictionary) => string }> =
   [
     { place: 'dashboard', path: '/console', label: (t) => t.navDashboard },
     { place: 'messages', path: '/console/messages', label: (t) => t.navMessages },
     { place: 'attention', path: '/console/attention', label: (t) => t.navAttention },
+    { place: 'alarms', path: '/console/alarms', label: (t) => t.navAlarms },
     { place: 'integrity', path: '/console/integrity', label: (t) => t.navIntegrity },
     { place: 'inventory', path: '/console/inventory', label: (t) => t.navInventory },
-    // alarms (coordinator): { place: 'alarms', path: '/console/alarms', label: (t) => t.navAlarms },
   ];
 
 export interface PageFrame {

@@ -16,6 +16,7 @@ import { registerDashboardPage } from './pages/dashboard-page.js';
 import { registerSearchPage } from './pages/search-page.js';
 import { registerMessagePage } from './pages/message-page.js';
 import { registerAttentionPage } from './pages/attention-page.js';
+import { registerAlarmsPage } from './pages/alarms-page.js';
 import { registerIntegrityPage } from './pages/integrity-page.js';
 import { registerInventoryPage } from './pages/inventory-page.js';
 
@@ -129,6 +130,7 @@ export function registerConsole(app: FastifyInstance, node: TramiteNode): void {
     registerSearchPage(scope, ctx);
     registerMessagePage(scope, ctx);
     registerAttentionPage(scope, ctx);
+    registerAlarmsPage(scope, ctx);
     registerIntegrityPage(scope, ctx);
     registerInventoryPage(scope, ctx);
   });

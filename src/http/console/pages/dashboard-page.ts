@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.js';
 import { stateBadge } from '../console-layout.js';
 import { HIDDEN, sendPage, type ConsoleContext } from '../console-context.js';
-import { dashboardFacts, type DashboardFacts } from '../dashboard-facts.js';
+import { dashboardFacts, type DashboardFacts, type StateCount } from '../dashboard-facts.js';
+import type { Alarm } from '../../../node/alarms/alarm.js';
+import { alarmTable } from '../alarm-table.js';
 import type { Dictionary } from '../i18n/dictionary.js';
 import { formatSeconds, formatTime } from '../console-format.js';
 
@@ -108,21 +110,63 @@ function oldestSection(t: Dictionary, f: DashboardFacts): Html {
   </section>`;
 }
 
-/**
- * The alarms' place on the dashboard (the coordinator fills it from node.alarms.current() when the
- * alarms step is merged); nothing until then.
- */
-function alarmsSection(_t: Dictionary): Html {
-  return html``;
+/** The current alarms first, above everything else: what needs someone now. */
+function alarmsSection(t: Dictionary, alarms: readonly Alarm[]): Html {
+  return html`<section aria-labelledby="alarms-h">
+    <h2 id="alarms-h">${t.alarmsCurrent}</h2>
+    ${alarms.length === 0 ? html`<p>${t.noAlarms}</p>` : alarmTable(t, alarms, { caption: t.alarmsCurrent })}
+    <p><a href="/console/alarms">${t.alarmsAll}</a></p>
+  </section>`;
 }
 
-/** GET /console: messages per state, delivery latency, queue depths, the oldest message not yet final, alarms. */
+/** The last hour and the last day, per direction and state: the all-time table says nothing of now. */
+function recentSection(t: Dictionary, f: DashboardFacts): Html {
+  const key = (s: StateCount): string => `${s.direction} ${s.state}`;
+  const hour = new Map(f.lastHour.map((s) => [key(s), s.count]));
+  // Every group of the day holds the hour's too: the day's groups are the rows.
+  return html`<section aria-labelledby="recent-h">
+    <h2 id="recent-h">${t.dashRecent}</h2>
+    <p class="hint">${t.dashRecentHint}</p>
+    ${
+      f.lastDay.length === 0
+        ? html`<p>${t.noMessages}</p>`
+        : html`<table>
+            <caption class="sr-only">
+              ${t.dashRecent}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">${t.direction}</th>
+                <th scope="col">${t.state}</th>
+                <th scope="col" class="num">${t.lastHour}</th>
+                <th scope="col" class="num">${t.lastDay}</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${f.lastDay.map(
+                (s) =>
+                  html`<tr>
+                    <td>${s.direction === 'out' ? t.directionOut : t.directionIn}</td>
+                    <td>${stateBadge(s.state)}</td>
+                    <td class="num">${hour.get(key(s)) ?? 0}</td>
+                    <td class="num">${s.count}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+  </section>`;
+}
+
+/** GET /console: current alarms, messages per state (all time, last hour, last day), delivery latency, queue depths, the oldest message not yet final, alarms. */
 export function registerDashboardPage(scope: FastifyInstance, ctx: ConsoleContext): void {
   scope.get('/console', HIDDEN, async (req, reply) => {
     const { t } = req.console;
-    const f = await dashboardFacts(ctx.node);
-    const body = html`${alarmsSection(t)}
-      <div class="grid">${statesSection(t, f)}${oldestSection(t, f)}${latencySection(t, f)}${queuesSection(t, f)}</div>`;
+    const [f, alarms] = await Promise.all([dashboardFacts(ctx.node, new Date()), ctx.node.alarms.current()]);
+    const body = html`${alarmsSection(t, alarms)}
+      <div class="grid">
+        ${statesSection(t, f)}${recentSection(t, f)}${oldestSection(t, f)}${latencySection(t, f)}${queuesSection(t, f)}
+      </div>`;
     return sendPage(ctx, req, reply, { title: t.navDashboard, place: 'dashboard', path: '/console', body });
   });
 }
