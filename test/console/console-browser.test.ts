@@ -1,8 +1,9 @@
 /**
  * The console in a real headless Chromium (Debian's, driven by playwright-core: no browser download)
  * against two real nodes on 127.0.0.1: a message fails while the Regione's node is down, and is resent
- * from the console once it is back; sign-in, search, a message's page, a log verification; roles,
- * CSRF, cookie flags, keyboard order, and axe-core on every page. Screenshots go to test-output/console/.
+ * from the console once it is back; sign-in, search, a message's page, a log verification, alarms
+ * (raised by the node's own rules: every certificate "expires" within a century) acknowledged by an
+ * operator; roles, CSRF, cookie flags, keyboard order, and axe-core on every page. Screenshots go to test-output/console/.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +21,7 @@ import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federati
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
 import { patchConfig } from '../../test-support/in-process-federation.js';
+import type { MessageRecord } from '../../src/core/message-record.js';
 
 const FRANCAVILLA = 'SPC/ComuneFrancavillaAlMare';
 const REGIONE = 'SPC/RegioneAbruzzo';
@@ -104,6 +106,17 @@ async function expectAccessible(page: Page): Promise<void> {
   expect(violations).toEqual([]);
 }
 
+/** Every state badge of the page on one line: one box, no taller than one line of its text (no "ACCEP TED"). */
+async function expectBadgesOnOneLine(page: Page): Promise<void> {
+  const broken = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('.state')]
+      .filter((el) => el.getClientRects().length !== 1 || el.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(el).fontSize))
+      .map((el) => el.textContent),
+  );
+  expect(await page.locator('.state').count()).toBeGreaterThan(0);
+  expect(broken).toEqual([]);
+}
+
 async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -134,6 +147,9 @@ beforeAll(async () => {
   patchConfig(nodes.cst, (raw) => {
     raw.queue.retry.maxAttempts = 1; // with the Regione's node down, one attempt and the message is FAILED
     raw.log.retentionDays = 3650;
+    // The certificate-expiring rule, through the node's real evaluator, raises an alarm per certificate
+    // within seconds: every demo certificate expires within a century.
+    raw.alarms = { ...raw.alarms, evaluateEverySeconds: 1, certificateDays: 36_500 };
   });
   cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });
   failedId = await send();
@@ -183,6 +199,9 @@ describe('the console in a browser', () => {
     expect(Buffer.from(cookie.value, 'base64url')).toHaveLength(32);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Cruscotto');
     expect(await page.locator('#states-h + p + table').textContent()).toContain('FAILED');
+    // The message failed seconds ago: in the last hour's count and the last day's.
+    const failedOut = page.locator('#recent-h + p + table tbody tr', { hasText: 'FAILED' });
+    expect(await failedOut.locator('td.num').allTextContents()).toEqual(['1', '1']);
     await expectAccessible(page);
     await shoot(page, 'dashboard');
     await page.getByRole('link', { name: 'English' }).click();
@@ -239,6 +258,58 @@ describe('the console in a browser', () => {
     );
     expect(status).toBe(403);
     expect(await statusOf(failedId)).toBe('FAILED');
+    await context.close();
+  });
+
+  it('shows the alarms on the dashboard and their page; an operator acknowledges one (named on the page and in the log)', async () => {
+    await expect.poll(async () => (await cst.node.alarms.current()).length, { timeout: 20_000, interval: 200 }).toBeGreaterThan(1);
+    const { page } = await asOperator();
+    await page.reload();
+    expect(await page.locator('#alarms-h + table').textContent()).toContain('certificate-expiring');
+    expect(await page.locator('#alarms-h + table').textContent()).toContain('AVVISO');
+    await page.getByRole('link', { name: 'Allarmi', exact: true }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Allarmi');
+    expect(await page.locator('#recent-alarms-h + table').textContent()).toContain('APERTO');
+    await expectAccessible(page);
+    const first = (await cst.node.alarms.current())[0]!;
+    await page.locator('#note-0').fill('rinnovo in corso');
+    await page
+      .getByRole('button', { name: /Prendi in carico/ })
+      .first()
+      .click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain(`Allarme preso in carico: ${first.subject}`);
+    const row = page.locator('#current-alarms-h ~ table tbody tr').first();
+    expect(await row.textContent()).toMatch(/da operator-\S+ il .* UTC/);
+    expect(await row.textContent()).toContain('rinnovo in corso');
+    expect(await row.locator('button').count()).toBe(0);
+    const acknowledged = (await cst.node.alarms.current()).find((a) => a.id === first.id)!;
+    expect(acknowledged).toMatchObject({ state: 'acknowledged', acknowledged: { by: { role: 'operator' }, note: 'rinnovo in corso' } });
+    const logged = (await cst.node.store.store.searchRecords({ messageId: first.id })).filter((r) => r.kind === 'operator');
+    expect(logged).toMatchObject([{ action: 'alarm-acknowledged', detail: { rule: 'certificate-expiring', note: 'rinnovo in corso' } }]);
+    await expectAccessible(page);
+    await shoot(page, 'alarms');
+    await page.setViewportSize({ width: 480, height: 900 });
+    await expectBadgesOnOneLine(page);
+    await page.goto(`${nodes.cst.baseUrl}/console`);
+    await expectBadgesOnOneLine(page);
+    await page.close();
+  });
+
+  it('lets an auditor see the alarms but not acknowledge them: no form, and a forged POST refused', async () => {
+    const { context, page } = await signIn(nodes.cst.auditorToken);
+    await page.getByRole('link', { name: 'Allarmi', exact: true }).click();
+    expect(await page.locator('#current-alarms-h ~ table').first().textContent()).toContain('certificate-expiring');
+    expect(await page.getByRole('button', { name: /Prendi in carico/ }).count()).toBe(0);
+    expect(await page.locator('input[name=note]').count()).toBe(0);
+    const waiting = (await cst.node.alarms.current()).find((a) => a.state === 'raised')!;
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const status = await page.evaluate(
+      async ([token, id]) =>
+        (await fetch('/console/alarms/acknowledge', { method: 'POST', body: new URLSearchParams({ _csrf: token!, id: id! }) })).status,
+      [csrf, waiting.id],
+    );
+    expect(status).toBe(403);
+    expect((await cst.node.alarms.current()).find((a) => a.id === waiting.id)?.state).toBe('raised');
     await context.close();
   });
 
@@ -339,6 +410,52 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'Pagina successiva' }).click();
     expect(await ids()).toEqual(Array.from({ length: 10 }, (_, i) => `Paging_${String(9 - i).padStart(2, '0')}`));
     expect(await page.getByRole('link', { name: 'Pagina successiva' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('narrows the search by service and by time range (from inclusive, to exclusive), and names related messages', async () => {
+    // Beside the 60 of the paging test (an hour ago, one a second): two of another service in their
+    // range, and an answer to one of them.
+    const base = Date.parse((await cst.node.store.list({ id: 'Paging_00', direction: 'out', limit: 1 }))[0]!.createdAt);
+    const at = (s: number): string => new Date(base + s * 1000).toISOString();
+    const logged = (id: string, s: number, more: Partial<MessageRecord> = {}): MessageRecord => ({
+      id,
+      direction: 'out',
+      envelopeProfile: 'egov',
+      collaboration: 'sincrono',
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'AltroServizio',
+      confermaRicezione: false,
+      createdAt: at(s),
+      updatedAt: at(s),
+      status: 'DELIVERED',
+      attempts: 1,
+      ...more,
+    });
+    await cst.node.store.create(logged('Other_1', 12.5), '<other n="1"/>');
+    await cst.node.store.create(logged('Other_2', 15.5), '<other n="2"/>');
+    await cst.node.store.create(
+      logged('Answer_1', 13.5, { direction: 'in', from: REGIONE, to: FRANCAVILLA, refId: 'Other_1', status: 'RECEIVED' }),
+      '<answer/>',
+    );
+    const { page } = await asOperator();
+    const ids = () => page.locator('table.messages tbody tr td:nth-child(2)').allTextContents();
+    const range = new URLSearchParams({ createdFrom: at(10).slice(0, 19), createdTo: at(20).slice(0, 19), direction: 'out' });
+    await page.goto(`${nodes.cst.baseUrl}/console/messages?${range.toString()}`);
+    const paging = Array.from({ length: 10 }, (_, i) => `Paging_${String(19 - i)}`);
+    expect(await ids()).toEqual([...paging.slice(0, 4), 'Other_2', ...paging.slice(4, 7), 'Other_1', ...paging.slice(7)]);
+    await page.getByLabel('Servizio').selectOption('ComunicazioneVariazione');
+    await page.getByRole('button', { name: 'Cerca' }).click();
+    await expect.poll(ids).toEqual(paging);
+    range.set('service', 'AltroServizio');
+    await page.goto(`${nodes.cst.baseUrl}/console/messages?${range.toString()}`);
+    expect(await ids()).toEqual(['Other_2', 'Other_1']);
+    await page.getByRole('link', { name: 'Other_1' }).click();
+    const related = await page.locator('#related-h + table tbody').textContent();
+    expect(related).toContain('Risposta');
+    expect(related).toContain('Answer_1');
+    await expectAccessible(page);
     await page.close();
   });
 

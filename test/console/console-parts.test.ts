@@ -7,7 +7,9 @@ import { decodeCursor, encodeCursor, listQueryOf, readSearchForm } from '../../s
 import { dictionaryFor } from '../../src/http/console/i18n/dictionary.js';
 import { prettyXml } from '../../src/http/console/pretty-xml.js';
 import type { Registry } from '../../src/node/registry/registry.js';
-import type { MessageRecord } from '../../src/core/message-record.js';
+import { attentionMessages } from '../../src/http/console/attention-messages.js';
+import type { MessageListQuery, MessageRecord } from '../../src/core/message-record.js';
+import type { TramiteNode } from '../../src/node/tramite-node.js';
 
 describe('html', () => {
   it('escapes every interpolation unless it is a fragment or explicitly raw', () => {
@@ -147,5 +149,43 @@ describe('prettyXml', () => {
         '</a>',
       ].join('\n'),
     );
+  });
+});
+
+describe('attentionMessages', () => {
+  it("holds each not-final message to its own service's stuck threshold, else the node's", async () => {
+    const now = new Date('2026-12-06T12:00:00.000Z');
+    const ago = (minutes: number): string => new Date(now.getTime() - minutes * 60_000).toISOString();
+    const messages = [
+      { id: 'fast-2min', service: 'Fast', status: 'ACCEPTED', createdAt: ago(2) },
+      { id: 'slow-2min', service: 'Slow', status: 'ACCEPTED', createdAt: ago(2) },
+      { id: 'slow-20min', service: 'Slow', status: 'SENDING', createdAt: ago(20) },
+      { id: 'api-30s', service: 'Api', status: 'RECEIVED', createdAt: ago(0.5) },
+    ] as MessageRecord[];
+    const asked: MessageListQuery[] = [];
+    const node = {
+      config: {
+        alarms: { stuckAfterSeconds: 900 },
+        services: [{ name: 'Fast', stuckAfterSeconds: 60 }],
+        restServices: [{ name: 'Api', stuckAfterSeconds: 20 }],
+      },
+      store: {
+        list: async (q: MessageListQuery) => {
+          asked.push(q);
+          return messages.filter((m) => m.status === q.status && (!q.olderThan || m.createdAt < q.olderThan.createdAt));
+        },
+      },
+    } as unknown as TramiteNode;
+    const a = await attentionMessages(node, now);
+    expect(a.stuck.map((m) => m.id)).toEqual(['slow-20min', 'fast-2min', 'api-30s']);
+    expect(a.stuckAfterMs).toBe(900_000);
+    expect(a.ownThresholds).toEqual(
+      new Map([
+        ['Fast', 60_000],
+        ['Api', 20_000],
+      ]),
+    );
+    // The keyset starts at the shortest threshold: nothing younger than every threshold is read.
+    expect(asked.filter((q) => q.olderThan).map((q) => q.olderThan!.createdAt)).toEqual(Array(3).fill(ago(20 / 60)));
   });
 });
