@@ -287,6 +287,8 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('#verify-status').textContent(), { timeout: 30_000 }).toContain('Verifica completata');
     expect(await page.locator('#verify-status').textContent()).toContain('catena, checkpoint e firme integri');
     expect(await page.locator('#verify-status .state').textContent()).toBe('VALIDA');
+    // The state verify-progress.js reads: a page rendered while the run went on reloads itself at its end.
+    expect(await page.locator('#verify-progress').getAttribute('data-state')).toBe('done');
     expect(await page.locator('#verify-progress').getAttribute('value')).toBe(await page.locator('#verify-progress').getAttribute('max'));
     await expectAccessible(page);
     await shoot(page, 'integrity');
