@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
-import { bundleToJson } from '../log/log-bundle.js';
+import { exportForStaff } from './bundle-export.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, refusals, response } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
@@ -123,13 +123,14 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             summary: 'Export a bundle of the log for a time range',
             description:
               'A self-contained bundle (records, checkpoints, trust anchors, manifest) that `tramite log verify-bundle` checks offline; ' +
-              'sent as an attachment (docs/auditors.md).',
+              'sent as an attachment (docs/auditors.md). At most `log.maxExportRecords` records (413 otherwise: ask for a narrower range), ' +
+              'one export at a time per node (429 with Retry-After otherwise); each export is recorded in the log.',
             response: {
               200: {
                 description: 'The bundle, as a JSON attachment.',
                 content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
               },
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 404, 429, '4xx', 503, '5xx'),
             },
             querystring: {
               type: 'object',
@@ -140,13 +141,14 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
           },
         },
         async (req, reply) => {
-          const bundle = await node
-            .auditor()
-            .exportBundle(new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString(), new Date());
+          // The onRequest hook let only an auditor's token through: the export is recorded under that auditor's name.
+          const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')![1]!;
+          const by = node.registry.staffMember(token)!;
+          const exported = await exportForStaff(node, by, new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString());
           return reply
             .type('application/json')
-            .header('content-disposition', `attachment; filename="tramite-log-${bundle.manifest.firstSeq}-${bundle.manifest.lastSeq}.json"`)
-            .send(bundleToJson(bundle));
+            .header('content-disposition', `attachment; filename="${exported.filename}"`)
+            .send(exported.json);
         },
       );
     },
