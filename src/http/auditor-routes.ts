@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { exportForStaff } from './bundle-export.js';
+import { failedTokenLimit } from './failed-token-limit.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, refusals, response } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
@@ -16,6 +17,10 @@ const recordSchema = apiSchema('api-audit-record');
 export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): void {
   app.register(
     async (audit) => {
+      audit.addHook(
+        'onRequest',
+        failedTokenLimit(audit, (token) => node.registry.isAuditorToken(token)),
+      );
       audit.addHook('onRequest', async (req: FastifyRequest) => {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         if (!m || !node.registry.isAuditorToken(m[1]!))
@@ -39,7 +44,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
                 required: ['records'],
                 properties: { records: { type: 'array', items: recordSchema } },
               },
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 429, '4xx', 503, '5xx'),
             },
             querystring: {
               type: 'object',
@@ -82,7 +87,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             params: { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'The message id.' } } },
             response: {
               200: response('The message, its history and its envelopes.', apiSchema('api-audit-message')),
-              ...refusals(401, 404, '4xx', 503, '5xx'),
+              ...refusals(401, 404, 429, '4xx', 503, '5xx'),
             },
           },
         },
@@ -108,7 +113,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             },
             response: {
               200: response('The verification’s report.', apiSchema('api-audit-report')),
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 429, '4xx', 503, '5xx'),
             },
           },
         },
