@@ -309,6 +309,8 @@ export interface ConfigFileLog {
   signer?: string;
   tsa?: { url: string; timeoutMs: number; caFile?: string };
   retentionDays?: number;
+  /** Most records of one export (auditor API, console); a larger range is refused before it is read. @defaultValue 100000 */
+  maxExportRecords: number;
   /** The auditors' read-only tokens, as operatorTokens. */
   auditorTokens: (string | StaffTokenEntry)[];
 }

@@ -92,6 +92,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ID_EXHAUSTED: 'No message serial is left for this minute and process slot',
   TRAMITE_ERR_LOG_UNAVAILABLE: 'The message log cannot be opened or written (file, database or connection)',
   TRAMITE_ERR_LOG_TAMPERED: 'The message log or an export bundle failed verification (chain, checkpoint, digest or signature)',
+  TRAMITE_ERR_EXPORT_TOO_LARGE: 'The time range asked for holds more records than one log bundle export may (log.maxExportRecords)',
+  TRAMITE_ERR_EXPORT_BUSY: 'Another log bundle export is being built on this node; retry after the time in Retry-After',
   TRAMITE_ERR_TOKEN_KEY:
     'A token the replay filter should hold has a namespace or id the log store refuses: longer than 200 characters, or containing U+0000',
   TRAMITE_ERR_TSA: 'The time-stamping authority could not be reached or gave an invalid RFC 3161 token',

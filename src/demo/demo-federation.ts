@@ -357,6 +357,7 @@ export async function writeDemoFederation(
       log: {
         store: 'sqlite',
         sqliteFile: 'message-log.sqlite',
+        maxExportRecords: 100_000,
         checkpointEveryRecords: 100,
         checkpointEverySeconds: 60,
         auditorTokens: [hashToken(auditorToken)],

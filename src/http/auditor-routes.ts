@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
-import { bundleToJson } from '../log/log-bundle.js';
+import { exportForStaff } from './bundle-export.js';
+import { failedTokenLimit } from './failed-token-limit.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, refusals, response } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
@@ -16,6 +17,10 @@ const recordSchema = apiSchema('api-audit-record');
 export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): void {
   app.register(
     async (audit) => {
+      audit.addHook(
+        'onRequest',
+        failedTokenLimit(audit, (token) => node.registry.isAuditorToken(token)),
+      );
       audit.addHook('onRequest', async (req: FastifyRequest) => {
         const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         if (!m || !node.registry.isAuditorToken(m[1]!))
@@ -39,7 +44,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
                 required: ['records'],
                 properties: { records: { type: 'array', items: recordSchema } },
               },
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 429, '4xx', 503, '5xx'),
             },
             querystring: {
               type: 'object',
@@ -82,7 +87,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             params: { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'The message id.' } } },
             response: {
               200: response('The message, its history and its envelopes.', apiSchema('api-audit-message')),
-              ...refusals(401, 404, '4xx', 503, '5xx'),
+              ...refusals(401, 404, 429, '4xx', 503, '5xx'),
             },
           },
         },
@@ -108,7 +113,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             },
             response: {
               200: response('The verification’s report.', apiSchema('api-audit-report')),
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 429, '4xx', 503, '5xx'),
             },
           },
         },
@@ -123,13 +128,14 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
             summary: 'Export a bundle of the log for a time range',
             description:
               'A self-contained bundle (records, checkpoints, trust anchors, manifest) that `tramite log verify-bundle` checks offline; ' +
-              'sent as an attachment (docs/auditors.md).',
+              'sent as an attachment (docs/auditors.md). At most `log.maxExportRecords` records (413 otherwise: ask for a narrower range), ' +
+              'one export at a time per node (429 with Retry-After otherwise); each export is recorded in the log.',
             response: {
               200: {
                 description: 'The bundle, as a JSON attachment.',
                 content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
               },
-              ...refusals(400, 401, '4xx', 503, '5xx'),
+              ...refusals(400, 401, 404, 429, '4xx', 503, '5xx'),
             },
             querystring: {
               type: 'object',
@@ -140,13 +146,14 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
           },
         },
         async (req, reply) => {
-          const bundle = await node
-            .auditor()
-            .exportBundle(new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString(), new Date());
+          // The onRequest hook let only an auditor's token through: the export is recorded under that auditor's name.
+          const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')![1]!;
+          const by = node.registry.staffMember(token)!;
+          const exported = await exportForStaff(node, by, new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString());
           return reply
             .type('application/json')
-            .header('content-disposition', `attachment; filename="tramite-log-${bundle.manifest.firstSeq}-${bundle.manifest.lastSeq}.json"`)
-            .send(bundleToJson(bundle));
+            .header('content-disposition', `attachment; filename="${exported.filename}"`)
+            .send(exported.json);
         },
       );
     },

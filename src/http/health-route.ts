@@ -3,10 +3,11 @@ import { ApiError } from '../core/errors.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, errorSchema, refusals, response, routeSchema } from './openapi/api-schemas.js';
 import { optionallySecuredBy, TAGS } from './openapi/openapi-definition.js';
+import { failedTokenLimit } from './failed-token-limit.js';
 
 const healthSchema = apiSchema('api-health');
 const readySchema = apiSchema('api-health-ready');
-const OPERATOR_ONLY = refusals(401);
+const OPERATOR_ONLY = refusals(401, 429);
 
 /**
  * GET /health. Anyone (a load balancer, a monitor) gets the status alone: 200 `ok`, or 503 `degraded`
@@ -21,6 +22,11 @@ export function registerHealthRoute(app: FastifyInstance, node: TramiteNode): vo
 }
 
 function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
+  // A wrong operator token is a guess at what the details show: limited per address, as sign-in is.
+  app.addHook(
+    'onRequest',
+    failedTokenLimit(app, (token) => node.registry.isOperatorToken(token)),
+  );
   // The process answers: that is all liveness says (a supervisor restarts a process that does not).
   app.get(
     '/health/live',

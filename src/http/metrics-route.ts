@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../core/errors.js';
+import { failedTokenLimit } from './failed-token-limit.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { mediaResponse, refusals } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
@@ -12,7 +13,12 @@ import { securedBy, TAGS } from './openapi/openapi-definition.js';
  */
 export function registerMetricsRoute(app: FastifyInstance, node: TramiteNode): void {
   // In a plugin of its own, like every route: the OpenAPI document is collected from the plugins registered after it.
-  app.register(async (scope) =>
+  app.register(async (scope) => {
+    // A wrong operator token is a guess: limited per address, as sign-in is.
+    scope.addHook(
+      'onRequest',
+      failedTokenLimit(scope, (token) => node.registry.isOperatorToken(token)),
+    );
     scope.get(
       '/metrics',
       {
@@ -25,7 +31,7 @@ export function registerMetricsRoute(app: FastifyInstance, node: TramiteNode): v
           security: securedBy('operatorToken'),
           response: {
             200: mediaResponse('The exposition, Prometheus text format 0.0.4.', 'text/plain', { type: 'string' }),
-            ...refusals(401),
+            ...refusals(401, 429),
           },
         },
       },
@@ -46,6 +52,6 @@ export function registerMetricsRoute(app: FastifyInstance, node: TramiteNode): v
         const { contentType, text } = await node.metrics.exposition();
         return reply.header('cache-control', 'no-store').type(contentType).send(text);
       },
-    ),
-  );
+    );
+  });
 }

@@ -1,6 +1,7 @@
 import { canonicalRecord, chainHash, GENESIS_HASH, isRestKind, sha256Hex, type LogRecord } from './log-entry.js';
 import { checkpointSignatureValid } from './checkpoint.js';
 import type { Checkpoint } from './log-store.js';
+import { LoopShare } from './loop-share.js';
 
 export type IssueKind = 'gap' | 'order' | 'chain' | 'altered' | 'digest' | 'signature' | 'checkpoint' | 'truncated';
 
@@ -63,6 +64,8 @@ export async function verifyChain(
   let lastSeq: number | null = null;
   let envelopesChecked = 0;
   let envelopesPurged = 0;
+  // A signature re-check per record is CPU work: the walk gives the event loop a turn every slice.
+  const loop = new LoopShare();
 
   for await (const r of records) {
     count += 1;
@@ -115,9 +118,11 @@ export async function verifyChain(
     lastSeq = r.seq;
     expected = Math.max(expected, r.seq) + 1;
     opts.onRecord?.(r.seq);
+    await loop.turn();
   }
 
   for (const cp of checkpoints) {
+    await loop.turn();
     if (!checkpointSignatureValid(cp))
       report({ seq: cp.seq, kind: 'checkpoint', reason: `checkpoint ${cp.seq} of ${cp.time} has an invalid signature: it was altered` });
     else {

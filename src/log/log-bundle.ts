@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TramiteError } from '../core/errors.js';
 import { isRestKind, sha256Hex, type LogRecord } from './log-entry.js';
 import type { Checkpoint, LogStore } from './log-store.js';
+import { LoopShare } from './loop-share.js';
 
 export const BUNDLE_FORMAT = 'tramite-log-bundle';
 
@@ -35,15 +36,29 @@ export interface BundleContent {
   readonly tsaTrustPem: string;
 }
 
-/** Collects the records whose time falls in [from, to] and the checkpoints inside that segment. */
+/**
+ * Collects the records whose time falls in [from, to] and the checkpoints inside that segment. With
+ * `maxRecords`, a range holding more is refused before anything is read: a bundle is built in memory.
+ */
 export async function collectBundle(
   store: LogStore,
-  opts: { from: string; to: string; node: string; trustPem: string; tsaTrustPem: string; now: Date },
+  opts: { from: string; to: string; node: string; trustPem: string; tsaTrustPem: string; now: Date; maxRecords?: number },
 ): Promise<BundleContent> {
   const range = await store.seqRangeForTime(opts.from, opts.to);
   if (!range) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `the log holds no record between ${opts.from} and ${opts.to}`);
+  const count = range.last - range.first + 1;
+  if (opts.maxRecords !== undefined && count > opts.maxRecords)
+    throw new TramiteError(
+      'TRAMITE_ERR_EXPORT_TOO_LARGE',
+      `the range ${opts.from}..${opts.to} holds ${count} records (${range.first}–${range.last}), more than the ${opts.maxRecords} of one export (log.maxExportRecords): export a narrower range`,
+    );
   const records: LogRecord[] = [];
-  for await (const r of store.range(range.first, range.last)) records.push(r);
+  // Reading a large range from SQLite does no real I/O: the loop gets its turns as during a verification.
+  const loop = new LoopShare();
+  for await (const r of store.range(range.first, range.last)) {
+    records.push(r);
+    await loop.turn();
+  }
   const checkpoints = await store.checkpoints(range.first, range.last);
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -95,15 +110,32 @@ export function writeBundleDir(dir: string, b: BundleContent): BundleManifest {
   return manifest;
 }
 
+/** The single-document form, in pieces: one per record, so that a builder can let the event loop in between. */
+function* bundleJsonParts(b: BundleContent): Generator<string> {
+  yield `{"manifest":${JSON.stringify(b.manifest)},"records":[`;
+  let first = true;
+  for (const r of b.records) {
+    yield `${first ? '' : ','}${JSON.stringify({ ...r, envelope: r.envelope ? Buffer.from(r.envelope).toString('base64') : undefined })}`;
+    first = false;
+  }
+  yield `],"checkpoints":${JSON.stringify(b.checkpoints.map((c) => JSON.parse(checkpointLine(c)) as unknown))}`;
+  yield `,"trustPem":${JSON.stringify(b.trustPem)},"tsaTrustPem":${JSON.stringify(b.tsaTrustPem)}}`;
+}
+
 /** The single-document form (auditor API): the same content, envelopes in base64. */
 export function bundleToJson(b: BundleContent): string {
-  return JSON.stringify({
-    manifest: b.manifest,
-    records: b.records.map((r) => ({ ...r, envelope: r.envelope ? Buffer.from(r.envelope).toString('base64') : undefined })),
-    checkpoints: b.checkpoints.map((c) => JSON.parse(checkpointLine(c)) as unknown),
-    trustPem: b.trustPem,
-    tsaTrustPem: b.tsaTrustPem,
-  });
+  return [...bundleJsonParts(b)].join('');
+}
+
+/** bundleToJson for a node serving requests: the same text, built sharing the event loop (a range can hold many records). */
+export async function bundleToJsonSharing(b: BundleContent): Promise<string> {
+  const parts: string[] = [];
+  const loop = new LoopShare();
+  for (const part of bundleJsonParts(b)) {
+    parts.push(part);
+    await loop.turn();
+  }
+  return parts.join('');
 }
 
 /** Problems with the bundle's files themselves (missing, altered) found while reading it. */

@@ -351,13 +351,36 @@ describe('the console in a browser', () => {
   it('runs a log verification with its progress bar to the end, and records a purge request', async () => {
     const { page } = await asOperator();
     await page.getByRole('link', { name: 'Integrità del registro' }).click();
-    // The progress bar's script polls the run's JSON (same origin, under the console's CSP) whatever its state.
-    const polled = page.waitForResponse((r) => r.url().includes('/console/integrity/runs/') && r.status() === 200);
-    await page.getByRole('button', { name: 'Verifica ora' }).click();
-    expect(await (await polled).json()).toMatchObject({ total: expect.any(Number), checked: expect.any(Number) });
+    // The run is held at its start until the page has shown it running: the page must then reload itself
+    // at the run's end (verify-progress.js reads the bar's data-state), whatever the log's size.
+    const real = cst.node.auditor.bind(cst.node);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    cst.node.auditor = () => {
+      const auditor = real();
+      const verify = auditor.verify.bind(auditor);
+      auditor.verify = async (opts) => {
+        await held;
+        return verify(opts);
+      };
+      return auditor;
+    };
+    try {
+      // The progress bar's script polls the run's JSON (same origin, under the console's CSP) whatever its state.
+      const polled = page.waitForResponse((r) => r.url().includes('/console/integrity/runs/') && r.status() === 200);
+      await page.getByRole('button', { name: 'Verifica ora' }).click();
+      expect(await (await polled).json()).toMatchObject({ state: 'running', total: expect.any(Number), checked: expect.any(Number) });
+      expect(await page.locator('#verify-progress').getAttribute('data-state')).toBe('running');
+      expect(await page.locator('#verify-status').textContent()).toContain('in corso');
+    } finally {
+      release();
+      cst.node.auditor = real;
+    }
     await expect.poll(() => page.locator('#verify-status').textContent(), { timeout: 30_000 }).toContain('Verifica completata');
     expect(await page.locator('#verify-status').textContent()).toContain('catena, checkpoint e firme integri');
     expect(await page.locator('#verify-status .state').textContent()).toBe('VALIDA');
+    // The state verify-progress.js reads: a page rendered while the run went on reloads itself at its end.
+    expect(await page.locator('#verify-progress').getAttribute('data-state')).toBe('done');
     expect(await page.locator('#verify-progress').getAttribute('value')).toBe(await page.locator('#verify-progress').getAttribute('max'));
     await expectAccessible(page);
     await shoot(page, 'integrity');

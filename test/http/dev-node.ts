@@ -14,6 +14,8 @@ export interface DevNode {
   readonly dir: string;
   /** Plain back-office token of each hosted party, by party code. */
   readonly tokens: Readonly<Record<string, string>>;
+  /** Plain staff tokens: the auditor's (log.auditorTokens) and the operator's (console). */
+  readonly staff: { readonly auditor: string; readonly operator: string };
 }
 
 export async function startDevNode(
@@ -29,5 +31,9 @@ export async function startDevNode(
   writeFileSync(report.configFile, JSON.stringify(raw, null, 2));
   const running = await serveNode(loadConfig(report.configFile));
   const tokens = Object.fromEntries(report.parties.map((p) => [p.code, p.token ?? readFileSync(p.tokenFile, 'utf8').trim()]));
-  return { running, dir, tokens };
+  const staff = {
+    auditor: readFileSync(report.auditorTokenFile, 'utf8').trim(),
+    operator: readFileSync(report.operatorTokenFile, 'utf8').trim(),
+  };
+  return { running, dir, tokens, staff };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrustStore } from '../../src/crypto/trust-store.js';
-import { bundleToJson, writeBundleDir, type BundleContent, type BundleManifest } from '../../src/log/log-bundle.js';
+import { bundleToJson, bundleToJsonSharing, writeBundleDir, type BundleContent, type BundleManifest } from '../../src/log/log-bundle.js';
 import { sha256Hex, type LogRecord } from '../../src/log/log-entry.js';
 import { LogAuditor, verifyBundle } from '../../src/node/audit/log-auditor.js';
 import {
@@ -40,6 +40,9 @@ let bundleFile: string;
 let bundle: BundleContent;
 let manifest: BundleManifest;
 let copies = 0;
+/** The same range asked for with a cap one record short of it, and with a cap of exactly its size. */
+let overCap: unknown;
+let atCap: BundleContent;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'tramite-bundle-'));
@@ -57,6 +60,8 @@ beforeAll(async () => {
 
   const auditor = new LogAuditor(store, NODE, TrustStore.fromPem(logPki().caPem));
   bundle = await auditor.exportBundle(from, to, new Date('2031-04-01T00:00:00.000Z'));
+  overCap = await auditor.exportBundle(from, to, new Date(), { maxRecords: LAST - FIRST }).catch((err: unknown) => err);
+  atCap = await auditor.exportBundle(from, to, new Date(), { maxRecords: LAST - FIRST + 1 });
   bundleDir = join(work, 'bundle');
   manifest = writeBundleDir(bundleDir, bundle);
   bundleFile = join(work, 'bundle.json');
@@ -84,6 +89,17 @@ const writeLines = (dir: string, file: string, lines: string[]) => writeFileSync
 const where = (r: { issues: readonly { seq: number; kind: string }[] }) => r.issues.map((i) => `${i.seq}:${i.kind}`);
 
 describe('export', () => {
+  it('refuses a range holding more records than maxRecords before reading it, and takes one of exactly that many', () => {
+    expect(overCap).toMatchObject({ code: 'TRAMITE_ERR_EXPORT_TOO_LARGE' });
+    expect((overCap as Error).message).toContain(`holds ${LAST - FIRST + 1} records (${FIRST}–${LAST})`);
+    expect(atCap.manifest.recordCount).toBe(LAST - FIRST + 1);
+  });
+
+  it('builds the single-JSON form sharing the event loop, to the same text', async () => {
+    expect(await bundleToJsonSharing(bundle)).toBe(bundleToJson(bundle));
+    expect(JSON.parse(bundleToJson(bundle))).toMatchObject({ manifest: { firstSeq: FIRST, lastSeq: LAST }, trustPem: bundle.trustPem });
+  });
+
   it('writes the records, checkpoints, envelopes and trust anchors of the time range', () => {
     expect(manifest).toMatchObject({
       format: 'tramite-log-bundle',

@@ -276,9 +276,18 @@ export class LogAuditor {
     return (await this.store.head()).seq;
   }
 
-  async exportBundle(from: string, to: string, now: Date): Promise<BundleContent> {
+  /** With `maxRecords`, a range holding more records is refused (TRAMITE_ERR_EXPORT_TOO_LARGE) before it is read. */
+  async exportBundle(from: string, to: string, now: Date, opts: { maxRecords?: number } = {}): Promise<BundleContent> {
     const trustPem = this.trust ? this.trust.anchors.map((c) => c.toString()).join('') : '';
-    return collectBundle(this.store, { from, to, node: this.node, trustPem, tsaTrustPem: (this.tsaTrust ?? []).join(''), now });
+    return collectBundle(this.store, {
+      from,
+      to,
+      node: this.node,
+      trustPem,
+      tsaTrustPem: (this.tsaTrust ?? []).join(''),
+      now,
+      ...(opts.maxRecords !== undefined ? { maxRecords: opts.maxRecords } : {}),
+    });
   }
 }
 

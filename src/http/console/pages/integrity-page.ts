@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../../core/errors.js';
-import { bundleToJson } from '../../../log/log-bundle.js';
+import { exportForStaff } from '../../bundle-export.js';
+import { HttpRefusal } from '../../http-refusal.js';
 import { html, type Html } from '../html.js';
 import { notice, stateBadge } from '../console-layout.js';
 import { HIDDEN, requireOperator, sendPage, sessionOf, type ConsoleContext } from '../console-context.js';
@@ -29,6 +30,7 @@ function runSection(t: Dictionary, run: VerificationRun | undefined): Html {
       max="${Math.max(run.total, 1)}"
       value="${run.state === 'running' ? run.checked : Math.max(run.total, 1)}"
       data-poll="/console/integrity/runs/${run.id}"
+      data-state="${run.state}"
     >
       ${run.checked}/${run.total}
     </progress>
@@ -182,7 +184,8 @@ export function registerIntegrityPage(scope: FastifyInstance, ctx: ConsoleContex
 
   scope.post('/console/integrity/verify', HIDDEN, async (req, reply) => {
     const session = sessionOf(req);
-    const run = await ctx.runs.start(ctx.node.auditor(), session.member);
+    // Answers at once: the run goes on in the background, sharing the event loop (chain-verifier.ts).
+    const run = ctx.runs.start(ctx.node.auditor(), session.member);
     ctx.node.log.info({ by: session.member.name, run: run.id }, 'console: log verification started');
     return reply.redirect(`/console/integrity?run=${encodeURIComponent(run.id)}`, 303);
   });
@@ -216,12 +219,14 @@ export function registerIntegrityPage(scope: FastifyInstance, ctx: ConsoleContex
     const from = at(req.query.from);
     const to = at(req.query.to);
     if (!from || !to || from > to) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, t.exportRangeInvalid);
-    const bundle = await ctx.node.auditor().exportBundle(from, to, new Date());
-    ctx.node.log.info({ by: sessionOf(req).member.name, from, to }, 'console: log bundle exported');
-    return reply
-      .type('application/json')
-      .header('content-disposition', `attachment; filename="tramite-log-${bundle.manifest.firstSeq}-${bundle.manifest.lastSeq}.json"`)
-      .send(bundleToJson(bundle));
+    const by = sessionOf(req).member;
+    const exported = await exportForStaff(ctx.node, by, from, to).catch((err: unknown) => {
+      // The console's error page sets no Retry-After of its own.
+      if (err instanceof HttpRefusal) void reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    });
+    ctx.node.log.info({ by: by.name, from, to }, 'console: log bundle exported');
+    return reply.type('application/json').header('content-disposition', `attachment; filename="${exported.filename}"`).send(exported.json);
   });
 
   scope.post('/console/integrity/purge', HIDDEN, async (req, reply) => {
