@@ -156,7 +156,15 @@ describe('tramite log on a copy of the database', () => {
       join(nodes.regione.dir, 'pki', 'ca.cert.pem'),
     ]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^intact: 15 records/);
+    // The exchanges' 15 records, and the record of the API export above: who took the bundle, and of what.
+    expect(ok.stdout).toMatch(/^intact: 16 records/);
+    const copy = new Database(db, { readonly: true });
+    expect(copy.prepare('SELECT kind, action, from_party AS "from" FROM log_records WHERE seq = 16').get()).toEqual({
+      kind: 'operator',
+      action: 'bundle-exported',
+      from: expect.stringMatching(/^auditor:auditor-[0-9a-f]{8}$/),
+    });
+    copy.close();
 
     const search = await runCli(['log', 'search', '--db', db, '--party', FRANCAVILLA, '--state', 'DELIVERED', '--json']);
     expect(JSON.parse(search.stdout)).toHaveLength(5);
@@ -167,7 +175,7 @@ describe('tramite log on a copy of the database', () => {
     const exp = await runCli(['log', 'export', '--db', db, '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z', out]);
     expect(exp.code, exp.stderr).toBe(0);
     const offline = await runCli(['log', 'verify', '--bundle', out, '--json']);
-    expect(JSON.parse(offline.stdout)).toMatchObject({ ok: true, records: 15 });
+    expect(JSON.parse(offline.stdout)).toMatchObject({ ok: true, records: 16 });
 
     const raw = new Database(db);
     raw.prepare("UPDATE log_records SET envelope = CAST(replace(CAST(envelope AS TEXT), '>3<', '>9<') AS BLOB) WHERE seq = 10").run();
