@@ -20,6 +20,25 @@ export interface RestFacts {
  */
 export type MessageStatus = 'ACCEPTED' | 'SENDING' | 'DELIVERED' | 'FAILED' | 'RECEIVED' | 'DISPATCHED';
 
+/** Every state a message can be in. */
+export const MESSAGE_STATUSES: readonly MessageStatus[] = ['ACCEPTED', 'SENDING', 'DELIVERED', 'FAILED', 'RECEIVED', 'DISPATCHED'];
+
+/** The states a message ends in. */
+export const FINAL_STATUSES: readonly MessageStatus[] = ['DELIVERED', 'FAILED', 'DISPATCHED'];
+
+/** The states the node still works on: a message in one of them for too long is stuck. */
+export const NOT_FINAL_STATUSES: readonly MessageStatus[] = ['ACCEPTED', 'SENDING', 'RECEIVED'];
+
+/** Whether `status` (a message's, or a state label read back from the log) is one a message ends in. */
+export function isFinalStatus(status: string): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** Whether `status` is one the node still works on. */
+export function isNotFinalStatus(status: string): boolean {
+  return (NOT_FINAL_STATUSES as readonly string[]).includes(status);
+}
+
 export interface MessageError {
   readonly code: string;
   readonly message: string;

@@ -5,6 +5,7 @@ import { ALARM_RULES } from '../node/alarms/alarm.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { refusals, response, routeSchema } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
+import { bearerToken } from './bearer-token.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const staffMemberSchema = {
@@ -49,8 +50,8 @@ export function registerAlarmRoutes(app: FastifyInstance, node: TramiteNode): vo
 
 function alarmRoutes(app: FastifyInstance, node: TramiteNode): void {
   const staff = (req: FastifyRequest): StaffMember => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const member = m ? node.registry.staffMember(m[1]!) : undefined;
+    const token = bearerToken(req.headers.authorization);
+    const member = token ? node.registry.staffMember(token) : undefined;
     if (!member)
       throw new ApiError('TRAMITE_ERR_STAFF_ONLY', 401, 'present an operator or auditor token as "Authorization: Bearer <token>"');
     return member;

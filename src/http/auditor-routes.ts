@@ -5,6 +5,7 @@ import { failedTokenLimit } from './failed-token-limit.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, refusals, response } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
+import { bearerToken } from './bearer-token.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const auditor = { tags: [TAGS.auditors], security: securedBy('auditorToken') };
@@ -22,8 +23,8 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
         failedTokenLimit(audit, (token) => node.registry.isAuditorToken(token)),
       );
       audit.addHook('onRequest', async (req: FastifyRequest) => {
-        const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-        if (!m || !node.registry.isAuditorToken(m[1]!))
+        const token = bearerToken(req.headers.authorization);
+        if (!token || !node.registry.isAuditorToken(token))
           throw new ApiError('TRAMITE_ERR_AUDITOR_ONLY', 401, 'present the auditor token as "Authorization: Bearer <token>"');
       });
 
@@ -147,8 +148,7 @@ export function registerAuditorRoutes(app: FastifyInstance, node: TramiteNode): 
         },
         async (req, reply) => {
           // The onRequest hook let only an auditor's token through: the export is recorded under that auditor's name.
-          const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')![1]!;
-          const by = node.registry.staffMember(token)!;
+          const by = node.registry.staffMember(bearerToken(req.headers.authorization)!)!;
           const exported = await exportForStaff(node, by, new Date(req.query.from).toISOString(), new Date(req.query.to).toISOString());
           return reply
             .type('application/json')

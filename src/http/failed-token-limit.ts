@@ -1,12 +1,9 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { HttpRefusal } from './http-refusal.js';
+import { bearerToken } from './bearer-token.js';
 
 /** Wrong staff tokens per remote address per minute: as many as sign-in allows — enough for a typo, too few to guess. */
 export const FAILED_TOKEN_CHECKS_PER_MINUTE = 10;
-
-function bearer(req: FastifyRequest): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-}
 
 /**
  * An onRequest hook of `scope` that limits, per remote address, the requests presenting a bearer token
@@ -20,7 +17,7 @@ export function failedTokenLimit(scope: FastifyInstance, accepted: (token: strin
     timeWindow: 60_000,
     keyGenerator: (req) => req.ip,
     allowList: (req) => {
-      const token = bearer(req);
+      const token = bearerToken(req.headers.authorization);
       return token === undefined || accepted(token);
     },
     errorResponseBuilder: (_req, ctx) =>

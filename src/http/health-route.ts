@@ -4,6 +4,7 @@ import type { TramiteNode } from '../node/tramite-node.js';
 import { apiSchema, errorSchema, refusals, response, routeSchema } from './openapi/api-schemas.js';
 import { optionallySecuredBy, TAGS } from './openapi/openapi-definition.js';
 import { failedTokenLimit } from './failed-token-limit.js';
+import { bearerToken } from './bearer-token.js';
 
 const healthSchema = apiSchema('api-health');
 const readySchema = apiSchema('api-health-ready');
@@ -105,18 +106,10 @@ function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
       }),
     },
     async (req, reply) => {
-      const presented = req.headers.authorization;
-      const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
-      if (presented !== undefined && !(token !== undefined && node.registry.isOperatorToken(token))) {
-        throw new ApiError(
-          'TRAMITE_ERR_OPERATOR_ONLY',
-          401,
-          'present an operator token as "Authorization: Bearer <token>", or no token for the status alone',
-        );
-      }
+      const operator = isOperator(req.headers.authorization, node);
       const health = await node.health();
       reply.code(health.status === 'ok' ? 200 : 503);
-      if (token === undefined) return { status: health.status };
+      if (!operator) return { status: health.status };
       return {
         status: health.status,
         problems: health.problems,
@@ -144,7 +137,7 @@ function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
 /** Whether the request presents an operator token; any other presented token is refused (401). */
 function isOperator(presented: string | undefined, node: TramiteNode): boolean {
   if (presented === undefined) return false;
-  const token = /^Bearer\s+(\S+)$/i.exec(presented)?.[1];
+  const token = bearerToken(presented);
   if (token !== undefined && node.registry.isOperatorToken(token)) return true;
   throw new ApiError(
     'TRAMITE_ERR_OPERATOR_ONLY',

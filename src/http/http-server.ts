@@ -9,7 +9,7 @@ import { TLS_POLICY } from '../core/tls-policy.js';
 import type { NodeSettings } from '../config/config-types.js';
 import type { TransportIdentity } from '../node/reception/transport-identity.js';
 import { TlsClientIdentifier, tlsClientRevocation, type ClientCertificateCheck } from './tls-client-identity.js';
-import { outboundKey, type MessageRecord } from '../core/message-record.js';
+import { isFinalStatus, MESSAGE_STATUSES, outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/submission/received-lookup.js';
 import type { SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
@@ -26,10 +26,10 @@ import { problemAnswer } from '../node/rest-gateway/gateway-answer.js';
 import { registerOpenApi } from './openapi/register-openapi.js';
 import { acceptedSchema, documentedBody, mediaResponse, messageSchema, refusals, response, routeSchema } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
+import { authenticatePartyCaller } from './party-caller.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    callerParties: ReadonlySet<string>;
     /** On the envelope endpoint over TLS with requestCert: the peer the client certificate proved. */
     transport: TransportIdentity | undefined;
   }
@@ -42,8 +42,6 @@ export interface HttpServerOptions {
 
 /** The envelope endpoint's answers: a SOAP 1.1 envelope — a riscontro, an answer, or a Fault. */
 const SOAP_ENVELOPE = { type: 'string', contentMediaType: 'text/xml', description: 'A SOAP 1.1 envelope.' };
-
-const FINAL: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']);
 
 /**
  * The node's HTTP face: the envelope endpoint peers post to, the back-office REST API, and health.
@@ -238,13 +236,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   app.register(
     async (api) => {
-      api.addHook('onRequest', async (req: FastifyRequest) => {
-        const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-        const parties = m ? node.registry.partiesForToken(m[1]!) : new Set<string>();
-        if (parties.size === 0)
-          throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
-        req.callerParties = parties;
-      });
+      api.addHook('onRequest', authenticatePartyCaller(node.registry));
       // Per caller, after authentication: a caller is the set of parties its token acts for.
       api.addHook(
         'onRequest',
@@ -269,7 +261,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
           const rec = await node.outbound.submit(req.body, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
           return reply
-            .code(FINAL.has(waited.status) ? 200 : 202)
+            .code(isFinalStatus(waited.status) ? 200 : 202)
             .send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
@@ -315,7 +307,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
           const rec = await node.outbound.poll(req.params.id, req.callerParties);
           const waited = req.query.wait ? await waitForFinal(node, rec.id, req.query.wait * 1000) : rec;
           return reply
-            .code(FINAL.has(waited.status) ? 200 : 202)
+            .code(isFinalStatus(waited.status) ? 200 : 202)
             .send(req.query.wait ? messageView(waited) : { id: rec.id, status: waited.status });
         },
       );
@@ -380,7 +372,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
               additionalProperties: false,
               properties: {
                 direction: { enum: ['in', 'out'] },
-                status: { enum: ['ACCEPTED', 'SENDING', 'DELIVERED', 'FAILED', 'RECEIVED', 'DISPATCHED'] },
+                status: { enum: [...MESSAGE_STATUSES] },
                 service: { type: 'string', minLength: 1, maxLength: 200 },
                 createdFrom: { type: 'string', format: 'date-time' },
                 createdTo: { type: 'string', format: 'date-time' },
@@ -470,7 +462,7 @@ async function waitForFinal(node: TramiteNode, id: string, ms: number): Promise<
   const until = Date.now() + ms;
   for (;;) {
     const rec = (await node.store.get(outboundKey(id)))!;
-    if (FINAL.has(rec.status) || Date.now() >= until) return rec;
+    if (isFinalStatus(rec.status) || Date.now() >= until) return rec;
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -4,6 +4,7 @@ import { failedTokenLimit } from './failed-token-limit.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { mediaResponse, refusals } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
+import { bearerToken } from './bearer-token.js';
 
 /**
  * GET /metrics: the node's metrics in Prometheus's text format (docs/operators.md, "Metrics"). They
@@ -37,7 +38,7 @@ export function registerMetricsRoute(app: FastifyInstance, node: TramiteNode): v
       },
       async (req, reply) => {
         const presented = req.headers.authorization;
-        const token = /^Bearer\s+(\S+)$/i.exec(presented ?? '')?.[1];
+        const token = bearerToken(presented);
         const operator = token !== undefined && node.registry.isOperatorToken(token);
         // A token that is presented is checked even when the metrics are public: a wrong one is a mistake worth telling.
         if (presented !== undefined ? !operator : !node.config.node.metrics.public) {

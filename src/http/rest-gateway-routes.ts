@@ -9,6 +9,7 @@ import type { TransportIdentity } from '../node/reception/transport-identity.js'
 import type { TlsClientIdentifier } from './tls-client-identity.js';
 import { mediaResponse, problemSchema } from './openapi/api-schemas.js';
 import { securedBy, TAGS } from './openapi/openapi-definition.js';
+import { authenticatePartyCaller } from './party-caller.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 /** What follows `/rest/out/{provider}/{name}/{version}` (or `/rest/in/{name}/{version}`) in the raw URL: the API's own path and query. */
@@ -96,13 +97,7 @@ export function registerRestGatewayRoutes(
 
   app.register(async (out) => {
     rawBodies(out);
-    out.addHook('onRequest', async (req) => {
-      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      const parties = m ? node.registry.partiesForToken(m[1]!) : new Set<string>();
-      if (parties.size === 0)
-        throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
-      req.callerParties = parties;
-    });
+    out.addHook('onRequest', authenticatePartyCaller(node.registry));
     out.addHook('onRequest', opts.rateLimitOut(out) as never);
     for (const url of ['/rest/out/:provider/:name/:version', '/rest/out/:provider/:name/:version/*'])
       out.route<{ Params: { provider: string; name: string; version: string } }>({

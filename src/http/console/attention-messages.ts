@@ -1,8 +1,7 @@
-import type { MessageRecord, MessageStatus } from '../../core/message-record.js';
+import { NOT_FINAL_STATUSES, type MessageRecord } from '../../core/message-record.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
 import { stuckAfterMs, stuckAfterMsFor } from '../../node/alarms/stuck-threshold.js';
 
-const NOT_FINAL: readonly MessageStatus[] = ['ACCEPTED', 'SENDING', 'RECEIVED'];
 /** At most this many of each kind on the page: a longer list is a search, not a to-do list. */
 export const ATTENTION_LIMIT = 200;
 
@@ -35,7 +34,7 @@ export async function attentionMessages(node: TramiteNode, now: Date): Promise<A
   const before = { createdAt: new Date(now.getTime() - shortest).toISOString(), id: '', from: '' };
   const [failed, ...stuck] = await Promise.all([
     node.store.list({ status: 'FAILED', limit: ATTENTION_LIMIT }),
-    ...NOT_FINAL.map((status) => node.store.list({ status, olderThan: before, limit: ATTENTION_LIMIT })),
+    ...NOT_FINAL_STATUSES.map((status) => node.store.list({ status, olderThan: before, limit: ATTENTION_LIMIT })),
   ]);
   return {
     failed: failed!,

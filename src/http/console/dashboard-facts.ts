@@ -1,8 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { MessageCount } from '../../log/log-store.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
-
-const FINAL_STATES: ReadonlySet<string> = new Set(['DELIVERED', 'FAILED', 'DISPATCHED']);
+import { isFinalStatus } from '../../core/message-record.js';
 
 export interface StateCount {
   readonly direction: 'in' | 'out';
@@ -70,7 +69,7 @@ export function statesOf(counts: readonly MessageCount[]): StateCount[] {
 function oldestNonFinalOf(counts: readonly MessageCount[]): DashboardFacts['oldestNonFinal'] {
   let oldest: DashboardFacts['oldestNonFinal'];
   for (const c of counts)
-    if (!FINAL_STATES.has(c.state) && (!oldest || c.oldestCreatedAt < oldest.createdAt))
+    if (!isFinalStatus(c.state) && (!oldest || c.oldestCreatedAt < oldest.createdAt))
       oldest = { createdAt: c.oldestCreatedAt, state: c.state, direction: c.direction };
   return oldest;
 }

@@ -1,7 +1,6 @@
-import type { MessageListQuery, MessageRecord, MessageStatus } from '../../core/message-record.js';
+import { MESSAGE_STATUSES, type MessageListQuery, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
 import type { Registry } from '../../node/registry/registry.js';
 
-export const MESSAGE_STATES: readonly MessageStatus[] = ['ACCEPTED', 'SENDING', 'DELIVERED', 'FAILED', 'RECEIVED', 'DISPATCHED'];
 export const PAGE_SIZE = 50;
 
 /** The search form's fields as the page sends them (every one optional; empty means "any"). */
@@ -39,7 +38,7 @@ export function readSearchForm(q: Readonly<Record<string, unknown>>): SearchForm
     party: text(q.party),
     peer: text(q.peer),
     service: text(q.service),
-    state: state && (MESSAGE_STATES as readonly string[]).includes(state) ? state : undefined,
+    state: state && (MESSAGE_STATUSES as readonly string[]).includes(state) ? state : undefined,
     direction: direction === 'in' || direction === 'out' ? direction : undefined,
     createdFrom: instant(q.createdFrom),
     createdTo: instant(q.createdTo),

@@ -1,9 +1,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { MessageCount } from '../../log/log-store.js';
 import { CachedRead } from './cached-read.js';
+import { isNotFinalStatus } from '../../core/message-record.js';
 
 /** States a message leaves by itself: its age in them is a backlog, its age in the others is history. */
-const NON_FINAL = new Set(['ACCEPTED', 'SENDING', 'RECEIVED']);
 
 /** How long one grouped read of the log serves scrapes, ms. */
 export const MESSAGE_COUNTS_TTL_MS = 5000;
@@ -48,7 +48,7 @@ export class MessageStateGauges {
         this.reset();
         const now = clock();
         for (const [labels, group] of (await grouped()).values())
-          if (NON_FINAL.has(labels.state)) this.set(labels, Math.max(0, (now - Date.parse(group.oldestCreatedAt)) / 1000));
+          if (isNotFinalStatus(labels.state)) this.set(labels, Math.max(0, (now - Date.parse(group.oldestCreatedAt)) / 1000));
       },
     });
   }

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { MessageRecord } from '../../../core/message-record.js';
+import { MESSAGE_STATUSES, type MessageRecord } from '../../../core/message-record.js';
 import { html, type Html } from '../html.js';
 import { stateBadge } from '../console-layout.js';
 import { HIDDEN, sendPage, type ConsoleContext } from '../console-context.js';
 import type { Dictionary } from '../i18n/dictionary.js';
 import { formatTime } from '../console-format.js';
-import { decodeCursor, encodeCursor, listQueryOf, MESSAGE_STATES, PAGE_SIZE, readSearchForm, type SearchForm } from '../message-search.js';
+import { decodeCursor, encodeCursor, listQueryOf, PAGE_SIZE, readSearchForm, type SearchForm } from '../message-search.js';
 
 /** Where a message's page is: by direction, id and (inbound) sender, which together name it. */
 export function messageHref(rec: Pick<MessageRecord, 'direction' | 'id' | 'from'>): string {
@@ -61,7 +61,7 @@ function searchForm(t: Dictionary, ctx: ConsoleContext, f: SearchForm): Html {
     ${select(
       'state',
       t.state,
-      MESSAGE_STATES.map((s) => [s, s] as const),
+      MESSAGE_STATUSES.map((s) => [s, s] as const),
       f.state,
       t.any,
     )}

@@ -1,8 +1,8 @@
 import type { MessageCount } from '../../../log/log-store.js';
 import type { AlarmRuleCheck } from './alarm-rule-check.js';
+import { isNotFinalStatus } from '../../../core/message-record.js';
 
 /** States a message leaves by itself (as the metrics count them): in one too long, it is stuck. */
-const NON_FINAL = new Set(['ACCEPTED', 'SENDING', 'RECEIVED']);
 
 export interface StuckMessagesSource {
   /** LogStore.messageCounts: one grouped query, with each group's oldest creation time. */
@@ -22,7 +22,7 @@ export function stuckMessagesRule(source: StuckMessagesSource): AlarmRuleCheck {
     async check(now) {
       const byService = new Map<string, { oldest: string; open: number }>();
       for (const c of await source.messageCounts()) {
-        if (!NON_FINAL.has(c.state)) continue;
+        if (!isNotFinalStatus(c.state)) continue;
         const had = byService.get(c.service);
         byService.set(c.service, {
           oldest: had && had.oldest < c.oldestCreatedAt ? had.oldest : c.oldestCreatedAt,
