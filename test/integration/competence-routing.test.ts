@@ -11,6 +11,8 @@ import { callApi, startFederation, type InProcessFederation } from '../../test-s
 
 const PORTAL = DEMO_COMPETENCE.portal;
 let fed: InProcessFederation;
+/** The message sent to Fara San Martino's SUAP (delegated to the Provincia), for the console's page. */
+let delegatedId: string;
 
 const pratica = (cf: string) =>
   `<suap:Pratica xmlns:suap="urn:tramite:demo:suap"><suap:richiedente>${cf}</suap:richiedente></suap:Pratica>`;
@@ -77,6 +79,7 @@ describe('a portal sending by role and Comune', () => {
       // …and GET shows it later too.
       const later = await callApi(fed.nodes.cst, PORTAL, 'GET', `/api/v1/messages/${encodeURIComponent(json['id'])}`);
       expect(later.json['routing']).toMatchObject({ party: c.party, rule: c.rule });
+      if (c.rule === 'delegated') delegatedId = json['id'];
     }
     // The log, with the resolutions in it, still verifies.
     expect(await fed.cst.node.auditor().verify()).toMatchObject({ ok: true, firstBad: null });
@@ -110,6 +113,27 @@ describe('a portal sending by role and Comune', () => {
     expect(status).toBe(403);
     expect(json['error']).toMatchObject({ code: 'TRAMITE_ERR_FORBIDDEN' });
     expect(json['error'].message).toMatch(/competence\.senders/);
+  });
+});
+
+describe("the console's message page", () => {
+  it('shows how a message sent by role was routed', async () => {
+    const base = fed.nodes.cst.baseUrl;
+    const signIn = await request(`${base}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+      body: new URLSearchParams({ token: fed.nodes.cst.operatorToken }).toString(),
+    });
+    await signIn.body.dump();
+    expect(signIn.statusCode).toBe(303);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    const page = await request(`${base}/console/message?${new URLSearchParams({ id: delegatedId, direction: 'out' })}`, {
+      headers: { cookie },
+    });
+    const text = await page.body.text();
+    expect(page.statusCode).toBe(200);
+    const version = fed.cst.node.registry.competence!.table.version;
+    expect(text).toContain(`SUAP · D495 (D495) → SPC/ProvinciaChieti · delega a PROVINCIA_CH · ${version}`);
   });
 });
 
