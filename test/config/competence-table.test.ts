@@ -165,6 +165,14 @@ describe('loading a competence table', () => {
     expect(problemAbout(err, `${lastTable()}.competent[0].party`)).toMatch(/is missing/);
   });
 
+  it('refuses a table that is not JSON, naming the field and the file', () => {
+    const config = withTable(GOOD);
+    writeFileSync(join(dir, `competence-${written}.json`), '{ "roles": ["SUAP"], }');
+    const err = refusal(config);
+    expect(err.code).toBe('TRAMITE_ERR_CONFIG_UNREADABLE');
+    expect(err.message).toMatch(/^config competence\.file: .*competence-\d+\.json is not valid JSON/);
+  });
+
   it('refuses a sender that is not hosted, and a missing table file', () => {
     const err = refusal(withTable(GOOD, (c) => (c.competence.senders = ['SPC/Regione'])));
     expect(problemAbout(err, 'competence.senders[0]')).toMatch(/not a party hosted by this node/);
