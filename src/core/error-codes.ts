@@ -76,6 +76,11 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_NOT_FOUND: 'No such message',
   TRAMITE_ERR_BAD_REQUEST: 'The request body does not match the API schema',
   TRAMITE_ERR_NO_ROUTE: 'No peer hosts the destination party, or no service matches',
+  TRAMITE_ERR_UNKNOWN_ROLE: 'A message sent by role names a role the competence table does not declare',
+  TRAMITE_ERR_UNKNOWN_TERRITORY: 'A message sent by role names a Comune (Belfiore, ISTAT or postal code) the territory data do not have',
+  TRAMITE_ERR_AMBIGUOUS_TERRITORY: 'A message sent by role names a postal code (CAP) shared by several Comuni',
+  TRAMITE_ERR_NO_COMPETENT_PARTY: 'The competence table names no party for that role in that Comune, and the role has no fallback',
+  TRAMITE_ERR_NO_COMPETENCE_TABLE: 'A message sent by role reached a node with no competence table configured',
   TRAMITE_ERR_PEER_UNREACHABLE: 'The peer node could not be reached or answered with a transport error',
   TRAMITE_ERR_PEER_TLS:
     "The peer's TLS server certificate is not issued by the peer's pinned CA, is expired, or is for another host, or the peer refused this node's client certificate",

@@ -56,6 +56,11 @@ export class Registry {
     }
   }
 
+  /** Routing by competence (config `competence`): the table and who may send by role; undefined when not configured. */
+  get competence(): NodeConfig['competence'] {
+    return this.config.competence;
+  }
+
   hostedParty(code: string): HostedParty | undefined {
     return this.hosted.get(code);
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { OutgoingMessage } from '../../../adapters/sdk/adapter.js';
 import { parseUntrustedXml } from '../../../envelopes/xml/hardened-xml.js';
 import { ApiError } from '../../core/errors.js';
+import type { CompetenceResolution } from '../../core/competence.js';
 import { keyOf, outboundKey, type MessageRecord } from '../../core/message-record.js';
 import { AsyncCorrelation } from '../correlation/async-correlation.js';
 import { routeOf } from '../delivery/delivery-route.js';
@@ -20,6 +21,11 @@ import { refuseRestExchange } from './rest-exchange-refusal.js';
  */
 export interface SendRequest extends OutgoingMessage {
   readonly from: string;
+}
+
+/** A message sent by competence: to whoever the competence table names for the role in the Comune. */
+export interface SendByRoleRequest extends Omit<SendRequest, 'to'> {
+  readonly to: { readonly role: string; readonly comune: string };
 }
 
 export interface SubmissionDeps extends PipelineDeps {
@@ -44,7 +50,9 @@ export class Submission {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
   }
 
-  async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
+  async submit(request: SendRequest | SendByRoleRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
+    // Resolved first, so a refusal comes before anything is signed or logged; then exactly as if the party had been named.
+    const { req, routing } = this.addressed(request, callerParties);
     const { service } = this.validate(req, callerParties);
     const { correlation, conversationId: conversation } = await this.correlation.outbound({
       from: req.from,
@@ -83,10 +91,14 @@ export class Submission {
       status: 'ACCEPTED',
       attempts: 0,
       payload: req.payload,
+      ...(routing ? { routing } : {}),
     };
     // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
     await this.deps.store.create(record, await sealMessage(this.deps.registry, record, service, now));
-    this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
+    this.deps.log.info(
+      { id, from: req.from, to: req.to, service: service.name, profile: service.profile, ...(routing ? { routing } : {}) },
+      'message accepted',
+    );
     if (correlation.kind === 'answer') {
       await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });
     }
@@ -172,6 +184,27 @@ export class Submission {
   /** A resend of a FAILED message: a new attempt, same id — by a party's back office (`parties`) or an operator (`by`). */
   resend(id: string, caller: { readonly parties?: ReadonlySet<string>; readonly by?: StaffMember } = {}): Promise<MessageRecord> {
     return resendFailed({ store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) }, id, caller);
+  }
+
+  /** A message sent by role with its destination resolved by the competence table (config `competence`); any other as it is. */
+  private addressed(
+    req: SendRequest | SendByRoleRequest,
+    callerParties: ReadonlySet<string>,
+  ): { req: SendRequest; routing?: CompetenceResolution } {
+    if (typeof req.to === 'string') return { req: req as SendRequest };
+    if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
+    const competence = this.deps.registry.competence;
+    if (!competence)
+      throw new ApiError('TRAMITE_ERR_NO_COMPETENCE_TABLE', 422, 'this node has no competence table: name the destination party in "to"');
+    if (!competence.senders.includes(req.from))
+      throw new ApiError(
+        'TRAMITE_ERR_FORBIDDEN',
+        403,
+        `${req.from} may not send by role — the node's competence.senders does not list it; name the destination party in "to"`,
+      );
+    const found = competence.table.resolve(req.to.role, req.to.comune);
+    if ('refusal' in found) throw new ApiError(found.refusal.code, 422, found.refusal.message);
+    return { req: { ...req, to: found.resolution.party }, routing: found.resolution };
   }
 
   private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {
