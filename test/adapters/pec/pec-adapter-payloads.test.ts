@@ -206,6 +206,7 @@ describe('PEC adapter start', () => {
         inboundService: 'MessaggioPEC',
         quarantineFolder: 'Quarantena',
         maxMessageBytes: 32 * 1024 * 1024,
+        readerLease: { ttlMs: 30_000, renewMs: 10_000 },
       };
       const quiet = () => undefined;
       const start = async (o: PecOptions) => {
