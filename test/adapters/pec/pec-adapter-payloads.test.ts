@@ -237,6 +237,12 @@ describe('PEC adapter start', () => {
         code: 'TRAMITE_ERR_KEY_INVALID',
         message: expect.stringContaining('providerCaFiles.0'),
       });
+      // A lease renewed no sooner than it runs out would pass from process to process.
+      await expect(start({ ...options, readerLease: { ttlMs: 1000, renewMs: 1000 } })).rejects.toMatchObject({
+        code: 'TRAMITE_ERR_CONFIG_INVALID',
+        field: 'readerLease.renewMs',
+        message: expect.stringContaining('must be below readerLease.ttlMs'),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
