@@ -163,6 +163,7 @@ describe('PEC adapter in two node processes on one PostgreSQL store, one mailbox
       const standbyHealth = await standby.adapter.healthReport();
       expect(standbyHealth.readsMailbox).toBe(false);
       expect(standbyHealth.imap).toBeUndefined(); // it never opened the mailbox
+      expect((await standby.adapter.health()).detail).toContain('mailbox read by another node process (this one stands by)');
       expect(await look.all('SELECT uid, disposition FROM mailbox_message ORDER BY uid')).toEqual(
         [1, 2, 3, 4, 5, 6].map((uid) => ({ uid, disposition: 'inbound' })),
       );
