@@ -91,6 +91,9 @@ export class PecAdapter implements AdapterInstance {
   private imap: PecHealthReport['imap'];
   private lastSuccessfulPoll: Date | undefined;
   private readsMailbox = false;
+  /** Renewals in flight: waited for at stop, so that none re-takes the lease after it was released. */
+  private readonly renewals = new Set<Promise<boolean>>();
+  private renewalFailing = false;
 
   constructor(private readonly ctx: AdapterContext<PecOptions>) {
     this.poller = new BackgroundWorker({
@@ -166,7 +169,7 @@ export class PecAdapter implements AdapterInstance {
     this.stopping = true;
     clearInterval(running.renewal);
     await this.poller.stop(STOP_GRACE_MS);
-    await Promise.allSettled([...this.egresses]);
+    await Promise.allSettled([...this.egresses, ...this.renewals]);
     running.sender.close();
     // Given up at once: a standby process need not wait for it to expire.
     await running.lease
@@ -263,11 +266,19 @@ export class PecAdapter implements AdapterInstance {
     const running = this.running;
     if (!running || this.stopping) return false;
     let held: boolean;
+    const acquiring = running.lease.acquire();
+    this.renewals.add(acquiring);
     try {
-      held = await running.lease.acquire();
+      held = await acquiring;
+      this.renewalFailing = false;
     } catch (err) {
-      this.ctx.log.warn({ err: (err as Error).message }, 'PEC reader lease cannot be renewed: not reading the mailbox meanwhile');
+      // Once per outage at warn level: it is tried again every renewMs.
+      if (!this.renewalFailing)
+        this.ctx.log.warn({ err: (err as Error).message }, 'PEC reader lease cannot be renewed: not reading the mailbox meanwhile');
+      this.renewalFailing = true;
       held = false;
+    } finally {
+      this.renewals.delete(acquiring);
     }
     if (held !== this.readsMailbox) {
       this.ctx.log.info(

@@ -186,6 +186,10 @@ describe('PEC adapter in two node processes on one PostgreSQL store, one mailbox
       for (const r of rows.slice(6)) expect(Date.parse(r.read_at)).toBeGreaterThanOrEqual(lease!.expires_at_ms);
       expect(await look.get('SELECT last_uid FROM mailbox_cursor')).toEqual({ last_uid: 10 });
       expect(await look.get("SELECT count(*) AS n FROM pec_event WHERE status = 'SENT'")).toEqual({ n: 10 });
+
+      // A clean stop gives the lease up at once, for the next process not to wait for it to expire.
+      await standby.adapter.stop();
+      expect(await look.get('SELECT holder FROM store_leases WHERE name = ?', [READER_LEASE])).toBeUndefined();
     } finally {
       await Promise.all([a.adapter.stop(), b.adapter.stop()]);
       await look.close();
