@@ -9,7 +9,7 @@ import { routeOf } from '../delivery/delivery-route.js';
 import type { DeliverySchedule } from '../delivery/delivery-schedule.js';
 import { sealMessage } from '../delivery/seal-message.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
-import type { ServiceDef } from '../registry/registry.js';
+import type { Registry, ServiceDef } from '../registry/registry.js';
 import { findReceived } from './received-lookup.js';
 import { resendFailed } from './resend.js';
 import { refuseRestExchange } from './rest-exchange-refusal.js';
@@ -45,15 +45,20 @@ export class Submission {
   }
 
   async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
-    const { service } = this.validate(req, callerParties);
-    const { correlation, conversationId: conversation } = await this.correlation.outbound({
-      from: req.from,
-      to: req.to,
-      service,
-      ...(req.refId !== undefined ? { refId: req.refId } : {}),
-      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-    });
-    const hosted = this.deps.registry.hostedParty(req.from)!;
+    // One registry version from validation to the sealed envelope, whatever a reload swaps in meanwhile.
+    const registry = this.deps.registry.current();
+    const { service } = this.validate(req, callerParties, registry);
+    const { correlation, conversationId: conversation } = await this.correlation.outbound(
+      {
+        from: req.from,
+        to: req.to,
+        service,
+        ...(req.refId !== undefined ? { refId: req.refId } : {}),
+        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      },
+      registry,
+    );
+    const hosted = registry.hostedParty(req.from)!;
     const now = this.deps.clock.now();
     const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
     // A new asynchronous request opens its conversation: Collaborazione = its own id (e-Gov only).
@@ -85,8 +90,11 @@ export class Submission {
       payload: req.payload,
     };
     // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
-    await this.deps.store.create(record, await sealMessage(this.deps.registry, record, service, now));
-    this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
+    await this.deps.store.create(record, await sealMessage(registry, record, service, now));
+    this.deps.log.info(
+      { id, from: req.from, to: req.to, service: service.name, profile: service.profile, registryVersion: registry.version },
+      'message accepted',
+    );
     if (correlation.kind === 'answer') {
       await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });
     }
@@ -108,7 +116,7 @@ export class Submission {
     const request = await findReceived(this.deps.store, requestId, callerParties, from);
     if (!request) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
     refuseRestExchange(request, 'answered');
-    const service = this.deps.registry.service(request.to, request.service);
+    const service = this.deps.registry.current().service(request.to, request.service);
     const isRequest =
       request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
     if (!service || !isRequest)
@@ -174,8 +182,7 @@ export class Submission {
     return resendFailed({ store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) }, id, caller);
   }
 
-  private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {
-    const reg = this.deps.registry;
+  private validate(req: SendRequest, callerParties: ReadonlySet<string>, reg: Registry): { service: ServiceDef } {
     if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
     if (!reg.hostedParty(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} is not hosted by this node`);
     if (!routeOf(reg, req.to, this.deps.selfUrl)) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `no peer hosts ${req.to}`);
