@@ -23,9 +23,18 @@ let original: Record<string, any>;
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'tramite-registry-cli-'));
   child = spawn(process.execPath, [CLI, 'start', '--port', '0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await expect.poll(() => /health:\s+(https?:\/\/\S+)\/health/.exec(stderr)?.[1], { timeout: 60_000, interval: 200 }).toBeDefined();
-  baseUrl = /health:\s+(https?:\/\/\S+)\/health/.exec(stderr)![1]!;
+  baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tramite start did not listen within 60 s: ${stderr}`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /health:\s+(https?:\/\/\S+)\/health/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`tramite start exited with ${code}: ${stderr}`)));
+  });
   dispatcher = new Agent({ connect: { ca: readFileSync(join(cwd, '.tramite', 'pki', 'ca.cert.pem'), 'utf8') } });
   configFile = join(cwd, '.tramite', 'tramite.json');
   original = JSON.parse(readFileSync(configFile, 'utf8'));
@@ -80,7 +89,7 @@ describe('SIGHUP', () => {
     await expect
       .poll(() => stderr, { timeout: 20_000, interval: 100 })
       .toMatch(
-        /registry reload refused, version 2 kept:\n.*config parties\[0\]\.apiTokenz: is not a known property — fix: did you mean "apiTokens"\?/,
+        /registry reload refused, version 2 kept:\n[\s\S]*config parties\[0\]\.apiTokenz: is not a known property — fix: did you mean "apiTokens"\?/,
       );
     expect((await registry('', 'token-of-l-bianchi')).json.version.version).toBe(2);
   }, 30_000);
@@ -94,10 +103,10 @@ describe('tramite registry reload', () => {
     expect(unchanged.stdout).toBe(`${baseUrl}: unchanged, registry version 2 (${(await registry()).json.version.digest})\n`);
     writeConfig((raw) => {
       withOperator('l.bianchi', 'token-of-l-bianchi')(raw);
-      raw.services = raw.services.filter((s: { name: string }) => s.name !== 'NotificaDemo');
+      raw.services.push({ provider: 'SPC/RegioneDemo', name: 'AvvisoDemo', profile: 'oneway', envelope: 'egov' });
     });
     const run = await runCli([...reloadArgs(), '--json'], { cwd });
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
       processes: [{ url: baseUrl, outcome: 'applied', version: 3, previous: 2, digest: expect.stringMatching(/^sha256:/) }],
     });
@@ -107,7 +116,7 @@ describe('tramite registry reload', () => {
       'operator:signal:SIGHUP',
       expect.stringMatching(/^operator:operator-[0-9a-f]{8}$/),
     ]);
-    expect((await registry()).json.services.map((s: { name: string }) => s.name)).toEqual(['EcoDemo']);
+    expect((await registry()).json.services.map((s: { name: string }) => s.name)).toEqual(['EcoDemo', 'NotificaDemo', 'AvvisoDemo']);
   }, 60_000);
 
   it('a refused file: exit 1, the problems printed, the running version kept', async () => {
@@ -115,7 +124,7 @@ describe('tramite registry reload', () => {
     const run = await runCli(reloadArgs(), { cwd });
     expect(run.code, run.stdout).toBe(1);
     expect(run.stdout).toMatch(
-      /: refused \(TRAMITE_ERR_RELOAD_NEEDS_RESTART\); the running registry is kept:\n.*config node\.name: needs a restart/,
+      /: refused \(TRAMITE_ERR_RELOAD_NEEDS_RESTART\); the running registry is kept:\n[\s\S]*^config node\.name: needs a restart/m,
     );
     expect((await registry()).json.version.version).toBe(3);
   }, 60_000);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
+import type { NodeConfig } from '../../config/config-types.js';
 import { initNode } from '../../config/init-node.js';
 import { describeDevIdentity } from '../dev-identity-summary.js';
 import { serveNode } from '../../http/serve-node.js';
@@ -87,10 +88,15 @@ export function registerStartCommand(program: Command): void {
               ),
           );
         });
-        running = await serveNode(
-          port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } },
-          { logToStdout: true, logLevel: opts.logLevel, builtinAdapters: BUILTIN_ADAPTERS },
-        );
+        // --port holds for the configuration a reload reads again too: else every reload would change node.listen.
+        const withPort = (c: NodeConfig): NodeConfig =>
+          port === undefined ? c : { ...c, node: { ...c.node, listen: { ...c.node.listen, port } } };
+        running = await serveNode(withPort(config), {
+          logToStdout: true,
+          logLevel: opts.logLevel,
+          builtinAdapters: BUILTIN_ADAPTERS,
+          loadConfig: () => withPort(loadConfig(path)),
+        });
         if (stopRequested) {
           await running.close(stopDeadline);
           process.exit(0);
