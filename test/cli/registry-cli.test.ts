@@ -112,7 +112,6 @@ describe('tramite registry reload', () => {
     });
     const versions = await registry('/versions');
     expect(versions.json.versions.map((v: { by: string }) => v.by)).toEqual([
-      'operator:node-start',
       'operator:signal:SIGHUP',
       expect.stringMatching(/^operator:operator-[0-9a-f]{8}$/),
     ]);

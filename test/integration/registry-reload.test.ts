@@ -38,7 +38,6 @@ afterAll(async () => {
   await fed?.close();
 });
 
-
 /** An operator call of the CST's registry API. */
 async function registryApi(method: 'GET' | 'POST', path: string, token = OPERATOR_TOKEN): Promise<{ status: number; json: any }> {
   const res = await request(`${fed.nodes.cst.baseUrl}/api/v1/registry${path}`, { method, headers: { authorization: `Bearer ${token}` } });
@@ -191,10 +190,10 @@ describe('the registry API', () => {
     expect(JSON.stringify(content)).not.toMatch(/sha256:|BEGIN/); // no token hash, no key
     const versions = await registryApi('GET', '/versions');
     expect(versions.json.current).toEqual(current.json.version);
-    expect(versions.json.versions.map((v: { version: number; by: string }) => [v.version, v.by])).toEqual([
-      [1, 'operator:node-start'],
-      [2, 'operator:m.rossi'],
-    ]);
+    // Version 1, the file the node started with, is not a record of its own: the first reload's `previous`.
+    expect(versions.json.versions.map((v: { version: number; by: string }) => [v.version, v.by])).toEqual([[2, 'operator:m.rossi']]);
+    const [record] = await fed.cst.node.store.store.recordsOf('tramite.registry');
+    expect(record).toMatchObject({ action: 'registry-applied', detail: { version: 2, previous: { version: 1 } } });
   });
 
   it('takes the operator token only', async () => {

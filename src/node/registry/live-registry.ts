@@ -13,7 +13,7 @@ import { describeRestartOnly, restartOnlyChanges } from './restart-only-changes.
 export const REGISTRY_LOG_ID = 'tramite.registry';
 /** Who asks for a reload by sending the process SIGHUP. */
 export const SIGHUP_CALLER: StaffMember = { role: 'operator', name: 'signal:SIGHUP' };
-/** Who "asks" for the version a node starts with, when it differs from the last one recorded. */
+/** Who "asks" for the version a node starts with (recorded when it differs from the last one recorded). */
 export const START_CALLER: StaffMember = { role: 'operator', name: 'node-start' };
 
 /** One version of the registry: its number, the digest of its content, when and by whom it was applied. */
@@ -76,13 +76,21 @@ export class LiveRegistry implements RegistrySource {
   /**
    * The registry the node starts with. Its number continues the log's history: the last recorded
    * version's, when the content is the same (a restart, or another process of the node); else the next,
-   * recorded as applied by `node-start`.
+   * recorded as applied by `node-start`. A log with no version recorded yet gets no record: its version
+   * 1 is recorded, as `previous`, with the first reload.
    */
   static async open(config: NodeConfig, deps: LiveRegistryDeps): Promise<LiveRegistry> {
     const digest = registryDigest(config);
     const last = (await versionsFrom(deps.versionLog)).at(-1);
-    if (last?.digest === digest) return new LiveRegistry(new Registry(config, last.version), last, deps);
-    const version = (last?.version ?? 0) + 1;
+    // A node never reloaded: version 1 is the file it starts with, recorded as the `previous` of the first reload.
+    if (!last)
+      return new LiveRegistry(
+        new Registry(config, 1),
+        { version: 1, digest, appliedAt: deps.clock.now().toISOString(), by: `${START_CALLER.role}:${START_CALLER.name}` },
+        deps,
+      );
+    if (last.digest === digest) return new LiveRegistry(new Registry(config, last.version), last, deps);
+    const version = last.version + 1;
     const recorded = await record(deps, START_CALLER, version, digest, last, config.configPath);
     return new LiveRegistry(new Registry(config, version), recorded, deps);
   }
@@ -96,7 +104,7 @@ export class LiveRegistry implements RegistrySource {
     return this.info;
   }
 
-  /** Every version recorded in the message log, oldest first. */
+  /** Every version recorded in the message log, oldest first (a node never reloaded has none). */
   history(): Promise<RegistryVersion[]> {
     return versionsFrom(this.deps.versionLog);
   }
