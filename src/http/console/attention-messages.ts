@@ -23,7 +23,7 @@ export interface AttentionMessages {
  * each candidate is then held to its own service's threshold.
  */
 export async function attentionMessages(node: TramiteNode, now: Date): Promise<AttentionMessages> {
-  const config = node.registry.config;
+  const config = node.config;
   const threshold = stuckAfterMs(config);
   const ownThresholds = new Map(
     [...config.services, ...config.restServices]
