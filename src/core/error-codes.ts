@@ -133,6 +133,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ALARM_NOT_FOUND: 'No alarm with that id',
   TRAMITE_ERR_ALARM_CLEARED: 'The alarm was cleared: there is nothing left to acknowledge',
   TRAMITE_ERR_ALARM_NOTIFICATION_FAILED: 'An alarm notification (webhook or e-mail) could not be delivered after its retries',
+  TRAMITE_ERR_RELOAD_NEEDS_RESTART:
+    'A registry reload was refused: the configuration changes a field only a restart applies (node identity, listener, TLS, log store, queue, trust, REST APIs, adapters and their options)',
   TRAMITE_ERR_STAFF_ONLY: 'The operator API needs an operator or auditor token',
   TRAMITE_ERR_AUDITOR_READ_ONLY: 'An auditor token may read the operator API, not act through it',
   TRAMITE_ERR_LIFECYCLE: 'A component was used before it started or after it stopped, or was started twice',

@@ -114,7 +114,7 @@ function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
         status: health.status,
         problems: health.problems,
         node: node.config.node.name,
-        parties: node.config.parties.map((p) => p.code),
+        parties: node.registry.config.parties.map((p) => p.code),
         adapters: await node.adapters.health(),
         queue: health.queue,
         log: health.log,

@@ -15,6 +15,7 @@ import type { SendByRoleRequest, SendRequest } from '../node/submission/submissi
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerCompetenceRoutes } from './competence-routes.js';
+import { registerRegistryRoutes } from './registry-routes.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
 import { registerConsole } from './console/console-routes.js';
 import { registerHealthRoute } from './health-route.js';
@@ -165,7 +166,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
   const identifier = tls?.requestCert
-    ? new TlsClientIdentifier(node.registry, tls.material.certificate, [
+    ? new TlsClientIdentifier(node.live, tls.material.certificate, [
         // The same revocation policy as for the peer's envelope signers: a revoked client is refused before its body is read.
         ...(node.revocation ? [tlsClientRevocation(node.revocation)] : []),
         ...(opts.clientCertificateChecks ?? []),
@@ -237,7 +238,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   app.register(
     async (api) => {
-      api.addHook('onRequest', authenticatePartyCaller(node.registry));
+      api.addHook('onRequest', authenticatePartyCaller(node.live));
       // Per caller, after authentication: a caller is the set of parties its token acts for.
       api.addHook(
         'onRequest',
@@ -422,6 +423,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
   registerAuditorRoutes(app, node);
   registerAlarmRoutes(app, node);
   registerCompetenceRoutes(app, node);
+  registerRegistryRoutes(app, node);
   registerConsole(app, node);
   return app;
 }

@@ -30,6 +30,10 @@ import type { DispatchItem } from './dispatch/dispatch-item.js';
 import { BackOfficeHttp } from './back-office-http/back-office-http.js';
 import { LogAuditor } from './audit/log-auditor.js';
 import { Registry } from './registry/registry.js';
+import { LiveRegistry, type ReloadOutcome, type RegistryVersion } from './registry/live-registry.js';
+import { loadConfig } from '../config/load-config.js';
+import { ConfigError } from '../core/errors.js';
+import type { StaffMember } from '../core/staff-member.js';
 import { AdapterHost } from './dispatch/adapter-host.js';
 import type { AdapterCatalog } from '../../adapters/sdk/adapter.js';
 import { busClientFor } from './dispatch/adapter-bus-client.js';
@@ -53,6 +57,8 @@ export interface NodeOptions {
   readonly logLevel?: string;
   /** Adapters the configuration may name by id: the composition root passes adapters/builtin.ts's table. */
   readonly builtinAdapters?: AdapterCatalog;
+  /** How a registry reload reads the configuration again; default loadConfig(config.configPath). */
+  readonly loadConfig?: () => NodeConfig;
 }
 
 /**
@@ -90,7 +96,8 @@ export class TramiteNode {
 
   private constructor(
     readonly config: NodeConfig,
-    readonly registry: Registry,
+    /** The registry, reloadable (SIGHUP, POST /api/v1/registry/reload): `registry` is its current version. */
+    readonly live: LiveRegistry,
     readonly store: MessageLog,
     private readonly ids: MessageIdAllocator,
     private readonly redis: NodeRedis,
@@ -109,6 +116,7 @@ export class TramiteNode {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
+    const registry = live;
     const notifier = new StatusNotifier({
       registry,
       log,
@@ -119,7 +127,10 @@ export class TramiteNode {
       failures: metrics.failures,
     });
     const labels: MessageLabels = {
-      peerOf: (party) => (registry.hostedParty(party) ? 'local' : (registry.peerFor(party)?.name ?? 'unknown')),
+      peerOf: (party) => {
+        const current = registry.current();
+        return current.hostedParty(party) ? 'local' : (current.peerFor(party)?.name ?? 'unknown');
+      },
       dispatchTarget: (party, service) => {
         const adapter = adapters.serving(party, service);
         return adapter ? `adapter:${adapter.id}` : 'back_office';
@@ -295,6 +306,17 @@ export class TramiteNode {
     });
     const certificates = await loadCertificateInventory(config, opts.builtinAdapters ?? {});
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
+    const configFile = config.configPath;
+    const reloadConfig =
+      opts.loadConfig ??
+      ((): NodeConfig => {
+        if (configFile === undefined)
+          throw new ConfigError(
+            'TRAMITE_ERR_CONFIG_UNREADABLE',
+            'the node was started from a configuration object, not a file: there is nothing to reload',
+          );
+        return loadConfig(configFile);
+      });
     const tsa = config.log.tsa;
     const metrics = new NodeMetrics({ node: config.node.name });
     const messageLog = new MessageLog({
@@ -329,9 +351,22 @@ export class TramiteNode {
       },
     });
     messageLog.start();
+    let live: LiveRegistry;
+    try {
+      live = await LiveRegistry.open(config, {
+        load: reloadConfig,
+        versionLog: { recordOperatorAction: (a) => messageLog.recordOperatorAction(a), recordsOf: (id) => messageLog.store.recordsOf(id) },
+        applied: (next) => self?.followRegistry(next),
+        log,
+        clock,
+      });
+    } catch (err) {
+      await messageLog.close();
+      throw err;
+    }
     const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
     // The verification workers start while Redis does.
-    const verifierStarting = startVerificationPool(config, log);
+    const verifierStarting = startVerificationPool(config, log, live.current().version);
     verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     let redis: NodeRedis;
     let verifier: VerificationPool;
@@ -359,7 +394,7 @@ export class TramiteNode {
     log.info({ redis: redis.where }, 'delivery queue connected');
     const node = new TramiteNode(
       config,
-      registry,
+      live,
       messageLog,
       ids,
       redis,
@@ -399,6 +434,32 @@ export class TramiteNode {
     node.reconcileTimer.unref();
     node.nodeAlarms.start();
     return node;
+  }
+
+  /** The registry's current version: what a request that starts now runs under. */
+  get registry(): Registry {
+    return this.live.current();
+  }
+
+  /** The running registry version (number, digest, when, by whom). */
+  get registryVersion(): RegistryVersion {
+    return this.live.version;
+  }
+
+  /**
+   * Reads the configuration file again and applies it without a restart (SIGHUP, POST
+   * /api/v1/registry/reload); refused with every problem, the running registry kept, when it is
+   * invalid or changes what needs a restart (docs/operators.md, "Reloading the registry").
+   */
+  reloadRegistry(by: StaffMember): Promise<ReloadOutcome> {
+    return this.live.reload(by);
+  }
+
+  /** What follows a reloaded registry besides the stages: the verification workers, the peers' TLS, the adapters' services. */
+  private followRegistry(next: Registry): void {
+    this.verifier.reload(next.version, configForWorker(next.config));
+    this.peers.setPeers(next.config.peers);
+    this.adapters.rebind(next.config);
   }
 
   private get tsaTrust(): string[] {
@@ -515,12 +576,13 @@ export function xmlLimitsOf(config: NodeConfig): XmlLimits {
 }
 
 /** The worker threads that parse and verify envelopes, configured by node.verification and node.limits. */
-function startVerificationPool(config: NodeConfig, log: Logger): Promise<VerificationPool> {
+function startVerificationPool(config: NodeConfig, log: Logger, registryVersion: number): Promise<VerificationPool> {
   return VerificationPool.start({
     ...(config.node.verification.workers !== undefined ? { workers: config.node.verification.workers } : {}),
     queue: config.node.verification.queue,
     setup: {
       config: configForWorker(config),
+      registryVersion,
       limits: xmlLimitsOf(config),
       maxAgeSeconds: config.node.timestampMaxAgeSeconds,
       skewSeconds: config.node.clockSkewSeconds,

@@ -46,6 +46,6 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   );
   await deps.store.transition(keyOf(first), {}, body);
   deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
-  if (deps.dispatch.hasReceiver(req.to.code, req.service.name)) await deps.dispatch.schedule(first);
+  if (deps.dispatch.hasReceiver(req.to.code, req.service.name, deps.registry.current())) await deps.dispatch.schedule(first);
   return { status: 200, body };
 }
