@@ -18,7 +18,8 @@ import type { RevocationChecker } from '../crypto/revocation/revocation-checker.
 import { revocationCheckerFor } from '../crypto/revocation/revocation-settings.js';
 import { Reception } from './reception/reception.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
-import { MessageIdAllocator } from './registry/message-id-allocator.js';
+import type { MessageIds } from './registry/message-ids.js';
+import { messageIdsFor } from './registry/message-ids-for.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
@@ -92,7 +93,7 @@ export class TramiteNode {
     readonly config: NodeConfig,
     readonly registry: Registry,
     readonly store: MessageLog,
-    private readonly ids: MessageIdAllocator,
+    private readonly ids: MessageIds,
     private readonly redis: NodeRedis,
     readonly log: Logger,
     readonly logFile: string,
@@ -297,8 +298,9 @@ export class TramiteNode {
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
     const tsa = config.log.tsa;
     const metrics = new NodeMetrics({ node: config.node.name });
+    const logStore = await openLogStore(config.log);
     const messageLog = new MessageLog({
-      store: await openLogStore(config.log),
+      store: logStore,
       node: config.node.pdd,
       clock,
       logger: log,
@@ -329,7 +331,7 @@ export class TramiteNode {
       },
     });
     messageLog.start();
-    const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    const ids = messageIdsFor(logStore, config.node.dataDir, config.node.pdd, clock);
     // The verification workers start while Redis does.
     const verifierStarting = startVerificationPool(config, log);
     verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
