@@ -46,6 +46,13 @@ import type { AlarmBoard } from './alarms/alarm.js';
 import { NodeAlarms } from './alarms/node-alarms.js';
 import { PeerOutcomes } from './alarms/peer-outcomes.js';
 
+/**
+ * How long after logging a message another process sharing the log may still be signing its riscontro:
+ * that takes well under a second once logged (a sincrono's inline call, which may take longer, is never
+ * signed again); past this, a RECEIVED message without its reply was left by a process that died.
+ */
+const OTHERS_MAY_BE_RECEIVING_MS = 30_000;
+
 export interface NodeOptions {
   readonly clock?: Clock;
   /** Also write the node's log lines to stdout (the `tramite start` default). */
@@ -202,7 +209,12 @@ export class TramiteNode {
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
       ...(firstAttempts ? { immediate: this.immediateDispatch } : {}),
     });
-    this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
+    this.inbound = new Reception({
+      ...common,
+      porta: config.node.pdd,
+      dispatch: this.dispatch,
+      ...(store.store.kind === 'postgres' ? { othersMayBeReceivingForMs: OTHERS_MAY_BE_RECEIVING_MS } : {}),
+    });
     this.outbound = new Submission({ ...common, selfUrl, schedule });
     this.delivery = new DeliveryWorker({ ...common, selfUrl, schedule, peers: this.peers });
     const queue = <T extends WorkItem>(name: QueueName, handler: Pick<WorkQueueOptions<T>, 'attempt' | 'exhausted'>): WorkQueue<T> =>
