@@ -37,6 +37,7 @@ import {
 import { GroupCommit, type ItemOutcome } from './group-commit.js';
 import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
 import type { StaffMember } from '../core/staff-member.js';
+import { PostgresConsoleSessions } from './postgres-console-sessions.js';
 
 const TABLES = logTables('postgres');
 
@@ -66,12 +67,15 @@ export class PostgresLogStore implements LogStore {
   /** The connection that holds, or keeps asking for, the checkpoint writer's lock (checkpointWriter). */
   private writerConnection: Promise<pg.Client> | undefined;
   private writing = false;
+  /** The console's sign-in sessions, one set for every process sharing the database. */
+  readonly consoleSessions: PostgresConsoleSessions;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly url: string,
   ) {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+    this.consoleSessions = new PostgresConsoleSessions(pool);
   }
 
   static async open(url: string): Promise<PostgresLogStore> {

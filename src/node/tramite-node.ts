@@ -371,6 +371,12 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
+    if (logStore.kind === 'postgres' && !config.queue.redisUrl)
+      // Processes on one host share the data dir's Redis; on several hosts each would have its own queues.
+      log.warn(
+        { dataDir: config.node.dataDir },
+        "log.store is postgres but queue.redisUrl is not set: this process's queues are in the data dir's own Redis, shared only by processes on this host with this data dir — set queue.redisUrl to one Redis for every host",
+      );
     const node = new TramiteNode(
       config,
       registry,

@@ -3,7 +3,8 @@
  * envelope at the same moment: exactly one of them accepts it — one envelope record, one riscontro, one
  * hand-over to the back office — and the other answers as a duplicate (the original riscontro, or 202
  * while the first is still at work). The duplicate filter is the log's projection (keyed by sender and
- * id), so it is one for every process; what each process holds in memory must not decide it.
+ * id), so it is one for every process; what each process holds in memory must not decide it. The
+ * console's sign-in sessions are shared the same way.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,5 +138,23 @@ describe('two processes sharing the log receive the same message at once', () =>
     expect(retry.status).toBe(200);
     expect(await post(regioneA, stale.xml)).toEqual(retry);
     await expect.poll(() => backOffice.received.filter((d) => d.id === stale.id).length, { timeout: 20_000 }).toBe(1);
+  });
+
+  it('a console session signed in on one process is known to the other (the sessions are in the shared database)', async () => {
+    const signIn = await request(`${regioneA.baseUrl}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: regioneA.baseUrl },
+      body: new URLSearchParams({ token: nodes.regione.operatorToken }).toString(),
+    });
+    await signIn.body.dump();
+    expect(signIn.statusCode).toBe(303);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/^tramite_console=/);
+    const onB = await request(`${regioneB.baseUrl}/console`, { headers: { cookie } });
+    await onB.body.dump();
+    expect(onB.statusCode).toBe(200);
+    const unknown = await request(`${regioneB.baseUrl}/console`, { headers: { cookie: 'tramite_console=nope' } });
+    await unknown.body.dump();
+    expect(unknown.statusCode).toBe(303);
   });
 });
