@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
-import type { MessageIdAllocator } from './registry/message-id-allocator.js';
+import type { MessageIds } from './registry/message-ids.js';
 import type { MessageStore } from '../core/message-record.js';
 import type { RegistrySource } from './registry/registry.js';
 import type { EnvelopeVerifier } from './reception/verification-pool.js';
@@ -12,7 +12,7 @@ export interface PipelineDeps {
   /** Each piece of work (one message's reception, submission, delivery attempt, hand-over) takes `current()` once, at its start. */
   readonly registry: RegistrySource;
   readonly store: MessageStore;
-  readonly ids: MessageIdAllocator;
+  readonly ids: MessageIds;
   readonly clock: Clock;
   readonly log: Logger;
   readonly limits: XmlLimits;

@@ -18,7 +18,8 @@ import type { RevocationChecker } from '../crypto/revocation/revocation-checker.
 import { revocationCheckerFor } from '../crypto/revocation/revocation-settings.js';
 import { Reception } from './reception/reception.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
-import { MessageIdAllocator } from './registry/message-id-allocator.js';
+import type { MessageIds } from './registry/message-ids.js';
+import { messageIdsFor } from './registry/message-ids-for.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
@@ -48,6 +49,13 @@ import { MeasuringStore, type MessageLabels } from './metrics/measuring-store.js
 import type { AlarmBoard } from './alarms/alarm.js';
 import { NodeAlarms } from './alarms/node-alarms.js';
 import { PeerOutcomes } from './alarms/peer-outcomes.js';
+
+/**
+ * How long after logging a message another process sharing the log may still be signing its riscontro:
+ * that takes well under a second once logged (a sincrono's inline call, which may take longer, is never
+ * signed again); past this, a RECEIVED message without its reply was left by a process that died.
+ */
+const OTHERS_MAY_BE_RECEIVING_MS = 30_000;
 
 export interface NodeOptions {
   readonly clock?: Clock;
@@ -99,7 +107,7 @@ export class TramiteNode {
     /** The registry, reloadable (SIGHUP, POST /api/v1/registry/reload): `registry` is its current version. */
     readonly live: LiveRegistry,
     readonly store: MessageLog,
-    private readonly ids: MessageIdAllocator,
+    private readonly ids: MessageIds,
     private readonly redis: NodeRedis,
     readonly log: Logger,
     readonly logFile: string,
@@ -212,7 +220,12 @@ export class TramiteNode {
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
       ...(firstAttempts ? { immediate: this.immediateDispatch } : {}),
     });
-    this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
+    this.inbound = new Reception({
+      ...common,
+      porta: config.node.pdd,
+      dispatch: this.dispatch,
+      ...(store.store.kind === 'postgres' ? { othersMayBeReceivingForMs: OTHERS_MAY_BE_RECEIVING_MS } : {}),
+    });
     this.outbound = new Submission({ ...common, selfUrl, schedule });
     this.delivery = new DeliveryWorker({ ...common, selfUrl, schedule, peers: this.peers });
     const queue = <T extends WorkItem>(name: QueueName, handler: Pick<WorkQueueOptions<T>, 'attempt' | 'exhausted'>): WorkQueue<T> =>
@@ -319,8 +332,9 @@ export class TramiteNode {
       });
     const tsa = config.log.tsa;
     const metrics = new NodeMetrics({ node: config.node.name });
+    const logStore = await openLogStore(config.log);
     const messageLog = new MessageLog({
-      store: await openLogStore(config.log),
+      store: logStore,
       node: config.node.pdd,
       clock,
       logger: log,
@@ -364,7 +378,7 @@ export class TramiteNode {
       await messageLog.close();
       throw err;
     }
-    const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    const ids = messageIdsFor(logStore, config.node.dataDir, config.node.pdd, clock);
     // The verification workers start while Redis does.
     const verifierStarting = startVerificationPool(config, log, live.current().version);
     verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
@@ -392,6 +406,12 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
+    if (logStore.kind === 'postgres' && !config.queue.redisUrl)
+      // Processes on one host share the data dir's Redis; on several hosts each would have its own queues.
+      log.warn(
+        { dataDir: config.node.dataDir },
+        "log.store is postgres but queue.redisUrl is not set: this process's queues are in the data dir's own Redis, shared only by processes on this host with this data dir — set queue.redisUrl to one Redis for every host",
+      );
     const node = new TramiteNode(
       config,
       live,

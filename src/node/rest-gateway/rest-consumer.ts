@@ -342,7 +342,12 @@ export class RestConsumer {
     const { pdnd } = this.deps;
     const tenant = pdnd?.tenantOf(party);
     if (!pdnd || !tenant || !api.api.pdnd || typeof facts['voucherJti'] !== 'string') return;
-    pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: api.api.pdnd.purposeId, status, voucherJti: facts['voucherJti'] });
+    // Not awaited: the exchange is answered whatever the count; a count the store refused is told.
+    void pdnd.ledger
+      .record({ tenant, at: this.deps.clock.now(), purposeId: api.api.pdnd.purposeId, status, voucherJti: facts['voucherJti'] })
+      .catch((err: unknown) =>
+        this.deps.log.warn({ tenant, err: (err as Error).message }, 'PDND traffic not counted in the tracing ledger'),
+      );
   }
 }
 

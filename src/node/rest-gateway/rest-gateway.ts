@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { nodeStoreOpener } from '../node-store-opener.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../../config/config-types.js';
 import type { Clock } from '../../core/clock.js';
@@ -39,7 +40,7 @@ export class RestGateway {
   constructor(deps: RestGatewayDeps) {
     const { config, registry } = deps;
     this.directory = new RestApiDirectory(config.restServices, (code) => registry.current().hostedParty(code) !== undefined);
-    this.pdnd = config.pdnd ? new PdndAccess(config.pdnd, config.parties, config.node.dataDir, deps.clock, deps.log) : undefined;
+    this.pdnd = config.pdnd ? new PdndAccess(config.pdnd, config.parties, nodeStoreOpener(config), deps.clock, deps.log) : undefined;
     // The back offices' APIs: kept-alive connections; https ones verified with the system's store.
     this.upstream = new Agent({ keepAliveTimeout: 4000, connections: 64, connect: { ...TLS_POLICY } });
     const shared = {

@@ -335,7 +335,12 @@ export class RestProvider {
     const { pdnd } = this.deps;
     const tenant = pdnd?.tenantOf(api.provider);
     if (!pdnd || !tenant || !voucher) return;
-    pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: voucher.purposeId, status, voucherJti: voucher.jti });
+    // Not awaited: the exchange is answered whatever the count; a count the store refused is told.
+    void pdnd.ledger
+      .record({ tenant, at: this.deps.clock.now(), purposeId: voucher.purposeId, status, voucherJti: voucher.jti })
+      .catch((err: unknown) =>
+        this.deps.log.warn({ tenant, err: (err as Error).message }, 'PDND traffic not counted in the tracing ledger'),
+      );
   }
 }
 
