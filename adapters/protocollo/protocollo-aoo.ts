@@ -78,6 +78,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
   /** Opens the AOO's stores (`registro`, and `relay` when it has a protocol system of its own) through the context. */
   static async open(ctx: AdapterContext<ProtocolloOptions>): Promise<ProtocolloAoo> {
     const register = await ProtocolRegister.open(ctx.openStore, ctx.options.aoo, ctx.clock);
+    ctx.log.info({ registro: ctx.options.aoo.codiceRegistro, at: register.location }, 'protocol register opened');
     try {
       return new ProtocolloAoo(ctx, register, ctx.options.soap ? await RelayLog.open(ctx.openStore) : undefined);
     } catch (err) {
