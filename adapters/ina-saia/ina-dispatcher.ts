@@ -112,7 +112,8 @@ export class InaDispatcher {
           .catch(async (err: unknown) => {
             // A bug or a closed database: the event stays pending and is tried again.
             log.error({ id: claimed.id, err: (err as Error).message }, 'ina-saia: handling an event failed');
-            if (this.running) await this.tryRetryLater(claimed, { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message });
+            if (this.running)
+              await this.tryRetryLater(claimed, { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message });
           })
           .finally(() => {
             this.busy.delete(person);

@@ -230,7 +230,8 @@ export class InaEventQueue {
        WHERE e.state IN ('QUEUED', 'SENT') AND e.claim_holder <> ? AND e.claim_until_ms >= ? AND ${IS_HEAD}`,
       [holder, now.getTime()],
     );
-    const times = [retry?.at ?? undefined, claim?.at != null ? new Date(claim.at + 1).toISOString() : undefined].filter(
+    const claimEnds = claim?.at ?? undefined;
+    const times = [retry?.at ?? undefined, claimEnds !== undefined ? new Date(claimEnds + 1).toISOString() : undefined].filter(
       (t): t is string => t !== undefined,
     );
     return times.length === 0 ? undefined : times.sort()[0];

@@ -155,35 +155,38 @@ describe.each(STORE_ENGINES)('the SIATEL quota on %s', (engine) => {
 
   // PostgreSQL only: on SQLite, stores sharing a file in one process would wait for each other's lock on
   // the event loop they share (a SQLite file's processes are separate, and its writer lock serializes them anyway).
-  it.runIf(engine === 'postgres')('holds the limits across processes: three quotas on one store admitting for one operator at once', async () => {
-    const place = newStorePlace(engine);
-    const limits = { queriesPerMinute: 5, codesPerDay: 40 };
-    // One clock for the three processes (hosts agree on the time); a sleep lets the others run, then ends at its instant.
-    const time: QuotaTime & { t: number } = {
-      t: Date.parse('2026-11-23T21:30:00Z'), // 22:30 in Rome: the day limit is met, then a new day starts
-      now: () => new Date(time.t),
-      sleep: async (ms) => {
-        const until = time.t + ms;
-        await new Promise((r) => setTimeout(r, 2));
-        time.t = Math.max(time.t, until);
-      },
-    };
-    const quotas = await Promise.all([1, 2, 3].map(() => open(limits, time, place.openStore)));
-    const codes = [1, 3, 2, 1, 4, 1, 2, 5, 1, 3, 1, 2];
-    await Promise.all(quotas.flatMap((q) => codes.map((c) => q.acquire('op', c))));
-    await Promise.all(quotas.map((q) => q.close()));
-    const store = await place.openStore(QUOTA_STORE, QUOTA_MIGRATIONS);
-    const rows = await store.all<{ at_ms: number; codes: number }>("SELECT at_ms, codes FROM usage WHERE operator = 'op' ORDER BY at_ms");
-    await store.close();
-    expect(rows).toHaveLength(3 * codes.length);
-    // Every window of a minute (plus the margin) that ends at an admission holds at most the limit.
-    for (const x of rows) expect(rows.filter((y) => y.at_ms > x.at_ms - 61_000 && y.at_ms <= x.at_ms).length).toBeLessThanOrEqual(5);
-    const day = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(new Date(ms));
-    const perDay = new Map<string, number>();
-    for (const x of rows) perDay.set(day(x.at_ms), (perDay.get(day(x.at_ms)) ?? 0) + x.codes);
-    expect([...perDay.values()].every((total) => total <= 40)).toBe(true);
-    expect(perDay.size).toBeGreaterThan(1);
-  });
+  it.runIf(engine === 'postgres')(
+    'holds the limits across processes: three quotas on one store admitting for one operator at once',
+    async () => {
+      const place = newStorePlace(engine);
+      const limits = { queriesPerMinute: 5, codesPerDay: 40 };
+      // One clock for the three processes (hosts agree on the time); a sleep lets the others run, then ends at its instant.
+      const time: QuotaTime & { t: number } = {
+        t: Date.parse('2026-11-23T21:30:00Z'), // 22:30 in Rome: the day limit is met, then a new day starts
+        now: () => new Date(time.t),
+        sleep: async (ms) => {
+          const until = time.t + ms;
+          await new Promise((r) => setTimeout(r, 2));
+          time.t = Math.max(time.t, until);
+        },
+      };
+      const quotas = await Promise.all([1, 2, 3].map(() => open(limits, time, place.openStore)));
+      const codes = [1, 3, 2, 1, 4, 1, 2, 5, 1, 3, 1, 2];
+      await Promise.all(quotas.flatMap((q) => codes.map((c) => q.acquire('op', c))));
+      await Promise.all(quotas.map((q) => q.close()));
+      const store = await place.openStore(QUOTA_STORE, QUOTA_MIGRATIONS);
+      const rows = await store.all<{ at_ms: number; codes: number }>("SELECT at_ms, codes FROM usage WHERE operator = 'op' ORDER BY at_ms");
+      await store.close();
+      expect(rows).toHaveLength(3 * codes.length);
+      // Every window of a minute (plus the margin) that ends at an admission holds at most the limit.
+      for (const x of rows) expect(rows.filter((y) => y.at_ms > x.at_ms - 61_000 && y.at_ms <= x.at_ms).length).toBeLessThanOrEqual(5);
+      const day = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' }).format(new Date(ms));
+      const perDay = new Map<string, number>();
+      for (const x of rows) perDay.set(day(x.at_ms), (perDay.get(day(x.at_ms)) ?? 0) + x.codes);
+      expect([...perDay.values()].every((total) => total <= 40)).toBe(true);
+      expect(perDay.size).toBeGreaterThan(1);
+    },
+  );
 });
 
 describe('the SIATEL quota on a node upgraded in place', () => {
