@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
+import { SiatelBulkStore } from '../../../adapters/siatel/siatel-bulk-store.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import type { QuotaTime } from '../../../adapters/siatel/siatel-quota.js';
 import type { SiatelSimulator } from '../../../adapters/siatel/siatel-simulator-adapter.js';
@@ -327,6 +330,43 @@ describe('the SIATEL adapter: bulk requests run by several processes sharing a P
     } finally {
       await first.adapter.stop();
       await second.adapter.stop();
+    }
+  });
+});
+
+describe('the SIATEL bulk jobs on a node upgraded in place', () => {
+  it('opens the siatel-bulk.sqlite written by the previous version and reads its jobs', async () => {
+    const place = newStorePlace('sqlite');
+    const old = new Database(join(place.dataDir, 'siatel-bulk.sqlite'));
+    old.exec(`
+      CREATE TABLE IF NOT EXISTS bulk_jobs (
+        id TEXT PRIMARY KEY, operatore TEXT NOT NULL, interrogazione TEXT NOT NULL, comune TEXT,
+        stato TEXT NOT NULL CHECK (stato IN ('in_corso', 'completato', 'interrotto')), motivo TEXT,
+        creato_il TEXT NOT NULL, completato_il TEXT, totale INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bulk_items (
+        job_id TEXT NOT NULL REFERENCES bulk_jobs (id), riga INTEGER NOT NULL, inserito TEXT NOT NULL, codice TEXT NOT NULL,
+        tentativi INTEGER NOT NULL DEFAULT 0, risultato TEXT, PRIMARY KEY (job_id, riga));
+      CREATE INDEX IF NOT EXISTS bulk_items_by_code ON bulk_items (job_id, codice);
+      CREATE TABLE IF NOT EXISTS operators (operatore TEXT PRIMARY KEY, ultimo_uso TEXT NOT NULL);`);
+    old.pragma('user_version = 1');
+    old
+      .prepare(
+        "INSERT INTO bulk_jobs (id, operatore, interrogazione, stato, creato_il, totale) VALUES ('j1', 'op', 'verificaCodiceFiscale', 'in_corso', ?, 2)",
+      )
+      .run(new Date(NOON_ROME).toISOString());
+    const answer = { interrogazione: 'verificaCodiceFiscale', codiceFiscale: 'X', esito: 'NON_VALIDO', motivo: 'm', fonte: 'locale' };
+    old
+      .prepare("INSERT INTO bulk_items (job_id, riga, inserito, codice, risultato) VALUES ('j1', 1, 'x', 'X', ?)")
+      .run(JSON.stringify(answer));
+    old.prepare("INSERT INTO bulk_items (job_id, riga, inserito, codice) VALUES ('j1', 2, 'y', 'Y')").run();
+    old.close();
+    const store = await SiatelBulkStore.open(place.openStore);
+    try {
+      expect((await store.jobsInProgress('op')).map((j) => j.id)).toEqual(['j1']);
+      expect(await store.progress('j1')).toEqual({ completati: 1, locali: 1, errori: 0 });
+      expect(await store.nextPending('j1')).toMatchObject({ riga: 2, codice: 'Y' });
+    } finally {
+      await store.close();
     }
   });
 });
