@@ -28,6 +28,9 @@ import { readPackageJson } from './package-root.js';
 import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
 import { isRestService, loadPartyPdnd, loadPdndSettings, loadRestService, restFiles, restProblems } from './rest-config.js';
 
+/** node.shutdown.timeoutSeconds when the file sets neither it nor its old name: below the 30 s most service managers wait. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20;
+
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
  * wrong with it and how to fix it, and lists all problems at once, so one edit can fix them all.
@@ -275,7 +278,7 @@ function shutdownProblems(node: ConfigFile['node']): Problem[] {
         fix: 'remove node.shutdownTimeoutSeconds',
       },
     ];
-  const timeout = node.shutdown.timeoutSeconds ?? node.shutdownTimeoutSeconds ?? 20;
+  const timeout = node.shutdown.timeoutSeconds ?? node.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
   if (node.shutdown.drainSeconds >= timeout)
     return [
       {
@@ -538,7 +541,10 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     baseDir,
     node: {
       ...nodeWithoutDeprecated,
-      shutdown: { drainSeconds: shutdown.drainSeconds, timeoutSeconds: shutdown.timeoutSeconds ?? shutdownTimeoutSeconds ?? 20 },
+      shutdown: {
+        drainSeconds: shutdown.drainSeconds,
+        timeoutSeconds: shutdown.timeoutSeconds ?? shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+      },
       dataDir: abs(config.node.dataDir),
       listen: { ...listen, ...(listenTls ? { tls: listenTls } : {}) },
     },
