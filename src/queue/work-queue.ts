@@ -168,6 +168,8 @@ export class WorkQueue<T extends WorkItem> {
   private readonly workerConnections = new Set<CuttableConnection>();
   /** Jobs this worker is processing now: those still running when close cuts it short are handed back. */
   private running = 0;
+  /** Set when close cut the worker's connections. */
+  private cut = false;
 
   constructor(private readonly opts: WorkQueueOptions<T>) {
     this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix, opts.available);
@@ -235,6 +237,9 @@ export class WorkQueue<T extends WorkItem> {
     } finally {
       this.running -= 1;
     }
+    // Handed back by close: BullMQ must not record the outcome through the connections it cut (it spins
+    // on them, holding the event loop). The job's lock lapses and it runs again; the log has the outcome.
+    if (this.cut) await new Promise<never>(() => undefined);
   }
 
   private async processJob(job: Job<T>): Promise<void> {
@@ -257,6 +262,7 @@ export class WorkQueue<T extends WorkItem> {
     let handedBack = 0;
     if (!up || !(await settlesWithin(this.worker.close(), deadline.remainingMs()))) {
       handedBack = this.running;
+      this.cut = true;
       cutAll(this.workerConnections);
       void this.worker.close(true).catch(() => undefined);
     }

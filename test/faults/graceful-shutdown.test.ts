@@ -109,6 +109,26 @@ describe('graceful shutdown (SIGTERM)', () => {
     await logsVerify(d);
   }, 240_000);
 
+  it('a second SIGTERM while draining exits at once (1), and what was accepted is still delivered once after the restart', async () => {
+    demo = await startDrainingDemo('tramite-graceful-twice-');
+    const d = demo;
+    await d.control.stopNode('regione');
+    const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => send(d, i)));
+    const child = d.processOf('cst');
+    const exited = terminate(child);
+    await expect.poll(() => statusCode(`${d.nodes.cst.baseUrl}/health/ready`), { timeout: 1000, interval: 20 }).toBe(503);
+    child.kill('SIGTERM');
+    const exit = await exited;
+    expect(exit).toMatchObject({ code: 1, signal: null });
+    expect(exit.ms).toBeLessThan(DRAIN_S * 1000);
+    await d.control.startNode('regione');
+    await d.control.startNode('cst');
+    await expectDeliveredOnce(d, ids);
+    await d.stop();
+    demo = undefined;
+    await logsVerify(d);
+  }, 240_000);
+
   it('SIGTERM right after a burst of accepted messages, the peer up: first attempts finish or are handed back, exit 0, each delivered once', async () => {
     demo = await startDrainingDemo('tramite-graceful-burst-');
     const d = demo;

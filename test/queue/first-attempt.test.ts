@@ -232,7 +232,10 @@ describe('FirstAttempt', () => {
     expect(await p.immediate.stop(Deadline.in(300))).toBe(1);
     expect(await jobOf(p.prefix, 'M-9')).toBeDefined();
     expect(await p.queue.close(Deadline.in(300))).toBe(1);
+    // The attempts end after the cut: their outcome must not reach the cut connections (BullMQ spun on
+    // them, holding the event loop: nothing below would run).
     release();
+    await sleep(200);
     // Nothing cut short when the attempts end in time.
     const q = processWith(new Attempts(async () => ({ kind: 'done' })), { firstAttemptTimeoutMs: 5000, safetyNetDelayMs: 60_000 });
     await q.immediate.start(item('M-11'));
