@@ -4,7 +4,8 @@
 # the xmlsec1 CLI as the independent XML-DSig implementation of the signature differential tests, curl as
 # an independent TLS client of the mutual-TLS tests, SoftHSM2 as the PKCS#11 token party keys are tested
 # on, OpenSC's pkcs11-tool as the independent PKCS#11 client that checks the keys there are not
-# extractable, Prometheus's promtool as the independent check of the metrics and alert rules, and Chromium
+# extractable, Prometheus's promtool as the independent check of the metrics and alert rules,
+# systemd-analyze (package systemd; no running systemd needed) as the check of packaging/systemd, and Chromium
 # (driven by playwright-core, with a font for its screenshots) as the real browser of the console tests),
 # from Debian's packages, when missing. Runs before `npm test`; as root it installs, otherwise it says
 # exactly what to run.
@@ -21,6 +22,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+
 [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || need+=(opensc)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 { [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/imap-login ]; } || need+=(dovecot-imapd)

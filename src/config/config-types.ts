@@ -105,8 +105,10 @@ export interface ConfigFileNode {
   verification: ConfigFileVerification;
   clockSkewSeconds: number;
   timestampMaxAgeSeconds: number;
-  /** Longest a stop may take, whatever state Redis is in. */
-  shutdownTimeoutSeconds: number;
+  /** How a stop goes: the drain before the listeners close, and the bound on the whole. */
+  shutdown: ConfigFileShutdown;
+  /** Deprecated name of shutdown.timeoutSeconds, still read (not both). */
+  shutdownTimeoutSeconds?: number;
   /**
    * The operators' tokens: `sha256:<64 lowercase hex>` of each, bare or with the name its holder's
    * actions are logged under. They read GET /health's details and GET /metrics, and sign in to the console.
@@ -114,8 +116,18 @@ export interface ConfigFileNode {
   operatorTokens: (string | StaffTokenEntry)[];
   /** A development node: only then may development-only adapters (dev-echo) run. */
   development: boolean;
+  /** The node may install what it runs itself (redis-server) when missing: tramite init's configs, development only. */
+  installPackages: boolean;
   metrics: ConfigFileMetrics;
   console: ConfigFileConsole;
+}
+
+/** A stop (SIGTERM): readiness 503 at once, the listeners closed after `drainSeconds`, all over within `timeoutSeconds`. */
+export interface ConfigFileShutdown {
+  /** @defaultValue 5 */
+  drainSeconds: number;
+  /** Absent in the file: shutdownTimeoutSeconds, else 20. */
+  timeoutSeconds?: number;
 }
 
 /** The operations console at /console (docs/operators.md, "Console"): its sessions, held in this process. */
@@ -421,8 +433,10 @@ export interface TlsMaterial {
 
 /** `dataDir` and listen.tls's files are absolute; `listen.tls.material` is the loaded key and chain, `clientCaPem` the CAs. */
 export type NodeSettings = Frozen<
-  Omit<ConfigFileNode, 'listen'> & {
+  Omit<ConfigFileNode, 'listen' | 'shutdown' | 'shutdownTimeoutSeconds'> & {
     listen: Omit<ConfigFileListen, 'tls'> & { tls?: ConfigFileListenTls & { material: TlsMaterial; clientCaPem: string[] } };
+    /** Both values resolved (timeoutSeconds from shutdownTimeoutSeconds or its default). */
+    shutdown: Required<ConfigFileShutdown>;
   }
 >;
 

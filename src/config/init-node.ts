@@ -254,6 +254,9 @@ function devConfig(
         plainHttp: false,
       },
       operatorTokens: [operatorToken],
+      // A machine set up by tramite init is a development one: its node may install the redis-server it
+      // runs. A production config leaves this out, and the node then says what to install instead.
+      installPackages: true,
     } as ConfigFile['node'], // the loader fills in the optional settings' defaults
     trust: { caFiles: [caFile] },
     parties,

@@ -29,6 +29,9 @@ import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.
 import { isRestService, loadPartyPdnd, loadPdndSettings, loadRestService, restFiles, restProblems } from './rest-config.js';
 import { competenceFiles, competenceSenderProblems, loadCompetenceTable } from './competence-table.js';
 
+/** node.shutdown.timeoutSeconds when the file sets neither it nor its old name: below the 30 s most service managers wait. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20;
+
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
  * wrong with it and how to fix it, and lists all problems at once, so one edit can fix them all.
@@ -247,6 +250,8 @@ function semanticProblems(config: ConfigFile): Problem[] {
     });
   }
 
+  problems.push(...shutdownProblems(config.node));
+
   if (config.log.signer !== undefined && !hostedAt.has(config.log.signer)) {
     problems.push({
       path: 'log.signer',
@@ -263,6 +268,28 @@ function semanticProblems(config: ConfigFile): Problem[] {
   }
 
   return problems;
+}
+
+/** One name for the stop's bound, and a drain that leaves time for the stop itself. */
+function shutdownProblems(node: ConfigFile['node']): Problem[] {
+  if (node.shutdown.timeoutSeconds !== undefined && node.shutdownTimeoutSeconds !== undefined)
+    return [
+      {
+        path: 'node.shutdownTimeoutSeconds',
+        what: 'is the old name of node.shutdown.timeoutSeconds, which is set too',
+        fix: 'remove node.shutdownTimeoutSeconds',
+      },
+    ];
+  const timeout = node.shutdown.timeoutSeconds ?? node.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+  if (node.shutdown.drainSeconds >= timeout)
+    return [
+      {
+        path: 'node.shutdown.drainSeconds',
+        what: `${node.shutdown.drainSeconds} s leaves no time to stop within timeoutSeconds (${timeout} s)`,
+        fix: `make it less than ${timeout}, or raise node.shutdown.timeoutSeconds`,
+      },
+    ];
+  return [];
 }
 
 /**
@@ -509,12 +536,21 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
   const abs = (file: string): string => resolve(baseDir, file);
   const caFiles = config.trust.caFiles.map(abs);
   const { tls: listenTlsFile, ...listen } = config.node.listen;
+  const { shutdown, shutdownTimeoutSeconds, ...nodeWithoutDeprecated } = config.node;
   const listenTls = listenTlsFile && loadListenTls(listenTlsFile, abs);
   const hosted = new Set(config.parties.map((p) => p.code));
   return {
     configPath,
     baseDir,
-    node: { ...config.node, dataDir: abs(config.node.dataDir), listen: { ...listen, ...(listenTls ? { tls: listenTls } : {}) } },
+    node: {
+      ...nodeWithoutDeprecated,
+      shutdown: {
+        drainSeconds: shutdown.drainSeconds,
+        timeoutSeconds: shutdown.timeoutSeconds ?? shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+      },
+      dataDir: abs(config.node.dataDir),
+      listen: { ...listen, ...(listenTls ? { tls: listenTls } : {}) },
+    },
     trust: {
       caFiles,
       anchors: caFiles.flatMap((file, i) => withField(`trust.caFiles[${i}]`, () => readCertificates(file))),

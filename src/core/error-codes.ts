@@ -143,7 +143,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_INTERNAL: 'An internal consistency check failed: a defect in Tramite, not in its input',
   TRAMITE_ERR_SMTP_REFUSED: 'The simulated PEC provider refused an SMTP command; the SMTP reply code says why',
   TRAMITE_ERR_DEMO_FAILED: 'A node of the demo federation did not start, or lacks an adapter the demo needs (see its stdout.log)',
-  TRAMITE_ERR_DAEMON_MISSING: 'A server program that a launcher runs as a child process (Dovecot, PostgreSQL) is not installed',
+  TRAMITE_ERR_DAEMON_MISSING:
+    'A server program that a launcher runs as a child process (the node’s own redis-server, Dovecot, PostgreSQL) is not installed',
   TRAMITE_ERR_DAEMON_START: 'A child server process exited during start-up, or was not ready before its deadline',
   TRAMITE_ERR_DAEMON_OPTIONS: 'A launcher was given options it cannot use (a user name, a password, a folder path)',
   // ModI REST (envelopes/modi-rest): the precise reason of each refusal; docs/rest-apis.md maps them to HTTP.

@@ -8,22 +8,53 @@ import { startChildDaemon, type ChildDaemon } from './child-daemon.js';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server'];
 
-/** The redis-server binary, installing Debian's package when it is missing and we may; else how to get it. */
-export function findRedisServer(opts: { install?: boolean } = {}): string {
-  const onPath = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
-  const found = onPath || CANDIDATES.find((p) => existsSync(p));
-  if (found) return found;
-  const canInstall = opts.install !== false && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+/** Where to look for redis-server, and whether Debian's package may be installed when it is missing. */
+export interface RedisServerSearch {
+  /**
+   * Install Debian's redis-server (as root, with apt-get) when it is missing: a development convenience,
+   * never a production node's (node.installPackages, node.development). Default false.
+   */
+  readonly install?: boolean;
+  /** The PATH searched first (default: this process's). */
+  readonly path?: string;
+  /** Then these files (default: Debian's and /usr/local's). */
+  readonly candidates?: readonly string[];
+}
+
+/** What to run on a machine without redis-server. */
+export const REDIS_INSTALL_COMMAND = 'sudo apt-get install -y --no-install-recommends redis-server';
+
+/** The redis-server binary; installing Debian's package when it is missing only if allowed; else what to install. */
+export function findRedisServer(opts: RedisServerSearch = {}): string {
+  const candidates = opts.candidates ?? CANDIDATES;
+  const found = (): string | undefined => {
+    const onPath = (
+      spawnSync('/bin/sh', ['-c', 'command -v redis-server'], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: opts.path ?? process.env['PATH'] ?? '' },
+      }).stdout ?? ''
+    ).trim();
+    return onPath || candidates.find((p) => existsSync(p));
+  };
+  const binary = found();
+  if (binary) return binary;
+  const fix = `install Debian's redis-server (\`${REDIS_INSTALL_COMMAND}\`), or point the node at a Redis ≥ 6.2 with queue.redisUrl or TRAMITE_REDIS_URL`;
+  if (!opts.install)
+    throw new DaemonError(
+      'TRAMITE_ERR_DAEMON_MISSING',
+      `redis-server is not installed, and this node installs nothing itself (node.installPackages is false and it is not a development node) — fix: ${fix}`,
+    );
+  const canInstall = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
   if (canInstall) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
     const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'ignore', env });
-    const after = CANDIDATES.find((p) => existsSync(p));
+    const after = found();
     if (r.status === 0 && after) return after;
   }
-  throw new ConfigError(
-    'TRAMITE_ERR_QUEUE_UNAVAILABLE',
-    'redis-server is not installed — fix: run `sudo apt-get install -y redis-server`, or point the node at a Redis ≥ 6.2 with TRAMITE_REDIS_URL (or queue.redisUrl)',
+  throw new DaemonError(
+    'TRAMITE_ERR_DAEMON_MISSING',
+    `redis-server is not installed${canInstall ? ' and apt-get could not install it' : ' (installing it needs root and apt-get)'} — fix: ${fix}`,
   );
 }
 
@@ -71,7 +102,8 @@ export class EmbeddedRedis {
     return ping(EmbeddedRedis.socketOf(dataDir));
   }
 
-  static async start(dataDir: string): Promise<EmbeddedRedis> {
+  /** `install`: whether Debian's redis-server may be installed if missing (see findRedisServer). */
+  static async start(dataDir: string, opts: { readonly install?: boolean } = {}): Promise<EmbeddedRedis> {
     const dir = join(dataDir, 'redis');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socket = EmbeddedRedis.socketOf(dataDir);
@@ -86,7 +118,7 @@ export class EmbeddedRedis {
       return new EmbeddedRedis(socket, undefined, adopted, true);
     }
     rmSync(socket, { force: true });
-    const binary = findRedisServer();
+    const binary = findRedisServer({ install: opts.install ?? false });
     const logFile = join(dir, 'redis.log');
     let pid = 0;
     try {

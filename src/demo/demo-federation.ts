@@ -322,12 +322,14 @@ export async function writeDemoFederation(
         verification: { queue: 32 },
         clockSkewSeconds: 5,
         timestampMaxAgeSeconds: 300,
-        shutdownTimeoutSeconds: 20,
+        // No balancer in front of a demo node: nothing to drain for.
+        shutdown: { drainSeconds: 0, timeoutSeconds: 20 },
         operatorTokens: [hashToken(operatorToken)],
         metrics: { public: false },
         console: {} as ConfigFile['node']['console'], // the loader fills in the defaults
         // A local federation of simulators and demo back offices: development nodes.
         development: true,
+        installPackages: true,
       },
       trust: { caFiles: ['pki/ca.cert.pem'] },
       parties: s.parties.map((code) => {

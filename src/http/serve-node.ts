@@ -9,8 +9,12 @@ export interface RunningNode {
   readonly app: FastifyInstance;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080 */
   readonly baseUrl: string;
-  /** Stops serving, then stops the node, within `deadline` (default: node.shutdownTimeoutSeconds). */
-  close(deadline?: Deadline): Promise<void>;
+  /**
+   * Stops within `deadline` (default: node.shutdown.timeoutSeconds): readiness 503 at once, then — after
+   * `drainMs` (default 0), while the node still serves — the listener closes, requests in flight finish,
+   * and the node stops.
+   */
+  close(deadline?: Deadline, opts?: { readonly drainMs?: number }): Promise<void>;
 }
 
 /** Starts a node and its HTTP(S) server on the configured address (port 0 = any free port). */
@@ -47,9 +51,18 @@ export async function serveNode(config: NodeConfig, opts: NodeOptions = {}, http
     node,
     app,
     baseUrl,
-    async close(deadline = Deadline.in(config.node.shutdownTimeoutSeconds * 1000)) {
-      // Requests in flight get half the time to finish (a ?wait= may hold one for minutes); then their
-      // connections are closed, and the node's own stop gets the rest.
+    async close(deadline = Deadline.in(config.node.shutdown.timeoutSeconds * 1000), opts = {}) {
+      // A balancer learns from readiness that this process is going, and has until the drain ends to
+      // stop sending: meanwhile everything is served as before.
+      node.beginStopping();
+      const drainMs = Math.min(opts.drainMs ?? 0, deadline.remainingMs());
+      if (drainMs > 0) {
+        node.log.info({ drainMs }, 'draining: still serving until the load balancer stops sending');
+        await new Promise((r) => setTimeout(r, drainMs));
+      }
+      // Requests in flight get half the time left to finish (a ?wait= may hold one for minutes); then
+      // their connections are closed, and the node's own stop gets the rest.
+      node.log.info('closing the listener: new connections are refused, requests in flight finish');
       const closing = app.close();
       if (!(await settlesWithin(closing, deadline.remainingMs() / 2))) {
         app.server.closeAllConnections();

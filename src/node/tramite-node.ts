@@ -386,7 +386,13 @@ export class TramiteNode {
     let verifier: VerificationPool;
     try {
       try {
-        redis = await openRedis({ ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}), dataDir: config.node.dataDir, log });
+        redis = await openRedis({
+          ...(config.queue.redisUrl ? { url: config.queue.redisUrl } : {}),
+          dataDir: config.node.dataDir,
+          log,
+          // Installing software is a development convenience: a production node says what to install.
+          installRedis: config.node.development || config.node.installPackages,
+        });
       } catch (err) {
         await verifierStarting.then(
           (pool) => pool.close(),
@@ -397,7 +403,7 @@ export class TramiteNode {
       try {
         verifier = await verifierStarting;
       } catch (err) {
-        await redis.close(Deadline.in(config.node.shutdownTimeoutSeconds * 1000));
+        await redis.close(Deadline.in(config.node.shutdown.timeoutSeconds * 1000));
         throw err;
       }
     } catch (err) {
@@ -553,12 +559,22 @@ export class TramiteNode {
   }
 
   /**
-   * Stops in reverse order of start — the queues (letting attempts in flight finish), the adapters,
-   * the log, Redis — within `deadline` (node.shutdownTimeoutSeconds by default) whatever state Redis
-   * is in: a step that runs out of time is cut short, and the log makes good what it did not finish.
+   * The first step of a stop (SIGTERM): from now on GET /health/ready (and /health) answer 503, so a load
+   * balancer takes this process out, while it still serves what it is sent; liveness is unchanged.
    */
-  async stop(deadline: Deadline = Deadline.in(this.config.node.shutdownTimeoutSeconds * 1000)): Promise<void> {
+  beginStopping(): void {
+    if (!this.stopping) this.log.info('stopping: readiness now answers 503');
     this.stopping = true;
+  }
+
+  /**
+   * Stops in reverse order of start — the queues (letting attempts in flight finish), the adapters,
+   * the log (after a last checkpoint), Redis — within `deadline` (node.shutdown.timeoutSeconds by
+   * default) whatever state Redis is in: a step that runs out of time is cut short, what was cut is
+   * handed back to the queue (and logged), and the log makes good what it did not finish.
+   */
+  async stop(deadline: Deadline = Deadline.in(this.config.node.shutdown.timeoutSeconds * 1000)): Promise<void> {
+    this.beginStopping();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.expiryWarnings.stop();
     // Before the log closes: a round in flight writes to it; notifications in flight get their bound.
@@ -567,25 +583,51 @@ export class TramiteNode {
     const queues = deadline.earlier(Math.min(3000, deadline.remainingMs() / 4));
     // Hand-overs in flight finish before the adapters that take them stop; deliveries meanwhile.
     // First attempts end before the deliver queue closes: they move their jobs when they end.
-    await Promise.all([
-      this.immediateDispatch.stop(queues).then(() => this.dispatchQueue.close(queues)),
-      this.immediate.stop(queues).then(() => this.deliveryQueue.close(queues)),
+    const [dispatch, deliver] = await Promise.all([
+      this.immediateDispatch.stop(queues).then(async (firstAttempts) => ({ firstAttempts, jobs: await this.dispatchQueue.close(queues) })),
+      this.immediate.stop(queues).then(async (firstAttempts) => ({ firstAttempts, jobs: await this.deliveryQueue.close(queues) })),
     ]);
     if (!(await settlesWithin(this.adapters.stop(), queues.remainingMs()))) this.log.warn('adapters did not stop in time');
     // Last of the queues: the attempts above report their changes of state through it.
-    await this.notifyQueue.close(queues);
+    const notify = await this.notifyQueue.close(queues);
     // No attempt is in flight any more: the connections to peers and back offices can go.
     if (
       !(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close(), this.restGateway?.close()]), deadline.capped(1000)))
     )
       this.log.warn('HTTP connections did not close in time');
+    // The tail of the chain is sealed before the store closes: an auditor sees the log as this process left it.
+    const lastCheckpoint = await this.lastCheckpoint(deadline.capped(2000));
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');
     await this.redis.close(deadline);
     if (!(await settlesWithin(this.verifier.close(), deadline.capped(2000))))
       this.log.warn('the verification workers did not stop in time');
     this.ids.release();
-    this.log.info('node stopped');
+    const handedBack = {
+      deliverFirstAttempts: deliver.firstAttempts,
+      deliverJobs: deliver.jobs,
+      dispatchFirstAttempts: dispatch.firstAttempts,
+      dispatchJobs: dispatch.jobs,
+      notifyJobs: notify,
+    };
+    const cut = Object.values(handedBack).reduce((a, b) => a + b, 0);
+    this.log.info(
+      { handedBack, lastCheckpoint },
+      cut === 0
+        ? 'node stopped: nothing in flight was cut short'
+        : `node stopped: ${cut} attempt(s) cut short and handed back to the queue (taken up again by any process; the log has every message)`,
+    );
     this.log.flush();
+  }
+
+  /** The seq of the checkpoint that seals the head (made now if the head moved), `null` for an empty log, or `'failed'` (logged). */
+  private async lastCheckpoint(withinMs: number): Promise<number | null | 'failed'> {
+    let outcome: number | null | 'failed' = 'failed';
+    const made = this.store.checkpointNow().then(
+      (cp) => (outcome = cp ? cp.seq : null),
+      (err: unknown) => this.log.error({ err: (err as Error).message }, 'the last checkpoint failed'),
+    );
+    if (!(await settlesWithin(made, withinMs))) this.log.warn('the last checkpoint did not finish in time');
+    return outcome;
   }
 }
 

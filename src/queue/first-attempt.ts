@@ -85,10 +85,14 @@ export class FirstAttempt<T extends WorkItem> {
     await this.inFlight.get(key);
   }
 
-  /** No new first attempts; those running get until `deadline` to finish (the queue's job covers the rest). */
-  async stop(deadline: Deadline): Promise<void> {
+  /**
+   * No new first attempts; those running get until `deadline` to finish. Resolves with how many did not:
+   * they are handed back to the queue, whose safety-net job (already there) makes the attempt again.
+   */
+  async stop(deadline: Deadline): Promise<number> {
     this.stopping = true;
     await settlesWithin(Promise.allSettled([...this.inFlight.values()]), deadline.remainingMs());
+    return this.inFlight.size;
   }
 
   private async firstAttempt(item: T): Promise<void> {

@@ -94,6 +94,8 @@ export async function openRedis(opts: {
   url?: string;
   dataDir: string;
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Whether the private redis-server may be installed when missing: development nodes only. Default false. */
+  installRedis?: boolean;
 }): Promise<NodeRedis> {
   const url = process.env['TRAMITE_REDIS_URL'] || opts.url;
   if (url) {
@@ -102,7 +104,7 @@ export async function openRedis(opts: {
     await monitor.start();
     return watched(external, monitor, { embedded: false, restarts: () => 0, close: async () => undefined });
   }
-  const server = await EmbeddedRedis.start(opts.dataDir);
+  const server = await EmbeddedRedis.start(opts.dataDir, { install: opts.installRedis ?? false });
   const connection = connectionFromUrl(server.url);
   const monitor = new RedisMonitor(connection);
   await monitor.start();

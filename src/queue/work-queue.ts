@@ -166,6 +166,10 @@ export class WorkQueue<T extends WorkItem> {
   private readonly producer: QueueProducer<T>;
   private readonly worker: Worker<T>;
   private readonly workerConnections = new Set<CuttableConnection>();
+  /** Jobs this worker is processing now: those still running when close cuts it short are handed back. */
+  private running = 0;
+  /** Set when close cut the worker's connections. */
+  private cut = false;
 
   constructor(private readonly opts: WorkQueueOptions<T>) {
     this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix, opts.available);
@@ -227,6 +231,18 @@ export class WorkQueue<T extends WorkItem> {
   }
 
   private async process(job: Job<T>): Promise<void> {
+    this.running += 1;
+    try {
+      await this.processJob(job);
+    } finally {
+      this.running -= 1;
+    }
+    // Handed back by close: BullMQ must not record the outcome through the connections it cut (it spins
+    // on them, holding the event loop). The job's lock lapses and it runs again; the log has the outcome.
+    if (this.cut) await new Promise<never>(() => undefined);
+  }
+
+  private async processJob(job: Job<T>): Promise<void> {
     const outcome = await this.opts.attempt(job.data, (job.data.attemptsBefore ?? 0) + job.attemptsMade + 1);
     if (outcome.kind === 'done') return;
     // A refusal will not change on retry.
@@ -238,14 +254,19 @@ export class WorkQueue<T extends WorkItem> {
    * Lets attempts in flight finish, then stops taking jobs, within `deadline`. With Redis away, BullMQ
    * would wait for it forever (a finished attempt cannot be recorded), so the connections are cut:
    * at once when Redis is known to be down, else when the deadline comes. A job cut short is taken up
-   * again when its lock lapses, and the log says whether it still needs doing.
+   * again when its lock lapses, and the log says whether it still needs doing. Resolves with how many
+   * jobs were cut short so (handed back to the queue).
    */
-  async close(deadline: Deadline): Promise<void> {
+  async close(deadline: Deadline): Promise<number> {
     const up = this.opts.available?.() ?? true;
+    let handedBack = 0;
     if (!up || !(await settlesWithin(this.worker.close(), deadline.remainingMs()))) {
+      handedBack = this.running;
+      this.cut = true;
       cutAll(this.workerConnections);
       void this.worker.close(true).catch(() => undefined);
     }
     await this.producer.close(deadline);
+    return handedBack;
   }
 }

@@ -63,7 +63,7 @@ describe('loadConfig on a valid file', () => {
 
   it('bounds a stop at 20 s and lists no operator token unless told; refuses an operator token in clear or a bound of 0', () => {
     const config = loadConfig(configWith((c) => delete c.node.operatorTokens));
-    expect(config.node.shutdownTimeoutSeconds).toBe(20);
+    expect(config.node.shutdown.timeoutSeconds).toBe(20);
     expect(config.node.operatorTokens).toEqual([]);
     const err = refusal(
       configWith((c) => {
@@ -73,6 +73,33 @@ describe('loadConfig on a valid file', () => {
     );
     expect(problemAbout(err, 'node.shutdownTimeoutSeconds')).toBeDefined();
     expect(problemAbout(err, 'node.operatorTokens[0]')).toContain('sha256:');
+  });
+
+  it('drains 5 s before closing unless told, reads the old name of the bound, refuses both names or a drain that leaves no time; installs nothing unless told', () => {
+    const config = loadConfig(configWith(() => {}));
+    expect(config.node.shutdown).toEqual({ drainSeconds: 5, timeoutSeconds: 20 });
+    // The base case is tramite init's config, which lets its development node install its redis-server; without it, nothing is installed.
+    expect(config.node.installPackages).toBe(true);
+    expect(loadConfig(configWith((c) => delete c.node.installPackages)).node.installPackages).toBe(false);
+    expect(loadConfig(configWith((c) => (c.node.shutdownTimeoutSeconds = 40))).node.shutdown).toEqual({
+      drainSeconds: 5,
+      timeoutSeconds: 40,
+    });
+    expect(loadConfig(configWith((c) => (c.node.shutdown = { drainSeconds: 0, timeoutSeconds: 7 }))).node.shutdown).toEqual({
+      drainSeconds: 0,
+      timeoutSeconds: 7,
+    });
+    const both = refusal(
+      configWith((c) => {
+        c.node.shutdownTimeoutSeconds = 30;
+        c.node.shutdown = { drainSeconds: 5, timeoutSeconds: 30 };
+      }),
+    );
+    expect(problemAbout(both, 'node.shutdownTimeoutSeconds')).toContain('shutdown.timeoutSeconds');
+    const tooLong = refusal(configWith((c) => (c.node.shutdown = { drainSeconds: 20, timeoutSeconds: 20 })));
+    expect(problemAbout(tooLong, 'node.shutdown.drainSeconds')).toContain('less than 20');
+    const unknown = refusal(configWith((c) => (c.node.shutdown = { drainSeconds: 1, timeoutSecs: 20 } as never)));
+    expect(problemAbout(unknown, 'node.shutdown.timeoutSecs')).toBeDefined();
   });
 
   it('is frozen all the way down', () => {

@@ -2,7 +2,7 @@
  * The node's own redis-server (what `tramite start` runs without TRAMITE_REDIS_URL) killed with -9 in
  * real processes: the node restarts it with its append-only file, health says so while it is away,
  * the log makes good what the queue lost, and a SIGTERM still ends the process within
- * node.shutdownTimeoutSeconds — also when that Redis is dead for good.
+ * node.shutdown.timeoutSeconds — also when that Redis is dead for good.
  */
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { startDemo, type RunningDemo } from '../../src/demo/run-demo.js';
 import { EmbeddedRedis } from '../../src/daemons/redis-launcher.js';
 import { expectDeliveredOnce, logsVerify, send, statusOf } from './delivered-once.js';
 
-/** node.shutdownTimeoutSeconds in these tests. */
+/** node.shutdown.timeoutSeconds in these tests. */
 const BOUND_S = 10;
 
 let demo: RunningDemo | undefined;
@@ -29,7 +29,7 @@ function startBoundedDemo(prefix: string): Promise<RunningDemo> {
   return startDemo(
     mkdtempSync(join(tmpdir(), prefix)),
     (raw) => {
-      raw['node'] = { ...raw['node'], shutdownTimeoutSeconds: BOUND_S };
+      raw['node'] = { ...raw['node'], shutdown: { drainSeconds: 0, timeoutSeconds: BOUND_S } };
     },
     { plainHttp: true },
   );

@@ -173,7 +173,7 @@ describe('FirstAttempt', () => {
       exhausted: async () => undefined,
       available: () => false, // Redis known to be away: enqueue refuses at once
     });
-    closers.push(() => queue.close(Deadline.in(2000)));
+    closers.push(async () => void (await queue.close(Deadline.in(2000))));
     immediate = new FirstAttempt<WorkItem>({ log, queue, attempt: (i) => attempts.run(i, 'first') });
     await immediate.start(item('M-5'));
     await expect.poll(() => attempts.calls.map((c) => c.via)).toEqual(['first']);
@@ -216,6 +216,31 @@ describe('FirstAttempt', () => {
     release();
     await expect.poll(() => jobOf(p.prefix, 'M-8'), { timeout: 10_000 }).toBeUndefined();
     expect(attempts.overlapped).toBe(false);
+  });
+
+  it('a stop that runs out of time counts what it hands back: the first attempt still running (its job queued) and the job cut short', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const attempts = new Attempts(async () => {
+      await held;
+      return { kind: 'done' };
+    });
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 5000, safetyNetDelayMs: 60_000 });
+    await p.immediate.start(item('M-9'));
+    await p.queue.enqueue(item('M-10'), 0);
+    await expect.poll(() => attempts.calls.map((c) => c.via).sort()).toEqual(['first', 'queue']);
+    expect(await p.immediate.stop(Deadline.in(300))).toBe(1);
+    expect(await jobOf(p.prefix, 'M-9')).toBeDefined();
+    expect(await p.queue.close(Deadline.in(300))).toBe(1);
+    // The attempts end after the cut: their outcome must not reach the cut connections (BullMQ spun on
+    // them, holding the event loop: nothing below would run).
+    release();
+    await sleep(200);
+    // Nothing cut short when the attempts end in time.
+    const q = processWith(new Attempts(async () => ({ kind: 'done' })), { firstAttemptTimeoutMs: 5000, safetyNetDelayMs: 60_000 });
+    await q.immediate.start(item('M-11'));
+    expect(await q.immediate.stop(Deadline.in(5000))).toBe(0);
+    expect(await q.queue.close(Deadline.in(5000))).toBe(0);
   });
 
   it('once stopping, it starts no first attempt (the job stays for the next start)', async () => {

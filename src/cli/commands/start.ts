@@ -50,24 +50,32 @@ export function registerStartCommand(program: Command): void {
         // Signals are handled from before start-up: a stop requested while the node is starting (its
         // Redis already running) waits for the start to finish, then stops everything in order.
         // Bounded whatever state the node is in (starting, Redis gone): the orderly stop gets the time
-        // less a second, and if it still runs when the time is up the process exits anyway.
-        const bound = config.node.shutdownTimeoutSeconds * 1000;
+        // less a second, and if it still runs when the time is up the process exits anyway. SIGTERM (a
+        // service manager, a rolling restart) drains first: readiness 503 while the node still serves for
+        // node.shutdown.drainSeconds; SIGINT (Ctrl-C at a terminal) does not. A second signal exits at
+        // once: what was accepted is in the log, and the next start (or another process) makes it good.
+        const { drainSeconds, timeoutSeconds } = config.node.shutdown;
+        const bound = timeoutSeconds * 1000;
         let stopRequested = false;
         let stopDeadline: Deadline | undefined;
+        let drainMs = 0;
         let running: Awaited<ReturnType<typeof serveNode>> | undefined;
-        const shutdown = () => {
+        const shutdown = (signal: NodeJS.Signals) => {
+          if (stopRequested) {
+            process.stderr.write(`tramite: ${signal} again while stopping; exiting now\n`);
+            process.exit(1);
+          }
           stopRequested = true;
           stopDeadline = Deadline.in(bound).earlier(1000);
+          drainMs = signal === 'SIGTERM' ? drainSeconds * 1000 : 0;
           setTimeout(() => {
-            process.stderr.write(
-              `tramite: the node did not stop within node.shutdownTimeoutSeconds (${config.node.shutdownTimeoutSeconds} s); exiting now\n`,
-            );
+            process.stderr.write(`tramite: the node did not stop within node.shutdown.timeoutSeconds (${timeoutSeconds} s); exiting now\n`);
             process.exit(1);
           }, bound).unref();
-          if (running) void running.close(stopDeadline).then(() => process.exit(0));
+          if (running) void running.close(stopDeadline, { drainMs }).then(() => process.exit(0));
         };
-        process.once('SIGINT', shutdown);
-        process.once('SIGTERM', shutdown);
+        process.on('SIGINT', shutdown);
+        process.on('SIGTERM', shutdown);
         // SIGHUP reloads this process's registry (docs/operators.md, "Reloading the registry"); the
         // node logs the outcome. Handled from the start: its default action would end the process.
         process.on('SIGHUP', () => {
@@ -98,7 +106,7 @@ export function registerStartCommand(program: Command): void {
           loadConfig: () => withPort(loadConfig(path)),
         });
         if (stopRequested) {
-          await running.close(stopDeadline);
+          await running.close(stopDeadline, { drainMs });
           process.exit(0);
         }
         const tls = running.node.config.node.listen.tls;
