@@ -33,7 +33,7 @@ export function haproxyMissing(): string | undefined {
   return existsSync(HAPROXY) ? undefined : `${HAPROXY} is not installed — fix: apt-get install -y haproxy`;
 }
 
-/** HAProxy's configuration: health checks every 200 ms, down after one failure, up after two passes. */
+/** HAProxy's configuration: health checks every 250 ms, down after two failures, up after two passes. */
 export function haproxyConfig(opts: BalancerOptions, statsSocket: string): string {
   return [
     'global',
@@ -44,6 +44,11 @@ export function haproxyConfig(opts: BalancerOptions, statsSocket: string): strin
     '  timeout connect 2s',
     '  timeout client 120s',
     '  timeout server 120s',
+    // A check slower than this counts as failed; on a loaded 2-core machine a healthy node can take a second.
+    '  timeout check 2s',
+    // A new connection to the node per request: a kept-alive one the node closes as HAProxy reuses it
+    // would cut a POST that HAProxy then cannot safely send again (a 502 that is no fault of the test).
+    '  option http-server-close',
     // Retried only when the connection itself failed: the request never reached a node, so resending it is safe.
     '  retries 3',
     '  option redispatch',
@@ -54,7 +59,7 @@ export function haproxyConfig(opts: BalancerOptions, statsSocket: string): strin
     '  balance roundrobin',
     '  option httpchk GET /health/ready',
     '  http-check expect status 200',
-    '  default-server inter 200ms fall 1 rise 2',
+    '  default-server inter 250ms fall 2 rise 2',
     ...opts.servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check`),
     '',
   ].join('\n');

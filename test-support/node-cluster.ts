@@ -44,6 +44,8 @@ export interface NodeCluster {
   readonly balancer: Balancer;
   readonly postgres: PostgresServer;
   readonly redisUrl: string;
+  /** The Regione's process. */
+  regioneProcess(): ChildProcess | undefined;
   /** The Redis server's pid (changes when it is restarted). */
   redisPid(): number;
   /** Signals member `i`'s process and waits until it has exited (SIGTERM: the node's own graceful stop). */
@@ -64,7 +66,7 @@ export interface NodeClusterOptions {
   readonly patchConfig?: (raw: ConfigFileJson, node: 'cst' | 'regione') => void;
 }
 
-const READY_WITHIN_MS = 60_000; // a loaded 2-core CI machine starts a node slowly
+const READY_WITHIN_MS = 120_000; // a loaded 2-core CI machine starts a node slowly
 const STOP_WITHIN_MS = 40_000; // beyond node.shutdownTimeoutSeconds (20 s in the demo)
 
 export async function startNodeCluster(root: string, opts: NodeClusterOptions = {}): Promise<NodeCluster> {
@@ -115,12 +117,18 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
     });
     regioneProcess = spawnNode(regioneNode.configFile, join(regione.dir, 'stdout.log'));
     for (const m of members) m.process = spawnNode(m.configFile, join(m.dataDir, '..', `stdout-${m.name}.log`));
-    await Promise.all([waitReady(regioneNode.port, regioneProcess, regione.dir), ...members.map((m) => waitReady(m.port, m.process!, cst.dir))]);
+    await Promise.all([
+      waitReady(regioneNode.port, regioneProcess, regione.dir),
+      ...members.map((m) => waitReady(m.port, m.process!, cst.dir)),
+    ]);
     const balancerSees = (up: readonly number[]) =>
-      until(async () => {
-        const states = await balancer.serverStates();
-        return members.every((m, i) => (states[m.name] === 'UP') === up.includes(i));
-      }, `the balancer to see ${up.map((i) => members[i]!.name).join(', ') || 'no member'} up`);
+      until(
+        async () => {
+          const states = await balancer.serverStates();
+          return members.every((m, i) => (states[m.name] === 'UP') === up.includes(i));
+        },
+        `the balancer to see ${up.map((i) => members[i]!.name).join(', ') || 'no member'} up`,
+      );
     await balancerSees(members.map((_, i) => i));
     return {
       dir: root,
@@ -131,6 +139,7 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
       balancer,
       postgres,
       redisUrl: redis.url(),
+      regioneProcess: () => regioneProcess,
       redisPid: () => redis.pid(),
       stopMember: async (i, signal) => {
         const m = members[i]!;
@@ -183,7 +192,10 @@ function spawnNode(configFile: string, outFile: string): ChildProcess {
 async function waitReady(port: number, child: ChildProcess, dir: string): Promise<void> {
   await until(async () => {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new DaemonError('TRAMITE_ERR_DAEMON_START', `a node on port ${port} exited (${child.exitCode ?? child.signalCode}); see ${dir}`);
+      throw new DaemonError(
+        'TRAMITE_ERR_DAEMON_START',
+        `a node on port ${port} exited (${child.exitCode ?? child.signalCode}); see ${dir}`,
+      );
     try {
       const res = await request(`http://127.0.0.1:${port}/health/ready`);
       await res.body.dump();
@@ -220,7 +232,20 @@ async function startRedis(dir: string): Promise<{ url(): string; pid(): number; 
       name: 'redis-server',
       command: () => ({
         command: findRedisServer({ install: false }),
-        args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+        args: [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--save',
+          '',
+        ],
         ready: { kind: 'port', port },
       }),
     });

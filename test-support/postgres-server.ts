@@ -32,6 +32,8 @@ export interface PostgresServer {
   readonly url: string;
   /** Fast shutdown (as `pg_ctl restart -m fast`), then the same cluster again on the same port: a fault test's restart. */
   restart(): Promise<void>;
+  /** The postmaster's pid (its backends are its children): what a benchmark reads CPU time of. */
+  pid(): number;
   stop(): Promise<void>;
 }
 
@@ -157,7 +159,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       await server.stop();
       server = await launch(port);
     };
-    return { url: `${base}/${TEST_DATABASE}`, restart, stop };
+    return { url: `${base}/${TEST_DATABASE}`, restart, pid: () => server.pid, stop };
   } catch (err) {
     tempDir.remove();
     throw err;

@@ -29,7 +29,9 @@ export class SteadyLoad {
     perSecond = 8,
     inFlight = 4,
   ) {
-    this.loops = (['out', 'in'] as const).flatMap((dir) => Array.from({ length: inFlight }, () => this.loop(dir, (1000 * inFlight) / perSecond)));
+    this.loops = (['out', 'in'] as const).flatMap((dir) =>
+      Array.from({ length: inFlight }, () => this.loop(dir, (1000 * inFlight) / perSecond)),
+    );
   }
 
   get total(): number {
@@ -124,10 +126,13 @@ export async function expectEachDeliveredOnce(cluster: NodeCluster, load: Steady
   ).toEqual([]);
   const copies = (party: string, id: string) => cluster.backOffice.received.filter((m) => m.party === party && m.id === id).length;
   await expect
-    .poll(() => [...load.accepted.out.filter((id) => copies(OUT.to, id) === 0), ...load.accepted.in.filter((id) => copies(IN.to, id) === 0)], {
-      timeout: 30_000,
-      interval: 200,
-    })
+    .poll(
+      () => [...load.accepted.out.filter((id) => copies(OUT.to, id) === 0), ...load.accepted.in.filter((id) => copies(IN.to, id) === 0)],
+      {
+        timeout: 30_000,
+        interval: 200,
+      },
+    )
     .toEqual([]);
   await new Promise((r) => setTimeout(r, 1000));
   const notOnce = [
