@@ -78,7 +78,16 @@ describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis
   }, 300_000);
 
   it('PostgreSQL restarted: each accepted message arrives once', async () => {
-    const done = await underLoad(() => cluster.postgres.restart());
+    const done = await underLoad(async () => {
+      await cluster.postgres.restart();
+      // Every process rode it out (none ended on a connection PostgreSQL closed) and is ready again.
+      await cluster.balancerSees([0, 1, 2]);
+    });
+    expect(cluster.members.map((m) => m.process?.exitCode ?? m.process?.signalCode ?? 'running')).toEqual([
+      'running',
+      'running',
+      'running',
+    ]);
     await expectEachDeliveredOnce(cluster, done);
     await logsVerify();
   }, 300_000);
