@@ -10,7 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { TramiteError } from '../../src/core/errors.js';
-import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
+import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
 import type { EsitoIna } from './ina-mapping.js';
 import { kindOf, type RegistryEvent, type RegistryEventKind } from './registry-event.js';
 
@@ -69,7 +69,7 @@ export class DuplicateReferenceError extends TramiteError {
   }
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `CREATE TABLE IF NOT EXISTS events (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,

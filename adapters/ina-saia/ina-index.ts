@@ -4,7 +4,7 @@
  * rules for an event against the person's current entry; `apply` runs it and records the esito in
  * one transaction, so concurrent communications cannot interleave.
  */
-import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
+import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
 import type { InaErrore } from './ina-mapping.js';
 import type { Famiglia, Indirizzo, RegistryEvent, StatoCivile } from './registry-event.js';
 
@@ -117,7 +117,7 @@ function outOfOrder(event: RegistryEvent, current: IndexedPerson): Decision {
   );
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `CREATE TABLE IF NOT EXISTS persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL);
    CREATE TABLE IF NOT EXISTS esiti (
      seq INTEGER PRIMARY KEY AUTOINCREMENT, mittente TEXT NOT NULL, id_comunicazione TEXT NOT NULL,

@@ -17,11 +17,11 @@ export type AdapterDatabase = Database.Database;
  * a released one, append the next. Write the first with IF NOT EXISTS: files created before the store
  * used this opener have user_version 0 and their tables already.
  */
-export type StoreMigration = string | ((db: AdapterDatabase) => void);
+export type LegacyStoreMigration = string | ((db: AdapterDatabase) => void);
 
 const BUSY_TIMEOUT_MS = 10_000;
 
-export interface AdapterStoreOptions {
+export interface LegacyStoreOptions {
   /**
    * `full` (default): a commit is on disk before it returns — for state whose loss would duplicate or
    * lose a message (cursors, numbering, "sent" marks). `normal`: a power cut may lose the last commits,
@@ -31,7 +31,7 @@ export interface AdapterStoreOptions {
   readonly durability?: 'full' | 'normal';
 }
 
-export function openAdapterStore(file: string, migrations: readonly StoreMigration[], opts: AdapterStoreOptions = {}): AdapterDatabase {
+export function openAdapterStore(file: string, migrations: readonly LegacyStoreMigration[], opts: LegacyStoreOptions = {}): AdapterDatabase {
   let db: AdapterDatabase | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -49,7 +49,7 @@ export function openAdapterStore(file: string, migrations: readonly StoreMigrati
   }
 }
 
-function migrate(db: AdapterDatabase, migrations: readonly StoreMigration[], file: string): void {
+function migrate(db: AdapterDatabase, migrations: readonly LegacyStoreMigration[], file: string): void {
   const version = (): number => db.pragma('user_version', { simple: true }) as number;
   if (version() >= migrations.length) {
     if (version() > migrations.length) {

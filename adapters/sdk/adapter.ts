@@ -1,4 +1,5 @@
 import type { Signer } from '../../src/core/signer.js';
+import type { AdapterStoreOpener } from './store/adapter-store.js';
 import type { CollaborationProfile } from '../../src/core/service-profile.js';
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
@@ -148,6 +149,13 @@ export interface AdapterContext<Options> {
   readonly options: Options;
   /** A folder of its own, kept across restarts (`<dataDir>/adapters/<party nome>/<adapter id>`). */
   readonly dataDir: string;
+  /**
+   * Opens a store of the adapter's own for its state (registers, queues, cursors, quotas): a SQLite file
+   * in `dataDir` on a one-host node, a PostgreSQL schema of its own when the node's log is in PostgreSQL
+   * and several node processes share it. State that must hold across processes goes here, never in a
+   * file of `dataDir` (which each host has its own of).
+   */
+  readonly openStore: AdapterStoreOpener;
   readonly log: AdapterLogger;
   readonly bus: BusClient;
   /** What the party signs with (e.g. an AOO's seal): its certificate, chain and a sign operation; the key may be on a token. */

@@ -1,3 +1,4 @@
+import { sqliteAdapterFolder } from './store/sqlite-adapter-store.js';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -229,7 +230,7 @@ function contextFor<Options>(options: Options, party: string, dataDir: string, b
   return {
     party,
     options,
-    dataDir,
+    ...sqliteAdapterFolder(dataDir),
     log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     bus,
     identity: memorySigner({

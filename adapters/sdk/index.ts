@@ -89,5 +89,25 @@ export {
   type RicevutaPayload,
 } from './pec-formats/pec-bus-xml.js';
 export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';
-export { openAdapterStore, type AdapterDatabase, type AdapterStoreOptions, type StoreMigration } from './adapter-store.js';
+// The synchronous SQLite opener of the first adapters, until each has moved to AdapterStore.
+export { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from './adapter-store.js';
+// Adapter state on either engine: SQLite in the adapter's folder, or PostgreSQL when the node's log is there.
+export {
+  isUniqueViolation,
+  StoreError,
+  type AdapterStore,
+  type AdapterStoreOpener,
+  type AdapterStoreOptions,
+  type DialectStep,
+  type SqlRow,
+  type SqlValue,
+  type StoreDialect,
+  type StoreMigration,
+  type StoreQueries,
+  type StoreRunResult,
+  type StoreTransaction,
+} from './store/adapter-store.js';
+export { SqliteAdapterStore, sqliteAdapterFolder, sqliteStoreOpener } from './store/sqlite-adapter-store.js';
+export { PostgresAdapterStore, type PostgresStoreLocation } from './store/postgres-adapter-store.js';
+export { StoreLease, type LeaseClock } from './store/store-lease.js';
 export { BackgroundWorker, type BackgroundWorkerOptions, type PassOutcome, type WorkerPass } from './background-worker.js';

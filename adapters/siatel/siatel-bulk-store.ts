@@ -5,7 +5,7 @@
  * (so health and status can list them after a restart). SQLite in the adapter's data folder.
  */
 import { randomUUID } from 'node:crypto';
-import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
+import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
 import type { SiatelErrorCode, SiatelQueryKind } from './siatel-mapping.js';
 import type { QueryOutcome } from './siatel-query-client.js';
 
@@ -72,7 +72,7 @@ interface ItemRow {
   risultato: string | null;
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `
       CREATE TABLE IF NOT EXISTS bulk_jobs (
         id TEXT PRIMARY KEY,

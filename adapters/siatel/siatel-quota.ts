@@ -1,5 +1,5 @@
 import { TramiteError } from '../../src/core/errors.js';
-import { nextRomeMidnight, openAdapterStore, romeMidnight, type AdapterDatabase, type StoreMigration } from '../sdk/index.js';
+import { nextRomeMidnight, openAdapterStore, romeMidnight, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
 
 /** SIATEL's client-side limits: an operator who exceeds them is blocked by the Agenzia's alarms. */
 export interface SiatelLimits {
@@ -39,7 +39,7 @@ export interface QuotaStatus {
   readonly limits: SiatelLimits;
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `CREATE TABLE IF NOT EXISTS usage (operator TEXT NOT NULL, at_ms INTEGER NOT NULL, codes INTEGER NOT NULL);
    CREATE INDEX IF NOT EXISTS usage_by_operator ON usage (operator, at_ms)`,
 ];

@@ -116,7 +116,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ADAPTER_REFUSED: "An adapter's external system refused the message for good",
   TRAMITE_ERR_ADAPTER_BUS_API: "An adapter's busApi range does not include the node's bus API version",
   TRAMITE_ERR_ADAPTER_DUPLICATE: 'Two adapters with one id: two modules claim it, or a party declares it twice',
-  TRAMITE_ERR_ADAPTER_STORE: "An adapter's SQLite store cannot be opened or migrated, or was written by a newer version",
+  TRAMITE_ERR_ADAPTER_STORE: "An adapter's store (SQLite or PostgreSQL) cannot be opened or migrated, was written by a newer version, or refused a statement",
   TRAMITE_ERR_DEVELOPMENT_ONLY:
     'A development-only part (the dev-echo back office) is configured on a node whose configuration does not say it is a development node (node.development)',
   TRAMITE_ERR_PEC_NOT_PEC: 'The message is not from a PEC provider (no X-Trasporto or X-Ricevuta header, or an unknown value)',

@@ -1,6 +1,6 @@
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
-import { openAdapterStore, romeDateTime, type AdapterDatabase, type StoreMigration } from '../../sdk/index.js';
+import { openAdapterStore, romeDateTime, type AdapterDatabase, type LegacyStoreMigration } from '../../sdk/index.js';
 
 /** The AOO and register a party numbers its documents in. */
 export interface RegisterIdentity {
@@ -33,7 +33,7 @@ export interface Registration {
   readonly updatedAt: string;
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `CREATE TABLE IF NOT EXISTS registrations (
      registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
      direction TEXT NOT NULL, data TEXT NOT NULL, ora TEXT NOT NULL, oggetto TEXT NOT NULL,

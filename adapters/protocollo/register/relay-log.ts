@@ -1,4 +1,4 @@
-import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../../sdk/index.js';
+import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../../sdk/index.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 
 /** One document relayed between the AOO's own protocol system (SOAP) and the bus. */
@@ -12,7 +12,7 @@ export interface RelayedDocument {
   readonly party: string;
 }
 
-const MIGRATIONS: readonly StoreMigration[] = [
+const MIGRATIONS: readonly LegacyStoreMigration[] = [
   `CREATE TABLE IF NOT EXISTS relayed (
      direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
      PRIMARY KEY (direction, message_id));

@@ -1,3 +1,4 @@
+import { adapterStoreOpener } from './adapter-store-opener.js';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -80,6 +81,7 @@ export class AdapterHost {
             party: party.code,
             options,
             dataDir,
+            openStore: adapterStoreOpener(config, party.code, definition.id, dataDir),
             log,
             bus: deps.bus(party.code),
             identity: party.identity,

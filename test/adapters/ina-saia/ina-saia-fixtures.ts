@@ -3,6 +3,7 @@
  * kind, adapter contexts, and a bus whose sendAndWait answers through an INA simulator instance
  * directly (no node: the simulator's egress is the far end).
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +119,7 @@ export function contextFor<Options>(
   return {
     party: 'SPC/ComuneA',
     options,
-    dataDir: mkdtempSync(join(tmpdir(), 'tramite-ina-saia-')),
+    ...sqliteAdapterFolder(mkdtempSync(join(tmpdir(), 'tramite-ina-saia-'))),
     log: silentLog,
     bus,
     identity: pki.comuneA,

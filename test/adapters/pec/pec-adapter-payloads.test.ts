@@ -3,6 +3,7 @@
  * refuses, and that the refusal is final), the writers of pec:Ricevuta and pec:MessaggioPEC (well
  * formed whatever a mail carries), the deterministic Message-ID, and the options schema's defaults.
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,7 +212,7 @@ describe('PEC adapter start', () => {
         const instance = await pec.setup({
           party: 'SPC/ComuneValverde',
           options: o,
-          dataDir: dir,
+          ...sqliteAdapterFolder(dir),
           log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
           bus: undefined as never,
           identity: undefined as never,

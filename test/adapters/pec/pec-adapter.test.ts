@@ -4,6 +4,7 @@
  * Provider messages are signed with the test provider PKI (test/fixtures/pec/pec-fixture.ts) and
  * delivered into the Maildir as an MDA would. Only the bus is a recording stand-in.
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,7 +138,7 @@ function contextFor(options: PecOptions, dataDir: string, bus: BusClient): Adapt
   return {
     party: PARTY,
     options,
-    dataDir,
+    ...sqliteAdapterFolder(dataDir),
     log: { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') },
     bus,
     identity: undefined as never,

@@ -1,3 +1,4 @@
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ describe('the protocollo adapter', () => {
         pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' },
         listen: { host: '127.0.0.1', port: 0, apiTokens: [`sha256:${createHash('sha256').update(token).digest('hex')}`] },
       },
-      dataDir: mkdtempSync(join(tmpdir(), 'tramite-prot-api-')),
+      ...sqliteAdapterFolder(mkdtempSync(join(tmpdir(), 'tramite-prot-api-'))),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       bus: {
         send: async () => Promise.reject(new Error('unused')),

@@ -3,6 +3,7 @@
  * context, and a seal whose certificate the CA has revoked (CRL made by `openssl ca -gencrl`) is
  * refused with 001_ValidazioneFirma, naming the certificate.
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ function aooWithRevocation(): ProtocolloAoo {
   const ctx = {
     party: 'SPC/ComuneOrtona',
     options: { aoo: AOO, service: 'ProtocolloInteroperabile' } as unknown as ProtocolloOptions,
-    dataDir: mkdtempSync(join(dir, 'aoo-')),
+    ...sqliteAdapterFolder(mkdtempSync(join(dir, 'aoo-'))),
     log: { debug: noop, info: noop, warn: noop, error: noop },
     bus: {} as AdapterContext<ProtocolloOptions>['bus'],
     identity: memorySigner({ privateKey: createPrivateKey(sealer.keyPem), certificate: sealer.certificate, certPem: sealer.certPem }),

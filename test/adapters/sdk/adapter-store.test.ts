@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAdapterStore, type AdapterDatabase, type StoreMigration } from '../../../adapters/sdk/index.js';
+import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../../../adapters/sdk/index.js';
 
 const dirs: string[] = [];
 const open: AdapterDatabase[] = [];
@@ -18,7 +18,7 @@ function storeFile(): string {
   return join(dir, 'nested', 'state.sqlite');
 }
 
-function opened(file: string, migrations: readonly StoreMigration[]): AdapterDatabase {
+function opened(file: string, migrations: readonly LegacyStoreMigration[]): AdapterDatabase {
   const db = openAdapterStore(file, migrations);
   open.push(db);
   return db;
@@ -45,7 +45,7 @@ describe('the adapter store opener', () => {
     const file = storeFile();
     const ran: number[] = [];
     const counted =
-      (n: number, sql: string): StoreMigration =>
+      (n: number, sql: string): LegacyStoreMigration =>
       (db) => {
         ran.push(n);
         db.exec(sql);

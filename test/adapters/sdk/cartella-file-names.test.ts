@@ -2,6 +2,7 @@
  * The example adapter writes each inbound message to <outbox>/<name>.xml: two different message ids
  * must never get the same name, or one message overwrites the other.
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ describe('cartella file names', () => {
     const instance = await cartella.setup({
       party: 'SPC/EnteDiProva',
       options: { inbox: 'in', outbox: 'out', pollMs: 1000 },
-      dataDir: dir,
+      ...sqliteAdapterFolder(dir),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       bus: {
         send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }),

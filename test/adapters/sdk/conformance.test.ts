@@ -2,6 +2,7 @@
  * The conformance kit, run as an integrator would: against the example adapter (which must pass),
  * and against adapters each breaking one rule (which the kit must catch, naming the rule).
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,7 +65,7 @@ describe('the example adapter (cartella)', () => {
     const instance = await cartella.setup({
       party: 'SPC/EnteDiProva',
       options: { inbox: 'in', outbox: 'out', pollMs: 1000 },
-      dataDir: dir,
+      ...sqliteAdapterFolder(dir),
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       bus: {
         send: async () => ({ id: 'x', direction: 'out', status: 'ACCEPTED', attempts: 0 }),

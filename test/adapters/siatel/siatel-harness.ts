@@ -2,6 +2,7 @@
  * Test wiring for the SIATEL adapters without a node: contexts, virtual time, and a bus that hands each
  * query straight to the simulator adapter's egress (what the node does for a sincrono message).
  */
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ export function contextFor<O>(
   return {
     party: over.party ?? COMUNE,
     options,
-    dataDir: over.dataDir ?? tempDir('data'),
+    ...sqliteAdapterFolder(over.dataDir ?? tempDir('data')),
     log: quietLog,
     bus: over.bus ?? { send: unused, sendAndWait: unused, answer: unused, state: async () => undefined },
     identity: undefined as never,
