@@ -166,7 +166,8 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
 function clusterConfig(raw: ConfigFileJson, redisUrl: string): void {
   for (const p of raw['parties'] as ConfigFileJson[]) delete p['adapters'];
   raw['node']['http'] = { ...raw['node']['http'], rateLimits: { api: { max: 10_000_000 }, envelope: { max: 10_000_000 } } };
-  raw['queue'] = { ...raw['queue'], redisUrl, reconcileEverySeconds: 2 };
+  // Retries that outlast a restart of PostgreSQL or of every process on a slow machine (the demo's give up after ~80 s).
+  raw['queue'] = { ...raw['queue'], redisUrl, reconcileEverySeconds: 2, retry: { ...raw['queue']['retry'], maxAttempts: 300 } };
   (raw['services'] as ConfigFileJson[]).push({
     provider: INBOUND_SERVICE.provider,
     name: INBOUND_SERVICE.name,

@@ -63,7 +63,7 @@ describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis
     });
     await expectEachDeliveredOnce(cluster, done);
     await logsVerify();
-  }, 300_000);
+  }, 480_000);
 
   it('a rolling restart (SIGTERM, drain, stop, start; one at a time): each accepted message arrives once', async () => {
     const done = await underLoad(async () => {
@@ -75,7 +75,7 @@ describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis
     });
     await expectEachDeliveredOnce(cluster, done);
     await logsVerify();
-  }, 300_000);
+  }, 480_000);
 
   it('PostgreSQL restarted: each accepted message arrives once', async () => {
     const done = await underLoad(async () => {
