@@ -31,12 +31,13 @@ export function patchConfig(node: DemoNode, edit: (raw: any) => void): void {
 export async function startFederation(
   name: string,
   before?: (nodes: { cst: DemoNode; regione: DemoNode }) => void,
-  opts: { readonly tls?: boolean } = {},
+  opts: { readonly tls?: boolean; readonly competence?: boolean } = {},
 ): Promise<InProcessFederation> {
   const backOffice = new DemoBackOffice();
   await backOffice.start();
   const nodes = await writeDemoFederation(mkdtempSync(join(tmpdir(), `tramite-${name}-`)), (p) => backOffice.urlFor(p), {
     plainHttp: !opts.tls,
+    ...(opts.competence ? { competence: true } : {}),
   });
   before?.(nodes);
   const cst = await serveNode(loadConfig(nodes.cst.configFile), { builtinAdapters: BUILTIN_ADAPTERS });

@@ -4,9 +4,16 @@
  * for good). A transport failure is retried later, with the event still at the head of its person's
  * line, so nothing overtakes it; other people's events go on meanwhile, up to `maxParallel` at once.
  *
+ * Several node processes sharing the adapter's store each run a dispatcher on the one queue: an event
+ * is sent only by the dispatcher that claimed it as its person's head (InaEventQueue.claim), so a
+ * person's events are never sent two at once nor out of order, whichever process takes them. A claim
+ * lasts the attempt's longest wait and a margin; a process that dies leaves it to run out.
+ *
  * INA answers a repeated IdComunicazione with the esito it gave the first time, so sending an event
  * again after a crash or a lost answer cannot apply it twice.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { TramiteError } from '../../src/core/errors.js';
 import { BackgroundWorker, type AdapterLogger, type BusClient, type MessageState, type PassOutcome } from '../sdk/index.js';
 import type { EventRecord, InaEventQueue } from './ina-event-queue.js';
@@ -27,6 +34,9 @@ const TRANSPORT_FAILURES: ReadonlySet<string> = new Set([
   'TRAMITE_ERR_LOG_UNAVAILABLE',
 ]);
 
+/** How long a claim outlasts the attempt's wait on the bus (sealing, asking the bus about an earlier message). */
+const CLAIM_MARGIN_MS = 60_000;
+
 export interface DispatcherDeps {
   readonly queue: InaEventQueue;
   readonly bus: BusClient;
@@ -39,7 +49,9 @@ export interface DispatcherDeps {
 }
 
 export class InaDispatcher {
-  /** Codici fiscali with an event being handled right now. */
+  /** This dispatcher's name on its claims: host, pid and a random part (a restarted process is another). */
+  private readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** Codici fiscali with an event being handled right now by this dispatcher. */
   private readonly busy = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
   private running = false;
@@ -55,14 +67,21 @@ export class InaDispatcher {
     this.pumper.start();
   }
 
-  /** Stops taking events; what is in flight is left to finish (or not): it resumes from the queue at the next start. */
+  /**
+   * Stops taking events; what is in flight is left to finish (or not): it records nothing once stopped,
+   * and resumes from the queue at the next start, or in another process at once (the claims are released).
+   */
   async stop(graceMs = 1000): Promise<void> {
     this.running = false;
     await this.pumper.stop(graceMs);
-    if (this.tasks.size === 0) return;
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.tasks]), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
-    clearTimeout(grace);
+    if (this.tasks.size > 0) {
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.tasks]), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
+      clearTimeout(grace);
+    }
+    await this.deps.queue.releaseClaims(this.holder).catch((err: unknown) => {
+      this.deps.log.warn({ err: (err as Error).message }, 'ina-saia: claims not released; they run out by themselves');
+    });
   }
 
   /** Something changed (an event queued, one settled): look for work. */
@@ -71,18 +90,30 @@ export class InaDispatcher {
   }
 
   /** Starts what is due (up to maxParallel, one per person); asks to run again when the earliest retry is due. */
-  private pump(): PassOutcome {
+  private async pump(): Promise<PassOutcome> {
     if (!this.running) return 'idle';
     const { queue, options, log } = this.deps;
     try {
-      for (const record of queue.dueHeads(this.busy, options.maxParallel - this.busy.size)) {
-        const person = record.event.soggetto.codiceFiscale;
+      for (const candidate of await queue.dueHeads(this.busy, options.maxParallel - this.busy.size, this.holder)) {
+        if (!this.running) return 'idle';
+        const person = candidate.event.soggetto.codiceFiscale;
+        if (this.busy.has(person)) continue;
         this.busy.add(person);
-        const task = this.handle(record)
-          .catch((err: unknown) => {
+        let record: EventRecord | undefined;
+        try {
+          record = await queue.claim(candidate, this.holder, this.deps.clock.now().getTime() + options.timeoutMs + CLAIM_MARGIN_MS);
+        } finally {
+          if (!record) this.busy.delete(person);
+        }
+        // Another process sends it, or has moved the person's line on: nothing to do here.
+        if (!record) continue;
+        const claimed = record;
+        const task = this.handle(claimed)
+          .catch(async (err: unknown) => {
             // A bug or a closed database: the event stays pending and is tried again.
-            log.error({ id: record.id, err: (err as Error).message }, 'ina-saia: handling an event failed');
-            if (this.running) this.tryRetryLater(record, { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message });
+            log.error({ id: claimed.id, err: (err as Error).message }, 'ina-saia: handling an event failed');
+            if (this.running)
+              await this.tryRetryLater(claimed, { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message });
           })
           .finally(() => {
             this.busy.delete(person);
@@ -91,7 +122,7 @@ export class InaDispatcher {
           });
         this.tasks.add(task);
       }
-      const next = queue.nextDueAt();
+      const next = await queue.nextDueAt(this.holder);
       return next === undefined ? 'idle' : { retryInMs: Math.max(0, Date.parse(next) - this.deps.clock.now().getTime()) };
     } catch (err) {
       log.error({ err: (err as Error).message }, 'ina-saia: reading the queue failed');
@@ -116,13 +147,13 @@ export class InaDispatcher {
       if (!this.running) return;
       this.deps.log.error({ id: record.id, kind: record.kind, err: (err as Error).message }, 'ina-saia: cannot build the Comunicazione');
       return this.finish(
-        queue.recordFailure(record.id, {
+        await queue.recordFailure(record.id, {
           code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_REFUSED',
           message: (err as Error).message,
         }),
       );
     }
-    const attempt = queue.startAttempt(record.id, xml);
+    const attempt = await queue.startAttempt(record.id, xml);
     let state: MessageState;
     try {
       state = await bus.sendAndWait(
@@ -139,12 +170,11 @@ export class InaDispatcher {
       // The bus refusing the message outright (no route, not allowed) is as final as a FAILED state;
       // anything else thrown (the node busy or stopping) is worth another attempt.
       const error = { code: err instanceof TramiteError ? err.code : 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: (err as Error).message };
-      if (err instanceof TramiteError && !TRANSPORT_FAILURES.has(err.code)) return this.finish(queue.recordFailure(record.id, error));
-      this.tryRetryLater(attempt, error);
-      return;
+      if (err instanceof TramiteError && !TRANSPORT_FAILURES.has(err.code)) return this.finish(await queue.recordFailure(record.id, error));
+      return this.tryRetryLater(attempt, error);
     }
     if (!this.running) return;
-    queue.recordMessage(record.id, state.id);
+    await queue.recordMessage(record.id, state.id);
     return this.settle({ ...attempt, messageId: state.id }, state);
   }
 
@@ -177,7 +207,7 @@ export class InaDispatcher {
     if (state.status === 'DELIVERED') {
       const esito = await this.readEsito(record, state.reply);
       if (!this.running) return;
-      if ('error' in esito) return this.finish(queue.recordFailure(record.id, esito.error));
+      if ('error' in esito) return this.finish(await queue.recordFailure(record.id, esito.error));
       log.info(
         {
           id: record.id,
@@ -188,16 +218,16 @@ export class InaDispatcher {
         },
         'ina-saia: esito from INA',
       );
-      return this.finish(queue.recordEsito(record.id, esito));
+      return this.finish(await queue.recordEsito(record.id, esito));
     }
     if (state.status === 'FAILED') {
       const error = state.error ?? { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'the bus gave no reason' };
       if (TRANSPORT_FAILURES.has(error.code)) return this.tryRetryLater(record, error);
       log.warn({ id: record.id, kind: record.kind, messageId: state.id, code: error.code }, 'ina-saia: event failed for good');
-      return this.finish(queue.recordFailure(record.id, error));
+      return this.finish(await queue.recordFailure(record.id, error));
     }
     // Still on its way when the wait ended: look at the same message again later.
-    this.tryRetryLater(record, undefined, true);
+    return this.tryRetryLater(record, undefined, true);
   }
 
   private async readEsito(
@@ -221,12 +251,16 @@ export class InaDispatcher {
     this.deps.onSettled(record);
   }
 
-  private tryRetryLater(record: EventRecord, error: { code: string; message: string } | undefined, keepMessage = false): void {
+  private async tryRetryLater(
+    record: EventRecord,
+    error: { code: string; message: string } | undefined,
+    keepMessage = false,
+  ): Promise<void> {
     const { queue, options, log, clock } = this.deps;
     const attempts = Math.max(1, record.attempts);
     const delay = Math.min(options.retry.delayMs * 2 ** Math.min(attempts - 1, 30), options.retry.maxDelayMs);
     try {
-      queue.retryLater(record.id, new Date(clock.now().getTime() + delay), error, keepMessage);
+      await queue.retryLater(record.id, new Date(clock.now().getTime() + delay), error, keepMessage);
     } catch (err) {
       log.error({ id: record.id, err: (err as Error).message }, 'ina-saia: cannot record the retry');
       return;

@@ -1,10 +1,11 @@
 /**
- * The INA simulator's tiny index: who is registered where, in SQLite, plus every esito given (so a
- * repeated communication gets the same answer and is never applied twice). `decide` holds INA's
- * rules for an event against the person's current entry; `apply` runs it and records the esito in
- * one transaction, so concurrent communications cannot interleave.
+ * The INA simulator's tiny index: who is registered where, in the adapter's store, plus every esito
+ * given (so a repeated communication gets the same answer and is never applied twice). `decide` holds
+ * INA's rules for an event against the person's current entry; `apply` runs it and records the esito in
+ * one transaction under the index's lock, so concurrent communications cannot interleave, in this
+ * process or another sharing the store.
  */
-import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
+import type { AdapterStore, AdapterStoreOpener, StoreQueries, StoreMigration } from '../sdk/index.js';
 import type { InaErrore } from './ina-mapping.js';
 import type { Famiglia, Indirizzo, RegistryEvent, StatoCivile } from './registry-event.js';
 
@@ -117,36 +118,41 @@ function outOfOrder(event: RegistryEvent, current: IndexedPerson): Decision {
   );
 }
 
-const MIGRATIONS: readonly LegacyStoreMigration[] = [
-  `CREATE TABLE IF NOT EXISTS persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL);
+/** The store's name: on SQLite the file `ina-index.sqlite` the simulator has always used. */
+export const INDEX_STORE = 'ina-index';
+
+export const INDEX_MIGRATIONS: readonly StoreMigration[] = [
+  {
+    sqlite: `CREATE TABLE IF NOT EXISTS persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL);
    CREATE TABLE IF NOT EXISTS esiti (
      seq INTEGER PRIMARY KEY AUTOINCREMENT, mittente TEXT NOT NULL, id_comunicazione TEXT NOT NULL,
      accettata INTEGER NOT NULL, esito_xml TEXT NOT NULL, created_at TEXT NOT NULL,
      UNIQUE (mittente, id_comunicazione))`,
+    // seq is given by `apply` (the operation number in the esito), never generated.
+    postgres: `CREATE TABLE persone (codice_fiscale TEXT PRIMARY KEY, person_json TEXT NOT NULL, updated_at TEXT NOT NULL);
+   CREATE TABLE esiti (
+     seq BIGINT PRIMARY KEY, mittente TEXT NOT NULL, id_comunicazione TEXT NOT NULL,
+     accettata INTEGER NOT NULL, esito_xml TEXT NOT NULL, created_at TEXT NOT NULL,
+     UNIQUE (mittente, id_comunicazione))`,
+  },
 ];
 
 export class InaIndex {
-  private readonly db: AdapterDatabase;
+  private constructor(private readonly store: AdapterStore) {}
 
-  private constructor(file: string) {
-    this.db = openAdapterStore(file, MIGRATIONS);
-  }
-
-  static open(file: string): InaIndex {
-    return new InaIndex(file);
+  static async open(openStore: AdapterStoreOpener): Promise<InaIndex> {
+    return new InaIndex(await openStore(INDEX_STORE, INDEX_MIGRATIONS));
   }
 
   /** The esito already given to `mittente` for this communication, if any. */
-  answered(mittente: string, idComunicazione: string): string | undefined {
-    const row = this.db
-      .prepare('SELECT esito_xml FROM esiti WHERE mittente = ? AND id_comunicazione = ?')
-      .get(mittente, idComunicazione) as { esito_xml: string } | undefined;
-    return row?.esito_xml;
+  answered(mittente: string, idComunicazione: string, q: StoreQueries = this.store): Promise<string | undefined> {
+    return q
+      .get<{ esito_xml: string }>('SELECT esito_xml FROM esiti WHERE mittente = ? AND id_comunicazione = ?', [mittente, idComunicazione])
+      .then((row) => row?.esito_xml);
   }
 
-  person(codiceFiscale: string): IndexedPerson | undefined {
-    const row = this.db.prepare('SELECT person_json FROM persone WHERE codice_fiscale = ?').get(codiceFiscale) as
-      { person_json: string } | undefined;
+  async person(codiceFiscale: string, q: StoreQueries = this.store): Promise<IndexedPerson | undefined> {
+    const row = await q.get<{ person_json: string }>('SELECT person_json FROM persone WHERE codice_fiscale = ?', [codiceFiscale]);
     return row ? (JSON.parse(row.person_json) as IndexedPerson) : undefined;
   }
 
@@ -160,32 +166,36 @@ export class InaIndex {
     decision: (current: IndexedPerson | undefined) => Decision,
     esitoXml: (d: Decision, operationNumber: number) => string,
     now: Date,
-  ): string {
+  ): Promise<string> {
     const { mittente, idComunicazione, codiceFiscale } = communication;
-    return this.db
-      .transaction(() => {
-        const earlier = this.answered(mittente, idComunicazione);
-        if (earlier !== undefined) return earlier;
-        const d = decision(codiceFiscale !== undefined ? this.person(codiceFiscale) : undefined);
-        if (d.accepted) {
-          this.db
-            .prepare(
-              'INSERT INTO persone (codice_fiscale, person_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (codice_fiscale) DO UPDATE SET person_json = excluded.person_json, updated_at = excluded.updated_at',
-            )
-            .run(d.person.codiceFiscale, JSON.stringify(definedOnly(d.person)), now.toISOString());
-        }
-        const next = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM esiti').get() as { n: number }).n;
-        const xml = esitoXml(d, next);
-        this.db
-          .prepare('INSERT INTO esiti (seq, mittente, id_comunicazione, accettata, esito_xml, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(next, mittente, idComunicazione, d.accepted ? 1 : 0, xml, now.toISOString());
-        return xml;
-      })
-      .immediate();
+    return this.store.transaction(async (tx) => {
+      // One lock for the whole index: the operation numbers are one sequence, and a person's entry is read, then written.
+      await tx.lock('index');
+      const earlier = await this.answered(mittente, idComunicazione, tx);
+      if (earlier !== undefined) return earlier;
+      const d = decision(codiceFiscale !== undefined ? await this.person(codiceFiscale, tx) : undefined);
+      if (d.accepted) {
+        await tx.run(
+          'INSERT INTO persone (codice_fiscale, person_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (codice_fiscale) DO UPDATE SET person_json = excluded.person_json, updated_at = excluded.updated_at',
+          [d.person.codiceFiscale, JSON.stringify(definedOnly(d.person)), now.toISOString()],
+        );
+      }
+      const next = (await tx.get<{ n: number }>('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM esiti'))!.n;
+      const xml = esitoXml(d, next);
+      await tx.run('INSERT INTO esiti (seq, mittente, id_comunicazione, accettata, esito_xml, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        next,
+        mittente,
+        idComunicazione,
+        d.accepted ? 1 : 0,
+        xml,
+        now.toISOString(),
+      ]);
+      return xml;
+    });
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }
 

@@ -40,7 +40,7 @@ export class InaOutcomeNotifier {
 
   private async flush(pass: WorkerPass): Promise<PassOutcome> {
     while (!pass.stopping()) {
-      const batch = this.queue.unnotified();
+      const batch = await this.queue.unnotified();
       if (batch.length === 0) return 'idle';
       if (!(await this.send(batch, pass))) return { retryInMs: this.retryMs };
     }
@@ -48,7 +48,7 @@ export class InaOutcomeNotifier {
   }
 
   /** Sends a batch in order; false when one could not be delivered (the rest waits for the retry). */
-  private async send(batch: ReturnType<InaEventQueue['unnotified']>, pass: WorkerPass): Promise<boolean> {
+  private async send(batch: Awaited<ReturnType<InaEventQueue['unnotified']>>, pass: WorkerPass): Promise<boolean> {
     for (const record of batch) {
       if (pass.stopping()) return true;
       try {
@@ -74,7 +74,7 @@ export class InaOutcomeNotifier {
         return false;
       }
       if (pass.stopping()) return true;
-      this.queue.markNotified(record.id);
+      await this.queue.markNotified(record.id);
     }
     return true;
   }

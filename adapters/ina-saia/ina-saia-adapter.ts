@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AdapterError,
   defineAdapter,
@@ -48,8 +46,7 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
   async start(): Promise<void> {
     if (this.queue) return;
     const { ctx } = this;
-    mkdirSync(ctx.dataDir, { recursive: true });
-    const queue = InaEventQueue.open(join(ctx.dataDir, 'ina-saia-eventi.sqlite'), ctx.clock);
+    const queue = await InaEventQueue.open(ctx.openStore, ctx.clock);
     const backOffice = ctx.options.backOffice;
     const notifier = backOffice ? new InaOutcomeNotifier(queue, backOffice.url, ctx.log, ctx.options.retry.delayMs) : undefined;
     const dispatcher = new InaDispatcher({
@@ -70,13 +67,13 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
         ctx.log.info({ url: api.address }, 'ina-saia: registry API listening');
       }
     } catch (err) {
-      queue.close();
+      await queue.close();
       throw err;
     }
     this.queue = queue;
     this.dispatcher = dispatcher;
     this.notifier = notifier;
-    const pending = queue.resumePending();
+    const pending = await queue.resumePending();
     if (pending > 0) ctx.log.info({ pending }, 'ina-saia: resuming queued events');
     dispatcher.start();
     notifier?.start();
@@ -88,12 +85,12 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
     await api?.close();
     await dispatcher?.stop();
     await notifier?.stop();
-    queue?.close();
+    await queue?.close();
   }
 
   async health(): Promise<AdapterHealth> {
     if (!this.queue) return { status: 'down', detail: 'not started' };
-    const pending = this.queue.countPending();
+    const pending = await this.queue.countPending();
     return { status: 'up', detail: [this.api?.address, `${pending} event(s) pending`].filter((x) => x !== undefined).join(' ') };
   }
 
@@ -103,10 +100,10 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
   }
 
   /** Validates and queues a registry event (the API's POST; also for in-process callers). */
-  submit(body: unknown): { record: EventRecord; created: boolean } {
+  async submit(body: unknown): Promise<{ record: EventRecord; created: boolean }> {
     const queue = this.started();
     const event = parseRegistryEvent(body, { today: this.ctx.clock.now(), comune: this.ctx.options.comune.codice });
-    const result = queue.enqueue(`ev-${randomUUID()}`, event);
+    const result = await queue.enqueue(`ev-${randomUUID()}`, event);
     if (result.created) {
       // Ids and kinds only: the log is no place for people's data.
       this.ctx.log.info({ id: result.record.id, kind: result.record.kind }, 'ina-saia: event queued');
@@ -115,11 +112,11 @@ export class InaSaiaAdapter implements AdapterInstance, InaSaiaApiBackend {
     return result;
   }
 
-  get(id: string): EventRecord | undefined {
+  get(id: string): Promise<EventRecord | undefined> {
     return this.started().get(id);
   }
 
-  byPerson(codiceFiscale: string): EventRecord[] {
+  byPerson(codiceFiscale: string): Promise<EventRecord[]> {
     return this.started().byPerson(codiceFiscale);
   }
 

@@ -52,9 +52,9 @@ export function eventView(r: EventRecord): EventView {
 /** What the API needs from the adapter. */
 export interface InaSaiaApiBackend {
   /** Validates and queues an event (throws RegistryEventError or DuplicateReferenceError). */
-  submit(body: unknown): { record: EventRecord; created: boolean };
-  get(id: string): EventRecord | undefined;
-  byPerson(codiceFiscale: string): EventRecord[];
+  submit(body: unknown): Promise<{ record: EventRecord; created: boolean }>;
+  get(id: string): Promise<EventRecord | undefined>;
+  byPerson(codiceFiscale: string): Promise<EventRecord[]>;
 }
 
 /**
@@ -70,7 +70,7 @@ export function inaSaiaHttpApi(backend: InaSaiaApiBackend, log: AdapterLogger, t
   const routes = async (call: HttpCall): Promise<HttpReply> => {
     const path = call.url.pathname;
     if (path === EVENTS_PATH && call.method === 'POST') {
-      const { record, created } = backend.submit(await call.json());
+      const { record, created } = await backend.submit(await call.json());
       return {
         status: created ? 202 : 200,
         body: { id: record.id, stato: record.state },
@@ -84,11 +84,11 @@ export function inaSaiaHttpApi(backend: InaSaiaApiBackend, log: AdapterLogger, t
           status: 400,
           body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: 'give ?codiceFiscale=…', field: 'codiceFiscale' } },
         };
-      return { status: 200, body: { eventi: backend.byPerson(codiceFiscale.replace(/\s+/g, '').toUpperCase()).map(eventView) } };
+      return { status: 200, body: { eventi: (await backend.byPerson(codiceFiscale.replace(/\s+/g, '').toUpperCase())).map(eventView) } };
     }
     const one = ONE_EVENT.exec(path);
     if (one && call.method === 'GET') {
-      const record = backend.get(one[1]!);
+      const record = await backend.get(one[1]!);
       return record
         ? { status: 200, body: eventView(record) }
         : { status: 404, body: { error: { code: 'TRAMITE_ERR_NOT_FOUND', message: `no event ${one[1]}` } } };

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AdapterError,
   defineAdapter,
@@ -66,13 +64,13 @@ export class InaSimulatorAdapter implements AdapterInstance {
 
   async start(): Promise<void> {
     if (this.index) return;
-    mkdirSync(this.ctx.dataDir, { recursive: true });
-    this.index = InaIndex.open(join(this.ctx.dataDir, 'ina-index.sqlite'));
+    this.index = await InaIndex.open(this.ctx.openStore);
   }
 
   async stop(): Promise<void> {
-    this.index?.close();
+    const index = this.index;
     this.index = undefined;
+    await index?.close();
   }
 
   async health(): Promise<AdapterHealth> {
@@ -96,7 +94,7 @@ export class InaSimulatorAdapter implements AdapterInstance {
         'not an INA-SAIA Comunicazione (urn:tramite:ina-saia:1) with an IdComunicazione',
       );
     try {
-      const earlier = this.index.answered(message.from, idComunicazione);
+      const earlier = await this.index.answered(message.from, idComunicazione);
       if (earlier !== undefined) return { kind: 'reply', payload: earlier };
       const now = this.ctx.clock.now();
       const checked = await this.check(message.payload, now);
@@ -105,7 +103,7 @@ export class InaSimulatorAdapter implements AdapterInstance {
         checked.ok
           ? decide(checked.comunicazione.codiceComune, checked.comunicazione.evento, current)
           : { accepted: false, errori: checked.errori };
-      const esito = this.index.apply(
+      const esito = await this.index.apply(
         {
           mittente: message.from,
           idComunicazione,

@@ -8,11 +8,17 @@
  *   or structure is not right are moved to the quarantine folder and never acted on.
  * Ingress is idempotent through the event table (pec-store.ts, pec-event-dispatch.ts): a mailbox read
  * twice, or a crash mid-read, produces each event once.
+ *
+ * State is in the adapter store (`ctx.openStore('pec')`). Several node processes sharing it (the node's
+ * log in PostgreSQL) run one reader of the mailbox at a time: the holder of the store lease
+ * `pec-mailbox-reader`, renewed every `readerLease.renewMs`; the others stand by, take the lease over
+ * when it expires (`readerLease.ttlMs` after its holder died) and go on from the cursor. Egress runs in
+ * every process.
  */
-import { join } from 'node:path';
 import {
   AdapterError,
   BackgroundWorker,
+  StoreLease,
   defineAdapter,
   type AdapterContext,
   type AdapterHealth,
@@ -24,7 +30,7 @@ import { dispatchPendingEvents } from './pec-event-dispatch.js';
 import { PecMailboxReader } from './pec-mailbox-reader.js';
 import { loadPecSettings, pecOptionsSchema, type PecOptions } from './pec-options.js';
 import { PecSmtpSender } from './pec-smtp-sender.js';
-import { PecStore } from './pec-store.js';
+import { PecStore, type ReaderFence } from './pec-store.js';
 
 export type { PecOptions } from './pec-options.js';
 
@@ -44,8 +50,8 @@ export default defineAdapter<PecOptions>({
   ],
 });
 
-/** The SQLite file in the adapter's data folder. */
-export const PEC_STORE_FILE = 'pec.sqlite';
+/** The lease of the one process reading the mailbox, in the adapter's store. */
+export const READER_LEASE = 'pec-mailbox-reader';
 /** How long a read may go on after stop before its IMAP connection is cut. */
 const STOP_GRACE_MS = 2000;
 /** An SMTP contact older than this is checked again when health is asked. */
@@ -62,12 +68,17 @@ export interface PecHealthReport {
   readonly pendingEvents: number;
   /** Pending events the bus refused at least once. */
   readonly failingEvents: number;
+  /** Whether this process reads the mailbox (holds the reader lease) as of its last renewal; false: it stands by. */
+  readonly readsMailbox: boolean;
 }
 
 interface Running {
   readonly store: PecStore;
   readonly sender: PecSmtpSender;
   readonly reader: PecMailboxReader;
+  readonly lease: StoreLease;
+  readonly fence: ReaderFence;
+  readonly renewal: NodeJS.Timeout;
 }
 
 export class PecAdapter implements AdapterInstance {
@@ -79,6 +90,10 @@ export class PecAdapter implements AdapterInstance {
   private readonly egresses = new Set<Promise<unknown>>();
   private imap: PecHealthReport['imap'];
   private lastSuccessfulPoll: Date | undefined;
+  private readsMailbox = false;
+  /** Renewals in flight: waited for at stop, so that none re-takes the lease after it was released. */
+  private readonly renewals = new Set<Promise<boolean>>();
+  private renewalFailing = false;
 
   constructor(private readonly ctx: AdapterContext<PecOptions>) {
     this.poller = new BackgroundWorker({
@@ -107,7 +122,8 @@ export class PecAdapter implements AdapterInstance {
   private async open(): Promise<void> {
     const { options, dataDir } = this.ctx;
     const settings = await loadPecSettings(options, dataDir);
-    const store = PecStore.open(join(dataDir, PEC_STORE_FILE), () => this.ctx.clock.now());
+    const store = await PecStore.open(this.ctx.openStore, () => this.ctx.clock.now());
+    const lease = new StoreLease(store.adapterStore, READER_LEASE, options.readerLease.ttlMs, this.ctx.clock);
     const tls = { ca: settings.serverCa, rejectUnauthorized: options.tls.rejectUnauthorized };
     const sender = new PecSmtpSender(options.smtp, settings.smtpPassword, tls);
     const reader = new PecMailboxReader(
@@ -129,7 +145,9 @@ export class PecAdapter implements AdapterInstance {
       store,
       this.ctx.log,
     );
-    this.running = { store, sender, reader };
+    const renewal = setInterval(() => void this.renewLease('timer'), options.readerLease.renewMs);
+    renewal.unref();
+    this.running = { store, sender, reader, lease, fence: (tx) => lease.heldIn(tx), renewal };
     this.stopping = false;
     this.ctx.log.info(
       {
@@ -137,6 +155,7 @@ export class PecAdapter implements AdapterInstance {
         smtp: `${options.smtp.host}:${options.smtp.port}`,
         imap: `${options.imap.host}:${options.imap.port}`,
         pollMs: options.pollMs,
+        store: store.adapterStore.location,
       },
       'PEC adapter started',
     );
@@ -148,10 +167,16 @@ export class PecAdapter implements AdapterInstance {
     const running = this.running;
     if (!running || this.stopping) return;
     this.stopping = true;
+    clearInterval(running.renewal);
     await this.poller.stop(STOP_GRACE_MS);
-    await Promise.allSettled([...this.egresses]);
+    await Promise.allSettled([...this.egresses, ...this.renewals]);
     running.sender.close();
-    running.store.close();
+    // Given up at once: a standby process need not wait for it to expire.
+    await running.lease
+      .release()
+      .catch((err: unknown) => this.ctx.log.warn({ err: (err as Error).message }, 'PEC reader lease not released: it expires by itself'));
+    this.readsMailbox = false;
+    await running.store.close();
     this.running = undefined;
     this.stopping = false;
     this.ctx.log.info({}, 'PEC adapter stopped');
@@ -182,13 +207,16 @@ export class PecAdapter implements AdapterInstance {
   async health(): Promise<AdapterHealth> {
     const r = await this.healthReport();
     if (!r.started) return { status: 'down', detail: 'not started' };
-    const imapOk = r.imap?.reachable === true;
+    // A standby process does not read the mailbox: its IMAP is not tried, and not its to answer for.
+    const imapOk = r.imap?.reachable === true || !r.readsMailbox;
     const smtpOk = r.smtp?.reachable === true;
     const status = !imapOk && !smtpOk && r.imap !== undefined ? 'down' : imapOk && smtpOk && r.failingEvents === 0 ? 'up' : 'degraded';
     const reach = (what: PecHealthReport['imap']) =>
       what ? (what.reachable ? 'reachable' : `unreachable (${what.error ?? 'no answer'})`) : 'not tried yet';
     const detail = [
-      `imap ${reach(r.imap)}, last successful poll ${r.lastSuccessfulPoll?.toISOString() ?? 'never'}`,
+      r.readsMailbox
+        ? `imap ${reach(r.imap)}, last successful poll ${r.lastSuccessfulPoll?.toISOString() ?? 'never'}`
+        : 'mailbox read by another node process (this one stands by)',
       `smtp ${reach(r.smtp)}`,
       `quarantined ${r.quarantined}`,
       `pending events ${r.pendingEvents}${r.failingEvents ? ` (${r.failingEvents} refused by the bus so far)` : ''}`,
@@ -208,6 +236,7 @@ export class PecAdapter implements AdapterInstance {
         quarantined: 0,
         pendingEvents: 0,
         failingEvents: 0,
+        readsMailbox: false,
       };
     const last = running.sender.lastContact;
     if (!last || this.ctx.clock.now().getTime() - last.at.getTime() > SMTP_STALE_MS) {
@@ -215,7 +244,7 @@ export class PecAdapter implements AdapterInstance {
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SMTP_PROBE_MS)));
       await Promise.race([running.sender.verify().catch(() => undefined), late]).finally(() => clearTimeout(timer));
     }
-    const counts = running.store.counts();
+    const counts = await running.store.counts();
     const smtp = running.sender.lastContact;
     return {
       started: true,
@@ -225,29 +254,71 @@ export class PecAdapter implements AdapterInstance {
       quarantined: counts.quarantined,
       pendingEvents: counts.pendingEvents,
       failingEvents: counts.failingEvents,
+      readsMailbox: this.readsMailbox,
     };
   }
 
   /**
-   * Events left from before (a crash, a bus that refused), the mailbox, then what it produced.
-   * Never rejects; resolves whether messages were left for the next read.
+   * Takes or renews the reader lease (at every poll and every renewMs); a process whose timer has just
+   * taken it over reads at once. Never rejects: a store that cannot be reached means not holding it.
+   */
+  private async renewLease(by: 'poll' | 'timer'): Promise<boolean> {
+    const running = this.running;
+    if (!running || this.stopping) return false;
+    let held: boolean;
+    const acquiring = running.lease.acquire();
+    this.renewals.add(acquiring);
+    try {
+      held = await acquiring;
+      this.renewalFailing = false;
+    } catch (err) {
+      // Once per outage at warn level: it is tried again every renewMs.
+      if (!this.renewalFailing)
+        this.ctx.log.warn({ err: (err as Error).message }, 'PEC reader lease cannot be renewed: not reading the mailbox meanwhile');
+      this.renewalFailing = true;
+      held = false;
+    } finally {
+      this.renewals.delete(acquiring);
+    }
+    if (held !== this.readsMailbox) {
+      this.ctx.log.info(
+        { holder: running.lease.holder },
+        held
+          ? 'PEC mailbox reader: this process reads the mailbox'
+          : 'PEC mailbox reader: another process reads the mailbox, this one stands by',
+      );
+      this.readsMailbox = held;
+      if (held && by === 'timer') this.poller.wake();
+    }
+    return held;
+  }
+
+  /**
+   * Events left from before (a crash, a bus that refused), the mailbox, then what it produced — in the
+   * process that holds the reader lease only. Never rejects; resolves whether messages were left for
+   * the next read.
    */
   private async poll(): Promise<boolean> {
     const running = this.running;
-    if (!running) return false;
+    if (!running || !(await this.renewLease('poll'))) return false;
     let more = false;
     const stopRequested = () => this.stopping;
-    const dispatch = () => dispatchPendingEvents(running.store, this.ctx.bus, this.ctx.party, this.ctx.log, stopRequested);
+    const dispatch = () => dispatchPendingEvents(running.store, running.fence, this.ctx.bus, this.ctx.party, this.ctx.log, stopRequested);
     try {
       await dispatch();
       if (stopRequested()) return false;
       try {
-        const summary = await running.reader.readOnce(stopRequested);
+        const summary = await running.reader.readOnce(stopRequested, running.fence);
         more = summary.more;
         if (this.imap && !this.imap.reachable) this.ctx.log.info({}, 'IMAP server reachable again');
         this.imap = { reachable: true, at: this.ctx.clock.now() };
         this.lastSuccessfulPoll = this.imap.at;
         if (summary.read > 0) this.ctx.log.debug({ ...summary }, 'PEC mailbox read');
+        if (summary.fenced) {
+          this.ctx.log.warn({ read: summary.read }, 'PEC reader lease lost during a read: another process reads the mailbox now');
+          this.readsMailbox = false;
+          return false;
+        }
       } catch (err) {
         const error = (err as Error).message;
         // Once per outage at warn level: a mailbox polled every few seconds would otherwise flood the log.

@@ -3,9 +3,9 @@
  * sent on the bus, oldest first, and marked SENT.
  *
  * Where a duplicate can still happen: after `bus.send` resolved (the bus has logged the message) and
- * before `markEventSent` committed. Both run back to back in one turn of the event loop, so the window
- * is one synchronous SQLite write (well under a millisecond); only a process kill or a failed write
- * (disk full) right there makes the event go out again at the next dispatch. The bus offers no
+ * before `markEventSent` committed. Nothing else runs between them, so the window is one store write
+ * (a millisecond or so); only a process kill or a failed write (disk full, database gone) right there
+ * makes the event go out again at the next dispatch — by this process or the next lease holder. The bus offers no
  * idempotency key to close it; a receiver can recognise the repeat by the payload's identificativo
  * and tipo (and destinatario).
  *
@@ -13,10 +13,16 @@
  * tried again at every poll; the others are not held up behind it.
  */
 import type { AdapterLogger, BusClient } from '../sdk/index.js';
-import type { PecStore } from './pec-store.js';
+import type { PecStore, ReaderFence } from './pec-store.js';
 
+/**
+ * Sends what is PENDING, while `fence` holds: only the process reading the mailbox sends its events
+ * (each is checked still PENDING, under the fence, just before it is sent), so two node processes do
+ * not send the same event.
+ */
 export async function dispatchPendingEvents(
   store: PecStore,
+  fence: ReaderFence,
   bus: BusClient,
   party: string,
   log: AdapterLogger,
@@ -26,11 +32,14 @@ export async function dispatchPendingEvents(
   let failed = 0;
   let after = 0;
   for (;;) {
-    const batch = store.pendingEvents(after);
+    const batch = await store.pendingEvents(after);
     if (batch.length === 0) return { sent, failed };
     for (const event of batch) {
       if (stopRequested()) return { sent, failed };
       after = event.seq;
+      const now = await store.eventToSend(event.seq, fence);
+      if (now === 'fenced') return { sent, failed }; // the lease passed on: its next holder sends the rest
+      if (now === 'sent') continue;
       let busMessageId: string;
       try {
         const state = await bus.send({
@@ -43,7 +52,7 @@ export async function dispatchPendingEvents(
       } catch (err) {
         failed += 1;
         const attempts = event.attempts + 1;
-        store.markEventFailed(event.seq, (err as Error).message);
+        await store.markEventFailed(event.seq, (err as Error).message);
         // Loud at attempts 1, 2, 4, 8…: a refusal retried at every poll would otherwise fill the log.
         const level = (attempts & (attempts - 1)) === 0 ? 'error' : 'debug';
         log[level](
@@ -53,7 +62,7 @@ export async function dispatchPendingEvents(
         continue;
       }
       // Nothing may come between the send resolving and this write: it is the duplicate window.
-      store.markEventSent(event.seq, busMessageId);
+      await store.markEventSent(event.seq, busMessageId);
       sent += 1;
       log.info({ event: event.key, service: event.service, refId: event.refId, busMessageId }, 'PEC event sent on the bus');
     }

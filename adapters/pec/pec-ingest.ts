@@ -22,7 +22,7 @@ export interface IngestSettings {
   readonly receiptService: string;
   readonly inboundService: string;
   /** The messages sent from here, by Message-ID. */
-  readonly outbound: (messageId: string) => OutboundRecord | undefined;
+  readonly outbound: (messageId: string) => Promise<OutboundRecord | undefined>;
 }
 
 export interface IngestResult {
@@ -54,7 +54,7 @@ export async function ingestMailboxMessage(raw: Buffer, settings: IngestSettings
   const quarantine = quarantineReason(msg);
   if (quarantine) return { messageId: msg.messageId, outcome: { kind: 'quarantined', code: quarantine.code, reason: quarantine.reason } };
   if (msg.kind === 'posta-certificata' || msg.kind === 'errore') return busta(msg, settings);
-  return receipt(msg, settings);
+  return await receipt(msg, settings);
 }
 
 /**
@@ -77,9 +77,9 @@ export function eventKey(msg: PecMessage): string | undefined {
   return msg.messageId ? ['message-id', msg.kind, msg.messageId].join(' ') : undefined;
 }
 
-function receipt(msg: PecMessage, settings: IngestSettings): IngestResult {
+async function receipt(msg: PecMessage, settings: IngestSettings): Promise<IngestResult> {
   const ref = msg.riferimentoMessageId!; // a receipt without one is malformed, so quarantined before this
-  const sent = settings.outbound(ref);
+  const sent = await settings.outbound(ref);
   const key = eventKey(msg);
   if (!sent || !key) {
     return {

@@ -5,12 +5,15 @@
  * quarantined — moved to the quarantine folder afterwards. A move that a crash interrupted is done
  * at the next read (`pendingMoves`). Messages are never deleted nor flagged: the mailbox stays the
  * party's legal record, and other clients (webmail) see it unchanged.
+ *
+ * Every write that moves the cursor commits under the caller's `fence` (the lease of the one node
+ * process that reads this mailbox): a reader that lost it records nothing more and ends its read.
  */
 import { ImapFlow } from 'imapflow';
 import type { AdapterLogger } from '../sdk/index.js';
 import { type IngestSettings, ingestMailboxMessage } from './pec-ingest.js';
 import type { PecServerOptions } from './pec-options.js';
-import type { PecStore, ReadOutcome } from './pec-store.js';
+import type { PecStore, ReadOutcome, ReaderFence } from './pec-store.js';
 
 const MAILBOX = 'INBOX';
 /** Per read, so that the events of a large backlog reach the bus batch by batch, not after the whole mailbox. */
@@ -35,6 +38,8 @@ export interface ReadSummary {
   readonly quarantined: number;
   /** Messages left for the next read (more than MAX_MESSAGES_PER_READ were waiting). */
   readonly more: boolean;
+  /** The read ended because the fence no longer held: another process reads the mailbox now. */
+  readonly fenced: boolean;
 }
 
 export class PecMailboxReader {
@@ -47,7 +52,7 @@ export class PecMailboxReader {
   ) {}
 
   /** One pass over INBOX; `stopRequested` is checked between messages. Throws when the server cannot be used. */
-  async readOnce(stopRequested: () => boolean): Promise<ReadSummary> {
+  async readOnce(stopRequested: () => boolean, fence: ReaderFence): Promise<ReadSummary> {
     const client = this.connectClient();
     this.client = client;
     this.quarantineFolderReady = false;
@@ -55,16 +60,17 @@ export class PecMailboxReader {
       await client.connect();
       const box = await client.mailboxOpen(MAILBOX);
       const uidValidity = box.uidValidity.toString();
-      const cursor = this.store.cursor(MAILBOX, uidValidity);
+      const cursor = await this.store.cursor(MAILBOX, uidValidity, fence);
+      if (!cursor) return { uidValidity, read: 0, newEvents: 0, quarantined: 0, more: false, fenced: true };
       if (cursor.reset) {
         this.log.warn(
           { mailbox: MAILBOX, uidValidity, previous: cursor.previousUidValidity },
           'UIDVALIDITY changed: reading the whole mailbox again (events already recorded are not sent twice)',
         );
       }
-      for (const uid of this.store.pendingMoves(MAILBOX, uidValidity)) await this.moveToQuarantine(client, uidValidity, uid);
+      for (const uid of await this.store.pendingMoves(MAILBOX, uidValidity)) await this.moveToQuarantine(client, uidValidity, uid);
 
-      const summary = { uidValidity, read: 0, newEvents: 0, quarantined: 0, more: false };
+      const summary = { uidValidity, read: 0, newEvents: 0, quarantined: 0, more: false, fenced: false };
       if (box.exists === 0) return summary;
       // `N:*` always includes the highest UID, even below N: hence the filter.
       const listed = await client.fetchAll(`${cursor.lastUid + 1}:*`, { uid: true, size: true }, { uid: true });
@@ -73,7 +79,12 @@ export class PecMailboxReader {
       summary.more = waiting.length > candidates.length;
       for (const { uid, size } of candidates) {
         if (stopRequested()) break;
-        const outcome = await this.readMessage(client, uidValidity, uid, size ?? 0);
+        const outcome = await this.readMessage(client, uidValidity, uid, size ?? 0, fence);
+        if (!outcome) {
+          summary.fenced = true;
+          summary.more = false;
+          break;
+        }
         summary.read += 1;
         if (outcome.newEvent) summary.newEvents += 1;
         if (outcome.quarantined) summary.quarantined += 1;
@@ -95,7 +106,8 @@ export class PecMailboxReader {
     uidValidity: string,
     uid: number,
     size: number,
-  ): Promise<{ newEvent: boolean; quarantined: boolean }> {
+    fence: ReaderFence,
+  ): Promise<{ newEvent: boolean; quarantined: boolean } | undefined> {
     let messageId: string | undefined;
     let outcome: ReadOutcome;
     let notice: string | undefined;
@@ -115,7 +127,9 @@ export class PecMailboxReader {
         ({ messageId, outcome, notice } = await ingestMailboxMessage(fetched.source, this.settings.ingest));
       }
     }
-    const { newEvent } = this.store.recordRead({ mailbox: MAILBOX, uidValidity, uid, messageId, outcome });
+    const recorded = await this.store.recordRead({ mailbox: MAILBOX, uidValidity, uid, messageId, outcome }, fence);
+    if (!recorded) return undefined;
+    const { newEvent } = recorded;
     this.report(uid, messageId, outcome, newEvent, notice);
     if (outcome.kind === 'quarantined') await this.moveToQuarantine(client, uidValidity, uid);
     return { newEvent, quarantined: outcome.kind === 'quarantined' };
@@ -166,7 +180,7 @@ export class PecMailboxReader {
     }
     // false: the UID is gone (moved or expunged by another client): nothing left to move.
     await client.messageMove(String(uid), this.settings.quarantineFolder, { uid: true });
-    this.store.markMoved(MAILBOX, uidValidity, uid);
+    await this.store.markMoved(MAILBOX, uidValidity, uid);
   }
 
   private connectClient(): ImapFlow {

@@ -36,6 +36,8 @@ export interface PecOptions {
   readonly quarantineFolder: string;
   /** Largest mailbox message fetched, by its IMAP RFC822.SIZE; larger ones are quarantined unread. */
   readonly maxMessageBytes: number;
+  /** The lease that lets one node process at a time read the mailbox. */
+  readonly readerLease: { readonly ttlMs: number; readonly renewMs: number };
 }
 
 const SERVICE_PATTERN = '^[A-Za-z0-9_]+$';
@@ -146,6 +148,31 @@ export const pecOptionsSchema = {
       description:
         'Largest mailbox message the adapter fetches, in bytes, judged by the size the IMAP server states (RFC822.SIZE) before a byte of it is read: a message is fetched whole into memory, so a larger one is quarantined unread, with its size as the reason. Default 33554432 (32 MiB): above what providers let through for most mailboxes, and what a node holds without strain; raise it (up to 200 MiB) for a mailbox that receives larger ones.',
     },
+    readerLease: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'When several node processes run this adapter on one store (log.store postgres), one of them at a time reads the mailbox and sends what it produced: the holder of this lease. It renews the lease every renewMs; a holder that dies leaves it to expire after ttlMs, and another process takes over from the mailbox cursor. Sending (InvioPEC) is done by any process.',
+      properties: {
+        ttlMs: {
+          type: 'integer',
+          minimum: 500,
+          maximum: 600_000,
+          default: 30_000,
+          description:
+            'How long the lease lasts unless renewed, ms: the longest the mailbox goes unread after its reader dies. Above renewMs.',
+        },
+        renewMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 300_000,
+          default: 10_000,
+          description:
+            'How often the reader renews the lease (and a standby process tries to take it), ms. At most a third of ttlMs is sane.',
+        },
+      },
+    },
   },
 } as const;
 
@@ -161,6 +188,14 @@ export interface PecSettings {
 
 /** Reads passwords and certificates; a missing or unreadable file is a ConfigError naming the option. */
 export async function loadPecSettings(options: PecOptions, dataDir: string): Promise<PecSettings> {
+  const { ttlMs, renewMs } = options.readerLease;
+  if (renewMs >= ttlMs) {
+    throw new ConfigError(
+      'TRAMITE_ERR_CONFIG_INVALID',
+      `pec option readerLease.renewMs (${renewMs}) must be below readerLease.ttlMs (${ttlMs}), or the lease runs out between renewals: lower renewMs to a third of ttlMs`,
+      { field: 'readerLease.renewMs' },
+    );
+  }
   const read = async (file: string, field: string): Promise<string> => {
     const path = isAbsolute(file) ? file : resolve(dataDir, file);
     try {

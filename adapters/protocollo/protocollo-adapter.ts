@@ -36,7 +36,7 @@ class ProtocolloAdapter implements AdapterInstance {
 
   async start(): Promise<void> {
     if (this.aoo) return;
-    const aoo = new ProtocolloAoo(this.ctx);
+    const aoo = await ProtocolloAoo.open(this.ctx);
     const listen = this.ctx.options.listen;
     try {
       await aoo.start();

@@ -6,6 +6,7 @@ import { AdapterError, describeCertificate, discardBoundedBody, type AdapterCont
 import { checkImpronte, improntaOf } from './impronta.js';
 import type { AnnullamentoRequest, InoltroRequest, ProtocolloOptions } from './protocollo-options.js';
 import { ProtocolRegister, type Registration } from './register/protocol-register.js';
+import { RelayLog } from './register/relay-log.js';
 import { amministrazioneOfAoo, type Amministrazione, type Identificatore, type Segnatura } from './segnatura/segnatura-model.js';
 import { readSegnatura } from './segnatura/segnatura-reader.js';
 import { validateSegnaturaSchema } from './segnatura/segnatura-schema.js';
@@ -65,9 +66,25 @@ export class ProtocolloAoo implements SegnaturaChecks {
   /** Present when the AOO's own protocol system speaks the AgID SOAP interfaces. */
   readonly relay: ProtocolloSoapRelay | undefined;
 
-  constructor(private readonly ctx: AdapterContext<ProtocolloOptions>) {
-    this.register = ProtocolRegister.open(join(ctx.dataDir, 'registro.sqlite'), ctx.options.aoo, ctx.clock);
-    this.relay = ctx.options.soap ? new ProtocolloSoapRelay(ctx, ctx.options.soap, this) : undefined;
+  private constructor(
+    private readonly ctx: AdapterContext<ProtocolloOptions>,
+    register: ProtocolRegister,
+    relayLog: RelayLog | undefined,
+  ) {
+    this.register = register;
+    this.relay = ctx.options.soap && relayLog ? new ProtocolloSoapRelay(ctx, ctx.options.soap, this, relayLog) : undefined;
+  }
+
+  /** Opens the AOO's stores (`registro`, and `relay` when it has a protocol system of its own) through the context. */
+  static async open(ctx: AdapterContext<ProtocolloOptions>): Promise<ProtocolloAoo> {
+    const register = await ProtocolRegister.open(ctx.openStore, ctx.options.aoo, ctx.clock);
+    ctx.log.info({ registro: ctx.options.aoo.codiceRegistro, at: register.location }, 'protocol register opened');
+    try {
+      return new ProtocolloAoo(ctx, register, ctx.options.soap ? await RelayLog.open(ctx.openStore) : undefined);
+    } catch (err) {
+      await register.close();
+      throw err;
+    }
   }
 
   async start(): Promise<void> {
@@ -76,7 +93,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
 
   async close(): Promise<void> {
     await this.relay?.stop();
-    this.register.close();
+    await this.register.close();
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -112,7 +129,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
     );
     if (!probe.valid) throw new ProtocolloError('000_Irricevibile', `the Segnatura would not validate: ${probe.errors.join('; ')}`);
     const counterpart = req.to ?? `${PEC_PARTY_PREFIX}${req.pec!}`;
-    const { registration, result: segnatura } = await this.register.registerAsync(
+    const { registration, result: segnatura } = await this.register.register(
       { direction: 'out', oggetto: req.oggetto, party: counterpart },
       build,
     );
@@ -133,7 +150,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
           all,
           `Prot. n. ${id.numeroRegistrazione} del ${id.dataRegistrazione}: ${req.oggetto.replace(/[\r\n]+/g, ' ')}`,
         );
-    const registrazione = this.register.update(registration.identificatore, { state: 'INVIATA', messageId });
+    const registrazione = await this.register.update(registration.identificatore, { state: 'INVIATA', messageId });
     this.ctx.log.info(
       { numero: registrazione.identificatore.numeroRegistrazione, to: counterpart, id: messageId },
       'document registered and sent',
@@ -143,7 +160,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
 
   /** Cancels one of our registrations and tells the other AOO. */
   async annulla(req: AnnullamentoRequest): Promise<Registration> {
-    const reg = this.register.byNumber(req.anno, req.numero);
+    const reg = await this.register.byNumber(req.anno, req.numero);
     if (!reg) throw new ProtocolloError('007_ErroreIdentificatoreNonTrovato', `no registration ${req.numero} of ${req.anno}`);
     const xml = buildAnnullamentoProtocollazioneXml({
       form: '2021',
@@ -266,7 +283,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
    * A retry of the same bus message never registers it twice.
    */
   private async receiveInoltro(message: BusMessage): Promise<void> {
-    const already = this.register.byMessage('in', message.id);
+    const already = await this.register.byMessage('in', message.id);
     if (already) return this.deliverReceived(message, already);
     let segnatura: Segnatura | undefined;
     try {
@@ -284,7 +301,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
         if (anomalia) throw anomalia;
         return;
       }
-      const registration = this.register.register(
+      const { registration } = await this.register.register(
         {
           direction: 'in',
           oggetto: segnatura.oggetto,
@@ -294,7 +311,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
           unchecked,
         },
         () => undefined,
-      ).registration;
+      );
       await this.archive(registration, files);
       this.ctx.log.info(
         { numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id },
@@ -392,7 +409,7 @@ export class ProtocolloAoo implements SegnaturaChecks {
         messaggioRicevuto: { kind: 'identificatore', identificatore: read.segnatura.identificatore },
       });
       await this.reply(message, ACTIONS.conferma, FILE_NAMES.conferma, xml);
-      this.register.update(registration.identificatore, { state: 'CONFERMATA' });
+      await this.register.update(registration.identificatore, { state: 'CONFERMATA' });
     }
   }
 
@@ -416,16 +433,16 @@ export class ProtocolloAoo implements SegnaturaChecks {
     } catch (err) {
       throw AdapterError.refused(err instanceof ProtocolloError ? err.code : '000_Irricevibile', (err as Error).message, err);
     }
-    const ours = (id: Identificatore | undefined) =>
+    const ours = async (id: Identificatore | undefined) =>
       id && id.codiceAOO === this.ctx.options.aoo.codiceAOO
         ? this.register.byNumber(id.dataRegistrazione.slice(0, 4), id.numeroRegistrazione)
         : undefined;
     let event: ProtocolloEvent;
     if (read.kind === 'conferma') {
       const ricevuto = read.conferma.messaggioRicevuto;
-      const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
+      const reg = await ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
       const updated = reg
-        ? this.register.update(reg.identificatore, { state: 'CONFERMATA', counterpart: read.conferma.identificatore })
+        ? await this.register.update(reg.identificatore, { state: 'CONFERMATA', counterpart: read.conferma.identificatore })
         : undefined;
       event = {
         evento: 'conferma',
@@ -435,8 +452,10 @@ export class ProtocolloAoo implements SegnaturaChecks {
       };
     } else if (read.kind === 'eccezione') {
       const ricevuto = read.eccezione.messaggioRicevuto;
-      const reg = ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
-      const updated = reg ? this.register.update(reg.identificatore, { state: 'ECCEZIONE', anomalia: read.eccezione.motivo }) : undefined;
+      const reg = await ours(ricevuto.kind === 'identificatore' ? ricevuto.identificatore : undefined);
+      const updated = reg
+        ? await this.register.update(reg.identificatore, { state: 'ECCEZIONE', anomalia: read.eccezione.motivo })
+        : undefined;
       event = {
         evento: 'eccezione',
         anomalia: read.eccezione.motivo,
@@ -444,8 +463,8 @@ export class ProtocolloAoo implements SegnaturaChecks {
         messageId: message.id,
       };
     } else if (read.kind === 'annullamento') {
-      const reg = this.register.byCounterpart(read.annullamento.identificatore);
-      const updated = reg ? this.register.update(reg.identificatore, { state: 'ANNULLATA' }) : undefined;
+      const reg = await this.register.byCounterpart(read.annullamento.identificatore);
+      const updated = reg ? await this.register.update(reg.identificatore, { state: 'ANNULLATA' }) : undefined;
       event = {
         evento: 'annullamento',
         controparte: read.annullamento.identificatore,

@@ -27,12 +27,12 @@ export function protocolloHttpApi(aoo: ProtocolloAoo, log: AdapterLogger, tokenH
     if (call.method === 'GET' && path === '/protocollo/registrazioni') {
       return {
         status: 200,
-        body: { registrazioni: aoo.register.list(Math.min(Number(call.url.searchParams.get('limit') ?? 100) || 100, 1000)) },
+        body: { registrazioni: await aoo.register.list(Math.min(Number(call.url.searchParams.get('limit') ?? 100) || 100, 1000)) },
       };
     }
     const one = ONE_REGISTRATION.exec(path);
     if (call.method === 'GET' && one) {
-      const reg = aoo.register.byNumber(one[1]!, one[2]!);
+      const reg = await aoo.register.byNumber(one[1]!, one[2]!);
       return reg
         ? { status: 200, body: reg }
         : {

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { ProtocolloError } from '../../src/core/errors.js';
 import type { AdapterContext, BusMessage } from '../sdk/index.js';
 import { checkImpronte } from './impronta.js';
 import type { ProtocolloOptions } from './protocollo-options.js';
-import { RelayLog } from './register/relay-log.js';
+import type { RelayLog } from './register/relay-log.js';
 import type { ConfermaRicezione, NotificaEccezione, Segnatura } from './segnatura/segnatura-model.js';
 import { anomaliaOf, buildConfermaRicezioneXml, buildNotificaEccezioneXml, formatMotivo } from './segnatura/protocollo-messages.js';
 import { readSegnatura } from './segnatura/segnatura-reader.js';
@@ -40,7 +39,6 @@ type SoapOptions = NonNullable<ProtocolloOptions['soap']>;
  * The protocol system keeps the register; the adapter's own register is not used for these documents.
  */
 export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
-  private readonly log: RelayLog;
   private readonly client = new ProtocolloSoapClient();
   private server: ProtocolloSoapServer | undefined;
 
@@ -48,9 +46,9 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
     private readonly ctx: AdapterContext<ProtocolloOptions>,
     private readonly soap: SoapOptions,
     private readonly checks: SegnaturaChecks,
-  ) {
-    this.log = new RelayLog(join(ctx.dataDir, 'relay.sqlite'));
-  }
+    /** Its own: closed by `stop`. */
+    private readonly log: RelayLog,
+  ) {}
 
   /** Whether documents from the bus go to the protocol system (its destinatario endpoint is configured). */
   get deliversInbound(): boolean {
@@ -71,7 +69,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
   async stop(): Promise<void> {
     await this.server?.stop();
     this.server = undefined;
-    this.log.close();
+    await this.log.close();
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -100,7 +98,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
         ...req.files,
       ]),
     });
-    this.log.record({ direction: 'out', messageId: sent.id, identificatore: segnatura.identificatore, party });
+    await this.log.record({ direction: 'out', messageId: sent.id, identificatore: segnatura.identificatore, party });
     this.ctx.log.info(
       { numero: segnatura.identificatore.numeroRegistrazione, to: party, id: sent.id },
       'document from the protocol system sent through the bus',
@@ -110,7 +108,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
 
   /** ConfermaMessaggioInoltro from the protocol system about a document it received: back to the sender. */
   async onConfermaMessaggioInoltro(req: ConfermaMessaggioInoltroRequest): Promise<ConfermaMessaggioInoltroResponse> {
-    const received = this.log.byRegistration('in', req.identificatoreMittente);
+    const received = await this.log.byRegistration('in', req.identificatoreMittente);
     if (!received)
       throw new ProtocolloError(
         '007_ErroreIdentificatoreNonTrovato',
@@ -171,12 +169,12 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
     segnatura: Segnatura,
     files: readonly ProtocolloFile[],
   ): Promise<ProtocolloError | undefined> {
-    if (this.log.byMessage('in', message.id)) return undefined;
+    if (await this.log.byMessage('in', message.id)) return undefined;
     const response = await this.client.messaggioInoltro(this.soap.destinatarioUrl!, {
       segnatura: segnaturaBytes,
       files: files.filter((f) => f.nomeFile !== FILE_NAMES.segnatura),
     });
-    this.log.record({ direction: 'in', messageId: message.id, identificatore: segnatura.identificatore, party: message.from });
+    await this.log.record({ direction: 'in', messageId: message.id, identificatore: segnatura.identificatore, party: message.from });
     if (!response.anomalia) return undefined;
     return new ProtocolloError(
       anomaliaOf(response.anomalia.code) ?? '000_Irricevibile',
@@ -190,7 +188,7 @@ export class ProtocolloSoapRelay implements ProtocolloSoapHandlers {
   ): Promise<boolean> {
     if (!this.soap.mittenteUrl) return false;
     const ricevuto = answer.kind === 'conferma' ? answer.conferma.messaggioRicevuto : answer.eccezione.messaggioRicevuto;
-    if (ricevuto.kind !== 'identificatore' || !this.log.byRegistration('out', ricevuto.identificatore)) return false;
+    if (ricevuto.kind !== 'identificatore' || !(await this.log.byRegistration('out', ricevuto.identificatore))) return false;
     const request: ConfermaMessaggioInoltroRequest =
       answer.kind === 'conferma'
         ? { identificatoreMittente: ricevuto.identificatore, identificatoreDestinatario: answer.conferma.identificatore }

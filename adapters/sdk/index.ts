@@ -89,8 +89,6 @@ export {
   type RicevutaPayload,
 } from './pec-formats/pec-bus-xml.js';
 export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';
-// The synchronous SQLite opener of the first adapters, until each has moved to AdapterStore.
-export { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from './adapter-store.js';
 // Adapter state on either engine: SQLite in the adapter's folder, or PostgreSQL when the node's log is there.
 export {
   isUniqueViolation,

@@ -5,14 +5,14 @@
  *
  * SIATEL blocks an operator above 60 queries a minute or 500 codici fiscali a day, and a client must
  * limit itself: every query goes through the operator's quota (siatel-quota.ts), which queues rather
- * than refuses, persists across restarts, and shows in `GET /siatel/stato` and in health. A code that
+ * than refuses, persists across restarts, holds across the node's processes when they share a
+ * PostgreSQL store, and shows in `GET /siatel/stato` and in health. A code that
  * cannot be a codice fiscale is answered locally, without a query and without using the quota.
  *
  * Each query is one sincrono bus message to the Agenzia's party (default SPC/AgenziaEntrate) on its
  * service (default InterrogazioneSIATEL), in the XML of siatel-mapping.ts. The adapter serves no bus
  * service itself: it only sends.
  */
-import { mkdirSync } from 'node:fs';
 import {
   AdapterError,
   type AdapterHttpServer,
@@ -32,6 +32,8 @@ import type { QuotaTime } from './siatel-quota.js';
 /** What tests inject: the quota's time (a virtual one), instead of the node's clock and real sleeps. */
 export interface SiatelAdapterDeps {
   readonly quotaTime?: QuotaTime;
+  /** A bulk job's lease, real time (default 60 s): tests shorten it to see a job taken over. */
+  readonly bulkLeaseMs?: number;
 }
 
 /** Operators shown in the health detail, at most (the API's /siatel/stato lists all). */
@@ -68,15 +70,15 @@ export class SiatelAdapter implements AdapterInstance {
     const time = this.deps.quotaTime
       ? stoppable(this.deps.quotaTime, abort.signal)
       : stoppableQuotaTime(fastClock(options.clockFactor, realNow), options.clockFactor, abort.signal);
-    mkdirSync(this.ctx.dataDir, { recursive: true });
-    const operations = new SiatelOperations({
+    const operations = await SiatelOperations.open({
       bus: this.ctx.bus,
-      dataDir: this.ctx.dataDir,
+      openStore: this.ctx.openStore,
       options,
       time,
       today: realNow,
       log: this.ctx.log,
       signal: abort.signal,
+      ...(this.deps.bulkLeaseMs !== undefined ? { bulkLeaseMs: this.deps.bulkLeaseMs } : {}),
     });
     let api: AdapterHttpServer | undefined;
     try {
@@ -90,7 +92,14 @@ export class SiatelAdapter implements AdapterInstance {
       await operations.close();
       throw err;
     }
-    operations.start();
+    try {
+      await operations.start();
+    } catch (err) {
+      abort.abort();
+      await api?.close();
+      await operations.close();
+      throw err;
+    }
     if (options.clockFactor !== 1)
       this.ctx.log.warn({ clockFactor: options.clockFactor }, 'SIATEL quota clock runs faster than real time (demo only)');
     this.running = { operations, ...(api ? { api } : {}), abort };
@@ -109,10 +118,8 @@ export class SiatelAdapter implements AdapterInstance {
   async health(): Promise<AdapterHealth> {
     if (!this.running) return { status: 'down', detail: 'not started' };
     const { operations, api } = this.running;
-    const quotas = operations
-      .operators()
-      .slice(0, HEALTH_OPERATORS)
-      .map((op) => describeQuota(operations.status(op)));
+    const quotas: string[] = [];
+    for (const op of (await operations.operators()).slice(0, HEALTH_OPERATORS)) quotas.push(describeQuota(await operations.status(op)));
     // The API's address first: tools find it as the detail's first word, as with the protocollo adapter.
     const detail = [api?.address, ...quotas].filter((x): x is string => x !== undefined).join(' ');
     return { status: 'up', ...(detail ? { detail } : {}) };

@@ -76,7 +76,7 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
     if (call.method === 'POST' && kind) return { status: 200, body: await operations.query(await queryRequest(call, kind)) };
     if (call.method === 'POST' && url.pathname === '/siatel/massive') {
       const body = await bulkBody(call);
-      const job = operations.submitBulk({
+      const job = await operations.submitBulk({
         operatore: body.operatore,
         interrogazione: body.interrogazione,
         codiciFiscali: body.codiciFiscali,
@@ -91,7 +91,7 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
     }
     const job = JOB_PATH.exec(url.pathname);
     if (call.method === 'GET' && job && !job[2]) {
-      const progress = operations.progress(job[1]!);
+      const progress = await operations.progress(job[1]!);
       if (!progress) return { status: 404, body: notFound(job[1]!) };
       const ended = progress.stato !== 'in_corso';
       return {
@@ -106,10 +106,10 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
     }
     if (call.method === 'GET' && job && job[2]) {
       const format = resultFormat(url.searchParams.get('formato'));
-      const result = operations.result(job[1]!, format);
+      const result = await operations.result(job[1]!, format);
       if (!result) return { status: 404, body: notFound(job[1]!) };
       if (result.file === undefined) {
-        const p = operations.progress(job[1]!);
+        const p = await operations.progress(job[1]!);
         return {
           status: 409,
           body: {
@@ -130,8 +130,10 @@ export function siatelHttpApi(operations: SiatelOperations, log: AdapterLogger, 
       const one = url.searchParams.get('operatore');
       if (one !== null && !OPERATORE.test(one))
         throw new TramiteError('TRAMITE_ERR_BAD_REQUEST', `operatore "${one}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
-      if (one !== null) return { status: 200, body: operations.status(one) };
-      return { status: 200, body: { operatori: operations.operators().map((op) => operations.status(op)) } };
+      if (one !== null) return { status: 200, body: await operations.status(one) };
+      const operatori = [];
+      for (const op of await operations.operators()) operatori.push(await operations.status(op));
+      return { status: 200, body: { operatori } };
     }
     return {
       status: 404,

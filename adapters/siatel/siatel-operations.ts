@@ -1,11 +1,10 @@
 /**
  * What the SIATEL adapter does while it runs, for its back-office API and its health: single queries,
  * bulk jobs, and the status of each operator's quota. Owns the stores (the quota's and the bulk jobs',
- * both SQLite in the adapter's data folder), the query client and the bulk runner; built by `start`,
- * closed by `stop`.
+ * opened through the adapter's context: SQLite in its folder, or PostgreSQL shared by the node's
+ * processes), the query client and the bulk runner; opened by `start`, closed by `stop`.
  */
-import { join } from 'node:path';
-import type { AdapterLogger, BusClient } from '../sdk/index.js';
+import type { AdapterLogger, AdapterStoreOpener, BusClient } from '../sdk/index.js';
 import { SiatelBulkRunner, type BulkSubmission } from './siatel-bulk-runner.js';
 import { resultFile, type ResultFormat } from './siatel-bulk-result.js';
 import { SiatelBulkStore, type BulkJob } from './siatel-bulk-store.js';
@@ -39,33 +38,30 @@ export interface BulkJobProgress extends BulkJob {
 /** How long an operator stays listed (health, status) after its last query. */
 const OPERATOR_LISTED_MS = 2 * 86_400_000;
 
+export interface SiatelOperationsDeps {
+  readonly bus: BusClient;
+  readonly openStore: AdapterStoreOpener;
+  readonly options: ResolvedSiatelOptions;
+  /** The quota's time, its sleeps ended by `signal`. */
+  readonly time: QuotaTime;
+  readonly today: () => Date;
+  readonly log: AdapterLogger;
+  readonly signal: AbortSignal;
+  /** A bulk job's lease (real time; default BULK_LEASE_MS). */
+  readonly bulkLeaseMs?: number;
+}
+
 export class SiatelOperations {
-  private readonly quota: SiatelQuota;
-  private readonly store: SiatelBulkStore;
   private readonly client: SiatelQueryClient;
   private readonly runner: SiatelBulkRunner;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(
-    private readonly deps: {
-      readonly bus: BusClient;
-      readonly dataDir: string;
-      readonly options: ResolvedSiatelOptions;
-      /** The quota's time, its sleeps ended by `signal`. */
-      readonly time: QuotaTime;
-      readonly today: () => Date;
-      readonly log: AdapterLogger;
-      readonly signal: AbortSignal;
-    },
+  private constructor(
+    private readonly deps: SiatelOperationsDeps,
+    private readonly quota: SiatelQuota,
+    private readonly store: SiatelBulkStore,
   ) {
     const { options, time, signal } = deps;
-    this.quota = new SiatelQuota(join(deps.dataDir, 'siatel-quota.sqlite'), options.limits, time);
-    try {
-      this.store = new SiatelBulkStore(join(deps.dataDir, 'siatel-bulk.sqlite'));
-    } catch (err) {
-      this.quota.close();
-      throw err;
-    }
     this.client = new SiatelQueryClient({
       bus: deps.bus,
       quota: this.quota,
@@ -75,18 +71,36 @@ export class SiatelOperations {
       today: deps.today,
       signal,
     });
-    this.runner = new SiatelBulkRunner({ store: this.store, client: this.client, time, log: deps.log, signal });
+    this.runner = new SiatelBulkRunner({
+      store,
+      client: this.client,
+      time,
+      log: deps.log,
+      signal,
+      ...(deps.bulkLeaseMs !== undefined ? { leaseMs: deps.bulkLeaseMs } : {}),
+    });
   }
 
-  /** Resumes the bulk jobs a previous run left unfinished. */
-  start(): void {
-    this.quota.prune();
-    this.runner.resume();
+  /** Opens the quota's and the bulk jobs' stores. */
+  static async open(deps: SiatelOperationsDeps): Promise<SiatelOperations> {
+    const quota = await SiatelQuota.open(deps.openStore, deps.options.limits, deps.time);
+    try {
+      return new SiatelOperations(deps, quota, await SiatelBulkStore.open(deps.openStore));
+    } catch (err) {
+      await quota.close();
+      throw err;
+    }
+  }
+
+  /** Resumes the bulk jobs a previous run (of this process or another) left unfinished. */
+  async start(): Promise<void> {
+    await this.quota.prune();
+    await this.runner.resume();
   }
 
   /** One query (it waits for the quota when the operator's limits are reached). */
-  query(request: SiatelRequest): Promise<QueryOutcome> {
-    this.store.noteOperator(request.operatore, this.deps.time.now().toISOString());
+  async query(request: SiatelRequest): Promise<QueryOutcome> {
+    await this.store.noteOperator(request.operatore, this.deps.time.now().toISOString());
     const running = this.client.query(request);
     this.inFlight.add(running);
     void running.then(
@@ -96,41 +110,50 @@ export class SiatelOperations {
     return running;
   }
 
-  submitBulk(s: BulkSubmission): BulkJob {
-    this.store.noteOperator(s.operatore, this.deps.time.now().toISOString());
+  async submitBulk(s: BulkSubmission): Promise<BulkJob> {
+    await this.store.noteOperator(s.operatore, this.deps.time.now().toISOString());
     return this.runner.submit(s);
   }
 
-  progress(jobId: string): BulkJobProgress | undefined {
-    const job = this.store.job(jobId);
+  async progress(jobId: string): Promise<BulkJobProgress | undefined> {
+    const job = await this.store.job(jobId);
     if (!job) return undefined;
-    const { completati, locali, errori } = this.store.progress(jobId);
-    return { ...job, completati, daElaborare: job.totale - completati, risposteLocali: locali, errori, quota: this.status(job.operatore) };
+    const { completati, locali, errori } = await this.store.progress(jobId);
+    return {
+      ...job,
+      completati,
+      daElaborare: job.totale - completati,
+      risposteLocali: locali,
+      errori,
+      quota: await this.status(job.operatore),
+    };
   }
 
   /** The result file of a job that has ended (complete or interrupted); undefined for an unknown job. */
-  result(jobId: string, format: ResultFormat): { job: BulkJob; file?: string } | undefined {
-    const job = this.store.job(jobId);
+  async result(jobId: string, format: ResultFormat): Promise<{ job: BulkJob; file?: string } | undefined> {
+    const job = await this.store.job(jobId);
     if (!job) return undefined;
-    return job.stato === 'in_corso' ? { job } : { job, file: resultFile(job, this.store.items(jobId), format) };
+    return job.stato === 'in_corso' ? { job } : { job, file: resultFile(job, await this.store.items(jobId), format) };
   }
 
-  status(operatore: string): OperatorStatus {
-    const q = this.quota.status(operatore);
-    const jobs = this.store.jobsInProgress(operatore);
+  async status(operatore: string): Promise<OperatorStatus> {
+    const q = await this.quota.status(operatore);
+    const jobs = await this.store.jobsInProgress(operatore);
+    let codiciDaElaborare = 0;
+    for (const j of jobs) codiciDaElaborare += await this.store.pendingCount(j.id);
     return {
       operatore,
       interrogazioniUltimoMinuto: q.queriesLastMinute,
       codiciOggi: q.codesToday,
       inCoda: { richieste: q.queuedRequests, codici: q.queuedCodes },
-      massive: { inCorso: jobs.length, codiciDaElaborare: jobs.reduce((n, j) => n + this.store.pendingCount(j.id), 0) },
-      prossimaAmmissione: this.client.nextAdmission(operatore),
+      massive: { inCorso: jobs.length, codiciDaElaborare },
+      prossimaAmmissione: await this.client.nextAdmission(operatore),
       limiti: { interrogazioniAlMinuto: q.limits.queriesPerMinute, codiciAlGiorno: q.limits.codesPerDay },
     };
   }
 
   /** Operators queried for in the last two days (by the quota's clock), most recent first. */
-  operators(): string[] {
+  operators(): Promise<string[]> {
     return this.store.operatorsSince(new Date(this.deps.time.now().getTime() - OPERATOR_LISTED_MS).toISOString());
   }
 
@@ -138,7 +161,7 @@ export class SiatelOperations {
   async close(): Promise<void> {
     await this.runner.stopped();
     await Promise.allSettled([...this.inFlight]);
-    this.store.close();
-    this.quota.close();
+    await this.store.close();
+    await this.quota.close();
   }
 }

@@ -153,8 +153,8 @@ export class SiatelQueryClient {
   }
 
   /** When the quota will admit the operator's next query, and which limit holds it: the quota's own computation. */
-  nextAdmission(operatore: string): NextAdmission {
-    const next = this.deps.quota.nextAdmission(operatore);
+  async nextAdmission(operatore: string): Promise<NextAdmission> {
+    const next = await this.deps.quota.nextAdmission(operatore);
     return { at: next.at.toISOString(), limite: next.limit === 'day' ? 'giorno' : next.limit === 'minute' ? 'minuto' : 'nessuno' };
   }
 }

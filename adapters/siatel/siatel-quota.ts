@@ -1,5 +1,12 @@
 import { TramiteError } from '../../src/core/errors.js';
-import { nextRomeMidnight, openAdapterStore, romeMidnight, type AdapterDatabase, type LegacyStoreMigration } from '../sdk/index.js';
+import {
+  nextRomeMidnight,
+  romeMidnight,
+  type AdapterStore,
+  type AdapterStoreOpener,
+  type StoreMigration,
+  type StoreQueries,
+} from '../sdk/index.js';
 
 /** SIATEL's client-side limits: an operator who exceeds them is blocked by the Agenzia's alarms. */
 export interface SiatelLimits {
@@ -33,39 +40,50 @@ export interface QuotaStatus {
   readonly operator: string;
   readonly queriesLastMinute: number;
   readonly codesToday: number;
-  /** Requests waiting for the quota, and the codici fiscali they carry. */
+  /** Requests of this process waiting for the quota, and the codici fiscali they carry. */
   readonly queuedRequests: number;
   readonly queuedCodes: number;
   readonly limits: SiatelLimits;
 }
 
-const MIGRATIONS: readonly LegacyStoreMigration[] = [
-  `CREATE TABLE IF NOT EXISTS usage (operator TEXT NOT NULL, at_ms INTEGER NOT NULL, codes INTEGER NOT NULL);
+/** The store's name: on SQLite the file `siatel-quota.sqlite` the adapter has always used. */
+export const QUOTA_STORE = 'siatel-quota';
+
+export const QUOTA_MIGRATIONS: readonly StoreMigration[] = [
+  {
+    sqlite: `CREATE TABLE IF NOT EXISTS usage (operator TEXT NOT NULL, at_ms INTEGER NOT NULL, codes INTEGER NOT NULL);
    CREATE INDEX IF NOT EXISTS usage_by_operator ON usage (operator, at_ms)`,
+    postgres: `CREATE TABLE usage (operator TEXT NOT NULL, at_ms BIGINT NOT NULL, codes INTEGER NOT NULL);
+   CREATE INDEX usage_by_operator ON usage (operator, at_ms)`,
+  },
 ];
 
 /**
  * The per-operator quota of SIATEL queries: a request that would exceed a limit is queued (in order,
- * per operator) until the limit allows it, never refused. Usage is kept in SQLite, so a restart does
- * not hand an operator a fresh day.
+ * per operator) until the limit allows it, never refused. Usage is kept in the adapter's store, so a
+ * restart does not hand an operator a fresh day, and every node process sharing the store shares the
+ * limits: an admission is one transaction under the operator's lock that reads the window and counts
+ * the query only if it fits.
  */
 export class SiatelQuota {
-  private readonly db: AdapterDatabase;
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly waiting = new Map<string, { requests: number; codes: number }>();
 
-  constructor(
-    file: string,
-    readonly limits: SiatelLimits = SIATEL_LIMITS,
-    private readonly time: QuotaTime = realTime,
-  ) {
+  private constructor(
+    private readonly store: AdapterStore,
+    readonly limits: SiatelLimits,
+    private readonly time: QuotaTime,
+  ) {}
+
+  static async open(openStore: AdapterStoreOpener, limits: SiatelLimits = SIATEL_LIMITS, time: QuotaTime = realTime): Promise<SiatelQuota> {
     // No fsync per commit: usage is written at every query, and losing the last rows on a power cut only lets a query or two more through.
-    this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
+    return new SiatelQuota(await openStore(QUOTA_STORE, QUOTA_MIGRATIONS, { durability: 'normal' }), limits, time);
   }
 
   /**
    * Resolves when `operator` may send one query about `codes` codici fiscali, and counts it. Requests of
-   * one operator are admitted in the order they were made.
+   * one operator are admitted in the order they were made in this process; across processes, in the
+   * order they find the operator's lock.
    */
   acquire(operator: string, codes = 1): Promise<void> {
     if (!Number.isInteger(codes) || codes < 1 || codes > this.limits.codesPerDay) {
@@ -78,11 +96,11 @@ export class SiatelQuota {
     const turn = (this.queues.get(operator) ?? Promise.resolve()).then(async () => {
       try {
         for (;;) {
-          const wait = this.waitBefore(operator, codes);
+          const wait = await this.admit(operator, codes);
           if (wait === 0) break;
+          // The lock is left while sleeping: other processes' queries of the operator are counted meanwhile, and re-read on waking.
           await this.time.sleep(wait);
         }
-        this.db.prepare('INSERT INTO usage (operator, at_ms, codes) VALUES (?, ?, ?)').run(operator, this.time.now().getTime(), codes);
       } finally {
         // Admitted or given up (a sleep that ends with the adapter): no longer waiting either way.
         const left = this.waiting.get(operator)!;
@@ -96,13 +114,13 @@ export class SiatelQuota {
     return turn;
   }
 
-  status(operator: string): QuotaStatus {
+  async status(operator: string): Promise<QuotaStatus> {
     const now = this.time.now().getTime();
     const w = this.waiting.get(operator) ?? { requests: 0, codes: 0 };
     return {
       operator,
-      queriesLastMinute: this.queriesSince(operator, now - 60_000),
-      codesToday: this.codesSince(operator, romeMidnight(now)),
+      queriesLastMinute: await this.queriesSince(this.store, operator, now - 60_000),
+      codesToday: await this.codesSince(this.store, operator, romeMidnight(now)),
       queuedRequests: w.requests,
       queuedCodes: w.codes,
       limits: this.limits,
@@ -110,53 +128,65 @@ export class SiatelQuota {
   }
 
   /** When the operator's next one-code query would be admitted, and which limit holds it (if any). */
-  nextAdmission(operator: string): { at: Date; limit: 'minute' | 'day' | 'none' } {
+  async nextAdmission(operator: string): Promise<{ at: Date; limit: 'minute' | 'day' | 'none' }> {
     const now = this.time.now().getTime();
-    const { minute, day } = this.waits(operator, 1, now);
+    const { minute, day } = await this.waits(this.store, operator, 1, now);
     const wait = Math.max(minute, day);
     return { at: new Date(now + wait), limit: wait === 0 ? 'none' : day >= minute ? 'day' : 'minute' };
   }
 
   /** Drops usage older than two days (only the current minute and day matter). */
-  prune(): void {
-    this.db.prepare('DELETE FROM usage WHERE at_ms < ?').run(this.time.now().getTime() - 2 * 86_400_000);
+  async prune(): Promise<void> {
+    await this.store.run('DELETE FROM usage WHERE at_ms < ?', [this.time.now().getTime() - 2 * 86_400_000]);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 
-  /** Milliseconds to wait before a query of `codes` fits both limits (0: now). */
-  private waitBefore(operator: string, codes: number): number {
-    const { minute, day } = this.waits(operator, codes, this.time.now().getTime());
-    return Math.max(minute, day);
+  /**
+   * One try at admitting a query: under the operator's lock, the window is read and the query counted
+   * if it fits both limits (0), or left out with the milliseconds to wait before trying again.
+   */
+  private admit(operator: string, codes: number): Promise<number> {
+    return this.store.transaction(async (tx) => {
+      await tx.lock(`operator:${operator}`);
+      // Read after the lock: the time spent waiting for it counts.
+      const now = this.time.now().getTime();
+      const { minute, day } = await this.waits(tx, operator, codes, now);
+      const wait = Math.max(minute, day);
+      if (wait === 0) await tx.run('INSERT INTO usage (operator, at_ms, codes) VALUES (?, ?, ?)', [operator, now, codes]);
+      return wait;
+    });
   }
 
   /** The wait each limit imposes on a query of `codes` at `now`. */
-  private waits(operator: string, codes: number, now: number): { minute: number; day: number } {
+  private async waits(q: StoreQueries, operator: string, codes: number, now: number): Promise<{ minute: number; day: number }> {
     let wait = 0;
     const windowMs = 60_000 + (this.limits.marginMs ?? 1000);
-    const inMinute = this.db
-      .prepare('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms')
-      .all(operator, now - windowMs) as Array<{ at_ms: number }>;
+    const inMinute = await q.all<{ at_ms: number }>('SELECT at_ms FROM usage WHERE operator = ? AND at_ms > ? ORDER BY at_ms', [
+      operator,
+      now - windowMs,
+    ]);
     if (inMinute.length + 1 > this.limits.queriesPerMinute) {
       // The oldest query that must leave the window before this one fits.
       const oldest = inMinute[inMinute.length + 1 - this.limits.queriesPerMinute - 1]!;
       wait = Math.max(wait, oldest.at_ms + windowMs - now + 1);
     }
-    const day = this.codesSince(operator, romeMidnight(now)) + codes > this.limits.codesPerDay ? nextRomeMidnight(now) - now : 0;
+    const day = (await this.codesSince(q, operator, romeMidnight(now))) + codes > this.limits.codesPerDay ? nextRomeMidnight(now) - now : 0;
     return { minute: wait, day };
   }
 
-  private queriesSince(operator: string, fromMs: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM usage WHERE operator = ? AND at_ms > ?').get(operator, fromMs) as { n: number }).n;
+  private async queriesSince(q: StoreQueries, operator: string, fromMs: number): Promise<number> {
+    const row = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM usage WHERE operator = ? AND at_ms > ?', [operator, fromMs]);
+    return row!.n;
   }
 
-  private codesSince(operator: string, fromMs: number): number {
-    return (
-      this.db.prepare('SELECT COALESCE(SUM(codes), 0) AS n FROM usage WHERE operator = ? AND at_ms >= ?').get(operator, fromMs) as {
-        n: number;
-      }
-    ).n;
+  private async codesSince(q: StoreQueries, operator: string, fromMs: number): Promise<number> {
+    const row = await q.get<{ n: number }>('SELECT COALESCE(SUM(codes), 0) AS n FROM usage WHERE operator = ? AND at_ms >= ?', [
+      operator,
+      fromMs,
+    ]);
+    return row!.n;
   }
 }

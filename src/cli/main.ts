@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<(program: CommandType) => void>> = 
   keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
   certs: async () => (await import('./commands/certs.js')).registerCertsCommand,
   status: async () => (await import('./commands/status.js')).registerStatusCommand,
+  registry: async () => (await import('./commands/registry.js')).registerRegistryCommand,
   demo: async () => (await import('./commands/demo.js')).registerDemoCommand,
   log: async () => (await import('./commands/log.js')).registerLogCommand,
   messages: async () => (await import('./commands/messages.js')).registerMessagesCommand,

@@ -1,4 +1,5 @@
 import type { StaffTokenEntry } from '../core/staff-member.js';
+import type { CompetenceTable } from '../core/competence.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CollaborationProfile, Inoltro } from '../core/service-profile.js';
 import type { ModiRestPatternName, ModiSoapPattern } from '../core/service-profile.js';
@@ -378,6 +379,13 @@ export interface ConfigFileRevocation {
   failureCacheSeconds?: number;
 }
 
+/** Routing by competence (docs/operators.md, "Competence tables"): the table, its territories, who may send by role. */
+export interface ConfigFileCompetence {
+  file: string;
+  territories: string[];
+  senders: string[];
+}
+
 export interface ConfigFile {
   $schema?: string;
   node: ConfigFileNode;
@@ -390,6 +398,7 @@ export interface ConfigFile {
   log: ConfigFileLog;
   queue: ConfigFileQueue;
   alarms: ConfigFileAlarms;
+  competence?: ConfigFileCompetence;
 }
 
 /** Deeply read-only view of a plain-data type; class instances (certificates, keys) are left as they are. */
@@ -493,4 +502,6 @@ export interface NodeConfig {
   readonly log: Frozen<ConfigFileLog>;
   readonly queue: Frozen<ConfigFileQueue>;
   readonly alarms: Frozen<ConfigFileAlarms>;
+  /** Routing by competence, when configured: the checked table, and the parties that may send by role. */
+  readonly competence?: { readonly table: CompetenceTable; readonly senders: readonly string[] };
 }

@@ -27,6 +27,7 @@ import { REVOCATION_DEFAULTS } from '../crypto/revocation/revocation-checker.js'
 import { readPackageJson } from './package-root.js';
 import { loadListenTls, loadPeerTls, tlsFiles, tlsProblems } from './tls-config.js';
 import { isRestService, loadPartyPdnd, loadPdndSettings, loadRestService, restFiles, restProblems } from './rest-config.js';
+import { competenceFiles, competenceSenderProblems, loadCompetenceTable } from './competence-table.js';
 
 /**
  * Reads, validates and loads the node's configuration file. Every refusal names the field, what is
@@ -227,6 +228,7 @@ function semanticProblems(config: ConfigFile): Problem[] {
   problems.push(...signerProblems(config));
   problems.push(...tlsProblems(config));
   problems.push(...restProblems(config, new Set(hostedAt.keys())));
+  problems.push(...competenceSenderProblems(config, new Set(hostedAt.keys())));
   config.parties.forEach((party, i) => problems.push(...partyKeyProblems(party, `parties[${i}]`)));
 
   const http = config.node.http;
@@ -475,6 +477,7 @@ function namedFiles(config: ConfigFile): Array<{ path: string; file: string }> {
     ...config.parties.flatMap((p, i) => (p.notify ? [{ path: `parties[${i}].notify.secretFile`, file: p.notify.secretFile }] : [])),
     ...tlsFiles(config),
     ...restFiles(config),
+    ...competenceFiles(config),
   ];
 }
 
@@ -539,6 +542,15 @@ function loadMaterial(config: ConfigFile, baseDir: string, configPath: string | 
     ),
     restServices: config.services.flatMap((s) => (isRestService(s) ? [loadRestService(s, config, hosted)] : [])),
     ...(config.pdnd ? { pdnd: withField('pdnd', () => loadPdndSettings(config.pdnd!, abs)) } : {}),
+    // Built here, with the registry's parties, so that whatever rebuilds the registry from a config rebuilds the table too.
+    ...(config.competence
+      ? {
+          competence: {
+            table: loadCompetenceTable(config.competence, abs, [...hosted, ...config.peers.flatMap((p) => p.parties)], configPath),
+            senders: [...config.competence.senders],
+          },
+        }
+      : {}),
     queue: config.queue,
     alarms: alarmsWithAbsolutePaths(config.alarms, abs),
     log: {

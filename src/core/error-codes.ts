@@ -76,6 +76,11 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_NOT_FOUND: 'No such message',
   TRAMITE_ERR_BAD_REQUEST: 'The request body does not match the API schema',
   TRAMITE_ERR_NO_ROUTE: 'No peer hosts the destination party, or no service matches',
+  TRAMITE_ERR_UNKNOWN_ROLE: 'A message sent by role names a role the competence table does not declare',
+  TRAMITE_ERR_UNKNOWN_TERRITORY: 'A message sent by role names a Comune (Belfiore, ISTAT or postal code) the territory data do not have',
+  TRAMITE_ERR_AMBIGUOUS_TERRITORY: 'A message sent by role names a postal code (CAP) shared by several Comuni',
+  TRAMITE_ERR_NO_COMPETENT_PARTY: 'The competence table names no party for that role in that Comune, and the role has no fallback',
+  TRAMITE_ERR_NO_COMPETENCE_TABLE: 'A message sent by role reached a node with no competence table configured',
   TRAMITE_ERR_PEER_UNREACHABLE: 'The peer node could not be reached or answered with a transport error',
   TRAMITE_ERR_PEER_TLS:
     "The peer's TLS server certificate is not issued by the peer's pinned CA, is expired, or is for another host, or the peer refused this node's client certificate",
@@ -116,7 +121,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ADAPTER_REFUSED: "An adapter's external system refused the message for good",
   TRAMITE_ERR_ADAPTER_BUS_API: "An adapter's busApi range does not include the node's bus API version",
   TRAMITE_ERR_ADAPTER_DUPLICATE: 'Two adapters with one id: two modules claim it, or a party declares it twice',
-  TRAMITE_ERR_ADAPTER_STORE: "An adapter's store (SQLite or PostgreSQL) cannot be opened or migrated, was written by a newer version, or refused a statement",
+  TRAMITE_ERR_ADAPTER_STORE:
+    "An adapter's store (SQLite or PostgreSQL) cannot be opened or migrated, was written by a newer version, or refused a statement",
   TRAMITE_ERR_DEVELOPMENT_ONLY:
     'A development-only part (the dev-echo back office) is configured on a node whose configuration does not say it is a development node (node.development)',
   TRAMITE_ERR_PEC_NOT_PEC: 'The message is not from a PEC provider (no X-Trasporto or X-Ricevuta header, or an unknown value)',
@@ -128,6 +134,8 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_ALARM_NOT_FOUND: 'No alarm with that id',
   TRAMITE_ERR_ALARM_CLEARED: 'The alarm was cleared: there is nothing left to acknowledge',
   TRAMITE_ERR_ALARM_NOTIFICATION_FAILED: 'An alarm notification (webhook or e-mail) could not be delivered after its retries',
+  TRAMITE_ERR_RELOAD_NEEDS_RESTART:
+    'A registry reload was refused: the configuration changes a field only a restart applies (node identity, listener, TLS, log store, queue, trust, REST APIs, adapters and their options)',
   TRAMITE_ERR_STAFF_ONLY: 'The operator API needs an operator or auditor token',
   TRAMITE_ERR_AUDITOR_READ_ONLY: 'An auditor token may read the operator API, not act through it',
   TRAMITE_ERR_LIFECYCLE: 'A component was used before it started or after it stopped, or was started twice',

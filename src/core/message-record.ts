@@ -1,5 +1,6 @@
 import type { StaffMember } from './staff-member.js';
 import type { CollaborationProfile } from './service-profile.js';
+import type { CompetenceResolution } from './competence.js';
 
 /** How a message travelled: a SOAP envelope (e-Gov busta, ModI SOAP) or a ModI REST exchange (logged by the REST gateway). */
 export type EnvelopeProfileName = 'egov' | 'modi' | 'modi-rest';
@@ -78,6 +79,8 @@ export interface MessageRecord {
   readonly error?: MessageError;
   /** A ModI REST exchange: its HTTP facts. It is final when logged: never resent, answered or polled. */
   readonly rest?: RestFacts;
+  /** Sent by role (`to: { role, comune }`): why `to` is the party it is — the rule, the Comune, the table's version. */
+  readonly routing?: CompetenceResolution;
 }
 
 /** A ModI REST exchange, which the SOAP-only operations (resend, answer, poll, delivery) never take. */

@@ -16,6 +16,7 @@ import {
   writeDemoPdndRegistry,
   type DemoPdnd,
 } from './demo-rest-federation.js';
+import { DEMO_COMPETENCE, demoCompetenceServices, writeDemoCompetence } from './demo-competence.js';
 
 /** One node of the demo federation, as written to disk. */
 export interface DemoNode {
@@ -249,12 +250,14 @@ const SERVICES: Array<ConfigFileService & { cstOnly?: boolean }> = [
  * each with its own dev CA, trusting the other's CA for the other's parties only, and back
  * offices at `backOfficeUrl(party)`. With `rest`, also the REST pieces (demo-rest-federation.ts): the
  * Regione's `anagrafe` API (upstream `rest.upstreamUrl`), PDND settings, the parties' PDND clients and
- * keys, and the registry of the simulated PDND (`pdnd`, to start at its port).
+ * keys, and the registry of the simulated PDND (`pdnd`, to start at its port). With `competence`, also
+ * routing by competence (demo-competence.ts): the CST's portal, the Provincia, a Comune on the Regione's
+ * node, their PraticaSUAP service and the CST's competence table.
  */
 export async function writeDemoFederation(
   root: string,
   backOfficeUrl: (party: string) => string,
-  opts: { readonly plainHttp?: boolean; readonly rest?: { readonly upstreamUrl: string } } = {},
+  opts: { readonly plainHttp?: boolean; readonly rest?: { readonly upstreamUrl: string }; readonly competence?: boolean } = {},
 ): Promise<{ cst: DemoNode; regione: DemoNode; pdnd?: DemoPdnd }> {
   // The node configs name each other's URLs (and the simulated PDND's), so ports are chosen up front.
   const [cstPort, regPort] = [await freePort(), await freePort()];
@@ -273,9 +276,12 @@ export async function writeDemoFederation(
       assertionAudience: DEMO_REST.assertionAudience,
     };
   }
+  // With competence, the portal and the Provincia on the CST, and a Comune hosted by the Regione's node (demo-competence.ts).
+  const cst = { ...CST, parties: [...CST.parties, ...(opts.competence ? DEMO_COMPETENCE.parties.cst : [])] };
+  const regione = { ...REGIONE, parties: [...REGIONE.parties, ...(opts.competence ? DEMO_COMPETENCE.parties.regione : [])] };
   const spec = [
-    { ...CST, port: cstPort, peer: { ...REGIONE, port: regPort } },
-    { ...REGIONE, port: regPort, peer: { ...CST, port: cstPort } },
+    { ...cst, port: cstPort, peer: { ...regione, port: regPort } },
+    { ...regione, port: regPort, peer: { ...cst, port: cstPort } },
   ];
   for (const s of spec) {
     createDevPki({ dir: join(root, s.name, 'pki'), parties: [...s.parties] });
@@ -368,8 +374,10 @@ export async function writeDemoFederation(
       services: [
         ...SERVICES.filter((svc) => !(svc.cstOnly && s.name === REGIONE.name)).map(({ cstOnly: _drop, ...svc }) => svc),
         ...(opts.rest ? demoRestServices(opts.rest.upstreamUrl) : []),
+        ...(opts.competence ? demoCompetenceServices() : []),
       ],
       ...(pdnd ? { pdnd: demoPdndSettings(pdnd) } : {}),
+      ...(opts.competence && s.name === CST.name ? { competence: writeDemoCompetence(dir) } : {}),
     };
     const configFile = join(dir, 'tramite.json');
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);

@@ -12,6 +12,8 @@ import type { DemoBackOffice } from './demo-back-office.js';
 import type { DemoNode } from './demo-federation.js';
 import { amministrazioneOfAoo } from '../../adapters/protocollo/segnatura/segnatura-model.js';
 import { restScenarios, type DemoRestWorld } from './rest-scenarios.js';
+import { competenceScenarios } from './competence-scenarios.js';
+import { DEMO_COMPETENCE } from './demo-competence.js';
 import type { ExchangeReport } from './exchange-report.js';
 
 export type { ExchangeReport } from './exchange-report.js';
@@ -151,6 +153,8 @@ export async function runScenarios(
   reports.push(await protocolloConConferma(nodes, backOffice));
   reports.push(await protocolloImprontaErrata(nodes, backOffice));
   if (rest) reports.push(...(await restScenarios(nodes, rest)));
+  // Routing by competence, when the federation carries the CST's portal (writeDemoFederation's `competence`).
+  if (nodes.cst.tokens[DEMO_COMPETENCE.portal]) reports.push(...(await competenceScenarios(nodes.cst, backOffice)));
   reports.push(await regioneDownAtFirst(nodes, backOffice, control));
   return reports;
 }

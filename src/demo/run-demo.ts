@@ -59,7 +59,7 @@ export type ConfigFileJson = Record<string, any>;
 export async function startDemo(
   dir?: string,
   patchConfig?: (raw: ConfigFileJson) => void,
-  opts: { pec?: boolean; plainHttp?: boolean; rest?: boolean } = {},
+  opts: { pec?: boolean; plainHttp?: boolean; rest?: boolean; competence?: boolean } = {},
 ): Promise<RunningDemo> {
   const root = resolve(dir ?? mkdtempSync(join(tmpdir(), 'tramite-demo-')));
   const backOffice = new DemoBackOffice();
@@ -70,6 +70,7 @@ export async function startDemo(
   const { pdnd, ...nodes } = await writeDemoFederation(root, (party) => backOffice.urlFor(party), {
     plainHttp: opts.plainHttp ?? false,
     ...(restApi ? { rest: { upstreamUrl: restApi.url } } : {}),
+    ...(opts.competence ? { competence: true } : {}),
   });
   // In this process, as the back offices are: the nodes talk to it over HTTP exactly as to PDND.
   const simulator = pdnd
@@ -162,7 +163,7 @@ async function startDemoPec(root: string, cst: DemoNode): Promise<RunningPecProv
 }
 
 export async function runDemoOnce(dir?: string): Promise<DemoSummary> {
-  const demo = await startDemo(dir, undefined, { pec: true, rest: true });
+  const demo = await startDemo(dir, undefined, { pec: true, rest: true, competence: true });
   try {
     const exchanges = await runScenarios(demo.nodes, demo.backOffice, demo.control, demo.pec, demo.rest);
     return { exchanges, logs: [demo.nodes.cst.messageLog, demo.nodes.regione.messageLog] };

@@ -110,11 +110,13 @@ function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
       const health = await node.health();
       reply.code(health.status === 'ok' ? 200 : 503);
       if (!operator) return { status: health.status };
+      // Read from the ledger's store: left out when that cannot answer (the log's state says why).
+      const pdndTracing = await node.restGateway?.pdnd?.tracingHealth().catch(() => undefined);
       return {
         status: health.status,
         problems: health.problems,
         node: node.config.node.name,
-        parties: node.config.parties.map((p) => p.code),
+        parties: node.registry.config.parties.map((p) => p.code),
         adapters: await node.adapters.health(),
         queue: health.queue,
         log: health.log,
@@ -125,7 +127,7 @@ function healthRoutes(app: FastifyInstance, node: TramiteNode): void {
               rest: {
                 provided: node.restGateway.directory.providedHere().map((a) => `${a.name} ${a.api.version}`),
                 consumed: node.restGateway.directory.consumedHere().map((a) => `${a.provider} ${a.name} ${a.api.version}`),
-                ...(node.restGateway.pdnd ? { pdndTracing: node.restGateway.pdnd.tracingHealth() } : {}),
+                ...(pdndTracing ? { pdndTracing } : {}),
               },
             }
           : {}),

@@ -11,9 +11,11 @@ import type { TransportIdentity } from '../node/reception/transport-identity.js'
 import { TlsClientIdentifier, tlsClientRevocation, type ClientCertificateCheck } from './tls-client-identity.js';
 import { isFinalStatus, MESSAGE_STATUSES, outboundKey, type MessageRecord } from '../core/message-record.js';
 import { findReceived } from '../node/submission/received-lookup.js';
-import type { SendRequest } from '../node/submission/submission.js';
+import type { SendByRoleRequest, SendRequest } from '../node/submission/submission.js';
 import type { TramiteNode } from '../node/tramite-node.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
+import { registerCompetenceRoutes } from './competence-routes.js';
+import { registerRegistryRoutes } from './registry-routes.js';
 import { registerAuditorRoutes } from './auditor-routes.js';
 import { registerConsole } from './console/console-routes.js';
 import { registerHealthRoute } from './health-route.js';
@@ -164,7 +166,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   // Over TLS with requestCert: the connected peer, judged before the body is read (tls-client-identity.ts).
   const identifier = tls?.requestCert
-    ? new TlsClientIdentifier(node.registry, tls.material.certificate, [
+    ? new TlsClientIdentifier(node.live, tls.material.certificate, [
         // The same revocation policy as for the peer's envelope signers: a revoked client is refused before its body is read.
         ...(node.revocation ? [tlsClientRevocation(node.revocation)] : []),
         ...(opts.clientCertificateChecks ?? []),
@@ -236,14 +238,14 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
 
   app.register(
     async (api) => {
-      api.addHook('onRequest', authenticatePartyCaller(node.registry));
+      api.addHook('onRequest', authenticatePartyCaller(node.live));
       // Per caller, after authentication: a caller is the set of parties its token acts for.
       api.addHook(
         'onRequest',
         api.rateLimit(rateLimitOptions(http.rateLimits.api, (req) => [...req.callerParties].sort().join(' '), 'requests from this caller')),
       );
 
-      api.post<{ Body: SendRequest; Querystring: { wait?: number } }>(
+      api.post<{ Body: SendRequest | SendByRoleRequest; Querystring: { wait?: number } }>(
         '/messages',
         {
           schema: routeSchema({
@@ -254,7 +256,7 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
               '`?wait=SECONDS` answers with the final state when it comes in time.',
             body: sendSchema,
             querystring: waitQuery,
-            response: { ...sentResponses, ...refusals(400, 401, 403, 404, '4xx', 429, 503, '5xx') },
+            response: { ...sentResponses, ...refusals(400, 401, 403, 404, 422, '4xx', 429, 503, '5xx') },
           }),
         },
         async (req, reply) => {
@@ -420,6 +422,8 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
     });
   registerAuditorRoutes(app, node);
   registerAlarmRoutes(app, node);
+  registerCompetenceRoutes(app, node);
+  registerRegistryRoutes(app, node);
   registerConsole(app, node);
   return app;
 }

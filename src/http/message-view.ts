@@ -23,6 +23,8 @@ export function messageView(r: MessageRecord): Record<string, unknown> {
     reply: r.replyPayload ?? null,
     answer: r.answer ?? null,
     error: r.error ?? null,
+    // Sent by role: the rule, the Comune and the table's version that chose `to`.
+    ...(r.routing ? { routing: r.routing } : {}),
     // A ModI REST exchange: what was called and what it answered (the bytes stay in the log).
     ...(r.rest
       ? { rest: { version: r.rest.version, method: r.rest.method, target: r.rest.target ?? null, httpStatus: r.rest.httpStatus ?? null } }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
-import type { Registry } from '../node/registry/registry.js';
+import type { RegistrySource } from '../node/registry/registry.js';
 import { bearerToken } from './bearer-token.js';
 
 declare module 'fastify' {
@@ -14,10 +14,10 @@ declare module 'fastify' {
  * The onRequest hook of the back office's routes (the messages API, the REST gateway's fruizione): the
  * caller is the set of parties its party token acts for, kept on the request; no such token is a 401.
  */
-export function authenticatePartyCaller(registry: Pick<Registry, 'partiesForToken'>): (req: FastifyRequest) => Promise<void> {
+export function authenticatePartyCaller(registry: RegistrySource): (req: FastifyRequest) => Promise<void> {
   return async (req) => {
     const token = bearerToken(req.headers.authorization);
-    const parties = token ? registry.partiesForToken(token) : new Set<string>();
+    const parties = token ? registry.current().partiesForToken(token) : new Set<string>();
     if (parties.size === 0)
       throw new ApiError('TRAMITE_ERR_UNAUTHENTICATED', 401, 'present a party token as "Authorization: Bearer <token>"');
     req.callerParties = parties;

@@ -97,7 +97,7 @@ export function registerRestGatewayRoutes(
 
   app.register(async (out) => {
     rawBodies(out);
-    out.addHook('onRequest', authenticatePartyCaller(node.registry));
+    out.addHook('onRequest', authenticatePartyCaller(node.live));
     out.addHook('onRequest', opts.rateLimitOut(out) as never);
     for (const url of ['/rest/out/:provider/:name/:version', '/rest/out/:provider/:name/:version/*'])
       out.route<{ Params: { provider: string; name: string; version: string } }>({

@@ -4,7 +4,7 @@ import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { describeCertificate } from '../core/certificate-description.js';
 import { SecurityError } from '../core/errors.js';
 import type { TramiteCode } from '../core/error-codes.js';
-import type { PeerNode, Registry } from '../node/registry/registry.js';
+import type { PeerNode, RegistrySource } from '../node/registry/registry.js';
 import type { TransportIdentity } from '../node/reception/transport-identity.js';
 
 /**
@@ -31,15 +31,11 @@ export class TlsClientIdentifier {
   private readonly self: TransportIdentity;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly registry: RegistrySource,
     private readonly ownCertificate: X509Certificate,
     private readonly checks: readonly ClientCertificateCheck[] = [],
   ) {
-    this.self = {
-      peer: 'this node',
-      parties: new Set(registry.config.parties.map((p) => p.code)),
-      certificate: describeCertificate(ownCertificate),
-    };
+    this.self = { peer: 'this node', parties: new Set(), certificate: describeCertificate(ownCertificate) };
   }
 
   identify(socket: TLSSocket): Promise<TransportIdentity> {
@@ -59,8 +55,11 @@ export class TlsClientIdentifier {
         'TRAMITE_ERR_TLS_CLIENT_CERT_MISSING',
         `${client} presented no TLS client certificate: the envelope endpoint takes envelopes from configured peers only`,
       );
-    if (cert.fingerprint256 === this.ownCertificate.fingerprint256) return this.self;
-    const peer = this.registry.peerForClientCertificate(cert);
+    // The registry as it is when the connection is judged: a reload applies to connections made after it.
+    const registry = this.registry.current();
+    if (cert.fingerprint256 === this.ownCertificate.fingerprint256)
+      return { ...this.self, parties: new Set(registry.config.parties.map((p) => p.code)) };
+    const peer = registry.peerForClientCertificate(cert);
     const who = `${peer ? `peer "${peer.name}"` : client} (TLS client certificate ${describeCertificate(cert)})`;
     if (!socket.authorized) {
       const why = String(socket.authorizationError ?? 'not verified');

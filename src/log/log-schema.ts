@@ -224,3 +224,27 @@ BEGIN
   END IF;
 END $$;
 `;
+
+/**
+ * What the node keeps in PostgreSQL besides the log when several processes share it (no shared disk):
+ * - message_id_blocks: per PdD and minute (`yyyy-MM-ddTHH:mm`, UTC), how many of the minute's serials
+ *   have been handed out; a process reserves a block by raising `reserved` (SharedMessageIdAllocator);
+ * - console_sessions: the console's signed-in sessions, keyed by the SHA-256 of the cookie's id (a copy
+ *   of the database does not sign anyone in), times in ms since the epoch.
+ */
+export const POSTGRES_NODE_STATE_TABLES = `
+CREATE TABLE IF NOT EXISTS message_id_blocks (
+  pdd TEXT NOT NULL,
+  minute TEXT NOT NULL,
+  reserved INTEGER NOT NULL,
+  PRIMARY KEY (pdd, minute)
+);
+CREATE TABLE IF NOT EXISTS console_sessions (
+  id_hash TEXT PRIMARY KEY,
+  member TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  last_seen_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_sessions_last_seen ON console_sessions (last_seen_ms);
+`;

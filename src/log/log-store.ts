@@ -122,6 +122,12 @@ export interface LogStore extends AlarmStore {
   messageCounts(q?: MessageCountsQuery): Promise<MessageCount[]>;
   /** Messages that refer to `id` (refId), of its conversation, or named by it (its refId, the conversation's id); oldest first. */
   relatedMessages(q: RelatedQuery): Promise<MessageRow[]>;
+  /**
+   * Whether this process is the one that writes checkpoints now. SQLite: always (one process has the
+   * file). PostgreSQL: the holder of an advisory lock, so one process at a time signs the shared chain's
+   * head; when it goes, the next process that asks takes over.
+   */
+  checkpointWriter(): Promise<boolean>;
   addCheckpoint(cp: Checkpoint): Promise<void>;
   /** The last checkpoint (highest seq), if any: the metrics' checkpoint lag. */
   latestCheckpoint(): Promise<Checkpoint | undefined>;

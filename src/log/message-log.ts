@@ -420,9 +420,11 @@ export class MessageLog implements MessageStore {
   private async writeCheckpoint(): Promise<Checkpoint | undefined> {
     const policy = this.opts.checkpoints;
     if (!policy) return undefined;
+    this.sinceCheckpoint = 0;
+    // Several processes sharing a log: only the current writer signs (the others' records are in its next head).
+    if (!(await this.opts.store.checkpointWriter())) return undefined;
     const head = await this.opts.store.head();
     const [last] = (await this.opts.store.checkpoints(head.seq, head.seq)).slice(-1);
-    this.sinceCheckpoint = 0;
     if (head.seq === 0 || last) return last;
     const signed = await signCheckpoint(head, this.opts.node, this.opts.clock.now(), policy.signer);
     let tsaToken: Uint8Array | undefined;

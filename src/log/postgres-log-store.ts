@@ -1,7 +1,13 @@
 import pg from 'pg';
 import { TramiteError } from '../core/errors.js';
 import { TOKEN_PURGE_WINDOW, tokenItem } from './accepted-token.js';
-import { logTables, messageIndexes, POSTGRES_RELATION_COLUMNS_MIGRATION, POSTGRES_SENDER_KEY_MIGRATION } from './log-schema.js';
+import {
+  logTables,
+  messageIndexes,
+  POSTGRES_NODE_STATE_TABLES,
+  POSTGRES_RELATION_COLUMNS_MIGRATION,
+  POSTGRES_SENDER_KEY_MIGRATION,
+} from './log-schema.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { MessageKey } from '../core/message-record.js';
 import type {
@@ -31,6 +37,7 @@ import {
 import { GroupCommit, type ItemOutcome } from './group-commit.js';
 import { acknowledgeParams, alarmFromRow, alarmSql, raiseParams, type AlarmRowDb, type NewAlarm, type StoredAlarm } from './alarm-rows.js';
 import type { StaffMember } from '../core/staff-member.js';
+import { PostgresConsoleSessions } from './postgres-console-sessions.js';
 
 const TABLES = logTables('postgres');
 
@@ -38,6 +45,11 @@ const TABLES = logTables('postgres');
 const CHAIN_LOCK = 0x7472616d; // "tram"
 /** Serialises schema creation: concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL. */
 const SCHEMA_LOCK = 0x7472616e;
+/**
+ * The checkpoint writer's session lock, in the two-key space (apart from the one-key locks above), its
+ * second key the schema's: one writer per log, also where several logs share a database.
+ */
+const CHECKPOINT_LOCK = 0x74726170;
 
 const dollar = (i: number) => `$${i}`;
 const ALARM_SQL = alarmSql(dollar);
@@ -52,12 +64,18 @@ export class PostgresLogStore implements LogStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
   private readonly appends = new GroupCommit<AppendItem, LogRecord[]>((group) => this.commitGroup(group));
+  /** The connection that holds, or keeps asking for, the checkpoint writer's lock (checkpointWriter). */
+  private writerConnection: Promise<pg.Client> | undefined;
+  private writing = false;
+  /** The console's sign-in sessions, one set for every process sharing the database. */
+  readonly consoleSessions: PostgresConsoleSessions;
 
   private constructor(
     private readonly pool: pg.Pool,
-    url: string,
+    private readonly url: string,
   ) {
     this.location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+    this.consoleSessions = new PostgresConsoleSessions(pool);
   }
 
   static async open(url: string): Promise<PostgresLogStore> {
@@ -68,7 +86,7 @@ export class PostgresLogStore implements LogStore {
       // One multi-statement query runs as one transaction, so the lock covers the whole schema.
       // Tables, then their migrations, then the indexes (which may need a column a migration adds).
       await pool.query(
-        `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${TABLES}\n${POSTGRES_SENDER_KEY_MIGRATION}\n${POSTGRES_RELATION_COLUMNS_MIGRATION}\n${messageIndexes('postgres')}`,
+        `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK});\n${TABLES}\n${POSTGRES_SENDER_KEY_MIGRATION}\n${POSTGRES_RELATION_COLUMNS_MIGRATION}\n${messageIndexes('postgres')}\n${POSTGRES_NODE_STATE_TABLES}`,
       );
     } catch (cause) {
       await pool.end().catch(() => undefined);
@@ -272,9 +290,47 @@ export class PostgresLogStore implements LogStore {
     return rows.map(messageCountFromRow);
   }
 
+  /**
+   * Whether this process writes the checkpoints now: it holds a session advisory lock on a connection of
+   * its own, which PostgreSQL releases when that connection ends — the process stopped, died, or lost
+   * the server — so another process's next try takes over. A process that does not hold it asks again
+   * on that same connection at its next try (one cheap query, no new connection).
+   */
+  async checkpointWriter(): Promise<boolean> {
+    if (this.writing) return true;
+    const client = await (this.writerConnection ??= this.connectWriter());
+    const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS held', [
+      CHECKPOINT_LOCK,
+    ]);
+    this.writing = rows[0]?.held === true;
+    return this.writing;
+  }
+
+  private async connectWriter(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url });
+    const lost = (): void => {
+      // The lock went with the connection: the next try connects again and asks again.
+      if (this.writerConnection === connected) this.writerConnection = undefined;
+      this.writing = false;
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    const connected = client.connect().then(
+      () => client,
+      async (err: unknown) => {
+        lost();
+        throw err;
+      },
+    );
+    return connected;
+  }
+
   async addCheckpoint(cp: Checkpoint): Promise<void> {
-    // Several processes may checkpoint the same head: the first one written stands.
-    await this.pool.query(
+    // Written on the writer's own connection when this process holds the lock: should that connection
+    // have gone (and the lock with it), the write fails rather than race the process that took over.
+    // Several processes may still checkpoint the same head (an import, a test): the first one written stands.
+    const writer = this.writing ? await this.writerConnection : undefined;
+    await (writer ?? this.pool).query(
       'INSERT INTO checkpoints (seq, head_hash, time, node, signer_cert, signature, tsa_token) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING',
       [cp.seq, cp.headHash, cp.time, cp.node, cp.signerCert, cp.signature, cp.tsaToken ? Buffer.from(cp.tsaToken) : null],
     );
@@ -404,7 +460,39 @@ export class PostgresLogStore implements LogStore {
     }
   }
 
+  /**
+   * Reserves `count` more of the minute's serials for PdD `pdd`: one statement, so every process sharing
+   * the database gets a block of its own (the row lock orders concurrent reservations). Returns the end
+   * (exclusive) of the block; it starts `count` below.
+   */
+  async reserveMessageSerials(pdd: string, minute: string, count: number): Promise<number> {
+    const { rows } = await this.written('reserve message ids', () =>
+      this.pool.query<{ reserved: number }>(
+        `INSERT INTO message_id_blocks (pdd, minute, reserved) VALUES ($1, $2, $3)
+           ON CONFLICT (pdd, minute) DO UPDATE SET reserved = message_id_blocks.reserved + EXCLUDED.reserved
+           RETURNING reserved`,
+        [pdd, minute, count],
+      ),
+    );
+    return rows[0]!.reserved;
+  }
+
+  /** Forgets the reservations of minutes before `minute`: ids of those minutes are no longer issued. */
+  async forgetMessageSerialsBefore(minute: string): Promise<number> {
+    const { rowCount } = await this.written('forget old message id blocks', () =>
+      this.pool.query('DELETE FROM message_id_blocks WHERE minute < $1', [minute]),
+    );
+    return rowCount ?? 0;
+  }
+
   async close(): Promise<void> {
+    const writer = this.writerConnection;
+    this.writerConnection = undefined;
+    this.writing = false;
+    await writer?.then(
+      (c) => c.end(),
+      () => undefined,
+    );
     await this.pool.end();
   }
 

@@ -321,6 +321,11 @@ export class SqliteLogStore implements LogStore {
     return (this.db.prepare(sql).all(...params) as MessageCountRow[]).map(messageCountFromRow);
   }
 
+  /** The one process that has the file writes its checkpoints. */
+  async checkpointWriter(): Promise<boolean> {
+    return true;
+  }
+
   async addCheckpoint(cp: Checkpoint): Promise<void> {
     this.db
       .prepare('INSERT INTO checkpoints (seq, head_hash, time, node, signer_cert, signature, tsa_token) VALUES (?, ?, ?, ?, ?, ?, ?)')

@@ -1,17 +1,18 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
-import type { MessageIdAllocator } from './registry/message-id-allocator.js';
+import type { MessageIds } from './registry/message-ids.js';
 import type { MessageStore } from '../core/message-record.js';
-import type { Registry } from './registry/registry.js';
+import type { RegistrySource } from './registry/registry.js';
 import type { EnvelopeVerifier } from './reception/verification-pool.js';
 import type { RevocationChecker } from '../crypto/revocation/revocation-checker.js';
 
 /** What every leg of the message's path shares: lookups, storage, ids, time, logging, and the verification policy. */
 export interface PipelineDeps {
-  readonly registry: Registry;
+  /** Each piece of work (one message's reception, submission, delivery attempt, hand-over) takes `current()` once, at its start. */
+  readonly registry: RegistrySource;
   readonly store: MessageStore;
-  readonly ids: MessageIdAllocator;
+  readonly ids: MessageIds;
   readonly clock: Clock;
   readonly log: Logger;
   readonly limits: XmlLimits;

@@ -18,7 +18,8 @@ import type { RevocationChecker } from '../crypto/revocation/revocation-checker.
 import { revocationCheckerFor } from '../crypto/revocation/revocation-settings.js';
 import { Reception } from './reception/reception.js';
 import { NotifyingStore, StatusNotifier, type NotifyItem } from './notification/status-notifier.js';
-import { MessageIdAllocator } from './registry/message-id-allocator.js';
+import type { MessageIds } from './registry/message-ids.js';
+import { messageIdsFor } from './registry/message-ids-for.js';
 import { Submission } from './submission/submission.js';
 import { DeliverySchedule } from './delivery/delivery-schedule.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
@@ -30,6 +31,10 @@ import type { DispatchItem } from './dispatch/dispatch-item.js';
 import { BackOfficeHttp } from './back-office-http/back-office-http.js';
 import { LogAuditor } from './audit/log-auditor.js';
 import { Registry } from './registry/registry.js';
+import { LiveRegistry, type ReloadOutcome, type RegistryVersion } from './registry/live-registry.js';
+import { loadConfig } from '../config/load-config.js';
+import { ConfigError } from '../core/errors.js';
+import type { StaffMember } from '../core/staff-member.js';
 import { AdapterHost } from './dispatch/adapter-host.js';
 import type { AdapterCatalog } from '../../adapters/sdk/adapter.js';
 import { busClientFor } from './dispatch/adapter-bus-client.js';
@@ -45,6 +50,13 @@ import type { AlarmBoard } from './alarms/alarm.js';
 import { NodeAlarms } from './alarms/node-alarms.js';
 import { PeerOutcomes } from './alarms/peer-outcomes.js';
 
+/**
+ * How long after logging a message another process sharing the log may still be signing its riscontro:
+ * that takes well under a second once logged (a sincrono's inline call, which may take longer, is never
+ * signed again); past this, a RECEIVED message without its reply was left by a process that died.
+ */
+const OTHERS_MAY_BE_RECEIVING_MS = 30_000;
+
 export interface NodeOptions {
   readonly clock?: Clock;
   /** Also write the node's log lines to stdout (the `tramite start` default). */
@@ -53,6 +65,8 @@ export interface NodeOptions {
   readonly logLevel?: string;
   /** Adapters the configuration may name by id: the composition root passes adapters/builtin.ts's table. */
   readonly builtinAdapters?: AdapterCatalog;
+  /** How a registry reload reads the configuration again; default loadConfig(config.configPath). */
+  readonly loadConfig?: () => NodeConfig;
 }
 
 /**
@@ -90,9 +104,10 @@ export class TramiteNode {
 
   private constructor(
     readonly config: NodeConfig,
-    readonly registry: Registry,
+    /** The registry, reloadable (SIGHUP, POST /api/v1/registry/reload): `registry` is its current version. */
+    readonly live: LiveRegistry,
     readonly store: MessageLog,
-    private readonly ids: MessageIdAllocator,
+    private readonly ids: MessageIds,
     private readonly redis: NodeRedis,
     readonly log: Logger,
     readonly logFile: string,
@@ -109,6 +124,7 @@ export class TramiteNode {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
     this.publicUrl = config.node.publicUrl ?? '';
+    const registry = live;
     const notifier = new StatusNotifier({
       registry,
       log,
@@ -119,7 +135,10 @@ export class TramiteNode {
       failures: metrics.failures,
     });
     const labels: MessageLabels = {
-      peerOf: (party) => (registry.hostedParty(party) ? 'local' : (registry.peerFor(party)?.name ?? 'unknown')),
+      peerOf: (party) => {
+        const current = registry.current();
+        return current.hostedParty(party) ? 'local' : (current.peerFor(party)?.name ?? 'unknown');
+      },
       dispatchTarget: (party, service) => {
         const adapter = adapters.serving(party, service);
         return adapter ? `adapter:${adapter.id}` : 'back_office';
@@ -201,7 +220,12 @@ export class TramiteNode {
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
       ...(firstAttempts ? { immediate: this.immediateDispatch } : {}),
     });
-    this.inbound = new Reception({ ...common, porta: config.node.pdd, dispatch: this.dispatch });
+    this.inbound = new Reception({
+      ...common,
+      porta: config.node.pdd,
+      dispatch: this.dispatch,
+      ...(store.store.kind === 'postgres' ? { othersMayBeReceivingForMs: OTHERS_MAY_BE_RECEIVING_MS } : {}),
+    });
     this.outbound = new Submission({ ...common, selfUrl, schedule });
     this.delivery = new DeliveryWorker({ ...common, selfUrl, schedule, peers: this.peers });
     const queue = <T extends WorkItem>(name: QueueName, handler: Pick<WorkQueueOptions<T>, 'attempt' | 'exhausted'>): WorkQueue<T> =>
@@ -295,10 +319,22 @@ export class TramiteNode {
     });
     const certificates = await loadCertificateInventory(config, opts.builtinAdapters ?? {});
     const signerParty = (config.log.signer && registry.hostedParty(config.log.signer)) || config.parties[0]!;
+    const configFile = config.configPath;
+    const reloadConfig =
+      opts.loadConfig ??
+      ((): NodeConfig => {
+        if (configFile === undefined)
+          throw new ConfigError(
+            'TRAMITE_ERR_CONFIG_UNREADABLE',
+            'the node was started from a configuration object, not a file: there is nothing to reload',
+          );
+        return loadConfig(configFile);
+      });
     const tsa = config.log.tsa;
     const metrics = new NodeMetrics({ node: config.node.name });
+    const logStore = await openLogStore(config.log);
     const messageLog = new MessageLog({
-      store: await openLogStore(config.log),
+      store: logStore,
       node: config.node.pdd,
       clock,
       logger: log,
@@ -329,9 +365,22 @@ export class TramiteNode {
       },
     });
     messageLog.start();
-    const ids = MessageIdAllocator.lease(config.node.dataDir, config.node.pdd, clock);
+    let live: LiveRegistry;
+    try {
+      live = await LiveRegistry.open(config, {
+        load: reloadConfig,
+        versionLog: { recordOperatorAction: (a) => messageLog.recordOperatorAction(a), recordsOf: (id) => messageLog.store.recordsOf(id) },
+        applied: (next) => self?.followRegistry(next),
+        log,
+        clock,
+      });
+    } catch (err) {
+      await messageLog.close();
+      throw err;
+    }
+    const ids = messageIdsFor(logStore, config.node.dataDir, config.node.pdd, clock);
     // The verification workers start while Redis does.
-    const verifierStarting = startVerificationPool(config, log);
+    const verifierStarting = startVerificationPool(config, log, live.current().version);
     verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     let redis: NodeRedis;
     let verifier: VerificationPool;
@@ -357,9 +406,15 @@ export class TramiteNode {
       throw err;
     }
     log.info({ redis: redis.where }, 'delivery queue connected');
+    if (logStore.kind === 'postgres' && !config.queue.redisUrl)
+      // Processes on one host share the data dir's Redis; on several hosts each would have its own queues.
+      log.warn(
+        { dataDir: config.node.dataDir },
+        "log.store is postgres but queue.redisUrl is not set: this process's queues are in the data dir's own Redis, shared only by processes on this host with this data dir — set queue.redisUrl to one Redis for every host",
+      );
     const node = new TramiteNode(
       config,
-      registry,
+      live,
       messageLog,
       ids,
       redis,
@@ -399,6 +454,32 @@ export class TramiteNode {
     node.reconcileTimer.unref();
     node.nodeAlarms.start();
     return node;
+  }
+
+  /** The registry's current version: what a request that starts now runs under. */
+  get registry(): Registry {
+    return this.live.current();
+  }
+
+  /** The running registry version (number, digest, when, by whom). */
+  get registryVersion(): RegistryVersion {
+    return this.live.version;
+  }
+
+  /**
+   * Reads the configuration file again and applies it without a restart (SIGHUP, POST
+   * /api/v1/registry/reload); refused with every problem, the running registry kept, when it is
+   * invalid or changes what needs a restart (docs/operators.md, "Reloading the registry").
+   */
+  reloadRegistry(by: StaffMember): Promise<ReloadOutcome> {
+    return this.live.reload(by);
+  }
+
+  /** What follows a reloaded registry besides the stages: the verification workers, the peers' TLS, the adapters' services. */
+  private followRegistry(next: Registry): void {
+    this.verifier.reload(next.version, configForWorker(next.config));
+    this.peers.setPeers(next.config.peers);
+    this.adapters.rebind(next.config);
   }
 
   private get tsaTrust(): string[] {
@@ -515,12 +596,13 @@ export function xmlLimitsOf(config: NodeConfig): XmlLimits {
 }
 
 /** The worker threads that parse and verify envelopes, configured by node.verification and node.limits. */
-function startVerificationPool(config: NodeConfig, log: Logger): Promise<VerificationPool> {
+function startVerificationPool(config: NodeConfig, log: Logger, registryVersion: number): Promise<VerificationPool> {
   return VerificationPool.start({
     ...(config.node.verification.workers !== undefined ? { workers: config.node.verification.workers } : {}),
     queue: config.node.verification.queue,
     setup: {
       config: configForWorker(config),
+      registryVersion,
       limits: xmlLimitsOf(config),
       maxAgeSeconds: config.node.timestampMaxAgeSeconds,
       skewSeconds: config.node.clockSkewSeconds,

@@ -1,11 +1,14 @@
 /**
  * Each day's PDND traffic, per tenant, for the tracing obligation (reference §5.8): one row per
- * (date, purpose, HTTP status, voucher jti) with its count, in a SQLite file (adapters/sdk's opener:
- * WAL, numbered migrations), and each day's upload state: what was sent (its request total, so a day
- * that grew after its upload is seen) and PDND's verdict on it. `normal` durability: a counter lost in a
- * power cut is a count off by a few, never a corrupt file, and recording costs no fsync per request.
+ * (date, purpose, HTTP status, voucher jti) with its count, and each day's upload state: what was sent
+ * (its request total, so a day that grew after its upload is seen) and PDND's verdict on it. Kept in the
+ * adapter SDK's store: the SQLite file `<dataDir>/pdnd-tracing.sqlite` by default, a schema of the log's
+ * PostgreSQL when the log is there (every node process then counts into one ledger). `normal`
+ * durability: a counter lost in a power cut is a count off by a few, and recording costs no fsync.
  */
-import { type AdapterDatabase, openAdapterStore } from '../../adapters/sdk/adapter-store.js';
+import type { AdapterStore, AdapterStoreOpener, StoreMigration } from '../../adapters/sdk/store/adapter-store.js';
+import { SqliteAdapterStore } from '../../adapters/sdk/store/sqlite-adapter-store.js';
+import { StoreLease } from '../../adapters/sdk/store/store-lease.js';
 
 export const TRACING_CSV_COLUMNS = ['date', 'purpose_id', 'status', 'token_id', 'requests_count'] as const;
 
@@ -68,8 +71,13 @@ export interface TrafficRow {
   readonly count: number;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS pdnd_traffic (
+/**
+ * SQLite's steps are the ones files were made with before the store was shared (their user_version
+ * says which ran); PostgreSQL's make the same tables.
+ */
+const MIGRATIONS: readonly StoreMigration[] = [
+  {
+    sqlite: `CREATE TABLE IF NOT EXISTS pdnd_traffic (
      tenant TEXT NOT NULL, date TEXT NOT NULL, purpose_id TEXT NOT NULL, status INTEGER NOT NULL,
      token_id TEXT NOT NULL, requests_count INTEGER NOT NULL,
      PRIMARY KEY (tenant, date, purpose_id, status, token_id)) WITHOUT ROWID;
@@ -77,9 +85,19 @@ const MIGRATIONS = [
      tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL,
      PRIMARY KEY (tenant, date)) WITHOUT ROWID;`,
+    postgres: `CREATE TABLE IF NOT EXISTS pdnd_traffic (
+     tenant TEXT NOT NULL, date TEXT NOT NULL, purpose_id TEXT NOT NULL, status INTEGER NOT NULL,
+     token_id TEXT NOT NULL, requests_count BIGINT NOT NULL,
+     PRIMARY KEY (tenant, date, purpose_id, status, token_id));
+   CREATE TABLE IF NOT EXISTS pdnd_tracing_upload (
+     tenant TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+     tracing_id TEXT, last_error TEXT, updated_at TEXT NOT NULL,
+     PRIMARY KEY (tenant, date));`,
+  },
   // What an upload sent and what PDND said of it; each day's request total kept as requests are recorded,
   // so finding the days due reads one row per day, not every row of the history.
-  `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests INTEGER;
+  {
+    sqlite: `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests INTEGER;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN pdnd_state TEXT;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN polls INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE pdnd_tracing_upload ADD COLUMN problems TEXT;
@@ -88,9 +106,18 @@ const MIGRATIONS = [
      tenant TEXT NOT NULL, date TEXT NOT NULL, requests INTEGER NOT NULL,
      PRIMARY KEY (tenant, date)) WITHOUT ROWID;
    INSERT OR IGNORE INTO pdnd_tracing_day SELECT tenant, date, SUM(requests_count) FROM pdnd_traffic GROUP BY tenant, date;`,
+    postgres: `ALTER TABLE pdnd_tracing_upload ADD COLUMN uploaded_requests BIGINT, ADD COLUMN pdnd_state TEXT,
+     ADD COLUMN polls INTEGER NOT NULL DEFAULT 0, ADD COLUMN problems TEXT;
+   CREATE INDEX IF NOT EXISTS pdnd_tracing_upload_by_state ON pdnd_tracing_upload (state, date);
+   CREATE TABLE IF NOT EXISTS pdnd_tracing_day (
+     tenant TEXT NOT NULL, date TEXT NOT NULL, requests BIGINT NOT NULL, PRIMARY KEY (tenant, date));`,
+  },
 ];
 
-interface UploadRow {
+/** The store's name: `<dataDir>/pdnd-tracing.sqlite`, as the ledger's file was always called. */
+export const TRACING_STORE = 'pdnd-tracing';
+
+type UploadRow = {
   tenant: string;
   date: string;
   state: UploadState;
@@ -102,7 +129,7 @@ interface UploadRow {
   pdnd_state: string | null;
   polls: number;
   problems: string | null;
-}
+};
 
 /** A day's total and its upload's columns, all NULL when it has none. */
 type DayRow = { tenant: string; date: string; requests: number } & {
@@ -121,112 +148,139 @@ export function tracingDay(at: Date): string {
 }
 
 export class TracingLedger {
-  private readonly db: AdapterDatabase;
-  private readonly insert;
+  private readonly store: Promise<AdapterStore>;
+  private schedule: StoreLease | undefined;
 
-  constructor(file: string) {
-    this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
-    const row = this.db.prepare(
-      `INSERT INTO pdnd_traffic VALUES (?, ?, ?, ?, ?, 1)
-       ON CONFLICT (tenant, date, purpose_id, status, token_id) DO UPDATE SET requests_count = requests_count + 1`,
-    );
-    const day = this.db.prepare(
-      `INSERT INTO pdnd_tracing_day VALUES (?, ?, 1) ON CONFLICT (tenant, date) DO UPDATE SET requests = requests + 1`,
-    );
-    // One commit for both: the day's total is always the sum of its rows.
-    this.insert = this.db.transaction((tenant: string, date: string, purposeId: string, status: number, jti: string) => {
-      row.run(tenant, date, purposeId, status, jti);
-      day.run(tenant, date);
+  /** Opens the ledger's store with `open` (the node's: SQLite in its data dir, or a schema of the log's PostgreSQL). */
+  constructor(open: AdapterStoreOpener) {
+    this.store = open(TRACING_STORE, MIGRATIONS, { durability: 'normal' });
+    this.store.catch(() => undefined); // reported by the first call that needs it
+  }
+
+  /** A ledger in one SQLite file (`tramite pdnd tracing --ledger`, tests). */
+  static inFile(file: string): TracingLedger {
+    return new TracingLedger((_name, migrations, opts) => SqliteAdapterStore.open(file, migrations, opts));
+  }
+
+  /** Waits until the store is open (and migrated): its failure, if it fails. */
+  async opened(): Promise<void> {
+    await this.store;
+  }
+
+  /**
+   * Takes (or renews) the upload schedule's lease for `ttlMs`: true when this process runs the passes.
+   * Every process sharing the ledger records traffic; one at a time uploads it.
+   */
+  async takeSchedule(ttlMs: number): Promise<boolean> {
+    this.schedule ??= new StoreLease(await this.store, 'pdnd-tracing-schedule', ttlMs);
+    return this.schedule.acquire();
+  }
+
+  /** One PDND request answered (provider side) or made (consumer side); the day's total in the same commit. */
+  async record(entry: { tenant: string; at: Date; purposeId: string; status: number; voucherJti: string }): Promise<void> {
+    const date = tracingDay(entry.at);
+    await (
+      await this.store
+    ).transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO pdnd_traffic VALUES (?, ?, ?, ?, ?, 1)
+         ON CONFLICT (tenant, date, purpose_id, status, token_id) DO UPDATE SET requests_count = pdnd_traffic.requests_count + 1`,
+        [entry.tenant, date, entry.purposeId, entry.status, entry.voucherJti],
+      );
+      await tx.run(
+        `INSERT INTO pdnd_tracing_day VALUES (?, ?, 1) ON CONFLICT (tenant, date) DO UPDATE SET requests = pdnd_tracing_day.requests + 1`,
+        [entry.tenant, date],
+      );
     });
   }
 
-  /** One PDND request answered (provider side) or made (consumer side). */
-  record(entry: { tenant: string; at: Date; purposeId: string; status: number; voucherJti: string }): void {
-    this.insert(entry.tenant, tracingDay(entry.at), entry.purposeId, entry.status, entry.voucherJti);
-  }
-
-  rows(tenant: string, date: string): TrafficRow[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT date, purpose_id, status, token_id, requests_count FROM pdnd_traffic
-           WHERE tenant = ? AND date = ? ORDER BY purpose_id, status, token_id`,
-        )
-        .all(tenant, date) as { date: string; purpose_id: string; status: number; token_id: string; requests_count: number }[]
-    ).map((r) => ({ date: r.date, purposeId: r.purpose_id, status: r.status, tokenId: r.token_id, count: r.requests_count }));
+  async rows(tenant: string, date: string): Promise<TrafficRow[]> {
+    const rows = await (
+      await this.store
+    ).all<{ date: string; purpose_id: string; status: number; token_id: string; requests_count: number }>(
+      `SELECT date, purpose_id, status, token_id, requests_count FROM pdnd_traffic
+       WHERE tenant = ? AND date = ? ORDER BY purpose_id, status, token_id`,
+      [tenant, date],
+    );
+    return rows.map((r) => ({ date: r.date, purposeId: r.purpose_id, status: r.status, tokenId: r.token_id, count: r.requests_count }));
   }
 
   /** The day's CSV, columns in the order PDND's tracing manual gives. */
-  csv(tenant: string, date: string): string {
-    return tracingCsv(this.rows(tenant, date));
+  async csv(tenant: string, date: string): Promise<string> {
+    return tracingCsv(await this.rows(tenant, date));
   }
 
   /** Tenants with traffic on `date`. */
-  tenants(date: string): string[] {
-    return (
-      this.db.prepare('SELECT DISTINCT tenant FROM pdnd_traffic WHERE date = ? ORDER BY tenant').all(date) as { tenant: string }[]
-    ).map((r) => r.tenant);
+  async tenants(date: string): Promise<string[]> {
+    const rows = await (
+      await this.store
+    ).all<{ tenant: string }>('SELECT DISTINCT tenant FROM pdnd_traffic WHERE date = ? ORDER BY tenant', [date]);
+    return rows.map((r) => r.tenant);
   }
 
   /** Records an upload attempt's step; PDND's verdict on an earlier file is cleared (it no longer describes the day). */
-  setUpload(u: UploadStep, at: Date): void {
-    this.db
-      .prepare(
-        `INSERT INTO pdnd_tracing_upload (tenant, date, state, attempts, tracing_id, last_error, updated_at, uploaded_requests, pdnd_state, polls, problems)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)
-         ON CONFLICT (tenant, date) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at,
-           uploaded_requests = excluded.uploaded_requests, pdnd_state = NULL, polls = 0, problems = NULL`,
-      )
-      .run(u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString(), u.uploadedRequests ?? null);
+  async setUpload(u: UploadStep, at: Date): Promise<void> {
+    await (
+      await this.store
+    ).run(
+      `INSERT INTO pdnd_tracing_upload (tenant, date, state, attempts, tracing_id, last_error, updated_at, uploaded_requests, pdnd_state, polls, problems)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)
+       ON CONFLICT (tenant, date) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+         tracing_id = excluded.tracing_id, last_error = excluded.last_error, updated_at = excluded.updated_at,
+         uploaded_requests = excluded.uploaded_requests, pdnd_state = NULL, polls = 0, problems = NULL`,
+      [u.tenant, u.date, u.state, u.attempts, u.tracingId ?? null, u.lastError ?? null, at.toISOString(), u.uploadedRequests ?? null],
+    );
   }
 
   /** Records PDND's state of the day's uploaded file (one poll). */
-  setVerdict(tenant: string, date: string, v: UploadVerdict, at: Date): void {
-    this.db
-      .prepare(
-        `UPDATE pdnd_tracing_upload SET pdnd_state = ?, problems = ?, polls = polls + 1, state = COALESCE(?, state), updated_at = ?
-         WHERE tenant = ? AND date = ?`,
-      )
-      .run(v.pdndState, v.problems.length > 0 ? JSON.stringify(v.problems) : null, v.state ?? null, at.toISOString(), tenant, date);
+  async setVerdict(tenant: string, date: string, v: UploadVerdict, at: Date): Promise<void> {
+    await (
+      await this.store
+    ).run(
+      `UPDATE pdnd_tracing_upload SET pdnd_state = ?, problems = ?, polls = polls + 1, state = COALESCE(?, state), updated_at = ?
+       WHERE tenant = ? AND date = ?`,
+      [v.pdndState, v.problems.length > 0 ? JSON.stringify(v.problems) : null, v.state ?? null, at.toISOString(), tenant, date],
+    );
   }
 
-  upload(tenant: string, date: string): TracingUpload | undefined {
-    const r = this.db.prepare('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?').get(tenant, date) as UploadRow | undefined;
+  async upload(tenant: string, date: string): Promise<TracingUpload | undefined> {
+    const r = await (await this.store).get<UploadRow>('SELECT * FROM pdnd_tracing_upload WHERE tenant = ? AND date = ?', [tenant, date]);
     return r ? toUpload(r) : undefined;
   }
 
   /** Upload records, oldest day first, optionally of one day or in one state. */
-  uploads(filter: { date?: string; state?: UploadState } = {}): TracingUpload[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM pdnd_tracing_upload WHERE (@date IS NULL OR date = @date) AND (@state IS NULL OR state = @state) ORDER BY date, tenant`,
-        )
-        .all({ date: filter.date ?? null, state: filter.state ?? null }) as UploadRow[]
-    ).map(toUpload);
+  async uploads(filter: { date?: string; state?: UploadState } = {}): Promise<TracingUpload[]> {
+    const date = filter.date ?? null;
+    const state = filter.state ?? null;
+    const rows = await (
+      await this.store
+    ).all<UploadRow>(
+      'SELECT * FROM pdnd_tracing_upload WHERE (CAST(? AS TEXT) IS NULL OR date = ?) AND (CAST(? AS TEXT) IS NULL OR state = ?) ORDER BY date, tenant',
+      [date, date, state, state],
+    );
+    return rows.map(toUpload);
   }
 
   /**
    * Files sent whose PDND state is not final yet (not one of `finalStates`), asked fewer than `maxPolls`
    * times: uploaded ones, and rejected ones whose problems PDND has not listed to us yet.
    */
-  awaitingVerdict(finalStates: readonly string[], maxPolls: number): TracingUpload[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM pdnd_tracing_upload
-           WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < @maxPolls
-             AND (pdnd_state IS NULL OR pdnd_state NOT IN (SELECT value FROM json_each(@finals)))
-           ORDER BY date, tenant`,
-        )
-        .all({ finals: JSON.stringify(finalStates), maxPolls }) as UploadRow[]
-    ).map(toUpload);
+  async awaitingVerdict(finalStates: readonly string[], maxPolls: number): Promise<TracingUpload[]> {
+    const rows = await (
+      await this.store
+    ).all<UploadRow>(
+      `SELECT * FROM pdnd_tracing_upload
+       WHERE state IN ('uploaded', 'rejected') AND tracing_id IS NOT NULL AND polls < ?
+       ORDER BY date, tenant`,
+      [maxPolls],
+    );
+    return rows.filter((r) => r.pdnd_state === null || !finalStates.includes(r.pdnd_state)).map(toUpload);
   }
 
   /** Every (tenant, day) with traffic, optionally one day, oldest first, with its upload (for listing). */
-  days(filter: { date?: string } = {}): TracingDay[] {
-    return this.dayRows('(@date IS NULL OR d.date = @date)', { date: filter.date ?? null }).map((d) => this.toDay(d));
+  async days(filter: { date?: string } = {}): Promise<TracingDay[]> {
+    const date = filter.date ?? null;
+    return (await this.dayRows('(CAST(? AS TEXT) IS NULL OR d.date = ?)', [date, date])).map((d) => this.toDay(d));
   }
 
   /**
@@ -236,21 +290,25 @@ export class TracingLedger {
    * and `rejected` days are not here: the schedule decides when a failed day is tried again, and a
    * rejected one waits for an operator. Oldest first.
    */
-  pendingDays(beforeDate: string, sinceDate?: string): TracingDay[] {
-    return this.dayRows(
-      `d.date < @before AND (@since IS NULL OR d.date >= @since) AND (u.state IS NULL OR u.state IN ('pending', 'uploading')
-         OR (u.state = 'uploaded' AND d.requests > u.uploaded_requests))`,
-      { before: beforeDate, since: sinceDate ?? null },
+  async pendingDays(beforeDate: string, sinceDate?: string): Promise<TracingDay[]> {
+    const since = sinceDate ?? null;
+    return (
+      await this.dayRows(
+        `d.date < ? AND (CAST(? AS TEXT) IS NULL OR d.date >= ?) AND (u.state IS NULL OR u.state IN ('pending', 'uploading')
+           OR (u.state = 'uploaded' AND d.requests > u.uploaded_requests))`,
+        [beforeDate, since, since],
+      )
     ).map((d) => this.toDay(d));
   }
 
   /** The tracing state for GET /health: the last file uploaded, and how many due days are waiting, failed or rejected. */
-  summary(beforeDate: string): TracingSummary {
-    const last = this.db
-      .prepare(`SELECT * FROM pdnd_tracing_upload WHERE state = 'uploaded' ORDER BY date DESC, updated_at DESC LIMIT 1`)
-      .get() as UploadRow | undefined;
-    const count = (state: UploadState): number =>
-      (this.db.prepare('SELECT COUNT(*) AS n FROM pdnd_tracing_upload WHERE state = ?').get(state) as { n: number }).n;
+  async summary(beforeDate: string): Promise<TracingSummary> {
+    const store = await this.store;
+    const last = await store.get<UploadRow>(
+      `SELECT * FROM pdnd_tracing_upload WHERE state = 'uploaded' ORDER BY date DESC, updated_at DESC LIMIT 1`,
+    );
+    const count = async (state: UploadState): Promise<number> =>
+      (await store.get<{ n: number }>('SELECT COUNT(*) AS n FROM pdnd_tracing_upload WHERE state = ?', [state]))!.n;
     return {
       ...(last
         ? {
@@ -262,21 +320,20 @@ export class TracingLedger {
             },
           }
         : {}),
-      pending: this.pendingDays(beforeDate).length,
-      failed: count('failed'),
-      rejected: count('rejected'),
+      pending: (await this.pendingDays(beforeDate)).length,
+      failed: await count('failed'),
+      rejected: await count('rejected'),
     };
   }
 
-  private dayRows(where: string, params: Record<string, string | null>): DayRow[] {
-    return this.db
-      .prepare(
-        `SELECT d.tenant, d.date, d.requests, u.state, u.attempts, u.tracing_id, u.last_error, u.updated_at,
-           u.uploaded_requests, u.pdnd_state, u.polls, u.problems
-         FROM pdnd_tracing_day d LEFT JOIN pdnd_tracing_upload u ON u.tenant = d.tenant AND u.date = d.date
-         WHERE ${where} ORDER BY d.date, d.tenant`,
-      )
-      .all(params) as DayRow[];
+  private async dayRows(where: string, params: Array<string | null>): Promise<DayRow[]> {
+    return (await this.store).all<DayRow>(
+      `SELECT d.tenant, d.date, d.requests, u.state, u.attempts, u.tracing_id, u.last_error, u.updated_at,
+         u.uploaded_requests, u.pdnd_state, u.polls, u.problems
+       FROM pdnd_tracing_day d LEFT JOIN pdnd_tracing_upload u ON u.tenant = d.tenant AND u.date = d.date
+       WHERE ${where} ORDER BY d.date, d.tenant`,
+      params,
+    );
   }
 
   private toDay(d: DayRow): TracingDay {
@@ -285,8 +342,8 @@ export class TracingLedger {
     return { tenant: d.tenant, date: d.date, requests: d.requests, upload, grownSinceUpload };
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    await (await this.store.catch(() => undefined))?.close();
   }
 }
 

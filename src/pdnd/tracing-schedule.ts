@@ -13,7 +13,9 @@
  *     most `maxPolls` times each (default 12: two hours of passes); ERROR makes the day `rejected` with
  *     PDND's problems, so `tramite pdnd tracing` and GET /health show it.
  *
- * One pass at a time: a timer firing during a long pass (an outage, many days to catch up) does nothing.
+ * One pass at a time: a timer firing during a long pass (an outage, many days to catch up) does nothing;
+ * and one process at a time of those sharing the ledger (a lease in its store, twice `checkEveryMs` long,
+ * renewed by each pass of its holder; taken over once a dead holder's runs out).
  */
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -74,7 +76,7 @@ export class TracingSchedule {
     this.stopping = false;
     const tick = () =>
       void this.runDue(this.clock.now()).catch((err: unknown) => this.opts.log?.error({ err }, 'PDND tracing pass failed'));
-    this.timer = setInterval(tick, this.opts.checkEveryMs ?? 10 * 60_000);
+    this.timer = setInterval(tick, this.checkEveryMs);
     this.timer.unref();
     tick();
   }
@@ -98,13 +100,17 @@ export class TracingSchedule {
     if (!waited) this.opts.log?.warn('PDND tracing: stopped without waiting for the upload in flight (it resumes at the next start)');
   }
 
+  private get checkEveryMs(): number {
+    return this.opts.checkEveryMs ?? 10 * 60_000;
+  }
+
   /** Days before this date are due at `now`. */
   cutoff(now: Date): string {
     return tracingDay(new Date(now.getTime() - this.uploadHourUtc * HOUR_MS));
   }
 
   /** What GET /health's details show: the last upload and the due days waiting, failed or rejected, as of now. */
-  health(): TracingSummary {
+  health(): Promise<TracingSummary> {
     return this.opts.ledger.summary(this.cutoff(this.clock.now()));
   }
 
@@ -117,23 +123,26 @@ export class TracingSchedule {
   }
 
   /** The days a pass at `now` uploads, oldest first. */
-  dueDays(now: Date): TracingDay[] {
+  async dueDays(now: Date): Promise<TracingDay[]> {
     const { ledger } = this.opts;
     const cutoff = this.cutoff(now);
     const retryBefore = now.getTime() - (this.opts.retryFailedAfterMs ?? HOUR_MS);
-    const failed = ledger
-      .uploads({ state: 'failed' })
-      .filter((u) => u.date < cutoff && Date.parse(u.updatedAt) <= retryBefore)
-      .flatMap((u) => ledger.days({ date: u.date }).filter((d) => d.tenant === u.tenant));
-    return [...ledger.pendingDays(cutoff), ...failed].sort((a, b) => a.date.localeCompare(b.date) || a.tenant.localeCompare(b.tenant));
+    const failed: TracingDay[] = [];
+    for (const u of await ledger.uploads({ state: 'failed' }))
+      if (u.date < cutoff && Date.parse(u.updatedAt) <= retryBefore)
+        failed.push(...(await ledger.days({ date: u.date })).filter((d) => d.tenant === u.tenant));
+    return [...(await ledger.pendingDays(cutoff)), ...failed].sort(
+      (a, b) => a.date.localeCompare(b.date) || a.tenant.localeCompare(b.tenant),
+    );
   }
 
   private async pass(now: Date): Promise<TracingPassResult> {
     const { ledger, uploader, log } = this.opts;
     const cutoff = this.cutoff(now);
     const uploads: TracingUpload[] = [];
-    for (const day of this.dueDays(now)) {
-      if (this.stopping) break;
+    // Processes sharing the ledger (PostgreSQL) take turns by a lease: one uploads, the others skip.
+    if (!(await ledger.takeSchedule(2 * this.checkEveryMs))) return { skipped: true, cutoff, uploads, verdicts: [] };
+    for (const day of await this.dueDays(now)) {
       const reason =
         day.upload === undefined ? 'first upload' : day.grownSinceUpload ? 'traffic recorded after its upload' : day.upload.state;
       const result = await uploader.upload(day.tenant, day.date);
@@ -148,21 +157,22 @@ export class TracingSchedule {
       };
       if (result.state === 'uploaded') log?.info(fields, 'PDND tracing file uploaded');
       else log?.warn({ ...fields, lastError: result.lastError }, `PDND tracing file ${result.state}`);
-      if (result.state === 'failed') break;
+      // A stop ends the pass after the day in flight (a pass started is one upload at least, as stop() says).
+      if (result.state === 'failed' || this.stopping) break;
     }
     const verdicts: TracingUpload[] = [];
-    for (const sent of ledger.awaitingVerdict(FINAL_TRACING_STATES, this.opts.maxPolls ?? 12)) {
+    for (const sent of await ledger.awaitingVerdict(FINAL_TRACING_STATES, this.opts.maxPolls ?? 12)) {
       if (this.stopping) break;
       try {
         const v = await uploader.verdict(sent.tenant, sent.tracingId!);
         const rejected = v.state === 'ERROR';
-        ledger.setVerdict(
+        await ledger.setVerdict(
           sent.tenant,
           sent.date,
           { pdndState: v.state, problems: v.problems, ...(rejected ? { state: 'rejected' } : {}) },
           this.clock.now(),
         );
-        const after = ledger.upload(sent.tenant, sent.date)!;
+        const after = (await ledger.upload(sent.tenant, sent.date))!;
         verdicts.push(after);
         if (rejected)
           log?.error(

@@ -50,18 +50,18 @@ export class TracingUploader {
     const { ledger } = this.opts;
     const max = this.opts.attempts ?? 5;
     // One read: the file sent and the total recorded with it describe the same rows.
-    const rows = ledger.rows(tenant, date);
+    const rows = await ledger.rows(tenant, date);
     const csv = tracingCsv(rows);
     const uploadedRequests = rows.reduce((n, r) => n + r.count, 0);
     let delay = this.opts.retryDelayMs ?? 2000;
     for (let attempt = 1; ; attempt++) {
-      ledger.setUpload(
+      await ledger.setUpload(
         { tenant, date, state: 'uploading', attempts: attempt, tracingId: undefined, lastError: undefined },
         this.clock.now(),
       );
       try {
         const tracingId = await this.submit(tenant, date, csv);
-        ledger.setUpload(
+        await ledger.setUpload(
           { tenant, date, state: 'uploaded', attempts: attempt, tracingId, lastError: undefined, uploadedRequests },
           this.clock.now(),
         );
@@ -71,7 +71,7 @@ export class TracingUploader {
         const transient = err instanceof TransientUploadError;
         const state = !transient ? 'rejected' : attempt >= max ? 'failed' : 'pending';
         const tracingId = err instanceof RejectedFileError ? err.tracingId : undefined;
-        ledger.setUpload(
+        await ledger.setUpload(
           { tenant, date, state, attempts: attempt, tracingId, lastError, ...(tracingId !== undefined ? { uploadedRequests } : {}) },
           this.clock.now(),
         );
@@ -80,7 +80,7 @@ export class TracingUploader {
         delay *= 2;
       }
     }
-    return ledger.upload(tenant, date)!;
+    return (await ledger.upload(tenant, date))!;
   }
 
   /**

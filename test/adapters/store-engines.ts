@@ -16,7 +16,12 @@ import { postgresUrl } from '../log/log-fixtures.js';
 export const STORE_ENGINES = ['sqlite', 'postgres'] as const;
 export type StoreEngine = (typeof STORE_ENGINES)[number];
 
-/** Where one adapter's stores go: open them with `openStore`; a second opener on the same place is a second process. */
+/**
+ * Where one adapter's stores go: open them with `openStore`. On PostgreSQL a second store opened on the
+ * same place behaves as a second process. On SQLite it does not: two connections to one file in one
+ * process wait for each other's write lock with the event loop blocked, so cross-process tests of a
+ * SQLite file spawn real processes.
+ */
 export interface StorePlace {
   readonly engine: StoreEngine;
   /** The adapter's folder (SQLite files go here; on PostgreSQL it holds nothing). */

@@ -31,6 +31,10 @@ describe('tramite demo --once --json', () => {
         'rest-anagrafe-residente',
         'rest-anagrafe-certificato',
         'rest-corpo-alterato',
+        'competence-suap-hosted-by-cst',
+        'competence-suap-on-other-node',
+        'competence-suap-delegated',
+        'competence-unknown-comune-refused',
         'regione-down-then-back',
       ]),
     );

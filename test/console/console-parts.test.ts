@@ -26,37 +26,37 @@ describe('html', () => {
 describe('console sessions', () => {
   const member = { role: 'operator' as const, name: 'mario' };
 
-  it('gives each sign-in 32 random bytes of id and of CSRF token', () => {
+  it('gives each sign-in 32 random bytes of id and of CSRF token', async () => {
     const sessions = new ConsoleSessions({ idleMs: 1000, maxMs: 10_000, now: () => 0 });
-    const a = sessions.open(member);
-    const b = sessions.open(member);
+    const a = await sessions.open(member);
+    const b = await sessions.open(member);
     expect(Buffer.from(a.id, 'base64url')).toHaveLength(32);
     expect(Buffer.from(a.csrf, 'base64url')).toHaveLength(32);
     expect(a.id).not.toBe(b.id);
-    expect(sessions.find(a.id)?.member).toEqual(member);
-    expect(sessions.find('nope')).toBeUndefined();
+    expect((await sessions.find(a.id))?.member).toEqual(member);
+    expect(await sessions.find('nope')).toBeUndefined();
   });
 
-  it('ends a session after its idle time, and after its lifetime however active', () => {
+  it('ends a session after its idle time, and after its lifetime however active', async () => {
     let now = 0;
     const sessions = new ConsoleSessions({ idleMs: 1000, maxMs: 2500, now: () => now });
-    const idle = sessions.open(member);
+    const idle = await sessions.open(member);
     now = 999;
-    expect(sessions.find(idle.id)).toBeDefined(); // a request restarts the idle clock
+    expect(await sessions.find(idle.id)).toBeDefined(); // a request restarts the idle clock
     now = 1998;
-    expect(sessions.find(idle.id)).toBeDefined();
+    expect(await sessions.find(idle.id)).toBeDefined();
     now = 2500;
-    expect(sessions.find(idle.id)).toBeUndefined(); // the absolute lifetime, though it was used 502 ms ago
-    const quiet = sessions.open(member);
+    expect(await sessions.find(idle.id)).toBeUndefined(); // the absolute lifetime, though it was used 502 ms ago
+    const quiet = await sessions.open(member);
     now += 1000;
-    expect(sessions.find(quiet.id)).toBeUndefined();
+    expect(await sessions.find(quiet.id)).toBeUndefined();
   });
 
-  it('forgets a session at sign-out', () => {
+  it('forgets a session at sign-out', async () => {
     const sessions = new ConsoleSessions({ idleMs: 1000, maxMs: 2000, now: () => 0 });
-    const s = sessions.open(member);
-    sessions.close(s.id);
-    expect(sessions.find(s.id)).toBeUndefined();
+    const s = await sessions.open(member);
+    await sessions.close(s.id);
+    expect(await sessions.find(s.id)).toBeUndefined();
   });
 });
 

@@ -243,13 +243,13 @@ describe('the exchanges in the message log', () => {
     }
   });
 
-  it('PDND traffic is traced per tenant: purpose, status and voucher jti', () => {
+  it('PDND traffic is traced per tenant: purpose, status and voucher jti', async () => {
     const ledger = fed.regione.node.restGateway!.pdnd!.ledger;
     const today = new Date().toISOString().slice(0, 10);
-    const rows = ledger.rows('tenant-regione', today);
+    const rows = await ledger.rows('tenant-regione', today);
     expect(rows.some((r) => r.purposeId === 'purpose-anagrafe' && r.status === 200 && r.count >= 1)).toBe(true);
     expect(rows.some((r) => r.purposeId === 'purpose-anagrafe' && r.status === 400)).toBe(true);
-    const consumerRows = fed.cst.node.restGateway!.pdnd!.ledger.rows('tenant-ortona', today);
+    const consumerRows = await fed.cst.node.restGateway!.pdnd!.ledger.rows('tenant-ortona', today);
     expect(consumerRows.some((r) => r.purposeId === 'purpose-sanita' && r.status === 201)).toBe(true);
   });
 });

@@ -15,13 +15,13 @@ const dir = mkdtempSync(join(tmpdir(), 'tramite-tracing-cli-'));
 const file = join(dir, 'pdnd-tracing.sqlite');
 const at = new Date('2026-12-02T02:00:00Z');
 
-beforeAll(() => {
-  const ledger = new TracingLedger(file);
+beforeAll(async () => {
+  const ledger = TracingLedger.inFile(file);
   const rec = (tenant: string, iso: string, purposeId = 'purpose-anagrafe') =>
     ledger.record({ tenant, at: new Date(iso), purposeId, status: 200, voucherJti: 'jti-a' });
-  rec('tenant-comune', '2026-11-30T10:00:00Z');
-  rec('tenant-comune', '2026-11-30T11:00:00Z');
-  ledger.setUpload(
+  await rec('tenant-comune', '2026-11-30T10:00:00Z');
+  await rec('tenant-comune', '2026-11-30T11:00:00Z');
+  await ledger.setUpload(
     {
       tenant: 'tenant-comune',
       date: '2026-11-30',
@@ -33,9 +33,9 @@ beforeAll(() => {
     },
     at,
   );
-  ledger.setVerdict('tenant-comune', '2026-11-30', { pdndState: 'COMPLETED', problems: [] }, at);
-  rec('tenant-comune', '2026-12-01T10:00:00Z', 'bad purpose');
-  ledger.setUpload(
+  await ledger.setVerdict('tenant-comune', '2026-11-30', { pdndState: 'COMPLETED', problems: [] }, at);
+  await rec('tenant-comune', '2026-12-01T10:00:00Z', 'bad purpose');
+  await ledger.setUpload(
     {
       tenant: 'tenant-comune',
       date: '2026-12-01',
@@ -47,14 +47,14 @@ beforeAll(() => {
     },
     at,
   );
-  ledger.setVerdict(
+  await ledger.setVerdict(
     'tenant-comune',
     '2026-12-01',
     { pdndState: 'ERROR', problems: ['line 2: purpose_id is not an identifier'], state: 'rejected' },
     at,
   );
-  rec('tenant-other', '2026-12-01T10:00:00Z');
-  ledger.close();
+  await rec('tenant-other', '2026-12-01T10:00:00Z');
+  await ledger.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -105,9 +105,9 @@ describe('a ledger written before uploads recorded what they sent', () => {
              INSERT INTO pdnd_tracing_upload VALUES ('t', '2026-11-01', 'uploaded', 1, 'old-id', NULL, '2026-11-02T02:00:00.000Z');
              PRAGMA user_version = 1;`);
     db.close();
-    const ledger = new TracingLedger(old);
+    const ledger = TracingLedger.inFile(old);
     try {
-      expect(ledger.days()).toMatchObject([
+      expect(await ledger.days()).toMatchObject([
         {
           tenant: 't',
           date: '2026-11-01',
@@ -116,10 +116,10 @@ describe('a ledger written before uploads recorded what they sent', () => {
           upload: { state: 'uploaded', tracingId: 'old-id', polls: 0, problems: [] },
         },
       ]);
-      expect(ledger.days()[0]!.upload!.uploadedRequests).toBeUndefined();
-      expect(ledger.pendingDays('2026-12-01')).toEqual([]);
+      expect((await ledger.days())[0]!.upload!.uploadedRequests).toBeUndefined();
+      expect(await ledger.pendingDays('2026-12-01')).toEqual([]);
     } finally {
-      ledger.close();
+      await ledger.close();
     }
   });
 });

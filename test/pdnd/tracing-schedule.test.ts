@@ -32,7 +32,7 @@ const worlds: World[] = [];
 afterEach(async () => {
   for (const w of worlds.splice(0)) {
     await w.schedule.stop();
-    w.ledger.close();
+    await w.ledger.close();
     await w.simulator.stop();
     rmSync(w.dir, { recursive: true, force: true });
   }
@@ -48,7 +48,7 @@ async function world(
     clock,
     ...(opts.processingSeconds !== undefined ? { tracingProcessingSeconds: opts.processingSeconds } : {}),
   });
-  const ledger = new TracingLedger(join(dir, 'pdnd-tracing.sqlite'));
+  const ledger = TracingLedger.inFile(join(dir, 'pdnd-tracing.sqlite'));
   const apiVouchers = new PdndVoucherClient({
     tokenEndpoint: endpoints.tokenEndpoint,
     assertionAudience: endpoints.assertionAudience,
@@ -77,8 +77,8 @@ async function world(
   return w;
 }
 
-function record(ledger: TracingLedger, iso: string, opts: { status?: number; purposeId?: string; jti?: string } = {}): void {
-  ledger.record({
+async function record(ledger: TracingLedger, iso: string, opts: { status?: number; purposeId?: string; jti?: string } = {}): Promise<void> {
+  await ledger.record({
     tenant: TENANT,
     at: new Date(iso),
     purposeId: opts.purposeId ?? PURPOSE,
@@ -90,24 +90,24 @@ function record(ledger: TracingLedger, iso: string, opts: { status?: number; pur
 describe('TracingSchedule', () => {
   it("uploads yesterday's file once the upload hour has come, not before, and leaves it alone afterwards", async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T08:00:00Z');
-    record(w.ledger, '2026-12-01T09:00:00Z', { status: 404 });
-    record(w.ledger, '2026-12-02T00:30:00Z'); // today: never uploaded today
+    await record(w.ledger, '2026-12-01T08:00:00Z');
+    await record(w.ledger, '2026-12-01T09:00:00Z', { status: 404 });
+    await record(w.ledger, '2026-12-02T00:30:00Z'); // today: never uploaded today
 
     const early = await w.schedule.runDue(w.at('2026-12-02T01:59:59Z'));
     expect(early).toMatchObject({ skipped: false, cutoff: '2026-12-01', uploads: [], verdicts: [] });
-    expect(w.ledger.upload(TENANT, '2026-12-01')).toBeUndefined();
-    expect(w.schedule.health()).toEqual({ pending: 0, failed: 0, rejected: 0 });
+    expect(await w.ledger.upload(TENANT, '2026-12-01')).toBeUndefined();
+    expect(await w.schedule.health()).toEqual({ pending: 0, failed: 0, rejected: 0 });
 
     const due = await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
     expect(due.uploads.map((u) => [u.date, u.state])).toEqual([['2026-12-01', 'uploaded']]);
-    const upload = w.ledger.upload(TENANT, '2026-12-01')!;
+    const upload = (await w.ledger.upload(TENANT, '2026-12-01'))!;
     expect(upload).toMatchObject({ state: 'uploaded', uploadedRequests: 2, pdndState: 'COMPLETED', polls: 1 });
     expect(w.simulator.tracings.list(TENANT)).toMatchObject([
       { tracingId: upload.tracingId, date: '2026-12-01', rows: 2, state: 'COMPLETED' },
     ]);
-    expect(w.ledger.upload(TENANT, '2026-12-02')).toBeUndefined();
-    expect(w.schedule.health()).toEqual({
+    expect(await w.ledger.upload(TENANT, '2026-12-02')).toBeUndefined();
+    expect(await w.schedule.health()).toEqual({
       lastUploaded: { tenant: TENANT, date: '2026-12-01', tracingId: upload.tracingId, pdndState: 'COMPLETED' },
       pending: 0,
       failed: 0,
@@ -121,9 +121,9 @@ describe('TracingSchedule', () => {
 
   it('catches up three days missed during downtime, oldest first, without waiting for the hour; yesterday waits for it', async () => {
     const w = await world();
-    for (const day of ['2026-11-29', '2026-11-27', '2026-11-28', '2026-11-30']) record(w.ledger, `${day}T10:00:00Z`);
+    for (const day of ['2026-11-29', '2026-11-27', '2026-11-28', '2026-11-30']) await record(w.ledger, `${day}T10:00:00Z`);
     w.at('2026-11-30T01:00:00Z');
-    expect(w.ledger.pendingDays('2026-12-01').map((d) => d.date)).toEqual(['2026-11-27', '2026-11-28', '2026-11-29', '2026-11-30']);
+    expect((await w.ledger.pendingDays('2026-12-01')).map((d) => d.date)).toEqual(['2026-11-27', '2026-11-28', '2026-11-29', '2026-11-30']);
 
     const pass = await w.schedule.runDue(w.at('2026-12-01T01:00:00Z'));
     expect(pass.uploads.map((u) => [u.date, u.state])).toEqual([
@@ -132,17 +132,22 @@ describe('TracingSchedule', () => {
       ['2026-11-29', 'uploaded'],
     ]);
     expect(w.simulator.tracings.list(TENANT).map((t) => t.date)).toEqual(['2026-11-27', '2026-11-28', '2026-11-29']);
-    expect(w.ledger.upload(TENANT, '2026-11-30')).toBeUndefined();
+    expect(await w.ledger.upload(TENANT, '2026-11-30')).toBeUndefined();
 
     const afterHour = await w.schedule.runDue(w.at('2026-12-01T02:10:00Z'));
     expect(afterHour.uploads.map((u) => u.date)).toEqual(['2026-11-30']);
-    expect(w.ledger.uploads({ state: 'uploaded' }).map((u) => u.date)).toEqual(['2026-11-27', '2026-11-28', '2026-11-29', '2026-11-30']);
+    expect((await w.ledger.uploads({ state: 'uploaded' })).map((u) => u.date)).toEqual([
+      '2026-11-27',
+      '2026-11-28',
+      '2026-11-29',
+      '2026-11-30',
+    ]);
   });
 
   it('an outage leaves the day failed and stops the pass; the next pass uploads the others, a pass an hour later the failed day', async () => {
     const w = await world({ attempts: 2 });
-    record(w.ledger, '2026-11-30T10:00:00Z');
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-11-30T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     w.simulator.failNextUploads(2);
 
     const outage = await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
@@ -150,22 +155,22 @@ describe('TracingSchedule', () => {
     expect(outage.uploads[0]).toMatchObject({ date: '2026-11-30', state: 'failed', attempts: 2 });
     expect(outage.uploads[0]!.lastError).toContain('HTTP 503');
     // The pass stopped there: the next day was not tried against a service that is down.
-    expect(w.ledger.upload(TENANT, '2026-12-01')).toBeUndefined();
-    expect(w.schedule.health()).toMatchObject({ pending: 1, failed: 1, rejected: 0 });
+    expect(await w.ledger.upload(TENANT, '2026-12-01')).toBeUndefined();
+    expect(await w.schedule.health()).toMatchObject({ pending: 1, failed: 1, rejected: 0 });
 
     const tenMinutes = await w.schedule.runDue(w.at('2026-12-02T02:10:00Z'));
     expect(tenMinutes.uploads.map((u) => [u.date, u.state])).toEqual([['2026-12-01', 'uploaded']]);
-    expect(w.ledger.upload(TENANT, '2026-11-30')).toMatchObject({ state: 'failed' });
+    expect(await w.ledger.upload(TENANT, '2026-11-30')).toMatchObject({ state: 'failed' });
 
     const hourLater = await w.schedule.runDue(w.at('2026-12-02T03:00:00Z'));
     expect(hourLater.uploads.map((u) => [u.date, u.state, u.attempts])).toEqual([['2026-11-30', 'uploaded', 1]]);
-    expect(w.schedule.health()).toMatchObject({ pending: 0, failed: 0, rejected: 0 });
+    expect(await w.schedule.health()).toMatchObject({ pending: 0, failed: 0, rejected: 0 });
   });
 
   it('an upload cut short by a restart (left uploading) is due again', async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T10:00:00Z');
-    w.ledger.setUpload(
+    await record(w.ledger, '2026-12-01T10:00:00Z');
+    await w.ledger.setUpload(
       { tenant: TENANT, date: '2026-12-01', state: 'uploading', attempts: 1, tracingId: undefined, lastError: undefined },
       new Date(),
     );
@@ -175,19 +180,19 @@ describe('TracingSchedule', () => {
 
   it('a record for a day already uploaded uploads the day again, and PDND replaces the older file', async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
-    const first = w.ledger.upload(TENANT, '2026-12-01')!;
+    const first = (await w.ledger.upload(TENANT, '2026-12-01'))!;
     expect(first).toMatchObject({ state: 'uploaded', uploadedRequests: 1 });
 
     // A request that began before midnight, recorded after the upload.
-    record(w.ledger, '2026-12-01T23:59:59Z', { jti: 'jti-late' });
-    expect(w.ledger.days({ date: '2026-12-01' })[0]).toMatchObject({ requests: 2, grownSinceUpload: true });
-    expect(w.schedule.health().pending).toBe(1);
+    await record(w.ledger, '2026-12-01T23:59:59Z', { jti: 'jti-late' });
+    expect((await w.ledger.days({ date: '2026-12-01' }))[0]).toMatchObject({ requests: 2, grownSinceUpload: true });
+    expect((await w.schedule.health()).pending).toBe(1);
 
     const again = await w.schedule.runDue(w.at('2026-12-02T02:10:00Z'));
     expect(again.uploads.map((u) => [u.date, u.state])).toEqual([['2026-12-01', 'uploaded']]);
-    const second = w.ledger.upload(TENANT, '2026-12-01')!;
+    const second = (await w.ledger.upload(TENANT, '2026-12-01'))!;
     expect(second).toMatchObject({ uploadedRequests: 2, pdndState: 'COMPLETED' });
     expect(second.tracingId).not.toBe(first.tracingId);
     expect(w.simulator.tracings.get(first.tracingId!)?.state).toBe('REPLACED');
@@ -198,7 +203,7 @@ describe('TracingSchedule', () => {
 
   it("polls PDND's verdict on a file it processes asynchronously until it is final, then stops asking", async () => {
     const w = await world({ processingSeconds: 900 });
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     const pass = await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
     expect(pass.verdicts.map((v) => [v.state, v.pdndState, v.polls])).toEqual([['uploaded', 'PENDING', 1]]);
     expect((await w.schedule.runDue(w.at('2026-12-02T02:10:00Z'))).verdicts.map((v) => v.pdndState)).toEqual(['PENDING']);
@@ -209,33 +214,33 @@ describe('TracingSchedule', () => {
 
   it('stops asking after maxPolls, the last state read left visible', async () => {
     const w = await world({ processingSeconds: 86_400, schedule: { maxPolls: 2 } });
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
     await w.schedule.runDue(w.at('2026-12-02T02:10:00Z'));
     expect((await w.schedule.runDue(w.at('2026-12-02T02:20:00Z'))).verdicts).toEqual([]);
-    expect(w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploaded', pdndState: 'PENDING', polls: 2 });
+    expect(await w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploaded', pdndState: 'PENDING', polls: 2 });
   });
 
   it('a file PDND finds wrong after processing it ends rejected with its problems, and is not uploaded again', async () => {
     const w = await world({ processingSeconds: 60 });
-    record(w.ledger, '2026-12-01T10:00:00Z', { purposeId: 'purpose with spaces' });
+    await record(w.ledger, '2026-12-01T10:00:00Z', { purposeId: 'purpose with spaces' });
     const pass = await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
     expect(pass.uploads.map((u) => u.state)).toEqual(['uploaded']);
     const verdict = await w.schedule.runDue(w.at('2026-12-02T02:10:00Z'));
     expect(verdict.verdicts).toHaveLength(1);
-    const rejected = w.ledger.upload(TENANT, '2026-12-01')!;
+    const rejected = (await w.ledger.upload(TENANT, '2026-12-01'))!;
     expect(rejected).toMatchObject({ state: 'rejected', pdndState: 'ERROR' });
     expect(rejected.problems).toEqual(['line 2: purpose_id is not an identifier']);
-    expect(w.schedule.health()).toMatchObject({ rejected: 1, pending: 0 });
+    expect(await w.schedule.health()).toMatchObject({ rejected: 1, pending: 0 });
     const after = await w.schedule.runDue(w.at('2026-12-03T02:10:00Z'));
     expect(after).toMatchObject({ uploads: [], verdicts: [] });
   });
 
   it('a file refused at upload gets its problems from PDND in the same pass', async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T10:00:00Z', { status: 99 });
+    await record(w.ledger, '2026-12-01T10:00:00Z', { status: 99 });
     await w.schedule.runDue(w.at('2026-12-02T02:00:00Z'));
-    expect(w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({
+    expect(await w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({
       state: 'rejected',
       pdndState: 'ERROR',
       problems: ['line 2: status 99 is not an HTTP status'],
@@ -244,7 +249,7 @@ describe('TracingSchedule', () => {
 
   it('runs one pass at a time: a pass asked for during another does nothing', async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     const now = w.at('2026-12-02T02:00:00Z');
     const [first, second] = await Promise.all([w.schedule.runDue(now), w.schedule.runDue(now)]);
     expect(first.uploads).toHaveLength(1);
@@ -254,18 +259,18 @@ describe('TracingSchedule', () => {
 
   it('start() runs a pass at once (catch-up after a restart); stop() waits for the upload in flight', async () => {
     const w = await world();
-    record(w.ledger, '2026-12-01T10:00:00Z');
+    await record(w.ledger, '2026-12-01T10:00:00Z');
     w.at('2026-12-02T02:00:00Z');
     w.schedule.start();
     await w.schedule.stop();
-    expect(w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploaded' });
+    expect(await w.ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploaded' });
   });
 
   it('stop() does not wait for ever on an upload that hangs: it gives up after stopTimeoutMs and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tramite-tracing-hang-'));
-    const ledger = new TracingLedger(join(dir, 'pdnd-tracing.sqlite'));
+    const ledger = TracingLedger.inFile(join(dir, 'pdnd-tracing.sqlite'));
     try {
-      record(ledger, '2026-12-01T10:00:00Z');
+      await record(ledger, '2026-12-01T10:00:00Z');
       const warnings: string[] = [];
       const log = { info: () => undefined, error: () => undefined, warn: (...args: unknown[]) => void warnings.push(String(args.at(-1))) };
       const hanging = new TracingUploader({
@@ -283,9 +288,9 @@ describe('TracingSchedule', () => {
       schedule.start();
       await schedule.stop();
       expect(warnings).toEqual([expect.stringContaining('stopped without waiting')]);
-      expect(ledger.upload(TENANT, '2026-12-01')).toMatchObject({ state: 'uploading' });
+      await expect.poll(async () => (await ledger.upload(TENANT, '2026-12-01'))?.state).toBe('uploading');
     } finally {
-      ledger.close();
+      await ledger.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -22,12 +22,12 @@ let ledger: TracingLedger;
 let apiVouchers: VoucherCache;
 beforeAll(async () => {
   ({ simulator, endpoints } = await startSimulator({ dataDir: join(dir, 'sim') }));
-  ledger = new TracingLedger(join(dir, 'ledger.sqlite'));
+  ledger = TracingLedger.inFile(join(dir, 'ledger.sqlite'));
   apiVouchers = new VoucherCache({ source: apiClient(endpoints) });
 });
 afterAll(async () => {
   apiVouchers.close();
-  ledger.close();
+  await ledger.close();
   await simulator.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -35,12 +35,12 @@ afterAll(async () => {
 const DAY = '2026-12-01';
 const at = (time: string) => new Date(`${DAY}T${time}Z`);
 
-function recordDay(l: TracingLedger): void {
-  for (let i = 0; i < 3; i++) l.record({ tenant: TENANT, at: at('08:00:00'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-a' });
-  l.record({ tenant: TENANT, at: at('09:00:00'), purposeId: PURPOSE, status: 400, voucherJti: 'jti-a' });
-  l.record({ tenant: TENANT, at: at('23:59:59'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-b' });
-  l.record({ tenant: TENANT, at: new Date('2026-12-02T00:00:00Z'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-b' });
-  l.record({ tenant: 'tenant-other', at: at('10:00:00'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-c' });
+async function recordDay(l: TracingLedger): Promise<void> {
+  for (let i = 0; i < 3; i++) await l.record({ tenant: TENANT, at: at('08:00:00'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-a' });
+  await l.record({ tenant: TENANT, at: at('09:00:00'), purposeId: PURPOSE, status: 400, voucherJti: 'jti-a' });
+  await l.record({ tenant: TENANT, at: at('23:59:59'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-b' });
+  await l.record({ tenant: TENANT, at: new Date('2026-12-02T00:00:00Z'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-b' });
+  await l.record({ tenant: 'tenant-other', at: at('10:00:00'), purposeId: PURPOSE, status: 200, voucherJti: 'jti-c' });
 }
 
 const upload = (attempts = 5) =>
@@ -60,8 +60,8 @@ async function simulatorTracing(id: string): Promise<Record<string, unknown>> {
 }
 
 describe('TracingLedger', () => {
-  it('counts per (date, purpose, status, voucher) and tenant, and gives the CSV in the manual column order; durable across reopening', () => {
-    recordDay(ledger);
+  it('counts per (date, purpose, status, voucher) and tenant, and gives the CSV in the manual column order; durable across reopening', async () => {
+    await recordDay(ledger);
     const expected = [
       'date,purpose_id,status,token_id,requests_count',
       `${DAY},${PURPOSE},200,jti-a,3`,
@@ -69,11 +69,11 @@ describe('TracingLedger', () => {
       `${DAY},${PURPOSE},400,jti-a,1`,
       '',
     ].join('\n');
-    expect(ledger.csv(TENANT, DAY)).toBe(expected);
-    expect(ledger.tenants(DAY)).toEqual(['tenant-comune', 'tenant-other']);
-    const again = new TracingLedger(join(dir, 'ledger.sqlite'));
-    expect(again.csv(TENANT, DAY)).toBe(expected);
-    again.close();
+    expect(await ledger.csv(TENANT, DAY)).toBe(expected);
+    expect(await ledger.tenants(DAY)).toEqual(['tenant-comune', 'tenant-other']);
+    const again = TracingLedger.inFile(join(dir, 'ledger.sqlite'));
+    expect(await again.csv(TENANT, DAY)).toBe(expected);
+    await again.close();
   });
 });
 
@@ -81,7 +81,7 @@ describe('TracingUploader', () => {
   it('uploads the day, the state visible in the ledger and at the simulator', async () => {
     const result = await upload().upload(TENANT, DAY);
     expect(result).toMatchObject({ state: 'uploaded', attempts: 1 });
-    expect(ledger.upload(TENANT, DAY)?.tracingId).toBe(result.tracingId);
+    expect((await ledger.upload(TENANT, DAY))?.tracingId).toBe(result.tracingId);
     expect(await simulatorTracing(result.tracingId!)).toMatchObject({
       tenantId: TENANT,
       date: DAY,
@@ -92,7 +92,7 @@ describe('TracingUploader', () => {
   });
 
   it('retries a failed upload: two 503s, then uploaded on the third attempt; the older file is replaced', async () => {
-    const first = ledger.upload(TENANT, DAY)!.tracingId!;
+    const first = (await ledger.upload(TENANT, DAY))!.tracingId!;
     simulator.failNextUploads(2);
     const result = await upload().upload(TENANT, DAY);
     expect(result).toMatchObject({ state: 'uploaded', attempts: 3 });
@@ -134,7 +134,13 @@ describe('TracingUploader and a file PDND finds wrong', () => {
   it('is rejected, not retried, with the tracingId whose errors PDND lists', async () => {
     const day = '2026-11-30';
     // A row PDND cannot take: a purpose_id that is not an identifier.
-    ledger.record({ tenant: TENANT, at: new Date(`${day}T10:00:00Z`), purposeId: 'purpose with spaces', status: 200, voucherJti: 'jti-z' });
+    await ledger.record({
+      tenant: TENANT,
+      at: new Date(`${day}T10:00:00Z`),
+      purposeId: 'purpose with spaces',
+      status: 200,
+      voucherJti: 'jti-z',
+    });
     const result = await upload().upload(TENANT, day);
     expect(result).toMatchObject({ state: 'rejected', attempts: 1 });
     expect((await simulatorTracing(result.tracingId!)).state).toBe('ERROR');

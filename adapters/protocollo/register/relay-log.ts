@@ -1,4 +1,4 @@
-import { openAdapterStore, type AdapterDatabase, type LegacyStoreMigration } from '../../sdk/index.js';
+import type { AdapterStore, AdapterStoreOpener, StoreMigration } from '../../sdk/index.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 
 /** One document relayed between the AOO's own protocol system (SOAP) and the bus. */
@@ -12,11 +12,34 @@ export interface RelayedDocument {
   readonly party: string;
 }
 
-const MIGRATIONS: readonly LegacyStoreMigration[] = [
-  `CREATE TABLE IF NOT EXISTS relayed (
+/**
+ * The store `relay` (`relay.sqlite`, as before the AdapterStore). The SQLite file's first step is the
+ * released one, unchanged; its second gives the table an explicit insertion order (`seq`, the rowid it
+ * had) that PostgreSQL can have too — "the latest relay of a registration" was `ORDER BY rowid`.
+ */
+const MIGRATIONS: readonly StoreMigration[] = [
+  {
+    sqlite: `CREATE TABLE IF NOT EXISTS relayed (
      direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
      PRIMARY KEY (direction, message_id));
    CREATE INDEX IF NOT EXISTS relayed_by_registration ON relayed (direction, registration)`,
+    postgres: `CREATE TABLE relayed (
+     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
+     UNIQUE (direction, message_id));
+   CREATE INDEX relayed_by_registration ON relayed (direction, registration)`,
+  },
+  {
+    sqlite: `CREATE TABLE relayed_seq (
+     seq INTEGER PRIMARY KEY,
+     direction TEXT NOT NULL, message_id TEXT NOT NULL, registration TEXT NOT NULL, identificatore TEXT NOT NULL, party TEXT NOT NULL,
+     UNIQUE (direction, message_id));
+   INSERT INTO relayed_seq (seq, direction, message_id, registration, identificatore, party)
+     SELECT rowid, direction, message_id, registration, identificatore, party FROM relayed;
+   DROP TABLE relayed;
+   ALTER TABLE relayed_seq RENAME TO relayed;
+   CREATE INDEX relayed_by_registration ON relayed (direction, registration)`,
+  },
 ];
 
 /**
@@ -25,43 +48,45 @@ const MIGRATIONS: readonly LegacyStoreMigration[] = [
  * bus message is handed to the protocol system once.
  */
 export class RelayLog {
-  private readonly db: AdapterDatabase;
+  private constructor(private readonly store: AdapterStore) {}
 
-  constructor(file: string) {
-    // No fsync per commit: as it always was: the register itself (FULL) is what keeps numbers unique.
-    this.db = openAdapterStore(file, MIGRATIONS, { durability: 'normal' });
+  static async open(openStore: AdapterStoreOpener): Promise<RelayLog> {
+    // No fsync per commit, as it always was: the register itself (full durability) is what keeps numbers unique.
+    return new RelayLog(await openStore('relay', MIGRATIONS, { durability: 'normal' }));
   }
 
-  record(doc: RelayedDocument): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO relayed (direction, message_id, registration, identificatore, party) VALUES (?, ?, ?, ?, ?)')
-      .run(doc.direction, doc.messageId, registrationKey(doc.identificatore), JSON.stringify(doc.identificatore), doc.party);
+  async record(doc: RelayedDocument): Promise<void> {
+    await this.store.run(
+      'INSERT INTO relayed (direction, message_id, registration, identificatore, party) VALUES (?, ?, ?, ?, ?) ON CONFLICT (direction, message_id) DO NOTHING',
+      [doc.direction, doc.messageId, registrationKey(doc.identificatore), JSON.stringify(doc.identificatore), doc.party],
+    );
   }
 
-  byMessage(direction: 'out' | 'in', messageId: string): RelayedDocument | undefined {
-    const row = this.db.prepare('SELECT * FROM relayed WHERE direction = ? AND message_id = ?').get(direction, messageId) as
-      Row | undefined;
+  async byMessage(direction: 'out' | 'in', messageId: string): Promise<RelayedDocument | undefined> {
+    const row = await this.store.get<Row>('SELECT * FROM relayed WHERE direction = ? AND message_id = ?', [direction, messageId]);
     return row && toDocument(row);
   }
 
-  byRegistration(direction: 'out' | 'in', id: Identificatore): RelayedDocument | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM relayed WHERE direction = ? AND registration = ? ORDER BY rowid DESC LIMIT 1')
-      .get(direction, registrationKey(id)) as Row | undefined;
+  async byRegistration(direction: 'out' | 'in', id: Identificatore): Promise<RelayedDocument | undefined> {
+    const row = await this.store.get<Row>('SELECT * FROM relayed WHERE direction = ? AND registration = ? ORDER BY seq DESC LIMIT 1', [
+      direction,
+      registrationKey(id),
+    ]);
     return row && toDocument(row);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }
 
-interface Row {
+// A type alias, as the store's SqlRow needs.
+type Row = {
   direction: string;
   message_id: string;
   identificatore: string;
   party: string;
-}
+};
 
 function toDocument(r: Row): RelayedDocument {
   return {

@@ -27,7 +27,7 @@ export function registerDemoCommand(program: Command): void {
           process.exitCode = summary.exchanges.every((e) => e.ok) ? 0 : 1;
           return;
         }
-        const demo = await startDemo(opts.dir, undefined, { pec: true, rest: true });
+        const demo = await startDemo(opts.dir, undefined, { pec: true, rest: true, competence: true });
         const info = {
           // The Comune's back office calls the Regione's REST API through its node with its own token.
           rest: {

@@ -21,26 +21,27 @@ export function registerPdndCommand(program: Command): void {
     .option('--date <YYYY-MM-DD>', 'only this day')
     .option('--json', 'print {days: [...]} as one JSON line')
     .addHelpText('after', TRACING_HELP)
-    .action((opts: { ledger: string; date?: string; json?: boolean }) => {
+    .action(async (opts: { ledger: string; date?: string; json?: boolean }) => {
       let ledger: TracingLedger;
       try {
         if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date))
           throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `--date ${opts.date} is not YYYY-MM-DD`);
         // Opening a missing path would create an empty ledger: a typo must not look like "no traffic".
         if (!existsSync(opts.ledger)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `no tracing ledger at ${opts.ledger}`);
-        ledger = new TracingLedger(opts.ledger);
+        ledger = TracingLedger.inFile(opts.ledger);
+        await ledger.opened();
       } catch (err) {
         reportError(err, 2);
         return;
       }
       try {
-        const days = ledger.days(opts.date !== undefined ? { date: opts.date } : {});
+        const days = await ledger.days(opts.date !== undefined ? { date: opts.date } : {});
         if (opts.json) printJson({ days });
         else process.stdout.write(days.length === 0 ? 'no PDND traffic recorded\n' : days.map(describeDay).join(''));
       } catch (err) {
         reportError(err);
       } finally {
-        ledger.close();
+        await ledger.close();
       }
     });
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
+import type { NodeConfig } from '../../config/config-types.js';
 import { initNode } from '../../config/init-node.js';
 import { describeDevIdentity } from '../dev-identity-summary.js';
 import { serveNode } from '../../http/serve-node.js';
@@ -10,6 +11,7 @@ import { reportError } from '../cli-output.js';
 import { Deadline } from '../../core/deadline.js';
 import { wholeNumberOption } from '../whole-number-option.js';
 import { forgetPassphraseVariables } from '../forget-passphrase-variables.js';
+import { SIGHUP_CALLER } from '../../node/registry/live-registry.js';
 
 export const DEFAULT_HOME = '.tramite';
 
@@ -66,10 +68,35 @@ export function registerStartCommand(program: Command): void {
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
-        running = await serveNode(
-          port === undefined ? config : { ...config, node: { ...config.node, listen: { ...config.node.listen, port } } },
-          { logToStdout: true, logLevel: opts.logLevel, builtinAdapters: BUILTIN_ADAPTERS },
-        );
+        // SIGHUP reloads this process's registry (docs/operators.md, "Reloading the registry"); the
+        // node logs the outcome. Handled from the start: its default action would end the process.
+        process.on('SIGHUP', () => {
+          if (!running || stopRequested) {
+            process.stderr.write('tramite: SIGHUP ignored: the node is starting or stopping\n');
+            return;
+          }
+          running.node.reloadRegistry(SIGHUP_CALLER).then(
+            (r) =>
+              process.stderr.write(
+                r.applied
+                  ? `tramite: registry version ${r.version.version} applied (${r.version.digest})\n`
+                  : `tramite: registry unchanged (version ${r.version.version})\n`,
+              ),
+            (err: unknown) =>
+              process.stderr.write(
+                `tramite: registry reload refused, version ${running!.node.registryVersion.version} kept:\n${(err as Error).message}\n`,
+              ),
+          );
+        });
+        // --port holds for the configuration a reload reads again too: else every reload would change node.listen.
+        const withPort = (c: NodeConfig): NodeConfig =>
+          port === undefined ? c : { ...c, node: { ...c.node, listen: { ...c.node.listen, port } } };
+        running = await serveNode(withPort(config), {
+          logToStdout: true,
+          logLevel: opts.logLevel,
+          builtinAdapters: BUILTIN_ADAPTERS,
+          loadConfig: () => withPort(loadConfig(path)),
+        });
         if (stopRequested) {
           await running.close(stopDeadline);
           process.exit(0);

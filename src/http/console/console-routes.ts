@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import { ApiError, TramiteError } from '../../core/errors.js';
 import type { TramiteNode } from '../../node/tramite-node.js';
 import { ConsoleSessions } from './console-sessions.js';
+import { PostgresLogStore } from '../../log/postgres-log-store.js';
 import { csrfTokenMatches, fromSameOrigin } from './console-csrf.js';
 import { HIDDEN, sendPage, type ConsoleContext } from './console-context.js';
 import { dictionaryFor, languageOf, type Language } from './i18n/dictionary.js';
@@ -31,15 +32,10 @@ const OPEN_PATHS: ReadonlySet<string> = new Set(['/console/sign-in']);
  * a CSRF token in every form plus a same-origin check on every POST, and operator-only actions.
  */
 export function registerConsole(app: FastifyInstance, node: TramiteNode): void {
-  const settings = node.config.node.console;
   const secure = node.config.node.listen.tls !== undefined;
   const ctx: ConsoleContext = {
     node,
-    sessions: new ConsoleSessions({
-      idleMs: settings.sessionIdleMinutes * 60_000,
-      maxMs: settings.sessionMaxHours * 3_600_000,
-      now: () => Date.now(),
-    }),
+    sessions: consoleSessionsOf(node),
     runs: new VerificationRuns(() => new Date()),
   };
   app.register(async (scope) => {
@@ -52,7 +48,7 @@ export function registerConsole(app: FastifyInstance, node: TramiteNode): void {
       const asked = (req.query as Record<string, unknown>).lang;
       const lang: Language = languageOf(asked) ?? languageOf(req.cookies[LANG_COOKIE]) ?? 'it';
       if (languageOf(asked)) reply.setCookie(LANG_COOKIE, lang, { ...cookieOptions, maxAge: 365 * 86_400 });
-      req.console = { t: dictionaryFor(lang), lang, session: ctx.sessions.find(req.cookies[SESSION_COOKIE]) };
+      req.console = { t: dictionaryFor(lang), lang, session: await ctx.sessions.find(req.cookies[SESSION_COOKIE]) };
       const path = req.url.split('?')[0]!;
       if (req.console.session || OPEN_PATHS.has(path) || path.startsWith('/console/assets/')) return;
       if (req.method === 'GET' && !path.startsWith('/console/integrity/runs/')) return reply.redirect('/console/sign-in', 303);
@@ -134,4 +130,17 @@ export function registerConsole(app: FastifyInstance, node: TramiteNode): void {
     registerIntegrityPage(scope, ctx);
     registerInventoryPage(scope, ctx);
   });
+}
+
+/**
+ * Sessions in the shared database when the log is PostgreSQL (several processes behind a balancer), in
+ * memory otherwise. The shared store's idle clock is written at most every tenth of the idle time.
+ */
+function consoleSessionsOf(node: TramiteNode): ConsoleSessions {
+  const settings = node.config.node.console;
+  const limits = { idleMs: settings.sessionIdleMinutes * 60_000, maxMs: settings.sessionMaxHours * 3_600_000, now: () => Date.now() };
+  const shared = node.store.store;
+  return shared instanceof PostgresLogStore
+    ? new ConsoleSessions({ ...limits, touchEveryMs: limits.idleMs / 10 }, shared.consoleSessions)
+    : new ConsoleSessions(limits);
 }

@@ -20,7 +20,7 @@ export interface InventoryFacts {
 }
 
 function peerFacts(node: TramiteNode, counts: readonly MessageCount[]): PeerFacts[] {
-  return node.config.peers.map((p) => {
+  return node.registry.config.peers.map((p) => {
     const mine = counts.filter((c) => c.direction === 'out' && p.parties.includes(c.to));
     const sum = (pick: (state: string) => boolean) => mine.filter((c) => pick(c.state)).reduce((n, c) => n + c.count, 0);
     return {
@@ -41,7 +41,7 @@ export async function inventoryFacts(node: TramiteNode, now: Date): Promise<Inve
   return {
     peers: peerFacts(node, counts),
     services: [
-      ...node.config.services.map((s) => ({
+      ...node.registry.config.services.map((s) => ({
         provider: s.provider,
         name: s.name,
         kind: `${s.profile} · ${s.envelope}`,
@@ -54,7 +54,7 @@ export async function inventoryFacts(node: TramiteNode, now: Date): Promise<Inve
         hosted: hosted(s.provider),
       })),
     ],
-    parties: node.config.parties.map((p) => ({ code: p.code, backOffice: p.backOffice?.url })),
+    parties: node.registry.config.parties.map((p) => ({ code: p.code, backOffice: p.backOffice?.url })),
     adapters,
     certificates: [...node.certificates.list(now)].sort((a, b) => a.daysToExpiry - b.daysToExpiry),
   };

@@ -48,7 +48,9 @@ const REFUSALS: Readonly<Record<RefusalStatus, string>> = {
   403: 'The token may not act for that party or service.',
   404: 'No such message visible to this token (TRAMITE_ERR_NOT_FOUND).',
   409: 'The message is not in a state that allows this (already answered, not resendable, ambiguous id).',
-  422: 'The request refers to no message it may refer to (EGOV_IT_104, 109, 111).',
+  422:
+    'The request refers to no message, party or Comune it may refer to (EGOV_IT_104, 109, 111; TRAMITE_ERR_NO_ROUTE; sent by role: ' +
+    'TRAMITE_ERR_UNKNOWN_ROLE, TRAMITE_ERR_UNKNOWN_TERRITORY, TRAMITE_ERR_AMBIGUOUS_TERRITORY, TRAMITE_ERR_NO_COMPETENT_PARTY).',
   429: 'Too many requests from this caller: retry after the Retry-After header’s seconds (TRAMITE_ERR_RATE_LIMITED).',
   '4xx': 'Another refusal of the request: too large (413), a media type the route does not take (415).',
   503: 'The node cannot take the request now (too many request bytes in flight, the log unavailable): retry after Retry-After.',

@@ -1,6 +1,6 @@
 import { ApiError, EnvelopeError } from '../../core/errors.js';
 import { inboundKey, isRestExchange, outboundKey, type MessageRecord, type MessageStore } from '../../core/message-record.js';
-import type { Registry, ServiceDef } from '../registry/registry.js';
+import type { Registry, RegistrySource, ServiceDef } from '../registry/registry.js';
 
 /**
  * Body of the answer to a richiesta stato whose request has no result yet (asincrono asimmetrico).
@@ -45,12 +45,12 @@ export interface CorrelatedFacts {
 export class AsyncCorrelation {
   constructor(
     private readonly store: MessageStore,
-    private readonly registry: Registry,
+    private readonly registry: RegistrySource,
   ) {}
 
   /** A message received from a peer. */
-  async inbound(m: CorrelatedFacts): Promise<Correlation> {
-    const kind = this.kindOf(m);
+  async inbound(m: CorrelatedFacts, registry: Registry = this.registry.current()): Promise<Correlation> {
+    const kind = this.kindOf(m, registry);
     if (kind === 'plain') return { kind };
     const where = 'IntestazioneMessaggio/Messaggio/RiferimentoMessaggio';
     if (m.refId === undefined) {
@@ -60,7 +60,7 @@ export class AsyncCorrelation {
     // Answer: we sent the request (out, from the recipient to the sender). Poll: we received it (in),
     // from this very sender — another party's request with that id is not its to ask about.
     const original = await this.store.get(kind === 'answer' ? outboundKey(m.refId) : inboundKey(m.refId, m.from));
-    const problem = original ? this.mismatch(kind, m, original) : `no request ${m.refId} of ${m.to}`;
+    const problem = original ? this.mismatch(kind, m, original, registry) : `no request ${m.refId} of ${m.to}`;
     if (problem) throw new EnvelopeError('EGOV_IT_111', where, `EGOV_IT_111 - RiferimentoMessaggio ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;
     if (m.conversationId !== undefined && m.conversationId !== conversation) {
@@ -80,8 +80,11 @@ export class AsyncCorrelation {
    * What a back office asks to send. Returns the conversation the message belongs to (a new
    * asynchronous request starts its own: Collaborazione = its own id).
    */
-  async outbound(m: Omit<CorrelatedFacts, 'id'>): Promise<{ correlation: Correlation; conversationId?: string }> {
-    const kind = this.kindOf(m);
+  async outbound(
+    m: Omit<CorrelatedFacts, 'id'>,
+    registry: Registry = this.registry.current(),
+  ): Promise<{ correlation: Correlation; conversationId?: string }> {
+    const kind = this.kindOf(m, registry);
     if (kind === 'plain' || (kind === 'poll' && m.refId === undefined))
       return { correlation: { kind: 'plain' }, ...(m.conversationId ? { conversationId: m.conversationId } : {}) };
     if (m.refId === undefined)
@@ -92,7 +95,7 @@ export class AsyncCorrelation {
       );
     // Answer: the request came in to us, from the party the answer goes to. Poll: we sent the request.
     const original = await this.store.get(kind === 'answer' ? inboundKey(m.refId, m.to) : outboundKey(m.refId));
-    const problem = original ? this.mismatch(kind, m, original) : `no request ${m.refId}`;
+    const problem = original ? this.mismatch(kind, m, original, registry) : `no request ${m.refId}`;
     if (problem) throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 422, `refId ${m.refId}: ${problem}`);
     const conversation = original!.conversationId ?? original!.id;
     if (m.conversationId !== undefined && m.conversationId !== conversation)
@@ -107,9 +110,9 @@ export class AsyncCorrelation {
   }
 
   /** Answer: a simmetrico service that receives answers. Poll: an asimmetrico service (a reference makes it a richiesta stato). */
-  private kindOf(m: Pick<CorrelatedFacts, 'from' | 'service'>): Correlation['kind'] {
+  private kindOf(m: Pick<CorrelatedFacts, 'from' | 'service'>, registry: Registry): Correlation['kind'] {
     if (m.service.profile === 'asincronoAsimmetrico') return 'poll';
-    if (this.registry.requestServiceAnsweredBy(m.service, m.from)) return 'answer';
+    if (registry.requestServiceAnsweredBy(m.service, m.from)) return 'answer';
     return 'plain';
   }
 
@@ -122,12 +125,13 @@ export class AsyncCorrelation {
     kind: 'answer' | 'poll',
     m: Pick<CorrelatedFacts, 'from' | 'to' | 'service'>,
     original: MessageRecord,
+    registry: Registry,
   ): string | undefined {
     if (isRestExchange(original)) return 'it is a ModI REST exchange, answered in its own HTTP call';
     const [consumer, provider] = kind === 'answer' ? [m.to, m.from] : [m.from, m.to];
     if (original.from !== consumer || original.to !== provider)
       return `it is a message from ${original.from} to ${original.to}, not from ${consumer} to ${provider}`;
-    const service = kind === 'answer' ? this.registry.requestServiceAnsweredBy(m.service, m.from)!.name : m.service.name;
+    const service = kind === 'answer' ? registry.requestServiceAnsweredBy(m.service, m.from)!.name : m.service.name;
     if (original.service !== service) return `it is a message of service ${original.service}, not ${service}`;
     if (original.refId !== undefined && kind === 'poll') return 'it is itself a richiesta stato, not a request';
     return undefined;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { MessageRecord } from '../../core/message-record.js';
 import { servicePolicy, type RetryPolicy } from '../../queue/retry-policy.js';
 import type { WorkItem } from '../../queue/work-queue.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistrySource } from '../registry/registry.js';
 
 /** The deliver job of a message: job id = message id, so one already queued is not doubled. */
 export function deliveryJob(rec: MessageRecord, retry: RetryPolicy): WorkItem {
@@ -21,7 +21,7 @@ export function deliveryJob(rec: MessageRecord, retry: RetryPolicy): WorkItem {
 export class DeliverySchedule {
   constructor(
     private readonly deps: {
-      readonly registry: Registry;
+      readonly registry: RegistrySource;
       readonly log: Logger;
       /** The node-wide retry policy; a service's own `retry` fields override it. */
       readonly retry: RetryPolicy;
@@ -35,12 +35,12 @@ export class DeliverySchedule {
   /** A message just accepted (durably logged): its first attempt now, the queue holding retries and recovery. */
   async deliverNow(rec: MessageRecord): Promise<void> {
     if (!this.deps.immediate) return this.schedule(rec);
-    const service = this.deps.registry.service(rec.to, rec.service);
+    const service = this.deps.registry.current().service(rec.to, rec.service);
     await this.deps.immediate.start(deliveryJob(rec, servicePolicy(this.deps.retry, service?.retry)));
   }
 
   async schedule(rec: MessageRecord): Promise<void> {
-    const service = this.deps.registry.service(rec.to, rec.service);
+    const service = this.deps.registry.current().service(rec.to, rec.service);
     try {
       await this.deps.deliveries.enqueue(deliveryJob(rec, servicePolicy(this.deps.retry, service?.retry)));
     } catch (err) {

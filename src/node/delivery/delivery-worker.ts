@@ -8,7 +8,7 @@ import { isPendingAnswer } from '../correlation/async-correlation.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
 import { checkReply } from '../receipts/reply-check.js';
-import type { ServiceDef } from '../registry/registry.js';
+import type { Registry, ServiceDef } from '../registry/registry.js';
 import { routeOf } from './delivery-route.js';
 import type { DeliverySchedule } from './delivery-schedule.js';
 import { sealMessage } from './seal-message.js';
@@ -54,21 +54,26 @@ export class DeliveryWorker {
       );
       return { kind: 'done' };
     }
-    const route = routeOf(this.deps.registry, rec.to, this.deps.selfUrl);
-    const service = this.deps.registry.service(rec.to, rec.service);
+    // Each attempt runs under the registry current when it starts (docs/operators.md, "Reloading the
+    // registry"): a retry goes to the peer's URL as it is now, and a party or service removed meanwhile fails it.
+    const registry = this.deps.registry.current();
+    const route = routeOf(registry, rec.to, this.deps.selfUrl);
+    const service = registry.service(rec.to, rec.service);
     if (!route || !service) {
       await this.fail(
         rec,
-        new DeliveryError('TRAMITE_ERR_NO_ROUTE', `no route or service for ${rec.to}/${rec.service} in the configuration any more`, {
-          retriable: false,
-        }),
+        new DeliveryError(
+          'TRAMITE_ERR_NO_ROUTE',
+          `no route or service for ${rec.to}/${rec.service} in the configuration any more (registry version ${registry.version})`,
+          { retriable: false },
+        ),
       );
       return { kind: 'done' };
     }
     try {
-      const envelope = await this.envelopeForAttempt(rec, service, now);
+      const envelope = await this.envelopeForAttempt(rec, service, now, registry);
       await this.deps.store.transition(outboundKey(id), { status: 'SENDING', attempts: rec.attempts + 1 });
-      const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, signal);
+      const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, registry, signal);
       // The polled request shows its answer before the poll shows DELIVERED: whoever waits on the poll
       // and then reads the request finds the answer there.
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
@@ -144,7 +149,7 @@ export class DeliveryWorker {
    * (which refuses a Created older than 5 minutes); otherwise the same message signed again and
    * logged whole, so the log always holds what went on the wire.
    */
-  private async envelopeForAttempt(rec: MessageRecord, service: ServiceDef, now: Date): Promise<string> {
+  private async envelopeForAttempt(rec: MessageRecord, service: ServiceDef, now: Date, registry: Registry): Promise<string> {
     const logged = await this.deps.store.envelopeOf(outboundKey(rec.id));
     const created = logged ? /<wsu:Created>([^<]+)<\/wsu:Created>/.exec(logged)?.[1] : undefined;
     if (logged && created && now.getTime() - Date.parse(created) < RESEAL_AFTER_MS) return logged;
@@ -152,13 +157,20 @@ export class DeliveryWorker {
       throw new DeliveryError('TRAMITE_ERR_EXPIRED', 'the payload was dropped by retention: the message cannot be signed again', {
         retriable: false,
       });
-    const envelope = await sealMessage(this.deps.registry, rec, service, now);
+    const envelope = await sealMessage(registry, rec, service, now);
     await this.deps.store.resealed(rec.id, envelope, {});
     return envelope;
   }
 
   /** The exchange with the peer, and what it leaves in the log: the receipt, and the answer when one came. */
-  private async exchange(rec: MessageRecord, service: ServiceDef, envelope: string, url: string, signal?: AbortSignal): Promise<Delivered> {
+  private async exchange(
+    rec: MessageRecord,
+    service: ServiceDef,
+    envelope: string,
+    url: string,
+    registry: Registry,
+    signal?: AbortSignal,
+  ): Promise<Delivered> {
     const expectsReply = rec.confermaRicezione || rec.collaboration !== 'oneway';
     const reply = await this.deps.peers.exchange(url, envelope, {
       soapAction: rec.service,
@@ -167,7 +179,7 @@ export class DeliveryWorker {
       ...(signal ? { signal } : {}),
     });
     if (!reply) return {};
-    const opened = await checkReply(reply.envelope, rec, service, this.deps, reply.status);
+    const opened = await checkReply(reply.envelope, rec, service, { ...this.deps, registryVersion: registry.version }, reply.status);
     return {
       // The decoded text (its declaration, if any, says UTF-8): the same document, as the log stores text.
       replyEnvelope: reply.envelope.text,

@@ -14,6 +14,12 @@ import type { AdapterCatalog, AdapterDefinition, AdapterHealth, AdapterInstance,
 import { busApiMismatch } from '../../../adapters/sdk/bus-api.js';
 import { compileOptionsSchema, deepFreeze, type OptionsValidator } from '../../../adapters/sdk/options-schema.js';
 
+/** The services an adapter of `party` serves: those it declares (or its defaults) that the configuration offers. */
+function boundServices(config: NodeConfig, party: string, declared: readonly string[]): ReadonlySet<string> {
+  const offered = new Set(config.services.filter((s) => s.provider === party).map((s) => s.name));
+  return new Set(declared.filter((s) => offered.has(s)));
+}
+
 /** One adapter instance serving one party. */
 export interface HostedAdapter {
   readonly party: string;
@@ -23,6 +29,10 @@ export interface HostedAdapter {
   readonly instance: AdapterInstance;
   /** `parties[i].adapters[j]`: where the configuration declares it. */
   readonly field: string;
+  /** j in `parties[i].adapters[j]`: where a reloaded configuration declares it again. */
+  readonly index: number;
+  /** The adapter's own default services, for a declaration without `services`. */
+  readonly defaultServices: readonly string[];
 }
 
 export interface AdapterHostDeps {
@@ -46,7 +56,7 @@ export class AdapterHost {
   private started = false;
 
   private constructor(
-    private readonly adapters: readonly HostedAdapter[],
+    private adapters: readonly HostedAdapter[],
     private readonly log: Logger,
   ) {}
 
@@ -72,8 +82,7 @@ export class AdapterHost {
         );
         const dataDir = adapterDataDir(config, party.code, definition.id);
         mkdirSync(dataDir, { recursive: true });
-        const offered = new Set(config.services.filter((s) => s.provider === party.code).map((s) => s.name));
-        const services = new Set((declared.services ?? definition.services ?? []).filter((s) => offered.has(s)));
+        const services = boundServices(config, party.code, declared.services ?? definition.services ?? []);
         const log = deps.log.child({ adapter: definition.id, party: party.code });
         let instance: AdapterInstance;
         try {
@@ -96,11 +105,34 @@ export class AdapterHost {
             { cause, field },
           );
         }
-        hosted.push({ party: party.code, id: definition.id, version: definition.version, services, instance, field });
+        hosted.push({
+          party: party.code,
+          id: definition.id,
+          version: definition.version,
+          services,
+          instance,
+          field,
+          index: j,
+          defaultServices: [...(definition.services ?? [])],
+        });
         log.info({ version: definition.version, services: [...services] }, 'adapter loaded');
       }
     }
     return new AdapterHost(hosted, deps.log);
+  }
+
+  /**
+   * A reloaded configuration's service bindings (its `parties[].adapters[].services` and the services
+   * offered), in one swap. The adapters themselves and their options are the ones loaded at start: the
+   * reload refused any change to them (src/node/registry/restart-only-changes.ts).
+   */
+  rebind(config: NodeConfig): void {
+    this.adapters = this.adapters.map((a) => {
+      const declared = config.parties.find((p) => p.code === a.party)?.adapters?.[a.index];
+      const services = boundServices(config, a.party, declared?.services ?? a.defaultServices);
+      this.log.info({ adapter: a.id, party: a.party, services: [...services] }, 'adapter services bound');
+      return { ...a, services };
+    });
   }
 
   /** The adapter that takes `party`'s inbound messages on `service`, if one does. */

@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../../queue/retry-policy.js';
 import type { AttemptOutcome } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
+import type { Registry } from '../registry/registry.js';
 import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
 import { inboundKeyText, type DispatchItem } from './dispatch-item.js';
 
@@ -54,20 +55,25 @@ export class DispatchWorker {
     if (typeof item.from !== 'string') return { kind: 'done' };
     const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
-    if (!this.hasReceiver(rec.to, rec.service)) return { kind: 'done' }; // its back office polls the API
+    // Each hand-over runs under the registry current when it starts: a back office whose URL changed gets its retries there.
+    const registry = this.deps.registry.current();
+    if (!this.hasReceiver(rec.to, rec.service, registry)) return { kind: 'done' }; // its back office polls the API
     try {
       const payload = rec.payload ?? (await this.payloadFromEnvelope(rec));
-      await this.handOver({
-        id: rec.id,
-        from: rec.from,
-        to: rec.to,
-        service: rec.service,
-        profile: rec.collaboration,
-        payload,
-        ...(rec.action !== undefined ? { action: rec.action } : {}),
-        ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
-        ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
-      });
+      await this.handOver(
+        {
+          id: rec.id,
+          from: rec.from,
+          to: rec.to,
+          service: rec.service,
+          profile: rec.collaboration,
+          payload,
+          ...(rec.action !== undefined ? { action: rec.action } : {}),
+          ...(rec.refId !== undefined ? { refId: rec.refId } : {}),
+          ...(rec.conversationId !== undefined ? { conversationId: rec.conversationId } : {}),
+        },
+        registry,
+      );
       await this.deps.store.transition(keyOf(rec), { status: 'DISPATCHED', error: undefined });
       return { kind: 'done' };
     } catch (err) {
@@ -116,12 +122,12 @@ export class DispatchWorker {
   }
 
   /** Whether anything takes `party`'s messages on `service` (an adapter, or a backOffice URL); else they wait for the API. */
-  hasReceiver(party: string, service: string): boolean {
-    return this.deps.adapters.serving(party, service) !== undefined || this.deps.registry.hostedParty(party)?.backOffice !== undefined;
+  hasReceiver(party: string, service: string, registry: Registry = this.deps.registry.current()): boolean {
+    return this.deps.adapters.serving(party, service) !== undefined || registry.hostedParty(party)?.backOffice !== undefined;
   }
 
   /** Hands a message over: to the adapter serving its service, else to the party's backOffice URL. Returns a sincrono reply. */
-  async handOver(msg: BackOfficeDelivery): Promise<string | undefined> {
+  async handOver(msg: BackOfficeDelivery, registry: Registry = this.deps.registry.current()): Promise<string | undefined> {
     const adapter = this.deps.adapters.serving(msg.to, msg.service);
     if (adapter) {
       const outcome = await adapter.instance.egress(
@@ -130,7 +136,7 @@ export class DispatchWorker {
       );
       return outcome.kind === 'reply' ? outcome.payload : undefined;
     }
-    const url = this.deps.registry.hostedParty(msg.to)?.backOffice?.url;
+    const url = registry.hostedParty(msg.to)?.backOffice?.url;
     if (!url) throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${msg.to} has no adapter for ${msg.service} and no back office`);
     return deliverToBackOffice(url, msg, this.deps.backOfficeTimeoutMs, this.deps.limits.maxBytes, this.deps.backOffice);
   }

@@ -6,7 +6,7 @@ import { ForwardingStore } from '../forwarding-store.js';
 import type { RetryPolicy } from '../../queue/retry-policy.js';
 import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistrySource } from '../registry/registry.js';
 
 /** The body of a status webhook: one change of state of one message. */
 export interface StatusEvent {
@@ -49,7 +49,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 export class StatusNotifier {
   constructor(
     private readonly deps: {
-      registry: Registry;
+      registry: RegistrySource;
       log: Logger;
       retry: RetryPolicy;
       queue: { enqueue(item: NotifyItem): Promise<void> };
@@ -63,7 +63,7 @@ export class StatusNotifier {
   async changed(rec: MessageRecord, previous: MessageStatus | null): Promise<void> {
     if (previous === rec.status) return;
     const party = rec.direction === 'out' ? rec.from : rec.to;
-    if (!this.deps.registry.hostedParty(party)?.notify) return;
+    if (!this.deps.registry.current().hostedParty(party)?.notify) return;
     const body: StatusEvent = {
       event: 'message.status',
       id: rec.id,
@@ -92,7 +92,7 @@ export class StatusNotifier {
   }
 
   async attempt(item: NotifyItem, attemptNo: number): Promise<AttemptOutcome> {
-    const notify = this.deps.registry.hostedParty(item.party)?.notify;
+    const notify = this.deps.registry.current().hostedParty(item.party)?.notify;
     if (!notify) return { kind: 'done' };
     const body = JSON.stringify(item.body);
     const timestamp = String(Math.floor(Date.now() / 1000));

@@ -50,11 +50,30 @@ const DEFAULTS = { timeoutMs: 30_000, connectionsPerPeer: 16, keepAliveMs: 4_000
  */
 export class PeerClient {
   private readonly agents = new Map<string, Dispatcher>();
-  private readonly opts: Omit<Required<PeerClientOptions>, 'self'> & Pick<PeerClientOptions, 'self'>;
+  private readonly opts: Omit<Required<PeerClientOptions>, 'self' | 'peers'> & Pick<PeerClientOptions, 'self'>;
+  /** The configured peers; a registry reload replaces them (setPeers). */
+  private peers: readonly PeerConfig[];
   private closed = false;
 
   constructor(opts: PeerClientOptions) {
-    this.opts = { ...DEFAULTS, ...opts };
+    const { peers, ...rest } = { ...DEFAULTS, ...opts };
+    this.opts = rest;
+    this.peers = peers;
+  }
+
+  /**
+   * The peers of a reloaded registry. A peer whose TLS (pinned CAs, client certificate, servername) changed
+   * gets a new dispatcher at its next exchange; the old one closes once the exchanges it carries end.
+   */
+  setPeers(peers: readonly PeerConfig[]): void {
+    const before = new Map([...this.agents.keys()].map((origin) => [origin, tlsKey(this.peerAt(origin))]));
+    this.peers = peers;
+    for (const [origin, key] of before) {
+      if (tlsKey(this.peerAt(origin)) === key) continue;
+      const agent = this.agents.get(origin);
+      this.agents.delete(origin);
+      void agent?.close().catch(() => undefined);
+    }
   }
 
   /** POSTs an envelope and reads the answer as the bus does: the reply envelope, or undefined when none was due. */
@@ -138,7 +157,7 @@ export class PeerClient {
   }
 
   private peerAt(origin: string): PeerConfig | undefined {
-    return this.opts.peers.find((p) => originOf(p.url) === origin);
+    return this.peers.find((p) => originOf(p.url) === origin);
   }
 
   /** "peer "regione" at https://…", or "peer at …" for a URL no peer is configured with. */
@@ -154,6 +173,12 @@ export class PeerClient {
     this.agents.clear();
     await Promise.all(agents.map((a) => a.close()));
   }
+}
+
+/** What a peer's dispatcher is made from: equal keys, the same dispatcher serves. */
+function tlsKey(peer: PeerConfig | undefined): string {
+  const tls = peer?.tls;
+  return JSON.stringify(tls ? [tls.caPem, tls.client?.certPem, tls.client?.keyPem, tls.servername] : null);
 }
 
 function originOf(url: string): string {

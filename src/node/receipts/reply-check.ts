@@ -20,14 +20,26 @@ export async function checkReply(
   reply: ReadEnvelope,
   rec: MessageRecord,
   service: ServiceDef,
-  deps: { readonly verifier: EnvelopeVerifier; readonly clock: Clock; readonly revocation?: RevocationChecker | undefined },
+  deps: {
+    readonly verifier: EnvelopeVerifier;
+    readonly clock: Clock;
+    readonly revocation?: RevocationChecker | undefined;
+    /** The registry version the attempt runs under: the worker verifies with that one. */
+    readonly registryVersion?: number;
+  },
   status: number,
 ): Promise<OpenedEnvelope> {
   let outcome: VerifyOutcome;
   try {
     // A reply answers this node's own request: their number is bounded by the delivery queue, so it may wait.
     outcome = await deps.verifier.verify(
-      { envelope: reply.text, at: deps.clock.now().getTime(), party: rec.to, modiPatterns: service.modiPatterns ?? DEFAULT_MODI_PATTERNS },
+      {
+        envelope: reply.text,
+        at: deps.clock.now().getTime(),
+        party: rec.to,
+        modiPatterns: service.modiPatterns ?? DEFAULT_MODI_PATTERNS,
+        ...(deps.registryVersion !== undefined ? { registryVersion: deps.registryVersion } : {}),
+      },
       { mayWait: true },
     );
   } catch (cause) {

@@ -25,8 +25,15 @@ export async function answerDuplicate(
     deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
     return { status: first.status === 'FAILED' ? 500 : 200, body: original };
   }
-  if (!receiving.has(inboundKeyText(key)) && first.status === 'RECEIVED') return completeInterruptedReceipt(deps, req, first);
+  if (!receiving.has(inboundKeyText(key)) && first.status === 'RECEIVED' && !maybeInAnotherProcess(deps, first))
+    return completeInterruptedReceipt(deps, req, first);
   return { status: 202, body: '' };
+}
+
+/** Whether another process sharing the log may still be answering the first copy (ReceptionDeps.othersMayBeReceivingForMs). */
+function maybeInAnotherProcess(deps: ReceptionDeps, first: MessageRecord): boolean {
+  const within = deps.othersMayBeReceivingForMs;
+  return within !== undefined && deps.clock.now().getTime() - Date.parse(first.createdAt) < within;
 }
 
 /**
@@ -46,6 +53,6 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   );
   await deps.store.transition(keyOf(first), {}, body);
   deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
-  if (deps.dispatch.hasReceiver(req.to.code, req.service.name)) await deps.dispatch.schedule(first);
+  if (deps.dispatch.hasReceiver(req.to.code, req.service.name, deps.registry.current())) await deps.dispatch.schedule(first);
   return { status: 200, body };
 }

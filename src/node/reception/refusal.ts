@@ -58,7 +58,8 @@ export async function refuse(deps: ReceptionDeps, err: unknown, { claimedId, ope
   );
   const fault = faultElement(ecc, { now, porta: deps.porta });
   const recipient =
-    opened && deps.registry.hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : (opened.addressing!.to ?? ''));
+    opened &&
+    deps.registry.current().hostedParty(opened.profile === 'egov' ? partyCode(opened.egov!.destinatario) : (opened.addressing!.to ?? ''));
   if (opened && recipient) {
     try {
       const id = await replyId(deps, opened.profile, recipient.code);

@@ -57,7 +57,7 @@ export async function replyTo(deps: ReceptionDeps, req: AcceptedRequest, correla
         replyPayload: payload,
       });
     }
-    if (deps.dispatch.hasReceiver(req.to.code, req.service.name)) await deps.dispatch.dispatchNow(req); // otherwise the back office polls the API
+    if (deps.dispatch.hasReceiver(req.to.code, req.service.name, deps.registry.current())) await deps.dispatch.dispatchNow(req); // otherwise the back office polls the API
   }
   return reply;
 }

@@ -8,19 +8,23 @@ import type { ReceptionDeps } from './reception-deps.js';
  * answer, well-formed XML content, becomes the Body of the signed reply.
  */
 export async function answerSincrono(deps: ReceptionDeps, req: AcceptedRequest, payload: string): Promise<string> {
-  if (!deps.dispatch.hasReceiver(req.to.code, req.service.name))
+  const registry = deps.registry.current(); // the reception's own snapshot (Reception.process)
+  if (!deps.dispatch.hasReceiver(req.to.code, req.service.name, registry))
     throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
-  const handed = await deps.dispatch.handOver({
-    id: req.id,
-    from: req.from,
-    to: req.to.code,
-    service: req.service.name,
-    profile: req.profile,
-    payload,
-    ...(req.action !== undefined ? { action: req.action } : {}),
-    ...(req.refId !== undefined ? { refId: req.refId } : {}),
-    ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-  });
+  const handed = await deps.dispatch.handOver(
+    {
+      id: req.id,
+      from: req.from,
+      to: req.to.code,
+      service: req.service.name,
+      profile: req.profile,
+      payload,
+      ...(req.action !== undefined ? { action: req.action } : {}),
+      ...(req.refId !== undefined ? { refId: req.refId } : {}),
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+    },
+    registry,
+  );
   // A back office or adapter often answers with a whole document: its XML declaration cannot be Body content.
   const answer = handed?.replace(/^\s*<\?xml[^>]*\?>\s*/, '');
   if (answer === undefined || !isWellFormedContent(answer, deps.limits)) {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { TramiteError } from '../../core/errors.js';
 import { compiledWorkerScript } from '../../config/package-root.js';
-import type { VerifyJob, VerifyOutcome, WorkerSetup } from './verification-protocol.js';
+import type { RegistryUpdate, VerifyJob, VerifyOutcome, WorkerSetup } from './verification-protocol.js';
 
 /** Parses and verifies envelopes somewhere other than the caller's event loop. */
 export interface EnvelopeVerifier {
@@ -55,9 +55,23 @@ export class VerificationPool implements EnvelopeVerifier {
   private nextId = 0;
   private closing = false;
   private readonly script: URL;
+  /** What a worker starts with: the options' setup, then the registry of the last reload. */
+  private setup: WorkerSetup;
 
   private constructor(private readonly opts: VerificationPoolOptions) {
     this.script = workerScript();
+    this.setup = opts.setup;
+  }
+
+  /**
+   * A reloaded registry (version, configuration as configForWorker makes it) for every worker, and for
+   * the workers started from now on. A message reaches a worker after every message posted before it, so
+   * jobs posted after this call find the version there; workers keep a few older ones for jobs in flight.
+   */
+  reload(version: number, config: unknown): void {
+    this.setup = { ...this.setup, config, registryVersion: version };
+    const update: RegistryUpdate = { registry: { version, config } };
+    for (const slot of this.slots) slot.worker.postMessage(update);
   }
 
   static async start(opts: VerificationPoolOptions): Promise<VerificationPool> {
@@ -122,12 +136,18 @@ export class VerificationPool implements EnvelopeVerifier {
   /** Starts one worker and resolves once it has built its registry. */
   private spawn(): Promise<void> {
     return new Promise<void>((ready, failed) => {
-      const worker = new Worker(this.script, { workerData: this.opts.setup });
+      const setup = this.setup;
+      const worker = new Worker(this.script, { workerData: setup });
       const slot: Slot = { worker, current: undefined };
       let started = false;
       worker.on('message', (msg: { ready?: true; id?: number; outcome?: VerifyOutcome }) => {
         if (msg.ready) {
           started = true;
+          // A reload while it started: it gets that registry before any job.
+          if (this.setup !== setup)
+            worker.postMessage({
+              registry: { version: this.setup.registryVersion ?? 1, config: this.setup.config },
+            } satisfies RegistryUpdate);
           this.slots.push(slot);
           ready();
           this.next(slot);

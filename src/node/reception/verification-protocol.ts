@@ -26,6 +26,13 @@ export interface VerifyJob {
   readonly party?: string;
   /** ModI patterns the envelope must satisfy; absent: any (ID_AUTH_SOAP_01), the service decides later. */
   readonly modiPatterns?: readonly ModiSoapPattern[];
+  /** The registry version the work runs under (its peers' CAs, its signers); absent: the worker's newest. */
+  readonly registryVersion?: number;
+}
+
+/** A new registry version for the workers (VerificationPool.reload): its configuration, as configForWorker makes it. */
+export interface RegistryUpdate {
+  readonly registry: { readonly version: number; readonly config: unknown };
 }
 
 export interface SerializedSignature {
@@ -62,6 +69,8 @@ export type VerifyOutcome =
 /** What each worker is started with: the configuration (without private keys) and the verification policy. */
 export interface WorkerSetup {
   readonly config: unknown;
+  /** The registry version `config` makes; default 1. */
+  readonly registryVersion?: number;
   readonly limits: XmlLimits;
   readonly maxAgeSeconds: number;
   readonly skewSeconds: number;

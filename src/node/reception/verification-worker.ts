@@ -1,6 +1,6 @@
 /**
  * Entry point of a verification worker thread (see verification-pool.ts). It builds its own Registry
- * from the configuration it was started with, then parses and verifies one envelope per message and
+ * from the configuration it was started with (and each one a reload sends it), then parses and verifies one envelope per message and
  * answers with a serializable verdict. Nothing here touches the network, the log or a key.
  */
 import { constants, setPriority } from 'node:os';
@@ -13,6 +13,7 @@ import {
   configFromNode,
   serializeError,
   serializeSignature,
+  type RegistryUpdate,
   type VerifyJob,
   type VerifyOutcome,
   type WorkerSetup,
@@ -24,15 +25,26 @@ if (process.platform === 'linux') setPriority(constants.priority.PRIORITY_BELOW_
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
+/** Registry versions kept for work still in flight under an older one (a reload swaps them while envelopes wait). */
+const KEPT_VERSIONS = 8;
 // The configuration arrives without private keys; a Registry only looks things up in it.
-const registry = new Registry(configFromNode(setup.config) as NodeConfig);
+const registries = new Map<number, Registry>();
+let newest = addRegistry(setup.registryVersion ?? 1, setup.config);
+
+function addRegistry(version: number, config: unknown): Registry {
+  const registry = new Registry(configFromNode(config) as NodeConfig, version);
+  registries.set(version, registry);
+  for (const old of registries.keys()) if (registries.size > KEPT_VERSIONS) registries.delete(old);
+  return registry;
+}
 
 function verify(job: VerifyJob): VerifyOutcome {
   let read: ReadEnvelope | undefined;
   try {
     read = readEnvelope(job.envelope, setup.limits);
     const opened = verifyRead(read, {
-      registry,
+      // A version older than the ones kept (a worker started after a reload knows only its own) gets the newest.
+      registry: (job.registryVersion !== undefined && registries.get(job.registryVersion)) || newest,
       at: new Date(job.at),
       maxAgeSeconds: setup.maxAgeSeconds,
       skewSeconds: setup.skewSeconds,
@@ -47,7 +59,11 @@ function verify(job: VerifyJob): VerifyOutcome {
   }
 }
 
-port.on('message', (msg: { id: number; job: VerifyJob }) => {
+port.on('message', (msg: { id: number; job: VerifyJob } | RegistryUpdate) => {
+  if ('registry' in msg) {
+    if (msg.registry.version > newest.version) newest = addRegistry(msg.registry.version, msg.registry.config);
+    return;
+  }
   port.postMessage({ id: msg.id, outcome: verify(msg.job) });
 });
 port.postMessage({ ready: true });

@@ -12,7 +12,11 @@ import { reviveError, reviveSignature } from './verification-protocol.js';
  * and only for chains the worker found trusted, so no untrusted input chooses what is fetched.
  */
 export async function verifyEnvelope(deps: ReceptionDeps, bytes: Uint8Array, claimed: { id?: string }): Promise<OpenedEnvelope> {
-  const outcome = await deps.verifier.verify({ envelope: bytes, at: deps.clock.now().getTime() });
+  const outcome = await deps.verifier.verify({
+    envelope: bytes,
+    at: deps.clock.now().getTime(),
+    registryVersion: deps.registry.current().version,
+  });
   if (!outcome.ok) {
     if (outcome.messageId !== undefined) claimed.id = outcome.messageId;
     throw reviveError(outcome.error);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TramiteError } from '../../core/errors.js';
 import { formatMessageId } from '../../core/message-id.js';
 import type { Clock } from '../../core/clock.js';
+import type { MessageIds } from './message-ids.js';
 
 /** Serials per minute a process may issue: the 7-digit serial is slot (2 digits) ‖ counter (5 digits). */
 const PER_SLOT = 100_000;
@@ -11,7 +12,8 @@ const SLOTS = 100;
 const BLOCK = 1_000;
 
 /**
- * Issues e-Gov message ids that stay unique when several node processes share a data directory.
+ * Issues e-Gov message ids that stay unique when several node processes share a data directory (with
+ * the SQLite log; processes sharing a PostgreSQL log use SharedMessageIdAllocator instead).
  * Each process leases a slot (an exclusively created lock file naming its pid; a slot whose pid is
  * gone is taken over) and numbers its messages inside that slot, restarting every minute because
  * the minute is part of the id. 100 000 ids per minute per process; past that, `next()` waits for
@@ -21,7 +23,7 @@ const BLOCK = 1_000;
  * serials are reserved in blocks in `slot-NN.state` ("<minute> <reserved up to>") before they are
  * used, so the next holder continues past anything its predecessor may have issued.
  */
-export class MessageIdAllocator {
+export class MessageIdAllocator implements MessageIds {
   private minuteKey = '';
   private counter = 0;
   private reserved = 0;

@@ -21,10 +21,20 @@ export type ServiceDef = NodeConfig['services'][number];
 type SignerBinding = { readonly fingerprint256: string } | { readonly subject: NameAttributes; readonly issuer: NameAttributes };
 
 /**
- * Read-only lookups over the configuration: who is hosted here, which peer hosts a party, which
- * services exist, which parties a back-office token may act for, which trust store applies.
+ * Where a piece of work gets its registry: it calls `current()` once, when it starts, and uses that
+ * snapshot to its end (a message in flight finishes under the version it started with). A Registry is
+ * its own fixed source; LiveRegistry (live-registry.ts) hands out the snapshot a reload last swapped in.
  */
-export class Registry {
+export interface RegistrySource {
+  current(): Registry;
+}
+
+/**
+ * Read-only lookups over the configuration: who is hosted here, which peer hosts a party, which
+ * services exist, which parties a back-office token may act for, which trust store applies. Immutable:
+ * a reload builds a new one (its `version` the next number) and swaps it in whole.
+ */
+export class Registry implements RegistrySource {
   private readonly hosted = new Map<string, HostedParty>();
   private readonly peerByParty = new Map<string, PeerNode>();
   private readonly trustByPeer = new Map<string, TrustStore>();
@@ -37,7 +47,11 @@ export class Registry {
   /** Operators first: a token listed under both roles acts as an operator. */
   private readonly staffTokens: ReadonlyArray<readonly [StaffRole, readonly StaffTokenEntry[]]>;
 
-  constructor(readonly config: NodeConfig) {
+  constructor(
+    readonly config: NodeConfig,
+    /** Which version of the registry this is: 1 at start, one more for each reload applied. */
+    readonly version = 1,
+  ) {
     this.staffTokens = [
       ['operator', staffTokenEntries('operator', config.node.operatorTokens)],
       ['auditor', staffTokenEntries('auditor', config.log.auditorTokens)],
@@ -56,6 +70,16 @@ export class Registry {
     }
   }
 
+  /** Routing by competence (config `competence`): the table and who may send by role; undefined when not configured. */
+  get competence(): NodeConfig['competence'] {
+    return this.config.competence;
+  }
+
+  /** A Registry as its own source: always itself. */
+  current(): Registry {
+    return this;
+  }
+
   hostedParty(code: string): HostedParty | undefined {
     return this.hosted.get(code);
   }
@@ -70,7 +94,7 @@ export class Registry {
 
   /** Every anchor the node trusts for anyone (its own and its peers' CAs): what auditors re-verify with. */
   auditTrust(): TrustStore {
-    // Built once: the configuration does not change, and one store keeps its issuer-path cache across requests.
+    // Built once per snapshot: its configuration does not change, and one store keeps its issuer-path cache across requests.
     return (this.auditTrustStore ??= this.trust.withExtra(this.config.peers.flatMap((p) => [...p.caCertificates])));
   }
 

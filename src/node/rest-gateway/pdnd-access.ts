@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { HostedPartyConfig, PdndClientKey, PdndSettings } from '../../config/config-types.js';
@@ -9,15 +8,17 @@ import { VoucherCache } from '../../pdnd/voucher-cache.js';
 import { JwksCache } from '../../pdnd/jwks-cache.js';
 import { PdndClientKeys } from '../../pdnd/client-key-lookup.js';
 import { TracingLedger } from '../../pdnd/tracing-ledger.js';
+import type { AdapterStoreOpener } from '../../../adapters/sdk/store/adapter-store.js';
 import { TracingUploader } from '../../pdnd/tracing-uploader.js';
 import { TracingSchedule } from '../../pdnd/tracing-schedule.js';
-import { tracingDay } from '../../pdnd/tracing-ledger.js';
+import { tracingDay, type TracingSummary } from '../../pdnd/tracing-ledger.js';
 import { ApiError } from '../../core/errors.js';
 
 /**
  * Everything the gateway asks of PDND, made once per node: per hosted party a voucher cache for its
  * e-service client (fruizione) and one for its API-interoperabilità client (tracing, key lookups); one
- * JWKS cache for the environment (erogazione); the tracing ledger beside the message log. One undici
+ * JWKS cache for the environment (erogazione); the tracing ledger beside the message log (in its
+ * database when that is PostgreSQL). One undici
  * dispatcher for PDND (its own CA when pdnd.caFile is given, the system's store otherwise).
  */
 export class PdndAccess {
@@ -34,7 +35,8 @@ export class PdndAccess {
   constructor(
     readonly settings: PdndSettings,
     private readonly parties: readonly HostedPartyConfig[],
-    dataDir: string,
+    /** Where the tracing ledger is kept (nodeStoreOpener: the data dir, or the log's PostgreSQL). */
+    openStore: AdapterStoreOpener,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -43,7 +45,7 @@ export class PdndAccess {
       connect: { ...TLS_POLICY, ...(settings.caPem ? { ca: [...settings.caPem] } : {}) },
     });
     this.jwks = new JwksCache({ url: settings.jwksUrl, dispatcher: this.dispatcher, clock });
-    this.ledger = new TracingLedger(join(dataDir, 'pdnd-tracing.sqlite'));
+    this.ledger = new TracingLedger(openStore);
     this.uploader = settings.tracingUrl
       ? new TracingUploader({
           ledger: this.ledger,
@@ -64,7 +66,7 @@ export class PdndAccess {
   }
 
   /** The tracing uploads' state, for GET /health's details. */
-  tracingHealth() {
+  tracingHealth(): Promise<TracingSummary> {
     return this.schedule?.health() ?? this.ledger.summary(tracingDay(this.clock.now()));
   }
 
@@ -147,7 +149,7 @@ export class PdndAccess {
   async close(): Promise<void> {
     await this.schedule?.stop();
     for (const c of [...this.clients.values(), ...this.apiClients.values()]) c.close();
-    this.ledger.close();
+    await this.ledger.close();
     await this.dispatcher.close();
   }
 }

@@ -157,7 +157,7 @@ export class RestConsumer {
   private async sign(call: OutboundRestCall, api: RestServiceConfig, party: string, facts: Record<string, unknown>, url: string) {
     const { deps } = this;
     const declared = declaredPatterns(api.api);
-    const hosted = deps.registry.hostedParty(party)!;
+    const hosted = deps.registry.current().hostedParty(party)!;
     const passed = requestHeadersToForward(call.headers);
     const contentHeaders = Object.fromEntries(passed.filter(([n]) => n === 'content-type' || n === 'content-encoding'));
     const pdndKey = hosted.pdnd?.client;
@@ -272,7 +272,7 @@ export class RestConsumer {
         at: deps.clock.now(),
         skewSeconds: deps.skewSeconds,
         audience: issuer,
-        trust: deps.registry.trustForParty(api.provider),
+        trust: deps.registry.current().trustForParty(api.provider),
         ...(declared.integrity === 'INTEGRITY_REST_02' && deps.pdnd
           ? {
               keyByKid: (kid: string) => deps.pdnd!.keysFor(party).keyByKid(kid),
@@ -289,7 +289,7 @@ export class RestConsumer {
             }
           : {}),
         bindSigner: (cert: X509Certificate) => {
-          if (!deps.registry.signerIsParty(cert, api.provider))
+          if (!deps.registry.current().signerIsParty(cert, api.provider))
             throw new ModiRestError(
               'TRAMITE_ERR_MODI_REST_BINDING',
               'Agid-JWT-Signature',
@@ -342,7 +342,12 @@ export class RestConsumer {
     const { pdnd } = this.deps;
     const tenant = pdnd?.tenantOf(party);
     if (!pdnd || !tenant || !api.api.pdnd || typeof facts['voucherJti'] !== 'string') return;
-    pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: api.api.pdnd.purposeId, status, voucherJti: facts['voucherJti'] });
+    // Not awaited: the exchange is answered whatever the count; a count the store refused is told.
+    void pdnd.ledger
+      .record({ tenant, at: this.deps.clock.now(), purposeId: api.api.pdnd.purposeId, status, voucherJti: facts['voucherJti'] })
+      .catch((err: unknown) =>
+        this.deps.log.warn({ tenant, err: (err as Error).message }, 'PDND traffic not counted in the tracing ledger'),
+      );
   }
 }
 

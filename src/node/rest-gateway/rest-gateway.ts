@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { nodeStoreOpener } from '../node-store-opener.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../../config/config-types.js';
 import type { Clock } from '../../core/clock.js';
@@ -6,7 +7,7 @@ import type { RestExchangeRecorder } from '../../core/rest-exchange.js';
 import { TLS_POLICY } from '../../core/tls-policy.js';
 import type { RevocationChecker } from '../../crypto/revocation/revocation-checker.js';
 import type { JtiReplayFilter } from '../../../envelopes/modi-rest/rest-token-verify.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistrySource } from '../registry/registry.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
 import { PdndAccess } from './pdnd-access.js';
 import { RestApiDirectory } from './rest-api-directory.js';
@@ -15,7 +16,7 @@ import { RestProvider } from './rest-provider.js';
 
 export interface RestGatewayDeps {
   readonly config: NodeConfig;
-  readonly registry: Registry;
+  readonly registry: RegistrySource;
   readonly peers: PeerClient;
   readonly exchanges: RestExchangeRecorder;
   readonly replay: JtiReplayFilter;
@@ -38,8 +39,8 @@ export class RestGateway {
 
   constructor(deps: RestGatewayDeps) {
     const { config, registry } = deps;
-    this.directory = new RestApiDirectory(config.restServices, (code) => registry.hostedParty(code) !== undefined);
-    this.pdnd = config.pdnd ? new PdndAccess(config.pdnd, config.parties, config.node.dataDir, deps.clock, deps.log) : undefined;
+    this.directory = new RestApiDirectory(config.restServices, (code) => registry.current().hostedParty(code) !== undefined);
+    this.pdnd = config.pdnd ? new PdndAccess(config.pdnd, config.parties, nodeStoreOpener(config), deps.clock, deps.log) : undefined;
     // The back offices' APIs: kept-alive connections; https ones verified with the system's store.
     this.upstream = new Agent({ keepAliveTimeout: 4000, connections: 64, connect: { ...TLS_POLICY } });
     const shared = {

@@ -104,7 +104,7 @@ export class RestProvider {
           at: deps.clock.now(),
           skewSeconds: deps.skewSeconds,
           audience: api.api.audience,
-          trust: deps.registry.auditTrust(),
+          trust: deps.registry.current().auditTrust(),
           ...(deps.pdnd && (declared.integrity === 'INTEGRITY_REST_02' || declared.audit === 'AUDIT_REST_02')
             ? { keyByKid: (kid: string) => deps.pdnd!.keysFor(api!.provider).keyByKid(kid) }
             : {}),
@@ -203,7 +203,7 @@ export class RestProvider {
    * over mutual TLS it must also be a party of the peer whose client certificate opened the connection.
    */
   private consumerOf(cert: X509Certificate, api: RestServiceConfig, transport: TransportIdentity | undefined): string {
-    const { registry } = this.deps;
+    const registry = this.deps.registry.current();
     const candidates = api.consumers ?? registry.config.peers.flatMap((p) => [...p.parties]);
     const party = candidates.find((code) => registry.signerIsParty(cert, code));
     if (!party)
@@ -278,7 +278,7 @@ export class RestProvider {
     const passed = responseHeadersToReturn(res.headers);
     const declared = declaredPatterns(api.api);
     if (!declared.integrity) return passed;
-    const hosted = this.deps.registry.hostedParty(api.provider)!;
+    const hosted = this.deps.registry.current().hostedParty(api.provider)!;
     const byKid = declared.integrity === 'INTEGRITY_REST_02';
     const key = byKid ? pdndSigningKey(hosted.pdnd!.client) : x509SigningKey(hosted.identity);
     const issuer = byKid ? hosted.pdnd!.client.clientId : api.provider;
@@ -335,7 +335,12 @@ export class RestProvider {
     const { pdnd } = this.deps;
     const tenant = pdnd?.tenantOf(api.provider);
     if (!pdnd || !tenant || !voucher) return;
-    pdnd.ledger.record({ tenant, at: this.deps.clock.now(), purposeId: voucher.purposeId, status, voucherJti: voucher.jti });
+    // Not awaited: the exchange is answered whatever the count; a count the store refused is told.
+    void pdnd.ledger
+      .record({ tenant, at: this.deps.clock.now(), purposeId: voucher.purposeId, status, voucherJti: voucher.jti })
+      .catch((err: unknown) =>
+        this.deps.log.warn({ tenant, err: (err as Error).message }, 'PDND traffic not counted in the tracing ledger'),
+      );
   }
 }
 

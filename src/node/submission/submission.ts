@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { OutgoingMessage } from '../../../adapters/sdk/adapter.js';
 import { parseUntrustedXml } from '../../../envelopes/xml/hardened-xml.js';
 import { ApiError } from '../../core/errors.js';
+import type { CompetenceResolution } from '../../core/competence.js';
 import { keyOf, outboundKey, type MessageRecord } from '../../core/message-record.js';
 import { AsyncCorrelation } from '../correlation/async-correlation.js';
 import { routeOf } from '../delivery/delivery-route.js';
 import type { DeliverySchedule } from '../delivery/delivery-schedule.js';
 import { sealMessage } from '../delivery/seal-message.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
-import type { ServiceDef } from '../registry/registry.js';
+import type { Registry, ServiceDef } from '../registry/registry.js';
 import { findReceived } from './received-lookup.js';
 import { resendFailed } from './resend.js';
 import { refuseRestExchange } from './rest-exchange-refusal.js';
@@ -20,6 +21,11 @@ import { refuseRestExchange } from './rest-exchange-refusal.js';
  */
 export interface SendRequest extends OutgoingMessage {
   readonly from: string;
+}
+
+/** A message sent by competence: to whoever the competence table names for the role in the Comune. */
+export interface SendByRoleRequest extends Omit<SendRequest, 'to'> {
+  readonly to: { readonly role: string; readonly comune: string };
 }
 
 export interface SubmissionDeps extends PipelineDeps {
@@ -44,16 +50,23 @@ export class Submission {
     this.correlation = new AsyncCorrelation(deps.store, deps.registry);
   }
 
-  async submit(req: SendRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
-    const { service } = this.validate(req, callerParties);
-    const { correlation, conversationId: conversation } = await this.correlation.outbound({
-      from: req.from,
-      to: req.to,
-      service,
-      ...(req.refId !== undefined ? { refId: req.refId } : {}),
-      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
-    });
-    const hosted = this.deps.registry.hostedParty(req.from)!;
+  async submit(request: SendRequest | SendByRoleRequest, callerParties: ReadonlySet<string>): Promise<MessageRecord> {
+    // One registry version from the resolution to the sealed envelope, whatever a reload swaps in meanwhile.
+    const registry = this.deps.registry.current();
+    // Resolved first, so a refusal comes before anything is signed or logged; then exactly as if the party had been named.
+    const { req, routing } = this.addressed(request, callerParties, registry);
+    const { service } = this.validate(req, callerParties, registry);
+    const { correlation, conversationId: conversation } = await this.correlation.outbound(
+      {
+        from: req.from,
+        to: req.to,
+        service,
+        ...(req.refId !== undefined ? { refId: req.refId } : {}),
+        ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      },
+      registry,
+    );
+    const hosted = registry.hostedParty(req.from)!;
     const now = this.deps.clock.now();
     const id = service.envelope === 'modi' ? randomUUID() : await this.deps.ids.next(hosted.code.split('/')[1]!);
     // A new asynchronous request opens its conversation: Collaborazione = its own id (e-Gov only).
@@ -83,10 +96,22 @@ export class Submission {
       status: 'ACCEPTED',
       attempts: 0,
       payload: req.payload,
+      ...(routing ? { routing } : {}),
     };
     // Accepted only once durably logged: the log is the outbox, the queue only schedules attempts.
-    await this.deps.store.create(record, await sealMessage(this.deps.registry, record, service, now));
-    this.deps.log.info({ id, from: req.from, to: req.to, service: service.name, profile: service.profile }, 'message accepted');
+    await this.deps.store.create(record, await sealMessage(registry, record, service, now));
+    this.deps.log.info(
+      {
+        id,
+        from: req.from,
+        to: req.to,
+        service: service.name,
+        profile: service.profile,
+        registryVersion: registry.version,
+        ...(routing ? { routing } : {}),
+      },
+      'message accepted',
+    );
     if (correlation.kind === 'answer') {
       await this.deps.store.transition(keyOf(correlation.original), { answer: { at: now.toISOString(), id } });
     }
@@ -108,7 +133,7 @@ export class Submission {
     const request = await findReceived(this.deps.store, requestId, callerParties, from);
     if (!request) throw new ApiError('TRAMITE_ERR_NOT_FOUND', 404, `no inbound message ${requestId} visible to this caller`);
     refuseRestExchange(request, 'answered');
-    const service = this.deps.registry.service(request.to, request.service);
+    const service = this.deps.registry.current().service(request.to, request.service);
     const isRequest =
       request.refId === undefined && (service?.profile === 'asincronoAsimmetrico' || service?.correlatedService !== undefined);
     if (!service || !isRequest)
@@ -174,8 +199,29 @@ export class Submission {
     return resendFailed({ store: this.deps.store, log: this.deps.log, schedule: (rec) => this.deps.schedule.schedule(rec) }, id, caller);
   }
 
-  private validate(req: SendRequest, callerParties: ReadonlySet<string>): { service: ServiceDef } {
-    const reg = this.deps.registry;
+  /** A message sent by role with its destination resolved by the competence table (config `competence`); any other as it is. */
+  private addressed(
+    req: SendRequest | SendByRoleRequest,
+    callerParties: ReadonlySet<string>,
+    registry: Registry,
+  ): { req: SendRequest; routing?: CompetenceResolution } {
+    if (typeof req.to === 'string') return { req: req as SendRequest };
+    if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
+    const competence = registry.competence;
+    if (!competence)
+      throw new ApiError('TRAMITE_ERR_NO_COMPETENCE_TABLE', 422, 'this node has no competence table: name the destination party in "to"');
+    if (!competence.senders.includes(req.from))
+      throw new ApiError(
+        'TRAMITE_ERR_FORBIDDEN',
+        403,
+        `${req.from} may not send by role — the node's competence.senders does not list it; name the destination party in "to"`,
+      );
+    const found = competence.table.resolve(req.to.role, req.to.comune);
+    if ('refusal' in found) throw new ApiError(found.refusal.code, 422, found.refusal.message);
+    return { req: { ...req, to: found.resolution.party }, routing: found.resolution };
+  }
+
+  private validate(req: SendRequest, callerParties: ReadonlySet<string>, reg: Registry): { service: ServiceDef } {
     if (!callerParties.has(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `this token may not send as ${req.from}`);
     if (!reg.hostedParty(req.from)) throw new ApiError('TRAMITE_ERR_FORBIDDEN', 403, `${req.from} is not hosted by this node`);
     if (!routeOf(reg, req.to, this.deps.selfUrl)) throw new ApiError('TRAMITE_ERR_NO_ROUTE', 422, `no peer hosts ${req.to}`);

@@ -16,11 +16,13 @@ import inaSaia, { type InaSaiaAdapter, type InaSaiaOptions } from '../../../adap
 import { buildEsitoXml, readComunicazioneXml } from '../../../adapters/ina-saia/ina-mapping.js';
 import { eventView, type EventView } from '../../../adapters/ina-saia/ina-saia-http-api.js';
 import inaSimulator, { type InaSimulatorAdapter } from '../../../adapters/ina-saia/ina-simulator-adapter.js';
-import { checkAdapterConformance, type BusClient, type MessageState } from '../../../adapters/sdk/index.js';
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
+import { checkAdapterConformance, type AdapterStoreOpener, type BusClient, type MessageState } from '../../../adapters/sdk/index.js';
 import { checkComunicazioneSeal } from '../../../adapters/ina-saia/ina-seal.js';
 import { TramiteError } from '../../../src/core/errors.js';
 import { freePort } from '../../../src/daemons/free-port.js';
 import { getTestPki } from '../../fixtures/test-pki.js';
+import { newStorePlace } from '../store-engines.js';
 import {
   AMINA,
   AMINA_CF,
@@ -68,32 +70,48 @@ afterEach(async () => {
 });
 
 async function startSimulator(dataDir?: string): Promise<InaSimulatorAdapter> {
-  const sim = (await inaSimulator.setup(contextFor({ verifySeal: true }, unusedBus, dataDir ? { dataDir } : {}))) as InaSimulatorAdapter;
+  const sim = (await inaSimulator.setup(
+    contextFor({ verifySeal: true }, unusedBus, dataDir ? sqliteAdapterFolder(dataDir) : {}),
+  )) as InaSimulatorAdapter;
   await sim.start();
   cleanups.push(() => sim.stop());
   return sim;
 }
 
-async function startComune(bus: BusClient, options: Partial<InaSaiaOptions> = {}, dataDir?: string): Promise<InaSaiaAdapter> {
-  const adapter = (await inaSaia.setup(contextFor({ ...OPTIONS, ...options }, bus, dataDir ? { dataDir } : {}))) as InaSaiaAdapter;
+/** `where`: the adapter's folder (its stores SQLite in it), or a place of the stores' (two adapters on one place are two processes). */
+async function startComune(
+  bus: BusClient,
+  options: Partial<InaSaiaOptions> = {},
+  where?: string | { dataDir: string; openStore: AdapterStoreOpener },
+): Promise<InaSaiaAdapter> {
+  const place = typeof where === 'string' ? sqliteAdapterFolder(where) : where;
+  const adapter = (await inaSaia.setup(contextFor({ ...OPTIONS, ...options }, bus, place ?? {}))) as InaSaiaAdapter;
   await adapter.start();
   cleanups.push(() => adapter.stop());
   return adapter;
 }
 
-const stateOf = (adapter: InaSaiaAdapter, id: string) => adapter.get(id)?.state;
+const stateOf = async (adapter: InaSaiaAdapter, id: string) => (await adapter.get(id))?.state;
+/** Submits events one after the other (their order is the queue's). */
+const submitAll = async (adapter: InaSaiaAdapter, list: readonly unknown[]) => {
+  const ids: string[] = [];
+  for (const e of list) ids.push((await adapter.submit(e)).record.id);
+  return ids;
+};
 const settled = (adapter: InaSaiaAdapter, ids: readonly string[]) =>
-  eventually(() => ids.every((id) => ['ACCEPTED', 'REJECTED', 'FAILED'].includes(stateOf(adapter, id) ?? '')));
+  eventually(async () =>
+    (await Promise.all(ids.map((id) => stateOf(adapter, id)))).every((s) => ['ACCEPTED', 'REJECTED', 'FAILED'].includes(s ?? '')),
+  );
 
 describe('the ina-saia adapter: one sealed communication per event, and its esito', () => {
   it('sends the event to INA as a sealed Comunicazione on its sincrono service and keeps the accepted esito', async () => {
     const sim = await startSimulator();
     const bus = simulatorBus(sim);
     const comune = await startComune(bus);
-    const { record } = comune.submit(events['iscrizione.immigrazione']);
+    const { record } = await comune.submit(events['iscrizione.immigrazione']);
     await settled(comune, [record.id]);
 
-    const done = comune.get(record.id)!;
+    const done = (await comune.get(record.id))!;
     expect(done).toMatchObject({
       state: 'ACCEPTED',
       attempts: 1,
@@ -115,9 +133,9 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
   it("keeps INA's rejection with its error list", async () => {
     const sim = await startSimulator();
     const comune = await startComune(simulatorBus(sim));
-    const { record } = comune.submit(events['cancellazione.emigrazione']); // Mario is not registered at INA
+    const { record } = await comune.submit(events['cancellazione.emigrazione']); // Mario is not registered at INA
     await settled(comune, [record.id]);
-    expect(comune.get(record.id)).toMatchObject({
+    expect(await comune.get(record.id)).toMatchObject({
       state: 'REJECTED',
       esito: { stato: 'RESPINTA', errori: [{ codice: 'SOGGETTO_NON_ISCRITTO', campo: 'soggetto.codiceFiscale' }] },
     });
@@ -133,12 +151,12 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
       error: { code: 'TRAMITE_ERR_NO_ROUTE', message: 'no peer hosts SPC/INA' },
     };
     const comune = await startComune(simulatorBus(sim, async (_m, n) => (n === 1 ? refused : undefined)));
-    const first = comune.submit(MARIO_LIFE[0]!).record;
-    const second = comune.submit(MARIO_LIFE[1]!).record;
+    const first = (await comune.submit(MARIO_LIFE[0]!)).record;
+    const second = (await comune.submit(MARIO_LIFE[1]!)).record;
     await settled(comune, [first.id, second.id]);
-    expect(comune.get(first.id)).toMatchObject({ state: 'FAILED', attempts: 1, lastError: { code: 'TRAMITE_ERR_NO_ROUTE' } });
+    expect(await comune.get(first.id)).toMatchObject({ state: 'FAILED', attempts: 1, lastError: { code: 'TRAMITE_ERR_NO_ROUTE' } });
     // INA never saw the iscrizione, so it rejects the change of address: the outcome says why.
-    expect(comune.get(second.id)).toMatchObject({ state: 'REJECTED', esito: { errori: [{ codice: 'SOGGETTO_NON_ISCRITTO' }] } });
+    expect(await comune.get(second.id)).toMatchObject({ state: 'REJECTED', esito: { errori: [{ codice: 'SOGGETTO_NON_ISCRITTO' }] } });
   });
 
   it('treats a bus that throws like one that answers: a refusal is final, a hiccup is retried', async () => {
@@ -155,12 +173,12 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
       },
     };
     const comune = await startComune(throwing);
-    const mario = comune.submit(MARIO_LIFE[0]!).record.id;
+    const mario = (await comune.submit(MARIO_LIFE[0]!)).record.id;
     await settled(comune, [mario]);
-    const amina = comune.submit(AMINA_ARRIVES).record.id;
+    const amina = (await comune.submit(AMINA_ARRIVES)).record.id;
     await settled(comune, [amina]);
-    expect(comune.get(mario)).toMatchObject({ state: 'ACCEPTED', attempts: 2 });
-    expect(comune.get(amina)).toMatchObject({ state: 'FAILED', attempts: 1, lastError: { code: 'TRAMITE_ERR_NO_ROUTE' } });
+    expect(await comune.get(mario)).toMatchObject({ state: 'ACCEPTED', attempts: 2 });
+    expect(await comune.get(amina)).toMatchObject({ state: 'FAILED', attempts: 1, lastError: { code: 'TRAMITE_ERR_NO_ROUTE' } });
   });
 
   it('fails an event whose esito cannot be read, or is for another communication', async () => {
@@ -180,9 +198,9 @@ describe('the ina-saia adapter: one sealed communication per event, and its esit
       }),
     };
     const comune = await startComune(garbled);
-    const { record } = comune.submit(events['mutazione.indirizzo']);
+    const { record } = await comune.submit(events['mutazione.indirizzo']);
     await settled(comune, [record.id]);
-    expect(comune.get(record.id)).toMatchObject({
+    expect(await comune.get(record.id)).toMatchObject({
       state: 'FAILED',
       lastError: { code: 'TRAMITE_ERR_RECEIPT_INVALID', message: expect.stringMatching(/-other, not/) },
     });
@@ -200,17 +218,39 @@ describe('the ina-saia adapter: per-person order', () => {
       else await delay(Math.floor(Math.random() * 20));
     });
     const comune = await startComune(bus);
-    const mario = MARIO_LIFE.map((e) => comune.submit(e).record.id);
-    const giulia = comune.submit(events['iscrizione.nascita']).record.id;
-    const amina = comune.submit(AMINA_ARRIVES).record.id;
+    const mario = await submitAll(comune, MARIO_LIFE);
+    const giulia = (await comune.submit(events['iscrizione.nascita'])).record.id;
+    const amina = (await comune.submit(AMINA_ARRIVES)).record.id;
     await settled(comune, [...mario, giulia, amina]);
 
-    for (const id of [...mario, giulia, amina]) expect(stateOf(comune, id)).toBe('ACCEPTED');
+    for (const id of [...mario, giulia, amina]) expect(await stateOf(comune, id)).toBe('ACCEPTED');
     const order = bus.answered;
     expect(order.filter((id) => mario.includes(id))).toEqual(mario);
     expect(order.indexOf(giulia)).toBeLessThan(order.indexOf(mario[0]!));
     expect(order.indexOf(amina)).toBeLessThan(order.indexOf(mario[0]!));
     // Never two of Mario's at once: each attempt started after the previous one returned.
+    const spans = mario.map((id) => bus.spans.get(id)![0]!);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end!);
+  });
+
+  it("keeps a person's order across two processes sharing a PostgreSQL store: never two at once, never out of order", async () => {
+    const sim = await startSimulator();
+    const bus: SimulatorBus = simulatorBus(sim, () => delay(Math.floor(Math.random() * 20)));
+    const place = newStorePlace('postgres');
+    const where = { dataDir: place.dataDir, openStore: place.openStore };
+    const processes = [await startComune(bus, {}, where), await startComune(bus, {}, where)];
+    // Each event is posted to one process or the other, in turn: either dispatcher may take any of them.
+    const ids: string[] = [];
+    const all = [...MARIO_LIFE, events['iscrizione.nascita'], AMINA_ARRIVES];
+    for (const [i, e] of all.entries()) ids.push((await processes[i % 2]!.submit(e)).record.id);
+    const mario = ids.slice(0, MARIO_LIFE.length);
+    await settled(processes[0]!, ids);
+
+    // INA would refuse an event of Mario's that overtook the one before it.
+    for (const id of ids) expect(await stateOf(processes[1]!, id)).toBe('ACCEPTED');
+    expect(bus.answered.filter((id) => mario.includes(id))).toEqual(mario);
+    // One attempt each (no event sent by both processes), each of Mario's after the previous one returned.
+    for (const id of ids) expect(bus.spans.get(id)).toHaveLength(1);
     const spans = mario.map((id) => bus.spans.get(id)![0]!);
     for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end!);
   });
@@ -234,14 +274,14 @@ describe('the ina-saia adapter: per-person order', () => {
       return undefined;
     });
     const comune = await startComune(bus);
-    const mario = MARIO_LIFE.map((e) => comune.submit(e).record.id);
-    const amina = comune.submit(AMINA_ARRIVES).record.id;
+    const mario = await submitAll(comune, MARIO_LIFE);
+    const amina = (await comune.submit(AMINA_ARRIVES)).record.id;
     await settled(comune, [...mario, amina]);
 
-    expect(mario.map((id) => stateOf(comune, id))).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
+    expect(await Promise.all(mario.map((id) => stateOf(comune, id)))).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
     expect(bus.answered.filter((id) => mario.includes(id))).toEqual(mario);
-    expect(comune.get(mario[1]!)).toMatchObject({ attempts: 3, lastError: { code: 'TRAMITE_ERR_PEER_UNREACHABLE' } });
-    expect(eventView(comune.get(mario[1]!)!)).not.toHaveProperty('ultimoErrore');
+    expect(await comune.get(mario[1]!)).toMatchObject({ attempts: 3, lastError: { code: 'TRAMITE_ERR_PEER_UNREACHABLE' } });
+    expect(eventView((await comune.get(mario[1]!))!)).not.toHaveProperty('ultimoErrore');
     expect(bus.spans.get(mario[1]!)).toHaveLength(3);
     // The same sealed document every time: one communication, several deliveries.
     const attempts = bus.started.filter((m) => idComunicazioneOf(m) === mario[1]);
@@ -261,24 +301,24 @@ describe('the ina-saia adapter: per-person order', () => {
       simulatorBus(sim, async () => unreachable),
       { retry: { delayMs: 60_000, maxDelayMs: 60_000 } },
     );
-    const first = comune.submit(MARIO_LIFE[0]!).record.id;
-    const second = comune.submit(MARIO_LIFE[1]!).record.id;
-    await eventually(() => comune.get(first)?.attempts === 1 && comune.get(first)?.state === 'QUEUED');
-    expect(comune.get(first)).toMatchObject({
+    const first = (await comune.submit(MARIO_LIFE[0]!)).record.id;
+    const second = (await comune.submit(MARIO_LIFE[1]!)).record.id;
+    await eventually(async () => (await comune.get(first))?.attempts === 1 && (await comune.get(first))?.state === 'QUEUED');
+    expect(await comune.get(first)).toMatchObject({
       state: 'QUEUED',
       lastError: { code: 'TRAMITE_ERR_RETRIES_EXHAUSTED' },
       nextAttemptAt: expect.any(String),
     });
-    expect(comune.get(second)).toMatchObject({ state: 'QUEUED', attempts: 0 });
+    expect(await comune.get(second)).toMatchObject({ state: 'QUEUED', attempts: 0 });
   });
 
   it('when the wait for the esito times out, asks the bus about the same message later instead of sending another', async () => {
     const sim = await startSimulator();
     const bus = simulatorBus(sim, async (_m, n) => (n === 1 ? ('late' as BusTwist) : undefined));
     const comune = await startComune(bus);
-    const { record } = comune.submit(MARIO_LIFE[0]!);
+    const { record } = await comune.submit(MARIO_LIFE[0]!);
     await settled(comune, [record.id]);
-    expect(comune.get(record.id)).toMatchObject({ state: 'ACCEPTED', attempts: 1, messageId: 'msg-1' });
+    expect(await comune.get(record.id)).toMatchObject({ state: 'ACCEPTED', attempts: 1, messageId: 'msg-1' });
     expect(bus.started).toHaveLength(1);
   });
 });
@@ -300,16 +340,22 @@ describe('the ina-saia adapter: restarts', () => {
       { retry: { delayMs: 60_000, maxDelayMs: 60_000 } },
       dataDir,
     );
-    const mario = MARIO_LIFE.map((e) => firstLife.submit(e).record.id);
-    const amina = firstLife.submit(AMINA_ARRIVES).record.id;
-    await eventually(() => firstLife.get(mario[0]!)?.attempts === 1 && firstLife.get(amina)?.attempts === 1);
+    const mario = await submitAll(firstLife, MARIO_LIFE);
+    const amina = (await firstLife.submit(AMINA_ARRIVES)).record.id;
+    await eventually(async () => (await firstLife.get(mario[0]!))?.attempts === 1 && (await firstLife.get(amina))?.attempts === 1);
     await firstLife.stop();
 
     // Second life: INA is up. A new delay policy, the same queue.
     const bus = simulatorBus(sim);
     const secondLife = await startComune(bus, {}, dataDir);
     await settled(secondLife, [...mario, amina]);
-    expect([...mario, amina].map((id) => stateOf(secondLife, id))).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
+    expect(await Promise.all([...mario, amina].map((id) => stateOf(secondLife, id)))).toEqual([
+      'ACCEPTED',
+      'ACCEPTED',
+      'ACCEPTED',
+      'ACCEPTED',
+      'ACCEPTED',
+    ]);
     expect(bus.answered.filter((id) => mario.includes(id))).toEqual(mario);
   });
 
@@ -319,18 +365,18 @@ describe('the ina-saia adapter: restarts', () => {
     // First life: INA applies the iscrizione, but the answer never comes back.
     const firstBus = simulatorBus(sim, async () => 'lost' as BusTwist);
     const firstLife = await startComune(firstBus, {}, dataDir);
-    const iscrizione = firstLife.submit(MARIO_LIFE[0]!).record.id;
-    const mutazione = firstLife.submit(MARIO_LIFE[1]!).record.id;
+    const iscrizione = (await firstLife.submit(MARIO_LIFE[0]!)).record.id;
+    const mutazione = (await firstLife.submit(MARIO_LIFE[1]!)).record.id;
     await eventually(() => firstBus.answered.includes(iscrizione));
-    expect(firstLife.get(iscrizione)).toMatchObject({ state: 'SENT' });
+    expect(await firstLife.get(iscrizione)).toMatchObject({ state: 'SENT' });
     await firstLife.stop();
 
     const secondBus = simulatorBus(sim);
     const secondLife = await startComune(secondBus, {}, dataDir);
     await settled(secondLife, [iscrizione, mutazione]);
     // Were it applied again, INA would reject the iscrizione as SOGGETTO_GIA_ISCRITTO.
-    expect(secondLife.get(iscrizione)).toMatchObject({ state: 'ACCEPTED', attempts: 2 });
-    expect(secondLife.get(mutazione)).toMatchObject({ state: 'ACCEPTED', attempts: 1 });
+    expect(await secondLife.get(iscrizione)).toMatchObject({ state: 'ACCEPTED', attempts: 2 });
+    expect(await secondLife.get(mutazione)).toMatchObject({ state: 'ACCEPTED', attempts: 1 });
     expect(secondBus.answered).toEqual([iscrizione, mutazione]);
   });
 });
@@ -412,7 +458,7 @@ describe('the ina-saia adapter: the registry API', () => {
       status: 409,
       body: { error: { code: 'TRAMITE_ERR_BAD_REQUEST', field: 'riferimentoComune', id: first.body['id'] } },
     });
-    expect(comune.byPerson(GIULIA_CF)).toHaveLength(1);
+    expect(await comune.byPerson(GIULIA_CF)).toHaveLength(1);
   });
 
   it('answers 404 for an unknown event or path, and 401 without a configured token', async () => {
@@ -449,9 +495,9 @@ describe('the ina-saia adapter: the back office is told each outcome', () => {
     const comune = await startComune(simulatorBus(sim), {
       backOffice: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/esiti` },
     });
-    const accepted = comune.submit(MARIO_LIFE[0]!).record.id;
-    const amina = comune.submit(AMINA_ARRIVES).record.id;
-    const aminaAgain = comune.submit({ ...AMINA_ARRIVES, dataEvento: '2025-01-01' }).record.id;
+    const accepted = (await comune.submit(MARIO_LIFE[0]!)).record.id;
+    const amina = (await comune.submit(AMINA_ARRIVES)).record.id;
+    const aminaAgain = (await comune.submit({ ...AMINA_ARRIVES, dataEvento: '2025-01-01' })).record.id;
     await eventually(() => received.length === 3);
     expect(received.map((v) => [v.id, v.stato])).toEqual(
       expect.arrayContaining([
@@ -461,7 +507,7 @@ describe('the ina-saia adapter: the back office is told each outcome', () => {
       ]),
     );
     expect(received.find((v) => v.id === aminaAgain)).toMatchObject({ errori: [{ codice: 'SOGGETTO_GIA_ISCRITTO' }] });
-    await eventually(() => comune.get(aminaAgain)?.notifiedAt !== undefined);
+    await eventually(async () => (await comune.get(aminaAgain))?.notifiedAt !== undefined);
   });
 });
 

@@ -3,6 +3,7 @@
  * which code, what it refuses as a message, and that a repeated communication gets the first answer.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteAdapterFolder } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { INA_ERRORS } from '../../../adapters/ina-saia/ina-index.js';
 import { buildComunicazioneXml, readEsitoXml, type EsitoIna } from '../../../adapters/ina-saia/ina-mapping.js';
 import { sealComunicazione } from '../../../adapters/ina-saia/ina-seal.js';
@@ -28,7 +29,9 @@ let simulator: InaSimulatorAdapter;
 let serial = 0;
 
 async function startSimulator(options: InaSimulatorOptions = { verifySeal: true }, dataDir?: string): Promise<InaSimulatorAdapter> {
-  const instance = (await inaSimulator.setup(contextFor(options, unusedBus, dataDir ? { dataDir } : {}))) as InaSimulatorAdapter;
+  const instance = (await inaSimulator.setup(
+    contextFor(options, unusedBus, dataDir ? sqliteAdapterFolder(dataDir) : {}),
+  )) as InaSimulatorAdapter;
   await instance.start();
   return instance;
 }
@@ -83,7 +86,7 @@ describe('the INA simulator: accepting and applying', () => {
   it('accepts an iscrizione, gives an operation id, and indexes the person as resident in the Comune', async () => {
     const esito = await communicate(marioArrives);
     expect(esito).toMatchObject({ stato: 'ACCETTATA', idOperazioneIna: expect.stringMatching(/^INA-\d{9}$/) });
-    expect(simulator.inaIndex!.person(MARIO_CF)).toMatchObject({
+    expect(await simulator.inaIndex!.person(MARIO_CF)).toMatchObject({
       stato: 'RESIDENTE',
       codiceComune: COMUNE,
       cognome: 'ROSSI',
@@ -97,7 +100,7 @@ describe('the INA simulator: accepting and applying', () => {
     expect((await communicate(events['mutazione.famiglia'])).stato).toBe('ACCETTATA');
     expect((await communicate(events['mutazione.datiPersonali'])).stato).toBe('ACCETTATA');
     expect((await communicate(events['rettifica'])).stato).toBe('ACCETTATA');
-    expect(simulator.inaIndex!.person(MARIO_CF)).toMatchObject({
+    expect(await simulator.inaIndex!.person(MARIO_CF)).toMatchObject({
       indirizzo: { toponimo: 'PIAZZA NAVONA', civico: '3/B', interno: '4' },
       famiglia: { idFamiglia: 'FAM-003', relazione: 'coniuge' },
       statoCivile: 'coniugato',
@@ -109,12 +112,12 @@ describe('the INA simulator: accepting and applying', () => {
   it('cancels by emigration (the person may come back) and by death (for good)', async () => {
     await communicate(marioArrives);
     expect((await communicate(events['cancellazione.emigrazione'])).stato).toBe('ACCETTATA');
-    expect(simulator.inaIndex!.person(MARIO_CF)?.stato).toBe('CANCELLATO');
+    expect((await simulator.inaIndex!.person(MARIO_CF))?.stato).toBe('CANCELLATO');
     expect((await communicate({ ...marioArrives, dataEvento: '2025-09-01', provenienza: { statoEstero: 'Z404' } })).stato).toBe(
       'ACCETTATA',
     );
     expect((await communicate(events['cancellazione.morte'])).stato).toBe('ACCETTATA');
-    expect(simulator.inaIndex!.person(MARIO_CF)?.stato).toBe('DECEDUTO');
+    expect((await simulator.inaIndex!.person(MARIO_CF))?.stato).toBe('DECEDUTO');
     expect(codes(await communicate({ ...marioArrives, dataEvento: '2025-12-01' }))).toEqual([INA_ERRORS.deceased]);
     expect(codes(await communicate(events['mutazione.indirizzo']))).toEqual([INA_ERRORS.deceased]);
   });
@@ -134,7 +137,7 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
     expect(codes(await communicate({ ...events['rettifica'], soggetto: amina, rettifiche: { nome: 'AMINA' } }))).toEqual([
       INA_ERRORS.notRegistered,
     ]);
-    expect(simulator.inaIndex!.person(AMINA_CF)).toBeUndefined();
+    expect(await simulator.inaIndex!.person(AMINA_CF)).toBeUndefined();
   });
 
   it('an event of a person resident in another Comune', async () => {
@@ -160,7 +163,7 @@ describe('the INA simulator: rejecting, with a code and the field', () => {
   it('a Comunicazione without a seal, or sealed by a certificate the node does not trust', async () => {
     expect(codes(await communicate(marioArrives, { signer: null }))).toEqual([INA_ERRORS.seal]);
     expect(codes(await communicate(marioArrives, { signer: pki.rogue }))).toEqual([INA_ERRORS.seal]);
-    expect(simulator.inaIndex!.person(MARIO_CF)).toBeUndefined();
+    expect(await simulator.inaIndex!.person(MARIO_CF)).toBeUndefined();
   });
 
   it('takes unsealed communications when configured not to verify seals', async () => {

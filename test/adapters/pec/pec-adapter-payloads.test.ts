@@ -206,6 +206,7 @@ describe('PEC adapter start', () => {
         inboundService: 'MessaggioPEC',
         quarantineFolder: 'Quarantena',
         maxMessageBytes: 32 * 1024 * 1024,
+        readerLease: { ttlMs: 30_000, renewMs: 10_000 },
       };
       const quiet = () => undefined;
       const start = async (o: PecOptions) => {
@@ -235,6 +236,12 @@ describe('PEC adapter start', () => {
       await expect(start({ ...options, smtp: { ...options.smtp, passwordFile: 'smtp.pwd' } })).rejects.toMatchObject({
         code: 'TRAMITE_ERR_KEY_INVALID',
         message: expect.stringContaining('providerCaFiles.0'),
+      });
+      // A lease renewed no sooner than it runs out would pass from process to process.
+      await expect(start({ ...options, readerLease: { ttlMs: 1000, renewMs: 1000 } })).rejects.toMatchObject({
+        code: 'TRAMITE_ERR_CONFIG_INVALID',
+        field: 'readerLease.renewMs',
+        message: expect.stringContaining('must be below readerLease.ttlMs'),
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -103,6 +103,7 @@ function optionsFor(user: (typeof MAILBOXES)[number], over: Partial<PecOptions> 
     inboundService: 'MessaggioPEC',
     quarantineFolder: 'Quarantena',
     maxMessageBytes: 32 * 1024 * 1024,
+    readerLease: { ttlMs: 30_000, renewMs: 10_000 },
     ...over,
   };
 }

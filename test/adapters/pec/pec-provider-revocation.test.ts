@@ -45,7 +45,7 @@ function ingest(): ReturnType<typeof ingestMailboxMessage> {
     acceptSha1: false,
     receiptService: 'RicevutaPEC',
     inboundService: 'MessaggioPEC',
-    outbound: () => undefined,
+    outbound: async () => undefined,
   });
 }
 

@@ -36,7 +36,7 @@ describe('a 2001 ISO-8859-1 Segnatura over PEC', () => {
         acceptSha1: false,
         receiptService: 'RicevutaPEC',
         inboundService: 'MessaggioPEC',
-        outbound: () => undefined,
+        outbound: async () => undefined,
       });
       expect(ingested.outcome.kind).toBe('event');
       const payload = (ingested.outcome as { event: { payload: string } }).event.payload;

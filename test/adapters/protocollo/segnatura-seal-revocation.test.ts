@@ -43,7 +43,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function aooWithRevocation(): ProtocolloAoo {
+async function aooWithRevocation(): Promise<ProtocolloAoo> {
   const revocation = new RevocationChecker({
     policies: new AnchorPolicies({ mode: 'hard', allowSha1Crl: false }),
     crlFiles: [crlFile],
@@ -63,7 +63,7 @@ function aooWithRevocation(): ProtocolloAoo {
     revocation,
     clock: { now: () => new Date() },
   } satisfies AdapterContext<ProtocolloOptions>;
-  const aoo = new ProtocolloAoo(ctx);
+  const aoo = await ProtocolloAoo.open(ctx);
   aoos.push(aoo);
   return aoo;
 }
@@ -81,16 +81,14 @@ describe('the Segnatura seal and revocation', () => {
     ca.crl(crlFile);
     const bytes = await sealed();
     const { segnatura } = readSegnatura(bytes);
-    await aooWithRevocation().checkSegnatura(bytes, segnatura, 'SPC/ComuneValverde');
+    await (await aooWithRevocation()).checkSegnatura(bytes, segnatura, 'SPC/ComuneValverde');
 
     ca.revoke(sealer);
     ca.crl(crlFile);
-    const err = await aooWithRevocation()
-      .checkSegnatura(bytes, segnatura, 'SPC/ComuneValverde')
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const err = await (await aooWithRevocation()).checkSegnatura(bytes, segnatura, 'SPC/ComuneValverde').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProtocolloError);
     expect((err as ProtocolloError).code).toBe('001_ValidazioneFirma');
     expect((err as ProtocolloError).message).toContain('Segnatura seal "CN=ComuneValverde, O=SPC, C=IT"');

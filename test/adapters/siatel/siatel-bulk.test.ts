@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
 import { writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
+import { SiatelBulkStore } from '../../../adapters/siatel/siatel-bulk-store.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import type { QuotaTime } from '../../../adapters/siatel/siatel-quota.js';
 import type { SiatelSimulator } from '../../../adapters/siatel/siatel-simulator-adapter.js';
@@ -18,9 +21,9 @@ import {
   post,
   startAdapter,
   startSimulator,
-  tempDir,
   until,
 } from './siatel-harness.js';
+import { newStorePlace, STORE_ENGINES } from '../store-engines.js';
 
 const options: SiatelOptions = { listen: LISTEN, siatel: { party: AGENZIA, service: 'InterrogazioneSIATEL' }, timeoutMs: 5000 };
 
@@ -58,13 +61,19 @@ function expectWithinSiatelLimits(sim: SiatelSimulator, operatore: string): void
   for (const codes of Object.values(c.codiciPerGiorno)) expect(codes).toBeLessThanOrEqual(500);
 }
 
-describe('the SIATEL adapter: bulk requests', () => {
+describe.each(STORE_ENGINES)('the SIATEL adapter: bulk requests, stores on %s', (engine) => {
+  /** A new place for the adapter's stores (its folder, and where its stores are opened). */
+  const at = () => {
+    const place = newStorePlace(engine);
+    return { dataDir: place.dataDir, openStore: place.openStore };
+  };
+
   it('answers 1,000 codes within the limits (quota on virtual time) and writes the result file', async () => {
     const time = new VirtualTime(NOON_ROME);
     // The simulator validates every request against the XSD, and the adapter every answer, as in production.
     const simulator = await startSimulator({ registry: { generatedPeople: 1000, seed: 1 } }, time.now);
     const bus = new DirectBus(simulator);
-    const { adapter, url } = await startAdapter(options, { bus, dataDir: tempDir('bulk'), quotaTime: time });
+    const { adapter, url } = await startAdapter(options, { bus, ...at(), quotaTime: time });
     try {
       const registered = simulator.registry
         .people()
@@ -80,7 +89,7 @@ describe('the SIATEL adapter: bulk requests', () => {
       expect(accepted).toMatchObject({ status: 202, json: { stato: 'in_corso', totale: 1000 } });
       const progressUrl = `${url}${(accepted.json as { avanzamento: string }).avanzamento}`;
       let progress = await getJson<Progress>(progressUrl);
-      await until(async () => (progress = await getJson<Progress>(progressUrl)).stato !== 'in_corso', 60_000, 'the bulk request to end');
+      await until(async () => (progress = await getJson<Progress>(progressUrl)).stato !== 'in_corso', 110_000, 'the bulk request to end');
 
       expect(progress).toMatchObject({
         stato: 'completato',
@@ -132,7 +141,7 @@ describe('the SIATEL adapter: bulk requests', () => {
     } finally {
       await adapter.stop();
     }
-  });
+  }, 120_000); // a thousand lines of a dozen statements each: longer on PostgreSQL on a shared machine
 
   it('shows queued work while the quota holds it, and after a restart resumes without asking again', async () => {
     const gated = new GatedTime(NOON_ROME);
@@ -140,12 +149,12 @@ describe('the SIATEL adapter: bulk requests', () => {
     let current: QuotaTime = gated;
     const simulator = await startSimulator({ registry: { generatedPeople: 200, seed: 2 }, validateSchema: false }, () => current.now());
     const bus = new DirectBus(simulator);
-    const dataDir = tempDir('restart');
+    const where = at();
     const codes = simulator.registry
       .people()
       .slice(0, 150)
       .map((p) => p.codiceFiscale);
-    const first = await startAdapter(options, { bus, dataDir, quotaTime: gated });
+    const first = await startAdapter(options, { bus, ...where, quotaTime: gated });
 
     // A text file, one code a line (blank lines ignored), the operator in the query string.
     const res = await request(`${first.url}/siatel/massive?operatore=riavvio`, {
@@ -188,7 +197,7 @@ describe('the SIATEL adapter: bulk requests', () => {
 
     const time = new VirtualTime(gated.t);
     current = time;
-    const second = await startAdapter(options, { bus, dataDir, quotaTime: time });
+    const second = await startAdapter(options, { bus, ...where, quotaTime: time });
     try {
       let progress = await getJson<Progress>(`${second.url}${avanzamento}`);
       await until(
@@ -217,7 +226,7 @@ describe('the SIATEL adapter: bulk requests', () => {
   it('checks residence in bulk, with the Comune in each result line', async () => {
     const time = new VirtualTime(NOON_ROME);
     const simulator = await startSimulator({ registry: { generatedPeople: 50, seed: 3 }, validateSchema: false }, time.now);
-    const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), dataDir: tempDir('residence'), quotaTime: time });
+    const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), ...at(), quotaTime: time });
     try {
       expect(
         await post(`${url}/siatel/massive`, { operatore: 'op', codiciFiscali: ['X'], interrogazione: 'verificaResidenza' }),
@@ -257,7 +266,7 @@ describe('the SIATEL adapter: bulk requests', () => {
         { id: `t${i}`, from: COMUNE, to: AGENZIA, service: 'InterrogazioneSIATEL', profile: 'sincrono', payload: trip },
         AbortSignal.timeout(5000),
       );
-    const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), dataDir: tempDir('blocked'), quotaTime: time });
+    const { adapter, url } = await startAdapter(options, { bus: new DirectBus(simulator), ...at(), quotaTime: time });
     try {
       const accepted = await post(`${url}/siatel/massive`, { operatore: 'bloccato', codiciFiscali: codes });
       const avanzamento = (accepted.json as { avanzamento: string }).avanzamento;
@@ -277,6 +286,87 @@ describe('the SIATEL adapter: bulk requests', () => {
       expect(records[0]!.errore).toBe('OPERATORE_BLOCCATO');
     } finally {
       await adapter.stop();
+    }
+  });
+});
+
+describe('the SIATEL adapter: bulk requests run by several processes sharing a PostgreSQL store', () => {
+  it('runs a job in one process at a time, and another takes it over when that one stops: every code asked once', async () => {
+    const time = new GatedTime(NOON_ROME);
+    const simulator = await startSimulator({ registry: { generatedPeople: 200, seed: 5 }, validateSchema: false }, time.now);
+    const bus = new DirectBus(simulator);
+    const place = newStorePlace('postgres');
+    // Both processes look for jobs every lease period (2 s): only the holder of the job's lease works it.
+    const where = { dataDir: place.dataDir, openStore: place.openStore, quotaTime: time, bulkLeaseMs: 2000 };
+    const codes = simulator.registry
+      .people()
+      .slice(0, 150)
+      .map((p) => p.codiceFiscale);
+    const first = await startAdapter(options, { bus, ...where });
+    const second = await startAdapter(options, { bus, ...where });
+    try {
+      const accepted = await post(`${first.url}/siatel/massive`, { operatore: 'condiviso', codiciFiscali: codes });
+      const avanzamento = (accepted.json as { avanzamento: string }).avanzamento;
+      // The first process answers a minute's worth, then its quota holds the 61st query.
+      await until(
+        async () => (await getJson<Progress>(`${second.url}${avanzamento}`)).completati === 60 && time.sleeping === 1,
+        20_000,
+        '60 answers and the 61st query held',
+      );
+      expect(bus.requests).toHaveLength(60);
+      await first.adapter.stop();
+      let progress = await getJson<Progress>(`${second.url}${avanzamento}`);
+      await until(
+        async () => {
+          time.wakeAll();
+          return (progress = await getJson<Progress>(`${second.url}${avanzamento}`)).stato === 'completato';
+        },
+        20_000,
+        'the job to end in the second process',
+      );
+      expect(progress).toMatchObject({ totale: 150, completati: 150, errori: 0 });
+      expect(bus.requests.map((r) => r.codiceFiscale).sort()).toEqual([...codes].sort());
+      expectWithinSiatelLimits(simulator, 'condiviso');
+    } finally {
+      await first.adapter.stop();
+      await second.adapter.stop();
+    }
+  });
+});
+
+describe('the SIATEL bulk jobs on a node upgraded in place', () => {
+  it('opens the siatel-bulk.sqlite written by the previous version and reads its jobs', async () => {
+    const place = newStorePlace('sqlite');
+    const old = new Database(join(place.dataDir, 'siatel-bulk.sqlite'));
+    old.exec(`
+      CREATE TABLE IF NOT EXISTS bulk_jobs (
+        id TEXT PRIMARY KEY, operatore TEXT NOT NULL, interrogazione TEXT NOT NULL, comune TEXT,
+        stato TEXT NOT NULL CHECK (stato IN ('in_corso', 'completato', 'interrotto')), motivo TEXT,
+        creato_il TEXT NOT NULL, completato_il TEXT, totale INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bulk_items (
+        job_id TEXT NOT NULL REFERENCES bulk_jobs (id), riga INTEGER NOT NULL, inserito TEXT NOT NULL, codice TEXT NOT NULL,
+        tentativi INTEGER NOT NULL DEFAULT 0, risultato TEXT, PRIMARY KEY (job_id, riga));
+      CREATE INDEX IF NOT EXISTS bulk_items_by_code ON bulk_items (job_id, codice);
+      CREATE TABLE IF NOT EXISTS operators (operatore TEXT PRIMARY KEY, ultimo_uso TEXT NOT NULL);`);
+    old.pragma('user_version = 1');
+    old
+      .prepare(
+        "INSERT INTO bulk_jobs (id, operatore, interrogazione, stato, creato_il, totale) VALUES ('j1', 'op', 'verificaCodiceFiscale', 'in_corso', ?, 2)",
+      )
+      .run(new Date(NOON_ROME).toISOString());
+    const answer = { interrogazione: 'verificaCodiceFiscale', codiceFiscale: 'X', esito: 'NON_VALIDO', motivo: 'm', fonte: 'locale' };
+    old
+      .prepare("INSERT INTO bulk_items (job_id, riga, inserito, codice, risultato) VALUES ('j1', 1, 'x', 'X', ?)")
+      .run(JSON.stringify(answer));
+    old.prepare("INSERT INTO bulk_items (job_id, riga, inserito, codice) VALUES ('j1', 2, 'y', 'Y')").run();
+    old.close();
+    const store = await SiatelBulkStore.open(place.openStore);
+    try {
+      expect((await store.jobsInProgress('op')).map((j) => j.id)).toEqual(['j1']);
+      expect(await store.progress('j1')).toEqual({ completati: 1, locali: 1, errori: 0 });
+      expect(await store.nextPending('j1')).toMatchObject({ riga: 2, codice: 'Y' });
+    } finally {
+      await store.close();
     }
   });
 });

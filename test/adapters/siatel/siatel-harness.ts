@@ -16,7 +16,14 @@ import {
   type SiatelSimulator,
   type SiatelSimulatorOptions,
 } from '../../../adapters/siatel/siatel-simulator-adapter.js';
-import type { AdapterContext, AdapterInstance, BusClient, MessageState, OutgoingMessage } from '../../../adapters/sdk/index.js';
+import type {
+  AdapterContext,
+  AdapterInstance,
+  AdapterStoreOpener,
+  BusClient,
+  MessageState,
+  OutgoingMessage,
+} from '../../../adapters/sdk/index.js';
 
 export const COMUNE = 'SPC/ComuneOrtona';
 export const AGENZIA = 'SPC/AgenziaEntrate';
@@ -29,13 +36,15 @@ export const tempDir = (what: string): string => mkdtempSync(join(tmpdir(), `tra
 
 export function contextFor<O>(
   options: O,
-  over: { party?: string; dataDir?: string; bus?: BusClient; now?: () => Date } = {},
+  over: { party?: string; dataDir?: string; openStore?: AdapterStoreOpener; bus?: BusClient; now?: () => Date } = {},
 ): AdapterContext<O> {
   const unused = () => Promise.reject(new Error('not used by this test'));
+  const folder = sqliteAdapterFolder(over.dataDir ?? tempDir('data'));
   return {
     party: over.party ?? COMUNE,
     options,
-    ...sqliteAdapterFolder(over.dataDir ?? tempDir('data')),
+    dataDir: folder.dataDir,
+    openStore: over.openStore ?? folder.openStore,
     log: quietLog,
     bus: over.bus ?? { send: unused, sendAndWait: unused, answer: unused, state: async () => undefined },
     identity: undefined as never,
@@ -67,6 +76,10 @@ export class GatedTime implements QuotaTime {
     );
   get sleeping(): number {
     return this.sleepers.length;
+  }
+  /** Ends every sleep under way, each moving the clock by its length. */
+  wakeAll(): void {
+    for (const wake of this.sleepers.splice(0)) wake();
   }
 }
 
@@ -116,10 +129,14 @@ export class DirectBus implements BusClient {
 
 export async function startAdapter(
   options: SiatelOptions,
-  wiring: { bus: BusClient; dataDir: string; quotaTime?: QuotaTime },
+  /** `openStore`: where the stores are (default SQLite in `dataDir`); two adapters on one place are two processes. */
+  wiring: { bus: BusClient; dataDir: string; openStore?: AdapterStoreOpener; quotaTime?: QuotaTime; bulkLeaseMs?: number },
 ): Promise<{ adapter: SiatelAdapter; url: string }> {
-  const adapter = (await siatelAdapter(wiring.quotaTime ? { quotaTime: wiring.quotaTime } : {}).setup(
-    contextFor(options, { bus: wiring.bus, dataDir: wiring.dataDir }),
+  const adapter = (await siatelAdapter({
+    ...(wiring.quotaTime ? { quotaTime: wiring.quotaTime } : {}),
+    ...(wiring.bulkLeaseMs !== undefined ? { bulkLeaseMs: wiring.bulkLeaseMs } : {}),
+  }).setup(
+    contextFor(options, { bus: wiring.bus, dataDir: wiring.dataDir, ...(wiring.openStore ? { openStore: wiring.openStore } : {}) }),
   )) as SiatelAdapter;
   await adapter.start();
   return { adapter, url: adapter.apiAddress! };

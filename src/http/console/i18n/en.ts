@@ -78,6 +78,8 @@ export const en: Dictionary = {
   profile: 'Profile',
   refId: 'Refers to',
   conversationId: 'Conversation',
+  routing: 'Routed by competence',
+  routingRule: (rule: string, via: string) => (rule === 'direct' ? 'direct' : rule === 'delegated' ? `delegated to ${via}` : 'fallback'),
   expires: 'Expires',
   receipt: 'Receipt',
   error: 'Error',

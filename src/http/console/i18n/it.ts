@@ -77,6 +77,9 @@ export const it = {
   profile: 'Profilo',
   refId: 'Riferimento',
   conversationId: 'Conversazione',
+  routing: 'Instradamento per competenza',
+  routingRule: (rule: string, via: string) =>
+    rule === 'direct' ? 'competenza diretta' : rule === 'delegated' ? `delega a ${via}` : 'competenza residuale (fallback)',
   expires: 'Scadenza',
   receipt: 'Ricevuta',
   error: 'Errore',

@@ -20,11 +20,17 @@ function summary(t: Dictionary, r: MessageRecord): Html {
   return html`<dl class="facts">
     ${row(t.messageId, r.id)}${row(t.state, stateBadge(r.status))}${row(t.direction, r.direction === 'out' ? t.directionOut : t.directionIn)}
     ${row(t.from, r.from)}${row(t.to, r.to)}${row(t.service, r.service)}${row(t.action, r.action)}${row(t.profile, `${r.collaboration} · ${r.envelopeProfile}`)}
+    ${row(t.routing, r.routing ? routingText(t, r.routing) : undefined)}
     ${row(t.refId, r.refId)}${row(t.conversationId, r.conversationId)}${row(t.created, formatTime(r.createdAt))}${row(t.updated, formatTime(r.updatedAt))}
     ${row(t.attempts, r.attempts)}${row(t.expires, r.expiresAt ? formatTime(r.expiresAt) : undefined)}
     ${row(t.receipt, r.receipt ? `${formatTime(r.receipt.at)} — ${r.receipt.signer}` : undefined)}
     ${row(t.error, r.error ? `${r.error.code}: ${r.error.message}` : undefined)}
   </dl>`;
+}
+
+/** Sent by role: the role and Comune asked, the rule that chose `to`, and the table's version (as logged). */
+function routingText(t: Dictionary, g: NonNullable<MessageRecord['routing']>): string {
+  return `${g.role} · ${g.asked} (${g.comune}) → ${g.party} · ${t.routingRule(g.rule, (g.via ?? []).join(' → '))} · ${g.tableVersion}`;
 }
 
 function detailText(t: Dictionary, r: RecordSummary): Html {

@@ -34,7 +34,7 @@ function input(id: string, label: string, type: string, value: string | undefine
 const local = (iso: string | undefined): string | undefined => iso?.slice(0, 19);
 
 function searchForm(t: Dictionary, ctx: ConsoleContext, f: SearchForm): Html {
-  const config = ctx.node.config;
+  const config = ctx.node.registry.config;
   const services = [...new Set([...config.services.map((s) => s.name), ...config.restServices.map((s) => s.name)])].sort();
   return html`<form method="get" action="/console/messages" class="search" role="search" aria-label="${t.searchLabel}">
     ${select(

@@ -50,8 +50,8 @@ export function registerSignInPage(
         const body = html`${notice('error', party ? t.partyTokenRefused : t.unknownToken)}${signInForm(t)}`;
         return sendPage(ctx, req, reply, { title: t.signInTitle, place: 'sign-in', path: '/console/sign-in', body }, 401);
       }
-      ctx.sessions.close(req.console.session?.id);
-      const session = ctx.sessions.open(member);
+      await ctx.sessions.close(req.console.session?.id);
+      const session = await ctx.sessions.open(member);
       ctx.node.log.info({ name: member.name, role: member.role, remote: req.ip }, 'console sign-in');
       return reply.setCookie(SESSION_COOKIE, session.id, cookieOptions).redirect('/console', 303);
     },
@@ -60,7 +60,7 @@ export function registerSignInPage(
   scope.post('/console/sign-out', HIDDEN, async (req, reply) => {
     const s = req.console.session;
     if (s) ctx.node.log.info({ name: s.member.name, role: s.member.role }, 'console sign-out');
-    ctx.sessions.close(s?.id);
+    await ctx.sessions.close(s?.id);
     return reply.clearCookie(SESSION_COOKIE, { path: '/console' }).redirect('/console/sign-in', 303);
   });
 }

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteAdapterStore } from '../../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { isUniqueViolation, StoreError, type AdapterStore, type StoreMigration } from '../../../../adapters/sdk/store/adapter-store.js';
 import { numberedPlaceholders } from '../../../../adapters/sdk/store/postgres-placeholders.js';
 import { StoreLease } from '../../../../adapters/sdk/store/store-lease.js';
@@ -136,6 +141,81 @@ describe.each(STORE_ENGINES)('an adapter store on %s', (engine) => {
       expect(await a.acquire()).toBe(false);
       await b.release();
       expect(await a.acquire()).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(STORE_ENGINES)('a failing migration on %s', (engine) => {
+  it('leaves the store as it was, with a coded error naming the step', async () => {
+    const place = newStorePlace(engine);
+    await (await place.openStore('failing', COUNTERS.slice(0, 1))).close();
+    const bad = place.openStore('failing', [
+      ...COUNTERS.slice(0, 1),
+      'CREATE TABLE extra (x INTEGER)',
+      'ALTER TABLE nowhere ADD COLUMN y TEXT',
+    ]);
+    await expect(bad).rejects.toThrow(
+      expect.objectContaining({ code: 'TRAMITE_ERR_ADAPTER_STORE', message: expect.stringContaining('migration 3 failed') }),
+    );
+    const store = await place.openStore('failing', COUNTERS.slice(0, 1));
+    try {
+      // Step 2's table is not there: the whole migration was rolled back with step 3.
+      await expect(store.run('INSERT INTO extra (x) VALUES (?)', [1])).rejects.toBeInstanceOf(StoreError);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('an adapter store in a SQLite file', () => {
+  it('creates the folder and sets the shared pragmas; normal durability skips the fsync per commit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramite-adapter-store-'));
+    try {
+      const file = join(dir, 'nested', 'state.sqlite');
+      await (await SqliteAdapterStore.open(file, COUNTERS)).close();
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      db.close();
+      const full = await SqliteAdapterStore.open(file, COUNTERS);
+      expect(await full.get('PRAGMA synchronous')).toEqual({ synchronous: 2 }); // FULL
+      expect(await full.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
+      expect(await full.get('PRAGMA busy_timeout')).toEqual({ timeout: 10_000 });
+      await full.close();
+      const normal = await SqliteAdapterStore.open(file, COUNTERS, { durability: 'normal' });
+      expect(await normal.get('PRAGMA synchronous')).toEqual({ synchronous: 1 }); // NORMAL
+      await normal.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adopts a file written before numbered migrations (user_version 0, tables there) through IF NOT EXISTS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tramite-adapter-store-'));
+    try {
+      const file = join(dir, 'state.sqlite');
+      const legacy = new Database(file);
+      legacy.exec('CREATE TABLE item (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+      legacy.prepare('INSERT INTO item (id, n) VALUES (?, ?)').run('kept', 7);
+      legacy.close();
+      const store = await SqliteAdapterStore.open(file, ['CREATE TABLE IF NOT EXISTS item (id TEXT PRIMARY KEY, n INTEGER NOT NULL)']);
+      expect(await store.get('SELECT n FROM item WHERE id = ?', ['kept'])).toEqual({ n: 7 });
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(STORE_ENGINES)('foreign keys on %s', (engine) => {
+  it('are enforced', async () => {
+    const store = await newStorePlace(engine).openStore('keys', [
+      'CREATE TABLE parent (id TEXT PRIMARY KEY); CREATE TABLE child (parent TEXT NOT NULL REFERENCES parent (id))',
+    ]);
+    try {
+      await expect(store.run('INSERT INTO child (parent) VALUES (?)', ['missing'])).rejects.toBeInstanceOf(StoreError);
     } finally {
       await store.close();
     }

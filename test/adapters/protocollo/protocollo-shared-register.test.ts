@@ -1,0 +1,104 @@
+/**
+ * The protocollo adapter's register through its own back-office API, on both store engines: documents
+ * registered, sealed and sent at once get numbers 1..n, each once, each in the Segnatura it sent. On
+ * PostgreSQL two adapter instances share the place, as two node processes on two hosts do.
+ */
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import protocollo from '../../../adapters/protocollo/protocollo-adapter.js';
+import type { ProtocolloOptions } from '../../../adapters/protocollo/protocollo-options.js';
+import { readSegnatura } from '../../../adapters/protocollo/segnatura/segnatura-reader.js';
+import { FILE_NAMES, readProtocolloFiles } from '../../../adapters/protocollo/transport/protocollo-files.js';
+import type { AdapterInstance, BusClient, OutgoingMessage } from '../../../adapters/sdk/index.js';
+import { getTestPki } from '../../fixtures/test-pki.js';
+import { STORE_ENGINES, newStorePlace, type StorePlace } from '../store-engines.js';
+
+const AOO = { codiceAmministrazione: 'c_g141', codiceAOO: 'AOO_ORTONA', codiceRegistro: 'PROT', denominazione: 'Comune di Ortona' };
+const noop = (): undefined => undefined;
+
+/** The node's side of the bus, as far as sending goes: what the adapter handed it, in order. */
+function recordingBus(sent: OutgoingMessage[]): BusClient {
+  const refuse = () => Promise.reject(new Error('not used by this test'));
+  return {
+    send: (message) => {
+      sent.push(message);
+      return Promise.resolve({ id: `msg-${sent.length}`, direction: 'out', status: 'ACCEPTED', attempts: 0 });
+    },
+    sendAndWait: refuse,
+    answer: refuse,
+    state: refuse,
+  };
+}
+
+async function startAdapter(place: StorePlace, sent: OutgoingMessage[]): Promise<{ instance: AdapterInstance; api: string }> {
+  const pki = getTestPki();
+  const instance = await protocollo.setup({
+    party: 'SPC/ComuneA',
+    options: {
+      aoo: AOO,
+      service: 'ProtocolloInteroperabile',
+      pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' },
+      listen: { host: '127.0.0.1', port: 0 },
+    } as ProtocolloOptions,
+    dataDir: place.dataDir,
+    openStore: place.openStore,
+    log: { debug: noop, info: noop, warn: noop, error: noop },
+    bus: recordingBus(sent),
+    identity: pki.comuneA,
+    trust: pki.trust,
+    clock: { now: () => new Date() },
+  });
+  await instance.start();
+  return { instance, api: (await instance.health()).detail! };
+}
+
+const inoltro = (i: number) => ({
+  to: 'SPC/Regione',
+  destinatario: { codiceAmministrazione: 'r_abruzz', codiceAOO: 'AOO_REGIONE', denominazione: 'Regione Abruzzo' },
+  oggetto: `documento ${i}`,
+  classifica: { denominazione: 'Affari generali', codice: 'I.1' },
+  documentoPrimario: { nomeFile: 'nota.txt', mimeType: 'text/plain', contenuto: Buffer.from(`nota ${i}`).toString('base64') },
+  allegati: [],
+});
+
+async function post(api: string, body: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await request(`${api}/protocollo/inoltri`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+}
+
+describe.each(STORE_ENGINES)('the protocollo adapter’s register on %s', (engine) => {
+  it('numbers documents sent at once 1..n, each once, each in the Segnatura it sealed and sent', async () => {
+    const place = newStorePlace(engine);
+    const sent: OutgoingMessage[] = [];
+    // A SQLite file is one process's here (two in one process would wait on each other's file lock with the
+    // event loop blocked); on PostgreSQL two instances are two node processes sharing the register.
+    const adapters = [await startAdapter(place, sent)];
+    if (engine === 'postgres') adapters.push(await startAdapter(place, sent));
+    try {
+      const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => post(adapters[i % adapters.length]!.api, inoltro(i))));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+      const numbers = answers.map((a) => a.json.identificatore.numeroRegistrazione as string);
+      expect([...numbers].sort()).toEqual(Array.from({ length: 24 }, (_, i) => String(i + 1).padStart(7, '0')));
+      // What went on the bus carries the number the API answered, sealed in its Segnatura.
+      const sealed = sent.map((m) => {
+        const file = readProtocolloFiles(m.payload).find((f) => f.nomeFile === FILE_NAMES.segnatura)!;
+        const s = readSegnatura(file.content).segnatura;
+        return `${s.identificatore.numeroRegistrazione} ${s.oggetto}`;
+      });
+      expect(sealed.sort()).toEqual(answers.map((a, i) => `${a.json.identificatore.numeroRegistrazione} documento ${i}`).sort());
+      // Every instance reads the whole register, each registration sent.
+      for (const { api } of adapters) {
+        const list = (await (await request(`${api}/protocollo/registrazioni?limit=1000`)).body.json()) as {
+          registrazioni: Array<{ state: string }>;
+        };
+        expect(list.registrazioni.map((r) => r.state)).toEqual(numbers.map(() => 'INVIATA'));
+      }
+    } finally {
+      for (const { instance } of adapters) await instance.stop();
+    }
+  }, 120_000);
+});
