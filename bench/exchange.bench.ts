@@ -11,6 +11,8 @@
  *   npm run bench:exchange -- --cpu-prof DIR            # V8 CPU profiles of both nodes, summarised
  *   npm run bench:exchange -- --tls                     # the nodes over mutual TLS (default: plain HTTP), and
  *                                                       # the TLS handshake cost (full, resumed, kept alive)
+ *   npm run bench:exchange -- --processes 1,2,3         # the CST as N processes behind HAProxy sharing one
+ *                                                       # PostgreSQL and one Redis (bench/cluster-exchange.ts)
  *
  * Figures: exchanges/s with many in flight; p50/p99 latency (API call → exchange done) at a fixed
  * offered rate; CPU ms per exchange of each node process (from /proc/PID/stat, worker threads
@@ -30,6 +32,7 @@ import { startDemo, type ConfigFileJson, type RunningDemo } from '../src/demo/ru
 import { SqliteLogStore } from '../src/log/sqlite-log-store.js';
 import { measure, percentile } from './bench-stats.js';
 import { profilingNode, summariseProfiles } from './node-cpu-profiles.js';
+import { runClusterExchange } from './cluster-exchange.js';
 import { childrenOf, cpuMsOf } from './proc-stats.js';
 import { measureHandshakes, type HandshakeCost } from './tls-handshake.js';
 
@@ -44,6 +47,8 @@ interface Args {
   tls: boolean;
   /** Bound of each phase: the benchmark gives up waiting after this, and says so. */
   phaseSeconds: number;
+  /** The CST as this many processes behind HAProxy, each count in turn (the scale-out figures). */
+  processes: number[] | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -56,6 +61,7 @@ function parseArgs(argv: string[]): Args {
     cpuProf: undefined,
     tls: false,
     phaseSeconds: 180,
+    processes: undefined,
   };
   const num = (i: number): number => {
     const v = Number(argv[i]);
@@ -71,7 +77,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rate') a.rate = num(++i);
     else if (k === '--seconds') a.seconds = num(++i);
     else if (k === '--phase-seconds') a.phaseSeconds = num(++i);
-    else if (k === '--cpu-prof') a.cpuProf = argv[++i] ?? usage('--cpu-prof needs a directory');
+    else if (k === '--processes') {
+      a.processes = (argv[++i] ?? '').split(',').map(Number);
+      if (a.processes.some((n) => !Number.isInteger(n) || n < 1)) usage('--processes needs counts like 1,2,3');
+    } else if (k === '--cpu-prof') a.cpuProf = argv[++i] ?? usage('--cpu-prof needs a directory');
     else usage(`unknown argument ${k}`);
   }
   return a;
@@ -79,7 +88,7 @@ function parseArgs(argv: string[]): Args {
 
 function usage(why: string): never {
   process.stderr.write(
-    `${why}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--phase-seconds S] [--cpu-prof DIR] [--tls] [--json]\n`,
+    `${why}\nusage: exchange.bench.js [--messages N] [--concurrency N] [--rate PER_S] [--seconds S] [--phase-seconds S] [--cpu-prof DIR] [--tls] [--processes 1,2,3] [--json]\n`,
   );
   process.exit(2);
 }
@@ -221,6 +230,7 @@ async function main(): Promise<void> {
   const say = (s: string) => {
     if (!args.json) process.stderr.write(s);
   };
+  if (args.processes) return clusterMain({ ...args, processes: args.processes }, say);
   // Each node runs its own Redis (as the demo does), not one named in the environment.
   delete process.env['TRAMITE_REDIS_URL'];
   const root = mkdtempSync(join(tmpdir(), 'tramite-exchange-bench-'));
@@ -357,6 +367,38 @@ async function main(): Promise<void> {
     if (args.cpuProf) summariseProfiles(args.cpuProf, pids, say);
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The scale-out figures: one run per process count, then the shared log's capacity. */
+async function clusterMain(args: Args & { processes: number[] }, say: (s: string) => void): Promise<void> {
+  const result = {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    messages: args.messages,
+    concurrency: args.concurrency,
+    ...(await runClusterExchange(args, say)),
+  };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`\nTramite scale-out benchmark — node ${result.node}, ${result.cores} × ${result.cpu}`);
+  out('  the CST as N `tramite start` processes behind HAProxy, one PostgreSQL log and one Redis shared; the Regione one process');
+  for (const r of result.runs) {
+    const c = r.cpuMsPerExchange;
+    out(
+      `  N=${r.processes}: ${r.exchangesPerSec.toFixed(1)} exchanges/s (×${r.ratioToFirst.exchangesPerSec.toFixed(2)}), ${r.delivered} done, ${r.refused} refused; ` +
+        `CPU ms/exchange: CST ${c.cst.toFixed(2)} (×${r.ratioToFirst.cstCpuMsPerExchange.toFixed(2)}; ${c.cstByProcess.map((x) => x.toFixed(2)).join(' + ')}), ` +
+        `Regione ${c.regione.toFixed(2)}, Redis ${c.redis.toFixed(2)}, PostgreSQL ${c.postgres.toFixed(2)}; ` +
+        `Redis commands/exchange ${r.redisCommandsPerExchange.toFixed(1)}; log records/exchange ${r.logRecordsPerExchange.toFixed(1)}`,
+    );
+  }
+  for (const l of result.logCapacity)
+    out(
+      `  PostgreSQL log, ${l.stores} store(s) × ${l.appenders} appenders (group commit): ${l.appendsPerSec.toFixed(0)} appends/s, PostgreSQL CPU ${l.postgresCpuMsPerAppend.toFixed(3)} ms/append`,
+    );
 }
 
 await main();

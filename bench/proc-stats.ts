@@ -13,6 +13,23 @@ export function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/**
+ * CPU time of a server that forks a process per connection (PostgreSQL's postmaster), in ms: its own,
+ * its reaped children's (cutime + cstime, so a backend that has exited still counts) and its live
+ * children's — a total that only grows, unlike a sum over the children alive at each reading.
+ */
+export function cpuMsOfTree(pid: number): number {
+  const f = statFields(pid);
+  const reaped = ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100;
+  return childrenOf(pid).reduce((sum, child) => {
+    try {
+      return sum + cpuMsOf(child);
+    } catch {
+      return sum; // exited between the listing and the reading: its time is in cutime by the next reading
+    }
+  }, reaped);
+}
+
 /** The processes whose parent is `pid` (a node's own redis-server). */
 export function childrenOf(pid: number): number[] {
   const found: number[] = [];

@@ -30,6 +30,10 @@ export const TEST_DATABASE = 'tramite_test';
 export interface PostgresServer {
   /** e.g. `postgresql://postgres@127.0.0.1:54012/tramite_test` */
   readonly url: string;
+  /** Fast shutdown (as `pg_ctl restart -m fast`), then the same cluster again on the same port: a fault test's restart. */
+  restart(): Promise<void>;
+  /** The postmaster's pid (its backends are its children): what a benchmark reads CPU time of. */
+  pid(): number;
   stop(): Promise<void>;
 }
 
@@ -114,37 +118,48 @@ export async function startPostgres(): Promise<PostgresServer> {
         { cause: err },
       );
     }
-    const server = await startChildDaemon({
-      name: 'postgres',
-      tempDir,
-      ports: 1,
-      attempts: 3,
-      command: ({ ports: [port = 0] }) => ({
-        command: join(bin, 'postgres'),
-        // fsync=off and friends: nothing here needs to survive a crash of the machine.
-        args: [
-          ...['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', dir],
-          ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
-        ],
-        cwd: dir,
-        env,
-        ...(owner ?? {}),
-        ready: { kind: 'line', match: /database system is ready to accept connections/ },
-      }),
-      startTimeoutMs: 60_000,
-      // Fast shutdown (open sessions are ended), as pg_ctl stop -m fast; immediate from the exit hook, which cannot wait.
-      stopSignal: 'SIGINT',
-      exitSignal: 'SIGQUIT',
-      stopGraceMs: 60_000,
-    });
-    const base = `postgresql://${PG_SUPERUSER}@127.0.0.1:${server.ports[0]}`;
+    // The folder outlives one server process, so that restart() finds the cluster again; stop() removes it.
+    const launch = (port?: number) =>
+      startChildDaemon({
+        name: 'postgres',
+        ports: port === undefined ? 1 : 0,
+        attempts: port === undefined ? 3 : 1,
+        command: ({ ports: [chosen = 0] }) => ({
+          command: join(bin, 'postgres'),
+          // fsync=off and friends: nothing here needs to survive a crash of the machine.
+          args: [
+            ...['-D', dataDir, '-h', '127.0.0.1', '-p', String(port ?? chosen), '-k', dir],
+            ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+          ],
+          cwd: dir,
+          env,
+          ...(owner ?? {}),
+          ready: { kind: 'line', match: /database system is ready to accept connections/ },
+        }),
+        startTimeoutMs: 60_000,
+        // Fast shutdown (open sessions are ended), as pg_ctl stop -m fast; immediate from the exit hook, which cannot wait.
+        stopSignal: 'SIGINT',
+        exitSignal: 'SIGQUIT',
+        stopGraceMs: 60_000,
+      });
+    let server = await launch();
+    const port = server.ports[0]!;
+    const stop = async () => {
+      await server.stop();
+      tempDir.remove();
+    };
+    const base = `postgresql://${PG_SUPERUSER}@127.0.0.1:${port}`;
     try {
       await adminQuery(`${base}/postgres`, `CREATE DATABASE ${TEST_DATABASE}`);
     } catch (err) {
-      await server.stop();
+      await stop();
       throw err;
     }
-    return { url: `${base}/${TEST_DATABASE}`, stop: () => server.stop() };
+    const restart = async () => {
+      await server.stop();
+      server = await launch(port);
+    };
+    return { url: `${base}/${TEST_DATABASE}`, restart, pid: () => server.pid, stop };
   } catch (err) {
     tempDir.remove();
     throw err;

@@ -143,18 +143,35 @@ export class PostgresLogStore implements LogStore {
 
   /** A transaction holding the chain lock, given the head it starts from. */
   private async inTransaction<T>(work: (client: pg.PoolClient, head: { seq: number; hash: string }) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+        const result = await work(client, await this.headWith(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A pooled connection for `work`. A checked-out client has no pool listener, so a connection the
+   * server ends meanwhile (PostgreSQL restarted) would emit an unhandled 'error' and end the process:
+   * here the error reaches the query instead, and the broken connection is discarded, not reused.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken = false;
+    const onError = () => (broken = true);
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-      const result = await work(client, await this.headWith(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await work(client);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -333,24 +350,23 @@ export class PostgresLogStore implements LogStore {
   }
 
   async purgePayloads(before: string): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
-      // Only the rows that still hold a payload: rewriting every old row each sweep left dead tuples behind.
-      await client.query(
-        `UPDATE messages SET fields = (((fields::jsonb) - 'payload' - 'replyPayload') #- '{rest,target}')::text
+    return this.withClient(async (client) => {
+      try {
+        await client.query('BEGIN');
+        const res = await client.query('UPDATE log_records SET envelope = NULL WHERE time < $1 AND envelope IS NOT NULL', [before]);
+        // Only the rows that still hold a payload: rewriting every old row each sweep left dead tuples behind.
+        await client.query(
+          `UPDATE messages SET fields = (((fields::jsonb) - 'payload' - 'replyPayload') #- '{rest,target}')::text
           WHERE updated_at < $1 AND ((fields::jsonb) ?| array['payload', 'replyPayload'] OR (fields::jsonb) -> 'rest' ? 'target')`,
-        [before],
-      );
-      await client.query('COMMIT');
-      return res.rowCount ?? 0;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+          [before],
+        );
+        await client.query('COMMIT');
+        return res.rowCount ?? 0;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /**

@@ -1,0 +1,148 @@
+/**
+ * A steady load through a node cluster (test-support/node-cluster.ts) in both directions — the CST's
+ * Comune sending to the Regione through the balancer, the Regione sending to a Comune of the CST
+ * (whose envelopes reach the balancer) — and what the fault tests check once it has stopped: every
+ * accepted message (202) DELIVERED at its sender and at the destination back office exactly once,
+ * every id unique.
+ */
+import { request } from 'undici';
+import { expect } from 'vitest';
+import { INBOUND_SERVICE, type NodeCluster } from '../../test-support/node-cluster.js';
+
+const OUT = { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica' } as const;
+const IN = { from: INBOUND_SERVICE.consumer, to: INBOUND_SERVICE.provider, service: INBOUND_SERVICE.name } as const;
+
+type Direction = 'out' | 'in';
+
+export class SteadyLoad {
+  /** Ids answered 202, per direction, in the order accepted. */
+  readonly accepted: Record<Direction, string[]> = { out: [], in: [] };
+  /** Calls not accepted (a balancer with no server up, a node stopping, a connection cut), by status or error. */
+  readonly refused: Record<string, number> = {};
+  private running = true;
+  private readonly loops: Array<Promise<void>>;
+  private n = 0;
+
+  /** `perSecond` calls a second in each direction, at most `inFlight` at a time in each. */
+  constructor(
+    private readonly cluster: NodeCluster,
+    perSecond = 4,
+    inFlight = 4,
+  ) {
+    this.loops = (['out', 'in'] as const).flatMap((dir) =>
+      Array.from({ length: inFlight }, () => this.loop(dir, (1000 * inFlight) / perSecond)),
+    );
+  }
+
+  get total(): number {
+    return this.accepted.out.length + this.accepted.in.length;
+  }
+
+  /** Waits until `more` further messages have been accepted in each direction. */
+  async acceptMore(more: number): Promise<void> {
+    const target = { out: this.accepted.out.length + more, in: this.accepted.in.length + more };
+    await expect
+      .poll(() => this.accepted.out.length >= target.out && this.accepted.in.length >= target.in, { timeout: 90_000, interval: 100 })
+      .toBe(true);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(dir: Direction, periodMs: number): Promise<void> {
+    while (this.running) {
+      const started = Date.now();
+      await this.sendOne(dir);
+      await new Promise((r) => setTimeout(r, Math.max(0, periodMs - (Date.now() - started))));
+    }
+  }
+
+  private async sendOne(dir: Direction): Promise<void> {
+    const n = ++this.n;
+    const node = dir === 'out' ? this.cluster.cst : this.cluster.regione;
+    const m = dir === 'out' ? OUT : IN;
+    try {
+      const res = await request(`${node.baseUrl}/api/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${node.tokens[m.from]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...m, payload: `<v:N xmlns:v="urn:t">${n}</v:N>` }),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
+      const body = (await res.body.json().catch(() => ({}))) as { id?: string };
+      if (res.statusCode === 202 && body.id) this.accepted[dir].push(body.id);
+      else this.count(`${dir} HTTP ${res.statusCode}`);
+    } catch (err) {
+      this.count(`${dir} ${(err as { code?: string }).code ?? (err as Error).name}`);
+    }
+  }
+
+  private count(what: string): void {
+    this.refused[what] = (this.refused[what] ?? 0) + 1;
+  }
+}
+
+/** A message's state at its sender (the CST through the balancer, or the Regione). */
+async function statusAt(cluster: NodeCluster, dir: Direction, id: string): Promise<string | undefined> {
+  const node = dir === 'out' ? cluster.cst : cluster.regione;
+  const from = dir === 'out' ? OUT.from : IN.from;
+  try {
+    const res = await request(`${node.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${node.tokens[from]}` },
+    });
+    const body = (await res.body.json().catch(() => ({}))) as { status?: string };
+    return res.statusCode === 200 ? body.status : undefined;
+  } catch {
+    return undefined; // the balancer has no server up for a moment: asked again
+  }
+}
+
+/**
+ * Every id accepted is unique, DELIVERED at its sender, and reached the destination back office
+ * exactly once (after a pause long enough for a second copy to show).
+ */
+export async function expectEachDeliveredOnce(cluster: NodeCluster, load: SteadyLoad): Promise<void> {
+  for (const dir of ['out', 'in'] as const) {
+    const ids = load.accepted[dir];
+    expect(new Set(ids).size, `${dir}: ids answered 202 are unique`).toBe(ids.length);
+  }
+  const pending = new Set((['out', 'in'] as const).flatMap((dir) => load.accepted[dir].map((id) => `${dir} ${id}`)));
+  const states = new Map<string, string | undefined>();
+  const deadline = Date.now() + 120_000;
+  while (pending.size > 0 && Date.now() < deadline) {
+    // A few at a time: a thousand messages one by one through a loaded balancer take minutes.
+    const keys = [...pending];
+    for (let i = 0; i < keys.length; i += 16)
+      await Promise.all(
+        keys.slice(i, i + 16).map(async (key) => {
+          const [dir, id] = key.split(' ') as [Direction, string];
+          const status = await statusAt(cluster, dir, id);
+          states.set(key, status);
+          if (status === 'DELIVERED') pending.delete(key);
+        }),
+      );
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(
+    [...pending].map((key) => `${key}: ${states.get(key)}`),
+    'accepted messages not DELIVERED at their sender',
+  ).toEqual([]);
+  const copies = (party: string, id: string) => cluster.backOffice.received.filter((m) => m.party === party && m.id === id).length;
+  await expect
+    .poll(
+      () => [...load.accepted.out.filter((id) => copies(OUT.to, id) === 0), ...load.accepted.in.filter((id) => copies(IN.to, id) === 0)],
+      {
+        timeout: 30_000,
+        interval: 200,
+      },
+    )
+    .toEqual([]);
+  await new Promise((r) => setTimeout(r, 1000));
+  const notOnce = [
+    ...load.accepted.out.map((id) => ({ id, copies: copies(OUT.to, id) })),
+    ...load.accepted.in.map((id) => ({ id, copies: copies(IN.to, id) })),
+  ].filter((x) => x.copies !== 1);
+  expect(notOnce, 'messages that reached the back office other than exactly once').toEqual([]);
+}
