@@ -8,6 +8,7 @@ import { partyCode } from '../../core/party.js';
 import type { AcceptedRequest } from './authorise.js';
 import type { InboundReply, ReceptionDeps } from './reception-deps.js';
 import { replyId } from './reply-signing.js';
+import { isTemporaryOutage } from './temporary-outage.js';
 
 /** What a busy node asks a sender to wait: verification queues drain in about that time. */
 const BUSY_RETRY_AFTER_SECONDS = 2;
@@ -29,6 +30,23 @@ export function busy(deps: ReceptionDeps, err: TramiteError): InboundReply {
   return { status: 503, body: buildFaultEnvelope(fault), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
 }
 
+/** A part of the node is down for now: 503 with Retry-After, nothing signed, nothing marked FAILED. */
+function unavailable(deps: ReceptionDeps, err: unknown, id: string | undefined): InboundReply {
+  deps.log.error({ id, err: (err as Error).message }, 'envelope turned away: the node cannot take it now (log or queue unavailable)');
+  const fault = faultElement(
+    {
+      contestoCodifica: 'ErroreProcessamentoMessaggioSPCoop',
+      codiceEccezione: 'EGOV_IT_300',
+      rilevanza: 'GRAVE',
+      posizione: 'Processamento',
+      message: 'the node cannot take the envelope now; retry after Retry-After',
+      reason: 'TRAMITE_ERR_LOG_UNAVAILABLE',
+    },
+    { now: deps.clock.now(), porta: deps.porta },
+  );
+  return { status: 503, body: buildFaultEnvelope(fault), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
+}
+
 /** How far an envelope got before it was refused: what the refusal can say, and sign. */
 export interface RefusedAt {
   /** The message id the envelope claimed, when verification refused it. */
@@ -43,6 +61,9 @@ export interface RefusedAt {
  * busta signed by the recipient, with the same code in ListaEccezioni.
  */
 export async function refuse(deps: ReceptionDeps, err: unknown, { claimedId, opened, accepted }: RefusedAt): Promise<InboundReply> {
+  // The node's own outage (its log's database restarting): the envelope was not taken, and the sender
+  // tries again, rather than the message ending FAILED at both ends for a fault of neither.
+  if (isTemporaryOutage(err)) return unavailable(deps, err, accepted?.id ?? claimedId);
   const ecc = toEccezione(err);
   const now = deps.clock.now();
   const level = err instanceof EnvelopeError || err instanceof SecurityError ? 'warn' : 'error';
