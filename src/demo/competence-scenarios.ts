@@ -110,17 +110,23 @@ export async function competenceScenarios(cst: DemoNode, backOffice: DemoBackOff
 const ADDED = { comune: 'I394', codiceFiscale: 'BRNLCU75M20I394K', party: 'SPC/ComuneOrtona' } as const;
 
 /**
- * The table file edited (a SUAP row for San Vito Chietino) and applied by `POST /api/v1/registry/reload`
- * with the operator token — the node keeps running — then the next request for it reaches Ortona.
+ * San Vito Chietino's SUAP: the dry run names the fallback; the table file gets a row for it, applied by
+ * `POST /api/v1/registry/reload` with the operator token (the node keeps running); the next request reaches Ortona.
  */
 async function comuneAddedByReload(cst: DemoNode, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const problems: string[] = [];
+  // Before: the dry run names the Regione's fallback.
+  const before = await request(`${cst.baseUrl}/api/v1/registry/resolve?role=SUAP&comune=${ADDED.comune}`, {
+    headers: { authorization: `Bearer ${cst.operatorToken}` },
+  });
+  const was = (await before.body.json()) as { party?: string; rule?: string };
+  if (was.party !== 'SPC/RegioneAbruzzo' || was.rule !== 'fallback') problems.push(`before the reload: ${JSON.stringify(was)}`);
   addDemoCompetentRow(cst.dir, { role: 'SUAP', at: ADDED.comune, party: ADDED.party });
   const res = await request(`${cst.baseUrl}/api/v1/registry/reload`, {
     method: 'POST',
     headers: { authorization: `Bearer ${cst.operatorToken}` },
   });
   const reload = (await res.body.json()) as { applied?: boolean; version?: { version: number }; error?: { code: string; message: string } };
-  const problems: string[] = [];
   if (res.statusCode !== 200 || reload.applied !== true)
     problems.push(`reload: HTTP ${res.statusCode}, ${reload.error ? `${reload.error.code}: ${reload.error.message}` : 'not applied'}`);
   const { status, json } = await send(cst, ADDED.comune, ADDED.codiceFiscale);
@@ -141,6 +147,6 @@ async function comuneAddedByReload(cst: DemoNode, backOffice: DemoBackOffice): P
     detail:
       problems.length > 0
         ? problems.join('; ')
-        : `row SUAP ${ADDED.comune} → ${ADDED.party} added, registry version ${String(reload.version?.version)}; table ${String(json.routing?.['tableVersion']).slice(0, 19)}…`,
+        : `SUAP ${ADDED.comune} was ${String(was.party)} (${String(was.rule)}); row → ${ADDED.party} added, registry version ${String(reload.version?.version)}, table ${String(json.routing?.['tableVersion']).slice(0, 19)}…`,
   };
 }
