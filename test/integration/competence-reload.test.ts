@@ -125,13 +125,13 @@ describe('the competence table reloaded under load', () => {
       }
     };
     const load = Promise.all([0, 1, 2].map(submitter));
-    await expect.poll(() => sent.flat().length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(12);
+    await expect.poll(() => sent.flat().length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(30);
     writeTable(NEW_TABLE);
     phase = 'during';
     const reloaded = await reload();
     phase = 'after';
     const countAtReload = sent.flat().length;
-    await expect.poll(() => sent.flat().length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(countAtReload + 12);
+    await expect.poll(() => sent.flat().length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(countAtReload + 30);
     stop = true;
     await load;
 
