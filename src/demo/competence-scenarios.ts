@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { DemoBackOffice } from './demo-back-office.js';
-import { DEMO_COMPETENCE } from './demo-competence.js';
+import { addDemoCompetentRow, DEMO_COMPETENCE } from './demo-competence.js';
 import type { DemoNode } from './demo-federation.js';
 import type { ExchangeReport } from './exchange-report.js';
 
@@ -8,6 +8,8 @@ import type { ExchangeReport } from './exchange-report.js';
  * Issue 19's demo: the CST's portal sends the same SUAP request for three citizens of three Comuni, by
  * role and Comune; each reaches the competent Ente — a Comune hosted by the CST, a Comune on the Regione's
  * node, the Provincia by delegation — and a Comune outside the table's territory is refused at once.
+ * Then a Comune is added by editing the table and reloading the registry, without restarting the node,
+ * and the next request for it reaches the newly competent Ente.
  */
 
 interface Citizen {
@@ -100,5 +102,51 @@ export async function competenceScenarios(cst: DemoNode, backOffice: DemoBackOff
     attempts: 0,
     ...(code ? { code } : {}),
   });
+  reports.push(await comuneAddedByReload(cst, backOffice));
   return reports;
+}
+
+/** San Vito Chietino, whose SUAP went to the Regione's fallback until its row gives it to Ortona's. */
+const ADDED = { comune: 'I394', codiceFiscale: 'BRNLCU75M20I394K', party: 'SPC/ComuneOrtona' } as const;
+
+/**
+ * San Vito Chietino's SUAP: the dry run names the fallback; the table file gets a row for it, applied by
+ * `POST /api/v1/registry/reload` with the operator token (the node keeps running); the next request reaches Ortona.
+ */
+async function comuneAddedByReload(cst: DemoNode, backOffice: DemoBackOffice): Promise<ExchangeReport> {
+  const problems: string[] = [];
+  // Before: the dry run names the Regione's fallback.
+  const before = await request(`${cst.baseUrl}/api/v1/registry/resolve?role=SUAP&comune=${ADDED.comune}`, {
+    headers: { authorization: `Bearer ${cst.operatorToken}` },
+  });
+  const was = (await before.body.json()) as { party?: string; rule?: string };
+  if (was.party !== 'SPC/RegioneAbruzzo' || was.rule !== 'fallback') problems.push(`before the reload: ${JSON.stringify(was)}`);
+  addDemoCompetentRow(cst.dir, { role: 'SUAP', at: ADDED.comune, party: ADDED.party });
+  const res = await request(`${cst.baseUrl}/api/v1/registry/reload`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cst.operatorToken}` },
+  });
+  const reload = (await res.body.json()) as { applied?: boolean; version?: { version: number }; error?: { code: string; message: string } };
+  if (res.statusCode !== 200 || reload.applied !== true)
+    problems.push(`reload: HTTP ${res.statusCode}, ${reload.error ? `${reload.error.code}: ${reload.error.message}` : 'not applied'}`);
+  const { status, json } = await send(cst, ADDED.comune, ADDED.codiceFiscale);
+  const id = typeof json['id'] === 'string' ? json['id'] : null;
+  if (status !== 200 || json['status'] !== 'DELIVERED') problems.push(`HTTP ${status}, ${String(json['status'] ?? json.error?.code)}`);
+  if (json.routing?.['party'] !== ADDED.party || json.routing['rule'] !== 'direct')
+    problems.push(`routed to ${String(json.routing?.['party'])} (${String(json.routing?.['rule'])})`);
+  const got = backOffice.received.filter((m) => m.id === id).map((m) => m.party);
+  if (got.length !== 1 || got[0] !== ADDED.party) problems.push(`received by ${got.join(', ') || 'no back office'}`);
+  return {
+    scenario: 'competence-comune-added-by-reload',
+    id,
+    status: String(json['status'] ?? 'none'),
+    expected: `reloaded without restart, then DELIVERED to ${ADDED.party} (direct)`,
+    ok: problems.length === 0,
+    receipt: json['receipt'] !== null && json['receipt'] !== undefined,
+    attempts: typeof json['attempts'] === 'number' ? json['attempts'] : 0,
+    detail:
+      problems.length > 0
+        ? problems.join('; ')
+        : `SUAP ${ADDED.comune} was ${String(was.party)} (${String(was.rule)}); row → ${ADDED.party} added, registry version ${String(reload.version?.version)}, table ${String(json.routing?.['tableVersion']).slice(0, 19)}…`,
+  };
 }

@@ -65,9 +65,8 @@ export function writeDemoCompetence(nodeDir: string): ConfigFileCompetence {
 }
 
 /**
- * The hook for the second half of the demo (issue 19 item 4: a Comune added by editing the table, then a
- * registry reload, without restarting the node): adds a row to the CST's table file. Applying it needs
- * the registry reload (SIGHUP / `tramite registry reload`), which this demo does not have yet.
+ * The second half of the demo (issue 19 item 4): adds a row to the CST's table file, as an operator
+ * editing it would. It applies on the next registry reload (competence-scenarios.ts reloads over HTTP).
  */
 export function addDemoCompetentRow(nodeDir: string, row: { role: string; at: string; party: string }): void {
   const file = join(nodeDir, DEMO_COMPETENCE.file);

@@ -35,6 +35,7 @@ describe('tramite demo --once --json', () => {
         'competence-suap-on-other-node',
         'competence-suap-delegated',
         'competence-unknown-comune-refused',
+        'competence-comune-added-by-reload',
         'regione-down-then-back',
       ]),
     );
