@@ -10,7 +10,7 @@ import type { XmlLimits } from '../../envelopes/xml/hardened-xml.js';
 import { MessageLog } from '../log/message-log.js';
 import { openLogStore } from '../log/open-log-store.js';
 import { requestTimestamp } from '../crypto/rfc3161/index.js';
-import { FirstAttempt } from '../queue/first-attempt.js';
+import { FirstAttempt, SAFETY_NET_DELAY_MS } from '../queue/first-attempt.js';
 import { WorkQueue, type QueueName, type WorkItem, type WorkQueueOptions } from '../queue/work-queue.js';
 import { openRedis, type NodeRedis } from '../queue/redis-connection.js';
 import { nodeHealth, type NodeHealth } from './node-health.js';
@@ -204,6 +204,7 @@ export class TramiteNode {
     // shared by several processes (PostgreSQL) a job in another process could run beside an attempt that
     // outlives its bound, and only the queue's per-job lock keeps a delivery single there.
     const firstAttempts = store.store.kind === 'sqlite';
+    this.firstAttempts = firstAttempts;
     const schedule = new DeliverySchedule({
       registry,
       log,
@@ -454,9 +455,9 @@ export class TramiteNode {
     redis.onRecovered(() => {
       if (node.stopping) return;
       log.info({ redis: redis.where }, 'the delivery queue answers again; reconciling the log with the queues');
-      void node.reconcile();
+      void node.reconcile({ periodic: true });
     });
-    node.reconcileTimer = setInterval(() => void node.reconcile(), config.queue.reconcileEverySeconds * 1000);
+    node.reconcileTimer = setInterval(() => void node.reconcile({ periodic: true }), config.queue.reconcileEverySeconds * 1000);
     node.reconcileTimer.unref();
     node.nodeAlarms.start();
     return node;
@@ -513,18 +514,26 @@ export class TramiteNode {
   }
 
   private reconcileTimer: NodeJS.Timeout | undefined;
+  /** Whether first attempts are made outside the queue (SQLite log: one process), which periodic reconciliation must not race. */
+  private readonly firstAttempts: boolean;
 
   /**
    * Compares the log with the queues: every accepted-but-undelivered and received-but-undispatched
    * message is scheduled (again). Job ids make this idempotent, so it runs at start-up and then
    * periodically — a Redis that lost jobs (restarted without its file, failed over) loses no message.
    */
-  async reconcile(): Promise<void> {
+  /**
+   * Schedules what the log holds as not final. At start-up everything (no first attempt of this process
+   * runs yet); later runs (`periodic`) leave out what changed within the first attempts' safety-net delay:
+   * such a message has its first attempt or its job, and one queued beside them would deliver it twice.
+   */
+  async reconcile({ periodic = false }: { readonly periodic?: boolean } = {}): Promise<void> {
     // Nothing can be scheduled now; it runs again as soon as Redis answers.
     if (!this.redis.isUp()) return;
+    const unchangedForMs = periodic && this.firstAttempts ? SAFETY_NET_DELAY_MS : 0;
     try {
-      await this.delivery.reconcile();
-      await this.dispatch.reconcile();
+      await this.delivery.reconcile({ unchangedForMs });
+      await this.dispatch.reconcile({ unchangedForMs });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reconciliation of the log with the queues failed; it will run again');
     }

@@ -92,8 +92,16 @@ async function statusAt(cluster: NodeCluster, dir: Direction, id: string): Promi
     const res = await request(`${node.baseUrl}/api/v1/messages/${encodeURIComponent(id)}`, {
       headers: { authorization: `Bearer ${node.tokens[from]}` },
     });
-    const body = (await res.body.json().catch(() => ({}))) as { status?: string };
-    return res.statusCode === 200 ? body.status : undefined;
+    const body = (await res.body.json().catch(() => ({}))) as {
+      status?: string;
+      attempts?: number;
+      error?: { code?: string; message?: string };
+    };
+    if (res.statusCode !== 200) return undefined;
+    // A message not yet final says why (its last error), so a failure names the cause, not only the state.
+    return body.status === 'DELIVERED' || !body.error
+      ? body.status
+      : `${body.status} after ${body.attempts ?? '?'} attempts, last ${body.error.code}: ${body.error.message}`;
   } catch {
     return undefined; // the balancer has no server up for a moment: asked again
   }

@@ -109,14 +109,19 @@ export class DeliveryWorker {
   }
 
   /**
-   * Start-up reconciliation: every message the log holds as accepted but not yet delivered is
-   * scheduled again, a page at a time. Job id = message id, so one already queued is not doubled.
+   * Reconciliation: every message the log holds as accepted but not yet delivered is scheduled again, a
+   * page at a time. Job id = message id, so one already queued is not doubled. `unchangedForMs` leaves
+   * out messages changed more recently (the periodic run's, while first attempts are made outside the
+   * queue: a message just accepted may not have its safety-net job yet, and a job queued for it now
+   * would run beside its first attempt).
    */
-  async reconcile(): Promise<number> {
+  async reconcile({ unchangedForMs = 0 }: { readonly unchangedForMs?: number } = {}): Promise<number> {
     let scheduled = 0;
+    const before = this.deps.clock.now().getTime() - unchangedForMs;
     for (const status of ['ACCEPTED', 'SENDING'] as const)
       for await (const page of messagesInPages(this.deps.store, { direction: 'out', status }))
         for (const rec of page) {
+          if (unchangedForMs > 0 && Date.parse(rec.updatedAt) > before) continue;
           await this.deps.schedule.schedule(rec);
           scheduled += 1;
         }

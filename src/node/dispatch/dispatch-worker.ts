@@ -103,12 +103,18 @@ export class DispatchWorker {
     });
   }
 
-  /** Start-up reconciliation: every received-but-undispatched message is dispatched again. */
-  async reconcile(): Promise<number> {
+  /**
+   * Reconciliation: every received-but-undispatched message is dispatched again; `unchangedForMs` leaves
+   * out those changed more recently (as DeliveryWorker.reconcile: one just received may not have its
+   * safety-net job yet, and a job queued now would hand it over beside its first hand-over).
+   */
+  async reconcile({ unchangedForMs = 0 }: { readonly unchangedForMs?: number } = {}): Promise<number> {
     // Richieste stato are answered by the node itself, never handed to a back office.
     let scheduled = 0;
+    const before = this.deps.clock.now().getTime() - unchangedForMs;
     for await (const page of messagesInPages(this.deps.store, { direction: 'in', status: 'RECEIVED' }))
       for (const r of page) {
+        if (unchangedForMs > 0 && Date.parse(r.updatedAt) > before) continue;
         if (!this.hasReceiver(r.to, r.service) || (r.collaboration === 'asincronoAsimmetrico' && r.refId !== undefined)) continue;
         await this.schedule(r);
         scheduled += 1;

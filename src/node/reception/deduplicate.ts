@@ -25,7 +25,10 @@ export async function answerDuplicate(
     deps.log.info({ id: req.id, from: req.from }, 'duplicate envelope answered with its original reply');
     return { status: first.status === 'FAILED' ? 500 : 200, body: original };
   }
-  if (!receiving.has(inboundKeyText(key)) && first.status === 'RECEIVED' && !maybeInAnotherProcess(deps, first))
+  // Taken, and maybe handed to the back office since by reconciliation (DISPATCHED), yet its sender was
+  // never answered: it is owed the riscontro. (A FAILED one without a reply was refused: no riscontro.)
+  const taken = first.status === 'RECEIVED' || first.status === 'DISPATCHED';
+  if (taken && !receiving.has(inboundKeyText(key)) && !maybeInAnotherProcess(deps, first))
     return completeInterruptedReceipt(deps, req, first);
   return { status: 202, body: '' };
 }
@@ -53,6 +56,7 @@ async function completeInterruptedReceipt(deps: ReceptionDeps, req: AcceptedRequ
   );
   await deps.store.transition(keyOf(first), {}, body);
   deps.log.warn({ id: req.id, from: req.from }, 'riscontro of an interrupted reception signed for the retry');
-  if (deps.dispatch.hasReceiver(req.to.code, req.service.name, deps.registry.current())) await deps.dispatch.schedule(first);
+  if (first.status === 'RECEIVED' && deps.dispatch.hasReceiver(req.to.code, req.service.name, deps.registry.current()))
+    await deps.dispatch.schedule(first);
   return { status: 200, body };
 }
