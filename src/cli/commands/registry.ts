@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { TramiteError } from '../../core/errors.js';
 import { printJson, reportError } from '../cli-output.js';
 import { collectRepeated } from '../repeatable-option.js';
+import { operatorCredentials } from '../operator-credentials.js';
 import { DEFAULT_HOME } from './start.js';
 
 const RELOAD_HELP = `
@@ -70,15 +71,7 @@ async function reloadEach(opts: ReloadOptions): Promise<ProcessOutcome[]> {
   const configFile = resolve(opts.config ?? process.env['TRAMITE_CONFIG'] ?? `${DEFAULT_HOME}/tramite.json`);
   const home = dirname(configFile);
   const urls = (opts.url.length > 0 ? opts.url : [listenUrl(configFile)]).map((u) => u.replace(/\/+$/, ''));
-  const tokenFile = resolve(opts.tokenFile ?? join(home, 'pki', 'operator.token'));
-  if (!existsSync(tokenFile))
-    throw new TramiteError(
-      'TRAMITE_ERR_CONFIG_UNREADABLE',
-      `no operator token at ${tokenFile} — fix: give --token-file, a token listed in node.operatorTokens`,
-    );
-  const token = readFileSync(tokenFile, 'utf8').trim();
-  const caFile = opts.cacert ?? (existsSync(join(home, 'pki', 'ca.cert.pem')) ? join(home, 'pki', 'ca.cert.pem') : undefined);
-  const dispatcher: Dispatcher | undefined = caFile ? new Agent({ connect: { ca: readFileSync(caFile, 'utf8') } }) : undefined;
+  const { token, dispatcher } = operatorCredentials(home, opts, urls);
   try {
     // One process after the other: each answers once it has applied (or refused) the file.
     const outcomes: ProcessOutcome[] = [];

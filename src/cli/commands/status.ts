@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request } from 'undici';
 import { loadConfig } from '../../config/load-config.js';
 import { TramiteError } from '../../core/errors.js';
 import { printJson, reportError } from '../cli-output.js';
+import { operatorCredentials } from '../operator-credentials.js';
 import { parsePrometheusText, type MetricSample } from '../prometheus-text.js';
 import { DEFAULT_HOME } from './start.js';
 
@@ -88,16 +88,7 @@ async function askNode(opts: StatusOptions): Promise<NodeStatus> {
     /\/+$/,
     '',
   );
-  const tokenFile = resolve(opts.tokenFile ?? join(home, 'pki', 'operator.token'));
-  if (!existsSync(tokenFile))
-    throw new TramiteError(
-      'TRAMITE_ERR_CONFIG_UNREADABLE',
-      `no operator token at ${tokenFile} — fix: give --token-file, a token listed in node.operatorTokens`,
-    );
-  const token = readFileSync(tokenFile, 'utf8').trim();
-  const caFile = opts.cacert ?? (existsSync(join(home, 'pki', 'ca.cert.pem')) ? join(home, 'pki', 'ca.cert.pem') : undefined);
-  const dispatcher: Dispatcher | undefined =
-    url.startsWith('https:') && caFile ? new Agent({ connect: { ca: readFileSync(caFile, 'utf8') } }) : undefined;
+  const { token, tokenFile, dispatcher } = operatorCredentials(home, opts, [url]);
   const get = async (path: string): Promise<{ status: number; text: string }> => {
     try {
       const res = await request(`${url}${path}`, {
