@@ -138,6 +138,15 @@ describe('two processes sharing the log receive the same message at once', () =>
     expect(retry.status).toBe(200);
     expect(await post(regioneA, stale.xml)).toEqual(retry);
     await expect.poll(() => backOffice.received.filter((d) => d.id === stale.id).length, { timeout: 20_000 }).toBe(1);
+    // Unanswered, and handed to the back office since by reconciliation (the database went away between
+    // logging and the riscontro): the sender is still owed its riscontro, and the back office no second copy.
+    const handedOver = await left(102, 60_000);
+    await regioneA.node.store.transition({ direction: 'in', id: handedOver.id, from: FRANCAVILLA }, { status: 'DISPATCHED' });
+    const owed = await post(regioneB, handedOver.xml);
+    expect(owed.status).toBe(200);
+    expect(owed.body).toContain(handedOver.id);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(backOffice.received.filter((d) => d.id === handedOver.id)).toHaveLength(0);
   });
 
   it('a console session signed in on one process is known to the other (the sessions are in the shared database)', async () => {
