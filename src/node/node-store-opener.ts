@@ -1,4 +1,5 @@
 import type { NodeConfig } from '../config/config-types.js';
+import { logPostgresUrl } from '../log/open-log-store.js';
 import type { AdapterStoreOpener } from '../../adapters/sdk/store/adapter-store.js';
 import { PostgresAdapterStore } from '../../adapters/sdk/store/postgres-adapter-store.js';
 import { sqliteStoreOpener } from '../../adapters/sdk/store/sqlite-adapter-store.js';
@@ -9,7 +10,7 @@ import { sqliteStoreOpener } from '../../adapters/sdk/store/sqlite-adapter-store
  * database, so that every node process, on any host, shares it.
  */
 export function nodeStoreOpener(config: NodeConfig): AdapterStoreOpener {
-  const url = config.log.postgresUrl ?? process.env['TRAMITE_LOG_POSTGRES_URL'];
+  const url = logPostgresUrl(config.log);
   if (config.log.store === 'postgres' && url)
     return (name, migrations, opts) => PostgresAdapterStore.open({ url, schema: `node_${name.replace(/-/g, '_')}` }, migrations, opts);
   return sqliteStoreOpener(config.node.dataDir);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NodeConfig } from '../../config/config-types.js';
+import { logPostgresUrl } from '../../log/open-log-store.js';
 import { STORE_NAME, StoreError, type AdapterStoreOpener } from '../../../adapters/sdk/store/adapter-store.js';
 import { sqliteStoreOpener } from '../../../adapters/sdk/store/sqlite-adapter-store.js';
 import { PostgresAdapterStore } from '../../../adapters/sdk/store/postgres-adapter-store.js';
@@ -11,11 +12,14 @@ import { PostgresAdapterStore } from '../../../adapters/sdk/store/postgres-adapt
  */
 export function adapterStoreOpener(config: NodeConfig, party: string, adapterId: string, dataDir: string): AdapterStoreOpener {
   const local = sqliteStoreOpener(dataDir);
+  // The log's own database, however it was given (the config or the environment): else processes on
+  // several hosts would each keep the adapter's state in a file of their own.
+  const url = config.log.store === 'postgres' ? logPostgresUrl(config.log) : undefined;
   return (name, migrations, opts) => {
     if (!STORE_NAME.test(name))
       return Promise.reject(new StoreError(`adapter ${adapterId}: store name ${JSON.stringify(name)} is not a short lower-case word`));
-    if (config.log.store === 'postgres' && config.log.postgresUrl) {
-      return PostgresAdapterStore.open({ url: config.log.postgresUrl, schema: adapterSchema(party, adapterId, name) }, migrations, opts);
+    if (url) {
+      return PostgresAdapterStore.open({ url, schema: adapterSchema(party, adapterId, name) }, migrations, opts);
     }
     return local(name, migrations, opts);
   };
