@@ -7,7 +7,12 @@ import type { BackOfficeDelivery } from '../node/dispatch/back-office-client.js'
  * received, and answers the sincrono services the way a registry or protocol system would.
  */
 export class DemoBackOffice {
-  readonly received: Array<BackOfficeDelivery & { party: string }> = [];
+  /**
+   * Every hand-over as it arrived, repeats included — with its Idempotency-Key and when it came (ms since
+   * the epoch) — so tests see what the node offered. A repeat is answered as the first (a real back office
+   * takes each key once).
+   */
+  readonly received: Array<BackOfficeDelivery & { party: string; idempotencyKey: string | undefined; at: number }> = [];
   /** Events the parties' protocollo adapters POSTed (protocollato, conferma, eccezione, annullamento). */
   readonly protocollo: Array<{
     party: string;
@@ -19,6 +24,8 @@ export class DemoBackOffice {
   }> = [];
   /** While true, every delivery is refused with HTTP 503 (a back office under maintenance). */
   unavailable = false;
+  /** A slow back office: each delivery is answered this long after it is taken, ms. */
+  holdMs = 0;
   private server: Server | undefined;
   private port = 0;
 
@@ -46,12 +53,12 @@ export class DemoBackOffice {
           res.writeHead(204).end();
           return;
         }
-        this.received.push({ ...msg, party });
-        if (msg.profile !== 'sincrono') {
-          res.writeHead(204).end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/xml' }).end(answer(msg));
+        const key = req.headers['idempotency-key'];
+        this.received.push({ ...msg, party, idempotencyKey: typeof key === 'string' ? key : undefined, at: Date.now() });
+        setTimeout(() => {
+          if (msg.profile !== 'sincrono') res.writeHead(204).end();
+          else res.writeHead(200, { 'content-type': 'application/xml' }).end(answer(msg));
+        }, this.holdMs);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));

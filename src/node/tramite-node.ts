@@ -26,6 +26,8 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { RestGateway } from './rest-gateway/rest-gateway.js';
 import { readiness, type Readiness } from './readiness.js';
 import { PeerClient } from './peer-client/peer-client.js';
+import { nodeStoreOpener } from './node-store-opener.js';
+import { InProcessHandOverClaims, SharedHandOverClaims, type HandOverClaims } from './dispatch/hand-over-claims.js';
 import { DispatchWorker } from './dispatch/dispatch-worker.js';
 import type { DispatchItem } from './dispatch/dispatch-item.js';
 import { BackOfficeHttp } from './back-office-http/back-office-http.js';
@@ -120,6 +122,8 @@ export class TramiteNode {
     readonly revocation: RevocationChecker | undefined,
     /** GET /metrics: this node's registry, fed by the hooks below. */
     readonly metrics: NodeMetrics,
+    /** Who hands which message to its back office now: one attempt at a time per message, across processes. */
+    private readonly claims: HandOverClaims,
   ) {
     this.expiryWarnings = new ExpiryWarnings({ inventory: certificates, log, clock });
     this.limits = xmlLimitsOf(config);
@@ -219,6 +223,7 @@ export class TramiteNode {
       backOffice: this.backOffice,
       retry: config.queue.retry,
       dispatches: { enqueue: (item) => this.dispatchQueue.enqueue(item) },
+      claims,
       ...(firstAttempts ? { immediate: this.immediateDispatch } : {}),
     });
     this.inbound = new Reception({
@@ -380,6 +385,15 @@ export class TramiteNode {
       throw err;
     }
     const ids = messageIdsFor(logStore, config.node.dataDir, config.node.pdd, clock);
+    let claims: HandOverClaims;
+    try {
+      // Several processes may work a PostgreSQL log: their claims are in its database; a SQLite log has one process.
+      claims = logStore.kind === 'postgres' ? await SharedHandOverClaims.open(nodeStoreOpener(config)) : new InProcessHandOverClaims();
+    } catch (err) {
+      ids.release();
+      await messageLog.close();
+      throw err;
+    }
     // The verification workers start while Redis does.
     const verifierStarting = startVerificationPool(config, log, live.current().version);
     verifierStarting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
@@ -409,6 +423,7 @@ export class TramiteNode {
       }
     } catch (err) {
       ids.release();
+      await claims.close();
       await messageLog.close();
       throw err;
     }
@@ -433,6 +448,7 @@ export class TramiteNode {
       certificates,
       revocation,
       metrics,
+      claims,
     );
     self = node;
     node.expiryWarnings.start();
@@ -604,6 +620,7 @@ export class TramiteNode {
       !(await settlesWithin(Promise.all([this.peers.close(), this.backOffice.close(), this.restGateway?.close()]), deadline.capped(1000)))
     )
       this.log.warn('HTTP connections did not close in time');
+    if (!(await settlesWithin(this.claims.close(), deadline.capped(1000)))) this.log.warn('the hand-over claims did not close in time');
     // The tail of the chain is sealed before the store closes: an auditor sees the log as this process left it.
     const lastCheckpoint = await this.lastCheckpoint(deadline.capped(2000));
     if (!(await settlesWithin(this.store.close(), deadline.capped(2000)))) this.log.warn('the message log did not close in time');

@@ -103,7 +103,8 @@ export class FirstAttempt<T extends WorkItem> {
       outcome = { kind: 'retry', error: err as Error };
     }
     try {
-      if (outcome.kind === 'retry') {
+      if (outcome.kind === 'later') await this.deps.queue.reschedule(item, outcome.delayMs);
+      else if (outcome.kind === 'retry') {
         const msUntilExpiry = item.expiresAt ? Date.parse(item.expiresAt) - Date.now() : undefined;
         await this.deps.queue.reschedule(
           safetyNet(item),

@@ -1,4 +1,13 @@
-import { Queue, RedisConnection, UnrecoverableError, Worker, type ConnectionOptions, type Job, type MinimalJob } from 'bullmq';
+import {
+  DelayedError,
+  Queue,
+  RedisConnection,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type MinimalJob,
+} from 'bullmq';
 import { settlesWithin, type Deadline } from '../core/deadline.js';
 import { TramiteError } from '../core/errors.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
@@ -21,9 +30,16 @@ export interface WorkItem {
   readonly attemptsBefore?: number;
 }
 
-/** What the handler tells the queue about one attempt. */
+/**
+ * What the handler tells the queue about one attempt: done; failed, to be retried (an attempt spent) or
+ * not; or not made now — another attempt of the same work holds it (`later`: tried again after
+ * `delayMs`, no attempt spent).
+ */
 export type AttemptOutcome =
-  { readonly kind: 'done' } | { readonly kind: 'retry'; readonly error: Error } | { readonly kind: 'final'; readonly error: Error };
+  | { readonly kind: 'done' }
+  | { readonly kind: 'retry'; readonly error: Error }
+  | { readonly kind: 'final'; readonly error: Error }
+  | { readonly kind: 'later'; readonly delayMs: number };
 
 export interface WorkQueueOptions<T extends WorkItem> {
   readonly name: QueueName;
@@ -175,7 +191,7 @@ export class WorkQueue<T extends WorkItem> {
     this.producer = new QueueProducer<T>(opts.name, opts.connection, opts.prefix, opts.available);
     this.worker = new Worker<T>(
       opts.name,
-      (job) => this.process(job),
+      (job, token) => this.process(job, token),
       {
         connection: opts.connection,
         prefix: opts.prefix,
@@ -230,10 +246,10 @@ export class WorkQueue<T extends WorkItem> {
     return this.producer.remove(key);
   }
 
-  private async process(job: Job<T>): Promise<void> {
+  private async process(job: Job<T>, token: string | undefined): Promise<void> {
     this.running += 1;
     try {
-      await this.processJob(job);
+      await this.processJob(job, token);
     } finally {
       this.running -= 1;
     }
@@ -242,9 +258,13 @@ export class WorkQueue<T extends WorkItem> {
     if (this.cut) await new Promise<never>(() => undefined);
   }
 
-  private async processJob(job: Job<T>): Promise<void> {
+  private async processJob(job: Job<T>, token: string | undefined): Promise<void> {
     const outcome = await this.opts.attempt(job.data, (job.data.attemptsBefore ?? 0) + job.attemptsMade + 1);
     if (outcome.kind === 'done') return;
+    if (outcome.kind === 'later') {
+      await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+      throw new DelayedError();
+    }
     // A refusal will not change on retry.
     if (outcome.kind === 'final') throw new UnrecoverableError(outcome.error.message);
     throw outcome.error;

@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { formatMessageId } from '../../src/core/message-id.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
+import { handOverKey } from '../../src/node/dispatch/back-office-client.js';
+import { inboundKeyText } from '../../src/node/dispatch/dispatch-item.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
 import { BUILTIN_ADAPTERS } from '../../adapters/builtin.js';
@@ -147,6 +149,63 @@ describe('two processes sharing the log receive the same message at once', () =>
     expect(owed.body).toContain(handedOver.id);
     await new Promise((r) => setTimeout(r, 1000));
     expect(backOffice.received.filter((d) => d.id === handedOver.id)).toHaveLength(0);
+  });
+
+  it('a hand-over attempted by both processes at once (a job queued again while the first still runs) reaches the back office once', async () => {
+    // What a job queued anew while another still hands the message over meets (Redis restarted without
+    // the job and reconciliation queued it, a lock lapsed in a stall): both read RECEIVED. A slow back
+    // office keeps the first hand-over open while the second starts.
+    const items = await Promise.all(
+      [200, 201, 202].map(async (n) => {
+        const { id, xml } = await notifica(n);
+        const at = new Date().toISOString();
+        await regioneA.node.store.create(
+          {
+            id,
+            direction: 'in',
+            envelopeProfile: 'egov',
+            collaboration: 'oneway',
+            from: FRANCAVILLA,
+            to: REGIONE,
+            service: 'ComunicazioneVariazione',
+            action: 'Notifica',
+            confermaRicezione: true,
+            createdAt: at,
+            updatedAt: at,
+            status: 'RECEIVED',
+            attempts: 1,
+            payload: `<v:N xmlns:v="urn:t">${n}</v:N>`,
+          },
+          xml,
+        );
+        return {
+          key: inboundKeyText({ id, from: FRANCAVILLA }),
+          messageId: id,
+          from: FRANCAVILLA,
+          retry: regioneA.node.config.queue.retry,
+        };
+      }),
+    );
+    backOffice.holdMs = 400;
+    try {
+      const outcomes = await Promise.all(
+        items.map((item) => Promise.all([regioneA.node.dispatch.attempt(item, 1), regioneB.node.dispatch.attempt(item, 1)])),
+      );
+      for (const pair of outcomes) expect(pair.map((o) => o.kind).sort()).toEqual(['done', 'later']);
+    } finally {
+      backOffice.holdMs = 0;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const item of items) {
+      const copies = backOffice.received.filter((d) => d.id === item.messageId);
+      expect(copies).toHaveLength(1);
+      // The key a back office takes each message once by: the same for every hand-over of the message.
+      expect(copies[0]!.idempotencyKey).toBe(handOverKey({ from: FRANCAVILLA, id: item.messageId }));
+      expect((await regioneB.node.store.get({ direction: 'in', id: item.messageId, from: FRANCAVILLA }))?.status).toBe('DISPATCHED');
+    }
+    // Once the first has recorded its outcome, an attempt reads it and hands nothing over.
+    expect((await regioneB.node.dispatch.attempt(items[0]!, 2)).kind).toBe('done');
+    expect(backOffice.received.filter((d) => d.id === items[0]!.messageId)).toHaveLength(1);
   });
 
   it('a console session signed in on one process is known to the other (the sessions are in the shared database)', async () => {

@@ -252,4 +252,27 @@ describe('FirstAttempt', () => {
     expect(attempts.calls).toEqual([]);
     expect(await jobOf(p.prefix, 'M-6')).toBeDefined();
   });
+
+  it("an attempt that finds the work held by another ('later') is made again after its delay, spending no attempt", async () => {
+    // Two allowed attempts; the work is held elsewhere three times, then free: done, never reported exhausted.
+    const attempts = new Attempts(async (_, n) => (n <= 3 ? { kind: 'later', delayMs: 100 } : { kind: 'done' }));
+    let reported: number | undefined;
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 }, undefined, (_, n) => (reported = n));
+    await p.queue.enqueue({ ...item('M-12'), retry: { initialDelayMs: 50, factor: 2, maxDelayMs: 100, maxAttempts: 2 } }, 0);
+    await expect.poll(() => attempts.calls.length, { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => jobOf(p.prefix, 'M-12'), { timeout: 10_000 }).toBeUndefined();
+    expect(reported).toBeUndefined();
+    // Each one numbered as the first: none was spent.
+    expect(attempts.calls.map((c) => c.n)).toEqual([1, 1, 1, 1]);
+    // Not before the delay it asked for.
+    for (let i = 1; i < 4; i++) expect(attempts.calls[i]!.start - attempts.calls[i - 1]!.end!).toBeGreaterThanOrEqual(90);
+  });
+
+  it("a first attempt that finds the work held by another ('later') leaves it to the queue's job, due after that delay", async () => {
+    const attempts = new Attempts(async (via) => (via === 'first' ? { kind: 'later', delayMs: 300 } : { kind: 'done' }));
+    const p = processWith(attempts, { firstAttemptTimeoutMs: 200, safetyNetDelayMs: 60_000 });
+    await p.immediate.start(item('M-13'));
+    await expect.poll(() => attempts.calls.map((c) => c.via), { timeout: 10_000 }).toEqual(['first', 'queue']);
+    expect(attempts.calls[1]!.start - attempts.calls[0]!.end!).toBeGreaterThanOrEqual(250);
+  });
 });

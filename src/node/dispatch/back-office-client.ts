@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TramiteError } from '../../core/errors.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
 
@@ -12,6 +13,19 @@ export interface BackOfficeDelivery {
   readonly refId?: string;
   readonly conversationId?: string;
   readonly payload: string;
+}
+
+/**
+ * The Idempotency-Key of a message's hand-overs (draft-ietf-httpapi-idempotency-key-header: a quoted
+ * string): the lowercase hex SHA-256 of the JSON array `[from, id]`, the same on every hand-over of the
+ * message. A hand-over is made again when its outcome was not recorded (the process died, or the log
+ * stayed away, between the back office taking it and the node recording it), so a back office takes
+ * each key once and answers a repeat as it answered the first.
+ */
+export function handOverKey(msg: { readonly from: string; readonly id: string }): string {
+  return `"${createHash('sha256')
+    .update(JSON.stringify([msg.from, msg.id]))
+    .digest('hex')}"`;
 }
 
 /**
@@ -30,7 +44,7 @@ export async function deliverToBackOffice(
     url,
     source: `back office at ${url}`,
     body: JSON.stringify(msg),
-    headers: { 'content-type': 'application/json', 'x-tramite-message-id': msg.id },
+    headers: { 'content-type': 'application/json', 'x-tramite-message-id': msg.id, 'idempotency-key': handOverKey(msg) },
     timeoutMs,
     // The answer becomes the body of a reply envelope: no larger than an envelope may be.
     maxAnswerBytes,

@@ -8,8 +8,20 @@ import type { AttemptOutcome } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
 import type { Registry } from '../registry/registry.js';
+import { isTemporaryOutage } from '../temporary-outage.js';
 import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
 import { inboundKeyText, type DispatchItem } from './dispatch-item.js';
+import type { HandOverClaims } from './hand-over-claims.js';
+
+/**
+ * How long a hand-over the back office took waits for the log to record it (its database restarting)
+ * before the hand-over counts as not made: made again, it gives the back office a second copy. Well
+ * within the claim's time (HAND_OVER_CLAIM_TTL_MS), with the hand-over's own bound.
+ */
+const RECORD_HAND_OVER_WITHIN_MS = 15_000;
+
+/** When a hand-over another attempt holds is looked at again (jittered): that attempt has recorded its outcome by then, mostly. */
+const CLAIMED_ELSEWHERE_RETRY_MS = 2000;
 
 export interface DispatchDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
@@ -23,6 +35,8 @@ export interface DispatchDeps extends PipelineDeps {
   readonly adapters: { serving(party: string, service: string): { readonly instance: Pick<AdapterInstance, 'egress'> } | undefined };
   /** The node's client for its parties' own servers. */
   readonly backOffice: BackOfficeHttp;
+  /** One hand-over at a time per message, across the processes sharing the log. */
+  readonly claims: HandOverClaims;
 }
 
 /**
@@ -49,10 +63,40 @@ export class DispatchWorker {
     }
   }
 
-  /** One hand-over to the back office (its adapter or its URL), as the dispatch queue runs it. */
+  /**
+   * One hand-over to the back office (its adapter or its URL), as the dispatch queue runs it: under the
+   * message's claim, so that no other attempt — another job of the same message, in any process — hands
+   * it over meanwhile; the message is read once the claim is held, so it shows what an earlier holder recorded.
+   */
   async attempt(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
     // A job queued before dispatches named the sender: start-up reconciliation queues it again, with it.
     if (typeof item.from !== 'string') return { kind: 'done' };
+    let claim;
+    try {
+      claim = await this.deps.claims.take(item.key);
+    } catch (err) {
+      this.deps.log.warn(
+        { id: item.messageId, from: item.from, attempt: attemptNo, err: (err as Error).message },
+        'could not claim the hand-over; will retry',
+      );
+      return { kind: 'retry', error: err as Error };
+    }
+    if (!claim) {
+      this.deps.log.debug({ id: item.messageId, from: item.from }, 'another attempt is handing the message over; looked at again later');
+      return { kind: 'later', delayMs: Math.round(CLAIMED_ELSEWHERE_RETRY_MS * (0.5 + Math.random())) };
+    }
+    try {
+      return await this.attemptClaimed(item, attemptNo);
+    } finally {
+      await claim
+        .release()
+        .catch((err: unknown) =>
+          this.deps.log.warn({ id: item.messageId, err: (err as Error).message }, 'could not release the hand-over claim; it lapses'),
+        );
+    }
+  }
+
+  private async attemptClaimed(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
     const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
     // Each hand-over runs under the registry current when it starts: a back office whose URL changed gets its retries there.
@@ -74,8 +118,6 @@ export class DispatchWorker {
         },
         registry,
       );
-      await this.deps.store.transition(keyOf(rec), { status: 'DISPATCHED', error: undefined });
-      return { kind: 'done' };
     } catch (err) {
       const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
       if (err instanceof AdapterError && !err.retriable) {
@@ -86,6 +128,32 @@ export class DispatchWorker {
       this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
       await this.deps.store.transition(keyOf(rec), { error: { code, message: (err as Error).message } });
       return { kind: 'retry', error: err as Error };
+    }
+    return this.recordHandedOver(rec, attemptNo);
+  }
+
+  /**
+   * The back office took the message: DISPATCHED — through a short outage of the log too, retried for
+   * up to RECORD_HAND_OVER_WITHIN_MS, since an attempt that failed here would be made again. Still not
+   * recorded then: the message is handed over again, with the same Idempotency-Key.
+   */
+  private async recordHandedOver(rec: MessageRecord, attemptNo: number): Promise<AttemptOutcome> {
+    const giveUpAt = Date.now() + RECORD_HAND_OVER_WITHIN_MS;
+    for (let waitMs = 250; ; waitMs = Math.min(2 * waitMs, 2000)) {
+      try {
+        await this.deps.store.transition(keyOf(rec), { status: 'DISPATCHED', error: undefined });
+        this.deps.log.info({ id: rec.id, from: rec.from, to: rec.to, attempt: attemptNo }, 'message handed over to the back office');
+        return { kind: 'done' };
+      } catch (err) {
+        if (!isTemporaryOutage(err) || Date.now() + waitMs > giveUpAt) {
+          this.deps.log.error(
+            { id: rec.id, from: rec.from, attempt: attemptNo, err: (err as Error).message },
+            'the back office took the message but the log could not record it: it will be handed over again, with the same Idempotency-Key',
+          );
+          return { kind: 'retry', error: err as Error };
+        }
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
     }
   }
 

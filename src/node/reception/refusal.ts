@@ -8,7 +8,7 @@ import { partyCode } from '../../core/party.js';
 import type { AcceptedRequest } from './authorise.js';
 import type { InboundReply, ReceptionDeps } from './reception-deps.js';
 import { replyId } from './reply-signing.js';
-import { isTemporaryOutage } from './temporary-outage.js';
+import { isTemporaryOutage } from '../temporary-outage.js';
 
 /** What a busy node asks a sender to wait: verification queues drain in about that time. */
 const BUSY_RETRY_AFTER_SECONDS = 2;

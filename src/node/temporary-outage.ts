@@ -1,4 +1,4 @@
-import { TramiteError } from '../../core/errors.js';
+import { TramiteError } from '../core/errors.js';
 
 /** Our own codes for a part of the node that is down for now (the log's database, the queue's Redis). */
 const OUTAGE_CODES: ReadonlySet<string> = new Set(['TRAMITE_ERR_LOG_UNAVAILABLE', 'TRAMITE_ERR_QUEUE_UNAVAILABLE']);
@@ -11,9 +11,9 @@ const OUTAGE_CODES: ReadonlySet<string> = new Set(['TRAMITE_ERR_LOG_UNAVAILABLE'
 const TRANSIENT_ENGINE = /^(08|53|57P0[1-3]$|40001$|40P01$)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/;
 
 /**
- * Whether an error met while taking an envelope is the node's own temporary outage (its log's database
- * restarting, Redis gone) and not a fault of the envelope: then the sender is told to try again (503)
- * and the message is not marked FAILED — it was never taken.
+ * Whether an error is the node's own temporary outage (its log's database restarting, Redis gone) and
+ * not a fault of the message: an envelope met by it is not marked FAILED (its sender is told to try
+ * again, 503), and a hand-over the back office took is recorded once the log answers again.
  */
 export function isTemporaryOutage(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
