@@ -22,7 +22,7 @@ import type {
   RelatedQuery,
 } from './log-store.js';
 import { messageCountsSql, messagePageSql, relatedSql } from './message-search-sql.js';
-import { insertRowParams, insertRowSql, updateRowParams, type CurrentRow } from './projection-row.js';
+import { insertRowParams, insertRowSql, keepsRowState, updateRowParams, withRowState, type CurrentRow } from './projection-row.js';
 import {
   checkpointFromRow,
   messageCountFromRow,
@@ -176,7 +176,19 @@ export class PostgresLogStore implements LogStore {
   }
 
   private async appendWith(client: pg.PoolClient, head: { seq: number; hash: string }, item: AppendItem): Promise<LogRecord[]> {
-    const records = chainRecords(item.entries, head);
+    const p = item.projection;
+    const entries = keepsRowState(p)
+      ? withRowState(
+          item.entries,
+          (
+            await client.query<{ state: string }>(
+              'SELECT state FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
+              [p.id, p.direction, p.from],
+            )
+          ).rows[0]?.state,
+        )
+      : item.entries;
+    const records = chainRecords(entries, head);
     for (const r of records) {
       await client.query(
         `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)

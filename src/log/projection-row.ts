@@ -1,4 +1,4 @@
-import type { LogRecord } from './log-entry.js';
+import type { LogEntryInput, LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
 
 /*
@@ -8,6 +8,21 @@ import type { ProjectionChange } from './log-store.js';
 
 type Insert = Extract<ProjectionChange, { op: 'insert' }>;
 type Update = Extract<ProjectionChange, { op: 'update' }>;
+
+/**
+ * Whether an append's state is the row's own, read under the append's lock: an update that sets no state
+ * (a riscontro kept, an attempt counted, an error noted). Its caller read the state before the lock, and
+ * another process sharing the log may have changed it since (a hand-over recorded DISPATCHED): logging
+ * the state read then would put the message back, and the next attempt would hand it over again.
+ */
+export function keepsRowState(p: ProjectionChange): p is Update {
+  return p.op === 'update' && p.fields['status'] === undefined;
+}
+
+/** The entries with the row's state under the lock (see keepsRowState); as given when the row has none. */
+export function withRowState(entries: readonly LogEntryInput[], state: string | undefined): readonly LogEntryInput[] {
+  return state === undefined ? entries : entries.map((e) => ({ ...e, state }));
+}
 
 /** The seq of the appended record a change points at (its envelope or reply), when it points at one. */
 const seqOf = (records: readonly LogRecord[], entry: number | undefined): number | undefined =>

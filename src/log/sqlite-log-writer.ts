@@ -3,7 +3,7 @@ import { TramiteError } from '../core/errors.js';
 import type { ItemOutcome } from './group-commit.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
-import { insertRowParams, insertRowSql, updateRowParams, type CurrentRow } from './projection-row.js';
+import { insertRowParams, insertRowSql, keepsRowState, updateRowParams, withRowState, type CurrentRow } from './projection-row.js';
 
 /** One caller's append, waiting for its group's transaction. */
 export interface AppendItem {
@@ -29,7 +29,21 @@ export class SqliteLogWriter {
   readonly commitGroup: (group: readonly AppendItem[]) => Array<ItemOutcome<LogRecord[]>>;
 
   constructor(private readonly db: Database.Database) {
-    const appendOne = db.transaction((entries: readonly LogEntryInput[], projection: ProjectionChange) => {
+    const appendOne = db.transaction((given: readonly LogEntryInput[], projection: ProjectionChange) => {
+      // One process writes a SQLite log, and MessageLog changes a message one change at a time: the state a
+      // caller read is still the row's. Kept all the same, so both stores follow one rule (keepsRowState).
+      const entries = keepsRowState(projection)
+        ? withRowState(
+            given,
+            (
+              this.sql('SELECT state FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
+                projection.id,
+                projection.direction,
+                projection.from,
+              ) as { state: string } | undefined
+            )?.state,
+          )
+        : given;
       const records = chainRecords(entries, this.head());
       const insert = this.sql(
         `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)

@@ -458,6 +458,50 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     for (const m of msgs.filter((_, i) => i % 5 === 0)) expect((await logA.get(keyOf(m)))!.attempts).toBe(1);
   });
 
+  it('a change that sets no state never writes back a state another process recorded meanwhile', async () => {
+    // Process B reads the message (RECEIVED) to keep its riscontro; before B appends, process A records the
+    // hand-over (DISPATCHED). B's append must keep DISPATCHED: writing back what it read would put the
+    // message back to RECEIVED, and the next dispatch attempt would hand it to the back office again.
+    const s = await site();
+    const storeA = await open(s);
+    const storeB = await open(s);
+    const clock = new SteppingClock(undefined, 10);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let bRead = false;
+    const slowReaderB = new Proxy(storeB, {
+      get(target, prop) {
+        if (prop === 'message')
+          return async (key: Parameters<LogStore['message']>[0]) => {
+            const row = await target.message(key);
+            bRead = true;
+            await gate;
+            return row;
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const logA = messageLog(storeA, { clock });
+    const logB = messageLog(slowReaderB, { clock });
+    const m = sampleMessage(8, clock, { direction: 'in', status: 'RECEIVED', to: 'SPC/Regione' });
+    await logA.create(m, sampleEnvelope(m.id));
+    const riscontro = logB.transition(keyOf(m), {}, sampleReceipt(m.id));
+    await expect.poll(() => bRead).toBe(true);
+    await logA.transition(keyOf(m), { status: 'DISPATCHED' });
+    release();
+    await riscontro;
+    expect(await logA.get(keyOf(m))).toMatchObject({ status: 'DISPATCHED' });
+    expect(await logA.replyEnvelopeOf(keyOf(m))).toBe(sampleReceipt(m.id));
+    const records = await storeA.recordsOf(m.id);
+    expect(records.map((r) => [r.kind, r.state])).toEqual([
+      ['envelope', 'RECEIVED'],
+      ['state', 'DISPATCHED'],
+      ['receipt', 'DISPATCHED'],
+    ]);
+    expect((await logA.verify()).ok).toBe(true);
+  });
+
   /** An inbound message `id` from `from` to the Regione, as the inbound pipeline logs it. */
   function received(clock: SteppingClock, id: string, from: string, payload: string): MessageRecord {
     return sampleMessage(4, clock, {
