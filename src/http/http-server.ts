@@ -1,3 +1,4 @@
+import { isTemporaryOutage } from '../node/temporary-outage.js';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -154,6 +155,15 @@ export function buildHttpServer(node: TramiteNode, opts: HttpServerOptions = {})
     }
     if (err instanceof ApiError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     if (err.validation) return reply.code(400).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });
+    if (isTemporaryOutage(err)) {
+      // The log's database restarting, Redis away: nothing was taken, and the same request will do once it is back.
+      node.log.warn({ err: err.message, url: req.url }, 'API request refused for now: the node is in a temporary outage');
+      const refusal =
+        err instanceof TramiteError
+          ? { code: err.code, message: err.message }
+          : { code: 'TRAMITE_ERR_LOG_UNAVAILABLE', message: 'the message log is unavailable for now; retry after Retry-After' };
+      return reply.code(503).header('retry-after', '5').send({ error: refusal });
+    }
     if (err instanceof TramiteError) return reply.code(500).send({ error: { code: err.code, message: err.message } });
     if (err.statusCode && err.statusCode < 500)
       return reply.code(err.statusCode).send({ error: { code: 'TRAMITE_ERR_BAD_REQUEST', message: err.message } });

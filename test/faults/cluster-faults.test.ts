@@ -50,10 +50,13 @@ async function logsVerify(): Promise<void> {
 
 describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis', () => {
   it('kill -9 of one process, then a second, then both restarted: each accepted message arrives once', async () => {
+    const killedAt: number[] = [];
     const done = await underLoad(async () => {
+      killedAt.push(Date.now());
       await cluster.stopMember(0, 'SIGKILL');
       await cluster.balancerSees([1, 2]);
       await load!.acceptMore(5);
+      killedAt.push(Date.now());
       await cluster.stopMember(1, 'SIGKILL');
       await cluster.balancerSees([2]);
       await load!.acceptMore(5);
@@ -61,7 +64,7 @@ describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis
       await cluster.startMember(1);
       await cluster.balancerSees([0, 1, 2]);
     });
-    await expectEachDeliveredOnce(cluster, done);
+    await expectEachDeliveredOnce(cluster, done, { killedAt });
     await logsVerify();
   }, 480_000);
 
@@ -88,6 +91,8 @@ describe('a node as three processes behind HAProxy, sharing PostgreSQL and Redis
       'running',
       'running',
     ]);
+    // A submission met by the outage is told to come back (503, Retry-After), never given an internal error.
+    expect(Object.keys(done.refused).filter((what) => /HTTP 5/.test(what) && !/HTTP 503/.test(what))).toEqual([]);
     await expectEachDeliveredOnce(cluster, done);
     await logsVerify();
   }, 300_000);
