@@ -60,7 +60,7 @@ export async function runClusterExchange(
   for (const [k, n] of args.processes.entries()) {
     const root = mkdtempSync(join(tmpdir(), `tramite-cluster-bench-${n}-`));
     say(`${n} process${n === 1 ? '' : 'es'} behind HAProxy: starting… `);
-    const cluster = await startNodeCluster(root, { processes: n });
+    const cluster = await startNodeCluster(root, { processes: n, adapters: false });
     try {
       say('up; ');
       const run = await measureCluster(cluster, args, say);

@@ -17,7 +17,7 @@ import { startChildDaemon, type ChildDaemon } from '../src/daemons/child-daemon.
 import { freePort } from '../src/daemons/free-port.js';
 import { findRedisServer } from '../src/daemons/redis-launcher.js';
 import { DemoBackOffice } from '../src/demo/demo-back-office.js';
-import { writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
+import { adapterUrlOf, writeDemoFederation, type DemoNode } from '../src/demo/demo-federation.js';
 import type { ConfigFileJson } from '../src/demo/run-demo.js';
 import { startBalancer, type Balancer } from './haproxy-balancer.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -52,6 +52,11 @@ export interface NodeCluster {
   stopMember(i: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts member `i` again and waits until it is ready and the balancer sends to it. */
   startMember(i: number): Promise<void>;
+  /**
+   * Where member `i`'s adapter of `party` serves its API right now (each process's adapters listen on a
+   * port of their own, new at each start): asked of the member itself, not through the balancer.
+   */
+  adapterUrlAt(i: number, party: string, adapter: string): Promise<string>;
   /** Waits until the balancer sees exactly these members up (by index). */
   balancerSees(up: readonly number[]): Promise<void>;
   /** kill -9 of the Redis server, then the same server again (its append-only file kept: at most a second lost). */
@@ -64,6 +69,12 @@ export interface NodeClusterOptions {
   readonly processes?: number;
   /** A further patch of both nodes' configuration (the benchmark's, the fault tests'). */
   readonly patchConfig?: (raw: ConfigFileJson, node: 'cst' | 'regione') => void;
+  /**
+   * Whether the parties run the demo's adapters (default true): the CST's processes each run
+   * Francavilla's protocollo and Ortona's ina-saia and siatel adapters, their state shared in
+   * PostgreSQL; the Regione its own. The exchange benchmark leaves them out, to measure the bus alone.
+   */
+  readonly adapters?: boolean;
 }
 
 const READY_WITHIN_MS = 120_000; // a loaded 2-core CI machine starts a node slowly
@@ -89,7 +100,7 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
       { node: regione, name: 'regione' as const },
     ]) {
       const raw = JSON.parse(readFileSync(n.node.configFile, 'utf8')) as ConfigFileJson;
-      clusterConfig(raw, redis.url());
+      clusterConfig(raw, redis.url(), opts.adapters ?? true);
       if (n.name === 'cst') raw['log'] = { ...raw['log'], store: 'postgres', postgresUrl: postgres.url };
       opts.patchConfig?.(raw, n.name);
       writeFileSync(n.node.configFile, `${JSON.stringify(raw, null, 2)}\n`);
@@ -152,6 +163,8 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
         await waitReady(m.port, m.process, cst.dir);
         await until(async () => (await balancer.serverStates())[m.name] === 'UP', `the balancer to send to ${m.name}`);
       },
+      adapterUrlAt: (i, party, adapter) =>
+        adapterUrlOf({ baseUrl: `http://127.0.0.1:${members[i]!.port}`, operatorToken: cst.operatorToken }, party, adapter),
       balancerSees,
       restartRedis: () => redis.restart(),
       stop: stopAll,
@@ -162,9 +175,12 @@ export async function startNodeCluster(root: string, opts: NodeClusterOptions = 
   }
 }
 
-/** What every node of the cluster runs: no adapters (their stores are not shared yet), no abuse limits, the shared Redis. */
-function clusterConfig(raw: ConfigFileJson, redisUrl: string): void {
-  for (const p of raw['parties'] as ConfigFileJson[]) delete p['adapters'];
+/**
+ * What every node of the cluster runs: the demo's adapters unless left out (their stores are in the
+ * CST's PostgreSQL, shared by its processes), no abuse limits, the shared Redis.
+ */
+function clusterConfig(raw: ConfigFileJson, redisUrl: string, adapters: boolean): void {
+  if (!adapters) for (const p of raw['parties'] as ConfigFileJson[]) delete p['adapters'];
   raw['node']['http'] = { ...raw['node']['http'], rateLimits: { api: { max: 10_000_000 }, envelope: { max: 10_000_000 } } };
   // Retries that outlast a restart of PostgreSQL or of every process on a slow machine (the demo's give up after ~80 s),
   // at most 5 s apart: the tests wait for delivery after a fault, not for a backoff grown to minutes during it.

@@ -21,7 +21,7 @@ import {
 } from '../sdk/index.js';
 import { SiatelAlarms, type OperatorCounters } from './siatel-alarms.js';
 import { fastClock } from './siatel-clock.js';
-import { SIATEL_LIMITS } from './siatel-quota.js';
+import { SIATEL_LIMITS, type SiatelLimits } from './siatel-quota.js';
 import {
   SiatelXmlError,
   readSiatelRequest,
@@ -39,6 +39,11 @@ export interface SiatelSimulatorOptions {
   readonly validateSchema?: boolean;
   /** Demo only: count the limits on a clock this many times faster (the same factor as the client's). */
   readonly clockFactor?: number;
+  /**
+   * Tests only: SIATEL's limits, lowered (never above 60 a minute, 500 codes a day) so that a client
+   * configured with the same limits presses against them under a light load.
+   */
+  readonly limits?: Partial<Pick<SiatelLimits, 'queriesPerMinute' | 'codesPerDay'>>;
 }
 
 export const siatelSimulatorOptionsSchema = {
@@ -65,6 +70,16 @@ export const siatelSimulatorOptionsSchema = {
       minimum: 1,
       maximum: 100_000,
       description: "Demo only: run the limits' clock this many times faster; use the client adapter's factor.",
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        "Tests only: SIATEL's limits lowered (never above its 60 queries a minute and 500 codici fiscali a day), to match a client configured as low.",
+      properties: {
+        queriesPerMinute: { type: 'integer', minimum: 1, maximum: SIATEL_LIMITS.queriesPerMinute },
+        codesPerDay: { type: 'integer', minimum: 1, maximum: SIATEL_LIMITS.codesPerDay },
+      },
     },
   },
 } as const;
@@ -104,7 +119,13 @@ export class SiatelSimulator implements AdapterInstance {
     const o = ctx.options;
     this.registry = new SimulatedRegistry({ generatedPeople: o.registry?.generatedPeople ?? 1000, seed: o.registry?.seed ?? 1 });
     this.now = deps.now ?? fastClock(o.clockFactor ?? 1, () => ctx.clock.now());
-    this.alarms = new SiatelAlarms(SIATEL_LIMITS, this.now);
+    this.alarms = new SiatelAlarms(
+      {
+        queriesPerMinute: o.limits?.queriesPerMinute ?? SIATEL_LIMITS.queriesPerMinute,
+        codesPerDay: o.limits?.codesPerDay ?? SIATEL_LIMITS.codesPerDay,
+      },
+      this.now,
+    );
   }
 
   async start(): Promise<void> {

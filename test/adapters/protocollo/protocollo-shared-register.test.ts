@@ -1,6 +1,7 @@
 /**
  * The protocollo adapter's register through its own back-office API, on both store engines: documents
- * registered, sealed and sent at once get numbers 1..n, each once, each in the Segnatura it sent. On
+ * registered, sealed and sent at once get numbers 1..n, each once, each in the Segnatura it sent; a
+ * document received and handed over twice (at once, and again as a retry) is registered once. On
  * PostgreSQL two adapter instances share the place, as two node processes on two hosts do.
  */
 import { request } from 'undici';
@@ -9,7 +10,7 @@ import protocollo from '../../../adapters/protocollo/protocollo-adapter.js';
 import type { ProtocolloOptions } from '../../../adapters/protocollo/protocollo-options.js';
 import { readSegnatura } from '../../../adapters/protocollo/segnatura/segnatura-reader.js';
 import { FILE_NAMES, readProtocolloFiles } from '../../../adapters/protocollo/transport/protocollo-files.js';
-import type { AdapterInstance, BusClient, OutgoingMessage } from '../../../adapters/sdk/index.js';
+import type { AdapterInstance, BusClient, BusMessage, OutgoingMessage } from '../../../adapters/sdk/index.js';
 import { getTestPki } from '../../fixtures/test-pki.js';
 import { STORE_ENGINES, newStorePlace, type StorePlace } from '../store-engines.js';
 
@@ -30,12 +31,18 @@ function recordingBus(sent: OutgoingMessage[]): BusClient {
   };
 }
 
-async function startAdapter(place: StorePlace, sent: OutgoingMessage[]): Promise<{ instance: AdapterInstance; api: string }> {
+const REGIONE_AOO = { codiceAmministrazione: 'r_abruzz', codiceAOO: 'AOO_REGIONE', codiceRegistro: 'RG', denominazione: 'Regione Abruzzo' };
+
+async function startAdapter(
+  place: StorePlace,
+  sent: OutgoingMessage[],
+  as: 'comune' | 'regione' = 'comune',
+): Promise<{ instance: AdapterInstance; api: string }> {
   const pki = getTestPki();
   const instance = await protocollo.setup({
-    party: 'SPC/ComuneA',
+    party: as === 'comune' ? 'SPC/ComuneA' : 'SPC/Regione',
     options: {
-      aoo: AOO,
+      aoo: as === 'comune' ? AOO : REGIONE_AOO,
       service: 'ProtocolloInteroperabile',
       pecServices: { invio: 'InvioPEC', ricezione: 'MessaggioPEC' },
       listen: { host: '127.0.0.1', port: 0 },
@@ -44,7 +51,7 @@ async function startAdapter(place: StorePlace, sent: OutgoingMessage[]): Promise
     openStore: place.openStore,
     log: { debug: noop, info: noop, warn: noop, error: noop },
     bus: recordingBus(sent),
-    identity: pki.comuneA,
+    identity: as === 'comune' ? pki.comuneA : pki.regione,
     trust: pki.trust,
     clock: { now: () => new Date() },
   });
@@ -99,6 +106,47 @@ describe.each(STORE_ENGINES)('the protocollo adapter’s register on %s', (engin
       }
     } finally {
       for (const { instance } of adapters) await instance.stop();
+    }
+  }, 120_000);
+
+  it('registers a received document once when the node hands it over twice, at once and again as a retry', async () => {
+    // The Comune's AOO (a register of its own) seals and sends a document; its bus message is what reaches the Regione.
+    const outbound: OutgoingMessage[] = [];
+    const sender = await startAdapter(newStorePlace('sqlite'), outbound);
+    const place = newStorePlace(engine);
+    const replies: OutgoingMessage[] = [];
+    const receivers = [await startAdapter(place, replies, 'regione')];
+    if (engine === 'postgres') receivers.push(await startAdapter(place, replies, 'regione'));
+    try {
+      expect((await post(sender.api, { ...inoltro(1), destinatario: { ...REGIONE_AOO, codiceRegistro: undefined } })).status).toBe(202);
+      const message: BusMessage = {
+        id: 'ComuneA_ComuneASPCoopIT_0000001_2026-12-07_10:00',
+        from: 'SPC/ComuneA',
+        to: 'SPC/Regione',
+        service: 'ProtocolloInteroperabile',
+        action: outbound[0]!.action!,
+        profile: 'oneway',
+        payload: outbound[0]!.payload,
+      };
+      // Two hand-overs at once (on PostgreSQL by two processes): one may lose the race, retriable, as the node retries it.
+      const signal = AbortSignal.timeout(30_000);
+      const atOnce = await Promise.allSettled([
+        receivers[0]!.instance.egress(message, signal),
+        receivers.at(-1)!.instance.egress(message, signal),
+      ]);
+      for (const r of atOnce) if (r.status === 'rejected') expect(r.reason).toMatchObject({ retriable: true });
+      expect(atOnce.some((r) => r.status === 'fulfilled')).toBe(true);
+      // The retries (and one more, as after a crash before the node recorded the hand-over) all succeed.
+      const retries = atOnce.filter((r) => r.status === 'rejected').length + 1;
+      for (let k = 0; k < retries; k++) expect(await receivers.at(-1)!.instance.egress(message, signal)).toEqual({ kind: 'accepted' });
+      const list = (await (await request(`${receivers[0]!.api}/protocollo/registrazioni`)).body.json()) as {
+        registrazioni: Array<{ direction: string; messageId?: string; identificatore: { numeroRegistrazione: string } }>;
+      };
+      expect(list.registrazioni.map((r) => [r.direction, r.messageId, r.identificatore.numeroRegistrazione])).toEqual([
+        ['in', message.id, '0000001'],
+      ]);
+    } finally {
+      for (const { instance } of [sender, ...receivers]) await instance.stop();
     }
   }, 120_000);
 });

@@ -165,6 +165,25 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
     expect(sim.counters('paziente')).toMatchObject({ massimoInUnMinuto: 60, codiciPerGiorno: { '2026-11-23': 501 } });
   });
 
+  it('blocks at lowered limits when its options set them (tests press a client configured as low)', async () => {
+    const time = new VirtualTime(NOON_ROME);
+    const sim = await startSimulator({ ...fast, limits: { queriesPerMinute: 5, codesPerDay: 7 } }, time.now);
+    const q = { interrogazione: 'verificaCodiceFiscale', operatore: 'basso', codiceFiscale: codeOf(rossi) } as const;
+    for (let i = 0; i < 5; i++) expect(await ask(sim, q)).toMatchObject({ esito: 'VALIDO' });
+    expect(await ask(sim, q)).toMatchObject({
+      errore: { codice: 'OPERATORE_BLOCCATO', descrizione: expect.stringMatching(/più di 5 interrogazioni in un minuto/) },
+    });
+    const patient = { ...q, operatore: 'lento' };
+    for (let i = 0; i < 7; i++) {
+      expect(await ask(sim, patient)).toMatchObject({ esito: 'VALIDO' });
+      time.t += 60_000;
+    }
+    expect(await ask(sim, patient)).toMatchObject({
+      errore: { codice: 'OPERATORE_BLOCCATO', descrizione: expect.stringMatching(/più di 7 codici fiscali/) },
+    });
+    expect(sim.counters('lento').blocchi).toHaveLength(1);
+  });
+
   it('passes the conformance kit: sincrono queries answered, anything else refused for good', async () => {
     const report = await checkAdapterConformance(siatelSimulator, {
       options: { registry: { generatedPeople: 10, seed: 3 } },
@@ -172,7 +191,9 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
       invalidOptions: [
         { options: { registry: { generatedPeople: -1 } }, field: 'registry.generatedPeople' },
         { options: { clockFactor: 0.5 }, field: 'clockFactor' },
-        { options: { limits: { queriesPerMinute: 100 } }, field: 'limits' },
+        // Lower limits are a test option; SIATEL's own are the most it takes.
+        { options: { limits: { queriesPerMinute: 100 } }, field: 'limits.queriesPerMinute' },
+        { options: { limits: { codesPerDay: 501 } }, field: 'limits.codesPerDay' },
       ],
       accepted: [
         message(writeSiatelRequest({ interrogazione: 'verificaCodiceFiscale', operatore: 'op', codiceFiscale: codeOf(rossi) }), {
