@@ -4,6 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { TramiteError } from '../../src/core/errors.js';
 import { tokenMatches } from '../../src/core/token-hash.js';
 import type { AdapterLogger } from './adapter.js';
+import { isStoreUnavailable } from './store/adapter-store.js';
 
 /** One request as an adapter's handler sees it: the body is read (bounded) only when asked for. */
 export interface HttpCall {
@@ -165,10 +166,17 @@ export class AdapterHttpServer {
   }
 }
 
-/** Typed errors by code: 400 bad request, 401, 404, 409 conflict, 503 unavailable, 422 the rest; anything untyped 500. */
+/** Typed errors by code: 400 bad request, 401, 404, 409 conflict, 503 unavailable (a store away too), 422 the rest; anything untyped 500. */
 export function replyFor(err: unknown): HttpReply {
   if (!(err instanceof TramiteError))
     return { status: 500, body: { error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE', message: 'internal error' } } };
+  // The adapter's database restarting: the client is to come back, not to take it as a refusal of its request.
+  if (isStoreUnavailable(err))
+    return {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { error: { code: err.code, message: `the adapter's store is unavailable for now; retry after Retry-After (${err.message})` } },
+    };
   const byCode: Partial<Record<string, number>> = {
     TRAMITE_ERR_BAD_REQUEST: 400,
     TRAMITE_ERR_UNAUTHENTICATED: 401,

@@ -91,6 +91,7 @@ export {
 export { nextRomeMidnight, romeDateTime, romeDay, romeMidnight, romeOffset } from './calendar/rome-day.js';
 // Adapter state on either engine: SQLite in the adapter's folder, or PostgreSQL when the node's log is there.
 export {
+  isStoreUnavailable,
   isUniqueViolation,
   StoreError,
   type AdapterStore,

@@ -115,6 +115,17 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/**
+ * A store that is away for now — PostgreSQL restarting or unreachable (SQLSTATE 08 connection, 53
+ * resources, 57P01–57P03 shutdown or starting; a refused or cut connection) — not a statement it refused:
+ * the same request will do once it is back.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof StoreError)) return false;
+  if (err.engineCode !== undefined && /^(08|53|57P0[1-3]$)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(err.engineCode)) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(err.message);
+}
+
 /** What a failing statement is called in its error: its first words, never its parameters. */
 export function statementLabel(sql: string): string {
   const words = sql.trim().replace(/\s+/g, ' ');

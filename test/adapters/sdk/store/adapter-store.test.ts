@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteAdapterStore } from '../../../../adapters/sdk/store/sqlite-adapter-store.js';
-import { isUniqueViolation, StoreError, type AdapterStore, type StoreMigration } from '../../../../adapters/sdk/store/adapter-store.js';
+import {
+  isStoreUnavailable,
+  isUniqueViolation,
+  StoreError,
+  type AdapterStore,
+  type StoreMigration,
+} from '../../../../adapters/sdk/store/adapter-store.js';
+import { PostgresAdapterStore } from '../../../../adapters/sdk/store/postgres-adapter-store.js';
+import { replyFor } from '../../../../adapters/sdk/adapter-http-server.js';
+import { freePort } from '../../../../src/daemons/free-port.js';
 import { numberedPlaceholders } from '../../../../adapters/sdk/store/postgres-placeholders.js';
 import { StoreLease } from '../../../../adapters/sdk/store/store-lease.js';
 import { newStorePlace, STORE_ENGINES } from '../../store-engines.js';
@@ -94,6 +103,10 @@ describe.each(STORE_ENGINES)('an adapter store on %s', (engine) => {
       const wrong = await store.run('INSERT INTO no_such_table VALUES (?)', [1]).catch((e: unknown) => e);
       expect(wrong).toBeInstanceOf(StoreError);
       expect(isUniqueViolation(wrong)).toBe(false);
+      // A refused statement is the request's problem, not an outage: an adapter's API answers it 422.
+      expect(isStoreUnavailable(taken)).toBe(false);
+      expect(isStoreUnavailable(wrong)).toBe(false);
+      expect(replyFor(wrong).status).toBe(422);
     } finally {
       await store.close();
     }
@@ -144,6 +157,22 @@ describe.each(STORE_ENGINES)('an adapter store on %s', (engine) => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a PostgreSQL store that cannot be reached', () => {
+  it('is an outage, not a refusal: an adapter API answers 503 with Retry-After', async () => {
+    const nobody = await freePort();
+    const err = await PostgresAdapterStore.open({ url: `postgres://tramite@127.0.0.1:${nobody}/none`, schema: 'away' }, COUNTERS).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StoreError);
+    expect(isStoreUnavailable(err)).toBe(true);
+    expect(replyFor(err)).toMatchObject({
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { error: { code: 'TRAMITE_ERR_ADAPTER_STORE' } },
+    });
   });
 });
 
