@@ -7,14 +7,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const ALONE = ['test/integration/hostile-envelopes.test.ts'];
 
-/**
- * Issue 18's fault tests of a node as three processes behind HAProxy. Not yet in `npm test`: under the
- * load of a whole-suite run, kill -9 and the rolling restart still hand an inbound message to the back
- * office twice now and then (about one in 150), a defect not yet found. `npm run test:faults` runs them
- * (TRAMITE_CLUSTER_FAULTS=1), and fails while it stands.
- */
-const CLUSTER_FAULTS = process.env['TRAMITE_CLUSTER_FAULTS'] === '1' ? [] : ['test/faults/cluster-faults.test.ts'];
-
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -28,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/scratch/**', 'dist/**', ...ALONE, ...CLUSTER_FAULTS],
+          exclude: [...configDefaults.exclude, 'test/scratch/**', 'dist/**', ...ALONE],
           sequence: { groupOrder: 0 },
           // One throwaway PostgreSQL server for the run (or TRAMITE_TEST_POSTGRES_URL); see the file.
           globalSetup: ['test-support/vitest-global-setup.ts'],
