@@ -4,11 +4,16 @@
  * narrows, --json gives the same as data; a missing ledger is a usage error, not an empty listing.
  * And the ledger of the previous schema (before uploads recorded what they sent) opens migrated.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { writeDemoFederation } from '../../src/demo/demo-federation.js';
+import { nodeStoreOpener } from '../../src/node/node-store-opener.js';
 import { TracingLedger } from '../../src/pdnd/tracing-ledger.js';
+import { dropDatabase, freshDatabase } from '../../test-support/postgres-server.js';
+import { postgresUrl } from '../log/log-fixtures.js';
 import { runCli } from '../cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tramite-tracing-cli-'));
@@ -89,6 +94,34 @@ describe('tramite pdnd tracing', () => {
     const badDate = await runCli(['pdnd', 'tracing', '--ledger', file, '--date', '1/12/2026']);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('--date 1/12/2026 is not YYYY-MM-DD');
+  });
+});
+
+describe('tramite pdnd tracing --config', () => {
+  it("finds the node's own ledger: in the log's PostgreSQL when the processes share one, else in the data dir", async () => {
+    const { cst } = await writeDemoFederation(join(dir, 'federation'), (p) => `http://127.0.0.1:9/${p}`, { plainHttp: true });
+    // On SQLite: no ledger in the data dir yet is a usage error, not an empty listing.
+    const none = await runCli(['pdnd', 'tracing', '--config', cst.configFile]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no tracing ledger at');
+    const dbUrl = await freshDatabase(postgresUrl());
+    try {
+      const raw = JSON.parse(readFileSync(cst.configFile, 'utf8')) as { log: Record<string, unknown> };
+      raw.log = { ...raw.log, store: 'postgres', postgresUrl: dbUrl };
+      writeFileSync(cst.configFile, JSON.stringify(raw));
+      // What a node process records, in the store every process shares.
+      const ledger = new TracingLedger(nodeStoreOpener(loadConfig(cst.configFile)));
+      await ledger.record({ tenant: 'tenant-cst', at: new Date('2026-12-03T09:00:00Z'), purposeId: 'p', status: 200, voucherJti: 'j' });
+      await ledger.close();
+      const r = await runCli(['pdnd', 'tracing', '--config', cst.configFile]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('2026-12-03  tenant-cst  1 requests  not uploaded\n');
+      const both = await runCli(['pdnd', 'tracing', '--config', cst.configFile, '--ledger', file]);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toContain('name the ledger');
+    } finally {
+      await dropDatabase(dbUrl);
+    }
   });
 });
 

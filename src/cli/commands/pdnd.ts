@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
 import { TramiteError } from '../../core/errors.js';
+import { nodeStoreOpener } from '../../node/node-store-opener.js';
 import { type TracingDay, TracingLedger } from '../../pdnd/tracing-ledger.js';
 import { printJson, reportError } from '../cli-output.js';
 
 const TRACING_HELP = `
-The node keeps the ledger at <dataDir>/pdnd-tracing.sqlite. Each line is a (tenant, day) with PDND
+The node keeps the ledger at <dataDir>/pdnd-tracing.sqlite, or — with log.store postgres — in the schema
+node_pdnd_tracing of the log's database, shared by its processes: --config finds it either way. Each line is a (tenant, day) with PDND
 traffic: its requests, the upload state (not uploaded, pending, uploading, uploaded, rejected, failed),
 PDND's state of the file sent (PENDING, COMPLETED, ERROR, REPLACED) and its tracingId; a day recorded
 after its upload is marked "grown: uploaded again at the next pass". PDND's problems with a rejected
@@ -17,18 +21,17 @@ export function registerPdndCommand(program: Command): void {
   pdnd
     .command('tracing')
     .description("list each day's PDND tracing upload: requests counted, upload state, PDND's verdict")
-    .requiredOption('--ledger <file>', 'the tracing ledger (the node keeps it at <dataDir>/pdnd-tracing.sqlite)')
+    .option('--config <file>', "the node's configuration: its ledger, in the data dir or the log's PostgreSQL")
+    .option('--ledger <file>', 'a tracing ledger file (a one-host node keeps it at <dataDir>/pdnd-tracing.sqlite)')
     .option('--date <YYYY-MM-DD>', 'only this day')
     .option('--json', 'print {days: [...]} as one JSON line')
     .addHelpText('after', TRACING_HELP)
-    .action(async (opts: { ledger: string; date?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; ledger?: string; date?: string; json?: boolean }) => {
       let ledger: TracingLedger;
       try {
         if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date))
           throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `--date ${opts.date} is not YYYY-MM-DD`);
-        // Opening a missing path would create an empty ledger: a typo must not look like "no traffic".
-        if (!existsSync(opts.ledger)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `no tracing ledger at ${opts.ledger}`);
-        ledger = TracingLedger.inFile(opts.ledger);
+        ledger = openLedger(opts);
         await ledger.opened();
       } catch (err) {
         reportError(err, 2);
@@ -44,6 +47,22 @@ export function registerPdndCommand(program: Command): void {
         await ledger.close();
       }
     });
+}
+
+/** The ledger a --config or --ledger names: exactly one of them. */
+function openLedger(opts: { readonly config?: string; readonly ledger?: string }): TracingLedger {
+  if ((opts.config === undefined) === (opts.ledger === undefined))
+    throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', "name the ledger: --config <the node's tramite.json> or --ledger <file>");
+  let file = opts.ledger;
+  if (opts.config !== undefined) {
+    const config = loadConfig(opts.config);
+    // Shared by the node's processes: the same store the node opens.
+    if (config.log.store === 'postgres') return new TracingLedger(nodeStoreOpener(config));
+    file = join(config.node.dataDir, 'pdnd-tracing.sqlite');
+  }
+  // Opening a missing path would create an empty ledger: a typo must not look like "no traffic".
+  if (!existsSync(file!)) throw new TramiteError('TRAMITE_ERR_INVALID_ARGUMENT', `no tracing ledger at ${file}`);
+  return TracingLedger.inFile(file!);
 }
 
 function describeDay(d: TracingDay): string {
