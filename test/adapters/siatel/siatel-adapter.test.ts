@@ -220,6 +220,9 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
         { options: { limits: { codesPerDay: 501 } }, field: 'limits.codesPerDay' },
         { options: { siatel: { party: 'Agenzia delle Entrate' } }, field: 'siatel.party' },
         { options: { clockFactor: 0 }, field: 'clockFactor' },
+        { options: { clockFactor: 60, clockAnchor: '2026-12-07' }, field: 'clockAnchor' },
+        // An anchor means nothing without a factor: refused, naming the factor it needs.
+        { options: { clockAnchor: '2026-12-07T00:00:00Z' }, field: 'clockFactor' },
         { options: { listen: { port: 70000 } }, field: 'listen.port' },
         { options: { quota: 1 }, field: 'quota' },
       ],
