@@ -35,6 +35,7 @@ export function clockAnchorSchema(advice: string) {
   return {
     type: 'string',
     format: 'date-time',
+    examples: ['2026-12-07T00:00:00Z'],
     description: `Demo and tests, only with clockFactor: the instant (ISO 8601 with a time zone, e.g. 2026-12-07T00:00:00Z) where the fast clock starts, the same for every process of a run — without it each process anchors at the start of the UTC day it started on, so processes started on either side of 00:00 UTC count on different timelines. ${advice}`,
   } as const;
 }
