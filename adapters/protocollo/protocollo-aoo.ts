@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { ProtocolloError, TramiteError } from '../../src/core/errors.js';
 import { AdapterError, describeCertificate, discardBoundedBody, type AdapterContext, type BusMessage } from '../sdk/index.js';
@@ -309,10 +307,10 @@ export class ProtocolloAoo implements SegnaturaChecks {
           counterpart: segnatura.identificatore,
           party: message.from,
           unchecked,
+          documents: files,
         },
         () => undefined,
       );
-      await this.archive(registration, files);
       this.ctx.log.info(
         { numero: registration.identificatore.numeroRegistrazione, from: message.from, id: message.id },
         'document received and registered',
@@ -497,18 +495,6 @@ export class ProtocolloAoo implements SegnaturaChecks {
       refId: to.id,
       payload: writeProtocolloFiles([xmlMessageFile(nomeFile, xml)]),
     });
-  }
-
-  /** Received documents are kept in the adapter's archive folder, by year and number. */
-  private async archive(reg: Registration, files: readonly ProtocolloFile[]): Promise<void> {
-    const dir = join(
-      this.ctx.dataDir,
-      'archivio',
-      reg.identificatore.dataRegistrazione.slice(0, 4),
-      reg.identificatore.numeroRegistrazione,
-    );
-    await mkdir(dir, { recursive: true });
-    for (const f of files) await writeFile(join(dir, f.nomeFile.replace(/[/\\]/g, '_')), f.content);
   }
 
   private async notifyBackOffice(event: ProtocolloEvent): Promise<void> {

@@ -4,12 +4,13 @@ import { annullamentoRequestSchema, inoltroRequestSchema, type AnnullamentoReque
 import type { ProtocolloAoo } from './protocollo-aoo.js';
 
 const MAX_BODY = 20 * 1024 * 1024;
-const ONE_REGISTRATION = /^\/protocollo\/registrazioni\/(\d{4})\/(\d{7,})$/;
+const ONE_REGISTRATION = /^\/protocollo\/registrazioni\/(\d{4})\/(\d{7,})(\/documenti)?$/;
 
 /**
  * The AOO's back-office API (JSON over HTTP, loopback by default):
  * POST /protocollo/inoltri — register, seal and send a document (202 with its Identificatore);
- * POST /protocollo/annullamenti — cancel a registration; GET /protocollo/registrazioni[/{anno}/{numero}].
+ * POST /protocollo/annullamenti — cancel a registration; GET /protocollo/registrazioni[/{anno}/{numero}];
+ * GET /protocollo/registrazioni/{anno}/{numero}/documenti — a received document's archived files.
  * Bodies are validated at this edge into typed values; refusals carry a stable code.
  */
 export function protocolloHttpApi(aoo: ProtocolloAoo, log: AdapterLogger, tokenHashes: readonly string[] = []): AdapterHttpServer {
@@ -33,6 +34,14 @@ export function protocolloHttpApi(aoo: ProtocolloAoo, log: AdapterLogger, tokenH
     const one = ONE_REGISTRATION.exec(path);
     if (call.method === 'GET' && one) {
       const reg = await aoo.register.byNumber(one[1]!, one[2]!);
+      if (reg && one[3]) {
+        const documenti = (await aoo.register.documents(one[1]!, one[2]!)).map((f) => ({
+          nomeFile: f.nomeFile,
+          mimeType: f.mimeType,
+          contenuto: f.content.toString('base64'),
+        }));
+        return { status: 200, body: { documenti } };
+      }
       return reg
         ? { status: 200, body: reg }
         : {

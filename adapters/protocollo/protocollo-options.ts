@@ -15,7 +15,7 @@ export interface ProtocolloOptions {
   readonly pecServices: { readonly invio: string; readonly ricezione: string };
   /** The back-office API of the adapter (loopback by default): protocol requests come in here. */
   readonly listen?: { readonly host: string; readonly port: number; readonly apiTokens?: readonly string[] };
-  /** Where registered documents and protocol events are POSTed (JSON). Without it they stay in the adapter's archive folder. */
+  /** Where registered documents and protocol events are POSTed (JSON). Without it received documents stay in the adapter's archive. */
   readonly backOffice?: { readonly url: string };
   /**
    * A received 2013 or 2001 Segnatura listing a document without Impronta (those forms allowed it; 2021

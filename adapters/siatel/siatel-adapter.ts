@@ -69,7 +69,7 @@ export class SiatelAdapter implements AdapterInstance {
     const realNow = () => this.ctx.clock.now();
     const time = this.deps.quotaTime
       ? stoppable(this.deps.quotaTime, abort.signal)
-      : stoppableQuotaTime(fastClock(options.clockFactor, realNow), options.clockFactor, abort.signal);
+      : stoppableQuotaTime(fastClock(options.clockFactor, realNow, options.clockAnchor), options.clockFactor, abort.signal);
     const operations = await SiatelOperations.open({
       bus: this.ctx.bus,
       openStore: this.ctx.openStore,

@@ -1,5 +1,6 @@
 /** The SIATEL adapter's options (one Comune party), and the bodies its back-office API accepts. */
 import { listenOptionsSchema } from '../sdk/index.js';
+import { clockAnchorSchema } from './siatel-clock.js';
 import { SIATEL_LIMITS, type SiatelLimits } from './siatel-quota.js';
 import { SIATEL_QUERY_KINDS, type SiatelQueryKind } from './siatel-mapping.js';
 
@@ -14,6 +15,8 @@ export interface SiatelOptions {
   readonly timeoutMs?: number;
   /** Demo only: run the quota's clock this many times faster (see siatel-clock.ts). */
   readonly clockFactor?: number;
+  /** Demo and tests: where the fast clock starts (an ISO instant; see siatel-clock.ts). Only with clockFactor. */
+  readonly clockAnchor?: string;
 }
 
 /** The options with every default applied (the node applies the schema's; direct callers may not). */
@@ -23,6 +26,7 @@ export interface ResolvedSiatelOptions {
   readonly limits: SiatelLimits;
   readonly timeoutMs: number;
   readonly clockFactor: number;
+  readonly clockAnchor?: Date;
 }
 
 export const SIATEL_DEFAULTS = { party: 'SPC/AgenziaEntrate', service: 'InterrogazioneSIATEL', timeoutMs: 30_000 } as const;
@@ -37,6 +41,7 @@ export function resolveSiatelOptions(o: SiatelOptions): ResolvedSiatelOptions {
     },
     timeoutMs: o.timeoutMs ?? SIATEL_DEFAULTS.timeoutMs,
     clockFactor: o.clockFactor ?? 1,
+    ...(o.clockAnchor !== undefined ? { clockAnchor: new Date(o.clockAnchor) } : {}),
   };
 }
 
@@ -80,7 +85,10 @@ export const siatelOptionsSchema = {
       description:
         "Demo only: the quota's clock runs this many times faster (60: an hour a minute); the limits logic is unchanged. Give the simulator the same factor.",
     },
+    clockAnchor: clockAnchorSchema('Give the simulator the same anchor.'),
   },
+  // An anchor without a factor would be silently ignored.
+  dependencies: { clockAnchor: ['clockFactor'] },
 } as const;
 
 // ---------------------------------------------------------------------------------------------------

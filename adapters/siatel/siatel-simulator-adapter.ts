@@ -20,7 +20,7 @@ import {
   type EgressOutcome,
 } from '../sdk/index.js';
 import { SiatelAlarms, type OperatorCounters } from './siatel-alarms.js';
-import { fastClock } from './siatel-clock.js';
+import { clockAnchorSchema, fastClock } from './siatel-clock.js';
 import { SIATEL_LIMITS, type SiatelLimits } from './siatel-quota.js';
 import {
   SiatelXmlError,
@@ -39,6 +39,8 @@ export interface SiatelSimulatorOptions {
   readonly validateSchema?: boolean;
   /** Demo only: count the limits on a clock this many times faster (the same factor as the client's). */
   readonly clockFactor?: number;
+  /** Demo and tests: where the fast clock starts (an ISO instant, the client adapter's). Only with clockFactor. */
+  readonly clockAnchor?: string;
   /**
    * Tests only: SIATEL's limits, lowered (never above 60 a minute, 500 codes a day) so that a client
    * configured with the same limits presses against them under a light load.
@@ -71,6 +73,7 @@ export const siatelSimulatorOptionsSchema = {
       maximum: 100_000,
       description: "Demo only: run the limits' clock this many times faster; use the client adapter's factor.",
     },
+    clockAnchor: clockAnchorSchema("Use the client adapter's anchor."),
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -82,6 +85,8 @@ export const siatelSimulatorOptionsSchema = {
       },
     },
   },
+  // An anchor without a factor would be silently ignored.
+  dependencies: { clockAnchor: ['clockFactor'] },
 } as const;
 
 const MAX_DESCRIPTION = 500;
@@ -118,7 +123,8 @@ export class SiatelSimulator implements AdapterInstance {
   ) {
     const o = ctx.options;
     this.registry = new SimulatedRegistry({ generatedPeople: o.registry?.generatedPeople ?? 1000, seed: o.registry?.seed ?? 1 });
-    this.now = deps.now ?? fastClock(o.clockFactor ?? 1, () => ctx.clock.now());
+    this.now =
+      deps.now ?? fastClock(o.clockFactor ?? 1, () => ctx.clock.now(), o.clockAnchor !== undefined ? new Date(o.clockAnchor) : undefined);
     this.alarms = new SiatelAlarms(
       {
         queriesPerMinute: o.limits?.queriesPerMinute ?? SIATEL_LIMITS.queriesPerMinute,

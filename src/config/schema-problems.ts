@@ -65,8 +65,21 @@ export function schemaProblem(e: ErrorObject, prefix = ''): Problem {
       return {
         path: at,
         what: `${show(e.data)} is not a valid ${String(params['format'])}`,
-        fix: `write an absolute http(s) URL${exampleOf(parent, 'like') ?? ''}`,
+        fix:
+          params['format'] === 'date-time'
+            ? `write an ISO 8601 instant with its time zone${exampleOf(parent, 'like') ?? ' like "2026-12-07T00:00:00Z"'}`
+            : `write an absolute http(s) URL${exampleOf(parent, 'like') ?? ''}`,
       };
+    case 'dependencies':
+    case 'dependentRequired': {
+      // A property that means something only with another (draft-07 `dependencies`, 2020-12 `dependentRequired`).
+      const name = String(params['missingProperty']);
+      return {
+        path: joinPath(at, name),
+        what: `is missing: ${String(params['property'])} is given, and means nothing without it`,
+        fix: `add "${name}", or remove "${String(params['property'])}"`,
+      };
+    }
     case 'type':
       return {
         path: at,

@@ -41,6 +41,13 @@ const ORTONA = DEMO_REGISTRY_COMUNE.party;
  */
 export const SIATEL_LOAD = { operatore: 'carico-cluster', clockFactor: 2_880, codesPerDay: 10, simulatorCodesPerDay: 11 } as const;
 
+/**
+ * Where the run's fast clock starts: this module's first load, once per test run. Every process of the
+ * run — on both ends, and each one restarted — counts the limits on this one timeline, even across 00:00
+ * UTC (without it each process would anchor at the start of the UTC day it started on).
+ */
+const SIATEL_RUN_ANCHOR = new Date().toISOString();
+
 /** The configuration the adapter load needs: the SIATEL limits and clock above, on both ends. */
 export function adapterLoadConfig(raw: ConfigFileJson, _node: 'cst' | 'regione'): void {
   for (const party of raw['parties'] as ConfigFileJson[]) {
@@ -49,12 +56,14 @@ export function adapterLoadConfig(raw: ConfigFileJson, _node: 'cst' | 'regione')
         adapter['options'] = {
           ...adapter['options'],
           clockFactor: SIATEL_LOAD.clockFactor,
+          clockAnchor: SIATEL_RUN_ANCHOR,
           limits: { queriesPerMinute: SIATEL_LIMITS.queriesPerMinute, codesPerDay: SIATEL_LOAD.codesPerDay },
         };
       if (party['code'] === AGENZIA && adapter['use'] === 'siatel-simulator')
         adapter['options'] = {
           ...adapter['options'],
           clockFactor: SIATEL_LOAD.clockFactor,
+          clockAnchor: SIATEL_RUN_ANCHOR,
           limits: { codesPerDay: SIATEL_LOAD.simulatorCodesPerDay },
         };
     }

@@ -1,6 +1,8 @@
 import { ProtocolloError } from '../../../src/core/errors.js';
 import type { Identificatore } from '../segnatura/segnatura-model.js';
 import { romeDateTime, type AdapterStore, type AdapterStoreOpener, type StoreMigration } from '../../sdk/index.js';
+import type { ProtocolloFile } from '../transport/protocollo-files.js';
+import { ARCHIVE_MIGRATION, checkArchiveBound, readArchive, writeArchive } from './register-archive.js';
 
 /** The AOO and register a party numbers its documents in. */
 export interface RegisterIdentity {
@@ -47,7 +49,7 @@ const REGISTRATIONS_POSTGRES = `CREATE TABLE registrations (
  * its register as it is). The SQLite steps are the released ones, unchanged; PostgreSQL, which never
  * had the old table, creates the final one at step 1.
  */
-const MIGRATIONS: readonly StoreMigration[] = [
+export const REGISTER_MIGRATIONS: readonly StoreMigration[] = [
   {
     sqlite: `CREATE TABLE IF NOT EXISTS registrations (
      registro TEXT NOT NULL, anno INTEGER NOT NULL, numero INTEGER NOT NULL,
@@ -65,6 +67,8 @@ const MIGRATIONS: readonly StoreMigration[] = [
       if (!columns.some((c) => c.name === 'unchecked')) await db.run('ALTER TABLE registrations ADD COLUMN unchecked TEXT');
     },
   },
+  // The archive of received documents, formerly files in the adapter's folder (register-archive.ts).
+  ARCHIVE_MIGRATION,
 ];
 
 /** What a registration records besides its number. */
@@ -75,6 +79,8 @@ export interface RegisterEntry {
   readonly counterpart?: Identificatore;
   readonly party?: string;
   readonly unchecked?: readonly string[];
+  /** In: the received files (Segnatura.xml and the documents), archived with the registration. */
+  readonly documents?: readonly ProtocolloFile[];
 }
 
 /**
@@ -98,7 +104,7 @@ export class ProtocolRegister {
     aoo: RegisterIdentity,
     clock: { now(): Date } = { now: () => new Date() },
   ): Promise<ProtocolRegister> {
-    return new ProtocolRegister(await openStore('registro', MIGRATIONS), aoo, clock);
+    return new ProtocolRegister(await openStore('registro', REGISTER_MIGRATIONS), aoo, clock);
   }
 
   /** Where the register is kept (the file, or the database and schema), for logs. */
@@ -112,7 +118,11 @@ export class ProtocolRegister {
    * the number to the commit, so every process's registrations in this register wait for it: keep
    * `build` to building and sealing (validate the document's shape beforehand, send after).
    */
-  register<T>(entry: RegisterEntry, build: (id: Identificatore) => T | Promise<T>): Promise<{ registration: Registration; result: T }> {
+  async register<T>(
+    entry: RegisterEntry,
+    build: (id: Identificatore) => T | Promise<T>,
+  ): Promise<{ registration: Registration; result: T }> {
+    if (entry.documents) checkArchiveBound(entry.documents);
     return this.store.transaction(async (tx) => {
       // One lock per register, not per year: the time is read under it, so numbers and times ascend together.
       await tx.lock(`numbering:${this.aoo.codiceRegistro}`);
@@ -149,8 +159,16 @@ export class ProtocolRegister {
           this.clock.now().toISOString(),
         ],
       );
+      // In the registration's transaction: a number is never without its files, and a second hand-over
+      // of the message (refused by the message's unique index) archives nothing.
+      if (entry.documents) await writeArchive(tx, { registro: this.aoo.codiceRegistro, anno, numero }, entry.documents);
       return { registration: this.toRegistration(row!), result };
     });
+  }
+
+  /** The archived files of a received registration (none for one sent, or received before the archive was in the store). */
+  documents(anno: string, numero: string): Promise<ProtocolloFile[]> {
+    return readArchive(this.store, { registro: this.aoo.codiceRegistro, anno: Number(anno), numero: Number(numero) });
   }
 
   /** The registration of a received bus message, if it was registered already (retries register once). */

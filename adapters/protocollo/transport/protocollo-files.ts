@@ -1,5 +1,5 @@
 import { ProtocolloError } from '../../../src/core/errors.js';
-import { childElements, parseUntrustedXml, textOf, XmlWriter } from '../../sdk/index.js';
+import { childElements, DEFAULT_XML_LIMITS, parseUntrustedXml, textOf, XmlWriter, type XmlLimits } from '../../sdk/index.js';
 
 /**
  * How a protocollo message travels in a bus envelope: its files, each named and typed, base64 in the
@@ -18,6 +18,9 @@ export const FILE_NAMES = {
   annullamento: 'Annullamento.xml',
   aggiornamento: 'Aggiornamento.xml',
 } as const;
+
+/** What one received protocollo message may be: its payload's bytes, its elements (one a file). */
+export const PROTOCOLLO_MESSAGE_LIMITS: XmlLimits = DEFAULT_XML_LIMITS;
 
 export interface ProtocolloFile {
   readonly nomeFile: string;
@@ -44,7 +47,7 @@ export function writeProtocolloFiles(files: readonly ProtocolloFile[]): string {
 export function readProtocolloFiles(payload: string): ProtocolloFile[] {
   let root: Element;
   try {
-    root = parseUntrustedXml(payload).doc.documentElement!;
+    root = parseUntrustedXml(payload, PROTOCOLLO_MESSAGE_LIMITS).doc.documentElement!;
   } catch (cause) {
     throw new ProtocolloError('000_Irricevibile', `the message body is not readable XML: ${(cause as Error).message}`, { cause });
   }

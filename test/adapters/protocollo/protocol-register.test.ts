@@ -104,6 +104,42 @@ describe.each(STORE_ENGINES)('the protocol register on %s', (engine) => {
     expect((await reg.update(flagged.identificatore, { state: 'CONFERMATA' })).unchecked).toEqual(['nota.pdf', 'relazione.pdf']);
     await reg.close();
   });
+
+  it('archives a received document’s files with its registration, byte for byte, once, and within the message limits', async () => {
+    const place = newStorePlace(engine);
+    const reg = await ProtocolRegister.open(place.openStore, AOO);
+    // Every byte value, a NUL-heavy binary and an empty file: what a BLOB/BYTEA must give back unchanged.
+    const documents = [
+      { nomeFile: 'Segnatura.xml', mimeType: 'application/xml', content: Buffer.from('<Segnatura>è</Segnatura>', 'utf8') },
+      { nomeFile: 'nota.pdf', mimeType: 'application/pdf', content: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256)) },
+      { nomeFile: 'zeri.bin', mimeType: 'application/octet-stream', content: Buffer.alloc(1024) },
+      { nomeFile: 'vuoto.txt', mimeType: 'text/plain', content: Buffer.alloc(0) },
+    ];
+    const { registration } = await reg.register({ direction: 'in', oggetto: 'con allegati', messageId: 'm-a', documents }, () => undefined);
+    const anno = registration.identificatore.dataRegistrazione.slice(0, 4);
+    await reg.close();
+    // Read back by another opening of the store (another process, on PostgreSQL), in the message's order.
+    const other = await ProtocolRegister.open(place.openStore, AOO);
+    expect(await other.documents(anno, '0000001')).toEqual(documents);
+    // The message again: refused by the register, nothing archived twice (same number, same rows).
+    await expect(other.register({ direction: 'in', oggetto: 'di nuovo', messageId: 'm-a', documents }, () => undefined)).rejects.toThrow();
+    expect(await other.documents(anno, '0000001')).toEqual(documents);
+    expect(await other.documents(anno, '0000002')).toEqual([]);
+    // More than one message may carry is refused before a number is taken.
+    const tooBig = [{ nomeFile: 'grande.bin', mimeType: 'application/octet-stream', content: Buffer.alloc(5 * 1024 * 1024 + 1) }];
+    await expect(
+      other.register({ direction: 'in', oggetto: 'troppo', messageId: 'm-b', documents: tooBig }, () => undefined),
+    ).rejects.toMatchObject({
+      code: '000_Irricevibile',
+    });
+    const next = await other.register(
+      { direction: 'in', oggetto: 'dopo', messageId: 'm-c', documents: [] },
+      (id) => id.numeroRegistrazione,
+    );
+    expect(next.result).toBe('0000002');
+    expect(await other.documents(anno, '0000002')).toEqual([]);
+    await other.close();
+  });
 });
 
 describe('the protocol register shared by processes', () => {

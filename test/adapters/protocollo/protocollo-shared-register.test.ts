@@ -1,13 +1,17 @@
 /**
  * The protocollo adapter's register through its own back-office API, on both store engines: documents
  * registered, sealed and sent at once get numbers 1..n, each once, each in the Segnatura it sent; a
- * document received and handed over twice (at once, and again as a retry) is registered once. On
+ * document received and handed over twice (at once, and again as a retry) is registered and archived
+ * once, its files in the register's store byte for byte, read back by every instance. On
  * PostgreSQL two adapter instances share the place, as two node processes on two hosts do.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import protocollo from '../../../adapters/protocollo/protocollo-adapter.js';
 import type { ProtocolloOptions } from '../../../adapters/protocollo/protocollo-options.js';
+import { REGISTER_MIGRATIONS } from '../../../adapters/protocollo/register/protocol-register.js';
 import { readSegnatura } from '../../../adapters/protocollo/segnatura/segnatura-reader.js';
 import { FILE_NAMES, readProtocolloFiles } from '../../../adapters/protocollo/transport/protocollo-files.js';
 import type { AdapterInstance, BusClient, BusMessage, OutgoingMessage } from '../../../adapters/sdk/index.js';
@@ -118,7 +122,14 @@ describe.each(STORE_ENGINES)('the protocollo adapter’s register on %s', (engin
     const receivers = [await startAdapter(place, replies, 'regione')];
     if (engine === 'postgres') receivers.push(await startAdapter(place, replies, 'regione'));
     try {
-      expect((await post(sender.api, { ...inoltro(1), destinatario: { ...REGIONE_AOO, codiceRegistro: undefined } })).status).toBe(202);
+      // A binary document (every byte value) beside a text one: the archive must give both back unchanged.
+      const pdf = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31 + 7) % 256));
+      const document = {
+        ...inoltro(1),
+        destinatario: { ...REGIONE_AOO, codiceRegistro: undefined },
+        allegati: [{ nomeFile: 'allegato.pdf', mimeType: 'application/pdf', contenuto: pdf.toString('base64') }],
+      };
+      expect((await post(sender.api, document)).status).toBe(202);
       const message: BusMessage = {
         id: 'ComuneA_ComuneASPCoopIT_0000001_2026-12-07_10:00',
         from: 'SPC/ComuneA',
@@ -140,11 +151,42 @@ describe.each(STORE_ENGINES)('the protocollo adapter’s register on %s', (engin
       const retries = atOnce.filter((r) => r.status === 'rejected').length + 1;
       for (let k = 0; k < retries; k++) expect(await receivers.at(-1)!.instance.egress(message, signal)).toEqual({ kind: 'accepted' });
       const list = (await (await request(`${receivers[0]!.api}/protocollo/registrazioni`)).body.json()) as {
-        registrazioni: Array<{ direction: string; messageId?: string; identificatore: { numeroRegistrazione: string } }>;
+        registrazioni: Array<{
+          direction: string;
+          messageId?: string;
+          identificatore: { numeroRegistrazione: string; dataRegistrazione: string };
+        }>;
       };
       expect(list.registrazioni.map((r) => [r.direction, r.messageId, r.identificatore.numeroRegistrazione])).toEqual([
         ['in', message.id, '0000001'],
       ]);
+      // Archived once, byte for byte as the message carried them, and read by every instance (process).
+      const carried = readProtocolloFiles(message.payload).map((f) => ({
+        nomeFile: f.nomeFile,
+        mimeType: f.mimeType,
+        contenuto: f.content.toString('base64'),
+      }));
+      expect(carried.map((f) => f.nomeFile)).toEqual([FILE_NAMES.segnatura, 'nota.txt', 'allegato.pdf']);
+      expect(Buffer.from(carried[2]!.contenuto, 'base64').equals(pdf)).toBe(true);
+      const anno = list.registrazioni[0]!.identificatore.dataRegistrazione.slice(0, 4);
+      for (const { api } of receivers) {
+        const res = await request(`${api}/protocollo/registrazioni/${anno}/0000001/documenti`);
+        expect(res.statusCode).toBe(200);
+        expect(await res.body.json()).toEqual({ documenti: carried });
+      }
+      const rows = await place.openStore('registro', REGISTER_MIGRATIONS);
+      try {
+        expect(await rows.all('SELECT numero, nome_file FROM archive ORDER BY posizione')).toEqual(
+          carried.map((f) => ({ numero: 1, nome_file: f.nomeFile })),
+        );
+      } finally {
+        await rows.close();
+      }
+      // In the store, not in the adapter's folder (as before the archive moved).
+      expect(existsSync(join(place.dataDir, 'archivio'))).toBe(false);
+      const missing = await request(`${receivers[0]!.api}/protocollo/registrazioni/${anno}/0000002/documenti`);
+      expect(missing.statusCode).toBe(404);
+      await missing.body.dump();
     } finally {
       for (const { instance } of [sender, ...receivers]) await instance.stop();
     }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import siatel from '../../../adapters/siatel/siatel-adapter.js';
 import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codice-fiscale.js';
@@ -220,6 +222,9 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
         { options: { limits: { codesPerDay: 501 } }, field: 'limits.codesPerDay' },
         { options: { siatel: { party: 'Agenzia delle Entrate' } }, field: 'siatel.party' },
         { options: { clockFactor: 0 }, field: 'clockFactor' },
+        { options: { clockFactor: 60, clockAnchor: '2026-12-07' }, field: 'clockAnchor' },
+        // An anchor means nothing without a factor: refused, naming the factor it needs.
+        { options: { clockAnchor: '2026-12-07T00:00:00Z' }, field: 'clockFactor' },
         { options: { listen: { port: 70000 } }, field: 'listen.port' },
         { options: { quota: 1 }, field: 'quota' },
       ],
@@ -247,6 +252,28 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
       await second.stop();
     } finally {
       await first.adapter.stop();
+    }
+  });
+
+  it('counts its quota on the fast clock from the configured clockAnchor, not from the start of the UTC day', async () => {
+    const dataDir = tempDir('anchor');
+    const anchor = Date.now() - 600_000 - 1234; // ten minutes ago: not a UTC day's start
+    const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
+    const { adapter, url } = await startAdapter(options({ clockFactor: 60, clockAnchor: new Date(anchor).toISOString() }), {
+      bus,
+      dataDir,
+    });
+    try {
+      const before = Date.now();
+      expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
+      const after = Date.now();
+      const db = new Database(join(dataDir, 'siatel-quota.sqlite'), { readonly: true });
+      const [{ at_ms: at }] = db.prepare('SELECT at_ms FROM usage').all() as [{ at_ms: number }];
+      db.close();
+      expect(at).toBeGreaterThanOrEqual(anchor + (before - anchor) * 60);
+      expect(at).toBeLessThanOrEqual(anchor + (after - anchor) * 60);
+    } finally {
+      await adapter.stop();
     }
   });
 });

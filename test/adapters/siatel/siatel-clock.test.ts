@@ -20,6 +20,23 @@ describe('the clock SIATEL limits are counted in', () => {
     expect(() => fastClock(0.5, () => new Date())).toThrow(RangeError);
   });
 
+  it('keeps processes started on either side of 00:00 UTC on one timeline when they share a clockAnchor', () => {
+    let real = Date.parse('2026-12-06T23:59:50Z');
+    const anchor = new Date('2026-12-06T23:00:00Z'); // the run's start
+    const before = fastClock(2_880, () => new Date(real), anchor);
+    const unanchoredBefore = fastClock(2_880, () => new Date(real));
+    real += 20_000; // a process (re)started after midnight, twenty real seconds later
+    const after = fastClock(2_880, () => new Date(real), anchor);
+    const unanchoredAfter = fastClock(2_880, () => new Date(real));
+    expect(after().getTime()).toBe(before().getTime());
+    expect(before().getTime()).toBe(anchor.getTime() + (real - anchor.getTime()) * 2_880);
+    // Without it each starts at its own UTC day: the restarted one is a day × (factor − 1) behind.
+    expect(unanchoredBefore().getTime() - unanchoredAfter().getTime()).toBe(86_400_000 * (2_880 - 1));
+    real += 1_000;
+    expect(after().getTime() - before().getTime()).toBe(0);
+    expect(() => fastClock(60, () => new Date(), new Date('not a date'))).toThrow(RangeError);
+  });
+
   it('scales the quota’s sleeps, and ends them, rejected, when the adapter stops', async () => {
     const abort = new AbortController();
     const time = stoppableQuotaTime(() => new Date(), 1000, abort.signal);

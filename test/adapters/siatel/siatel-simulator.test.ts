@@ -191,6 +191,8 @@ describe("the SIATEL simulator: SIATEL's limits on its side", () => {
       invalidOptions: [
         { options: { registry: { generatedPeople: -1 } }, field: 'registry.generatedPeople' },
         { options: { clockFactor: 0.5 }, field: 'clockFactor' },
+        { options: { clockFactor: 60, clockAnchor: 'yesterday' }, field: 'clockAnchor' },
+        { options: { clockAnchor: '2026-12-07T00:00:00Z' }, field: 'clockFactor' },
         // Lower limits are a test option; SIATEL's own are the most it takes.
         { options: { limits: { queriesPerMinute: 100 } }, field: 'limits.queriesPerMinute' },
         { options: { limits: { codesPerDay: 501 } }, field: 'limits.codesPerDay' },
