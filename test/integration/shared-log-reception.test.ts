@@ -71,6 +71,32 @@ async function notifica(n: number): Promise<{ id: string; xml: string }> {
   return { id, xml };
 }
 
+/** What a receiver leaves behind between logging a Notifica and signing its riscontro: RECEIVED, no reply, logged `agoMs` ago. */
+async function leftReceived(n: number, agoMs: number): Promise<{ id: string; xml: string }> {
+  const { id, xml } = await notifica(n);
+  const at = new Date(Date.now() - agoMs).toISOString();
+  await regioneA.node.store.create(
+    {
+      id,
+      direction: 'in',
+      envelopeProfile: 'egov',
+      collaboration: 'oneway',
+      from: FRANCAVILLA,
+      to: REGIONE,
+      service: 'ComunicazioneVariazione',
+      action: 'Notifica',
+      confermaRicezione: true,
+      createdAt: at,
+      updatedAt: at,
+      status: 'RECEIVED',
+      attempts: 1,
+      payload: `<v:N xmlns:v="urn:t">${n}</v:N>`,
+    },
+    xml,
+  );
+  return { id, xml };
+}
+
 async function post(node: RunningNode, xml: string): Promise<{ status: number; body: string }> {
   const res = await request(`${node.baseUrl}/tramite/envelope`, {
     method: 'POST',
@@ -107,42 +133,18 @@ describe('two processes sharing the log receive the same message at once', () =>
   });
 
   it('a copy logged by another process and left unanswered is signed for the retry only once that process must have died', async () => {
-    const left = async (n: number, agoMs: number): Promise<{ id: string; xml: string }> => {
-      const { id, xml } = await notifica(n);
-      const at = new Date(Date.now() - agoMs).toISOString();
-      // What a receiver leaves behind between logging and signing: RECEIVED, no reply.
-      await regioneA.node.store.create(
-        {
-          id,
-          direction: 'in',
-          envelopeProfile: 'egov',
-          collaboration: 'oneway',
-          from: FRANCAVILLA,
-          to: REGIONE,
-          service: 'ComunicazioneVariazione',
-          action: 'Notifica',
-          confermaRicezione: true,
-          createdAt: at,
-          updatedAt: at,
-          status: 'RECEIVED',
-          attempts: 1,
-        },
-        xml,
-      );
-      return { id, xml };
-    };
     // Just logged: the process that logged it may be signing now; the retry waits (202) rather than sign a second riscontro.
-    const fresh = await left(100, 0);
+    const fresh = await leftReceived(100, 0);
     expect(await post(regioneB, fresh.xml)).toEqual({ status: 202, body: '' });
     // Logged a minute ago and still unanswered: its process died; the retry gets a riscontro, once.
-    const stale = await left(101, 60_000);
+    const stale = await leftReceived(101, 60_000);
     const retry = await post(regioneB, stale.xml);
     expect(retry.status).toBe(200);
     expect(await post(regioneA, stale.xml)).toEqual(retry);
     await expect.poll(() => backOffice.received.filter((d) => d.id === stale.id).length, { timeout: 20_000 }).toBe(1);
     // Unanswered, and handed to the back office since by reconciliation (the database went away between
     // logging and the riscontro): the sender is still owed its riscontro, and the back office no second copy.
-    const handedOver = await left(102, 60_000);
+    const handedOver = await leftReceived(102, 60_000);
     await regioneA.node.store.transition({ direction: 'in', id: handedOver.id, from: FRANCAVILLA }, { status: 'DISPATCHED' });
     const owed = await post(regioneB, handedOver.xml);
     expect(owed.status).toBe(200);
@@ -157,27 +159,7 @@ describe('two processes sharing the log receive the same message at once', () =>
     // office keeps the first hand-over open while the second starts.
     const items = await Promise.all(
       [200, 201, 202].map(async (n) => {
-        const { id, xml } = await notifica(n);
-        const at = new Date().toISOString();
-        await regioneA.node.store.create(
-          {
-            id,
-            direction: 'in',
-            envelopeProfile: 'egov',
-            collaboration: 'oneway',
-            from: FRANCAVILLA,
-            to: REGIONE,
-            service: 'ComunicazioneVariazione',
-            action: 'Notifica',
-            confermaRicezione: true,
-            createdAt: at,
-            updatedAt: at,
-            status: 'RECEIVED',
-            attempts: 1,
-            payload: `<v:N xmlns:v="urn:t">${n}</v:N>`,
-          },
-          xml,
-        );
+        const { id } = await leftReceived(n, 0);
         return {
           key: inboundKeyText({ id, from: FRANCAVILLA }),
           messageId: id,
