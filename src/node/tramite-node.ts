@@ -537,16 +537,18 @@ export class TramiteNode {
    * Compares the log with the queues: every accepted-but-undelivered and received-but-undispatched
    * message is scheduled (again). Job ids make this idempotent, so it runs at start-up and then
    * periodically — a Redis that lost jobs (restarted without its file, failed over) loses no message.
-   */
-  /**
-   * Schedules what the log holds as not final. At start-up everything (no first attempt of this process
-   * runs yet); later runs (`periodic`) leave out what changed within the first attempts' safety-net delay:
-   * such a message has its first attempt or its job, and one queued beside them would deliver it twice.
+   *
+   * Messages changed lately are left out, being someone's work still: on a SQLite log, in periodic runs,
+   * those within the first attempts' safety-net delay (they have their first attempt or its job; start-up
+   * takes all, no attempt of this process runs yet); on a log shared by several processes, in every run,
+   * those within the time another process may still be receiving one — its riscontro not yet kept, a
+   * sincrono request's back office still answering inline, where a job queued now would hand it over
+   * beside it.
    */
   async reconcile({ periodic = false }: { readonly periodic?: boolean } = {}): Promise<void> {
     // Nothing can be scheduled now; it runs again as soon as Redis answers.
     if (!this.redis.isUp()) return;
-    const unchangedForMs = periodic && this.firstAttempts ? SAFETY_NET_DELAY_MS : 0;
+    const unchangedForMs = this.firstAttempts ? (periodic ? SAFETY_NET_DELAY_MS : 0) : OTHERS_MAY_BE_RECEIVING_MS;
     try {
       await this.delivery.reconcile({ unchangedForMs });
       await this.dispatch.reconcile({ unchangedForMs });
