@@ -17,7 +17,9 @@ const TRANSIENT_ENGINE = /^(08|53|57P0[1-3]$|40001$|40P01$)|^(ECONNREFUSED|ECONN
  */
 export function isTemporaryOutage(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof TramiteError && OUTAGE_CODES.has(e.code)) return true;
+    // Our own error says what failed: a back office or a peer refusing a connection (its cause ECONNREFUSED)
+    // is a fault of that hand-over, not the node's outage.
+    if (e instanceof TramiteError) return OUTAGE_CODES.has(e.code);
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TRANSIENT_ENGINE.test(code)) return true;
     if (e instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message))
