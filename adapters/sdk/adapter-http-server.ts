@@ -175,7 +175,8 @@ export function replyFor(err: unknown): HttpReply {
     return {
       status: 503,
       headers: { 'retry-after': '5' },
-      body: { error: { code: err.code, message: `the adapter's store is unavailable for now; retry after Retry-After (${err.message})` } },
+      // Its message names the database and schema: not for the client.
+      body: { error: { code: err.code, message: "the adapter's store is unavailable for now; retry after Retry-After" } },
     };
   const byCode: Partial<Record<string, number>> = {
     TRAMITE_ERR_BAD_REQUEST: 400,

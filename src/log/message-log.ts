@@ -268,7 +268,7 @@ export class MessageLog implements MessageStore {
       detail: { ...chainDetail(change), ...(by ? { by: { role: by.role, name: by.name } } : {}) },
       ...(replyEnvelope !== undefined ? { envelope: Buffer.from(replyEnvelope, 'utf8') } : {}),
     };
-    await this.append([entry], {
+    const [logged] = await this.append([entry], {
       op: 'update',
       id: key.id,
       direction: key.direction,
@@ -276,7 +276,8 @@ export class MessageLog implements MessageStore {
       fields: { ...change, updatedAt: time },
       ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}),
     });
-    return next;
+    // A change that sets no state logs the state the row had under the append's lock (another process may have moved it).
+    return logged ? { ...next, status: logged.state as MessageRecord['status'] } : next;
   }
 
   async resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {

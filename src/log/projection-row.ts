@@ -11,7 +11,7 @@ type Update = Extract<ProjectionChange, { op: 'update' }>;
 
 /**
  * Whether an append's state is the row's own, read under the append's lock: an update that sets no state
- * (a riscontro kept, an attempt counted, an error noted). Its caller read the state before the lock, and
+ * (a riscontro kept, an error noted, an answer recorded). Its caller read the state before the lock, and
  * another process sharing the log may have changed it since (a hand-over recorded DISPATCHED): logging
  * the state read then would put the message back, and the next attempt would hand it over again.
  */

@@ -34,7 +34,9 @@ export interface FirstAttemptDeps<T extends WorkItem> {
  * - before it starts, the work's job goes on its queue, due only after SAFETY_NET_DELAY_MS:
  *   a crash during the attempt (or before it) leaves the job, which delivers the message then — and the
  *   log, reconciled at start-up, covers a job Redis lost;
- * - the attempt is bounded (FIRST_ATTEMPT_TIMEOUT_MS) well within that delay, so the job cannot start
+ * - the attempt is bounded (FIRST_ATTEMPT_TIMEOUT_MS; a hand-over by backOfficeTimeoutMs, then the
+ *   record of its outcome, which a log outage can stretch — the hand-over's claim then keeps a job of
+ *   another process off it) well within that delay, so the job cannot start
  *   while the attempt runs in another process; in this one, the job waits for it (`settled`) and then
  *   finds the message as the attempt left it;
  * - afterwards the job goes (delivered, or failed for good), or is due at the retry delay (retriable).

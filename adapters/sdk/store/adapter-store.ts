@@ -117,12 +117,16 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /**
  * A store that is away for now — PostgreSQL restarting or unreachable (SQLSTATE 08 connection, 53
- * resources, 57P01–57P03 shutdown or starting; a refused or cut connection) — not a statement it refused:
- * the same request will do once it is back.
+ * resources, 57P01–57P03 shutdown or starting; a refused or cut connection), or a transaction to run again
+ * (40001 serialisation, 40P01 deadlock) — not a statement it refused: the same request will do later.
  */
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof StoreError)) return false;
-  if (err.engineCode !== undefined && /^(08|53|57P0[1-3]$)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(err.engineCode)) return true;
+  if (
+    err.engineCode !== undefined &&
+    /^(08|53|57P0[1-3]$|40001$|40P01$)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(err.engineCode)
+  )
+    return true;
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(err.message);
 }
 

@@ -1,3 +1,4 @@
+import { TramiteError } from '../../../src/core/errors.js';
 import pg from 'pg';
 import {
   StoreError,
@@ -94,23 +95,28 @@ export class PostgresAdapterStore implements AdapterStore {
       throw StoreError.from(cause, `adapter store ${this.location}: no connection`);
     }
     let broken = false;
+    let inWork = false;
     try {
       await client.query('BEGIN');
       const queries = clientQueries(client);
+      inWork = true;
       const result = await work({
         ...queries,
         lock: async (name) => {
           await queries.run('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`${this.schema}:${name}`]);
         },
       });
+      inWork = false;
       await client.query('COMMIT');
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      // The engine's own refusals (BEGIN, COMMIT) typed; the caller's errors and StoreErrors as they are.
-      throw err instanceof pg.DatabaseError ? StoreError.from(err, `adapter store ${this.location}`) : err;
+      // The engine's own refusals and cut connections (BEGIN, COMMIT: a server restarting) typed; the
+      // caller's errors and StoreErrors as they are.
+      const engines = err instanceof pg.DatabaseError || (!inWork && !(err instanceof TramiteError));
+      throw engines ? StoreError.from(err, `adapter store ${this.location}`) : err;
     } finally {
       // A connection whose ROLLBACK failed may be broken: dropped rather than handed to the next caller.
       client.release(broken || undefined);

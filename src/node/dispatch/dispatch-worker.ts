@@ -9,6 +9,7 @@ import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
 import type { PipelineDeps } from '../pipeline-deps.js';
 import type { Registry } from '../registry/registry.js';
 import { isTemporaryOutage } from '../temporary-outage.js';
+import { isStoreUnavailable } from '../../../adapters/sdk/store/adapter-store.js';
 import { deliverToBackOffice, type BackOfficeDelivery } from './back-office-client.js';
 import { inboundKeyText, type DispatchItem } from './dispatch-item.js';
 import type { HandOverClaims } from './hand-over-claims.js';
@@ -22,6 +23,9 @@ const RECORD_HAND_OVER_WITHIN_MS = 15_000;
 
 /** When a hand-over another attempt holds is looked at again (jittered): that attempt has recorded its outcome by then, mostly. */
 const CLAIMED_ELSEWHERE_RETRY_MS = 2000;
+
+/** When a hand-over whose claim could not be asked for (the database away) is tried again. */
+const CLAIMS_AWAY_RETRY_MS = 5000;
 
 export interface DispatchDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
@@ -75,6 +79,14 @@ export class DispatchWorker {
     try {
       claim = await this.deps.claims.take(item.key);
     } catch (err) {
+      // The node's own database away: no attempt was made, so none is spent.
+      if (isStoreUnavailable(err) || isTemporaryOutage(err)) {
+        this.deps.log.warn(
+          { id: item.messageId, from: item.from, err: (err as Error).message },
+          'could not claim the hand-over now; later',
+        );
+        return { kind: 'later', delayMs: CLAIMS_AWAY_RETRY_MS };
+      }
       this.deps.log.warn(
         { id: item.messageId, from: item.from, attempt: attemptNo, err: (err as Error).message },
         'could not claim the hand-over; will retry',
@@ -158,17 +170,28 @@ export class DispatchWorker {
   }
 
   /** The back office never took the message within the attempts: FAILED, kept in the log. */
+  /**
+   * The back office never took the message within the attempts: FAILED, kept in the log — under the
+   * message's claim, so that a hand-over another job is making now is not marked failed meanwhile (that
+   * job records its own outcome; the message is left to it).
+   */
   async exhausted(item: DispatchItem, attempts: number, lastError: Error): Promise<void> {
     if (typeof item.from !== 'string') return;
-    const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
-    if (!rec || rec.status !== 'RECEIVED') return;
-    await this.deps.store.transition(keyOf(rec), {
-      status: 'FAILED',
-      error: {
-        code: 'TRAMITE_ERR_RETRIES_EXHAUSTED',
-        message: `the back office did not take it after ${attempts} attempts: ${lastError.message}`,
-      },
-    });
+    const claim = await this.deps.claims.take(item.key);
+    if (!claim) return;
+    try {
+      const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
+      if (!rec || rec.status !== 'RECEIVED') return;
+      await this.deps.store.transition(keyOf(rec), {
+        status: 'FAILED',
+        error: {
+          code: 'TRAMITE_ERR_RETRIES_EXHAUSTED',
+          message: `the back office did not take it after ${attempts} attempts: ${lastError.message}`,
+        },
+      });
+    } finally {
+      await claim.release().catch(() => undefined); // it lapses
+    }
   }
 
   /**

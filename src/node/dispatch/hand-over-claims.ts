@@ -79,7 +79,9 @@ export class SharedHandOverClaims implements HandOverClaims {
   ) {}
 
   static async open(openStore: AdapterStoreOpener, now: () => number = Date.now): Promise<SharedHandOverClaims> {
-    // A claim lost to a crash of PostgreSQL only lets the next attempt start sooner: no need to wait for the disk.
+    // Commits not waiting for the disk: a crash of PostgreSQL itself (not a restart, which flushes) can lose a
+    // live claim, and a job may then hand the message over beside its holder — the same Idempotency-Key twice.
+    // Two flushes per hand-over would cost more than that rare repeat.
     return new SharedHandOverClaims(await openStore('hand-over-claims', MIGRATIONS, { durability: 'normal' }), now);
   }
 

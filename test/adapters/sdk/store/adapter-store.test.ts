@@ -176,6 +176,30 @@ describe('a PostgreSQL store that cannot be reached', () => {
   });
 });
 
+describe('a PostgreSQL store whose connection is cut at COMMIT (the server restarting)', () => {
+  it('types the failure as a store error of an outage, not an untyped one the adapter API would answer 500', async () => {
+    const place = newStorePlace('postgres');
+    const store = await place.openStore('cut', COUNTERS);
+    const other = await place.openStore('cut', COUNTERS);
+    try {
+      const err = await store
+        .transaction(async (tx) => {
+          await tx.run('INSERT INTO counters (name, value) VALUES (?, ?)', ['cut', 1]);
+          const me = await tx.get<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await other.get('SELECT pg_terminate_backend(?) AS done', [me!.pid]);
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect(isStoreUnavailable(err)).toBe(true);
+      expect(replyFor(err).status).toBe(503);
+      expect(await other.get('SELECT value FROM counters WHERE name = ?', ['cut'])).toBeUndefined();
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+});
+
 describe.each(STORE_ENGINES)('a failing migration on %s', (engine) => {
   it('leaves the store as it was, with a coded error naming the step', async () => {
     const place = newStorePlace(engine);
