@@ -96,6 +96,10 @@ export class PostgresAdapterStore implements AdapterStore {
     }
     let broken = false;
     let inWork = false;
+    // A lent-out connection the server ends (PostgreSQL restarting) emits 'error' with nobody listening,
+    // which would end the process: here it fails the statement instead, and the connection is dropped.
+    const lost = () => (broken = true);
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const queries = clientQueries(client);
@@ -118,6 +122,7 @@ export class PostgresAdapterStore implements AdapterStore {
       const engines = err instanceof pg.DatabaseError || (!inWork && !(err instanceof TramiteError));
       throw engines ? StoreError.from(err, `adapter store ${this.location}`) : err;
     } finally {
+      client.off('error', lost);
       // A connection whose ROLLBACK failed may be broken: dropped rather than handed to the next caller.
       client.release(broken || undefined);
     }
@@ -131,6 +136,9 @@ export class PostgresAdapterStore implements AdapterStore {
 
   private async migrate(migrations: readonly StoreMigration[]): Promise<void> {
     const client = await this.pool.connect();
+    let broken = false;
+    const lost = () => (broken = true); // as in transaction(): the statement fails, the process goes on
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tramite-adapter-store:${this.schema}`]);
@@ -162,10 +170,11 @@ export class PostgresAdapterStore implements AdapterStore {
       }
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => (broken = true));
       throw err;
     } finally {
-      client.release();
+      client.off('error', lost);
+      client.release(broken || undefined);
     }
   }
 }
