@@ -177,17 +177,10 @@ export class PostgresLogStore implements LogStore {
 
   private async appendWith(client: pg.PoolClient, head: { seq: number; hash: string }, item: AppendItem): Promise<LogRecord[]> {
     const p = item.projection;
-    const entries = keepsRowState(p)
-      ? withRowState(
-          item.entries,
-          (
-            await client.query<{ state: string }>(
-              'SELECT state FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
-              [p.id, p.direction, p.from],
-            )
-          ).rows[0]?.state,
-        )
-      : item.entries;
+    // An update reads its row once, under the lock, before the records are chained: the state a change
+    // that sets none logs (keepsRowState), and what the projection's update merges with.
+    const row = p.op === 'update' ? await this.rowForUpdate(client, p) : undefined;
+    const entries = keepsRowState(p) ? withRowState(item.entries, row?.state) : item.entries;
     const records = chainRecords(entries, head);
     for (const r of records) {
       await client.query(
@@ -196,30 +189,31 @@ export class PostgresLogStore implements LogStore {
         recordToParams(r),
       );
     }
-    await this.applyProjection(client, item.projection, records);
+    if (p.op === 'insert') await client.query(INSERT_ROW_SQL, insertRowParams(p, records));
+    else if (p.op === 'update')
+      await client.query(
+        'UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8',
+        updateRowParams(p, records, row!),
+      );
     return records;
+  }
+
+  /** The message's row, locked until the append's transaction ends; a change of a message not in the log is refused. */
+  private async rowForUpdate(
+    client: pg.PoolClient,
+    p: { id: string; direction: 'in' | 'out'; from: string },
+  ): Promise<CurrentRow & { state: string }> {
+    const { rows } = await client.query<CurrentRow & { state: string }>(
+      'SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
+      [p.id, p.direction, p.from],
+    );
+    if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
+    return rows[0];
   }
 
   private async headWith(q: pg.Pool | pg.PoolClient): Promise<{ seq: number; hash: string }> {
     const { rows } = await q.query<{ seq: string; hash: string }>('SELECT seq, hash FROM log_records ORDER BY seq DESC LIMIT 1');
     return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
-  }
-
-  private async applyProjection(client: pg.PoolClient, p: ProjectionChange, records: readonly LogRecord[]): Promise<void> {
-    if (p.op === 'none') return;
-    if (p.op === 'insert') {
-      await client.query(INSERT_ROW_SQL, insertRowParams(p, records));
-      return;
-    }
-    const { rows } = await client.query<CurrentRow>(
-      'SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
-      [p.id, p.direction, p.from],
-    );
-    if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    await client.query(
-      'UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8',
-      updateRowParams(p, records, rows[0]),
-    );
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
@@ -318,7 +312,8 @@ export class PostgresLogStore implements LogStore {
     return this.writing;
   }
 
-  private async connectWriter(): Promise<pg.Client> {
+  /** Not `async`: the promise kept in writerConnection must be `connected` itself, for `lost` to recognise it. */
+  private connectWriter(): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: this.url });
     const lost = (): void => {
       // The lock went with the connection: the next try connects again and asks again.

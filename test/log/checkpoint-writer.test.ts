@@ -16,7 +16,7 @@ import { memorySigner } from '../../src/crypto/signer/memory-signer.js';
 import { MessageLog } from '../../src/log/message-log.js';
 import type { LogStore } from '../../src/log/log-store.js';
 import { runCli } from '../cli/run-cli.js';
-import { dropFileDatabase, newStoreSite, STORE_KINDS } from './log-fixtures.js';
+import { dropFileDatabase, newStoreSite, rawSql, STORE_KINDS } from './log-fixtures.js';
 
 const dist = (path: string): string => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url));
 
@@ -97,6 +97,28 @@ describe('checkpoint writer', () => {
     expect(await store.checkpointWriter()).toBe(true);
     await store.close();
     await site.dispose();
+  });
+
+  it('postgres: a writer whose own connection the server ended (PostgreSQL restarted) connects again and writes on', async () => {
+    const site = await newStoreSite('postgres');
+    const store = await site.open();
+    try {
+      expect(await store.checkpointWriter()).toBe(true);
+      // The server ends every session holding an advisory lock in this database but the asker's: the writer's.
+      const admin = await site.open();
+      await rawSql(admin).run(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()",
+      );
+      await admin.close();
+      // Time for the client to see its connection end (a loopback socket's close), as a checkpoint's next try would.
+      await new Promise((r) => setTimeout(r, 500));
+      // Its next try connects again and takes the lock again, instead of asking a dead connection for ever.
+      expect(await store.checkpointWriter().catch((err: unknown) => (err as Error).message)).toBe(true);
+      expect(await store.checkpointWriter()).toBe(true);
+    } finally {
+      await store.close();
+      await site.dispose();
+    }
   });
 
   it('postgres: of two processes one writes the checkpoints; the other takes over when the first dies, and the log verifies', async () => {
