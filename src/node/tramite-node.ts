@@ -540,18 +540,19 @@ export class TramiteNode {
    *
    * Messages changed lately are left out, being someone's work still: on a SQLite log, in periodic runs,
    * those within the first attempts' safety-net delay (they have their first attempt or its job; start-up
-   * takes all, no attempt of this process runs yet); on a log shared by several processes, in every run,
-   * those within the time another process may still be receiving one — its riscontro not yet kept, a
+   * takes all, no attempt of this process runs yet); on a log shared by several processes, inbound
+   * messages within the time another process may still be receiving one — its riscontro not yet kept, a
    * sincrono request's back office still answering inline, where a job queued now would hand it over
-   * beside it.
+   * beside it. Outbound ones are not held back there: a delivery made twice is answered by the peer's
+   * duplicate filter, and one whose job was never queued (its process killed) goes at the next run.
    */
   async reconcile({ periodic = false }: { readonly periodic?: boolean } = {}): Promise<void> {
     // Nothing can be scheduled now; it runs again as soon as Redis answers.
     if (!this.redis.isUp()) return;
-    const unchangedForMs = this.firstAttempts ? (periodic ? SAFETY_NET_DELAY_MS : 0) : OTHERS_MAY_BE_RECEIVING_MS;
+    const ownFirstAttempts = this.firstAttempts && periodic ? SAFETY_NET_DELAY_MS : 0;
     try {
-      await this.delivery.reconcile({ unchangedForMs });
-      await this.dispatch.reconcile({ unchangedForMs });
+      await this.delivery.reconcile({ unchangedForMs: ownFirstAttempts });
+      await this.dispatch.reconcile({ unchangedForMs: this.firstAttempts ? ownFirstAttempts : OTHERS_MAY_BE_RECEIVING_MS });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reconciliation of the log with the queues failed; it will run again');
     }
