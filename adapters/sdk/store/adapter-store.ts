@@ -8,6 +8,7 @@
  * `RETURNING`, INTEGER/BIGINT/TEXT/BLOB columns); a migration step may say each engine's DDL apart.
  * Integers come back as JavaScript numbers on both (PostgreSQL's BIGINT and COUNT included).
  */
+import { isEngineOutage } from '../../../src/core/engine-outage.js';
 import { TramiteError } from '../../../src/core/errors.js';
 
 /** A value bound to a `?` placeholder. */
@@ -121,13 +122,7 @@ export function isUniqueViolation(err: unknown): boolean {
  * (40001 serialisation, 40P01 deadlock) — not a statement it refused: the same request will do later.
  */
 export function isStoreUnavailable(err: unknown): boolean {
-  if (!(err instanceof StoreError)) return false;
-  if (
-    err.engineCode !== undefined &&
-    /^(08|53|57P0[1-3]$|40001$|40P01$)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(err.engineCode)
-  )
-    return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(err.message);
+  return err instanceof StoreError && isEngineOutage(err.engineCode, err.message);
 }
 
 /** What a failing statement is called in its error: its first words, never its parameters. */
