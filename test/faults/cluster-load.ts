@@ -7,7 +7,7 @@
  */
 import { request } from 'undici';
 import { expect } from 'vitest';
-import { handOverKey } from '../../src/node/dispatch/back-office-client.js';
+import { documentedHandOverKey } from '../node/dispatch/documented-hand-over-key.js';
 import { INBOUND_SERVICE, type NodeCluster } from '../../test-support/node-cluster.js';
 
 const OUT = { from: 'SPC/ComuneOrtona', to: 'SPC/RegioneAbruzzo', service: 'ComunicazioneVariazione', action: 'Notifica' } as const;
@@ -173,7 +173,7 @@ export async function expectEachDeliveredOnce(
     })),
   ];
   const cutByKill = (at: number) => killedAt.some((k) => at <= k && at > k - HAND_OVER_BOUND_MS);
-  const repeats = handOvers.filter((h) => h.copies.length === 2 && h.copies.every((c) => c.idempotencyKey === handOverKey(h)));
+  const repeats = handOvers.filter((h) => h.copies.length === 2 && h.copies.every((c) => c.idempotencyKey === documentedHandOverKey(h)));
   const explained = repeats.filter((h) => cutByKill(h.copies[0]!.at));
   if (repeats.length > 0)
     process.stderr.write(
@@ -184,5 +184,5 @@ export async function expectEachDeliveredOnce(
     .map((h) => ({ id: h.id, copies: h.copies.length }));
   expect(notOnce, 'messages that reached the back office other than exactly once').toEqual([]);
   // Every hand-over says which message it is, so a back office can take each once.
-  for (const h of handOvers) expect(h.copies[0]?.idempotencyKey, h.id).toBe(handOverKey(h));
+  for (const h of handOvers) expect(h.copies[0]?.idempotencyKey, h.id).toBe(documentedHandOverKey(h));
 }

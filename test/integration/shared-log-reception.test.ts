@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { formatMessageId } from '../../src/core/message-id.js';
 import { DemoBackOffice } from '../../src/demo/demo-back-office.js';
-import { handOverKey } from '../../src/node/dispatch/back-office-client.js';
+import { documentedHandOverKey } from '../node/dispatch/documented-hand-over-key.js';
 import { inboundKeyText } from '../../src/node/dispatch/dispatch-item.js';
 import { writeDemoFederation, type DemoNode } from '../../src/demo/demo-federation.js';
 import { serveNode, type RunningNode } from '../../src/http/serve-node.js';
@@ -182,7 +182,7 @@ describe('two processes sharing the log receive the same message at once', () =>
       const copies = backOffice.received.filter((d) => d.id === item.messageId);
       expect(copies).toHaveLength(1);
       // The key a back office takes each message once by: the same for every hand-over of the message.
-      expect(copies[0]!.idempotencyKey).toBe(handOverKey({ from: FRANCAVILLA, id: item.messageId }));
+      expect(copies[0]!.idempotencyKey).toBe(documentedHandOverKey({ from: FRANCAVILLA, id: item.messageId }));
       expect((await regioneB.node.store.get({ direction: 'in', id: item.messageId, from: FRANCAVILLA }))?.status).toBe('DISPATCHED');
     }
     // Once the first has recorded its outcome, an attempt reads it and hands nothing over.
