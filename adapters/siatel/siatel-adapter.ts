@@ -75,7 +75,7 @@ export class SiatelAdapter implements AdapterInstance {
       openStore: this.ctx.openStore,
       options,
       time,
-      today: realNow,
+      realNow,
       log: this.ctx.log,
       signal: abort.signal,
       ...(this.deps.bulkLeaseMs !== undefined ? { bulkLeaseMs: this.deps.bulkLeaseMs } : {}),

@@ -49,6 +49,7 @@ export function stoppingError(): TramiteError {
 export function stoppableQuotaTime(now: () => Date, factor: number, signal: AbortSignal): QuotaTime {
   return {
     now,
+    factor,
     sleep: (ms) =>
       new Promise<void>((resolve, reject) => {
         if (signal.aborted) return reject(stoppingError());
@@ -72,6 +73,7 @@ export function stoppableQuotaTime(now: () => Date, factor: number, signal: Abor
 export function stoppable(inner: QuotaTime, signal: AbortSignal): QuotaTime {
   return {
     now: () => inner.now(),
+    ...(inner.factor !== undefined ? { factor: inner.factor } : {}),
     sleep: (ms) =>
       new Promise<void>((resolve, reject) => {
         if (signal.aborted) return reject(stoppingError());

@@ -44,7 +44,8 @@ export interface SiatelOperationsDeps {
   readonly options: ResolvedSiatelOptions;
   /** The quota's time, its sleeps ended by `signal`. */
   readonly time: QuotaTime;
-  readonly today: () => Date;
+  /** The real clock (the node's), whatever the quota's. */
+  readonly realNow: () => Date;
   readonly log: AdapterLogger;
   readonly signal: AbortSignal;
   /** A bulk job's lease (real time; default BULK_LEASE_MS). */
@@ -68,7 +69,7 @@ export class SiatelOperations {
       time,
       siatel: options.siatel,
       timeoutMs: options.timeoutMs,
-      today: deps.today,
+      realNow: deps.realNow,
       signal,
     });
     this.runner = new SiatelBulkRunner({

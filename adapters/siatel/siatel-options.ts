@@ -76,7 +76,8 @@ export const siatelOptionsSchema = {
       minimum: 100,
       maximum: 600_000,
       default: SIATEL_DEFAULTS.timeoutMs,
-      description: "How long a query waits for SIATEL's answer on the bus.",
+      description:
+        "How long a query waits for SIATEL's answer on the bus; the query expires then (its Scadenza), or at the end of its Italian day if sooner.",
     },
     clockFactor: {
       type: 'number',

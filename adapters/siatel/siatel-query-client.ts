@@ -4,6 +4,11 @@
  *    with the reason and `fonte: 'locale'`, without a query and without touching the quota;
  * 2. the operator's quota admits the query (it waits, in order, never refuses);
  * 3. one sincrono bus message to the Agenzia's party and service, whose reply siatel-mapping reads.
+ *    It expires (Scadenza) when its caller stops waiting or its Italian day ends, whichever is first:
+ *    SIATEL counts a query on the day it arrives, so one delayed past the day the quota counted it in
+ *    (the Agenzia's node down, a process killed and its delivery taken over later) would count on a day
+ *    the quota may fill all the same, and the operator be blocked. Expired, it is refused instead — by
+ *    this node's delivery, or EGOV_IT_301 at the Agenzia's — and the caller may ask again.
  */
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
@@ -23,6 +28,9 @@ import {
   type SiatelRequest,
 } from './siatel-mapping.js';
 import type { QuotaTime, SiatelQuota } from './siatel-quota.js';
+
+/** Real ms a query needs before its day ends to be worth sending (the node refuses a Scadenza already past). */
+const MIN_SEND_WINDOW_MS = 100;
 
 export type QueryOutcome = SiatelEsito & {
   /** Who answered: SIATEL, or the adapter itself for a code that cannot be a codice fiscale. */
@@ -62,19 +70,19 @@ export class SiatelQueryClient {
       readonly time: QuotaTime;
       readonly siatel: { readonly party: string; readonly service: string };
       readonly timeoutMs: number;
-      /** The real date, for the century of birth years in the local check. */
-      readonly today: () => Date;
+      /** The real clock (the node's, whatever the quota's): the century of birth years in the local check, and the Scadenza. */
+      readonly realNow: () => Date;
       /** Aborted when the adapter stops: a query the quota admits after that is not sent. */
       readonly signal: AbortSignal;
     },
   ) {}
 
   async query(request: SiatelRequest): Promise<QueryOutcome> {
-    const check = checkCodiceFiscale(request.codiceFiscale, { today: this.deps.today() });
+    const check = checkCodiceFiscale(request.codiceFiscale, { today: this.deps.realNow() });
     if (!check.valid) return answeredLocally(request, check.normalized, check.reason);
     const normalized: SiatelRequest = { ...request, codiceFiscale: check.normalized };
 
-    await this.deps.quota.acquire(request.operatore, 1);
+    const expiresAt = await this.admit(request.operatore);
     if (this.deps.signal.aborted) throw stoppingError();
     const state = await this.deps.bus.sendAndWait(
       {
@@ -82,6 +90,7 @@ export class SiatelQueryClient {
         service: this.deps.siatel.service,
         action: siatelAction(request.interrogazione),
         payload: writeSiatelRequest(normalized),
+        expiresAt: expiresAt.toISOString(),
       },
       { timeoutMs: this.deps.timeoutMs },
     );
@@ -150,6 +159,19 @@ export class SiatelQueryClient {
       );
     }
     return { ...answer, fonte: 'SIATEL', messageId: state.id };
+  }
+
+  /**
+   * Waits for the operator's quota; answers the query's Scadenza (see the top of this file). A query
+   * admitted so close to its day's end that the day ended meanwhile (a stalled process: the quota keeps
+   * a margin before midnight) is admitted again, on the new day: its first admission is a code lost.
+   */
+  private async admit(operatore: string): Promise<Date> {
+    for (;;) {
+      const admittedAt = await this.deps.quota.acquire(operatore, 1);
+      const left = this.deps.quota.msLeftInDayOf(admittedAt);
+      if (left >= MIN_SEND_WINDOW_MS) return new Date(this.deps.realNow().getTime() + Math.min(this.deps.timeoutMs, left));
+    }
   }
 
   /** When the quota will admit the operator's next query, and which limit holds it: the quota's own computation. */

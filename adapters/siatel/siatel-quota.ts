@@ -20,6 +20,14 @@ export interface SiatelLimits {
    * 61 in SIATEL's minute. Default 1000.
    */
   readonly marginMs?: number;
+  /**
+   * Real milliseconds before an Italian midnight in which no query is admitted (default 1000): a query
+   * admitted then would arrive after midnight, where SIATEL counts it against the next day — a day the
+   * quota may fill all the same. Real time, because latency is: on a demo's fast clock it is that many
+   * real ms (at most a quarter of the fast day). The query client also gives every query a Scadenza at
+   * the end of its day (siatel-query-client.ts), so one delayed beyond it is refused, never counted then.
+   */
+  readonly dayEndMarginMs?: number;
 }
 
 export const SIATEL_LIMITS: SiatelLimits = { queriesPerMinute: 60, codesPerDay: 500 };
@@ -31,9 +39,13 @@ export const SIATEL_LIMITS: SiatelLimits = { queriesPerMinute: 60, codesPerDay: 
 export interface QuotaTime {
   now(): Date;
   sleep(ms: number): Promise<void>;
+  /** How many of this clock's milliseconds pass in a real one: 1 (the default), or a demo's clockFactor. */
+  readonly factor?: number;
 }
 
 export const realTime: QuotaTime = { now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
+const DAY_MS = 86_400_000;
 
 /** What an operator's quota looks like now (shown in the adapter's status). */
 export interface QuotaStatus {
@@ -81,11 +93,11 @@ export class SiatelQuota {
   }
 
   /**
-   * Resolves when `operator` may send one query about `codes` codici fiscali, and counts it. Requests of
-   * one operator are admitted in the order they were made in this process; across processes, in the
-   * order they find the operator's lock.
+   * Resolves when `operator` may send one query about `codes` codici fiscali, and counts it; with the
+   * instant it was counted at (this quota's clock). Requests of one operator are admitted in the order
+   * they were made in this process; across processes, in the order they find the operator's lock.
    */
-  acquire(operator: string, codes = 1): Promise<void> {
+  acquire(operator: string, codes = 1): Promise<Date> {
     if (!Number.isInteger(codes) || codes < 1 || codes > this.limits.codesPerDay) {
       return Promise.reject(
         new TramiteError('TRAMITE_ERR_BAD_REQUEST', `a query carries 1 to ${this.limits.codesPerDay} codici fiscali, not ${codes}`),
@@ -96,8 +108,8 @@ export class SiatelQuota {
     const turn = (this.queues.get(operator) ?? Promise.resolve()).then(async () => {
       try {
         for (;;) {
-          const wait = await this.admit(operator, codes);
-          if (wait === 0) break;
+          const { wait, at } = await this.admit(operator, codes);
+          if (wait === 0) return new Date(at);
           // The lock is left while sleeping: other processes' queries of the operator are counted meanwhile, and re-read on waking.
           await this.time.sleep(wait);
         }
@@ -135,6 +147,14 @@ export class SiatelQuota {
     return { at: new Date(now + wait), limit: wait === 0 ? 'none' : day >= minute ? 'day' : 'minute' };
   }
 
+  /**
+   * Real milliseconds from now until the Italian day of `admittedAt` (an instant `acquire` answered)
+   * ends: a query sent later than that would reach SIATEL on a day its quota did not count it in.
+   */
+  msLeftInDayOf(admittedAt: Date): number {
+    return (nextRomeMidnight(admittedAt) - this.time.now().getTime()) / (this.time.factor ?? 1);
+  }
+
   /** Drops usage older than two days (only the current minute and day matter). */
   async prune(): Promise<void> {
     await this.store.run('DELETE FROM usage WHERE at_ms < ?', [this.time.now().getTime() - 2 * 86_400_000]);
@@ -148,7 +168,7 @@ export class SiatelQuota {
    * One try at admitting a query: under the operator's lock, the window is read and the query counted
    * if it fits both limits (0), or left out with the milliseconds to wait before trying again.
    */
-  private admit(operator: string, codes: number): Promise<number> {
+  private admit(operator: string, codes: number): Promise<{ wait: number; at: number }> {
     return this.store.transaction(async (tx) => {
       await tx.lock(`operator:${operator}`);
       // Read after the lock: the time spent waiting for it counts.
@@ -156,7 +176,7 @@ export class SiatelQuota {
       const { minute, day } = await this.waits(tx, operator, codes, now);
       const wait = Math.max(minute, day);
       if (wait === 0) await tx.run('INSERT INTO usage (operator, at_ms, codes) VALUES (?, ?, ?)', [operator, now, codes]);
-      return wait;
+      return { wait, at: now };
     });
   }
 
@@ -173,8 +193,14 @@ export class SiatelQuota {
       const oldest = inMinute[inMinute.length + 1 - this.limits.queriesPerMinute - 1]!;
       wait = Math.max(wait, oldest.at_ms + windowMs - now + 1);
     }
-    const day = (await this.codesSince(q, operator, romeMidnight(now))) + codes > this.limits.codesPerDay ? nextRomeMidnight(now) - now : 0;
-    return { minute: wait, day };
+    const dayEnd = nextRomeMidnight(now);
+    const full = (await this.codesSince(q, operator, romeMidnight(now))) + codes > this.limits.codesPerDay;
+    return { minute: wait, day: full || now >= dayEnd - this.dayEndMarginClockMs() ? dayEnd - now : 0 };
+  }
+
+  /** dayEndMarginMs on this quota's clock: real ms × the clock's factor, at most a quarter of a day. */
+  private dayEndMarginClockMs(): number {
+    return Math.min((this.limits.dayEndMarginMs ?? 1000) * (this.time.factor ?? 1), DAY_MS / 4);
   }
 
   private async queriesSince(q: StoreQueries, operator: string, fromMs: number): Promise<number> {

@@ -30,14 +30,16 @@ const ORTONA = DEMO_REGISTRY_COMUNE.party;
  * the day: the clock runs 2,880× faster, an Italian day lasting 30 real seconds, and the operator may
  * ask 10 codes a day — what the load asks in a couple of seconds — so the quota holds queries back for
  * most of each day, and at each midnight the queries queued on the three processes race for the new
- * day under the quota's lock. Not the demo's 14,400× (6 s days): a query admitted near the end of a day
- * and delivered late (a killed process's job is taken over after its 10-s lock) must still land in
- * that day at the simulator. The minute limit stays SIATEL's own: at 2,880× a minute lasts 21 real ms,
- * below the jitter of the bus's latency, so a lower one would count in one simulator minute queries the
- * client admitted in different ones; it is checked all the same. The simulator allows one code more a
- * day than the client, the margin docs/siatel.md advises for a query that leaves before midnight and
- * arrives after it (21 ms of latency is a fast minute); two processes admitting past the limit at once
- * exceed it, and the quota's own usage is checked at the client's exact limit.
+ * day under the quota's lock. A query reaches the simulator on the day it was admitted or not at all:
+ * the quota admits none in a day's last real second, and each carries a Scadenza at its day's end
+ * (docs/siatel.md) — under a loaded machine a second of latency is 48 fast minutes, and a burst admitted
+ * late in a day (the load starting, processes back after a fault) would otherwise land on the next one.
+ * The minute limit stays SIATEL's own: at 2,880× a minute lasts 21 real ms, below the jitter of the bus's
+ * latency, so a lower one would count in one simulator minute queries the client admitted in different
+ * ones; it is checked all the same. The simulator allows one code more a day than the client, for a
+ * query the Agenzia's node takes before midnight and its simulator counts after it (the few ms between
+ * the Scadenza's last check and the count); two processes admitting past the limit at once exceed it,
+ * and the quota's own usage is checked at the client's exact limit.
  */
 export const SIATEL_LOAD = { operatore: 'carico-cluster', clockFactor: 2_880, codesPerDay: 10, simulatorCodesPerDay: 11 } as const;
 

@@ -1,16 +1,19 @@
 import { parseUntrustedXml, type XmlLimits } from '../../../envelopes/xml/hardened-xml.js';
 import { TramiteError } from '../../core/errors.js';
-import type { AcceptedRequest } from './authorise.js';
+import { checkExpiry, type AcceptedRequest } from './authorise.js';
 import type { ReceptionDeps } from './reception-deps.js';
 
 /**
  * A sincrono request goes to the back office (or its adapter) inline, within the HTTP exchange: its
- * answer, well-formed XML content, becomes the Body of the signed reply.
+ * answer, well-formed XML content, becomes the Body of the signed reply. Its Scadenza, checked on
+ * reception, is checked again at the hand-over: logging it may have outlasted it, and a back office
+ * must not act on a request its sender has given up on (SIATEL would count it on the next day).
  */
 export async function answerSincrono(deps: ReceptionDeps, req: AcceptedRequest, payload: string): Promise<string> {
   const registry = deps.registry.current(); // the reception's own snapshot (Reception.process)
   if (!deps.dispatch.hasReceiver(req.to.code, req.service.name, registry))
     throw new TramiteError('TRAMITE_ERR_NO_ROUTE', `party ${req.to.code} has no back office to answer a sincrono request`);
+  checkExpiry(req, deps.clock.now());
   const handed = await deps.dispatch.handOver(
     {
       id: req.id,

@@ -7,7 +7,7 @@ import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codic
 import { readSiatelRequest, writeSiatelAnswer, writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';
-import { checkAdapterConformance, type BusMessage } from '../../../adapters/sdk/index.js';
+import { checkAdapterConformance, nextRomeMidnight, type BusMessage } from '../../../adapters/sdk/index.js';
 import { freePort } from '../../../src/daemons/free-port.js';
 import {
   AGENZIA,
@@ -275,5 +275,73 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
     } finally {
       await adapter.stop();
     }
+  });
+
+  describe('gives each query a Scadenza: when its caller stops waiting, or its Italian day ends if that comes first', () => {
+    const FACTOR = 60;
+    /** A fast clock (×60) whose next Italian midnight comes `realMsToMidnight` real ms from now; and that instant. */
+    const clockBefore = (realMsToMidnight: number) => {
+      const now = Date.now();
+      const midnight = nextRomeMidnight(now + 2 * 86_400_000); // any Italian midnight will do
+      // fast(t) = anchor + (t − anchor) × FACTOR, and fast(now + realMsToMidnight) = midnight.
+      const at = now + realMsToMidnight;
+      const anchor = (midnight - FACTOR * at) / (1 - FACTOR);
+      return { clockFactor: FACTOR, clockAnchor: new Date(anchor).toISOString(), midnight, realMidnight: at };
+    };
+    const expiryOf = (bus: DirectBus) => Date.parse(bus.sent.at(-1)!.expiresAt!);
+
+    it('ten real seconds before midnight, with a caller waiting thirty: the query expires at midnight', async () => {
+      const clock = clockBefore(10_000);
+      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
+      const { adapter, url } = await startAdapter(
+        options({ timeoutMs: 30_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
+        { bus, dataDir: tempDir('expiry-day') },
+      );
+      try {
+        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
+        // The real instant the fast clock reads midnight (ISO milliseconds, and the clock read twice: a few ms).
+        expect(Math.abs(expiryOf(bus) - clock.realMidnight)).toBeLessThan(50);
+      } finally {
+        await adapter.stop();
+      }
+    });
+
+    it('an hour of fast clock before midnight: the query expires when its caller stops waiting', async () => {
+      const clock = clockBefore(60_000);
+      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
+      const { adapter, url } = await startAdapter(
+        options({ timeoutMs: 20_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
+        { bus, dataDir: tempDir('expiry-wait') },
+      );
+      try {
+        const before = Date.now();
+        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
+        expect(expiryOf(bus)).toBeGreaterThanOrEqual(before + 20_000);
+        expect(expiryOf(bus)).toBeLessThanOrEqual(Date.now() + 20_000);
+      } finally {
+        await adapter.stop();
+      }
+    });
+
+    it("half a real second before midnight, within the quota's margin: the query waits for the new day", async () => {
+      const clock = clockBefore(500);
+      const dataDir = tempDir('expiry-margin');
+      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
+      const { adapter, url } = await startAdapter(
+        options({ timeoutMs: 20_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
+        { bus, dataDir },
+      );
+      try {
+        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
+        const db = new Database(join(dataDir, 'siatel-quota.sqlite'), { readonly: true });
+        const [{ at_ms: admitted }] = db.prepare('SELECT at_ms FROM usage').all() as [{ at_ms: number }];
+        db.close();
+        expect(admitted).toBeGreaterThanOrEqual(clock.midnight);
+        expect(Date.now()).toBeGreaterThanOrEqual(clock.realMidnight);
+        expect(expiryOf(bus)).toBeGreaterThanOrEqual(clock.realMidnight + 20_000);
+      } finally {
+        await adapter.stop();
+      }
+    });
   });
 });

@@ -92,6 +92,8 @@ export async function startSimulator(options: SiatelSimulatorOptions, now?: () =
 /** The bus of the Comune's party, wired to the Agenzia's adapter; it records the requests it carried. */
 export class DirectBus implements BusClient {
   readonly requests: SiatelRequest[] = [];
+  /** The messages as the adapter asked the bus to send them. */
+  readonly sent: OutgoingMessage[] = [];
   private serial = 0;
 
   constructor(private readonly provider: AdapterInstance) {}
@@ -99,6 +101,7 @@ export class DirectBus implements BusClient {
   async sendAndWait(m: OutgoingMessage): Promise<MessageState> {
     const id = `siatel-test-${++this.serial}`;
     this.requests.push(readSiatelRequest(m.payload));
+    this.sent.push(m);
     const out = await this.provider.egress(
       {
         id,

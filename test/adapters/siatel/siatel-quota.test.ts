@@ -97,6 +97,38 @@ describe.each(STORE_ENGINES)('the SIATEL quota on %s', (engine) => {
     await quota.close();
   });
 
+  it("admits nothing in a day's last real second: a query asked then waits for midnight, as SIATEL would count it on arrival", async () => {
+    const MIDNIGHT = Date.parse('2026-11-23T23:00:00Z'); // 2026-11-24 00:00 in Rome
+    const time = new VirtualTime(MIDNIGHT - 1_001);
+    const quota = await open(undefined, time);
+    expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT - 1_001)); // just outside the margin
+    expect(quota.msLeftInDayOf(new Date(MIDNIGHT - 1_001))).toBe(1_001);
+    time.t = MIDNIGHT - 1_000;
+    expect(await quota.nextAdmission('op1')).toEqual({ at: new Date(MIDNIGHT), limit: 'day' });
+    expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT));
+    expect(time.t).toBe(MIDNIGHT);
+    await quota.close();
+  });
+
+  it("on a demo's fast clock, keeps the margin before midnight in real time (latency is real), at most a quarter of the day", async () => {
+    const MIDNIGHT = Date.parse('2026-11-23T23:00:00Z');
+    // ×60: the last real second is the last fast minute; a fast-clock second before midnight is a real 17 ms.
+    const fast = Object.assign(new VirtualTime(MIDNIGHT - 61_000), { factor: 60 });
+    const quota = await open(undefined, fast);
+    expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT - 61_000));
+    expect(quota.msLeftInDayOf(new Date(MIDNIGHT - 61_000))).toBeCloseTo(61_000 / 60, 6);
+    fast.t = MIDNIGHT - 59_000;
+    expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT));
+    await quota.close();
+    // ×100,000 a real second is more than a day: the margin is six fast hours.
+    const faster = Object.assign(new VirtualTime(MIDNIGHT - 6 * 3_600_000 - 1), { factor: 100_000 });
+    const again = await open(undefined, faster);
+    expect(await again.acquire('op2')).toEqual(new Date(MIDNIGHT - 6 * 3_600_000 - 1));
+    faster.t = MIDNIGHT - 6 * 3_600_000;
+    expect(await again.acquire('op2')).toEqual(new Date(MIDNIGHT));
+    await again.close();
+  });
+
   it('counts an Italian day that starts at midnight Rome time, also on the day the clocks go back', async () => {
     // 2026-10-25: CEST ends; midnight in Rome is 2026-10-24T22:00Z. 500 codes used at 00:30 that day.
     const time = new VirtualTime(Date.parse('2026-10-24T22:30:00Z'));
