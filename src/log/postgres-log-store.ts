@@ -199,11 +199,8 @@ export class PostgresLogStore implements LogStore {
   }
 
   /** The message's row, locked until the append's transaction ends; a change of a message not in the log is refused. */
-  private async rowForUpdate(
-    client: pg.PoolClient,
-    p: { id: string; direction: 'in' | 'out'; from: string },
-  ): Promise<CurrentRow & { state: string }> {
-    const { rows } = await client.query<CurrentRow & { state: string }>(
+  private async rowForUpdate(client: pg.PoolClient, p: { id: string; direction: 'in' | 'out'; from: string }): Promise<CurrentRow> {
+    const { rows } = await client.query<CurrentRow>(
       'SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
       [p.id, p.direction, p.from],
     );

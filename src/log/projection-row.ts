@@ -61,8 +61,9 @@ export function insertRowParams(p: Insert, records: readonly LogRecord[]): unkno
   ];
 }
 
-/** The stored row's columns an update merges into. */
+/** A message's row as an update reads it, once, under the append's lock: its state and the columns the update merges into. */
 export interface CurrentRow {
+  readonly state: string;
   readonly fields: string;
   readonly reply_seq: number | string | null;
   readonly envelope_seq: number | string | null;

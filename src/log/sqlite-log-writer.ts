@@ -30,27 +30,22 @@ export class SqliteLogWriter {
 
   constructor(private readonly db: Database.Database) {
     const appendOne = db.transaction((given: readonly LogEntryInput[], projection: ProjectionChange) => {
-      // One process writes a SQLite log, and MessageLog changes a message one change at a time: the state a
-      // caller read is still the row's. Kept all the same, so both stores follow one rule (keepsRowState).
-      const entries = keepsRowState(projection)
-        ? withRowState(
-            given,
-            (
-              this.sql('SELECT state FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
-                projection.id,
-                projection.direction,
-                projection.from,
-              ) as { state: string } | undefined
-            )?.state,
-          )
-        : given;
+      // An update reads its row once, before the records are chained, as the PostgreSQL store does. One
+      // process writes a SQLite log and MessageLog changes a message one change at a time, so the state a
+      // caller read is still the row's; the rule (keepsRowState) is kept all the same, one for both stores.
+      const row = projection.op === 'update' ? this.rowForUpdate(projection) : undefined;
+      const entries = keepsRowState(projection) ? withRowState(given, row?.state) : given;
       const records = chainRecords(entries, this.head());
       const insert = this.sql(
         `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const r of records) insert.run(...recordToParams(r));
-      this.applyProjection(projection, records);
+      if (projection.op === 'insert') this.sql(insertRowSql(() => '?')).run(...insertRowParams(projection, records));
+      else if (projection.op === 'update')
+        this.sql(
+          'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
+        ).run(...updateRowParams(projection, records, row!));
       return records;
     });
     this.commitGroup = db.transaction((group: readonly AppendItem[]) =>
@@ -82,21 +77,13 @@ export class SqliteLogWriter {
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private applyProjection(p: ProjectionChange, records: readonly LogRecord[]): void {
-    if (p.op === 'none') return;
-    if (p.op === 'insert') {
-      this.sql(insertRowSql(() => '?')).run(...insertRowParams(p, records));
-      return;
-    }
-    const current = this.sql('SELECT fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?').get(
-      p.id,
-      p.direction,
-      p.from,
-    ) as CurrentRow | undefined;
-    if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
-    this.sql(
-      'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-    ).run(...updateRowParams(p, records, current));
+  /** The message's row an update changes; a change of a message not in the log is refused. */
+  private rowForUpdate(p: { id: string; direction: 'in' | 'out'; from: string }): CurrentRow {
+    const row = this.sql(
+      'SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?',
+    ).get(p.id, p.direction, p.from) as CurrentRow | undefined;
+    if (!row) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
+    return row;
   }
 }
 
