@@ -279,69 +279,55 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
 
   describe('gives each query a Scadenza: when its caller stops waiting, or its Italian day ends if that comes first', () => {
     const FACTOR = 60;
-    /** A fast clock (×60) whose next Italian midnight comes `realMsToMidnight` real ms from now; and that instant. */
-    const clockBefore = (realMsToMidnight: number) => {
+    /**
+     * One query through an adapter whose fast clock (×60) reads its next Italian midnight `realMsToMidnight`
+     * real ms from now; its caller waits `timeoutMs`. Answers that midnight (fast and real), the Scadenza the
+     * query carried, and the instant the quota counted it at.
+     */
+    const queryBefore = async (realMsToMidnight: number, timeoutMs: number) => {
       const now = Date.now();
       const midnight = nextRomeMidnight(now + 2 * 86_400_000); // any Italian midnight will do
       // fast(t) = anchor + (t − anchor) × FACTOR, and fast(now + realMsToMidnight) = midnight.
-      const at = now + realMsToMidnight;
-      const anchor = (midnight - FACTOR * at) / (1 - FACTOR);
-      return { clockFactor: FACTOR, clockAnchor: new Date(anchor).toISOString(), midnight, realMidnight: at };
-    };
-    const expiryOf = (bus: DirectBus) => Date.parse(bus.sent.at(-1)!.expiresAt!);
-
-    it('ten real seconds before midnight, with a caller waiting thirty: the query expires at midnight', async () => {
-      const clock = clockBefore(10_000);
+      const realMidnight = now + realMsToMidnight;
+      const anchor = (midnight - FACTOR * realMidnight) / (1 - FACTOR);
+      const dataDir = tempDir('expiry');
       const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
       const { adapter, url } = await startAdapter(
-        options({ timeoutMs: 30_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
-        { bus, dataDir: tempDir('expiry-day') },
+        options({ timeoutMs, clockFactor: FACTOR, clockAnchor: new Date(anchor).toISOString() }),
+        {
+          bus,
+          dataDir,
+        },
       );
       try {
-        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
-        // The real instant the fast clock reads midnight (ISO milliseconds, and the clock read twice: a few ms).
-        expect(Math.abs(expiryOf(bus) - clock.realMidnight)).toBeLessThan(50);
-      } finally {
-        await adapter.stop();
-      }
-    });
-
-    it('an hour of fast clock before midnight: the query expires when its caller stops waiting', async () => {
-      const clock = clockBefore(60_000);
-      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
-      const { adapter, url } = await startAdapter(
-        options({ timeoutMs: 20_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
-        { bus, dataDir: tempDir('expiry-wait') },
-      );
-      try {
-        const before = Date.now();
-        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
-        expect(expiryOf(bus)).toBeGreaterThanOrEqual(before + 20_000);
-        expect(expiryOf(bus)).toBeLessThanOrEqual(Date.now() + 20_000);
-      } finally {
-        await adapter.stop();
-      }
-    });
-
-    it("half a real second before midnight, within the quota's margin: the query waits for the new day", async () => {
-      const clock = clockBefore(500);
-      const dataDir = tempDir('expiry-margin');
-      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
-      const { adapter, url } = await startAdapter(
-        options({ timeoutMs: 20_000, clockFactor: clock.clockFactor, clockAnchor: clock.clockAnchor }),
-        { bus, dataDir },
-      );
-      try {
+        const asked = Date.now();
         expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
         const db = new Database(join(dataDir, 'siatel-quota.sqlite'), { readonly: true });
         const [{ at_ms: admitted }] = db.prepare('SELECT at_ms FROM usage').all() as [{ at_ms: number }];
         db.close();
-        expect(admitted).toBeGreaterThanOrEqual(clock.midnight);
-        expect(Date.now()).toBeGreaterThanOrEqual(clock.realMidnight);
-        expect(expiryOf(bus)).toBeGreaterThanOrEqual(clock.realMidnight + 20_000);
+        return { midnight, realMidnight, asked, answered: Date.now(), expiresAt: Date.parse(bus.sent.at(-1)!.expiresAt!), admitted };
       } finally {
         await adapter.stop();
       }
+    };
+
+    it('ten real seconds before midnight, with a caller waiting thirty: the query expires at midnight', async () => {
+      const q = await queryBefore(10_000, 30_000);
+      // The real instant the fast clock reads midnight (ISO milliseconds, and the clock read twice: a few ms).
+      expect(Math.abs(q.expiresAt - q.realMidnight)).toBeLessThan(50);
+    });
+
+    it('an hour of fast clock before midnight: the query expires when its caller stops waiting', async () => {
+      const q = await queryBefore(60_000, 20_000);
+      expect(q.expiresAt).toBeGreaterThanOrEqual(q.asked + 20_000);
+      expect(q.expiresAt).toBeLessThanOrEqual(q.answered + 20_000);
+    });
+
+    it("half a real second before midnight, within the quota's margin: the query waits for the new day", async () => {
+      const q = await queryBefore(500, 20_000);
+      expect(q.admitted).toBeGreaterThanOrEqual(q.midnight);
+      expect(q.answered).toBeGreaterThanOrEqual(q.realMidnight);
+      expect(q.expiresAt).toBeGreaterThanOrEqual(q.realMidnight + 20_000);
     });
   });
 });
