@@ -182,6 +182,33 @@ describe('the deliver queue', () => {
     }
   });
 
+  it('never hands over late an inbound message whose Scadenza passed while its back office was down: FAILED, expired', async () => {
+    const port = await freePort();
+    const late = new DemoBackOffice();
+    const raw = JSON.parse(readFileSync(nodes.regione.configFile, 'utf8'));
+    raw.parties[0].backOffice.url = `http://127.0.0.1:${port}/inbox/SPC%2FRegioneAbruzzo`;
+    writeFileSync(nodes.regione.configFile, JSON.stringify(raw, null, 2));
+    const regione = await start(nodes.regione);
+    await start(nodes.cst);
+    const expiresAt = new Date(Date.now() + 3_000).toISOString();
+    const id = await send({ expiresAt });
+    await until(id, 'DELIVERED'); // the Regione's node took it (its riscontro) before the Scadenza
+    await expect
+      .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 })
+      .toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt) - Date.now())));
+    await late.start(port);
+    try {
+      await expect
+        .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.status, { timeout: 15_000, interval: 100 })
+        .toBe('FAILED');
+      expect((await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code).toBe('TRAMITE_ERR_EXPIRED');
+      expect(late.received.filter((m) => m.id === id)).toEqual([]);
+    } finally {
+      await late.stop();
+    }
+  });
+
   it('answers concurrent copies of a fresh envelope once: one record, one hand-over', async () => {
     const regione = await start(nodes.regione);
     const config = loadConfig(nodes.cst.configFile);

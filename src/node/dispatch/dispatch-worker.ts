@@ -111,6 +111,15 @@ export class DispatchWorker {
   private async attemptClaimed(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
     const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
+    if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime()) {
+      // Its sender set a Scadenza and it has passed: acting on the message now is what the sender ruled out
+      // (a sincrono query left RECEIVED by a crash and handed over at the next start would count at SIATEL
+      // on that day). It stays in the log, FAILED, saying why.
+      const message = `the message expired at ${rec.expiresAt} before its back office took it`;
+      this.deps.log.warn({ id: rec.id, from: rec.from, attempt: attemptNo }, message);
+      await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code: 'TRAMITE_ERR_EXPIRED', message } });
+      return { kind: 'done' };
+    }
     // Each hand-over runs under the registry current when it starts: a back office whose URL changed gets its retries there.
     const registry = this.deps.registry.current();
     if (!this.hasReceiver(rec.to, rec.service, registry)) return { kind: 'done' }; // its back office polls the API
@@ -169,7 +178,6 @@ export class DispatchWorker {
     }
   }
 
-  /** The back office never took the message within the attempts: FAILED, kept in the log. */
   /**
    * The back office never took the message within the attempts: FAILED, kept in the log — under the
    * message's claim, so that a hand-over another job is making now is not marked failed meanwhile (that
