@@ -4,15 +4,16 @@
  *    with the reason and `fonte: 'locale'`, without a query and without touching the quota;
  * 2. the operator's quota admits the query (it waits, in order, never refuses);
  * 3. one sincrono bus message to the Agenzia's party and service, whose reply siatel-mapping reads.
- *    It expires (Scadenza) when its caller stops waiting or its Italian day ends, whichever is first:
- *    SIATEL counts a query on the day it arrives, so one delayed past the day the quota counted it in
+ *    It expires (Scadenza) when its caller stops waiting or, if sooner, half a second (half the quota's
+ *    day-end margin) before its Italian day ends: SIATEL counts a query on the day it arrives, so one
+ *    delayed past the day the quota counted it in
  *    (the Agenzia's node down, a process killed and its delivery taken over later) would count on a day
  *    the quota may fill all the same, and the operator be blocked. Expired, it is refused instead — by
  *    this node's delivery, or EGOV_IT_301 at the Agenzia's — and the caller may ask again.
  */
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
-import type { BusClient } from '../sdk/index.js';
+import type { BusClient, MessageState } from '../sdk/index.js';
 import { checkCodiceFiscale } from '../sdk/index.js';
 import { stoppingError } from './siatel-clock.js';
 import {
@@ -29,7 +30,7 @@ import {
 } from './siatel-mapping.js';
 import type { QuotaTime, SiatelQuota } from './siatel-quota.js';
 
-/** Real ms a query needs before its day ends to be worth sending (the node refuses a Scadenza already past). */
+/** Real ms of arrival window a query needs to be worth sending (the bus refuses a Scadenza already past). */
 const MIN_SEND_WINDOW_MS = 100;
 
 export type QueryOutcome = SiatelEsito & {
@@ -84,16 +85,29 @@ export class SiatelQueryClient {
 
     const expiresAt = await this.admit(request.operatore);
     if (this.deps.signal.aborted) throw stoppingError();
-    const state = await this.deps.bus.sendAndWait(
-      {
-        to: this.deps.siatel.party,
-        service: this.deps.siatel.service,
-        action: siatelAction(request.interrogazione),
-        payload: writeSiatelRequest(normalized),
-        expiresAt: expiresAt.toISOString(),
-      },
-      { timeoutMs: this.deps.timeoutMs },
-    );
+    let state: MessageState;
+    try {
+      state = await this.deps.bus.sendAndWait(
+        {
+          to: this.deps.siatel.party,
+          service: this.deps.siatel.service,
+          action: siatelAction(request.interrogazione),
+          payload: writeSiatelRequest(normalized),
+          expiresAt: expiresAt.toISOString(),
+        },
+        { timeoutMs: this.deps.timeoutMs },
+      );
+    } catch (err) {
+      // The bus refuses a Scadenza already past: this process stalled between the admission and the send.
+      if (expiresAt.getTime() <= this.deps.realNow().getTime())
+        throw new SiatelQueryError(
+          'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
+          `the query's Scadenza (${expiresAt.toISOString()}) passed before it could be sent; ask again`,
+          true,
+          503,
+        );
+      throw err;
+    }
     if (state.status === 'FAILED') {
       throw new SiatelQueryError(
         'TRAMITE_ERR_ADAPTER_UNAVAILABLE',
@@ -163,13 +177,13 @@ export class SiatelQueryClient {
 
   /**
    * Waits for the operator's quota; answers the query's Scadenza (see the top of this file). A query
-   * admitted so close to its day's end that the day ended meanwhile (a stalled process: the quota keeps
-   * a margin before midnight) is admitted again, on the new day: its first admission is a code lost.
+   * whose arrival window closed meanwhile (a stalled process: at admission it is half a second or more)
+   * is admitted again, on the new day: its first admission is a code lost.
    */
   private async admit(operatore: string): Promise<Date> {
     for (;;) {
       const admittedAt = await this.deps.quota.acquire(operatore, 1);
-      const left = this.deps.quota.msLeftInDayOf(admittedAt);
+      const left = this.deps.quota.arrivalWindowMs(admittedAt);
       if (left >= MIN_SEND_WINDOW_MS) return new Date(this.deps.realNow().getTime() + Math.min(this.deps.timeoutMs, left));
     }
   }

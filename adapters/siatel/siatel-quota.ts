@@ -24,8 +24,8 @@ export interface SiatelLimits {
    * Real milliseconds before an Italian midnight in which no query is admitted (default 1000): a query
    * admitted then would arrive after midnight, where SIATEL counts it against the next day — a day the
    * quota may fill all the same. Real time, because latency is: on a demo's fast clock it is that many
-   * real ms (at most a quarter of the fast day). The query client also gives every query a Scadenza at
-   * the end of its day (siatel-query-client.ts), so one delayed beyond it is refused, never counted then.
+   * real ms (at most a quarter of the fast day). The query client also gives every query a Scadenza half
+   * this margin before its day ends (arrivalWindowMs), so one delayed beyond it is refused, not counted then.
    */
   readonly dayEndMarginMs?: number;
 }
@@ -148,11 +148,14 @@ export class SiatelQuota {
   }
 
   /**
-   * Real milliseconds from now until the Italian day of `admittedAt` (an instant `acquire` answered)
-   * ends: a query sent later than that would reach SIATEL on a day its quota did not count it in.
+   * Real milliseconds from now within which a query admitted at `admittedAt` (an instant `acquire`
+   * answered) must reach SIATEL to count on the day the quota counted it: until half the day-end margin
+   * before that day's midnight — the other half is for the hop behind the Agenzia's last check of the
+   * Scadenza, and for clocks that differ a little. At admission it is at least that half.
    */
-  msLeftInDayOf(admittedAt: Date): number {
-    return (nextRomeMidnight(admittedAt) - this.time.now().getTime()) / (this.time.factor ?? 1);
+  arrivalWindowMs(admittedAt: Date): number {
+    const lastArrival = nextRomeMidnight(admittedAt) - this.dayEndMarginClockMs() / 2;
+    return (lastArrival - this.time.now().getTime()) / (this.time.factor ?? 1);
   }
 
   /** Drops usage older than two days (only the current minute and day matter). */

@@ -7,7 +7,15 @@ import { computeCodiceFiscale } from '../../../adapters/sdk/codice-fiscale/codic
 import { readSiatelRequest, writeSiatelAnswer, writeSiatelRequest } from '../../../adapters/siatel/siatel-mapping.js';
 import type { SiatelOptions } from '../../../adapters/siatel/siatel-options.js';
 import { NAMED_PEOPLE, SimulatedRegistry } from '../../../adapters/siatel/siatel-simulated-registry.js';
-import { checkAdapterConformance, nextRomeMidnight, type BusMessage } from '../../../adapters/sdk/index.js';
+import {
+  checkAdapterConformance,
+  nextRomeMidnight,
+  type BusMessage,
+  type MessageState,
+  type OutgoingMessage,
+} from '../../../adapters/sdk/index.js';
+import type { SiatelSimulator } from '../../../adapters/siatel/siatel-simulator-adapter.js';
+import { ApiError } from '../../../src/core/errors.js';
 import { freePort } from '../../../src/daemons/free-port.js';
 import {
   AGENZIA,
@@ -284,14 +292,18 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
      * real ms from now; its caller waits `timeoutMs`. Answers that midnight (fast and real), the Scadenza the
      * query carried, and the instant the quota counted it at.
      */
-    const queryBefore = async (realMsToMidnight: number, timeoutMs: number) => {
+    const queryBefore = async (
+      realMsToMidnight: number,
+      timeoutMs: number,
+      busOf = (simulator: SiatelSimulator) => new DirectBus(simulator),
+    ) => {
       const now = Date.now();
       const midnight = nextRomeMidnight(now + 2 * 86_400_000); // any Italian midnight will do
       // fast(t) = anchor + (t − anchor) × FACTOR, and fast(now + realMsToMidnight) = midnight.
       const realMidnight = now + realMsToMidnight;
       const anchor = (midnight - FACTOR * realMidnight) / (1 - FACTOR);
       const dataDir = tempDir('expiry');
-      const bus = new DirectBus(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
+      const bus = busOf(await startSimulator({ registry: { generatedPeople: 0, seed: 1 } }));
       const { adapter, url } = await startAdapter(
         options({ timeoutMs, clockFactor: FACTOR, clockAnchor: new Date(anchor).toISOString() }),
         {
@@ -301,33 +313,58 @@ describe('the SIATEL adapter: single queries over its API, through the bus to th
       );
       try {
         const asked = Date.now();
-        expect((await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI })).status).toBe(200);
+        const answer = await post(`${url}/siatel/verifiche`, { operatore: 'op', codiceFiscale: ROSSI });
         const db = new Database(join(dataDir, 'siatel-quota.sqlite'), { readonly: true });
         const [{ at_ms: admitted }] = db.prepare('SELECT at_ms FROM usage').all() as [{ at_ms: number }];
         db.close();
-        return { midnight, realMidnight, asked, answered: Date.now(), expiresAt: Date.parse(bus.sent.at(-1)!.expiresAt!), admitted };
+        return {
+          answer,
+          midnight,
+          realMidnight,
+          asked,
+          answered: Date.now(),
+          expiresAt: Date.parse(bus.sent.at(-1)!.expiresAt!),
+          admitted,
+        };
       } finally {
         await adapter.stop();
       }
     };
 
-    it('ten real seconds before midnight, with a caller waiting thirty: the query expires at midnight', async () => {
+    it('ten real seconds before midnight, with a caller waiting thirty: the query expires half a second before midnight', async () => {
       const q = await queryBefore(10_000, 30_000);
-      // The real instant the fast clock reads midnight (ISO milliseconds, and the clock read twice: a few ms).
-      expect(Math.abs(q.expiresAt - q.realMidnight)).toBeLessThan(50);
+      expect(q.answer.status).toBe(200);
+      // Half the quota's day-end margin before the real instant the fast clock reads midnight (ISO ms, the clock read twice: a few ms).
+      expect(Math.abs(q.expiresAt - (q.realMidnight - 500))).toBeLessThan(50);
     });
 
     it('an hour of fast clock before midnight: the query expires when its caller stops waiting', async () => {
       const q = await queryBefore(60_000, 20_000);
+      expect(q.answer.status).toBe(200);
       expect(q.expiresAt).toBeGreaterThanOrEqual(q.asked + 20_000);
       expect(q.expiresAt).toBeLessThanOrEqual(q.answered + 20_000);
     });
 
     it("half a real second before midnight, within the quota's margin: the query waits for the new day", async () => {
       const q = await queryBefore(500, 20_000);
+      expect(q.answer.status).toBe(200);
       expect(q.admitted).toBeGreaterThanOrEqual(q.midnight);
       expect(q.answered).toBeGreaterThanOrEqual(q.realMidnight);
       expect(q.expiresAt).toBeGreaterThanOrEqual(q.realMidnight + 20_000);
+    });
+
+    it('a process that stalls until the Scadenza has passed: the bus refuses it, and the caller is told to ask again (503), not that it asked wrongly', async () => {
+      /** A bus in a process that stalls before submitting, then refuses a Scadenza gone by as the node's submission does. */
+      class StallingBus extends DirectBus {
+        override async sendAndWait(m: OutgoingMessage): Promise<MessageState> {
+          this.sent.push(m);
+          await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(m.expiresAt!) - Date.now() + 20)));
+          throw new ApiError('TRAMITE_ERR_BAD_REQUEST', 400, 'expiresAt must be a date-time in the future');
+        }
+      }
+      const q = await queryBefore(1_500, 20_000, (simulator) => new StallingBus(simulator));
+      expect(q.answer.status).toBe(503);
+      expect(q.answer.json).toMatchObject({ error: { code: 'TRAMITE_ERR_ADAPTER_UNAVAILABLE' } });
     });
   });
 });

@@ -102,7 +102,8 @@ describe.each(STORE_ENGINES)('the SIATEL quota on %s', (engine) => {
     const time = new VirtualTime(MIDNIGHT - 1_001);
     const quota = await open(undefined, time);
     expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT - 1_001)); // just outside the margin
-    expect(quota.msLeftInDayOf(new Date(MIDNIGHT - 1_001))).toBe(1_001);
+    // A query admitted then must arrive by half the margin before midnight: 501 ms from now.
+    expect(quota.arrivalWindowMs(new Date(MIDNIGHT - 1_001))).toBe(501);
     time.t = MIDNIGHT - 1_000;
     expect(await quota.nextAdmission('op1')).toEqual({ at: new Date(MIDNIGHT), limit: 'day' });
     expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT));
@@ -116,7 +117,7 @@ describe.each(STORE_ENGINES)('the SIATEL quota on %s', (engine) => {
     const fast = Object.assign(new VirtualTime(MIDNIGHT - 61_000), { factor: 60 });
     const quota = await open(undefined, fast);
     expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT - 61_000));
-    expect(quota.msLeftInDayOf(new Date(MIDNIGHT - 61_000))).toBeCloseTo(61_000 / 60, 6);
+    expect(quota.arrivalWindowMs(new Date(MIDNIGHT - 61_000))).toBeCloseTo((61_000 - 30_000) / 60, 6);
     fast.t = MIDNIGHT - 59_000;
     expect(await quota.acquire('op1')).toEqual(new Date(MIDNIGHT));
     await quota.close();
