@@ -151,6 +151,18 @@ export interface MessageStore {
   create(rec: MessageRecord, envelope: string): Promise<void>;
   /** A change of state; `replyEnvelope` is the riscontro/answer received (out) or sent (in). */
   transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord>;
+  /**
+   * The same change, made only while the message is in one of the states `from` — as it is when the
+   * change is logged, under the log's lock, whichever process sharing the log moved it last. Otherwise
+   * nothing is logged and the answer is undefined: another attempt settled the message meanwhile (a
+   * retry's SENDING must not put a DELIVERED message back, nor a late failure mark a DISPATCHED one).
+   */
+  transitionIf(
+    key: MessageKey,
+    from: readonly MessageStatus[],
+    change: StateChange,
+    replyEnvelope?: string,
+  ): Promise<MessageRecord | undefined>;
   /** A request envelope signed again (same id, fresh Timestamp) for a retry: logged whole, as sent. */
   resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord>;
   get(key: MessageKey): Promise<MessageRecord | undefined>;

@@ -7,6 +7,7 @@ import {
   type MessageKey,
   type MessageListQuery,
   type MessageRecord,
+  type MessageStatus,
   type MessageStore,
   type StateChange,
 } from '../core/message-record.js';
@@ -231,7 +232,16 @@ export class MessageLog implements MessageStore {
   }
 
   async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    return this.oneChangeAtATime(key, () => this.applyTransition(key, change, replyEnvelope));
+    return (await this.oneChangeAtATime(key, () => this.applyTransition(key, change, replyEnvelope)))!;
+  }
+
+  async transitionIf(
+    key: MessageKey,
+    from: readonly MessageStatus[],
+    change: StateChange,
+    replyEnvelope?: string,
+  ): Promise<MessageRecord | undefined> {
+    return this.oneChangeAtATime(key, () => this.applyTransition(key, change, replyEnvelope, from));
   }
 
   /**
@@ -254,9 +264,17 @@ export class MessageLog implements MessageStore {
     return run;
   }
 
-  private async applyTransition(key: MessageKey, withActor: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
+  /** `onlyFrom`: a conditional change (transitionIf) — undefined when it was not made. */
+  private async applyTransition(
+    key: MessageKey,
+    withActor: StateChange,
+    replyEnvelope?: string,
+    onlyFrom?: readonly MessageStatus[],
+  ): Promise<MessageRecord | undefined> {
     const current = await this.get(key);
     if (!current) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${describeKey(key)} in the log`);
+    // Checked here first (cheap), and again by the store under its lock: another process may move it meanwhile.
+    if (onlyFrom && !onlyFrom.includes(current.status)) return undefined;
     const { by, ...change } = withActor;
     const time = this.opts.clock.now().toISOString();
     const next: MessageRecord = { ...current, ...change, updatedAt: time };
@@ -275,7 +293,9 @@ export class MessageLog implements MessageStore {
       from: current.from,
       fields: { ...change, updatedAt: time },
       ...(replyEnvelope !== undefined ? { replyFromEntry: 0 } : {}),
+      ...(onlyFrom ? { onlyFrom } : {}),
     });
+    if (onlyFrom && !logged) return undefined; // the store found the message moved on, under its lock
     // A change that sets no state logs the state the row had under the append's lock (another process may have moved it).
     return logged ? { ...next, status: logged.state as MessageRecord['status'] } : next;
   }

@@ -22,7 +22,15 @@ import type {
   RelatedQuery,
 } from './log-store.js';
 import { messageCountsSql, messagePageSql, relatedSql } from './message-search-sql.js';
-import { insertRowParams, insertRowSql, keepsRowState, updateRowParams, withRowState, type CurrentRow } from './projection-row.js';
+import {
+  insertRowParams,
+  insertRowSql,
+  keepsRowState,
+  skipsUpdate,
+  updateRowParams,
+  withRowState,
+  type CurrentRow,
+} from './projection-row.js';
 import {
   checkpointFromRow,
   messageCountFromRow,
@@ -180,6 +188,7 @@ export class PostgresLogStore implements LogStore {
     // An update reads its row once, under the lock, before the records are chained: the state a change
     // that sets none logs (keepsRowState), and what the projection's update merges with.
     const row = p.op === 'update' ? await this.rowForUpdate(client, p) : undefined;
+    if (skipsUpdate(p, row)) return [];
     const entries = keepsRowState(p) ? withRowState(item.entries, row?.state) : item.entries;
     const records = chainRecords(entries, head);
     for (const r of records) {

@@ -19,6 +19,16 @@ export function keepsRowState(p: ProjectionChange): p is Update {
   return p.op === 'update' && p.fields['status'] === undefined;
 }
 
+/**
+ * Whether a conditional update (`onlyFrom`) finds its row, read under the append's lock, in a state it
+ * does not apply from: then nothing is appended — no record, no change of the row — and the append
+ * answers no records. Its caller read the state before the lock; another process may have settled the
+ * message since.
+ */
+export function skipsUpdate(p: ProjectionChange, row: CurrentRow | undefined): boolean {
+  return p.op === 'update' && p.onlyFrom !== undefined && row !== undefined && !p.onlyFrom.includes(row.state);
+}
+
 /** The entries with the row's state under the lock (see keepsRowState); as given when the row has none. */
 export function withRowState(entries: readonly LogEntryInput[], state: string | undefined): readonly LogEntryInput[] {
   return state === undefined ? entries : entries.map((e) => ({ ...e, state }));

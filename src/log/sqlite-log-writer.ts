@@ -3,7 +3,15 @@ import { TramiteError } from '../core/errors.js';
 import type { ItemOutcome } from './group-commit.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
-import { insertRowParams, insertRowSql, keepsRowState, updateRowParams, withRowState, type CurrentRow } from './projection-row.js';
+import {
+  insertRowParams,
+  insertRowSql,
+  keepsRowState,
+  skipsUpdate,
+  updateRowParams,
+  withRowState,
+  type CurrentRow,
+} from './projection-row.js';
 
 /** One caller's append, waiting for its group's transaction. */
 export interface AppendItem {
@@ -34,6 +42,7 @@ export class SqliteLogWriter {
       // process writes a SQLite log and MessageLog changes a message one change at a time, so the state a
       // caller read is still the row's; the rule (keepsRowState) is kept all the same, one for both stores.
       const row = projection.op === 'update' ? this.rowForUpdate(projection) : undefined;
+      if (skipsUpdate(projection, row)) return [];
       const entries = keepsRowState(projection) ? withRowState(given, row?.state) : given;
       const records = chainRecords(entries, this.head());
       const insert = this.sql(

@@ -1,4 +1,4 @@
-import type { MessageKey, MessageListQuery, MessageRecord, MessageStore, StateChange } from '../core/message-record.js';
+import type { MessageKey, MessageListQuery, MessageRecord, MessageStatus, MessageStore, StateChange } from '../core/message-record.js';
 
 /**
  * A message store that hands every call to another: the base of the decorators the pipelines see
@@ -13,6 +13,15 @@ export class ForwardingStore implements MessageStore {
 
   transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     return this.inner.transition(key, change, replyEnvelope);
+  }
+
+  transitionIf(
+    key: MessageKey,
+    from: readonly MessageStatus[],
+    change: StateChange,
+    replyEnvelope?: string,
+  ): Promise<MessageRecord | undefined> {
+    return this.inner.transitionIf(key, from, change, replyEnvelope);
   }
 
   resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {

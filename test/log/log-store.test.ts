@@ -502,6 +502,55 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     expect((await logA.verify()).ok).toBe(true);
   });
 
+  it('a conditional change is not made when another process settled the message after it was read', async () => {
+    // Process B reads an outbound message (SENDING) for a retry's SENDING; before B appends, process A
+    // records DELIVERED. B's conditional change (only from ACCEPTED or SENDING) must log nothing: written,
+    // it would put a delivered message back on the road, and the next attempt would send it again.
+    const s = await site();
+    const storeA = await open(s);
+    const storeB = await open(s);
+    const clock = new SteppingClock(undefined, 10);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let bRead = false;
+    const slowReaderB = new Proxy(storeB, {
+      get(target, prop) {
+        if (prop === 'message')
+          return async (key: Parameters<LogStore['message']>[0]) => {
+            const row = await target.message(key);
+            bRead = true;
+            await gate;
+            return row;
+          };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const logA = messageLog(storeA, { clock });
+    const logB = messageLog(slowReaderB, { clock });
+    const m = sampleMessage(9, clock, { status: 'SENDING' });
+    await logA.create(m, sampleEnvelope(m.id));
+    const retry = logB.transitionIf(keyOf(m), ['ACCEPTED', 'SENDING'], { status: 'SENDING', error: { code: 'X', message: 'late' } });
+    await expect.poll(() => bRead).toBe(true);
+    await logA.transition(keyOf(m), { status: 'DELIVERED' }, sampleReceipt(m.id));
+    release();
+    expect(await retry).toBeUndefined();
+    expect(await logA.get(keyOf(m))).toMatchObject({ status: 'DELIVERED' });
+    expect((await logA.get(keyOf(m)))!.error).toBeUndefined();
+    expect((await storeA.recordsOf(m.id)).map((r) => [r.kind, r.state])).toEqual([
+      ['envelope', 'SENDING'],
+      ['receipt', 'DELIVERED'],
+    ]);
+    // Made when the message is in a state it applies from; refused at once when it is not.
+    expect(await logA.transitionIf(keyOf(m), ['DELIVERED'], { error: { code: 'Y', message: 'noted' } })).toMatchObject({
+      status: 'DELIVERED',
+      error: { code: 'Y' },
+    });
+    expect(await logA.transitionIf(keyOf(m), ['FAILED'], { status: 'ACCEPTED' })).toBeUndefined();
+    expect((await storeA.recordsOf(m.id)).length).toBe(3);
+    expect((await logA.verify()).ok).toBe(true);
+  });
+
   /** An inbound message `id` from `from` to the Regione, as the inbound pipeline logs it. */
   function received(clock: SteppingClock, id: string, from: string, payload: string): MessageRecord {
     return sampleMessage(4, clock, {

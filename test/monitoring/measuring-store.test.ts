@@ -78,6 +78,29 @@ describe('MeasuringStore', () => {
     expect(await value('tramite_delivery_latency_seconds_count', { service: 'Anagrafe' })).toBe(1);
   });
 
+  it('counts nothing for a conditional change that was not made (another attempt had settled the message)', async () => {
+    const { clock, store, value } = await measured();
+    const rec = sampleMessage(3, clock, {
+      id: 'M-3',
+      direction: 'out',
+      status: 'ACCEPTED',
+      from: 'SPC/ComuneA',
+      to: 'SPC/Regione',
+      service: 'Anagrafe',
+    });
+    await store.create(rec, sampleEnvelope(rec.id));
+    await store.transition(outboundKey('M-3'), { status: 'DELIVERED' });
+    const late = { status: 'SENDING' as const, attempts: 1, error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'late' } };
+    expect(await store.transitionIf(outboundKey('M-3'), ['ACCEPTED', 'SENDING'], late)).toBeUndefined();
+    expect(await value('tramite_delivery_attempts_total', { peer: 'regione', service: 'Anagrafe' })).toBeUndefined();
+    expect(
+      await value('tramite_delivery_failures_total', { peer: 'regione', code: 'TRAMITE_ERR_PEER_UNREACHABLE', outcome: 'retry' }),
+    ).toBeUndefined();
+    // Made: counted as any change.
+    expect(await store.transitionIf(outboundKey('M-3'), ['DELIVERED'], { attempts: 2 })).toMatchObject({ status: 'DELIVERED' });
+    expect(await value('tramite_delivery_attempts_total', { peer: 'regione', service: 'Anagrafe' })).toBe(1);
+  });
+
   it('counts failed hand-overs of inbound messages by party, target and code', async () => {
     const { clock, store, value } = await measured();
     const inbound = sampleMessage(4, clock, {

@@ -2,7 +2,7 @@ import { messagesInPages } from '../../core/message-pages.js';
 import { bodyContent } from '../../../envelopes/envelope.js';
 import { describeCertificate } from '../../core/certificate-description.js';
 import { DeliveryError, TramiteError } from '../../core/errors.js';
-import { outboundKey, type MessageRecord } from '../../core/message-record.js';
+import { outboundKey, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
 import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
 import { isPendingAnswer } from '../correlation/async-correlation.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
@@ -27,6 +27,9 @@ export interface DeliveryDeps extends PipelineDeps {
 
 /** What a delivered message records: the peer's receipt, the answer it carried, the reply envelope itself. */
 type Delivered = Pick<MessageRecord, 'replyPayload' | 'receipt'> & { replyEnvelope?: string };
+
+/** An outbound message an attempt may still move: not yet DELIVERED nor FAILED. */
+const UNSETTLED: readonly MessageStatus[] = ['ACCEPTED', 'SENDING'];
 
 /**
  * The delivery worker, as the deliver queue runs it: take the message from the log → still due? →
@@ -72,12 +75,21 @@ export class DeliveryWorker {
     }
     try {
       const envelope = await this.envelopeForAttempt(rec, service, now, registry);
-      await this.deps.store.transition(outboundKey(id), { status: 'SENDING', attempts: rec.attempts + 1 });
+      // Conditional, as every state this attempt sets: another process's attempt (a job Redis lost and
+      // reconciliation queued again) may have settled the message since it was read.
+      if (!(await this.deps.store.transitionIf(outboundKey(id), UNSETTLED, { status: 'SENDING', attempts: rec.attempts + 1 })))
+        return { kind: 'done' };
       const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, registry, signal);
       // The polled request shows its answer before the poll shows DELIVERED: whoever waits on the poll
       // and then reads the request finds the answer there.
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
-      await this.deps.store.transition(outboundKey(id), { status: 'DELIVERED', error: undefined, ...outcome }, replyEnvelope);
+      // The peer's riscontro is a fact: it is logged over a FAILED another attempt recorded, never twice.
+      await this.deps.store.transitionIf(
+        outboundKey(id),
+        [...UNSETTLED, 'FAILED'],
+        { status: 'DELIVERED', error: undefined, ...outcome },
+        replyEnvelope,
+      );
       this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
       return { kind: 'done' };
     } catch (err) {
@@ -85,7 +97,7 @@ export class DeliveryWorker {
         err instanceof TramiteError ? err : new DeliveryError('TRAMITE_ERR_PEER_UNREACHABLE', String(err), { retriable: true, cause: err });
       if (e instanceof DeliveryError && e.retriable) {
         this.deps.log.warn({ id, to: rec.to, attempt: attemptNo, code: e.code, err: e.message }, 'delivery attempt failed; will retry');
-        await this.deps.store.transition(outboundKey(id), { status: 'SENDING', error: { code: e.code, message: e.message } });
+        await this.deps.store.transitionIf(outboundKey(id), UNSETTLED, { status: 'SENDING', error: { code: e.code, message: e.message } });
         return { kind: 'retry', error: e };
       }
       await this.fail(rec, e);
@@ -143,7 +155,7 @@ export class DeliveryWorker {
   private async fail(rec: MessageRecord, e: TramiteError): Promise<void> {
     const eccezione = e instanceof DeliveryError ? e.eccezioni[0] : undefined;
     this.deps.log.warn({ id: rec.id, to: rec.to, code: e.code, err: e.message }, 'message not delivered');
-    await this.deps.store.transition(outboundKey(rec.id), {
+    await this.deps.store.transitionIf(outboundKey(rec.id), UNSETTLED, {
       status: 'FAILED',
       error: { code: e.code, message: e.message, ...(eccezione ? { posizione: eccezione.posizione } : {}) },
     });

@@ -2,7 +2,7 @@ import { messagesInPages } from '../../core/message-pages.js';
 import { AdapterError, type AdapterInstance } from '../../../adapters/sdk/adapter.js';
 import { bodyContent, readEnvelope } from '../../../envelopes/envelope.js';
 import { TramiteError } from '../../core/errors.js';
-import { inboundKey, keyOf, type MessageRecord } from '../../core/message-record.js';
+import { inboundKey, keyOf, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
 import type { RetryPolicy } from '../../queue/retry-policy.js';
 import type { AttemptOutcome } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
@@ -26,6 +26,12 @@ const CLAIMED_ELSEWHERE_RETRY_MS = 2000;
 
 /** When a hand-over whose claim could not be asked for (the database away) is tried again. */
 const CLAIMS_AWAY_RETRY_MS = 5000;
+
+/**
+ * An inbound message a failure may still mark: not yet handed over. Conditional, because a sincrono
+ * request's inline answer (reception) records DISPATCHED without a claim, and nothing may overwrite it.
+ */
+const NOT_HANDED_OVER: readonly MessageStatus[] = ['RECEIVED'];
 
 export interface DispatchDeps extends PipelineDeps {
   /** Where hand-overs to back offices are scheduled (the BullMQ dispatch queue). */
@@ -117,7 +123,10 @@ export class DispatchWorker {
       // on that day). It stays in the log, FAILED, saying why.
       const message = `the message expired at ${rec.expiresAt} before its back office took it`;
       this.deps.log.warn({ id: rec.id, from: rec.from, attempt: attemptNo }, message);
-      await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code: 'TRAMITE_ERR_EXPIRED', message } });
+      await this.deps.store.transitionIf(keyOf(rec), NOT_HANDED_OVER, {
+        status: 'FAILED',
+        error: { code: 'TRAMITE_ERR_EXPIRED', message },
+      });
       return { kind: 'done' };
     }
     // Each hand-over runs under the registry current when it starts: a back office whose URL changed gets its retries there.
@@ -143,11 +152,11 @@ export class DispatchWorker {
       const code = err instanceof TramiteError ? err.code : 'EGOV_IT_300';
       if (err instanceof AdapterError && !err.retriable) {
         this.deps.log.warn({ id: rec.id, code, err: err.message }, 'the adapter refused the message for good');
-        await this.deps.store.transition(keyOf(rec), { status: 'FAILED', error: { code, message: err.message } });
+        await this.deps.store.transitionIf(keyOf(rec), NOT_HANDED_OVER, { status: 'FAILED', error: { code, message: err.message } });
         return { kind: 'done' };
       }
       this.deps.log.warn({ id: rec.id, attempt: attemptNo, code, err: (err as Error).message }, 'back office dispatch failed; will retry');
-      await this.deps.store.transition(keyOf(rec), { error: { code, message: (err as Error).message } });
+      await this.deps.store.transitionIf(keyOf(rec), NOT_HANDED_OVER, { error: { code, message: (err as Error).message } });
       return { kind: 'retry', error: err as Error };
     }
     return this.recordHandedOver(rec, attemptNo);
@@ -190,7 +199,7 @@ export class DispatchWorker {
     try {
       const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
       if (!rec || rec.status !== 'RECEIVED') return;
-      await this.deps.store.transition(keyOf(rec), {
+      await this.deps.store.transitionIf(keyOf(rec), NOT_HANDED_OVER, {
         status: 'FAILED',
         error: {
           code: 'TRAMITE_ERR_RETRIES_EXHAUSTED',

@@ -1,4 +1,4 @@
-import type { MessageKey, MessageRecord, MessageStore, StateChange } from '../../core/message-record.js';
+import type { MessageKey, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
 import { ForwardingStore } from '../forwarding-store.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 
@@ -35,6 +35,17 @@ export class MeasuringStore extends ForwardingStore {
   override async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
     const next = await this.inner.transition(key, change, replyEnvelope);
     this.count(next, change);
+    return next;
+  }
+
+  override async transitionIf(
+    key: MessageKey,
+    from: readonly MessageStatus[],
+    change: StateChange,
+    replyEnvelope?: string,
+  ): Promise<MessageRecord | undefined> {
+    const next = await this.inner.transitionIf(key, from, change, replyEnvelope);
+    if (next) this.count(next, change); // not made: nothing happened to count
     return next;
   }
 

@@ -151,4 +151,17 @@ export class NotifyingStore extends ForwardingStore {
     if (change.status !== undefined) await this.notifier.changed(next, before);
     return next;
   }
+
+  override async transitionIf(
+    key: MessageKey,
+    from: readonly MessageStatus[],
+    change: StateChange,
+    replyEnvelope?: string,
+  ): Promise<MessageRecord | undefined> {
+    const before = change.status !== undefined ? ((await this.inner.get(key))?.status ?? null) : null;
+    const next = await this.inner.transitionIf(key, from, change, replyEnvelope);
+    // Not made (the message had moved on): nothing changed, nothing to notify.
+    if (next && change.status !== undefined) await this.notifier.changed(next, before);
+    return next;
+  }
 }

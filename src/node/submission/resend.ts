@@ -5,7 +5,7 @@ import type { StaffMember } from '../../core/staff-member.js';
 import { refuseRestExchange } from './rest-exchange-refusal.js';
 
 export interface ResendDeps {
-  readonly store: Pick<MessageStore, 'get' | 'transition'>;
+  readonly store: Pick<MessageStore, 'get' | 'transitionIf'>;
   readonly log?: Logger;
   /** Puts the message back on the deliver queue. */
   schedule(rec: MessageRecord): Promise<void>;
@@ -33,11 +33,13 @@ export async function resendFailed(
   refuseRestExchange(rec, 'resent');
   if (rec.status !== 'FAILED')
     throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is ${rec.status}; only a FAILED message can be resent`);
-  const next = await deps.store.transition(outboundKey(id), {
+  // Conditional: two resends at once (two operators, two processes) make one.
+  const next = await deps.store.transitionIf(outboundKey(id), ['FAILED'], {
     status: 'ACCEPTED',
     error: undefined,
     ...(caller.by ? { by: caller.by } : {}),
   });
+  if (!next) throw new ApiError('TRAMITE_ERR_NOT_RESENDABLE', 409, `message ${id} is no longer FAILED: resent or settled meanwhile`);
   deps.log?.info({ id, by: caller.by?.name }, 'message resent');
   await deps.schedule(next);
   return next;

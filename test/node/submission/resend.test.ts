@@ -45,6 +45,17 @@ describe('resendFailed', () => {
     expect((await log.get(outboundKey(rec.id)))?.status).toBe('ACCEPTED');
   });
 
+  it('makes one resend of two asked at once (two operators): the other is refused, the message scheduled once', async () => {
+    const { log, rec } = await logWith('FAILED');
+    const scheduled: MessageRecord[] = [];
+    const deps = { store: log, schedule: async (r: MessageRecord) => void scheduled.push(r) };
+    const outcomes = await Promise.allSettled([resendFailed(deps, rec.id), resendFailed(deps, rec.id)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'TRAMITE_ERR_NOT_RESENDABLE', status: 409 } });
+    expect(scheduled.map((r) => r.id)).toEqual([rec.id]);
+    expect((await log.get(outboundKey(rec.id)))?.status).toBe('ACCEPTED');
+  });
+
   it('refuses a message that did not fail (TRAMITE_ERR_NOT_RESENDABLE) and leaves it as it is', async () => {
     const { log, rec } = await logWith('DELIVERED');
     const scheduled: MessageRecord[] = [];
