@@ -425,10 +425,11 @@ export class MessageLog implements MessageStore {
         { cause },
       );
     }
-    this.opts.observer?.appended(entries.length);
+    // records, not entries: a conditional change the store found moved past appended none.
+    this.opts.observer?.appended(records.length);
     const cp = this.opts.checkpoints;
     if (!cp) return records;
-    this.sinceCheckpoint += entries.length;
+    this.sinceCheckpoint += records.length;
     if (this.sinceCheckpoint >= cp.everyRecords)
       void this.checkpointNow().catch((err: unknown) => this.opts.logger?.error({ err: (err as Error).message }, 'checkpoint failed'));
     return records;

@@ -38,9 +38,10 @@ export class SqliteLogWriter {
 
   constructor(private readonly db: Database.Database) {
     const appendOne = db.transaction((given: readonly LogEntryInput[], projection: ProjectionChange) => {
-      // An update reads its row once, before the records are chained, as the PostgreSQL store does. One
-      // process writes a SQLite log and MessageLog changes a message one change at a time, so the state a
-      // caller read is still the row's; the rule (keepsRowState) is kept all the same, one for both stores.
+      // An update reads its row once, before the records are chained, as the PostgreSQL store does: the
+      // state a change that sets none logs (keepsRowState), and the one a conditional change is checked
+      // against (skipsUpdate). A SQLite log has one node process, yet `tramite messages resend` writes from
+      // another: inside this IMMEDIATE transaction the row is the one every writer sees.
       const row = projection.op === 'update' ? this.rowForUpdate(projection) : undefined;
       if (skipsUpdate(projection, row)) return [];
       const entries = keepsRowState(projection) ? withRowState(given, row?.state) : given;

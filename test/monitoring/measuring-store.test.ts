@@ -78,7 +78,7 @@ describe('MeasuringStore', () => {
     expect(await value('tramite_delivery_latency_seconds_count', { service: 'Anagrafe' })).toBe(1);
   });
 
-  it('counts nothing for a conditional change that was not made (another attempt had settled the message)', async () => {
+  it('counts no attempt for a conditional change that was not made, but the failure an attempt met all the same', async () => {
     const { clock, store, value } = await measured();
     const rec = sampleMessage(3, clock, {
       id: 'M-3',
@@ -90,12 +90,16 @@ describe('MeasuringStore', () => {
     });
     await store.create(rec, sampleEnvelope(rec.id));
     await store.transition(outboundKey('M-3'), { status: 'DELIVERED' });
-    const late = { status: 'SENDING' as const, attempts: 1, error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'late' } };
-    expect(await store.transitionIf(outboundKey('M-3'), ['ACCEPTED', 'SENDING'], late)).toBeUndefined();
+    // Another attempt settled the message: a late attempt's SENDING is not made, and no attempt is counted.
+    expect(await store.transitionIf(outboundKey('M-3'), ['ACCEPTED', 'SENDING'], { status: 'SENDING', attempts: 1 })).toBeUndefined();
     expect(await value('tramite_delivery_attempts_total', { peer: 'regione', service: 'Anagrafe' })).toBeUndefined();
+    // An attempt that was under way and failed: its error is not logged on the delivered message, yet the failure happened.
+    const failed = { status: 'SENDING' as const, error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'late' } };
+    expect(await store.transitionIf(outboundKey('M-3'), ['ACCEPTED', 'SENDING'], failed)).toBeUndefined();
     expect(
       await value('tramite_delivery_failures_total', { peer: 'regione', code: 'TRAMITE_ERR_PEER_UNREACHABLE', outcome: 'retry' }),
-    ).toBeUndefined();
+    ).toBe(1);
+    expect((await store.get(outboundKey('M-3')))!.error).toBeUndefined();
     // Made: counted as any change.
     expect(await store.transitionIf(outboundKey('M-3'), ['DELIVERED'], { attempts: 2 })).toMatchObject({ status: 'DELIVERED' });
     expect(await value('tramite_delivery_attempts_total', { peer: 'regione', service: 'Anagrafe' })).toBe(1);

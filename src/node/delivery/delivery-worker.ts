@@ -74,23 +74,30 @@ export class DeliveryWorker {
       return { kind: 'done' };
     }
     try {
-      const envelope = await this.envelopeForAttempt(rec, service, now, registry);
       // Conditional, as every state this attempt sets: another process's attempt (a job Redis lost and
-      // reconciliation queued again) may have settled the message since it was read.
+      // reconciliation queued again) may have settled the message since it was read. First, so that an
+      // attempt that stops here has logged nothing — not even an envelope signed again that never left.
       if (!(await this.deps.store.transitionIf(outboundKey(id), UNSETTLED, { status: 'SENDING', attempts: rec.attempts + 1 })))
         return { kind: 'done' };
+      const envelope = await this.envelopeForAttempt(rec, service, now, registry);
       const { replyEnvelope, ...outcome } = await this.exchange(rec, service, envelope, route, registry, signal);
       // The polled request shows its answer before the poll shows DELIVERED: whoever waits on the poll
       // and then reads the request finds the answer there.
       if (isPoll(rec) && outcome.replyPayload !== undefined) await this.recordPolledAnswer(rec, outcome.replyPayload);
       // The peer's riscontro is a fact: it is logged over a FAILED another attempt recorded, never twice.
-      await this.deps.store.transitionIf(
+      const delivered = await this.deps.store.transitionIf(
         outboundKey(id),
         [...UNSETTLED, 'FAILED'],
         { status: 'DELIVERED', error: undefined, ...outcome },
         replyEnvelope,
       );
-      this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
+      if (delivered) {
+        this.deps.log.info({ id, to: rec.to, attempt: attemptNo, receipt: outcome.receipt !== undefined }, 'message delivered');
+      } else {
+        // Another attempt delivered it too (a job run twice): every envelope received is kept all the same.
+        if (replyEnvelope !== undefined) await this.deps.store.transition(outboundKey(id), {}, replyEnvelope);
+        this.deps.log.info({ id, to: rec.to, attempt: attemptNo }, 'message delivered again by a concurrent attempt; its reply kept');
+      }
       return { kind: 'done' };
     } catch (err) {
       const e =

@@ -45,7 +45,13 @@ export class MeasuringStore extends ForwardingStore {
     replyEnvelope?: string,
   ): Promise<MessageRecord | undefined> {
     const next = await this.inner.transitionIf(key, from, change, replyEnvelope);
-    if (next) this.count(next, change); // not made: nothing happened to count
+    if (next) this.count(next, change);
+    else if (change.error) {
+      // Not made (another attempt settled the message meanwhile), yet this attempt did fail against its
+      // peer or back office: the failure is counted, as a retry — the message did not end on it.
+      const current = await this.inner.get(key);
+      if (current) this.count(current, { error: change.error });
+    }
     return next;
   }
 
