@@ -157,20 +157,29 @@ describe('the deliver queue', () => {
     await until(id, 'DELIVERED');
   });
 
-  it('hands an inbound message to a back office that is down at first, once, when it comes back', async () => {
+  /** Both nodes running, the Regione's back office down: it is to listen on `port` (`late.start(port)`). */
+  async function withBackOfficeDown(): Promise<{ port: number; late: DemoBackOffice; regione: RunningNode }> {
     const port = await freePort();
-    const late = new DemoBackOffice();
     const raw = JSON.parse(readFileSync(nodes.regione.configFile, 'utf8'));
     raw.parties[0].backOffice.url = `http://127.0.0.1:${port}/inbox/SPC%2FRegioneAbruzzo`;
     writeFileSync(nodes.regione.configFile, JSON.stringify(raw, null, 2));
     const regione = await start(nodes.regione);
     await start(nodes.cst);
+    return { port, late: new DemoBackOffice(), regione };
+  }
+
+  /** Until the Regione's node has tried to hand message `id` over, and found its back office down. */
+  const handOverFailed = (regione: RunningNode, id: string) =>
+    expect
+      .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 })
+      .toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+
+  it('hands an inbound message to a back office that is down at first, once, when it comes back', async () => {
+    const { port, late, regione } = await withBackOfficeDown();
     const id = await send();
     const delivered = await until(id, 'DELIVERED');
     expect(delivered.attempts).toBe(1); // the riscontro came from the node, the back office was down
-    await expect
-      .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 })
-      .toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await handOverFailed(regione, id);
     await late.start(port);
     try {
       await expect
@@ -183,19 +192,11 @@ describe('the deliver queue', () => {
   });
 
   it('never hands over late an inbound message whose Scadenza passed while its back office was down: FAILED, expired', async () => {
-    const port = await freePort();
-    const late = new DemoBackOffice();
-    const raw = JSON.parse(readFileSync(nodes.regione.configFile, 'utf8'));
-    raw.parties[0].backOffice.url = `http://127.0.0.1:${port}/inbox/SPC%2FRegioneAbruzzo`;
-    writeFileSync(nodes.regione.configFile, JSON.stringify(raw, null, 2));
-    const regione = await start(nodes.regione);
-    await start(nodes.cst);
+    const { port, late, regione } = await withBackOfficeDown();
     const expiresAt = new Date(Date.now() + 3_000).toISOString();
     const id = await send({ expiresAt });
     await until(id, 'DELIVERED'); // the Regione's node took it (its riscontro) before the Scadenza
-    await expect
-      .poll(async () => (await regione.node.store.get(inboundKey(id, FRANCAVILLA)))?.error?.code, { timeout: 10_000, interval: 100 })
-      .toBe('TRAMITE_ERR_PEER_UNREACHABLE');
+    await handOverFailed(regione, id);
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt) - Date.now())));
     await late.start(port);
     try {

@@ -458,16 +458,17 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     for (const m of msgs.filter((_, i) => i % 5 === 0)) expect((await logA.get(keyOf(m)))!.attempts).toBe(1);
   });
 
-  it('a change that sets no state never writes back a state another process recorded meanwhile', async () => {
-    // Process B reads the message (RECEIVED) to keep its riscontro; before B appends, process A records the
-    // hand-over (DISPATCHED). B's append must keep DISPATCHED: writing back what it read would put the
-    // message back to RECEIVED, and the next dispatch attempt would hand it to the back office again.
+  /**
+   * Two processes on one log: A, and B whose reads of a message are held (after reading) until released
+   * — B then appends what it read before A's change, as a process that was slower would.
+   */
+  async function twoProcesses() {
     const s = await site();
     const storeA = await open(s);
     const storeB = await open(s);
     const clock = new SteppingClock(undefined, 10);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    let releaseB!: () => void;
+    const gate = new Promise<void>((r) => (releaseB = r));
     let bRead = false;
     const slowReaderB = new Proxy(storeB, {
       get(target, prop) {
@@ -482,14 +483,27 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    const logA = messageLog(storeA, { clock });
-    const logB = messageLog(slowReaderB, { clock });
+    return {
+      storeA,
+      logA: messageLog(storeA, { clock }),
+      logB: messageLog(slowReaderB, { clock }),
+      clock,
+      bHasRead: () => bRead,
+      releaseB,
+    };
+  }
+
+  it('a change that sets no state never writes back a state another process recorded meanwhile', async () => {
+    // Process B reads the message (RECEIVED) to keep its riscontro; before B appends, process A records the
+    // hand-over (DISPATCHED). B's append must keep DISPATCHED: writing back what it read would put the
+    // message back to RECEIVED, and the next dispatch attempt would hand it to the back office again.
+    const { storeA, logA, logB, clock, bHasRead, releaseB } = await twoProcesses();
     const m = sampleMessage(8, clock, { direction: 'in', status: 'RECEIVED', to: 'SPC/Regione' });
     await logA.create(m, sampleEnvelope(m.id));
     const riscontro = logB.transition(keyOf(m), {}, sampleReceipt(m.id));
-    await expect.poll(() => bRead).toBe(true);
+    await expect.poll(bHasRead).toBe(true);
     await logA.transition(keyOf(m), { status: 'DISPATCHED' });
-    release();
+    releaseB();
     await riscontro;
     expect(await logA.get(keyOf(m))).toMatchObject({ status: 'DISPATCHED' });
     expect(await logA.replyEnvelopeOf(keyOf(m))).toBe(sampleReceipt(m.id));
@@ -506,34 +520,13 @@ describe.each(STORE_KINDS)('%s log store', (kind: StoreKind) => {
     // Process B reads an outbound message (SENDING) for a retry's SENDING; before B appends, process A
     // records DELIVERED. B's conditional change (only from ACCEPTED or SENDING) must log nothing: written,
     // it would put a delivered message back on the road, and the next attempt would send it again.
-    const s = await site();
-    const storeA = await open(s);
-    const storeB = await open(s);
-    const clock = new SteppingClock(undefined, 10);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let bRead = false;
-    const slowReaderB = new Proxy(storeB, {
-      get(target, prop) {
-        if (prop === 'message')
-          return async (key: Parameters<LogStore['message']>[0]) => {
-            const row = await target.message(key);
-            bRead = true;
-            await gate;
-            return row;
-          };
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const logA = messageLog(storeA, { clock });
-    const logB = messageLog(slowReaderB, { clock });
+    const { storeA, logA, logB, clock, bHasRead, releaseB } = await twoProcesses();
     const m = sampleMessage(9, clock, { status: 'SENDING' });
     await logA.create(m, sampleEnvelope(m.id));
     const retry = logB.transitionIf(keyOf(m), ['ACCEPTED', 'SENDING'], { status: 'SENDING', error: { code: 'X', message: 'late' } });
-    await expect.poll(() => bRead).toBe(true);
+    await expect.poll(bHasRead).toBe(true);
     await logA.transition(keyOf(m), { status: 'DELIVERED' }, sampleReceipt(m.id));
-    release();
+    releaseB();
     expect(await retry).toBeUndefined();
     expect(await logA.get(keyOf(m))).toMatchObject({ status: 'DELIVERED' });
     expect((await logA.get(keyOf(m)))!.error).toBeUndefined();

@@ -37,17 +37,21 @@ async function measured() {
   return { clock, store, value };
 }
 
+/** Outbound message `M-n` from a Comune to the Regione (a peer), ACCEPTED. */
+const toRegione = (n: number, clock: SteppingClock) =>
+  sampleMessage(n, clock, {
+    id: `M-${n}`,
+    direction: 'out',
+    status: 'ACCEPTED',
+    from: 'SPC/ComuneA',
+    to: 'SPC/Regione',
+    service: 'Anagrafe',
+  });
+
 describe('MeasuringStore', () => {
   it('counts an attempt per attempts change, a failed attempt by code and outcome, and the latency to DELIVERED', async () => {
     const { clock, store, value } = await measured();
-    const rec = sampleMessage(1, clock, {
-      id: 'M-1',
-      direction: 'out',
-      status: 'ACCEPTED',
-      from: 'SPC/ComuneA',
-      to: 'SPC/Regione',
-      service: 'Anagrafe',
-    });
+    const rec = toRegione(1, clock);
     await store.create(rec, sampleEnvelope(rec.id));
     await store.transition(outboundKey('M-1'), { status: 'SENDING', attempts: 1 });
     await store.transition(outboundKey('M-1'), { status: 'SENDING', error: { code: 'TRAMITE_ERR_PEER_UNREACHABLE', message: 'refused' } });
@@ -63,14 +67,7 @@ describe('MeasuringStore', () => {
     expect(await value('tramite_delivery_latency_seconds_sum', { service: 'Anagrafe' })).toBeCloseTo(seconds, 6);
     expect(await value('tramite_delivery_latency_seconds_count', { service: 'Anagrafe' })).toBe(1);
 
-    const refused = sampleMessage(2, clock, {
-      id: 'M-2',
-      direction: 'out',
-      status: 'ACCEPTED',
-      from: 'SPC/ComuneA',
-      to: 'SPC/Regione',
-      service: 'Anagrafe',
-    });
+    const refused = toRegione(2, clock);
     await store.create(refused, sampleEnvelope(refused.id));
     await store.transition(outboundKey('M-2'), { status: 'FAILED', error: { code: 'EGOV_IT_104', message: 'unknown service' } });
     expect(await value('tramite_delivery_failures_total', { peer: 'regione', code: 'EGOV_IT_104', outcome: 'final' })).toBe(1);
@@ -80,14 +77,7 @@ describe('MeasuringStore', () => {
 
   it('counts no attempt for a conditional change that was not made, but the failure an attempt met all the same', async () => {
     const { clock, store, value } = await measured();
-    const rec = sampleMessage(3, clock, {
-      id: 'M-3',
-      direction: 'out',
-      status: 'ACCEPTED',
-      from: 'SPC/ComuneA',
-      to: 'SPC/Regione',
-      service: 'Anagrafe',
-    });
+    const rec = toRegione(3, clock);
     await store.create(rec, sampleEnvelope(rec.id));
     await store.transition(outboundKey('M-3'), { status: 'DELIVERED' });
     // Another attempt settled the message: a late attempt's SENDING is not made, and no attempt is counted.
