@@ -33,9 +33,9 @@ const UNSETTLED: readonly MessageStatus[] = ['ACCEPTED', 'SENDING'];
 
 /**
  * The delivery worker, as the deliver queue runs it: take the message from the log → still due? →
- * the envelope to send (re-signed when its Timestamp is stale) → SENDING → exchange through the peer
- * client → check the reply (receipts) → DELIVERED; a retriable failure is retried by the queue, any
- * other is FAILED with the peer's EGOV_IT code.
+ * SENDING (if no other attempt settled it meanwhile) → the envelope to send (re-signed when its
+ * Timestamp is stale) → exchange through the peer client → check the reply (receipts) → DELIVERED; a
+ * retriable failure is retried by the queue, any other is FAILED with the peer's EGOV_IT code.
  */
 export class DeliveryWorker {
   constructor(private readonly deps: DeliveryDeps) {}
