@@ -109,7 +109,7 @@ export const TRAMITE_CODES = {
   TRAMITE_ERR_QUEUE_UNAVAILABLE: 'Redis (the delivery queue) cannot be started or reached',
   TRAMITE_ERR_NODE_BUSY: 'Every verification worker is busy and the queue of envelopes waiting for one is full',
   TRAMITE_ERR_VERIFIER_UNAVAILABLE: 'A verification worker thread could not be started, or stopped while verifying an envelope',
-  TRAMITE_ERR_EXPIRED: 'The message expired (Scadenza) before the peer confirmed it',
+  TRAMITE_ERR_EXPIRED: 'The message expired (Scadenza) before the peer confirmed it, or (received) before its back office took it',
   TRAMITE_ERR_RETRIES_EXHAUSTED: "The message was not delivered within the service's maximum number of attempts",
   TRAMITE_ERR_NOT_RESENDABLE: 'Only a FAILED outbound message can be resent',
   TRAMITE_ERR_ALREADY_ANSWERED: 'The asynchronous request already has its answer',
