@@ -172,7 +172,7 @@ export type ProjectionChange =
       readonly replyFromEntry?: number;
       /** A re-sealed request envelope (fresh Timestamp for a retry) becomes the message's envelope. */
       readonly envelopeFromEntry?: number;
-      /** A conditional change: made only if the row's state, read under the append's lock, is one of these; else nothing is appended (skipsUpdate). */
+      /** A conditional change: made only if the row's state, read under the append's lock, is one of these; else nothing is appended (entriesUnderLock). */
       readonly onlyFrom?: readonly string[];
     }
   | { readonly op: 'none' };

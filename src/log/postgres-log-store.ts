@@ -23,12 +23,12 @@ import type {
 } from './log-store.js';
 import { messageCountsSql, messagePageSql, relatedSql } from './message-search-sql.js';
 import {
+  entriesUnderLock,
   insertRowParams,
   insertRowSql,
-  keepsRowState,
-  skipsUpdate,
+  selectRowSql,
   updateRowParams,
-  withRowState,
+  updateRowSql,
   type CurrentRow,
 } from './projection-row.js';
 import {
@@ -63,6 +63,8 @@ const dollar = (i: number) => `$${i}`;
 const ALARM_SQL = alarmSql(dollar);
 
 const INSERT_ROW_SQL = insertRowSql(dollar);
+const UPDATE_ROW_SQL = updateRowSql(dollar);
+const ROW_FOR_UPDATE_SQL = `${selectRowSql(dollar)} FOR UPDATE`;
 
 /**
  * The shared message log: several node processes append to one chain. Each append takes a
@@ -185,11 +187,11 @@ export class PostgresLogStore implements LogStore {
 
   private async appendWith(client: pg.PoolClient, head: { seq: number; hash: string }, item: AppendItem): Promise<LogRecord[]> {
     const p = item.projection;
-    // An update reads its row once, under the lock, before the records are chained: the state a change
-    // that sets none logs (keepsRowState), and what the projection's update merges with.
+    // An update reads its row once, under the lock, before the records are chained: what it is checked
+    // against and the state it logs (entriesUnderLock), and what the projection's update merges with.
     const row = p.op === 'update' ? await this.rowForUpdate(client, p) : undefined;
-    if (skipsUpdate(p, row)) return [];
-    const entries = keepsRowState(p) ? withRowState(item.entries, row?.state) : item.entries;
+    const entries = entriesUnderLock(p, item.entries, row);
+    if (!entries) return [];
     const records = chainRecords(entries, head);
     for (const r of records) {
       await client.query(
@@ -199,20 +201,13 @@ export class PostgresLogStore implements LogStore {
       );
     }
     if (p.op === 'insert') await client.query(INSERT_ROW_SQL, insertRowParams(p, records));
-    else if (p.op === 'update')
-      await client.query(
-        'UPDATE messages SET state = $1, updated_at = $2, reply_seq = $3, envelope_seq = $4, fields = $5 WHERE id = $6 AND direction = $7 AND from_party = $8',
-        updateRowParams(p, records, row!),
-      );
+    else if (p.op === 'update') await client.query(UPDATE_ROW_SQL, updateRowParams(p, records, row!));
     return records;
   }
 
   /** The message's row, locked until the append's transaction ends; a change of a message not in the log is refused. */
   private async rowForUpdate(client: pg.PoolClient, p: { id: string; direction: 'in' | 'out'; from: string }): Promise<CurrentRow> {
-    const { rows } = await client.query<CurrentRow>(
-      'SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = $1 AND direction = $2 AND from_party = $3 FOR UPDATE',
-      [p.id, p.direction, p.from],
-    );
+    const { rows } = await client.query<CurrentRow>(ROW_FOR_UPDATE_SQL, [p.id, p.direction, p.from]);
     if (!rows[0]) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     return rows[0];
   }

@@ -10,28 +10,22 @@ type Insert = Extract<ProjectionChange, { op: 'insert' }>;
 type Update = Extract<ProjectionChange, { op: 'update' }>;
 
 /**
- * Whether an append's state is the row's own, read under the append's lock: an update that sets no state
- * (a riscontro kept, an error noted, an answer recorded). Its caller read the state before the lock, and
- * another process sharing the log may have changed it since (a hand-over recorded DISPATCHED): logging
- * the state read then would put the message back, and the next attempt would hand it over again.
+ * What an append writes, given its message's row as read under the append's lock (an update's; none for
+ * an insert): undefined when a conditional update (`onlyFrom`) finds the row in a state it does not apply
+ * from — nothing is appended, no record, no change of the row; its caller read the state before the lock,
+ * and another process may have settled the message since. An update that sets no state (a riscontro kept,
+ * an error noted, an answer recorded) logs the row's state, not the one its caller read: logging that
+ * would put back a state another process recorded meanwhile (a hand-over's DISPATCHED), and the next
+ * attempt would hand the message over again.
  */
-export function keepsRowState(p: ProjectionChange): p is Update {
-  return p.op === 'update' && p.fields['status'] === undefined;
-}
-
-/**
- * Whether a conditional update (`onlyFrom`) finds its row, read under the append's lock, in a state it
- * does not apply from: then nothing is appended — no record, no change of the row — and the append
- * answers no records. Its caller read the state before the lock; another process may have settled the
- * message since.
- */
-export function skipsUpdate(p: ProjectionChange, row: CurrentRow | undefined): boolean {
-  return p.op === 'update' && p.onlyFrom !== undefined && row !== undefined && !p.onlyFrom.includes(row.state);
-}
-
-/** The entries with the row's state under the lock (see keepsRowState); as given when the row has none. */
-export function withRowState(entries: readonly LogEntryInput[], state: string | undefined): readonly LogEntryInput[] {
-  return state === undefined ? entries : entries.map((e) => ({ ...e, state }));
+export function entriesUnderLock(
+  p: ProjectionChange,
+  entries: readonly LogEntryInput[],
+  row: CurrentRow | undefined,
+): readonly LogEntryInput[] | undefined {
+  if (p.op !== 'update' || row === undefined) return entries;
+  if (p.onlyFrom !== undefined && !p.onlyFrom.includes(row.state)) return undefined;
+  return p.fields['status'] === undefined ? entries.map((e) => ({ ...e, state: row.state })) : entries;
 }
 
 /** The seq of the appended record a change points at (its envelope or reply), when it points at one. */
@@ -42,6 +36,17 @@ const seqOf = (records: readonly LogRecord[], entry: number | undefined): number
 export function insertRowSql(ph: (i: number) => string): string {
   return `INSERT INTO messages (id, direction, state, from_party, to_party, service, created_at, updated_at, envelope_seq, reply_seq, fields, ref_id, conversation_id)
    VALUES (${Array.from({ length: 13 }, (_, i) => ph(i + 1)).join(', ')})`;
+}
+
+/** The SELECT of the message's row an update reads under the append's lock (PostgreSQL adds FOR UPDATE). */
+export function selectRowSql(ph: (i: number) => string): string {
+  return `SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = ${ph(1)} AND direction = ${ph(2)} AND from_party = ${ph(3)}`;
+}
+
+/** The projection's UPDATE, one text for both stores; its parameters are updateRowParams'. */
+export function updateRowSql(ph: (i: number) => string): string {
+  return `UPDATE messages SET state = ${ph(1)}, updated_at = ${ph(2)}, reply_seq = ${ph(3)}, envelope_seq = ${ph(4)}, fields = ${ph(5)}
+   WHERE id = ${ph(6)} AND direction = ${ph(7)} AND from_party = ${ph(8)}`;
 }
 
 const textField = (fields: Readonly<Record<string, unknown>>, name: string): string | null =>

@@ -4,14 +4,19 @@ import type { ItemOutcome } from './group-commit.js';
 import { chainRecords, GENESIS_HASH, type LogEntryInput, type LogRecord } from './log-entry.js';
 import type { ProjectionChange } from './log-store.js';
 import {
+  entriesUnderLock,
   insertRowParams,
   insertRowSql,
-  keepsRowState,
-  skipsUpdate,
+  selectRowSql,
   updateRowParams,
-  withRowState,
+  updateRowSql,
   type CurrentRow,
 } from './projection-row.js';
+
+const question = () => '?';
+const INSERT_ROW_SQL = insertRowSql(question);
+const UPDATE_ROW_SQL = updateRowSql(question);
+const SELECT_ROW_SQL = selectRowSql(question);
 
 /** One caller's append, waiting for its group's transaction. */
 export interface AppendItem {
@@ -38,24 +43,21 @@ export class SqliteLogWriter {
 
   constructor(private readonly db: Database.Database) {
     const appendOne = db.transaction((given: readonly LogEntryInput[], projection: ProjectionChange) => {
-      // An update reads its row once, before the records are chained, as the PostgreSQL store does: the
-      // state a change that sets none logs (keepsRowState), and the one a conditional change is checked
-      // against (skipsUpdate). A SQLite log has one node process, yet `tramite messages resend` writes from
-      // another: inside this IMMEDIATE transaction the row is the one every writer sees.
+      // An update reads its row once, before the records are chained, as the PostgreSQL store does: what
+      // it is checked against and the state it logs (entriesUnderLock). A SQLite log has one node process,
+      // yet `tramite messages resend` writes from another: inside this IMMEDIATE transaction the row is the
+      // one every writer sees.
       const row = projection.op === 'update' ? this.rowForUpdate(projection) : undefined;
-      if (skipsUpdate(projection, row)) return [];
-      const entries = keepsRowState(projection) ? withRowState(given, row?.state) : given;
+      const entries = entriesUnderLock(projection, given, row);
+      if (!entries) return [];
       const records = chainRecords(entries, this.head());
       const insert = this.sql(
         `INSERT INTO log_records (seq, time, kind, message_id, direction, ref_id, conversation_id, from_party, to_party, service, action, state, detail, envelope, envelope_digest, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const r of records) insert.run(...recordToParams(r));
-      if (projection.op === 'insert') this.sql(insertRowSql(() => '?')).run(...insertRowParams(projection, records));
-      else if (projection.op === 'update')
-        this.sql(
-          'UPDATE messages SET state = ?, updated_at = ?, reply_seq = ?, envelope_seq = ?, fields = ? WHERE id = ? AND direction = ? AND from_party = ?',
-        ).run(...updateRowParams(projection, records, row!));
+      if (projection.op === 'insert') this.sql(INSERT_ROW_SQL).run(...insertRowParams(projection, records));
+      else if (projection.op === 'update') this.sql(UPDATE_ROW_SQL).run(...updateRowParams(projection, records, row!));
       return records;
     });
     this.commitGroup = db.transaction((group: readonly AppendItem[]) =>
@@ -89,9 +91,7 @@ export class SqliteLogWriter {
 
   /** The message's row an update changes; a change of a message not in the log is refused. */
   private rowForUpdate(p: { id: string; direction: 'in' | 'out'; from: string }): CurrentRow {
-    const row = this.sql(
-      'SELECT state, fields, reply_seq, envelope_seq FROM messages WHERE id = ? AND direction = ? AND from_party = ?',
-    ).get(p.id, p.direction, p.from) as CurrentRow | undefined;
+    const row = this.sql(SELECT_ROW_SQL).get(p.id, p.direction, p.from) as CurrentRow | undefined;
     if (!row) throw new TramiteError('TRAMITE_ERR_NOT_FOUND', `no ${p.direction}bound message ${p.id} in the log`);
     return row;
   }
