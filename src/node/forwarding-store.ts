@@ -12,7 +12,7 @@ export class ForwardingStore implements MessageStore {
   }
 
   transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    return this.inner.transition(key, change, replyEnvelope);
+    return this.changing(key, change, () => this.inner.transition(key, change, replyEnvelope));
   }
 
   transitionIf(
@@ -21,7 +21,15 @@ export class ForwardingStore implements MessageStore {
     change: StateChange,
     replyEnvelope?: string,
   ): Promise<MessageRecord | undefined> {
-    return this.inner.transitionIf(key, from, change, replyEnvelope);
+    return this.changing(key, change, () => this.inner.transitionIf(key, from, change, replyEnvelope));
+  }
+
+  /**
+   * Where a decorator adds to a change of a message (`make` logs it): both kinds of change pass here, a
+   * conditional one answering undefined when it was not made.
+   */
+  protected changing<T extends MessageRecord | undefined>(_key: MessageKey, _change: StateChange, make: () => Promise<T>): Promise<T> {
+    return make();
   }
 
   resealed(id: string, envelope: string, change: StateChange): Promise<MessageRecord> {

@@ -1,4 +1,4 @@
-import type { MessageKey, MessageRecord, MessageStatus, MessageStore, StateChange } from '../../core/message-record.js';
+import type { MessageKey, MessageRecord, MessageStore, StateChange } from '../../core/message-record.js';
 import { ForwardingStore } from '../forwarding-store.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 
@@ -32,23 +32,16 @@ export class MeasuringStore extends ForwardingStore {
     super(inner);
   }
 
-  override async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    const next = await this.inner.transition(key, change, replyEnvelope);
-    this.count(next, change);
-    return next;
-  }
-
-  override async transitionIf(
+  protected override async changing<T extends MessageRecord | undefined>(
     key: MessageKey,
-    from: readonly MessageStatus[],
     change: StateChange,
-    replyEnvelope?: string,
-  ): Promise<MessageRecord | undefined> {
-    const next = await this.inner.transitionIf(key, from, change, replyEnvelope);
+    make: () => Promise<T>,
+  ): Promise<T> {
+    const next = await make();
     if (next) this.count(next, change);
     else if (change.error) {
-      // Not made (another attempt settled the message meanwhile), yet this attempt did fail against its
-      // peer or back office: the failure is counted, as a retry — the message did not end on it.
+      // A conditional change not made (another attempt settled the message meanwhile), yet this attempt
+      // did fail against its peer or back office: the failure is counted, as a retry — the message did not end on it.
       const current = await this.inner.get(key);
       if (current) this.count(current, { error: change.error });
     }

@@ -145,22 +145,14 @@ export class NotifyingStore extends ForwardingStore {
     await this.notifier.changed(rec, null);
   }
 
-  override async transition(key: MessageKey, change: StateChange, replyEnvelope?: string): Promise<MessageRecord> {
-    const before = change.status !== undefined ? ((await this.inner.get(key))?.status ?? null) : null;
-    const next = await this.inner.transition(key, change, replyEnvelope);
-    if (change.status !== undefined) await this.notifier.changed(next, before);
-    return next;
-  }
-
-  override async transitionIf(
+  protected override async changing<T extends MessageRecord | undefined>(
     key: MessageKey,
-    from: readonly MessageStatus[],
     change: StateChange,
-    replyEnvelope?: string,
-  ): Promise<MessageRecord | undefined> {
+    make: () => Promise<T>,
+  ): Promise<T> {
     const before = change.status !== undefined ? ((await this.inner.get(key))?.status ?? null) : null;
-    const next = await this.inner.transitionIf(key, from, change, replyEnvelope);
-    // Not made (the message had moved on): nothing changed, nothing to notify.
+    const next = await make();
+    // A conditional change not made (the message had moved on) changed nothing: nothing to notify.
     if (next && change.status !== undefined) await this.notifier.changed(next, before);
     return next;
   }
