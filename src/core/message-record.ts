@@ -40,6 +40,11 @@ export function isNotFinalStatus(status: string): boolean {
   return (NOT_FINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/** Whether a message's Scadenza has come (at `now` or before): no attempt is made on it any more. */
+export function hasExpired(rec: Pick<MessageRecord, 'expiresAt'>, now: Date): boolean {
+  return rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now.getTime();
+}
+
 export interface MessageError {
   readonly code: string;
   readonly message: string;

@@ -2,7 +2,7 @@ import { messagesInPages } from '../../core/message-pages.js';
 import { bodyContent } from '../../../envelopes/envelope.js';
 import { describeCertificate } from '../../core/certificate-description.js';
 import { DeliveryError, TramiteError } from '../../core/errors.js';
-import { outboundKey, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
+import { hasExpired, outboundKey, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
 import type { AttemptOutcome, WorkItem } from '../../queue/work-queue.js';
 import { isPendingAnswer } from '../correlation/async-correlation.js';
 import type { PeerClient } from '../peer-client/peer-client.js';
@@ -46,7 +46,7 @@ export class DeliveryWorker {
     const rec = await this.deps.store.get(outboundKey(id));
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return { kind: 'done' }; // already settled
     const now = this.deps.clock.now();
-    if (rec.expiresAt && Date.parse(rec.expiresAt) <= now.getTime()) {
+    if (hasExpired(rec, now)) {
       await this.fail(
         rec,
         new DeliveryError(
@@ -116,7 +116,7 @@ export class DeliveryWorker {
   async exhausted(data: WorkItem, attempts: number, lastError: Error): Promise<void> {
     const rec = await this.deps.store.get(outboundKey(data.messageId));
     if (!rec || rec.status === 'DELIVERED' || rec.status === 'FAILED') return;
-    const expired = rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime();
+    const expired = hasExpired(rec, this.deps.clock.now());
     await this.fail(
       rec,
       new DeliveryError(

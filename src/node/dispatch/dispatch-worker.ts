@@ -2,7 +2,7 @@ import { messagesInPages } from '../../core/message-pages.js';
 import { AdapterError, type AdapterInstance } from '../../../adapters/sdk/adapter.js';
 import { bodyContent, readEnvelope } from '../../../envelopes/envelope.js';
 import { TramiteError } from '../../core/errors.js';
-import { inboundKey, keyOf, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
+import { hasExpired, inboundKey, keyOf, type MessageRecord, type MessageStatus } from '../../core/message-record.js';
 import type { RetryPolicy } from '../../queue/retry-policy.js';
 import type { AttemptOutcome } from '../../queue/work-queue.js';
 import type { BackOfficeHttp } from '../back-office-http/back-office-http.js';
@@ -117,7 +117,7 @@ export class DispatchWorker {
   private async attemptClaimed(item: DispatchItem, attemptNo: number): Promise<AttemptOutcome> {
     const rec = await this.deps.store.get(inboundKey(item.messageId, item.from));
     if (!rec || rec.status !== 'RECEIVED') return { kind: 'done' };
-    if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= this.deps.clock.now().getTime()) {
+    if (hasExpired(rec, this.deps.clock.now())) {
       // Its sender set a Scadenza and it has passed: acting on the message now is what the sender ruled out
       // (a sincrono query left RECEIVED by a crash and handed over at the next start would count at SIATEL
       // on that day). It stays in the log, FAILED, saying why.
