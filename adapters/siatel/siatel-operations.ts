@@ -66,7 +66,6 @@ export class SiatelOperations {
     this.client = new SiatelQueryClient({
       bus: deps.bus,
       quota: this.quota,
-      time,
       siatel: options.siatel,
       timeoutMs: options.timeoutMs,
       realNow: deps.realNow,

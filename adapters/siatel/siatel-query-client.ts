@@ -6,10 +6,10 @@
  * 3. one sincrono bus message to the Agenzia's party and service, whose reply siatel-mapping reads.
  *    It expires (Scadenza) when its caller stops waiting or, if sooner, half a second (half the quota's
  *    day-end margin) before its Italian day ends: SIATEL counts a query on the day it arrives, so one
- *    delayed past the day the quota counted it in
- *    (the Agenzia's node down, a process killed and its delivery taken over later) would count on a day
- *    the quota may fill all the same, and the operator be blocked. Expired, it is refused instead — by
- *    this node's delivery, or EGOV_IT_301 at the Agenzia's — and the caller may ask again.
+ *    delayed past the day the quota counted it in (the Agenzia's node down, a process killed and its
+ *    delivery taken over later) would count on a day the quota may fill all the same, and the operator
+ *    be blocked. Expired, it is refused instead — by this node's delivery, or EGOV_IT_301 at the
+ *    Agenzia's — and the caller may ask again.
  */
 import type { ErrorCode } from '../../src/core/error-codes.js';
 import { TramiteError } from '../../src/core/errors.js';
@@ -28,7 +28,7 @@ import {
   type SiatelEsito,
   type SiatelRequest,
 } from './siatel-mapping.js';
-import type { QuotaTime, SiatelQuota } from './siatel-quota.js';
+import type { SiatelQuota } from './siatel-quota.js';
 
 /** Real ms of arrival window a query needs to be worth sending (the bus refuses a Scadenza already past). */
 const MIN_SEND_WINDOW_MS = 100;
@@ -68,7 +68,6 @@ export class SiatelQueryClient {
     private readonly deps: {
       readonly bus: BusClient;
       readonly quota: SiatelQuota;
-      readonly time: QuotaTime;
       readonly siatel: { readonly party: string; readonly service: string };
       readonly timeoutMs: number;
       /** The real clock (the node's, whatever the quota's): the century of birth years in the local check, and the Scadenza. */

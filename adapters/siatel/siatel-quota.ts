@@ -160,7 +160,7 @@ export class SiatelQuota {
 
   /** Drops usage older than two days (only the current minute and day matter). */
   async prune(): Promise<void> {
-    await this.store.run('DELETE FROM usage WHERE at_ms < ?', [this.time.now().getTime() - 2 * 86_400_000]);
+    await this.store.run('DELETE FROM usage WHERE at_ms < ?', [this.time.now().getTime() - 2 * DAY_MS]);
   }
 
   async close(): Promise<void> {
